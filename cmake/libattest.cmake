@@ -1,0 +1,13 @@
+# libattest, the shared library for relying parties: the offline modules only.
+set(_attest_parts)
+foreach(mod base crypto claims policy collateral evidence token)
+  if(TARGET attest_${mod})
+    list(APPEND _attest_parts attest_${mod})
+  endif()
+endforeach()
+if(_attest_parts)
+  add_library(attest SHARED ${CMAKE_SOURCE_DIR}/cmake/libattest.c)
+  target_link_libraries(attest PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${_attest_parts}>")
+  target_include_directories(attest PUBLIC ${CMAKE_SOURCE_DIR}/include)
+  set_target_properties(attest PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION 0)
+endif()

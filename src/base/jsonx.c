@@ -1,0 +1,88 @@
+/* JSON helpers: see jsonx.h. */
+#include "base/jsonx.h"
+
+int jsonx_parse(const char *text, size_t len, json_t **out, const char *code_prefix,
+		const char *doc, struct attest_err *err)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (len > JSONX_MAX_DOC)
+		return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is %zu bytes, over the %u-byte limit",
+				      doc, len, JSONX_MAX_DOC);
+	v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (v == NULL) {
+		attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is not valid JSON: %s", doc, jerr.text);
+		attest_err_where(err, "%s line %d column %d", doc, jerr.line, jerr.column);
+		return ATTEST_E_PARSE;
+	}
+	*out = v;
+	return ATTEST_OK;
+}
+
+static int jsonx_get(const json_t *obj, const char *key, json_type type, json_t **out,
+		     const char *code_prefix, const char *doc, struct attest_err *err)
+{
+	static const char *const type_names[] = {"an object", "an array", "a string", "an integer",
+						  "a number", "a boolean", "a boolean", "null"};
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s: expected an object holding \"%s\"",
+				      doc, key);
+	v = json_object_get(obj, key);
+	if (v == NULL)
+		return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s: member \"%s\" is missing", doc, key);
+	if (json_typeof(v) != type && !(type == JSON_TRUE && json_is_boolean(v)))
+		return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s: member \"%s\" must be %s", doc, key,
+				      type_names[type]);
+	*out = v;
+	return ATTEST_OK;
+}
+
+int jsonx_get_str(const json_t *obj, const char *key, const char **out, const char *code_prefix,
+		  const char *doc, struct attest_err *err)
+{
+	json_t *v;
+	int rc = jsonx_get(obj, key, JSON_STRING, &v, code_prefix, doc, err);
+
+	if (rc == ATTEST_OK)
+		*out = json_string_value(v);
+	return rc;
+}
+
+int jsonx_get_int(const json_t *obj, const char *key, int64_t *out, const char *code_prefix,
+		  const char *doc, struct attest_err *err)
+{
+	json_t *v;
+	int rc = jsonx_get(obj, key, JSON_INTEGER, &v, code_prefix, doc, err);
+
+	if (rc == ATTEST_OK)
+		*out = (int64_t)json_integer_value(v);
+	return rc;
+}
+
+int jsonx_get_bool(const json_t *obj, const char *key, bool *out, const char *code_prefix,
+		   const char *doc, struct attest_err *err)
+{
+	json_t *v;
+	int rc = jsonx_get(obj, key, JSON_TRUE, &v, code_prefix, doc, err);
+
+	if (rc == ATTEST_OK)
+		*out = json_is_true(v);
+	return rc;
+}
+
+int jsonx_get_obj(const json_t *obj, const char *key, json_t **out, const char *code_prefix,
+		  const char *doc, struct attest_err *err)
+{
+	return jsonx_get(obj, key, JSON_OBJECT, out, code_prefix, doc, err);
+}
+
+int jsonx_get_arr(const json_t *obj, const char *key, json_t **out, const char *code_prefix,
+		  const char *doc, struct attest_err *err)
+{
+	return jsonx_get(obj, key, JSON_ARRAY, out, code_prefix, doc, err);
+}
+
+char *jsonx_dump(const json_t *v) { return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY); }
