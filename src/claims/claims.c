@@ -1,0 +1,166 @@
+/* The claim set: see claims.h. A plain array: sets hold tens of claims. */
+#include "claims/claims.h"
+
+#include "base/codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A bound on claims per set: evidence cannot make a node allocate without end. */
+#define CLAIM_SET_MAX 4096
+
+struct claim_set {
+	struct claim *v;
+	size_t n;
+	size_t cap;
+};
+
+struct claim_set *claim_set_new(void) { return calloc(1, sizeof(struct claim_set)); }
+
+void claim_set_free(struct claim_set *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->n; i++) {
+		free((char *)set->v[i].type);
+		free((char *)set->v[i].issuer);
+		json_decref(set->v[i].value);
+	}
+	free(set->v);
+	free(set);
+}
+
+int claim_set_add_issued(struct claim_set *set, const char *type, const char *issuer, json_t *value)
+{
+	struct claim *c;
+
+	if (value == NULL)
+		return ATTEST_E_NOMEM;
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 32;
+		struct claim *v;
+
+		if (set->n >= CLAIM_SET_MAX || (v = realloc(set->v, cap * sizeof(*v))) == NULL) {
+			json_decref(value);
+			return ATTEST_E_NOMEM;
+		}
+		set->v = v;
+		set->cap = cap;
+	}
+	c = &set->v[set->n];
+	c->type = strdup(type);
+	c->issuer = strdup(issuer);
+	if (c->type == NULL || c->issuer == NULL) {
+		free((char *)c->type);
+		free((char *)c->issuer);
+		json_decref(value);
+		return ATTEST_E_NOMEM;
+	}
+	c->value = value; /* transferred */
+	set->n++;
+	return ATTEST_OK;
+}
+
+int claim_set_add(struct claim_set *set, const char *type, json_t *value)
+{
+	return claim_set_add_issued(set, type, CLAIM_ISSUER_SERVICE, value);
+}
+
+int claim_set_add_str(struct claim_set *set, const char *type, const char *value)
+{
+	return claim_set_add(set, type, json_string(value));
+}
+
+int claim_set_add_int(struct claim_set *set, const char *type, int64_t value)
+{
+	return claim_set_add(set, type, json_integer((json_int_t)value));
+}
+
+int claim_set_add_bool(struct claim_set *set, const char *type, bool value)
+{
+	return claim_set_add(set, type, json_boolean(value));
+}
+
+int claim_set_add_hex(struct claim_set *set, const char *type, const uint8_t *p, size_t n)
+{
+	char *s = hex_encode(p, n);
+	int rc;
+
+	if (s == NULL)
+		return ATTEST_E_NOMEM;
+	rc = claim_set_add(set, type, json_string(s));
+	free(s);
+	return rc;
+}
+
+int claim_set_add_b64url(struct claim_set *set, const char *type, const uint8_t *p, size_t n)
+{
+	char *s = b64url_encode(p, n);
+	int rc;
+
+	if (s == NULL)
+		return ATTEST_E_NOMEM;
+	rc = claim_set_add(set, type, json_string(s));
+	free(s);
+	return rc;
+}
+
+size_t claim_set_count(const struct claim_set *set) { return set->n; }
+
+const struct claim *claim_set_at(const struct claim_set *set, size_t i)
+{
+	return i < set->n ? &set->v[i] : NULL;
+}
+
+const struct claim *claim_set_find(const struct claim_set *set, const char *type)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].type, type) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+const json_t *claim_set_get(const struct claim_set *set, const char *type)
+{
+	const struct claim *c = claim_set_find(set, type);
+
+	return c ? c->value : NULL;
+}
+
+/* All values of c's type from c on, as an array (new reference). */
+static json_t *claim_values_from(const struct claim_set *set, size_t first)
+{
+	json_t *arr = json_array();
+
+	for (size_t j = first; arr != NULL && j < set->n; j++)
+		if (strcmp(set->v[j].type, set->v[first].type) == 0 && json_array_append(arr, set->v[j].value) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	return arr;
+}
+
+json_t *claim_set_to_json(const struct claim_set *set)
+{
+	json_t *obj = json_object();
+
+	for (size_t i = 0; obj != NULL && i < set->n; i++) {
+		const struct claim *c = &set->v[i];
+		json_t *v;
+
+		if (json_object_get(obj, c->type) != NULL)
+			continue; /* a later value of a type already written as an array */
+		v = claim_values_from(set, i);
+		if (v != NULL && json_array_size(v) == 1) {
+			json_t *only = json_incref(json_array_get(v, 0));
+
+			json_decref(v);
+			v = only;
+		}
+		if (v == NULL || json_object_set_new(obj, c->type, v) != 0) {
+			json_decref(obj);
+			obj = NULL;
+		}
+	}
+	return obj;
+}

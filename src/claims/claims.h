@@ -1,0 +1,63 @@
+#ifndef ATTEST_CLAIMS_CLAIMS_H
+#define ATTEST_CLAIMS_CLAIMS_H
+
+/*
+ * The claim set: what a verifier produces and the policy engine consumes.
+ * A claim is (type, issuer, value); values are JSON values (string,
+ * integer, boolean, object or array), which is also how tokens carry them.
+ * A set may hold several claims of the same type (MAA's policy language
+ * matches each in turn). Insertion order is kept; tokens list claims in it.
+ *
+ * Ownership: the set owns its claims; getters return borrowed pointers
+ * valid until the set is changed or freed.
+ */
+
+#include "attest/error.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLAIM_ISSUER_SERVICE "AttestationService"
+#define CLAIM_ISSUER_POLICY "AttestationPolicy"
+#define CLAIM_ISSUER_CUSTOM "CustomClaim"
+
+struct claim {
+	const char *type;
+	const char *issuer;
+	json_t *value;
+};
+
+struct claim_set;
+
+struct claim_set *claim_set_new(void);
+void claim_set_free(struct claim_set *set);
+
+/* Adds a claim issued by CLAIM_ISSUER_SERVICE. The set takes `value` (stolen). */
+int claim_set_add(struct claim_set *set, const char *type, json_t *value);
+/* Adds a claim with an explicit issuer; `value` is stolen. */
+int claim_set_add_issued(struct claim_set *set, const char *type, const char *issuer, json_t *value);
+int claim_set_add_str(struct claim_set *set, const char *type, const char *value);
+int claim_set_add_int(struct claim_set *set, const char *type, int64_t value);
+int claim_set_add_bool(struct claim_set *set, const char *type, bool value);
+/* Lower-case hex string of the bytes (MAA's encoding of measurements). */
+int claim_set_add_hex(struct claim_set *set, const char *type, const uint8_t *p, size_t n);
+/* base64url (no padding) string of the bytes. */
+int claim_set_add_b64url(struct claim_set *set, const char *type, const uint8_t *p, size_t n);
+
+size_t claim_set_count(const struct claim_set *set);
+/* The i-th claim in insertion order, or NULL. */
+const struct claim *claim_set_at(const struct claim_set *set, size_t i);
+/* The first claim of this type (any issuer), or NULL. */
+const struct claim *claim_set_find(const struct claim_set *set, const char *type);
+/* Its value, or NULL. */
+const json_t *claim_set_get(const struct claim_set *set, const char *type);
+
+/*
+ * The set as one JSON object, {type: value}, in insertion order; a type
+ * present several times becomes an array of its values. New reference.
+ */
+json_t *claim_set_to_json(const struct claim_set *set);
+
+#endif
