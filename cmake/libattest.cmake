@@ -1,4 +1,5 @@
-# libattest, the shared library for relying parties: the offline modules only.
+# libattest, the shared library for relying parties: the offline modules only,
+# each archive included whole.
 set(_attest_parts)
 foreach(mod base crypto claims policy collateral evidence token)
   if(TARGET attest_${mod})
@@ -6,8 +7,14 @@ foreach(mod base crypto claims policy collateral evidence token)
   endif()
 endforeach()
 if(_attest_parts)
+  set(_attest_files)
+  foreach(p IN LISTS _attest_parts)
+    list(APPEND _attest_files $<TARGET_FILE:${p}>)
+  endforeach()
   add_library(attest SHARED ${CMAKE_SOURCE_DIR}/cmake/libattest.c)
-  target_link_libraries(attest PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${_attest_parts}>")
+  add_dependencies(attest ${_attest_parts})
+  target_link_libraries(attest PRIVATE -Wl,--whole-archive ${_attest_files} -Wl,--no-whole-archive
+    PkgConfig::OPENSSL PkgConfig::JANSSON PkgConfig::TSS2MU)
   target_include_directories(attest PUBLIC ${CMAKE_SOURCE_DIR}/include)
   set_target_properties(attest PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION 0)
 endif()
