@@ -22,7 +22,7 @@ cmake --build "$BUILD/asan" -j"$JOBS"
 
 step "ASan+UBSan tests"
 (cd "$BUILD/asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-   ATTEST_SANITIZER_RUN=1 ctest -j"$JOBS" --output-on-failure --timeout 900 -LE no-sanitize)
+   ATTEST_SANITIZER_RUN=1 ATTEST_SWEEP_STRIDE=16 ctest -j"$JOBS" --output-on-failure --timeout 900 -LE no-sanitize)
 
 if command -v clang >/dev/null 2>&1; then
   step "Fuzz smoke (clang + libFuzzer)"
