@@ -5,7 +5,7 @@ int jsonx_parse(const char *text, size_t len, json_t **out, const char *code_pre
 		const char *doc, struct attest_err *err)
 {
 	json_error_t jerr;
-	json_t *v;
+	json_t *v = NULL;
 
 	if (len > JSONX_MAX_DOC)
 		return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is %zu bytes, over the %u-byte limit",
@@ -25,7 +25,7 @@ static int jsonx_get(const json_t *obj, const char *key, json_type type, json_t 
 {
 	static const char *const type_names[] = {"an object", "an array", "a string", "an integer",
 						  "a number", "a boolean", "a boolean", "null"};
-	json_t *v;
+	json_t *v = NULL;
 
 	if (!json_is_object(obj))
 		return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s: expected an object holding \"%s\"",
@@ -43,7 +43,7 @@ static int jsonx_get(const json_t *obj, const char *key, json_type type, json_t 
 int jsonx_get_str(const json_t *obj, const char *key, const char **out, const char *code_prefix,
 		  const char *doc, struct attest_err *err)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int rc = jsonx_get(obj, key, JSON_STRING, &v, code_prefix, doc, err);
 
 	if (rc == ATTEST_OK)
@@ -54,7 +54,7 @@ int jsonx_get_str(const json_t *obj, const char *key, const char **out, const ch
 int jsonx_get_int(const json_t *obj, const char *key, int64_t *out, const char *code_prefix,
 		  const char *doc, struct attest_err *err)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int rc = jsonx_get(obj, key, JSON_INTEGER, &v, code_prefix, doc, err);
 
 	if (rc == ATTEST_OK)
@@ -65,7 +65,7 @@ int jsonx_get_int(const json_t *obj, const char *key, int64_t *out, const char *
 int jsonx_get_bool(const json_t *obj, const char *key, bool *out, const char *code_prefix,
 		   const char *doc, struct attest_err *err)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int rc = jsonx_get(obj, key, JSON_TRUE, &v, code_prefix, doc, err);
 
 	if (rc == ATTEST_OK)
