@@ -1,0 +1,155 @@
+#ifndef ATTEST_COLLATERAL_COLLATERAL_H
+#define ATTEST_COLLATERAL_COLLATERAL_H
+
+/*
+ * Collateral: one interface (a source vtable) with several sources (a folder
+ * on disk here; PCS/PCCS and AMD KDS clients elsewhere), plus a cache of
+ * verified objects keyed by hash (ARCHITECTURE.md, "Evidence verifiers").
+ *
+ * A source returns raw bytes and, where the vendor serves one, the issuer
+ * chain (PEM) that signs them; it verifies nothing. Verifiers verify and put
+ * what they verified in the cache, so a repeat platform costs only the
+ * signatures that depend on the evidence.
+ *
+ * A slot a source does not implement is NULL (then ATTEST_E_NOT_FOUND).
+ * Sources are safe for concurrent use (the file source is stateless).
+ *
+ * Error names: collateral.not_found (nothing for that key),
+ * collateral.io (read failure), collateral.too_large.
+ */
+
+#include "attest/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes and the issuer chain that signs them; both malloc'd, NUL-terminated. */
+struct collateral_blob {
+	uint8_t *data;
+	size_t len;
+	uint8_t *chain; /* PEM, signer first then root; NULL when none */
+	size_t chain_len;
+};
+void collateral_blob_free(struct collateral_blob *b);
+
+enum collateral_pck_ca { COLLATERAL_CA_PROCESSOR = 0, COLLATERAL_CA_PLATFORM = 1 };
+enum collateral_tee { COLLATERAL_TEE_SGX = 0, COLLATERAL_TEE_TDX = 1 };
+/* Enclave identities (PCS .../qe/identity, .../qve/identity, ...). */
+enum collateral_qe { COLLATERAL_QE = 0, COLLATERAL_TD_QE, COLLATERAL_QVE, COLLATERAL_QAE };
+
+/* Types 1-3 PCK lookup (PCS GET /sgx/certification/v4/pckcert). */
+struct collateral_pck_query {
+	const uint8_t *ppid; /* clear (16) or encrypted (256 / 384) */
+	size_t ppid_len;
+	const uint8_t *cpusvn; /* 16 */
+	uint16_t pcesvn;
+	const uint8_t *pceid; /* 2 */
+};
+
+struct collateral_source_ops {
+	const char *name; /* "file", "pcs", ... for logs and errors */
+	/* PCK CRL (DER or PEM) of a PCK CA, chain = CA then root. */
+	int (*pck_crl)(void *self, enum collateral_pck_ca ca, struct collateral_blob *out,
+		       struct attest_err *err);
+	/* Intel SGX Root CA CRL (DER or PEM), no chain. */
+	int (*root_ca_crl)(void *self, struct collateral_blob *out, struct attest_err *err);
+	/* TCB Info body by TEE and FMSPC (6 bytes), chain = TCB Signing then root. */
+	int (*tcb_info)(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+			struct collateral_blob *out, struct attest_err *err);
+	/* Enclave identity body, chain = TCB Signing then root. */
+	int (*qe_identity)(void *self, enum collateral_qe kind, struct collateral_blob *out,
+			   struct attest_err *err);
+	/* PCK certificate (PEM leaf) for an (encrypted) PPID; chain = PCK CA then root. */
+	int (*pck_cert)(void *self, const struct collateral_pck_query *q, struct collateral_blob *out,
+			struct attest_err *err);
+	/*
+	 * AMD (snp helper's slots): `product` "Milan", "Genoa", "Turin".
+	 * vcek: by chip id (64 bytes) and reported TCB; cert_chain: ASK/ASVK
+	 * then ARK (vlek selects ASVK); crl: the product's CRL.
+	 */
+	int (*amd_vcek)(void *self, const char *product, const uint8_t chip_id[64], uint64_t tcb,
+			struct collateral_blob *out, struct attest_err *err);
+	int (*amd_cert_chain)(void *self, const char *product, bool vlek, struct collateral_blob *out,
+			      struct attest_err *err);
+	int (*amd_crl)(void *self, const char *product, bool vlek, struct collateral_blob *out,
+		       struct attest_err *err);
+	void (*free)(void *self);
+};
+
+struct collateral_cache;
+
+struct collateral_source {
+	const struct collateral_source_ops *ops;
+	void *self;
+	/* Verified-object cache shared by every verifier using this source; may be NULL. */
+	struct collateral_cache *cache;
+};
+
+/* Frees the source's state (ops->free), not the cache. NULL allowed. */
+void collateral_source_free(struct collateral_source *src);
+
+/* Dispatchers: NULL slot => collateral.not_found. */
+int collateral_get_pck_crl(struct collateral_source *src, enum collateral_pck_ca ca,
+			   struct collateral_blob *out, struct attest_err *err);
+int collateral_get_root_ca_crl(struct collateral_source *src, struct collateral_blob *out,
+			       struct attest_err *err);
+int collateral_get_tcb_info(struct collateral_source *src, enum collateral_tee tee, const uint8_t fmspc[6],
+			    struct collateral_blob *out, struct attest_err *err);
+int collateral_get_qe_identity(struct collateral_source *src, enum collateral_qe kind,
+			       struct collateral_blob *out, struct attest_err *err);
+int collateral_get_pck_cert(struct collateral_source *src, const struct collateral_pck_query *q,
+			    struct collateral_blob *out, struct attest_err *err);
+
+/*
+ * The file source: a folder in the layout of shared/vectors/sgx/<vector>/ and
+ * tdx/<vector>/:
+ *   tcb_info.json + tcb_info_issuer_chain.pem        (any FMSPC; the verifier checks it)
+ *   qe_identity.json + qe_identity_issuer_chain.pem  (any kind; the verifier checks the id)
+ *   pck_crl.der (or .pem) + pck_crl_issuer_chain.pem (either CA)
+ *   root_ca_crl.der (or .pem)
+ * More specific names win when present, so one folder can serve several
+ * platforms: tcb_info_<sgx|tdx>_<fmspc hex lower>.json (+ _issuer_chain.pem),
+ * qe_identity_<qe|td_qe|qve|qae>.json, pck_crl_<processor|platform>.der,
+ * pck_<ppid hex lower>.pem (types 1-3). A missing file is collateral.not_found.
+ * The folder path is copied. *out is freed with collateral_source_free + free.
+ */
+int collateral_file_source_new(const char *dir, struct collateral_source **out, struct attest_err *err);
+
+/* ---- cache --------------------------------------------------------------- */
+
+/*
+ * A bounded, thread-safe map from a 32-byte key to an immutable,
+ * reference-counted object with a validity window [not_before, not_after]
+ * (the intersection of every window the object's verification relied on).
+ * No globals: the owner creates it and hands it to the sources/verifiers.
+ * When full, an expired or least recently used entry is evicted; entries
+ * still referenced stay alive until released.
+ */
+struct collateral_cache *collateral_cache_new(size_t max_entries);
+void collateral_cache_free(struct collateral_cache *c);
+
+struct collateral_ref; /* a held reference to a cached object */
+
+/*
+ * Looks up key at time now: a live entry whose window holds now gives a new
+ * reference (release with collateral_ref_release) and its object; NULL
+ * otherwise. Entries outside their window are dropped.
+ */
+struct collateral_ref *collateral_cache_get(struct collateral_cache *c, const uint8_t key[32], int64_t now,
+					    void **obj);
+/*
+ * Inserts obj under key (taking ownership: destroy(obj) runs when the last
+ * reference goes), returning a reference for the caller; an existing entry
+ * under the same key is replaced. NULL on allocation failure (obj is then
+ * destroyed).
+ */
+struct collateral_ref *collateral_cache_put(struct collateral_cache *c, const uint8_t key[32], void *obj,
+					    void (*destroy)(void *), int64_t not_before, int64_t not_after);
+void *collateral_ref_obj(const struct collateral_ref *r);
+void collateral_ref_release(struct collateral_ref *r);
+size_t collateral_cache_count(struct collateral_cache *c);
+/* Hits/misses since creation (for benchmarks and metrics). */
+void collateral_cache_stats(struct collateral_cache *c, uint64_t *hits, uint64_t *misses);
+
+#endif

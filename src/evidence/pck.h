@@ -1,0 +1,80 @@
+#ifndef ATTEST_EVIDENCE_PCK_H
+#define ATTEST_EVIDENCE_PCK_H
+
+/*
+ * PCK certificates (formats.md §2): the Intel SGX extension
+ * (OID 1.2.840.113741.1.13.1), decoded by our own bounds-checked DER reader
+ * over the extension's octets, and the PCK chain check to the Intel root
+ * with the PCK CRL and the Root CA CRL.
+ *
+ * Error names (prefix "sgx" / "tdx"):
+ *   <p>.pck.extension.missing     no SGX extension in the PCK certificate
+ *   <p>.pck.extension.malformed   DER structure wrong (where: offset)
+ *   <p>.pck.extension.<field>     a field has the wrong type, size or count
+ *                                 (fmspc, pceid, tcb, pcesvn, cpusvn, sgx_type,
+ *                                 ppid, configuration, entries)
+ *   <p>.pck.subject               PCK / CA / root common name not as Intel's
+ *   <p>.pck.chain.<x509 suffix>   from x509_chain_verify (expired, revoked, ...)
+ *   <p>.pck.chain.parse           chain PEM unreadable / wrong length
+ */
+
+#include "attest/error.h"
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pck_ca { PCK_CA_PROCESSOR = 0, PCK_CA_PLATFORM = 1 };
+enum pck_sgx_type { PCK_SGX_STANDARD = 0, PCK_SGX_SCALABLE = 1, PCK_SGX_SCALABLE_INTEGRITY = 2 };
+
+#define PCK_TCB_COMPONENTS 16
+
+/* The decoded SGX extension (§2.1). */
+struct pck_ext {
+	uint8_t ppid[16];
+	uint8_t comp_svn[PCK_TCB_COMPONENTS]; /* SGX TCB COMP01..16 SVN */
+	uint16_t pcesvn;
+	uint8_t cpusvn[16];
+	uint8_t pceid[2];
+	uint8_t fmspc[6];
+	enum pck_sgx_type sgx_type;
+	bool has_platform_instance_id; /* Platform-CA PCKs only */
+	uint8_t platform_instance_id[16];
+	bool has_configuration;
+	bool dynamic_platform, cached_keys, smt_enabled;
+	unsigned n_entries; /* 5 (Processor CA) or 7 (Platform CA) */
+};
+
+/*
+ * Decodes the SGX extension value (the OCTET STRING contents: DER
+ * SEQUENCE OF SEQUENCE{OID, value}). Bounded by `len`, never reads outside.
+ */
+int pck_ext_decode(const uint8_t *der, size_t len, struct pck_ext *out, const char *prefix,
+		   struct attest_err *err);
+
+/* Finds the extension in a certificate and decodes it. */
+int pck_ext_from_cert(X509 *cert, struct pck_ext *out, const char *prefix, struct attest_err *err);
+
+/* Which PCK CA issued the certificate (issuer CN "...Platform CA" / "...Processor CA"). */
+int pck_ca_of_cert(X509 *pck, enum pck_ca *out, const char *prefix, struct attest_err *err);
+
+const char *pck_ca_name(enum pck_ca ca); /* "processor" / "platform" (PCS's ca= values) */
+
+/*
+ * Verifies a PCK chain (leaf first, as quotes carry it: PCK, CA, root) to
+ * one of `roots` at `now` with the PCK CRL and Root CA CRL (either may be
+ * NULL only when no_revocation), checking Intel's common names (§2.2).
+ * Fills *ext from the leaf's SGX extension; *leaf_key (optional) receives a
+ * new reference to the PCK public key.
+ */
+int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck_crl,
+		     X509_CRL *root_crl, int64_t now, bool no_revocation, struct pck_ext *ext,
+		     EVP_PKEY **leaf_key, const char *prefix, struct attest_err *err);
+
+/* The built-in Intel SGX Root CA (formats.md §2.2, vectors/roots), as PEM. */
+extern const char INTEL_SGX_ROOT_CA_PEM[];
+/* A new stack holding the built-in root (caller frees with OSSL_STACK_OF_X509_free). */
+int intel_sgx_default_roots(STACK_OF(X509) **out, struct attest_err *err);
+
+#endif
