@@ -19,6 +19,8 @@
 #include "attest/error.h"
 #include "claims/claims.h"
 #include "evidence/evidence.h"
+#include "evidence/pck.h"
+#include "evidence/tcb.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -125,107 +127,33 @@ void tdx_td_attributes_decode(const uint8_t attr[8], struct tdx_td_attributes *o
 /* ---- The TDX part of the TCB status (formats.md §3.5, Intel QVL) ------ */
 
 /*
- * Statuses as Intel's QVL names them for a TDX quote. The first seven are
- * TCB Info tcbStatus strings; the relaunch pair comes from step 7; the last
- * ones are QVL verdicts that are failures, not statuses.
+ * The TDX step of the TCB algorithm, called by tcb_evaluate() (tcb.c) once
+ * the generic preconditions (TCB Info id vs tee_type, version, FMSPC,
+ * PCE ID) hold, with the TCB Info's levels sorted highest first:
+ *
+ *   4.1.2.4.11   the TDX module: MRSIGNERSEAM equal to tdxModule.mrsigner
+ *                (or, with a major version in TEE_TCB_SVN[1], to the
+ *                mrsigner of identity "TDX_%02X"), SEAMATTRIBUTES zero and
+ *                equal to its attributes
+ *   4.1.2.4.17   sgxLevel: first level the PCK SVNs reach; tdxLevel: first
+ *                of those that TEE_TCB_SVN reaches (bytes 2..15 only when a
+ *                major version is present); TDX module status from its
+ *                identity's levels; module convergence; TD relaunch (TDX 1.5
+ *                bodies); QE convergence
+ *
+ * On ATTEST_OK *out is filled (out->adv.ids is malloc'd, its strings
+ * borrowed from ti / qe_level; tcb_verdict_free() frees it), including when
+ * out->status is TCB_NOT_SUPPORTED (no level matches: the caller refuses).
+ * Errors: <p>.tcb.tdx_module (the module is not the one the TCB Info
+ * describes, or no identity for its major version),
+ * <p>.tcbinfo.tdx_module_identities (major version > 0 but the TCB Info has
+ * no tdxModuleIdentities, QVL TCB_INFO_MISMATCH), <p>.tcbinfo.tdx_module
+ * (neither), <p>.tcbinfo.tdx_module_status (a module level status other than
+ * UpToDate/OutOfDate/Revoked), <p>.tcb.nomem.
  */
-enum tdx_tcb_status {
-	TDX_TCB_UP_TO_DATE,
-	TDX_TCB_SW_HARDENING_NEEDED,
-	TDX_TCB_CONFIGURATION_NEEDED,
-	TDX_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
-	TDX_TCB_OUT_OF_DATE,
-	TDX_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
-	TDX_TCB_REVOKED,
-	TDX_TCB_TD_RELAUNCH_ADVISED,
-	TDX_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED,
-	TDX_TCB_NOT_SUPPORTED,    /* "TCB level not supported" */
-	TDX_TCB_MODULE_MISMATCH,  /* TDX_MODULE_MISMATCH */
-	TDX_TCB_INFO_MISMATCH,    /* TCB_INFO_MISMATCH: module major > 0 but no identities */
-	TDX_TCB_UNRECOGNIZED,     /* a status string QVL does not know */
-};
-
-/* The Intel name ("UpToDate", ..., "TDRelaunchAdvised", "TcbLevelNotSupported"). */
-const char *tdx_tcb_status_str(enum tdx_tcb_status s);
-/* Parses a TCB Info / module identity tcbStatus string; TDX_TCB_UNRECOGNIZED otherwise. */
-enum tdx_tcb_status tdx_tcb_status_parse(const char *s);
-
-/* QE identity verdict (formats.md §3.6). */
-enum tdx_qe_status { TDX_QE_UP_TO_DATE, TDX_QE_OUT_OF_DATE, TDX_QE_REVOKED, TDX_QE_NOT_SUPPORTED };
-
-/* One tcbLevels[] entry of a TDX TCB Info, as the TDX step reads it. */
-struct tdx_tcb_level {
-	uint8_t sgx_svn[16];
-	uint16_t pcesvn;
-	uint8_t tdx_svn[16];
-	enum tdx_tcb_status status;
-	const char *const *advisory_ids; /* borrowed */
-	size_t n_advisory_ids;
-};
-
-/* One tcbLevels[] entry of a TDX module identity. */
-struct tdx_module_level {
-	uint16_t isvsvn;
-	enum tdx_tcb_status status;
-	const char *const *advisory_ids;
-	size_t n_advisory_ids;
-};
-
-/* tdxModule (legacy, major version 0) or one of tdxModuleIdentities[]. */
-struct tdx_module_identity {
-	const char *id; /* "TDX_01", ...; NULL for tdxModule */
-	uint8_t mrsigner[TDX_MR_SIZE];
-	uint8_t attributes[8];
-	uint8_t attributes_mask[8];
-	const struct tdx_module_level *levels; /* any order: sorted by the step */
-	size_t n_levels;
-};
-
-/* Everything the TDX step needs; all pointers borrowed. */
-struct tdx_tcb_input {
-	int quote_version;                  /* 4 or 5 */
-	const struct tdx_td_report *td;     /* the verified TD report */
-	const uint8_t *pck_sgx_svn;         /* 16 component SVNs of the PCK certificate */
-	uint16_t pck_pcesvn;
-	const struct tdx_tcb_level *levels; /* any order: sorted by the step */
-	size_t n_levels;
-	const struct tdx_module_identity *tdx_module; /* tdxModule */
-	const struct tdx_module_identity *identities; /* tdxModuleIdentities (may be 0) */
-	size_t n_identities;
-	bool has_identities;                /* the member was present */
-	enum tdx_qe_status qe_status;
-	const char *const *qe_advisory_ids;
-	size_t n_qe_advisory_ids;
-};
-
-#define TDX_MAX_TCB_LEVELS 256
-#define TDX_MAX_ADVISORY_IDS 128
-
-struct tdx_tcb_result {
-	enum tdx_tcb_status status; /* final, converged */
-	enum tdx_tcb_status sgx_status;
-	enum tdx_tcb_status tdx_level_status;
-	enum tdx_tcb_status module_status;
-	const struct tdx_tcb_level *sgx_level; /* NULL when none matched */
-	const struct tdx_tcb_level *tdx_level;
-	const struct tdx_module_identity *module_identity;
-	const struct tdx_module_level *module_level;
-	/* Union of the chosen platform, module and QE levels' advisory IDs, in that order. */
-	const char *advisory_ids[TDX_MAX_ADVISORY_IDS];
-	size_t n_advisory_ids;
-};
-
-/*
- * Runs the TDX TCB algorithm: module preconditions (MRSIGNERSEAM and
- * SEAMATTRIBUTES against tdxModule or the identity of the module's major
- * version), level matching on the PCK SVNs and TEE_TCB_SVN, module status,
- * convergence, TD relaunch (body type 3) and QE convergence, exactly as
- * Intel's QVL orders them. Returns 0 and fills *out whatever the status,
- * including TDX_TCB_NOT_SUPPORTED and TDX_TCB_MODULE_MISMATCH (the caller
- * refuses those); fails only on malformed input: duplicated TCB levels
- * (tdx.tcbinfo.duplicate_level) or too many levels/advisories.
- */
-int tdx_tcb_evaluate(const struct tdx_tcb_input *in, struct tdx_tcb_result *out, struct attest_err *err);
+int tdx_tcb_evaluate(const struct tcb_info *ti, const struct pck_ext *pck, const struct tcb_tdx_input *tdx,
+		     enum tcb_status qe_status, const struct qe_tcb_level *qe_level, struct tcb_verdict *out,
+		     const char *prefix, struct attest_err *err);
 
 /* ---- Claims (maa-interface.md §2.7) ----------------------------------- */
 
