@@ -119,7 +119,8 @@ struct x509_verify_opts {
  * and public key, not by certificate hash: Intel's root exists as two
  * certificates of the same key. On success *chain_out (optional) receives
  * the verified chain, leaf first (caller frees with
- * OSSL_STACK_OF_X509_free).
+ * sk_X509_pop_free(chain, X509_free);
+ * OSSL_STACK_OF_X509_free is OpenSSL 3.2+, Debian 12 has 3.0).
  *
  * Error names: <code>.expired, <code>.not_yet_valid, <code>.revoked,
  * <code>.signature, <code>.untrusted_root (no path to an anchor / wrong
@@ -129,6 +130,14 @@ struct x509_verify_opts {
  */
 int x509_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const struct x509_verify_opts *opts,
 		      STACK_OF(X509) **chain_out, const char *code, struct attest_err *err);
+
+/*
+ * Checks one CRL on its own (collateral that is not applied to a chain, or
+ * before caching it): issued by `issuer` (name), signed by its key, and
+ * current at `time` (thisUpdate <= time < nextUpdate).
+ * Errors: <code>.crl_issuer, <code>.crl_signature, <code>.crl_expired.
+ */
+int x509_crl_verify(X509_CRL *crl, X509 *issuer, int64_t time, const char *code, struct attest_err *err);
 
 /* SHA-256 of the DER encoding (cache keys, x5t#S256). */
 int x509_sha256(X509 *cert, uint8_t out[32]);
