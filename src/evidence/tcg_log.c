@@ -1,0 +1,525 @@
+/*
+ * TCG event logs: parse (legacy SHA-1 and crypto-agile), replay per bank,
+ * verify against quoted PCRs. See tcg_log.h; layouts in formats.md §7.4,
+ * replay rules in §7.6.
+ */
+#include "evidence/tcg_log.h"
+
+#include "base/cur.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* TCG_EfiSpecIdEvent.signature of a crypto-agile log (PFP §10.4.5.1). */
+static const uint8_t SPEC_ID_03[16] = "Spec ID Event03";
+/* EV_NO_ACTION StartupLocality event (PFP §10.4.5.3). */
+static const uint8_t STARTUP_LOCALITY[16] = "StartupLocality";
+
+#define TCG_LEGACY_DIGEST 20
+
+static const struct {
+	uint32_t type;
+	const char *name;
+} EVENT_NAMES[] = {
+	{EV_PREBOOT_CERT, "EV_PREBOOT_CERT"},
+	{EV_POST_CODE, "EV_POST_CODE"},
+	{0x00000002u, "EV_UNUSED"},
+	{EV_NO_ACTION, "EV_NO_ACTION"},
+	{EV_SEPARATOR, "EV_SEPARATOR"},
+	{EV_ACTION, "EV_ACTION"},
+	{EV_EVENT_TAG, "EV_EVENT_TAG"},
+	{EV_S_CRTM_CONTENTS, "EV_S_CRTM_CONTENTS"},
+	{EV_S_CRTM_VERSION, "EV_S_CRTM_VERSION"},
+	{EV_CPU_MICROCODE, "EV_CPU_MICROCODE"},
+	{EV_PLATFORM_CONFIG_FLAGS, "EV_PLATFORM_CONFIG_FLAGS"},
+	{EV_TABLE_OF_DEVICES, "EV_TABLE_OF_DEVICES"},
+	{EV_COMPACT_HASH, "EV_COMPACT_HASH"},
+	{EV_IPL, "EV_IPL"},
+	{EV_IPL_PARTITION_DATA, "EV_IPL_PARTITION_DATA"},
+	{EV_NONHOST_CODE, "EV_NONHOST_CODE"},
+	{EV_NONHOST_CONFIG, "EV_NONHOST_CONFIG"},
+	{EV_NONHOST_INFO, "EV_NONHOST_INFO"},
+	{EV_OMIT_BOOT_DEVICE_EVENTS, "EV_OMIT_BOOT_DEVICE_EVENTS"},
+	{EV_EFI_VARIABLE_DRIVER_CONFIG, "EV_EFI_VARIABLE_DRIVER_CONFIG"},
+	{EV_EFI_VARIABLE_BOOT, "EV_EFI_VARIABLE_BOOT"},
+	{EV_EFI_BOOT_SERVICES_APPLICATION, "EV_EFI_BOOT_SERVICES_APPLICATION"},
+	{EV_EFI_BOOT_SERVICES_DRIVER, "EV_EFI_BOOT_SERVICES_DRIVER"},
+	{EV_EFI_RUNTIME_SERVICES_DRIVER, "EV_EFI_RUNTIME_SERVICES_DRIVER"},
+	{EV_EFI_GPT_EVENT, "EV_EFI_GPT_EVENT"},
+	{EV_EFI_ACTION, "EV_EFI_ACTION"},
+	{EV_EFI_PLATFORM_FIRMWARE_BLOB, "EV_EFI_PLATFORM_FIRMWARE_BLOB"},
+	{EV_EFI_HANDOFF_TABLES, "EV_EFI_HANDOFF_TABLES"},
+	{EV_EFI_PLATFORM_FIRMWARE_BLOB2, "EV_EFI_PLATFORM_FIRMWARE_BLOB2"},
+	{EV_EFI_HANDOFF_TABLES2, "EV_EFI_HANDOFF_TABLES2"},
+	{EV_EFI_VARIABLE_BOOT2, "EV_EFI_VARIABLE_BOOT2"},
+	{EV_EFI_HCRTM_EVENT, "EV_EFI_HCRTM_EVENT"},
+	{EV_EFI_VARIABLE_AUTHORITY, "EV_EFI_VARIABLE_AUTHORITY"},
+	{EV_EFI_SPDM_FIRMWARE_BLOB, "EV_EFI_SPDM_FIRMWARE_BLOB"},
+	{EV_EFI_SPDM_FIRMWARE_CONFIG, "EV_EFI_SPDM_FIRMWARE_CONFIG"},
+};
+
+const char *tcg_event_type_name(uint32_t type)
+{
+	for (size_t i = 0; i < sizeof(EVENT_NAMES) / sizeof(EVENT_NAMES[0]); i++)
+		if (EVENT_NAMES[i].type == type)
+			return EVENT_NAMES[i].name;
+	return NULL;
+}
+
+void tcg_log_free(struct tcg_log *log)
+{
+	if (log == NULL)
+		return;
+	free(log->events);
+	free(log);
+}
+
+static int truncated(struct attest_err *err, size_t seq, size_t off, const char *what)
+{
+	attest_err_set(err, ATTEST_E_PARSE, "tcg.log.truncated",
+		       "event log record #%zu (at byte %zu) is cut short in its %s", seq, off, what);
+	attest_err_where(err, "event log+0x%zx", off);
+	return ATTEST_E_PARSE;
+}
+
+static int push_event(struct tcg_log *log, size_t *cap, const struct tcg_event *ev,
+		      struct attest_err *err)
+{
+	if (log->n_events == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct tcg_event *p;
+
+		if (ncap > TCG_LOG_MAX_EVENTS)
+			ncap = TCG_LOG_MAX_EVENTS;
+		if (log->n_events >= ncap)
+			return attest_err_set(err, ATTEST_E_PARSE, "tcg.log.too_many",
+					      "event log has more than %d events", TCG_LOG_MAX_EVENTS);
+		p = realloc(log->events, ncap * sizeof(*p));
+		if (p == NULL)
+			return attest_err_set(err, ATTEST_E_NOMEM, "tcg.log.nomem", "out of memory");
+		log->events = p;
+		*cap = ncap;
+	}
+	log->events[log->n_events++] = *ev;
+	return ATTEST_OK;
+}
+
+/* TCG_PCR_EVENT: PCRIndex, EventType, SHA-1 digest, EventSize, Event. */
+static int parse_legacy(struct cur *c, size_t seq, struct tcg_event *ev, struct attest_err *err)
+{
+	size_t off = c->off;
+	uint32_t size;
+	const uint8_t *d;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->seq = (uint32_t)seq;
+	ev->offset = off;
+	if (cur_u32le(c, &ev->pcr) || cur_u32le(c, &ev->type))
+		return truncated(err, seq, off, "header");
+	if (cur_take(c, TCG_LEGACY_DIGEST, &d))
+		return truncated(err, seq, off, "SHA-1 digest");
+	memcpy(ev->digest[TPM_BANK_SHA1], d, TCG_LEGACY_DIGEST);
+	ev->digests = 1u << TPM_BANK_SHA1;
+	if (cur_u32le(c, &size))
+		return truncated(err, seq, off, "EventSize");
+	if (cur_take(c, size, &ev->data))
+		return truncated(err, seq, off, "event data");
+	ev->data_len = size;
+	return ATTEST_OK;
+}
+
+static int spec_alg_size(const struct tcg_log *log, uint16_t alg)
+{
+	for (size_t i = 0; i < log->n_algs; i++)
+		if (log->alg_id[i] == alg)
+			return log->alg_size[i];
+	return -1;
+}
+
+/* TCG_PCR_EVENT2: PCRIndex, EventType, TPML_DIGEST_VALUES, EventSize, Event. */
+static int parse_agile(struct cur *c, const struct tcg_log *log, size_t seq, struct tcg_event *ev,
+		       struct attest_err *err)
+{
+	size_t off = c->off;
+	uint32_t count, size;
+	const uint8_t *d;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->seq = (uint32_t)seq;
+	ev->offset = off;
+	if (cur_u32le(c, &ev->pcr) || cur_u32le(c, &ev->type) || cur_u32le(c, &count))
+		return truncated(err, seq, off, "header");
+	if (count > log->n_algs) {
+		attest_err_set(err, ATTEST_E_PARSE, "tcg.log.alg",
+			       "event #%zu carries %u digests, the Spec ID event declares %zu algorithms",
+			       seq, count, log->n_algs);
+		attest_err_where(err, "event log+0x%zx", off);
+		return ATTEST_E_PARSE;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint16_t alg;
+		int size_of, bank;
+
+		if (cur_u16le(c, &alg))
+			return truncated(err, seq, off, "digest list");
+		/* Digest sizes come only from the Spec ID event (PFP §10.2.2). */
+		size_of = spec_alg_size(log, alg);
+		if (size_of < 0) {
+			attest_err_set(err, ATTEST_E_PARSE, "tcg.log.alg",
+				       "event #%zu has a digest of algorithm 0x%04x that the Spec ID event does not declare",
+				       seq, alg);
+			attest_err_where(err, "event log+0x%zx", c->off);
+			return ATTEST_E_PARSE;
+		}
+		if (cur_take(c, (size_t)size_of, &d))
+			return truncated(err, seq, off, "digest");
+		bank = tpm_bank_from_alg(alg);
+		if (bank >= 0) {
+			memcpy(ev->digest[bank], d, (size_t)size_of);
+			ev->digests |= 1u << bank;
+		}
+	}
+	if (cur_u32le(c, &size))
+		return truncated(err, seq, off, "EventSize");
+	if (cur_take(c, size, &ev->data))
+		return truncated(err, seq, off, "event data");
+	ev->data_len = size;
+	return ATTEST_OK;
+}
+
+static int specid_error(struct attest_err *err, const char *what)
+{
+	attest_err_set(err, ATTEST_E_PARSE, "tcg.log.specid", "the Spec ID event is malformed: %s", what);
+	attest_err_where(err, "event log record #0");
+	return ATTEST_E_PARSE;
+}
+
+/* TCG_EfiSpecIDEvent (PFP §10.4.5.1), in the data of the first record. */
+static int parse_specid(struct tcg_log *log, const struct tcg_event *hdr, struct attest_err *err)
+{
+	struct cur c;
+	uint32_t nalg;
+	uint8_t vlen;
+
+	cur_init(&c, hdr->data, hdr->data_len);
+	if (cur_skip(&c, 16) || cur_u32le(&c, &log->platform_class) || cur_u8(&c, &log->spec_minor) ||
+	    cur_u8(&c, &log->spec_major) || cur_u8(&c, &log->spec_errata) ||
+	    cur_u8(&c, &log->uintn_size) || cur_u32le(&c, &nalg))
+		return specid_error(err, "header cut short");
+	if (nalg == 0 || nalg > TCG_LOG_MAX_ALGS)
+		return specid_error(err, "numberOfAlgorithms is 0 or more than 8");
+	for (uint32_t i = 0; i < nalg; i++) {
+		uint16_t id, size;
+		int bank;
+
+		if (cur_u16le(&c, &id) || cur_u16le(&c, &size))
+			return specid_error(err, "algorithm list cut short");
+		bank = tpm_bank_from_alg(id);
+		if (size == 0 || size > 128 || (bank >= 0 && size != tpm_bank_size(bank)))
+			return specid_error(err, "an algorithm's digestSize is wrong for it");
+		for (size_t j = 0; j < log->n_algs; j++)
+			if (log->alg_id[j] == id)
+				return specid_error(err, "an algorithm is declared twice");
+		log->alg_id[log->n_algs] = id;
+		log->alg_size[log->n_algs++] = size;
+		if (bank >= 0)
+			log->banks |= 1u << bank;
+	}
+	if (cur_u8(&c, &vlen) || cur_skip(&c, vlen))
+		return specid_error(err, "vendorInfo cut short");
+	if (!cur_empty(&c))
+		return specid_error(err, "bytes after vendorInfo");
+	return ATTEST_OK;
+}
+
+static bool is_specid(const struct tcg_event *ev)
+{
+	return ev->pcr == 0 && ev->type == EV_NO_ACTION && ev->data_len >= 16 &&
+	       memcmp(ev->data, SPEC_ID_03, 16) == 0;
+}
+
+static void note_event(struct tcg_log *log, const struct tcg_event *ev)
+{
+	if (ev->type == EV_NO_ACTION) {
+		if (ev->pcr == 0 && ev->data_len == 17 && memcmp(ev->data, STARTUP_LOCALITY, 16) == 0) {
+			log->has_locality = true;
+			log->startup_locality = ev->data[16];
+		}
+		return;
+	}
+	for (int b = 0; b < TPM_BANK_COUNT; b++)
+		if (ev->digests & (1u << b))
+			log->extended[b] |= 1u << ev->pcr;
+}
+
+static int parse_records(struct cur *c, struct tcg_log *log, size_t *cap, struct attest_err *err)
+{
+	while (!cur_empty(c)) {
+		struct tcg_event ev;
+		int rc = log->crypto_agile ? parse_agile(c, log, log->n_events, &ev, err)
+					   : parse_legacy(c, log->n_events, &ev, err);
+
+		if (rc != ATTEST_OK)
+			return rc;
+		if (ev.pcr >= TPM_PCR_COUNT) {
+			attest_err_set(err, ATTEST_E_PARSE, "tcg.log.pcr",
+				       "event #%u extends PCR %u; PCRs are 0-23", ev.seq, ev.pcr);
+			attest_err_where(err, "event log+0x%zx", ev.offset);
+			return ATTEST_E_PARSE;
+		}
+		note_event(log, &ev);
+		if ((rc = push_event(log, cap, &ev, err)) != ATTEST_OK)
+			return rc;
+	}
+	return ATTEST_OK;
+}
+
+int tcg_log_parse(const uint8_t *p, size_t n, struct tcg_log **out, struct attest_err *err)
+{
+	struct tcg_log *log;
+	struct tcg_event hdr;
+	struct cur c;
+	size_t cap = 0;
+	int rc;
+
+	if (p == NULL || n == 0)
+		return attest_err_set(err, ATTEST_E_PARSE, "tcg.log.empty", "the event log is empty");
+	log = calloc(1, sizeof(*log));
+	if (log == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "tcg.log.nomem", "out of memory");
+	cur_init(&c, p, n);
+	/* The first record is always in the legacy layout (PFP §10.2.1). */
+	if ((rc = parse_legacy(&c, 0, &hdr, err)) != ATTEST_OK)
+		goto out;
+	if (is_specid(&hdr)) {
+		log->crypto_agile = true;
+		if ((rc = parse_specid(log, &hdr, err)) != ATTEST_OK)
+			goto out;
+		hdr.digests = 0; /* its 20 zero bytes are no digest of any bank */
+	} else {
+		log->banks = 1u << TPM_BANK_SHA1;
+		if (hdr.pcr >= TPM_PCR_COUNT) {
+			rc = attest_err_set(err, ATTEST_E_PARSE, "tcg.log.pcr",
+					    "event #0 extends PCR %u; PCRs are 0-23", hdr.pcr);
+			goto out;
+		}
+		note_event(log, &hdr);
+	}
+	if ((rc = push_event(log, &cap, &hdr, err)) != ATTEST_OK ||
+	    (rc = parse_records(&c, log, &cap, err)) != ATTEST_OK)
+		goto out;
+	*out = log;
+	log = NULL; /* transferred */
+out:
+	tcg_log_free(log);
+	return rc;
+}
+
+/* ---- replay ----------------------------------------------------------- */
+
+static void reset_values(const struct tcg_log *log, enum tpm_bank bank,
+			 uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST])
+{
+	size_t len = tpm_bank_size(bank);
+
+	/* PC Client PTP: PCR 17-22 reset to all ones (DRTM), the rest to zero. */
+	for (int i = 0; i < TPM_PCR_COUNT; i++)
+		memset(out[i], (i >= 17 && i <= 22) ? 0xff : 0x00, len);
+	if (log->has_locality)
+		out[0][len - 1] = log->startup_locality;
+}
+
+int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
+		   uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
+{
+	size_t len = tpm_bank_size(bank);
+	EVP_MD_CTX *md;
+	int rc = ATTEST_OK;
+
+	if (!(log->banks & (1u << bank)))
+		return attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.bank",
+				      "the event log has no %s digests", tpm_bank_name(bank));
+	md = EVP_MD_CTX_new();
+	if (md == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "tcg.replay.nomem", "out of memory");
+	reset_values(log, bank, out);
+	for (size_t i = 0; i < log->n_events; i++) {
+		const struct tcg_event *ev = &log->events[i];
+
+		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << bank)))
+			continue;
+		/* PCR_new = H(PCR_old || digest) (Part 1 §17.2, TPM2_PCR_Extend). */
+		if (EVP_DigestInit_ex(md, tpm_bank_md(bank), NULL) != 1 ||
+		    EVP_DigestUpdate(md, out[ev->pcr], len) != 1 ||
+		    EVP_DigestUpdate(md, ev->digest[bank], len) != 1 ||
+		    EVP_DigestFinal_ex(md, out[ev->pcr], NULL) != 1) {
+			rc = attest_err_set(err, ATTEST_E_INTERNAL, "tcg.replay.digest", "digest failed");
+			break;
+		}
+	}
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/* ---- event data binding -------------------------------------------------- */
+
+static bool digest_is(const struct tcg_event *ev, enum tpm_bank bank, const uint8_t *p, size_t n)
+{
+	uint8_t h[TPM_PCR_MAX_DIGEST];
+	unsigned int hlen = 0;
+
+	return EVP_Digest(p, n, h, &hlen, tpm_bank_md(bank), NULL) == 1 &&
+	       hlen == tpm_bank_size(bank) && memcmp(h, ev->digest[bank], hlen) == 0;
+}
+
+/* VariableData of a UEFI_VARIABLE_DATA (UEFI spec; PFP §10.4.7). */
+static bool uefi_variable_data(const uint8_t *p, size_t n, const uint8_t **vd, size_t *vlen)
+{
+	struct cur c;
+	uint64_t name_len, data_len;
+
+	cur_init(&c, p, n);
+	if (cur_skip(&c, 16) || cur_u64le(&c, &name_len) || cur_u64le(&c, &data_len) ||
+	    name_len > SIZE_MAX / 2 || cur_skip(&c, (size_t)name_len * 2) || data_len > cur_left(&c))
+		return false;
+	*vd = c.p;
+	*vlen = (size_t)data_len;
+	return true;
+}
+
+bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked)
+{
+	const uint8_t *vd;
+	size_t vlen;
+
+	*checked = false;
+	if (!(ev->digests & (1u << bank)))
+		return true;
+	switch (ev->type) {
+	case EV_SEPARATOR:
+	case EV_ACTION:
+	case EV_EVENT_TAG:
+	case EV_S_CRTM_VERSION:
+	case EV_COMPACT_HASH:
+	case EV_OMIT_BOOT_DEVICE_EVENTS:
+	case EV_EFI_ACTION:
+	case EV_EFI_GPT_EVENT:
+	case EV_EFI_VARIABLE_DRIVER_CONFIG:
+		*checked = true;
+		return digest_is(ev, bank, ev->data, ev->data_len);
+	case EV_EFI_VARIABLE_BOOT:
+	case EV_EFI_VARIABLE_BOOT2:
+		/* OVMF/GCP hash VariableData only, others the whole struct (formats.md §7.5). */
+		*checked = true;
+		if (digest_is(ev, bank, ev->data, ev->data_len))
+			return true;
+		return uefi_variable_data(ev->data, ev->data_len, &vd, &vlen) &&
+		       digest_is(ev, bank, vd, vlen);
+	default:
+		/* Digest of a PE image, a firmware volume, a table: replay alone speaks for it. */
+		return true;
+	}
+}
+
+/* ---- verification against the quote -------------------------------------- */
+
+/* The event that best explains a mismatch on (bank, pcr): the first whose
+ * data does not hash to its digest, else the first event on that PCR. */
+static const struct tcg_event *explain_mismatch(const struct tcg_log *log, enum tpm_bank bank,
+						unsigned pcr)
+{
+	const struct tcg_event *first = NULL;
+
+	for (size_t i = 0; i < log->n_events; i++) {
+		const struct tcg_event *ev = &log->events[i];
+		bool checked;
+
+		if (ev->pcr != pcr || ev->type == EV_NO_ACTION || !(ev->digests & (1u << bank)))
+			continue;
+		if (first == NULL)
+			first = ev;
+		if (!tcg_event_binding_ok(ev, bank, &checked))
+			return ev;
+	}
+	return first;
+}
+
+static int mismatch(const struct tcg_log *log, enum tpm_bank bank, unsigned pcr,
+		    struct attest_err *err)
+{
+	const struct tcg_event *ev = explain_mismatch(log, bank, pcr);
+	const char *tn = ev ? tcg_event_type_name(ev->type) : NULL;
+
+	attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.mismatch",
+		       "%s PCR %u: the event log does not replay to the quoted value; first mismatching event #%u (%s, 0x%08x)",
+		       tpm_bank_name(bank), pcr, ev ? ev->seq : 0, tn ? tn : "unknown type",
+		       ev ? ev->type : 0);
+	if (ev)
+		attest_err_where(err, "event log record #%u at byte %zu", ev->seq, ev->offset);
+	return ATTEST_E_VERIFY;
+}
+
+static int check_bindings(struct tcg_log *log, uint32_t common, struct attest_err *err)
+{
+	for (size_t i = 0; i < log->n_events; i++) {
+		struct tcg_event *ev = &log->events[i];
+		bool any = false;
+
+		if (ev->type == EV_NO_ACTION)
+			continue;
+		for (int b = 0; b < TPM_BANK_COUNT; b++) {
+			bool checked;
+
+			if (!(common & (1u << b)) || !(log->verified[b] & (1u << ev->pcr)) ||
+			    !(ev->digests & (1u << b)))
+				continue;
+			if (!tcg_event_binding_ok(ev, (enum tpm_bank)b, &checked)) {
+				const char *tn = tcg_event_type_name(ev->type);
+
+				attest_err_set(err, ATTEST_E_VERIFY, "tcg.event.digest",
+					       "event #%u (%s) on PCR %u: its data does not hash to its %s digest",
+					       ev->seq, tn ? tn : "?", ev->pcr, tpm_bank_name(b));
+				attest_err_where(err, "event log record #%u at byte %zu", ev->seq, ev->offset);
+				return ATTEST_E_VERIFY;
+			}
+			any = true;
+		}
+		ev->verified = any;
+	}
+	return ATTEST_OK;
+}
+
+int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, struct attest_err *err)
+{
+	uint8_t values[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
+	uint32_t common = 0;
+	int rc;
+
+	for (int b = 0; b < TPM_BANK_COUNT; b++) {
+		log->verified[b] = 0;
+		if ((log->banks & (1u << b)) && quoted->present[b])
+			common |= 1u << b;
+	}
+	if (common == 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.no_common_bank",
+				      "the event log and the quoted PCRs share no hash bank");
+	for (int b = 0; b < TPM_BANK_COUNT; b++) {
+		uint32_t todo;
+
+		if (!(common & (1u << b)))
+			continue;
+		if ((rc = tcg_log_replay(log, (enum tpm_bank)b, values, err)) != ATTEST_OK)
+			return rc;
+		todo = log->extended[b] & quoted->present[b];
+		for (unsigned pcr = 0; pcr < TPM_PCR_COUNT; pcr++) {
+			if (!(todo & (1u << pcr)))
+				continue;
+			if (CRYPTO_memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) != 0)
+				return mismatch(log, (enum tpm_bank)b, pcr, err);
+			log->verified[b] |= 1u << pcr;
+		}
+	}
+	return check_bindings(log, common, err);
+}

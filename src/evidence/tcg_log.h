@@ -1,0 +1,192 @@
+#ifndef ATTEST_EVIDENCE_TCG_LOG_H
+#define ATTEST_EVIDENCE_TCG_LOG_H
+
+/*
+ * TCG event logs (TCG PC Client Platform Firmware Profile §9-10,
+ * formats.md §7.4-7.7): the legacy SHA-1 format (TCG_PCR_EVENT throughout,
+ * e.g. Windows WBCL) and the crypto-agile format (a TCG_EfiSpecIDEvent
+ * header, then TCG_PCR_EVENT2 records with one digest per declared bank).
+ *
+ * Trust comes only from the replay: tcg_log_verify replays every bank the
+ * log declares and the caller quoted, compares with the quoted PCRs, and
+ * checks that each event whose digest is defined as H(event data) carries
+ * that digest. Only events on PCRs that matched are "verified"; claims are
+ * decoded from verified events alone.
+ *
+ * Ownership: a parsed log points into the caller's bytes (event data is
+ * not copied); those bytes must outlive it.
+ */
+
+#include "attest/error.h"
+#include "claims/claims.h"
+#include "evidence/tpm.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TCG_LOG_MAX_EVENTS 20000
+#define TCG_LOG_MAX_ALGS 8
+
+/* Event types (PC Client PFP §10.4.1). */
+#define EV_PREBOOT_CERT 0x00000000u
+#define EV_POST_CODE 0x00000001u
+#define EV_NO_ACTION 0x00000003u
+#define EV_SEPARATOR 0x00000004u
+#define EV_ACTION 0x00000005u
+#define EV_EVENT_TAG 0x00000006u
+#define EV_S_CRTM_CONTENTS 0x00000007u
+#define EV_S_CRTM_VERSION 0x00000008u
+#define EV_CPU_MICROCODE 0x00000009u
+#define EV_PLATFORM_CONFIG_FLAGS 0x0000000Au
+#define EV_TABLE_OF_DEVICES 0x0000000Bu
+#define EV_COMPACT_HASH 0x0000000Cu
+#define EV_IPL 0x0000000Du
+#define EV_IPL_PARTITION_DATA 0x0000000Eu
+#define EV_NONHOST_CODE 0x0000000Fu
+#define EV_NONHOST_CONFIG 0x00000010u
+#define EV_NONHOST_INFO 0x00000011u
+#define EV_OMIT_BOOT_DEVICE_EVENTS 0x00000012u
+#define EV_EFI_EVENT_BASE 0x80000000u
+#define EV_EFI_VARIABLE_DRIVER_CONFIG 0x80000001u
+#define EV_EFI_VARIABLE_BOOT 0x80000002u
+#define EV_EFI_BOOT_SERVICES_APPLICATION 0x80000003u
+#define EV_EFI_BOOT_SERVICES_DRIVER 0x80000004u
+#define EV_EFI_RUNTIME_SERVICES_DRIVER 0x80000005u
+#define EV_EFI_GPT_EVENT 0x80000006u
+#define EV_EFI_ACTION 0x80000007u
+#define EV_EFI_PLATFORM_FIRMWARE_BLOB 0x80000008u
+#define EV_EFI_HANDOFF_TABLES 0x80000009u
+#define EV_EFI_PLATFORM_FIRMWARE_BLOB2 0x8000000Au
+#define EV_EFI_HANDOFF_TABLES2 0x8000000Bu
+#define EV_EFI_VARIABLE_BOOT2 0x8000000Cu
+#define EV_EFI_HCRTM_EVENT 0x80000010u
+#define EV_EFI_VARIABLE_AUTHORITY 0x800000E0u
+#define EV_EFI_SPDM_FIRMWARE_BLOB 0x800000E1u
+#define EV_EFI_SPDM_FIRMWARE_CONFIG 0x800000E2u
+
+/* Name of an event type ("EV_SEPARATOR"), or NULL when unknown. */
+const char *tcg_event_type_name(uint32_t type);
+
+struct tcg_event {
+	uint32_t seq;    /* index in the log, the header record being 0 */
+	uint32_t pcr;
+	uint32_t type;
+	uint32_t digests; /* bit per enum tpm_bank: a digest of that bank is present */
+	uint8_t digest[TPM_BANK_COUNT][TPM_PCR_MAX_DIGEST];
+	const uint8_t *data; /* into the log bytes */
+	uint32_t data_len;
+	size_t offset;       /* byte offset of the record in the log */
+	bool verified;       /* set by tcg_log_verify: its PCR replayed to the quote */
+};
+
+struct tcg_log {
+	bool crypto_agile;
+	uint32_t banks;             /* bit per enum tpm_bank the log carries */
+	size_t n_algs;              /* Spec ID algorithms (crypto-agile only) */
+	uint16_t alg_id[TCG_LOG_MAX_ALGS];
+	uint16_t alg_size[TCG_LOG_MAX_ALGS];
+	uint8_t uintn_size, spec_major, spec_minor, spec_errata;
+	uint32_t platform_class;
+	bool has_locality;
+	uint8_t startup_locality;
+	uint32_t extended[TPM_BANK_COUNT]; /* PCRs at least one event extends, per bank */
+	uint32_t verified[TPM_BANK_COUNT]; /* PCRs whose replay matched the quote, per bank */
+	size_t n_events;
+	struct tcg_event *events;
+};
+
+/*
+ * Parses a whole log (every record, to the last byte). *out is the
+ * caller's (tcg_log_free). Errors: tcg.log.empty, tcg.log.truncated (with
+ * the record and offset), tcg.log.specid (malformed Spec ID event),
+ * tcg.log.alg (a digest algorithm the Spec ID event did not declare),
+ * tcg.log.pcr (PCR index >= 24), tcg.log.too_many.
+ */
+int tcg_log_parse(const uint8_t *p, size_t n, struct tcg_log **out, struct attest_err *err);
+void tcg_log_free(struct tcg_log *log);
+
+/*
+ * The PCR values the log produces in one bank (formats.md §7.6): reset
+ * values 0…0 (FF…FF for PCR 17-22; PCR 0 ends in the startup locality),
+ * EV_NO_ACTION skipped. Errors: tcg.replay.bank (bank not in the log).
+ */
+int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
+		   uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err);
+
+/*
+ * Replays every bank present both in the log and in `quoted`, for every
+ * PCR the log extends and the quote carries, and requires equality; then
+ * checks the event-data binding of each event on a matched PCR. Marks
+ * verified PCRs and events. Errors: tcg.replay.mismatch (names the bank,
+ * the PCR and the first event that explains it), tcg.replay.no_common_bank,
+ * tcg.event.digest (an event's data does not hash to its digest).
+ */
+int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, struct attest_err *err);
+
+/*
+ * True when the event's digest in `bank` is H(data) for types whose digest
+ * the PFP defines over the event data (EV_SEPARATOR, EV_ACTION,
+ * EV_EFI_ACTION, EV_EVENT_TAG, EV_EFI_VARIABLE_DRIVER_CONFIG, ...); also
+ * true for types whose digest covers something else (a PE image). Sets
+ * *checked when the type's rule was applied.
+ */
+bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked);
+
+/* ---- claims (tcg_claims.c) ----------------------------------------------- */
+
+/*
+ * The `events` claim text (maa-interface.md §2.4):
+ * {"Events":[{"EventSeq","PcrIndex","EventTypeString","EventType","Digests",
+ * "ProcessedData"}]}; only verified events when only_verified.
+ * Caller frees (free()).
+ */
+char *tcg_events_json(const struct tcg_log *log, bool only_verified);
+/* The `pcrs` claim text: {"PCRs":[{"Index":n,"Digests":{"SHA1":hex,...}}]}. */
+char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs);
+
+/*
+ * Boot state derived from verified events (formats.md §7.5-7.7):
+ * secureBootEnabled from the PCR 7 SecureBoot variable; from the Windows
+ * boot configuration log (SIPA, PCR 12-14): bootDebuggingDisabled,
+ * notSafeMode, notWinPE, vbsEnabled, iommuEnabled, codeIntegrityEnabled,
+ * testSigningDisabled, osKernelDebuggingDisabled. A claim is emitted only
+ * when the log says something about it (absent ≠ safe). Every instance of
+ * a repeated SIPA boolean must be safe.
+ */
+struct tcg_boot_state {
+	int secure_boot;         /* -1 unknown, 0 off, 1 on */
+	bool windows;            /* verified SIPA events were found */
+	bool boot_debugging;     /* any BootDebugging != 0 */
+	bool kernel_debug;       /* any OsKernelDebug != 0 */
+	bool safe_mode;          /* any SafeMode != 0 */
+	bool winpe;              /* any WinPE != 0 */
+	bool test_signing;       /* any TestSigning != 0 */
+	int code_integrity;      /* -1 unknown, else all CodeIntegrity != 0 */
+	bool vbs;                /* VSMLaunchType != 0 or VBS VSM required */
+	bool iommu;              /* VBS IOMMU required */
+	size_t sipa_records;
+};
+
+int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct attest_err *err);
+/* Adds the derived claims of st to out. */
+int tcg_boot_state_claims(const struct tcg_boot_state *st, struct claim_set *out);
+
+/* ---- Windows SIPA (sipa.c) ----------------------------------------------- */
+
+/* Name of a SIPA record type ("BootDebugging"), or NULL. */
+const char *sipa_type_name(uint32_t type);
+
+/*
+ * Walks the SIPA records of an EV_EVENT_TAG payload, nested containers
+ * included (depth-limited), calling fn for every leaf. A record whose size
+ * exceeds its container is tcg.sipa.truncated.
+ */
+typedef int (*sipa_leaf_fn)(void *arg, uint32_t type, const uint8_t *data, uint32_t len);
+int sipa_walk(const uint8_t *p, size_t n, sipa_leaf_fn fn, void *arg, struct attest_err *err);
+
+/* A SIPA leaf as JSON ({"Type","Name","Value"}); new reference or NULL. */
+json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len);
+
+#endif

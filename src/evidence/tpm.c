@@ -1,0 +1,713 @@
+/*
+ * TPM 2.0 quotes: structures through libtss2-mu, keys, signatures, AIK
+ * trust and the quote checks. See tpm.h for the contract and the order of
+ * the checks.
+ */
+#include "evidence/tpm.h"
+
+#include "base/cur.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+#include <openssl/x509_vfy.h>
+#include <string.h>
+#include <tss2/tss2_mu.h>
+
+/* TPM_ALG_ID values (Part 2 §6.3). */
+static const struct {
+	uint16_t alg;
+	size_t size;
+	const char *name;
+} BANKS[TPM_BANK_COUNT] = {
+	[TPM_BANK_SHA1] = {TPM2_ALG_SHA1, 20, "SHA1"},
+	[TPM_BANK_SHA256] = {TPM2_ALG_SHA256, 32, "SHA256"},
+	[TPM_BANK_SHA384] = {TPM2_ALG_SHA384, 48, "SHA384"},
+	[TPM_BANK_SHA512] = {TPM2_ALG_SHA512, 64, "SHA512"},
+};
+
+uint16_t tpm_bank_alg(enum tpm_bank bank) { return BANKS[bank].alg; }
+size_t tpm_bank_size(enum tpm_bank bank) { return BANKS[bank].size; }
+const char *tpm_bank_name(enum tpm_bank bank) { return BANKS[bank].name; }
+
+const EVP_MD *tpm_bank_md(enum tpm_bank bank)
+{
+	switch (bank) {
+	case TPM_BANK_SHA1:
+		return EVP_sha1();
+	case TPM_BANK_SHA256:
+		return EVP_sha256();
+	case TPM_BANK_SHA384:
+		return EVP_sha384();
+	case TPM_BANK_SHA512:
+		return EVP_sha512();
+	default:
+		return NULL;
+	}
+}
+
+int tpm_bank_from_alg(uint16_t alg)
+{
+	for (int i = 0; i < TPM_BANK_COUNT; i++)
+		if (BANKS[i].alg == alg)
+			return i;
+	return -1;
+}
+
+int tpm_pcr_set(struct tpm_pcr_values *pcrs, enum tpm_bank bank, unsigned index, const uint8_t *d,
+		size_t len, struct attest_err *err)
+{
+	if ((int)bank < 0 || bank >= TPM_BANK_COUNT || index >= TPM_PCR_COUNT)
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.pcrs.index",
+				      "PCR %u of bank %d is outside the 24 PCRs of the 4 known banks",
+				      index, (int)bank);
+	if (len != BANKS[bank].size)
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.pcrs.size",
+				      "PCR %u of bank %s has %zu bytes, the bank's digest has %zu", index,
+				      BANKS[bank].name, len, BANKS[bank].size);
+	memcpy(pcrs->v[bank][index], d, len);
+	pcrs->present[bank] |= 1u << index;
+	return ATTEST_OK;
+}
+
+/* ---- structures ---------------------------------------------------------- */
+
+/*
+ * One macro-free helper per type keeps the exact-length rule in one place:
+ * libtss2-mu reports how far it read; anything left over is an error.
+ */
+static int mu_result(TSS2_RC rc, size_t off, size_t n, const char *what, const char *code,
+		     struct attest_err *err)
+{
+	char name[ATTEST_ERR_NAME_MAX];
+
+	if (rc != TSS2_RC_SUCCESS) {
+		snprintf(name, sizeof(name), "%s.parse", code);
+		attest_err_set(err, ATTEST_E_PARSE, name, "%s does not unmarshal (tss2 rc 0x%x) in %zu bytes",
+			       what, (unsigned)rc, n);
+		attest_err_where(err, "%s", what);
+		return ATTEST_E_PARSE;
+	}
+	if (off != n) {
+		snprintf(name, sizeof(name), "%s.trailing", code);
+		attest_err_set(err, ATTEST_E_PARSE, name, "%s ends at byte %zu of %zu: %zu trailing bytes",
+			       what, off, n, n - off);
+		attest_err_where(err, "%s+0x%zx", what, off);
+		return ATTEST_E_PARSE;
+	}
+	return ATTEST_OK;
+}
+
+int tpm_attest_parse(const uint8_t *p, size_t n, TPMS_ATTEST *out, struct attest_err *err)
+{
+	TPMS_ATTEST a;
+	size_t off = 0;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (p == NULL)
+		n = 0;
+	rc = mu_result(Tss2_MU_TPMS_ATTEST_Unmarshal(p, n, &off, &a), off, n, "TPMS_ATTEST",
+		       "tpm.attest", err);
+	if (rc == ATTEST_OK)
+		*out = a;
+	return rc;
+}
+
+int tpm_signature_parse(const uint8_t *p, size_t n, TPMT_SIGNATURE *out, struct attest_err *err)
+{
+	TPMT_SIGNATURE s;
+	size_t off = 0;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if (p == NULL)
+		n = 0;
+	rc = mu_result(Tss2_MU_TPMT_SIGNATURE_Unmarshal(p, n, &off, &s), off, n, "TPMT_SIGNATURE",
+		       "tpm.signature", err);
+	if (rc == ATTEST_OK)
+		*out = s;
+	return rc;
+}
+
+int tpm_public_parse(const uint8_t *p, size_t n, TPMT_PUBLIC *out, struct attest_err *err)
+{
+	TPM2B_PUBLIC b;
+	size_t off = 0;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	if (p == NULL)
+		n = 0;
+	/* TPM2B_PUBLIC when the first u16 is the size of the rest (Part 2 §12.2.5). */
+	if (n >= 2 && ld_u16be(p) == n - 2)
+		rc = mu_result(Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, n, &off, &b), off, n, "TPM2B_PUBLIC",
+			       "tpm.public", err);
+	else
+		rc = mu_result(Tss2_MU_TPMT_PUBLIC_Unmarshal(p, n, &off, &b.publicArea), off, n,
+			       "TPMT_PUBLIC", "tpm.public", err);
+	if (rc == ATTEST_OK)
+		*out = b.publicArea;
+	return rc;
+}
+
+int tpm_creation_data_parse(const uint8_t *p, size_t n, TPMS_CREATION_DATA *out,
+			    struct attest_err *err)
+{
+	TPMS_CREATION_DATA c;
+	size_t off = 0;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (p == NULL)
+		n = 0;
+	rc = mu_result(Tss2_MU_TPMS_CREATION_DATA_Unmarshal(p, n, &off, &c), off, n,
+		       "TPMS_CREATION_DATA", "tpm.creation", err);
+	if (rc == ATTEST_OK)
+		*out = c;
+	return rc;
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static int pkey_from_params(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
+{
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *key = NULL;
+	int ok = params != NULL && ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+		 EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1;
+
+	OSSL_PARAM_free(params);
+	EVP_PKEY_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	*out = key;
+	return 0;
+}
+
+static int rsa_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out, struct attest_err *err)
+{
+	const TPM2B_PUBLIC_KEY_RSA *n = &pub->unique.rsa;
+	uint32_t e = pub->parameters.rsaDetail.exponent;
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BIGNUM *bn_n = BN_bin2bn(n->buffer, n->size, NULL);
+	BIGNUM *bn_e = BN_new();
+	int rc = ATTEST_OK;
+
+	/* An exponent of 0 means the default, 2^16 + 1 (Part 2 §12.2.3.5). */
+	if (e == 0)
+		e = 65537;
+	if (n->size == 0 || n->size * 8u != pub->parameters.rsaDetail.keyBits)
+		rc = attest_err_set(err, ATTEST_E_PARSE, "tpm.public.key",
+				    "RSA modulus has %u bytes, keyBits says %u", n->size,
+				    pub->parameters.rsaDetail.keyBits);
+	else if (bld == NULL || bn_n == NULL || bn_e == NULL || BN_set_word(bn_e, e) != 1 ||
+		 OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) != 1 ||
+		 OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) != 1 ||
+		 pkey_from_params("RSA", bld, out) != 0)
+		rc = attest_err_set(err, ATTEST_E_PARSE, "tpm.public.key",
+				    "the RSA public key of the TPM public area is not usable");
+	BN_free(bn_n);
+	BN_free(bn_e);
+	OSSL_PARAM_BLD_free(bld);
+	return rc;
+}
+
+static int ecc_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out, struct attest_err *err)
+{
+	const TPMS_ECC_POINT *pt = &pub->unique.ecc;
+	const char *group;
+	size_t fl;
+	uint8_t point[1 + 2 * 66];
+	OSSL_PARAM_BLD *bld;
+	int rc = ATTEST_OK;
+
+	switch (pub->parameters.eccDetail.curveID) {
+	case TPM2_ECC_NIST_P256:
+		group = "prime256v1";
+		fl = 32;
+		break;
+	case TPM2_ECC_NIST_P384:
+		group = "secp384r1";
+		fl = 48;
+		break;
+	case TPM2_ECC_NIST_P521:
+		group = "secp521r1";
+		fl = 66;
+		break;
+	default:
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "tpm.public.unsupported",
+				      "ECC curve 0x%04x is not supported",
+				      pub->parameters.eccDetail.curveID);
+	}
+	if (pt->x.size > fl || pt->y.size > fl)
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.public.key",
+				      "ECC point coordinates (%u, %u bytes) exceed the %zu-byte field",
+				      pt->x.size, pt->y.size, fl);
+	/* Uncompressed SEC1 point; TPM coordinates may drop leading zeros. */
+	memset(point, 0, sizeof(point));
+	point[0] = 0x04;
+	memcpy(point + 1 + fl - pt->x.size, pt->x.buffer, pt->x.size);
+	memcpy(point + 1 + 2 * fl - pt->y.size, pt->y.buffer, pt->y.size);
+	bld = OSSL_PARAM_BLD_new();
+	if (bld == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * fl) != 1 ||
+	    pkey_from_params("EC", bld, out) != 0)
+		rc = attest_err_set(err, ATTEST_E_PARSE, "tpm.public.key",
+				    "the ECC public point of the TPM public area is not on curve %s",
+				    group);
+	OSSL_PARAM_BLD_free(bld);
+	return rc;
+}
+
+int tpm_public_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out, struct attest_err *err)
+{
+	if (pub->type == TPM2_ALG_RSA)
+		return rsa_pkey(pub, out, err);
+	if (pub->type == TPM2_ALG_ECC)
+		return ecc_pkey(pub, out, err);
+	return attest_err_set(err, ATTEST_E_UNSUPPORTED, "tpm.public.unsupported",
+			      "public area of type 0x%04x is neither RSA nor ECC", pub->type);
+}
+
+int tpm_public_name(const TPMT_PUBLIC *pub, uint8_t *name, size_t cap, size_t *len,
+		    struct attest_err *err)
+{
+	uint8_t buf[sizeof(TPMT_PUBLIC)];
+	size_t off = 0;
+	int bank = tpm_bank_from_alg(pub->nameAlg);
+	unsigned int dlen = 0;
+
+	if (bank < 0)
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "tpm.public.name_alg",
+				      "nameAlg 0x%04x is not a supported hash", pub->nameAlg);
+	if (cap < 2 + tpm_bank_size(bank) ||
+	    Tss2_MU_TPMT_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.public.name",
+				      "cannot marshal the public area to compute its Name");
+	name[0] = (uint8_t)(pub->nameAlg >> 8);
+	name[1] = (uint8_t)pub->nameAlg;
+	if (EVP_Digest(buf, off, name + 2, &dlen, tpm_bank_md(bank), NULL) != 1)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.public.name", "digest failed");
+	*len = 2 + dlen;
+	return ATTEST_OK;
+}
+
+int tpm_pkey_spki_sha256(EVP_PKEY *key, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(key, &der);
+	int ok;
+
+	if (n <= 0)
+		return -1;
+	ok = EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL) == 1;
+	OPENSSL_free(der);
+	return ok ? 0 : -1;
+}
+
+/* ---- signatures ---------------------------------------------------------- */
+
+/* DER ECDSA-Sig-Value from the TPM's r and s. */
+static int ecdsa_der(const TPMS_SIGNATURE_ECC *e, unsigned char **der, int *len)
+{
+	ECDSA_SIG *s = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(e->signatureR.buffer, e->signatureR.size, NULL);
+	BIGNUM *sv = BN_bin2bn(e->signatureS.buffer, e->signatureS.size, NULL);
+
+	if (s == NULL || r == NULL || sv == NULL || ECDSA_SIG_set0(s, r, sv) != 1) {
+		BN_free(r);
+		BN_free(sv);
+		ECDSA_SIG_free(s);
+		return -1;
+	}
+	*der = NULL;
+	*len = i2d_ECDSA_SIG(s, der);
+	ECDSA_SIG_free(s);
+	return *len > 0 ? 0 : -1;
+}
+
+static int scheme_error(const char *code, struct attest_err *err, const char *what, unsigned v)
+{
+	char name[ATTEST_ERR_NAME_MAX];
+
+	snprintf(name, sizeof(name), "%s.scheme", code);
+	return attest_err_set(err, ATTEST_E_UNSUPPORTED, name, "%s (0x%04x)", what, v);
+}
+
+int tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig, const uint8_t *msg, size_t len,
+			 const char *code, struct attest_err *err)
+{
+	const TPMS_SIGNATURE_RSA *rsa = NULL;
+	uint16_t hash;
+	int bank, key_type = EVP_PKEY_get_base_id(key), ok = 0;
+	const unsigned char *s;
+	unsigned char *der = NULL;
+	int slen;
+	EVP_MD_CTX *md = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+
+	switch (sig->sigAlg) {
+	case TPM2_ALG_RSASSA:
+		rsa = &sig->signature.rsassa;
+		break;
+	case TPM2_ALG_RSAPSS:
+		rsa = &sig->signature.rsapss;
+		break;
+	case TPM2_ALG_ECDSA:
+		break;
+	default:
+		return scheme_error(code, err, "signature scheme is not RSASSA, RSAPSS or ECDSA",
+				    sig->sigAlg);
+	}
+	hash = rsa ? rsa->hash : sig->signature.ecdsa.hash;
+	bank = tpm_bank_from_alg(hash);
+	if (bank < 0)
+		return scheme_error(code, err, "signature hash is not supported", hash);
+	if ((rsa != NULL) != (key_type == EVP_PKEY_RSA))
+		return scheme_error(code, err, "signature scheme does not fit the key type",
+				    sig->sigAlg);
+	if (rsa) {
+		s = rsa->sig.buffer;
+		slen = rsa->sig.size;
+	} else {
+		if (ecdsa_der(&sig->signature.ecdsa, &der, &slen) != 0)
+			return attest_err_set(err, ATTEST_E_PARSE, code, "ECDSA r/s are not encodable");
+		s = der;
+	}
+	md = EVP_MD_CTX_new();
+	if (md != NULL && EVP_DigestVerifyInit(md, &pctx, tpm_bank_md(bank), NULL, key) == 1) {
+		ok = 1;
+		if (sig->sigAlg == TPM2_ALG_RSASSA)
+			ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+		else if (sig->sigAlg == TPM2_ALG_RSAPSS)
+			/* TPMs differ in salt length: accept any (formats.md §7.2). */
+			ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+			     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO) == 1 &&
+			     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, tpm_bank_md(bank)) == 1;
+		ok = ok && EVP_DigestVerify(md, s, (size_t)slen, msg, len) == 1;
+	}
+	EVP_MD_CTX_free(md);
+	OPENSSL_free(der);
+	if (!ok)
+		return attest_err_set(err, ATTEST_E_VERIFY, code,
+				      "the %s/%s signature does not verify with the key",
+				      sig->sigAlg == TPM2_ALG_ECDSA ? "ECDSA"
+				      : sig->sigAlg == TPM2_ALG_RSAPSS ? "RSAPSS" : "RSASSA",
+				      tpm_bank_name(bank));
+	return ATTEST_OK;
+}
+
+/* ---- AIK trust ----------------------------------------------------------- */
+
+static const char *x509_err_suffix(int e)
+{
+	switch (e) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "expired";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "not_yet_valid";
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return "signature";
+	case X509_V_ERR_CERT_REVOKED:
+		return "revoked";
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		return "untrusted_root";
+	default:
+		return "invalid";
+	}
+}
+
+/*
+ * The AIK certificate chain to one of the roots at `now`. Done with
+ * OpenSSL's verifier directly: AIK certificates carry TCG extensions and
+ * no CRLs are published for the test CAs.
+ */
+static int aik_chain_verify(X509 *cert, STACK_OF(X509) *chain, STACK_OF(X509) *roots, int64_t now,
+			    struct attest_err *err)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	char name[ATTEST_ERR_NAME_MAX];
+	int rc = ATTEST_OK, e = 0;
+
+	if (store == NULL || ctx == NULL) {
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.aik.cert", "out of memory");
+		goto out;
+	}
+	for (int i = 0; roots != NULL && i < sk_X509_num(roots); i++)
+		X509_STORE_add_cert(store, sk_X509_value(roots, i));
+	if (X509_STORE_CTX_init(ctx, store, cert, chain) != 1) {
+		rc = attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.cert", "verifier init failed");
+		goto out;
+	}
+	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
+	if (X509_verify_cert(ctx) != 1) {
+		char *subj = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0);
+
+		e = X509_STORE_CTX_get_error(ctx);
+		snprintf(name, sizeof(name), "tpm.aik.cert.%s", x509_err_suffix(e));
+		rc = attest_err_set(err, ATTEST_E_VERIFY, name,
+				    "AIK certificate %s does not chain to a trusted root: %s",
+				    subj ? subj : "?", X509_verify_cert_error_string(e));
+		OPENSSL_free(subj);
+	}
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return rc;
+}
+
+int tpm_aik_check(EVP_PKEY *aik, X509 *cert, STACK_OF(X509) *chain, const struct tpm_aik_trust *trust,
+		  bool *cert_validated, bool *registered, struct attest_err *err)
+{
+	struct attest_err cert_err;
+	uint8_t h[32];
+	int rc;
+
+	*cert_validated = false;
+	*registered = false;
+	attest_err_clear(&cert_err);
+	if (tpm_pkey_spki_sha256(aik, h) != 0)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.key", "cannot encode the AIK");
+	for (size_t i = 0; i < trust->n_registered; i++)
+		if (CRYPTO_memcmp(trust->registered[i], h, 32) == 0)
+			*registered = true;
+	if (cert != NULL) {
+		rc = aik_chain_verify(cert, chain, trust->roots, trust->now, &cert_err);
+		if (rc == ATTEST_OK && EVP_PKEY_eq(X509_get0_pubkey(cert), aik) != 1)
+			rc = attest_err_set(&cert_err, ATTEST_E_VERIFY, "tpm.aik.cert_key_mismatch",
+					    "the AIK certificate certifies another key than the AIK");
+		*cert_validated = rc == ATTEST_OK;
+	}
+	if (trust->require_valid_aik_cert) {
+		if (cert == NULL)
+			return attest_err_set(err, ATTEST_E_VERIFY, "tpm.aik.cert_required",
+					      "require_valid_aik_cert is true and no AIK certificate was given");
+		if (!*cert_validated) {
+			attest_err_set(err, cert_err.rc, cert_err.name, "%s", cert_err.msg);
+			return cert_err.rc;
+		}
+		return ATTEST_OK;
+	}
+	if (*registered || *cert_validated)
+		return ATTEST_OK;
+	return attest_err_set(err, ATTEST_E_VERIFY, "tpm.aik.untrusted",
+			      "the AIK is not registered for this tenant and %s",
+			      cert == NULL ? "no AIK certificate was given" : cert_err.msg);
+}
+
+/* ---- PCR digest and quote ------------------------------------------------ */
+
+int tpm_pcr_digest(const TPML_PCR_SELECTION *sel, const struct tpm_pcr_values *pcrs, uint16_t alg,
+		   uint8_t *out, size_t *outlen, struct attest_err *err)
+{
+	int hb = tpm_bank_from_alg(alg);
+	EVP_MD_CTX *md;
+	unsigned int dlen = 0;
+	int rc = ATTEST_OK;
+
+	if (hb < 0)
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "tpm.quote.pcr_bank",
+				      "digest algorithm 0x%04x is not supported", alg);
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestInit_ex(md, tpm_bank_md(hb), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.quote.pcr_digest", "digest init failed");
+	}
+	for (uint32_t i = 0; i < sel->count && rc == ATTEST_OK; i++) {
+		const TPMS_PCR_SELECTION *s = &sel->pcrSelections[i];
+		int b = tpm_bank_from_alg(s->hash);
+
+		if (b < 0) {
+			rc = attest_err_set(err, ATTEST_E_UNSUPPORTED, "tpm.quote.pcr_bank",
+					    "selection %u names bank 0x%04x, not a supported hash", i, s->hash);
+			break;
+		}
+		for (unsigned pcr = 0; pcr < 8u * s->sizeofSelect; pcr++) {
+			if (!(s->pcrSelect[pcr / 8] & (1u << (pcr % 8))))
+				continue;
+			if (pcr >= TPM_PCR_COUNT || !(pcrs->present[b] & (1u << pcr))) {
+				rc = attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.pcr_missing",
+						    "the quote selects %s PCR %u but no value was supplied for it",
+						    tpm_bank_name(b), pcr);
+				break;
+			}
+			EVP_DigestUpdate(md, pcrs->v[b][pcr], tpm_bank_size(b));
+		}
+	}
+	if (rc == ATTEST_OK) {
+		if (EVP_DigestFinal_ex(md, out, &dlen) != 1)
+			rc = attest_err_set(err, ATTEST_E_INTERNAL, "tpm.quote.pcr_digest", "digest failed");
+		*outlen = dlen;
+	}
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+static void selection_masks(const TPML_PCR_SELECTION *sel, uint32_t masks[TPM_BANK_COUNT])
+{
+	memset(masks, 0, sizeof(uint32_t) * TPM_BANK_COUNT);
+	for (uint32_t i = 0; i < sel->count; i++) {
+		const TPMS_PCR_SELECTION *s = &sel->pcrSelections[i];
+		int b = tpm_bank_from_alg(s->hash);
+
+		for (unsigned j = 0; b >= 0 && j < s->sizeofSelect && j < 3; j++)
+			masks[b] |= (uint32_t)s->pcrSelect[j] << (8 * j);
+	}
+}
+
+static int check_pcr_mask(const uint32_t masks[TPM_BANK_COUNT], uint32_t need, int bank,
+			  struct attest_err *err)
+{
+	if (bank >= 0 && bank < TPM_BANK_COUNT) {
+		if ((masks[bank] & need) == need)
+			return ATTEST_OK;
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.pcr_mask",
+				      "the quote's %s selection 0x%06x does not cover required_pcr_mask 0x%06x (missing 0x%06x)",
+				      tpm_bank_name(bank), masks[bank], need, need & ~masks[bank]);
+	}
+	for (int b = 0; b < TPM_BANK_COUNT; b++)
+		if ((masks[b] & need) == need)
+			return ATTEST_OK;
+	return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.pcr_mask",
+			      "no bank of the quote selects every PCR of required_pcr_mask 0x%06x", need);
+}
+
+int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *trust,
+		     struct tpm_quote_out *out, struct attest_err *err)
+{
+	struct tpm_quote_out r;
+	TPMT_SIGNATURE sig;
+	const TPMS_QUOTE_INFO *q;
+	uint8_t digest[TPM_PCR_MAX_DIGEST];
+	size_t dlen = 0;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (in->aik == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "tpm.aik.missing", "no AIK public key given");
+	/* 1. Structure. */
+	if ((rc = tpm_attest_parse(in->attest, in->attest_len, &r.attest, err)) != ATTEST_OK ||
+	    (rc = tpm_signature_parse(in->sig, in->sig_len, &sig, err)) != ATTEST_OK)
+		return rc;
+	/* 2. Signature over the TPMS_ATTEST bytes (Part 3 §18.4). */
+	if ((rc = tpm_signature_verify(in->aik, &sig, in->attest, in->attest_len,
+				       "tpm.quote.signature", err)) != ATTEST_OK)
+		return rc;
+	r.sig_alg = sig.sigAlg;
+	r.sig_hash = sig.sigAlg == TPM2_ALG_ECDSA ? sig.signature.ecdsa.hash : sig.signature.rsassa.hash;
+	/* 3. The AIK itself. */
+	if ((rc = tpm_aik_check(in->aik, in->aik_cert, in->aik_chain, trust, &r.aik_cert_validated,
+				&r.aik_registered, err)) != ATTEST_OK)
+		return rc;
+	tpm_pkey_spki_sha256(in->aik, r.aik_pub_hash);
+	/* 4. A TPM-generated quote (TPM_GENERATED_VALUE guards against signing forged data). */
+	if (r.attest.magic != TPM2_GENERATED_VALUE)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.magic",
+				      "magic is 0x%08x, not TPM_GENERATED_VALUE 0xff544347", r.attest.magic);
+	if (r.attest.type != TPM2_ST_ATTEST_QUOTE)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.type",
+				      "attestation type 0x%04x is not TPM_ST_ATTEST_QUOTE 0x8018", r.attest.type);
+	/* 5. Freshness. */
+	if (r.attest.extraData.size != in->nonce_len ||
+	    (in->nonce_len > 0 && CRYPTO_memcmp(r.attest.extraData.buffer, in->nonce, in->nonce_len) != 0))
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.nonce",
+				      "extraData (%u bytes) is not the expected nonce (%zu bytes)",
+				      r.attest.extraData.size, in->nonce_len);
+	/* 6. Coverage. */
+	q = &r.attest.attested.quote;
+	selection_masks(&q->pcrSelect, r.selected);
+	if ((rc = check_pcr_mask(r.selected, in->required_pcr_mask, in->required_bank, err)) != ATTEST_OK)
+		return rc;
+	/* 7. The values the caller supplied are the ones the TPM quoted. */
+	if (in->pcrs == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "tpm.quote.pcr_missing", "no PCR values given");
+	if ((rc = tpm_pcr_digest(&q->pcrSelect, in->pcrs, r.sig_hash, digest, &dlen, err)) != ATTEST_OK)
+		return rc;
+	if (dlen != q->pcrDigest.size || CRYPTO_memcmp(digest, q->pcrDigest.buffer, dlen) != 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.pcr_digest",
+				      "pcrDigest of the quote differs from the digest of the supplied PCR values");
+	*out = r;
+	return ATTEST_OK;
+}
+
+/* ---- creation and certify attestations ----------------------------------- */
+
+static int signed_attest(EVP_PKEY *signer, const uint8_t *attest, size_t attest_len,
+			 const uint8_t *sig, size_t sig_len, TPM2_ST type, const char *code,
+			 TPMS_ATTEST *a, struct attest_err *err)
+{
+	TPMT_SIGNATURE s;
+	char name[ATTEST_ERR_NAME_MAX];
+	int rc;
+
+	if ((rc = tpm_attest_parse(attest, attest_len, a, err)) != ATTEST_OK ||
+	    (rc = tpm_signature_parse(sig, sig_len, &s, err)) != ATTEST_OK)
+		return rc;
+	snprintf(name, sizeof(name), "%s.signature", code);
+	if ((rc = tpm_signature_verify(signer, &s, attest, attest_len, name, err)) != ATTEST_OK)
+		return rc;
+	snprintf(name, sizeof(name), "%s.type", code);
+	if (a->magic != TPM2_GENERATED_VALUE || a->type != type)
+		return attest_err_set(err, ATTEST_E_VERIFY, name,
+				      "magic 0x%08x / type 0x%04x is not a TPM-generated 0x%04x attestation",
+				      a->magic, a->type, type);
+	return ATTEST_OK;
+}
+
+int tpm_creation_verify(const TPMT_PUBLIC *pub, EVP_PKEY *signer, const uint8_t *attest,
+			size_t attest_len, const uint8_t *sig, size_t sig_len,
+			const uint8_t *creation_data, size_t creation_data_len, struct attest_err *err)
+{
+	TPMS_ATTEST a;
+	TPMS_CREATION_DATA cd;
+	uint8_t name[2 + TPM_PCR_MAX_DIGEST], h[TPM_PCR_MAX_DIGEST];
+	size_t nlen = 0;
+	unsigned int hlen = 0;
+	int rc, bank;
+
+	if ((rc = signed_attest(signer, attest, attest_len, sig, sig_len, TPM2_ST_ATTEST_CREATION,
+				"tpm.creation", &a, err)) != ATTEST_OK ||
+	    (rc = tpm_creation_data_parse(creation_data, creation_data_len, &cd, err)) != ATTEST_OK ||
+	    (rc = tpm_public_name(pub, name, sizeof(name), &nlen, err)) != ATTEST_OK)
+		return rc;
+	if (a.attested.creation.objectName.size != nlen ||
+	    memcmp(a.attested.creation.objectName.name, name, nlen) != 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.creation.name",
+				      "the creation attestation names another object than this key");
+	bank = tpm_bank_from_alg(pub->nameAlg);
+	if (EVP_Digest(creation_data, creation_data_len, h, &hlen, tpm_bank_md(bank), NULL) != 1 ||
+	    a.attested.creation.creationHash.size != hlen ||
+	    memcmp(a.attested.creation.creationHash.buffer, h, hlen) != 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.creation.hash",
+				      "creationHash is not the digest of the creation data");
+	return ATTEST_OK;
+}
+
+int tpm_certify_verify(const TPMT_PUBLIC *pub, EVP_PKEY *aik, const uint8_t *attest,
+		       size_t attest_len, const uint8_t *sig, size_t sig_len, struct attest_err *err)
+{
+	TPMS_ATTEST a;
+	uint8_t name[2 + TPM_PCR_MAX_DIGEST];
+	size_t nlen = 0;
+	int rc;
+
+	if ((rc = signed_attest(aik, attest, attest_len, sig, sig_len, TPM2_ST_ATTEST_CERTIFY,
+				"tpm.certify", &a, err)) != ATTEST_OK ||
+	    (rc = tpm_public_name(pub, name, sizeof(name), &nlen, err)) != ATTEST_OK)
+		return rc;
+	if (a.attested.certify.name.size != nlen || memcmp(a.attested.certify.name.name, name, nlen) != 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.certify.name",
+				      "the certification names another object than this key");
+	return ATTEST_OK;
+}
