@@ -1,0 +1,172 @@
+/* AMD collateral from a KDS-shaped folder: see amd_collateral.h. */
+#include "collateral/amd_collateral.h"
+
+#include "base/buf.h"
+#include "base/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A product name is a short plain word: nothing of it can climb out of dir. */
+static bool product_ok(const char *product)
+{
+	size_t n = product ? strlen(product) : 0;
+
+	if (n == 0 || n > 16)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((product[i] >= 'A' && product[i] <= 'Z') || (product[i] >= 'a' && product[i] <= 'z')))
+			return false;
+	return true;
+}
+
+static int read_one(const char *path, struct collateral_blob *out, struct attest_err *err)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	int rc = file_read_all(path, AMD_FILE_MAX, &p, &n);
+
+	if (rc == ATTEST_E_NOT_FOUND)
+		return attest_err_set(err, rc, "collateral.not_found", "no AMD collateral at %s", path);
+	if (rc == ATTEST_E_NOMEM)
+		return attest_err_set(err, rc, "collateral.too_large", "%s is over %u bytes", path, AMD_FILE_MAX);
+	if (rc != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_IO, "collateral.io", "cannot read %s", path);
+	memset(out, 0, sizeof(*out));
+	out->data = p;
+	out->len = n;
+	return ATTEST_OK;
+}
+
+static int bad_product(const char *product, struct attest_err *err)
+{
+	return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "\"%s\" is not an AMD product line",
+			      product ? product : "(null)");
+}
+
+int amd_file_vcek(const char *dir, const char *product, const uint8_t chip_id[64], uint64_t tcb,
+		  struct collateral_blob *out, struct attest_err *err)
+{
+	char hwid[129], tcbhex[17], path[4096];
+	uint8_t tcb_bytes[8];
+	struct attest_err first;
+	size_t hwlen;
+	int rc;
+
+	if (!product_ok(product))
+		return bad_product(product, err);
+	/* KDS names Turin VCEKs by the first 8 bytes of CHIP_ID (§5.8). */
+	hwlen = strcmp(product, "Turin") == 0 ? 8 : 64;
+	hex_encode_to(chip_id, hwlen, hwid);
+	for (int i = 0; i < 8; i++)
+		tcb_bytes[i] = (uint8_t)(tcb >> (8 * i));
+	hex_encode_to(tcb_bytes, 8, tcbhex);
+	snprintf(path, sizeof(path), "%s/vcek/v1/%s/%s/%s.der", dir, product, hwid, tcbhex);
+	attest_err_clear(&first);
+	rc = read_one(path, out, &first);
+	if (rc != ATTEST_E_NOT_FOUND) {
+		if (rc != ATTEST_OK && err != NULL)
+			*err = first;
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/vcek/v1/%s/%s.der", dir, product, hwid);
+	return read_one(path, out, err);
+}
+
+int amd_file_cert_chain(const char *dir, const char *product, bool vlek, struct collateral_blob *out,
+			struct attest_err *err)
+{
+	char path[4096];
+
+	if (!product_ok(product))
+		return bad_product(product, err);
+	snprintf(path, sizeof(path), "%s/%s/v1/%s/cert_chain", dir, vlek ? "vlek" : "vcek", product);
+	return read_one(path, out, err);
+}
+
+int amd_file_crl(const char *dir, const char *product, bool vlek, struct collateral_blob *out,
+		 struct attest_err *err)
+{
+	char path[4096];
+
+	if (!product_ok(product))
+		return bad_product(product, err);
+	snprintf(path, sizeof(path), "%s/%s/v1/%s/crl", dir, vlek ? "vlek" : "vcek", product);
+	return read_one(path, out, err);
+}
+
+/* ---- A source serving the AMD slots only --------------------------------- */
+
+static int src_vcek(void *self, const char *product, const uint8_t chip_id[64], uint64_t tcb,
+		    struct collateral_blob *out, struct attest_err *err)
+{
+	return amd_file_vcek(self, product, chip_id, tcb, out, err);
+}
+
+static int src_chain(void *self, const char *product, bool vlek, struct collateral_blob *out,
+		     struct attest_err *err)
+{
+	return amd_file_cert_chain(self, product, vlek, out, err);
+}
+
+static int src_crl(void *self, const char *product, bool vlek, struct collateral_blob *out, struct attest_err *err)
+{
+	return amd_file_crl(self, product, vlek, out, err);
+}
+
+static void src_free(void *self) { free(self); }
+
+static const struct collateral_source_ops AMD_FILE_OPS = {
+	.name = "amd-file",
+	.amd_vcek = src_vcek,
+	.amd_cert_chain = src_chain,
+	.amd_crl = src_crl,
+	.free = src_free,
+};
+
+int amd_file_source_new(const char *dir, struct collateral_source **out, struct attest_err *err)
+{
+	struct collateral_source *s = calloc(1, sizeof(*s));
+	char *d = dir ? strdup(dir) : NULL;
+
+	if (s == NULL || d == NULL) {
+		free(s);
+		free(d);
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	}
+	s->ops = &AMD_FILE_OPS;
+	s->self = d;
+	*out = s;
+	return ATTEST_OK;
+}
+
+static int no_slot(const char *what, struct attest_err *err)
+{
+	return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.not_found",
+			      "the collateral source serves no AMD %s", what);
+}
+
+int collateral_get_amd_vcek(struct collateral_source *src, const char *product, const uint8_t chip_id[64],
+			    uint64_t tcb, struct collateral_blob *out, struct attest_err *err)
+{
+	if (src == NULL || src->ops == NULL || src->ops->amd_vcek == NULL)
+		return no_slot("VCEK", err);
+	return src->ops->amd_vcek(src->self, product, chip_id, tcb, out, err);
+}
+
+int collateral_get_amd_cert_chain(struct collateral_source *src, const char *product, bool vlek,
+				  struct collateral_blob *out, struct attest_err *err)
+{
+	if (src == NULL || src->ops == NULL || src->ops->amd_cert_chain == NULL)
+		return no_slot("certificate chain", err);
+	return src->ops->amd_cert_chain(src->self, product, vlek, out, err);
+}
+
+int collateral_get_amd_crl(struct collateral_source *src, const char *product, bool vlek,
+			   struct collateral_blob *out, struct attest_err *err)
+{
+	if (src == NULL || src->ops == NULL || src->ops->amd_crl == NULL)
+		return no_slot("CRL", err);
+	return src->ops->amd_crl(src->self, product, vlek, out, err);
+}
