@@ -7,6 +7,8 @@
 
 #include "base/cur.h"
 
+#include "base/cur.h"
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -76,13 +78,16 @@ int tpm_pcr_set(struct tpm_pcr_values *pcrs, enum tpm_bank bank, unsigned index,
 /* ---- structures ---------------------------------------------------------- */
 
 /*
- * One macro-free helper per type keeps the exact-length rule in one place:
- * libtss2-mu reports how far it read; anything left over is an error.
+ * One helper keeps the exact-length rule in one place: libtss2-mu reports
+ * how far it read; anything left over is an error. The offset is passed by
+ * address so it is read after the unmarshal call (argument evaluation order
+ * is unspecified in C).
  */
-static int mu_result(TSS2_RC rc, size_t off, size_t n, const char *what, const char *code,
+static int mu_result(TSS2_RC rc, const size_t *offp, size_t n, const char *what, const char *code,
 		     struct attest_err *err)
 {
 	char name[ATTEST_ERR_NAME_MAX];
+	size_t off = *offp;
 
 	if (rc != TSS2_RC_SUCCESS) {
 		snprintf(name, sizeof(name), "%s.parse", code);
@@ -110,7 +115,7 @@ int tpm_attest_parse(const uint8_t *p, size_t n, TPMS_ATTEST *out, struct attest
 	memset(&a, 0, sizeof(a));
 	if (p == NULL)
 		n = 0;
-	rc = mu_result(Tss2_MU_TPMS_ATTEST_Unmarshal(p, n, &off, &a), off, n, "TPMS_ATTEST",
+	rc = mu_result(Tss2_MU_TPMS_ATTEST_Unmarshal(p, n, &off, &a), &off, n, "TPMS_ATTEST",
 		       "tpm.attest", err);
 	if (rc == ATTEST_OK)
 		*out = a;
@@ -126,7 +131,7 @@ int tpm_signature_parse(const uint8_t *p, size_t n, TPMT_SIGNATURE *out, struct 
 	memset(&s, 0, sizeof(s));
 	if (p == NULL)
 		n = 0;
-	rc = mu_result(Tss2_MU_TPMT_SIGNATURE_Unmarshal(p, n, &off, &s), off, n, "TPMT_SIGNATURE",
+	rc = mu_result(Tss2_MU_TPMT_SIGNATURE_Unmarshal(p, n, &off, &s), &off, n, "TPMT_SIGNATURE",
 		       "tpm.signature", err);
 	if (rc == ATTEST_OK)
 		*out = s;
@@ -144,10 +149,10 @@ int tpm_public_parse(const uint8_t *p, size_t n, TPMT_PUBLIC *out, struct attest
 		n = 0;
 	/* TPM2B_PUBLIC when the first u16 is the size of the rest (Part 2 §12.2.5). */
 	if (n >= 2 && ld_u16be(p) == n - 2)
-		rc = mu_result(Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, n, &off, &b), off, n, "TPM2B_PUBLIC",
+		rc = mu_result(Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, n, &off, &b), &off, n, "TPM2B_PUBLIC",
 			       "tpm.public", err);
 	else
-		rc = mu_result(Tss2_MU_TPMT_PUBLIC_Unmarshal(p, n, &off, &b.publicArea), off, n,
+		rc = mu_result(Tss2_MU_TPMT_PUBLIC_Unmarshal(p, n, &off, &b.publicArea), &off, n,
 			       "TPMT_PUBLIC", "tpm.public", err);
 	if (rc == ATTEST_OK)
 		*out = b.publicArea;
@@ -164,7 +169,7 @@ int tpm_creation_data_parse(const uint8_t *p, size_t n, TPMS_CREATION_DATA *out,
 	memset(&c, 0, sizeof(c));
 	if (p == NULL)
 		n = 0;
-	rc = mu_result(Tss2_MU_TPMS_CREATION_DATA_Unmarshal(p, n, &off, &c), off, n,
+	rc = mu_result(Tss2_MU_TPMS_CREATION_DATA_Unmarshal(p, n, &off, &c), &off, n,
 		       "TPMS_CREATION_DATA", "tpm.creation", err);
 	if (rc == ATTEST_OK)
 		*out = c;

@@ -1,0 +1,497 @@
+/*
+ * TPM 2.0 quote verification (src/evidence/tpm.c) on real quotes: the
+ * Windows GCP Shielded VM quote and AK, the Azure vTPM quote; negative
+ * cases derived from them, a mutation sweep, and AIK certificate trust with
+ * a synthetic CA (src/devplat/tpm_ca.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "test_tpm_lib.h"
+
+#include "devplat/tpm_ca.h"
+#include "evidence/tpm.h"
+
+#include <openssl/evp.h>
+#include <tss2/tss2_mu.h>
+
+/* A fixed verification time (2024-01-01) for certificate windows. */
+#define T_NOW 1704067200
+
+struct gcp {
+	uint8_t *quote, *sig, *ak;
+	size_t quote_len, sig_len, ak_len;
+	TPMT_PUBLIC pub;
+	EVP_PKEY *key;
+	uint8_t key_hash[32];
+	struct tpm_pcr_values pcrs;
+};
+
+static void gcp_free(struct gcp *g)
+{
+	free(g->quote);
+	free(g->sig);
+	free(g->ak);
+	EVP_PKEY_free(g->key);
+}
+
+static int gcp_load(struct gcp *g)
+{
+	const char *dir = test_vectors_dir();
+
+	memset(g, 0, sizeof(*g));
+	if (dir == NULL)
+		return -1;
+	g->quote = test_read_vector(dir, GCP_DIR "quote.tpms_attest.bin", &g->quote_len);
+	g->sig = test_read_vector(dir, GCP_DIR "quote.tpmt_signature.bin", &g->sig_len);
+	g->ak = test_read_vector(dir, GCP_DIR "ak_public.tpmt_public.bin", &g->ak_len);
+	assert_non_null(g->quote);
+	assert_non_null(g->sig);
+	assert_non_null(g->ak);
+	assert_int_equal(tpm_public_parse(g->ak, g->ak_len, &g->pub, NULL), 0);
+	assert_int_equal(tpm_public_to_pkey(&g->pub, &g->key, NULL), 0);
+	assert_int_equal(tpm_pkey_spki_sha256(g->key, g->key_hash), 0);
+	assert_int_equal(tpm_test_load_gcp_pcrs(dir, &g->pcrs), 0);
+	return 0;
+}
+
+#define GCP_OR_SKIP(g)                                                                             \
+	REQUIRE_VECTORS(vdir_);                                                                    \
+	(void)vdir_;                                                                               \
+	gcp_load(g)
+
+static struct tpm_quote_in gcp_in(struct gcp *g)
+{
+	struct tpm_quote_in in = {
+		.attest = g->quote, .attest_len = g->quote_len, .sig = g->sig, .sig_len = g->sig_len,
+		.aik = g->key, .nonce = NULL, .nonce_len = 0, .required_pcr_mask = 0xFFFFFF,
+		.required_bank = TPM_BANK_SHA1, .pcrs = &g->pcrs,
+	};
+	return in;
+}
+
+static struct tpm_aik_trust registered(struct gcp *g)
+{
+	struct tpm_aik_trust t = {.now = T_NOW, .registered = (const uint8_t(*)[32])g->key_hash,
+				  .n_registered = 1, .require_valid_aik_cert = false};
+	return t;
+}
+
+static void gcp_ak_public_area_is_an_rsa2048_restricted_signing_key(void **state)
+{
+	struct gcp g;
+
+	GCP_OR_SKIP(&g);
+	assert_int_equal(g.pub.type, TPM2_ALG_RSA);
+	assert_int_equal(g.pub.parameters.rsaDetail.keyBits, 2048);
+	/* exponent 0 in the area means 65537 (formats.md §7.3) */
+	assert_int_equal(g.pub.parameters.rsaDetail.exponent, 0);
+	assert_int_equal(g.pub.objectAttributes & 0x50472, 0x50472);
+	assert_int_equal(EVP_PKEY_get_bits(g.key), 2048);
+	gcp_free(&g);
+}
+
+static void gcp_quote_verifies_signature_pcr_digest_and_selection(void **state)
+{
+	struct gcp g;
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	in = gcp_in(&g);
+	t = registered(&g);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), 0);
+	assert_int_equal(out.attest.magic, TPM2_GENERATED_VALUE);
+	assert_int_equal(out.attest.type, TPM2_ST_ATTEST_QUOTE);
+	assert_int_equal(out.attest.extraData.size, 0);
+	assert_int_equal(out.sig_alg, TPM2_ALG_RSASSA);
+	assert_int_equal(out.sig_hash, TPM2_ALG_SHA1);
+	assert_int_equal(out.selected[TPM_BANK_SHA1], 0xFFFFFF);
+	assert_true(out.aik_registered);
+	assert_false(out.aik_cert_validated);
+	/* the pcrDigest EXPECTED.md records */
+	{
+		uint8_t want[20];
+
+		tpm_test_hex("a610f27bc687ce906243287d832706036e79f6e1", want, sizeof(want));
+		assert_int_equal(out.attest.attested.quote.pcrDigest.size, 20);
+		assert_memory_equal(out.attest.attested.quote.pcrDigest.buffer, want, 20);
+	}
+	gcp_free(&g);
+}
+
+static void gcp_ak_creation_attestation_verifies(void **state)
+{
+	struct gcp g;
+	const char *dir;
+	uint8_t *att, *sig, *cd;
+	size_t al = 0, sl = 0, cl = 0;
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	dir = test_vectors_dir();
+	att = test_read_vector(dir, GCP_DIR "ak_create_attestation.tpms_attest.bin", &al);
+	sig = test_read_vector(dir, GCP_DIR "ak_create_signature.tpmt_signature.bin", &sl);
+	cd = test_read_vector(dir, GCP_DIR "ak_create_data.bin", &cl);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_creation_verify(&g.pub, g.key, att, al, sig, sl, cd, cl, &err), 0);
+	/* the creation data is bound by its hash */
+	/* a byte inside pcrDigest of the creation data: still parses, no longer matches */
+	cd[12] ^= 1;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_creation_verify(&g.pub, g.key, att, al, sig, sl, cd, cl, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.creation.hash");
+	free(att);
+	free(sig);
+	free(cd);
+	gcp_free(&g);
+}
+
+static void quote_with_another_nonce_is_refused(void **state)
+{
+	struct gcp g;
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	in = gcp_in(&g);
+	in.nonce = (const uint8_t *)"fresh";
+	in.nonce_len = 5;
+	t = registered(&g);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.nonce");
+	gcp_free(&g);
+}
+
+static void pcr_value_other_than_quoted_is_refused(void **state)
+{
+	struct gcp g;
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	g.pcrs.v[TPM_BANK_SHA1][7][0] ^= 0x80;
+	in = gcp_in(&g);
+	t = registered(&g);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.pcr_digest");
+	gcp_free(&g);
+}
+
+static void missing_pcr_value_is_refused(void **state)
+{
+	struct gcp g;
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	g.pcrs.present[TPM_BANK_SHA1] &= ~(1u << 12);
+	in = gcp_in(&g);
+	t = registered(&g);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.pcr_missing");
+	gcp_free(&g);
+}
+
+static void selection_not_covering_required_mask_is_refused(void **state)
+{
+	struct gcp g;
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	in = gcp_in(&g);
+	/* the quote is over SHA-1 only: a SHA-256 requirement cannot be met */
+	in.required_bank = TPM_BANK_SHA256;
+	t = registered(&g);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.pcr_mask");
+	/* any bank: SHA-1 covers PCR 0-23 */
+	in.required_bank = -1;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), 0);
+	gcp_free(&g);
+}
+
+static void unregistered_aik_without_certificate_is_refused(void **state)
+{
+	struct gcp g;
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t = {.now = T_NOW};
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	in = gcp_in(&g);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.untrusted");
+	/* with require_valid_aik_cert, registration is not enough */
+	t = registered(&g);
+	t.require_valid_aik_cert = true;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert_required");
+	gcp_free(&g);
+}
+
+static void aik_certificate_chaining_to_root_makes_aik_trusted(void **state)
+{
+	struct gcp g;
+	struct devplat_tpm_ca *ca = NULL, *other = NULL;
+	X509 *cert = NULL, *wrong = NULL;
+	STACK_OF(X509) *roots = sk_X509_new_null();
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t = {.now = T_NOW, .require_valid_aik_cert = true};
+	struct tpm_quote_out out;
+	struct attest_err err;
+	EVP_PKEY *another = EVP_EC_gen("P-256");
+
+	GCP_OR_SKIP(&g);
+	assert_int_equal(devplat_tpm_ca_new("AIK root", T_NOW - 86400, T_NOW + 86400 * 365, &ca, NULL), 0);
+	assert_int_equal(devplat_tpm_ca_new("other root", T_NOW - 86400, T_NOW + 86400, &other, NULL), 0);
+	assert_int_equal(devplat_tpm_ca_issue(ca, g.key, "AIK", T_NOW - 3600, T_NOW + 3600, &cert, NULL), 0);
+	sk_X509_push(roots, ca->cert);
+	t.roots = roots;
+	in = gcp_in(&g);
+	in.aik_cert = cert;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), 0);
+	assert_true(out.aik_cert_validated);
+	assert_false(out.aik_registered);
+
+	/* after the certificate expired */
+	t.now = T_NOW + 7200;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert.expired");
+	t.now = T_NOW;
+
+	/* a root that did not issue it */
+	sk_X509_pop(roots);
+	sk_X509_push(roots, other->cert);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert.untrusted_root");
+	sk_X509_pop(roots);
+	sk_X509_push(roots, ca->cert);
+
+	/* a valid certificate of another key */
+	assert_int_equal(devplat_tpm_ca_issue(ca, another, "AIK", T_NOW - 3600, T_NOW + 3600, &wrong, NULL), 0);
+	in.aik_cert = wrong;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert_key_mismatch");
+
+	X509_free(cert);
+	X509_free(wrong);
+	EVP_PKEY_free(another);
+	sk_X509_free(roots);
+	devplat_tpm_ca_free(ca);
+	devplat_tpm_ca_free(other);
+	gcp_free(&g);
+}
+
+static void quote_signed_by_another_key_is_refused(void **state)
+{
+	struct gcp g;
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t;
+	struct tpm_quote_out out;
+	struct attest_err err;
+	EVP_PKEY *other = EVP_RSA_gen(2048);
+	uint8_t h[32];
+
+	GCP_OR_SKIP(&g);
+	in = gcp_in(&g);
+	in.aik = other;
+	tpm_pkey_spki_sha256(other, h);
+	t = registered(&g);
+	t.registered = (const uint8_t(*)[32])h;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.signature");
+	EVP_PKEY_free(other);
+	gcp_free(&g);
+}
+
+static void trailing_bytes_after_structures_are_refused(void **state)
+{
+	struct gcp g;
+	uint8_t buf[1024];
+	TPMS_ATTEST a;
+	TPMT_SIGNATURE s;
+	TPMT_PUBLIC p;
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	memcpy(buf, g.quote, g.quote_len);
+	buf[g.quote_len] = 0;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_attest_parse(buf, g.quote_len + 1, &a, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.attest.trailing");
+	memcpy(buf, g.sig, g.sig_len);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_signature_parse(buf, g.sig_len + 1, &s, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.signature.trailing");
+	attest_err_clear(&err);
+	assert_int_equal(tpm_signature_parse(buf, g.sig_len - 1, &s, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.signature.parse");
+	memcpy(buf, g.ak, g.ak_len);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_public_parse(buf, g.ak_len + 1, &p, &err), ATTEST_E_PARSE);
+	gcp_free(&g);
+}
+
+static void tpm2b_public_and_tpmt_public_give_the_same_key(void **state)
+{
+	struct gcp g;
+	uint8_t buf[1024];
+	TPMT_PUBLIC p;
+	EVP_PKEY *k = NULL;
+
+	GCP_OR_SKIP(&g);
+	buf[0] = (uint8_t)(g.ak_len >> 8);
+	buf[1] = (uint8_t)g.ak_len;
+	memcpy(buf + 2, g.ak, g.ak_len);
+	assert_int_equal(tpm_public_parse(buf, g.ak_len + 2, &p, NULL), 0);
+	assert_int_equal(tpm_public_to_pkey(&p, &k, NULL), 0);
+	assert_int_equal(EVP_PKEY_eq(k, g.key), 1);
+	EVP_PKEY_free(k);
+	gcp_free(&g);
+}
+
+/* Every bit of the signed quote and of the signature matters (STYLE.md habit 9). */
+static void mutation_sweep_of_quote_and_signature_never_verifies(void **state)
+{
+	struct gcp g;
+	struct tpm_quote_in in;
+	struct tpm_aik_trust t;
+	struct tpm_quote_out out;
+	size_t stride = tpm_test_sweep_stride(), tried = 0;
+
+	GCP_OR_SKIP(&g);
+	t = registered(&g);
+	for (size_t bit = 0; bit < g.quote_len * 8; bit += stride) {
+		g.quote[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		in = gcp_in(&g);
+		assert_int_not_equal(tpm_quote_verify(&in, &t, &out, NULL), 0);
+		g.quote[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		tried++;
+	}
+	for (size_t bit = 0; bit < g.sig_len * 8; bit += stride) {
+		g.sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		in = gcp_in(&g);
+		assert_int_not_equal(tpm_quote_verify(&in, &t, &out, NULL), 0);
+		g.sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		tried++;
+	}
+	/* every truncation */
+	for (size_t cut = 0; cut < g.quote_len; cut += stride) {
+		in = gcp_in(&g);
+		in.attest_len = cut;
+		assert_int_not_equal(tpm_quote_verify(&in, &t, &out, NULL), 0);
+	}
+	in = gcp_in(&g);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, NULL), 0);
+	assert_true(tried > 0);
+	gcp_free(&g);
+}
+
+static void azure_vtpm_quote_verifies_with_its_ak_and_nonce(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	uint8_t *att, *raw, sig[300];
+	size_t al = 0, rl = 0, sl;
+	EVP_PKEY *ak = tpm_test_load_pem_pubkey(dir, AZ_DIR "akpub.pem");
+	struct tpm_pcr_values pcrs;
+	uint8_t h[32];
+	struct tpm_aik_trust t = {.now = T_NOW, .registered = (const uint8_t(*)[32])h, .n_registered = 1};
+	struct tpm_quote_in in;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	assert_non_null(ak);
+	att = test_read_vector(dir, AZ_DIR "vtpm-quote.tpms_attest.bin", &al);
+	raw = test_read_vector(dir, AZ_DIR "vtpm-quote.rsassa-sig.bin", &rl);
+	assert_non_null(att);
+	assert_non_null(raw);
+	sl = tpm_test_wrap_rsassa(raw, rl, TPM2_ALG_SHA256, sig);
+	assert_int_equal(tpm_test_load_azure_pcrs(dir, &pcrs), 0);
+	tpm_pkey_spki_sha256(ak, h);
+	in = (struct tpm_quote_in){.attest = att, .attest_len = al, .sig = sig, .sig_len = sl, .aik = ak,
+				   .nonce = (const uint8_t *)"challenge", .nonce_len = 9,
+				   .required_pcr_mask = 0xFFFFFF, .required_bank = TPM_BANK_SHA256,
+				   .pcrs = &pcrs};
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), 0);
+	assert_int_equal(out.selected[TPM_BANK_SHA256], 0xFFFFFF);
+	/* the nonce is part of the check */
+	in.nonce = (const uint8_t *)"challengE";
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&in, &t, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.nonce");
+	free(att);
+	free(raw);
+	EVP_PKEY_free(ak);
+}
+
+static void pcr_set_refuses_wrong_sizes_and_indexes(void **state)
+{
+	struct tpm_pcr_values p;
+	uint8_t d[32] = {0};
+	struct attest_err err;
+
+	memset(&p, 0, sizeof(p));
+	attest_err_clear(&err);
+	assert_int_equal(tpm_pcr_set(&p, TPM_BANK_SHA256, 24, d, 32, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.pcrs.index");
+	attest_err_clear(&err);
+	assert_int_equal(tpm_pcr_set(&p, TPM_BANK_SHA1, 0, d, 32, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.pcrs.size");
+	assert_int_equal(tpm_pcr_set(&p, TPM_BANK_SHA256, 23, d, 32, NULL), 0);
+	assert_int_equal(p.present[TPM_BANK_SHA256], 1u << 23);
+}
+
+int main(void)
+{
+	/* libtss2-mu logs malformed input to stderr; the tests feed it plenty. */
+	setenv("TSS2_LOG", "all+NONE", 1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(gcp_ak_public_area_is_an_rsa2048_restricted_signing_key),
+		cmocka_unit_test(gcp_quote_verifies_signature_pcr_digest_and_selection),
+		cmocka_unit_test(gcp_ak_creation_attestation_verifies),
+		cmocka_unit_test(quote_with_another_nonce_is_refused),
+		cmocka_unit_test(pcr_value_other_than_quoted_is_refused),
+		cmocka_unit_test(missing_pcr_value_is_refused),
+		cmocka_unit_test(selection_not_covering_required_mask_is_refused),
+		cmocka_unit_test(unregistered_aik_without_certificate_is_refused),
+		cmocka_unit_test(aik_certificate_chaining_to_root_makes_aik_trusted),
+		cmocka_unit_test(quote_signed_by_another_key_is_refused),
+		cmocka_unit_test(trailing_bytes_after_structures_are_refused),
+		cmocka_unit_test(tpm2b_public_and_tpmt_public_give_the_same_key),
+		cmocka_unit_test(mutation_sweep_of_quote_and_signature_never_verifies),
+		cmocka_unit_test(azure_vtpm_quote_verifies_with_its_ak_and_nonce),
+		cmocka_unit_test(pcr_set_refuses_wrong_sizes_and_indexes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
