@@ -39,8 +39,10 @@ static int add_tcb(struct claim_set *out, const char *which, const struct snp_tc
 	char name[96];
 	int rc = 0;
 
-	snprintf(name, sizeof(name), P "%stcb", which);
-	rc |= claim_set_add_hex(out, name, t->raw, 8);
+	if (which[0] != '\0') {
+		snprintf(name, sizeof(name), P "%stcb", which);
+		rc |= claim_set_add_hex(out, name, t->raw, 8);
+	}
 	snprintf(name, sizeof(name), P "%sbootloader-svn", which);
 	rc |= claim_set_add_int(out, name, t->bootloader);
 	snprintf(name, sizeof(name), P "%stee-svn", which);
