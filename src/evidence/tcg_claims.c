@@ -327,10 +327,18 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 		struct uefi_var v;
 		int rc;
 
-		if (!ev->verified)
+		bool bound;
+
+		if (!ev->verified || ev->type == EV_NO_ACTION)
 			continue;
+		/*
+		 * The event type is not covered by any digest (only the digest is
+		 * extended), so an altered type must not hide an event: data that
+		 * hashes to its digest is read by content and PCR, whatever the type.
+		 */
+		bound = tcg_event_data_bound(log, ev);
 		/* SecureBoot is measured into PCR 7 as EV_EFI_VARIABLE_DRIVER_CONFIG (PFP §3.3.4.8). */
-		if (ev->pcr == 7 && ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG &&
+		if (ev->pcr == 7 && (ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG || bound) &&
 		    uefi_var_parse(ev->data, ev->data_len, &v) &&
 		    memcmp(v.guid, EFI_GLOBAL_VARIABLE, 16) == 0 && uefi_name_is(&v, "SecureBoot"))
 			st->secure_boot = (v.data_len == 1 && v.data[0] == 1) ? 1 : 0;
@@ -339,6 +347,14 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 			if ((rc = sipa_walk(ev->data, ev->data_len, sipa_state, st, err)) != ATTEST_OK) {
 				attest_err_where(err, "event log record #%u", ev->seq);
 				return rc;
+			}
+		} else if (ev->pcr >= 12 && ev->pcr <= 14 && ev->type != EV_SEPARATOR && bound) {
+			/* Windows boot configuration PCRs: SIPA content under another type */
+			struct tcg_boot_state probe = *st;
+
+			if (sipa_walk(ev->data, ev->data_len, sipa_state, &probe, NULL) == ATTEST_OK) {
+				*st = probe;
+				st->windows = true;
 			}
 		}
 	}

@@ -18,6 +18,7 @@ static const uint8_t SPEC_ID_03[16] = "Spec ID Event03";
 static const uint8_t STARTUP_LOCALITY[16] = "StartupLocality";
 
 #define TCG_LEGACY_DIGEST 20
+#define WINDOWS_TRUSTPOINT_PCR 0xFFFFFFFFu
 
 static const struct {
 	uint32_t type;
@@ -254,16 +255,30 @@ static void note_event(struct tcg_log *log, const struct tcg_event *ev)
 			log->extended[b] |= 1u << ev->pcr;
 }
 
+/*
+ * Windows appends a trustpoint record (SIPA TrustpointAggregation: the
+ * quote, the AIK id) to its logs as a legacy TCG_PCR_EVENT with PCRIndex
+ * 0xFFFFFFFF and EV_NO_ACTION, even after crypto-agile records (seen in
+ * option_rom_eventlog.bin). It is never extended.
+ */
+static bool windows_trustpoint_next(const struct cur *c)
+{
+	return c->n >= 8 && ld_u32le(c->p) == WINDOWS_TRUSTPOINT_PCR && ld_u32le(c->p + 4) == EV_NO_ACTION;
+}
+
 static int parse_records(struct cur *c, struct tcg_log *log, size_t *cap, struct attest_err *err)
 {
 	while (!cur_empty(c)) {
 		struct tcg_event ev;
-		int rc = log->crypto_agile ? parse_agile(c, log, log->n_events, &ev, err)
-					   : parse_legacy(c, log->n_events, &ev, err);
+		int rc = (log->crypto_agile && !windows_trustpoint_next(c))
+				 ? parse_agile(c, log, log->n_events, &ev, err)
+				 : parse_legacy(c, log->n_events, &ev, err);
 
 		if (rc != ATTEST_OK)
 			return rc;
-		if (ev.pcr >= TPM_PCR_COUNT) {
+		if (ev.pcr == WINDOWS_TRUSTPOINT_PCR && ev.type == EV_NO_ACTION) {
+			ev.digests = 0;
+		} else if (ev.pcr >= TPM_PCR_COUNT) {
 			attest_err_set(err, ATTEST_E_PARSE, "tcg.log.pcr",
 				       "event #%u extends PCR %u; PCRs are 0-23", ev.seq, ev.pcr);
 			attest_err_where(err, "event log+0x%zx", ev.offset);
@@ -300,6 +315,15 @@ int tcg_log_parse(const uint8_t *p, size_t n, struct tcg_log **out, struct attes
 		hdr.digests = 0; /* its 20 zero bytes are no digest of any bank */
 	} else {
 		log->banks = 1u << TPM_BANK_SHA1;
+		/* A StartupLocality event is only defined after the Spec ID event
+		 * (PFP §10.4.5.3): a log that starts with one lost its header. */
+		if (hdr.type == EV_NO_ACTION && hdr.data_len >= 16 &&
+		    memcmp(hdr.data, STARTUP_LOCALITY, 16) == 0) {
+			rc = attest_err_set(err, ATTEST_E_PARSE, "tcg.log.truncated",
+					    "the log starts with a StartupLocality event: its Spec ID header is missing");
+			attest_err_where(err, "event log record #0");
+			goto out;
+		}
 		if (hdr.pcr >= TPM_PCR_COUNT) {
 			rc = attest_err_set(err, ATTEST_E_PARSE, "tcg.log.pcr",
 					    "event #0 extends PCR %u; PCRs are 0-23", hdr.pcr);
@@ -421,6 +445,15 @@ bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *
 		/* Digest of a PE image, a firmware volume, a table: replay alone speaks for it. */
 		return true;
 	}
+}
+
+bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev)
+{
+	for (int b = 0; b < TPM_BANK_COUNT; b++)
+		if ((ev->digests & (1u << b)) && (log->verified[b] & (1u << ev->pcr)) &&
+		    digest_is(ev, (enum tpm_bank)b, ev->data, ev->data_len))
+			return true;
+	return false;
 }
 
 /* ---- verification against the quote -------------------------------------- */

@@ -134,6 +134,9 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
  */
 bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked);
 
+/* True when the event's data hashes to its digest in a bank whose replay matched. */
+bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev);
+
 /* ---- claims (tcg_claims.c) ----------------------------------------------- */
 
 /*

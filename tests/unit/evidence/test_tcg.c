@@ -1,0 +1,403 @@
+/*
+ * TCG event logs (src/evidence/tcg_log.c, tcg_claims.c, sipa.c) on the
+ * real logs of shared/vectors: every log parses, the truncated one fails
+ * with a parse error, the Windows GCP log replays to the quoted PCRs and
+ * yields its boot-state claims; tampering is detected and named.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "test_tpm_lib.h"
+
+#include "evidence/tcg_log.h"
+
+static const char *const LOGS[] = {
+	"tpm/event-logs/coreos_36_shielded_vm_no_secure_boot_eventlog.bin",
+	"tpm/event-logs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog.bin",
+	"tpm/event-logs/crypto_agile_eventlog.bin",
+	"tpm/event-logs/ebs_event_missing_eventlog.bin",
+	"tpm/event-logs/option_rom_eventlog.bin",
+	"tpm/event-logs/sb_cert_eventlog.bin",
+	GCP_DIR "binary_bios_measurements.bin",
+};
+
+static void every_real_event_log_parses_to_its_last_byte(void **state)
+{
+	REQUIRE_VECTORS(dir);
+
+	for (size_t i = 0; i < sizeof(LOGS) / sizeof(LOGS[0]); i++) {
+		size_t n = 0;
+		uint8_t *p = test_read_vector(dir, LOGS[i], &n);
+		struct tcg_log *log = NULL;
+		struct attest_err err;
+
+		assert_non_null(p);
+		attest_err_clear(&err);
+		if (tcg_log_parse(p, n, &log, &err) != 0)
+			fail_msg("%s: %s: %s", LOGS[i], err.name, err.msg);
+		assert_true(log->n_events > 10);
+		/* the last record ends exactly at the end of the file */
+		assert_true(log->events[log->n_events - 1].data + log->events[log->n_events - 1].data_len ==
+			    p + n);
+		tcg_log_free(log);
+		free(p);
+	}
+}
+
+static void crypto_agile_log_declares_its_banks_in_the_spec_id_event(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	size_t n = 0;
+	uint8_t *p = test_read_vector(dir, "tpm/event-logs/coreos_36_shielded_vm_no_secure_boot_eventlog.bin", &n);
+	struct tcg_log *log = NULL;
+	uint8_t pcrs[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
+
+	assert_int_equal(tcg_log_parse(p, n, &log, NULL), 0);
+	assert_true(log->crypto_agile);
+	assert_int_equal(log->uintn_size, 2);
+	assert_int_equal(log->spec_major, 2);
+	assert_true(log->banks & (1u << TPM_BANK_SHA1));
+	assert_true(log->banks & (1u << TPM_BANK_SHA256));
+	/* every event carries a digest of every declared bank */
+	for (size_t i = 1; i < log->n_events; i++)
+		assert_int_equal(log->events[i].digests & log->banks, log->banks);
+	/* replay per bank works for each */
+	assert_int_equal(tcg_log_replay(log, TPM_BANK_SHA1, pcrs, NULL), 0);
+	assert_int_equal(tcg_log_replay(log, TPM_BANK_SHA256, pcrs, NULL), 0);
+	tcg_log_free(log);
+	free(p);
+}
+
+static void truncated_log_fails_with_a_parse_error(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	size_t n = 0;
+	uint8_t *p = test_read_vector(dir, "tpm/event-logs/short_no_action_eventlog.bin", &n);
+	struct tcg_log *log = NULL;
+	struct attest_err err;
+
+	assert_int_equal(n, 49);
+	attest_err_clear(&err);
+	assert_int_equal(tcg_log_parse(p, n, &log, &err), ATTEST_E_PARSE);
+	assert_null(log);
+	assert_true(strncmp(err.name, "tcg.log.", 8) == 0);
+	free(p);
+}
+
+static void every_cut_of_a_real_log_fails_cleanly_or_parses_a_prefix(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	size_t n = 0, stride = tpm_test_sweep_stride();
+	uint8_t *p = test_read_vector(dir, "tpm/event-logs/crypto_agile_eventlog.bin", &n);
+
+	for (size_t cut = 0; cut < n; cut += stride) {
+		struct tcg_log *log = NULL;
+		/* exact copy so ASan sees reads past the cut */
+		uint8_t *q = malloc(cut ? cut : 1);
+		int rc;
+
+		memcpy(q, p, cut);
+		rc = tcg_log_parse(q, cut, &log, NULL);
+		assert_true(rc == 0 || rc == ATTEST_E_PARSE);
+		if (rc == 0)
+			assert_true(log->n_events >= 1);
+		tcg_log_free(log);
+		free(q);
+	}
+	free(p);
+}
+
+struct gcp_log {
+	uint8_t *p;
+	size_t n;
+	struct tcg_log *log;
+	struct tpm_pcr_values pcrs;
+};
+
+static void gcp_log_load(struct gcp_log *g)
+{
+	const char *dir = test_vectors_dir();
+
+	g->p = test_read_vector(dir, GCP_DIR "binary_bios_measurements.bin", &g->n);
+	assert_non_null(g->p);
+	assert_int_equal(tpm_test_load_gcp_pcrs(dir, &g->pcrs), 0);
+	assert_int_equal(tcg_log_parse(g->p, g->n, &g->log, NULL), 0);
+}
+
+static void gcp_log_free(struct gcp_log *g)
+{
+	tcg_log_free(g->log);
+	free(g->p);
+}
+
+static void gcp_windows_log_replays_to_all_eight_quoted_pcrs(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct gcp_log g;
+	struct attest_err err;
+	unsigned count = 0;
+
+	gcp_log_load(&g);
+	assert_false(g.log->crypto_agile);
+	assert_int_equal(g.log->n_events, 21);
+	attest_err_clear(&err);
+	if (tcg_log_verify(g.log, &g.pcrs, &err) != 0)
+		fail_msg("%s: %s", err.name, err.msg);
+	for (unsigned i = 0; i < 24; i++)
+		count += (g.log->verified[TPM_BANK_SHA1] >> i) & 1;
+	assert_int_equal(count, 8);
+	assert_int_equal(g.log->verified[TPM_BANK_SHA1], g.log->extended[TPM_BANK_SHA1]);
+	gcp_log_free(&g);
+}
+
+static void gcp_windows_log_gives_boot_state_claims(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct gcp_log g;
+	struct tcg_boot_state st;
+	struct claim_set *cs = claim_set_new();
+	char *events, *pcrs;
+	json_t *doc;
+
+	gcp_log_load(&g);
+	assert_int_equal(tcg_log_verify(g.log, &g.pcrs, NULL), 0);
+	assert_int_equal(tcg_boot_state(g.log, &st, NULL), 0);
+	/* formats.md §7: BootDebugging/OsKernelDebug/TestSigning off, CodeIntegrity on */
+	assert_true(st.windows);
+	assert_true(st.sipa_records > 10);
+	assert_false(st.boot_debugging);
+	assert_false(st.kernel_debug);
+	assert_false(st.test_signing);
+	assert_int_equal(st.code_integrity, 1);
+	assert_int_equal(tcg_boot_state_claims(&st, cs), 0);
+	assert_true(json_is_true(claim_set_get(cs, "bootDebuggingDisabled")));
+	assert_true(json_is_true(claim_set_get(cs, "notSafeMode")));
+	assert_true(json_is_true(claim_set_get(cs, "notWinPE")));
+	assert_true(json_is_true(claim_set_get(cs, "codeIntegrityEnabled")));
+
+	events = tcg_events_json(g.log, true);
+	doc = json_loads(events, 0, NULL);
+	assert_non_null(doc);
+	assert_int_equal(json_array_size(json_object_get(doc, "Events")), 21);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(doc, "Events"), 0),
+							      "EventTypeString")),
+			    tcg_event_type_name(g.log->events[0].type));
+	json_decref(doc);
+	pcrs = tcg_pcrs_json(&g.pcrs);
+	doc = json_loads(pcrs, 0, NULL);
+	assert_int_equal(json_array_size(json_object_get(doc, "PCRs")), 24);
+	json_decref(doc);
+	free(events);
+	free(pcrs);
+	claim_set_free(cs);
+	gcp_log_free(&g);
+}
+
+static void tampered_digest_names_the_first_mismatching_event(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct gcp_log g;
+	struct attest_err err;
+	struct tcg_event *victim = NULL;
+	char want[32];
+
+	gcp_log_load(&g);
+	/* the digest of the 5th event that extends something */
+	for (size_t i = 0, k = 0; i < g.log->n_events; i++)
+		if (g.log->events[i].type != EV_NO_ACTION && ++k == 5)
+			victim = &g.log->events[i];
+	assert_non_null(victim);
+	victim->digest[TPM_BANK_SHA1][3] ^= 0x10;
+	attest_err_clear(&err);
+	assert_int_equal(tcg_log_verify(g.log, &g.pcrs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tcg.replay.mismatch");
+	snprintf(want, sizeof(want), "PCR %u", victim->pcr);
+	assert_non_null(strstr(err.msg, want));
+	gcp_log_free(&g);
+}
+
+static void tampered_event_data_is_detected_though_the_digest_replays(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct gcp_log g;
+	struct attest_err err;
+	uint8_t *copy;
+	size_t victim = SIZE_MAX;
+	char want[32];
+
+	gcp_log_load(&g);
+	/* an EV_EVENT_TAG (SIPA) event: its digest is H(data) */
+	for (size_t i = 0; i < g.log->n_events && victim == SIZE_MAX; i++)
+		if (g.log->events[i].type == EV_EVENT_TAG)
+			victim = i;
+	assert_true(victim != SIZE_MAX);
+	copy = malloc(g.n);
+	memcpy(copy, g.p, g.n);
+	copy[g.log->events[victim].data - g.p + 8] ^= 0x01;
+	tcg_log_free(g.log);
+	assert_int_equal(tcg_log_parse(copy, g.n, &g.log, NULL), 0);
+	attest_err_clear(&err);
+	assert_int_equal(tcg_log_verify(g.log, &g.pcrs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tcg.event.digest");
+	snprintf(want, sizeof(want), "event #%zu", victim);
+	assert_non_null(strstr(err.msg, want));
+	free(copy);
+	gcp_log_free(&g);
+}
+
+static bool boot_claims_equal(const struct tcg_boot_state *a, const struct tcg_boot_state *b)
+{
+	struct claim_set *ca = claim_set_new(), *cb = claim_set_new();
+	json_t *ja, *jb;
+	bool eq;
+
+	tcg_boot_state_claims(a, ca);
+	tcg_boot_state_claims(b, cb);
+	ja = claim_set_to_json(ca);
+	jb = claim_set_to_json(cb);
+	eq = json_equal(ja, jb);
+	json_decref(ja);
+	json_decref(jb);
+	claim_set_free(ca);
+	claim_set_free(cb);
+	return eq;
+}
+
+static void mutation_sweep_of_the_gcp_log_never_verifies_altered_claims(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct gcp_log g;
+	size_t stride = tpm_test_sweep_stride() * 7; /* 43 KB of log: every 7th bit by default */
+	uint8_t *copy;
+	size_t accepted = 0;
+
+	gcp_log_load(&g);
+	assert_int_equal(tcg_log_verify(g.log, &g.pcrs, NULL), 0);
+	copy = malloc(g.n);
+	for (size_t bit = 0; bit < g.n * 8; bit += stride) {
+		struct tcg_log *log = NULL;
+
+		memcpy(copy, g.p, g.n);
+		copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (tcg_log_parse(copy, g.n, &log, NULL) == 0 && tcg_log_verify(log, &g.pcrs, NULL) == 0) {
+			/* accepted only when the flipped bit lies in the data of an event
+			 * whose digest covers something else (an image, a blob) or in an
+			 * EV_NO_ACTION payload; and the derived claims are unchanged */
+			struct tcg_boot_state a, b;
+			const struct tcg_event *ev = NULL;
+			bool checked = true;
+
+			for (size_t i = 0; i < log->n_events; i++) {
+				const struct tcg_event *e = &log->events[i];
+				size_t start = (size_t)(e->data - copy);
+
+				if (bit / 8 >= start && bit / 8 < start + e->data_len)
+					ev = e;
+			}
+			/* a record header (type, PCR of a no-action event) is not
+			 * covered by any digest: the TCG log authenticates only digests */
+			if (ev != NULL && ev->type != EV_NO_ACTION)
+				tcg_event_binding_ok(ev, TPM_BANK_SHA1, &checked);
+			assert_true(ev == NULL || ev->type == EV_NO_ACTION || !checked);
+			tcg_boot_state(g.log, &a, NULL);
+			tcg_boot_state(log, &b, NULL);
+			assert_true(boot_claims_equal(&a, &b));
+			accepted++;
+		}
+		tcg_log_free(log);
+	}
+	free(copy);
+	(void)accepted;
+	gcp_log_free(&g);
+}
+
+static void log_and_quote_without_a_common_bank_are_refused(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct gcp_log g;
+	struct tpm_pcr_values only256;
+	struct attest_err err;
+
+	gcp_log_load(&g);
+	memset(&only256, 0, sizeof(only256));
+	only256.present[TPM_BANK_SHA256] = 0xFFFFFF;
+	attest_err_clear(&err);
+	assert_int_equal(tcg_log_verify(g.log, &only256, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tcg.replay.no_common_bank");
+	gcp_log_free(&g);
+}
+
+static void spec_id_event_with_undeclared_algorithm_is_refused(void **state)
+{
+	/* header: legacy record with a Spec ID Event03 declaring SHA-256 only */
+	uint8_t log[200];
+	size_t o = 0;
+	struct tcg_log *l = NULL;
+	struct attest_err err;
+	static const uint8_t specid[] = {
+		'S', 'p', 'e', 'c', ' ', 'I', 'D', ' ', 'E', 'v', 'e', 'n', 't', '0', '3', 0,
+		0, 0, 0, 0, /* platformClass */
+		0, 2, 0, 2, /* minor, major, errata, uintnSize */
+		1, 0, 0, 0, /* numberOfAlgorithms */
+		0x0b, 0x00, 32, 0x00, /* SHA256, 32 */
+		0, /* vendorInfoSize */
+	};
+
+	memset(log, 0, sizeof(log));
+	o = 4;                     /* PCR 0 */
+	log[o] = EV_NO_ACTION;     /* type */
+	o += 4 + 20;               /* zero digest */
+	log[o] = sizeof(specid);
+	o += 4;
+	memcpy(log + o, specid, sizeof(specid));
+	o += sizeof(specid);
+	assert_int_equal(tcg_log_parse(log, o, &l, NULL), 0);
+	assert_true(l->crypto_agile);
+	tcg_log_free(l);
+	l = NULL;
+	/* a TCG_PCR_EVENT2 with one SHA-1 digest */
+	log[o] = 7; /* PCR 7 */
+	log[o + 4] = EV_SEPARATOR;
+	log[o + 8] = 1; /* count */
+	log[o + 12] = 0x04; /* SHA1 */
+	o += 14 + 20 + 4;
+	attest_err_clear(&err);
+	assert_int_equal(tcg_log_parse(log, o, &l, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tcg.log.alg");
+}
+
+static void sipa_record_larger_than_its_container_is_refused(void **state)
+{
+	/* a container (0x40010001) of 8 bytes holding a leaf that claims 16 */
+	static const uint8_t rec[] = {0x01, 0x00, 0x01, 0x40, 8, 0, 0, 0,
+				      0x01, 0x00, 0x04, 0x00, 16, 0, 0, 0};
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	assert_int_equal(sipa_walk(rec, sizeof(rec), NULL, NULL, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tcg.sipa.truncated");
+	assert_string_equal(sipa_type_name(0x00040001u), "BootDebugging");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_real_event_log_parses_to_its_last_byte),
+		cmocka_unit_test(crypto_agile_log_declares_its_banks_in_the_spec_id_event),
+		cmocka_unit_test(truncated_log_fails_with_a_parse_error),
+		cmocka_unit_test(every_cut_of_a_real_log_fails_cleanly_or_parses_a_prefix),
+		cmocka_unit_test(gcp_windows_log_replays_to_all_eight_quoted_pcrs),
+		cmocka_unit_test(gcp_windows_log_gives_boot_state_claims),
+		cmocka_unit_test(tampered_digest_names_the_first_mismatching_event),
+		cmocka_unit_test(tampered_event_data_is_detected_though_the_digest_replays),
+		cmocka_unit_test(mutation_sweep_of_the_gcp_log_never_verifies_altered_claims),
+		cmocka_unit_test(log_and_quote_without_a_common_bank_are_refused),
+		cmocka_unit_test(spec_id_event_with_undeclared_algorithm_is_refused),
+		cmocka_unit_test(sipa_record_larger_than_its_container_is_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
