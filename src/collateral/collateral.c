@@ -1,0 +1,64 @@
+/* The collateral interface: dispatchers over a source's vtable (collateral.h). */
+#include "collateral/collateral.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void collateral_blob_free(struct collateral_blob *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	free(b->chain);
+	memset(b, 0, sizeof(*b));
+}
+
+void collateral_source_free(struct collateral_source *src)
+{
+	if (src != NULL && src->ops != NULL && src->ops->free != NULL)
+		src->ops->free(src->self);
+}
+
+static int missing(const struct collateral_source *src, const char *what, struct attest_err *err)
+{
+	return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.not_found",
+			      "collateral source \"%s\" does not serve %s",
+			      src && src->ops && src->ops->name ? src->ops->name : "(none)", what);
+}
+
+#define HAS(slot) (src != NULL && src->ops != NULL && src->ops->slot != NULL)
+
+int collateral_get_pck_crl(struct collateral_source *src, enum collateral_pck_ca ca, struct collateral_blob *out,
+			   struct attest_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return HAS(pck_crl) ? src->ops->pck_crl(src->self, ca, out, err) : missing(src, "PCK CRLs", err);
+}
+
+int collateral_get_root_ca_crl(struct collateral_source *src, struct collateral_blob *out, struct attest_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return HAS(root_ca_crl) ? src->ops->root_ca_crl(src->self, out, err) : missing(src, "the Root CA CRL", err);
+}
+
+int collateral_get_tcb_info(struct collateral_source *src, enum collateral_tee tee, const uint8_t fmspc[6],
+			    struct collateral_blob *out, struct attest_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return HAS(tcb_info) ? src->ops->tcb_info(src->self, tee, fmspc, out, err) : missing(src, "TCB Info", err);
+}
+
+int collateral_get_qe_identity(struct collateral_source *src, enum collateral_qe kind, struct collateral_blob *out,
+			       struct attest_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return HAS(qe_identity) ? src->ops->qe_identity(src->self, kind, out, err)
+				: missing(src, "enclave identities", err);
+}
+
+int collateral_get_pck_cert(struct collateral_source *src, const struct collateral_pck_query *q,
+			    struct collateral_blob *out, struct attest_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return HAS(pck_cert) ? src->ops->pck_cert(src->self, q, out, err) : missing(src, "PCK certificates", err);
+}

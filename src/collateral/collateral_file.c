@@ -1,0 +1,192 @@
+/*
+ * The file source: collateral read from a folder in the layout of
+ * shared/vectors/sgx/<vector>/ (collateral.h). Stateless apart from the
+ * folder path, so safe for concurrent use.
+ */
+#include "collateral/amd_collateral.h"
+#include "collateral/collateral.h"
+
+#include "base/buf.h"
+#include "base/codec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Largest collateral file read (TCB Info with many levels is ~30 KB). */
+#define FILE_SOURCE_MAX (1024u * 1024)
+
+struct file_source {
+	char *dir;
+};
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Reads dir/<first existing name> into *out; ATTEST_E_NOT_FOUND if none exists. */
+static int read_first(const struct file_source *fs, const char *const *names, size_t n, uint8_t **out,
+		      size_t *len, struct attest_err *err)
+{
+	char path[4096];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (names[i] == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", fs->dir, names[i]);
+		if (!exists(path))
+			continue;
+		rc = file_read_all(path, FILE_SOURCE_MAX, out, len);
+		if (rc == ATTEST_E_NOMEM)
+			return attest_err_set(err, rc, "collateral.too_large", "%s is over %u bytes", path,
+					      FILE_SOURCE_MAX);
+		if (rc != ATTEST_OK)
+			return attest_err_set(err, ATTEST_E_IO, "collateral.io", "cannot read %s: %s", path,
+					      strerror(errno));
+		return ATTEST_OK;
+	}
+	return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.not_found", "no %s in %s", names[n - 1],
+			      fs->dir);
+}
+
+static int read_pair(const struct file_source *fs, const char *const *data_names, size_t n,
+		     const char *const *chain_names, size_t m, struct collateral_blob *out, struct attest_err *err)
+{
+	int rc = read_first(fs, data_names, n, &out->data, &out->len, err);
+
+	if (rc == ATTEST_OK && chain_names != NULL)
+		rc = read_first(fs, chain_names, m, &out->chain, &out->chain_len, err);
+	if (rc != ATTEST_OK)
+		collateral_blob_free(out);
+	return rc;
+}
+
+static int fs_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out, struct attest_err *err)
+{
+	const char *cn = ca == COLLATERAL_CA_PLATFORM ? "platform" : "processor";
+	char der[64], pem[64], chain[64];
+	const char *data[4], *ch[2];
+
+	snprintf(der, sizeof(der), "pck_crl_%s.der", cn);
+	snprintf(pem, sizeof(pem), "pck_crl_%s.pem", cn);
+	snprintf(chain, sizeof(chain), "pck_crl_%s_issuer_chain.pem", cn);
+	data[0] = der, data[1] = pem, data[2] = "pck_crl.pem", data[3] = "pck_crl.der";
+	ch[0] = chain, ch[1] = "pck_crl_issuer_chain.pem";
+	return read_pair(self, data, 4, ch, 2, out, err);
+}
+
+static int fs_root_ca_crl(void *self, struct collateral_blob *out, struct attest_err *err)
+{
+	static const char *const data[] = {"root_ca_crl.pem", "root_ca_crl.der"};
+
+	return read_pair(self, data, 2, NULL, 0, out, err);
+}
+
+static int fs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6], struct collateral_blob *out,
+		       struct attest_err *err)
+{
+	char hex[13], specific[64], chain[80];
+	const char *data[2], *ch[2];
+
+	hex_encode_to(fmspc, 6, hex);
+	snprintf(specific, sizeof(specific), "tcb_info_%s_%s.json", tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", hex);
+	snprintf(chain, sizeof(chain), "tcb_info_%s_%s_issuer_chain.pem", tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx",
+		 hex);
+	data[0] = specific, data[1] = "tcb_info.json";
+	ch[0] = chain, ch[1] = "tcb_info_issuer_chain.pem";
+	return read_pair(self, data, 2, ch, 2, out, err);
+}
+
+static int fs_qe_identity(void *self, enum collateral_qe kind, struct collateral_blob *out, struct attest_err *err)
+{
+	static const char *const kinds[] = {"qe", "td_qe", "qve", "qae"};
+	char specific[64], chain[80];
+	const char *data[2], *ch[3];
+
+	snprintf(specific, sizeof(specific), "qe_identity_%s.json", kinds[kind & 3]);
+	snprintf(chain, sizeof(chain), "qe_identity_%s_issuer_chain.pem", kinds[kind & 3]);
+	data[0] = specific, data[1] = "qe_identity.json";
+	/* Some published folders have no QE identity chain: it is the TCB Info's (same signer). */
+	ch[0] = chain, ch[1] = "qe_identity_issuer_chain.pem", ch[2] = "tcb_info_issuer_chain.pem";
+	return read_pair(self, data, 2, ch, 3, out, err);
+}
+
+static int fs_pck_cert(void *self, const struct collateral_pck_query *q, struct collateral_blob *out,
+		       struct attest_err *err)
+{
+	char name[1024], *hex;
+	const char *data[1], *ch[1] = {"pck_cert_issuer_chain.pem"};
+	int rc;
+
+	if (q->ppid_len > 384 || (hex = hex_encode(q->ppid, q->ppid_len)) == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.not_found", "PPID of %zu bytes", q->ppid_len);
+	snprintf(name, sizeof(name), "pck_%s.pem", hex);
+	free(hex);
+	data[0] = name;
+	rc = read_pair(self, data, 1, ch, 1, out, err);
+	return rc;
+}
+
+/* AMD items: the KDS-shaped layout under the same folder (snp's amd_file.c). */
+static int fs_amd_vcek(void *self, const char *product, const uint8_t chip_id[64], uint64_t tcb,
+		       struct collateral_blob *out, struct attest_err *err)
+{
+	return amd_file_vcek(((struct file_source *)self)->dir, product, chip_id, tcb, out, err);
+}
+
+static int fs_amd_cert_chain(void *self, const char *product, bool vlek, struct collateral_blob *out,
+			     struct attest_err *err)
+{
+	return amd_file_cert_chain(((struct file_source *)self)->dir, product, vlek, out, err);
+}
+
+static int fs_amd_crl(void *self, const char *product, bool vlek, struct collateral_blob *out,
+		      struct attest_err *err)
+{
+	return amd_file_crl(((struct file_source *)self)->dir, product, vlek, out, err);
+}
+
+static void fs_free(void *self)
+{
+	struct file_source *fs = self;
+
+	if (fs != NULL)
+		free(fs->dir);
+	free(fs);
+}
+
+static const struct collateral_source_ops FILE_OPS = {
+	.name = "file",
+	.pck_crl = fs_pck_crl,
+	.root_ca_crl = fs_root_ca_crl,
+	.tcb_info = fs_tcb_info,
+	.qe_identity = fs_qe_identity,
+	.pck_cert = fs_pck_cert,
+	.amd_vcek = fs_amd_vcek,
+	.amd_cert_chain = fs_amd_cert_chain,
+	.amd_crl = fs_amd_crl,
+	.free = fs_free,
+};
+
+int collateral_file_source_new(const char *dir, struct collateral_source **out, struct attest_err *err)
+{
+	struct collateral_source *src = calloc(1, sizeof(*src));
+	struct file_source *fs = calloc(1, sizeof(*fs));
+
+	if (src == NULL || fs == NULL || (fs->dir = strdup(dir)) == NULL) {
+		free(src);
+		fs_free(fs);
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	}
+	src->ops = &FILE_OPS;
+	src->self = fs;
+	*out = src;
+	return ATTEST_OK;
+}

@@ -1,0 +1,665 @@
+/*
+ * The Intel DCAP pipeline shared by SGX, Open Enclave and TDX (intel.h):
+ * parse → PCK chain with CRLs → QE report signature → QE binding → QE
+ * identity → ISV signature → TCB status (formats.md §1.7), with verified
+ * collateral cached by hash in ctx->collateral->cache.
+ */
+#include "evidence/intel.h"
+
+#include "base/buf.h"
+#include "base/codec.h"
+#include "base/timeutil.h"
+#include "claims/claims.h"
+#include "collateral/collateral.h"
+#include "crypto/crypto.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Cached objects -------------------------------------------------------- */
+
+/* A verified PCK chain: what the quote-dependent checks need from it. */
+struct pck_entry {
+	struct pck_ext ext;
+	enum pck_ca ca;
+	EVP_PKEY *key;
+	uint8_t pck_crl_hash[32], root_crl_hash[32];
+};
+
+/* Verified TCB Info or QE identity with the hashes of what verified it. */
+struct doc_entry {
+	struct tcb_info *ti;
+	struct qe_identity *qi;
+	uint8_t body_hash[32], chain_hash[32], crl_hash[32];
+};
+
+struct intel_quote_refs {
+	struct collateral_ref *pck, *tcb, *qe;
+};
+
+static void pck_entry_free(void *p)
+{
+	struct pck_entry *e = p;
+
+	if (e != NULL)
+		EVP_PKEY_free(e->key);
+	free(e);
+}
+
+static void doc_entry_free(void *p)
+{
+	struct doc_entry *e = p;
+
+	if (e != NULL) {
+		tcb_info_free(e->ti);
+		qe_identity_free(e->qi);
+	}
+	free(e);
+}
+
+static int ierr(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int ierr(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
+{
+	char name[ATTEST_ERR_NAME_MAX], msg[ATTEST_ERR_MSG_MAX];
+	va_list ap;
+
+	snprintf(name, sizeof(name), "%s.%s", prefix, suffix);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return attest_err_set(err, rc, name, "%s", msg);
+}
+
+/* Time windows ---------------------------------------------------------------- */
+
+struct window {
+	int64_t nb, na;
+};
+
+static void window_narrow(struct window *w, int64_t nb, int64_t na)
+{
+	if (nb > w->nb)
+		w->nb = nb;
+	if (na < w->na)
+		w->na = na;
+}
+
+static int64_t asn1_time_unix(const ASN1_TIME *t, int64_t dflt)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return dflt;
+	return (int64_t)timegm(&tm);
+}
+
+static void window_cert(struct window *w, X509 *x)
+{
+	window_narrow(w, asn1_time_unix(X509_get0_notBefore(x), INT64_MAX),
+		      asn1_time_unix(X509_get0_notAfter(x), INT64_MIN));
+}
+
+static void window_chain(struct window *w, STACK_OF(X509) *chain)
+{
+	int i;
+
+	for (i = 0; i < sk_X509_num(chain); i++)
+		window_cert(w, sk_X509_value(chain, i));
+}
+
+static void window_crl(struct window *w, X509_CRL *crl)
+{
+	if (crl != NULL)
+		window_narrow(w, asn1_time_unix(X509_CRL_get0_lastUpdate(crl), INT64_MAX),
+			      asn1_time_unix(X509_CRL_get0_nextUpdate(crl), INT64_MIN));
+}
+
+/* Per-call state ------------------------------------------------------------------ */
+
+struct run {
+	const struct evidence_ctx *ctx;
+	const char *prefix;
+	struct attest_err *err;
+	struct collateral_cache *cache;
+	STACK_OF(X509) *roots; /* borrowed from ctx or owned (owned_roots) */
+	STACK_OF(X509) *owned_roots;
+	uint8_t anchors_hash[32];
+	bool no_revocation;
+	bool no_collateral;
+	/* Root CA CRL, fetched at most once per call. */
+	bool root_crl_fetched;
+	X509_CRL *root_crl;
+	uint8_t root_crl_hash[32];
+};
+
+static void run_free(struct run *r)
+{
+	X509_CRL_free(r->root_crl);
+	sk_X509_pop_free(r->owned_roots, X509_free);
+}
+
+static int run_init(struct run *r, const struct evidence_ctx *ctx, const char *prefix, struct attest_err *err)
+{
+	struct hash_ctx h;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	r->ctx = ctx;
+	r->prefix = prefix;
+	r->err = err;
+	r->no_collateral = (ctx->flags & EVIDENCE_NO_COLLATERAL) != 0;
+	r->no_revocation = r->no_collateral || (ctx->flags & EVIDENCE_NO_REVOCATION) != 0;
+	r->cache = ctx->collateral ? ctx->collateral->cache : NULL;
+	if (ctx->anchors != NULL && ctx->anchors->intel_sgx_roots != NULL) {
+		r->roots = ctx->anchors->intel_sgx_roots;
+	} else {
+		if (intel_sgx_default_roots(&r->owned_roots, err) != ATTEST_OK)
+			return err ? err->rc : ATTEST_E_INTERNAL;
+		r->roots = r->owned_roots;
+	}
+	/* Cache keys depend on the anchors, so a test root never satisfies a production lookup. */
+	memset(&h, 0, sizeof(h));
+	if (hash_init(&h, HASH_SHA256) != ATTEST_OK)
+		return ierr(err, ATTEST_E_INTERNAL, prefix, "internal", "SHA-256 failed");
+	for (i = 0; i < sk_X509_num(r->roots); i++) {
+		uint8_t d[32];
+
+		if (x509_sha256(sk_X509_value(r->roots, i), d) != ATTEST_OK || hash_update(&h, d, 32) != ATTEST_OK) {
+			hash_ctx_free(&h);
+			return ierr(err, ATTEST_E_INTERNAL, prefix, "internal", "hashing the anchors failed");
+		}
+	}
+	hash_update(&h, &r->no_revocation, sizeof(r->no_revocation));
+	if (hash_final(&h, r->anchors_hash) != ATTEST_OK)
+		return ierr(err, ATTEST_E_INTERNAL, prefix, "internal", "SHA-256 failed");
+	return ATTEST_OK;
+}
+
+/* SHA-256 over a tag, the anchors hash and up to two byte strings. */
+static void cache_key(const struct run *r, const char *tag, const void *a, size_t alen, const void *b, size_t blen,
+		      uint8_t out[32])
+{
+	struct hash_ctx h;
+
+	memset(&h, 0, sizeof(h));
+	memset(out, 0, 32);
+	if (hash_init(&h, HASH_SHA256) != ATTEST_OK)
+		return;
+	hash_update(&h, tag, strlen(tag) + 1);
+	hash_update(&h, r->anchors_hash, 32);
+	if (alen)
+		hash_update(&h, a, alen);
+	if (blen)
+		hash_update(&h, b, blen);
+	hash_final(&h, out);
+}
+
+static int fetch_failed(struct run *r, const char *item)
+{
+	char sfx[64];
+
+	snprintf(sfx, sizeof(sfx), "collateral.%s", item);
+	if (r->err != NULL && r->err->rc != ATTEST_OK) {
+		/* Keep the source's message, give it our name. */
+		int rc = r->err->rc;
+		char msg[ATTEST_ERR_MSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", r->err->msg);
+		attest_err_clear(r->err);
+		return ierr(r->err, rc == ATTEST_E_NOT_FOUND ? ATTEST_E_COLLATERAL : rc, r->prefix, sfx,
+			    "fetching %s: %s", item, msg);
+	}
+	return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, sfx, "fetching %s failed", item);
+}
+
+static int load_crl(struct run *r, const struct collateral_blob *b, X509_CRL **out, const char *what)
+{
+	char code[ATTEST_ERR_NAME_MAX];
+	size_t len = b->len;
+
+	/* OE's endorsements carry the Root CA CRL DER followed by a NUL (formats.md §4.4). */
+	while (len > 0 && b->data[len - 1] == 0 && b->data[0] == 0x30)
+		len--;
+	snprintf(code, sizeof(code), "%s.crl.%s", r->prefix, what);
+	return x509_crl_load(b->data, len, out, code, r->err);
+}
+
+static int get_root_crl(struct run *r)
+{
+	struct collateral_blob b;
+	int rc;
+
+	if (r->root_crl_fetched)
+		return ATTEST_OK;
+	if ((rc = collateral_get_root_ca_crl(r->ctx->collateral, &b, r->err)) != ATTEST_OK)
+		return fetch_failed(r, "root_ca_crl");
+	sha256(b.data, b.len, r->root_crl_hash);
+	rc = load_crl(r, &b, &r->root_crl, "root_ca");
+	collateral_blob_free(&b);
+	if (rc == ATTEST_OK)
+		r->root_crl_fetched = true;
+	return rc;
+}
+
+/* Verifies an issuer chain PEM (signer, root) and returns the signer's key. */
+static int verify_signer_chain(struct run *r, const struct collateral_blob *b, const char *what, struct window *w,
+			       EVP_PKEY **key)
+{
+	char code[ATTEST_ERR_NAME_MAX], cn[128] = "";
+	STACK_OF(X509) *chain = NULL, *untrusted = NULL, *crls_holder = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
+	struct x509_verify_opts o;
+	X509 *leaf;
+	int rc, i;
+
+	(void)crls_holder;
+	snprintf(code, sizeof(code), "%s.%s.chain", r->prefix, what);
+	if (b->chain == NULL)
+		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "collateral.chain",
+			    "%s comes without its issuer chain", what);
+	if ((rc = x509_stack_from_pem(b->chain, b->chain_len, &chain, code, r->err)) != ATTEST_OK)
+		return rc;
+	leaf = sk_X509_value(chain, 0);
+	X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof(cn));
+	if (strstr(cn, "SGX TCB Signing") == NULL) {
+		rc = ierr(r->err, ATTEST_E_VERIFY, r->prefix, "collateral.chain",
+			  "%s is signed by \"%s\", not the Intel SGX TCB Signing certificate", what, cn);
+		goto out;
+	}
+	untrusted = sk_X509_new_null();
+	crls = sk_X509_CRL_new_null();
+	if (untrusted == NULL || crls == NULL) {
+		rc = ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+		goto out;
+	}
+	for (i = 1; i < sk_X509_num(chain); i++)
+		sk_X509_push(untrusted, sk_X509_value(chain, i));
+	if (!r->no_revocation) {
+		if ((rc = get_root_crl(r)) != ATTEST_OK)
+			goto out;
+		sk_X509_CRL_push(crls, r->root_crl);
+		window_crl(w, r->root_crl);
+	}
+	memset(&o, 0, sizeof(o));
+	o.time = r->ctx->now;
+	o.anchors = r->roots;
+	o.crls = r->no_revocation ? NULL : crls;
+	o.require_crls = !r->no_revocation;
+	if ((rc = x509_chain_verify(leaf, untrusted, &o, NULL, code, r->err)) != ATTEST_OK) {
+		attest_err_prefix(r->err, "%s issuer chain: ", what);
+		goto out;
+	}
+	window_chain(w, chain);
+	if ((*key = X509_get_pubkey(leaf)) == NULL)
+		rc = ierr(r->err, ATTEST_E_PARSE, r->prefix, "collateral.chain", "%s signer key unreadable", what);
+out:
+	sk_X509_free(untrusted);
+	sk_X509_CRL_free(crls);
+	sk_X509_pop_free(chain, X509_free);
+	return rc;
+}
+
+/* PCK chain ------------------------------------------------------------------------- */
+
+/* The PCK chain PEM (leaf first) for the quote's certification data type. */
+static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X509) **chain, uint8_t **owned,
+			      const uint8_t **pem, size_t *pem_len)
+{
+	char code[ATTEST_ERR_NAME_MAX];
+	struct collateral_blob b;
+	int rc;
+
+	*owned = NULL;
+	snprintf(code, sizeof(code), "%s.pck.chain.parse", r->prefix);
+	if (q->cert_type == QUOTE_CERT_PCK_CHAIN) {
+		if ((rc = quote_pck_chain_pem(q, pem, pem_len, r->prefix, r->err)) != ATTEST_OK)
+			return rc;
+		return x509_stack_from_pem(*pem, *pem_len, chain, code, r->err);
+	}
+	if (q->cert_type == QUOTE_CERT_PCK_CLEARTEXT)
+		return ierr(r->err, ATTEST_E_UNSUPPORTED, r->prefix, "quote.cert_type",
+			    "certification data type 4 (PCK leaf without its CA) is not supported; use type 5");
+	/* Types 1-3: the source resolves the PPID into a PCK certificate and its chain. */
+	{
+		struct collateral_pck_query pq = {q->ppid.ppid, q->ppid.ppid_len, q->ppid.cpusvn, q->ppid.pcesvn,
+						  q->ppid.pceid};
+		struct buf all;
+
+		if (r->ctx->collateral == NULL)
+			return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "collateral.missing",
+				    "certification data type %u needs a collateral source for the PCK certificate",
+				    q->cert_type);
+		if (collateral_get_pck_cert(r->ctx->collateral, &pq, &b, r->err) != ATTEST_OK)
+			return fetch_failed(r, "pck_cert");
+		buf_init(&all, 1u << 20);
+		if (buf_append(&all, b.data, b.len) != ATTEST_OK || buf_append_str(&all, "\n") != ATTEST_OK ||
+		    (b.chain && buf_append(&all, b.chain, b.chain_len) != ATTEST_OK)) {
+			buf_free(&all);
+			collateral_blob_free(&b);
+			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+		}
+		collateral_blob_free(&b);
+		*pem_len = all.len;
+		*owned = buf_steal(&all, pem_len);
+		*pem = *owned;
+		return x509_stack_from_pem(*pem, *pem_len, chain, code, r->err);
+	}
+}
+
+static int pck_verify_cold(struct run *r, STACK_OF(X509) *chain, struct pck_entry *e, struct window *w)
+{
+	struct collateral_blob b = {0};
+	X509_CRL *pck_crl = NULL;
+	int rc;
+
+	if ((rc = pck_ca_of_cert(sk_X509_value(chain, 0), &e->ca, r->prefix, r->err)) != ATTEST_OK)
+		return rc;
+	if (!r->no_revocation) {
+		if (collateral_get_pck_crl(r->ctx->collateral, (enum collateral_pck_ca)e->ca, &b, r->err) != ATTEST_OK)
+			return fetch_failed(r, "pck_crl");
+		sha256(b.data, b.len, e->pck_crl_hash);
+		rc = load_crl(r, &b, &pck_crl, "pck");
+		collateral_blob_free(&b);
+		if (rc != ATTEST_OK)
+			return rc;
+		if ((rc = get_root_crl(r)) != ATTEST_OK)
+			goto out;
+		memcpy(e->root_crl_hash, r->root_crl_hash, 32);
+		window_crl(w, pck_crl);
+		window_crl(w, r->root_crl);
+	}
+	rc = pck_chain_verify(chain, r->roots, pck_crl, r->root_crl, r->ctx->now, r->no_revocation, &e->ext, &e->key,
+			      r->prefix, r->err);
+	if (rc == ATTEST_OK)
+		window_chain(w, chain);
+out:
+	X509_CRL_free(pck_crl);
+	return rc;
+}
+
+/* The verified PCK for this quote: from the cache, or verified now and cached. */
+static int pck_step(struct run *r, const struct quote *q, struct intel_quote_result *res)
+{
+	const uint8_t *pem = NULL;
+	size_t pem_len = 0;
+	uint8_t *owned = NULL, key[32];
+	STACK_OF(X509) *chain = NULL;
+	struct pck_entry *e = NULL;
+	struct window w = {INT64_MIN, INT64_MAX};
+	void *obj;
+	int rc;
+
+	if (q->cert_type == QUOTE_CERT_PCK_CHAIN) {
+		if ((rc = quote_pck_chain_pem(q, &pem, &pem_len, r->prefix, r->err)) != ATTEST_OK)
+			return rc;
+		cache_key(r, "intel.pck", pem, pem_len, NULL, 0, key);
+		if ((res->refs->pck = collateral_cache_get(r->cache, key, r->ctx->now, &obj)) != NULL)
+			goto done;
+	}
+	if ((rc = pck_chain_of_quote(r, q, &chain, &owned, &pem, &pem_len)) != ATTEST_OK)
+		goto out;
+	cache_key(r, "intel.pck", pem, pem_len, NULL, 0, key);
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		rc = ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+		goto out;
+	}
+	if ((rc = pck_verify_cold(r, chain, e, &w)) != ATTEST_OK)
+		goto out;
+	res->refs->pck = collateral_cache_put(r->cache, key, e, pck_entry_free, w.nb, w.na);
+	e = NULL; /* transferred (destroyed by put on failure) */
+	if (res->refs->pck == NULL) {
+		rc = ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+		goto out;
+	}
+done:
+	sha256(pem, pem_len, res->hashes.pck_chain);
+	rc = ATTEST_OK;
+out:
+	pck_entry_free(e);
+	sk_X509_pop_free(chain, X509_free);
+	free(owned);
+	return rc;
+}
+
+/* TCB Info and QE identity -------------------------------------------------------- */
+
+static int tcb_info_cold(struct run *r, enum collateral_tee tee, const uint8_t fmspc[6], struct doc_entry *e,
+			 struct window *w)
+{
+	struct collateral_blob b;
+	EVP_PKEY *key = NULL;
+	int rc;
+
+	if (collateral_get_tcb_info(r->ctx->collateral, tee, fmspc, &b, r->err) != ATTEST_OK)
+		return fetch_failed(r, "tcb_info");
+	sha256(b.data, b.len, e->body_hash);
+	if (b.chain)
+		sha256(b.chain, b.chain_len, e->chain_hash);
+	if ((rc = tcb_info_parse(b.data, b.len, &e->ti, r->prefix, r->err)) != ATTEST_OK ||
+	    (rc = verify_signer_chain(r, &b, "tcbinfo", w, &key)) != ATTEST_OK ||
+	    (rc = tcb_info_verify_signature(e->ti, key, r->prefix, r->err)) != ATTEST_OK ||
+	    (rc = tcb_info_check_time(e->ti, r->ctx->now, r->prefix, r->err)) != ATTEST_OK)
+		goto out;
+	memcpy(e->crl_hash, r->root_crl_hash, 32);
+	window_narrow(w, e->ti->issue_date, e->ti->next_update);
+out:
+	EVP_PKEY_free(key);
+	collateral_blob_free(&b);
+	return rc;
+}
+
+static int qe_identity_cold(struct run *r, enum collateral_qe kind, struct doc_entry *e, struct window *w)
+{
+	struct collateral_blob b;
+	EVP_PKEY *key = NULL;
+	int rc;
+
+	if (collateral_get_qe_identity(r->ctx->collateral, kind, &b, r->err) != ATTEST_OK)
+		return fetch_failed(r, "qe_identity");
+	sha256(b.data, b.len, e->body_hash);
+	if (b.chain)
+		sha256(b.chain, b.chain_len, e->chain_hash);
+	if ((rc = qe_identity_parse(b.data, b.len, &e->qi, r->prefix, r->err)) != ATTEST_OK ||
+	    (rc = verify_signer_chain(r, &b, "qeid", w, &key)) != ATTEST_OK ||
+	    (rc = qe_identity_verify_signature(e->qi, key, r->prefix, r->err)) != ATTEST_OK ||
+	    (rc = qe_identity_check_time(e->qi, r->ctx->now, r->prefix, r->err)) != ATTEST_OK)
+		goto out;
+	memcpy(e->crl_hash, r->root_crl_hash, 32);
+	window_narrow(w, e->qi->issue_date, e->qi->next_update);
+out:
+	EVP_PKEY_free(key);
+	collateral_blob_free(&b);
+	return rc;
+}
+
+/* Cached by what it covers (kind, FMSPC, anchors), bounded by every window it relied on. */
+static int doc_step(struct run *r, bool tcb, enum collateral_tee tee, const uint8_t fmspc[6],
+		    enum collateral_qe kind, struct collateral_ref **ref)
+{
+	uint8_t key[32], sel[8];
+	struct doc_entry *e;
+	struct window w = {INT64_MIN, INT64_MAX};
+	void *obj;
+	int rc;
+
+	sel[0] = (uint8_t)(tcb ? tee : kind);
+	memcpy(sel + 1, fmspc ? fmspc : (const uint8_t *)"\0\0\0\0\0\0", 6);
+	sel[7] = 0;
+	cache_key(r, tcb ? "intel.tcbinfo" : "intel.qeid", sel, sizeof(sel), NULL, 0, key);
+	if ((*ref = collateral_cache_get(r->cache, key, r->ctx->now, &obj)) != NULL)
+		return ATTEST_OK;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+	rc = tcb ? tcb_info_cold(r, tee, fmspc, e, &w) : qe_identity_cold(r, kind, e, &w);
+	if (rc != ATTEST_OK) {
+		doc_entry_free(e);
+		return rc;
+	}
+	if ((*ref = collateral_cache_put(r->cache, key, e, doc_entry_free, w.nb, w.na)) == NULL)
+		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+	return ATTEST_OK;
+}
+
+/* The pipeline ------------------------------------------------------------------------ */
+
+void intel_tdx_tcb_input(const struct quote *q, struct tcb_tdx_input *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->quote_version = q->hdr.version;
+	o->body_type = q->body_type == QUOTE_BODY_TD15 ? TCB_TD15 : TCB_TD10;
+	if (q->body_len < TD10_REPORT_BODY_SIZE)
+		return;
+	memcpy(o->tee_tcb_svn, q->body + TD_RB_OFF_TEE_TCB_SVN, 16);
+	memcpy(o->mrsignerseam, q->body + TD_RB_OFF_MRSIGNERSEAM, 48);
+	memcpy(o->seamattributes, q->body + TD_RB_OFF_SEAMATTRIBUTES, 8);
+	if (q->body_len >= TD15_REPORT_BODY_SIZE)
+		memcpy(o->tee_tcb_svn2, q->body + TD_RB_OFF_TEE_TCB_SVN2, 16);
+}
+
+static int tcb_failure(struct run *r, const struct intel_quote_result *res, const struct tcb_info *ti)
+{
+	char svn[40], fm[13];
+	const struct pck_ext *p = &res->pck;
+
+	hex_encode_to(p->comp_svn, 16, svn);
+	hex_encode_to(p->fmspc, 6, fm);
+	if (res->verdict.status == TCB_REVOKED)
+		return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.revoked",
+			    "TCB status is Revoked (platform %s, QE %s; FMSPC %s, TCB evaluation data number %lld)",
+			    tcb_status_str(res->verdict.platform), tcb_status_str(res->verdict.qe), fm,
+			    (long long)ti->eval_num);
+	return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.not_supported",
+		    "TCB level not supported: PCK SVNs %s PCESVN %u%s (QE status %s) are below every level of the "
+		    "TCB Info for FMSPC %s (TCB evaluation data number %lld)",
+		    svn, p->pcesvn, res->quote.hdr.tee_type == QUOTE_TEE_TDX ? " / TEE_TCB_SVN" : "",
+		    tcb_status_str(res->verdict.qe), fm, (long long)ti->eval_num);
+}
+
+static int collateral_steps(struct run *r, struct intel_quote_result *res)
+{
+	const struct quote *q = &res->quote;
+	bool tdx = q->hdr.tee_type == QUOTE_TEE_TDX;
+	const struct doc_entry *te, *qe;
+	const struct qe_tcb_level *qlevel = NULL;
+	enum tcb_status qstatus;
+	struct tcb_tdx_input td;
+	int rc;
+
+	if ((rc = doc_step(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE, &res->refs->qe)) != ATTEST_OK)
+		return rc;
+	qe = collateral_ref_obj(res->refs->qe);
+	if (qe->qi->id != (tdx ? QE_ID_TD_QE : QE_ID_QE))
+		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "qeid.id",
+			    "enclave identity \"%s\" does not describe the %s QE", qe_identity_id_str(qe->qi->id),
+			    tdx ? "TD" : "SGX");
+	if ((rc = qe_identity_check(qe->qi, &q->qe, &qstatus, &qlevel, r->prefix, r->err)) != ATTEST_OK)
+		return rc;
+	/* §1.7 step 5: the ISV signature after the QE identity. */
+	if ((rc = quote_verify_isv_sig(q, r->prefix, r->err)) != ATTEST_OK)
+		return rc;
+	if ((rc = doc_step(r, true, tdx ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, res->pck.fmspc, 0,
+			   &res->refs->tcb)) != ATTEST_OK)
+		return rc;
+	te = collateral_ref_obj(res->refs->tcb);
+	if (tdx)
+		intel_tdx_tcb_input(q, &td);
+	if ((rc = tcb_evaluate(te->ti, &res->pck, tdx ? &td : NULL, qstatus, qlevel, &res->verdict, r->prefix,
+			       r->err)) != ATTEST_OK)
+		return rc;
+	res->tcb_eval_num = te->ti->eval_num;
+	res->qe_eval_num = qe->qi->eval_num;
+	res->tcb_info_issue_date = te->ti->issue_date;
+	res->tcb_info_next_update = te->ti->next_update;
+	res->collateral_expiry = te->ti->next_update < qe->qi->next_update ? te->ti->next_update : qe->qi->next_update;
+	memcpy(res->hashes.tcb_info, te->body_hash, 32);
+	memcpy(res->hashes.tcb_info_certs, te->chain_hash, 32);
+	memcpy(res->hashes.tcb_info_crl, te->crl_hash, 32);
+	memcpy(res->hashes.qe_identity, qe->body_hash, 32);
+	memcpy(res->hashes.qe_identity_certs, qe->chain_hash, 32);
+	memcpy(res->hashes.qe_identity_crl, qe->crl_hash, 32);
+	res->collateral_evaluated = true;
+	if (res->verdict.status == TCB_NOT_SUPPORTED || res->verdict.status == TCB_REVOKED)
+		return tcb_failure(r, res, te->ti);
+	return ATTEST_OK;
+}
+
+int intel_quote_verify(const struct evidence_ctx *ctx, const uint8_t *bytes, size_t len, uint32_t expected_tee,
+		       struct intel_quote_result *res, const char *prefix, struct attest_err *err)
+{
+	const struct pck_entry *pe;
+	struct run r;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((res->refs = calloc(1, sizeof(*res->refs))) == NULL)
+		return ierr(err, ATTEST_E_NOMEM, prefix, "internal", "out of memory");
+	if ((rc = quote_parse(bytes, len, expected_tee, &res->quote, prefix, err)) != ATTEST_OK)
+		return rc;
+	if ((rc = run_init(&r, ctx, prefix, err)) != ATTEST_OK)
+		goto out;
+	if (ctx->collateral == NULL && !r.no_collateral) {
+		rc = ierr(err, ATTEST_E_COLLATERAL, prefix, "collateral.missing",
+			  "no collateral source configured for Intel quotes");
+		goto out;
+	}
+	sha256(bytes, len, res->hashes.quote);
+	if ((rc = pck_step(&r, &res->quote, res)) != ATTEST_OK)
+		goto out;
+	pe = collateral_ref_obj(res->refs->pck);
+	res->pck = pe->ext;
+	res->pck_ca = pe->ca;
+	memcpy(res->hashes.pck_crl, pe->pck_crl_hash, 32);
+	res->revocation_checked = !r.no_revocation;
+	if ((rc = quote_verify_qe_report_sig(&res->quote, pe->key, prefix, err)) != ATTEST_OK ||
+	    (rc = quote_verify_qe_binding(&res->quote, prefix, err)) != ATTEST_OK)
+		goto out;
+	if (r.no_collateral) {
+		rc = quote_verify_isv_sig(&res->quote, prefix, err);
+		goto out;
+	}
+	rc = collateral_steps(&r, res);
+out:
+	run_free(&r);
+	return rc;
+}
+
+void intel_quote_result_free(struct intel_quote_result *res)
+{
+	if (res == NULL)
+		return;
+	tcb_verdict_free(&res->verdict);
+	if (res->refs != NULL) {
+		collateral_ref_release(res->refs->pck);
+		collateral_ref_release(res->refs->tcb);
+		collateral_ref_release(res->refs->qe);
+		free(res->refs);
+	}
+	memset(res, 0, sizeof(*res));
+}
+
+int intel_add_collateral_claim(struct claim_set *out, const char *type, const struct intel_collateral_hashes *h)
+{
+	char hex[65];
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return ATTEST_E_NOMEM;
+#define PUT(name, field)                                                                                       \
+	hex_encode_to(h->field, 32, hex);                                                                      \
+	json_object_set_new(o, name, json_string(hex))
+	PUT("qeidcertshash", qe_identity_certs);
+	PUT("qeidcrlhash", qe_identity_crl);
+	PUT("qeidhash", qe_identity);
+	PUT("quotehash", quote);
+	PUT("tcbinfocertshash", tcb_info_certs);
+	PUT("tcbinfocrlhash", tcb_info_crl);
+	PUT("tcbinfohash", tcb_info);
+#undef PUT
+	return claim_set_add(out, type, o);
+}

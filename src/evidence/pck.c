@@ -1,0 +1,408 @@
+/*
+ * PCK certificates (formats.md §2): the SGX extension decoded by a small
+ * DER reader of our own over the cursor (every length checked against its
+ * parent), and the PCK chain check to the Intel root with CRLs.
+ */
+#include "evidence/pck.h"
+
+#include "base/cur.h"
+#include "crypto/crypto.h"
+
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* 1.2.840.113741.1.13.1 in DER (without tag and length). */
+static const uint8_t SGX_EXT_OID[] = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
+
+enum { DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_OCTET_STRING = 0x04, DER_OID = 0x06,
+       DER_ENUMERATED = 0x0a, DER_SEQUENCE = 0x30 };
+
+static int perr(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int perr(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
+{
+	char name[ATTEST_ERR_NAME_MAX], msg[ATTEST_ERR_MSG_MAX];
+	va_list ap;
+
+	snprintf(name, sizeof(name), "%s.%s", prefix, suffix);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return attest_err_set(err, rc, name, "%s", msg);
+}
+
+/* One DER TLV: single-byte tags, definite lengths up to 4 length bytes. */
+static int der_next(struct cur *c, uint8_t *tag, struct cur *val)
+{
+	uint8_t t, l, b;
+	size_t len = 0;
+	struct cur save = *c;
+
+	if (cur_u8(c, &t) != 0 || cur_u8(c, &l) != 0)
+		goto bad;
+	if ((t & 0x1f) == 0x1f)
+		goto bad;
+	if (l < 0x80) {
+		len = l;
+	} else {
+		unsigned nb = l & 0x7f;
+
+		if (nb == 0 || nb > 4)
+			goto bad;
+		while (nb--) {
+			if (cur_u8(c, &b) != 0)
+				goto bad;
+			len = len << 8 | b;
+		}
+		if (len < 0x80) /* DER: minimal length encoding */
+			goto bad;
+	}
+	if (cur_sub(c, len, val) != 0)
+		goto bad;
+	*tag = t;
+	return 0;
+bad:
+	*c = save;
+	return -1;
+}
+
+static int malformed(struct attest_err *err, const char *prefix, const struct cur *c, const char *what)
+{
+	int rc = perr(err, ATTEST_E_PARSE, prefix, "pck.extension.malformed",
+		      "PCK SGX extension: malformed DER in %s", what);
+	attest_err_where(err, "SGX extension+0x%zx", c->off);
+	return rc;
+}
+
+/* A non-negative DER INTEGER up to max. */
+static int der_uint(const struct cur *v, uint32_t max, uint32_t *out)
+{
+	uint32_t x = 0;
+	size_t i;
+
+	if (v->n == 0 || v->n > 5 || (v->p[0] & 0x80))
+		return -1;
+	if (v->n > 1 && v->p[0] == 0 && !(v->p[1] & 0x80))
+		return -1; /* not minimal */
+	for (i = 0; i < v->n; i++) {
+		if (x > (UINT32_MAX >> 8))
+			return -1;
+		x = x << 8 | v->p[i];
+	}
+	if (x > max)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* Is the OID value prefix.<a>[.<b>]? Returns the suffix arc count matched. */
+static int oid_suffix(const struct cur *oid, uint8_t *a, uint8_t *b)
+{
+	if (oid->n < sizeof(SGX_EXT_OID) + 1 || memcmp(oid->p, SGX_EXT_OID, sizeof(SGX_EXT_OID)) != 0)
+		return 0;
+	if (oid->n == sizeof(SGX_EXT_OID) + 1 && oid->p[9] < 0x80) {
+		*a = oid->p[9];
+		return 1;
+	}
+	if (oid->n == sizeof(SGX_EXT_OID) + 2 && oid->p[9] < 0x80 && oid->p[10] < 0x80) {
+		*a = oid->p[9];
+		*b = oid->p[10];
+		return 2;
+	}
+	return 0;
+}
+
+/* Reads SEQUENCE { OID, value } from a SEQUENCE OF cursor. */
+static int der_pair(struct cur *seq, struct cur *oid, uint8_t *vtag, struct cur *val)
+{
+	uint8_t tag;
+	struct cur entry;
+
+	if (der_next(seq, &tag, &entry) != 0 || tag != DER_SEQUENCE)
+		return -1;
+	if (der_next(&entry, &tag, oid) != 0 || tag != DER_OID)
+		return -1;
+	if (der_next(&entry, vtag, val) != 0 || !cur_empty(&entry))
+		return -1;
+	return 0;
+}
+
+static int octets(const struct cur *v, uint8_t tag, size_t want, uint8_t *dst, const char *prefix,
+		  const char *field, struct attest_err *err)
+{
+	if (tag != DER_OCTET_STRING || v->n != want)
+		return perr(err, ATTEST_E_PARSE, prefix, field,
+			    "PCK SGX extension: %s must be an OCTET STRING of %zu bytes", field + 14, want);
+	memcpy(dst, v->p, want);
+	return ATTEST_OK;
+}
+
+/* TCB (…1.13.1.2): 16 component SVNs, PCESVN, CPUSVN; all 18 exactly once. */
+static int decode_tcb(struct cur *seq, struct pck_ext *o, const char *prefix, struct attest_err *err)
+{
+	uint32_t seen = 0, v;
+	unsigned count = 0;
+
+	while (!cur_empty(seq)) {
+		struct cur oid, val;
+		uint8_t tag, a = 0, b = 0;
+
+		if (der_pair(seq, &oid, &tag, &val) != 0)
+			return malformed(err, prefix, seq, "the TCB entries");
+		if (oid_suffix(&oid, &a, &b) != 2 || a != 2 || b < 1 || b > 18 || (seen & (1u << b)))
+			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.tcb",
+				    "PCK SGX extension: unexpected or repeated TCB entry");
+		seen |= 1u << b;
+		count++;
+		if (b <= 16) {
+			if (tag != DER_INTEGER || der_uint(&val, 255, &v) != 0)
+				return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.tcb",
+					    "PCK SGX extension: TCB component %u is not an INTEGER 0..255", b);
+			o->comp_svn[b - 1] = (uint8_t)v;
+		} else if (b == 17) {
+			if (tag != DER_INTEGER || der_uint(&val, 65535, &v) != 0)
+				return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.pcesvn",
+					    "PCK SGX extension: PCESVN is not an INTEGER 0..65535");
+			o->pcesvn = (uint16_t)v;
+		} else if (octets(&val, tag, 16, o->cpusvn, prefix, "pck.extension.cpusvn", err) != ATTEST_OK) {
+			return err ? err->rc : ATTEST_E_PARSE;
+		}
+	}
+	if (count != 18)
+		return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.tcb",
+			    "PCK SGX extension: TCB has %u of the 18 entries", count);
+	return ATTEST_OK;
+}
+
+/* Configuration (…1.13.1.7): BOOLEANs dynamic platform, cached keys, SMT. */
+static int decode_config(struct cur *seq, struct pck_ext *o, const char *prefix, struct attest_err *err)
+{
+	while (!cur_empty(seq)) {
+		struct cur oid, val;
+		uint8_t tag, a = 0, b = 0;
+		bool v;
+
+		if (der_pair(seq, &oid, &tag, &val) != 0)
+			return malformed(err, prefix, seq, "the configuration entries");
+		if (oid_suffix(&oid, &a, &b) != 2 || a != 7 || tag != DER_BOOLEAN || val.n != 1)
+			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.configuration",
+				    "PCK SGX extension: configuration entry is not (OID …7.n, BOOLEAN)");
+		v = val.p[0] != 0;
+		if (b == 1)
+			o->dynamic_platform = v;
+		else if (b == 2)
+			o->cached_keys = v;
+		else if (b == 3)
+			o->smt_enabled = v;
+	}
+	o->has_configuration = true;
+	return ATTEST_OK;
+}
+
+static int decode_entry(uint8_t a, uint8_t tag, struct cur *val, struct pck_ext *o, const char *prefix,
+			struct attest_err *err)
+{
+	uint32_t v;
+
+	switch (a) {
+	case 1: return octets(val, tag, 16, o->ppid, prefix, "pck.extension.ppid", err);
+	case 2:
+		if (tag != DER_SEQUENCE)
+			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.tcb",
+				    "PCK SGX extension: TCB is not a SEQUENCE");
+		return decode_tcb(val, o, prefix, err);
+	case 3: return octets(val, tag, 2, o->pceid, prefix, "pck.extension.pceid", err);
+	case 4: return octets(val, tag, 6, o->fmspc, prefix, "pck.extension.fmspc", err);
+	case 5:
+		if (tag != DER_ENUMERATED || der_uint(val, 2, &v) != 0)
+			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.sgx_type",
+				    "PCK SGX extension: SGX Type is not ENUMERATED 0..2");
+		o->sgx_type = (enum pck_sgx_type)v;
+		return ATTEST_OK;
+	case 6:
+		o->has_platform_instance_id = true;
+		return octets(val, tag, 16, o->platform_instance_id, prefix, "pck.extension.platform_instance_id",
+			      err);
+	case 7:
+		if (tag != DER_SEQUENCE)
+			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.configuration",
+				    "PCK SGX extension: configuration is not a SEQUENCE");
+		return decode_config(val, o, prefix, err);
+	}
+	return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.entries",
+		    "PCK SGX extension: unknown entry …13.1.%u", a);
+}
+
+int pck_ext_decode(const uint8_t *der, size_t len, struct pck_ext *out, const char *prefix,
+		   struct attest_err *err)
+{
+	struct pck_ext o;
+	struct cur c, seq;
+	uint8_t tag;
+	uint32_t seen = 0;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	cur_init(&c, der, len);
+	if (der_next(&c, &tag, &seq) != 0 || tag != DER_SEQUENCE || !cur_empty(&c))
+		return malformed(err, prefix, &c, "the outer SEQUENCE");
+	while (!cur_empty(&seq)) {
+		struct cur oid, val;
+		uint8_t a = 0, b = 0;
+
+		if (der_pair(&seq, &oid, &tag, &val) != 0)
+			return malformed(err, prefix, &seq, "an entry");
+		if (oid_suffix(&oid, &a, &b) != 1 || a < 1 || a > 7 || (seen & (1u << a)))
+			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.entries",
+				    "PCK SGX extension: unexpected or repeated entry");
+		seen |= 1u << a;
+		o.n_entries++;
+		if ((rc = decode_entry(a, tag, &val, &o, prefix, err)) != ATTEST_OK)
+			return rc;
+	}
+	/* QVL: 5 entries (PPID, TCB, PCE-ID, FMSPC, SGX Type) or all 7 (§2.1). */
+	if (!(seen == 0x3e && o.n_entries == 5) && !(seen == 0xfe && o.n_entries == 7))
+		return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.entries",
+			    "PCK SGX extension has %u entries; 5 (Processor CA) or 7 (Platform CA) required",
+			    o.n_entries);
+	*out = o;
+	return ATTEST_OK;
+}
+
+int pck_ext_from_cert(X509 *cert, struct pck_ext *out, const char *prefix, struct attest_err *err)
+{
+	ASN1_OBJECT *obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+	int idx;
+	X509_EXTENSION *ext;
+	const ASN1_OCTET_STRING *v;
+
+	if (obj == NULL)
+		return perr(err, ATTEST_E_INTERNAL, prefix, "pck.extension.missing", "OID parse failed");
+	idx = X509_get_ext_by_OBJ(cert, obj, -1);
+	/* Exactly one SGX extension. */
+	if (idx >= 0 && X509_get_ext_by_OBJ(cert, obj, idx) >= 0)
+		idx = -2;
+	ASN1_OBJECT_free(obj);
+	if (idx == -2)
+		return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.malformed",
+			    "PCK certificate carries the SGX extension twice");
+	if (idx < 0 || (ext = X509_get_ext(cert, idx)) == NULL || (v = X509_EXTENSION_get_data(ext)) == NULL)
+		return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.missing",
+			    "PCK certificate has no SGX extension (OID 1.2.840.113741.1.13.1)");
+	return pck_ext_decode(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), out, prefix, err);
+}
+
+/* The CN of a name, or "" (bounded copy). */
+static void name_cn(const X509_NAME *n, char *out, size_t outlen)
+{
+	int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+	const ASN1_STRING *s;
+
+	out[0] = '\0';
+	if (i < 0 || (s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i))) == NULL)
+		return;
+	snprintf(out, outlen, "%.*s", ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
+}
+
+int pck_ca_of_cert(X509 *pck, enum pck_ca *out, const char *prefix, struct attest_err *err)
+{
+	char cn[128];
+
+	name_cn(X509_get_issuer_name(pck), cn, sizeof(cn));
+	if (strstr(cn, "Platform CA") != NULL)
+		*out = PCK_CA_PLATFORM;
+	else if (strstr(cn, "Processor CA") != NULL)
+		*out = PCK_CA_PROCESSOR;
+	else
+		return perr(err, ATTEST_E_VERIFY, prefix, "pck.subject",
+			    "PCK issuer \"%s\" is neither the PCK Platform CA nor the Processor CA", cn);
+	return ATTEST_OK;
+}
+
+const char *pck_ca_name(enum pck_ca ca) { return ca == PCK_CA_PLATFORM ? "platform" : "processor"; }
+
+/* QVL X509Constants: PCK CN contains "SGX PCK Certificate", CAs "CA", root "SGX Root CA". */
+static int check_names(STACK_OF(X509) *chain, const char *prefix, struct attest_err *err)
+{
+	char cn[128];
+	int n = sk_X509_num(chain);
+
+	name_cn(X509_get_subject_name(sk_X509_value(chain, 0)), cn, sizeof(cn));
+	if (strstr(cn, "SGX PCK Certificate") == NULL)
+		return perr(err, ATTEST_E_VERIFY, prefix, "pck.subject",
+			    "PCK certificate CN \"%s\" is not an Intel SGX PCK Certificate", cn);
+	if (n > 1) {
+		name_cn(X509_get_subject_name(sk_X509_value(chain, 1)), cn, sizeof(cn));
+		if (strstr(cn, "SGX PCK") == NULL || strstr(cn, "CA") == NULL)
+			return perr(err, ATTEST_E_VERIFY, prefix, "pck.subject",
+				    "PCK issuer CN \"%s\" is not an Intel SGX PCK CA", cn);
+	}
+	return ATTEST_OK;
+}
+
+int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck_crl, X509_CRL *root_crl,
+		     int64_t now, bool no_revocation, struct pck_ext *ext, EVP_PKEY **leaf_key,
+		     const char *prefix, struct attest_err *err)
+{
+	struct x509_verify_opts opts;
+	STACK_OF(X509) *untrusted = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
+	char code[ATTEST_ERR_NAME_MAX];
+	X509 *leaf;
+	int rc, i;
+
+	if (chain == NULL || sk_X509_num(chain) < 2 || sk_X509_num(chain) > 3)
+		return perr(err, ATTEST_E_PARSE, prefix, "pck.chain.parse",
+			    "PCK chain must hold the PCK, its CA and optionally the root (%d certificates)",
+			    chain ? sk_X509_num(chain) : 0);
+	if ((rc = check_names(chain, prefix, err)) != ATTEST_OK)
+		return rc;
+	leaf = sk_X509_value(chain, 0);
+	untrusted = sk_X509_new_null();
+	crls = sk_X509_CRL_new_null();
+	if (untrusted == NULL || crls == NULL) {
+		rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
+		goto out;
+	}
+	for (i = 1; i < sk_X509_num(chain); i++)
+		if (!sk_X509_push(untrusted, sk_X509_value(chain, i))) {
+			rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
+			goto out;
+		}
+	if (!no_revocation && (pck_crl == NULL || root_crl == NULL)) {
+		rc = perr(err, ATTEST_E_COLLATERAL, prefix, "pck.chain.crl_missing",
+			  "PCK CRL and Root CA CRL are both required (revocation checking is on)");
+		goto out;
+	}
+	if ((pck_crl && !sk_X509_CRL_push(crls, pck_crl)) || (root_crl && !sk_X509_CRL_push(crls, root_crl))) {
+		rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
+		goto out;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.time = now;
+	opts.anchors = roots;
+	opts.crls = no_revocation ? NULL : crls;
+	opts.require_crls = !no_revocation;
+	snprintf(code, sizeof(code), "%s.pck.chain", prefix);
+	if ((rc = x509_chain_verify(leaf, untrusted, &opts, NULL, code, err)) != ATTEST_OK) {
+		attest_err_prefix(err, "PCK certificate chain: ");
+		goto out;
+	}
+	if ((rc = pck_ext_from_cert(leaf, ext, prefix, err)) != ATTEST_OK)
+		goto out;
+	if (leaf_key != NULL && (*leaf_key = X509_get_pubkey(leaf)) == NULL)
+		rc = perr(err, ATTEST_E_PARSE, prefix, "pck.key", "PCK certificate public key unreadable");
+out:
+	sk_X509_free(untrusted);  /* borrowed certificates */
+	sk_X509_CRL_free(crls);   /* borrowed CRLs */
+	return rc;
+}
+
+int intel_sgx_default_roots(STACK_OF(X509) **out, struct attest_err *err)
+{
+	return x509_stack_from_pem((const uint8_t *)INTEL_SGX_ROOT_CA_PEM, strlen(INTEL_SGX_ROOT_CA_PEM), out,
+				   "intel.root", err);
+}
