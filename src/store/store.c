@@ -116,6 +116,12 @@ int store_provider_create(struct store *st, const struct store_provider *p, cons
 {
 	int rc = check_name(p->name, "provider", err);
 
+	for (size_t i = 0; rc == ATTEST_OK && i < p->n_initial_certs; i++) {
+		const struct store_cert *c = &p->initial_certs[i];
+		if (c->der == NULL || c->der_len == 0 || strlen(c->thumbprint) != 40)
+			rc = attest_err_set(err, ATTEST_E_INVALID, "store.cert.invalid",
+					    "certificate needs DER bytes and a 40-hex-digit thumbprint");
+	}
 	return rc ? rc : st->ops->provider_create(st, p, audit, err);
 }
 

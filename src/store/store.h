@@ -49,12 +49,24 @@ enum store_provider_mode {
 const char *store_mode_name(enum store_provider_mode mode); /* "aad", "isolated", "shared" */
 int store_mode_parse(const char *s, enum store_provider_mode *out);
 
+/* A policy-management certificate of a provider (MAA §1.5). */
+struct store_cert {
+	char provider[STORE_NAME_MAX];
+	char thumbprint[41]; /* hex SHA-1 of der */
+	uint8_t *der;
+	size_t der_len;
+	int64_t added;
+};
+
 struct store_provider {
 	char name[STORE_NAME_MAX];
 	enum store_provider_mode mode;
 	int64_t created;
 	int64_t updated;
 	char *settings_json; /* a JSON object as text (malloc'd), never NULL once read */
+	/* store_provider_create only: policy-management certificates added in the same transaction. */
+	const struct store_cert *initial_certs;
+	size_t n_initial_certs;
 };
 
 /* One version of a policy for (provider, attestation type). */
@@ -70,14 +82,6 @@ struct store_policy {
 	int64_t created;
 };
 
-/* A policy-management certificate of a provider (MAA §1.5). */
-struct store_cert {
-	char provider[STORE_NAME_MAX];
-	char thumbprint[41]; /* hex SHA-1 of der */
-	uint8_t *der;
-	size_t der_len;
-	int64_t added;
-};
 
 enum store_key_state {
 	STORE_KEY_ACTIVE = 0,   /* signs new tokens, published */

@@ -512,6 +512,35 @@ static const char *settings_or_empty(const char *s)
 	return s != NULL && s[0] != '\0' ? s : "{}";
 }
 
+/* Inserts one certificate (idempotent) inside the caller's transaction. */
+static int cert_insert(sqlite3 *db, const char *provider, const struct store_cert *c, int64_t when, bool *added,
+		       struct attest_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(db,
+		      "INSERT INTO policy_certs (provider, thumbprint, der, added) VALUES (?, ?, ?, ?)"
+		      " ON CONFLICT(provider, thumbprint) DO NOTHING",
+		      &st, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	bind_text(st, 1, provider);
+	bind_text(st, 2, c->thumbprint);
+	bind_blob(st, 3, c->der, c->der_len);
+	sqlite3_bind_int64(st, 4, when);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+			rc = attest_err_set(err, ATTEST_E_NOT_FOUND, "store.provider.not_found", "no provider \"%s\"",
+					    provider);
+		else
+			rc = db_fail(db, err, "cert add");
+	} else if (added != NULL) {
+		*added = sqlite3_changes(db) > 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sq_provider_create(struct store *stp, const struct store_provider *p, const struct store_audit *audit,
 			      struct attest_err *err)
 {
@@ -540,7 +569,10 @@ static int sq_provider_create(struct store *stp, const struct store_provider *p,
 			rc = db_fail(db, err, "provider create");
 		goto out;
 	}
-	rc = maybe_audit(db, audit, err);
+	for (size_t i = 0; i < p->n_initial_certs && rc == ATTEST_OK; i++)
+		rc = cert_insert(db, p->name, &p->initial_certs[i], when, NULL, err);
+	if (rc == ATTEST_OK)
+		rc = maybe_audit(db, audit, err);
 out:
 	sqlite3_finalize(st);
 	return tx_end(s, db, rc, err);
@@ -851,34 +883,14 @@ static int sq_cert_add(struct store *stp, const struct store_cert *c, bool *adde
 {
 	struct sq_store *s = sq(stp);
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = tx_begin(s, &db, err);
 	bool was_added = false;
+	int rc = tx_begin(s, &db, err);
 
 	if (rc != ATTEST_OK)
 		return rc;
-	rc = prep(db,
-		  "INSERT INTO policy_certs (provider, thumbprint, der, added) VALUES (?, ?, ?, ?)"
-		  " ON CONFLICT(provider, thumbprint) DO NOTHING",
-		  &st, err);
-	if (rc != ATTEST_OK)
-		goto out;
-	bind_text(st, 1, c->provider);
-	bind_text(st, 2, c->thumbprint);
-	bind_blob(st, 3, c->der, c->der_len);
-	sqlite3_bind_int64(st, 4, audit && audit->time ? audit->time : wall_now());
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_FOREIGNKEY)
-			rc = attest_err_set(err, ATTEST_E_NOT_FOUND, "store.provider.not_found", "no provider \"%s\"",
-					    c->provider);
-		else
-			rc = db_fail(db, err, "cert add");
-		goto out;
-	}
-	was_added = sqlite3_changes(db) > 0;
-	rc = maybe_audit(db, audit, err);
-out:
-	sqlite3_finalize(st);
+	rc = cert_insert(db, c->provider, c, audit && audit->time ? audit->time : wall_now(), &was_added, err);
+	if (rc == ATTEST_OK)
+		rc = maybe_audit(db, audit, err);
 	rc = tx_end(s, db, rc, err);
 	if (rc == ATTEST_OK && added != NULL)
 		*added = was_added;

@@ -383,6 +383,37 @@ static void deleting_a_provider_removes_its_policies_certs_and_keys(void **state
 	store_key_list_free(keys, n);
 }
 
+static void provider_created_with_certificates_is_one_transaction(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t der[] = {0x30, 0x01, 0x00};
+	struct store_cert certs[2] = {
+		{.thumbprint = "1111111111111111111111111111111111111111", .der = der, .der_len = sizeof(der)},
+		{.thumbprint = "2222222222222222222222222222222222222222", .der = der, .der_len = sizeof(der)},
+	};
+	struct store_provider p = {.name = "iso", .mode = STORE_MODE_ISOLATED, .initial_certs = certs,
+				   .n_initial_certs = 2},
+			      got = {0};
+	struct store_audit a = audit_at("provider.create", "iso", 7);
+	struct store_cert *list = NULL;
+	struct attest_err err = {0};
+	size_t n = 0;
+
+	store_fault_next_commit(f->st);
+	assert_int_equal(store_provider_create(f->st, &p, &a, &err), ATTEST_E_IO);
+	assert_int_equal(store_provider_get(f->st, "iso", &got, &err), ATTEST_E_NOT_FOUND);
+	assert_int_equal(store_cert_list(f->st, "iso", &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, 0);
+	store_cert_list_free(list, n);
+
+	assert_int_equal(store_provider_create(f->st, &p, &a, &err), ATTEST_OK);
+	assert_int_equal(store_cert_list(f->st, "iso", &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[1].provider, "iso");
+	store_cert_list_free(list, n);
+	assert_int_equal(audit_count(f->st), 1);
+}
+
 /* ---- certificates, keys, collateral, meta --------------------------------- */
 
 static void certificate_add_and_remove_are_idempotent(void **state)
@@ -803,6 +834,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(policy_of_an_unknown_provider_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(deleting_a_provider_removes_its_policies_certs_and_keys, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(provider_created_with_certificates_is_one_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(certificate_add_and_remove_are_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(signing_keys_are_listed_per_provider_with_their_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(collateral_is_replaced_by_key_and_purged_after_next_update, setup,
