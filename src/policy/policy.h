@@ -157,7 +157,7 @@ struct policy_result {
 	struct claim_set *outgoing;
 	/* issueproperty()d claims, in order (see policy_prop_*). */
 	struct claim_set *properties;
-	/* Incoming claims plus everything the policy added, in order. */
+	/* Incoming claims plus everything the policy added, in order; set only with POLICY_EVAL_EXPLAIN. */
 	struct claim_set *final_incoming;
 	/* Set whenever verdict != POLICY_PERMIT, else NULL. */
 	struct policy_denial *denial;
@@ -270,8 +270,10 @@ struct policy_jws {
 /*
  * Parses a policy body as PUT /policies/{type} or :reset receives it. A
  * signed JWS has its signature checked with the key of its own x5c[0] (or
- * jwk header); "RS256", "PS256", "ES256", "ES384" and, leniently, Microsoft's
- * misspelt "RSA256" (= RS256) are accepted. *out is owned by the caller.
+ * jwk header); "RS256", "PS256", "ES256" and "ES384" are accepted, and
+ * Microsoft's misspelt docs sample alg "RSA256" is refused consistently
+ * (policy.jws.alg). A trailing newline after the token is ignored (the
+ * token hash covers the body exactly as given). *out is owned by the caller.
  * Errors: policy.jws.format (not three base64url segments / bad JSON),
  * policy.jws.alg (unsupported alg), policy.jws.key (no usable x5c/jwk),
  * policy.jws.signature (does not verify), policy.jws.payload (no

@@ -1,0 +1,939 @@
+/*
+ * The evaluator: a pure function (plan, incoming claims) → result
+ * (maa-interface.md §3.3). All state lives in a per-call context: a working
+ * claim list (the incoming claims borrowed, then the claims the policy adds,
+ * owned), indexed by interned claim type, so a condition with a constant
+ * type walks only the claims of that type.
+ *
+ * Matching: a rule's conditions are tried in the plan's order with
+ * backtracking; a condition whose binding nobody reads stops at its first
+ * match (which claim matched cannot change the outcome); the action runs
+ * once per combination of bindings (§3.3, multiple matches), permit() and
+ * deny() once. A rule sees the claims that existed when it started (the
+ * claims it adds itself are visible from the next rule on).
+ */
+#include "policy/policy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WC_STACK 64
+
+struct wc {
+	const char *type;
+	const char *issuer;
+	json_t *value;
+	int type_id;
+	int next;          /* next claim of the same type id, -1 = end */
+	uint8_t iss;       /* enum pol_issuer */
+	bool ro;           /* read-only (§3.3) */
+	bool owned;        /* value (and type when type_owned) belong to the context */
+	bool type_owned;
+	bool virt;         /* a member of x-ms-isolation-tee seen as a dotted claim */
+};
+
+enum { M_CONTINUE = 0, M_STOP = 1 };
+
+struct ectx {
+	const struct policy_plan *plan;
+	struct wc *c;
+	size_t n, cap;
+	int *head, *tail;
+	struct wc cstack[WC_STACK];
+	int hstack[2 * WC_STACK];
+	struct claim_set *outgoing, *props;
+	bool permit, deny;
+	bool explain;
+	struct attest_err *err;
+	int rc;
+	/* per rule */
+	const struct pol_rule *rule;
+	size_t limit;      /* claims visible to the rule */
+	int bind[POL_MAX_SLOTS];
+	int match_of[POLICY_DEFAULT_MAX_CONDITIONS]; /* claim matched per condition (text index) */
+	unsigned firings;
+	/* explain */
+	struct policy_rule_trace *trace;
+	struct policy_denial *denial;
+};
+
+static uint8_t issuer_of(const char *s)
+{
+	if (strcmp(s, CLAIM_ISSUER_SERVICE) == 0)
+		return ISS_SERVICE;
+	if (strcmp(s, CLAIM_ISSUER_POLICY) == 0)
+		return ISS_POLICY;
+	if (strcmp(s, CLAIM_ISSUER_CUSTOM) == 0)
+		return ISS_CUSTOM;
+	return ISS_OTHER;
+}
+
+static int nomem(struct ectx *x)
+{
+	return x->rc = attest_err_set(x->err, ATTEST_E_NOMEM, "policy.nomem", "out of memory evaluating the policy");
+}
+
+/* Appends a claim to the working list and links it into its type bucket. */
+static int wc_push(struct ectx *x, const struct wc *w)
+{
+	struct wc *d;
+
+	if (x->n == x->cap) {
+		size_t cap = x->cap * 2;
+		struct wc *v;
+
+		if (x->n >= 65536)
+			return x->rc = attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.too_many_claims",
+						      "the policy added more than 65536 claims");
+		if (x->c == x->cstack) {
+			v = malloc(cap * sizeof(*v));
+			if (v != NULL)
+				memcpy(v, x->c, x->n * sizeof(*v));
+		} else {
+			v = realloc(x->c, cap * sizeof(*v));
+		}
+		if (v == NULL)
+			return nomem(x);
+		x->c = v;
+		x->cap = cap;
+	}
+	d = &x->c[x->n];
+	*d = *w;
+	d->next = -1;
+	if (d->type_id >= 0) {
+		if (x->tail[d->type_id] < 0)
+			x->head[d->type_id] = (int)x->n;
+		else
+			x->c[x->tail[d->type_id]].next = (int)x->n;
+		x->tail[d->type_id] = (int)x->n;
+	}
+	x->n++;
+	return ATTEST_OK;
+}
+
+/* §2.6 (inferred): members of an object claim are addressable as "parent.member". */
+static int add_dotted(struct ectx *x)
+{
+	const struct policy_plan *p = x->plan;
+
+	for (unsigned id = 0; id < p->nnames; id++) {
+		const char *dot = strchr(p->names[id], '.');
+		int parent;
+		size_t n = x->n;
+
+		if (dot == NULL || x->head[id] >= 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			json_t *m;
+			struct wc w;
+
+			parent = (int)i;
+			if (x->c[parent].virt || strncmp(x->c[parent].type, p->names[id], (size_t)(dot - p->names[id])) != 0 ||
+			    x->c[parent].type[dot - p->names[id]] != '\0' || !json_is_object(x->c[parent].value) ||
+			    (m = json_object_get(x->c[parent].value, dot + 1)) == NULL)
+				continue;
+			w = x->c[parent];
+			w.type = p->names[id];
+			w.type_id = (int)id;
+			w.value = m;
+			w.virt = true;
+			if (wc_push(x, &w) != ATTEST_OK)
+				return x->rc;
+		}
+	}
+	return ATTEST_OK;
+}
+
+static int ctx_init(struct ectx *x, const struct policy_plan *plan, const struct claim_set *in)
+{
+	size_t nin = in ? claim_set_count(in) : 0;
+	unsigned nn = plan->nnames;
+
+	x->plan = plan;
+	x->c = x->cstack;
+	x->cap = WC_STACK;
+	if (nn <= WC_STACK) {
+		x->head = x->hstack;
+		x->tail = x->hstack + WC_STACK;
+	} else if ((x->head = malloc(2 * nn * sizeof(int))) == NULL) {
+		return nomem(x);
+	} else {
+		x->tail = x->head + nn;
+	}
+	for (unsigned i = 0; i < nn; i++)
+		x->head[i] = x->tail[i] = -1;
+	for (size_t i = 0; i < nin; i++) {
+		const struct claim *c = claim_set_at(in, i);
+		struct wc w = {0};
+
+		w.type = c->type;
+		w.issuer = c->issuer;
+		w.value = c->value;
+		w.type_id = pol_intern_lookup(plan, c->type, strlen(c->type));
+		w.iss = issuer_of(c->issuer);
+		w.ro = w.iss == ISS_SERVICE && pol_type_readonly(c->type);
+		if (wc_push(x, &w) != ATTEST_OK)
+			return x->rc;
+	}
+	return add_dotted(x);
+}
+
+static void ctx_free(struct ectx *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		if (x->c[i].owned)
+			json_decref(x->c[i].value);
+		if (x->c[i].type_owned)
+			free((char *)x->c[i].type);
+	}
+	if (x->c != x->cstack)
+		free(x->c);
+	if (x->head != x->hstack)
+		free(x->head);
+}
+
+/* ---- Expressions --------------------------------------------------------- */
+
+static const char *value_type_of(const json_t *v) { return pol_value_type_name(v); }
+
+/* Evaluates e; *out is a new reference (NULL = empty value), *ro its read-only mark. */
+static int eval_expr(struct ectx *x, const struct pol_expr *e, json_t **out, bool *ro)
+{
+	*ro = false;
+	if (e->kind == EX_CONST) {
+		*out = json_incref(e->konst);
+		return ATTEST_OK;
+	}
+	if (e->kind == EX_REF) {
+		const struct wc *c = &x->c[x->bind[e->slot]];
+
+		switch (e->prop) {
+		case PROP_VALUE:
+			*out = json_incref(c->value);
+			*ro = c->ro;
+			break;
+		case PROP_TYPE: *out = json_string(c->type); break;
+		case PROP_ISSUER: *out = json_string(c->issuer); break;
+		case PROP_VALUETYPE: *out = json_string(value_type_of(c->value)); break;
+		}
+		return *out ? ATTEST_OK : nomem(x);
+	}
+	{
+		json_t *args[2] = {NULL, NULL};
+		bool aro[2] = {false, false};
+		int rc = ATTEST_OK;
+
+		for (unsigned i = 0; i < e->nargs && rc == ATTEST_OK; i++)
+			rc = eval_expr(x, e->args[i], &args[i], &aro[i]);
+		if (rc == ATTEST_OK) {
+			rc = pol_call(e->fn, args, aro, e->nargs, e->jmes, out, ro, x->err);
+			if (rc != ATTEST_OK) {
+				attest_err_where(x->err, "%s rule %u line %u column %u",
+						 policy_section_name(x->rule->section), x->rule->index, e->line, e->col);
+				x->rc = rc;
+			}
+		}
+		json_decref(args[0]);
+		json_decref(args[1]);
+		return rc;
+	}
+}
+
+/* ---- Conditions ---------------------------------------------------------- */
+
+static bool str_test(const char *lhs, enum pol_op op, const json_t *rhs)
+{
+	bool eq = json_is_string(rhs) && strcmp(lhs, json_string_value(rhs)) == 0;
+
+	return op == OP_EQ ? eq : op == OP_NE ? !eq : false;
+}
+
+/* One property test on claim c; sets x->rc on an evaluation error. */
+static bool test_match(struct ectx *x, const struct wc *c, const struct pol_test *t)
+{
+	json_t *rhs;
+	bool ro, ok;
+
+	if (t->implied)
+		return true;
+	if (t->rhs->kind == EX_CONST)
+		rhs = t->rhs->konst;
+	else if (eval_expr(x, t->rhs, &rhs, &ro) != ATTEST_OK)
+		return false;
+	switch (t->prop) {
+	case PROP_VALUE: ok = rhs != NULL && pol_compare(c->value, t->op, rhs); break;
+	case PROP_TYPE: ok = rhs != NULL && str_test(c->type, t->op, rhs); break;
+	case PROP_ISSUER: ok = rhs != NULL && str_test(c->issuer, t->op, rhs); break;
+	default: ok = rhs != NULL && str_test(value_type_of(c->value), t->op, rhs); break;
+	}
+	if (t->rhs->kind != EX_CONST)
+		json_decref(rhs);
+	return ok;
+}
+
+static bool cond_match(struct ectx *x, const struct pol_cond *cd, const struct wc *c)
+{
+	if (cd->issuer >= 0 && c->iss != cd->issuer)
+		return false;
+	for (unsigned i = 0; i < cd->ntests; i++)
+		if (!test_match(x, c, &cd->tests[i]) || x->rc != ATTEST_OK)
+			return false;
+	return true;
+}
+
+/* First candidate of a condition at or after index `from` (bucket or full scan). */
+static int cand_first(const struct ectx *x, const struct pol_cond *cd)
+{
+	int i = cd->type_id >= 0 ? x->head[cd->type_id] : (x->n ? 0 : -1);
+
+	return i >= 0 && (size_t)i < x->limit ? i : -1;
+}
+
+static int cand_next(const struct ectx *x, const struct pol_cond *cd, int i)
+{
+	int j = cd->type_id >= 0 ? x->c[i].next : i + 1;
+
+	return j >= 0 && (size_t)j < x->limit ? j : -1;
+}
+
+/* ---- Actions ------------------------------------------------------------- */
+
+static int convert_value_type(struct ectx *x, const struct pol_action *a, json_t **v)
+{
+	json_t *n = NULL;
+	const char *s;
+
+	if (a->value_type < 0 || *v == NULL)
+		return ATTEST_OK;
+	switch (a->value_type) {
+	case VT_STRING:
+		if (json_is_string(*v))
+			return ATTEST_OK;
+		if (json_is_integer(*v)) {
+			char buf[32];
+
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(*v));
+			n = json_string(buf);
+		} else if (json_is_boolean(*v)) {
+			n = json_string(json_is_true(*v) ? "true" : "false");
+		}
+		break;
+	case VT_INTEGER:
+		if (json_is_integer(*v))
+			return ATTEST_OK;
+		if (json_is_string(*v)) {
+			char *end;
+			long long ll;
+
+			s = json_string_value(*v);
+			ll = strtoll(s, &end, 10);
+			if (*s != '\0' && *end == '\0')
+				n = json_integer(ll);
+		}
+		break;
+	default:
+		if (json_is_boolean(*v))
+			return ATTEST_OK;
+		if (json_is_string(*v) && (strcmp(json_string_value(*v), "true") == 0 ||
+					   strcmp(json_string_value(*v), "false") == 0))
+			n = json_boolean(strcmp(json_string_value(*v), "true") == 0);
+		break;
+	}
+	if (n == NULL)
+		return x->rc = attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.type",
+					      "%s rule %u (line %u): the value cannot be converted to valueType %s",
+					      policy_section_name(x->rule->section), x->rule->index, x->rule->line,
+					      a->value_type == VT_STRING    ? "String"
+					      : a->value_type == VT_INTEGER ? "Integer"
+									    : "Boolean");
+	json_decref(*v);
+	*v = n;
+	return ATTEST_OK;
+}
+
+/* Copies of the first firing's bindings (explain). */
+static int trace_bindings(struct ectx *x)
+{
+	const struct pol_rule *r = x->rule;
+	struct policy_rule_trace *t = x->trace;
+
+	if (t == NULL || t->fired != 1 || r->nslots == 0)
+		return ATTEST_OK;
+	if ((t->bindings = calloc(r->nslots, sizeof(*t->bindings))) == NULL)
+		return nomem(x);
+	for (unsigned s = 0; s < r->nslots; s++) {
+		struct policy_binding *b = &t->bindings[t->nbindings];
+		const struct wc *c;
+
+		if (x->bind[s] < 0)
+			continue;
+		c = &x->c[x->bind[s]];
+		b->ident = strdup(r->slot_names[s]);
+		b->type = strdup(c->type);
+		b->issuer = strdup(c->issuer);
+		b->value = json_incref(c->value);
+		t->nbindings++;
+		if (b->ident == NULL || b->type == NULL || b->issuer == NULL)
+			return nomem(x);
+	}
+	return ATTEST_OK;
+}
+
+static int record_deny(struct ectx *x);
+
+static int emit(struct ectx *x, const char *type, bool type_owned, json_t *value, bool ro)
+{
+	const struct pol_rule *r = x->rule;
+	struct wc w = {0};
+	struct claim_set *dst = r->action.kind == ACT_ISSUE          ? x->outgoing
+				: r->action.kind == ACT_ISSUEPROPERTY ? x->props
+								      : NULL;
+
+	if (r->action.kind == ACT_ISSUE && ro && !json_is_boolean(value) && !json_is_integer(value)) {
+		if (type_owned)
+			free((char *)type);
+		json_decref(value);
+		return x->rc = attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.readonly",
+					      "issuancerules rule %u (line %u): claim \"%.60s\" would copy a read-only "
+					      "value (pcrs, events) into the token",
+					      r->index, r->line, type);
+	}
+	if (dst != NULL && claim_set_add_issued(dst, type, CLAIM_ISSUER_POLICY, json_incref(value)) != ATTEST_OK) {
+		if (type_owned)
+			free((char *)type);
+		json_decref(value);
+		return nomem(x);
+	}
+	w.type = type;
+	w.type_owned = type_owned;
+	w.issuer = CLAIM_ISSUER_POLICY;
+	w.iss = ISS_POLICY;
+	w.value = value; /* transferred */
+	w.owned = true;
+	w.ro = ro && !json_is_boolean(value) && !json_is_integer(value);
+	w.type_id = pol_intern_lookup(x->plan, type, strlen(type));
+	if (wc_push(x, &w) != ATTEST_OK) {
+		if (type_owned)
+			free((char *)type);
+		json_decref(value);
+		return x->rc;
+	}
+	return ATTEST_OK;
+}
+
+static int fire(struct ectx *x)
+{
+	const struct pol_rule *r = x->rule;
+	const struct pol_action *a = &r->action;
+	json_t *type = NULL, *value = NULL;
+	bool tro, vro;
+	const char *tname;
+	bool towned = false;
+
+	if (++x->firings > x->plan->lim.max_matches)
+		return x->rc = attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.too_many_matches",
+					      "%s rule %u (line %u) matched more than %u times",
+					      policy_section_name(r->section), r->index, r->line, x->plan->lim.max_matches);
+	if (x->trace != NULL) {
+		x->trace->fired = x->firings;
+		if (trace_bindings(x) != ATTEST_OK)
+			return x->rc;
+	}
+	if (a->kind == ACT_PERMIT || a->kind == ACT_DENY) {
+		if (a->kind == ACT_PERMIT) {
+			x->permit = true;
+		} else if (!x->deny) {
+			x->deny = true;
+			if (record_deny(x) != ATTEST_OK)
+				return x->rc;
+		}
+		return M_STOP;
+	}
+	if (a->claim_slot >= 0) {
+		const struct wc *c = &x->c[x->bind[a->claim_slot]];
+
+		return emit(x, c->type, false, json_incref(c->value), c->ro) == ATTEST_OK ? M_CONTINUE : x->rc;
+	}
+	if (eval_expr(x, a->type, &type, &tro) != ATTEST_OK || eval_expr(x, a->value, &value, &vro) != ATTEST_OK)
+		goto fail;
+	if (!json_is_string(type)) {
+		attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.type", "%s rule %u (line %u): the claim type is a %s, not a string",
+			       policy_section_name(r->section), r->index, r->line, value_type_of(type));
+		x->rc = ATTEST_E_POLICY;
+		goto fail;
+	}
+	if (value == NULL || json_is_null(value)) { /* §3.3: adding an empty value is a no-op */
+		json_decref(type);
+		json_decref(value);
+		return M_CONTINUE;
+	}
+	if (convert_value_type(x, a, &value) != ATTEST_OK)
+		goto fail;
+	if (a->type->kind == EX_CONST) {
+		tname = json_string_value(a->type->konst); /* the plan outlives the evaluation */
+	} else if ((tname = strdup(json_string_value(type))) == NULL) {
+		nomem(x);
+		goto fail;
+	} else {
+		towned = true;
+	}
+	json_decref(type);
+	return emit(x, tname, towned, value, vro) == ATTEST_OK ? M_CONTINUE : x->rc;
+fail:
+	json_decref(type);
+	json_decref(value);
+	return x->rc ? x->rc : ATTEST_E_POLICY;
+}
+
+/* ---- Matching ------------------------------------------------------------ */
+
+static int match(struct ectx *x, unsigned k)
+{
+	const struct pol_rule *r = x->rule;
+	const struct pol_cond *cd;
+	unsigned ci;
+	bool found = false;
+
+	if (k == r->nconds)
+		return fire(x);
+	ci = r->order[k];
+	cd = &r->conds[ci];
+	for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i)) {
+		int rc;
+
+		if (!cond_match(x, cd, &x->c[i])) {
+			if (x->rc != ATTEST_OK)
+				return x->rc;
+			continue;
+		}
+		if (cd->negated) {
+			found = true;
+			break;
+		}
+		if (cd->slot >= 0)
+			x->bind[cd->slot] = i;
+		x->match_of[ci] = i;
+		rc = match(x, k + 1);
+		if (rc != M_CONTINUE || !cd->used)
+			return rc;
+	}
+	if (cd->negated && !found) {
+		x->match_of[ci] = -1;
+		return match(x, k + 1);
+	}
+	return M_CONTINUE;
+}
+
+static int trace_why(struct ectx *x);
+
+static int run_rule(struct ectx *x, const struct pol_rule *r, struct policy_rule_trace *t)
+{
+	int rc;
+
+	x->rule = r;
+	x->limit = x->n;
+	x->firings = 0;
+	x->trace = t;
+	for (unsigned s = 0; s < POL_MAX_SLOTS; s++)
+		x->bind[s] = -1;
+	if (t != NULL) {
+		t->section = r->section;
+		t->index = r->index;
+		t->line = r->line;
+		t->col = r->col;
+	}
+	rc = match(x, 0);
+	if (rc != M_CONTINUE && rc != M_STOP)
+		return rc;
+	if (t != NULL && t->fired == 0)
+		return trace_why(x);
+	return ATTEST_OK;
+}
+
+/* ---- Explain --------------------------------------------------------------- */
+
+/* "a b" in a new string. */
+static char *join2(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *s = malloc(n);
+
+	if (s != NULL)
+		snprintf(s, n, "%s %s", a, b);
+	return s;
+}
+
+static const char *negate_op(enum pol_op op)
+{
+	static const char *const N[] = {"!=", "==", ">=", ">", "<=", "<"};
+	return N[op];
+}
+
+/* "<op> <rhs>" of a test, prefixed with the property unless it is the value. */
+static char *test_text(struct ectx *x, const struct pol_test *t, bool negate)
+{
+	json_t *rhs = NULL;
+	bool ro;
+	char *v, *s;
+	const char *op = negate ? negate_op(t->op) : pol_op_str(t->op);
+
+	if (t->rhs->kind == EX_CONST)
+		rhs = json_incref(t->rhs->konst);
+	else if (eval_expr(x, t->rhs, &rhs, &ro) != ATTEST_OK)
+		x->rc = ATTEST_OK, attest_err_clear(x->err); /* explain only: describe what we can */
+	v = rhs ? pol_value_brief(rhs) : strdup("(error)");
+	json_decref(rhs);
+	if (v == NULL)
+		return NULL;
+	if (t->prop == PROP_VALUE)
+		s = join2(op, v);
+	else {
+		size_t n = strlen(pol_prop_name(t->prop)) + strlen(op) + strlen(v) + 3;
+
+		if ((s = malloc(n)) != NULL)
+			snprintf(s, n, "%s %s %s", pol_prop_name(t->prop), op, v);
+	}
+	free(v);
+	return s;
+}
+
+static char *prop_brief(const struct wc *c, enum pol_prop p)
+{
+	switch (p) {
+	case PROP_VALUE: return pol_value_brief(c->value);
+	case PROP_TYPE: return strdup(c->type);
+	case PROP_ISSUER: return strdup(c->issuer);
+	default: return strdup(value_type_of(c->value));
+	}
+}
+
+struct unmet {
+	unsigned met;               /* conditions met before the first unmet one (text order) */
+	const struct pol_cond *cond; /* NULL: all met */
+	char *claim_type, *expected, *found;
+};
+
+static void unmet_free(struct unmet *u)
+{
+	free(u->claim_type);
+	free(u->expected);
+	free(u->found);
+}
+
+/* Describes why condition cd has no match: the first claim of its type and the test it fails. */
+static int describe_unmet(struct ectx *x, const struct pol_cond *cd, struct unmet *u)
+{
+	const char *ct = cd->type_name ? cd->type_name : "(any type)";
+
+	if ((u->claim_type = strdup(ct)) == NULL)
+		return nomem(x);
+	if (cd->negated) {
+		for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i))
+			if (cond_match(x, cd, &x->c[i])) {
+				u->expected = strdup("absent");
+				u->found = pol_value_brief(x->c[i].value);
+				return u->expected && u->found ? ATTEST_OK : nomem(x);
+			}
+	}
+	for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i)) {
+		const struct wc *c = &x->c[i];
+
+		if (cd->issuer >= 0 && c->iss != cd->issuer)
+			continue;
+		for (unsigned j = 0; j < cd->ntests; j++)
+			if (!test_match(x, c, &cd->tests[j])) {
+				if (x->rc != ATTEST_OK) {
+					x->rc = ATTEST_OK;
+					attest_err_clear(x->err);
+				}
+				u->expected = test_text(x, &cd->tests[j], false);
+				u->found = prop_brief(c, cd->tests[j].prop);
+				return u->expected && u->found ? ATTEST_OK : nomem(x);
+			}
+	}
+	/* No claim of the type (or issuer) at all. */
+	for (unsigned j = 0; j < cd->ntests; j++)
+		if (!cd->tests[j].implied || j + 1 == cd->ntests) {
+			u->expected = cd->tests[j].implied ? strdup("present") : test_text(x, &cd->tests[j], false);
+			break;
+		}
+	u->found = strdup("absent");
+	return u->expected && u->found ? ATTEST_OK : nomem(x);
+}
+
+/* Greedy text-order walk of a rule's conditions (diagnostics only). */
+static int find_unmet(struct ectx *x, const struct pol_rule *r, struct unmet *u)
+{
+	memset(u, 0, sizeof(*u));
+	x->rule = r;
+	for (unsigned s = 0; s < POL_MAX_SLOTS; s++)
+		x->bind[s] = -1;
+	for (unsigned k = 0; k < r->nconds; k++) {
+		const struct pol_cond *cd = &r->conds[k];
+		int hit = -1;
+
+		for (int i = cand_first(x, cd); i >= 0 && hit < 0; i = cand_next(x, cd, i))
+			if (cond_match(x, cd, &x->c[i]))
+				hit = i;
+		if (x->rc != ATTEST_OK) { /* diagnostics only: an error here is not the evaluation's */
+			x->rc = ATTEST_OK;
+			attest_err_clear(x->err);
+		}
+		if ((hit >= 0) == cd->negated) {
+			u->cond = cd;
+			return describe_unmet(x, cd, u);
+		}
+		if (cd->slot >= 0)
+			x->bind[cd->slot] = hit;
+		u->met++;
+	}
+	return ATTEST_OK;
+}
+
+static int trace_why(struct ectx *x)
+{
+	struct unmet u;
+	const struct pol_rule *r = x->rule;
+	size_t lim = x->limit;
+	int rc;
+
+	rc = find_unmet(x, r, &u);
+	x->limit = lim;
+	if (rc == ATTEST_OK && u.cond != NULL) {
+		size_t n = strlen(u.claim_type) + strlen(u.expected) + strlen(u.found) + 32;
+
+		if ((x->trace->why = malloc(n)) == NULL)
+			rc = nomem(x);
+		else
+			snprintf(x->trace->why, n, "%s expected %s, found %s", u.claim_type, u.expected, u.found);
+	} else if (rc == ATTEST_OK && (x->trace->why = strdup("matched only after its own additions")) == NULL) {
+		rc = nomem(x);
+	}
+	unmet_free(&u);
+	return rc;
+}
+
+static int denial_new(struct ectx *x, enum policy_verdict v, const struct pol_rule *r)
+{
+	if ((x->denial = calloc(1, sizeof(*x->denial))) == NULL)
+		return nomem(x);
+	x->denial->verdict = v;
+	x->denial->section = POLICY_SECTION_AUTHORIZATION;
+	if (r != NULL) {
+		x->denial->section = r->section;
+		x->denial->rule = r->index;
+		x->denial->line = r->line;
+		x->denial->col = r->col;
+	}
+	return ATTEST_OK;
+}
+
+/* The first deny() that fired: the claim its first positive typed condition matched. */
+static int record_deny(struct ectx *x)
+{
+	const struct pol_rule *r = x->rule;
+
+	if (denial_new(x, POLICY_DENY, r) != ATTEST_OK)
+		return x->rc;
+	for (unsigned k = 0; k < r->nconds; k++) {
+		const struct pol_cond *cd = &r->conds[k];
+		const struct wc *c;
+
+		if (cd->negated || x->match_of[k] < 0)
+			continue;
+		c = &x->c[x->match_of[k]];
+		x->denial->claim_type = strdup(c->type);
+		x->denial->found = pol_value_brief(c->value);
+		for (unsigned j = 0; j < cd->ntests && x->denial->expected == NULL; j++)
+			if (!cd->tests[j].implied && cd->tests[j].prop == PROP_VALUE)
+				x->denial->expected = test_text(x, &cd->tests[j], true);
+		if (x->denial->expected == NULL)
+			x->denial->expected = strdup("absent");
+		if (!x->denial->claim_type || !x->denial->found || !x->denial->expected)
+			return nomem(x);
+		return ATTEST_OK;
+	}
+	return ATTEST_OK;
+}
+
+/* No permit: the permit() rule that came closest, and its first unmet condition. */
+static int record_no_permit(struct ectx *x)
+{
+	struct unmet best = {0};
+	const struct pol_rule *best_rule = NULL;
+	int rc = ATTEST_OK;
+
+	x->limit = x->n;
+	for (unsigned i = 0; i < x->plan->nrules && rc == ATTEST_OK; i++) {
+		const struct pol_rule *r = &x->plan->rules[i];
+		struct unmet u;
+
+		if (r->action.kind != ACT_PERMIT)
+			continue;
+		rc = find_unmet(x, r, &u);
+		if (rc == ATTEST_OK && u.cond != NULL && (best_rule == NULL || u.met > best.met)) {
+			unmet_free(&best);
+			best = u;
+			best_rule = r;
+		} else {
+			unmet_free(&u);
+		}
+	}
+	if (rc == ATTEST_OK && denial_new(x, POLICY_NO_PERMIT, best_rule) == ATTEST_OK) {
+		x->denial->claim_type = best.claim_type;
+		x->denial->expected = best.expected;
+		x->denial->found = best.found;
+		best.claim_type = best.expected = best.found = NULL;
+	}
+	unmet_free(&best);
+	return x->rc;
+}
+
+/* ---- Driver ---------------------------------------------------------------- */
+
+static int run_section(struct ectx *x, enum policy_section s, struct policy_explain *ex)
+{
+	for (unsigned i = 0; i < x->plan->nrules; i++) {
+		const struct pol_rule *r = &x->plan->rules[i];
+		struct policy_rule_trace *t = NULL;
+		int rc;
+
+		if (r->section != s)
+			continue;
+		if (ex != NULL)
+			t = &ex->rules[ex->nrules++];
+		else if (x->deny && s == POLICY_SECTION_AUTHORIZATION)
+			break; /* the outcome is decided; explain mode records every rule */
+		if ((rc = run_rule(x, r, t)) != ATTEST_OK)
+			return rc;
+	}
+	return ATTEST_OK;
+}
+
+static int final_incoming(struct ectx *x, struct claim_set **out)
+{
+	struct claim_set *s = claim_set_new();
+
+	if (s == NULL)
+		return nomem(x);
+	for (size_t i = 0; i < x->n; i++)
+		if (!x->c[i].virt &&
+		    claim_set_add_issued(s, x->c[i].type, x->c[i].issuer, json_incref(x->c[i].value)) != ATTEST_OK) {
+			claim_set_free(s);
+			return nomem(x);
+		}
+	*out = s;
+	return ATTEST_OK;
+}
+
+static void explain_free(struct policy_explain *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->nrules; i++) {
+		struct policy_rule_trace *t = &e->rules[i];
+
+		for (size_t j = 0; j < t->nbindings; j++) {
+			free(t->bindings[j].ident);
+			free(t->bindings[j].type);
+			free(t->bindings[j].issuer);
+			json_decref(t->bindings[j].value);
+		}
+		free(t->bindings);
+		free(t->why);
+	}
+	free(e->rules);
+	free(e);
+}
+
+void policy_result_free(struct policy_result *r)
+{
+	if (r == NULL)
+		return;
+	claim_set_free(r->outgoing);
+	claim_set_free(r->properties);
+	claim_set_free(r->final_incoming);
+	if (r->denial != NULL) {
+		free(r->denial->claim_type);
+		free(r->denial->expected);
+		free(r->denial->found);
+		free(r->denial);
+	}
+	explain_free(r->explain);
+	free(r);
+}
+
+static int evaluate(const struct policy_plan *plan, const struct claim_set *incoming, unsigned flags, bool config_only,
+		    struct policy_result **out, struct attest_err *err)
+{
+	struct ectx x;
+	struct policy_result *res = calloc(1, sizeof(*res));
+	struct policy_explain *ex = NULL;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.err = err;
+	x.explain = (flags & POLICY_EVAL_EXPLAIN) != 0;
+	if (res == NULL || (res->outgoing = claim_set_new()) == NULL || (res->properties = claim_set_new()) == NULL) {
+		policy_result_free(res);
+		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "out of memory evaluating the policy");
+	}
+	x.outgoing = res->outgoing;
+	x.props = res->properties;
+	if (x.explain && ((ex = calloc(1, sizeof(*ex))) == NULL ||
+			  (plan->nrules && (ex->rules = calloc(plan->nrules, sizeof(*ex->rules))) == NULL))) {
+		rc = nomem(&x);
+		goto out;
+	}
+	res->explain = ex;
+	if ((rc = ctx_init(&x, plan, incoming)) != ATTEST_OK ||
+	    (rc = run_section(&x, POLICY_SECTION_CONFIGURATION, ex)) != ATTEST_OK || config_only ||
+	    (rc = run_section(&x, POLICY_SECTION_AUTHORIZATION, ex)) != ATTEST_OK)
+		goto out;
+	if (x.deny)
+		res->verdict = POLICY_DENY;
+	else if (!x.permit)
+		res->verdict = POLICY_NO_PERMIT;
+	if (res->verdict == POLICY_NO_PERMIT && (rc = record_no_permit(&x)) != ATTEST_OK)
+		goto out;
+	if (res->verdict == POLICY_PERMIT && (rc = run_section(&x, POLICY_SECTION_ISSUANCE, ex)) != ATTEST_OK)
+		goto out;
+	if (x.explain && (rc = final_incoming(&x, &res->final_incoming)) != ATTEST_OK)
+		goto out;
+	res->denial = x.denial;
+	x.denial = NULL;
+out:
+	if (x.denial != NULL) {
+		free(x.denial->claim_type);
+		free(x.denial->expected);
+		free(x.denial->found);
+		free(x.denial);
+	}
+	ctx_free(&x);
+	if (rc != ATTEST_OK) {
+		policy_result_free(res);
+		return rc;
+	}
+	*out = res;
+	return ATTEST_OK;
+}
+
+int policy_eval(const struct policy_plan *plan, const struct claim_set *incoming, unsigned flags,
+		struct policy_result **out, struct attest_err *err)
+{
+	return evaluate(plan, incoming, flags, false, out, err);
+}
+
+int policy_eval_config(const struct policy_plan *plan, struct claim_set **out, struct attest_err *err)
+{
+	struct policy_result *r;
+	int rc = evaluate(plan, NULL, 0, true, &r, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	*out = r->properties;
+	r->properties = NULL; /* transferred */
+	policy_result_free(r);
+	return ATTEST_OK;
+}
