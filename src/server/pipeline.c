@@ -1,0 +1,310 @@
+/*
+ * The attest pipeline: see pipeline.h. Each stage is one function; the
+ * outcome records where a refusal happened and how the route answers it
+ * (maa-interface.md §1.8: 400 for evidence and policy failures, never 5xx
+ * for anything the caller sent).
+ */
+#include "server/pipeline.h"
+
+#include "base/buf.h"
+#include "collateral/collateral.h"
+#include "crypto/crypto.h"
+#include "policy/policy.h"
+#include "token/request.h"
+#include "token/token.h"
+
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PIPELINE_DEFAULT_PLANS 256
+#define PIPELINE_MAX_ANCHOR_FILE (1u * 1024 * 1024)
+
+int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_err *err)
+{
+	struct pipeline_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (ctx == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+	ctx->plans = policy_cache_new(max_plans ? max_plans : PIPELINE_DEFAULT_PLANS, NULL);
+	if (ctx->plans == NULL) {
+		free(ctx);
+		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+	}
+	*out = ctx;
+	return ATTEST_OK;
+}
+
+static void anchors_free(STACK_OF(X509) *s)
+{
+	if (s != NULL)
+		sk_X509_pop_free(s, X509_free);
+}
+
+void pipeline_ctx_free(struct pipeline_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	policy_cache_free(ctx->plans);
+	anchors_free(ctx->anchors.intel_sgx_roots);
+	anchors_free(ctx->anchors.amd_arks);
+	anchors_free(ctx->anchors.tpm_roots);
+	if (ctx->collateral != NULL) {
+		collateral_source_free(ctx->collateral);
+		free(ctx->collateral);
+	}
+	if (ctx->collateral_cache != NULL)
+		collateral_cache_free(ctx->collateral_cache);
+	free(ctx);
+}
+
+/* Appends cert (reference taken) to *stack, creating it. */
+static int anchor_push(STACK_OF(X509) **stack, X509 *cert)
+{
+	if (*stack == NULL && (*stack = sk_X509_new_null()) == NULL)
+		return ATTEST_E_NOMEM;
+	if (!X509_up_ref(cert))
+		return ATTEST_E_INTERNAL;
+	if (sk_X509_push(*stack, cert) <= 0) {
+		X509_free(cert);
+		return ATTEST_E_NOMEM;
+	}
+	return ATTEST_OK;
+}
+
+/* Intel SGX roots say "Intel SGX" in their subject; AMD roots are ARK-<product>. */
+static STACK_OF(X509) **anchor_slot(struct evidence_anchors *a, X509 *cert)
+{
+	char *subject = x509_subject_str(cert);
+	STACK_OF(X509) **slot = &a->tpm_roots;
+
+	if (subject != NULL && strstr(subject, "Intel SGX") != NULL)
+		slot = &a->intel_sgx_roots;
+	else if (subject != NULL && (strstr(subject, "ARK-") != NULL || strstr(subject, "Advanced Micro Devices")))
+		slot = &a->amd_arks;
+	free(subject);
+	return slot;
+}
+
+int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, struct attest_err *err)
+{
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	STACK_OF(X509) *certs = NULL;
+	int rc;
+
+	rc = file_read_all(pem_file, PIPELINE_MAX_ANCHOR_FILE, &pem, &len);
+	if (rc != ATTEST_OK)
+		return attest_err_set(err, rc, "pipeline.anchors", "cannot read trust anchors from %s", pem_file);
+	rc = x509_stack_from_pem(pem, len, &certs, "pipeline.anchors", err);
+	free(pem);
+	if (rc != ATTEST_OK)
+		return rc;
+	for (int i = 0; rc == ATTEST_OK && i < sk_X509_num(certs); i++) {
+		X509 *cert = sk_X509_value(certs, i);
+
+		rc = anchor_push(anchor_slot(&ctx->anchors, cert), cert);
+	}
+	sk_X509_pop_free(certs, X509_free);
+	if (rc != ATTEST_OK)
+		return attest_err_set(err, rc, "pipeline.anchors", "cannot keep the trust anchors of %s", pem_file);
+	return ATTEST_OK;
+}
+
+int pipeline_plan_get(const struct pipeline_ctx *ctx, enum maa_type type, const char *text, size_t len,
+		      struct policy_plan **out, struct attest_err *err)
+{
+	if (text == NULL) {
+		text = policy_default_text(maa_type_name(type));
+		if (text == NULL)
+			return attest_err_set(err, ATTEST_E_NOT_FOUND, "pipeline.policy.default",
+					      "no default policy for %s", maa_type_name(type));
+		len = strlen(text);
+	}
+	return policy_cache_get(ctx->plans, text, len, out, err);
+}
+
+void pipeline_outcome_clear(struct pipeline_outcome *out)
+{
+	free(out->token);
+	memset(out, 0, sizeof(*out));
+}
+
+/* Records a refusal: status, MAA code, stage; the error record is already set. */
+static int refuse(struct pipeline_outcome *out, int status, const char *code, const char *stage)
+{
+	out->status = status;
+	snprintf(out->code, sizeof(out->code), "%s", code);
+	snprintf(out->stage, sizeof(out->stage), "%s", stage);
+	if (out->err.rc == ATTEST_OK)
+		attest_err_set(&out->err, ATTEST_E_INTERNAL, "pipeline.internal", "the %s stage failed", stage);
+	return out->err.rc;
+}
+
+/* Per-attestation state passed between stages. */
+struct run {
+	const struct pipeline_ctx *ctx;
+	const struct pipeline_attest *in;
+	const struct token_catalogue *cat;
+	struct attest_request *req;
+	struct policy_plan *plan;
+	struct claim_set *incoming;
+	struct policy_result *result;
+	json_t *claims;
+};
+
+/* Stage 1: the request body, and the plan (the draft's, or the provider's). */
+static int stage_request(struct run *r, struct pipeline_outcome *out)
+{
+	int rc = attest_request_decode(r->in->type, r->in->body, r->in->body_len, &r->req, &out->err);
+
+	if (rc != ATTEST_OK)
+		return refuse(out, 400, "InvalidParameter", "request");
+	if (r->req->draft_policy != NULL) {
+		/* A draft is the caller's text: compiled fresh, never cached (it
+		 * could evict the plans of real policies). */
+		rc = policy_compile(r->req->draft_policy, strlen(r->req->draft_policy), NULL, &r->plan, &out->err);
+		if (rc != ATTEST_OK)
+			return refuse(out, 400, "PolicyParsingError", "request");
+		return ATTEST_OK;
+	}
+	rc = pipeline_plan_get(r->ctx, r->in->type, r->in->policy_text, r->in->policy_len, &r->plan, &out->err);
+	if (rc != ATTEST_OK) {
+		/* Stored policies compiled when they were set: this is ours. */
+		attest_err_prefix(&out->err, "the provider's %s policy: ", maa_type_name(r->in->type));
+		return refuse(out, 500, "InternalError", "request");
+	}
+	return ATTEST_OK;
+}
+
+/* Stage 2: the verifier, then the claims MAA derives from the request. */
+static int stage_verify(struct run *r, struct pipeline_outcome *out)
+{
+	const struct pipeline_verifier *v = pipeline_verifier_find(r->in->type);
+	struct evidence_ctx ectx = {0};
+	struct evidence_input ein;
+	int rc;
+
+	if (v == NULL || v->verify == NULL) {
+		attest_err_set(&out->err, ATTEST_E_UNSUPPORTED, "pipeline.type.unsupported",
+			       "attestation type %s has no verifier in this build%s%s", maa_type_name(r->in->type),
+			       v && v->why_missing ? ": " : "", v && v->why_missing ? v->why_missing : "");
+		return refuse(out, 501, "NotImplemented", "verify");
+	}
+	ectx.now = r->in->now;
+	ectx.anchors = &r->ctx->anchors;
+	ectx.collateral = r->ctx->collateral;
+	ectx.flags = r->ctx->evidence_flags;
+	attest_request_input(r->req, &ein);
+	r->incoming = claim_set_new();
+	if (r->incoming == NULL) {
+		attest_err_set(&out->err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+		return refuse(out, 500, "InternalError", "verify");
+	}
+	rc = v->verify(&ectx, &ein, r->incoming, &out->err);
+	if (rc != ATTEST_OK)
+		return refuse(out, rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? 500 : 400,
+			      rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? "InternalError" : "InvalidParameter",
+			      "verify");
+	rc = token_add_request_claims(r->cat, r->req, r->incoming, &out->err);
+	if (rc != ATTEST_OK)
+		return refuse(out, 500, "InternalError", "verify");
+	return ATTEST_OK;
+}
+
+/* Stage 3: the policy; a deny names the rule and the claim (explain mode). */
+static int stage_policy(struct run *r, struct pipeline_outcome *out)
+{
+	char reason[ATTEST_ERR_MSG_MAX];
+	int rc = policy_eval(r->plan, r->incoming, r->in->explain ? POLICY_EVAL_EXPLAIN : 0, &r->result, &out->err);
+
+	if (rc != ATTEST_OK) {
+		attest_err_prefix(&out->err, "the policy could not be evaluated: ");
+		return refuse(out, rc == ATTEST_E_NOMEM ? 500 : 400,
+			      rc == ATTEST_E_NOMEM ? "InternalError" : "PolicyEvaluationError", "policy");
+	}
+	if (r->result->verdict != POLICY_PERMIT) {
+		policy_result_reason(r->result, reason, sizeof(reason));
+		attest_err_set(&out->err, ATTEST_E_POLICY,
+			       r->result->verdict == POLICY_DENY ? "policy.deny" : "policy.no_permit",
+			       "A Deny claim was issued, authorization failed: %s", reason);
+		if (r->result->denial != NULL && r->result->denial->line > 0)
+			attest_err_where(&out->err, "policy line %u column %u", r->result->denial->line,
+					 r->result->denial->col);
+		return refuse(out, 400, "PolicyEvaluationError", "policy");
+	}
+	return ATTEST_OK;
+}
+
+/* Stage 4: the token claim set, then the signature (none for a draft). */
+static int stage_token(struct run *r, struct pipeline_outcome *out)
+{
+	struct token_attest_params p = {0};
+	char *jku = NULL;
+	int rc;
+
+	p.cat = r->cat;
+	p.issuer = r->in->issuer;
+	p.now = r->in->now;
+	p.policy_hash = policy_plan_hash(r->plan);
+	/* A draft was signed by no one: the stored policy's signer does not apply. */
+	p.policy_signer = r->req->draft_policy ? NULL : r->in->policy_signer;
+	p.incoming = r->incoming;
+	p.issued = r->result->outgoing;
+	p.nonce = r->req->nonce;
+	rc = token_attest_claims(&p, &r->claims, &out->err);
+	if (rc != ATTEST_OK)
+		return refuse(out, 500, "InternalError", "token");
+	if (r->req->draft_policy != NULL) {
+		out->token = token_encode_unsigned(r->claims);
+		out->unsigned_token = true;
+		if (out->token == NULL) {
+			attest_err_set(&out->err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory encoding the token");
+			return refuse(out, 500, "InternalError", "token");
+		}
+		return ATTEST_OK;
+	}
+	if (asprintf(&jku, "%s/certs", r->in->issuer) < 0) {
+		attest_err_set(&out->err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+		return refuse(out, 500, "InternalError", "sign");
+	}
+	rc = r->in->sign(r->in->sign_arg, jku, r->claims, &out->token, &out->err);
+	free(jku);
+	if (rc != ATTEST_OK)
+		return refuse(out, 500, "InternalError", "sign");
+	return ATTEST_OK;
+}
+
+int pipeline_attest_run(const struct pipeline_ctx *ctx, const struct pipeline_attest *in,
+			struct pipeline_outcome *out)
+{
+	struct run r = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	r.ctx = ctx;
+	r.in = in;
+	r.cat = token_catalogue_get(in->type);
+	if (r.cat == NULL || in->issuer == NULL || (in->sign == NULL)) {
+		attest_err_set(&out->err, ATTEST_E_INVALID, "pipeline.param", "bad pipeline parameters");
+		return refuse(out, 500, "InternalError", "request");
+	}
+	rc = stage_request(&r, out);
+	if (rc == ATTEST_OK)
+		rc = stage_verify(&r, out);
+	if (rc == ATTEST_OK)
+		rc = stage_policy(&r, out);
+	if (rc == ATTEST_OK)
+		rc = stage_token(&r, out);
+	if (rc == ATTEST_OK) {
+		out->status = 200;
+		snprintf(out->stage, sizeof(out->stage), "done");
+	}
+	json_decref(r.claims);
+	policy_result_free(r.result);
+	claim_set_free(r.incoming);
+	policy_plan_free(r.plan);
+	attest_request_free(r.req);
+	return rc;
+}

@@ -1,0 +1,160 @@
+/*
+ * attestd's attest, policy and certificate routes (pipeline_routes.h).
+ * The attest handler is thin: it reads the provider's policy for the type
+ * from the store and hands everything to pipeline_attest_run(), which knows
+ * no HTTP.
+ */
+#include "server/pipeline_routes.h"
+
+#include "base/jsonx.h"
+#include "collateral/collateral.h"
+#include "server/attest_certificates.h"
+#include "server/attest_mgmt.h"
+#include "server/attest_policies.h"
+#include "server/http.h"
+#include "server/server.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Verified collateral objects kept per node (chains, TCB info, CRLs). */
+#define PIPELINE_COLLATERAL_CACHE 1024
+
+/* The keyring signer behind pipeline_sign_fn. */
+static int sign_for_request(void *arg, const char *jku, const json_t *claims, char **jwt, struct attest_err *err)
+{
+	return attest_sign(arg, jku, claims, jwt, err);
+}
+
+/* The provider's policy for the type: text (NULL = default) and signer JWK. */
+static int provider_policy(struct http_request *req, enum maa_type type, struct store_policy *pol, bool *found,
+			   json_t **signer, struct attest_err *err)
+{
+	int rc = store_policy_get(req->srv->store, req->provider->name, maa_type_name(type), pol, err);
+
+	*found = rc == ATTEST_OK;
+	*signer = NULL;
+	if (rc == ATTEST_E_NOT_FOUND) {
+		attest_err_clear(err);
+		return ATTEST_OK;
+	}
+	if (rc != ATTEST_OK)
+		return rc;
+	if (pol->text != NULL && pol->signer != NULL && pol->signer[0] != '\0')
+		rc = jsonx_parse(pol->signer, strlen(pol->signer), signer, "attest.policy.signer",
+				 "stored policy signer", err);
+	return rc;
+}
+
+static void attest_handler(struct http_request *req, struct http_response *resp, void *arg)
+{
+	struct pipeline_routes *pr = arg;
+	struct pipeline_attest in = {0};
+	struct pipeline_outcome out;
+	struct store_policy pol = {0};
+	struct attest_err err;
+	enum maa_type type;
+	json_t *signer = NULL, *body;
+	bool found = false;
+
+	if (!attest_route_type(req, resp, &type))
+		return;
+	attest_err_clear(&err);
+	if (provider_policy(req, type, &pol, &found, &signer, &err) != ATTEST_OK) {
+		http_resp_error_from(resp, 500, "InternalError", &err);
+		goto out;
+	}
+	in.type = type;
+	in.body = (const char *)req->body;
+	in.body_len = req->body_len;
+	in.policy_text = found ? pol.text : NULL;
+	in.policy_len = in.policy_text ? strlen(in.policy_text) : 0;
+	in.policy_signer = signer;
+	in.issuer = req->base_url;
+	in.now = req->now;
+	in.sign = sign_for_request;
+	in.sign_arg = req;
+	pipeline_attest_run(pr->ctx, &in, &out);
+	if (out.status == 200) {
+		body = json_pack("{s:s}", "token", out.token);
+		if (body != NULL)
+			http_resp_json(resp, 200, body);
+		else
+			http_resp_error(resp, 500, "InternalError", "out of memory");
+		json_decref(body);
+	} else {
+		http_resp_error_from(resp, out.status, out.code, &out.err);
+	}
+	pipeline_outcome_clear(&out);
+out:
+	json_decref(signer);
+	if (found)
+		store_policy_clear(&pol);
+}
+
+void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *provider, enum maa_type type)
+{
+	/* Policies are read from the store per attestation and plans are cached
+	 * by hash, so a change needs no invalidation here yet; this is the one
+	 * place to add it when provider policies get a per-node cache (issue 11). */
+	(void)pr;
+	(void)provider;
+	(void)type;
+}
+
+/* Trust anchors and collateral from the configuration (test/dev options). */
+static int pipeline_configure(struct pipeline_ctx *ctx, const struct srv_config *cfg, struct attest_err *err)
+{
+	int rc = ATTEST_OK;
+
+	if (cfg->trust_roots[0] != '\0')
+		rc = pipeline_ctx_load_anchors(ctx, cfg->trust_roots, err);
+	if (rc == ATTEST_OK && cfg->collateral_dir[0] != '\0') {
+		rc = collateral_file_source_new(cfg->collateral_dir, &ctx->collateral, err);
+		if (rc == ATTEST_OK) {
+			ctx->collateral_cache = collateral_cache_new(PIPELINE_COLLATERAL_CACHE);
+			ctx->collateral->cache = ctx->collateral_cache;
+		}
+	}
+	return rc;
+}
+
+int pipeline_routes_register(struct http_router *r, struct srv *srv, struct attest_err *err)
+{
+	struct pipeline_routes *pr = calloc(1, sizeof(*pr));
+	int rc;
+
+	if (pr == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+	pr->srv = srv;
+	rc = pipeline_ctx_new(0, &pr->ctx, err);
+	if (rc == ATTEST_OK)
+		rc = pipeline_configure(pr->ctx, srv->cfg, err);
+	if (rc == ATTEST_OK)
+		rc = http_router_add(r, "POST", "/attest/{type}", HTTP_ROUTE_API_VERSION | HTTP_ROUTE_RATE_LIMITED,
+				     attest_handler, pr, err);
+	if (rc == ATTEST_OK)
+		rc = attest_policies_register(r, pr, err);
+	if (rc == ATTEST_OK)
+		rc = attest_certificates_register(r, pr, err);
+	if (rc != ATTEST_OK) {
+		pipeline_ctx_free(pr->ctx);
+		free(pr);
+		return rc;
+	}
+	srv->pipeline = pr; /* freed by pipeline_shutdown */
+	return ATTEST_OK;
+}
+
+void pipeline_shutdown(struct srv *srv)
+{
+	struct pipeline_routes *pr = srv->pipeline;
+
+	if (pr == NULL)
+		return;
+	pipeline_ctx_free(pr->ctx);
+	free(pr);
+	srv->pipeline = NULL;
+}
