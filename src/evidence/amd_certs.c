@@ -497,6 +497,12 @@ int amd_chain_verify(const struct evidence_ctx *ctx, enum amd_product product, b
 	    (ch->ark != NULL && (rc = check_supplied_ark(ch->ark, w.anchors, err)) != ATTEST_OK) ||
 	    (rc = chain_path(ctx, ch, &w, err)) != ATTEST_OK)
 		goto out;
+	/* Exactly leaf <- ASK/ASVK <- ARK: a leaf the ARK signed directly is not an AMD chain. */
+	if (sk_X509_num(w.verified) != 3 || X509_cmp(sk_X509_value(w.verified, 1), w.ask) != 0) {
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "snp.chain.path",
+				    "the VCEK/VLEK is not issued by the %s", vlek ? "ASVK" : "ASK");
+		goto out;
+	}
 	anchor = anchor_of(w.verified);
 	r.valid_from = INT64_MIN;
 	r.valid_until = INT64_MAX;

@@ -1,0 +1,764 @@
+/*
+ * SEV-SNP verification driven by the synthetic platform
+ * (src/devplat/snp_plat.c): Milan, Genoa and Turin chains, VCEK and VLEK
+ * reports, AMD CRLs, and one test per refusal the verifier names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "base/codec.h"
+#include "claims/claims.h"
+#include "devplat/snp_plat.h"
+#include "evidence/amd_certs.h"
+#include "evidence/snp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1700000000        /* CA validity start */
+#define T1 (T0 + 20 * 365 * 86400LL)
+#define NOW (T0 + 86400)
+
+static const uint8_t MILAN_TCB[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
+static const uint8_t TURIN_TCB[8] = {1, 2, 3, 4, 0, 0, 0, 0x20};
+
+struct fixture {
+	struct snp_plat *milan, *genoa, *turin;
+	STACK_OF(X509) *arks;
+	struct evidence_anchors anchors;
+	uint8_t chip_id[64];
+};
+
+static struct fixture F;
+
+static struct snp_plat *plat(enum amd_product p)
+{
+	struct snp_plat_opts o = {.product = p, .not_before = T0 - 86400, .not_after = T1,
+				  .key_dir = getenv("ATTEST_BINARY_DIR")};
+	struct snp_plat *out = NULL;
+
+	assert_int_equal(snp_plat_new(&o, &out, NULL), ATTEST_OK);
+	return out;
+}
+
+static int setup(void **state)
+{
+	F.milan = plat(AMD_PRODUCT_MILAN);
+	F.genoa = plat(AMD_PRODUCT_GENOA);
+	F.turin = plat(AMD_PRODUCT_TURIN);
+	F.arks = sk_X509_new_null();
+	sk_X509_push(F.arks, snp_plat_ark(F.milan));
+	sk_X509_push(F.arks, snp_plat_ark(F.genoa));
+	sk_X509_push(F.arks, snp_plat_ark(F.turin));
+	F.anchors.amd_arks = F.arks;
+	for (int i = 0; i < 64; i++)
+		F.chip_id[i] = (uint8_t)(0xA0 + i);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	sk_X509_free(F.arks);
+	snp_plat_free(F.milan);
+	snp_plat_free(F.genoa);
+	snp_plat_free(F.turin);
+	return 0;
+}
+
+/* One synthetic attestation: a leaf, a report signed by it, and its certs. */
+struct case_ {
+	struct snp_plat *p;
+	struct snp_plat_leaf leaf;
+	struct snp_report r;
+	uint8_t report[SNP_REPORT_SIZE];
+	uint8_t *leaf_der, *ask_der;
+	size_t leaf_len, ask_len;
+	struct snp_certs certs;
+	struct evidence_ctx ctx;
+};
+
+static void case_leaf(struct case_ *c, struct snp_plat *p, const struct snp_plat_leaf_spec *spec)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	assert_int_equal(snp_plat_issue(p, spec, &c->leaf, NULL), ATTEST_OK);
+	c->leaf_der = snp_plat_der(c->leaf.cert, &c->leaf_len);
+	c->ask_der = snp_plat_der(spec->vlek ? snp_plat_asvk(p) : snp_plat_ask(p), &c->ask_len);
+	c->certs.leaf = c->leaf_der, c->certs.leaf_len = c->leaf_len;
+	c->certs.ask = c->ask_der, c->certs.ask_len = c->ask_len;
+	c->ctx.now = NOW;
+	c->ctx.anchors = &F.anchors;
+}
+
+/* Encodes c->r and signs it with the leaf's key. */
+static void case_sign(struct case_ *c)
+{
+	snp_plat_report_encode(&c->r, c->report);
+	assert_int_equal(snp_plat_report_sign(c->report, c->leaf.key, NULL), ATTEST_OK);
+}
+
+static void case_default(struct case_ *c, struct snp_plat *p, bool vlek)
+{
+	const uint8_t *tcb = snp_plat_product(p) == AMD_PRODUCT_TURIN ? TURIN_TCB : MILAN_TCB;
+	struct snp_plat_leaf_spec s = {.vlek = vlek, .chip_id = F.chip_id, .tcb = tcb};
+
+	case_leaf(c, p, &s);
+	snp_plat_report_defaults(p, F.chip_id, tcb, vlek, &c->r);
+	case_sign(c);
+}
+
+static void case_free(struct case_ *c)
+{
+	snp_plat_leaf_free(&c->leaf);
+	free(c->leaf_der);
+	free(c->ask_der);
+}
+
+static int verify(struct case_ *c, struct snp_result *res, struct attest_err *err)
+{
+	attest_err_clear(err);
+	return snp_verify_report(&c->ctx, NULL, c->report, SNP_REPORT_SIZE, &c->certs, res, err);
+}
+
+static void expect_refusal(struct case_ *c, int rc, const char *name)
+{
+	struct attest_err err;
+
+	assert_int_equal(verify(c, NULL, &err), rc);
+	assert_string_equal(err.name, name);
+}
+
+/* ---- Accepted --------------------------------------------------------------- */
+
+static void synthetic_milan_vcek_report_verifies(void **state)
+{
+	struct snp_result res;
+	struct attest_err err;
+	struct case_ c;
+
+	case_default(&c, F.milan, false);
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_int_equal(res.product, AMD_PRODUCT_MILAN);
+	assert_int_equal(res.reported.snp, 8);
+	assert_int_equal(res.reported.microcode, 0x73);
+	case_free(&c);
+}
+
+static void synthetic_genoa_report_verifies_on_the_genoa_chain(void **state)
+{
+	struct snp_result res;
+	struct attest_err err;
+	struct case_ c;
+
+	case_default(&c, F.genoa, false);
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_int_equal(res.product, AMD_PRODUCT_GENOA);
+	case_free(&c);
+}
+
+static void turin_tcb_layout_and_fmc_spl_are_checked(void **state)
+{
+	struct snp_result res;
+	struct attest_err err;
+	struct case_ c;
+	struct claim_set *cs = claim_set_new();
+
+	case_default(&c, F.turin, false);
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_int_equal(res.product, AMD_PRODUCT_TURIN);
+	assert_int_equal(res.reported.fmc, 1);
+	assert_int_equal(res.reported.bootloader, 2);
+	assert_int_equal(res.reported.tee, 3);
+	assert_int_equal(res.reported.snp, 4);
+	assert_int_equal(res.reported.microcode, 0x20);
+	assert_int_equal(snp_claims_add(&res, cs, NULL), ATTEST_OK);
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-fmc-svn")), 1);
+	claim_set_free(cs);
+	/* An FMC SPL that disagrees with REPORTED_TCB byte 0 is refused. */
+	c.r.reported_tcb[0] = 9;
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.tcb");
+	case_free(&c);
+}
+
+static void turin_vcek_with_eight_byte_hwid_matches_chip_id_prefix(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .hwid_len = 8, .tcb = TURIN_TCB};
+	uint8_t chip[64] = {0};
+	struct snp_result res;
+	struct attest_err err;
+	struct case_ c;
+
+	memcpy(chip, F.chip_id, 8); /* Turin: CHIP_ID bytes 8..63 zero */
+	s.chip_id = chip;
+	case_leaf(&c, F.turin, &s);
+	snp_plat_report_defaults(F.turin, chip, TURIN_TCB, false, &c.r);
+	case_sign(&c);
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	/* The same 8-byte hwID on a Milan chain is not enough. */
+	case_free(&c);
+	s.tcb = MILAN_TCB;
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, chip, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.chip_id");
+	case_free(&c);
+}
+
+static void vlek_report_verifies_through_the_asvk(void **state)
+{
+	struct snp_result res;
+	struct attest_err err;
+	struct claim_set *cs = claim_set_new();
+	struct case_ c;
+
+	case_default(&c, F.milan, true);
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_true(res.vlek);
+	assert_int_equal(snp_claims_add(&res, cs, NULL), ATTEST_OK);
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-sevsnpvm-signing-key")), "vlek");
+	claim_set_free(cs);
+	case_free(&c);
+}
+
+static void every_known_report_version_verifies(void **state)
+{
+	for (uint32_t v = SNP_REPORT_VERSION_MIN; v <= SNP_REPORT_VERSION_MAX; v++) {
+		struct attest_err err;
+		struct case_ c;
+
+		case_default(&c, F.milan, false);
+		c.r.version = v;
+		c.r.has_cpuid = v >= 3;
+		if (v < 3)
+			c.r.cpuid_fam_id = c.r.cpuid_mod_id = c.r.cpuid_step = 0;
+		if (v < 5)
+			c.r.launch_mit_vector = c.r.current_mit_vector = 0;
+		case_sign(&c);
+		assert_int_equal(verify(&c, NULL, &err), ATTEST_OK);
+		case_free(&c);
+	}
+}
+
+static void crl_that_does_not_list_the_ask_is_applied(void **state)
+{
+	X509_CRL *crl = NULL;
+	struct snp_result res;
+	struct attest_err err;
+	struct case_ c;
+	uint8_t *der;
+	size_t n;
+
+	case_default(&c, F.milan, false);
+	assert_int_equal(snp_plat_crl(F.milan, false, false, T0, NOW + 86400, &crl, NULL), ATTEST_OK);
+	der = snp_plat_crl_der(crl, &n);
+	c.certs.crl = der, c.certs.crl_len = n;
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_true(res.crl_checked);
+	/* With EVIDENCE_NO_REVOCATION the CRL is not looked at. */
+	c.ctx.flags = EVIDENCE_NO_REVOCATION;
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_false(res.crl_checked);
+	free(der);
+	X509_CRL_free(crl);
+	case_free(&c);
+}
+
+/* ---- Refused: certificates -------------------------------------------------- */
+
+static void crl_revoking_the_ask_is_refused(void **state)
+{
+	X509_CRL *crl = NULL;
+	struct case_ c;
+	uint8_t *der;
+	size_t n;
+
+	case_default(&c, F.milan, false);
+	assert_int_equal(snp_plat_crl(F.milan, false, true, T0, NOW + 86400, &crl, NULL), ATTEST_OK);
+	der = snp_plat_crl_der(crl, &n);
+	c.certs.crl = der, c.certs.crl_len = n;
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.chain.revoked");
+	free(der);
+	X509_CRL_free(crl);
+	case_free(&c);
+}
+
+static void crl_revoking_the_asvk_refuses_vlek_reports(void **state)
+{
+	X509_CRL *crl = NULL;
+	struct case_ c;
+	uint8_t *der;
+	size_t n;
+
+	case_default(&c, F.milan, true);
+	assert_int_equal(snp_plat_crl(F.milan, true, true, T0, NOW + 86400, &crl, NULL), ATTEST_OK);
+	der = snp_plat_crl_der(crl, &n);
+	c.certs.crl = der, c.certs.crl_len = n;
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.chain.revoked");
+	free(der);
+	X509_CRL_free(crl);
+	case_free(&c);
+}
+
+static void expired_crl_is_refused(void **state)
+{
+	X509_CRL *crl = NULL;
+	struct case_ c;
+	uint8_t *der;
+	size_t n;
+
+	case_default(&c, F.milan, false);
+	assert_int_equal(snp_plat_crl(F.milan, false, false, T0, NOW - 1, &crl, NULL), ATTEST_OK);
+	der = snp_plat_crl_der(crl, &n);
+	c.certs.crl = der, c.certs.crl_len = n;
+	expect_refusal(&c, ATTEST_E_COLLATERAL, "snp.crl_expired");
+	free(der);
+	X509_CRL_free(crl);
+	case_free(&c);
+}
+
+static void crl_of_another_ark_is_refused(void **state)
+{
+	X509_CRL *crl = NULL;
+	struct case_ c;
+	uint8_t *der;
+	size_t n;
+
+	case_default(&c, F.milan, false);
+	assert_int_equal(snp_plat_crl(F.genoa, false, false, T0, NOW + 86400, &crl, NULL), ATTEST_OK);
+	der = snp_plat_crl_der(crl, &n);
+	c.certs.crl = der, c.certs.crl_len = n;
+	expect_refusal(&c, ATTEST_E_COLLATERAL, "snp.crl_issuer");
+	free(der);
+	X509_CRL_free(crl);
+	case_free(&c);
+}
+
+static void vlek_report_with_a_vcek_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, true, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.kind");
+	case_free(&c);
+}
+
+static void vcek_report_with_a_vlek_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.vlek = true, .tcb = MILAN_TCB};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.kind");
+	case_free(&c);
+}
+
+static void vlek_with_hwid_or_vcek_with_csp_id_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec a = {.vlek = true, .tcb = MILAN_TCB, .chip_id = F.chip_id, .add_hwid = true};
+	struct snp_plat_leaf_spec b = {.tcb = MILAN_TCB, .chip_id = F.chip_id, .add_csp_id = true};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &a);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, true, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.kind");
+	case_free(&c);
+	case_leaf(&c, F.milan, &b);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.kind");
+	case_free(&c);
+}
+
+static void vcek_without_hwid_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.tcb = MILAN_TCB, .omit_hwid = true};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.kind");
+	case_free(&c);
+}
+
+static void vcek_without_ucode_spl_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB, .omit_spl_ucode = true};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.tcb");
+	case_free(&c);
+}
+
+static void vcek_of_another_tcb_is_refused_for_each_component(void **state)
+{
+	static const int parts[] = {0, 1, 6, 7}; /* bl, tee, snp, ucode (Milan layout) */
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		struct case_ c;
+
+		case_default(&c, F.milan, false);
+		c.r.reported_tcb[parts[i]]++;
+		case_sign(&c);
+		expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.tcb");
+		case_free(&c);
+	}
+}
+
+static void vcek_of_another_chip_is_refused(void **state)
+{
+	struct case_ c;
+
+	case_default(&c, F.milan, false);
+	c.r.chip_id[63] ^= 1;
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.chip_id");
+	case_free(&c);
+}
+
+static void leaf_signed_by_the_ark_directly_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB, .issue_by_ark = true};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.chain.path");
+	case_free(&c);
+}
+
+static void p256_leaf_key_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB, .p256 = true};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	snp_plat_report_encode(&c.r, c.report);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.key");
+	case_free(&c);
+}
+
+static void leaf_signed_with_pss_sha256_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB, .sha256_pss = true};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.algorithm");
+	case_free(&c);
+}
+
+static void synthetic_chain_is_refused_against_the_builtin_arks(void **state)
+{
+	struct case_ c;
+
+	case_default(&c, F.milan, false);
+	c.ctx.anchors = NULL; /* AMD's real ARK-Milan: same name, another key */
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.chain.signature");
+	case_free(&c);
+}
+
+static void supplied_ark_that_is_not_an_anchor_is_refused(void **state)
+{
+	STACK_OF(X509) *only_genoa = sk_X509_new_null();
+	struct evidence_anchors a = {0};
+	struct case_ c;
+	uint8_t *ark;
+	size_t n;
+
+	case_default(&c, F.milan, false);
+	ark = snp_plat_der(snp_plat_ark(F.milan), &n);
+	c.certs.ark = ark, c.certs.ark_len = n;
+	assert_int_equal(verify(&c, NULL, &(struct attest_err){0}), ATTEST_OK);
+	sk_X509_push(only_genoa, snp_plat_ark(F.genoa));
+	a.amd_arks = only_genoa;
+	c.ctx.anchors = &a;
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.chain.untrusted_root");
+	sk_X509_free(only_genoa);
+	free(ark);
+	case_free(&c);
+}
+
+static void genoa_report_against_milan_chain_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB, .product_name = "Genoa-B1"};
+	struct case_ c;
+
+	/* Genoa CPUID and a Milan VCEK: the leaf's product is wrong. */
+	case_default(&c, F.milan, false);
+	c.r.cpuid_mod_id = 0x11;
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.product");
+	case_free(&c);
+	/* A leaf saying Genoa issued by the Milan ASK: the ASK is wrong. */
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.genoa, F.chip_id, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.chain.product");
+	case_free(&c);
+}
+
+static void expired_vcek_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB, .not_before = T0,
+				       .not_after = NOW - 10};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.chain.expired");
+	case_free(&c);
+}
+
+static void report_signed_by_another_key_is_refused(void **state)
+{
+	struct case_ c, d;
+
+	case_default(&c, F.milan, false);
+	case_default(&d, F.milan, false); /* same chip and TCB, another key */
+	memcpy(c.report + SNP_OFF_SIGNATURE, d.report + SNP_OFF_SIGNATURE, SNP_REPORT_SIZE - SNP_OFF_SIGNATURE);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.signature");
+	case_free(&c);
+	case_free(&d);
+}
+
+static void cached_chain_expires_with_its_crl(void **state)
+{
+	struct snp_chain_cache *cache = snp_chain_cache_new(2);
+	struct snp_opts o = {.cache = cache};
+	X509_CRL *crl = NULL;
+	struct attest_err err;
+	uint64_t hits, misses;
+	struct case_ c;
+	uint8_t *der;
+	size_t n;
+
+	case_default(&c, F.milan, false);
+	assert_int_equal(snp_plat_crl(F.milan, false, false, T0, NOW + 100, &crl, NULL), ATTEST_OK);
+	der = snp_plat_crl_der(crl, &n);
+	c.certs.crl = der, c.certs.crl_len = n;
+	assert_int_equal(snp_verify_report(&c.ctx, &o, c.report, SNP_REPORT_SIZE, &c.certs, NULL, NULL), ATTEST_OK);
+	assert_int_equal(snp_verify_report(&c.ctx, &o, c.report, SNP_REPORT_SIZE, &c.certs, NULL, NULL), ATTEST_OK);
+	c.ctx.now = NOW + 200;
+	attest_err_clear(&err);
+	assert_int_equal(snp_verify_report(&c.ctx, &o, c.report, SNP_REPORT_SIZE, &c.certs, NULL, &err),
+			 ATTEST_E_COLLATERAL);
+	assert_string_equal(err.name, "snp.crl_expired");
+	snp_chain_cache_stats(cache, &hits, &misses);
+	assert_int_equal(hits, 1);
+	assert_int_equal(misses, 2);
+	snp_chain_cache_free(cache);
+	free(der);
+	X509_CRL_free(crl);
+	case_free(&c);
+}
+
+/* ---- Refused: report structure ---------------------------------------------- */
+
+struct report_mutation {
+	const char *what;
+	size_t off;
+	uint8_t value; /* OR-ed in (or the byte set, for version) */
+	const char *name;
+};
+
+static void structural_rules_are_enforced_field_by_field(void **state)
+{
+	static const struct report_mutation M[] = {
+		{"version 6", SNP_OFF_VERSION, 6, "snp.report.version"},
+		{"version 1", SNP_OFF_VERSION, 1, "snp.report.version"},
+		{"algorithm 2", SNP_OFF_SIGNATURE_ALGO, 2, "snp.report.sig_algo"},
+		{"VMPL 4", SNP_OFF_VMPL, 4, "snp.report.vmpl"},
+		{"signing key 7", SNP_OFF_SIGNER_INFO, 7 << 2, "snp.report.unsigned"},
+		{"signing key 3", SNP_OFF_SIGNER_INFO, 3 << 2, "snp.report.signing_key"},
+		{"MASK_CHIP_KEY", SNP_OFF_SIGNER_INFO, 2, "snp.report.unsigned"},
+		{"signer info bit 5", SNP_OFF_SIGNER_INFO, 0x20, "snp.report.reserved"},
+		{"reserved 0x4C", SNP_OFF_RESERVED0 + 2, 1, "snp.report.reserved"},
+		{"policy bit 26", SNP_OFF_POLICY + 3, 0x04, "snp.report.policy"},
+		{"policy bit 63", SNP_OFF_POLICY + 7, 0x80, "snp.report.policy"},
+		{"platform info bit 6", SNP_OFF_PLATFORM_INFO, 0x40, "snp.report.platform_info"},
+		{"platform info bit 8", SNP_OFF_PLATFORM_INFO + 1, 0x01, "snp.report.platform_info"},
+		{"reserved after CPUID", SNP_OFF_RESERVED1 + 20, 1, "snp.report.reserved"},
+		{"current version reserved", SNP_OFF_CURRENT_VERSION + 3, 1, "snp.report.reserved"},
+		{"committed version reserved", SNP_OFF_COMMITTED_VERSION + 3, 1, "snp.report.reserved"},
+		{"reserved after MIT", SNP_OFF_RESERVED2 + 100, 1, "snp.report.reserved"},
+		{"signature tail", SNP_OFF_SIG_RESERVED + 7, 1, "snp.report.reserved"},
+		{"r high bytes", SNP_OFF_SIG_R + 60, 1, "snp.report.reserved"},
+		{"s high bytes", SNP_OFF_SIG_S + 71, 1, "snp.report.reserved"},
+		{"reserved TCB byte", SNP_OFF_REPORTED_TCB + 3, 1, "snp.report.tcb_reserved"},
+		{"reserved current TCB byte", SNP_OFF_CURRENT_TCB + 4, 1, "snp.report.tcb_reserved"},
+	};
+
+	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
+		struct attest_err err;
+		struct case_ c;
+
+		case_default(&c, F.milan, false);
+		if (M[i].off == SNP_OFF_VERSION)
+			c.report[M[i].off] = M[i].value;
+		else
+			c.report[M[i].off] |= M[i].value;
+		if (M[i].off < SNP_SIGNED_SIZE && strcmp(M[i].name, "snp.report.tcb_reserved") == 0)
+			assert_int_equal(snp_plat_report_sign(c.report, c.leaf.key, NULL), 0);
+		attest_err_clear(&err);
+		assert_int_not_equal(verify(&c, NULL, &err), ATTEST_OK);
+		if (strcmp(err.name, M[i].name) != 0)
+			fail_msg("%s: got %s (%s), want %s", M[i].what, err.name, err.msg, M[i].name);
+		case_free(&c);
+	}
+}
+
+static void policy_bit_17_clear_is_refused(void **state)
+{
+	struct case_ c;
+
+	case_default(&c, F.milan, false);
+	c.report[SNP_OFF_POLICY + 2] &= (uint8_t)~0x02;
+	expect_refusal(&c, ATTEST_E_PARSE, "snp.report.policy");
+	case_free(&c);
+}
+
+static void version_dependent_fields_must_be_zero_before_their_version(void **state)
+{
+	struct case_ c;
+
+	case_default(&c, F.milan, false);
+	c.r.version = 2, c.r.has_cpuid = false, c.r.has_mit_vectors = false;
+	c.r.launch_mit_vector = c.r.current_mit_vector = 0; /* CPUID still set */
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_PARSE, "snp.report.reserved");
+	c.r.cpuid_fam_id = c.r.cpuid_mod_id = c.r.cpuid_step = 0;
+	c.r.version = 3, c.r.has_cpuid = true;
+	c.r.cpuid_fam_id = 0x19, c.r.cpuid_mod_id = 1;
+	c.r.launch_mit_vector = 1; /* a MIT vector before version 5 */
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_PARSE, "snp.report.reserved");
+	case_free(&c);
+}
+
+static void truncated_and_overlong_reports_are_refused(void **state)
+{
+	struct attest_err err;
+	struct case_ c;
+	uint8_t longer[SNP_REPORT_SIZE + 1] = {0};
+
+	case_default(&c, F.milan, false);
+	attest_err_clear(&err);
+	assert_int_equal(snp_verify_report(&c.ctx, NULL, c.report, SNP_REPORT_SIZE - 1, &c.certs, NULL, &err),
+			 ATTEST_E_PARSE);
+	assert_string_equal(err.name, "snp.report.truncated");
+	memcpy(longer, c.report, SNP_REPORT_SIZE);
+	attest_err_clear(&err);
+	assert_int_equal(snp_verify_report(&c.ctx, NULL, longer, sizeof(longer), &c.certs, NULL, &err),
+			 ATTEST_E_PARSE);
+	assert_string_equal(err.name, "snp.report.trailing");
+	case_free(&c);
+}
+
+static void debug_and_migration_policy_bits_become_claims(void **state)
+{
+	struct claim_set *cs = claim_set_new();
+	struct snp_result res;
+	struct attest_err err;
+	struct case_ c;
+
+	case_default(&c, F.milan, false);
+	c.r.policy |= SNP_POLICY_DEBUG | SNP_POLICY_MIGRATE_MA | SNP_POLICY_SINGLE_SOCKET | 0x0102;
+	c.r.policy &= ~SNP_POLICY_SMT;
+	case_sign(&c);
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_int_equal(snp_claims_add(&res, cs, NULL), ATTEST_OK);
+	assert_true(json_is_true(claim_set_get(cs, "x-ms-sevsnpvm-is-debuggable")));
+	assert_true(json_is_true(claim_set_get(cs, "x-ms-sevsnpvm-migration-allowed")));
+	assert_true(json_is_false(claim_set_get(cs, "x-ms-sevsnpvm-smt-allowed")));
+	assert_true(json_is_true(claim_set_get(cs, "x-ms-sevsnpvm-single-socket")));
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-abi-major")), 1);
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-abi-minor")), 2);
+	claim_set_free(cs);
+	case_free(&c);
+}
+
+static void min_tcb_claims_take_the_lowest_of_the_four_tcbs(void **state)
+{
+	struct claim_set *cs = claim_set_new();
+	struct snp_result res;
+	struct attest_err err;
+	struct case_ c;
+
+	case_default(&c, F.milan, false);
+	c.r.launch_tcb[7] = 0x40;    /* launched on older microcode */
+	c.r.committed_tcb[6] = 7;    /* committed SNP firmware older */
+	c.r.current_tcb[0] = 4;      /* current bootloader newer */
+	case_sign(&c);
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_int_equal(snp_claims_add(&res, cs, NULL), ATTEST_OK);
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-min-microcode-svn")), 0x40);
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-min-snpfw-svn")), 7);
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-min-bootloader-svn")), 3);
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-current-bootloader-svn")), 4);
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-launch-microcode-svn")), 0x40);
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-sevsnpvm-launch-tcb")), "0300000000000840");
+	claim_set_free(cs);
+	case_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(synthetic_milan_vcek_report_verifies),
+		cmocka_unit_test(synthetic_genoa_report_verifies_on_the_genoa_chain),
+		cmocka_unit_test(turin_tcb_layout_and_fmc_spl_are_checked),
+		cmocka_unit_test(turin_vcek_with_eight_byte_hwid_matches_chip_id_prefix),
+		cmocka_unit_test(vlek_report_verifies_through_the_asvk),
+		cmocka_unit_test(every_known_report_version_verifies),
+		cmocka_unit_test(crl_that_does_not_list_the_ask_is_applied),
+		cmocka_unit_test(crl_revoking_the_ask_is_refused),
+		cmocka_unit_test(crl_revoking_the_asvk_refuses_vlek_reports),
+		cmocka_unit_test(expired_crl_is_refused),
+		cmocka_unit_test(crl_of_another_ark_is_refused),
+		cmocka_unit_test(vlek_report_with_a_vcek_is_refused),
+		cmocka_unit_test(vcek_report_with_a_vlek_is_refused),
+		cmocka_unit_test(vlek_with_hwid_or_vcek_with_csp_id_is_refused),
+		cmocka_unit_test(vcek_without_hwid_is_refused),
+		cmocka_unit_test(vcek_without_ucode_spl_is_refused),
+		cmocka_unit_test(vcek_of_another_tcb_is_refused_for_each_component),
+		cmocka_unit_test(vcek_of_another_chip_is_refused),
+		cmocka_unit_test(leaf_signed_by_the_ark_directly_is_refused),
+		cmocka_unit_test(p256_leaf_key_is_refused),
+		cmocka_unit_test(leaf_signed_with_pss_sha256_is_refused),
+		cmocka_unit_test(synthetic_chain_is_refused_against_the_builtin_arks),
+		cmocka_unit_test(supplied_ark_that_is_not_an_anchor_is_refused),
+		cmocka_unit_test(genoa_report_against_milan_chain_is_refused),
+		cmocka_unit_test(expired_vcek_is_refused),
+		cmocka_unit_test(report_signed_by_another_key_is_refused),
+		cmocka_unit_test(cached_chain_expires_with_its_crl),
+		cmocka_unit_test(structural_rules_are_enforced_field_by_field),
+		cmocka_unit_test(policy_bit_17_clear_is_refused),
+		cmocka_unit_test(version_dependent_fields_must_be_zero_before_their_version),
+		cmocka_unit_test(truncated_and_overlong_reports_are_refused),
+		cmocka_unit_test(debug_and_migration_policy_bits_become_claims),
+		cmocka_unit_test(min_tcb_claims_take_the_lowest_of_the_four_tcbs),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
