@@ -624,8 +624,8 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.type",
 				      "attestation type 0x%04x is not TPM_ST_ATTEST_QUOTE 0x8018", r.attest.type);
 	/* 5. Freshness. */
-	if (r.attest.extraData.size != in->nonce_len ||
-	    (in->nonce_len > 0 && CRYPTO_memcmp(r.attest.extraData.buffer, in->nonce, in->nonce_len) != 0))
+	if (!in->skip_nonce && (r.attest.extraData.size != in->nonce_len ||
+	    (in->nonce_len > 0 && CRYPTO_memcmp(r.attest.extraData.buffer, in->nonce, in->nonce_len) != 0)))
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.nonce",
 				      "extraData (%u bytes) is not the expected nonce (%zu bytes)",
 				      r.attest.extraData.size, in->nonce_len);

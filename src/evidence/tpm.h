@@ -116,6 +116,7 @@ struct tpm_quote_in {
 	STACK_OF(X509) *aik_chain; /* intermediates, may be NULL (borrowed) */
 	const uint8_t *nonce;    /* expected extraData */
 	size_t nonce_len;
+	bool skip_nonce;         /* boot-time quotes carry no fresh nonce */
 	uint32_t required_pcr_mask; /* bit n = PCR n must be selected */
 	int required_bank;          /* enum tpm_bank, or -1 = any one bank */
 	const struct tpm_pcr_values *pcrs; /* values the digest must match */

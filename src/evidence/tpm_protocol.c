@@ -1,0 +1,531 @@
+/*
+ * MAA TPM/VBS protocol: messages, sealed service contexts, the replay
+ * seen-set, and small parsers the request path needs. The request itself
+ * is verified in tpm_protocol_request.c. See tpm_protocol.h.
+ */
+#include "evidence/tpm_protocol.h"
+
+#include "base/codec.h"
+#include "base/cur.h"
+#include "base/jsonx.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- seen-set ------------------------------------------------------------ */
+
+struct seen_slot {
+	uint8_t id[TPM_PROTO_ID_LEN];
+	int64_t expiry;
+	bool used;
+};
+
+struct tpm_seen_set {
+	pthread_mutex_t lock;
+	size_t capacity; /* ids kept at most */
+	size_t nslots;   /* power of two, >= 2 * capacity */
+	size_t count;
+	struct seen_slot *slots;
+};
+
+struct tpm_seen_set *tpm_seen_set_new(size_t capacity)
+{
+	struct tpm_seen_set *s;
+	size_t n = 16;
+
+	if (capacity == 0 || capacity > (1u << 24))
+		return NULL;
+	while (n < 2 * capacity)
+		n *= 2;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->slots = calloc(n, sizeof(*s->slots));
+	if (s->slots == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s->slots);
+		free(s);
+		return NULL;
+	}
+	s->capacity = capacity;
+	s->nslots = n;
+	return s;
+}
+
+void tpm_seen_set_free(struct tpm_seen_set *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s->slots);
+	free(s);
+}
+
+/* Ids are random: their first bytes are a good hash. */
+static size_t slot_of(const struct tpm_seen_set *s, const uint8_t id[TPM_PROTO_ID_LEN])
+{
+	return (size_t)ld_u64le(id) & (s->nslots - 1);
+}
+
+static void slot_insert(struct tpm_seen_set *s, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry)
+{
+	size_t i = slot_of(s, id);
+
+	while (s->slots[i].used)
+		i = (i + 1) & (s->nslots - 1);
+	memcpy(s->slots[i].id, id, TPM_PROTO_ID_LEN);
+	s->slots[i].expiry = expiry;
+	s->slots[i].used = true;
+	s->count++;
+}
+
+/* Rebuilds the table without the ids that expired (open addressing has no cheap delete). */
+static void purge_expired(struct tpm_seen_set *s, int64_t now)
+{
+	struct seen_slot *old = s->slots;
+	struct seen_slot *fresh = calloc(s->nslots, sizeof(*fresh));
+
+	if (fresh == NULL)
+		return;
+	s->slots = fresh;
+	s->count = 0;
+	for (size_t i = 0; i < s->nslots; i++)
+		if (old[i].used && old[i].expiry > now)
+			slot_insert(s, old[i].id, old[i].expiry);
+	free(old);
+}
+
+int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry, int64_t now)
+{
+	struct tpm_seen_set *s = arg;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = slot_of(s, id); s->slots[i].used; i = (i + 1) & (s->nslots - 1)) {
+		if (memcmp(s->slots[i].id, id, TPM_PROTO_ID_LEN) == 0) {
+			rc = 1;
+			goto out;
+		}
+	}
+	if (s->count >= s->capacity)
+		purge_expired(s, now);
+	if (s->count >= s->capacity) {
+		rc = -1; /* full of live ids: refuse rather than forget one */
+		goto out;
+	}
+	slot_insert(s, id, expiry);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+void tpm_proto_cfg_defaults(struct tpm_proto_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ttl = TPM_PROTO_DEFAULT_TTL;
+	/* MAA defaults (maa-interface.md §3.5). */
+	cfg->require_valid_aik_cert = true;
+	cfg->required_pcr_mask = 0xFFFFFF;
+}
+
+/* ---- sealed service context ---------------------------------------------- */
+
+static const uint8_t CONTEXT_MAGIC[4] = {'T', 'P', 'C', '1'};
+#define CONTEXT_VERSION 1
+#define GCM_IV_LEN 12
+#define GCM_TAG_LEN 16
+#define CONTEXT_PLAIN_MAX (1 + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
+
+static void put_u64be(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* AES-256-GCM with the magic as additional data; out = ciphertext || tag. */
+static int gcm(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *in, size_t n,
+	       uint8_t *out, const uint8_t *tag_in, uint8_t *tag_out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int len = 0, fin = 0, ok;
+
+	ok = c != NULL && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, enc) == 1 &&
+	     EVP_CipherUpdate(c, NULL, &len, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC)) == 1 &&
+	     EVP_CipherUpdate(c, out, &len, in, (int)n) == 1 &&
+	     (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, (void *)tag_in) == 1) &&
+	     EVP_CipherFinal_ex(c, out + len, &fin) == 1 &&
+	     (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, tag_out) == 1);
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+int tpm_context_seal(const uint8_t key[TPM_PROTO_KEY_LEN], const uint8_t id[TPM_PROTO_ID_LEN],
+		     int64_t issued, int64_t expiry, const uint8_t *challenge, size_t challenge_len,
+		     char **ctx_b64, struct attest_err *err)
+{
+	uint8_t plain[CONTEXT_PLAIN_MAX];
+	uint8_t sealed[sizeof(CONTEXT_MAGIC) + GCM_IV_LEN + CONTEXT_PLAIN_MAX + GCM_TAG_LEN];
+	size_t pl = 0;
+	char *s;
+
+	if (challenge_len > TPM_PROTO_CHALLENGE_LEN)
+		return attest_err_set(err, ATTEST_E_INVALID, "tpm.context.seal", "challenge too long");
+	plain[pl++] = CONTEXT_VERSION;
+	memcpy(plain + pl, id, TPM_PROTO_ID_LEN);
+	pl += TPM_PROTO_ID_LEN;
+	put_u64be(plain + pl, (uint64_t)issued);
+	pl += 8;
+	put_u64be(plain + pl, (uint64_t)expiry);
+	pl += 8;
+	plain[pl++] = (uint8_t)challenge_len;
+	memcpy(plain + pl, challenge, challenge_len);
+	pl += challenge_len;
+	memcpy(sealed, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC));
+	if (RAND_bytes(sealed + 4, GCM_IV_LEN) != 1 ||
+	    gcm(1, key, sealed + 4, plain, pl, sealed + 4 + GCM_IV_LEN, NULL,
+		sealed + 4 + GCM_IV_LEN + pl) != 0) {
+		OPENSSL_cleanse(plain, sizeof(plain));
+		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.context.seal", "sealing failed");
+	}
+	OPENSSL_cleanse(plain, sizeof(plain));
+	s = b64url_encode(sealed, 4 + GCM_IV_LEN + pl + GCM_TAG_LEN);
+	if (s == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "tpm.context.seal", "out of memory");
+	*ctx_b64 = s;
+	return ATTEST_OK;
+}
+
+static int context_decode(const uint8_t *plain, size_t pl, struct tpm_context *c, struct attest_err *err)
+{
+	struct cur k;
+	uint8_t version, clen;
+	uint64_t issued, expiry;
+
+	cur_init(&k, plain, pl);
+	if (cur_u8(&k, &version) || version != CONTEXT_VERSION)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.version",
+				      "service_context has an unknown version");
+	if (cur_copy(&k, c->id, TPM_PROTO_ID_LEN) || cur_u64be(&k, &issued) || cur_u64be(&k, &expiry) ||
+	    cur_u8(&k, &clen) || clen > TPM_PROTO_CHALLENGE_LEN || cur_copy(&k, c->challenge, clen) ||
+	    !cur_empty(&k))
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
+				      "service_context content is malformed");
+	c->issued = (int64_t)issued;
+	c->expiry = (int64_t)expiry;
+	c->challenge_len = clen;
+	return ATTEST_OK;
+}
+
+int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, int64_t now,
+		     struct tpm_context *out, struct attest_err *err)
+{
+	uint8_t *raw = NULL, plain[CONTEXT_PLAIN_MAX];
+	size_t n = 0, pl;
+	struct tpm_context c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (ctx_b64 == NULL || b64_decode(ctx_b64, strlen(ctx_b64), &raw, &n) != 0)
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.context.encoding",
+				      "service_context is not base64url");
+	if (n < 4 + GCM_IV_LEN + GCM_TAG_LEN || n - (4 + GCM_IV_LEN + GCM_TAG_LEN) > CONTEXT_PLAIN_MAX ||
+	    memcmp(raw, CONTEXT_MAGIC, 4) != 0) {
+		free(raw);
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
+				      "service_context was not issued by this service");
+	}
+	pl = n - (4 + GCM_IV_LEN + GCM_TAG_LEN);
+	/* The GCM tag authenticates everything: nothing is read before it checks. */
+	if (gcm(0, key, raw + 4, raw + 4 + GCM_IV_LEN, pl, plain, raw + n - GCM_TAG_LEN, NULL) != 0) {
+		free(raw);
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.auth",
+				      "service_context does not authenticate under the service key");
+	}
+	free(raw);
+	rc = context_decode(plain, pl, &c, err);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (rc != ATTEST_OK)
+		return rc;
+	if (now >= c.expiry)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.expired",
+				      "the challenge expired %lld s ago; start again with an init message",
+				      (long long)(now - c.expiry));
+	*out = c;
+	return ATTEST_OK;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+void tpm_proto_msg_free(struct tpm_proto_msg *m)
+{
+	if (m == NULL)
+		return;
+	json_decref(m->msg);
+	m->msg = NULL;
+}
+
+static int classify(struct tpm_proto_msg *m, struct attest_err *err)
+{
+	const json_t *type = json_object_get(m->msg, "type");
+	const json_t *req = json_object_get(m->msg, "request");
+
+	if (type != NULL) {
+		if (!json_is_string(type) || strcmp(json_string_value(type), "aikcert") != 0)
+			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.type",
+					      "init message type must be \"aikcert\"");
+		m->kind = TPM_PROTO_INIT;
+		return ATTEST_OK;
+	}
+	if (json_is_string(req)) {
+		m->kind = TPM_PROTO_REQUEST;
+		return ATTEST_OK;
+	}
+	return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.message",
+			      "the message is neither an init ({\"type\"}) nor a request ({\"request\"})");
+}
+
+int tpm_proto_msg_parse(const char *body, size_t len, struct tpm_proto_msg *out, struct attest_err *err)
+{
+	struct tpm_proto_msg m = {0};
+	json_t *doc = NULL, *inner = NULL, *payload;
+	const json_t *data;
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	int rc;
+
+	if (len > TPM_PROTO_MAX_BODY)
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "request body too large");
+	if ((rc = jsonx_parse(body, len, &doc, "tpm.proto.body", "TPM request", err)) != ATTEST_OK)
+		return rc;
+	data = json_object_get(doc, "data");
+	if (json_is_string(data)) {
+		const char *s = json_string_value(data);
+
+		m.enveloped = true;
+		if (b64_decode(s, strlen(s), &raw, &rawlen) != 0) {
+			json_decref(doc);
+			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "\"data\" is not base64url");
+		}
+		rc = jsonx_parse((const char *)raw, rawlen, &inner, "tpm.proto.body", "TPM message", err);
+		free(raw);
+		json_decref(doc);
+		if (rc != ATTEST_OK)
+			return rc;
+	} else {
+		inner = doc;
+	}
+	payload = json_object_get(inner, "payload");
+	if (json_is_object(payload)) {
+		m.wrapped = true;
+		json_incref(payload);
+		json_decref(inner);
+		inner = payload;
+	}
+	if (!json_is_object(inner)) {
+		json_decref(inner);
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "the message is not a JSON object");
+	}
+	m.msg = inner;
+	if ((rc = classify(&m, err)) != ATTEST_OK) {
+		json_decref(inner);
+		return rc;
+	}
+	*out = m;
+	return ATTEST_OK;
+}
+
+/* Dresses a response message (stolen) in the form of the request. */
+static int respond(const struct tpm_proto_msg *m, json_t *msg, char **body, struct attest_err *err)
+{
+	json_t *top = msg;
+	char *text;
+
+	if (m->wrapped) {
+		top = json_object();
+		json_object_set_new(top, "payload", msg);
+	}
+	if (m->enveloped) {
+		char *inner = jsonx_dump(top);
+		char *b64 = inner ? b64url_encode((const uint8_t *)inner, strlen(inner)) : NULL;
+
+		free(inner);
+		json_decref(top);
+		top = json_object();
+		json_object_set_new(top, "data", b64 ? json_string(b64) : json_null());
+		free(b64);
+	}
+	text = jsonx_dump(top);
+	json_decref(top);
+	if (text == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.response", "out of memory");
+	*body = text;
+	return ATTEST_OK;
+}
+
+int tpm_proto_init(const struct tpm_proto_cfg *cfg, const struct tpm_proto_msg *m, char **body,
+		   struct attest_err *err)
+{
+	uint8_t challenge[TPM_PROTO_CHALLENGE_LEN], id[TPM_PROTO_ID_LEN];
+	uint32_t ttl = cfg->ttl ? cfg->ttl : TPM_PROTO_DEFAULT_TTL;
+	char *ctx = NULL, *ch;
+	json_t *msg;
+	int rc;
+
+	if (cfg->service_key == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.config", "no service key configured");
+	if (m->kind != TPM_PROTO_INIT)
+		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.message", "not an init message");
+	if (RAND_bytes(challenge, sizeof(challenge)) != 1 || RAND_bytes(id, sizeof(id)) != 1)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.proto.random", "no randomness");
+	if ((rc = tpm_context_seal(cfg->service_key, id, cfg->now, cfg->now + ttl, challenge,
+				   sizeof(challenge), &ctx, err)) != ATTEST_OK)
+		return rc;
+	ch = b64url_encode(challenge, sizeof(challenge));
+	msg = json_object();
+	json_object_set_new(msg, "challenge", ch ? json_string(ch) : json_null());
+	json_object_set_new(msg, "service_context", json_string(ctx));
+	free(ch);
+	free(ctx);
+	return respond(m, msg, body, err);
+}
+
+int tpm_proto_report_body(const struct tpm_proto_msg *m, const char *jwt, char **body,
+			  struct attest_err *err)
+{
+	json_t *msg = json_object();
+
+	json_object_set_new(msg, "report", json_string(jwt));
+	return respond(m, msg, body, err);
+}
+
+/* ---- raw JSON spans ------------------------------------------------------ */
+
+static size_t skip_ws(const char *t, size_t n, size_t i)
+{
+	while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* End (exclusive) of the JSON string starting at t[i] == '"', or 0. */
+static size_t skip_string(const char *t, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		if (t[i] == '\\')
+			i++;
+		else if (t[i] == '"')
+			return i + 1;
+	}
+	return 0;
+}
+
+/* End (exclusive) of the JSON value at t[i], or 0; nesting bounded. */
+static size_t skip_value(const char *t, size_t n, size_t i)
+{
+	int depth = 0;
+
+	if (i >= n)
+		return 0;
+	if (t[i] == '"')
+		return skip_string(t, n, i);
+	if (t[i] != '{' && t[i] != '[') {
+		while (i < n && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\n' &&
+		       t[i] != '\r' && t[i] != '\t')
+			i++;
+		return i;
+	}
+	for (; i < n; i++) {
+		if (t[i] == '"') {
+			size_t e = skip_string(t, n, i);
+
+			if (e == 0)
+				return 0;
+			i = e - 1;
+		} else if (t[i] == '{' || t[i] == '[') {
+			if (++depth > 64)
+				return 0;
+		} else if (t[i] == '}' || t[i] == ']') {
+			if (--depth == 0)
+				return i + 1;
+		}
+	}
+	return 0;
+}
+
+int tpm_json_member_span(const char *text, size_t len, const char *key, const char **start,
+			 size_t *span, struct attest_err *err)
+{
+	size_t klen = strlen(key), i = skip_ws(text, len, 0);
+
+	if (i >= len || text[i] != '{')
+		goto bad;
+	i = skip_ws(text, len, i + 1);
+	while (i < len && text[i] == '"') {
+		size_t ks = i, ke = skip_string(text, len, i), vs, ve;
+
+		if (ke == 0)
+			goto bad;
+		i = skip_ws(text, len, ke);
+		if (i >= len || text[i] != ':')
+			goto bad;
+		vs = skip_ws(text, len, i + 1);
+		ve = skip_value(text, len, vs);
+		if (ve == 0)
+			goto bad;
+		/* The key as written: the protocol's member names need no escapes. */
+		if (ke - ks == klen + 2 && memcmp(text + ks + 1, key, klen) == 0) {
+			*start = text + vs;
+			*span = ve - vs;
+			return ATTEST_OK;
+		}
+		i = skip_ws(text, len, ve);
+		if (i < len && text[i] == ',')
+			i = skip_ws(text, len, i + 1);
+	}
+	return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.json", "member \"%s\" not found", key);
+bad:
+	return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.json", "malformed JSON around \"%s\"", key);
+}
+
+/* ---- PCP platform attestation blob ---------------------------------------- */
+
+#define PCP_MAGIC 0x53444150u   /* 'SDAP' as a little-endian u32: bytes "PADS" */
+#define PCP_HEADER_V1 28
+#define PCP_HEADER_V2 32
+
+int tpm_pcp_blob_parse(const uint8_t *p, size_t n, struct tpm_pcp_blob *out, struct attest_err *err)
+{
+	struct tpm_pcp_blob b;
+	struct cur c;
+	uint32_t magic, hsize, cpcr, cquote, csig, clog, alg = TPM2_ALG_SHA1;
+
+	memset(&b, 0, sizeof(b));
+	cur_init(&c, p, n);
+	if (cur_u32le(&c, &magic) || cur_u32le(&c, &b.platform) || cur_u32le(&c, &hsize) ||
+	    cur_u32le(&c, &cpcr) || cur_u32le(&c, &cquote) || cur_u32le(&c, &csig) || cur_u32le(&c, &clog))
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.pcp.truncated", "platform claim header cut short");
+	if (magic != PCP_MAGIC)
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.pcp.magic",
+				      "platform claim magic 0x%08x is not PCP_PLATFORM_ATTESTATION_MAGIC", magic);
+	if (hsize < PCP_HEADER_V1 || hsize > n || (hsize >= PCP_HEADER_V2 && cur_u32le(&c, &alg)))
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.pcp.size", "HeaderSize %u is impossible", hsize);
+	cur_init(&c, p, n);
+	if (cur_skip(&c, hsize) || cur_take(&c, cpcr, &b.pcrs) || cur_take(&c, cquote, &b.quote) ||
+	    cur_take(&c, csig, &b.sig) || cur_take(&c, clog, &b.log))
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.pcp.truncated",
+				      "platform claim parts exceed its %zu bytes", n);
+	if (!cur_empty(&c))
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.pcp.trailing",
+				      "%zu bytes after the platform claim's parts", cur_left(&c));
+	b.pcrs_len = cpcr;
+	b.quote_len = cquote;
+	b.sig_len = csig;
+	b.log_len = clog;
+	b.pcr_alg = (uint16_t)alg;
+	*out = b;
+	return ATTEST_OK;
+}

@@ -1,0 +1,181 @@
+#ifndef ATTEST_EVIDENCE_TPM_PROTOCOL_H
+#define ATTEST_EVIDENCE_TPM_PROTOCOL_H
+
+/*
+ * Azure Attestation's TPM / VBS protocol below HTTP (maa-interface.md
+ * §1.3.5; MicrosoftDocs virtualization-based-security-protocol):
+ *
+ *   init     {"type":"aikcert"}  ->  {"challenge": b64url, "service_context": b64url}
+ *   request  {"request": JWS}    ->  claims for the token (the caller signs it)
+ *   report   the token           ->  {"report": JWT}
+ *
+ * Each message travels as {"data": b64url(UTF-8 JSON)}; a message may be
+ * wrapped in {"payload": ...} (the Azure SDKs do) and is answered in the
+ * form it was asked.
+ *
+ * Design note (stateless nodes): the service_context is self-contained.
+ * It is the AES-256-GCM sealing, under a service key the caller passes in,
+ * of {version, unique id, issue time, expiry, challenge}; the GCM tag
+ * authenticates it, so any node holding the key can finish a protocol
+ * another node started. A context is refused when its tag fails, when it
+ * expired, when its challenge is not the request's, and when its id was
+ * seen before: replay is checked through a caller callback (e.g. a shared
+ * store) or a small bounded in-process seen-set (tpm_seen_set).
+ */
+
+#include "attest/error.h"
+#include "claims/claims.h"
+#include "evidence/tpm.h"
+
+#include <jansson.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TPM_PROTO_KEY_LEN 32       /* AES-256 */
+#define TPM_PROTO_CHALLENGE_LEN 32
+#define TPM_PROTO_ID_LEN 16
+#define TPM_PROTO_DEFAULT_TTL 300  /* seconds a challenge stays valid */
+#define TPM_PROTO_MAX_BODY (8u * 1024 * 1024)
+
+/* ---- replay protection -------------------------------------------------- */
+
+/*
+ * Called once per accepted context: returns 0 when the id is new (and
+ * records it until expiry), 1 when it was seen (replay), negative on
+ * failure (the request is then refused).
+ */
+typedef int (*tpm_proto_replay_fn)(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry,
+				   int64_t now);
+
+/*
+ * A bounded set of seen context ids, safe for concurrent use. Expired ids
+ * are evicted; when the set is full of unexpired ids a new id is refused
+ * (fail closed) rather than an old one forgotten.
+ */
+struct tpm_seen_set;
+struct tpm_seen_set *tpm_seen_set_new(size_t capacity);
+void tpm_seen_set_free(struct tpm_seen_set *s);
+/* A tpm_proto_replay_fn over a tpm_seen_set (arg). Full: -1. */
+int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry, int64_t now);
+
+/* ---- configuration ------------------------------------------------------- */
+
+struct tpm_proto_cfg {
+	const uint8_t *service_key;   /* TPM_PROTO_KEY_LEN bytes, sealing the contexts */
+	uint32_t ttl;                 /* 0 = TPM_PROTO_DEFAULT_TTL */
+	int64_t now;                  /* verification time */
+	tpm_proto_replay_fn replay;   /* required for requests */
+	void *replay_arg;
+	/* From the tenant's policy configuration rules (maa-interface.md §3.5). */
+	bool require_valid_aik_cert;  /* default true */
+	uint32_t required_pcr_mask;   /* default 0xFFFFFF */
+	STACK_OF(X509) *aik_roots;    /* AIK certificate issuers */
+	const uint8_t (*registered_aiks)[32]; /* SHA-256 of registered AIKs' SPKI */
+	size_t n_registered_aiks;
+};
+
+/* Sets the documented defaults (require_valid_aik_cert, mask 0xFFFFFF, TTL). */
+void tpm_proto_cfg_defaults(struct tpm_proto_cfg *cfg);
+
+/* ---- messages ------------------------------------------------------------ */
+
+enum tpm_proto_kind { TPM_PROTO_INIT, TPM_PROTO_REQUEST };
+
+struct tpm_proto_msg {
+	enum tpm_proto_kind kind;
+	bool wrapped;   /* the message was {"payload": {...}} */
+	bool enveloped; /* the body was {"data": b64url(...)} */
+	json_t *msg;    /* the inner message object (owned) */
+};
+
+/*
+ * Reads a request body: {"data": b64url(JSON)} or the JSON message itself,
+ * either possibly wrapped in "payload". Errors: tpm.proto.body,
+ * tpm.proto.type (not "aikcert"), tpm.proto.message (neither init nor
+ * request).
+ */
+int tpm_proto_msg_parse(const char *body, size_t len, struct tpm_proto_msg *out, struct attest_err *err);
+void tpm_proto_msg_free(struct tpm_proto_msg *m);
+
+/*
+ * Answers an init message: a fresh random challenge and its sealed
+ * service_context, as a response body in the request's form (caller frees).
+ * Errors: tpm.proto.config, tpm.proto.random.
+ */
+int tpm_proto_init(const struct tpm_proto_cfg *cfg, const struct tpm_proto_msg *m, char **body,
+		   struct attest_err *err);
+
+/* The response body {"data": b64url({"report": jwt})} in the request's form. */
+int tpm_proto_report_body(const struct tpm_proto_msg *m, const char *jwt, char **body,
+			  struct attest_err *err);
+
+/* What a verified request yields. */
+struct tpm_proto_result {
+	struct claim_set *claims; /* incoming claims (maa-interface.md §2.4), owned */
+	json_t *cnf;              /* the request key's public JWK (RFC 7800 cnf.jwk), owned */
+	char *rp_data;            /* request rp_data (base64url text) or NULL, owned */
+	char *rp_id;              /* request rp_id or NULL, owned */
+	int version;              /* 1 or 2 */
+	bool vbs;                 /* att_type "vbs" */
+};
+void tpm_proto_result_free(struct tpm_proto_result *r);
+
+/*
+ * Verifies a request message end to end: the JWS signature with the key it
+ * names (proof of possession), the service_context (tag, expiry, challenge,
+ * replay), the TPM quote(s) with the AIK and the policy inputs of cfg, the
+ * TCG logs replayed against the quoted PCRs, the VBS report and its binding
+ * when att_type is "vbs"; then produces the claims. `result` is filled
+ * only on success. Errors: tpm.proto.* (message shape), tpm.context.*
+ * (sealed context), tpm.quote.*, tpm.aik.*, tcg.*, vbs.*, jws.*.
+ */
+int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_msg *m,
+		      struct tpm_proto_result *result, struct attest_err *err);
+
+/* ---- pieces, exposed for tests and tools --------------------------------- */
+
+/* Seals a context; *ctx_b64 (base64url) is the caller's. */
+int tpm_context_seal(const uint8_t key[TPM_PROTO_KEY_LEN], const uint8_t id[TPM_PROTO_ID_LEN],
+		     int64_t issued, int64_t expiry, const uint8_t *challenge, size_t challenge_len,
+		     char **ctx_b64, struct attest_err *err);
+
+struct tpm_context {
+	uint8_t id[TPM_PROTO_ID_LEN];
+	int64_t issued, expiry;
+	uint8_t challenge[TPM_PROTO_CHALLENGE_LEN];
+	size_t challenge_len;
+};
+
+/*
+ * Opens and authenticates a context; checks expiry at now.
+ * Errors: tpm.context.encoding, tpm.context.auth, tpm.context.version,
+ * tpm.context.expired.
+ */
+int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, int64_t now,
+		     struct tpm_context *out, struct attest_err *err);
+
+/*
+ * The raw text of member `key` of the JSON object in text (top level), so
+ * that a hash covers exactly the bytes the client sent (VBS EnclaveData).
+ * Errors: tpm.proto.json.
+ */
+int tpm_json_member_span(const char *text, size_t len, const char *key, const char **start,
+			 size_t *span, struct attest_err *err);
+
+/*
+ * PCP_PLATFORM_ATTESTATION_BLOB (Windows NCryptCreateClaim platform claim,
+ * v1 `current_claim`/`boot_claim`): header {Magic 'PADS'/'PAD2', Platform,
+ * HeaderSize, cbPcrValues, cbQuote, cbSignature, cbLog[, PcrAlgorithmId]}
+ * then the parts. Pointers go into p. Errors: tpm.pcp.*.
+ */
+struct tpm_pcp_blob {
+	uint32_t platform;
+	uint16_t pcr_alg;
+	const uint8_t *pcrs, *quote, *sig, *log;
+	size_t pcrs_len, quote_len, sig_len, log_len;
+};
+int tpm_pcp_blob_parse(const uint8_t *p, size_t n, struct tpm_pcp_blob *out, struct attest_err *err);
+
+#endif
