@@ -31,6 +31,8 @@ static char *make_url(const struct cli *cli, const char *path)
 	struct buf b;
 	size_t n = strlen(cli->url);
 
+	if (strncmp(path, "https://", 8) == 0 || strncmp(path, "http://", 7) == 0)
+		return strdup(path); /* an absolute URL (a JWKS, an issuer) */
 	buf_init(&b, 16384);
 	if (buf_append(&b, cli->url, n > 0 && cli->url[n - 1] == '/' ? n - 1 : n) != ATTEST_OK ||
 	    buf_append_str(&b, path) != ATTEST_OK) {
