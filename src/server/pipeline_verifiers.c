@@ -10,8 +10,8 @@
 #include "evidence/tdx.h"
 
 static const struct pipeline_verifier VERIFIERS[MAA_TYPE_COUNT] = {
-	[MAA_TYPE_SGX_ENCLAVE] = {MAA_TYPE_SGX_ENCLAVE, NULL, "the SGX verifier is not linked yet"},
-	[MAA_TYPE_OPEN_ENCLAVE] = {MAA_TYPE_OPEN_ENCLAVE, NULL, "the Open Enclave verifier is not linked yet"},
+	[MAA_TYPE_SGX_ENCLAVE] = {MAA_TYPE_SGX_ENCLAVE, sgx_verify, NULL},
+	[MAA_TYPE_OPEN_ENCLAVE] = {MAA_TYPE_OPEN_ENCLAVE, oe_verify, NULL},
 	[MAA_TYPE_SEV_SNP_VM] = {MAA_TYPE_SEV_SNP_VM, NULL,
 				 "the SevSnpVm report envelope (SnpReport, VcekCertChain) is not wired yet"},
 	[MAA_TYPE_TDX_VM] = {MAA_TYPE_TDX_VM, tdx_verify, NULL},
