@@ -40,7 +40,10 @@ struct srv_config {
 	int max_connections;
 	double rate_limit;           /* requests per second per provider (0 = unlimited) */
 	int rate_burst;              /* bucket size */
-	char port_file[SRV_PATH_MAX]; /* TEST aid: write the bound port here once listening */
+	char port_file[SRV_PATH_MAX]; /* automation: write the bound port here once listening */
+	char admin_file[SRV_PATH_MAX]; /* automation: write the bootstrap admin credential here (0600) */
+	char collateral_dir[SRV_PATH_MAX]; /* collateral files folder for the pipeline ("" = none) */
+	char trust_roots[SRV_PATH_MAX];    /* TEST/DEV: extra trust anchors, one PEM file */
 	char config_file[SRV_PATH_MAX];
 };
 

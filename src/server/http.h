@@ -135,7 +135,8 @@ enum http_route_flags {
 	HTTP_ROUTE_READER = 1u << 2,
 	HTTP_ROUTE_CONTRIBUTOR = 1u << 3,
 	HTTP_ROUTE_ADMIN = 1u << 4,
-	/* Counted against the provider's rate limit (429 + Retry-After). */
+	/* Counted against the provider's rate limit (429 + Retry-After). Every
+	 * provider-scoped route is counted today; the flag stays for clarity. */
 	HTTP_ROUTE_RATE_LIMITED = 1u << 5,
 	/* Needs reader role only when the provider is not in shared mode (MAA §1.9 policy reads). */
 	HTTP_ROUTE_READER_UNLESS_SHARED = 1u << 6,

@@ -11,6 +11,7 @@
  */
 
 #include "server/config.h"
+#include "server/log.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ struct keyring;       /* keys/keyring.h (the crypto helper's module) */
 struct http_router;   /* server/http.h */
 struct srv_metrics;   /* server/metrics.h */
 struct srv_ratelimit; /* server/ratelimit.h */
+struct httpd;         /* server/httpd.h */
 
 struct srv {
 	const struct srv_config *cfg;
@@ -33,9 +35,22 @@ struct srv {
 	bool admin_digest_set;
 	/* Service version sent as x-ms-maa-service-version. */
 	const char *service_version;
+	struct httpd *httpd;      /* the transport, once listening */
+	struct srv_log log;
+	int64_t started;          /* wall clock at start (uptime) */
+	/* The attest pipeline's long-lived state (policy cache, collateral, anchors):
+	 * owned by pipeline*.c, set in pipeline_routes_register, freed by pipeline_shutdown. */
+	void *pipeline;
 	/* Set once start-up completed (readyz); cleared when shutting down. */
 	volatile int ready;
 };
+
+/*
+ * Called once at shutdown, after the daemon stopped and before the store and
+ * keyring are closed, when the pipeline is linked in (weak, like
+ * pipeline_routes_register in http.h).
+ */
+void pipeline_shutdown(struct srv *srv) __attribute__((weak));
 
 /* The server's clock: the fixed test time when configured, else the wall clock. */
 int64_t srv_now(const struct srv *srv);

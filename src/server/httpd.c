@@ -1,0 +1,636 @@
+/*
+ * attestd's transport over libmicrohttpd (httpd.h).
+ *
+ * Design note. MHD calls on_request several times per request: first with
+ * the head (we allocate the request context, check Content-Length against
+ * the body limit and answer 413 at once when it is over), then with body
+ * chunks (appended to a capped buffer; past the cap the rest is drained and
+ * the answer is 413; past the request time limit it is 408), then once
+ * with no data: the request is complete and dispatch() runs the route. The
+ * log line, the metrics and the in-flight count are settled in
+ * on_completed, which MHD calls once per request whatever happened.
+ */
+#include "server/httpd.h"
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/timeutil.h"
+#include "server/http.h"
+#include "server/metrics.h"
+#include "server/ratelimit.h"
+#include "store/store.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REQ_ARENA_MAX (32u * 1024 * 1024)
+
+const char *const HTTPD_API_VERSIONS[] = {"2018-09-01-preview", "2020-10-01",         "2022-08-01",
+					  "2022-09-01-preview", "2023-04-01-preview", "2025-06-01",
+					  NULL};
+
+const char *httpd_api_versions_str(void)
+{
+	return "2018-09-01-preview, 2020-10-01, 2022-08-01, 2022-09-01-preview, 2023-04-01-preview, 2025-06-01";
+}
+
+struct httpd {
+	struct MHD_Daemon *d;
+	struct srv *srv;
+	atomic_llong inflight;
+};
+
+struct reqctx {
+	struct httpd *h;
+	uint64_t start_ns;
+	char request_id[37];
+	struct buf body;
+	bool too_big;
+	bool timed_out;
+	bool answered;
+	int status;
+	char method[16];
+	char path[256];
+	char provider[STORE_NAME_MAX];
+	char type[32];
+	char error_code[64];
+	char error_msg[256];
+	char client_request_id[80];
+	size_t bytes_in;
+	size_t bytes_out;
+};
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static void make_uuid(char out[37])
+{
+	uint8_t b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0, sizeof(b));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 (RFC 9562 §5.4) */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+const char *http_req_header(const struct http_request *req, const char *name)
+{
+	return req->impl ? MHD_lookup_connection_value(req->impl, MHD_HEADER_KIND, name) : NULL;
+}
+
+const char *http_req_query(const struct http_request *req, const char *name)
+{
+	return req->impl ? MHD_lookup_connection_value(req->impl, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
+int64_t httpd_inflight(const struct httpd *h)
+{
+	return atomic_load(&((struct httpd *)h)->inflight);
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+static enum MHD_Result send_response(struct MHD_Connection *c, struct reqctx *rq, struct http_response *resp,
+				     const char *allow)
+{
+	struct MHD_Response *r;
+	size_t len = 0;
+	uint8_t *body;
+	enum MHD_Result ok;
+
+	if (resp->status == 0)
+		http_resp_error(resp, 500, "InternalError", "the handler produced no response");
+	if (resp->body.max == 0)
+		buf_init(&resp->body, HTTP_RESP_BODY_MAX);
+	body = buf_steal(&resp->body, &len);
+	r = MHD_create_response_from_buffer(len, body ? body : (uint8_t *)"", body ? MHD_RESPMEM_MUST_FREE
+										  : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	if (resp->content_type[0] != '\0')
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	MHD_add_response_header(r, "x-ms-request-id", rq->request_id);
+	MHD_add_response_header(r, "x-ms-maa-service-version", rq->h->srv->service_version);
+	if (allow != NULL && allow[0] != '\0')
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	for (size_t i = 0; i < resp->nheaders; i++)
+		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+	rq->status = resp->status;
+	rq->bytes_out = len;
+	rq->answered = true;
+	snprintf(rq->error_code, sizeof(rq->error_code), "%s", resp->error_code);
+	snprintf(rq->error_msg, sizeof(rq->error_msg), "%s", resp->error_msg);
+	ok = MHD_queue_response(c, (unsigned int)resp->status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, struct reqctx *rq, int status, const char *code,
+				  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static enum MHD_Result send_error(struct MHD_Connection *c, struct reqctx *rq, int status, const char *code,
+				  const char *fmt, ...)
+{
+	struct http_response resp;
+	char msg[512];
+	va_list ap;
+	enum MHD_Result ok;
+
+	memset(&resp, 0, sizeof(resp));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_resp_error(&resp, status, code, "%s", msg);
+	ok = send_response(c, rq, &resp, NULL);
+	buf_free(&resp.body);
+	return ok;
+}
+
+/* ---- provider, api-version, auth, rate ------------------------------------------ */
+
+static bool valid_name(const char *s, size_t n)
+{
+	if (n == 0 || n >= STORE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		      ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Which provider a request addresses (issue 9): "/providers/<name>/..." by
+ * path, "<name>.<domain>" by host when a domain is configured, else the
+ * default provider. *path is what the router sees; *base_url the issuer.
+ */
+static int resolve_provider(struct srv *srv, struct MHD_Connection *c, const char *url, char name[STORE_NAME_MAX],
+			    const char **path, char *base_url, size_t cap, bool *explicit_provider)
+{
+	const struct srv_config *cfg = srv->cfg;
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+
+	*explicit_provider = false;
+	*path = url;
+	if (strncmp(url, "/providers/", 11) == 0) {
+		const char *seg = url + 11, *end = strchr(seg, '/');
+		size_t n = end ? (size_t)(end - seg) : strlen(seg);
+		if (!valid_name(seg, n))
+			return -1;
+		memcpy(name, seg, n);
+		name[n] = '\0';
+		*path = end ? end : "/";
+		*explicit_provider = true;
+		snprintf(base_url, cap, "%s/providers/%s", cfg->public_url, name);
+		return 0;
+	}
+	if (cfg->domain[0] != '\0' && host != NULL) {
+		const char *dot = strchr(host, '.');
+		size_t hl = strcspn(host, ":");
+		size_t dl = strlen(cfg->domain);
+		if (dot != NULL && (size_t)(dot - host) < hl && hl - (size_t)(dot - host) - 1 == dl &&
+		    strncasecmp(dot + 1, cfg->domain, dl) == 0 && valid_name(host, (size_t)(dot - host))) {
+			memcpy(name, host, (size_t)(dot - host));
+			name[dot - host] = '\0';
+			*explicit_provider = true;
+			snprintf(base_url, cap, "https://%.200s", host);
+			return 0;
+		}
+	}
+	snprintf(name, STORE_NAME_MAX, "%s", cfg->default_provider);
+	snprintf(base_url, cap, "%s", cfg->public_url);
+	return 0;
+}
+
+static bool api_version_known(const char *v)
+{
+	for (size_t i = 0; HTTPD_API_VERSIONS[i] != NULL; i++) {
+		if (strcmp(v, HTTPD_API_VERSIONS[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Bearer credential → role. Only the bootstrap administrator is known here. */
+static void authenticate(struct srv *srv, struct MHD_Connection *c, struct http_auth *auth)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	uint8_t d[32];
+	unsigned int dl = 0;
+
+	memset(auth, 0, sizeof(*auth));
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || !srv->admin_digest_set)
+		return;
+	h += 7;
+	if (EVP_Digest(h, strlen(h), d, &dl, EVP_sha256(), NULL) != 1 || dl != 32)
+		return;
+	if (CRYPTO_memcmp(d, srv->admin_digest, 32) == 0) {
+		auth->authenticated = true;
+		auth->role = HTTP_ROLE_ADMIN;
+		snprintf(auth->subject, sizeof(auth->subject), "bootstrap-admin");
+	}
+}
+
+static enum http_role role_needed(unsigned flags, const struct store_provider *p)
+{
+	if (flags & HTTP_ROUTE_ADMIN)
+		return HTTP_ROLE_ADMIN;
+	if (flags & HTTP_ROUTE_CONTRIBUTOR)
+		return HTTP_ROLE_CONTRIBUTOR;
+	if (flags & HTTP_ROUTE_READER)
+		return HTTP_ROLE_READER;
+	if ((flags & HTTP_ROUTE_READER_UNLESS_SHARED) && p != NULL && p->mode != STORE_MODE_SHARED)
+		return HTTP_ROLE_READER;
+	return HTTP_ROLE_NONE;
+}
+
+/* The provider's own rate (settings "rate_limit", "rate_burst"), else the service's. */
+static void provider_rate(const struct srv_config *cfg, const struct store_provider *p, double *rate, int *burst)
+{
+	json_t *s = p && p->settings_json ? json_loads(p->settings_json, 0, NULL) : NULL;
+	json_t *r = json_object_get(s, "rate_limit"), *b = json_object_get(s, "rate_burst");
+
+	*rate = json_is_number(r) ? json_number_value(r) : cfg->rate_limit;
+	*burst = json_is_integer(b) ? (int)json_integer_value(b) : cfg->rate_burst;
+	json_decref(s);
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+struct dispatch {
+	struct http_request req;
+	struct http_response resp;
+	struct store_provider prov;
+	bool have_prov;
+	struct arena arena;
+	char base_url[512];
+	const char *allow;
+};
+
+/* Checks what the route's flags ask before its handler runs; false when already answered in resp. */
+static bool precheck(struct srv *srv, struct dispatch *d, unsigned flags, bool explicit_provider)
+{
+	struct http_request *req = &d->req;
+	struct attest_err err = {0};
+
+	if (flags & HTTP_ROUTE_SERVICE) {
+		if (explicit_provider) {
+			http_resp_error(&d->resp, 404, "NotFound", "%s is not a provider operation", req->path);
+			return false;
+		}
+	} else {
+		int rc = store_provider_get(srv->store, d->prov.name, &d->prov, &err);
+		if (rc != ATTEST_OK) {
+			if (rc == ATTEST_E_NOT_FOUND)
+				http_resp_error(&d->resp, 404, "ProviderNotFound", "no attestation provider \"%s\"",
+						d->prov.name);
+			else
+				http_resp_error_from(&d->resp, 500, "InternalError", &err);
+			return false;
+		}
+		d->have_prov = true;
+		req->provider = &d->prov;
+	}
+	if (flags & HTTP_ROUTE_API_VERSION) {
+		const char *v = http_req_query(req, "api-version");
+		if (v == NULL || *v == '\0') {
+			http_resp_error(&d->resp, 400, "MissingApiVersionParameter",
+					"The api-version query parameter is required. Supported versions: %s",
+					httpd_api_versions_str());
+			return false;
+		}
+		if (!api_version_known(v)) {
+			http_resp_error(&d->resp, 400, "InvalidApiVersionParameter",
+					"The api-version '%.64s' is not supported. Supported versions: %s", v,
+					httpd_api_versions_str());
+			return false;
+		}
+		req->api_version = v;
+	}
+	enum http_role need = role_needed(flags, req->provider);
+	if (need > req->auth.role) {
+		if (!req->auth.authenticated) {
+			http_resp_header(&d->resp, "WWW-Authenticate", "Bearer");
+			http_resp_error(&d->resp, 401, "Unauthorized", "this operation needs a bearer token");
+		} else {
+			http_resp_error(&d->resp, 403, "Forbidden", "the caller's role does not allow this operation");
+		}
+		return false;
+	}
+	/* Every provider operation counts against its provider's limit (issue 9). */
+	if (d->have_prov) {
+		double rate;
+		int burst, retry = 1;
+		provider_rate(srv->cfg, &d->prov, &rate, &burst);
+		if (!srv_ratelimit_take(srv->ratelimit, d->prov.name, rate, burst, time_mono_ns(), &retry)) {
+			char ra[16];
+			snprintf(ra, sizeof(ra), "%d", retry);
+			http_resp_header(&d->resp, "Retry-After", ra);
+			http_resp_error(&d->resp, 429, "TooManyRequests",
+					"provider \"%s\" is limited to %.6g requests per second; retry after %d s",
+					d->prov.name, rate, retry);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void route(struct srv *srv, struct MHD_Connection *c, struct reqctx *rq, const char *url, const char *method,
+		  struct dispatch *d)
+{
+	struct http_request *req = &d->req;
+	struct http_route_hit hit;
+	bool explicit_provider = false;
+	const char *path = url;
+	char names[HTTP_MAX_PARAMS][64];
+
+	if (resolve_provider(srv, c, url, d->prov.name, &path, d->base_url, sizeof(d->base_url), &explicit_provider) != 0) {
+		http_resp_error(&d->resp, 404, "NotFound", "malformed provider name in the path");
+		return;
+	}
+	snprintf(rq->provider, sizeof(rq->provider), "%s", d->prov.name);
+	req->path = path;
+	req->base_url = d->base_url;
+	switch (http_router_match(srv->router, method, path, &hit)) {
+	case HTTP_MATCH_NO_PATH:
+		http_resp_error(&d->resp, 404, "NotFound", "no operation at %s %s", method, path);
+		return;
+	case HTTP_MATCH_NO_METHOD:
+		d->allow = arena_strdup(&d->arena, hit.allow);
+		http_resp_error(&d->resp, 405, "MethodNotAllowed", "%s is not allowed on %s (allowed: %s)", method,
+				path, hit.allow);
+		return;
+	case HTTP_MATCH_OK:
+		break;
+	}
+	if (hit.flags & HTTP_ROUTE_SERVICE)
+		rq->provider[0] = '\0';
+	req->nparams = hit.nparams;
+	for (size_t i = 0; i < hit.nparams; i++) {
+		size_t n = hit.param_len[i] < sizeof(names[i]) - 1 ? hit.param_len[i] : sizeof(names[i]) - 1;
+		memcpy(names[i], path + hit.param_off[i], n);
+		names[i][n] = '\0';
+		req->param_names[i] = hit.param_names[i];
+		req->param_values[i] = arena_strdup(&d->arena, names[i]);
+	}
+	if (!precheck(srv, d, hit.flags, explicit_provider))
+		return;
+	hit.fn(req, &d->resp, hit.arg);
+	if (req->label_type != NULL)
+		snprintf(rq->type, sizeof(rq->type), "%s", req->label_type);
+}
+
+static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struct reqctx *rq, const char *url,
+				const char *method)
+{
+	struct srv *srv = h->srv;
+	struct dispatch *d = calloc(1, sizeof(*d));
+	enum MHD_Result ok;
+
+	if (d == NULL)
+		return MHD_NO;
+	arena_init(&d->arena, REQ_ARENA_MAX);
+	buf_init(&d->resp.body, HTTP_RESP_BODY_MAX);
+	if (buf_append(&rq->body, "", 0) != 0) { /* a NUL-terminated, never-NULL body */
+		buf_free(&d->resp.body);
+		free(d);
+		return MHD_NO;
+	}
+	d->req.method = method;
+	d->req.url = url;
+	d->req.body = rq->body.p ? rq->body.p : (const uint8_t *)"";
+	d->req.body_len = rq->body.len;
+	d->req.request_id = rq->request_id;
+	d->req.now = srv_now(srv);
+	d->req.srv = srv;
+	d->req.arena = &d->arena;
+	d->req.impl = c;
+	d->req.label_type = NULL;
+	authenticate(srv, c, &d->req.auth);
+	route(srv, c, rq, url, method, d);
+	ok = send_response(c, rq, &d->resp, d->allow);
+	buf_free(&d->resp.body);
+	if (d->have_prov)
+		store_provider_clear(&d->prov);
+	arena_release(&d->arena);
+	free(d);
+	return ok;
+}
+
+/* ---- MHD callbacks ------------------------------------------------------------------ */
+
+static struct reqctx *reqctx_new(struct httpd *h, struct MHD_Connection *c, const char *url, const char *method)
+{
+	struct reqctx *rq = calloc(1, sizeof(*rq));
+	const char *cid;
+
+	if (rq == NULL)
+		return NULL;
+	rq->h = h;
+	rq->start_ns = time_mono_ns();
+	make_uuid(rq->request_id);
+	buf_init(&rq->body, h->srv->cfg->max_body + 1);
+	snprintf(rq->method, sizeof(rq->method), "%s", method);
+	snprintf(rq->path, sizeof(rq->path), "%s", url);
+	cid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-ms-client-request-id");
+	if (cid != NULL)
+		snprintf(rq->client_request_id, sizeof(rq->client_request_id), "%s", cid);
+	atomic_fetch_add(&h->inflight, 1);
+	return rq;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct httpd *h = cls;
+	struct reqctx *rq = *con_cls;
+	const struct srv_config *cfg = h->srv->cfg;
+
+	if (rq == NULL) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		rq = reqctx_new(h, c, url, method);
+		if (rq == NULL)
+			return MHD_NO;
+		*con_cls = rq;
+		/* Refuse an announced oversized body before reading a byte of it. */
+		if (cl != NULL && strtoull(cl, NULL, 10) > cfg->max_body)
+			return send_error(c, rq, 413, "RequestEntityTooLarge",
+					  "request body of %s bytes is over the %zu-byte limit", cl, cfg->max_body);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		rq->bytes_in += *upload_data_size;
+		if (!rq->answered && !rq->too_big && buf_append(&rq->body, upload_data, *upload_data_size) != 0) {
+			rq->too_big = true;
+			buf_free(&rq->body);
+		}
+		*upload_data_size = 0;
+		/* A body that trickles in for longer than the timeout is cut short (408). */
+		if (!rq->answered && !rq->timed_out &&
+		    time_mono_ns() - rq->start_ns > (uint64_t)cfg->conn_timeout * 1000000000ull) {
+			rq->timed_out = true;
+			return send_error(c, rq, 408, "RequestTimeout", "request body not received within %d s",
+					  cfg->conn_timeout);
+		}
+		return MHD_YES;
+	}
+	if (rq->answered)
+		return MHD_YES;
+	if (rq->too_big)
+		return send_error(c, rq, 413, "RequestEntityTooLarge", "request body is over the %zu-byte limit",
+				  cfg->max_body);
+	(void)version;
+	return dispatch(h, c, rq, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct httpd *h = cls;
+	struct reqctx *rq = *con_cls;
+	double secs;
+
+	(void)c;
+	if (rq == NULL)
+		return;
+	secs = (double)(time_mono_ns() - rq->start_ns) / 1e9;
+	if (!rq->answered)
+		rq->status = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 499; /* client went away */
+	struct srv_log_request line = {
+		.request_id = rq->request_id,
+		.method = rq->method,
+		.path = rq->path,
+		.status = rq->status,
+		.duration_ms = secs * 1000.0,
+		.provider = rq->provider,
+		.type = rq->type,
+		.error_code = rq->error_code,
+		.error_msg = rq->error_msg,
+		.client_request_id = rq->client_request_id,
+		.bytes_in = rq->bytes_in,
+		.bytes_out = rq->bytes_out,
+	};
+	srv_log_request_line(&h->srv->log, &line);
+	srv_metrics_observe(h->srv->metrics, rq->provider, rq->type, rq->status, secs);
+	buf_free(&rq->body);
+	free(rq);
+	*con_cls = NULL;
+	atomic_fetch_sub(&h->inflight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct httpd *h = cls;
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	/* TLS handshakes aborted by clients are routine (platform notes, gotcha 10). */
+	srv_log(&h->srv->log, SRV_LOG_DEBUG, "libmicrohttpd: %s", msg);
+}
+
+/* ---- start / stop ---------------------------------------------------------------- */
+
+static int bind_addr(const char *listen, int port, struct sockaddr_storage *ss, struct attest_err *err)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, listen, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		return ATTEST_OK;
+	}
+	if (inet_pton(AF_INET6, listen, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		return ATTEST_OK;
+	}
+	return attest_err_set(err, ATTEST_E_INVALID, "httpd.start", "listen address \"%s\" is not an IP address", listen);
+}
+
+int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, struct httpd **out, int *bound_port,
+		struct attest_err *err)
+{
+	const struct srv_config *cfg = srv->cfg;
+	struct sockaddr_storage ss;
+	struct httpd *h;
+	const union MHD_DaemonInfo *info;
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	long workers = cfg->workers > 0 ? cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
+	size_t pool = cfg->max_header * 2 < 32768 ? 32768 : cfg->max_header * 2;
+	int rc = bind_addr(cfg->listen, cfg->port, &ss, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (workers < 1)
+		workers = 1;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "httpd.start", "out of memory");
+	h->srv = srv;
+	atomic_init(&h->inflight, 0);
+	/*
+	 * MHD_OPTION_CONNECTION_MEMORY_LIMIT bounds the request head: a head
+	 * that does not fit is refused by libmicrohttpd itself (431/414).
+	 */
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)workers, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
+	if (h->d == NULL) {
+		free(h);
+		return attest_err_set(err, ATTEST_E_IO, "httpd.start",
+				      "cannot listen on %s port %d (in use, or the TLS key/certificate is invalid)",
+				      cfg->listen, cfg->port);
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	*bound_port = info ? (int)info->port : cfg->port;
+	*out = h;
+	return ATTEST_OK;
+}
+
+int64_t httpd_stop(struct httpd *h, int grace_ms)
+{
+	int64_t left;
+	MHD_socket s;
+
+	if (h == NULL)
+		return 0;
+	/* Stop accepting; connections already open keep being served. */
+	s = MHD_quiesce_daemon(h->d);
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+	for (int waited = 0; atomic_load(&h->inflight) > 0 && waited < grace_ms; waited += 10) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	left = atomic_load(&h->inflight);
+	MHD_stop_daemon(h->d);
+	free(h);
+	return left;
+}

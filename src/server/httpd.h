@@ -1,0 +1,39 @@
+#ifndef ATTEST_SERVER_HTTPD_H
+#define ATTEST_SERVER_HTTPD_H
+
+/*
+ * The transport: libmicrohttpd with its TLS (GnuTLS), a pool of one worker
+ * thread per core, limits, and the request pipeline of http.h (provider,
+ * api-version, auth, rate limit, handler, headers, log line, metrics).
+ */
+
+#include "attest/error.h"
+#include "server/server.h"
+
+#include <stdint.h>
+
+struct httpd;
+
+/*
+ * Starts listening (cfg->listen:cfg->port; port 0 = any) with the PEM
+ * certificate chain and key given. *bound_port receives the port.
+ * Errors: httpd.start.
+ */
+int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, struct httpd **out, int *bound_port,
+		struct attest_err *err);
+
+/*
+ * Graceful stop: stops accepting connections, waits up to grace_ms for the
+ * requests in flight to finish, then closes everything and frees h.
+ * Returns the number of requests still in flight when the grace ran out.
+ */
+int64_t httpd_stop(struct httpd *h, int grace_ms);
+
+/* Requests being handled now. */
+int64_t httpd_inflight(const struct httpd *h);
+
+/* The API versions accepted (MAA §1.1), NULL-terminated, and as one comma-separated string. */
+extern const char *const HTTPD_API_VERSIONS[];
+const char *httpd_api_versions_str(void);
+
+#endif

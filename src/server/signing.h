@@ -1,0 +1,37 @@
+#ifndef ATTEST_SERVER_SIGNING_H
+#define ATTEST_SERVER_SIGNING_H
+
+/*
+ * The server's view of its token-signing keys: a thin adapter over keys/
+ * (the keyring: generation, encrypted persistence in the store under the
+ * KEK file, rotation), so the routes need only these calls.
+ */
+
+#include "attest/error.h"
+
+#include <jansson.h>
+
+struct srv;
+
+/*
+ * Opens the keyring: creates the KEK file (0600) and a first RSA-2048 key
+ * with its self-signed certificate when the store has none, else loads the
+ * stored keys. Sets srv->keys. Errors: from keys/, or signing.unavailable
+ * when this build has no keys module.
+ */
+int srv_signing_open(struct srv *srv, struct attest_err *err);
+void srv_signing_close(struct srv *srv);
+
+/* The published keys as a JWKS (kty, kid, x5c, n/e). New reference. */
+int srv_signing_jwks(struct srv *srv, json_t **out, struct attest_err *err);
+
+/*
+ * Signs claims as a JWT with the active key: header {alg RS256, jku
+ * <base_url>/certs, kid, typ JWT} as MAA sends (reference §2.1).
+ */
+int srv_signing_sign(struct srv *srv, const char *base_url, const json_t *claims, char **out, struct attest_err *err);
+
+/* Rotates: a new active key; the old one stays published until not_after. */
+int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *err);
+
+#endif
