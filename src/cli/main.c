@@ -97,8 +97,13 @@ static void resolve_settings(struct cli *cli)
 
 static int run_noun(struct cli *cli, const struct cli_noun *n, int argc, char **argv)
 {
-	if (n->verbs == NULL)
+	if (n->verbs == NULL) {
+		if (cli_wants_help(argc, argv)) {
+			fputs(n->usage, stdout);
+			return CLI_OK;
+		}
 		return n->run(cli, argc, argv);
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage_noun(argc < 2 ? stderr : stdout, n);
 		return argc < 2 ? CLI_USAGE : CLI_OK;

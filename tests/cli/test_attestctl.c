@@ -1,0 +1,266 @@
+/*
+ * attestctl end to end, offline commands: help at every level, exit codes,
+ * `verify` on every real SGX, TDX and SEV-SNP vector at its fixed time,
+ * `token verify` on real Azure Attestation tokens (and their refusals),
+ * `policy check` and `policy test`.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "proc.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <jansson.h>
+
+static char ctl[4096];
+
+static int setup(void **state)
+{
+	const char *bin = getenv("ATTEST_BINARY_DIR");
+
+	snprintf(ctl, sizeof(ctl), "%s/src/cli/attestctl", bin ? bin : "build");
+	return access(ctl, X_OK) == 0 ? 0 : -1;
+}
+
+/* Runs attestctl with up to 15 arguments; returns the exit code, *out its output. */
+static int ctl_run(char **out, const char *a1, ...)
+{
+	char *argv[16] = {ctl};
+	va_list ap;
+	int i = 1;
+
+	va_start(ap, a1);
+	for (const char *a = a1; a != NULL && i < 15; a = va_arg(ap, const char *))
+		argv[i++] = (char *)a;
+	va_end(ap);
+	argv[i] = NULL;
+	return proc_run(out, argv);
+}
+
+
+#define EXPECT_RUN(rc, text, ...)                                                                  \
+	do {                                                                                       \
+		char *o_ = NULL;                                                                   \
+		int r_ = ctl_run(&o_, __VA_ARGS__, NULL);                                          \
+		if (r_ != (rc) || ((text) != NULL && strstr(o_, (text)) == NULL))                   \
+			fail_msg("attestctl exit %d (want %d), output:\n%s\n(wanted \"%s\")", r_, (rc), o_, \
+				 (text) ? (text) : "");                                            \
+		free(o_);                                                                          \
+	} while (0)
+
+static void help_is_offered_at_every_level(void **state)
+{
+	EXPECT_RUN(0, "Commands:", "--help");
+	EXPECT_RUN(0, "Verbs:", "policy", "--help");
+	EXPECT_RUN(0, "line and column", "policy", "check", "--help");
+	EXPECT_RUN(0, "Exit 0 only for evidence that verified", "verify", "--help");
+	EXPECT_RUN(0, "--nonce", "token", "verify", "--help");
+	EXPECT_RUN(0, "attestctl ", "--version");
+}
+
+static void usage_errors_exit_2(void **state)
+{
+	EXPECT_RUN(2, "unknown command 'frobnicate'", "frobnicate");
+	EXPECT_RUN(2, "unknown verb 'explode'", "policy", "explode");
+	EXPECT_RUN(2, "usage", "verify", "SgxEnclave");
+	EXPECT_RUN(2, "--output takes json or table", "--output", "xml", "verify");
+	EXPECT_RUN(2, "unknown attestation type", "verify", "Nope", "/dev/null", "--no-collateral");
+}
+
+/* bundle.json's now_unix of a vector folder, as a string. */
+static void vector_time(const char *dir, char *out, size_t n, long long add)
+{
+	char path[4096];
+	json_t *b;
+
+	snprintf(path, sizeof(path), "%s/bundle.json", dir);
+	b = json_load_file(path, 0, NULL);
+	assert_non_null(b);
+	snprintf(out, n, "%lld", (long long)json_integer_value(json_object_get(b, "now_unix")) + add);
+	json_decref(b);
+}
+
+/* The verdict EXPECTED.md gives each Intel vector (the independent verifier's). */
+static const struct {
+	const char *dir, *type, *status; /* status NULL: refused as "TCB level not supported" */
+	bool no_revocation;
+} INTEL[] = {
+	{"sgx/phala-sgx-v3-00a067110000-2023-11", "SgxEnclave", "ConfigurationAndSWHardeningNeeded", false},
+	{"sgx/phala-sgx-v3-00a067110000-2025-06", "SgxEnclave", "ConfigurationAndSWHardeningNeeded", false},
+	{"tdx/automata-zkdcap-tdx-v4-00806f050000-2025-06", "TdxVm", "OutOfDate", false},
+	{"tdx/edgeless-tdx-v4-00806f050000-2023-02-nocrl", "TdxVm", "UpToDate", true},
+	{"tdx/google-tdx-v4-spr-e4-50806f000000-2023-07", "TdxVm", NULL, false},
+	{"tdx/phala-tappd-tdx-v4-b0c06f000000-2025-06", "TdxVm", NULL, false},
+	{"tdx/phala-tdx-v5-90c06f000000-outdated-2026-02", "TdxVm", NULL, false},
+};
+
+static void verify_gives_each_intel_vector_its_expected_verdict(void **state)
+{
+	REQUIRE_VECTORS(vectors);
+	for (size_t i = 0; i < sizeof(INTEL) / sizeof(INTEL[0]); i++) {
+		char dir[4096], quote[4200], at[32];
+
+		snprintf(dir, sizeof(dir), "%s/%s", vectors, INTEL[i].dir);
+		snprintf(quote, sizeof(quote), "%s/quote.bin", dir);
+		if (access(quote, R_OK) != 0)
+			continue;
+		vector_time(dir, at, sizeof(at), 0);
+		if (INTEL[i].no_revocation) {
+			EXPECT_RUN(1, "pck_crl", "verify", INTEL[i].type, quote, "--collateral", dir, "--at", at);
+			EXPECT_RUN(0, INTEL[i].status, "verify", INTEL[i].type, quote, "--collateral", dir, "--at", at,
+				   "--no-revocation");
+		} else if (INTEL[i].status) {
+			EXPECT_RUN(0, INTEL[i].status, "verify", INTEL[i].type, quote, "--collateral", dir, "--at", at);
+		} else {
+			EXPECT_RUN(1, "tcb.not_supported", "verify", INTEL[i].type, quote, "--collateral", dir, "--at",
+				   at);
+		}
+	}
+}
+
+static void verify_refuses_expired_collateral_40_days_later(void **state)
+{
+	REQUIRE_VECTORS(vectors);
+	for (size_t i = 0; i < sizeof(INTEL) / sizeof(INTEL[0]); i++) {
+		char dir[4096], quote[4200], at[32];
+
+		if (INTEL[i].status == NULL || INTEL[i].no_revocation)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", vectors, INTEL[i].dir);
+		snprintf(quote, sizeof(quote), "%s/quote.bin", dir);
+		vector_time(dir, at, sizeof(at), 40 * 86400);
+		EXPECT_RUN(1, "refused", "verify", INTEL[i].type, quote, "--collateral", dir, "--at", at);
+	}
+}
+
+static void verify_prints_json_claims(void **state)
+{
+	char dir[4096], quote[4200], at[32], *out = NULL;
+	json_t *doc;
+
+	REQUIRE_VECTORS(vectors);
+	snprintf(dir, sizeof(dir), "%s/sgx/phala-sgx-v3-00a067110000-2023-11", vectors);
+	snprintf(quote, sizeof(quote), "%s/quote.bin", dir);
+	vector_time(dir, at, sizeof(at), 0);
+	assert_int_equal(ctl_run(&out, "-o", "json", "verify", "SgxEnclave", quote, "--collateral", dir, "--at", at,
+				 NULL),
+			 0);
+	/* stdout's JSON document; the status lines went to stderr. */
+	assert_non_null(strchr(out, '{'));
+	doc = json_loads(strchr(out, '{'), JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "x-ms-sgx-mrenclave")),
+			    "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
+	json_decref(doc);
+	free(out);
+}
+
+static void verify_refuses_a_missing_file_as_local_error(void **state)
+{
+	EXPECT_RUN(4, "cannot read evidence file", "verify", "SgxEnclave", "/nonexistent/quote.bin", "--collateral",
+		   "/tmp");
+}
+
+#define MAA "maa-tokens/js-2022-01-28-sharedwus"
+#define MAA_ISS "https://sharedwus.wus.attest.azure.net"
+
+static void token_verify_accepts_a_real_azure_token_and_refuses_alterations(void **state)
+{
+	char tok[4096], jwks[4096], bad[4200], *text, *p;
+	size_t n;
+	FILE *f;
+
+	REQUIRE_VECTORS(vectors);
+	snprintf(tok, sizeof(tok), "@%s/%s/tokens/attest-SgxEnclave-binary-runtime.jwt", vectors, MAA);
+	snprintf(jwks, sizeof(jwks), "%s/%s/certs.json", vectors, MAA);
+	EXPECT_RUN(0, "token verified", "token", "verify", tok, "--jwks", jwks, "--issuer", MAA_ISS, "--at",
+		   "2022-01-29T00:00:00Z");
+	EXPECT_RUN(1, "jwt.expired", "token", "verify", tok, "--jwks", jwks, "--issuer", MAA_ISS);
+	EXPECT_RUN(1, "token.issuer", "token", "verify", tok, "--jwks", jwks, "--issuer", "https://evil.example",
+		   "--at", "2022-01-29T00:00:00Z");
+	EXPECT_RUN(1, "token.nonce", "token", "verify", tok, "--jwks", jwks, "--nonce", "abc", "--at",
+		   "2022-01-29T00:00:00Z");
+	/* One character of the signature changed. */
+	text = (char *)test_read_vector(vectors, MAA "/tokens/attest-SgxEnclave-binary-runtime.jwt", &n);
+	assert_non_null(text);
+	p = strrchr(text, '.');
+	assert_non_null(p);
+	p[5] = p[5] == 'A' ? 'B' : 'A';
+	snprintf(bad, sizeof(bad), "/tmp/attestctl-bad-%d.jwt", (int)getpid());
+	f = fopen(bad, "w");
+	fputs(text, f);
+	fclose(f);
+	memmove(bad + 1, bad, strlen(bad) + 1);
+	bad[0] = '@';
+	EXPECT_RUN(1, "jws.signature", "token", "verify", bad, "--jwks", jwks, "--at", "2022-01-29T00:00:00Z");
+	unlink(bad + 1);
+	free(text);
+}
+
+static const char GOOD_POLICY[] = "version= 1.0;\n"
+				  "authorizationrules\n{\n"
+				  "  c:[type==\"x-ms-sgx-is-debuggable\", value==false] => permit();\n};\n"
+				  "issuancerules\n{\n"
+				  "  c:[type==\"x-ms-sgx-mrsigner\"] => issue(type=\"signer\", value=c.value);\n};\n";
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void policy_check_names_line_and_column_of_an_error(void **state)
+{
+	char good[128], bad[128];
+
+	snprintf(good, sizeof(good), "/tmp/attestctl-good-%d.policy", (int)getpid());
+	snprintf(bad, sizeof(bad), "/tmp/attestctl-bad-%d.policy", (int)getpid());
+	write_file(good, GOOD_POLICY);
+	write_file(bad, "version= 1.0;\nauthorizationrules\n{\n  c:[type==\"x\" value==1] => permit();\n};\n"
+			"issuancerules\n{\n};\n");
+	EXPECT_RUN(0, "authorizationrules", "policy", "check", good);
+	EXPECT_RUN(1, "line 4", "policy", "check", bad);
+	unlink(good);
+	unlink(bad);
+}
+
+static void policy_test_explains_permit_and_deny(void **state)
+{
+	char pol[128], ok[128], dbg[128];
+
+	snprintf(pol, sizeof(pol), "/tmp/attestctl-p-%d.policy", (int)getpid());
+	snprintf(ok, sizeof(ok), "/tmp/attestctl-ok-%d.json", (int)getpid());
+	snprintf(dbg, sizeof(dbg), "/tmp/attestctl-dbg-%d.json", (int)getpid());
+	write_file(pol, GOOD_POLICY);
+	write_file(ok, "{\"x-ms-sgx-is-debuggable\": false, \"x-ms-sgx-mrsigner\": \"abcd\"}");
+	write_file(dbg, "{\"x-ms-sgx-is-debuggable\": true, \"x-ms-sgx-mrsigner\": \"abcd\"}");
+	EXPECT_RUN(0, "\"signer\"", "-o", "json", "policy", "test", pol, "--claims", ok);
+	EXPECT_RUN(1, "x-ms-sgx-is-debuggable", "policy", "test", pol, "--claims", dbg);
+	unlink(pol);
+	unlink(ok);
+	unlink(dbg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(help_is_offered_at_every_level),
+		cmocka_unit_test(usage_errors_exit_2),
+		cmocka_unit_test(verify_gives_each_intel_vector_its_expected_verdict),
+		cmocka_unit_test(verify_refuses_expired_collateral_40_days_later),
+		cmocka_unit_test(verify_prints_json_claims),
+		cmocka_unit_test(verify_refuses_a_missing_file_as_local_error),
+		cmocka_unit_test(token_verify_accepts_a_real_azure_token_and_refuses_alterations),
+		cmocka_unit_test(policy_check_names_line_and_column_of_an_error),
+		cmocka_unit_test(policy_test_explains_permit_and_deny),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
