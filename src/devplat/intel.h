@@ -129,6 +129,14 @@ int intel_devplat_write_collateral(const struct intel_devplat *p, const char *di
 				   size_t tcb_info_len, const char *qe_identity, size_t qe_identity_len,
 				   int64_t crl_this, int64_t crl_next, struct attest_err *err);
 
+/*
+ * Writes the PCK certificate as the file source serves it for certification
+ * data types 1-3: pck_<hex of the quote's PPID bytes>.pem plus
+ * pck_cert_issuer_chain.pem (CA, root).
+ */
+int intel_devplat_write_pck_cert(const struct intel_devplat *p, const char *dir, const uint8_t *ppid,
+				 size_t ppid_len, struct attest_err *err);
+
 /* ---- quotes ------------------------------------------------------------------ */
 
 /* An enclave (the ISV body or the QE report), in sgx_report_body_t terms. */
