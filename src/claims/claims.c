@@ -164,3 +164,61 @@ json_t *claim_set_to_json(const struct claim_set *set)
 	}
 	return obj;
 }
+
+enum claim_value_type claim_value_type(const json_t *v)
+{
+	size_t i;
+	json_t *e;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING: return CLAIM_VT_STRING;
+	case JSON_INTEGER: return CLAIM_VT_INTEGER;
+	case JSON_TRUE:
+	case JSON_FALSE: return CLAIM_VT_BOOLEAN;
+	case JSON_OBJECT: return CLAIM_VT_JSON;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, e)
+			if (!json_is_string(e) && !json_is_integer(e) && !json_is_boolean(e))
+				return CLAIM_VT_JSON;
+		return CLAIM_VT_SET;
+	default: return CLAIM_VT_INVALID;
+	}
+}
+
+const char *claim_value_type_name(enum claim_value_type t)
+{
+	static const char *const N[] = {"Invalid", "String", "Integer", "Boolean", "Set", "JSON"};
+
+	return (unsigned)t < sizeof(N) / sizeof(N[0]) ? N[t] : "Invalid";
+}
+
+int claim_set_add_set(struct claim_set *set, const char *type, json_t *values)
+{
+	if (values == NULL)
+		return ATTEST_E_NOMEM;
+	if (claim_value_type(values) != CLAIM_VT_SET) {
+		json_decref(values);
+		return ATTEST_E_INVALID;
+	}
+	return claim_set_add(set, type, values);
+}
+
+const struct claim *claim_set_find_issued(const struct claim_set *set, const char *type, const char *issuer)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].type, type) == 0 && strcmp(set->v[i].issuer, issuer) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+struct claim_set *claim_set_copy(const struct claim_set *set)
+{
+	struct claim_set *c = claim_set_new();
+
+	for (size_t i = 0; c != NULL && i < set->n; i++)
+		if (claim_set_add_issued(c, set->v[i].type, set->v[i].issuer, json_incref(set->v[i].value)) != ATTEST_OK) {
+			claim_set_free(c);
+			c = NULL;
+		}
+	return c;
+}

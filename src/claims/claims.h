@@ -55,6 +55,36 @@ const struct claim *claim_set_find(const struct claim_set *set, const char *type
 const json_t *claim_set_get(const struct claim_set *set, const char *type);
 
 /*
+ * Value types (the policy language's valueType, maa-interface.md §3.3):
+ * String, Integer, Boolean; a JSON array whose elements are all strings,
+ * integers or booleans is a Set (a claim with several values, e.g. what
+ * JsonToClaimValue makes of an array); any other array or an object is
+ * JSON. Reals and null are CLAIM_VT_INVALID.
+ */
+enum claim_value_type {
+	CLAIM_VT_INVALID = 0,
+	CLAIM_VT_STRING,
+	CLAIM_VT_INTEGER,
+	CLAIM_VT_BOOLEAN,
+	CLAIM_VT_SET,
+	CLAIM_VT_JSON,
+};
+enum claim_value_type claim_value_type(const json_t *v);
+/* "String", "Integer", "Boolean", "Set", "JSON", or "Invalid". */
+const char *claim_value_type_name(enum claim_value_type t);
+
+/*
+ * Adds a set-valued claim (issuer AttestationService). `values` (stolen)
+ * must be an array of strings, integers or booleans; otherwise
+ * ATTEST_E_INVALID and the array is released.
+ */
+int claim_set_add_set(struct claim_set *set, const char *type, json_t *values);
+/* The first claim of this type and issuer, or NULL. */
+const struct claim *claim_set_find_issued(const struct claim_set *set, const char *type, const char *issuer);
+/* A copy of the set (values shared by reference), or NULL when out of memory. */
+struct claim_set *claim_set_copy(const struct claim_set *set);
+
+/*
  * The set as one JSON object, {type: value}, in insertion order; a type
  * present several times becomes an array of its values. New reference.
  */
