@@ -2,6 +2,8 @@
 #include "devplat/snp_plat.h"
 
 #include "base/buf.h"
+#include "base/codec.h"
+#include "crypto/crypto.h"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -503,4 +505,77 @@ uint8_t *snp_plat_crl_der(X509_CRL *crl, size_t *len)
 	OPENSSL_free(p);
 	*len = (size_t)n;
 	return copy;
+}
+
+static void put32(uint8_t *p, uint32_t v) { st32(p, v); }
+
+int snp_plat_hcl_report(struct snp_report *r, EVP_PKEY *key, const char *runtime_json, uint8_t **out,
+			size_t *len, struct attest_err *err)
+{
+	size_t v = strlen(runtime_json), n = 0x4D4 + v;
+	uint8_t *h = calloc(1, n);
+	int rc;
+
+	if (h == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "devplat.snp", "out of memory");
+	memset(r->report_data, 0, 64);
+	if (sha256(runtime_json, v, r->report_data) != 0) {
+		free(h);
+		return plat_err(err, "hashing the runtime data");
+	}
+	snp_plat_report_encode(r, h + 0x20);
+	if ((rc = snp_plat_report_sign(h + 0x20, key, err)) != ATTEST_OK) {
+		free(h);
+		return rc;
+	}
+	put32(h + 0x000, 0x414C4348u); /* "HCLA" */
+	put32(h + 0x004, 1);
+	put32(h + 0x008, (uint32_t)n);
+	put32(h + 0x00C, 2);            /* IGVM_REQUEST_TYPE AkCert */
+	put32(h + 0x4C0, (uint32_t)(20 + v));
+	put32(h + 0x4C4, 1);
+	put32(h + 0x4C8, 2);            /* SNP */
+	put32(h + 0x4CC, 1);            /* SHA-256 */
+	put32(h + 0x4D0, (uint32_t)v);
+	memcpy(h + 0x4D4, runtime_json, v);
+	*out = h;
+	*len = n;
+	return ATTEST_OK;
+}
+
+/* base64url of a BIGNUM's big-endian bytes (JWK n / e). */
+static char *bn_b64url(const BIGNUM *bn)
+{
+	int n = BN_num_bytes(bn);
+	uint8_t *raw = malloc(n > 0 ? (size_t)n : 1);
+	char *s = NULL;
+
+	if (raw != NULL && BN_bn2bin(bn, raw) == n)
+		s = b64url_encode(raw, (size_t)n);
+	free(raw);
+	return s;
+}
+
+char *snp_plat_hcl_runtime_json(EVP_PKEY *ak)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	char *ns = NULL, *es = NULL, *out = NULL;
+	struct buf b;
+
+	buf_init(&b, 64 * 1024);
+	if (EVP_PKEY_get_bn_param(ak, "n", &n) == 1 && EVP_PKEY_get_bn_param(ak, "e", &e) == 1 &&
+	    (ns = bn_b64url(n)) != NULL && (es = bn_b64url(e)) != NULL &&
+	    buf_printf(&b,
+		       "{\"keys\":[{\"kid\":\"HCLAkPub\",\"key_ops\":[\"sign\"],\"kty\":\"RSA\",\"e\":\"%s\","
+		       "\"n\":\"%s\"}],\"vm-configuration\":{\"console-enabled\":true,\"secure-boot\":true,"
+		       "\"tpm-enabled\":true,\"tpm-persisted\":true,\"vmUniqueId\":"
+		       "\"00000000-0000-4000-8000-000000000001\"}}",
+		       es, ns) == 0)
+		out = (char *)buf_steal(&b, NULL);
+	buf_free(&b);
+	free(ns);
+	free(es);
+	BN_free(n);
+	BN_free(e);
+	return out;
 }

@@ -92,6 +92,22 @@ int snp_plat_report_sign(uint8_t report[SNP_REPORT_SIZE], EVP_PKEY *key, struct 
 int snp_plat_crl(struct snp_plat *p, bool vlek, bool revoke_ca, int64_t this_update, int64_t next_update,
 		 X509_CRL **out, struct attest_err *err);
 
+/*
+ * An Azure-style HCL report (formats.md §6.2, version 1, request type 2,
+ * report type SNP, hash type SHA-256) around r: sets r->report_data to
+ * SHA-256(runtime_json) followed by zeros, encodes and signs r with key,
+ * and appends the runtime JSON. *out (malloc'd, *len bytes) is owned by
+ * the caller.
+ */
+int snp_plat_hcl_report(struct snp_report *r, EVP_PKEY *key, const char *runtime_json, uint8_t **out,
+			size_t *len, struct attest_err *err);
+
+/*
+ * The runtime JSON an Azure CVM's paravisor writes: keys [HCLAkPub = ak
+ * as an RSA JWK] and a vm-configuration object. Caller frees.
+ */
+char *snp_plat_hcl_runtime_json(EVP_PKEY *ak);
+
 /* DER / PEM of a certificate or CRL (malloc'd; caller frees). */
 uint8_t *snp_plat_der(X509 *x, size_t *len);
 char *snp_plat_pem(X509 *x);
