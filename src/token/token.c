@@ -229,6 +229,62 @@ json_t *token_header(const char *alg, const char *jku, const char *kid)
 	return h;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The object's members re-inserted in name order, values sorted too. */
+static json_t *sorted_object(const json_t *v)
+{
+	size_t n = json_object_size(v), i = 0;
+	const char **keys = n ? malloc(n * sizeof(*keys)) : NULL;
+	json_t *o = json_object(), *m;
+	const char *k;
+
+	if (o == NULL || (n > 0 && keys == NULL)) {
+		free(keys);
+		json_decref(o);
+		return NULL;
+	}
+	json_object_foreach((json_t *)v, k, m)
+	{
+		keys[i++] = k;
+	}
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 0; o != NULL && i < n; i++) {
+		json_t *c = token_json_sorted(json_object_get(v, keys[i]));
+
+		if (c == NULL || json_object_set_new(o, keys[i], c) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	free(keys);
+	return o;
+}
+
+json_t *token_json_sorted(const json_t *v)
+{
+	if (json_is_object(v))
+		return sorted_object(v);
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *e;
+
+		json_array_foreach(v, i, e)
+		{
+			if (a != NULL && json_array_append_new(a, token_json_sorted(e)) != 0) {
+				json_decref(a);
+				a = NULL;
+			}
+		}
+		return a;
+	}
+	return json_deep_copy(v);
+}
+
 char *token_json_dump(const json_t *v)
 {
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);

@@ -62,6 +62,13 @@ json_t *token_mgmt_claims(const char *issuer, int64_t now);
 /* The JWS header MAA signs with: {"alg", "jku", "kid", "typ": "JWT"} (§2.1). */
 json_t *token_header(const char *alg, const char *jku, const char *kid);
 
+/*
+ * A deep copy of v whose objects list their members sorted by name, so a
+ * serialiser that keeps insertion order writes them as MAA does. NULL on
+ * allocation failure.
+ */
+json_t *token_json_sorted(const json_t *v);
+
 /* Compact, member-sorted JSON text (caller frees). */
 char *token_json_dump(const json_t *v);
 

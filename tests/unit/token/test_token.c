@@ -588,6 +588,23 @@ static void type_names_resolve_case_insensitively(void **state)
 	assert_null(token_catalogue_get(MAA_TYPE_COUNT));
 }
 
+/* A signer that keeps insertion order writes a sorted copy as MAA does. */
+static void sorted_copy_serialises_in_maa_member_order(void **state)
+{
+	json_t *v = json_pack("{s:i, s:{s:b, s:[{s:i, s:i}]}, s:s}", "zeta", 1, "alpha", "y", 1, "b",
+			      "n", 2, "m", 3, "mid", "x");
+	json_t *sorted = token_json_sorted(v);
+	char *a = json_dumps(sorted, JSON_COMPACT), *b = token_json_dump(v);
+
+	assert_string_equal(a, "{\"alpha\":{\"b\":[{\"m\":3,\"n\":2}],\"y\":true},\"mid\":\"x\",\"zeta\":1}");
+	assert_string_equal(a, b);
+	assert_true(json_equal(v, sorted));
+	free(a);
+	free(b);
+	json_decref(v);
+	json_decref(sorted);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +627,7 @@ int main(void)
 		cmocka_unit_test(draft_token_is_unsigned),
 		cmocka_unit_test(decode_refuses_malformed_tokens),
 		cmocka_unit_test(type_names_resolve_case_insensitively),
+		cmocka_unit_test(sorted_copy_serialises_in_maa_member_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
