@@ -1,0 +1,521 @@
+/*
+ * MAA TPM/VBS protocol (src/evidence/tpm_protocol*.c) end to end with the
+ * synthetic platform of src/devplat/tpm_dev.c (a software-signed quote over
+ * PCRs produced by a generated event log); the real-TPM version of these
+ * flows is tests/integration/tpm.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "test_tpm_lib.h"
+
+#include "base/codec.h"
+#include "devplat/tpm_ca.h"
+#include "devplat/tpm_dev.h"
+#include "evidence/tpm_protocol.h"
+
+#define T_NOW 1767225600 /* 2026-01-01 */
+
+struct fixture {
+	uint8_t key[TPM_PROTO_KEY_LEN];
+	struct tpm_seen_set *seen;
+	struct tpm_proto_cfg cfg;
+	struct devplat_tpm_ca *ca;
+	STACK_OF(X509) *roots;
+	EVP_PKEY *aik, *req_key, *vbs_key;
+	uint8_t *aik_cert;
+	size_t aik_cert_len;
+	struct devplat_tcg_log log;
+	struct tpm_pcr_values pcrs;
+	char *challenge, *context;
+	uint8_t *quote, *sig;
+	size_t quote_len, sig_len;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct devplat_boot boot = {.secure_boot = true, .vbs = true, .extra_events = 4};
+	X509 *cert = NULL;
+	unsigned char *der = NULL;
+	int n;
+
+	memset(f->key, 0x42, sizeof(f->key));
+	f->seen = tpm_seen_set_new(64);
+	tpm_proto_cfg_defaults(&f->cfg);
+	f->cfg.service_key = f->key;
+	f->cfg.now = T_NOW;
+	f->cfg.replay = tpm_seen_set_check;
+	f->cfg.replay_arg = f->seen;
+	f->aik = EVP_RSA_gen(2048);
+	f->req_key = EVP_RSA_gen(2048);
+	f->vbs_key = EVP_RSA_gen(2048);
+	assert_int_equal(devplat_tpm_ca_new("AIK CA", T_NOW - 86400, T_NOW + 86400 * 30, &f->ca, NULL), 0);
+	assert_int_equal(devplat_tpm_ca_issue(f->ca, f->aik, "AIK", T_NOW - 3600, T_NOW + 86400, &cert, NULL), 0);
+	n = i2d_X509(cert, &der);
+	f->aik_cert = malloc((size_t)n);
+	memcpy(f->aik_cert, der, (size_t)n);
+	f->aik_cert_len = (size_t)n;
+	OPENSSL_free(der);
+	X509_free(cert);
+	f->roots = sk_X509_new_null();
+	sk_X509_push(f->roots, f->ca->cert);
+	f->cfg.aik_roots = f->roots;
+	assert_int_equal(devplat_tcg_log_init(&f->log), 0);
+	assert_int_equal(devplat_tcg_log_boot(&f->log, &boot), 0);
+	devplat_tcg_log_pcrs(&f->log, &f->pcrs);
+	*state = f;
+	return 0;
+}
+
+static void clear_round(struct fixture *f)
+{
+	free(f->challenge);
+	free(f->context);
+	free(f->quote);
+	free(f->sig);
+	f->challenge = f->context = NULL;
+	f->quote = f->sig = NULL;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	clear_round(f);
+	tpm_seen_set_free(f->seen);
+	sk_X509_free(f->roots);
+	devplat_tpm_ca_free(f->ca);
+	EVP_PKEY_free(f->aik);
+	EVP_PKEY_free(f->req_key);
+	EVP_PKEY_free(f->vbs_key);
+	free(f->aik_cert);
+	devplat_tcg_log_free(&f->log);
+	free(f);
+	return 0;
+}
+
+/* init: {"type":"aikcert"} -> challenge + context; then a quote over the challenge. */
+static void round_start(struct fixture *f)
+{
+	struct tpm_proto_msg m;
+	char *body = NULL;
+	json_t *resp;
+	uint8_t *ch = NULL;
+	size_t chl = 0;
+	const char *init = "{\"type\":\"aikcert\"}";
+
+	clear_round(f);
+	assert_int_equal(tpm_proto_msg_parse(init, strlen(init), &m, NULL), 0);
+	assert_int_equal(m.kind, TPM_PROTO_INIT);
+	assert_int_equal(tpm_proto_init(&f->cfg, &m, &body, NULL), 0);
+	resp = json_loads(body, 0, NULL);
+	f->challenge = strdup(json_string_value(json_object_get(resp, "challenge")));
+	f->context = strdup(json_string_value(json_object_get(resp, "service_context")));
+	assert_int_equal(b64_decode(f->challenge, strlen(f->challenge), &ch, &chl), 0);
+	assert_int_equal(chl, TPM_PROTO_CHALLENGE_LEN);
+	assert_int_equal(devplat_tpm_quote(f->aik, &f->pcrs, TPM_BANK_SHA256, 0xFFFFFF, ch, chl, &f->quote,
+					   &f->quote_len, &f->sig, &f->sig_len, NULL),
+			 0);
+	free(ch);
+	json_decref(resp);
+	free(body);
+	tpm_proto_msg_free(&m);
+}
+
+static char *build(struct fixture *f, int version, bool vbs, const struct devplat_vbs_identity *id)
+{
+	struct devplat_tpm_attestation cur = {
+		.quote = f->quote, .quote_len = f->quote_len, .sig = f->sig, .sig_len = f->sig_len,
+		.pcrs = &f->pcrs, .log = f->log.log.p, .log_len = f->log.log.len, .aik = f->aik,
+		.aik_cert_der = f->aik_cert, .aik_cert_len = f->aik_cert_len};
+	json_t *cc = json_loads("[{\"name\":\"deviceId\",\"value\":\"dev-42\",\"value_type\":\"string\"}]", 0, NULL);
+	struct devplat_tpm_request rq = {
+		.version = version, .challenge = f->challenge, .service_context = f->context,
+		.rp_id = "https://rp.example", .rp_data = "cnBkYXRh", .current = &cur,
+		.request_key = f->req_key, .custom_claims = cc, .vbs_key = vbs ? f->vbs_key : NULL,
+		.vbs_identity = id};
+	char *msg = NULL;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	if (devplat_tpm_request_build(&rq, &msg, &err) != 0)
+		fail_msg("%s: %s", err.name, err.msg);
+	json_decref(cc);
+	return msg;
+}
+
+static int run(struct fixture *f, const char *msg, struct tpm_proto_result *res, struct attest_err *err)
+{
+	struct tpm_proto_msg m;
+	int rc;
+
+	attest_err_clear(err);
+	rc = tpm_proto_msg_parse(msg, strlen(msg), &m, err);
+	if (rc != 0)
+		return rc;
+	rc = tpm_proto_request(&f->cfg, &m, res, err);
+	tpm_proto_msg_free(&m);
+	return rc;
+}
+
+static void v2_basic_request_verifies_and_yields_tpm_claims(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg;
+
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	if (run(f, msg, &res, &err) != 0)
+		fail_msg("%s: %s (%s)", err.name, err.msg, err.where);
+	assert_int_equal(res.version, 2);
+	assert_false(res.vbs);
+	assert_true(json_is_true(claim_set_get(res.claims, "aikValidated")));
+	assert_int_equal(json_integer_value(claim_set_get(res.claims, "tpmVersion")), 2);
+	assert_true(json_is_true(claim_set_get(res.claims, "secureBootEnabled")));
+	assert_true(json_is_true(claim_set_get(res.claims, "bootDebuggingDisabled")));
+	assert_true(json_is_true(claim_set_get(res.claims, "notSafeMode")));
+	assert_true(json_is_true(claim_set_get(res.claims, "vbsEnabled")));
+	assert_true(json_is_true(claim_set_get(res.claims, "iommuEnabled")));
+	assert_true(json_is_false(claim_set_get(res.claims, "vbsReportPresent")));
+	assert_non_null(claim_set_get(res.claims, "events"));
+	assert_non_null(claim_set_get(res.claims, "pcrs"));
+	assert_string_equal(json_string_value(claim_set_get(res.claims, "deviceId")), "dev-42");
+	assert_string_equal(claim_set_find(res.claims, "deviceId")->issuer, CLAIM_ISSUER_CUSTOM);
+	assert_string_equal(res.rp_data, "cnBkYXRh");
+	assert_string_equal(json_string_value(json_object_get(res.cnf, "kty")), "RSA");
+	tpm_proto_result_free(&res);
+	free(msg);
+}
+
+static void replayed_service_context_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg;
+
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	assert_int_equal(run(f, msg, &res, &err), 0);
+	tpm_proto_result_free(&res);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.replayed");
+	free(msg);
+}
+
+static void expired_service_context_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg;
+
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	f->cfg.now = T_NOW + TPM_PROTO_DEFAULT_TTL;
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.expired");
+	f->cfg.now = T_NOW;
+	free(msg);
+}
+
+static void context_sealed_under_another_key_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg;
+
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	f->key[0] ^= 1; /* another node with another key */
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.auth");
+	f->key[0] ^= 1;
+	/* and any node with the same key finishes it: a fresh seen-set, same key */
+	{
+		struct tpm_seen_set *other = tpm_seen_set_new(8);
+		void *keep = f->cfg.replay_arg;
+
+		f->cfg.replay_arg = other;
+		assert_int_equal(run(f, msg, &res, &err), 0);
+		tpm_proto_result_free(&res);
+		f->cfg.replay_arg = keep;
+		tpm_seen_set_free(other);
+	}
+	free(msg);
+}
+
+static void tampered_context_and_foreign_challenge_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_context c;
+	struct attest_err err;
+	char *first_ctx;
+	struct tpm_proto_result res;
+	char *msg;
+
+	round_start(f);
+	first_ctx = strdup(f->context);
+	/* a flipped character of the sealed context */
+	f->context[10] = f->context[10] == 'A' ? 'B' : 'A';
+	attest_err_clear(&err);
+	assert_int_not_equal(tpm_context_open(f->key, f->context, T_NOW, &c, &err), 0);
+	/* a context from one init with the challenge of another */
+	round_start(f);
+	free(f->context);
+	f->context = first_ctx;
+	msg = build(f, 2, false, NULL);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.challenge");
+	free(msg);
+}
+
+static void quote_over_another_nonce_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg;
+
+	round_start(f);
+	free(f->quote);
+	free(f->sig);
+	assert_int_equal(devplat_tpm_quote(f->aik, &f->pcrs, TPM_BANK_SHA256, 0xFFFFFF, (const uint8_t *)"old", 3,
+					   &f->quote, &f->quote_len, &f->sig, &f->sig_len, NULL),
+			 0);
+	msg = build(f, 2, false, NULL);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.nonce");
+	free(msg);
+}
+
+static void request_signed_by_another_key_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg, *dot;
+	json_t *m;
+	const char *jws;
+	char *forged;
+
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	m = json_loads(msg, 0, NULL);
+	jws = json_string_value(json_object_get(m, "request"));
+	forged = strdup(jws);
+	dot = strrchr(forged, '.');
+	dot[5] = dot[5] == 'A' ? 'B' : 'A'; /* one signature character */
+	json_object_set_new(m, "request", json_string(forged));
+	free(msg);
+	msg = json_dumps(m, 0);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "jws.signature");
+	free(forged);
+	free(msg);
+	json_decref(m);
+}
+
+static void untrusted_aik_is_refused_unless_registered(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	uint8_t h[32];
+	char *msg;
+	STACK_OF(X509) *none = sk_X509_new_null();
+
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	f->cfg.aik_roots = none;
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert.untrusted_root");
+	/* require_valid_aik_cert = false: a registered AIK is enough */
+	round_start(f);
+	free(msg);
+	msg = build(f, 2, false, NULL);
+	f->cfg.require_valid_aik_cert = false;
+	tpm_pkey_spki_sha256(f->aik, h);
+	f->cfg.registered_aiks = (const uint8_t(*)[32])h;
+	f->cfg.n_registered_aiks = 1;
+	assert_int_equal(run(f, msg, &res, &err), 0);
+	assert_true(json_is_false(claim_set_get(res.claims, "aikValidated")));
+	tpm_proto_result_free(&res);
+	f->cfg.aik_roots = f->roots;
+	f->cfg.require_valid_aik_cert = true;
+	f->cfg.registered_aiks = NULL;
+	f->cfg.n_registered_aiks = 0;
+	sk_X509_free(none);
+	free(msg);
+}
+
+static void v1_request_with_platform_claim_blob_verifies(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg;
+
+	round_start(f);
+	msg = build(f, 1, false, NULL);
+	if (run(f, msg, &res, &err) != 0)
+		fail_msg("%s: %s (%s)", err.name, err.msg, err.where);
+	assert_int_equal(res.version, 1);
+	assert_true(json_is_true(claim_set_get(res.claims, "secureBootEnabled")));
+	tpm_proto_result_free(&res);
+	free(msg);
+}
+
+static void vbs_request_binds_the_enclave_report_and_yields_identity_claims(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	struct devplat_vbs_identity id;
+	char *msg;
+
+	memset(&id, 0, sizeof(id));
+	memset(id.author_id, 0xA1, 32);
+	memset(id.image_id, 0x11, 16);
+	memset(id.owner_id, 0x0E, 32);
+	memset(id.family_id, 0xFA, 16);
+	id.enclave_svn = 3;
+	id.platform_svn = 7;
+	id.module_name = "enclave.dll";
+	round_start(f);
+	msg = build(f, 2, true, &id);
+	if (run(f, msg, &res, &err) != 0)
+		fail_msg("%s: %s (%s)", err.name, err.msg, err.where);
+	assert_true(res.vbs);
+	assert_true(json_is_true(claim_set_get(res.claims, "vbsReportPresent")));
+	assert_true(json_is_false(claim_set_get(res.claims, "vbsReportSignatureVerified")));
+	assert_int_equal(json_integer_value(claim_set_get(res.claims, "enclaveSvn")), 3);
+	assert_int_equal(json_integer_value(claim_set_get(res.claims, "enclavePlatformSvn")), 7);
+	assert_string_equal(json_string_value(claim_set_get(res.claims, "enclaveAuthorId")),
+			    "oaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaE");
+	assert_true(json_is_false(claim_set_get(res.claims, "enclaveDebuggable")));
+	tpm_proto_result_free(&res);
+	free(msg);
+}
+
+static void enveloped_and_wrapped_messages_are_answered_in_kind(void **state)
+{
+	struct fixture *f = *state;
+	const char *inner = "{\"payload\":{\"type\":\"aikcert\"}}";
+	char *b64 = b64url_encode((const uint8_t *)inner, strlen(inner)), body[256], *resp = NULL;
+	struct tpm_proto_msg m;
+	json_t *r, *dec;
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+
+	snprintf(body, sizeof(body), "{\"data\":\"%s\"}", b64);
+	assert_int_equal(tpm_proto_msg_parse(body, strlen(body), &m, NULL), 0);
+	assert_true(m.enveloped);
+	assert_true(m.wrapped);
+	assert_int_equal(tpm_proto_init(&f->cfg, &m, &resp, NULL), 0);
+	r = json_loads(resp, 0, NULL);
+	const char *d = json_string_value(json_object_get(r, "data"));
+	assert_non_null(d);
+	assert_int_equal(b64_decode(d, strlen(d), &raw, &rawlen), 0);
+	dec = json_loadb((const char *)raw, rawlen, 0, NULL);
+	assert_non_null(json_object_get(json_object_get(dec, "payload"), "challenge"));
+	json_decref(dec);
+	json_decref(r);
+	free(raw);
+	free(resp);
+	free(b64);
+	tpm_proto_msg_free(&m);
+	/* other init types are refused */
+	{
+		const char *bad = "{\"type\":\"other\"}";
+		struct attest_err err;
+
+		attest_err_clear(&err);
+		assert_int_equal(tpm_proto_msg_parse(bad, strlen(bad), &m, &err), ATTEST_E_PARSE);
+		assert_string_equal(err.name, "tpm.proto.type");
+	}
+}
+
+static void seen_set_is_bounded_and_forgets_only_expired_ids(void **state)
+{
+	struct tpm_seen_set *s = tpm_seen_set_new(3);
+	uint8_t id[TPM_PROTO_ID_LEN];
+
+	for (int i = 0; i < 3; i++) {
+		memset(id, i + 1, sizeof(id));
+		assert_int_equal(tpm_seen_set_check(s, id, 100, 10), 0);
+	}
+	memset(id, 1, sizeof(id));
+	assert_int_equal(tpm_seen_set_check(s, id, 100, 10), 1);
+	memset(id, 9, sizeof(id));
+	assert_int_equal(tpm_seen_set_check(s, id, 100, 10), -1); /* full of live ids */
+	assert_int_equal(tpm_seen_set_check(s, id, 300, 200), 0);  /* the others expired */
+	tpm_seen_set_free(s);
+}
+
+static void json_member_span_returns_the_raw_text(void **state)
+{
+	const char *t = "{ \"a\" : 1, \"b\":{\"x\":\"}\\\"\" , \"y\":[1,{}]} ,\"c\":null}";
+	const char *s;
+	size_t n;
+
+	assert_int_equal(tpm_json_member_span(t, strlen(t), "b", &s, &n, NULL), 0);
+	assert_int_equal(n, strlen("{\"x\":\"}\\\"\" , \"y\":[1,{}]}"));
+	assert_memory_equal(s, "{\"x\":\"}\\\"\" , \"y\":[1,{}]}", n);
+	assert_int_equal(tpm_json_member_span(t, strlen(t), "c", &s, &n, NULL), 0);
+	assert_int_equal(n, 4);
+	assert_int_not_equal(tpm_json_member_span(t, strlen(t), "z", &s, &n, NULL), 0);
+	assert_int_not_equal(tpm_json_member_span("{\"a\":{", 6, "a", &s, &n, NULL), 0);
+}
+
+static void pcp_blob_with_parts_beyond_its_end_is_refused(void **state)
+{
+	uint8_t b[44] = {0x50, 0x41, 0x44, 0x53, 2, 0, 0, 0, 28, 0, 0, 0, 4, 0, 0, 0,
+			 4, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0};
+	struct tpm_pcp_blob out;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	assert_int_equal(tpm_pcp_blob_parse(b, 40, &out, &err), 0);
+	assert_int_equal(out.quote_len, 4);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_pcp_blob_parse(b, 39, &out, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.pcp.truncated");
+	attest_err_clear(&err);
+	assert_int_equal(tpm_pcp_blob_parse(b, 41, &out, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.pcp.trailing");
+	b[0] = 0;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_pcp_blob_parse(b, 40, &out, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.pcp.magic");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(v2_basic_request_verifies_and_yields_tpm_claims),
+		cmocka_unit_test(replayed_service_context_is_refused),
+		cmocka_unit_test(expired_service_context_is_refused),
+		cmocka_unit_test(context_sealed_under_another_key_is_refused),
+		cmocka_unit_test(tampered_context_and_foreign_challenge_are_refused),
+		cmocka_unit_test(quote_over_another_nonce_is_refused),
+		cmocka_unit_test(request_signed_by_another_key_is_refused),
+		cmocka_unit_test(untrusted_aik_is_refused_unless_registered),
+		cmocka_unit_test(v1_request_with_platform_claim_blob_verifies),
+		cmocka_unit_test(vbs_request_binds_the_enclave_report_and_yields_identity_claims),
+		cmocka_unit_test(enveloped_and_wrapped_messages_are_answered_in_kind),
+		cmocka_unit_test(seen_set_is_bounded_and_forgets_only_expired_ids),
+		cmocka_unit_test(json_member_span_returns_the_raw_text),
+		cmocka_unit_test(pcp_blob_with_parts_beyond_its_end_is_refused),
+	};
+	setenv("TSS2_LOG", "all+NONE", 1);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
