@@ -479,22 +479,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (*upload_data_size > 0) {
 		rq->bytes_in += *upload_data_size;
-		if (!rq->answered && !rq->too_big && buf_append(&rq->body, upload_data, *upload_data_size) != 0) {
+		if (!rq->answered && !rq->too_big && !rq->timed_out &&
+		    buf_append(&rq->body, upload_data, *upload_data_size) != 0) {
 			rq->too_big = true;
 			buf_free(&rq->body);
 		}
 		*upload_data_size = 0;
-		/* A body that trickles in for longer than the timeout is cut short (408). */
-		if (!rq->answered && !rq->timed_out &&
-		    time_mono_ns() - rq->start_ns > (uint64_t)cfg->conn_timeout * 1000000000ull) {
+		/*
+		 * A body that trickles in for longer than the timeout is answered
+		 * 408 and not processed. libmicrohttpd cannot answer in the middle
+		 * of a body, so the rest is drained (into nothing); a client that
+		 * stalls completely is cut off by the idle timeout instead.
+		 */
+		if (!rq->timed_out && time_mono_ns() - rq->start_ns > (uint64_t)cfg->conn_timeout * 1000000000ull) {
 			rq->timed_out = true;
-			return send_error(c, rq, 408, "RequestTimeout", "request body not received within %d s",
-					  cfg->conn_timeout);
+			buf_free(&rq->body);
 		}
 		return MHD_YES;
 	}
 	if (rq->answered)
 		return MHD_YES;
+	if (rq->timed_out)
+		return send_error(c, rq, 408, "RequestTimeout", "request body not received within %d s",
+				  cfg->conn_timeout);
 	if (rq->too_big)
 		return send_error(c, rq, 413, "RequestEntityTooLarge", "request body is over the %zu-byte limit",
 				  cfg->max_body);

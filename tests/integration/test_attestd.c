@@ -1,0 +1,675 @@
+/*
+ * attestd end to end: a real server process on a free loopback port over
+ * HTTPS (its development certificate), driven with libcurl and raw TLS.
+ * One server is shared by the read-mostly tests; shutdown, restart and
+ * timeout tests start their own.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+static struct attestd_proc shared;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (attestd_start(&shared, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	attestd_cleanup(&shared);
+	curl_global_cleanup();
+	return 0;
+}
+
+static const char *bearer(const struct attestd_proc *p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "Authorization: Bearer %s", p->admin);
+	return buf;
+}
+
+static json_t *get_json(const struct attestd_proc *p, const char *path, long expect_status)
+{
+	struct http_reply r;
+	json_t *j;
+
+	assert_int_equal(http_do(p, "GET", path, NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, expect_status);
+	j = http_json(&r);
+	assert_non_null(j);
+	http_reply_free(&r);
+	return j;
+}
+
+static void assert_maa_error(const struct http_reply *r, long status, const char *code)
+{
+	json_t *j = http_json(r);
+	const char *c;
+	char hdr[128];
+
+	assert_int_equal(r->status, status);
+	assert_non_null(j);
+	c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+	assert_non_null(c);
+	assert_string_equal(c, code);
+	assert_true(json_is_string(json_object_get(json_object_get(j, "error"), "message")));
+	assert_true(http_header(r, "x-ms-error-code", hdr, sizeof(hdr)));
+	assert_string_equal(hdr, code);
+	json_decref(j);
+}
+
+/* ---- metadata ------------------------------------------------------------------ */
+
+static void certs_is_a_jwks_with_kid_x5c_and_raw_key_members(void **state)
+{
+	const char *paths[] = {"/certs", "/certs/"};
+
+	(void)state;
+	for (size_t k = 0; k < 2; k++) {
+		json_t *jwks = get_json(&shared, paths[k], 200), *keys = json_object_get(jwks, "keys"), *key;
+		size_t i;
+		assert_true(json_is_array(keys));
+		json_array_foreach(keys, i, key)
+		{
+			const char *kty = json_string_value(json_object_get(key, "kty"));
+			assert_non_null(kty);
+			assert_true(json_is_string(json_object_get(key, "kid")));
+			assert_true(json_is_array(json_object_get(key, "x5c")));
+			assert_true(json_array_size(json_object_get(key, "x5c")) >= 1);
+			if (strcmp(kty, "RSA") == 0) {
+				assert_true(json_is_string(json_object_get(key, "n")));
+				assert_true(json_is_string(json_object_get(key, "e")));
+			} else {
+				assert_true(json_is_string(json_object_get(key, "crv")));
+				assert_true(json_is_string(json_object_get(key, "x")));
+			}
+			assert_null(json_object_get(key, "d")); /* never a private member */
+		}
+		json_decref(jwks);
+	}
+}
+
+static void openid_metadata_names_issuer_and_jwks_uri(void **state)
+{
+	const char *paths[] = {"/.well-known/openid-configuration", "/.well-known/openid-configuration/"};
+	char expect[256];
+
+	(void)state;
+	for (size_t k = 0; k < 2; k++) {
+		json_t *doc = get_json(&shared, paths[k], 200), *algs;
+		assert_string_equal(json_string_value(json_object_get(doc, "issuer")), shared.base);
+		snprintf(expect, sizeof(expect), "%s/certs", shared.base);
+		assert_string_equal(json_string_value(json_object_get(doc, "jwks_uri")), expect);
+		algs = json_object_get(doc, "id_token_signing_alg_values_supported");
+		assert_string_equal(json_string_value(json_array_get(algs, 0)), "RS256");
+		assert_true(json_array_size(json_object_get(doc, "claims_supported")) > 10);
+		json_decref(doc);
+	}
+}
+
+static bool is_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+			return false;
+	}
+	return true;
+}
+
+static void every_response_carries_a_fresh_request_id_and_service_version(void **state)
+{
+	const char *const paths[] = {"/certs", "/nope", "/healthz", "/policies/SgxEnclave?api-version=1999-01-01",
+				     "/management/providers", "/providers/absent/certs"};
+	char ids[6][64];
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		struct http_reply r;
+		char v[64];
+		assert_int_equal(http_do(&shared, "GET", paths[i], NULL, NULL, 0, NULL, &r), 0);
+		assert_true(http_header(&r, "x-ms-request-id", ids[i], sizeof(ids[i])));
+		assert_true(is_uuid(ids[i]));
+		assert_true(http_header(&r, "x-ms-maa-service-version", v, sizeof(v)));
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(ids[i], ids[k]);
+		http_reply_free(&r);
+	}
+}
+
+/* ---- errors and limits ------------------------------------------------------------- */
+
+static void unknown_route_is_404_in_maa_error_body(void **state)
+{
+	struct http_reply r;
+
+	(void)state;
+	assert_int_equal(http_do(&shared, "GET", "/no/such/operation", NULL, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 404, "NotFound");
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/providers/ghost/certs", NULL, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 404, "ProviderNotFound");
+	http_reply_free(&r);
+}
+
+static void wrong_method_is_405_with_allow(void **state)
+{
+	struct http_reply r;
+	char allow[64];
+
+	(void)state;
+	assert_int_equal(http_do(&shared, "DELETE", "/certs", NULL, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 405, "MethodNotAllowed");
+	assert_true(http_header(&r, "Allow", allow, sizeof(allow)));
+	assert_non_null(strstr(allow, "GET"));
+	http_reply_free(&r);
+}
+
+static void huge_body_is_413(void **state)
+{
+	size_t n = 2u * 1024 * 1024;
+	char *big = malloc(n);
+	struct http_reply r;
+	const char *const chunked[] = {"Transfer-Encoding: chunked", NULL};
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'A', n);
+	assert_int_equal(http_do(&shared, "POST", "/certs", NULL, big, n, NULL, &r), 0);
+	assert_maa_error(&r, 413, "RequestEntityTooLarge");
+	http_reply_free(&r);
+	/* Without a Content-Length the cap is found while reading. */
+	assert_int_equal(http_do(&shared, "POST", "/certs", chunked, big, n, NULL, &r), 0);
+	assert_maa_error(&r, 413, "RequestEntityTooLarge");
+	http_reply_free(&r);
+	free(big);
+	/* The server is still fine. */
+	assert_int_equal(http_do(&shared, "GET", "/healthz", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+}
+
+static void oversized_request_head_is_refused_with_4xx(void **state)
+{
+	size_t n = 64 * 1024;
+	char *h = malloc(n + 16);
+	const char *hdrs[2] = {h, NULL};
+	struct http_reply r;
+
+	(void)state;
+	assert_non_null(h);
+	memcpy(h, "X-Big: ", 7);
+	memset(h + 7, 'b', n);
+	h[7 + n] = '\0';
+	http_do(&shared, "GET", "/certs", hdrs, NULL, 0, NULL, &r);
+	assert_true(r.status >= 400 && r.status < 500);
+	http_reply_free(&r);
+	free(h);
+	assert_int_equal(http_do(&shared, "GET", "/healthz", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+}
+
+static void api_version_missing_or_unknown_is_400_naming_supported_versions(void **state)
+{
+	char auth[256];
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	struct http_reply r;
+
+	(void)state;
+	assert_int_equal(http_do(&shared, "GET", "/policies/SgxEnclave", hdrs, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 400, "MissingApiVersionParameter");
+	assert_non_null(strstr(r.body, "2020-10-01"));
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/policies/SgxEnclave?api-version=2019-01-01", hdrs, NULL, 0, NULL, &r),
+			 0);
+	assert_maa_error(&r, 400, "InvalidApiVersionParameter");
+	assert_non_null(strstr(r.body, "2022-08-01"));
+	http_reply_free(&r);
+	/* /certs and the metadata take no api-version (MAA §1.1). */
+	assert_int_equal(http_do(&shared, "GET", "/certs?api-version=nonsense", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+}
+
+/* ---- health, metrics ------------------------------------------------------------------ */
+
+static void health_ready_and_metrics_answer(void **state)
+{
+	struct http_reply r;
+
+	(void)state;
+	assert_int_equal(http_do(&shared, "GET", "/healthz", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/readyz", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/nope", NULL, NULL, 0, NULL, &r), 0);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/metrics", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "# TYPE attestd_requests_total counter"));
+	assert_non_null(strstr(r.body, "attestd_requests_total{provider=\"default\",type=\"\",status=\"404\""));
+	assert_non_null(strstr(r.body, "# TYPE attestd_request_duration_seconds histogram"));
+	assert_non_null(strstr(r.body, "le=\"+Inf\""));
+	http_reply_free(&r);
+}
+
+/* ---- management, providers, rate limits ---------------------------------------------- */
+
+static void management_needs_the_administrator_credential(void **state)
+{
+	const char *const wrong[] = {"Authorization: Bearer attestd-admin-not-it", NULL};
+	struct http_reply r;
+
+	(void)state;
+	assert_int_equal(http_do(&shared, "GET", "/management/providers", NULL, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 401, "Unauthorized");
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/management/providers", wrong, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 401, "Unauthorized");
+	http_reply_free(&r);
+	/* Management is service-wide: not reachable under a provider prefix. */
+	assert_int_equal(http_do(&shared, "GET", "/providers/default/management/providers", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 404);
+	http_reply_free(&r);
+}
+
+static int64_t audit_rows(void)
+{
+	char auth[256];
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	struct http_reply r;
+	json_t *j;
+	int64_t rows;
+
+	assert_int_equal(http_do(&shared, "GET", "/management/audit:verify", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	j = http_json(&r);
+	assert_true(json_is_true(json_object_get(j, "intact")));
+	rows = json_integer_value(json_object_get(j, "rows"));
+	json_decref(j);
+	http_reply_free(&r);
+	return rows;
+}
+
+static void provider_lifecycle_is_audited_and_addressable_by_path(void **state)
+{
+	char auth[256], expect[256];
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	const char *body = "{\"mode\":\"aad\",\"settings\":{\"note\":\"t\"}}";
+	struct http_reply r;
+	int64_t before = audit_rows();
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(http_do(&shared, "PUT", "/management/providers/tenant-a", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	assert_int_equal(audit_rows(), before + 1);
+	/* Again: conflict, and no audit row for a refused change. */
+	assert_int_equal(http_do(&shared, "PUT", "/management/providers/tenant-a", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_maa_error(&r, 409, "Conflict");
+	http_reply_free(&r);
+	assert_int_equal(audit_rows(), before + 1);
+
+	/* Addressed by path prefix: its own issuer. */
+	j = get_json(&shared, "/providers/tenant-a/.well-known/openid-configuration", 200);
+	snprintf(expect, sizeof(expect), "%s/providers/tenant-a", shared.base);
+	assert_string_equal(json_string_value(json_object_get(j, "issuer")), expect);
+	json_decref(j);
+
+	body = "{\"mode\":\"shared\"}";
+	assert_int_equal(http_do(&shared, "PATCH", "/management/providers/tenant-a", hdrs, body, strlen(body), NULL, &r),
+			 0);
+	assert_int_equal(r.status, 200);
+	j = http_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "mode")), "shared");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "settings"), "note")), "t");
+	json_decref(j);
+	http_reply_free(&r);
+
+	assert_int_equal(http_do(&shared, "GET", "/management/providers", hdrs, NULL, 0, NULL, &r), 0);
+	assert_non_null(strstr(r.body, "\"tenant-a\""));
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "DELETE", "/management/providers/tenant-a", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/management/providers/tenant-a", hdrs, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 404, "NotFound");
+	http_reply_free(&r);
+	assert_int_equal(audit_rows(), before + 3);
+
+	/* The audit entries name the actor and the operation. */
+	assert_int_equal(http_do(&shared, "GET", "/management/audit?max=1000", hdrs, NULL, 0, NULL, &r), 0);
+	assert_non_null(strstr(r.body, "\"action\":\"provider.delete\""));
+	assert_non_null(strstr(r.body, "\"actor\":\"bootstrap-admin\""));
+	http_reply_free(&r);
+}
+
+static void provider_requests_are_validated(void **state)
+{
+	char auth[256];
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	const char *const cases[][2] = {
+		{"/management/providers/Bad_Name", "{\"mode\":\"aad\"}"},
+		{"/management/providers/ok-name", "{\"mode\":\"weird\"}"},
+		{"/management/providers/ok-name", "not json"},
+		{"/management/providers/ok-name", "{\"mode\":\"isolated\"}"},
+		{"/management/providers/ok-name", "{\"mode\":\"isolated\",\"policyCertificates\":[\"bm90IGEgY2VydA\"]}"},
+		{"/management/providers/ok-name", "{\"mode\":\"aad\",\"settings\":{\"rate_limit\":\"fast\"}}"},
+	};
+	struct http_reply r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(http_do(&shared, "PUT", cases[i][0], hdrs, cases[i][1], strlen(cases[i][1]), NULL, &r), 0);
+		assert_maa_error(&r, 400, "InvalidParameter");
+		http_reply_free(&r);
+	}
+	assert_int_equal(http_do(&shared, "DELETE", "/management/providers/default", hdrs, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 409, "Conflict");
+	http_reply_free(&r);
+}
+
+static void isolated_provider_is_created_with_its_signer_certificates(void **state)
+{
+	char auth[256], pem[4096], body[8192], *esc;
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	struct http_reply r;
+	json_t *j, *s;
+
+	(void)state;
+	/* Any real certificate will do as a signer: the server's own development certificate. */
+	assert_true(harness_read_file(shared.cacert, pem, sizeof(pem)));
+	s = json_string(pem);
+	esc = json_dumps(s, JSON_ENCODE_ANY);
+	snprintf(body, sizeof(body), "{\"mode\":\"isolated\",\"policyCertificates\":[%s]}", esc);
+	free(esc);
+	json_decref(s);
+	assert_int_equal(http_do(&shared, "PUT", "/management/providers/iso-1", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/management/providers/iso-1", hdrs, NULL, 0, NULL, &r), 0);
+	j = http_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "mode")), "isolated");
+	assert_int_equal(json_array_size(json_object_get(j, "policyCertificateThumbprints")), 1);
+	assert_int_equal(strlen(json_string_value(json_array_get(json_object_get(j, "policyCertificateThumbprints"), 0))),
+			 40);
+	json_decref(j);
+	http_reply_free(&r);
+}
+
+static void provider_rate_limit_answers_429_with_retry_after(void **state)
+{
+	char auth[256], ra[16];
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	const char *body = "{\"mode\":\"aad\",\"settings\":{\"rate_limit\":0.5,\"rate_burst\":2}}";
+	struct http_reply r;
+	int ok = 0, limited = 0;
+
+	(void)state;
+	assert_int_equal(http_do(&shared, "PUT", "/management/providers/slow", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(http_do(&shared, "GET", "/providers/slow/certs", NULL, NULL, 0, NULL, &r), 0);
+		if (r.status == 200) {
+			ok++;
+		} else {
+			assert_maa_error(&r, 429, "TooManyRequests");
+			assert_true(http_header(&r, "Retry-After", ra, sizeof(ra)));
+			assert_true(atoi(ra) >= 1 && atoi(ra) <= 2);
+			limited++;
+		}
+		http_reply_free(&r);
+	}
+	assert_int_equal(ok, 2);
+	assert_int_equal(limited, 2);
+	/* Other providers are not affected. */
+	assert_int_equal(http_do(&shared, "GET", "/certs", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+}
+
+/* ---- lifecycle: shutdown, restart, timeouts ------------------------------------------- */
+
+struct tls_conn {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd;
+};
+
+static int tls_connect(const struct attestd_proc *p, struct tls_conn *t)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
+
+	memset(t, 0, sizeof(*t));
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	t->ctx = SSL_CTX_new(TLS_client_method());
+	if (t->ctx == NULL || SSL_CTX_load_verify_locations(t->ctx, p->cacert, NULL) != 1)
+		return -1;
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	t->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		return -1;
+	t->ssl = SSL_new(t->ctx);
+	SSL_set_fd(t->ssl, t->fd);
+	SSL_set1_host(t->ssl, "127.0.0.1");
+	return SSL_connect(t->ssl) == 1 ? 0 : -1;
+}
+
+static void tls_close(struct tls_conn *t)
+{
+	if (t->ssl != NULL)
+		SSL_free(t->ssl);
+	if (t->fd > 0)
+		close(t->fd);
+	SSL_CTX_free(t->ctx);
+}
+
+static void tls_send(struct tls_conn *t, const char *s)
+{
+	assert_int_equal(SSL_write(t->ssl, s, (int)strlen(s)), (int)strlen(s));
+}
+
+/* Reads until the peer closes or n bytes; returns bytes read. */
+static size_t tls_read_all(struct tls_conn *t, char *out, size_t cap)
+{
+	size_t n = 0;
+	int r;
+
+	while (n + 1 < cap && (r = SSL_read(t->ssl, out + n, (int)(cap - 1 - n))) > 0) {
+		n += (size_t)r;
+		if (strstr(out, "\r\n\r\n") != NULL && strstr(out, "}") != NULL)
+			break;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static void sigterm_finishes_the_request_in_flight_then_exits_zero(void **state)
+{
+	struct attestd_proc p;
+	struct tls_conn t;
+	char req[512], reply[4096];
+	const char *body = "{\"mode\":\"aad\"}";
+	size_t half = strlen(body) / 2;
+
+	(void)state;
+	assert_int_equal(attestd_start(&p, NULL), 0);
+	assert_int_equal(tls_connect(&p, &t), 0);
+	snprintf(req, sizeof(req),
+		 "PUT /management/providers/late HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+		 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%.*s",
+		 p.admin, strlen(body), (int)half, body);
+	tls_send(&t, req);
+	harness_sleep_ms(300); /* the server has the head and half the body */
+	kill(p.pid, SIGTERM);
+	harness_sleep_ms(300);
+	/* Still running: it waits for this request. */
+	assert_int_equal(waitpid(p.pid, NULL, WNOHANG), 0);
+	tls_send(&t, body + half);
+	assert_true(tls_read_all(&t, reply, sizeof(reply)) > 0);
+	assert_non_null(strstr(reply, "HTTP/1.1 201"));
+	tls_close(&t);
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	/* And the acknowledged change is durable. */
+	assert_int_equal(attestd_launch(&p, NULL), 0);
+	{
+		char auth[256];
+		const char *const hdrs[] = {bearer(&p, auth, sizeof(auth)), NULL};
+		struct http_reply r;
+		/* The credential file is written once: reuse the first start's. */
+		assert_int_equal(http_do(&p, "GET", "/management/providers/late", hdrs, NULL, 0, NULL, &r), 0);
+		assert_int_equal(r.status, 200);
+		http_reply_free(&r);
+	}
+	assert_int_equal(attestd_stop(&p, SIGINT), 0);
+	attestd_cleanup(&p);
+}
+
+static void state_survives_kill_9_and_restart(void **state)
+{
+	struct attestd_proc p;
+	char auth[256], jwks1[16384];
+	const char *body = "{\"mode\":\"aad\"}";
+	struct http_reply r;
+
+	(void)state;
+	assert_int_equal(attestd_start(&p, NULL), 0);
+	const char *const hdrs[] = {bearer(&p, auth, sizeof(auth)), NULL};
+	assert_int_equal(http_do(&p, "PUT", "/management/providers/durable", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&p, "GET", "/certs", NULL, NULL, 0, NULL, &r), 0);
+	snprintf(jwks1, sizeof(jwks1), "%s", r.body);
+	http_reply_free(&r);
+	attestd_stop(&p, SIGKILL);
+	assert_int_equal(attestd_launch(&p, NULL), 0);
+	assert_int_equal(http_do(&p, "GET", "/management/providers/durable", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	/* Same signing keys after the restart (persisted, not regenerated). */
+	assert_int_equal(http_do(&p, "GET", "/certs", NULL, NULL, 0, NULL, &r), 0);
+	assert_string_equal(r.body, jwks1);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&p, "GET", "/management/audit:verify", hdrs, NULL, 0, NULL, &r), 0);
+	assert_non_null(strstr(r.body, "\"intact\":true"));
+	http_reply_free(&r);
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	attestd_cleanup(&p);
+}
+
+static void body_trickling_past_the_timeout_is_408(void **state)
+{
+	const char *const extra[] = {"--timeout", "1", NULL};
+	struct attestd_proc p;
+	struct tls_conn t;
+	char reply[4096];
+
+	(void)state;
+	assert_int_equal(attestd_start(&p, extra), 0);
+	assert_int_equal(tls_connect(&p, &t), 0);
+	tls_send(&t, "POST /certs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n0123456789");
+	/* Each gap is under the idle timeout; the whole body takes longer than the limit. */
+	for (int i = 0; i < 9; i++) {
+		harness_sleep_ms(200);
+		tls_send(&t, "0123456789");
+	}
+	assert_true(tls_read_all(&t, reply, sizeof(reply)) > 0);
+	assert_non_null(strstr(reply, "HTTP/1.1 408"));
+	assert_non_null(strstr(reply, "RequestTimeout"));
+	tls_close(&t);
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	attestd_cleanup(&p);
+}
+
+static void help_version_and_bad_flags(void **state)
+{
+	char bin[1024], cmd[1200];
+
+	(void)state;
+	assert_non_null(harness_binary(bin, sizeof(bin)));
+	snprintf(cmd, sizeof(cmd), "'%s' --help | grep -q -- --test-fixed-time", bin);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' --version | grep -q '^attestd '", bin);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' --no-such-flag 2>/dev/null", bin);
+	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+	snprintf(cmd, sizeof(cmd), "'%s' --port 99999 2>/dev/null", bin);
+	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+}
+
+static void config_file_sets_options_and_flags_override_it(void **state)
+{
+	struct attestd_proc p;
+	char cfg[400], flag[420];
+	FILE *f;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(attestd_prepare(&p), 0);
+	snprintf(cfg, sizeof(cfg), "%s/attestd.conf", p.dir);
+	f = fopen(cfg, "w");
+	assert_non_null(f);
+	fprintf(f, "# test config\npublic_url = \"https://attest.example:9999/\"\nlog_level = debug\nworkers = 1\n");
+	fclose(f);
+	snprintf(flag, sizeof(flag), "--config=%s", cfg);
+	const char *const extra[] = {flag, "--log-level", "warn", NULL};
+	assert_int_equal(attestd_launch(&p, extra), 0);
+	j = get_json(&p, "/.well-known/openid-configuration", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "issuer")), "https://attest.example:9999");
+	json_decref(j);
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	attestd_cleanup(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest shared_tests[] = {
+		cmocka_unit_test(certs_is_a_jwks_with_kid_x5c_and_raw_key_members),
+		cmocka_unit_test(openid_metadata_names_issuer_and_jwks_uri),
+		cmocka_unit_test(every_response_carries_a_fresh_request_id_and_service_version),
+		cmocka_unit_test(unknown_route_is_404_in_maa_error_body),
+		cmocka_unit_test(wrong_method_is_405_with_allow),
+		cmocka_unit_test(huge_body_is_413),
+		cmocka_unit_test(oversized_request_head_is_refused_with_4xx),
+		cmocka_unit_test(api_version_missing_or_unknown_is_400_naming_supported_versions),
+		cmocka_unit_test(health_ready_and_metrics_answer),
+		cmocka_unit_test(management_needs_the_administrator_credential),
+		cmocka_unit_test(provider_lifecycle_is_audited_and_addressable_by_path),
+		cmocka_unit_test(provider_requests_are_validated),
+		cmocka_unit_test(isolated_provider_is_created_with_its_signer_certificates),
+		cmocka_unit_test(provider_rate_limit_answers_429_with_retry_after),
+	};
+	const struct CMUnitTest own_tests[] = {
+		cmocka_unit_test(sigterm_finishes_the_request_in_flight_then_exits_zero),
+		cmocka_unit_test(state_survives_kill_9_and_restart),
+		cmocka_unit_test(body_trickling_past_the_timeout_is_408),
+		cmocka_unit_test(help_version_and_bad_flags),
+		cmocka_unit_test(config_file_sets_options_and_flags_override_it),
+	};
+	int failed = cmocka_run_group_tests_name("attestd (shared server)", shared_tests, group_setup, group_teardown);
+
+	failed += cmocka_run_group_tests_name("attestd (own server)", own_tests, NULL, NULL);
+	return failed;
+}
