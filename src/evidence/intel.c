@@ -223,9 +223,19 @@ static int load_crl(struct run *r, const struct collateral_blob *b, X509_CRL **o
 	char code[ATTEST_ERR_NAME_MAX];
 	size_t len = b->len;
 
-	/* OE's endorsements carry the Root CA CRL DER followed by a NUL (formats.md §4.4). */
-	while (len > 0 && b->data[len - 1] == 0 && b->data[0] == 0x30)
-		len--;
+	/*
+	 * OE's endorsements carry the Root CA CRL DER followed by a NUL
+	 * (formats.md §4.4): cut at the end the outer DER length declares when
+	 * only NULs follow it.
+	 */
+	if (len >= 4 && b->data[0] == 0x30 && b->data[1] == 0x82) {
+		size_t total = 4 + ((size_t)b->data[2] << 8 | b->data[3]), i;
+
+		for (i = total; i < len && b->data[i] == 0; i++)
+			;
+		if (total < len && i == len)
+			len = total;
+	}
 	snprintf(code, sizeof(code), "%s.crl.%s", r->prefix, what);
 	return x509_crl_load(b->data, len, out, code, r->err);
 }
