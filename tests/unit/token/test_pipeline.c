@@ -367,6 +367,95 @@ static void tdx_quote_gives_the_documented_eat_profile_token(void **state)
 	free(quote);
 }
 
+#define SNP_VECTOR "snp/teekit-gcp-milan-v5-reportdata-2025-12"
+#define SNP_NOW 1767225600 /* the vector's verdict time; its VCEK chain carries no CRL */
+#define SNP_TOKEN "maa-tokens/samples-2025-04-08-sevsnpvm-sharedweu-test/sev-snp-jwt.txt"
+
+/* {"SnpReport", "VcekCertChain"} of a real report, as the SevSnpVm request carries it (§1.3.3). */
+static char *snp_request_body(const char *dir)
+{
+	size_t rlen = 0, vlen = 0, clen = 0;
+	unsigned char *report = test_read_vector(dir, SNP_VECTOR "/report.bin", &rlen);
+	unsigned char *vcek = test_read_vector(dir, SNP_VECTOR "/vcek.pem", &vlen);
+	unsigned char *chain = test_read_vector(dir, SNP_VECTOR "/ask_ark_milan.pem", &clen);
+	char *pem = malloc(vlen + clen + 1), *r64, *c64, *env, *e64, *body = NULL;
+
+	assert_non_null(report);
+	assert_non_null(vcek);
+	assert_non_null(chain);
+	memcpy(pem, vcek, vlen);
+	memcpy(pem + vlen, chain, clen);
+	r64 = b64url_encode(report, rlen);
+	c64 = b64url_encode((const uint8_t *)pem, vlen + clen);
+	assert_true(asprintf(&env, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", r64, c64) > 0);
+	e64 = b64url_encode((const uint8_t *)env, strlen(env));
+	assert_true(asprintf(&body, "{\"report\":\"%s\"}", e64) > 0);
+	free(report);
+	free(vcek);
+	free(chain);
+	free(pem);
+	free(r64);
+	free(c64);
+	free(env);
+	free(e64);
+	return body;
+}
+
+/* A real SEV-SNP report through the pipeline: the claims of the real sevsnpvm token. */
+static void snp_report_gives_the_real_sevsnpvm_token_shape(void **state)
+{
+	struct fixture *f = *state;
+	REQUIRE_VECTORS(dir);
+	struct pipeline_ctx *ctx = NULL;
+	struct pipeline_attest in = {0};
+	struct pipeline_outcome out;
+	struct attest_err err;
+	char *body = snp_request_body(dir);
+	size_t len = 0;
+	unsigned char *text = test_read_vector(dir, SNP_TOKEN, &len);
+	json_t *h = NULL, *real = NULL, *ours;
+	const char *k;
+	json_t *v;
+
+	assert_non_null(text);
+	while (len > 0 && text[len - 1] == '\n')
+		len--;
+	attest_err_clear(&err);
+	assert_int_equal(token_decode_unverified((const char *)text, len, &h, &real, &err), ATTEST_OK);
+	assert_int_equal(pipeline_ctx_new(0, &ctx, &err), ATTEST_OK);
+	ctx->evidence_flags = EVIDENCE_NO_REVOCATION;
+	in.type = MAA_TYPE_SEV_SNP_VM;
+	in.body = body;
+	in.body_len = strlen(body);
+	in.issuer = ISSUER;
+	in.now = SNP_NOW;
+	in.sign = test_sign;
+	in.sign_arg = f;
+	pipeline_attest_run(ctx, &in, &out);
+	if (out.status != 200)
+		fail_msg("%d %s: %s (%s)", out.status, out.code, out.err.msg, out.err.name);
+	ours = token_claims(f, out.token);
+	json_object_foreach(real, k, v)
+	{
+		json_t *o = json_object_get(ours, k);
+
+		if (o == NULL || kind(o) != kind(v))
+			fail_msg("claim %s missing or of another type", k);
+	}
+	json_object_foreach(ours, k, v)
+	{
+		if (json_object_get(real, k) == NULL)
+			fail_msg("claim %s is not in the real sevsnpvm token", k);
+	}
+	json_decref(ours);
+	json_decref(h);
+	json_decref(real);
+	pipeline_outcome_clear(&out);
+	pipeline_ctx_free(ctx);
+	free(body);
+	free(text);
+}
+
 static void draft_policy_gives_an_unsigned_token_with_its_claims(void **state)
 {
 	struct fixture *f = *state;
@@ -532,6 +621,7 @@ int main(void)
 		cmocka_unit_test(recorded_sgx_request_gives_the_real_token_claims),
 		cmocka_unit_test(default_sgx_policy_is_the_real_services_default),
 		cmocka_unit_test(tdx_quote_gives_the_documented_eat_profile_token),
+		cmocka_unit_test(snp_report_gives_the_real_sevsnpvm_token_shape),
 		cmocka_unit_test(draft_policy_gives_an_unsigned_token_with_its_claims),
 		cmocka_unit_test(denying_policy_answers_400_naming_rule_and_claim),
 		cmocka_unit_test(draft_that_does_not_compile_is_a_parsing_error),
