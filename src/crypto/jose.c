@@ -162,16 +162,20 @@ static int signer_init_ctx(struct jws_signer *s)
 	return ATTEST_OK;
 }
 
-/* Builds {"alg": ..., header_extra...} and its base64url prefix. */
-static int signer_header(struct jws_signer *s, const json_t *extra, struct attest_err *err)
+/*
+ * Builds the header {"alg": ..., extra...} as JSON text (*json, optional)
+ * and its "<base64url>." prefix (*prefix, *prefix_len). Caller frees both.
+ */
+static int make_prefix(enum jws_alg alg, const json_t *extra, char **json, char **prefix, size_t *prefix_len,
+		       struct attest_err *err)
 {
 	json_t *h = json_object();
 	const char *k;
 	json_t *v;
-	char *b64;
+	char *text, *b64;
 	size_t n;
 
-	if (h == NULL || json_object_set_new(h, "alg", json_string(jws_alg_name(s->alg))) != 0) {
+	if (h == NULL || json_object_set_new(h, "alg", json_string(jws_alg_name(alg))) != 0) {
 		json_decref(h);
 		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
 	}
@@ -190,24 +194,25 @@ static int signer_header(struct jws_signer *s, const json_t *extra, struct attes
 			return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
 		}
 	}
-	s->header_json = jsonx_dump(h);
+	text = jsonx_dump(h);
 	json_decref(h);
-	if (s->header_json == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
-	b64 = b64url_encode((const uint8_t *)s->header_json, strlen(s->header_json));
-	if (b64 == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
-	n = strlen(b64);
-	s->prefix = malloc(n + 2);
-	if (s->prefix == NULL) {
+	b64 = text ? b64url_encode((const uint8_t *)text, strlen(text)) : NULL;
+	n = b64 ? strlen(b64) : 0;
+	*prefix = b64 ? malloc(n + 2) : NULL;
+	if (*prefix == NULL) {
+		free(text);
 		free(b64);
 		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
 	}
-	memcpy(s->prefix, b64, n);
-	s->prefix[n] = '.';
-	s->prefix[n + 1] = '\0';
-	s->prefix_len = n + 1;
+	memcpy(*prefix, b64, n);
+	(*prefix)[n] = '.';
+	(*prefix)[n + 1] = '\0';
+	*prefix_len = n + 1;
 	free(b64);
+	if (json != NULL)
+		*json = text;
+	else
+		free(text);
 	return ATTEST_OK;
 }
 
@@ -236,7 +241,7 @@ int jws_signer_new(EVP_PKEY *key, enum jws_alg alg, const json_t *header_extra, 
 					      jws_alg_name(alg));
 		}
 	}
-	rc = signer_header(s, header_extra, err);
+	rc = make_prefix(alg, header_extra, &s->header_json, &s->prefix, &s->prefix_len, err);
 	if (rc != ATTEST_OK) {
 		jws_signer_free(s);
 		return rc;
@@ -299,26 +304,26 @@ out:
 	return rc;
 }
 
-int jws_sign(const struct jws_signer *s, const void *payload, size_t len, char **out, struct attest_err *err)
+/* Signs "<prefix><b64url payload>" into a fresh compact JWS. */
+static int sign_with_prefix(const struct jws_signer *s, const char *prefix, size_t prefix_len, const void *payload,
+			    size_t len, char **out, struct attest_err *err)
 {
 	uint8_t raw[JWS_SIG_MAX];
 	size_t plen, slen, total, at;
 	char *tok;
 	int rc;
 
-	if (s == NULL || out == NULL || (payload == NULL && len > 0))
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jws_sign: bad argument");
 	if (len > JWS_MAX_TOKEN)
 		return attest_err_set(err, ATTEST_E_NOMEM, "jws.parse.size", "JWS payload too large");
 	plen = b64url_encoded_len(len);
 	slen = s->key ? b64url_encoded_len(s->raw_sig_len) : 0;
-	total = s->prefix_len + plen + 1 + slen + 1;
+	total = prefix_len + plen + 1 + slen + 1;
 	tok = malloc(total);
 	if (tok == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
-	memcpy(tok, s->prefix, s->prefix_len);
-	b64url_encode_to(payload, len, tok + s->prefix_len);
-	at = s->prefix_len + plen;
+	memcpy(tok, prefix, prefix_len);
+	b64url_encode_to(payload, len, tok + prefix_len);
+	at = prefix_len + plen;
 	tok[at++] = '.';
 	tok[at] = '\0';
 	if (s->key != NULL) {
@@ -335,17 +340,47 @@ int jws_sign(const struct jws_signer *s, const void *payload, size_t len, char *
 	return ATTEST_OK;
 }
 
+int jws_sign(const struct jws_signer *s, const void *payload, size_t len, char **out, struct attest_err *err)
+{
+	return jws_sign_ex(s, NULL, payload, len, out, err);
+}
+
+int jws_sign_ex(const struct jws_signer *s, const json_t *header_extra, const void *payload, size_t len,
+		char **out, struct attest_err *err)
+{
+	char *prefix = NULL;
+	size_t prefix_len = 0;
+	int rc;
+
+	if (s == NULL || out == NULL || (payload == NULL && len > 0))
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jws_sign: bad argument");
+	if (header_extra == NULL)
+		return sign_with_prefix(s, s->prefix, s->prefix_len, payload, len, out, err);
+	rc = make_prefix(s->alg, header_extra, NULL, &prefix, &prefix_len, err);
+	if (rc == ATTEST_OK)
+		rc = sign_with_prefix(s, prefix, prefix_len, payload, len, out, err);
+	free(prefix);
+	return rc;
+}
+
 int jwt_sign(const struct jws_signer *s, const json_t *claims, char **out, struct attest_err *err)
+{
+	return jwt_sign_ex(s, NULL, claims, out, err);
+}
+
+int jwt_sign_ex(const struct jws_signer *s, const json_t *header_extra, const json_t *claims, char **out,
+		struct attest_err *err)
 {
 	char *text;
 	int rc;
 
 	if (!json_is_object(claims))
 		return attest_err_set(err, ATTEST_E_INVALID, "jwt.claims", "JWT claims must be a JSON object");
-	text = jsonx_dump(claims);
+	/* Compact with sorted member names, as Azure Attestation's tokens are. */
+	text = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
 	if (text == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
-	rc = jws_sign(s, text, strlen(text), out, err);
+	rc = jws_sign_ex(s, header_extra, text, strlen(text), out, err);
 	free(text);
 	return rc;
 }

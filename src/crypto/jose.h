@@ -70,10 +70,26 @@ void jws_signer_free(struct jws_signer *s);
 /* The signer's protected header as JSON text (borrowed). */
 const char *jws_signer_header(const struct jws_signer *s);
 
-/* Signs payload bytes; *out is the compact JWS (NUL-terminated, caller frees). */
+/*
+ * Signs payload bytes with the precomputed header; *out is the compact JWS
+ * (NUL-terminated, caller frees). Safe to call from several threads on one
+ * signer.
+ */
 int jws_sign(const struct jws_signer *s, const void *payload, size_t len, char **out, struct attest_err *err);
-/* Signs the compact JSON of claims (a JSON object). */
+/*
+ * Same with another header for this call: {"alg", then header_extra's
+ * members} (NULL = the precomputed one). Costs one small JSON dump and
+ * encoding more than jws_sign.
+ */
+int jws_sign_ex(const struct jws_signer *s, const json_t *header_extra, const void *payload, size_t len,
+		char **out, struct attest_err *err);
+/*
+ * Signs claims (a JSON object) serialised compactly with member names
+ * sorted (JSON_COMPACT | JSON_SORT_KEYS, as Azure Attestation's tokens).
+ */
 int jwt_sign(const struct jws_signer *s, const json_t *claims, char **out, struct attest_err *err);
+int jwt_sign_ex(const struct jws_signer *s, const json_t *header_extra, const json_t *claims, char **out,
+		struct attest_err *err);
 
 /* ---- parsing and verification ------------------------------------------ */
 

@@ -243,9 +243,15 @@ int keyring_jwks(const struct keyring *r, int64_t now, json_t **out, struct atte
 
 int keyring_sign_jwt(const struct keyring *r, const json_t *claims, char **out, struct attest_err *err)
 {
+	return keyring_sign_jwt_jku(r, claims, NULL, out, err);
+}
+
+int keyring_sign_jwt_jku(const struct keyring *r, const json_t *claims, const char *jku, char **out,
+			 struct attest_err *err)
+{
 	if (r == NULL || r->current == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, "keys.ring.empty", "no current signing key");
-	return signing_key_sign_jwt(r->current, claims, out, err);
+	return signing_key_sign_jwt_jku(r->current, claims, jku, out, err);
 }
 
 static bool prunable(const struct keyring *r, const struct signing_key *k, int64_t now)

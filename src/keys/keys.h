@@ -110,6 +110,13 @@ int signing_key_jwk(const struct signing_key *k, json_t **out, struct attest_err
  * claims' "exp", when present, raises last_exp (atomic).
  */
 int signing_key_sign_jwt(struct signing_key *k, const json_t *claims, char **out, struct attest_err *err);
+/*
+ * Same with the header's "jku" for this call (a provider's own
+ * "<base URL>/certs"); NULL or the key's own jku uses the precomputed
+ * header. Claims are serialised compact with sorted names (jwt_sign).
+ */
+int signing_key_sign_jwt_jku(struct signing_key *k, const json_t *claims, const char *jku, char **out,
+			     struct attest_err *err);
 
 /*
  * Seals the key into a blob (layout above); *blob is malloc'd, caller
@@ -165,8 +172,15 @@ struct signing_key *keyring_find(const struct keyring *r, const char *kid);
 
 /* {"keys": [...]} of every key still published at now (current first). */
 int keyring_jwks(const struct keyring *r, int64_t now, json_t **out, struct attest_err *err);
-/* Signs claims with the current key. Errors: keys.ring.empty and signing errors. */
+/*
+ * Signs claims with the current key: header {"alg","jku","kid","typ":"JWT"}
+ * (+"x5c" when configured), claims compact with sorted member names.
+ * Errors: keys.ring.empty and signing errors.
+ */
 int keyring_sign_jwt(const struct keyring *r, const json_t *claims, char **out, struct attest_err *err);
+/* Same with a per-call jku (per-provider base URL); NULL = the ring's. */
+int keyring_sign_jwt_jku(const struct keyring *r, const json_t *claims, const char *jku, char **out,
+			 struct attest_err *err);
 /*
  * Drops keys whose retire_at has passed (never the current key); returns
  * how many were dropped. Their kids are gone from the ring afterwards, so

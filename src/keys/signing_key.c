@@ -35,6 +35,8 @@ struct signing_key {
 	int64_t retire_at;
 	_Atomic int64_t last_exp;
 	struct jws_signer *signer;
+	char *jku;       /* the precomputed header's jku (NULL: none) */
+	char *x5c_b64;   /* the certificate for header "x5c", when asked */
 };
 
 static const struct {
@@ -113,6 +115,8 @@ void signing_key_free(struct signing_key *k)
 	if (k == NULL)
 		return;
 	jws_signer_free(k->signer);
+	free(k->jku);
+	free(k->x5c_b64);
 	/* EVP_PKEY_free clears the private key's bignums (BN_clear_free). */
 	EVP_PKEY_free(k->pkey);
 	X509_free(k->cert);
@@ -194,31 +198,41 @@ static int derive_kid(EVP_PKEY *pkey, char kid[KEYS_KID_MAX])
 	return ATTEST_OK;
 }
 
-/* Builds k->signer: {"alg", "jku"?, "kid", "typ":"JWT", "x5c"?} as MAA tokens carry. */
-static int build_signer(struct signing_key *k, const struct signing_key_opts *opts, struct attest_err *err)
+/* The token header members after "alg": {"jku"?, "kid", "typ":"JWT", "x5c"?} as MAA tokens carry. */
+static json_t *header_members(const struct signing_key *k, const char *jku)
 {
 	json_t *hdr = json_object();
-	int rc = ATTEST_E_NOMEM;
 
-	if (hdr == NULL)
+	if (hdr == NULL || (jku != NULL && json_object_set_new(hdr, "jku", json_string(jku)) != 0) ||
+	    json_object_set_new(hdr, "kid", json_string(k->kid)) != 0 ||
+	    json_object_set_new(hdr, "typ", json_string("JWT")) != 0 ||
+	    (k->x5c_b64 != NULL && json_object_set_new(hdr, "x5c", json_pack("[s]", k->x5c_b64)) != 0)) {
+		json_decref(hdr);
+		return NULL;
+	}
+	return hdr;
+}
+
+/* Builds k->signer with the precomputed header for opts->jku. */
+static int build_signer(struct signing_key *k, const struct signing_key_opts *opts, struct attest_err *err)
+{
+	json_t *hdr;
+	int rc;
+
+	if (opts->jku != NULL && (k->jku = strdup(opts->jku)) == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "keys.generate", "out of memory");
-	if ((opts->jku == NULL || json_object_set_new(hdr, "jku", json_string(opts->jku)) == 0) &&
-	    json_object_set_new(hdr, "kid", json_string(k->kid)) == 0 &&
-	    json_object_set_new(hdr, "typ", json_string("JWT")) == 0)
-		rc = ATTEST_OK;
-	if (rc == ATTEST_OK && opts->header_x5c) {
+	if (opts->header_x5c) {
 		unsigned char *der = NULL;
 		int n = i2d_X509(k->cert, &der);
-		char *b64 = n > 0 ? b64std_encode(der, (size_t)n) : NULL;
 
-		rc = b64 && json_object_set_new(hdr, "x5c", json_pack("[s]", b64)) == 0 ? ATTEST_OK : ATTEST_E_NOMEM;
-		free(b64);
+		k->x5c_b64 = n > 0 ? b64std_encode(der, (size_t)n) : NULL;
 		OPENSSL_free(der);
+		if (k->x5c_b64 == NULL)
+			return attest_err_set(err, ATTEST_E_NOMEM, "keys.generate", "out of memory");
 	}
-	if (rc != ATTEST_OK) {
-		json_decref(hdr);
-		return attest_err_set(err, rc, "keys.generate", "cannot build the token header");
-	}
+	hdr = header_members(k, k->jku);
+	if (hdr == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "keys.generate", "cannot build the token header");
 	rc = jws_signer_new(k->pkey, k->alg, hdr, &k->signer, err);
 	json_decref(hdr);
 	return rc;
@@ -282,9 +296,26 @@ int signing_key_jwk(const struct signing_key *k, json_t **out, struct attest_err
 
 int signing_key_sign_jwt(struct signing_key *k, const json_t *claims, char **out, struct attest_err *err)
 {
-	const json_t *exp = json_object_get(claims, "exp");
-	int rc = jwt_sign(k->signer, claims, out, err);
+	return signing_key_sign_jwt_jku(k, claims, NULL, out, err);
+}
 
+int signing_key_sign_jwt_jku(struct signing_key *k, const json_t *claims, const char *jku, char **out,
+			     struct attest_err *err)
+{
+	const json_t *exp = json_object_get(claims, "exp");
+	json_t *hdr = NULL;
+	int rc;
+
+	if (k == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "keys.ring.empty", "no signing key");
+	/* The precomputed header serves the usual jku; another jku costs one header encoding. */
+	if (jku != NULL && (k->jku == NULL || strcmp(jku, k->jku) != 0)) {
+		hdr = header_members(k, jku);
+		if (hdr == NULL)
+			return attest_err_set(err, ATTEST_E_NOMEM, "keys.generate", "out of memory");
+	}
+	rc = jwt_sign_ex(k->signer, hdr, claims, out, err);
+	json_decref(hdr);
 	if (rc == ATTEST_OK && json_is_integer(exp)) {
 		int64_t e = (int64_t)json_integer_value(exp), cur = atomic_load(&k->last_exp);
 

@@ -17,6 +17,7 @@
 #include "testpki.h"
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +203,82 @@ static void jwt_sign_signs_the_compact_claims(void **state)
 	json_decref(claims);
 	jws_free(j);
 	free(tok);
+	jws_signer_free(s);
+}
+
+static void jwt_payload_is_compact_with_sorted_names(void **state)
+{
+	struct keys *k = *state;
+	struct jws_signer *s = NULL;
+	struct attest_err err;
+	json_t *claims = json_pack("{s:i,s:s,s:{s:i,s:i}}", "x-ms-ver", 1, "exp", "x", "a", "z", 1, "b", 2);
+	json_t *other = json_pack("{s:s}", "jku", "https://tenant.test/certs");
+	struct jws *j = NULL;
+	char *tok = NULL;
+
+	attest_err_clear(&err);
+	assert_int_equal(jws_signer_new(k->p256, JWS_ALG_ES256, NULL, &s, &err), ATTEST_OK);
+	assert_int_equal(jwt_sign(s, claims, &tok, &err), ATTEST_OK);
+	assert_int_equal(jws_parse(tok, strlen(tok), &j, &err), ATTEST_OK);
+	assert_string_equal((const char *)j->payload, "{\"a\":{\"b\":2,\"z\":1},\"exp\":\"x\",\"x-ms-ver\":1}");
+	assert_null(jws_header_str(j, "jku"));
+	jws_free(j);
+	free(tok);
+	/* A per-call header replaces the precomputed one for that token only. */
+	assert_int_equal(jwt_sign_ex(s, other, claims, &tok, &err), ATTEST_OK);
+	assert_int_equal(jws_parse(tok, strlen(tok), &j, &err), ATTEST_OK);
+	assert_string_equal(jws_header_str(j, "jku"), "https://tenant.test/certs");
+	assert_string_equal(jws_header_str(j, "alg"), "ES256");
+	assert_int_equal(jws_verify(j, k->p256, 0, &err), ATTEST_OK);
+	jws_free(j);
+	free(tok);
+	json_decref(claims);
+	json_decref(other);
+	jws_signer_free(s);
+}
+
+struct sign_thread {
+	const struct jws_signer *s;
+	EVP_PKEY *key;
+	int ok;
+};
+
+static void *sign_many(void *arg)
+{
+	struct sign_thread *t = arg;
+	int i;
+
+	for (i = 0; i < 25; i++) {
+		char payload[64], *tok = NULL;
+		struct jws *j = NULL;
+
+		snprintf(payload, sizeof(payload), "{\"n\":%d}", i);
+		if (jws_sign(t->s, payload, strlen(payload), &tok, NULL) == ATTEST_OK &&
+		    jws_parse(tok, strlen(tok), &j, NULL) == ATTEST_OK && jws_verify(j, t->key, 0, NULL) == ATTEST_OK)
+			t->ok++;
+		jws_free(j);
+		free(tok);
+	}
+	return NULL;
+}
+
+static void one_signer_serves_concurrent_threads(void **state)
+{
+	struct keys *k = *state;
+	struct jws_signer *s = NULL;
+	struct sign_thread t[4];
+	pthread_t th[4];
+	int i;
+
+	assert_int_equal(jws_signer_new(k->p256, JWS_ALG_ES256, NULL, &s, NULL), ATTEST_OK);
+	for (i = 0; i < 4; i++) {
+		t[i] = (struct sign_thread){.s = s, .key = k->p256};
+		assert_int_equal(pthread_create(&th[i], NULL, sign_many, &t[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(t[i].ok, 25);
+	}
 	jws_signer_free(s);
 }
 
@@ -772,6 +849,8 @@ int main(void)
 		cmocka_unit_test(header_is_precomputed_with_alg_first),
 		cmocka_unit_test(signer_refuses_an_alg_that_does_not_fit_the_key),
 		cmocka_unit_test(jwt_sign_signs_the_compact_claims),
+		cmocka_unit_test(jwt_payload_is_compact_with_sorted_names),
+		cmocka_unit_test(one_signer_serves_concurrent_threads),
 		cmocka_unit_test(none_is_refused_unless_explicitly_allowed),
 		cmocka_unit_test(none_with_a_signature_is_refused),
 		cmocka_unit_test(an_rs256_token_relabelled_none_is_refused),

@@ -69,6 +69,17 @@ static json_t *claims_at(int64_t now)
 	return c;
 }
 
+static struct keyring *ring_of(enum key_type t)
+{
+	struct keyring_opts o = {.key = opts_of(t), .max_token_lifetime = LIFETIME};
+	struct keyring *r = NULL;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	assert_int_equal(keyring_new(&o, &r, &err), ATTEST_OK);
+	return r;
+}
+
 /* ---- generation ----------------------------------------------------------- */
 
 static void check_generated(enum key_type t, enum jws_alg alg)
@@ -161,6 +172,44 @@ static void header_x5c_carries_the_certificate_when_asked(void **state)
 	free(tok);
 	json_decref(c);
 	signing_key_free(k);
+}
+
+/* The decoded protected header of tok, as text (caller frees). */
+static char *header_text(const char *tok)
+{
+	uint8_t *h = NULL;
+	size_t n = 0;
+
+	assert_int_equal(b64_decode(tok, (size_t)(strchr(tok, '.') - tok), &h, &n), ATTEST_OK);
+	return (char *)h;
+}
+
+static void tokens_carry_maa_headers_with_a_per_call_jku(void **state)
+{
+	struct keyring *r = ring_of(KEY_RSA2048);
+	struct attest_err err;
+	const char *kid = NULL;
+	json_t *c = claims_at(T0);
+	char *tok = NULL, *h, want[512];
+
+	attest_err_clear(&err);
+	assert_int_equal(keyring_add_generated(r, T0, &kid, &err), ATTEST_OK);
+	assert_int_equal(keyring_sign_jwt(r, c, &tok, &err), ATTEST_OK);
+	h = header_text(tok);
+	snprintf(want, sizeof(want), "{\"alg\":\"RS256\",\"jku\":\"https://attestd.test/certs\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+		 kid);
+	assert_string_equal(h, want);
+	free(h);
+	free(tok);
+	assert_int_equal(keyring_sign_jwt_jku(r, c, "https://tenant1.attestd.test/certs", &tok, &err), ATTEST_OK);
+	h = header_text(tok);
+	snprintf(want, sizeof(want),
+		 "{\"alg\":\"RS256\",\"jku\":\"https://tenant1.attestd.test/certs\",\"kid\":\"%s\",\"typ\":\"JWT\"}", kid);
+	assert_string_equal(h, want);
+	free(h);
+	free(tok);
+	json_decref(c);
+	keyring_free(r);
 }
 
 static void key_type_names_round_trip(void **state)
@@ -363,17 +412,6 @@ static void blob_cut_anywhere_or_extended_is_refused(void **state)
 
 /* ---- keyring -------------------------------------------------------------- */
 
-static struct keyring *ring_of(enum key_type t)
-{
-	struct keyring_opts o = {.key = opts_of(t), .max_token_lifetime = LIFETIME};
-	struct keyring *r = NULL;
-	struct attest_err err;
-
-	attest_err_clear(&err);
-	assert_int_equal(keyring_new(&o, &r, &err), ATTEST_OK);
-	return r;
-}
-
 static void empty_keyring_cannot_sign(void **state)
 {
 	struct keyring *r = ring_of(KEY_EC_P256);
@@ -521,6 +559,7 @@ int main(void)
 		cmocka_unit_test(rsa2048_key_is_generated_with_certificate_and_kid),
 		cmocka_unit_test(ec_keys_are_generated_with_certificate_and_kid),
 		cmocka_unit_test(header_x5c_carries_the_certificate_when_asked),
+		cmocka_unit_test(tokens_carry_maa_headers_with_a_per_call_jku),
 		cmocka_unit_test(key_type_names_round_trip),
 		cmocka_unit_test(kek_file_is_created_0600_and_read_back),
 		cmocka_unit_test(empty_keyring_cannot_sign),
