@@ -282,7 +282,7 @@ static int add_spls(X509 *x, enum amd_product product, const uint8_t tcb[8], boo
 	rc |= add_amd_int(x, "3.2", tee);
 	rc |= add_amd_int(x, "3.3", snp);
 	for (int i = 4; i <= 7; i++) {
-		char arc[8];
+		char arc[16];
 
 		snprintf(arc, sizeof(arc), "3.%d", i);
 		rc |= add_amd_int(x, arc, 0);
