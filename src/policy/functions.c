@@ -33,15 +33,9 @@ static bool is_set(const json_t *v)
 
 const char *pol_value_type_name(const json_t *v)
 {
-	if (json_is_string(v))
-		return "String";
-	if (json_is_integer(v))
-		return "Integer";
-	if (json_is_boolean(v))
-		return "Boolean";
-	if (is_set(v))
-		return "Set";
-	return "JSON";
+	enum claim_value_type t = claim_value_type(v);
+
+	return t == CLAIM_VT_INVALID ? "JSON" : claim_value_type_name(t);
 }
 
 static bool scalar_eq(const json_t *a, const json_t *b)

@@ -845,7 +845,7 @@ static json_t *slice(json_t *arr, const struct jmes_expr *e)
 
 /* ---- Functions ------------------------------------------------------------- */
 
-enum jarg { A_ANY, A_NUM, A_STR, A_ARR, A_OBJ, A_EXPREF, A_ARR_NUM, A_ARR_STR, A_ARR_NUMSTR, A_STR_ARR };
+enum jarg { A_ANY, A_NUM, A_STR, A_ARR, A_OBJ, A_EXPREF, A_ARR_NUM, A_ARR_STR, A_ARR_NUMSTR, A_STR_ARR, A_SAO };
 
 struct jfunc {
 	const char *name;
@@ -863,7 +863,7 @@ static const struct jfunc JFUNCS[] = {
 	{"floor", 1, 1, {A_NUM}},
 	{"join", 2, 2, {A_STR, A_ARR_STR}},
 	{"keys", 1, 1, {A_OBJ}},
-	{"length", 1, 1, {A_ANY}},
+	{"length", 1, 1, {A_SAO}},
 	{"map", 2, 2, {A_EXPREF, A_ARR}},
 	{"max", 1, 1, {A_ARR_NUMSTR}},
 	{"max_by", 2, 2, {A_ARR, A_EXPREF}},
@@ -909,6 +909,7 @@ static bool arg_ok(enum jarg t, const json_t *v)
 	case A_ARR_STR: return json_is_array(v) && arr_all(v, is_str);
 	case A_ARR_NUMSTR: return json_is_array(v) && (arr_all(v, is_num) || arr_all(v, is_str));
 	case A_STR_ARR: return json_is_string(v) || json_is_array(v);
+	case A_SAO: return json_is_string(v) || json_is_array(v) || json_is_object(v);
 	default: return false;
 	}
 }
