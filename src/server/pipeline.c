@@ -9,10 +9,12 @@
 #include "base/buf.h"
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
+#include "evidence/tpm_protocol.h"
 #include "policy/policy.h"
 #include "token/request.h"
 #include "token/token.h"
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@
 
 #define PIPELINE_DEFAULT_PLANS 256
 #define PIPELINE_MAX_ANCHOR_FILE (1u * 1024 * 1024)
+/* TPM service contexts remembered against replay (each lives 5 minutes). */
+#define PIPELINE_TPM_SEEN 65536
 
 int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_err *err)
 {
@@ -28,7 +32,10 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 	if (ctx == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	ctx->plans = policy_cache_new(max_plans ? max_plans : PIPELINE_DEFAULT_PLANS, NULL);
-	if (ctx->plans == NULL) {
+	ctx->tpm_seen = tpm_seen_set_new(PIPELINE_TPM_SEEN);
+	if (ctx->plans == NULL || ctx->tpm_seen == NULL) {
+		policy_cache_free(ctx->plans);
+		tpm_seen_set_free(ctx->tpm_seen);
 		free(ctx);
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	}
@@ -47,6 +54,8 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	policy_cache_free(ctx->plans);
+	tpm_seen_set_free(ctx->tpm_seen);
+	OPENSSL_cleanse(ctx->tpm_key, sizeof(ctx->tpm_key));
 	anchors_free(ctx->anchors.intel_sgx_roots);
 	anchors_free(ctx->anchors.amd_arks);
 	anchors_free(ctx->anchors.tpm_roots);
@@ -128,6 +137,7 @@ int pipeline_plan_get(const struct pipeline_ctx *ctx, enum maa_type type, const 
 void pipeline_outcome_clear(struct pipeline_outcome *out)
 {
 	free(out->token);
+	free(out->body);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -241,6 +251,7 @@ static int stage_policy(struct run *r, struct pipeline_outcome *out)
 static int stage_token(struct run *r, struct pipeline_outcome *out)
 {
 	struct token_attest_params p = {0};
+	const char *draft = r->req ? r->req->draft_policy : NULL;
 	char *jku = NULL;
 	int rc;
 
@@ -249,14 +260,14 @@ static int stage_token(struct run *r, struct pipeline_outcome *out)
 	p.now = r->in->now;
 	p.policy_hash = policy_plan_hash(r->plan);
 	/* A draft was signed by no one: the stored policy's signer does not apply. */
-	p.policy_signer = r->req->draft_policy ? NULL : r->in->policy_signer;
+	p.policy_signer = draft ? NULL : r->in->policy_signer;
 	p.incoming = r->incoming;
 	p.issued = r->result->outgoing;
-	p.nonce = r->req->nonce;
+	p.nonce = r->req ? r->req->nonce : NULL;
 	rc = token_attest_claims(&p, &r->claims, &out->err);
 	if (rc != ATTEST_OK)
 		return refuse(out, 500, "InternalError", "token");
-	if (r->req->draft_policy != NULL) {
+	if (draft != NULL) {
 		out->token = token_encode_unsigned(r->claims);
 		out->unsigned_token = true;
 		if (out->token == NULL) {
@@ -276,6 +287,89 @@ static int stage_token(struct run *r, struct pipeline_outcome *out)
 	return ATTEST_OK;
 }
 
+/*
+ * TPM, request leg: the policy's configuration rules give the TPM checks
+ * their inputs (§3.5), then the protocol library verifies the request and
+ * yields the incoming claims, the attested key (cnf) and rp_data.
+ */
+static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct pipeline_outcome *out)
+{
+	struct tpm_proto_cfg cfg;
+	struct tpm_proto_result res = {0};
+	struct claim_set *props = NULL;
+	int rc = pipeline_plan_get(r->ctx, MAA_TYPE_TPM, r->in->policy_text, r->in->policy_len, &r->plan, &out->err);
+
+	if (rc != ATTEST_OK)
+		return refuse(out, 500, "InternalError", "request");
+	if (policy_eval_config(r->plan, &props, &out->err) != ATTEST_OK)
+		return refuse(out, 400, "PolicyEvaluationError", "policy");
+	tpm_proto_cfg_defaults(&cfg);
+	cfg.service_key = r->ctx->tpm_key;
+	cfg.now = r->in->now;
+	cfg.replay = tpm_seen_set_check;
+	cfg.replay_arg = r->ctx->tpm_seen;
+	cfg.require_valid_aik_cert = policy_prop_bool(props, POLICY_PROP_REQUIRE_VALID_AIK_CERT, true);
+	cfg.required_pcr_mask =
+		(uint32_t)policy_prop_int(props, POLICY_PROP_REQUIRED_PCR_MASK, POLICY_DEFAULT_REQUIRED_PCR_MASK);
+	cfg.aik_roots = r->ctx->anchors.tpm_roots;
+	claim_set_free(props);
+	rc = tpm_proto_request(&cfg, m, &res, &out->err);
+	if (rc != ATTEST_OK)
+		return refuse(out, rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? 500 : 400,
+			      rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? "InternalError" : "InvalidParameter",
+			      "verify");
+	r->incoming = res.claims;
+	res.claims = NULL; /* transferred */
+	rc = claim_set_add(r->incoming, "x-ms-attestation-type", json_string(r->cat->tee));
+	if (rc == ATTEST_OK && res.cnf != NULL)
+		rc = claim_set_add(r->incoming, "cnf", json_pack("{s:O}", "jwk", res.cnf));
+	if (rc == ATTEST_OK && res.rp_data != NULL)
+		rc = claim_set_add_str(r->incoming, "rp_data", res.rp_data);
+	tpm_proto_result_free(&res);
+	if (rc != ATTEST_OK) {
+		attest_err_set(&out->err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+		return refuse(out, 500, "InternalError", "verify");
+	}
+	return ATTEST_OK;
+}
+
+/* The TPM protocol (§1.3.5): init answers a challenge; a request gets a token. */
+static int run_tpm(struct run *r, struct pipeline_outcome *out)
+{
+	struct tpm_proto_msg m = {0};
+	int rc;
+
+	if (!r->ctx->tpm_key_set) {
+		attest_err_set(&out->err, ATTEST_E_INVALID, "pipeline.tpm.key", "no TPM service key is configured");
+		return refuse(out, 500, "InternalError", "request");
+	}
+	rc = tpm_proto_msg_parse(r->in->body, r->in->body_len, &m, &out->err);
+	if (rc != ATTEST_OK)
+		return refuse(out, rc == ATTEST_E_NOMEM ? 500 : 400, rc == ATTEST_E_NOMEM ? "InternalError" : "InvalidParameter",
+			      "request");
+	if (m.kind == TPM_PROTO_INIT) {
+		struct tpm_proto_cfg cfg;
+
+		tpm_proto_cfg_defaults(&cfg);
+		cfg.service_key = r->ctx->tpm_key;
+		cfg.now = r->in->now;
+		rc = tpm_proto_init(&cfg, &m, &out->body, &out->err);
+		if (rc != ATTEST_OK)
+			rc = refuse(out, 500, "InternalError", "request");
+		tpm_proto_msg_free(&m);
+		return rc;
+	}
+	rc = stage_tpm_verify(r, &m, out);
+	if (rc == ATTEST_OK)
+		rc = stage_policy(r, out);
+	if (rc == ATTEST_OK)
+		rc = stage_token(r, out);
+	if (rc == ATTEST_OK && tpm_proto_report_body(&m, out->token, &out->body, &out->err) != ATTEST_OK)
+		rc = refuse(out, 500, "InternalError", "token");
+	tpm_proto_msg_free(&m);
+	return rc;
+}
+
 int pipeline_attest_run(const struct pipeline_ctx *ctx, const struct pipeline_attest *in,
 			struct pipeline_outcome *out)
 {
@@ -290,13 +384,17 @@ int pipeline_attest_run(const struct pipeline_ctx *ctx, const struct pipeline_at
 		attest_err_set(&out->err, ATTEST_E_INVALID, "pipeline.param", "bad pipeline parameters");
 		return refuse(out, 500, "InternalError", "request");
 	}
-	rc = stage_request(&r, out);
-	if (rc == ATTEST_OK)
-		rc = stage_verify(&r, out);
-	if (rc == ATTEST_OK)
-		rc = stage_policy(&r, out);
-	if (rc == ATTEST_OK)
-		rc = stage_token(&r, out);
+	if (in->type == MAA_TYPE_TPM) {
+		rc = run_tpm(&r, out);
+	} else {
+		rc = stage_request(&r, out);
+		if (rc == ATTEST_OK)
+			rc = stage_verify(&r, out);
+		if (rc == ATTEST_OK)
+			rc = stage_policy(&r, out);
+		if (rc == ATTEST_OK)
+			rc = stage_token(&r, out);
+	}
 	if (rc == ATTEST_OK) {
 		out->status = 200;
 		snprintf(out->stage, sizeof(out->stage), "done");

@@ -54,6 +54,11 @@ const struct pipeline_verifier *pipeline_verifier_find(enum maa_type type);
 /* Long-lived state shared by every attestation. */
 struct pipeline_ctx {
 	struct policy_cache *plans;           /* compiled policies by hash (owned) */
+	/* TPM protocol (tpm_protocol.h): the key sealing service contexts, shared
+	 * by every node of the service, and the replay seen-set of this node. */
+	uint8_t tpm_key[32];
+	bool tpm_key_set;
+	struct tpm_seen_set *tpm_seen;        /* owned */
 	struct evidence_anchors anchors;      /* extra trust anchors (stacks owned; NULL = built-in) */
 	struct collateral_source *collateral; /* may be NULL (owned) */
 	struct collateral_cache *collateral_cache; /* owned, may be NULL */
@@ -103,6 +108,7 @@ struct pipeline_outcome {
 	char code[48];          /* MAA error code ("InvalidParameter", ...), "" on success */
 	struct attest_err err;  /* what was wrong, when status != 200 */
 	char *token;            /* the token on success (malloc'd) */
+	char *body;             /* Tpm: the whole response body (JSON text, malloc'd) */
 	bool unsigned_token;    /* a draft-policy token (alg none) */
 	char stage[16];         /* where it ended: "request", "verify", "policy", "token", "sign", "done" */
 };
@@ -117,6 +123,10 @@ struct pipeline_outcome {
  *   evidence refused by the verifier   400 InvalidParameter  (<format>.*)
  *   policy denied / could not evaluate 400 PolicyEvaluationError (policy.deny, policy.eval.*)
  *   stored policy broken, signing, out of memory, verifier contract  500 InternalError
+ * Tpm is the two-leg protocol of maa-interface.md §1.3.5: an init message
+ * answers a challenge, a request message is verified (tpm_proto_request with
+ * the policy's configuration properties), evaluated and its token wrapped as
+ * {"report": jwt}; either way out->body is the response body.
  */
 int pipeline_attest_run(const struct pipeline_ctx *ctx, const struct pipeline_attest *in,
 			struct pipeline_outcome *out);

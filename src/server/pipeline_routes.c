@@ -6,6 +6,8 @@
  */
 #include "server/pipeline_routes.h"
 
+#include "base/buf.h"
+#include "base/codec.h"
 #include "base/jsonx.h"
 #include "collateral/collateral.h"
 #include "server/attest_certificates.h"
@@ -15,6 +17,8 @@
 #include "server/server.h"
 #include "store/store.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +81,10 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 	in.sign = sign_for_request;
 	in.sign_arg = req;
 	pipeline_attest_run(pr->ctx, &in, &out);
-	if (out.status == 200) {
+	if (out.status == 200 && out.body != NULL) {
+		/* Tpm: the protocol message, {"data": ...} in the form asked */
+		http_resp_bytes(resp, 200, "application/json; charset=utf-8", out.body, strlen(out.body));
+	} else if (out.status == 200) {
 		body = json_pack("{s:s}", "token", out.token);
 		if (body != NULL)
 			http_resp_json(resp, 200, body);
@@ -102,6 +109,45 @@ void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *prov
 	(void)pr;
 	(void)provider;
 	(void)type;
+}
+
+/*
+ * The key sealing TPM service contexts (tpm_protocol.h): one per service,
+ * kept in the store so every node (and a restarted one) opens the contexts
+ * another issued. The first node to start creates it; a race between two
+ * first starts resolves to the stored one.
+ */
+#define TPM_KEY_META "tpm_service_key"
+
+static int tpm_key_load(struct pipeline_ctx *ctx, struct store *st, struct attest_err *err)
+{
+	char *hex = NULL;
+	uint8_t key[sizeof(ctx->tpm_key)];
+	char fresh[2 * sizeof(key) + 1];
+	int rc = store_meta_get(st, TPM_KEY_META, &hex, err);
+
+	if (rc == ATTEST_E_NOT_FOUND) {
+		attest_err_clear(err);
+		if (RAND_bytes(key, sizeof(key)) != 1)
+			return attest_err_set(err, ATTEST_E_INTERNAL, "pipeline.tpm.key", "the random generator failed");
+		hex_encode_to(key, sizeof(key), fresh);
+		OPENSSL_cleanse(key, sizeof(key));
+		rc = store_meta_put(st, TPM_KEY_META, fresh, true, NULL, err);
+		OPENSSL_cleanse(fresh, sizeof(fresh));
+		if (rc == ATTEST_E_CONFLICT)
+			attest_err_clear(err);
+		else if (rc != ATTEST_OK)
+			return rc;
+		rc = store_meta_get(st, TPM_KEY_META, &hex, err);
+	}
+	if (rc != ATTEST_OK)
+		return rc;
+	rc = hex_decode_to(hex, strlen(hex), ctx->tpm_key, sizeof(ctx->tpm_key));
+	mem_free_secret(hex, strlen(hex));
+	if (rc != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_PARSE, "pipeline.tpm.key", "the stored TPM service key is malformed");
+	ctx->tpm_key_set = true;
+	return ATTEST_OK;
 }
 
 /* Trust anchors and collateral from the configuration (test/dev options). */
@@ -132,6 +178,8 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 	rc = pipeline_ctx_new(0, &pr->ctx, err);
 	if (rc == ATTEST_OK)
 		rc = pipeline_configure(pr->ctx, srv->cfg, err);
+	if (rc == ATTEST_OK)
+		rc = tpm_key_load(pr->ctx, srv->store, err);
 	if (rc == ATTEST_OK)
 		rc = http_router_add(r, "POST", "/attest/{type}", HTTP_ROUTE_API_VERSION | HTTP_ROUTE_RATE_LIMITED,
 				     attest_handler, pr, err);
