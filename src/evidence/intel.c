@@ -290,6 +290,14 @@ static int verify_signer_chain(struct run *r, const struct collateral_blob *b, c
 	}
 	for (i = 1; i < sk_X509_num(chain); i++)
 		sk_X509_push(untrusted, sk_X509_value(chain, i));
+	if (sk_X509_num(chain) >= 2) {
+		char rcode[ATTEST_ERR_NAME_MAX];
+
+		snprintf(rcode, sizeof(rcode), "%s.%s.chain.root", r->prefix, what);
+		if ((rc = intel_root_check(sk_X509_value(chain, sk_X509_num(chain) - 1), r->roots, rcode, r->err)) !=
+		    ATTEST_OK)
+			goto out;
+	}
 	if (!r->no_revocation) {
 		if ((rc = get_root_crl(r)) != ATTEST_OK)
 			goto out;

@@ -343,6 +343,25 @@ static int check_names(STACK_OF(X509) *chain, const char *prefix, struct attest_
 	return ATTEST_OK;
 }
 
+int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, struct attest_err *err)
+{
+	EVP_PKEY *key = X509_get0_pubkey(carried);
+	int i;
+
+	/* A copy of a trusted root (same subject and key, possibly another certificate of it, §2.2)
+	 * whose own self-signature verifies: anything else is a tampered or foreign root. */
+	for (i = 0; key != NULL && i < sk_X509_num(roots); i++) {
+		X509 *a = sk_X509_value(roots, i);
+
+		if (X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(carried)) == 0 &&
+		    EVP_PKEY_eq(X509_get0_pubkey(a), key) == 1 && X509_verify(carried, key) == 1)
+			return ATTEST_OK;
+	}
+	return attest_err_set(err, ATTEST_E_VERIFY, code,
+			      "the root certificate carried with the chain is not a valid certificate of a trusted "
+			      "Intel root key");
+}
+
 int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck_crl, X509_CRL *root_crl,
 		     int64_t now, bool no_revocation, struct pck_ext *ext, EVP_PKEY **leaf_key,
 		     const char *prefix, struct attest_err *err)
@@ -359,6 +378,9 @@ int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck
 			    "PCK chain must hold the PCK, its CA and optionally the root (%d certificates)",
 			    chain ? sk_X509_num(chain) : 0);
 	if ((rc = check_names(chain, prefix, err)) != ATTEST_OK)
+		return rc;
+	snprintf(code, sizeof(code), "%s.pck.chain.root", prefix);
+	if (sk_X509_num(chain) == 3 && (rc = intel_root_check(sk_X509_value(chain, 2), roots, code, err)) != ATTEST_OK)
 		return rc;
 	leaf = sk_X509_value(chain, 0);
 	untrusted = sk_X509_new_null();

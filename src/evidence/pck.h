@@ -16,6 +16,7 @@
  *   <p>.pck.subject               PCK / CA / root common name not as Intel's
  *   <p>.pck.chain.<x509 suffix>   from x509_chain_verify (expired, revoked, ...)
  *   <p>.pck.chain.parse           chain PEM unreadable / wrong length
+ *   <p>.pck.chain.root            carried root is not a valid certificate of a trusted root
  */
 
 #include "attest/error.h"
@@ -71,6 +72,15 @@ const char *pck_ca_name(enum pck_ca ca); /* "processor" / "platform" (PCS's ca= 
 int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck_crl,
 		     X509_CRL *root_crl, int64_t now, bool no_revocation, struct pck_ext *ext,
 		     EVP_PKEY **leaf_key, const char *prefix, struct attest_err *err);
+
+/*
+ * A root certificate carried with a chain (the 3rd PEM of a type-5 PCK
+ * chain, the 2nd of an issuer chain) must be a valid certificate of a
+ * trusted root: same subject and key as an anchor, self-signature verifying
+ * (chain building may otherwise skip it, leaving its bytes unchecked).
+ * Error: `code` (ATTEST_E_VERIFY).
+ */
+int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, struct attest_err *err);
 
 /* The built-in Intel SGX Root CA (formats.md §2.2, vectors/roots), as PEM. */
 extern const char INTEL_SGX_ROOT_CA_PEM[];

@@ -198,7 +198,7 @@ int tcbj_int(const struct tcbj *j, const json_t *o, const char *key, int64_t min
 
 int tcbj_hex(const struct tcbj *j, const json_t *o, const char *key, uint8_t *out, size_t n)
 {
-	const char *s;
+	const char *s = NULL;
 	int rc = tcbj_str(j, o, key, &s);
 
 	if (rc != ATTEST_OK)
@@ -210,7 +210,7 @@ int tcbj_hex(const struct tcbj *j, const json_t *o, const char *key, uint8_t *ou
 
 int tcbj_date(const struct tcbj *j, const json_t *o, const char *key, int64_t *out)
 {
-	const char *s;
+	const char *s = NULL;
 	int rc = tcbj_str(j, o, key, &s);
 
 	if (rc != ATTEST_OK)
@@ -222,7 +222,7 @@ int tcbj_date(const struct tcbj *j, const json_t *o, const char *key, int64_t *o
 
 int tcbj_status(const struct tcbj *j, const json_t *o, enum tcb_status *out)
 {
-	const char *s;
+	const char *s = NULL;
 	int rc = tcbj_str(j, o, "tcbStatus", &s);
 
 	if (rc != ATTEST_OK)

@@ -71,7 +71,7 @@ static int parse_components(const struct tcbj *j, const json_t *tcb, int version
 
 	if (version == 2) {
 		for (i = 0; i < 16; i++) {
-			char key[24];
+			char key[32];
 
 			snprintf(key, sizeof(key), "sgxtcbcomp%02dsvn", i + 1);
 			if ((rc = tcbj_int(j, tcb, key, 0, 255, &v)) != ATTEST_OK)
