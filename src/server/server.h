@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 struct store;         /* store/store.h */
-struct keyring;       /* keys/keyring.h (the crypto helper's module) */
+struct keyring;       /* keys/keys.h (the crypto helper's module) */
+struct srv_signing;   /* server/signing.c */
 struct http_router;   /* server/http.h */
 struct srv_metrics;   /* server/metrics.h */
 struct srv_ratelimit; /* server/ratelimit.h */
@@ -26,7 +27,8 @@ struct httpd;         /* server/httpd.h */
 struct srv {
 	const struct srv_config *cfg;
 	struct store *store;
-	struct keyring *keys;     /* the service-wide token-signing keys */
+	struct keyring *keys;     /* the service-wide token-signing keys (keys/keys.h) */
+	struct srv_signing *signing; /* their lock and KEK (signing.c) */
 	struct http_router *router;
 	struct srv_metrics *metrics;
 	struct srv_ratelimit *ratelimit;

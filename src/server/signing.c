@@ -7,9 +7,9 @@
 
 #include "server/server.h"
 
-#if __has_include("keys/keyring.h")
+#if __has_include("keys/keys.h")
 #define HAVE_KEYS 1
-#include "keys/keyring.h"
+#include "keys/keys.h"
 #endif
 
 #include <stdlib.h>
@@ -50,6 +50,178 @@ int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *er
 	(void)srv;
 	(void)actor;
 	return attest_err_set(err, ATTEST_E_UNSUPPORTED, "signing.unavailable", "this build has no keys module");
+}
+
+#endif
+
+#ifdef HAVE_KEYS
+
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TOKEN_MAX_LIFETIME (8 * 3600) /* attestation tokens live 8 h (reference §5) */
+
+struct srv_signing {
+	pthread_rwlock_t lock; /* readers sign and publish; add/rotate/import write */
+	struct kek kek;
+};
+
+/* Seals key kid and stores it (with its audit row). */
+static int persist_key(struct srv *srv, const char *kid, const char *actor, const char *action,
+		       struct attest_err *err)
+{
+	struct signing_key *k = keyring_find(srv->keys, kid);
+	struct store_key row;
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	char detail[160];
+	int rc;
+
+	if (k == NULL)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.persist", "key %s vanished", kid);
+	rc = keyring_export_blob(srv->keys, kid, &srv->signing->kek, &blob, &len, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	memset(&row, 0, sizeof(row));
+	snprintf(row.kid, sizeof(row.kid), "%s", kid);
+	row.blob = blob;
+	row.blob_len = len;
+	row.created = signing_key_created(k);
+	row.state = STORE_KEY_ACTIVE;
+	snprintf(detail, sizeof(detail), "{\"kid\":\"%.100s\",\"type\":\"rsa2048\"}", kid);
+	struct store_audit a = {.actor = actor, .action = action, .detail = detail, .time = srv_now(srv)};
+	rc = store_key_put(srv->store, &row, &a, err);
+	free(blob);
+	return rc;
+}
+
+/* Imports every stored key still to be published; returns how many. */
+static int load_keys(struct srv *srv, int64_t now, size_t *loaded, struct attest_err *err)
+{
+	struct store_key *keys = NULL;
+	size_t n = 0;
+	int rc = store_key_list(srv->store, "", &keys, &n, err);
+
+	*loaded = 0;
+	for (size_t i = 0; rc == ATTEST_OK && i < n; i++) {
+		/* A key retired, or retiring with its window over, is no longer published. */
+		if (keys[i].state == STORE_KEY_RETIRED ||
+		    (keys[i].state == STORE_KEY_RETIRING && keys[i].not_after != 0 && keys[i].not_after <= now))
+			continue;
+		rc = keyring_import_blob(srv->keys, keys[i].blob, keys[i].blob_len, &srv->signing->kek, err);
+		if (rc == ATTEST_OK)
+			(*loaded)++;
+	}
+	store_key_list_free(keys, n);
+	return rc;
+}
+
+int srv_signing_open(struct srv *srv, struct attest_err *err)
+{
+	struct keyring_opts ro;
+	bool created = false;
+	size_t loaded = 0;
+	int64_t now = srv_now(srv);
+	int rc;
+
+	srv->signing = calloc(1, sizeof(*srv->signing));
+	if (srv->signing == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "signing.open", "out of memory");
+	pthread_rwlock_init(&srv->signing->lock, NULL);
+	rc = kek_load_or_create(srv->cfg->kek_file, &srv->signing->kek, &created, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	if (created)
+		srv_log(&srv->log, SRV_LOG_INFO, "created the key-encryption key %s", srv->cfg->kek_file);
+	memset(&ro, 0, sizeof(ro));
+	ro.key.type = KEY_RSA2048; /* as Azure Attestation */
+	ro.key.subject_cn = srv->cfg->public_url[0] ? srv->cfg->public_url : "attestd";
+	ro.max_token_lifetime = TOKEN_MAX_LIFETIME;
+	rc = keyring_new(&ro, &srv->keys, err);
+	if (rc == ATTEST_OK)
+		rc = load_keys(srv, now, &loaded, err);
+	if (rc == ATTEST_OK && keyring_current(srv->keys) == NULL) {
+		const char *kid = NULL;
+		rc = keyring_add_generated(srv->keys, now, &kid, err);
+		if (rc == ATTEST_OK)
+			rc = persist_key(srv, kid, "attestd", "key.create", err);
+		if (rc == ATTEST_OK)
+			srv_log(&srv->log, SRV_LOG_INFO, "created signing key %s (RSA-2048), stored encrypted", kid);
+	} else if (rc == ATTEST_OK) {
+		srv_log(&srv->log, SRV_LOG_INFO, "loaded %zu signing key(s); current %s", loaded,
+			signing_key_kid(keyring_current(srv->keys)));
+	}
+	return rc;
+}
+
+void srv_signing_close(struct srv *srv)
+{
+	if (srv->signing != NULL) {
+		kek_clear(&srv->signing->kek);
+		pthread_rwlock_destroy(&srv->signing->lock);
+		free(srv->signing);
+		srv->signing = NULL;
+	}
+	keyring_free(srv->keys);
+	srv->keys = NULL;
+}
+
+int srv_signing_jwks(struct srv *srv, json_t **out, struct attest_err *err)
+{
+	int rc;
+
+	if (srv->keys == NULL)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.closed", "no keyring");
+	pthread_rwlock_rdlock(&srv->signing->lock);
+	rc = keyring_jwks(srv->keys, srv_now(srv), out, err);
+	pthread_rwlock_unlock(&srv->signing->lock);
+	return rc;
+}
+
+int srv_signing_sign(struct srv *srv, const char *base_url, const json_t *claims, char **out, struct attest_err *err)
+{
+	char jku[600];
+	int rc;
+
+	if (srv->keys == NULL)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.closed", "no keyring");
+	snprintf(jku, sizeof(jku), "%s/certs", base_url ? base_url : srv->cfg->public_url);
+	pthread_rwlock_rdlock(&srv->signing->lock);
+	rc = keyring_sign_jwt_jku(srv->keys, claims, jku, out, err);
+	pthread_rwlock_unlock(&srv->signing->lock);
+	return rc;
+}
+
+int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *err)
+{
+	struct signing_key *old;
+	char old_kid[KEYS_KID_MAX + 1] = "";
+	const char *kid = NULL;
+	int64_t now = srv_now(srv);
+	int rc;
+
+	pthread_rwlock_wrlock(&srv->signing->lock);
+	old = keyring_current(srv->keys);
+	if (old != NULL)
+		snprintf(old_kid, sizeof(old_kid), "%s", signing_key_kid(old));
+	rc = keyring_rotate(srv->keys, now, &kid, err);
+	if (rc == ATTEST_OK)
+		rc = persist_key(srv, kid, actor, "key.rotate", err);
+	/* The previous key stays published until the tokens it signed have expired. */
+	if (rc == ATTEST_OK && old_kid[0] != '\0') {
+		struct signing_key *k = keyring_find(srv->keys, old_kid);
+		char detail[200];
+		snprintf(detail, sizeof(detail), "{\"kid\":\"%.100s\",\"retire_at\":%lld}", old_kid,
+			 (long long)(k ? signing_key_retire_at(k) : now));
+		struct store_audit a = {.actor = actor, .action = "key.retire", .detail = detail, .time = now};
+		rc = store_key_set_state(srv->store, old_kid, STORE_KEY_RETIRING, k ? signing_key_retire_at(k) : now, &a,
+					 err);
+	}
+	pthread_rwlock_unlock(&srv->signing->lock);
+	return rc;
 }
 
 #endif
