@@ -40,11 +40,17 @@ int store_open(const char *uri, const struct store_open_opts *opts, struct store
 		return attest_err_set(err, ATTEST_E_INVALID, "store.uri", "no store given");
 	if (strncmp(uri, "sqlite:", 7) == 0)
 		return store_sqlite_open(uri + 7, opts, out, err);
+#ifdef ATTEST_HAVE_PG
+	if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0)
+		return store_pg_open(uri, opts, out, err);
+	if (strncmp(uri, "pg:", 3) == 0)
+		return store_pg_open(uri + 3, opts, out, err);
+#endif
 	colon = strchr(uri, ':');
 	/* A scheme is letters before "://"; anything else is a file path. */
 	if (colon != NULL && strncmp(colon, "://", 3) == 0)
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "store.uri",
-				      "store \"%.*s\" is not supported by this build (known: sqlite:<path>)",
+				      "store \"%.*s\" is not supported (known: sqlite:<path>, postgres://...)",
 				      (int)(colon - uri), uri);
 	return store_sqlite_open(uri, opts, out, err);
 }
@@ -246,6 +252,14 @@ int store_audit_verify(struct store *st, int64_t *rows, struct attest_err *err)
 void store_fault_next_commit(struct store *st)
 {
 	st->ops->fault_next_commit(st);
+}
+
+int store_test_reset(struct store *st, struct attest_err *err)
+{
+	if (st->ops->test_reset == NULL)
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "store.unsupported", "%s has no test reset",
+				      st->ops->name);
+	return st->ops->test_reset(st, err);
 }
 
 /* ---- freeing --------------------------------------------------------------- */

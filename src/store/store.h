@@ -186,6 +186,8 @@ struct store_ops {
 
 	/* Test hook: the next write fails just before its commit (see store_fault_next_commit). */
 	void (*fault_next_commit)(struct store *st);
+	/* Test hook: deletes every row (schema kept), so one database serves many tests. */
+	int (*test_reset)(struct store *st, struct attest_err *err);
 };
 
 /* Every backend's handle starts with this. */
@@ -211,6 +213,7 @@ struct store_open_opts {
  *   "sqlite:<path>" or a bare path  the SQLite backend; the file and its
  *                                   WAL/SHM companions are created 0600, the
  *                                   parent folder must exist.
+ *   "postgres://...", "postgresql://...", "pg:<conninfo>"  PostgreSQL.
  * Errors: store.uri (unknown scheme), store.open, store.migrate,
  * store.schema.newer (the file was written by a newer attestd).
  */
@@ -220,6 +223,12 @@ void store_close(struct store *st);
 /* The SQLite backend directly (what store_open calls for sqlite: URIs). */
 int store_sqlite_open(const char *path, const struct store_open_opts *opts, struct store **out,
 		      struct attest_err *err);
+/*
+ * The PostgreSQL backend (store_pg.c, issue 11): what store_open calls for
+ * "postgres://", "postgresql://" URIs and "pg:<libpq conninfo>".
+ */
+int store_pg_open(const char *conninfo, const struct store_open_opts *opts, struct store **out,
+		  struct attest_err *err);
 
 /* Newest schema version this build knows. */
 int store_schema_latest(void);
@@ -320,5 +329,7 @@ int store_audit_hash(const uint8_t prev[32], int64_t seq, int64_t time, const ch
 
 /* Test hook: makes the next write of this handle fail just before commit. */
 void store_fault_next_commit(struct store *st);
+/* Test hook: empties every table (audit log included). Errors: store.unsupported. */
+int store_test_reset(struct store *st, struct attest_err *err);
 
 #endif

@@ -1314,6 +1314,23 @@ static int sq_audit_verify(struct store *stp, int64_t *rows, struct attest_err *
 	return rc;
 }
 
+static int sq_test_reset(struct store *stp, struct attest_err *err)
+{
+	struct sq_store *s = sq(stp);
+	sqlite3 *db = NULL;
+	int rc = tx_begin(s, &db, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	if (sqlite3_exec(db,
+			 "DELETE FROM policies; DELETE FROM policy_certs; DELETE FROM providers;"
+			 "DELETE FROM signing_keys; DELETE FROM collateral; DELETE FROM meta; DELETE FROM audit_log;"
+			 "UPDATE audit_head SET seq = 0, hash = zeroblob(32) WHERE id = 1;",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_fail(db, err, "test reset");
+	return tx_end(s, db, rc, err);
+}
+
 static void sq_fault_next_commit(struct store *stp)
 {
 	atomic_store(&sq(stp)->fault_commit, 1);
@@ -1360,6 +1377,7 @@ static const struct store_ops SQLITE_OPS = {
 	.audit_list = sq_audit_list,
 	.audit_verify = sq_audit_verify,
 	.fault_next_commit = sq_fault_next_commit,
+	.test_reset = sq_test_reset,
 };
 
 /*

@@ -41,18 +41,29 @@ static void rm_tree(const char *dir)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
-/* A new, empty store for one test. */
+/*
+ * A new, empty store for one test: a SQLite file in a fresh folder, or,
+ * when ATTEST_TEST_STORE_URI names another store (a PostgreSQL database),
+ * that store emptied with store_test_reset.
+ */
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
+	const char *uri = getenv("ATTEST_TEST_STORE_URI");
 	struct attest_err err = {0};
 
 	assert_non_null(f);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/attest-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-	snprintf(f->uri, sizeof(f->uri), "sqlite:%s", f->path);
-	assert_int_equal(store_open(f->uri, NULL, &f->st, &err), ATTEST_OK);
+	if (uri != NULL && uri[0] != '\0')
+		snprintf(f->uri, sizeof(f->uri), "%s", uri);
+	else
+		snprintf(f->uri, sizeof(f->uri), "sqlite:%s", f->path);
+	if (store_open(f->uri, NULL, &f->st, &err) != ATTEST_OK)
+		fail_msg("cannot open %s: %s", f->uri, err.msg);
+	if (uri != NULL && uri[0] != '\0' && store_test_reset(f->st, &err) != ATTEST_OK)
+		fail_msg("cannot reset %s: %s", f->uri, err.msg);
 	*state = f;
 	return 0;
 }
@@ -124,6 +135,26 @@ static void fresh_store_is_at_the_latest_schema_version(void **state)
 	assert_int_equal(store_schema_version(f->st, &v, &err), ATTEST_OK);
 	assert_int_equal(v, store_schema_latest());
 	assert_true(v >= 2);
+}
+
+static void test_reset_empties_every_table(void **state)
+{
+	struct fixture *f = *state;
+	struct store_provider *list = NULL;
+	struct attest_err err = {0};
+	int64_t rows = -1;
+	size_t n = 9;
+
+	create_provider(f->st, "x", STORE_MODE_AAD);
+	assert_int_equal(store_test_reset(f->st, &err), ATTEST_OK);
+	assert_int_equal(store_provider_list(f->st, &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, 0);
+	store_provider_list_free(list, n);
+	assert_int_equal(store_audit_verify(f->st, &rows, &err), ATTEST_OK);
+	assert_int_equal(rows, 0);
+	create_provider(f->st, "x", STORE_MODE_AAD);
+	assert_int_equal(store_audit_verify(f->st, &rows, &err), ATTEST_OK);
+	assert_int_equal(rows, 1);
 }
 
 static void migrations_are_idempotent_on_reopen(void **state)
@@ -820,6 +851,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(fresh_store_is_at_the_latest_schema_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_empties_every_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(migrations_are_idempotent_on_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_written_by_a_newer_version_is_refused, setup, teardown),
 		cmocka_unit_test(unknown_store_scheme_is_refused),
