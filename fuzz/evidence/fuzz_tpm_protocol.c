@@ -1,0 +1,42 @@
+/*
+ * libFuzzer target: what the TPM protocol reads before any signature
+ * (src/evidence/tpm_protocol*.c, vbs.c): the request body (envelope,
+ * payload wrapping, message kind), a sealed service_context, the raw JSON
+ * member scanner, the PCP platform claim blob and the VBS report parser.
+ */
+#include "evidence/tpm_protocol.h"
+#include "evidence/vbs.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t key[TPM_PROTO_KEY_LEN] = {1};
+	struct tpm_proto_msg m;
+	struct tpm_context c;
+	struct tpm_pcp_blob b;
+	struct vbs_report *r = malloc(sizeof(*r));
+	char *text = malloc(size + 1);
+	const char *span;
+	size_t n;
+
+	if (text == NULL || r == NULL)
+		goto out;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (tpm_proto_msg_parse(text, size, &m, NULL) == 0)
+		tpm_proto_msg_free(&m);
+	tpm_context_open(key, text, 0, &c, NULL);
+	if (tpm_json_member_span(text, size, "att_data", &span, &n, NULL) == 0)
+		tpm_json_member_span(span, n, "report_signed", &span, &n, NULL);
+	tpm_pcp_blob_parse(data, size, &b, NULL);
+	vbs_report_parse(data, size, r, NULL);
+out:
+	free(text);
+	free(r);
+	return 0;
+}
