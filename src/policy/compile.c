@@ -388,6 +388,25 @@ int pol_compile_plan(struct policy_plan *plan, struct attest_err *err)
 	return ATTEST_OK;
 }
 
+/*
+ * Constants of a compiled plan are read by every thread that evaluates it.
+ * jansson's json_incref reads the reference count without an atomic load
+ * before its atomic increment, which is a data race between threads; a
+ * value whose count is (size_t)-1 is never counted (jansson's "static"
+ * values). So a compiled plan's constants are made uncounted while the plan
+ * lives (the evaluator copies them before they go into a result, which may
+ * outlive the plan) and counted again, with the one reference the konsts
+ * array holds, when the plan is freed.
+ */
+static void plan_konsts_immortal(struct policy_plan *plan, bool on)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(plan->konsts, i, v)
+		v->refcount = on ? (size_t)-1 : 1;
+}
+
 /* ---- Public ------------------------------------------------------------- */
 
 int policy_compile(const char *text, size_t len, const struct policy_limits *lim, struct policy_plan **out,
@@ -416,6 +435,7 @@ int policy_compile(const char *text, size_t len, const struct policy_limits *lim
 		attest_err_set(err, rc, "policy.nomem", "out of memory hashing the policy");
 		goto out;
 	}
+	plan_konsts_immortal(plan, true);
 	*out = plan;
 	plan = NULL; /* transferred */
 out:
@@ -436,6 +456,7 @@ void policy_plan_free(struct policy_plan *plan)
 	for (unsigned i = 0; i < plan->njmes; i++)
 		jmes_free(plan->jmes[i]);
 	free(plan->jmes);
+	plan_konsts_immortal(plan, false);
 	json_decref(plan->konsts);
 	arena_release(&plan->arena);
 	free(plan);

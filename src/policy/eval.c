@@ -390,6 +390,17 @@ static int emit(struct ectx *x, const char *type, bool type_owned, json_t *value
 				: r->action.kind == ACT_ISSUEPROPERTY ? x->props
 								      : NULL;
 
+	if (value->refcount == (size_t)-1) {
+		/* A constant of the plan (see plan_konsts_immortal): results get their own copy. */
+		json_t *copy = json_deep_copy(value);
+
+		if (copy == NULL) {
+			if (type_owned)
+				free((char *)type);
+			return nomem(x);
+		}
+		value = copy;
+	}
 	if (r->action.kind == ACT_ISSUE && ro && !json_is_boolean(value) && !json_is_integer(value)) {
 		if (type_owned)
 			free((char *)type);

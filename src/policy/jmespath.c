@@ -1328,7 +1328,11 @@ static int jev_inner(struct jeval *ev, const struct jmes_expr *e, json_t *cur, j
 
 	switch (e->kind) {
 	case JN_CURRENT: *out = json_incref(cur); return ATTEST_OK;
-	case JN_LITERAL: *out = json_incref(e->lit); return ATTEST_OK;
+	case JN_LITERAL:
+		/* A copy: the compiled query is shared by threads, and jansson's
+		 * reference counting reads the count non-atomically. */
+		*out = json_deep_copy(e->lit);
+		return *out ? ATTEST_OK : jnomem(ev);
 	case JN_FIELD:
 		r = json_is_object(cur) ? json_object_get(cur, e->name) : NULL;
 		*out = r ? json_incref(r) : json_null();
