@@ -1,0 +1,245 @@
+/*
+ * bench_tdx: verification of each real TDX quote (shared/vectors/tdx) at
+ * its bundle time, in three settings, beside two references measured in
+ * the same run:
+ *
+ *   cold   a fresh collateral source without cache per call: PCK chain with
+ *          both CRLs, TCB Info and TD QE identity chains and signatures, QE
+ *          report, ISV signature, TCB status, claims (files read each call)
+ *   warm   one source with a cache, primed once: what a repeat platform costs
+ *   floor  the two ECDSA P-256 verifications a quote needs whatever is
+ *          cached (ISV signature, QE report signature), OpenSSL, keys ready
+ *   peer   @phala/dcap-qvl (node, bench_tdx_dcapqvl.mjs) verifying the same
+ *          quote with the same collateral (collateral.dcap-qvl.json) at the
+ *          same time
+ *
+ * Goals (issue 5): cold at least 10x faster than the peer; warm within 1.3x
+ * of the floor. It reports, it never asserts. Median of N calls each.
+ * Usage: bench_tdx [N_COLD] [N_WARM]; ATTEST_VECTORS overrides the vectors
+ * folder; ATTEST_BENCH_NO_PEER=1 skips node.
+ */
+#include "testutil.h"
+#include "../../tests/unit/evidence/tdx_vectors.h"
+
+#include "base/timeutil.h"
+#include "claims/claims.h"
+#include "crypto/crypto.h"
+#include "evidence/pck.h"
+#include "evidence/quote.h"
+#include "evidence/tdx.h"
+
+#include <libgen.h>
+#include <openssl/x509.h>
+#include <string.h>
+#include <unistd.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+/*
+ * The Intel root as a server holds it: parsed once at start-up and passed
+ * in every context (ctx->anchors NULL would parse the built-in PEM on each
+ * call, which is start-up work, not verification).
+ */
+static struct evidence_anchors anchors;
+
+static void bench_ctx(const struct tdx_loaded *l, const struct tdx_vector *v, struct evidence_ctx *ctx)
+{
+	tdx_vector_ctx(l, v, ctx);
+	ctx->anchors = &anchors;
+}
+
+static int one(const struct evidence_ctx *ctx, const struct tdx_loaded *l, struct attest_err *err)
+{
+	struct evidence_input in;
+	struct claim_set *set = claim_set_new();
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.evidence = l->quote;
+	in.evidence_len = l->len;
+	attest_err_clear(err);
+	rc = tdx_verify(ctx, &in, set, err);
+	claim_set_free(set);
+	return rc;
+}
+
+/* Cold: a new source, no cache, every call. */
+static double bench_cold(const char *vectors, const struct tdx_vector *v, size_t n, char *outcome, size_t olen)
+{
+	double *t = calloc(n, sizeof(double)), m;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tdx_loaded l;
+		struct evidence_ctx ctx;
+		struct attest_err err;
+		uint64_t t0;
+		int rc;
+
+		if (tdx_vector_load(vectors, v, 0, &l) != 0)
+			break;
+		bench_ctx(&l, v, &ctx);
+		t0 = time_mono_ns();
+		rc = one(&ctx, &l, &err);
+		t[i] = (double)(time_mono_ns() - t0) / 1e6;
+		snprintf(outcome, olen, "%s", rc == ATTEST_OK ? "ok" : err.name);
+		tdx_vector_unload(&l);
+	}
+	m = median(t, n);
+	free(t);
+	return m;
+}
+
+static double bench_warm(const char *vectors, const struct tdx_vector *v, size_t n)
+{
+	double *t = calloc(n, sizeof(double)), m;
+	struct tdx_loaded l;
+	struct evidence_ctx ctx;
+	struct attest_err err;
+
+	if (tdx_vector_load(vectors, v, 64, &l) != 0) {
+		free(t);
+		return -1;
+	}
+	bench_ctx(&l, v, &ctx);
+	one(&ctx, &l, &err); /* prime */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = time_mono_ns();
+
+		one(&ctx, &l, &err);
+		t[i] = (double)(time_mono_ns() - t0) / 1e6;
+	}
+	m = median(t, n);
+	free(t);
+	tdx_vector_unload(&l);
+	return m;
+}
+
+/* The two signatures every quote needs: ISV (attestation key) and QE report (PCK key). */
+static double bench_floor(const char *vectors, const struct tdx_vector *v, size_t n)
+{
+	struct tdx_loaded l;
+	struct quote q;
+	struct attest_err err;
+	EVP_PKEY *att = NULL, *pck = NULL;
+	STACK_OF(X509) *chain = NULL;
+	const uint8_t *pem;
+	size_t pem_len;
+	double *t = calloc(n, sizeof(double)), m = -1;
+
+	if (tdx_vector_load(vectors, v, 0, &l) != 0 ||
+	    quote_parse(l.quote, l.len, QUOTE_TEE_TDX, &q, "tdx", &err) != 0 ||
+	    ec_pubkey_from_xy(EC_P256, q.att_key, 64, &att, "bench", &err) != 0 ||
+	    quote_pck_chain_pem(&q, &pem, &pem_len, "tdx", &err) != 0 ||
+	    x509_stack_from_pem(pem, pem_len, &chain, "bench", &err) != 0 ||
+	    (pck = X509_get_pubkey(sk_X509_value(chain, 0))) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = time_mono_ns();
+		int rc = ecdsa_verify_rs_be(att, HASH_SHA256, q.signed_data, q.signed_len, q.isv_sig, 64, "b", &err);
+
+		rc |= ecdsa_verify_rs_be(pck, HASH_SHA256, q.qe_report, QUOTE_QE_REPORT_SIZE, q.qe_report_sig, 64, "b",
+					 &err);
+		t[i] = (double)(time_mono_ns() - t0) / 1e6;
+		if (rc != 0)
+			goto out;
+	}
+	m = median(t, n);
+out:
+	free(t);
+	EVP_PKEY_free(att);
+	EVP_PKEY_free(pck);
+	if (chain != NULL)
+		sk_X509_pop_free(chain, X509_free);
+	tdx_vector_unload(&l);
+	return m;
+}
+
+/* Runs the node peer; fills *ms (median) and outcome; false when it could not run. */
+static bool bench_peer(const char *vectors, const struct tdx_vector *v, int64_t now, size_t n, double *ms,
+		       char *outcome, size_t olen)
+{
+	char cmd[8192], line[1024], src[4096], coll[2048];
+	FILE *p;
+	bool ok = false;
+
+	snprintf(coll, sizeof(coll), "%.1000s/%.900s/collateral.dcap-qvl.json", vectors, v->dir);
+	if (getenv("ATTEST_BENCH_NO_PEER") != NULL || access(coll, R_OK) != 0)
+		return false;
+	snprintf(src, sizeof(src), "%s", __FILE__);
+	snprintf(cmd, sizeof(cmd), "node '%s/bench_tdx_dcapqvl.mjs' '%.1000s/%.900s/quote.bin' '%s' %lld %zu 2>&1",
+		 dirname(src), vectors, v->dir, coll, (long long)now, n);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return false;
+	while (fgets(line, sizeof(line), p) != NULL) {
+		double med, min;
+		int used;
+
+		if (sscanf(line, "dcapqvl %lf %lf %*u %n", &med, &min, &used) == 2) {
+			*ms = med;
+			snprintf(outcome, olen, "%s", line + used);
+			outcome[strcspn(outcome, "\n")] = '\0';
+			ok = true;
+		}
+	}
+	pclose(p);
+	return ok;
+}
+
+static const char *vectors_dir(void)
+{
+	static char buf[4096];
+	const char *env = getenv("ATTEST_VECTORS");
+
+	if (env != NULL)
+		return env;
+	snprintf(buf, sizeof(buf), "%s", __FILE__);
+	snprintf(buf + strlen(dirname(buf)), sizeof(buf) - strlen(buf), "/../../../shared/vectors");
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n_cold = argc > 1 ? strtoul(argv[1], NULL, 10) : 30;
+	size_t n_warm = argc > 2 ? strtoul(argv[2], NULL, 10) : 500;
+	const char *vectors = vectors_dir();
+
+	struct attest_err err;
+
+	if (n_cold == 0 || n_warm == 0 || intel_sgx_default_roots(&anchors.intel_sgx_roots, &err) != ATTEST_OK)
+		return 2;
+	printf("bench_tdx: median ms per verification (cold n=%zu, warm/floor n=%zu, peer n=%zu)\n", n_cold,
+	       n_warm, n_cold);
+	printf("%-48s %8s %8s %8s %9s %10s %10s  %s\n", "vector", "cold", "warm", "floor", "dcap-qvl",
+	       "peer/cold", "warm/floor", "outcome (ours | dcap-qvl)");
+	for (size_t i = 0; i < TDX_VECTOR_COUNT; i++) {
+		const struct tdx_vector *v = &TDX_VECTORS[i];
+		char ours[128] = "?", theirs[256] = "not run";
+		double cold = bench_cold(vectors, v, n_cold, ours, sizeof(ours));
+		double warm = bench_warm(vectors, v, n_warm);
+		double floor_ms = bench_floor(vectors, v, n_warm);
+		double peer = -1;
+		const char *name = strchr(v->dir, '/') ? strchr(v->dir, '/') + 1 : v->dir;
+
+		bench_peer(vectors, v, tdx_bundle_now(vectors, v->dir), n_cold, &peer, theirs, sizeof(theirs));
+		printf("%-48.48s %8.3f %8.3f %8.3f ", name, cold, warm, floor_ms);
+		if (peer > 0)
+			printf("%9.3f %9.1fx ", peer, peer / cold);
+		else
+			printf("%9s %10s ", "-", "-");
+		printf("%9.2fx  %s | %s\n", warm / floor_ms, ours, theirs);
+	}
+	sk_X509_pop_free(anchors.intel_sgx_roots, X509_free);
+	return 0;
+}

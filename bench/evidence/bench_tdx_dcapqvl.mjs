@@ -1,0 +1,34 @@
+// The peer of bench_tdx: @phala/dcap-qvl (pure JS) verifying one TD quote
+// with the same collateral (the vector's collateral.dcap-qvl.json) at the
+// same time, in a loop. Prints one line:
+//   dcapqvl <median ms> <min ms> <n> <ok|error message>
+// Usage: node bench_tdx_dcapqvl.mjs QUOTE COLLATERAL_JSON NOW N
+// The package comes from tests/interop/node_modules (npm ci there).
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '../../tests/interop/package.json'));
+const { verify } = require('@phala/dcap-qvl');
+
+const [quotePath, collPath, nowArg, nArg] = process.argv.slice(2);
+const quote = new Uint8Array(readFileSync(quotePath));
+const collateral = JSON.parse(readFileSync(collPath, 'utf8'));
+const now = Number(nowArg);
+const n = Number(nArg || 30);
+
+let outcome = 'ok';
+const times = [];
+for (let i = 0; i < n; i++) {
+  const t0 = process.hrtime.bigint();
+  try {
+    verify(quote, collateral, now);
+  } catch (e) {
+    outcome = String(e.message || e).replace(/\s+/g, ' ');
+  }
+  times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+}
+times.sort((a, b) => a - b);
+console.log(`dcapqvl ${times[Math.floor(times.length / 2)].toFixed(3)} ${times[0].toFixed(3)} ${n} ${outcome}`);
