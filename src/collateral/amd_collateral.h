@@ -12,6 +12,14 @@
  *   <dir>/vcek/v1/<Product>/crl                AMD's CRL (DER) for VCEK chains
  *   <dir>/vlek/v1/<Product>/crl                the same for VLEK chains
  *
+ * and, for a folder that holds one platform's files (the layout of
+ * shared/vectors/snp/<vector>/), as fallbacks:
+ *
+ *   <dir>/vcek.der or <dir>/vcek.pem           the VCEK, whatever the chip
+ *   <dir>/ask_ark_<product>.pem                 ASK then ARK (lower-case product)
+ *   <dir>/ask_ark_<product>_vlek.pem            ASVK then ARK
+ *   <dir>/vcek_crl_<Product>.der, vlek_crl_<Product>.der
+ *
  * <Product> is "Milan", "Genoa" or "Turin"; <hwid> the lower-case hex of
  * CHIP_ID (128 characters; Turin: its first 8 bytes, 16 characters, as KDS
  * names Turin VCEKs); <tcb> the 16 lower-case hex characters of the

@@ -45,14 +45,39 @@ static int bad_product(const char *product, struct attest_err *err)
 			      product ? product : "(null)");
 }
 
+/* Tries each path in turn: the first that exists is read; only not-found moves on. */
+static int read_first(char paths[][4096], size_t n, struct collateral_blob *out, struct attest_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct attest_err e;
+		int rc;
+
+		attest_err_clear(&e);
+		rc = read_one(paths[i], out, &e);
+		if (rc != ATTEST_E_NOT_FOUND || i + 1 == n) {
+			if (rc != ATTEST_OK && err != NULL && err->rc == ATTEST_OK)
+				*err = e;
+			return rc;
+		}
+	}
+	return ATTEST_E_NOT_FOUND;
+}
+
+static void lower(const char *in, char *out, size_t len)
+{
+	size_t i = 0;
+
+	for (; in[i] && i + 1 < len; i++)
+		out[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] + 32 : in[i]);
+	out[i] = '\0';
+}
+
 int amd_file_vcek(const char *dir, const char *product, const uint8_t chip_id[64], uint64_t tcb,
 		  struct collateral_blob *out, struct attest_err *err)
 {
-	char hwid[129], tcbhex[17], path[4096];
+	char hwid[129], tcbhex[17], paths[4][4096];
 	uint8_t tcb_bytes[8];
-	struct attest_err first;
 	size_t hwlen;
-	int rc;
 
 	if (!product_ok(product))
 		return bad_product(product, err);
@@ -62,38 +87,37 @@ int amd_file_vcek(const char *dir, const char *product, const uint8_t chip_id[64
 	for (int i = 0; i < 8; i++)
 		tcb_bytes[i] = (uint8_t)(tcb >> (8 * i));
 	hex_encode_to(tcb_bytes, 8, tcbhex);
-	snprintf(path, sizeof(path), "%s/vcek/v1/%s/%s/%s.der", dir, product, hwid, tcbhex);
-	attest_err_clear(&first);
-	rc = read_one(path, out, &first);
-	if (rc != ATTEST_E_NOT_FOUND) {
-		if (rc != ATTEST_OK && err != NULL)
-			*err = first;
-		return rc;
-	}
-	snprintf(path, sizeof(path), "%s/vcek/v1/%s/%s.der", dir, product, hwid);
-	return read_one(path, out, err);
+	snprintf(paths[0], sizeof(paths[0]), "%s/vcek/v1/%s/%s/%s.der", dir, product, hwid, tcbhex);
+	snprintf(paths[1], sizeof(paths[1]), "%s/vcek/v1/%s/%s.der", dir, product, hwid);
+	/* A one-platform folder (shared/vectors/snp/<vector>/): the verifier checks it is the right chip. */
+	snprintf(paths[2], sizeof(paths[2]), "%s/vcek.der", dir);
+	snprintf(paths[3], sizeof(paths[3]), "%s/vcek.pem", dir);
+	return read_first(paths, 4, out, err);
 }
 
 int amd_file_cert_chain(const char *dir, const char *product, bool vlek, struct collateral_blob *out,
 			struct attest_err *err)
 {
-	char path[4096];
+	char paths[2][4096], low[32];
 
 	if (!product_ok(product))
 		return bad_product(product, err);
-	snprintf(path, sizeof(path), "%s/%s/v1/%s/cert_chain", dir, vlek ? "vlek" : "vcek", product);
-	return read_one(path, out, err);
+	lower(product, low, sizeof(low));
+	snprintf(paths[0], sizeof(paths[0]), "%s/%s/v1/%s/cert_chain", dir, vlek ? "vlek" : "vcek", product);
+	snprintf(paths[1], sizeof(paths[1]), "%s/ask_ark_%s%s.pem", dir, low, vlek ? "_vlek" : "");
+	return read_first(paths, 2, out, err);
 }
 
 int amd_file_crl(const char *dir, const char *product, bool vlek, struct collateral_blob *out,
 		 struct attest_err *err)
 {
-	char path[4096];
+	char paths[2][4096];
 
 	if (!product_ok(product))
 		return bad_product(product, err);
-	snprintf(path, sizeof(path), "%s/%s/v1/%s/crl", dir, vlek ? "vlek" : "vcek", product);
-	return read_one(path, out, err);
+	snprintf(paths[0], sizeof(paths[0]), "%s/%s/v1/%s/crl", dir, vlek ? "vlek" : "vcek", product);
+	snprintf(paths[1], sizeof(paths[1]), "%s/%s_crl_%s.der", dir, vlek ? "vlek" : "vcek", product);
+	return read_first(paths, 2, out, err);
 }
 
 /* ---- A source serving the AMD slots only --------------------------------- */

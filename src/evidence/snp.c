@@ -21,6 +21,7 @@ struct snp_material {
 	struct snp_certs c;
 	struct collateral_blob vcek_blob; /* owned when looked up */
 	struct collateral_blob crl_blob;
+	struct collateral_blob chain_blob;
 	enum amd_product hint; /* product known before parsing the leaf */
 };
 
@@ -30,6 +31,8 @@ static void material_free(struct snp_material *m)
 	free(m->vcek_blob.chain);
 	free(m->crl_blob.data);
 	free(m->crl_blob.chain);
+	free(m->chain_blob.data);
+	free(m->chain_blob.chain);
 }
 
 static uint64_t tcb_u64(const uint8_t raw[8]) { return ld_u64le(raw); }
@@ -53,9 +56,9 @@ static int lookup_vcek(const struct evidence_ctx *ctx, const struct snp_report *
 		attest_err_clear(&e);
 		if (collateral_get_amd_vcek(ctx->collateral, amd_product_name(p), r->chip_id,
 					    tcb_u64(r->reported_tcb), &m->vcek_blob, &e) == ATTEST_OK) {
+			/* The product stays the report's (or the leaf's): a flat folder serves any. */
 			m->c.leaf = m->vcek_blob.data;
 			m->c.leaf_len = m->vcek_blob.len;
-			m->hint = (enum amd_product)p;
 			return ATTEST_OK;
 		}
 		if (e.rc != ATTEST_E_NOT_FOUND) {
@@ -111,6 +114,35 @@ static int lookup_crl(const struct evidence_ctx *ctx, bool vlek, struct snp_mate
 	}
 	if (e.rc == ATTEST_E_NOT_FOUND)
 		return ATTEST_OK; /* AMD CRLs are checked when present (issue 6) */
+	if (err != NULL && err->rc == ATTEST_OK)
+		*err = e;
+	return e.rc;
+}
+
+/*
+ * The ASK/ASVK (and ARK) from the collateral source when the evidence
+ * brought none; without one the built-in certificates serve.
+ */
+static int lookup_chain(const struct evidence_ctx *ctx, bool vlek, struct snp_material *m, struct attest_err *err)
+{
+	enum amd_product p = m->hint;
+	struct attest_err e;
+
+	if (m->c.ask != NULL || m->c.chain != NULL || ctx->collateral == NULL || (ctx->flags & EVIDENCE_NO_COLLATERAL))
+		return ATTEST_OK;
+	if (p == AMD_PRODUCT_UNKNOWN)
+		p = leaf_product(m);
+	if (p == AMD_PRODUCT_UNKNOWN)
+		return ATTEST_OK;
+	attest_err_clear(&e);
+	if (collateral_get_amd_cert_chain(ctx->collateral, amd_product_name(p), vlek, &m->chain_blob, &e) ==
+	    ATTEST_OK) {
+		m->c.chain = m->chain_blob.data;
+		m->c.chain_len = m->chain_blob.len;
+		return ATTEST_OK;
+	}
+	if (e.rc == ATTEST_E_NOT_FOUND)
+		return ATTEST_OK;
 	if (err != NULL && err->rc == ATTEST_OK)
 		*err = e;
 	return e.rc;
@@ -201,24 +233,77 @@ static int load_certs(const struct evidence_ctx *ctx, const struct snp_certs *c,
 	return ATTEST_OK;
 }
 
-/* The verified chain for m: from the cache, or verified now and cached. */
+/* Cache objects in the shared collateral cache: a heap copy owning one key reference. */
+static void chain_obj_free(void *obj)
+{
+	struct amd_chain_result *r = obj;
+
+	EVP_PKEY_free(r->leaf_key);
+	free(r);
+}
+
+static bool shared_get(struct collateral_cache *c, const uint8_t key[32], int64_t now, struct amd_chain_result *out)
+{
+	void *obj = NULL;
+	struct collateral_ref *ref = collateral_cache_get(c, key, now, &obj);
+	bool ok = false;
+
+	if (ref != NULL) {
+		const struct amd_chain_result *r = obj;
+
+		/* The window is checked here too: the cache may count its end inclusively. */
+		if (now >= r->valid_from && now < r->valid_until && EVP_PKEY_up_ref(r->leaf_key)) {
+			*out = *r;
+			ok = true;
+		}
+		collateral_ref_release(ref);
+	}
+	return ok;
+}
+
+static void shared_put(struct collateral_cache *c, const uint8_t key[32], const struct amd_chain_result *res)
+{
+	struct amd_chain_result *copy = malloc(sizeof(*copy));
+	struct collateral_ref *ref;
+
+	if (copy == NULL)
+		return;
+	*copy = *res;
+	if (!EVP_PKEY_up_ref(copy->leaf_key)) {
+		free(copy);
+		return;
+	}
+	ref = collateral_cache_put(c, key, copy, chain_obj_free, res->valid_from, res->valid_until);
+	if (ref != NULL)
+		collateral_ref_release(ref);
+}
+
+/*
+ * The verified chain for m: from a cache, or verified now and cached.
+ * opts->cache wins; else the collateral source's shared cache, if any.
+ */
 static int get_chain(const struct evidence_ctx *ctx, const struct snp_opts *opts, const struct snp_material *m,
 		     bool vlek, struct amd_chain_result *out, struct attest_err *err)
 {
 	struct snp_chain_cache *cache = opts ? opts->cache : NULL;
+	struct collateral_cache *shared = cache == NULL && ctx->collateral ? ctx->collateral->cache : NULL;
 	struct snp_loaded l;
 	uint8_t key[32];
 	bool keyed = false;
 	int rc;
 
-	if (cache != NULL && chain_key(ctx, m, vlek, key) == 0) {
+	if ((cache != NULL || shared != NULL) && chain_key(ctx, m, vlek, key) == 0) {
 		keyed = true;
-		if (snp_chain_cache_get(cache, key, ctx->now, out))
+		if (cache != NULL ? snp_chain_cache_get(cache, key, ctx->now, out) : shared_get(shared, key, ctx->now, out))
 			return ATTEST_OK;
 	}
 	if ((rc = load_certs(ctx, &m->c, &l, err)) == ATTEST_OK &&
-	    (rc = amd_chain_verify(ctx, m->hint, vlek, &l.ch, out, err)) == ATTEST_OK && keyed)
-		snp_chain_cache_put(cache, key, out);
+	    (rc = amd_chain_verify(ctx, m->hint, vlek, &l.ch, out, err)) == ATTEST_OK && keyed) {
+		if (cache != NULL)
+			snp_chain_cache_put(cache, key, out);
+		else
+			shared_put(shared, key, out);
+	}
 	loaded_free(&l);
 	return rc;
 }
@@ -301,7 +386,8 @@ static int verify_material(const struct evidence_ctx *ctx, const struct snp_opts
 	memset(&cr, 0, sizeof(cr));
 	if (m->c.leaf == NULL && m->c.chain == NULL && (rc = lookup_vcek(ctx, r, m, err)) != ATTEST_OK)
 		return rc;
-	if ((rc = lookup_crl(ctx, vlek, m, err)) != ATTEST_OK || (rc = get_chain(ctx, opts, m, vlek, &cr, err)) != ATTEST_OK)
+	if ((rc = lookup_chain(ctx, vlek, m, err)) != ATTEST_OK || (rc = lookup_crl(ctx, vlek, m, err)) != ATTEST_OK ||
+	    (rc = get_chain(ctx, opts, m, vlek, &cr, err)) != ATTEST_OK)
 		return rc;
 	res->product = cr.product;
 	res->vlek = cr.vlek;

@@ -309,7 +309,7 @@ static void vcek_is_found_in_a_kds_shaped_folder(void **state)
 	assert_int_equal(snp_verify(&ctx, &in, cs, &err), ATTEST_OK);
 	assert_hex_claim(cs, "x-ms-sevsnpvm-chipid", VECS[0].chip_id);
 	assert_bool_claim(cs, "x-ms-sevsnpvm-crl-checked", false);
-	src->ops->free(src->self);
+	collateral_source_free(src);
 	free(src);
 	rm_tree(root);
 	claim_set_free(cs);
@@ -383,6 +383,66 @@ static void extended_report_with_certificate_table_verifies(void **state)
 	assert_string_equal(err.name, "snp.certtable.range");
 	free(ext);
 	claim_set_free(cs);
+	unload(&l);
+}
+
+static void vector_folder_serves_as_collateral(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	for (size_t i = 0; i < NVECS; i++) {
+		struct evidence_ctx ctx = {.now = VECS[i].now};
+		struct collateral_source *src = NULL;
+		struct claim_set *cs = claim_set_new();
+		struct evidence_input in;
+		struct attest_err err;
+		struct loaded l;
+		char path[1024];
+
+		load(dir, &VECS[i], &l);
+		snprintf(path, sizeof(path), "%s/%s", dir, VECS[i].dir);
+		assert_int_equal(amd_file_source_new(path, &src, NULL), ATTEST_OK);
+		ctx.collateral = src;
+		memset(&in, 0, sizeof(in));
+		in.evidence = l.report, in.evidence_len = l.report_len;
+		attest_err_clear(&err);
+		assert_int_equal(snp_verify(&ctx, &in, cs, &err), ATTEST_OK);
+		assert_hex_claim(cs, "x-ms-sevsnpvm-chipid", VECS[i].chip_id);
+		collateral_source_free(src);
+		free(src);
+		claim_set_free(cs);
+		unload(&l);
+	}
+}
+
+static void shared_collateral_cache_keeps_the_verified_chain(void **state)
+{
+	struct evidence_ctx ctx = {.now = 1767225600};
+	struct collateral_source *src = NULL;
+	struct evidence_input in;
+	uint64_t hits = 0, misses = 0;
+	struct loaded l;
+	char path[1024];
+
+	REQUIRE_VECTORS(dir);
+	load(dir, &VECS[1], &l);
+	snprintf(path, sizeof(path), "%s/%s", dir, VECS[1].dir);
+	assert_int_equal(amd_file_source_new(path, &src, NULL), ATTEST_OK);
+	src->cache = collateral_cache_new(8);
+	ctx.collateral = src;
+	memset(&in, 0, sizeof(in));
+	in.evidence = l.report, in.evidence_len = l.report_len;
+	for (int i = 0; i < 3; i++) {
+		struct claim_set *cs = claim_set_new();
+
+		assert_int_equal(snp_verify(&ctx, &in, cs, NULL), ATTEST_OK);
+		claim_set_free(cs);
+	}
+	collateral_cache_stats(src->cache, &hits, &misses);
+	assert_int_equal(hits, 2);
+	assert_int_equal(misses, 1);
+	collateral_cache_free(src->cache);
+	collateral_source_free(src);
+	free(src);
 	unload(&l);
 }
 
@@ -545,6 +605,8 @@ int main(void)
 		cmocka_unit_test(uniform_entry_point_needs_a_vcek),
 		cmocka_unit_test(vcek_is_found_in_a_kds_shaped_folder),
 		cmocka_unit_test(extended_report_with_certificate_table_verifies),
+		cmocka_unit_test(vector_folder_serves_as_collateral),
+		cmocka_unit_test(shared_collateral_cache_keeps_the_verified_chain),
 		cmocka_unit_test(chain_cache_hits_on_the_second_report),
 		cmocka_unit_test(report_outside_the_vcek_validity_is_refused),
 		cmocka_unit_test(vcek_of_another_chip_is_refused),

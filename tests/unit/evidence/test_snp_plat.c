@@ -13,12 +13,15 @@
 
 #include "base/codec.h"
 #include "claims/claims.h"
+#include "collateral/amd_collateral.h"
 #include "devplat/snp_plat.h"
 #include "evidence/amd_certs.h"
 #include "evidence/snp.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define T0 1700000000        /* CA validity start */
 #define T1 (T0 + 20 * 365 * 86400LL)
@@ -573,6 +576,70 @@ static void cached_chain_expires_with_its_crl(void **state)
 	case_free(&c);
 }
 
+/* A KDS-shaped folder with this product's CRL (and the chain) in it. */
+static void write_kds(const char *root, struct snp_plat *p, X509_CRL *crl)
+{
+	const char *prod = amd_product_name(snp_plat_product(p));
+	char path[1024];
+	uint8_t *der;
+	size_t n;
+	char *ask = snp_plat_pem(snp_plat_ask(p)), *ark = snp_plat_pem(snp_plat_ark(p));
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vcek", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/vcek/v1", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/vcek/v1/%s", root, prod);
+	mkdir(path, 0700);
+	der = snp_plat_crl_der(crl, &n);
+	snprintf(path, sizeof(path), "%s/vcek/v1/%s/crl", root, prod);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(der, 1, n, f), n);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/vcek/v1/%s/cert_chain", root, prod);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(ask, f);
+	fputs(ark, f);
+	fclose(f);
+	free(der);
+	free(ask);
+	free(ark);
+}
+
+static void crl_and_chain_are_found_through_the_collateral_source(void **state)
+{
+	struct collateral_source *src = NULL;
+	char root[] = "/tmp/snp-crl-XXXXXX", cmd[128];
+	X509_CRL *crl = NULL;
+	struct snp_result res;
+	struct attest_err err;
+	struct case_ c;
+
+	assert_non_null(mkdtemp(root));
+	case_default(&c, F.milan, false);
+	c.certs.ask = NULL, c.certs.ask_len = 0; /* the chain comes from the folder */
+	assert_int_equal(snp_plat_crl(F.milan, false, false, T0, NOW + 86400, &crl, NULL), ATTEST_OK);
+	write_kds(root, F.milan, crl);
+	X509_CRL_free(crl);
+	assert_int_equal(amd_file_source_new(root, &src, NULL), ATTEST_OK);
+	c.ctx.collateral = src;
+	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	assert_true(res.crl_checked);
+	/* The same folder with a CRL that revokes the ASK. */
+	assert_int_equal(snp_plat_crl(F.milan, false, true, T0, NOW + 86400, &crl, NULL), ATTEST_OK);
+	write_kds(root, F.milan, crl);
+	X509_CRL_free(crl);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.chain.revoked");
+	collateral_source_free(src);
+	free(src);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+	case_free(&c);
+}
+
 /* ---- Refused: report structure ---------------------------------------------- */
 
 struct report_mutation {
@@ -752,6 +819,7 @@ int main(void)
 		cmocka_unit_test(expired_vcek_is_refused),
 		cmocka_unit_test(report_signed_by_another_key_is_refused),
 		cmocka_unit_test(cached_chain_expires_with_its_crl),
+		cmocka_unit_test(crl_and_chain_are_found_through_the_collateral_source),
 		cmocka_unit_test(structural_rules_are_enforced_field_by_field),
 		cmocka_unit_test(policy_bit_17_clear_is_refused),
 		cmocka_unit_test(version_dependent_fields_must_be_zero_before_their_version),
