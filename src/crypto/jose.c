@@ -291,8 +291,15 @@ static int signer_sign(const struct jws_signer *s, const char *in, size_t n, uin
 
 	if (ctx == NULL)
 		return ATTEST_E_NOMEM;
-	/* Copying the prepared context skips key and padding set-up per token. */
-	if (EVP_MD_CTX_copy_ex(ctx, s->proto) != 1 || EVP_DigestSignUpdate(ctx, in, n) != 1 ||
+	/*
+	 * Copying the prepared context skips key and padding set-up per token;
+	 * FINALISE lets DigestSignFinal sign in place instead of duplicating
+	 * the context again so that it could be reused.
+	 */
+	if (EVP_MD_CTX_copy_ex(ctx, s->proto) != 1)
+		goto out;
+	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
+	if (EVP_DigestSignUpdate(ctx, in, n) != 1 ||
 	    EVP_DigestSignFinal(ctx, s->ec_field ? der : raw, &derlen) != 1)
 		goto out;
 	if (s->ec_field)
@@ -372,15 +379,16 @@ int jwt_sign_ex(const struct jws_signer *s, const json_t *header_extra, const js
 		struct attest_err *err)
 {
 	char *text;
+	size_t len = 0;
 	int rc;
 
 	if (!json_is_object(claims))
 		return attest_err_set(err, ATTEST_E_INVALID, "jwt.claims", "JWT claims must be a JSON object");
 	/* Compact with sorted member names, as Azure Attestation's tokens are. */
-	text = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
+	text = jose_json_dump_sorted(claims, &len);
 	if (text == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
-	rc = jws_sign_ex(s, header_extra, text, strlen(text), out, err);
+		return attest_err_set(err, ATTEST_E_NOMEM, "jwt.claims", "cannot serialise the claims");
+	rc = jws_sign_ex(s, header_extra, text, len, out, err);
 	free(text);
 	return rc;
 }

@@ -90,6 +90,12 @@ int jws_sign_ex(const struct jws_signer *s, const json_t *header_extra, const vo
 int jwt_sign(const struct jws_signer *s, const json_t *claims, char **out, struct attest_err *err);
 int jwt_sign_ex(const struct jws_signer *s, const json_t *header_extra, const json_t *claims, char **out,
 		struct attest_err *err);
+/*
+ * The serialisation jwt_sign uses: byte for byte json_dumps(v,
+ * JSON_COMPACT | JSON_SORT_KEYS), faster. NULL on allocation failure or
+ * nesting deeper than 64. *len (optional) gets the length; caller frees.
+ */
+char *jose_json_dump_sorted(const json_t *v, size_t *len);
 
 /* ---- parsing and verification ------------------------------------------ */
 

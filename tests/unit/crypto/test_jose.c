@@ -237,6 +237,74 @@ static void jwt_payload_is_compact_with_sorted_names(void **state)
 	jws_signer_free(s);
 }
 
+/* jose_json_dump_sorted must write exactly what jansson writes. */
+static void assert_dump_like_jansson(const json_t *v)
+{
+	char *mine = jose_json_dump_sorted(v, NULL), *ref = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+	assert_non_null(mine);
+	assert_non_null(ref);
+	assert_string_equal(mine, ref);
+	free(mine);
+	free(ref);
+}
+
+static void sorted_dump_matches_jansson_byte_for_byte(void **state)
+{
+	static const char *const STRINGS[] = {"", "a", "plain ascii text of some length", "quote\" and back\\slash",
+					      "\x01\x02\x1f controls \b\f\n\r\t", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
+					      "1234567\"", "12345678\"", "123456789\\", "slash / stays", "\x7f del"};
+	json_t *o = json_object(), *arr = json_array(), *big = json_object(), *deep = json_object(), *cur = deep;
+	size_t i;
+
+	for (i = 0; i < sizeof(STRINGS) / sizeof(STRINGS[0]); i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%02zu\t", sizeof(STRINGS) / sizeof(STRINGS[0]) - i);
+		json_object_set_new(o, key, json_string(STRINGS[i]));
+		json_array_append_new(arr, json_string(STRINGS[i]));
+		assert_dump_like_jansson(json_object_get(o, key));
+	}
+	json_object_set_new(o, "arr", arr);
+	json_object_set_new(o, "ints", json_pack("[I,I,i,i]", (json_int_t)INT64_MIN, (json_int_t)INT64_MAX, 0, -1));
+	json_object_set_new(o, "reals", json_pack("[f,f,f,f]", 0.5, 1.0, -2.25e-300, 1e300));
+	json_object_set_new(o, "lits", json_pack("[b,b,n,{},[]]", 1, 0));
+	for (i = 0; i < 100; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "m%03zu", (i * 37) % 100);
+		json_object_set_new(big, key, json_integer((json_int_t)i));
+	}
+	json_object_set_new(o, "big", big);
+	for (i = 0; i < 30; i++) {
+		json_t *next = json_object();
+
+		json_object_set_new(cur, "z", json_integer((json_int_t)i));
+		json_object_set_new(cur, "a", next);
+		cur = next;
+	}
+	json_object_set_new(o, "deep", deep);
+	assert_dump_like_jansson(o);
+	json_decref(o);
+}
+
+static void sorted_dump_refuses_absurd_nesting(void **state)
+{
+	json_t *root = json_array(), *cur = root;
+	char *s;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		json_t *next = json_array();
+
+		json_array_append_new(cur, next);
+		cur = next;
+	}
+	s = jose_json_dump_sorted(root, NULL);
+	assert_null(s);
+	json_decref(root);
+}
+
 struct sign_thread {
 	const struct jws_signer *s;
 	EVP_PKEY *key;
@@ -851,6 +919,8 @@ int main(void)
 		cmocka_unit_test(jwt_sign_signs_the_compact_claims),
 		cmocka_unit_test(jwt_payload_is_compact_with_sorted_names),
 		cmocka_unit_test(one_signer_serves_concurrent_threads),
+		cmocka_unit_test(sorted_dump_matches_jansson_byte_for_byte),
+		cmocka_unit_test(sorted_dump_refuses_absurd_nesting),
 		cmocka_unit_test(none_is_refused_unless_explicitly_allowed),
 		cmocka_unit_test(none_with_a_signature_is_refused),
 		cmocka_unit_test(an_rs256_token_relabelled_none_is_refused),
