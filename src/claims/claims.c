@@ -170,6 +170,8 @@ enum claim_value_type claim_value_type(const json_t *v)
 	size_t i;
 	json_t *e;
 
+	if (v == NULL)
+		return CLAIM_VT_INVALID;
 	switch (json_typeof(v)) {
 	case JSON_STRING: return CLAIM_VT_STRING;
 	case JSON_INTEGER: return CLAIM_VT_INTEGER;
