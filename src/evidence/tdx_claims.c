@@ -19,13 +19,13 @@ static const char *dbgstat(const struct tdx_td_attributes *a)
 static int add_hex_fields(struct claim_set *set, const struct tdx_td_report *td)
 {
 	int rc = 0;
-	char name[16];
+	char name[32];
 
 	rc |= claim_set_add_hex(set, "tdx_mrseam", td->mrseam, sizeof(td->mrseam));
 	rc |= claim_set_add_hex(set, "tdx_mrsignerseam", td->mrsignerseam, sizeof(td->mrsignerseam));
 	rc |= claim_set_add_hex(set, "tdx_mrtd", td->mrtd, sizeof(td->mrtd));
 	for (int i = 0; i < TDX_RTMR_COUNT; i++) {
-		snprintf(name, sizeof(name), "tdx_rtmr%d", i);
+		snprintf(name, sizeof(name), "tdx_rtmr%u", (unsigned)i & 3u);
 		rc |= claim_set_add_hex(set, name, td->rtmr[i], sizeof(td->rtmr[i]));
 	}
 	rc |= claim_set_add_hex(set, "tdx_mrconfigid", td->mrconfigid, sizeof(td->mrconfigid));

@@ -55,11 +55,11 @@ struct tdx_loaded {
 
 static inline int64_t tdx_bundle_now(const char *vectors, const char *dir)
 {
-	char path[4096];
+	char path[2048];
 	json_t *doc;
 	int64_t now = 0;
 
-	snprintf(path, sizeof(path), "%s/%s/bundle.json", vectors, dir);
+	snprintf(path, sizeof(path), "%.1000s/%.900s/bundle.json", vectors, dir);
 	doc = json_load_file(path, 0, NULL);
 	if (doc != NULL)
 		now = json_integer_value(json_object_get(doc, "now_unix"));
