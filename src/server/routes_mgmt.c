@@ -280,7 +280,7 @@ static void create_provider(struct http_request *req, struct http_response *resp
 		goto out;
 	}
 	snprintf(p.name, sizeof(p.name), "%s", name);
-	settings_text = json_dumps(settings ? settings : json_object(), JSON_COMPACT);
+	settings_text = settings ? json_dumps(settings, JSON_COMPACT) : strdup("{}");
 	p.settings_json = settings_text;
 	p.initial_certs = certs;
 	p.n_initial_certs = ncerts;

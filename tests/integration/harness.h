@@ -282,9 +282,14 @@ static inline int http_do(const struct attestd_proc *p, const char *method, cons
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}
-	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+	bool expect = false;
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
 		hl = curl_slist_append(hl, headers[i]);
-	hl = curl_slist_append(hl, "Expect:");
+		expect |= strncasecmp(headers[i], "Expect:", 7) == 0;
+	}
+	/* No "Expect: 100-continue" unless the caller asks for it. */
+	if (!expect)
+		hl = curl_slist_append(hl, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

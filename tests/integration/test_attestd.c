@@ -73,6 +73,62 @@ static void assert_maa_error(const struct http_reply *r, long status, const char
 	json_decref(j);
 }
 
+/* ---- raw TLS, for what libcurl will not do (half-sent bodies, heads without bodies) ---- */
+
+struct tls_conn {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd;
+};
+
+static int tls_connect(const struct attestd_proc *p, struct tls_conn *t)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
+
+	memset(t, 0, sizeof(*t));
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	t->ctx = SSL_CTX_new(TLS_client_method());
+	if (t->ctx == NULL || SSL_CTX_load_verify_locations(t->ctx, p->cacert, NULL) != 1)
+		return -1;
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	t->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		return -1;
+	t->ssl = SSL_new(t->ctx);
+	SSL_set_fd(t->ssl, t->fd);
+	SSL_set1_host(t->ssl, "127.0.0.1");
+	return SSL_connect(t->ssl) == 1 ? 0 : -1;
+}
+
+static void tls_close(struct tls_conn *t)
+{
+	if (t->ssl != NULL)
+		SSL_free(t->ssl);
+	if (t->fd > 0)
+		close(t->fd);
+	SSL_CTX_free(t->ctx);
+}
+
+static void tls_send(struct tls_conn *t, const char *s)
+{
+	assert_int_equal(SSL_write(t->ssl, s, (int)strlen(s)), (int)strlen(s));
+}
+
+/* Reads until the peer closes or n bytes; returns bytes read. */
+static size_t tls_read_all(struct tls_conn *t, char *out, size_t cap)
+{
+	size_t n = 0;
+	int r;
+
+	while (n + 1 < cap && (r = SSL_read(t->ssl, out + n, (int)(cap - 1 - n))) > 0) {
+		n += (size_t)r;
+		if (strstr(out, "\r\n\r\n") != NULL && strstr(out, "}") != NULL)
+			break;
+	}
+	out[n] = '\0';
+	return n;
+}
+
 /* ---- metadata ------------------------------------------------------------------ */
 
 static void certs_is_a_jwks_with_kid_x5c_and_raw_key_members(void **state)
@@ -192,9 +248,17 @@ static void huge_body_is_413(void **state)
 	(void)state;
 	assert_non_null(big);
 	memset(big, 'A', n);
-	assert_int_equal(http_do(&shared, "POST", "/certs", NULL, big, n, NULL, &r), 0);
-	assert_maa_error(&r, 413, "RequestEntityTooLarge");
-	http_reply_free(&r);
+	struct tls_conn t;
+	char reply[4096];
+
+	/* An announced oversized body is refused on its head, before a byte of it is read. */
+	assert_int_equal(tls_connect(&shared, &t), 0);
+	tls_send(&t, "POST /certs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2097152\r\n\r\n");
+	assert_true(tls_read_all(&t, reply, sizeof(reply)) > 0);
+	tls_close(&t);
+	assert_non_null(strstr(reply, "HTTP/1.1 413"));
+	assert_non_null(strstr(reply, "\"code\":\"RequestEntityTooLarge\""));
+	assert_non_null(strstr(reply, "x-ms-request-id: "));
 	/* Without a Content-Length the cap is found while reading. */
 	assert_int_equal(http_do(&shared, "POST", "/certs", chunked, big, n, NULL, &r), 0);
 	assert_maa_error(&r, 413, "RequestEntityTooLarge");
@@ -451,60 +515,6 @@ static void provider_rate_limit_answers_429_with_retry_after(void **state)
 }
 
 /* ---- lifecycle: shutdown, restart, timeouts ------------------------------------------- */
-
-struct tls_conn {
-	SSL_CTX *ctx;
-	SSL *ssl;
-	int fd;
-};
-
-static int tls_connect(const struct attestd_proc *p, struct tls_conn *t)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
-
-	memset(t, 0, sizeof(*t));
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	t->ctx = SSL_CTX_new(TLS_client_method());
-	if (t->ctx == NULL || SSL_CTX_load_verify_locations(t->ctx, p->cacert, NULL) != 1)
-		return -1;
-	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
-	t->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-		return -1;
-	t->ssl = SSL_new(t->ctx);
-	SSL_set_fd(t->ssl, t->fd);
-	SSL_set1_host(t->ssl, "127.0.0.1");
-	return SSL_connect(t->ssl) == 1 ? 0 : -1;
-}
-
-static void tls_close(struct tls_conn *t)
-{
-	if (t->ssl != NULL)
-		SSL_free(t->ssl);
-	if (t->fd > 0)
-		close(t->fd);
-	SSL_CTX_free(t->ctx);
-}
-
-static void tls_send(struct tls_conn *t, const char *s)
-{
-	assert_int_equal(SSL_write(t->ssl, s, (int)strlen(s)), (int)strlen(s));
-}
-
-/* Reads until the peer closes or n bytes; returns bytes read. */
-static size_t tls_read_all(struct tls_conn *t, char *out, size_t cap)
-{
-	size_t n = 0;
-	int r;
-
-	while (n + 1 < cap && (r = SSL_read(t->ssl, out + n, (int)(cap - 1 - n))) > 0) {
-		n += (size_t)r;
-		if (strstr(out, "\r\n\r\n") != NULL && strstr(out, "}") != NULL)
-			break;
-	}
-	out[n] = '\0';
-	return n;
-}
 
 static void sigterm_finishes_the_request_in_flight_then_exits_zero(void **state)
 {
