@@ -355,8 +355,9 @@ static void reset_values(const struct tcg_log *log, enum tpm_bank bank,
 		out[0][len - 1] = log->startup_locality;
 }
 
-int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
-		   uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
+/* Replay with an explicitly fetched digest (OpenSSL 3: no provider lookup per extend). */
+static int replay_md(const struct tcg_log *log, enum tpm_bank bank, const EVP_MD *alg,
+		     uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
 {
 	size_t len = tpm_bank_size(bank);
 	EVP_MD_CTX *md;
@@ -375,7 +376,7 @@ int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
 		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << bank)))
 			continue;
 		/* PCR_new = H(PCR_old || digest) (Part 1 §17.2, TPM2_PCR_Extend). */
-		if (EVP_DigestInit_ex(md, tpm_bank_md(bank), NULL) != 1 ||
+		if (EVP_DigestInit_ex(md, alg, NULL) != 1 ||
 		    EVP_DigestUpdate(md, out[ev->pcr], len) != 1 ||
 		    EVP_DigestUpdate(md, ev->digest[bank], len) != 1 ||
 		    EVP_DigestFinal_ex(md, out[ev->pcr], NULL) != 1) {
@@ -387,15 +388,22 @@ int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
 	return rc;
 }
 
+int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
+		   uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
+{
+	return replay_md(log, bank, tpm_bank_md(bank), out, err);
+}
+
 /* ---- event data binding -------------------------------------------------- */
 
-static bool digest_is(const struct tcg_event *ev, enum tpm_bank bank, const uint8_t *p, size_t n)
+static bool digest_is(const struct tcg_event *ev, enum tpm_bank bank, const EVP_MD *md, const uint8_t *p,
+		      size_t n)
 {
 	uint8_t h[TPM_PCR_MAX_DIGEST];
 	unsigned int hlen = 0;
 
-	return EVP_Digest(p, n, h, &hlen, tpm_bank_md(bank), NULL) == 1 &&
-	       hlen == tpm_bank_size(bank) && memcmp(h, ev->digest[bank], hlen) == 0;
+	return EVP_Digest(p, n, h, &hlen, md, NULL) == 1 && hlen == tpm_bank_size(bank) &&
+	       memcmp(h, ev->digest[bank], hlen) == 0;
 }
 
 /* VariableData of a UEFI_VARIABLE_DATA (UEFI spec; PFP §10.4.7). */
@@ -413,7 +421,7 @@ static bool uefi_variable_data(const uint8_t *p, size_t n, const uint8_t **vd, s
 	return true;
 }
 
-bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked)
+static bool binding_ok(const struct tcg_event *ev, enum tpm_bank bank, const EVP_MD *md, bool *checked)
 {
 	const uint8_t *vd;
 	size_t vlen;
@@ -432,28 +440,30 @@ bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *
 	case EV_EFI_GPT_EVENT:
 	case EV_EFI_VARIABLE_DRIVER_CONFIG:
 		*checked = true;
-		return digest_is(ev, bank, ev->data, ev->data_len);
+		return digest_is(ev, bank, md, ev->data, ev->data_len);
 	case EV_EFI_VARIABLE_BOOT:
 	case EV_EFI_VARIABLE_BOOT2:
 		/* OVMF/GCP hash VariableData only, others the whole struct (formats.md §7.5). */
 		*checked = true;
-		if (digest_is(ev, bank, ev->data, ev->data_len))
+		if (digest_is(ev, bank, md, ev->data, ev->data_len))
 			return true;
 		return uefi_variable_data(ev->data, ev->data_len, &vd, &vlen) &&
-		       digest_is(ev, bank, vd, vlen);
+		       digest_is(ev, bank, md, vd, vlen);
 	default:
 		/* Digest of a PE image, a firmware volume, a table: replay alone speaks for it. */
 		return true;
 	}
 }
 
+bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked)
+{
+	return binding_ok(ev, bank, tpm_bank_md(bank), checked);
+}
+
 bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev)
 {
-	for (int b = 0; b < TPM_BANK_COUNT; b++)
-		if ((ev->digests & (1u << b)) && (log->verified[b] & (1u << ev->pcr)) &&
-		    digest_is(ev, (enum tpm_bank)b, ev->data, ev->data_len))
-			return true;
-	return false;
+	(void)log;
+	return ev->bound; /* computed by tcg_log_verify */
 }
 
 /* ---- verification against the quote -------------------------------------- */
@@ -494,12 +504,14 @@ static int mismatch(const struct tcg_log *log, enum tpm_bank bank, unsigned pcr,
 	return ATTEST_E_VERIFY;
 }
 
-static int check_bindings(struct tcg_log *log, uint32_t common, struct attest_err *err)
+static int check_bindings(struct tcg_log *log, uint32_t common, EVP_MD *const mds[TPM_BANK_COUNT],
+			  struct attest_err *err)
 {
 	for (size_t i = 0; i < log->n_events; i++) {
 		struct tcg_event *ev = &log->events[i];
 		bool any = false;
 
+		ev->verified = ev->bound = false;
 		if (ev->type == EV_NO_ACTION)
 			continue;
 		for (int b = 0; b < TPM_BANK_COUNT; b++) {
@@ -508,7 +520,7 @@ static int check_bindings(struct tcg_log *log, uint32_t common, struct attest_er
 			if (!(common & (1u << b)) || !(log->verified[b] & (1u << ev->pcr)) ||
 			    !(ev->digests & (1u << b)))
 				continue;
-			if (!tcg_event_binding_ok(ev, (enum tpm_bank)b, &checked)) {
+			if (!binding_ok(ev, (enum tpm_bank)b, mds[b], &checked)) {
 				const char *tn = tcg_event_type_name(ev->type);
 
 				attest_err_set(err, ATTEST_E_VERIFY, "tcg.event.digest",
@@ -517,6 +529,9 @@ static int check_bindings(struct tcg_log *log, uint32_t common, struct attest_er
 				attest_err_where(err, "event log record #%u at byte %zu", ev->seq, ev->offset);
 				return ATTEST_E_VERIFY;
 			}
+			/* Whether the data is what was measured, whatever the (unauthenticated) type. */
+			if (!any)
+				ev->bound = checked || digest_is(ev, (enum tpm_bank)b, mds[b], ev->data, ev->data_len);
 			any = true;
 		}
 		ev->verified = any;
@@ -524,11 +539,18 @@ static int check_bindings(struct tcg_log *log, uint32_t common, struct attest_er
 	return ATTEST_OK;
 }
 
+static void free_mds(EVP_MD *mds[TPM_BANK_COUNT])
+{
+	for (int b = 0; b < TPM_BANK_COUNT; b++)
+		EVP_MD_free(mds[b]);
+}
+
 int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, struct attest_err *err)
 {
 	uint8_t values[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
+	EVP_MD *mds[TPM_BANK_COUNT] = {0};
 	uint32_t common = 0;
-	int rc;
+	int rc = ATTEST_OK;
 
 	for (int b = 0; b < TPM_BANK_COUNT; b++) {
 		log->verified[b] = 0;
@@ -538,21 +560,28 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 	if (common == 0)
 		return attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.no_common_bank",
 				      "the event log and the quoted PCRs share no hash bank");
-	for (int b = 0; b < TPM_BANK_COUNT; b++) {
+	for (int b = 0; b < TPM_BANK_COUNT; b++)
+		if ((common & (1u << b)) && (mds[b] = EVP_MD_fetch(NULL, EVP_MD_get0_name(tpm_bank_md(b)), NULL)) == NULL)
+			rc = attest_err_set(err, ATTEST_E_INTERNAL, "tcg.replay.digest", "digest unavailable");
+	for (int b = 0; b < TPM_BANK_COUNT && rc == ATTEST_OK; b++) {
 		uint32_t todo;
 
 		if (!(common & (1u << b)))
 			continue;
-		if ((rc = tcg_log_replay(log, (enum tpm_bank)b, values, err)) != ATTEST_OK)
-			return rc;
+		if ((rc = replay_md(log, (enum tpm_bank)b, mds[b], values, err)) != ATTEST_OK)
+			break;
 		todo = log->extended[b] & quoted->present[b];
-		for (unsigned pcr = 0; pcr < TPM_PCR_COUNT; pcr++) {
+		for (unsigned pcr = 0; pcr < TPM_PCR_COUNT && rc == ATTEST_OK; pcr++) {
 			if (!(todo & (1u << pcr)))
 				continue;
 			if (CRYPTO_memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) != 0)
-				return mismatch(log, (enum tpm_bank)b, pcr, err);
-			log->verified[b] |= 1u << pcr;
+				rc = mismatch(log, (enum tpm_bank)b, pcr, err);
+			else
+				log->verified[b] |= 1u << pcr;
 		}
 	}
-	return check_bindings(log, common, err);
+	if (rc == ATTEST_OK)
+		rc = check_bindings(log, common, mds, err);
+	free_mds(mds);
+	return rc;
 }

@@ -79,6 +79,7 @@ struct tcg_event {
 	uint32_t data_len;
 	size_t offset;       /* byte offset of the record in the log */
 	bool verified;       /* set by tcg_log_verify: its PCR replayed to the quote */
+	bool bound;          /* set by tcg_log_verify: verified and data hashes to its digest */
 };
 
 struct tcg_log {
@@ -134,7 +135,8 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
  */
 bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked);
 
-/* True when the event's data hashes to its digest in a bank whose replay matched. */
+/* True when the event's data hashes to its digest in a bank whose replay
+ * matched (computed by tcg_log_verify; false before it ran). */
 bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev);
 
 /* ---- claims (tcg_claims.c) ----------------------------------------------- */

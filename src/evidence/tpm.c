@@ -303,16 +303,154 @@ int tpm_public_name(const TPMT_PUBLIC *pub, uint8_t *name, size_t cap, size_t *l
 	return ATTEST_OK;
 }
 
+/* ---- SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) ------------------------------ */
+
+/*
+ * OpenSSL 3's i2d_PUBKEY runs the encoder machinery (~200 us a call here);
+ * the SPKI of an RSA or EC key is small enough to write directly (RFC 3279
+ * §2.3.1, RFC 5480 §2). tests/unit/evidence/test_tpm.c checks the bytes
+ * against i2d_PUBKEY.
+ */
+struct der {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static int der_put(struct der *d, const void *src, size_t n)
+{
+	if (n > d->cap - d->n)
+		return -1;
+	memcpy(d->p + d->n, src, n);
+	d->n += n;
+	return 0;
+}
+
+static int der_hdr(struct der *d, uint8_t tag, size_t len)
+{
+	uint8_t h[4] = {tag};
+
+	if (len < 0x80) {
+		h[1] = (uint8_t)len;
+		return der_put(d, h, 2);
+	}
+	if (len < 0x100) {
+		h[1] = 0x81, h[2] = (uint8_t)len;
+		return der_put(d, h, 3);
+	}
+	if (len > 0xFFFF)
+		return -1;
+	h[1] = 0x82, h[2] = (uint8_t)(len >> 8), h[3] = (uint8_t)len;
+	return der_put(d, h, 4);
+}
+
+static size_t der_hdr_len(size_t len) { return len < 0x80 ? 2 : len < 0x100 ? 3 : 4; }
+
+/* INTEGER content of a big-endian unsigned value: minimal, with a 0 when the top bit is set. */
+static size_t int_len(const uint8_t *v, size_t n, size_t *skip)
+{
+	size_t i = 0;
+
+	while (i + 1 < n && v[i] == 0)
+		i++;
+	*skip = i;
+	return (n - i) + ((v[i] & 0x80) ? 1 : 0);
+}
+
+static int der_int(struct der *d, const uint8_t *v, size_t n)
+{
+	size_t skip, len = int_len(v, n, &skip);
+	static const uint8_t zero;
+
+	return der_hdr(d, 0x02, len) || ((v[skip] & 0x80) && der_put(d, &zero, 1)) ||
+	       der_put(d, v + skip, n - skip);
+}
+
+static const uint8_t ALG_RSA[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+				  0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
+static const uint8_t ALG_P256[] = {0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+				   0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t ALG_P384[] = {0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+				   0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t ALG_P521[] = {0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+				   0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+
+/* The public parameters in one export (EVP_PKEY_get_*_param runs one export per call). */
+static int spki_rsa(const OSSL_PARAM *params, struct der *d)
+{
+	const OSSL_PARAM *pn = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_N);
+	const OSSL_PARAM *pe = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_E);
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t nb[1024], eb[16];
+	int nl, el, rc = -1;
+	size_t s1, s2, rsa_len, bit_len;
+
+	if (pn == NULL || pe == NULL || OSSL_PARAM_get_BN(pn, &n) != 1 || OSSL_PARAM_get_BN(pe, &e) != 1 ||
+	    BN_num_bytes(n) > (int)sizeof(nb) || BN_num_bytes(e) > (int)sizeof(eb))
+		goto out;
+	nl = BN_bn2bin(n, nb);
+	el = BN_bn2bin(e, eb);
+	if (nl <= 0 || el <= 0)
+		goto out;
+	rsa_len = der_hdr_len(int_len(nb, (size_t)nl, &s1)) + int_len(nb, (size_t)nl, &s1) +
+		  der_hdr_len(int_len(eb, (size_t)el, &s2)) + int_len(eb, (size_t)el, &s2);
+	bit_len = 1 + der_hdr_len(rsa_len) + rsa_len;
+	rc = der_hdr(d, 0x30, sizeof(ALG_RSA) + der_hdr_len(bit_len) + bit_len) ||
+	     der_put(d, ALG_RSA, sizeof(ALG_RSA)) || der_hdr(d, 0x03, bit_len) || der_put(d, "", 1) ||
+	     der_hdr(d, 0x30, rsa_len) || der_int(d, nb, (size_t)nl) || der_int(d, eb, (size_t)el);
+out:
+	BN_free(n);
+	BN_free(e);
+	return rc ? -1 : 0;
+}
+
+static int spki_ec(const OSSL_PARAM *params, struct der *d)
+{
+	const OSSL_PARAM *pg = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
+	const OSSL_PARAM *pp = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PUB_KEY);
+	const char *group = NULL;
+	const void *pt = NULL;
+	size_t ptl = 0, bit_len, alg_len;
+	const uint8_t *alg;
+
+	if (pg == NULL || pp == NULL || OSSL_PARAM_get_utf8_string_ptr(pg, &group) != 1 ||
+	    OSSL_PARAM_get_octet_string_ptr(pp, &pt, &ptl) != 1 || ptl == 0 || ((const uint8_t *)pt)[0] != 0x04)
+		return -1;
+	if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)
+		alg = ALG_P256, alg_len = sizeof(ALG_P256);
+	else if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0)
+		alg = ALG_P384, alg_len = sizeof(ALG_P384);
+	else if (strcmp(group, "secp521r1") == 0 || strcmp(group, "P-521") == 0)
+		alg = ALG_P521, alg_len = sizeof(ALG_P521);
+	else
+		return -1;
+	bit_len = 1 + ptl;
+	return der_hdr(d, 0x30, alg_len + der_hdr_len(bit_len) + bit_len) || der_put(d, alg, alg_len) ||
+			       der_hdr(d, 0x03, bit_len) || der_put(d, "", 1) || der_put(d, pt, ptl)
+		       ? -1
+		       : 0;
+}
+
 int tpm_pkey_spki_sha256(EVP_PKEY *key, uint8_t out[32])
 {
-	unsigned char *der = NULL;
-	int n = i2d_PUBKEY(key, &der);
-	int ok;
+	uint8_t buf[1200];
+	struct der d = {buf, 0, sizeof(buf)};
+	int type = EVP_PKEY_get_base_id(key), ok, direct = 0;
+	OSSL_PARAM *params = NULL;
 
-	if (n <= 0)
-		return -1;
-	ok = EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL) == 1;
-	OPENSSL_free(der);
+	if ((type == EVP_PKEY_RSA || type == EVP_PKEY_EC) &&
+	    EVP_PKEY_todata(key, EVP_PKEY_PUBLIC_KEY, &params) == 1)
+		direct = (type == EVP_PKEY_RSA ? spki_rsa(params, &d) : spki_ec(params, &d)) == 0;
+	OSSL_PARAM_free(params);
+	if (direct) {
+		ok = EVP_Digest(buf, d.n, out, NULL, EVP_sha256(), NULL) == 1;
+	} else {
+		/* Other key types: OpenSSL's encoder. */
+		unsigned char *der = NULL;
+		int n = i2d_PUBKEY(key, &der);
+
+		ok = n > 0 && EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL) == 1;
+		OPENSSL_free(der);
+	}
 	return ok ? 0 : -1;
 }
 
@@ -472,18 +610,17 @@ out:
 	return rc;
 }
 
-int tpm_aik_check(EVP_PKEY *aik, X509 *cert, STACK_OF(X509) *chain, const struct tpm_aik_trust *trust,
-		  bool *cert_validated, bool *registered, struct attest_err *err)
+/* tpm_aik_check with the AIK's SPKI hash already computed (h). */
+static int aik_check_h(EVP_PKEY *aik, const uint8_t h[32], X509 *cert, STACK_OF(X509) *chain,
+		       const struct tpm_aik_trust *trust, bool *cert_validated, bool *registered,
+		       struct attest_err *err)
 {
 	struct attest_err cert_err;
-	uint8_t h[32];
 	int rc;
 
 	*cert_validated = false;
 	*registered = false;
 	attest_err_clear(&cert_err);
-	if (tpm_pkey_spki_sha256(aik, h) != 0)
-		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.key", "cannot encode the AIK");
 	for (size_t i = 0; i < trust->n_registered; i++)
 		if (CRYPTO_memcmp(trust->registered[i], h, 32) == 0)
 			*registered = true;
@@ -509,6 +646,16 @@ int tpm_aik_check(EVP_PKEY *aik, X509 *cert, STACK_OF(X509) *chain, const struct
 	return attest_err_set(err, ATTEST_E_VERIFY, "tpm.aik.untrusted",
 			      "the AIK is not registered for this tenant and %s",
 			      cert == NULL ? "no AIK certificate was given" : cert_err.msg);
+}
+
+int tpm_aik_check(EVP_PKEY *aik, X509 *cert, STACK_OF(X509) *chain, const struct tpm_aik_trust *trust,
+		  bool *cert_validated, bool *registered, struct attest_err *err)
+{
+	uint8_t h[32];
+
+	if (tpm_pkey_spki_sha256(aik, h) != 0)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.key", "cannot encode the AIK");
+	return aik_check_h(aik, h, cert, chain, trust, cert_validated, registered, err);
 }
 
 /* ---- PCR digest and quote ------------------------------------------------ */
@@ -612,10 +759,11 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 	r.sig_alg = sig.sigAlg;
 	r.sig_hash = sig.sigAlg == TPM2_ALG_ECDSA ? sig.signature.ecdsa.hash : sig.signature.rsassa.hash;
 	/* 3. The AIK itself. */
-	if ((rc = tpm_aik_check(in->aik, in->aik_cert, in->aik_chain, trust, &r.aik_cert_validated,
-				&r.aik_registered, err)) != ATTEST_OK)
+	if (tpm_pkey_spki_sha256(in->aik, r.aik_pub_hash) != 0)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.key", "cannot encode the AIK");
+	if ((rc = aik_check_h(in->aik, r.aik_pub_hash, in->aik_cert, in->aik_chain, trust,
+			      &r.aik_cert_validated, &r.aik_registered, err)) != ATTEST_OK)
 		return rc;
-	tpm_pkey_spki_sha256(in->aik, r.aik_pub_hash);
 	/* 4. A TPM-generated quote (TPM_GENERATED_VALUE guards against signing forged data). */
 	if (r.attest.magic != TPM2_GENERATED_VALUE)
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.quote.magic",

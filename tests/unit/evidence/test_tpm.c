@@ -472,6 +472,30 @@ static void pcr_set_refuses_wrong_sizes_and_indexes(void **state)
 	assert_int_equal(p.present[TPM_BANK_SHA256], 1u << 23);
 }
 
+static void spki_hash_equals_sha256_of_openssl_der(void **state)
+{
+	const char *curves[] = {"P-256", "P-384", "P-521"};
+	EVP_PKEY *keys[5];
+	size_t n = 0;
+
+	keys[n++] = EVP_RSA_gen(2048);
+	keys[n++] = EVP_RSA_gen(1024);
+	for (size_t i = 0; i < 3; i++)
+		keys[n++] = EVP_EC_gen(curves[i]);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *der = NULL;
+		int len = i2d_PUBKEY(keys[i], &der);
+		uint8_t want[32], got[32];
+
+		assert_true(len > 0);
+		EVP_Digest(der, (size_t)len, want, NULL, EVP_sha256(), NULL);
+		assert_int_equal(tpm_pkey_spki_sha256(keys[i], got), 0);
+		assert_memory_equal(got, want, 32);
+		OPENSSL_free(der);
+		EVP_PKEY_free(keys[i]);
+	}
+}
+
 int main(void)
 {
 	/* libtss2-mu logs malformed input to stderr; the tests feed it plenty. */
@@ -492,6 +516,7 @@ int main(void)
 		cmocka_unit_test(mutation_sweep_of_quote_and_signature_never_verifies),
 		cmocka_unit_test(azure_vtpm_quote_verifies_with_its_ak_and_nonce),
 		cmocka_unit_test(pcr_set_refuses_wrong_sizes_and_indexes),
+		cmocka_unit_test(spki_hash_equals_sha256_of_openssl_der),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
