@@ -255,6 +255,13 @@ static const json_t *member(const json_t *o, const char *a, const char *b)
 	return v != NULL ? v : json_object_get(o, b);
 }
 
+static int decode_text(const char *s, size_t n, const char *name, uint8_t **out, size_t *len, struct attest_err *err)
+{
+	if (b64_decode(s, n, out, len) != 0)
+		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.base64", "\"%s\" is not base64url", name);
+	return ATTEST_OK;
+}
+
 static int decode_member(const json_t *o, const char *a, const char *b, bool required, uint8_t **out,
 			 size_t *len, struct attest_err *err)
 {
@@ -268,31 +275,155 @@ static int decode_member(const json_t *o, const char *a, const char *b, bool req
 	}
 	if ((s = json_string_value(v)) == NULL)
 		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.member", "\"%s\" is not a string", a);
-	if (b64_decode(s, json_string_length(v), out, len) != 0)
-		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.base64", "\"%s\" is not base64url", a);
+	return decode_text(s, json_string_length(v), a, out, len, err);
+}
+
+/*
+ * The envelope's members as spans of the text. The fast scanner below
+ * accepts only a strict subset of JSON (an object whose members are all
+ * strings of printable ASCII without escapes, every key once): exactly the
+ * shape clients send, and a subset jansson reads the same way. Anything
+ * else goes to jansson, whose errors the user then sees. This keeps a
+ * ~10 kB envelope from costing more than the report's signature check.
+ */
+enum { ENV_REPORT, ENV_CHAIN, ENV_ENDORSEMENTS, ENV_MEMBERS };
+static const char *const ENV_NAMES[ENV_MEMBERS][2] = {
+	{"SnpReport", "snpReport"}, {"VcekCertChain", "vcekCertChain"}, {"Endorsements", "endorsements"}};
+
+struct env_spans {
+	const char *v[ENV_MEMBERS];
+	size_t n[ENV_MEMBERS];
+};
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return i;
+}
+
+/* A string at p[i] == '"': its span, or false (escape, control or non-ASCII byte, no end). */
+static bool plain_string(const char *p, size_t *i, size_t n, const char **s, size_t *len)
+{
+	size_t j = *i + 1;
+
+	for (; j < n && p[j] != '"'; j++)
+		if (p[j] == '\\' || (unsigned char)p[j] < 0x20 || (unsigned char)p[j] > 0x7E)
+			return false;
+	if (j >= n)
+		return false;
+	*s = p + *i + 1;
+	*len = j - *i - 1;
+	*i = j + 1;
+	return true;
+}
+
+static bool env_record(struct env_spans *sp, bool seen[], const char *k, size_t kl, const char *v, size_t vl,
+		       size_t *unknown)
+{
+	for (int m = 0; m < ENV_MEMBERS; m++)
+		for (int a = 0; a < 2; a++)
+			if (strlen(ENV_NAMES[m][a]) == kl && memcmp(ENV_NAMES[m][a], k, kl) == 0) {
+				if (seen[2 * m + a] || sp->v[m] != NULL)
+					return false; /* a repeat, or both spellings: let jansson judge */
+				seen[2 * m + a] = true;
+				sp->v[m] = v, sp->n[m] = vl;
+				return true;
+			}
+	return ++*unknown <= 16; /* unknown members are ignored, a few of them */
+}
+
+static bool env_fast(const char *p, size_t n, struct env_spans *sp)
+{
+	bool seen[2 * ENV_MEMBERS] = {false};
+	size_t i = skip_ws(p, 0, n), unknown = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	if (i >= n || p[i++] != '{')
+		return false;
+	for (;;) {
+		const char *k, *v;
+		size_t kl, vl;
+
+		i = skip_ws(p, i, n);
+		if (i >= n || p[i] != '"' || !plain_string(p, &i, n, &k, &kl))
+			return false;
+		i = skip_ws(p, i, n);
+		if (i >= n || p[i++] != ':')
+			return false;
+		i = skip_ws(p, i, n);
+		if (i >= n || p[i] != '"' || !plain_string(p, &i, n, &v, &vl) ||
+		    !env_record(sp, seen, k, kl, v, vl, &unknown))
+			return false;
+		i = skip_ws(p, i, n);
+		if (i < n && p[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < n && p[i] == '}')
+			break;
+		return false;
+	}
+	return skip_ws(p, i + 1, n) == n;
+}
+
+/* The envelope through jansson: any valid JSON, precise errors. */
+static int env_json(const char *p, size_t n, struct sevsnpvm_envelope *e, struct attest_err *err)
+{
+	json_t *o = NULL;
+	int rc;
+
+	if ((rc = jsonx_parse(p, n, &o, "sevsnpvm.json", "SevSnpVm report", err)) != ATTEST_OK)
+		return rc;
+	if (!json_is_object(o))
+		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.json", "the SevSnpVm report is not a JSON object");
+	else if ((rc = decode_member(o, "SnpReport", "snpReport", true, &e->report, &e->report_len, err)) ==
+			 ATTEST_OK &&
+		 (rc = decode_member(o, "VcekCertChain", "vcekCertChain", false, &e->chain, &e->chain_len, err)) ==
+			 ATTEST_OK)
+		rc = decode_member(o, "Endorsements", "endorsements", false, &e->endorsements, &e->endorsements_len,
+				   err);
+	json_decref(o);
+	return rc;
+}
+
+static int env_spans_decode(const struct env_spans *sp, struct sevsnpvm_envelope *e, struct attest_err *err)
+{
+	int rc;
+
+	if (sp->v[ENV_REPORT] == NULL)
+		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.member", "the report JSON has no \"SnpReport\"");
+	if ((rc = decode_text(sp->v[ENV_REPORT], sp->n[ENV_REPORT], "SnpReport", &e->report, &e->report_len, err)) !=
+		    ATTEST_OK ||
+	    (sp->v[ENV_CHAIN] != NULL && (rc = decode_text(sp->v[ENV_CHAIN], sp->n[ENV_CHAIN], "VcekCertChain",
+							    &e->chain, &e->chain_len, err)) != ATTEST_OK) ||
+	    (sp->v[ENV_ENDORSEMENTS] != NULL &&
+	     (rc = decode_text(sp->v[ENV_ENDORSEMENTS], sp->n[ENV_ENDORSEMENTS], "Endorsements", &e->endorsements,
+			       &e->endorsements_len, err)) != ATTEST_OK))
+		return rc;
 	return ATTEST_OK;
 }
 
-/* The report member is JSON text; a client that base64url-encodes it once more is accepted too. */
-static int envelope_json(const uint8_t *p, size_t n, json_t **out, struct attest_err *err)
+/* JSON text, or base64url of it (a client that encodes the report member once more). */
+static int envelope_members(const uint8_t *p, size_t n, struct sevsnpvm_envelope *e, struct attest_err *err)
 {
+	struct env_spans sp;
 	uint8_t *dec = NULL;
-	size_t dlen = 0;
-	size_t i = 0;
+	size_t dlen = 0, i = skip_ws((const char *)p, 0, n);
 	int rc;
 
-	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
-		i++;
 	if (i < n && p[i] != '{' && b64_decode((const char *)p, n, &dec, &dlen) == 0) {
-		rc = jsonx_parse((const char *)dec, dlen, out, "sevsnpvm.json", "SevSnpVm report", err);
-		free(dec);
-	} else {
-		rc = jsonx_parse((const char *)p, n, out, "sevsnpvm.json", "SevSnpVm report", err);
+		p = dec;
+		n = dlen;
 	}
-	if (rc == ATTEST_OK && !json_is_object(*out)) {
-		json_decref(*out);
-		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.json", "the SevSnpVm report is not a JSON object");
-	}
+	if (n > JSONX_MAX_DOC)
+		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.json", "the SevSnpVm report is over %u bytes",
+				    JSONX_MAX_DOC);
+	else if (env_fast((const char *)p, n, &sp))
+		rc = env_spans_decode(&sp, e, err);
+	else
+		rc = env_json((const char *)p, n, e, err);
+	free(dec);
 	return rc;
 }
 
@@ -307,17 +438,11 @@ void sevsnpvm_envelope_free(struct sevsnpvm_envelope *e)
 int sevsnpvm_envelope_parse(const uint8_t *p, size_t n, struct sevsnpvm_envelope *out, struct attest_err *err)
 {
 	struct sevsnpvm_envelope e;
-	json_t *o = NULL, *endo = NULL;
+	json_t *endo = NULL;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	if ((rc = envelope_json(p, n, &o, err)) != ATTEST_OK)
-		return rc;
-	if ((rc = decode_member(o, "SnpReport", "snpReport", true, &e.report, &e.report_len, err)) != ATTEST_OK ||
-	    (rc = decode_member(o, "VcekCertChain", "vcekCertChain", false, &e.chain, &e.chain_len, err)) !=
-		    ATTEST_OK ||
-	    (rc = decode_member(o, "Endorsements", "endorsements", false, &e.endorsements, &e.endorsements_len,
-				err)) != ATTEST_OK)
+	if ((rc = envelope_members(p, n, &e, err)) != ATTEST_OK)
 		goto fail;
 	/* Endorsements (ACI UVM references) must at least be the JSON object §1.3.3 shows. */
 	if (e.endorsements != NULL &&
@@ -328,12 +453,10 @@ int sevsnpvm_envelope_parse(const uint8_t *p, size_t n, struct sevsnpvm_envelope
 		goto fail;
 	}
 	json_decref(endo);
-	json_decref(o);
 	*out = e;
 	return ATTEST_OK;
 fail:
 	json_decref(endo);
-	json_decref(o);
 	sevsnpvm_envelope_free(&e);
 	return rc;
 }

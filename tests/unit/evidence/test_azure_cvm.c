@@ -301,6 +301,20 @@ static void sevsnpvm_envelope_of_a_real_report_verifies(void **state)
 	wrapped = b64url_encode((const uint8_t *)env, strlen(env));
 	in.evidence = (const uint8_t *)wrapped, in.evidence_len = strlen(wrapped);
 	assert_int_equal(sevsnpvm_verify(&ctx, &in, cs, NULL), ATTEST_OK);
+	/* Pretty-printed (fast scanner) and with a null member (jansson) it verifies the same. */
+	{
+		size_t n = strlen(env) + 64;
+		char *pretty = malloc(n), *comma = strchr(env, ',');
+
+		snprintf(pretty, n, "\n{ %.*s ,\n  %s", (int)(comma - env - 1), env + 1, comma + 1);
+		in.evidence = (const uint8_t *)pretty, in.evidence_len = strlen(pretty);
+		assert_int_equal(sevsnpvm_verify(&ctx, &in, cs, NULL), ATTEST_OK);
+		snprintf(pretty, n, "{\"Endorsements\":null,%s", env + 1);
+		in.evidence = (const uint8_t *)pretty, in.evidence_len = strlen(pretty);
+		assert_int_equal(sevsnpvm_verify(&ctx, &in, cs, NULL), ATTEST_OK);
+		free(pretty);
+		in.evidence = (const uint8_t *)wrapped, in.evidence_len = strlen(wrapped);
+	}
 	/* Runtime data that is not what REPORT_DATA holds is refused. */
 	in.runtime_data = (const uint8_t *)"{}", in.runtime_data_len = 2, in.runtime_data_type = EVIDENCE_DATA_JSON;
 	attest_err_clear(&err);
@@ -357,6 +371,10 @@ static void sevsnpvm_envelope_errors_are_named(void **state)
 		{"{\"SnpReport\":\"!!\"}", "sevsnpvm.base64"},
 		{"{\"SnpReport\":\"AAAA\",\"Endorsements\":\"bm90IGpzb24\"}", "sevsnpvm.endorsements"},
 		{"{\"SnpReport\":\"AAAA\"}", "snp.report.truncated"},
+		{"{\"SnpReport\":\"AAAA\",\"SnpReport\":\"AAAA\"}", "sevsnpvm.json"},
+		{"{\"SnpReport\":\"AAAA\",}", "sevsnpvm.json"},
+		{"{\"SnpReport\":\"AAAA\"} x", "sevsnpvm.json"},
+		{"{\"SnpReport\":\"AAAA\",\"VcekCertChain\":7}", "sevsnpvm.member"},
 	};
 
 	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {

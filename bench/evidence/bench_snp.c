@@ -1,0 +1,199 @@
+/*
+ * SEV-SNP verification cost per report on the real v5 vector, beside the
+ * cryptographic floor measured in the same run: one ECDSA P-384 / SHA-384
+ * verification of the same report with the same key (the one signature a
+ * report needs once its chain is known). Reports, never asserts.
+ *   cold: parse + chain ARK->ASK->VCEK (three RSA-PSS-4096 checks, X.509
+ *         parsing) + binding + report signature + claims, no cache;
+ *   warm: the same with the verified chain in the cache (key = SHA-256 of
+ *         the certificate bytes), i.e. what a repeat platform costs;
+ *   sevsnpvm warm: Azure's JSON/base64url envelope on top.
+ * Goal (issue 6): warm within 1.2x the floor.
+ */
+#include "base/codec.h"
+#include "base/timeutil.h"
+#include "claims/claims.h"
+#include "crypto/crypto.h"
+#include "evidence/amd_certs.h"
+#include "evidence/azure_cvm.h"
+#include "evidence/snp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VEC "snp/teekit-gcp-milan-v5-reportdata-2025-12"
+#define NOW 1767225600
+
+static uint8_t *slurp(const char *dir, const char *rel, size_t *n)
+{
+	char path[1024];
+	FILE *f;
+	uint8_t *p;
+	long len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	p = malloc((size_t)len + 1);
+	if (p == NULL || fread(p, 1, (size_t)len, f) != (size_t)len) {
+		free(p);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	*n = (size_t)len;
+	return p;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of runs of one operation, in microseconds. */
+#define RUNS 201
+struct op {
+	const char *name;
+	int (*fn)(void *);
+	void *arg;
+};
+
+static double median_us(int (*fn)(void *), void *arg)
+{
+	uint64_t t[RUNS];
+
+	for (int i = 0; i < 5; i++) /* warm-up (fills caches) */
+		if (fn(arg) != 0)
+			return -1;
+	for (int i = 0; i < RUNS; i++) {
+		uint64_t a = time_mono_ns();
+
+		if (fn(arg) != 0)
+			return -1;
+		t[i] = time_mono_ns() - a;
+	}
+	qsort(t, RUNS, sizeof(t[0]), cmp_u64);
+	return (double)t[RUNS / 2] / 1000.0;
+}
+
+struct state {
+	uint8_t *report, *vcek, *chain, *both;
+	size_t report_len, vcek_len, chain_len, both_len;
+	struct snp_report r;
+	EVP_PKEY *key;
+	struct snp_chain_cache *cache;
+	char *envelope;
+};
+
+static int floor_op(void *arg)
+{
+	struct state *s = arg;
+
+	return ecdsa_verify_rs_le(s->key, HASH_SHA384, s->r.signed_bytes, SNP_SIGNED_SIZE, s->r.sig_r, s->r.sig_s,
+				  SNP_SIG_COMPONENT_SIZE, "bench", NULL);
+}
+
+static int verify_op(struct state *s, struct snp_chain_cache *cache)
+{
+	struct evidence_ctx ctx = {.now = NOW};
+	struct snp_opts o = {.cache = cache};
+	struct snp_certs c;
+	struct snp_result *res = malloc(sizeof(*res));
+	struct claim_set *cs = claim_set_new();
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.leaf = s->vcek, c.leaf_len = s->vcek_len;
+	c.chain = s->chain, c.chain_len = s->chain_len;
+	rc = snp_verify_report(&ctx, &o, s->report, s->report_len, &c, res, NULL);
+	if (rc == 0)
+		rc = snp_claims_add(res, cs, NULL);
+	claim_set_free(cs);
+	free(res);
+	return rc;
+}
+
+static int cold_op(void *arg) { return verify_op(arg, NULL); }
+static int warm_op(void *arg) { return verify_op(arg, ((struct state *)arg)->cache); }
+
+static int envelope_op(void *arg)
+{
+	struct state *s = arg;
+	struct evidence_ctx ctx = {.now = NOW};
+	struct snp_opts o = {.cache = s->cache};
+	struct evidence_input in;
+	struct claim_set *cs = claim_set_new();
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.evidence = (const uint8_t *)s->envelope, in.evidence_len = strlen(s->envelope);
+	rc = sevsnpvm_verify_ex(&ctx, &o, &in, cs, NULL);
+	claim_set_free(cs);
+	return rc;
+}
+
+static char *make_envelope(const struct state *s)
+{
+	char *r = b64url_encode(s->report, s->report_len), *c = b64url_encode(s->both, s->both_len);
+	size_t n = strlen(r) + strlen(c) + 64;
+	char *e = malloc(n);
+
+	snprintf(e, n, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", r, c);
+	free(r);
+	free(c);
+	return e;
+}
+
+int main(void)
+{
+	const char *dir = getenv("ATTEST_VECTORS");
+	struct state s;
+	X509 *leaf = NULL;
+	double floor, cold, warm, env;
+
+	memset(&s, 0, sizeof(s));
+	if (dir == NULL)
+		dir = "../shared/vectors";
+	s.report = slurp(dir, VEC "/report.bin", &s.report_len);
+	s.vcek = slurp(dir, VEC "/vcek.pem", &s.vcek_len);
+	s.chain = slurp(dir, VEC "/ask_ark_milan.pem", &s.chain_len);
+	if (s.report == NULL || s.vcek == NULL || s.chain == NULL) {
+		fprintf(stderr, "bench_snp: vectors not found under %s (set ATTEST_VECTORS)\n", dir);
+		return 0;
+	}
+	s.both = malloc(s.vcek_len + s.chain_len);
+	memcpy(s.both, s.vcek, s.vcek_len);
+	memcpy(s.both + s.vcek_len, s.chain, s.chain_len);
+	s.both_len = s.vcek_len + s.chain_len;
+	s.envelope = make_envelope(&s);
+	if (snp_report_parse(s.report, s.report_len, &s.r, NULL) != 0 ||
+	    amd_cert_load(s.vcek, s.vcek_len, &leaf, "bench", NULL) != 0)
+		return 1;
+	s.key = X509_get_pubkey(leaf);
+	s.cache = snp_chain_cache_new(16);
+	floor = median_us(floor_op, &s);
+	cold = median_us(cold_op, &s);
+	warm = median_us(warm_op, &s);
+	env = median_us(envelope_op, &s);
+	printf("bench_snp (%s, median of %d)\n", VEC, RUNS);
+	printf("  floor: one ECDSA P-384 verify          %9.1f us\n", floor);
+	printf("  snp_verify_report + claims, cold        %9.1f us  (%.2fx floor)\n", cold, cold / floor);
+	printf("  snp_verify_report + claims, warm        %9.1f us  (%.2fx floor; goal <= 1.20x)\n", warm,
+	       warm / floor);
+	printf("  sevsnpvm_verify (envelope), warm        %9.1f us  (%.2fx floor)\n", env, env / floor);
+	snp_chain_cache_free(s.cache);
+	EVP_PKEY_free(s.key);
+	X509_free(leaf);
+	free(s.envelope);
+	free(s.both);
+	free(s.report);
+	free(s.vcek);
+	free(s.chain);
+	return 0;
+}
