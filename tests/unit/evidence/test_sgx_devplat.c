@@ -16,9 +16,11 @@
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
 #include "devplat/intel.h"
+#include "devplat/intel_internal.h"
 #include "evidence/sgx.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -686,6 +688,91 @@ static void oe_reports_and_evidence_with_custom_claims_verify(void **state)
 	plat_free(&t);
 }
 
+/* Writes prefix ‖ data as <ATTEST_SOURCE_DIR>/fuzz/<rel>/<name>. */
+static void write_seed(const char *rel, const char *name, uint8_t prefix, const void *data, size_t len)
+{
+	const char *src = getenv("ATTEST_SOURCE_DIR");
+	char path[4096];
+	FILE *f;
+
+	char *slash;
+
+	snprintf(path, sizeof(path), "%s/fuzz/%s", src, rel);
+	for (slash = strchr(path + strlen(src) + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(path, 0755);
+		*slash = '/';
+	}
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/fuzz/%s/%s", src, rel, name);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(&prefix, 1, 1, f), 1);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static void fuzz_seeds_are_written_when_asked(void **state)
+{
+	struct intel_devplat_enclave e;
+	struct intel_devplat_quote s;
+	struct intel_devplat_tcb_level l = {0};
+	struct intel_devplat_tcb_info ti = {0};
+	struct intel_devplat_qe_identity qe;
+	struct intel_devplat_opts o;
+	uint8_t body[SGX_REPORT_BODY_SIZE], *q, *w;
+	struct buf ext;
+	struct plat t;
+	char *json, name[32];
+	size_t len, wlen;
+	int v;
+
+	if (getenv("ATTEST_WRITE_FUZZ_CORPUS") == NULL || getenv("ATTEST_SOURCE_DIR") == NULL)
+		skip();
+	plat_new(&t);
+	intel_devplat_enclave_default(&e);
+	intel_devplat_report_body(&e, body);
+	for (v = 3; v <= 5; v++) {
+		intel_devplat_quote_default(&s);
+		s.version = v, s.body = body, s.body_len = sizeof(body);
+		assert_int_equal(intel_devplat_make_quote(t.p, &s, &q, &len, NULL), ATTEST_OK);
+		snprintf(name, sizeof(name), "synthetic-v%d", v);
+		write_seed("evidence/corpus/fuzz_sgx_quote", name, 0, q, len);
+		if (v == 3) {
+			assert_int_equal(intel_devplat_oe_report(q, len, &w, &wlen), ATTEST_OK);
+			write_seed("evidence/corpus/fuzz_sgx_quote", "synthetic-oe-report", 1, w, wlen);
+			free(w);
+			assert_int_equal(intel_devplat_oe_evidence(q, len, NULL, 0, true, &w, &wlen), ATTEST_OK);
+			write_seed("evidence/corpus/fuzz_sgx_quote", "synthetic-oe-evidence", 1, w, wlen);
+			free(w);
+		}
+		free(q);
+	}
+	memcpy(l.sgx, PLATFORM_COMPS, 16);
+	l.pcesvn = 11, l.status = "SWHardeningNeeded", l.advisories = "INTEL-SA-00615";
+	for (v = 2; v <= 3; v++) {
+		ti.version = v, ti.id = "SGX", ti.levels = &l, ti.n_levels = 1;
+		assert_int_equal(intel_devplat_tcb_info(t.p, &ti, &json, &len, NULL), ATTEST_OK);
+		snprintf(name, sizeof(name), "tcbinfo-v%d", v);
+		write_seed("collateral/corpus/fuzz_collateral_json", name, 0, json, len);
+		free(json);
+	}
+	intel_devplat_qe_identity_default(&qe);
+	assert_int_equal(intel_devplat_qe_identity(t.p, &qe, &json, &len, NULL), ATTEST_OK);
+	write_seed("collateral/corpus/fuzz_collateral_json", "qe-identity", 1, json, len);
+	free(json);
+	intel_devplat_opts_default(&o, NOW);
+	for (v = 0; v <= 1; v++) {
+		o.ca = v ? PCK_CA_PLATFORM : PCK_CA_PROCESSOR;
+		buf_init(&ext, 1 << 16);
+		assert_int_equal(intel_devplat_sgx_extension(&o, (const uint8_t *)"0123456789abcdef", &ext), 0);
+		/* the target takes the DER as is: write it without a prefix byte */
+		write_seed("evidence/corpus/fuzz_sgx_pck_ext", v ? "platform-ca" : "processor-ca", ext.p[0], ext.p + 1,
+			   ext.len - 1);
+		buf_free(&ext);
+	}
+	plat_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +796,7 @@ int main(void)
 		cmocka_unit_test(collateral_for_another_fmspc_is_refused),
 		cmocka_unit_test(a_tampered_tcb_info_is_refused),
 		cmocka_unit_test(oe_reports_and_evidence_with_custom_claims_verify),
+		cmocka_unit_test(fuzz_seeds_are_written_when_asked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

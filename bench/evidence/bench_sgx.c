@@ -1,0 +1,237 @@
+/*
+ * SGX quote verification: cold (nothing cached: every chain, CRL, TCB Info
+ * and QE identity verified) and warm (caches hot: the two signatures that
+ * depend on the quote) for each real SGX/OE quote, beside the floor measured
+ * in the same run (two ECDSA P-256 verifications with OpenSSL: the ISV
+ * signature and the QE report signature, keys already loaded) and beside
+ * @phala/dcap-qvl (node) verifying the same quote with the same collateral
+ * at the same pinned time. Reports, never asserts (RULES.md).
+ *
+ * Usage: bench_sgx [iterations]   (ATTEST_VECTORS overrides the vectors folder)
+ */
+#include "base/timeutil.h"
+#include "claims/claims.h"
+#include "collateral/collateral.h"
+#include "crypto/crypto.h"
+#include "evidence/intel.h"
+#include "evidence/quote.h"
+#include "evidence/sgx.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ATTEST_SOURCE_DIR
+#define ATTEST_SOURCE_DIR "."
+#endif
+#ifndef ATTEST_VECTORS_DIR
+#define ATTEST_VECTORS_DIR "../shared/vectors"
+#endif
+
+struct vec {
+	const char *name;
+	const char *quote;
+	const char *coll;
+	int64_t now;
+	bool dcap_qvl; /* dcap-qvl can verify it (TCB Info v3) */
+};
+
+static const struct vec VECS[] = {
+	{"phala-sgx-v3-2023-11", "sgx/phala-sgx-v3-00a067110000-2023-11/quote.bin", "sgx/phala-sgx-v3-00a067110000-2023-11",
+	 1700611200, true},
+	{"phala-sgx-v3-2025-06", "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin", "sgx/phala-sgx-v3-00a067110000-2025-06",
+	 1750377600, true},
+	{"oe-plugin-2022-04", "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26/quote.bin",
+	 "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", 1651017600, false},
+	{"oe-js-report-2022-01", "oe/azure-sdk-js-oe-report-00906ed50000-2022-01/quote.bin",
+	 "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", 1651017600, false},
+};
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *p = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (p = malloc((size_t)n)) != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
+		free(p);
+		p = NULL;
+	}
+	*len = p ? (size_t)n : 0;
+	fclose(f);
+	return p;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of n samples in microseconds. */
+static double median_us(uint64_t *ns, int n)
+{
+	qsort(ns, (size_t)n, sizeof(*ns), cmp_u64);
+	return (double)ns[n / 2] / 1000.0;
+}
+
+static int verify_once(struct collateral_source *src, int64_t now, const uint8_t *q, size_t len)
+{
+	struct evidence_ctx ctx = {.now = now, .collateral = src};
+	struct evidence_input in = {.evidence = q, .evidence_len = len};
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	int rc;
+
+	attest_err_clear(&err);
+	rc = sgx_verify(&ctx, &in, cs, &err);
+	if (rc != ATTEST_OK)
+		fprintf(stderr, "verify failed: %s: %s\n", err.name, err.msg);
+	claim_set_free(cs);
+	return rc;
+}
+
+/* The floor: the two quote-dependent ECDSA P-256 verifications, keys loaded once. */
+static double floor_us(const struct quote *q, EVP_PKEY *pck_key, int iters)
+{
+	EVP_PKEY *att = NULL;
+	uint64_t *ns = calloc((size_t)iters, sizeof(*ns));
+	double m;
+	int i;
+
+	if (ns == NULL || ec_pubkey_from_xy(EC_P256, q->att_key, 64, &att, "bench", NULL) != ATTEST_OK) {
+		free(ns);
+		return -1;
+	}
+	for (i = 0; i < iters; i++) {
+		uint64_t t0 = time_mono_ns();
+
+		if (ecdsa_verify_rs_be(att, HASH_SHA256, q->signed_data, q->signed_len, q->isv_sig, 64, "b", NULL) != 0 ||
+		    ecdsa_verify_rs_be(pck_key, HASH_SHA256, q->qe_report, 384, q->qe_report_sig, 64, "b", NULL) != 0)
+			fprintf(stderr, "floor: a signature did not verify\n");
+		ns[i] = time_mono_ns() - t0;
+	}
+	m = median_us(ns, iters);
+	EVP_PKEY_free(att);
+	free(ns);
+	return m;
+}
+
+/* The PCK public key of the quote's chain (for the floor). */
+static EVP_PKEY *pck_key_of(const struct quote *q)
+{
+	const uint8_t *pem;
+	size_t n;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *k = NULL;
+
+	if (quote_pck_chain_pem(q, &pem, &n, "bench", NULL) == 0 && x509_stack_from_pem(pem, n, &chain, "b", NULL) == 0)
+		k = X509_get_pubkey(sk_X509_value(chain, 0));
+	sk_X509_pop_free(chain, X509_free);
+	return k;
+}
+
+static void dcap_qvl(const char *vectors, const struct vec *v, int iters, double *med, char *status, size_t slen)
+{
+	char cmd[8192], line[1024];
+	FILE *p;
+	const char *s;
+
+	*med = -1;
+	snprintf(status, slen, "not run");
+	snprintf(cmd, sizeof(cmd),
+		 "node %s/bench/evidence/bench_sgx_dcapqvl.mjs %s/tests/interop/node_modules/@phala/dcap-qvl "
+		 "%s/%s %s/%s/collateral.dcap-qvl.json %lld %d 2>/dev/null",
+		 ATTEST_SOURCE_DIR, ATTEST_SOURCE_DIR, vectors, v->quote, vectors, v->coll, (long long)v->now, iters);
+	if ((p = popen(cmd, "r")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), p) != NULL) {
+		if ((s = strstr(line, "\"median_us\":")) != NULL)
+			*med = strtod(s + 12, NULL);
+		if ((s = strstr(line, "\"status\":\"")) != NULL)
+			snprintf(status, slen, "%.*s", (int)strcspn(s + 10, "\""), s + 10);
+	}
+	pclose(p);
+}
+
+static void bench_vector(const char *vectors, const struct vec *v, int iters)
+{
+	char path[4096], status[128];
+	struct collateral_source *src = NULL;
+	struct quote q;
+	uint8_t *quote;
+	size_t len;
+	uint64_t *ns = calloc((size_t)iters, sizeof(*ns));
+	double cold, warm, fl, peer;
+	EVP_PKEY *pck;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/%s", vectors, v->quote);
+	if (ns == NULL || (quote = slurp(path, &len)) == NULL) {
+		printf("%-22s  (vector missing)\n", v->name);
+		free(ns);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", vectors, v->coll);
+	collateral_file_source_new(path, &src, NULL);
+	quote_parse(quote, len, QUOTE_TEE_SGX, &q, "sgx", NULL);
+	/* Cold: a fresh cache per verification (files read, chains, CRLs, collateral verified). */
+	for (i = 0; i < iters; i++) {
+		uint64_t t0 = time_mono_ns();
+
+		src->cache = collateral_cache_new(16);
+		verify_once(src, v->now, quote, len);
+		collateral_cache_free(src->cache);
+		ns[i] = time_mono_ns() - t0;
+	}
+	cold = median_us(ns, iters);
+	/* Warm: one cache, primed. */
+	src->cache = collateral_cache_new(16);
+	verify_once(src, v->now, quote, len);
+	for (i = 0; i < iters; i++) {
+		uint64_t t0 = time_mono_ns();
+
+		verify_once(src, v->now, quote, len);
+		ns[i] = time_mono_ns() - t0;
+	}
+	warm = median_us(ns, iters);
+	collateral_cache_free(src->cache);
+	src->cache = NULL;
+	pck = pck_key_of(&q);
+	fl = pck ? floor_us(&q, pck, iters) : -1;
+	EVP_PKEY_free(pck);
+	peer = -1;
+	status[0] = '\0';
+	if (v->dcap_qvl)
+		dcap_qvl(vectors, v, iters < 50 ? iters : 50, &peer, status, sizeof(status));
+	printf("%-22s cold %8.1f us  warm %7.1f us  floor %7.1f us  warm/floor %5.2fx", v->name, cold, warm, fl,
+	       fl > 0 ? warm / fl : 0);
+	if (peer > 0)
+		printf("  dcap-qvl %9.1f us (%s)  dcap-qvl/cold %6.1fx", peer, status, peer / cold);
+	printf("\n");
+	collateral_source_free(src);
+	free(src);
+	free(quote);
+	free(ns);
+}
+
+int main(int argc, char **argv)
+{
+	const char *vectors = getenv("ATTEST_VECTORS") ? getenv("ATTEST_VECTORS") : ATTEST_VECTORS_DIR;
+	int iters = argc > 1 ? atoi(argv[1]) : 200;
+	size_t i;
+
+	if (iters < 5)
+		iters = 5;
+	printf("bench_sgx: median of %d verifications per figure (vectors: %s)\n", iters, vectors);
+	printf("goals: warm within 1.3x the two-signature floor; cold at least 10x faster than @phala/dcap-qvl\n");
+	for (i = 0; i < sizeof(VECS) / sizeof(VECS[0]); i++)
+		bench_vector(vectors, &VECS[i], iters);
+	return 0;
+}
