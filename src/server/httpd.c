@@ -543,6 +543,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	atomic_fetch_sub(&h->inflight, 1);
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct httpd *h = cls;
