@@ -137,6 +137,8 @@ static bool split_path(const char *path, struct path_segs *ps)
 		return false;
 	if (total > 1 && path[total - 1] == '/')
 		total--;
+	if (total > 1 && path[total - 1] == '/')
+		return false; /* "//" at the end is an empty segment */
 	i = 1;
 	while (i < total) {
 		size_t start = i;
