@@ -561,6 +561,40 @@ static void chain_refuses_a_certificate_with_a_bad_signature(void **state)
 	OPENSSL_free(der);
 }
 
+static size_t sweep_stride(void)
+{
+	const char *v = getenv("ATTEST_SWEEP_STRIDE");
+	long n = v ? strtol(v, NULL, 10) : 1;
+
+	return n > 0 ? (size_t)n : 1;
+}
+
+/* Every bit of the leaf certificate flipped: it either does not parse or does not verify. */
+static void mutation_sweep_over_a_certificate(void **state)
+{
+	struct pki *k = *state;
+	unsigned char *der = NULL;
+	int n = tp_der(k->leaf, &der);
+	size_t bit, stride = sweep_stride(), verified = 0;
+
+	assert_true(n > 0);
+	for (bit = 0; bit < (size_t)n * 8; bit += stride) {
+		X509 *x = NULL;
+		struct attest_err err;
+
+		der[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		attest_err_clear(&err);
+		if (x509_from_der(der, (size_t)n, &x, "test.cert", &err) == ATTEST_OK) {
+			if (verify_test_chain(k, x, k->anchors, k->root_crl, k->int_crl, true, &err) == ATTEST_OK)
+				verified++;
+			X509_free(x);
+		}
+		der[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	assert_int_equal(verified, 0);
+	OPENSSL_free(der);
+}
+
 static void chain_matches_the_anchor_by_subject_and_key(void **state)
 {
 	struct pki *k = *state;
@@ -1098,6 +1132,7 @@ int main(void)
 		cmocka_unit_test(chain_refuses_a_self_signed_root_that_is_not_an_anchor),
 		cmocka_unit_test(chain_refuses_a_certificate_with_a_bad_signature),
 		cmocka_unit_test(chain_matches_the_anchor_by_subject_and_key),
+		cmocka_unit_test(mutation_sweep_over_a_certificate),
 		cmocka_unit_test(chain_refuses_a_leaf_acting_as_a_ca),
 		cmocka_unit_test(chain_without_anchors_is_refused),
 		cmocka_unit_test(crl_verify_checks_issuer_signature_and_time),

@@ -570,6 +570,54 @@ static void truncated_es_signature_is_refused(void **state)
 	free(tok);
 }
 
+static size_t sweep_stride(void)
+{
+	const char *v = getenv("ATTEST_SWEEP_STRIDE");
+	long n = v ? strtol(v, NULL, 10) : 1;
+
+	return n > 0 ? (size_t)n : 1;
+}
+
+/* Every bit of every character of signed tokens, flipped: nothing verifies. */
+static void mutation_sweep_over_signed_tokens(void **state)
+{
+	struct keys *k = *state;
+	EVP_PKEY *keys[] = {k->p256, k->rsa};
+	enum jws_alg algs[] = {JWS_ALG_ES256, JWS_ALG_PS256};
+	size_t stride = sweep_stride(), tried = 0, i, bit;
+	int a;
+
+	for (a = 0; a < 2; a++) {
+		char *tok = sign_with(keys[a], algs[a], "{\"iss\":\"https://attestd.test\",\"exp\":1700003600}");
+		size_t n = strlen(tok);
+		struct attest_err err;
+
+		for (bit = 0; bit < n * 8; bit += stride) {
+			i = bit / 8;
+			tok[i] ^= (char)(1u << (bit % 8));
+			if (tok[i] != '\0') {
+				assert_int_not_equal(parse_verify(tok, keys[a], 0, &err), ATTEST_OK);
+				assert_true(err.name[0] != '\0');
+				tried++;
+			}
+			tok[i] ^= (char)(1u << (bit % 8));
+		}
+		/* Every cut of the token fails too. */
+		for (i = 0; i < n; i += stride) {
+			struct jws *j = NULL;
+
+			attest_err_clear(&err);
+			if (jws_parse(tok, i, &j, &err) == ATTEST_OK) {
+				assert_int_not_equal(jws_verify(j, keys[a], 0, &err), ATTEST_OK);
+				jws_free(j);
+			}
+		}
+		assert_int_equal(parse_verify(tok, keys[a], 0, &err), ATTEST_OK);
+		free(tok);
+	}
+	assert_true(tried > 0);
+}
+
 /* ---- JWT times ------------------------------------------------------------ */
 
 static void jwt_time_checks_exp_nbf_iat_with_skew(void **state)
@@ -931,6 +979,7 @@ int main(void)
 		cmocka_unit_test(rs256_signature_relabelled_ps256_is_refused),
 		cmocka_unit_test(tampered_payload_or_signature_is_refused),
 		cmocka_unit_test(truncated_es_signature_is_refused),
+		cmocka_unit_test(mutation_sweep_over_signed_tokens),
 		cmocka_unit_test(jwt_time_checks_exp_nbf_iat_with_skew),
 		cmocka_unit_test(jwt_claims_must_be_an_object),
 		cmocka_unit_test(jwk_round_trips_rsa_and_ec_keys),
