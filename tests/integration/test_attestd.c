@@ -12,6 +12,8 @@
 
 #include "harness.h"
 
+#include "base/codec.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -23,8 +25,10 @@ static struct attestd_proc shared;
 static int group_setup(void **state)
 {
 	(void)state;
+	const char *const extra[] = {"--domain", "attest.test", NULL};
+
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (attestd_start(&shared, NULL) != 0)
+	if (attestd_start(&shared, extra) != 0)
 		return -1;
 	return 0;
 }
@@ -429,6 +433,106 @@ static void provider_lifecycle_is_audited_and_addressable_by_path(void **state)
 	http_reply_free(&r);
 }
 
+static void provider_is_addressed_by_host_name_under_the_domain(void **state)
+{
+	char auth[256], host[128], expect[128];
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	const char *body = "{\"mode\":\"aad\"}";
+	const char *const by_host[] = {host, NULL};
+	struct http_reply r;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(http_do(&shared, "PUT", "/management/providers/hosted", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	snprintf(host, sizeof(host), "Host: hosted.attest.test:%d", shared.port);
+	assert_int_equal(http_do(&shared, "GET", "/.well-known/openid-configuration", by_host, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	j = http_json(&r);
+	snprintf(expect, sizeof(expect), "https://hosted.attest.test:%d", shared.port);
+	assert_string_equal(json_string_value(json_object_get(j, "issuer")), expect);
+	json_decref(j);
+	http_reply_free(&r);
+	/* A host under the domain that names no provider is 404; another domain is the default provider. */
+	snprintf(host, sizeof(host), "Host: nobody.attest.test:%d", shared.port);
+	assert_int_equal(http_do(&shared, "GET", "/certs", by_host, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 404, "ProviderNotFound");
+	http_reply_free(&r);
+	snprintf(host, sizeof(host), "Host: hosted.elsewhere.test:%d", shared.port);
+	assert_int_equal(http_do(&shared, "GET", "/.well-known/openid-configuration", by_host, NULL, 0, NULL, &r), 0);
+	j = http_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "issuer")), shared.base);
+	json_decref(j);
+	http_reply_free(&r);
+}
+
+static void key_rotation_publishes_both_keys_and_signs_with_the_new_one(void **state)
+{
+	struct attestd_proc p;
+	char auth[256];
+	struct http_reply r;
+	json_t *jwks, *after_restart;
+	const char *new_kid, *old_kid;
+
+	(void)state;
+	assert_int_equal(attestd_start(&p, NULL), 0);
+	const char *const hdrs[] = {bearer(&p, auth, sizeof(auth)), NULL};
+	jwks = get_json(&p, "/certs", 200);
+	if (json_array_size(json_object_get(jwks, "keys")) == 0) {
+		json_decref(jwks);
+		attestd_stop(&p, SIGTERM);
+		attestd_cleanup(&p);
+		fprintf(stderr, "SKIP: this build has no keys module\n");
+		skip();
+	}
+	old_kid = json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "kid"));
+	char old[128];
+	snprintf(old, sizeof(old), "%s", old_kid);
+	json_decref(jwks);
+	assert_int_equal(http_do(&p, "POST", "/management/keys:rotate", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 401);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&p, "POST", "/management/keys:rotate", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	jwks = get_json(&p, "/certs", 200);
+	assert_int_equal(json_array_size(json_object_get(jwks, "keys")), 2);
+	new_kid = json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "kid"));
+	assert_string_not_equal(new_kid, old);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 1), "kid")),
+			    old);
+	/* New tokens carry the new kid. */
+	assert_int_equal(http_do(&p, "GET", "/policies/SgxEnclave?api-version=2020-10-01", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	{
+		json_t *tok = http_json(&r);
+		const char *jwt = json_string_value(json_object_get(tok, "token"));
+		uint8_t *hdr = NULL;
+		size_t hl = 0;
+		assert_non_null(jwt);
+		assert_int_equal(b64_decode(jwt, strcspn(jwt, "."), &hdr, &hl), 0);
+		assert_non_null(strstr((const char *)hdr, new_kid));
+		free(hdr);
+		json_decref(tok);
+	}
+	http_reply_free(&r);
+	/* The old key stays published after a restart (tokens it signed are still valid). */
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	assert_int_equal(attestd_launch(&p, NULL), 0);
+	after_restart = get_json(&p, "/certs", 200);
+	assert_int_equal(json_array_size(json_object_get(after_restart, "keys")), 2);
+	assert_true(json_equal(json_object_get(jwks, "keys"), json_object_get(after_restart, "keys")));
+	json_decref(after_restart);
+	json_decref(jwks);
+	assert_int_equal(http_do(&p, "GET", "/management/audit?max=100", hdrs, NULL, 0, NULL, &r), 0);
+	assert_non_null(strstr(r.body, "\"action\":\"key.rotate\""));
+	assert_non_null(strstr(r.body, "\"action\":\"key.retire\""));
+	http_reply_free(&r);
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	attestd_cleanup(&p);
+}
+
 static void provider_requests_are_validated(void **state)
 {
 	char auth[256];
@@ -667,6 +771,7 @@ int main(void)
 		cmocka_unit_test(health_ready_and_metrics_answer),
 		cmocka_unit_test(management_needs_the_administrator_credential),
 		cmocka_unit_test(provider_lifecycle_is_audited_and_addressable_by_path),
+		cmocka_unit_test(provider_is_addressed_by_host_name_under_the_domain),
 		cmocka_unit_test(provider_requests_are_validated),
 		cmocka_unit_test(isolated_provider_is_created_with_its_signer_certificates),
 		cmocka_unit_test(provider_rate_limit_answers_429_with_retry_after),
@@ -674,6 +779,7 @@ int main(void)
 	const struct CMUnitTest own_tests[] = {
 		cmocka_unit_test(sigterm_finishes_the_request_in_flight_then_exits_zero),
 		cmocka_unit_test(state_survives_kill_9_and_restart),
+		cmocka_unit_test(key_rotation_publishes_both_keys_and_signs_with_the_new_one),
 		cmocka_unit_test(body_trickling_past_the_timeout_is_408),
 		cmocka_unit_test(help_version_and_bad_flags),
 		cmocka_unit_test(config_file_sets_options_and_flags_override_it),
