@@ -1,0 +1,201 @@
+/*
+ * PCK SGX extension decoding (formats.md §2.1) with our own DER reader: the
+ * real PCK certificates decode to their published values; synthetic
+ * extensions of both CA types round-trip; every malformation has its error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "base/buf.h"
+#include "base/codec.h"
+#include "crypto/crypto.h"
+#include "devplat/intel.h"
+#include "devplat/intel_internal.h"
+#include "evidence/pck.h"
+#include "evidence/quote.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void build_ext(enum pck_ca ca, struct buf *out)
+{
+	struct intel_devplat_opts o;
+
+	intel_devplat_opts_default(&o, 1750377600);
+	o.ca = ca;
+	o.comp_svn[5] = 200;
+	o.pcesvn = 300;
+	buf_init(out, 1 << 16);
+	assert_int_equal(intel_devplat_sgx_extension(&o, (const uint8_t *)"0123456789abcdef", out), 0);
+}
+
+static const char *decode_err(const uint8_t *p, size_t n, struct attest_err *err)
+{
+	struct pck_ext e;
+
+	attest_err_clear(err);
+	return pck_ext_decode(p, n, &e, "sgx", err) == ATTEST_OK ? "ok" : err->name;
+}
+
+static void processor_and_platform_extensions_decode_every_field(void **state)
+{
+	struct pck_ext e;
+	struct buf b;
+
+	build_ext(PCK_CA_PROCESSOR, &b);
+	assert_int_equal(pck_ext_decode(b.p, b.len, &e, "sgx", NULL), ATTEST_OK);
+	assert_int_equal(e.n_entries, 5);
+	assert_int_equal(e.comp_svn[0], 5);
+	assert_int_equal(e.comp_svn[5], 200);
+	assert_int_equal(e.pcesvn, 300);
+	assert_memory_equal(e.cpusvn, e.comp_svn, 16);
+	assert_memory_equal(e.ppid, "0123456789abcdef", 16);
+	assert_int_equal(e.sgx_type, PCK_SGX_STANDARD);
+	assert_false(e.has_configuration);
+	buf_free(&b);
+
+	build_ext(PCK_CA_PLATFORM, &b);
+	assert_int_equal(pck_ext_decode(b.p, b.len, &e, "sgx", NULL), ATTEST_OK);
+	assert_int_equal(e.n_entries, 7);
+	assert_int_equal(e.sgx_type, PCK_SGX_SCALABLE);
+	assert_true(e.has_platform_instance_id);
+	assert_true(e.has_configuration && e.dynamic_platform && e.cached_keys && e.smt_enabled);
+	buf_free(&b);
+}
+
+static void every_truncation_of_the_extension_is_refused(void **state)
+{
+	struct attest_err err;
+	struct buf b;
+	size_t i;
+
+	build_ext(PCK_CA_PLATFORM, &b);
+	for (i = 0; i < b.len; i++)
+		assert_string_not_equal(decode_err(b.p, i, &err), "ok");
+	buf_free(&b);
+}
+
+static void trailing_bytes_after_the_sequence_are_refused(void **state)
+{
+	struct attest_err err;
+	struct buf b;
+
+	build_ext(PCK_CA_PROCESSOR, &b);
+	buf_append_u8(&b, 0);
+	assert_string_equal(decode_err(b.p, b.len, &err), "sgx.pck.extension.malformed");
+	buf_free(&b);
+}
+
+/* Offset of the first occurrence of needle in the extension. */
+static size_t find(const struct buf *b, const uint8_t *needle, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + n <= b->len; i++)
+		if (memcmp(b->p + i, needle, n) == 0)
+			return i;
+	fail_msg("pattern not found");
+	return 0;
+}
+
+static void wrong_types_and_sizes_name_the_field(void **state)
+{
+	/* OID …13.1.4 (FMSPC) then OCTET STRING of 6 */
+	static const uint8_t fmspc[] = {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01, 0x04, 0x04, 0x06};
+	static const uint8_t sgxtype[] = {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01, 0x05, 0x0a};
+	static const uint8_t comp1[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01, 0x02, 0x01, 0x02};
+	struct attest_err err;
+	struct buf b;
+	size_t at;
+
+	build_ext(PCK_CA_PROCESSOR, &b);
+	at = find(&b, fmspc, sizeof(fmspc));
+	b.p[at + 12] = 0x0c; /* UTF8String instead of OCTET STRING */
+	assert_string_equal(decode_err(b.p, b.len, &err), "sgx.pck.extension.fmspc");
+	b.p[at + 12] = 0x04;
+	at = find(&b, sgxtype, sizeof(sgxtype));
+	b.p[at + 14] = 3; /* SGX Type 3 does not exist */
+	assert_string_equal(decode_err(b.p, b.len, &err), "sgx.pck.extension.sgx_type");
+	b.p[at + 14] = 0;
+	at = find(&b, comp1, sizeof(comp1));
+	b.p[at + 13] = 0x04; /* component 1 as OCTET STRING */
+	assert_string_equal(decode_err(b.p, b.len, &err), "sgx.pck.extension.tcb");
+	b.p[at + 13] = 0x02;
+	b.p[at + 12] = 0x13; /* component 19 does not exist */
+	assert_string_equal(decode_err(b.p, b.len, &err), "sgx.pck.extension.tcb");
+	b.p[at + 12] = 0x01;
+	at = find(&b, fmspc, 12);
+	b.p[at + 11] = 0x03; /* FMSPC's OID becomes a second PCE-ID */
+	assert_string_equal(decode_err(b.p, b.len, &err), "sgx.pck.extension.entries");
+	assert_string_equal(decode_err(b.p, b.len, &err), "sgx.pck.extension.entries");
+	buf_free(&b);
+}
+
+static void long_form_lengths_must_be_minimal(void **state)
+{
+	/* SEQUENCE with length 0 written as 81 00: not DER. */
+	static const uint8_t bad[] = {0x30, 0x81, 0x00};
+	struct attest_err err;
+
+	assert_string_equal(decode_err(bad, sizeof(bad), &err), "sgx.pck.extension.malformed");
+}
+
+static void real_pck_certificates_decode_to_their_published_values(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	static const struct {
+		const char *quote, *fmspc;
+		uint8_t comp[7];
+		uint16_t pcesvn;
+		int entries;
+	} v[] = {
+		{"oe/azure-sdk-js-oe-report-00906ed50000-2022-01/quote.bin", "00906ed50000", {17, 17, 2, 4, 1, 128, 6}, 10, 5},
+		{"sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin", "00a067110000", {0}, 0, 5},
+		{"tdx/google-tdx-v5-90c06f000000-2026-02/quote.bin", "90c06f000000", {0}, 0, 7},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct quote q;
+		struct pck_ext e;
+		const uint8_t *pem;
+		size_t len = 0, plen;
+		STACK_OF(X509) *chain = NULL;
+		char hex[13];
+		uint8_t *b = test_read_vector(dir, v[i].quote, &len);
+
+		assert_non_null(b);
+		assert_int_equal(quote_parse(b, len, QUOTE_TEE_ANY, &q, "t", NULL), ATTEST_OK);
+		assert_int_equal(quote_pck_chain_pem(&q, &pem, &plen, "t", NULL), ATTEST_OK);
+		assert_int_equal(x509_stack_from_pem(pem, plen, &chain, "t", NULL), ATTEST_OK);
+		assert_int_equal(pck_ext_from_cert(sk_X509_value(chain, 0), &e, "t", NULL), ATTEST_OK);
+		hex_encode_to(e.fmspc, 6, hex);
+		assert_string_equal(hex, v[i].fmspc);
+		assert_int_equal(e.n_entries, v[i].entries);
+		if (v[i].pcesvn != 0) {
+			assert_memory_equal(e.comp_svn, v[i].comp, 7);
+			assert_int_equal(e.pcesvn, v[i].pcesvn);
+		}
+		assert_memory_equal(e.cpusvn, e.comp_svn, 16);
+		sk_X509_pop_free(chain, X509_free);
+		free(b);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(processor_and_platform_extensions_decode_every_field),
+		cmocka_unit_test(every_truncation_of_the_extension_is_refused),
+		cmocka_unit_test(trailing_bytes_after_the_sequence_are_refused),
+		cmocka_unit_test(wrong_types_and_sizes_name_the_field),
+		cmocka_unit_test(long_form_lengths_must_be_minimal),
+		cmocka_unit_test(real_pck_certificates_decode_to_their_published_values),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
