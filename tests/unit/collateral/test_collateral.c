@@ -1,0 +1,268 @@
+/*
+ * The collateral interface: the verified-object cache (windows, eviction,
+ * reference counts, concurrent use) and the file source (vector layout,
+ * specific names first, fallbacks, not found).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "collateral/collateral.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int destroyed;
+
+static void count_destroy(void *p)
+{
+	destroyed++;
+	free(p);
+}
+
+static void key_of(uint8_t k[32], int i)
+{
+	memset(k, 0, 32);
+	k[0] = (uint8_t)i;
+	k[1] = (uint8_t)(i >> 8);
+}
+
+static void a_put_entry_is_found_only_inside_its_window(void **state)
+{
+	struct collateral_cache *c = collateral_cache_new(4);
+	struct collateral_ref *r;
+	uint8_t k[32];
+	void *obj = NULL;
+
+	destroyed = 0;
+	key_of(k, 1);
+	r = collateral_cache_put(c, k, strdup("x"), count_destroy, 100, 200);
+	assert_non_null(r);
+	collateral_ref_release(r);
+	assert_null(collateral_cache_get(c, k, 99, &obj));   /* not yet valid: kept */
+	assert_int_equal(collateral_cache_count(c), 1);
+	r = collateral_cache_get(c, k, 150, &obj);
+	assert_non_null(r);
+	assert_string_equal(obj, "x");
+	collateral_ref_release(r);
+	assert_null(collateral_cache_get(c, k, 201, &obj)); /* expired: dropped */
+	assert_int_equal(collateral_cache_count(c), 0);
+	assert_int_equal(destroyed, 1);
+	collateral_cache_free(c);
+}
+
+static void the_least_recently_used_entry_is_evicted_when_full(void **state)
+{
+	struct collateral_cache *c = collateral_cache_new(2);
+	uint8_t k1[32], k2[32], k3[32];
+	void *obj;
+
+	destroyed = 0;
+	key_of(k1, 1), key_of(k2, 2), key_of(k3, 3);
+	collateral_ref_release(collateral_cache_put(c, k1, strdup("1"), count_destroy, 0, 10));
+	collateral_ref_release(collateral_cache_put(c, k2, strdup("2"), count_destroy, 0, 10));
+	collateral_ref_release(collateral_cache_get(c, k1, 5, &obj)); /* k1 is now the most recent */
+	collateral_ref_release(collateral_cache_put(c, k3, strdup("3"), count_destroy, 0, 10));
+	assert_int_equal(collateral_cache_count(c), 2);
+	assert_null(collateral_cache_get(c, k2, 5, &obj));
+	collateral_ref_release(collateral_cache_get(c, k1, 5, &obj));
+	assert_int_equal(destroyed, 1);
+	collateral_cache_free(c);
+	assert_int_equal(destroyed, 3);
+}
+
+static void an_evicted_object_lives_while_referenced(void **state)
+{
+	struct collateral_cache *c = collateral_cache_new(1);
+	struct collateral_ref *held;
+	uint8_t k1[32], k2[32];
+
+	destroyed = 0;
+	key_of(k1, 1), key_of(k2, 2);
+	held = collateral_cache_put(c, k1, strdup("held"), count_destroy, 0, 10);
+	collateral_ref_release(collateral_cache_put(c, k2, strdup("2"), count_destroy, 0, 10));
+	assert_int_equal(destroyed, 0);
+	assert_string_equal(collateral_ref_obj(held), "held");
+	collateral_ref_release(held);
+	assert_int_equal(destroyed, 1);
+	collateral_cache_free(c);
+}
+
+static void without_a_cache_put_gives_a_standalone_reference(void **state)
+{
+	uint8_t k[32];
+	struct collateral_ref *r;
+	void *obj;
+
+	destroyed = 0;
+	key_of(k, 9);
+	r = collateral_cache_put(NULL, k, strdup("solo"), count_destroy, 0, 1);
+	assert_string_equal(collateral_ref_obj(r), "solo");
+	assert_null(collateral_cache_get(NULL, k, 0, &obj));
+	collateral_ref_release(r);
+	assert_int_equal(destroyed, 1);
+}
+
+struct worker {
+	struct collateral_cache *c;
+	int id;
+};
+
+static void *hammer(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t k[32];
+	void *obj;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		struct collateral_ref *r;
+
+		key_of(k, (i + w->id) % 13);
+		r = collateral_cache_get(w->c, k, 5, &obj);
+		if (r == NULL)
+			r = collateral_cache_put(w->c, k, malloc(16), free, 0, 10);
+		if (r != NULL)
+			memset(collateral_ref_obj(r), w->id, 16); /* touching freed memory would trip ASan */
+		collateral_ref_release(r);
+	}
+	return NULL;
+}
+
+static void concurrent_readers_and_writers_are_safe(void **state)
+{
+	struct collateral_cache *c = collateral_cache_new(8);
+	pthread_t t[4];
+	struct worker w[4];
+	uint64_t hits, misses;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		w[i].c = c, w[i].id = i;
+		assert_int_equal(pthread_create(&t[i], NULL, hammer, &w[i]), 0);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	collateral_cache_stats(c, &hits, &misses);
+	assert_int_equal(hits + misses, 8000);
+	assert_true(collateral_cache_count(c) <= 8);
+	collateral_cache_free(c);
+}
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static void the_file_source_prefers_specific_names_and_falls_back(void **state)
+{
+	static const uint8_t fmspc[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
+	static const char *const files[] = {"tcb_info.json", "tcb_info_issuer_chain.pem", "tcb_info_sgx_00906ed50000.json",
+					    "tcb_info_sgx_00906ed50000_issuer_chain.pem", "qe_identity.json",
+					    "pck_crl.der", "pck_crl_issuer_chain.pem", "pck_crl_platform.der"};
+	struct collateral_source *src = NULL;
+	struct collateral_blob b;
+	struct attest_err err;
+	char path[256];
+	size_t i;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/attest-coll-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		write_file(files[i], files[i]);
+	assert_int_equal(collateral_file_source_new(tmpdir, &src, NULL), ATTEST_OK);
+
+	assert_int_equal(collateral_get_tcb_info(src, COLLATERAL_TEE_SGX, fmspc, &b, NULL), ATTEST_OK);
+	assert_string_equal((char *)b.data, "tcb_info_sgx_00906ed50000.json");
+	assert_string_equal((char *)b.chain, "tcb_info_sgx_00906ed50000_issuer_chain.pem");
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_tcb_info(src, COLLATERAL_TEE_TDX, fmspc, &b, NULL), ATTEST_OK);
+	assert_string_equal((char *)b.data, "tcb_info.json");
+	collateral_blob_free(&b);
+	/* No QE identity chain of its own: the TCB Info's (same signer). */
+	assert_int_equal(collateral_get_qe_identity(src, COLLATERAL_QE, &b, NULL), ATTEST_OK);
+	assert_string_equal((char *)b.chain, "tcb_info_issuer_chain.pem");
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_pck_crl(src, COLLATERAL_CA_PLATFORM, &b, NULL), ATTEST_OK);
+	assert_string_equal((char *)b.data, "pck_crl_platform.der");
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_pck_crl(src, COLLATERAL_CA_PROCESSOR, &b, NULL), ATTEST_OK);
+	assert_string_equal((char *)b.data, "pck_crl.der");
+	collateral_blob_free(&b);
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_root_ca_crl(src, &b, &err), ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.not_found");
+	assert_null(b.data);
+
+	collateral_source_free(src);
+	free(src);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
+		unlink(path);
+	}
+	rmdir(tmpdir);
+}
+
+static void a_source_without_a_slot_says_not_found(void **state)
+{
+	static const struct collateral_source_ops none = {.name = "empty"};
+	struct collateral_source src = {.ops = &none};
+	struct collateral_blob b;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_root_ca_crl(&src, &b, &err), ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.not_found");
+	assert_non_null(strstr(err.msg, "empty"));
+}
+
+static void the_file_source_serves_a_real_vector_folder(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	static const uint8_t fmspc[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
+	struct collateral_source *src = NULL;
+	struct collateral_blob b;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/sgx/phala-sgx-v3-00a067110000-2025-06", dir);
+	assert_int_equal(collateral_file_source_new(path, &src, NULL), ATTEST_OK);
+	assert_int_equal(collateral_get_tcb_info(src, COLLATERAL_TEE_SGX, fmspc, &b, NULL), ATTEST_OK);
+	assert_true(b.len > 1000 && memcmp(b.data, "{\"tcbInfo\":", 11) == 0);
+	assert_non_null(strstr((char *)b.chain, "BEGIN CERTIFICATE"));
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_root_ca_crl(src, &b, NULL), ATTEST_OK);
+	assert_int_equal(b.data[0], 0x30);
+	assert_null(b.chain);
+	collateral_blob_free(&b);
+	collateral_source_free(src);
+	free(src);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_put_entry_is_found_only_inside_its_window),
+		cmocka_unit_test(the_least_recently_used_entry_is_evicted_when_full),
+		cmocka_unit_test(an_evicted_object_lives_while_referenced),
+		cmocka_unit_test(without_a_cache_put_gives_a_standalone_reference),
+		cmocka_unit_test(concurrent_readers_and_writers_are_safe),
+		cmocka_unit_test(the_file_source_prefers_specific_names_and_falls_back),
+		cmocka_unit_test(a_source_without_a_slot_says_not_found),
+		cmocka_unit_test(the_file_source_serves_a_real_vector_folder),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
