@@ -9,6 +9,8 @@
 #include "base/buf.h"
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
+#include "evidence/amd_certs.h"
+#include "evidence/pck.h"
 #include "evidence/tpm_protocol.h"
 #include "policy/policy.h"
 #include "token/request.h"
@@ -25,19 +27,48 @@
 /* TPM service contexts remembered against replay (each lives 5 minutes). */
 #define PIPELINE_TPM_SEEN 65536
 
+/*
+ * The vendors' built-in roots, parsed once for the life of the context
+ * (verifiers would otherwise parse them per attestation when the anchors
+ * are left NULL); extra anchors are added beside them, never instead.
+ */
+static int builtin_anchors(struct evidence_anchors *a, struct attest_err *err)
+{
+	int rc = intel_sgx_default_roots(&a->intel_sgx_roots, err);
+
+	if (rc == ATTEST_OK && (a->amd_arks = sk_X509_new_null()) == NULL)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+	for (int p = AMD_PRODUCT_MILAN; rc == ATTEST_OK && p < AMD_PRODUCT_COUNT; p++) {
+		X509 *ark = NULL;
+
+		if (amd_builtin_pem((enum amd_product)p, AMD_ROLE_ARK) == NULL)
+			continue;
+		rc = amd_builtin_cert((enum amd_product)p, AMD_ROLE_ARK, &ark, err);
+		if (rc == ATTEST_OK && sk_X509_push(a->amd_arks, ark) <= 0) {
+			X509_free(ark);
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+		}
+	}
+	return rc;
+}
+
 int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_err *err)
 {
 	struct pipeline_ctx *ctx = calloc(1, sizeof(*ctx));
+	int rc;
 
 	if (ctx == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	ctx->plans = policy_cache_new(max_plans ? max_plans : PIPELINE_DEFAULT_PLANS, NULL);
 	ctx->tpm_seen = tpm_seen_set_new(PIPELINE_TPM_SEEN);
 	if (ctx->plans == NULL || ctx->tpm_seen == NULL) {
-		policy_cache_free(ctx->plans);
-		tpm_seen_set_free(ctx->tpm_seen);
-		free(ctx);
+		pipeline_ctx_free(ctx);
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+	}
+	rc = builtin_anchors(&ctx->anchors, err);
+	if (rc != ATTEST_OK) {
+		pipeline_ctx_free(ctx);
+		return rc;
 	}
 	*out = ctx;
 	return ATTEST_OK;
