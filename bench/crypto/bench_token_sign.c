@@ -37,8 +37,8 @@
 
 enum method { M_FLOOR, M_FLOOR_AGAIN, M_OSSL_DIGEST_SIGN, M_JWS, M_JWT, M_KEYRING, M_COUNT };
 static const char *const METHOD_NAMES[M_COUNT] = {
-	"floor: RSA-2048 sign of a SHA-256", "floor again (noise control)", "OpenSSL DigestSign of the bytes",
-	"jws_sign (payload bytes)", "jwt_sign (json_t claims)", "keyring_sign_jwt (attestd path)"};
+    "floor: RSA-2048 sign of a SHA-256", "floor again (noise control)", "OpenSSL DigestSign of the bytes",
+    "jws_sign (payload bytes)",		 "jwt_sign (json_t claims)",	"keyring_sign_jwt (attestd path)"};
 
 struct bench {
 	EVP_PKEY *key;
@@ -62,38 +62,46 @@ static json_t *maa_claims(void)
 		hex[i] = "0123456789abcdef"[(i * 7) % 16];
 	hex[128] = '\0';
 	c = json_pack("{s:s,s:s,s:s,s:s,s:b,s:i,s:i,s:s,s:s,s:s,s:s,s:s}", "iss",
-		      "https://attestd.example.test", "jti", hex + 64, "x-ms-attestation-type", "sgx", "x-ms-ver", "1.0",
-		      "x-ms-sgx-is-debuggable", 0, "x-ms-sgx-product-id", 0, "x-ms-sgx-svn", 0, "x-ms-sgx-mrenclave",
-		      hex + 64, "x-ms-sgx-mrsigner", hex + 64, "x-ms-sgx-report-data", hex, "x-ms-sgx-ehd", hex,
-		      "x-ms-policy-hash", "wm9mHlvTU82e8UqoOy1Yj1FBRSNkfe99-69IYDq9eWs");
+		      "https://attestd.example.test", "jti", hex + 64, "x-ms-attestation-type", "sgx",
+		      "x-ms-ver", "1.0", "x-ms-sgx-is-debuggable", 0, "x-ms-sgx-product-id", 0,
+		      "x-ms-sgx-svn", 0, "x-ms-sgx-mrenclave", hex + 64, "x-ms-sgx-mrsigner", hex + 64,
+		      "x-ms-sgx-report-data", hex, "x-ms-sgx-ehd", hex, "x-ms-policy-hash",
+		      "wm9mHlvTU82e8UqoOy1Yj1FBRSNkfe99-69IYDq9eWs");
 	json_object_set_new(c, "x-ms-sgx-collateral",
-			    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "qeidcertshash", hex + 64, "qeidcrlhash",
-				      hex + 64, "qeidhash", hex + 64, "quotehash", hex + 64, "tcbinfocertshash",
-				      hex + 64, "tcbinfocrlhash", hex + 64, "tcbinfohash", hex + 64, "pckcrlhash", hex + 64));
+			    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "qeidcertshash", hex + 64,
+				      "qeidcrlhash", hex + 64, "qeidhash", hex + 64, "quotehash", hex + 64,
+				      "tcbinfocertshash", hex + 64, "tcbinfocrlhash", hex + 64, "tcbinfohash",
+				      hex + 64, "pckcrlhash", hex + 64));
 	json_object_set_new(c, "x-ms-runtime",
-			    json_pack("{s:[{s:s,s:s,s:s,s:s}],s:s}", "keys", "kty", "RSA", "kid", "TpmEphemeralEncryptionKey",
-				      "e", "AQAB", "n", hex, "client-payload", hex));
-	json_object_set_new(c, "x-ms-policy",
-			    json_pack("{s:s,s:s,s:s}", "version", "1.0", "authorizationrules", "c:[type==\"$is-debuggable\"] => permit();",
-				      "issuancerules", "c:[type==\"x-ms-sgx-mrsigner\"] => issue(type=\"signer\", value=c.value);"));
+			    json_pack("{s:[{s:s,s:s,s:s,s:s}],s:s}", "keys", "kty", "RSA", "kid",
+				      "TpmEphemeralEncryptionKey", "e", "AQAB", "n", hex, "client-payload",
+				      hex));
+	json_object_set_new(
+	    c, "x-ms-policy",
+	    json_pack("{s:s,s:s,s:s}", "version", "1.0", "authorizationrules",
+		      "c:[type==\"$is-debuggable\"] => permit();", "issuancerules",
+		      "c:[type==\"x-ms-sgx-mrsigner\"] => issue(type=\"signer\", value=c.value);"));
 	jwt_set_times(c, NOW, 28800);
 	return c;
 }
 
 static int bench_setup(struct bench *b)
 {
-	struct keyring_opts ko = {.key = {.type = KEY_RSA2048, .subject_cn = "https://attestd.example.test",
+	struct keyring_opts ko = {.key = {.type = KEY_RSA2048,
+					  .subject_cn = "https://attestd.example.test",
 					  .jku = "https://attestd.example.test/certs"},
 				  .max_token_lifetime = 28800};
 	json_t *hdr;
 	const char *kid = NULL;
 
 	memset(b, 0, sizeof(*b));
-	if (keyring_new(&ko, &b->ring, NULL) != ATTEST_OK || keyring_add_generated(b->ring, NOW, &kid, NULL) != ATTEST_OK)
+	if (keyring_new(&ko, &b->ring, NULL) != ATTEST_OK ||
+	    keyring_add_generated(b->ring, NOW, &kid, NULL) != ATTEST_OK)
 		return -1;
 	/* The floor and the JOSE signer use the ring's own key. */
 	b->key = signing_key_public(keyring_current(b->ring));
-	hdr = json_pack("{s:s,s:s,s:s}", "jku", "https://attestd.example.test/certs", "kid", kid, "typ", "JWT");
+	hdr =
+	    json_pack("{s:s,s:s,s:s}", "jku", "https://attestd.example.test/certs", "kid", kid, "typ", "JWT");
 	if (jws_signer_new(b->key, JWS_ALG_RS256, hdr, &b->signer, NULL) != ATTEST_OK)
 		return -1;
 	json_decref(hdr);
@@ -134,9 +142,10 @@ static int sign_once(struct bench *b, enum method m)
 		EVP_MD_CTX *md = EVP_MD_CTX_new();
 
 		rc = md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, b->key) == 1 &&
-				     EVP_DigestSign(md, sig, &siglen, (const uint8_t *)b->claims_text, b->claims_len) == 1
-			     ? 0
-			     : -1;
+			     EVP_DigestSign(md, sig, &siglen, (const uint8_t *)b->claims_text,
+					    b->claims_len) == 1
+			 ? 0
+			 : -1;
 		EVP_MD_CTX_free(md);
 		return rc;
 	}
@@ -187,9 +196,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_token_sign: signing failed\n");
 		return 1;
 	}
-	printf("token signing, RS256 with RSA-2048: claim set %zu bytes of JSON, token %zu bytes\n", b.claims_len,
-	       strlen(tok));
-	printf("%d rounds x %d signatures per method, interleaved; thread CPU time; median round\n\n", rounds, per);
+	printf("token signing, RS256 with RSA-2048: claim set %zu bytes of JSON, token %zu bytes\n",
+	       b.claims_len, strlen(tok));
+	printf("%d rounds x %d signatures per method, interleaved; thread CPU time; median round\n\n", rounds,
+	       per);
 	free(tok);
 	for (m = 0; m < M_COUNT; m++) {
 		t[m] = calloc((size_t)rounds, sizeof(double));
@@ -230,11 +240,13 @@ int main(int argc, char **argv)
 		if (m == M_FLOOR)
 			printf("%-36s %12.1f %12.0f %10s\n", METHOD_NAMES[m], med[m], 1e6 / med[m], "-");
 		else
-			printf("%-36s %12.1f %12.0f %9.2f%%\n", METHOD_NAMES[m], med[m], 1e6 / med[m], over[m] * 100.0);
+			printf("%-36s %12.1f %12.0f %9.2f%%\n", METHOD_NAMES[m], med[m], 1e6 / med[m],
+			       over[m] * 100.0);
 	}
 	printf("(overhead: median over rounds of method/floor in the same round)\n");
-	printf("\ngoal (issue 2): JOSE overhead over raw RSA-2048 signing under 5%%: keyring path %s (%.2f%%)\n",
-	       over[M_KEYRING] < 0.05 ? "MET" : "NOT MET", over[M_KEYRING] * 100.0);
+	printf(
+	    "\ngoal (issue 2): JOSE overhead over raw RSA-2048 signing under 5%%: keyring path %s (%.2f%%)\n",
+	    over[M_KEYRING] < 0.05 ? "MET" : "NOT MET", over[M_KEYRING] * 100.0);
 	for (m = 0; m < M_COUNT; m++) {
 		free(t[m]);
 		free(ratio[m]);

@@ -19,7 +19,7 @@ static void check_failed(int rc, const struct attest_err *err)
 		abort();
 }
 
-static void describe_chain(STACK_OF(X509) *sk)
+static void describe_chain(STACK_OF(X509) * sk)
 {
 	struct x509_verify_opts o = {.time = 1700000000, .anchors = sk};
 	struct attest_err err;

@@ -51,40 +51,38 @@ enum ec_curve { EC_P256, EC_P384 };
  * for P-256, 96 for P-384), as Intel quotes carry the attestation key.
  * Errors: <code>.key (not a point on the curve).
  */
-int ec_pubkey_from_xy(enum ec_curve curve, const uint8_t *xy, size_t len, EVP_PKEY **out,
-		      const char *code, struct attest_err *err);
+int ec_pubkey_from_xy(enum ec_curve curve, const uint8_t *xy, size_t len, EVP_PKEY **out, const char *code,
+		      struct attest_err *err);
 
 /*
  * ECDSA verification with the signature as raw big-endian r || s (Intel:
  * 64 bytes for P-256). The message is hashed with alg first.
  * Errors: <code> (signature does not verify), <code>.encoding.
  */
-int ecdsa_verify_rs_be(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen,
-		       const uint8_t *sig, size_t siglen, const char *code, struct attest_err *err);
+int ecdsa_verify_rs_be(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen, const uint8_t *sig,
+		       size_t siglen, const char *code, struct attest_err *err);
 
 /*
  * ECDSA verification with r and s little-endian, each `component_len` bytes
  * wide (AMD SEV-SNP: 72-byte fields of which the curve uses the low 48).
  */
-int ecdsa_verify_rs_le(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen,
-		       const uint8_t *r_le, const uint8_t *s_le, size_t component_len, const char *code,
-		       struct attest_err *err);
+int ecdsa_verify_rs_le(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen, const uint8_t *r_le,
+		       const uint8_t *s_le, size_t component_len, const char *code, struct attest_err *err);
 
 /* ECDSA verification of a DER-encoded signature. */
-int ecdsa_verify_der(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen,
-		     const uint8_t *sig, size_t siglen, const char *code, struct attest_err *err);
+int ecdsa_verify_der(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen, const uint8_t *sig,
+		     size_t siglen, const char *code, struct attest_err *err);
 
 /* RSA PKCS#1 v1.5 verification. Errors: <code>. */
-int rsa_verify_pkcs1(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen,
-		     const uint8_t *sig, size_t siglen, const char *code, struct attest_err *err);
+int rsa_verify_pkcs1(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen, const uint8_t *sig,
+		     size_t siglen, const char *code, struct attest_err *err);
 
 /*
  * RSA-PSS verification, MGF1 with the same hash; salt_len -1 means "digest
  * length", -2 "auto-detect" (OpenSSL's RSA_PSS_SALTLEN_*). Errors: <code>.
  */
-int rsa_verify_pss(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen,
-		   const uint8_t *sig, size_t siglen, int salt_len, const char *code,
-		   struct attest_err *err);
+int rsa_verify_pss(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen, const uint8_t *sig,
+		   size_t siglen, int salt_len, const char *code, struct attest_err *err);
 
 /* Constant-time comparison. */
 bool crypto_memeq(const void *a, const void *b, size_t n);
@@ -98,17 +96,17 @@ int x509_from_der(const uint8_t *der, size_t len, X509 **out, const char *code, 
  * certificates and whitespace between them is an error), in order.
  * Errors: <code>.parse.
  */
-int x509_stack_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out, const char *code,
+int x509_stack_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) * *out, const char *code,
 			struct attest_err *err);
 /* One CRL, DER or PEM (sniffed). Errors: <code>.parse. */
 int x509_crl_load(const uint8_t *p, size_t len, X509_CRL **out, const char *code, struct attest_err *err);
 
 struct x509_verify_opts {
-	int64_t time;                 /* verification time (Unix seconds) */
-	STACK_OF(X509) *anchors;      /* trusted roots */
-	STACK_OF(X509_CRL) *crls;     /* CRLs to apply (may be NULL) */
-	bool require_crls;            /* every CA in the chain must have a current CRL */
-	int max_depth;                /* 0 = default (6) */
+	int64_t time;		   /* verification time (Unix seconds) */
+	STACK_OF(X509) * anchors;  /* trusted roots */
+	STACK_OF(X509_CRL) * crls; /* CRLs to apply (may be NULL) */
+	bool require_crls;	   /* every CA in the chain must have a current CRL */
+	int max_depth;		   /* 0 = default (6) */
 };
 
 /*
@@ -128,8 +126,8 @@ struct x509_verify_opts {
  * <code>.invalid (constraints, purpose, depth), each message naming the
  * certificate's subject.
  */
-int x509_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const struct x509_verify_opts *opts,
-		      STACK_OF(X509) **chain_out, const char *code, struct attest_err *err);
+int x509_chain_verify(X509 *leaf, STACK_OF(X509) * untrusted, const struct x509_verify_opts *opts,
+		      STACK_OF(X509) * *chain_out, const char *code, struct attest_err *err);
 
 /*
  * Checks one CRL on its own (collateral that is not applied to a chain, or

@@ -28,7 +28,7 @@ struct jws_signer {
 	char *header_json;
 	char *prefix; /* "<b64url header>." */
 	size_t prefix_len;
-	EVP_MD_CTX *proto; /* DigestSign context initialised once, copied per token */
+	EVP_MD_CTX *proto;  /* DigestSign context initialised once, copied per token */
 	size_t raw_sig_len; /* bytes of the JWS signature (raw r||s for ES) */
 	size_t der_sig_max;
 	size_t ec_field;
@@ -38,8 +38,8 @@ static const struct {
 	enum jws_alg alg;
 	const char *name;
 } ALG_NAMES[] = {
-	{JWS_ALG_NONE, "none"},   {JWS_ALG_RS256, "RS256"}, {JWS_ALG_PS256, "PS256"},
-	{JWS_ALG_ES256, "ES256"}, {JWS_ALG_ES384, "ES384"},
+    {JWS_ALG_NONE, "none"},   {JWS_ALG_RS256, "RS256"}, {JWS_ALG_PS256, "PS256"},
+    {JWS_ALG_ES256, "ES256"}, {JWS_ALG_ES384, "ES384"},
 };
 
 const char *jws_alg_name(enum jws_alg alg)
@@ -145,10 +145,9 @@ static int signer_init_ctx(struct jws_signer *s)
 	if (s->alg == JWS_ALG_RS256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
 		return ATTEST_E_INTERNAL;
 	/* PS256: MGF1 with SHA-256 and a salt as long as the hash (RFC 7518 §3.5). */
-	if (s->alg == JWS_ALG_PS256 &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+	if (s->alg == JWS_ALG_PS256 && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+					EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
+					EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
 		return ATTEST_E_INTERNAL;
 	s->der_sig_max = (size_t)EVP_PKEY_get_size(s->key);
 	if (s->alg == JWS_ALG_ES256 || s->alg == JWS_ALG_ES384) {
@@ -181,9 +180,11 @@ static int make_prefix(enum jws_alg alg, const json_t *extra, char **json, char 
 	}
 	if (extra != NULL && !json_is_object(extra)) {
 		json_decref(h);
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "JWS header members must be an object");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "JWS header members must be an object");
 	}
-	json_object_foreach((json_t *)extra, k, v) {
+	json_object_foreach((json_t *)extra, k, v)
+	{
 		if (strcmp(k, "alg") == 0 || strcmp(k, "crit") == 0) {
 			json_decref(h);
 			return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
@@ -223,7 +224,8 @@ int jws_signer_new(EVP_PKEY *key, enum jws_alg alg, const json_t *header_extra, 
 	int rc;
 
 	if (out == NULL || jws_alg_name(alg) == NULL || (alg == JWS_ALG_NONE) != (key == NULL))
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jws_signer_new: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "jws_signer_new: bad argument");
 	if (alg != JWS_ALG_NONE && !jws_alg_fits_key(alg, key))
 		return attest_err_set(err, ATTEST_E_INVALID, "jws.alg.key", "%s does not fit the signing key",
 				      jws_alg_name(alg));
@@ -237,8 +239,8 @@ int jws_signer_new(EVP_PKEY *key, enum jws_alg alg, const json_t *header_extra, 
 		if (signer_init_ctx(s) != ATTEST_OK) {
 			jws_signer_free(s);
 			ERR_clear_error();
-			return attest_err_set(err, ATTEST_E_INTERNAL, "jws.alg.key", "cannot sign %s with this key",
-					      jws_alg_name(alg));
+			return attest_err_set(err, ATTEST_E_INTERNAL, "jws.alg.key",
+					      "cannot sign %s with this key", jws_alg_name(alg));
 		}
 	}
 	rc = make_prefix(alg, header_extra, &s->header_json, &s->prefix, &s->prefix_len, err);
@@ -284,7 +286,7 @@ static int ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t flen, uint
 /* Signs in[0..n) with the signer's key into raw (s->raw_sig_len bytes). */
 static int signer_sign(const struct jws_signer *s, const char *in, size_t n, uint8_t *raw)
 {
-	uint8_t der[JWS_SIG_MAX];
+	uint8_t der[JWS_SIG_MAX] = {0};
 	size_t derlen = sizeof(der);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int rc = ATTEST_E_INTERNAL;
@@ -312,8 +314,8 @@ out:
 }
 
 /* Signs "<prefix><b64url payload>" into a fresh compact JWS. */
-static int sign_with_prefix(const struct jws_signer *s, const char *prefix, size_t prefix_len, const void *payload,
-			    size_t len, char **out, struct attest_err *err)
+static int sign_with_prefix(const struct jws_signer *s, const char *prefix, size_t prefix_len,
+			    const void *payload, size_t len, char **out, struct attest_err *err)
 {
 	uint8_t raw[JWS_SIG_MAX];
 	size_t plen, slen, total, at;
@@ -383,7 +385,8 @@ int jwt_sign_ex(const struct jws_signer *s, const json_t *header_extra, const js
 	int rc;
 
 	if (!json_is_object(claims))
-		return attest_err_set(err, ATTEST_E_INVALID, "jwt.claims", "JWT claims must be a JSON object");
+		return attest_err_set(err, ATTEST_E_INVALID, "jwt.claims",
+				      "JWT claims must be a JSON object");
 	/* Compact with sorted member names, as Azure Attestation's tokens are. */
 	text = jose_json_dump_sorted(claims, &len);
 	if (text == NULL)
@@ -397,7 +400,8 @@ int jwt_sign_ex(const struct jws_signer *s, const json_t *header_extra, const js
 
 static bool b64url_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_';
 }
 
 /*
@@ -412,7 +416,8 @@ static int seg_decode(const char *p, size_t n, const char *what, uint8_t **out, 
 	for (i = 0; i < n; i++) {
 		if (!b64url_char(p[i])) {
 			attest_err_set(err, ATTEST_E_PARSE, "jws.parse.base64",
-				       "JWS %s has a character outside base64url (0x%02x)", what, (unsigned char)p[i]);
+				       "JWS %s has a character outside base64url (0x%02x)", what,
+				       (unsigned char)p[i]);
 			attest_err_where(err, "%s+%zu", what, i);
 			return ATTEST_E_PARSE;
 		}
@@ -420,11 +425,12 @@ static int seg_decode(const char *p, size_t n, const char *what, uint8_t **out, 
 	if (n == 0) {
 		*out = calloc(1, 1);
 		*outlen = 0;
-		return *out ? ATTEST_OK : attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
+		return *out ? ATTEST_OK
+			    : attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
 	}
 	if (b64_decode(p, n, out, outlen) != ATTEST_OK)
-		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.base64", "JWS %s is not canonical base64url",
-				      what);
+		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.base64",
+				      "JWS %s is not canonical base64url", what);
 	return ATTEST_OK;
 }
 
@@ -438,7 +444,8 @@ static int parse_header(struct jws *j, const uint8_t *text, size_t n, struct att
 	if (h == NULL || !json_is_object(h)) {
 		json_decref(h);
 		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.header",
-				      "JWS protected header is not a JSON object%s%s", h ? "" : ": ", h ? "" : jerr.text);
+				      "JWS protected header is not a JSON object%s%s", h ? "" : ": ",
+				      h ? "" : jerr.text);
 	}
 	j->header = h;
 	alg = json_object_get(h, "alg");
@@ -447,8 +454,9 @@ static int parse_header(struct jws *j, const uint8_t *text, size_t n, struct att
 				      "JWS protected header has no string \"alg\"");
 	/* RFC 7515 §4.1.11: extensions we do not understand must be refused. */
 	if (json_object_get(h, "crit") != NULL)
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "jws.header.crit",
-				      "JWS header lists critical extensions, none of which attestd implements");
+		return attest_err_set(
+		    err, ATTEST_E_UNSUPPORTED, "jws.header.crit",
+		    "JWS header lists critical extensions, none of which attestd implements");
 	return jws_alg_from_name(json_string_value(alg), &j->alg, err);
 }
 
@@ -463,15 +471,16 @@ int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err
 	if (token == NULL || out == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jws_parse: bad argument");
 	if (len > JWS_MAX_TOKEN)
-		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.size", "JWS is %zu bytes, over the %u-byte limit",
-				      len, JWS_MAX_TOKEN);
+		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.size",
+				      "JWS is %zu bytes, over the %u-byte limit", len, JWS_MAX_TOKEN);
 	d1 = memchr(token, '.', len);
 	d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
 	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
 		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.segments",
 				      "a compact JWS has exactly three dot-separated segments");
 	if (d1 == token)
-		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.segments", "JWS protected header is empty");
+		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.segments",
+				      "JWS protected header is empty");
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
@@ -479,7 +488,8 @@ int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err
 	if (rc == ATTEST_OK)
 		rc = seg_decode(d1 + 1, (size_t)(d2 - d1 - 1), "payload", &j->payload, &j->payload_len, err);
 	if (rc == ATTEST_OK)
-		rc = seg_decode(d2 + 1, len - (size_t)(d2 + 1 - token), "signature", &j->sig, &j->sig_len, err);
+		rc = seg_decode(d2 + 1, len - (size_t)(d2 + 1 - token), "signature", &j->sig, &j->sig_len,
+				err);
 	if (rc == ATTEST_OK)
 		rc = parse_header(j, htext, hlen, err);
 	free(htext);
@@ -520,18 +530,20 @@ const char *jws_header_str(const struct jws *j, const char *name)
 }
 
 /* Certificates of an "x5c" array (standard base64 DER each), leaf first. */
-static int x5c_decode(const json_t *arr, const char *code, STACK_OF(X509) **out, struct attest_err *err)
+static int x5c_decode(const json_t *arr, const char *code, STACK_OF(X509) * *out, struct attest_err *err)
 {
-	STACK_OF(X509) *sk;
+	STACK_OF(X509) * sk;
 	size_t i;
 	json_t *v;
 
 	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 16)
-		return attest_err_set(err, ATTEST_E_PARSE, code, "\"x5c\" is not an array of 1 to 16 certificates");
+		return attest_err_set(err, ATTEST_E_PARSE, code,
+				      "\"x5c\" is not an array of 1 to 16 certificates");
 	sk = sk_X509_new_null();
 	if (sk == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		const char *s = json_string_value(v);
 		uint8_t *der = NULL;
 		size_t n = 0;
@@ -556,12 +568,13 @@ static int x5c_decode(const json_t *arr, const char *code, STACK_OF(X509) **out,
 	return ATTEST_OK;
 }
 
-int jws_header_x5c(const struct jws *j, STACK_OF(X509) **out, struct attest_err *err)
+int jws_header_x5c(const struct jws *j, STACK_OF(X509) * *out, struct attest_err *err)
 {
 	const json_t *arr;
 
 	if (j == NULL || out == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jws_header_x5c: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "jws_header_x5c: bad argument");
 	*out = NULL;
 	arr = json_object_get(j->header, "x5c");
 	if (arr == NULL)
@@ -589,8 +602,8 @@ int jws_verify(const struct jws *j, EVP_PKEY *key, unsigned flags, struct attest
 		return ATTEST_OK;
 	}
 	if (key == NULL || !jws_alg_fits_key(j->alg, key))
-		return attest_err_set(err, ATTEST_E_VERIFY, "jws.alg.key", "JWS alg %s does not fit the verification key",
-				      jws_alg_name(j->alg));
+		return attest_err_set(err, ATTEST_E_VERIFY, "jws.alg.key",
+				      "JWS alg %s does not fit the verification key", jws_alg_name(j->alg));
 	si = j->signing_input;
 	n = j->signing_input_len;
 	switch (j->alg) {
@@ -601,7 +614,8 @@ int jws_verify(const struct jws *j, EVP_PKEY *key, unsigned flags, struct attest
 				      "jws.signature", err);
 	case JWS_ALG_ES256:
 	case JWS_ALG_ES384:
-		return ecdsa_verify_rs_be(key, alg_hash(j->alg), si, n, j->sig, j->sig_len, "jws.signature", err);
+		return ecdsa_verify_rs_be(key, alg_hash(j->alg), si, n, j->sig, j->sig_len, "jws.signature",
+					  err);
 	case JWS_ALG_NONE:
 		break;
 	}
@@ -628,7 +642,8 @@ int jws_verify_jwks(const struct jws *j, const json_t *jwks, unsigned flags, str
 	size_t i;
 
 	if (j == NULL || jwks == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jws_verify_jwks: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "jws_verify_jwks: bad argument");
 	if (j->alg == JWS_ALG_NONE)
 		return jws_verify(j, NULL, flags, err);
 	kid = jws_header_str(j, "kid");
@@ -641,7 +656,8 @@ int jws_verify_jwks(const struct jws *j, const json_t *jwks, unsigned flags, str
 	}
 	/* No kid: any key of the set that fits the algorithm may have signed. */
 	keys = json_object_get(jwks, "keys");
-	json_array_foreach(keys, i, jwk) {
+	json_array_foreach(keys, i, jwk)
+	{
 		attest_err_clear(&one);
 		if (try_jwk(j, jwk, flags, &one) == ATTEST_OK)
 			return ATTEST_OK;
@@ -664,8 +680,9 @@ int jwt_claims(const struct jws *j, json_t **out, struct attest_err *err)
 	c = json_loadb((const char *)j->payload, j->payload_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (c == NULL || !json_is_object(c)) {
 		json_decref(c);
-		return attest_err_set(err, ATTEST_E_PARSE, "jwt.claims", "JWT claim set is not a JSON object%s%s",
-				      c ? "" : ": ", c ? "" : jerr.text);
+		return attest_err_set(err, ATTEST_E_PARSE, "jwt.claims",
+				      "JWT claim set is not a JSON object%s%s", c ? "" : ": ",
+				      c ? "" : jerr.text);
 	}
 	*out = c;
 	return ATTEST_OK;
@@ -702,21 +719,24 @@ int jwt_check_time(const json_t *claims, int64_t now, int64_t skew, unsigned fla
 	    has_iat = numeric_date(claims, "iat", &iat);
 
 	if (!json_is_object(claims) || skew < 0)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jwt_check_time: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "jwt_check_time: bad argument");
 	if (has_exp < 0 || has_nbf < 0 || has_iat < 0)
 		return attest_err_set(err, ATTEST_E_PARSE, "jwt.claims", "JWT \"%s\" is not a NumericDate",
-				      has_exp < 0 ? "exp" : has_nbf < 0 ? "nbf" : "iat");
+				      has_exp < 0   ? "exp"
+				      : has_nbf < 0 ? "nbf"
+						    : "iat");
 	if (!has_exp && (flags & JWT_REQUIRE_EXP))
 		return attest_err_set(err, ATTEST_E_VERIFY, "jwt.exp_missing", "JWT has no \"exp\" claim");
 	/* RFC 7519 §4.1.4: the token must not be accepted on or after exp. */
 	if (has_exp && exp <= now - skew)
 		return attest_err_set(err, ATTEST_E_VERIFY, "jwt.expired",
-				      "JWT expired at %lld, now is %lld (skew %lld s)", (long long)exp, (long long)now,
-				      (long long)skew);
+				      "JWT expired at %lld, now is %lld (skew %lld s)", (long long)exp,
+				      (long long)now, (long long)skew);
 	if (has_nbf && nbf > now + skew)
 		return attest_err_set(err, ATTEST_E_VERIFY, "jwt.not_yet_valid",
-				      "JWT is not valid before %lld, now is %lld (skew %lld s)", (long long)nbf,
-				      (long long)now, (long long)skew);
+				      "JWT is not valid before %lld, now is %lld (skew %lld s)",
+				      (long long)nbf, (long long)now, (long long)skew);
 	if (has_iat && iat > now + skew)
 		return attest_err_set(err, ATTEST_E_VERIFY, "jwt.iat_future",
 				      "JWT was issued at %lld, after now (%lld, skew %lld s)", (long long)iat,
@@ -813,7 +833,8 @@ int jwk_thumbprint(EVP_PKEY *key, uint8_t out[32])
 	if (strcmp(p.kty, "RSA") == 0)
 		snprintf(text, n, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", p.b, p.a);
 	else
-		snprintf(text, n, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", p.crv, p.a, p.b);
+		snprintf(text, n, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", p.crv, p.a,
+			 p.b);
 	rc = sha256(text, strlen(text), out);
 	free(text);
 	jwk_pub_free(&p);
@@ -821,7 +842,7 @@ int jwk_thumbprint(EVP_PKEY *key, uint8_t out[32])
 }
 
 /* Adds x5c, x5t and x5t#S256 for certs (leaf first). */
-static int jwk_add_x5c(json_t *jwk, STACK_OF(X509) *certs)
+static int jwk_add_x5c(json_t *jwk, STACK_OF(X509) * certs)
 {
 	json_t *arr = json_array();
 	uint8_t d1[20], d256[32];
@@ -856,8 +877,8 @@ static int jwk_add_x5c(json_t *jwk, STACK_OF(X509) *certs)
 		char *t1 = b64url_encode(d1, sizeof(d1)), *t2 = b64url_encode(d256, sizeof(d256));
 		int rc = (t1 && t2 && json_object_set_new(jwk, "x5t", json_string(t1)) == 0 &&
 			  json_object_set_new(jwk, "x5t#S256", json_string(t2)) == 0)
-				 ? ATTEST_OK
-				 : ATTEST_E_NOMEM;
+			     ? ATTEST_OK
+			     : ATTEST_E_NOMEM;
 
 		free(t1);
 		free(t2);
@@ -865,7 +886,7 @@ static int jwk_add_x5c(json_t *jwk, STACK_OF(X509) *certs)
 	}
 }
 
-int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) *certs, json_t **out, struct attest_err *err)
+int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) * certs, json_t **out, struct attest_err *err)
 {
 	struct jwk_pub p;
 	json_t *jwk;
@@ -875,7 +896,8 @@ int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) *certs, json_t *
 		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jwk_from_key: bad argument");
 	rc = jwk_pub_get(key, &p);
 	if (rc != ATTEST_OK)
-		return attest_err_set(err, rc, "jwk.unsupported", "the key is neither RSA nor EC P-256/P-384");
+		return attest_err_set(err, rc, "jwk.unsupported",
+				      "the key is neither RSA nor EC P-256/P-384");
 	jwk = json_object();
 	rc = ATTEST_E_NOMEM;
 	if (jwk != NULL && (kid == NULL || json_object_set_new(jwk, "kid", json_string(kid)) == 0) &&
@@ -906,7 +928,8 @@ static int jwk_member(const json_t *jwk, const char *name, uint8_t **out, size_t
 	n = strlen(s);
 	for (i = 0; i < n; i++) {
 		if (!b64url_char(s[i]))
-			return attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK \"%s\" is not base64url", name);
+			return attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK \"%s\" is not base64url",
+					      name);
 	}
 	if (n == 0 || b64_decode(s, n, out, len) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK \"%s\" is not base64url", name);
@@ -929,15 +952,19 @@ static int jwk_rsa_key(const json_t *jwk, EVP_PKEY **out, struct attest_err *err
 	if (rc != ATTEST_OK)
 		goto out;
 	if (nlen > 1024 || elen > 8) {
-		rc = attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK RSA modulus or exponent too large");
+		rc =
+		    attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK RSA modulus or exponent too large");
 		goto out;
 	}
 	bn = BN_bin2bn(n, (int)nlen, NULL);
 	be = BN_bin2bn(e, (int)elen, NULL);
 	bld = OSSL_PARAM_BLD_new();
-	if (bn == NULL || be == NULL || bld == NULL || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+	if (bn == NULL || be == NULL || bld == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(pctx) != 1 ||
 	    EVP_PKEY_fromdata(pctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1 || EVP_PKEY_get_bits(key) < 512 ||
 	    BN_is_odd(be) == 0) {
 		rc = attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK RSA key is not usable");
@@ -973,16 +1000,16 @@ static int jwk_ec_key(const json_t *jwk, EVP_PKEY **out, struct attest_err *err)
 		curve = EC_P384;
 		flen = 48;
 	} else {
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "jwk.unsupported", "JWK curve \"%.16s\" is not supported",
-				      crv ? crv : "(none)");
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "jwk.unsupported",
+				      "JWK curve \"%.16s\" is not supported", crv ? crv : "(none)");
 	}
 	rc = jwk_member(jwk, "x", &x, &xlen, err);
 	if (rc == ATTEST_OK)
 		rc = jwk_member(jwk, "y", &y, &ylen, err);
 	if (rc == ATTEST_OK && (xlen != flen || ylen != flen))
-		rc = attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK %s coordinates must be %zu bytes each", crv,
-				    flen);
-	if (rc == ATTEST_OK) {
+		rc = attest_err_set(err, ATTEST_E_PARSE, "jwk.parse",
+				    "JWK %s coordinates must be %zu bytes each", crv, flen);
+	if (rc == ATTEST_OK && x != NULL && y != NULL) {
 		memcpy(xy, x, flen);
 		memcpy(xy + flen, y, flen);
 		rc = ec_pubkey_from_xy(curve, xy, 2 * flen, out, "jwk", err);
@@ -1006,8 +1033,8 @@ int jwk_to_key(const json_t *jwk, EVP_PKEY **out, struct attest_err *err)
 	if (kty == NULL)
 		return attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK has no string \"kty\"");
 	if (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0)
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "jwk.unsupported", "JWK kty \"%.16s\" is not supported",
-				      kty);
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "jwk.unsupported",
+				      "JWK kty \"%.16s\" is not supported", kty);
 	if (x5c != NULL) {
 		rc = x5c_decode(x5c, "jwk.parse", &certs, err);
 		if (rc != ATTEST_OK)
@@ -1034,7 +1061,8 @@ int jwk_to_key(const json_t *jwk, EVP_PKEY **out, struct attest_err *err)
 	}
 	if (!EVP_PKEY_is_a(key, kty)) {
 		EVP_PKEY_free(key);
-		return attest_err_set(err, ATTEST_E_PARSE, "jwk.parse", "JWK kty does not match its certificate's key");
+		return attest_err_set(err, ATTEST_E_PARSE, "jwk.parse",
+				      "JWK kty does not match its certificate's key");
 	}
 	*out = key;
 	return ATTEST_OK;
@@ -1063,7 +1091,8 @@ const json_t *jwks_find(const json_t *jwks, const char *kid)
 
 	if (kid == NULL)
 		return NULL;
-	json_array_foreach(keys, i, k) {
+	json_array_foreach(keys, i, k)
+	{
 		const char *s = json_string_value(json_object_get(k, "kid"));
 
 		if (s != NULL && strcmp(s, kid) == 0)

@@ -100,13 +100,13 @@ char *jose_json_dump_sorted(const json_t *v, size_t *len);
 /* ---- parsing and verification ------------------------------------------ */
 
 struct jws {
-	json_t *header;        /* the protected header (owned) */
-	enum jws_alg alg;      /* from header "alg" */
-	uint8_t *payload;      /* decoded payload (owned, NUL-terminated) */
+	json_t *header;	  /* the protected header (owned) */
+	enum jws_alg alg; /* from header "alg" */
+	uint8_t *payload; /* decoded payload (owned, NUL-terminated) */
 	size_t payload_len;
-	uint8_t *sig;          /* decoded signature (owned; raw r||s for ES) */
+	uint8_t *sig; /* decoded signature (owned; raw r||s for ES) */
 	size_t sig_len;
-	char *signing_input;   /* "<b64 header>.<b64 payload>" (owned) */
+	char *signing_input; /* "<b64 header>.<b64 payload>" (owned) */
 	size_t signing_input_len;
 };
 
@@ -120,7 +120,7 @@ const char *jws_header_str(const struct jws *j, const char *name);
  * The header's "x5c" as certificates (RFC 7515 §4.1.6: standard base64
  * DER, leaf first). *out is NULL when absent. Errors: jws.parse.header.
  */
-int jws_header_x5c(const struct jws *j, STACK_OF(X509) **out, struct attest_err *err);
+int jws_header_x5c(const struct jws *j, STACK_OF(X509) * *out, struct attest_err *err);
 
 #define JWS_ALLOW_NONE 0x1u /* accept alg "none" (unsigned MAA policies only) */
 
@@ -161,7 +161,8 @@ int jwt_set_times(json_t *claims, int64_t now, int64_t lifetime);
  * (standard base64 DER), x5t (base64url SHA-1 of the leaf's DER) and
  * x5t#S256. Never includes private members.
  */
-int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) *certs, json_t **out, struct attest_err *err);
+int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) * certs, json_t **out,
+		 struct attest_err *err);
 /*
  * The public key of a JWK: from n/e or crv/x/y, or from x5c[0] when the key
  * members are absent (MAA's /certs). Errors: jwk.parse, jwk.unsupported.

@@ -21,7 +21,7 @@
 #define JSON_SORTED_MAX_DEPTH 64
 /* Objects up to this many members sort on the stack. */
 #define JSON_SORTED_STACK_KEYS 64
-#define JSON_SORTED_INITIAL 4096
+#define JSON_SORTED_INITIAL    4096
 
 /* A local writer: inline appends, doubling growth, capped at JSONX_MAX_DOC. */
 struct jw {
@@ -66,7 +66,7 @@ static inline void jw_ch(struct jw *w, char c)
 	w->p[w->len++] = c;
 }
 
-#define ONES UINT64_C(0x0101010101010101)
+#define ONES  UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
 /*
@@ -107,15 +107,31 @@ static void put_string(struct jw *w, const char *s, size_t n)
 		jw_put(w, s + run, i - run);
 		esc[0] = '\\';
 		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
 		default:
-			memcpy(esc + 1, "u00", 3);
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
 			esc[4] = HEX[c >> 4];
 			esc[5] = HEX[c & 15];
 			elen = 6;
@@ -150,7 +166,8 @@ static void put_object(struct jw *w, const json_t *v, int depth)
 		w->failed = 1;
 		return;
 	}
-	json_object_foreach((json_t *)v, k, val) {
+	json_object_foreach((json_t *)v, k, val)
+	{
 		if (i < n)
 			m[i++] = (struct member){k, val};
 	}

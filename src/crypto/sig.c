@@ -33,8 +33,8 @@ static const char *curve_name(enum ec_curve curve, size_t *coord_len)
 	return NULL;
 }
 
-int ec_pubkey_from_xy(enum ec_curve curve, const uint8_t *xy, size_t len, EVP_PKEY **out,
-		      const char *code, struct attest_err *err)
+int ec_pubkey_from_xy(enum ec_curve curve, const uint8_t *xy, size_t len, EVP_PKEY **out, const char *code,
+		      struct attest_err *err)
 {
 	uint8_t point[1 + 2 * 48];
 	size_t coord = 0;
@@ -45,10 +45,12 @@ int ec_pubkey_from_xy(enum ec_curve curve, const uint8_t *xy, size_t len, EVP_PK
 	int rc;
 
 	if (group == NULL || xy == NULL || out == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "ec_pubkey_from_xy: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "ec_pubkey_from_xy: bad argument");
 	if (len != 2 * coord)
-		return attest_err_set(err, ATTEST_E_PARSE, code, "%s: EC public key is %zu bytes, %s wants %zu",
-				      code, len, group, 2 * coord);
+		return attest_err_set(err, ATTEST_E_PARSE, code,
+				      "%s: EC public key is %zu bytes, %s wants %zu", code, len, group,
+				      2 * coord);
 	/* SEC 1 §2.3.3: an uncompressed point is 0x04 || X || Y. */
 	point[0] = 0x04;
 	memcpy(point + 1, xy, len);
@@ -65,8 +67,8 @@ int ec_pubkey_from_xy(enum ec_curve curve, const uint8_t *xy, size_t len, EVP_PK
 		char name[ATTEST_ERR_NAME_MAX];
 
 		snprintf(name, sizeof(name), "%s.key", code);
-		rc = attest_err_set(err, ATTEST_E_VERIFY, name, "%s: the public key is not a point on %s", code,
-				    group);
+		rc = attest_err_set(err, ATTEST_E_VERIFY, name, "%s: the public key is not a point on %s",
+				    code, group);
 		goto out;
 	}
 	*out = pkey;
@@ -100,7 +102,8 @@ static int evp_verify(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t 
 	int rc, ok;
 
 	if (key == NULL || h == NULL || (msg == NULL && msglen > 0) || sig == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "signature check: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "signature check: bad argument");
 	md = EVP_MD_CTX_new();
 	if (md == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
@@ -108,10 +111,12 @@ static int evp_verify(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t 
 		rc = sig_err(err, ATTEST_E_INVALID, code, ".key", "the key cannot verify with this digest");
 		goto out;
 	}
-	if (pad != 0 && (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) != 1 ||
-			 (pad == RSA_PKCS1_PSS_PADDING && (EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, h) != 1 ||
-							   EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt_len) != 1)))) {
-		rc = sig_err(err, ATTEST_E_INVALID, code, ".key", "the key does not support this RSA padding");
+	if (pad != 0 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) != 1 ||
+	     (pad == RSA_PKCS1_PSS_PADDING && (EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, h) != 1 ||
+					       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt_len) != 1)))) {
+		rc =
+		    sig_err(err, ATTEST_E_INVALID, code, ".key", "the key does not support this RSA padding");
 		goto out;
 	}
 	ok = EVP_DigestVerify(md, sig, siglen, msg ? msg : (const void *)"", msglen);
@@ -198,8 +203,9 @@ int ecdsa_verify_rs_le(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t
 	/* The fields are zero-extended: bytes beyond the curve's width must be zero. */
 	for (i = flen; i < component_len; i++) {
 		if (r_le[i] != 0 || s_le[i] != 0)
-			return sig_err(err, ATTEST_E_PARSE, code, ".encoding",
-				       "little-endian ECDSA component has non-zero bytes above the curve's width");
+			return sig_err(
+			    err, ATTEST_E_PARSE, code, ".encoding",
+			    "little-endian ECDSA component has non-zero bytes above the curve's width");
 	}
 	for (i = 0; i < flen; i++) {
 		r[i] = r_le[flen - 1 - i];
@@ -236,6 +242,7 @@ int rsa_verify_pss(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msg
 	if (!key_is(key, "RSA") && !key_is(key, "RSA-PSS"))
 		return sig_err(err, ATTEST_E_INVALID, code, ".key", "RSA check with a key that is not RSA");
 	if (salt_len < -2)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "rsa_verify_pss: bad salt length");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "rsa_verify_pss: bad salt length");
 	return evp_verify(key, alg, msg, msglen, sig, siglen, RSA_PKCS1_PSS_PADDING, salt_len, code, err);
 }

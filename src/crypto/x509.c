@@ -11,9 +11,9 @@
  * certificate of the same root key (Intel's root exists as two) ends at the
  * anchor. A self-signed certificate in the chain with an anchor's subject
  * and key is added to the store as well, so it is trusted where OpenSSL
- * would otherwise only accept a byte-identical anchor. CRLs are applied with CRL_CHECK | CRL_CHECK_ALL; when the caller
- * does not require them, a CA without a CRL is tolerated by the verify
- * callback but a CRL that is present is always enforced.
+ * would otherwise only accept a byte-identical anchor. CRLs are applied with CRL_CHECK | CRL_CHECK_ALL; when
+ * the caller does not require them, a CA without a CRL is tolerated by the verify callback but a CRL that is
+ * present is always enforced.
  */
 #include "crypto/crypto.h"
 
@@ -31,19 +31,20 @@
 #define X509_DEFAULT_DEPTH 6
 /* Named maxima (BearSSL): no vendor chain comes close. */
 #define X509_PEM_MAX_CERTS 16
-#define X509_DER_MAX (64u * 1024)
-#define X509_CRL_MAX (8u * 1024 * 1024)
+#define X509_DER_MAX	   (64u * 1024)
+#define X509_CRL_MAX	   (8u * 1024 * 1024)
 
 static const char PEM_CERT_BEGIN[] = "-----BEGIN CERTIFICATE-----";
 static const char PEM_CERT_END[] = "-----END CERTIFICATE-----";
 static const char PEM_CRL_BEGIN[] = "-----BEGIN X509 CRL-----";
 static const char PEM_CRL_END[] = "-----END X509 CRL-----";
 
-static int name_err(struct attest_err *err, int rc, const char *code, const char *suffix, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static int name_err(struct attest_err *err, int rc, const char *code, const char *suffix, const char *fmt,
+		    ...) __attribute__((format(printf, 5, 6)));
 
 /* Sets "<code><suffix>" with the message "<code>: <fmt...>". */
-static int name_err(struct attest_err *err, int rc, const char *code, const char *suffix, const char *fmt, ...)
+static int name_err(struct attest_err *err, int rc, const char *code, const char *suffix, const char *fmt,
+		    ...)
 {
 	char name[ATTEST_ERR_NAME_MAX], msg[ATTEST_ERR_MSG_MAX];
 	va_list ap;
@@ -155,7 +156,7 @@ static bool pem_skip(const uint8_t *p, size_t len, size_t *pos)
 	return i == len;
 }
 
-int x509_stack_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out, const char *code,
+int x509_stack_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) * *out, const char *code,
 			struct attest_err *err)
 {
 	STACK_OF(X509) *sk = NULL;
@@ -163,7 +164,8 @@ int x509_stack_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out, co
 	int rc = ATTEST_OK;
 
 	if (pem == NULL || out == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "x509_stack_from_pem: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "x509_stack_from_pem: bad argument");
 	sk = sk_X509_new_null();
 	if (sk == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "out of memory");
@@ -174,7 +176,8 @@ int x509_stack_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out, co
 		size_t at = pos;
 
 		if (sk_X509_num(sk) >= X509_PEM_MAX_CERTS) {
-			rc = name_err(err, ATTEST_E_PARSE, code, ".parse", "more than 16 certificates in PEM");
+			rc =
+			    name_err(err, ATTEST_E_PARSE, code, ".parse", "more than 16 certificates in PEM");
 			goto out;
 		}
 		rc = pem_next_block(pem, len, &pos, PEM_CERT_BEGIN, PEM_CERT_END, &der, &derlen);
@@ -220,7 +223,8 @@ int x509_crl_load(const uint8_t *p, size_t len, X509_CRL **out, const char *code
 		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "x509_crl_load: bad argument");
 	/* Sniff: PEM starts (after whitespace) with its BEGIN line, DER with a SEQUENCE tag. */
 	pem_skip(p, len, &pos);
-	if (len - pos >= strlen(PEM_CRL_BEGIN) && memcmp(p + pos, PEM_CRL_BEGIN, strlen(PEM_CRL_BEGIN)) == 0) {
+	if (len - pos >= strlen(PEM_CRL_BEGIN) &&
+	    memcmp(p + pos, PEM_CRL_BEGIN, strlen(PEM_CRL_BEGIN)) == 0) {
 		rc = pem_next_block(p, len, &pos, PEM_CRL_BEGIN, PEM_CRL_END, &der, &derlen);
 		if (rc != ATTEST_OK || !pem_skip(p, len, &pos)) {
 			free(der);
@@ -263,7 +267,8 @@ char *x509_subject_str(X509 *cert)
 		return NULL;
 	/* "CN=Intel SGX Root CA, O=Intel Corporation, ..." in certificate order. */
 	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
-			       (XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT) >= 0) {
+			       (XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ & ~ASN1_STRFLGS_ESC_MSB) |
+				   ASN1_STRFLGS_UTF8_CONVERT) >= 0) {
 		n = BIO_get_mem_data(bio, &data);
 		s = malloc((size_t)(n > 0 ? n : 0) + 1);
 		if (s != NULL) {
@@ -304,7 +309,8 @@ static int chain_verify_cb(int ok, X509_STORE_CTX *ctx)
 {
 	const struct chain_state *st = X509_STORE_CTX_get_app_data(ctx);
 
-	if (!ok && st != NULL && !st->require_crls && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL)
+	if (!ok && st != NULL && !st->require_crls &&
+	    X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL)
 		return 1;
 	return ok;
 }
@@ -318,33 +324,36 @@ struct chain_error_map {
 
 /* OpenSSL's verify errors onto the contract's names (crypto.h). */
 static const struct chain_error_map CHAIN_ERRORS[] = {
-	{X509_V_ERR_CERT_HAS_EXPIRED, ATTEST_E_VERIFY, ".expired", "has expired"},
-	{X509_V_ERR_CERT_NOT_YET_VALID, ATTEST_E_VERIFY, ".not_yet_valid", "is not yet valid"},
-	{X509_V_ERR_CERT_REVOKED, ATTEST_E_VERIFY, ".revoked", "is revoked"},
-	{X509_V_ERR_CERT_SIGNATURE_FAILURE, ATTEST_E_VERIFY, ".signature", "has a signature that does not verify"},
-	{X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE, ATTEST_E_VERIFY, ".signature",
-	 "has a signature that cannot be decoded"},
-	{X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY, ATTEST_E_VERIFY, ".signature",
-	 "has an issuer whose public key cannot be decoded"},
-	{X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, ATTEST_E_VERIFY, ".untrusted_root", "has no issuer among the anchors"},
-	{X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ATTEST_E_VERIFY, ".untrusted_root",
-	 "has no issuer among the chain and the anchors"},
-	{X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, ATTEST_E_VERIFY, ".untrusted_root",
-	 "has no issuer among the chain and the anchors"},
-	{X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, ATTEST_E_VERIFY, ".untrusted_root", "is a root that is not an anchor"},
-	{X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, ATTEST_E_VERIFY, ".untrusted_root",
-	 "is self-signed and not an anchor"},
-	{X509_V_ERR_CERT_UNTRUSTED, ATTEST_E_VERIFY, ".untrusted_root", "is not trusted"},
-	{X509_V_ERR_UNABLE_TO_GET_CRL, ATTEST_E_COLLATERAL, ".crl_missing", "has no CRL from its issuer"},
-	{X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER, ATTEST_E_COLLATERAL, ".crl_missing",
-	 "has a CRL whose issuer cannot be found"},
-	{X509_V_ERR_CRL_HAS_EXPIRED, ATTEST_E_COLLATERAL, ".crl_expired", "has a CRL past its nextUpdate"},
-	{X509_V_ERR_CRL_NOT_YET_VALID, ATTEST_E_COLLATERAL, ".crl_expired",
-	 "has a CRL not yet valid (thisUpdate in the future)"},
-	{X509_V_ERR_CRL_SIGNATURE_FAILURE, ATTEST_E_COLLATERAL, ".crl_signature",
-	 "has a CRL whose signature does not verify"},
-	{X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE, ATTEST_E_COLLATERAL, ".crl_signature",
-	 "has a CRL whose signature cannot be decoded"},
+    {X509_V_ERR_CERT_HAS_EXPIRED, ATTEST_E_VERIFY, ".expired", "has expired"},
+    {X509_V_ERR_CERT_NOT_YET_VALID, ATTEST_E_VERIFY, ".not_yet_valid", "is not yet valid"},
+    {X509_V_ERR_CERT_REVOKED, ATTEST_E_VERIFY, ".revoked", "is revoked"},
+    {X509_V_ERR_CERT_SIGNATURE_FAILURE, ATTEST_E_VERIFY, ".signature",
+     "has a signature that does not verify"},
+    {X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE, ATTEST_E_VERIFY, ".signature",
+     "has a signature that cannot be decoded"},
+    {X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY, ATTEST_E_VERIFY, ".signature",
+     "has an issuer whose public key cannot be decoded"},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, ATTEST_E_VERIFY, ".untrusted_root",
+     "has no issuer among the anchors"},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ATTEST_E_VERIFY, ".untrusted_root",
+     "has no issuer among the chain and the anchors"},
+    {X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, ATTEST_E_VERIFY, ".untrusted_root",
+     "has no issuer among the chain and the anchors"},
+    {X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, ATTEST_E_VERIFY, ".untrusted_root",
+     "is a root that is not an anchor"},
+    {X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, ATTEST_E_VERIFY, ".untrusted_root",
+     "is self-signed and not an anchor"},
+    {X509_V_ERR_CERT_UNTRUSTED, ATTEST_E_VERIFY, ".untrusted_root", "is not trusted"},
+    {X509_V_ERR_UNABLE_TO_GET_CRL, ATTEST_E_COLLATERAL, ".crl_missing", "has no CRL from its issuer"},
+    {X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER, ATTEST_E_COLLATERAL, ".crl_missing",
+     "has a CRL whose issuer cannot be found"},
+    {X509_V_ERR_CRL_HAS_EXPIRED, ATTEST_E_COLLATERAL, ".crl_expired", "has a CRL past its nextUpdate"},
+    {X509_V_ERR_CRL_NOT_YET_VALID, ATTEST_E_COLLATERAL, ".crl_expired",
+     "has a CRL not yet valid (thisUpdate in the future)"},
+    {X509_V_ERR_CRL_SIGNATURE_FAILURE, ATTEST_E_COLLATERAL, ".crl_signature",
+     "has a CRL whose signature does not verify"},
+    {X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE, ATTEST_E_COLLATERAL, ".crl_signature",
+     "has a CRL whose signature cannot be decoded"},
 };
 
 static int chain_error(X509_STORE_CTX *ctx, X509 *leaf, const char *code, struct attest_err *err)
@@ -364,10 +373,11 @@ static int chain_error(X509_STORE_CTX *ctx, X509 *leaf, const char *code, struct
 	subject = x509_subject_str(cert ? cert : leaf);
 	snprintf(name, sizeof(name), "%s%s", code ? code : "x509", m ? m->suffix : ".invalid");
 	if (m != NULL)
-		rc = attest_err_set(err, m->rc, name, "certificate \"%s\" %s", subject ? subject : "?", m->what);
+		rc = attest_err_set(err, m->rc, name, "certificate \"%s\" %s", subject ? subject : "?",
+				    m->what);
 	else
-		rc = attest_err_set(err, ATTEST_E_VERIFY, name, "certificate \"%s\": %s", subject ? subject : "?",
-				    X509_verify_cert_error_string(verr));
+		rc = attest_err_set(err, ATTEST_E_VERIFY, name, "certificate \"%s\": %s",
+				    subject ? subject : "?", X509_verify_cert_error_string(verr));
 	attest_err_where(err, "chain depth %d", X509_STORE_CTX_get_error_depth(ctx));
 	free(subject);
 	return rc;
@@ -392,7 +402,7 @@ static int store_add(X509_STORE *store, X509 *cert)
  * made it, so trusting it trusts nothing new; OpenSSL itself only matches a
  * self-signed certificate in the chain to an identical anchor.
  */
-static bool is_anchor_twin(X509 *cert, STACK_OF(X509) *anchors)
+static bool is_anchor_twin(X509 *cert, STACK_OF(X509) * anchors)
 {
 	EVP_PKEY *key = X509_get0_pubkey(cert);
 	int i;
@@ -411,7 +421,7 @@ static bool is_anchor_twin(X509 *cert, STACK_OF(X509) *anchors)
 }
 
 /* A store holding the anchors and their twins among leaf and untrusted, or NULL. */
-static X509_STORE *anchor_store(STACK_OF(X509) *anchors, X509 *leaf, STACK_OF(X509) *untrusted)
+static X509_STORE *anchor_store(STACK_OF(X509) * anchors, X509 *leaf, STACK_OF(X509) * untrusted)
 {
 	X509_STORE *store = X509_STORE_new();
 	int i;
@@ -436,8 +446,8 @@ fail:
 	return NULL;
 }
 
-int x509_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const struct x509_verify_opts *opts,
-		      STACK_OF(X509) **chain_out, const char *code, struct attest_err *err)
+int x509_chain_verify(X509 *leaf, STACK_OF(X509) * untrusted, const struct x509_verify_opts *opts,
+		      STACK_OF(X509) * *chain_out, const char *code, struct attest_err *err)
 {
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
@@ -447,9 +457,11 @@ int x509_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const struct x509_v
 	int rc;
 
 	if (leaf == NULL || opts == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "x509_chain_verify: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "x509_chain_verify: bad argument");
 	if (opts->anchors == NULL || sk_X509_num(opts->anchors) == 0)
-		return name_err(err, ATTEST_E_INVALID, code, ".untrusted_root", "no trust anchors configured");
+		return name_err(err, ATTEST_E_INVALID, code, ".untrusted_root",
+				"no trust anchors configured");
 	st.require_crls = opts->require_crls;
 	store = anchor_store(opts->anchors, leaf, untrusted);
 	ctx = X509_STORE_CTX_new();
@@ -496,7 +508,8 @@ int x509_crl_verify(X509_CRL *crl, X509 *issuer, int64_t time, const char *code,
 	int rc = ATTEST_OK;
 
 	if (crl == NULL || issuer == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "x509_crl_verify: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "x509_crl_verify: bad argument");
 	subject = x509_subject_str(issuer);
 	key = X509_get0_pubkey(issuer);
 	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
@@ -508,7 +521,8 @@ int x509_crl_verify(X509_CRL *crl, X509 *issuer, int64_t time, const char *code,
 	else if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), &t) != -1)
 		rc = name_err(err, ATTEST_E_COLLATERAL, code, ".crl_expired",
 			      "the CRL of \"%s\" is not yet valid at the verification time", subject);
-	else if (X509_CRL_get0_nextUpdate(crl) == NULL || X509_cmp_time(X509_CRL_get0_nextUpdate(crl), &t) != 1)
+	else if (X509_CRL_get0_nextUpdate(crl) == NULL ||
+		 X509_cmp_time(X509_CRL_get0_nextUpdate(crl), &t) != 1)
 		rc = name_err(err, ATTEST_E_COLLATERAL, code, ".crl_expired",
 			      "the CRL of \"%s\" is past its nextUpdate at the verification time", subject);
 	free(subject);

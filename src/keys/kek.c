@@ -26,9 +26,10 @@ static int kek_create(const char *path, struct kek *out, struct attest_err *err)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return errno == EEXIST ? ATTEST_E_CONFLICT
-				       : attest_err_set(err, ATTEST_E_IO, "keys.kek.io", "cannot create the KEK file %s: %s",
-							path, strerror(errno));
+		return errno == EEXIST
+			   ? ATTEST_E_CONFLICT
+			   : attest_err_set(err, ATTEST_E_IO, "keys.kek.io",
+					    "cannot create the KEK file %s: %s", path, strerror(errno));
 	if (RAND_priv_bytes(out->k, sizeof(out->k)) != 1) {
 		close(fd);
 		unlink(path);
@@ -43,7 +44,8 @@ static int kek_create(const char *path, struct kek *out, struct attest_err *err)
 			close(fd);
 			unlink(path);
 			kek_clear(out);
-			return attest_err_set(err, ATTEST_E_IO, "keys.kek.io", "cannot write the KEK file %s", path);
+			return attest_err_set(err, ATTEST_E_IO, "keys.kek.io", "cannot write the KEK file %s",
+					      path);
 		}
 		done += (size_t)w;
 	}
@@ -63,12 +65,13 @@ static int kek_read(int fd, const char *path, struct kek *out, struct attest_err
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return attest_err_set(err, ATTEST_E_IO, "keys.kek.io", "KEK %s is not a regular file", path);
 	if ((st.st_mode & 077) != 0)
-		return attest_err_set(err, ATTEST_E_DENIED, "keys.kek.permissions",
-				      "KEK file %s is accessible by group or others (mode %03o); chmod 600 it", path,
-				      (unsigned)(st.st_mode & 0777));
+		return attest_err_set(
+		    err, ATTEST_E_DENIED, "keys.kek.permissions",
+		    "KEK file %s is accessible by group or others (mode %03o); chmod 600 it", path,
+		    (unsigned)(st.st_mode & 0777));
 	if (st.st_size != (off_t)sizeof(out->k))
-		return attest_err_set(err, ATTEST_E_PARSE, "keys.kek.size", "KEK file %s must hold exactly %zu bytes",
-				      path, sizeof(out->k));
+		return attest_err_set(err, ATTEST_E_PARSE, "keys.kek.size",
+				      "KEK file %s must hold exactly %zu bytes", path, sizeof(out->k));
 	while (done < sizeof(out->k)) {
 		ssize_t r = read(fd, out->k + done, sizeof(out->k) - done);
 
@@ -76,7 +79,8 @@ static int kek_read(int fd, const char *path, struct kek *out, struct attest_err
 			continue;
 		if (r <= 0) {
 			kek_clear(out);
-			return attest_err_set(err, ATTEST_E_IO, "keys.kek.io", "cannot read the KEK file %s", path);
+			return attest_err_set(err, ATTEST_E_IO, "keys.kek.io", "cannot read the KEK file %s",
+					      path);
 		}
 		done += (size_t)r;
 	}
@@ -88,7 +92,8 @@ int kek_load_or_create(const char *path, struct kek *out, bool *created, struct 
 	int attempt, fd, rc;
 
 	if (path == NULL || out == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "keys.kek.io", "kek_load_or_create: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "keys.kek.io",
+				      "kek_load_or_create: bad argument");
 	if (created != NULL)
 		*created = false;
 	/* Two rounds: another process may create the file between our open and our create. */
@@ -100,8 +105,8 @@ int kek_load_or_create(const char *path, struct kek *out, bool *created, struct 
 			return rc;
 		}
 		if (errno != ENOENT)
-			return attest_err_set(err, ATTEST_E_IO, "keys.kek.io", "cannot open the KEK file %s: %s", path,
-					      strerror(errno));
+			return attest_err_set(err, ATTEST_E_IO, "keys.kek.io",
+					      "cannot open the KEK file %s: %s", path, strerror(errno));
 		rc = kek_create(path, out, err);
 		if (rc == ATTEST_OK && created != NULL)
 			*created = true;

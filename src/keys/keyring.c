@@ -29,7 +29,8 @@ int keyring_new(const struct keyring_opts *opts, struct keyring **out, struct at
 {
 	struct keyring *r;
 
-	if (opts == NULL || out == NULL || key_type_name(opts->key.type) == NULL || opts->max_token_lifetime <= 0)
+	if (opts == NULL || out == NULL || key_type_name(opts->key.type) == NULL ||
+	    opts->max_token_lifetime <= 0)
 		return attest_err_set(err, ATTEST_E_INVALID, "keys.ring", "keyring_new: bad argument");
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
@@ -95,9 +96,11 @@ static int ring_push(struct keyring *r, struct signing_key *k, struct attest_err
 		struct signing_key **keys;
 
 		if (cap > KEYRING_MAX_KEYS)
-			return attest_err_set(err, ATTEST_E_NOMEM, "keys.ring", "keyring holds %d keys already; prune it",
-					      KEYRING_MAX_KEYS);
-		keys = realloc(r->keys, cap * sizeof(*keys));
+			return attest_err_set(err, ATTEST_E_NOMEM, "keys.ring",
+					      "keyring holds %d keys already; prune it", KEYRING_MAX_KEYS);
+		keys = realloc(
+		    r->keys,
+		    cap * sizeof(keys[0])); /* NOLINT(bugprone-sizeof-expression): array of pointers */
 		if (keys == NULL)
 			return attest_err_set(err, ATTEST_E_NOMEM, "keys.ring", "out of memory");
 		r->keys = keys;
@@ -129,7 +132,8 @@ int keyring_add_generated(struct keyring *r, int64_t now, const char **kid_out, 
 	int rc;
 
 	if (r == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "keys.ring", "keyring_add_generated: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "keys.ring",
+				      "keyring_add_generated: bad argument");
 	rc = signing_key_generate(&r->opts.key, now, &k, err);
 	if (rc != ATTEST_OK)
 		return rc;
@@ -156,8 +160,8 @@ int keyring_export_blob(const struct keyring *r, const char *kid, const struct k
 	struct signing_key *k = keyring_find(r, kid);
 
 	if (k == NULL)
-		return attest_err_set(err, ATTEST_E_NOT_FOUND, "keys.kid.unknown", "no signing key with kid \"%.64s\"",
-				      kid ? kid : "(null)");
+		return attest_err_set(err, ATTEST_E_NOT_FOUND, "keys.kid.unknown",
+				      "no signing key with kid \"%.64s\"", kid ? kid : "(null)");
 	return signing_key_export(k, kek, blob, len, err);
 }
 
@@ -185,7 +189,8 @@ int keyring_import_blob(struct keyring *r, const uint8_t *blob, size_t len, cons
 	int rc;
 
 	if (r == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "keys.ring", "keyring_import_blob: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "keys.ring",
+				      "keyring_import_blob: bad argument");
 	rc = signing_key_import(blob, len, kek, &r->opts.key, &k, err);
 	if (rc != ATTEST_OK)
 		return rc;
@@ -259,7 +264,8 @@ static bool prunable(const struct keyring *r, const struct signing_key *k, int64
 	return k != r->current && !published(k, now);
 }
 
-void keyring_retired_kids(const struct keyring *r, int64_t now, void (*fn)(const char *kid, void *arg), void *arg)
+void keyring_retired_kids(const struct keyring *r, int64_t now, void (*fn)(const char *kid, void *arg),
+			  void *arg)
 {
 	size_t i;
 

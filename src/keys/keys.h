@@ -55,8 +55,8 @@
 
 enum key_type { KEY_RSA2048, KEY_EC_P256, KEY_EC_P384 };
 
-#define KEK_LEN 32
-#define KEYS_KID_MAX 64
+#define KEK_LEN			   32
+#define KEYS_KID_MAX		   64
 #define KEYS_DEFAULT_CERT_VALIDITY (365 * 86400)
 
 /* "rsa2048", "p256", "p384" and back (for config files). */
@@ -84,10 +84,10 @@ struct signing_key;
 
 struct signing_key_opts {
 	enum key_type type;
-	const char *subject_cn;  /* certificate subject CN, e.g. the issuer URL */
-	int64_t cert_validity;   /* seconds; 0 = KEYS_DEFAULT_CERT_VALIDITY */
-	const char *jku;         /* header "jku" (the /certs URL) or NULL */
-	bool header_x5c;         /* put the certificate in every token header */
+	const char *subject_cn; /* certificate subject CN, e.g. the issuer URL */
+	int64_t cert_validity;	/* seconds; 0 = KEYS_DEFAULT_CERT_VALIDITY */
+	const char *jku;	/* header "jku" (the /certs URL) or NULL */
+	bool header_x5c;	/* put the certificate in every token header */
 };
 
 /* Generates a key and its self-signed certificate valid from now. Errors: keys.generate. */
@@ -97,12 +97,12 @@ int signing_key_generate(const struct signing_key_opts *opts, int64_t now, struc
 void signing_key_free(struct signing_key *k);
 
 const char *signing_key_kid(const struct signing_key *k);
-X509 *signing_key_cert(const struct signing_key *k);          /* borrowed */
-EVP_PKEY *signing_key_public(const struct signing_key *k);    /* borrowed; holds the private part too */
+X509 *signing_key_cert(const struct signing_key *k);	   /* borrowed */
+EVP_PKEY *signing_key_public(const struct signing_key *k); /* borrowed; holds the private part too */
 enum jws_alg signing_key_alg(const struct signing_key *k);
 int64_t signing_key_created(const struct signing_key *k);
-int64_t signing_key_retire_at(const struct signing_key *k);   /* 0 = not retiring */
-int64_t signing_key_last_exp(const struct signing_key *k);    /* latest exp it signed */
+int64_t signing_key_retire_at(const struct signing_key *k); /* 0 = not retiring */
+int64_t signing_key_last_exp(const struct signing_key *k);  /* latest exp it signed */
 /* The public JWK (kid, kty, n/e or crv/x/y, x5c, x5t, x5t#S256), new reference. */
 int signing_key_jwk(const struct signing_key *k, json_t **out, struct attest_err *err);
 /*
@@ -130,16 +130,16 @@ int signing_key_export(const struct signing_key *k, const struct kek *kek, uint8
  * gives jku/header_x5c for the rebuilt signer (type, subject and validity
  * come from the blob). Errors: keys.blob.*.
  */
-int signing_key_import(const uint8_t *blob, size_t len, const struct kek *kek, const struct signing_key_opts *opts,
-		       struct signing_key **out, struct attest_err *err);
+int signing_key_import(const uint8_t *blob, size_t len, const struct kek *kek,
+		       const struct signing_key_opts *opts, struct signing_key **out, struct attest_err *err);
 
 /* ---- the keyring -------------------------------------------------------- */
 
 struct keyring;
 
 struct keyring_opts {
-	struct signing_key_opts key;   /* for generated keys */
-	int64_t max_token_lifetime;    /* seconds; a rotated key stays published at least this long */
+	struct signing_key_opts key; /* for generated keys */
+	int64_t max_token_lifetime;  /* seconds; a rotated key stays published at least this long */
 };
 
 int keyring_new(const struct keyring_opts *opts, struct keyring **out, struct attest_err *err);
@@ -189,6 +189,7 @@ int keyring_sign_jwt_jku(const struct keyring *r, const json_t *claims, const ch
  */
 size_t keyring_prune(struct keyring *r, int64_t now);
 /* Calls fn(kid, arg) for every key that keyring_prune(now) would drop. */
-void keyring_retired_kids(const struct keyring *r, int64_t now, void (*fn)(const char *kid, void *arg), void *arg);
+void keyring_retired_kids(const struct keyring *r, int64_t now, void (*fn)(const char *kid, void *arg),
+			  void *arg);
 
 #endif

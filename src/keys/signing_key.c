@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOB_MAGIC "ATKB"
-#define BLOB_VERSION 1
+#define BLOB_MAGIC     "ATKB"
+#define BLOB_VERSION   1
 #define BLOB_NONCE_LEN 12 /* GCM's recommended IV length, SP 800-38D §8.2 */
-#define BLOB_TAG_LEN 16
-#define BLOB_MAX (64u * 1024)
+#define BLOB_TAG_LEN   16
+#define BLOB_MAX       (64u * 1024)
 /* Certificates are back-dated this much so clocks a little behind accept them. */
 #define CERT_BACKDATE 300
 
@@ -35,8 +35,8 @@ struct signing_key {
 	int64_t retire_at;
 	_Atomic int64_t last_exp;
 	struct jws_signer *signer;
-	char *jku;       /* the precomputed header's jku (NULL: none) */
-	char *x5c_b64;   /* the certificate for header "x5c", when asked */
+	char *jku;     /* the precomputed header's jku (NULL: none) */
+	char *x5c_b64; /* the certificate for header "x5c", when asked */
 };
 
 static const struct {
@@ -169,14 +169,15 @@ static X509 *self_signed_cert(EVP_PKEY *pkey, const char *cn, int64_t now, int64
 	serial[0] &= 0x7f; /* RFC 5280 §4.1.2.2: positive, at most 20 octets */
 	serial[0] |= 0x40;
 	bn = BN_bin2bn(serial, sizeof(serial), NULL);
-	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL && X509_set_version(x, 2) &&
+	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
+	     X509_set_version(x, 2) &&
 	     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) &&
 	     X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
 	     ASN1_TIME_set(X509_getm_notBefore(x), (time_t)(now - CERT_BACKDATE)) != NULL &&
-	     ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now + validity)) != NULL && X509_set_pubkey(x, pkey) &&
-	     cert_ext(x, NID_basic_constraints, "critical,CA:FALSE") &&
-	     cert_ext(x, NID_key_usage, "critical,digitalSignature") && cert_ext(x, NID_subject_key_identifier, "hash") &&
-	     X509_sign(x, pkey, md) > 0;
+	     ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now + validity)) != NULL &&
+	     X509_set_pubkey(x, pkey) && cert_ext(x, NID_basic_constraints, "critical,CA:FALSE") &&
+	     cert_ext(x, NID_key_usage, "critical,digitalSignature") &&
+	     cert_ext(x, NID_subject_key_identifier, "hash") && X509_sign(x, pkey, md) > 0;
 out:
 	BN_free(bn);
 	X509_NAME_free(name);
@@ -257,7 +258,8 @@ int signing_key_generate(const struct signing_key_opts *opts, int64_t now, struc
 	int rc;
 
 	if (opts == NULL || out == NULL || key_type_name(opts->type) == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "keys.generate", "signing_key_generate: bad argument");
+		return attest_err_set(err, ATTEST_E_INVALID, "keys.generate",
+				      "signing_key_generate: bad argument");
 	validity = opts->cert_validity > 0 ? opts->cert_validity : KEYS_DEFAULT_CERT_VALIDITY;
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
@@ -265,11 +267,13 @@ int signing_key_generate(const struct signing_key_opts *opts, int64_t now, struc
 	k->created = now;
 	k->pkey = generate_pkey(opts->type);
 	if (k->pkey != NULL)
-		k->cert = self_signed_cert(k->pkey, opts->subject_cn ? opts->subject_cn : "attestd", now, validity);
+		k->cert =
+		    self_signed_cert(k->pkey, opts->subject_cn ? opts->subject_cn : "attestd", now, validity);
 	if (k->pkey == NULL || k->cert == NULL) {
 		signing_key_free(k);
 		ERR_clear_error();
-		return attest_err_set(err, ATTEST_E_INTERNAL, "keys.generate", "key or certificate generation failed");
+		return attest_err_set(err, ATTEST_E_INTERNAL, "keys.generate",
+				      "key or certificate generation failed");
 	}
 	rc = key_finish(k, opts, err);
 	if (rc != ATTEST_OK) {
@@ -350,12 +354,12 @@ static int seal(struct buf *b, const struct kek *kek, const uint8_t *pt, size_t 
 		goto out;
 	/* Everything written so far (magic .. certificate) is authenticated. */
 	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->k, nonce) != 1 ||
-	    EVP_EncryptUpdate(c, NULL, &n, b->p, (int)b->len) != 1 || EVP_EncryptUpdate(c, ct, &n, pt, (int)ptlen) != 1 ||
-	    EVP_EncryptFinal_ex(c, ct + n, &m) != 1 ||
+	    EVP_EncryptUpdate(c, NULL, &n, b->p, (int)b->len) != 1 ||
+	    EVP_EncryptUpdate(c, ct, &n, pt, (int)ptlen) != 1 || EVP_EncryptFinal_ex(c, ct + n, &m) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, BLOB_TAG_LEN, tag) != 1)
 		goto out;
-	if (buf_append(b, nonce, sizeof(nonce)) != 0 || put_be(b, (uint64_t)(n + m), 4) != 0 ||
-	    buf_append(b, ct, (size_t)(n + m)) != 0 || buf_append(b, tag, sizeof(tag)) != 0) {
+	if (buf_append(b, nonce, sizeof(nonce)) != 0 || put_be(b, (uint64_t)n + (uint64_t)m, 4) != 0 ||
+	    buf_append(b, ct, (size_t)n + (size_t)m) != 0 || buf_append(b, tag, sizeof(tag)) != 0) {
 		rc = ATTEST_E_NOMEM;
 		goto out;
 	}
@@ -439,8 +443,9 @@ static int blob_parse(const uint8_t *blob, size_t len, struct blob_view *v, stru
 		return blob_err(err, "keys.blob.magic", "does not start with \"ATKB\"", 0);
 	if (version != BLOB_VERSION)
 		return blob_err(err, "keys.blob.version", "unknown version", 4);
-	if (cur_u8(&c, &kid_len) != 0 || kid_len == 0 || kid_len >= KEYS_KID_MAX || cur_take(&c, kid_len, &v->kid) != 0 ||
-	    cur_u64be(&c, &v->created) != 0 || cur_u64be(&c, &v->retire_at) != 0 || cur_u64be(&c, &v->last_exp) != 0 ||
+	if (cur_u8(&c, &kid_len) != 0 || kid_len == 0 || kid_len >= KEYS_KID_MAX ||
+	    cur_take(&c, kid_len, &v->kid) != 0 || cur_u64be(&c, &v->created) != 0 ||
+	    cur_u64be(&c, &v->retire_at) != 0 || cur_u64be(&c, &v->last_exp) != 0 ||
 	    cur_u32be(&c, &cert_len) != 0 || cur_take(&c, cert_len, &v->cert) != 0)
 		return blob_err(err, "keys.blob.truncated", "truncated in its clear part", c.off);
 	v->kid_len = kid_len;
@@ -463,7 +468,8 @@ static int blob_open(const uint8_t *blob, const struct blob_view *v, const struc
 	uint8_t *out = OPENSSL_malloc(v->ct_len + 16);
 	int n = 0, m = 0, ok;
 
-	ok = c != NULL && out != NULL && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->k, v->nonce) == 1 &&
+	ok = c != NULL && out != NULL &&
+	     EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->k, v->nonce) == 1 &&
 	     EVP_DecryptUpdate(c, NULL, &n, blob, (int)v->aad_len) == 1 &&
 	     EVP_DecryptUpdate(c, out, &n, v->ct, (int)v->ct_len) == 1 &&
 	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, BLOB_TAG_LEN, (void *)v->tag) == 1 &&
@@ -473,8 +479,9 @@ static int blob_open(const uint8_t *blob, const struct blob_view *v, const struc
 	if (!ok) {
 		if (out != NULL)
 			OPENSSL_clear_free(out, v->ct_len + 16);
-		return attest_err_set(err, ATTEST_E_VERIFY, "keys.blob.decrypt",
-				      "signing key blob does not authenticate under this KEK (wrong KEK or altered blob)");
+		return attest_err_set(
+		    err, ATTEST_E_VERIFY, "keys.blob.decrypt",
+		    "signing key blob does not authenticate under this KEK (wrong KEK or altered blob)");
 	}
 	*pt = out;
 	return ATTEST_OK;
@@ -494,7 +501,8 @@ static int blob_key(const struct blob_view *v, const uint8_t *pt, const struct s
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	attest_err_clear(&inner);
 	if (k->pkey == NULL || (size_t)(p - pt) != v->ct_len)
-		return attest_err_set(err, ATTEST_E_PARSE, "keys.blob.key", "sealed private key is not PKCS#8");
+		return attest_err_set(err, ATTEST_E_PARSE, "keys.blob.key",
+				      "sealed private key is not PKCS#8");
 	if (x509_from_der(v->cert, v->cert_len, &k->cert, "keys.blob.key", err) != ATTEST_OK)
 		return ATTEST_E_PARSE;
 	if (X509_check_private_key(k->cert, k->pkey) != 1)
@@ -507,12 +515,13 @@ static int blob_key(const struct blob_view *v, const uint8_t *pt, const struct s
 	if (rc != ATTEST_OK)
 		return attest_err_set(err, rc, "keys.blob.key", "%s", inner.msg);
 	if (strlen(k->kid) != v->kid_len || memcmp(k->kid, v->kid, v->kid_len) != 0)
-		return attest_err_set(err, ATTEST_E_VERIFY, "keys.blob.kid", "blob kid does not match its key");
+		return attest_err_set(err, ATTEST_E_VERIFY, "keys.blob.kid",
+				      "blob kid does not match its key");
 	return ATTEST_OK;
 }
 
-int signing_key_import(const uint8_t *blob, size_t len, const struct kek *kek, const struct signing_key_opts *opts,
-		       struct signing_key **out, struct attest_err *err)
+int signing_key_import(const uint8_t *blob, size_t len, const struct kek *kek,
+		       const struct signing_key_opts *opts, struct signing_key **out, struct attest_err *err)
 {
 	static const struct signing_key_opts none = {0};
 	struct blob_view v;

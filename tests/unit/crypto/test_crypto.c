@@ -75,9 +75,9 @@ static void ec_xy(EVP_PKEY *key, uint8_t *xy, size_t len)
 
 static void digests_match_the_fips_180_examples(void **state)
 {
-	static const uint8_t SHA256_ABC[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
-					       0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
-					       0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+	static const uint8_t SHA256_ABC[32] = {
+	    0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+	    0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
 	static const uint8_t SHA384_ABC_HEAD[8] = {0xcb, 0x00, 0x75, 0x3f, 0x45, 0xa3, 0x5e, 0x8b};
 	static const uint8_t SHA512_ABC_HEAD[8] = {0xdd, 0xaf, 0x35, 0xa1, 0x93, 0x61, 0x7a, 0xba};
 	static const uint8_t SHA1_ABC_HEAD[8] = {0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a};
@@ -172,29 +172,33 @@ static void ecdsa_rs_be_verifies_and_refuses_any_flipped_bit(void **state)
 
 	der_to_rs(der, derlen, 32, rs);
 	attest_err_clear(&err);
-	assert_int_equal(ecdsa_verify_rs_be(key, HASH_SHA256, MSG, sizeof(MSG), rs, 64, "sgx.quote.signature", &err),
-			 ATTEST_OK);
+	assert_int_equal(
+	    ecdsa_verify_rs_be(key, HASH_SHA256, MSG, sizeof(MSG), rs, 64, "sgx.quote.signature", &err),
+	    ATTEST_OK);
 	for (i = 0; i < 64 * 8; i += 37) {
 		rs[i / 8] ^= (uint8_t)(1u << (i % 8));
 		attest_err_clear(&err);
-		assert_int_equal(ecdsa_verify_rs_be(key, HASH_SHA256, MSG, sizeof(MSG), rs, 64, "sgx.quote.signature",
-						    &err),
+		assert_int_equal(ecdsa_verify_rs_be(key, HASH_SHA256, MSG, sizeof(MSG), rs, 64,
+						    "sgx.quote.signature", &err),
 				 ATTEST_E_VERIFY);
 		assert_string_equal(err.name, "sgx.quote.signature");
 		rs[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
 	attest_err_clear(&err);
-	assert_int_equal(ecdsa_verify_rs_be(key, HASH_SHA256, MSG, sizeof(MSG) - 1, rs, 64, "sgx.quote.signature",
-					    &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    ecdsa_verify_rs_be(key, HASH_SHA256, MSG, sizeof(MSG) - 1, rs, 64, "sgx.quote.signature", &err),
+	    ATTEST_E_VERIFY);
 	attest_err_clear(&err);
-	assert_int_equal(ecdsa_verify_rs_be(key, HASH_SHA256, MSG, sizeof(MSG), rs, 63, "sgx.quote.signature", &err),
-			 ATTEST_E_PARSE);
+	assert_int_equal(
+	    ecdsa_verify_rs_be(key, HASH_SHA256, MSG, sizeof(MSG), rs, 63, "sgx.quote.signature", &err),
+	    ATTEST_E_PARSE);
 	assert_string_equal(err.name, "sgx.quote.signature.encoding");
 	/* The DER form of the same signature verifies; a non-DER blob does not. */
 	attest_err_clear(&err);
-	assert_int_equal(ecdsa_verify_der(key, HASH_SHA256, MSG, sizeof(MSG), der, derlen, "x", &err), ATTEST_OK);
-	assert_int_equal(ecdsa_verify_der(key, HASH_SHA256, MSG, sizeof(MSG), rs, 64, "x", &err), ATTEST_E_VERIFY);
+	assert_int_equal(ecdsa_verify_der(key, HASH_SHA256, MSG, sizeof(MSG), der, derlen, "x", &err),
+			 ATTEST_OK);
+	assert_int_equal(ecdsa_verify_der(key, HASH_SHA256, MSG, sizeof(MSG), rs, 64, "x", &err),
+			 ATTEST_E_VERIFY);
 	free(der);
 	EVP_PKEY_free(key);
 }
@@ -214,22 +218,26 @@ static void ecdsa_rs_le_verifies_zero_extended_p384_fields(void **state)
 		s[i] = rs[95 - i];
 	}
 	attest_err_clear(&err);
-	assert_int_equal(ecdsa_verify_rs_le(key, HASH_SHA384, MSG, sizeof(MSG), r, s, 72, "snp.report.signature", &err),
-			 ATTEST_OK);
+	assert_int_equal(
+	    ecdsa_verify_rs_le(key, HASH_SHA384, MSG, sizeof(MSG), r, s, 72, "snp.report.signature", &err),
+	    ATTEST_OK);
 	s[0] ^= 1;
-	assert_int_equal(ecdsa_verify_rs_le(key, HASH_SHA384, MSG, sizeof(MSG), r, s, 72, "snp.report.signature", &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    ecdsa_verify_rs_le(key, HASH_SHA384, MSG, sizeof(MSG), r, s, 72, "snp.report.signature", &err),
+	    ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "snp.report.signature");
 	s[0] ^= 1;
 	r[60] = 1;
 	attest_err_clear(&err);
-	assert_int_equal(ecdsa_verify_rs_le(key, HASH_SHA384, MSG, sizeof(MSG), r, s, 72, "snp.report.signature", &err),
-			 ATTEST_E_PARSE);
+	assert_int_equal(
+	    ecdsa_verify_rs_le(key, HASH_SHA384, MSG, sizeof(MSG), r, s, 72, "snp.report.signature", &err),
+	    ATTEST_E_PARSE);
 	assert_string_equal(err.name, "snp.report.signature.encoding");
 	r[60] = 0;
 	attest_err_clear(&err);
-	assert_int_equal(ecdsa_verify_rs_le(key, HASH_SHA384, MSG, sizeof(MSG), r, s, 40, "snp.report.signature", &err),
-			 ATTEST_E_PARSE);
+	assert_int_equal(
+	    ecdsa_verify_rs_le(key, HASH_SHA384, MSG, sizeof(MSG), r, s, 40, "snp.report.signature", &err),
+	    ATTEST_E_PARSE);
 	free(der);
 	EVP_PKEY_free(key);
 }
@@ -241,7 +249,8 @@ static void ecdsa_refuses_an_rsa_key(void **state)
 	uint8_t rs[64] = {1};
 
 	attest_err_clear(&err);
-	assert_int_equal(ecdsa_verify_rs_be(key, HASH_SHA256, "m", 1, rs, 64, "x.sig", &err), ATTEST_E_INVALID);
+	assert_int_equal(ecdsa_verify_rs_be(key, HASH_SHA256, "m", 1, rs, 64, "x.sig", &err),
+			 ATTEST_E_INVALID);
 	assert_string_equal(err.name, "x.sig.key");
 	EVP_PKEY_free(key);
 }
@@ -258,30 +267,37 @@ static void rsa_pkcs1_and_pss_verify_and_refuse_tampering(void **state)
 	uint8_t *ps = sign_der(key, EVP_sha384(), RSA_PKCS1_PSS_PADDING, MSG, sizeof(MSG), &n2);
 
 	attest_err_clear(&err);
-	assert_int_equal(rsa_verify_pkcs1(key, HASH_SHA256, MSG, sizeof(MSG), pk, n1, "tpm.quote.signature", &err),
-			 ATTEST_OK);
-	assert_int_equal(rsa_verify_pss(key, HASH_SHA384, MSG, sizeof(MSG), ps, n2, -1, "tpm.quote.signature", &err),
-			 ATTEST_OK);
-	assert_int_equal(rsa_verify_pss(key, HASH_SHA384, MSG, sizeof(MSG), ps, n2, -2, "tpm.quote.signature", &err),
-			 ATTEST_OK);
+	assert_int_equal(
+	    rsa_verify_pkcs1(key, HASH_SHA256, MSG, sizeof(MSG), pk, n1, "tpm.quote.signature", &err),
+	    ATTEST_OK);
+	assert_int_equal(
+	    rsa_verify_pss(key, HASH_SHA384, MSG, sizeof(MSG), ps, n2, -1, "tpm.quote.signature", &err),
+	    ATTEST_OK);
+	assert_int_equal(
+	    rsa_verify_pss(key, HASH_SHA384, MSG, sizeof(MSG), ps, n2, -2, "tpm.quote.signature", &err),
+	    ATTEST_OK);
 	/* The paddings are not interchangeable, nor the digests. */
-	assert_int_equal(rsa_verify_pss(key, HASH_SHA256, MSG, sizeof(MSG), pk, n1, -2, "tpm.quote.signature", &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    rsa_verify_pss(key, HASH_SHA256, MSG, sizeof(MSG), pk, n1, -2, "tpm.quote.signature", &err),
+	    ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.quote.signature");
 	attest_err_clear(&err);
-	assert_int_equal(rsa_verify_pkcs1(key, HASH_SHA384, MSG, sizeof(MSG), ps, n2, "tpm.quote.signature", &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    rsa_verify_pkcs1(key, HASH_SHA384, MSG, sizeof(MSG), ps, n2, "tpm.quote.signature", &err),
+	    ATTEST_E_VERIFY);
 	attest_err_clear(&err);
-	assert_int_equal(rsa_verify_pkcs1(key, HASH_SHA384, MSG, sizeof(MSG), pk, n1, "tpm.quote.signature", &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    rsa_verify_pkcs1(key, HASH_SHA384, MSG, sizeof(MSG), pk, n1, "tpm.quote.signature", &err),
+	    ATTEST_E_VERIFY);
 	pk[n1 / 2] ^= 0x40;
 	attest_err_clear(&err);
-	assert_int_equal(rsa_verify_pkcs1(key, HASH_SHA256, MSG, sizeof(MSG), pk, n1, "tpm.quote.signature", &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    rsa_verify_pkcs1(key, HASH_SHA256, MSG, sizeof(MSG), pk, n1, "tpm.quote.signature", &err),
+	    ATTEST_E_VERIFY);
 	attest_err_clear(&err);
-	assert_int_equal(rsa_verify_pss(key, HASH_SHA384, MSG, sizeof(MSG) - 1, ps, n2, -1, "tpm.quote.signature",
-					&err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    rsa_verify_pss(key, HASH_SHA384, MSG, sizeof(MSG) - 1, ps, n2, -1, "tpm.quote.signature", &err),
+	    ATTEST_E_VERIFY);
 	free(pk);
 	free(ps);
 	EVP_PKEY_free(key);
@@ -304,10 +320,11 @@ static void rsa_refuses_an_ec_key(void **state)
 
 struct pki {
 	EVP_PKEY *root_key, *int_key, *leaf_key, *other_key;
-	X509 *root, *root2, *inter, *leaf, *leaf_expired, *leaf_future, *leaf_revoked, *other_root, *other_leaf;
+	X509 *root, *root2, *inter, *leaf, *leaf_expired, *leaf_future, *leaf_revoked, *other_root,
+	    *other_leaf;
 	X509 *leaf_as_ca, *under_leaf;
 	X509_CRL *root_crl, *int_crl, *int_crl_expired, *int_crl_forged;
-	STACK_OF(X509) *anchors, *inter_only;
+	STACK_OF(X509) * anchors, *inter_only;
 };
 
 static int pki_setup(void **state)
@@ -321,20 +338,23 @@ static int pki_setup(void **state)
 	k->int_key = tp_key_ec("P-256");
 	k->leaf_key = tp_key_ec("P-256");
 	k->other_key = tp_key_ec("P-256");
-	k->root = tp_cert("Test Root CA", k->root_key, NULL, NULL, T0 - 3650 * TP_DAY, T0 + 3650 * TP_DAY, true, 1);
+	k->root =
+	    tp_cert("Test Root CA", k->root_key, NULL, NULL, T0 - 3650 * TP_DAY, T0 + 3650 * TP_DAY, true, 1);
 	/* The same root key in a second certificate (new serial and validity). */
-	k->root2 = tp_cert("Test Root CA", k->root_key, NULL, NULL, T0 - 100 * TP_DAY, T0 + 9000 * TP_DAY, true, 2);
+	k->root2 =
+	    tp_cert("Test Root CA", k->root_key, NULL, NULL, T0 - 100 * TP_DAY, T0 + 9000 * TP_DAY, true, 2);
 	k->inter = tp_cert("Test Intermediate CA", k->int_key, k->root, k->root_key, T0 - 1000 * TP_DAY,
 			   T0 + 1000 * TP_DAY, true, 100);
-	k->leaf = tp_cert("Test Leaf", k->leaf_key, k->inter, k->int_key, T0 - TP_DAY, T0 + 365 * TP_DAY, false, 1001);
+	k->leaf = tp_cert("Test Leaf", k->leaf_key, k->inter, k->int_key, T0 - TP_DAY, T0 + 365 * TP_DAY,
+			  false, 1001);
 	k->leaf_expired = tp_cert("Test Expired Leaf", k->leaf_key, k->inter, k->int_key, T0 - 400 * TP_DAY,
 				  T0 - TP_DAY, false, 1002);
 	k->leaf_future = tp_cert("Test Future Leaf", k->leaf_key, k->inter, k->int_key, T0 + TP_DAY,
 				 T0 + 400 * TP_DAY, false, 1003);
 	k->leaf_revoked = tp_cert("Test Revoked Leaf", k->leaf_key, k->inter, k->int_key, T0 - TP_DAY,
 				  T0 + 365 * TP_DAY, false, revoked);
-	k->other_root = tp_cert("Other Root CA", k->other_key, NULL, NULL, T0 - 3650 * TP_DAY, T0 + 3650 * TP_DAY,
-				true, 1);
+	k->other_root = tp_cert("Other Root CA", k->other_key, NULL, NULL, T0 - 3650 * TP_DAY,
+				T0 + 3650 * TP_DAY, true, 1);
 	k->other_leaf = tp_cert("Other Leaf", k->leaf_key, k->other_root, k->other_key, T0 - TP_DAY,
 				T0 + 365 * TP_DAY, false, 2);
 	k->under_leaf = tp_cert("Issued By A Leaf", k->other_key, k->leaf, k->leaf_key, T0 - TP_DAY,
@@ -347,8 +367,8 @@ static int pki_setup(void **state)
 	k->anchors = sk_X509_new_null();
 	k->inter_only = sk_X509_new_null();
 	if (!k->root || !k->root2 || !k->inter || !k->leaf || !k->leaf_expired || !k->leaf_future ||
-	    !k->leaf_revoked || !k->other_root || !k->other_leaf || !k->under_leaf || !k->root_crl || !k->int_crl ||
-	    !k->int_crl_expired || !k->int_crl_forged || !k->anchors || !k->inter_only)
+	    !k->leaf_revoked || !k->other_root || !k->other_leaf || !k->under_leaf || !k->root_crl ||
+	    !k->int_crl || !k->int_crl_expired || !k->int_crl_forged || !k->anchors || !k->inter_only)
 		return -1;
 	X509_up_ref(k->root);
 	sk_X509_push(k->anchors, k->root);
@@ -386,7 +406,7 @@ static int pki_teardown(void **state)
 	return 0;
 }
 
-static STACK_OF(X509_CRL) *crls2(X509_CRL *a, X509_CRL *b)
+static STACK_OF(X509_CRL) * crls2(X509_CRL *a, X509_CRL *b)
 {
 	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
 
@@ -403,7 +423,7 @@ static STACK_OF(X509_CRL) *crls2(X509_CRL *a, X509_CRL *b)
 }
 
 /* Verifies leaf over k->inter_only at T0 with the given CRLs. */
-static int verify_test_chain(struct pki *k, X509 *leaf, STACK_OF(X509) *anchors, X509_CRL *c1, X509_CRL *c2,
+static int verify_test_chain(struct pki *k, X509 *leaf, STACK_OF(X509) * anchors, X509_CRL *c1, X509_CRL *c2,
 			     bool require, struct attest_err *err)
 {
 	STACK_OF(X509_CRL) *crls = crls2(c1, c2);
@@ -425,7 +445,8 @@ static void chain_verifies_leaf_to_anchor_with_every_crl(void **state)
 	struct attest_err err;
 
 	attest_err_clear(&err);
-	assert_int_equal(x509_chain_verify(k->leaf, k->inter_only, &o, &chain, "test.chain", &err), ATTEST_OK);
+	assert_int_equal(x509_chain_verify(k->leaf, k->inter_only, &o, &chain, "test.chain", &err),
+			 ATTEST_OK);
 	assert_int_equal(sk_X509_num(chain), 3);
 	assert_int_equal(X509_cmp(sk_X509_value(chain, 0), k->leaf), 0);
 	assert_int_equal(X509_cmp(sk_X509_value(chain, 2), k->root), 0);
@@ -438,8 +459,9 @@ static void chain_refuses_an_expired_leaf_naming_it(void **state)
 	struct pki *k = *state;
 	struct attest_err err;
 
-	assert_int_equal(verify_test_chain(k, k->leaf_expired, k->anchors, k->root_crl, k->int_crl, true, &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    verify_test_chain(k, k->leaf_expired, k->anchors, k->root_crl, k->int_crl, true, &err),
+	    ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "test.chain.expired");
 	assert_non_null(strstr(err.msg, "CN=Test Expired Leaf"));
 }
@@ -449,8 +471,9 @@ static void chain_refuses_a_leaf_not_yet_valid(void **state)
 	struct pki *k = *state;
 	struct attest_err err;
 
-	assert_int_equal(verify_test_chain(k, k->leaf_future, k->anchors, k->root_crl, k->int_crl, true, &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    verify_test_chain(k, k->leaf_future, k->anchors, k->root_crl, k->int_crl, true, &err),
+	    ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "test.chain.not_yet_valid");
 	assert_non_null(strstr(err.msg, "CN=Test Future Leaf"));
 }
@@ -460,8 +483,9 @@ static void chain_refuses_a_leaf_revoked_by_crl(void **state)
 	struct pki *k = *state;
 	struct attest_err err;
 
-	assert_int_equal(verify_test_chain(k, k->leaf_revoked, k->anchors, k->root_crl, k->int_crl, true, &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    verify_test_chain(k, k->leaf_revoked, k->anchors, k->root_crl, k->int_crl, true, &err),
+	    ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "test.chain.revoked");
 	assert_non_null(strstr(err.msg, "CN=Test Revoked Leaf"));
 	/* A CRL that is given is applied even when CRLs are not required. */
@@ -493,8 +517,9 @@ static void chain_refuses_an_expired_crl(void **state)
 	struct pki *k = *state;
 	struct attest_err err;
 
-	assert_int_equal(verify_test_chain(k, k->leaf, k->anchors, k->root_crl, k->int_crl_expired, true, &err),
-			 ATTEST_E_COLLATERAL);
+	assert_int_equal(
+	    verify_test_chain(k, k->leaf, k->anchors, k->root_crl, k->int_crl_expired, true, &err),
+	    ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "test.chain.crl_expired");
 	assert_non_null(strstr(err.msg, "CN=Test Leaf"));
 }
@@ -504,8 +529,9 @@ static void chain_refuses_a_crl_with_a_bad_signature(void **state)
 	struct pki *k = *state;
 	struct attest_err err;
 
-	assert_int_equal(verify_test_chain(k, k->leaf, k->anchors, k->root_crl, k->int_crl_forged, true, &err),
-			 ATTEST_E_COLLATERAL);
+	assert_int_equal(
+	    verify_test_chain(k, k->leaf, k->anchors, k->root_crl, k->int_crl_forged, true, &err),
+	    ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "test.chain.crl_signature");
 }
 
@@ -521,7 +547,8 @@ static void chain_refuses_a_wrong_root(void **state)
 	assert_string_equal(err.name, "test.chain.untrusted_root");
 	assert_non_null(strstr(err.msg, "CN=Test"));
 	/* A leaf from another PKI fails against our anchors. */
-	assert_int_equal(verify_test_chain(k, k->other_leaf, k->anchors, NULL, NULL, false, &err), ATTEST_E_VERIFY);
+	assert_int_equal(verify_test_chain(k, k->other_leaf, k->anchors, NULL, NULL, false, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "test.chain.untrusted_root");
 	assert_non_null(strstr(err.msg, "CN=Other Leaf"));
 	sk_X509_pop_free(other, X509_free);
@@ -537,7 +564,8 @@ static void chain_refuses_a_self_signed_root_that_is_not_an_anchor(void **state)
 	X509_up_ref(k->other_root);
 	sk_X509_push(untrusted, k->other_root);
 	attest_err_clear(&err);
-	assert_int_equal(x509_chain_verify(k->other_leaf, untrusted, &o, NULL, "test.chain", &err), ATTEST_E_VERIFY);
+	assert_int_equal(x509_chain_verify(k->other_leaf, untrusted, &o, NULL, "test.chain", &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "test.chain.untrusted_root");
 	assert_non_null(strstr(err.msg, "CN=Other Root CA"));
 	sk_X509_pop_free(untrusted, X509_free);
@@ -585,7 +613,8 @@ static void mutation_sweep_over_a_certificate(void **state)
 		der[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		attest_err_clear(&err);
 		if (x509_from_der(der, (size_t)n, &x, "test.cert", &err) == ATTEST_OK) {
-			if (verify_test_chain(k, x, k->anchors, k->root_crl, k->int_crl, true, &err) == ATTEST_OK)
+			if (verify_test_chain(k, x, k->anchors, k->root_crl, k->int_crl, true, &err) ==
+			    ATTEST_OK)
 				verified++;
 			X509_free(x);
 		}
@@ -625,7 +654,8 @@ static void chain_matches_the_anchor_by_subject_and_key(void **state)
 
 		assert_non_null(fake);
 		attest_err_clear(&err);
-		assert_int_equal(x509_chain_verify(fake, NULL, &o, NULL, "test.chain", &err), ATTEST_E_VERIFY);
+		assert_int_equal(x509_chain_verify(fake, NULL, &o, NULL, "test.chain", &err),
+				 ATTEST_E_VERIFY);
 		assert_string_equal(err.name, "test.chain.untrusted_root");
 		X509_free(fake);
 	}
@@ -645,7 +675,8 @@ static void chain_refuses_a_leaf_acting_as_a_ca(void **state)
 	X509_up_ref(k->inter);
 	sk_X509_push(untrusted, k->inter);
 	attest_err_clear(&err);
-	assert_int_equal(x509_chain_verify(k->under_leaf, untrusted, &o, NULL, "test.chain", &err), ATTEST_E_VERIFY);
+	assert_int_equal(x509_chain_verify(k->under_leaf, untrusted, &o, NULL, "test.chain", &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "test.chain.invalid");
 	assert_non_null(strstr(err.msg, "CN=Test Leaf"));
 	sk_X509_pop_free(untrusted, X509_free);
@@ -658,7 +689,8 @@ static void chain_without_anchors_is_refused(void **state)
 	struct attest_err err;
 
 	attest_err_clear(&err);
-	assert_int_equal(x509_chain_verify(k->leaf, k->inter_only, &o, NULL, "test.chain", &err), ATTEST_E_INVALID);
+	assert_int_equal(x509_chain_verify(k->leaf, k->inter_only, &o, NULL, "test.chain", &err),
+			 ATTEST_E_INVALID);
 	assert_string_equal(err.name, "test.chain.untrusted_root");
 }
 
@@ -672,13 +704,16 @@ static void crl_verify_checks_issuer_signature_and_time(void **state)
 	assert_int_equal(x509_crl_verify(k->int_crl, k->root, T0, "test.crl", &err), ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "test.crl.crl_issuer");
 	attest_err_clear(&err);
-	assert_int_equal(x509_crl_verify(k->int_crl_forged, k->inter, T0, "test.crl", &err), ATTEST_E_COLLATERAL);
+	assert_int_equal(x509_crl_verify(k->int_crl_forged, k->inter, T0, "test.crl", &err),
+			 ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "test.crl.crl_signature");
 	attest_err_clear(&err);
-	assert_int_equal(x509_crl_verify(k->int_crl_expired, k->inter, T0, "test.crl", &err), ATTEST_E_COLLATERAL);
+	assert_int_equal(x509_crl_verify(k->int_crl_expired, k->inter, T0, "test.crl", &err),
+			 ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "test.crl.crl_expired");
 	attest_err_clear(&err);
-	assert_int_equal(x509_crl_verify(k->int_crl, k->inter, T0 - 2 * TP_DAY, "test.crl", &err), ATTEST_E_COLLATERAL);
+	assert_int_equal(x509_crl_verify(k->int_crl, k->inter, T0 - 2 * TP_DAY, "test.crl", &err),
+			 ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "test.crl.crl_expired");
 }
 
@@ -709,8 +744,9 @@ static void pem_stack_loads_every_certificate_in_order(void **state)
 
 	snprintf(text, sizeof(text), "\n%s\r\n%s\n", a, b);
 	attest_err_clear(&err);
-	assert_int_equal(x509_stack_from_pem((const uint8_t *)text, strlen(text) + 1 /* NUL */, &sk, "test.pem", &err),
-			 ATTEST_OK);
+	assert_int_equal(
+	    x509_stack_from_pem((const uint8_t *)text, strlen(text) + 1 /* NUL */, &sk, "test.pem", &err),
+	    ATTEST_OK);
 	assert_int_equal(sk_X509_num(sk), 2);
 	assert_int_equal(X509_cmp(sk_X509_value(sk, 0), k->leaf), 0);
 	assert_int_equal(X509_cmp(sk_X509_value(sk, 1), k->inter), 0);
@@ -746,8 +782,9 @@ static void pem_stack_refuses_text_that_is_not_certificates(void **state)
 			 ATTEST_E_PARSE);
 	for (i = 0; cases[i] != NULL; i++) {
 		attest_err_clear(&err);
-		assert_int_equal(x509_stack_from_pem((const uint8_t *)cases[i], strlen(cases[i]), &sk, "test.pem", &err),
-				 ATTEST_E_PARSE);
+		assert_int_equal(
+		    x509_stack_from_pem((const uint8_t *)cases[i], strlen(cases[i]), &sk, "test.pem", &err),
+		    ATTEST_E_PARSE);
 		assert_string_equal(err.name, "test.pem.parse");
 	}
 	assert_null(sk);
@@ -854,7 +891,7 @@ static int64_t bundle_now(const char *vectors, const char *dir)
 	return now;
 }
 
-static STACK_OF(X509) *load_pem_vector(const char *vectors, const char *rel)
+static STACK_OF(X509) * load_pem_vector(const char *vectors, const char *rel)
 {
 	size_t n = 0;
 	unsigned char *p = test_read_vector(vectors, rel, &n);
@@ -884,7 +921,7 @@ static X509_CRL *load_crl_vector(const char *vectors, const char *rel)
 	return crl;
 }
 
-static STACK_OF(X509) *intel_anchor(const char *vectors)
+static STACK_OF(X509) * intel_anchor(const char *vectors)
 {
 	size_t n = 0;
 	unsigned char *p = test_read_vector(vectors, "roots/intel_sgx_root_ca.der", &n);
@@ -900,7 +937,7 @@ static STACK_OF(X509) *intel_anchor(const char *vectors)
 }
 
 /* The PCK chain a quote carries (certification data type 5: PEM text). */
-static STACK_OF(X509) *quote_pck_chain(const char *vectors, const char *dir)
+static STACK_OF(X509) * quote_pck_chain(const char *vectors, const char *dir)
 {
 	static const char BEGIN[] = "-----BEGIN CERTIFICATE-----", END[] = "-----END CERTIFICATE-----";
 	char rel[1024];
@@ -926,7 +963,7 @@ static STACK_OF(X509) *quote_pck_chain(const char *vectors, const char *dir)
 }
 
 struct intel_case {
-	STACK_OF(X509) *anchors, *pck, *issuer_chain, *tcb_chain;
+	STACK_OF(X509) * anchors, *pck, *issuer_chain, *tcb_chain;
 	X509_CRL *pck_crl, *root_crl;
 	int64_t now;
 };
@@ -942,7 +979,7 @@ static void intel_case_free(struct intel_case *c)
 }
 
 /* Verifies sk[0] over sk[1..] at t with the CRLs given (may be NULL). */
-static int verify_stack(STACK_OF(X509) *sk, STACK_OF(X509) *anchors, int64_t t, X509_CRL *c1, X509_CRL *c2,
+static int verify_stack(STACK_OF(X509) * sk, STACK_OF(X509) * anchors, int64_t t, X509_CRL *c1, X509_CRL *c2,
 			bool require, struct attest_err *err)
 {
 	STACK_OF(X509) *rest = sk_X509_dup(sk);
@@ -981,19 +1018,24 @@ static void check_intel_vector(const char *vectors, const char *dir)
 	if (c.pck_crl == NULL || c.root_crl == NULL) {
 		/* The vector without CRLs: fine when not required, refused when required. */
 		assert_int_equal(verify_stack(c.pck, c.anchors, c.now, NULL, NULL, false, &err), ATTEST_OK);
-		assert_int_equal(verify_stack(c.pck, c.anchors, c.now, NULL, NULL, true, &err), ATTEST_E_COLLATERAL);
+		assert_int_equal(verify_stack(c.pck, c.anchors, c.now, NULL, NULL, true, &err),
+				 ATTEST_E_COLLATERAL);
 		assert_string_equal(err.name, "intel.chain.crl_missing");
 		intel_case_free(&c);
 		return;
 	}
 	assert_int_equal(verify_stack(c.pck, c.anchors, c.now, c.pck_crl, c.root_crl, true, &err), ATTEST_OK);
-	assert_int_equal(verify_stack(c.issuer_chain, c.anchors, c.now, c.root_crl, NULL, true, &err), ATTEST_OK);
-	assert_int_equal(verify_stack(c.tcb_chain, c.anchors, c.now, c.root_crl, NULL, true, &err), ATTEST_OK);
-	assert_int_equal(x509_crl_verify(c.pck_crl, sk_X509_value(c.issuer_chain, 0), c.now, "intel.pck_crl", &err),
+	assert_int_equal(verify_stack(c.issuer_chain, c.anchors, c.now, c.root_crl, NULL, true, &err),
 			 ATTEST_OK);
+	assert_int_equal(verify_stack(c.tcb_chain, c.anchors, c.now, c.root_crl, NULL, true, &err),
+			 ATTEST_OK);
+	assert_int_equal(
+	    x509_crl_verify(c.pck_crl, sk_X509_value(c.issuer_chain, 0), c.now, "intel.pck_crl", &err),
+	    ATTEST_OK);
 	/* 40 days later the PCK CRL is past its nextUpdate (issued for 30 days). */
-	assert_int_equal(verify_stack(c.pck, c.anchors, c.now + 40 * TP_DAY, c.pck_crl, c.root_crl, true, &err),
-			 ATTEST_E_COLLATERAL);
+	assert_int_equal(
+	    verify_stack(c.pck, c.anchors, c.now + 40 * TP_DAY, c.pck_crl, c.root_crl, true, &err),
+	    ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "intel.chain.crl_expired");
 	/* In 2060 every certificate has expired (root notAfter 2049). */
 	assert_int_equal(verify_stack(c.pck, c.anchors, INT64_C(2840000000), NULL, NULL, false, &err),
@@ -1046,7 +1088,7 @@ static void check_amd_vector(const char *vectors, const char *dir)
 	size_t n = 0;
 	unsigned char *p, *report;
 	X509 *vcek = NULL;
-	STACK_OF(X509) *ask_ark, *anchors = load_pem_vector(vectors, "roots/amd_ark_milan.pem");
+	STACK_OF(X509) * ask_ark, *anchors = load_pem_vector(vectors, "roots/amd_ark_milan.pem");
 	struct x509_verify_opts o = {.anchors = anchors};
 	struct attest_err err;
 	int64_t now = bundle_now(vectors, dir);
@@ -1056,7 +1098,7 @@ static void check_amd_vector(const char *vectors, const char *dir)
 	if (p != NULL) {
 		assert_int_equal(x509_from_der(p, n, &vcek, "vector", &err), ATTEST_OK);
 	} else {
-		STACK_OF(X509) *one;
+		STACK_OF(X509) * one;
 
 		vpath(rel, sizeof(rel), dir, "vcek.pem");
 		one = load_pem_vector(vectors, rel);
@@ -1076,12 +1118,14 @@ static void check_amd_vector(const char *vectors, const char *dir)
 	report = test_read_vector(vectors, rel, &n);
 	assert_non_null(report);
 	assert_true(n >= 0x2A0 + 144);
-	assert_int_equal(ecdsa_verify_rs_le(X509_get0_pubkey(vcek), HASH_SHA384, report, 0x2A0, report + 0x2A0,
-					    report + 0x2A0 + 72, 72, "snp.report.signature", &err),
+	assert_int_equal(ecdsa_verify_rs_le(X509_get0_pubkey(vcek), HASH_SHA384, report, 0x2A0,
+					    report + 0x2A0, report + 0x2A0 + 72, 72, "snp.report.signature",
+					    &err),
 			 ATTEST_OK);
 	report[0x50] ^= 1; /* report_data */
-	assert_int_equal(ecdsa_verify_rs_le(X509_get0_pubkey(vcek), HASH_SHA384, report, 0x2A0, report + 0x2A0,
-					    report + 0x2A0 + 72, 72, "snp.report.signature", &err),
+	assert_int_equal(ecdsa_verify_rs_le(X509_get0_pubkey(vcek), HASH_SHA384, report, 0x2A0,
+					    report + 0x2A0, report + 0x2A0 + 72, 72, "snp.report.signature",
+					    &err),
 			 ATTEST_E_VERIFY);
 	/* Against the Intel root, the AMD chain has no anchor. */
 	sk_X509_pop_free(anchors, X509_free);
@@ -1107,40 +1151,40 @@ static void real_amd_rsa_pss_chains_and_reports_verify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(digests_match_the_fips_180_examples),
-		cmocka_unit_test(incremental_digest_equals_one_shot),
-		cmocka_unit_test(memeq_compares_all_bytes),
-		cmocka_unit_test(ec_pubkey_from_xy_accepts_a_curve_point),
-		cmocka_unit_test(ec_pubkey_from_xy_refuses_a_point_off_the_curve),
-		cmocka_unit_test(ecdsa_rs_be_verifies_and_refuses_any_flipped_bit),
-		cmocka_unit_test(ecdsa_rs_le_verifies_zero_extended_p384_fields),
-		cmocka_unit_test(ecdsa_refuses_an_rsa_key),
-		cmocka_unit_test(rsa_pkcs1_and_pss_verify_and_refuse_tampering),
-		cmocka_unit_test(rsa_refuses_an_ec_key),
-		cmocka_unit_test(real_intel_chains_verify_at_their_bundle_time),
-		cmocka_unit_test(real_amd_rsa_pss_chains_and_reports_verify),
+	    cmocka_unit_test(digests_match_the_fips_180_examples),
+	    cmocka_unit_test(incremental_digest_equals_one_shot),
+	    cmocka_unit_test(memeq_compares_all_bytes),
+	    cmocka_unit_test(ec_pubkey_from_xy_accepts_a_curve_point),
+	    cmocka_unit_test(ec_pubkey_from_xy_refuses_a_point_off_the_curve),
+	    cmocka_unit_test(ecdsa_rs_be_verifies_and_refuses_any_flipped_bit),
+	    cmocka_unit_test(ecdsa_rs_le_verifies_zero_extended_p384_fields),
+	    cmocka_unit_test(ecdsa_refuses_an_rsa_key),
+	    cmocka_unit_test(rsa_pkcs1_and_pss_verify_and_refuse_tampering),
+	    cmocka_unit_test(rsa_refuses_an_ec_key),
+	    cmocka_unit_test(real_intel_chains_verify_at_their_bundle_time),
+	    cmocka_unit_test(real_amd_rsa_pss_chains_and_reports_verify),
 	};
 	const struct CMUnitTest pki_tests[] = {
-		cmocka_unit_test(chain_verifies_leaf_to_anchor_with_every_crl),
-		cmocka_unit_test(chain_refuses_an_expired_leaf_naming_it),
-		cmocka_unit_test(chain_refuses_a_leaf_not_yet_valid),
-		cmocka_unit_test(chain_refuses_a_leaf_revoked_by_crl),
-		cmocka_unit_test(chain_requires_a_crl_for_every_ca_when_asked),
-		cmocka_unit_test(chain_refuses_an_expired_crl),
-		cmocka_unit_test(chain_refuses_a_crl_with_a_bad_signature),
-		cmocka_unit_test(chain_refuses_a_wrong_root),
-		cmocka_unit_test(chain_refuses_a_self_signed_root_that_is_not_an_anchor),
-		cmocka_unit_test(chain_refuses_a_certificate_with_a_bad_signature),
-		cmocka_unit_test(chain_matches_the_anchor_by_subject_and_key),
-		cmocka_unit_test(mutation_sweep_over_a_certificate),
-		cmocka_unit_test(chain_refuses_a_leaf_acting_as_a_ca),
-		cmocka_unit_test(chain_without_anchors_is_refused),
-		cmocka_unit_test(crl_verify_checks_issuer_signature_and_time),
-		cmocka_unit_test(pem_stack_loads_every_certificate_in_order),
-		cmocka_unit_test(pem_stack_refuses_text_that_is_not_certificates),
-		cmocka_unit_test(der_certificate_with_trailing_bytes_is_refused),
-		cmocka_unit_test(crl_loads_from_der_and_pem),
-		cmocka_unit_test(subject_and_fingerprint_describe_the_certificate),
+	    cmocka_unit_test(chain_verifies_leaf_to_anchor_with_every_crl),
+	    cmocka_unit_test(chain_refuses_an_expired_leaf_naming_it),
+	    cmocka_unit_test(chain_refuses_a_leaf_not_yet_valid),
+	    cmocka_unit_test(chain_refuses_a_leaf_revoked_by_crl),
+	    cmocka_unit_test(chain_requires_a_crl_for_every_ca_when_asked),
+	    cmocka_unit_test(chain_refuses_an_expired_crl),
+	    cmocka_unit_test(chain_refuses_a_crl_with_a_bad_signature),
+	    cmocka_unit_test(chain_refuses_a_wrong_root),
+	    cmocka_unit_test(chain_refuses_a_self_signed_root_that_is_not_an_anchor),
+	    cmocka_unit_test(chain_refuses_a_certificate_with_a_bad_signature),
+	    cmocka_unit_test(chain_matches_the_anchor_by_subject_and_key),
+	    cmocka_unit_test(mutation_sweep_over_a_certificate),
+	    cmocka_unit_test(chain_refuses_a_leaf_acting_as_a_ca),
+	    cmocka_unit_test(chain_without_anchors_is_refused),
+	    cmocka_unit_test(crl_verify_checks_issuer_signature_and_time),
+	    cmocka_unit_test(pem_stack_loads_every_certificate_in_order),
+	    cmocka_unit_test(pem_stack_refuses_text_that_is_not_certificates),
+	    cmocka_unit_test(der_certificate_with_trailing_bytes_is_refused),
+	    cmocka_unit_test(crl_loads_from_der_and_pem),
+	    cmocka_unit_test(subject_and_fingerprint_describe_the_certificate),
 	};
 	int failed = cmocka_run_group_tests_name("crypto primitives", tests, NULL, NULL);
 

@@ -41,7 +41,8 @@ static int keys_setup(void **state)
 	k->p384 = tp_key_ec("P-384");
 	if (!k->rsa || !k->rsa2 || !k->rsa_small || !k->p256 || !k->p384)
 		return -1;
-	k->rsa_cert = tp_cert("https://attestd.test", k->rsa, NULL, NULL, T0 - TP_DAY, T0 + 365 * TP_DAY, false, 9);
+	k->rsa_cert =
+	    tp_cert("https://attestd.test", k->rsa, NULL, NULL, T0 - TP_DAY, T0 + 365 * TP_DAY, false, 9);
 	if (k->rsa_cert == NULL)
 		return -1;
 	*state = k;
@@ -151,8 +152,9 @@ static void header_is_precomputed_with_alg_first(void **state)
 
 	attest_err_clear(&err);
 	assert_int_equal(jws_signer_new(k->rsa, JWS_ALG_RS256, hdr, &s, &err), ATTEST_OK);
-	assert_string_equal(jws_signer_header(s),
-			    "{\"alg\":\"RS256\",\"jku\":\"https://a.test/certs\",\"kid\":\"abc\",\"typ\":\"JWT\"}");
+	assert_string_equal(
+	    jws_signer_header(s),
+	    "{\"alg\":\"RS256\",\"jku\":\"https://a.test/certs\",\"kid\":\"abc\",\"typ\":\"JWT\"}");
 	jws_signer_free(s);
 	json_decref(hdr);
 	/* The signer sets alg itself; a caller may not. */
@@ -220,7 +222,8 @@ static void jwt_payload_is_compact_with_sorted_names(void **state)
 	assert_int_equal(jws_signer_new(k->p256, JWS_ALG_ES256, NULL, &s, &err), ATTEST_OK);
 	assert_int_equal(jwt_sign(s, claims, &tok, &err), ATTEST_OK);
 	assert_int_equal(jws_parse(tok, strlen(tok), &j, &err), ATTEST_OK);
-	assert_string_equal((const char *)j->payload, "{\"a\":{\"b\":2,\"z\":1},\"exp\":\"x\",\"x-ms-ver\":1}");
+	assert_string_equal((const char *)j->payload,
+			    "{\"a\":{\"b\":2,\"z\":1},\"exp\":\"x\",\"x-ms-ver\":1}");
 	assert_null(jws_header_str(j, "jku"));
 	jws_free(j);
 	free(tok);
@@ -240,7 +243,8 @@ static void jwt_payload_is_compact_with_sorted_names(void **state)
 /* jose_json_dump_sorted must write exactly what jansson writes. */
 static void assert_dump_like_jansson(const json_t *v)
 {
-	char *mine = jose_json_dump_sorted(v, NULL), *ref = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	char *mine = jose_json_dump_sorted(v, NULL),
+	     *ref = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
 	assert_non_null(mine);
 	assert_non_null(ref);
@@ -251,10 +255,19 @@ static void assert_dump_like_jansson(const json_t *v)
 
 static void sorted_dump_matches_jansson_byte_for_byte(void **state)
 {
-	static const char *const STRINGS[] = {"", "a", "plain ascii text of some length", "quote\" and back\\slash",
-					      "\x01\x02\x1f controls \b\f\n\r\t", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
-					      "1234567\"", "12345678\"", "123456789\\", "slash / stays", "\x7f del"};
-	json_t *o = json_object(), *arr = json_array(), *big = json_object(), *deep = json_object(), *cur = deep;
+	static const char *const STRINGS[] = {"",
+					      "a",
+					      "plain ascii text of some length",
+					      "quote\" and back\\slash",
+					      "\x01\x02\x1f controls \b\f\n\r\t",
+					      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
+					      "1234567\"",
+					      "12345678\"",
+					      "123456789\\",
+					      "slash / stays",
+					      "\x7f del"};
+	json_t *o = json_object(), *arr = json_array(), *big = json_object(), *deep = json_object(),
+	       *cur = deep;
 	size_t i;
 
 	for (i = 0; i < sizeof(STRINGS) / sizeof(STRINGS[0]); i++) {
@@ -266,7 +279,8 @@ static void sorted_dump_matches_jansson_byte_for_byte(void **state)
 		assert_dump_like_jansson(json_object_get(o, key));
 	}
 	json_object_set_new(o, "arr", arr);
-	json_object_set_new(o, "ints", json_pack("[I,I,i,i]", (json_int_t)INT64_MIN, (json_int_t)INT64_MAX, 0, -1));
+	json_object_set_new(o, "ints",
+			    json_pack("[I,I,i,i]", (json_int_t)INT64_MIN, (json_int_t)INT64_MAX, 0, -1));
 	json_object_set_new(o, "reals", json_pack("[f,f,f,f]", 0.5, 1.0, -2.25e-300, 1e300));
 	json_object_set_new(o, "lits", json_pack("[b,b,n,{},[]]", 1, 0));
 	for (i = 0; i < 100; i++) {
@@ -322,7 +336,8 @@ static void *sign_many(void *arg)
 
 		snprintf(payload, sizeof(payload), "{\"n\":%d}", i);
 		if (jws_sign(t->s, payload, strlen(payload), &tok, NULL) == ATTEST_OK &&
-		    jws_parse(tok, strlen(tok), &j, NULL) == ATTEST_OK && jws_verify(j, t->key, 0, NULL) == ATTEST_OK)
+		    jws_parse(tok, strlen(tok), &j, NULL) == ATTEST_OK &&
+		    jws_verify(j, t->key, 0, NULL) == ATTEST_OK)
 			t->ok++;
 		jws_free(j);
 		free(tok);
@@ -377,7 +392,8 @@ static void none_with_a_signature_is_refused(void **state)
 {
 	struct attest_err err;
 
-	assert_int_equal(parse_verify("eyJhbGciOiJub25lIn0.e30.AAAA", NULL, JWS_ALLOW_NONE, &err), ATTEST_E_VERIFY);
+	assert_int_equal(parse_verify("eyJhbGciOiJub25lIn0.e30.AAAA", NULL, JWS_ALLOW_NONE, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "jws.signature");
 }
 
@@ -421,8 +437,9 @@ static void wrong_segment_counts_are_refused(void **state)
 static void bad_base64url_is_refused(void **state)
 {
 	/* Standard alphabet, padding, whitespace, impossible length, non-canonical tail. */
-	const char *cases[] = {"eyJhbGciOiJub25lIn0=.e30.", "eyJhbGciOiJub25lIn0.e3+.", "eyJhbGciOiJub25lIn0.e30.a/b",
-			       "eyJhbGciOiJub25lIn0 .e30.", "eyJhbGciOiJub25lIn0.e30.A", "eyJhbGciOiJub25lIn0.e31.",
+	const char *cases[] = {"eyJhbGciOiJub25lIn0=.e30.",   "eyJhbGciOiJub25lIn0.e3+.",
+			       "eyJhbGciOiJub25lIn0.e30.a/b", "eyJhbGciOiJub25lIn0 .e30.",
+			       "eyJhbGciOiJub25lIn0.e30.A",   "eyJhbGciOiJub25lIn0.e31.",
 			       "eyJhbGciOiJub25lIn0.e3\x01."};
 	struct jws *j = NULL;
 	struct attest_err err;
@@ -588,7 +605,8 @@ static void mutation_sweep_over_signed_tokens(void **state)
 	int a;
 
 	for (a = 0; a < 2; a++) {
-		char *tok = sign_with(keys[a], algs[a], "{\"iss\":\"https://attestd.test\",\"exp\":1700003600}");
+		char *tok =
+		    sign_with(keys[a], algs[a], "{\"iss\":\"https://attestd.test\",\"exp\":1700003600}");
 		size_t n = strlen(tok);
 		struct attest_err err;
 
@@ -781,10 +799,13 @@ static void malformed_jwks_are_refused(void **state)
 	assert_int_equal(jwk_text_to_key("{\"kty\":\"oct\",\"k\":\"AAAA\"}", &err), ATTEST_E_UNSUPPORTED);
 	assert_string_equal(err.name, "jwk.unsupported");
 	assert_int_equal(jwk_text_to_key("{\"kty\":\"RSA\",\"n\":\"AQAB\"}", &err), ATTEST_E_PARSE);
-	assert_int_equal(jwk_text_to_key("{\"kty\":\"RSA\",\"n\":\"a+b/\",\"e\":\"AQAB\"}", &err), ATTEST_E_PARSE);
-	assert_int_equal(jwk_text_to_key("{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"AA\",\"y\":\"AA\"}", &err),
-			 ATTEST_E_UNSUPPORTED);
-	assert_int_equal(jwk_text_to_key("{\"kty\":\"RSA\",\"x5c\":[\"bm90IGEgY2VydA==\"]}", &err), ATTEST_E_PARSE);
+	assert_int_equal(jwk_text_to_key("{\"kty\":\"RSA\",\"n\":\"a+b/\",\"e\":\"AQAB\"}", &err),
+			 ATTEST_E_PARSE);
+	assert_int_equal(
+	    jwk_text_to_key("{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"AA\",\"y\":\"AA\"}", &err),
+	    ATTEST_E_UNSUPPORTED);
+	assert_int_equal(jwk_text_to_key("{\"kty\":\"RSA\",\"x5c\":[\"bm90IGEgY2VydA==\"]}", &err),
+			 ATTEST_E_PARSE);
 	assert_int_equal(jwk_text_to_key("{\"kty\":\"RSA\",\"x5c\":[]}", &err), ATTEST_E_PARSE);
 	/* EC coordinates: short, and off the curve. */
 	assert_int_equal(jwk_from_key(k->p256, NULL, NULL, &good, &err), ATTEST_OK);
@@ -882,7 +903,8 @@ static void thumbprint_depends_on_the_key_only(void **state)
 
 /* ---- real Azure Attestation tokens -------------------------------------- */
 
-static void verify_maa_token(const char *vectors, const char *certs_rel, const char *token_rel, unsigned flags)
+static void verify_maa_token(const char *vectors, const char *certs_rel, const char *token_rel,
+			     unsigned flags)
 {
 	size_t n = 0, tn = 0;
 	unsigned char *certs = test_read_vector(vectors, certs_rel, &n);
@@ -924,8 +946,9 @@ static void real_maa_tokens_verify_against_their_certs(void **state)
 			 "maa-tokens/js-2022-01-28-sharedwus/tokens/attest-SgxEnclave-binary-runtime.jwt", 0);
 	verify_maa_token(vectors, "maa-tokens/js-2022-01-28-sharedwus/certs.json",
 			 "maa-tokens/js-2022-01-28-sharedwus/tokens/attest-OpenEnclave-json-runtime.jwt", 0);
-	verify_maa_token(vectors, "maa-tokens/cpp-2022-11-17-policy-sgx-aad/certs.json",
-			 "maa-tokens/cpp-2022-11-17-policy-sgx-aad/tokens/03-policies-get-SgxEnclave.response.jwt", 0);
+	verify_maa_token(
+	    vectors, "maa-tokens/cpp-2022-11-17-policy-sgx-aad/certs.json",
+	    "maa-tokens/cpp-2022-11-17-policy-sgx-aad/tokens/03-policies-get-SgxEnclave.response.jwt", 0);
 }
 
 static void real_unsigned_maa_policy_needs_allow_none(void **state)
@@ -933,7 +956,8 @@ static void real_unsigned_maa_policy_needs_allow_none(void **state)
 	REQUIRE_VECTORS(vectors);
 	size_t n = 0;
 	unsigned char *tok = test_read_vector(
-		vectors, "maa-tokens/cpp-2022-11-17-policy-sgx-aad/tokens/02-policies-set-SgxEnclave.request.jws", &n);
+	    vectors, "maa-tokens/cpp-2022-11-17-policy-sgx-aad/tokens/02-policies-set-SgxEnclave.request.jws",
+	    &n);
 	struct jws *j = NULL;
 	json_t *claims = NULL;
 	struct attest_err err;
@@ -958,39 +982,39 @@ static void real_unsigned_maa_policy_needs_allow_none(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rs256_round_trips),
-		cmocka_unit_test(ps256_round_trips),
-		cmocka_unit_test(es256_round_trips_with_raw_r_s),
-		cmocka_unit_test(es384_round_trips_with_raw_r_s),
-		cmocka_unit_test(header_is_precomputed_with_alg_first),
-		cmocka_unit_test(signer_refuses_an_alg_that_does_not_fit_the_key),
-		cmocka_unit_test(jwt_sign_signs_the_compact_claims),
-		cmocka_unit_test(jwt_payload_is_compact_with_sorted_names),
-		cmocka_unit_test(one_signer_serves_concurrent_threads),
-		cmocka_unit_test(sorted_dump_matches_jansson_byte_for_byte),
-		cmocka_unit_test(sorted_dump_refuses_absurd_nesting),
-		cmocka_unit_test(none_is_refused_unless_explicitly_allowed),
-		cmocka_unit_test(none_with_a_signature_is_refused),
-		cmocka_unit_test(an_rs256_token_relabelled_none_is_refused),
-		cmocka_unit_test(wrong_segment_counts_are_refused),
-		cmocka_unit_test(bad_base64url_is_refused),
-		cmocka_unit_test(bad_headers_are_refused),
-		cmocka_unit_test(alg_that_does_not_fit_the_key_is_refused),
-		cmocka_unit_test(rs256_signature_relabelled_ps256_is_refused),
-		cmocka_unit_test(tampered_payload_or_signature_is_refused),
-		cmocka_unit_test(truncated_es_signature_is_refused),
-		cmocka_unit_test(mutation_sweep_over_signed_tokens),
-		cmocka_unit_test(jwt_time_checks_exp_nbf_iat_with_skew),
-		cmocka_unit_test(jwt_claims_must_be_an_object),
-		cmocka_unit_test(jwk_round_trips_rsa_and_ec_keys),
-		cmocka_unit_test(jwk_carries_x5c_and_thumbprints),
-		cmocka_unit_test(jwk_with_x5c_of_another_key_is_refused),
-		cmocka_unit_test(malformed_jwks_are_refused),
-		cmocka_unit_test(jwks_finds_keys_by_kid_and_verifies),
-		cmocka_unit_test(header_x5c_is_decoded_leaf_first),
-		cmocka_unit_test(thumbprint_depends_on_the_key_only),
-		cmocka_unit_test(real_maa_tokens_verify_against_their_certs),
-		cmocka_unit_test(real_unsigned_maa_policy_needs_allow_none),
+	    cmocka_unit_test(rs256_round_trips),
+	    cmocka_unit_test(ps256_round_trips),
+	    cmocka_unit_test(es256_round_trips_with_raw_r_s),
+	    cmocka_unit_test(es384_round_trips_with_raw_r_s),
+	    cmocka_unit_test(header_is_precomputed_with_alg_first),
+	    cmocka_unit_test(signer_refuses_an_alg_that_does_not_fit_the_key),
+	    cmocka_unit_test(jwt_sign_signs_the_compact_claims),
+	    cmocka_unit_test(jwt_payload_is_compact_with_sorted_names),
+	    cmocka_unit_test(one_signer_serves_concurrent_threads),
+	    cmocka_unit_test(sorted_dump_matches_jansson_byte_for_byte),
+	    cmocka_unit_test(sorted_dump_refuses_absurd_nesting),
+	    cmocka_unit_test(none_is_refused_unless_explicitly_allowed),
+	    cmocka_unit_test(none_with_a_signature_is_refused),
+	    cmocka_unit_test(an_rs256_token_relabelled_none_is_refused),
+	    cmocka_unit_test(wrong_segment_counts_are_refused),
+	    cmocka_unit_test(bad_base64url_is_refused),
+	    cmocka_unit_test(bad_headers_are_refused),
+	    cmocka_unit_test(alg_that_does_not_fit_the_key_is_refused),
+	    cmocka_unit_test(rs256_signature_relabelled_ps256_is_refused),
+	    cmocka_unit_test(tampered_payload_or_signature_is_refused),
+	    cmocka_unit_test(truncated_es_signature_is_refused),
+	    cmocka_unit_test(mutation_sweep_over_signed_tokens),
+	    cmocka_unit_test(jwt_time_checks_exp_nbf_iat_with_skew),
+	    cmocka_unit_test(jwt_claims_must_be_an_object),
+	    cmocka_unit_test(jwk_round_trips_rsa_and_ec_keys),
+	    cmocka_unit_test(jwk_carries_x5c_and_thumbprints),
+	    cmocka_unit_test(jwk_with_x5c_of_another_key_is_refused),
+	    cmocka_unit_test(malformed_jwks_are_refused),
+	    cmocka_unit_test(jwks_finds_keys_by_kid_and_verifies),
+	    cmocka_unit_test(header_x5c_is_decoded_leaf_first),
+	    cmocka_unit_test(thumbprint_depends_on_the_key_only),
+	    cmocka_unit_test(real_maa_tokens_verify_against_their_certs),
+	    cmocka_unit_test(real_unsigned_maa_policy_needs_allow_none),
 	};
 
 	return cmocka_run_group_tests_name("JOSE", tests, keys_setup, keys_teardown);

@@ -53,21 +53,21 @@ static void add_token(json_t *tokens, EVP_PKEY *key, enum jws_alg alg, const cha
 	struct attest_err err;
 	char payload[256], *tok = NULL;
 
-	snprintf(payload, sizeof(payload), "{\"iss\":\"https://attestd.test\",\"alg\":\"%s\",\"x-ms-ver\":\"1.0\"}",
-		 jws_alg_name(alg));
+	snprintf(payload, sizeof(payload),
+		 "{\"iss\":\"https://attestd.test\",\"alg\":\"%s\",\"x-ms-ver\":\"1.0\"}", jws_alg_name(alg));
 	json_object_set_new(hdr, "kid", json_string(kid));
 	json_object_set_new(hdr, "typ", json_string("JWT"));
 	attest_err_clear(&err);
 	assert_int_equal(jws_signer_new(key, alg, hdr, &s, &err), ATTEST_OK);
 	assert_int_equal(jws_sign(s, payload, strlen(payload), &tok, &err), ATTEST_OK);
-	json_array_append_new(tokens,
-			      json_pack("{s:s,s:s,s:s}", "alg", jws_alg_name(alg), "token", tok, "payload", payload));
+	json_array_append_new(
+	    tokens, json_pack("{s:s,s:s,s:s}", "alg", jws_alg_name(alg), "token", tok, "payload", payload));
 	free(tok);
 	jws_signer_free(s);
 	json_decref(hdr);
 }
 
-static void add_key(json_t *jwks, json_t *thumbs, EVP_PKEY *key, const char *kid, STACK_OF(X509) *certs)
+static void add_key(json_t *jwks, json_t *thumbs, EVP_PKEY *key, const char *kid, STACK_OF(X509) * certs)
 {
 	json_t *jwk = NULL;
 	struct attest_err err;
@@ -90,8 +90,10 @@ static int run_node(const char *src, const char *dir)
 	FILE *p;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "node '%s/tests/unit/crypto/jose_interop.mjs' '%s' '%s/tests/interop/node_modules/jose' 2>&1",
-		 src, dir, src);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "node '%s/tests/unit/crypto/jose_interop.mjs' '%s' '%s/tests/interop/node_modules/jose' 2>&1",
+	    src, dir, src);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	while (fgets(line, sizeof(line), p) != NULL)
@@ -112,7 +114,8 @@ static void verify_node_tokens(const char *dir)
 	in = json_load_file(path, 0, &jerr);
 	assert_non_null(in);
 	tokens = json_object_get(in, "tokens");
-	json_array_foreach(tokens, i, t) {
+	json_array_foreach(tokens, i, t)
+	{
 		const char *tok = json_string_value(json_object_get(t, "token"));
 		const char *payload = json_string_value(json_object_get(t, "payload"));
 		struct jws *j = NULL;
@@ -150,7 +153,8 @@ static void jose_npm_verifies_attestd_tokens_and_the_reverse(void **state)
 	struct attest_err err;
 
 	if (!node_and_jose(src, sizeof(src))) {
-		fprintf(stderr, "SKIP: node or tests/interop/node_modules/jose is missing (run the setup script)\n");
+		fprintf(stderr,
+			"SKIP: node or tests/interop/node_modules/jose is missing (run the setup script)\n");
 		json_decref(jwks);
 		json_decref(thumbs);
 		json_decref(tokens);
@@ -170,7 +174,8 @@ static void jose_npm_verifies_attestd_tokens_and_the_reverse(void **state)
 	add_key(jwks, thumbs, p384, "p384-key", NULL);
 	attest_err_clear(&err);
 	assert_int_equal(jwk_from_key(rsa, NULL, certs, &rsa_jwk, &err), ATTEST_OK);
-	x5c_hdr = json_pack("{s:s,s:O}", "jku", "https://attestd.test/certs", "x5c", json_object_get(rsa_jwk, "x5c"));
+	x5c_hdr = json_pack("{s:s,s:O}", "jku", "https://attestd.test/certs", "x5c",
+			    json_object_get(rsa_jwk, "x5c"));
 	add_token(tokens, rsa, JWS_ALG_RS256, "rsa-key", x5c_hdr);
 	add_token(tokens, rsa, JWS_ALG_PS256, "rsa-key", NULL);
 	add_token(tokens, p256, JWS_ALG_ES256, "p256-key", NULL);
@@ -199,7 +204,7 @@ static void jose_npm_verifies_attestd_tokens_and_the_reverse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(jose_npm_verifies_attestd_tokens_and_the_reverse),
+	    cmocka_unit_test(jose_npm_verifies_attestd_tokens_and_the_reverse),
 	};
 
 	return cmocka_run_group_tests_name("JOSE interop with jose (npm)", tests, NULL, NULL);

@@ -55,7 +55,8 @@ static inline X509 *tp_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKE
 	X509_set_version(x, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"attestd tests", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"attestd tests", -1, -1,
+				   0);
 	X509_set_subject_name(x, name);
 	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
 	ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb);
@@ -64,7 +65,8 @@ static inline X509 *tp_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKE
 	if (!tp_ext(x, issuer, NID_subject_key_identifier, "hash") ||
 	    !tp_ext(x, issuer, NID_authority_key_identifier, "keyid:always") ||
 	    !tp_ext(x, issuer, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE") ||
-	    !tp_ext(x, issuer, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"))
+	    !tp_ext(x, issuer, NID_key_usage,
+		    ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"))
 		goto fail;
 	if (X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) <= 0)
 		goto fail;

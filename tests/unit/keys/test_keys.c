@@ -23,12 +23,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define T0 INT64_C(1760000000)
+#define T0	 INT64_C(1760000000)
 #define LIFETIME 28800 /* MAA attestation tokens: 8 hours */
 
-static const struct kek KEK_A = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const struct kek KEK_A = {{1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
 				  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32}};
-static const struct kek KEK_B = {{32, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const struct kek KEK_B = {{32, 2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
 				  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 1}};
 
 static size_t sweep_stride(void)
@@ -41,9 +41,8 @@ static size_t sweep_stride(void)
 
 static struct signing_key_opts opts_of(enum key_type t)
 {
-	struct signing_key_opts o = {.type = t,
-				     .subject_cn = "https://attestd.test",
-				     .jku = "https://attestd.test/certs"};
+	struct signing_key_opts o = {
+	    .type = t, .subject_cn = "https://attestd.test", .jku = "https://attestd.test/certs"};
 	return o;
 }
 
@@ -108,9 +107,11 @@ static void check_generated(enum key_type t, enum jws_alg alg)
 	assert_string_equal(subject, "CN=https://attestd.test");
 	sk_X509_push(anchors, signing_key_cert(k));
 	X509_up_ref(signing_key_cert(k));
-	assert_int_equal(x509_chain_verify(signing_key_cert(k), NULL, &vo, NULL, "keys.cert", &err), ATTEST_OK);
+	assert_int_equal(x509_chain_verify(signing_key_cert(k), NULL, &vo, NULL, "keys.cert", &err),
+			 ATTEST_OK);
 	vo.time = T0 + KEYS_DEFAULT_CERT_VALIDITY + 1;
-	assert_int_equal(x509_chain_verify(signing_key_cert(k), NULL, &vo, NULL, "keys.cert", &err), ATTEST_E_VERIFY);
+	assert_int_equal(x509_chain_verify(signing_key_cert(k), NULL, &vo, NULL, "keys.cert", &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "keys.cert.expired");
 	/* Its tokens carry alg/jku/kid/typ and verify against its JWK. */
 	attest_err_clear(&err);
@@ -196,15 +197,19 @@ static void tokens_carry_maa_headers_with_a_per_call_jku(void **state)
 	assert_int_equal(keyring_add_generated(r, T0, &kid, &err), ATTEST_OK);
 	assert_int_equal(keyring_sign_jwt(r, c, &tok, &err), ATTEST_OK);
 	h = header_text(tok);
-	snprintf(want, sizeof(want), "{\"alg\":\"RS256\",\"jku\":\"https://attestd.test/certs\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+	snprintf(want, sizeof(want),
+		 "{\"alg\":\"RS256\",\"jku\":\"https://attestd.test/certs\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
 		 kid);
 	assert_string_equal(h, want);
 	free(h);
 	free(tok);
-	assert_int_equal(keyring_sign_jwt_jku(r, c, "https://tenant1.attestd.test/certs", &tok, &err), ATTEST_OK);
+	assert_int_equal(keyring_sign_jwt_jku(r, c, "https://tenant1.attestd.test/certs", &tok, &err),
+			 ATTEST_OK);
 	h = header_text(tok);
 	snprintf(want, sizeof(want),
-		 "{\"alg\":\"RS256\",\"jku\":\"https://tenant1.attestd.test/certs\",\"kid\":\"%s\",\"typ\":\"JWT\"}", kid);
+		 "{\"alg\":\"RS256\",\"jku\":\"https://tenant1.attestd.test/"
+		 "certs\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+		 kid);
 	assert_string_equal(h, want);
 	free(h);
 	free(tok);
@@ -457,8 +462,9 @@ static void rotation_keeps_the_old_key_published_until_its_tokens_expire(void **
 	/* During the overlap both keys are published, current first; both tokens verify. */
 	assert_int_equal(keyring_jwks(r, rot + 1, &jwks, &err), ATTEST_OK);
 	assert_int_equal(json_array_size(json_object_get(jwks, "keys")), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "kid")),
-			    kid2);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "kid")),
+	    kid2);
 	assert_int_equal(verify_with(old_tok, jwks, &err), ATTEST_OK);
 	assert_int_equal(verify_with(new_tok, jwks, &err), ATTEST_OK);
 	json_decref(jwks);
@@ -527,8 +533,9 @@ static void keyring_survives_export_and_import(void **state)
 		uint8_t *blob = NULL;
 		size_t len = 0;
 
-		assert_int_equal(keyring_export_blob(r, signing_key_kid(keyring_key(r, i)), &KEK_A, &blob, &len, &err),
-				 ATTEST_OK);
+		assert_int_equal(
+		    keyring_export_blob(r, signing_key_kid(keyring_key(r, i)), &KEK_A, &blob, &len, &err),
+		    ATTEST_OK);
 		assert_int_equal(keyring_import_blob(r2, blob, len, &KEK_A, &err), ATTEST_OK);
 		/* Importing the same blob again replaces, not duplicates. */
 		assert_int_equal(keyring_import_blob(r2, blob, len, &KEK_A, &err), ATTEST_OK);
@@ -543,7 +550,8 @@ static void keyring_survives_export_and_import(void **state)
 	assert_int_equal(keyring_sign_jwt(r2, c, &tok, &err), ATTEST_OK);
 	assert_int_equal(verify_with(tok, jwks, &err), ATTEST_OK);
 	attest_err_clear(&err);
-	assert_int_equal(keyring_export_blob(r, "no-such-kid", &KEK_A, (uint8_t **)&tok, &i, &err), ATTEST_E_NOT_FOUND);
+	assert_int_equal(keyring_export_blob(r, "no-such-kid", &KEK_A, (uint8_t **)&tok, &i, &err),
+			 ATTEST_E_NOT_FOUND);
 	assert_string_equal(err.name, "keys.kid.unknown");
 	free(tok);
 	json_decref(c);
@@ -556,23 +564,23 @@ static void keyring_survives_export_and_import(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rsa2048_key_is_generated_with_certificate_and_kid),
-		cmocka_unit_test(ec_keys_are_generated_with_certificate_and_kid),
-		cmocka_unit_test(header_x5c_carries_the_certificate_when_asked),
-		cmocka_unit_test(tokens_carry_maa_headers_with_a_per_call_jku),
-		cmocka_unit_test(key_type_names_round_trip),
-		cmocka_unit_test(kek_file_is_created_0600_and_read_back),
-		cmocka_unit_test(empty_keyring_cannot_sign),
-		cmocka_unit_test(rotation_keeps_the_old_key_published_until_its_tokens_expire),
-		cmocka_unit_test(retire_time_covers_a_token_that_outlives_the_usual_lifetime),
-		cmocka_unit_test(keyring_survives_export_and_import),
+	    cmocka_unit_test(rsa2048_key_is_generated_with_certificate_and_kid),
+	    cmocka_unit_test(ec_keys_are_generated_with_certificate_and_kid),
+	    cmocka_unit_test(header_x5c_carries_the_certificate_when_asked),
+	    cmocka_unit_test(tokens_carry_maa_headers_with_a_per_call_jku),
+	    cmocka_unit_test(key_type_names_round_trip),
+	    cmocka_unit_test(kek_file_is_created_0600_and_read_back),
+	    cmocka_unit_test(empty_keyring_cannot_sign),
+	    cmocka_unit_test(rotation_keeps_the_old_key_published_until_its_tokens_expire),
+	    cmocka_unit_test(retire_time_covers_a_token_that_outlives_the_usual_lifetime),
+	    cmocka_unit_test(keyring_survives_export_and_import),
 	};
 	const struct CMUnitTest blob_tests[] = {
-		cmocka_unit_test(blob_round_trips_under_the_kek),
-		cmocka_unit_test(blob_holds_no_clear_private_key),
-		cmocka_unit_test(blob_under_another_kek_is_refused),
-		cmocka_unit_test(blob_with_any_bit_flipped_is_refused),
-		cmocka_unit_test(blob_cut_anywhere_or_extended_is_refused),
+	    cmocka_unit_test(blob_round_trips_under_the_kek),
+	    cmocka_unit_test(blob_holds_no_clear_private_key),
+	    cmocka_unit_test(blob_under_another_kek_is_refused),
+	    cmocka_unit_test(blob_with_any_bit_flipped_is_refused),
+	    cmocka_unit_test(blob_cut_anywhere_or_extended_is_refused),
 	};
 	int failed = cmocka_run_group_tests_name("signing keys and keyring", tests, NULL, NULL);
 
