@@ -402,6 +402,13 @@ static json_t *att_v2(const struct devplat_tpm_attestation *a, struct attest_err
 {
 	json_t *o = json_object(), *logs = json_array(), *l = json_object();
 
+	if (a->log_before != NULL) {
+		json_t *b = json_object();
+
+		json_object_set_new(b, "type", json_string("TCG"));
+		json_object_set_new(b, "log", b64_json(a->log_before, a->log_before_len));
+		json_array_append_new(logs, b);
+	}
 	json_object_set_new(l, "type", json_string("TCG"));
 	json_object_set_new(l, "log", b64_json(a->log, a->log_len));
 	json_array_append_new(logs, l);

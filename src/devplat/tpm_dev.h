@@ -100,6 +100,8 @@ struct devplat_tpm_attestation {
 	const struct tpm_pcr_values *pcrs;
 	const uint8_t *log;
 	size_t log_len;
+	const uint8_t *log_before; /* v2: another TCG log sent before `log` (may be NULL) */
+	size_t log_before_len;
 	EVP_PKEY *aik;
 	const uint8_t *aik_cert_der; /* may be NULL */
 	size_t aik_cert_len;

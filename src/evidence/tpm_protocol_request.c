@@ -252,15 +252,13 @@ struct verified_att {
 	struct tcg_log *log; /* first TCG log, verified (owned) */
 };
 
-static int verify_att(const struct tpm_proto_cfg *cfg, struct tpm_att *a, const uint8_t *nonce,
-		      size_t nonce_len, bool skip_nonce, struct verified_att *v, struct attest_err *err)
+static int att_verify_quote(const struct tpm_proto_cfg *cfg, struct tpm_att *a, const uint8_t *nonce,
+			    size_t nonce_len, bool skip_nonce, struct verified_att *v, struct attest_err *err)
 {
 	struct tpm_aik_trust trust = {.now = cfg->now, .roots = cfg->aik_roots,
 				      .registered = cfg->registered_aiks, .n_registered = cfg->n_registered_aiks,
 				      .require_valid_aik_cert = cfg->require_valid_aik_cert};
 	struct tpm_quote_in in;
-	const uint8_t *logp;
-	size_t logn;
 	int rc = ATTEST_E_VERIFY;
 	uint16_t hashes[2] = {a->blob_alg ? a->blob_alg : TPM2_ALG_SHA1,
 			      a->blob_alg == TPM2_ALG_SHA256 ? TPM2_ALG_SHA1 : TPM2_ALG_SHA256};
@@ -286,16 +284,56 @@ static int verify_att(const struct tpm_proto_cfg *cfg, struct tpm_att *a, const 
 			break;
 		}
 	}
-	if (rc != ATTEST_OK)
-		return rc;
-	logp = a->n_logs ? a->logs[0] : a->blob_log;
-	logn = a->n_logs ? a->log_lens[0] : a->blob_log_len;
-	if (logp == NULL || logn == 0)
-		return ATTEST_OK; /* a quote without a log: PCR claims only */
-	if ((rc = tcg_log_parse(logp, logn, &v->log, err)) != ATTEST_OK ||
-	    (rc = tcg_log_verify(v->log, &a->pcrs, err)) != ATTEST_OK)
-		return rc;
-	return ATTEST_OK;
+	return rc;
+}
+
+static int att_verify_logs(struct tpm_att *a, struct verified_att *v, struct attest_err *err)
+{
+	int rc;
+
+	if (a->n_logs == 0 && a->blob_log != NULL && a->blob_log_len > 0) {
+		if ((rc = tcg_log_parse(a->blob_log, a->blob_log_len, &v->log, err)) != ATTEST_OK ||
+		    (rc = tcg_log_verify(v->log, &a->pcrs, err)) != ATTEST_OK)
+			return rc;
+		return ATTEST_OK;
+	}
+	/*
+	 * Several TCG logs (Windows: the boot log and, after a resume from
+	 * hibernation, the resume log): every one must parse; the claims come
+	 * from the first that replays to the quoted PCRs, and when none does the
+	 * error of the last one is reported.
+	 */
+	for (size_t i = 0; i < a->n_logs; i++) {
+		struct tcg_log *log = NULL;
+		struct attest_err e2;
+
+		if ((rc = tcg_log_parse(a->logs[i], a->log_lens[i], &log, err)) != ATTEST_OK) {
+			attest_err_prefix(err, "log %zu: ", i);
+			tcg_log_free(v->log);
+			v->log = NULL;
+			return rc;
+		}
+		attest_err_clear(&e2);
+		if (v->log == NULL && tcg_log_verify(log, &a->pcrs, &e2) == ATTEST_OK) {
+			v->log = log;
+			continue;
+		}
+		tcg_log_free(log);
+		if (v->log == NULL && i + 1 == a->n_logs) {
+			attest_err_set(err, e2.rc, e2.name, "%s", e2.msg);
+			attest_err_where(err, "log %zu: %s", i, e2.where);
+			return e2.rc;
+		}
+	}
+	return ATTEST_OK; /* no log: PCR claims only */
+}
+
+static int verify_att(const struct tpm_proto_cfg *cfg, struct tpm_att *a, const uint8_t *nonce,
+		      size_t nonce_len, bool skip_nonce, struct verified_att *v, struct attest_err *err)
+{
+	int rc = att_verify_quote(cfg, a, nonce, nonce_len, skip_nonce, v, err);
+
+	return rc != ATTEST_OK ? rc : att_verify_logs(a, v, err);
 }
 
 /* v2 other_keys[].info.tpm_certify: each certified key must be certified by the AIK. */

@@ -127,6 +127,11 @@ static void round_start(struct fixture *f)
 	tpm_proto_msg_free(&m);
 }
 
+static const uint8_t *g_log_before; /* test knob: a log sent before the matching one */
+static size_t g_log_before_len;
+static const uint8_t *g_log_override;
+static size_t g_log_override_len;
+
 static char *build(struct fixture *f, int version, bool vbs, const struct devplat_vbs_identity *id)
 {
 	struct devplat_tpm_attestation cur = {
@@ -142,6 +147,12 @@ static char *build(struct fixture *f, int version, bool vbs, const struct devpla
 	char *msg = NULL;
 	struct attest_err err;
 
+	cur.log_before = g_log_before;
+	cur.log_before_len = g_log_before_len;
+	if (g_log_override) {
+		cur.log = g_log_override;
+		cur.log_len = g_log_override_len;
+	}
 	attest_err_clear(&err);
 	if (devplat_tpm_request_build(&rq, &msg, &err) != 0)
 		fail_msg("%s: %s", err.name, err.msg);
@@ -444,6 +455,40 @@ static void enveloped_and_wrapped_messages_are_answered_in_kind(void **state)
 	}
 }
 
+static void the_log_that_replays_is_chosen_among_several(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	struct devplat_tcg_log other;
+	struct devplat_boot b = {.secure_boot = false, .boot_debugging = true};
+	char *msg;
+
+	assert_int_equal(devplat_tcg_log_init(&other), 0);
+	assert_int_equal(devplat_tcg_log_boot(&other, &b), 0);
+	/* [another boot's log, this boot's log]: accepted, claims from the matching one */
+	g_log_before = other.log.p;
+	g_log_before_len = other.log.len;
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	if (run(f, msg, &res, &err) != 0)
+		fail_msg("%s: %s", err.name, err.msg);
+	assert_true(json_is_true(claim_set_get(res.claims, "secureBootEnabled")));
+	assert_true(json_is_true(claim_set_get(res.claims, "bootDebuggingDisabled")));
+	tpm_proto_result_free(&res);
+	free(msg);
+	/* [another boot's log] twice: refused with the replay error */
+	g_log_override = other.log.p;
+	g_log_override_len = other.log.len;
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tcg.replay.mismatch");
+	free(msg);
+	g_log_before = g_log_override = NULL;
+	devplat_tcg_log_free(&other);
+}
+
 static void seen_set_is_bounded_and_forgets_only_expired_ids(void **state)
 {
 	struct tpm_seen_set *s = tpm_seen_set_new(3);
@@ -512,6 +557,7 @@ int main(void)
 		cmocka_unit_test(v1_request_with_platform_claim_blob_verifies),
 		cmocka_unit_test(vbs_request_binds_the_enclave_report_and_yields_identity_claims),
 		cmocka_unit_test(enveloped_and_wrapped_messages_are_answered_in_kind),
+		cmocka_unit_test(the_log_that_replays_is_chosen_among_several),
 		cmocka_unit_test(seen_set_is_bounded_and_forgets_only_expired_ids),
 		cmocka_unit_test(json_member_span_returns_the_raw_text),
 		cmocka_unit_test(pcp_blob_with_parts_beyond_its_end_is_refused),
