@@ -412,6 +412,9 @@ static bool is_anchor_twin(X509 *cert, STACK_OF(X509) * anchors)
 	for (i = 0; i < sk_X509_num(anchors); i++) {
 		X509 *a = sk_X509_value(anchors, i);
 
+		/* The anchor itself is in the store already: no signature to check. */
+		if (X509_cmp(a, cert) == 0)
+			return false;
 		if (X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(cert)) == 0 &&
 		    EVP_PKEY_eq(X509_get0_pubkey(a), key) == 1 && X509_verify(cert, key) == 1)
 			return true;
