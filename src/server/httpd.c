@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +48,28 @@ const char *httpd_api_versions_str(void)
 	return "2018-09-01-preview, 2020-10-01, 2022-08-01, 2022-09-01-preview, 2023-04-01-preview, 2025-06-01";
 }
 
+/*
+ * Providers change rarely and are read on every request: a small cache
+ * with a short lifetime spares a database read per request. Management
+ * writes on this node forget the entry at once; changes made by another
+ * node sharing the store are seen within PROVIDER_CACHE_NS.
+ */
+#define PROVIDER_CACHE_SIZE 64
+#define PROVIDER_CACHE_NS 1000000000ull
+
+struct provider_slot {
+	bool used;
+	uint64_t fetched_ns;
+	struct store_provider p;
+};
+
 struct httpd {
 	struct MHD_Daemon *d;
 	struct srv *srv;
 	atomic_llong inflight;
+	pthread_mutex_t cache_mu;
+	size_t cache_next; /* round-robin victim */
+	struct provider_slot cache[PROVIDER_CACHE_SIZE];
 };
 
 struct reqctx {
@@ -273,6 +292,65 @@ static void provider_rate(const struct srv_config *cfg, const struct store_provi
 	json_decref(s);
 }
 
+/* ---- provider cache ----------------------------------------------------------------- */
+
+static int provider_copy(const struct store_provider *from, struct store_provider *to)
+{
+	*to = *from;
+	to->initial_certs = NULL;
+	to->n_initial_certs = 0;
+	to->settings_json = strdup(from->settings_json ? from->settings_json : "{}");
+	return to->settings_json ? ATTEST_OK : ATTEST_E_NOMEM;
+}
+
+/* The provider by name, from the cache or the store. *out: store_provider_clear. */
+static int provider_lookup(struct httpd *h, const char *name, struct store_provider *out, struct attest_err *err)
+{
+	uint64_t now = time_mono_ns();
+	struct store_provider fresh = {0};
+	int rc;
+
+	pthread_mutex_lock(&h->cache_mu);
+	for (size_t i = 0; i < PROVIDER_CACHE_SIZE; i++) {
+		struct provider_slot *s = &h->cache[i];
+		if (s->used && strcmp(s->p.name, name) == 0 && now - s->fetched_ns < PROVIDER_CACHE_NS) {
+			rc = provider_copy(&s->p, out);
+			pthread_mutex_unlock(&h->cache_mu);
+			return rc == ATTEST_OK ? rc : attest_err_set(err, rc, "server.nomem", "out of memory");
+		}
+	}
+	pthread_mutex_unlock(&h->cache_mu);
+	rc = store_provider_get(h->srv->store, name, &fresh, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	pthread_mutex_lock(&h->cache_mu);
+	struct provider_slot *victim = &h->cache[h->cache_next++ % PROVIDER_CACHE_SIZE];
+	for (size_t i = 0; i < PROVIDER_CACHE_SIZE; i++) {
+		if (h->cache[i].used && strcmp(h->cache[i].p.name, name) == 0)
+			victim = &h->cache[i];
+	}
+	store_provider_clear(&victim->p);
+	victim->used = provider_copy(&fresh, &victim->p) == ATTEST_OK;
+	victim->fetched_ns = now;
+	pthread_mutex_unlock(&h->cache_mu);
+	*out = fresh; /* transferred */
+	return ATTEST_OK;
+}
+
+void httpd_provider_changed(struct httpd *h, const char *name)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->cache_mu);
+	for (size_t i = 0; i < PROVIDER_CACHE_SIZE; i++) {
+		if (h->cache[i].used && strcmp(h->cache[i].p.name, name) == 0) {
+			store_provider_clear(&h->cache[i].p);
+			h->cache[i].used = false;
+		}
+	}
+	pthread_mutex_unlock(&h->cache_mu);
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 struct dispatch {
@@ -286,8 +364,9 @@ struct dispatch {
 };
 
 /* Checks what the route's flags ask before its handler runs; false when already answered in resp. */
-static bool precheck(struct srv *srv, struct dispatch *d, unsigned flags, bool explicit_provider)
+static bool precheck(struct httpd *h, struct dispatch *d, unsigned flags, bool explicit_provider)
 {
+	struct srv *srv = h->srv;
 	struct http_request *req = &d->req;
 	struct attest_err err = {0};
 
@@ -297,7 +376,7 @@ static bool precheck(struct srv *srv, struct dispatch *d, unsigned flags, bool e
 			return false;
 		}
 	} else {
-		int rc = store_provider_get(srv->store, d->prov.name, &d->prov, &err);
+		int rc = provider_lookup(h, d->prov.name, &d->prov, &err);
 		if (rc != ATTEST_OK) {
 			if (rc == ATTEST_E_NOT_FOUND)
 				http_resp_error(&d->resp, 404, "ProviderNotFound", "no attestation provider \"%s\"",
@@ -391,7 +470,7 @@ static void route(struct srv *srv, struct MHD_Connection *c, struct reqctx *rq, 
 		req->param_names[i] = hit.param_names[i];
 		req->param_values[i] = arena_strdup(&d->arena, names[i]);
 	}
-	if (!precheck(srv, d, hit.flags, explicit_provider))
+	if (!precheck(rq->h, d, hit.flags, explicit_provider))
 		return;
 	hit.fn(req, &d->resp, hit.arg);
 	if (req->label_type != NULL)
@@ -600,6 +679,7 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
 		return attest_err_set(err, ATTEST_E_NOMEM, "httpd.start", "out of memory");
 	h->srv = srv;
 	atomic_init(&h->inflight, 0);
+	pthread_mutex_init(&h->cache_mu, NULL);
 	/*
 	 * MHD_OPTION_CONNECTION_MEMORY_LIMIT bounds the request head: a head
 	 * that does not fit is refused by libmicrohttpd itself (431/414).
@@ -612,6 +692,7 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
 	if (h->d == NULL) {
+		pthread_mutex_destroy(&h->cache_mu);
 		free(h);
 		return attest_err_set(err, ATTEST_E_IO, "httpd.start",
 				      "cannot listen on %s port %d (in use, or the TLS key/certificate is invalid)",
@@ -640,6 +721,9 @@ int64_t httpd_stop(struct httpd *h, int grace_ms)
 	}
 	left = atomic_load(&h->inflight);
 	MHD_stop_daemon(h->d);
+	for (size_t i = 0; i < PROVIDER_CACHE_SIZE; i++)
+		store_provider_clear(&h->cache[i].p);
+	pthread_mutex_destroy(&h->cache_mu);
 	free(h);
 	return left;
 }

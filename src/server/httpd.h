@@ -29,6 +29,9 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
  */
 int64_t httpd_stop(struct httpd *h, int grace_ms);
 
+/* Forgets the cached copy of a provider (after this node changed or deleted it). */
+void httpd_provider_changed(struct httpd *h, const char *name);
+
 /* Requests being handled now. */
 int64_t httpd_inflight(const struct httpd *h);
 

@@ -53,7 +53,7 @@ static void emit_json(json_t *o)
 
 void srv_log(const struct srv_log *log, enum srv_log_level level, const char *fmt, ...)
 {
-	char ts[32], msg[2048], line[2200];
+	char ts[64], msg[2048], line[2200];
 	va_list ap;
 
 	if (log != NULL && level > log->level)
@@ -82,7 +82,7 @@ static void set_str(json_t *o, const char *k, const char *v)
 
 void srv_log_request_line(const struct srv_log *log, const struct srv_log_request *r)
 {
-	char ts[32];
+	char ts[64];
 	json_t *o;
 
 	(void)log; /* request lines are always written: they are the service's access log */

@@ -25,15 +25,16 @@ static const char *const CLAIMS_SUPPORTED[] = {
 static void get_certs(struct http_request *req, struct http_response *resp, void *arg)
 {
 	struct attest_err err = {0};
-	json_t *jwks = NULL;
+	char *text = NULL;
+	size_t len = 0;
 
 	(void)arg;
-	if (srv_signing_jwks(req->srv, &jwks, &err) != ATTEST_OK) {
+	if (srv_signing_jwks_text(req->srv, &text, &len, &err) != ATTEST_OK) {
 		http_resp_error_from(resp, 500, "InternalError", &err);
 		return;
 	}
-	http_resp_json(resp, 200, jwks);
-	json_decref(jwks);
+	http_resp_bytes(resp, 200, "application/json; charset=utf-8", text, len);
+	free(text);
 }
 
 static void get_openid(struct http_request *req, struct http_response *resp, void *arg)

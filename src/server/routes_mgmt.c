@@ -17,6 +17,7 @@
  */
 #include "base/codec.h"
 #include "server/http.h"
+#include "server/httpd.h"
 #include "server/routes.h"
 #include "server/server.h"
 #include "server/signing.h"
@@ -292,6 +293,7 @@ static void create_provider(struct http_request *req, struct http_response *resp
 	detail_text = json_dumps(detail, JSON_COMPACT);
 	struct store_audit a = audit_of(req, "provider.create", name, detail_text);
 	rc = store_provider_create(req->srv->store, &p, &a, &err);
+	httpd_provider_changed(req->srv->httpd, name); /* a cached "not found" is not kept, but be safe */
 	if (rc == ATTEST_OK)
 		rc = store_provider_get(req->srv->store, name, &got, &err);
 	if (rc != ATTEST_OK) {
@@ -347,6 +349,7 @@ static void update_provider(struct http_request *req, struct http_response *resp
 	detail = json_dumps(body, JSON_COMPACT);
 	struct store_audit a = audit_of(req, "provider.update", name, detail);
 	rc = store_provider_update(req->srv->store, &p, &a, &err);
+	httpd_provider_changed(req->srv->httpd, name);
 	store_provider_clear(&p);
 	if (rc == ATTEST_OK)
 		rc = store_provider_get(req->srv->store, name, &p, &err);
@@ -377,6 +380,7 @@ static void delete_provider(struct http_request *req, struct http_response *resp
 		return;
 	}
 	rc = store_provider_delete(req->srv->store, name, &a, &err);
+	httpd_provider_changed(req->srv->httpd, name);
 	if (rc != ATTEST_OK) {
 		reply_store_error(resp, rc, &err);
 	} else {

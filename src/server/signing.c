@@ -13,6 +13,7 @@
 #endif
 
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef HAVE_KEYS
 
@@ -33,6 +34,15 @@ int srv_signing_jwks(struct srv *srv, json_t **out, struct attest_err *err)
 	(void)srv;
 	(void)err;
 	*out = json_pack("{s:[]}", "keys");
+	return *out ? ATTEST_OK : ATTEST_E_NOMEM;
+}
+
+int srv_signing_jwks_text(struct srv *srv, char **out, size_t *len, struct attest_err *err)
+{
+	(void)srv;
+	(void)err;
+	*out = strdup("{\"keys\":[]}");
+	*len = *out ? strlen(*out) : 0;
 	return *out ? ATTEST_OK : ATTEST_E_NOMEM;
 }
 
@@ -64,10 +74,24 @@ int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *er
 
 #define TOKEN_MAX_LIFETIME (8 * 3600) /* attestation tokens live 8 h (reference §5) */
 
+#define JWKS_CACHE_SECONDS 60 /* publication windows are hours; a minute is exact enough */
+
 struct srv_signing {
 	pthread_rwlock_t lock; /* readers sign and publish; add/rotate/import write */
 	struct kek kek;
+	pthread_mutex_t cache_mu;
+	char *jwks_text; /* serialised JWKS, or NULL */
+	size_t jwks_len;
+	int64_t jwks_at; /* the clock when built */
 };
+
+static void jwks_cache_drop(struct srv_signing *s)
+{
+	pthread_mutex_lock(&s->cache_mu);
+	free(s->jwks_text);
+	s->jwks_text = NULL;
+	pthread_mutex_unlock(&s->cache_mu);
+}
 
 /* Seals key kid and stores it (with its audit row). */
 static int persist_key(struct srv *srv, const char *kid, const char *actor, const char *action,
@@ -131,6 +155,7 @@ int srv_signing_open(struct srv *srv, struct attest_err *err)
 	if (srv->signing == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "signing.open", "out of memory");
 	pthread_rwlock_init(&srv->signing->lock, NULL);
+	pthread_mutex_init(&srv->signing->cache_mu, NULL);
 	rc = kek_load_or_create(srv->cfg->kek_file, &srv->signing->kek, &created, err);
 	if (rc != ATTEST_OK)
 		return rc;
@@ -161,6 +186,8 @@ void srv_signing_close(struct srv *srv)
 {
 	if (srv->signing != NULL) {
 		kek_clear(&srv->signing->kek);
+		free(srv->signing->jwks_text);
+		pthread_mutex_destroy(&srv->signing->cache_mu);
 		pthread_rwlock_destroy(&srv->signing->lock);
 		free(srv->signing);
 		srv->signing = NULL;
@@ -178,6 +205,38 @@ int srv_signing_jwks(struct srv *srv, json_t **out, struct attest_err *err)
 	pthread_rwlock_rdlock(&srv->signing->lock);
 	rc = keyring_jwks(srv->keys, srv_now(srv), out, err);
 	pthread_rwlock_unlock(&srv->signing->lock);
+	return rc;
+}
+
+int srv_signing_jwks_text(struct srv *srv, char **out, size_t *len, struct attest_err *err)
+{
+	struct srv_signing *s = srv->signing;
+	int64_t now = srv_now(srv);
+	int rc = ATTEST_OK;
+
+	if (s == NULL)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.closed", "no keyring");
+	pthread_mutex_lock(&s->cache_mu);
+	if (s->jwks_text == NULL || now < s->jwks_at || now - s->jwks_at >= JWKS_CACHE_SECONDS) {
+		json_t *jwks = NULL;
+		free(s->jwks_text);
+		s->jwks_text = NULL;
+		rc = srv_signing_jwks(srv, &jwks, err);
+		if (rc == ATTEST_OK && (s->jwks_text = json_dumps(jwks, JSON_COMPACT)) == NULL)
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "signing.jwks", "cannot serialise the JWKS");
+		if (rc == ATTEST_OK) {
+			s->jwks_len = strlen(s->jwks_text);
+			s->jwks_at = now;
+		}
+		json_decref(jwks);
+	}
+	if (rc == ATTEST_OK && (*out = malloc(s->jwks_len + 1)) == NULL)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "signing.jwks", "out of memory");
+	if (rc == ATTEST_OK) {
+		memcpy(*out, s->jwks_text, s->jwks_len + 1);
+		*len = s->jwks_len;
+	}
+	pthread_mutex_unlock(&s->cache_mu);
 	return rc;
 }
 
@@ -221,6 +280,7 @@ int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *er
 					 err);
 	}
 	pthread_rwlock_unlock(&srv->signing->lock);
+	jwks_cache_drop(srv->signing);
 	return rc;
 }
 

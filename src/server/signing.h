@@ -26,6 +26,13 @@ void srv_signing_close(struct srv *srv);
 int srv_signing_jwks(struct srv *srv, json_t **out, struct attest_err *err);
 
 /*
+ * The same serialised (what GET /certs sends), from a cache rebuilt at most
+ * once a minute and at every rotation: /certs costs a copy, not a JWK
+ * encoding of every certificate. *out is malloc'd.
+ */
+int srv_signing_jwks_text(struct srv *srv, char **out, size_t *len, struct attest_err *err);
+
+/*
  * Signs claims as a JWT with the active key: header {alg RS256, jku
  * <base_url>/certs, kid, typ JWT} as MAA sends (reference §2.1).
  */
