@@ -189,7 +189,12 @@ static int lex(struct jparser *p)
 		if (j - p->i > 18)
 			return jsyntax(p, "number too large");
 		p->tok.t = JT_NUMBER;
-		p->tok.num = strtoll(p->q + p->i, NULL, 10);
+		p->tok.num = 0;
+		/* The query is not NUL-terminated: no strtoll. At most 18 digits fit. */
+		for (size_t k = p->i + (c == '-'); k < j; k++)
+			p->tok.num = p->tok.num * 10 + (p->q[k] - '0');
+		if (c == '-')
+			p->tok.num = -p->tok.num;
 		p->i = j;
 		return ATTEST_OK;
 	}
@@ -401,8 +406,12 @@ static int parse_index(struct jparser *p, struct jmes_expr **out)
 		jmes_free(e);
 		return jsyntax(p, "slice step cannot be 0");
 	}
+	if ((rc = lex(p)) != ATTEST_OK) {
+		jmes_free(e);
+		return rc;
+	}
 	*out = e;
-	return lex(p);
+	return ATTEST_OK;
 }
 
 static int parse_dot_rhs(struct jparser *p, int rbp, struct jmes_expr **out)
@@ -612,8 +621,12 @@ static int parse_call(struct jparser *p, struct jmes_expr *fn, struct jmes_expr 
 			return jsyntax(p, "expected ',' or ')' in a function call");
 		}
 	}
+	if ((rc = lex(p)) != ATTEST_OK) {
+		jmes_free(fn);
+		return rc;
+	}
 	*out = fn;
-	return lex(p);
+	return ATTEST_OK;
 }
 
 static int led(struct jparser *p, enum jt t, struct jmes_expr *left, struct jmes_expr **out)

@@ -259,6 +259,26 @@ static void syntax_errors_are_refused_with_position(void **state)
 	assert_string_equal(err.where, "query column 10");
 }
 
+/* Found by fuzz_jmespath: a number at the very end of a query that is not NUL-terminated. */
+static void query_need_not_be_nul_terminated(void **state)
+{
+	char *q = malloc(3);
+	struct attest_err err;
+	struct jmes_expr *e = NULL;
+
+	memcpy(q, "[[7", 3);
+	attest_err_clear(&err);
+	assert_int_not_equal(jmes_compile(q, 3, &e, &err), 0);
+	memcpy(q, "[-7", 3);
+	assert_int_not_equal(jmes_compile(q, 3, &e, &err), 0);
+	assert_int_equal(jmes_compile(q + 1, 2, &e, &err), 0);
+	jmes_free(e);
+	free(q);
+	/* Found by fuzz_policy_parse: an error after an index or a call freed what it had built. */
+	compile_fails("@[0]/x", "jmespath.syntax");
+	compile_fails("length(@)/x", "jmespath.syntax");
+}
+
 static void runtime_errors_name_the_function(void **state)
 {
 	static const struct {
@@ -348,6 +368,7 @@ int main(void)
 		cmocka_unit_test(builtin_functions),
 		cmocka_unit_test(equals_ignore_case_extension),
 		cmocka_unit_test(syntax_errors_are_refused_with_position),
+		cmocka_unit_test(query_need_not_be_nul_terminated),
 		cmocka_unit_test(runtime_errors_name_the_function),
 		cmocka_unit_test(nesting_is_bounded),
 		cmocka_unit_test(query_size_is_bounded),
