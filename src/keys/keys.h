@@ -103,6 +103,7 @@ enum jws_alg signing_key_alg(const struct signing_key *k);
 int64_t signing_key_created(const struct signing_key *k);
 int64_t signing_key_retire_at(const struct signing_key *k); /* 0 = not retiring */
 int64_t signing_key_last_exp(const struct signing_key *k);  /* latest exp it signed */
+int64_t signing_key_not_after(const struct signing_key *k); /* its certificate's notAfter */
 /* The public JWK (kid, kty, n/e or crv/x/y, x5c, x5t, x5t#S256), new reference. */
 int signing_key_jwk(const struct signing_key *k, json_t **out, struct attest_err *err);
 /*

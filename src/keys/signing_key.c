@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BLOB_MAGIC     "ATKB"
 #define BLOB_VERSION   1
@@ -103,6 +104,15 @@ int64_t signing_key_retire_at(const struct signing_key *k)
 int64_t signing_key_last_exp(const struct signing_key *k)
 {
 	return atomic_load(&((struct signing_key *)k)->last_exp);
+}
+
+int64_t signing_key_not_after(const struct signing_key *k)
+{
+	struct tm tm;
+
+	if (k == NULL || ASN1_TIME_to_tm(X509_get0_notAfter(k->cert), &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
 }
 
 void signing_key_set_retire_at(struct signing_key *k, int64_t t)

@@ -4,6 +4,8 @@
  * verify in node (and a tampered copy does not), RFC 7638 thumbprints
  * agree, and tokens jose signs with its own keys verify here. Skipped,
  * saying so, when node or tests/interop/node_modules/jose is missing.
+ * The keyring's own JWKS (what /certs serves) and a token it signed are
+ * part of the set, so the service's exact formats are what node checks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include "base/codec.h"
 #include "crypto/crypto.h"
 #include "crypto/jose.h"
+#include "keys/keys.h"
 #include "testpki.h"
 #include "testutil.h"
 
@@ -81,6 +84,46 @@ static void add_key(json_t *jwks, json_t *thumbs, EVP_PKEY *key, const char *kid
 	b = b64url_encode(tp, sizeof(tp));
 	json_object_set_new(thumbs, kid, json_string(b));
 	free(b);
+}
+
+/* A keyring's JWKS (as /certs publishes it) and one token it signed. */
+static void add_keyring(json_t *jwks, json_t *thumbs, json_t *tokens)
+{
+	struct keyring_opts o = {.key = {.type = KEY_RSA2048,
+					 .subject_cn = "https://attestd.test",
+					 .jku = "https://attestd.test/certs"},
+				 .max_token_lifetime = 28800};
+	struct keyring *r = NULL;
+	struct attest_err err;
+	const char *kid = NULL;
+	json_t *ring_jwks = NULL, *k,
+	       *claims = json_pack("{s:s,s:s}", "iss", "https://attestd.test", "x-ms-ver", "1.0");
+	char *tok = NULL, *payload;
+	uint8_t tp[32];
+	char *b;
+	size_t i;
+
+	attest_err_clear(&err);
+	assert_int_equal(keyring_new(&o, &r, &err), ATTEST_OK);
+	assert_int_equal(keyring_add_generated(r, T0, &kid, &err), ATTEST_OK);
+	assert_int_equal(keyring_jwks(r, T0, &ring_jwks, &err), ATTEST_OK);
+	json_array_foreach(json_object_get(ring_jwks, "keys"), i, k)
+	    json_array_append(json_object_get(jwks, "keys"), k);
+	assert_int_equal(jwk_thumbprint(signing_key_public(keyring_current(r)), tp), ATTEST_OK);
+	b = b64url_encode(tp, sizeof(tp));
+	json_object_set_new(thumbs, kid, json_string(b));
+	/* The kid is the RFC 7638 thumbprint itself: node recomputes it. */
+	assert_string_equal(b, kid);
+	free(b);
+	assert_int_equal(keyring_sign_jwt(r, claims, &tok, &err), ATTEST_OK);
+	payload = jose_json_dump_sorted(claims, NULL);
+	json_array_append_new(tokens,
+			      json_pack("{s:s,s:s,s:s}", "alg", "RS256", "token", tok, "payload", payload));
+	free(payload);
+	free(tok);
+	json_decref(claims);
+	json_decref(ring_jwks);
+	keyring_free(r);
 }
 
 /* Runs the script; its output goes to stderr; returns its exit status. */
@@ -180,6 +223,7 @@ static void jose_npm_verifies_attestd_tokens_and_the_reverse(void **state)
 	add_token(tokens, rsa, JWS_ALG_PS256, "rsa-key", NULL);
 	add_token(tokens, p256, JWS_ALG_ES256, "p256-key", NULL);
 	add_token(tokens, p384, JWS_ALG_ES384, "p384-key", NULL);
+	add_keyring(jwks, thumbs, tokens);
 	doc = json_pack("{s:O,s:O,s:O}", "jwks", jwks, "tokens", tokens, "thumbprints", thumbs);
 	snprintf(path, sizeof(path), "%s/attestd.json", dir);
 	assert_int_equal(json_dump_file(doc, path, JSON_COMPACT), 0);
