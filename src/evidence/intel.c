@@ -325,6 +325,58 @@ out:
 
 /* PCK chain ------------------------------------------------------------------------- */
 
+/* leaf PEM ‖ "\n" ‖ chain PEM into a new buffer (*owned). */
+static int join_pem(struct run *r, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint8_t **owned,
+		    const uint8_t **pem, size_t *pem_len)
+{
+	struct buf all;
+
+	buf_init(&all, 1u << 20);
+	if (buf_append(&all, a, alen) != ATTEST_OK || buf_append_str(&all, "\n") != ATTEST_OK ||
+	    (b && buf_append(&all, b, blen) != ATTEST_OK)) {
+		buf_free(&all);
+		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+	}
+	*owned = buf_steal(&all, pem_len);
+	*pem = *owned;
+	return ATTEST_OK;
+}
+
+/*
+ * Type 4 carries only the PCK leaf: its CA (and the root) come with the PCK
+ * CRL of that CA from the source (PCS serves the CRL issuer chain: CA, root).
+ */
+static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, STACK_OF(X509) **chain, uint8_t **owned,
+				  const uint8_t **pem, size_t *pem_len)
+{
+	char code[ATTEST_ERR_NAME_MAX];
+	STACK_OF(X509) *leaf = NULL;
+	struct collateral_blob b;
+	enum pck_ca ca;
+	const uint8_t *lp;
+	size_t ll;
+	int rc;
+
+	snprintf(code, sizeof(code), "%s.pck.chain.parse", r->prefix);
+	if ((rc = quote_pck_chain_pem(q, &lp, &ll, r->prefix, r->err)) != ATTEST_OK ||
+	    (rc = x509_stack_from_pem(lp, ll, &leaf, code, r->err)) != ATTEST_OK)
+		return rc;
+	rc = pck_ca_of_cert(sk_X509_value(leaf, 0), &ca, r->prefix, r->err);
+	sk_X509_pop_free(leaf, X509_free);
+	if (rc != ATTEST_OK)
+		return rc;
+	if (r->ctx->collateral == NULL)
+		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "collateral.missing",
+			    "certification data type 4 needs a collateral source for the PCK CA");
+	if (collateral_get_pck_crl(r->ctx->collateral, (enum collateral_pck_ca)ca, &b, r->err) != ATTEST_OK)
+		return fetch_failed(r, "pck_crl");
+	rc = join_pem(r, lp, ll, b.chain, b.chain_len, owned, pem, pem_len);
+	collateral_blob_free(&b);
+	if (rc == ATTEST_OK)
+		rc = x509_stack_from_pem(*pem, *pem_len, chain, code, r->err);
+	return rc;
+}
+
 /* The PCK chain PEM (leaf first) for the quote's certification data type. */
 static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X509) **chain, uint8_t **owned,
 			      const uint8_t **pem, size_t *pem_len)
@@ -341,13 +393,11 @@ static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X50
 		return x509_stack_from_pem(*pem, *pem_len, chain, code, r->err);
 	}
 	if (q->cert_type == QUOTE_CERT_PCK_CLEARTEXT)
-		return ierr(r->err, ATTEST_E_UNSUPPORTED, r->prefix, "quote.cert_type",
-			    "certification data type 4 (PCK leaf without its CA) is not supported; use type 5");
+		return pck_leaf_with_ca_chain(r, q, chain, owned, pem, pem_len);
 	/* Types 1-3: the source resolves the PPID into a PCK certificate and its chain. */
 	{
 		struct collateral_pck_query pq = {q->ppid.ppid, q->ppid.ppid_len, q->ppid.cpusvn, q->ppid.pcesvn,
 						  q->ppid.pceid};
-		struct buf all;
 
 		if (r->ctx->collateral == NULL)
 			return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "collateral.missing",
@@ -355,17 +405,10 @@ static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X50
 				    q->cert_type);
 		if (collateral_get_pck_cert(r->ctx->collateral, &pq, &b, r->err) != ATTEST_OK)
 			return fetch_failed(r, "pck_cert");
-		buf_init(&all, 1u << 20);
-		if (buf_append(&all, b.data, b.len) != ATTEST_OK || buf_append_str(&all, "\n") != ATTEST_OK ||
-		    (b.chain && buf_append(&all, b.chain, b.chain_len) != ATTEST_OK)) {
-			buf_free(&all);
-			collateral_blob_free(&b);
-			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
-		}
+		rc = join_pem(r, b.data, b.len, b.chain, b.chain_len, owned, pem, pem_len);
 		collateral_blob_free(&b);
-		*pem_len = all.len;
-		*owned = buf_steal(&all, pem_len);
-		*pem = *owned;
+		if (rc != ATTEST_OK)
+			return rc;
 		return x509_stack_from_pem(*pem, *pem_len, chain, code, r->err);
 	}
 }
@@ -423,6 +466,9 @@ static int pck_step(struct run *r, const struct quote *q, struct intel_quote_res
 	if ((rc = pck_chain_of_quote(r, q, &chain, &owned, &pem, &pem_len)) != ATTEST_OK)
 		goto out;
 	cache_key(r, "intel.pck", pem, pem_len, NULL, 0, key);
+	/* Types 1-4: the chain came from the source; it may still be cached. */
+	if ((res->refs->pck = collateral_cache_get(r->cache, key, r->ctx->now, &obj)) != NULL)
+		goto done;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		rc = ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
 		goto out;

@@ -582,6 +582,27 @@ static void a_ppid_certification_data_is_resolved_through_the_source(void **stat
 	plat_free(&t);
 }
 
+static void a_pck_leaf_certification_data_gets_its_ca_from_the_crl_issuer_chain(void **state)
+{
+	struct plat t;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	size_t len;
+	uint8_t *q;
+	int i;
+
+	plat_new(&t);
+	plat_status(&t, "UpToDate", NULL);
+	q = plat_quote(&t, 4, NULL, NULL, QUOTE_CERT_PCK_CLEARTEXT, &len);
+	for (i = 0; i < 2; i++) { /* cold, then from the cache */
+		if (plat_verify(&t, q, len, cs, &err) != ATTEST_OK)
+			fail_msg("%s: %s", err.name, err.msg);
+	}
+	claim_set_free(cs);
+	free(q);
+	plat_free(&t);
+}
+
 static void collateral_for_another_fmspc_is_refused(void **state)
 {
 	static const uint8_t other[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
@@ -793,6 +814,7 @@ int main(void)
 		cmocka_unit_test(quote_versions_4_and_5_and_trailing_bytes_verify),
 		cmocka_unit_test(a_platform_ca_pck_with_seven_extension_entries_verifies),
 		cmocka_unit_test(a_ppid_certification_data_is_resolved_through_the_source),
+		cmocka_unit_test(a_pck_leaf_certification_data_gets_its_ca_from_the_crl_issuer_chain),
 		cmocka_unit_test(collateral_for_another_fmspc_is_refused),
 		cmocka_unit_test(a_tampered_tcb_info_is_refused),
 		cmocka_unit_test(oe_reports_and_evidence_with_custom_claims_verify),
