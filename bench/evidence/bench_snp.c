@@ -95,8 +95,8 @@ static int floor_op(void *arg)
 {
 	struct state *s = arg;
 
-	return ecdsa_verify_rs_le(s->key, HASH_SHA384, s->r.signed_bytes, SNP_SIGNED_SIZE, s->r.sig_r, s->r.sig_s,
-				  SNP_SIG_COMPONENT_SIZE, "bench", NULL);
+	return ecdsa_verify_rs_le(s->key, HASH_SHA384, s->r.signed_bytes, SNP_SIGNED_SIZE, s->r.sig_r,
+				  s->r.sig_s, SNP_SIG_COMPONENT_SIZE, "bench", NULL);
 }
 
 static int verify_op(struct state *s, struct snp_chain_cache *cache)
@@ -119,8 +119,14 @@ static int verify_op(struct state *s, struct snp_chain_cache *cache)
 	return rc;
 }
 
-static int cold_op(void *arg) { return verify_op(arg, NULL); }
-static int warm_op(void *arg) { return verify_op(arg, ((struct state *)arg)->cache); }
+static int cold_op(void *arg)
+{
+	return verify_op(arg, NULL);
+}
+static int warm_op(void *arg)
+{
+	return verify_op(arg, ((struct state *)arg)->cache);
+}
 
 static int envelope_op(void *arg)
 {

@@ -44,7 +44,8 @@ static void envelope(const uint8_t *p, size_t n)
 		return;
 	memset(&in, 0, sizeof(in));
 	in.evidence = p, in.evidence_len = n;
-	in.runtime_data = (const uint8_t *)"{}", in.runtime_data_len = 2, in.runtime_data_type = EVIDENCE_DATA_JSON;
+	in.runtime_data = (const uint8_t *)"{}", in.runtime_data_len = 2,
+	in.runtime_data_type = EVIDENCE_DATA_JSON;
 	if (sevsnpvm_verify(&ctx, &in, cs, NULL) == 0)
 		abort();
 	claim_set_free(cs);

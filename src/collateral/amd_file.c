@@ -30,7 +30,8 @@ static int read_one(const char *path, struct collateral_blob *out, struct attest
 	if (rc == ATTEST_E_NOT_FOUND)
 		return attest_err_set(err, rc, "collateral.not_found", "no AMD collateral at %s", path);
 	if (rc == ATTEST_E_NOMEM)
-		return attest_err_set(err, rc, "collateral.too_large", "%s is over %u bytes", path, AMD_FILE_MAX);
+		return attest_err_set(err, rc, "collateral.too_large", "%s is over %u bytes", path,
+				      AMD_FILE_MAX);
 	if (rc != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_IO, "collateral.io", "cannot read %s", path);
 	memset(out, 0, sizeof(*out));
@@ -41,8 +42,8 @@ static int read_one(const char *path, struct collateral_blob *out, struct attest
 
 static int bad_product(const char *product, struct attest_err *err)
 {
-	return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "\"%s\" is not an AMD product line",
-			      product ? product : "(null)");
+	return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid",
+			      "\"%s\" is not an AMD product line", product ? product : "(null)");
 }
 
 /* Tries each path in turn: the first that exists is read; only not-found moves on. */
@@ -134,19 +135,23 @@ static int src_chain(void *self, const char *product, bool vlek, struct collater
 	return amd_file_cert_chain(self, product, vlek, out, err);
 }
 
-static int src_crl(void *self, const char *product, bool vlek, struct collateral_blob *out, struct attest_err *err)
+static int src_crl(void *self, const char *product, bool vlek, struct collateral_blob *out,
+		   struct attest_err *err)
 {
 	return amd_file_crl(self, product, vlek, out, err);
 }
 
-static void src_free(void *self) { free(self); }
+static void src_free(void *self)
+{
+	free(self);
+}
 
 static const struct collateral_source_ops AMD_FILE_OPS = {
-	.name = "amd-file",
-	.amd_vcek = src_vcek,
-	.amd_cert_chain = src_chain,
-	.amd_crl = src_crl,
-	.free = src_free,
+    .name = "amd-file",
+    .amd_vcek = src_vcek,
+    .amd_cert_chain = src_chain,
+    .amd_crl = src_crl,
+    .free = src_free,
 };
 
 int amd_file_source_new(const char *dir, struct collateral_source **out, struct attest_err *err)

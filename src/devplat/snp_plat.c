@@ -27,7 +27,8 @@ struct snp_plat {
 static int plat_err(struct attest_err *err, const char *what)
 {
 	ERR_clear_error();
-	return attest_err_set(err, ATTEST_E_INTERNAL, "devplat.snp", "synthetic SNP platform: %s failed", what);
+	return attest_err_set(err, ATTEST_E_INTERNAL, "devplat.snp", "synthetic SNP platform: %s failed",
+			      what);
 }
 
 static EVP_PKEY *rsa_generate(int bits)
@@ -80,13 +81,17 @@ static EVP_PKEY *ca_key(const char *dir, const char *name, int bits)
 static X509_NAME *amd_name(const char *cn)
 {
 	X509_NAME *n = X509_NAME_new();
-	static const char *const fields[][2] = {{"OU", "Engineering"}, {"C", "US"}, {"L", "Santa Clara"},
-						{"ST", "CA"}, {"O", "Advanced Micro Devices"}};
+	static const char *const fields[][2] = {{"OU", "Engineering"},
+						{"C", "US"},
+						{"L", "Santa Clara"},
+						{"ST", "CA"},
+						{"O", "Advanced Micro Devices"}};
 
 	if (n == NULL)
 		return NULL;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		X509_NAME_add_entry_by_txt(n, fields[i][0], MBSTRING_ASC, (const unsigned char *)fields[i][1], -1, -1, 0);
+		X509_NAME_add_entry_by_txt(n, fields[i][0], MBSTRING_ASC, (const unsigned char *)fields[i][1],
+					   -1, -1, 0);
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	return n;
 }
@@ -130,11 +135,11 @@ static X509 *cert_new(const char *cn, X509 *issuer, const char *issuer_cn, EVP_P
 	X509_NAME *sn = amd_name(cn), *in = issuer ? NULL : amd_name(issuer_cn);
 	int ok;
 
-	ok = x && sn && (issuer || in) && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), serial) &&
-	     X509_set_subject_name(x, sn) &&
+	ok = x && sn && (issuer || in) && X509_set_version(x, 2) &&
+	     ASN1_INTEGER_set(X509_get_serialNumber(x), serial) && X509_set_subject_name(x, sn) &&
 	     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : in) &&
-	     ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) && ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) &&
-	     X509_set_pubkey(x, pub);
+	     ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
+	     ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) && X509_set_pubkey(x, pub);
 	X509_NAME_free(sn);
 	X509_NAME_free(in);
 	if (!ok) {
@@ -149,8 +154,9 @@ static X509 *ca_cert(const char *cn, X509 *issuer, EVP_PKEY *pub, EVP_PKEY *sign
 {
 	X509 *x = cert_new(cn, issuer, cn, pub, serial, nb, na);
 
-	if (x == NULL || add_ext_nid(x, issuer ? issuer : x, NID_basic_constraints,
-				     root ? "critical,CA:TRUE" : "critical,CA:TRUE,pathlen:0") ||
+	if (x == NULL ||
+	    add_ext_nid(x, issuer ? issuer : x, NID_basic_constraints,
+			root ? "critical,CA:TRUE" : "critical,CA:TRUE,pathlen:0") ||
 	    add_ext_nid(x, issuer ? issuer : x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
 	    add_ext_nid(x, issuer ? issuer : x, NID_subject_key_identifier, "hash") ||
 	    sign_pss(x, NULL, signer, EVP_sha384())) {
@@ -170,7 +176,8 @@ int snp_plat_new(const struct snp_plat_opts *o, struct snp_plat **out, struct at
 
 	if (p == NULL || name == NULL) {
 		free(p);
-		return attest_err_set(err, ATTEST_E_INVALID, "devplat.snp", "unknown product or out of memory");
+		return attest_err_set(err, ATTEST_E_INVALID, "devplat.snp",
+				      "unknown product or out of memory");
 	}
 	p->product = o->product;
 	p->not_before = o->not_before;
@@ -185,11 +192,12 @@ int snp_plat_new(const struct snp_plat_opts *o, struct snp_plat **out, struct at
 	snprintf(cn, sizeof(cn), "ARK-%s", name);
 	p->ark = ca_cert(cn, NULL, p->ark_key, p->ark_key, p->serial++, o->not_before, o->not_after, true);
 	snprintf(cn, sizeof(cn), "SEV-%s", name);
-	p->ask = p->ark ? ca_cert(cn, p->ark, p->ask_key, p->ark_key, p->serial++, o->not_before, o->not_after, false)
+	p->ask = p->ark ? ca_cert(cn, p->ark, p->ask_key, p->ark_key, p->serial++, o->not_before,
+				  o->not_after, false)
 			: NULL;
 	snprintf(cn, sizeof(cn), "SEV-VLEK-%s", name);
-	p->asvk = p->ark ? ca_cert(cn, p->ark, p->asvk_key, p->ark_key, p->serial++, o->not_before, o->not_after,
-				   false)
+	p->asvk = p->ark ? ca_cert(cn, p->ark, p->asvk_key, p->ark_key, p->serial++, o->not_before,
+				   o->not_after, false)
 			 : NULL;
 	if (p->ark == NULL || p->ask == NULL || p->asvk == NULL)
 		goto fail;
@@ -213,11 +221,26 @@ void snp_plat_free(struct snp_plat *p)
 	free(p);
 }
 
-X509 *snp_plat_ark(const struct snp_plat *p) { return p->ark; }
-X509 *snp_plat_ask(const struct snp_plat *p) { return p->ask; }
-X509 *snp_plat_asvk(const struct snp_plat *p) { return p->asvk; }
-EVP_PKEY *snp_plat_ark_key(const struct snp_plat *p) { return p->ark_key; }
-enum amd_product snp_plat_product(const struct snp_plat *p) { return p->product; }
+X509 *snp_plat_ark(const struct snp_plat *p)
+{
+	return p->ark;
+}
+X509 *snp_plat_ask(const struct snp_plat *p)
+{
+	return p->ask;
+}
+X509 *snp_plat_asvk(const struct snp_plat *p)
+{
+	return p->asvk;
+}
+EVP_PKEY *snp_plat_ark_key(const struct snp_plat *p)
+{
+	return p->ark_key;
+}
+enum amd_product snp_plat_product(const struct snp_plat *p)
+{
+	return p->product;
+}
 
 void snp_plat_leaf_free(struct snp_plat_leaf *l)
 {
@@ -267,7 +290,8 @@ static int add_amd_str(X509 *x, const char *arc, const char *s)
 	if (n > 127)
 		return -1;
 	der[0] = 0x16, der[1] = (uint8_t)n;
-	memcpy(der + 2, s, n);
+	for (size_t i = 0; i < n; i++)
+		der[2 + i] = (uint8_t)s[i];
 	return add_amd_ext(x, arc, der, n + 2);
 }
 
@@ -350,7 +374,9 @@ void snp_plat_report_defaults(const struct snp_plat *p, const uint8_t chip_id[64
 	memcpy(r->chip_id, chip_id, 64);
 	r->has_cpuid = true;
 	r->cpuid_fam_id = p->product == AMD_PRODUCT_TURIN ? 0x1A : 0x19;
-	r->cpuid_mod_id = p->product == AMD_PRODUCT_GENOA ? 0x11 : p->product == AMD_PRODUCT_TURIN ? 0x02 : 0x01;
+	r->cpuid_mod_id = p->product == AMD_PRODUCT_GENOA   ? 0x11
+			  : p->product == AMD_PRODUCT_TURIN ? 0x02
+							    : 0x01;
 	r->cpuid_step = 1;
 	r->current_major = r->committed_major = 1;
 	r->current_minor = r->committed_minor = 55;
@@ -438,15 +464,17 @@ int snp_plat_crl(struct snp_plat *p, bool vlek, bool revoke_ca, int64_t this_upd
 		 X509_CRL **out, struct attest_err *err)
 {
 	X509_CRL *crl = X509_CRL_new();
-	ASN1_TIME *t1 = ASN1_TIME_set(NULL, (time_t)this_update), *t2 = ASN1_TIME_set(NULL, (time_t)next_update);
+	ASN1_TIME *t1 = ASN1_TIME_set(NULL, (time_t)this_update),
+		  *t2 = ASN1_TIME_set(NULL, (time_t)next_update);
 	X509_REVOKED *rev = NULL;
 	int ok = crl && t1 && t2 && X509_CRL_set_version(crl, 1) &&
-		 X509_CRL_set_issuer_name(crl, X509_get_subject_name(p->ark)) && X509_CRL_set1_lastUpdate(crl, t1) &&
-		 X509_CRL_set1_nextUpdate(crl, t2);
+		 X509_CRL_set_issuer_name(crl, X509_get_subject_name(p->ark)) &&
+		 X509_CRL_set1_lastUpdate(crl, t1) && X509_CRL_set1_nextUpdate(crl, t2);
 
 	if (ok && revoke_ca) {
 		rev = X509_REVOKED_new();
-		ok = rev && X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(vlek ? p->asvk : p->ask)) &&
+		ok = rev &&
+		     X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(vlek ? p->asvk : p->ask)) &&
 		     X509_REVOKED_set_revocationDate(rev, t1) && X509_CRL_add0_revoked(crl, rev);
 		if (!ok)
 			X509_REVOKED_free(rev);
@@ -507,7 +535,10 @@ uint8_t *snp_plat_crl_der(X509_CRL *crl, size_t *len)
 	return copy;
 }
 
-static void put32(uint8_t *p, uint32_t v) { st32(p, v); }
+static void put32(uint8_t *p, uint32_t v)
+{
+	st32(p, v);
+}
 
 int snp_plat_hcl_report(struct snp_report *r, EVP_PKEY *key, const char *runtime_json, uint8_t **out,
 			size_t *len, struct attest_err *err)
@@ -531,11 +562,11 @@ int snp_plat_hcl_report(struct snp_report *r, EVP_PKEY *key, const char *runtime
 	put32(h + 0x000, 0x414C4348u); /* "HCLA" */
 	put32(h + 0x004, 1);
 	put32(h + 0x008, (uint32_t)n);
-	put32(h + 0x00C, 2);            /* IGVM_REQUEST_TYPE AkCert */
+	put32(h + 0x00C, 2); /* IGVM_REQUEST_TYPE AkCert */
 	put32(h + 0x4C0, (uint32_t)(20 + v));
 	put32(h + 0x4C4, 1);
-	put32(h + 0x4C8, 2);            /* SNP */
-	put32(h + 0x4CC, 1);            /* SHA-256 */
+	put32(h + 0x4C8, 2); /* SNP */
+	put32(h + 0x4CC, 1); /* SHA-256 */
 	put32(h + 0x4D0, (uint32_t)v);
 	memcpy(h + 0x4D4, runtime_json, v);
 	*out = h;

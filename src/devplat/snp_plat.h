@@ -30,7 +30,7 @@ struct snp_plat_opts {
 	int64_t not_before; /* CA validity */
 	int64_t not_after;
 	const char *key_dir; /* may be NULL: fresh keys every time */
-	int ca_bits;         /* 0 = 4096 */
+	int ca_bits;	     /* 0 = 4096 */
 };
 
 int snp_plat_new(const struct snp_plat_opts *o, struct snp_plat **out, struct attest_err *err);
@@ -45,18 +45,18 @@ enum amd_product snp_plat_product(const struct snp_plat *p);
 
 /* What to put in a leaf certificate. Unset fields take the defaults noted. */
 struct snp_plat_leaf_spec {
-	bool vlek;               /* VLEK (CN SEV-VLEK, issued by the ASVK, csp_id) instead of VCEK */
-	const uint8_t *chip_id;  /* 64 bytes: hwID (VCEK) */
-	size_t hwid_len;         /* 0 = 64 */
-	const uint8_t *tcb;      /* 8 bytes in report order: SPL extensions */
+	bool vlek;		  /* VLEK (CN SEV-VLEK, issued by the ASVK, csp_id) instead of VCEK */
+	const uint8_t *chip_id;	  /* 64 bytes: hwID (VCEK) */
+	size_t hwid_len;	  /* 0 = 64 */
+	const uint8_t *tcb;	  /* 8 bytes in report order: SPL extensions */
 	const char *product_name; /* NULL = "<Product>-B0" */
-	const char *csp_id;      /* NULL = "test-csp" (VLEK) */
+	const char *csp_id;	  /* NULL = "test-csp" (VLEK) */
 	int64_t not_before, not_after;
 	/* Error paths. */
 	bool omit_hwid, omit_spl_ucode, add_csp_id, add_hwid;
-	bool issue_by_ark;       /* signed by the ARK instead of the ASK/ASVK */
-	bool p256;               /* an EC P-256 key instead of P-384 */
-	bool sha256_pss;         /* RSA-PSS with SHA-256 instead of SHA-384 */
+	bool issue_by_ark; /* signed by the ARK instead of the ASK/ASVK */
+	bool p256;	   /* an EC P-256 key instead of P-384 */
+	bool sha256_pss;   /* RSA-PSS with SHA-256 instead of SHA-384 */
 };
 
 /* A leaf and its private key (both owned by the caller). */

@@ -132,8 +132,8 @@ static int der_ia5(const uint8_t *p, size_t n, char *buf, size_t buflen)
 
 static int ext_err(struct attest_err *err, const char *what)
 {
-	return attest_err_set(err, ATTEST_E_PARSE, "snp.vcek.extension", "the VCEK/VLEK extension %s is malformed",
-			      what);
+	return attest_err_set(err, ATTEST_E_PARSE, "snp.vcek.extension",
+			      "the VCEK/VLEK extension %s is malformed", what);
 }
 
 /* One AMD extension: sub-arcs (after AMD_ARC) a1[.a2] with DER value v. */
@@ -184,8 +184,9 @@ int amd_cert_ext_parse(X509 *cert, struct amd_cert_ext *out, struct attest_err *
 
 		if (oid == NULL || oidlen <= sizeof(AMD_ARC) || memcmp(oid, AMD_ARC, sizeof(AMD_ARC)) != 0)
 			continue;
-		if ((rc = ext_one(&e, oid + sizeof(AMD_ARC), oidlen - sizeof(AMD_ARC), ASN1_STRING_get0_data(val),
-				  (size_t)ASN1_STRING_length(val), err)) != ATTEST_OK)
+		if ((rc = ext_one(&e, oid + sizeof(AMD_ARC), oidlen - sizeof(AMD_ARC),
+				  ASN1_STRING_get0_data(val), (size_t)ASN1_STRING_length(val), err)) !=
+		    ATTEST_OK)
 			return rc;
 	}
 	*out = e;
@@ -194,7 +195,7 @@ int amd_cert_ext_parse(X509 *cert, struct amd_cert_ext *out, struct attest_err *
 
 /* ---- Chain ---------------------------------------------------------------- */
 
-int amd_chain_classify(STACK_OF(X509) *certs, struct amd_chain *out, struct attest_err *err)
+int amd_chain_classify(STACK_OF(X509) * certs, struct amd_chain *out, struct attest_err *err)
 {
 	struct amd_chain ch;
 	char cn[64];
@@ -212,8 +213,9 @@ int amd_chain_classify(STACK_OF(X509) *certs, struct amd_chain *out, struct atte
 		else if (strncmp(cn, "ARK-", 4) == 0)
 			slot = &ch.ark;
 		else
-			return attest_err_set(err, ATTEST_E_PARSE, "snp.chain.unknown",
-					      "certificate %d (CN \"%s\") is not an AMD ARK, ASK, VCEK or VLEK", i, cn);
+			return attest_err_set(
+			    err, ATTEST_E_PARSE, "snp.chain.unknown",
+			    "certificate %d (CN \"%s\") is not an AMD ARK, ASK, VCEK or VLEK", i, cn);
 		if (*slot != NULL)
 			return attest_err_set(err, ATTEST_E_PARSE, "snp.chain.duplicate",
 					      "certificate %d (CN \"%s\") repeats a role", i, cn);
@@ -264,13 +266,15 @@ static int check_names(enum amd_product product, bool vlek, const struct amd_cha
 	snprintf(want, sizeof(want), vlek ? "SEV-VLEK-%s" : "SEV-%s", pname);
 	if (strcmp(cn, want) != 0)
 		return attest_err_set(err, ATTEST_E_VERIFY, "snp.chain.product",
-				      "the intermediate is \"%s\", a %s report needs \"%s\"", cn, pname, want);
+				      "the intermediate is \"%s\", a %s report needs \"%s\"", cn, pname,
+				      want);
 	if (ch->ark != NULL) {
 		amd_cert_cn(ch->ark, cn, sizeof(cn));
 		snprintf(want, sizeof(want), "ARK-%s", pname);
 		if (strcmp(cn, want) != 0)
 			return attest_err_set(err, ATTEST_E_VERIFY, "snp.chain.product",
-					      "the root is \"%s\", a %s report needs \"%s\"", cn, pname, want);
+					      "the root is \"%s\", a %s report needs \"%s\"", cn, pname,
+					      want);
 	}
 	return ATTEST_OK;
 }
@@ -291,12 +295,14 @@ static int check_algorithms(X509 *leaf, X509 *ask, X509 *ark, struct attest_err 
 	if (lk == NULL || EVP_PKEY_get_base_id(lk) != EVP_PKEY_EC ||
 	    EVP_PKEY_get_utf8_string_param(lk, "group", group, sizeof(group), &glen) != 1 ||
 	    strcmp(group, "secp384r1") != 0)
-		return attest_err_set(err, ATTEST_E_VERIFY, "snp.vcek.key", "the VCEK/VLEK key is not EC P-384");
+		return attest_err_set(err, ATTEST_E_VERIFY, "snp.vcek.key",
+				      "the VCEK/VLEK key is not EC P-384");
 	if (!sig_is_pss384(leaf))
 		return attest_err_set(err, ATTEST_E_VERIFY, "snp.vcek.algorithm",
 				      "the VCEK/VLEK is not signed with RSASSA-PSS SHA-384 (salt 48)");
 	if (!key_is(ask, EVP_PKEY_RSA, 4096) && !key_is(ask, EVP_PKEY_RSA_PSS, 4096))
-		return attest_err_set(err, ATTEST_E_VERIFY, "snp.chain.key", "the ASK/ASVK key is not RSA-4096");
+		return attest_err_set(err, ATTEST_E_VERIFY, "snp.chain.key",
+				      "the ASK/ASVK key is not RSA-4096");
 	if (!sig_is_pss384(ask))
 		return attest_err_set(err, ATTEST_E_VERIFY, "snp.chain.algorithm",
 				      "the ASK/ASVK is not signed with RSASSA-PSS SHA-384 (salt 48)");
@@ -308,7 +314,7 @@ static int check_algorithms(X509 *leaf, X509 *ask, X509 *ark, struct attest_err 
 }
 
 /* The anchors for product: ARK-<P> among the configured ones, or the built-in. */
-static int product_anchors(const struct evidence_ctx *ctx, enum amd_product product, STACK_OF(X509) **out,
+static int product_anchors(const struct evidence_ctx *ctx, enum amd_product product, STACK_OF(X509) * *out,
 			   struct attest_err *err)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
@@ -375,7 +381,7 @@ static void window_narrow(X509 *x, int64_t *from, int64_t *until)
  * RSA-PSS, and carry the key and name of an anchor. The anchor is what the
  * chain ends in.
  */
-static int check_supplied_ark(X509 *ark, STACK_OF(X509) *anchors, struct attest_err *err)
+static int check_supplied_ark(X509 *ark, STACK_OF(X509) * anchors, struct attest_err *err)
 {
 	EVP_PKEY *k = X509_get0_pubkey(ark);
 
@@ -415,7 +421,7 @@ static int check_crl(X509_CRL *crl, X509 *anchor, X509 *ask, int64_t now, int64_
 }
 
 /* The configured anchor that verified the ASK (for the CRL's signature). */
-static X509 *anchor_of(STACK_OF(X509) *chain)
+static X509 *anchor_of(STACK_OF(X509) * chain)
 {
 	int n = chain ? sk_X509_num(chain) : 0;
 
@@ -444,9 +450,9 @@ static int resolve_product(enum amd_product product, const struct amd_cert_ext *
 
 struct chain_work {
 	X509 *ask;
-	STACK_OF(X509) *anchors;
-	STACK_OF(X509) *untrusted;
-	STACK_OF(X509) *verified;
+	STACK_OF(X509) * anchors;
+	STACK_OF(X509) * untrusted;
+	STACK_OF(X509) * verified;
 };
 
 static void chain_work_free(struct chain_work *w)
@@ -483,13 +489,15 @@ int amd_chain_verify(const struct evidence_ctx *ctx, enum amd_product product, b
 	memset(&r, 0, sizeof(r));
 	memset(&w, 0, sizeof(w));
 	if (ch->leaf == NULL)
-		return attest_err_set(err, ATTEST_E_COLLATERAL, "snp.vcek.missing", "no VCEK or VLEK certificate");
+		return attest_err_set(err, ATTEST_E_COLLATERAL, "snp.vcek.missing",
+				      "no VCEK or VLEK certificate");
 	if ((rc = amd_cert_ext_parse(ch->leaf, &r.ext, err)) != ATTEST_OK ||
 	    (rc = resolve_product(product, &r.ext, &r.product, err)) != ATTEST_OK)
 		return rc;
 	if (ch->ask != NULL && X509_up_ref(ch->ask))
 		w.ask = ch->ask;
-	else if ((rc = amd_builtin_cert(r.product, vlek ? AMD_ROLE_ASVK : AMD_ROLE_ASK, &w.ask, err)) != ATTEST_OK)
+	else if ((rc = amd_builtin_cert(r.product, vlek ? AMD_ROLE_ASVK : AMD_ROLE_ASK, &w.ask, err)) !=
+		 ATTEST_OK)
 		return rc;
 	if ((rc = check_names(r.product, vlek, ch, w.ask, err)) != ATTEST_OK ||
 	    (rc = check_algorithms(ch->leaf, w.ask, ch->ark, err)) != ATTEST_OK ||

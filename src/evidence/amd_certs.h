@@ -62,10 +62,10 @@ void amd_cert_cn(X509 *cert, char *buf, size_t len);
 
 /* Where the chain pieces came from; any may be NULL. */
 struct amd_chain {
-	X509 *leaf;          /* VCEK or VLEK */
-	X509 *ask;           /* ASK or ASVK; NULL = built-in */
-	X509 *ark;           /* as supplied with the evidence; checked, never trusted */
-	X509_CRL *crl;       /* AMD's CRL for this product (signed by the ARK) */
+	X509 *leaf;    /* VCEK or VLEK */
+	X509 *ask;     /* ASK or ASVK; NULL = built-in */
+	X509 *ark;     /* as supplied with the evidence; checked, never trusted */
+	X509_CRL *crl; /* AMD's CRL for this product (signed by the ARK) */
 };
 
 /* What a verified chain establishes. */
@@ -73,8 +73,8 @@ struct amd_chain_result {
 	enum amd_product product;
 	bool vlek;
 	struct amd_cert_ext ext;
-	EVP_PKEY *leaf_key;    /* up-referenced; caller frees */
-	int64_t valid_from;    /* the intersection of every validity window */
+	EVP_PKEY *leaf_key; /* up-referenced; caller frees */
+	int64_t valid_from; /* the intersection of every validity window */
 	int64_t valid_until;
 	bool crl_checked;
 };
@@ -98,7 +98,7 @@ int amd_chain_verify(const struct evidence_ctx *ctx, enum amd_product product, b
  * certificate of one role is snp.chain.duplicate, an unknown CN
  * snp.chain.unknown.
  */
-int amd_chain_classify(STACK_OF(X509) *certs, struct amd_chain *out, struct attest_err *err);
+int amd_chain_classify(STACK_OF(X509) * certs, struct amd_chain *out, struct attest_err *err);
 
 /* Parses DER or PEM (sniffed) into one certificate. Errors: <code>.parse. */
 int amd_cert_load(const uint8_t *p, size_t len, X509 **out, const char *code, struct attest_err *err);

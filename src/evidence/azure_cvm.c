@@ -54,7 +54,8 @@ static int hcl_check_fields(const struct hcl_report *h, const uint8_t *reserved,
 	if (h->version < 1 || h->version > HCL_VERSION_MAX)
 		return hcl_err(err, ATTEST_E_UNSUPPORTED, "hcl.version", HCL_OFF_VERSION, "unknown version");
 	if (!zeros(reserved, 16))
-		return hcl_err(err, ATTEST_E_PARSE, "hcl.reserved", HCL_OFF_RESERVED, "reserved bytes are not zero");
+		return hcl_err(err, ATTEST_E_PARSE, "hcl.reserved", HCL_OFF_RESERVED,
+			       "reserved bytes are not zero");
 	/* §6.2: ReportSize = 0x4D4 + V, DataSize = 20 + V (no wrap: V is checked against the input first). */
 	if ((uint64_t)h->report_size != (uint64_t)HCL_OFF_VAR_DATA + var_size)
 		return hcl_err(err, ATTEST_E_PARSE, "hcl.size", HCL_OFF_REPORT_SIZE,
@@ -65,15 +66,16 @@ static int hcl_check_fields(const struct hcl_report *h, const uint8_t *reserved,
 	if (h->data_version != 1)
 		return hcl_err(err, ATTEST_E_UNSUPPORTED, "hcl.version", HCL_OFF_DATA_VERSION,
 			       "HclData version is not 1");
-	if (h->report_type != HCL_REPORT_SNP && h->report_type != HCL_REPORT_TVM && h->report_type != HCL_REPORT_TDX)
+	if (h->report_type != HCL_REPORT_SNP && h->report_type != HCL_REPORT_TVM &&
+	    h->report_type != HCL_REPORT_TDX)
 		return hcl_err(err, ATTEST_E_UNSUPPORTED, "hcl.report_type", HCL_OFF_REPORT_TYPE,
 			       "unknown report type (2 SNP, 3 TVM, 4 TDX)");
 	if (h->hash_type < HCL_HASH_SHA256 || h->hash_type > HCL_HASH_SHA512)
 		return hcl_err(err, ATTEST_E_UNSUPPORTED, "hcl.hash_type", HCL_OFF_HASH_TYPE,
 			       "unknown report data hash type (1 SHA-256, 2 SHA-384, 3 SHA-512)");
 	/* A TDREPORT fills 1024 of the 1184 bytes; the rest is padding. */
-	if (h->report_type == HCL_REPORT_TDX && !zeros(h->hw_report + HCL_TDREPORT_SIZE,
-						       HCL_HW_REPORT_SIZE - HCL_TDREPORT_SIZE))
+	if (h->report_type == HCL_REPORT_TDX &&
+	    !zeros(h->hw_report + HCL_TDREPORT_SIZE, HCL_HW_REPORT_SIZE - HCL_TDREPORT_SIZE))
 		return hcl_err(err, ATTEST_E_PARSE, "hcl.reserved", HCL_OFF_HW_REPORT + HCL_TDREPORT_SIZE,
 			       "the padding after the TDREPORT is not zero");
 	return ATTEST_OK;
@@ -91,7 +93,8 @@ int hcl_report_parse(const uint8_t *p, size_t n, struct hcl_report *out, struct 
 	cur_init(&c, p, n);
 	rc = hcl_read_fixed(&c, &h, &reserved, &var_size);
 	if (rc < 0)
-		return hcl_err(err, ATTEST_E_PARSE, "hcl.truncated", c.off, "shorter than its 0x4D4-byte fixed part");
+		return hcl_err(err, ATTEST_E_PARSE, "hcl.truncated", c.off,
+			       "shorter than its 0x4D4-byte fixed part");
 	if (rc > 0)
 		return hcl_err(err, ATTEST_E_PARSE, "hcl.signature", 0, "does not start with \"HCLA\"");
 	if (cur_take(&c, var_size, &h.var_data))
@@ -117,13 +120,15 @@ int hcl_report_bind(const struct hcl_report *h, struct attest_err *err)
 		rd = h->hw_report + HCL_TDREPORT_OFF_REPORTDATA;
 	else
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "hcl.report_type",
-				      "HCL report type %u carries no hardware report to bind to", h->report_type);
+				      "HCL report type %u carries no hardware report to bind to",
+				      h->report_type);
 	dl = hash_len(algs[h->hash_type]);
 	if (hash_digest(algs[h->hash_type], h->var_data, h->var_len, d) != 0)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "hcl.internal", "hashing failed");
 	if (!crypto_memeq(d, rd, dl) || !zeros(rd + dl, 64 - dl))
-		return attest_err_set(err, ATTEST_E_VERIFY, "hcl.binding",
-				      "the hardware report's report data is not the hash of the HCL runtime data");
+		return attest_err_set(
+		    err, ATTEST_E_VERIFY, "hcl.binding",
+		    "the hardware report's report data is not the hash of the HCL runtime data");
 	return ATTEST_OK;
 }
 
@@ -151,8 +156,9 @@ int jwk_rsa_public(const json_t *jwk, EVP_PKEY **out, const char *code, struct a
 
 	if (kty != NULL && strcmp(kty, "RSA") == 0 && n != NULL && e != NULL && bld != NULL &&
 	    BN_num_bits(n) >= 1024 && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) && (params = OSSL_PARAM_BLD_to_param(bld)) &&
-	    (pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) && EVP_PKEY_fromdata_init(pc) == 1)
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) &&
+	    (params = OSSL_PARAM_BLD_to_param(bld)) && (pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) &&
+	    EVP_PKEY_fromdata_init(pc) == 1)
 		(void)EVP_PKEY_fromdata(pc, &k, EVP_PKEY_PUBLIC_KEY, params);
 	EVP_PKEY_CTX_free(pc);
 	OSSL_PARAM_free(params);
@@ -170,7 +176,8 @@ static int find_ak(const json_t *rt, EVP_PKEY **ak, struct attest_err *err)
 	const json_t *keys = json_object_get(rt, "keys"), *k;
 	size_t i;
 
-	json_array_foreach(keys, i, k) {
+	json_array_foreach(keys, i, k)
+	{
 		const char *kid = json_string_value(json_object_get(k, "kid"));
 
 		if (kid != NULL && strcmp(kid, "HCLAkPub") == 0)
@@ -185,12 +192,13 @@ int hcl_runtime_parse(const struct hcl_report *h, json_t **json, EVP_PKEY **ak_p
 	json_t *rt = NULL;
 	int rc;
 
-	if ((rc = jsonx_parse((const char *)h->var_data, h->var_len, &rt, "hcl.runtime.json", "HCL runtime data",
-			      err)) != ATTEST_OK)
+	if ((rc = jsonx_parse((const char *)h->var_data, h->var_len, &rt, "hcl.runtime.json",
+			      "HCL runtime data", err)) != ATTEST_OK)
 		return rc;
 	if (!json_is_object(rt)) {
 		json_decref(rt);
-		return attest_err_set(err, ATTEST_E_PARSE, "hcl.runtime.json", "HCL runtime data is not an object");
+		return attest_err_set(err, ATTEST_E_PARSE, "hcl.runtime.json",
+				      "HCL runtime data is not an object");
 	}
 	if (ak_pub != NULL && (rc = find_ak(rt, ak_pub, err)) != ATTEST_OK) {
 		json_decref(rt);
@@ -204,8 +212,8 @@ int hcl_runtime_parse(const struct hcl_report *h, json_t **json, EVP_PKEY **ak_p
 }
 
 int azure_cvm_snp_verify(const struct evidence_ctx *ctx, const struct snp_opts *opts, const uint8_t *hcl,
-			 size_t n, const struct snp_certs *certs, struct claim_set *out, struct snp_result *res,
-			 struct hcl_report *hcl_out, struct attest_err *err)
+			 size_t n, const struct snp_certs *certs, struct claim_set *out,
+			 struct snp_result *res, struct hcl_report *hcl_out, struct attest_err *err)
 {
 	struct snp_result *r = calloc(1, sizeof(*r));
 	struct hcl_report h;
@@ -217,11 +225,13 @@ int azure_cvm_snp_verify(const struct evidence_ctx *ctx, const struct snp_opts *
 	if ((rc = hcl_report_parse(hcl, n, &h, err)) != ATTEST_OK)
 		goto out;
 	if (h.report_type != HCL_REPORT_SNP) {
-		rc = attest_err_set(err, ATTEST_E_VERIFY, "hcl.report_type", "the HCL report is not an SNP report");
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "hcl.report_type",
+				    "the HCL report is not an SNP report");
 		goto out;
 	}
 	/* Signature first, then the binding of the unsigned runtime data to the signed report. */
-	if ((rc = snp_verify_report(ctx, opts, h.hw_report, HCL_HW_REPORT_SIZE, certs, r, err)) != ATTEST_OK ||
+	if ((rc = snp_verify_report(ctx, opts, h.hw_report, HCL_HW_REPORT_SIZE, certs, r, err)) !=
+		ATTEST_OK ||
 	    (rc = hcl_report_bind(&h, err)) != ATTEST_OK ||
 	    (rc = hcl_runtime_parse(&h, &rt, NULL, err)) != ATTEST_OK)
 		goto out;
@@ -255,10 +265,12 @@ static const json_t *member(const json_t *o, const char *a, const char *b)
 	return v != NULL ? v : json_object_get(o, b);
 }
 
-static int decode_text(const char *s, size_t n, const char *name, uint8_t **out, size_t *len, struct attest_err *err)
+static int decode_text(const char *s, size_t n, const char *name, uint8_t **out, size_t *len,
+		       struct attest_err *err)
 {
 	if (b64_decode(s, n, out, len) != 0)
-		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.base64", "\"%s\" is not base64url", name);
+		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.base64", "\"%s\" is not base64url",
+				      name);
 	return ATTEST_OK;
 }
 
@@ -271,7 +283,8 @@ static int decode_member(const json_t *o, const char *a, const char *b, bool req
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return ATTEST_OK;
-		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.member", "the report JSON has no \"%s\"", a);
+		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.member", "the report JSON has no \"%s\"",
+				      a);
 	}
 	if ((s = json_string_value(v)) == NULL)
 		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.member", "\"%s\" is not a string", a);
@@ -288,7 +301,7 @@ static int decode_member(const json_t *o, const char *a, const char *b, bool req
  */
 enum { ENV_REPORT, ENV_CHAIN, ENV_ENDORSEMENTS, ENV_MEMBERS };
 static const char *const ENV_NAMES[ENV_MEMBERS][2] = {
-	{"SnpReport", "snpReport"}, {"VcekCertChain", "vcekCertChain"}, {"Endorsements", "endorsements"}};
+    {"SnpReport", "snpReport"}, {"VcekCertChain", "vcekCertChain"}, {"Endorsements", "endorsements"}};
 
 struct env_spans {
 	const char *v[ENV_MEMBERS];
@@ -376,13 +389,14 @@ static int env_json(const char *p, size_t n, struct sevsnpvm_envelope *e, struct
 	if ((rc = jsonx_parse(p, n, &o, "sevsnpvm.json", "SevSnpVm report", err)) != ATTEST_OK)
 		return rc;
 	if (!json_is_object(o))
-		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.json", "the SevSnpVm report is not a JSON object");
+		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.json",
+				    "the SevSnpVm report is not a JSON object");
 	else if ((rc = decode_member(o, "SnpReport", "snpReport", true, &e->report, &e->report_len, err)) ==
-			 ATTEST_OK &&
-		 (rc = decode_member(o, "VcekCertChain", "vcekCertChain", false, &e->chain, &e->chain_len, err)) ==
-			 ATTEST_OK)
-		rc = decode_member(o, "Endorsements", "endorsements", false, &e->endorsements, &e->endorsements_len,
-				   err);
+		     ATTEST_OK &&
+		 (rc = decode_member(o, "VcekCertChain", "vcekCertChain", false, &e->chain, &e->chain_len,
+				     err)) == ATTEST_OK)
+		rc = decode_member(o, "Endorsements", "endorsements", false, &e->endorsements,
+				   &e->endorsements_len, err);
 	json_decref(o);
 	return rc;
 }
@@ -392,14 +406,16 @@ static int env_spans_decode(const struct env_spans *sp, struct sevsnpvm_envelope
 	int rc;
 
 	if (sp->v[ENV_REPORT] == NULL)
-		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.member", "the report JSON has no \"SnpReport\"");
-	if ((rc = decode_text(sp->v[ENV_REPORT], sp->n[ENV_REPORT], "SnpReport", &e->report, &e->report_len, err)) !=
-		    ATTEST_OK ||
-	    (sp->v[ENV_CHAIN] != NULL && (rc = decode_text(sp->v[ENV_CHAIN], sp->n[ENV_CHAIN], "VcekCertChain",
-							    &e->chain, &e->chain_len, err)) != ATTEST_OK) ||
+		return attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.member",
+				      "the report JSON has no \"SnpReport\"");
+	if ((rc = decode_text(sp->v[ENV_REPORT], sp->n[ENV_REPORT], "SnpReport", &e->report, &e->report_len,
+			      err)) != ATTEST_OK ||
+	    (sp->v[ENV_CHAIN] != NULL &&
+	     (rc = decode_text(sp->v[ENV_CHAIN], sp->n[ENV_CHAIN], "VcekCertChain", &e->chain, &e->chain_len,
+			       err)) != ATTEST_OK) ||
 	    (sp->v[ENV_ENDORSEMENTS] != NULL &&
-	     (rc = decode_text(sp->v[ENV_ENDORSEMENTS], sp->n[ENV_ENDORSEMENTS], "Endorsements", &e->endorsements,
-			       &e->endorsements_len, err)) != ATTEST_OK))
+	     (rc = decode_text(sp->v[ENV_ENDORSEMENTS], sp->n[ENV_ENDORSEMENTS], "Endorsements",
+			       &e->endorsements, &e->endorsements_len, err)) != ATTEST_OK))
 		return rc;
 	return ATTEST_OK;
 }
@@ -417,8 +433,8 @@ static int envelope_members(const uint8_t *p, size_t n, struct sevsnpvm_envelope
 		n = dlen;
 	}
 	if (n > JSONX_MAX_DOC)
-		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.json", "the SevSnpVm report is over %u bytes",
-				    JSONX_MAX_DOC);
+		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.json",
+				    "the SevSnpVm report is over %u bytes", JSONX_MAX_DOC);
 	else if (env_fast((const char *)p, n, &sp))
 		rc = env_spans_decode(&sp, e, err);
 	else
@@ -449,7 +465,8 @@ int sevsnpvm_envelope_parse(const uint8_t *p, size_t n, struct sevsnpvm_envelope
 	    (jsonx_parse((const char *)e.endorsements, e.endorsements_len, &endo, "sevsnpvm.endorsements",
 			 "Endorsements", err) != ATTEST_OK ||
 	     !json_is_object(endo))) {
-		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.endorsements", "Endorsements is not a JSON object");
+		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.endorsements",
+				    "Endorsements is not a JSON object");
 		goto fail;
 	}
 	json_decref(endo);
@@ -488,7 +505,8 @@ static int runtime_from_hcl(const struct sevsnpvm_envelope *e, const struct evid
 
 static bool is_hcl(const struct evidence_input *in)
 {
-	return in->runtime_data != NULL && in->runtime_data_len >= 4 && ld_u32le(in->runtime_data) == HCL_SIGNATURE;
+	return in->runtime_data != NULL && in->runtime_data_len >= 4 &&
+	       ld_u32le(in->runtime_data) == HCL_SIGNATURE;
 }
 
 int sevsnpvm_verify_ex(const struct evidence_ctx *ctx, const struct snp_opts *opts,

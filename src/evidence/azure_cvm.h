@@ -25,24 +25,24 @@
 #include <stdint.h>
 
 /* HCL report layout (§6.2), offsets from its start, all LE. */
-#define HCL_SIGNATURE 0x414C4348u /* "HCLA" */
-#define HCL_OFF_SIGNATURE 0x000u
-#define HCL_OFF_VERSION 0x004u
-#define HCL_OFF_REPORT_SIZE 0x008u
+#define HCL_SIGNATURE	     0x414C4348u /* "HCLA" */
+#define HCL_OFF_SIGNATURE    0x000u
+#define HCL_OFF_VERSION	     0x004u
+#define HCL_OFF_REPORT_SIZE  0x008u
 #define HCL_OFF_REQUEST_TYPE 0x00Cu
-#define HCL_OFF_RESERVED 0x010u
-#define HCL_OFF_HW_REPORT 0x020u
-#define HCL_HW_REPORT_SIZE 1184u
-#define HCL_OFF_DATA_SIZE 0x4C0u
+#define HCL_OFF_RESERVED     0x010u
+#define HCL_OFF_HW_REPORT    0x020u
+#define HCL_HW_REPORT_SIZE   1184u
+#define HCL_OFF_DATA_SIZE    0x4C0u
 #define HCL_OFF_DATA_VERSION 0x4C4u
-#define HCL_OFF_REPORT_TYPE 0x4C8u
-#define HCL_OFF_HASH_TYPE 0x4CCu
-#define HCL_OFF_VAR_SIZE 0x4D0u
-#define HCL_OFF_VAR_DATA 0x4D4u
+#define HCL_OFF_REPORT_TYPE  0x4C8u
+#define HCL_OFF_HASH_TYPE    0x4CCu
+#define HCL_OFF_VAR_SIZE     0x4D0u
+#define HCL_OFF_VAR_DATA     0x4D4u
 #define HCL_DATA_HEADER_SIZE 20u
 
-#define HCL_VERSION_MAX 2u
-#define HCL_TDREPORT_SIZE 1024u
+#define HCL_VERSION_MAX		    2u
+#define HCL_TDREPORT_SIZE	    1024u
 #define HCL_TDREPORT_OFF_REPORTDATA 128u
 
 enum hcl_report_type { HCL_REPORT_SNP = 2, HCL_REPORT_TVM = 3, HCL_REPORT_TDX = 4 };
@@ -56,8 +56,8 @@ struct hcl_report {
 	const uint8_t *hw_report; /* HCL_HW_REPORT_SIZE bytes: SNP report or TDREPORT (zero-padded) */
 	uint32_t data_size;
 	uint32_t data_version;
-	uint32_t report_type; /* enum hcl_report_type */
-	uint32_t hash_type;   /* enum hcl_hash_type */
+	uint32_t report_type;	 /* enum hcl_report_type */
+	uint32_t hash_type;	 /* enum hcl_hash_type */
 	const uint8_t *var_data; /* the runtime JSON */
 	size_t var_len;
 };
@@ -98,8 +98,8 @@ int jwk_rsa_public(const json_t *jwk, EVP_PKEY **out, const char *code, struct a
  * *hcl_out (optional) the parsed HCL report (borrowing from hcl).
  */
 int azure_cvm_snp_verify(const struct evidence_ctx *ctx, const struct snp_opts *opts, const uint8_t *hcl,
-			 size_t n, const struct snp_certs *certs, struct claim_set *out, struct snp_result *res,
-			 struct hcl_report *hcl_out, struct attest_err *err);
+			 size_t n, const struct snp_certs *certs, struct claim_set *out,
+			 struct snp_result *res, struct hcl_report *hcl_out, struct attest_err *err);
 
 /* The SevSnpVm envelope (§1.3.3), decoded; pointers owned by the struct. */
 struct sevsnpvm_envelope {
@@ -117,7 +117,8 @@ struct sevsnpvm_envelope {
  * (optional), each base64url. Errors: sevsnpvm.json, sevsnpvm.member
  * (missing or not a string), sevsnpvm.base64, sevsnpvm.endorsements.
  */
-int sevsnpvm_envelope_parse(const uint8_t *p, size_t n, struct sevsnpvm_envelope *out, struct attest_err *err);
+int sevsnpvm_envelope_parse(const uint8_t *p, size_t n, struct sevsnpvm_envelope *out,
+			    struct attest_err *err);
 void sevsnpvm_envelope_free(struct sevsnpvm_envelope *e);
 
 /*

@@ -35,7 +35,10 @@ static void material_free(struct snp_material *m)
 	free(m->chain_blob.chain);
 }
 
-static uint64_t tcb_u64(const uint8_t raw[8]) { return ld_u64le(raw); }
+static uint64_t tcb_u64(const uint8_t raw[8])
+{
+	return ld_u64le(raw);
+}
 
 /* No VCEK came with the evidence: ask the collateral source (§5.8). */
 static int lookup_vcek(const struct evidence_ctx *ctx, const struct snp_report *r, struct snp_material *m,
@@ -45,8 +48,9 @@ static int lookup_vcek(const struct evidence_ctx *ctx, const struct snp_report *
 	struct attest_err e;
 
 	if (r->signing_key == SNP_KEY_VLEK)
-		return attest_err_set(err, ATTEST_E_COLLATERAL, "snp.vcek.missing",
-				      "a VLEK-signed report must carry its VLEK (AMD does not publish VLEKs)");
+		return attest_err_set(
+		    err, ATTEST_E_COLLATERAL, "snp.vcek.missing",
+		    "a VLEK-signed report must carry its VLEK (AMD does not publish VLEKs)");
 	if (ctx->collateral == NULL || (ctx->flags & EVIDENCE_NO_COLLATERAL))
 		return attest_err_set(err, ATTEST_E_COLLATERAL, "snp.vcek.missing",
 				      "no VCEK came with the report and no collateral source is configured");
@@ -83,7 +87,8 @@ static enum amd_product leaf_product(const struct snp_material *m)
 	memset(&ch, 0, sizeof(ch));
 	if (m->c.leaf != NULL)
 		(void)amd_cert_load(m->c.leaf, m->c.leaf_len, &x, "snp.vcek", NULL);
-	else if (m->c.chain != NULL && x509_stack_from_pem(m->c.chain, m->c.chain_len, &sk, "snp.chain", NULL) == 0 &&
+	else if (m->c.chain != NULL &&
+		 x509_stack_from_pem(m->c.chain, m->c.chain_len, &sk, "snp.chain", NULL) == 0 &&
 		 amd_chain_classify(sk, &ch, NULL) == 0 && ch.leaf != NULL && X509_up_ref(ch.leaf))
 		x = ch.leaf;
 	if (x != NULL && amd_cert_ext_parse(x, &ext, NULL) == 0 && ext.has_product_name)
@@ -94,7 +99,8 @@ static enum amd_product leaf_product(const struct snp_material *m)
 }
 
 /* AMD's CRL from the collateral source when none came with the evidence. */
-static int lookup_crl(const struct evidence_ctx *ctx, bool vlek, struct snp_material *m, struct attest_err *err)
+static int lookup_crl(const struct evidence_ctx *ctx, bool vlek, struct snp_material *m,
+		      struct attest_err *err)
 {
 	enum amd_product p = m->hint;
 	struct attest_err e;
@@ -107,7 +113,8 @@ static int lookup_crl(const struct evidence_ctx *ctx, bool vlek, struct snp_mate
 	if (p == AMD_PRODUCT_UNKNOWN)
 		return ATTEST_OK; /* the chain check will say why */
 	attest_err_clear(&e);
-	if (collateral_get_amd_crl(ctx->collateral, amd_product_name(p), vlek, &m->crl_blob, &e) == ATTEST_OK) {
+	if (collateral_get_amd_crl(ctx->collateral, amd_product_name(p), vlek, &m->crl_blob, &e) ==
+	    ATTEST_OK) {
 		m->c.crl = m->crl_blob.data;
 		m->c.crl_len = m->crl_blob.len;
 		return ATTEST_OK;
@@ -123,12 +130,14 @@ static int lookup_crl(const struct evidence_ctx *ctx, bool vlek, struct snp_mate
  * The ASK/ASVK (and ARK) from the collateral source when the evidence
  * brought none; without one the built-in certificates serve.
  */
-static int lookup_chain(const struct evidence_ctx *ctx, bool vlek, struct snp_material *m, struct attest_err *err)
+static int lookup_chain(const struct evidence_ctx *ctx, bool vlek, struct snp_material *m,
+			struct attest_err *err)
 {
 	enum amd_product p = m->hint;
 	struct attest_err e;
 
-	if (m->c.ask != NULL || m->c.chain != NULL || ctx->collateral == NULL || (ctx->flags & EVIDENCE_NO_COLLATERAL))
+	if (m->c.ask != NULL || m->c.chain != NULL || ctx->collateral == NULL ||
+	    (ctx->flags & EVIDENCE_NO_COLLATERAL))
 		return ATTEST_OK;
 	if (p == AMD_PRODUCT_UNKNOWN)
 		p = leaf_product(m);
@@ -186,7 +195,7 @@ fail:
 
 /* Loaded certificates, owned. */
 struct snp_loaded {
-	STACK_OF(X509) *pem;
+	STACK_OF(X509) * pem;
 	X509 *leaf, *ask, *ark;
 	X509_CRL *crl;
 	struct amd_chain ch;
@@ -208,7 +217,8 @@ static int load_certs(const struct evidence_ctx *ctx, const struct snp_certs *c,
 
 	memset(l, 0, sizeof(*l));
 	if (c->chain != NULL) {
-		if ((rc = x509_stack_from_pem(c->chain, c->chain_len, &l->pem, "snp.chain", err)) != ATTEST_OK ||
+		if ((rc = x509_stack_from_pem(c->chain, c->chain_len, &l->pem, "snp.chain", err)) !=
+			ATTEST_OK ||
 		    (rc = amd_chain_classify(l->pem, &l->ch, err)) != ATTEST_OK)
 			return rc;
 	}
@@ -242,7 +252,8 @@ static void chain_obj_free(void *obj)
 	free(r);
 }
 
-static bool shared_get(struct collateral_cache *c, const uint8_t key[32], int64_t now, struct amd_chain_result *out)
+static bool shared_get(struct collateral_cache *c, const uint8_t key[32], int64_t now,
+		       struct amd_chain_result *out)
 {
 	void *obj = NULL;
 	struct collateral_ref *ref = collateral_cache_get(c, key, now, &obj);
@@ -282,8 +293,9 @@ static void shared_put(struct collateral_cache *c, const uint8_t key[32], const 
  * The verified chain for m: from a cache, or verified now and cached.
  * opts->cache wins; else the collateral source's shared cache, if any.
  */
-static int get_chain(const struct evidence_ctx *ctx, const struct snp_opts *opts, const struct snp_material *m,
-		     bool vlek, struct amd_chain_result *out, struct attest_err *err)
+static int get_chain(const struct evidence_ctx *ctx, const struct snp_opts *opts,
+		     const struct snp_material *m, bool vlek, struct amd_chain_result *out,
+		     struct attest_err *err)
 {
 	struct snp_chain_cache *cache = opts ? opts->cache : NULL;
 	struct collateral_cache *shared = cache == NULL && ctx->collateral ? ctx->collateral->cache : NULL;
@@ -294,7 +306,8 @@ static int get_chain(const struct evidence_ctx *ctx, const struct snp_opts *opts
 
 	if ((cache != NULL || shared != NULL) && chain_key(ctx, m, vlek, key) == 0) {
 		keyed = true;
-		if (cache != NULL ? snp_chain_cache_get(cache, key, ctx->now, out) : shared_get(shared, key, ctx->now, out))
+		if (cache != NULL ? snp_chain_cache_get(cache, key, ctx->now, out)
+				  : shared_get(shared, key, ctx->now, out))
 			return ATTEST_OK;
 	}
 	if ((rc = load_certs(ctx, &m->c, &l, err)) == ATTEST_OK &&
@@ -315,8 +328,11 @@ static int bind_leaf(const struct snp_report *r, const struct amd_chain_result *
 	static const struct {
 		enum amd_spl spl;
 		const char *name;
-	} parts[] = {{AMD_SPL_BL, "blSPL"}, {AMD_SPL_TEE, "teeSPL"}, {AMD_SPL_SNP, "snpSPL"},
-		     {AMD_SPL_UCODE, "ucodeSPL"}, {AMD_SPL_FMC, "fmcSPL"}};
+	} parts[] = {{AMD_SPL_BL, "blSPL"},
+		     {AMD_SPL_TEE, "teeSPL"},
+		     {AMD_SPL_SNP, "snpSPL"},
+		     {AMD_SPL_UCODE, "ucodeSPL"},
+		     {AMD_SPL_FMC, "fmcSPL"}};
 	const struct amd_cert_ext *e = &cr->ext;
 	int rc;
 
@@ -326,11 +342,13 @@ static int bind_leaf(const struct snp_report *r, const struct amd_chain_result *
 					       : "a VCEK must carry hwID and no csp_id");
 	if (!cr->vlek) {
 		/* Turin: KDS keys the VCEK by CHIP_ID[0:8]; the rest of CHIP_ID is zero (§5.1). */
-		bool ok = e->hwid_len == 64 ? crypto_memeq(e->hwid, r->chip_id, 64)
-					    : cr->product == AMD_PRODUCT_TURIN && crypto_memeq(e->hwid, r->chip_id, 8);
+		bool ok = e->hwid_len == 64
+			      ? crypto_memeq(e->hwid, r->chip_id, 64)
+			      : cr->product == AMD_PRODUCT_TURIN && crypto_memeq(e->hwid, r->chip_id, 8);
 		if (!ok)
-			return attest_err_set(err, ATTEST_E_VERIFY, "snp.vcek.chip_id",
-					      "the VCEK's hwID is not the report's CHIP_ID (a VCEK of another chip)");
+			return attest_err_set(
+			    err, ATTEST_E_VERIFY, "snp.vcek.chip_id",
+			    "the VCEK's hwID is not the report's CHIP_ID (a VCEK of another chip)");
 	}
 	if ((rc = snp_tcb_decode(cr->product, r->reported_tcb, reported, "REPORTED_TCB", err)) != ATTEST_OK)
 		return rc;
@@ -339,10 +357,18 @@ static int bind_leaf(const struct snp_report *r, const struct amd_chain_result *
 		bool turin = cr->product == AMD_PRODUCT_TURIN;
 
 		switch (parts[i].spl) {
-		case AMD_SPL_BL: want = reported->bootloader; break;
-		case AMD_SPL_TEE: want = reported->tee; break;
-		case AMD_SPL_SNP: want = reported->snp; break;
-		case AMD_SPL_UCODE: want = reported->microcode; break;
+		case AMD_SPL_BL:
+			want = reported->bootloader;
+			break;
+		case AMD_SPL_TEE:
+			want = reported->tee;
+			break;
+		case AMD_SPL_SNP:
+			want = reported->snp;
+			break;
+		case AMD_SPL_UCODE:
+			want = reported->microcode;
+			break;
 		default:
 			if (!turin) {
 				if (e->has_spl[AMD_SPL_FMC])
@@ -358,7 +384,8 @@ static int bind_leaf(const struct snp_report *r, const struct amd_chain_result *
 		if (e->spl[parts[i].spl] != want)
 			return attest_err_set(err, ATTEST_E_VERIFY, "snp.vcek.tcb",
 					      "the VCEK/VLEK %s is %lld, the report's REPORTED_TCB says %lld",
-					      parts[i].name, (long long)e->spl[parts[i].spl], (long long)want);
+					      parts[i].name, (long long)e->spl[parts[i].spl],
+					      (long long)want);
 	}
 	return ATTEST_OK;
 }
@@ -386,7 +413,8 @@ static int verify_material(const struct evidence_ctx *ctx, const struct snp_opts
 	memset(&cr, 0, sizeof(cr));
 	if (m->c.leaf == NULL && m->c.chain == NULL && (rc = lookup_vcek(ctx, r, m, err)) != ATTEST_OK)
 		return rc;
-	if ((rc = lookup_chain(ctx, vlek, m, err)) != ATTEST_OK || (rc = lookup_crl(ctx, vlek, m, err)) != ATTEST_OK ||
+	if ((rc = lookup_chain(ctx, vlek, m, err)) != ATTEST_OK ||
+	    (rc = lookup_crl(ctx, vlek, m, err)) != ATTEST_OK ||
 	    (rc = get_chain(ctx, opts, m, vlek, &cr, err)) != ATTEST_OK)
 		return rc;
 	res->product = cr.product;
@@ -395,8 +423,8 @@ static int verify_material(const struct evidence_ctx *ctx, const struct snp_opts
 	snprintf(res->product_name, sizeof(res->product_name), "%s", cr.ext.product_name);
 	if ((rc = bind_leaf(r, &cr, &res->reported, err)) == ATTEST_OK &&
 	    (rc = decode_tcbs(r, cr.product, res, err)) == ATTEST_OK)
-		rc = ecdsa_verify_rs_le(cr.leaf_key, HASH_SHA384, r->signed_bytes, SNP_SIGNED_SIZE, r->sig_r, r->sig_s,
-					SNP_SIG_COMPONENT_SIZE, "snp.signature", err);
+		rc = ecdsa_verify_rs_le(cr.leaf_key, HASH_SHA384, r->signed_bytes, SNP_SIGNED_SIZE, r->sig_r,
+					r->sig_s, SNP_SIG_COMPONENT_SIZE, "snp.signature", err);
 	EVP_PKEY_free(cr.leaf_key);
 	return rc;
 }
@@ -435,8 +463,9 @@ int snp_bind_data(const struct snp_report *r, const struct evidence_input *in, s
 		if (sha256(in->runtime_data, in->runtime_data_len, h) != 0)
 			return attest_err_set(err, ATTEST_E_INTERNAL, "snp.internal", "SHA-256 failed");
 		if (!crypto_memeq(h, r->report_data, 32) || !crypto_memeq(zero, r->report_data + 32, 32))
-			return attest_err_set(err, ATTEST_E_VERIFY, "snp.binding.runtime",
-					      "SHA-256 of the runtime data is not REPORT_DATA[0:32] (with 32..63 zero)");
+			return attest_err_set(
+			    err, ATTEST_E_VERIFY, "snp.binding.runtime",
+			    "SHA-256 of the runtime data is not REPORT_DATA[0:32] (with 32..63 zero)");
 	}
 	if (in->init_data != NULL && in->init_data_type != EVIDENCE_DATA_NONE) {
 		if (sha256(in->init_data, in->init_data_len, h) != 0)
@@ -481,8 +510,8 @@ static int split_evidence(const struct evidence_input *in, struct snp_certs *cer
 	return ATTEST_OK;
 }
 
-int snp_verify_ex(const struct evidence_ctx *ctx, const struct snp_opts *opts, const struct evidence_input *in,
-		  struct claim_set *out, struct attest_err *err)
+int snp_verify_ex(const struct evidence_ctx *ctx, const struct snp_opts *opts,
+		  const struct evidence_input *in, struct claim_set *out, struct attest_err *err)
 {
 	struct snp_result *res = calloc(1, sizeof(*res));
 	struct snp_certs certs;
@@ -491,7 +520,8 @@ int snp_verify_ex(const struct evidence_ctx *ctx, const struct snp_opts *opts, c
 	if (res == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "snp.nomem", "out of memory");
 	if ((rc = split_evidence(in, &certs, err)) == ATTEST_OK &&
-	    (rc = snp_verify_report(ctx, opts, in->evidence, SNP_REPORT_SIZE, &certs, res, err)) == ATTEST_OK &&
+	    (rc = snp_verify_report(ctx, opts, in->evidence, SNP_REPORT_SIZE, &certs, res, err)) ==
+		ATTEST_OK &&
 	    (rc = snp_bind_data(&res->report, in, err)) == ATTEST_OK &&
 	    (rc = snp_claims_add_data(in, out, err)) == ATTEST_OK) /* fails before adding anything */
 		rc = snp_claims_add(res, out, err);

@@ -32,47 +32,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 /* ---- The report layout (formats.md §5.1), offsets from the report start -- */
 #define SNP_REPORT_SIZE 0x4A0u
 #define SNP_SIGNED_SIZE 0x2A0u /* the signature covers bytes 0x000..0x29F */
 
-#define SNP_OFF_VERSION 0x000u
-#define SNP_OFF_GUEST_SVN 0x004u
-#define SNP_OFF_POLICY 0x008u
-#define SNP_OFF_FAMILY_ID 0x010u
-#define SNP_OFF_IMAGE_ID 0x020u
-#define SNP_OFF_VMPL 0x030u
-#define SNP_OFF_SIGNATURE_ALGO 0x034u
-#define SNP_OFF_CURRENT_TCB 0x038u
-#define SNP_OFF_PLATFORM_INFO 0x040u
-#define SNP_OFF_SIGNER_INFO 0x048u
-#define SNP_OFF_RESERVED0 0x04Cu
-#define SNP_OFF_REPORT_DATA 0x050u
-#define SNP_OFF_MEASUREMENT 0x090u
-#define SNP_OFF_HOST_DATA 0x0C0u
-#define SNP_OFF_ID_KEY_DIGEST 0x0E0u
-#define SNP_OFF_AUTHOR_KEY_DIGEST 0x110u
-#define SNP_OFF_REPORT_ID 0x140u
-#define SNP_OFF_REPORT_ID_MA 0x160u
-#define SNP_OFF_REPORTED_TCB 0x180u
-#define SNP_OFF_CPUID_FAM_ID 0x188u
-#define SNP_OFF_CPUID_MOD_ID 0x189u
-#define SNP_OFF_CPUID_STEP 0x18Au
-#define SNP_OFF_RESERVED1 0x18Bu
-#define SNP_OFF_CHIP_ID 0x1A0u
-#define SNP_OFF_COMMITTED_TCB 0x1E0u
-#define SNP_OFF_CURRENT_VERSION 0x1E8u /* build, minor, major, reserved */
-#define SNP_OFF_COMMITTED_VERSION 0x1ECu
-#define SNP_OFF_LAUNCH_TCB 0x1F0u
-#define SNP_OFF_LAUNCH_MIT_VECTOR 0x1F8u
+#define SNP_OFF_VERSION		   0x000u
+#define SNP_OFF_GUEST_SVN	   0x004u
+#define SNP_OFF_POLICY		   0x008u
+#define SNP_OFF_FAMILY_ID	   0x010u
+#define SNP_OFF_IMAGE_ID	   0x020u
+#define SNP_OFF_VMPL		   0x030u
+#define SNP_OFF_SIGNATURE_ALGO	   0x034u
+#define SNP_OFF_CURRENT_TCB	   0x038u
+#define SNP_OFF_PLATFORM_INFO	   0x040u
+#define SNP_OFF_SIGNER_INFO	   0x048u
+#define SNP_OFF_RESERVED0	   0x04Cu
+#define SNP_OFF_REPORT_DATA	   0x050u
+#define SNP_OFF_MEASUREMENT	   0x090u
+#define SNP_OFF_HOST_DATA	   0x0C0u
+#define SNP_OFF_ID_KEY_DIGEST	   0x0E0u
+#define SNP_OFF_AUTHOR_KEY_DIGEST  0x110u
+#define SNP_OFF_REPORT_ID	   0x140u
+#define SNP_OFF_REPORT_ID_MA	   0x160u
+#define SNP_OFF_REPORTED_TCB	   0x180u
+#define SNP_OFF_CPUID_FAM_ID	   0x188u
+#define SNP_OFF_CPUID_MOD_ID	   0x189u
+#define SNP_OFF_CPUID_STEP	   0x18Au
+#define SNP_OFF_RESERVED1	   0x18Bu
+#define SNP_OFF_CHIP_ID		   0x1A0u
+#define SNP_OFF_COMMITTED_TCB	   0x1E0u
+#define SNP_OFF_CURRENT_VERSION	   0x1E8u /* build, minor, major, reserved */
+#define SNP_OFF_COMMITTED_VERSION  0x1ECu
+#define SNP_OFF_LAUNCH_TCB	   0x1F0u
+#define SNP_OFF_LAUNCH_MIT_VECTOR  0x1F8u
 #define SNP_OFF_CURRENT_MIT_VECTOR 0x200u
-#define SNP_OFF_RESERVED2 0x208u
-#define SNP_OFF_SIGNATURE 0x2A0u
-#define SNP_OFF_SIG_R 0x2A0u
-#define SNP_OFF_SIG_S 0x2E8u
-#define SNP_OFF_SIG_RESERVED 0x330u
-#define SNP_SIG_COMPONENT_SIZE 72u
+#define SNP_OFF_RESERVED2	   0x208u
+#define SNP_OFF_SIGNATURE	   0x2A0u
+#define SNP_OFF_SIG_R		   0x2A0u
+#define SNP_OFF_SIG_S		   0x2E8u
+#define SNP_OFF_SIG_RESERVED	   0x330u
+#define SNP_SIG_COMPONENT_SIZE	   72u
 
 /* Report versions this verifier knows (§5.1: 2; 3 adds CPUID; 4 as 3; 5 adds MIT vectors). */
 #define SNP_REPORT_VERSION_MIN 2u
@@ -81,36 +80,36 @@
 #define SNP_SIG_ALGO_ECDSA_P384_SHA384 1u
 
 /* Guest POLICY bits (§5.3). */
-#define SNP_POLICY_ABI_MINOR(p) ((unsigned)((p)&0xFFu))
-#define SNP_POLICY_ABI_MAJOR(p) ((unsigned)(((p) >> 8) & 0xFFu))
-#define SNP_POLICY_SMT (1ull << 16)
-#define SNP_POLICY_RESERVED_ONE (1ull << 17)
-#define SNP_POLICY_MIGRATE_MA (1ull << 18)
-#define SNP_POLICY_DEBUG (1ull << 19)
-#define SNP_POLICY_SINGLE_SOCKET (1ull << 20)
-#define SNP_POLICY_CXL_ALLOW (1ull << 21)
-#define SNP_POLICY_MEM_AES_256_XTS (1ull << 22)
-#define SNP_POLICY_RAPL_DIS (1ull << 23)
+#define SNP_POLICY_ABI_MINOR(p)	     ((unsigned)((p)&0xFFu))
+#define SNP_POLICY_ABI_MAJOR(p)	     ((unsigned)(((p) >> 8) & 0xFFu))
+#define SNP_POLICY_SMT		     (1ull << 16)
+#define SNP_POLICY_RESERVED_ONE	     (1ull << 17)
+#define SNP_POLICY_MIGRATE_MA	     (1ull << 18)
+#define SNP_POLICY_DEBUG	     (1ull << 19)
+#define SNP_POLICY_SINGLE_SOCKET     (1ull << 20)
+#define SNP_POLICY_CXL_ALLOW	     (1ull << 21)
+#define SNP_POLICY_MEM_AES_256_XTS   (1ull << 22)
+#define SNP_POLICY_RAPL_DIS	     (1ull << 23)
 #define SNP_POLICY_CIPHERTEXT_HIDING (1ull << 24)
 #define SNP_POLICY_PAGE_SWAP_DISABLE (1ull << 25)
-#define SNP_POLICY_MBZ_MASK (~0ull << 26)
+#define SNP_POLICY_MBZ_MASK	     (~0ull << 26)
 
 /* PLATFORM_INFO bits (§5.4). */
-#define SNP_PLATFORM_SMT_EN (1ull << 0)
-#define SNP_PLATFORM_TSME_EN (1ull << 1)
-#define SNP_PLATFORM_ECC_EN (1ull << 2)
-#define SNP_PLATFORM_RAPL_DIS (1ull << 3)
+#define SNP_PLATFORM_SMT_EN		  (1ull << 0)
+#define SNP_PLATFORM_TSME_EN		  (1ull << 1)
+#define SNP_PLATFORM_ECC_EN		  (1ull << 2)
+#define SNP_PLATFORM_RAPL_DIS		  (1ull << 3)
 #define SNP_PLATFORM_CIPHERTEXT_HIDING_EN (1ull << 4)
 #define SNP_PLATFORM_ALIAS_CHECK_COMPLETE (1ull << 5)
-#define SNP_PLATFORM_TIO_EN (1ull << 7)
-#define SNP_PLATFORM_MBZ_MASK ((~0ull << 8) | (1ull << 6))
+#define SNP_PLATFORM_TIO_EN		  (1ull << 7)
+#define SNP_PLATFORM_MBZ_MASK		  ((~0ull << 8) | (1ull << 6))
 
 /* Signer info word at 0x48 (§5.1). */
-#define SNP_SIGNER_AUTHOR_KEY_EN (1u << 0)
-#define SNP_SIGNER_MASK_CHIP_KEY (1u << 1)
+#define SNP_SIGNER_AUTHOR_KEY_EN     (1u << 0)
+#define SNP_SIGNER_MASK_CHIP_KEY     (1u << 1)
 #define SNP_SIGNER_SIGNING_KEY_SHIFT 2
-#define SNP_SIGNER_SIGNING_KEY_MASK 0x7u
-#define SNP_SIGNER_MBZ_MASK (~0u << 5)
+#define SNP_SIGNER_SIGNING_KEY_MASK  0x7u
+#define SNP_SIGNER_MBZ_MASK	     (~0u << 5)
 
 enum snp_signing_key { SNP_KEY_VCEK = 0, SNP_KEY_VLEK = 1, SNP_KEY_NONE = 7 };
 
@@ -126,7 +125,7 @@ enum amd_product amd_product_from_name(const char *name, size_t len);
 /* A TCB_VERSION decoded with its product's layout (§5.5). */
 struct snp_tcb {
 	uint8_t raw[8]; /* in report byte order */
-	uint8_t fmc;    /* Turin only */
+	uint8_t fmc;	/* Turin only */
 	uint8_t bootloader;
 	uint8_t tee;
 	uint8_t snp;
@@ -253,9 +252,9 @@ struct snp_opts {
 struct snp_result {
 	struct snp_report report;
 	enum amd_product product;
-	bool vlek;               /* signed by a VLEK */
-	bool crl_checked;        /* an AMD CRL was applied */
-	char product_name[32];   /* the leaf's productName */
+	bool vlek;	       /* signed by a VLEK */
+	bool crl_checked;      /* an AMD CRL was applied */
+	char product_name[32]; /* the leaf's productName */
 	struct snp_tcb current, reported, committed, launch;
 };
 
@@ -302,8 +301,8 @@ int snp_claims_add_data(const struct evidence_input *in, struct claim_set *out, 
 int snp_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, struct claim_set *out,
 	       struct attest_err *err);
 /* Same with a verified-chain cache. */
-int snp_verify_ex(const struct evidence_ctx *ctx, const struct snp_opts *opts, const struct evidence_input *in,
-		  struct claim_set *out, struct attest_err *err);
+int snp_verify_ex(const struct evidence_ctx *ctx, const struct snp_opts *opts,
+		  const struct evidence_input *in, struct claim_set *out, struct attest_err *err);
 
 /*
  * Splits a GHCB certificate table (§5.9: 24-byte entries {GUID, u32 offset,
@@ -314,7 +313,8 @@ struct snp_cert_table {
 	const uint8_t *vcek, *vlek, *ask, *ark;
 	size_t vcek_len, vlek_len, ask_len, ark_len;
 };
-int snp_cert_table_parse(const uint8_t *table, size_t len, struct snp_cert_table *out, struct attest_err *err);
+int snp_cert_table_parse(const uint8_t *table, size_t len, struct snp_cert_table *out,
+			 struct attest_err *err);
 
 /* The GUIDs of the table entries, as bytes in table order (§5.9). */
 extern const uint8_t SNP_GUID_VCEK[16], SNP_GUID_VLEK[16], SNP_GUID_ASK[16], SNP_GUID_ARK[16];

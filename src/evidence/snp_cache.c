@@ -77,7 +77,8 @@ bool snp_chain_cache_get(struct snp_chain_cache *c, const uint8_t key[32], int64
 		if (!e->used || memcmp(e->key, key, 32) != 0)
 			continue;
 		/* Outside the window the chain (or its CRL) no longer holds: a miss. */
-		if (now >= e->res.valid_from && now < e->res.valid_until && EVP_PKEY_up_ref(e->res.leaf_key)) {
+		if (now >= e->res.valid_from && now < e->res.valid_until &&
+		    EVP_PKEY_up_ref(e->res.leaf_key)) {
 			*out = e->res;
 			found = true;
 		}

@@ -16,6 +16,7 @@
 bool snp_chain_cache_get(struct snp_chain_cache *c, const uint8_t key[32], int64_t now,
 			 struct amd_chain_result *out);
 /* Stores a copy of res (taking its own reference on res->leaf_key). */
-void snp_chain_cache_put(struct snp_chain_cache *c, const uint8_t key[32], const struct amd_chain_result *res);
+void snp_chain_cache_put(struct snp_chain_cache *c, const uint8_t key[32],
+			 const struct amd_chain_result *res);
 
 #endif

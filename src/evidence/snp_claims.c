@@ -21,16 +21,16 @@ struct claim_hex {
 };
 
 static const struct claim_hex HEX_CLAIMS[] = {
-	{P "authorkeydigest", offsetof(struct snp_report, author_key_digest), 48},
-	{P "idkeydigest", offsetof(struct snp_report, id_key_digest), 48},
-	{P "familyId", offsetof(struct snp_report, family_id), 16},
-	{P "imageId", offsetof(struct snp_report, image_id), 16},
-	{P "launchmeasurement", offsetof(struct snp_report, measurement), 48},
-	{P "hostdata", offsetof(struct snp_report, host_data), 32},
-	{P "reportdata", offsetof(struct snp_report, report_data), 64},
-	{P "reportid", offsetof(struct snp_report, report_id), 32},
-	{P "reportid-ma", offsetof(struct snp_report, report_id_ma), 32},
-	{P "chipid", offsetof(struct snp_report, chip_id), 64},
+    {P "authorkeydigest", offsetof(struct snp_report, author_key_digest), 48},
+    {P "idkeydigest", offsetof(struct snp_report, id_key_digest), 48},
+    {P "familyId", offsetof(struct snp_report, family_id), 16},
+    {P "imageId", offsetof(struct snp_report, image_id), 16},
+    {P "launchmeasurement", offsetof(struct snp_report, measurement), 48},
+    {P "hostdata", offsetof(struct snp_report, host_data), 32},
+    {P "reportdata", offsetof(struct snp_report, report_data), 64},
+    {P "reportid", offsetof(struct snp_report, report_id), 32},
+    {P "reportid-ma", offsetof(struct snp_report, report_id_ma), 32},
+    {P "chipid", offsetof(struct snp_report, chip_id), 64},
 };
 
 /* A TCB as MAA's four SVN claims (reported TCB) or as <which>-<part>-svn. */
@@ -76,8 +76,8 @@ static int add_min_tcb(struct claim_set *out, const struct snp_result *r, bool t
 			    r->launch.bootloader);
 	m.tee = min4(r->current.tee, r->reported.tee, r->committed.tee, r->launch.tee);
 	m.snp = min4(r->current.snp, r->reported.snp, r->committed.snp, r->launch.snp);
-	m.microcode = min4(r->current.microcode, r->reported.microcode, r->committed.microcode,
-			   r->launch.microcode);
+	m.microcode =
+	    min4(r->current.microcode, r->reported.microcode, r->committed.microcode, r->launch.microcode);
 	m.fmc = min4(r->current.fmc, r->reported.fmc, r->committed.fmc, r->launch.fmc);
 	if (turin) {
 		m.raw[0] = m.fmc, m.raw[1] = m.bootloader, m.raw[2] = m.tee, m.raw[3] = m.snp;
@@ -203,8 +203,8 @@ int snp_claims_add_data(const struct evidence_input *in, struct claim_set *out, 
 			     err)) != ATTEST_OK)
 		return rc;
 	if (in->init_data != NULL && in->init_data_type == EVIDENCE_DATA_JSON &&
-	    (rc = parse_json(in->init_data, in->init_data_len, "snp.inittime.json", "init-time data", &it, err)) !=
-		    ATTEST_OK) {
+	    (rc = parse_json(in->init_data, in->init_data_len, "snp.inittime.json", "init-time data", &it,
+			     err)) != ATTEST_OK) {
 		json_decref(rt);
 		return rc;
 	}

@@ -91,7 +91,8 @@ int snp_tcb_decode(enum amd_product product, const uint8_t raw[8], struct snp_tc
 	return ATTEST_OK;
 reserved:
 	return attest_err_set(err, ATTEST_E_PARSE, "snp.report.tcb_reserved",
-			      "%s has non-zero reserved bytes for a %s TCB_VERSION", which, amd_product_name(product));
+			      "%s has non-zero reserved bytes for a %s TCB_VERSION", which,
+			      amd_product_name(product));
 }
 
 /* Reads len bytes at the offset the layout table names (guards the table). */
@@ -143,7 +144,8 @@ static int read_ids(struct cur *c, struct snp_report *r, uint8_t reserved1[21])
 	    take_at(c, SNP_OFF_HOST_DATA, r->host_data, 32) ||
 	    take_at(c, SNP_OFF_ID_KEY_DIGEST, r->id_key_digest, 48) ||
 	    take_at(c, SNP_OFF_AUTHOR_KEY_DIGEST, r->author_key_digest, 48) ||
-	    take_at(c, SNP_OFF_REPORT_ID, r->report_id, 32) || take_at(c, SNP_OFF_REPORT_ID_MA, r->report_id_ma, 32) ||
+	    take_at(c, SNP_OFF_REPORT_ID, r->report_id, 32) ||
+	    take_at(c, SNP_OFF_REPORT_ID_MA, r->report_id_ma, 32) ||
 	    take_at(c, SNP_OFF_REPORTED_TCB, r->reported_tcb, 8) ||
 	    take_at(c, SNP_OFF_CPUID_FAM_ID, &r->cpuid_fam_id, 1) ||
 	    take_at(c, SNP_OFF_CPUID_MOD_ID, &r->cpuid_mod_id, 1) ||
@@ -157,8 +159,10 @@ static int read_platform(struct cur *c, struct snp_report *r, uint8_t rsv_ver[2]
 {
 	uint8_t cur_v[4], com_v[4];
 
-	if (take_at(c, SNP_OFF_CHIP_ID, r->chip_id, 64) || take_at(c, SNP_OFF_COMMITTED_TCB, r->committed_tcb, 8) ||
-	    take_at(c, SNP_OFF_CURRENT_VERSION, cur_v, 4) || take_at(c, SNP_OFF_COMMITTED_VERSION, com_v, 4) ||
+	if (take_at(c, SNP_OFF_CHIP_ID, r->chip_id, 64) ||
+	    take_at(c, SNP_OFF_COMMITTED_TCB, r->committed_tcb, 8) ||
+	    take_at(c, SNP_OFF_CURRENT_VERSION, cur_v, 4) ||
+	    take_at(c, SNP_OFF_COMMITTED_VERSION, com_v, 4) ||
 	    take_at(c, SNP_OFF_LAUNCH_TCB, r->launch_tcb, 8) ||
 	    u64_at(c, SNP_OFF_LAUNCH_MIT_VECTOR, &r->launch_mit_vector) ||
 	    u64_at(c, SNP_OFF_CURRENT_MIT_VECTOR, &r->current_mit_vector) ||
@@ -189,11 +193,12 @@ static int check_head(const struct snp_report *r, uint32_t reserved0, struct att
 
 	if (r->version < SNP_REPORT_VERSION_MIN || r->version > SNP_REPORT_VERSION_MAX)
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "snp.report.version",
-				      "report version %u is not one of %u..%u", r->version, SNP_REPORT_VERSION_MIN,
-				      SNP_REPORT_VERSION_MAX);
+				      "report version %u is not one of %u..%u", r->version,
+				      SNP_REPORT_VERSION_MIN, SNP_REPORT_VERSION_MAX);
 	if (r->signature_algo != SNP_SIG_ALGO_ECDSA_P384_SHA384)
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "snp.report.sig_algo",
-				      "signature algorithm %u is not ECDSA P-384 with SHA-384 (1)", r->signature_algo);
+				      "signature algorithm %u is not ECDSA P-384 with SHA-384 (1)",
+				      r->signature_algo);
 	if (r->vmpl > 3)
 		return attest_err_set(err, ATTEST_E_PARSE, "snp.report.vmpl", "VMPL %u is not 0..3", r->vmpl);
 	if (r->signer_info & SNP_SIGNER_MBZ_MASK)
@@ -232,7 +237,8 @@ static int check_reserved(const struct snp_report *r, const uint8_t reserved1[21
 	if (rsv_ver[1])
 		return reserved_err(err, "after COMMITTED_MAJOR", SNP_OFF_COMMITTED_VERSION + 3);
 	if (!r->has_mit_vectors && (r->launch_mit_vector | r->current_mit_vector))
-		return reserved_err(err, "MIT vectors of a report before version 5", SNP_OFF_LAUNCH_MIT_VECTOR);
+		return reserved_err(err, "MIT vectors of a report before version 5",
+				    SNP_OFF_LAUNCH_MIT_VECTOR);
 	if (!all_zero(reserved2, 152))
 		return reserved_err(err, "after CURRENT_MIT_VECTOR", SNP_OFF_RESERVED2);
 	if (!all_zero(sig_tail, SNP_REPORT_SIZE - SNP_OFF_SIG_RESERVED))
@@ -282,10 +288,11 @@ int snp_report_parse(const uint8_t *p, size_t n, struct snp_report *out, struct 
 
 /* ---- GHCB certificate table (§5.9) --------------------------------------- */
 
-#define CERT_TABLE_ENTRY 24u
+#define CERT_TABLE_ENTRY       24u
 #define CERT_TABLE_MAX_ENTRIES 32u
 
-/* GUIDs are written in RFC 4122 byte order by some tools and in the mixed-endian order of Windows/Linux guid_t by others; accept both. */
+/* GUIDs are written in RFC 4122 byte order by some tools and in the mixed-endian order of Windows/Linux
+ * guid_t by others; accept both. */
 static bool guid_eq(const uint8_t *g, const uint8_t want[16])
 {
 	uint8_t le[16];
@@ -314,7 +321,8 @@ static int table_entry(const uint8_t *table, size_t len, const uint8_t *guid, ui
 		slot = &t->ark, slot_len = &t->ark_len;
 	if (!range_ok(len, off, n) || n == 0) {
 		attest_err_set(err, ATTEST_E_PARSE, "snp.certtable.range",
-			       "entry %zu (offset %u, length %u) is outside the %zu-byte table", idx, off, n, len);
+			       "entry %zu (offset %u, length %u) is outside the %zu-byte table", idx, off, n,
+			       len);
 		attest_err_where(err, "certtable+0x%zx", idx * CERT_TABLE_ENTRY);
 		return ATTEST_E_PARSE;
 	}
@@ -345,12 +353,14 @@ int snp_cert_table_parse(const uint8_t *table, size_t len, struct snp_cert_table
 
 		if (cur_take(&c, 16, &guid) || cur_u32le(&c, &off) || cur_u32le(&c, &n))
 			return attest_err_set(err, ATTEST_E_PARSE, "snp.certtable.truncated",
-					      "the table ends inside entry %zu (no all-zero terminator)", count);
+					      "the table ends inside entry %zu (no all-zero terminator)",
+					      count);
 		if (all_zero(guid, 16) && off == 0 && n == 0)
 			break;
 		if (count == CERT_TABLE_MAX_ENTRIES)
 			return attest_err_set(err, ATTEST_E_PARSE, "snp.certtable.entries",
-					      "more than %u entries before the terminator", CERT_TABLE_MAX_ENTRIES);
+					      "more than %u entries before the terminator",
+					      CERT_TABLE_MAX_ENTRIES);
 		guids[count] = guid, offs[count] = off, lens[count] = n;
 		count++;
 	}
@@ -358,7 +368,8 @@ int snp_cert_table_parse(const uint8_t *table, size_t len, struct snp_cert_table
 		/* Certificates live after the entries and the terminator. */
 		if (offs[i] < c.off)
 			return attest_err_set(err, ATTEST_E_PARSE, "snp.certtable.range",
-					      "entry %zu points into the entry array (offset %u)", i, offs[i]);
+					      "entry %zu points into the entry array (offset %u)", i,
+					      offs[i]);
 		if ((rc = table_entry(table, len, guids[i], offs[i], lens[i], &t, i, err)) != ATTEST_OK)
 			return rc;
 	}

@@ -128,15 +128,16 @@ static void snp_hcl_report_is_refused_with_the_vcek_of_another_chip(void **state
 	memset(&certs, 0, sizeof(certs));
 	certs.chain = pem, certs.chain_len = m;
 	attest_err_clear(&err);
-	assert_int_equal(azure_cvm_snp_verify(&ctx, NULL, p, n, &certs, cs, NULL, NULL, &err), ATTEST_E_VERIFY);
+	assert_int_equal(azure_cvm_snp_verify(&ctx, NULL, p, n, &certs, cs, NULL, NULL, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "snp.vcek.chip_id");
 	assert_int_equal(claim_set_count(cs), 0);
 	/* And the report's signature does not verify with that VCEK either. */
 	assert_int_equal(x509_stack_from_pem(pem, m, &sk, "t", NULL), 0);
 	assert_int_equal(amd_chain_classify(sk, &ch, NULL), 0);
 	assert_int_equal(snp_report_parse(p + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE, &r, NULL), 0);
-	assert_int_equal(ecdsa_verify_rs_le(X509_get0_pubkey(ch.leaf), HASH_SHA384, r.signed_bytes, SNP_SIGNED_SIZE,
-					    r.sig_r, r.sig_s, 72, "t", NULL),
+	assert_int_equal(ecdsa_verify_rs_le(X509_get0_pubkey(ch.leaf), HASH_SHA384, r.signed_bytes,
+					    SNP_SIGNED_SIZE, r.sig_r, r.sig_s, 72, "t", NULL),
 			 ATTEST_E_VERIFY);
 	sk_X509_pop_free(sk, X509_free);
 	claim_set_free(cs);
@@ -210,12 +211,12 @@ static void hcl_header_rules_are_enforced(void **state)
 		uint8_t v;
 		const char *name;
 	} M[] = {
-		{HCL_OFF_SIGNATURE, 0x41, "hcl.signature"},     {HCL_OFF_VERSION, 3, "hcl.version"},
-		{HCL_OFF_VERSION, 0, "hcl.version"},            {HCL_OFF_REPORT_SIZE, 0x1C, "hcl.size"},
-		{HCL_OFF_DATA_SIZE, 0, "hcl.size"},             {HCL_OFF_DATA_VERSION, 2, "hcl.version"},
-		{HCL_OFF_REPORT_TYPE, 5, "hcl.report_type"},    {HCL_OFF_HASH_TYPE, 4, "hcl.hash_type"},
-		{HCL_OFF_HASH_TYPE, 0, "hcl.hash_type"},        {HCL_OFF_RESERVED + 3, 1, "hcl.reserved"},
-		{HCL_OFF_VAR_SIZE + 2, 1, "hcl.truncated"},
+	    {HCL_OFF_SIGNATURE, 0x41, "hcl.signature"},	 {HCL_OFF_VERSION, 3, "hcl.version"},
+	    {HCL_OFF_VERSION, 0, "hcl.version"},	 {HCL_OFF_REPORT_SIZE, 0x1C, "hcl.size"},
+	    {HCL_OFF_DATA_SIZE, 0, "hcl.size"},		 {HCL_OFF_DATA_VERSION, 2, "hcl.version"},
+	    {HCL_OFF_REPORT_TYPE, 5, "hcl.report_type"}, {HCL_OFF_HASH_TYPE, 4, "hcl.hash_type"},
+	    {HCL_OFF_HASH_TYPE, 0, "hcl.hash_type"},	 {HCL_OFF_RESERVED + 3, 1, "hcl.reserved"},
+	    {HCL_OFF_VAR_SIZE + 2, 1, "hcl.truncated"},
 	};
 	size_t n;
 	uint8_t *p;
@@ -316,7 +317,8 @@ static void sevsnpvm_envelope_of_a_real_report_verifies(void **state)
 		in.evidence = (const uint8_t *)wrapped, in.evidence_len = strlen(wrapped);
 	}
 	/* Runtime data that is not what REPORT_DATA holds is refused. */
-	in.runtime_data = (const uint8_t *)"{}", in.runtime_data_len = 2, in.runtime_data_type = EVIDENCE_DATA_JSON;
+	in.runtime_data = (const uint8_t *)"{}", in.runtime_data_len = 2,
+	in.runtime_data_type = EVIDENCE_DATA_JSON;
 	attest_err_clear(&err);
 	assert_int_equal(sevsnpvm_verify(&ctx, &in, cs, &err), ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "snp.binding.runtime");
@@ -347,7 +349,8 @@ static void sevsnpvm_envelope_of_the_azure_report_with_foreign_vcek_is_refused(v
 	env = envelope(h.hw_report, SNP_REPORT_SIZE, pem, m);
 	memset(&in, 0, sizeof(in));
 	in.evidence = (const uint8_t *)env, in.evidence_len = strlen(env);
-	in.runtime_data = h.var_data, in.runtime_data_len = h.var_len, in.runtime_data_type = EVIDENCE_DATA_JSON;
+	in.runtime_data = h.var_data, in.runtime_data_len = h.var_len,
+	in.runtime_data_type = EVIDENCE_DATA_JSON;
 	attest_err_clear(&err);
 	assert_int_equal(sevsnpvm_verify(&ctx, &in, cs, &err), ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "snp.vcek.chip_id");
@@ -364,17 +367,17 @@ static void sevsnpvm_envelope_errors_are_named(void **state)
 		const char *text;
 		const char *name;
 	} M[] = {
-		{"not json", "sevsnpvm.json"},
-		{"[1]", "sevsnpvm.json"},
-		{"{}", "sevsnpvm.member"},
-		{"{\"SnpReport\":5}", "sevsnpvm.member"},
-		{"{\"SnpReport\":\"!!\"}", "sevsnpvm.base64"},
-		{"{\"SnpReport\":\"AAAA\",\"Endorsements\":\"bm90IGpzb24\"}", "sevsnpvm.endorsements"},
-		{"{\"SnpReport\":\"AAAA\"}", "snp.report.truncated"},
-		{"{\"SnpReport\":\"AAAA\",\"SnpReport\":\"AAAA\"}", "sevsnpvm.json"},
-		{"{\"SnpReport\":\"AAAA\",}", "sevsnpvm.json"},
-		{"{\"SnpReport\":\"AAAA\"} x", "sevsnpvm.json"},
-		{"{\"SnpReport\":\"AAAA\",\"VcekCertChain\":7}", "sevsnpvm.member"},
+	    {"not json", "sevsnpvm.json"},
+	    {"[1]", "sevsnpvm.json"},
+	    {"{}", "sevsnpvm.member"},
+	    {"{\"SnpReport\":5}", "sevsnpvm.member"},
+	    {"{\"SnpReport\":\"!!\"}", "sevsnpvm.base64"},
+	    {"{\"SnpReport\":\"AAAA\",\"Endorsements\":\"bm90IGpzb24\"}", "sevsnpvm.endorsements"},
+	    {"{\"SnpReport\":\"AAAA\"}", "snp.report.truncated"},
+	    {"{\"SnpReport\":\"AAAA\",\"SnpReport\":\"AAAA\"}", "sevsnpvm.json"},
+	    {"{\"SnpReport\":\"AAAA\",}", "sevsnpvm.json"},
+	    {"{\"SnpReport\":\"AAAA\"} x", "sevsnpvm.json"},
+	    {"{\"SnpReport\":\"AAAA\",\"VcekCertChain\":7}", "sevsnpvm.member"},
 	};
 
 	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
@@ -398,7 +401,7 @@ static void sevsnpvm_envelope_errors_are_named(void **state)
 struct synth {
 	struct snp_plat *plat;
 	struct snp_plat_leaf leaf;
-	STACK_OF(X509) *arks;
+	STACK_OF(X509) * arks;
 	struct evidence_anchors anchors;
 	struct evidence_ctx ctx;
 	EVP_PKEY *ak;
@@ -412,7 +415,9 @@ struct synth {
 static void synth_new(struct synth *s)
 {
 	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
-	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN, .not_before = 1600000000, .not_after = 2000000000,
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
+				  .not_before = 1600000000,
+				  .not_after = 2000000000,
 				  .key_dir = getenv("ATTEST_BINARY_DIR")};
 	uint8_t chip[64];
 	struct snp_plat_leaf_spec spec = {.chip_id = chip, .tcb = tcb};
@@ -466,7 +471,8 @@ static void synthetic_hcl_report_verifies_and_yields_the_ak(void **state)
 	synth_new(&s);
 	certs.chain = (const uint8_t *)s.chain_pem, certs.chain_len = strlen(s.chain_pem);
 	attest_err_clear(&err);
-	assert_int_equal(azure_cvm_snp_verify(&s.ctx, NULL, s.hcl, s.hcl_len, &certs, cs, NULL, &h, &err), ATTEST_OK);
+	assert_int_equal(azure_cvm_snp_verify(&s.ctx, NULL, s.hcl, s.hcl_len, &certs, cs, NULL, &h, &err),
+			 ATTEST_OK);
 	rt = claim_set_get(cs, "x-ms-runtime");
 	assert_non_null(rt);
 	assert_non_null(json_object_get(rt, "vm-configuration"));
@@ -503,11 +509,13 @@ static void sevsnpvm_with_json_runtime_and_inittime_binds_both(void **state)
 	in.evidence = (const uint8_t *)env, in.evidence_len = strlen(env);
 	in.runtime_data = (const uint8_t *)s.runtime, in.runtime_data_len = strlen(s.runtime);
 	in.runtime_data_type = EVIDENCE_DATA_JSON;
-	in.init_data = (const uint8_t *)init, in.init_data_len = strlen(init), in.init_data_type = EVIDENCE_DATA_JSON;
+	in.init_data = (const uint8_t *)init, in.init_data_len = strlen(init),
+	in.init_data_type = EVIDENCE_DATA_JSON;
 	attest_err_clear(&err);
 	assert_int_equal(sevsnpvm_verify(&s.ctx, &in, cs, &err), ATTEST_OK);
 	assert_non_null(json_object_get(claim_set_get(cs, "x-ms-runtime"), "keys"));
-	assert_string_equal(json_string_value(json_object_get(claim_set_get(cs, "x-ms-inittime"), "policy")), "x");
+	assert_string_equal(json_string_value(json_object_get(claim_set_get(cs, "x-ms-inittime"), "policy")),
+			    "x");
 	/* Other init-time data: refused. */
 	in.init_data_len--;
 	attest_err_clear(&err);
@@ -527,7 +535,8 @@ static void sevsnpvm_with_a_whole_hcl_report_as_runtime_data(void **state)
 	char *env;
 
 	synth_new(&s);
-	env = envelope(s.hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE, (const uint8_t *)s.chain_pem, strlen(s.chain_pem));
+	env = envelope(s.hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE, (const uint8_t *)s.chain_pem,
+		       strlen(s.chain_pem));
 	memset(&in, 0, sizeof(in));
 	in.evidence = (const uint8_t *)env, in.evidence_len = strlen(env);
 	in.runtime_data = s.hcl, in.runtime_data_len = s.hcl_len, in.runtime_data_type = EVIDENCE_DATA_BINARY;
@@ -547,21 +556,21 @@ static void sevsnpvm_with_a_whole_hcl_report_as_runtime_data(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(snp_hcl_report_parses_with_expected_fields),
-		cmocka_unit_test(snp_hcl_runtime_json_is_bound_to_report_data),
-		cmocka_unit_test(snp_hcl_runtime_json_carries_an_ak_that_is_not_akpub_pem),
-		cmocka_unit_test(snp_hcl_report_is_refused_with_the_vcek_of_another_chip),
-		cmocka_unit_test(tdx_hcl_report_parses_and_binds),
-		cmocka_unit_test(var_data_sample_is_runtime_json_with_hclakpub),
-		cmocka_unit_test(hcl_truncated_at_every_length_is_refused),
-		cmocka_unit_test(hcl_header_rules_are_enforced),
-		cmocka_unit_test(tdx_padding_must_be_zero),
-		cmocka_unit_test(sevsnpvm_envelope_of_a_real_report_verifies),
-		cmocka_unit_test(sevsnpvm_envelope_of_the_azure_report_with_foreign_vcek_is_refused),
-		cmocka_unit_test(sevsnpvm_envelope_errors_are_named),
-		cmocka_unit_test(synthetic_hcl_report_verifies_and_yields_the_ak),
-		cmocka_unit_test(sevsnpvm_with_json_runtime_and_inittime_binds_both),
-		cmocka_unit_test(sevsnpvm_with_a_whole_hcl_report_as_runtime_data),
+	    cmocka_unit_test(snp_hcl_report_parses_with_expected_fields),
+	    cmocka_unit_test(snp_hcl_runtime_json_is_bound_to_report_data),
+	    cmocka_unit_test(snp_hcl_runtime_json_carries_an_ak_that_is_not_akpub_pem),
+	    cmocka_unit_test(snp_hcl_report_is_refused_with_the_vcek_of_another_chip),
+	    cmocka_unit_test(tdx_hcl_report_parses_and_binds),
+	    cmocka_unit_test(var_data_sample_is_runtime_json_with_hclakpub),
+	    cmocka_unit_test(hcl_truncated_at_every_length_is_refused),
+	    cmocka_unit_test(hcl_header_rules_are_enforced),
+	    cmocka_unit_test(tdx_padding_must_be_zero),
+	    cmocka_unit_test(sevsnpvm_envelope_of_a_real_report_verifies),
+	    cmocka_unit_test(sevsnpvm_envelope_of_the_azure_report_with_foreign_vcek_is_refused),
+	    cmocka_unit_test(sevsnpvm_envelope_errors_are_named),
+	    cmocka_unit_test(synthetic_hcl_report_verifies_and_yields_the_ak),
+	    cmocka_unit_test(sevsnpvm_with_json_runtime_and_inittime_binds_both),
+	    cmocka_unit_test(sevsnpvm_with_a_whole_hcl_report_as_runtime_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

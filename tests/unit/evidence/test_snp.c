@@ -43,21 +43,26 @@ struct vec {
 };
 
 static const struct vec VECS[] = {
-	{"snp/gsg-milan-v2-2022-09", "vcek.der", 1700000000, 2, 0xb0000, true, 0, "0200000000000544", 2, 0, 5, 68,
-	 0x1,
-	 "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01",
-	 "01020304050000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
-	 "3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d"},
-	{"snp/teekit-gcp-milan-v5-reportdata-2025-12", "vcek.pem", 1767225600, 5, 0x30000, false, 1,
-	 "0400000000001bde", 4, 0, 27, 222, 0x25,
-	 "b747d55452e0b9e9079770a49e397c5e6d9573581e246da7baac4f28b5cdc5b1b6d19251b8ee600fd16a3708f58406f3",
-	 "32fc4f6c1971cbf91566231f8d6153eeb9d093aa94306cb48d39bcc4861a3d395f149876a37bc91332fe493f46294fd135d5b95d363ae96352b8c45f906079f5",
-	 "980cf7b61876cb37fd517cd44ce11c72d43c5408e66ab39138370ec59bc195e063254cb501d87d82f0b8b8dc774bcfe28019447711598f007390e4accc405361"},
-	{"snp/teekit-gcp-milan-v5-x25519-2025-12", "vcek.pem", 1767225600, 5, 0x30000, false, 1,
-	 "0400000000001bde", 4, 0, 27, 222, 0x25,
-	 "b747d55452e0b9e9079770a49e397c5e6d9573581e246da7baac4f28b5cdc5b1b6d19251b8ee600fd16a3708f58406f3",
-	 "3a6753fd4b194de53824d7fd5b45e251cc19a32a71dd5ba3e131fe19f2adbe86d658c147479571226e0f294eb7e44abb6c1673f39a5378ac25cd5d6268b91f1a",
-	 "980cf7b61876cb37fd517cd44ce11c72d43c5408e66ab39138370ec59bc195e063254cb501d87d82f0b8b8dc774bcfe28019447711598f007390e4accc405361"},
+    {"snp/gsg-milan-v2-2022-09", "vcek.der", 1700000000, 2, 0xb0000, true, 0, "0200000000000544", 2, 0, 5, 68,
+     0x1, "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01",
+     "0102030405000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "0000000000000000000000000",
+     "3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce4"
+     "0c05f63c9b610c5068b006b5d"},
+    {"snp/teekit-gcp-milan-v5-reportdata-2025-12", "vcek.pem", 1767225600, 5, 0x30000, false, 1,
+     "0400000000001bde", 4, 0, 27, 222, 0x25,
+     "b747d55452e0b9e9079770a49e397c5e6d9573581e246da7baac4f28b5cdc5b1b6d19251b8ee600fd16a3708f58406f3",
+     "32fc4f6c1971cbf91566231f8d6153eeb9d093aa94306cb48d39bcc4861a3d395f149876a37bc91332fe493f46294fd135d5b95"
+     "d363ae96352b8c45f906079f5",
+     "980cf7b61876cb37fd517cd44ce11c72d43c5408e66ab39138370ec59bc195e063254cb501d87d82f0b8b8dc774bcfe28019447"
+     "711598f007390e4accc405361"},
+    {"snp/teekit-gcp-milan-v5-x25519-2025-12", "vcek.pem", 1767225600, 5, 0x30000, false, 1,
+     "0400000000001bde", 4, 0, 27, 222, 0x25,
+     "b747d55452e0b9e9079770a49e397c5e6d9573581e246da7baac4f28b5cdc5b1b6d19251b8ee600fd16a3708f58406f3",
+     "3a6753fd4b194de53824d7fd5b45e251cc19a32a71dd5ba3e131fe19f2adbe86d658c147479571226e0f294eb7e44abb6c1673f"
+     "39a5378ac25cd5d6268b91f1a",
+     "980cf7b61876cb37fd517cd44ce11c72d43c5408e66ab39138370ec59bc195e063254cb501d87d82f0b8b8dc774bcfe28019447"
+     "711598f007390e4accc405361"},
 };
 #define NVECS (sizeof(VECS) / sizeof(VECS[0]))
 
@@ -140,7 +145,8 @@ static void real_reports_verify_with_expected_fields(void **state)
 		load(dir, v, &l);
 		c = certs_of(&l);
 		attest_err_clear(&err);
-		assert_int_equal(snp_verify_report(&ctx, NULL, l.report, l.report_len, &c, &res, &err), ATTEST_OK);
+		assert_int_equal(snp_verify_report(&ctx, NULL, l.report, l.report_len, &c, &res, &err),
+				 ATTEST_OK);
 		assert_int_equal(res.report.version, v->version);
 		assert_true(res.report.policy == v->policy);
 		assert_int_equal(res.report.vmpl, v->vmpl);
@@ -465,11 +471,13 @@ static void chain_cache_hits_on_the_second_report(void **state)
 	assert_int_equal(misses, 1);
 	/* A cached chain still needs the report's own signature. */
 	l.report[SNP_OFF_REPORT_DATA] ^= 1;
-	assert_int_equal(snp_verify_report(&ctx, &opts, l.report, l.report_len, &c, NULL, NULL), ATTEST_E_VERIFY);
+	assert_int_equal(snp_verify_report(&ctx, &opts, l.report, l.report_len, &c, NULL, NULL),
+			 ATTEST_E_VERIFY);
 	/* Past the VCEK's notAfter the cached entry is not used: the chain is re-verified and refused. */
 	ctx.now = 2000000000 + 100000000;
 	l.report[SNP_OFF_REPORT_DATA] ^= 1;
-	assert_int_not_equal(snp_verify_report(&ctx, &opts, l.report, l.report_len, &c, NULL, NULL), ATTEST_OK);
+	assert_int_not_equal(snp_verify_report(&ctx, &opts, l.report, l.report_len, &c, NULL, NULL),
+			     ATTEST_OK);
 	snp_chain_cache_free(cache);
 	unload(&l);
 }
@@ -485,7 +493,8 @@ static void report_outside_the_vcek_validity_is_refused(void **state)
 	load(dir, &VECS[0], &l);
 	c = certs_of(&l);
 	attest_err_clear(&err);
-	assert_int_equal(snp_verify_report(&ctx, NULL, l.report, l.report_len, &c, NULL, &err), ATTEST_E_VERIFY);
+	assert_int_equal(snp_verify_report(&ctx, NULL, l.report, l.report_len, &c, NULL, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "snp.chain.not_yet_valid");
 	unload(&l);
 }
@@ -505,7 +514,8 @@ static void vcek_of_another_chip_is_refused(void **state)
 	c.leaf = b.vcek, c.leaf_len = b.vcek_len;
 	ctx.now = 1767225600;
 	attest_err_clear(&err);
-	assert_int_equal(snp_verify_report(&ctx, NULL, a.report, a.report_len, &c, NULL, &err), ATTEST_E_VERIFY);
+	assert_int_equal(snp_verify_report(&ctx, NULL, a.report, a.report_len, &c, NULL, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "snp.vcek.chip_id");
 	unload(&a);
 	unload(&b);
@@ -523,7 +533,8 @@ static void genoa_report_against_milan_chain_is_refused(void **state)
 	l.report[SNP_OFF_CPUID_MOD_ID] = 0x11; /* family 0x19 model 0x11: Genoa */
 	c = certs_of(&l);
 	attest_err_clear(&err);
-	assert_int_equal(snp_verify_report(&ctx, NULL, l.report, l.report_len, &c, NULL, &err), ATTEST_E_VERIFY);
+	assert_int_equal(snp_verify_report(&ctx, NULL, l.report, l.report_len, &c, NULL, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "snp.vcek.product");
 	unload(&l);
 }
@@ -566,10 +577,10 @@ static void runtime_and_inittime_data_bind_to_report_and_host_data(void **state)
 static void builtin_roots_cover_every_product_line(void **state)
 {
 	static const char *const want[AMD_PRODUCT_COUNT][3] = {
-		{NULL, NULL, NULL},
-		{"ARK-Milan", "SEV-Milan", "SEV-VLEK-Milan"},
-		{"ARK-Genoa", "SEV-Genoa", "SEV-VLEK-Genoa"},
-		{"ARK-Turin", "SEV-Turin", "SEV-VLEK-Turin"},
+	    {NULL, NULL, NULL},
+	    {"ARK-Milan", "SEV-Milan", "SEV-VLEK-Milan"},
+	    {"ARK-Genoa", "SEV-Genoa", "SEV-VLEK-Genoa"},
+	    {"ARK-Turin", "SEV-Turin", "SEV-VLEK-Turin"},
 	};
 
 	for (int p = AMD_PRODUCT_MILAN; p <= AMD_PRODUCT_TURIN; p++) {
@@ -579,7 +590,8 @@ static void builtin_roots_cover_every_product_line(void **state)
 			X509 *x = NULL;
 			char cn[64];
 
-			assert_int_equal(amd_builtin_cert((enum amd_product)p, (enum amd_cert_role)role, &x, NULL), 0);
+			assert_int_equal(
+			    amd_builtin_cert((enum amd_product)p, (enum amd_cert_role)role, &x, NULL), 0);
 			amd_cert_cn(x, cn, sizeof(cn));
 			assert_string_equal(cn, want[p][role]);
 			if (role == AMD_ROLE_ARK) {
@@ -598,21 +610,21 @@ static void builtin_roots_cover_every_product_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(real_reports_verify_with_expected_fields),
-		cmocka_unit_test(debug_policy_bit_is_reported_only_where_set),
-		cmocka_unit_test(v5_report_carries_cpuid_and_mitigation_vectors),
-		cmocka_unit_test(x25519_binding_matches_report_data),
-		cmocka_unit_test(uniform_entry_point_needs_a_vcek),
-		cmocka_unit_test(vcek_is_found_in_a_kds_shaped_folder),
-		cmocka_unit_test(extended_report_with_certificate_table_verifies),
-		cmocka_unit_test(vector_folder_serves_as_collateral),
-		cmocka_unit_test(shared_collateral_cache_keeps_the_verified_chain),
-		cmocka_unit_test(chain_cache_hits_on_the_second_report),
-		cmocka_unit_test(report_outside_the_vcek_validity_is_refused),
-		cmocka_unit_test(vcek_of_another_chip_is_refused),
-		cmocka_unit_test(genoa_report_against_milan_chain_is_refused),
-		cmocka_unit_test(runtime_and_inittime_data_bind_to_report_and_host_data),
-		cmocka_unit_test(builtin_roots_cover_every_product_line),
+	    cmocka_unit_test(real_reports_verify_with_expected_fields),
+	    cmocka_unit_test(debug_policy_bit_is_reported_only_where_set),
+	    cmocka_unit_test(v5_report_carries_cpuid_and_mitigation_vectors),
+	    cmocka_unit_test(x25519_binding_matches_report_data),
+	    cmocka_unit_test(uniform_entry_point_needs_a_vcek),
+	    cmocka_unit_test(vcek_is_found_in_a_kds_shaped_folder),
+	    cmocka_unit_test(extended_report_with_certificate_table_verifies),
+	    cmocka_unit_test(vector_folder_serves_as_collateral),
+	    cmocka_unit_test(shared_collateral_cache_keeps_the_verified_chain),
+	    cmocka_unit_test(chain_cache_hits_on_the_second_report),
+	    cmocka_unit_test(report_outside_the_vcek_validity_is_refused),
+	    cmocka_unit_test(vcek_of_another_chip_is_refused),
+	    cmocka_unit_test(genoa_report_against_milan_chain_is_refused),
+	    cmocka_unit_test(runtime_and_inittime_data_bind_to_report_and_host_data),
+	    cmocka_unit_test(builtin_roots_cover_every_product_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,8 +23,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define T0 1700000000        /* CA validity start */
-#define T1 (T0 + 20 * 365 * 86400LL)
+#define T0  1700000000 /* CA validity start */
+#define T1  (T0 + 20 * 365 * 86400LL)
 #define NOW (T0 + 86400)
 
 static const uint8_t MILAN_TCB[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
@@ -32,7 +32,7 @@ static const uint8_t TURIN_TCB[8] = {1, 2, 3, 4, 0, 0, 0, 0x20};
 
 struct fixture {
 	struct snp_plat *milan, *genoa, *turin;
-	STACK_OF(X509) *arks;
+	STACK_OF(X509) * arks;
 	struct evidence_anchors anchors;
 	uint8_t chip_id[64];
 };
@@ -41,8 +41,8 @@ static struct fixture F;
 
 static struct snp_plat *plat(enum amd_product p)
 {
-	struct snp_plat_opts o = {.product = p, .not_before = T0 - 86400, .not_after = T1,
-				  .key_dir = getenv("ATTEST_BINARY_DIR")};
+	struct snp_plat_opts o = {
+	    .product = p, .not_before = T0 - 86400, .not_after = T1, .key_dir = getenv("ATTEST_BINARY_DIR")};
 	struct snp_plat *out = NULL;
 
 	assert_int_equal(snp_plat_new(&o, &out, NULL), ATTEST_OK);
@@ -368,7 +368,8 @@ static void vcek_report_with_a_vlek_is_refused(void **state)
 
 static void vlek_with_hwid_or_vcek_with_csp_id_is_refused(void **state)
 {
-	struct snp_plat_leaf_spec a = {.vlek = true, .tcb = MILAN_TCB, .chip_id = F.chip_id, .add_hwid = true};
+	struct snp_plat_leaf_spec a = {
+	    .vlek = true, .tcb = MILAN_TCB, .chip_id = F.chip_id, .add_hwid = true};
 	struct snp_plat_leaf_spec b = {.tcb = MILAN_TCB, .chip_id = F.chip_id, .add_csp_id = true};
 	struct case_ c;
 
@@ -522,8 +523,8 @@ static void genoa_report_against_milan_chain_is_refused(void **state)
 
 static void expired_vcek_is_refused(void **state)
 {
-	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB, .not_before = T0,
-				       .not_after = NOW - 10};
+	struct snp_plat_leaf_spec s = {
+	    .chip_id = F.chip_id, .tcb = MILAN_TCB, .not_before = T0, .not_after = NOW - 10};
 	struct case_ c;
 
 	case_leaf(&c, F.milan, &s);
@@ -539,7 +540,8 @@ static void report_signed_by_another_key_is_refused(void **state)
 
 	case_default(&c, F.milan, false);
 	case_default(&d, F.milan, false); /* same chip and TCB, another key */
-	memcpy(c.report + SNP_OFF_SIGNATURE, d.report + SNP_OFF_SIGNATURE, SNP_REPORT_SIZE - SNP_OFF_SIGNATURE);
+	memcpy(c.report + SNP_OFF_SIGNATURE, d.report + SNP_OFF_SIGNATURE,
+	       SNP_REPORT_SIZE - SNP_OFF_SIGNATURE);
 	expect_refusal(&c, ATTEST_E_VERIFY, "snp.signature");
 	case_free(&c);
 	case_free(&d);
@@ -560,8 +562,10 @@ static void cached_chain_expires_with_its_crl(void **state)
 	assert_int_equal(snp_plat_crl(F.milan, false, false, T0, NOW + 100, &crl, NULL), ATTEST_OK);
 	der = snp_plat_crl_der(crl, &n);
 	c.certs.crl = der, c.certs.crl_len = n;
-	assert_int_equal(snp_verify_report(&c.ctx, &o, c.report, SNP_REPORT_SIZE, &c.certs, NULL, NULL), ATTEST_OK);
-	assert_int_equal(snp_verify_report(&c.ctx, &o, c.report, SNP_REPORT_SIZE, &c.certs, NULL, NULL), ATTEST_OK);
+	assert_int_equal(snp_verify_report(&c.ctx, &o, c.report, SNP_REPORT_SIZE, &c.certs, NULL, NULL),
+			 ATTEST_OK);
+	assert_int_equal(snp_verify_report(&c.ctx, &o, c.report, SNP_REPORT_SIZE, &c.certs, NULL, NULL),
+			 ATTEST_OK);
 	c.ctx.now = NOW + 200;
 	attest_err_clear(&err);
 	assert_int_equal(snp_verify_report(&c.ctx, &o, c.report, SNP_REPORT_SIZE, &c.certs, NULL, &err),
@@ -652,28 +656,28 @@ struct report_mutation {
 static void structural_rules_are_enforced_field_by_field(void **state)
 {
 	static const struct report_mutation M[] = {
-		{"version 6", SNP_OFF_VERSION, 6, "snp.report.version"},
-		{"version 1", SNP_OFF_VERSION, 1, "snp.report.version"},
-		{"algorithm 2", SNP_OFF_SIGNATURE_ALGO, 2, "snp.report.sig_algo"},
-		{"VMPL 4", SNP_OFF_VMPL, 4, "snp.report.vmpl"},
-		{"signing key 7", SNP_OFF_SIGNER_INFO, 7 << 2, "snp.report.unsigned"},
-		{"signing key 3", SNP_OFF_SIGNER_INFO, 3 << 2, "snp.report.signing_key"},
-		{"MASK_CHIP_KEY", SNP_OFF_SIGNER_INFO, 2, "snp.report.unsigned"},
-		{"signer info bit 5", SNP_OFF_SIGNER_INFO, 0x20, "snp.report.reserved"},
-		{"reserved 0x4C", SNP_OFF_RESERVED0 + 2, 1, "snp.report.reserved"},
-		{"policy bit 26", SNP_OFF_POLICY + 3, 0x04, "snp.report.policy"},
-		{"policy bit 63", SNP_OFF_POLICY + 7, 0x80, "snp.report.policy"},
-		{"platform info bit 6", SNP_OFF_PLATFORM_INFO, 0x40, "snp.report.platform_info"},
-		{"platform info bit 8", SNP_OFF_PLATFORM_INFO + 1, 0x01, "snp.report.platform_info"},
-		{"reserved after CPUID", SNP_OFF_RESERVED1 + 20, 1, "snp.report.reserved"},
-		{"current version reserved", SNP_OFF_CURRENT_VERSION + 3, 1, "snp.report.reserved"},
-		{"committed version reserved", SNP_OFF_COMMITTED_VERSION + 3, 1, "snp.report.reserved"},
-		{"reserved after MIT", SNP_OFF_RESERVED2 + 100, 1, "snp.report.reserved"},
-		{"signature tail", SNP_OFF_SIG_RESERVED + 7, 1, "snp.report.reserved"},
-		{"r high bytes", SNP_OFF_SIG_R + 60, 1, "snp.report.reserved"},
-		{"s high bytes", SNP_OFF_SIG_S + 71, 1, "snp.report.reserved"},
-		{"reserved TCB byte", SNP_OFF_REPORTED_TCB + 3, 1, "snp.report.tcb_reserved"},
-		{"reserved current TCB byte", SNP_OFF_CURRENT_TCB + 4, 1, "snp.report.tcb_reserved"},
+	    {"version 6", SNP_OFF_VERSION, 6, "snp.report.version"},
+	    {"version 1", SNP_OFF_VERSION, 1, "snp.report.version"},
+	    {"algorithm 2", SNP_OFF_SIGNATURE_ALGO, 2, "snp.report.sig_algo"},
+	    {"VMPL 4", SNP_OFF_VMPL, 4, "snp.report.vmpl"},
+	    {"signing key 7", SNP_OFF_SIGNER_INFO, 7 << 2, "snp.report.unsigned"},
+	    {"signing key 3", SNP_OFF_SIGNER_INFO, 3 << 2, "snp.report.signing_key"},
+	    {"MASK_CHIP_KEY", SNP_OFF_SIGNER_INFO, 2, "snp.report.unsigned"},
+	    {"signer info bit 5", SNP_OFF_SIGNER_INFO, 0x20, "snp.report.reserved"},
+	    {"reserved 0x4C", SNP_OFF_RESERVED0 + 2, 1, "snp.report.reserved"},
+	    {"policy bit 26", SNP_OFF_POLICY + 3, 0x04, "snp.report.policy"},
+	    {"policy bit 63", SNP_OFF_POLICY + 7, 0x80, "snp.report.policy"},
+	    {"platform info bit 6", SNP_OFF_PLATFORM_INFO, 0x40, "snp.report.platform_info"},
+	    {"platform info bit 8", SNP_OFF_PLATFORM_INFO + 1, 0x01, "snp.report.platform_info"},
+	    {"reserved after CPUID", SNP_OFF_RESERVED1 + 20, 1, "snp.report.reserved"},
+	    {"current version reserved", SNP_OFF_CURRENT_VERSION + 3, 1, "snp.report.reserved"},
+	    {"committed version reserved", SNP_OFF_COMMITTED_VERSION + 3, 1, "snp.report.reserved"},
+	    {"reserved after MIT", SNP_OFF_RESERVED2 + 100, 1, "snp.report.reserved"},
+	    {"signature tail", SNP_OFF_SIG_RESERVED + 7, 1, "snp.report.reserved"},
+	    {"r high bytes", SNP_OFF_SIG_R + 60, 1, "snp.report.reserved"},
+	    {"s high bytes", SNP_OFF_SIG_S + 71, 1, "snp.report.reserved"},
+	    {"reserved TCB byte", SNP_OFF_REPORTED_TCB + 3, 1, "snp.report.tcb_reserved"},
+	    {"reserved current TCB byte", SNP_OFF_CURRENT_TCB + 4, 1, "snp.report.tcb_reserved"},
 	};
 
 	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
@@ -773,9 +777,9 @@ static void min_tcb_claims_take_the_lowest_of_the_four_tcbs(void **state)
 	struct case_ c;
 
 	case_default(&c, F.milan, false);
-	c.r.launch_tcb[7] = 0x40;    /* launched on older microcode */
-	c.r.committed_tcb[6] = 7;    /* committed SNP firmware older */
-	c.r.current_tcb[0] = 4;      /* current bootloader newer */
+	c.r.launch_tcb[7] = 0x40; /* launched on older microcode */
+	c.r.committed_tcb[6] = 7; /* committed SNP firmware older */
+	c.r.current_tcb[0] = 4;	  /* current bootloader newer */
 	case_sign(&c);
 	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
 	assert_int_equal(snp_claims_add(&res, cs, NULL), ATTEST_OK);
@@ -784,7 +788,8 @@ static void min_tcb_claims_take_the_lowest_of_the_four_tcbs(void **state)
 	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-min-bootloader-svn")), 3);
 	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-current-bootloader-svn")), 4);
 	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sevsnpvm-launch-microcode-svn")), 0x40);
-	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-sevsnpvm-launch-tcb")), "0300000000000840");
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-sevsnpvm-launch-tcb")),
+			    "0300000000000840");
 	claim_set_free(cs);
 	case_free(&c);
 }
@@ -792,40 +797,40 @@ static void min_tcb_claims_take_the_lowest_of_the_four_tcbs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(synthetic_milan_vcek_report_verifies),
-		cmocka_unit_test(synthetic_genoa_report_verifies_on_the_genoa_chain),
-		cmocka_unit_test(turin_tcb_layout_and_fmc_spl_are_checked),
-		cmocka_unit_test(turin_vcek_with_eight_byte_hwid_matches_chip_id_prefix),
-		cmocka_unit_test(vlek_report_verifies_through_the_asvk),
-		cmocka_unit_test(every_known_report_version_verifies),
-		cmocka_unit_test(crl_that_does_not_list_the_ask_is_applied),
-		cmocka_unit_test(crl_revoking_the_ask_is_refused),
-		cmocka_unit_test(crl_revoking_the_asvk_refuses_vlek_reports),
-		cmocka_unit_test(expired_crl_is_refused),
-		cmocka_unit_test(crl_of_another_ark_is_refused),
-		cmocka_unit_test(vlek_report_with_a_vcek_is_refused),
-		cmocka_unit_test(vcek_report_with_a_vlek_is_refused),
-		cmocka_unit_test(vlek_with_hwid_or_vcek_with_csp_id_is_refused),
-		cmocka_unit_test(vcek_without_hwid_is_refused),
-		cmocka_unit_test(vcek_without_ucode_spl_is_refused),
-		cmocka_unit_test(vcek_of_another_tcb_is_refused_for_each_component),
-		cmocka_unit_test(vcek_of_another_chip_is_refused),
-		cmocka_unit_test(leaf_signed_by_the_ark_directly_is_refused),
-		cmocka_unit_test(p256_leaf_key_is_refused),
-		cmocka_unit_test(leaf_signed_with_pss_sha256_is_refused),
-		cmocka_unit_test(synthetic_chain_is_refused_against_the_builtin_arks),
-		cmocka_unit_test(supplied_ark_that_is_not_an_anchor_is_refused),
-		cmocka_unit_test(genoa_report_against_milan_chain_is_refused),
-		cmocka_unit_test(expired_vcek_is_refused),
-		cmocka_unit_test(report_signed_by_another_key_is_refused),
-		cmocka_unit_test(cached_chain_expires_with_its_crl),
-		cmocka_unit_test(crl_and_chain_are_found_through_the_collateral_source),
-		cmocka_unit_test(structural_rules_are_enforced_field_by_field),
-		cmocka_unit_test(policy_bit_17_clear_is_refused),
-		cmocka_unit_test(version_dependent_fields_must_be_zero_before_their_version),
-		cmocka_unit_test(truncated_and_overlong_reports_are_refused),
-		cmocka_unit_test(debug_and_migration_policy_bits_become_claims),
-		cmocka_unit_test(min_tcb_claims_take_the_lowest_of_the_four_tcbs),
+	    cmocka_unit_test(synthetic_milan_vcek_report_verifies),
+	    cmocka_unit_test(synthetic_genoa_report_verifies_on_the_genoa_chain),
+	    cmocka_unit_test(turin_tcb_layout_and_fmc_spl_are_checked),
+	    cmocka_unit_test(turin_vcek_with_eight_byte_hwid_matches_chip_id_prefix),
+	    cmocka_unit_test(vlek_report_verifies_through_the_asvk),
+	    cmocka_unit_test(every_known_report_version_verifies),
+	    cmocka_unit_test(crl_that_does_not_list_the_ask_is_applied),
+	    cmocka_unit_test(crl_revoking_the_ask_is_refused),
+	    cmocka_unit_test(crl_revoking_the_asvk_refuses_vlek_reports),
+	    cmocka_unit_test(expired_crl_is_refused),
+	    cmocka_unit_test(crl_of_another_ark_is_refused),
+	    cmocka_unit_test(vlek_report_with_a_vcek_is_refused),
+	    cmocka_unit_test(vcek_report_with_a_vlek_is_refused),
+	    cmocka_unit_test(vlek_with_hwid_or_vcek_with_csp_id_is_refused),
+	    cmocka_unit_test(vcek_without_hwid_is_refused),
+	    cmocka_unit_test(vcek_without_ucode_spl_is_refused),
+	    cmocka_unit_test(vcek_of_another_tcb_is_refused_for_each_component),
+	    cmocka_unit_test(vcek_of_another_chip_is_refused),
+	    cmocka_unit_test(leaf_signed_by_the_ark_directly_is_refused),
+	    cmocka_unit_test(p256_leaf_key_is_refused),
+	    cmocka_unit_test(leaf_signed_with_pss_sha256_is_refused),
+	    cmocka_unit_test(synthetic_chain_is_refused_against_the_builtin_arks),
+	    cmocka_unit_test(supplied_ark_that_is_not_an_anchor_is_refused),
+	    cmocka_unit_test(genoa_report_against_milan_chain_is_refused),
+	    cmocka_unit_test(expired_vcek_is_refused),
+	    cmocka_unit_test(report_signed_by_another_key_is_refused),
+	    cmocka_unit_test(cached_chain_expires_with_its_crl),
+	    cmocka_unit_test(crl_and_chain_are_found_through_the_collateral_source),
+	    cmocka_unit_test(structural_rules_are_enforced_field_by_field),
+	    cmocka_unit_test(policy_bit_17_clear_is_refused),
+	    cmocka_unit_test(version_dependent_fields_must_be_zero_before_their_version),
+	    cmocka_unit_test(truncated_and_overlong_reports_are_refused),
+	    cmocka_unit_test(debug_and_migration_policy_bits_become_claims),
+	    cmocka_unit_test(min_tcb_claims_take_the_lowest_of_the_four_tcbs),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VEC "snp/teekit-gcp-milan-v5-reportdata-2025-12"
+#define VEC	"snp/teekit-gcp-milan-v5-reportdata-2025-12"
 #define VEC_NOW 1767225600
 
 static size_t stride(void)
@@ -42,7 +42,10 @@ struct real {
 	size_t vcek_len, ask_len, ark_len;
 };
 
-static uint8_t *der_of(X509 *x, size_t *n) { return snp_plat_der(x, n); }
+static uint8_t *der_of(X509 *x, size_t *n)
+{
+	return snp_plat_der(x, n);
+}
 
 static void real_load(const char *dir, struct real *r)
 {
@@ -265,7 +268,9 @@ static void extended_report_cut_at_every_length_is_refused(void **state)
 static void every_bit_of_a_synthetic_hcl_report_body_is_covered(void **state)
 {
 	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
-	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN, .not_before = 1600000000, .not_after = 2000000000,
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
+				  .not_before = 1600000000,
+				  .not_after = 2000000000,
 				  .key_dir = getenv("ATTEST_BINARY_DIR")};
 	struct snp_chain_cache *cache = snp_chain_cache_new(2);
 	struct snp_opts so = {.cache = cache};
@@ -294,7 +299,8 @@ static void every_bit_of_a_synthetic_hcl_report_body_is_covered(void **state)
 	ask = snp_plat_der(snp_plat_ask(plat), &alen);
 	c.ask = ask, c.ask_len = alen;
 	assert_int_equal(azure_cvm_snp_verify(&ctx, &so, hcl, n, &c, NULL, NULL, NULL, NULL), ATTEST_OK);
-	/* The hardware report (signed) and the runtime JSON (bound): everything after the unmeasured header. */
+	/* The hardware report (signed) and the runtime JSON (bound): everything after the unmeasured header.
+	 */
 	for (size_t bit = HCL_OFF_HW_REPORT * 8; bit < n * 8; bit += step) {
 		int rc;
 
@@ -316,14 +322,14 @@ static void every_bit_of_a_synthetic_hcl_report_body_is_covered(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(unmutated_real_report_verifies),
-		cmocka_unit_test(every_bit_of_the_report_is_covered),
-		cmocka_unit_test(every_bit_of_the_vcek_is_covered),
-		cmocka_unit_test(every_bit_of_the_ask_is_covered),
-		cmocka_unit_test(every_bit_of_the_supplied_ark_is_covered),
-		cmocka_unit_test(truncation_at_every_length_is_refused_cleanly),
-		cmocka_unit_test(extended_report_cut_at_every_length_is_refused),
-		cmocka_unit_test(every_bit_of_a_synthetic_hcl_report_body_is_covered),
+	    cmocka_unit_test(unmutated_real_report_verifies),
+	    cmocka_unit_test(every_bit_of_the_report_is_covered),
+	    cmocka_unit_test(every_bit_of_the_vcek_is_covered),
+	    cmocka_unit_test(every_bit_of_the_ask_is_covered),
+	    cmocka_unit_test(every_bit_of_the_supplied_ark_is_covered),
+	    cmocka_unit_test(truncation_at_every_length_is_refused_cleanly),
+	    cmocka_unit_test(extended_report_cut_at_every_length_is_refused),
+	    cmocka_unit_test(every_bit_of_a_synthetic_hcl_report_body_is_covered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
