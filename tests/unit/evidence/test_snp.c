@@ -22,6 +22,7 @@
 #include "evidence/snp.h"
 
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,51 @@ static void chain_cache_hits_on_the_second_report(void **state)
 	unload(&l);
 }
 
+struct worker {
+	struct snp_chain_cache *cache;
+	struct loaded *l;
+	int ok;
+};
+
+static void *verify_many(void *arg)
+{
+	struct worker *w = arg;
+	struct snp_opts o = {.cache = w->cache};
+	struct evidence_ctx ctx = {.now = 1767225600};
+	struct snp_certs c = certs_of(w->l);
+
+	for (int i = 0; i < 20; i++)
+		if (snp_verify_report(&ctx, &o, w->l->report, w->l->report_len, &c, NULL, NULL) == ATTEST_OK)
+			w->ok++;
+	return NULL;
+}
+
+static void chain_cache_is_shared_safely_between_threads(void **state)
+{
+	struct snp_chain_cache *cache = snp_chain_cache_new(1);
+	struct worker w[4];
+	pthread_t t[4];
+	uint64_t hits, misses;
+	struct loaded a, b;
+
+	REQUIRE_VECTORS(dir);
+	load(dir, &VECS[1], &a);
+	load(dir, &VECS[2], &b); /* another VCEK: two chains fight for one slot */
+	for (int i = 0; i < 4; i++) {
+		w[i].cache = cache, w[i].l = i % 2 ? &b : &a, w[i].ok = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, verify_many, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].ok, 20);
+	}
+	snp_chain_cache_stats(cache, &hits, &misses);
+	assert_int_equal(hits + misses, 80);
+	snp_chain_cache_free(cache);
+	unload(&a);
+	unload(&b);
+}
+
 static void report_outside_the_vcek_validity_is_refused(void **state)
 {
 	struct evidence_ctx ctx = {.now = 1600000000}; /* 2020: before the VCEK was issued */
@@ -620,6 +666,7 @@ int main(void)
 	    cmocka_unit_test(vector_folder_serves_as_collateral),
 	    cmocka_unit_test(shared_collateral_cache_keeps_the_verified_chain),
 	    cmocka_unit_test(chain_cache_hits_on_the_second_report),
+	    cmocka_unit_test(chain_cache_is_shared_safely_between_threads),
 	    cmocka_unit_test(report_outside_the_vcek_validity_is_refused),
 	    cmocka_unit_test(vcek_of_another_chip_is_refused),
 	    cmocka_unit_test(genoa_report_against_milan_chain_is_refused),
