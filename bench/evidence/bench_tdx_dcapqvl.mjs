@@ -21,7 +21,9 @@ const n = Number(nArg || 30);
 
 let outcome = 'ok';
 const times = [];
+const cpus = [];
 for (let i = 0; i < n; i++) {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   try {
     verify(quote, collateral, now);
@@ -29,6 +31,8 @@ for (let i = 0; i < n; i++) {
     outcome = String(e.message || e).replace(/\s+/g, ' ');
   }
   times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  const c = process.cpuUsage(c0);
+  cpus.push((c.user + c.system) / 1e3);
 }
-times.sort((a, b) => a - b);
-console.log(`dcapqvl ${times[Math.floor(times.length / 2)].toFixed(3)} ${times[0].toFixed(3)} ${n} ${outcome}`);
+const med = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)].toFixed(3);
+console.log(`dcapqvl ${med(times)} ${med(cpus)} ${n} ${outcome}`);
