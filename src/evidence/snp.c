@@ -342,9 +342,11 @@ static int bind_leaf(const struct snp_report *r, const struct amd_chain_result *
 					       : "a VCEK must carry hwID and no csp_id");
 	if (!cr->vlek) {
 		/* Turin: KDS keys the VCEK by CHIP_ID[0:8]; the rest of CHIP_ID is zero (§5.1). */
+		static const uint8_t zero[56] = {0};
 		bool ok = e->hwid_len == 64
 			      ? crypto_memeq(e->hwid, r->chip_id, 64)
-			      : cr->product == AMD_PRODUCT_TURIN && crypto_memeq(e->hwid, r->chip_id, 8);
+			      : cr->product == AMD_PRODUCT_TURIN && crypto_memeq(e->hwid, r->chip_id, 8) &&
+				    crypto_memeq(r->chip_id + 8, zero, 56);
 		if (!ok)
 			return attest_err_set(
 			    err, ATTEST_E_VERIFY, "snp.vcek.chip_id",

@@ -393,31 +393,37 @@ static void extended_report_with_certificate_table_verifies(void **state)
 	unload(&l);
 }
 
+/* Both folder sources: the AMD-only one and the general file source (attestctl --collateral). */
 static void vector_folder_serves_as_collateral(void **state)
 {
 	REQUIRE_VECTORS(dir);
-	for (size_t i = 0; i < NVECS; i++) {
-		struct evidence_ctx ctx = {.now = VECS[i].now};
-		struct collateral_source *src = NULL;
-		struct claim_set *cs = claim_set_new();
-		struct evidence_input in;
-		struct attest_err err;
-		struct loaded l;
-		char path[1024];
+	for (int general = 0; general < 2; general++) {
+		for (size_t i = 0; i < NVECS; i++) {
+			struct evidence_ctx ctx = {.now = VECS[i].now};
+			struct collateral_source *src = NULL;
+			struct claim_set *cs = claim_set_new();
+			struct evidence_input in;
+			struct attest_err err;
+			struct loaded l;
+			char path[1024];
 
-		load(dir, &VECS[i], &l);
-		snprintf(path, sizeof(path), "%s/%s", dir, VECS[i].dir);
-		assert_int_equal(amd_file_source_new(path, &src, NULL), ATTEST_OK);
-		ctx.collateral = src;
-		memset(&in, 0, sizeof(in));
-		in.evidence = l.report, in.evidence_len = l.report_len;
-		attest_err_clear(&err);
-		assert_int_equal(snp_verify(&ctx, &in, cs, &err), ATTEST_OK);
-		assert_hex_claim(cs, "x-ms-sevsnpvm-chipid", VECS[i].chip_id);
-		collateral_source_free(src);
-		free(src);
-		claim_set_free(cs);
-		unload(&l);
+			load(dir, &VECS[i], &l);
+			snprintf(path, sizeof(path), "%s/%s", dir, VECS[i].dir);
+			if (general)
+				assert_int_equal(collateral_file_source_new(path, &src, NULL), ATTEST_OK);
+			else
+				assert_int_equal(amd_file_source_new(path, &src, NULL), ATTEST_OK);
+			ctx.collateral = src;
+			memset(&in, 0, sizeof(in));
+			in.evidence = l.report, in.evidence_len = l.report_len;
+			attest_err_clear(&err);
+			assert_int_equal(snp_verify(&ctx, &in, cs, &err), ATTEST_OK);
+			assert_hex_claim(cs, "x-ms-sevsnpvm-chipid", VECS[i].chip_id);
+			collateral_source_free(src);
+			free(src);
+			claim_set_free(cs);
+			unload(&l);
+		}
 	}
 }
 

@@ -203,6 +203,10 @@ static void turin_vcek_with_eight_byte_hwid_matches_chip_id_prefix(void **state)
 	snp_plat_report_defaults(F.turin, chip, TURIN_TCB, false, &c.r);
 	case_sign(&c);
 	assert_int_equal(verify(&c, &res, &err), ATTEST_OK);
+	/* With CHIP_ID bytes 8..63 not zero, 8 matching bytes are not enough. */
+	c.r.chip_id[40] = 1;
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.vcek.chip_id");
 	/* The same 8-byte hwID on a Milan chain is not enough. */
 	case_free(&c);
 	s.tcb = MILAN_TCB;
