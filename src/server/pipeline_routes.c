@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/codec.h"
 #include "base/jsonx.h"
+#include "base/timeutil.h"
 #include "collateral/collateral.h"
 #include "server/attest_certificates.h"
 #include "server/attest_mgmt.h"
@@ -32,23 +33,124 @@ static int sign_for_request(void *arg, const char *jku, const json_t *claims, ch
 	return attest_sign(arg, jku, claims, jwt, err);
 }
 
-/* The provider's policy for the type: text (NULL = default) and signer JWK. */
-static int provider_policy(struct http_request *req, enum maa_type type, struct store_policy *pol, bool *found,
-			   json_t **signer, struct attest_err *err)
-{
-	int rc = store_policy_get(req->srv->store, req->provider->name, maa_type_name(type), pol, err);
+/* The policy view of (provider, type) and what it holds, copied out. */
+struct policy_copy {
+	char *text;
+	json_t *signer;
+};
 
-	*found = rc == ATTEST_OK;
-	*signer = NULL;
+static void policy_copy_free(struct policy_copy *c)
+{
+	free(c->text);
+	json_decref(c->signer);
+}
+
+static void view_clear(struct pipeline_policy_view *v)
+{
+	free(v->text);
+	free(v->signer);
+	memset(v, 0, sizeof(*v));
+}
+
+/* The fresh view of (provider, type), or NULL. Called with views_lock held. */
+static struct pipeline_policy_view *view_find(struct pipeline_routes *pr, const char *provider, enum maa_type type,
+					      uint64_t now_ns)
+{
+	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
+		struct pipeline_policy_view *v = &pr->views[i];
+
+		if (v->used && v->type == type && strcmp(v->provider, provider) == 0) {
+			if (now_ns - v->loaded_ns <= (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u)
+				return v;
+			view_clear(v);
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* A slot for a new view: a free one, else the oldest. Called with views_lock held. */
+static struct pipeline_policy_view *view_slot(struct pipeline_routes *pr)
+{
+	struct pipeline_policy_view *oldest = &pr->views[0];
+
+	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
+		if (!pr->views[i].used)
+			return &pr->views[i];
+		if (pr->views[i].loaded_ns < oldest->loaded_ns)
+			oldest = &pr->views[i];
+	}
+	view_clear(oldest);
+	return oldest;
+}
+
+static int copy_out(const char *text, const char *signer, struct policy_copy *out, struct attest_err *err)
+{
+	out->text = text ? strdup(text) : NULL;
+	out->signer = NULL;
+	if (text != NULL && out->text == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+	if (text != NULL && signer != NULL &&
+	    jsonx_parse(signer, strlen(signer), &out->signer, "attest.policy.signer", "stored policy signer", err) !=
+		    ATTEST_OK) {
+		policy_copy_free(out);
+		return ATTEST_E_INTERNAL;
+	}
+	return ATTEST_OK;
+}
+
+/* Remembers what the store said (best effort: out of memory only skips the cache). */
+static void view_store(struct pipeline_routes *pr, const char *provider, enum maa_type type, const char *text,
+		       const char *signer, uint64_t now_ns)
+{
+	struct pipeline_policy_view *v;
+
+	pthread_mutex_lock(&pr->views_lock);
+	v = view_find(pr, provider, type, now_ns);
+	if (v != NULL)
+		view_clear(v);
+	v = view_slot(pr);
+	v->text = text ? strdup(text) : NULL;
+	v->signer = text && signer ? strdup(signer) : NULL;
+	if ((text == NULL || v->text != NULL) && (text == NULL || signer == NULL || v->signer != NULL)) {
+		v->used = true;
+		snprintf(v->provider, sizeof(v->provider), "%s", provider);
+		v->type = type;
+		v->loaded_ns = now_ns;
+	} else {
+		view_clear(v);
+	}
+	pthread_mutex_unlock(&pr->views_lock);
+}
+
+/* The provider's policy for the type (text NULL = default) and its signer JWK. */
+static int provider_policy(struct pipeline_routes *pr, struct http_request *req, enum maa_type type,
+			   struct policy_copy *out, struct attest_err *err)
+{
+	uint64_t now_ns = time_mono_ns();
+	struct pipeline_policy_view *v;
+	struct store_policy pol = {0};
+	int rc;
+
+	pthread_mutex_lock(&pr->views_lock);
+	v = view_find(pr, req->provider->name, type, now_ns);
+	rc = v ? copy_out(v->text, v->signer, out, err) : ATTEST_E_NOT_FOUND;
+	pthread_mutex_unlock(&pr->views_lock);
+	if (rc != ATTEST_E_NOT_FOUND)
+		return rc;
+	rc = store_policy_get(req->srv->store, req->provider->name, maa_type_name(type), &pol, err);
 	if (rc == ATTEST_E_NOT_FOUND) {
 		attest_err_clear(err);
-		return ATTEST_OK;
+		view_store(pr, req->provider->name, type, NULL, NULL, now_ns);
+		return copy_out(NULL, NULL, out, err);
 	}
 	if (rc != ATTEST_OK)
 		return rc;
-	if (pol->text != NULL && pol->signer != NULL && pol->signer[0] != '\0')
-		rc = jsonx_parse(pol->signer, strlen(pol->signer), signer, "attest.policy.signer",
-				 "stored policy signer", err);
+	rc = copy_out(pol.text, pol.signer && pol.signer[0] ? pol.signer : NULL, out, err);
+	if (rc == ATTEST_OK)
+		view_store(pr, req->provider->name, type, pol.text, pol.signer && pol.signer[0] ? pol.signer : NULL,
+			   now_ns);
+	store_policy_clear(&pol);
 	return rc;
 }
 
@@ -57,25 +159,24 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 	struct pipeline_routes *pr = arg;
 	struct pipeline_attest in = {0};
 	struct pipeline_outcome out;
-	struct store_policy pol = {0};
+	struct policy_copy pol = {0};
 	struct attest_err err;
 	enum maa_type type;
-	json_t *signer = NULL, *body;
-	bool found = false;
+	json_t *body;
 
 	if (!attest_route_type(req, resp, &type))
 		return;
 	attest_err_clear(&err);
-	if (provider_policy(req, type, &pol, &found, &signer, &err) != ATTEST_OK) {
+	if (provider_policy(pr, req, type, &pol, &err) != ATTEST_OK) {
 		http_resp_error_from(resp, 500, "InternalError", &err);
-		goto out;
+		return;
 	}
 	in.type = type;
 	in.body = (const char *)req->body;
 	in.body_len = req->body_len;
-	in.policy_text = found ? pol.text : NULL;
-	in.policy_len = in.policy_text ? strlen(in.policy_text) : 0;
-	in.policy_signer = signer;
+	in.policy_text = pol.text;
+	in.policy_len = pol.text ? strlen(pol.text) : 0;
+	in.policy_signer = pol.signer;
 	in.issuer = req->base_url;
 	in.now = req->now;
 	in.sign = sign_for_request;
@@ -95,20 +196,19 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 		http_resp_error_from(resp, out.status, out.code, &out.err);
 	}
 	pipeline_outcome_clear(&out);
-out:
-	json_decref(signer);
-	if (found)
-		store_policy_clear(&pol);
+	policy_copy_free(&pol);
 }
 
 void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *provider, enum maa_type type)
 {
-	/* Policies are read from the store per attestation and plans are cached
-	 * by hash, so a change needs no invalidation here yet; this is the one
-	 * place to add it when provider policies get a per-node cache (issue 11). */
-	(void)pr;
-	(void)provider;
-	(void)type;
+	pthread_mutex_lock(&pr->views_lock);
+	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
+		struct pipeline_policy_view *v = &pr->views[i];
+
+		if (v->used && v->type == type && strcmp(v->provider, provider) == 0)
+			view_clear(v);
+	}
+	pthread_mutex_unlock(&pr->views_lock);
 }
 
 /*
@@ -175,6 +275,10 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 	if (pr == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	pr->srv = srv;
+	if (pthread_mutex_init(&pr->views_lock, NULL) != 0) {
+		free(pr);
+		return attest_err_set(err, ATTEST_E_INTERNAL, "pipeline.lock", "cannot create a mutex");
+	}
 	rc = pipeline_ctx_new(0, &pr->ctx, err);
 	if (rc == ATTEST_OK)
 		rc = pipeline_configure(pr->ctx, srv->cfg, err);
@@ -189,6 +293,7 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 		rc = attest_certificates_register(r, pr, err);
 	if (rc != ATTEST_OK) {
 		pipeline_ctx_free(pr->ctx);
+		pthread_mutex_destroy(&pr->views_lock);
 		free(pr);
 		return rc;
 	}
@@ -203,6 +308,9 @@ void pipeline_shutdown(struct srv *srv)
 	if (pr == NULL)
 		return;
 	pipeline_ctx_free(pr->ctx);
+	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++)
+		view_clear(&pr->views[i]);
+	pthread_mutex_destroy(&pr->views_lock);
 	free(pr);
 	srv->pipeline = NULL;
 }

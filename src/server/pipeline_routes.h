@@ -11,11 +11,36 @@
 #include "server/pipeline.h"
 #include "token/catalogue.h"
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 struct srv;
+
+/*
+ * The provider policies last read from the store, so an attestation costs
+ * no database read (ARCHITECTURE.md: nothing on the hot path). An entry is
+ * dropped when this node changes that policy, and re-read after
+ * PIPELINE_POLICY_VIEW_TTL_MS anyway, so a change made through another
+ * node sharing the store is in force here within that time.
+ */
+#define PIPELINE_POLICY_VIEWS 128
+#define PIPELINE_POLICY_VIEW_TTL_MS 1000
+
+struct pipeline_policy_view {
+	bool used;
+	char provider[64];
+	enum maa_type type;
+	uint64_t loaded_ns; /* monotonic */
+	char *text;         /* NULL: the type's default */
+	char *signer;       /* JWK text of the signer, or NULL */
+};
 
 struct pipeline_routes {
 	struct srv *srv;
 	struct pipeline_ctx *ctx;
+	pthread_mutex_t views_lock;
+	struct pipeline_policy_view views[PIPELINE_POLICY_VIEWS];
 };
 
 /*
