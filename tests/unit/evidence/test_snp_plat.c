@@ -648,6 +648,118 @@ static void crl_and_chain_are_found_through_the_collateral_source(void **state)
 	case_free(&c);
 }
 
+/* ---- GHCB certificate table ----------------------------------------------- */
+
+static void put_entry(uint8_t *t, const uint8_t guid[16], uint32_t off, uint32_t len, bool mixed_endian)
+{
+	memcpy(t, guid, 16);
+	if (mixed_endian) { /* guid_t order: first three fields little-endian */
+		t[0] = guid[3], t[1] = guid[2], t[2] = guid[1], t[3] = guid[0];
+		t[4] = guid[5], t[5] = guid[4], t[6] = guid[7], t[7] = guid[6];
+	}
+	for (int k = 0; k < 4; k++) {
+		t[16 + k] = (uint8_t)(off >> (8 * k));
+		t[20 + k] = (uint8_t)(len >> (8 * k));
+	}
+}
+
+static void cert_table_reads_both_guid_byte_orders_and_skips_unknown_guids(void **state)
+{
+	static const uint8_t other[16] = {1, 2, 3};
+	uint8_t t[4 * 24 + 30] = {0};
+	struct snp_cert_table ct;
+
+	put_entry(t, SNP_GUID_VCEK, 96, 10, true);
+	put_entry(t + 24, other, 106, 10, false);
+	put_entry(t + 48, SNP_GUID_ARK, 116, 10, false);
+	assert_int_equal(snp_cert_table_parse(t, sizeof(t), &ct, NULL), ATTEST_OK);
+	assert_ptr_equal(ct.vcek, t + 96);
+	assert_int_equal(ct.vcek_len, 10);
+	assert_ptr_equal(ct.ark, t + 116);
+	assert_null(ct.ask);
+	assert_null(ct.vlek);
+}
+
+static void cert_table_errors_are_named(void **state)
+{
+	struct {
+		const char *name;
+		uint32_t off, len;
+		bool dup, no_leaf, no_end;
+	} M[] = {
+	    {"snp.certtable.range", 96, 100, false, false, false}, /* past the end */
+	    {"snp.certtable.range", 10, 5, false, false, false},   /* into the entries */
+	    {"snp.certtable.range", 96, 0, false, false, false},   /* empty */
+	    {"snp.certtable.duplicate", 96, 5, true, false, false},
+	    {"snp.certtable.no_leaf", 96, 5, false, true, false},
+	    {"snp.certtable.truncated", 96, 5, false, false, true},
+	};
+
+	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
+		uint8_t t[4 * 24 + 30] = {0};
+		struct snp_cert_table ct;
+		struct attest_err err;
+
+		put_entry(t, M[i].no_leaf ? SNP_GUID_ASK : SNP_GUID_VCEK, M[i].off, M[i].len, false);
+		if (M[i].dup)
+			put_entry(t + 24, SNP_GUID_VCEK, 101, 5, true);
+		attest_err_clear(&err);
+		assert_int_equal(snp_cert_table_parse(t, M[i].no_end ? 40 : sizeof(t), &ct, &err),
+				 ATTEST_E_PARSE);
+		if (strcmp(err.name, M[i].name) != 0)
+			fail_msg("case %zu: got %s, want %s", i, err.name, M[i].name);
+	}
+}
+
+static void cert_table_with_too_many_entries_is_refused(void **state)
+{
+	uint8_t *t = calloc(40, 24);
+	struct attest_err err;
+	struct snp_cert_table ct;
+
+	for (int i = 0; i < 39; i++)
+		put_entry(t + 24 * i, SNP_GUID_VCEK, 0, 1, false);
+	attest_err_clear(&err);
+	assert_int_equal(snp_cert_table_parse(t, 40 * 24, &ct, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "snp.certtable.entries");
+	free(t);
+}
+
+static void vlek_report_takes_the_vlek_from_a_table_holding_both(void **state)
+{
+	struct case_ v, k;
+	uint8_t *ask = NULL, *vcek, *vlek, *ev;
+	size_t ask_len, n, off = 4 * 24;
+	struct evidence_input in;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+
+	case_default(&k, F.milan, false);
+	case_default(&v, F.milan, true);
+	vcek = k.leaf_der, vlek = v.leaf_der;
+	ask = v.ask_der, ask_len = v.ask_len;
+	n = SNP_REPORT_SIZE + off + k.leaf_len + v.leaf_len + ask_len;
+	ev = calloc(1, n);
+	memcpy(ev, v.report, SNP_REPORT_SIZE);
+	put_entry(ev + SNP_REPORT_SIZE, SNP_GUID_VCEK, (uint32_t)off, (uint32_t)k.leaf_len, false);
+	memcpy(ev + SNP_REPORT_SIZE + off, vcek, k.leaf_len);
+	off += k.leaf_len;
+	put_entry(ev + SNP_REPORT_SIZE + 24, SNP_GUID_VLEK, (uint32_t)off, (uint32_t)v.leaf_len, false);
+	memcpy(ev + SNP_REPORT_SIZE + off, vlek, v.leaf_len);
+	off += v.leaf_len;
+	put_entry(ev + SNP_REPORT_SIZE + 48, SNP_GUID_ASK, (uint32_t)off, (uint32_t)ask_len, false);
+	memcpy(ev + SNP_REPORT_SIZE + off, ask, ask_len);
+	memset(&in, 0, sizeof(in));
+	in.evidence = ev, in.evidence_len = n;
+	attest_err_clear(&err);
+	assert_int_equal(snp_verify(&v.ctx, &in, cs, &err), ATTEST_OK);
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-sevsnpvm-signing-key")), "vlek");
+	claim_set_free(cs);
+	free(ev);
+	case_free(&k);
+	case_free(&v);
+}
+
 /* ---- Refused: report structure ---------------------------------------------- */
 
 struct report_mutation {
@@ -829,6 +941,10 @@ int main(void)
 	    cmocka_unit_test(report_signed_by_another_key_is_refused),
 	    cmocka_unit_test(cached_chain_expires_with_its_crl),
 	    cmocka_unit_test(crl_and_chain_are_found_through_the_collateral_source),
+	    cmocka_unit_test(cert_table_reads_both_guid_byte_orders_and_skips_unknown_guids),
+	    cmocka_unit_test(cert_table_errors_are_named),
+	    cmocka_unit_test(cert_table_with_too_many_entries_is_refused),
+	    cmocka_unit_test(vlek_report_takes_the_vlek_from_a_table_holding_both),
 	    cmocka_unit_test(structural_rules_are_enforced_field_by_field),
 	    cmocka_unit_test(policy_bit_17_clear_is_refused),
 	    cmocka_unit_test(version_dependent_fields_must_be_zero_before_their_version),
