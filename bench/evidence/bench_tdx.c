@@ -85,8 +85,8 @@ static int one(const struct evidence_ctx *ctx, const struct tdx_loaded *l, struc
 }
 
 /* Cold: a new source, no cache, every call. *cpu gets the median CPU time. */
-static double bench_cold(const char *vectors, const struct tdx_vector *v, size_t n, double *cpu, char *outcome,
-			 size_t olen)
+static double bench_cold(const char *vectors, const struct tdx_vector *v, size_t n, double *cpu,
+			 char *outcome, size_t olen)
 {
 	double *t = calloc(n, sizeof(double)), *c = calloc(n, sizeof(double)), m;
 
@@ -161,10 +161,11 @@ static double bench_floor(const char *vectors, const struct tdx_vector *v, size_
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t t0 = time_mono_ns();
-		int rc = ecdsa_verify_rs_be(att, HASH_SHA256, q.signed_data, q.signed_len, q.isv_sig, 64, "b", &err);
+		int rc = ecdsa_verify_rs_be(att, HASH_SHA256, q.signed_data, q.signed_len, q.isv_sig, 64, "b",
+					    &err);
 
-		rc |= ecdsa_verify_rs_be(pck, HASH_SHA256, q.qe_report, QUOTE_QE_REPORT_SIZE, q.qe_report_sig, 64, "b",
-					 &err);
+		rc |= ecdsa_verify_rs_be(pck, HASH_SHA256, q.qe_report, QUOTE_QE_REPORT_SIZE, q.qe_report_sig,
+					 64, "b", &err);
 		t[i] = (double)(time_mono_ns() - t0) / 1e6;
 		if (rc != 0)
 			goto out;
@@ -192,7 +193,8 @@ static bool bench_peer(const char *vectors, const struct tdx_vector *v, int64_t 
 	if (getenv("ATTEST_BENCH_NO_PEER") != NULL || access(coll, R_OK) != 0)
 		return false;
 	snprintf(src, sizeof(src), "%s", __FILE__);
-	snprintf(cmd, sizeof(cmd), "node '%s/bench_tdx_dcapqvl.mjs' '%.1000s/%.900s/quote.bin' '%s' %lld %zu 2>&1",
+	snprintf(cmd, sizeof(cmd),
+		 "node '%s/bench_tdx_dcapqvl.mjs' '%.1000s/%.900s/quote.bin' '%s' %lld %zu 2>&1",
 		 dirname(src), vectors, v->dir, coll, (long long)now, n);
 	p = popen(cmd, "r");
 	if (p == NULL)
@@ -233,13 +235,15 @@ int main(int argc, char **argv)
 
 	struct attest_err err;
 
-	if (n_cold == 0 || n_warm == 0 || intel_sgx_default_roots(&anchors.intel_sgx_roots, &err) != ATTEST_OK)
+	if (n_cold == 0 || n_warm == 0 ||
+	    intel_sgx_default_roots(&anchors.intel_sgx_roots, &err) != ATTEST_OK)
 		return 2;
 	printf("bench_tdx: median ms per verification (cold n=%zu, warm/floor n=%zu, peer n=%zu)\n", n_cold,
 	       n_warm, n_cold);
 	printf("wall = elapsed time; cpu = process CPU time (not inflated by other load on the machine)\n");
-	printf("%-44s %8s %8s %8s %8s %9s %9s %9s %9s %10s  %s\n", "vector", "cold", "cold-cpu", "warm", "floor",
-	       "dcap-qvl", "qvl-cpu", "peer/cold", "(cpu)", "warm/floor", "outcome (ours | dcap-qvl)");
+	printf("%-44s %8s %8s %8s %8s %9s %9s %9s %9s %10s  %s\n", "vector", "cold", "cold-cpu", "warm",
+	       "floor", "dcap-qvl", "qvl-cpu", "peer/cold", "(cpu)", "warm/floor",
+	       "outcome (ours | dcap-qvl)");
 	for (size_t i = 0; i < TDX_VECTOR_COUNT; i++) {
 		const struct tdx_vector *v = &TDX_VECTORS[i];
 		char ours[128] = "?", theirs[256] = "not run";
@@ -254,7 +258,8 @@ int main(int argc, char **argv)
 			   sizeof(theirs));
 		printf("%-44.44s %8.3f %8.3f %8.3f %8.3f ", name, cold, cold_cpu, warm, floor_ms);
 		if (peer > 0)
-			printf("%9.3f %9.3f %8.1fx %8.1fx ", peer, peer_cpu, peer / cold, peer_cpu / cold_cpu);
+			printf("%9.3f %9.3f %8.1fx %8.1fx ", peer, peer_cpu, peer / cold,
+			       peer_cpu / cold_cpu);
 		else
 			printf("%9s %9s %9s %9s ", "-", "-", "-", "-");
 		printf("%9.2fx  %s | %s\n", warm / floor_ms, ours, theirs);

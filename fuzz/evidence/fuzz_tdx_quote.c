@@ -95,7 +95,8 @@ static void parse_path(const uint8_t *q, size_t n)
 	{
 		struct claim_set *set = claim_set_new();
 
-		if (set != NULL && tdx_claims_add_report(set, &td, &err) != ATTEST_OK && err.rc != ATTEST_E_NOMEM)
+		if (set != NULL && tdx_claims_add_report(set, &td, &err) != ATTEST_OK &&
+		    err.rc != ATTEST_E_NOMEM)
 			__builtin_trap();
 		claim_set_free(set);
 	}

@@ -11,8 +11,8 @@
 
 /* Intel's TD QE MRSIGNER (formats.md §3.4). */
 static const uint8_t TD_QE_MRSIGNER[32] = {
-	0xDC, 0x9E, 0x2A, 0x7C, 0x6F, 0x94, 0x8F, 0x17, 0x47, 0x4E, 0x34, 0xA7, 0xFC, 0x43, 0xED, 0x03,
-	0x0F, 0x7C, 0x15, 0x63, 0xF1, 0xBA, 0xBD, 0xDF, 0x63, 0x40, 0xC8, 0x2E, 0x0E, 0x54, 0xA8, 0xC5,
+    0xDC, 0x9E, 0x2A, 0x7C, 0x6F, 0x94, 0x8F, 0x17, 0x47, 0x4E, 0x34, 0xA7, 0xFC, 0x43, 0xED, 0x03,
+    0x0F, 0x7C, 0x15, 0x63, 0xF1, 0xBA, 0xBD, 0xDF, 0x63, 0x40, 0xC8, 0x2E, 0x0E, 0x54, 0xA8, 0xC5,
 };
 
 static void fill(uint8_t *p, size_t n, uint8_t seed)
@@ -87,8 +87,9 @@ void tdx_devplat_td_qe_identity_default(struct intel_devplat_qe_identity *q)
 	q->n_levels = 1;
 }
 
-void tdx_devplat_tcb_info_default(struct intel_devplat_tcb_info *t, const struct intel_devplat_tcb_level *levels,
-				  size_t n_levels, const struct intel_devplat_module *modules, size_t n_modules)
+void tdx_devplat_tcb_info_default(struct intel_devplat_tcb_info *t,
+				  const struct intel_devplat_tcb_level *levels, size_t n_levels,
+				  const struct intel_devplat_module *modules, size_t n_modules)
 {
 	memset(t, 0, sizeof(*t));
 	t->version = 3;
@@ -101,8 +102,8 @@ void tdx_devplat_tcb_info_default(struct intel_devplat_tcb_info *t, const struct
 }
 
 int tdx_devplat_make_quote(const struct intel_devplat *p, int version, const struct tdx_devplat_td *td,
-			   const struct intel_devplat_enclave *qe, size_t trailing, uint8_t **out, size_t *len,
-			   struct attest_err *err)
+			   const struct intel_devplat_enclave *qe, size_t trailing, uint8_t **out,
+			   size_t *len, struct attest_err *err)
 {
 	struct intel_devplat_quote spec;
 	uint8_t body[TDX_TD15_REPORT_SIZE];

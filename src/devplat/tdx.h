@@ -53,8 +53,9 @@ void tdx_devplat_td_qe_identity_default(struct intel_devplat_qe_identity *q);
  * A TDX TCB Info spec: id "TDX", v3, tdxModule {mrsigner 0, attributes 0},
  * the given levels and module identities (may be 0).
  */
-void tdx_devplat_tcb_info_default(struct intel_devplat_tcb_info *t, const struct intel_devplat_tcb_level *levels,
-				  size_t n_levels, const struct intel_devplat_module *modules, size_t n_modules);
+void tdx_devplat_tcb_info_default(struct intel_devplat_tcb_info *t,
+				  const struct intel_devplat_tcb_level *levels, size_t n_levels,
+				  const struct intel_devplat_module *modules, size_t n_modules);
 
 /*
  * Builds and signs a TD quote of `version` (4: body must be TD10; 5: TD10 or
@@ -62,7 +63,7 @@ void tdx_devplat_tcb_info_default(struct intel_devplat_tcb_info *t, const struct
  * `trailing` zero bytes after the signature data. *out malloc'd.
  */
 int tdx_devplat_make_quote(const struct intel_devplat *p, int version, const struct tdx_devplat_td *td,
-			   const struct intel_devplat_enclave *qe, size_t trailing, uint8_t **out, size_t *len,
-			   struct attest_err *err);
+			   const struct intel_devplat_enclave *qe, size_t trailing, uint8_t **out,
+			   size_t *len, struct attest_err *err);
 
 #endif

@@ -119,10 +119,12 @@ int tdx_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 
 	memset(&res, 0, sizeof(res));
 	if (ctx == NULL || in == NULL || out == NULL || in->evidence == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "tdx.argument", "missing context, input or claim set");
+		return attest_err_set(err, ATTEST_E_INVALID, "tdx.argument",
+				      "missing context, input or claim set");
 	if (in->init_data != NULL)
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "tdx.init_data.unsupported",
-				      "init-time data cannot be bound to a TD quote (no TD field carries it)");
+		return attest_err_set(
+		    err, ATTEST_E_UNSUPPORTED, "tdx.init_data.unsupported",
+		    "init-time data cannot be bound to a TD quote (no TD field carries it)");
 	rc = intel_quote_verify(ctx, in->evidence, in->evidence_len, QUOTE_TEE_TDX, &res, TDX_PREFIX, err);
 	if (rc != ATTEST_OK)
 		goto out;
@@ -137,10 +139,12 @@ int tdx_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 
 	rc = tdx_claims_add_report(out, &td, err);
 	if (rc == ATTEST_OK && add_verdict_claims(out, &res) != 0)
-		rc = attest_err_set(err, ATTEST_E_NOMEM, "tdx.claims.nomem", "could not add the verdict claims");
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "tdx.claims.nomem",
+				    "could not add the verdict claims");
 	if (rc == ATTEST_OK && runtime != NULL) {
 		if (claim_set_add(out, "x-ms-runtime", runtime) != 0)
-			rc = attest_err_set(err, ATTEST_E_NOMEM, "tdx.claims.nomem", "could not add x-ms-runtime");
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "tdx.claims.nomem",
+					    "could not add x-ms-runtime");
 		runtime = NULL; /* transferred (claim_set_add steals it, also on failure) */
 	}
 out:

@@ -31,17 +31,17 @@
 #define TDX_TEE_TYPE 0x00000081u
 
 /* v5 body descriptor types (formats.md §1.5). */
-#define TDX_BODY_TYPE_SGX 1
+#define TDX_BODY_TYPE_SGX  1
 #define TDX_BODY_TYPE_TD10 2
 #define TDX_BODY_TYPE_TD15 3
 
 #define TDX_TD10_REPORT_SIZE 584
 #define TDX_TD15_REPORT_SIZE 648
 
-#define TDX_MR_SIZE 48
-#define TDX_SVN_SIZE 16
+#define TDX_MR_SIZE	     48
+#define TDX_SVN_SIZE	     16
 #define TDX_REPORT_DATA_SIZE 64
-#define TDX_RTMR_COUNT 4
+#define TDX_RTMR_COUNT	     4
 
 /* Field offsets in the TD report body, named after sgx_report2_body_t. */
 enum tdx_td_report_offset {
@@ -91,27 +91,27 @@ int tdx_td_report_parse(const uint8_t *p, size_t n, int body_type, struct tdx_td
 
 /* ---- TDATTRIBUTES (TDX module ABI spec; formats.md §1.4) ------------- */
 
-#define TDX_ATTR_DEBUG (1ull << 0)
-#define TDX_ATTR_HGS_PLUS_PROF (1ull << 4)
-#define TDX_ATTR_PERF_PROF (1ull << 5)
-#define TDX_ATTR_PMT_PROF (1ull << 6)
-#define TDX_ATTR_ICSSD (1ull << 16)
-#define TDX_ATTR_SERVTD_EXT (1ull << 17)
-#define TDX_ATTR_LASS (1ull << 27)
+#define TDX_ATTR_DEBUG		 (1ull << 0)
+#define TDX_ATTR_HGS_PLUS_PROF	 (1ull << 4)
+#define TDX_ATTR_PERF_PROF	 (1ull << 5)
+#define TDX_ATTR_PMT_PROF	 (1ull << 6)
+#define TDX_ATTR_ICSSD		 (1ull << 16)
+#define TDX_ATTR_SERVTD_EXT	 (1ull << 17)
+#define TDX_ATTR_LASS		 (1ull << 27)
 #define TDX_ATTR_SEPT_VE_DISABLE (1ull << 28)
-#define TDX_ATTR_MIGRATABLE (1ull << 29)
-#define TDX_ATTR_PKS (1ull << 30)
-#define TDX_ATTR_KL (1ull << 31)
-#define TDX_ATTR_TPA (1ull << 62)
-#define TDX_ATTR_PERFMON (1ull << 63)
+#define TDX_ATTR_MIGRATABLE	 (1ull << 29)
+#define TDX_ATTR_PKS		 (1ull << 30)
+#define TDX_ATTR_KL		 (1ull << 31)
+#define TDX_ATTR_TPA		 (1ull << 62)
+#define TDX_ATTR_PERFMON	 (1ull << 63)
 
 /* Attribute groups: TUD 3:0, TUP 15:4, SEC 31:16, reserved 55:32, OTHER 63:56. */
-#define TDX_ATTR_TUD_MASK 0x000000000000000full
+#define TDX_ATTR_TUD_MASK      0x000000000000000full
 #define TDX_ATTR_RESERVED_MASK 0x00ffffff00000000ull
 
 struct tdx_td_attributes {
-	uint64_t raw; /* u64 LE of the 8 bytes */
-	bool debug;       /* bit 0 DEBUG */
+	uint64_t raw;	  /* u64 LE of the 8 bytes */
+	bool debug;	  /* bit 0 DEBUG */
 	bool under_debug; /* any bit of the TUD group (dbgstat) */
 	bool sept_ve_disable;
 	bool pks;

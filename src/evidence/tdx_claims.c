@@ -61,6 +61,7 @@ int tdx_claims_add_report(struct claim_set *set, const struct tdx_td_report *td,
 	rc |= claim_set_add_bool(set, "tdx_td_attributes_protection_keys", a.pks);
 	rc |= claim_set_add_bool(set, "tdx_td_attributes_septve_disable", a.sept_ve_disable);
 	if (rc != 0)
-		return attest_err_set(err, ATTEST_E_NOMEM, "tdx.claims.nomem", "could not add the TD report claims");
+		return attest_err_set(err, ATTEST_E_NOMEM, "tdx.claims.nomem",
+				      "could not add the TD report claims");
 	return ATTEST_OK;
 }

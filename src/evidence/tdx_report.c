@@ -46,23 +46,24 @@ int tdx_td_report_parse(const uint8_t *p, size_t n, int body_type, struct tdx_td
 		want = TDX_TD15_REPORT_SIZE;
 	else
 		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.type",
-				      "TD report body type %d is neither 2 (TDX 1.0) nor 3 (TDX 1.5)", body_type);
+				      "TD report body type %d is neither 2 (TDX 1.0) nor 3 (TDX 1.5)",
+				      body_type);
 	if (p == NULL || n != want)
 		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.size",
-				      "TD report body of type %d must be %zu bytes, got %zu", body_type, want, n);
+				      "TD report body of type %d must be %zu bytes, got %zu", body_type, want,
+				      n);
 
 	memset(&r, 0, sizeof(r));
 	r.body_type = body_type;
 	cur_init(&c, p, n);
 	if (td10_fields(&c, &r) != 0)
 		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.size", "TD report body truncated");
-	if (body_type == TDX_BODY_TYPE_TD15 &&
-	    (cur_copy(&c, r.tee_tcb_svn2, sizeof(r.tee_tcb_svn2)) != 0 ||
-	     cur_copy(&c, r.mrservicetd, sizeof(r.mrservicetd)) != 0))
+	if (body_type == TDX_BODY_TYPE_TD15 && (cur_copy(&c, r.tee_tcb_svn2, sizeof(r.tee_tcb_svn2)) != 0 ||
+						cur_copy(&c, r.mrservicetd, sizeof(r.mrservicetd)) != 0))
 		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.size", "TD 1.5 report body truncated");
 	if (!cur_empty(&c))
-		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.size", "TD report body has %zu extra bytes",
-				      cur_left(&c));
+		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.size",
+				      "TD report body has %zu extra bytes", cur_left(&c));
 	*out = r;
 	return ATTEST_OK;
 }

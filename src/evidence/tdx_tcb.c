@@ -78,13 +78,15 @@ static int check_module(const struct tcb_info *ti, const struct tcb_tdx_input *t
 			snprintf(name, sizeof(name), "%s.tcbinfo.tdx_module_identities", prefix);
 			return attest_err_set(err, ATTEST_E_COLLATERAL, name,
 					      "TDX module major version %u but the TCB Info has no "
-					      "tdxModuleIdentities (TCB_INFO_MISMATCH)", major);
+					      "tdxModuleIdentities (TCB_INFO_MISMATCH)",
+					      major);
 		}
 		*ident = find_identity(ti, major);
 		if (*ident == NULL) {
 			snprintf(name, sizeof(name), "%s.tcb.tdx_module", prefix);
 			return attest_err_set(err, ATTEST_E_VERIFY, name,
-					      "the TCB Info has no identity TDX_%02X for the TD's module", major);
+					      "the TCB Info has no identity TDX_%02X for the TD's module",
+					      major);
 		}
 		mrsigner = (*ident)->mrsigner;
 		attributes = (*ident)->attributes;
@@ -98,8 +100,9 @@ static int check_module(const struct tcb_info *ti, const struct tcb_tdx_input *t
 				      "MRSIGNERSEAM differs from the TDX module mrsigner of the TCB Info");
 	for (size_t i = 0; i < sizeof(tdx->seamattributes); i++)
 		if (tdx->seamattributes[i] != 0 || tdx->seamattributes[i] != attributes[i])
-			return attest_err_set(err, ATTEST_E_VERIFY, name,
-					      "SEAMATTRIBUTES are not zero and equal to the TDX module attributes");
+			return attest_err_set(
+			    err, ATTEST_E_VERIFY, name,
+			    "SEAMATTRIBUTES are not zero and equal to the TDX module attributes");
 	return ATTEST_OK;
 }
 
@@ -127,9 +130,10 @@ static int module_status(const struct tcb_tdx_input *tdx, const struct tdx_modul
 		/* QVL VALID_MODULE_TCB_STATUSES */
 		if (l->status != TCB_UP_TO_DATE && l->status != TCB_OUT_OF_DATE && l->status != TCB_REVOKED) {
 			snprintf(name, sizeof(name), "%s.tcbinfo.tdx_module_status", prefix);
-			return attest_err_set(err, ATTEST_E_COLLATERAL, name,
-					      "TDX module level status %s is not UpToDate, OutOfDate or Revoked",
-					      tcb_status_str(l->status));
+			return attest_err_set(
+			    err, ATTEST_E_COLLATERAL, name,
+			    "TDX module level status %s is not UpToDate, OutOfDate or Revoked",
+			    tcb_status_str(l->status));
 		}
 		v->module_level = l;
 		v->module = l->status;
@@ -155,7 +159,8 @@ static enum tcb_status converge_module(enum tcb_status level, enum tcb_status mo
 static bool config_needed(enum tcb_status s)
 {
 	return s == TCB_CONFIGURATION_NEEDED || s == TCB_OUT_OF_DATE_CONFIGURATION_NEEDED ||
-	       s == TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED || s == TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED;
+	       s == TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED ||
+	       s == TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED;
 }
 
 static bool relaunch_applies(enum tcb_status qe, enum tcb_status sgx, enum tcb_status tdx,
@@ -211,8 +216,9 @@ static int check_relaunch(const struct tcb_info *ti, const struct tcb_tdx_input 
 		reaches = svn2[0] >= id2->levels[0].isvsvn && svn2[2] >= latest->tdx[2];
 	}
 	if (reaches)
-		*status = config_needed(sgx) || config_needed(*status) ? TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED
-								      : TCB_TD_RELAUNCH_ADVISED;
+		*status = config_needed(sgx) || config_needed(*status)
+			      ? TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED
+			      : TCB_TD_RELAUNCH_ADVISED;
 	return ATTEST_OK;
 }
 
@@ -234,9 +240,9 @@ static int collect_advisories(struct tcb_verdict *v, const struct qe_tcb_level *
 			      struct attest_err *err)
 {
 	const struct tcb_advisories *parts[3] = {
-		v->tdx_level ? &v->tdx_level->adv : NULL,
-		v->module_level ? &v->module_level->adv : NULL,
-		qe_level ? &qe_level->adv : NULL,
+	    v->tdx_level ? &v->tdx_level->adv : NULL,
+	    v->module_level ? &v->module_level->adv : NULL,
+	    qe_level ? &qe_level->adv : NULL,
 	};
 	char name[ATTEST_ERR_NAME_MAX];
 	size_t cap = 0, n = 0;
@@ -261,8 +267,8 @@ static int collect_advisories(struct tcb_verdict *v, const struct qe_tcb_level *
 }
 
 /* 4.1.2.4.17.1-3: the SGX-matching and the TDX-matching levels. */
-static void match_levels(const struct tcb_info *ti, const struct pck_ext *pck, const struct tcb_tdx_input *tdx,
-			 struct tcb_verdict *v)
+static void match_levels(const struct tcb_info *ti, const struct pck_ext *pck,
+			 const struct tcb_tdx_input *tdx, struct tcb_verdict *v)
 {
 	for (size_t i = 0; i < ti->n_levels; i++) {
 		const struct tcb_level *l = &ti->levels[i];
@@ -280,8 +286,8 @@ static void match_levels(const struct tcb_info *ti, const struct pck_ext *pck, c
 
 /* 4.1.2.4.17.4: from the matched levels to the converged status. */
 static int evaluate_levels(const struct tcb_info *ti, const struct tcb_tdx_input *tdx,
-			   const struct tdx_module_identity *ident, enum tcb_status qe_status, struct tcb_verdict *v,
-			   const char *prefix, struct attest_err *err)
+			   const struct tdx_module_identity *ident, enum tcb_status qe_status,
+			   struct tcb_verdict *v, const char *prefix, struct attest_err *err)
 {
 	enum tcb_status status;
 	int rc;
@@ -294,7 +300,8 @@ static int evaluate_levels(const struct tcb_info *ti, const struct tcb_tdx_input
 		return rc;
 	status = converge_module(v->tdx_level->status, v->module);
 	if (status != TCB_REVOKED && tdx->body_type == TCB_TD15) {
-		rc = check_relaunch(ti, tdx, qe_status, v->sgx_level->status, v->module, &status, prefix, err);
+		rc =
+		    check_relaunch(ti, tdx, qe_status, v->sgx_level->status, v->module, &status, prefix, err);
 		if (rc != ATTEST_OK)
 			return rc;
 	}

@@ -82,7 +82,8 @@ static void every_real_vector_gets_its_expected_verdict(void **state)
 			if (rc != ATTEST_OK)
 				fail_msg("%s: %s: %s", v->dir, err.name, err.msg);
 			check_verdict(v, set);
-			assert_true(json_boolean_value(claim_set_get(set, "tdx_revocation_checked")) == !v->no_crl);
+			assert_true(json_boolean_value(claim_set_get(set, "tdx_revocation_checked")) ==
+				    !v->no_crl);
 		} else {
 			/* Below every TCB level: refused with that reason, after every signature verified. */
 			assert_int_not_equal(rc, ATTEST_OK);
@@ -252,14 +253,14 @@ static void init_time_data_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_real_vector_gets_its_expected_verdict),
-		cmocka_unit_test(no_crl_vector_needs_revocation_checking_turned_off),
-		cmocka_unit_test(revocation_off_is_visible_on_a_vector_with_crls),
-		cmocka_unit_test(forty_days_later_the_collateral_has_expired),
-		cmocka_unit_test(warm_verification_gives_the_same_claims),
-		cmocka_unit_test(runtime_data_not_in_report_data_is_refused),
-		cmocka_unit_test(sgx_quote_is_not_a_td_quote),
-		cmocka_unit_test(init_time_data_is_refused),
+	    cmocka_unit_test(every_real_vector_gets_its_expected_verdict),
+	    cmocka_unit_test(no_crl_vector_needs_revocation_checking_turned_off),
+	    cmocka_unit_test(revocation_off_is_visible_on_a_vector_with_crls),
+	    cmocka_unit_test(forty_days_later_the_collateral_has_expired),
+	    cmocka_unit_test(warm_verification_gives_the_same_claims),
+	    cmocka_unit_test(runtime_data_not_in_report_data_is_refused),
+	    cmocka_unit_test(sgx_quote_is_not_a_td_quote),
+	    cmocka_unit_test(init_time_data_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

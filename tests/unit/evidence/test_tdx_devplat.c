@@ -31,22 +31,43 @@
 
 /* TCB levels, highest first: one per status (formats.md §3.2). */
 static const struct intel_devplat_tcb_level LEVELS[] = {
-	{{5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, 13, true, {5, 0, 3}, "UpToDate", NULL, NULL},
-	{{5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, 13, true, {3, 0, 2}, "SWHardeningNeeded",
-	 "INTEL-SA-00001", NULL},
-	{{4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4}, 11, true, {3, 0, 2}, "ConfigurationNeeded",
-	 "INTEL-SA-00002", NULL},
-	{{4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4}, 10, true, {3, 0, 2}, "ConfigurationAndSWHardeningNeeded",
-	 "INTEL-SA-00002,INTEL-SA-00003", NULL},
-	{{3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, 9, true, {0}, "OutOfDate", "INTEL-SA-00004", NULL},
-	{{3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, 8, true, {0}, "OutOfDateConfigurationNeeded", NULL, NULL},
-	{{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 7, true, {0}, "Revoked", "INTEL-SA-00005", NULL},
+    {{5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, 13, true, {5, 0, 3}, "UpToDate", NULL, NULL},
+    {{5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5},
+     13,
+     true,
+     {3, 0, 2},
+     "SWHardeningNeeded",
+     "INTEL-SA-00001",
+     NULL},
+    {{4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4},
+     11,
+     true,
+     {3, 0, 2},
+     "ConfigurationNeeded",
+     "INTEL-SA-00002",
+     NULL},
+    {{4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4},
+     10,
+     true,
+     {3, 0, 2},
+     "ConfigurationAndSWHardeningNeeded",
+     "INTEL-SA-00002,INTEL-SA-00003",
+     NULL},
+    {{3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, 9, true, {0}, "OutOfDate", "INTEL-SA-00004", NULL},
+    {{3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3},
+     8,
+     true,
+     {0},
+     "OutOfDateConfigurationNeeded",
+     NULL,
+     NULL},
+    {{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 7, true, {0}, "Revoked", "INTEL-SA-00005", NULL},
 };
 
 static const struct intel_devplat_module_level MODULE_LEVELS[] = {
-	{4, "UpToDate", NULL},
-	{2, "OutOfDate", "INTEL-SA-00077"},
-	{1, "Revoked", NULL},
+    {4, "UpToDate", NULL},
+    {2, "OutOfDate", "INTEL-SA-00077"},
+    {1, "Revoked", NULL},
 };
 
 /* A synthetic world: platform, collateral folder, file source, trust anchors. */
@@ -54,17 +75,17 @@ struct world {
 	struct intel_devplat *p;
 	char dir[64];
 	struct collateral_source *src;
-	STACK_OF(X509) *roots;
+	STACK_OF(X509) * roots;
 	struct evidence_anchors anchors;
 	struct evidence_ctx ctx;
 };
 
 struct world_spec {
-	uint8_t comp;     /* every PCK component SVN */
+	uint8_t comp; /* every PCK component SVN */
 	uint16_t pcesvn;
 	bool revoke_pck;
 	const struct intel_devplat_qe_identity *qe_identity; /* NULL: TD QE default */
-	int64_t crl_next;                                     /* 0: default */
+	int64_t crl_next;				     /* 0: default */
 };
 
 static void world_up(struct world *w, const struct world_spec *ws)
@@ -100,7 +121,8 @@ static void world_up(struct world *w, const struct world_spec *ws)
 	assert_int_equal(intel_devplat_qe_identity(w->p, &qi, &qe, &qe_len, &err), 0);
 	strcpy(w->dir, "/tmp/attest-tdx-XXXXXX");
 	assert_non_null(mkdtemp(w->dir));
-	if (intel_devplat_write_collateral(w->p, w->dir, tcb, tcb_len, qe, qe_len, 0, ws->crl_next, &err) != 0)
+	if (intel_devplat_write_collateral(w->p, w->dir, tcb, tcb_len, qe, qe_len, 0, ws->crl_next, &err) !=
+	    0)
 		fail_msg("collateral: %s: %s", err.name, err.msg);
 	free(tcb);
 	free(qe);
@@ -135,8 +157,8 @@ static void world_down(struct world *w)
 }
 
 /* Makes a quote of the TD and verifies it; returns rc, claims in *set. */
-static int attest(struct world *w, int version, const struct tdx_devplat_td *td, const uint8_t *rt, size_t rtlen,
-		  struct claim_set *set, struct attest_err *err)
+static int attest(struct world *w, int version, const struct tdx_devplat_td *td, const uint8_t *rt,
+		  size_t rtlen, struct claim_set *set, struct attest_err *err)
 {
 	struct evidence_input in;
 	uint8_t *q = NULL;
@@ -214,7 +236,7 @@ static void platform_below_every_level_is_not_supported(void **state)
 
 	td_svn(&td, QUOTE_BODY_TD10, 5, 0, 3);
 	expect(1, 13, 4, &td, NULL, "tdx.tcb.not_supported");
-	td_svn(&td, QUOTE_BODY_TD15, 3, 1, 1); /* late microcode SVN below every TDX level needing 2+ */
+	td_svn(&td, QUOTE_BODY_TD15, 3, 1, 1);	  /* late microcode SVN below every TDX level needing 2+ */
 	expect(5, 13, 5, &td, "OutOfDate", NULL); /* the catch-all level 4 (TDX 0) */
 }
 
@@ -263,8 +285,8 @@ static void foreign_tdx_module_is_refused(void **state)
 
 static void out_of_date_td_qe_converges(void **state)
 {
-	static const struct intel_devplat_qe_level qe_levels[] = {
-		{5, "UpToDate", NULL}, {3, "OutOfDate", "INTEL-SA-00615"}};
+	static const struct intel_devplat_qe_level qe_levels[] = {{5, "UpToDate", NULL},
+								  {3, "OutOfDate", "INTEL-SA-00615"}};
 	struct intel_devplat_qe_identity qi;
 	struct world w;
 	struct world_spec ws = {5, 13, false, &qi, 0};
@@ -450,7 +472,10 @@ static void synthetic_quotes_seed_the_fuzzer(void **state)
 	static const struct {
 		int version, body_type;
 		size_t trailing;
-	} kinds[] = {{4, QUOTE_BODY_TD10, 0}, {5, QUOTE_BODY_TD10, 0}, {5, QUOTE_BODY_TD15, 0}, {4, QUOTE_BODY_TD10, 39}};
+	} kinds[] = {{4, QUOTE_BODY_TD10, 0},
+		     {5, QUOTE_BODY_TD10, 0},
+		     {5, QUOTE_BODY_TD15, 0},
+		     {4, QUOTE_BODY_TD10, 39}};
 
 	world_up(&w, &ws);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -459,8 +484,8 @@ static void synthetic_quotes_seed_the_fuzzer(void **state)
 		struct quote pq;
 
 		td_svn(&td, kinds[i].body_type, 5, (uint8_t)(i & 1), 3);
-		assert_int_equal(tdx_devplat_make_quote(w.p, kinds[i].version, &td, NULL, kinds[i].trailing, &q,
-							&qlen, &err),
+		assert_int_equal(tdx_devplat_make_quote(w.p, kinds[i].version, &td, NULL, kinds[i].trailing,
+							&q, &qlen, &err),
 				 0);
 		assert_int_equal(quote_parse(q, qlen, QUOTE_TEE_TDX, &pq, "tdx", &err), ATTEST_OK);
 		assert_int_equal(pq.trailing, kinds[i].trailing);
@@ -469,8 +494,9 @@ static void synthetic_quotes_seed_the_fuzzer(void **state)
 			FILE *f;
 			const uint8_t mode = 0;
 
-			snprintf(path, sizeof(path), "%.900s/fuzz/evidence/corpus/fuzz_tdx_quote/synthetic-v%d-type%d%s",
-				 src, kinds[i].version, kinds[i].body_type, kinds[i].trailing ? "-trailing" : "");
+			snprintf(path, sizeof(path),
+				 "%.900s/fuzz/evidence/corpus/fuzz_tdx_quote/synthetic-v%d-type%d%s", src,
+				 kinds[i].version, kinds[i].body_type, kinds[i].trailing ? "-trailing" : "");
 			f = fopen(path, "wb");
 			assert_non_null(f);
 			assert_int_equal(fwrite(&mode, 1, 1, f), 1);
@@ -485,20 +511,20 @@ static void synthetic_quotes_seed_the_fuzzer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_tcb_info_status_is_reached),
-		cmocka_unit_test(platform_below_every_level_is_not_supported),
-		cmocka_unit_test(v5_bodies_and_module_identities),
-		cmocka_unit_test(td15_relaunch_statuses_are_reached),
-		cmocka_unit_test(foreign_tdx_module_is_refused),
-		cmocka_unit_test(out_of_date_td_qe_converges),
-		cmocka_unit_test(wrong_td_qe_identity_is_refused),
-		cmocka_unit_test(revoked_pck_is_refused),
-		cmocka_unit_test(expired_or_future_collateral_is_refused),
-		cmocka_unit_test(runtime_data_binds_to_report_data),
-		cmocka_unit_test(debug_td_verifies_and_says_so),
-		cmocka_unit_test(trailing_bytes_after_the_signature_data_are_tolerated),
-		cmocka_unit_test(v4_quote_with_a_td15_body_cannot_be_made),
-		cmocka_unit_test(synthetic_quotes_seed_the_fuzzer),
+	    cmocka_unit_test(every_tcb_info_status_is_reached),
+	    cmocka_unit_test(platform_below_every_level_is_not_supported),
+	    cmocka_unit_test(v5_bodies_and_module_identities),
+	    cmocka_unit_test(td15_relaunch_statuses_are_reached),
+	    cmocka_unit_test(foreign_tdx_module_is_refused),
+	    cmocka_unit_test(out_of_date_td_qe_converges),
+	    cmocka_unit_test(wrong_td_qe_identity_is_refused),
+	    cmocka_unit_test(revoked_pck_is_refused),
+	    cmocka_unit_test(expired_or_future_collateral_is_refused),
+	    cmocka_unit_test(runtime_data_binds_to_report_data),
+	    cmocka_unit_test(debug_td_verifies_and_says_so),
+	    cmocka_unit_test(trailing_bytes_after_the_signature_data_are_tolerated),
+	    cmocka_unit_test(v4_quote_with_a_td15_body_cannot_be_made),
+	    cmocka_unit_test(synthetic_quotes_seed_the_fuzzer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

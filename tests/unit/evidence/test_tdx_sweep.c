@@ -135,12 +135,14 @@ static void sweep_vector(const char *dir, const struct tdx_vector *v, size_t str
 		 * verified: for the vectors below every level, an altered quote
 		 * reaching it again would have passed the signatures.
 		 */
-		if (rc == ATTEST_OK || (base != ATTEST_OK && strcmp(err.name, "tdx.tcb.not_supported") == 0)) {
+		if (rc == ATTEST_OK ||
+		    (base != ATTEST_OK && strcmp(err.name, "tdx.tcb.not_supported") == 0)) {
 			size_t pem_off = (size_t)(q.cert_data - q.raw);
 			bool in_pem = byte >= pem_off && byte - pem_off < q.cert_data_len;
 
 			if (!in_pem || !same_certificates(&q, m))
-				fail_msg("%s: flipping bit %zu (byte %zu) still verifies", v->dir, bit % 8, byte);
+				fail_msg("%s: flipping bit %zu (byte %zu) still verifies", v->dir, bit % 8,
+					 byte);
 			allowed++;
 		}
 		assert_int_not_equal(rc, -1000);
@@ -151,7 +153,8 @@ static void sweep_vector(const char *dir, const struct tdx_vector *v, size_t str
 		int rc = run(&ctx, l.quote, cut, &err);
 
 		if (rc != ATTEST_E_PARSE)
-			fail_msg("%s: cut at %zu gives rc %d (%s), not a parse error", v->dir, cut, rc, err.name);
+			fail_msg("%s: cut at %zu gives rc %d (%s), not a parse error", v->dir, cut, rc,
+				 err.name);
 		assert_true(strncmp(err.name, "tdx.quote.", 10) == 0);
 	}
 	/* Cuts inside the trailing bytes keep the verdict (QVL ignores them, formats.md §1.7). */
@@ -176,7 +179,7 @@ static void every_mutation_of_every_real_vector_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_mutation_of_every_real_vector_is_refused),
+	    cmocka_unit_test(every_mutation_of_every_real_vector_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

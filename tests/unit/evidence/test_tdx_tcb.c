@@ -1,9 +1,8 @@
 /*
  * The TDX step of the TCB status, through the shared entry point
- * tcb_evaluate() (tcb.h) with a TD's inputs, on hand-built parsed collateral: every branch of Intel QVL's checkTcbLevel for TDX
- * (level matching with and without a module major version, module
- * identities, module convergence, TD relaunch, QE convergence) and the
- * module preconditions of 4.1.2.4.11.
+ * tcb_evaluate() (tcb.h) with a TD's inputs, on hand-built parsed collateral: every branch of Intel QVL's
+ * checkTcbLevel for TDX (level matching with and without a module major version, module identities, module
+ * convergence, TD relaunch, QE convergence) and the module preconditions of 4.1.2.4.11.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,8 +33,8 @@ struct world {
 	enum tcb_status qe;
 };
 
-static void level(struct tcb_level *l, uint8_t sgx, uint16_t pcesvn, uint8_t t0, uint8_t t2, enum tcb_status s,
-		  const char **adv, size_t nadv)
+static void level(struct tcb_level *l, uint8_t sgx, uint16_t pcesvn, uint8_t t0, uint8_t t2,
+		  enum tcb_status s, const char **adv, size_t nadv)
 {
 	memset(l, 0, sizeof(*l));
 	memset(l->sgx, sgx, sizeof(l->sgx));
@@ -420,23 +419,23 @@ static void relaunch_with_module_major_0_uses_the_top_level(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(current_platform_and_module_0_is_up_to_date),
-		cmocka_unit_test(tee_tcb_svn_below_the_top_level_selects_a_lower_one),
-		cmocka_unit_test(pck_svns_select_the_sgx_level),
-		cmocka_unit_test(platform_below_every_level_is_not_supported),
-		cmocka_unit_test(tee_tcb_svn_below_every_matching_level_is_not_supported),
-		cmocka_unit_test(major_version_skips_module_bytes_and_uses_the_identity),
-		cmocka_unit_test(out_of_date_module_makes_the_td_out_of_date),
-		cmocka_unit_test(module_svn_below_its_identity_is_not_supported),
-		cmocka_unit_test(unsupported_module_stays_unsupported_whatever_the_qe),
-		cmocka_unit_test(module_level_with_a_platform_only_status_is_refused),
-		cmocka_unit_test(revoked_module_revokes_the_td),
-		cmocka_unit_test(identity_id_is_matched_case_insensitively),
-		cmocka_unit_test(missing_identity_for_the_major_version_is_a_module_mismatch),
-		cmocka_unit_test(foreign_module_signer_or_seam_attributes_are_refused),
-		cmocka_unit_test(qe_status_converges_last),
-		cmocka_unit_test(td15_on_an_old_module_is_advised_to_relaunch),
-		cmocka_unit_test(relaunch_with_module_major_0_uses_the_top_level),
+	    cmocka_unit_test(current_platform_and_module_0_is_up_to_date),
+	    cmocka_unit_test(tee_tcb_svn_below_the_top_level_selects_a_lower_one),
+	    cmocka_unit_test(pck_svns_select_the_sgx_level),
+	    cmocka_unit_test(platform_below_every_level_is_not_supported),
+	    cmocka_unit_test(tee_tcb_svn_below_every_matching_level_is_not_supported),
+	    cmocka_unit_test(major_version_skips_module_bytes_and_uses_the_identity),
+	    cmocka_unit_test(out_of_date_module_makes_the_td_out_of_date),
+	    cmocka_unit_test(module_svn_below_its_identity_is_not_supported),
+	    cmocka_unit_test(unsupported_module_stays_unsupported_whatever_the_qe),
+	    cmocka_unit_test(module_level_with_a_platform_only_status_is_refused),
+	    cmocka_unit_test(revoked_module_revokes_the_td),
+	    cmocka_unit_test(identity_id_is_matched_case_insensitively),
+	    cmocka_unit_test(missing_identity_for_the_major_version_is_a_module_mismatch),
+	    cmocka_unit_test(foreign_module_signer_or_seam_attributes_are_refused),
+	    cmocka_unit_test(qe_status_converges_last),
+	    cmocka_unit_test(td15_on_an_old_module_is_advised_to_relaunch),
+	    cmocka_unit_test(relaunch_with_module_major_0_uses_the_top_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
