@@ -230,6 +230,29 @@ static void sgx_quote_is_not_a_td_quote(void **state)
 	tdx_vector_unload(&l);
 }
 
+/* attestctl's offline check: chains and signatures only, no TCB claims. */
+static void without_collateral_only_signatures_are_checked(void **state)
+{
+	const struct tdx_vector *v = &TDX_VECTORS[2]; /* below every level with collateral */
+	struct tdx_loaded l;
+	struct evidence_ctx ctx;
+	struct claim_set *set = claim_set_new();
+	struct attest_err err;
+
+	REQUIRE_VECTORS(dir);
+	assert_int_equal(tdx_vector_load(dir, v, 0, &l), 0);
+	tdx_vector_ctx(&l, v, &ctx);
+	ctx.collateral = NULL;
+	ctx.flags = EVIDENCE_NO_COLLATERAL;
+	if (verify(&l, &ctx, NULL, 0, EVIDENCE_DATA_NONE, set, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	assert_true(json_is_false(claim_set_get(set, "tdx_collateral_evaluated")));
+	assert_null(claim_set_get(set, "attester_tcb_status"));
+	assert_string_equal(json_string_value(claim_set_get(set, "tdx_mrtd")), v->mrtd);
+	claim_set_free(set);
+	tdx_vector_unload(&l);
+}
+
 static void init_time_data_is_refused(void **state)
 {
 	struct evidence_ctx ctx;
@@ -260,6 +283,7 @@ int main(void)
 	    cmocka_unit_test(warm_verification_gives_the_same_claims),
 	    cmocka_unit_test(runtime_data_not_in_report_data_is_refused),
 	    cmocka_unit_test(sgx_quote_is_not_a_td_quote),
+	    cmocka_unit_test(without_collateral_only_signatures_are_checked),
 	    cmocka_unit_test(init_time_data_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

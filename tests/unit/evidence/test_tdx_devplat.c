@@ -338,6 +338,36 @@ static void wrong_td_qe_identity_is_refused(void **state)
 	world_down(&w);
 }
 
+/* QVL 4.1.2.4.9: a TD quote needs TDX TCB Info (v3, id "TDX"). */
+static void sgx_tcb_info_is_refused_for_a_td_quote(void **state)
+{
+	struct world w;
+	struct world_spec ws = {5, 13, false, NULL, 0};
+	struct tdx_devplat_td td;
+	struct claim_set *set = claim_set_new();
+	struct intel_devplat_tcb_info ti;
+	struct intel_devplat_qe_identity qi;
+	struct attest_err err;
+	char *tcb = NULL, *qe = NULL;
+	size_t tcb_len, qe_len;
+
+	world_up(&w, &ws);
+	tdx_devplat_tcb_info_default(&ti, LEVELS, 1, NULL, 0);
+	ti.id = "SGX";
+	ti.has_tdx_module = false;
+	tdx_devplat_td_qe_identity_default(&qi);
+	assert_int_equal(intel_devplat_tcb_info(w.p, &ti, &tcb, &tcb_len, &err), 0);
+	assert_int_equal(intel_devplat_qe_identity(w.p, &qi, &qe, &qe_len, &err), 0);
+	assert_int_equal(intel_devplat_write_collateral(w.p, w.dir, tcb, tcb_len, qe, qe_len, 0, 0, &err), 0);
+	free(tcb);
+	free(qe);
+	td_svn(&td, QUOTE_BODY_TD10, 5, 0, 3);
+	assert_int_not_equal(attest(&w, 4, &td, NULL, 0, set, &err), ATTEST_OK);
+	assert_string_equal(err.name, "tdx.tcbinfo.id");
+	claim_set_free(set);
+	world_down(&w);
+}
+
 static void revoked_pck_is_refused(void **state)
 {
 	struct world w;
@@ -518,6 +548,7 @@ int main(void)
 	    cmocka_unit_test(foreign_tdx_module_is_refused),
 	    cmocka_unit_test(out_of_date_td_qe_converges),
 	    cmocka_unit_test(wrong_td_qe_identity_is_refused),
+	    cmocka_unit_test(sgx_tcb_info_is_refused_for_a_td_quote),
 	    cmocka_unit_test(revoked_pck_is_refused),
 	    cmocka_unit_test(expired_or_future_collateral_is_refused),
 	    cmocka_unit_test(runtime_data_binds_to_report_data),
