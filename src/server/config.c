@@ -289,21 +289,39 @@ static int load_lines(struct srv_config *cfg, char *text, const char *path, stru
 	return ATTEST_OK;
 }
 
+int srv_config_load_text(struct srv_config *cfg, const char *text, size_t len, const char *name,
+			 struct attest_err *err)
+{
+	char *copy;
+	const char *p;
+	int rc;
+
+	if (len > 1024 * 1024 || memchr(text, '\0', len) != NULL)
+		return attest_err_set(err, ATTEST_E_PARSE, "config.parse", "%s is too large or holds a NUL byte", name);
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "config.parse", "out of memory");
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (p = copy; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '{')
+		rc = load_json(cfg, copy, len, name, err);
+	else
+		rc = load_lines(cfg, copy, name, err);
+	free(copy);
+	return rc;
+}
+
 int srv_config_load_file(struct srv_config *cfg, const char *path, struct attest_err *err)
 {
 	uint8_t *text = NULL;
 	size_t len = 0;
-	const char *p;
 	int rc;
 
 	if (file_read_all(path, 1024 * 1024, &text, &len) != 0)
 		return attest_err_set(err, ATTEST_E_IO, "config.file", "cannot read config file %s", path);
-	for (p = (const char *)text; isspace((unsigned char)*p); p++)
-		;
-	if (*p == '{')
-		rc = load_json(cfg, (const char *)text, len, path, err);
-	else
-		rc = load_lines(cfg, (char *)text, path, err);
+	rc = srv_config_load_text(cfg, (const char *)text, len, path, err);
 	free(text);
 	return rc;
 }

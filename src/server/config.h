@@ -57,6 +57,9 @@ int srv_config_set(struct srv_config *cfg, const char *key, const char *value, s
 
 /* Reads a config file (JSON object or key = value lines). Errors: config.file, config.parse, and the above. */
 int srv_config_load_file(struct srv_config *cfg, const char *path, struct attest_err *err);
+/* The same from text in memory (len bytes, need not be NUL-terminated); name is used in messages. */
+int srv_config_load_text(struct srv_config *cfg, const char *text, size_t len, const char *name,
+			 struct attest_err *err);
 
 /*
  * Parses argv: flags override the file named by --config (read first,
