@@ -648,6 +648,72 @@ static void crl_and_chain_are_found_through_the_collateral_source(void **state)
 	case_free(&c);
 }
 
+/* ---- VCEK extensions ---------------------------------------------------------- */
+
+/* A throwaway certificate carrying one AMD extension 1.3.6.1.4.1.3704.1.<arc> = der (twice if dup). */
+static X509 *cert_with_ext(const char *arc, const uint8_t *der, size_t len, bool dup)
+{
+	X509 *x = X509_new();
+	char oid[64];
+	ASN1_OBJECT *obj;
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+
+	snprintf(oid, sizeof(oid), "1.3.6.1.4.1.3704.1.%s", arc);
+	obj = OBJ_txt2obj(oid, 1);
+	assert_true(ASN1_OCTET_STRING_set(os, der, (int)len));
+	for (int i = 0; i < (dup ? 2 : 1); i++) {
+		X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
+
+		assert_non_null(e);
+		assert_true(X509_add_ext(x, e, -1));
+		X509_EXTENSION_free(e);
+	}
+	ASN1_OCTET_STRING_free(os);
+	ASN1_OBJECT_free(obj);
+	return x;
+}
+
+static void vcek_extension_encodings_are_checked(void **state)
+{
+	static const struct {
+		const char *arc;
+		uint8_t der[8];
+		size_t len;
+		bool dup, ok;
+	} M[] = {
+	    {"3.8", {0x02, 0x02, 0x00, 0xDE}, 4, false, true},	/* 222, as KDS encodes it */
+	    {"3.8", {0x02, 0x01, 0x80}, 3, false, false},	/* negative */
+	    {"3.8", {0x02, 0x02, 0x00, 0x05}, 4, false, false}, /* not minimal */
+	    {"3.8", {0x02, 0x02, 0x01, 0x00}, 4, false, false}, /* 256 > an SPL byte */
+	    {"3.1", {0x02, 0x01, 0x05, 0x00}, 4, false, false}, /* trailing byte */
+	    {"3.1", {0x02, 0x02, 0x05}, 3, false, false},	/* short */
+	    {"3.1", {0x02, 0x01, 0x05}, 3, true, false},	/* repeated */
+	    {"2", {0x16, 0x02, 'M', 'i'}, 4, false, true},
+	    {"2", {0x0C, 0x02, 'M', 'i'}, 4, false, false},  /* UTF8String, not IA5String */
+	    {"2", {0x16, 0x02, 'M', 0x01}, 4, false, false}, /* control character */
+	    {"4", {0x01, 0x02}, 2, false, false},	     /* hwID neither 64 nor 8 bytes */
+	    {"1", {0x02, 0x01, 0x00}, 3, false, true},
+	    {"77", {0xFF}, 1, false, true}, /* unknown arcs are ignored */
+	};
+
+	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
+		X509 *x = cert_with_ext(M[i].arc, M[i].der, M[i].len, M[i].dup);
+		struct amd_cert_ext e;
+		struct attest_err err;
+		int rc;
+
+		attest_err_clear(&err);
+		rc = amd_cert_ext_parse(x, &e, &err);
+		if ((rc == ATTEST_OK) != M[i].ok)
+			fail_msg("case %zu (.%s): rc %d (%s)", i, M[i].arc, rc, err.msg);
+		if (!M[i].ok)
+			assert_string_equal(err.name, "snp.vcek.extension");
+		else if (strcmp(M[i].arc, "3.8") == 0)
+			assert_int_equal(e.spl[AMD_SPL_UCODE], 222);
+		X509_free(x);
+	}
+}
+
 /* ---- GHCB certificate table ----------------------------------------------- */
 
 static void put_entry(uint8_t *t, const uint8_t guid[16], uint32_t off, uint32_t len, bool mixed_endian)
@@ -945,6 +1011,7 @@ int main(void)
 	    cmocka_unit_test(cert_table_errors_are_named),
 	    cmocka_unit_test(cert_table_with_too_many_entries_is_refused),
 	    cmocka_unit_test(vlek_report_takes_the_vlek_from_a_table_holding_both),
+	    cmocka_unit_test(vcek_extension_encodings_are_checked),
 	    cmocka_unit_test(structural_rules_are_enforced_field_by_field),
 	    cmocka_unit_test(policy_bit_17_clear_is_refused),
 	    cmocka_unit_test(version_dependent_fields_must_be_zero_before_their_version),
