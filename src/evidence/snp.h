@@ -216,6 +216,7 @@ enum amd_product snp_report_product(const struct snp_report *r);
  */
 struct snp_chain_cache;
 
+/* capacity 1..4096 entries (one per platform: chip and TCB); NULL otherwise. */
 struct snp_chain_cache *snp_chain_cache_new(size_t capacity);
 void snp_chain_cache_free(struct snp_chain_cache *cache);
 /* Number of hits and misses so far (tests and metrics). */
