@@ -15,6 +15,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/timeutil.h"
+#include "server/auth.h"
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
@@ -354,6 +355,7 @@ void httpd_provider_changed(struct httpd *h, const char *name)
 /* ---- dispatch ------------------------------------------------------------------ */
 
 struct dispatch {
+	char auth_failure[ATTEST_ERR_MSG_MAX + ATTEST_ERR_NAME_MAX + 8]; /* why a bearer token was refused */
 	struct http_request req;
 	struct http_response resp;
 	struct store_provider prov;
@@ -362,6 +364,28 @@ struct dispatch {
 	char base_url[512];
 	const char *allow;
 };
+
+/*
+ * A bearer token that is not the administrator's is checked against the
+ * provider's own issuer (auth.h). A bad token does not fail the request by
+ * itself: it leaves the caller anonymous, and the reason is given if the
+ * route needs a role.
+ */
+static void provider_bearer(struct httpd *h, struct dispatch *d)
+{
+	const char *hdr = http_req_header(&d->req, MHD_HTTP_HEADER_AUTHORIZATION);
+	struct attest_err err = {0};
+	json_t *settings;
+
+	if (d->req.auth.authenticated || hdr == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
+		return;
+	settings = json_loads(d->prov.settings_json ? d->prov.settings_json : "{}", 0, NULL);
+	if (auth_verify_bearer(settings, hdr + 7, d->req.now, &d->req.auth, &err) != ATTEST_OK) {
+		snprintf(d->auth_failure, sizeof(d->auth_failure), "%s (%s)", err.msg, err.name);
+		srv_log(&h->srv->log, SRV_LOG_DEBUG, "request %s: bearer refused: %s", d->req.request_id, d->auth_failure);
+	}
+	json_decref(settings);
+}
 
 /* Checks what the route's flags ask before its handler runs; false when already answered in resp. */
 static bool precheck(struct httpd *h, struct dispatch *d, unsigned flags, bool explicit_provider)
@@ -387,6 +411,7 @@ static bool precheck(struct httpd *h, struct dispatch *d, unsigned flags, bool e
 		}
 		d->have_prov = true;
 		req->provider = &d->prov;
+		provider_bearer(h, d);
 	}
 	if (flags & HTTP_ROUTE_API_VERSION) {
 		const char *v = http_req_query(req, "api-version");
@@ -408,7 +433,10 @@ static bool precheck(struct httpd *h, struct dispatch *d, unsigned flags, bool e
 	if (need > req->auth.role) {
 		if (!req->auth.authenticated) {
 			http_resp_header(&d->resp, "WWW-Authenticate", "Bearer");
-			http_resp_error(&d->resp, 401, "Unauthorized", "this operation needs a bearer token");
+			if (d->auth_failure[0] != '\0')
+				http_resp_error(&d->resp, 401, "Unauthorized", "%s", d->auth_failure);
+			else
+				http_resp_error(&d->resp, 401, "Unauthorized", "this operation needs a bearer token");
 		} else {
 			http_resp_error(&d->resp, 403, "Forbidden", "the caller's role does not allow this operation");
 		}

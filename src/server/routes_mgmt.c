@@ -16,6 +16,7 @@
  *   POST   /management/keys:rotate
  */
 #include "base/codec.h"
+#include "server/auth.h"
 #include "server/http.h"
 #include "server/httpd.h"
 #include "server/routes.h"
@@ -103,6 +104,13 @@ static bool settings_ok(const json_t *s, struct http_response *resp)
 	if (b != NULL && (!json_is_integer(b) || json_integer_value(b) < 1)) {
 		http_resp_error(resp, 400, "InvalidParameter", "settings.rate_burst must be an integer >= 1");
 		return false;
+	}
+	if (json_object_get(s, "auth") != NULL) {
+		struct attest_err err = {0};
+		if (auth_settings_check(json_object_get(s, "auth"), &err) != ATTEST_OK) {
+			http_resp_error_from(resp, 400, "InvalidParameter", &err);
+			return false;
+		}
 	}
 	return true;
 }

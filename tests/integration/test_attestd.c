@@ -13,6 +13,9 @@
 #include "harness.h"
 
 #include "base/codec.h"
+#include "crypto/jose.h"
+
+#include <openssl/evp.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -533,6 +536,116 @@ static void key_rotation_publishes_both_keys_and_signs_with_the_new_one(void **s
 	attestd_cleanup(&p);
 }
 
+/* A JWT from a test issuer: ES256 with kid "k1". */
+static char *mint(EVP_PKEY *key, const char *iss, const char *aud, int64_t exp, const char *role)
+{
+	json_t *hdr = json_pack("{s:s}", "kid", "k1"), *claims;
+	struct jws_signer *s = NULL;
+	struct attest_err err = {0};
+	char *jwt = NULL;
+	int64_t now = (int64_t)time(NULL);
+
+	claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "iss", iss, "aud", aud, "sub", "alice", "iat", (json_int_t)now,
+			   "nbf", (json_int_t)now, "exp", (json_int_t)(now + exp));
+	if (role != NULL)
+		json_object_set_new(claims, "roles", json_pack("[s]", role));
+	assert_int_equal(jws_signer_new(key, JWS_ALG_ES256, hdr, &s, &err), 0);
+	assert_int_equal(jwt_sign(s, claims, &jwt, &err), 0);
+	jws_signer_free(s);
+	json_decref(hdr);
+	json_decref(claims);
+	return jwt;
+}
+
+static long get_status(const char *path, const char *jwt)
+{
+	char h[4096];
+	const char *const hdrs[] = {h, NULL};
+	struct http_reply r;
+	long st;
+
+	snprintf(h, sizeof(h), "Authorization: Bearer %s", jwt);
+	assert_int_equal(http_do(&shared, "GET", path, jwt ? hdrs : NULL, NULL, 0, NULL, &r), 0);
+	st = r.status;
+	if (st == 401)
+		assert_maa_error(&r, 401, "Unauthorized");
+	http_reply_free(&r);
+	return st;
+}
+
+static void bearer_tokens_of_the_provider_issuer_map_to_roles_on_that_provider_only(void **state)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256"), *rogue = EVP_EC_gen("P-256");
+	json_t *jwk = NULL;
+	struct attest_err err = {0};
+	char auth[256], aud_a[256], aud_b[256], *body, *t;
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	const char *iss = "https://issuer.test/tenant";
+	const char *pa = "/providers/auth-a/policies/SgxEnclave?api-version=2020-10-01";
+	struct http_reply r;
+
+	(void)state;
+	assert_non_null(key);
+	assert_int_equal(jwk_from_key(key, "k1", NULL, &jwk, &err), 0);
+	snprintf(aud_a, sizeof(aud_a), "%s/providers/auth-a", shared.base);
+	snprintf(aud_b, sizeof(aud_b), "%s/providers/auth-b", shared.base);
+	const char *names[2] = {"auth-a", "auth-b"};
+	const char *auds[2] = {aud_a, aud_b};
+	for (int i = 0; i < 2; i++) {
+		char path[128];
+		json_t *authconf = json_pack("{s:s,s:s,s:{s:[O]}}", "issuer", iss, "audience", auds[i], "jwks", "keys", jwk);
+		json_t *fixed = json_pack("{s:s,s:{s:o}}", "mode", "aad", "settings", "auth", authconf);
+		body = json_dumps(fixed, JSON_COMPACT);
+		snprintf(path, sizeof(path), "/management/providers/%s", names[i]);
+		assert_int_equal(http_do(&shared, "PUT", path, hdrs, body, strlen(body), NULL, &r), 0);
+		assert_int_equal(r.status, 201);
+		http_reply_free(&r);
+		free(body);
+		json_decref(fixed);
+	}
+
+	/* No token, and the right token. */
+	assert_int_equal(get_status(pa, NULL), 401);
+	t = mint(key, iss, aud_a, 600, "Attestation.Reader");
+	assert_int_equal(get_status(pa, t), 200);
+	free(t);
+	/* Another provider's token (its audience), an expired one, another issuer, an untrusted key. */
+	t = mint(key, iss, aud_b, 600, "Attestation.Administrator");
+	assert_int_equal(get_status(pa, t), 401);
+	free(t);
+	t = mint(key, iss, aud_a, -3600, "Attestation.Reader");
+	assert_int_equal(get_status(pa, t), 401);
+	free(t);
+	t = mint(key, "https://evil.test", aud_a, 600, "Attestation.Reader");
+	assert_int_equal(get_status(pa, t), 401);
+	free(t);
+	t = mint(rogue, iss, aud_a, 600, "Attestation.Reader");
+	assert_int_equal(get_status(pa, t), 401);
+	free(t);
+	/* Authenticated but without a role: 403. A reader cannot write a policy. */
+	t = mint(key, iss, aud_a, 600, "Something.Else");
+	assert_int_equal(get_status(pa, t), 403);
+	free(t);
+	{
+		char h[4096];
+		const char *const rh[] = {h, "Content-Type: text/plain", NULL};
+		const char *policy = "version=1.0; authorizationrules{=>permit();};";
+		t = mint(key, iss, aud_a, 600, "Attestation.Reader");
+		snprintf(h, sizeof(h), "Authorization: Bearer %s", t);
+		assert_int_equal(http_do(&shared, "PUT", "/providers/auth-a/policies/SgxEnclave?api-version=2020-10-01", rh,
+					 policy, strlen(policy), NULL, &r),
+				 0);
+		assert_int_equal(r.status, 403);
+		http_reply_free(&r);
+		free(t);
+	}
+	/* A bad bearer on an anonymous operation is simply ignored. */
+	assert_int_equal(get_status("/providers/auth-a/certs", "not.a.jwt"), 200);
+	json_decref(jwk);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(rogue);
+}
+
 static void provider_requests_are_validated(void **state)
 {
 	char auth[256];
@@ -772,6 +885,7 @@ int main(void)
 		cmocka_unit_test(management_needs_the_administrator_credential),
 		cmocka_unit_test(provider_lifecycle_is_audited_and_addressable_by_path),
 		cmocka_unit_test(provider_is_addressed_by_host_name_under_the_domain),
+		cmocka_unit_test(bearer_tokens_of_the_provider_issuer_map_to_roles_on_that_provider_only),
 		cmocka_unit_test(provider_requests_are_validated),
 		cmocka_unit_test(isolated_provider_is_created_with_its_signer_certificates),
 		cmocka_unit_test(provider_rate_limit_answers_429_with_retry_after),
