@@ -15,6 +15,31 @@ struct claim_set {
 	size_t cap;
 };
 
+/*
+ * The three issuers of the policy language are stored as pointers to these
+ * constants rather than copies: nearly every claim has one of them.
+ */
+static const char ISSUER_SERVICE[] = CLAIM_ISSUER_SERVICE;
+static const char ISSUER_POLICY[] = CLAIM_ISSUER_POLICY;
+static const char ISSUER_CUSTOM[] = CLAIM_ISSUER_CUSTOM;
+
+static const char *issuer_const(const char *issuer)
+{
+	if (strcmp(issuer, ISSUER_SERVICE) == 0)
+		return ISSUER_SERVICE;
+	if (strcmp(issuer, ISSUER_POLICY) == 0)
+		return ISSUER_POLICY;
+	if (strcmp(issuer, ISSUER_CUSTOM) == 0)
+		return ISSUER_CUSTOM;
+	return NULL;
+}
+
+static void issuer_free(const char *issuer)
+{
+	if (issuer != ISSUER_SERVICE && issuer != ISSUER_POLICY && issuer != ISSUER_CUSTOM)
+		free((char *)issuer);
+}
+
 struct claim_set *claim_set_new(void) { return calloc(1, sizeof(struct claim_set)); }
 
 void claim_set_free(struct claim_set *set)
@@ -22,15 +47,16 @@ void claim_set_free(struct claim_set *set)
 	if (set == NULL)
 		return;
 	for (size_t i = 0; i < set->n; i++) {
-		free((char *)set->v[i].type);
-		free((char *)set->v[i].issuer);
+		if (!(set->v[i].flags & CLAIM_F_TYPE_BORROWED))
+			free((char *)set->v[i].type);
+		issuer_free(set->v[i].issuer);
 		json_decref(set->v[i].value);
 	}
 	free(set->v);
 	free(set);
 }
 
-int claim_set_add_issued(struct claim_set *set, const char *type, const char *issuer, json_t *value)
+static int add_claim(struct claim_set *set, const char *type, bool borrow, const char *issuer, json_t *value)
 {
 	struct claim *c;
 
@@ -48,17 +74,32 @@ int claim_set_add_issued(struct claim_set *set, const char *type, const char *is
 		set->cap = cap;
 	}
 	c = &set->v[set->n];
-	c->type = strdup(type);
-	c->issuer = strdup(issuer);
+	c->flags = borrow ? CLAIM_F_TYPE_BORROWED : 0;
+	c->type = borrow ? type : strdup(type);
+	c->issuer = issuer_const(issuer);
+	if (c->issuer == NULL)
+		c->issuer = strdup(issuer);
 	if (c->type == NULL || c->issuer == NULL) {
-		free((char *)c->type);
-		free((char *)c->issuer);
+		if (!borrow)
+			free((char *)c->type);
+		if (c->issuer != NULL)
+			issuer_free(c->issuer);
 		json_decref(value);
 		return ATTEST_E_NOMEM;
 	}
 	c->value = value; /* transferred */
 	set->n++;
 	return ATTEST_OK;
+}
+
+int claim_set_add_issued(struct claim_set *set, const char *type, const char *issuer, json_t *value)
+{
+	return add_claim(set, type, false, issuer, value);
+}
+
+int claim_set_add_borrowed(struct claim_set *set, const char *type, const char *issuer, json_t *value)
+{
+	return add_claim(set, type, true, issuer, value);
 }
 
 int claim_set_add(struct claim_set *set, const char *type, json_t *value)

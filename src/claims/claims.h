@@ -27,7 +27,11 @@ struct claim {
 	const char *type;
 	const char *issuer;
 	json_t *value;
+	unsigned flags; /* CLAIM_F_* */
 };
+
+/* The type string is borrowed (claim_set_add_borrowed), not owned by the set. */
+#define CLAIM_F_TYPE_BORROWED 0x1u
 
 struct claim_set;
 
@@ -38,6 +42,12 @@ void claim_set_free(struct claim_set *set);
 int claim_set_add(struct claim_set *set, const char *type, json_t *value);
 /* Adds a claim with an explicit issuer; `value` is stolen. */
 int claim_set_add_issued(struct claim_set *set, const char *type, const char *issuer, json_t *value);
+/*
+ * The same without copying type: the caller guarantees the string outlives
+ * the set (the policy engine's results borrow claim names from the plan they
+ * keep a reference to). `value` is stolen.
+ */
+int claim_set_add_borrowed(struct claim_set *set, const char *type, const char *issuer, json_t *value);
 int claim_set_add_str(struct claim_set *set, const char *type, const char *value);
 int claim_set_add_int(struct claim_set *set, const char *type, int64_t value);
 int claim_set_add_bool(struct claim_set *set, const char *type, bool value);

@@ -79,43 +79,69 @@ bool pol_type_readonly(const char *type)
 
 /* ---- Interning ----------------------------------------------------------- */
 
+/*
+ * The hash of a claim type: its length and its first and last eight bytes.
+ * Claim types share long prefixes ("x-ms-sgx-") and differ near the end, so
+ * this separates them as well as a hash over every byte, at a fixed cost per
+ * name (the evaluator hashes every incoming claim's type); equal hashes are
+ * resolved by comparing the names.
+ */
 static uint32_t name_hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
+	uint64_t a = 0, b = 0, h;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
-	return h;
+	if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+	} else {
+		memcpy(&a, s, n);
+	}
+	h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^ ((uint64_t)n * 0x165667B19E3779F9ull);
+	h ^= h >> 29;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-int pol_intern_lookup(const struct policy_plan *plan, const char *name, size_t len)
+static int probe(const struct policy_plan *plan, const char *name, uint32_t len, uint32_t h)
 {
 	uint32_t mask = plan->table_size - 1;
 
-	if (plan->table_size == 0)
-		return -1;
-	for (uint32_t i = name_hash(name, len) & mask;; i = (i + 1) & mask) {
+	for (uint32_t i = h & mask;; i = (i + 1) & mask) {
 		int id = plan->table[i];
 
 		if (id < 0)
 			return -1;
-		if (strncmp(plan->names[id], name, len) == 0 && plan->names[id][len] == '\0')
+		if (plan->name_hash[id] == h && plan->name_len[id] == len && memcmp(plan->names[id], name, len) == 0)
 			return id;
 	}
 }
 
+int pol_intern_lookup(const struct policy_plan *plan, const char *name, size_t len)
+{
+	if (plan->table_size == 0 || len > UINT32_MAX)
+		return -1;
+	return probe(plan, name, (uint32_t)len, name_hash(name, len));
+}
+
+int pol_intern_lookup_z(const struct policy_plan *plan, const char *name)
+{
+	return pol_intern_lookup(plan, name, strlen(name));
+}
+
 static int intern(struct policy_plan *plan, const char *name, struct attest_err *err)
 {
-	int id = pol_intern_lookup(plan, name, strlen(name));
-	uint32_t mask = plan->table_size - 1, i;
+	size_t len = strlen(name);
+	int id = pol_intern_lookup(plan, name, len);
+	uint32_t mask = plan->table_size - 1, i, h = name_hash(name, len);
 
 	if (id >= 0)
 		return id;
-	if (plan->nnames * 2 >= plan->table_size)
+	if (plan->nnames * 2 >= plan->table_size || len > UINT32_MAX)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "policy.internal", "intern table full"), -1;
 	id = (int)plan->nnames++;
 	plan->names[id] = name;
-	for (i = name_hash(name, strlen(name)) & mask; plan->table[i] >= 0; i = (i + 1) & mask)
+	plan->name_hash[id] = h;
+	plan->name_len[id] = (uint32_t)len;
+	for (i = h & mask; plan->table[i] >= 0; i = (i + 1) & mask)
 		;
 	plan->table[i] = id;
 	return id;
@@ -130,8 +156,10 @@ static int intern_init(struct policy_plan *plan, struct attest_err *err)
 	while (size < 2 * n + 2)
 		size *= 2;
 	plan->names = arena_alloc(&plan->arena, (n + 1) * sizeof(*plan->names));
+	plan->name_hash = arena_alloc(&plan->arena, (n + 1) * sizeof(*plan->name_hash));
+	plan->name_len = arena_alloc(&plan->arena, (n + 1) * sizeof(*plan->name_len));
 	plan->table = arena_alloc(&plan->arena, size * sizeof(*plan->table));
-	if (plan->names == NULL || plan->table == NULL)
+	if (plan->names == NULL || plan->table == NULL || plan->name_hash == NULL || plan->name_len == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "out of memory compiling");
 	for (unsigned i = 0; i < size; i++)
 		plan->table[i] = -1;
@@ -385,6 +413,19 @@ int pol_compile_plan(struct policy_plan *plan, struct attest_err *err)
 	for (unsigned i = 0; i < plan->nrules; i++)
 		if ((rc = compile_rule(plan, &plan->rules[i], err)) != ATTEST_OK)
 			return rc;
+	/* Once every name is interned: the ids of constant action types, and the dotted names. */
+	for (unsigned i = 0; i < plan->nrules; i++) {
+		struct pol_action *a = &plan->rules[i].action;
+
+		a->type_id = a->type != NULL && a->type->kind == EX_CONST
+				     ? pol_intern_lookup(plan, json_string_value(a->type->konst), json_string_length(a->type->konst))
+				     : -1;
+	}
+	if ((plan->dotted = arena_alloc(&plan->arena, (plan->nnames + 1) * sizeof(unsigned))) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "out of memory compiling");
+	for (unsigned id = 0; id < plan->nnames; id++)
+		if (strchr(plan->names[id], '.') != NULL)
+			plan->dotted[plan->ndotted++] = id;
 	return ATTEST_OK;
 }
 

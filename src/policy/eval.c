@@ -14,6 +14,7 @@
  */
 #include "policy/policy_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +61,11 @@ struct ectx {
 
 static uint8_t issuer_of(const char *s)
 {
-	if (strcmp(s, CLAIM_ISSUER_SERVICE) == 0)
+	if (s[0] == 'A' && strcmp(s, CLAIM_ISSUER_SERVICE) == 0)
 		return ISS_SERVICE;
-	if (strcmp(s, CLAIM_ISSUER_POLICY) == 0)
+	if (s[0] == 'A' && strcmp(s, CLAIM_ISSUER_POLICY) == 0)
 		return ISS_POLICY;
-	if (strcmp(s, CLAIM_ISSUER_CUSTOM) == 0)
+	if (s[0] == 'C' && strcmp(s, CLAIM_ISSUER_CUSTOM) == 0)
 		return ISS_CUSTOM;
 	return ISS_OTHER;
 }
@@ -117,12 +118,13 @@ static int add_dotted(struct ectx *x)
 {
 	const struct policy_plan *p = x->plan;
 
-	for (unsigned id = 0; id < p->nnames; id++) {
+	for (unsigned k = 0; k < p->ndotted; k++) {
+		unsigned id = p->dotted[k];
 		const char *dot = strchr(p->names[id], '.');
 		int parent;
 		size_t n = x->n;
 
-		if (dot == NULL || x->head[id] >= 0)
+		if (x->head[id] >= 0)
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			json_t *m;
@@ -163,19 +165,34 @@ static int ctx_init(struct ectx *x, const struct policy_plan *plan, const struct
 	}
 	for (unsigned i = 0; i < nn; i++)
 		x->head[i] = x->tail[i] = -1;
+	if (nin > WC_STACK) {
+		if (nin > 65536 || (x->c = malloc(2 * nin * sizeof(*x->c))) == NULL)
+			return nomem(x);
+		x->cap = 2 * nin;
+	}
+	/* The incoming claims, borrowed, linked into their type buckets. */
 	for (size_t i = 0; i < nin; i++) {
 		const struct claim *c = claim_set_at(in, i);
-		struct wc w = {0};
+		struct wc *w = &x->c[i];
 
-		w.type = c->type;
-		w.issuer = c->issuer;
-		w.value = c->value;
-		w.type_id = pol_intern_lookup(plan, c->type, strlen(c->type));
-		w.iss = issuer_of(c->issuer);
-		w.ro = w.iss == ISS_SERVICE && pol_type_readonly(c->type);
-		if (wc_push(x, &w) != ATTEST_OK)
-			return x->rc;
+		w->type = c->type;
+		w->issuer = c->issuer;
+		w->value = c->value;
+		w->type_id = pol_intern_lookup_z(plan, c->type);
+		w->next = -1;
+		w->iss = issuer_of(c->issuer);
+		w->ro = w->iss == ISS_SERVICE && (c->type[0] == 'p' || c->type[0] == 'e' || c->type[0] == 'b') &&
+			pol_type_readonly(c->type);
+		w->owned = w->type_owned = w->virt = false;
+		if (w->type_id >= 0) {
+			if (x->tail[w->type_id] < 0)
+				x->head[w->type_id] = (int)i;
+			else
+				x->c[x->tail[w->type_id]].next = (int)i;
+			x->tail[w->type_id] = (int)i;
+		}
 	}
+	x->n = nin;
 	return add_dotted(x);
 }
 
@@ -382,7 +399,8 @@ static int trace_bindings(struct ectx *x)
 
 static int record_deny(struct ectx *x);
 
-static int emit(struct ectx *x, const char *type, bool type_owned, json_t *value, bool ro)
+static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_plan, int type_id, json_t *value,
+		bool ro)
 {
 	const struct pol_rule *r = x->rule;
 	struct wc w = {0};
@@ -410,7 +428,10 @@ static int emit(struct ectx *x, const char *type, bool type_owned, json_t *value
 					      "value (pcrs, events) into the token",
 					      r->index, r->line, type);
 	}
-	if (dst != NULL && claim_set_add_issued(dst, type, CLAIM_ISSUER_POLICY, json_incref(value)) != ATTEST_OK) {
+	/* A type owned by the context is copied; anything else lives in the plan or the incoming set. */
+	if (dst != NULL && (type_owned || !type_in_plan ? claim_set_add_issued(dst, type, CLAIM_ISSUER_POLICY, json_incref(value))
+							: claim_set_add_borrowed(dst, type, CLAIM_ISSUER_POLICY, json_incref(value))) !=
+				   ATTEST_OK) {
 		if (type_owned)
 			free((char *)type);
 		json_decref(value);
@@ -423,7 +444,7 @@ static int emit(struct ectx *x, const char *type, bool type_owned, json_t *value
 	w.value = value; /* transferred */
 	w.owned = true;
 	w.ro = ro && !json_is_boolean(value) && !json_is_integer(value);
-	w.type_id = pol_intern_lookup(x->plan, type, strlen(type));
+	w.type_id = type_id != -2 ? type_id : pol_intern_lookup_z(x->plan, type);
 	if (wc_push(x, &w) != ATTEST_OK) {
 		if (type_owned)
 			free((char *)type);
@@ -464,7 +485,8 @@ static int fire(struct ectx *x)
 	if (a->claim_slot >= 0) {
 		const struct wc *c = &x->c[x->bind[a->claim_slot]];
 
-		return emit(x, c->type, false, json_incref(c->value), c->ro) == ATTEST_OK ? M_CONTINUE : x->rc;
+		return emit(x, c->type, false, false, c->type_id, json_incref(c->value), c->ro) == ATTEST_OK ? M_CONTINUE
+													     : x->rc;
 	}
 	if (eval_expr(x, a->type, &type, &tro) != ATTEST_OK || eval_expr(x, a->value, &value, &vro) != ATTEST_OK)
 		goto fail;
@@ -490,7 +512,8 @@ static int fire(struct ectx *x)
 		towned = true;
 	}
 	json_decref(type);
-	return emit(x, tname, towned, value, vro) == ATTEST_OK ? M_CONTINUE : x->rc;
+	/* -2: a computed type, looked up now; a constant's id was resolved at compile time. */
+	return emit(x, tname, towned, !towned, towned ? -2 : a->type_id, value, vro) == ATTEST_OK ? M_CONTINUE : x->rc;
 fail:
 	json_decref(type);
 	json_decref(value);
@@ -865,6 +888,7 @@ void policy_result_free(struct policy_result *r)
 	claim_set_free(r->outgoing);
 	claim_set_free(r->properties);
 	claim_set_free(r->final_incoming);
+	policy_plan_free(r->plan); /* after the sets that borrow from it */
 	if (r->denial != NULL) {
 		free(r->denial->claim_type);
 		free(r->denial->expected);
@@ -883,7 +907,9 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 	struct policy_explain *ex = NULL;
 	int rc;
 
-	memset(&x, 0, sizeof(x));
+	/* Not memset: the context carries two stack arrays that need no zeroing. */
+	memset(&x, 0, offsetof(struct ectx, cstack));
+	memset(&x.outgoing, 0, sizeof(x) - offsetof(struct ectx, outgoing));
 	x.err = err;
 	x.explain = (flags & POLICY_EVAL_EXPLAIN) != 0;
 	if (res == NULL || (res->outgoing = claim_set_new()) == NULL || (res->properties = claim_set_new()) == NULL) {
@@ -892,6 +918,7 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 	}
 	x.outgoing = res->outgoing;
 	x.props = res->properties;
+	res->plan = policy_plan_ref((struct policy_plan *)plan);
 	if (x.explain && ((ex = calloc(1, sizeof(*ex))) == NULL ||
 			  (plan->nrules && (ex->rules = calloc(plan->nrules, sizeof(*ex->rules))) == NULL))) {
 		rc = nomem(&x);

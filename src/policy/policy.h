@@ -163,6 +163,13 @@ struct policy_result {
 	struct policy_denial *denial;
 	/* Set only with POLICY_EVAL_EXPLAIN, else NULL. */
 	struct policy_explain *explain;
+	/*
+	 * The plan, referenced until policy_result_free: claim names in
+	 * outgoing/properties that are constants of the policy point into it
+	 * (values are always the result's own). Copy a claim's type string if
+	 * it must outlive the result.
+	 */
+	struct policy_plan *plan;
 };
 
 #define POLICY_EVAL_EXPLAIN 0x1u /* record a trace of every rule in result->explain */

@@ -82,6 +82,7 @@ struct pol_action {
 	struct pol_expr *value;
 	int value_type;          /* -1 none, else enum pol_vtype */
 	int claim_slot;          /* claim=ident form: slot, else -1 */
+	int type_id;             /* interned id of a constant type (-1: not interned or not constant) */
 };
 
 struct pol_rule {
@@ -111,7 +112,11 @@ struct policy_plan {
 	struct policy_limits lim;
 	/* Interned claim types: open addressing, power-of-two size. */
 	const char **names;
+	uint32_t *name_hash;     /* pol_name_hash of each name */
+	uint32_t *name_len;
 	unsigned nnames;
+	unsigned *dotted;        /* ids of interned names containing '.' (§2.6 nested claims) */
+	unsigned ndotted;
 	int *table;
 	unsigned table_size;
 	/* Constants to release (jansson values and compiled JMESPath). */
@@ -126,6 +131,8 @@ int pol_parse(struct policy_plan *plan, const char *text, size_t len, struct att
 int pol_compile_plan(struct policy_plan *plan, struct attest_err *err);
 /* The interned id of a claim type, or -1. */
 int pol_intern_lookup(const struct policy_plan *plan, const char *name, size_t len);
+/* The same for a NUL-terminated name, hashing and measuring it in one pass. */
+int pol_intern_lookup_z(const struct policy_plan *plan, const char *name);
 const char *pol_func_name(enum pol_func fn);
 const char *pol_op_str(enum pol_op op);
 const char *pol_prop_name(enum pol_prop p);

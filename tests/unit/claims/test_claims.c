@@ -142,6 +142,20 @@ static void copy_is_independent_and_shares_values(void **state)
 	claim_set_free(c);
 }
 
+static void borrowed_types_are_not_copied_or_freed(void **state)
+{
+	static const char name[] = "static-name";
+	struct claim_set *s = claim_set_new();
+
+	assert_int_equal(claim_set_add_borrowed(s, name, CLAIM_ISSUER_POLICY, json_true()), 0);
+	assert_int_equal(claim_set_add_issued(s, "copied", "AnIssuer", json_true()), 0);
+	assert_ptr_equal(claim_set_at(s, 0)->type, name);
+	assert_true(claim_set_at(s, 0)->flags & CLAIM_F_TYPE_BORROWED);
+	assert_false(claim_set_at(s, 1)->flags & CLAIM_F_TYPE_BORROWED);
+	assert_string_equal(claim_set_at(s, 1)->issuer, "AnIssuer");
+	claim_set_free(s); /* ASan: nothing freed twice, nothing leaked */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +167,7 @@ int main(void)
 		cmocka_unit_test(set_is_bounded),
 		cmocka_unit_test(to_json_groups_repeated_types_into_arrays),
 		cmocka_unit_test(copy_is_independent_and_shares_values),
+		cmocka_unit_test(borrowed_types_are_not_copied_or_freed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -663,6 +663,50 @@ static void chain_matches_the_anchor_by_subject_and_key(void **state)
 	sk_X509_pop_free(untrusted, X509_free);
 }
 
+static void exact_chain_refuses_a_corrupted_carried_root(void **state)
+{
+	struct pki *k = *state;
+	unsigned char *der = NULL;
+	int n = tp_der(k->root, &der);
+	X509 *bad = NULL;
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	struct x509_verify_opts o = {.time = T0, .anchors = k->anchors};
+	struct attest_err err;
+
+	der[n - 1] ^= 0x01; /* the root's own signature */
+	assert_int_equal(x509_from_der(der, (size_t)n, &bad, "test.cert", &err), ATTEST_OK);
+	X509_up_ref(k->inter);
+	sk_X509_push(untrusted, k->inter);
+	sk_X509_push(untrusted, bad);
+	/* Path building skips the corrupted copy: only exact_chain notices it. */
+	attest_err_clear(&err);
+	assert_int_equal(x509_chain_verify(k->leaf, untrusted, &o, NULL, "test.chain", &err), ATTEST_OK);
+	o.exact_chain = true;
+	assert_int_equal(x509_chain_verify(k->leaf, untrusted, &o, NULL, "test.chain", &err),
+			 ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "test.chain.signature");
+	assert_non_null(strstr(err.msg, "CN=Test Root CA"));
+	/* The genuine root, a valid twin, or an unrelated extra certificate. */
+	sk_X509_pop_free(untrusted, X509_free);
+	untrusted = sk_X509_new_null();
+	X509_up_ref(k->inter);
+	sk_X509_push(untrusted, k->inter);
+	X509_up_ref(k->root);
+	sk_X509_push(untrusted, k->root);
+	X509_up_ref(k->root2);
+	sk_X509_push(untrusted, k->root2);
+	attest_err_clear(&err);
+	assert_int_equal(x509_chain_verify(k->leaf, untrusted, &o, NULL, "test.chain", &err), ATTEST_OK);
+	X509_up_ref(k->other_leaf);
+	sk_X509_push(untrusted, k->other_leaf);
+	assert_int_equal(x509_chain_verify(k->leaf, untrusted, &o, NULL, "test.chain", &err),
+			 ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "test.chain.invalid");
+	assert_non_null(strstr(err.msg, "CN=Other Leaf"));
+	sk_X509_pop_free(untrusted, X509_free);
+	OPENSSL_free(der);
+}
+
 static void chain_refuses_a_leaf_acting_as_a_ca(void **state)
 {
 	struct pki *k = *state;
@@ -984,7 +1028,9 @@ static int verify_stack(STACK_OF(X509) * sk, STACK_OF(X509) * anchors, int64_t t
 {
 	STACK_OF(X509) *rest = sk_X509_dup(sk);
 	STACK_OF(X509_CRL) *crls = crls2(c1, c2);
-	struct x509_verify_opts o = {.time = t, .anchors = anchors, .crls = crls, .require_crls = require};
+	/* Real chains carry exactly their path (the root included). */
+	struct x509_verify_opts o = {
+	    .time = t, .anchors = anchors, .crls = crls, .require_crls = require, .exact_chain = true};
 	X509 *leaf = sk_X509_shift(rest);
 	int rc;
 
@@ -1178,6 +1224,7 @@ int main(void)
 	    cmocka_unit_test(chain_matches_the_anchor_by_subject_and_key),
 	    cmocka_unit_test(mutation_sweep_over_a_certificate),
 	    cmocka_unit_test(chain_refuses_a_leaf_acting_as_a_ca),
+	    cmocka_unit_test(exact_chain_refuses_a_corrupted_carried_root),
 	    cmocka_unit_test(chain_without_anchors_is_refused),
 	    cmocka_unit_test(crl_verify_checks_issuer_signature_and_time),
 	    cmocka_unit_test(pem_stack_loads_every_certificate_in_order),

@@ -14,6 +14,7 @@
 #include "base/codec.h"
 #include "claims/claims.h"
 #include "collateral/amd_collateral.h"
+#include "crypto/crypto.h"
 #include "devplat/snp_plat.h"
 #include "evidence/amd_certs.h"
 #include "evidence/snp.h"
@@ -135,6 +136,8 @@ static void expect_refusal(struct case_ *c, int rc, const char *name)
 	assert_int_equal(verify(c, NULL, &err), rc);
 	assert_string_equal(err.name, name);
 }
+
+static void put_entry(uint8_t *t, const uint8_t guid[16], uint32_t off, uint32_t len, bool mixed_endian);
 
 /* ---- Accepted --------------------------------------------------------------- */
 
@@ -648,6 +651,194 @@ static void crl_and_chain_are_found_through_the_collateral_source(void **state)
 	case_free(&c);
 }
 
+/* ---- More refusals --------------------------------------------------------- */
+
+static void weak_or_sha256_ca_is_refused(void **state)
+{
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
+				  .not_before = T0 - 86400,
+				  .not_after = T1,
+				  .key_dir = getenv("ATTEST_BINARY_DIR")};
+	static const struct {
+		int bits;
+		bool sha256;
+		const char *name;
+	} M[] = {{2048, false, "snp.chain.key"}, {4096, true, "snp.chain.algorithm"}};
+
+	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
+		struct snp_plat *p = NULL;
+		STACK_OF(X509) *arks = sk_X509_new_null();
+		struct evidence_anchors a = {.amd_arks = arks};
+		struct case_ c;
+
+		o.ca_bits = M[i].bits, o.ca_sha256 = M[i].sha256;
+		assert_int_equal(snp_plat_new(&o, &p, NULL), ATTEST_OK);
+		sk_X509_push(arks, snp_plat_ark(p));
+		case_default(&c, p, false);
+		c.ctx.anchors = &a;
+		expect_refusal(&c, ATTEST_E_VERIFY, M[i].name);
+		case_free(&c);
+		sk_X509_free(arks);
+		snp_plat_free(p);
+	}
+}
+
+static void chain_with_a_repeated_or_foreign_certificate_is_refused(void **state)
+{
+	char *ask = snp_plat_pem(snp_plat_ask(F.milan)), *leaf;
+	char foreign[] = "CN=not AMD";
+	struct case_ c;
+	size_t n;
+	char *pem;
+	X509 *x = X509_new();
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509_NAME *name = X509_NAME_new();
+	char *xpem;
+
+	case_default(&c, F.milan, false);
+	leaf = snp_plat_pem(c.leaf.cert);
+	/* Two ASKs in the PEM chain. */
+	n = 2 * strlen(ask) + 1;
+	pem = malloc(n);
+	snprintf(pem, n, "%s%s", ask, ask);
+	c.certs.ask = NULL, c.certs.ask_len = 0;
+	c.certs.chain = (const uint8_t *)pem, c.certs.chain_len = strlen(pem);
+	expect_refusal(&c, ATTEST_E_PARSE, "snp.chain.duplicate");
+	/* The leaf both alone and in the chain. */
+	free(pem);
+	n = strlen(leaf) + strlen(ask) + 1;
+	pem = malloc(n);
+	snprintf(pem, n, "%s%s", leaf, ask);
+	c.certs.chain = (const uint8_t *)pem, c.certs.chain_len = strlen(pem);
+	expect_refusal(&c, ATTEST_E_PARSE, "snp.chain.duplicate");
+	/* A certificate that is none of ARK, ASK, VCEK, VLEK. */
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)foreign + 3, -1, -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, k);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 60);
+	X509_sign(x, k, EVP_sha256());
+	xpem = snp_plat_pem(x);
+	free(pem);
+	n = strlen(xpem) + strlen(ask) + 1;
+	pem = malloc(n);
+	snprintf(pem, n, "%s%s", ask, xpem);
+	c.certs.chain = (const uint8_t *)pem, c.certs.chain_len = strlen(pem);
+	expect_refusal(&c, ATTEST_E_PARSE, "snp.chain.unknown");
+	/* Not a certificate at all. */
+	c.certs.chain = NULL, c.certs.chain_len = 0;
+	c.certs.leaf = (const uint8_t *)"\x30\x03\x02\x01\x00", c.certs.leaf_len = 5;
+	expect_refusal(&c, ATTEST_E_PARSE, "snp.vcek.parse");
+	free(xpem);
+	X509_NAME_free(name);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	free(pem);
+	free(leaf);
+	free(ask);
+	case_free(&c);
+}
+
+static void v2_report_with_a_leaf_of_an_unknown_product_is_refused(void **state)
+{
+	struct snp_plat_leaf_spec s = {.chip_id = F.chip_id, .tcb = MILAN_TCB, .product_name = "Rome-B0"};
+	struct case_ c;
+
+	case_leaf(&c, F.milan, &s);
+	snp_plat_report_defaults(F.milan, F.chip_id, MILAN_TCB, false, &c.r);
+	c.r.version = 2, c.r.has_cpuid = false, c.r.has_mit_vectors = false;
+	c.r.cpuid_fam_id = c.r.cpuid_mod_id = c.r.cpuid_step = 0;
+	c.r.launch_mit_vector = c.r.current_mit_vector = 0;
+	case_sign(&c);
+	expect_refusal(&c, ATTEST_E_VERIFY, "snp.report.product");
+	case_free(&c);
+}
+
+static void json_data_that_binds_but_does_not_parse_is_refused(void **state)
+{
+	const char bad[] = "{not json";
+	struct evidence_input in;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	struct snp_opts o = {0};
+	struct case_ c;
+	uint8_t *ev;
+	size_t n, off = 3 * 24;
+
+	case_default(&c, F.milan, false);
+	assert_int_equal(sha256(bad, strlen(bad), c.r.report_data), 0);
+	assert_int_equal(sha256(bad, strlen(bad), c.r.host_data), 0);
+	case_sign(&c);
+	/* report || table {VCEK, ASK} */
+	n = SNP_REPORT_SIZE + off + c.leaf_len + c.ask_len;
+	ev = calloc(1, n);
+	memcpy(ev, c.report, SNP_REPORT_SIZE);
+	put_entry(ev + SNP_REPORT_SIZE, SNP_GUID_VCEK, (uint32_t)off, (uint32_t)c.leaf_len, false);
+	memcpy(ev + SNP_REPORT_SIZE + off, c.leaf_der, c.leaf_len);
+	put_entry(ev + SNP_REPORT_SIZE + 24, SNP_GUID_ASK, (uint32_t)(off + c.leaf_len), (uint32_t)c.ask_len,
+		  false);
+	memcpy(ev + SNP_REPORT_SIZE + off + c.leaf_len, c.ask_der, c.ask_len);
+	memset(&in, 0, sizeof(in));
+	in.evidence = ev, in.evidence_len = n;
+	in.runtime_data = (const uint8_t *)bad, in.runtime_data_len = strlen(bad);
+	in.runtime_data_type = EVIDENCE_DATA_BINARY;
+	assert_int_equal(snp_verify_ex(&c.ctx, &o, &in, cs, NULL), ATTEST_OK);
+	assert_null(claim_set_get(cs, "x-ms-runtime")); /* Binary: bound, not emitted */
+	claim_set_free(cs);
+	cs = claim_set_new();
+	in.runtime_data_type = EVIDENCE_DATA_JSON;
+	attest_err_clear(&err);
+	assert_int_equal(snp_verify_ex(&c.ctx, &o, &in, cs, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "snp.runtime.json");
+	assert_int_equal(claim_set_count(cs), 0);
+	in.runtime_data_type = EVIDENCE_DATA_BINARY;
+	in.init_data = (const uint8_t *)bad, in.init_data_len = strlen(bad),
+	in.init_data_type = EVIDENCE_DATA_JSON;
+	attest_err_clear(&err);
+	assert_int_equal(snp_verify_ex(&c.ctx, &o, &in, cs, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "snp.inittime.json");
+	assert_int_equal(claim_set_count(cs), 0);
+	claim_set_free(cs);
+	free(ev);
+	case_free(&c);
+}
+
+static void amd_file_source_errors_are_named(void **state)
+{
+	char root[] = "/tmp/snp-amdfile-XXXXXX", path[1024], cmd[128];
+	struct collateral_blob b;
+	struct attest_err err;
+	uint8_t chip[64] = {0};
+	FILE *f;
+
+	assert_non_null(mkdtemp(root));
+	attest_err_clear(&err);
+	assert_int_equal(amd_file_vcek(root, "../etc", chip, 0, &b, &err), ATTEST_E_INVALID);
+	assert_string_equal(err.name, "collateral.invalid");
+	attest_err_clear(&err);
+	assert_int_equal(amd_file_vcek(root, "Milan", chip, 0, &b, &err), ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.not_found");
+	attest_err_clear(&err);
+	assert_int_equal(amd_file_crl(root, "Milan", true, &b, &err), ATTEST_E_NOT_FOUND);
+	snprintf(path, sizeof(path), "%s/vcek.der", root); /* a folder where a file should be */
+	mkdir(path, 0700);
+	attest_err_clear(&err);
+	assert_int_equal(amd_file_vcek(root, "Milan", chip, 0, &b, &err), ATTEST_E_IO);
+	assert_string_equal(err.name, "collateral.io");
+	snprintf(path, sizeof(path), "%s/ask_ark_milan.pem", root);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < 300; i++)
+		fwrite(path, 1, 1000 > sizeof(path) ? sizeof(path) : 1000, f);
+	fclose(f);
+	attest_err_clear(&err);
+	assert_int_equal(amd_file_cert_chain(root, "Milan", false, &b, &err), ATTEST_E_NOMEM);
+	assert_string_equal(err.name, "collateral.too_large");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* ---- VCEK extensions ---------------------------------------------------------- */
 
 /* A throwaway certificate carrying one AMD extension 1.3.6.1.4.1.3704.1.<arc> = der (twice if dup). */
@@ -1012,6 +1203,11 @@ int main(void)
 	    cmocka_unit_test(cert_table_with_too_many_entries_is_refused),
 	    cmocka_unit_test(vlek_report_takes_the_vlek_from_a_table_holding_both),
 	    cmocka_unit_test(vcek_extension_encodings_are_checked),
+	    cmocka_unit_test(weak_or_sha256_ca_is_refused),
+	    cmocka_unit_test(chain_with_a_repeated_or_foreign_certificate_is_refused),
+	    cmocka_unit_test(v2_report_with_a_leaf_of_an_unknown_product_is_refused),
+	    cmocka_unit_test(json_data_that_binds_but_does_not_parse_is_refused),
+	    cmocka_unit_test(amd_file_source_errors_are_named),
 	    cmocka_unit_test(structural_rules_are_enforced_field_by_field),
 	    cmocka_unit_test(policy_bit_17_clear_is_refused),
 	    cmocka_unit_test(version_dependent_fields_must_be_zero_before_their_version),

@@ -230,6 +230,59 @@ static void sgx_quote_is_not_a_td_quote(void **state)
 	tdx_vector_unload(&l);
 }
 
+static void assert_lower_hex(const json_t *v, size_t chars)
+{
+	const char *s = json_string_value(v);
+
+	assert_non_null(s);
+	assert_int_equal(strlen(s), chars);
+	for (size_t i = 0; i < chars; i++)
+		assert_true((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'));
+}
+
+/* maa-interface.md §2.7: every claim of the profile, with its JSON type and size. */
+static void claims_have_the_profile_formats(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t hex_chars;
+	} hex[] = {
+	    {"tdx_mrseam", 96},	       {"tdx_mrsignerseam", 96}, {"tdx_mrtd", 96},
+	    {"tdx_rtmr0", 96},	       {"tdx_rtmr1", 96},	 {"tdx_rtmr2", 96},
+	    {"tdx_rtmr3", 96},	       {"tdx_mrconfigid", 96},	 {"tdx_mrowner", 96},
+	    {"tdx_mrownerconfig", 96}, {"tdx_report_data", 128}, {"tdx_seam_attributes", 16},
+	    {"tdx_td_attributes", 16}, {"tdx_tee_tcb_svn", 32},	 {"tdx_xfam", 16},
+	    {"tdx_tee_tcb_svn2", 32},  {"tdx_mrservicetd", 96},
+	};
+	static const char *const bools[] = {
+	    "tdx_td_attributes_debug",		"tdx_td_attributes_key_locker",
+	    "tdx_td_attributes_perfmon",	"tdx_td_attributes_protection_keys",
+	    "tdx_td_attributes_septve_disable", "tdx_revocation_checked"};
+	const struct tdx_vector *v = &TDX_VECTORS[3]; /* v5, TDX 1.5 body */
+	struct tdx_loaded l;
+	struct evidence_ctx ctx;
+	struct claim_set *set = claim_set_new();
+	struct attest_err err;
+
+	REQUIRE_VECTORS(dir);
+	assert_int_equal(tdx_vector_load(dir, v, 0, &l), 0);
+	tdx_vector_ctx(&l, v, &ctx);
+	assert_int_equal(verify(&l, &ctx, NULL, 0, EVIDENCE_DATA_NONE, set, &err), ATTEST_OK);
+	for (size_t i = 0; i < sizeof(hex) / sizeof(hex[0]); i++)
+		assert_lower_hex(claim_set_get(set, hex[i].name), hex[i].hex_chars);
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		assert_true(json_is_boolean(claim_set_get(set, bools[i])));
+	assert_string_equal(json_string_value(claim_set_get(set, "dbgstat")), "disabled");
+	assert_string_equal(json_string_value(claim_set_get(set, "intuse")), "generic");
+	assert_int_equal(json_integer_value(claim_set_get(set, "tdx_seamsvn")), 0x0b);
+	assert_string_equal(json_string_value(claim_set_get(set, "tdx_tee_tcb_svn2")),
+			    "0d010400000000000000000000000000");
+	for (size_t i = 0; i < claim_set_count(set); i++)
+		assert_string_equal(claim_set_at(set, i)->issuer, CLAIM_ISSUER_SERVICE);
+	claim_set_free(set);
+	tdx_vector_unload(&l);
+}
+
 /* attestctl's offline check: chains and signatures only, no TCB claims. */
 static void without_collateral_only_signatures_are_checked(void **state)
 {
@@ -283,6 +336,7 @@ int main(void)
 	    cmocka_unit_test(warm_verification_gives_the_same_claims),
 	    cmocka_unit_test(runtime_data_not_in_report_data_is_refused),
 	    cmocka_unit_test(sgx_quote_is_not_a_td_quote),
+	    cmocka_unit_test(claims_have_the_profile_formats),
 	    cmocka_unit_test(without_collateral_only_signatures_are_checked),
 	    cmocka_unit_test(init_time_data_is_refused),
 	};

@@ -766,6 +766,21 @@ static void evaluation_is_pure_and_repeatable(void **state)
 	claim_set_free(in);
 }
 
+static void result_outlives_its_plan(void **state)
+{
+	struct claim_set *in = sgx_claims(3, false, REF_HEX64_A);
+	struct policy_plan *p = compile_ok(policy_default_text("SgxEnclave"));
+	struct policy_result *r = eval_ok(p, in, 0);
+
+	policy_plan_free(p); /* e.g. evicted from the cache while the request still runs */
+	assert_string_equal(claim_set_at(r->outgoing, 0)->type, "is-debuggable");
+	assert_string_equal(set_json(r->outgoing), "{\"is-debuggable\":false,\"sgx-mrsigner\":\"" REF_HEX64_A "\","
+						   "\"sgx-mrenclave\":\"b779202618becb636768e5d902f28d524222735fafb539ea9ba07c3fc171a1c2\","
+						   "\"product-id\":7,\"svn\":3,\"tee\":\"sgx\"}");
+	policy_result_free(r);
+	claim_set_free(in);
+}
+
 /* ---- Explain ---------------------------------------------------------------- */
 
 static void explain_records_every_rule(void **state)
@@ -908,6 +923,7 @@ int main(void)
 		cmocka_unit_test(computed_claim_types_are_allowed),
 		cmocka_unit_test(match_explosion_is_bounded),
 		cmocka_unit_test(evaluation_is_pure_and_repeatable),
+		cmocka_unit_test(result_outlives_its_plan),
 		cmocka_unit_test(explain_records_every_rule),
 		cmocka_unit_test(explain_lists_bindings_of_the_first_firing),
 		cmocka_unit_test(reason_is_truncated_safely),

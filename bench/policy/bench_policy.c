@@ -1,0 +1,335 @@
+/*
+ * Policy engine benchmark (issue 3): parse+compile time of the reference's
+ * SGX, TPM and SNP example policies and of a generated 200-rule policy;
+ * evaluations per second of the default SGX policy and of a 30-rule policy
+ * on a realistic SGX claim set (25 claims, names as maa-interface.md §2.3);
+ * beside them, measured in the same run, one RSA-2048 signature (the token
+ * signature of an attestation) and one ECDSA P-256 verification (the
+ * least an SGX quote costs to check), so the policy's share of an
+ * attestation is visible. Reports, never asserts.
+ *
+ *   bench_policy [seconds-per-figure]   (default 0.5)
+ */
+#include "claims/claims.h"
+#include "policy/policy.h"
+
+#include "../../tests/unit/policy/reference_policies.h"
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the machine is shared */
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double budget = 0.5;
+
+/* Runs fn until the budget is spent; returns seconds per call. */
+static double measure(void (*fn)(void *), void *arg)
+{
+	unsigned long n = 0, batch = 1;
+	double t0 = now_s(), t;
+
+	fn(arg); /* warm */
+	t0 = now_s();
+	do {
+		for (unsigned long i = 0; i < batch; i++)
+			fn(arg);
+		n += batch;
+		if (batch < 1024)
+			batch *= 2;
+		t = now_s();
+	} while (t - t0 < budget);
+	return (t - t0) / (double)n;
+}
+
+static void die(const char *what, const struct attest_err *err)
+{
+	fprintf(stderr, "bench_policy: %s: %s: %s (%s)\n", what, err ? err->name : "", err ? err->msg : "",
+		err ? err->where : "");
+	exit(1);
+}
+
+/* ---- parse + compile ------------------------------------------------------- */
+
+struct text {
+	const char *s;
+	size_t n;
+};
+
+static void do_compile(void *arg)
+{
+	struct text *t = arg;
+	struct policy_plan *p = NULL;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	if (policy_compile(t->s, t->n, NULL, &p, &err) != 0)
+		die("compile", &err);
+	policy_plan_free(p);
+}
+
+static char *gen_policy(unsigned nrules)
+{
+	size_t cap = 256 + (size_t)nrules * 200, n = 0;
+	char *s = malloc(cap);
+
+	n += (size_t)snprintf(s + n, cap - n, "version=1.2;\nconfigurationrules{ => issueproperty(type=\"x-ms-sgx-tcbidentifier\", value=\"15\"); };\nauthorizationrules{\n");
+	for (unsigned i = 0; i < nrules / 4; i++)
+		n += (size_t)snprintf(s + n, cap - n,
+				      "  [type==\"x-ms-sgx-mrsigner\", value==\"%064x\"] && [type==\"x-ms-sgx-svn\", value>=%u] => permit();\n",
+				      i, i % 7);
+	n += (size_t)snprintf(s + n, cap - n, "};\nissuancerules{\n");
+	for (unsigned i = nrules / 4; i + 1 < nrules; i++)
+		n += (size_t)snprintf(s + n, cap - n,
+				      "  c:[type==\"x-ms-sgx-product-id\", value==%u] && ![type==\"flag-%u\"] => issue(type=\"out-%u\", value=c.value);\n",
+				      i, i, i);
+	snprintf(s + n, cap - n, "};\n");
+	return s;
+}
+
+/* ---- evaluation -------------------------------------------------------------- */
+
+static struct claim_set *sgx_claims(void)
+{
+	struct claim_set *s = claim_set_new();
+
+	claim_set_add_bool(s, "x-ms-sgx-is-debuggable", false);
+	claim_set_add_str(s, "x-ms-sgx-mrenclave", "b779202618becb636768e5d902f28d524222735fafb539ea9ba07c3fc171a1c2");
+	claim_set_add_str(s, "x-ms-sgx-mrsigner", REF_HEX64_A);
+	claim_set_add_int(s, "x-ms-sgx-product-id", 1);
+	claim_set_add_int(s, "x-ms-sgx-svn", 3);
+	claim_set_add_str(s, "x-ms-sgx-report-data", "cfd0d2b5ee52b87e9d5bd6a1d5e6dfa9b13c3dd6d5c2ba1dcf2bdd56ca1c2f0b"
+						     "0000000000000000000000000000000000000000000000000000000000000000");
+	claim_set_add_str(s, "x-ms-sgx-ehd", "eyJrdHkiOiJFQyIsInVzZSI6InNpZyJ9");
+	claim_set_add(s, "x-ms-sgx-collateral",
+		      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "qeidcertshash", "a64d6491", "qeidcrlhash", "059762e7",
+				"qeidhash", "7701f647", "quotehash", "af0e0563", "tcbinfocertshash", "a64d6491",
+				"tcbinfocrlhash", "059762e7", "tcbinfohash", "82d109fb"));
+	claim_set_add_str(s, "x-ms-sgx-config-id", "00");
+	claim_set_add_int(s, "x-ms-sgx-config-svn", 0);
+	claim_set_add_str(s, "x-ms-sgx-isv-extended-product-id", "00000000000000000000000000000000");
+	claim_set_add_str(s, "x-ms-sgx-isv-family-id", "00000000000000000000000000000000");
+	claim_set_add_str(s, "x-ms-attestation-type", "sgx");
+	claim_set_add_str(s, "x-ms-ver", "1.0");
+	claim_set_add_str(s, "x-ms-policy-hash", "ViVGS4BYl70X8eUrgryHg0TtbEk9WtIc6DtTBEFxaWc");
+	claim_set_add_str(s, "iss", "https://sharedwus.wus.attest.azure.net");
+	claim_set_add_int(s, "iat", 1643413476);
+	claim_set_add_int(s, "nbf", 1643413476);
+	claim_set_add_int(s, "exp", 1643442276);
+	claim_set_add_str(s, "jti", "b1153d169507f4c2a2b0c4ddb4021a5a5e29ae664b129c7a35361b0196f0f8ab");
+	claim_set_add_str(s, "nonce", "5e2a1f");
+	claim_set_add(s, "x-ms-runtime", json_pack("{s:[{s:s,s:s}]}", "keys", "kty", "EC", "kid", "k1"));
+	claim_set_add_str(s, "x-ms-sgx-tcb-status", "UpToDate");
+	claim_set_add_str(s, "x-ms-sgx-pck-fmspc", "00906ed50000");
+	claim_set_add_str(s, "x-ms-sgx-qe-tcb-status", "UpToDate");
+	return s;
+}
+
+/* A 30-rule policy of the kind a tenant writes: deny-list, pinned identity, claims to issue. */
+static const char POLICY30[] =
+	"version=1.2;\n"
+	"configurationrules{ => issueproperty(type=\"x-ms-sgx-tcbidentifier\", value=\"15\"); };\n"
+	"authorizationrules{\n"
+	"  [type==\"x-ms-sgx-is-debuggable\", value==true] => deny();\n"
+	"  [type==\"x-ms-sgx-tcb-status\", value==\"OutOfDate\"] => deny();\n"
+	"  [type==\"x-ms-sgx-tcb-status\", value==\"Revoked\"] => deny();\n"
+	"  [type==\"x-ms-sgx-svn\", value<1] => deny();\n"
+	"  ![type==\"x-ms-sgx-mrsigner\"] => deny();\n"
+	"  [type==\"x-ms-sgx-mrsigner\", value==\"" REF_HEX64_B "\"] => deny();\n"
+	"  [type==\"x-ms-attestation-type\", value!=\"sgx\"] => deny();\n"
+	"  [type==\"x-ms-sgx-mrsigner\", value==\"" REF_HEX64_A "\"] && [type==\"x-ms-sgx-product-id\", value==1] &&\n"
+	"    [type==\"x-ms-sgx-svn\", value>=3] => permit();\n"
+	"  [type==\"x-ms-sgx-mrsigner\", value==\"" REF_HEX64_A "\"] && [type==\"x-ms-sgx-product-id\", value==2] => permit();\n"
+	"  [type==\"x-ms-sgx-mrenclave\", value==\"" REF_HEX64_B "\"] => permit();\n"
+	"};\n"
+	"issuancerules{\n"
+	"  c:[type==\"x-ms-sgx-is-debuggable\"] => issue(type=\"is-debuggable\", value=c.value);\n"
+	"  c:[type==\"x-ms-sgx-mrsigner\"] => issue(type=\"sgx-mrsigner\", value=c.value);\n"
+	"  c:[type==\"x-ms-sgx-mrenclave\"] => issue(type=\"sgx-mrenclave\", value=c.value);\n"
+	"  c:[type==\"x-ms-sgx-product-id\"] => issue(type=\"product-id\", value=c.value);\n"
+	"  c:[type==\"x-ms-sgx-svn\"] => issue(type=\"svn\", value=c.value);\n"
+	"  c:[type==\"x-ms-attestation-type\"] => issue(type=\"tee\", value=c.value);\n"
+	"  [type==\"x-ms-sgx-svn\", value>=3] => issue(type=\"svn-ok\", value=true);\n"
+	"  [type==\"x-ms-sgx-svn\", value<3] => issue(type=\"svn-ok\", value=false);\n"
+	"  [type==\"x-ms-sgx-tcb-status\", value==\"UpToDate\"] => issue(type=\"tcb\", value=\"current\");\n"
+	"  [type==\"x-ms-sgx-tcb-status\", value==\"SWHardeningNeeded\"] => issue(type=\"tcb\", value=\"hardening\");\n"
+	"  c:[type==\"x-ms-sgx-pck-fmspc\"] => issue(type=\"platform\", value=c.value);\n"
+	"  c:[type==\"x-ms-sgx-mrsigner\", value==\"" REF_HEX64_A "\"] => issue(type=\"vendor\", value=\"contoso\");\n"
+	"  c:[type==\"x-ms-sgx-product-id\", value==1] => issue(type=\"product\", value=\"key-broker\");\n"
+	"  c:[type==\"x-ms-sgx-product-id\", value==2] => issue(type=\"product\", value=\"ledger\");\n"
+	"  [type==\"x-ms-sgx-config-svn\", value>=0] => add(type=\"kss\", value=true);\n"
+	"  [type==\"kss\", issuer==\"AttestationPolicy\"] && c:[type==\"x-ms-sgx-config-id\"] => issue(type=\"config\", value=c.value);\n"
+	"  c:[type==\"nonce\"] => issue(type=\"echo\", value=c.value);\n"
+	"  ![type==\"x-ms-sgx-ehd\"] => issue(type=\"no-ehd\", value=true);\n"
+	"  c:[type==\"x-ms-sgx-svn\"] => issue(type=\"min-svn\", value=3);\n"
+	"};\n";
+
+struct evalarg {
+	struct policy_plan *plan;
+	struct claim_set *in;
+	unsigned flags;
+};
+
+static void do_eval(void *arg)
+{
+	struct evalarg *a = arg;
+	struct policy_result *r = NULL;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	if (policy_eval(a->plan, a->in, a->flags, &r, &err) != 0 || r->verdict != POLICY_PERMIT)
+		die("eval", &err);
+	policy_result_free(r);
+}
+
+struct cachearg {
+	struct policy_cache *c;
+	const char *text;
+};
+
+static void do_cache_get(void *arg)
+{
+	struct cachearg *a = arg;
+	struct policy_plan *p = NULL;
+	struct attest_err err;
+
+	if (policy_cache_get(a->c, a->text, strlen(a->text), &p, &err) != 0)
+		die("cache", &err);
+	policy_plan_free(p);
+}
+
+/* ---- the cryptographic floor ------------------------------------------------ */
+
+struct sigarg {
+	EVP_PKEY *key;
+	unsigned char sig[512];
+	size_t siglen;
+	unsigned char msg[600];
+};
+
+static void do_rsa_sign(void *arg)
+{
+	struct sigarg *a = arg;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+
+	a->siglen = sizeof(a->sig);
+	if (EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, a->key) != 1 ||
+	    EVP_DigestSign(m, a->sig, &a->siglen, a->msg, sizeof(a->msg)) != 1)
+		die("RSA sign", NULL);
+	EVP_MD_CTX_free(m);
+}
+
+static void do_ecdsa_verify(void *arg)
+{
+	struct sigarg *a = arg;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+
+	if (EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, a->key) != 1 ||
+	    EVP_DigestVerify(m, a->sig, a->siglen, a->msg, sizeof(a->msg)) != 1)
+		die("ECDSA verify", NULL);
+	EVP_MD_CTX_free(m);
+}
+
+int main(int argc, char **argv)
+{
+	struct text texts[5];
+	const char *names[5] = {"SGX example (pin signer, §3.7)", "TPM 1.1 example (§3.7)", "TPM 1.2 example (§3.7, JMESPath)",
+				"SNP example (§3.7)", "generated 200-rule policy"};
+	char *gen = gen_policy(200);
+	struct sigarg rsa = {0}, ec = {0};
+	struct claim_set *in = sgx_claims();
+	struct policy_plan *def = NULL, *p30 = NULL;
+	struct attest_err err;
+	double t_rsa, t_ec, t_def, t_def_x, t_30, t_30_x, t_cache;
+	struct policy_cache *cache = policy_cache_new(16, NULL);
+	struct cachearg ca = {cache, policy_default_text("SgxEnclave")};
+
+	if (argc > 1)
+		budget = atof(argv[1]);
+	texts[0] = (struct text){REF_SGX_PIN, strlen(REF_SGX_PIN)};
+	texts[1] = (struct text){REF_TPM_11, strlen(REF_TPM_11)};
+	texts[2] = (struct text){REF_TPM_12, strlen(REF_TPM_12)};
+	texts[3] = (struct text){REF_SNP, strlen(REF_SNP)};
+	texts[4] = (struct text){gen, strlen(gen)};
+
+	printf("policy engine benchmark (one core, thread CPU time, %.2f s per figure)\n\n", budget);
+	printf("parse + compile                              bytes   rules   time/policy\n");
+	for (int i = 0; i < 5; i++) {
+		struct policy_plan *p = NULL;
+		unsigned rules;
+		double t;
+
+		attest_err_clear(&err);
+		if (policy_compile(texts[i].s, texts[i].n, NULL, &p, &err) != 0)
+			die(names[i], &err);
+		rules = policy_plan_rule_count(p, POLICY_SECTION_CONFIGURATION) +
+			policy_plan_rule_count(p, POLICY_SECTION_AUTHORIZATION) + policy_plan_rule_count(p, POLICY_SECTION_ISSUANCE);
+		policy_plan_free(p);
+		t = measure(do_compile, &texts[i]);
+		printf("  %-40s %6zu  %6u   %9.2f us\n", names[i], texts[i].n, rules, t * 1e6);
+	}
+
+	attest_err_clear(&err);
+	if (policy_compile(policy_default_text("SgxEnclave"), strlen(policy_default_text("SgxEnclave")), NULL, &def, &err) != 0 ||
+	    policy_compile(POLICY30, strlen(POLICY30), NULL, &p30, &err) != 0)
+		die("compile", &err);
+	{
+		struct evalarg a = {def, in, 0}, b = {p30, in, 0}, ax = {def, in, POLICY_EVAL_EXPLAIN},
+			       bx = {p30, in, POLICY_EVAL_EXPLAIN};
+
+		t_def = measure(do_eval, &a);
+		t_30 = measure(do_eval, &b);
+		t_def_x = measure(do_eval, &ax);
+		t_30_x = measure(do_eval, &bx);
+	}
+	t_cache = measure(do_cache_get, &ca);
+
+	rsa.key = EVP_RSA_gen(2048);
+	ec.key = EVP_EC_gen("P-256");
+	memset(rsa.msg, 0x5a, sizeof(rsa.msg));
+	memset(ec.msg, 0x5a, sizeof(ec.msg));
+	{
+		EVP_MD_CTX *m = EVP_MD_CTX_new();
+
+		ec.siglen = sizeof(ec.sig);
+		EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, ec.key);
+		EVP_DigestSign(m, ec.sig, &ec.siglen, ec.msg, sizeof(ec.msg));
+		EVP_MD_CTX_free(m);
+	}
+	t_rsa = measure(do_rsa_sign, &rsa);
+	t_ec = measure(do_ecdsa_verify, &ec);
+
+	printf("\nevaluation on a %zu-claim SGX set           time/eval    evals/s    share of (RSA sign + ECDSA verify)\n",
+	       claim_set_count(in));
+	printf("  %-40s %8.3f us %10.0f    %6.3f %%\n", "default SGX policy (8 rules)", t_def * 1e6, 1 / t_def,
+	       100 * t_def / (t_rsa + t_ec));
+	printf("  %-40s %8.3f us %10.0f    %6.3f %%\n", "30-rule policy", t_30 * 1e6, 1 / t_30, 100 * t_30 / (t_rsa + t_ec));
+	printf("  %-40s %8.3f us %10.0f    %6.3f %%\n", "default SGX policy, explain on", t_def_x * 1e6, 1 / t_def_x,
+	       100 * t_def_x / (t_rsa + t_ec));
+	printf("  %-40s %8.3f us %10.0f    %6.3f %%\n", "30-rule policy, explain on", t_30_x * 1e6, 1 / t_30_x,
+	       100 * t_30_x / (t_rsa + t_ec));
+	printf("  %-40s %8.3f us\n", "cache hit (hash of the text + lookup)", t_cache * 1e6);
+	printf("\ncryptographic floor (OpenSSL, same run)\n");
+	printf("  %-40s %8.1f us %10.0f /s\n", "RSA-2048 sign (token signature)", t_rsa * 1e6, 1 / t_rsa);
+	printf("  %-40s %8.1f us %10.0f /s\n", "ECDSA P-256 verify (one quote signature)", t_ec * 1e6, 1 / t_ec);
+	printf("\ngoal: a typical evaluation under 2 us and under 1%% of an attestation's signature cost\n");
+
+	policy_cache_free(cache);
+	policy_plan_free(def);
+	policy_plan_free(p30);
+	claim_set_free(in);
+	EVP_PKEY_free(rsa.key);
+	EVP_PKEY_free(ec.key);
+	free(gen);
+	return 0;
+}
