@@ -107,6 +107,15 @@ struct x509_verify_opts {
 	STACK_OF(X509_CRL) * crls; /* CRLs to apply (may be NULL) */
 	bool require_crls;	   /* every CA in the chain must have a current CRL */
 	int max_depth;		   /* 0 = default (6) */
+	/*
+	 * Every certificate of `untrusted` must be on the verified path, or
+	 * be an anchor, or another valid self-signed certificate of an
+	 * anchor's key: a chain carried in evidence may not hold a corrupted
+	 * or unrelated certificate that path building merely skipped.
+	 * Errors: <code>.signature (a carried root whose self-signature
+	 * fails), <code>.invalid (a certificate off the path).
+	 */
+	bool exact_chain;
 };
 
 /*

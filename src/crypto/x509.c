@@ -449,6 +449,47 @@ fail:
 	return NULL;
 }
 
+static bool in_stack(STACK_OF(X509) * sk, X509 *x)
+{
+	int i;
+
+	for (i = 0; i < sk_X509_num(sk); i++) {
+		if (X509_cmp(sk_X509_value(sk, i), x) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* opts->exact_chain: every untrusted certificate is on the path or a valid anchor certificate. */
+static int check_exact(X509_STORE_CTX *ctx, STACK_OF(X509) * untrusted, STACK_OF(X509) * anchors,
+		       const char *code, struct attest_err *err)
+{
+	STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
+	int i, rc = ATTEST_OK;
+
+	for (i = 0; rc == ATTEST_OK && i < sk_X509_num(untrusted); i++) {
+		X509 *c = sk_X509_value(untrusted, i);
+		char *subject;
+
+		if (in_stack(path, c) || in_stack(anchors, c) || is_anchor_twin(c, anchors))
+			continue;
+		subject = x509_subject_str(c);
+		/* A root with an anchor's name that fails its own signature: a corrupted copy. */
+		if (X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0)
+			rc = name_err(
+			    err, ATTEST_E_VERIFY, code, ".signature",
+			    "carried root certificate \"%s\" is not a valid certificate of a trusted key",
+			    subject ? subject : "?");
+		else
+			rc = name_err(err, ATTEST_E_VERIFY, code, ".invalid",
+				      "certificate \"%s\" is carried in the chain but not on its path",
+				      subject ? subject : "?");
+		attest_err_where(err, "untrusted certificate %d", i);
+		free(subject);
+	}
+	return rc;
+}
+
 int x509_chain_verify(X509 *leaf, STACK_OF(X509) * untrusted, const struct x509_verify_opts *opts,
 		      STACK_OF(X509) * *chain_out, const char *code, struct attest_err *err)
 {
@@ -488,6 +529,8 @@ int x509_chain_verify(X509 *leaf, STACK_OF(X509) * untrusted, const struct x509_
 		rc = chain_error(ctx, leaf, code, err);
 		goto out;
 	}
+	if (opts->exact_chain && (rc = check_exact(ctx, untrusted, opts->anchors, code, err)) != ATTEST_OK)
+		goto out;
 	if (chain_out != NULL) {
 		*chain_out = X509_STORE_CTX_get1_chain(ctx);
 		if (*chain_out == NULL) {
