@@ -625,9 +625,20 @@ int jws_verify(const struct jws *j, EVP_PKEY *key, unsigned flags, struct attest
 /* Tries one JWK: 1 verified, 0 did not fit or did not verify (detail in err). */
 static int try_jwk(const struct jws *j, const json_t *jwk, unsigned flags, struct attest_err *err)
 {
+	const char *alg = json_string_value(json_object_get(jwk, "alg"));
+	const char *use = json_string_value(json_object_get(jwk, "use"));
 	EVP_PKEY *key = NULL;
-	int rc = jwk_to_key(jwk, &key, err);
+	int rc;
 
+	/* RFC 7517 §4.2, §4.4: a key published for another use or algorithm is not this token's. */
+	if (use != NULL && strcmp(use, "sig") != 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, "jws.alg.key",
+				      "the key with this kid is for \"%.16s\", not signatures", use);
+	if (alg != NULL && strcmp(alg, jws_alg_name(j->alg)) != 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, "jws.alg.key",
+				      "the key with this kid is for %.16s, the token is %s", alg,
+				      jws_alg_name(j->alg));
+	rc = jwk_to_key(jwk, &key, err);
 	if (rc == ATTEST_OK)
 		rc = jws_verify(j, key, flags, err);
 	EVP_PKEY_free(key);

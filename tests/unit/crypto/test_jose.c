@@ -853,6 +853,22 @@ static void jwks_finds_keys_by_kid_and_verifies(void **state)
 	assert_int_equal(jws_verify_jwks(j, jwks, 0, &err), ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "jws.alg.key");
 	json_decref(jwks);
+	/* The right key, but published for encryption or for another alg. */
+	jwks = jwks_new();
+	assert_int_equal(jwk_from_key(k->p256, "k1", NULL, &jwk, &err), ATTEST_OK);
+	json_object_set_new(jwk, "use", json_string("enc"));
+	assert_int_equal(jwks_add(jwks, jwk), ATTEST_OK);
+	attest_err_clear(&err);
+	assert_int_equal(jws_verify_jwks(j, jwks, 0, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "jws.alg.key");
+	json_object_set_new(jwk, "use", json_string("sig"));
+	json_object_set_new(jwk, "alg", json_string("ES384"));
+	attest_err_clear(&err);
+	assert_int_equal(jws_verify_jwks(j, jwks, 0, &err), ATTEST_E_VERIFY);
+	json_object_set_new(jwk, "alg", json_string("ES256"));
+	attest_err_clear(&err);
+	assert_int_equal(jws_verify_jwks(j, jwks, 0, &err), ATTEST_OK);
+	json_decref(jwks);
 	jws_free(j);
 	free(tok);
 }
