@@ -150,7 +150,7 @@ static X509 *cert_new(const char *cn, X509 *issuer, const char *issuer_cn, EVP_P
 }
 
 static X509 *ca_cert(const char *cn, X509 *issuer, EVP_PKEY *pub, EVP_PKEY *signer, long serial, int64_t nb,
-		     int64_t na, bool root)
+		     int64_t na, bool root, const EVP_MD *md)
 {
 	X509 *x = cert_new(cn, issuer, cn, pub, serial, nb, na);
 
@@ -159,7 +159,7 @@ static X509 *ca_cert(const char *cn, X509 *issuer, EVP_PKEY *pub, EVP_PKEY *sign
 			root ? "critical,CA:TRUE" : "critical,CA:TRUE,pathlen:0") ||
 	    add_ext_nid(x, issuer ? issuer : x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
 	    add_ext_nid(x, issuer ? issuer : x, NID_subject_key_identifier, "hash") ||
-	    sign_pss(x, NULL, signer, EVP_sha384())) {
+	    sign_pss(x, NULL, signer, md)) {
 		X509_free(x);
 		return NULL;
 	}
@@ -171,6 +171,7 @@ int snp_plat_new(const struct snp_plat_opts *o, struct snp_plat **out, struct at
 	struct snp_plat *p = calloc(1, sizeof(*p));
 	const char *name = amd_product_name(o->product);
 	int bits = o->ca_bits ? o->ca_bits : 4096;
+	const EVP_MD *md = o->ca_sha256 ? EVP_sha256() : EVP_sha384();
 	char cn[64];
 	char tag[32];
 
@@ -190,14 +191,14 @@ int snp_plat_new(const struct snp_plat_opts *o, struct snp_plat **out, struct at
 	if (p->ark_key == NULL || p->ask_key == NULL || p->asvk_key == NULL)
 		goto fail;
 	snprintf(cn, sizeof(cn), "ARK-%s", name);
-	p->ark = ca_cert(cn, NULL, p->ark_key, p->ark_key, p->serial++, o->not_before, o->not_after, true);
+	p->ark = ca_cert(cn, NULL, p->ark_key, p->ark_key, p->serial++, o->not_before, o->not_after, true, md);
 	snprintf(cn, sizeof(cn), "SEV-%s", name);
 	p->ask = p->ark ? ca_cert(cn, p->ark, p->ask_key, p->ark_key, p->serial++, o->not_before,
-				  o->not_after, false)
+				  o->not_after, false, md)
 			: NULL;
 	snprintf(cn, sizeof(cn), "SEV-VLEK-%s", name);
 	p->asvk = p->ark ? ca_cert(cn, p->ark, p->asvk_key, p->ark_key, p->serial++, o->not_before,
-				   o->not_after, false)
+				   o->not_after, false, md)
 			 : NULL;
 	if (p->ark == NULL || p->ask == NULL || p->asvk == NULL)
 		goto fail;

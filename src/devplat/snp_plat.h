@@ -31,6 +31,7 @@ struct snp_plat_opts {
 	int64_t not_after;
 	const char *key_dir; /* may be NULL: fresh keys every time */
 	int ca_bits;	     /* 0 = 4096 */
+	bool ca_sha256;      /* CA certificates signed RSA-PSS SHA-256 (an error path) */
 };
 
 int snp_plat_new(const struct snp_plat_opts *o, struct snp_plat **out, struct attest_err *err);

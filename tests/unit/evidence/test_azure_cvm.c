@@ -489,6 +489,43 @@ static void synthetic_hcl_report_verifies_and_yields_the_ak(void **state)
 	synth_free(&s);
 }
 
+static void hcl_runtime_that_is_not_json_or_lacks_the_ak_is_refused(void **state)
+{
+	static const struct {
+		const char *json;
+		const char *name;
+	} M[] = {{"not json", "hcl.runtime.json"},
+		 {"[1,2]", "hcl.runtime.json"},
+		 {"{\"keys\":[{\"kid\":\"Other\"}]}", "hcl.runtime.ak"},
+		 {"{\"keys\":[{\"kid\":\"HCLAkPub\",\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}",
+		  "hcl.runtime.ak"}};
+	struct snp_certs certs = {0};
+	struct synth s;
+
+	synth_new(&s);
+	certs.chain = (const uint8_t *)s.chain_pem, certs.chain_len = strlen(s.chain_pem);
+	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
+		struct hcl_report h;
+		struct attest_err err;
+		EVP_PKEY *ak = NULL;
+		uint8_t *hcl = NULL;
+		size_t n;
+		int rc;
+
+		assert_int_equal(snp_plat_hcl_report(&s.r, s.leaf.key, M[i].json, &hcl, &n, NULL), 0);
+		attest_err_clear(&err);
+		rc = azure_cvm_snp_verify(&s.ctx, NULL, hcl, n, &certs, NULL, NULL, &h, &err);
+		if (rc == ATTEST_OK) {
+			rc = hcl_runtime_parse(&h, NULL, &ak, &err);
+			EVP_PKEY_free(ak);
+		}
+		assert_int_equal(rc, ATTEST_E_PARSE);
+		assert_string_equal(err.name, M[i].name);
+		free(hcl);
+	}
+	synth_free(&s);
+}
+
 static void sevsnpvm_with_json_runtime_and_inittime_binds_both(void **state)
 {
 	struct claim_set *cs = claim_set_new();
@@ -569,6 +606,7 @@ int main(void)
 	    cmocka_unit_test(sevsnpvm_envelope_of_the_azure_report_with_foreign_vcek_is_refused),
 	    cmocka_unit_test(sevsnpvm_envelope_errors_are_named),
 	    cmocka_unit_test(synthetic_hcl_report_verifies_and_yields_the_ak),
+	    cmocka_unit_test(hcl_runtime_that_is_not_json_or_lacks_the_ak_is_refused),
 	    cmocka_unit_test(sevsnpvm_with_json_runtime_and_inittime_binds_both),
 	    cmocka_unit_test(sevsnpvm_with_a_whole_hcl_report_as_runtime_data),
 	};
