@@ -127,8 +127,8 @@ struct run {
 	const char *prefix;
 	struct attest_err *err;
 	struct collateral_cache *cache;
-	STACK_OF(X509) *roots; /* borrowed from ctx or owned (owned_roots) */
-	STACK_OF(X509) *owned_roots;
+	STACK_OF(X509) *roots; /* borrowed from ctx or from the cache (roots_ref) */
+	struct collateral_ref *roots_ref;
 	uint8_t anchors_hash[32];
 	bool no_revocation;
 	bool no_collateral;
@@ -141,13 +141,34 @@ struct run {
 static void run_free(struct run *r)
 {
 	X509_CRL_free(r->root_crl);
-	sk_X509_pop_free(r->owned_roots, X509_free);
+	collateral_ref_release(r->roots_ref);
+}
+
+static void roots_free(void *p) { sk_X509_pop_free(p, X509_free); }
+
+/* The built-in root, parsed once per cache (it never expires from it). */
+static int default_roots(struct run *r)
+{
+	static const uint8_t key[32] = "intel.default_roots";
+	STACK_OF(X509) *roots = NULL;
+	void *obj;
+
+	if ((r->roots_ref = collateral_cache_get(r->cache, key, 0, &obj)) != NULL) {
+		r->roots = obj;
+		return ATTEST_OK;
+	}
+	if (intel_sgx_default_roots(&roots, r->err) != ATTEST_OK)
+		return r->err ? r->err->rc : ATTEST_E_INTERNAL;
+	if ((r->roots_ref = collateral_cache_put(r->cache, key, roots, roots_free, INT64_MIN, INT64_MAX)) == NULL)
+		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+	r->roots = collateral_ref_obj(r->roots_ref);
+	return ATTEST_OK;
 }
 
 static int run_init(struct run *r, const struct evidence_ctx *ctx, const char *prefix, struct attest_err *err)
 {
 	struct hash_ctx h;
-	int i;
+	int i, rc;
 
 	memset(r, 0, sizeof(*r));
 	r->ctx = ctx;
@@ -158,10 +179,8 @@ static int run_init(struct run *r, const struct evidence_ctx *ctx, const char *p
 	r->cache = ctx->collateral ? ctx->collateral->cache : NULL;
 	if (ctx->anchors != NULL && ctx->anchors->intel_sgx_roots != NULL) {
 		r->roots = ctx->anchors->intel_sgx_roots;
-	} else {
-		if (intel_sgx_default_roots(&r->owned_roots, err) != ATTEST_OK)
-			return err ? err->rc : ATTEST_E_INTERNAL;
-		r->roots = r->owned_roots;
+	} else if ((rc = default_roots(r)) != ATTEST_OK) {
+		return rc;
 	}
 	/* Cache keys depend on the anchors, so a test root never satisfies a production lookup. */
 	memset(&h, 0, sizeof(h));
@@ -257,23 +276,34 @@ static int get_root_crl(struct run *r)
 	return rc;
 }
 
-/* Verifies an issuer chain PEM (signer, root) and returns the signer's key. */
-static int verify_signer_chain(struct run *r, const struct collateral_blob *b, const char *what, struct window *w,
-			       EVP_PKEY **key)
+/* A verified TCB Signing chain: the signer's key and the window it relied on. */
+struct signer_entry {
+	EVP_PKEY *key;
+	int64_t nb, na;
+};
+
+static void signer_entry_free(void *p)
 {
-	char code[ATTEST_ERR_NAME_MAX], cn[128] = "";
-	STACK_OF(X509) *chain = NULL, *untrusted = NULL, *crls_holder = NULL;
+	struct signer_entry *e = p;
+
+	if (e != NULL)
+		EVP_PKEY_free(e->key);
+	free(e);
+}
+
+/* Cold check of an issuer chain PEM (signer, root): names, carried root, chain at now with the Root CA CRL. */
+static int signer_chain_cold(struct run *r, const struct collateral_blob *b, const char *what, struct window *w,
+			     EVP_PKEY **key)
+{
+	char code[ATTEST_ERR_NAME_MAX], rcode[ATTEST_ERR_NAME_MAX], cn[128] = "";
+	STACK_OF(X509) *chain = NULL, *untrusted = NULL;
 	STACK_OF(X509_CRL) *crls = NULL;
 	struct x509_verify_opts o;
 	X509 *leaf;
 	int rc, i;
 
-	(void)crls_holder;
 	snprintf(code, sizeof(code), "%s.%s.chain", r->prefix, what);
-	if (b->chain == NULL)
-		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "collateral.chain",
-			    "%s comes without its issuer chain", what);
-	if ((rc = x509_stack_from_pem(b->chain, b->chain_len, &chain, code, r->err)) != ATTEST_OK)
+	if ((rc = intel_pem_chain_parse(b->chain, b->chain_len, r->roots, &chain, code, r->err)) != ATTEST_OK)
 		return rc;
 	leaf = sk_X509_value(chain, 0);
 	X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof(cn));
@@ -282,6 +312,10 @@ static int verify_signer_chain(struct run *r, const struct collateral_blob *b, c
 			  "%s is signed by \"%s\", not the Intel SGX TCB Signing certificate", what, cn);
 		goto out;
 	}
+	snprintf(rcode, sizeof(rcode), "%s.%s.chain.root", r->prefix, what);
+	if (sk_X509_num(chain) >= 2 &&
+	    (rc = intel_root_check(sk_X509_value(chain, sk_X509_num(chain) - 1), r->roots, rcode, r->err)) != ATTEST_OK)
+		goto out;
 	untrusted = sk_X509_new_null();
 	crls = sk_X509_CRL_new_null();
 	if (untrusted == NULL || crls == NULL) {
@@ -290,17 +324,7 @@ static int verify_signer_chain(struct run *r, const struct collateral_blob *b, c
 	}
 	for (i = 1; i < sk_X509_num(chain); i++)
 		sk_X509_push(untrusted, sk_X509_value(chain, i));
-	if (sk_X509_num(chain) >= 2) {
-		char rcode[ATTEST_ERR_NAME_MAX];
-
-		snprintf(rcode, sizeof(rcode), "%s.%s.chain.root", r->prefix, what);
-		if ((rc = intel_root_check(sk_X509_value(chain, sk_X509_num(chain) - 1), r->roots, rcode, r->err)) !=
-		    ATTEST_OK)
-			goto out;
-	}
 	if (!r->no_revocation) {
-		if ((rc = get_root_crl(r)) != ATTEST_OK)
-			goto out;
 		sk_X509_CRL_push(crls, r->root_crl);
 		window_crl(w, r->root_crl);
 	}
@@ -321,6 +345,45 @@ out:
 	sk_X509_CRL_free(crls);
 	sk_X509_pop_free(chain, X509_free);
 	return rc;
+}
+
+/*
+ * The TCB Signing key of an issuer chain, verified once per (chain bytes,
+ * Root CA CRL) and cached: TCB Info and QE identity share the same chain.
+ */
+static int verify_signer_chain(struct run *r, const struct collateral_blob *b, const char *what, struct window *w,
+			       EVP_PKEY **key)
+{
+	struct window cw = {INT64_MIN, INT64_MAX};
+	struct signer_entry *e;
+	struct collateral_ref *ref;
+	uint8_t ck[32];
+	void *obj;
+	int rc;
+
+	if (b->chain == NULL)
+		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "collateral.chain",
+			    "%s comes without its issuer chain", what);
+	if (!r->no_revocation && (rc = get_root_crl(r)) != ATTEST_OK)
+		return rc;
+	cache_key(r, "intel.signer", b->chain, b->chain_len, r->root_crl_hash, r->no_revocation ? 0 : 32, ck);
+	if ((ref = collateral_cache_get(r->cache, ck, r->ctx->now, &obj)) == NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL)
+			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+		if ((rc = signer_chain_cold(r, b, what, &cw, &e->key)) != ATTEST_OK) {
+			signer_entry_free(e);
+			return rc;
+		}
+		e->nb = cw.nb, e->na = cw.na;
+		if ((ref = collateral_cache_put(r->cache, ck, e, signer_entry_free, cw.nb, cw.na)) == NULL)
+			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+	}
+	e = collateral_ref_obj(ref);
+	window_narrow(w, e->nb, e->na);
+	*key = e->key;
+	EVP_PKEY_up_ref(e->key);
+	collateral_ref_release(ref);
+	return ATTEST_OK;
 }
 
 /* PCK chain ------------------------------------------------------------------------- */
@@ -359,7 +422,7 @@ static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, STACK_OF
 
 	snprintf(code, sizeof(code), "%s.pck.chain.parse", r->prefix);
 	if ((rc = quote_pck_chain_pem(q, &lp, &ll, r->prefix, r->err)) != ATTEST_OK ||
-	    (rc = x509_stack_from_pem(lp, ll, &leaf, code, r->err)) != ATTEST_OK)
+	    (rc = intel_pem_chain_parse(lp, ll, r->roots, &leaf, code, r->err)) != ATTEST_OK)
 		return rc;
 	rc = pck_ca_of_cert(sk_X509_value(leaf, 0), &ca, r->prefix, r->err);
 	sk_X509_pop_free(leaf, X509_free);
@@ -373,7 +436,7 @@ static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, STACK_OF
 	rc = join_pem(r, lp, ll, b.chain, b.chain_len, owned, pem, pem_len);
 	collateral_blob_free(&b);
 	if (rc == ATTEST_OK)
-		rc = x509_stack_from_pem(*pem, *pem_len, chain, code, r->err);
+		rc = intel_pem_chain_parse(*pem, *pem_len, r->roots, chain, code, r->err);
 	return rc;
 }
 
@@ -390,7 +453,7 @@ static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X50
 	if (q->cert_type == QUOTE_CERT_PCK_CHAIN) {
 		if ((rc = quote_pck_chain_pem(q, pem, pem_len, r->prefix, r->err)) != ATTEST_OK)
 			return rc;
-		return x509_stack_from_pem(*pem, *pem_len, chain, code, r->err);
+		return intel_pem_chain_parse(*pem, *pem_len, r->roots, chain, code, r->err);
 	}
 	if (q->cert_type == QUOTE_CERT_PCK_CLEARTEXT)
 		return pck_leaf_with_ca_chain(r, q, chain, owned, pem, pem_len);
@@ -409,7 +472,7 @@ static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X50
 		collateral_blob_free(&b);
 		if (rc != ATTEST_OK)
 			return rc;
-		return x509_stack_from_pem(*pem, *pem_len, chain, code, r->err);
+		return intel_pem_chain_parse(*pem, *pem_len, r->roots, chain, code, r->err);
 	}
 }
 

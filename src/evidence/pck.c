@@ -5,6 +5,8 @@
  */
 #include "evidence/pck.h"
 
+#include "base/buf.h"
+#include "base/codec.h"
 #include "base/cur.h"
 #include "crypto/crypto.h"
 
@@ -350,6 +352,9 @@ int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, str
 
 	/* A copy of a trusted root (same subject and key, possibly another certificate of it, §2.2)
 	 * whose own self-signature verifies: anything else is a tampered or foreign root. */
+	for (i = 0; i < sk_X509_num(roots); i++)
+		if (sk_X509_value(roots, i) == carried)
+			return ATTEST_OK; /* the anchor itself (intel_pem_chain_parse) */
 	for (i = 0; key != NULL && i < sk_X509_num(roots); i++) {
 		X509 *a = sk_X509_value(roots, i);
 
@@ -421,6 +426,104 @@ out:
 	sk_X509_free(untrusted);  /* borrowed certificates */
 	sk_X509_CRL_free(crls);   /* borrowed CRLs */
 	return rc;
+}
+
+/* The DER of one PEM body (standard alphabet, line breaks ignored). */
+static int pem_body_der(const uint8_t *b, size_t n, uint8_t **der, size_t *der_len)
+{
+	char *text = malloc(n + 1);
+	size_t i, k = 0;
+	int rc;
+
+	if (text == NULL)
+		return ATTEST_E_NOMEM;
+	for (i = 0; i < n; i++) {
+		if (b[i] == '\n' || b[i] == '\r')
+			continue;
+		if (b[i] == '-' || b[i] == '_') { /* the URL alphabet has no place in PEM */
+			free(text);
+			return ATTEST_E_PARSE;
+		}
+		text[k++] = (char)b[i];
+	}
+	rc = b64_decode(text, k, der, der_len);
+	free(text);
+	return rc;
+}
+
+/* An anchor whose DER is exactly der, or NULL. */
+static X509 *anchor_with_der(STACK_OF(X509) *roots, const uint8_t *der, size_t len)
+{
+	int i;
+
+	for (i = 0; i < sk_X509_num(roots); i++) {
+		X509 *a = sk_X509_value(roots, i);
+		unsigned char *enc = NULL;
+		int n = i2d_X509(a, &enc);
+		bool same = n > 0 && (size_t)n == len && memcmp(enc, der, len) == 0;
+
+		OPENSSL_free(enc);
+		if (same)
+			return a;
+	}
+	return NULL;
+}
+
+int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) *roots, STACK_OF(X509) **out,
+			  const char *code, struct attest_err *err)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
+	const size_t bl = sizeof(begin) - 1, el = sizeof(end) - 1;
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	size_t i = 0;
+	int rc = ATTEST_OK;
+
+	if (chain == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, code, "out of memory");
+	while (rc == ATTEST_OK) {
+		const uint8_t *body, *stop;
+		uint8_t *der = NULL;
+		size_t der_len = 0;
+		X509 *x = NULL;
+
+		while (i < len && (pem[i] == '\n' || pem[i] == '\r' || pem[i] == ' ' || pem[i] == '\t'))
+			i++;
+		if (i == len)
+			break;
+		if (len - i < bl || memcmp(pem + i, begin, bl) != 0) {
+			rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: text outside a PEM certificate at byte %zu", i);
+			break;
+		}
+		body = pem + i + bl;
+		stop = memmem(body, len - i - bl, end, el);
+		if (stop == NULL) {
+			rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM block without its END line");
+			break;
+		}
+		if (pem_body_der(body, (size_t)(stop - body), &der, &der_len) != ATTEST_OK) {
+			rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM body is not base64");
+			break;
+		}
+		/* A copy of a trusted root is the anchor itself: no second parse, nothing to re-check. */
+		if ((x = anchor_with_der(roots, der, der_len)) != NULL)
+			X509_up_ref(x);
+		else
+			rc = x509_from_der(der, der_len, &x, code, err);
+		free(der);
+		if (rc == ATTEST_OK && !sk_X509_push(chain, x)) {
+			X509_free(x);
+			rc = attest_err_set(err, ATTEST_E_NOMEM, code, "out of memory");
+		}
+		i = (size_t)(stop - pem) + el;
+	}
+	if (rc == ATTEST_OK && sk_X509_num(chain) == 0)
+		rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain holds no certificate");
+	if (rc != ATTEST_OK) {
+		sk_X509_pop_free(chain, X509_free);
+		return rc;
+	}
+	*out = chain;
+	return ATTEST_OK;
 }
 
 int intel_sgx_default_roots(STACK_OF(X509) **out, struct attest_err *err)

@@ -82,6 +82,16 @@ int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck
  */
 int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, struct attest_err *err);
 
+/*
+ * Parses a PEM certificate chain (only certificates and whitespace) like
+ * x509_stack_from_pem, except that a certificate whose DER is exactly one of
+ * `roots` is that anchor (a new reference), not a second parse: the quote's
+ * and the collateral's root is nearly always the anchor itself.
+ * Error: `code` (ATTEST_E_PARSE).
+ */
+int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) *roots, STACK_OF(X509) **out,
+			  const char *code, struct attest_err *err);
+
 /* The built-in Intel SGX Root CA (formats.md §2.2, vectors/roots), as PEM. */
 extern const char INTEL_SGX_ROOT_CA_PEM[];
 /* A new stack holding the built-in root (caller frees with OSSL_STACK_OF_X509_free). */

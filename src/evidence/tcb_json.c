@@ -76,37 +76,58 @@ static size_t skip_value(const uint8_t *p, size_t n, size_t i)
 	return 0;
 }
 
-/* Finds the raw span of the top-level member whose raw key text is `member`; counts matches. */
-static int find_member(const uint8_t *p, size_t n, const char *member, size_t *off, size_t *len,
-		       unsigned *count)
-{
-	size_t i = skip_ws(p, n, 0), klen = strlen(member);
+/* One top-level member: raw key span (without quotes) and value span. */
+struct member_span {
+	size_t key_off, key_len, val_off, val_len;
+};
 
-	*count = 0;
+/*
+ * Scans the outer object {"k":v,"k":v} strictly (one comma between
+ * members, nothing but whitespace after the closing brace) and returns up to
+ * `max` member spans. Keys with escapes are refused: the signed member is
+ * found by its literal name, so an escaped twin could pair a signed object
+ * with another one (formats.md §3.3). Values are only delimited here; the
+ * caller parses the one it uses.
+ */
+static int scan_object(const uint8_t *p, size_t n, struct member_span *m, size_t max, size_t *count)
+{
+	size_t i = skip_ws(p, n, 0), k = 0;
+
 	if (i >= n || p[i] != '{')
 		return -1;
 	i = skip_ws(p, n, i + 1);
-	while (i < n && p[i] != '}') {
+	if (i < n && p[i] == '}')
+		goto close;
+	for (;;) {
 		size_t ks = i, ke, vs, ve;
 
-		if (p[i] != '"' || (ke = skip_string(p, n, i)) == 0)
+		if (i >= n || p[i] != '"' || (ke = skip_string(p, n, i)) == 0 || memchr(p + ks, '\\', ke - ks) != NULL)
 			return -1;
 		i = skip_ws(p, n, ke);
 		if (i >= n || p[i] != ':')
 			return -1;
 		vs = skip_ws(p, n, i + 1);
-		if ((ve = skip_value(p, n, vs)) == 0)
+		if ((ve = skip_value(p, n, vs)) == 0 || ve == vs || k == max)
 			return -1;
-		if (ke - ks - 2 == klen && memcmp(p + ks + 1, member, klen) == 0) {
-			(*count)++;
-			*off = vs;
-			*len = ve - vs;
-		}
+		m[k].key_off = ks + 1, m[k].key_len = ke - ks - 2, m[k].val_off = vs, m[k].val_len = ve - vs;
+		k++;
 		i = skip_ws(p, n, ve);
-		if (i < n && p[i] == ',')
+		if (i < n && p[i] == ',') {
 			i = skip_ws(p, n, i + 1);
+			continue;
+		}
+		break;
 	}
+close:
+	if (i >= n || p[i] != '}' || skip_ws(p, n, i + 1) != n)
+		return -1;
+	*count = k;
 	return 0;
+}
+
+static bool key_is(const uint8_t *p, const struct member_span *m, const char *name)
+{
+	return m->key_len == strlen(name) && memcmp(p + m->key_off, name, m->key_len) == 0;
 }
 
 int tcbj_envelope(const uint8_t *body, size_t len, const char *member, const char *prefix,
@@ -114,56 +135,54 @@ int tcbj_envelope(const uint8_t *body, size_t len, const char *member, const cha
 		  size_t *signed_len, json_t **doc, uint8_t sig[64], struct attest_err *err)
 {
 	char code[ATTEST_ERR_NAME_MAX], sfx[48];
-	json_t *outer = NULL, *inner = NULL;
-	const char *sighex;
-	size_t off = 0, mlen = 0;
-	unsigned count = 0;
-	uint8_t *cp = NULL;
+	struct member_span m[2];
+	const struct member_span *obj = NULL, *sg = NULL;
+	json_t *inner = NULL;
+	size_t count = 0, i;
+	uint8_t *cp;
 	int rc;
 
 	snprintf(code, sizeof(code), "%s.%s.parse", prefix, doc_code);
 	snprintf(sfx, sizeof(sfx), "%s.parse", doc_code);
-	/* The whole body first: valid JSON, no duplicate keys (escaped or not). */
-	if ((rc = jsonx_parse((const char *)body, len, &outer, code, doc_name, err)) != ATTEST_OK)
-		return rc;
-	if (!json_is_object(outer) || json_object_size(outer) != 2 || !json_is_object(json_object_get(outer, member))) {
-		rc = tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s body must be {\"%s\":{...},\"signature\":...}",
-			      doc_name, member);
-		goto out;
+	if (len > JSONX_MAX_DOC)
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s body is over %u bytes", doc_name, JSONX_MAX_DOC);
+	/* §3.1: exactly {"<member>":{...},"signature":"<128 hex>"}, each member once. */
+	if (scan_object(body, len, m, 2, &count) != 0 || count != 2)
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx,
+				"%s body must be exactly {\"%s\":{...},\"signature\":\"...\"}", doc_name, member);
+	for (i = 0; i < 2; i++) {
+		if (key_is(body, &m[i], member) && obj == NULL)
+			obj = &m[i];
+		else if (key_is(body, &m[i], "signature") && sg == NULL)
+			sg = &m[i];
 	}
-	if (find_member(body, len, member, &off, &mlen, &count) != 0 || count != 1) {
-		rc = tcbj_err(err, ATTEST_E_PARSE, prefix, sfx,
-			      "%s body must hold exactly one literal \"%s\" member (found %u)", doc_name, member, count);
-		goto out;
-	}
-	if (jsonx_get_str(outer, "signature", &sighex, code, doc_name, err) != ATTEST_OK) {
-		rc = ATTEST_E_PARSE;
-		goto out;
-	}
-	if (strlen(sighex) != 128 || hex_decode_to(sighex, 128, sig, 64) != ATTEST_OK) {
-		snprintf(sfx, sizeof(sfx), "%s.signature", doc_code);
-		rc = tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s signature is not 128 hex characters", doc_name);
-		goto out;
-	}
+	if (obj == NULL || sg == NULL)
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s body must hold \"%s\" and \"signature\" once each",
+				doc_name, member);
+	snprintf(sfx, sizeof(sfx), "%s.signature", doc_code);
+	if (sg->val_len != 130 || body[sg->val_off] != '"' ||
+	    hex_decode_to((const char *)body + sg->val_off + 1, 128, sig, 64) != ATTEST_OK)
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s signature is not a string of 128 hex characters",
+				doc_name);
 	/* Parse the very bytes the signature covers (§3.3), not a second copy. */
-	if ((rc = jsonx_parse((const char *)body + off, mlen, &inner, code, doc_name, err)) != ATTEST_OK)
-		goto out;
+	if ((rc = jsonx_parse((const char *)body + obj->val_off, obj->val_len, &inner, code, doc_name, err)) != ATTEST_OK)
+		return rc;
+	if (!json_is_object(inner)) {
+		json_decref(inner);
+		snprintf(sfx, sizeof(sfx), "%s.parse", doc_code);
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s: \"%s\" is not an object", doc_name, member);
+	}
 	if ((cp = malloc(len + 1)) == NULL) {
-		rc = tcbj_err(err, ATTEST_E_NOMEM, prefix, sfx, "out of memory");
-		goto out;
+		json_decref(inner);
+		return tcbj_err(err, ATTEST_E_NOMEM, prefix, "internal", "out of memory");
 	}
 	memcpy(cp, body, len);
 	cp[len] = 0;
 	*copy = cp;
-	*signed_off = off;
-	*signed_len = mlen;
-	*doc = inner;
-	inner = NULL; /* transferred */
-	rc = ATTEST_OK;
-out:
-	json_decref(outer);
-	json_decref(inner);
-	return rc;
+	*signed_off = obj->val_off;
+	*signed_len = obj->val_len;
+	*doc = inner; /* transferred */
+	return ATTEST_OK;
 }
 
 static int member_err(const struct tcbj *j, const char *key, const char *what)
