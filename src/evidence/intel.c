@@ -651,7 +651,7 @@ void intel_tdx_tcb_input(const struct quote *q, struct tcb_tdx_input *o)
 
 static int tcb_failure(struct run *r, const struct intel_quote_result *res, const struct tcb_info *ti)
 {
-	char svn[40], fm[13];
+	char svn[40], fm[13], tee[40] = "";
 	const struct pck_ext *p = &res->pck;
 
 	hex_encode_to(p->comp_svn, 16, svn);
@@ -661,11 +661,13 @@ static int tcb_failure(struct run *r, const struct intel_quote_result *res, cons
 			    "TCB status is Revoked (platform %s, QE %s; FMSPC %s, TCB evaluation data number %lld)",
 			    tcb_status_str(res->verdict.platform), tcb_status_str(res->verdict.qe), fm,
 			    (long long)ti->eval_num);
+	if (res->quote.hdr.tee_type == QUOTE_TEE_TDX && res->quote.body_len >= TD10_REPORT_BODY_SIZE)
+		hex_encode_to(res->quote.body + TD_RB_OFF_TEE_TCB_SVN, 16, tee);
 	return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.not_supported",
-		    "TCB level not supported: PCK SVNs %s PCESVN %u%s (QE status %s) are below every level of the "
+		    "TCB level not supported: PCK SVNs %s PCESVN %u%s%s (QE status %s) are below every level of the "
 		    "TCB Info for FMSPC %s (TCB evaluation data number %lld)",
-		    svn, p->pcesvn, res->quote.hdr.tee_type == QUOTE_TEE_TDX ? " / TEE_TCB_SVN" : "",
-		    tcb_status_str(res->verdict.qe), fm, (long long)ti->eval_num);
+		    svn, p->pcesvn, tee[0] ? " TEE_TCB_SVN " : "", tee, tcb_status_str(res->verdict.qe), fm,
+		    (long long)ti->eval_num);
 }
 
 static int collateral_steps(struct run *r, struct intel_quote_result *res)
