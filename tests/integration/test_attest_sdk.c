@@ -7,7 +7,9 @@
  *  - synthetic SGX evidence from the development platform (src/devplat),
  *    its test root trusted through --trust-roots, at the real time, so the
  *    client checks expiry too;
- *  - policy and signer management: AAD and isolated providers.
+ *  - policy and signer management: AAD and isolated providers;
+ *  - attestTpm: the TPM protocol with a synthetic TPM (src/devplat) whose
+ *    AIK CA is trusted through --trust-roots.
  * Each script checks its tokens with signature and issuer validation on and
  * prints one line per check; the test fails when any check fails.
  * Skipped (and says so) when node or tests/interop/node_modules is missing.
@@ -21,7 +23,10 @@
 #include "harness.h"
 
 #include "crypto/crypto.h"
+#include "base/codec.h"
 #include "devplat/intel.h"
+#include "devplat/tpm_ca.h"
+#include "devplat/tpm_dev.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -310,12 +315,117 @@ static void policies_and_signers_through_the_official_client(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- TPM ------------------------------------------------------------------------- */
+
+/* Leg 1 over HTTPS: the challenge and sealed context (malloc'd). */
+static void tpm_leg1(const struct attestd_proc *p, char **challenge, char **context)
+{
+	const char *headers[] = {"Content-Type: application/json", NULL};
+	static const char body[] = "{\"data\":\"eyJwYXlsb2FkIjp7InR5cGUiOiJhaWtjZXJ0In19\"}";
+	struct http_reply r;
+	json_t *doc, *msg;
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	const char *data;
+
+	assert_int_equal(http_do(p, "POST", "/attest/Tpm?api-version=2020-10-01", headers, body, strlen(body), NULL, &r),
+			 0);
+	if (r.status != 200)
+		fail_msg("TPM leg 1: %ld %s", r.status, r.body);
+	doc = http_json(&r);
+	data = json_string_value(json_object_get(doc, "data"));
+	assert_non_null(data);
+	assert_int_equal(b64_decode(data, strlen(data), &raw, &len), 0);
+	msg = json_loadb((const char *)raw, len, 0, NULL);
+	assert_non_null(msg);
+	*challenge = strdup(json_string_value(json_object_get(json_object_get(msg, "payload"), "challenge")));
+	*context = strdup(json_string_value(json_object_get(json_object_get(msg, "payload"), "service_context")));
+	json_decref(msg);
+	json_decref(doc);
+	free(raw);
+	http_reply_free(&r);
+}
+
+static void tpm_through_the_official_client(void **state)
+{
+	char dir[1024], work[] = "/tmp/attest-tpm-XXXXXX", roots[1100], reqf[1100], env[2048], cmd[1200];
+	struct devplat_tpm_ca *ca = NULL;
+	struct devplat_boot boot = {.secure_boot = true, .extra_events = 2};
+	struct devplat_tcg_log log;
+	struct tpm_pcr_values pcrs;
+	EVP_PKEY *aik = EVP_RSA_gen(2048), *req_key = EVP_RSA_gen(2048);
+	X509 *aik_cert = NULL;
+	unsigned char *der = NULL;
+	int der_len;
+	char *challenge = NULL, *context = NULL, *msg = NULL;
+	uint8_t *ch = NULL, *quote = NULL, *sig = NULL;
+	size_t chl = 0, ql = 0, sl = 0;
+	struct devplat_tpm_attestation cur = {0};
+	struct devplat_tpm_request rq = {0};
+	struct attestd_proc p;
+	FILE *f;
+	int64_t now = (int64_t)time(NULL);
+
+	if (interop_dir(dir, sizeof(dir)) == NULL)
+		skip();
+	assert_non_null(mkdtemp(work));
+	assert_int_equal(devplat_tpm_ca_new("Test AIK CA", now - 86400, now + 86400 * 30, &ca, NULL), 0);
+	assert_int_equal(devplat_tpm_ca_issue(ca, aik, "Test AIK", now - 3600, now + 86400, &aik_cert, NULL), 0);
+	der_len = i2d_X509(aik_cert, &der);
+	snprintf(roots, sizeof(roots), "%s/aik-ca.pem", work);
+	f = fopen(roots, "w");
+	assert_non_null(f);
+	PEM_write_X509(f, ca->cert);
+	fclose(f);
+	{
+		const char *extra[] = {"--trust-roots", roots, NULL};
+
+		assert_int_equal(attestd_start(&p, extra), 0);
+	}
+	assert_int_equal(devplat_tcg_log_init(&log), 0);
+	assert_int_equal(devplat_tcg_log_boot(&log, &boot), 0);
+	devplat_tcg_log_pcrs(&log, &pcrs);
+	tpm_leg1(&p, &challenge, &context);
+	assert_int_equal(b64_decode(challenge, strlen(challenge), &ch, &chl), 0);
+	assert_int_equal(devplat_tpm_quote(aik, &pcrs, TPM_BANK_SHA256, 0xFFFFFF, ch, chl, &quote, &ql, &sig, &sl, NULL), 0);
+	cur.quote = quote, cur.quote_len = ql, cur.sig = sig, cur.sig_len = sl, cur.pcrs = &pcrs;
+	cur.log = log.log.p, cur.log_len = log.log.len, cur.aik = aik, cur.aik_cert_der = der;
+	cur.aik_cert_len = (size_t)der_len;
+	rq.version = 2, rq.challenge = challenge, rq.service_context = context, rq.rp_id = "https://rp.example";
+	rq.rp_data = "cnBkYXRh", rq.current = &cur, rq.request_key = req_key;
+	assert_int_equal(devplat_tpm_request_build(&rq, &msg, NULL), 0);
+	snprintf(reqf, sizeof(reqf), "%s/request.json", work);
+	f = fopen(reqf, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"payload\":%s}", msg);
+	fclose(f);
+	snprintf(env, sizeof(env), "ATTESTD_URL='%s' TPM_REQUEST_FILE='%s'", p.base, reqf);
+	assert_int_equal(run_node(dir, "attest_tpm.mjs", env, p.cacert), 0);
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	attestd_cleanup(&p);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work);
+	assert_int_equal(system(cmd), 0);
+	free(msg);
+	free(ch);
+	free(quote);
+	free(sig);
+	free(challenge);
+	free(context);
+	OPENSSL_free(der);
+	X509_free(aik_cert);
+	EVP_PKEY_free(aik);
+	EVP_PKEY_free(req_key);
+	devplat_tcg_log_free(&log);
+	devplat_tpm_ca_free(ca);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(real_evidence_through_the_official_client),
 		cmocka_unit_test(synthetic_evidence_through_the_official_client),
 		cmocka_unit_test(policies_and_signers_through_the_official_client),
+		cmocka_unit_test(tpm_through_the_official_client),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
