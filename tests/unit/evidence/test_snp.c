@@ -427,6 +427,32 @@ static void vector_folder_serves_as_collateral(void **state)
 	}
 }
 
+static void no_collateral_flag_keeps_the_source_out(void **state)
+{
+	struct evidence_ctx ctx = {.now = 1700000000, .flags = EVIDENCE_NO_COLLATERAL};
+	struct collateral_source *src = NULL;
+	struct claim_set *cs = claim_set_new();
+	struct evidence_input in;
+	struct attest_err err;
+	struct loaded l;
+	char path[1024];
+
+	REQUIRE_VECTORS(dir);
+	load(dir, &VECS[0], &l);
+	snprintf(path, sizeof(path), "%s/%s", dir, VECS[0].dir);
+	assert_int_equal(amd_file_source_new(path, &src, NULL), ATTEST_OK);
+	ctx.collateral = src;
+	memset(&in, 0, sizeof(in));
+	in.evidence = l.report, in.evidence_len = l.report_len;
+	attest_err_clear(&err);
+	assert_int_equal(snp_verify(&ctx, &in, cs, &err), ATTEST_E_COLLATERAL);
+	assert_string_equal(err.name, "snp.vcek.missing");
+	collateral_source_free(src);
+	free(src);
+	claim_set_free(cs);
+	unload(&l);
+}
+
 static void shared_collateral_cache_keeps_the_verified_chain(void **state)
 {
 	struct evidence_ctx ctx = {.now = 1767225600};
@@ -670,6 +696,7 @@ int main(void)
 	    cmocka_unit_test(vcek_is_found_in_a_kds_shaped_folder),
 	    cmocka_unit_test(extended_report_with_certificate_table_verifies),
 	    cmocka_unit_test(vector_folder_serves_as_collateral),
+	    cmocka_unit_test(no_collateral_flag_keeps_the_source_out),
 	    cmocka_unit_test(shared_collateral_cache_keeps_the_verified_chain),
 	    cmocka_unit_test(chain_cache_hits_on_the_second_report),
 	    cmocka_unit_test(chain_cache_is_shared_safely_between_threads),
