@@ -23,6 +23,8 @@ struct snp_material {
 	struct collateral_blob crl_blob;
 	struct collateral_blob chain_blob;
 	enum amd_product hint; /* product known before parsing the leaf */
+	enum amd_product leaf_hint; /* the leaf's productName, once read (v2 reports) */
+	bool leaf_hint_read;
 };
 
 static void material_free(struct snp_material *m)
@@ -75,8 +77,8 @@ static int lookup_vcek(const struct evidence_ctx *ctx, const struct snp_report *
 			      "no VCEK for this chip and TCB in the report or the collateral source");
 }
 
-/* The product named by the leaf, for a v2 report whose CRL must be looked up. */
-static enum amd_product leaf_product(const struct snp_material *m)
+/* The product named by the leaf, for a v2 report whose chain or CRL must be looked up. */
+static enum amd_product leaf_product_read(const struct snp_material *m)
 {
 	struct amd_cert_ext ext;
 	STACK_OF(X509) *sk = NULL;
@@ -96,6 +98,15 @@ static enum amd_product leaf_product(const struct snp_material *m)
 	X509_free(x);
 	sk_X509_pop_free(sk, X509_free);
 	return p;
+}
+
+static enum amd_product leaf_product(struct snp_material *m)
+{
+	if (!m->leaf_hint_read) {
+		m->leaf_hint = leaf_product_read(m);
+		m->leaf_hint_read = true;
+	}
+	return m->leaf_hint;
 }
 
 /* AMD's CRL from the collateral source when none came with the evidence. */
