@@ -9,6 +9,11 @@
  * (the machine is shared; wall time would time the neighbours). Reports,
  * never asserts (RULES.md).
  *
+ * Cold = a fresh collateral cache per verification: collateral files read,
+ * every certificate and CRL parsed and verified, TCB Info and QE identity
+ * parsed and verified; only the trust anchors (configuration) are loaded
+ * once.
+ *
  * Usage: bench_sgx [iterations]   (ATTEST_VECTORS overrides the vectors folder)
  */
 #include "base/timeutil.h"
@@ -96,9 +101,14 @@ static double median_us(uint64_t *ns, int n)
 	return (double)ns[n / 2] / 1000.0;
 }
 
+static int failures;
+
+/* Trust anchors are configuration, loaded once like attestd does at start-up (not a cache). */
+static struct evidence_anchors anchors;
+
 static int verify_once(struct collateral_source *src, int64_t now, const uint8_t *q, size_t len)
 {
-	struct evidence_ctx ctx = {.now = now, .collateral = src};
+	struct evidence_ctx ctx = {.now = now, .collateral = src, .anchors = &anchors};
 	struct evidence_input in = {.evidence = q, .evidence_len = len};
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
@@ -106,7 +116,7 @@ static int verify_once(struct collateral_source *src, int64_t now, const uint8_t
 
 	attest_err_clear(&err);
 	rc = sgx_verify(&ctx, &in, cs, &err);
-	if (rc != ATTEST_OK)
+	if (rc != ATTEST_OK && failures++ < 3) /* a figure of failing runs is no figure: say so */
 		fprintf(stderr, "verify failed: %s: %s\n", err.name, err.msg);
 	claim_set_free(cs);
 	return rc;
@@ -244,9 +254,12 @@ int main(int argc, char **argv)
 
 	if (iters < 5)
 		iters = 5;
+	if (intel_sgx_default_roots(&anchors.intel_sgx_roots, NULL) != ATTEST_OK)
+		return 1;
 	printf("bench_sgx: median CPU time of %d verifications per figure (vectors: %s)\n", iters, vectors);
 	printf("goals: warm within 1.3x the two-signature floor; cold at least 10x faster than @phala/dcap-qvl\n");
 	for (i = 0; i < sizeof(VECS) / sizeof(VECS[0]); i++)
 		bench_vector(vectors, &VECS[i], iters);
+	sk_X509_pop_free(anchors.intel_sgx_roots, X509_free);
 	return 0;
 }
