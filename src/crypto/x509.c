@@ -11,7 +11,9 @@
  * certificate of the same root key (Intel's root exists as two) ends at the
  * anchor. A self-signed certificate in the chain with an anchor's subject
  * and key is added to the store as well, so it is trusted where OpenSSL
- * would otherwise only accept a byte-identical anchor. CRLs are applied with CRL_CHECK | CRL_CHECK_ALL; when
+ * would otherwise only accept a byte-identical anchor. Revocation is
+ * checked for every certificate below the anchor (RFC 5280 §6.1), not for
+ * the anchor itself. CRLs are applied with CRL_CHECK | CRL_CHECK_ALL; when
  * the caller does not require them, a CA without a CRL is tolerated by the verify callback but a CRL that is
  * present is always enforced.
  */
@@ -296,21 +298,58 @@ int x509_sha256(X509 *cert, uint8_t out[32])
 	return rc;
 }
 
-/* What the verify callback needs to know (X509_STORE_CTX app data). */
+/* What the verify callback and the CRL hooks need (X509_STORE_CTX app data). */
 struct chain_state {
 	bool require_crls;
+	X509_STORE_CTX_check_crl_fn default_check_crl; /* OpenSSL's own, read from a context */
+	X509_STORE_CTX_cert_crl_fn default_cert_crl;
 };
 
+/* Is x the top of the chain being verified (the trust anchor)? */
+static bool at_anchor(X509_STORE_CTX *ctx, const X509 *x)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int n = sk_X509_num(chain);
+
+	return x != NULL && n > 0 && sk_X509_value(chain, n - 1) == x;
+}
+
 /*
- * Tolerates "no CRL for this CA" when the caller did not require CRLs;
- * every other failure stops verification with the context's error set.
+ * CRL checks apply below the anchor only. RFC 5280 §6.1 validates
+ * certificates 1..n under the trust anchor; with CRL_CHECK_ALL OpenSSL
+ * would also check the root against its own CRL, verifying that CRL's
+ * signature a second time per chain (it was verified for the certificate
+ * below) for nothing.
+ */
+static int check_crl_below_anchor(X509_STORE_CTX *ctx, X509_CRL *crl)
+{
+	const struct chain_state *st = X509_STORE_CTX_get_app_data(ctx);
+
+	if (at_anchor(ctx, X509_STORE_CTX_get_current_cert(ctx)))
+		return 1;
+	return st->default_check_crl(ctx, crl);
+}
+
+static int cert_crl_below_anchor(X509_STORE_CTX *ctx, X509_CRL *crl, X509 *x)
+{
+	const struct chain_state *st = X509_STORE_CTX_get_app_data(ctx);
+
+	if (at_anchor(ctx, x))
+		return 1;
+	return st->default_cert_crl(ctx, crl, x);
+}
+
+/*
+ * Tolerates "no CRL" for the trust anchor, and for any CA when the caller
+ * did not require CRLs; every other failure stops verification with the
+ * context's error set.
  */
 static int chain_verify_cb(int ok, X509_STORE_CTX *ctx)
 {
 	const struct chain_state *st = X509_STORE_CTX_get_app_data(ctx);
 
-	if (!ok && st != NULL && !st->require_crls &&
-	    X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL)
+	if (!ok && st != NULL && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
+	    (!st->require_crls || at_anchor(ctx, X509_STORE_CTX_get_current_cert(ctx))))
 		return 1;
 	return ok;
 }
@@ -510,6 +549,21 @@ int x509_chain_verify(X509 *leaf, STACK_OF(X509) * untrusted, const struct x509_
 	store = anchor_store(opts->anchors, leaf, untrusted);
 	ctx = X509_STORE_CTX_new();
 	if (store == NULL || ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "cannot set up chain verification");
+		goto out;
+	}
+	/* OpenSSL offers its default CRL checks only through an initialised context. */
+	st.default_check_crl = X509_STORE_CTX_get_check_crl(ctx);
+	st.default_cert_crl = X509_STORE_CTX_get_cert_crl(ctx);
+	X509_STORE_CTX_cleanup(ctx);
+	if (st.default_check_crl == NULL || st.default_cert_crl == NULL) {
+		rc = attest_err_set(err, ATTEST_E_INTERNAL, "crypto.internal",
+				    "OpenSSL CRL checks unavailable");
+		goto out;
+	}
+	X509_STORE_set_check_crl(store, check_crl_below_anchor);
+	X509_STORE_set_cert_crl(store, cert_crl_below_anchor);
+	if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "crypto.nomem", "cannot set up chain verification");
 		goto out;
 	}

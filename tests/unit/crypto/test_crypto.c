@@ -494,6 +494,26 @@ static void chain_refuses_a_leaf_revoked_by_crl(void **state)
 	assert_string_equal(err.name, "test.chain.revoked");
 }
 
+static void root_crl_revokes_an_intermediate_but_not_the_anchor(void **state)
+{
+	struct pki *k = *state;
+	long inter_serial = 100, root_serial = 1;
+	X509_CRL *revokes_inter =
+	    tp_crl(k->root, k->root_key, T0 - TP_DAY, T0 + 30 * TP_DAY, &inter_serial, 1);
+	X509_CRL *revokes_root = tp_crl(k->root, k->root_key, T0 - TP_DAY, T0 + 30 * TP_DAY, &root_serial, 1);
+	struct attest_err err;
+
+	assert_int_equal(verify_test_chain(k, k->leaf, k->anchors, revokes_inter, k->int_crl, true, &err),
+			 ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "test.chain.revoked");
+	assert_non_null(strstr(err.msg, "CN=Test Intermediate CA"));
+	/* RFC 5280 §6.1 validates the certificates below the trust anchor, not the anchor. */
+	assert_int_equal(verify_test_chain(k, k->leaf, k->anchors, revokes_root, k->int_crl, true, &err),
+			 ATTEST_OK);
+	X509_CRL_free(revokes_inter);
+	X509_CRL_free(revokes_root);
+}
+
 static void chain_requires_a_crl_for_every_ca_when_asked(void **state)
 {
 	struct pki *k = *state;
@@ -1216,6 +1236,7 @@ int main(void)
 	    cmocka_unit_test(chain_refuses_a_leaf_not_yet_valid),
 	    cmocka_unit_test(chain_refuses_a_leaf_revoked_by_crl),
 	    cmocka_unit_test(chain_requires_a_crl_for_every_ca_when_asked),
+	    cmocka_unit_test(root_crl_revokes_an_intermediate_but_not_the_anchor),
 	    cmocka_unit_test(chain_refuses_an_expired_crl),
 	    cmocka_unit_test(chain_refuses_a_crl_with_a_bad_signature),
 	    cmocka_unit_test(chain_refuses_a_wrong_root),
