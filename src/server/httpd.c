@@ -473,7 +473,6 @@ static void route(struct srv *srv, struct MHD_Connection *c, struct reqctx *rq, 
 		http_resp_error(&d->resp, 404, "NotFound", "malformed provider name in the path");
 		return;
 	}
-	snprintf(rq->provider, sizeof(rq->provider), "%s", d->prov.name);
 	req->path = path;
 	req->base_url = d->base_url;
 	switch (http_router_match(srv->router, method, path, &hit)) {
@@ -488,8 +487,6 @@ static void route(struct srv *srv, struct MHD_Connection *c, struct reqctx *rq, 
 	case HTTP_MATCH_OK:
 		break;
 	}
-	if (hit.flags & HTTP_ROUTE_SERVICE)
-		rq->provider[0] = '\0';
 	req->nparams = hit.nparams;
 	for (size_t i = 0; i < hit.nparams; i++) {
 		size_t n = hit.param_len[i] < sizeof(names[i]) - 1 ? hit.param_len[i] : sizeof(names[i]) - 1;
@@ -498,7 +495,11 @@ static void route(struct srv *srv, struct MHD_Connection *c, struct reqctx *rq, 
 		req->param_names[i] = hit.param_names[i];
 		req->param_values[i] = arena_strdup(&d->arena, names[i]);
 	}
-	if (!precheck(rq->h, d, hit.flags, explicit_provider))
+	bool go = precheck(rq->h, d, hit.flags, explicit_provider);
+	/* Only providers that exist become metric labels: invented names cannot grow the series. */
+	if (d->have_prov)
+		snprintf(rq->provider, sizeof(rq->provider), "%s", d->prov.name);
+	if (!go)
 		return;
 	hit.fn(req, &d->resp, hit.arg);
 	if (req->label_type != NULL)

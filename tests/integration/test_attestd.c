@@ -335,10 +335,17 @@ static void health_ready_and_metrics_answer(void **state)
 	http_reply_free(&r);
 	assert_int_equal(http_do(&shared, "GET", "/nope", NULL, NULL, 0, NULL, &r), 0);
 	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/certs", NULL, NULL, 0, NULL, &r), 0);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&shared, "GET", "/providers/invented-xyz/certs", NULL, NULL, 0, NULL, &r), 0);
+	http_reply_free(&r);
 	assert_int_equal(http_do(&shared, "GET", "/metrics", NULL, NULL, 0, NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.body, "# TYPE attestd_requests_total counter"));
-	assert_non_null(strstr(r.body, "attestd_requests_total{provider=\"default\",type=\"\",status=\"404\""));
+	assert_non_null(strstr(r.body, "attestd_requests_total{provider=\"\",type=\"\",status=\"404\""));
+	assert_non_null(strstr(r.body, "attestd_requests_total{provider=\"default\",type=\"\",status=\"200\""));
+	/* A provider that does not exist never becomes a label. */
+	assert_null(strstr(r.body, "invented-xyz"));
 	assert_non_null(strstr(r.body, "# TYPE attestd_request_duration_seconds histogram"));
 	assert_non_null(strstr(r.body, "le=\"+Inf\""));
 	http_reply_free(&r);
