@@ -4,6 +4,7 @@
 #include "base/buf.h"
 #include "base/timeutil.h"
 #include "collateral/collateral.h"
+#include "evidence/azure_cvm.h"
 #include "evidence/evidence.h"
 #include "evidence/sgx.h"
 #include "evidence/snp.h"
@@ -25,7 +26,7 @@ static verify_fn verifier_of(const char *type)
 		verify_fn fn;
 	} table[] = {
 		{"SgxEnclave", sgx_verify}, {"OpenEnclave", oe_verify},     {"TdxVm", tdx_verify},
-		{"SevSnp", snp_verify},
+		{"SevSnpVm", sevsnpvm_verify}, {"SevSnp", snp_verify},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (strcasecmp(table[i].type, type) == 0)

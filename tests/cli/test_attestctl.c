@@ -138,6 +138,57 @@ static void verify_refuses_expired_collateral_40_days_later(void **state)
 	}
 }
 
+/* The SEV-SNP vectors, with the measurement and debug bit EXPECTED.md lists. */
+static const struct {
+	const char *dir, *measurement, *debug;
+} SNP[] = {
+	{"snp/gsg-milan-v2-2022-09",
+	 "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01", "true"},
+	{"snp/teekit-gcp-milan-v5-reportdata-2025-12",
+	 "b747d55452e0b9e9079770a49e397c5e6d9573581e246da7baac4f28b5cdc5b1b6d19251b8ee600fd16a3708f58406f3", "false"},
+	{"snp/teekit-gcp-milan-v5-x25519-2025-12",
+	 "b747d55452e0b9e9079770a49e397c5e6d9573581e246da7baac4f28b5cdc5b1b6d19251b8ee600fd16a3708f58406f3", "false"},
+};
+
+static void verify_gives_each_snp_vector_its_measurement_and_debug_bit(void **state)
+{
+	REQUIRE_VECTORS(vectors);
+	for (size_t i = 0; i < sizeof(SNP) / sizeof(SNP[0]); i++) {
+		char dir[4096], report[4200], at[32], *out = NULL;
+		json_t *doc;
+
+		snprintf(dir, sizeof(dir), "%s/%s", vectors, SNP[i].dir);
+		snprintf(report, sizeof(report), "%s/report.bin", dir);
+		vector_time(dir, at, sizeof(at), 0);
+		assert_int_equal(ctl_run(&out, "-o", "json", "verify", "SevSnp", report, "--collateral", dir, "--at",
+					 at, NULL),
+				 0);
+		assert_non_null(strchr(out, '{'));
+		doc = json_loads(strchr(out, '{'), JSON_DISABLE_EOF_CHECK, NULL);
+		assert_non_null(doc);
+		assert_string_equal(json_string_value(json_object_get(doc, "x-ms-sevsnpvm-launchmeasurement")),
+				    SNP[i].measurement);
+		assert_true(json_is_boolean(json_object_get(doc, "x-ms-sevsnpvm-is-debuggable")));
+		assert_int_equal(json_is_true(json_object_get(doc, "x-ms-sevsnpvm-is-debuggable")),
+				 strcmp(SNP[i].debug, "true") == 0);
+		json_decref(doc);
+		free(out);
+	}
+}
+
+static void verify_refuses_an_snp_report_against_another_folder_chain(void **state)
+{
+	char a[4096], b[4096], report[4200], at[32];
+
+	REQUIRE_VECTORS(vectors);
+	/* The gsg report with the teekit folder: that VCEK belongs to another chip. */
+	snprintf(a, sizeof(a), "%s/%s", vectors, SNP[0].dir);
+	snprintf(b, sizeof(b), "%s/%s", vectors, SNP[1].dir);
+	snprintf(report, sizeof(report), "%s/report.bin", a);
+	vector_time(a, at, sizeof(at), 0);
+	EXPECT_RUN(1, "refused", "verify", "SevSnp", report, "--collateral", b, "--at", at);
+}
+
 static void verify_prints_json_claims(void **state)
 {
 	char dir[4096], quote[4200], at[32], *out = NULL;
@@ -256,6 +307,8 @@ int main(void)
 		cmocka_unit_test(usage_errors_exit_2),
 		cmocka_unit_test(verify_gives_each_intel_vector_its_expected_verdict),
 		cmocka_unit_test(verify_refuses_expired_collateral_40_days_later),
+		cmocka_unit_test(verify_gives_each_snp_vector_its_measurement_and_debug_bit),
+		cmocka_unit_test(verify_refuses_an_snp_report_against_another_folder_chain),
 		cmocka_unit_test(verify_prints_json_claims),
 		cmocka_unit_test(verify_refuses_a_missing_file_as_local_error),
 		cmocka_unit_test(token_verify_accepts_a_real_azure_token_and_refuses_alterations),
