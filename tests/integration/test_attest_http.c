@@ -236,9 +236,16 @@ static void huge_and_hostile_bodies_are_refused_without_5xx(void **state)
 	struct http_reply r;
 	char *big = padded_body(2u * 1024 * 1024), *deep = malloc(200001);
 
-	post("/attest/SgxEnclave" V, big, strlen(big), &r);
-	assert_int_equal(r.status, 413);
-	http_reply_free(&r);
+	/* Chunked, so the cap is found while the body is read (an announced
+	 * Content-Length over it is refused before a byte is read, racing the
+	 * client's upload: the server's own tests cover that case). */
+	{
+		const char *headers[] = {"Content-Type: application/json", "Transfer-Encoding: chunked", NULL};
+
+		assert_int_equal(http_do(&srv, "POST", "/attest/SgxEnclave" V, headers, big, strlen(big), NULL, &r), 0);
+		assert_maa_error(&r, 413, "RequestEntityTooLarge", NULL);
+		http_reply_free(&r);
+	}
 	/* nesting far deeper than any parser stack */
 	memset(deep, '[', 200000);
 	deep[200000] = '\0';
