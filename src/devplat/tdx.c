@@ -45,25 +45,25 @@ void tdx_devplat_td_default(struct tdx_devplat_td *td)
 
 size_t tdx_devplat_td_body(const struct tdx_devplat_td *td, uint8_t out[648])
 {
-	memset(out, 0, TDX_TD15_REPORT_SIZE);
-	memcpy(out + TDX_OFF_TEE_TCB_SVN, td->tee_tcb_svn, 16);
-	memcpy(out + TDX_OFF_MRSEAM, td->mrseam, 48);
-	memcpy(out + TDX_OFF_MRSIGNERSEAM, td->mrsignerseam, 48);
-	memcpy(out + TDX_OFF_SEAMATTRIBUTES, td->seam_attributes, 8);
-	put_u64le(out + TDX_OFF_TDATTRIBUTES, td->td_attributes);
-	put_u64le(out + TDX_OFF_XFAM, td->xfam);
-	memcpy(out + TDX_OFF_MRTD, td->mrtd, 48);
-	memcpy(out + TDX_OFF_MRCONFIGID, td->mrconfigid, 48);
-	memcpy(out + TDX_OFF_MROWNER, td->mrowner, 48);
-	memcpy(out + TDX_OFF_MROWNERCONFIG, td->mrownerconfig, 48);
+	memset(out, 0, TD15_REPORT_BODY_SIZE);
+	memcpy(out + TD_RB_OFF_TEE_TCB_SVN, td->tee_tcb_svn, 16);
+	memcpy(out + TD_RB_OFF_MRSEAM, td->mrseam, 48);
+	memcpy(out + TD_RB_OFF_MRSIGNERSEAM, td->mrsignerseam, 48);
+	memcpy(out + TD_RB_OFF_SEAMATTRIBUTES, td->seam_attributes, 8);
+	put_u64le(out + TD_RB_OFF_TDATTRIBUTES, td->td_attributes);
+	put_u64le(out + TD_RB_OFF_XFAM, td->xfam);
+	memcpy(out + TD_RB_OFF_MRTD, td->mrtd, 48);
+	memcpy(out + TD_RB_OFF_MRCONFIGID, td->mrconfigid, 48);
+	memcpy(out + TD_RB_OFF_MROWNER, td->mrowner, 48);
+	memcpy(out + TD_RB_OFF_MROWNERCONFIG, td->mrownerconfig, 48);
 	for (int i = 0; i < 4; i++)
-		memcpy(out + TDX_OFF_RTMR0 + 48 * i, td->rtmr[i], 48);
-	memcpy(out + TDX_OFF_REPORTDATA, td->report_data, 64);
+		memcpy(out + TD_RB_OFF_RTMR0 + 48 * i, td->rtmr[i], 48);
+	memcpy(out + TD_RB_OFF_REPORTDATA, td->report_data, 64);
 	if (td->body_type != QUOTE_BODY_TD15)
-		return TDX_TD10_REPORT_SIZE;
-	memcpy(out + TDX_OFF_TEE_TCB_SVN2, td->tee_tcb_svn2, 16);
-	memcpy(out + TDX_OFF_MRSERVICETD, td->mrservicetd, 48);
-	return TDX_TD15_REPORT_SIZE;
+		return TD10_REPORT_BODY_SIZE;
+	memcpy(out + TD_RB_OFF_TEE_TCB_SVN2, td->tee_tcb_svn2, 16);
+	memcpy(out + TD_RB_OFF_MRSERVICETD, td->mrservicetd, 48);
+	return TD15_REPORT_BODY_SIZE;
 }
 
 void tdx_devplat_td_qe_default(struct intel_devplat_enclave *e)
@@ -106,7 +106,7 @@ int tdx_devplat_make_quote(const struct intel_devplat *p, int version, const str
 			   size_t *len, struct attest_err *err)
 {
 	struct intel_devplat_quote spec;
-	uint8_t body[TDX_TD15_REPORT_SIZE];
+	uint8_t body[TD15_REPORT_BODY_SIZE];
 
 	if (version != 4 && version != 5)
 		return attest_err_set(err, ATTEST_E_INVALID, "devplat.tdx.version", "TD quotes are v4 or v5");

@@ -20,6 +20,7 @@
 #include "claims/claims.h"
 #include "evidence/evidence.h"
 #include "evidence/pck.h"
+#include "evidence/quote.h"
 #include "evidence/tcb.h"
 
 #include <stdbool.h>
@@ -28,42 +29,19 @@
 
 /* ---- TD report bodies (formats.md §1.4; sgx_report2_body_t) ---------- */
 
-#define TDX_TEE_TYPE 0x00000081u
-
-/* v5 body descriptor types (formats.md §1.5). */
-#define TDX_BODY_TYPE_SGX  1
-#define TDX_BODY_TYPE_TD10 2
-#define TDX_BODY_TYPE_TD15 3
-
-#define TDX_TD10_REPORT_SIZE 584
-#define TDX_TD15_REPORT_SIZE 648
-
+/*
+ * The layout (offsets TD_RB_OFF_*, sizes TD10_REPORT_BODY_SIZE /
+ * TD15_REPORT_BODY_SIZE, body types QUOTE_BODY_TD10 / QUOTE_BODY_TD15) is
+ * described once, in evidence/quote.h; these are the field sizes.
+ */
 #define TDX_MR_SIZE	     48
 #define TDX_SVN_SIZE	     16
 #define TDX_REPORT_DATA_SIZE 64
 #define TDX_RTMR_COUNT	     4
 
-/* Field offsets in the TD report body, named after sgx_report2_body_t. */
-enum tdx_td_report_offset {
-	TDX_OFF_TEE_TCB_SVN = 0,
-	TDX_OFF_MRSEAM = 16,
-	TDX_OFF_MRSIGNERSEAM = 64,
-	TDX_OFF_SEAMATTRIBUTES = 112,
-	TDX_OFF_TDATTRIBUTES = 120,
-	TDX_OFF_XFAM = 128,
-	TDX_OFF_MRTD = 136,
-	TDX_OFF_MRCONFIGID = 184,
-	TDX_OFF_MROWNER = 232,
-	TDX_OFF_MROWNERCONFIG = 280,
-	TDX_OFF_RTMR0 = 328,
-	TDX_OFF_REPORTDATA = 520,
-	TDX_OFF_TEE_TCB_SVN2 = 584, /* TDX 1.5 only */
-	TDX_OFF_MRSERVICETD = 600,  /* TDX 1.5 only */
-};
-
 /* A parsed TD report body. Copies, so it outlives the quote bytes. */
 struct tdx_td_report {
-	int body_type; /* TDX_BODY_TYPE_TD10 or TDX_BODY_TYPE_TD15 */
+	int body_type; /* QUOTE_BODY_TD10 or QUOTE_BODY_TD15 */
 	uint8_t tee_tcb_svn[TDX_SVN_SIZE];
 	uint8_t mrseam[TDX_MR_SIZE];
 	uint8_t mrsignerseam[TDX_MR_SIZE];
@@ -82,8 +60,8 @@ struct tdx_td_report {
 };
 
 /*
- * Parses a TD report body of body_type (TDX_BODY_TYPE_TD10: exactly 584
- * bytes; TDX_BODY_TYPE_TD15: exactly 648). Errors: tdx.body.size,
+ * Parses a TD report body of body_type (QUOTE_BODY_TD10: exactly 584
+ * bytes; QUOTE_BODY_TD15: exactly 648). Errors: tdx.body.size,
  * tdx.body.type.
  */
 int tdx_td_report_parse(const uint8_t *p, size_t n, int body_type, struct tdx_td_report *out,

@@ -36,7 +36,7 @@ static int add_hex_fields(struct claim_set *set, const struct tdx_td_report *td)
 	rc |= claim_set_add_hex(set, "tdx_td_attributes", td->td_attributes, sizeof(td->td_attributes));
 	rc |= claim_set_add_hex(set, "tdx_tee_tcb_svn", td->tee_tcb_svn, sizeof(td->tee_tcb_svn));
 	rc |= claim_set_add_hex(set, "tdx_xfam", td->xfam, sizeof(td->xfam));
-	if (td->body_type == TDX_BODY_TYPE_TD15) {
+	if (td->body_type == QUOTE_BODY_TD15) {
 		/* Not in Microsoft's profile (TDX 1.0 era); named in its style. */
 		rc |= claim_set_add_hex(set, "tdx_tee_tcb_svn2", td->tee_tcb_svn2, sizeof(td->tee_tcb_svn2));
 		rc |= claim_set_add_hex(set, "tdx_mrservicetd", td->mrservicetd, sizeof(td->mrservicetd));

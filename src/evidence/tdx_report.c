@@ -40,10 +40,10 @@ int tdx_td_report_parse(const uint8_t *p, size_t n, int body_type, struct tdx_td
 	struct cur c;
 	size_t want;
 
-	if (body_type == TDX_BODY_TYPE_TD10)
-		want = TDX_TD10_REPORT_SIZE;
-	else if (body_type == TDX_BODY_TYPE_TD15)
-		want = TDX_TD15_REPORT_SIZE;
+	if (body_type == QUOTE_BODY_TD10)
+		want = TD10_REPORT_BODY_SIZE;
+	else if (body_type == QUOTE_BODY_TD15)
+		want = TD15_REPORT_BODY_SIZE;
 	else
 		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.type",
 				      "TD report body type %d is neither 2 (TDX 1.0) nor 3 (TDX 1.5)",
@@ -58,8 +58,8 @@ int tdx_td_report_parse(const uint8_t *p, size_t n, int body_type, struct tdx_td
 	cur_init(&c, p, n);
 	if (td10_fields(&c, &r) != 0)
 		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.size", "TD report body truncated");
-	if (body_type == TDX_BODY_TYPE_TD15 && (cur_copy(&c, r.tee_tcb_svn2, sizeof(r.tee_tcb_svn2)) != 0 ||
-						cur_copy(&c, r.mrservicetd, sizeof(r.mrservicetd)) != 0))
+	if (body_type == QUOTE_BODY_TD15 && (cur_copy(&c, r.tee_tcb_svn2, sizeof(r.tee_tcb_svn2)) != 0 ||
+					     cur_copy(&c, r.mrservicetd, sizeof(r.mrservicetd)) != 0))
 		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.size", "TD 1.5 report body truncated");
 	if (!cur_empty(&c))
 		return attest_err_set(err, ATTEST_E_PARSE, "tdx.body.size",

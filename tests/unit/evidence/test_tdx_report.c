@@ -105,8 +105,8 @@ static int body_of(const uint8_t *q, size_t len, const uint8_t **body, size_t *b
 	if (len < 48 + 6)
 		return -1;
 	if (q[0] == 4) {
-		*type = TDX_BODY_TYPE_TD10;
-		*blen = TDX_TD10_REPORT_SIZE;
+		*type = QUOTE_BODY_TD10;
+		*blen = TD10_REPORT_BODY_SIZE;
 		*body = q + 48;
 	} else {
 		*type = q[48] | q[49] << 8;
@@ -147,7 +147,7 @@ static void real_td_reports_parse_to_the_expected_measurements(void **state)
 		/* Intel-signed modules: MRSIGNERSEAM and SEAMATTRIBUTES zero (formats.md §3.5). */
 		for (size_t k = 0; k < 48; k++)
 			assert_int_equal(td.mrsignerseam[k], 0);
-		if (type == TDX_BODY_TYPE_TD15)
+		if (type == QUOTE_BODY_TD15)
 			for (size_t k = 0; k < 48; k++)
 				assert_int_equal(td.mrservicetd[k], 0);
 		free(q);
@@ -156,32 +156,32 @@ static void real_td_reports_parse_to_the_expected_measurements(void **state)
 
 static void body_of_wrong_size_is_refused(void **state)
 {
-	uint8_t body[TDX_TD15_REPORT_SIZE + 1] = {0};
+	uint8_t body[TD15_REPORT_BODY_SIZE + 1] = {0};
 	struct tdx_td_report td;
 	struct attest_err err;
 
 	attest_err_clear(&err);
-	assert_int_equal(tdx_td_report_parse(body, 583, TDX_BODY_TYPE_TD10, &td, &err), ATTEST_E_PARSE);
+	assert_int_equal(tdx_td_report_parse(body, 583, QUOTE_BODY_TD10, &td, &err), ATTEST_E_PARSE);
 	assert_string_equal(err.name, "tdx.body.size");
 	attest_err_clear(&err);
-	assert_int_equal(tdx_td_report_parse(body, 585, TDX_BODY_TYPE_TD10, &td, &err), ATTEST_E_PARSE);
+	assert_int_equal(tdx_td_report_parse(body, 585, QUOTE_BODY_TD10, &td, &err), ATTEST_E_PARSE);
 	attest_err_clear(&err);
-	assert_int_equal(tdx_td_report_parse(body, 584, TDX_BODY_TYPE_TD15, &td, &err), ATTEST_E_PARSE);
+	assert_int_equal(tdx_td_report_parse(body, 584, QUOTE_BODY_TD15, &td, &err), ATTEST_E_PARSE);
 	assert_string_equal(err.name, "tdx.body.size");
 	attest_err_clear(&err);
-	assert_int_equal(tdx_td_report_parse(body, 649, TDX_BODY_TYPE_TD15, &td, &err), ATTEST_E_PARSE);
+	assert_int_equal(tdx_td_report_parse(body, 649, QUOTE_BODY_TD15, &td, &err), ATTEST_E_PARSE);
 	attest_err_clear(&err);
-	assert_int_equal(tdx_td_report_parse(NULL, 584, TDX_BODY_TYPE_TD10, &td, &err), ATTEST_E_PARSE);
+	assert_int_equal(tdx_td_report_parse(NULL, 584, QUOTE_BODY_TD10, &td, &err), ATTEST_E_PARSE);
 }
 
 static void sgx_body_type_is_not_a_td_report(void **state)
 {
-	uint8_t body[TDX_TD15_REPORT_SIZE] = {0};
+	uint8_t body[TD15_REPORT_BODY_SIZE] = {0};
 	struct tdx_td_report td;
 	struct attest_err err;
 
 	attest_err_clear(&err);
-	assert_int_equal(tdx_td_report_parse(body, 384, TDX_BODY_TYPE_SGX, &td, &err), ATTEST_E_PARSE);
+	assert_int_equal(tdx_td_report_parse(body, 384, QUOTE_BODY_SGX, &td, &err), ATTEST_E_PARSE);
 	assert_string_equal(err.name, "tdx.body.type");
 	attest_err_clear(&err);
 	assert_int_equal(tdx_td_report_parse(body, 648, 4, &td, &err), ATTEST_E_PARSE);
@@ -190,19 +190,19 @@ static void sgx_body_type_is_not_a_td_report(void **state)
 
 static void td15_body_carries_svn2_and_mrservicetd(void **state)
 {
-	uint8_t body[TDX_TD15_REPORT_SIZE];
+	uint8_t body[TD15_REPORT_BODY_SIZE];
 	struct tdx_td_report td;
 	struct attest_err err;
 
 	for (size_t i = 0; i < sizeof(body); i++)
 		body[i] = (uint8_t)i;
-	assert_int_equal(tdx_td_report_parse(body, sizeof(body), TDX_BODY_TYPE_TD15, &td, &err), ATTEST_OK);
-	assert_int_equal(td.tee_tcb_svn2[0], (uint8_t)TDX_OFF_TEE_TCB_SVN2);
-	assert_int_equal(td.mrservicetd[0], (uint8_t)TDX_OFF_MRSERVICETD);
-	assert_int_equal(td.report_data[0], (uint8_t)TDX_OFF_REPORTDATA);
-	assert_int_equal(td.rtmr[3][0], (uint8_t)(TDX_OFF_RTMR0 + 3 * 48));
-	assert_int_equal(td.xfam[0], (uint8_t)TDX_OFF_XFAM);
-	assert_int_equal(td.mrownerconfig[0], (uint8_t)TDX_OFF_MROWNERCONFIG);
+	assert_int_equal(tdx_td_report_parse(body, sizeof(body), QUOTE_BODY_TD15, &td, &err), ATTEST_OK);
+	assert_int_equal(td.tee_tcb_svn2[0], (uint8_t)TD_RB_OFF_TEE_TCB_SVN2);
+	assert_int_equal(td.mrservicetd[0], (uint8_t)TD_RB_OFF_MRSERVICETD);
+	assert_int_equal(td.report_data[0], (uint8_t)TD_RB_OFF_REPORTDATA);
+	assert_int_equal(td.rtmr[3][0], (uint8_t)(TD_RB_OFF_RTMR0 + 3 * 48));
+	assert_int_equal(td.xfam[0], (uint8_t)TD_RB_OFF_XFAM);
+	assert_int_equal(td.mrownerconfig[0], (uint8_t)TD_RB_OFF_MROWNERCONFIG);
 }
 
 static void td_attributes_decode_each_named_bit(void **state)
@@ -247,16 +247,16 @@ static void td_attributes_decode_each_named_bit(void **state)
 /* Microsoft's sample token (maa-tokens/docs-examples/tdxvm.claims.json) shows these encodings. */
 static void report_claims_follow_the_eat_profile_encodings(void **state)
 {
-	uint8_t body[TDX_TD10_REPORT_SIZE] = {0};
+	uint8_t body[TD10_REPORT_BODY_SIZE] = {0};
 	struct tdx_td_report td;
 	struct attest_err err;
 	struct claim_set *set = claim_set_new();
 	const uint8_t svn[3] = {0x03, 0x00, 0x06};
 	const uint8_t xfam[3] = {0xe7, 0x18, 0x06};
 
-	memcpy(body + TDX_OFF_TEE_TCB_SVN, svn, 3);
-	memcpy(body + TDX_OFF_XFAM, xfam, 3);
-	assert_int_equal(tdx_td_report_parse(body, sizeof(body), TDX_BODY_TYPE_TD10, &td, &err), ATTEST_OK);
+	memcpy(body + TD_RB_OFF_TEE_TCB_SVN, svn, 3);
+	memcpy(body + TD_RB_OFF_XFAM, xfam, 3);
+	assert_int_equal(tdx_td_report_parse(body, sizeof(body), QUOTE_BODY_TD10, &td, &err), ATTEST_OK);
 	assert_int_equal(tdx_claims_add_report(set, &td, &err), ATTEST_OK);
 	assert_string_equal(json_string_value(claim_set_get(set, "eat_profile")),
 			    "https://aka.ms/maa-eat-profile-tdxvm");
@@ -275,14 +275,14 @@ static void report_claims_follow_the_eat_profile_encodings(void **state)
 
 static void debug_td_claims_say_so(void **state)
 {
-	uint8_t body[TDX_TD15_REPORT_SIZE] = {0};
+	uint8_t body[TD15_REPORT_BODY_SIZE] = {0};
 	struct tdx_td_report td;
 	struct attest_err err;
 	struct claim_set *set = claim_set_new();
 
-	body[TDX_OFF_TDATTRIBUTES] = 0x01;
-	body[TDX_OFF_TDATTRIBUTES + 3] = 0x50; /* SEPT_VE_DISABLE | PKS */
-	assert_int_equal(tdx_td_report_parse(body, sizeof(body), TDX_BODY_TYPE_TD15, &td, &err), ATTEST_OK);
+	body[TD_RB_OFF_TDATTRIBUTES] = 0x01;
+	body[TD_RB_OFF_TDATTRIBUTES + 3] = 0x50; /* SEPT_VE_DISABLE | PKS */
+	assert_int_equal(tdx_td_report_parse(body, sizeof(body), QUOTE_BODY_TD15, &td, &err), ATTEST_OK);
 	assert_int_equal(tdx_claims_add_report(set, &td, &err), ATTEST_OK);
 	assert_string_equal(json_string_value(claim_set_get(set, "dbgstat")), "enabled");
 	assert_true(json_is_true(claim_set_get(set, "tdx_td_attributes_debug")));
