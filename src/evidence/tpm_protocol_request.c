@@ -123,7 +123,7 @@ static int pcrs_from(const json_t *arr, struct tpm_pcr_values *pcrs, struct atte
 			int rc;
 
 			if (!json_is_integer(idx) || json_integer_value(idx) < 0 ||
-			    (rc = b64_member(val, "digest", true, &d, &dl, err)) != ATTEST_OK)
+			    b64_member(val, "digest", true, &d, &dl, err) != ATTEST_OK)
 				return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.pcrs",
 						      "pcrs[%zu].values[%zu] is malformed", i, j);
 			rc = tpm_pcr_set(pcrs, (enum tpm_bank)b, (unsigned)json_integer_value(idx), d, dl, err);
