@@ -220,7 +220,7 @@ enum claim_value_type claim_value_type(const json_t *v)
 	case JSON_FALSE: return CLAIM_VT_BOOLEAN;
 	case JSON_OBJECT: return CLAIM_VT_JSON;
 	case JSON_ARRAY:
-		json_array_foreach(v, i, e)
+		for (i = 0; i < json_array_size(v) && ((e) = json_array_get(v, i)) != NULL; i++)
 			if (!json_is_string(e) && !json_is_integer(e) && !json_is_boolean(e))
 				return CLAIM_VT_JSON;
 		return CLAIM_VT_SET;

@@ -186,7 +186,7 @@ static int slot_of(const struct pol_rule *r, unsigned nbound, const char *ident)
 
 static int add_jmes(struct policy_plan *plan, struct jmes_expr *j, struct attest_err *err)
 {
-	struct jmes_expr **v = realloc(plan->jmes, (plan->njmes + 1) * sizeof(*v));
+	struct jmes_expr **v = realloc(plan->jmes, (plan->njmes + 1) * sizeof(struct jmes_expr *));
 
 	if (v == NULL) {
 		jmes_free(j);
@@ -444,7 +444,7 @@ static void plan_konsts_immortal(struct policy_plan *plan, bool on)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(plan->konsts, i, v)
+	for (i = 0; i < json_array_size(plan->konsts) && ((v) = json_array_get(plan->konsts, i)) != NULL; i++)
 		v->refcount = on ? (size_t)-1 : 1;
 }
 

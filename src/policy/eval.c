@@ -72,7 +72,8 @@ static uint8_t issuer_of(const char *s)
 
 static int nomem(struct ectx *x)
 {
-	return x->rc = attest_err_set(x->err, ATTEST_E_NOMEM, "policy.nomem", "out of memory evaluating the policy");
+	attest_err_set(x->err, ATTEST_E_NOMEM, "policy.nomem", "out of memory evaluating the policy");
+	return x->rc = ATTEST_E_NOMEM;
 }
 
 /* Appends a claim to the working list and links it into its type bucket. */
@@ -420,13 +421,14 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 		value = copy;
 	}
 	if (r->action.kind == ACT_ISSUE && ro && !json_is_boolean(value) && !json_is_integer(value)) {
+		x->rc = attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.readonly",
+				       "issuancerules rule %u (line %u): claim \"%.60s\" would copy a read-only "
+				       "value (pcrs, events) into the token",
+				       r->index, r->line, type);
 		if (type_owned)
 			free((char *)type);
 		json_decref(value);
-		return x->rc = attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.readonly",
-					      "issuancerules rule %u (line %u): claim \"%.60s\" would copy a read-only "
-					      "value (pcrs, events) into the token",
-					      r->index, r->line, type);
+		return x->rc;
 	}
 	/* A type owned by the context is copied; anything else lives in the plan or the incoming set. */
 	if (dst != NULL && (type_owned || !type_in_plan ? claim_set_add_issued(dst, type, CLAIM_ISSUER_POLICY, json_incref(value))
@@ -512,8 +514,11 @@ static int fire(struct ectx *x)
 		towned = true;
 	}
 	json_decref(type);
-	/* -2: a computed type, looked up now; a constant's id was resolved at compile time. */
-	return emit(x, tname, towned, !towned, towned ? -2 : a->type_id, value, vro) == ATTEST_OK ? M_CONTINUE : x->rc;
+	/* -2: a computed type, looked up now; a constant's id was resolved at compile time.
+	 * emit() takes tname: into the working list, or freed on failure. */
+	if (emit(x, tname, towned, !towned, towned ? -2 : a->type_id, value, vro) != ATTEST_OK)
+		return x->rc;
+	return M_CONTINUE; // NOLINT(clang-analyzer-unix.Malloc)
 fail:
 	json_decref(type);
 	json_decref(value);
@@ -919,12 +924,13 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 	x.outgoing = res->outgoing;
 	x.props = res->properties;
 	res->plan = policy_plan_ref((struct policy_plan *)plan);
-	if (x.explain && ((ex = calloc(1, sizeof(*ex))) == NULL ||
-			  (plan->nrules && (ex->rules = calloc(plan->nrules, sizeof(*ex->rules))) == NULL))) {
-		rc = nomem(&x);
-		goto out;
+	if (x.explain) {
+		res->explain = ex = calloc(1, sizeof(*ex)); /* owned by res from here on */
+		if (ex == NULL || (plan->nrules && (ex->rules = calloc(plan->nrules, sizeof(*ex->rules))) == NULL)) {
+			rc = nomem(&x);
+			goto out;
+		}
 	}
-	res->explain = ex;
 	if ((rc = ctx_init(&x, plan, incoming)) != ATTEST_OK ||
 	    (rc = run_section(&x, POLICY_SECTION_CONFIGURATION, ex)) != ATTEST_OK || config_only ||
 	    (rc = run_section(&x, POLICY_SECTION_AUTHORIZATION, ex)) != ATTEST_OK)
@@ -965,11 +971,11 @@ int policy_eval(const struct policy_plan *plan, const struct claim_set *incoming
 
 int policy_eval_config(const struct policy_plan *plan, struct claim_set **out, struct attest_err *err)
 {
-	struct policy_result *r;
+	struct policy_result *r = NULL;
 	int rc = evaluate(plan, NULL, 0, true, &r, err);
 
-	if (rc != ATTEST_OK)
-		return rc;
+	if (rc != ATTEST_OK || r == NULL)
+		return rc != ATTEST_OK ? rc : ATTEST_E_INTERNAL;
 	*out = r->properties;
 	r->properties = NULL; /* transferred */
 	policy_result_free(r);

@@ -25,7 +25,7 @@ static bool is_set(const json_t *v)
 
 	if (!json_is_array(v))
 		return false;
-	json_array_foreach(v, i, e)
+	for (i = 0; i < json_array_size(v) && ((e) = json_array_get(v, i)) != NULL; i++)
 		if (!is_primitive(e))
 			return false;
 	return true;
@@ -62,7 +62,7 @@ bool pol_compare(const json_t *cv, enum pol_op op, const json_t *rhs)
 		json_t *e;
 		bool any = false;
 
-		json_array_foreach(cv, i, e)
+		for (i = 0; i < json_array_size(cv) && ((e) = json_array_get(cv, i)) != NULL; i++)
 			if (scalar_eq(e, rhs))
 				any = true;
 		return op == OP_EQ ? any : op == OP_NE ? !any : false;
@@ -142,7 +142,7 @@ static int fn_jmespath(json_t **args, const struct jmes_expr *pre, json_t **out,
 	if (pre == NULL) {
 		if (!json_is_string(args[1]) || json_string_length(args[1]) == 0)
 			return fn_fail(err, "policy.eval.type", FN_JMESPATH, "the query must be a non-empty string");
-		if ((rc = jmes_compile(json_string_value(args[1]), json_string_length(args[1]), &own, err)) != ATTEST_OK) {
+		if (jmes_compile(json_string_value(args[1]), json_string_length(args[1]), &own, err) != ATTEST_OK) {
 			attest_err_prefix(err, "JmesPath: ");
 			return ATTEST_E_POLICY;
 		}
@@ -208,7 +208,7 @@ static bool set_has(const json_t *set, const json_t *v)
 
 	if (!json_is_array(set))
 		return scalar_eq(set, v);
-	json_array_foreach(set, i, e)
+	for (i = 0; i < json_array_size(set) && ((e) = json_array_get(set, i)) != NULL; i++)
 		if (scalar_eq(e, v))
 			return true;
 	return false;
@@ -223,7 +223,7 @@ static int fn_is_subset_of(json_t **args, json_t **out, struct attest_err *err)
 	if (!set_arg(args[0]) || !set_arg(args[1]))
 		return fn_fail(err, "policy.eval.type", FN_ISSUBSETOF, "both arguments must be sets of values");
 	if (json_is_array(args[0])) {
-		json_array_foreach(args[0], i, e)
+		for (i = 0; i < json_array_size(args[0]) && ((e) = json_array_get(args[0], i)) != NULL; i++)
 			if (!set_has(args[1], e))
 				sub = false;
 	} else {
@@ -246,7 +246,7 @@ static int fn_contains_only_value(json_t **args, json_t **out, struct attest_err
 		only = scalar_eq(args[0], args[1]);
 	} else {
 		only = json_array_size(args[0]) > 0;
-		json_array_foreach(args[0], i, e)
+		for (i = 0; i < json_array_size(args[0]) && ((e) = json_array_get(args[0], i)) != NULL; i++)
 			if (!scalar_eq(e, args[1]))
 				only = false;
 	}

@@ -57,7 +57,7 @@ struct jparser {
 
 static int jsyntax(struct jparser *p, const char *msg)
 {
-	attest_err_set(p->err, ATTEST_E_PARSE, "jmespath.syntax", "%s", msg);
+	(void)attest_err_set(p->err, ATTEST_E_PARSE, "jmespath.syntax", "%s", msg);
 	attest_err_where(p->err, "query column %zu", p->tok.pos + 1);
 	return ATTEST_E_PARSE;
 }
@@ -282,7 +282,7 @@ static int mknode(struct jparser *p, enum jn k, struct jmes_expr *a, struct jmes
 
 static int push_kid(struct jmes_expr *e, struct jmes_expr *k, char *key)
 {
-	struct jmes_expr **v = realloc(e->kids, (e->nkids + 1) * sizeof(*v));
+	struct jmes_expr **v = realloc(e->kids, (e->nkids + 1) * sizeof(struct jmes_expr *));
 	char **ks;
 
 	if (v == NULL)
@@ -731,12 +731,14 @@ static int jev(struct jeval *ev, const struct jmes_expr *e, json_t *cur, json_t 
 
 static int jtype_err(struct jeval *ev, const char *fn, const char *what)
 {
-	return attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.type", "%s: %s", fn, what);
+	attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.type", "%s: %s", fn, what);
+	return ATTEST_E_POLICY;
 }
 
 static int jnomem(struct jeval *ev)
 {
-	return attest_err_set(ev->err, ATTEST_E_NOMEM, "jmespath.nomem", "out of memory");
+	attest_err_set(ev->err, ATTEST_E_NOMEM, "jmespath.nomem", "out of memory");
+	return ATTEST_E_NOMEM;
 }
 
 /* §"Truthiness": false, null, "", [] and {} are false. */
@@ -794,13 +796,13 @@ static size_t utf8_len(const char *s, size_t n)
 static int project(struct jeval *ev, const struct jmes_expr *rhs, json_t *list, const struct jmes_expr *cond,
 		   json_t **out)
 {
-	json_t *res = json_array(), *el, *r, *c;
+	json_t *res = json_array(), *el, *r = NULL, *c = NULL;
 	size_t i;
 	int rc;
 
 	if (res == NULL)
 		return jnomem(ev);
-	json_array_foreach(list, i, el) {
+	for (i = 0; i < json_array_size(list) && ((el) = json_array_get(list, i)) != NULL; i++) {
 		if (cond != NULL) {
 			if ((rc = jev(ev, cond, el, &c)) != ATTEST_OK)
 				goto fail;
@@ -901,7 +903,7 @@ static bool arr_all(const json_t *a, bool (*pred)(const json_t *))
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(a, i, e)
+	for (i = 0; i < json_array_size(a) && ((e) = json_array_get(a, i)) != NULL; i++)
 		if (!pred(e))
 			return false;
 	return true;
@@ -991,7 +993,7 @@ static json_t *fn_minmax(json_t *a, bool max)
 	json_t *best = NULL, *e;
 	size_t i;
 
-	json_array_foreach(a, i, e)
+	for (i = 0; i < json_array_size(a) && ((e) = json_array_get(a, i)) != NULL; i++)
 		if (best == NULL || (max ? jcmp_sortable(e, best) > 0 : jcmp_sortable(e, best) < 0))
 			best = e;
 	return best ? json_incref(best) : json_null();
@@ -1073,11 +1075,11 @@ static json_t *fn_join(json_t *sep, json_t *arr)
 	json_t *e, *res;
 	char *buf;
 
-	json_array_foreach(arr, i, e)
+	for (i = 0; i < json_array_size(arr) && ((e) = json_array_get(arr, i)) != NULL; i++)
 		total += json_string_length(e) + sl;
 	if ((buf = malloc(total + 1)) == NULL)
 		return NULL;
-	json_array_foreach(arr, i, e) {
+	for (i = 0; i < json_array_size(arr) && ((e) = json_array_get(arr, i)) != NULL; i++) {
 		if (i > 0) {
 			memcpy(buf + o, json_string_value(sep), sl);
 			o += sl;
@@ -1092,11 +1094,10 @@ static json_t *fn_join(json_t *sep, json_t *arr)
 
 static json_t *fn_keys_values(json_t *obj, bool keys)
 {
-	json_t *res = json_array(), *v;
-	const char *k;
+	json_t *res = json_array();
 
-	json_object_foreach(obj, k, v)
-		json_array_append_new(res, keys ? json_string(k) : json_incref(v));
+	for (void *it = json_object_iter(obj); res != NULL && it != NULL; it = json_object_iter_next(obj, it))
+		json_array_append_new(res, keys ? json_string(json_object_iter_key(it)) : json_incref(json_object_iter_value(it)));
 	return res;
 }
 
@@ -1140,7 +1141,7 @@ static int call_map(struct jeval *ev, const struct jmes_expr *ref, json_t *arr, 
 
 	if (res == NULL)
 		return jnomem(ev);
-	json_array_foreach(arr, i, e) {
+	for (i = 0; i < json_array_size(arr) && ((e) = json_array_get(arr, i)) != NULL; i++) {
 		if ((rc = jev(ev, ref, e, &r)) != ATTEST_OK) {
 			json_decref(res);
 			return rc;
@@ -1164,7 +1165,7 @@ static json_t *call_simple(const char *name, json_t **a, size_t na)
 		size_t i, n = json_array_size(a[0]);
 		json_t *e;
 
-		json_array_foreach(a[0], i, e)
+		for (i = 0; i < json_array_size(a[0]) && ((e) = json_array_get(a[0], i)) != NULL; i++)
 			s += json_number_value(e);
 		if (name[0] == 'a')
 			return n ? json_real(s / (double)n) : json_null();
@@ -1248,11 +1249,15 @@ static int jcall(struct jeval *ev, const struct jmes_expr *e, json_t *cur, json_
 	for (size_t i = 0; i < sizeof(JFUNCS) / sizeof(JFUNCS[0]); i++)
 		if (strcmp(JFUNCS[i].name, e->name) == 0)
 			f = &JFUNCS[i];
-	if (f == NULL)
-		return attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.function", "unknown function %.40s()", e->name);
-	if (na < (size_t)f->min || (f->max >= 0 && na > (size_t)f->max) || na > 16)
-		return attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.function", "%s() takes %d argument%s, not %zu",
-				      f->name, f->min, f->min == 1 ? "" : "s", na);
+	if (f == NULL) {
+		attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.function", "unknown function %.40s()", e->name);
+		return ATTEST_E_POLICY;
+	}
+	if (na < (size_t)f->min || (f->max >= 0 && na > (size_t)f->max) || na > 16) {
+		attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.function", "%s() takes %d argument%s, not %zu", f->name,
+			       f->min, f->min == 1 ? "" : "s", na);
+		return ATTEST_E_POLICY;
+	}
 	for (size_t i = 0; i < na && rc == ATTEST_OK; i++) {
 		enum jarg t = f->types[i < 3 ? i : 2];
 
@@ -1285,7 +1290,7 @@ static int jcall(struct jeval *ev, const struct jmes_expr *e, json_t *cur, json_
 
 static int jcompare(struct jeval *ev, const struct jmes_expr *e, json_t *cur, json_t **out)
 {
-	json_t *a, *b;
+	json_t *a = NULL, *b = NULL;
 	int rc;
 
 	if ((rc = jev(ev, e->a, cur, &a)) != ATTEST_OK)
@@ -1432,8 +1437,10 @@ static int jev(struct jeval *ev, const struct jmes_expr *e, json_t *cur, json_t 
 {
 	int rc;
 
-	if (++ev->depth > 4 * JMES_MAX_DEPTH)
-		return attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.too_deep", "evaluation nested too deeply");
+	if (++ev->depth > 4 * JMES_MAX_DEPTH) {
+		attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.too_deep", "evaluation nested too deeply");
+		return ATTEST_E_POLICY;
+	}
 	*out = NULL;
 	rc = jev_inner(ev, e, cur, out);
 	ev->depth--;

@@ -316,7 +316,8 @@ static int expected(struct parser *ps, const char *what)
 
 	describe(cur(ps), found, sizeof(found));
 	snprintf(msg, sizeof(msg), "expected %s, found %s", what, found);
-	return fail_at(ps, cur(ps), "policy.parse", "%s", msg);
+	/* ps->toks is freed by pol_parse whatever happens here. */
+	return fail_at(ps, cur(ps), "policy.parse", "%s", msg); // NOLINT(clang-analyzer-unix.Malloc)
 }
 
 static int expect(struct parser *ps, enum tok_kind k, const char *what)
@@ -622,7 +623,6 @@ static int parse_value_type(struct parser *ps, int *out)
 static int parse_action_arg(struct parser *ps, struct pol_action *a, unsigned *positional)
 {
 	const struct tok *t = cur(ps);
-	int rc;
 
 	if (t->kind == T_IDENT && peek(ps)->kind == T_ASSIGN) {
 		next(ps);
@@ -668,7 +668,7 @@ static int parse_action_arg(struct parser *ps, struct pol_action *a, unsigned *p
 	}
 	if (*positional == 1 && a->value == NULL) {
 		(*positional)++;
-		return (rc = parse_expr(ps, &a->value));
+		return parse_expr(ps, &a->value);
 	}
 	return expected(ps, "a named argument (type=, value=, valueType=)");
 }
