@@ -42,8 +42,9 @@ static void emit_json(json_t *o)
 		size_t n = strlen(text);
 		char *line = malloc(n + 2);
 		if (line != NULL) {
-			memcpy(line, text, n);
+			memcpy(line, text, n + 1);
 			line[n] = '\n';
+			line[n + 1] = '\0';
 			write_line(line, n + 1);
 			free(line);
 		}

@@ -148,18 +148,20 @@ static int cert_from_text(const char *text, const char *provider, struct store_c
 		snprintf(why, whycap, "cannot encode the certificate");
 		return -1;
 	}
-	memset(out, 0, sizeof(*out));
-	snprintf(out->provider, sizeof(out->provider), "%s", provider);
-	hex_encode_to(md, 20, out->thumbprint);
-	out->der = malloc((size_t)derlen);
-	if (out->der == NULL) {
+	struct store_cert c;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.provider, sizeof(c.provider), "%s", provider);
+	hex_encode_to(md, 20, c.thumbprint);
+	c.der = malloc((size_t)derlen);
+	if (c.der == NULL) {
 		OPENSSL_free(der);
 		snprintf(why, whycap, "out of memory");
 		return -1;
 	}
-	memcpy(out->der, der, (size_t)derlen);
-	out->der_len = (size_t)derlen;
+	memcpy(c.der, der, (size_t)derlen);
+	c.der_len = (size_t)derlen;
 	OPENSSL_free(der);
+	*out = c; /* transferred */
 	return 0;
 }
 
@@ -255,7 +257,7 @@ static void show_provider(struct http_request *req, struct http_response *resp, 
 static void create_provider(struct http_request *req, struct http_response *resp, void *arg)
 {
 	const char *name = http_req_param(req, "name");
-	struct store_cert certs[MGMT_MAX_CERTS];
+	struct store_cert certs[MGMT_MAX_CERTS] = {0};
 	struct store_provider p = {0}, got = {0};
 	struct attest_err err = {0};
 	json_t *body = NULL, *settings, *detail = NULL, *thumbs;
@@ -401,7 +403,7 @@ static void delete_provider(struct http_request *req, struct http_response *resp
 static void list_audit(struct http_request *req, struct http_response *resp, void *arg)
 {
 	const char *after_s = http_req_query(req, "after"), *max_s = http_req_query(req, "max");
-	long long after = after_s ? atoll(after_s) : 0, max = max_s ? atoll(max_s) : 100;
+	long long after = after_s ? strtoll(after_s, NULL, 10) : 0, max = max_s ? strtoll(max_s, NULL, 10) : 100;
 	struct store_audit_row *rows = NULL;
 	struct attest_err err = {0};
 	size_t n = 0;

@@ -96,7 +96,7 @@ static void get_policy(struct http_request *req, struct http_response *resp, voi
 	if (rc == ATTEST_OK && pol.signer != NULL)
 		signer = json_loads(pol.signer, 0, NULL);
 	claims = json_pack("{s:I,s:I,s:I,s:s,s:s}", "iat", (json_int_t)req->now, "nbf", (json_int_t)req->now, "exp",
-			   (json_int_t)(req->now + POLICY_RESULT_LIFETIME), "iss", req->base_url, "x-ms-policy",
+			   (json_int_t)req->now + POLICY_RESULT_LIFETIME, "iss", req->base_url, "x-ms-policy",
 			   jws ? jws : "");
 	if (signer != NULL)
 		json_object_set_new(claims, "x-ms-policy-signer", signer);

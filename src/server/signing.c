@@ -219,22 +219,28 @@ int srv_signing_jwks_text(struct srv *srv, char **out, size_t *len, struct attes
 	pthread_mutex_lock(&s->cache_mu);
 	if (s->jwks_text == NULL || now < s->jwks_at || now - s->jwks_at >= JWKS_CACHE_SECONDS) {
 		json_t *jwks = NULL;
+		char *text = NULL;
 		free(s->jwks_text);
 		s->jwks_text = NULL;
 		rc = srv_signing_jwks(srv, &jwks, err);
-		if (rc == ATTEST_OK && (s->jwks_text = json_dumps(jwks, JSON_COMPACT)) == NULL)
+		if (rc == ATTEST_OK && (text = json_dumps(jwks, JSON_COMPACT)) == NULL)
 			rc = attest_err_set(err, ATTEST_E_NOMEM, "signing.jwks", "cannot serialise the JWKS");
-		if (rc == ATTEST_OK) {
-			s->jwks_len = strlen(s->jwks_text);
+		if (text != NULL) {
+			s->jwks_text = text;
+			s->jwks_len = strlen(text);
 			s->jwks_at = now;
 		}
 		json_decref(jwks);
 	}
-	if (rc == ATTEST_OK && (*out = malloc(s->jwks_len + 1)) == NULL)
-		rc = attest_err_set(err, ATTEST_E_NOMEM, "signing.jwks", "out of memory");
-	if (rc == ATTEST_OK) {
-		memcpy(*out, s->jwks_text, s->jwks_len + 1);
-		*len = s->jwks_len;
+	if (rc == ATTEST_OK && s->jwks_text != NULL) {
+		char *copy = malloc(s->jwks_len + 1);
+		if (copy == NULL) {
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "signing.jwks", "out of memory");
+		} else {
+			memcpy(copy, s->jwks_text, s->jwks_len + 1);
+			*out = copy;
+			*len = s->jwks_len;
+		}
 	}
 	pthread_mutex_unlock(&s->cache_mu);
 	return rc;
