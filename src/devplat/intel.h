@@ -37,6 +37,14 @@ struct intel_devplat_opts {
 	bool revoke_pck;        /* list the PCK serial in the PCK CRL */
 	bool revoke_pck_ca;     /* list the PCK CA serial in the Root CA CRL */
 	int64_t pck_not_before, pck_not_after; /* 0: the defaults above */
+	/*
+	 * NULL: fresh keys. Else load the root, CA, PCK, TCB-signing and
+	 * attestation keys from this folder (root.key, pck_ca.key, pck.key,
+	 * tcb_signing.key, attestation.key, PEM), creating them (0600) on first
+	 * use, so processes sharing the folder share one dev PKI (certificates
+	 * re-issued from the same keys chain to the same root by subject+key).
+	 */
+	const char *key_dir;
 };
 
 /* Fills sensible defaults: now, Processor CA, FMSPC 00906ED50000, comps 5.. */

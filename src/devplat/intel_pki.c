@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define YEAR (365 * 86400LL)
 
@@ -178,6 +180,46 @@ int intel_devplat_sgx_extension(const struct intel_devplat_opts *o, const uint8_
 
 EVP_PKEY *intel_devplat_keygen(void) { return EVP_EC_gen("P-256"); }
 
+/* dir/name's P-256 key, created (mode 0600, never overwritten) when absent; fresh when dir is NULL. */
+static EVP_PKEY *load_or_create_key(const char *dir, const char *name)
+{
+	char path[4096];
+	EVP_PKEY *k = NULL;
+	FILE *f;
+	int fd;
+
+	if (dir == NULL)
+		return intel_devplat_keygen();
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "r")) != NULL) {
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+		return k;
+	}
+	if ((k = intel_devplat_keygen()) == NULL)
+		return NULL;
+	/* O_EXCL: a concurrent creator wins and we read its key instead. */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0) {
+		EVP_PKEY_free(k);
+		if ((f = fopen(path, "r")) == NULL)
+			return NULL;
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+		return k;
+	}
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	if (!PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL)) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	fclose(f);
+	return k;
+}
+
 static X509_NAME *intel_name(const char *cn)
 {
 	X509_NAME *n = X509_NAME_new();
@@ -313,11 +355,11 @@ int intel_devplat_new(const struct intel_devplat_opts *opts, struct intel_devpla
 	p->o = *opts;
 	memcpy(p->ppid, ppid, 16);
 	buf_init(&ext, 1 << 15);
-	p->root_key = intel_devplat_keygen();
-	p->ca_key = intel_devplat_keygen();
-	p->pck_key = intel_devplat_keygen();
-	p->tcb_key = intel_devplat_keygen();
-	p->att_key = intel_devplat_keygen();
+	p->root_key = load_or_create_key(opts->key_dir, "root.key");
+	p->ca_key = load_or_create_key(opts->key_dir, "pck_ca.key");
+	p->pck_key = load_or_create_key(opts->key_dir, "pck.key");
+	p->tcb_key = load_or_create_key(opts->key_dir, "tcb_signing.key");
+	p->att_key = load_or_create_key(opts->key_dir, "attestation.key");
 	ok = p->root_key && p->ca_key && p->pck_key && p->tcb_key && p->att_key;
 	ok = ok && intel_devplat_sgx_extension(opts, p->ppid, &ext) == 0;
 	ok = ok && (p->root = intel_devplat_issue("Intel SGX Root CA", p->root_key, NULL, p->root_key, 1, now - 10 * YEAR,

@@ -732,6 +732,44 @@ static void write_seed(const char *rel, const char *name, uint8_t prefix, const 
 	fclose(f);
 }
 
+static void platforms_sharing_a_key_dir_share_one_pki(void **state)
+{
+	static const char *const keys[] = {"root.key", "pck_ca.key", "pck.key", "tcb_signing.key", "attestation.key"};
+	struct intel_devplat_opts o;
+	struct plat a, b;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	char kd[64], path[128];
+	size_t len, i;
+	uint8_t *q;
+
+	snprintf(kd, sizeof(kd), "/tmp/attest-keys-XXXXXX");
+	assert_non_null(mkdtemp(kd));
+	intel_devplat_opts_default(&o, NOW);
+	memcpy(o.comp_svn, PLATFORM_COMPS, 16);
+	o.key_dir = kd;
+	plat_new_opts(&a, &o);
+	plat_new_opts(&b, &o); /* a second "process": same keys, certificates re-issued */
+	plat_status(&b, "UpToDate", NULL);
+	q = plat_quote(&a, 3, NULL, NULL, 0, &len);
+	/* A quote of platform a verifies against b's anchors and collateral. */
+	if (plat_verify(&b, q, len, cs, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	free(q);
+	claim_set_free(cs);
+	plat_free(&a);
+	plat_free(&b);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", kd, keys[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		unlink(path);
+	}
+	rmdir(kd);
+}
+
 static void fuzz_seeds_are_written_when_asked(void **state)
 {
 	struct intel_devplat_enclave e;
@@ -818,6 +856,7 @@ int main(void)
 		cmocka_unit_test(collateral_for_another_fmspc_is_refused),
 		cmocka_unit_test(a_tampered_tcb_info_is_refused),
 		cmocka_unit_test(oe_reports_and_evidence_with_custom_claims_verify),
+		cmocka_unit_test(platforms_sharing_a_key_dir_share_one_pki),
 		cmocka_unit_test(fuzz_seeds_are_written_when_asked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
