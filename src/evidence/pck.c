@@ -345,6 +345,26 @@ static int check_names(STACK_OF(X509) *chain, const char *prefix, struct attest_
 	return ATTEST_OK;
 }
 
+/* QVL REQUIRED_X509_EXTENSIONS of a PCK certificate (formats.md §2.1). */
+static int check_required_extensions(X509 *pck, const char *prefix, struct attest_err *err)
+{
+	static const struct {
+		int nid;
+		const char *name;
+	} req[] = {{NID_authority_key_identifier, "authority key identifier"},
+		   {NID_crl_distribution_points, "CRL distribution points"},
+		   {NID_subject_key_identifier, "subject key identifier"},
+		   {NID_key_usage, "key usage"},
+		   {NID_basic_constraints, "basic constraints"}};
+	size_t i;
+
+	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+		if (X509_get_ext_by_NID(pck, req[i].nid, -1) < 0)
+			return perr(err, ATTEST_E_VERIFY, prefix, "pck.extensions",
+				    "PCK certificate lacks the %s extension Intel's PCK profile requires", req[i].name);
+	return ATTEST_OK;
+}
+
 int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, struct attest_err *err)
 {
 	EVP_PKEY *key = X509_get0_pubkey(carried);
@@ -418,7 +438,8 @@ int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck
 		attest_err_prefix(err, "PCK certificate chain: ");
 		goto out;
 	}
-	if ((rc = pck_ext_from_cert(leaf, ext, prefix, err)) != ATTEST_OK)
+	if ((rc = check_required_extensions(leaf, prefix, err)) != ATTEST_OK ||
+	    (rc = pck_ext_from_cert(leaf, ext, prefix, err)) != ATTEST_OK)
 		goto out;
 	if (leaf_key != NULL && (*leaf_key = X509_get_pubkey(leaf)) == NULL)
 		rc = perr(err, ATTEST_E_PARSE, prefix, "pck.key", "PCK certificate public key unreadable");

@@ -14,6 +14,7 @@
  *                                 (fmspc, pceid, tcb, pcesvn, cpusvn, sgx_type,
  *                                 ppid, configuration, entries)
  *   <p>.pck.subject               PCK / CA / root common name not as Intel's
+ *   <p>.pck.extensions            AKI, CRL DP, SKI, key usage or basic constraints missing
  *   <p>.pck.chain.<x509 suffix>   from x509_chain_verify (expired, revoked, ...)
  *   <p>.pck.chain.parse           chain PEM unreadable / wrong length
  *   <p>.pck.chain.root            carried root is not a valid certificate of a trusted root
