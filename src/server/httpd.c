@@ -344,7 +344,7 @@ void httpd_provider_changed(struct httpd *h, const char *name)
 		return;
 	pthread_mutex_lock(&h->cache_mu);
 	for (size_t i = 0; i < PROVIDER_CACHE_SIZE; i++) {
-		if (h->cache[i].used && strcmp(h->cache[i].p.name, name) == 0) {
+		if (h->cache[i].used && (name == NULL || strcmp(h->cache[i].p.name, name) == 0)) {
 			store_provider_clear(&h->cache[i].p);
 			h->cache[i].used = false;
 		}

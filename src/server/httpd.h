@@ -29,7 +29,7 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
  */
 int64_t httpd_stop(struct httpd *h, int grace_ms);
 
-/* Forgets the cached copy of a provider (after this node changed or deleted it). */
+/* Forgets the cached copy of a provider (after a change or deletion); NULL forgets all. */
 void httpd_provider_changed(struct httpd *h, const char *name);
 
 /* Requests being handled now. */

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/codec.h"
 #include "base/timeutil.h"
+#include "server/changes.h"
 #include "server/config.h"
 #include "server/devcert.h"
 #include "server/http.h"
@@ -221,6 +222,9 @@ static int run(struct srv *srv, struct srv_config *cfg, sigset_t *sigs)
 		return 1;
 	}
 	srv_config_finish(cfg, port);
+	struct srv_changes *changes = NULL;
+	if (srv_changes_start(srv, &changes, &err) != ATTEST_OK)
+		srv_log(&srv->log, SRV_LOG_WARN, "%s: caches rely on their 1 s lifetime", err.msg);
 	srv->ready = 1;
 	print_banner(srv, port);
 	srv_log(&srv->log, SRV_LOG_INFO, "ready: %d workers, body limit %zu bytes, timeout %d s",
@@ -230,6 +234,7 @@ static int run(struct srv *srv, struct srv_config *cfg, sigset_t *sigs)
 	srv->ready = 0;
 	srv_log(&srv->log, SRV_LOG_INFO, "signal %d: finishing %lld request(s) in flight, then stopping", sig,
 		(long long)httpd_inflight(srv->httpd));
+	srv_changes_stop(changes);
 	int64_t left = httpd_stop(srv->httpd, SHUTDOWN_GRACE_MS);
 	srv->httpd = NULL;
 	if (left > 0)

@@ -55,6 +55,13 @@ int srv_signing_sign(struct srv *srv, const char *base_url, const json_t *claims
 	return attest_err_set(err, ATTEST_E_UNSUPPORTED, "signing.unavailable", "this build has no keys module");
 }
 
+int srv_signing_reload(struct srv *srv, struct attest_err *err)
+{
+	(void)srv;
+	(void)err;
+	return ATTEST_OK;
+}
+
 int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *err)
 {
 	(void)srv;
@@ -257,6 +264,20 @@ int srv_signing_sign(struct srv *srv, const char *base_url, const json_t *claims
 	pthread_rwlock_rdlock(&srv->signing->lock);
 	rc = keyring_sign_jwt_jku(srv->keys, claims, jku, out, err);
 	pthread_rwlock_unlock(&srv->signing->lock);
+	return rc;
+}
+
+int srv_signing_reload(struct srv *srv, struct attest_err *err)
+{
+	size_t loaded = 0;
+	int rc;
+
+	if (srv->keys == NULL || srv->signing == NULL)
+		return ATTEST_OK;
+	pthread_rwlock_wrlock(&srv->signing->lock);
+	rc = load_keys(srv, srv_now(srv), &loaded, err);
+	pthread_rwlock_unlock(&srv->signing->lock);
+	jwks_cache_drop(srv->signing);
 	return rc;
 }
 

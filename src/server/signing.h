@@ -38,6 +38,12 @@ int srv_signing_jwks_text(struct srv *srv, char **out, size_t *len, struct attes
  */
 int srv_signing_sign(struct srv *srv, const char *base_url, const json_t *claims, char **out, struct attest_err *err);
 
+/*
+ * Re-reads the keys from the store (another node rotated them): new kids are
+ * imported, the newest becomes current, the /certs cache is dropped.
+ */
+int srv_signing_reload(struct srv *srv, struct attest_err *err);
+
 /* Rotates: a new active key; the old one stays published until not_after. */
 int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *err);
 

@@ -1,0 +1,127 @@
+/*
+ * Two attestd nodes on one PostgreSQL store (ATTEST_TEST_STORE_URI, set by
+ * tests/ha/with_pg.sh; skipped without it) sharing one KEK file: a change
+ * made through one node reaches the other through the store's change
+ * notifications: a key rotation (new kid in the other node's /certs and
+ * tokens), a provider created, updated and deleted.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static const char *store_uri(void)
+{
+	const char *u = getenv("ATTEST_TEST_STORE_URI");
+
+	return u != NULL && strncmp(u, "postgres", 8) == 0 ? u : NULL;
+}
+
+static json_t *get_json_of(const struct attestd_proc *p, const char *path, const char *const *hdrs, long *status)
+{
+	struct http_reply r;
+	json_t *j;
+
+	assert_int_equal(http_do(p, "GET", path, hdrs, NULL, 0, NULL, &r), 0);
+	*status = r.status;
+	j = http_json(&r);
+	http_reply_free(&r);
+	return j;
+}
+
+/* Polls until pred(node b) holds, up to 5 s; returns whether it did. */
+static bool eventually_kid(const struct attestd_proc *b, const char *kid)
+{
+	for (int i = 0; i < 50; i++) {
+		long st = 0;
+		json_t *j = get_json_of(b, "/certs", NULL, &st);
+		char *text = json_dumps(j, 0);
+		bool ok = text != NULL && strstr(text, kid) != NULL;
+		free(text);
+		json_decref(j);
+		if (ok)
+			return true;
+		harness_sleep_ms(100);
+	}
+	return false;
+}
+
+static void a_change_through_one_node_reaches_the_other(void **state)
+{
+	const char *uri = store_uri();
+	struct attestd_proc a, b;
+	char kek[400], auth[256];
+	struct http_reply r;
+	long st = 0;
+	json_t *j;
+
+	(void)state;
+	if (uri == NULL) {
+		fprintf(stderr, "SKIP: needs ATTEST_TEST_STORE_URI=postgresql://... (tests/ha/with_pg.sh)\n");
+		skip();
+	}
+	assert_int_equal(attestd_prepare(&a), 0);
+	snprintf(kek, sizeof(kek), "%s/shared-kek.bin", a.dir);
+	const char *const extra[] = {"--store", uri, "--kek", kek, NULL};
+	assert_int_equal(attestd_launch(&a, extra), 0);
+	assert_int_equal(attestd_prepare(&b), 0);
+	assert_int_equal(attestd_launch(&b, extra), 0);
+	/* The credential is made once, by whichever node started first. */
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a.admin);
+	const char *const hdrs[] = {auth, NULL};
+	j = get_json_of(&b, "/management/providers", hdrs, &st);
+	assert_int_equal(st, 200);
+	json_decref(j);
+
+	/* Both publish the same key; rotate on a, b follows. */
+	assert_int_equal(http_do(&a, "POST", "/management/keys:rotate", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	j = http_json(&r);
+	char kid[128];
+	snprintf(kid, sizeof(kid), "%s",
+		 json_string_value(json_object_get(json_array_get(json_object_get(j, "keys"), 0), "kid")));
+	json_decref(j);
+	http_reply_free(&r);
+	assert_true(eventually_kid(&b, kid));
+
+	/* A provider created on a is served by b; updated on a, b sees the new settings. */
+	const char *body = "{\"mode\":\"aad\",\"settings\":{\"rate_limit\":1000}}";
+	assert_int_equal(http_do(&a, "PUT", "/management/providers/shared-one", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	j = get_json_of(&b, "/providers/shared-one/.well-known/openid-configuration", NULL, &st);
+	assert_int_equal(st, 200);
+	json_decref(j);
+	assert_int_equal(http_do(&a, "DELETE", "/management/providers/shared-one", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	bool gone = false;
+	for (int i = 0; i < 50 && !gone; i++) {
+		j = get_json_of(&b, "/providers/shared-one/certs", NULL, &st);
+		json_decref(j);
+		gone = st == 404;
+		if (!gone)
+			harness_sleep_ms(100);
+	}
+	assert_true(gone);
+	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
+	assert_int_equal(attestd_stop(&b, SIGTERM), 0);
+	attestd_cleanup(&a);
+	attestd_cleanup(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_change_through_one_node_reaches_the_other),
+	};
+	int failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return failed;
+}
