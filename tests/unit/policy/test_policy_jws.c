@@ -333,6 +333,56 @@ static void check_signed_roundtrip(bool ec)
 static void rs256_signed_policy_roundtrips_and_tampering_fails(void **state) { check_signed_roundtrip(false); }
 static void es256_signed_policy_roundtrips_and_tampering_fails(void **state) { check_signed_roundtrip(true); }
 
+static unsigned sweep_stride(void)
+{
+	const char *s = getenv("ATTEST_SWEEP_STRIDE");
+	int n = s ? atoi(s) : 1;
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* STYLE.md habit 9: nothing altered in a signed policy may verify. */
+static void signed_policy_mutation_sweep(void **state)
+{
+	struct signer s = make_signer(true);
+	struct attest_err err;
+	char *jws = NULL;
+	size_t n;
+	unsigned stride = sweep_stride(), tried = 0;
+	static const char ALPHABET[] = "AQgw-_.x";
+
+	attest_err_clear(&err);
+	assert_int_equal(policy_jws_signed(MIN_POLICY, strlen(MIN_POLICY), s.key_pem, s.cert_pem, &jws, &err), 0);
+	n = strlen(jws);
+	for (size_t i = 0; i < n; i += stride) {
+		char saved = jws[i];
+
+		for (const char *c = ALPHABET; *c; c++) {
+			struct policy_jws *j = NULL;
+
+			if (*c == saved)
+				continue;
+			jws[i] = *c;
+			attest_err_clear(&err);
+			if (policy_jws_parse(jws, n, POLICY_JWS_ALLOW_EMPTY, &j, &err) == 0)
+				fail_msg("byte %zu changed to '%c' still parses (%s)", i, *c, j->text);
+			tried++;
+		}
+		jws[i] = saved;
+	}
+	/* Every cut before the end fails too. */
+	for (size_t cut = 0; cut < n; cut += stride) {
+		struct policy_jws *j = NULL;
+
+		attest_err_clear(&err);
+		if (policy_jws_parse(jws, cut, POLICY_JWS_ALLOW_EMPTY, &j, &err) == 0)
+			fail_msg("cut at %zu still parses", cut);
+	}
+	assert_true(tried > 0);
+	free(jws);
+	signer_free(&s);
+}
+
 static void signing_needs_a_key_and_certificates(void **state)
 {
 	struct signer s = make_signer(true);
@@ -492,6 +542,7 @@ int main(void)
 		cmocka_unit_test(malformed_jws_are_refused_with_their_own_errors),
 		cmocka_unit_test(rs256_signed_policy_roundtrips_and_tampering_fails),
 		cmocka_unit_test(es256_signed_policy_roundtrips_and_tampering_fails),
+		cmocka_unit_test(signed_policy_mutation_sweep),
 		cmocka_unit_test(signing_needs_a_key_and_certificates),
 		cmocka_unit_test(cache_compiles_once_per_policy_hash),
 		cmocka_unit_test(cache_does_not_keep_compile_errors),
