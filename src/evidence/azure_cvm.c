@@ -401,7 +401,8 @@ static int env_json(const char *p, size_t n, struct sevsnpvm_envelope *e, struct
 	return rc;
 }
 
-static int env_spans_decode(const struct env_spans *sp, struct sevsnpvm_envelope *e, struct attest_err *err)
+static int env_spans_decode(const struct env_spans *sp, bool lazy_chain, struct sevsnpvm_envelope *e,
+			    struct attest_err *err)
 {
 	int rc;
 
@@ -410,18 +411,26 @@ static int env_spans_decode(const struct env_spans *sp, struct sevsnpvm_envelope
 				      "the report JSON has no \"SnpReport\"");
 	if ((rc = decode_text(sp->v[ENV_REPORT], sp->n[ENV_REPORT], "SnpReport", &e->report, &e->report_len,
 			      err)) != ATTEST_OK ||
-	    (sp->v[ENV_CHAIN] != NULL &&
+	    (sp->v[ENV_CHAIN] != NULL && !lazy_chain &&
 	     (rc = decode_text(sp->v[ENV_CHAIN], sp->n[ENV_CHAIN], "VcekCertChain", &e->chain, &e->chain_len,
 			       err)) != ATTEST_OK) ||
 	    (sp->v[ENV_ENDORSEMENTS] != NULL &&
 	     (rc = decode_text(sp->v[ENV_ENDORSEMENTS], sp->n[ENV_ENDORSEMENTS], "Endorsements",
 			       &e->endorsements, &e->endorsements_len, err)) != ATTEST_OK))
 		return rc;
+	if (sp->v[ENV_CHAIN] != NULL && lazy_chain) {
+		e->chain_b64 = sp->v[ENV_CHAIN];
+		e->chain_b64_len = sp->n[ENV_CHAIN];
+	}
 	return ATTEST_OK;
 }
 
-/* JSON text, or base64url of it (a client that encodes the report member once more). */
-static int envelope_members(const uint8_t *p, size_t n, struct sevsnpvm_envelope *e, struct attest_err *err)
+/*
+ * JSON text, or base64url of it (a client that encodes the report member
+ * once more). lazy_chain: leave VcekCertChain as base64 (e->chain_b64).
+ */
+static int envelope_members(const uint8_t *p, size_t n, bool lazy_chain, struct sevsnpvm_envelope *e,
+			    struct attest_err *err)
 {
 	struct env_spans sp;
 	uint8_t *dec = NULL;
@@ -436,29 +445,34 @@ static int envelope_members(const uint8_t *p, size_t n, struct sevsnpvm_envelope
 		rc = attest_err_set(err, ATTEST_E_PARSE, "sevsnpvm.json",
 				    "the SevSnpVm report is over %u bytes", JSONX_MAX_DOC);
 	else if (env_fast((const char *)p, n, &sp))
-		rc = env_spans_decode(&sp, e, err);
+		rc = env_spans_decode(&sp, lazy_chain, e, err);
 	else
 		rc = env_json((const char *)p, n, e, err);
-	free(dec);
+	if (e->chain_b64 != NULL && dec != NULL)
+		e->text = dec; /* the spans point into it */
+	else
+		free(dec);
 	return rc;
 }
 
 void sevsnpvm_envelope_free(struct sevsnpvm_envelope *e)
 {
+	free(e->text);
 	free(e->report);
 	free(e->chain);
 	free(e->endorsements);
 	memset(e, 0, sizeof(*e));
 }
 
-int sevsnpvm_envelope_parse(const uint8_t *p, size_t n, struct sevsnpvm_envelope *out, struct attest_err *err)
+static int envelope_parse(const uint8_t *p, size_t n, bool lazy_chain, struct sevsnpvm_envelope *out,
+			  struct attest_err *err)
 {
 	struct sevsnpvm_envelope e;
 	json_t *endo = NULL;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	if ((rc = envelope_members(p, n, &e, err)) != ATTEST_OK)
+	if ((rc = envelope_members(p, n, lazy_chain, &e, err)) != ATTEST_OK)
 		goto fail;
 	/* Endorsements (ACI UVM references) must at least be the JSON object §1.3.3 shows. */
 	if (e.endorsements != NULL &&
@@ -476,6 +490,11 @@ fail:
 	json_decref(endo);
 	sevsnpvm_envelope_free(&e);
 	return rc;
+}
+
+int sevsnpvm_envelope_parse(const uint8_t *p, size_t n, struct sevsnpvm_envelope *out, struct attest_err *err)
+{
+	return envelope_parse(p, n, false, out, err);
 }
 
 /*
@@ -521,12 +540,13 @@ int sevsnpvm_verify_ex(const struct evidence_ctx *ctx, const struct snp_opts *op
 
 	if (res == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "snp.nomem", "out of memory");
-	if ((rc = sevsnpvm_envelope_parse(in->evidence, in->evidence_len, &e, err)) != ATTEST_OK) {
+	if ((rc = envelope_parse(in->evidence, in->evidence_len, true, &e, err)) != ATTEST_OK) {
 		free(res);
 		return rc;
 	}
 	memset(&certs, 0, sizeof(certs));
 	certs.chain = e.chain, certs.chain_len = e.chain_len;
+	certs.chain_b64 = e.chain_b64, certs.chain_b64_len = e.chain_b64_len;
 	if ((rc = snp_verify_report(ctx, opts, e.report, e.report_len, &certs, res, err)) != ATTEST_OK)
 		goto out;
 	if (hcl) {

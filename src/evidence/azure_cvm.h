@@ -109,6 +109,13 @@ struct sevsnpvm_envelope {
 	size_t chain_len;
 	uint8_t *endorsements; /* Endorsements: JSON text, NULL when absent */
 	size_t endorsements_len;
+	/*
+	 * Filled instead of chain by the verifier's own parse (decoded only on a
+	 * chain-cache miss): the base64 text, borrowed from the input or text.
+	 */
+	const char *chain_b64;
+	size_t chain_b64_len;
+	uint8_t *text; /* the decoded envelope when it came base64url-wrapped */
 };
 
 /*

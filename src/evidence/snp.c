@@ -7,6 +7,7 @@
  */
 #include "evidence/snp.h"
 
+#include "base/codec.h"
 #include "base/cur.h"
 #include "collateral/amd_collateral.h"
 #include "crypto/crypto.h"
@@ -22,7 +23,7 @@ struct snp_material {
 	struct collateral_blob vcek_blob; /* owned when looked up */
 	struct collateral_blob crl_blob;
 	struct collateral_blob chain_blob;
-	enum amd_product hint; /* product known before parsing the leaf */
+	enum amd_product hint;	    /* product known before parsing the leaf */
 	enum amd_product leaf_hint; /* the leaf's productName, once read (v2 reports) */
 	bool leaf_hint_read;
 };
@@ -77,6 +78,32 @@ static int lookup_vcek(const struct evidence_ctx *ctx, const struct snp_report *
 			      "no VCEK for this chip and TCB in the report or the collateral source");
 }
 
+static bool has_chain(const struct snp_certs *c)
+{
+	return c->chain != NULL || c->chain_b64 != NULL;
+}
+
+/*
+ * The PEM chain text of c: c->chain itself, or c->chain_b64 decoded into
+ * *tmp (caller frees). Errors: snp.chain.base64.
+ */
+static int chain_text(const struct snp_certs *c, uint8_t **tmp, const uint8_t **p, size_t *n,
+		      struct attest_err *err)
+{
+	*tmp = NULL;
+	*p = c->chain, *n = c->chain_len;
+	if (c->chain_b64 == NULL)
+		return ATTEST_OK;
+	if (c->chain != NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "snp.chain.duplicate",
+				      "a chain is given both as text and as base64");
+	if (b64_decode(c->chain_b64, c->chain_b64_len, tmp, n) != 0)
+		return attest_err_set(err, ATTEST_E_PARSE, "snp.chain.base64",
+				      "the certificate chain is not base64");
+	*p = *tmp;
+	return ATTEST_OK;
+}
+
 /* The product named by the leaf, for a v2 report whose chain or CRL must be looked up. */
 static enum amd_product leaf_product_read(const struct snp_material *m)
 {
@@ -86,13 +113,18 @@ static enum amd_product leaf_product_read(const struct snp_material *m)
 	X509 *x = NULL;
 	enum amd_product p = AMD_PRODUCT_UNKNOWN;
 
+	uint8_t *tmp = NULL;
+	const uint8_t *pem;
+	size_t pem_len;
+
 	memset(&ch, 0, sizeof(ch));
 	if (m->c.leaf != NULL)
 		(void)amd_cert_load(m->c.leaf, m->c.leaf_len, &x, "snp.vcek", NULL);
-	else if (m->c.chain != NULL &&
-		 x509_stack_from_pem(m->c.chain, m->c.chain_len, &sk, "snp.chain", NULL) == 0 &&
+	else if (has_chain(&m->c) && chain_text(&m->c, &tmp, &pem, &pem_len, NULL) == 0 &&
+		 x509_stack_from_pem(pem, pem_len, &sk, "snp.chain", NULL) == 0 &&
 		 amd_chain_classify(sk, &ch, NULL) == 0 && ch.leaf != NULL && X509_up_ref(ch.leaf))
 		x = ch.leaf;
+	free(tmp);
 	if (x != NULL && amd_cert_ext_parse(x, &ext, NULL) == 0 && ext.has_product_name)
 		p = amd_product_from_name(ext.product_name, strlen(ext.product_name));
 	X509_free(x);
@@ -147,7 +179,7 @@ static int lookup_chain(const struct evidence_ctx *ctx, bool vlek, struct snp_ma
 	enum amd_product p = m->hint;
 	struct attest_err e;
 
-	if (m->c.ask != NULL || m->c.chain != NULL || ctx->collateral == NULL ||
+	if (m->c.ask != NULL || has_chain(&m->c) || ctx->collateral == NULL ||
 	    (ctx->flags & EVIDENCE_NO_COLLATERAL))
 		return ATTEST_OK;
 	if (p == AMD_PRODUCT_UNKNOWN)
@@ -190,6 +222,7 @@ static int chain_key(const struct evidence_ctx *ctx, const struct snp_material *
 		return -1;
 	if (feed(&h, hdr, sizeof(hdr)) || feed(&h, c->leaf, c->leaf_len) || feed(&h, c->ask, c->ask_len) ||
 	    feed(&h, c->ark, c->ark_len) || feed(&h, c->chain, c->chain_len) ||
+	    feed(&h, c->chain_b64, c->chain_b64_len) ||
 	    feed(&h, no_crl ? NULL : c->crl, no_crl ? 0 : c->crl_len))
 		goto fail;
 	for (int i = 0; arks != NULL && i < sk_X509_num(arks); i++) {
@@ -227,10 +260,15 @@ static int load_certs(const struct evidence_ctx *ctx, const struct snp_certs *c,
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	if (c->chain != NULL) {
-		if ((rc = x509_stack_from_pem(c->chain, c->chain_len, &l->pem, "snp.chain", err)) !=
-			ATTEST_OK ||
-		    (rc = amd_chain_classify(l->pem, &l->ch, err)) != ATTEST_OK)
+	if (has_chain(c)) {
+		uint8_t *tmp = NULL;
+		const uint8_t *pem;
+		size_t pem_len;
+
+		if ((rc = chain_text(c, &tmp, &pem, &pem_len, err)) == ATTEST_OK)
+			rc = x509_stack_from_pem(pem, pem_len, &l->pem, "snp.chain", err);
+		free(tmp);
+		if (rc != ATTEST_OK || (rc = amd_chain_classify(l->pem, &l->ch, err)) != ATTEST_OK)
 			return rc;
 	}
 	if ((c->leaf && (rc = amd_cert_load(c->leaf, c->leaf_len, &l->leaf, "snp.vcek", err)) != ATTEST_OK) ||
@@ -424,7 +462,7 @@ static int verify_material(const struct evidence_ctx *ctx, const struct snp_opts
 	int rc;
 
 	memset(&cr, 0, sizeof(cr));
-	if (m->c.leaf == NULL && m->c.chain == NULL && (rc = lookup_vcek(ctx, r, m, err)) != ATTEST_OK)
+	if (m->c.leaf == NULL && !has_chain(&m->c) && (rc = lookup_vcek(ctx, r, m, err)) != ATTEST_OK)
 		return rc;
 	if ((rc = lookup_chain(ctx, vlek, m, err)) != ATTEST_OK ||
 	    (rc = lookup_crl(ctx, vlek, m, err)) != ATTEST_OK ||

@@ -240,6 +240,12 @@ struct snp_certs {
 	size_t ark_len;
 	const uint8_t *chain;
 	size_t chain_len;
+	/*
+	 * Or the chain as base64 of that PEM text (Azure's VcekCertChain), decoded
+	 * only when the verified chain is not in a cache (the key hashes this text).
+	 */
+	const char *chain_b64;
+	size_t chain_b64_len;
 	const uint8_t *crl;
 	size_t crl_len;
 };

@@ -316,6 +316,24 @@ static void sevsnpvm_envelope_of_a_real_report_verifies(void **state)
 		free(pretty);
 		in.evidence = (const uint8_t *)wrapped, in.evidence_len = strlen(wrapped);
 	}
+	/* A chain that is not base64 is found out when it is needed (it is not in a cache). */
+	{
+		char *r64 = b64url_encode(report, rn);
+		size_t n = strlen(r64) + 64;
+		char *bad = malloc(n);
+		struct claim_set *none = claim_set_new();
+		struct evidence_input bin = in;
+
+		snprintf(bad, n, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"!!\"}", r64);
+		bin.evidence = (const uint8_t *)bad, bin.evidence_len = strlen(bad);
+		attest_err_clear(&err);
+		assert_int_equal(sevsnpvm_verify(&ctx, &bin, none, &err), ATTEST_E_PARSE);
+		assert_string_equal(err.name, "snp.chain.base64");
+		assert_int_equal(claim_set_count(none), 0);
+		claim_set_free(none);
+		free(bad);
+		free(r64);
+	}
 	/* Runtime data that is not what REPORT_DATA holds is refused. */
 	in.runtime_data = (const uint8_t *)"{}", in.runtime_data_len = 2,
 	in.runtime_data_type = EVIDENCE_DATA_JSON;
