@@ -132,12 +132,15 @@ static int der_pair(struct cur *seq, struct cur *oid, uint8_t *vtag, struct cur 
 	return 0;
 }
 
+/* An OCTET STRING of exactly `want` bytes; `field` is the error suffix ("pck.extension.<name>"). */
 static int octets(const struct cur *v, uint8_t tag, size_t want, uint8_t *dst, const char *prefix,
 		  const char *field, struct attest_err *err)
 {
+	const char *name = strrchr(field, '.');
+
 	if (tag != DER_OCTET_STRING || v->n != want)
-		return perr(err, ATTEST_E_PARSE, prefix, field,
-			    "PCK SGX extension: %s must be an OCTET STRING of %zu bytes", field + 14, want);
+		return perr(err, ATTEST_E_PARSE, prefix, field, "PCK SGX extension: %s must be an OCTET STRING of %zu bytes",
+			    name ? name + 1 : field, want);
 	memcpy(dst, v->p, want);
 	return ATTEST_OK;
 }
@@ -169,8 +172,11 @@ static int decode_tcb(struct cur *seq, struct pck_ext *o, const char *prefix, st
 				return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.pcesvn",
 					    "PCK SGX extension: PCESVN is not an INTEGER 0..65535");
 			o->pcesvn = (uint16_t)v;
-		} else if (octets(&val, tag, 16, o->cpusvn, prefix, "pck.extension.cpusvn", err) != ATTEST_OK) {
-			return err ? err->rc : ATTEST_E_PARSE;
+		} else {
+			int rc = octets(&val, tag, 16, o->cpusvn, prefix, "pck.extension.cpusvn", err);
+
+			if (rc != ATTEST_OK)
+				return rc;
 		}
 	}
 	if (count != 18)
