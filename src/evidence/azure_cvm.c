@@ -211,6 +211,20 @@ int hcl_runtime_parse(const struct hcl_report *h, json_t **json, EVP_PKEY **ak_p
 	return ATTEST_OK;
 }
 
+int hcl_runtime_ak_matches(const struct hcl_report *h, EVP_PKEY *tpm_ak, struct attest_err *err)
+{
+	EVP_PKEY *ak = NULL;
+	int rc;
+
+	if ((rc = hcl_runtime_parse(h, NULL, &ak, err)) != ATTEST_OK)
+		return rc;
+	if (tpm_ak == NULL || EVP_PKEY_eq(ak, tpm_ak) != 1)
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "hcl.ak_mismatch",
+				    "the vTPM attestation key is not the HCLAkPub bound in the HCL report");
+	EVP_PKEY_free(ak);
+	return rc;
+}
+
 int azure_cvm_snp_verify(const struct evidence_ctx *ctx, const struct snp_opts *opts, const uint8_t *hcl,
 			 size_t n, const struct snp_certs *certs, struct claim_set *out,
 			 struct snp_result *res, struct hcl_report *hcl_out, struct attest_err *err)

@@ -87,6 +87,13 @@ int hcl_report_bind(const struct hcl_report *h, struct attest_err *err);
  */
 int hcl_runtime_parse(const struct hcl_report *h, json_t **json, EVP_PKEY **ak_pub, struct attest_err *err);
 
+/*
+ * The vTPM binding (formats.md §6.4): the attestation key a TPM quote was
+ * checked with must be the HCLAkPub of the (bound) runtime data.
+ * Errors: hcl.runtime.* as above, hcl.ak_mismatch.
+ */
+int hcl_runtime_ak_matches(const struct hcl_report *h, EVP_PKEY *tpm_ak, struct attest_err *err);
+
 /* An RSA public key from a JWK object (kty RSA, n, e base64url). Errors: <code>. */
 int jwk_rsa_public(const json_t *jwk, EVP_PKEY **out, const char *code, struct attest_err *err);
 

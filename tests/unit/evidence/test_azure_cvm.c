@@ -102,6 +102,14 @@ static void snp_hcl_runtime_json_carries_an_ak_that_is_not_akpub_pem(void **stat
 	other = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
 	assert_non_null(other);
 	assert_int_not_equal(EVP_PKEY_eq(ak, other), 1);
+	{
+		struct attest_err err;
+
+		attest_err_clear(&err);
+		assert_int_equal(hcl_runtime_ak_matches(&h, other, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "hcl.ak_mismatch");
+		assert_int_equal(hcl_runtime_ak_matches(&h, ak, NULL), ATTEST_OK);
+	}
 	BIO_free(b);
 	EVP_PKEY_free(other);
 	EVP_PKEY_free(ak);
@@ -496,6 +504,7 @@ static void synthetic_hcl_report_verifies_and_yields_the_ak(void **state)
 	assert_non_null(json_object_get(rt, "vm-configuration"));
 	assert_int_equal(hcl_runtime_parse(&h, NULL, &ak, NULL), ATTEST_OK);
 	assert_int_equal(EVP_PKEY_eq(ak, s.ak), 1);
+	assert_int_equal(hcl_runtime_ak_matches(&h, s.ak, NULL), ATTEST_OK);
 	EVP_PKEY_free(ak);
 	/* Change the runtime JSON after signing: the binding fails. */
 	s.hcl[HCL_OFF_VAR_DATA + 3] ^= 1;
