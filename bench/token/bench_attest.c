@@ -42,8 +42,9 @@
 #include <time.h>
 
 #define OE_COLL "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
-#define REQUEST "maa-tokens/js-2022-01-28-sharedwus/exchanges/03-attest-SgxEnclave-binary-runtime/request.json"
-#define NOW 1651017600
+#define REQUEST                                                                                              \
+	"maa-tokens/js-2022-01-28-sharedwus/exchanges/03-attest-SgxEnclave-binary-runtime/request.json"
+#define NOW    1651017600
 #define ISSUER "https://attestd.bench:8443"
 
 enum method { M_ECDSA2, M_RSA, M_VERIFY, M_PIPELINE, M_COUNT };
@@ -111,7 +112,8 @@ static int setup(struct bench *b, const char *vectors)
 		return -1;
 	sha256("bench", 5, b->digest);
 	b->rsa_ctx = EVP_PKEY_CTX_new(b->rsa, NULL);
-	if (EVP_PKEY_sign_init(b->rsa_ctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(b->rsa_ctx, RSA_PKCS1_PADDING) != 1 ||
+	if (EVP_PKEY_sign_init(b->rsa_ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(b->rsa_ctx, RSA_PKCS1_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(b->rsa_ctx, EVP_sha256()) != 1)
 		return -1;
 	/* two DER ECDSA signatures over the quote's sizes of signed data (384 + 432 bytes) */
@@ -119,7 +121,8 @@ static int setup(struct bench *b, const char *vectors)
 		b->ecsig_len[i] = sizeof(b->ecsig[i]);
 		md = EVP_MD_CTX_new();
 		if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, b->ec) != 1 ||
-		    EVP_DigestSign(md, b->ecsig[i], &b->ecsig_len[i], (const uint8_t *)b->body, i ? 432 : 384) != 1)
+		    EVP_DigestSign(md, b->ecsig[i], &b->ecsig_len[i], (const uint8_t *)b->body,
+				   i ? 432 : 384) != 1)
 			return -1;
 		EVP_MD_CTX_free(md);
 	}
@@ -142,8 +145,8 @@ static int once(struct bench *b, enum method m)
 	switch (m) {
 	case M_ECDSA2:
 		for (int i = 0; i < 2; i++)
-			if (ecdsa_verify_der(b->ec, HASH_SHA256, b->body, i ? 432 : 384, b->ecsig[i], b->ecsig_len[i],
-					     "bench", NULL) != 0)
+			if (ecdsa_verify_der(b->ec, HASH_SHA256, b->body, i ? 432 : 384, b->ecsig[i],
+					     b->ecsig_len[i], "bench", NULL) != 0)
 				return -1;
 		return 0;
 	case M_RSA: {
@@ -153,7 +156,8 @@ static int once(struct bench *b, enum method m)
 		return EVP_PKEY_sign(b->rsa_ctx, sig, &len, b->digest, sizeof(b->digest)) == 1 ? 0 : -1;
 	}
 	case M_VERIFY: {
-		struct evidence_ctx ectx = {.now = NOW, .anchors = &b->ctx->anchors, .collateral = b->ctx->collateral};
+		struct evidence_ctx ectx = {
+		    .now = NOW, .anchors = &b->ctx->anchors, .collateral = b->ctx->collateral};
 		struct evidence_input in;
 		struct claim_set *cs = claim_set_new();
 		int rc;
@@ -164,8 +168,13 @@ static int once(struct bench *b, enum method m)
 		return rc;
 	}
 	case M_PIPELINE: {
-		struct pipeline_attest in = {.type = MAA_TYPE_SGX_ENCLAVE, .body = b->body, .body_len = strlen(b->body),
-					     .issuer = ISSUER, .now = NOW, .sign = sign_fn, .sign_arg = b};
+		struct pipeline_attest in = {.type = MAA_TYPE_SGX_ENCLAVE,
+					     .body = b->body,
+					     .body_len = strlen(b->body),
+					     .issuer = ISSUER,
+					     .now = NOW,
+					     .sign = sign_fn,
+					     .sign_arg = b};
 		struct pipeline_outcome out;
 		int rc;
 
@@ -230,21 +239,24 @@ int main(int argc, char **argv)
 		r_crypto[r] = t[M_PIPELINE][r] / (t[M_ECDSA2][r] + t[M_RSA][r]);
 		r_verify[r] = t[M_PIPELINE][r] / (t[M_VERIFY][r] + t[M_RSA][r]);
 	}
-	printf("SGX attestation in process (real quote, warm caches); %d rounds x %d ops; thread CPU time, median\n\n",
+	printf("SGX attestation in process (real quote, warm caches); %d rounds x %d ops; thread CPU time, "
+	       "median\n\n",
 	       rounds, per);
 	for (int m = 0; m < M_COUNT; m++) {
 		med[m] = median(t[m], rounds);
 		printf("  %-34s %9.1f us/op  %9.0f ops/s per core\n", NAMES[m], med[m], 1e6 / med[m]);
 	}
-	printf("\n  crypto floor (2 ECDSA + 1 RSA)      %9.1f us/op  %9.0f ops/s per core\n", med[M_ECDSA2] + med[M_RSA],
-	       1e6 / (med[M_ECDSA2] + med[M_RSA]));
-	printf("  attestation floor (verify + RSA)    %9.1f us/op  %9.0f ops/s per core\n", med[M_VERIFY] + med[M_RSA],
-	       1e6 / (med[M_VERIFY] + med[M_RSA]));
+	printf("\n  crypto floor (2 ECDSA + 1 RSA)      %9.1f us/op  %9.0f ops/s per core\n",
+	       med[M_ECDSA2] + med[M_RSA], 1e6 / (med[M_ECDSA2] + med[M_RSA]));
+	printf("  attestation floor (verify + RSA)    %9.1f us/op  %9.0f ops/s per core\n",
+	       med[M_VERIFY] + med[M_RSA], 1e6 / (med[M_VERIFY] + med[M_RSA]));
 	printf("  pipeline                            %9.1f us/op  %9.0f ops/s per core\n", med[M_PIPELINE],
 	       1e6 / med[M_PIPELINE]);
-	printf("\n  pipeline / crypto floor      = %.2f  (pipeline reaches %.0f%% of the crypto floor's rate)\n",
-	       median(r_crypto, rounds), 100.0 / median(r_crypto, rounds));
-	printf("  pipeline / attestation floor = %.2f  (pipeline reaches %.0f%% of the attestation floor's rate)\n",
+	printf(
+	    "\n  pipeline / crypto floor      = %.2f  (pipeline reaches %.0f%% of the crypto floor's rate)\n",
+	    median(r_crypto, rounds), 100.0 / median(r_crypto, rounds));
+	printf("  pipeline / attestation floor = %.2f  (pipeline reaches %.0f%% of the attestation floor's "
+	       "rate)\n",
 	       median(r_verify, rounds), 100.0 / median(r_verify, rounds));
 	for (int m = 0; m < M_COUNT; m++)
 		free(t[m]);

@@ -73,7 +73,8 @@ static void certificates_get(struct http_request *req, struct http_response *res
 }
 
 /* The JWS text of a modification body, in any of its three forms (malloc'd). */
-static int body_jws(const struct http_request *req, const char *object_member, char **out, struct attest_err *err)
+static int body_jws(const struct http_request *req, const char *object_member, char **out,
+		    struct attest_err *err)
 {
 	const char *text = (const char *)req->body;
 	size_t len = req->body_len;
@@ -82,14 +83,16 @@ static int body_jws(const struct http_request *req, const char *object_member, c
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 		len--;
 	if (len > 0 && (text[0] == '"' || text[0] == '{')) {
-		if (jsonx_parse(text, len, &doc, "attest.certificates.body", "request body", err) != ATTEST_OK)
+		if (jsonx_parse(text, len, &doc, "attest.certificates.body", "request body", err) !=
+		    ATTEST_OK)
 			return ATTEST_E_PARSE;
 		v = json_is_object(doc) ? json_object_get(doc, object_member) : doc;
 		if (!json_is_string(v)) {
 			json_decref(doc);
-			return attest_err_set(err, ATTEST_E_PARSE, "attest.certificates.body",
-					      "the body must be a JWS, a JSON string holding one, or {\"%s\": \"<JWS>\"}",
-					      object_member);
+			return attest_err_set(
+			    err, ATTEST_E_PARSE, "attest.certificates.body",
+			    "the body must be a JWS, a JSON string holding one, or {\"%s\": \"<JWS>\"}",
+			    object_member);
 		}
 		*out = strndup(json_string_value(v), json_string_length(v));
 		json_decref(doc);
@@ -100,13 +103,14 @@ static int body_jws(const struct http_request *req, const char *object_member, c
 }
 
 /* The JWS is signed, and by the key of its own x5c leaf. *x5c is the header's chain. */
-static int jws_check_signed(const struct jws *j, STACK_OF(X509) **x5c, struct attest_err *err)
+static int jws_check_signed(const struct jws *j, STACK_OF(X509) * *x5c, struct attest_err *err)
 {
 	int rc;
 
 	if (j->alg == JWS_ALG_NONE)
-		return attest_err_set(err, ATTEST_E_DENIED, "attest.certificates.unsigned",
-				      "certificate changes must be signed by a current policy-management certificate");
+		return attest_err_set(
+		    err, ATTEST_E_DENIED, "attest.certificates.unsigned",
+		    "certificate changes must be signed by a current policy-management certificate");
 	rc = jws_header_x5c(j, x5c, err);
 	if (rc != ATTEST_OK)
 		return rc;
@@ -119,7 +123,8 @@ static int jws_check_signed(const struct jws *j, STACK_OF(X509) **x5c, struct at
 /* The certificate the payload names, as DER (malloc'd). */
 static int payload_cert(const struct jws *j, uint8_t **der, size_t *len, X509 **cert, struct attest_err *err)
 {
-	static const char *const members[] = {"policyCertificate", "maa-policyCertificate", "x-ms-policyCertificate"};
+	static const char *const members[] = {"policyCertificate", "maa-policyCertificate",
+					      "x-ms-policyCertificate"};
 	json_t *claims = NULL, *jwk = NULL, *x5c;
 	int rc = jwt_claims(j, &claims, err);
 
@@ -134,8 +139,8 @@ static int payload_cert(const struct jws *j, uint8_t **der, size_t *len, X509 **
 				      "the JWS payload must name the certificate as {\"policyCertificate\": "
 				      "{\"kty\": ..., \"x5c\": [\"<base64 DER>\"]}}");
 	}
-	rc = b64_decode(json_string_value(json_array_get(x5c, 0)), json_string_length(json_array_get(x5c, 0)), der,
-			len);
+	rc = b64_decode(json_string_value(json_array_get(x5c, 0)), json_string_length(json_array_get(x5c, 0)),
+			der, len);
 	json_decref(claims);
 	if (rc != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_PARSE, "attest.certificates.payload",
@@ -154,7 +159,8 @@ static void modification_result(struct http_request *req, struct http_response *
 {
 	json_t *claims = token_mgmt_claims(req->base_url, req->now);
 
-	if (claims == NULL || json_object_set_new(claims, "x-ms-certificate-thumbprint", json_string(tp)) != 0 ||
+	if (claims == NULL ||
+	    json_object_set_new(claims, "x-ms-certificate-thumbprint", json_string(tp)) != 0 ||
 	    json_object_set_new(claims, "x-ms-policycertificates-result", json_string(result)) != 0) {
 		json_decref(claims);
 		http_resp_error(resp, 500, "InternalError", "out of memory");
@@ -176,7 +182,7 @@ static void refuse(struct http_response *resp, const struct attest_err *err)
 struct modification {
 	char *text;
 	struct jws *jws;
-	STACK_OF(X509) *x5c;
+	STACK_OF(X509) * x5c;
 	uint8_t *der;
 	size_t der_len;
 	X509 *cert;
@@ -196,26 +202,38 @@ static void modification_free(struct modification *m)
 static int modification_parse(struct http_request *req, const char *member, struct modification *m,
 			      struct attest_err *err)
 {
-	int rc = body_jws(req, member, &m->text, err);
+	int rc;
 
 	if (req->provider->mode == STORE_MODE_SHARED)
 		return attest_err_set(err, ATTEST_E_DENIED, "attest.certificates.shared",
 				      "provider \"%s\" is shared: it has no policy-management certificates",
 				      req->provider->name);
-	if (rc == ATTEST_OK)
-		rc = jws_parse(m->text, strlen(m->text), &m->jws, err);
-	if (rc == ATTEST_OK)
-		rc = jws_check_signed(m->jws, &m->x5c, err);
-	if (rc == ATTEST_OK)
-		rc = attest_signer_trusted(req->srv->store, req->provider->name, m->x5c, req->now, err);
-	if (rc == ATTEST_OK)
-		rc = payload_cert(m->jws, &m->der, &m->der_len, &m->cert, err);
-	if (rc == ATTEST_OK && attest_cert_thumbprint(m->cert, m->tp) != ATTEST_OK)
-		rc = attest_err_set(err, ATTEST_E_INTERNAL, "attest.thumbprint", "cannot hash the certificate");
-	return rc;
+	rc = body_jws(req, member, &m->text, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	/* m->text is freed by modification_free on every path (the analyzer
+	 * loses track of it through the out parameter). */
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+	rc = jws_parse(m->text, strlen(m->text), &m->jws, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	rc = jws_check_signed(m->jws, &m->x5c, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	rc = attest_signer_trusted(req->srv->store, req->provider->name, m->x5c, req->now, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	rc = payload_cert(m->jws, &m->der, &m->der_len, &m->cert, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	if (attest_cert_thumbprint(m->cert, m->tp) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "attest.thumbprint",
+				      "cannot hash the certificate");
+	return ATTEST_OK;
 }
 
-static void audit_fill(struct store_audit *a, const struct http_request *req, const char *action, char *detail)
+static void audit_fill(struct store_audit *a, const struct http_request *req, const char *action,
+		       char *detail)
 {
 	a->actor = attest_actor(req);
 	a->action = action;
@@ -274,16 +292,17 @@ static void certificates_remove(struct http_request *req, struct http_response *
 		present = present || strcasecmp(certs[i].thumbprint, m.tp) == 0;
 	/* An isolated provider with no signer could never change again (§1.5). */
 	if (present && n == 1) {
-		http_resp_error(resp, 400, "InvalidOperation",
-				"certificate %s is the last policy-management certificate of provider \"%s\" and "
-				"cannot be removed (attest.certificates.last)",
-				m.tp, req->provider->name);
+		http_resp_error(
+		    resp, 400, "InvalidOperation",
+		    "certificate %s is the last policy-management certificate of provider \"%s\" and "
+		    "cannot be removed (attest.certificates.last)",
+		    m.tp, req->provider->name);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "{\"thumbprint\":\"%s\"}", m.tp);
 	audit_fill(&audit, req, "certificate.remove", detail);
-	if (present && store_cert_remove(req->srv->store, req->provider->name, m.tp, &removed, &audit, &err) !=
-			       ATTEST_OK) {
+	if (present && store_cert_remove(req->srv->store, req->provider->name, m.tp, &removed, &audit,
+					 &err) != ATTEST_OK) {
 		refuse(resp, &err);
 		goto out;
 	}
@@ -295,14 +314,17 @@ out:
 
 int attest_certificates_register(struct http_router *r, struct pipeline_routes *pr, struct attest_err *err)
 {
-	int rc = http_router_add(r, "GET", "/certificates", HTTP_ROUTE_API_VERSION | HTTP_ROUTE_READER_UNLESS_SHARED,
-				 certificates_get, pr, err);
+	int rc = http_router_add(r, "GET", "/certificates",
+				 HTTP_ROUTE_API_VERSION | HTTP_ROUTE_READER_UNLESS_SHARED, certificates_get,
+				 pr, err);
 
 	if (rc == ATTEST_OK)
-		rc = http_router_add(r, "POST", "/certificates:add", HTTP_ROUTE_API_VERSION | HTTP_ROUTE_CONTRIBUTOR,
-				     certificates_add, pr, err);
+		rc = http_router_add(r, "POST", "/certificates:add",
+				     HTTP_ROUTE_API_VERSION | HTTP_ROUTE_CONTRIBUTOR, certificates_add, pr,
+				     err);
 	if (rc == ATTEST_OK)
 		rc = http_router_add(r, "POST", "/certificates:remove",
-				     HTTP_ROUTE_API_VERSION | HTTP_ROUTE_CONTRIBUTOR, certificates_remove, pr, err);
+				     HTTP_ROUTE_API_VERSION | HTTP_ROUTE_CONTRIBUTOR, certificates_remove, pr,
+				     err);
 	return rc;
 }

@@ -47,10 +47,11 @@ bool attest_route_type(struct http_request *req, struct http_response *resp, enu
 		req->label_type = maa_type_name(*out);
 		return true;
 	}
-	http_resp_error(resp, 400, "InvalidParameter",
-			"unknown attestation type \"%.64s\"; supported: SgxEnclave, OpenEnclave, SevSnpVm, TdxVm, "
-			"Tpm, AzureGuest",
-			name ? name : "");
+	http_resp_error(
+	    resp, 400, "InvalidParameter",
+	    "unknown attestation type \"%.64s\"; supported: SgxEnclave, OpenEnclave, SevSnpVm, TdxVm, "
+	    "Tpm, AzureGuest",
+	    name ? name : "");
 	return false;
 }
 
@@ -70,9 +71,9 @@ int attest_cert_thumbprint(X509 *cert, char out[41])
 	return ATTEST_OK;
 }
 
-int attest_x5c_parse(const json_t *x5c, STACK_OF(X509) **out, struct attest_err *err)
+int attest_x5c_parse(const json_t *x5c, STACK_OF(X509) * *out, struct attest_err *err)
 {
-	STACK_OF(X509) *sk;
+	STACK_OF(X509) * sk;
 	size_t i;
 	json_t *v;
 
@@ -87,8 +88,9 @@ int attest_x5c_parse(const json_t *x5c, STACK_OF(X509) **out, struct attest_err 
 		uint8_t *der = NULL;
 		size_t len = 0;
 		X509 *cert = NULL;
-		int rc = json_is_string(v) ? b64_decode(json_string_value(v), json_string_length(v), &der, &len)
-					   : ATTEST_E_PARSE;
+		int rc = json_is_string(v)
+			     ? b64_decode(json_string_value(v), json_string_length(v), &der, &len)
+			     : ATTEST_E_PARSE;
 
 		if (rc == ATTEST_OK)
 			rc = x509_from_der(der, len, &cert, "attest.x5c", err);
@@ -121,7 +123,7 @@ static const struct store_cert *cert_find(const struct store_cert *certs, size_t
  * that element as the only anchor (it must be a CA: x509_chain_verify
  * checks the constraints).
  */
-static int chain_to(STACK_OF(X509) *x5c, int upto, int64_t now, struct attest_err *err)
+static int chain_to(STACK_OF(X509) * x5c, int upto, int64_t now, struct attest_err *err)
 {
 	STACK_OF(X509) *anchor = sk_X509_new_null(), *mid = sk_X509_new_null();
 	struct x509_verify_opts opts = {0};
@@ -141,7 +143,7 @@ out:
 	return rc;
 }
 
-int attest_signer_trusted(struct store *st, const char *provider, STACK_OF(X509) *x5c, int64_t now,
+int attest_signer_trusted(struct store *st, const char *provider, STACK_OF(X509) * x5c, int64_t now,
 			  struct attest_err *err)
 {
 	struct store_cert *certs = NULL;
@@ -150,9 +152,10 @@ int attest_signer_trusted(struct store *st, const char *provider, STACK_OF(X509)
 	int rc;
 
 	if (x5c == NULL || sk_X509_num(x5c) == 0)
-		return attest_err_set(err, ATTEST_E_DENIED, "attest.signer.none",
-				      "this provider is isolated: the JWS must be signed with an x5c header naming "
-				      "one of its policy-management certificates");
+		return attest_err_set(
+		    err, ATTEST_E_DENIED, "attest.signer.none",
+		    "this provider is isolated: the JWS must be signed with an x5c header naming "
+		    "one of its policy-management certificates");
 	rc = store_cert_list(st, provider, &certs, &n, err);
 	if (rc != ATTEST_OK)
 		return rc;
@@ -160,7 +163,8 @@ int attest_signer_trusted(struct store *st, const char *provider, STACK_OF(X509)
 	for (int i = 0; i < sk_X509_num(x5c); i++) {
 		struct attest_err chain_err;
 
-		if (attest_cert_thumbprint(sk_X509_value(x5c, i), tp) != ATTEST_OK || cert_find(certs, n, tp) == NULL)
+		if (attest_cert_thumbprint(sk_X509_value(x5c, i), tp) != ATTEST_OK ||
+		    cert_find(certs, n, tp) == NULL)
 			continue;
 		attest_err_clear(&chain_err);
 		if (i == 0 || chain_to(x5c, i, now, &chain_err) == ATTEST_OK) {

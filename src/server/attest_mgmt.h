@@ -44,11 +44,11 @@ int attest_cert_thumbprint(X509 *cert, char out[41]);
  * of the provider (which must then be a CA). Errors (ATTEST_E_DENIED):
  * attest.signer.untrusted, attest.signer.none (no x5c); store errors.
  */
-int attest_signer_trusted(struct store *st, const char *provider, STACK_OF(X509) *x5c, int64_t now,
+int attest_signer_trusted(struct store *st, const char *provider, STACK_OF(X509) * x5c, int64_t now,
 			  struct attest_err *err);
 
 /* The stack of certificates of a JSON x5c array (standard base64 DER). Errors: attest.x5c. */
-int attest_x5c_parse(const json_t *x5c, STACK_OF(X509) **out, struct attest_err *err);
+int attest_x5c_parse(const json_t *x5c, STACK_OF(X509) * *out, struct attest_err *err);
 
 /* Audit record actor for req: the authenticated subject, or "anonymous". */
 const char *attest_actor(const struct http_request *req);

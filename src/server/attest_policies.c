@@ -61,12 +61,13 @@ static int policy_jws_of(enum maa_type type, const struct store_policy *pol, boo
 
 	if (found && pol->text != NULL && pol->jws != NULL) {
 		*out = strdup(pol->jws);
-		return *out ? ATTEST_OK : attest_err_set(err, ATTEST_E_NOMEM, "attest.nomem", "out of memory");
+		return *out ? ATTEST_OK
+			    : attest_err_set(err, ATTEST_E_NOMEM, "attest.nomem", "out of memory");
 	}
 	text = found && pol->text != NULL ? pol->text : policy_default_text(maa_type_name(type));
 	if (text == NULL)
-		return attest_err_set(err, ATTEST_E_NOT_FOUND, "attest.policy.default", "no default policy for %s",
-				      maa_type_name(type));
+		return attest_err_set(err, ATTEST_E_NOT_FOUND, "attest.policy.default",
+				      "no default policy for %s", maa_type_name(type));
 	return policy_jws_unsigned(text, strlen(text), out, err);
 }
 
@@ -137,7 +138,8 @@ static bool policy_write_allowed(struct http_request *req, struct http_response 
 
 	if (req->provider->mode == STORE_MODE_SHARED) {
 		http_resp_error(resp, 400, "InvalidOperation",
-				"provider \"%s\" is shared: its policies are the fixed defaults", req->provider->name);
+				"provider \"%s\" is shared: its policies are the fixed defaults",
+				req->provider->name);
 		return false;
 	}
 	if (req->provider->mode != STORE_MODE_ISOLATED)
@@ -156,16 +158,16 @@ static bool policy_write_allowed(struct http_request *req, struct http_response 
 	if (x5c != NULL)
 		sk_X509_pop_free(x5c, X509_free);
 	if (rc != ATTEST_OK) {
-		http_resp_error_from(resp, rc == ATTEST_E_IO ? 500 : 400, rc == ATTEST_E_IO ? "InternalError" : "InvalidOperation",
-				     &err);
+		http_resp_error_from(resp, rc == ATTEST_E_IO ? 500 : 400,
+				     rc == ATTEST_E_IO ? "InternalError" : "InvalidOperation", &err);
 		return false;
 	}
 	return true;
 }
 
 /* Stores one version (text NULL = reset) with its audit record. */
-static int policy_store(struct http_request *req, enum maa_type type, const struct policy_jws *j, const char *jws,
-			const char *action, struct attest_err *err)
+static int policy_store(struct http_request *req, enum maa_type type, const struct policy_jws *j,
+			const char *jws, const char *action, struct attest_err *err)
 {
 	struct store_policy sp = {0};
 	struct store_audit audit = {0};
@@ -207,7 +209,8 @@ static void policy_result(struct http_request *req, struct http_response *resp, 
 	json_t *claims = token_mgmt_claims(req->base_url, req->now);
 
 	if (claims == NULL || json_object_set_new(claims, "x-ms-policy-result", json_string(result)) != 0 ||
-	    (token_hash && json_object_set_new(claims, "x-ms-policy-token-hash", json_string(token_hash)) != 0) ||
+	    (token_hash &&
+	     json_object_set_new(claims, "x-ms-policy-token-hash", json_string(token_hash)) != 0) ||
 	    (j->signer_jwk &&
 	     json_object_set_new(claims, "x-ms-policy-signer", json_deep_copy(j->signer_jwk)) != 0)) {
 		json_decref(claims);
@@ -321,12 +324,13 @@ out:
 
 int attest_policies_register(struct http_router *r, struct pipeline_routes *pr, struct attest_err *err)
 {
-	int rc = http_router_add(r, "GET", "/policies/{type}",
-				 HTTP_ROUTE_API_VERSION | HTTP_ROUTE_READER_UNLESS_SHARED, policy_get, pr, err);
+	int rc =
+	    http_router_add(r, "GET", "/policies/{type}",
+			    HTTP_ROUTE_API_VERSION | HTTP_ROUTE_READER_UNLESS_SHARED, policy_get, pr, err);
 
 	if (rc == ATTEST_OK)
-		rc = http_router_add(r, "PUT", "/policies/{type}", HTTP_ROUTE_API_VERSION | HTTP_ROUTE_CONTRIBUTOR,
-				     policy_put, pr, err);
+		rc = http_router_add(r, "PUT", "/policies/{type}",
+				     HTTP_ROUTE_API_VERSION | HTTP_ROUTE_CONTRIBUTOR, policy_put, pr, err);
 	if (rc == ATTEST_OK)
 		rc = http_router_add(r, "POST", "/policies/{type}:reset",
 				     HTTP_ROUTE_API_VERSION | HTTP_ROUTE_CONTRIBUTOR, policy_reset, pr, err);

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIPELINE_DEFAULT_PLANS 256
+#define PIPELINE_DEFAULT_PLANS	 256
 #define PIPELINE_MAX_ANCHOR_FILE (1u * 1024 * 1024)
 /* TPM service contexts remembered against replay (each lives 5 minutes). */
 #define PIPELINE_TPM_SEEN 65536
@@ -74,7 +74,7 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 	return ATTEST_OK;
 }
 
-static void anchors_free(STACK_OF(X509) *s)
+static void anchors_free(STACK_OF(X509) * s)
 {
 	if (s != NULL)
 		sk_X509_pop_free(s, X509_free);
@@ -100,7 +100,7 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 }
 
 /* Appends cert (reference taken) to *stack, creating it. */
-static int anchor_push(STACK_OF(X509) **stack, X509 *cert)
+static int anchor_push(STACK_OF(X509) * *stack, X509 *cert)
 {
 	if (*stack == NULL && (*stack = sk_X509_new_null()) == NULL)
 		return ATTEST_E_NOMEM;
@@ -114,14 +114,15 @@ static int anchor_push(STACK_OF(X509) **stack, X509 *cert)
 }
 
 /* Intel SGX roots say "Intel SGX" in their subject; AMD roots are ARK-<product>. */
-static STACK_OF(X509) **anchor_slot(struct evidence_anchors *a, X509 *cert)
+static STACK_OF(X509) * *anchor_slot(struct evidence_anchors *a, X509 *cert)
 {
 	char *subject = x509_subject_str(cert);
 	STACK_OF(X509) **slot = &a->tpm_roots;
 
 	if (subject != NULL && strstr(subject, "Intel SGX") != NULL)
 		slot = &a->intel_sgx_roots;
-	else if (subject != NULL && (strstr(subject, "ARK-") != NULL || strstr(subject, "Advanced Micro Devices")))
+	else if (subject != NULL &&
+		 (strstr(subject, "ARK-") != NULL || strstr(subject, "Advanced Micro Devices")))
 		slot = &a->amd_arks;
 	free(subject);
 	return slot;
@@ -136,7 +137,8 @@ int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, st
 
 	rc = file_read_all(pem_file, PIPELINE_MAX_ANCHOR_FILE, &pem, &len);
 	if (rc != ATTEST_OK)
-		return attest_err_set(err, rc, "pipeline.anchors", "cannot read trust anchors from %s", pem_file);
+		return attest_err_set(err, rc, "pipeline.anchors", "cannot read trust anchors from %s",
+				      pem_file);
 	rc = x509_stack_from_pem(pem, len, &certs, "pipeline.anchors", err);
 	free(pem);
 	if (rc != ATTEST_OK)
@@ -148,7 +150,8 @@ int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, st
 	}
 	sk_X509_pop_free(certs, X509_free);
 	if (rc != ATTEST_OK)
-		return attest_err_set(err, rc, "pipeline.anchors", "cannot keep the trust anchors of %s", pem_file);
+		return attest_err_set(err, rc, "pipeline.anchors", "cannot keep the trust anchors of %s",
+				      pem_file);
 	return ATTEST_OK;
 }
 
@@ -179,7 +182,8 @@ static int refuse(struct pipeline_outcome *out, int status, const char *code, co
 	snprintf(out->code, sizeof(out->code), "%s", code);
 	snprintf(out->stage, sizeof(out->stage), "%s", stage);
 	if (out->err.rc == ATTEST_OK)
-		attest_err_set(&out->err, ATTEST_E_INTERNAL, "pipeline.internal", "the %s stage failed", stage);
+		attest_err_set(&out->err, ATTEST_E_INTERNAL, "pipeline.internal", "the %s stage failed",
+			       stage);
 	return out->err.rc;
 }
 
@@ -205,12 +209,14 @@ static int stage_request(struct run *r, struct pipeline_outcome *out)
 	if (r->req->draft_policy != NULL) {
 		/* A draft is the caller's text: compiled fresh, never cached (it
 		 * could evict the plans of real policies). */
-		rc = policy_compile(r->req->draft_policy, strlen(r->req->draft_policy), NULL, &r->plan, &out->err);
+		rc = policy_compile(r->req->draft_policy, strlen(r->req->draft_policy), NULL, &r->plan,
+				    &out->err);
 		if (rc != ATTEST_OK)
 			return refuse(out, 400, "PolicyParsingError", "request");
 		return ATTEST_OK;
 	}
-	rc = pipeline_plan_get(r->ctx, r->in->type, r->in->policy_text, r->in->policy_len, &r->plan, &out->err);
+	rc = pipeline_plan_get(r->ctx, r->in->type, r->in->policy_text, r->in->policy_len, &r->plan,
+			       &out->err);
 	if (rc != ATTEST_OK) {
 		/* Stored policies compiled when they were set: this is ours. */
 		attest_err_prefix(&out->err, "the provider's %s policy: ", maa_type_name(r->in->type));
@@ -229,8 +235,9 @@ static int stage_verify(struct run *r, struct pipeline_outcome *out)
 
 	if (v == NULL || v->verify == NULL) {
 		attest_err_set(&out->err, ATTEST_E_UNSUPPORTED, "pipeline.type.unsupported",
-			       "attestation type %s has no verifier in this build%s%s", maa_type_name(r->in->type),
-			       v && v->why_missing ? ": " : "", v && v->why_missing ? v->why_missing : "");
+			       "attestation type %s has no verifier in this build%s%s",
+			       maa_type_name(r->in->type), v && v->why_missing ? ": " : "",
+			       v && v->why_missing ? v->why_missing : "");
 		return refuse(out, 501, "NotImplemented", "verify");
 	}
 	ectx.now = r->in->now;
@@ -246,7 +253,8 @@ static int stage_verify(struct run *r, struct pipeline_outcome *out)
 	rc = v->verify(&ectx, &ein, r->incoming, &out->err);
 	if (rc != ATTEST_OK)
 		return refuse(out, rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? 500 : 400,
-			      rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? "InternalError" : "InvalidParameter",
+			      rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? "InternalError"
+									      : "InvalidParameter",
 			      "verify");
 	rc = token_add_request_claims(r->cat, r->req, r->incoming, &out->err);
 	if (rc != ATTEST_OK)
@@ -258,7 +266,8 @@ static int stage_verify(struct run *r, struct pipeline_outcome *out)
 static int stage_policy(struct run *r, struct pipeline_outcome *out)
 {
 	char reason[ATTEST_ERR_MSG_MAX];
-	int rc = policy_eval(r->plan, r->incoming, r->in->explain ? POLICY_EVAL_EXPLAIN : 0, &r->result, &out->err);
+	int rc = policy_eval(r->plan, r->incoming, r->in->explain ? POLICY_EVAL_EXPLAIN : 0, &r->result,
+			     &out->err);
 
 	if (rc != ATTEST_OK) {
 		attest_err_prefix(&out->err, "the policy could not be evaluated: ");
@@ -302,7 +311,8 @@ static int stage_token(struct run *r, struct pipeline_outcome *out)
 		out->token = token_encode_unsigned(r->claims);
 		out->unsigned_token = true;
 		if (out->token == NULL) {
-			attest_err_set(&out->err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory encoding the token");
+			attest_err_set(&out->err, ATTEST_E_NOMEM, "pipeline.nomem",
+				       "out of memory encoding the token");
 			return refuse(out, 500, "InternalError", "token");
 		}
 		return ATTEST_OK;
@@ -328,7 +338,8 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	struct tpm_proto_cfg cfg;
 	struct tpm_proto_result res = {0};
 	struct claim_set *props = NULL;
-	int rc = pipeline_plan_get(r->ctx, MAA_TYPE_TPM, r->in->policy_text, r->in->policy_len, &r->plan, &out->err);
+	int rc = pipeline_plan_get(r->ctx, MAA_TYPE_TPM, r->in->policy_text, r->in->policy_len, &r->plan,
+				   &out->err);
 
 	if (rc != ATTEST_OK)
 		return refuse(out, 500, "InternalError", "request");
@@ -341,13 +352,14 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	cfg.replay_arg = r->ctx->tpm_seen;
 	cfg.require_valid_aik_cert = policy_prop_bool(props, POLICY_PROP_REQUIRE_VALID_AIK_CERT, true);
 	cfg.required_pcr_mask =
-		(uint32_t)policy_prop_int(props, POLICY_PROP_REQUIRED_PCR_MASK, POLICY_DEFAULT_REQUIRED_PCR_MASK);
+	    (uint32_t)policy_prop_int(props, POLICY_PROP_REQUIRED_PCR_MASK, POLICY_DEFAULT_REQUIRED_PCR_MASK);
 	cfg.aik_roots = r->ctx->anchors.tpm_roots;
 	claim_set_free(props);
 	rc = tpm_proto_request(&cfg, m, &res, &out->err);
 	if (rc != ATTEST_OK)
 		return refuse(out, rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? 500 : 400,
-			      rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? "InternalError" : "InvalidParameter",
+			      rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? "InternalError"
+									      : "InvalidParameter",
 			      "verify");
 	r->incoming = res.claims;
 	res.claims = NULL; /* transferred */
@@ -371,13 +383,14 @@ static int run_tpm(struct run *r, struct pipeline_outcome *out)
 	int rc;
 
 	if (!r->ctx->tpm_key_set) {
-		attest_err_set(&out->err, ATTEST_E_INVALID, "pipeline.tpm.key", "no TPM service key is configured");
+		attest_err_set(&out->err, ATTEST_E_INVALID, "pipeline.tpm.key",
+			       "no TPM service key is configured");
 		return refuse(out, 500, "InternalError", "request");
 	}
 	rc = tpm_proto_msg_parse(r->in->body, r->in->body_len, &m, &out->err);
 	if (rc != ATTEST_OK)
-		return refuse(out, rc == ATTEST_E_NOMEM ? 500 : 400, rc == ATTEST_E_NOMEM ? "InternalError" : "InvalidParameter",
-			      "request");
+		return refuse(out, rc == ATTEST_E_NOMEM ? 500 : 400,
+			      rc == ATTEST_E_NOMEM ? "InternalError" : "InvalidParameter", "request");
 	if (m.kind == TPM_PROTO_INIT) {
 		struct tpm_proto_cfg cfg;
 

@@ -53,16 +53,16 @@ const struct pipeline_verifier *pipeline_verifier_find(enum maa_type type);
 
 /* Long-lived state shared by every attestation. */
 struct pipeline_ctx {
-	struct policy_cache *plans;           /* compiled policies by hash (owned) */
+	struct policy_cache *plans; /* compiled policies by hash (owned) */
 	/* TPM protocol (tpm_protocol.h): the key sealing service contexts, shared
 	 * by every node of the service, and the replay seen-set of this node. */
 	uint8_t tpm_key[32];
 	bool tpm_key_set;
-	struct tpm_seen_set *tpm_seen;        /* owned */
-	struct evidence_anchors anchors;      /* extra trust anchors (stacks owned; NULL = built-in) */
-	struct collateral_source *collateral; /* may be NULL (owned) */
+	struct tpm_seen_set *tpm_seen;		   /* owned */
+	struct evidence_anchors anchors;	   /* extra trust anchors (stacks owned; NULL = built-in) */
+	struct collateral_source *collateral;	   /* may be NULL (owned) */
 	struct collateral_cache *collateral_cache; /* owned, may be NULL */
-	unsigned evidence_flags;              /* EVIDENCE_* */
+	unsigned evidence_flags;		   /* EVIDENCE_* */
 };
 
 /*
@@ -96,7 +96,7 @@ struct pipeline_attest {
 	const char *policy_text;
 	size_t policy_len;
 	const json_t *policy_signer; /* JWK of the policy's signer, or NULL */
-	const char *issuer;          /* provider base URL (iss; jku = issuer + "/certs") */
+	const char *issuer;	     /* provider base URL (iss; jku = issuer + "/certs") */
 	int64_t now;
 	pipeline_sign_fn sign;
 	void *sign_arg;
@@ -104,13 +104,13 @@ struct pipeline_attest {
 };
 
 struct pipeline_outcome {
-	int status;             /* 200, or the HTTP status of the refusal */
-	char code[48];          /* MAA error code ("InvalidParameter", ...), "" on success */
-	struct attest_err err;  /* what was wrong, when status != 200 */
-	char *token;            /* the token on success (malloc'd) */
-	char *body;             /* Tpm: the whole response body (JSON text, malloc'd) */
-	bool unsigned_token;    /* a draft-policy token (alg none) */
-	char stage[16];         /* where it ended: "request", "verify", "policy", "token", "sign", "done" */
+	int status;	       /* 200, or the HTTP status of the refusal */
+	char code[48];	       /* MAA error code ("InvalidParameter", ...), "" on success */
+	struct attest_err err; /* what was wrong, when status != 200 */
+	char *token;	       /* the token on success (malloc'd) */
+	char *body;	       /* Tpm: the whole response body (JSON text, malloc'd) */
+	bool unsigned_token;   /* a draft-policy token (alg none) */
+	char stage[16];	       /* where it ended: "request", "verify", "policy", "token", "sign", "done" */
 };
 
 /*

@@ -28,7 +28,8 @@
 #define PIPELINE_COLLATERAL_CACHE 1024
 
 /* The keyring signer behind pipeline_sign_fn. */
-static int sign_for_request(void *arg, const char *jku, const json_t *claims, char **jwt, struct attest_err *err)
+static int sign_for_request(void *arg, const char *jku, const json_t *claims, char **jwt,
+			    struct attest_err *err)
 {
 	return attest_sign(arg, jku, claims, jwt, err);
 }
@@ -53,8 +54,8 @@ static void view_clear(struct pipeline_policy_view *v)
 }
 
 /* The fresh view of (provider, type), or NULL. Called with views_lock held. */
-static struct pipeline_policy_view *view_find(struct pipeline_routes *pr, const char *provider, enum maa_type type,
-					      uint64_t now_ns)
+static struct pipeline_policy_view *view_find(struct pipeline_routes *pr, const char *provider,
+					      enum maa_type type, uint64_t now_ns)
 {
 	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
 		struct pipeline_policy_view *v = &pr->views[i];
@@ -91,8 +92,8 @@ static int copy_out(const char *text, const char *signer, struct policy_copy *ou
 	if (text != NULL && out->text == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	if (text != NULL && signer != NULL &&
-	    jsonx_parse(signer, strlen(signer), &out->signer, "attest.policy.signer", "stored policy signer", err) !=
-		    ATTEST_OK) {
+	    jsonx_parse(signer, strlen(signer), &out->signer, "attest.policy.signer", "stored policy signer",
+			err) != ATTEST_OK) {
 		policy_copy_free(out);
 		return ATTEST_E_INTERNAL;
 	}
@@ -148,8 +149,8 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 		return rc;
 	rc = copy_out(pol.text, pol.signer && pol.signer[0] ? pol.signer : NULL, out, err);
 	if (rc == ATTEST_OK)
-		view_store(pr, req->provider->name, type, pol.text, pol.signer && pol.signer[0] ? pol.signer : NULL,
-			   now_ns);
+		view_store(pr, req->provider->name, type, pol.text,
+			   pol.signer && pol.signer[0] ? pol.signer : NULL, now_ns);
 	store_policy_clear(&pol);
 	return rc;
 }
@@ -229,7 +230,8 @@ static int tpm_key_load(struct pipeline_ctx *ctx, struct store *st, struct attes
 	if (rc == ATTEST_E_NOT_FOUND) {
 		attest_err_clear(err);
 		if (RAND_bytes(key, sizeof(key)) != 1)
-			return attest_err_set(err, ATTEST_E_INTERNAL, "pipeline.tpm.key", "the random generator failed");
+			return attest_err_set(err, ATTEST_E_INTERNAL, "pipeline.tpm.key",
+					      "the random generator failed");
 		hex_encode_to(key, sizeof(key), fresh);
 		OPENSSL_cleanse(key, sizeof(key));
 		rc = store_meta_put(st, TPM_KEY_META, fresh, true, NULL, err);
@@ -245,7 +247,8 @@ static int tpm_key_load(struct pipeline_ctx *ctx, struct store *st, struct attes
 	rc = hex_decode_to(hex, strlen(hex), ctx->tpm_key, sizeof(ctx->tpm_key));
 	mem_free_secret(hex, strlen(hex));
 	if (rc != ATTEST_OK)
-		return attest_err_set(err, ATTEST_E_PARSE, "pipeline.tpm.key", "the stored TPM service key is malformed");
+		return attest_err_set(err, ATTEST_E_PARSE, "pipeline.tpm.key",
+				      "the stored TPM service key is malformed");
 	ctx->tpm_key_set = true;
 	return ATTEST_OK;
 }
@@ -285,8 +288,9 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 	if (rc == ATTEST_OK)
 		rc = tpm_key_load(pr->ctx, srv->store, err);
 	if (rc == ATTEST_OK)
-		rc = http_router_add(r, "POST", "/attest/{type}", HTTP_ROUTE_API_VERSION | HTTP_ROUTE_RATE_LIMITED,
-				     attest_handler, pr, err);
+		rc = http_router_add(r, "POST", "/attest/{type}",
+				     HTTP_ROUTE_API_VERSION | HTTP_ROUTE_RATE_LIMITED, attest_handler, pr,
+				     err);
 	if (rc == ATTEST_OK)
 		rc = attest_policies_register(r, pr, err);
 	if (rc == ATTEST_OK)

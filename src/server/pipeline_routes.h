@@ -24,7 +24,7 @@ struct srv;
  * PIPELINE_POLICY_VIEW_TTL_MS anyway, so a change made through another
  * node sharing the store is in force here within that time.
  */
-#define PIPELINE_POLICY_VIEWS 128
+#define PIPELINE_POLICY_VIEWS	    128
 #define PIPELINE_POLICY_VIEW_TTL_MS 1000
 
 struct pipeline_policy_view {
@@ -32,8 +32,8 @@ struct pipeline_policy_view {
 	char provider[64];
 	enum maa_type type;
 	uint64_t loaded_ns; /* monotonic */
-	char *text;         /* NULL: the type's default */
-	char *signer;       /* JWK text of the signer, or NULL */
+	char *text;	    /* NULL: the type's default */
+	char *signer;	    /* JWK text of the signer, or NULL */
 };
 
 struct pipeline_routes {

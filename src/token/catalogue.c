@@ -14,95 +14,95 @@
 #include <strings.h>
 
 #define ROWS(a) a, sizeof(a) / sizeof((a)[0])
-#define REQ TOKEN_CLAIM_REQUIRED
-#define HEX(n) TOKEN_CLAIM_HEX, (n)
+#define REQ	TOKEN_CLAIM_REQUIRED
+#define HEX(n)	TOKEN_CLAIM_HEX, (n)
 
 /* Runtime / init-time JSON data (§2.2): every type may carry them. */
-#define DATA_CLAIMS                                                                                        \
-	{"x-ms-runtime", TOKEN_JSON_ANY, TOKEN_CLAIM_FROM_REQUEST, 0},                                      \
-	{                                                                                                  \
-		"x-ms-inittime", TOKEN_JSON_ANY, TOKEN_CLAIM_FROM_REQUEST, 0                               \
+#define DATA_CLAIMS                                                                                          \
+	{"x-ms-runtime", TOKEN_JSON_ANY, TOKEN_CLAIM_FROM_REQUEST, 0},                                       \
+	{                                                                                                    \
+		"x-ms-inittime", TOKEN_JSON_ANY, TOKEN_CLAIM_FROM_REQUEST, 0                                 \
 	}
 
 /* §2.3; x-ms-sgx-report-data is observed in real tokens. */
 static const struct token_claim_def SGX_CLAIMS[] = {
-	{"x-ms-sgx-is-debuggable", TOKEN_JSON_BOOLEAN, REQ, 0},
-	{"x-ms-sgx-mrenclave", TOKEN_JSON_STRING, REQ | HEX(32)},
-	{"x-ms-sgx-mrsigner", TOKEN_JSON_STRING, REQ | HEX(32)},
-	{"x-ms-sgx-product-id", TOKEN_JSON_INTEGER, REQ, 0},
-	{"x-ms-sgx-svn", TOKEN_JSON_INTEGER, REQ, 0},
-	{"x-ms-sgx-report-data", TOKEN_JSON_STRING, REQ | HEX(64)},
-	{"x-ms-sgx-ehd", TOKEN_JSON_STRING, TOKEN_CLAIM_FROM_REQUEST, 0},
-	{"x-ms-sgx-collateral", TOKEN_JSON_OBJECT, 0, 0},
-	{"x-ms-sgx-config-id", TOKEN_JSON_STRING, HEX(64)},
-	{"x-ms-sgx-config-svn", TOKEN_JSON_INTEGER, 0, 0},
-	{"x-ms-sgx-isv-extended-product-id", TOKEN_JSON_STRING, HEX(16)},
-	{"x-ms-sgx-isv-family-id", TOKEN_JSON_STRING, HEX(16)},
-	DATA_CLAIMS,
+    {"x-ms-sgx-is-debuggable", TOKEN_JSON_BOOLEAN, REQ, 0},
+    {"x-ms-sgx-mrenclave", TOKEN_JSON_STRING, REQ | HEX(32)},
+    {"x-ms-sgx-mrsigner", TOKEN_JSON_STRING, REQ | HEX(32)},
+    {"x-ms-sgx-product-id", TOKEN_JSON_INTEGER, REQ, 0},
+    {"x-ms-sgx-svn", TOKEN_JSON_INTEGER, REQ, 0},
+    {"x-ms-sgx-report-data", TOKEN_JSON_STRING, REQ | HEX(64)},
+    {"x-ms-sgx-ehd", TOKEN_JSON_STRING, TOKEN_CLAIM_FROM_REQUEST, 0},
+    {"x-ms-sgx-collateral", TOKEN_JSON_OBJECT, 0, 0},
+    {"x-ms-sgx-config-id", TOKEN_JSON_STRING, HEX(64)},
+    {"x-ms-sgx-config-svn", TOKEN_JSON_INTEGER, 0, 0},
+    {"x-ms-sgx-isv-extended-product-id", TOKEN_JSON_STRING, HEX(16)},
+    {"x-ms-sgx-isv-family-id", TOKEN_JSON_STRING, HEX(16)},
+    DATA_CLAIMS,
 };
 
 /* §2.9: aliases the real service still emits beside the x-ms-sgx-* names. */
 static const struct token_alias_def SGX_ALIASES[] = {
-	{"maa-ehd", "x-ms-sgx-ehd"},
-	{"aas-ehd", "x-ms-sgx-ehd"},
-	{"maa-attestationcollateral", "x-ms-sgx-collateral"},
+    {"maa-ehd", "x-ms-sgx-ehd"},
+    {"aas-ehd", "x-ms-sgx-ehd"},
+    {"maa-attestationcollateral", "x-ms-sgx-collateral"},
 };
 
 /* §2.5, as in the real 2025 sevsnpvm token (mixed case familyId/imageId). */
 static const struct token_claim_def SNP_CLAIMS[] = {
-	{"x-ms-sevsnpvm-authorkeydigest", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"x-ms-sevsnpvm-bootloader-svn", TOKEN_JSON_INTEGER, REQ, 0},
-	{"x-ms-sevsnpvm-familyId", TOKEN_JSON_STRING, REQ | HEX(16)},
-	{"x-ms-sevsnpvm-guestsvn", TOKEN_JSON_INTEGER, REQ, 0},
-	{"x-ms-sevsnpvm-hostdata", TOKEN_JSON_STRING, REQ | HEX(32)},
-	{"x-ms-sevsnpvm-idkeydigest", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"x-ms-sevsnpvm-imageId", TOKEN_JSON_STRING, REQ | HEX(16)},
-	{"x-ms-sevsnpvm-is-debuggable", TOKEN_JSON_BOOLEAN, REQ, 0},
-	{"x-ms-sevsnpvm-launchmeasurement", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"x-ms-sevsnpvm-microcode-svn", TOKEN_JSON_INTEGER, REQ, 0},
-	{"x-ms-sevsnpvm-migration-allowed", TOKEN_JSON_BOOLEAN, REQ, 0},
-	{"x-ms-sevsnpvm-reportdata", TOKEN_JSON_STRING, REQ | HEX(64)},
-	{"x-ms-sevsnpvm-reportid", TOKEN_JSON_STRING, REQ | HEX(32)},
-	{"x-ms-sevsnpvm-smt-allowed", TOKEN_JSON_BOOLEAN, REQ, 0},
-	{"x-ms-sevsnpvm-snpfw-svn", TOKEN_JSON_INTEGER, REQ, 0},
-	{"x-ms-sevsnpvm-tee-svn", TOKEN_JSON_INTEGER, REQ, 0},
-	{"x-ms-sevsnpvm-vmpl", TOKEN_JSON_INTEGER, REQ, 0},
-	{"x-ms-compliance-status", TOKEN_JSON_STRING, 0, 0},
-	DATA_CLAIMS,
+    {"x-ms-sevsnpvm-authorkeydigest", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"x-ms-sevsnpvm-bootloader-svn", TOKEN_JSON_INTEGER, REQ, 0},
+    {"x-ms-sevsnpvm-familyId", TOKEN_JSON_STRING, REQ | HEX(16)},
+    {"x-ms-sevsnpvm-guestsvn", TOKEN_JSON_INTEGER, REQ, 0},
+    {"x-ms-sevsnpvm-hostdata", TOKEN_JSON_STRING, REQ | HEX(32)},
+    {"x-ms-sevsnpvm-idkeydigest", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"x-ms-sevsnpvm-imageId", TOKEN_JSON_STRING, REQ | HEX(16)},
+    {"x-ms-sevsnpvm-is-debuggable", TOKEN_JSON_BOOLEAN, REQ, 0},
+    {"x-ms-sevsnpvm-launchmeasurement", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"x-ms-sevsnpvm-microcode-svn", TOKEN_JSON_INTEGER, REQ, 0},
+    {"x-ms-sevsnpvm-migration-allowed", TOKEN_JSON_BOOLEAN, REQ, 0},
+    {"x-ms-sevsnpvm-reportdata", TOKEN_JSON_STRING, REQ | HEX(64)},
+    {"x-ms-sevsnpvm-reportid", TOKEN_JSON_STRING, REQ | HEX(32)},
+    {"x-ms-sevsnpvm-smt-allowed", TOKEN_JSON_BOOLEAN, REQ, 0},
+    {"x-ms-sevsnpvm-snpfw-svn", TOKEN_JSON_INTEGER, REQ, 0},
+    {"x-ms-sevsnpvm-tee-svn", TOKEN_JSON_INTEGER, REQ, 0},
+    {"x-ms-sevsnpvm-vmpl", TOKEN_JSON_INTEGER, REQ, 0},
+    {"x-ms-compliance-status", TOKEN_JSON_STRING, 0, 0},
+    DATA_CLAIMS,
 };
 
 /* §2.7, the TDX EAT profile as in the documented sample token. */
 static const struct token_claim_def TDX_CLAIMS[] = {
-	{"attester_tcb_status", TOKEN_JSON_STRING, 0, 0},
-	{"dbgstat", TOKEN_JSON_STRING, 0, 0},
-	{"tdx_mrconfigid", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_mrowner", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_mrownerconfig", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_mrseam", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_mrsignerseam", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_mrtd", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_report_data", TOKEN_JSON_STRING, REQ | HEX(64)},
-	{"tdx_rtmr0", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_rtmr1", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_rtmr2", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_rtmr3", TOKEN_JSON_STRING, REQ | HEX(48)},
-	{"tdx_seam_attributes", TOKEN_JSON_STRING, REQ | HEX(8)},
-	{"tdx_seamsvn", TOKEN_JSON_INTEGER, REQ, 0},
-	{"tdx_td_attributes", TOKEN_JSON_STRING, REQ | HEX(8)},
-	{"tdx_td_attributes_debug", TOKEN_JSON_BOOLEAN, REQ, 0},
-	{"tdx_td_attributes_key_locker", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"tdx_td_attributes_perfmon", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"tdx_td_attributes_protection_keys", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"tdx_td_attributes_septve_disable", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"tdx_tee_tcb_svn", TOKEN_JSON_STRING, REQ | HEX(16)},
-	{"tdx_xfam", TOKEN_JSON_STRING, REQ | HEX(8)},
-	{"x-ms-compliance-status", TOKEN_JSON_STRING, 0, 0},
-	DATA_CLAIMS,
+    {"attester_tcb_status", TOKEN_JSON_STRING, 0, 0},
+    {"dbgstat", TOKEN_JSON_STRING, 0, 0},
+    {"tdx_mrconfigid", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_mrowner", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_mrownerconfig", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_mrseam", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_mrsignerseam", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_mrtd", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_report_data", TOKEN_JSON_STRING, REQ | HEX(64)},
+    {"tdx_rtmr0", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_rtmr1", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_rtmr2", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_rtmr3", TOKEN_JSON_STRING, REQ | HEX(48)},
+    {"tdx_seam_attributes", TOKEN_JSON_STRING, REQ | HEX(8)},
+    {"tdx_seamsvn", TOKEN_JSON_INTEGER, REQ, 0},
+    {"tdx_td_attributes", TOKEN_JSON_STRING, REQ | HEX(8)},
+    {"tdx_td_attributes_debug", TOKEN_JSON_BOOLEAN, REQ, 0},
+    {"tdx_td_attributes_key_locker", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"tdx_td_attributes_perfmon", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"tdx_td_attributes_protection_keys", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"tdx_td_attributes_septve_disable", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"tdx_tee_tcb_svn", TOKEN_JSON_STRING, REQ | HEX(16)},
+    {"tdx_xfam", TOKEN_JSON_STRING, REQ | HEX(8)},
+    {"x-ms-compliance-status", TOKEN_JSON_STRING, 0, 0},
+    DATA_CLAIMS,
 };
 
 static const struct token_const_def TDX_CONSTS[] = {
-	{"eat_profile", "https://aka.ms/maa-eat-profile-tdxvm"},
-	{"intuse", "generic"},
+    {"eat_profile", "https://aka.ms/maa-eat-profile-tdxvm"},
+    {"intuse", "generic"},
 };
 
 /*
@@ -110,53 +110,53 @@ static const struct token_const_def TDX_CONSTS[] = {
  * policy issues, plus the attested key (cnf) and rp_data when present.
  */
 static const struct token_claim_def TPM_CLAIMS[] = {
-	{"cnf", TOKEN_JSON_OBJECT, 0, 0},
-	{"rp_data", TOKEN_JSON_STRING, 0, 0},
+    {"cnf", TOKEN_JSON_OBJECT, 0, 0},
+    {"rp_data", TOKEN_JSON_STRING, 0, 0},
 };
 
 /* §2.6. */
 static const struct token_claim_def AZURE_GUEST_CLAIMS[] = {
-	{"secureboot", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-attestation-protocol-ver", TOKEN_JSON_STRING, 0, 0},
-	{"x-ms-azurevm-attested-pcrs", TOKEN_JSON_ARRAY, 0, 0},
-	{"x-ms-azurevm-bootdebug-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-dbvalidated", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-dbxvalidated", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-debuggersdisabled", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-default-securebootkeysvalidated", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-elam-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-flightsigning-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-hvci-policy", TOKEN_JSON_INTEGER, 0, 0},
-	{"x-ms-azurevm-hypervisordebug-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-is-windows", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-kerneldebug-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-osbuild", TOKEN_JSON_STRING, 0, 0},
-	{"x-ms-azurevm-osdistro", TOKEN_JSON_STRING, 0, 0},
-	{"x-ms-azurevm-ostype", TOKEN_JSON_STRING, 0, 0},
-	{"x-ms-azurevm-osversion-major", TOKEN_JSON_INTEGER, 0, 0},
-	{"x-ms-azurevm-osversion-minor", TOKEN_JSON_INTEGER, 0, 0},
-	{"x-ms-azurevm-signingdisabled", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-testsigning-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
-	{"x-ms-azurevm-vmid", TOKEN_JSON_STRING, 0, 0},
-	{"x-ms-isolation-tee", TOKEN_JSON_OBJECT, 0, 0},
-	{"x-ms-compliance-status", TOKEN_JSON_STRING, 0, 0},
-	DATA_CLAIMS,
+    {"secureboot", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-attestation-protocol-ver", TOKEN_JSON_STRING, 0, 0},
+    {"x-ms-azurevm-attested-pcrs", TOKEN_JSON_ARRAY, 0, 0},
+    {"x-ms-azurevm-bootdebug-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-dbvalidated", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-dbxvalidated", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-debuggersdisabled", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-default-securebootkeysvalidated", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-elam-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-flightsigning-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-hvci-policy", TOKEN_JSON_INTEGER, 0, 0},
+    {"x-ms-azurevm-hypervisordebug-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-is-windows", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-kerneldebug-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-osbuild", TOKEN_JSON_STRING, 0, 0},
+    {"x-ms-azurevm-osdistro", TOKEN_JSON_STRING, 0, 0},
+    {"x-ms-azurevm-ostype", TOKEN_JSON_STRING, 0, 0},
+    {"x-ms-azurevm-osversion-major", TOKEN_JSON_INTEGER, 0, 0},
+    {"x-ms-azurevm-osversion-minor", TOKEN_JSON_INTEGER, 0, 0},
+    {"x-ms-azurevm-signingdisabled", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-testsigning-enabled", TOKEN_JSON_BOOLEAN, 0, 0},
+    {"x-ms-azurevm-vmid", TOKEN_JSON_STRING, 0, 0},
+    {"x-ms-isolation-tee", TOKEN_JSON_OBJECT, 0, 0},
+    {"x-ms-compliance-status", TOKEN_JSON_STRING, 0, 0},
+    DATA_CLAIMS,
 };
 
 static const struct token_catalogue CATALOGUES[MAA_TYPE_COUNT] = {
-	[MAA_TYPE_SGX_ENCLAVE] = {MAA_TYPE_SGX_ENCLAVE, "SgxEnclave", "sgx", ROWS(SGX_CLAIMS), ROWS(SGX_ALIASES),
-				  NULL, 0, true, true},
-	/* Real OpenEnclave tokens say "sgx" too (js-2022-01-28-sharedwus). */
-	[MAA_TYPE_OPEN_ENCLAVE] = {MAA_TYPE_OPEN_ENCLAVE, "OpenEnclave", "sgx", ROWS(SGX_CLAIMS), ROWS(SGX_ALIASES),
-				   NULL, 0, true, true},
-	[MAA_TYPE_SEV_SNP_VM] = {MAA_TYPE_SEV_SNP_VM, "SevSnpVm", "sevsnpvm", ROWS(SNP_CLAIMS), NULL, 0, NULL, 0,
-				 false, true},
-	[MAA_TYPE_TDX_VM] = {MAA_TYPE_TDX_VM, "TdxVm", "tdxvm", ROWS(TDX_CLAIMS), NULL, 0, ROWS(TDX_CONSTS), false,
-			     false},
-	/* MAA publishes no TPM token; "tpm" is our value (maa-interface.md §7). */
-	[MAA_TYPE_TPM] = {MAA_TYPE_TPM, "Tpm", "tpm", ROWS(TPM_CLAIMS), NULL, 0, NULL, 0, false, false},
-	[MAA_TYPE_AZURE_GUEST] = {MAA_TYPE_AZURE_GUEST, "AzureGuest", "azurevm", ROWS(AZURE_GUEST_CLAIMS), NULL, 0,
-				  NULL, 0, false, false},
+    [MAA_TYPE_SGX_ENCLAVE] = {MAA_TYPE_SGX_ENCLAVE, "SgxEnclave", "sgx", ROWS(SGX_CLAIMS), ROWS(SGX_ALIASES),
+			      NULL, 0, true, true},
+    /* Real OpenEnclave tokens say "sgx" too (js-2022-01-28-sharedwus). */
+    [MAA_TYPE_OPEN_ENCLAVE] = {MAA_TYPE_OPEN_ENCLAVE, "OpenEnclave", "sgx", ROWS(SGX_CLAIMS),
+			       ROWS(SGX_ALIASES), NULL, 0, true, true},
+    [MAA_TYPE_SEV_SNP_VM] = {MAA_TYPE_SEV_SNP_VM, "SevSnpVm", "sevsnpvm", ROWS(SNP_CLAIMS), NULL, 0, NULL, 0,
+			     false, true},
+    [MAA_TYPE_TDX_VM] = {MAA_TYPE_TDX_VM, "TdxVm", "tdxvm", ROWS(TDX_CLAIMS), NULL, 0, ROWS(TDX_CONSTS),
+			 false, false},
+    /* MAA publishes no TPM token; "tpm" is our value (maa-interface.md §7). */
+    [MAA_TYPE_TPM] = {MAA_TYPE_TPM, "Tpm", "tpm", ROWS(TPM_CLAIMS), NULL, 0, NULL, 0, false, false},
+    [MAA_TYPE_AZURE_GUEST] = {MAA_TYPE_AZURE_GUEST, "AzureGuest", "azurevm", ROWS(AZURE_GUEST_CLAIMS), NULL,
+			      0, NULL, 0, false, false},
 };
 
 const struct token_catalogue *token_catalogue_get(enum maa_type type)
@@ -211,8 +211,8 @@ static bool json_type_ok(enum token_json want, const json_t *v)
 
 static const char *json_type_name(enum token_json t)
 {
-	static const char *const names[] = {"a string", "an integer", "a boolean", "an object", "an array",
-					    "a JSON value"};
+	static const char *const names[] = {"a string",	 "an integer", "a boolean",
+					    "an object", "an array",   "a JSON value"};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -249,7 +249,8 @@ static int add_once(struct claim_set *set, const char *type, json_t *value, stru
 		return ATTEST_OK;
 	}
 	if (claim_set_add(set, type, value) != ATTEST_OK)
-		return attest_err_set(err, ATTEST_E_NOMEM, "token.nomem", "out of memory adding claim %s", type);
+		return attest_err_set(err, ATTEST_E_NOMEM, "token.nomem", "out of memory adding claim %s",
+				      type);
 	return ATTEST_OK;
 }
 

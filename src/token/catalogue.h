@@ -71,8 +71,8 @@ struct token_const_def {
 
 struct token_catalogue {
 	enum maa_type type;
-	const char *path_name;  /* "SgxEnclave": the /attest/{type} segment */
-	const char *tee;        /* x-ms-attestation-type value: "sgx", "sevsnpvm", ... */
+	const char *path_name; /* "SgxEnclave": the /attest/{type} segment */
+	const char *tee;       /* x-ms-attestation-type value: "sgx", "sevsnpvm", ... */
 	const struct token_claim_def *claims;
 	size_t n_claims;
 	const struct token_alias_def *aliases;
@@ -80,7 +80,7 @@ struct token_catalogue {
 	const struct token_const_def *consts;
 	size_t n_consts;
 	bool binary_runtime_is_ehd; /* Binary runtime data is echoed as x-ms-sgx-ehd (SGX, OE) */
-	bool has_draft_policy;      /* the request shape has draftPolicyForAttestation */
+	bool has_draft_policy;	    /* the request shape has draftPolicyForAttestation */
 };
 
 /* The catalogue of a type; NULL for a value out of range. */

@@ -17,12 +17,12 @@ struct evidence_member {
 };
 
 static const struct evidence_member EVIDENCE_MEMBERS[MAA_TYPE_COUNT] = {
-	[MAA_TYPE_SGX_ENCLAVE] = {{"quote", "Quote", NULL}, "quote"},
-	[MAA_TYPE_OPEN_ENCLAVE] = {{"report", "Report", NULL}, "report"},
-	[MAA_TYPE_SEV_SNP_VM] = {{"report", "Report", NULL}, "report"},
-	[MAA_TYPE_TDX_VM] = {{"quote", "Quote", NULL}, "quote"},
-	[MAA_TYPE_TPM] = {{"data", NULL, NULL}, "data"},
-	[MAA_TYPE_AZURE_GUEST] = {{"AttestationInfo", "attestationInfo", NULL}, "attestation_info"},
+    [MAA_TYPE_SGX_ENCLAVE] = {{"quote", "Quote", NULL}, "quote"},
+    [MAA_TYPE_OPEN_ENCLAVE] = {{"report", "Report", NULL}, "report"},
+    [MAA_TYPE_SEV_SNP_VM] = {{"report", "Report", NULL}, "report"},
+    [MAA_TYPE_TDX_VM] = {{"quote", "Quote", NULL}, "quote"},
+    [MAA_TYPE_TPM] = {{"data", NULL, NULL}, "data"},
+    [MAA_TYPE_AZURE_GUEST] = {{"AttestationInfo", "attestationInfo", NULL}, "attestation_info"},
 };
 
 /* Spellings of the optional members (§1.3.1; legacy enclaveHeldData, §1.3.2). */
@@ -37,8 +37,8 @@ static const char *const DRAFT_NAMES[] = {"draftPolicyForAttestation", "DraftPol
  * Returns rc.
  */
 static int __attribute__((format(printf, 6, 7)))
-fail(struct attest_err *err, int rc, const char *stem, const char *problem, const char *member, const char *fmt,
-     ...)
+fail(struct attest_err *err, int rc, const char *stem, const char *problem, const char *member,
+     const char *fmt, ...)
 {
 	char name[ATTEST_ERR_NAME_MAX], msg[ATTEST_ERR_MSG_MAX];
 	va_list ap;
@@ -82,11 +82,13 @@ static int member_text(const json_t *v, const char *member, const char *stem, si
 		       size_t *len, struct attest_err *err)
 {
 	if (!json_is_string(v))
-		return fail(err, ATTEST_E_PARSE, stem, "type", member, "member \"%s\" must be a string", member);
+		return fail(err, ATTEST_E_PARSE, stem, "type", member, "member \"%s\" must be a string",
+			    member);
 	*out = json_string_value(v);
 	*len = json_string_length(v);
 	if (memchr(*out, '\0', *len) != NULL)
-		return fail(err, ATTEST_E_PARSE, stem, "nul", member, "member \"%s\" contains a NUL character", member);
+		return fail(err, ATTEST_E_PARSE, stem, "nul", member,
+			    "member \"%s\" contains a NUL character", member);
 	if (*len > max) {
 		return fail(err, ATTEST_E_NOMEM, stem, "too_large", member,
 			    "member \"%s\" is %zu characters, over the limit of %zu", member, *len, max);
@@ -99,8 +101,8 @@ static int member_text(const json_t *v, const char *member, const char *stem, si
  * max_bytes. An empty string gives zero bytes (allowed: the empty runtime
  * data of the OE plugin vectors); the caller refuses it where it must not be.
  */
-static int member_bytes(const json_t *v, const char *member, const char *stem, size_t max_bytes, uint8_t **out,
-			size_t *outlen, struct attest_err *err)
+static int member_bytes(const json_t *v, const char *member, const char *stem, size_t max_bytes,
+			uint8_t **out, size_t *outlen, struct attest_err *err)
 {
 	const char *text = NULL;
 	size_t len = 0;
@@ -114,21 +116,22 @@ static int member_bytes(const json_t *v, const char *member, const char *stem, s
 	if (rc == ATTEST_E_NOMEM)
 		return attest_err_set(err, rc, "request.nomem", "out of memory decoding \"%s\"", member);
 	if (rc != ATTEST_OK)
-		return fail(err, ATTEST_E_PARSE, stem, "base64", member,
-			    "member \"%s\" is not base64 or base64url text (one alphabet, optional '=' padding)",
-			    member);
+		return fail(
+		    err, ATTEST_E_PARSE, stem, "base64", member,
+		    "member \"%s\" is not base64 or base64url text (one alphabet, optional '=' padding)",
+		    member);
 	if (*outlen > max_bytes) {
 		free(*out);
 		*out = NULL;
-		return fail(err, ATTEST_E_NOMEM, stem, "too_large", member, "member \"%s\" decodes to too many bytes",
-			    member);
+		return fail(err, ATTEST_E_NOMEM, stem, "too_large", member,
+			    "member \"%s\" decodes to too many bytes", member);
 	}
 	return ATTEST_OK;
 }
 
 /* dataType: "Binary" or "JSON" (any case); missing means Binary (§1.3.1). */
-static int data_type_parse(const json_t *obj, const char *member, const char *stem, enum evidence_data_type *out,
-			   struct attest_err *err)
+static int data_type_parse(const json_t *obj, const char *member, const char *stem,
+			   enum evidence_data_type *out, struct attest_err *err)
 {
 	json_t *dt = json_object_get(obj, "dataType");
 	const char *s;
@@ -138,8 +141,8 @@ static int data_type_parse(const json_t *obj, const char *member, const char *st
 		return ATTEST_OK;
 	}
 	if (!json_is_string(dt))
-		return fail(err, ATTEST_E_PARSE, stem, "data_type", member, "member \"%s.dataType\" must be a string",
-			    member);
+		return fail(err, ATTEST_E_PARSE, stem, "data_type", member,
+			    "member \"%s.dataType\" must be a string", member);
 	s = json_string_value(dt);
 	if (strcasecmp(s, "Binary") == 0 && strlen(s) == json_string_length(dt))
 		*out = EVIDENCE_DATA_BINARY;
@@ -176,9 +179,11 @@ static int data_decode(const json_t *v, const char *member, const char *stem, st
 		struct attest_err jerr;
 
 		attest_err_clear(&jerr);
-		if (jsonx_parse((const char *)d->bytes, d->len, &d->json, "request.json", sub, &jerr) != ATTEST_OK)
+		if (jsonx_parse((const char *)d->bytes, d->len, &d->json, "request.json", sub, &jerr) !=
+		    ATTEST_OK)
 			return fail(err, ATTEST_E_PARSE, stem, "json", sub,
-				    "member \"%s\" has dataType JSON but its data is not valid UTF-8 JSON", sub);
+				    "member \"%s\" has dataType JSON but its data is not valid UTF-8 JSON",
+				    sub);
 	}
 	return ATTEST_OK;
 }
@@ -195,8 +200,10 @@ static int evidence_decode(const json_t *doc, enum maa_type type, struct attest_
 	if (rc != ATTEST_OK)
 		return rc;
 	if (v == NULL)
-		return fail(err, ATTEST_E_PARSE, m->stem, "missing", m->names[0], "member \"%s\" is missing", m->names[0]);
-	rc = member_bytes(v, found, m->stem, ATTEST_REQUEST_MAX_EVIDENCE, &req->evidence, &req->evidence_len, err);
+		return fail(err, ATTEST_E_PARSE, m->stem, "missing", m->names[0], "member \"%s\" is missing",
+			    m->names[0]);
+	rc = member_bytes(v, found, m->stem, ATTEST_REQUEST_MAX_EVIDENCE, &req->evidence, &req->evidence_len,
+			  err);
 	if (rc != ATTEST_OK)
 		return rc;
 	if (req->evidence_len == 0)
@@ -222,8 +229,8 @@ static int runtime_decode(const json_t *doc, struct attest_request *req, struct 
 		return data_decode(v, found, "runtime_data", &req->runtime, err);
 	if (ehd != NULL) {
 		req->runtime.type = EVIDENCE_DATA_BINARY;
-		return member_bytes(ehd, ehd_found, "runtime_data", ATTEST_REQUEST_MAX_DATA, &req->runtime.bytes,
-				    &req->runtime.len, err);
+		return member_bytes(ehd, ehd_found, "runtime_data", ATTEST_REQUEST_MAX_DATA,
+				    &req->runtime.bytes, &req->runtime.len, err);
 	}
 	return ATTEST_OK;
 }
@@ -240,8 +247,8 @@ static int optional_data_decode(const json_t *doc, const char *const *names, con
 	return data_decode(v, found, stem, d, err);
 }
 
-static int optional_text(const json_t *doc, const char *const *names, const char *stem, size_t max, char **out,
-			 struct attest_err *err)
+static int optional_text(const json_t *doc, const char *const *names, const char *stem, size_t max,
+			 char **out, struct attest_err *err)
 {
 	const char *found = NULL, *text = NULL;
 	size_t len = 0;
@@ -251,11 +258,12 @@ static int optional_text(const json_t *doc, const char *const *names, const char
 	if (rc != ATTEST_OK || v == NULL)
 		return rc;
 	rc = member_text(v, found, stem, max, &text, &len, err);
-	if (rc != ATTEST_OK)
-		return rc;
+	if (rc != ATTEST_OK || text == NULL)
+		return rc != ATTEST_OK ? rc : ATTEST_E_INTERNAL;
 	*out = strndup(text, len);
 	if (*out == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "request.nomem", "out of memory copying \"%s\"", found);
+		return attest_err_set(err, ATTEST_E_NOMEM, "request.nomem", "out of memory copying \"%s\"",
+				      found);
 	return ATTEST_OK;
 }
 
@@ -273,8 +281,8 @@ static int common_members_decode(const json_t *doc, enum maa_type type, struct a
 	 * since evaluating a draft is harmless and clients generated from later
 	 * specs may send it. */
 	if (rc == ATTEST_OK)
-		rc = optional_text(doc, DRAFT_NAMES, "draft_policy", ATTEST_REQUEST_MAX_DRAFT, &req->draft_policy,
-				   err);
+		rc = optional_text(doc, DRAFT_NAMES, "draft_policy", ATTEST_REQUEST_MAX_DRAFT,
+				   &req->draft_policy, err);
 	if (rc == ATTEST_OK && req->draft_policy != NULL && req->draft_policy[0] == '\0') {
 		free(req->draft_policy); /* "" is no draft: the stored policy applies */
 		req->draft_policy = NULL;

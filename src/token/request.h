@@ -31,18 +31,18 @@
 #include <stdint.h>
 
 /* Size limits (decoded bytes / characters). Real SGX bodies are ~6.5 KB. */
-#define ATTEST_REQUEST_MAX_BODY (4u * 1024 * 1024)
+#define ATTEST_REQUEST_MAX_BODY	    (4u * 1024 * 1024)
 #define ATTEST_REQUEST_MAX_EVIDENCE (1u * 1024 * 1024)
-#define ATTEST_REQUEST_MAX_DATA (256u * 1024)
-#define ATTEST_REQUEST_MAX_NONCE 2048u
-#define ATTEST_REQUEST_MAX_DRAFT (256u * 1024)
+#define ATTEST_REQUEST_MAX_DATA	    (256u * 1024)
+#define ATTEST_REQUEST_MAX_NONCE    2048u
+#define ATTEST_REQUEST_MAX_DRAFT    (256u * 1024)
 
 /* One of runtimeData / initTimeData. */
 struct attest_request_data {
 	uint8_t *bytes; /* decoded data, NULL when absent */
 	size_t len;
 	enum evidence_data_type type; /* EVIDENCE_DATA_NONE when absent */
-	json_t *json;                 /* the parsed JSON when type is JSON */
+	json_t *json;		      /* the parsed JSON when type is JSON */
 };
 
 struct attest_request {
@@ -51,7 +51,7 @@ struct attest_request {
 	size_t evidence_len;
 	struct attest_request_data runtime;
 	struct attest_request_data init;
-	char *nonce;        /* NULL when absent */
+	char *nonce;	    /* NULL when absent */
 	char *draft_policy; /* policy text, NULL when absent or empty */
 };
 

@@ -10,8 +10,18 @@
 
 /* Names a policy may not set at top level: the service owns them (§2.2). */
 static const char *const RESERVED[] = {
-	"iss", "iat", "nbf", "exp", "jti", "x-ms-ver", "x-ms-attestation-type", "x-ms-policy-hash",
-	"x-ms-policy-signer", "x-ms-policy", "nonce", "cnf",
+    "iss",
+    "iat",
+    "nbf",
+    "exp",
+    "jti",
+    "x-ms-ver",
+    "x-ms-attestation-type",
+    "x-ms-policy-hash",
+    "x-ms-policy-signer",
+    "x-ms-policy",
+    "nonce",
+    "cnf",
 };
 
 static bool reserved(const char *name)
@@ -25,7 +35,8 @@ static bool reserved(const char *name)
 static int set(json_t *obj, const char *key, json_t *v, struct attest_err *err)
 {
 	if (v == NULL || json_object_set_new(obj, key, v) != 0)
-		return attest_err_set(err, ATTEST_E_NOMEM, "token.nomem", "out of memory setting claim %s", key);
+		return attest_err_set(err, ATTEST_E_NOMEM, "token.nomem", "out of memory setting claim %s",
+				      key);
 	return ATTEST_OK;
 }
 
@@ -98,8 +109,8 @@ static int catalogue_claims(json_t *o, const struct token_attest_params *p, stru
 		if (c == NULL) {
 			if (def->flags & TOKEN_CLAIM_REQUIRED)
 				return attest_err_set(err, ATTEST_E_INTERNAL, "token.claim.missing",
-						      "the %s verifier produced no \"%s\" claim", cat->path_name,
-						      def->name);
+						      "the %s verifier produced no \"%s\" claim",
+						      cat->path_name, def->name);
 			continue;
 		}
 		rc = token_claim_check(def, c->value, err);
@@ -145,8 +156,8 @@ static int own_claims(json_t *o, const struct claim_set *incoming, struct attest
 		const struct claim *c = claim_set_at(incoming, i);
 		int rc;
 
-		if (strncmp(c->type, prefix, sizeof(prefix) - 1) != 0 || strcmp(c->issuer, CLAIM_ISSUER_SERVICE) != 0 ||
-		    json_object_get(o, c->type) != NULL)
+		if (strncmp(c->type, prefix, sizeof(prefix) - 1) != 0 ||
+		    strcmp(c->issuer, CLAIM_ISSUER_SERVICE) != 0 || json_object_get(o, c->type) != NULL)
 			continue;
 		rc = set(o, c->type, json_deep_copy(c->value), err);
 		if (rc != ATTEST_OK)
@@ -170,7 +181,8 @@ static int policy_claims(json_t *o, const struct claim_set *issued, struct attes
 		return ATTEST_OK;
 	pol = claim_set_to_json(issued);
 	if (pol == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "token.nomem", "out of memory building x-ms-policy");
+		return attest_err_set(err, ATTEST_E_NOMEM, "token.nomem",
+				      "out of memory building x-ms-policy");
 	json_object_foreach(pol, name, v)
 	{
 		if (reserved(name) || json_object_get(o, name) != NULL)
@@ -189,8 +201,9 @@ int token_attest_claims(const struct token_attest_params *p, json_t **out, struc
 	int rc;
 
 	if (p == NULL || p->cat == NULL || p->issuer == NULL || p->policy_hash == NULL || p->incoming == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "token.param",
-				      "token parameters need a catalogue, an issuer, a policy hash and claims");
+		return attest_err_set(
+		    err, ATTEST_E_INVALID, "token.param",
+		    "token parameters need a catalogue, an issuer, a policy hash and claims");
 	o = registered_claims(p->issuer, p->now, TOKEN_ATTEST_LIFETIME);
 	if (o == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "token.nomem", "out of memory building a token");
@@ -222,7 +235,8 @@ json_t *token_header(const char *alg, const char *jku, const char *kid)
 
 	if (h == NULL || set(h, "alg", json_string(alg), NULL) ||
 	    (jku != NULL && set(h, "jku", json_string(jku), NULL)) ||
-	    (kid != NULL && set(h, "kid", json_string(kid), NULL)) || set(h, "typ", json_string("JWT"), NULL)) {
+	    (kid != NULL && set(h, "kid", json_string(kid), NULL)) ||
+	    set(h, "typ", json_string("JWT"), NULL)) {
 		json_decref(h);
 		return NULL;
 	}
@@ -242,8 +256,10 @@ static json_t *sorted_object(const json_t *v)
 	json_t *o = json_object(), *m;
 	const char *k;
 
-	if (o == NULL || (n > 0 && keys == NULL)) {
+	if (o == NULL || keys == NULL) {
 		free(keys);
+		if (n == 0)
+			return o; /* {} */
 		json_decref(o);
 		return NULL;
 	}
@@ -351,18 +367,19 @@ static int segment_json(const char *seg, size_t len, const char *what, json_t **
 	int rc;
 
 	if (b64_decode(seg, len, &raw, &rawlen) != ATTEST_OK)
-		return attest_err_set(err, ATTEST_E_PARSE, "token.decode.base64", "the token %s is not base64url",
-				      what);
+		return attest_err_set(err, ATTEST_E_PARSE, "token.decode.base64",
+				      "the token %s is not base64url", what);
 	attest_err_clear(&jerr);
 	rc = jsonx_parse((const char *)raw, rawlen, out, "token.decode.json", what, &jerr);
 	free(raw);
 	if (rc != ATTEST_OK)
-		return attest_err_set(err, ATTEST_E_PARSE, "token.decode.json", "the token %s is not JSON", what);
+		return attest_err_set(err, ATTEST_E_PARSE, "token.decode.json", "the token %s is not JSON",
+				      what);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		return attest_err_set(err, ATTEST_E_PARSE, "token.decode.json", "the token %s is not a JSON object",
-				      what);
+		return attest_err_set(err, ATTEST_E_PARSE, "token.decode.json",
+				      "the token %s is not a JSON object", what);
 	}
 	return ATTEST_OK;
 }

@@ -21,20 +21,20 @@
 #include <stdint.h>
 
 #define TOKEN_ATTEST_LIFETIME 28800 /* 8 hours (§5) */
-#define TOKEN_MGMT_LIFETIME 3600    /* policy / certificate results (§2.8) */
-#define TOKEN_MAA_VERSION "1.0"     /* x-ms-ver */
-#define TOKEN_JTI_BYTES 32          /* jti: 64 hex characters */
+#define TOKEN_MGMT_LIFETIME   3600  /* policy / certificate results (§2.8) */
+#define TOKEN_MAA_VERSION     "1.0" /* x-ms-ver */
+#define TOKEN_JTI_BYTES	      32    /* jti: 64 hex characters */
 
 struct token_attest_params {
 	const struct token_catalogue *cat;
-	const char *issuer;               /* provider base URL, no trailing '/' */
-	int64_t now;                      /* iat = nbf */
-	const uint8_t *jti;               /* TOKEN_JTI_BYTES, or NULL for a random id */
-	const char *policy_hash;          /* x-ms-policy-hash (base64url) */
-	const json_t *policy_signer;      /* JWK of the policy's signer, or NULL */
+	const char *issuer;		  /* provider base URL, no trailing '/' */
+	int64_t now;			  /* iat = nbf */
+	const uint8_t *jti;		  /* TOKEN_JTI_BYTES, or NULL for a random id */
+	const char *policy_hash;	  /* x-ms-policy-hash (base64url) */
+	const json_t *policy_signer;	  /* JWK of the policy's signer, or NULL */
 	const struct claim_set *incoming; /* verifier + request claims (token_add_request_claims) */
-	const struct claim_set *issued;   /* claims the policy issued; NULL or empty for none */
-	const char *nonce;                /* request nonce, or NULL */
+	const struct claim_set *issued;	  /* claims the policy issued; NULL or empty for none */
+	const char *nonce;		  /* request nonce, or NULL */
 };
 
 /*

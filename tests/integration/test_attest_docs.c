@@ -40,8 +40,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#define OE_COLL "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
-#define OE_NOW "1651017600"
+#define OE_COLL	    "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
+#define OE_NOW	    "1651017600"
 #define MAX_SIGNERS 3
 
 struct signer {
@@ -186,12 +186,13 @@ static void fill_one(struct buf *out, const char *ph, size_t n)
 		text = strndup(colon + 1, (size_t)(ph + n - colon - 1));
 		attest_err_clear(&err);
 		if ((size_t)(colon - name) == 4 && strncmp(name, "none", 4) == 0) {
-			assert_int_equal(policy_jws_unsigned(text[0] ? text : NULL, strlen(text), &jws, &err), 0);
+			assert_int_equal(policy_jws_unsigned(text[0] ? text : NULL, strlen(text), &jws, &err),
+					 0);
 		} else {
 			struct signer *s = signer_find(name, (size_t)(colon - name));
 
-			assert_int_equal(policy_jws_signed(text[0] ? text : NULL, strlen(text), s->key_pem, s->cert_pem, &jws,
-							   &err),
+			assert_int_equal(policy_jws_signed(text[0] ? text : NULL, strlen(text), s->key_pem,
+							   s->cert_pem, &jws, &err),
 					 0);
 		}
 		append_str(out, jws);
@@ -208,7 +209,8 @@ static void fill_one(struct buf *out, const char *ph, size_t n)
 		by = signer_find(a, (size_t)(colon - a));
 		subject = signer_find(colon + 1, (size_t)(ph + n - colon - 1));
 		hdr = json_pack("{s:[s]}", "x5c", by->der_b64);
-		payload = json_pack("{s:{s:s, s:[s]}}", "policyCertificate", "kty", "RSA", "x5c", subject->der_b64);
+		payload =
+		    json_pack("{s:{s:s, s:[s]}}", "policyCertificate", "kty", "RSA", "x5c", subject->der_b64);
 		text = json_dumps(payload, JSON_COMPACT);
 		assert_int_equal(jws_signer_new(by->key, JWS_ALG_RS256, hdr, &js, NULL), 0);
 		assert_int_equal(jws_sign(js, text, strlen(text), &jws, NULL), 0);
@@ -312,7 +314,8 @@ static void expect_json(const char *what, const char *tmpl, size_t len, const js
 	char path[512] = "$";
 
 	if (t == NULL)
-		fail_msg("docs example %d: %s example is not JSON: %s (line %d)", D.examples, what, e.text, e.line);
+		fail_msg("docs example %d: %s example is not JSON: %s (line %d)", D.examples, what, e.text,
+			 e.line);
 	if (!json_match(t, v, path, sizeof(path))) {
 		char *got = json_dumps(v, JSON_INDENT(1));
 
@@ -390,7 +393,8 @@ static void send_request(const struct block *b, struct sent *s)
 
 		while (blen > 0 && body[blen - 1] == '\n')
 			body[--blen] = '\0';
-		assert_int_equal(http_do(&D.srv, method, path, headers, blen ? body : NULL, blen, NULL, &s->r), 0);
+		assert_int_equal(
+		    http_do(&D.srv, method, path, headers, blen ? body : NULL, blen, NULL, &s->r), 0);
 	}
 	s->json = http_json(&s->r);
 	for (int i = 0; i < nh; i++)
@@ -405,7 +409,8 @@ static void check_response(const struct block *b, const struct sent *s)
 
 	assert_int_equal(sscanf(p, "HTTP/1.1 %ld", &status), 1);
 	if (s->r.status != status)
-		fail_msg("docs example %d: status %ld, the example says %ld: %s", D.examples, s->r.status, status, s->r.body);
+		fail_msg("docs example %d: status %ld, the example says %ld: %s", D.examples, s->r.status,
+			 status, s->r.body);
 	p = strchr(p, '\n') + 1;
 	while (p < end && *p != '\n') {
 		const char *e = memchr(p, '\n', (size_t)(end - p)), *colon = memchr(p, ':', (size_t)(e - p));
@@ -417,7 +422,8 @@ static void check_response(const struct block *b, const struct sent *s)
 		if (!http_header(&s->r, name, got, sizeof(got)))
 			fail_msg("docs example %d: no %s header", D.examples, name);
 		if (!(want[0] == '<' && want[strlen(want) - 1] == '>') && strcasecmp(want, got) != 0)
-			fail_msg("docs example %d: %s is \"%s\", the example says \"%s\"", D.examples, name, got, want);
+			fail_msg("docs example %d: %s is \"%s\", the example says \"%s\"", D.examples, name,
+				 got, want);
 		p = e + 1;
 	}
 	body = p < end ? p + 1 : end;
@@ -516,7 +522,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(api_md_examples_hold_against_the_server),
+	    cmocka_unit_test(api_md_examples_hold_against_the_server),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,9 +15,9 @@
 
 #include "crypto/jose.h"
 
-#define JS_DIR "maa-tokens/js-2022-01-28-sharedwus/exchanges"
+#define JS_DIR	"maa-tokens/js-2022-01-28-sharedwus/exchanges"
 #define OE_COLL "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
-#define OE_NOW 1651017600
+#define OE_NOW	1651017600
 
 static struct attestd_proc srv;
 static char *sgx_body; /* the recorded SgxEnclave request body */
@@ -76,7 +76,8 @@ static void post(const char *path, const void *body, size_t len, struct http_rep
 }
 
 /* MAA's error answer: status, {"error":{"code","message"}}, x-ms-error-code. */
-static void assert_maa_error(const struct http_reply *r, long status, const char *code, const char *in_message)
+static void assert_maa_error(const struct http_reply *r, long status, const char *code,
+			     const char *in_message)
 {
 	json_t *j = http_json(r);
 	const char *c, *m;
@@ -137,8 +138,8 @@ static void recorded_request_gives_a_token_that_verifies_against_certs(void **st
 /* Both api-versions the SDKs use, and the 2018 preview and 2025 ones, are accepted. */
 static void every_listed_api_version_is_accepted(void **state)
 {
-	static const char *const versions[] = {"2018-09-01-preview", "2020-10-01", "2022-08-01", "2022-09-01-preview",
-					       "2023-04-01-preview", "2025-06-01"};
+	static const char *const versions[] = {"2018-09-01-preview", "2020-10-01",	   "2022-08-01",
+					       "2022-09-01-preview", "2023-04-01-preview", "2025-06-01"};
 
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
 		char path[128];
@@ -164,43 +165,49 @@ struct bad_case {
 #define V "?api-version=2020-10-01"
 
 static const struct bad_case BAD[] = {
-	{"empty body", "/attest/SgxEnclave" V, "", 400, "InvalidParameter", "request.body.json"},
-	{"malformed JSON", "/attest/SgxEnclave" V, "{\"quote\":", 400, "InvalidParameter", "request.body.json"},
-	{"duplicate member", "/attest/SgxEnclave" V, "{\"quote\":\"AAAA\",\"quote\":\"AAAA\"}", 400, "InvalidParameter",
-	 NULL},
-	{"array body", "/attest/SgxEnclave" V, "[1,2,3]", 400, "InvalidParameter", "request.body.not_object"},
-	{"string body", "/attest/SgxEnclave" V, "\"quote\"", 400, "InvalidParameter", "request.body.not_object"},
-	{"quote missing", "/attest/SgxEnclave" V, "{}", 400, "InvalidParameter", "request.quote.missing"},
-	{"quote a number", "/attest/SgxEnclave" V, "{\"quote\":42}", 400, "InvalidParameter", "request.quote.type"},
-	{"quote an object", "/attest/SgxEnclave" V, "{\"quote\":{}}", 400, "InvalidParameter", "request.quote.type"},
-	{"quote not base64", "/attest/SgxEnclave" V, "{\"quote\":\"**not base64**\"}", 400, "InvalidParameter",
-	 "request.quote.base64"},
-	{"quote mixed alphabets", "/attest/SgxEnclave" V, "{\"quote\":\"ab+_\"}", 400, "InvalidParameter",
-	 "request.quote.base64"},
-	{"quote empty", "/attest/SgxEnclave" V, "{\"quote\":\"\"}", 400, "InvalidParameter", "request.quote.empty"},
-	{"quote garbage bytes", "/attest/SgxEnclave" V, "{\"quote\":\"AAECAwQFBgcICQoLDA0ODw\"}", 400,
-	 "InvalidParameter", "sgx."},
-	{"runtimeData a string", "/attest/SgxEnclave" V, "{\"quote\":\"AAAA\",\"runtimeData\":\"x\"}", 400,
-	 "InvalidParameter", "request.runtime_data.type"},
-	{"runtimeData dataType unknown", "/attest/SgxEnclave" V,
-	 "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":\"XML\"}}", 400, "InvalidParameter",
-	 "request.runtime_data.data_type"},
-	{"runtimeData JSON not JSON", "/attest/SgxEnclave" V,
-	 "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":\"JSON\"}}", 400, "InvalidParameter",
-	 "request.runtime_data.json"},
-	{"nonce a number", "/attest/SgxEnclave" V, "{\"quote\":\"AAAA\",\"nonce\":1}", 400, "InvalidParameter",
-	 "request.nonce.type"},
-	{"draft policy an array", "/attest/SgxEnclave" V, "{\"quote\":\"AAAA\",\"draftPolicyForAttestation\":[]}", 400,
-	 "InvalidParameter", "request.draft_policy.type"},
-	{"OE report missing", "/attest/OpenEnclave" V, "{\"quote\":\"AAAA\"}", 400, "InvalidParameter",
-	 "request.report.missing"},
-	{"SevSnpVm envelope not JSON", "/attest/SevSnpVm" V, "{\"report\":\"AAAA\"}", 400, "InvalidParameter", NULL},
-	{"TdxVm quote garbage", "/attest/TdxVm" V, "{\"quote\":\"AAECAwQFBgcICQoLDA0ODw\"}", 400, "InvalidParameter",
-	 "tdx."},
-	{"Tpm message not JSON", "/attest/Tpm" V, "{\"data\":\"AAAA\"}", 400, "InvalidParameter", "tpm."},
-	{"unknown type", "/attest/FooEnclave" V, "{\"quote\":\"AAAA\"}", 400, "InvalidParameter", "unknown attestation type"},
-	{"unknown api-version", "/attest/SgxEnclave?api-version=1999-01-01", "{\"quote\":\"AAAA\"}", 400, NULL, NULL},
-	{"missing api-version", "/attest/SgxEnclave", "{\"quote\":\"AAAA\"}", 400, NULL, NULL},
+    {"empty body", "/attest/SgxEnclave" V, "", 400, "InvalidParameter", "request.body.json"},
+    {"malformed JSON", "/attest/SgxEnclave" V, "{\"quote\":", 400, "InvalidParameter", "request.body.json"},
+    {"duplicate member", "/attest/SgxEnclave" V, "{\"quote\":\"AAAA\",\"quote\":\"AAAA\"}", 400,
+     "InvalidParameter", NULL},
+    {"array body", "/attest/SgxEnclave" V, "[1,2,3]", 400, "InvalidParameter", "request.body.not_object"},
+    {"string body", "/attest/SgxEnclave" V, "\"quote\"", 400, "InvalidParameter", "request.body.not_object"},
+    {"quote missing", "/attest/SgxEnclave" V, "{}", 400, "InvalidParameter", "request.quote.missing"},
+    {"quote a number", "/attest/SgxEnclave" V, "{\"quote\":42}", 400, "InvalidParameter",
+     "request.quote.type"},
+    {"quote an object", "/attest/SgxEnclave" V, "{\"quote\":{}}", 400, "InvalidParameter",
+     "request.quote.type"},
+    {"quote not base64", "/attest/SgxEnclave" V, "{\"quote\":\"**not base64**\"}", 400, "InvalidParameter",
+     "request.quote.base64"},
+    {"quote mixed alphabets", "/attest/SgxEnclave" V, "{\"quote\":\"ab+_\"}", 400, "InvalidParameter",
+     "request.quote.base64"},
+    {"quote empty", "/attest/SgxEnclave" V, "{\"quote\":\"\"}", 400, "InvalidParameter",
+     "request.quote.empty"},
+    {"quote garbage bytes", "/attest/SgxEnclave" V, "{\"quote\":\"AAECAwQFBgcICQoLDA0ODw\"}", 400,
+     "InvalidParameter", "sgx."},
+    {"runtimeData a string", "/attest/SgxEnclave" V, "{\"quote\":\"AAAA\",\"runtimeData\":\"x\"}", 400,
+     "InvalidParameter", "request.runtime_data.type"},
+    {"runtimeData dataType unknown", "/attest/SgxEnclave" V,
+     "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":\"XML\"}}", 400, "InvalidParameter",
+     "request.runtime_data.data_type"},
+    {"runtimeData JSON not JSON", "/attest/SgxEnclave" V,
+     "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":\"JSON\"}}", 400,
+     "InvalidParameter", "request.runtime_data.json"},
+    {"nonce a number", "/attest/SgxEnclave" V, "{\"quote\":\"AAAA\",\"nonce\":1}", 400, "InvalidParameter",
+     "request.nonce.type"},
+    {"draft policy an array", "/attest/SgxEnclave" V, "{\"quote\":\"AAAA\",\"draftPolicyForAttestation\":[]}",
+     400, "InvalidParameter", "request.draft_policy.type"},
+    {"OE report missing", "/attest/OpenEnclave" V, "{\"quote\":\"AAAA\"}", 400, "InvalidParameter",
+     "request.report.missing"},
+    {"SevSnpVm envelope not JSON", "/attest/SevSnpVm" V, "{\"report\":\"AAAA\"}", 400, "InvalidParameter",
+     NULL},
+    {"TdxVm quote garbage", "/attest/TdxVm" V, "{\"quote\":\"AAECAwQFBgcICQoLDA0ODw\"}", 400,
+     "InvalidParameter", "tdx."},
+    {"Tpm message not JSON", "/attest/Tpm" V, "{\"data\":\"AAAA\"}", 400, "InvalidParameter", "tpm."},
+    {"unknown type", "/attest/FooEnclave" V, "{\"quote\":\"AAAA\"}", 400, "InvalidParameter",
+     "unknown attestation type"},
+    {"unknown api-version", "/attest/SgxEnclave?api-version=1999-01-01", "{\"quote\":\"AAAA\"}", 400, NULL,
+     NULL},
+    {"missing api-version", "/attest/SgxEnclave", "{\"quote\":\"AAAA\"}", 400, NULL, NULL},
 };
 
 static void bad_requests_get_the_right_4xx_and_error_code(void **state)
@@ -240,9 +247,11 @@ static void huge_and_hostile_bodies_are_refused_without_5xx(void **state)
 	 * Content-Length over it is refused before a byte is read, racing the
 	 * client's upload: the server's own tests cover that case). */
 	{
-		const char *headers[] = {"Content-Type: application/json", "Transfer-Encoding: chunked", NULL};
+		const char *headers[] = {"Content-Type: application/json", "Transfer-Encoding: chunked",
+					 NULL};
 
-		assert_int_equal(http_do(&srv, "POST", "/attest/SgxEnclave" V, headers, big, strlen(big), NULL, &r), 0);
+		assert_int_equal(
+		    http_do(&srv, "POST", "/attest/SgxEnclave" V, headers, big, strlen(big), NULL, &r), 0);
 		assert_maa_error(&r, 413, "RequestEntityTooLarge", NULL);
 		http_reply_free(&r);
 	}
@@ -310,13 +319,13 @@ static void server_survives_and_still_attests(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(recorded_request_gives_a_token_that_verifies_against_certs),
-		cmocka_unit_test(every_listed_api_version_is_accepted),
-		cmocka_unit_test(bad_requests_get_the_right_4xx_and_error_code),
-		cmocka_unit_test(huge_and_hostile_bodies_are_refused_without_5xx),
-		cmocka_unit_test(wrong_method_is_405),
-		cmocka_unit_test(type_without_verifier_says_so),
-		cmocka_unit_test(server_survives_and_still_attests),
+	    cmocka_unit_test(recorded_request_gives_a_token_that_verifies_against_certs),
+	    cmocka_unit_test(every_listed_api_version_is_accepted),
+	    cmocka_unit_test(bad_requests_get_the_right_4xx_and_error_code),
+	    cmocka_unit_test(huge_and_hostile_bodies_are_refused_without_5xx),
+	    cmocka_unit_test(wrong_method_is_405),
+	    cmocka_unit_test(type_without_verifier_says_so),
+	    cmocka_unit_test(server_survives_and_still_attests),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -34,7 +34,7 @@
 #include <openssl/x509v3.h>
 
 #define OE_COLL "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
-#define OE_NOW "1651017600" /* 2022-04-27: that collateral is current */
+#define OE_NOW	"1651017600" /* 2022-04-27: that collateral is current */
 
 static const uint8_t PLATFORM_COMPS[16] = {5, 5, 2, 4, 1, 128, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
@@ -74,7 +74,8 @@ static int run_node(const char *dir, const char *script, const char *env, const 
 	int st;
 
 	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy NODE_EXTRA_CA_CERTS='%s' %s "
+		 "cd '%s' && env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy "
+		 "NODE_EXTRA_CA_CERTS='%s' %s "
 		 "node %s 2>&1",
 		 dir, cacert, env, script);
 	fflush(stderr);
@@ -149,8 +150,9 @@ static void synthetic_evidence(const char *dir, int64_t now)
 	uint8_t body[SGX_REPORT_BODY_SIZE], *quote = NULL, *report = NULL;
 	size_t qlen = 0, rlen = 0, tl = 0, ql = 0;
 	char *tb = NULL, *qb = NULL, path[1024];
-	static const char runtime[] = "{\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"BBBB\"},\"app\":\"demo\"}";
-	STACK_OF(X509) *roots;
+	static const char runtime[] =
+	    "{\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"BBBB\"},\"app\":\"demo\"}";
+	STACK_OF(X509) * roots;
 	FILE *f;
 
 	intel_devplat_opts_default(&o, now);
@@ -328,8 +330,9 @@ static void tpm_leg1(const struct attestd_proc *p, char **challenge, char **cont
 	size_t len = 0;
 	const char *data;
 
-	assert_int_equal(http_do(p, "POST", "/attest/Tpm?api-version=2020-10-01", headers, body, strlen(body), NULL, &r),
-			 0);
+	assert_int_equal(
+	    http_do(p, "POST", "/attest/Tpm?api-version=2020-10-01", headers, body, strlen(body), NULL, &r),
+	    0);
 	if (r.status != 200)
 		fail_msg("TPM leg 1: %ld %s", r.status, r.body);
 	doc = http_json(&r);
@@ -339,7 +342,8 @@ static void tpm_leg1(const struct attestd_proc *p, char **challenge, char **cont
 	msg = json_loadb((const char *)raw, len, 0, NULL);
 	assert_non_null(msg);
 	*challenge = strdup(json_string_value(json_object_get(json_object_get(msg, "payload"), "challenge")));
-	*context = strdup(json_string_value(json_object_get(json_object_get(msg, "payload"), "service_context")));
+	*context =
+	    strdup(json_string_value(json_object_get(json_object_get(msg, "payload"), "service_context")));
 	json_decref(msg);
 	json_decref(doc);
 	free(raw);
@@ -370,7 +374,8 @@ static void tpm_through_the_official_client(void **state)
 		skip();
 	assert_non_null(mkdtemp(work));
 	assert_int_equal(devplat_tpm_ca_new("Test AIK CA", now - 86400, now + 86400 * 30, &ca, NULL), 0);
-	assert_int_equal(devplat_tpm_ca_issue(ca, aik, "Test AIK", now - 3600, now + 86400, &aik_cert, NULL), 0);
+	assert_int_equal(devplat_tpm_ca_issue(ca, aik, "Test AIK", now - 3600, now + 86400, &aik_cert, NULL),
+			 0);
 	der_len = i2d_X509(aik_cert, &der);
 	snprintf(roots, sizeof(roots), "%s/aik-ca.pem", work);
 	f = fopen(roots, "w");
@@ -387,11 +392,14 @@ static void tpm_through_the_official_client(void **state)
 	devplat_tcg_log_pcrs(&log, &pcrs);
 	tpm_leg1(&p, &challenge, &context);
 	assert_int_equal(b64_decode(challenge, strlen(challenge), &ch, &chl), 0);
-	assert_int_equal(devplat_tpm_quote(aik, &pcrs, TPM_BANK_SHA256, 0xFFFFFF, ch, chl, &quote, &ql, &sig, &sl, NULL), 0);
+	assert_int_equal(
+	    devplat_tpm_quote(aik, &pcrs, TPM_BANK_SHA256, 0xFFFFFF, ch, chl, &quote, &ql, &sig, &sl, NULL),
+	    0);
 	cur.quote = quote, cur.quote_len = ql, cur.sig = sig, cur.sig_len = sl, cur.pcrs = &pcrs;
 	cur.log = log.log.p, cur.log_len = log.log.len, cur.aik = aik, cur.aik_cert_der = der;
 	cur.aik_cert_len = (size_t)der_len;
-	rq.version = 2, rq.challenge = challenge, rq.service_context = context, rq.rp_id = "https://rp.example";
+	rq.version = 2, rq.challenge = challenge, rq.service_context = context,
+	rq.rp_id = "https://rp.example";
 	rq.rp_data = "cnBkYXRh", rq.current = &cur, rq.request_key = req_key;
 	assert_int_equal(devplat_tpm_request_build(&rq, &msg, NULL), 0);
 	snprintf(reqf, sizeof(reqf), "%s/request.json", work);
@@ -422,10 +430,10 @@ static void tpm_through_the_official_client(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(real_evidence_through_the_official_client),
-		cmocka_unit_test(synthetic_evidence_through_the_official_client),
-		cmocka_unit_test(policies_and_signers_through_the_official_client),
-		cmocka_unit_test(tpm_through_the_official_client),
+	    cmocka_unit_test(real_evidence_through_the_official_client),
+	    cmocka_unit_test(synthetic_evidence_through_the_official_client),
+	    cmocka_unit_test(policies_and_signers_through_the_official_client),
+	    cmocka_unit_test(tpm_through_the_official_client),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

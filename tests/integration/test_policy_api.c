@@ -22,10 +22,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#define JS_DIR "maa-tokens/js-2022-01-28-sharedwus/exchanges"
+#define JS_DIR	"maa-tokens/js-2022-01-28-sharedwus/exchanges"
 #define OE_COLL "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
-#define OE_NOW "1651017600"
-#define V "?api-version=2020-10-01"
+#define OE_NOW	"1651017600"
+#define V	"?api-version=2020-10-01"
 
 /* A policy signer: key, self-signed CA certificate, and their PEM texts. */
 struct signer {
@@ -109,7 +109,8 @@ static const char *auth_header(void)
 	return h;
 }
 
-static void request(const char *method, const char *path, const char *ctype, const char *body, struct http_reply *r)
+static void request(const char *method, const char *path, const char *ctype, const char *body,
+		    struct http_reply *r)
 {
 	char ct[128];
 	const char *headers[] = {auth_header(), ct, NULL};
@@ -157,7 +158,8 @@ static int group_setup(void **state)
 	signer_make(&rogue, "rogue signer");
 	create_provider("iso", "isolated", &s1);
 	create_provider("shared1", "shared", NULL);
-	snprintf(path, sizeof(path), "%s/" JS_DIR "/03-attest-SgxEnclave-binary-runtime/request.json", vectors);
+	snprintf(path, sizeof(path), "%s/" JS_DIR "/03-attest-SgxEnclave-binary-runtime/request.json",
+		 vectors);
 	rec = json_load_file(path, 0, NULL);
 	sgx_body = json_dumps(json_object_get(rec, "body"), JSON_COMPACT);
 	json_decref(rec);
@@ -193,7 +195,8 @@ static json_t *token_claims(const struct http_reply *r, int64_t lifetime)
 	assert_int_equal(jws_parse(tok, strlen(tok), &j, &err), 0);
 	assert_int_equal(jws_verify_jwks(j, jwks, 0, &err), 0);
 	assert_int_equal(jwt_claims(j, &claims, &err), 0);
-	assert_int_equal(json_integer_value(json_object_get(claims, "exp")) - json_integer_value(json_object_get(claims, "iat")),
+	assert_int_equal(json_integer_value(json_object_get(claims, "exp")) -
+			     json_integer_value(json_object_get(claims, "iat")),
 			 lifetime);
 	jws_free(j);
 	json_decref(jwks);
@@ -260,8 +263,9 @@ static char *get_policy(const char *prefix, const char *type)
 	return text;
 }
 
-static const char DENY_ALL[] = "version=1.0; authorizationrules { [type==\"x-ms-sgx-svn\", value > 1000] => permit(); }; "
-			       "issuancerules { };";
+static const char DENY_ALL[] =
+    "version=1.0; authorizationrules { [type==\"x-ms-sgx-svn\", value > 1000] => permit(); }; "
+    "issuancerules { };";
 static const char ISSUE_ONE[] = "version=1.0; authorizationrules { => permit(); }; issuancerules { "
 				"=> issue(type=\"from-policy\", value=\"yes\"); };";
 
@@ -444,18 +448,23 @@ static void certificate_changes_accept_every_body_form(void **state)
 
 	assert_true(asprintf(&quoted, "\"%s\"", jws) > 0);
 	claims = cert_change("add", quoted, 200);
-	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")), "IsPresent");
-	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-certificate-thumbprint")), s2.thumbprint);
+	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")),
+			    "IsPresent");
+	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-certificate-thumbprint")),
+			    s2.thumbprint);
 	json_decref(claims);
 	claims = cert_change("add", jws, 200); /* bare, and idempotent */
-	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")), "IsPresent");
+	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")),
+			    "IsPresent");
 	json_decref(claims);
 	assert_true(asprintf(&object, "{\"policyCertificateToRemove\":\"%s\"}", jws) > 0);
 	claims = cert_change("remove", object, 200);
-	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")), "IsAbsent");
+	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")),
+			    "IsAbsent");
 	json_decref(claims);
 	claims = cert_change("remove", object, 200);
-	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")), "IsAbsent");
+	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")),
+			    "IsAbsent");
 	json_decref(claims);
 	free(payload);
 	free(jws);
@@ -469,8 +478,9 @@ static void certificate_changes_accept_every_body_form(void **state)
 			char *p = cert_payload(members[i], &s2), *j = jws_by(&s1, p);
 
 			claims = cert_change(i == 0 ? "add" : "remove", j, 200);
-			assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policycertificates-result")),
-					    i == 0 ? "IsPresent" : "IsAbsent");
+			assert_string_equal(
+			    json_string_value(json_object_get(claims, "x-ms-policycertificates-result")),
+			    i == 0 ? "IsPresent" : "IsAbsent");
 			json_decref(claims);
 			free(p);
 			free(j);
@@ -480,8 +490,8 @@ static void certificate_changes_accept_every_body_form(void **state)
 
 static void certificate_changes_need_a_trusted_signer(void **state)
 {
-	char *payload = cert_payload("policyCertificate", &rogue), *jws = jws_by(&rogue, payload), *none = NULL,
-	     *last = cert_payload("policyCertificate", &s1), *last_jws = jws_by(&s1, last);
+	char *payload = cert_payload("policyCertificate", &rogue), *jws = jws_by(&rogue, payload),
+	     *none = NULL, *last = cert_payload("policyCertificate", &s1), *last_jws = jws_by(&s1, last);
 	struct http_reply r;
 
 	cert_change("add", jws, 400);
@@ -496,8 +506,9 @@ static void certificate_changes_need_a_trusted_signer(void **state)
 		json_t *keys = json_object_get(json_object_get(claims, "x-ms-policy-certificates"), "keys");
 
 		assert_int_equal(json_array_size(keys), 1);
-		assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(keys, 0), "x5c"), 0)),
-				    s1.der_b64);
+		assert_string_equal(
+		    json_string_value(json_array_get(json_object_get(json_array_get(keys, 0), "x5c"), 0)),
+		    s1.der_b64);
 		json_decref(claims);
 	}
 	http_reply_free(&r);
@@ -530,9 +541,9 @@ static void isolated_provider_takes_only_trusted_signed_policies(void **state)
 	request("PUT", "/providers/iso/policies/SgxEnclave" V, "text/plain", good, &r);
 	claims = result_claims(&r);
 	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-policy-result")), "Updated");
-	assert_string_equal(
-		json_string_value(json_array_get(json_object_get(json_object_get(claims, "x-ms-policy-signer"), "x5c"), 0)),
-		s1.der_b64);
+	assert_string_equal(json_string_value(json_array_get(
+				json_object_get(json_object_get(claims, "x-ms-policy-signer"), "x5c"), 0)),
+			    s1.der_b64);
 	json_decref(claims);
 	http_reply_free(&r);
 	/* the stored JWS comes back as uploaded, with its signer */
@@ -555,7 +566,8 @@ static void isolated_provider_takes_only_trusted_signed_policies(void **state)
 		assert_string_equal(json_string_value(json_object_get(ac, "iss")), iss);
 		json_decref(ac);
 	}
-	request("POST", "/providers/iso/policies/SgxEnclave:reset" V, "text/plain", "eyJhbGciOiJub25lIn0..", &r);
+	request("POST", "/providers/iso/policies/SgxEnclave:reset" V, "text/plain", "eyJhbGciOiJub25lIn0..",
+		&r);
 	assert_error(&r, 400, "InvalidOperation");
 	http_reply_free(&r);
 	request("POST", "/providers/iso/policies/SgxEnclave:reset" V, "text/plain", reset, &r);
@@ -593,15 +605,15 @@ static void acknowledged_policy_survives_kill_9(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(set_policy_takes_effect_on_the_next_attestation),
-		cmocka_unit_test(aad_accepts_raw_text_and_quoted_jws),
-		cmocka_unit_test(malformed_policy_bodies_are_refused),
-		cmocka_unit_test(policy_writes_need_a_credential),
-		cmocka_unit_test(shared_providers_keep_their_defaults),
-		cmocka_unit_test(certificate_changes_accept_every_body_form),
-		cmocka_unit_test(certificate_changes_need_a_trusted_signer),
-		cmocka_unit_test(isolated_provider_takes_only_trusted_signed_policies),
-		cmocka_unit_test(acknowledged_policy_survives_kill_9),
+	    cmocka_unit_test(set_policy_takes_effect_on_the_next_attestation),
+	    cmocka_unit_test(aad_accepts_raw_text_and_quoted_jws),
+	    cmocka_unit_test(malformed_policy_bodies_are_refused),
+	    cmocka_unit_test(policy_writes_need_a_credential),
+	    cmocka_unit_test(shared_providers_keep_their_defaults),
+	    cmocka_unit_test(certificate_changes_accept_every_body_form),
+	    cmocka_unit_test(certificate_changes_need_a_trusted_signer),
+	    cmocka_unit_test(isolated_provider_takes_only_trusted_signed_policies),
+	    cmocka_unit_test(acknowledged_policy_survives_kill_9),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

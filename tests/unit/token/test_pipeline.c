@@ -27,10 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JS_DIR "maa-tokens/js-2022-01-28-sharedwus"
-#define OE_COLL "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
+#define JS_DIR	 "maa-tokens/js-2022-01-28-sharedwus"
+#define OE_COLL	 "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
 #define COLL_NOW 1651017600 /* 2022-04-27T00:00:00Z: the collateral is current */
-#define ISSUER "https://attestd.test:8443"
+#define ISSUER	 "https://attestd.test:8443"
 
 struct fixture {
 	struct pipeline_ctx *ctx;
@@ -192,8 +192,14 @@ static int kind(const json_t *v)
  */
 static void compare_with_real(const json_t *real, const json_t *ours)
 {
-	static const char *const differ[] = {"iss", "iat", "nbf", "exp", "jti", "x-ms-policy-hash",
-					     "x-ms-sgx-collateral", "maa-attestationcollateral"};
+	static const char *const differ[] = {"iss",
+					     "iat",
+					     "nbf",
+					     "exp",
+					     "jti",
+					     "x-ms-policy-hash",
+					     "x-ms-sgx-collateral",
+					     "maa-attestationcollateral"};
 	const char *k;
 	json_t *v;
 
@@ -219,7 +225,8 @@ static void compare_with_real(const json_t *real, const json_t *ours)
 	/* the quote is the same bytes: its hash is the same */
 	assert_true(json_equal(json_object_get(json_object_get(real, "x-ms-sgx-collateral"), "quotehash"),
 			       json_object_get(json_object_get(ours, "x-ms-sgx-collateral"), "quotehash")));
-	assert_int_equal(json_integer_value(json_object_get(ours, "exp")) - json_integer_value(json_object_get(ours, "iat")),
+	assert_int_equal(json_integer_value(json_object_get(ours, "exp")) -
+			     json_integer_value(json_object_get(ours, "iat")),
 			 28800);
 	assert_string_equal(json_string_value(json_object_get(ours, "iss")), ISSUER);
 }
@@ -273,7 +280,8 @@ static void default_sgx_policy_is_the_real_services_default(void **state)
 	REQUIRE_VECTORS(dir);
 	size_t len = 0;
 	unsigned char *text = test_read_vector(
-		dir, "maa-tokens/cpp-2022-11-17-policy-sgx-aad/tokens/06-policies-get-SgxEnclave.response.jwt", &len);
+	    dir, "maa-tokens/cpp-2022-11-17-policy-sgx-aad/tokens/06-policies-get-SgxEnclave.response.jwt",
+	    &len);
 	json_t *h = NULL, *p = NULL, *ph = NULL, *pp = NULL;
 	const char *inner;
 	struct policy_plan *plan = NULL;
@@ -355,7 +363,8 @@ static void tdx_quote_gives_the_documented_eat_profile_token(void **state)
 	assert_string_equal(json_string_value(json_object_get(ours, "eat_profile")),
 			    "https://aka.ms/maa-eat-profile-tdxvm");
 	assert_string_equal(json_string_value(json_object_get(ours, "tdx_mrtd")),
-			    "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7");
+			    "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27"
+			    "428b2538873118b7");
 	assert_string_equal(json_string_value(json_object_get(ours, "attester_tcb_status")), "UpToDate");
 	json_decref(ours);
 	pipeline_outcome_clear(&out);
@@ -368,8 +377,8 @@ static void tdx_quote_gives_the_documented_eat_profile_token(void **state)
 }
 
 #define SNP_VECTOR "snp/teekit-gcp-milan-v5-reportdata-2025-12"
-#define SNP_NOW 1767225600 /* the vector's verdict time; its VCEK chain carries no CRL */
-#define SNP_TOKEN "maa-tokens/samples-2025-04-08-sevsnpvm-sharedweu-test/sev-snp-jwt.txt"
+#define SNP_NOW	   1767225600 /* the vector's verdict time; its VCEK chain carries no CRL */
+#define SNP_TOKEN  "maa-tokens/samples-2025-04-08-sevsnpvm-sharedweu-test/sev-snp-jwt.txt"
 
 /* {"SnpReport", "VcekCertChain"} of a real report, as the SevSnpVm request carries it (§1.3.3). */
 static char *snp_request_body(const char *dir)
@@ -466,8 +475,9 @@ static void draft_policy_gives_an_unsigned_token_with_its_claims(void **state)
 	struct pipeline_outcome out;
 	struct attest_err err;
 	char hash[POLICY_HASH_B64_LEN + 1];
-	static const char draft[] = "version=1.0; authorizationrules { => permit(); }; issuancerules { "
-				    "c:[type==\"x-ms-sgx-mrsigner\"] => issue(type=\"signer\", value=c.value); };";
+	static const char draft[] =
+	    "version=1.0; authorizationrules { => permit(); }; issuancerules { "
+	    "c:[type==\"x-ms-sgx-mrsigner\"] => issue(type=\"signer\", value=c.value); };";
 
 	json_object_set_new(doc, "draftPolicyForAttestation", json_string(draft));
 	json_object_set_new(doc, "nonce", json_string("n-42"));
@@ -500,8 +510,9 @@ static void denying_policy_answers_400_naming_rule_and_claim(void **state)
 	REQUIRE_VECTORS(dir);
 	char *body = recorded_body(dir, "03-attest-SgxEnclave-binary-runtime");
 	struct pipeline_outcome out;
-	static const char policy[] = "version=1.0;\nauthorizationrules {\n"
-				     "  [type==\"x-ms-sgx-svn\", value>=3] => permit();\n};\nissuancerules { };";
+	static const char policy[] =
+	    "version=1.0;\nauthorizationrules {\n"
+	    "  [type==\"x-ms-sgx-svn\", value>=3] => permit();\n};\nissuancerules { };";
 
 	run(f, MAA_TYPE_SGX_ENCLAVE, body, policy, &out);
 	assert_int_equal(out.status, 400);
@@ -518,8 +529,8 @@ static void draft_that_does_not_compile_is_a_parsing_error(void **state)
 	struct fixture *f = *state;
 	struct pipeline_outcome out;
 
-	run(f, MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"draftPolicyForAttestation\":\"version=1.0; nonsense\"}", NULL,
-	    &out);
+	run(f, MAA_TYPE_SGX_ENCLAVE,
+	    "{\"quote\":\"AAAA\",\"draftPolicyForAttestation\":\"version=1.0; nonsense\"}", NULL, &out);
 	assert_int_equal(out.status, 400);
 	assert_string_equal(out.code, "PolicyParsingError");
 	assert_true(strncmp(out.err.name, "policy.", 7) == 0);
@@ -567,7 +578,8 @@ static void runtime_data_not_bound_to_the_quote_is_refused(void **state)
 	char *body;
 	struct pipeline_outcome out;
 
-	json_object_set_new(doc, "runtimeData", json_pack("{s:s, s:s}", "data", "AQID", "dataType", "Binary"));
+	json_object_set_new(doc, "runtimeData",
+			    json_pack("{s:s, s:s}", "data", "AQID", "dataType", "Binary"));
 	body = json_dumps(doc, JSON_COMPACT);
 	run(f, MAA_TYPE_SGX_ENCLAVE, body, NULL, &out);
 	assert_int_equal(out.status, 400);
@@ -616,20 +628,20 @@ static void evidence_is_refused_once_its_collateral_expired(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(recorded_openenclave_binary_request_gives_the_real_token_claims),
-		cmocka_unit_test(recorded_openenclave_json_request_gives_the_real_token_claims),
-		cmocka_unit_test(recorded_sgx_request_gives_the_real_token_claims),
-		cmocka_unit_test(default_sgx_policy_is_the_real_services_default),
-		cmocka_unit_test(tdx_quote_gives_the_documented_eat_profile_token),
-		cmocka_unit_test(snp_report_gives_the_real_sevsnpvm_token_shape),
-		cmocka_unit_test(draft_policy_gives_an_unsigned_token_with_its_claims),
-		cmocka_unit_test(denying_policy_answers_400_naming_rule_and_claim),
-		cmocka_unit_test(draft_that_does_not_compile_is_a_parsing_error),
-		cmocka_unit_test(malformed_request_is_invalid_parameter),
-		cmocka_unit_test(altered_evidence_is_refused_with_the_verifier_error),
-		cmocka_unit_test(runtime_data_not_bound_to_the_quote_is_refused),
-		cmocka_unit_test(type_without_verifier_answers_501),
-		cmocka_unit_test(evidence_is_refused_once_its_collateral_expired),
+	    cmocka_unit_test(recorded_openenclave_binary_request_gives_the_real_token_claims),
+	    cmocka_unit_test(recorded_openenclave_json_request_gives_the_real_token_claims),
+	    cmocka_unit_test(recorded_sgx_request_gives_the_real_token_claims),
+	    cmocka_unit_test(default_sgx_policy_is_the_real_services_default),
+	    cmocka_unit_test(tdx_quote_gives_the_documented_eat_profile_token),
+	    cmocka_unit_test(snp_report_gives_the_real_sevsnpvm_token_shape),
+	    cmocka_unit_test(draft_policy_gives_an_unsigned_token_with_its_claims),
+	    cmocka_unit_test(denying_policy_answers_400_naming_rule_and_claim),
+	    cmocka_unit_test(draft_that_does_not_compile_is_a_parsing_error),
+	    cmocka_unit_test(malformed_request_is_invalid_parameter),
+	    cmocka_unit_test(altered_evidence_is_refused_with_the_verifier_error),
+	    cmocka_unit_test(runtime_data_not_bound_to_the_quote_is_refused),
+	    cmocka_unit_test(type_without_verifier_answers_501),
+	    cmocka_unit_test(evidence_is_refused_once_its_collateral_expired),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T_NOW 1767225600 /* 2026-01-01 */
+#define T_NOW  1767225600 /* 2026-01-01 */
 #define ISSUER "https://attestd.test"
 
 struct fixture {
@@ -70,7 +70,8 @@ static int setup(void **state)
 	memset(f->ctx->tpm_key, 0x5a, sizeof(f->ctx->tpm_key));
 	f->ctx->tpm_key_set = true;
 	assert_int_equal(devplat_tpm_ca_new("AIK CA", T_NOW - 86400, T_NOW + 86400 * 30, &f->ca, NULL), 0);
-	assert_int_equal(devplat_tpm_ca_issue(f->ca, f->aik, "AIK", T_NOW - 3600, T_NOW + 86400, &cert, NULL), 0);
+	assert_int_equal(devplat_tpm_ca_issue(f->ca, f->aik, "AIK", T_NOW - 3600, T_NOW + 86400, &cert, NULL),
+			 0);
 	n = i2d_X509(cert, &der);
 	f->aik_cert = malloc((size_t)n);
 	memcpy(f->aik_cert, der, (size_t)n);
@@ -178,14 +179,15 @@ static char *request_leg(struct fixture *f, const char *challenge, const char *c
 	struct attest_err err;
 
 	assert_int_equal(b64_decode(challenge, strlen(challenge), &ch, &chl), 0);
-	assert_int_equal(devplat_tpm_quote(f->aik, &f->pcrs, TPM_BANK_SHA256, 0xFFFFFF, ch, chl, &quote, &ql, &sig, &sl,
-					   NULL),
+	assert_int_equal(devplat_tpm_quote(f->aik, &f->pcrs, TPM_BANK_SHA256, 0xFFFFFF, ch, chl, &quote, &ql,
+					   &sig, &sl, NULL),
 			 0);
 	cur.quote = quote, cur.quote_len = ql, cur.sig = sig, cur.sig_len = sl;
 	cur.pcrs = &f->pcrs, cur.log = f->log.log.p, cur.log_len = f->log.log.len, cur.aik = f->aik;
 	cur.aik_cert_der = f->aik_cert, cur.aik_cert_len = f->aik_cert_len;
 	rq.version = 2, rq.challenge = challenge, rq.service_context = context;
-	rq.rp_id = "https://rp.example", rq.rp_data = "cnBkYXRh", rq.current = &cur, rq.request_key = f->req_key;
+	rq.rp_id = "https://rp.example", rq.rp_data = "cnBkYXRh", rq.current = &cur,
+	rq.request_key = f->req_key;
 	attest_err_clear(&err);
 	if (devplat_tpm_request_build(&rq, &msg, &err) != 0)
 		fail_msg("%s: %s", err.name, err.msg);
@@ -216,13 +218,14 @@ static json_t *report_claims(struct fixture *f, const char *body)
 }
 
 /* The TPM sample policy of maa-interface.md §3.7, reduced to claims our synthetic boot has. */
-static const char POLICY[] = "version=1.1;\n"
-			     "configurationrules { => issueproperty(type=\"required_pcr_mask\", value=15); };\n"
-			     "authorizationrules { => permit(); };\n"
-			     "issuancerules {\n"
-			     "  [type==\"aikValidated\", value==true] && [type==\"secureBootEnabled\", value==true]\n"
-			     "     => issue(type=\"PlatformAttested\", value=true);\n"
-			     "};";
+static const char POLICY[] =
+    "version=1.1;\n"
+    "configurationrules { => issueproperty(type=\"required_pcr_mask\", value=15); };\n"
+    "authorizationrules { => permit(); };\n"
+    "issuancerules {\n"
+    "  [type==\"aikValidated\", value==true] && [type==\"secureBootEnabled\", value==true]\n"
+    "     => issue(type=\"PlatformAttested\", value=true);\n"
+    "};";
 
 static void two_legs_give_a_signed_tpm_token_in_the_request_form(void **state)
 {
@@ -240,7 +243,8 @@ static void two_legs_give_a_signed_tpm_token_in_the_request_form(void **state)
 	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-attestation-type")), "tpm");
 	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-ver")), "1.0");
 	assert_true(json_is_true(json_object_get(claims, "PlatformAttested")));
-	assert_true(json_is_true(json_object_get(json_object_get(claims, "x-ms-policy"), "PlatformAttested")));
+	assert_true(
+	    json_is_true(json_object_get(json_object_get(claims, "x-ms-policy"), "PlatformAttested")));
 	assert_true(json_is_object(json_object_get(json_object_get(claims, "cnf"), "jwk")));
 	assert_string_equal(json_string_value(json_object_get(claims, "rp_data")), "cnBkYXRh");
 	assert_string_equal(json_string_value(json_object_get(claims, "iss")), ISSUER);
@@ -265,8 +269,9 @@ static void denying_tpm_policy_answers_policy_evaluation_error(void **state)
 	struct fixture *f = *state;
 	char *challenge = NULL, *context = NULL, *body;
 	struct pipeline_outcome out;
-	static const char deny[] = "version=1.0; authorizationrules { [type==\"secureBootEnabled\", value==true] => "
-				   "deny(); => permit(); }; issuancerules { };";
+	static const char deny[] =
+	    "version=1.0; authorizationrules { [type==\"secureBootEnabled\", value==true] => "
+	    "deny(); => permit(); }; issuancerules { };";
 
 	init_leg(f, &challenge, &context);
 	body = request_leg(f, challenge, context);
@@ -304,8 +309,8 @@ static void context_from_another_service_key_is_refused(void **state)
 static void malformed_tpm_messages_are_invalid_parameter(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const bodies[] = {"", "{", "[]", "{\"data\":\"%%%\"}", "{\"data\":\"e30\"}",
-					     "{\"type\":\"other\"}"};
+	static const char *const bodies[] = {
+	    "", "{", "[]", "{\"data\":\"%%%\"}", "{\"data\":\"e30\"}", "{\"type\":\"other\"}"};
 
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		struct pipeline_outcome out;
@@ -321,10 +326,10 @@ static void malformed_tpm_messages_are_invalid_parameter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(two_legs_give_a_signed_tpm_token_in_the_request_form),
-		cmocka_unit_test(denying_tpm_policy_answers_policy_evaluation_error),
-		cmocka_unit_test(context_from_another_service_key_is_refused),
-		cmocka_unit_test(malformed_tpm_messages_are_invalid_parameter),
+	    cmocka_unit_test(two_legs_give_a_signed_tpm_token_in_the_request_form),
+	    cmocka_unit_test(denying_tpm_policy_answers_policy_evaluation_error),
+	    cmocka_unit_test(context_from_another_service_key_is_refused),
+	    cmocka_unit_test(malformed_tpm_messages_are_invalid_parameter),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -179,20 +179,28 @@ static void malformed_bodies_are_refused(void **state)
 
 static void wrongly_typed_optional_members_are_refused(void **state)
 {
-	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":\"AAAA\"}", "request.runtime_data.type");
-	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{}}", "request.runtime_data.missing");
-	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":1}}", "request.runtime_data.type");
-	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":\"Text\"}}",
+	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":\"AAAA\"}",
+	       "request.runtime_data.type");
+	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{}}",
+	       "request.runtime_data.missing");
+	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":1}}",
+	       "request.runtime_data.type");
+	refuse(MAA_TYPE_SGX_ENCLAVE,
+	       "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":\"Text\"}}",
 	       "request.runtime_data.data_type");
-	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":7}}",
+	refuse(MAA_TYPE_SGX_ENCLAVE,
+	       "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":7}}",
 	       "request.runtime_data.data_type");
 	/* "AAAA" is three zero bytes: not JSON */
-	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":\"JSON\"}}",
+	refuse(MAA_TYPE_SGX_ENCLAVE,
+	       "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\",\"dataType\":\"JSON\"}}",
 	       "request.runtime_data.json");
 	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"nonce\":5}", "request.nonce.type");
 	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"nonce\":\"a\\u0000b\"}", "request.nonce.nul");
-	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"draftPolicyForAttestation\":{}}", "request.draft_policy.type");
-	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\"},\"enclaveHeldData\":\"AAAA\"}",
+	refuse(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"draftPolicyForAttestation\":{}}",
+	       "request.draft_policy.type");
+	refuse(MAA_TYPE_SGX_ENCLAVE,
+	       "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AAAA\"},\"enclaveHeldData\":\"AAAA\"}",
 	       "request.runtime_data.duplicate");
 }
 
@@ -204,12 +212,13 @@ static void optional_members_decode(void **state)
 	struct attest_request *req = NULL;
 	struct attest_err err;
 
-	assert_int_equal(decode(MAA_TYPE_SGX_ENCLAVE,
-				"{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"" JSON_A1 "\",\"dataType\":\"json\"},"
-				"\"initTimeData\":{\"data\":\"AQID\",\"dataType\":\"Binary\"},\"nonce\":\"n0nce\","
-				"\"draftPolicyForAttestation\":\"version=1.0;\",\"unknownMember\":[1,2]}",
-				&req, &err),
-			 ATTEST_OK);
+	assert_int_equal(
+	    decode(MAA_TYPE_SGX_ENCLAVE,
+		   "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"" JSON_A1 "\",\"dataType\":\"json\"},"
+		   "\"initTimeData\":{\"data\":\"AQID\",\"dataType\":\"Binary\"},\"nonce\":\"n0nce\","
+		   "\"draftPolicyForAttestation\":\"version=1.0;\",\"unknownMember\":[1,2]}",
+		   &req, &err),
+	    ATTEST_OK);
 	assert_int_equal(req->runtime.type, EVIDENCE_DATA_JSON);
 	assert_int_equal(json_integer_value(json_object_get(req->runtime.json, "a")), 1);
 	assert_int_equal(req->init.type, EVIDENCE_DATA_BINARY);
@@ -225,11 +234,12 @@ static void null_and_empty_optional_members_are_absent(void **state)
 	struct attest_request *req = NULL;
 	struct attest_err err;
 
-	assert_int_equal(decode(MAA_TYPE_SGX_ENCLAVE,
-				"{\"quote\":\"AAAA\",\"runtimeData\":null,\"initTimeData\":null,\"nonce\":null,"
-				"\"draftPolicyForAttestation\":\"\"}",
-				&req, &err),
-			 ATTEST_OK);
+	assert_int_equal(
+	    decode(MAA_TYPE_SGX_ENCLAVE,
+		   "{\"quote\":\"AAAA\",\"runtimeData\":null,\"initTimeData\":null,\"nonce\":null,"
+		   "\"draftPolicyForAttestation\":\"\"}",
+		   &req, &err),
+	    ATTEST_OK);
 	assert_int_equal(req->runtime.type, EVIDENCE_DATA_NONE);
 	assert_null(req->runtime.bytes);
 	assert_null(req->nonce);
@@ -243,8 +253,9 @@ static void missing_data_type_is_binary_and_empty_data_is_allowed(void **state)
 	struct attest_request *req = NULL;
 	struct attest_err err;
 
-	assert_int_equal(decode(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"\"}}", &req, &err),
-			 ATTEST_OK);
+	assert_int_equal(
+	    decode(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"\"}}", &req, &err),
+	    ATTEST_OK);
 	assert_int_equal(req->runtime.type, EVIDENCE_DATA_BINARY);
 	assert_non_null(req->runtime.bytes);
 	assert_int_equal(req->runtime.len, 0);
@@ -257,8 +268,9 @@ static void legacy_member_names_are_accepted(void **state)
 	struct attest_request *req = NULL;
 	struct attest_err err;
 
-	assert_int_equal(decode(MAA_TYPE_SGX_ENCLAVE, "{\"Quote\":\"AAAA\",\"EnclaveHeldData\":\"AQID\"}", &req, &err),
-			 ATTEST_OK);
+	assert_int_equal(
+	    decode(MAA_TYPE_SGX_ENCLAVE, "{\"Quote\":\"AAAA\",\"EnclaveHeldData\":\"AQID\"}", &req, &err),
+	    ATTEST_OK);
 	assert_int_equal(req->evidence_len, 3);
 	assert_int_equal(req->runtime.type, EVIDENCE_DATA_BINARY);
 	assert_int_equal(req->runtime.len, 3);
@@ -270,7 +282,8 @@ static void each_type_has_its_request_shape(void **state)
 	struct attest_request *req = NULL;
 	struct attest_err err;
 
-	assert_int_equal(decode(MAA_TYPE_SEV_SNP_VM, "{\"report\":\"" JSON_A1 "\",\"nonce\":\"x\"}", &req, &err), 0);
+	assert_int_equal(
+	    decode(MAA_TYPE_SEV_SNP_VM, "{\"report\":\"" JSON_A1 "\",\"nonce\":\"x\"}", &req, &err), 0);
 	assert_memory_equal(req->evidence, "{\"a\":1}", 7);
 	attest_request_free(req);
 	assert_int_equal(decode(MAA_TYPE_TDX_VM, "{\"quote\":\"AAAA\"}", &req, &err), 0);
@@ -278,9 +291,11 @@ static void each_type_has_its_request_shape(void **state)
 	assert_int_equal(decode(MAA_TYPE_TPM, "{\"data\":\"" JSON_A1 "\"}", &req, &err), 0);
 	assert_int_equal(req->evidence_len, 7);
 	attest_request_free(req);
-	assert_int_equal(decode(MAA_TYPE_AZURE_GUEST, "{\"AttestationInfo\":\"" JSON_A1 "\"}", &req, &err), 0);
+	assert_int_equal(decode(MAA_TYPE_AZURE_GUEST, "{\"AttestationInfo\":\"" JSON_A1 "\"}", &req, &err),
+			 0);
 	attest_request_free(req);
-	assert_int_equal(decode(MAA_TYPE_AZURE_GUEST, "{\"attestationInfo\":\"" JSON_A1 "\"}", &req, &err), 0);
+	assert_int_equal(decode(MAA_TYPE_AZURE_GUEST, "{\"attestationInfo\":\"" JSON_A1 "\"}", &req, &err),
+			 0);
 	attest_request_free(req);
 	refuse(MAA_TYPE_TPM, "{\"quote\":\"AAAA\"}", "request.data.missing");
 	refuse(MAA_TYPE_AZURE_GUEST, "{\"AttestationInfo\":\"AAAA\",\"attestationInfo\":\"AAAA\"}",
@@ -313,7 +328,8 @@ static void oversized_members_and_bodies_are_refused(void **state)
 	s = body_with("{\"quote\":\"AAAA\",\"nonce\":\"", ATTEST_REQUEST_MAX_NONCE + 1, 'n', "\"}");
 	refuse(MAA_TYPE_SGX_ENCLAVE, s, "request.nonce.too_large");
 	free(s);
-	s = body_with("{\"quote\":\"AAAA\",\"draftPolicyForAttestation\":\"", ATTEST_REQUEST_MAX_DRAFT + 1, ' ', "\"}");
+	s = body_with("{\"quote\":\"AAAA\",\"draftPolicyForAttestation\":\"", ATTEST_REQUEST_MAX_DRAFT + 1,
+		      ' ', "\"}");
 	refuse(MAA_TYPE_SGX_ENCLAVE, s, "request.draft_policy.too_large");
 	free(s);
 	s = body_with("{\"quote\":\"AAAA\",\"pad\":\"", ATTEST_REQUEST_MAX_BODY, ' ', "\"}");
@@ -348,7 +364,8 @@ static void every_truncation_of_a_real_body_is_refused(void **state)
 		struct attest_err err;
 
 		attest_err_clear(&err);
-		assert_int_not_equal(attest_request_decode(MAA_TYPE_OPEN_ENCLAVE, body, cut, &req, &err), ATTEST_OK);
+		assert_int_not_equal(attest_request_decode(MAA_TYPE_OPEN_ENCLAVE, body, cut, &req, &err),
+				     ATTEST_OK);
 		assert_null(req);
 		assert_true(strncmp(err.name, "request.", 8) == 0);
 	}
@@ -367,7 +384,8 @@ static void request_claims_follow_the_data_type(void **state)
 				"\"initTimeData\":{\"data\":\"" JSON_A1 "\",\"dataType\":\"JSON\"}}",
 				&req, &err),
 			 0);
-	assert_int_equal(token_add_request_claims(token_catalogue_get(MAA_TYPE_SGX_ENCLAVE), req, in, &err), 0);
+	assert_int_equal(token_add_request_claims(token_catalogue_get(MAA_TYPE_SGX_ENCLAVE), req, in, &err),
+			 0);
 	assert_string_equal(json_string_value(claim_set_get(in, "x-ms-sgx-ehd")), "AQID");
 	assert_string_equal(json_string_value(claim_set_get(in, "x-ms-attestation-type")), "sgx");
 	assert_null(claim_set_get(in, "x-ms-runtime"));
@@ -377,9 +395,11 @@ static void request_claims_follow_the_data_type(void **state)
 
 	/* SEV-SNP Binary runtime data has no token claim */
 	in = claim_set_new();
-	assert_int_equal(decode(MAA_TYPE_SEV_SNP_VM, "{\"report\":\"AAAA\",\"runtimeData\":{\"data\":\"AQID\"}}", &req, &err),
+	assert_int_equal(decode(MAA_TYPE_SEV_SNP_VM,
+				"{\"report\":\"AAAA\",\"runtimeData\":{\"data\":\"AQID\"}}", &req, &err),
 			 0);
-	assert_int_equal(token_add_request_claims(token_catalogue_get(MAA_TYPE_SEV_SNP_VM), req, in, &err), 0);
+	assert_int_equal(token_add_request_claims(token_catalogue_get(MAA_TYPE_SEV_SNP_VM), req, in, &err),
+			 0);
 	assert_null(claim_set_get(in, "x-ms-sgx-ehd"));
 	assert_null(claim_set_get(in, "x-ms-runtime"));
 	assert_string_equal(json_string_value(claim_set_get(in, "x-ms-attestation-type")), "sevsnpvm");
@@ -394,9 +414,11 @@ static void request_claims_do_not_duplicate_verifier_claims(void **state)
 	struct attest_err err;
 
 	assert_int_equal(claim_set_add_str(in, "x-ms-sgx-ehd", "from-verifier"), 0);
-	assert_int_equal(decode(MAA_TYPE_SGX_ENCLAVE, "{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AQID\"}}", &req, &err),
+	assert_int_equal(decode(MAA_TYPE_SGX_ENCLAVE,
+				"{\"quote\":\"AAAA\",\"runtimeData\":{\"data\":\"AQID\"}}", &req, &err),
 			 0);
-	assert_int_equal(token_add_request_claims(token_catalogue_get(MAA_TYPE_SGX_ENCLAVE), req, in, &err), 0);
+	assert_int_equal(token_add_request_claims(token_catalogue_get(MAA_TYPE_SGX_ENCLAVE), req, in, &err),
+			 0);
 	assert_int_equal(claim_set_count(in), 2);
 	assert_string_equal(json_string_value(claim_set_get(in, "x-ms-sgx-ehd")), "from-verifier");
 	attest_request_free(req);
@@ -406,22 +428,22 @@ static void request_claims_do_not_duplicate_verifier_claims(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(recorded_openenclave_body_decodes_to_the_report_and_runtime_data),
-		cmocka_unit_test(recorded_json_runtime_body_parses_the_runtime_json),
-		cmocka_unit_test(recorded_sgx_body_decodes_to_the_bare_quote),
-		cmocka_unit_test(both_base64_alphabets_decode_alike),
-		cmocka_unit_test(bad_base64_is_refused_by_member),
-		cmocka_unit_test(malformed_bodies_are_refused),
-		cmocka_unit_test(wrongly_typed_optional_members_are_refused),
-		cmocka_unit_test(optional_members_decode),
-		cmocka_unit_test(null_and_empty_optional_members_are_absent),
-		cmocka_unit_test(missing_data_type_is_binary_and_empty_data_is_allowed),
-		cmocka_unit_test(legacy_member_names_are_accepted),
-		cmocka_unit_test(each_type_has_its_request_shape),
-		cmocka_unit_test(oversized_members_and_bodies_are_refused),
-		cmocka_unit_test(every_truncation_of_a_real_body_is_refused),
-		cmocka_unit_test(request_claims_follow_the_data_type),
-		cmocka_unit_test(request_claims_do_not_duplicate_verifier_claims),
+	    cmocka_unit_test(recorded_openenclave_body_decodes_to_the_report_and_runtime_data),
+	    cmocka_unit_test(recorded_json_runtime_body_parses_the_runtime_json),
+	    cmocka_unit_test(recorded_sgx_body_decodes_to_the_bare_quote),
+	    cmocka_unit_test(both_base64_alphabets_decode_alike),
+	    cmocka_unit_test(bad_base64_is_refused_by_member),
+	    cmocka_unit_test(malformed_bodies_are_refused),
+	    cmocka_unit_test(wrongly_typed_optional_members_are_refused),
+	    cmocka_unit_test(optional_members_decode),
+	    cmocka_unit_test(null_and_empty_optional_members_are_absent),
+	    cmocka_unit_test(missing_data_type_is_binary_and_empty_data_is_allowed),
+	    cmocka_unit_test(legacy_member_names_are_accepted),
+	    cmocka_unit_test(each_type_has_its_request_shape),
+	    cmocka_unit_test(oversized_members_and_bodies_are_refused),
+	    cmocka_unit_test(every_truncation_of_a_real_body_is_refused),
+	    cmocka_unit_test(request_claims_follow_the_data_type),
+	    cmocka_unit_test(request_claims_do_not_duplicate_verifier_claims),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JS_DIR "maa-tokens/js-2022-01-28-sharedwus"
-#define CPP_DIR "maa-tokens/cpp-2022-11-17-policy-sgx-aad"
+#define JS_DIR	  "maa-tokens/js-2022-01-28-sharedwus"
+#define CPP_DIR	  "maa-tokens/cpp-2022-11-17-policy-sgx-aad"
 #define SNP_TOKEN "maa-tokens/samples-2025-04-08-sevsnpvm-sharedweu-test/sev-snp-jwt.txt"
 
 /* A real token file (text followed by a newline) decoded, unverified. */
@@ -108,7 +108,8 @@ static struct claim_set *issued_from(const json_t *payload)
 	assert_non_null(set);
 	json_object_foreach((json_t *)pol, k, v)
 	{
-		assert_int_equal(claim_set_add_issued(set, k, CLAIM_ISSUER_POLICY, json_deep_copy(v)), ATTEST_OK);
+		assert_int_equal(claim_set_add_issued(set, k, CLAIM_ISSUER_POLICY, json_deep_copy(v)),
+				 ATTEST_OK);
 	}
 	return set;
 }
@@ -132,8 +133,8 @@ static void assert_same_shape(const json_t *want, const json_t *got)
 		if (g == NULL)
 			fail_msg("claim \"%s\" of the real token is missing from ours", k);
 		if (json_kind(g) != json_kind(v))
-			fail_msg("claim \"%s\" has JSON type %d in ours, %d in the real token", k, json_kind(g),
-				 json_kind(v));
+			fail_msg("claim \"%s\" has JSON type %d in ours, %d in the real token", k,
+				 json_kind(g), json_kind(v));
 	}
 	json_object_foreach((json_t *)got, k, v)
 	{
@@ -151,7 +152,8 @@ static void assert_claim_equal(const json_t *a, const json_t *b, const char *nam
 }
 
 /* Builds our token for a real exchange: same request, same verifier output. */
-static json_t *build_like(const json_t *real, const struct token_catalogue *cat, const struct attest_request *req)
+static json_t *build_like(const json_t *real, const struct token_catalogue *cat,
+			  const struct attest_request *req)
 {
 	struct claim_set *incoming = verifier_claims_from(real, cat);
 	struct claim_set *issued = issued_from(real);
@@ -205,20 +207,20 @@ static void check_sgx_exchange(const char *token_rel, const char *exchange, enum
 
 static void sgx_token_has_the_real_openenclave_binary_runtime_shape(void **state)
 {
-	check_sgx_exchange(JS_DIR "/tokens/attest-OpenEnclave-binary-runtime.jwt", "01-attest-OpenEnclave-binary-runtime",
-			   MAA_TYPE_OPEN_ENCLAVE);
+	check_sgx_exchange(JS_DIR "/tokens/attest-OpenEnclave-binary-runtime.jwt",
+			   "01-attest-OpenEnclave-binary-runtime", MAA_TYPE_OPEN_ENCLAVE);
 }
 
 static void sgx_token_has_the_real_openenclave_json_runtime_shape(void **state)
 {
-	check_sgx_exchange(JS_DIR "/tokens/attest-OpenEnclave-json-runtime.jwt", "02-attest-OpenEnclave-json-runtime",
-			   MAA_TYPE_OPEN_ENCLAVE);
+	check_sgx_exchange(JS_DIR "/tokens/attest-OpenEnclave-json-runtime.jwt",
+			   "02-attest-OpenEnclave-json-runtime", MAA_TYPE_OPEN_ENCLAVE);
 }
 
 static void sgx_token_has_the_real_sgxenclave_binary_runtime_shape(void **state)
 {
-	check_sgx_exchange(JS_DIR "/tokens/attest-SgxEnclave-binary-runtime.jwt", "03-attest-SgxEnclave-binary-runtime",
-			   MAA_TYPE_SGX_ENCLAVE);
+	check_sgx_exchange(JS_DIR "/tokens/attest-SgxEnclave-binary-runtime.jwt",
+			   "03-attest-SgxEnclave-binary-runtime", MAA_TYPE_SGX_ENCLAVE);
 }
 
 static void snp_token_has_the_real_sevsnpvm_shape_without_x_ms_policy(void **state)
@@ -249,8 +251,9 @@ static void tdx_token_has_the_documented_eat_profile_shape(void **state)
 	json_t *ours = NULL;
 
 	/* dbgstat and the profile constants are ours to derive, not the verifier's. */
-	assert_int_equal(claim_set_add(incoming, "x-ms-runtime", json_deep_copy(json_object_get(real, "x-ms-runtime"))),
-			 ATTEST_OK);
+	assert_int_equal(
+	    claim_set_add(incoming, "x-ms-runtime", json_deep_copy(json_object_get(real, "x-ms-runtime"))),
+	    ATTEST_OK);
 	p.cat = cat;
 	p.issuer = json_string_value(json_object_get(real, "iss"));
 	p.now = json_integer_value(json_object_get(real, "iat"));
@@ -302,10 +305,10 @@ static void serialisation_reproduces_the_real_payload_text(void **state)
 {
 	REQUIRE_VECTORS(dir);
 	static const char *const files[] = {
-		JS_DIR "/tokens/attest-OpenEnclave-binary-runtime.jwt",
-		JS_DIR "/tokens/attest-OpenEnclave-json-runtime.jwt",
-		CPP_DIR "/tokens/03-policies-get-SgxEnclave.response.jwt",
-		SNP_TOKEN,
+	    JS_DIR "/tokens/attest-OpenEnclave-binary-runtime.jwt",
+	    JS_DIR "/tokens/attest-OpenEnclave-json-runtime.jwt",
+	    CPP_DIR "/tokens/03-policies-get-SgxEnclave.response.jwt",
+	    SNP_TOKEN,
 	};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -362,7 +365,8 @@ static struct claim_set *sgx_claims(void)
 	return s;
 }
 
-static int build_sgx(struct claim_set *incoming, struct claim_set *issued, json_t **out, struct attest_err *err)
+static int build_sgx(struct claim_set *incoming, struct claim_set *issued, json_t **out,
+		     struct attest_err *err)
 {
 	struct token_attest_params p = {0};
 
@@ -434,15 +438,18 @@ static void policy_cannot_shadow_service_claims(void **state)
 	struct attest_err err;
 	json_t *out = NULL;
 
-	assert_int_equal(claim_set_add_issued(issued, "iss", CLAIM_ISSUER_POLICY, json_string("https://evil")), 0);
-	assert_int_equal(claim_set_add_issued(issued, "x-ms-sgx-svn", CLAIM_ISSUER_POLICY, json_integer(99)), 0);
+	assert_int_equal(
+	    claim_set_add_issued(issued, "iss", CLAIM_ISSUER_POLICY, json_string("https://evil")), 0);
+	assert_int_equal(claim_set_add_issued(issued, "x-ms-sgx-svn", CLAIM_ISSUER_POLICY, json_integer(99)),
+			 0);
 	assert_int_equal(claim_set_add_issued(issued, "custom", CLAIM_ISSUER_POLICY, json_true()), 0);
 	assert_int_equal(build_sgx(s, issued, &out, &err), ATTEST_OK);
 	assert_string_equal(json_string_value(json_object_get(out, "iss")), "https://attestd.example");
 	assert_int_equal(json_integer_value(json_object_get(out, "x-ms-sgx-svn")), 2);
 	assert_true(json_is_true(json_object_get(out, "custom")));
 	/* x-ms-policy still says what the policy issued */
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "x-ms-policy"), "x-ms-sgx-svn")), 99);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(out, "x-ms-policy"), "x-ms-sgx-svn")), 99);
 	json_decref(out);
 	claim_set_free(s);
 	claim_set_free(issued);
@@ -456,10 +463,11 @@ static void policy_added_claim_does_not_replace_verifier_claim(void **state)
 	json_t *out = NULL;
 
 	/* an add() of the policy earlier in the incoming set than the verifier's claim */
-	assert_int_equal(claim_set_add_issued(s, "x-ms-sgx-product-id", CLAIM_ISSUER_POLICY, json_integer(42)), 0);
+	assert_int_equal(
+	    claim_set_add_issued(s, "x-ms-sgx-product-id", CLAIM_ISSUER_POLICY, json_integer(42)), 0);
 	for (size_t i = 0; i < claim_set_count(v); i++)
-		assert_int_equal(claim_set_add(s, claim_set_at(v, i)->type, json_deep_copy(claim_set_at(v, i)->value)),
-				 0);
+		assert_int_equal(
+		    claim_set_add(s, claim_set_at(v, i)->type, json_deep_copy(claim_set_at(v, i)->value)), 0);
 	assert_int_equal(build_sgx(s, NULL, &out, &err), ATTEST_OK);
 	assert_int_equal(json_integer_value(json_object_get(out, "x-ms-sgx-product-id")), 1);
 	json_decref(out);
@@ -488,7 +496,7 @@ static void nonce_signer_and_lifetime_are_set(void **state)
 	assert_true(json_equal(json_object_get(out, "x-ms-policy-signer"), signer));
 	assert_int_equal(json_integer_value(json_object_get(out, "exp")), 1000 + 28800);
 	assert_int_equal(json_integer_value(json_object_get(out, "nbf")), 1000);
-	assert_null(json_object_get(out, "x-ms-policy")); /* nothing issued */
+	assert_null(json_object_get(out, "x-ms-policy"));  /* nothing issued */
 	assert_null(json_object_get(out, "x-ms-sgx-ehd")); /* no runtime data */
 	json_decref(out);
 	json_decref(signer);
@@ -505,7 +513,8 @@ static void jti_is_random_unless_given(void **state)
 
 	assert_int_equal(build_sgx(s, NULL, &a, &err), ATTEST_OK);
 	assert_int_equal(build_sgx(s, NULL, &b, &err), ATTEST_OK);
-	assert_string_not_equal(json_string_value(json_object_get(a, "jti")), json_string_value(json_object_get(b, "jti")));
+	assert_string_not_equal(json_string_value(json_object_get(a, "jti")),
+				json_string_value(json_object_get(b, "jti")));
 	memset(id, 0xab, sizeof(id));
 	p.cat = token_catalogue_get(MAA_TYPE_SGX_ENCLAVE);
 	p.issuer = "i";
@@ -558,17 +567,19 @@ static void draft_token_is_unsigned(void **state)
 
 static void decode_refuses_malformed_tokens(void **state)
 {
-	static const char *const bad[] = {"", "abc", "a.b", "a.b.c.d", "e30.e30", "!!.e30.", "e30.WzFd.", "bm90anNvbg.e30."};
+	static const char *const bad[] = {"",	     "abc",	"a.b",	     "a.b.c.d",
+					  "e30.e30", "!!.e30.", "e30.WzFd.", "bm90anNvbg.e30."};
 	static const char *const names[] = {"token.decode.parts", "token.decode.parts", "token.decode.parts",
 					    "token.decode.parts", "token.decode.parts", "token.decode.base64",
-					    "token.decode.json", "token.decode.json"};
+					    "token.decode.json",  "token.decode.json"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *h = NULL, *p = NULL;
 		struct attest_err err;
 
 		attest_err_clear(&err);
-		assert_int_equal(token_decode_unverified(bad[i], strlen(bad[i]), &h, &p, &err), ATTEST_E_PARSE);
+		assert_int_equal(token_decode_unverified(bad[i], strlen(bad[i]), &h, &p, &err),
+				 ATTEST_E_PARSE);
 		assert_string_equal(err.name, names[i]);
 	}
 }
@@ -591,8 +602,8 @@ static void type_names_resolve_case_insensitively(void **state)
 /* A signer that keeps insertion order writes a sorted copy as MAA does. */
 static void sorted_copy_serialises_in_maa_member_order(void **state)
 {
-	json_t *v = json_pack("{s:i, s:{s:b, s:[{s:i, s:i}]}, s:s}", "zeta", 1, "alpha", "y", 1, "b",
-			      "n", 2, "m", 3, "mid", "x");
+	json_t *v = json_pack("{s:i, s:{s:b, s:[{s:i, s:i}]}, s:s}", "zeta", 1, "alpha", "y", 1, "b", "n", 2,
+			      "m", 3, "mid", "x");
 	json_t *sorted = token_json_sorted(v);
 	char *a = json_dumps(sorted, JSON_COMPACT), *b = token_json_dump(v);
 
@@ -608,26 +619,26 @@ static void sorted_copy_serialises_in_maa_member_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sgx_token_has_the_real_openenclave_binary_runtime_shape),
-		cmocka_unit_test(sgx_token_has_the_real_openenclave_json_runtime_shape),
-		cmocka_unit_test(sgx_token_has_the_real_sgxenclave_binary_runtime_shape),
-		cmocka_unit_test(snp_token_has_the_real_sevsnpvm_shape_without_x_ms_policy),
-		cmocka_unit_test(tdx_token_has_the_documented_eat_profile_shape),
-		cmocka_unit_test(header_has_the_real_members),
-		cmocka_unit_test(serialisation_reproduces_the_real_payload_text),
-		cmocka_unit_test(management_token_has_the_real_policy_result_shape),
-		cmocka_unit_test(missing_required_claim_is_a_verifier_contract_error),
-		cmocka_unit_test(wrongly_typed_claim_is_refused),
-		cmocka_unit_test(measurement_of_wrong_length_is_refused),
-		cmocka_unit_test(policy_cannot_shadow_service_claims),
-		cmocka_unit_test(policy_added_claim_does_not_replace_verifier_claim),
-		cmocka_unit_test(nonce_signer_and_lifetime_are_set),
-		cmocka_unit_test(jti_is_random_unless_given),
-		cmocka_unit_test(own_claims_pass_through_others_do_not),
-		cmocka_unit_test(draft_token_is_unsigned),
-		cmocka_unit_test(decode_refuses_malformed_tokens),
-		cmocka_unit_test(type_names_resolve_case_insensitively),
-		cmocka_unit_test(sorted_copy_serialises_in_maa_member_order),
+	    cmocka_unit_test(sgx_token_has_the_real_openenclave_binary_runtime_shape),
+	    cmocka_unit_test(sgx_token_has_the_real_openenclave_json_runtime_shape),
+	    cmocka_unit_test(sgx_token_has_the_real_sgxenclave_binary_runtime_shape),
+	    cmocka_unit_test(snp_token_has_the_real_sevsnpvm_shape_without_x_ms_policy),
+	    cmocka_unit_test(tdx_token_has_the_documented_eat_profile_shape),
+	    cmocka_unit_test(header_has_the_real_members),
+	    cmocka_unit_test(serialisation_reproduces_the_real_payload_text),
+	    cmocka_unit_test(management_token_has_the_real_policy_result_shape),
+	    cmocka_unit_test(missing_required_claim_is_a_verifier_contract_error),
+	    cmocka_unit_test(wrongly_typed_claim_is_refused),
+	    cmocka_unit_test(measurement_of_wrong_length_is_refused),
+	    cmocka_unit_test(policy_cannot_shadow_service_claims),
+	    cmocka_unit_test(policy_added_claim_does_not_replace_verifier_claim),
+	    cmocka_unit_test(nonce_signer_and_lifetime_are_set),
+	    cmocka_unit_test(jti_is_random_unless_given),
+	    cmocka_unit_test(own_claims_pass_through_others_do_not),
+	    cmocka_unit_test(draft_token_is_unsigned),
+	    cmocka_unit_test(decode_refuses_malformed_tokens),
+	    cmocka_unit_test(type_names_resolve_case_insensitively),
+	    cmocka_unit_test(sorted_copy_serialises_in_maa_member_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
