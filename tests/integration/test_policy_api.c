@@ -602,6 +602,71 @@ static void acknowledged_policy_survives_kill_9(void **state)
 	free(jws);
 }
 
+/* POST /attest/SgxEnclave on node p: the status. */
+static long attest_on(const struct attestd_proc *p)
+{
+	const char *headers[] = {"Content-Type: application/json", NULL};
+	struct http_reply r;
+	long st;
+
+	assert_int_equal(
+	    http_do(p, "POST", "/attest/SgxEnclave" V, headers, sgx_body, strlen(sgx_body), NULL, &r), 0);
+	st = r.status;
+	http_reply_free(&r);
+	return st;
+}
+
+/*
+ * Two nodes on one store: a policy set through one is in force on the other
+ * within a second (each node keeps provider policies for at most 1 s).
+ */
+static void policy_set_on_one_node_is_enforced_by_another_within_a_second(void **state)
+{
+	const char *vectors = getenv("ATTEST_VECTORS");
+	char coll[1200], store[700], kek[700], auth[256];
+	struct attestd_proc b;
+	char *deny = unsigned_jws(DENY_ALL);
+	const char *headers[] = {auth, "Content-Type: text/plain", NULL};
+	struct http_reply r;
+
+	snprintf(coll, sizeof(coll), "%s/" OE_COLL, vectors);
+	snprintf(store, sizeof(store), "sqlite:%s/attestd.db", srv.data);
+	snprintf(kek, sizeof(kek), "%s/kek.bin", srv.data);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", srv.admin);
+	assert_int_equal(attestd_prepare(&b), 0);
+	{
+		const char *extra[] = {"--test-fixed-time",
+				       OE_NOW,
+				       "--collateral-dir",
+				       coll,
+				       "--store",
+				       store,
+				       "--kek",
+				       kek,
+				       NULL};
+
+		assert_int_equal(attestd_launch(&b, extra), 0);
+	}
+	assert_int_equal(attest_on(&b), 200); /* node b now holds the default policy */
+	assert_int_equal(
+	    http_do(&srv, "PUT", "/policies/SgxEnclave" V, headers, deny, strlen(deny), NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	assert_int_equal(attest_on(&srv), 400); /* the writing node at once */
+	harness_sleep_ms(1300);
+	assert_int_equal(attest_on(&b), 400); /* the other within a second */
+	assert_int_equal(http_do(&srv, "POST", "/policies/SgxEnclave:reset" V, headers,
+				 "eyJhbGciOiJub25lIn0..", 21, NULL, &r),
+			 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	harness_sleep_ms(1300);
+	assert_int_equal(attest_on(&b), 200);
+	assert_int_equal(attestd_stop(&b, SIGTERM), 0);
+	attestd_cleanup(&b);
+	free(deny);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +678,7 @@ int main(void)
 	    cmocka_unit_test(certificate_changes_accept_every_body_form),
 	    cmocka_unit_test(certificate_changes_need_a_trusted_signer),
 	    cmocka_unit_test(isolated_provider_takes_only_trusted_signed_policies),
+	    cmocka_unit_test(policy_set_on_one_node_is_enforced_by_another_within_a_second),
 	    cmocka_unit_test(acknowledged_policy_survives_kill_9),
 	};
 
