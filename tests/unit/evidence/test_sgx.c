@@ -378,6 +378,44 @@ static void without_a_collateral_source_verification_is_refused(void **state)
 	free(q);
 }
 
+/* The Intel SDK quote has no collateral of its date: chain, signatures and data binding only. */
+static void the_intel_sdk_quote_verifies_its_chain_and_runtime_data_without_collateral(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	const char *d = "oe/azure-samples-intel-sdk-release-00906ed50000-2023-02";
+	struct evidence_ctx ctx = {.now = 1677628800 /* 2023-03-01 */, .flags = EVIDENCE_NO_COLLATERAL};
+	struct evidence_input in = {0};
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	char rel[256];
+	size_t qlen = 0, rlen = 0;
+	uint8_t *q, *rt;
+
+	snprintf(rel, sizeof(rel), "%s/quote.bin", d);
+	q = test_read_vector(dir, rel, &qlen);
+	snprintf(rel, sizeof(rel), "%s/enclave_held_data.bin", d);
+	rt = test_read_vector(dir, rel, &rlen);
+	in.evidence = q, in.evidence_len = qlen;
+	in.runtime_data = rt, in.runtime_data_len = rlen;
+	attest_err_clear(&err);
+	if (sgx_verify(&ctx, &in, cs, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	assert_string_equal(claim_str(cs, "x-ms-sgx-mrenclave"),
+			    "d37d983a85d63fb49649610e2eba0930ecdbff6d113aca3ff3fc7261696c0134");
+	assert_false(json_is_true(claim_set_get(cs, "x-ms-sgx-is-debuggable")));
+	assert_non_null(claim_set_get(cs, "x-ms-sgx-ehd"));
+	claim_set_free(cs);
+	/* Before its PCK certificate was issued: refused. */
+	ctx.now = 1672531200; /* 2023-01-01 */
+	cs = claim_set_new();
+	attest_err_clear(&err);
+	assert_int_equal(sgx_verify(&ctx, &in, cs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "sgx.pck.chain.not_yet_valid");
+	claim_set_free(cs);
+	free(q);
+	free(rt);
+}
+
 static void a_chain_to_another_root_is_refused(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -419,6 +457,7 @@ int main(void)
 		cmocka_unit_test(the_plugin_evidence_binds_the_empty_custom_claims_buffer),
 		cmocka_unit_test(a_repeat_platform_is_served_from_the_cache),
 		cmocka_unit_test(without_a_collateral_source_verification_is_refused),
+		cmocka_unit_test(the_intel_sdk_quote_verifies_its_chain_and_runtime_data_without_collateral),
 		cmocka_unit_test(a_chain_to_another_root_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
