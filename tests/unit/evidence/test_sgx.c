@@ -20,6 +20,7 @@
 #include "evidence/sgx.h"
 #include "sgx_vectors.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -354,6 +355,57 @@ static void a_repeat_platform_is_served_from_the_cache(void **state)
 	free(q);
 }
 
+struct shared_run {
+	const struct evidence_ctx *ctx;
+	const uint8_t *q;
+	size_t len;
+	int failures;
+};
+
+static void *verify_many(void *arg)
+{
+	struct shared_run *s = arg;
+	int i;
+
+	for (i = 0; i < 25; i++) {
+		struct evidence_input in = {.evidence = s->q, .evidence_len = s->len};
+		struct claim_set *cs = claim_set_new();
+		struct attest_err err;
+
+		attest_err_clear(&err);
+		if (sgx_verify(s->ctx, &in, cs, &err) != ATTEST_OK)
+			s->failures++;
+		claim_set_free(cs);
+	}
+	return NULL;
+}
+
+/* One context (source + cache) shared by several workers, as attestd's workers share it. */
+static void concurrent_verifications_share_one_cache(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	const struct sgx_vector *v = &SGX_VECTORS[1];
+	struct test_intel_ctx t;
+	struct shared_run runs[4];
+	pthread_t th[4];
+	size_t qlen = 0;
+	uint8_t *q = test_read_vector(dir, v->quote, &qlen);
+	int i;
+
+	assert_int_equal(test_intel_ctx_init(&t, dir, v->collateral, v->now), 0);
+	for (i = 0; i < 4; i++) {
+		runs[i] = (struct shared_run){&t.ctx, q, qlen, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, verify_many, &runs[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(runs[i].failures, 0);
+	}
+	assert_true(collateral_cache_count(t.cache) <= 5 + 4); /* racing cold fills may insert twice, then replace */
+	test_intel_ctx_free(&t);
+	free(q);
+}
+
 static void without_a_collateral_source_verification_is_refused(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -456,6 +508,7 @@ int main(void)
 		cmocka_unit_test(oe_reports_verify_through_oe_verify_with_quotehash_over_the_report),
 		cmocka_unit_test(the_plugin_evidence_binds_the_empty_custom_claims_buffer),
 		cmocka_unit_test(a_repeat_platform_is_served_from_the_cache),
+		cmocka_unit_test(concurrent_verifications_share_one_cache),
 		cmocka_unit_test(without_a_collateral_source_verification_is_refused),
 		cmocka_unit_test(the_intel_sdk_quote_verifies_its_chain_and_runtime_data_without_collateral),
 		cmocka_unit_test(a_chain_to_another_root_is_refused),
