@@ -356,6 +356,9 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	cfg.aik_roots = r->ctx->anchors.tpm_roots;
 	claim_set_free(props);
 	rc = tpm_proto_request(&cfg, m, &res, &out->err);
+	/* The replay set is full of live contexts: the node is overloaded, not the caller wrong. */
+	if (rc != ATTEST_OK && strcmp(out->err.name, "tpm.context.replay_store") == 0)
+		return refuse(out, 503, "ServiceUnavailable", "verify");
 	if (rc != ATTEST_OK)
 		return refuse(out, rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? 500 : 400,
 			      rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL ? "InternalError"

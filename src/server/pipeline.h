@@ -123,6 +123,7 @@ struct pipeline_outcome {
  *   evidence refused by the verifier   400 InvalidParameter  (<format>.*)
  *   policy denied / could not evaluate 400 PolicyEvaluationError (policy.deny, policy.eval.*)
  *   stored policy broken, signing, out of memory, verifier contract  500 InternalError
+ *   TPM replay set full of live contexts (overload)                   503 ServiceUnavailable
  * Tpm is the two-leg protocol of maa-interface.md §1.3.5: an init message
  * answers a challenge, a request message is verified (tpm_proto_request with
  * the policy's configuration properties), evaluated and its token wrapped as

@@ -195,6 +195,8 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 		json_decref(body);
 	} else {
 		http_resp_error_from(resp, out.status, out.code, &out.err);
+		if (out.status == 503)
+			http_resp_header(resp, "Retry-After", "1");
 	}
 	pipeline_outcome_clear(&out);
 	policy_copy_free(&pol);
