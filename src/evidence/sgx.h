@@ -26,8 +26,11 @@
  * tcbinfocertshash, tcbinfocrlhash, tcbinfohash}, x-ms-runtime,
  * x-ms-inittime, and the TCB verdict: x-ms-sgx-tcb-status (Intel string),
  * x-ms-sgx-advisory-ids (array), x-ms-sgx-tcb-evaluation-data-number,
- * x-ms-sgx-qe-tcb-status, x-ms-sgx-fmspc, x-ms-sgx-pceid,
- * x-ms-sgx-revocation-checked (false only with EVIDENCE_NO_REVOCATION).
+ * x-ms-sgx-platform-tcb-status (the matched level's, before QE
+ * convergence), x-ms-sgx-qe-tcb-status, x-ms-sgx-fmspc, x-ms-sgx-pceid,
+ * x-ms-sgx-revocation-checked (false with EVIDENCE_NO_REVOCATION or
+ * EVIDENCE_NO_COLLATERAL; the latter reports x-ms-sgx-tcb-status
+ * "NotEvaluated" and no collateral claims).
  * oe_verify adds x-ms-oe-custom-claims {name: base64url value} when the
  * evidence carries custom claims.
  */
