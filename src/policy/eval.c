@@ -850,6 +850,25 @@ static int run_section(struct ectx *x, enum policy_section s, struct policy_expl
 	return ATTEST_OK;
 }
 
+/*
+ * Version 1.0 policies set properties with issueproperty() in issuancerules
+ * (§3.3). Those without conditions depend on no claim, so they are known
+ * before verification too: policy_eval_config runs them after the
+ * configuration rules.
+ */
+static int run_unconditional_properties(struct ectx *x)
+{
+	for (unsigned i = 0; i < x->plan->nrules; i++) {
+		const struct pol_rule *r = &x->plan->rules[i];
+		int rc;
+
+		if (r->section == POLICY_SECTION_ISSUANCE && r->action.kind == ACT_ISSUEPROPERTY && r->nconds == 0 &&
+		    (rc = run_rule(x, r, NULL)) != ATTEST_OK)
+			return rc;
+	}
+	return ATTEST_OK;
+}
+
 static int final_incoming(struct ectx *x, struct claim_set **out)
 {
 	struct claim_set *s = claim_set_new();
@@ -932,8 +951,13 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 		}
 	}
 	if ((rc = ctx_init(&x, plan, incoming)) != ATTEST_OK ||
-	    (rc = run_section(&x, POLICY_SECTION_CONFIGURATION, ex)) != ATTEST_OK || config_only ||
-	    (rc = run_section(&x, POLICY_SECTION_AUTHORIZATION, ex)) != ATTEST_OK)
+	    (rc = run_section(&x, POLICY_SECTION_CONFIGURATION, ex)) != ATTEST_OK)
+		goto out;
+	if (config_only) {
+		rc = run_unconditional_properties(&x);
+		goto out;
+	}
+	if ((rc = run_section(&x, POLICY_SECTION_AUTHORIZATION, ex)) != ATTEST_OK)
 		goto out;
 	if (x.deny)
 		res->verdict = POLICY_DENY;

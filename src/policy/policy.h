@@ -186,10 +186,12 @@ int policy_eval(const struct policy_plan *plan, const struct claim_set *incoming
 		struct policy_result **out, struct attest_err *err);
 
 /*
- * Runs only the configuration rules (on no claims) and returns the property
- * set they issue: what the pipeline needs before it verifies evidence
- * (x-ms-sgx-tcbidentifier, required_pcr_mask, require_valid_aik_cert).
- * *out is a new claim set owned by the caller.
+ * Runs only the configuration rules (on no claims), then the issuance
+ * rules that are an unconditional issueproperty() (how version 1.0
+ * policies set properties), and returns the property set they issue: what
+ * the pipeline needs before it verifies evidence (x-ms-sgx-tcbidentifier,
+ * required_pcr_mask, require_valid_aik_cert). *out is a new claim set
+ * owned by the caller.
  */
 int policy_eval_config(const struct policy_plan *plan, struct claim_set **out, struct attest_err *err);
 

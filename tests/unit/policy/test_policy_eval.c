@@ -172,6 +172,25 @@ static void configuration_rules_run_alone_before_verification(void **state)
 	policy_plan_free(p);
 }
 
+static void version_1_0_unconditional_properties_are_known_before_verification(void **state)
+{
+	struct policy_plan *p = compile_ok("version=1.0; authorizationrules{ => permit(); }; issuancerules{"
+					   " => issueproperty(type=\"required_pcr_mask\", value=7);"
+					   " [type==\"x\"] => issueproperty(type=\"omit_x5c\", value=true);"
+					   " => issueproperty(type=\"required_pcr_mask\", value=3); };");
+	struct claim_set *props = NULL;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	assert_int_equal(policy_eval_config(p, &props, &err), 0);
+	assert_int_equal(claim_set_count(props), 2);
+	/* The last value issued wins. */
+	assert_int_equal(policy_prop_int(props, POLICY_PROP_REQUIRED_PCR_MASK, 0), 3);
+	assert_false(policy_prop_bool(props, POLICY_PROP_OMIT_X5C, false));
+	claim_set_free(props);
+	policy_plan_free(p);
+}
+
 #define PCRS_JSON(d7)                                                                                              \
 	"{\"PCRs\":[{\"Index\":0,\"Digests\":{\"SHA1\":\"00\",\"SHA256\":\"aa\"}},"                                 \
 	"{\"Index\":7,\"Digests\":{\"SHA1\":\"11\",\"SHA256\":\"" d7 "\"}}]}"
@@ -890,6 +909,7 @@ int main(void)
 		cmocka_unit_test(sgx_rotation_example_permits_either_signer_and_pins_tcb),
 		cmocka_unit_test(tpm_11_example_sets_properties_and_platform_attested),
 		cmocka_unit_test(configuration_rules_run_alone_before_verification),
+		cmocka_unit_test(version_1_0_unconditional_properties_are_known_before_verification),
 		cmocka_unit_test(tpm_12_example_derives_secure_boot_from_the_event_log),
 		cmocka_unit_test(tpm_12_example_refuses_a_wrong_pcr7),
 		cmocka_unit_test(vbs_example_checks_enclave_identity),
