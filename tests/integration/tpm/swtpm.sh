@@ -8,6 +8,9 @@
 #   swtpm.sh extend DIR FILE       extend "pcr sha1hex sha256hex" lines of FILE
 #   swtpm.sh quote DIR AK NONCEHEX OUT   quote SHA-256 PCRs 0-23 with AK (ak|ak2) -> OUT.msg OUT.sig
 #   swtpm.sh pcrs DIR OUT          SHA-256 PCRs 0-23 as 24 x 32 raw bytes -> OUT
+#   swtpm.sh activate DIR AK       privacy-CA check: a secret sealed to the EK for the AK's name
+#                                  (TPM2_MakeCredential, offline) is recovered by the TPM
+#                                  (TPM2_ActivateCredential) only if AK and EK share the TPM
 #   swtpm.sh stop DIR              stop swtpm
 set -euo pipefail
 
@@ -94,6 +97,21 @@ pcrs)
   # one read per PCR keeps the output format trivial (hex lines)
   tpm2_pcrread sha256:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23 |
     sed -n 's/^ *\([0-9]*\) *: *0x\([0-9A-Fa-f]*\)$/\1 \2/p' >"$3"
+  ;;
+activate)
+  tcti
+  ak=${3:?ak}
+  openssl rand -out "$dir/secret.bin" 32
+  tpm2_makecredential -T none -u "$dir/ek.pub" -s "$dir/secret.bin" -n "$(xxd -p -c 256 "$dir/$ak.name")" \
+    -o "$dir/cred.out" >/dev/null 2>&1
+  tpm2_createek -c "$dir/ek.ctx" -G rsa -u "$dir/ek.pub" >/dev/null 2>&1; flush
+  tpm2_startauthsession --policy-session -S "$dir/session.ctx" 2>/dev/null
+  tpm2_policysecret -S "$dir/session.ctx" -c e >/dev/null
+  tpm2_activatecredential -c "$dir/$ak.ctx" -C "$dir/ek.ctx" -i "$dir/cred.out" -o "$dir/actcred.out" \
+    -P "session:$dir/session.ctx" >/dev/null 2>&1
+  tpm2_flushcontext "$dir/session.ctx" >/dev/null 2>&1 || true
+  flush
+  cmp -s "$dir/secret.bin" "$dir/actcred.out"
   ;;
 stop)
   if [ -f "$dir/pid" ]; then

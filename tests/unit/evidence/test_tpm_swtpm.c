@@ -23,6 +23,7 @@
 #include "evidence/tcg_log.h"
 #include "evidence/tpm_protocol.h"
 
+#include <openssl/pem.h>
 #include <unistd.h>
 
 struct tpm_fx {
@@ -273,6 +274,69 @@ static int submit(struct tpm_fx *f, struct round *r, const uint8_t *log, size_t 
 	return rc;
 }
 
+/*
+ * What the AIK CA checks before it certifies the AIK (the privacy-CA step):
+ * the EK certificate chains to the TPM vendor's CA (swtpm's local CA) and
+ * certifies the EK, and the AIK lives in the same TPM as that EK
+ * (TPM2_MakeCredential to the EK for the AIK's name, recovered by
+ * TPM2_ActivateCredential).
+ */
+static void ek_chains_to_the_vendor_ca_and_the_aik_shares_its_tpm(void **state)
+{
+	struct tpm_fx *f = *state;
+	size_t n = 0;
+	uint8_t *der, *ekpub;
+	const unsigned char *q;
+	X509 *ekcert, *issuer, *root;
+	STACK_OF(X509) *roots = sk_X509_new_null(), *chain = sk_X509_new_null();
+	TPMT_PUBLIC pub;
+	EVP_PKEY *ek = NULL;
+	struct tpm_aik_trust t = {.now = time(NULL), .require_valid_aik_cert = true};
+	bool validated, registered;
+	struct attest_err err;
+	char path[512];
+	FILE *fp;
+
+	NEED_TPM(f);
+	der = slurp(f, "ek-cert.der", &n);
+	assert_non_null(der);
+	q = der;
+	ekcert = d2i_X509(NULL, &q, (long)n);
+	assert_non_null(ekcert);
+	snprintf(path, sizeof(path), "%s/localca/issuercert.pem", f->dir);
+	fp = fopen(path, "r");
+	issuer = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/localca/swtpm-localca-rootca-cert.pem", f->dir);
+	fp = fopen(path, "r");
+	root = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	assert_non_null(issuer);
+	assert_non_null(root);
+	sk_X509_push(roots, root);
+	sk_X509_push(chain, issuer);
+	t.roots = roots;
+	ekpub = slurp(f, "ek.pub", &n);
+	assert_int_equal(tpm_public_parse(ekpub, n, &pub, NULL), 0);
+	assert_int_equal(tpm_public_to_pkey(&pub, &ek, NULL), 0);
+	attest_err_clear(&err);
+	if (tpm_aik_check(ek, ekcert, chain, &t, &validated, &registered, &err) != 0)
+		fail_msg("EK certificate: %s: %s", err.name, err.msg);
+	assert_true(validated);
+	/* the EK certificate is not a certificate of the AIK */
+	attest_err_clear(&err);
+	assert_int_equal(tpm_aik_check(f->aik, ekcert, chain, &t, &validated, &registered, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert_key_mismatch");
+	/* credential activation */
+	assert_int_equal(sh(f, "activate '%s' ak", f->dir), 0);
+	X509_free(ekcert);
+	sk_X509_pop_free(roots, X509_free);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(ek);
+	free(der);
+	free(ekpub);
+}
+
 static void real_tpm_quote_over_the_challenge_verifies_with_its_log(void **state)
 {
 	struct tpm_fx *f = *state;
@@ -401,6 +465,7 @@ static void quote_signed_by_another_tpm_key_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ek_chains_to_the_vendor_ca_and_the_aik_shares_its_tpm),
 		cmocka_unit_test(real_tpm_quote_over_the_challenge_verifies_with_its_log),
 		cmocka_unit_test(real_tpm_quote_over_another_nonce_is_refused),
 		cmocka_unit_test(tampered_log_event_is_refused),
