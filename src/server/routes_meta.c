@@ -29,7 +29,8 @@ static void get_certs(struct http_request *req, struct http_response *resp, void
 	size_t len = 0;
 
 	(void)arg;
-	if (srv_signing_jwks_text(req->srv, &text, &len, &err) != ATTEST_OK) {
+	if (srv_signing_jwks_provider(req->srv, req->provider ? req->provider->name : NULL, &text, &len, &err) !=
+	    ATTEST_OK) {
 		http_resp_error_from(resp, 500, "InternalError", &err);
 		return;
 	}

@@ -14,6 +14,7 @@
  *   GET    /management/audit?after=N&max=M
  *   GET    /management/audit:verify
  *   POST   /management/keys:rotate
+ *   POST   /management/providers/{name}/keys:rotate   (the provider's own key)
  */
 #include "base/codec.h"
 #include "server/auth.h"
@@ -466,6 +467,31 @@ static void rotate_keys(struct http_request *req, struct http_response *resp, vo
 	json_decref(jwks);
 }
 
+/* A provider's own signing key: created by the first rotation, then rotated (issue 9). */
+static void rotate_provider_keys(struct http_request *req, struct http_response *resp, void *arg)
+{
+	const char *name = http_req_param(req, "name");
+	struct store_provider p = {0};
+	struct attest_err err = {0};
+	char *text = NULL;
+	size_t len = 0;
+	int rc = store_provider_get(req->srv->store, name, &p, &err);
+
+	(void)arg;
+	store_provider_clear(&p);
+	if (rc != ATTEST_OK) {
+		reply_store_error(resp, rc, &err);
+		return;
+	}
+	if (srv_signing_rotate_provider(req->srv, name, req->auth.subject, &err) != ATTEST_OK ||
+	    srv_signing_jwks_provider(req->srv, name, &text, &len, &err) != ATTEST_OK) {
+		http_resp_error_from(resp, err.rc == ATTEST_E_UNSUPPORTED ? 501 : 500, "InternalError", &err);
+		return;
+	}
+	http_resp_bytes(resp, 200, "application/json; charset=utf-8", text, len);
+	free(text);
+}
+
 int routes_mgmt_register(struct http_router *r, struct srv *srv, struct attest_err *err)
 {
 	static const struct {
@@ -480,6 +506,7 @@ int routes_mgmt_register(struct http_router *r, struct srv *srv, struct attest_e
 		{"GET", "/management/audit", list_audit},
 		{"GET", "/management/audit:verify", verify_audit},
 		{"POST", "/management/keys:rotate", rotate_keys},
+		{"POST", "/management/providers/{name}/keys:rotate", rotate_provider_keys},
 	};
 	int rc = ATTEST_OK;
 

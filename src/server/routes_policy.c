@@ -101,7 +101,7 @@ static void get_policy(struct http_request *req, struct http_response *resp, voi
 	if (signer != NULL)
 		json_object_set_new(claims, "x-ms-policy-signer", signer);
 	attest_err_clear(&err);
-	if (jws == NULL || claims == NULL || srv_signing_sign(req->srv, req->base_url, claims, &token, &err) != 0) {
+	if (jws == NULL || claims == NULL || srv_signing_sign_provider(req->srv, req->provider->name, req->base_url, claims, &token, &err) != 0) {
 		http_resp_error_from(resp, 500, "InternalError", &err);
 	} else {
 		json_t *body = json_pack("{s:s}", "token", token);

@@ -62,6 +62,26 @@ int srv_signing_reload(struct srv *srv, struct attest_err *err)
 	return ATTEST_OK;
 }
 
+int srv_signing_sign_provider(struct srv *srv, const char *provider, const char *base_url, const json_t *claims,
+			      char **out, struct attest_err *err)
+{
+	(void)provider;
+	return srv_signing_sign(srv, base_url, claims, out, err);
+}
+
+int srv_signing_jwks_provider(struct srv *srv, const char *provider, char **out, size_t *len,
+			      struct attest_err *err)
+{
+	(void)provider;
+	return srv_signing_jwks_text(srv, out, len, err);
+}
+
+int srv_signing_rotate_provider(struct srv *srv, const char *provider, const char *actor, struct attest_err *err)
+{
+	(void)provider;
+	return srv_signing_rotate(srv, actor, err);
+}
+
 int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *err)
 {
 	(void)srv;
@@ -81,6 +101,7 @@ int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *er
 
 #define TOKEN_MAX_LIFETIME (8 * 3600) /* attestation tokens live 8 h (reference §5) */
 
+#define SIGNING_MAX_PROVIDER_RINGS 256
 #define JWKS_CACHE_SECONDS 60 /* publication windows are hours; a minute is exact enough */
 
 struct srv_signing {
@@ -90,7 +111,24 @@ struct srv_signing {
 	char *jwks_text; /* serialised JWKS, or NULL */
 	size_t jwks_len;
 	int64_t jwks_at; /* the clock when built */
+	/*
+	 * Providers' own keys (issue 9: "optionally its own signing key"),
+	 * loaded on first use; ring NULL = the provider uses the service keys.
+	 * Guarded by lock (read to sign/publish, write to load/rotate).
+	 */
+	size_t nprov;
+	struct prov_ring {
+		char name[STORE_NAME_MAX];
+		struct keyring *ring;
+	} prov[SIGNING_MAX_PROVIDER_RINGS];
 };
+
+static void prov_rings_clear(struct srv_signing *s)
+{
+	for (size_t i = 0; i < s->nprov; i++)
+		keyring_free(s->prov[i].ring);
+	s->nprov = 0;
+}
 
 static void jwks_cache_drop(struct srv_signing *s)
 {
@@ -100,11 +138,11 @@ static void jwks_cache_drop(struct srv_signing *s)
 	pthread_mutex_unlock(&s->cache_mu);
 }
 
-/* Seals key kid and stores it (with its audit row). */
-static int persist_key(struct srv *srv, const char *kid, const char *actor, const char *action,
-		       struct attest_err *err)
+/* Seals key kid of ring and stores it under provider ("" = service-wide), with its audit row. */
+static int persist_key_of(struct srv *srv, struct keyring *ring, const char *provider, const char *kid,
+			  const char *actor, const char *action, struct attest_err *err)
 {
-	struct signing_key *k = keyring_find(srv->keys, kid);
+	struct signing_key *k = keyring_find(ring, kid);
 	struct store_key row;
 	uint8_t *blob = NULL;
 	size_t len = 0;
@@ -113,28 +151,37 @@ static int persist_key(struct srv *srv, const char *kid, const char *actor, cons
 
 	if (k == NULL)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.persist", "key %s vanished", kid);
-	rc = keyring_export_blob(srv->keys, kid, &srv->signing->kek, &blob, &len, err);
+	rc = keyring_export_blob(ring, kid, &srv->signing->kek, &blob, &len, err);
 	if (rc != ATTEST_OK)
 		return rc;
 	memset(&row, 0, sizeof(row));
 	snprintf(row.kid, sizeof(row.kid), "%s", kid);
+	snprintf(row.provider, sizeof(row.provider), "%s", provider);
 	row.blob = blob;
 	row.blob_len = len;
 	row.created = signing_key_created(k);
 	row.state = STORE_KEY_ACTIVE;
 	snprintf(detail, sizeof(detail), "{\"kid\":\"%.100s\",\"type\":\"rsa2048\"}", kid);
-	struct store_audit a = {.actor = actor, .action = action, .detail = detail, .time = srv_now(srv)};
+	struct store_audit a = {.actor = actor, .action = action, .provider = provider, .detail = detail,
+				.time = srv_now(srv)};
 	rc = store_key_put(srv->store, &row, &a, err);
 	free(blob);
 	return rc;
 }
 
-/* Imports every stored key still to be published; returns how many. */
-static int load_keys(struct srv *srv, int64_t now, size_t *loaded, struct attest_err *err)
+static int persist_key(struct srv *srv, const char *kid, const char *actor, const char *action,
+		       struct attest_err *err)
+{
+	return persist_key_of(srv, srv->keys, "", kid, actor, action, err);
+}
+
+/* Imports every stored key of provider ("" = service) still to be published into ring. */
+static int load_keys_of(struct srv *srv, struct keyring *ring, const char *provider, int64_t now, size_t *loaded,
+			struct attest_err *err)
 {
 	struct store_key *keys = NULL;
 	size_t n = 0;
-	int rc = store_key_list(srv->store, "", &keys, &n, err);
+	int rc = store_key_list(srv->store, provider, &keys, &n, err);
 
 	*loaded = 0;
 	for (size_t i = 0; rc == ATTEST_OK && i < n; i++) {
@@ -142,12 +189,17 @@ static int load_keys(struct srv *srv, int64_t now, size_t *loaded, struct attest
 		if (keys[i].state == STORE_KEY_RETIRED ||
 		    (keys[i].state == STORE_KEY_RETIRING && keys[i].not_after != 0 && keys[i].not_after <= now))
 			continue;
-		rc = keyring_import_blob(srv->keys, keys[i].blob, keys[i].blob_len, &srv->signing->kek, err);
+		rc = keyring_import_blob(ring, keys[i].blob, keys[i].blob_len, &srv->signing->kek, err);
 		if (rc == ATTEST_OK)
 			(*loaded)++;
 	}
 	store_key_list_free(keys, n);
 	return rc;
+}
+
+static int load_keys(struct srv *srv, int64_t now, size_t *loaded, struct attest_err *err)
+{
+	return load_keys_of(srv, srv->keys, "", now, loaded, err);
 }
 
 int srv_signing_open(struct srv *srv, struct attest_err *err)
@@ -193,6 +245,7 @@ void srv_signing_close(struct srv *srv)
 {
 	if (srv->signing != NULL) {
 		kek_clear(&srv->signing->kek);
+		prov_rings_clear(srv->signing);
 		free(srv->signing->jwks_text);
 		pthread_mutex_destroy(&srv->signing->cache_mu);
 		pthread_rwlock_destroy(&srv->signing->lock);
@@ -276,6 +329,7 @@ int srv_signing_reload(struct srv *srv, struct attest_err *err)
 		return ATTEST_OK;
 	pthread_rwlock_wrlock(&srv->signing->lock);
 	rc = load_keys(srv, srv_now(srv), &loaded, err);
+	prov_rings_clear(srv->signing); /* re-read on next use */
 	pthread_rwlock_unlock(&srv->signing->lock);
 	jwks_cache_drop(srv->signing);
 	return rc;
@@ -308,6 +362,193 @@ int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *er
 	}
 	pthread_rwlock_unlock(&srv->signing->lock);
 	jwks_cache_drop(srv->signing);
+	return rc;
+}
+
+/* ---- providers' own keys --------------------------------------------------------- */
+
+static struct prov_ring *prov_find(struct srv_signing *s, const char *name)
+{
+	for (size_t i = 0; i < s->nprov; i++) {
+		if (strcmp(s->prov[i].name, name) == 0)
+			return &s->prov[i];
+	}
+	return NULL;
+}
+
+static struct keyring *new_ring(struct srv *srv, struct attest_err *err)
+{
+	struct keyring_opts ro;
+	struct keyring *ring = NULL;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.key.type = KEY_RSA2048;
+	ro.key.subject_cn = srv->cfg->public_url[0] ? srv->cfg->public_url : "attestd";
+	ro.max_token_lifetime = TOKEN_MAX_LIFETIME;
+	return keyring_new(&ro, &ring, err) == ATTEST_OK ? ring : NULL;
+}
+
+/* Loads provider's own keys into the table (under the write lock). */
+static int prov_load(struct srv *srv, const char *provider, struct attest_err *err)
+{
+	struct srv_signing *s = srv->signing;
+	struct keyring *ring;
+	size_t loaded = 0;
+	int rc;
+
+	if (prov_find(s, provider) != NULL)
+		return ATTEST_OK;
+	if (s->nprov == SIGNING_MAX_PROVIDER_RINGS)
+		return ATTEST_OK; /* beyond the table, providers fall back to the service keys */
+	ring = new_ring(srv, err);
+	if (ring == NULL)
+		return err ? err->rc : ATTEST_E_INTERNAL;
+	rc = load_keys_of(srv, ring, provider, srv_now(srv), &loaded, err);
+	if (rc != ATTEST_OK) {
+		keyring_free(ring);
+		return rc;
+	}
+	if (loaded == 0) {
+		keyring_free(ring);
+		ring = NULL;
+	}
+	snprintf(s->prov[s->nprov].name, sizeof(s->prov[s->nprov].name), "%s", provider);
+	s->prov[s->nprov++].ring = ring;
+	return ATTEST_OK;
+}
+
+/*
+ * Runs fn with the ring that signs for provider (its own, else the
+ * service's) under the read lock, loading the provider's keys first when
+ * they were never looked at.
+ */
+static int with_ring(struct srv *srv, const char *provider, int (*fn)(struct keyring *, void *), void *arg,
+		     struct attest_err *err)
+{
+	struct srv_signing *s = srv->signing;
+	struct prov_ring *pr;
+	int rc;
+
+	if (provider != NULL && provider[0] != '\0') {
+		pthread_rwlock_rdlock(&s->lock);
+		pr = prov_find(s, provider);
+		pthread_rwlock_unlock(&s->lock);
+		if (pr == NULL) {
+			pthread_rwlock_wrlock(&s->lock);
+			rc = prov_load(srv, provider, err);
+			pthread_rwlock_unlock(&s->lock);
+			if (rc != ATTEST_OK)
+				return rc;
+		}
+	}
+	pthread_rwlock_rdlock(&s->lock);
+	pr = provider != NULL && provider[0] != '\0' ? prov_find(s, provider) : NULL;
+	rc = fn(pr != NULL && pr->ring != NULL ? pr->ring : srv->keys, arg);
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+struct sign_args {
+	const char *jku;
+	const json_t *claims;
+	char **out;
+	json_t **jwks;
+	int64_t now;
+	struct attest_err *err;
+};
+
+static int do_sign(struct keyring *ring, void *arg)
+{
+	struct sign_args *a = arg;
+
+	return keyring_sign_jwt_jku(ring, a->claims, a->jku, a->out, a->err);
+}
+
+static int do_jwks(struct keyring *ring, void *arg)
+{
+	struct sign_args *a = arg;
+
+	return keyring_jwks(ring, a->now, a->jwks, a->err);
+}
+
+int srv_signing_sign_provider(struct srv *srv, const char *provider, const char *base_url, const json_t *claims,
+			      char **out, struct attest_err *err)
+{
+	char jku[600];
+	struct sign_args a = {.jku = jku, .claims = claims, .out = out, .err = err};
+
+	if (srv->keys == NULL)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.closed", "no keyring");
+	snprintf(jku, sizeof(jku), "%s/certs", base_url ? base_url : srv->cfg->public_url);
+	return with_ring(srv, provider, do_sign, &a, err);
+}
+
+int srv_signing_jwks_provider(struct srv *srv, const char *provider, char **out, size_t *len,
+			      struct attest_err *err)
+{
+	json_t *jwks = NULL;
+	struct sign_args a = {.jwks = &jwks, .now = srv_now(srv), .err = err};
+	int rc;
+	bool own;
+
+	if (srv->keys == NULL)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.closed", "no keyring");
+	/* Providers without their own keys share the service's cached JWKS. */
+	rc = with_ring(srv, provider, do_jwks, &a, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	pthread_rwlock_rdlock(&srv->signing->lock);
+	struct prov_ring *pr = provider ? prov_find(srv->signing, provider) : NULL;
+	own = pr != NULL && pr->ring != NULL;
+	pthread_rwlock_unlock(&srv->signing->lock);
+	if (!own) {
+		json_decref(jwks);
+		return srv_signing_jwks_text(srv, out, len, err);
+	}
+	*out = json_dumps(jwks, JSON_COMPACT);
+	json_decref(jwks);
+	if (*out == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "signing.jwks", "cannot serialise the JWKS");
+	*len = strlen(*out);
+	return ATTEST_OK;
+}
+
+int srv_signing_rotate_provider(struct srv *srv, const char *provider, const char *actor, struct attest_err *err)
+{
+	struct srv_signing *s = srv->signing;
+	struct prov_ring *pr;
+	const char *kid = NULL;
+	char old_kid[KEYS_KID_MAX + 1] = "";
+	int64_t now = srv_now(srv);
+	int rc;
+
+	pthread_rwlock_wrlock(&s->lock);
+	rc = prov_load(srv, provider, err);
+	if (rc != ATTEST_OK)
+		goto out;
+	pr = prov_find(s, provider);
+	if (pr == NULL) {
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "signing.providers", "too many providers with their own keys");
+		goto out;
+	}
+	if (pr->ring == NULL && (pr->ring = new_ring(srv, err)) == NULL) {
+		rc = ATTEST_E_INTERNAL;
+		goto out;
+	}
+	if (rc == ATTEST_OK && keyring_current(pr->ring) != NULL)
+		snprintf(old_kid, sizeof(old_kid), "%s", signing_key_kid(keyring_current(pr->ring)));
+	if (rc == ATTEST_OK)
+		rc = keyring_rotate(pr->ring, now, &kid, err);
+	if (rc == ATTEST_OK)
+		rc = persist_key_of(srv, pr->ring, provider, kid, actor, old_kid[0] ? "key.rotate" : "key.create", err);
+	if (rc == ATTEST_OK && old_kid[0] != '\0') {
+		struct signing_key *k = keyring_find(pr->ring, old_kid);
+		struct store_audit a = {.actor = actor, .action = "key.retire", .provider = provider, .time = now};
+		rc = store_key_set_state(srv->store, old_kid, STORE_KEY_RETIRING, k ? signing_key_retire_at(k) : now, &a,
+					 err);
+	}
+out:
+	pthread_rwlock_unlock(&s->lock);
 	return rc;
 }
 

@@ -47,4 +47,16 @@ int srv_signing_reload(struct srv *srv, struct attest_err *err);
 /* Rotates: a new active key; the old one stays published until not_after. */
 int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *err);
 
+/*
+ * A provider's own signing keys (issue 9): a provider that has any signs
+ * and publishes with them; every other provider uses the service keys.
+ * The first srv_signing_rotate_provider gives a provider its own key.
+ */
+int srv_signing_sign_provider(struct srv *srv, const char *provider, const char *base_url, const json_t *claims,
+			      char **out, struct attest_err *err);
+/* What GET /certs serves for provider (its own keys, else the service's). *out malloc'd. */
+int srv_signing_jwks_provider(struct srv *srv, const char *provider, char **out, size_t *len,
+			      struct attest_err *err);
+int srv_signing_rotate_provider(struct srv *srv, const char *provider, const char *actor, struct attest_err *err);
+
 #endif

@@ -653,6 +653,48 @@ static void bearer_tokens_of_the_provider_issuer_map_to_roles_on_that_provider_o
 	EVP_PKEY_free(rogue);
 }
 
+static void provider_with_its_own_signing_key_publishes_it_alone(void **state)
+{
+	char auth[256];
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	const char *body = "{\"mode\":\"aad\"}";
+	struct http_reply r;
+	json_t *service, *own, *again;
+	const char *service_kid, *own_kid;
+
+	(void)state;
+	service = get_json(&shared, "/certs", 200);
+	if (json_array_size(json_object_get(service, "keys")) == 0) {
+		json_decref(service);
+		fprintf(stderr, "SKIP: this build has no keys module\n");
+		skip();
+	}
+	assert_int_equal(http_do(&shared, "PUT", "/management/providers/own-key", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	/* Until it has its own key, a provider publishes the service's. */
+	own = get_json(&shared, "/providers/own-key/certs", 200);
+	assert_true(json_equal(own, service));
+	json_decref(own);
+	assert_int_equal(http_do(&shared, "POST", "/management/providers/own-key/keys:rotate", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	own = get_json(&shared, "/providers/own-key/certs", 200);
+	assert_int_equal(json_array_size(json_object_get(own, "keys")), 1);
+	service_kid = json_string_value(json_object_get(json_array_get(json_object_get(service, "keys"), 0), "kid"));
+	own_kid = json_string_value(json_object_get(json_array_get(json_object_get(own, "keys"), 0), "kid"));
+	assert_string_not_equal(own_kid, service_kid);
+	/* The service's keys (and other providers') are unchanged. */
+	again = get_json(&shared, "/certs", 200);
+	assert_true(json_equal(again, service));
+	json_decref(again);
+	assert_int_equal(http_do(&shared, "POST", "/management/providers/no-such/keys:rotate", hdrs, NULL, 0, NULL, &r), 0);
+	assert_maa_error(&r, 404, "NotFound");
+	http_reply_free(&r);
+	json_decref(own);
+	json_decref(service);
+}
+
 static void provider_requests_are_validated(void **state)
 {
 	char auth[256];
@@ -893,6 +935,7 @@ int main(void)
 		cmocka_unit_test(provider_lifecycle_is_audited_and_addressable_by_path),
 		cmocka_unit_test(provider_is_addressed_by_host_name_under_the_domain),
 		cmocka_unit_test(bearer_tokens_of_the_provider_issuer_map_to_roles_on_that_provider_only),
+		cmocka_unit_test(provider_with_its_own_signing_key_publishes_it_alone),
 		cmocka_unit_test(provider_requests_are_validated),
 		cmocka_unit_test(isolated_provider_is_created_with_its_signer_certificates),
 		cmocka_unit_test(provider_rate_limit_answers_429_with_retry_after),
