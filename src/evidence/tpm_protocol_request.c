@@ -375,6 +375,33 @@ static int check_other_keys(const json_t *keys, EVP_PKEY *aik, struct attest_err
 	return ATTEST_OK;
 }
 
+/*
+ * Names a custom claim may not take: the service's own claims, the token's
+ * registered claims and the x-ms- namespace. Policies usually match claims
+ * by type; a client-chosen "secureBootEnabled" must not be mistaken for the
+ * service's (MAA prefixes custom names for the same reason).
+ */
+static bool reserved_claim_name(const char *name)
+{
+	static const char *const reserved[] = {
+		"aikValidated", "aikPubHash", "tpmVersion", "secureBootEnabled", "bootDebuggingDisabled",
+		"osKernelDebuggingDisabled", "notSafeMode", "notWinPE", "testSigningDisabled",
+		"codeIntegrityEnabled", "vbsEnabled", "iommuEnabled", "events", "bootEvents", "pcrs",
+		"vbsReportPresent", "vsmReportPresent", "vbsReportSignatureVerified", "enclaveAuthorId",
+		"enclaveImageId", "enclaveOwnerId", "enclaveFamilyId", "enclaveUniqueId", "enclaveSvn",
+		"enclavePlatformSvn", "enclaveSecureKernelSvn", "enclaveFlags", "enclaveDebuggable",
+		"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf", "nonce", "rp_data", "ver",
+		"policy_hash", "policy_signer",
+	};
+
+	if (strncmp(name, "x-ms-", 5) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
 static int custom_claims(const json_t *arr, struct claim_set *out, struct attest_err *err)
 {
 	size_t i;
@@ -394,6 +421,10 @@ static int custom_claims(const json_t *arr, struct claim_set *out, struct attest
 			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.custom_claims",
 					      "custom_claims[%zu] needs a name and a scalar value", i);
 		(void)vt; /* the value keeps its JSON type; value_type is informative */
+		if (reserved_claim_name(json_string_value(name)))
+			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.custom_claims",
+					      "custom_claims[%zu] uses the reserved claim name \"%s\"", i,
+					      json_string_value(name));
 		if (claim_set_add_issued(out, json_string_value(name), CLAIM_ISSUER_CUSTOM, json_deep_copy(value)) != 0)
 			return attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
 	}

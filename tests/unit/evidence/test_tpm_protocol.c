@@ -127,6 +127,7 @@ static void round_start(struct fixture *f)
 	tpm_proto_msg_free(&m);
 }
 
+static const char *g_custom = "[{\"name\":\"deviceId\",\"value\":\"dev-42\",\"value_type\":\"string\"}]";
 static const uint8_t *g_log_before; /* test knob: a log sent before the matching one */
 static size_t g_log_before_len;
 static const uint8_t *g_log_override;
@@ -138,7 +139,7 @@ static char *build(struct fixture *f, int version, bool vbs, const struct devpla
 		.quote = f->quote, .quote_len = f->quote_len, .sig = f->sig, .sig_len = f->sig_len,
 		.pcrs = &f->pcrs, .log = f->log.log.p, .log_len = f->log.log.len, .aik = f->aik,
 		.aik_cert_der = f->aik_cert, .aik_cert_len = f->aik_cert_len};
-	json_t *cc = json_loads("[{\"name\":\"deviceId\",\"value\":\"dev-42\",\"value_type\":\"string\"}]", 0, NULL);
+	json_t *cc = json_loads(g_custom, 0, NULL);
 	struct devplat_tpm_request rq = {
 		.version = version, .challenge = f->challenge, .service_context = f->context,
 		.rp_id = "https://rp.example", .rp_data = "cnBkYXRh", .current = &cur,
@@ -489,6 +490,27 @@ static void the_log_that_replays_is_chosen_among_several(void **state)
 	devplat_tcg_log_free(&other);
 }
 
+static void custom_claim_with_a_service_claim_name_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg;
+
+	g_custom = "[{\"name\":\"secureBootEnabled\",\"value\":true,\"value_type\":\"bool\"}]";
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.proto.custom_claims");
+	free(msg);
+	g_custom = "[{\"name\":\"x-ms-attestation-type\",\"value\":\"sgx\"}]";
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_PARSE);
+	free(msg);
+	g_custom = "[{\"name\":\"deviceId\",\"value\":\"dev-42\",\"value_type\":\"string\"}]";
+}
+
 static void seen_set_is_bounded_and_forgets_only_expired_ids(void **state)
 {
 	struct tpm_seen_set *s = tpm_seen_set_new(3);
@@ -558,6 +580,7 @@ int main(void)
 		cmocka_unit_test(vbs_request_binds_the_enclave_report_and_yields_identity_claims),
 		cmocka_unit_test(enveloped_and_wrapped_messages_are_answered_in_kind),
 		cmocka_unit_test(the_log_that_replays_is_chosen_among_several),
+		cmocka_unit_test(custom_claim_with_a_service_claim_name_is_refused),
 		cmocka_unit_test(seen_set_is_bounded_and_forgets_only_expired_ids),
 		cmocka_unit_test(json_member_span_returns_the_raw_text),
 		cmocka_unit_test(pcp_blob_with_parts_beyond_its_end_is_refused),
