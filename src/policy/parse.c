@@ -234,6 +234,10 @@ static int lex_all(struct parser *ps, const char *s, size_t n)
 	struct tok t;
 	int rc;
 
+	/* A UTF-8 byte order mark, as Windows editors save files, is not part of the policy. */
+	if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		lx.i = 3;
+
 	while (lx.i < n) {
 		char c = s[lx.i];
 

@@ -64,6 +64,13 @@ static void version_missing_or_unsupported_fails(void **state)
 	compile_fails("", "policy.parse", 1, 1);
 }
 
+static void byte_order_mark_and_crlf_are_accepted(void **state)
+{
+	policy_plan_free(compile_ok("\xef\xbb\xbfversion=1.0;\r\nauthorizationrules{\r\n=> permit();\r\n};\r\nissuancerules{};\r\n"));
+	/* Columns still count from the first character after the mark. */
+	compile_fails("\xef\xbb\xbfversion=1.0;\r\nauthorizationrules{\r\n#", "policy.lex", 3, 1);
+}
+
 static void keywords_are_case_insensitive(void **state)
 {
 	struct policy_plan *p = compile_ok("VERSION=1.1; ConfigurationRules{=> IssueProperty(Type=\"a\", VALUE=1);};"
@@ -430,6 +437,7 @@ int main(void)
 		cmocka_unit_test(default_policies_compile_for_every_type),
 		cmocka_unit_test(version_statement_sets_version_and_counts),
 		cmocka_unit_test(version_missing_or_unsupported_fails),
+		cmocka_unit_test(byte_order_mark_and_crlf_are_accepted),
 		cmocka_unit_test(keywords_are_case_insensitive),
 		cmocka_unit_test(line_comments_are_ignored),
 		cmocka_unit_test(single_equals_in_condition_means_equality),
