@@ -27,12 +27,15 @@
  *             policy.action (action not allowed in its section),
  *             policy.ident (unknown or duplicate identifier),
  *             policy.function (unknown function or wrong number of arguments),
+ *             policy.jmespath (a constant JmesPath query that does not compile),
  *             policy.type (a type error visible at compile time, e.g. value < "x").
  *   evaluate: policy.eval.function (a function failed: bad JSON, object to
  *             JsonToClaimValue, ...), policy.eval.type (wrong value type for
  *             an action or function), policy.eval.readonly (issue() of a
  *             read-only claim), policy.eval.too_many_matches (one rule's
- *             matches exceed the limit), policy.eval.too_many_claims.
+ *             matches exceed the limit), policy.eval.too_many_claims;
+ *             jmespath.* (a query computed at run time that does not compile,
+ *             or a JMESPath function given the wrong types: jmespath.h).
  *   JWS:      policy.jws.* (see policy_jws_parse).
  *   (policy.nomem with ATTEST_E_NOMEM when an allocation fails.)
  */
