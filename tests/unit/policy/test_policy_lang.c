@@ -192,6 +192,28 @@ static void condition_grammar_is_enforced(void **state)
 	compile_fails("version=1.0; authorizationrules{ [] => permit();}; issuancerules{};", "policy.parse", 1, 35);
 }
 
+static void expression_grammar_is_enforced(void **state)
+{
+	/* identifier.property with an unknown property */
+	compile_fails("version=1.0; authorizationrules{ c:[type==\"a\"] && [type==\"b\", value==c.colour] => permit();};"
+		      " issuancerules{};",
+		      "policy.parse", 1, 72);
+	/* no value after the operator */
+	compile_fails("version=1.0; authorizationrules{ [type==\"a\", value==] => permit();}; issuancerules{};",
+		      "policy.parse", 1, 53);
+	/* a bare identifier is not a value */
+	compile_fails("version=1.0; authorizationrules{ [type==\"a\", value==yes] => permit();}; issuancerules{};",
+		      "policy.parse", 1, 53);
+	/* an unclosed call */
+	compile_fails("version=1.2; authorizationrules{ [type==\"a\", value==NegateBool(true] => permit();}; "
+		      "issuancerules{};",
+		      "policy.parse", 1, 68);
+	/* a call with an empty argument */
+	compile_fails("version=1.2; authorizationrules{ [type==\"a\", value==AppendString(\"x\",)] => permit();}; "
+		      "issuancerules{};",
+		      "policy.parse", 1, 70);
+}
+
 static void condition_with_every_operator_compiles(void **state)
 {
 	policy_plan_free(compile_ok("version=1.0; authorizationrules{ [type==\"a\", value==1] && [type!=\"b\", value!=2] && "
@@ -450,6 +472,7 @@ int main(void)
 		cmocka_unit_test(absence_operator_needs_version_1_2),
 		cmocka_unit_test(function_calls_need_version_1_2),
 		cmocka_unit_test(condition_grammar_is_enforced),
+		cmocka_unit_test(expression_grammar_is_enforced),
 		cmocka_unit_test(condition_with_every_operator_compiles),
 		cmocka_unit_test(action_grammar_is_enforced),
 		cmocka_unit_test(actions_are_checked_against_their_section),
