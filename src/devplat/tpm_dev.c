@@ -303,6 +303,55 @@ fail:
 	return attest_err_set(err, ATTEST_E_INTERNAL, "devplat.tpm.quote", "cannot make the software quote");
 }
 
+int devplat_tpm_certify(EVP_PKEY *ak, EVP_PKEY *key, uint8_t **pub, size_t *pub_len, uint8_t **attest,
+			size_t *attest_len, uint8_t **sig, size_t *sig_len, struct attest_err *err)
+{
+	TPMT_PUBLIC tp;
+	TPMS_ATTEST a;
+	TPMT_SIGNATURE s;
+	BIGNUM *n = NULL;
+	uint8_t *pb = malloc(sizeof(TPMT_PUBLIC)), *ab = malloc(sizeof(TPMS_ATTEST)), *sb = malloc(sizeof(TPMT_SIGNATURE));
+	size_t po = 0, ao = 0, so = 0, nl = 0;
+
+	memset(&tp, 0, sizeof(tp));
+	memset(&a, 0, sizeof(a));
+	if (pb == NULL || ab == NULL || sb == NULL || EVP_PKEY_get_bn_param(key, "n", &n) != 1 ||
+	    BN_num_bytes(n) > (int)sizeof(tp.unique.rsa.buffer))
+		goto fail;
+	/* An RSA signing key as a TPM would create it (Part 2 §12.2.4). */
+	tp.type = TPM2_ALG_RSA;
+	tp.nameAlg = TPM2_ALG_SHA256;
+	tp.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+			      TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH;
+	tp.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	tp.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	tp.parameters.rsaDetail.keyBits = (TPMI_RSA_KEY_BITS)(BN_num_bytes(n) * 8);
+	tp.unique.rsa.size = (UINT16)BN_bn2bin(n, tp.unique.rsa.buffer);
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&tp, pb, sizeof(TPMT_PUBLIC), &po) != TSS2_RC_SUCCESS)
+		goto fail;
+	a.magic = TPM2_GENERATED_VALUE;
+	a.type = TPM2_ST_ATTEST_CERTIFY;
+	if (tpm_public_name(&tp, a.attested.certify.name.name, sizeof(a.attested.certify.name.name), &nl, err) !=
+	    ATTEST_OK)
+		goto fail;
+	a.attested.certify.name.size = (UINT16)nl;
+	if (Tss2_MU_TPMS_ATTEST_Marshal(&a, ab, sizeof(TPMS_ATTEST), &ao) != TSS2_RC_SUCCESS ||
+	    sign_attest(ak, ab, ao, &s) != 0 ||
+	    Tss2_MU_TPMT_SIGNATURE_Marshal(&s, sb, sizeof(TPMT_SIGNATURE), &so) != TSS2_RC_SUCCESS)
+		goto fail;
+	BN_free(n);
+	*pub = pb, *pub_len = po;
+	*attest = ab, *attest_len = ao;
+	*sig = sb, *sig_len = so;
+	return ATTEST_OK;
+fail:
+	BN_free(n);
+	free(pb);
+	free(ab);
+	free(sb);
+	return attest_err_set(err, ATTEST_E_INTERNAL, "devplat.tpm.certify", "cannot make the certification");
+}
+
 /* ---- VBS report ------------------------------------------------------------- */
 
 int devplat_vbs_report(EVP_PKEY *key, const uint8_t enclave_data[64], const struct devplat_vbs_identity *id,
@@ -493,6 +542,18 @@ static json_t *att_data(const struct devplat_tpm_request *rq, struct attest_err 
 
 		json_object_set_new(k, "jwk", jwk);
 		json_object_set_new(d, "request_key", k);
+	}
+	if (rq->other_key != NULL) {
+		json_t *ok = json_object(), *cert = json_object(), *info = json_object(), *ojwk = NULL;
+
+		jwk_from_key(rq->other_key, NULL, NULL, &ojwk, NULL);
+		json_object_set_new(cert, "public", b64_json(rq->other_pub, rq->other_pub_len));
+		json_object_set_new(cert, "certification", b64_json(rq->other_attest, rq->other_attest_len));
+		json_object_set_new(cert, "signature", b64_json(rq->other_sig, rq->other_sig_len));
+		json_object_set_new(info, "tpm_certify", cert);
+		json_object_set_new(ok, "jwk", ojwk ? ojwk : json_null());
+		json_object_set_new(ok, "info", info);
+		json_object_set_new(d, "other_keys", json_pack("[o]", ok));
 	}
 	if (rq->custom_claims)
 		json_object_set_new(d, "custom_claims", json_deep_copy(rq->custom_claims));

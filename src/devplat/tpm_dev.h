@@ -80,6 +80,14 @@ int devplat_tpm_quote(EVP_PKEY *ak, const struct tpm_pcr_values *pcrs, enum tpm_
 		      const uint8_t *nonce, size_t nonce_len, uint8_t **attest, size_t *attest_len,
 		      uint8_t **sig, size_t *sig_len, struct attest_err *err);
 
+/*
+ * A TPM2_Certify of `key` (RSA) by the AK: *pub = marshalled TPMT_PUBLIC of
+ * key (nameAlg SHA-256), *attest = TPMS_ATTEST (TPM_ST_ATTEST_CERTIFY over
+ * its Name), *sig = the AK's TPMT_SIGNATURE. All malloc'd.
+ */
+int devplat_tpm_certify(EVP_PKEY *ak, EVP_PKEY *key, uint8_t **pub, size_t *pub_len, uint8_t **attest,
+			size_t *attest_len, uint8_t **sig, size_t *sig_len, struct attest_err *err);
+
 /* ---- VBS report ------------------------------------------------------------ */
 
 struct devplat_vbs_identity {
@@ -115,6 +123,10 @@ struct devplat_tpm_request {
 	const struct devplat_tpm_attestation *current;
 	const struct devplat_tpm_attestation *boot; /* may be NULL */
 	EVP_PKEY *request_key;  /* signs the JWS; its public JWK goes in the message */
+	/* v2 other_keys[0] with a tpm_certify proof (all NULL: no other key). */
+	EVP_PKEY *other_key;
+	const uint8_t *other_pub, *other_attest, *other_sig;
+	size_t other_pub_len, other_attest_len, other_sig_len;
 	const json_t *custom_claims; /* array or NULL */
 	/* VBS: a report over SHA-512(report_signed) is made with this key and identity. */
 	EVP_PKEY *vbs_key;

@@ -14,6 +14,7 @@
 #include "test_tpm_lib.h"
 
 #include "base/codec.h"
+#include "crypto/jose.h"
 #include "devplat/tpm_ca.h"
 #include "devplat/tpm_dev.h"
 #include "evidence/tpm_protocol.h"
@@ -128,6 +129,7 @@ static void round_start(struct fixture *f)
 }
 
 static const char *g_custom = "[{\"name\":\"deviceId\",\"value\":\"dev-42\",\"value_type\":\"string\"}]";
+static struct devplat_tpm_request *g_other; /* test knob: other_keys fields to copy */
 static const uint8_t *g_log_before; /* test knob: a log sent before the matching one */
 static size_t g_log_before_len;
 static const uint8_t *g_log_override;
@@ -148,6 +150,12 @@ static char *build(struct fixture *f, int version, bool vbs, const struct devpla
 	char *msg = NULL;
 	struct attest_err err;
 
+	if (g_other) {
+		rq.other_key = g_other->other_key;
+		rq.other_pub = g_other->other_pub, rq.other_pub_len = g_other->other_pub_len;
+		rq.other_attest = g_other->other_attest, rq.other_attest_len = g_other->other_attest_len;
+		rq.other_sig = g_other->other_sig, rq.other_sig_len = g_other->other_sig_len;
+	}
 	cur.log_before = g_log_before;
 	cur.log_before_len = g_log_before_len;
 	if (g_log_override) {
@@ -511,6 +519,107 @@ static void custom_claim_with_a_service_claim_name_is_refused(void **state)
 	g_custom = "[{\"name\":\"deviceId\",\"value\":\"dev-42\",\"value_type\":\"string\"}]";
 }
 
+static void other_key_certified_by_the_aik_is_accepted_and_a_mismatch_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	struct devplat_tpm_request o = {0};
+	uint8_t *pub, *att, *sig;
+	size_t pl, al, sl;
+	EVP_PKEY *key = EVP_RSA_gen(2048), *stranger = EVP_RSA_gen(2048);
+	char *msg;
+
+	assert_int_equal(devplat_tpm_certify(f->aik, key, &pub, &pl, &att, &al, &sig, &sl, NULL), 0);
+	o = (struct devplat_tpm_request){.other_key = key, .other_pub = pub, .other_pub_len = pl,
+					 .other_attest = att, .other_attest_len = al, .other_sig = sig,
+					 .other_sig_len = sl};
+	g_other = &o;
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	if (run(f, msg, &res, &err) != 0)
+		fail_msg("%s: %s", err.name, err.msg);
+	tpm_proto_result_free(&res);
+	free(msg);
+	/* the JWK is another key than the one the TPM certified */
+	o.other_key = stranger;
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.certify.jwk");
+	free(msg);
+	/* a certification signed by another key than the AIK */
+	free(pub);
+	free(att);
+	free(sig);
+	assert_int_equal(devplat_tpm_certify(stranger, key, &pub, &pl, &att, &al, &sig, &sl, NULL), 0);
+	o = (struct devplat_tpm_request){.other_key = key, .other_pub = pub, .other_pub_len = pl,
+					 .other_attest = att, .other_attest_len = al, .other_sig = sig,
+					 .other_sig_len = sl};
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.certify.signature");
+	free(msg);
+	g_other = NULL;
+	free(pub);
+	free(att);
+	free(sig);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(stranger);
+}
+
+/* A request JWS over an arbitrary payload, signed by the fixture's request key. */
+static char *request_with_payload(struct fixture *f, const char *typ, const char *payload)
+{
+	json_t *hdr = json_pack("{s:s}", "typ", typ), *m;
+	struct jws_signer *s = NULL;
+	char *jws = NULL, *msg;
+
+	assert_int_equal(jws_signer_new(f->req_key, JWS_ALG_PS256, hdr, &s, NULL), 0);
+	assert_int_equal(jws_sign(s, payload, strlen(payload), &jws, NULL), 0);
+	m = json_pack("{s:s}", "request", jws);
+	msg = json_dumps(m, 0);
+	json_decref(m);
+	json_decref(hdr);
+	jws_signer_free(s);
+	free(jws);
+	return msg;
+}
+
+static void malformed_requests_are_refused_with_their_own_errors(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *typ, *payload, *name;
+	} cases[] = {
+		{"JWT", "{\"att_type\":\"basic\",\"att_data\":{}}", "tpm.proto.typ"},
+		{"attReqV2", "[]", "tpm.proto.att_type"},
+		{"attReqV2", "{\"att_type\":\"sgx\",\"att_data\":{}}", "tpm.proto.att_type"},
+		{"attReqV2", "{\"att_type\":\"basic\",\"att_data\":{}}", "tpm.proto.missing"},
+		{"attReqV2", "{\"att_type\":\"vbs\",\"att_data\":{\"report_signed\":{}}}", "tpm.proto.missing"},
+		{"attReqV2", "{\"att_type\":\"basic\",\"att_data\":{} ,\"att_data\":{}}", "tpm.proto.payload"},
+	};
+	struct tpm_proto_result res;
+	struct attest_err err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *msg = request_with_payload(f, cases[i].typ, cases[i].payload);
+		int rc = run(f, msg, &res, &err);
+
+		if (rc == 0 || strncmp(err.name, cases[i].name, strlen(cases[i].name)) != 0)
+			fail_msg("case %zu: rc %d %s (want %s)", i, rc, err.name, cases[i].name);
+		free(msg);
+	}
+	/* a request whose JWS names its key but is signed by another one */
+	{
+		const char *alg_none = "{\"request\":\"eyJhbGciOiJub25lIiwidHlwIjoiYXR0UmVxVjIifQ.e30.\"}";
+
+		assert_int_not_equal(run(f, alg_none, &res, &err), 0);
+		assert_true(strncmp(err.name, "tpm.proto", 9) == 0 || strncmp(err.name, "jws.", 4) == 0);
+	}
+}
+
 static void seen_set_is_bounded_and_forgets_only_expired_ids(void **state)
 {
 	struct tpm_seen_set *s = tpm_seen_set_new(3);
@@ -581,6 +690,8 @@ int main(void)
 		cmocka_unit_test(enveloped_and_wrapped_messages_are_answered_in_kind),
 		cmocka_unit_test(the_log_that_replays_is_chosen_among_several),
 		cmocka_unit_test(custom_claim_with_a_service_claim_name_is_refused),
+		cmocka_unit_test(other_key_certified_by_the_aik_is_accepted_and_a_mismatch_refused),
+		cmocka_unit_test(malformed_requests_are_refused_with_their_own_errors),
 		cmocka_unit_test(seen_set_is_bounded_and_forgets_only_expired_ids),
 		cmocka_unit_test(json_member_span_returns_the_raw_text),
 		cmocka_unit_test(pcp_blob_with_parts_beyond_its_end_is_refused),
