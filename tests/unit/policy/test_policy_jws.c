@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "base/codec.h"
+#include "crypto/jose.h"
 #include "policy_testutil.h"
 #include "testutil.h"
 
@@ -333,6 +334,38 @@ static void check_signed_roundtrip(bool ec)
 static void rs256_signed_policy_roundtrips_and_tampering_fails(void **state) { check_signed_roundtrip(false); }
 static void es256_signed_policy_roundtrips_and_tampering_fails(void **state) { check_signed_roundtrip(true); }
 
+/* DOCS/basic-concepts: the signing key may come as a jwk header instead of x5c. */
+static void policy_signed_with_a_jwk_header_verifies(void **state)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	struct attest_err err;
+	struct jws_signer *signer = NULL;
+	json_t *jwk = NULL, *hdr;
+	char *payload, *jws = NULL, *b64 = b64url_encode((const uint8_t *)MIN_POLICY, strlen(MIN_POLICY));
+	struct policy_jws *j;
+
+	attest_err_clear(&err);
+	assert_int_equal(jwk_from_key(key, NULL, NULL, &jwk, &err), 0);
+	hdr = json_pack("{s:O}", "jwk", jwk);
+	assert_int_equal(jws_signer_new(key, JWS_ALG_ES256, hdr, &signer, &err), 0);
+	payload = malloc(strlen(b64) + 32);
+	sprintf(payload, "{\"AttestationPolicy\":\"%s\"}", b64);
+	assert_int_equal(jws_sign(signer, payload, strlen(payload), &jws, &err), 0);
+	j = parse_ok(jws, 0);
+	assert_true(j->is_signed);
+	assert_null(j->x5c);
+	assert_true(json_equal(j->signer_jwk, jwk));
+	assert_string_equal(j->text, MIN_POLICY);
+	policy_jws_free(j);
+	free(jws);
+	free(payload);
+	free(b64);
+	json_decref(hdr);
+	json_decref(jwk);
+	jws_signer_free(signer);
+	EVP_PKEY_free(key);
+}
+
 static unsigned sweep_stride(void)
 {
 	const char *s = getenv("ATTEST_SWEEP_STRIDE");
@@ -542,6 +575,7 @@ int main(void)
 		cmocka_unit_test(malformed_jws_are_refused_with_their_own_errors),
 		cmocka_unit_test(rs256_signed_policy_roundtrips_and_tampering_fails),
 		cmocka_unit_test(es256_signed_policy_roundtrips_and_tampering_fails),
+		cmocka_unit_test(policy_signed_with_a_jwk_header_verifies),
 		cmocka_unit_test(signed_policy_mutation_sweep),
 		cmocka_unit_test(signing_needs_a_key_and_certificates),
 		cmocka_unit_test(cache_compiles_once_per_policy_hash),
