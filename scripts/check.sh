@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The whole test command (make check, .ci/run): Debug build with every test,
-# the ASan+UBSan build with the unit tests, and a short fuzz smoke run.
+# The whole test command (make check, .ci/run):
+#   1. Debug build: every test; mutation sweeps sampled (every 8th mutation).
+#   2. Release build: the mutation sweeps (label "sweep"), exhaustive.
+#   3. ASan+UBSan build: every test not labelled no-sanitize, sweeps sampled (every 16th).
+#   4. clang + libFuzzer: each fuzz target for ATTEST_FUZZ_SECONDS (default 10) over its seeds.
+# Budget: about 30 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
@@ -9,24 +13,36 @@ start=$(date +%s)
 
 step() { printf '\n=== %s (%ss)\n' "$1" "$(( $(date +%s) - start ))"; }
 
+configure() { # dir, cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" "$@" >/dev/null
+}
+
 step "Debug build"
-cmake -S . -B "$BUILD/debug" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+configure "$BUILD/debug" -DCMAKE_BUILD_TYPE=Debug
 cmake --build "$BUILD/debug" -j"$JOBS"
 
-step "Debug tests (unit and integration)"
-(cd "$BUILD/debug" && ctest -j"$JOBS" --output-on-failure --timeout 900)
+step "Debug tests (unit, integration; sweeps sampled)"
+(cd "$BUILD/debug" && ATTEST_SWEEP_STRIDE=8 ctest -j"$JOBS" --output-on-failure --timeout 900)
+
+step "Release build"
+configure "$BUILD/release" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$BUILD/release" -j"$JOBS"
+
+step "Release: exhaustive mutation sweeps"
+(cd "$BUILD/release" && ATTEST_SWEEP_STRIDE=1 ctest -j"$JOBS" --output-on-failure --timeout 1200 -L sweep)
 
 step "ASan+UBSan build"
-cmake -S . -B "$BUILD/asan" -DCMAKE_BUILD_TYPE=Debug -DATTEST_SANITIZE=ON -DATTEST_BENCH=OFF >/dev/null
+configure "$BUILD/asan" -DCMAKE_BUILD_TYPE=Debug -DATTEST_SANITIZE=ON -DATTEST_BENCH=OFF
 cmake --build "$BUILD/asan" -j"$JOBS"
 
-step "ASan+UBSan tests"
+step "ASan+UBSan tests (sweeps sampled)"
 (cd "$BUILD/asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ATTEST_SANITIZER_RUN=1 ATTEST_SWEEP_STRIDE=16 ctest -j"$JOBS" --output-on-failure --timeout 900 -LE no-sanitize)
 
 if command -v clang >/dev/null 2>&1; then
   step "Fuzz smoke (clang + libFuzzer)"
-  CC=clang cmake -S . -B "$BUILD/fuzz" -DCMAKE_BUILD_TYPE=Debug -DATTEST_FUZZ=ON -DATTEST_BENCH=OFF >/dev/null
+  CC=clang configure "$BUILD/fuzz" -DCMAKE_BUILD_TYPE=Debug -DATTEST_FUZZ=ON -DATTEST_BENCH=OFF
   cmake --build "$BUILD/fuzz" -j"$JOBS"
   scripts/fuzz.sh "$BUILD/fuzz" "${ATTEST_FUZZ_SECONDS:-10}"
 fi
