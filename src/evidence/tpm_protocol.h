@@ -25,6 +25,7 @@
 
 #include "attest/error.h"
 #include "claims/claims.h"
+#include "evidence/evidence.h"
 #include "evidence/tpm.h"
 
 #include <jansson.h>
@@ -133,6 +134,19 @@ void tpm_proto_result_free(struct tpm_proto_result *r);
  */
 int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_msg *m,
 		      struct tpm_proto_result *result, struct attest_err *err);
+
+/*
+ * Offline verification of one TPM attestation, in the evidence.h shape
+ * (attestctl verify): in->evidence is the JSON of a v2 `current_attestation`
+ * ({quote, signature, pcrs, logs, aik_pub JWK or aik_public = base64url
+ * TPM2B/TPMT_PUBLIC, aik_cert?}); in->runtime_data is the expected
+ * extraData (NULL: it must be empty). The AIK must chain to
+ * ctx->anchors->tpm_roots, except with EVIDENCE_NO_COLLATERAL, where the
+ * AIK is taken as given (aikValidated false). required_pcr_mask 0xFFFFFF.
+ * Adds the TPM claims (aikValidated, aikPubHash, boot state, events, pcrs).
+ */
+int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, struct claim_set *out,
+	       struct attest_err *err);
 
 /* ---- pieces, exposed for tests and tools --------------------------------- */
 

@@ -71,6 +71,20 @@ static int b64_member(const json_t *obj, const char *key, bool required, uint8_t
 	return ATTEST_OK;
 }
 
+/* aik_public: base64url TPM2B_PUBLIC / TPMT_PUBLIC (offline bundles, tpm_verify). */
+static int aik_from_public(const json_t *tad, struct tpm_att *a, struct attest_err *err)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	TPMT_PUBLIC pub;
+	int rc = b64_member(tad, "aik_public", true, &p, &n, err);
+
+	if (rc == ATTEST_OK && (rc = tpm_public_parse(p, n, &pub, err)) == ATTEST_OK)
+		rc = tpm_public_to_pkey(&pub, &a->aik, err);
+	free(p);
+	return rc;
+}
+
 static int aik_from(const json_t *tad, struct tpm_att *a, struct attest_err *err)
 {
 	const json_t *jwk = json_object_get(tad, "aik_pub");
@@ -78,9 +92,13 @@ static int aik_from(const json_t *tad, struct tpm_att *a, struct attest_err *err
 	size_t dlen = 0;
 	int rc;
 
-	if (!json_is_object(jwk))
+	if (!json_is_object(jwk) && json_is_string(json_object_get(tad, "aik_public")))
+		rc = aik_from_public(tad, a, err);
+	else if (!json_is_object(jwk))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"aik_pub\" (JWK) is missing");
-	if ((rc = jwk_to_key(jwk, &a->aik, err)) != ATTEST_OK) {
+	else
+		rc = jwk_to_key(jwk, &a->aik, err);
+	if (rc != ATTEST_OK) {
 		attest_err_prefix(err, "aik_pub: ");
 		return rc;
 	}
@@ -684,5 +702,60 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 out:
 	claim_set_free(claims);
 	req_free(&r);
+	return rc;
+}
+
+/* ---- offline verification (evidence.h shape) --------------------------------- */
+
+int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, struct claim_set *out,
+	       struct attest_err *err)
+{
+	struct tpm_proto_cfg cfg;
+	struct tpm_att a;
+	struct verified_att v;
+	json_t *doc = NULL;
+	struct claim_set *claims = NULL;
+	uint8_t h[32];
+	bool lenient = (ctx->flags & EVIDENCE_NO_COLLATERAL) != 0;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	memset(&v, 0, sizeof(v));
+	tpm_proto_cfg_defaults(&cfg);
+	cfg.now = ctx->now;
+	cfg.aik_roots = ctx->anchors ? ctx->anchors->tpm_roots : NULL;
+	if ((rc = jsonx_parse((const char *)in->evidence, in->evidence_len, &doc, "tpm.evidence", "TPM evidence",
+			      err)) != ATTEST_OK ||
+	    (rc = att_from_v2(doc, &a, err)) != ATTEST_OK)
+		goto out;
+	if (lenient) {
+		/* Signatures only: the AIK is taken as given and reported as not validated. */
+		cfg.require_valid_aik_cert = false;
+		tpm_pkey_spki_sha256(a.aik, h);
+		cfg.registered_aiks = (const uint8_t(*)[32])h;
+		cfg.n_registered_aiks = 1;
+	}
+	/* The expected qualifying data is the runtime data (none: an empty extraData). */
+	if ((rc = verify_att(&cfg, &a, in->runtime_data, in->runtime_data ? in->runtime_data_len : 0, false, &v,
+			     err)) != ATTEST_OK)
+		goto out;
+	claims = claim_set_new();
+	if (claims == NULL || (rc = tpm_claims(&v, NULL, &a.pcrs, claims, err)) != ATTEST_OK) {
+		rc = rc ? rc : attest_err_set(err, ATTEST_E_NOMEM, "tpm.nomem", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < claim_set_count(claims); i++) {
+		const struct claim *c = claim_set_at(claims, i);
+
+		if (claim_set_add_issued(out, c->type, c->issuer, json_incref(c->value)) != 0) {
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.nomem", "out of memory");
+			goto out;
+		}
+	}
+out:
+	claim_set_free(claims);
+	json_decref(doc);
+	att_free(&a);
+	tcg_log_free(v.log);
 	return rc;
 }

@@ -15,6 +15,9 @@
 
 #include "devplat/tpm_ca.h"
 #include "evidence/tpm.h"
+#include "evidence/tpm_protocol.h"
+#include "base/codec.h"
+#include "crypto/jose.h"
 
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
@@ -496,6 +499,114 @@ static void spki_hash_equals_sha256_of_openssl_der(void **state)
 	}
 }
 
+static json_t *b64j(const uint8_t *p, size_t n)
+{
+	char *s = b64url_encode(p, n);
+	json_t *v = json_string(s);
+
+	free(s);
+	return v;
+}
+
+static json_t *pcrs_json_bank(const struct tpm_pcr_values *pcrs, enum tpm_bank b)
+{
+	json_t *vals = json_array();
+
+	for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
+		if (pcrs->present[b] & (1u << i))
+			json_array_append_new(vals, json_pack("{s:i, s:o}", "index", i, "digest",
+							      b64j(pcrs->v[b][i], tpm_bank_size(b))));
+	return json_pack("[{s:i, s:o}]", "algorithm", tpm_bank_alg(b), "values", vals);
+}
+
+/* The GCP vector as one offline TPM evidence document (tpm_verify, attestctl verify). */
+static void gcp_bundle_verifies_offline_with_its_log(void **state)
+{
+	struct gcp g;
+	const char *dir;
+	uint8_t *log;
+	size_t log_len = 0;
+	json_t *doc;
+	char *text;
+	struct claim_set *cs = claim_set_new();
+	struct evidence_ctx ctx = {.now = T_NOW, .flags = EVIDENCE_NO_COLLATERAL};
+	struct evidence_input in = {0};
+	struct attest_err err;
+
+	GCP_OR_SKIP(&g);
+	dir = test_vectors_dir();
+	log = test_read_vector(dir, GCP_DIR "binary_bios_measurements.bin", &log_len);
+	doc = json_pack("{s:o, s:o, s:o, s:o, s:[{s:s, s:o}]}", "quote", b64j(g.quote, g.quote_len), "signature",
+			b64j(g.sig, g.sig_len), "aik_public", b64j(g.ak, g.ak_len), "pcrs",
+			pcrs_json_bank(&g.pcrs, TPM_BANK_SHA1), "logs", "type", "TCG", "log", b64j(log, log_len));
+	text = json_dumps(doc, JSON_COMPACT);
+	in.evidence = (const uint8_t *)text;
+	in.evidence_len = strlen(text);
+	attest_err_clear(&err);
+	if (tpm_verify(&ctx, &in, cs, &err) != 0)
+		fail_msg("%s: %s", err.name, err.msg);
+	assert_true(json_is_false(claim_set_get(cs, "aikValidated")));
+	assert_true(json_is_true(claim_set_get(cs, "bootDebuggingDisabled")));
+	assert_true(json_is_true(claim_set_get(cs, "codeIntegrityEnabled")));
+	assert_non_null(claim_set_get(cs, "events"));
+	/* without the lenient flag the AIK needs a certificate */
+	ctx.flags = 0;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_verify(&ctx, &in, cs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert_required");
+	/* the expected nonce is the runtime data */
+	ctx.flags = EVIDENCE_NO_COLLATERAL;
+	in.runtime_data = (const uint8_t *)"x";
+	in.runtime_data_len = 1;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_verify(&ctx, &in, cs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.nonce");
+	claim_set_free(cs);
+	free(text);
+	json_decref(doc);
+	free(log);
+	gcp_free(&g);
+}
+
+static void azure_vtpm_bundle_verifies_offline_with_its_nonce(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	uint8_t *att, *raw, sig[300];
+	size_t al = 0, rl = 0, sl;
+	EVP_PKEY *ak = tpm_test_load_pem_pubkey(dir, AZ_DIR "akpub.pem");
+	struct tpm_pcr_values pcrs;
+	json_t *jwk = NULL, *doc;
+	char *text;
+	struct claim_set *cs = claim_set_new();
+	struct evidence_ctx ctx = {.now = T_NOW, .flags = EVIDENCE_NO_COLLATERAL};
+	struct evidence_input in = {0};
+	struct attest_err err;
+
+	att = test_read_vector(dir, AZ_DIR "vtpm-quote.tpms_attest.bin", &al);
+	raw = test_read_vector(dir, AZ_DIR "vtpm-quote.rsassa-sig.bin", &rl);
+	sl = tpm_test_wrap_rsassa(raw, rl, TPM2_ALG_SHA256, sig);
+	assert_int_equal(tpm_test_load_azure_pcrs(dir, &pcrs), 0);
+	assert_int_equal(jwk_from_key(ak, NULL, NULL, &jwk, NULL), 0);
+	doc = json_pack("{s:o, s:o, s:o, s:o}", "quote", b64j(att, al), "signature", b64j(sig, sl), "aik_pub", jwk,
+			"pcrs", pcrs_json_bank(&pcrs, TPM_BANK_SHA256));
+	text = json_dumps(doc, JSON_COMPACT);
+	in.evidence = (const uint8_t *)text;
+	in.evidence_len = strlen(text);
+	in.runtime_data = (const uint8_t *)"challenge";
+	in.runtime_data_len = 9;
+	attest_err_clear(&err);
+	if (tpm_verify(&ctx, &in, cs, &err) != 0)
+		fail_msg("%s: %s", err.name, err.msg);
+	assert_non_null(claim_set_get(cs, "pcrs"));
+	assert_null(claim_set_get(cs, "events")); /* no log was given */
+	claim_set_free(cs);
+	free(text);
+	json_decref(doc);
+	free(att);
+	free(raw);
+	EVP_PKEY_free(ak);
+}
+
 int main(void)
 {
 	/* libtss2-mu logs malformed input to stderr; the tests feed it plenty. */
@@ -517,6 +628,8 @@ int main(void)
 		cmocka_unit_test(azure_vtpm_quote_verifies_with_its_ak_and_nonce),
 		cmocka_unit_test(pcr_set_refuses_wrong_sizes_and_indexes),
 		cmocka_unit_test(spki_hash_equals_sha256_of_openssl_der),
+		cmocka_unit_test(gcp_bundle_verifies_offline_with_its_log),
+		cmocka_unit_test(azure_vtpm_bundle_verifies_offline_with_its_nonce),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
