@@ -155,7 +155,11 @@ static int fn_jmespath(json_t **args, const struct jmes_expr *pre, json_t **out,
 		rc = ATTEST_E_POLICY;
 		goto out;
 	}
-	/* The result is JSON text, a string claim (§3.4). */
+	/* The result is JSON text, a string claim (§3.4); one whose text would be huge is refused. */
+	if (!jmes_value_within(res, JMES_MAX_RESULT_ITEMS)) {
+		rc = fn_fail(err, "policy.eval.function", FN_JMESPATH, "the query's result is too large");
+		goto out;
+	}
 	text = json_dumps(res, JSON_ENCODE_ANY | JSON_COMPACT);
 	if (text == NULL || (*out = json_string(text)) == NULL)
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "out of memory in JmesPath");

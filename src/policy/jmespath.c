@@ -725,7 +725,24 @@ int jmes_compile(const char *query, size_t len, struct jmes_expr **out, struct a
 struct jeval {
 	struct attest_err *err;
 	unsigned depth;
+	size_t items; /* values placed into arrays and objects built so far */
 };
+
+/*
+ * Every value a query places into an array or object it builds is counted:
+ * flatten and multi-select can double a list per pipe stage, so a short
+ * query could otherwise build an enormous one (jmespath.too_large).
+ */
+static int jcount(struct jeval *ev, size_t n)
+{
+	ev->items += n;
+	if (ev->items > JMES_MAX_RESULT_ITEMS) {
+		attest_err_set(ev->err, ATTEST_E_POLICY, "jmespath.too_large", "the query builds more than %d values",
+			       JMES_MAX_RESULT_ITEMS);
+		return ATTEST_E_POLICY;
+	}
+	return ATTEST_OK;
+}
 
 static int jev(struct jeval *ev, const struct jmes_expr *e, json_t *cur, json_t **out);
 
@@ -754,10 +771,41 @@ static bool truthy(const json_t *v)
 	}
 }
 
+static bool within(const json_t *v, size_t *budget)
+{
+	size_t i;
+	json_t *e;
+
+	if (*budget == 0)
+		return false;
+	(*budget)--;
+	if (json_is_array(v)) {
+		for (i = 0; i < json_array_size(v) && (e = json_array_get(v, i)) != NULL; i++)
+			if (!within(e, budget))
+				return false;
+	} else if (json_is_object(v)) {
+		for (void *it = json_object_iter((json_t *)v); it != NULL; it = json_object_iter_next((json_t *)v, it))
+			if (!within(json_object_iter_value(it), budget))
+				return false;
+	}
+	return true;
+}
+
+bool jmes_value_within(const json_t *v, size_t max_nodes)
+{
+	size_t budget = max_nodes;
+
+	return within(v, &budget);
+}
+
+/* Deep equality; values too large to compare (see jmes_value_within) are unequal. */
 static bool jeq(const json_t *a, const json_t *b)
 {
 	if (json_is_number(a) && json_is_number(b))
 		return json_number_value(a) == json_number_value(b);
+	if ((json_is_array(a) || json_is_object(a)) &&
+	    (!jmes_value_within(a, JMES_MAX_RESULT_ITEMS) || !jmes_value_within(b, JMES_MAX_RESULT_ITEMS)))
+		return false;
 	return json_equal(a, b);
 }
 
@@ -813,6 +861,10 @@ static int project(struct jeval *ev, const struct jmes_expr *rhs, json_t *list, 
 		}
 		if ((rc = jev(ev, rhs, el, &r)) != ATTEST_OK)
 			goto fail;
+		if (!json_is_null(r) && (rc = jcount(ev, 1)) != ATTEST_OK) {
+			json_decref(r);
+			goto fail;
+		}
 		if (!json_is_null(r) && json_array_append(res, r) != 0) {
 			json_decref(r);
 			rc = jnomem(ev);
@@ -1141,6 +1193,10 @@ static int call_map(struct jeval *ev, const struct jmes_expr *ref, json_t *arr, 
 
 	if (res == NULL)
 		return jnomem(ev);
+	if ((rc = jcount(ev, json_array_size(arr))) != ATTEST_OK) {
+		json_decref(res);
+		return rc;
+	}
 	for (i = 0; i < json_array_size(arr) && ((e) = json_array_get(arr, i)) != NULL; i++) {
 		if ((rc = jev(ev, ref, e, &r)) != ATTEST_OK) {
 			json_decref(res);
@@ -1208,6 +1264,8 @@ static json_t *call_simple(const char *name, json_t **a, size_t na)
 
 		if (json_is_string(a[0]))
 			return json_incref(a[0]);
+		if (!jmes_value_within(a[0], JMES_MAX_RESULT_ITEMS))
+			return json_null(); /* see jmes_value_within */
 		s = json_dumps(a[0], JSON_ENCODE_ANY | JSON_COMPACT);
 		r = s ? json_string(s) : NULL;
 		free(s);
@@ -1325,6 +1383,10 @@ static int jmulti(struct jeval *ev, const struct jmes_expr *e, json_t *cur, json
 	res = e->kind == JN_MLIST ? json_array() : json_object();
 	if (res == NULL)
 		return jnomem(ev);
+	if ((rc = jcount(ev, e->nkids)) != ATTEST_OK) {
+		json_decref(res);
+		return rc;
+	}
 	for (size_t i = 0; i < e->nkids; i++) {
 		if ((rc = jev(ev, e->kids[i], cur, &v)) != ATTEST_OK) {
 			json_decref(res);
@@ -1375,7 +1437,10 @@ static int jev_inner(struct jeval *ev, const struct jmes_expr *e, json_t *cur, j
 			*out = json_null();
 		}
 		break;
-	case JN_SLICE: *out = json_is_array(l) ? slice(l, e) : json_null(); break;
+	case JN_SLICE:
+		if ((rc = jcount(ev, json_is_array(l) ? json_array_size(l) : 0)) == ATTEST_OK)
+			*out = json_is_array(l) ? slice(l, e) : json_null();
+		break;
 	case JN_SUB:
 	case JN_PIPE:
 		/* A sub-expression on null is null; a pipe passes the value on as is. */
@@ -1390,13 +1455,19 @@ static int jev_inner(struct jeval *ev, const struct jmes_expr *e, json_t *cur, j
 			break;
 		}
 		*out = json_array();
-		for (size_t i = 0; *out && i < json_array_size(l); i++) {
+		for (size_t i = 0; *out && rc == ATTEST_OK && i < json_array_size(l); i++) {
 			json_t *el = json_array_get(l, i);
 
+			if ((rc = jcount(ev, json_is_array(el) ? json_array_size(el) : 1)) != ATTEST_OK)
+				break;
 			if (json_is_array(el))
 				json_array_extend(*out, el);
 			else
 				json_array_append(*out, el);
+		}
+		if (rc != ATTEST_OK) {
+			json_decref(*out);
+			*out = NULL;
 		}
 		break;
 	case JN_PROJECT:
@@ -1449,7 +1520,7 @@ static int jev(struct jeval *ev, const struct jmes_expr *e, json_t *cur, json_t 
 
 int jmes_search(const struct jmes_expr *e, json_t *data, json_t **out, struct attest_err *err)
 {
-	struct jeval ev = {err, 0};
+	struct jeval ev = {err, 0, 0};
 	json_t *null = NULL;
 	int rc;
 

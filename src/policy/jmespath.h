@@ -17,6 +17,7 @@
 #include "attest/error.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Bounds: query length and nesting, and the size of results built. */
@@ -35,5 +36,13 @@ void jmes_free(struct jmes_expr *e);
  * when nothing matched). Safe to call concurrently on the same e.
  */
 int jmes_search(const struct jmes_expr *e, json_t *data, json_t **out, struct attest_err *err);
+
+/*
+ * Whether v, written out as a tree, has at most max_nodes values. Results
+ * share sub-values by reference, so a short query (`[@,@] | [@,@] | ...`)
+ * can build a value whose text is exponentially long: check before
+ * serialising or deep-comparing one. Cost is bounded by max_nodes.
+ */
+bool jmes_value_within(const json_t *v, size_t max_nodes);
 
 #endif

@@ -336,6 +336,57 @@ static void query_size_is_bounded(void **state)
 	free(q);
 }
 
+/* A short query can build an exponentially large value by sharing: it is measured before use. */
+static void shared_results_are_measured_before_serialising(void **state)
+{
+	char q[1024];
+	size_t n = 0;
+	struct attest_err err;
+	struct jmes_expr *e = NULL;
+	json_t *doc = json_object(), *out = NULL, *s = NULL;
+
+	n += (size_t)snprintf(q + n, sizeof(q) - n, "@");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(q + n, sizeof(q) - n, " | [@,@]");
+	attest_err_clear(&err);
+	assert_int_equal(jmes_compile(q, n, &e, &err), 0);
+	assert_int_equal(jmes_search(e, doc, &out, &err), 0);
+	assert_false(jmes_value_within(out, JMES_MAX_RESULT_ITEMS));
+	jmes_free(e);
+	/* to_string and == on it stay cheap. */
+	n += (size_t)snprintf(q + n, sizeof(q) - n, " | [to_string(@), @ == @]");
+	assert_int_equal(jmes_compile(q, n, &e, &err), 0);
+	assert_int_equal(jmes_search(e, doc, &s, &err), 0);
+	assert_true(json_is_null(json_array_get(s, 0)));
+	assert_true(json_is_false(json_array_get(s, 1)));
+	assert_true(jmes_value_within(doc, 1));
+	json_decref(s);
+	json_decref(out);
+	json_decref(doc);
+	jmes_free(e);
+}
+
+/* Flatten doubles a real list per stage: construction is bounded. */
+static void built_values_are_bounded(void **state)
+{
+	char q[1024];
+	size_t n = 0;
+	struct attest_err err;
+	struct jmes_expr *e = NULL;
+	json_t *doc = json_pack("[i]", 1), *out = NULL;
+
+	n += (size_t)snprintf(q + n, sizeof(q) - n, "@");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(q + n, sizeof(q) - n, " | [@,@] | []");
+	attest_err_clear(&err);
+	assert_int_equal(jmes_compile(q, n, &e, &err), 0);
+	assert_int_not_equal(jmes_search(e, doc, &out, &err), 0);
+	assert_null(out);
+	assert_string_equal(err.name, "jmespath.too_large");
+	json_decref(doc);
+	jmes_free(e);
+}
+
 static void compiled_query_is_reusable(void **state)
 {
 	struct attest_err err;
@@ -373,6 +424,8 @@ int main(void)
 		cmocka_unit_test(runtime_errors_name_the_function),
 		cmocka_unit_test(nesting_is_bounded),
 		cmocka_unit_test(query_size_is_bounded),
+		cmocka_unit_test(shared_results_are_measured_before_serialising),
+		cmocka_unit_test(built_values_are_bounded),
 		cmocka_unit_test(compiled_query_is_reusable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

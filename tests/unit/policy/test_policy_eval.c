@@ -673,6 +673,10 @@ static void jmespath_function_errors_fail_the_evaluation(void **state)
 	eval_fails(AUTH_PERMIT "issuancerules{ => issue(type=\"x\", value=JmesPath(\"\", \"a\")); };", in, "policy.eval.type");
 	eval_fails(AUTH_PERMIT "issuancerules{ => issue(type=\"x\", value=JmesPath(\"{}\", \"abs(`\\\"s\\\"`)\")); };", in,
 		   "jmespath.type");
+	eval_fails(AUTH_PERMIT "issuancerules{ => issue(type=\"x\", value=JmesPath(\"{}\", \"@ | [@,@] | [@,@] | [@,@] | [@,@] | "
+			       "[@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | "
+			       "[@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@] | [@,@]\")); };",
+		   in, "policy.eval.function");
 	claim_set_free(in);
 }
 
