@@ -182,8 +182,9 @@ static int data_decode(const json_t *v, const char *member, const char *stem, st
 		if (jsonx_parse((const char *)d->bytes, d->len, &d->json, "request.json", sub, &jerr) !=
 		    ATTEST_OK)
 			return fail(err, ATTEST_E_PARSE, stem, "json", sub,
-				    "member \"%s\" has dataType JSON but its data is not valid UTF-8 JSON",
-				    sub);
+				    "member \"%s\" has dataType JSON but its data is not valid UTF-8 JSON "
+				    "(%s at %s)",
+				    sub, jerr.msg, jerr.where);
 	}
 	return ATTEST_OK;
 }
