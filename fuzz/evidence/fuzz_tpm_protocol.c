@@ -2,7 +2,8 @@
  * libFuzzer target: what the TPM protocol reads before any signature
  * (src/evidence/tpm_protocol*.c, vbs.c): the request body (envelope,
  * payload wrapping, message kind), a sealed service_context, the raw JSON
- * member scanner, the PCP platform claim blob and the VBS report parser.
+ * member scanner, the PCP platform claim blob, the VBS report parser, and
+ * the JSON evidence reader of tpm_verify (up to its signature check).
  */
 #include "evidence/tpm_protocol.h"
 #include "evidence/vbs.h"
@@ -34,6 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tpm_json_member_span(text, size, "att_data", &span, &n, NULL) == 0)
 		tpm_json_member_span(span, n, "report_signed", &span, &n, NULL);
 	tpm_pcp_blob_parse(data, size, &b, NULL);
+	{
+		struct evidence_ctx ctx = {.now = 0, .flags = EVIDENCE_NO_COLLATERAL};
+		struct evidence_input in = {.evidence = data, .evidence_len = size};
+		struct claim_set *cs = claim_set_new();
+
+		setenv("TSS2_LOG", "all+NONE", 0);
+		tpm_verify(&ctx, &in, cs, NULL);
+		claim_set_free(cs);
+	}
 	vbs_report_parse(data, size, r, NULL);
 out:
 	free(text);
