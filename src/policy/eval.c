@@ -20,6 +20,13 @@
 #include <string.h>
 
 #define WC_STACK 64
+/*
+ * Claims tried against conditions in one evaluation. Joins of several bound
+ * conditions over many claims of one type (which an attester can send as
+ * custom claims) grow as a power of the claim count; this bounds the work
+ * (about 20 ms) whatever the policy and the claims.
+ */
+#define POL_MAX_STEPS (1ul << 20)
 
 struct wc {
 	const char *type;
@@ -54,6 +61,7 @@ struct ectx {
 	int bind[POL_MAX_SLOTS];
 	int match_of[POLICY_DEFAULT_MAX_CONDITIONS]; /* claim matched per condition (text index) */
 	unsigned firings;
+	unsigned long steps; /* claims tried against conditions, all rules (bounded: POL_MAX_STEPS) */
 	/* explain */
 	struct policy_rule_trace *trace;
 	struct policy_denial *denial;
@@ -541,6 +549,12 @@ static int match(struct ectx *x, unsigned k)
 	for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i)) {
 		int rc;
 
+		if (++x->steps > POL_MAX_STEPS) {
+			attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.too_complex",
+				       "%s rule %u (line %u): evaluation took more than %lu steps (a join over too many claims)",
+				       policy_section_name(r->section), r->index, r->line, POL_MAX_STEPS);
+			return x->rc = ATTEST_E_POLICY;
+		}
 		if (!cond_match(x, cd, &x->c[i])) {
 			if (x->rc != ATTEST_OK)
 				return x->rc;

@@ -33,7 +33,9 @@
  *             JsonToClaimValue, ...), policy.eval.type (wrong value type for
  *             an action or function), policy.eval.readonly (issue() of a
  *             read-only claim), policy.eval.too_many_matches (one rule's
- *             matches exceed the limit), policy.eval.too_many_claims;
+ *             matches exceed the limit), policy.eval.too_many_claims,
+ *             policy.eval.too_complex (over 2^20 claims tried against
+ *             conditions in one evaluation: joins over many claims);
  *             jmespath.* (a query computed at run time that does not compile,
  *             or a JMESPath function given the wrong types: jmespath.h).
  *   JWS:      policy.jws.* (see policy_jws_parse).

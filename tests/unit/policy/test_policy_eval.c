@@ -768,6 +768,19 @@ static void match_explosion_is_bounded(void **state)
 	claim_set_free(in);
 }
 
+static void join_search_is_bounded(void **state)
+{
+	struct claim_set *in = claim_set_new();
+
+	for (int i = 0; i < 60; i++)
+		claim_set_add_issued(in, "x", CLAIM_ISSUER_CUSTOM, json_sprintf("v%d", i));
+	/* 60^4 combinations, none of which fires: bounded by steps, not by firings. */
+	eval_fails(AUTH_PERMIT "issuancerules{ a:[type==\"x\"] && b:[type==\"x\"] && c:[type==\"x\"] &&"
+			       " d:[type==\"x\", value==AppendString(a.value, b.value)] => issue(type=\"p\", value=c.value); };",
+		   in, "policy.eval.too_complex");
+	claim_set_free(in);
+}
+
 static void evaluation_is_pure_and_repeatable(void **state)
 {
 	struct claim_set *in = sgx_claims(3, false, REF_HEX64_A);
@@ -946,6 +959,7 @@ int main(void)
 		cmocka_unit_test(string_and_bool_functions),
 		cmocka_unit_test(computed_claim_types_are_allowed),
 		cmocka_unit_test(match_explosion_is_bounded),
+		cmocka_unit_test(join_search_is_bounded),
 		cmocka_unit_test(evaluation_is_pure_and_repeatable),
 		cmocka_unit_test(result_outlives_its_plan),
 		cmocka_unit_test(explain_records_every_rule),
