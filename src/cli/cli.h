@@ -98,6 +98,8 @@ struct cli_verify_opts {
 	bool dev_roots; /* trust the development platforms' roots too */
 };
 struct claim_set;
+/* Claims from their public JSON form ({type: value}); *out is a new set. */
+int cli_claims_from_json(const char *text, struct claim_set **out, struct attest_err *err);
 int cli_verify_evidence(const struct cli *cli, const struct cli_verify_opts *o, struct claim_set **out,
 			struct attest_err *err);
 

@@ -1,85 +1,46 @@
 /* attestctl verify: evidence verified entirely offline with libattest. */
 #include "cli/cli.h"
 
-#include "base/buf.h"
-#include "base/timeutil.h"
-#include "collateral/collateral.h"
-#include "evidence/azure_cvm.h"
-#include "evidence/evidence.h"
-#include "evidence/sgx.h"
-#include "evidence/snp.h"
-#include "evidence/tdx.h"
+#include "attest/attest.h"
+#include "claims/claims.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-typedef int (*verify_fn)(const struct evidence_ctx *, const struct evidence_input *, struct claim_set *,
-			 struct attest_err *);
-
-/* The verifier of an MAA attestation type (and the raw "SevSnp" report). */
-static verify_fn verifier_of(const char *type)
-{
-	static const struct {
-		const char *type;
-		verify_fn fn;
-	} table[] = {
-		{"SgxEnclave", sgx_verify}, {"OpenEnclave", oe_verify},     {"TdxVm", tdx_verify},
-		{"SevSnpVm", sevsnpvm_verify}, {"SevSnp", snp_verify},
-	};
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcasecmp(table[i].type, type) == 0)
-			return table[i].fn;
-	return NULL;
-}
-
+/*
+ * attestctl is a client of libattest's public interface like any relying
+ * party: evidence goes through attest_verify_evidence, and the claims come
+ * back as the public JSON form.
+ */
 int cli_verify_evidence(const struct cli *cli, const struct cli_verify_opts *o, struct claim_set **out,
 			struct attest_err *err)
 {
-	struct evidence_ctx ctx = {.now = o->at ? o->at : time_now()};
-	struct evidence_input in = {0};
-	struct collateral_source *src = NULL;
-	struct claim_set *set = NULL;
+	struct attest_verifier_opts vo = {.collateral_dir = o->collateral_dir, .now = o->at};
+	struct attest_verifier *v = NULL;
 	unsigned char *ev = NULL, *rt = NULL;
 	size_t evlen = 0, rtlen = 0;
-	verify_fn fn = verifier_of(o->type);
+	char *claims = NULL;
 	int rc;
 
-	if (fn == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "cli.type",
-				      "unknown attestation type '%s' (SgxEnclave, OpenEnclave, TdxVm, SevSnpVm, SevSnp)",
-				      o->type);
+	(void)cli;
+	vo.flags = (o->no_revocation ? ATTEST_VERIFY_NO_REVOCATION : 0) |
+		   (o->no_collateral ? ATTEST_VERIFY_NO_COLLATERAL : 0);
 	if (cli_read_file(o->evidence_file, &ev, &evlen) != CLI_OK)
 		return attest_err_set(err, ATTEST_E_IO, "cli.read", "cannot read evidence file %s", o->evidence_file);
 	if (o->runtime_data_file && cli_read_file(o->runtime_data_file, &rt, &rtlen) != CLI_OK) {
 		rc = attest_err_set(err, ATTEST_E_IO, "cli.read", "cannot read %s", o->runtime_data_file);
 		goto out;
 	}
-	if (o->collateral_dir && (rc = collateral_file_source_new(o->collateral_dir, &src, err)) != ATTEST_OK)
+	if ((rc = attest_verifier_new(&vo, &v, err)) != ATTEST_OK)
 		goto out;
-	ctx.collateral = src;
-	ctx.flags = (o->no_collateral ? EVIDENCE_NO_COLLATERAL : 0) | (o->no_revocation ? EVIDENCE_NO_REVOCATION : 0);
-	in.evidence = ev;
-	in.evidence_len = evlen;
-	in.runtime_data = rt;
-	in.runtime_data_len = rtlen;
-	in.runtime_data_type = rt ? EVIDENCE_DATA_BINARY : EVIDENCE_DATA_NONE;
-	in.nonce = o->nonce;
-	if ((set = claim_set_new()) == NULL) {
-		rc = attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
-		goto out;
-	}
-	if ((rc = fn(&ctx, &in, set, err)) == ATTEST_OK) {
-		*out = set; /* transferred */
-		set = NULL;
-	}
+	rc = attest_verify_evidence(v, o->type, ev, evlen, rt, rtlen, &claims, err);
+	if (rc == ATTEST_OK)
+		rc = cli_claims_from_json(claims, out, err);
 out:
-	claim_set_free(set);
-	if (src) {
-		collateral_source_free(src);
-		free(src);
-	}
+	attest_free(claims);
+	attest_verifier_free(v);
 	free(ev);
 	free(rt);
 	return rc;

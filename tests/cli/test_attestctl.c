@@ -189,6 +189,30 @@ static void verify_refuses_an_snp_report_against_another_folder_chain(void **sta
 	EXPECT_RUN(1, "refused", "verify", "SevSnp", report, "--collateral", b, "--at", at);
 }
 
+static void verify_without_collateral_checks_signatures_but_not_the_tcb(void **state)
+{
+	char dir[4096], quote[4200], at[32], *bad = NULL, path[128];
+	size_t n = 0;
+	FILE *f;
+
+	REQUIRE_VECTORS(vectors);
+	snprintf(dir, sizeof(dir), "%s/sgx/phala-sgx-v3-00a067110000-2023-11", vectors);
+	snprintf(quote, sizeof(quote), "%s/quote.bin", dir);
+	vector_time(dir, at, sizeof(at), 0);
+	EXPECT_RUN(0, "NOT evaluated", "verify", "SgxEnclave", quote, "--no-collateral", "--at", at);
+	/* A flipped bit in the report body still fails: the signatures are checked. */
+	bad = (char *)test_read_vector(vectors, "sgx/phala-sgx-v3-00a067110000-2023-11/quote.bin", &n);
+	assert_non_null(bad);
+	bad[48 + 64] ^= 1; /* inside the ISV enclave report body */
+	snprintf(path, sizeof(path), "/tmp/attestctl-flip-%d.bin", (int)getpid());
+	f = fopen(path, "wb");
+	fwrite(bad, 1, n, f);
+	fclose(f);
+	EXPECT_RUN(1, "refused", "verify", "SgxEnclave", path, "--no-collateral", "--at", at);
+	unlink(path);
+	free(bad);
+}
+
 static void verify_prints_json_claims(void **state)
 {
 	char dir[4096], quote[4200], at[32], *out = NULL;
@@ -309,6 +333,7 @@ int main(void)
 		cmocka_unit_test(verify_refuses_expired_collateral_40_days_later),
 		cmocka_unit_test(verify_gives_each_snp_vector_its_measurement_and_debug_bit),
 		cmocka_unit_test(verify_refuses_an_snp_report_against_another_folder_chain),
+		cmocka_unit_test(verify_without_collateral_checks_signatures_but_not_the_tcb),
 		cmocka_unit_test(verify_prints_json_claims),
 		cmocka_unit_test(verify_refuses_a_missing_file_as_local_error),
 		cmocka_unit_test(token_verify_accepts_a_real_azure_token_and_refuses_alterations),
