@@ -283,6 +283,38 @@ static void claims_have_the_profile_formats(void **state)
 	tdx_vector_unload(&l);
 }
 
+/* formats.md §1.5: QVL accepts exactly (2, 584) and (3, 648) for a TD. */
+static void v5_body_descriptor_must_match_a_td_body(void **state)
+{
+	static const struct {
+		uint16_t type;
+		uint32_t size;
+	} bad[] = {{2, 648}, {3, 584}, {1, 384}, {4, 648}, {3, 0xffffffffu}};
+	const struct tdx_vector *v = &TDX_VECTORS[3]; /* v5, body type 3 */
+	struct tdx_loaded l;
+	struct evidence_ctx ctx;
+	struct attest_err err;
+
+	REQUIRE_VECTORS(dir);
+	assert_int_equal(tdx_vector_load(dir, v, 0, &l), 0);
+	tdx_vector_ctx(&l, v, &ctx);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct claim_set *set = claim_set_new();
+		uint8_t saved[6];
+
+		memcpy(saved, l.quote + 48, 6);
+		l.quote[48] = (uint8_t)bad[i].type;
+		l.quote[49] = (uint8_t)(bad[i].type >> 8);
+		for (int k = 0; k < 4; k++)
+			l.quote[50 + k] = (uint8_t)(bad[i].size >> (8 * k));
+		assert_int_equal(verify(&l, &ctx, NULL, 0, EVIDENCE_DATA_NONE, set, &err), ATTEST_E_PARSE);
+		assert_true(strncmp(err.name, "tdx.quote.", 10) == 0);
+		memcpy(l.quote + 48, saved, 6);
+		claim_set_free(set);
+	}
+	tdx_vector_unload(&l);
+}
+
 /* attestctl's offline check: chains and signatures only, no TCB claims. */
 static void without_collateral_only_signatures_are_checked(void **state)
 {
@@ -337,6 +369,7 @@ int main(void)
 	    cmocka_unit_test(runtime_data_not_in_report_data_is_refused),
 	    cmocka_unit_test(sgx_quote_is_not_a_td_quote),
 	    cmocka_unit_test(claims_have_the_profile_formats),
+	    cmocka_unit_test(v5_body_descriptor_must_match_a_td_body),
 	    cmocka_unit_test(without_collateral_only_signatures_are_checked),
 	    cmocka_unit_test(init_time_data_is_refused),
 	};

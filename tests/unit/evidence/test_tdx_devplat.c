@@ -432,6 +432,41 @@ static void runtime_data_binds_to_report_data(void **state)
 	world_down(&w);
 }
 
+static void binary_runtime_data_binds_without_a_runtime_claim(void **state)
+{
+	struct world w;
+	struct world_spec ws = {5, 13, false, NULL, 0};
+	struct tdx_devplat_td td;
+	struct claim_set *set = claim_set_new();
+	struct attest_err err;
+	struct evidence_input in;
+	const uint8_t rt[] = {0x00, 0xff, 0x10, 0x20};
+	uint8_t *q = NULL;
+	size_t qlen = 0;
+
+	world_up(&w, &ws);
+	td_svn(&td, QUOTE_BODY_TD10, 5, 0, 3);
+	assert_int_equal(sha256(rt, sizeof(rt), td.report_data), 0);
+	assert_int_equal(tdx_devplat_make_quote(w.p, 4, &td, NULL, 0, &q, &qlen, &err), 0);
+	memset(&in, 0, sizeof(in));
+	in.evidence = q;
+	in.evidence_len = qlen;
+	in.runtime_data = rt;
+	in.runtime_data_len = sizeof(rt);
+	in.runtime_data_type = EVIDENCE_DATA_BINARY;
+	assert_int_equal(tdx_verify(&w.ctx, &in, set, &err), ATTEST_OK);
+	assert_null(claim_set_get(set, "x-ms-runtime"));
+	claim_set_free(set);
+	set = claim_set_new();
+	in.runtime_data_type = EVIDENCE_DATA_JSON; /* the same bytes are not JSON */
+	assert_int_equal(tdx_verify(&w.ctx, &in, set, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tdx.runtime_data.json");
+	assert_int_equal(claim_set_count(set), 0);
+	free(q);
+	claim_set_free(set);
+	world_down(&w);
+}
+
 static void debug_td_verifies_and_says_so(void **state)
 {
 	struct world w;
@@ -552,6 +587,7 @@ int main(void)
 	    cmocka_unit_test(revoked_pck_is_refused),
 	    cmocka_unit_test(expired_or_future_collateral_is_refused),
 	    cmocka_unit_test(runtime_data_binds_to_report_data),
+	    cmocka_unit_test(binary_runtime_data_binds_without_a_runtime_claim),
 	    cmocka_unit_test(debug_td_verifies_and_says_so),
 	    cmocka_unit_test(trailing_bytes_after_the_signature_data_are_tolerated),
 	    cmocka_unit_test(v4_quote_with_a_td15_body_cannot_be_made),
