@@ -127,7 +127,8 @@ static int parse_payload(const struct jws *j, unsigned flags, struct policy_jws 
 			return jws_fail(err, "policy.jws.empty", "the policy JWS has an empty payload", NULL);
 		return ATTEST_OK;
 	}
-	p = json_loadb((const char *)j->payload, j->payload_len, 0, NULL);
+	/* Duplicate members are refused: two AttestationPolicy values under one signature would be ambiguous. */
+	p = json_loadb((const char *)j->payload, j->payload_len, JSON_REJECT_DUPLICATES, NULL);
 	ap = json_object_get(p, "AttestationPolicy");
 	if (!json_is_string(ap)) {
 		rc = jws_fail(err, "policy.jws.payload", "the JWS payload has no \"AttestationPolicy\" string", NULL);

@@ -222,6 +222,7 @@ static void malformed_jws_are_refused_with_their_own_errors(void **state)
 		{"{\"alg\":\"none\"}", "{\"AttestationPolicy\":\"*bad*\"}", "", "policy.jws.payload"},
 		{"{\"alg\":\"none\"}", "{\"AttestationPolicy\":\"_w\"}", "", "policy.jws.payload"}, /* 0xff: not UTF-8 */
 		{"{\"alg\":\"none\"}", "not json", "", "policy.jws.payload"},
+		{"{\"alg\":\"none\"}", "{\"AttestationPolicy\":\"eA\",\"AttestationPolicy\":\"eQ\"}", "", "policy.jws.payload"},
 		{"{\"alg\":\"none\"}", "{\"AttestationPolicy\":\"eA\"}", "c2ln", "policy.jws.format"},
 		{"{\"alg\":\"RSA256\"}", "{\"AttestationPolicy\":\"eA\"}", "c2ln", "policy.jws.alg"},
 		{"{\"alg\":\"HS256\"}", "{\"AttestationPolicy\":\"eA\"}", "c2ln", "policy.jws.alg"},
