@@ -33,7 +33,7 @@ struct collateral_cache *collateral_cache_new(size_t max_entries)
 
 	if (c == NULL || max_entries == 0)
 		goto fail;
-	if ((c->slots = calloc(max_entries, sizeof(*c->slots))) == NULL)
+	if ((c->slots = calloc(max_entries, sizeof(struct collateral_ref *))) == NULL)
 		goto fail;
 	if (pthread_mutex_init(&c->mu, NULL) != 0)
 		goto fail;

@@ -266,7 +266,7 @@ static int get_root_crl(struct run *r)
 
 	if (r->root_crl_fetched)
 		return ATTEST_OK;
-	if ((rc = collateral_get_root_ca_crl(r->ctx->collateral, &b, r->err)) != ATTEST_OK)
+	if (collateral_get_root_ca_crl(r->ctx->collateral, &b, r->err) != ATTEST_OK)
 		return fetch_failed(r, "root_ca_crl");
 	sha256(b.data, b.len, r->root_crl_hash);
 	rc = load_crl(r, &b, &r->root_crl, "root_ca");

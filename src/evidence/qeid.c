@@ -92,7 +92,7 @@ static int parse_levels(const struct tcbj *j, const json_t *doc, struct qe_ident
 		struct qe_tcb_level *l = &qi->levels[qi->n_levels];
 		int64_t v;
 
-		if (!json_is_object(tcb) || (rc = tcbj_int(j, tcb, "isvsvn", 0, 65535, &v)) != ATTEST_OK)
+		if (!json_is_object(tcb) || tcbj_int(j, tcb, "isvsvn", 0, 65535, &v) != ATTEST_OK)
 			return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "qeid.member",
 					"Enclave Identity level %zu has no tcb.isvsvn 0..65535", i);
 		l->isvsvn = (uint16_t)v;

@@ -197,9 +197,9 @@ static int parse_qe_part(struct cur *c, struct quote *q, const char *prefix, str
 /* v4/v5: outer certification data must be type 6 wrapping the QE part and an inner type 1-5. */
 static int parse_type6(struct cur *c, struct quote *q, const char *prefix, struct attest_err *err)
 {
-	uint16_t type;
-	const uint8_t *payload;
-	uint32_t plen;
+	uint16_t type = 0;
+	const uint8_t *payload = NULL;
+	uint32_t plen = 0;
 	size_t at = c->off;
 	struct cur in;
 	int rc;

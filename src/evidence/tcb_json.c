@@ -220,8 +220,8 @@ int tcbj_hex(const struct tcbj *j, const json_t *o, const char *key, uint8_t *ou
 	const char *s = NULL;
 	int rc = tcbj_str(j, o, key, &s);
 
-	if (rc != ATTEST_OK)
-		return rc;
+	if (rc != ATTEST_OK || s == NULL)
+		return rc != ATTEST_OK ? rc : member_err(j, key, "is not a string");
 	if (strlen(s) != 2 * n || hex_decode_to(s, 2 * n, out, n) != ATTEST_OK)
 		return member_err(j, key, "is not the expected hex string");
 	return ATTEST_OK;
@@ -232,8 +232,8 @@ int tcbj_date(const struct tcbj *j, const json_t *o, const char *key, int64_t *o
 	const char *s = NULL;
 	int rc = tcbj_str(j, o, key, &s);
 
-	if (rc != ATTEST_OK)
-		return rc;
+	if (rc != ATTEST_OK || s == NULL)
+		return rc != ATTEST_OK ? rc : member_err(j, key, "is not a string");
 	if (time_parse_rfc3339(s, out) != ATTEST_OK)
 		return member_err(j, key, "is not an ISO-8601 UTC date");
 	return ATTEST_OK;
@@ -244,8 +244,8 @@ int tcbj_status(const struct tcbj *j, const json_t *o, enum tcb_status *out)
 	const char *s = NULL;
 	int rc = tcbj_str(j, o, "tcbStatus", &s);
 
-	if (rc != ATTEST_OK)
-		return rc;
+	if (rc != ATTEST_OK || s == NULL)
+		return rc != ATTEST_OK ? rc : member_err(j, "tcbStatus", "is not a string");
 	if (tcb_status_parse(s, out) != ATTEST_OK || *out == TCB_NOT_SUPPORTED)
 		return member_err(j, "tcbStatus", "is not a known TCB status");
 	return ATTEST_OK;

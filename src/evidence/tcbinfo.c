@@ -89,7 +89,7 @@ static int parse_components(const struct tcbj *j, const json_t *tcb, int version
 		for (i = 0; i < 16; i++) {
 			const json_t *c = json_array_get(a, (size_t)i);
 
-			if (!json_is_object(c) || (rc = tcbj_int(j, c, "svn", 0, 255, &v)) != ATTEST_OK)
+			if (!json_is_object(c) || tcbj_int(j, c, "svn", 0, 255, &v) != ATTEST_OK)
 				return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "tcbinfo.member",
 						"TCB Info: %s[%d] has no svn 0..255", arr_key, i);
 			out[i] = (uint8_t)v;
@@ -150,7 +150,7 @@ static int parse_module_identity(const struct tcbj *j, const json_t *m, struct t
 	int rc;
 	size_t i;
 
-	if (!json_is_object(m) || (rc = tcbj_str(j, m, "id", &id)) != ATTEST_OK)
+	if (!json_is_object(m) || tcbj_str(j, m, "id", &id) != ATTEST_OK)
 		return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "tcbinfo.member",
 				"TCB Info: a tdxModuleIdentities entry has no id");
 	snprintf(o->id, sizeof(o->id), "%s", id);
@@ -169,7 +169,7 @@ static int parse_module_identity(const struct tcbj *j, const json_t *m, struct t
 		struct tdx_module_level *l = &o->levels[o->n_levels];
 		int64_t v;
 
-		if (!json_is_object(tcb) || (rc = tcbj_int(j, tcb, "isvsvn", 0, 255, &v)) != ATTEST_OK)
+		if (!json_is_object(tcb) || tcbj_int(j, tcb, "isvsvn", 0, 255, &v) != ATTEST_OK)
 			return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "tcbinfo.member",
 					"TCB Info: module %s level %zu has no tcb.isvsvn 0..255", o->id, i);
 		l->isvsvn = (uint8_t)v;
