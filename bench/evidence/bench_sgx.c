@@ -47,14 +47,14 @@ struct vec {
 };
 
 static const struct vec VECS[] = {
-	{"phala-sgx-v3-2023-11", "sgx/phala-sgx-v3-00a067110000-2023-11/quote.bin", "sgx/phala-sgx-v3-00a067110000-2023-11",
-	 1700611200, true},
-	{"phala-sgx-v3-2025-06", "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin", "sgx/phala-sgx-v3-00a067110000-2025-06",
-	 1750377600, true},
-	{"oe-plugin-2022-04", "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26/quote.bin",
-	 "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", 1651017600, false},
-	{"oe-js-report-2022-01", "oe/azure-sdk-js-oe-report-00906ed50000-2022-01/quote.bin",
-	 "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", 1651017600, false},
+    {"phala-sgx-v3-2023-11", "sgx/phala-sgx-v3-00a067110000-2023-11/quote.bin",
+     "sgx/phala-sgx-v3-00a067110000-2023-11", 1700611200, true},
+    {"phala-sgx-v3-2025-06", "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin",
+     "sgx/phala-sgx-v3-00a067110000-2025-06", 1750377600, true},
+    {"oe-plugin-2022-04", "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26/quote.bin",
+     "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", 1651017600, false},
+    {"oe-js-report-2022-01", "oe/azure-sdk-js-oe-report-00906ed50000-2022-01/quote.bin",
+     "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", 1651017600, false},
 };
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -137,8 +137,10 @@ static double floor_us(const struct quote *q, EVP_PKEY *pck_key, int iters)
 	for (i = 0; i < iters; i++) {
 		uint64_t t0 = cpu_ns();
 
-		if (ecdsa_verify_rs_be(att, HASH_SHA256, q->signed_data, q->signed_len, q->isv_sig, 64, "b", NULL) != 0 ||
-		    ecdsa_verify_rs_be(pck_key, HASH_SHA256, q->qe_report, 384, q->qe_report_sig, 64, "b", NULL) != 0)
+		if (ecdsa_verify_rs_be(att, HASH_SHA256, q->signed_data, q->signed_len, q->isv_sig, 64, "b",
+				       NULL) != 0 ||
+		    ecdsa_verify_rs_be(pck_key, HASH_SHA256, q->qe_report, 384, q->qe_report_sig, 64, "b",
+				       NULL) != 0)
 			fprintf(stderr, "floor: a signature did not verify\n");
 		ns[i] = cpu_ns() - t0;
 	}
@@ -156,13 +158,15 @@ static EVP_PKEY *pck_key_of(const struct quote *q)
 	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *k = NULL;
 
-	if (quote_pck_chain_pem(q, &pem, &n, "bench", NULL) == 0 && x509_stack_from_pem(pem, n, &chain, "b", NULL) == 0)
+	if (quote_pck_chain_pem(q, &pem, &n, "bench", NULL) == 0 &&
+	    x509_stack_from_pem(pem, n, &chain, "b", NULL) == 0)
 		k = X509_get_pubkey(sk_X509_value(chain, 0));
 	sk_X509_pop_free(chain, X509_free);
 	return k;
 }
 
-static void dcap_qvl(const char *vectors, const struct vec *v, int iters, double *med, char *status, size_t slen)
+static void dcap_qvl(const char *vectors, const struct vec *v, int iters, double *med, char *status,
+		     size_t slen)
 {
 	char cmd[8192], line[1024];
 	FILE *p;
@@ -173,7 +177,8 @@ static void dcap_qvl(const char *vectors, const struct vec *v, int iters, double
 	snprintf(cmd, sizeof(cmd),
 		 "node %s/bench/evidence/bench_sgx_dcapqvl.mjs %s/tests/interop/node_modules/@phala/dcap-qvl "
 		 "%s/%s %s/%s/collateral.dcap-qvl.json %lld %d 2>/dev/null",
-		 ATTEST_SOURCE_DIR, ATTEST_SOURCE_DIR, vectors, v->quote, vectors, v->coll, (long long)v->now, iters);
+		 ATTEST_SOURCE_DIR, ATTEST_SOURCE_DIR, vectors, v->quote, vectors, v->coll, (long long)v->now,
+		 iters);
 	if ((p = popen(cmd, "r")) == NULL)
 		return;
 	if (fgets(line, sizeof(line), p) != NULL) {
@@ -235,8 +240,8 @@ static void bench_vector(const char *vectors, const struct vec *v, int iters)
 	status[0] = '\0';
 	if (v->dcap_qvl)
 		dcap_qvl(vectors, v, iters < 50 ? iters : 50, &peer, status, sizeof(status));
-	printf("%-22s cold %8.1f us  warm %7.1f us  floor %7.1f us  warm/floor %5.2fx", v->name, cold, warm, fl,
-	       fl > 0 ? warm / fl : 0);
+	printf("%-22s cold %8.1f us  warm %7.1f us  floor %7.1f us  warm/floor %5.2fx", v->name, cold, warm,
+	       fl, fl > 0 ? warm / fl : 0);
 	if (peer > 0)
 		printf("  dcap-qvl %9.1f us (%s)  dcap-qvl/cold %6.1fx", peer, status, peer / cold);
 	printf("\n");
@@ -257,7 +262,8 @@ int main(int argc, char **argv)
 	if (intel_sgx_default_roots(&anchors.intel_sgx_roots, NULL) != ATTEST_OK)
 		return 1;
 	printf("bench_sgx: median CPU time of %d verifications per figure (vectors: %s)\n", iters, vectors);
-	printf("goals: warm within 1.3x the two-signature floor; cold at least 10x faster than @phala/dcap-qvl\n");
+	printf("goals: warm within 1.3x the two-signature floor; cold at least 10x faster than "
+	       "@phala/dcap-qvl\n");
 	for (i = 0; i < sizeof(VECS) / sizeof(VECS[0]); i++)
 		bench_vector(vectors, &VECS[i], iters);
 	sk_X509_pop_free(anchors.intel_sgx_roots, X509_free);

@@ -28,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_NOW 1651017600 /* 2022-04-27: inside the OE vectors' PCK windows */
 
 static const char *const REAL[] = {
-	"sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin",
-	"oe/azure-samples-oe-sdk-release-00906ed50000-2021-02/quote.bin",
-	"oe/azure-sdk-js-oe-report-00906ed50000-2022-01/report.bin",
-	"oe/openenclave-plugin-evidence-00906ed50000-2022-04-26/quote.bin",
+    "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin",
+    "oe/azure-samples-oe-sdk-release-00906ed50000-2021-02/quote.bin",
+    "oe/azure-sdk-js-oe-report-00906ed50000-2022-01/report.bin",
+    "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26/quote.bin",
 };
 #define N_REAL (sizeof(REAL) / sizeof(REAL[0]))
 static uint8_t *real[N_REAL];
@@ -96,7 +96,8 @@ static void run(const uint8_t *p, size_t n, bool oe)
 		int rc = oe ? oe_verify(&ctx, &in, cs, &err) : sgx_verify(&ctx, &in, cs, &err);
 
 		/* Claims only on success, an error name on failure. */
-		if ((rc == ATTEST_OK) != (claim_set_count(cs) > 0) || (rc != ATTEST_OK && err.name[0] == '\0'))
+		if ((rc == ATTEST_OK) != (claim_set_count(cs) > 0) ||
+		    (rc != ATTEST_OK && err.name[0] == '\0'))
 			abort();
 	}
 	claim_set_free(cs);

@@ -28,28 +28,31 @@ static int missing(const struct collateral_source *src, const char *what, struct
 
 #define HAS(slot) (src != NULL && src->ops != NULL && src->ops->slot != NULL)
 
-int collateral_get_pck_crl(struct collateral_source *src, enum collateral_pck_ca ca, struct collateral_blob *out,
-			   struct attest_err *err)
+int collateral_get_pck_crl(struct collateral_source *src, enum collateral_pck_ca ca,
+			   struct collateral_blob *out, struct attest_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	return HAS(pck_crl) ? src->ops->pck_crl(src->self, ca, out, err) : missing(src, "PCK CRLs", err);
 }
 
-int collateral_get_root_ca_crl(struct collateral_source *src, struct collateral_blob *out, struct attest_err *err)
+int collateral_get_root_ca_crl(struct collateral_source *src, struct collateral_blob *out,
+			       struct attest_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	return HAS(root_ca_crl) ? src->ops->root_ca_crl(src->self, out, err) : missing(src, "the Root CA CRL", err);
+	return HAS(root_ca_crl) ? src->ops->root_ca_crl(src->self, out, err)
+				: missing(src, "the Root CA CRL", err);
 }
 
 int collateral_get_tcb_info(struct collateral_source *src, enum collateral_tee tee, const uint8_t fmspc[6],
 			    struct collateral_blob *out, struct attest_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	return HAS(tcb_info) ? src->ops->tcb_info(src->self, tee, fmspc, out, err) : missing(src, "TCB Info", err);
+	return HAS(tcb_info) ? src->ops->tcb_info(src->self, tee, fmspc, out, err)
+			     : missing(src, "TCB Info", err);
 }
 
-int collateral_get_qe_identity(struct collateral_source *src, enum collateral_qe kind, struct collateral_blob *out,
-			       struct attest_err *err)
+int collateral_get_qe_identity(struct collateral_source *src, enum collateral_qe kind,
+			       struct collateral_blob *out, struct attest_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	return HAS(qe_identity) ? src->ops->qe_identity(src->self, kind, out, err)
@@ -60,5 +63,6 @@ int collateral_get_pck_cert(struct collateral_source *src, const struct collater
 			    struct collateral_blob *out, struct attest_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	return HAS(pck_cert) ? src->ops->pck_cert(src->self, q, out, err) : missing(src, "PCK certificates", err);
+	return HAS(pck_cert) ? src->ops->pck_cert(src->self, q, out, err)
+			     : missing(src, "PCK certificates", err);
 }

@@ -70,7 +70,10 @@ void collateral_cache_free(struct collateral_cache *c)
 	free(c);
 }
 
-void *collateral_ref_obj(const struct collateral_ref *r) { return r ? r->obj : NULL; }
+void *collateral_ref_obj(const struct collateral_ref *r)
+{
+	return r ? r->obj : NULL;
+}
 
 /* Removes slot i (caller holds the lock). */
 static void drop_slot(struct collateral_cache *c, size_t i)
@@ -79,7 +82,8 @@ static void drop_slot(struct collateral_cache *c, size_t i)
 	c->slots[i] = c->slots[--c->n];
 }
 
-struct collateral_ref *collateral_cache_get(struct collateral_cache *c, const uint8_t key[32], int64_t now, void **obj)
+struct collateral_ref *collateral_cache_get(struct collateral_cache *c, const uint8_t key[32], int64_t now,
+					    void **obj)
 {
 	struct collateral_ref *r = NULL;
 	size_t i;

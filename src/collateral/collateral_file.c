@@ -57,7 +57,8 @@ static int read_first(const struct file_source *fs, const char *const *names, si
 }
 
 static int read_pair(const struct file_source *fs, const char *const *data_names, size_t n,
-		     const char *const *chain_names, size_t m, struct collateral_blob *out, struct attest_err *err)
+		     const char *const *chain_names, size_t m, struct collateral_blob *out,
+		     struct attest_err *err)
 {
 	int rc = read_first(fs, data_names, n, &out->data, &out->len, err);
 
@@ -68,7 +69,8 @@ static int read_pair(const struct file_source *fs, const char *const *data_names
 	return rc;
 }
 
-static int fs_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out, struct attest_err *err)
+static int fs_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out,
+		      struct attest_err *err)
 {
 	const char *cn = ca == COLLATERAL_CA_PLATFORM ? "platform" : "processor";
 	char der[64], pem[64], chain[64];
@@ -89,22 +91,24 @@ static int fs_root_ca_crl(void *self, struct collateral_blob *out, struct attest
 	return read_pair(self, data, 2, NULL, 0, out, err);
 }
 
-static int fs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6], struct collateral_blob *out,
-		       struct attest_err *err)
+static int fs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+		       struct collateral_blob *out, struct attest_err *err)
 {
 	char hex[13], specific[64], chain[80];
 	const char *data[2], *ch[2];
 
 	hex_encode_to(fmspc, 6, hex);
-	snprintf(specific, sizeof(specific), "tcb_info_%s_%s.json", tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", hex);
-	snprintf(chain, sizeof(chain), "tcb_info_%s_%s_issuer_chain.pem", tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx",
+	snprintf(specific, sizeof(specific), "tcb_info_%s_%s.json", tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx",
 		 hex);
+	snprintf(chain, sizeof(chain), "tcb_info_%s_%s_issuer_chain.pem",
+		 tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", hex);
 	data[0] = specific, data[1] = "tcb_info.json";
 	ch[0] = chain, ch[1] = "tcb_info_issuer_chain.pem";
 	return read_pair(self, data, 2, ch, 2, out, err);
 }
 
-static int fs_qe_identity(void *self, enum collateral_qe kind, struct collateral_blob *out, struct attest_err *err)
+static int fs_qe_identity(void *self, enum collateral_qe kind, struct collateral_blob *out,
+			  struct attest_err *err)
 {
 	static const char *const kinds[] = {"qe", "td_qe", "qve", "qae"};
 	char specific[64], chain[80];
@@ -126,7 +130,8 @@ static int fs_pck_cert(void *self, const struct collateral_pck_query *q, struct 
 	int rc;
 
 	if (q->ppid_len > 384 || (hex = hex_encode(q->ppid, q->ppid_len)) == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "collateral.not_found", "PPID of %zu bytes", q->ppid_len);
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.not_found", "PPID of %zu bytes",
+				      q->ppid_len);
 	snprintf(name, sizeof(name), "pck_%s.pem", hex);
 	free(hex);
 	data[0] = name;
@@ -163,16 +168,16 @@ static void fs_free(void *self)
 }
 
 static const struct collateral_source_ops FILE_OPS = {
-	.name = "file",
-	.pck_crl = fs_pck_crl,
-	.root_ca_crl = fs_root_ca_crl,
-	.tcb_info = fs_tcb_info,
-	.qe_identity = fs_qe_identity,
-	.pck_cert = fs_pck_cert,
-	.amd_vcek = fs_amd_vcek,
-	.amd_cert_chain = fs_amd_cert_chain,
-	.amd_crl = fs_amd_crl,
-	.free = fs_free,
+    .name = "file",
+    .pck_crl = fs_pck_crl,
+    .root_ca_crl = fs_root_ca_crl,
+    .tcb_info = fs_tcb_info,
+    .qe_identity = fs_qe_identity,
+    .pck_cert = fs_pck_cert,
+    .amd_vcek = fs_amd_vcek,
+    .amd_cert_chain = fs_amd_cert_chain,
+    .amd_crl = fs_amd_crl,
+    .free = fs_free,
 };
 
 int collateral_file_source_new(const char *dir, struct collateral_source **out, struct attest_err *err)

@@ -28,14 +28,14 @@
 struct intel_devplat;
 
 struct intel_devplat_opts {
-	int64_t now;            /* reference time: certs valid now-365d..now+365d */
-	enum pck_ca ca;         /* Processor (5 extension entries) or Platform (7) */
+	int64_t now;	/* reference time: certs valid now-365d..now+365d */
+	enum pck_ca ca; /* Processor (5 extension entries) or Platform (7) */
 	uint8_t fmspc[6];
 	uint8_t pceid[2];
-	uint8_t comp_svn[16];   /* the PCK certificate's TCB components */
+	uint8_t comp_svn[16]; /* the PCK certificate's TCB components */
 	uint16_t pcesvn;
-	bool revoke_pck;        /* list the PCK serial in the PCK CRL */
-	bool revoke_pck_ca;     /* list the PCK CA serial in the Root CA CRL */
+	bool revoke_pck;		       /* list the PCK serial in the PCK CRL */
+	bool revoke_pck_ca;		       /* list the PCK CA serial in the Root CA CRL */
 	int64_t pck_not_before, pck_not_after; /* 0: the defaults above */
 	/*
 	 * NULL: fresh keys. Else load the root, CA, PCK, TCB-signing and
@@ -50,11 +50,12 @@ struct intel_devplat_opts {
 /* Fills sensible defaults: now, Processor CA, FMSPC 00906ED50000, comps 5.. */
 void intel_devplat_opts_default(struct intel_devplat_opts *o, int64_t now);
 
-int intel_devplat_new(const struct intel_devplat_opts *opts, struct intel_devplat **out, struct attest_err *err);
+int intel_devplat_new(const struct intel_devplat_opts *opts, struct intel_devplat **out,
+		      struct attest_err *err);
 void intel_devplat_free(struct intel_devplat *p);
 
 /* The test root as trust anchors (new stack; caller frees with OSSL_STACK_OF_X509_free). */
-STACK_OF(X509) *intel_devplat_roots(const struct intel_devplat *p);
+STACK_OF(X509) * intel_devplat_roots(const struct intel_devplat *p);
 /* PEM of the PCK chain (PCK, CA, root) as quotes carry it; caller frees. */
 int intel_devplat_pck_chain_pem(const struct intel_devplat *p, char **pem, size_t *len);
 
@@ -65,9 +66,9 @@ struct intel_devplat_tcb_level {
 	uint16_t pcesvn;
 	bool has_tdx;
 	uint8_t tdx[16];
-	const char *status;     /* Intel string, e.g. "SWHardeningNeeded" */
+	const char *status;	/* Intel string, e.g. "SWHardeningNeeded" */
 	const char *advisories; /* comma-separated IDs, or NULL */
-	const char *date;       /* tcbDate; NULL = "2024-01-01T00:00:00Z" */
+	const char *date;	/* tcbDate; NULL = "2024-01-01T00:00:00Z" */
 };
 
 struct intel_devplat_module_level {
@@ -86,11 +87,11 @@ struct intel_devplat_module {
 };
 
 struct intel_devplat_tcb_info {
-	int version;       /* 2 or 3 */
-	const char *id;    /* "SGX" or "TDX" (v3) */
+	int version;			 /* 2 or 3 */
+	const char *id;			 /* "SGX" or "TDX" (v3) */
 	int64_t issue_date, next_update; /* 0: now-1d, now+29d */
-	int64_t eval_num;  /* 0: 17 */
-	const uint8_t *fmspc; /* NULL: the platform's */
+	int64_t eval_num;		 /* 0: 17 */
+	const uint8_t *fmspc;		 /* NULL: the platform's */
 	const struct intel_devplat_tcb_level *levels;
 	size_t n_levels;
 	bool has_tdx_module; /* TDX: tdxModule object */
@@ -168,17 +169,17 @@ void intel_devplat_qe_default(struct intel_devplat_enclave *e);
 void intel_devplat_report_body(const struct intel_devplat_enclave *e, uint8_t out[SGX_REPORT_BODY_SIZE]);
 
 struct intel_devplat_quote {
-	int version;       /* 3, 4 or 5 */
-	uint32_t tee_type; /* QUOTE_TEE_SGX / QUOTE_TEE_TDX */
+	int version;			/* 3, 4 or 5 */
+	uint32_t tee_type;		/* QUOTE_TEE_SGX / QUOTE_TEE_TDX */
 	enum quote_body_type body_type; /* v5 descriptor; implied for v3/v4 */
-	const uint8_t *body;   /* body bytes (384 / 584 / 648) */
+	const uint8_t *body;		/* body bytes (384 / 584 / 648) */
 	size_t body_len;
 	struct intel_devplat_enclave qe; /* the QE report (reportdata is filled in) */
-	const uint8_t *qe_auth;          /* NULL: 32 bytes 00..1f */
+	const uint8_t *qe_auth;		 /* NULL: 32 bytes 00..1f */
 	size_t qe_auth_len;
-	uint16_t qe_svn_header;          /* header qe_svn (v3) */
-	size_t trailing;                 /* zero bytes appended after the signature data */
-	uint16_t cert_type;              /* 0 / 5: PCK chain; 1..3: PPID (ppid below), 4: PCK leaf */
+	uint16_t qe_svn_header; /* header qe_svn (v3) */
+	size_t trailing;	/* zero bytes appended after the signature data */
+	uint16_t cert_type;	/* 0 / 5: PCK chain; 1..3: PPID (ppid below), 4: PCK leaf */
 	const uint8_t *ppid;
 	size_t ppid_len;
 };
@@ -189,7 +190,8 @@ void intel_devplat_quote_default(struct intel_devplat_quote *q);
 int intel_devplat_make_quote(const struct intel_devplat *p, const struct intel_devplat_quote *spec,
 			     uint8_t **out, size_t *len, struct attest_err *err);
 
-/* OE wrappers: legacy report (oe_report_header_t + quote) and evidence (attestation header + quote + claims). */
+/* OE wrappers: legacy report (oe_report_header_t + quote) and evidence (attestation header + quote + claims).
+ */
 int intel_devplat_oe_report(const uint8_t *quote, size_t quote_len, uint8_t **out, size_t *len);
 int intel_devplat_oe_evidence(const uint8_t *quote, size_t quote_len, const uint8_t *claims,
 			      size_t claims_len, bool with_header, uint8_t **out, size_t *len);

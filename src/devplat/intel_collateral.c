@@ -16,14 +16,14 @@
 
 #define DAY 86400
 
-static const uint8_t INTEL_QE_MRSIGNER[32] = {0x8c, 0x4f, 0x57, 0x75, 0xd7, 0x96, 0x50, 0x3e, 0x96, 0x13, 0x7f,
-					      0x77, 0xc6, 0x8a, 0x82, 0x9a, 0x00, 0x56, 0xac, 0x8d, 0xed, 0x70,
-					      0x14, 0x0b, 0x08, 0x1b, 0x09, 0x44, 0x90, 0xc5, 0x7b, 0xff};
+static const uint8_t INTEL_QE_MRSIGNER[32] = {
+    0x8c, 0x4f, 0x57, 0x75, 0xd7, 0x96, 0x50, 0x3e, 0x96, 0x13, 0x7f, 0x77, 0xc6, 0x8a, 0x82, 0x9a,
+    0x00, 0x56, 0xac, 0x8d, 0xed, 0x70, 0x14, 0x0b, 0x08, 0x1b, 0x09, 0x44, 0x90, 0xc5, 0x7b, 0xff};
 
 void intel_devplat_qe_identity_default(struct intel_devplat_qe_identity *q)
 {
 	static const struct intel_devplat_qe_level levels[] = {
-		{8, "UpToDate", NULL}, {6, "OutOfDate", "INTEL-SA-00615"}, {2, "Revoked", "INTEL-SA-00219"}};
+	    {8, "UpToDate", NULL}, {6, "OutOfDate", "INTEL-SA-00615"}, {2, "Revoked", "INTEL-SA-00219"}};
 	static const uint8_t attrs_mask[16] = {0xfb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 	memset(q, 0, sizeof(*q));
@@ -132,7 +132,9 @@ static void put_modules(struct buf *b, const struct intel_devplat_tcb_info *s)
 		put_hex(b, m->attributes_mask, 8);
 		buf_append_str(b, "\",\"tcbLevels\":[");
 		for (k = 0; k < m->n_levels; k++) {
-			buf_printf(b, "%s{\"tcb\":{\"isvsvn\":%u},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"%s\"",
+			buf_printf(b,
+				   "%s{\"tcb\":{\"isvsvn\":%u},\"tcbDate\":\"2024-01-01T00:00:00Z\","
+				   "\"tcbStatus\":\"%s\"",
 				   k ? "," : "", m->levels[k].isvsvn, m->levels[k].status);
 			put_advisories(b, m->levels[k].advisories);
 			buf_append_str(b, "}");
@@ -181,7 +183,8 @@ int intel_devplat_tcb_info(const struct intel_devplat *p, const struct intel_dev
 	put_hex(&b, s->fmspc ? s->fmspc : p->o.fmspc, 6);
 	buf_append_str(&b, "\",\"pceId\":\"");
 	put_hex(&b, p->o.pceid, 2);
-	buf_printf(&b, "\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%lld", (long long)(s->eval_num ? s->eval_num : 17));
+	buf_printf(&b, "\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%lld",
+		   (long long)(s->eval_num ? s->eval_num : 17));
 	if (s->has_tdx_module)
 		put_modules(&b, s);
 	buf_append_str(&b, ",\"tcbLevels\":[");
@@ -196,8 +199,8 @@ int intel_devplat_tcb_info(const struct intel_devplat *p, const struct intel_dev
 	return rc;
 }
 
-int intel_devplat_qe_identity(const struct intel_devplat *p, const struct intel_devplat_qe_identity *s, char **body,
-			      size_t *len, struct attest_err *err)
+int intel_devplat_qe_identity(const struct intel_devplat *p, const struct intel_devplat_qe_identity *s,
+			      char **body, size_t *len, struct attest_err *err)
 {
 	struct buf b;
 	uint8_t m[4];
@@ -210,10 +213,11 @@ int intel_devplat_qe_identity(const struct intel_devplat *p, const struct intel_
 	put_date(&b, "issueDate", s->issue_date ? s->issue_date : now - DAY);
 	buf_append_str(&b, ",");
 	put_date(&b, "nextUpdate", s->next_update ? s->next_update : now + 29 * DAY);
-	buf_printf(&b, ",\"tcbEvaluationDataNumber\":%lld,\"miscselect\":\"", (long long)(s->eval_num ? s->eval_num : 17));
+	buf_printf(&b, ",\"tcbEvaluationDataNumber\":%lld,\"miscselect\":\"",
+		   (long long)(s->eval_num ? s->eval_num : 17));
 	/* Report byte order (LE u32), formats.md §3.4. */
-	m[0] = (uint8_t)s->miscselect, m[1] = (uint8_t)(s->miscselect >> 8), m[2] = (uint8_t)(s->miscselect >> 16),
-	m[3] = (uint8_t)(s->miscselect >> 24);
+	m[0] = (uint8_t)s->miscselect, m[1] = (uint8_t)(s->miscselect >> 8),
+	m[2] = (uint8_t)(s->miscselect >> 16), m[3] = (uint8_t)(s->miscselect >> 24);
 	put_hex(&b, m, 4);
 	buf_append_str(&b, "\",\"miscselectMask\":\"");
 	m[0] = (uint8_t)s->miscselect_mask, m[1] = (uint8_t)(s->miscselect_mask >> 8),
@@ -227,8 +231,10 @@ int intel_devplat_qe_identity(const struct intel_devplat *p, const struct intel_
 	put_hex(&b, s->mrsigner, 32);
 	buf_printf(&b, "\",\"isvprodid\":%u,\"tcbLevels\":[", s->isvprodid);
 	for (i = 0; i < s->n_levels; i++) {
-		buf_printf(&b, "%s{\"tcb\":{\"isvsvn\":%u},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"%s\"",
-			   i ? "," : "", s->levels[i].isvsvn, s->levels[i].status);
+		buf_printf(
+		    &b,
+		    "%s{\"tcb\":{\"isvsvn\":%u},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"%s\"",
+		    i ? "," : "", s->levels[i].isvsvn, s->levels[i].status);
 		put_advisories(&b, s->levels[i].advisories);
 		buf_append_str(&b, "}");
 	}
@@ -285,7 +291,8 @@ int intel_devplat_write_collateral(const struct intel_devplat *p, const char *di
 	long pck_serial = INTEL_DEVPLAT_SERIAL_PCK, ca_serial = INTEL_DEVPLAT_SERIAL_CA;
 	int64_t t0 = crl_this ? crl_this : p->o.now - DAY, t1 = crl_next ? crl_next : p->o.now + 29 * DAY;
 	X509_CRL *pck_crl = intel_devplat_crl(p->ca, p->ca_key, t0, t1, &pck_serial, p->o.revoke_pck ? 1 : 0);
-	X509_CRL *root_crl = intel_devplat_crl(p->root, p->root_key, t0, t1, &ca_serial, p->o.revoke_pck_ca ? 1 : 0);
+	X509_CRL *root_crl =
+	    intel_devplat_crl(p->root, p->root_key, t0, t1, &ca_serial, p->o.revoke_pck_ca ? 1 : 0);
 	int rc;
 
 	if ((rc = write_crl(dir, "pck_crl.der", pck_crl, err)) == ATTEST_OK &&
@@ -293,7 +300,8 @@ int intel_devplat_write_collateral(const struct intel_devplat *p, const char *di
 	    (rc = write_chain(dir, "pck_crl_issuer_chain.pem", p->ca, p->root, err)) == ATTEST_OK &&
 	    (rc = write_chain(dir, "tcb_info_issuer_chain.pem", p->tcb, p->root, err)) == ATTEST_OK &&
 	    (rc = write_chain(dir, "qe_identity_issuer_chain.pem", p->tcb, p->root, err)) == ATTEST_OK &&
-	    (tcb_info == NULL || (rc = write_file(dir, "tcb_info.json", tcb_info, tcb_info_len, err)) == ATTEST_OK) &&
+	    (tcb_info == NULL ||
+	     (rc = write_file(dir, "tcb_info.json", tcb_info, tcb_info_len, err)) == ATTEST_OK) &&
 	    qe_identity != NULL)
 		rc = write_file(dir, "qe_identity.json", qe_identity, qe_identity_len, err);
 	X509_CRL_free(pck_crl);

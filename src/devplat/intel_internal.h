@@ -25,7 +25,7 @@ int intel_devplat_att_key_xy(EVP_PKEY *key, uint8_t xy[64]);
 int intel_devplat_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t sig[64]);
 
 /* Serial numbers of the synthetic certificates (CRLs list them). */
-#define INTEL_DEVPLAT_SERIAL_CA 2
+#define INTEL_DEVPLAT_SERIAL_CA	 2
 #define INTEL_DEVPLAT_SERIAL_PCK 100
 
 #endif

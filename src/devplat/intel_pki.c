@@ -178,7 +178,10 @@ int intel_devplat_sgx_extension(const struct intel_devplat_opts *o, const uint8_
 
 /* ---- certificates ------------------------------------------------------------ */
 
-EVP_PKEY *intel_devplat_keygen(void) { return EVP_EC_gen("P-256"); }
+EVP_PKEY *intel_devplat_keygen(void)
+{
+	return EVP_EC_gen("P-256");
+}
 
 /* dir/name's P-256 key, created (mode 0600, never overwritten) when absent; fresh when dir is NULL. */
 static EVP_PKEY *load_or_create_key(const char *dir, const char *name)
@@ -227,7 +230,8 @@ static X509_NAME *intel_name(const char *cn)
 	if (n == NULL)
 		return NULL;
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Intel Corporation", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Intel Corporation", -1, -1,
+				   0);
 	X509_NAME_add_entry_by_txt(n, "L", MBSTRING_ASC, (const unsigned char *)"Santa Clara", -1, -1, 0);
 	X509_NAME_add_entry_by_txt(n, "ST", MBSTRING_ASC, (const unsigned char *)"CA", -1, -1, 0);
 	X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0);
@@ -280,13 +284,16 @@ X509 *intel_devplat_issue(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY 
 	ok = ok && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
 	ok = ok && X509_set_subject_name(x, name) &&
 	     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-	ok = ok && ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) && ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na);
+	ok = ok && ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
+	     ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na);
 	ok = ok && X509_set_pubkey(x, key);
 	ok = ok && add_ext(x, issuer ? issuer : x, NID_subject_key_identifier, "hash") == 0;
 	ok = ok && add_ext(x, issuer ? issuer : x, NID_authority_key_identifier, "keyid:always") == 0;
-	ok = ok && add_ext(x, issuer ? issuer : x, NID_basic_constraints, ca ? "critical,CA:TRUE,pathlen:1" : "critical,CA:FALSE") == 0;
-	ok = ok && add_ext(x, issuer ? issuer : x, NID_key_usage,
-			   ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,nonRepudiation") == 0;
+	ok = ok && add_ext(x, issuer ? issuer : x, NID_basic_constraints,
+			   ca ? "critical,CA:TRUE,pathlen:1" : "critical,CA:FALSE") == 0;
+	ok = ok &&
+	     add_ext(x, issuer ? issuer : x, NID_key_usage,
+		     ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,nonRepudiation") == 0;
 	ok = ok && add_ext(x, issuer ? issuer : x, NID_crl_distribution_points,
 			   "URI:https://certificates.example.invalid/devplat.crl") == 0;
 	ok = ok && (sgx_ext == NULL || add_sgx_ext(x, sgx_ext) == 0);
@@ -311,7 +318,8 @@ X509_CRL *intel_devplat_crl(X509 *issuer, EVP_PKEY *key, int64_t this_update, in
 	bool ok = crl && t && num;
 	size_t i;
 
-	ok = ok && X509_CRL_set_version(crl, 1) && X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
+	ok = ok && X509_CRL_set_version(crl, 1) &&
+	     X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
 	ok = ok && ASN1_TIME_set(t, (time_t)this_update) && X509_CRL_set1_lastUpdate(crl, t);
 	ok = ok && ASN1_TIME_set(t, (time_t)next_update) && X509_CRL_set1_nextUpdate(crl, t);
 	for (i = 0; ok && i < n_revoked; i++) {
@@ -342,7 +350,8 @@ X509_CRL *intel_devplat_crl(X509 *issuer, EVP_PKEY *key, int64_t this_update, in
 	return crl;
 }
 
-int intel_devplat_new(const struct intel_devplat_opts *opts, struct intel_devplat **out, struct attest_err *err)
+int intel_devplat_new(const struct intel_devplat_opts *opts, struct intel_devplat **out,
+		      struct attest_err *err)
 {
 	static const uint8_t ppid[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 	struct intel_devplat *p = calloc(1, sizeof(*p));
@@ -362,22 +371,24 @@ int intel_devplat_new(const struct intel_devplat_opts *opts, struct intel_devpla
 	p->att_key = load_or_create_key(opts->key_dir, "attestation.key");
 	ok = p->root_key && p->ca_key && p->pck_key && p->tcb_key && p->att_key;
 	ok = ok && intel_devplat_sgx_extension(opts, p->ppid, &ext) == 0;
-	ok = ok && (p->root = intel_devplat_issue("Intel SGX Root CA", p->root_key, NULL, p->root_key, 1, now - 10 * YEAR,
-						    now + 10 * YEAR, true, NULL)) != NULL;
-	ok = ok && (p->ca = intel_devplat_issue(opts->ca == PCK_CA_PLATFORM ? "Intel SGX PCK Platform CA"
-									     : "Intel SGX PCK Processor CA",
-						  p->ca_key, p->root, p->root_key, 2, now - 5 * YEAR, now + 5 * YEAR, true,
-						  NULL)) != NULL;
+	ok = ok && (p->root = intel_devplat_issue("Intel SGX Root CA", p->root_key, NULL, p->root_key, 1,
+						  now - 10 * YEAR, now + 10 * YEAR, true, NULL)) != NULL;
+	ok = ok &&
+	     (p->ca = intel_devplat_issue(
+		  opts->ca == PCK_CA_PLATFORM ? "Intel SGX PCK Platform CA" : "Intel SGX PCK Processor CA",
+		  p->ca_key, p->root, p->root_key, 2, now - 5 * YEAR, now + 5 * YEAR, true, NULL)) != NULL;
 	ok = ok && (p->tcb = intel_devplat_issue("Intel SGX TCB Signing", p->tcb_key, p->root, p->root_key, 3,
-						   now - 5 * YEAR, now + 5 * YEAR, false, NULL)) != NULL;
-	ok = ok && (p->pck = intel_devplat_issue("Intel SGX PCK Certificate", p->pck_key, p->ca, p->ca_key, 100,
-						   opts->pck_not_before ? opts->pck_not_before : now - YEAR,
-						   opts->pck_not_after ? opts->pck_not_after : now + YEAR, false, &ext)) != NULL;
+						 now - 5 * YEAR, now + 5 * YEAR, false, NULL)) != NULL;
+	ok = ok && (p->pck = intel_devplat_issue(
+			"Intel SGX PCK Certificate", p->pck_key, p->ca, p->ca_key, 100,
+			opts->pck_not_before ? opts->pck_not_before : now - YEAR,
+			opts->pck_not_after ? opts->pck_not_after : now + YEAR, false, &ext)) != NULL;
 	ok = ok && intel_devplat_att_key_xy(p->att_key, p->att_xy) == 0;
 	buf_free(&ext);
 	if (!ok) {
 		intel_devplat_free(p);
-		return attest_err_set(err, ATTEST_E_INTERNAL, "devplat.pki", "building the synthetic Intel PKI failed");
+		return attest_err_set(err, ATTEST_E_INTERNAL, "devplat.pki",
+				      "building the synthetic Intel PKI failed");
 	}
 	*out = p;
 	return ATTEST_OK;
@@ -399,7 +410,7 @@ void intel_devplat_free(struct intel_devplat *p)
 	free(p);
 }
 
-STACK_OF(X509) *intel_devplat_roots(const struct intel_devplat *p)
+STACK_OF(X509) * intel_devplat_roots(const struct intel_devplat *p)
 {
 	STACK_OF(X509) *s = sk_X509_new_null();
 
@@ -475,7 +486,8 @@ int intel_devplat_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t si
 	int rc = -1;
 
 	if (md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
-	    EVP_DigestSign(md, der, &dlen, msg, len) == 1 && (s = d2i_ECDSA_SIG(NULL, &pp, (long)dlen)) != NULL) {
+	    EVP_DigestSign(md, der, &dlen, msg, len) == 1 &&
+	    (s = d2i_ECDSA_SIG(NULL, &pp, (long)dlen)) != NULL) {
 		ECDSA_SIG_get0(s, &r, &sv);
 		if (BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(sv, sig + 32, 32) == 32)
 			rc = 0;

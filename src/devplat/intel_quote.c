@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t INTEL_QE_MRSIGNER[32] = {0x8c, 0x4f, 0x57, 0x75, 0xd7, 0x96, 0x50, 0x3e, 0x96, 0x13, 0x7f,
-					      0x77, 0xc6, 0x8a, 0x82, 0x9a, 0x00, 0x56, 0xac, 0x8d, 0xed, 0x70,
-					      0x14, 0x0b, 0x08, 0x1b, 0x09, 0x44, 0x90, 0xc5, 0x7b, 0xff};
+static const uint8_t INTEL_QE_MRSIGNER[32] = {
+    0x8c, 0x4f, 0x57, 0x75, 0xd7, 0x96, 0x50, 0x3e, 0x96, 0x13, 0x7f, 0x77, 0xc6, 0x8a, 0x82, 0x9a,
+    0x00, 0x56, 0xac, 0x8d, 0xed, 0x70, 0x14, 0x0b, 0x08, 0x1b, 0x09, 0x44, 0x90, 0xc5, 0x7b, 0xff};
 
 void intel_devplat_enclave_default(struct intel_devplat_enclave *e)
 {
@@ -38,9 +38,18 @@ void intel_devplat_qe_default(struct intel_devplat_enclave *e)
 	e->isvsvn = 8;
 }
 
-static void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
-static void st32(uint8_t *p, uint32_t v) { st16(p, (uint16_t)v), st16(p + 2, (uint16_t)(v >> 16)); }
-static void st64(uint8_t *p, uint64_t v) { st32(p, (uint32_t)v), st32(p + 4, (uint32_t)(v >> 32)); }
+static void st16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
+}
+static void st32(uint8_t *p, uint32_t v)
+{
+	st16(p, (uint16_t)v), st16(p + 2, (uint16_t)(v >> 16));
+}
+static void st64(uint8_t *p, uint64_t v)
+{
+	st32(p, (uint32_t)v), st32(p + 4, (uint32_t)(v >> 32));
+}
 
 void intel_devplat_report_body(const struct intel_devplat_enclave *e, uint8_t out[SGX_REPORT_BODY_SIZE])
 {
@@ -85,7 +94,8 @@ static int cert_payload(const struct intel_devplat *p, const struct intel_devpla
 
 		if (ppid == NULL)
 			return ATTEST_E_NOMEM;
-		memcpy(ppid, s->ppid ? s->ppid : p->ppid, s->ppid ? (s->ppid_len < want ? s->ppid_len : want) : 16);
+		memcpy(ppid, s->ppid ? s->ppid : p->ppid,
+		       s->ppid ? (s->ppid_len < want ? s->ppid_len : want) : 16);
 		memcpy(tail, p->o.comp_svn, 16);
 		st16(tail + 16, p->o.pcesvn);
 		memcpy(tail + 18, p->o.pceid, 2);
@@ -109,8 +119,9 @@ static int cert_payload(const struct intel_devplat *p, const struct intel_devpla
 /* QE report ‖ signature ‖ auth size ‖ auth ‖ u16 type ‖ u32 size ‖ cert data (v3 tail, type-6 payload). */
 static int qe_part(const struct intel_devplat *p, const struct intel_devplat_quote *s, struct buf *out)
 {
-	static const uint8_t default_auth[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
-						 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+	static const uint8_t default_auth[32] = {0,  1,	 2,  3,	 4,  5,	 6,  7,	 8,  9,	 10,
+						 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+						 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 	const uint8_t *auth = s->qe_auth ? s->qe_auth : default_auth;
 	size_t auth_len = s->qe_auth ? s->qe_auth_len : sizeof(default_auth);
 	struct intel_devplat_enclave qe = s->qe;
@@ -143,7 +154,8 @@ static int qe_part(const struct intel_devplat *p, const struct intel_devplat_quo
 	return rc ? ATTEST_E_NOMEM : ATTEST_OK;
 }
 
-static void header(const struct intel_devplat *p, const struct intel_devplat_quote *s, uint8_t h[QUOTE_HEADER_SIZE])
+static void header(const struct intel_devplat *p, const struct intel_devplat_quote *s,
+		   uint8_t h[QUOTE_HEADER_SIZE])
 {
 	memset(h, 0, QUOTE_HEADER_SIZE);
 	st16(h + QUOTE_HDR_OFF_VERSION, (uint16_t)s->version);
@@ -156,8 +168,8 @@ static void header(const struct intel_devplat *p, const struct intel_devplat_quo
 	memset(h + QUOTE_HDR_OFF_USER_DATA, 0x42, 16);
 }
 
-int intel_devplat_make_quote(const struct intel_devplat *p, const struct intel_devplat_quote *s, uint8_t **out,
-			     size_t *len, struct attest_err *err)
+int intel_devplat_make_quote(const struct intel_devplat *p, const struct intel_devplat_quote *s,
+			     uint8_t **out, size_t *len, struct attest_err *err)
 {
 	struct buf q, sd, qe;
 	uint8_t h[QUOTE_HEADER_SIZE], sig[64], n[6];
@@ -165,7 +177,8 @@ int intel_devplat_make_quote(const struct intel_devplat *p, const struct intel_d
 	int rc = 0;
 
 	if (s->body == NULL || (s->version < 3 || s->version > 5))
-		return attest_err_set(err, ATTEST_E_INVALID, "devplat.quote", "quote spec needs a body and version 3-5");
+		return attest_err_set(err, ATTEST_E_INVALID, "devplat.quote",
+				      "quote spec needs a body and version 3-5");
 	buf_init(&q, 1u << 22);
 	buf_init(&sd, 1u << 22);
 	buf_init(&qe, 1u << 22);
@@ -217,8 +230,8 @@ int intel_devplat_oe_report(const uint8_t *quote, size_t quote_len, uint8_t **ou
 	return ATTEST_OK;
 }
 
-int intel_devplat_oe_evidence(const uint8_t *quote, size_t quote_len, const uint8_t *claims, size_t claims_len,
-			      bool with_header, uint8_t **out, size_t *len)
+int intel_devplat_oe_evidence(const uint8_t *quote, size_t quote_len, const uint8_t *claims,
+			      size_t claims_len, bool with_header, uint8_t **out, size_t *len)
 {
 	static const uint8_t sgx_ecdsa[16] = {0xa3, 0xa2, 0x1e, 0x87, 0x1b, 0x4d, 0x40, 0x14,
 					      0xb7, 0x0a, 0xa1, 0x25, 0xd2, 0xfb, 0xcd, 0x8c};
@@ -240,8 +253,8 @@ int intel_devplat_oe_evidence(const uint8_t *quote, size_t quote_len, const uint
 	return ATTEST_OK;
 }
 
-int intel_devplat_oe_custom_claims(const char *const *names, const uint8_t *const *values, const size_t *value_lens,
-				   size_t n, uint8_t **out, size_t *len)
+int intel_devplat_oe_custom_claims(const char *const *names, const uint8_t *const *values,
+				   const size_t *value_lens, size_t n, uint8_t **out, size_t *len)
 {
 	struct buf b;
 	uint8_t w[8];

@@ -63,7 +63,7 @@ static void doc_entry_free(void *p)
 }
 
 static int ierr(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 static int ierr(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
 {
 	char name[ATTEST_ERR_NAME_MAX], msg[ATTEST_ERR_MSG_MAX];
@@ -105,7 +105,7 @@ static void window_cert(struct window *w, X509 *x)
 		      asn1_time_unix(X509_get0_notAfter(x), INT64_MIN));
 }
 
-static void window_chain(struct window *w, STACK_OF(X509) *chain)
+static void window_chain(struct window *w, STACK_OF(X509) * chain)
 {
 	int i;
 
@@ -127,7 +127,7 @@ struct run {
 	const char *prefix;
 	struct attest_err *err;
 	struct collateral_cache *cache;
-	STACK_OF(X509) *roots; /* borrowed from ctx or from the cache (roots_ref) */
+	STACK_OF(X509) * roots; /* borrowed from ctx or from the cache (roots_ref) */
 	struct collateral_ref *roots_ref;
 	uint8_t anchors_hash[32];
 	bool no_revocation;
@@ -144,7 +144,10 @@ static void run_free(struct run *r)
 	collateral_ref_release(r->roots_ref);
 }
 
-static void roots_free(void *p) { sk_X509_pop_free(p, X509_free); }
+static void roots_free(void *p)
+{
+	sk_X509_pop_free(p, X509_free);
+}
 
 /* The built-in root, parsed once per cache (it never expires from it). */
 static int default_roots(struct run *r)
@@ -159,7 +162,8 @@ static int default_roots(struct run *r)
 	}
 	if (intel_sgx_default_roots(&roots, r->err) != ATTEST_OK)
 		return r->err ? r->err->rc : ATTEST_E_INTERNAL;
-	if ((r->roots_ref = collateral_cache_put(r->cache, key, roots, roots_free, INT64_MIN, INT64_MAX)) == NULL)
+	if ((r->roots_ref = collateral_cache_put(r->cache, key, roots, roots_free, INT64_MIN, INT64_MAX)) ==
+	    NULL)
 		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
 	r->roots = collateral_ref_obj(r->roots_ref);
 	return ATTEST_OK;
@@ -189,7 +193,8 @@ static int run_init(struct run *r, const struct evidence_ctx *ctx, const char *p
 	for (i = 0; i < sk_X509_num(r->roots); i++) {
 		uint8_t d[32];
 
-		if (x509_sha256(sk_X509_value(r->roots, i), d) != ATTEST_OK || hash_update(&h, d, 32) != ATTEST_OK) {
+		if (x509_sha256(sk_X509_value(r->roots, i), d) != ATTEST_OK ||
+		    hash_update(&h, d, 32) != ATTEST_OK) {
 			hash_ctx_free(&h);
 			return ierr(err, ATTEST_E_INTERNAL, prefix, "internal", "hashing the anchors failed");
 		}
@@ -201,8 +206,8 @@ static int run_init(struct run *r, const struct evidence_ctx *ctx, const char *p
 }
 
 /* SHA-256 over a tag, the anchors hash and up to two byte strings. */
-static void cache_key(const struct run *r, const char *tag, const void *a, size_t alen, const void *b, size_t blen,
-		      uint8_t out[32])
+static void cache_key(const struct run *r, const char *tag, const void *a, size_t alen, const void *b,
+		      size_t blen, uint8_t out[32])
 {
 	struct hash_ctx h;
 
@@ -291,9 +296,10 @@ static void signer_entry_free(void *p)
 	free(e);
 }
 
-/* Cold check of an issuer chain PEM (signer, root): names, carried root, chain at now with the Root CA CRL. */
-static int signer_chain_cold(struct run *r, const struct collateral_blob *b, const char *what, struct window *w,
-			     EVP_PKEY **key)
+/* Cold check of an issuer chain PEM (signer, root): names, carried root, chain at now with the Root CA CRL.
+ */
+static int signer_chain_cold(struct run *r, const struct collateral_blob *b, const char *what,
+			     struct window *w, EVP_PKEY **key)
 {
 	char code[ATTEST_ERR_NAME_MAX], rcode[ATTEST_ERR_NAME_MAX], cn[128] = "";
 	STACK_OF(X509) *chain = NULL, *untrusted = NULL;
@@ -313,8 +319,8 @@ static int signer_chain_cold(struct run *r, const struct collateral_blob *b, con
 		goto out;
 	}
 	snprintf(rcode, sizeof(rcode), "%s.%s.chain.root", r->prefix, what);
-	if (sk_X509_num(chain) >= 2 &&
-	    (rc = intel_root_check(sk_X509_value(chain, sk_X509_num(chain) - 1), r->roots, rcode, r->err)) != ATTEST_OK)
+	if (sk_X509_num(chain) >= 2 && (rc = intel_root_check(sk_X509_value(chain, sk_X509_num(chain) - 1),
+							      r->roots, rcode, r->err)) != ATTEST_OK)
 		goto out;
 	untrusted = sk_X509_new_null();
 	crls = sk_X509_CRL_new_null();
@@ -339,7 +345,8 @@ static int signer_chain_cold(struct run *r, const struct collateral_blob *b, con
 	}
 	window_chain(w, chain);
 	if ((*key = X509_get_pubkey(leaf)) == NULL)
-		rc = ierr(r->err, ATTEST_E_PARSE, r->prefix, "collateral.chain", "%s signer key unreadable", what);
+		rc = ierr(r->err, ATTEST_E_PARSE, r->prefix, "collateral.chain", "%s signer key unreadable",
+			  what);
 out:
 	sk_X509_free(untrusted);
 	sk_X509_CRL_free(crls);
@@ -351,8 +358,8 @@ out:
  * The TCB Signing key of an issuer chain, verified once per (chain bytes,
  * Root CA CRL) and cached: TCB Info and QE identity share the same chain.
  */
-static int verify_signer_chain(struct run *r, const struct collateral_blob *b, const char *what, struct window *w,
-			       EVP_PKEY **key)
+static int verify_signer_chain(struct run *r, const struct collateral_blob *b, const char *what,
+			       struct window *w, EVP_PKEY **key)
 {
 	struct window cw = {INT64_MIN, INT64_MAX};
 	struct signer_entry *e;
@@ -389,8 +396,8 @@ static int verify_signer_chain(struct run *r, const struct collateral_blob *b, c
 /* PCK chain ------------------------------------------------------------------------- */
 
 /* leaf PEM ‖ "\n" ‖ chain PEM into a new buffer (*owned). */
-static int join_pem(struct run *r, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint8_t **owned,
-		    const uint8_t **pem, size_t *pem_len)
+static int join_pem(struct run *r, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		    uint8_t **owned, const uint8_t **pem, size_t *pem_len)
 {
 	struct buf all;
 
@@ -409,8 +416,8 @@ static int join_pem(struct run *r, const uint8_t *a, size_t alen, const uint8_t 
  * Type 4 carries only the PCK leaf: its CA (and the root) come with the PCK
  * CRL of that CA from the source (PCS serves the CRL issuer chain: CA, root).
  */
-static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, STACK_OF(X509) **chain, uint8_t **owned,
-				  const uint8_t **pem, size_t *pem_len)
+static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, STACK_OF(X509) * *chain,
+				  uint8_t **owned, const uint8_t **pem, size_t *pem_len)
 {
 	char code[ATTEST_ERR_NAME_MAX];
 	STACK_OF(X509) *leaf = NULL;
@@ -441,7 +448,7 @@ static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, STACK_OF
 }
 
 /* The PCK chain PEM (leaf first) for the quote's certification data type. */
-static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X509) **chain, uint8_t **owned,
+static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X509) * *chain, uint8_t **owned,
 			      const uint8_t **pem, size_t *pem_len)
 {
 	char code[ATTEST_ERR_NAME_MAX];
@@ -459,13 +466,14 @@ static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X50
 		return pck_leaf_with_ca_chain(r, q, chain, owned, pem, pem_len);
 	/* Types 1-3: the source resolves the PPID into a PCK certificate and its chain. */
 	{
-		struct collateral_pck_query pq = {q->ppid.ppid, q->ppid.ppid_len, q->ppid.cpusvn, q->ppid.pcesvn,
-						  q->ppid.pceid};
+		struct collateral_pck_query pq = {q->ppid.ppid, q->ppid.ppid_len, q->ppid.cpusvn,
+						  q->ppid.pcesvn, q->ppid.pceid};
 
 		if (r->ctx->collateral == NULL)
-			return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "collateral.missing",
-				    "certification data type %u needs a collateral source for the PCK certificate",
-				    q->cert_type);
+			return ierr(
+			    r->err, ATTEST_E_COLLATERAL, r->prefix, "collateral.missing",
+			    "certification data type %u needs a collateral source for the PCK certificate",
+			    q->cert_type);
 		if (collateral_get_pck_cert(r->ctx->collateral, &pq, &b, r->err) != ATTEST_OK)
 			return fetch_failed(r, "pck_cert");
 		rc = join_pem(r, b.data, b.len, b.chain, b.chain_len, owned, pem, pem_len);
@@ -476,7 +484,7 @@ static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X50
 	}
 }
 
-static int pck_verify_cold(struct run *r, STACK_OF(X509) *chain, struct pck_entry *e, struct window *w)
+static int pck_verify_cold(struct run *r, STACK_OF(X509) * chain, struct pck_entry *e, struct window *w)
 {
 	struct collateral_blob b = {0};
 	X509_CRL *pck_crl = NULL;
@@ -485,7 +493,8 @@ static int pck_verify_cold(struct run *r, STACK_OF(X509) *chain, struct pck_entr
 	if ((rc = pck_ca_of_cert(sk_X509_value(chain, 0), &e->ca, r->prefix, r->err)) != ATTEST_OK)
 		return rc;
 	if (!r->no_revocation) {
-		if (collateral_get_pck_crl(r->ctx->collateral, (enum collateral_pck_ca)e->ca, &b, r->err) != ATTEST_OK)
+		if (collateral_get_pck_crl(r->ctx->collateral, (enum collateral_pck_ca)e->ca, &b, r->err) !=
+		    ATTEST_OK)
 			return fetch_failed(r, "pck_crl");
 		sha256(b.data, b.len, e->pck_crl_hash);
 		rc = load_crl(r, &b, &pck_crl, "pck");
@@ -498,8 +507,8 @@ static int pck_verify_cold(struct run *r, STACK_OF(X509) *chain, struct pck_entr
 		window_crl(w, pck_crl);
 		window_crl(w, r->root_crl);
 	}
-	rc = pck_chain_verify(chain, r->roots, pck_crl, r->root_crl, r->ctx->now, r->no_revocation, &e->ext, &e->key,
-			      r->prefix, r->err);
+	rc = pck_chain_verify(chain, r->roots, pck_crl, r->root_crl, r->ctx->now, r->no_revocation, &e->ext,
+			      &e->key, r->prefix, r->err);
 	if (rc == ATTEST_OK)
 		window_chain(w, chain);
 out:
@@ -657,17 +666,19 @@ static int tcb_failure(struct run *r, const struct intel_quote_result *res, cons
 	hex_encode_to(p->comp_svn, 16, svn);
 	hex_encode_to(p->fmspc, 6, fm);
 	if (res->verdict.status == TCB_REVOKED)
-		return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.revoked",
-			    "TCB status is Revoked (platform %s, QE %s; FMSPC %s, TCB evaluation data number %lld)",
-			    tcb_status_str(res->verdict.platform), tcb_status_str(res->verdict.qe), fm,
-			    (long long)ti->eval_num);
+		return ierr(
+		    r->err, ATTEST_E_VERIFY, r->prefix, "tcb.revoked",
+		    "TCB status is Revoked (platform %s, QE %s; FMSPC %s, TCB evaluation data number %lld)",
+		    tcb_status_str(res->verdict.platform), tcb_status_str(res->verdict.qe), fm,
+		    (long long)ti->eval_num);
 	if (res->quote.hdr.tee_type == QUOTE_TEE_TDX && res->quote.body_len >= TD10_REPORT_BODY_SIZE)
 		hex_encode_to(res->quote.body + TD_RB_OFF_TEE_TCB_SVN, 16, tee);
-	return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.not_supported",
-		    "TCB level not supported: PCK SVNs %s PCESVN %u%s%s (QE status %s) are below every level of the "
-		    "TCB Info for FMSPC %s (TCB evaluation data number %lld)",
-		    svn, p->pcesvn, tee[0] ? " TEE_TCB_SVN " : "", tee, tcb_status_str(res->verdict.qe), fm,
-		    (long long)ti->eval_num);
+	return ierr(
+	    r->err, ATTEST_E_VERIFY, r->prefix, "tcb.not_supported",
+	    "TCB level not supported: PCK SVNs %s PCESVN %u%s%s (QE status %s) are below every level of the "
+	    "TCB Info for FMSPC %s (TCB evaluation data number %lld)",
+	    svn, p->pcesvn, tee[0] ? " TEE_TCB_SVN " : "", tee, tcb_status_str(res->verdict.qe), fm,
+	    (long long)ti->eval_num);
 }
 
 static int collateral_steps(struct run *r, struct intel_quote_result *res)
@@ -680,13 +691,14 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 	struct tcb_tdx_input td;
 	int rc;
 
-	if ((rc = doc_step(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE, &res->refs->qe)) != ATTEST_OK)
+	if ((rc = doc_step(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE, &res->refs->qe)) !=
+	    ATTEST_OK)
 		return rc;
 	qe = collateral_ref_obj(res->refs->qe);
 	if (qe->qi->id != (tdx ? QE_ID_TD_QE : QE_ID_QE))
 		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "qeid.id",
-			    "enclave identity \"%s\" does not describe the %s QE", qe_identity_id_str(qe->qi->id),
-			    tdx ? "TD" : "SGX");
+			    "enclave identity \"%s\" does not describe the %s QE",
+			    qe_identity_id_str(qe->qi->id), tdx ? "TD" : "SGX");
 	if ((rc = qe_identity_check(qe->qi, &q->qe, &qstatus, &qlevel, r->prefix, r->err)) != ATTEST_OK)
 		return rc;
 	/* §1.7 step 5: the ISV signature after the QE identity. */
@@ -705,7 +717,8 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 	res->qe_eval_num = qe->qi->eval_num;
 	res->tcb_info_issue_date = te->ti->issue_date;
 	res->tcb_info_next_update = te->ti->next_update;
-	res->collateral_expiry = te->ti->next_update < qe->qi->next_update ? te->ti->next_update : qe->qi->next_update;
+	res->collateral_expiry =
+	    te->ti->next_update < qe->qi->next_update ? te->ti->next_update : qe->qi->next_update;
 	memcpy(res->hashes.tcb_info, te->body_hash, 32);
 	memcpy(res->hashes.tcb_info_certs, te->chain_hash, 32);
 	memcpy(res->hashes.tcb_info_crl, te->crl_hash, 32);
@@ -718,8 +731,9 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 	return ATTEST_OK;
 }
 
-int intel_quote_verify(const struct evidence_ctx *ctx, const uint8_t *bytes, size_t len, uint32_t expected_tee,
-		       struct intel_quote_result *res, const char *prefix, struct attest_err *err)
+int intel_quote_verify(const struct evidence_ctx *ctx, const uint8_t *bytes, size_t len,
+		       uint32_t expected_tee, struct intel_quote_result *res, const char *prefix,
+		       struct attest_err *err)
 {
 	const struct pck_entry *pe;
 	struct run r;
@@ -772,15 +786,16 @@ void intel_quote_result_free(struct intel_quote_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-int intel_add_collateral_claim(struct claim_set *out, const char *type, const struct intel_collateral_hashes *h)
+int intel_add_collateral_claim(struct claim_set *out, const char *type,
+			       const struct intel_collateral_hashes *h)
 {
 	char hex[65];
 	json_t *o = json_object();
 
 	if (o == NULL)
 		return ATTEST_E_NOMEM;
-#define PUT(name, field)                                                                                       \
-	hex_encode_to(h->field, 32, hex);                                                                      \
+#define PUT(name, field)                                                                                     \
+	hex_encode_to(h->field, 32, hex);                                                                    \
 	json_object_set_new(o, name, json_string(hex))
 	PUT("qeidcertshash", qe_identity_certs);
 	PUT("qeidcrlhash", qe_identity_crl);

@@ -20,12 +20,11 @@
  *
  * Errors beyond those of quote.h / pck.h / tcb.h:
  *   <p>.collateral.missing     ctx has no collateral source (and NO_COLLATERAL not set)
- *   <p>.collateral.<item>      fetching an item failed (tcb_info, qe_identity, pck_crl, root_ca_crl, pck_cert)
- *   <p>.tcbinfo.chain.<x509>   TCB Info issuer chain does not verify at now
- *   <p>.qeid.chain.<x509>      QE identity issuer chain does not verify at now
- *   <p>.crl.<what>             a CRL unreadable / issuer chain wrong
- *   <p>.tcb.not_supported      TCB level not supported (no level matches)
- *   <p>.tcb.revoked            final status Revoked
+ *   <p>.collateral.<item>      fetching an item failed (tcb_info, qe_identity, pck_crl, root_ca_crl,
+ * pck_cert) <p>.tcbinfo.chain.<x509>   TCB Info issuer chain does not verify at now <p>.qeid.chain.<x509> QE
+ * identity issuer chain does not verify at now <p>.crl.<what>             a CRL unreadable / issuer chain
+ * wrong <p>.tcb.not_supported      TCB level not supported (no level matches) <p>.tcb.revoked final status
+ * Revoked
  */
 
 #include "attest/error.h"
@@ -40,27 +39,27 @@
 /* SHA-256 of the collateral bytes used (MAA's x-ms-sgx-collateral, §2.3). */
 struct intel_collateral_hashes {
 	uint8_t quote[32];
-	uint8_t tcb_info[32];       /* tcbinfohash: the TCB Info body */
-	uint8_t tcb_info_certs[32]; /* tcbinfocertshash: its issuer chain */
-	uint8_t tcb_info_crl[32];   /* tcbinfocrlhash: the Root CA CRL */
-	uint8_t qe_identity[32];    /* qeidhash */
+	uint8_t tcb_info[32];	       /* tcbinfohash: the TCB Info body */
+	uint8_t tcb_info_certs[32];    /* tcbinfocertshash: its issuer chain */
+	uint8_t tcb_info_crl[32];      /* tcbinfocrlhash: the Root CA CRL */
+	uint8_t qe_identity[32];       /* qeidhash */
 	uint8_t qe_identity_certs[32]; /* qeidcertshash */
 	uint8_t qe_identity_crl[32];   /* qeidcrlhash: the Root CA CRL */
 	uint8_t pck_crl[32];
-	uint8_t pck_chain[32];         /* the quote's certification data */
+	uint8_t pck_chain[32]; /* the quote's certification data */
 };
 
 struct intel_quote_result {
-	struct quote quote;           /* parsed; pointers into the caller's bytes */
-	struct pck_ext pck;           /* SGX extension of the verified PCK */
+	struct quote quote; /* parsed; pointers into the caller's bytes */
+	struct pck_ext pck; /* SGX extension of the verified PCK */
 	enum pck_ca pck_ca;
-	bool collateral_evaluated;    /* false with EVIDENCE_NO_COLLATERAL */
-	bool revocation_checked;      /* false with EVIDENCE_NO_REVOCATION */
-	struct tcb_verdict verdict;   /* status, levels, advisory IDs */
-	int64_t tcb_eval_num;         /* TCB Info tcbEvaluationDataNumber */
+	bool collateral_evaluated;  /* false with EVIDENCE_NO_COLLATERAL */
+	bool revocation_checked;    /* false with EVIDENCE_NO_REVOCATION */
+	struct tcb_verdict verdict; /* status, levels, advisory IDs */
+	int64_t tcb_eval_num;	    /* TCB Info tcbEvaluationDataNumber */
 	int64_t qe_eval_num;
 	int64_t tcb_info_issue_date, tcb_info_next_update;
-	int64_t collateral_expiry;    /* earliest end of any window relied on */
+	int64_t collateral_expiry; /* earliest end of any window relied on */
 	struct intel_collateral_hashes hashes;
 	struct intel_quote_refs *refs; /* cached objects the verdict borrows from */
 };

@@ -47,10 +47,11 @@ static int parse_legacy_report(const uint8_t *p, size_t n, struct oe_parsed *o, 
 
 	cur_init(&c, p, n);
 	if (cur_u32le(&c, &version) != 0 || cur_u32le(&c, &type) != 0 || cur_u64le(&c, &size) != 0)
-		return attest_err_set(err, ATTEST_E_PARSE, "oe.report.truncated", "OE report shorter than its 16-byte header");
+		return attest_err_set(err, ATTEST_E_PARSE, "oe.report.truncated",
+				      "OE report shorter than its 16-byte header");
 	if (version != OE_REPORT_HEADER_VERSION)
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "oe.report.version", "OE report header version %u is not 1",
-				      version);
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "oe.report.version",
+				      "OE report header version %u is not 1", version);
 	if (type != OE_REPORT_TYPE_SGX_REMOTE)
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "oe.report.type",
 				      "OE report type %u is not an SGX remote report (2)", type);
@@ -95,8 +96,8 @@ static int parse_attestation_header(const uint8_t *p, size_t n, struct oe_parsed
 				      "OE evidence shorter than its 32-byte attestation header");
 	if (size != cur_left(&c))
 		return attest_err_set(err, ATTEST_E_PARSE, "oe.evidence.size",
-				      "OE attestation header declares %llu bytes but %zu follow", (unsigned long long)size,
-				      cur_left(&c));
+				      "OE attestation header declares %llu bytes but %zu follow",
+				      (unsigned long long)size, cur_left(&c));
 	if (memcmp(uuid, OE_FORMAT_UUID_SGX_ECDSA, 16) == 0)
 		return split_ecdsa_evidence(c.p, c.n, o, err);
 	if (memcmp(uuid, OE_FORMAT_UUID_LEGACY_REPORT_REMOTE, 16) == 0)
@@ -111,9 +112,10 @@ static int parse_attestation_header(const uint8_t *p, size_t n, struct oe_parsed
 		char hex[33];
 
 		hex_encode_to(uuid, 16, hex);
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "oe.evidence.format",
-				      "OE evidence format %s is not supported (SGX ECDSA, legacy remote report, raw quote)",
-				      hex);
+		return attest_err_set(
+		    err, ATTEST_E_UNSUPPORTED, "oe.evidence.format",
+		    "OE evidence format %s is not supported (SGX ECDSA, legacy remote report, raw quote)",
+		    hex);
 	}
 }
 
@@ -123,7 +125,8 @@ static int oe_parse(const uint8_t *p, size_t n, struct oe_parsed *o, struct atte
 
 	memset(o, 0, sizeof(*o));
 	if (n < 8)
-		return attest_err_set(err, ATTEST_E_PARSE, "oe.report.truncated", "OE evidence of %zu bytes is too short", n);
+		return attest_err_set(err, ATTEST_E_PARSE, "oe.report.truncated",
+				      "OE evidence of %zu bytes is too short", n);
 	first = ld_u32le(p);
 	/* A quote starts with u16 version 3..5 then u16 key type 2: as a u32, 0x0002000v. */
 	if (first == OE_REPORT_HEADER_VERSION)
@@ -148,13 +151,14 @@ static int custom_claims_parse(const uint8_t *p, size_t n, json_t **out, struct 
 		return ATTEST_OK;
 	cur_init(&c, p, n);
 	if (cur_u64le(&c, &version) != 0 || cur_u64le(&c, &count) != 0)
-		return attest_err_set(err, ATTEST_E_PARSE, "oe.custom_claims.truncated", "custom claims header truncated");
+		return attest_err_set(err, ATTEST_E_PARSE, "oe.custom_claims.truncated",
+				      "custom claims header truncated");
 	if (version != OE_CUSTOM_CLAIMS_VERSION)
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "oe.custom_claims.version",
 				      "custom claims version %llu is not 1", (unsigned long long)version);
 	if (count > OE_CUSTOM_CLAIMS_MAX_COUNT)
-		return attest_err_set(err, ATTEST_E_PARSE, "oe.custom_claims.count", "%llu custom claims is over the limit",
-				      (unsigned long long)count);
+		return attest_err_set(err, ATTEST_E_PARSE, "oe.custom_claims.count",
+				      "%llu custom claims is over the limit", (unsigned long long)count);
 	if ((o = json_object()) == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "oe.custom_claims", "out of memory");
 	for (i = 0; i < count; i++) {
@@ -167,19 +171,22 @@ static int custom_claims_parse(const uint8_t *p, size_t n, json_t **out, struct 
 		    cur_take(&c, (size_t)vlen, &value) != 0) {
 			json_decref(o);
 			return attest_err_set(err, ATTEST_E_PARSE, "oe.custom_claims.truncated",
-					      "custom claim %llu runs past the buffer", (unsigned long long)i);
+					      "custom claim %llu runs past the buffer",
+					      (unsigned long long)i);
 		}
 		if (nlen == 0 || name[nlen - 1] != '\0' || memchr(name, 0, (size_t)nlen - 1) != NULL) {
 			json_decref(o);
 			return attest_err_set(err, ATTEST_E_PARSE, "oe.custom_claims.name",
-					      "custom claim %llu name is not one NUL-terminated string", (unsigned long long)i);
+					      "custom claim %llu name is not one NUL-terminated string",
+					      (unsigned long long)i);
 		}
 		b64 = b64url_encode(value, (size_t)vlen);
 		if (b64 == NULL || json_object_set_new(o, (const char *)name, json_string(b64)) != 0) {
 			free(b64);
 			json_decref(o);
 			return attest_err_set(err, ATTEST_E_PARSE, "oe.custom_claims.name",
-					      "custom claim %llu name is not valid UTF-8", (unsigned long long)i);
+					      "custom claim %llu name is not valid UTF-8",
+					      (unsigned long long)i);
 		}
 		free(b64);
 	}
@@ -207,7 +214,8 @@ int oe_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, s
 		struct quote q;
 		uint8_t md[32];
 
-		/* Structure first: the claims buffer and the quote, then the binding (after the signatures). */
+		/* Structure first: the claims buffer and the quote, then the binding (after the signatures).
+		 */
 		if ((rc = custom_claims_parse(o.claims, o.claims_len, &claims, err)) != ATTEST_OK)
 			return rc;
 		if ((rc = quote_parse(o.quote, o.quote_len, QUOTE_TEE_SGX, &q, "sgx", err)) != ATTEST_OK)
@@ -215,9 +223,10 @@ int oe_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, s
 		/* An absent or empty buffer hashes as SHA-256("") (formats.md §4.2). */
 		sha256(o.claims_len ? o.claims : (const uint8_t *)"", o.claims_len, md);
 		if (!crypto_memeq(md, q.sgx.reportdata, 32)) {
-			rc = attest_err_set(err, ATTEST_E_VERIFY, "oe.custom_claims.mismatch",
-					    "SHA-256 of the custom claims buffer (%zu bytes) is not REPORTDATA[0:32]",
-					    o.claims_len);
+			rc = attest_err_set(
+			    err, ATTEST_E_VERIFY, "oe.custom_claims.mismatch",
+			    "SHA-256 of the custom claims buffer (%zu bytes) is not REPORTDATA[0:32]",
+			    o.claims_len);
 			goto out;
 		}
 	}

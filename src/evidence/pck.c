@@ -19,11 +19,17 @@
 /* 1.2.840.113741.1.13.1 in DER (without tag and length). */
 static const uint8_t SGX_EXT_OID[] = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
 
-enum { DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_OCTET_STRING = 0x04, DER_OID = 0x06,
-       DER_ENUMERATED = 0x0a, DER_SEQUENCE = 0x30 };
+enum {
+	DER_BOOLEAN = 0x01,
+	DER_INTEGER = 0x02,
+	DER_OCTET_STRING = 0x04,
+	DER_OID = 0x06,
+	DER_ENUMERATED = 0x0a,
+	DER_SEQUENCE = 0x30
+};
 
 static int perr(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 static int perr(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
 {
 	char name[ATTEST_ERR_NAME_MAX], msg[ATTEST_ERR_MSG_MAX];
@@ -139,7 +145,8 @@ static int octets(const struct cur *v, uint8_t tag, size_t want, uint8_t *dst, c
 	const char *name = strrchr(field, '.');
 
 	if (tag != DER_OCTET_STRING || v->n != want)
-		return perr(err, ATTEST_E_PARSE, prefix, field, "PCK SGX extension: %s must be an OCTET STRING of %zu bytes",
+		return perr(err, ATTEST_E_PARSE, prefix, field,
+			    "PCK SGX extension: %s must be an OCTET STRING of %zu bytes",
 			    name ? name + 1 : field, want);
 	memcpy(dst, v->p, want);
 	return ATTEST_OK;
@@ -165,7 +172,8 @@ static int decode_tcb(struct cur *seq, struct pck_ext *o, const char *prefix, st
 		if (b <= 16) {
 			if (tag != DER_INTEGER || der_uint(&val, 255, &v) != 0)
 				return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.tcb",
-					    "PCK SGX extension: TCB component %u is not an INTEGER 0..255", b);
+					    "PCK SGX extension: TCB component %u is not an INTEGER 0..255",
+					    b);
 			o->comp_svn[b - 1] = (uint8_t)v;
 		} else if (b == 17) {
 			if (tag != DER_INTEGER || der_uint(&val, 65535, &v) != 0)
@@ -216,14 +224,17 @@ static int decode_entry(uint8_t a, uint8_t tag, struct cur *val, struct pck_ext 
 	uint32_t v;
 
 	switch (a) {
-	case 1: return octets(val, tag, 16, o->ppid, prefix, "pck.extension.ppid", err);
+	case 1:
+		return octets(val, tag, 16, o->ppid, prefix, "pck.extension.ppid", err);
 	case 2:
 		if (tag != DER_SEQUENCE)
 			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.tcb",
 				    "PCK SGX extension: TCB is not a SEQUENCE");
 		return decode_tcb(val, o, prefix, err);
-	case 3: return octets(val, tag, 2, o->pceid, prefix, "pck.extension.pceid", err);
-	case 4: return octets(val, tag, 6, o->fmspc, prefix, "pck.extension.fmspc", err);
+	case 3:
+		return octets(val, tag, 2, o->pceid, prefix, "pck.extension.pceid", err);
+	case 4:
+		return octets(val, tag, 6, o->fmspc, prefix, "pck.extension.fmspc", err);
 	case 5:
 		if (tag != DER_ENUMERATED || der_uint(val, 2, &v) != 0)
 			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.sgx_type",
@@ -232,8 +243,8 @@ static int decode_entry(uint8_t a, uint8_t tag, struct cur *val, struct pck_ext 
 		return ATTEST_OK;
 	case 6:
 		o->has_platform_instance_id = true;
-		return octets(val, tag, 16, o->platform_instance_id, prefix, "pck.extension.platform_instance_id",
-			      err);
+		return octets(val, tag, 16, o->platform_instance_id, prefix,
+			      "pck.extension.platform_instance_id", err);
 	case 7:
 		if (tag != DER_SEQUENCE)
 			return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.configuration",
@@ -330,10 +341,13 @@ int pck_ca_of_cert(X509 *pck, enum pck_ca *out, const char *prefix, struct attes
 	return ATTEST_OK;
 }
 
-const char *pck_ca_name(enum pck_ca ca) { return ca == PCK_CA_PLATFORM ? "platform" : "processor"; }
+const char *pck_ca_name(enum pck_ca ca)
+{
+	return ca == PCK_CA_PLATFORM ? "platform" : "processor";
+}
 
 /* QVL X509Constants: PCK CN contains "SGX PCK Certificate", CAs "CA", root "SGX Root CA". */
-static int check_names(STACK_OF(X509) *chain, const char *prefix, struct attest_err *err)
+static int check_names(STACK_OF(X509) * chain, const char *prefix, struct attest_err *err)
 {
 	char cn[128];
 	int n = sk_X509_num(chain);
@@ -367,11 +381,12 @@ static int check_required_extensions(X509 *pck, const char *prefix, struct attes
 	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++)
 		if (X509_get_ext_by_NID(pck, req[i].nid, -1) < 0)
 			return perr(err, ATTEST_E_VERIFY, prefix, "pck.extensions",
-				    "PCK certificate lacks the %s extension Intel's PCK profile requires", req[i].name);
+				    "PCK certificate lacks the %s extension Intel's PCK profile requires",
+				    req[i].name);
 	return ATTEST_OK;
 }
 
-int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, struct attest_err *err)
+int intel_root_check(X509 *carried, STACK_OF(X509) * roots, const char *code, struct attest_err *err)
 {
 	EVP_PKEY *key = X509_get0_pubkey(carried);
 	int i;
@@ -388,12 +403,13 @@ int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, str
 		    EVP_PKEY_eq(X509_get0_pubkey(a), key) == 1 && X509_verify(carried, key) == 1)
 			return ATTEST_OK;
 	}
-	return attest_err_set(err, ATTEST_E_VERIFY, code,
-			      "the root certificate carried with the chain is not a valid certificate of a trusted "
-			      "Intel root key");
+	return attest_err_set(
+	    err, ATTEST_E_VERIFY, code,
+	    "the root certificate carried with the chain is not a valid certificate of a trusted "
+	    "Intel root key");
 }
 
-int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck_crl, X509_CRL *root_crl,
+int pck_chain_verify(STACK_OF(X509) * chain, STACK_OF(X509) * roots, X509_CRL *pck_crl, X509_CRL *root_crl,
 		     int64_t now, bool no_revocation, struct pck_ext *ext, EVP_PKEY **leaf_key,
 		     const char *prefix, struct attest_err *err)
 {
@@ -411,7 +427,8 @@ int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck
 	if ((rc = check_names(chain, prefix, err)) != ATTEST_OK)
 		return rc;
 	snprintf(code, sizeof(code), "%s.pck.chain.root", prefix);
-	if (sk_X509_num(chain) == 3 && (rc = intel_root_check(sk_X509_value(chain, 2), roots, code, err)) != ATTEST_OK)
+	if (sk_X509_num(chain) == 3 &&
+	    (rc = intel_root_check(sk_X509_value(chain, 2), roots, code, err)) != ATTEST_OK)
 		return rc;
 	leaf = sk_X509_value(chain, 0);
 	untrusted = sk_X509_new_null();
@@ -430,7 +447,8 @@ int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck
 			  "PCK CRL and Root CA CRL are both required (revocation checking is on)");
 		goto out;
 	}
-	if ((pck_crl && !sk_X509_CRL_push(crls, pck_crl)) || (root_crl && !sk_X509_CRL_push(crls, root_crl))) {
+	if ((pck_crl && !sk_X509_CRL_push(crls, pck_crl)) ||
+	    (root_crl && !sk_X509_CRL_push(crls, root_crl))) {
 		rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
 		goto out;
 	}
@@ -450,8 +468,8 @@ int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck
 	if (leaf_key != NULL && (*leaf_key = X509_get_pubkey(leaf)) == NULL)
 		rc = perr(err, ATTEST_E_PARSE, prefix, "pck.key", "PCK certificate public key unreadable");
 out:
-	sk_X509_free(untrusted);  /* borrowed certificates */
-	sk_X509_CRL_free(crls);   /* borrowed CRLs */
+	sk_X509_free(untrusted); /* borrowed certificates */
+	sk_X509_CRL_free(crls);	 /* borrowed CRLs */
 	return rc;
 }
 
@@ -479,7 +497,7 @@ static int pem_body_der(const uint8_t *b, size_t n, uint8_t **der, size_t *der_l
 }
 
 /* An anchor whose DER is exactly der, or NULL. */
-static X509 *anchor_with_der(STACK_OF(X509) *roots, const uint8_t *der, size_t len)
+static X509 *anchor_with_der(STACK_OF(X509) * roots, const uint8_t *der, size_t len)
 {
 	int i;
 
@@ -496,7 +514,7 @@ static X509 *anchor_with_der(STACK_OF(X509) *roots, const uint8_t *der, size_t l
 	return NULL;
 }
 
-int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) *roots, STACK_OF(X509) **out,
+int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots, STACK_OF(X509) * *out,
 			  const char *code, struct attest_err *err)
 {
 	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
@@ -518,17 +536,21 @@ int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) *roots,
 		if (i == len)
 			break;
 		if (len - i < bl || memcmp(pem + i, begin, bl) != 0) {
-			rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: text outside a PEM certificate at byte %zu", i);
+			rc = attest_err_set(err, ATTEST_E_PARSE, code,
+					    "certificate chain: text outside a PEM certificate at byte %zu",
+					    i);
 			break;
 		}
 		body = pem + i + bl;
 		stop = memmem(body, len - i - bl, end, el);
 		if (stop == NULL) {
-			rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM block without its END line");
+			rc = attest_err_set(err, ATTEST_E_PARSE, code,
+					    "certificate chain: PEM block without its END line");
 			break;
 		}
 		if (pem_body_der(body, (size_t)(stop - body), &der, &der_len) != ATTEST_OK) {
-			rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM body is not base64");
+			rc = attest_err_set(err, ATTEST_E_PARSE, code,
+					    "certificate chain: PEM body is not base64");
 			break;
 		}
 		/* A copy of a trusted root is the anchor itself: no second parse, nothing to re-check. */
@@ -553,7 +575,7 @@ int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) *roots,
 	return ATTEST_OK;
 }
 
-int intel_sgx_default_roots(STACK_OF(X509) **out, struct attest_err *err)
+int intel_sgx_default_roots(STACK_OF(X509) * *out, struct attest_err *err)
 {
 	return x509_stack_from_pem((const uint8_t *)INTEL_SGX_ROOT_CA_PEM, strlen(INTEL_SGX_ROOT_CA_PEM), out,
 				   "intel.root", err);

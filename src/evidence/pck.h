@@ -70,9 +70,9 @@ const char *pck_ca_name(enum pck_ca ca); /* "processor" / "platform" (PCS's ca= 
  * Fills *ext from the leaf's SGX extension; *leaf_key (optional) receives a
  * new reference to the PCK public key.
  */
-int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck_crl,
-		     X509_CRL *root_crl, int64_t now, bool no_revocation, struct pck_ext *ext,
-		     EVP_PKEY **leaf_key, const char *prefix, struct attest_err *err);
+int pck_chain_verify(STACK_OF(X509) * chain, STACK_OF(X509) * roots, X509_CRL *pck_crl, X509_CRL *root_crl,
+		     int64_t now, bool no_revocation, struct pck_ext *ext, EVP_PKEY **leaf_key,
+		     const char *prefix, struct attest_err *err);
 
 /*
  * A root certificate carried with a chain (the 3rd PEM of a type-5 PCK
@@ -81,7 +81,7 @@ int pck_chain_verify(STACK_OF(X509) *chain, STACK_OF(X509) *roots, X509_CRL *pck
  * (chain building may otherwise skip it, leaving its bytes unchecked).
  * Error: `code` (ATTEST_E_VERIFY).
  */
-int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, struct attest_err *err);
+int intel_root_check(X509 *carried, STACK_OF(X509) * roots, const char *code, struct attest_err *err);
 
 /*
  * Parses a PEM certificate chain (only certificates and whitespace) like
@@ -90,12 +90,12 @@ int intel_root_check(X509 *carried, STACK_OF(X509) *roots, const char *code, str
  * and the collateral's root is nearly always the anchor itself.
  * Error: `code` (ATTEST_E_PARSE).
  */
-int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) *roots, STACK_OF(X509) **out,
+int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots, STACK_OF(X509) * *out,
 			  const char *code, struct attest_err *err);
 
 /* The built-in Intel SGX Root CA (formats.md §2.2, vectors/roots), as PEM. */
 extern const char INTEL_SGX_ROOT_CA_PEM[];
 /* A new stack holding the built-in root (caller frees with OSSL_STACK_OF_X509_free). */
-int intel_sgx_default_roots(STACK_OF(X509) **out, struct attest_err *err);
+int intel_sgx_default_roots(STACK_OF(X509) * *out, struct attest_err *err);
 
 #endif

@@ -46,7 +46,8 @@ static int parse_fields(const struct tcbj *j, const json_t *doc, struct qe_ident
 	for (i = 0; i < 4 && strcmp(id, QE_ID_NAMES[i]) != 0; i++)
 		;
 	if (i == 4)
-		return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "qeid.id", "Enclave Identity id \"%s\" is unknown", id);
+		return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "qeid.id",
+				"Enclave Identity id \"%s\" is unknown", id);
 	qi->id = (enum qe_identity_id)i;
 	if ((rc = tcbj_int(j, doc, "version", 0, 100, &v)) != ATTEST_OK)
 		return rc;
@@ -84,7 +85,8 @@ static int parse_levels(const struct tcbj *j, const json_t *doc, struct qe_ident
 	int rc;
 
 	if (!json_is_array(levels) || json_array_size(levels) == 0)
-		return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "qeid.levels", "Enclave Identity has no tcbLevels");
+		return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "qeid.levels",
+				"Enclave Identity has no tcbLevels");
 	if ((qi->levels = calloc(json_array_size(levels), sizeof(*qi->levels))) == NULL)
 		return tcbj_err(j->err, ATTEST_E_NOMEM, j->prefix, "qeid.levels", "out of memory");
 	for (i = 0; i < json_array_size(levels); i++) {
@@ -122,7 +124,8 @@ int qe_identity_parse(const uint8_t *body, size_t len, struct qe_identity **out,
 		rc = tcbj_err(err, ATTEST_E_PARSE, prefix, "qeid.parse", "enclaveIdentity is not an object");
 		goto fail;
 	}
-	if ((rc = parse_fields(&j, qi->doc, qi)) != ATTEST_OK || (rc = parse_levels(&j, qi->doc, qi)) != ATTEST_OK)
+	if ((rc = parse_fields(&j, qi->doc, qi)) != ATTEST_OK ||
+	    (rc = parse_levels(&j, qi->doc, qi)) != ATTEST_OK)
 		goto fail;
 	*out = qi;
 	return ATTEST_OK;
@@ -138,14 +141,15 @@ int qe_identity_verify_signature(const struct qe_identity *qi, EVP_PKEY *signer,
 	int rc;
 
 	snprintf(code, sizeof(code), "%s.qeid.signature", prefix);
-	rc = ecdsa_verify_rs_be(signer, HASH_SHA256, qi->body + qi->signed_off, qi->signed_len, qi->signature, 64,
-				code, err);
+	rc = ecdsa_verify_rs_be(signer, HASH_SHA256, qi->body + qi->signed_off, qi->signed_len, qi->signature,
+				64, code, err);
 	if (rc != ATTEST_OK)
 		attest_err_prefix(err, "QE Identity signature by the TCB Signing key: ");
 	return rc;
 }
 
-int qe_identity_check_time(const struct qe_identity *qi, int64_t now, const char *prefix, struct attest_err *err)
+int qe_identity_check_time(const struct qe_identity *qi, int64_t now, const char *prefix,
+			   struct attest_err *err)
 {
 	return tcbj_check_window(qi->issue_date, qi->next_update, now, prefix, "qeid", "QE Identity", err);
 }
@@ -156,13 +160,15 @@ int qe_identity_check(const struct qe_identity *qi, const struct sgx_report_body
 	size_t i;
 
 	if ((qe->miscselect & qi->miscselect_mask) != qi->miscselect)
-		return tcbj_err(err, ATTEST_E_VERIFY, prefix, "qeid.mismatch.miscselect",
-				"QE report MISCSELECT 0x%08x under mask 0x%08x is not the QE identity's 0x%08x",
-				qe->miscselect, qi->miscselect_mask, qi->miscselect);
+		return tcbj_err(
+		    err, ATTEST_E_VERIFY, prefix, "qeid.mismatch.miscselect",
+		    "QE report MISCSELECT 0x%08x under mask 0x%08x is not the QE identity's 0x%08x",
+		    qe->miscselect, qi->miscselect_mask, qi->miscselect);
 	for (i = 0; i < 16; i++)
 		if ((qe->attributes[i] & qi->attributes_mask[i]) != qi->attributes[i])
-			return tcbj_err(err, ATTEST_E_VERIFY, prefix, "qeid.mismatch.attributes",
-					"QE report ATTRIBUTES byte %zu under mask differs from the QE identity", i);
+			return tcbj_err(
+			    err, ATTEST_E_VERIFY, prefix, "qeid.mismatch.attributes",
+			    "QE report ATTRIBUTES byte %zu under mask differs from the QE identity", i);
 	if (memcmp(qe->mrsigner, qi->mrsigner, 32) != 0)
 		return tcbj_err(err, ATTEST_E_VERIFY, prefix, "qeid.mismatch.mrsigner",
 				"QE report MRSIGNER is not the %s identity's", qe_identity_id_str(qi->id));

@@ -35,8 +35,8 @@ static int qerr(struct attest_err *err, int rc, const char *prefix, const char *
 	return rc;
 }
 
-#define TRUNC(what, c, need)                                                                               \
-	qerr(err, ATTEST_E_PARSE, prefix, "quote.truncated", (c)->off,                                     \
+#define TRUNC(what, c, need)                                                                                 \
+	qerr(err, ATTEST_E_PARSE, prefix, "quote.truncated", (c)->off,                                       \
 	     "quote ends inside %s: %zu bytes needed, %zu left", what, (size_t)(need), cur_left(c))
 
 void sgx_report_body_decode(const uint8_t raw[SGX_REPORT_BODY_SIZE], struct sgx_report_body *o)
@@ -77,7 +77,8 @@ static int parse_header(struct cur *c, uint32_t expected_tee, struct quote *q, c
 		return qerr(err, ATTEST_E_UNSUPPORTED, prefix, "quote.version", QUOTE_HDR_OFF_VERSION,
 			    "quote version %u is not supported (3, 4 or 5)", hd->version);
 	if (hd->att_key_type != QUOTE_ATT_KEY_ECDSA_P256)
-		return qerr(err, ATTEST_E_UNSUPPORTED, prefix, "quote.att_key_type", QUOTE_HDR_OFF_ATT_KEY_TYPE,
+		return qerr(err, ATTEST_E_UNSUPPORTED, prefix, "quote.att_key_type",
+			    QUOTE_HDR_OFF_ATT_KEY_TYPE,
 			    "attestation key type %u is not ECDSA-256-with-P-256 (2)", hd->att_key_type);
 	if (hd->tee_type != QUOTE_TEE_SGX && hd->tee_type != QUOTE_TEE_TDX)
 		return qerr(err, ATTEST_E_PARSE, prefix, "quote.tee_type", QUOTE_HDR_OFF_TEE_TYPE,
@@ -98,9 +99,12 @@ static int parse_header(struct cur *c, uint32_t expected_tee, struct quote *q, c
 static size_t body_size_of(enum quote_body_type t)
 {
 	switch (t) {
-	case QUOTE_BODY_SGX: return SGX_REPORT_BODY_SIZE;
-	case QUOTE_BODY_TD10: return TD10_REPORT_BODY_SIZE;
-	case QUOTE_BODY_TD15: return TD15_REPORT_BODY_SIZE;
+	case QUOTE_BODY_SGX:
+		return SGX_REPORT_BODY_SIZE;
+	case QUOTE_BODY_TD10:
+		return TD10_REPORT_BODY_SIZE;
+	case QUOTE_BODY_TD15:
+		return TD15_REPORT_BODY_SIZE;
 	}
 	return 0;
 }
@@ -120,8 +124,8 @@ static int parse_body(struct cur *c, struct quote *q, const char *prefix, struct
 		if (type < QUOTE_BODY_SGX || type > QUOTE_BODY_TD15 || body_size_of(type) != size ||
 		    (q->hdr.tee_type == QUOTE_TEE_SGX) != (type == QUOTE_BODY_SGX))
 			return qerr(err, ATTEST_E_PARSE, prefix, "quote.body_type", at,
-				    "v5 body type %u with size %u is not allowed for tee_type 0x%x", type, size,
-				    q->hdr.tee_type);
+				    "v5 body type %u with size %u is not allowed for tee_type 0x%x", type,
+				    size, q->hdr.tee_type);
 		q->body_type = (enum quote_body_type)type;
 	} else {
 		q->body_type = q->hdr.tee_type == QUOTE_TEE_SGX ? QUOTE_BODY_SGX : QUOTE_BODY_TD10;
@@ -151,8 +155,9 @@ static int parse_cert_data(struct cur *c, uint16_t *type, const uint8_t **data, 
 /* Types 1-3 carry PPID + CPUSVN + PCESVN + PCE-ID (§1.6). */
 static int parse_ppid(struct quote *q, size_t at, const char *prefix, struct attest_err *err)
 {
-	size_t plen = q->cert_type == QUOTE_CERT_PPID_CLEARTEXT ? 16
-		      : q->cert_type == QUOTE_CERT_PPID_RSA2048_ENCRYPTED ? 256 : 384;
+	size_t plen = q->cert_type == QUOTE_CERT_PPID_CLEARTEXT		  ? 16
+		      : q->cert_type == QUOTE_CERT_PPID_RSA2048_ENCRYPTED ? 256
+									  : 384;
 	struct cur c;
 
 	cur_init(&c, q->cert_data, q->cert_data_len);
@@ -164,7 +169,8 @@ static int parse_ppid(struct quote *q, size_t at, const char *prefix, struct att
 			    plen + 20);
 	if (!cur_empty(&c))
 		return qerr(err, ATTEST_E_PARSE, prefix, "quote.cert_data", c.off,
-			    "certification data type %u has %zu bytes after its fields", q->cert_type, cur_left(&c));
+			    "certification data type %u has %zu bytes after its fields", q->cert_type,
+			    cur_left(&c));
 	q->ppid.ppid_len = plen;
 	return ATTEST_OK;
 }
@@ -244,8 +250,8 @@ static int parse_sig_data(struct cur *c, struct quote *q, const char *prefix, st
 		if ((rc = parse_qe_part(&sd, q, prefix, err)) != ATTEST_OK)
 			return rc;
 		at = sd.off;
-		if ((rc = parse_cert_data(&sd, &q->cert_type, &q->cert_data, &q->cert_data_len, prefix, err)) !=
-		    ATTEST_OK)
+		if ((rc = parse_cert_data(&sd, &q->cert_type, &q->cert_data, &q->cert_data_len, prefix,
+					  err)) != ATTEST_OK)
 			return rc;
 		rc = check_inner_type(q, at, prefix, err);
 	}
@@ -287,14 +293,18 @@ int quote_verify_qe_binding(const struct quote *q, const char *prefix, struct at
 	struct hash_ctx h;
 
 	memset(&h, 0, sizeof(h));
-	if (hash_init(&h, HASH_SHA256) != ATTEST_OK || hash_update(&h, q->att_key, QUOTE_ECDSA_KEY_SIZE) != 0 ||
+	if (hash_init(&h, HASH_SHA256) != ATTEST_OK ||
+	    hash_update(&h, q->att_key, QUOTE_ECDSA_KEY_SIZE) != 0 ||
 	    hash_update(&h, q->qe_auth, q->qe_auth_len) != 0 || hash_final(&h, md) != 0) {
 		hash_ctx_free(&h);
-		return qerr(err, ATTEST_E_INTERNAL, prefix, "qe_report.binding", (size_t)-1, "SHA-256 failed");
+		return qerr(err, ATTEST_E_INTERNAL, prefix, "qe_report.binding", (size_t)-1,
+			    "SHA-256 failed");
 	}
 	if (!crypto_memeq(md, q->qe.reportdata, 32) || !crypto_memeq(zero, q->qe.reportdata + 32, 32))
-		return qerr(err, ATTEST_E_VERIFY, prefix, "qe_report.binding", (size_t)(q->qe_report - q->raw) + 320,
-			    "QE report data is not SHA-256(attestation key || QE authentication data) followed by zeros");
+		return qerr(err, ATTEST_E_VERIFY, prefix, "qe_report.binding",
+			    (size_t)(q->qe_report - q->raw) + 320,
+			    "QE report data is not SHA-256(attestation key || QE authentication data) "
+			    "followed by zeros");
 	return ATTEST_OK;
 }
 

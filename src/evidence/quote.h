@@ -33,21 +33,21 @@
 #include <stdint.h>
 
 /* §1.2 header */
-#define QUOTE_HEADER_SIZE 48
-#define QUOTE_HDR_OFF_VERSION 0
+#define QUOTE_HEADER_SIZE	   48
+#define QUOTE_HDR_OFF_VERSION	   0
 #define QUOTE_HDR_OFF_ATT_KEY_TYPE 2
-#define QUOTE_HDR_OFF_TEE_TYPE 4
-#define QUOTE_HDR_OFF_QE_SVN 8
-#define QUOTE_HDR_OFF_PCE_SVN 10
+#define QUOTE_HDR_OFF_TEE_TYPE	   4
+#define QUOTE_HDR_OFF_QE_SVN	   8
+#define QUOTE_HDR_OFF_PCE_SVN	   10
 #define QUOTE_HDR_OFF_QE_VENDOR_ID 12
-#define QUOTE_HDR_OFF_USER_DATA 28
+#define QUOTE_HDR_OFF_USER_DATA	   28
 
-#define QUOTE_VERSION_3 3
-#define QUOTE_VERSION_4 4
-#define QUOTE_VERSION_5 5
+#define QUOTE_VERSION_3		 3
+#define QUOTE_VERSION_4		 4
+#define QUOTE_VERSION_5		 5
 #define QUOTE_ATT_KEY_ECDSA_P256 2
-#define QUOTE_TEE_SGX 0x00000000u
-#define QUOTE_TEE_TDX 0x00000081u
+#define QUOTE_TEE_SGX		 0x00000000u
+#define QUOTE_TEE_TDX		 0x00000081u
 /* Intel's QE vendor id 939A7233-F79C-4CA9-940A-0DB3957F0607 (bytes as stored). */
 extern const uint8_t QUOTE_INTEL_QE_VENDOR_ID[16];
 
@@ -58,49 +58,49 @@ enum quote_body_type {
 	QUOTE_BODY_TD10 = 2, /* TDX 1.0 TD report, 584 bytes */
 	QUOTE_BODY_TD15 = 3, /* TDX 1.5 TD report, 648 bytes */
 };
-#define SGX_REPORT_BODY_SIZE 384
+#define SGX_REPORT_BODY_SIZE  384
 #define TD10_REPORT_BODY_SIZE 584
 #define TD15_REPORT_BODY_SIZE 648
 
 /* §1.3 SGX report body offsets (also the QE report). */
-#define SGX_RB_OFF_CPUSVN 0
-#define SGX_RB_OFF_MISCSELECT 16
+#define SGX_RB_OFF_CPUSVN	0
+#define SGX_RB_OFF_MISCSELECT	16
 #define SGX_RB_OFF_ISVEXTPRODID 32
-#define SGX_RB_OFF_ATTRIBUTES 48
-#define SGX_RB_OFF_MRENCLAVE 64
-#define SGX_RB_OFF_MRSIGNER 128
-#define SGX_RB_OFF_CONFIGID 192
-#define SGX_RB_OFF_ISVPRODID 256
-#define SGX_RB_OFF_ISVSVN 258
-#define SGX_RB_OFF_CONFIGSVN 260
-#define SGX_RB_OFF_ISVFAMILYID 304
-#define SGX_RB_OFF_REPORTDATA 320
+#define SGX_RB_OFF_ATTRIBUTES	48
+#define SGX_RB_OFF_MRENCLAVE	64
+#define SGX_RB_OFF_MRSIGNER	128
+#define SGX_RB_OFF_CONFIGID	192
+#define SGX_RB_OFF_ISVPRODID	256
+#define SGX_RB_OFF_ISVSVN	258
+#define SGX_RB_OFF_CONFIGSVN	260
+#define SGX_RB_OFF_ISVFAMILYID	304
+#define SGX_RB_OFF_REPORTDATA	320
 /* ATTRIBUTES.FLAGS bits (§1.3) */
-#define SGX_FLAGS_INIT 0x1ull
-#define SGX_FLAGS_DEBUG 0x2ull
-#define SGX_FLAGS_MODE64BIT 0x4ull
-#define SGX_FLAGS_PROVISION_KEY 0x10ull
+#define SGX_FLAGS_INIT		 0x1ull
+#define SGX_FLAGS_DEBUG		 0x2ull
+#define SGX_FLAGS_MODE64BIT	 0x4ull
+#define SGX_FLAGS_PROVISION_KEY	 0x10ull
 #define SGX_FLAGS_EINITTOKEN_KEY 0x20ull
-#define SGX_FLAGS_KSS 0x80ull
+#define SGX_FLAGS_KSS		 0x80ull
 
 /* §1.4 TD report body offsets (for tdx.c and the TDX TCB inputs). */
-#define TD_RB_OFF_TEE_TCB_SVN 0
-#define TD_RB_OFF_MRSEAM 16
-#define TD_RB_OFF_MRSIGNERSEAM 64
+#define TD_RB_OFF_TEE_TCB_SVN	 0
+#define TD_RB_OFF_MRSEAM	 16
+#define TD_RB_OFF_MRSIGNERSEAM	 64
 #define TD_RB_OFF_SEAMATTRIBUTES 112
-#define TD_RB_OFF_TDATTRIBUTES 120
-#define TD_RB_OFF_XFAM 128
-#define TD_RB_OFF_MRTD 136
-#define TD_RB_OFF_MRCONFIGID 184
-#define TD_RB_OFF_MROWNER 232
-#define TD_RB_OFF_MROWNERCONFIG 280
-#define TD_RB_OFF_RTMR0 328
-#define TD_RB_OFF_RTMR1 376
-#define TD_RB_OFF_RTMR2 424
-#define TD_RB_OFF_RTMR3 472
-#define TD_RB_OFF_REPORTDATA 520
-#define TD_RB_OFF_TEE_TCB_SVN2 584 /* TDX 1.5 only */
-#define TD_RB_OFF_MRSERVICETD 600  /* TDX 1.5 only */
+#define TD_RB_OFF_TDATTRIBUTES	 120
+#define TD_RB_OFF_XFAM		 128
+#define TD_RB_OFF_MRTD		 136
+#define TD_RB_OFF_MRCONFIGID	 184
+#define TD_RB_OFF_MROWNER	 232
+#define TD_RB_OFF_MROWNERCONFIG	 280
+#define TD_RB_OFF_RTMR0		 328
+#define TD_RB_OFF_RTMR1		 376
+#define TD_RB_OFF_RTMR2		 424
+#define TD_RB_OFF_RTMR3		 472
+#define TD_RB_OFF_REPORTDATA	 520
+#define TD_RB_OFF_TEE_TCB_SVN2	 584 /* TDX 1.5 only */
+#define TD_RB_OFF_MRSERVICETD	 600 /* TDX 1.5 only */
 
 /* §1.6 signature data */
 #define QUOTE_ECDSA_SIG_SIZE 64
@@ -167,7 +167,7 @@ struct quote {
 	struct quote_header hdr;
 	const uint8_t *raw; /* the whole input as given */
 	size_t raw_len;
-	size_t len;      /* bytes up to the end of the signature data */
+	size_t len;	 /* bytes up to the end of the signature data */
 	size_t trailing; /* bytes after it (QVL ignores them, §1.7) */
 
 	/* signed by the attestation key: header [+ v5 descriptor] + body */
@@ -180,8 +180,8 @@ struct quote {
 	struct sgx_report_body sgx; /* valid when body_type == QUOTE_BODY_SGX */
 
 	uint32_t sig_data_len;
-	const uint8_t *isv_sig; /* 64: r || s BE */
-	const uint8_t *att_key; /* 64: x || y BE */
+	const uint8_t *isv_sig;	  /* 64: r || s BE */
+	const uint8_t *att_key;	  /* 64: x || y BE */
 	const uint8_t *qe_report; /* 384 */
 	struct sgx_report_body qe;
 	const uint8_t *qe_report_sig; /* 64 */

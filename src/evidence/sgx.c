@@ -17,7 +17,7 @@
 #include <string.h>
 
 static int serr(struct attest_err *err, int rc, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int serr(struct attest_err *err, int rc, const char *name, const char *fmt, ...)
 {
 	char msg[ATTEST_ERR_MSG_MAX];
@@ -30,16 +30,16 @@ static int serr(struct attest_err *err, int rc, const char *name, const char *fm
 }
 
 /* SHA-256(data) must equal expect[0:32]; `what` names the check in errors. */
-static int bind_hash(const uint8_t *data, size_t len, const uint8_t *expect, const char *code, const char *what,
-		     const char *target, struct attest_err *err)
+static int bind_hash(const uint8_t *data, size_t len, const uint8_t *expect, const char *code,
+		     const char *what, const char *target, struct attest_err *err)
 {
 	uint8_t md[32];
 
 	if (sha256(data ? data : (const uint8_t *)"", len, md) != ATTEST_OK)
 		return serr(err, ATTEST_E_INTERNAL, code, "SHA-256 failed");
 	if (!crypto_memeq(md, expect, 32))
-		return serr(err, ATTEST_E_VERIFY, code, "SHA-256 of the %s (%zu bytes) is not %s[0:32]", what, len,
-			    target);
+		return serr(err, ATTEST_E_VERIFY, code, "SHA-256 of the %s (%zu bytes) is not %s[0:32]", what,
+			    len, target);
 	return ATTEST_OK;
 }
 
@@ -52,28 +52,30 @@ static int parse_json_data(const uint8_t *data, size_t len, const char *code, co
 	return ATTEST_OK;
 }
 
-int sgx_bind_data(const struct evidence_input *in, const struct sgx_report_body *body, struct sgx_bound_data *b,
-		  struct attest_err *err)
+int sgx_bind_data(const struct evidence_input *in, const struct sgx_report_body *body,
+		  struct sgx_bound_data *b, struct attest_err *err)
 {
 	int rc;
 
 	memset(b, 0, sizeof(*b));
 	if (in->runtime_data != NULL) {
-		if ((rc = bind_hash(in->runtime_data, in->runtime_data_len, body->reportdata, "sgx.runtime_data.mismatch",
-				    "runtime data", "REPORTDATA", err)) != ATTEST_OK)
+		if ((rc = bind_hash(in->runtime_data, in->runtime_data_len, body->reportdata,
+				    "sgx.runtime_data.mismatch", "runtime data", "REPORTDATA", err)) !=
+		    ATTEST_OK)
 			return rc;
 		if (in->runtime_data_type == EVIDENCE_DATA_JSON &&
-		    (rc = parse_json_data(in->runtime_data, in->runtime_data_len, "sgx.runtime_data.json", "runtime data",
-					  &b->runtime_json, err)) != ATTEST_OK)
+		    (rc = parse_json_data(in->runtime_data, in->runtime_data_len, "sgx.runtime_data.json",
+					  "runtime data", &b->runtime_json, err)) != ATTEST_OK)
 			return rc;
 	}
 	if (in->init_data != NULL) {
-		if ((rc = bind_hash(in->init_data, in->init_data_len, body->configid, "sgx.init_data.mismatch",
-				    "init-time data", "CONFIGID", err)) != ATTEST_OK)
+		if ((rc = bind_hash(in->init_data, in->init_data_len, body->configid,
+				    "sgx.init_data.mismatch", "init-time data", "CONFIGID", err)) !=
+		    ATTEST_OK)
 			goto fail;
 		if (in->init_data_type == EVIDENCE_DATA_JSON &&
-		    (rc = parse_json_data(in->init_data, in->init_data_len, "sgx.init_data.json", "init-time data",
-					  &b->init_json, err)) != ATTEST_OK)
+		    (rc = parse_json_data(in->init_data, in->init_data_len, "sgx.init_data.json",
+					  "init-time data", &b->init_json, err)) != ATTEST_OK)
 			goto fail;
 	}
 	return ATTEST_OK;
@@ -150,8 +152,8 @@ static int add_tcb_claims(struct claim_set *out, const struct intel_quote_result
 	return rc ? ATTEST_E_NOMEM : ATTEST_OK;
 }
 
-int sgx_add_claims(struct claim_set *out, const struct evidence_input *in, const struct intel_quote_result *res,
-		   struct sgx_bound_data *bound, struct attest_err *err)
+int sgx_add_claims(struct claim_set *out, const struct evidence_input *in,
+		   const struct intel_quote_result *res, struct sgx_bound_data *bound, struct attest_err *err)
 {
 	int rc = add_body_claims(out, &res->quote.sgx);
 
@@ -160,7 +162,8 @@ int sgx_add_claims(struct claim_set *out, const struct evidence_input *in, const
 			rc = claim_set_add(out, "x-ms-runtime", bound->runtime_json);
 			bound->runtime_json = NULL; /* transferred */
 		} else {
-			rc = claim_set_add_b64url(out, "x-ms-sgx-ehd", in->runtime_data, in->runtime_data_len);
+			rc =
+			    claim_set_add_b64url(out, "x-ms-sgx-ehd", in->runtime_data, in->runtime_data_len);
 		}
 	}
 	if (rc == ATTEST_OK && bound->init_json != NULL) {
@@ -183,10 +186,12 @@ int sgx_verify_quote(const struct evidence_ctx *ctx, const uint8_t *quote, size_
 	int rc;
 
 	if (ctx == NULL || in == NULL || out == NULL)
-		return serr(err, ATTEST_E_INVALID, "sgx.invalid", "sgx_verify needs a context, an input and a claim set");
+		return serr(err, ATTEST_E_INVALID, "sgx.invalid",
+			    "sgx_verify needs a context, an input and a claim set");
 	rc = intel_quote_verify(ctx, quote, len, QUOTE_TEE_SGX, &res, "sgx", err);
 	if (rc == ATTEST_OK && res.quote.body_type != QUOTE_BODY_SGX)
-		rc = serr(err, ATTEST_E_PARSE, "sgx.quote.body_type", "quote does not carry an SGX enclave report");
+		rc = serr(err, ATTEST_E_PARSE, "sgx.quote.body_type",
+			  "quote does not carry an SGX enclave report");
 	if (rc == ATTEST_OK)
 		rc = sgx_bind_data(in, &res.quote.sgx, &bound, err);
 	if (rc == ATTEST_OK) {

@@ -20,13 +20,14 @@ struct sgx_bound_data {
  * SHA-256(init-time data) == CONFIGID[0:32] (sgx.init_data.mismatch), JSON
  * data parsed (sgx.runtime_data.json / sgx.init_data.json).
  */
-int sgx_bind_data(const struct evidence_input *in, const struct sgx_report_body *body, struct sgx_bound_data *b,
-		  struct attest_err *err);
+int sgx_bind_data(const struct evidence_input *in, const struct sgx_report_body *body,
+		  struct sgx_bound_data *b, struct attest_err *err);
 void sgx_bound_data_free(struct sgx_bound_data *b);
 
 /* Adds every SGX claim (body, data, TCB verdict, collateral hashes); takes the JSON of `bound`. */
-int sgx_add_claims(struct claim_set *out, const struct evidence_input *in, const struct intel_quote_result *res,
-		   struct sgx_bound_data *bound, struct attest_err *err);
+int sgx_add_claims(struct claim_set *out, const struct evidence_input *in,
+		   const struct intel_quote_result *res, struct sgx_bound_data *bound,
+		   struct attest_err *err);
 
 /*
  * The SGX verification of one quote with the request's data; quotehash is

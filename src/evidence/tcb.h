@@ -104,11 +104,11 @@ struct tcb_info {
 	size_t n_modules;
 	struct tcb_level *levels; /* sorted descending (§3.5 step 1) */
 	size_t n_levels;
-	uint8_t signature[64];  /* r || s BE */
-	uint8_t *body;          /* copy of the raw PCS body */
+	uint8_t signature[64]; /* r || s BE */
+	uint8_t *body;	       /* copy of the raw PCS body */
 	size_t body_len;
 	size_t signed_off, signed_len; /* the "tcbInfo" member's bytes in body */
-	json_t *doc;            /* keeps the strings alive */
+	json_t *doc;		       /* keeps the strings alive */
 };
 
 /* Parses a PCS body {"tcbInfo":{...},"signature":"hex"}; *out owned by caller. */
@@ -186,14 +186,14 @@ struct tcb_tdx_input {
 };
 
 struct tcb_verdict {
-	enum tcb_status status;   /* final, converged with the QE status */
-	enum tcb_status platform; /* level status before QE convergence */
-	enum tcb_status qe;       /* QE identity status */
-	enum tcb_status module;   /* TDX module status (TDX only) */
+	enum tcb_status status;		   /* final, converged with the QE status */
+	enum tcb_status platform;	   /* level status before QE convergence */
+	enum tcb_status qe;		   /* QE identity status */
+	enum tcb_status module;		   /* TDX module status (TDX only) */
 	const struct tcb_level *sgx_level; /* borrowed from the TCB Info */
 	const struct tcb_level *tdx_level;
 	const struct tdx_module_level *module_level;
-	int64_t tcb_date;       /* of the chosen platform level */
+	int64_t tcb_date; /* of the chosen platform level */
 	/* union of the platform, module and QE levels' advisory IDs (owned array, borrowed strings) */
 	struct tcb_advisories adv;
 };

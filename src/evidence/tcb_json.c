@@ -101,7 +101,8 @@ static int scan_object(const uint8_t *p, size_t n, struct member_span *m, size_t
 	for (;;) {
 		size_t ks = i, ke, vs, ve;
 
-		if (i >= n || p[i] != '"' || (ke = skip_string(p, n, i)) == 0 || memchr(p + ks, '\\', ke - ks) != NULL)
+		if (i >= n || p[i] != '"' || (ke = skip_string(p, n, i)) == 0 ||
+		    memchr(p + ks, '\\', ke - ks) != NULL)
 			return -1;
 		i = skip_ws(p, n, ke);
 		if (i >= n || p[i] != ':')
@@ -145,11 +146,13 @@ int tcbj_envelope(const uint8_t *body, size_t len, const char *member, const cha
 	snprintf(code, sizeof(code), "%s.%s.parse", prefix, doc_code);
 	snprintf(sfx, sizeof(sfx), "%s.parse", doc_code);
 	if (len > JSONX_MAX_DOC)
-		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s body is over %u bytes", doc_name, JSONX_MAX_DOC);
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s body is over %u bytes", doc_name,
+				JSONX_MAX_DOC);
 	/* §3.1: exactly {"<member>":{...},"signature":"<128 hex>"}, each member once. */
 	if (scan_object(body, len, m, 2, &count) != 0 || count != 2)
 		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx,
-				"%s body must be exactly {\"%s\":{...},\"signature\":\"...\"}", doc_name, member);
+				"%s body must be exactly {\"%s\":{...},\"signature\":\"...\"}", doc_name,
+				member);
 	for (i = 0; i < 2; i++) {
 		if (key_is(body, &m[i], member) && obj == NULL)
 			obj = &m[i];
@@ -157,20 +160,22 @@ int tcbj_envelope(const uint8_t *body, size_t len, const char *member, const cha
 			sg = &m[i];
 	}
 	if (obj == NULL || sg == NULL)
-		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s body must hold \"%s\" and \"signature\" once each",
-				doc_name, member);
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx,
+				"%s body must hold \"%s\" and \"signature\" once each", doc_name, member);
 	snprintf(sfx, sizeof(sfx), "%s.signature", doc_code);
 	if (sg->val_len != 130 || body[sg->val_off] != '"' ||
 	    hex_decode_to((const char *)body + sg->val_off + 1, 128, sig, 64) != ATTEST_OK)
-		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s signature is not a string of 128 hex characters",
-				doc_name);
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx,
+				"%s signature is not a string of 128 hex characters", doc_name);
 	/* Parse the very bytes the signature covers (§3.3), not a second copy. */
-	if ((rc = jsonx_parse((const char *)body + obj->val_off, obj->val_len, &inner, code, doc_name, err)) != ATTEST_OK)
+	if ((rc = jsonx_parse((const char *)body + obj->val_off, obj->val_len, &inner, code, doc_name,
+			      err)) != ATTEST_OK)
 		return rc;
 	if (!json_is_object(inner)) {
 		json_decref(inner);
 		snprintf(sfx, sizeof(sfx), "%s.parse", doc_code);
-		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s: \"%s\" is not an object", doc_name, member);
+		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx, "%s: \"%s\" is not an object", doc_name,
+				member);
 	}
 	if ((cp = malloc(len + 1)) == NULL) {
 		json_decref(inner);
@@ -287,12 +292,13 @@ int tcbj_check_window(int64_t issue, int64_t next, int64_t now, const char *pref
 	time_format_rfc3339(now, t, sizeof(t));
 	if (now < issue) {
 		snprintf(sfx, sizeof(sfx), "%s.not_yet_valid", code);
-		return tcbj_err(err, ATTEST_E_COLLATERAL, prefix, sfx, "%s issued %s is not yet valid at %s", name, a, t);
+		return tcbj_err(err, ATTEST_E_COLLATERAL, prefix, sfx, "%s issued %s is not yet valid at %s",
+				name, a, t);
 	}
 	if (now > next) {
 		snprintf(sfx, sizeof(sfx), "%s.expired", code);
-		return tcbj_err(err, ATTEST_E_COLLATERAL, prefix, sfx, "%s expired: nextUpdate %s is before %s", name, b,
-				t);
+		return tcbj_err(err, ATTEST_E_COLLATERAL, prefix, sfx,
+				"%s expired: nextUpdate %s is before %s", name, b, t);
 	}
 	return ATTEST_OK;
 }

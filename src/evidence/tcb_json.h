@@ -25,7 +25,7 @@ int tcbj_envelope(const uint8_t *body, size_t len, const char *member, const cha
 		  size_t *signed_len, json_t **doc, uint8_t sig[64], struct attest_err *err);
 
 int tcbj_err(struct attest_err *err, int rc, const char *prefix, const char *suffix, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Member getters; errors <prefix>.<doc_code>.member naming doc_name and key. */
 struct tcbj {

@@ -18,12 +18,16 @@ enum tcb_status tcb_converge_with_qe(enum tcb_status platform, enum tcb_status q
 	case TCB_OUT_OF_DATE:
 		if (platform == TCB_UP_TO_DATE || platform == TCB_SW_HARDENING_NEEDED)
 			return TCB_OUT_OF_DATE;
-		if (platform == TCB_CONFIGURATION_NEEDED || platform == TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED)
+		if (platform == TCB_CONFIGURATION_NEEDED ||
+		    platform == TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED)
 			return TCB_OUT_OF_DATE_CONFIGURATION_NEEDED;
 		return platform;
-	case TCB_REVOKED: return TCB_REVOKED;
-	case TCB_NOT_SUPPORTED: return TCB_NOT_SUPPORTED;
-	default: return platform;
+	case TCB_REVOKED:
+		return TCB_REVOKED;
+	case TCB_NOT_SUPPORTED:
+		return TCB_NOT_SUPPORTED;
+	default:
+		return platform;
 	}
 }
 

@@ -11,16 +11,16 @@
 #include <string.h>
 
 static const char *const STATUS_NAMES[] = {
-	[TCB_UP_TO_DATE] = "UpToDate",
-	[TCB_SW_HARDENING_NEEDED] = "SWHardeningNeeded",
-	[TCB_CONFIGURATION_NEEDED] = "ConfigurationNeeded",
-	[TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED] = "ConfigurationAndSWHardeningNeeded",
-	[TCB_OUT_OF_DATE] = "OutOfDate",
-	[TCB_OUT_OF_DATE_CONFIGURATION_NEEDED] = "OutOfDateConfigurationNeeded",
-	[TCB_REVOKED] = "Revoked",
-	[TCB_NOT_SUPPORTED] = "TcbLevelNotSupported",
-	[TCB_TD_RELAUNCH_ADVISED] = "TDRelaunchAdvised",
-	[TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED] = "TDRelaunchAdvisedConfigurationNeeded",
+    [TCB_UP_TO_DATE] = "UpToDate",
+    [TCB_SW_HARDENING_NEEDED] = "SWHardeningNeeded",
+    [TCB_CONFIGURATION_NEEDED] = "ConfigurationNeeded",
+    [TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED] = "ConfigurationAndSWHardeningNeeded",
+    [TCB_OUT_OF_DATE] = "OutOfDate",
+    [TCB_OUT_OF_DATE_CONFIGURATION_NEEDED] = "OutOfDateConfigurationNeeded",
+    [TCB_REVOKED] = "Revoked",
+    [TCB_NOT_SUPPORTED] = "TcbLevelNotSupported",
+    [TCB_TD_RELAUNCH_ADVISED] = "TDRelaunchAdvised",
+    [TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED] = "TDRelaunchAdvisedConfigurationNeeded",
 };
 
 const char *tcb_status_str(enum tcb_status s)
@@ -105,7 +105,8 @@ static int parse_level(const struct tcbj *j, const struct tcb_info *ti, const js
 	int rc;
 
 	if (!json_is_object(tcb))
-		return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "tcbinfo.member", "TCB Info: a level has no \"tcb\"");
+		return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "tcbinfo.member",
+				"TCB Info: a level has no \"tcb\"");
 	if ((rc = parse_components(j, tcb, ti->version, "sgxtcbcomponents", o->sgx)) != ATTEST_OK ||
 	    (rc = tcbj_int(j, tcb, "pcesvn", 0, 65535, &v)) != ATTEST_OK)
 		return rc;
@@ -185,13 +186,15 @@ static int parse_module_identity(const struct tcbj *j, const json_t *m, struct t
 
 static int parse_tdx_parts(const struct tcbj *j, const json_t *doc, struct tcb_info *ti)
 {
-	const json_t *mod = json_object_get(doc, "tdxModule"), *ids = json_object_get(doc, "tdxModuleIdentities");
+	const json_t *mod = json_object_get(doc, "tdxModule"),
+		     *ids = json_object_get(doc, "tdxModuleIdentities");
 	size_t i;
 	int rc;
 
 	if (mod != NULL) {
 		if (!json_is_object(mod))
-			return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "tcbinfo.member", "TCB Info: tdxModule is not an object");
+			return tcbj_err(j->err, ATTEST_E_PARSE, j->prefix, "tcbinfo.member",
+					"TCB Info: tdxModule is not an object");
 		if ((rc = tcbj_hex(j, mod, "mrsigner", ti->tdx_module_mrsigner, 48)) != ATTEST_OK ||
 		    (rc = tcbj_hex(j, mod, "attributes", ti->tdx_module_attributes, 8)) != ATTEST_OK ||
 		    (rc = tcbj_hex(j, mod, "attributesMask", ti->tdx_module_attributes_mask, 8)) != ATTEST_OK)
@@ -287,8 +290,8 @@ int tcb_info_parse(const uint8_t *body, size_t len, struct tcb_info **out, const
 
 	if (ti == NULL)
 		return tcbj_err(err, ATTEST_E_NOMEM, prefix, "tcbinfo.parse", "out of memory");
-	if ((rc = tcbj_envelope(body, len, "tcbInfo", prefix, "tcbinfo", "TCB Info", &ti->body, &ti->signed_off,
-				&ti->signed_len, &ti->doc, ti->signature, err)) != ATTEST_OK)
+	if ((rc = tcbj_envelope(body, len, "tcbInfo", prefix, "tcbinfo", "TCB Info", &ti->body,
+				&ti->signed_off, &ti->signed_len, &ti->doc, ti->signature, err)) != ATTEST_OK)
 		goto fail;
 	ti->body_len = len;
 	if (!json_is_object(ti->doc)) {
@@ -313,8 +316,8 @@ int tcb_info_verify_signature(const struct tcb_info *ti, EVP_PKEY *signer, const
 	int rc;
 
 	snprintf(code, sizeof(code), "%s.tcbinfo.signature", prefix);
-	rc = ecdsa_verify_rs_be(signer, HASH_SHA256, ti->body + ti->signed_off, ti->signed_len, ti->signature, 64,
-				code, err);
+	rc = ecdsa_verify_rs_be(signer, HASH_SHA256, ti->body + ti->signed_off, ti->signed_len, ti->signature,
+				64, code, err);
 	if (rc != ATTEST_OK)
 		attest_err_prefix(err, "TCB Info signature by the TCB Signing key: ");
 	return rc;

@@ -45,7 +45,7 @@ static void a_put_entry_is_found_only_inside_its_window(void **state)
 	r = collateral_cache_put(c, k, strdup("x"), count_destroy, 100, 200);
 	assert_non_null(r);
 	collateral_ref_release(r);
-	assert_null(collateral_cache_get(c, k, 99, &obj));   /* not yet valid: kept */
+	assert_null(collateral_cache_get(c, k, 99, &obj)); /* not yet valid: kept */
 	assert_int_equal(collateral_cache_count(c), 1);
 	r = collateral_cache_get(c, k, 150, &obj);
 	assert_non_null(r);
@@ -171,9 +171,14 @@ static void write_file(const char *name, const char *text)
 static void the_file_source_prefers_specific_names_and_falls_back(void **state)
 {
 	static const uint8_t fmspc[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
-	static const char *const files[] = {"tcb_info.json", "tcb_info_issuer_chain.pem", "tcb_info_sgx_00906ed50000.json",
-					    "tcb_info_sgx_00906ed50000_issuer_chain.pem", "qe_identity.json",
-					    "pck_crl.der", "pck_crl_issuer_chain.pem", "pck_crl_platform.der"};
+	static const char *const files[] = {"tcb_info.json",
+					    "tcb_info_issuer_chain.pem",
+					    "tcb_info_sgx_00906ed50000.json",
+					    "tcb_info_sgx_00906ed50000_issuer_chain.pem",
+					    "qe_identity.json",
+					    "pck_crl.der",
+					    "pck_crl_issuer_chain.pem",
+					    "pck_crl_platform.der"};
 	struct collateral_source *src = NULL;
 	struct collateral_blob b;
 	struct attest_err err;
@@ -255,14 +260,14 @@ static void the_file_source_serves_a_real_vector_folder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(a_put_entry_is_found_only_inside_its_window),
-		cmocka_unit_test(the_least_recently_used_entry_is_evicted_when_full),
-		cmocka_unit_test(an_evicted_object_lives_while_referenced),
-		cmocka_unit_test(without_a_cache_put_gives_a_standalone_reference),
-		cmocka_unit_test(concurrent_readers_and_writers_are_safe),
-		cmocka_unit_test(the_file_source_prefers_specific_names_and_falls_back),
-		cmocka_unit_test(a_source_without_a_slot_says_not_found),
-		cmocka_unit_test(the_file_source_serves_a_real_vector_folder),
+	    cmocka_unit_test(a_put_entry_is_found_only_inside_its_window),
+	    cmocka_unit_test(the_least_recently_used_entry_is_evicted_when_full),
+	    cmocka_unit_test(an_evicted_object_lives_while_referenced),
+	    cmocka_unit_test(without_a_cache_put_gives_a_standalone_reference),
+	    cmocka_unit_test(concurrent_readers_and_writers_are_safe),
+	    cmocka_unit_test(the_file_source_prefers_specific_names_and_falls_back),
+	    cmocka_unit_test(a_source_without_a_slot_says_not_found),
+	    cmocka_unit_test(the_file_source_serves_a_real_vector_folder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,10 +212,10 @@ static void malformed_custom_claims_have_their_own_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(a_legacy_report_header_must_be_version_1_remote_and_sized),
-		cmocka_unit_test(evidence_formats_route_by_uuid),
-		cmocka_unit_test(custom_claims_are_parsed_and_bound),
-		cmocka_unit_test(malformed_custom_claims_have_their_own_errors),
+	    cmocka_unit_test(a_legacy_report_header_must_be_version_1_remote_and_sized),
+	    cmocka_unit_test(evidence_formats_route_by_uuid),
+	    cmocka_unit_test(custom_claims_are_parsed_and_bound),
+	    cmocka_unit_test(malformed_custom_claims_have_their_own_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

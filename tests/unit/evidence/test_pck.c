@@ -106,9 +106,12 @@ static size_t find(const struct buf *b, const uint8_t *needle, size_t n)
 static void wrong_types_and_sizes_name_the_field(void **state)
 {
 	/* OID …13.1.4 (FMSPC) then OCTET STRING of 6 */
-	static const uint8_t fmspc[] = {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01, 0x04, 0x04, 0x06};
-	static const uint8_t sgxtype[] = {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01, 0x05, 0x0a};
-	static const uint8_t comp1[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01, 0x02, 0x01, 0x02};
+	static const uint8_t fmspc[] = {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf8,
+					0x4d, 0x01, 0x0d, 0x01, 0x04, 0x04, 0x06};
+	static const uint8_t sgxtype[] = {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf8,
+					  0x4d, 0x01, 0x0d, 0x01, 0x05, 0x0a};
+	static const uint8_t comp1[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf8,
+					0x4d, 0x01, 0x0d, 0x01, 0x02, 0x01, 0x02};
 	struct attest_err err;
 	struct buf b;
 	size_t at;
@@ -154,9 +157,13 @@ static void real_pck_certificates_decode_to_their_published_values(void **state)
 		uint16_t pcesvn;
 		int entries;
 	} v[] = {
-		{"oe/azure-sdk-js-oe-report-00906ed50000-2022-01/quote.bin", "00906ed50000", {17, 17, 2, 4, 1, 128, 6}, 10, 5},
-		{"sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin", "00a067110000", {0}, 0, 5},
-		{"tdx/google-tdx-v5-90c06f000000-2026-02/quote.bin", "90c06f000000", {0}, 0, 7},
+	    {"oe/azure-sdk-js-oe-report-00906ed50000-2022-01/quote.bin",
+	     "00906ed50000",
+	     {17, 17, 2, 4, 1, 128, 6},
+	     10,
+	     5},
+	    {"sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin", "00a067110000", {0}, 0, 5},
+	    {"tdx/google-tdx-v5-90c06f000000-2026-02/quote.bin", "90c06f000000", {0}, 0, 7},
 	};
 	size_t i;
 
@@ -190,12 +197,12 @@ static void real_pck_certificates_decode_to_their_published_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(processor_and_platform_extensions_decode_every_field),
-		cmocka_unit_test(every_truncation_of_the_extension_is_refused),
-		cmocka_unit_test(trailing_bytes_after_the_sequence_are_refused),
-		cmocka_unit_test(wrong_types_and_sizes_name_the_field),
-		cmocka_unit_test(long_form_lengths_must_be_minimal),
-		cmocka_unit_test(real_pck_certificates_decode_to_their_published_values),
+	    cmocka_unit_test(processor_and_platform_extensions_decode_every_field),
+	    cmocka_unit_test(every_truncation_of_the_extension_is_refused),
+	    cmocka_unit_test(trailing_bytes_after_the_sequence_are_refused),
+	    cmocka_unit_test(wrong_types_and_sizes_name_the_field),
+	    cmocka_unit_test(long_form_lengths_must_be_minimal),
+	    cmocka_unit_test(real_pck_certificates_decode_to_their_published_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

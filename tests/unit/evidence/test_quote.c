@@ -239,12 +239,12 @@ static void real_quotes_parse_to_their_published_fields(void **state)
 		int version, qe_svn, pce_svn;
 		const char *mrenclave;
 	} v[] = {
-		{"sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin", 3, 10, 15,
-		 "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"},
-		{"oe/openenclave-plugin-evidence-00906ed50000-2022-04-26/quote.bin", 3, 7, 12,
-		 "91dd79e47cae70787883e617838c7c981cc9744ebac9756c8ce03f09057538ac"},
-		{"oe/azure-samples-intel-sdk-release-00906ed50000-2023-02/quote.bin", 3, 9, 14,
-		 "d37d983a85d63fb49649610e2eba0930ecdbff6d113aca3ff3fc7261696c0134"},
+	    {"sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin", 3, 10, 15,
+	     "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"},
+	    {"oe/openenclave-plugin-evidence-00906ed50000-2022-04-26/quote.bin", 3, 7, 12,
+	     "91dd79e47cae70787883e617838c7c981cc9744ebac9756c8ce03f09057538ac"},
+	    {"oe/azure-samples-intel-sdk-release-00906ed50000-2023-02/quote.bin", 3, 9, 14,
+	     "d37d983a85d63fb49649610e2eba0930ecdbff6d113aca3ff3fc7261696c0134"},
 	};
 	size_t i;
 
@@ -273,16 +273,16 @@ static void real_quotes_parse_to_their_published_fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(synthetic_quotes_of_each_version_parse_and_their_signatures_verify),
-		cmocka_unit_test(unknown_versions_key_types_tee_types_and_vendors_have_their_own_errors),
-		cmocka_unit_test(a_v3_quote_must_be_sgx),
-		cmocka_unit_test(a_v5_body_descriptor_must_name_an_allowed_type_and_size),
-		cmocka_unit_test(every_truncation_is_a_truncated_error_and_trailing_bytes_are_counted),
-		cmocka_unit_test(a_v4_quote_needs_certification_data_type_6),
-		cmocka_unit_test(the_signature_data_length_must_match_its_contents),
-		cmocka_unit_test(tampering_with_the_signed_region_or_the_binding_is_caught),
-		cmocka_unit_test(pck_chain_pem_refuses_trailing_content_but_not_nul_or_newlines),
-		cmocka_unit_test(real_quotes_parse_to_their_published_fields),
+	    cmocka_unit_test(synthetic_quotes_of_each_version_parse_and_their_signatures_verify),
+	    cmocka_unit_test(unknown_versions_key_types_tee_types_and_vendors_have_their_own_errors),
+	    cmocka_unit_test(a_v3_quote_must_be_sgx),
+	    cmocka_unit_test(a_v5_body_descriptor_must_name_an_allowed_type_and_size),
+	    cmocka_unit_test(every_truncation_is_a_truncated_error_and_trailing_bytes_are_counted),
+	    cmocka_unit_test(a_v4_quote_needs_certification_data_type_6),
+	    cmocka_unit_test(the_signature_data_length_must_match_its_contents),
+	    cmocka_unit_test(tampering_with_the_signed_region_or_the_binding_is_caught),
+	    cmocka_unit_test(pck_chain_pem_refuses_trailing_content_but_not_nul_or_newlines),
+	    cmocka_unit_test(real_quotes_parse_to_their_published_fields),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

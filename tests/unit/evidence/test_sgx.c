@@ -130,7 +130,8 @@ static void forty_days_later_every_vector_is_refused_for_expired_collateral(void
 		int rc = verify_vector(dir, &SGX_VECTORS[i], SGX_VECTORS[i].now + 40 * DAY, false, cs, &err);
 
 		assert_int_not_equal(rc, ATTEST_OK);
-		/* CRLs, TCB Info or QE identity past their nextUpdate: a collateral/chain error, never a parse one. */
+		/* CRLs, TCB Info or QE identity past their nextUpdate: a collateral/chain error, never a
+		 * parse one. */
 		assert_true(strstr(err.name, "expired") != NULL || strstr(err.name, "crl") != NULL);
 		assert_int_equal(claim_set_count(cs), 0);
 		claim_set_free(cs);
@@ -178,7 +179,8 @@ static void json_runtime_data_becomes_the_runtime_object_claim(void **state)
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	size_t qlen = 0, rtlen = 0;
-	uint8_t *q = test_read_vector(dir, v->quote, &qlen), *rt = test_read_vector(dir, v->runtime_data, &rtlen);
+	uint8_t *q = test_read_vector(dir, v->quote, &qlen),
+		*rt = test_read_vector(dir, v->runtime_data, &rtlen);
 
 	assert_int_equal(test_intel_ctx_init(&t, dir, v->collateral, v->now), 0);
 	attest_err_clear(&err);
@@ -267,8 +269,9 @@ static void oe_reports_verify_through_oe_verify_with_quotehash_over_the_report(v
 		assert_string_equal(claim_str(cs, "x-ms-sgx-mrenclave"), v->mrenclave);
 		sha256(rep, rlen, md);
 		hex_encode_to(md, 32, hex);
-		assert_string_equal(json_string_value(json_object_get(claim_set_get(cs, "x-ms-sgx-collateral"), "quotehash")),
-				    hex);
+		assert_string_equal(
+		    json_string_value(json_object_get(claim_set_get(cs, "x-ms-sgx-collateral"), "quotehash")),
+		    hex);
 		claim_set_free(cs);
 		test_intel_ctx_free(&t);
 		free(rep);
@@ -338,8 +341,9 @@ static void a_repeat_platform_is_served_from_the_cache(void **state)
 			collateral_cache_stats(t.cache, &hits, &misses);
 	}
 	collateral_cache_stats(t.cache, &hits2, &misses2);
-	assert_int_equal(misses2, misses);      /* nothing re-verified */
-	/* Per warm call: built-in root, PCK chain, QE identity, TCB Info (the signer chain only when cold). */
+	assert_int_equal(misses2, misses); /* nothing re-verified */
+	/* Per warm call: built-in root, PCK chain, QE identity, TCB Info (the signer chain only when cold).
+	 */
 	assert_int_equal(hits2 - hits, 2 * 4);
 	assert_int_equal(collateral_cache_count(t.cache), 5);
 	/* The cached entries do not outlive their windows: 40 days later the same context refuses. */
@@ -401,7 +405,8 @@ static void concurrent_verifications_share_one_cache(void **state)
 		pthread_join(th[i], NULL);
 		assert_int_equal(runs[i].failures, 0);
 	}
-	assert_true(collateral_cache_count(t.cache) <= 5 + 4); /* racing cold fills may insert twice, then replace */
+	assert_true(collateral_cache_count(t.cache) <=
+		    5 + 4); /* racing cold fills may insert twice, then replace */
 	test_intel_ctx_free(&t);
 	free(q);
 }
@@ -498,20 +503,20 @@ static void a_chain_to_another_root_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_real_vector_verifies_with_its_expected_status_and_measurements),
-		cmocka_unit_test(forty_days_later_every_vector_is_refused_for_expired_collateral),
-		cmocka_unit_test(a_vector_before_its_collateral_was_issued_is_refused),
-		cmocka_unit_test(runtime_data_is_echoed_as_enclave_held_data),
-		cmocka_unit_test(json_runtime_data_becomes_the_runtime_object_claim),
-		cmocka_unit_test(runtime_data_that_does_not_hash_to_report_data_is_refused),
-		cmocka_unit_test(init_time_data_must_hash_to_config_id),
-		cmocka_unit_test(oe_reports_verify_through_oe_verify_with_quotehash_over_the_report),
-		cmocka_unit_test(the_plugin_evidence_binds_the_empty_custom_claims_buffer),
-		cmocka_unit_test(a_repeat_platform_is_served_from_the_cache),
-		cmocka_unit_test(concurrent_verifications_share_one_cache),
-		cmocka_unit_test(without_a_collateral_source_verification_is_refused),
-		cmocka_unit_test(the_intel_sdk_quote_verifies_its_chain_and_runtime_data_without_collateral),
-		cmocka_unit_test(a_chain_to_another_root_is_refused),
+	    cmocka_unit_test(every_real_vector_verifies_with_its_expected_status_and_measurements),
+	    cmocka_unit_test(forty_days_later_every_vector_is_refused_for_expired_collateral),
+	    cmocka_unit_test(a_vector_before_its_collateral_was_issued_is_refused),
+	    cmocka_unit_test(runtime_data_is_echoed_as_enclave_held_data),
+	    cmocka_unit_test(json_runtime_data_becomes_the_runtime_object_claim),
+	    cmocka_unit_test(runtime_data_that_does_not_hash_to_report_data_is_refused),
+	    cmocka_unit_test(init_time_data_must_hash_to_config_id),
+	    cmocka_unit_test(oe_reports_verify_through_oe_verify_with_quotehash_over_the_report),
+	    cmocka_unit_test(the_plugin_evidence_binds_the_empty_custom_claims_buffer),
+	    cmocka_unit_test(a_repeat_platform_is_served_from_the_cache),
+	    cmocka_unit_test(concurrent_verifications_share_one_cache),
+	    cmocka_unit_test(without_a_collateral_source_verification_is_refused),
+	    cmocka_unit_test(the_intel_sdk_quote_verifies_its_chain_and_runtime_data_without_collateral),
+	    cmocka_unit_test(a_chain_to_another_root_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,9 +86,9 @@ static void plat_free(struct plat *t)
 }
 
 /* Writes TCB Info (levels; v3 SGX unless version given) and the QE identity (NULL = default). */
-static void plat_collateral(struct plat *t, int version, const struct intel_devplat_tcb_level *levels, size_t n,
-			    const struct intel_devplat_qe_identity *qe, int64_t tcb_issue, int64_t tcb_next,
-			    int64_t crl_this, int64_t crl_next)
+static void plat_collateral(struct plat *t, int version, const struct intel_devplat_tcb_level *levels,
+			    size_t n, const struct intel_devplat_qe_identity *qe, int64_t tcb_issue,
+			    int64_t tcb_next, int64_t crl_this, int64_t crl_next)
 {
 	struct intel_devplat_tcb_info ti = {0};
 	struct intel_devplat_qe_identity qd;
@@ -107,8 +107,9 @@ static void plat_collateral(struct plat *t, int version, const struct intel_devp
 	}
 	assert_int_equal(intel_devplat_tcb_info(t->p, &ti, &tb, &tl, NULL), ATTEST_OK);
 	assert_int_equal(intel_devplat_qe_identity(t->p, qe, &qb, &ql, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_write_collateral(t->p, t->dir, tb, tl, qb, ql, crl_this, crl_next, NULL),
-			 ATTEST_OK);
+	assert_int_equal(
+	    intel_devplat_write_collateral(t->p, t->dir, tb, tl, qb, ql, crl_this, crl_next, NULL),
+	    ATTEST_OK);
 	free(tb);
 	free(qb);
 }
@@ -155,7 +156,8 @@ static uint8_t *plat_quote(struct plat *t, int version, const struct intel_devpl
 	return q;
 }
 
-static int plat_verify(struct plat *t, const uint8_t *q, size_t len, struct claim_set *cs, struct attest_err *err)
+static int plat_verify(struct plat *t, const uint8_t *q, size_t len, struct claim_set *cs,
+		       struct attest_err *err)
 {
 	struct evidence_input in = {0};
 
@@ -268,7 +270,8 @@ static void an_out_of_date_qe_converges_the_status_as_qvl_does(void **state)
 	check_qe_convergence("UpToDate", 7, ATTEST_OK, "OutOfDate");
 	check_qe_convergence("SWHardeningNeeded", 6, ATTEST_OK, "OutOfDate");
 	check_qe_convergence("ConfigurationNeeded", 6, ATTEST_OK, "OutOfDateConfigurationNeeded");
-	check_qe_convergence("ConfigurationAndSWHardeningNeeded", 6, ATTEST_OK, "OutOfDateConfigurationNeeded");
+	check_qe_convergence("ConfigurationAndSWHardeningNeeded", 6, ATTEST_OK,
+			     "OutOfDateConfigurationNeeded");
 	check_qe_convergence("OutOfDate", 6, ATTEST_OK, "OutOfDate");
 	check_qe_convergence("UpToDate", 9, ATTEST_OK, "UpToDate");
 }
@@ -439,10 +442,22 @@ static void check_qe_identity_mismatch(void (*tweak)(struct intel_devplat_qe_ide
 	plat_free(&t);
 }
 
-static void tweak_mrsigner(struct intel_devplat_qe_identity *q) { q->mrsigner[5] ^= 1; }
-static void tweak_prodid(struct intel_devplat_qe_identity *q) { q->isvprodid = 2; }
-static void tweak_attributes(struct intel_devplat_qe_identity *q) { q->attributes[0] = 0x13; }
-static void tweak_miscselect(struct intel_devplat_qe_identity *q) { q->miscselect = 1; }
+static void tweak_mrsigner(struct intel_devplat_qe_identity *q)
+{
+	q->mrsigner[5] ^= 1;
+}
+static void tweak_prodid(struct intel_devplat_qe_identity *q)
+{
+	q->isvprodid = 2;
+}
+static void tweak_attributes(struct intel_devplat_qe_identity *q)
+{
+	q->attributes[0] = 0x13;
+}
+static void tweak_miscselect(struct intel_devplat_qe_identity *q)
+{
+	q->miscselect = 1;
+}
 
 static void a_qe_that_is_not_the_identity_is_refused(void **state)
 {
@@ -493,8 +508,10 @@ static void runtime_and_init_time_data_bind_to_report_data_and_config_id(void **
 	e.configsvn = 3;
 	q = plat_quote(&t, 3, &e, NULL, 0, &len);
 	in.evidence = q, in.evidence_len = len;
-	in.runtime_data = (const uint8_t *)rt, in.runtime_data_len = strlen(rt), in.runtime_data_type = EVIDENCE_DATA_JSON;
-	in.init_data = (const uint8_t *)it, in.init_data_len = strlen(it), in.init_data_type = EVIDENCE_DATA_JSON;
+	in.runtime_data = (const uint8_t *)rt, in.runtime_data_len = strlen(rt),
+	in.runtime_data_type = EVIDENCE_DATA_JSON;
+	in.init_data = (const uint8_t *)it, in.init_data_len = strlen(it),
+	in.init_data_type = EVIDENCE_DATA_JSON;
 	attest_err_clear(&err);
 	assert_int_equal(sgx_verify(&t.ctx, &in, cs, &err), ATTEST_OK);
 	assert_true(json_is_object(claim_set_get(cs, "x-ms-runtime")));
@@ -734,7 +751,8 @@ static void write_seed(const char *rel, const char *name, uint8_t prefix, const 
 
 static void platforms_sharing_a_key_dir_share_one_pki(void **state)
 {
-	static const char *const keys[] = {"root.key", "pck_ca.key", "pck.key", "tcb_signing.key", "attestation.key"};
+	static const char *const keys[] = {"root.key", "pck_ca.key", "pck.key", "tcb_signing.key",
+					   "attestation.key"};
 	struct intel_devplat_opts o;
 	struct plat a, b;
 	struct claim_set *cs = claim_set_new();
@@ -800,7 +818,8 @@ static void fuzz_seeds_are_written_when_asked(void **state)
 			assert_int_equal(intel_devplat_oe_report(q, len, &w, &wlen), ATTEST_OK);
 			write_seed("evidence/corpus/fuzz_sgx_quote", "synthetic-oe-report", 1, w, wlen);
 			free(w);
-			assert_int_equal(intel_devplat_oe_evidence(q, len, NULL, 0, true, &w, &wlen), ATTEST_OK);
+			assert_int_equal(intel_devplat_oe_evidence(q, len, NULL, 0, true, &w, &wlen),
+					 ATTEST_OK);
 			write_seed("evidence/corpus/fuzz_sgx_quote", "synthetic-oe-evidence", 1, w, wlen);
 			free(w);
 		}
@@ -823,10 +842,11 @@ static void fuzz_seeds_are_written_when_asked(void **state)
 	for (v = 0; v <= 1; v++) {
 		o.ca = v ? PCK_CA_PLATFORM : PCK_CA_PROCESSOR;
 		buf_init(&ext, 1 << 16);
-		assert_int_equal(intel_devplat_sgx_extension(&o, (const uint8_t *)"0123456789abcdef", &ext), 0);
+		assert_int_equal(intel_devplat_sgx_extension(&o, (const uint8_t *)"0123456789abcdef", &ext),
+				 0);
 		/* the target takes the DER as is: write it without a prefix byte */
-		write_seed("evidence/corpus/fuzz_sgx_pck_ext", v ? "platform-ca" : "processor-ca", ext.p[0], ext.p + 1,
-			   ext.len - 1);
+		write_seed("evidence/corpus/fuzz_sgx_pck_ext", v ? "platform-ca" : "processor-ca", ext.p[0],
+			   ext.p + 1, ext.len - 1);
 		buf_free(&ext);
 	}
 	plat_free(&t);
@@ -835,29 +855,29 @@ static void fuzz_seeds_are_written_when_asked(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_platform_status_is_reported_as_the_matching_level_says),
-		cmocka_unit_test(a_revoked_tcb_level_is_refused_after_the_signatures_verified),
-		cmocka_unit_test(a_platform_below_every_level_is_refused_as_tcb_level_not_supported),
-		cmocka_unit_test(an_out_of_date_qe_converges_the_status_as_qvl_does),
-		cmocka_unit_test(a_revoked_or_unlisted_qe_is_refused),
-		cmocka_unit_test(advisory_ids_are_the_union_of_the_platform_and_qe_levels),
-		cmocka_unit_test(levels_are_matched_highest_first_whatever_their_order),
-		cmocka_unit_test(tcb_info_version_2_is_evaluated_like_version_3),
-		cmocka_unit_test(a_revoked_pck_certificate_is_refused),
-		cmocka_unit_test(a_revoked_pck_ca_is_refused),
-		cmocka_unit_test(expired_or_not_yet_valid_collateral_is_refused),
-		cmocka_unit_test(a_qe_that_is_not_the_identity_is_refused),
-		cmocka_unit_test(a_debug_enclave_is_reported_debuggable),
-		cmocka_unit_test(runtime_and_init_time_data_bind_to_report_data_and_config_id),
-		cmocka_unit_test(quote_versions_4_and_5_and_trailing_bytes_verify),
-		cmocka_unit_test(a_platform_ca_pck_with_seven_extension_entries_verifies),
-		cmocka_unit_test(a_ppid_certification_data_is_resolved_through_the_source),
-		cmocka_unit_test(a_pck_leaf_certification_data_gets_its_ca_from_the_crl_issuer_chain),
-		cmocka_unit_test(collateral_for_another_fmspc_is_refused),
-		cmocka_unit_test(a_tampered_tcb_info_is_refused),
-		cmocka_unit_test(oe_reports_and_evidence_with_custom_claims_verify),
-		cmocka_unit_test(platforms_sharing_a_key_dir_share_one_pki),
-		cmocka_unit_test(fuzz_seeds_are_written_when_asked),
+	    cmocka_unit_test(every_platform_status_is_reported_as_the_matching_level_says),
+	    cmocka_unit_test(a_revoked_tcb_level_is_refused_after_the_signatures_verified),
+	    cmocka_unit_test(a_platform_below_every_level_is_refused_as_tcb_level_not_supported),
+	    cmocka_unit_test(an_out_of_date_qe_converges_the_status_as_qvl_does),
+	    cmocka_unit_test(a_revoked_or_unlisted_qe_is_refused),
+	    cmocka_unit_test(advisory_ids_are_the_union_of_the_platform_and_qe_levels),
+	    cmocka_unit_test(levels_are_matched_highest_first_whatever_their_order),
+	    cmocka_unit_test(tcb_info_version_2_is_evaluated_like_version_3),
+	    cmocka_unit_test(a_revoked_pck_certificate_is_refused),
+	    cmocka_unit_test(a_revoked_pck_ca_is_refused),
+	    cmocka_unit_test(expired_or_not_yet_valid_collateral_is_refused),
+	    cmocka_unit_test(a_qe_that_is_not_the_identity_is_refused),
+	    cmocka_unit_test(a_debug_enclave_is_reported_debuggable),
+	    cmocka_unit_test(runtime_and_init_time_data_bind_to_report_data_and_config_id),
+	    cmocka_unit_test(quote_versions_4_and_5_and_trailing_bytes_verify),
+	    cmocka_unit_test(a_platform_ca_pck_with_seven_extension_entries_verifies),
+	    cmocka_unit_test(a_ppid_certification_data_is_resolved_through_the_source),
+	    cmocka_unit_test(a_pck_leaf_certification_data_gets_its_ca_from_the_crl_issuer_chain),
+	    cmocka_unit_test(collateral_for_another_fmspc_is_refused),
+	    cmocka_unit_test(a_tampered_tcb_info_is_refused),
+	    cmocka_unit_test(oe_reports_and_evidence_with_custom_claims_verify),
+	    cmocka_unit_test(platforms_sharing_a_key_dir_share_one_pki),
+	    cmocka_unit_test(fuzz_seeds_are_written_when_asked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

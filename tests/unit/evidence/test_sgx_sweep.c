@@ -46,7 +46,8 @@ static bool is_signed_byte(const struct quote *q, size_t i)
 		if (!inside && k + sizeof(begin) - 1 <= off + q->cert_data_len &&
 		    memcmp(q->raw + k, begin, sizeof(begin) - 1) == 0)
 			inside = true;
-		if (inside && k >= sizeof(end) - 1 && memcmp(q->raw + k - (sizeof(end) - 2), end, sizeof(end) - 1) == 0) {
+		if (inside && k >= sizeof(end) - 1 &&
+		    memcmp(q->raw + k - (sizeof(end) - 2), end, sizeof(end) - 1) == 0) {
 			if (k == i)
 				return true; /* the last byte of the END line */
 			inside = false;
@@ -111,7 +112,8 @@ static void sweep_vector(const char *dir, const struct sgx_vector *v, size_t str
 		assert_int_equal(sgx_verify(&t.ctx, &in, cs, &err), ATTEST_E_PARSE);
 		claim_set_free(cs);
 	}
-	fprintf(stderr, "%s: %zu flips refused, %zu cuts refused\n", v->quote, refused, (len + stride - 1) / stride);
+	fprintf(stderr, "%s: %zu flips refused, %zu cuts refused\n", v->quote, refused,
+		(len + stride - 1) / stride);
 	test_intel_ctx_free(&t);
 	free(m);
 	free(quote);
@@ -168,8 +170,8 @@ static void every_flip_of_an_oe_report_header_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_single_bit_flip_and_every_cut_of_each_real_quote_is_refused),
-		cmocka_unit_test(every_flip_of_an_oe_report_header_is_refused),
+	    cmocka_unit_test(every_single_bit_flip_and_every_cut_of_each_real_quote_is_refused),
+	    cmocka_unit_test(every_flip_of_an_oe_report_header_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

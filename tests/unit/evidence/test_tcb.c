@@ -39,11 +39,10 @@ static EVP_PKEY *signer_of(const char *dir, const char *rel)
 static void real_tcb_infos_and_identities_parse_and_their_signatures_verify(void **state)
 {
 	REQUIRE_VECTORS(dir);
-	static const char *const dirs[] = {"sgx/phala-sgx-v3-00a067110000-2023-11",
-					   "sgx/phala-sgx-v3-00a067110000-2025-06",
-					   "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26",
-					   "tdx/phala-tdx-v4-b0c06f000000-2025-06",
-					   "tdx/google-tdx-v5-90c06f000000-2026-02"};
+	static const char *const dirs[] = {
+	    "sgx/phala-sgx-v3-00a067110000-2023-11", "sgx/phala-sgx-v3-00a067110000-2025-06",
+	    "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", "tdx/phala-tdx-v4-b0c06f000000-2025-06",
+	    "tdx/google-tdx-v5-90c06f000000-2026-02"};
 	size_t i;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -62,7 +61,9 @@ static void real_tcb_infos_and_identities_parse_and_their_signatures_verify(void
 		assert_int_equal(tcb_info_verify_signature(ti, k, "t", NULL), ATTEST_OK);
 		assert_true(ti->n_levels > 0);
 		assert_int_equal(ti->version, i == 2 ? 2 : 3);
-		assert_int_equal(ti->id, i >= 3 ? TCB_INFO_ID_TDX : i == 2 ? TCB_INFO_ID_NONE : TCB_INFO_ID_SGX);
+		assert_int_equal(ti->id, i >= 3	  ? TCB_INFO_ID_TDX
+					 : i == 2 ? TCB_INFO_ID_NONE
+						  : TCB_INFO_ID_SGX);
 		if (i >= 3)
 			assert_true(ti->has_tdx_module && ti->levels[0].has_tdx);
 		tcb_info_free(ti);
@@ -120,15 +121,19 @@ static const char *parse_tcb(const char *json, struct attest_err *err)
 	return "ok";
 }
 
-#define SIG "\"signature\":\"" \
-	"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\""
-#define LEVEL(c0, pce, st)                                                                                             \
-	"{\"tcb\":{\"sgxtcbcomponents\":[{\"svn\":" #c0 "},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},"   \
-	"{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},"     \
+#define SIG                                                                                                  \
+	"\"signature\":\""                                                                                   \
+	"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+	"000000000000000000000000000000\""
+#define LEVEL(c0, pce, st)                                                                                   \
+	"{\"tcb\":{\"sgxtcbcomponents\":[{\"svn\":" #c0                                                      \
+	"},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},"                                     \
+	"{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{\"svn\":0},{"  \
+	"\"svn\":0},"                                                                                        \
 	"{\"svn\":0}],\"pcesvn\":" #pce "},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"" st "\"}"
-#define HEAD                                                                                                           \
-	"{\"tcbInfo\":{\"id\":\"SGX\",\"version\":3,\"issueDate\":\"2025-06-01T00:00:00Z\",\"nextUpdate\":"           \
-	"\"2025-07-01T00:00:00Z\",\"fmspc\":\"00906ED50000\",\"pceId\":\"0000\",\"tcbType\":0,"                        \
+#define HEAD                                                                                                 \
+	"{\"tcbInfo\":{\"id\":\"SGX\",\"version\":3,\"issueDate\":\"2025-06-01T00:00:00Z\",\"nextUpdate\":"  \
+	"\"2025-07-01T00:00:00Z\",\"fmspc\":\"00906ED50000\",\"pceId\":\"0000\",\"tcbType\":0,"              \
 	"\"tcbEvaluationDataNumber\":17,\"tcbLevels\":["
 
 static void malformed_tcb_infos_have_their_own_errors(void **state)
@@ -136,16 +141,19 @@ static void malformed_tcb_infos_have_their_own_errors(void **state)
 	struct attest_err err;
 
 	assert_string_equal(parse_tcb(HEAD LEVEL(3, 1, "UpToDate") "]}," SIG "}", &err), "ok");
-	assert_string_equal(parse_tcb(HEAD LEVEL(3, 1, "UpToDate") "," LEVEL(3, 1, "OutOfDate") "]}," SIG "}", &err),
-			    "t.tcbinfo.duplicate_level");
+	assert_string_equal(
+	    parse_tcb(HEAD LEVEL(3, 1, "UpToDate") "," LEVEL(3, 1, "OutOfDate") "]}," SIG "}", &err),
+	    "t.tcbinfo.duplicate_level");
 	assert_string_equal(parse_tcb(HEAD LEVEL(3, 1, "Fine") "]}," SIG "}", &err), "t.tcbinfo.member");
 	assert_string_equal(parse_tcb(HEAD "]}," SIG "}", &err), "t.tcbinfo.levels");
 	/* A second tcbInfo member (jansson refuses duplicates outright). */
 	assert_string_equal(parse_tcb("{\"tcbInfo\":{},\"tcbInfo\":{}," SIG "}", &err), "t.tcbinfo.parse");
 	/* An escaped key equal to "tcbInfo" is not the literal member the signature covers. */
-	assert_string_equal(parse_tcb("{\"tcb\\u0049nfo\":{\"version\":3}," SIG "}", &err), "t.tcbinfo.parse");
+	assert_string_equal(parse_tcb("{\"tcb\\u0049nfo\":{\"version\":3}," SIG "}", &err),
+			    "t.tcbinfo.parse");
 	assert_string_equal(parse_tcb("{\"tcbInfo\":{\"version\":4}," SIG "}", &err), "t.tcbinfo.version");
-	assert_string_equal(parse_tcb("{\"tcbInfo\":{\"version\":3,\"id\":\"XYZ\"}," SIG "}", &err), "t.tcbinfo.id");
+	assert_string_equal(parse_tcb("{\"tcbInfo\":{\"version\":3,\"id\":\"XYZ\"}," SIG "}", &err),
+			    "t.tcbinfo.id");
 	assert_string_equal(parse_tcb("{\"tcbInfo\":{\"version\":3},\"signature\":\"00\"}", &err),
 			    "t.tcbinfo.signature");
 	assert_string_equal(parse_tcb("{\"tcbInfo\":{\"version\":3}}", &err), "t.tcbinfo.parse");
@@ -154,22 +162,22 @@ static void malformed_tcb_infos_have_their_own_errors(void **state)
 
 static void levels_are_sorted_highest_first(void **state)
 {
-	static const char json[] =
-		HEAD LEVEL(1, 9, "OutOfDate") "," LEVEL(5, 1, "UpToDate") "," LEVEL(5, 2, "SWHardeningNeeded") "]}," SIG "}";
+	static const char json[] = HEAD LEVEL(1, 9, "OutOfDate") "," LEVEL(5, 1, "UpToDate") "," LEVEL(
+	    5, 2, "SWHardeningNeeded") "]}," SIG "}";
 	struct tcb_info *ti = NULL;
 
 	assert_int_equal(tcb_info_parse((const uint8_t *)json, strlen(json), &ti, "t", NULL), ATTEST_OK);
 	assert_int_equal(ti->n_levels, 3);
 	assert_int_equal(ti->levels[0].status, TCB_SW_HARDENING_NEEDED); /* (5, pce 2) */
-	assert_int_equal(ti->levels[1].status, TCB_UP_TO_DATE);          /* (5, pce 1) */
-	assert_int_equal(ti->levels[2].status, TCB_OUT_OF_DATE);         /* (1, pce 9) */
+	assert_int_equal(ti->levels[1].status, TCB_UP_TO_DATE);		 /* (5, pce 1) */
+	assert_int_equal(ti->levels[2].status, TCB_OUT_OF_DATE);	 /* (1, pce 9) */
 	tcb_info_free(ti);
 }
 
 static void evaluation_takes_the_first_level_the_pck_reaches_and_converges_with_the_qe(void **state)
 {
-	static const char json[] =
-		HEAD LEVEL(5, 2, "UpToDate") "," LEVEL(5, 1, "ConfigurationNeeded") "," LEVEL(1, 1, "OutOfDate") "]}," SIG "}";
+	static const char json[] = HEAD LEVEL(5, 2, "UpToDate") "," LEVEL(
+	    5, 1, "ConfigurationNeeded") "," LEVEL(1, 1, "OutOfDate") "]}," SIG "}";
 	struct tcb_info *ti = NULL;
 	struct pck_ext pck;
 	struct tcb_verdict v;
@@ -193,7 +201,8 @@ static void evaluation_takes_the_first_level_the_pck_reaches_and_converges_with_
 	tcb_verdict_free(&v);
 	pck.fmspc[0] = 1;
 	attest_err_clear(&err);
-	assert_int_equal(tcb_evaluate(ti, &pck, NULL, TCB_UP_TO_DATE, NULL, &v, "t", &err), ATTEST_E_COLLATERAL);
+	assert_int_equal(tcb_evaluate(ti, &pck, NULL, TCB_UP_TO_DATE, NULL, &v, "t", &err),
+			 ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "t.tcbinfo.fmspc");
 	tcb_info_free(ti);
 }
@@ -210,7 +219,8 @@ static void the_qe_convergence_table_is_qvls(void **state)
 			 TCB_OUT_OF_DATE_CONFIGURATION_NEEDED);
 	assert_int_equal(tcb_converge_with_qe(TCB_UP_TO_DATE, TCB_REVOKED), TCB_REVOKED);
 	assert_int_equal(tcb_converge_with_qe(TCB_UP_TO_DATE, TCB_NOT_SUPPORTED), TCB_NOT_SUPPORTED);
-	assert_int_equal(tcb_converge_with_qe(TCB_SW_HARDENING_NEEDED, TCB_UP_TO_DATE), TCB_SW_HARDENING_NEEDED);
+	assert_int_equal(tcb_converge_with_qe(TCB_SW_HARDENING_NEEDED, TCB_UP_TO_DATE),
+			 TCB_SW_HARDENING_NEEDED);
 }
 
 static void status_strings_round_trip(void **state)
@@ -272,14 +282,14 @@ static void the_real_phala_verdict_is_reproduced_from_its_pck(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(real_tcb_infos_and_identities_parse_and_their_signatures_verify),
-		cmocka_unit_test(a_respaced_tcb_info_no_longer_verifies),
-		cmocka_unit_test(malformed_tcb_infos_have_their_own_errors),
-		cmocka_unit_test(levels_are_sorted_highest_first),
-		cmocka_unit_test(evaluation_takes_the_first_level_the_pck_reaches_and_converges_with_the_qe),
-		cmocka_unit_test(the_qe_convergence_table_is_qvls),
-		cmocka_unit_test(status_strings_round_trip),
-		cmocka_unit_test(the_real_phala_verdict_is_reproduced_from_its_pck),
+	    cmocka_unit_test(real_tcb_infos_and_identities_parse_and_their_signatures_verify),
+	    cmocka_unit_test(a_respaced_tcb_info_no_longer_verifies),
+	    cmocka_unit_test(malformed_tcb_infos_have_their_own_errors),
+	    cmocka_unit_test(levels_are_sorted_highest_first),
+	    cmocka_unit_test(evaluation_takes_the_first_level_the_pck_reaches_and_converges_with_the_qe),
+	    cmocka_unit_test(the_qe_convergence_table_is_qvls),
+	    cmocka_unit_test(status_strings_round_trip),
+	    cmocka_unit_test(the_real_phala_verdict_is_reproduced_from_its_pck),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
