@@ -57,7 +57,8 @@ struct policy_limits {
 	size_t max_bytes;         /* policy text size (policy.too_large) */
 	unsigned max_rules;       /* rules in all sections (policy.too_many_rules) */
 	unsigned max_depth;       /* nesting of function calls (policy.too_deep) */
-	unsigned max_conditions;  /* conditions in one rule, tests in one condition (policy.too_many_conditions) */
+	unsigned max_conditions;  /* conditions in one rule, tests in one condition (policy.too_many_conditions);
+				     never more than POLICY_DEFAULT_MAX_CONDITIONS */
 	unsigned max_string;      /* bytes in one string literal (policy.string_too_long) */
 	unsigned max_matches;     /* evaluation: action runs of one rule (policy.eval.too_many_matches) */
 };
