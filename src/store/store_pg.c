@@ -47,6 +47,8 @@ struct pg_store {
 	int nconns;
 	int max_conns;
 	atomic_int fault_commit;
+	_Atomic int64_t down_until_ms; /* reconnection back-off: fail fast until then */
+	_Atomic int64_t backoff_ms;
 };
 
 static const char *const MIGRATIONS[] = {
@@ -226,39 +228,63 @@ static void notice_drop(void *arg, const char *message)
 	(void)message;
 }
 
-/* Opens a connection, retrying with back-off (100 ms doubling, about 3 s in all). */
+/* Opens one connection (libpq's connect_timeout bounds the wait); NULL on failure. */
 static PGconn *conn_open(const char *conninfo)
 {
-	PGconn *c = NULL;
+	PGconn *c = PQconnectdb(conninfo);
 
-	for (int attempt = 0, delay_ms = 100; attempt < 5; attempt++, delay_ms *= 2) {
-		c = PQconnectdb(conninfo);
-		if (PQstatus(c) == CONNECTION_OK) {
-			PQsetNoticeProcessor(c, notice_drop, NULL);
-			return c;
-		}
-		PQfinish(c);
-		c = NULL;
-		usleep((useconds_t)delay_ms * 1000);
+	if (PQstatus(c) == CONNECTION_OK) {
+		PQsetNoticeProcessor(c, notice_drop, NULL);
+		return c;
 	}
+	PQfinish(c);
 	return NULL;
 }
 
-/* A healthy connection: a broken one is reset (a restarted or promoted server). */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A healthy connection: a broken one is reset (a restarted or promoted
+ * server). Reconnection backs off (100 ms doubling to 5 s) across calls:
+ * while the database is down, callers fail at once with store.unavailable
+ * instead of each waiting out a connect, so a node serving from its caches
+ * stays fast and the database is not hammered when it comes back.
+ */
 static int conn_heal(struct pg_store *s, PGconn **c, struct attest_err *err)
 {
+	int64_t now = mono_ms();
+
 	if (*c != NULL && PQstatus(*c) == CONNECTION_OK)
 		return ATTEST_OK;
+	if (now < atomic_load(&s->down_until_ms))
+		return attest_err_set(err, ATTEST_E_IO, "store.unavailable",
+				      "PostgreSQL is unreachable (next reconnection attempt in %lld ms)",
+				      (long long)(atomic_load(&s->down_until_ms) - now));
 	if (*c != NULL) {
 		PQreset(*c); /* keeps the notice processor */
-		if (PQstatus(*c) == CONNECTION_OK)
-			return ATTEST_OK;
-		PQfinish(*c);
+		if (PQstatus(*c) != CONNECTION_OK) {
+			PQfinish(*c);
+			*c = NULL;
+		}
 	}
-	*c = conn_open(s->conninfo);
 	if (*c == NULL)
+		*c = conn_open(s->conninfo);
+	if (*c == NULL) {
+		int64_t backoff = atomic_load(&s->backoff_ms);
+
+		backoff = backoff == 0 ? 100 : backoff * 2 > 5000 ? 5000 : backoff * 2;
+		atomic_store(&s->backoff_ms, backoff);
+		atomic_store(&s->down_until_ms, mono_ms() + backoff);
 		return attest_err_set(err, ATTEST_E_IO, "store.unavailable",
-				      "cannot connect to PostgreSQL (tried 5 times with back-off)");
+				      "cannot connect to PostgreSQL (retrying in %lld ms)", (long long)backoff);
+	}
+	atomic_store(&s->backoff_ms, 0);
 	return ATTEST_OK;
 }
 
