@@ -3,7 +3,8 @@
 set(_tpm_src ${CMAKE_SOURCE_DIR}/src)
 target_sources(${ATTEST_PROGRAM} PRIVATE
   ${_tpm_src}/evidence/tpm.c ${_tpm_src}/evidence/tcg_log.c ${_tpm_src}/evidence/tcg_claims.c
-  ${_tpm_src}/evidence/sipa.c ${_tpm_src}/devplat/tpm_dev.c ${_tpm_src}/evidence/vbs.c)
+  ${_tpm_src}/evidence/sipa.c ${_tpm_src}/devplat/tpm_dev.c ${_tpm_src}/evidence/vbs.c
+  ${_tpm_src}/evidence/tpm_protocol.c ${_tpm_src}/evidence/tpm_protocol_request.c ${_tpm_src}/devplat/tpm_ca.c)
 target_include_directories(${ATTEST_PROGRAM} PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src
   ${CMAKE_SOURCE_DIR}/tests/common)
 set_property(TARGET ${ATTEST_PROGRAM} PROPERTY LINK_LIBRARIES

@@ -5,6 +5,7 @@
  */
 #include "evidence/tcg_log.h"
 
+#include "base/buf.h"
 #include "base/codec.h"
 #include "base/cur.h"
 #include "base/jsonx.h"
@@ -18,60 +19,6 @@
 /* EFI_GLOBAL_VARIABLE 8be4df61-93ca-11d2-aa0d-00e098032b8c, as stored (mixed-endian). */
 static const uint8_t EFI_GLOBAL_VARIABLE[16] = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
 						0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
-
-static void guid_str(const uint8_t g[16], char out[37])
-{
-	snprintf(out, 37, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", ld_u32le(g),
-		 ld_u16le(g + 4), ld_u16le(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
-}
-
-static json_t *hex_json(const uint8_t *p, size_t n)
-{
-	char *h = hex_encode(p, n);
-	json_t *v = h ? json_string(h) : json_null();
-
-	free(h);
-	return v;
-}
-
-/* ASCII-ish text of an action string (NULs and controls dropped). */
-static json_t *ascii_json(const uint8_t *p, size_t n)
-{
-	char *s = malloc(n + 1);
-	size_t o = 0;
-	json_t *v;
-
-	if (s == NULL)
-		return json_null();
-	for (size_t i = 0; i < n; i++)
-		if (p[i] >= 0x20 && p[i] < 0x7f)
-			s[o++] = (char)p[i];
-	s[o] = '\0';
-	v = json_string(s);
-	free(s);
-	return v ? v : json_null();
-}
-
-static json_t *utf16_json(const uint8_t *p, size_t n)
-{
-	char *s = malloc(n / 2 + 1);
-	size_t o = 0;
-	json_t *v;
-
-	if (s == NULL)
-		return json_null();
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		unsigned ch = (unsigned)p[i] | (unsigned)p[i + 1] << 8;
-
-		if (ch == 0)
-			break;
-		s[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	s[o] = '\0';
-	v = json_string(s);
-	free(s);
-	return v ? v : json_null();
-}
 
 struct uefi_var {
 	const uint8_t *guid;
@@ -109,162 +56,279 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
 	return true;
 }
 
-static json_t *uefi_var_json(const struct uefi_var *v)
-{
-	char g[37];
-	json_t *o = json_object();
+/*
+ * The `events` and `pcrs` claim texts are written directly into a capped
+ * buffer: building them as jansson trees cost several times the log's own
+ * replay (bench_tpm). Strings pass through jw_str, which escapes what JSON
+ * requires (RFC 8259 §7); event data only ever reaches the text as hex,
+ * integers or printable ASCII.
+ */
+#define TCG_JSON_MAX (16u * 1024 * 1024)
 
-	guid_str(v->guid, g);
-	json_object_set_new(o, "VariableName", json_string(g));
-	json_object_set_new(o, "UnicodeName", utf16_json(v->name, v->name_chars * 2));
-	json_object_set_new(o, "VariableDataLength", json_integer((json_int_t)v->data_len));
-	if (v->data_len == 1)
-		json_object_set_new(o, "VariableData", json_integer(v->data[0]));
-	else
-		json_object_set_new(o, "VariableData",
-				    hex_json(v->data, v->data_len > TCG_JSON_MAX_DATA ? TCG_JSON_MAX_DATA
-										  : v->data_len));
-	return o;
+static void jw_str(struct buf *b, const char *s)
+{
+	buf_append_u8(b, '"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			buf_append_u8(b, '\\');
+			buf_append_u8(b, ch);
+		} else if (ch < 0x20) {
+			buf_printf(b, "\\u%04x", ch);
+		} else {
+			buf_append_u8(b, ch);
+		}
+	}
+	buf_append_u8(b, '"');
 }
 
-static int sipa_collect(void *arg, uint32_t type, const uint8_t *data, uint32_t len)
+/* "key": */
+static void jw_key(struct buf *b, const char *key, bool *first)
 {
-	json_array_append_new((json_t *)arg, sipa_leaf_json(type, data, len));
+	if (!*first)
+		buf_append_u8(b, ',');
+	*first = false;
+	jw_str(b, key);
+	buf_append_u8(b, ':');
+}
+
+static void jw_hex(struct buf *b, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	buf_append_u8(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		buf_append_u8(b, (uint8_t)digits[p[i] >> 4]);
+		buf_append_u8(b, (uint8_t)digits[p[i] & 15]);
+	}
+	buf_append_u8(b, '"');
+}
+
+/* Printable ASCII of a byte string (NULs and controls dropped). */
+static void jw_ascii(struct buf *b, const uint8_t *p, size_t n)
+{
+	buf_append_u8(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] >= 0x7f)
+			continue;
+		if (p[i] == '"' || p[i] == '\\')
+			buf_append_u8(b, '\\');
+		buf_append_u8(b, p[i]);
+	}
+	buf_append_u8(b, '"');
+}
+
+/* UTF-16LE text up to its NUL, non-ASCII shown as '?'. */
+static void jw_utf16(struct buf *b, const uint8_t *p, size_t n)
+{
+	buf_append_u8(b, '"');
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		unsigned ch = (unsigned)p[i] | (unsigned)p[i + 1] << 8;
+
+		if (ch == 0)
+			break;
+		if (ch == '"' || ch == '\\')
+			buf_append_u8(b, '\\');
+		buf_append_u8(b, (ch >= 0x20 && ch < 0x7f) ? (uint8_t)ch : '?');
+	}
+	buf_append_u8(b, '"');
+}
+
+static void guid_str(const uint8_t g[16], char out[37])
+{
+	snprintf(out, 37, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", ld_u32le(g),
+		 ld_u16le(g + 4), ld_u16le(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+}
+
+static size_t capped(size_t n) { return n > TCG_JSON_MAX_DATA ? TCG_JSON_MAX_DATA : n; }
+
+static void uefi_var_write(struct buf *b, const struct uefi_var *v)
+{
+	char g[37];
+	bool first = true;
+
+	guid_str(v->guid, g);
+	buf_append_u8(b, '{');
+	jw_key(b, "VariableName", &first);
+	jw_str(b, g);
+	jw_key(b, "UnicodeName", &first);
+	jw_utf16(b, v->name, v->name_chars * 2);
+	jw_key(b, "VariableDataLength", &first);
+	buf_printf(b, "%zu", v->data_len);
+	jw_key(b, "VariableData", &first);
+	if (v->data_len == 1)
+		buf_printf(b, "%u", v->data[0]);
+	else
+		jw_hex(b, v->data, capped(v->data_len));
+	buf_append_u8(b, '}');
+}
+
+static int sipa_write(void *arg, uint32_t type, const uint8_t *data, uint32_t len)
+{
+	struct buf *b = arg;
+	json_t *leaf = sipa_leaf_json(type, data, len);
+	char *text = leaf ? json_dumps(leaf, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	/* SIPA leaves are few; their decoding stays in sipa.c. */
+	if (b->len > 0 && b->p[b->len - 1] != '[')
+		buf_append_u8(b, ',');
+	buf_append_str(b, text ? text : "null");
+	free(text);
+	json_decref(leaf);
 	return ATTEST_OK;
 }
 
 /* UEFI_IMAGE_LOAD_EVENT (PFP §10.4.4). */
-static json_t *image_load_json(const uint8_t *p, size_t n)
+static bool image_load_write(struct buf *b, const uint8_t *p, size_t n)
 {
 	struct cur c;
 	uint64_t loc, len, link, dpl;
-	json_t *o;
 
 	cur_init(&c, p, n);
 	if (cur_u64le(&c, &loc) || cur_u64le(&c, &len) || cur_u64le(&c, &link) || cur_u64le(&c, &dpl))
-		return NULL;
-	o = json_object();
-	json_object_set_new(o, "ImageLocationInMemory", json_integer((json_int_t)loc));
-	json_object_set_new(o, "ImageLengthInMemory", json_integer((json_int_t)len));
-	json_object_set_new(o, "ImageLinkTimeAddress", json_integer((json_int_t)link));
-	json_object_set_new(o, "LengthOfDevicePath", json_integer((json_int_t)dpl));
-	return o;
+		return false;
+	buf_printf(b,
+		   "{\"ImageLocationInMemory\":%llu,\"ImageLengthInMemory\":%llu,\"ImageLinkTimeAddress\":%llu,"
+		   "\"LengthOfDevicePath\":%llu}",
+		   (unsigned long long)loc, (unsigned long long)len, (unsigned long long)link,
+		   (unsigned long long)dpl);
+	return true;
 }
 
-static json_t *processed_data(const struct tcg_event *ev)
+static void processed_data_write(struct buf *b, const struct tcg_event *ev)
 {
 	struct uefi_var v;
-	json_t *o = NULL;
+	size_t mark = b->len;
 
 	switch (ev->type) {
 	case EV_EFI_VARIABLE_DRIVER_CONFIG:
 	case EV_EFI_VARIABLE_BOOT:
 	case EV_EFI_VARIABLE_BOOT2:
 	case EV_EFI_VARIABLE_AUTHORITY:
-		if (uefi_var_parse(ev->data, ev->data_len, &v))
-			o = uefi_var_json(&v);
+		if (uefi_var_parse(ev->data, ev->data_len, &v)) {
+			uefi_var_write(b, &v);
+			return;
+		}
 		break;
 	case EV_EFI_ACTION:
 	case EV_ACTION:
 	case EV_IPL:
-		o = json_object();
-		json_object_set_new(o, "String", ascii_json(ev->data, ev->data_len));
-		break;
+		buf_append_str(b, "{\"String\":");
+		jw_ascii(b, ev->data, ev->data_len);
+		buf_append_u8(b, '}');
+		return;
 	case EV_S_CRTM_VERSION:
-		o = json_object();
-		json_object_set_new(o, "Version", utf16_json(ev->data, ev->data_len));
-		break;
-	case EV_EVENT_TAG: {
-		json_t *arr = json_array();
-
-		if (sipa_walk(ev->data, ev->data_len, sipa_collect, arr, NULL) == ATTEST_OK) {
-			o = json_object();
-			json_object_set_new(o, "SipaEvents", arr);
-		} else {
-			json_decref(arr);
+		buf_append_str(b, "{\"Version\":");
+		jw_utf16(b, ev->data, ev->data_len);
+		buf_append_u8(b, '}');
+		return;
+	case EV_EVENT_TAG:
+		buf_append_str(b, "{\"SipaEvents\":[");
+		if (sipa_walk(ev->data, ev->data_len, sipa_write, b, NULL) == ATTEST_OK) {
+			buf_append_str(b, "]}");
+			return;
 		}
+		b->len = mark; /* not SIPA after all: fall back to the raw data */
 		break;
-	}
 	case EV_EFI_BOOT_SERVICES_APPLICATION:
 	case EV_EFI_BOOT_SERVICES_DRIVER:
 	case EV_EFI_RUNTIME_SERVICES_DRIVER:
-		o = image_load_json(ev->data, ev->data_len);
+		if (image_load_write(b, ev->data, ev->data_len))
+			return;
 		break;
 	default:
 		break;
 	}
-	if (o == NULL) {
-		o = json_object();
-		json_object_set_new(o, "DataLength", json_integer(ev->data_len));
-		json_object_set_new(o, "Data", hex_json(ev->data, ev->data_len > TCG_JSON_MAX_DATA
-									  ? TCG_JSON_MAX_DATA
-									  : ev->data_len));
-	}
-	return o;
+	buf_printf(b, "{\"DataLength\":%u,\"Data\":", ev->data_len);
+	jw_hex(b, ev->data, capped(ev->data_len));
+	buf_append_u8(b, '}');
 }
 
-static json_t *event_json(const struct tcg_event *ev)
+static void event_write(struct buf *b, const struct tcg_event *ev)
 {
 	const char *tn = tcg_event_type_name(ev->type);
-	json_t *o = json_object(), *d = json_object();
-	char unknown[24];
+	bool first = true;
 
-	snprintf(unknown, sizeof(unknown), "0x%08x", ev->type);
-	json_object_set_new(o, "EventSeq", json_integer(ev->seq));
-	json_object_set_new(o, "PcrIndex", json_integer(ev->pcr));
-	json_object_set_new(o, "EventType", json_integer(ev->type));
-	json_object_set_new(o, "EventTypeString", json_string(tn ? tn : unknown));
-	for (int b = 0; b < TPM_BANK_COUNT; b++)
-		if (ev->digests & (1u << b))
-			json_object_set_new(d, tpm_bank_name(b), hex_json(ev->digest[b], tpm_bank_size(b)));
-	json_object_set_new(o, "Digests", d);
-	json_object_set_new(o, "ProcessedData", processed_data(ev));
-	return o;
+	buf_printf(b, "{\"EventSeq\":%u,\"PcrIndex\":%u,\"EventType\":%u,\"EventTypeString\":", ev->seq, ev->pcr,
+		   ev->type);
+	if (tn)
+		jw_str(b, tn);
+	else
+		buf_printf(b, "\"0x%08x\"", ev->type);
+	buf_append_str(b, ",\"Digests\":{");
+	for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
+		if (!(ev->digests & (1u << bk)))
+			continue;
+		jw_key(b, tpm_bank_name(bk), &first);
+		jw_hex(b, ev->digest[bk], tpm_bank_size(bk));
+	}
+	buf_append_str(b, "},\"ProcessedData\":");
+	processed_data_write(b, ev);
+	buf_append_u8(b, '}');
 }
 
 char *tcg_events_json(const struct tcg_log *log, bool only_verified)
 {
-	json_t *root = json_object(), *arr = json_array();
+	struct buf b;
+	bool first = true;
 	char *s;
 
+	buf_init(&b, TCG_JSON_MAX);
+	buf_append_str(&b, "{\"Events\":[");
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct tcg_event *ev = &log->events[i];
 
 		if (only_verified && !ev->verified)
 			continue;
-		json_array_append_new(arr, event_json(ev));
+		if (!first)
+			buf_append_u8(&b, ',');
+		first = false;
+		event_write(&b, ev);
 	}
-	json_object_set_new(root, "Events", arr);
-	s = jsonx_dump(root);
-	json_decref(root);
+	/* A buffer that hit its cap is refused as a whole rather than cut. */
+	if (buf_append_str(&b, "]}") != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	s = (char *)buf_steal(&b, NULL);
+	buf_free(&b);
 	return s;
 }
 
 char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 {
-	json_t *root = json_object(), *arr = json_array();
+	struct buf b;
+	bool first_pcr = true;
 	char *s;
 
+	buf_init(&b, TCG_JSON_MAX);
+	buf_append_str(&b, "{\"PCRs\":[");
 	for (unsigned i = 0; i < TPM_PCR_COUNT; i++) {
-		json_t *o, *d = NULL;
+		bool first = true, any = false;
 
-		for (int b = 0; b < TPM_BANK_COUNT; b++) {
-			if (!(pcrs->present[b] & (1u << i)))
-				continue;
-			if (d == NULL)
-				d = json_object();
-			json_object_set_new(d, tpm_bank_name(b), hex_json(pcrs->v[b][i], tpm_bank_size(b)));
-		}
-		if (d == NULL)
+		for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
+			any |= (pcrs->present[bk] & (1u << i)) != 0;
+		if (!any)
 			continue;
-		o = json_object();
-		json_object_set_new(o, "Index", json_integer(i));
-		json_object_set_new(o, "Digests", d);
-		json_array_append_new(arr, o);
+		if (!first_pcr)
+			buf_append_u8(&b, ',');
+		first_pcr = false;
+		buf_printf(&b, "{\"Index\":%u,\"Digests\":{", i);
+		for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
+			if (!(pcrs->present[bk] & (1u << i)))
+				continue;
+			jw_key(&b, tpm_bank_name(bk), &first);
+			jw_hex(&b, pcrs->v[bk][i], tpm_bank_size(bk));
+		}
+		buf_append_str(&b, "}}");
 	}
-	json_object_set_new(root, "PCRs", arr);
-	s = jsonx_dump(root);
-	json_decref(root);
+	if (buf_append_str(&b, "]}") != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	s = (char *)buf_steal(&b, NULL);
+	buf_free(&b);
 	return s;
 }
 

@@ -48,6 +48,32 @@ static void every_real_event_log_parses_to_its_last_byte(void **state)
 	}
 }
 
+static void events_claim_of_every_real_log_is_valid_json_with_every_event(void **state)
+{
+	REQUIRE_VECTORS(dir);
+
+	for (size_t i = 0; i < sizeof(LOGS) / sizeof(LOGS[0]); i++) {
+		size_t n = 0;
+		uint8_t *p = test_read_vector(dir, LOGS[i], &n);
+		struct tcg_log *log = NULL;
+		char *text;
+		json_t *doc;
+		json_error_t je;
+
+		assert_int_equal(tcg_log_parse(p, n, &log, NULL), 0);
+		text = tcg_events_json(log, false);
+		assert_non_null(text);
+		doc = json_loads(text, 0, &je);
+		if (doc == NULL)
+			fail_msg("%s: events JSON invalid at %d: %s", LOGS[i], je.position, je.text);
+		assert_int_equal(json_array_size(json_object_get(doc, "Events")), log->n_events);
+		json_decref(doc);
+		free(text);
+		tcg_log_free(log);
+		free(p);
+	}
+}
+
 static void crypto_agile_log_declares_its_banks_in_the_spec_id_event(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -387,6 +413,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_real_event_log_parses_to_its_last_byte),
+		cmocka_unit_test(events_claim_of_every_real_log_is_valid_json_with_every_event),
 		cmocka_unit_test(crypto_agile_log_declares_its_banks_in_the_spec_id_event),
 		cmocka_unit_test(truncated_log_fails_with_a_parse_error),
 		cmocka_unit_test(every_cut_of_a_real_log_fails_cleanly_or_parses_a_prefix),
