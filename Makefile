@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 DATA ?= ./data
 
-.PHONY: all setup build build-release build-asan build-fuzz run check test test-asan fuzz bench format lint clean
+.PHONY: install all setup build build-release build-asan build-fuzz run check test test-asan fuzz bench format lint clean
 
 all: build
 
@@ -64,3 +64,8 @@ lint: build
 
 clean:
 	rm -rf $(BUILD)
+
+# Installs into PREFIX (default /usr/local); DESTDIR works as usual.
+PREFIX ?= /usr/local
+install: build-release
+	cmake --install $(BUILD)/release --prefix $(PREFIX)
