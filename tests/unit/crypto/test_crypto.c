@@ -746,6 +746,32 @@ static void chain_refuses_a_leaf_acting_as_a_ca(void **state)
 	sk_X509_pop_free(untrusted, X509_free);
 }
 
+static void chain_longer_than_max_depth_is_refused(void **state)
+{
+	struct pki *k = *state;
+	EVP_PKEY *k2 = tp_key_ec("P-256");
+	X509 *inter2 = tp_cert("Test Second Intermediate", k2, k->inter, k->int_key, T0 - TP_DAY,
+			       T0 + 99 * TP_DAY, true, 200);
+	X509 *leaf2 =
+	    tp_cert("Test Deep Leaf", k->leaf_key, inter2, k2, T0 - TP_DAY, T0 + 99 * TP_DAY, false, 201);
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	struct x509_verify_opts o = {.time = T0, .anchors = k->anchors, .max_depth = 2};
+	struct attest_err err;
+
+	assert_non_null(leaf2);
+	sk_X509_push(untrusted, inter2);
+	X509_up_ref(k->inter);
+	sk_X509_push(untrusted, k->inter);
+	attest_err_clear(&err);
+	assert_int_equal(x509_chain_verify(leaf2, untrusted, &o, NULL, "test.chain", &err), ATTEST_OK);
+	o.max_depth = 1; /* one intermediate at most (AMD's VCEK -> ASK -> ARK shape) */
+	assert_int_equal(x509_chain_verify(leaf2, untrusted, &o, NULL, "test.chain", &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "test.chain.invalid");
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(leaf2);
+	EVP_PKEY_free(k2);
+}
+
 static void chain_without_anchors_is_refused(void **state)
 {
 	struct pki *k = *state;
@@ -1247,6 +1273,7 @@ int main(void)
 	    cmocka_unit_test(chain_refuses_a_leaf_acting_as_a_ca),
 	    cmocka_unit_test(exact_chain_refuses_a_corrupted_carried_root),
 	    cmocka_unit_test(chain_without_anchors_is_refused),
+	    cmocka_unit_test(chain_longer_than_max_depth_is_refused),
 	    cmocka_unit_test(crl_verify_checks_issuer_signature_and_time),
 	    cmocka_unit_test(pem_stack_loads_every_certificate_in_order),
 	    cmocka_unit_test(pem_stack_refuses_text_that_is_not_certificates),

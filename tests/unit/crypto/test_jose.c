@@ -873,6 +873,36 @@ static void jwks_finds_keys_by_kid_and_verifies(void **state)
 	free(tok);
 }
 
+static void token_without_kid_verifies_with_any_fitting_key_of_the_set(void **state)
+{
+	struct keys *k = *state;
+	struct jws_signer *s = NULL;
+	json_t *jwks = jwks_new(), *jwk = NULL;
+	struct attest_err err;
+	struct jws *j = NULL;
+	char *tok = NULL;
+
+	attest_err_clear(&err);
+	assert_int_equal(jws_signer_new(k->rsa2, JWS_ALG_RS256, NULL, &s, &err), ATTEST_OK);
+	assert_int_equal(jws_sign(s, "{}", 2, &tok, &err), ATTEST_OK);
+	assert_int_equal(jws_parse(tok, strlen(tok), &j, &err), ATTEST_OK);
+	assert_null(jws_header_str(j, "kid"));
+	assert_int_equal(jwk_from_key(k->p256, "a", NULL, &jwk, &err), ATTEST_OK);
+	jwks_add(jwks, jwk);
+	assert_int_equal(jwk_from_key(k->rsa, "b", NULL, &jwk, &err), ATTEST_OK);
+	jwks_add(jwks, jwk);
+	assert_int_equal(jws_verify_jwks(j, jwks, 0, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "jws.signature");
+	assert_int_equal(jwk_from_key(k->rsa2, "c", NULL, &jwk, &err), ATTEST_OK);
+	jwks_add(jwks, jwk);
+	attest_err_clear(&err);
+	assert_int_equal(jws_verify_jwks(j, jwks, 0, &err), ATTEST_OK);
+	jws_free(j);
+	free(tok);
+	json_decref(jwks);
+	jws_signer_free(s);
+}
+
 static void header_x5c_is_decoded_leaf_first(void **state)
 {
 	struct keys *k = *state;
@@ -1028,6 +1058,7 @@ int main(void)
 	    cmocka_unit_test(malformed_jwks_are_refused),
 	    cmocka_unit_test(jwks_finds_keys_by_kid_and_verifies),
 	    cmocka_unit_test(header_x5c_is_decoded_leaf_first),
+	    cmocka_unit_test(token_without_kid_verifies_with_any_fitting_key_of_the_set),
 	    cmocka_unit_test(thumbprint_depends_on_the_key_only),
 	    cmocka_unit_test(real_maa_tokens_verify_against_their_certs),
 	    cmocka_unit_test(real_unsigned_maa_policy_needs_allow_none),
