@@ -36,8 +36,12 @@ build-asan: $(BUILD)/asan/CMakeCache.txt
 build-fuzz: $(BUILD)/fuzz/CMakeCache.txt
 	cmake --build $(BUILD)/fuzz -j$(JOBS)
 
+# Development mode: a development TLS certificate, and a development platform
+# (attestctl dev init) whose synthetic evidence this attestd alone accepts.
 run: setup build-release
-	$(BUILD)/release/src/server/attestd --dev --data $(DATA)
+	$(BUILD)/release/src/cli/attestctl dev init --dir $(DATA)/devplat
+	$(BUILD)/release/src/server/attestd --dev --data $(DATA) \
+	  --trust-roots $(DATA)/devplat/roots.pem --collateral-dir $(DATA)/devplat/collateral
 
 # Every test: unit and integration (Debug), then the sanitizer build, then
 # each fuzz target briefly over its seed corpus.

@@ -41,6 +41,12 @@ struct attest_verifier_opts {
 	int64_t now;
 	/* ATTEST_VERIFY_* flags. */
 	unsigned flags;
+	/*
+	 * DEVELOPMENT AND TESTS ONLY: a PEM file of extra Intel roots trusted
+	 * besides the built-in Intel SGX Root CA (e.g. the root of
+	 * `attestctl dev init`). NULL in production.
+	 */
+	const char *extra_intel_roots_pem;
 };
 
 /* Skip CRL checks (only for evidence whose vendor published no CRLs). */

@@ -5,12 +5,15 @@
  */
 #include "attest/attest.h"
 
+#include "base/buf.h"
 #include "base/timeutil.h"
 #include "claims/claims.h"
 #include "collateral/collateral.h"
+#include "crypto/crypto.h"
 #include "crypto/jose.h"
 #include "evidence/azure_cvm.h"
 #include "evidence/evidence.h"
+#include "evidence/pck.h"
 #include "evidence/sgx.h"
 #include "evidence/snp.h"
 #include "evidence/tdx.h"
@@ -25,6 +28,7 @@ const char *attest_version(void) { return ATTEST_VERSION; }
 void attest_free(void *p) { free(p); }
 
 struct attest_verifier {
+	struct evidence_anchors anchors;      /* NULL stacks: the built-in roots */
 	struct collateral_source *collateral; /* NULL: none */
 	struct collateral_cache *cache;
 	int64_t now;
@@ -49,6 +53,38 @@ static verify_fn verifier_of(const char *type)
 	return NULL;
 }
 
+/* The built-in Intel root plus the certificates of a PEM file, as Intel anchors. */
+static int load_intel_roots(const char *path, STACK_OF(X509) **out, struct attest_err *err)
+{
+	STACK_OF(X509) *roots = NULL, *extra = NULL;
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = x509_stack_from_pem((const uint8_t *)INTEL_SGX_ROOT_CA_PEM, strlen(INTEL_SGX_ROOT_CA_PEM), &roots,
+				 "attest.roots", err);
+	if (rc == ATTEST_OK && file_read_all(path, 1024 * 1024, &pem, &len) != ATTEST_OK)
+		rc = attest_err_set(err, ATTEST_E_IO, "attest.roots", "cannot read extra roots from %s", path);
+	if (rc == ATTEST_OK)
+		rc = x509_stack_from_pem(pem, len, &extra, "attest.roots", err);
+	while (rc == ATTEST_OK && sk_X509_num(extra) > 0) {
+		X509 *c = sk_X509_shift(extra);
+
+		if (sk_X509_push(roots, c) <= 0) {
+			X509_free(c);
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "attest.nomem", "out of memory");
+		}
+	}
+	sk_X509_pop_free(extra, X509_free);
+	free(pem);
+	if (rc != ATTEST_OK) {
+		sk_X509_pop_free(roots, X509_free);
+		return rc;
+	}
+	*out = roots;
+	return ATTEST_OK;
+}
+
 int attest_verifier_new(const struct attest_verifier_opts *opts, struct attest_verifier **out,
 			struct attest_err *err)
 {
@@ -59,10 +95,15 @@ int attest_verifier_new(const struct attest_verifier_opts *opts, struct attest_v
 		return attest_err_set(err, ATTEST_E_NOMEM, "attest.nomem", "out of memory");
 	v->now = opts ? opts->now : 0;
 	v->flags = opts ? opts->flags : 0;
+	if (opts && opts->extra_intel_roots_pem &&
+	    (rc = load_intel_roots(opts->extra_intel_roots_pem, &v->anchors.intel_sgx_roots, err)) != ATTEST_OK) {
+		free(v);
+		return rc;
+	}
 	if (opts && opts->collateral_dir) {
 		rc = collateral_file_source_new(opts->collateral_dir, &v->collateral, err);
 		if (rc != ATTEST_OK) {
-			free(v);
+			attest_verifier_free(v);
 			return rc;
 		}
 		/* Verified chains and collateral are reused across calls on this handle. */
@@ -82,6 +123,7 @@ void attest_verifier_free(struct attest_verifier *v)
 		free(v->collateral);
 	}
 	collateral_cache_free(v->cache);
+	sk_X509_pop_free(v->anchors.intel_sgx_roots, X509_free);
 	free(v);
 }
 
@@ -113,6 +155,7 @@ int attest_verify_evidence(struct attest_verifier *v, const char *type, const ui
 		return attest_err_set(err, ATTEST_E_INVALID, "attest.argument", "verifier, evidence and output are required");
 	ctx.now = v->now ? v->now : time_now();
 	ctx.collateral = v->collateral;
+	ctx.anchors = &v->anchors;
 	ctx.flags = (v->flags & ATTEST_VERIFY_NO_REVOCATION ? EVIDENCE_NO_REVOCATION : 0) |
 		    (v->flags & ATTEST_VERIFY_NO_COLLATERAL ? EVIDENCE_NO_COLLATERAL : 0);
 	in.evidence = evidence;

@@ -95,7 +95,7 @@ struct cli_verify_opts {
 	int64_t at;
 	bool no_collateral;
 	bool no_revocation;
-	bool dev_roots; /* trust the development platforms' roots too */
+	const char *trust_roots; /* DEVELOPMENT ONLY: extra Intel roots (PEM file) */
 };
 struct claim_set;
 /* Claims from their public JSON form ({type: value}); *out is a new set. */

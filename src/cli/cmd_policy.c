@@ -139,7 +139,7 @@ static int cmd_test(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"claims", required_argument, NULL, 'c'}, {"evidence", required_argument, NULL, 'e'},
 		{"type", required_argument, NULL, 't'},   {"collateral", required_argument, NULL, 'C'},
-		{"at", required_argument, NULL, 'a'},     {"dev", no_argument, NULL, 'd'},
+		{"at", required_argument, NULL, 'a'},     {"trust-roots", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_verify_opts vo = {0};
@@ -159,7 +159,7 @@ static int cmd_test(struct cli *cli, int argc, char **argv)
 		case 'e': vo.evidence_file = optarg; break;
 		case 't': vo.type = optarg; break;
 		case 'C': vo.collateral_dir = optarg; break;
-		case 'd': vo.dev_roots = true; break;
+		case 'd': vo.trust_roots = optarg; break;
 		case 'a':
 			if (cli_parse_time(optarg, &vo.at) != CLI_OK) {
 				cli_error(cli, "--at takes Unix seconds or an RFC 3339 time, not '%s'", optarg);
@@ -378,7 +378,7 @@ static const struct cli_command VERBS[] = {
 	 "expected and what was found. Exit 0 when it compiles, 1 when it does not.\n"},
 	{"test", "evaluate a policy against claims or evidence, with the explain trace", cmd_test,
 	 "Usage: attestctl policy test <policy-file> --claims FILE\n"
-	 "       attestctl policy test <policy-file> --type TYPE --evidence FILE --collateral DIR [--at TIME] [--dev]\n\n"
+	 "       attestctl policy test <policy-file> --type TYPE --evidence FILE --collateral DIR [--at TIME] [--trust-roots FILE]\n\n"
 	 "Evaluates the policy on incoming claims (a JSON object {type: value} or an\n"
 	 "array of {type, value, issuer}) or on the claims of evidence verified offline,\n"
 	 "and prints the verdict, the issued claims and what every rule did.\n"

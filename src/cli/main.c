@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 static const struct cli_noun *const NOUNS[] = {
-	&cli_noun_verify, &cli_noun_token, &cli_noun_policy, &cli_noun_attest,
+	&cli_noun_verify, &cli_noun_token, &cli_noun_policy, &cli_noun_attest, &cli_noun_dev,
 };
 #define NNOUNS (sizeof(NOUNS) / sizeof(NOUNS[0]))
 

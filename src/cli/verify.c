@@ -17,7 +17,8 @@
 int cli_verify_evidence(const struct cli *cli, const struct cli_verify_opts *o, struct claim_set **out,
 			struct attest_err *err)
 {
-	struct attest_verifier_opts vo = {.collateral_dir = o->collateral_dir, .now = o->at};
+	struct attest_verifier_opts vo = {
+		.collateral_dir = o->collateral_dir, .now = o->at, .extra_intel_roots_pem = o->trust_roots};
 	struct attest_verifier *v = NULL;
 	unsigned char *ev = NULL, *rt = NULL;
 	size_t evlen = 0, rtlen = 0;
@@ -66,7 +67,8 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		{"collateral", required_argument, NULL, 'c'}, {"at", required_argument, NULL, 'a'},
 		{"policy", required_argument, NULL, 'p'},     {"no-collateral", no_argument, NULL, 'N'},
 		{"no-revocation", no_argument, NULL, 'R'},    {"runtime-data", required_argument, NULL, 'r'},
-		{"nonce", required_argument, NULL, 'n'},      {NULL, 0, NULL, 0},
+		{"nonce", required_argument, NULL, 'n'},      {"trust-roots", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cli_verify_opts o = {0};
 	struct claim_set *claims = NULL;
@@ -84,6 +86,7 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		case 'R': o.no_revocation = true; break;
 		case 'r': o.runtime_data_file = optarg; break;
 		case 'n': o.nonce = optarg; break;
+		case 't': o.trust_roots = optarg; break;
 		case 'a':
 			if (cli_parse_time(optarg, &o.at) != CLI_OK) {
 				cli_error(cli, "--at takes Unix seconds or an RFC 3339 time, not '%s'", optarg);
@@ -139,5 +142,7 @@ const struct cli_noun cli_noun_verify = {
 	"                      the TCB status is reported as not evaluated (debugging aid;\n"
 	"                      attestd never accepts evidence this way)\n"
 	"  --no-revocation     skip CRL checks (for evidence whose vendor published no CRLs)\n"
+	"  --trust-roots FILE  DEVELOPMENT ONLY: also trust these Intel roots (e.g. the\n"
+	"                      development platform's DIR/roots.pem from `attestctl dev init`)\n"
 	"  -o json             print the claims as JSON\n\n"
 	"Exit 0 only for evidence that verified; 1 when refused (the reason is printed).\n"};

@@ -19,6 +19,8 @@
 
 static char ctl[4096];
 
+static void write_file(const char *path, const char *text);
+
 static int setup(void **state)
 {
 	const char *bin = getenv("ATTEST_BINARY_DIR");
@@ -43,13 +45,14 @@ static int ctl_run(char **out, const char *a1, ...)
 }
 
 
+/* Runs attestctl and checks its exit code and (unless text is "") that its output contains text. */
 #define EXPECT_RUN(rc, text, ...)                                                                  \
 	do {                                                                                       \
+		const char *t_ = (text);                                                           \
 		char *o_ = NULL;                                                                   \
 		int r_ = ctl_run(&o_, __VA_ARGS__, NULL);                                          \
-		if (r_ != (rc) || ((text) != NULL && strstr(o_, (text)) == NULL))                   \
-			fail_msg("attestctl exit %d (want %d), output:\n%s\n(wanted \"%s\")", r_, (rc), o_, \
-				 (text) ? (text) : "");                                            \
+		if (r_ != (rc) || strstr(o_, t_) == NULL)                                          \
+			fail_msg("attestctl exit %d (want %d), output:\n%s\n(wanted \"%s\")", r_, (rc), o_, t_); \
 		free(o_);                                                                          \
 	} while (0)
 
@@ -213,6 +216,40 @@ static void verify_without_collateral_checks_signatures_but_not_the_tcb(void **s
 	free(bad);
 }
 
+static void dev_platform_evidence_verifies_only_with_its_roots(void **state)
+{
+	char dir[] = "/tmp/attestctl-dev-XXXXXX", roots[128], coll[128], quote[128], td[128], rt[128], rt2[128];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(roots, sizeof(roots), "%s/roots.pem", dir);
+	snprintf(coll, sizeof(coll), "%s/collateral", dir);
+	snprintf(quote, sizeof(quote), "%s/sgx.bin", dir);
+	snprintf(td, sizeof(td), "%s/tdx.bin", dir);
+	snprintf(rt, sizeof(rt), "%s/runtime.json", dir);
+	snprintf(rt2, sizeof(rt2), "%s/other.json", dir);
+	write_file(rt, "{\"key\": \"demo\"}");
+	write_file(rt2, "{\"key\": \"other\"}");
+	EXPECT_RUN(0, "development platform", "dev", "init", "--dir", dir);
+	EXPECT_RUN(0, "", "dev", "evidence", "sgx", "--dir", dir, "--runtime-data", rt, "-o", quote);
+	EXPECT_RUN(0, "", "dev", "evidence", "tdx", "--dir", dir, "-o", td);
+	/* Trusted only when its root is given: the vendors' roots never chain to it. */
+	EXPECT_RUN(1, "pck.chain.root", "verify", "SgxEnclave", quote, "--collateral", coll);
+	EXPECT_RUN(0, "UpToDate", "verify", "SgxEnclave", quote, "--collateral", coll, "--trust-roots", roots,
+		   "--runtime-data", rt);
+	EXPECT_RUN(1, "runtime_data", "verify", "SgxEnclave", quote, "--collateral", coll, "--trust-roots", roots,
+		   "--runtime-data", rt2);
+	EXPECT_RUN(0, "UpToDate", "verify", "TdxVm", td, "--collateral", coll, "--trust-roots", roots);
+	/* A second init reuses the keys: earlier evidence still verifies. */
+	EXPECT_RUN(0, "development platform", "dev", "init", "--dir", dir);
+	EXPECT_RUN(0, "verified", "verify", "SgxEnclave", quote, "--collateral", coll, "--trust-roots", roots);
+	EXPECT_RUN(2, "unknown kind", "dev", "evidence", "nitro", "--dir", dir);
+	{
+		char cmd[256];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 static void verify_prints_json_claims(void **state)
 {
 	char dir[4096], quote[4200], at[32], *out = NULL;
@@ -334,6 +371,7 @@ int main(void)
 		cmocka_unit_test(verify_gives_each_snp_vector_its_measurement_and_debug_bit),
 		cmocka_unit_test(verify_refuses_an_snp_report_against_another_folder_chain),
 		cmocka_unit_test(verify_without_collateral_checks_signatures_but_not_the_tcb),
+		cmocka_unit_test(dev_platform_evidence_verifies_only_with_its_roots),
 		cmocka_unit_test(verify_prints_json_claims),
 		cmocka_unit_test(verify_refuses_a_missing_file_as_local_error),
 		cmocka_unit_test(token_verify_accepts_a_real_azure_token_and_refuses_alterations),
