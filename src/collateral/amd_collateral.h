@@ -53,6 +53,20 @@ int amd_file_crl(const char *dir, const char *product, bool vlek, struct collate
  */
 int amd_file_source_new(const char *dir, struct collateral_source **out, struct attest_err *err);
 
+/*
+ * AMD KDS URLs (formats.md §5.8), for an online source or an operator
+ * fetching collateral by hand. host NULL = "https://kdsintf.amd.com".
+ *   VCEK: <host>/vcek/v1/{Milan|Genoa}/<hex CHIP_ID>?blSPL=B&teeSPL=T&snpSPL=S&ucodeSPL=U
+ *         <host>/vcek/v1/Turin/<hex CHIP_ID[0:8]>?fmcSPL=F&blSPL=B&teeSPL=T&snpSPL=S&ucodeSPL=U
+ *   chain / CRL: <host>/{vcek|vlek}/v1/<Product>/{cert_chain|crl}
+ * The SPLs are decimal, decoded from REPORTED_TCB with the product's
+ * layout. Returns the length written, or -1 (unknown product, buffer too
+ * small: out is then "").
+ */
+int amd_kds_vcek_url(const char *host, const char *product, const uint8_t chip_id[64], const uint8_t tcb[8],
+		     char *out, size_t outlen);
+int amd_kds_url(const char *host, const char *product, bool vlek, bool crl, char *out, size_t outlen);
+
 /* Dispatchers for the AMD slots (a NULL slot or source => collateral.not_found). */
 int collateral_get_amd_vcek(struct collateral_source *src, const char *product, const uint8_t chip_id[64],
 			    uint64_t tcb, struct collateral_blob *out, struct attest_err *err);

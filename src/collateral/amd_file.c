@@ -199,3 +199,57 @@ int collateral_get_amd_crl(struct collateral_source *src, const char *product, b
 		return no_slot("CRL", err);
 	return src->ops->amd_crl(src->self, product, vlek, out, err);
 }
+
+/* ---- KDS URLs ---------------------------------------------------------------- */
+
+#define KDS_HOST "https://kdsintf.amd.com"
+
+static int url_done(int n, char *out, size_t outlen)
+{
+	if (n < 0 || (size_t)n >= outlen) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	return n;
+}
+
+int amd_kds_vcek_url(const char *host, const char *product, const uint8_t chip_id[64], const uint8_t tcb[8],
+		     char *out, size_t outlen)
+{
+	char hwid[129];
+	int n;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (!product_ok(product))
+		return -1;
+	if (host == NULL)
+		host = KDS_HOST;
+	if (strcmp(product, "Turin") == 0) {
+		/* Turin TCB_VERSION: fmc, bl, tee, snp, -, -, -, ucode (§5.5). */
+		hex_encode_to(chip_id, 8, hwid);
+		n = snprintf(out, outlen,
+			     "%s/vcek/v1/Turin/%s?fmcSPL=%u&blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", host,
+			     hwid, tcb[0], tcb[1], tcb[2], tcb[3], tcb[7]);
+	} else if (strcmp(product, "Milan") == 0 || strcmp(product, "Genoa") == 0) {
+		/* Milan/Genoa TCB_VERSION: bl, tee, -, -, -, -, snp, ucode (§5.5). */
+		hex_encode_to(chip_id, 64, hwid);
+		n = snprintf(out, outlen, "%s/vcek/v1/%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", host,
+			     product, hwid, tcb[0], tcb[1], tcb[6], tcb[7]);
+	} else {
+		return -1;
+	}
+	return url_done(n, out, outlen);
+}
+
+int amd_kds_url(const char *host, const char *product, bool vlek, bool crl, char *out, size_t outlen)
+{
+	if (outlen > 0)
+		out[0] = '\0';
+	if (!product_ok(product))
+		return -1;
+	return url_done(snprintf(out, outlen, "%s/%s/v1/%s/%s", host ? host : KDS_HOST,
+				 vlek ? "vlek" : "vcek", product, crl ? "crl" : "cert_chain"),
+			out, outlen);
+}

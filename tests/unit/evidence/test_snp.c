@@ -652,6 +652,31 @@ static void runtime_and_inittime_data_bind_to_report_and_host_data(void **state)
 	unload(&l);
 }
 
+static void kds_urls_carry_chip_id_and_decimal_spls(void **state)
+{
+	uint8_t chip[64], tcb[8] = {2, 0, 0, 0, 0, 0, 5, 68}, turin[8] = {1, 2, 3, 4, 0, 0, 0, 0x20};
+	char url[512], want[512], hex[129];
+
+	for (int i = 0; i < 64; i++)
+		chip[i] = (uint8_t)i;
+	hex_encode_to(chip, 64, hex);
+	assert_true(amd_kds_vcek_url(NULL, "Milan", chip, tcb, url, sizeof(url)) > 0);
+	snprintf(want, sizeof(want),
+		 "https://kdsintf.amd.com/vcek/v1/Milan/%s?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68", hex);
+	assert_string_equal(url, want);
+	assert_true(amd_kds_vcek_url("http://mirror", "Turin", chip, turin, url, sizeof(url)) > 0);
+	assert_string_equal(url,
+			    "http://mirror/vcek/v1/Turin/0001020304050607?fmcSPL=1&blSPL=2&teeSPL=3&snpSPL=4"
+			    "&ucodeSPL=32");
+	assert_true(amd_kds_url(NULL, "Genoa", true, true, url, sizeof(url)) > 0);
+	assert_string_equal(url, "https://kdsintf.amd.com/vlek/v1/Genoa/crl");
+	assert_true(amd_kds_url(NULL, "Milan", false, false, url, sizeof(url)) > 0);
+	assert_string_equal(url, "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain");
+	assert_int_equal(amd_kds_vcek_url(NULL, "Rome", chip, tcb, url, sizeof(url)), -1);
+	assert_int_equal(amd_kds_vcek_url(NULL, "Milan", chip, tcb, url, 40), -1);
+	assert_string_equal(url, "");
+}
+
 static void builtin_roots_cover_every_product_line(void **state)
 {
 	static const char *const want[AMD_PRODUCT_COUNT][3] = {
@@ -704,6 +729,7 @@ int main(void)
 	    cmocka_unit_test(vcek_of_another_chip_is_refused),
 	    cmocka_unit_test(genoa_report_against_milan_chain_is_refused),
 	    cmocka_unit_test(runtime_and_inittime_data_bind_to_report_and_host_data),
+	    cmocka_unit_test(kds_urls_carry_chip_id_and_decimal_spls),
 	    cmocka_unit_test(builtin_roots_cover_every_product_line),
 	};
 
