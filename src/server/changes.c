@@ -52,11 +52,16 @@ static void *listen_loop(void *arg)
 		if (rc == ATTEST_OK) {
 			apply(c->srv, payload);
 		} else if (rc != ATTEST_E_NOT_FOUND) {
-			/* Lost: we may have missed changes, so forget everything cached. */
-			srv_log(&c->srv->log, SRV_LOG_WARN, "store change listener lost (%s); dropping caches", err.msg);
+			/*
+			 * Lost: changes may have been missed. Providers expire from
+			 * the cache within a second anyway (and are served stale only
+			 * while the store is down); the keys are re-read when the store
+			 * answers again (a failed reload keeps the keys in use).
+			 */
+			srv_log(&c->srv->log, SRV_LOG_WARN, "store change listener lost (%s); reloading keys", err.msg);
 			store_pg_listener_free(l);
 			l = NULL;
-			httpd_provider_changed(c->srv->httpd, NULL);
+			attest_err_clear(&err);
 			srv_signing_reload(c->srv, &err);
 		}
 	}

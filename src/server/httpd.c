@@ -322,6 +322,20 @@ static int provider_lookup(struct httpd *h, const char *name, struct store_provi
 	}
 	pthread_mutex_unlock(&h->cache_mu);
 	rc = store_provider_get(h->srv->store, name, &fresh, err);
+	if (rc != ATTEST_OK && strcmp(err->name, "store.unavailable") == 0) {
+		/* The database is down (issue 11): keep serving the provider as last seen. */
+		int stale = ATTEST_E_NOT_FOUND;
+		pthread_mutex_lock(&h->cache_mu);
+		for (size_t i = 0; i < PROVIDER_CACHE_SIZE && stale != ATTEST_OK; i++) {
+			if (h->cache[i].used && strcmp(h->cache[i].p.name, name) == 0)
+				stale = provider_copy(&h->cache[i].p, out);
+		}
+		pthread_mutex_unlock(&h->cache_mu);
+		if (stale == ATTEST_OK) {
+			attest_err_clear(err);
+			return ATTEST_OK;
+		}
+	}
 	if (rc != ATTEST_OK)
 		return rc;
 	pthread_mutex_lock(&h->cache_mu);
@@ -402,10 +416,13 @@ static bool precheck(struct httpd *h, struct dispatch *d, unsigned flags, bool e
 	} else {
 		int rc = provider_lookup(h, d->prov.name, &d->prov, &err);
 		if (rc != ATTEST_OK) {
-			if (rc == ATTEST_E_NOT_FOUND)
+			if (rc == ATTEST_E_NOT_FOUND) {
 				http_resp_error(&d->resp, 404, "ProviderNotFound", "no attestation provider \"%s\"",
 						d->prov.name);
-			else
+			} else if (strcmp(err.name, "store.unavailable") == 0) {
+				http_resp_header(&d->resp, "Retry-After", "1");
+				http_resp_error_from(&d->resp, 503, "ServiceUnavailable", &err);
+			} else
 				http_resp_error_from(&d->resp, 500, "InternalError", &err);
 			return false;
 		}

@@ -67,6 +67,12 @@ static json_t *provider_json(const struct store_provider *p, const struct store_
 
 static void reply_store_error(struct http_response *resp, int rc, const struct attest_err *err)
 {
+	/* The database is down or unreachable (issue 11): nothing was changed, try again. */
+	if (strcmp(err->name, "store.unavailable") == 0) {
+		http_resp_header(resp, "Retry-After", "1");
+		http_resp_error_from(resp, 503, "ServiceUnavailable", err);
+		return;
+	}
 	int status = rc == ATTEST_E_NOT_FOUND ? 404 : rc == ATTEST_E_CONFLICT ? 409 : rc == ATTEST_E_INVALID ? 400 : 500;
 	const char *code = status == 404 ? "NotFound" : status == 409 ? "Conflict" : status == 400 ? "InvalidParameter"
 												 : "InternalError";

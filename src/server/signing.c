@@ -329,7 +329,8 @@ int srv_signing_reload(struct srv *srv, struct attest_err *err)
 		return ATTEST_OK;
 	pthread_rwlock_wrlock(&srv->signing->lock);
 	rc = load_keys(srv, srv_now(srv), &loaded, err);
-	prov_rings_clear(srv->signing); /* re-read on next use */
+	if (rc == ATTEST_OK)
+		prov_rings_clear(srv->signing); /* re-read on next use; kept while the store is down */
 	pthread_rwlock_unlock(&srv->signing->lock);
 	jwks_cache_drop(srv->signing);
 	return rc;

@@ -289,8 +289,14 @@ static void oversized_request_head_is_refused_with_4xx(void **state)
 	memcpy(h, "X-Big: ", 7);
 	memset(h + 7, 'b', n);
 	h[7 + n] = '\0';
+	/*
+	 * libmicrohttpd answers 431 and closes; when the close overtakes the
+	 * rest of our head the kernel resets the connection and the client may
+	 * never read the answer. Either way the request is not served (no 2xx,
+	 * no 5xx) and the server keeps serving.
+	 */
 	http_do(&shared, "GET", "/certs", hdrs, NULL, 0, NULL, &r);
-	assert_true(r.status >= 400 && r.status < 500);
+	assert_true(r.status == 0 || (r.status >= 400 && r.status < 500));
 	http_reply_free(&r);
 	free(h);
 	assert_int_equal(http_do(&shared, "GET", "/healthz", NULL, NULL, 0, NULL, &r), 0);

@@ -107,6 +107,31 @@ static void a_change_through_one_node_reaches_the_other(void **state)
 			harness_sleep_ms(100);
 	}
 	assert_true(gone);
+
+	/*
+	 * Degraded (issue 11): with the database stopped, a provider seen before
+	 * is still served, and a management write answers 503 (nothing changed).
+	 */
+	const char *pg_bin = getenv("PG_BIN"), *pg_dir = getenv("PG_TEST_PRIMARY_DIR");
+	if (pg_bin != NULL && pg_dir != NULL) {
+		char cmd[2048];
+		j = get_json_of(&b, "/providers/default/.well-known/openid-configuration", NULL, &st);
+		json_decref(j);
+		snprintf(cmd, sizeof(cmd), "%s '%s/pg_ctl' -D '%s/data' -m fast -w -t 20 stop >/dev/null 2>&1",
+			 geteuid() == 0 ? "runuser -u postgres --" : "", pg_bin, pg_dir);
+		assert_int_equal(system(cmd), 0);
+		j = get_json_of(&b, "/providers/default/.well-known/openid-configuration", NULL, &st);
+		assert_int_equal(st, 200);
+		json_decref(j);
+		const char *body2 = "{\"mode\":\"aad\"}";
+		assert_int_equal(http_do(&a, "PUT", "/management/providers/while-down", hdrs, body2, strlen(body2), NULL, &r),
+				 0);
+		assert_int_equal(r.status, 503);
+		http_reply_free(&r);
+		j = get_json_of(&a, "/readyz", NULL, &st);
+		assert_int_equal(st, 503);
+		json_decref(j);
+	}
 	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
 	assert_int_equal(attestd_stop(&b, SIGTERM), 0);
 	attestd_cleanup(&a);
