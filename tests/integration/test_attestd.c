@@ -533,6 +533,15 @@ static void key_rotation_publishes_both_keys_and_signs_with_the_new_one(void **s
 		json_decref(tok);
 	}
 	http_reply_free(&r);
+	/* A provider with its own key, to check that it persists too. */
+	const char *body = "{\"mode\":\"aad\"}";
+	assert_int_equal(http_do(&p, "PUT", "/management/providers/keyed", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	assert_int_equal(http_do(&p, "POST", "/management/providers/keyed/keys:rotate", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	json_t *keyed = get_json(&p, "/providers/keyed/certs", 200);
 	/* The old key stays published after a restart (tokens it signed are still valid). */
 	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
 	assert_int_equal(attestd_launch(&p, NULL), 0);
@@ -540,6 +549,10 @@ static void key_rotation_publishes_both_keys_and_signs_with_the_new_one(void **s
 	assert_int_equal(json_array_size(json_object_get(after_restart, "keys")), 2);
 	assert_true(json_equal(json_object_get(jwks, "keys"), json_object_get(after_restart, "keys")));
 	json_decref(after_restart);
+	after_restart = get_json(&p, "/providers/keyed/certs", 200);
+	assert_true(json_equal(keyed, after_restart));
+	json_decref(after_restart);
+	json_decref(keyed);
 	json_decref(jwks);
 	assert_int_equal(http_do(&p, "GET", "/management/audit?max=100", hdrs, NULL, 0, NULL, &r), 0);
 	assert_non_null(strstr(r.body, "\"action\":\"key.rotate\""));
