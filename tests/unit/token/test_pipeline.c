@@ -23,7 +23,10 @@
 #include "token/token.h"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -625,6 +628,61 @@ static void evidence_is_refused_once_its_collateral_expired(void **state)
 	free(body);
 }
 
+/* Extra anchors join the built-in roots, sorted by what they anchor. */
+static void extra_anchors_join_the_builtin_roots_by_vendor(void **state)
+{
+	struct pipeline_ctx *ctx = NULL;
+	struct attest_err err;
+	char path[] = "/tmp/attest-anchors-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	static const char *const cns[] = {"Intel SGX Root CA", "Test AIK CA"};
+	int intel0, amd0;
+
+	assert_non_null(f);
+	for (int i = 0; i < 2; i++) {
+		X509 *c = X509_new();
+		X509_NAME *n = X509_NAME_new();
+
+		X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cns[i], -1, -1, 0);
+		X509_set_subject_name(c, n);
+		X509_set_issuer_name(c, n);
+		X509_gmtime_adj(X509_getm_notBefore(c), 0);
+		X509_gmtime_adj(X509_getm_notAfter(c), 3600);
+		X509_set_pubkey(c, key);
+		X509_sign(c, key, EVP_sha256());
+		PEM_write_X509(f, c);
+		X509_NAME_free(n);
+		X509_free(c);
+	}
+	fclose(f);
+	attest_err_clear(&err);
+	assert_int_equal(pipeline_ctx_new(0, &ctx, &err), ATTEST_OK);
+	intel0 = sk_X509_num(ctx->anchors.intel_sgx_roots);
+	amd0 = sk_X509_num(ctx->anchors.amd_arks);
+	assert_true(intel0 >= 1); /* the built-in Intel SGX Root CA */
+	assert_true(amd0 >= 1);	  /* the built-in AMD ARKs */
+	assert_null(ctx->anchors.tpm_roots);
+	assert_int_equal(pipeline_ctx_load_anchors(ctx, path, &err), ATTEST_OK);
+	assert_int_equal(sk_X509_num(ctx->anchors.intel_sgx_roots), intel0 + 1);
+	assert_int_equal(sk_X509_num(ctx->anchors.amd_arks), amd0);
+	assert_int_equal(sk_X509_num(ctx->anchors.tpm_roots), 1);
+	/* a missing file, and a file that is not PEM, are refused */
+	attest_err_clear(&err);
+	assert_int_not_equal(pipeline_ctx_load_anchors(ctx, "/nonexistent/anchors.pem", &err), ATTEST_OK);
+	assert_string_equal(err.name, "pipeline.anchors");
+	f = fopen(path, "w");
+	fputs("not a certificate\n", f);
+	fclose(f);
+	attest_err_clear(&err);
+	assert_int_not_equal(pipeline_ctx_load_anchors(ctx, path, &err), ATTEST_OK);
+	assert_true(strncmp(err.name, "pipeline.anchors", 16) == 0);
+	unlink(path);
+	EVP_PKEY_free(key);
+	pipeline_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +700,7 @@ int main(void)
 	    cmocka_unit_test(runtime_data_not_bound_to_the_quote_is_refused),
 	    cmocka_unit_test(type_without_verifier_answers_501),
 	    cmocka_unit_test(evidence_is_refused_once_its_collateral_expired),
+	    cmocka_unit_test(extra_anchors_join_the_builtin_roots_by_vendor),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
