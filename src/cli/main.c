@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 static const struct cli_noun *const NOUNS[] = {
-	&cli_noun_verify, &cli_noun_token, &cli_noun_policy, &cli_noun_attest, &cli_noun_dev,
+	&cli_noun_verify, &cli_noun_token, &cli_noun_policy, &cli_noun_attest, &cli_noun_provider,
+	&cli_noun_signer, &cli_noun_keys, &cli_noun_dev,
 };
 #define NNOUNS (sizeof(NOUNS) / sizeof(NOUNS[0]))
 

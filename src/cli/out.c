@@ -13,6 +13,7 @@ void cli_error(const struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
 
+	fflush(stdout); /* what was printed before comes before the error, even through one pipe */
 	fprintf(stderr, "%sattestctl: ", cli && cli->color ? RED : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -33,6 +34,7 @@ void cli_status(const struct cli *cli, bool ok, const char *fmt, ...)
 	va_list ap;
 	FILE *f = cli->output == CLI_OUTPUT_JSON ? stderr : stdout;
 
+	fflush(stdout);
 	if (cli->color)
 		fputs(ok ? GREEN BOLD : RED BOLD, f);
 	va_start(ap, fmt);
