@@ -20,6 +20,7 @@
 #include "crypto/jose.h"
 #include "policy/policy.h"
 #include "server/pipeline.h"
+#include "token/request.h"
 #include "token/token.h"
 
 #include <openssl/evp.h>
@@ -628,6 +629,58 @@ static void evidence_is_refused_once_its_collateral_expired(void **state)
 	free(body);
 }
 
+/*
+ * Every byte of a real request flipped (one bit, every ATTEST_SWEEP_STRIDE-th
+ * position): never a 5xx, and a 200 only for the same evidence, with the
+ * same runtime data or none (a misspelt "runtimeData" is an unknown member,
+ * ignored: the token then simply carries no runtime data).
+ */
+static void every_flipped_byte_of_a_real_request_is_refused_or_harmless(void **state)
+{
+	struct fixture *f = *state;
+	REQUIRE_VECTORS(dir);
+	char *body = recorded_body(dir, "03-attest-SgxEnclave-binary-runtime");
+	size_t len = strlen(body), accepted = 0, tried = 0;
+	const char *stride_env = getenv("ATTEST_SWEEP_STRIDE");
+	size_t stride = stride_env && atoi(stride_env) > 0 ? (size_t)atoi(stride_env) : 1;
+	struct attest_request *orig = NULL;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	assert_int_equal(attest_request_decode(MAA_TYPE_SGX_ENCLAVE, body, len, &orig, &err), ATTEST_OK);
+	for (size_t i = 0; i < len; i += stride) {
+		struct pipeline_outcome out;
+
+		body[i] ^= 0x01;
+		run(f, MAA_TYPE_SGX_ENCLAVE, body, NULL, &out);
+		tried++;
+		if (out.status >= 500)
+			fail_msg("byte %zu flipped: %d %s (%s)", i, out.status, out.err.msg, out.err.name);
+		if (out.status == 200) {
+			struct attest_request *req = NULL;
+
+			assert_int_equal(attest_request_decode(MAA_TYPE_SGX_ENCLAVE, body, len, &req, &err),
+					 ATTEST_OK);
+			if (req->evidence_len != orig->evidence_len ||
+			    memcmp(req->evidence, orig->evidence, orig->evidence_len) != 0)
+				fail_msg("byte %zu flipped: other evidence accepted", i);
+			if (req->runtime.bytes != NULL &&
+			    (req->runtime.len != orig->runtime.len ||
+			     memcmp(req->runtime.bytes, orig->runtime.bytes, orig->runtime.len) != 0))
+				fail_msg("byte %zu flipped: other runtime data accepted", i);
+			attest_request_free(req);
+			accepted++;
+		} else {
+			assert_int_equal(out.status, 400);
+		}
+		pipeline_outcome_clear(&out);
+		body[i] ^= 0x01;
+	}
+	fprintf(stderr, "%zu mutations, %zu accepted with the same evidence\n", tried, accepted);
+	attest_request_free(orig);
+	free(body);
+}
+
 /* Extra anchors join the built-in roots, sorted by what they anchor. */
 static void extra_anchors_join_the_builtin_roots_by_vendor(void **state)
 {
@@ -701,6 +754,7 @@ int main(void)
 	    cmocka_unit_test(type_without_verifier_answers_501),
 	    cmocka_unit_test(evidence_is_refused_once_its_collateral_expired),
 	    cmocka_unit_test(extra_anchors_join_the_builtin_roots_by_vendor),
+	    cmocka_unit_test(every_flipped_byte_of_a_real_request_is_refused_or_harmless),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
