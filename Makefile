@@ -40,7 +40,7 @@ build-fuzz: $(BUILD)/fuzz/CMakeCache.txt
 # (attestctl dev init) whose synthetic evidence this attestd alone accepts.
 run: setup build-release
 	$(BUILD)/release/src/cli/attestctl dev init --dir $(DATA)/devplat
-	$(BUILD)/release/src/server/attestd --dev --data $(DATA) \
+	$(BUILD)/release/src/server/attestd --dev --data $(DATA) --bootstrap-admin-file $(DATA)/admin-credential \
 	  --trust-roots $(DATA)/devplat/roots.pem --collateral-dir $(DATA)/devplat/collateral
 
 # Every test: unit and integration (Debug), then the sanitizer build, then

@@ -30,7 +30,7 @@ static json_t *data_object(const unsigned char *p, size_t n, bool json)
 }
 
 struct attest_opts {
-	const char *runtime_file, *inittime_file, *nonce, *draft_file;
+	const char *runtime_file, *inittime_file, *nonce, *draft_file, *save_token;
 	bool runtime_json, inittime_json;
 };
 
@@ -40,7 +40,7 @@ static int parse_attest_opts(const struct cli *cli, int argc, char **argv, struc
 		{"runtime-data", required_argument, NULL, 'r'}, {"runtime-json", no_argument, NULL, 'R'},
 		{"inittime-data", required_argument, NULL, 'i'}, {"inittime-json", no_argument, NULL, 'I'},
 		{"nonce", required_argument, NULL, 'n'},         {"draft-policy", required_argument, NULL, 'd'},
-		{NULL, 0, NULL, 0},
+		{"save-token", required_argument, NULL, 's'},    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -53,6 +53,7 @@ static int parse_attest_opts(const struct cli *cli, int argc, char **argv, struc
 		case 'I': o->inittime_json = true; break;
 		case 'n': o->nonce = optarg; break;
 		case 'd': o->draft_file = optarg; break;
+		case 's': o->save_token = optarg; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -157,6 +158,15 @@ static int cmd_attest(struct cli *cli, int argc, char **argv)
 		rc = CLI_SERVER;
 		goto out;
 	}
+	if (o.save_token) {
+		FILE *f = fopen(o.save_token, "w");
+
+		if (f == NULL || fprintf(f, "%s\n", token) < 0 || fclose(f) != 0) {
+			cli_error(cli, "cannot write the token to %s", o.save_token);
+			rc = CLI_LOCAL;
+			goto out;
+		}
+	}
 	if (cli->output == CLI_OUTPUT_JSON)
 		json_object_set_new(claims, "_token", json_string(token));
 	cli_print_json(cli, claims);
@@ -182,5 +192,6 @@ const struct cli_noun cli_noun_attest = {
 	"  --inittime-data FILE  init-time data; --inittime-json as above\n"
 	"  --nonce STRING        copied into the token's nonce claim\n"
 	"  --draft-policy FILE   evaluate this policy text instead (the token is unsigned)\n"
+	"  --save-token FILE     also write the token itself to FILE\n"
 	"  -o json               print the claims and the token itself as JSON\n\n"
 	"Exit 0 when a token was issued, 1 when the service refused, 3 on server errors.\n"};

@@ -57,9 +57,26 @@ static int parse_dev_opts(const struct cli *cli, int argc, char **argv, struct d
 	return CLI_OK;
 }
 
+/* mkdir -p with mode 0700 for what it creates. */
 static int make_dir(const struct cli *cli, const char *path)
 {
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+	char tmp[4096];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
+		cli_error(cli, "path too long: %s", path);
+		return CLI_USAGE;
+	}
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+			cli_error(cli, "cannot create %s: %s", tmp, strerror(errno));
+			return CLI_LOCAL;
+		}
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
 		cli_error(cli, "cannot create %s: %s", path, strerror(errno));
 		return CLI_LOCAL;
 	}
