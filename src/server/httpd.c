@@ -68,6 +68,7 @@ struct httpd {
 	struct MHD_Daemon *d;
 	struct srv *srv;
 	atomic_llong inflight;
+	struct auth_jwks_cache *jwks_cache; /* providers' issuer keys fetched by URL */
 	pthread_mutex_t cache_mu;
 	size_t cache_next; /* round-robin victim */
 	struct provider_slot cache[PROVIDER_CACHE_SIZE];
@@ -394,7 +395,7 @@ static void provider_bearer(struct httpd *h, struct dispatch *d)
 	if (d->req.auth.authenticated || hdr == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
 		return;
 	settings = json_loads(d->prov.settings_json ? d->prov.settings_json : "{}", 0, NULL);
-	if (auth_verify_bearer(settings, hdr + 7, d->req.now, &d->req.auth, &err) != ATTEST_OK) {
+	if (auth_verify_bearer(settings, hdr + 7, d->req.now, h->jwks_cache, &d->req.auth, &err) != ATTEST_OK) {
 		snprintf(d->auth_failure, sizeof(d->auth_failure), "%s (%s)", err.msg, err.name);
 		srv_log(&h->srv->log, SRV_LOG_DEBUG, "request %s: bearer refused: %s", d->req.request_id, d->auth_failure);
 	}
@@ -726,6 +727,7 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
 	h->srv = srv;
 	atomic_init(&h->inflight, 0);
 	pthread_mutex_init(&h->cache_mu, NULL);
+	h->jwks_cache = auth_jwks_cache_new();
 	/*
 	 * MHD_OPTION_CONNECTION_MEMORY_LIMIT bounds the request head: a head
 	 * that does not fit is refused by libmicrohttpd itself (431/414).
@@ -739,6 +741,7 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
 	if (h->d == NULL) {
 		pthread_mutex_destroy(&h->cache_mu);
+		auth_jwks_cache_free(h->jwks_cache);
 		free(h);
 		return attest_err_set(err, ATTEST_E_IO, "httpd.start",
 				      "cannot listen on %s port %d (in use, or the TLS key/certificate is invalid)",
@@ -770,6 +773,7 @@ int64_t httpd_stop(struct httpd *h, int grace_ms)
 	for (size_t i = 0; i < PROVIDER_CACHE_SIZE; i++)
 		store_provider_clear(&h->cache[i].p);
 	pthread_mutex_destroy(&h->cache_mu);
+	auth_jwks_cache_free(h->jwks_cache);
 	free(h);
 	return left;
 }

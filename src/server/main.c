@@ -24,6 +24,7 @@
 #include "server/signing.h"
 #include "store/store.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
 	if (exit_now)
 		return 0;
 	srv_config_finish(&cfg, cfg.port);
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: providers' issuer keys are fetched with libcurl */
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = &cfg;
 	srv.log.level = cfg.log_level;
@@ -290,5 +292,6 @@ int main(int argc, char **argv)
 	http_router_free(srv.router);
 	srv_metrics_free(srv.metrics);
 	srv_ratelimit_free(srv.ratelimit);
+	curl_global_cleanup();
 	return code;
 }

@@ -672,6 +672,87 @@ static void bearer_tokens_of_the_provider_issuer_map_to_roles_on_that_provider_o
 	EVP_PKEY_free(rogue);
 }
 
+/*
+ * An issuer that publishes its keys at an HTTPS URL: a node server (with
+ * attestd's development certificate) answering the JWKS; the provider's
+ * auth names it by "jwks_uri".
+ */
+static void bearer_keys_are_fetched_from_the_issuer_jwks_uri(void **state)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	json_t *jwk = NULL, *jwks, *authconf, *req;
+	struct attest_err err = {0};
+	char auth[256], keyfile[400], aud[256], uri[128], port[16] = "", *jwks_text, *body, *t;
+	const char *const hdrs[] = {bearer(&shared, auth, sizeof(auth)), NULL};
+	const char *iss = "https://issuer-url.test";
+	struct http_reply r;
+	int pipefd[2];
+	pid_t node;
+
+	(void)state;
+	if (system("node --version >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "SKIP: node is not installed\n");
+		skip();
+	}
+	assert_int_equal(jwk_from_key(key, "k1", NULL, &jwk, &err), 0);
+	jwks = json_pack("{s:[O]}", "keys", jwk);
+	jwks_text = json_dumps(jwks, JSON_COMPACT);
+	snprintf(keyfile, sizeof(keyfile), "%s/tls/dev-key.pem", shared.data);
+	assert_int_equal(pipe(pipefd), 0);
+	node = fork();
+	assert_true(node >= 0);
+	if (node == 0) {
+		static const char js[] =
+			"const https=require('https'),fs=require('fs');"
+			"const s=https.createServer({key:fs.readFileSync(process.env.K),cert:fs.readFileSync(process.env.C)},"
+			"(q,r)=>{r.writeHead(q.url==='/keys'?200:404,{'content-type':'application/json'});r.end(process.env.J)});"
+			"s.listen(0,'127.0.0.1',()=>{console.log(s.address().port)});";
+		dup2(pipefd[1], STDOUT_FILENO);
+		close(pipefd[0]);
+		setenv("K", keyfile, 1);
+		setenv("C", shared.cacert, 1);
+		setenv("J", jwks_text, 1);
+		execlp("node", "node", "-e", js, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (size_t n = 0; n + 1 < sizeof(port);) {
+		ssize_t k = read(pipefd[0], port + n, 1);
+		if (k <= 0 || port[n] == '\n')
+			break;
+		n++;
+		port[n] = '\0';
+	}
+	close(pipefd[0]);
+	assert_true(atoi(port) > 0);
+	snprintf(uri, sizeof(uri), "https://127.0.0.1:%d/keys", atoi(port));
+	snprintf(aud, sizeof(aud), "%s/providers/url-auth", shared.base);
+	authconf = json_pack("{s:s,s:s,s:s,s:s}", "issuer", iss, "audience", aud, "jwks_uri", uri, "jwks_ca_file",
+			     shared.cacert);
+	req = json_pack("{s:s,s:{s:o}}", "mode", "aad", "settings", "auth", authconf);
+	body = json_dumps(req, JSON_COMPACT);
+	assert_int_equal(http_do(&shared, "PUT", "/management/providers/url-auth", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(r.status, 201);
+	http_reply_free(&r);
+	t = mint(key, iss, aud, 600, "Attestation.Reader");
+	assert_int_equal(get_status("/providers/url-auth/policies/SgxEnclave?api-version=2020-10-01", t), 200);
+	free(t);
+	/* Signed by a key the URL does not publish: refused even after the early re-fetch. */
+	EVP_PKEY *rogue = EVP_EC_gen("P-256");
+	t = mint(rogue, iss, aud, 600, "Attestation.Reader");
+	assert_int_equal(get_status("/providers/url-auth/policies/SgxEnclave?api-version=2020-10-01", t), 401);
+	free(t);
+	EVP_PKEY_free(rogue);
+	kill(node, SIGTERM);
+	waitpid(node, NULL, 0);
+	free(body);
+	free(jwks_text);
+	json_decref(req);
+	json_decref(jwks);
+	json_decref(jwk);
+	EVP_PKEY_free(key);
+}
+
 static void provider_with_its_own_signing_key_publishes_it_alone(void **state)
 {
 	char auth[256];
@@ -954,6 +1035,7 @@ int main(void)
 		cmocka_unit_test(provider_lifecycle_is_audited_and_addressable_by_path),
 		cmocka_unit_test(provider_is_addressed_by_host_name_under_the_domain),
 		cmocka_unit_test(bearer_tokens_of_the_provider_issuer_map_to_roles_on_that_provider_only),
+		cmocka_unit_test(bearer_keys_are_fetched_from_the_issuer_jwks_uri),
 		cmocka_unit_test(provider_with_its_own_signing_key_publishes_it_alone),
 		cmocka_unit_test(provider_requests_are_validated),
 		cmocka_unit_test(isolated_provider_is_created_with_its_signer_certificates),
