@@ -588,7 +588,7 @@ static int run_rule(struct ectx *x, const struct pol_rule *r, struct policy_rule
 	x->limit = x->n;
 	x->firings = 0;
 	x->trace = t;
-	for (unsigned s = 0; s < POL_MAX_SLOTS; s++)
+	for (unsigned s = 0; s < r->nslots; s++)
 		x->bind[s] = -1;
 	if (t != NULL) {
 		t->section = r->section;
@@ -847,13 +847,16 @@ static int record_no_permit(struct ectx *x)
 
 static int run_section(struct ectx *x, enum policy_section s, struct policy_explain *ex)
 {
-	for (unsigned i = 0; i < x->plan->nrules; i++) {
+	/* The plan stores rules section by section, in evaluation order (parse.c). */
+	unsigned first = 0;
+
+	for (unsigned k = 0; k < (unsigned)s; k++)
+		first += x->plan->count[k];
+	for (unsigned i = first; i < first + x->plan->count[s]; i++) {
 		const struct pol_rule *r = &x->plan->rules[i];
 		struct policy_rule_trace *t = NULL;
 		int rc;
 
-		if (r->section != s)
-			continue;
 		if (ex != NULL)
 			t = &ex->rules[ex->nrules++];
 		else if (x->deny && s == POLICY_SECTION_AUTHORIZATION)
