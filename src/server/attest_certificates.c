@@ -50,7 +50,7 @@ static void certificates_get(struct http_request *req, struct http_response *res
 
 	attest_err_clear(&err);
 	if (store_cert_list(req->srv->store, req->provider->name, &certs, &n, &err) != ATTEST_OK) {
-		http_resp_error_from(resp, 500, "InternalError", &err);
+		attest_respond_store_error(resp, &err);
 		json_decref(keys);
 		return;
 	}
@@ -170,12 +170,13 @@ static void modification_result(struct http_request *req, struct http_response *
 	json_decref(claims);
 }
 
-/* Status and MAA code of a failure class: caller errors are 400, ours 500. */
+/* Status and MAA code of a failure class: caller errors are 400, an unreachable store 503, ours 500. */
 static void refuse(struct http_response *resp, const struct attest_err *err)
 {
-	bool ours = err->rc == ATTEST_E_IO || err->rc == ATTEST_E_NOMEM || err->rc == ATTEST_E_INTERNAL;
-
-	http_resp_error_from(resp, ours ? 500 : 400, ours ? "InternalError" : "InvalidOperation", err);
+	if (err->rc == ATTEST_E_IO || err->rc == ATTEST_E_NOMEM || err->rc == ATTEST_E_INTERNAL)
+		attest_respond_store_error(resp, err);
+	else
+		http_resp_error_from(resp, 400, "InvalidOperation", err);
 }
 
 /* The parsed and authorised modification request. */

@@ -185,6 +185,18 @@ int attest_signer_trusted(struct store *st, const char *provider, STACK_OF(X509)
 	return rc;
 }
 
+void attest_respond_store_error(struct http_response *resp, const struct attest_err *err)
+{
+	if (err->rc == ATTEST_E_IO) {
+		http_resp_error_from(resp, 503, "ServiceUnavailable", err);
+		http_resp_header(resp, "Retry-After", "5");
+	} else if (err->rc == ATTEST_E_NOT_FOUND) {
+		http_resp_error_from(resp, 404, "NotFound", err);
+	} else {
+		http_resp_error_from(resp, 500, "InternalError", err);
+	}
+}
+
 const char *attest_actor(const struct http_request *req)
 {
 	return req->auth.authenticated && req->auth.subject[0] ? req->auth.subject : "anonymous";

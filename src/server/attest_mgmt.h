@@ -50,6 +50,13 @@ int attest_signer_trusted(struct store *st, const char *provider, STACK_OF(X509)
 /* The stack of certificates of a JSON x5c array (standard base64 DER). Errors: attest.x5c. */
 int attest_x5c_parse(const json_t *x5c, STACK_OF(X509) * *out, struct attest_err *err);
 
+/*
+ * Answers a failure of the store or of a lookup in it: an unreachable
+ * store (ATTEST_E_IO, e.g. store.unavailable) is 503 ServiceUnavailable
+ * with Retry-After, a missing object 404 NotFound, anything else 500.
+ */
+void attest_respond_store_error(struct http_response *resp, const struct attest_err *err);
+
 /* Audit record actor for req: the authenticated subject, or "anonymous". */
 const char *attest_actor(const struct http_request *req);
 

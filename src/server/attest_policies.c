@@ -85,7 +85,7 @@ static void policy_get(struct http_request *req, struct http_response *resp, voi
 	attest_err_clear(&err);
 	if (stored_policy(req, type, &pol, &found, &err) != ATTEST_OK ||
 	    policy_jws_of(type, &pol, found, &jws, &err) != ATTEST_OK) {
-		http_resp_error_from(resp, 500, "InternalError", &err);
+		attest_respond_store_error(resp, &err);
 		goto out;
 	}
 	claims = token_mgmt_claims(req->base_url, req->now);
@@ -157,9 +157,12 @@ static bool policy_write_allowed(struct http_request *req, struct http_response 
 		rc = attest_signer_trusted(req->srv->store, req->provider->name, x5c, req->now, &err);
 	if (x5c != NULL)
 		sk_X509_pop_free(x5c, X509_free);
+	if (rc == ATTEST_E_IO) {
+		attest_respond_store_error(resp, &err);
+		return false;
+	}
 	if (rc != ATTEST_OK) {
-		http_resp_error_from(resp, rc == ATTEST_E_IO ? 500 : 400,
-				     rc == ATTEST_E_IO ? "InternalError" : "InvalidOperation", &err);
+		http_resp_error_from(resp, 400, "InvalidOperation", &err);
 		return false;
 	}
 	return true;
@@ -265,8 +268,7 @@ static void policy_put(struct http_request *req, struct http_response *resp, voi
 		goto out;
 	}
 	if (policy_store(req, type, j, body, "policy.set", &err) != ATTEST_OK) {
-		http_resp_error_from(resp, err.rc == ATTEST_E_NOT_FOUND ? 404 : 500,
-				     err.rc == ATTEST_E_NOT_FOUND ? "NotFound" : "InternalError", &err);
+		attest_respond_store_error(resp, &err);
 		goto out;
 	}
 	pipeline_routes_policy_changed(pr, req->provider->name, type);
@@ -310,8 +312,7 @@ static void policy_reset(struct http_request *req, struct http_response *resp, v
 	if (!policy_write_allowed(req, resp, j))
 		goto out;
 	if (policy_store(req, type, j, body, "policy.reset", &err) != ATTEST_OK) {
-		http_resp_error_from(resp, err.rc == ATTEST_E_NOT_FOUND ? 404 : 500,
-				     err.rc == ATTEST_E_NOT_FOUND ? "NotFound" : "InternalError", &err);
+		attest_respond_store_error(resp, &err);
 		goto out;
 	}
 	pipeline_routes_policy_changed(pr, req->provider->name, type);

@@ -143,6 +143,7 @@ int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, st
 	free(pem);
 	if (rc != ATTEST_OK)
 		return rc;
+	ctx->development = true;
 	for (int i = 0; rc == ATTEST_OK && i < sk_X509_num(certs); i++) {
 		X509 *cert = sk_X509_value(certs, i);
 
@@ -257,6 +258,8 @@ static int stage_verify(struct run *r, struct pipeline_outcome *out)
 									      : "InvalidParameter",
 			      "verify");
 	rc = token_add_request_claims(r->cat, r->req, r->incoming, &out->err);
+	if (rc == ATTEST_OK && r->ctx->development)
+		rc = claim_set_add_bool(r->incoming, PIPELINE_DEV_CLAIM, true);
 	if (rc != ATTEST_OK)
 		return refuse(out, 500, "InternalError", "verify");
 	return ATTEST_OK;
@@ -367,6 +370,8 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	r->incoming = res.claims;
 	res.claims = NULL; /* transferred */
 	rc = claim_set_add(r->incoming, "x-ms-attestation-type", json_string(r->cat->tee));
+	if (rc == ATTEST_OK && r->ctx->development)
+		rc = claim_set_add_bool(r->incoming, PIPELINE_DEV_CLAIM, true);
 	if (rc == ATTEST_OK && res.cnf != NULL)
 		rc = claim_set_add(r->incoming, "cnf", json_pack("{s:O}", "jwk", res.cnf));
 	if (rc == ATTEST_OK && res.rp_data != NULL)

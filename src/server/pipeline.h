@@ -37,6 +37,9 @@ struct policy_plan;
 struct collateral_source;
 struct collateral_cache;
 
+/* The claim every token carries when development/test anchors are trusted. */
+#define PIPELINE_DEV_CLAIM "x-attestd-development"
+
 /* The uniform verifier entry point (evidence.h). */
 typedef int (*pipeline_verify_fn)(const struct evidence_ctx *ctx, const struct evidence_input *in,
 				  struct claim_set *out, struct attest_err *err);
@@ -63,6 +66,9 @@ struct pipeline_ctx {
 	struct collateral_source *collateral;	   /* may be NULL (owned) */
 	struct collateral_cache *collateral_cache; /* owned, may be NULL */
 	unsigned evidence_flags;		   /* EVIDENCE_* */
+	/* Extra (development/test) anchors are trusted: every token says so
+	 * with the claim PIPELINE_DEV_CLAIM = true (issue 10). */
+	bool development;
 };
 
 /*
@@ -74,10 +80,11 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 void pipeline_ctx_free(struct pipeline_ctx *ctx);
 
 /*
- * Loads extra trust anchors from a PEM file and sorts them by what they
- * anchor: a certificate whose subject names Intel SGX goes to the Intel
- * roots, one naming AMD (ARK-*) to the AMD roots, any other to the TPM
- * roots. Errors: pipeline.anchors (file unreadable or not PEM).
+ * Loads extra trust anchors from a PEM file, beside the built-in vendor
+ * roots (never instead of them), and marks the context as development (every
+ * token then carries PIPELINE_DEV_CLAIM). Sorted by what they anchor: a certificate whose subject names Intel
+ * SGX goes to the Intel roots, one naming AMD (ARK-*) to the AMD roots, any other to the TPM roots. Errors:
+ * pipeline.anchors (file unreadable or not PEM).
  */
 int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, struct attest_err *err);
 

@@ -15,6 +15,7 @@
 #include "server/attest_mgmt.h"
 #include "server/attest_policies.h"
 #include "server/http.h"
+#include "server/log.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -53,20 +54,23 @@ static void view_clear(struct pipeline_policy_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* The fresh view of (provider, type), or NULL. Called with views_lock held. */
+/*
+ * The view of (provider, type), fresh or not (*fresh says), or NULL. A stale
+ * view is kept: it is what attestation falls back on while the store is
+ * unreachable. Called with views_lock held.
+ */
 static struct pipeline_policy_view *view_find(struct pipeline_routes *pr, const char *provider,
-					      enum maa_type type, uint64_t now_ns)
+					      enum maa_type type, uint64_t now_ns, bool *fresh)
 {
 	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
 		struct pipeline_policy_view *v = &pr->views[i];
 
 		if (v->used && v->type == type && strcmp(v->provider, provider) == 0) {
-			if (now_ns - v->loaded_ns <= (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u)
-				return v;
-			view_clear(v);
-			return NULL;
+			*fresh = now_ns - v->loaded_ns <= (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u;
+			return v;
 		}
 	}
+	*fresh = false;
 	return NULL;
 }
 
@@ -105,9 +109,10 @@ static void view_store(struct pipeline_routes *pr, const char *provider, enum ma
 		       const char *signer, uint64_t now_ns)
 {
 	struct pipeline_policy_view *v;
+	bool fresh;
 
 	pthread_mutex_lock(&pr->views_lock);
-	v = view_find(pr, provider, type, now_ns);
+	v = view_find(pr, provider, type, now_ns, &fresh);
 	if (v != NULL)
 		view_clear(v);
 	v = view_slot(pr);
@@ -124,6 +129,39 @@ static void view_store(struct pipeline_routes *pr, const char *provider, enum ma
 	pthread_mutex_unlock(&pr->views_lock);
 }
 
+/*
+ * The store is unreachable (issue 11, degraded operation): the last policy
+ * this node loaded for (provider, type) stays in force, said once in the
+ * log per view. ATTEST_E_IO when this node never loaded one.
+ */
+static int stale_policy(struct pipeline_routes *pr, struct http_request *req, enum maa_type type,
+			struct policy_copy *out, struct attest_err *err)
+{
+	struct pipeline_policy_view *v;
+	bool fresh, warn = false;
+	int rc = ATTEST_E_IO;
+
+	pthread_mutex_lock(&pr->views_lock);
+	v = view_find(pr, req->provider->name, type, time_mono_ns(), &fresh);
+	if (v != NULL) {
+		struct attest_err copy_err;
+
+		attest_err_clear(&copy_err);
+		rc = copy_out(v->text, v->signer, out, &copy_err);
+		warn = rc == ATTEST_OK && !v->stale_warned;
+		v->stale_warned = v->stale_warned || warn;
+	}
+	pthread_mutex_unlock(&pr->views_lock);
+	if (rc != ATTEST_OK)
+		return err->rc != ATTEST_OK ? err->rc : ATTEST_E_IO;
+	if (warn)
+		srv_log(&req->srv->log, SRV_LOG_WARN,
+			"the store is unreachable (%s): provider %s keeps its last loaded %s policy",
+			err->msg, req->provider->name, maa_type_name(type));
+	attest_err_clear(err);
+	return ATTEST_OK;
+}
+
 /* The provider's policy for the type (text NULL = default) and its signer JWK. */
 static int provider_policy(struct pipeline_routes *pr, struct http_request *req, enum maa_type type,
 			   struct policy_copy *out, struct attest_err *err)
@@ -131,11 +169,12 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 	uint64_t now_ns = time_mono_ns();
 	struct pipeline_policy_view *v;
 	struct store_policy pol = {0};
+	bool fresh = false;
 	int rc;
 
 	pthread_mutex_lock(&pr->views_lock);
-	v = view_find(pr, req->provider->name, type, now_ns);
-	rc = v ? copy_out(v->text, v->signer, out, err) : ATTEST_E_NOT_FOUND;
+	v = view_find(pr, req->provider->name, type, now_ns, &fresh);
+	rc = v && fresh ? copy_out(v->text, v->signer, out, err) : ATTEST_E_NOT_FOUND;
 	pthread_mutex_unlock(&pr->views_lock);
 	if (rc != ATTEST_E_NOT_FOUND)
 		return rc;
@@ -145,6 +184,8 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 		view_store(pr, req->provider->name, type, NULL, NULL, now_ns);
 		return copy_out(NULL, NULL, out, err);
 	}
+	if (rc == ATTEST_E_IO)
+		return stale_policy(pr, req, type, out, err);
 	if (rc != ATTEST_OK)
 		return rc;
 	rc = copy_out(pol.text, pol.signer && pol.signer[0] ? pol.signer : NULL, out, err);
@@ -169,7 +210,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 		return;
 	attest_err_clear(&err);
 	if (provider_policy(pr, req, type, &pol, &err) != ATTEST_OK) {
-		http_resp_error_from(resp, 500, "InternalError", &err);
+		attest_respond_store_error(resp, &err);
 		return;
 	}
 	in.type = type;
@@ -256,12 +297,20 @@ static int tpm_key_load(struct pipeline_ctx *ctx, struct store *st, struct attes
 }
 
 /* Trust anchors and collateral from the configuration (test/dev options). */
-static int pipeline_configure(struct pipeline_ctx *ctx, const struct srv_config *cfg, struct attest_err *err)
+static int pipeline_configure(struct pipeline_ctx *ctx, const struct srv *srv, struct attest_err *err)
 {
+	const struct srv_config *cfg = srv->cfg;
 	int rc = ATTEST_OK;
 
-	if (cfg->trust_roots[0] != '\0')
+	if (cfg->trust_roots[0] != '\0') {
 		rc = pipeline_ctx_load_anchors(ctx, cfg->trust_roots, err);
+		if (rc == ATTEST_OK)
+			srv_log(&srv->log, SRV_LOG_WARN,
+				"DEVELOPMENT: the extra trust anchors of %s are trusted beside the vendors' "
+				"roots; every "
+				"token says so with the claim \"%s\": true",
+				cfg->trust_roots, PIPELINE_DEV_CLAIM);
+	}
 	if (rc == ATTEST_OK && cfg->collateral_dir[0] != '\0') {
 		rc = collateral_file_source_new(cfg->collateral_dir, &ctx->collateral, err);
 		if (rc == ATTEST_OK) {
@@ -286,7 +335,7 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 	}
 	rc = pipeline_ctx_new(0, &pr->ctx, err);
 	if (rc == ATTEST_OK)
-		rc = pipeline_configure(pr->ctx, srv->cfg, err);
+		rc = pipeline_configure(pr->ctx, srv, err);
 	if (rc == ATTEST_OK)
 		rc = tpm_key_load(pr->ctx, srv->store, err);
 	if (rc == ATTEST_OK)

@@ -22,10 +22,12 @@ struct srv;
  * no database read (ARCHITECTURE.md: nothing on the hot path). An entry is
  * dropped when this node changes that policy, and re-read after
  * PIPELINE_POLICY_VIEW_TTL_MS anyway, so a change made through another
- * node sharing the store is in force here within that time.
+ * node sharing the store is in force here within that time. While the
+ * store is unreachable, the last view loaded stays in force (degraded
+ * operation, issue 11); a type this node never loaded answers 503.
  */
 #define PIPELINE_POLICY_VIEWS	    128
-#define PIPELINE_POLICY_VIEW_TTL_MS 1000
+#define PIPELINE_POLICY_VIEW_TTL_MS 500
 
 struct pipeline_policy_view {
 	bool used;
@@ -34,6 +36,7 @@ struct pipeline_policy_view {
 	uint64_t loaded_ns; /* monotonic */
 	char *text;	    /* NULL: the type's default */
 	char *signer;	    /* JWK text of the signer, or NULL */
+	bool stale_warned;  /* the fallback to this view was logged */
 };
 
 struct pipeline_routes {

@@ -111,6 +111,8 @@ function checkSgxBody(r, label) {
   // the default policy's legacy claims (maa-interface.md §2.3, §3.6)
   ok(body["x-ms-policy"] && body["x-ms-policy"]["sgx-mrenclave"] === ev.mrenclave, `${label}: x-ms-policy`);
   ok(body["tee"] === "sgx" && body["sgx-mrsigner"] === ev.mrsigner, `${label}: legacy claims`);
+  // a server trusting development roots says so in every token (issue 10)
+  ok(body["x-attestd-development"] === (mode === "synthetic" ? true : undefined), `${label}: development claim`);
 }
 
 await check("attestSgxEnclave with binary runtime data", async () => {

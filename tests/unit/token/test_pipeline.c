@@ -681,6 +681,31 @@ static void every_flipped_byte_of_a_real_request_is_refused_or_harmless(void **s
 	free(body);
 }
 
+/* A context trusting development anchors marks every token (issue 10). */
+static void development_context_marks_every_token(void **state)
+{
+	struct fixture *f = *state;
+	REQUIRE_VECTORS(dir);
+	char *body = recorded_body(dir, "03-attest-SgxEnclave-binary-runtime");
+	struct pipeline_outcome out;
+	json_t *claims;
+
+	f->ctx->development = true;
+	run(f, MAA_TYPE_SGX_ENCLAVE, body, NULL, &out);
+	f->ctx->development = false;
+	assert_int_equal(out.status, 200);
+	claims = token_claims(f, out.token);
+	assert_true(json_is_true(json_object_get(claims, PIPELINE_DEV_CLAIM)));
+	json_decref(claims);
+	pipeline_outcome_clear(&out);
+	run(f, MAA_TYPE_SGX_ENCLAVE, body, NULL, &out);
+	claims = token_claims(f, out.token);
+	assert_null(json_object_get(claims, PIPELINE_DEV_CLAIM));
+	json_decref(claims);
+	pipeline_outcome_clear(&out);
+	free(body);
+}
+
 /* Extra anchors join the built-in roots, sorted by what they anchor. */
 static void extra_anchors_join_the_builtin_roots_by_vendor(void **state)
 {
@@ -754,6 +779,7 @@ int main(void)
 	    cmocka_unit_test(type_without_verifier_answers_501),
 	    cmocka_unit_test(evidence_is_refused_once_its_collateral_expired),
 	    cmocka_unit_test(extra_anchors_join_the_builtin_roots_by_vendor),
+	    cmocka_unit_test(development_context_marks_every_token),
 	    cmocka_unit_test(every_flipped_byte_of_a_real_request_is_refused_or_harmless),
 	};
 
