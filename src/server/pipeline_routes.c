@@ -14,6 +14,7 @@
 #include "server/attest_certificates.h"
 #include "server/attest_mgmt.h"
 #include "server/attest_policies.h"
+#include "server/attest_tcbbaselines.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -346,6 +347,8 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 		rc = attest_policies_register(r, pr, err);
 	if (rc == ATTEST_OK)
 		rc = attest_certificates_register(r, pr, err);
+	if (rc == ATTEST_OK)
+		rc = attest_tcbbaselines_register(r, pr, err);
 	if (rc != ATTEST_OK) {
 		pipeline_ctx_free(pr->ctx);
 		pthread_mutex_destroy(&pr->views_lock);
