@@ -1,0 +1,905 @@
+/*
+ * Caching collateral source (cached.h). Design note: one mutex guards the
+ * table; each entry has its own condition variable, signalled when the
+ * one fetch in flight for it ends, so lookups of other keys never wait for
+ * a slow upstream. Upstream and persistence calls run without the lock.
+ * Every request's parameters are kept in its entry so cached_source_refresh_due
+ * can repeat it later.
+ */
+#include "collateral/cached.h"
+
+#include "base/cur.h"
+#include "base/timeutil.h"
+#include "collateral/amd_collateral.h"
+#include "crypto/crypto.h"
+
+#include <jansson.h>
+#include <openssl/asn1.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHED_BUCKETS 256
+#define CACHED_DEFAULT_MAX 4096
+#define CACHED_DEFAULT_CERT_TTL 86400
+#define CACHED_MAGIC "ACOL"
+#define CACHED_FORMAT 1
+
+enum cached_slot { SLOT_PCK_CRL, SLOT_ROOT_CRL, SLOT_TCB, SLOT_QE, SLOT_PCK_CERT, SLOT_VCEK, SLOT_CHAIN, SLOT_AMD_CRL };
+
+/* One request, kept so it can be repeated (refresh). */
+struct creq {
+	enum cached_slot slot;
+	enum cached_kind kind;
+	int ca, tee, qe;
+	uint8_t fmspc[6];
+	uint8_t ppid[384];
+	size_t ppid_len;
+	uint8_t cpusvn[16], pceid[2];
+	uint16_t pcesvn;
+	char product[16];
+	uint8_t chip_id[64];
+	uint64_t tcb;
+	bool vlek;
+};
+
+struct centry {
+	struct centry *next; /* bucket chain */
+	char *key;
+	struct creq rq;
+	bool has, inflight, persist_tried, has_rq;
+	struct collateral_blob blob;
+	int64_t issue_date, next_update, last_used;
+	uint64_t gen; /* fetches completed */
+	uint64_t pass; /* last refresh_due pass that saw it */
+	int last_rc;
+	struct attest_err last_err;
+	unsigned waiters;
+	pthread_cond_t cv;
+};
+
+struct cached {
+	struct collateral_source *up;
+	bool own_up;
+	struct cached_options o;
+	struct cached_persist persist;
+	bool has_persist;
+	pthread_mutex_t mu;
+	struct centry *buckets[CACHED_BUCKETS];
+	size_t count;
+	int64_t tick; /* LRU clock */
+	uint64_t pass; /* refresh_due passes */
+	struct cached_stats st;
+};
+
+/* ---- keys ---------------------------------------------------------------------- */
+
+static void hex_to(const uint8_t *p, size_t n, bool upper, char *out)
+{
+	const char *d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+void cached_key_tcb_info(enum collateral_tee tee, const uint8_t fmspc[6], char out[CACHED_KEY_MAX])
+{
+	char h[13];
+
+	hex_to(fmspc, 6, true, h);
+	snprintf(out, CACHED_KEY_MAX, "%s/tcb/%s", tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", h);
+}
+
+void cached_key_qe_identity(enum collateral_qe kind, char out[CACHED_KEY_MAX])
+{
+	static const char *const k[] = {"sgx/qe/identity", "tdx/qe/identity", "sgx/qve/identity", "sgx/qae/identity"};
+
+	snprintf(out, CACHED_KEY_MAX, "%s", (unsigned)kind <= COLLATERAL_QAE ? k[kind] : "sgx/unknown/identity");
+}
+
+void cached_key_pck_crl(enum collateral_pck_ca ca, char out[CACHED_KEY_MAX])
+{
+	snprintf(out, CACHED_KEY_MAX, "pck_crl/%s", ca == COLLATERAL_CA_PLATFORM ? "platform" : "processor");
+}
+
+static void key_for(const struct creq *r, char out[CACHED_KEY_MAX])
+{
+	char a[2 * 384 + 1], b[33], c[5];
+
+	switch (r->slot) {
+	case SLOT_PCK_CRL:
+		cached_key_pck_crl((enum collateral_pck_ca)r->ca, out);
+		break;
+	case SLOT_ROOT_CRL:
+		snprintf(out, CACHED_KEY_MAX, "root_ca_crl");
+		break;
+	case SLOT_TCB:
+		cached_key_tcb_info((enum collateral_tee)r->tee, r->fmspc, out);
+		break;
+	case SLOT_QE:
+		cached_key_qe_identity((enum collateral_qe)r->qe, out);
+		break;
+	case SLOT_PCK_CERT:
+		hex_to(r->ppid, r->ppid_len, false, a);
+		hex_to(r->cpusvn, 16, false, b);
+		hex_to(r->pceid, 2, false, c);
+		snprintf(out, CACHED_KEY_MAX, "sgx/pckcert/%s/%s/%04x/%s", a, b, r->pcesvn, c);
+		break;
+	case SLOT_VCEK: {
+		uint8_t t[8];
+
+		for (int i = 0; i < 8; i++)
+			t[i] = (uint8_t)(r->tcb >> (8 * i));
+		hex_to(r->chip_id, 64, false, a);
+		hex_to(t, 8, false, b);
+		snprintf(out, CACHED_KEY_MAX, "amd/%s/vcek/%s/%s", r->product, a, b);
+		break;
+	}
+	case SLOT_CHAIN:
+		snprintf(out, CACHED_KEY_MAX, "amd/%s/cert_chain/%s", r->product, r->vlek ? "vlek" : "vcek");
+		break;
+	case SLOT_AMD_CRL:
+		snprintf(out, CACHED_KEY_MAX, "amd/%s/crl/%s", r->product, r->vlek ? "vlek" : "vcek");
+		break;
+	}
+}
+
+/* ---- blobs, encoding, dates ------------------------------------------------------ */
+
+static int blob_copy(const struct collateral_blob *in, struct collateral_blob *out)
+{
+	struct collateral_blob b = {0};
+
+	if ((b.data = malloc(in->len + 1)) == NULL)
+		return ATTEST_E_NOMEM;
+	memcpy(b.data, in->data, in->len);
+	b.data[in->len] = 0;
+	b.len = in->len;
+	if (in->chain != NULL) {
+		if ((b.chain = malloc(in->chain_len + 1)) == NULL) {
+			free(b.data);
+			return ATTEST_E_NOMEM;
+		}
+		memcpy(b.chain, in->chain, in->chain_len);
+		b.chain[in->chain_len] = 0;
+		b.chain_len = in->chain_len;
+	}
+	*out = b;
+	return ATTEST_OK;
+}
+
+static void put_u32be(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+int cached_encode(const struct collateral_blob *b, uint8_t **out, size_t *len, struct attest_err *err)
+{
+	size_t n;
+	uint8_t *p;
+
+	if (b->len > UINT32_MAX || b->chain_len > UINT32_MAX)
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.too_large", "item too large to persist");
+	n = 5 + 4 + b->len + 4 + b->chain_len;
+	if ((p = malloc(n)) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	memcpy(p, CACHED_MAGIC, 4);
+	p[4] = CACHED_FORMAT;
+	put_u32be(p + 5, (uint32_t)b->len);
+	memcpy(p + 9, b->data, b->len);
+	put_u32be(p + 9 + b->len, (uint32_t)b->chain_len);
+	if (b->chain_len > 0)
+		memcpy(p + 13 + b->len, b->chain, b->chain_len);
+	*out = p;
+	*len = n;
+	return ATTEST_OK;
+}
+
+int cached_decode(const uint8_t *p, size_t len, struct collateral_blob *out, struct attest_err *err)
+{
+	struct cur c;
+	const uint8_t *magic, *data, *chain;
+	uint8_t ver;
+	uint32_t dl, cl;
+	struct collateral_blob view = {0};
+
+	cur_init(&c, p, len);
+	if (cur_take(&c, 4, &magic) || memcmp(magic, CACHED_MAGIC, 4) != 0 || cur_u8(&c, &ver) || ver != CACHED_FORMAT ||
+	    cur_u32be(&c, &dl) || cur_take(&c, dl, &data) || cur_u32be(&c, &cl) || cur_take(&c, cl, &chain) ||
+	    !cur_empty(&c))
+		return attest_err_set(err, ATTEST_E_PARSE, "collateral.cache.encoding",
+				      "persisted item is not a format-1 collateral record (%zu bytes)", len);
+	view.data = (uint8_t *)data;
+	view.len = dl;
+	view.chain = cl > 0 ? (uint8_t *)chain : NULL;
+	view.chain_len = cl;
+	if (blob_copy(&view, out) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	return ATTEST_OK;
+}
+
+static int asn1_epoch(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* §3.7: TCB Info and identities carry issueDate/nextUpdate in their signed member. */
+static int json_dates(const struct collateral_blob *b, const char *member, int64_t *iss, int64_t *nu)
+{
+	json_t *doc = json_loadb((const char *)b->data, b->len, 0, NULL);
+	json_t *m = json_object_get(doc, member);
+	const char *i = json_string_value(json_object_get(m, "issueDate"));
+	const char *n = json_string_value(json_object_get(m, "nextUpdate"));
+	int rc = -1;
+
+	if (i != NULL && n != NULL && time_parse_rfc3339(i, iss) == 0 && time_parse_rfc3339(n, nu) == 0)
+		rc = 0;
+	json_decref(doc);
+	return rc;
+}
+
+int cached_item_dates(enum cached_kind kind, const struct collateral_blob *b, int64_t now, int64_t cert_ttl_s,
+		      int64_t *issue_date, int64_t *next_update, struct attest_err *err)
+{
+	X509_CRL *crl = NULL;
+	int rc = -1;
+
+	switch (kind) {
+	case CACHED_CRL:
+		if (x509_crl_load(b->data, b->len, &crl, "collateral.cache.crl", NULL) == ATTEST_OK &&
+		    asn1_epoch(X509_CRL_get0_lastUpdate(crl), issue_date) == 0 &&
+		    asn1_epoch(X509_CRL_get0_nextUpdate(crl), next_update) == 0)
+			rc = 0;
+		X509_CRL_free(crl);
+		break;
+	case CACHED_TCB_INFO:
+		rc = json_dates(b, "tcbInfo", issue_date, next_update);
+		break;
+	case CACHED_QE_IDENTITY:
+		rc = json_dates(b, "enclaveIdentity", issue_date, next_update);
+		break;
+	case CACHED_CERT:
+		*issue_date = now;
+		*next_update = now + cert_ttl_s;
+		rc = 0;
+		break;
+	}
+	if (rc != 0 || *next_update < *issue_date)
+		return attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.dates",
+				      "item has no readable issue date / next update (kind %d)", (int)kind);
+	return ATTEST_OK;
+}
+
+/* ---- table ----------------------------------------------------------------------- */
+
+static unsigned bucket_of(const char *key)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *key; key++)
+		h = (h ^ (uint8_t)*key) * 16777619u;
+	return h % CACHED_BUCKETS;
+}
+
+static void entry_free(struct centry *e)
+{
+	collateral_blob_free(&e->blob);
+	pthread_cond_destroy(&e->cv);
+	free(e->key);
+	free(e);
+}
+
+/* Evicts the least recently used entry no caller holds (under the lock). */
+static void evict_one(struct cached *c)
+{
+	struct centry *best = NULL, **best_link = NULL;
+
+	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
+		for (struct centry **l = &c->buckets[b]; *l != NULL; l = &(*l)->next)
+			if (!(*l)->inflight && (*l)->waiters == 0 && (best == NULL || (*l)->last_used < best->last_used)) {
+				best = *l;
+				best_link = l;
+			}
+	if (best == NULL)
+		return;
+	*best_link = best->next;
+	entry_free(best);
+	c->count--;
+}
+
+static struct centry *find(struct cached *c, const char *key)
+{
+	for (struct centry *e = c->buckets[bucket_of(key)]; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+static struct centry *find_or_add(struct cached *c, const char *key)
+{
+	struct centry *e = find(c, key);
+	unsigned b;
+
+	if (e != NULL)
+		return e;
+	if (c->count >= c->o.max_entries)
+		evict_one(c);
+	if ((e = calloc(1, sizeof(*e))) == NULL || (e->key = strdup(key)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	pthread_cond_init(&e->cv, NULL);
+	b = bucket_of(key);
+	e->next = c->buckets[b];
+	c->buckets[b] = e;
+	c->count++;
+	return e;
+}
+
+static int64_t now_of(struct cached *c)
+{
+	return c->o.clock ? c->o.clock(c->o.clock_arg) : time_now();
+}
+
+/* ---- upstream, persistence ----------------------------------------------------------- */
+
+static int call_upstream(struct cached *c, const struct creq *r, struct collateral_blob *out, struct attest_err *err)
+{
+	struct collateral_source *u = c->up;
+	struct collateral_pck_query q = {r->ppid, r->ppid_len, r->cpusvn, r->pcesvn, r->pceid};
+
+	switch (r->slot) {
+	case SLOT_PCK_CRL:
+		return collateral_get_pck_crl(u, (enum collateral_pck_ca)r->ca, out, err);
+	case SLOT_ROOT_CRL:
+		return collateral_get_root_ca_crl(u, out, err);
+	case SLOT_TCB:
+		return collateral_get_tcb_info(u, (enum collateral_tee)r->tee, r->fmspc, out, err);
+	case SLOT_QE:
+		return collateral_get_qe_identity(u, (enum collateral_qe)r->qe, out, err);
+	case SLOT_PCK_CERT:
+		return collateral_get_pck_cert(u, &q, out, err);
+	case SLOT_VCEK:
+		return collateral_get_amd_vcek(u, r->product, r->chip_id, r->tcb, out, err);
+	case SLOT_CHAIN:
+		return collateral_get_amd_cert_chain(u, r->product, r->vlek, out, err);
+	case SLOT_AMD_CRL:
+		return collateral_get_amd_crl(u, r->product, r->vlek, out, err);
+	}
+	return attest_err_set(err, ATTEST_E_INTERNAL, "collateral.cache.slot", "unknown slot");
+}
+
+/* Reads dates, runs validate(): 0 when the item may be cached. */
+static int admit(struct cached *c, const char *key, enum cached_kind kind, const struct collateral_blob *b,
+		 int64_t now, int64_t *iss, int64_t *nu, struct attest_err *err)
+{
+	int rc = cached_item_dates(kind, b, now, c->o.cert_ttl_s, iss, nu, err);
+
+	if (rc == ATTEST_OK && c->o.validate != NULL)
+		rc = c->o.validate(c->o.validate_arg, key, kind, b, now, err);
+	return rc;
+}
+
+static void persist_put(struct cached *c, const char *key, const struct collateral_blob *b, int64_t iss, int64_t nu)
+{
+	uint8_t *enc = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!c->has_persist || c->persist.put == NULL)
+		return;
+	rc = cached_encode(b, &enc, &n, NULL);
+	if (rc == ATTEST_OK)
+		rc = c->persist.put(c->persist.arg, key, enc, n, iss, nu, NULL);
+	free(enc);
+	if (rc != ATTEST_OK) {
+		pthread_mutex_lock(&c->mu);
+		c->st.persist_errors++;
+		pthread_mutex_unlock(&c->mu);
+	}
+}
+
+/* Loads key from persistence into *b (0), or fails (not found or unreadable). */
+static int persist_get(struct cached *c, const char *key, struct collateral_blob *b, int64_t *iss, int64_t *nu)
+{
+	uint8_t *enc = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!c->has_persist || c->persist.get == NULL)
+		return ATTEST_E_NOT_FOUND;
+	rc = c->persist.get(c->persist.arg, key, &enc, &n, iss, nu, NULL);
+	if (rc == ATTEST_OK)
+		rc = cached_decode(enc, n, b, NULL);
+	free(enc);
+	return rc;
+}
+
+/* ---- the lookup ------------------------------------------------------------------------ */
+
+/* May the cached item be served at now, and is it due for a refresh? (under the lock) */
+static bool servable(const struct cached *c, const struct centry *e, int64_t now, bool *due, bool *stale)
+{
+	bool swr = e->rq.kind == CACHED_TCB_INFO || e->rq.kind == CACHED_QE_IDENTITY;
+
+	*due = now >= e->next_update - c->o.refresh_ahead_s;
+	*stale = now > e->next_update;
+	if (!e->has)
+		return false;
+	if (c->o.offline || c->up == NULL)
+		return true;
+	if (!*stale)
+		return true;
+	/* §3.7 windows: never a CRL past nextUpdate; identities and TCB Info within the grace. */
+	return swr && now <= e->next_update + c->o.grace_s;
+}
+
+/* Installs a fetched or loaded item (under the lock; takes b). */
+static void install(struct centry *e, struct collateral_blob *b, int64_t iss, int64_t nu)
+{
+	collateral_blob_free(&e->blob);
+	e->blob = *b; /* transferred */
+	memset(b, 0, sizeof(*b));
+	e->has = true;
+	e->issue_date = iss;
+	e->next_update = nu;
+}
+
+/*
+ * The fetcher's work, lock released: persistence first (once per entry),
+ * then upstream. Returns with the lock held and the entry updated.
+ */
+static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
+{
+	struct collateral_blob b = {0};
+	struct attest_err ferr;
+	int64_t iss = 0, nu = 0, now;
+	int rc = ATTEST_E_NOT_FOUND;
+	bool from_persist = false, refused = false, upstream = !c->o.offline && c->up != NULL;
+	struct creq rq = e->rq;
+
+	e->inflight = true;
+	attest_err_clear(&ferr);
+	pthread_mutex_unlock(&c->mu);
+	now = now_of(c);
+	if (try_persist && persist_get(c, e->key, &b, &iss, &nu) == ATTEST_OK) {
+		rc = ATTEST_OK;
+		from_persist = true;
+	}
+	if (!from_persist && upstream) {
+		rc = call_upstream(c, &rq, &b, &ferr);
+		if (rc == ATTEST_OK && (rc = admit(c, e->key, rq.kind, &b, now, &iss, &nu, &ferr)) != ATTEST_OK) {
+			collateral_blob_free(&b); /* refused items are never cached */
+			refused = true;
+		} else if (rc == ATTEST_OK) {
+			persist_put(c, e->key, &b, iss, nu);
+		}
+	} else if (!from_persist) {
+		attest_err_set(&ferr, ATTEST_E_NOT_FOUND, "collateral.cache.offline",
+			       "offline: %s is neither cached nor imported", e->key);
+	}
+	pthread_mutex_lock(&c->mu);
+	if (try_persist)
+		e->persist_tried = true;
+	if (from_persist)
+		c->st.persist_loads++;
+	else if (upstream) {
+		c->st.upstream_fetches++;
+		c->st.upstream_failures += rc != ATTEST_OK;
+		c->st.rejected += refused;
+	}
+	if (rc == ATTEST_OK)
+		install(e, &b, iss, nu);
+	e->last_rc = rc;
+	e->last_err = ferr;
+	e->gen++;
+	e->inflight = false;
+	pthread_cond_broadcast(&e->cv);
+}
+
+static int copy_out(struct cached *c, struct centry *e, struct collateral_blob *out, struct attest_err *err)
+{
+	e->last_used = ++c->tick;
+	if (blob_copy(&e->blob, out) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	return ATTEST_OK;
+}
+
+/* Copies a failure record for a caller (the first error set wins in err). */
+static int fail_with(const struct attest_err *f, int rc, struct attest_err *err)
+{
+	if (err != NULL && err->rc == ATTEST_OK && f->rc != ATTEST_OK)
+		*err = *f;
+	return rc != ATTEST_OK ? rc : ATTEST_E_COLLATERAL;
+}
+
+static int lookup(struct cached *c, const struct creq *rq, struct collateral_blob *out, struct attest_err *err)
+{
+	char key[CACHED_KEY_MAX];
+	struct centry *e;
+	bool due, stale;
+	int64_t now;
+	int rc;
+
+	key_for(rq, key);
+	pthread_mutex_lock(&c->mu);
+	if ((e = find_or_add(c, key)) == NULL) {
+		pthread_mutex_unlock(&c->mu);
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	}
+	if (!e->has_rq) {
+		e->rq = *rq;
+		e->has_rq = true;
+	}
+	for (;;) {
+		now = now_of(c);
+		if (servable(c, e, now, &due, &stale)) {
+			bool fetch = due && !e->inflight && !c->o.offline && c->up != NULL;
+
+			if (fetch) /* stale-while-revalidate: this caller refreshes, others are served */
+				fetch_locked(c, e, false);
+			if (!servable(c, e, now_of(c), &due, &stale))
+				continue;
+			if (stale)
+				c->st.stale_served++;
+			else
+				c->st.hits++;
+			rc = copy_out(c, e, out, err);
+			break;
+		}
+		if (e->inflight) { /* single-flight: wait for the fetch in progress and share its result */
+			uint64_t gen = e->gen;
+
+			c->st.waits++;
+			e->waiters++;
+			while (e->inflight)
+				pthread_cond_wait(&e->cv, &c->mu);
+			e->waiters--;
+			if (e->gen != gen && e->last_rc != ATTEST_OK && !servable(c, e, now_of(c), &due, &stale)) {
+				rc = fail_with(&e->last_err, e->last_rc, err);
+				break;
+			}
+			continue;
+		}
+		if (!e->persist_tried && !e->has && c->has_persist) {
+			fetch_locked(c, e, true);
+			continue;
+		}
+		if (c->o.offline || c->up == NULL) {
+			rc = attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.cache.offline",
+					    "offline: %s is neither cached nor imported", key);
+			break;
+		}
+		e->waiters++; /* keeps e from eviction while we fetch */
+		fetch_locked(c, e, false);
+		e->waiters--;
+		if (e->last_rc != ATTEST_OK) {
+			if (e->has)
+				attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
+					       "%s expired and could not be refreshed: %s: %s", key, e->last_err.name,
+					       e->last_err.msg);
+			rc = fail_with(&e->last_err, e->last_rc, err);
+			break;
+		}
+		/* loop: the new item is servable unless it is already expired upstream */
+		if (!servable(c, e, now_of(c), &due, &stale)) {
+			rc = attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
+					    "%s as served upstream is already past its nextUpdate", key);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/* ---- slots ------------------------------------------------------------------------------ */
+
+static int s_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out, struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_PCK_CRL, .kind = CACHED_CRL, .ca = (int)ca};
+
+	return lookup(self, &r, out, err);
+}
+
+static int s_root_crl(void *self, struct collateral_blob *out, struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_ROOT_CRL, .kind = CACHED_CRL};
+
+	return lookup(self, &r, out, err);
+}
+
+static int s_tcb(void *self, enum collateral_tee tee, const uint8_t fmspc[6], struct collateral_blob *out,
+		 struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_TCB, .kind = CACHED_TCB_INFO, .tee = (int)tee};
+
+	memcpy(r.fmspc, fmspc, 6);
+	return lookup(self, &r, out, err);
+}
+
+static int s_qe(void *self, enum collateral_qe kind, struct collateral_blob *out, struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_QE, .kind = CACHED_QE_IDENTITY, .qe = (int)kind};
+
+	return lookup(self, &r, out, err);
+}
+
+static int s_pck_cert(void *self, const struct collateral_pck_query *q, struct collateral_blob *out,
+		      struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_PCK_CERT, .kind = CACHED_CERT};
+
+	if (q == NULL || q->ppid == NULL || q->cpusvn == NULL || q->pceid == NULL || q->ppid_len > sizeof(r.ppid))
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "incomplete PCK query");
+	memcpy(r.ppid, q->ppid, q->ppid_len);
+	r.ppid_len = q->ppid_len;
+	memcpy(r.cpusvn, q->cpusvn, 16);
+	memcpy(r.pceid, q->pceid, 2);
+	r.pcesvn = q->pcesvn;
+	return lookup(self, &r, out, err);
+}
+
+static int product_copy(struct creq *r, const char *product, struct attest_err *err)
+{
+	size_t n = product ? strlen(product) : 0;
+
+	if (n == 0 || n >= sizeof(r->product) || strspn(product, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != n)
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "product name is not a plain word");
+	memcpy(r->product, product, n + 1);
+	return ATTEST_OK;
+}
+
+static int s_vcek(void *self, const char *product, const uint8_t chip_id[64], uint64_t tcb,
+		  struct collateral_blob *out, struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_VCEK, .kind = CACHED_CERT, .tcb = tcb};
+	int rc = product_copy(&r, product, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	memcpy(r.chip_id, chip_id, 64);
+	return lookup(self, &r, out, err);
+}
+
+static int s_chain(void *self, const char *product, bool vlek, struct collateral_blob *out, struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_CHAIN, .kind = CACHED_CERT, .vlek = vlek};
+	int rc = product_copy(&r, product, err);
+
+	return rc != ATTEST_OK ? rc : lookup(self, &r, out, err);
+}
+
+static int s_amd_crl(void *self, const char *product, bool vlek, struct collateral_blob *out, struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_AMD_CRL, .kind = CACHED_CRL, .vlek = vlek};
+	int rc = product_copy(&r, product, err);
+
+	return rc != ATTEST_OK ? rc : lookup(self, &r, out, err);
+}
+
+static void s_free(void *self)
+{
+	struct cached *c = self;
+
+	if (c == NULL)
+		return;
+	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
+		while (c->buckets[b] != NULL) {
+			struct centry *e = c->buckets[b];
+
+			c->buckets[b] = e->next;
+			entry_free(e);
+		}
+	if (c->own_up && c->up != NULL) {
+		collateral_source_free(c->up);
+		free(c->up);
+	}
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+static const struct collateral_source_ops CACHED_OPS = {
+    .name = "cached",
+    .pck_crl = s_pck_crl,
+    .root_ca_crl = s_root_crl,
+    .tcb_info = s_tcb,
+    .qe_identity = s_qe,
+    .pck_cert = s_pck_cert,
+    .amd_vcek = s_vcek,
+    .amd_cert_chain = s_chain,
+    .amd_crl = s_amd_crl,
+    .free = s_free,
+};
+
+int cached_source_new(struct collateral_source *upstream, bool own_upstream, const struct cached_options *o,
+		      struct collateral_source **out, struct attest_err *err)
+{
+	struct cached *c;
+	struct collateral_source *src;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL || (src = calloc(1, sizeof(*src))) == NULL) {
+		free(c);
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	}
+	if (o != NULL)
+		c->o = *o;
+	if (c->o.max_entries == 0)
+		c->o.max_entries = CACHED_DEFAULT_MAX;
+	if (c->o.cert_ttl_s <= 0)
+		c->o.cert_ttl_s = CACHED_DEFAULT_CERT_TTL;
+	if (c->o.persist != NULL) {
+		c->persist = *c->o.persist;
+		c->has_persist = true;
+		c->o.persist = NULL;
+	}
+	c->up = upstream;
+	c->own_up = own_upstream;
+	pthread_mutex_init(&c->mu, NULL);
+	src->ops = &CACHED_OPS;
+	src->self = c;
+	src->cache = upstream ? upstream->cache : NULL;
+	*out = src;
+	return ATTEST_OK;
+}
+
+static struct cached *cached_of(const struct collateral_source *cs)
+{
+	return cs != NULL && cs->ops == &CACHED_OPS ? cs->self : NULL;
+}
+
+void cached_source_set_offline(struct collateral_source *cs, bool offline)
+{
+	struct cached *c = cached_of(cs);
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->o.offline = offline;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The request an imported key stands for (so a later refresh can repeat it); false if unknown. */
+static bool req_of_key(const char *key, enum cached_kind kind, struct creq *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	if (strcmp(key, "pck_crl/processor") == 0 || strcmp(key, "pck_crl/platform") == 0) {
+		r->slot = SLOT_PCK_CRL;
+		r->ca = key[8] == 'p' && key[9] == 'l' ? COLLATERAL_CA_PLATFORM : COLLATERAL_CA_PROCESSOR;
+		return true;
+	}
+	if (strcmp(key, "root_ca_crl") == 0) {
+		r->slot = SLOT_ROOT_CRL;
+		return true;
+	}
+	return false;
+}
+
+int cached_source_import(struct collateral_source *cs, const char *key, enum cached_kind kind,
+			 const struct collateral_blob *b, struct attest_err *err)
+{
+	struct cached *c = cached_of(cs);
+	struct collateral_blob copy = {0};
+	struct centry *e;
+	struct creq r;
+	int64_t iss, nu;
+	int rc;
+
+	if (c == NULL || key == NULL || b == NULL || b->data == NULL || strlen(key) >= CACHED_KEY_MAX)
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "bad import arguments");
+	if ((rc = admit(c, key, kind, b, now_of(c), &iss, &nu, err)) != ATTEST_OK)
+		return rc;
+	if (blob_copy(b, &copy) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	persist_put(c, key, b, iss, nu);
+	pthread_mutex_lock(&c->mu);
+	if ((e = find_or_add(c, key)) == NULL) {
+		pthread_mutex_unlock(&c->mu);
+		collateral_blob_free(&copy);
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	}
+	if (!e->has_rq) {
+		e->has_rq = req_of_key(key, kind, &r);
+		e->rq = r;
+	}
+	e->rq.kind = kind;
+	install(e, &copy, iss, nu);
+	e->persist_tried = true;
+	pthread_mutex_unlock(&c->mu);
+	return ATTEST_OK;
+}
+
+int cached_source_invalidate(struct collateral_source *cs, const char *key)
+{
+	struct cached *c = cached_of(cs);
+	struct centry *e;
+	int rc = ATTEST_E_NOT_FOUND;
+
+	if (c == NULL || key == NULL)
+		return ATTEST_E_INVALID;
+	pthread_mutex_lock(&c->mu);
+	if ((e = find(c, key)) != NULL && e->has) {
+		collateral_blob_free(&e->blob);
+		e->has = false;
+		e->persist_tried = true; /* do not read the same item back from persistence */
+		rc = ATTEST_OK;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+void cached_source_refresh_due(struct collateral_source *cs, size_t *refreshed, size_t *failed)
+{
+	struct cached *c = cached_of(cs);
+	size_t ok = 0, bad = 0;
+	bool again = true;
+	uint64_t pass;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	pass = ++c->pass;
+	/* Restart the scan after each fetch (the table may change while unlocked); each entry once per pass. */
+	while (again && !c->o.offline && c->up != NULL) {
+		again = false;
+		for (unsigned b = 0; b < CACHED_BUCKETS && !again; b++)
+			for (struct centry *e = c->buckets[b]; e != NULL && !again; e = e->next) {
+				if (e->pass == pass || !e->has || !e->has_rq || e->inflight ||
+				    now_of(c) < e->next_update - c->o.refresh_ahead_s)
+					continue;
+				e->pass = pass;
+				e->waiters++;
+				fetch_locked(c, e, false);
+				e->waiters--;
+				if (e->last_rc == ATTEST_OK)
+					ok++;
+				else
+					bad++;
+				again = true;
+			}
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (refreshed)
+		*refreshed = ok;
+	if (failed)
+		*failed = bad;
+}
+
+void cached_source_stats(const struct collateral_source *cs, struct cached_stats *out)
+{
+	struct cached *c = cached_of(cs);
+
+	memset(out, 0, sizeof(*out));
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	*out = c->st;
+	pthread_mutex_unlock(&c->mu);
+}
+
+size_t cached_source_count(const struct collateral_source *cs)
+{
+	struct cached *c = cached_of(cs);
+	size_t n;
+
+	if (c == NULL)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	n = c->count;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}

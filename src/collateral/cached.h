@@ -1,0 +1,142 @@
+#ifndef ATTEST_COLLATERAL_CACHED_H
+#define ATTEST_COLLATERAL_CACHED_H
+
+/*
+ * A caching collateral source wrapping any upstream source (issue 12): the
+ * raw items (bytes + issuer chain) a source returns, kept in memory and,
+ * through a persistence callback, durably (attestd adapts it to the store's
+ * collateral table: collateral/ must not depend on store/, ARCHITECTURE.md).
+ *
+ * Keys say what an item covers (cached_key_* below), e.g. "sgx/tcb/00906ED50000",
+ * "pck_crl/processor", "amd/Milan/vcek/<hwid>/<tcb>". Each item keeps its
+ * issue date and next update read from the item itself: TCB Info and
+ * Enclave Identity issueDate/nextUpdate (formats.md §3.7), CRL
+ * thisUpdate/nextUpdate; certificates and chains get cert_ttl_s.
+ *
+ * Behaviour at time now (clock()):
+ *   - fresh (now < nextUpdate - refresh_ahead_s): served from memory;
+ *   - in the refresh window or, for TCB Info and identities only, up to
+ *     grace_s past nextUpdate (stale-while-revalidate): served from memory
+ *     while exactly one caller refreshes; if that refresh fails the cached
+ *     item is still served. CRLs are never served past their nextUpdate;
+ *   - otherwise: fetched upstream, single-flight: one fetch per key however
+ *     many callers wait (mutex + condition variable); waiters share its
+ *     result, including a failure (negative results are never cached);
+ *   - offline: the upstream is never asked; what is cached or imported is
+ *     served whatever its age (the verifier judges currency at its own now).
+ * An item enters the cache only after its dates parse and the optional
+ * validate() hook accepts it (attestd verifies signature and chain there,
+ * so a tampered body or chain is refused and never cached).
+ *
+ * Thread-safe. Errors: collateral.cache.offline (offline and nothing
+ * cached), collateral.cache.stale (expired beyond what may be served and
+ * the refresh failed: the upstream's error is in the message),
+ * collateral.cache.dates (an item without readable dates), the upstream's
+ * own errors, and whatever validate() reports.
+ */
+
+#include "attest/error.h"
+#include "collateral/collateral.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cached_kind {
+	CACHED_CRL = 0,	     /* PCK CRLs, Root CA CRL, AMD CRLs: never stale */
+	CACHED_TCB_INFO,     /* stale-while-revalidate within grace */
+	CACHED_QE_IDENTITY,  /* stale-while-revalidate within grace */
+	CACHED_CERT,	     /* PCK certificates, VCEKs, AMD chains: cert_ttl_s */
+};
+
+/*
+ * Durable storage of items (bytes is an opaque encoding of data + chain).
+ * get: ATTEST_OK with *bytes malloc'd (caller frees), ATTEST_E_NOT_FOUND
+ * when absent, anything else is an error (logged in stats, then ignored).
+ * Both are called without the cache's lock held.
+ */
+struct cached_persist {
+	void *arg;
+	int (*get)(void *arg, const char *key, uint8_t **bytes, size_t *len, int64_t *issue_date,
+		   int64_t *next_update, struct attest_err *err);
+	int (*put)(void *arg, const char *key, const uint8_t *bytes, size_t len, int64_t issue_date,
+		   int64_t next_update, struct attest_err *err);
+};
+
+struct cached_options {
+	int64_t grace_s;	 /* stale-while-revalidate past nextUpdate (TCB Info, identities); 0 none */
+	int64_t refresh_ahead_s; /* refresh this long before nextUpdate; 0 = at nextUpdate */
+	int64_t cert_ttl_s;	 /* lifetime of items without a nextUpdate; 0 = 86400 */
+	bool offline;
+	size_t max_entries; /* 0 = 4096 */
+	int64_t (*clock)(void *arg); /* Unix seconds; NULL = time_now() */
+	void *clock_arg;
+	/* Optional: accepts an item before it is cached (0) or refuses it (an rc). */
+	int (*validate)(void *arg, const char *key, enum cached_kind kind, const struct collateral_blob *b,
+			int64_t now, struct attest_err *err);
+	void *validate_arg;
+	const struct cached_persist *persist; /* copied; NULL = memory only */
+};
+
+/*
+ * Wraps upstream (may be NULL: then only cached and imported items are
+ * served, as offline). With own_upstream the cached source frees it.
+ * *out: free with collateral_source_free() then free(). The wrapper's
+ * `cache` member (verified objects) is set to upstream->cache.
+ */
+int cached_source_new(struct collateral_source *upstream, bool own_upstream, const struct cached_options *o,
+		      struct collateral_source **out, struct attest_err *err);
+
+/* Switches offline mode on or off at run time. */
+void cached_source_set_offline(struct collateral_source *cs, bool offline);
+
+/*
+ * Imports an item under key (cached_key_*), e.g. from a bundle: its dates
+ * are read and validate() runs as for a fetched item; it replaces what is
+ * cached and is written through to persistence.
+ */
+int cached_source_import(struct collateral_source *cs, const char *key, enum cached_kind kind,
+			 const struct collateral_blob *b, struct attest_err *err);
+
+/* Drops key from memory (e.g. after the verifier refused it); 0 or ATTEST_E_NOT_FOUND. */
+int cached_source_invalidate(struct collateral_source *cs, const char *key);
+
+/*
+ * Refreshes every item whose refresh window has opened (nextUpdate -
+ * refresh_ahead_s <= now), one fetch per item; for a timer thread in
+ * attestd ("background refresh ahead of next update"). *refreshed and
+ * *failed (optional) count the outcomes. Does nothing offline.
+ */
+void cached_source_refresh_due(struct collateral_source *cs, size_t *refreshed, size_t *failed);
+
+struct cached_stats {
+	uint64_t hits;		   /* served from memory (fresh or within the refresh window) */
+	uint64_t stale_served;	   /* served past nextUpdate under the grace */
+	uint64_t upstream_fetches; /* upstream calls made */
+	uint64_t upstream_failures;
+	uint64_t waits;		   /* callers that waited for another caller's fetch */
+	uint64_t persist_loads;	   /* items read back from persistence */
+	uint64_t persist_errors;
+	uint64_t rejected;	   /* items refused by dates or validate() */
+};
+void cached_source_stats(const struct collateral_source *cs, struct cached_stats *out);
+size_t cached_source_count(const struct collateral_source *cs);
+
+/* ---- keys (what an item covers) ---------------------------------------------- */
+#define CACHED_KEY_MAX 1024
+/* "sgx/tcb/<FMSPC upper hex>" or "tdx/tcb/..." */
+void cached_key_tcb_info(enum collateral_tee tee, const uint8_t fmspc[6], char out[CACHED_KEY_MAX]);
+/* "sgx/qe/identity", "tdx/qe/identity", "sgx/qve/identity", "sgx/qae/identity" */
+void cached_key_qe_identity(enum collateral_qe kind, char out[CACHED_KEY_MAX]);
+/* "pck_crl/processor", "pck_crl/platform"; "root_ca_crl" */
+void cached_key_pck_crl(enum collateral_pck_ca ca, char out[CACHED_KEY_MAX]);
+
+/* Encoding of an item for persistence: "ACOL" 1 | u32 len | data | u32 len | chain (BE). */
+int cached_encode(const struct collateral_blob *b, uint8_t **out, size_t *len, struct attest_err *err);
+int cached_decode(const uint8_t *p, size_t len, struct collateral_blob *out, struct attest_err *err);
+
+/* Reads (issue date, next update) of an item of the given kind at now. Error: collateral.cache.dates. */
+int cached_item_dates(enum cached_kind kind, const struct collateral_blob *b, int64_t now, int64_t cert_ttl_s,
+		      int64_t *issue_date, int64_t *next_update, struct attest_err *err);
+
+#endif
