@@ -642,6 +642,36 @@ static int doc_step(struct run *r, bool tcb, enum collateral_tee tee, const uint
 	return ATTEST_OK;
 }
 
+/*
+ * The ISV signature (§1.7 step 5). The attestation key is a platform's
+ * (stable across its quotes), so its parsed form is cached by the hash of
+ * its bytes; the signature itself is verified on every call.
+ */
+static void pkey_free(void *p)
+{
+	EVP_PKEY_free(p);
+}
+
+static int isv_sig_step(struct run *r, const struct quote *q)
+{
+	struct collateral_ref *ref;
+	EVP_PKEY *key = NULL;
+	uint8_t ck[32];
+	void *obj;
+	int rc;
+
+	cache_key(r, "intel.attkey", q->att_key, QUOTE_ECDSA_KEY_SIZE, NULL, 0, ck);
+	if ((ref = collateral_cache_get(r->cache, ck, r->ctx->now, &obj)) == NULL) {
+		if ((rc = quote_attestation_key(q, &key, r->prefix, r->err)) != ATTEST_OK)
+			return rc;
+		if ((ref = collateral_cache_put(r->cache, ck, key, pkey_free, INT64_MIN, INT64_MAX)) == NULL)
+			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+	}
+	rc = quote_verify_isv_sig_with_key(q, collateral_ref_obj(ref), r->prefix, r->err);
+	collateral_ref_release(ref);
+	return rc;
+}
+
 /* The pipeline ------------------------------------------------------------------------ */
 
 void intel_tdx_tcb_input(const struct quote *q, struct tcb_tdx_input *o)
@@ -702,7 +732,7 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 	if ((rc = qe_identity_check(qe->qi, &q->qe, &qstatus, &qlevel, r->prefix, r->err)) != ATTEST_OK)
 		return rc;
 	/* §1.7 step 5: the ISV signature after the QE identity. */
-	if ((rc = quote_verify_isv_sig(q, r->prefix, r->err)) != ATTEST_OK)
+	if ((rc = isv_sig_step(r, q)) != ATTEST_OK)
 		return rc;
 	if ((rc = doc_step(r, true, tdx ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, res->pck.fmspc, 0,
 			   &res->refs->tcb)) != ATTEST_OK)
@@ -763,7 +793,7 @@ int intel_quote_verify(const struct evidence_ctx *ctx, const uint8_t *bytes, siz
 	    (rc = quote_verify_qe_binding(&res->quote, prefix, err)) != ATTEST_OK)
 		goto out;
 	if (r.no_collateral) {
-		rc = quote_verify_isv_sig(&res->quote, prefix, err);
+		rc = isv_sig_step(&r, &res->quote);
 		goto out;
 	}
 	rc = collateral_steps(&r, res);

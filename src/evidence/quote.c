@@ -323,26 +323,42 @@ int quote_verify_qe_report_sig(const struct quote *q, EVP_PKEY *pck_key, const c
 	return ATTEST_OK;
 }
 
-int quote_verify_isv_sig(const struct quote *q, const char *prefix, struct attest_err *err)
+int quote_attestation_key(const struct quote *q, EVP_PKEY **key, const char *prefix, struct attest_err *err)
 {
 	char code[ATTEST_ERR_NAME_MAX];
-	EVP_PKEY *key = NULL;
 	int rc;
 
 	snprintf(code, sizeof(code), "%s.quote.attestation_key", prefix);
-	rc = ec_pubkey_from_xy(EC_P256, q->att_key, QUOTE_ECDSA_KEY_SIZE, &key, code, err);
-	if (rc != ATTEST_OK) {
+	rc = ec_pubkey_from_xy(EC_P256, q->att_key, QUOTE_ECDSA_KEY_SIZE, key, code, err);
+	if (rc != ATTEST_OK)
 		attest_err_where(err, "quote+0x%zx", (size_t)(q->att_key - q->raw));
-		return rc;
-	}
+	return rc;
+}
+
+int quote_verify_isv_sig_with_key(const struct quote *q, EVP_PKEY *key, const char *prefix,
+				  struct attest_err *err)
+{
+	char code[ATTEST_ERR_NAME_MAX];
+	int rc;
+
 	snprintf(code, sizeof(code), "%s.quote.signature", prefix);
 	rc = ecdsa_verify_rs_be(key, HASH_SHA256, q->signed_data, q->signed_len, q->isv_sig,
 				QUOTE_ECDSA_SIG_SIZE, code, err);
-	EVP_PKEY_free(key);
 	if (rc != ATTEST_OK) {
 		attest_err_prefix(err, "quote signature by the attestation key over header and body: ");
 		attest_err_where(err, "quote+0x%zx", (size_t)(q->isv_sig - q->raw));
 	}
+	return rc;
+}
+
+int quote_verify_isv_sig(const struct quote *q, const char *prefix, struct attest_err *err)
+{
+	EVP_PKEY *key = NULL;
+	int rc = quote_attestation_key(q, &key, prefix, err);
+
+	if (rc == ATTEST_OK)
+		rc = quote_verify_isv_sig_with_key(q, key, prefix, err);
+	EVP_PKEY_free(key);
 	return rc;
 }
 

@@ -223,6 +223,10 @@ int quote_verify_qe_report_sig(const struct quote *q, EVP_PKEY *pck_key, const c
  * <p>.quote.signature.
  */
 int quote_verify_isv_sig(const struct quote *q, const char *prefix, struct attest_err *err);
+/* The same in two steps, so a caller can keep the parsed key (new reference in *key). */
+int quote_attestation_key(const struct quote *q, EVP_PKEY **key, const char *prefix, struct attest_err *err);
+int quote_verify_isv_sig_with_key(const struct quote *q, EVP_PKEY *key, const char *prefix,
+				  struct attest_err *err);
 
 /*
  * The PEM text of a type-5 certification data (§1.6): the PEM blocks with
