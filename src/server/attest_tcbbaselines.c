@@ -47,12 +47,10 @@ static int selected_id(struct pipeline_routes *pr, struct http_request *req, enu
 	const char *id;
 	int rc = store_policy_get(req->srv->store, req->provider->name, maa_type_name(type), &pol, err);
 
-	if (rc == ATTEST_E_NOT_FOUND) {
-		attest_err_clear(err);
-		rc = ATTEST_OK;
-	} else if (rc != ATTEST_OK) {
+	if (rc == ATTEST_E_NOT_FOUND)
+		attest_err_clear(err); /* never set: the default applies */
+	else if (rc != ATTEST_OK)
 		return rc;
-	}
 	rc = pipeline_plan_get(pr->ctx, type, pol.text, pol.text ? strlen(pol.text) : 0, &plan, err);
 	if (rc == ATTEST_OK)
 		rc = policy_eval_config(plan, &props, err);
