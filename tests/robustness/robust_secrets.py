@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Secrets stay secret (issue 13).
+
+attestd starts in an empty data folder under a permissive umask (022) with
+--log-level debug. Then:
+  - modes: the data folder is 0700; kek.bin, attestd.db (+ -wal/-shm), the
+    development TLS key and the bootstrap credential file are 0600 (no group
+    or other bits);
+  - the store holds no plaintext private key (no PEM PRIVATE KEY header);
+  - after a round of requests (attestation, refusals, management, key
+    rotation, policies, metrics, OpenID metadata) neither attestd's stdout
+    and stderr nor any response contains a PEM private-key header, the KEK
+    (raw, hex, base64, base64url) or the body of the TLS private key.
+Whether key pages are excluded from core dumps (MADV_DONTDUMP, "dd" in
+/proc/<pid>/smaps) is reported, not required: attestd does not do it yet.
+"""
+import base64
+import json
+import os
+import stat
+
+import rlib
+
+
+def mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def main():
+    os.umask(0o022)
+    work = rlib.workdir("secrets")
+    srv = rlib.Attestd(work, extra=["--log-level", "debug"])
+    responses = []
+    try:
+        srv.start()
+        body = rlib.sgx_body(srv)
+
+        def req(method, path, **kw):
+            st, h, b = srv.request(method, path, **kw)
+            responses.append(b"%d %s\n" % (st, "\n".join("%s: %s" % kv for kv in h.items()).encode()) + b)
+            return st, b
+
+        st, _ = req("POST", "/attest/SgxEnclave?" + rlib.API, body=body, headers={"Content-Type": "application/json"})
+        if st != 200:
+            rlib.fail("the development quote does not attest: %d" % st)
+        req("POST", "/attest/SgxEnclave?" + rlib.API, body='{"quote":"AAAA"}', headers={"Content-Type": "application/json"})
+        req("POST", "/attest/SgxEnclave?" + rlib.API, body='{not json', headers={"Content-Type": "application/json"})
+        req("POST", "/attest/TdxVm?" + rlib.API, body=body, headers={"Content-Type": "application/json"})
+        req("GET", "/certs")
+        req("GET", "/.well-known/openid-configuration")
+        req("GET", "/metrics")
+        req("GET", "/management/providers", admin=True)
+        req("GET", "/management/providers", headers={"Authorization": "Bearer wrong"})
+        req("PUT", "/management/providers/p1", body='{"mode":"aad"}', headers={"Content-Type": "application/json"},
+            admin=True)
+        req("POST", "/management/keys:rotate", admin=True)
+        req("POST", "/management/providers/p1/keys:rotate", admin=True)
+        req("PUT", "/policies/SgxEnclave?" + rlib.API, body=rlib.policy_jws("version=1.0; authorizationrules { => permit(); }; issuancerules { };"),
+            headers={"Content-Type": "text/plain"}, admin=True)
+        req("GET", "/policies/SgxEnclave?" + rlib.API, admin=True)
+        req("GET", "/management/audit", admin=True)
+        req("GET", "/certs")
+        smaps_dd = 0
+        try:
+            with open("/proc/%d/smaps" % srv.proc.pid) as f:
+                name = ""
+                for line in f:
+                    if line[:1] in "0123456789abcdef" and "-" in line.split(" ")[0]:
+                        name = line.split()[-1] if len(line.split()) > 5 else ""
+                    elif line.startswith("VmFlags:") and " dd" in line and name not in ("[vvar]", "[vdso]"):
+                        smaps_dd += 1  # the kernel's own [vvar]/[vdso] are always dd
+        except OSError:
+            pass
+        srv.stop()
+
+        d = srv.data
+        want = {d: 0o700, os.path.join(d, "kek.bin"): 0o600, os.path.join(d, "attestd.db"): 0o600,
+                os.path.join(d, "tls", "dev-key.pem"): 0o600, srv.admin_file: 0o600}
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(os.path.join(d, "attestd.db" + suffix)):
+                want[os.path.join(d, "attestd.db" + suffix)] = 0o600
+        for p, m in want.items():
+            if not os.path.exists(p):
+                rlib.fail("%s was not created" % p)
+            if mode(p) & 0o077:
+                rlib.fail("%s has mode %o: group/other bits set (want %o)" % (p, mode(p), m))
+        rlib.log("modes: " + ", ".join("%s %o" % (os.path.relpath(p, work), mode(p)) for p in want))
+
+        kek = open(os.path.join(d, "kek.bin"), "rb").read()
+        tls_key = open(os.path.join(d, "tls", "dev-key.pem")).read()
+        key_body = "".join(line for line in tls_key.splitlines() if not line.startswith("-----"))
+        needles = {"PEM private key header": [b"PRIVATE KEY"],
+                   "KEK": [kek, kek.hex().encode(), kek.hex().upper().encode(), base64.b64encode(kek),
+                           base64.urlsafe_b64encode(kek).rstrip(b"=")],
+                   "TLS private key body": [key_body[i:i + 40].encode() for i in range(0, len(key_body) - 40, 40)]}
+        haystacks = {"attestd stderr": open(srv.stderr_path, "rb").read(),
+                     "attestd stdout": open(srv.stdout_path, "rb").read(),
+                     "responses": b"\n".join(responses)}
+        if len(kek) != 32:
+            rlib.fail("kek.bin is %d bytes, not 32" % len(kek))
+        for hname, hay in haystacks.items():
+            for nname, ns in needles.items():
+                for n in ns:
+                    if n and n in hay:
+                        i = hay.find(n)
+                        rlib.fail("%s contains the %s: ...%r..." % (hname, nname, hay[max(0, i - 80):i + 40]))
+        db = open(os.path.join(d, "attestd.db"), "rb").read()
+        if os.path.exists(os.path.join(d, "attestd.db-wal")):
+            db += open(os.path.join(d, "attestd.db-wal"), "rb").read()
+        if b"PRIVATE KEY" in db or kek in db:
+            rlib.fail("the store holds a plaintext PEM private key or the KEK")
+        rlib.log("no private key, KEK or TLS key in %d bytes of logs and %d responses; store has no plaintext key; "
+                 "mappings marked MADV_DONTDUMP: %d%s" %
+                 (sum(len(h) for h in haystacks.values()), len(responses), smaps_dd,
+                  "" if smaps_dd else " (key pages are NOT excluded from core dumps: reported, not required)"))
+        rlib.log("PASS")
+    finally:
+        srv.kill()
+        rlib.cleanup(work)
+
+
+if __name__ == "__main__":
+    main()
