@@ -60,15 +60,15 @@ def main():
         req("GET", "/policies/SgxEnclave?" + rlib.API, admin=True)
         req("GET", "/management/audit", admin=True)
         req("GET", "/certs")
-        smaps_dd = 0
+        smaps_dd = []
         try:
             with open("/proc/%d/smaps" % srv.proc.pid) as f:
                 name = ""
                 for line in f:
                     if line[:1] in "0123456789abcdef" and "-" in line.split(" ")[0]:
                         name = line.split()[-1] if len(line.split()) > 5 else ""
-                    elif line.startswith("VmFlags:") and " dd" in line and name not in ("[vvar]", "[vdso]"):
-                        smaps_dd += 1  # the kernel's own [vvar]/[vdso] are always dd
+                    elif line.startswith("VmFlags:") and " dd" in line and not name.startswith(("[vvar", "[vdso")):
+                        smaps_dd.append(name or "anonymous")  # the kernel's [vvar]/[vdso] are always dd
         except OSError:
             pass
         srv.stop()
@@ -110,7 +110,7 @@ def main():
         if b"PRIVATE KEY" in db or kek in db:
             rlib.fail("the store holds a plaintext PEM private key or the KEK")
         rlib.log("no private key, KEK or TLS key in %d bytes of logs and %d responses; store has no plaintext key; "
-                 "mappings marked MADV_DONTDUMP: %d%s" %
+                 "mappings marked MADV_DONTDUMP: %s%s" %
                  (sum(len(h) for h in haystacks.values()), len(responses), smaps_dd,
                   "" if smaps_dd else " (key pages are NOT excluded from core dumps: reported, not required)"))
         rlib.log("PASS")
