@@ -184,14 +184,23 @@ static int load_keys_of(struct srv *srv, struct keyring *ring, const char *provi
 	int rc = store_key_list(srv->store, provider, &keys, &n, err);
 
 	*loaded = 0;
-	for (size_t i = 0; rc == ATTEST_OK && i < n; i++) {
-		/* A key retired, or retiring with its window over, is no longer published. */
-		if (keys[i].state == STORE_KEY_RETIRED ||
-		    (keys[i].state == STORE_KEY_RETIRING && keys[i].not_after != 0 && keys[i].not_after <= now))
-			continue;
-		rc = keyring_import_blob(ring, keys[i].blob, keys[i].blob_len, &srv->signing->kek, err);
-		if (rc == ATTEST_OK)
-			(*loaded)++;
+	/*
+	 * Retiring keys first, active ones last: a blob does not record that it
+	 * was retired later (the store row does), and the ring makes the newest
+	 * key not retiring current, the later one on a tie of creation times.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; rc == ATTEST_OK && i < n; i++) {
+			/* A key retired, or retiring with its window over, is no longer published. */
+			if (keys[i].state == STORE_KEY_RETIRED ||
+			    (keys[i].state == STORE_KEY_RETIRING && keys[i].not_after != 0 && keys[i].not_after <= now))
+				continue;
+			if ((pass == 0) != (keys[i].state == STORE_KEY_RETIRING))
+				continue;
+			rc = keyring_import_blob(ring, keys[i].blob, keys[i].blob_len, &srv->signing->kek, err);
+			if (rc == ATTEST_OK)
+				(*loaded)++;
+		}
 	}
 	store_key_list_free(keys, n);
 	return rc;
