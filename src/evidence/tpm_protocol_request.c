@@ -634,19 +634,24 @@ static int check_vbs(struct req *r, struct claim_set *claims, struct attest_err 
 	return vbs_report_claims(&rep, false, claims);
 }
 
-static int fill_result(struct req *r, struct claim_set *claims, struct tpm_proto_result *res)
+static int fill_result(struct req *r, struct claim_set *claims, struct tpm_proto_result *res,
+		       struct attest_err *err)
 {
 	const char *rp_data = json_string_value(json_object_get(r->data, "rp_data"));
 	const char *rp_id = json_string_value(json_object_get(r->data, "rp_id"));
 
-	memset(res, 0, sizeof(*res));
-	res->claims = claims;
-	res->cnf = json_deep_copy(r->jwk);
-	res->rp_data = rp_data ? strdup(rp_data) : NULL;
-	res->rp_id = rp_id ? strdup(rp_id) : NULL;
-	res->version = r->version;
-	res->vbs = r->vbs;
-	return res->cnf ? ATTEST_OK : ATTEST_E_NOMEM;
+	struct tpm_proto_result t = {.version = r->version, .vbs = r->vbs};
+
+	t.cnf = json_deep_copy(r->jwk);
+	t.rp_data = rp_data ? strdup(rp_data) : NULL;
+	t.rp_id = rp_id ? strdup(rp_id) : NULL;
+	if (t.cnf == NULL || (rp_data && t.rp_data == NULL) || (rp_id && t.rp_id == NULL)) {
+		tpm_proto_result_free(&t); /* claims are still the caller's */
+		return attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
+	}
+	t.claims = claims; /* transferred on success only */
+	*res = t;
+	return ATTEST_OK;
 }
 
 void tpm_proto_result_free(struct tpm_proto_result *r)
@@ -696,7 +701,7 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 	    (r.vbs && (rc = check_vbs(&r, claims, err)) != ATTEST_OK) ||
 	    (!r.vbs && (rc = claim_set_add_bool(claims, "vbsReportPresent", false)) != ATTEST_OK) ||
 	    (rc = custom_claims(json_object_get(r.data, "custom_claims"), claims, err)) != ATTEST_OK ||
-	    (rc = fill_result(&r, claims, result)) != ATTEST_OK)
+	    (rc = fill_result(&r, claims, result, err)) != ATTEST_OK)
 		goto out;
 	claims = NULL; /* transferred */
 out:
