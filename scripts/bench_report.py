@@ -172,7 +172,7 @@ def parse_tpm(text):
             continue
         m = re.match(r"\s+(/bin/true \(exec floor\)|bench_tpm_verify: signature \+ PCR digest|"
                      r"bench_tpm_verify: \+ log replay \+ boot claims|tpm2_checkquote -f \(signature \+ PCR digest\))"
-                     r"\s+" + NUM + r" / " + NUM + " ms", line)
+                     r"\s+" + NUM + r"\s*/\s*" + NUM + r"\s*ms", line)
         if m:
             proc[m.group(1).split(":")[0].split(" ")[0] + ("+log" if "log replay" in m.group(1) else "")] = (
                 float(m.group(2)), float(m.group(3)))
@@ -260,7 +260,7 @@ def parse_https_certs(text):
         m = re.match(r"\s+floor, one core .*: " + NUM + " /s", line)
         if m:
             fl = float(m.group(1))
-        m = re.match(r"\s+attestd, (\d) workers?: " + NUM + r" requests/s .*latency (.*)$", line)
+        m = re.match(r"\s+attestd, (\d) workers?\s*: " + NUM + r" requests/s .*latency (.*)$", line)
         if m:
             w = int(m.group(1))
             rows.append(row("HTTPS GET /certs", "%d worker%s" % (w, "s" if w > 1 else ""), float(m.group(2)),
@@ -318,6 +318,17 @@ PARSERS = {
 HELPERS = {"bench_tpm_verify"}
 
 
+ORDER = ("SgxEnclave (", "OpenEnclave", "TdxVm", "SevSnpVm", "TpmQuote", "Tpm (", "policy", "token",
+         "SgxEnclave attestation", "HTTPS POST", "HTTPS GET")
+
+
+def section_rank(r):
+    for i, p in enumerate(ORDER):
+        if r["section"].startswith(p):
+            return i
+    return len(ORDER)
+
+
 def run_one(name, argv, env, timeout, outdir):
     print("== %s" % name, flush=True)
     t0 = time.monotonic()
@@ -361,6 +372,11 @@ def main():
             "loadavg_start": loadavg()}
     results = {}
     if a.outputs:
+        saved = os.path.join(a.outputs, "meta.json")
+        if os.path.exists(saved):  # the machine's state when the outputs were made
+            with open(saved) as f:
+                meta.update(json.load(f))
+            meta["parsed_from"] = os.path.abspath(a.outputs)
         for fn in sorted(os.listdir(a.outputs)):
             if fn.endswith(".out"):
                 with open(os.path.join(a.outputs, fn), errors="replace") as f:
@@ -381,7 +397,10 @@ def main():
             text, rc, secs = run_one("wrk_attest.sh", ["bash", wrk, build, str(a.https_seconds)], env, a.timeout,
                                      outdir)
             results["wrk_attest.sh"] = {"text": text, "rc": rc, "seconds": round(secs, 1)}
-    meta["loadavg_end"] = loadavg()
+    if not a.outputs:
+        meta["loadavg_end"] = loadavg()
+        with open(os.path.join(build, "bench-out", "meta.json"), "w") as f:
+            json.dump(meta, f)
 
     rows, status = [], {}
     for name, r in results.items():
@@ -402,6 +421,7 @@ def main():
             status.setdefault(name, "printed nothing parseable (exit %s): %s" %
                               (r["rc"], (r["text"].strip().splitlines() or ["no output"])[-1][:160]))
         rows.extend(got)
+    rows.sort(key=section_rank)  # stable: each benchmark's own order within a section
     for name in PARSERS:
         if name not in results:
             status[name] = "not run (absent from this build)"
