@@ -79,8 +79,20 @@ static int aik_from_public(const json_t *tad, struct tpm_att *a, struct attest_e
 	TPMT_PUBLIC pub;
 	int rc = b64_member(tad, "aik_public", true, &p, &n, err);
 
-	if (rc == ATTEST_OK && (rc = tpm_public_parse(p, n, &pub, err)) == ATTEST_OK)
-		rc = tpm_public_to_pkey(&pub, &a->aik, err);
+	if (rc == ATTEST_OK && (rc = tpm_public_parse(p, n, &pub, err)) == ATTEST_OK) {
+		/*
+		 * An AIK is a restricted signing key (Part 1 §25.2.2): the TPM signs
+		 * nothing external that starts with TPM_GENERATED_VALUE with it, which
+		 * is what makes the magic check of a quote mean something.
+		 */
+		if ((pub.objectAttributes & (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)) !=
+		    (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT))
+			rc = attest_err_set(err, ATTEST_E_VERIFY, "tpm.aik.attributes",
+					    "aik_public is not a restricted signing key (objectAttributes 0x%08x)",
+					    pub.objectAttributes);
+		else
+			rc = tpm_public_to_pkey(&pub, &a->aik, err);
+	}
 	free(p);
 	return rc;
 }
