@@ -14,6 +14,7 @@
 #include "test_tpm_lib.h"
 
 #include "devplat/tpm_ca.h"
+#include "devplat/tpm_dev.h"
 #include "evidence/tpm.h"
 #include "evidence/tpm_protocol.h"
 #include "base/codec.h"
@@ -607,6 +608,43 @@ static void azure_vtpm_bundle_verifies_offline_with_its_nonce(void **state)
 	EVP_PKEY_free(ak);
 }
 
+static void unrestricted_key_as_aik_public_is_refused(void **state)
+{
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	uint8_t *pub, *att, *sig, *q, *qs;
+	size_t pl, al, sl, ql, qsl;
+	struct tpm_pcr_values pcrs;
+	json_t *doc;
+	char *text;
+	struct claim_set *cs = claim_set_new();
+	struct evidence_ctx ctx = {.now = T_NOW, .flags = EVIDENCE_NO_COLLATERAL};
+	struct evidence_input in = {0};
+	struct attest_err err;
+
+	memset(&pcrs, 0, sizeof(pcrs));
+	pcrs.present[TPM_BANK_SHA256] = 0xFFFFFF;
+	/* devplat_tpm_certify's public area is a plain (unrestricted) signing key */
+	assert_int_equal(devplat_tpm_certify(k, k, &pub, &pl, &att, &al, &sig, &sl, NULL), 0);
+	assert_int_equal(devplat_tpm_quote(k, &pcrs, TPM_BANK_SHA256, 0xFFFFFF, NULL, 0, &q, &ql, &qs, &qsl, NULL), 0);
+	doc = json_pack("{s:o, s:o, s:o, s:o}", "quote", b64j(q, ql), "signature", b64j(qs, qsl), "aik_public",
+			b64j(pub, pl), "pcrs", pcrs_json_bank(&pcrs, TPM_BANK_SHA256));
+	text = json_dumps(doc, JSON_COMPACT);
+	in.evidence = (const uint8_t *)text;
+	in.evidence_len = strlen(text);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_verify(&ctx, &in, cs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.attributes");
+	claim_set_free(cs);
+	free(text);
+	json_decref(doc);
+	free(pub);
+	free(att);
+	free(sig);
+	free(q);
+	free(qs);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	/* libtss2-mu logs malformed input to stderr; the tests feed it plenty. */
@@ -630,6 +668,7 @@ int main(void)
 		cmocka_unit_test(spki_hash_equals_sha256_of_openssl_der),
 		cmocka_unit_test(gcp_bundle_verifies_offline_with_its_log),
 		cmocka_unit_test(azure_vtpm_bundle_verifies_offline_with_its_nonce),
+		cmocka_unit_test(unrestricted_key_as_aik_public_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
