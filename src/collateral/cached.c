@@ -531,7 +531,7 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 {
 	char key[CACHED_KEY_MAX];
 	struct centry *e;
-	bool due, stale;
+	bool due, stale, fetched = false;
 	int64_t now;
 	int rc;
 
@@ -556,7 +556,7 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 				continue;
 			if (stale)
 				c->st.stale_served++;
-			else
+			else if (!fetched) /* what this caller fetched itself is not a hit */
 				c->st.hits++;
 			rc = copy_out(c, e, out, err);
 			break;
@@ -587,14 +587,17 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 		e->waiters++; /* keeps e from eviction while we fetch */
 		fetch_locked(c, e, false);
 		e->waiters--;
+		if (e->last_rc != ATTEST_OK && e->has) {
+			rc = attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
+					    "%s expired and could not be refreshed: %s: %s", key, e->last_err.name,
+					    e->last_err.msg);
+			break;
+		}
 		if (e->last_rc != ATTEST_OK) {
-			if (e->has)
-				attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
-					       "%s expired and could not be refreshed: %s: %s", key, e->last_err.name,
-					       e->last_err.msg);
 			rc = fail_with(&e->last_err, e->last_rc, err);
 			break;
 		}
+		fetched = true;
 		/* loop: the new item is servable unless it is already expired upstream */
 		if (!servable(c, e, now_of(c), &due, &stale)) {
 			rc = attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",

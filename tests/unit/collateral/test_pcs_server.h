@@ -188,9 +188,23 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 		memcpy(body, r->body, r->len);
 		int tb = atomic_load(&s->tamper_body);
 
-		/* 1: every body; 2: JSON bodies only (TCB Info, identities: inside the signed member) */
-		if ((tb == 1 || (tb == 2 && strcmp(r->type, "application/json") == 0)) && r->len > 0)
+		/*
+		 * 1: every body, a bit in the middle; 2: JSON bodies only (TCB Info,
+		 * identities), the last digit of the first "...svn": value, inside
+		 * the signed member, so the document still parses.
+		 */
+		if (tb == 1 && r->len > 0)
 			body[r->len / 2] ^= 0x01;
+		if (tb == 2 && strcmp(r->type, "application/json") == 0) {
+			char *p = memmem(body, r->len, "svn\":", 5);
+
+			while (p != NULL && p < (char *)body + r->len && (*p < '0' || *p > '9'))
+				p++;
+			while (p != NULL && p + 1 < (char *)body + r->len && p[1] >= '0' && p[1] <= '9')
+				p++; /* the last digit: flipping it never makes a leading zero */
+			if (p != NULL && p < (char *)body + r->len)
+				*p ^= 0x01;
+		}
 		resp = MHD_create_response_from_buffer(r->len, body, MHD_RESPMEM_MUST_FREE);
 	}
 	MHD_add_response_header(resp, "Content-Type", r->type);

@@ -1,0 +1,632 @@
+/*
+ * The caching collateral source (collateral/cached.h) over the real PCS
+ * client and a local HTTPS server replaying the real PCS answers of
+ * shared/vectors: cold fetch, hits, expiry and refresh, outage and grace,
+ * CRLs never stale, single-flight, tampered items refused and not cached,
+ * offline mode and import, and durability in the real SQLite store.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "test_pcs_server.h"
+
+#include "collateral/cached.h"
+#include "collateral/collateral.h"
+#include "collateral/pcs.h"
+#include "crypto/crypto.h"
+#include "evidence/evidence.h"
+#include "evidence/sgx.h"
+#include "evidence/tcb.h"
+#include "store/store.h"
+
+#include <jansson.h>
+
+#define SGX_VEC "sgx/phala-sgx-v3-00a067110000-2023-11"
+
+static const uint8_t FMSPC[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
+
+struct fx {
+	struct tps srv;
+	struct collateral_source *pcs, *cached;
+	_Atomic int64_t now;
+	const char *vectors;
+	X509 *root;
+	int64_t tcb_iss, tcb_nu, crl_iss, crl_nu; /* the vector's own dates */
+};
+
+static int64_t fx_clock(void *arg)
+{
+	struct fx *f = arg;
+
+	return atomic_load(&f->now);
+}
+
+/*
+ * What attestd plugs in as validate(): the issuer chain to the Intel SGX
+ * Root CA (read from the vectors' roots/) and the item's signature by its
+ * first certificate (formats.md §2.3, §3.3). Time: the cache's now.
+ */
+static int validate_intel(void *arg, const char *key, enum cached_kind kind, const struct collateral_blob *b,
+			  int64_t now, struct attest_err *err)
+{
+	struct fx *f = arg;
+	STACK_OF(X509) *chain = NULL, *anchors = sk_X509_new_null();
+	struct x509_verify_opts vo = {0};
+	struct tcb_info *ti = NULL;
+	struct qe_identity *qi = NULL;
+	X509_CRL *crl = NULL;
+	X509 *leaf;
+	int rc;
+
+	if (b->chain == NULL) { /* the Root CA CRL: signed by the root itself */
+		rc = x509_crl_load(b->data, b->len, &crl, "test.crl", err);
+		if (rc == ATTEST_OK)
+			rc = x509_crl_verify(crl, f->root, now, "test.crl", err);
+		goto out;
+	}
+	if ((rc = x509_stack_from_pem(b->chain, b->chain_len, &chain, "test.chain", err)) != ATTEST_OK)
+		goto out;
+	sk_X509_push(anchors, f->root);
+	X509_up_ref(f->root);
+	vo.time = now;
+	vo.anchors = anchors;
+	leaf = sk_X509_value(chain, 0);
+	if ((rc = x509_chain_verify(leaf, chain, &vo, NULL, "test.chain", err)) != ATTEST_OK)
+		goto out;
+	if (kind == CACHED_TCB_INFO && (rc = tcb_info_parse(b->data, b->len, &ti, "sgx", err)) == ATTEST_OK)
+		rc = tcb_info_verify_signature(ti, X509_get0_pubkey(leaf), "sgx", err);
+	else if (kind == CACHED_QE_IDENTITY && (rc = qe_identity_parse(b->data, b->len, &qi, "sgx", err)) == ATTEST_OK)
+		rc = qe_identity_verify_signature(qi, X509_get0_pubkey(leaf), "sgx", err);
+	else if (kind == CACHED_CRL && (rc = x509_crl_load(b->data, b->len, &crl, "test.crl", err)) == ATTEST_OK)
+		rc = x509_crl_verify(crl, leaf, now, "test.crl", err);
+out:
+	tcb_info_free(ti);
+	qe_identity_free(qi);
+	X509_CRL_free(crl);
+	sk_X509_pop_free(chain, X509_free);
+	sk_X509_pop_free(anchors, X509_free);
+	return rc;
+}
+
+static void item_dates(const char *vectors, const char *rel, enum cached_kind kind, int64_t *iss, int64_t *nu)
+{
+	struct collateral_blob b = {0};
+
+	b.data = test_read_vector(vectors, rel, &b.len);
+	assert_non_null(b.data);
+	assert_int_equal(cached_item_dates(kind, &b, 0, 1, iss, nu, NULL), ATTEST_OK);
+	free(b.data);
+}
+
+static struct collateral_source *cached_over(struct fx *f, struct collateral_source *up, struct cached_options *o)
+{
+	struct collateral_source *c = NULL;
+
+	o->clock = fx_clock;
+	o->clock_arg = f;
+	o->validate = validate_intel;
+	o->validate_arg = f;
+	assert_int_equal(cached_source_new(up, false, o, &c, NULL), ATTEST_OK);
+	return c;
+}
+
+static struct fx *fx_new(const char *vectors, const struct cached_options *opt)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct pcs_options po = {0};
+	struct cached_options o = {0};
+	char root[128];
+	size_t n;
+	uint8_t *pem;
+	STACK_OF(X509) *st = NULL;
+
+	f->vectors = vectors;
+	assert_true(tps_add_intel(&f->srv, vectors, SGX_VEC));
+	assert_true(tps_start(&f->srv));
+	snprintf(root, sizeof(root), "%s/IntelSGXRootCA.der", f->srv.base);
+	po.base_url = f->srv.base;
+	po.root_ca_crl_url = root;
+	po.ca_pem = (const uint8_t *)f->srv.cert_pem;
+	po.ca_pem_len = strlen(f->srv.cert_pem);
+	assert_int_equal(pcs_source_new(&po, &f->pcs, NULL), ATTEST_OK);
+	pem = test_read_vector(vectors, "roots/intel_sgx_root_ca.pem", &n);
+	assert_non_null(pem);
+	assert_int_equal(x509_stack_from_pem(pem, n, &st, "test", NULL), ATTEST_OK);
+	f->root = sk_X509_shift(st);
+	sk_X509_pop_free(st, X509_free);
+	free(pem);
+	item_dates(vectors, SGX_VEC "/tcb_info.json", CACHED_TCB_INFO, &f->tcb_iss, &f->tcb_nu);
+	item_dates(vectors, SGX_VEC "/pck_crl.der", CACHED_CRL, &f->crl_iss, &f->crl_nu);
+	/* the cache's clock starts inside both windows */
+	atomic_store(&f->now, (f->tcb_iss > f->crl_iss ? f->tcb_iss : f->crl_iss) + 1);
+	if (opt != NULL)
+		o = *opt;
+	f->cached = cached_over(f, f->pcs, &o);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	collateral_source_free(f->cached);
+	free(f->cached);
+	collateral_source_free(f->pcs);
+	free(f->pcs);
+	X509_free(f->root);
+	tps_stop(&f->srv);
+	free(f);
+}
+
+static unsigned requests(struct fx *f)
+{
+	return atomic_load(&f->srv.requests);
+}
+
+static int get_tcb(struct collateral_source *s, struct collateral_blob *b, struct attest_err *err)
+{
+	attest_err_clear(err);
+	return collateral_get_tcb_info(s, COLLATERAL_TEE_SGX, FMSPC, b, err);
+}
+
+static void assert_is_file(const char *vectors, const char *rel, const struct collateral_blob *b)
+{
+	size_t n = 0;
+	uint8_t *want = test_read_vector(vectors, rel, &n);
+
+	assert_non_null(want);
+	assert_int_equal(b->len, n);
+	assert_memory_equal(b->data, want, n);
+	free(want);
+}
+
+static void cold_fetch_then_hits_without_another_request(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct cached_stats st;
+
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+		assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+		assert_is_file(dir, SGX_VEC "/tcb_info_issuer_chain.pem",
+			       &(struct collateral_blob){.data = b.chain, .len = b.chain_len});
+		collateral_blob_free(&b);
+	}
+	assert_int_equal(requests(f), 1);
+	cached_source_stats(f->cached, &st);
+	assert_int_equal(st.upstream_fetches, 1);
+	assert_int_equal(st.hits, 9);
+	assert_int_equal(cached_source_count(f->cached), 1);
+	fx_free(f);
+}
+
+static void item_is_fetched_again_after_its_next_update(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	atomic_store(&f->now, f->tcb_nu - 1); /* still current: a hit */
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 1);
+	atomic_store(&f->now, f->tcb_nu + 1); /* expired, no grace: fetched again */
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_E_COLLATERAL);
+	/* the replayed answer is the same document, already past its nextUpdate: refused, not served */
+	assert_string_equal(err.name, "collateral.cache.stale");
+	assert_int_equal(requests(f), 2);
+	fx_free(f);
+}
+
+static void refresh_ahead_serves_cached_while_one_caller_refreshes(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.refresh_ahead_s = 3600};
+	struct fx *f = fx_new(dir, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	size_t done = 0, failed = 0;
+
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	atomic_store(&f->now, f->tcb_nu - 60);
+	atomic_store(&f->srv.status, 503); /* the refresh fails: the cached item is still current and served */
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 2);
+	atomic_store(&f->srv.status, 0);
+	cached_source_refresh_due(f->cached, &done, &failed); /* the background refresh */
+	assert_int_equal(done, 1);
+	assert_int_equal(failed, 0);
+	assert_int_equal(requests(f), 3);
+	atomic_store(&f->now, f->tcb_iss + 10); /* nothing due: the timer sends nothing */
+	cached_source_refresh_due(f->cached, &done, &failed);
+	assert_int_equal(done + failed, 0);
+	assert_int_equal(requests(f), 3);
+	fx_free(f);
+}
+
+static void outage_serves_tcb_info_within_grace_and_refuses_after(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.grace_s = 7 * 86400};
+	struct fx *f = fx_new(dir, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct cached_stats st;
+
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	atomic_store(&f->srv.status, 503);
+	atomic_store(&f->now, f->tcb_nu + 86400);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	cached_source_stats(f->cached, &st);
+	assert_int_equal(st.stale_served, 1);
+	assert_int_equal(st.upstream_failures, 1);
+	atomic_store(&f->now, f->tcb_nu + 8 * 86400);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_E_COLLATERAL);
+	assert_string_equal(err.name, "collateral.cache.stale");
+	assert_non_null(strstr(err.msg, "collateral.pcs.http"));
+	assert_null(b.data);
+	fx_free(f);
+}
+
+static void crls_are_never_served_past_their_next_update(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.grace_s = 365 * 86400};
+	struct fx *f = fx_new(dir, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+
+	assert_int_equal(collateral_get_pck_crl(f->cached, COLLATERAL_CA_PROCESSOR, &b, NULL), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/pck_crl.der", &b);
+	collateral_blob_free(&b);
+	atomic_store(&f->srv.status, 503);
+	atomic_store(&f->now, f->crl_nu + 1);
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_pck_crl(f->cached, COLLATERAL_CA_PROCESSOR, &b, &err), ATTEST_E_COLLATERAL);
+	assert_string_equal(err.name, "collateral.cache.stale");
+	assert_null(b.data);
+	assert_int_equal(requests(f), 2);
+	fx_free(f);
+}
+
+struct flight {
+	struct collateral_source *src;
+	int rc;
+	size_t len;
+};
+
+static void *one_lookup(void *arg)
+{
+	struct flight *fl = arg;
+	struct collateral_blob b = {0};
+	struct attest_err err;
+
+	fl->rc = get_tcb(fl->src, &b, &err);
+	fl->len = b.len;
+	collateral_blob_free(&b);
+	return NULL;
+}
+
+static void run_100(struct collateral_source *src, struct flight *fl)
+{
+	pthread_t th[100];
+
+	for (int i = 0; i < 100; i++) {
+		fl[i].src = src;
+		assert_int_equal(pthread_create(&th[i], NULL, one_lookup, &fl[i]), 0);
+	}
+	for (int i = 0; i < 100; i++)
+		pthread_join(th[i], NULL);
+}
+
+static void hundred_concurrent_lookups_cause_one_upstream_request(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct flight fl[100];
+	struct cached_stats st;
+	size_t n = 0;
+	uint8_t *want = test_read_vector(dir, SGX_VEC "/tcb_info.json", &n);
+
+	atomic_store(&f->srv.delay_ms, 300); /* a slow upstream */
+	run_100(f->cached, fl);
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(fl[i].rc, ATTEST_OK);
+		assert_int_equal(fl[i].len, n);
+	}
+	assert_int_equal(requests(f), 1);
+	cached_source_stats(f->cached, &st);
+	assert_int_equal(st.upstream_fetches, 1);
+	assert_true(st.waits >= 1);
+	free(want);
+	fx_free(f);
+}
+
+static void a_failure_is_shared_by_waiters_and_not_cached(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct flight fl[100];
+	struct collateral_blob b = {0};
+	struct attest_err err;
+
+	atomic_store(&f->srv.delay_ms, 300);
+	atomic_store(&f->srv.status, 503);
+	run_100(f->cached, fl);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(fl[i].rc, ATTEST_E_IO);
+	assert_int_equal(requests(f), 1);
+	atomic_store(&f->srv.status, 0);
+	atomic_store(&f->srv.delay_ms, 0);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK); /* nothing negative was remembered */
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 2);
+	fx_free(f);
+}
+
+static void tampered_body_or_chain_is_refused_and_not_cached(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct cached_stats st;
+
+	atomic_store(&f->srv.tamper_body, 2);
+	assert_int_not_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	assert_string_equal(err.name, "sgx.tcbinfo.signature");
+	assert_null(b.data);
+	atomic_store(&f->srv.tamper_body, 0);
+	atomic_store(&f->srv.tamper_chain, 1);
+	assert_int_not_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	assert_true(strncmp(err.name, "test.chain", 10) == 0);
+	atomic_store(&f->srv.tamper_chain, 0);
+	cached_source_stats(f->cached, &st);
+	assert_int_equal(st.rejected, 2);
+	/* nothing was kept: the next lookup asks again and gets the genuine item */
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 3);
+	fx_free(f);
+}
+
+/* The claims of the vector's quote through src at the vector's time (NULL on failure). */
+static char *verify_json(const char *vectors, struct collateral_source *src, struct attest_err *err)
+{
+	size_t n = 0;
+	uint8_t *quote = test_read_vector(vectors, SGX_VEC "/quote.bin", &n);
+	struct evidence_ctx ctx = {.now = 1700611200, .collateral = src}; /* bundle.json now_unix */
+	struct evidence_input in = {.evidence = quote, .evidence_len = n};
+	struct claim_set *cs = claim_set_new();
+	char *s = NULL;
+	json_t *j;
+
+	attest_err_clear(err);
+	if (sgx_verify(&ctx, &in, cs, err) == ATTEST_OK) {
+		j = claim_set_to_json(cs);
+		s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+		json_decref(j);
+	}
+	claim_set_free(cs);
+	free(quote);
+	return s;
+}
+
+static void verdict_through_the_cache_equals_the_file_source_and_repeats_need_no_request(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *file = NULL;
+	struct attest_err err;
+	char path[1024], *a, *b;
+	unsigned after_first;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SGX_VEC);
+	assert_int_equal(collateral_file_source_new(path, &file, NULL), ATTEST_OK);
+	a = verify_json(dir, file, &err);
+	assert_non_null(a);
+	atomic_store(&f->now, 1700611200);
+	b = verify_json(dir, f->cached, &err);
+	if (b == NULL)
+		fail_msg("through the cache: %s: %s", err.name, err.msg);
+	assert_string_equal(a, b);
+	after_first = requests(f);
+	assert_true(after_first >= 4); /* TCB Info, QE identity, PCK CRL, Root CA CRL */
+	free(b);
+	b = verify_json(dir, f->cached, &err);
+	assert_non_null(b);
+	assert_string_equal(a, b);
+	assert_int_equal(requests(f), after_first);
+	free(a);
+	free(b);
+	collateral_source_free(file);
+	free(file);
+	fx_free(f);
+}
+
+static void offline_serves_only_what_is_cached_or_imported(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct cached_options o = {.offline = true};
+	struct collateral_source *off = cached_over(f, NULL, &o);
+	struct collateral_blob b = {0}, imp = {0};
+	struct attest_err err;
+	char key[CACHED_KEY_MAX];
+
+	assert_int_equal(get_tcb(off, &b, &err), ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.cache.offline");
+	imp.data = test_read_vector(dir, SGX_VEC "/tcb_info.json", &imp.len);
+	imp.chain = test_read_vector(dir, SGX_VEC "/tcb_info_issuer_chain.pem", &imp.chain_len);
+	cached_key_tcb_info(COLLATERAL_TEE_SGX, FMSPC, key);
+	assert_string_equal(key, "sgx/tcb/00A067110000");
+	assert_int_equal(cached_source_import(off, key, CACHED_TCB_INFO, &imp, NULL), ATTEST_OK);
+	atomic_store(&f->now, f->tcb_nu + 400 * 86400); /* offline: served whatever its age */
+	assert_int_equal(get_tcb(off, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	/* an import is validated like a fetch */
+	imp.data[imp.len / 2] ^= 1;
+	assert_int_not_equal(cached_source_import(off, key, CACHED_TCB_INFO, &imp, &err), ATTEST_OK);
+	collateral_blob_free(&imp);
+	/* a PCS-backed cache switched offline sends nothing */
+	cached_source_set_offline(f->cached, true);
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_qe_identity(f->cached, COLLATERAL_QE, &b, &err), ATTEST_E_NOT_FOUND);
+	assert_int_equal(requests(f), 0);
+	collateral_source_free(off);
+	free(off);
+	fx_free(f);
+}
+
+/* ---- durability through the real store (what attestd's adapter does) ---------------- */
+
+static int st_get(void *arg, const char *key, uint8_t **bytes, size_t *len, int64_t *iss, int64_t *nu,
+		  struct attest_err *err)
+{
+	struct store_collateral c = {0};
+	int rc = store_collateral_get(arg, key, &c, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	*bytes = c.bytes; /* transferred */
+	*len = c.len;
+	*iss = c.issue_date;
+	*nu = c.next_update;
+	c.bytes = NULL;
+	store_collateral_clear(&c);
+	return ATTEST_OK;
+}
+
+static int st_put(void *arg, const char *key, const uint8_t *bytes, size_t len, int64_t iss, int64_t nu,
+		  struct attest_err *err)
+{
+	struct store_collateral c = {(char *)key, (uint8_t *)bytes, len, iss, nu};
+
+	return store_collateral_put(arg, &c, err);
+}
+
+static void items_survive_a_restart_in_the_store(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	char tmp[] = "/tmp/attest-cached-XXXXXX", uri[256], cmd[300];
+	struct store *st = NULL;
+	struct cached_persist p = {0};
+	struct cached_options o = {0};
+	struct fx *f;
+	struct collateral_source *second;
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct cached_stats s;
+
+	assert_non_null(mkdtemp(tmp));
+	snprintf(uri, sizeof(uri), "sqlite:%s/state.db", tmp);
+	assert_int_equal(store_open(uri, NULL, &st, NULL), ATTEST_OK);
+	p.arg = st;
+	p.get = st_get;
+	p.put = st_put;
+	o.persist = &p;
+	f = fx_new(dir, &o);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 1);
+	/* a new node (fresh memory) over the same store asks nobody */
+	second = cached_over(f, f->pcs, &o);
+	assert_int_equal(get_tcb(second, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	assert_is_file(dir, SGX_VEC "/tcb_info_issuer_chain.pem",
+		       &(struct collateral_blob){.data = b.chain, .len = b.chain_len});
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 1);
+	cached_source_stats(second, &s);
+	assert_int_equal(s.persist_loads, 1);
+	assert_int_equal(s.upstream_fetches, 0);
+	/* and offline as well */
+	cached_source_set_offline(second, true);
+	assert_int_equal(cached_source_invalidate(second, "sgx/tcb/00A067110000"), ATTEST_OK);
+	collateral_source_free(second);
+	free(second);
+	fx_free(f);
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void persisted_records_round_trip_and_truncations_are_refused(void **state)
+{
+	struct collateral_blob in = {(uint8_t *)"body", 4, (uint8_t *)"chain", 5}, out = {0};
+	uint8_t *enc = NULL;
+	size_t n = 0;
+
+	assert_int_equal(cached_encode(&in, &enc, &n, NULL), ATTEST_OK);
+	assert_int_equal(cached_decode(enc, n, &out, NULL), ATTEST_OK);
+	assert_int_equal(out.len, 4);
+	assert_memory_equal(out.data, "body", 4);
+	assert_int_equal(out.chain_len, 5);
+	assert_memory_equal(out.chain, "chain", 5);
+	collateral_blob_free(&out);
+	for (size_t cut = 0; cut < n; cut++) {
+		struct attest_err err;
+
+		attest_err_clear(&err);
+		assert_int_equal(cached_decode(enc, cut, &out, &err), ATTEST_E_PARSE);
+		assert_string_equal(err.name, "collateral.cache.encoding");
+	}
+	free(enc);
+}
+
+static void entries_are_bounded(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.max_entries = 2};
+	struct fx *f = fx_new(dir, &o);
+	struct collateral_blob b = {0};
+
+	assert_int_equal(collateral_get_pck_crl(f->cached, COLLATERAL_CA_PROCESSOR, &b, NULL), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_pck_crl(f->cached, COLLATERAL_CA_PLATFORM, &b, NULL), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_qe_identity(f->cached, COLLATERAL_QE, &b, NULL), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(cached_source_count(f->cached), 2);
+	/* the least recently used (processor CRL) went: asking again is a request */
+	assert_int_equal(collateral_get_pck_crl(f->cached, COLLATERAL_CA_PROCESSOR, &b, NULL), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 4);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(cold_fetch_then_hits_without_another_request),
+	    cmocka_unit_test(item_is_fetched_again_after_its_next_update),
+	    cmocka_unit_test(refresh_ahead_serves_cached_while_one_caller_refreshes),
+	    cmocka_unit_test(outage_serves_tcb_info_within_grace_and_refuses_after),
+	    cmocka_unit_test(crls_are_never_served_past_their_next_update),
+	    cmocka_unit_test(hundred_concurrent_lookups_cause_one_upstream_request),
+	    cmocka_unit_test(a_failure_is_shared_by_waiters_and_not_cached),
+	    cmocka_unit_test(tampered_body_or_chain_is_refused_and_not_cached),
+	    cmocka_unit_test(verdict_through_the_cache_equals_the_file_source_and_repeats_need_no_request),
+	    cmocka_unit_test(offline_serves_only_what_is_cached_or_imported),
+	    cmocka_unit_test(items_survive_a_restart_in_the_store),
+	    cmocka_unit_test(persisted_records_round_trip_and_truncations_are_refused),
+	    cmocka_unit_test(entries_are_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
