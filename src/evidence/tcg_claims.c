@@ -141,6 +141,15 @@ static void guid_str(const uint8_t g[16], char out[37])
 		 ld_u16le(g + 4), ld_u16le(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
+/* A u64 as a JSON number when a signed 64-bit reader can hold it, else as a hex string. */
+static void jw_u64(struct buf *b, uint64_t v)
+{
+	if (v <= (uint64_t)INT64_MAX)
+		buf_printf(b, "%llu", (unsigned long long)v);
+	else
+		buf_printf(b, "\"0x%016llx\"", (unsigned long long)v);
+}
+
 static size_t capped(size_t n) { return n > TCG_JSON_MAX_DATA ? TCG_JSON_MAX_DATA : n; }
 
 static void uefi_var_write(struct buf *b, const struct uefi_var *v)
@@ -155,7 +164,7 @@ static void uefi_var_write(struct buf *b, const struct uefi_var *v)
 	jw_key(b, "UnicodeName", &first);
 	jw_utf16(b, v->name, v->name_chars * 2);
 	jw_key(b, "VariableDataLength", &first);
-	buf_printf(b, "%zu", v->data_len);
+	jw_u64(b, v->data_len);
 	jw_key(b, "VariableData", &first);
 	if (v->data_len == 1)
 		buf_printf(b, "%u", v->data[0]);
@@ -188,11 +197,15 @@ static bool image_load_write(struct buf *b, const uint8_t *p, size_t n)
 	cur_init(&c, p, n);
 	if (cur_u64le(&c, &loc) || cur_u64le(&c, &len) || cur_u64le(&c, &link) || cur_u64le(&c, &dpl))
 		return false;
-	buf_printf(b,
-		   "{\"ImageLocationInMemory\":%llu,\"ImageLengthInMemory\":%llu,\"ImageLinkTimeAddress\":%llu,"
-		   "\"LengthOfDevicePath\":%llu}",
-		   (unsigned long long)loc, (unsigned long long)len, (unsigned long long)link,
-		   (unsigned long long)dpl);
+	buf_append_str(b, "{\"ImageLocationInMemory\":");
+	jw_u64(b, loc);
+	buf_append_str(b, ",\"ImageLengthInMemory\":");
+	jw_u64(b, len);
+	buf_append_str(b, ",\"ImageLinkTimeAddress\":");
+	jw_u64(b, link);
+	buf_append_str(b, ",\"LengthOfDevicePath\":");
+	jw_u64(b, dpl);
+	buf_append_u8(b, '}');
 	return true;
 }
 
