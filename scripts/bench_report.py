@@ -426,7 +426,8 @@ def main():
         if name not in results:
             status[name] = "not run (absent from this build)"
 
-    report = {"meta": meta, "benchmarks": {k: {"status": v, "exit": results.get(k, {}).get("rc"),
+    goals = issue_goals(rows)
+    report = {"meta": meta, "goals": goals, "benchmarks": {k: {"status": v, "exit": results.get(k, {}).get("rc"),
                                                "seconds": results.get(k, {}).get("seconds")}
                                            for k, v in sorted(status.items())},
               "figures": rows}
@@ -436,6 +437,30 @@ def main():
     print_table(report)
     print("\nreport written to %s" % os.path.relpath(a.out))
     return 0
+
+
+def issue_goals(rows):
+    """Issue 13's goals, as ratios of this run (reported, never asserted)."""
+    out = []
+
+    def add(goal, what, value, target, met):
+        out.append({"goal": goal, "what": what, "value": value, "target": target, "met": met})
+
+    for r in rows:
+        if r["what"] == "verify warm" and "ratio_to_floor" in r:
+            add("warm verification <= 1.3 x floor", r["section"], r["ratio_to_floor"], 1.3, r["ratio_to_floor"] <= 1.3)
+        if r["what"] == "verify cold" and r.get("peer") == "@phala/dcap-qvl" and r.get("peer_over_ours"):
+            add("cold SGX/TDX >= 10 x faster than dcap-qvl", r["section"], r["peer_over_ours"], 10,
+                r["peer_over_ours"] >= 10)
+        if r["what"].startswith("capacity from server CPU") and "ratio_to_floor" in r:
+            add("HTTPS >= 70 % of (verify floor + token signature) per core", r["section"],
+                round(100 * r["ratio_to_floor"], 1), 70, r["ratio_to_floor"] >= 0.7)
+        if r["section"].startswith("policy evaluation") and r.get("note"):
+            m = re.match(r"([0-9.]+) %", r["note"])
+            if m:
+                add("policy evaluation < 1 % of an attestation's signatures", r["what"], float(m.group(1)), 1,
+                    float(m.group(1)) < 1)
+    return out
 
 
 def fmt(v):
@@ -464,6 +489,11 @@ def print_table(report):
             ("%.1fx" % r["peer_over_ours"]) if "peer_over_ours" in r else "-"))
         if r.get("note"):
             print("      %s" % r["note"][:150])
+    if report.get("goals"):
+        print("\nissue 13 goals (this run):")
+        for g in report["goals"]:
+            print("  %-4s %-58.58s %-46.46s %8s (target %s)" % ("MET" if g["met"] else "no", g["goal"], g["what"],
+                                                              g["value"], g["target"]))
     print("\nbenchmarks:")
     for k, v in report["benchmarks"].items():
         print("  %-18s %s" % (k, v["status"]))
