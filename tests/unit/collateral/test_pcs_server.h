@@ -167,7 +167,9 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 	for (size_t i = 0; i < s->n_routes && r == NULL; i++) {
 		size_t pl = strlen(s->routes[i].path);
 
-		if (pl > 0 && s->routes[i].path[pl - 1] == '*' && strncmp(s->routes[i].path, url, pl - 1) == 0)
+		/* the '*' stands for a hardware id: 16 (Turin) or 128 hex characters, not "crl" */
+		if (pl > 0 && s->routes[i].path[pl - 1] == '*' && strncmp(s->routes[i].path, url, pl - 1) == 0 &&
+		    strlen(url + pl - 1) >= 16)
 			r = &s->routes[i];
 	}
 	if (status == 0 && r == NULL)
