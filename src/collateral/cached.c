@@ -355,13 +355,21 @@ static int64_t now_of(struct cached *c)
 	return c->o.clock ? c->o.clock(c->o.clock_arg) : time_now();
 }
 
+static bool has_up(const struct cached *c)
+{
+	return c->up != NULL || c->o.amd_upstream != NULL;
+}
+
 /* ---- upstream, persistence ----------------------------------------------------------- */
 
 static int call_upstream(struct cached *c, const struct creq *r, struct collateral_blob *out, struct attest_err *err)
 {
-	struct collateral_source *u = c->up;
+	bool amd = r->slot == SLOT_VCEK || r->slot == SLOT_CHAIN || r->slot == SLOT_AMD_CRL;
+	struct collateral_source *u = amd && c->o.amd_upstream != NULL ? c->o.amd_upstream : c->up;
 	struct collateral_pck_query q = {r->ppid, r->ppid_len, r->cpusvn, r->pcesvn, r->pceid};
 
+	if (u == NULL)
+		return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.not_found", "no upstream for this item");
 	switch (r->slot) {
 	case SLOT_PCK_CRL:
 		return collateral_get_pck_crl(u, (enum collateral_pck_ca)r->ca, out, err);
@@ -440,7 +448,7 @@ static bool servable(const struct cached *c, const struct centry *e, int64_t now
 	*stale = now > e->next_update;
 	if (!e->has)
 		return false;
-	if (c->o.offline || c->up == NULL)
+	if (c->o.offline || !has_up(c))
 		return true;
 	if (!*stale)
 		return true;
@@ -469,7 +477,7 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 	struct attest_err ferr;
 	int64_t iss = 0, nu = 0, now;
 	int rc = ATTEST_E_NOT_FOUND;
-	bool from_persist = false, refused = false, upstream = !c->o.offline && c->up != NULL;
+	bool from_persist = false, refused = false, upstream = !c->o.offline && has_up(c);
 	struct creq rq = e->rq;
 
 	e->inflight = true;
@@ -548,7 +556,7 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 	for (;;) {
 		now = now_of(c);
 		if (servable(c, e, now, &due, &stale)) {
-			bool fetch = due && !e->inflight && !c->o.offline && c->up != NULL;
+			bool fetch = due && !e->inflight && !c->o.offline && has_up(c);
 
 			if (fetch) /* stale-while-revalidate: this caller refreshes, others are served */
 				fetch_locked(c, e, false);
@@ -579,7 +587,7 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 			fetch_locked(c, e, true);
 			continue;
 		}
-		if (c->o.offline || c->up == NULL) {
+		if (c->o.offline || !has_up(c)) {
 			rc = attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.cache.offline",
 					    "offline: %s is neither cached nor imported", key);
 			break;
@@ -710,6 +718,10 @@ static void s_free(void *self)
 	if (c->own_up && c->up != NULL) {
 		collateral_source_free(c->up);
 		free(c->up);
+	}
+	if (c->o.own_amd_upstream && c->o.amd_upstream != NULL) {
+		collateral_source_free(c->o.amd_upstream);
+		free(c->o.amd_upstream);
 	}
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -857,7 +869,7 @@ void cached_source_refresh_due(struct collateral_source *cs, size_t *refreshed, 
 	pthread_mutex_lock(&c->mu);
 	pass = ++c->pass;
 	/* Restart the scan after each fetch (the table may change while unlocked); each entry once per pass. */
-	while (again && !c->o.offline && c->up != NULL) {
+	while (again && !c->o.offline && has_up(c)) {
 		again = false;
 		for (unsigned b = 0; b < CACHED_BUCKETS && !again; b++)
 			for (struct centry *e = c->buckets[b]; e != NULL && !again; e = e->next) {

@@ -76,6 +76,14 @@ struct cached_options {
 			int64_t now, struct attest_err *err);
 	void *validate_arg;
 	const struct cached_persist *persist; /* copied; NULL = memory only */
+	/*
+	 * Optional upstream for the AMD slots (amd_vcek, amd_cert_chain,
+	 * amd_crl), so one cached source serves every verifier: Intel slots
+	 * from `upstream` (PCS), AMD slots from this one (KDS). Freed with
+	 * the cached source when own_amd_upstream.
+	 */
+	struct collateral_source *amd_upstream;
+	bool own_amd_upstream;
 };
 
 /*

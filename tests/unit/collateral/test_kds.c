@@ -16,6 +16,7 @@
 #include "collateral/cached.h"
 #include "collateral/collateral.h"
 #include "collateral/kds.h"
+#include "collateral/pcs.h"
 #include "evidence/evidence.h"
 #include "evidence/snp.h"
 
@@ -291,6 +292,46 @@ static void a_cached_vcek_costs_one_kds_request(void **state)
 	fx_free(f);
 }
 
+/* The SGX vector's bundle.json now_unix: its TCB Info is current then. */
+static int64_t sgx_vector_now(void *arg)
+{
+	(void)arg;
+	return 1700611200;
+}
+
+static void one_cached_source_serves_intel_and_amd_slots(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir);
+	struct pcs_options po = {0};
+	struct cached_options co = {0};
+	struct collateral_source *pcs = NULL, *c = NULL;
+	struct collateral_blob b = {0};
+	static const uint8_t fmspc[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
+	char url[512];
+
+	assert_true(tps_add_intel(&f->srv, dir, "sgx/phala-sgx-v3-00a067110000-2023-11"));
+	po.base_url = f->srv.base;
+	po.ca_pem = (const uint8_t *)f->srv.cert_pem;
+	po.ca_pem_len = strlen(f->srv.cert_pem);
+	assert_int_equal(pcs_source_new(&po, &pcs, NULL), ATTEST_OK);
+	co.clock = sgx_vector_now;
+	co.amd_upstream = kds_for(f, -1, 0);
+	co.own_amd_upstream = true;
+	assert_int_equal(cached_source_new(pcs, true, &co, &c, NULL), ATTEST_OK);
+	assert_int_equal(collateral_get_tcb_info(c, COLLATERAL_TEE_SGX, fmspc, &b, NULL), ATTEST_OK);
+	collateral_blob_free(&b);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, "/sgx/certification/v4/tcb?fmspc=00a067110000");
+	assert_int_equal(collateral_get_amd_cert_chain(c, "Milan", false, &b, NULL), ATTEST_OK);
+	collateral_blob_free(&b);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, "/vcek/v1/Milan/cert_chain");
+	assert_int_equal(atomic_load(&f->srv.requests), 2);
+	drop(c);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(a_request_that_would_wait_too_long_is_refused_unsent),
 	    cmocka_unit_test(kds_429_is_honoured),
 	    cmocka_unit_test(a_cached_vcek_costs_one_kds_request),
+	    cmocka_unit_test(one_cached_source_serves_intel_and_amd_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
