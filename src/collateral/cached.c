@@ -577,8 +577,13 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 			while (e->inflight)
 				pthread_cond_wait(&e->cv, &c->mu);
 			e->waiters--;
-			if (e->gen != gen && e->last_rc != ATTEST_OK && !servable(c, e, now_of(c), &due, &stale)) {
-				rc = fail_with(&e->last_err, e->last_rc, err);
+			if (e->gen != gen && !servable(c, e, now_of(c), &due, &stale)) {
+				/* share the fetch's outcome rather than fetching again: one request per key */
+				if (e->last_rc != ATTEST_OK)
+					rc = fail_with(&e->last_err, e->last_rc, err);
+				else
+					rc = attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
+							    "%s as served upstream is already past its nextUpdate", key);
 				break;
 			}
 			continue;

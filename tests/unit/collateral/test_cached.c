@@ -378,6 +378,21 @@ static void a_failure_is_shared_by_waiters_and_not_cached(void **state)
 	fx_free(f);
 }
 
+static void expired_answers_are_shared_by_waiters_too(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct flight fl[100];
+
+	atomic_store(&f->now, f->tcb_nu + 1); /* what the upstream serves is already past nextUpdate */
+	atomic_store(&f->srv.delay_ms, 300);
+	run_100(f->cached, fl);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(fl[i].rc, ATTEST_E_COLLATERAL);
+	assert_int_equal(requests(f), 1);
+	fx_free(f);
+}
+
 static void tampered_body_or_chain_is_refused_and_not_cached(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -621,6 +636,7 @@ int main(void)
 	    cmocka_unit_test(crls_are_never_served_past_their_next_update),
 	    cmocka_unit_test(hundred_concurrent_lookups_cause_one_upstream_request),
 	    cmocka_unit_test(a_failure_is_shared_by_waiters_and_not_cached),
+	    cmocka_unit_test(expired_answers_are_shared_by_waiters_too),
 	    cmocka_unit_test(tampered_body_or_chain_is_refused_and_not_cached),
 	    cmocka_unit_test(verdict_through_the_cache_equals_the_file_source_and_repeats_need_no_request),
 	    cmocka_unit_test(offline_serves_only_what_is_cached_or_imported),
