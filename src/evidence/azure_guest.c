@@ -1,0 +1,645 @@
+/*
+ * Azure guest attestation: see azure_guest.h for the contract and the
+ * order of checks (maa-interface.md §1.3.6, §2.6; formats.md §6-7).
+ */
+#include "evidence/azure_guest.h"
+
+#include "base/codec.h"
+#include "base/jsonx.h"
+#include "crypto/jose.h"
+#include "evidence/azure_cvm.h"
+#include "evidence/snp.h"
+#include "evidence/tcg_log.h"
+#include "evidence/tdx.h"
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tss2/tss2_mu.h>
+
+#define AG "azureguest"
+#define DOC "AttestationInfo"
+
+/* ---- AttestationInfo parsing ---------------------------------------------- */
+
+static int member_missing(struct attest_err *err, const char *name, const char *what)
+{
+	return attest_err_set(err, ATTEST_E_PARSE, AG ".member", "%s member %s is %s", DOC, name, what);
+}
+
+/* A required (or optional) base64 string member, decoded (either alphabet). */
+static int get_b64(const json_t *obj, const char *name, bool required, struct azure_guest_blob *out,
+		   struct attest_err *err)
+{
+	const json_t *v = json_object_get(obj, name);
+	const char *s;
+
+	if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
+		if (required)
+			return member_missing(err, name, "missing or empty");
+		return ATTEST_OK;
+	}
+	if (!json_is_string(v))
+		return member_missing(err, name, "not a string");
+	s = json_string_value(v);
+	if (b64_decode(s, json_string_length(v), &out->p, &out->n) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_PARSE, AG ".base64", "%s member %s is not base64", DOC,
+				      name);
+	return ATTEST_OK;
+}
+
+/* A base64 member holding a text (OSType, OSDistro, OSBuild), NUL-terminated. */
+static int get_b64_text(const json_t *obj, const char *name, char **out, struct attest_err *err)
+{
+	struct azure_guest_blob b = {0};
+	int rc = get_b64(obj, name, true, &b, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	if (memchr(b.p, 0, b.n) != NULL) {
+		free(b.p);
+		return attest_err_set(err, ATTEST_E_PARSE, AG ".member", "%s member %s holds a NUL byte", DOC,
+				      name);
+	}
+	*out = malloc(b.n + 1);
+	if (*out == NULL) {
+		free(b.p);
+		return attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
+	}
+	memcpy(*out, b.p, b.n);
+	(*out)[b.n] = 0;
+	free(b.p);
+	return ATTEST_OK;
+}
+
+/* OSVersionMajor / Minor: strings of digits (§1.3.6), numbers accepted too. */
+static int get_version(const json_t *obj, const char *name, int64_t *out, struct attest_err *err)
+{
+	const json_t *v = json_object_get(obj, name);
+	const char *s;
+	char *end;
+	long long x;
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*out = json_integer_value(v);
+		return ATTEST_OK;
+	}
+	if (!json_is_string(v))
+		return member_missing(err, name, "missing or not a string");
+	s = json_string_value(v);
+	if (s[0] < '0' || s[0] > '9' || json_string_length(v) > 9)
+		goto bad;
+	x = strtoll(s, &end, 10);
+	if (*end != 0)
+		goto bad;
+	*out = x;
+	return ATTEST_OK;
+bad:
+	return attest_err_set(err, ATTEST_E_PARSE, AG ".os_version", "%s member %s is not a version number",
+			      DOC, name);
+}
+
+/* PcrSet: distinct indices 0..23. */
+static int parse_pcr_set(const json_t *tpm, uint32_t *mask, struct attest_err *err)
+{
+	const json_t *a = json_object_get(tpm, "PcrSet"), *v;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return member_missing(err, "TpmInfo.PcrSet", "missing or not a non-empty array");
+	*mask = 0;
+	json_array_foreach(a, i, v)
+	{
+		json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+
+		if (x < 0 || x >= TPM_PCR_COUNT || (*mask & (1u << x)))
+			return attest_err_set(err, ATTEST_E_PARSE, AG ".pcr_set",
+					      "TpmInfo.PcrSet[%zu] is not a new PCR index 0..23", i);
+		*mask |= 1u << x;
+	}
+	return ATTEST_OK;
+}
+
+/* PCRs: [{Index, Digest (base64 of 32 bytes)}], the vTPM's SHA-256 bank (§6.4). */
+static int parse_pcrs(const json_t *tpm, struct tpm_pcr_values *pcrs, struct attest_err *err)
+{
+	const json_t *a = json_object_get(tpm, "PCRs"), *e;
+	size_t i;
+	int rc = ATTEST_OK;
+
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return member_missing(err, "TpmInfo.PCRs", "missing or not a non-empty array");
+	json_array_foreach(a, i, e)
+	{
+		const json_t *ix = json_object_get(e, "Index"), *d = json_object_get(e, "Digest");
+		json_int_t x = json_is_integer(ix) ? json_integer_value(ix) : -1;
+		uint8_t *b = NULL;
+		size_t n = 0;
+
+		if (x < 0 || x >= TPM_PCR_COUNT || (pcrs->present[TPM_BANK_SHA256] & (1u << x)) ||
+		    !json_is_string(d) ||
+		    b64_decode(json_string_value(d), json_string_length(d), &b, &n) != ATTEST_OK || n != 32)
+			rc = attest_err_set(err, ATTEST_E_PARSE, AG ".pcrs",
+					    "TpmInfo.PCRs[%zu] needs a new Index 0..23 and a base64 SHA-256 "
+					    "Digest",
+					    i);
+		else
+			rc = tpm_pcr_set(pcrs, TPM_BANK_SHA256, (unsigned)x, b, n, err);
+		free(b);
+		if (rc != ATTEST_OK)
+			return rc;
+	}
+	return ATTEST_OK;
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+	bool required;
+} TPM_BLOBS[] = {
+    {"AikCert", offsetof(struct azure_guest_info, aik_cert), false},
+    {"AikPub", offsetof(struct azure_guest_info, aik_pub), true},
+    {"PcrQuote", offsetof(struct azure_guest_info, pcr_quote), true},
+    {"PcrSignature", offsetof(struct azure_guest_info, pcr_sig), true},
+    {"EncKeyPub", offsetof(struct azure_guest_info, enc_pub), true},
+    {"EncKeyCertifyInfo", offsetof(struct azure_guest_info, enc_certify), true},
+    {"EncKeyCertifyInfoSignature", offsetof(struct azure_guest_info, enc_certify_sig), true},
+};
+
+static int parse_tpm_info(const json_t *root, struct azure_guest_info *g, struct attest_err *err)
+{
+	const json_t *tpm = json_object_get(root, "TpmInfo");
+	int rc = ATTEST_OK;
+
+	if (!json_is_object(tpm))
+		return member_missing(err, "TpmInfo", "missing or not an object");
+	for (size_t i = 0; rc == ATTEST_OK && i < sizeof(TPM_BLOBS) / sizeof(TPM_BLOBS[0]); i++)
+		rc = get_b64(tpm, TPM_BLOBS[i].name, TPM_BLOBS[i].required,
+			     (struct azure_guest_blob *)((char *)g + TPM_BLOBS[i].off), err);
+	if (rc == ATTEST_OK)
+		rc = parse_pcr_set(tpm, &g->pcr_set, err);
+	if (rc == ATTEST_OK)
+		rc = parse_pcrs(tpm, &g->pcrs, err);
+	return rc;
+}
+
+/* IsolationInfo {Type, Evidence {Proof, RunTimeData}}; absent = TrustedLaunch. */
+static int parse_isolation(const json_t *root, struct azure_guest_info *g, struct attest_err *err)
+{
+	const json_t *iso = json_object_get(root, "IsolationInfo"), *type, *ev;
+	const char *t;
+	int rc;
+
+	g->isolation = AZURE_GUEST_TRUSTED_LAUNCH;
+	if (iso == NULL || json_is_null(iso))
+		return ATTEST_OK;
+	type = json_object_get(iso, "Type");
+	if (!json_is_object(iso) || !json_is_string(type))
+		return member_missing(err, "IsolationInfo.Type", "missing or not a string");
+	t = json_string_value(type);
+	if (strcmp(t, "SevSnp") == 0)
+		g->isolation = AZURE_GUEST_SEV_SNP;
+	else if (strcmp(t, "Tdx") == 0)
+		g->isolation = AZURE_GUEST_TDX;
+	else if (strcmp(t, "TrustedLaunch") != 0)
+		return attest_err_set(err, ATTEST_E_PARSE, AG ".isolation.type",
+				      "IsolationInfo.Type \"%.32s\" is not SevSnp, Tdx or TrustedLaunch", t);
+	ev = json_object_get(iso, "Evidence");
+	if (ev == NULL || json_is_null(ev))
+		return ATTEST_OK;
+	if (!json_is_object(ev))
+		return attest_err_set(err, ATTEST_E_PARSE, AG ".isolation.evidence",
+				      "IsolationInfo.Evidence is not an object");
+	g->has_evidence = json_object_size(ev) > 0;
+	if ((rc = get_b64(ev, "Proof", false, &g->proof, err)) != ATTEST_OK)
+		return rc;
+	if ((rc = get_b64(ev, "RunTimeData", false, &g->runtime, err)) != ATTEST_OK)
+		return rc;
+	g->has_evidence = g->has_evidence && (g->proof.p != NULL || g->runtime.p != NULL);
+	return ATTEST_OK;
+}
+
+static int parse_root(json_t *root, struct azure_guest_info *g, struct attest_err *err)
+{
+	const json_t *v = json_object_get(root, "AttestationProtocolVersion");
+	int rc;
+
+	if (!json_is_string(v))
+		return member_missing(err, "AttestationProtocolVersion", "missing or not a string");
+	g->protocol_version = json_string_value(v);
+	/* §1.3.6 describes protocol 2.0; 1.x requests have another shape. */
+	if (strncmp(g->protocol_version, "2.", 2) != 0)
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".protocol_version",
+				      "AttestationProtocolVersion \"%.16s\" is not 2.x", g->protocol_version);
+	if ((rc = get_b64_text(root, "OSType", &g->os_type, err)) != ATTEST_OK ||
+	    (rc = get_b64_text(root, "OSDistro", &g->os_distro, err)) != ATTEST_OK ||
+	    (rc = get_b64_text(root, "OSBuild", &g->os_build, err)) != ATTEST_OK ||
+	    (rc = get_version(root, "OSVersionMajor", &g->os_major, err)) != ATTEST_OK ||
+	    (rc = get_version(root, "OSVersionMinor", &g->os_minor, err)) != ATTEST_OK ||
+	    (rc = get_b64(root, "TcgLogs", true, &g->tcg_logs, err)) != ATTEST_OK)
+		return rc;
+	v = json_object_get(root, "ClientPayload");
+	if (v != NULL && !json_is_null(v) && !json_is_object(v))
+		return member_missing(err, "ClientPayload", "not an object");
+	g->client_payload = json_is_object(v) ? (json_t *)v : NULL;
+	if ((rc = parse_tpm_info(root, g, err)) != ATTEST_OK)
+		return rc;
+	return parse_isolation(root, g, err);
+}
+
+void azure_guest_info_free(struct azure_guest_info *g)
+{
+	if (g == NULL)
+		return;
+	json_decref(g->root);
+	free(g->os_type);
+	free(g->os_distro);
+	free(g->os_build);
+	free(g->tcg_logs.p);
+	for (size_t i = 0; i < sizeof(TPM_BLOBS) / sizeof(TPM_BLOBS[0]); i++)
+		free(((struct azure_guest_blob *)((char *)g + TPM_BLOBS[i].off))->p);
+	free(g->proof.p);
+	free(g->runtime.p);
+	memset(g, 0, sizeof(*g));
+}
+
+int azure_guest_info_parse(const uint8_t *p, size_t n, struct azure_guest_info *out, struct attest_err *err)
+{
+	struct azure_guest_info g;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	if (p == NULL || n == 0 || n > AZURE_GUEST_MAX_JSON)
+		return attest_err_set(err, ATTEST_E_PARSE, AG ".json", "%s is empty or larger than %u bytes",
+				      DOC, AZURE_GUEST_MAX_JSON);
+	if ((rc = jsonx_parse((const char *)p, n, &g.root, AG ".json", DOC, err)) != ATTEST_OK)
+		return rc;
+	if (!json_is_object(g.root))
+		rc = attest_err_set(err, ATTEST_E_PARSE, AG ".json", "%s is not a JSON object", DOC);
+	else
+		rc = parse_root(g.root, &g, err);
+	if (rc != ATTEST_OK) {
+		azure_guest_info_free(&g);
+		return rc;
+	}
+	*out = g; /* transferred */
+	return ATTEST_OK;
+}
+
+/* ---- verification ----------------------------------------------------------- */
+
+/* Per-request state. */
+struct agv {
+	const struct evidence_ctx *ctx;
+	const struct evidence_input *in;
+	struct azure_guest_info g;
+	TPMT_PUBLIC aik_tp;
+	EVP_PKEY *aik;
+	X509 *aik_cert;
+	bool aik_bound;		/* the isolation evidence binds the AIK */
+	struct claim_set *tee;	/* the nested x-ms-isolation-tee claims */
+	json_t *hcl_runtime;	/* the runtime data (isolated VMs) */
+	struct tpm_quote_out quote;
+	struct tcg_log *log;
+	EVP_PKEY *enc;
+	json_t *enc_jwk;
+};
+
+static void agv_free(struct agv *v)
+{
+	azure_guest_info_free(&v->g);
+	EVP_PKEY_free(v->aik);
+	X509_free(v->aik_cert);
+	claim_set_free(v->tee);
+	json_decref(v->hcl_runtime);
+	tcg_log_free(v->log);
+	EVP_PKEY_free(v->enc);
+	json_decref(v->enc_jwk);
+}
+
+/* AikPub (TPM2B_PUBLIC or TPMT_PUBLIC) must be a restricted signing key (Part 1 §25.2.2). */
+static int aik_load(struct agv *v, struct attest_err *err)
+{
+	const TPMA_OBJECT need = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
+	const uint8_t *c;
+	int rc;
+
+	if ((rc = tpm_public_parse(v->g.aik_pub.p, v->g.aik_pub.n, &v->aik_tp, err)) != ATTEST_OK) {
+		attest_err_prefix(err, "TpmInfo.AikPub: ");
+		return rc;
+	}
+	if ((v->aik_tp.objectAttributes & need) != need || (v->aik_tp.objectAttributes & TPMA_OBJECT_DECRYPT))
+		return attest_err_set(err, ATTEST_E_VERIFY, AG ".aik.attributes",
+				      "AikPub is not a restricted signing key (objectAttributes 0x%08x)",
+				      (unsigned)v->aik_tp.objectAttributes);
+	if ((rc = tpm_public_to_pkey(&v->aik_tp, &v->aik, err)) != ATTEST_OK)
+		return rc;
+	if (v->g.aik_cert.p == NULL)
+		return ATTEST_OK;
+	c = v->g.aik_cert.p;
+	v->aik_cert = d2i_X509(NULL, &c, (long)v->g.aik_cert.n);
+	if (v->aik_cert == NULL || c != v->g.aik_cert.p + v->g.aik_cert.n)
+		return attest_err_set(err, ATTEST_E_PARSE, AG ".aik.cert", "AikCert is not one DER certificate");
+	return ATTEST_OK;
+}
+
+/* The runtime data (HCL variable data) as an HCL report view for azure_cvm.h. */
+static int runtime_bind_ak(struct agv *v, struct attest_err *err)
+{
+	struct hcl_report h;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.var_data = v->g.runtime.p;
+	h.var_len = v->g.runtime.n;
+	if ((rc = hcl_runtime_parse(&h, &v->hcl_runtime, NULL, err)) != ATTEST_OK)
+		return rc;
+	/* formats.md §6.4: the AK must be the HCLAkPub of the bound runtime data. */
+	if ((rc = hcl_runtime_ak_matches(&h, v->aik, err)) != ATTEST_OK)
+		return rc;
+	v->aik_bound = true;
+	return claim_set_add(v->tee, "x-ms-runtime", json_incref(v->hcl_runtime)) == ATTEST_OK
+		   ? ATTEST_OK
+		   : attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
+}
+
+/* SevSnp: Proof = the SevSnpVm envelope {SnpReport, VcekCertChain} (§1.3.3). */
+static int isolation_snp(struct agv *v, struct attest_err *err)
+{
+	struct sevsnpvm_envelope env;
+	struct snp_certs certs;
+	struct snp_result *res = calloc(1, sizeof(*res));
+	struct evidence_input bind;
+	int rc;
+
+	memset(&env, 0, sizeof(env));
+	memset(&certs, 0, sizeof(certs));
+	memset(&bind, 0, sizeof(bind));
+	if (res == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
+	rc = sevsnpvm_envelope_parse(v->g.proof.p, v->g.proof.n, &env, err);
+	if (rc == ATTEST_OK) {
+		certs.chain = env.chain;
+		certs.chain_len = env.chain_len;
+		rc = snp_verify_report(v->ctx, NULL, env.report, env.report_len, &certs, res, err);
+	}
+	/* REPORT_DATA = SHA-256(RunTimeData) || 0…0 (formats.md §6.2, hash type 1). */
+	bind.runtime_data = v->g.runtime.p;
+	bind.runtime_data_len = v->g.runtime.n;
+	bind.runtime_data_type = EVIDENCE_DATA_JSON;
+	if (rc == ATTEST_OK)
+		rc = snp_bind_data(&res->report, &bind, err);
+	if (rc == ATTEST_OK)
+		rc = snp_claims_add(res, v->tee, err);
+	sevsnpvm_envelope_free(&env);
+	free(res);
+	return rc;
+}
+
+/* Tdx: Proof = the TD quote; its REPORTDATA binds RunTimeData (tdx_verify). */
+static int isolation_tdx(struct agv *v, struct attest_err *err)
+{
+	struct evidence_input q;
+
+	memset(&q, 0, sizeof(q));
+	q.evidence = v->g.proof.p;
+	q.evidence_len = v->g.proof.n;
+	q.runtime_data = v->g.runtime.p;
+	q.runtime_data_len = v->g.runtime.n;
+	q.runtime_data_type = EVIDENCE_DATA_JSON;
+	return tdx_verify(v->ctx, &q, v->tee, err);
+}
+
+static int isolation_verify(struct agv *v, struct attest_err *err)
+{
+	int rc;
+
+	if (v->g.isolation == AZURE_GUEST_TRUSTED_LAUNCH) {
+		/* A Trusted Launch VM has no TEE: evidence of one is a contradiction. */
+		if (v->g.has_evidence)
+			return attest_err_set(err, ATTEST_E_VERIFY, AG ".isolation.unexpected",
+					      "a TrustedLaunch request carries isolation evidence");
+		return ATTEST_OK;
+	}
+	if (v->g.proof.p == NULL || v->g.runtime.p == NULL)
+		return attest_err_set(err, ATTEST_E_PARSE, AG ".isolation.missing",
+				      "IsolationInfo.Evidence needs Proof and RunTimeData for %s",
+				      v->g.isolation == AZURE_GUEST_SEV_SNP ? "SevSnp" : "Tdx");
+	if ((v->tee = claim_set_new()) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
+	rc = v->g.isolation == AZURE_GUEST_SEV_SNP ? isolation_snp(v, err) : isolation_tdx(v, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	return runtime_bind_ak(v, err);
+}
+
+/* PcrQuote may come as TPM2B_ATTEST (u16 size prefix) or bare TPMS_ATTEST. */
+static void strip_tpm2b(const struct azure_guest_blob *b, const uint8_t **p, size_t *n)
+{
+	*p = b->p;
+	*n = b->n;
+	if (b->n >= 6 && ((size_t)b->p[0] << 8 | b->p[1]) == b->n - 2 && b->p[2] == 0xFF && b->p[3] == 0x54 &&
+	    b->p[4] == 0x43 && b->p[5] == 0x47) {
+		*p += 2;
+		*n -= 2;
+	}
+}
+
+static int quote_verify(struct agv *v, struct attest_err *err)
+{
+	struct tpm_quote_in q;
+	struct tpm_aik_trust trust;
+	uint8_t h[32];
+
+	memset(&q, 0, sizeof(q));
+	memset(&trust, 0, sizeof(trust));
+	strip_tpm2b(&v->g.pcr_quote, &q.attest, &q.attest_len);
+	q.sig = v->g.pcr_sig.p;
+	q.sig_len = v->g.pcr_sig.n;
+	q.aik = v->aik;
+	q.aik_cert = v->aik_cert;
+	q.nonce = (const uint8_t *)v->in->nonce;
+	q.nonce_len = v->in->nonce ? strlen(v->in->nonce) : 0;
+	/* Freshness of AzureGuest is the sealing to a TPM-held ephemeral key. */
+	q.skip_nonce = v->in->nonce == NULL;
+	q.required_pcr_mask = v->g.pcr_set;
+	q.required_bank = TPM_BANK_SHA256;
+	q.pcrs = &v->g.pcrs;
+	trust.now = v->ctx->now;
+	trust.roots = v->ctx->anchors ? v->ctx->anchors->tpm_roots : NULL;
+	/* An AIK bound by verified isolation evidence is trusted like a registered one. */
+	if (v->aik_bound) {
+		if (tpm_pkey_spki_sha256(v->aik, h) != 0)
+			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public", "cannot encode the AIK");
+		trust.registered = (const uint8_t(*)[32])h;
+		trust.n_registered = 1;
+	}
+	trust.require_valid_aik_cert = !v->aik_bound;
+	return tpm_quote_verify(&q, &trust, &v->quote, err);
+}
+
+static int log_verify(struct agv *v, struct attest_err *err)
+{
+	int rc = tcg_log_parse(v->g.tcg_logs.p, v->g.tcg_logs.n, &v->log, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	if (v->log->n_events == 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, AG ".log.empty", "TcgLogs holds no events");
+	return tcg_log_verify(v->log, &v->g.pcrs, err);
+}
+
+/*
+ * EncKeyPub: an RSA decryption key (not restricted: TPM2_RSA_Decrypt of
+ * arbitrary data) whose scheme is NULL or OAEP-SHA256, certified by the AIK.
+ */
+static int enckey_verify(struct agv *v, struct attest_err *err)
+{
+	TPMT_PUBLIC tp;
+	const TPMT_RSA_SCHEME *s;
+	int rc;
+
+	if ((rc = tpm_public_parse(v->g.enc_pub.p, v->g.enc_pub.n, &tp, err)) != ATTEST_OK) {
+		attest_err_prefix(err, "TpmInfo.EncKeyPub: ");
+		return rc;
+	}
+	if (tp.type != TPM2_ALG_RSA)
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".enckey.type", "EncKeyPub is not an RSA key");
+	if (!(tp.objectAttributes & TPMA_OBJECT_DECRYPT) || (tp.objectAttributes & TPMA_OBJECT_RESTRICTED))
+		return attest_err_set(err, ATTEST_E_VERIFY, AG ".enckey.attributes",
+				      "EncKeyPub is not an unrestricted decryption key (objectAttributes 0x%08x)",
+				      (unsigned)tp.objectAttributes);
+	s = &tp.parameters.rsaDetail.scheme;
+	if (s->scheme != TPM2_ALG_NULL && !(s->scheme == TPM2_ALG_OAEP && s->details.oaep.hashAlg == TPM2_ALG_SHA256))
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".enckey.scheme",
+				      "EncKeyPub's scheme 0x%04x is not NULL or OAEP-SHA256", s->scheme);
+	rc = tpm_certify_verify(&tp, v->aik, v->g.enc_certify.p, v->g.enc_certify.n, v->g.enc_certify_sig.p,
+				v->g.enc_certify_sig.n, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	if ((rc = tpm_public_to_pkey(&tp, &v->enc, err)) != ATTEST_OK)
+		return rc;
+	if ((rc = jwk_from_key(v->enc, AZURE_GUEST_ENC_KID, NULL, &v->enc_jwk, err)) != ATTEST_OK)
+		return rc;
+	json_object_set_new(v->enc_jwk, "key_ops", json_pack("[s]", "encrypt"));
+	return ATTEST_OK;
+}
+
+/* ---- claims (§2.6) ------------------------------------------------------------ */
+
+static json_t *attested_pcrs(uint32_t mask)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a != NULL && i < TPM_PCR_COUNT; i++)
+		if (mask & (1u << i))
+			json_array_append_new(a, json_integer(i));
+	return a;
+}
+
+/* x-ms-runtime: the client payload and the ephemeral key (§2.6). */
+static json_t *runtime_claim(const struct agv *v)
+{
+	json_t *rt = json_object();
+
+	if (rt == NULL)
+		return NULL;
+	if (v->g.client_payload != NULL)
+		json_object_set_new(rt, "client-payload", json_deep_copy(v->g.client_payload));
+	json_object_set_new(rt, "keys", json_pack("[O]", v->enc_jwk));
+	return rt;
+}
+
+/* Boot facts from the verified log only (formats.md §7.6-7.7); absent ≠ safe. */
+static int boot_claims(const struct agv *v, struct claim_set *out, struct attest_err *err)
+{
+	struct tcg_boot_state st;
+	int rc = tcg_boot_state(v->log, &st, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	rc = claim_set_add_bool(out, "secureboot", st.secure_boot == 1);
+	if (rc == ATTEST_OK && st.windows) {
+		rc = claim_set_add_bool(out, "x-ms-azurevm-bootdebug-enabled", st.boot_debugging);
+		if (rc == ATTEST_OK)
+			rc = claim_set_add_bool(out, "x-ms-azurevm-kerneldebug-enabled", st.kernel_debug);
+		if (rc == ATTEST_OK)
+			rc = claim_set_add_bool(out, "x-ms-azurevm-debuggersdisabled",
+						!st.boot_debugging && !st.kernel_debug);
+		if (rc == ATTEST_OK)
+			rc = claim_set_add_bool(out, "x-ms-azurevm-testsigning-enabled", st.test_signing);
+	}
+	return rc;
+}
+
+static int add_claims(const struct agv *v, struct claim_set *out, struct attest_err *err)
+{
+	const json_t *cfg = v->hcl_runtime ? json_object_get(v->hcl_runtime, "vm-configuration") : NULL;
+	const json_t *vmid = json_object_get(cfg, "vmUniqueId");
+	int rc = claim_set_add_str(out, "x-ms-attestation-type", "azurevm");
+
+	if (rc == ATTEST_OK)
+		rc = claim_set_add_str(out, "x-ms-azurevm-attestation-protocol-ver", v->g.protocol_version);
+	if (rc == ATTEST_OK)
+		rc = claim_set_add(out, "x-ms-azurevm-attested-pcrs", attested_pcrs(v->g.pcr_set));
+	if (rc == ATTEST_OK)
+		rc = claim_set_add_bool(out, "x-ms-azurevm-is-windows", strcmp(v->g.os_type, "Windows") == 0);
+	if (rc == ATTEST_OK)
+		rc = claim_set_add_str(out, "x-ms-azurevm-ostype", v->g.os_type);
+	if (rc == ATTEST_OK)
+		rc = claim_set_add_str(out, "x-ms-azurevm-osdistro", v->g.os_distro);
+	if (rc == ATTEST_OK)
+		rc = claim_set_add_str(out, "x-ms-azurevm-osbuild", v->g.os_build);
+	if (rc == ATTEST_OK)
+		rc = claim_set_add_int(out, "x-ms-azurevm-osversion-major", v->g.os_major);
+	if (rc == ATTEST_OK)
+		rc = claim_set_add_int(out, "x-ms-azurevm-osversion-minor", v->g.os_minor);
+	if (rc == ATTEST_OK && json_is_string(vmid))
+		rc = claim_set_add_str(out, "x-ms-azurevm-vmid", json_string_value(vmid));
+	if (rc == ATTEST_OK)
+		rc = claim_set_add(out, "x-ms-runtime", runtime_claim(v));
+	if (rc == ATTEST_OK && v->tee != NULL)
+		rc = claim_set_add(out, "x-ms-isolation-tee", claim_set_to_json(v->tee));
+	if (rc != ATTEST_OK)
+		return attest_err_set(err, rc, AG ".claims", "cannot add the Azure guest claims");
+	return boot_claims(v, out, err);
+}
+
+int azure_guest_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, struct claim_set *out,
+		       struct attest_err *err)
+{
+	struct agv v;
+	struct claim_set *tmp = NULL;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	v.ctx = ctx;
+	v.in = in;
+	if (ctx == NULL || in == NULL || out == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, AG ".param", "bad parameters");
+	rc = azure_guest_info_parse(in->evidence, in->evidence_len, &v.g, err);
+	if (rc == ATTEST_OK)
+		rc = aik_load(&v, err);
+	if (rc == ATTEST_OK)
+		rc = isolation_verify(&v, err);
+	if (rc == ATTEST_OK)
+		rc = quote_verify(&v, err);
+	if (rc == ATTEST_OK)
+		rc = log_verify(&v, err);
+	if (rc == ATTEST_OK)
+		rc = enckey_verify(&v, err);
+	/* Claims go to a scratch set first: `out` sees all of them or none. */
+	if (rc == ATTEST_OK && (tmp = claim_set_new()) == NULL)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
+	if (rc == ATTEST_OK)
+		rc = add_claims(&v, tmp, err);
+	for (size_t i = 0; rc == ATTEST_OK && i < claim_set_count(tmp); i++) {
+		const struct claim *c = claim_set_at(tmp, i);
+
+		rc = claim_set_add(out, c->type, json_incref(c->value));
+	}
+	claim_set_free(tmp);
+	agv_free(&v);
+	return rc;
+}

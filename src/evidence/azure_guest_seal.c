@@ -1,0 +1,203 @@
+/*
+ * The sealed AzureGuest token (maa-interface.md §1.3.6): the JWT
+ * AES-256-GCM-encrypted under a fresh key with AAD "Transport Key", that
+ * key RSA-OAEP(SHA-256)-wrapped to the attested VM's TPM-held EncKeyPub,
+ * so only the VM whose TPM holds the private key reads its token.
+ */
+#include "evidence/azure_guest.h"
+
+#include "base/codec.h"
+#include "base/jsonx.h"
+#include "crypto/jose.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEAL_KEY_LEN 32
+#define SEAL_IV_LEN  12
+#define SEAL_TAG_LEN 16
+#define SEAL_MAX     (8u * 1024 * 1024)
+
+/* RSA-OAEP with SHA-256 and MGF1-SHA-256, no label; encrypt or decrypt. */
+static int oaep(EVP_PKEY *key, bool enc, const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key, NULL);
+	int ok = c != NULL && (enc ? EVP_PKEY_encrypt_init(c) : EVP_PKEY_decrypt_init(c)) == 1 &&
+		 EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
+		 EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
+		 EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
+		 (enc ? EVP_PKEY_encrypt(c, out, outlen, in, inlen) : EVP_PKEY_decrypt(c, out, outlen, in, inlen)) ==
+		     1;
+
+	EVP_PKEY_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+/* AES-256-GCM; on decrypt the tag is checked (returns -1 when it does not match). */
+static int gcm(bool enc, const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN], const uint8_t *in,
+	       size_t n, uint8_t *out, uint8_t tag[SEAL_TAG_LEN])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	const char *aad = AZURE_GUEST_SEAL_AAD;
+	int l = 0, ok;
+
+	ok = c != NULL && n <= INT32_MAX &&
+	     EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc ? 1 : 0) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LEN, NULL) == 1 &&
+	     EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc ? 1 : 0) == 1 &&
+	     EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+	     (n == 0 || EVP_CipherUpdate(c, out, &l, in, (int)n) == 1) &&
+	     (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN, tag) == 1) &&
+	     EVP_CipherFinal_ex(c, out + (n ? (size_t)l : 0), &l) == 1 &&
+	     (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, tag) == 1);
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+int azure_guest_seal(EVP_PKEY *enc_pub, const char *jwt, char **sealed, struct attest_err *err)
+{
+	uint8_t key[SEAL_KEY_LEN], iv[SEAL_IV_LEN], tag[SEAL_TAG_LEN], *ct = NULL, *wrapped = NULL;
+	size_t n = jwt ? strlen(jwt) : 0, wlen = 0;
+	json_t *env = NULL;
+	char *text = NULL;
+	int rc = ATTEST_OK;
+
+	if (enc_pub == NULL || jwt == NULL || EVP_PKEY_get_base_id(enc_pub) != EVP_PKEY_RSA || n > SEAL_MAX)
+		return attest_err_set(err, ATTEST_E_INVALID, "azureguest.seal.param",
+				      "sealing needs an RSA key and a JWT of at most %u bytes", SEAL_MAX);
+	wlen = (size_t)EVP_PKEY_get_size(enc_pub);
+	ct = malloc(n + 1);
+	wrapped = malloc(wlen);
+	if (ct == NULL || wrapped == NULL) {
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "azureguest.seal.nomem", "out of memory");
+		goto out;
+	}
+	if (RAND_bytes(key, sizeof(key)) != 1 || RAND_bytes(iv, sizeof(iv)) != 1) {
+		rc = attest_err_set(err, ATTEST_E_INTERNAL, "azureguest.seal.random", "no random bytes");
+		goto out;
+	}
+	if (gcm(true, key, iv, (const uint8_t *)jwt, n, ct, tag) != 0 || oaep(enc_pub, true, key, sizeof(key), wrapped, &wlen) != 0) {
+		rc = attest_err_set(err, ATTEST_E_INTERNAL, "azureguest.seal.crypto",
+				    "cannot encrypt the token or wrap its key");
+		goto out;
+	}
+	env = json_object();
+	if (env != NULL) {
+		char *k = b64std_encode(wrapped, wlen), *i = b64std_encode(iv, sizeof(iv)),
+		     *t = b64std_encode(tag, sizeof(tag)), *j = b64std_encode(ct, n);
+
+		if (k && i && t && j) {
+			json_object_set_new(env, "EncryptedInnerKey", json_string(k));
+			json_object_set_new(env, "EncryptionParams", json_pack("{s:s}", "Iv", i));
+			json_object_set_new(env, "AuthenticationData", json_string(t));
+			json_object_set_new(env, "Jwt", json_string(j));
+			text = jsonx_dump(env);
+		}
+		free(k);
+		free(i);
+		free(t);
+		free(j);
+	}
+	if (text == NULL || (*sealed = b64url_encode((const uint8_t *)text, strlen(text))) == NULL)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "azureguest.seal.nomem", "out of memory");
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	free(ct);
+	free(wrapped);
+	free(text);
+	json_decref(env);
+	return rc;
+}
+
+int azure_guest_seal_for_claims(const struct claim_set *claims, const char *jwt, char **sealed,
+				struct attest_err *err)
+{
+	const json_t *rt = claim_set_get(claims, "x-ms-runtime");
+	const json_t *keys = json_object_get(rt, "keys"), *k = NULL;
+	EVP_PKEY *key = NULL;
+	size_t i;
+	int rc;
+
+	json_array_foreach(keys, i, k)
+	{
+		const json_t *kid = json_object_get(k, "kid");
+
+		if (json_is_string(kid) && strcmp(json_string_value(kid), AZURE_GUEST_ENC_KID) == 0)
+			break;
+	}
+	if (!json_is_array(keys) || i == json_array_size(keys) || jwk_to_key(k, &key, err) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_INVALID, "azureguest.seal.key",
+				      "the claims carry no " AZURE_GUEST_ENC_KID " key to seal the token to");
+	rc = azure_guest_seal(key, jwt, sealed, err);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* One standard-base64 member of the envelope (want = exact size, or 0 = any). */
+static int env_member(const json_t *obj, const char *name, size_t want, uint8_t **out, size_t *len,
+		      struct attest_err *err)
+{
+	const json_t *v = json_object_get(obj, name);
+
+	if (!json_is_string(v) || b64_decode(json_string_value(v), json_string_length(v), out, len) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_PARSE, "azureguest.sealed.member",
+				      "sealed token member %s is missing or not base64", name);
+	if (want != 0 && *len != want) {
+		free(*out);
+		*out = NULL;
+		return attest_err_set(err, ATTEST_E_PARSE, "azureguest.sealed.iv",
+				      "sealed token member %s has %zu bytes, not %zu", name, *len, want);
+	}
+	return ATTEST_OK;
+}
+
+int azure_guest_unseal(EVP_PKEY *priv, const char *sealed, size_t len, char **jwt, struct attest_err *err)
+{
+	uint8_t *text = NULL, *wrapped = NULL, *iv = NULL, *tag = NULL, *ct = NULL, *pt = NULL;
+	uint8_t key[512];
+	size_t tlen = 0, wl = 0, il = 0, gl = 0, cl = 0, kl = sizeof(key);
+	json_t *env = NULL;
+	int rc;
+
+	if (priv == NULL || sealed == NULL || len > 2 * SEAL_MAX ||
+	    b64_decode(sealed, len, &text, &tlen) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_PARSE, "azureguest.sealed.base64",
+				      "the sealed token is not base64url");
+	rc = jsonx_parse((const char *)text, tlen, &env, "azureguest.sealed.json", "sealed token", err);
+	if (rc == ATTEST_OK && !json_is_object(env))
+		rc = attest_err_set(err, ATTEST_E_PARSE, "azureguest.sealed.json", "the sealed token is not an object");
+	if (rc == ATTEST_OK)
+		rc = env_member(env, "EncryptedInnerKey", 0, &wrapped, &wl, err);
+	if (rc == ATTEST_OK)
+		rc = env_member(json_object_get(env, "EncryptionParams"), "Iv", SEAL_IV_LEN, &iv, &il, err);
+	if (rc == ATTEST_OK)
+		rc = env_member(env, "AuthenticationData", SEAL_TAG_LEN, &tag, &gl, err);
+	if (rc == ATTEST_OK)
+		rc = env_member(env, "Jwt", 0, &ct, &cl, err);
+	if (rc == ATTEST_OK && (oaep(priv, false, wrapped, wl, key, &kl) != 0 || kl != SEAL_KEY_LEN))
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "azureguest.sealed.key",
+				    "the inner key does not unwrap with this private key");
+	if (rc == ATTEST_OK && (pt = malloc(cl + 1)) == NULL)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "azureguest.sealed.nomem", "out of memory");
+	if (rc == ATTEST_OK && gcm(false, key, iv, ct, cl, pt, tag) != 0)
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "azureguest.sealed.tag",
+				    "the sealed token does not authenticate (ciphertext, tag or IV altered)");
+	if (rc == ATTEST_OK) {
+		pt[cl] = 0;
+		*jwt = (char *)pt;
+		pt = NULL; /* transferred */
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	free(pt);
+	free(text);
+	free(wrapped);
+	free(iv);
+	free(tag);
+	free(ct);
+	json_decref(env);
+	return rc;
+}
