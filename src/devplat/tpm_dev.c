@@ -277,7 +277,8 @@ int devplat_tpm_quote(EVP_PKEY *ak, const struct tpm_pcr_values *pcrs, enum tpm_
 	if (nonce_len > sizeof(a.extraData.buffer) || ab == NULL || sb == NULL)
 		goto fail;
 	a.extraData.size = (UINT16)nonce_len;
-	memcpy(a.extraData.buffer, nonce, nonce_len);
+	if (nonce_len > 0)
+		memcpy(a.extraData.buffer, nonce, nonce_len);
 	a.clockInfo.clock = 123456;
 	a.clockInfo.safe = 1;
 	a.attested.quote.pcrSelect.count = 1;
