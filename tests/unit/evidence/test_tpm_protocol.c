@@ -19,6 +19,8 @@
 #include "devplat/tpm_dev.h"
 #include "evidence/tpm_protocol.h"
 
+#include <pthread.h>
+
 #define T_NOW 1767225600 /* 2026-01-01 */
 
 struct fixture {
@@ -637,6 +639,42 @@ static void seen_set_is_bounded_and_forgets_only_expired_ids(void **state)
 	tpm_seen_set_free(s);
 }
 
+struct race {
+	struct tpm_seen_set *s;
+	int accepted;
+};
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+	uint8_t id[TPM_PROTO_ID_LEN];
+
+	memset(id, 0x77, sizeof(id));
+	for (int i = 0; i < 200; i++) {
+		uint8_t other[TPM_PROTO_ID_LEN];
+
+		memcpy(other, id, sizeof(other));
+		other[0] = (uint8_t)i;
+		if (tpm_seen_set_check(r->s, other, 1000, 10) == 0)
+			__atomic_add_fetch(&r->accepted, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/* Nodes run requests on several workers: one context id is accepted once, whoever races. */
+static void seen_set_accepts_each_id_once_across_threads(void **state)
+{
+	struct race r = {.s = tpm_seen_set_new(1024)};
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, race_thread, &r);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(r.accepted, 200);
+	tpm_seen_set_free(r.s);
+}
+
 static void json_member_span_returns_the_raw_text(void **state)
 {
 	const char *t = "{ \"a\" : 1, \"b\":{\"x\":\"}\\\"\" , \"y\":[1,{}]} ,\"c\":null}";
@@ -693,6 +731,7 @@ int main(void)
 		cmocka_unit_test(other_key_certified_by_the_aik_is_accepted_and_a_mismatch_refused),
 		cmocka_unit_test(malformed_requests_are_refused_with_their_own_errors),
 		cmocka_unit_test(seen_set_is_bounded_and_forgets_only_expired_ids),
+		cmocka_unit_test(seen_set_accepts_each_id_once_across_threads),
 		cmocka_unit_test(json_member_span_returns_the_raw_text),
 		cmocka_unit_test(pcp_blob_with_parts_beyond_its_end_is_refused),
 	};
