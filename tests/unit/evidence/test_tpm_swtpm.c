@@ -252,14 +252,14 @@ static void round_start(struct tpm_fx *f, struct round *r, const char *ak, const
 	tpm_proto_msg_free(&m);
 }
 
-static int submit(struct tpm_fx *f, struct round *r, const uint8_t *log, size_t log_len,
-		  struct tpm_proto_result *res, struct attest_err *err)
+static int submit_v(struct tpm_fx *f, struct round *r, const uint8_t *log, size_t log_len, int version,
+		    struct tpm_proto_result *res, struct attest_err *err)
 {
 	struct devplat_tpm_attestation cur = {
 		.quote = r->quote, .quote_len = r->quote_len, .sig = r->sig, .sig_len = r->sig_len,
 		.pcrs = &r->pcrs, .log = log, .log_len = log_len, .aik = f->aik,
 		.aik_cert_der = f->aik_cert, .aik_cert_len = f->aik_cert_len};
-	struct devplat_tpm_request rq = {.version = 2, .challenge = r->challenge, .service_context = r->context,
+	struct devplat_tpm_request rq = {.version = version, .challenge = r->challenge, .service_context = r->context,
 					 .rp_data = "bm9uY2U", .current = &cur, .request_key = f->req_key};
 	struct tpm_proto_msg m;
 	char *msg = NULL;
@@ -335,6 +335,30 @@ static void ek_chains_to_the_vendor_ca_and_the_aik_shares_its_tpm(void **state)
 	EVP_PKEY_free(ek);
 	free(der);
 	free(ekpub);
+}
+
+static int submit(struct tpm_fx *f, struct round *r, const uint8_t *log, size_t log_len,
+		  struct tpm_proto_result *res, struct attest_err *err)
+{
+	return submit_v(f, r, log, log_len, 2, res, err);
+}
+
+/* The same real quote in a v1 request: the Windows platform claim blob (PCP). */
+static void real_tpm_quote_in_a_v1_platform_claim_verifies(void **state)
+{
+	struct tpm_fx *f = *state;
+	struct round r;
+	struct tpm_proto_result res;
+	struct attest_err err;
+
+	NEED_TPM(f);
+	round_start(f, &r, "ak", NULL);
+	if (submit_v(f, &r, f->log.log.p, f->log.log.len, 1, &res, &err) != 0)
+		fail_msg("%s: %s (%s)", err.name, err.msg, err.where);
+	assert_int_equal(res.version, 1);
+	assert_true(json_is_true(claim_set_get(res.claims, "secureBootEnabled")));
+	tpm_proto_result_free(&res);
+	round_free(&r);
 }
 
 static void real_tpm_quote_over_the_challenge_verifies_with_its_log(void **state)
@@ -467,6 +491,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ek_chains_to_the_vendor_ca_and_the_aik_shares_its_tpm),
 		cmocka_unit_test(real_tpm_quote_over_the_challenge_verifies_with_its_log),
+		cmocka_unit_test(real_tpm_quote_in_a_v1_platform_claim_verifies),
 		cmocka_unit_test(real_tpm_quote_over_another_nonce_is_refused),
 		cmocka_unit_test(tampered_log_event_is_refused),
 		cmocka_unit_test(aik_without_trusted_certificate_is_refused),
