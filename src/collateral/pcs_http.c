@@ -1,8 +1,10 @@
 /*
  * libcurl GET for the online collateral sources (pcs_http.h). Design note:
- * one easy handle per request (no shared connection cache), because a
- * collateral fetch is rare once the cache (cached.c) is warm, and a handle
- * per request keeps the client free of shared mutable curl state.
+ * each request takes an easy handle from a small pool of idle ones (or a
+ * new one) and gives it back after, so a burst of cold lookups reuses the
+ * handle's open connection, TLS session and parsed CA store instead of a
+ * new TLS handshake and trust store per request (OpenSSL 3 makes both
+ * costly); a handle is used by one thread at a time.
  */
 #include "collateral/pcs_http.h"
 
@@ -32,6 +34,7 @@
 #pragma weak curl_easy_perform
 #pragma weak curl_easy_getinfo
 #pragma weak curl_easy_cleanup
+#pragma weak curl_easy_reset
 #pragma weak curl_easy_strerror
 #pragma weak curl_slist_append
 #pragma weak curl_slist_free_all
@@ -109,6 +112,8 @@ void pcs_http_fini(struct pcs_http *h)
 {
 	if (h == NULL || h->prefix == NULL)
 		return;
+	for (size_t i = 0; i < h->n_idle; i++)
+		curl_easy_cleanup(h->idle[i]);
 	free(h->ca_file);
 	free(h->ca_pem);
 	free((char *)h->o.api_key);
@@ -305,9 +310,37 @@ static void set_gate(struct pcs_http *h, int64_t seconds)
 	pthread_mutex_unlock(&h->mu);
 }
 
+/* An idle handle (options reset, connection kept) or a new one. */
+static CURL *easy_take(struct pcs_http *h)
+{
+	CURL *c = NULL;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->n_idle > 0)
+		c = h->idle[--h->n_idle];
+	pthread_mutex_unlock(&h->mu);
+	if (c != NULL) {
+		curl_easy_reset(c);
+		return c;
+	}
+	return curl_easy_init();
+}
+
+static void easy_give_back(struct pcs_http *h, CURL *c)
+{
+	pthread_mutex_lock(&h->mu);
+	if (h->n_idle < PCS_HTTP_POOL) {
+		h->idle[h->n_idle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+}
+
 static CURL *easy_new(struct pcs_http *h, const char *url, struct xfer *x, struct curl_slist **hdrs)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = easy_take(h);
 	char key[512];
 
 	if (c == NULL)
@@ -396,7 +429,7 @@ int pcs_http_get(struct pcs_http *h, const char *url, const char *const *wanted,
 		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "curl_easy_init failed");
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+	easy_give_back(h, c);
 	curl_slist_free_all(hdrs);
 	r.status = status;
 	rc = classify(h, cc, &x, status, url, err);

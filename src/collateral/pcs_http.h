@@ -31,6 +31,7 @@
 #define PCS_HTTP_MAX_HEADERS 2
 #define PCS_HTTP_HEADER_MAX (64u * 1024) /* an issuer chain is ~2 kB URL-encoded */
 #define PCS_HTTP_DEFAULT_RETRY_S 60
+#define PCS_HTTP_POOL 4 /* idle easy handles kept for reuse */
 
 struct pcs_http_options {
 	const char *ca_file;		/* PEM bundle to trust; NULL = the system's */
@@ -54,6 +55,8 @@ struct pcs_http {
 	int64_t next_slot_ms; /* monotonic ms of the next allowed request */
 	uint64_t requests;   /* requests sent (stats, tests) */
 	uint64_t refused;    /* requests refused by a gate without being sent */
+	void *idle[PCS_HTTP_POOL]; /* CURL easy handles between requests (keep-alive, TLS sessions) */
+	size_t n_idle;
 };
 
 struct pcs_http_resp {
