@@ -155,7 +155,16 @@ class Attestd:
                 self.proc.wait()
 
     def stop(self):
+        """SIGTERM: a clean shutdown must exit 0 with no sanitizer report
+        (leaks included, in the ASan build)."""
         self.kill(signal.SIGTERM)
+        err = self.stderr_tail(1 << 20)
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in err:
+                i = err.find(marker)
+                fail("attestd: sanitizer report: %s" % err[i:i + 1500])
+        if self.proc.returncode != 0:
+            fail("attestd exited %s after SIGTERM: %s" % (self.proc.returncode, self.stderr_tail()))
 
 
 def run(argv, **kw):
