@@ -451,6 +451,7 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 	struct tpm_quote_in q;
 	struct tpm_aik_trust trust;
 	uint8_t h[32];
+	int rc;
 
 	memset(&q, 0, sizeof(q));
 	memset(&trust, 0, sizeof(trust));
@@ -476,7 +477,12 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 		trust.n_registered = 1;
 	}
 	trust.require_valid_aik_cert = !v->aik_bound;
-	return tpm_quote_verify(&q, &trust, &v->quote, err);
+	rc = tpm_quote_verify(&q, &trust, &v->quote, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	/* Values the quote does not cover are not evidence: the log replays only against quoted PCRs. */
+	v->g.pcrs.present[TPM_BANK_SHA256] &= v->quote.selected[TPM_BANK_SHA256];
+	return ATTEST_OK;
 }
 
 static int log_verify(struct agv *v, struct attest_err *err)

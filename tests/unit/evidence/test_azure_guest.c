@@ -1,0 +1,584 @@
+/*
+ * Azure guest attestation (maa-interface.md §1.3.6, §2.6): the real Azure
+ * CVM artifacts of ../shared/vectors/azure-cvm checked as EXPECTED.md says
+ * (the vTPM quote verifies with its AK; the SNP HCL report is refused with
+ * the VCEK of another chip), and a synthetic confidential VM end to end
+ * (synthetic SNP report binding a synthetic AIK, software quote and TCG
+ * log, TPM2_Certify of an ephemeral key), its sealed token, and the
+ * refusals issue 8 lists.
+ */
+#include "base/codec.h"
+#include "claims/claims.h"
+#include "crypto/crypto.h"
+#include "devplat/azure_guest_dev.h"
+#include "devplat/snp_plat.h"
+#include "devplat/tpm_ca.h"
+#include "devplat/tpm_dev.h"
+#include "evidence/azure_cvm.h"
+#include "evidence/azure_guest.h"
+#include "evidence/tcg_log.h"
+#include "testutil.h"
+#include "token/request.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW 1700000000
+#define MASK (((1u << 8) - 1) | 0x7800u) /* PCR 0-7, 11-14 */
+
+static uint8_t *read_vec(const char *dir, const char *rel, size_t *n)
+{
+	uint8_t *p = test_read_vector(dir, rel, n);
+
+	assert_non_null(p);
+	return p;
+}
+
+/* ---- real vectors ------------------------------------------------------------- */
+
+static EVP_PKEY *real_ak(const char *dir)
+{
+	size_t n = 0;
+	uint8_t *pem = read_vec(dir, "azure-cvm/akpub.pem", &n);
+	BIO *b = BIO_new_mem_buf(pem, (int)n);
+	EVP_PKEY *k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+
+	BIO_free(b);
+	free(pem);
+	assert_non_null(k);
+	return k;
+}
+
+/* The raw RSASSA signature as the TPMT_SIGNATURE a vTPM returns (Part 2 §11.3). */
+static uint8_t *rsassa_tpmt(const uint8_t *sig, size_t n, size_t *len)
+{
+	uint8_t *t = malloc(n + 6);
+
+	t[0] = 0x00, t[1] = 0x14, t[2] = 0x00, t[3] = 0x0B;
+	t[4] = (uint8_t)(n >> 8), t[5] = (uint8_t)n;
+	memcpy(t + 6, sig, n);
+	*len = n + 6;
+	return t;
+}
+
+static void real_pcrs(const char *dir, struct tpm_pcr_values *pcrs)
+{
+	size_t n = 0;
+	uint8_t *txt = read_vec(dir, "azure-cvm/vtpm-pcrs-sha256.json", &n);
+	json_t *j = json_loadb((const char *)txt, n, 0, NULL);
+
+	memset(pcrs, 0, sizeof(*pcrs));
+	for (unsigned i = 0; i < TPM_PCR_COUNT; i++) {
+		char k[4];
+		uint8_t d[32];
+		const json_t *v;
+
+		snprintf(k, sizeof(k), "%u", i);
+		v = json_object_get(j, k);
+		assert_true(json_is_string(v));
+		assert_int_equal(hex_decode_to(json_string_value(v), json_string_length(v), d, 32), 0);
+		assert_int_equal(tpm_pcr_set(pcrs, TPM_BANK_SHA256, i, d, 32, NULL), 0);
+	}
+	json_decref(j);
+	free(txt);
+}
+
+static void real_vtpm_quote_verifies_with_its_ak_and_nonce(void **state)
+{
+	struct tpm_pcr_values pcrs;
+	struct tpm_quote_in q = {0};
+	struct tpm_quote_out o;
+	struct tpm_aik_trust t = {.now = NOW};
+	struct attest_err err;
+	uint8_t h[32], *att, *raw, *sig;
+	size_t an = 0, rn = 0, sn = 0;
+	EVP_PKEY *ak;
+
+	(void)state;
+	REQUIRE_VECTORS(dir);
+	ak = real_ak(dir);
+	real_pcrs(dir, &pcrs);
+	att = read_vec(dir, "azure-cvm/vtpm-quote.tpms_attest.bin", &an);
+	raw = read_vec(dir, "azure-cvm/vtpm-quote.rsassa-sig.bin", &rn);
+	sig = rsassa_tpmt(raw, rn, &sn);
+	assert_int_equal(tpm_pkey_spki_sha256(ak, h), 0);
+	t.registered = (const uint8_t(*)[32])h;
+	t.n_registered = 1;
+	q.attest = att, q.attest_len = an, q.sig = sig, q.sig_len = sn, q.aik = ak;
+	q.nonce = (const uint8_t *)"challenge", q.nonce_len = 9;
+	q.required_pcr_mask = 0xFFFFFF, q.required_bank = TPM_BANK_SHA256, q.pcrs = &pcrs;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&q, &t, &o, &err), ATTEST_OK);
+	/* Another nonce, or one altered PCR value, is refused. */
+	q.nonce = (const uint8_t *)"challengf";
+	attest_err_clear(&err);
+	assert_int_equal(tpm_quote_verify(&q, &t, &o, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.nonce");
+	q.nonce = (const uint8_t *)"challenge";
+	pcrs.v[TPM_BANK_SHA256][7][0] ^= 1;
+	attest_err_clear(&err); /* an error record keeps its first error */
+	assert_int_equal(tpm_quote_verify(&q, &t, &o, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.pcr_digest");
+	free(att);
+	free(raw);
+	free(sig);
+	EVP_PKEY_free(ak);
+}
+
+/*
+ * An AzureGuest request built from the real SNP CVM pieces: the SNP report
+ * of hcl-report-snp.bin with certs.pem and its runtime data. EXPECTED.md:
+ * the VCEK is of another chip, so the request is refused at the isolation
+ * evidence, before the AIK (akpub.pem, another VM's) could be trusted.
+ */
+static void real_snp_isolation_is_refused_with_the_vcek_of_another_chip(void **state)
+{
+	struct evidence_ctx ctx = {.now = NOW};
+	struct evidence_input in = {0};
+	struct devplat_azg_request rq = {0};
+	struct claim_set *cs = claim_set_new();
+	struct hcl_report h;
+	struct tpm_pcr_values pcrs;
+	struct attest_err err;
+	size_t n = 0, m = 0, apl = 0;
+	uint8_t *hcl, *pem, *ap = NULL;
+	char *b64r, *b64c, *proof, *text = NULL;
+	EVP_PKEY *ak;
+
+	(void)state;
+	REQUIRE_VECTORS(dir);
+	hcl = read_vec(dir, "azure-cvm/hcl-report-snp.bin", &n);
+	pem = read_vec(dir, "azure-cvm/certs.pem", &m);
+	assert_int_equal(hcl_report_parse(hcl, n, &h, NULL), 0);
+	b64r = b64url_encode(h.hw_report, SNP_REPORT_SIZE);
+	b64c = b64url_encode(pem, m);
+	assert_true(asprintf(&proof, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", b64r, b64c) > 0);
+	ak = real_ak(dir);
+	real_pcrs(dir, &pcrs);
+	assert_int_equal(devplat_azg_tpm_public(ak, true, &ap, &apl, NULL), 0);
+	rq.os_type = "Linux";
+	rq.log.p = (const uint8_t *)"x", rq.log.n = 1;
+	rq.aik_pub.p = ap, rq.aik_pub.n = apl;
+	rq.quote = rq.quote_sig = rq.enc_pub = rq.certify = rq.certify_sig = rq.log;
+	rq.pcr_set = 0xFFFFFF, rq.pcrs = &pcrs;
+	rq.isolation_type = "SevSnp";
+	rq.proof.p = (const uint8_t *)proof, rq.proof.n = strlen(proof);
+	rq.runtime.p = h.var_data, rq.runtime.n = h.var_len;
+	assert_int_equal(devplat_azg_request_json(&rq, &text, NULL), 0);
+	in.evidence = (const uint8_t *)text, in.evidence_len = strlen(text);
+	attest_err_clear(&err);
+	assert_int_equal(azure_guest_verify(&ctx, &in, cs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "snp.vcek.chip_id");
+	assert_int_equal(claim_set_count(cs), 0);
+	claim_set_free(cs);
+	EVP_PKEY_free(ak);
+	free(ap);
+	free(text);
+	free(proof);
+	free(b64r);
+	free(b64c);
+	free(hcl);
+	free(pem);
+}
+
+/* ---- synthetic confidential VM ---------------------------------------------------- */
+
+struct vm {
+	struct snp_plat *plat;
+	struct snp_plat_leaf leaf;
+	STACK_OF(X509) * arks;
+	struct evidence_anchors anchors;
+	struct evidence_ctx ctx;
+	EVP_PKEY *ak, *enc, *other;
+	char *runtime, *proof;
+	struct devplat_tcg_log log;
+	struct tpm_pcr_values pcrs;
+	uint8_t *aik_pub, *quote, *qsig, *enc_pub, *cert, *csig;
+	size_t aik_pub_len, quote_len, qsig_len, enc_pub_len, cert_len, csig_len;
+	struct devplat_azg_request rq;
+	char *text;
+};
+
+/* A signed SNP report whose REPORT_DATA binds runtime (via the HCL report maker). */
+static char *snp_proof(struct vm *v, const char *runtime)
+{
+	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
+	uint8_t chip[64], *hcl = NULL;
+	size_t hl = 0;
+	struct snp_report r;
+	char *a = snp_plat_pem(v->leaf.cert), *b = snp_plat_pem(snp_plat_ask(v->plat)), *chain, *rb, *cb, *out;
+
+	memset(chip, 0x5A, sizeof(chip));
+	snp_plat_report_defaults(v->plat, chip, tcb, false, &r);
+	assert_int_equal(snp_plat_hcl_report(&r, v->leaf.key, runtime, &hcl, &hl, NULL), 0);
+	assert_true(asprintf(&chain, "%s%s", a, b) > 0);
+	rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
+	cb = b64url_encode((const uint8_t *)chain, strlen(chain));
+	assert_true(asprintf(&out, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rb, cb) > 0);
+	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
+	return out;
+}
+
+static void vm_request(struct vm *v)
+{
+	free(v->text);
+	v->text = NULL;
+	assert_int_equal(devplat_azg_request_json(&v->rq, &v->text, NULL), 0);
+}
+
+static int vm_setup(void **state)
+{
+	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
+				  .not_before = 1600000000,
+				  .not_after = 2000000000,
+				  .key_dir = getenv("ATTEST_BINARY_DIR")};
+	struct devplat_boot boot = {.secure_boot = true};
+	struct vm *v = calloc(1, sizeof(*v));
+	uint8_t chip[64];
+	struct snp_plat_leaf_spec spec = {.chip_id = chip, .tcb = tcb};
+	struct tpm_pcr_values all;
+
+	memset(chip, 0x5A, sizeof(chip));
+	assert_int_equal(snp_plat_new(&o, &v->plat, NULL), 0);
+	assert_int_equal(snp_plat_issue(v->plat, &spec, &v->leaf, NULL), 0);
+	v->arks = sk_X509_new_null();
+	sk_X509_push(v->arks, snp_plat_ark(v->plat));
+	v->anchors.amd_arks = v->arks;
+	v->ctx.now = NOW;
+	v->ctx.anchors = &v->anchors;
+	v->ak = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	v->enc = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	v->other = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	v->runtime = snp_plat_hcl_runtime_json(v->ak);
+	v->proof = snp_proof(v, v->runtime);
+	/* The vTPM: a measured boot, its PCRs quoted by the AIK. */
+	assert_int_equal(devplat_tcg_log_init(&v->log), 0);
+	assert_int_equal(devplat_tcg_log_boot(&v->log, &boot), 0);
+	devplat_tcg_log_pcrs(&v->log, &all);
+	memset(&v->pcrs, 0, sizeof(v->pcrs));
+	for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
+		if (MASK & (1u << i))
+			tpm_pcr_set(&v->pcrs, TPM_BANK_SHA256, i, all.v[TPM_BANK_SHA256][i], 32, NULL);
+	assert_int_equal(devplat_azg_tpm_public(v->ak, true, &v->aik_pub, &v->aik_pub_len, NULL), 0);
+	assert_int_equal(devplat_tpm_quote(v->ak, &v->pcrs, TPM_BANK_SHA256, MASK, NULL, 0, &v->quote,
+					   &v->quote_len, &v->qsig, &v->qsig_len, NULL),
+			 0);
+	assert_int_equal(devplat_azg_tpm_public(v->enc, false, &v->enc_pub, &v->enc_pub_len, NULL), 0);
+	assert_int_equal(devplat_azg_certify(v->ak, v->enc_pub, v->enc_pub_len, &v->cert, &v->cert_len, &v->csig,
+					     &v->csig_len, NULL),
+			 0);
+	v->rq.os_type = "Windows";
+	v->rq.log.p = v->log.log.p, v->rq.log.n = v->log.log.len;
+	v->rq.aik_pub.p = v->aik_pub, v->rq.aik_pub.n = v->aik_pub_len;
+	v->rq.quote.p = v->quote, v->rq.quote.n = v->quote_len;
+	v->rq.quote_sig.p = v->qsig, v->rq.quote_sig.n = v->qsig_len;
+	v->rq.enc_pub.p = v->enc_pub, v->rq.enc_pub.n = v->enc_pub_len;
+	v->rq.certify.p = v->cert, v->rq.certify.n = v->cert_len;
+	v->rq.certify_sig.p = v->csig, v->rq.certify_sig.n = v->csig_len;
+	v->rq.pcr_set = MASK;
+	v->rq.pcrs = &v->pcrs;
+	v->rq.isolation_type = "SevSnp";
+	v->rq.proof.p = (const uint8_t *)v->proof, v->rq.proof.n = strlen(v->proof);
+	v->rq.runtime.p = (const uint8_t *)v->runtime, v->rq.runtime.n = strlen(v->runtime);
+	vm_request(v);
+	*state = v;
+	return 0;
+}
+
+static int vm_teardown(void **state)
+{
+	struct vm *v = *state;
+
+	snp_plat_leaf_free(&v->leaf);
+	snp_plat_free(v->plat);
+	sk_X509_free(v->arks);
+	EVP_PKEY_free(v->ak), EVP_PKEY_free(v->enc), EVP_PKEY_free(v->other);
+	free(v->runtime), free(v->proof), free(v->text);
+	devplat_tcg_log_free(&v->log);
+	free(v->aik_pub), free(v->quote), free(v->qsig), free(v->enc_pub), free(v->cert), free(v->csig);
+	free(v);
+	return 0;
+}
+
+static int verify(struct vm *v, struct claim_set *cs, struct attest_err *err)
+{
+	struct evidence_input in = {0};
+
+	in.evidence = (const uint8_t *)v->text;
+	in.evidence_len = strlen(v->text);
+	attest_err_clear(err);
+	return azure_guest_verify(&v->ctx, &in, cs, err);
+}
+
+static void refused(struct vm *v, const char *name)
+{
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+
+	assert_int_not_equal(verify(v, cs, &err), ATTEST_OK);
+	assert_string_equal(err.name, name);
+	assert_int_equal(claim_set_count(cs), 0);
+	claim_set_free(cs);
+}
+
+static void snp_cvm_verifies_with_the_claims_of_the_reference(void **state)
+{
+	struct vm *v = *state;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	const json_t *tee, *rt, *k;
+
+	assert_int_equal(verify(v, cs, &err), ATTEST_OK);
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-attestation-type")), "azurevm");
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-azurevm-attestation-protocol-ver")), "2.0");
+	assert_int_equal(json_array_size(claim_set_get(cs, "x-ms-azurevm-attested-pcrs")), 12);
+	assert_true(json_is_true(claim_set_get(cs, "secureboot")));
+	assert_true(json_is_true(claim_set_get(cs, "x-ms-azurevm-is-windows")));
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-azurevm-ostype")), "Windows");
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-azurevm-osversion-major")), 10);
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-azurevm-vmid")),
+			    "00000000-0000-4000-8000-000000000001");
+	tee = claim_set_get(cs, "x-ms-isolation-tee");
+	assert_string_equal(json_string_value(json_object_get(tee, "x-ms-attestation-type")), "sevsnpvm");
+	assert_non_null(json_object_get(tee, "x-ms-sevsnpvm-launchmeasurement"));
+	assert_non_null(json_object_get(json_object_get(tee, "x-ms-runtime"), "keys"));
+	rt = claim_set_get(cs, "x-ms-runtime");
+	k = json_array_get(json_object_get(rt, "keys"), 0);
+	assert_string_equal(json_string_value(json_object_get(k, "kid")), AZURE_GUEST_ENC_KID);
+	claim_set_free(cs);
+}
+
+static void sealed_token_is_read_only_with_the_tpm_held_key(void **state)
+{
+	struct vm *v = *state;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	char *sealed = NULL, *jwt = NULL, *text = NULL;
+	uint8_t *raw = NULL;
+	size_t rl = 0;
+	json_t *env;
+
+	assert_int_equal(verify(v, cs, &err), ATTEST_OK);
+	assert_int_equal(azure_guest_seal_for_claims(cs, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", &sealed, &err), 0);
+	assert_null(strstr(sealed, "eyJhbGciOiJSUzI1NiJ9"));
+	assert_int_equal(azure_guest_unseal(v->enc, sealed, strlen(sealed), &jwt, &err), ATTEST_OK);
+	assert_string_equal(jwt, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
+	free(jwt);
+	/* Another key cannot unwrap the inner key. */
+	attest_err_clear(&err);
+	assert_int_equal(azure_guest_unseal(v->other, sealed, strlen(sealed), &jwt, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "azureguest.sealed.key");
+	/* A tampered envelope (one ciphertext byte) does not authenticate. */
+	assert_int_equal(b64_decode(sealed, strlen(sealed), &raw, &rl), 0);
+	env = json_loadb((const char *)raw, rl, 0, NULL);
+	{
+		const char *j = json_string_value(json_object_get(env, "Jwt"));
+		char *t = strdup(j);
+
+		t[3] = t[3] == 'A' ? 'B' : 'A';
+		json_object_set_new(env, "Jwt", json_string(t));
+		free(t);
+	}
+	text = json_dumps(env, JSON_COMPACT);
+	free(sealed);
+	sealed = b64url_encode((const uint8_t *)text, strlen(text));
+	attest_err_clear(&err);
+	assert_int_equal(azure_guest_unseal(v->enc, sealed, strlen(sealed), &jwt, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "azureguest.sealed.tag");
+	json_decref(env);
+	free(text);
+	free(raw);
+	free(sealed);
+	claim_set_free(cs);
+}
+
+static void request_body_in_both_spellings_decodes_to_the_same_evidence(void **state)
+{
+	struct vm *v = *state;
+	const char *names[] = {"AttestationInfo", "attestationInfo"};
+
+	for (int i = 0; i < 2; i++) {
+		char *b = b64url_encode((const uint8_t *)v->text, strlen(v->text)), *body;
+		struct attest_request *req = NULL;
+
+		assert_true(asprintf(&body, "{\"%s\":\"%s\"}", names[i], b) > 0);
+		assert_int_equal(attest_request_decode(MAA_TYPE_AZURE_GUEST, body, strlen(body), &req, NULL), 0);
+		assert_int_equal(req->evidence_len, strlen(v->text));
+		assert_memory_equal(req->evidence, v->text, req->evidence_len);
+		attest_request_free(req);
+		free(body);
+		free(b);
+	}
+}
+
+static void aik_not_bound_in_the_snp_report_is_refused(void **state)
+{
+	struct vm *v = *state;
+	char *rt = snp_plat_hcl_runtime_json(v->other), *proof = snp_proof(v, rt);
+
+	v->rq.proof.p = (const uint8_t *)proof, v->rq.proof.n = strlen(proof);
+	v->rq.runtime.p = (const uint8_t *)rt, v->rq.runtime.n = strlen(rt);
+	vm_request(v);
+	refused(v, "hcl.ak_mismatch");
+	/* The runtime data of the AIK with a report binding other data: the binding fails. */
+	v->rq.runtime.p = (const uint8_t *)v->runtime, v->rq.runtime.n = strlen(v->runtime);
+	vm_request(v);
+	refused(v, "snp.binding.runtime");
+	v->rq.proof.p = (const uint8_t *)v->proof, v->rq.proof.n = strlen(v->proof);
+	vm_request(v);
+	free(rt);
+	free(proof);
+}
+
+static void trusted_launch_claiming_isolation_is_refused(void **state)
+{
+	struct vm *v = *state;
+
+	v->rq.isolation_type = "TrustedLaunch";
+	vm_request(v);
+	refused(v, "azureguest.isolation.unexpected");
+	v->rq.isolation_type = "SevSnp";
+	vm_request(v);
+}
+
+static void trusted_launch_needs_an_aik_certificate_to_a_tpm_root(void **state)
+{
+	struct vm *v = *state;
+	struct devplat_tpm_ca *ca = NULL;
+	X509 *cert = NULL;
+	uint8_t *der = NULL;
+	int dl;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+
+	v->rq.isolation_type = NULL;
+	vm_request(v);
+	refused(v, "tpm.aik.cert_required");
+	assert_int_equal(devplat_tpm_ca_new("Test vTPM AIK CA", 1600000000, 2000000000, &ca, NULL), 0);
+	assert_int_equal(devplat_tpm_ca_issue(ca, v->ak, "aik", 1600000000, 2000000000, &cert, NULL), 0);
+	dl = i2d_X509(cert, &der);
+	v->rq.aik_cert.p = der, v->rq.aik_cert.n = (size_t)dl;
+	vm_request(v);
+	refused(v, "tpm.aik.cert.untrusted_root");
+	v->anchors.tpm_roots = sk_X509_new_null();
+	sk_X509_push(v->anchors.tpm_roots, ca->cert);
+	assert_int_equal(verify(v, cs, &err), ATTEST_OK);
+	assert_null(claim_set_get(cs, "x-ms-isolation-tee"));
+	sk_X509_free(v->anchors.tpm_roots);
+	v->anchors.tpm_roots = NULL;
+	v->rq.aik_cert.p = NULL;
+	v->rq.isolation_type = "SevSnp";
+	vm_request(v);
+	claim_set_free(cs);
+	OPENSSL_free(der);
+	X509_free(cert);
+	devplat_tpm_ca_free(ca);
+}
+
+static void log_that_does_not_replay_is_refused(void **state)
+{
+	struct vm *v = *state;
+	struct devplat_tcg_log l2;
+	struct devplat_boot boot = {.secure_boot = false};
+
+	assert_int_equal(devplat_tcg_log_init(&l2), 0);
+	assert_int_equal(devplat_tcg_log_boot(&l2, &boot), 0);
+	v->rq.log.p = l2.log.p, v->rq.log.n = l2.log.len;
+	vm_request(v);
+	refused(v, "tcg.replay.mismatch");
+	v->rq.log.p = v->log.log.p, v->rq.log.n = v->log.log.len;
+	vm_request(v);
+	devplat_tcg_log_free(&l2);
+}
+
+static void certify_over_another_key_is_refused(void **state)
+{
+	struct vm *v = *state;
+	uint8_t *pub = NULL;
+	size_t pl = 0;
+
+	assert_int_equal(devplat_azg_tpm_public(v->other, false, &pub, &pl, NULL), 0);
+	v->rq.enc_pub.p = pub, v->rq.enc_pub.n = pl;
+	vm_request(v);
+	refused(v, "tpm.certify.name");
+	/* A signing key certified by the AIK is no encryption key. */
+	v->rq.enc_pub.p = v->aik_pub, v->rq.enc_pub.n = v->aik_pub_len;
+	vm_request(v);
+	refused(v, "azureguest.enckey.attributes");
+	v->rq.enc_pub.p = v->enc_pub, v->rq.enc_pub.n = v->enc_pub_len;
+	vm_request(v);
+	free(pub);
+}
+
+static void quote_of_other_pcr_values_is_refused(void **state)
+{
+	struct vm *v = *state;
+
+	v->pcrs.v[TPM_BANK_SHA256][7][0] ^= 1;
+	vm_request(v);
+	refused(v, "tpm.quote.pcr_digest");
+	v->pcrs.v[TPM_BANK_SHA256][7][0] ^= 1;
+	v->rq.pcr_set = MASK | (1u << 15); /* PcrSet names a PCR the quote does not select */
+	vm_request(v);
+	refused(v, "tpm.quote.pcr_mask");
+	v->rq.pcr_set = MASK;
+	vm_request(v);
+}
+
+static void malformed_attestation_info_is_refused_by_name(void **state)
+{
+	static const struct {
+		const char *json, *name;
+	} cases[] = {
+	    {"[]", "azureguest.json"},
+	    {"{", "azureguest.json"},
+	    {"{}", "azureguest.member"},
+	    {"{\"AttestationProtocolVersion\":\"1.0\"}", "azureguest.protocol_version"},
+	    {"{\"AttestationProtocolVersion\":\"2.0\",\"OSType\":\"!!\"}", "azureguest.base64"},
+	};
+	struct evidence_ctx ctx = {.now = NOW};
+	struct attest_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct evidence_input in = {.evidence = (const uint8_t *)cases[i].json,
+					    .evidence_len = strlen(cases[i].json)};
+		struct claim_set *cs = claim_set_new();
+
+		attest_err_clear(&err);
+		assert_int_not_equal(azure_guest_verify(&ctx, &in, cs, &err), ATTEST_OK);
+		assert_string_equal(err.name, cases[i].name);
+		claim_set_free(cs);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(real_vtpm_quote_verifies_with_its_ak_and_nonce),
+	    cmocka_unit_test(real_snp_isolation_is_refused_with_the_vcek_of_another_chip),
+	    cmocka_unit_test(malformed_attestation_info_is_refused_by_name),
+	};
+	const struct CMUnitTest vm_tests[] = {
+	    cmocka_unit_test(snp_cvm_verifies_with_the_claims_of_the_reference),
+	    cmocka_unit_test(sealed_token_is_read_only_with_the_tpm_held_key),
+	    cmocka_unit_test(request_body_in_both_spellings_decodes_to_the_same_evidence),
+	    cmocka_unit_test(aik_not_bound_in_the_snp_report_is_refused),
+	    cmocka_unit_test(trusted_launch_claiming_isolation_is_refused),
+	    cmocka_unit_test(trusted_launch_needs_an_aik_certificate_to_a_tpm_root),
+	    cmocka_unit_test(log_that_does_not_replay_is_refused),
+	    cmocka_unit_test(certify_over_another_key_is_refused),
+	    cmocka_unit_test(quote_of_other_pcr_values_is_refused),
+	};
+	int r = cmocka_run_group_tests(tests, NULL, NULL);
+
+	return r + cmocka_run_group_tests(vm_tests, vm_setup, vm_teardown);
+}
