@@ -55,6 +55,8 @@ struct centry {
 	int64_t issue_date, next_update, last_used;
 	uint64_t gen; /* fetches completed */
 	uint64_t pass; /* last refresh_due pass that saw it */
+	unsigned fails;	  /* consecutive failed fetches */
+	int64_t retry_at; /* no upstream request before (cache clock; back-off) */
 	int last_rc;
 	struct attest_err last_err;
 	unsigned waiters;
@@ -467,6 +469,25 @@ static void install(struct centry *e, struct collateral_blob *b, int64_t iss, in
 	e->next_update = nu;
 }
 
+/* Back-off bookkeeping after an upstream fetch (under the lock). */
+static void note_outcome(struct cached *c, struct centry *e, bool ok, int64_t now)
+{
+	int64_t wait;
+
+	if (ok || c->o.backoff_min_s <= 0) {
+		e->fails = 0;
+		e->retry_at = 0;
+		return;
+	}
+	wait = c->o.backoff_min_s;
+	for (unsigned i = 1; i < e->fails + 1 && wait < c->o.backoff_max_s; i++)
+		wait *= 2;
+	if (wait > c->o.backoff_max_s)
+		wait = c->o.backoff_max_s;
+	e->fails++;
+	e->retry_at = now + wait;
+}
+
 /*
  * The fetcher's work, lock released: persistence first (once per entry),
  * then upstream. Returns with the lock held and the entry updated.
@@ -510,6 +531,8 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 		c->st.upstream_failures += rc != ATTEST_OK;
 		c->st.rejected += refused;
 	}
+	if (upstream && !from_persist)
+		note_outcome(c, e, rc == ATTEST_OK, now);
 	if (rc == ATTEST_OK)
 		install(e, &b, iss, nu);
 	e->last_rc = rc;
@@ -556,7 +579,7 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 	for (;;) {
 		now = now_of(c);
 		if (servable(c, e, now, &due, &stale)) {
-			bool fetch = due && !e->inflight && !c->o.offline && has_up(c);
+			bool fetch = due && !e->inflight && !c->o.offline && has_up(c) && now >= e->retry_at;
 
 			if (fetch) /* stale-while-revalidate: this caller refreshes, others are served */
 				fetch_locked(c, e, false);
@@ -595,6 +618,12 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 		if (c->o.offline || !has_up(c)) {
 			rc = attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.cache.offline",
 					    "offline: %s is neither cached nor imported", key);
+			break;
+		}
+		if (now < e->retry_at) {
+			rc = attest_err_set(err, ATTEST_E_IO, "collateral.cache.backoff",
+					    "%s: upstream failed %u time(s), next try in %lld s; last: %s: %s", key, e->fails,
+					    (long long)(e->retry_at - now), e->last_err.name, e->last_err.msg);
 			break;
 		}
 		e->waiters++; /* keeps e from eviction while we fetch */
@@ -761,6 +790,10 @@ int cached_source_new(struct collateral_source *upstream, bool own_upstream, con
 		c->o.max_entries = CACHED_DEFAULT_MAX;
 	if (c->o.cert_ttl_s <= 0)
 		c->o.cert_ttl_s = CACHED_DEFAULT_CERT_TTL;
+	if (c->o.backoff_max_s <= 0)
+		c->o.backoff_max_s = 300;
+	if (c->o.backoff_max_s < c->o.backoff_min_s)
+		c->o.backoff_max_s = c->o.backoff_min_s;
 	if (c->o.persist != NULL) {
 		c->persist = *c->o.persist;
 		c->has_persist = true;
@@ -878,7 +911,7 @@ void cached_source_refresh_due(struct collateral_source *cs, size_t *refreshed, 
 		again = false;
 		for (unsigned b = 0; b < CACHED_BUCKETS && !again; b++)
 			for (struct centry *e = c->buckets[b]; e != NULL && !again; e = e->next) {
-				if (e->pass == pass || !e->has || !e->has_rq || e->inflight ||
+				if (e->pass == pass || !e->has || !e->has_rq || e->inflight || now_of(c) < e->retry_at ||
 				    now_of(c) < e->next_update - c->o.refresh_ahead_s)
 					continue;
 				e->pass = pass;

@@ -29,7 +29,8 @@
  * so a tampered body or chain is refused and never cached).
  *
  * Thread-safe. Errors: collateral.cache.offline (offline and nothing
- * cached), collateral.cache.stale (expired beyond what may be served and
+ * cached), collateral.cache.backoff (a recent fetch of the key failed and
+ * its back-off has not passed), collateral.cache.stale (expired beyond what may be served and
  * the refresh failed: the upstream's error is in the message),
  * collateral.cache.dates (an item without readable dates), the upstream's
  * own errors, and whatever validate() reports.
@@ -68,6 +69,15 @@ struct cached_options {
 	int64_t refresh_ahead_s; /* refresh this long before nextUpdate; 0 = at nextUpdate */
 	int64_t cert_ttl_s;	 /* lifetime of items without a nextUpdate; 0 = 86400 */
 	bool offline;
+	/*
+	 * Back-off after a failed fetch of a key: no new upstream request for
+	 * it before backoff_min_s, doubling per consecutive failure up to
+	 * backoff_max_s (0 = 300); meanwhile a servable item is served and
+	 * otherwise collateral.cache.backoff names the last failure.
+	 * 0 = off (every lookup without a servable item asks upstream).
+	 */
+	int64_t backoff_min_s;
+	int64_t backoff_max_s;
 	size_t max_entries; /* 0 = 4096 */
 	int64_t (*clock)(void *arg); /* Unix seconds; NULL = time_now() */
 	void *clock_arg;

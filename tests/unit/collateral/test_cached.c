@@ -393,6 +393,40 @@ static void expired_answers_are_shared_by_waiters_too(void **state)
 	fx_free(f);
 }
 
+static void failed_keys_back_off_exponentially(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.backoff_min_s = 60, .backoff_max_s = 200};
+	struct fx *f = fx_new(dir, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	int64_t t0 = atomic_load(&f->now);
+
+	atomic_store(&f->srv.status, 503);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_E_IO);
+	assert_string_equal(err.name, "collateral.pcs.http");
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_E_IO); /* within 60 s: nothing sent */
+	assert_string_equal(err.name, "collateral.cache.backoff");
+	assert_non_null(strstr(err.msg, "collateral.pcs.http"));
+	assert_int_equal(requests(f), 1);
+	atomic_store(&f->now, t0 + 61);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_E_IO); /* second failure: next wait 120 s */
+	assert_int_equal(requests(f), 2);
+	atomic_store(&f->now, t0 + 61 + 119);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_E_IO);
+	assert_string_equal(err.name, "collateral.cache.backoff");
+	assert_int_equal(requests(f), 2);
+	atomic_store(&f->srv.status, 0);
+	atomic_store(&f->now, t0 + 61 + 121);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK); /* recovered: back-off cleared */
+	collateral_blob_free(&b);
+	/* other keys were never held back */
+	assert_int_equal(collateral_get_pck_crl(f->cached, COLLATERAL_CA_PROCESSOR, &b, NULL), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 4);
+	fx_free(f);
+}
+
 static void tampered_body_or_chain_is_refused_and_not_cached(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -637,6 +671,7 @@ int main(void)
 	    cmocka_unit_test(hundred_concurrent_lookups_cause_one_upstream_request),
 	    cmocka_unit_test(a_failure_is_shared_by_waiters_and_not_cached),
 	    cmocka_unit_test(expired_answers_are_shared_by_waiters_too),
+	    cmocka_unit_test(failed_keys_back_off_exponentially),
 	    cmocka_unit_test(tampered_body_or_chain_is_refused_and_not_cached),
 	    cmocka_unit_test(verdict_through_the_cache_equals_the_file_source_and_repeats_need_no_request),
 	    cmocka_unit_test(offline_serves_only_what_is_cached_or_imported),

@@ -367,6 +367,31 @@ static void rate_limit_429_gates_requests_until_retry_after_passes(void **state)
 	fx_free(f);
 }
 
+static void retry_after_as_an_http_date_is_honoured(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, SGX_VEC);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	long long ms = 0;
+	const char *p;
+
+	atomic_store(&f->srv.status, 429);
+	atomic_store(&f->srv.retry_after, 120);
+	atomic_store(&f->srv.retry_as_date, 1);
+	assert_int_equal(collateral_get_root_ca_crl(f->pcs, &b, NULL), ATTEST_E_IO);
+	atomic_store(&f->srv.status, 0);
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_root_ca_crl(f->pcs, &b, &err), ATTEST_E_IO);
+	assert_string_equal(err.name, "collateral.pcs.rate_limited");
+	p = strstr(err.msg, "wait ");
+	assert_non_null(p);
+	ms = atoll(p + 5);
+	assert_true(ms > 100 * 1000 && ms <= 121 * 1000); /* the date, not the 60 s default */
+	assert_int_equal(atomic_load(&f->srv.requests), 1);
+	fx_free(f);
+}
+
 static void server_certificate_is_verified(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -400,6 +425,7 @@ int main(void)
 	    cmocka_unit_test(missing_or_garbled_chain_header_is_collateral_pcs_header),
 	    cmocka_unit_test(slow_upstream_is_collateral_pcs_timeout),
 	    cmocka_unit_test(rate_limit_429_gates_requests_until_retry_after_passes),
+	    cmocka_unit_test(retry_after_as_an_http_date_is_honoured),
 	    cmocka_unit_test(server_certificate_is_verified),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

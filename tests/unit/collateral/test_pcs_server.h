@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TPS_MAX_ROUTES 16
@@ -49,6 +50,7 @@ struct tps {
 	/* knobs (read by the server thread) */
 	atomic_int status;	  /* 0 = normal; else answer every request with it */
 	atomic_int retry_after;	  /* with status 429: Retry-After seconds (-1 = none) */
+	atomic_int retry_as_date; /* send Retry-After as an HTTP-date (RFC 9110 §5.6.7) */
 	atomic_int delay_ms;	  /* before answering */
 	atomic_int tamper_body;	  /* flip a byte in the middle of the body: 1 all, 2 JSON only */
 	atomic_int tamper_chain;  /* change one base64 character of the chain header */
@@ -144,7 +146,7 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 	struct tps *s = cls;
 	struct MHD_Response *resp;
 	const struct tps_route *r = NULL;
-	char full[512], ra[16];
+	char full[512], ra[64];
 	int status = atomic_load(&s->status), delay = atomic_load(&s->delay_ms);
 	enum MHD_Result ret;
 
@@ -177,7 +179,13 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 	if (status != 0) {
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		if (status == 429 && atomic_load(&s->retry_after) >= 0) {
-			snprintf(ra, sizeof(ra), "%d", atomic_load(&s->retry_after));
+			time_t t = time(NULL) + atomic_load(&s->retry_after);
+			struct tm tm;
+
+			if (atomic_load(&s->retry_as_date))
+				strftime(ra, sizeof(ra), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&t, &tm));
+			else
+				snprintf(ra, sizeof(ra), "%d", atomic_load(&s->retry_after));
 			MHD_add_response_header(resp, "Retry-After", ra);
 		}
 		ret = MHD_queue_response(c, (unsigned)status, resp);
