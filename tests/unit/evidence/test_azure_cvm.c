@@ -39,7 +39,7 @@ static void snp_hcl_report_parses_with_expected_fields(void **state)
 {
 	struct hcl_report h;
 	struct snp_report r;
-	size_t n;
+	size_t n = 0;
 	uint8_t *p;
 	char tcb[17];
 
@@ -63,7 +63,7 @@ static void snp_hcl_runtime_json_is_bound_to_report_data(void **state)
 	struct hcl_report h;
 	struct attest_err err;
 	uint8_t digest[32];
-	size_t n;
+	size_t n = 0;
 	uint8_t *p;
 
 	REQUIRE_VECTORS(dir);
@@ -86,7 +86,7 @@ static void snp_hcl_runtime_json_carries_an_ak_that_is_not_akpub_pem(void **stat
 	EVP_PKEY *ak = NULL, *other = NULL;
 	struct hcl_report h;
 	json_t *rt = NULL;
-	size_t n, m;
+	size_t n = 0, m = 0;
 	uint8_t *p, *pem;
 	BIO *b;
 
@@ -127,7 +127,7 @@ static void snp_hcl_report_is_refused_with_the_vcek_of_another_chip(void **state
 	struct snp_report r;
 	struct amd_chain ch;
 	struct attest_err err;
-	size_t n, m;
+	size_t n = 0, m = 0;
 	uint8_t *p, *pem;
 
 	REQUIRE_VECTORS(dir);
@@ -157,7 +157,7 @@ static void tdx_hcl_report_parses_and_binds(void **state)
 {
 	struct hcl_report h;
 	json_t *rt = NULL;
-	size_t n;
+	size_t n = 0;
 	uint8_t *p;
 
 	REQUIRE_VECTORS(dir);
@@ -177,7 +177,7 @@ static void var_data_sample_is_runtime_json_with_hclakpub(void **state)
 {
 	struct hcl_report h;
 	EVP_PKEY *ak = NULL;
-	size_t n;
+	size_t n = 0;
 	uint8_t *p;
 
 	REQUIRE_VECTORS(dir);
@@ -193,7 +193,7 @@ static void var_data_sample_is_runtime_json_with_hclakpub(void **state)
 
 static void hcl_truncated_at_every_length_is_refused(void **state)
 {
-	size_t n;
+	size_t n = 0;
 	uint8_t *p;
 
 	REQUIRE_VECTORS(dir);
@@ -226,7 +226,7 @@ static void hcl_header_rules_are_enforced(void **state)
 	    {HCL_OFF_HASH_TYPE, 0, "hcl.hash_type"},	 {HCL_OFF_RESERVED + 3, 1, "hcl.reserved"},
 	    {HCL_OFF_VAR_SIZE + 2, 1, "hcl.truncated"},
 	};
-	size_t n;
+	size_t n = 0;
 	uint8_t *p;
 
 	REQUIRE_VECTORS(dir);
@@ -251,7 +251,7 @@ static void tdx_padding_must_be_zero(void **state)
 {
 	struct hcl_report h;
 	struct attest_err err;
-	size_t n;
+	size_t n = 0;
 	uint8_t *p;
 
 	REQUIRE_VECTORS(dir);
@@ -287,7 +287,7 @@ static void sevsnpvm_envelope_of_a_real_report_verifies(void **state)
 	struct claim_set *cs = claim_set_new();
 	struct evidence_input in;
 	struct attest_err err;
-	size_t rn, vn, cn;
+	size_t rn = 0, vn = 0, cn = 0;
 	uint8_t *report, *vcek, *chain, *both;
 	char *env, *wrapped;
 
@@ -364,7 +364,7 @@ static void sevsnpvm_envelope_of_the_azure_report_with_foreign_vcek_is_refused(v
 	struct evidence_input in;
 	struct attest_err err;
 	struct hcl_report h;
-	size_t n, m;
+	size_t n = 0, m = 0;
 	uint8_t *p, *pem;
 	char *env;
 
@@ -536,7 +536,7 @@ static void hcl_runtime_that_is_not_json_or_lacks_the_ak_is_refused(void **state
 		struct attest_err err;
 		EVP_PKEY *ak = NULL;
 		uint8_t *hcl = NULL;
-		size_t n;
+		size_t n = 0;
 		int rc;
 
 		assert_int_equal(snp_plat_hcl_report(&s.r, s.leaf.key, M[i].json, &hcl, &n, NULL), 0);
