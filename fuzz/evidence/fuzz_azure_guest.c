@@ -1,0 +1,40 @@
+/*
+ * libFuzzer target: the AttestationInfo JSON of Azure guest attestation
+ * (src/evidence/azure_guest.c, maa-interface.md §1.3.6). The whole input
+ * is the JSON text: parsed, then verified with no trust anchors (nothing
+ * may verify), and, as a sealed envelope, handed to the unseal parser.
+ */
+#include "claims/claims.h"
+#include "evidence/azure_guest.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct evidence_ctx ctx = {.now = 1700000000};
+	struct evidence_input in;
+	struct azure_guest_info info;
+	struct claim_set *cs = claim_set_new();
+	char *jwt = NULL;
+
+	if (cs == NULL)
+		return 0;
+	if (azure_guest_info_parse(data, size, &info, NULL) == 0)
+		azure_guest_info_free(&info);
+	memset(&in, 0, sizeof(in));
+	in.evidence = data, in.evidence_len = size;
+	/* No AIK root and no forged SNP report: nothing can verify. */
+	if (azure_guest_verify(&ctx, &in, cs, NULL) == 0)
+		abort();
+	if (claim_set_count(cs) != 0)
+		abort();
+	claim_set_free(cs);
+	/* The envelope parser up to the key unwrap (no private key: it must fail). */
+	if (azure_guest_unseal(NULL, (const char *)data, size, &jwt, NULL) == 0)
+		abort();
+	return 0;
+}
