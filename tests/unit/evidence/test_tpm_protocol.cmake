@@ -1,1 +1,1 @@
-include(${CMAKE_CURRENT_LIST_DIR}/test_tpm_sources.cmake)
+target_include_directories(${ATTEST_PROGRAM} PRIVATE ${CMAKE_CURRENT_LIST_DIR})

@@ -1,1 +1,0 @@
-include(${CMAKE_CURRENT_LIST_DIR}/bench_tpm_sources.cmake)

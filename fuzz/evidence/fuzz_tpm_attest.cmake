@@ -1,1 +1,0 @@
-include(${CMAKE_CURRENT_LIST_DIR}/fuzz_tpm_sources.cmake)
