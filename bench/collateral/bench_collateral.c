@@ -25,10 +25,10 @@
 #define ATTEST_VECTORS_DIR "../shared/vectors"
 #endif
 
-#define VEC "sgx/phala-sgx-v3-00a067110000-2023-11"
+#define VEC	"sgx/phala-sgx-v3-00a067110000-2023-11"
 #define VEC_NOW 1700611200 /* its bundle.json now_unix */
 #define LOOKUPS 10000
-#define KEYS 100
+#define KEYS	100
 
 static int64_t bench_clock(void *arg)
 {
@@ -265,7 +265,8 @@ int main(int argc, char **argv)
 	printf("  TCB Info lookup, cold, new connection (median)   %10.1f us\n", cold_new_conn);
 	printf("  TCB Info lookup, cold, kept-alive conn. (median) %10.1f us\n", cold_lookup);
 	printf("  TCB Info lookup, warm (cache hit, copy out)      %10.2f us\n", warm_lookup);
-	printf("  SGX attestation, collateral cold (%.0f fetches, median) %4.1f ms\n", fetches, cold_att / 1000.0);
+	printf("  SGX attestation, collateral cold (%.0f fetches, median) %4.1f ms\n", fetches,
+	       cold_att / 1000.0);
 	printf("  SGX attestation, collateral warm                 %10.1f us\n", warm_att);
 	distinct_keys(&srv, 1);
 	distinct_keys(&srv, 4);

@@ -22,13 +22,22 @@
 #include <string.h>
 #include <time.h>
 
-#define CACHED_BUCKETS 256
-#define CACHED_DEFAULT_MAX 4096
+#define CACHED_BUCKETS		256
+#define CACHED_DEFAULT_MAX	4096
 #define CACHED_DEFAULT_CERT_TTL 86400
-#define CACHED_MAGIC "ACOL"
-#define CACHED_FORMAT 1
+#define CACHED_MAGIC		"ACOL"
+#define CACHED_FORMAT		1
 
-enum cached_slot { SLOT_PCK_CRL, SLOT_ROOT_CRL, SLOT_TCB, SLOT_QE, SLOT_PCK_CERT, SLOT_VCEK, SLOT_CHAIN, SLOT_AMD_CRL };
+enum cached_slot {
+	SLOT_PCK_CRL,
+	SLOT_ROOT_CRL,
+	SLOT_TCB,
+	SLOT_QE,
+	SLOT_PCK_CERT,
+	SLOT_VCEK,
+	SLOT_CHAIN,
+	SLOT_AMD_CRL
+};
 
 /* One request, kept so it can be repeated (refresh). */
 struct creq {
@@ -53,8 +62,8 @@ struct centry {
 	bool has, inflight, persist_tried, has_rq;
 	struct collateral_blob blob;
 	int64_t issue_date, next_update, last_used;
-	uint64_t gen; /* fetches completed */
-	uint64_t pass; /* last refresh_due pass that saw it */
+	uint64_t gen;	  /* fetches completed */
+	uint64_t pass;	  /* last refresh_due pass that saw it */
 	unsigned fails;	  /* consecutive failed fetches */
 	int64_t retry_at; /* no upstream request before (cache clock; back-off) */
 	int last_rc;
@@ -72,7 +81,7 @@ struct cached {
 	pthread_mutex_t mu;
 	struct centry *buckets[CACHED_BUCKETS];
 	size_t count;
-	int64_t tick; /* LRU clock */
+	int64_t tick;  /* LRU clock */
 	uint64_t pass; /* refresh_due passes */
 	struct cached_stats st;
 };
@@ -100,9 +109,11 @@ void cached_key_tcb_info(enum collateral_tee tee, const uint8_t fmspc[6], char o
 
 void cached_key_qe_identity(enum collateral_qe kind, char out[CACHED_KEY_MAX])
 {
-	static const char *const k[] = {"sgx/qe/identity", "tdx/qe/identity", "sgx/qve/identity", "sgx/qae/identity"};
+	static const char *const k[] = {"sgx/qe/identity", "tdx/qe/identity", "sgx/qve/identity",
+					"sgx/qae/identity"};
 
-	snprintf(out, CACHED_KEY_MAX, "%s", (unsigned)kind <= COLLATERAL_QAE ? k[kind] : "sgx/unknown/identity");
+	snprintf(out, CACHED_KEY_MAX, "%s",
+		 (unsigned)kind <= COLLATERAL_QAE ? k[kind] : "sgx/unknown/identity");
 }
 
 void cached_key_pck_crl(enum collateral_pck_ca ca, char out[CACHED_KEY_MAX])
@@ -190,7 +201,8 @@ int cached_encode(const struct collateral_blob *b, uint8_t **out, size_t *len, s
 	uint8_t *p;
 
 	if (b->len > UINT32_MAX || b->chain_len > UINT32_MAX)
-		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.too_large", "item too large to persist");
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.too_large",
+				      "item too large to persist");
 	n = 5 + 4 + b->len + 4 + b->chain_len;
 	if ((p = malloc(n)) == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
@@ -215,9 +227,9 @@ int cached_decode(const uint8_t *p, size_t len, struct collateral_blob *out, str
 	struct collateral_blob view = {0};
 
 	cur_init(&c, p, len);
-	if (cur_take(&c, 4, &magic) || memcmp(magic, CACHED_MAGIC, 4) != 0 || cur_u8(&c, &ver) || ver != CACHED_FORMAT ||
-	    cur_u32be(&c, &dl) || cur_take(&c, dl, &data) || cur_u32be(&c, &cl) || cur_take(&c, cl, &chain) ||
-	    !cur_empty(&c))
+	if (cur_take(&c, 4, &magic) || memcmp(magic, CACHED_MAGIC, 4) != 0 || cur_u8(&c, &ver) ||
+	    ver != CACHED_FORMAT || cur_u32be(&c, &dl) || cur_take(&c, dl, &data) || cur_u32be(&c, &cl) ||
+	    cur_take(&c, cl, &chain) || !cur_empty(&c))
 		return attest_err_set(err, ATTEST_E_PARSE, "collateral.cache.encoding",
 				      "persisted item is not a format-1 collateral record (%zu bytes)", len);
 	view.data = (uint8_t *)data;
@@ -312,7 +324,8 @@ static void evict_one(struct cached *c)
 
 	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
 		for (struct centry **l = &c->buckets[b]; *l != NULL; l = &(*l)->next)
-			if (!(*l)->inflight && (*l)->waiters == 0 && (best == NULL || (*l)->last_used < best->last_used)) {
+			if (!(*l)->inflight && (*l)->waiters == 0 &&
+			    (best == NULL || (*l)->last_used < best->last_used)) {
 				best = *l;
 				best_link = l;
 			}
@@ -364,14 +377,16 @@ static bool has_up(const struct cached *c)
 
 /* ---- upstream, persistence ----------------------------------------------------------- */
 
-static int call_upstream(struct cached *c, const struct creq *r, struct collateral_blob *out, struct attest_err *err)
+static int call_upstream(struct cached *c, const struct creq *r, struct collateral_blob *out,
+			 struct attest_err *err)
 {
 	bool amd = r->slot == SLOT_VCEK || r->slot == SLOT_CHAIN || r->slot == SLOT_AMD_CRL;
 	struct collateral_source *u = amd && c->o.amd_upstream != NULL ? c->o.amd_upstream : c->up;
 	struct collateral_pck_query q = {r->ppid, r->ppid_len, r->cpusvn, r->pcesvn, r->pceid};
 
 	if (u == NULL)
-		return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.not_found", "no upstream for this item");
+		return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.not_found",
+				      "no upstream for this item");
 	switch (r->slot) {
 	case SLOT_PCK_CRL:
 		return collateral_get_pck_crl(u, (enum collateral_pck_ca)r->ca, out, err);
@@ -404,7 +419,8 @@ static int admit(struct cached *c, const char *key, enum cached_kind kind, const
 	return rc;
 }
 
-static void persist_put(struct cached *c, const char *key, const struct collateral_blob *b, int64_t iss, int64_t nu)
+static void persist_put(struct cached *c, const char *key, const struct collateral_blob *b, int64_t iss,
+			int64_t nu)
 {
 	uint8_t *enc = NULL;
 	size_t n = 0;
@@ -424,7 +440,8 @@ static void persist_put(struct cached *c, const char *key, const struct collater
 }
 
 /* Loads key from persistence into *b (0), or fails (not found or unreadable). */
-static int persist_get(struct cached *c, const char *key, struct collateral_blob *b, int64_t *iss, int64_t *nu)
+static int persist_get(struct cached *c, const char *key, struct collateral_blob *b, int64_t *iss,
+		       int64_t *nu)
 {
 	uint8_t *enc = NULL;
 	size_t n = 0;
@@ -511,7 +528,8 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 	}
 	if (!from_persist && upstream) {
 		rc = call_upstream(c, &rq, &b, &ferr);
-		if (rc == ATTEST_OK && (rc = admit(c, e->key, rq.kind, &b, now, &iss, &nu, &ferr)) != ATTEST_OK) {
+		if (rc == ATTEST_OK &&
+		    (rc = admit(c, e->key, rq.kind, &b, now, &iss, &nu, &ferr)) != ATTEST_OK) {
 			collateral_blob_free(&b); /* refused items are never cached */
 			refused = true;
 		} else if (rc == ATTEST_OK) {
@@ -558,7 +576,8 @@ static int fail_with(const struct attest_err *f, int rc, struct attest_err *err)
 	return rc != ATTEST_OK ? rc : ATTEST_E_COLLATERAL;
 }
 
-static int lookup(struct cached *c, const struct creq *rq, struct collateral_blob *out, struct attest_err *err)
+static int lookup(struct cached *c, const struct creq *rq, struct collateral_blob *out,
+		  struct attest_err *err)
 {
 	char key[CACHED_KEY_MAX];
 	struct centry *e;
@@ -601,12 +620,14 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 				pthread_cond_wait(&e->cv, &c->mu);
 			e->waiters--;
 			if (e->gen != gen && !servable(c, e, now_of(c), &due, &stale)) {
-				/* share the fetch's outcome rather than fetching again: one request per key */
+				/* share the fetch's outcome rather than fetching again: one request per key
+				 */
 				if (e->last_rc != ATTEST_OK)
 					rc = fail_with(&e->last_err, e->last_rc, err);
 				else
-					rc = attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
-							    "%s as served upstream is already past its nextUpdate", key);
+					rc = attest_err_set(
+					    err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
+					    "%s as served upstream is already past its nextUpdate", key);
 				break;
 			}
 			continue;
@@ -621,9 +642,10 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 			break;
 		}
 		if (now < e->retry_at) {
-			rc = attest_err_set(err, ATTEST_E_IO, "collateral.cache.backoff",
-					    "%s: upstream failed %u time(s), next try in %lld s; last: %s: %s", key, e->fails,
-					    (long long)(e->retry_at - now), e->last_err.name, e->last_err.msg);
+			rc = attest_err_set(
+			    err, ATTEST_E_IO, "collateral.cache.backoff",
+			    "%s: upstream failed %u time(s), next try in %lld s; last: %s: %s", key, e->fails,
+			    (long long)(e->retry_at - now), e->last_err.name, e->last_err.msg);
 			break;
 		}
 		e->waiters++; /* keeps e from eviction while we fetch */
@@ -631,8 +653,8 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 		e->waiters--;
 		if (e->last_rc != ATTEST_OK && e->has) {
 			rc = attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
-					    "%s expired and could not be refreshed: %s: %s", key, e->last_err.name,
-					    e->last_err.msg);
+					    "%s expired and could not be refreshed: %s: %s", key,
+					    e->last_err.name, e->last_err.msg);
 			break;
 		}
 		if (e->last_rc != ATTEST_OK) {
@@ -653,7 +675,8 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 
 /* ---- slots ------------------------------------------------------------------------------ */
 
-static int s_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out, struct attest_err *err)
+static int s_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out,
+		     struct attest_err *err)
 {
 	struct creq r = {.slot = SLOT_PCK_CRL, .kind = CACHED_CRL, .ca = (int)ca};
 
@@ -688,7 +711,8 @@ static int s_pck_cert(void *self, const struct collateral_pck_query *q, struct c
 {
 	struct creq r = {.slot = SLOT_PCK_CERT, .kind = CACHED_CERT};
 
-	if (q == NULL || q->ppid == NULL || q->cpusvn == NULL || q->pceid == NULL || q->ppid_len > sizeof(r.ppid))
+	if (q == NULL || q->ppid == NULL || q->cpusvn == NULL || q->pceid == NULL ||
+	    q->ppid_len > sizeof(r.ppid))
 		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "incomplete PCK query");
 	memcpy(r.ppid, q->ppid, q->ppid_len);
 	r.ppid_len = q->ppid_len;
@@ -702,8 +726,10 @@ static int product_copy(struct creq *r, const char *product, struct attest_err *
 {
 	size_t n = product ? strlen(product) : 0;
 
-	if (n == 0 || n >= sizeof(r->product) || strspn(product, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != n)
-		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "product name is not a plain word");
+	if (n == 0 || n >= sizeof(r->product) ||
+	    strspn(product, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != n)
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid",
+				      "product name is not a plain word");
 	memcpy(r->product, product, n + 1);
 	return ATTEST_OK;
 }
@@ -720,7 +746,8 @@ static int s_vcek(void *self, const char *product, const uint8_t chip_id[64], ui
 	return lookup(self, &r, out, err);
 }
 
-static int s_chain(void *self, const char *product, bool vlek, struct collateral_blob *out, struct attest_err *err)
+static int s_chain(void *self, const char *product, bool vlek, struct collateral_blob *out,
+		   struct attest_err *err)
 {
 	struct creq r = {.slot = SLOT_CHAIN, .kind = CACHED_CERT, .vlek = vlek};
 	int rc = product_copy(&r, product, err);
@@ -728,7 +755,8 @@ static int s_chain(void *self, const char *product, bool vlek, struct collateral
 	return rc != ATTEST_OK ? rc : lookup(self, &r, out, err);
 }
 
-static int s_amd_crl(void *self, const char *product, bool vlek, struct collateral_blob *out, struct attest_err *err)
+static int s_amd_crl(void *self, const char *product, bool vlek, struct collateral_blob *out,
+		     struct attest_err *err)
 {
 	struct creq r = {.slot = SLOT_AMD_CRL, .kind = CACHED_CRL, .vlek = vlek};
 	int rc = product_copy(&r, product, err);
@@ -906,12 +934,14 @@ void cached_source_refresh_due(struct collateral_source *cs, size_t *refreshed, 
 		return;
 	pthread_mutex_lock(&c->mu);
 	pass = ++c->pass;
-	/* Restart the scan after each fetch (the table may change while unlocked); each entry once per pass. */
+	/* Restart the scan after each fetch (the table may change while unlocked); each entry once per pass.
+	 */
 	while (again && !c->o.offline && has_up(c)) {
 		again = false;
 		for (unsigned b = 0; b < CACHED_BUCKETS && !again; b++)
 			for (struct centry *e = c->buckets[b]; e != NULL && !again; e = e->next) {
-				if (e->pass == pass || !e->has || !e->has_rq || e->inflight || now_of(c) < e->retry_at ||
+				if (e->pass == pass || !e->has || !e->has_rq || e->inflight ||
+				    now_of(c) < e->retry_at ||
 				    now_of(c) < e->next_update - c->o.refresh_ahead_s)
 					continue;
 				e->pass = pass;

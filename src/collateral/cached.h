@@ -44,10 +44,10 @@
 #include <stdint.h>
 
 enum cached_kind {
-	CACHED_CRL = 0,	     /* PCK CRLs, Root CA CRL, AMD CRLs: never stale */
-	CACHED_TCB_INFO,     /* stale-while-revalidate within grace */
-	CACHED_QE_IDENTITY,  /* stale-while-revalidate within grace */
-	CACHED_CERT,	     /* PCK certificates, VCEKs, AMD chains: cert_ttl_s */
+	CACHED_CRL = 0,	    /* PCK CRLs, Root CA CRL, AMD CRLs: never stale */
+	CACHED_TCB_INFO,    /* stale-while-revalidate within grace */
+	CACHED_QE_IDENTITY, /* stale-while-revalidate within grace */
+	CACHED_CERT,	    /* PCK certificates, VCEKs, AMD chains: cert_ttl_s */
 };
 
 /*
@@ -78,7 +78,7 @@ struct cached_options {
 	 */
 	int64_t backoff_min_s;
 	int64_t backoff_max_s;
-	size_t max_entries; /* 0 = 4096 */
+	size_t max_entries;	     /* 0 = 4096 */
 	int64_t (*clock)(void *arg); /* Unix seconds; NULL = time_now() */
 	void *clock_arg;
 	/* Optional: accepts an item before it is cached (0) or refuses it (an rc). */
@@ -132,10 +132,10 @@ struct cached_stats {
 	uint64_t stale_served;	   /* served past nextUpdate under the grace */
 	uint64_t upstream_fetches; /* upstream calls made */
 	uint64_t upstream_failures;
-	uint64_t waits;		   /* callers that waited for another caller's fetch */
-	uint64_t persist_loads;	   /* items read back from persistence */
+	uint64_t waits;		/* callers that waited for another caller's fetch */
+	uint64_t persist_loads; /* items read back from persistence */
 	uint64_t persist_errors;
-	uint64_t rejected;	   /* items refused by dates or validate() */
+	uint64_t rejected; /* items refused by dates or validate() */
 };
 void cached_source_stats(const struct collateral_source *cs, struct cached_stats *out);
 size_t cached_source_count(const struct collateral_source *cs);

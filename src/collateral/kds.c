@@ -18,7 +18,8 @@ struct kds_source {
 	char *base;
 };
 
-static int kds_fetch(struct kds_source *s, const char *url, struct collateral_blob *out, struct attest_err *err)
+static int kds_fetch(struct kds_source *s, const char *url, struct collateral_blob *out,
+		     struct attest_err *err)
 {
 	struct pcs_http_resp r = {0};
 	int rc;
@@ -47,20 +48,21 @@ static int kds_vcek(void *self, const char *product, const uint8_t chip_id[64], 
 	/* REPORTED_TCB bytes in report order from the little-endian u64 (amd_collateral.h). */
 	for (int i = 0; i < 8; i++)
 		t[i] = (uint8_t)(tcb >> (8 * i));
-	if (product == NULL || chip_id == NULL || amd_kds_vcek_url(s->base, product, chip_id, t, url, sizeof(url)) < 0)
-		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "no KDS VCEK URL for product \"%.32s\"",
-				      product ? product : "(null)");
+	if (product == NULL || chip_id == NULL ||
+	    amd_kds_vcek_url(s->base, product, chip_id, t, url, sizeof(url)) < 0)
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid",
+				      "no KDS VCEK URL for product \"%.32s\"", product ? product : "(null)");
 	return kds_fetch(s, url, out, err);
 }
 
-static int kds_object(struct kds_source *s, const char *product, bool vlek, bool crl, struct collateral_blob *out,
-		      struct attest_err *err)
+static int kds_object(struct kds_source *s, const char *product, bool vlek, bool crl,
+		      struct collateral_blob *out, struct attest_err *err)
 {
 	char url[KDS_URL_MAX];
 
 	if (product == NULL || amd_kds_url(s->base, product, vlek, crl, url, sizeof(url)) < 0)
-		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "no KDS URL for product \"%.32s\"",
-				      product ? product : "(null)");
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid",
+				      "no KDS URL for product \"%.32s\"", product ? product : "(null)");
 	return kds_fetch(s, url, out, err);
 }
 
@@ -70,7 +72,8 @@ static int kds_cert_chain(void *self, const char *product, bool vlek, struct col
 	return kds_object(self, product, vlek, false, out, err);
 }
 
-static int kds_crl(void *self, const char *product, bool vlek, struct collateral_blob *out, struct attest_err *err)
+static int kds_crl(void *self, const char *product, bool vlek, struct collateral_blob *out,
+		   struct attest_err *err)
 {
 	return kds_object(self, product, vlek, true, out, err);
 }
@@ -115,7 +118,7 @@ int kds_source_new(const struct kds_options *o, struct collateral_source **out, 
 	ho.ca_pem_len = o->ca_pem_len;
 	ho.connect_timeout_ms = o->connect_timeout_ms;
 	ho.timeout_ms = o->timeout_ms;
-	ho.min_interval_ms = o->min_interval_ms == 0 ? KDS_DEFAULT_INTERVAL_MS
+	ho.min_interval_ms = o->min_interval_ms == 0  ? KDS_DEFAULT_INTERVAL_MS
 			     : o->min_interval_ms < 0 ? 0
 						      : o->min_interval_ms;
 	ho.max_wait_ms = o->max_wait_ms;

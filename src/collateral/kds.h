@@ -6,10 +6,10 @@
  * source (collateral.h; formats.md §5.8, host https://kdsintf.amd.com):
  *
  *   amd_vcek        GET <base>/vcek/v1/{Milan|Genoa}/{CHIP_ID hex, 128}?blSPL=B&teeSPL=T&snpSPL=S&ucodeSPL=U
- *                   Turin: /vcek/v1/Turin/{CHIP_ID[0:8] hex, 16}?fmcSPL=F&blSPL=..&teeSPL=..&snpSPL=..&ucodeSPL=..
- *                   (DER; decimal SPLs from REPORTED_TCB)
- *   amd_cert_chain  GET <base>/{vcek|vlek}/v1/{Product}/cert_chain  (PEM ASK|ASVK then ARK)
- *   amd_crl         GET <base>/{vcek|vlek}/v1/{Product}/crl         (DER)
+ *                   Turin: /vcek/v1/Turin/{CHIP_ID[0:8] hex,
+ * 16}?fmcSPL=F&blSPL=..&teeSPL=..&snpSPL=..&ucodeSPL=.. (DER; decimal SPLs from REPORTED_TCB) amd_cert_chain
+ * GET <base>/{vcek|vlek}/v1/{Product}/cert_chain  (PEM ASK|ASVK then ARK) amd_crl         GET
+ * <base>/{vcek|vlek}/v1/{Product}/crl         (DER)
  *
  * VLEK leaves are not served by KDS (the cloud provider holds them), so a
  * VLEK lookup goes to the vlek paths for its chain and CRL only.
@@ -29,7 +29,7 @@
 
 #include <stdint.h>
 
-#define KDS_DEFAULT_BASE_URL "https://kdsintf.amd.com"
+#define KDS_DEFAULT_BASE_URL	"https://kdsintf.amd.com"
 #define KDS_DEFAULT_INTERVAL_MS 10000
 
 struct kds_options {

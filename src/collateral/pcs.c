@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCS_URL_MAX 2048
+#define PCS_URL_MAX   2048
 #define PCS_PEM_BEGIN "-----BEGIN CERTIFICATE-----"
 
 struct pcs_source {
@@ -37,12 +37,14 @@ int pcs_decode_chain_header(const char *value, const char *header, const char *c
 		return attest_err_set(err, ATTEST_E_COLLATERAL, code, "response has no %s header", header);
 	pem = pcs_http_url_decode(value, strlen(value), &n);
 	if (pem == NULL)
-		return attest_err_set(err, ATTEST_E_COLLATERAL, code, "%s is not URL-encoded (bad %% escape)", header);
+		return attest_err_set(err, ATTEST_E_COLLATERAL, code, "%s is not URL-encoded (bad %% escape)",
+				      header);
 	for (p = pem; *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'; p++)
 		;
 	if (strncmp(p, PCS_PEM_BEGIN, strlen(PCS_PEM_BEGIN)) != 0 || strlen(pem) != n) {
 		free(pem);
-		return attest_err_set(err, ATTEST_E_COLLATERAL, code, "%s does not decode to PEM certificates", header);
+		return attest_err_set(err, ATTEST_E_COLLATERAL, code,
+				      "%s does not decode to PEM certificates", header);
 	}
 	*chain = (uint8_t *)pem;
 	*chain_len = n;
@@ -55,8 +57,8 @@ static const char *update_param(enum pcs_update u)
 }
 
 /* GET url; on 200 fills out with the body and, when hdrs is given, the decoded chain (required). */
-static int pcs_fetch(struct pcs_source *s, const char *url, const char *const *hdrs, struct collateral_blob *out,
-		     struct attest_err *err)
+static int pcs_fetch(struct pcs_source *s, const char *url, const char *const *hdrs,
+		     struct collateral_blob *out, struct attest_err *err)
 {
 	struct pcs_http_resp r = {0};
 	const char *chain = NULL, *name = NULL;
@@ -94,7 +96,8 @@ static int url_ok(int n, struct attest_err *err)
 	return ATTEST_OK;
 }
 
-static int pcs_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out, struct attest_err *err)
+static int pcs_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out,
+		       struct attest_err *err)
 {
 	struct pcs_source *s = self;
 	char url[PCS_URL_MAX];
@@ -114,22 +117,24 @@ static int pcs_root_ca_crl(void *self, struct collateral_blob *out, struct attes
 	return pcs_fetch(s, s->root_crl_url, NULL, out, err);
 }
 
-static int pcs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6], struct collateral_blob *out,
-			struct attest_err *err)
+static int pcs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+			struct collateral_blob *out, struct attest_err *err)
 {
 	struct pcs_source *s = self;
 	char url[PCS_URL_MAX];
 	const char *up = update_param(s->update);
 	int rc;
 
-	rc = url_ok(snprintf(url, sizeof(url), "%s/%s/certification/v4/tcb?fmspc=%02x%02x%02x%02x%02x%02x%s%s",
-			     s->base, tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", fmspc[0], fmspc[1], fmspc[2],
-			     fmspc[3], fmspc[4], fmspc[5], up ? "&update=" : "", up ? up : ""),
-		    err);
+	rc =
+	    url_ok(snprintf(url, sizeof(url), "%s/%s/certification/v4/tcb?fmspc=%02x%02x%02x%02x%02x%02x%s%s",
+			    s->base, tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", fmspc[0], fmspc[1], fmspc[2],
+			    fmspc[3], fmspc[4], fmspc[5], up ? "&update=" : "", up ? up : ""),
+		   err);
 	return rc ? rc : pcs_fetch(s, url, HDR_TCB, out, err);
 }
 
-static int pcs_qe_identity(void *self, enum collateral_qe kind, struct collateral_blob *out, struct attest_err *err)
+static int pcs_qe_identity(void *self, enum collateral_qe kind, struct collateral_blob *out,
+			   struct attest_err *err)
 {
 	static const char *const paths[] = {"sgx/certification/v4/qe", "tdx/certification/v4/qe",
 					    "sgx/certification/v4/qve", "sgx/certification/v4/qae"};
@@ -139,9 +144,10 @@ static int pcs_qe_identity(void *self, enum collateral_qe kind, struct collatera
 	int rc;
 
 	if ((unsigned)kind > COLLATERAL_QAE)
-		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "unknown identity kind %d", (int)kind);
-	rc = url_ok(snprintf(url, sizeof(url), "%s/%s/identity%s%s", s->base, paths[kind], up ? "?update=" : "",
-			     up ? up : ""),
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "unknown identity kind %d",
+				      (int)kind);
+	rc = url_ok(snprintf(url, sizeof(url), "%s/%s/identity%s%s", s->base, paths[kind],
+			     up ? "?update=" : "", up ? up : ""),
 		    err);
 	return rc ? rc : pcs_fetch(s, url, HDR_QEID, out, err);
 }
@@ -169,8 +175,10 @@ static int pcs_pck_cert(void *self, const struct collateral_pck_query *q, struct
 	hex_lower(q->ppid, q->ppid_len, ppid);
 	hex_lower(q->cpusvn, 16, cpusvn);
 	hex_lower(q->pceid, 2, pceid);
-	/* PCS v4 "Get PCK Certificate": a clear 16-byte PPID is a PCCS-only lookup (platform registered there). */
-	rc = url_ok(snprintf(url, sizeof(url), "%s/sgx/certification/v4/pckcert?%s=%s&cpusvn=%s&pcesvn=%02x%02x&pceid=%s",
+	/* PCS v4 "Get PCK Certificate": a clear 16-byte PPID is a PCCS-only lookup (platform registered
+	 * there). */
+	rc = url_ok(snprintf(url, sizeof(url),
+			     "%s/sgx/certification/v4/pckcert?%s=%s&cpusvn=%s&pcesvn=%02x%02x&pceid=%s",
 			     s->base, q->ppid_len == 16 ? "qeid" : "encrypted_ppid", ppid, cpusvn,
 			     q->pcesvn & 0xff, q->pcesvn >> 8, pceid),
 		    err);

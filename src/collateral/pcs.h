@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PCS_DEFAULT_BASE_URL "https://api.trustedservices.intel.com"
+#define PCS_DEFAULT_BASE_URL	    "https://api.trustedservices.intel.com"
 #define PCS_DEFAULT_ROOT_CA_CRL_URL "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
 
 enum pcs_update { PCS_UPDATE_DEFAULT = 0, PCS_UPDATE_STANDARD, PCS_UPDATE_EARLY };

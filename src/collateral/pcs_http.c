@@ -279,14 +279,16 @@ static int take_slot(struct pcs_http *h, const char *url, struct attest_err *err
 		h->refused++;
 		wait_ms = h->gate_ms - now;
 		pthread_mutex_unlock(&h->mu);
-		return attest_err_set(err, ATTEST_E_IO, h->prefix, "%s: upstream asked to wait %lld ms more (429 Retry-After): %s",
+		return attest_err_set(err, ATTEST_E_IO, h->prefix,
+				      "%s: upstream asked to wait %lld ms more (429 Retry-After): %s",
 				      "rate_limited", (long long)wait_ms, url);
 	}
 	start = h->next_slot_ms > now ? h->next_slot_ms : now;
 	if (start - now > h->o.max_wait_ms) {
 		h->refused++;
 		pthread_mutex_unlock(&h->mu);
-		return attest_err_set(err, ATTEST_E_IO, h->prefix, "rate_limited: next request slot in %lld ms: %s",
+		return attest_err_set(err, ATTEST_E_IO, h->prefix,
+				      "rate_limited: next request slot in %lld ms: %s",
 				      (long long)(start - now), url);
 	}
 	h->next_slot_ms = start + h->o.min_interval_ms;

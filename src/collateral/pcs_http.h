@@ -28,21 +28,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PCS_HTTP_MAX_HEADERS 2
-#define PCS_HTTP_HEADER_MAX (64u * 1024) /* an issuer chain is ~2 kB URL-encoded */
+#define PCS_HTTP_MAX_HEADERS	 2
+#define PCS_HTTP_HEADER_MAX	 (64u * 1024) /* an issuer chain is ~2 kB URL-encoded */
 #define PCS_HTTP_DEFAULT_RETRY_S 60
-#define PCS_HTTP_POOL 4 /* idle easy handles kept for reuse */
+#define PCS_HTTP_POOL		 4 /* idle easy handles kept for reuse */
 
 struct pcs_http_options {
-	const char *ca_file;		/* PEM bundle to trust; NULL = the system's */
-	const uint8_t *ca_pem;		/* or PEM bytes (tests); NULL = not used */
+	const char *ca_file;   /* PEM bundle to trust; NULL = the system's */
+	const uint8_t *ca_pem; /* or PEM bytes (tests); NULL = not used */
 	size_t ca_pem_len;
-	long connect_timeout_ms;	/* 0 = 5000 */
-	long timeout_ms;		/* whole transfer; 0 = 15000 */
-	size_t max_body;		/* 0 = 4 MiB */
-	int64_t min_interval_ms;	/* 0 = no spacing */
-	int64_t max_wait_ms;		/* longest wait for a slot; 0 = min_interval_ms */
-	const char *api_key;		/* Ocp-Apim-Subscription-Key; NULL none */
+	long connect_timeout_ms; /* 0 = 5000 */
+	long timeout_ms;	 /* whole transfer; 0 = 15000 */
+	size_t max_body;	 /* 0 = 4 MiB */
+	int64_t min_interval_ms; /* 0 = no spacing */
+	int64_t max_wait_ms;	 /* longest wait for a slot; 0 = min_interval_ms */
+	const char *api_key;	 /* Ocp-Apim-Subscription-Key; NULL none */
 };
 
 struct pcs_http {
@@ -51,10 +51,10 @@ struct pcs_http {
 	uint8_t *ca_pem;
 	const char *prefix; /* "collateral.pcs" / "collateral.kds" (static) */
 	pthread_mutex_t mu;
-	int64_t gate_ms;     /* monotonic ms before which nothing is sent (429) */
-	int64_t next_slot_ms; /* monotonic ms of the next allowed request */
-	uint64_t requests;   /* requests sent (stats, tests) */
-	uint64_t refused;    /* requests refused by a gate without being sent */
+	int64_t gate_ms;	   /* monotonic ms before which nothing is sent (429) */
+	int64_t next_slot_ms;	   /* monotonic ms of the next allowed request */
+	uint64_t requests;	   /* requests sent (stats, tests) */
+	uint64_t refused;	   /* requests refused by a gate without being sent */
 	void *idle[PCS_HTTP_POOL]; /* CURL easy handles between requests (keep-alive, TLS sessions) */
 	size_t n_idle;
 };

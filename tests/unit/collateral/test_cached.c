@@ -79,9 +79,11 @@ static int validate_intel(void *arg, const char *key, enum cached_kind kind, con
 		goto out;
 	if (kind == CACHED_TCB_INFO && (rc = tcb_info_parse(b->data, b->len, &ti, "sgx", err)) == ATTEST_OK)
 		rc = tcb_info_verify_signature(ti, X509_get0_pubkey(leaf), "sgx", err);
-	else if (kind == CACHED_QE_IDENTITY && (rc = qe_identity_parse(b->data, b->len, &qi, "sgx", err)) == ATTEST_OK)
+	else if (kind == CACHED_QE_IDENTITY &&
+		 (rc = qe_identity_parse(b->data, b->len, &qi, "sgx", err)) == ATTEST_OK)
 		rc = qe_identity_verify_signature(qi, X509_get0_pubkey(leaf), "sgx", err);
-	else if (kind == CACHED_CRL && (rc = x509_crl_load(b->data, b->len, &crl, "test.crl", err)) == ATTEST_OK)
+	else if (kind == CACHED_CRL &&
+		 (rc = x509_crl_load(b->data, b->len, &crl, "test.crl", err)) == ATTEST_OK)
 		rc = x509_crl_verify(crl, leaf, now, "test.crl", err);
 out:
 	tcb_info_free(ti);
@@ -102,7 +104,8 @@ static void item_dates(const char *vectors, const char *rel, enum cached_kind ki
 	free(b.data);
 }
 
-static struct collateral_source *cached_over(struct fx *f, struct collateral_source *up, struct cached_options *o)
+static struct collateral_source *cached_over(struct fx *f, struct collateral_source *up,
+					     struct cached_options *o)
 {
 	struct collateral_source *c = NULL;
 
@@ -238,7 +241,8 @@ static void refresh_ahead_serves_cached_while_one_caller_refreshes(void **state)
 	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
 	collateral_blob_free(&b);
 	atomic_store(&f->now, f->tcb_nu - 60);
-	atomic_store(&f->srv.status, 503); /* the refresh fails: the cached item is still current and served */
+	atomic_store(&f->srv.status,
+		     503); /* the refresh fails: the cached item is still current and served */
 	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
 	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
 	collateral_blob_free(&b);
@@ -296,7 +300,8 @@ static void crls_are_never_served_past_their_next_update(void **state)
 	atomic_store(&f->srv.status, 503);
 	atomic_store(&f->now, f->crl_nu + 1);
 	attest_err_clear(&err);
-	assert_int_equal(collateral_get_pck_crl(f->cached, COLLATERAL_CA_PROCESSOR, &b, &err), ATTEST_E_COLLATERAL);
+	assert_int_equal(collateral_get_pck_crl(f->cached, COLLATERAL_CA_PROCESSOR, &b, &err),
+			 ATTEST_E_COLLATERAL);
 	assert_string_equal(err.name, "collateral.cache.stale");
 	assert_null(b.data);
 	assert_int_equal(requests(f), 2);

@@ -23,9 +23,9 @@
 #include <jansson.h>
 #include <time.h>
 
-#define SNP_VEC "snp/gsg-milan-v2-2022-09"
+#define SNP_VEC		     "snp/gsg-milan-v2-2022-09"
 #define SNP_REPORTED_TCB_OFF 0x180 /* formats.md §5.1 */
-#define SNP_CHIP_ID_OFF 0x1A0
+#define SNP_CHIP_ID_OFF	     0x1A0
 
 struct fx {
 	struct tps srv;
@@ -39,8 +39,8 @@ static struct fx *fx_new(const char *vectors)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	assert_true(tps_route_file(&f->srv, vectors, "/vcek/v1/Milan/cert_chain", SNP_VEC "/ask_ark_milan.pem", NULL,
-				   NULL, "application/x-pem-file"));
+	assert_true(tps_route_file(&f->srv, vectors, "/vcek/v1/Milan/cert_chain",
+				   SNP_VEC "/ask_ark_milan.pem", NULL, NULL, "application/x-pem-file"));
 	assert_true(tps_route_file(&f->srv, vectors, "/vcek/v1/Milan/*", SNP_VEC "/vcek.der", NULL, NULL,
 				   "application/x-x509-ca-cert"));
 	assert_true(tps_start(&f->srv));
@@ -104,11 +104,13 @@ static void vcek_is_requested_by_chip_id_and_reported_tcb(void **state)
 	assert_int_equal(b.len, len);
 	assert_memory_equal(b.data, der, len);
 	assert_null(b.chain);
-	/* §5.8: hex CHIP_ID, decimal SPLs from the Milan TCB_VERSION bytes (§5.5: bl 0, tee 1, snp 6, ucode 7) */
+	/* §5.8: hex CHIP_ID, decimal SPLs from the Milan TCB_VERSION bytes (§5.5: bl 0, tee 1, snp 6, ucode
+	 * 7) */
 	n = snprintf(want, sizeof(want), "/vcek/v1/Milan/");
 	for (int i = 0; i < 64; i++)
 		n += snprintf(want + n, sizeof(want) - (size_t)n, "%02x", f->chip_id[i]);
-	snprintf(want + n, sizeof(want) - (size_t)n, "?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", t[0], t[1], t[6], t[7]);
+	snprintf(want + n, sizeof(want) - (size_t)n, "?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", t[0], t[1],
+		 t[6], t[7]);
 	tps_last_url(&f->srv, url, sizeof(url));
 	assert_string_equal(url, want);
 	collateral_blob_free(&b);
@@ -148,9 +150,11 @@ static void chains_and_crls_use_their_vcek_and_vlek_paths(void **state)
 	fx_free(f);
 }
 
-static char *snp_json(const char *vectors, struct fx *f, struct collateral_source *src, struct attest_err *err)
+static char *snp_json(const char *vectors, struct fx *f, struct collateral_source *src,
+		      struct attest_err *err)
 {
-	struct evidence_ctx ctx = {.now = 1700000000, .collateral = src}; /* the vector's bundle.json now_unix */
+	struct evidence_ctx ctx = {.now = 1700000000,
+				   .collateral = src}; /* the vector's bundle.json now_unix */
 	struct evidence_input in = {.evidence = f->report, .evidence_len = f->report_len};
 	struct claim_set *cs = claim_set_new();
 	char *s = NULL;
@@ -273,7 +277,8 @@ static void a_cached_vcek_costs_one_kds_request(void **state)
 
 	assert_int_equal(cached_source_new(kds, true, NULL, &c, NULL), ATTEST_OK);
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(collateral_get_amd_vcek(c, "Milan", f->chip_id, f->tcb, &b, NULL), ATTEST_OK);
+		assert_int_equal(collateral_get_amd_vcek(c, "Milan", f->chip_id, f->tcb, &b, NULL),
+				 ATTEST_OK);
 		collateral_blob_free(&b);
 	}
 	assert_int_equal(atomic_load(&f->srv.requests), 1);

@@ -284,7 +284,8 @@ static void error_status_is_collateral_pcs_http_with_status_and_url(void **state
 	assert_non_null(strstr(err.msg, "/sgx/certification/v4/tcb?fmspc=00a067110000"));
 	atomic_store(&f->srv.status, 404);
 	attest_err_clear(&err);
-	assert_int_equal(collateral_get_tcb_info(f->pcs, COLLATERAL_TEE_SGX, FMSPC, &b, &err), ATTEST_E_NOT_FOUND);
+	assert_int_equal(collateral_get_tcb_info(f->pcs, COLLATERAL_TEE_SGX, FMSPC, &b, &err),
+			 ATTEST_E_NOT_FOUND);
 	assert_string_equal(err.name, "collateral.pcs.not_found");
 	assert_null(b.data);
 	fx_free(f);
@@ -306,7 +307,8 @@ static void missing_or_garbled_chain_header_is_collateral_pcs_header(void **stat
 	assert_non_null(strstr(err.msg, "SGX-Enclave-Identity-Issuer-Chain"));
 	assert_null(b.data);
 	attest_err_clear(&err);
-	assert_int_equal(pcs_decode_chain_header("%2-----", "H", "x.header", &chain, &n, &err), ATTEST_E_COLLATERAL);
+	assert_int_equal(pcs_decode_chain_header("%2-----", "H", "x.header", &chain, &n, &err),
+			 ATTEST_E_COLLATERAL);
 	attest_err_clear(&err);
 	assert_int_equal(pcs_decode_chain_header("hello%20world", "H", "x.header", &chain, &n, &err),
 			 ATTEST_E_COLLATERAL);
@@ -351,7 +353,8 @@ static void rate_limit_429_gates_requests_until_retry_after_passes(void **state)
 	before = atomic_load(&f->srv.requests);
 	for (int i = 0; i < 5; i++) {
 		attest_err_clear(&err);
-		assert_int_equal(collateral_get_tcb_info(f->pcs, COLLATERAL_TEE_SGX, FMSPC, &b, &err), ATTEST_E_IO);
+		assert_int_equal(collateral_get_tcb_info(f->pcs, COLLATERAL_TEE_SGX, FMSPC, &b, &err),
+				 ATTEST_E_IO);
 		assert_string_equal(err.name, "collateral.pcs.rate_limited");
 	}
 	assert_int_equal(atomic_load(&f->srv.requests), before); /* nothing was sent */

@@ -31,8 +31,8 @@
 #define TPS_MAX_ROUTES 16
 
 struct tps_route {
-	char path[128];   /* request path, e.g. "/sgx/certification/v4/tcb" */
-	uint8_t *body;	  /* served bytes */
+	char path[128]; /* request path, e.g. "/sgx/certification/v4/tcb" */
+	uint8_t *body;	/* served bytes */
 	size_t len;
 	const char *hdr;  /* issuer-chain header name or NULL */
 	char *hdr_value;  /* URL-encoded PEM */
@@ -114,14 +114,16 @@ static inline bool tps_add_intel(struct tps *s, const char *vectors, const char 
 
 	snprintf(a, sizeof(a), "%s/tcb_info.json", vdir);
 	snprintf(b, sizeof(b), "%s/tcb_info_issuer_chain.pem", vdir);
-	ok &= tps_route_file(s, vectors, "/sgx/certification/v4/tcb", a, "TCB-Info-Issuer-Chain", b, "application/json");
-	ok &= tps_route_file(s, vectors, "/tdx/certification/v4/tcb", a, "TCB-Info-Issuer-Chain", b, "application/json");
+	ok &= tps_route_file(s, vectors, "/sgx/certification/v4/tcb", a, "TCB-Info-Issuer-Chain", b,
+			     "application/json");
+	ok &= tps_route_file(s, vectors, "/tdx/certification/v4/tcb", a, "TCB-Info-Issuer-Chain", b,
+			     "application/json");
 	snprintf(a, sizeof(a), "%s/qe_identity.json", vdir);
 	snprintf(b, sizeof(b), "%s/qe_identity_issuer_chain.pem", vdir);
-	ok &= tps_route_file(s, vectors, "/sgx/certification/v4/qe/identity", a, "SGX-Enclave-Identity-Issuer-Chain", b,
-			     "application/json");
-	ok &= tps_route_file(s, vectors, "/tdx/certification/v4/qe/identity", a, "SGX-Enclave-Identity-Issuer-Chain", b,
-			     "application/json");
+	ok &= tps_route_file(s, vectors, "/sgx/certification/v4/qe/identity", a,
+			     "SGX-Enclave-Identity-Issuer-Chain", b, "application/json");
+	ok &= tps_route_file(s, vectors, "/tdx/certification/v4/qe/identity", a,
+			     "SGX-Enclave-Identity-Issuer-Chain", b, "application/json");
 	snprintf(a, sizeof(a), "%s/pck_crl.der", vdir);
 	snprintf(b, sizeof(b), "%s/pck_crl_issuer_chain.pem", vdir);
 	ok &= tps_route_file(s, vectors, "/sgx/certification/v4/pckcrl", a, "SGX-PCK-CRL-Issuer-Chain", b,
@@ -141,7 +143,8 @@ static enum MHD_Result tps_arg(void *cls, enum MHD_ValueKind kind, const char *k
 }
 
 static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				   const char *version, const char *upload, size_t *upload_len, void **con_cls)
+				   const char *version, const char *upload, size_t *upload_len,
+				   void **con_cls)
 {
 	struct tps *s = cls;
 	struct MHD_Response *resp;
@@ -170,8 +173,8 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 		size_t pl = strlen(s->routes[i].path);
 
 		/* the '*' stands for a hardware id: 16 (Turin) or 128 hex characters, not "crl" */
-		if (pl > 0 && s->routes[i].path[pl - 1] == '*' && strncmp(s->routes[i].path, url, pl - 1) == 0 &&
-		    strlen(url + pl - 1) >= 16)
+		if (pl > 0 && s->routes[i].path[pl - 1] == '*' &&
+		    strncmp(s->routes[i].path, url, pl - 1) == 0 && strlen(url + pl - 1) >= 16)
 			r = &s->routes[i];
 	}
 	if (status == 0 && r == NULL)
@@ -222,7 +225,8 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 		char *v = strdup(r->hdr_value);
 		size_t n = strlen(v);
 
-		/* a base64 character deep inside the first certificate, past "-----BEGIN CERTIFICATE-----%0A" */
+		/* a base64 character deep inside the first certificate, past "-----BEGIN CERTIFICATE-----%0A"
+		 */
 		if (atomic_load(&s->tamper_chain) && n > 400)
 			v[300] = v[300] == 'A' ? 'B' : 'A';
 		MHD_add_response_header(resp, r->hdr, v);
@@ -287,8 +291,8 @@ static inline bool tps_start(struct tps *s)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-				NULL, NULL, tps_handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	s->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+				0, NULL, NULL, tps_handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
 				MHD_OPTION_END);
 	if (s->d == NULL || (di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT)) == NULL)
