@@ -61,6 +61,7 @@ class Attestd:
         self.data = data or os.path.join(work, "data")
         self.workers = workers
         self.extra = extra or []
+        self.prefix = []  # e.g. valgrind and its options
         self.proc = None
         self.port = None
         self.devdir = os.path.join(work, "devplat")
@@ -83,7 +84,7 @@ class Attestd:
         pf = os.path.join(self.work, "port")
         if os.path.exists(pf):
             os.unlink(pf)
-        self.proc = subprocess.Popen(self.argv(), stdout=open(self.stdout_path, "ab"),
+        self.proc = subprocess.Popen(self.prefix + self.argv(), stdout=open(self.stdout_path, "ab"),
                                      stderr=open(self.stderr_path, "ab"))
         end = time.monotonic() + timeout
         while time.monotonic() < end:
