@@ -5,6 +5,7 @@
  */
 #include "collateral/pcs.h"
 
+#include "base/codec.h"
 #include "collateral/pcs_http.h"
 
 #include <stdio.h>
@@ -114,7 +115,22 @@ static int pcs_root_ca_crl(void *self, struct collateral_blob *out, struct attes
 {
 	struct pcs_source *s = self;
 
-	return pcs_fetch(s, s->root_crl_url, NULL, out, err);
+	int rc = pcs_fetch(s, s->root_crl_url, NULL, out, err);
+	uint8_t *der = NULL;
+	size_t n = 0, len;
+
+	if (rc != ATTEST_OK)
+		return rc;
+	/* PCCS's /rootcacrl answers the DER as hex text (PCCS v3); DER itself never is all hex digits. */
+	for (len = out->len; len > 0 && (out->data[len - 1] == '\n' || out->data[len - 1] == '\r'); len--)
+		;
+	if (strspn((const char *)out->data, "0123456789abcdefABCDEF") == len && len % 2 == 0 &&
+	    hex_decode((const char *)out->data, len, &der, &n) == 0) {
+		free(out->data);
+		out->data = der; /* transferred */
+		out->len = n;
+	}
+	return ATTEST_OK;
 }
 
 static int pcs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
@@ -244,7 +260,15 @@ int pcs_source_new(const struct pcs_options *o, struct collateral_source **out, 
 	}
 	s->update = o->update;
 	s->base = base_dup(o->base_url ? o->base_url : PCS_DEFAULT_BASE_URL);
-	s->root_crl_url = strdup(o->root_ca_crl_url ? o->root_ca_crl_url : PCS_DEFAULT_ROOT_CA_CRL_URL);
+	if (o->root_ca_crl_url != NULL) {
+		s->root_crl_url = strdup(o->root_ca_crl_url);
+	} else if (s->base != NULL && strcmp(s->base, PCS_DEFAULT_BASE_URL) != 0) {
+		/* a PCCS serves the Root CA CRL itself */
+		if (asprintf(&s->root_crl_url, "%s/sgx/certification/v4/rootcacrl", s->base) < 0)
+			s->root_crl_url = NULL;
+	} else {
+		s->root_crl_url = strdup(PCS_DEFAULT_ROOT_CA_CRL_URL);
+	}
 	if (s->base == NULL || s->root_crl_url == NULL) {
 		pcs_free(s);
 		free(src);

@@ -11,7 +11,8 @@
  *                chain: TCB-Info-Issuer-Chain, else SGX-TCB-Info-Issuer-Chain (v3 name)
  *   qe_identity  GET <base>/{sgx|tdx}/certification/v4/{qe|qve|qae}/identity[?update=...]
  *                chain: SGX-Enclave-Identity-Issuer-Chain
- *   root_ca_crl  GET <root_ca_crl_url> (default Intel's IntelSGXRootCA.der), no chain
+ *   root_ca_crl  GET <root_ca_crl_url> (Intel's IntelSGXRootCA.der, or a PCCS's
+ *                <base>/sgx/certification/v4/rootcacrl), no chain
  *   pck_cert     GET <base>/sgx/certification/v4/pckcert?encrypted_ppid=..&cpusvn=..&pcesvn=..&pceid=..
  *                (needs api_key against Intel's PCS), chain: SGX-PCK-Certificate-Issuer-Chain
  *
@@ -33,12 +34,17 @@
 enum pcs_update { PCS_UPDATE_DEFAULT = 0, PCS_UPDATE_STANDARD, PCS_UPDATE_EARLY };
 
 struct pcs_options {
-	const char *base_url;	     /* NULL = PCS_DEFAULT_BASE_URL; a PCCS: "https://pccs:8081" */
-	const char *root_ca_crl_url; /* NULL = PCS_DEFAULT_ROOT_CA_CRL_URL */
-	const char *api_key;	     /* PCS subscription key (pckcert only); NULL none */
-	enum pcs_update update;	     /* update=standard|early on tcb and identity requests */
-	const char *ca_file;	     /* HTTPS trust; NULL = system store */
-	const uint8_t *ca_pem;	     /* or PEM bytes; NULL = not used */
+	const char *base_url; /* NULL = PCS_DEFAULT_BASE_URL; a PCCS: "https://pccs:8081" */
+	/*
+	 * NULL: PCS_DEFAULT_ROOT_CA_CRL_URL with Intel's base URL, and
+	 * <base>/sgx/certification/v4/rootcacrl with any other (a PCCS), whose
+	 * hex-text answer (PCCS v3 style) is decoded to DER.
+	 */
+	const char *root_ca_crl_url;
+	const char *api_key;	/* PCS subscription key (pckcert only); NULL none */
+	enum pcs_update update; /* update=standard|early on tcb and identity requests */
+	const char *ca_file;	/* HTTPS trust; NULL = system store */
+	const uint8_t *ca_pem;	/* or PEM bytes; NULL = not used */
 	size_t ca_pem_len;
 	long connect_timeout_ms; /* 0 = 5 s */
 	long timeout_ms;	 /* 0 = 15 s */

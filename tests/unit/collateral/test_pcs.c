@@ -149,6 +149,43 @@ static void root_ca_crl_comes_without_a_chain(void **state)
 	fx_free(f);
 }
 
+static void a_pccs_serves_the_root_ca_crl_as_hex_text(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, SGX_VEC);
+	struct pcs_options o = {0};
+	struct collateral_source *pccs = NULL;
+	struct collateral_blob b = {0};
+	struct tps_route *r = &f->srv.routes[f->srv.n_routes];
+	size_t n = 0;
+	uint8_t *der = test_read_vector(dir, SGX_VEC "/root_ca_crl.der", &n);
+	char url[512];
+
+	/* PCCS v3 style: GET <base>/sgx/certification/v4/rootcacrl answers the DER in hex */
+	assert_non_null(der);
+	snprintf(r->path, sizeof(r->path), "/sgx/certification/v4/rootcacrl");
+	r->body = malloc(2 * n + 1);
+	for (size_t i = 0; i < n; i++)
+		sprintf((char *)r->body + 2 * i, "%02x", der[i]);
+	r->len = 2 * n;
+	r->type = "text/plain";
+	f->srv.n_routes++;
+	o.base_url = f->srv.base; /* no root_ca_crl_url: a PCCS base serves it */
+	o.ca_pem = (const uint8_t *)f->srv.cert_pem;
+	o.ca_pem_len = strlen(f->srv.cert_pem);
+	assert_int_equal(pcs_source_new(&o, &pccs, NULL), ATTEST_OK);
+	assert_int_equal(collateral_get_root_ca_crl(pccs, &b, NULL), ATTEST_OK);
+	assert_int_equal(b.len, n);
+	assert_memory_equal(b.data, der, n);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, "/sgx/certification/v4/rootcacrl");
+	collateral_blob_free(&b);
+	free(der);
+	collateral_source_free(pccs);
+	free(pccs);
+	fx_free(f);
+}
+
 static void identities_and_tdx_paths_follow_pcs_v4(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -421,6 +458,7 @@ int main(void)
 	    cmocka_unit_test(tcb_info_body_and_chain_header_are_returned_as_served),
 	    cmocka_unit_test(pck_crl_of_each_ca_is_requested_in_der),
 	    cmocka_unit_test(root_ca_crl_comes_without_a_chain),
+	    cmocka_unit_test(a_pccs_serves_the_root_ca_crl_as_hex_text),
 	    cmocka_unit_test(identities_and_tdx_paths_follow_pcs_v4),
 	    cmocka_unit_test(verdict_through_pcs_equals_the_file_source),
 	    cmocka_unit_test(tampered_body_or_chain_is_refused_by_the_verifier),
