@@ -128,4 +128,13 @@ int azure_guest_seal_for_claims(const struct claim_set *claims, const char *jwt,
  */
 int azure_guest_unseal(EVP_PKEY *priv, const char *sealed, size_t len, char **jwt, struct attest_err *err);
 
+/*
+ * The same with the inner-key unwrap done by the caller (a TPM:
+ * TPM2_RSA_Decrypt, OAEP-SHA256): unwrap writes at most *key_len (512)
+ * bytes to key, sets *key_len and returns 0, or returns -1.
+ */
+typedef int (*azure_guest_unwrap_fn)(void *arg, const uint8_t *wrapped, size_t n, uint8_t *key, size_t *key_len);
+int azure_guest_unseal_with(azure_guest_unwrap_fn unwrap, void *arg, const char *sealed, size_t len, char **jwt,
+			    struct attest_err *err);
+
 #endif

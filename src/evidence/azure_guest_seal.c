@@ -155,7 +155,21 @@ static int env_member(const json_t *obj, const char *name, size_t want, uint8_t 
 	return ATTEST_OK;
 }
 
+/* The software unwrap: RSA-OAEP decryption with a private key in memory. */
+static int unwrap_pkey(void *arg, const uint8_t *wrapped, size_t n, uint8_t *key, size_t *key_len)
+{
+	return oaep(arg, false, wrapped, n, key, key_len);
+}
+
 int azure_guest_unseal(EVP_PKEY *priv, const char *sealed, size_t len, char **jwt, struct attest_err *err)
+{
+	if (priv == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "azureguest.sealed.param", "no private key");
+	return azure_guest_unseal_with(unwrap_pkey, priv, sealed, len, jwt, err);
+}
+
+int azure_guest_unseal_with(azure_guest_unwrap_fn unwrap, void *arg, const char *sealed, size_t len, char **jwt,
+			    struct attest_err *err)
 {
 	uint8_t *text = NULL, *wrapped = NULL, *iv = NULL, *tag = NULL, *ct = NULL, *pt = NULL;
 	uint8_t key[512];
@@ -163,7 +177,7 @@ int azure_guest_unseal(EVP_PKEY *priv, const char *sealed, size_t len, char **jw
 	json_t *env = NULL;
 	int rc;
 
-	if (priv == NULL || sealed == NULL || len > 2 * SEAL_MAX ||
+	if (unwrap == NULL || sealed == NULL || len > 2 * SEAL_MAX ||
 	    b64_decode(sealed, len, &text, &tlen) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_PARSE, "azureguest.sealed.base64",
 				      "the sealed token is not base64url");
@@ -178,7 +192,7 @@ int azure_guest_unseal(EVP_PKEY *priv, const char *sealed, size_t len, char **jw
 		rc = env_member(env, "AuthenticationData", SEAL_TAG_LEN, &tag, &gl, err);
 	if (rc == ATTEST_OK)
 		rc = env_member(env, "Jwt", 0, &ct, &cl, err);
-	if (rc == ATTEST_OK && (oaep(priv, false, wrapped, wl, key, &kl) != 0 || kl != SEAL_KEY_LEN))
+	if (rc == ATTEST_OK && (unwrap(arg, wrapped, wl, key, &kl) != 0 || kl != SEAL_KEY_LEN))
 		rc = attest_err_set(err, ATTEST_E_VERIFY, "azureguest.sealed.key",
 				    "the inner key does not unwrap with this private key");
 	if (rc == ATTEST_OK && (pt = malloc(cl + 1)) == NULL)

@@ -1,0 +1,308 @@
+/*
+ * Azure guest attestation end to end with a real software TPM as the VM's
+ * vTPM (issue 8): swtpm + tpm2-tools, driven by the TPM helper's
+ * tests/integration/tpm/swtpm.sh (start, extend, quote, pcrs, stop), plus
+ * tpm2-tools directly for the ephemeral key: TPM2_Create of an RSA
+ * decryption key, TPM2_Certify by the AK, and TPM2_RSA_Decrypt (OAEP
+ * SHA-256) to unwrap the sealed token's inner key. The isolation evidence
+ * is a synthetic SNP report (src/devplat/snp_plat.h) whose runtime data
+ * carries the swtpm AK as HCLAkPub. Skips, saying so, without the tools.
+ */
+#include "base/codec.h"
+#include "claims/claims.h"
+#include "devplat/azure_guest_dev.h"
+#include "devplat/snp_plat.h"
+#include "devplat/tpm_dev.h"
+#include "evidence/azure_cvm.h"
+#include "evidence/azure_guest.h"
+#include "testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct fx {
+	char dir[256], script[1024];
+	bool up;
+	EVP_PKEY *ak;
+	struct devplat_tcg_log log;
+	struct tpm_pcr_values pcrs;
+};
+
+static int run(const struct fx *f, bool driver, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A swtpm.sh command (driver) or a tpm2-tools command line against this swtpm. */
+static int run(const struct fx *f, bool driver, const char *fmt, ...)
+{
+	char args[2048], cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	if (driver)
+		snprintf(cmd, sizeof(cmd), "bash '%s' %s", f->script, args);
+	else
+		snprintf(cmd, sizeof(cmd),
+			 "export TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$(cat '%s/port'); %s >/dev/null 2>>'%s/azg.log'; "
+			 "r=$?; tpm2_flushcontext -t >/dev/null 2>&1; tpm2_flushcontext -s >/dev/null 2>&1; exit $r",
+			 f->dir, args, f->dir);
+	return system(cmd);
+}
+
+static uint8_t *slurp(const struct fx *f, const char *name, size_t *len)
+{
+	uint8_t *p = test_read_vector(f->dir, name, len);
+
+	assert_non_null(p);
+	return p;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	const char *src = getenv("ATTEST_SOURCE_DIR");
+	struct devplat_boot boot = {.secure_boot = true};
+	TPMT_PUBLIC pub;
+	char path[512];
+	FILE *ext;
+	size_t n = 0;
+	uint8_t *p;
+
+	*state = f;
+	if (system("command -v swtpm >/dev/null && command -v tpm2_certify >/dev/null && "
+		   "command -v tpm2_rsadecrypt >/dev/null") != 0) {
+		fprintf(stderr, "SKIP: swtpm / tpm2-tools absent (scripts/setup.sh installs them)\n");
+		return 0;
+	}
+	snprintf(f->script, sizeof(f->script), "%s/tests/integration/tpm/swtpm.sh", src ? src : ".");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/attest-azg-swtpm-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	if (run(f, true, "start '%s'", f->dir) != 0) {
+		fprintf(stderr, "swtpm did not start; see %s\n", f->dir);
+		return -1;
+	}
+	f->up = true;
+	p = slurp(f, "ak.pub", &n);
+	assert_int_equal(tpm_public_parse(p, n, &pub, NULL), 0);
+	assert_int_equal(tpm_public_to_pkey(&pub, &f->ak, NULL), 0);
+	free(p);
+	/* The VM's measured boot, extended into the TPM. */
+	assert_int_equal(devplat_tcg_log_init(&f->log), 0);
+	assert_int_equal(devplat_tcg_log_boot(&f->log, &boot), 0);
+	snprintf(path, sizeof(path), "%s/extends", f->dir);
+	ext = fopen(path, "w");
+	assert_non_null(ext);
+	for (size_t i = 0; i < f->log.n; i++) {
+		char *h1 = hex_encode(f->log.ext[i].sha1, 20), *h2 = hex_encode(f->log.ext[i].sha256, 32);
+
+		fprintf(ext, "%u %s %s\n", f->log.ext[i].pcr, h1, h2);
+		free(h1);
+		free(h2);
+	}
+	fclose(ext);
+	assert_int_equal(run(f, true, "extend '%s' '%s'", f->dir, path), 0);
+	/* The ephemeral key: an unrestricted RSA decryption key, certified by the AK. */
+	assert_int_equal(run(f, false, "tpm2_createprimary -C o -g sha256 -G rsa -c '%s/primary.ctx'", f->dir), 0);
+	assert_int_equal(run(f, false,
+			     "tpm2_create -C '%1$s/primary.ctx' -G rsa2048:null:null -a "
+			     "'decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -u '%1$s/enc.pub' "
+			     "-r '%1$s/enc.priv'",
+			     f->dir),
+			 0);
+	assert_int_equal(run(f, false,
+			     "tpm2_load -C '%1$s/primary.ctx' -u '%1$s/enc.pub' -r '%1$s/enc.priv' -c "
+			     "'%1$s/enc.ctx'",
+			     f->dir),
+			 0);
+	assert_int_equal(run(f, false,
+			     "tpm2_certify -c '%1$s/enc.ctx' -C '%1$s/ak.ctx' -g sha256 -o '%1$s/certify.msg' "
+			     "-s '%1$s/certify.sig'",
+			     f->dir),
+			 0);
+	/* The quote over SHA-256 PCRs 0-23 with nonce "azg", and the PCR values. */
+	assert_int_equal(run(f, true, "quote '%1$s' ak 617a67 '%1$s/q'", f->dir), 0);
+	assert_int_equal(run(f, true, "pcrs '%1$s' '%1$s/pcrs.txt'", f->dir), 0);
+	snprintf(path, sizeof(path), "%s/pcrs.txt", f->dir);
+	ext = fopen(path, "r");
+	assert_non_null(ext);
+	for (unsigned i = 0; i < TPM_PCR_COUNT; i++) {
+		unsigned idx;
+		char hex[65];
+		uint8_t d[32];
+
+		assert_int_equal(fscanf(ext, "%u %64s", &idx, hex), 2);
+		assert_int_equal(hex_decode_to(hex, 64, d, 32), 0);
+		assert_int_equal(tpm_pcr_set(&f->pcrs, TPM_BANK_SHA256, idx, d, 32, NULL), 0);
+	}
+	fclose(ext);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->up)
+		run(f, true, "stop '%s'", f->dir);
+	if (f->dir[0] != 0) {
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+		(void)system(cmd);
+	}
+	EVP_PKEY_free(f->ak);
+	devplat_tcg_log_free(&f->log);
+	free(f);
+	return 0;
+}
+
+/* TPM2_RSA_Decrypt (OAEP, SHA-256) of the wrapped inner key by the TPM-held key. */
+static int tpm_unwrap(void *arg, const uint8_t *wrapped, size_t n, uint8_t *key, size_t *key_len)
+{
+	const struct fx *f = arg;
+	char path[512];
+	FILE *w;
+	uint8_t *p;
+	size_t m = 0;
+
+	snprintf(path, sizeof(path), "%s/wrapped.bin", f->dir);
+	w = fopen(path, "wb");
+	if (w == NULL || fwrite(wrapped, 1, n, w) != n) {
+		if (w)
+			fclose(w);
+		return -1;
+	}
+	fclose(w);
+	if (run(f, false, "tpm2_rsadecrypt -c '%1$s/enc.ctx' -s oaep -o '%1$s/inner.bin' '%1$s/wrapped.bin'",
+		f->dir) != 0)
+		return -1;
+	p = test_read_vector(f->dir, "inner.bin", &m);
+	if (p == NULL || m > *key_len) {
+		free(p);
+		return -1;
+	}
+	memcpy(key, p, m);
+	*key_len = m;
+	free(p);
+	return 0;
+}
+
+/* The synthetic SNP report (a fresh test platform) binding runtime. */
+static char *snp_proof(struct snp_plat *plat, const struct snp_plat_leaf *leaf, const char *runtime)
+{
+	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
+	uint8_t chip[64], *hcl = NULL;
+	size_t hl = 0;
+	struct snp_report r;
+	char *a = snp_plat_pem(leaf->cert), *b = snp_plat_pem(snp_plat_ask(plat)), *chain, *rb, *cb, *out;
+
+	memset(chip, 0x5A, sizeof(chip));
+	snp_plat_report_defaults(plat, chip, tcb, false, &r);
+	assert_int_equal(snp_plat_hcl_report(&r, leaf->key, runtime, &hcl, &hl, NULL), 0);
+	assert_true(asprintf(&chain, "%s%s", a, b) > 0);
+	rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
+	cb = b64url_encode((const uint8_t *)chain, strlen(chain));
+	assert_true(asprintf(&out, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rb, cb) > 0);
+	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
+	return out;
+}
+
+static void swtpm_vm_attests_and_only_its_tpm_unseals_the_token(void **state)
+{
+	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
+	struct fx *f = *state;
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
+				  .not_before = 1600000000,
+				  .not_after = 2000000000,
+				  .key_dir = getenv("ATTEST_BINARY_DIR")};
+	struct snp_plat *plat = NULL;
+	struct snp_plat_leaf leaf = {0};
+	uint8_t chip[64];
+	struct snp_plat_leaf_spec spec = {.chip_id = chip, .tcb = tcb};
+	STACK_OF(X509) *arks = sk_X509_new_null();
+	struct evidence_anchors anchors = {0};
+	struct evidence_ctx ctx = {.now = 1700000000, .anchors = &anchors};
+	struct evidence_input in = {0};
+	struct devplat_azg_request rq = {0};
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	uint8_t *aik_pub, *enc_pub, *cm, *cs_sig, *qm, *qs;
+	size_t apl = 0, epl = 0, cml = 0, csl = 0, qml = 0, qsl = 0;
+	char *runtime, *proof, *text = NULL, *sealed = NULL, *jwt = NULL;
+	const json_t *k;
+
+	if (!f->up)
+		skip();
+	memset(chip, 0x5A, sizeof(chip));
+	assert_int_equal(snp_plat_new(&o, &plat, NULL), 0);
+	assert_int_equal(snp_plat_issue(plat, &spec, &leaf, NULL), 0);
+	sk_X509_push(arks, snp_plat_ark(plat));
+	anchors.amd_arks = arks;
+	runtime = snp_plat_hcl_runtime_json(f->ak);
+	proof = snp_proof(plat, &leaf, runtime);
+	aik_pub = slurp(f, "ak.pub", &apl);
+	enc_pub = slurp(f, "enc.pub", &epl);
+	cm = slurp(f, "certify.msg", &cml);
+	cs_sig = slurp(f, "certify.sig", &csl);
+	qm = slurp(f, "q.msg", &qml);
+	qs = slurp(f, "q.sig", &qsl);
+	rq.os_type = "Linux";
+	rq.log.p = f->log.log.p, rq.log.n = f->log.log.len;
+	rq.aik_pub.p = aik_pub, rq.aik_pub.n = apl;
+	rq.quote.p = qm, rq.quote.n = qml;
+	rq.quote_sig.p = qs, rq.quote_sig.n = qsl;
+	rq.enc_pub.p = enc_pub, rq.enc_pub.n = epl;
+	rq.certify.p = cm, rq.certify.n = cml;
+	rq.certify_sig.p = cs_sig, rq.certify_sig.n = csl;
+	rq.pcr_set = 0xFFFFFF;
+	rq.pcrs = &f->pcrs;
+	rq.isolation_type = "SevSnp";
+	rq.proof.p = (const uint8_t *)proof, rq.proof.n = strlen(proof);
+	rq.runtime.p = (const uint8_t *)runtime, rq.runtime.n = strlen(runtime);
+	assert_int_equal(devplat_azg_request_json(&rq, &text, NULL), 0);
+	in.evidence = (const uint8_t *)text, in.evidence_len = strlen(text);
+	in.nonce = "azg";
+	attest_err_clear(&err);
+	assert_int_equal(azure_guest_verify(&ctx, &in, cs, &err), ATTEST_OK);
+	assert_true(json_is_true(claim_set_get(cs, "secureboot")));
+	assert_int_equal(json_array_size(claim_set_get(cs, "x-ms-azurevm-attested-pcrs")), 24);
+	k = json_array_get(json_object_get(claim_set_get(cs, "x-ms-runtime"), "keys"), 0);
+	assert_string_equal(json_string_value(json_object_get(k, "kid")), AZURE_GUEST_ENC_KID);
+	/* Another nonce than the one the TPM quoted is refused. */
+	{
+		struct claim_set *none = claim_set_new();
+
+		in.nonce = "azh";
+		attest_err_clear(&err);
+		assert_int_equal(azure_guest_verify(&ctx, &in, none, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.quote.nonce");
+		claim_set_free(none);
+	}
+	/* The sealed token opens only inside this TPM. */
+	assert_int_equal(azure_guest_seal_for_claims(cs, "eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.", &sealed, &err), 0);
+	attest_err_clear(&err);
+	assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, sealed, strlen(sealed), &jwt, &err), ATTEST_OK);
+	assert_string_equal(jwt, "eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.");
+	free(jwt);
+	claim_set_free(cs);
+	free(text), free(sealed), free(runtime), free(proof);
+	free(aik_pub), free(enc_pub), free(cm), free(cs_sig), free(qm), free(qs);
+	sk_X509_free(arks);
+	snp_plat_leaf_free(&leaf);
+	snp_plat_free(plat);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(swtpm_vm_attests_and_only_its_tpm_unseals_the_token),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
