@@ -310,6 +310,7 @@ static void crls_are_never_served_past_their_next_update(void **state)
 
 struct flight {
 	struct collateral_source *src;
+	pthread_barrier_t *start;
 	int rc;
 	size_t len;
 };
@@ -320,6 +321,7 @@ static void *one_lookup(void *arg)
 	struct collateral_blob b = {0};
 	struct attest_err err;
 
+	pthread_barrier_wait(fl->start); /* all 100 ask at once, even on a loaded machine */
 	fl->rc = get_tcb(fl->src, &b, &err);
 	fl->len = b.len;
 	collateral_blob_free(&b);
@@ -329,13 +331,17 @@ static void *one_lookup(void *arg)
 static void run_100(struct collateral_source *src, struct flight *fl)
 {
 	pthread_t th[100];
+	pthread_barrier_t start;
 
+	pthread_barrier_init(&start, NULL, 100);
 	for (int i = 0; i < 100; i++) {
 		fl[i].src = src;
+		fl[i].start = &start;
 		assert_int_equal(pthread_create(&th[i], NULL, one_lookup, &fl[i]), 0);
 	}
 	for (int i = 0; i < 100; i++)
 		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
 }
 
 static void hundred_concurrent_lookups_cause_one_upstream_request(void **state)
@@ -347,7 +353,7 @@ static void hundred_concurrent_lookups_cause_one_upstream_request(void **state)
 	size_t n = 0;
 	uint8_t *want = test_read_vector(dir, SGX_VEC "/tcb_info.json", &n);
 
-	atomic_store(&f->srv.delay_ms, 300); /* a slow upstream */
+	atomic_store(&f->srv.delay_ms, 500); /* a slow upstream */
 	run_100(f->cached, fl);
 	for (int i = 0; i < 100; i++) {
 		assert_int_equal(fl[i].rc, ATTEST_OK);
@@ -369,7 +375,7 @@ static void a_failure_is_shared_by_waiters_and_not_cached(void **state)
 	struct collateral_blob b = {0};
 	struct attest_err err;
 
-	atomic_store(&f->srv.delay_ms, 300);
+	atomic_store(&f->srv.delay_ms, 500);
 	atomic_store(&f->srv.status, 503);
 	run_100(f->cached, fl);
 	for (int i = 0; i < 100; i++)
@@ -390,7 +396,7 @@ static void expired_answers_are_shared_by_waiters_too(void **state)
 	struct flight fl[100];
 
 	atomic_store(&f->now, f->tcb_nu + 1); /* what the upstream serves is already past nextUpdate */
-	atomic_store(&f->srv.delay_ms, 300);
+	atomic_store(&f->srv.delay_ms, 500);
 	run_100(f->cached, fl);
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(fl[i].rc, ATTEST_E_COLLATERAL);
