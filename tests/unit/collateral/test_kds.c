@@ -94,7 +94,7 @@ static void vcek_is_requested_by_chip_id_and_reported_tcb(void **state)
 	struct fx *f = fx_new(dir);
 	struct collateral_source *kds = kds_for(f, -1, 0);
 	struct collateral_blob b = {0};
-	char url[512], want[512];
+	char url[TPS_URL_MAX], want[512];
 	int n;
 	const uint8_t *t = f->report + SNP_REPORTED_TCB_OFF;
 	size_t len = 0;
@@ -126,7 +126,7 @@ static void chains_and_crls_use_their_vcek_and_vlek_paths(void **state)
 	struct collateral_source *kds = kds_for(f, -1, 0);
 	struct collateral_blob b = {0};
 	struct attest_err err;
-	char url[512];
+	char url[TPS_URL_MAX];
 	size_t len = 0;
 	uint8_t *pem = test_read_vector(dir, SNP_VEC "/ask_ark_milan.pem", &len);
 
@@ -272,7 +272,7 @@ static void a_cached_vcek_costs_one_kds_request(void **state)
 	struct collateral_blob b = {0};
 	struct attest_err err;
 	unsigned after;
-	char url[512];
+	char url[TPS_URL_MAX];
 	char *s;
 
 	assert_int_equal(cached_source_new(kds, true, NULL, &c, NULL), ATTEST_OK);
@@ -313,7 +313,7 @@ static void one_cached_source_serves_intel_and_amd_slots(void **state)
 	struct collateral_source *pcs = NULL, *c = NULL;
 	struct collateral_blob b = {0};
 	static const uint8_t fmspc[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
-	char url[512];
+	char url[TPS_URL_MAX];
 
 	assert_true(tps_add_intel(&f->srv, dir, "sgx/phala-sgx-v3-00a067110000-2023-11"));
 	po.base_url = f->srv.base;

@@ -103,7 +103,7 @@ static void tcb_info_body_and_chain_header_are_returned_as_served(void **state)
 	struct fx *f = fx_new(dir, SGX_VEC);
 	struct collateral_blob b = {0};
 	struct attest_err err;
-	char url[512];
+	char url[TPS_URL_MAX];
 
 	attest_err_clear(&err);
 	assert_int_equal(collateral_get_tcb_info(f->pcs, COLLATERAL_TEE_SGX, FMSPC, &b, &err), ATTEST_OK);
@@ -121,7 +121,7 @@ static void pck_crl_of_each_ca_is_requested_in_der(void **state)
 	REQUIRE_VECTORS(dir);
 	struct fx *f = fx_new(dir, SGX_VEC);
 	struct collateral_blob b = {0};
-	char url[512];
+	char url[TPS_URL_MAX];
 
 	assert_int_equal(collateral_get_pck_crl(f->pcs, COLLATERAL_CA_PLATFORM, &b, NULL), ATTEST_OK);
 	assert_file_equals(dir, SGX_VEC "/pck_crl.der", b.data, b.len);
@@ -159,7 +159,7 @@ static void a_pccs_serves_the_root_ca_crl_as_hex_text(void **state)
 	struct tps_route *r = &f->srv.routes[f->srv.n_routes];
 	size_t n = 0;
 	uint8_t *der = test_read_vector(dir, SGX_VEC "/root_ca_crl.der", &n);
-	char url[512];
+	char url[TPS_URL_MAX];
 
 	/* PCCS v3 style: GET <base>/sgx/certification/v4/rootcacrl answers the DER in hex */
 	assert_non_null(der);
@@ -186,13 +186,56 @@ static void a_pccs_serves_the_root_ca_crl_as_hex_text(void **state)
 	fx_free(f);
 }
 
+static void pck_certificate_by_encrypted_ppid_sends_the_api_key(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, SGX_VEC);
+	struct pcs_options o = {0};
+	struct collateral_source *src = NULL;
+	struct collateral_blob b = {0};
+	uint8_t ppid[384], cpusvn[16], pceid[2] = {0x00, 0x00};
+	struct collateral_pck_query q = {ppid, sizeof(ppid), cpusvn, 0x0d0e, pceid};
+	char url[2048], want[2048], key[128];
+	int n;
+
+	/* any PEM with a chain header will do: the source does not interpret it */
+	assert_true(tps_route_file(&f->srv, dir, "/sgx/certification/v4/pckcert",
+				   SGX_VEC "/pck_crl_issuer_chain.pem", "SGX-PCK-Certificate-Issuer-Chain",
+				   SGX_VEC "/pck_crl_issuer_chain.pem", "application/x-pem-file"));
+	for (size_t i = 0; i < sizeof(ppid); i++)
+		ppid[i] = (uint8_t)i;
+	for (size_t i = 0; i < sizeof(cpusvn); i++)
+		cpusvn[i] = (uint8_t)(0xf0 + i);
+	o.base_url = f->srv.base;
+	o.api_key = "test-subscription-key";
+	o.ca_pem = (const uint8_t *)f->srv.cert_pem;
+	o.ca_pem_len = strlen(f->srv.cert_pem);
+	assert_int_equal(pcs_source_new(&o, &src, NULL), ATTEST_OK);
+	assert_int_equal(collateral_get_pck_cert(src, &q, &b, NULL), ATTEST_OK);
+	assert_file_equals(dir, SGX_VEC "/pck_crl_issuer_chain.pem", b.chain, b.chain_len);
+	n = snprintf(want, sizeof(want), "/sgx/certification/v4/pckcert?encrypted_ppid=");
+	for (size_t i = 0; i < sizeof(ppid); i++)
+		n += snprintf(want + n, sizeof(want) - (size_t)n, "%02x", ppid[i]);
+	/* PCS v4: PCESVN as 2 bytes little-endian in hex */
+	snprintf(want + n, sizeof(want) - (size_t)n,
+		 "&cpusvn=f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff&pcesvn=0e0d&pceid=0000");
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, want);
+	tps_last_api_key(&f->srv, key, sizeof(key));
+	assert_string_equal(key, "test-subscription-key");
+	collateral_blob_free(&b);
+	collateral_source_free(src);
+	free(src);
+	fx_free(f);
+}
+
 static void identities_and_tdx_paths_follow_pcs_v4(void **state)
 {
 	REQUIRE_VECTORS(dir);
 	struct fx *f = fx_new(dir, TDX_VEC);
 	struct collateral_source *early = pcs_for(&f->srv, PCS_UPDATE_EARLY, 0);
 	struct collateral_blob b = {0};
-	char url[512];
+	char url[TPS_URL_MAX];
 
 	assert_int_equal(collateral_get_qe_identity(f->pcs, COLLATERAL_TD_QE, &b, NULL), ATTEST_OK);
 	assert_file_equals(dir, TDX_VEC "/qe_identity.json", b.data, b.len);
@@ -459,6 +502,7 @@ int main(void)
 	    cmocka_unit_test(pck_crl_of_each_ca_is_requested_in_der),
 	    cmocka_unit_test(root_ca_crl_comes_without_a_chain),
 	    cmocka_unit_test(a_pccs_serves_the_root_ca_crl_as_hex_text),
+	    cmocka_unit_test(pck_certificate_by_encrypted_ppid_sends_the_api_key),
 	    cmocka_unit_test(identities_and_tdx_paths_follow_pcs_v4),
 	    cmocka_unit_test(verdict_through_pcs_equals_the_file_source),
 	    cmocka_unit_test(tampered_body_or_chain_is_refused_by_the_verifier),

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #define TPS_MAX_ROUTES 16
+#define TPS_URL_MAX    2048 /* a pckcert query carries a 384-byte PPID in hex */
 
 struct tps_route {
 	char path[128]; /* request path, e.g. "/sgx/certification/v4/tcb" */
@@ -58,7 +59,8 @@ struct tps {
 	/* counters */
 	atomic_uint requests;
 	pthread_mutex_t mu;
-	char last_url[512];
+	char last_url[TPS_URL_MAX];
+	char last_api_key[128]; /* Ocp-Apim-Subscription-Key of the last request */
 };
 
 /* Percent-encodes everything but RFC 3986 unreserved characters, as PCS does. */
@@ -138,7 +140,7 @@ static enum MHD_Result tps_arg(void *cls, enum MHD_ValueKind kind, const char *k
 	char *u = cls;
 	size_t n = strlen(u);
 
-	snprintf(u + n, 512 - n, "%s%s=%s", strchr(u, '?') ? "&" : "?", key, value ? value : "");
+	snprintf(u + n, TPS_URL_MAX - n, "%s%s=%s", strchr(u, '?') ? "&" : "?", key, value ? value : "");
 	return MHD_YES;
 }
 
@@ -149,7 +151,7 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 	struct tps *s = cls;
 	struct MHD_Response *resp;
 	const struct tps_route *r = NULL;
-	char full[512], ra[64];
+	char full[TPS_URL_MAX], ra[64];
 	int status = atomic_load(&s->status), delay = atomic_load(&s->delay_ms);
 	enum MHD_Result ret;
 
@@ -162,6 +164,11 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, tps_arg, full);
 	pthread_mutex_lock(&s->mu);
 	memcpy(s->last_url, full, sizeof(full));
+	{
+		const char *k = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Ocp-Apim-Subscription-Key");
+
+		snprintf(s->last_api_key, sizeof(s->last_api_key), "%s", k ? k : "");
+	}
 	pthread_mutex_unlock(&s->mu);
 	if (delay > 0)
 		usleep((useconds_t)delay * 1000);
@@ -314,6 +321,13 @@ static inline void tps_stop(struct tps *s)
 	free(s->key_pem);
 	pthread_mutex_destroy(&s->mu);
 	memset(s, 0, sizeof(*s));
+}
+
+static inline void tps_last_api_key(struct tps *s, char *out, size_t n)
+{
+	pthread_mutex_lock(&s->mu);
+	snprintf(out, n, "%s", s->last_api_key);
+	pthread_mutex_unlock(&s->mu);
 }
 
 static inline void tps_last_url(struct tps *s, char *out, size_t n)
