@@ -191,13 +191,21 @@ static int pcs_pck_cert(void *self, const struct collateral_pck_query *q, struct
 	hex_lower(q->ppid, q->ppid_len, ppid);
 	hex_lower(q->cpusvn, 16, cpusvn);
 	hex_lower(q->pceid, 2, pceid);
-	/* PCS v4 "Get PCK Certificate": a clear 16-byte PPID is a PCCS-only lookup (platform registered
-	 * there). */
-	rc = url_ok(snprintf(url, sizeof(url),
-			     "%s/sgx/certification/v4/pckcert?%s=%s&cpusvn=%s&pcesvn=%02x%02x&pceid=%s",
-			     s->base, q->ppid_len == 16 ? "qeid" : "encrypted_ppid", ppid, cpusvn,
-			     q->pcesvn & 0xff, q->pcesvn >> 8, pceid),
-		    err);
+	/*
+	 * PCS v4 "Get PCK Certificate" takes the RSA-encrypted PPID (types 2
+	 * and 3). A clear PPID (type 1) is never sent to a service: PCS cannot
+	 * use it, and a PCCS looks platforms up by QE ID, which this query does
+	 * not carry. PCESVN goes as 2 bytes little-endian in hex.
+	 */
+	if (q->ppid_len != 256 && q->ppid_len != 384)
+		return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.pcs.unsupported",
+				      "PCS looks PCK certificates up by encrypted PPID only (got %zu bytes)",
+				      q->ppid_len);
+	rc = url_ok(
+	    snprintf(url, sizeof(url),
+		     "%s/sgx/certification/v4/pckcert?encrypted_ppid=%s&cpusvn=%s&pcesvn=%02x%02x&pceid=%s",
+		     s->base, ppid, cpusvn, q->pcesvn & 0xff, q->pcesvn >> 8, pceid),
+	    err);
 	return rc ? rc : pcs_fetch(s, url, HDR_PCK_CERT, out, err);
 }
 

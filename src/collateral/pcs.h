@@ -14,6 +14,7 @@
  *   root_ca_crl  GET <root_ca_crl_url> (Intel's IntelSGXRootCA.der, or a PCCS's
  *                <base>/sgx/certification/v4/rootcacrl), no chain
  *   pck_cert     GET <base>/sgx/certification/v4/pckcert?encrypted_ppid=..&cpusvn=..&pcesvn=..&pceid=..
+ *                (encrypted PPID only; a clear PPID is collateral.pcs.unsupported)
  *                (needs api_key against Intel's PCS), chain: SGX-PCK-Certificate-Issuer-Chain
  *
  * Bytes and chain come back exactly as the file source returns them; the

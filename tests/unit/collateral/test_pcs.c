@@ -224,6 +224,10 @@ static void pck_certificate_by_encrypted_ppid_sends_the_api_key(void **state)
 	tps_last_api_key(&f->srv, key, sizeof(key));
 	assert_string_equal(key, "test-subscription-key");
 	collateral_blob_free(&b);
+	/* a clear PPID (type 1) is never sent */
+	q.ppid_len = 16;
+	assert_int_equal(collateral_get_pck_cert(src, &q, &b, NULL), ATTEST_E_NOT_FOUND);
+	assert_int_equal(atomic_load(&f->srv.requests), 1);
 	collateral_source_free(src);
 	free(src);
 	fx_free(f);
