@@ -516,6 +516,10 @@ static int enckey_verify(struct agv *v, struct attest_err *err)
 		return attest_err_set(err, ATTEST_E_VERIFY, AG ".enckey.attributes",
 				      "EncKeyPub is not an unrestricted decryption key (objectAttributes 0x%08x)",
 				      (unsigned)tp.objectAttributes);
+	/* The token's key is wrapped to it: no weaker than the AIK Azure uses (RSA-2048, §6.4). */
+	if (tp.parameters.rsaDetail.keyBits < 2048)
+		return attest_err_set(err, ATTEST_E_VERIFY, AG ".enckey.size", "EncKeyPub has %u bits, fewer than 2048",
+				      (unsigned)tp.parameters.rsaDetail.keyBits);
 	s = &tp.parameters.rsaDetail.scheme;
 	if (s->scheme != TPM2_ALG_NULL && !(s->scheme == TPM2_ALG_OAEP && s->details.oaep.hashAlg == TPM2_ALG_SHA256))
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".enckey.scheme",

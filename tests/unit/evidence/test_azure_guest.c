@@ -533,6 +533,35 @@ static void quote_of_other_pcr_values_is_refused(void **state)
 	vm_request(v);
 }
 
+/* Flips every ATTEST_SWEEP_STRIDE-th bit of buf (the TPM-signed bytes): nothing altered may verify. */
+static void sweep_bits(struct vm *v, uint8_t *buf, size_t n)
+{
+	const char *st = getenv("ATTEST_SWEEP_STRIDE");
+	size_t stride = st && atoi(st) > 0 ? (size_t)atoi(st) : 1;
+
+	for (size_t bit = 0; bit < n * 8; bit += stride) {
+		struct claim_set *cs = claim_set_new();
+		struct attest_err err;
+
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		vm_request(v);
+		if (verify(v, cs, &err) == ATTEST_OK)
+			fail_msg("bit %zu flipped still verifies", bit);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		claim_set_free(cs);
+	}
+	vm_request(v);
+}
+
+static void altered_quote_or_certification_never_verifies(void **state)
+{
+	struct vm *v = *state;
+
+	sweep_bits(v, v->quote, v->quote_len);
+	sweep_bits(v, v->cert, v->cert_len);
+	sweep_bits(v, v->enc_pub, v->enc_pub_len);
+}
+
 static void malformed_attestation_info_is_refused_by_name(void **state)
 {
 	static const struct {
@@ -577,6 +606,7 @@ int main(void)
 	    cmocka_unit_test(log_that_does_not_replay_is_refused),
 	    cmocka_unit_test(certify_over_another_key_is_refused),
 	    cmocka_unit_test(quote_of_other_pcr_values_is_refused),
+	    cmocka_unit_test(altered_quote_or_certification_never_verifies),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 
