@@ -217,6 +217,46 @@ static void requests_to_kds_are_spaced_by_the_interval(void **state)
 	fx_free(f);
 }
 
+struct chain_call {
+	struct collateral_source *kds;
+	int rc;
+};
+
+static void *chain_call(void *arg)
+{
+	struct chain_call *c = arg;
+	struct collateral_blob b = {0};
+
+	c->rc = collateral_get_amd_cert_chain(c->kds, "Milan", false, &b, NULL);
+	collateral_blob_free(&b);
+	return NULL;
+}
+
+static void concurrent_requests_queue_for_their_slots(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir);
+	struct collateral_source *kds = kds_for(f, 200, 1000);
+	struct chain_call calls[4];
+	pthread_t th[4];
+	int64_t t0 = mono_ms();
+	int ok = 0;
+
+	for (int i = 0; i < 4; i++) {
+		calls[i] = (struct chain_call){kds, -1};
+		assert_int_equal(pthread_create(&th[i], NULL, chain_call, &calls[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ok += calls[i].rc == ATTEST_OK;
+	}
+	assert_int_equal(ok, 4);
+	assert_true(mono_ms() - t0 >= 600); /* slots at 0, 200, 400, 600 ms */
+	assert_int_equal(atomic_load(&f->srv.requests), 4);
+	drop(kds);
+	fx_free(f);
+}
+
 static void a_request_that_would_wait_too_long_is_refused_unsent(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -344,6 +384,7 @@ int main(void)
 	    cmocka_unit_test(chains_and_crls_use_their_vcek_and_vlek_paths),
 	    cmocka_unit_test(verdict_through_kds_equals_the_file_source),
 	    cmocka_unit_test(requests_to_kds_are_spaced_by_the_interval),
+	    cmocka_unit_test(concurrent_requests_queue_for_their_slots),
 	    cmocka_unit_test(a_request_that_would_wait_too_long_is_refused_unsent),
 	    cmocka_unit_test(kds_429_is_honoured),
 	    cmocka_unit_test(a_cached_vcek_costs_one_kds_request),
