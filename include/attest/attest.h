@@ -65,7 +65,9 @@ void attest_verifier_free(struct attest_verifier *v);
 /*
  * Verifies evidence of an Azure Attestation type: "SgxEnclave" (a DCAP
  * quote), "OpenEnclave" (an OE report or evidence), "TdxVm" (a TD quote),
- * "SevSnpVm" (Azure's envelope) or "SevSnp" (a raw ATTESTATION_REPORT).
+ * "SevSnpVm" (Azure's envelope), "SevSnp" (a raw ATTESTATION_REPORT) or
+ * "Tpm" (the JSON of one TPM attestation: quote, signature, PCRs, logs and
+ * AIK, see docs/claims-tpm.md; runtime_data is then the expected nonce).
  * runtime_data (may be NULL) must be bound to the evidence as Azure
  * Attestation binds it. On success *claims_json is the claims as one JSON
  * object (attest_free).

@@ -17,6 +17,7 @@
 #include "evidence/sgx.h"
 #include "evidence/snp.h"
 #include "evidence/tdx.h"
+#include "evidence/tpm_protocol.h"
 #include "policy/policy.h"
 
 #include <stdlib.h>
@@ -45,7 +46,7 @@ static verify_fn verifier_of(const char *type)
 		verify_fn fn;
 	} table[] = {
 		{"SgxEnclave", sgx_verify},        {"OpenEnclave", oe_verify}, {"TdxVm", tdx_verify},
-		{"SevSnpVm", sevsnpvm_verify}, {"SevSnp", snp_verify},
+		{"SevSnpVm", sevsnpvm_verify}, {"SevSnp", snp_verify},    {"Tpm", tpm_verify},
 	};
 	for (size_t i = 0; type != NULL && i < sizeof(table) / sizeof(table[0]); i++)
 		if (strcasecmp(table[i].type, type) == 0)
@@ -149,7 +150,7 @@ int attest_verify_evidence(struct attest_verifier *v, const char *type, const ui
 
 	if (fn == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, "attest.type",
-				      "unknown attestation type \"%s\" (SgxEnclave, OpenEnclave, TdxVm, SevSnpVm, SevSnp)",
+				      "unknown attestation type \"%s\" (SgxEnclave, OpenEnclave, TdxVm, SevSnpVm, SevSnp, Tpm)",
 				      type ? type : "(null)");
 	if (v == NULL || evidence == NULL || claims_json == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, "attest.argument", "verifier, evidence and output are required");
