@@ -4,6 +4,7 @@
 #include "server/httpd.h"
 #include "server/server.h"
 #include "server/signing.h"
+#include "store/store.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 
 #ifdef ATTEST_HAVE_PG
+#include "server/pipeline_routes.h"
 #include "store/store_pg.h"
+#include "token/catalogue.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -27,12 +30,23 @@ static void apply(struct srv *srv, const char *payload)
 {
 	if (strncmp(payload, "provider:", 9) == 0) {
 		httpd_provider_changed(srv->httpd, payload + 9);
+	} else if (strncmp(payload, "policy:", 7) == 0 && srv->pipeline != NULL) {
+		/* "policy:<provider>/<type>": the pipeline drops its view of that policy at once. */
+		const char *prov = payload + 7, *slash = strchr(prov, '/');
+		char name[STORE_NAME_MAX];
+		enum maa_type t;
+		if (slash != NULL && (size_t)(slash - prov) < sizeof(name) &&
+		    maa_type_from_name(slash + 1, strlen(slash + 1), &t) == 0) {
+			memcpy(name, prov, (size_t)(slash - prov));
+			name[slash - prov] = '\0';
+			pipeline_routes_policy_changed(srv->pipeline, name, t);
+		}
 	} else if (strncmp(payload, "key:", 4) == 0) {
 		struct attest_err err = {0};
 		if (srv_signing_reload(srv, &err) != ATTEST_OK)
 			srv_log(&srv->log, SRV_LOG_WARN, "cannot reload signing keys after %s: %s", payload, err.msg);
 	}
-	/* policy:, cert:, meta: are read from the store on use (the pipeline keeps its own caches). */
+	/* cert: and meta: are read from the store on use. */
 }
 
 static void *listen_loop(void *arg)

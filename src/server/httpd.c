@@ -40,6 +40,14 @@
 
 #define REQ_ARENA_MAX (32u * 1024 * 1024)
 
+/*
+ * TLS 1.2 and 1.3 only, AEAD ciphers with forward secrecy, no SHA-1 (the
+ * Mozilla "intermediate" profile), in GnuTLS priority syntax.
+ */
+#define HTTPD_TLS_PRIORITIES                                                                                         \
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"     \
+	"-SHA1:-RSA:-DHE-RSA"
+
 const char *const HTTPD_API_VERSIONS[] = {"2018-09-01-preview", "2020-10-01",         "2022-08-01",
 					  "2022-09-01-preview", "2023-04-01-preview", "2025-06-01",
 					  NULL};
@@ -734,6 +742,7 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
 	 */
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+				MHD_OPTION_HTTPS_PRIORITIES, HTTPD_TLS_PRIORITIES,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)workers, MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
 				(unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
