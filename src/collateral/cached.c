@@ -515,7 +515,8 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 	struct attest_err ferr;
 	int64_t iss = 0, nu = 0, now;
 	int rc = ATTEST_E_NOT_FOUND;
-	bool from_persist = false, refused = false, upstream = !c->o.offline && has_up(c);
+	bool from_persist = false, refused = false, persist_refused = false,
+	     upstream = !c->o.offline && has_up(c);
 	struct creq rq = e->rq;
 
 	e->inflight = true;
@@ -523,8 +524,18 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 	pthread_mutex_unlock(&c->mu);
 	now = now_of(c);
 	if (try_persist && persist_get(c, e->key, &b, &iss, &nu) == ATTEST_OK) {
-		rc = ATTEST_OK;
-		from_persist = true;
+		/*
+		 * A stored row is admitted like a fetched item (dates read from the
+		 * item itself, validate() again, once per key and process): the
+		 * collateral table is shared state, not a trust anchor.
+		 */
+		if (admit(c, e->key, rq.kind, &b, now, &iss, &nu, NULL) == ATTEST_OK) {
+			rc = ATTEST_OK;
+			from_persist = true;
+		} else {
+			collateral_blob_free(&b);
+			persist_refused = true;
+		}
 	}
 	if (!from_persist && upstream) {
 		rc = call_upstream(c, &rq, &b, &ferr);
@@ -542,6 +553,7 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 	pthread_mutex_lock(&c->mu);
 	if (try_persist)
 		e->persist_tried = true;
+	c->st.rejected += persist_refused;
 	if (from_persist)
 		c->st.persist_loads++;
 	else if (upstream) {

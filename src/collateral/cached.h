@@ -26,7 +26,8 @@
  *     served whatever its age (the verifier judges currency at its own now).
  * An item enters the cache only after its dates parse and the optional
  * validate() hook accepts it (attestd verifies signature and chain there,
- * so a tampered body or chain is refused and never cached).
+ * so a tampered body or chain is refused and never cached); an item read
+ * back from persistence is admitted the same way.
  *
  * Thread-safe. Errors: collateral.cache.offline (offline and nothing
  * cached), collateral.cache.backoff (a recent fetch of the key failed and

@@ -616,9 +616,33 @@ static void items_survive_a_restart_in_the_store(void **state)
 	cached_source_stats(second, &s);
 	assert_int_equal(s.persist_loads, 1);
 	assert_int_equal(s.upstream_fetches, 0);
-	/* and offline as well */
-	cached_source_set_offline(second, true);
 	assert_int_equal(cached_source_invalidate(second, "sgx/tcb/00A067110000"), ATTEST_OK);
+	collateral_source_free(second);
+	free(second);
+	/* a row altered in the store is refused on load (validated again) and fetched anew */
+	{
+		struct collateral_blob t = {0};
+		struct store_collateral row = {0};
+		uint8_t *enc = NULL;
+		size_t n = 0;
+
+		t.data = test_read_vector(dir, SGX_VEC "/tcb_info.json", &t.len);
+		t.chain = test_read_vector(dir, SGX_VEC "/tcb_info_issuer_chain.pem", &t.chain_len);
+		*(char *)memmem(t.data, t.len, "\"tcbLevels\"", 11) = ' '; /* breaks the member, signed */
+		assert_int_equal(cached_encode(&t, &enc, &n, NULL), ATTEST_OK);
+		row = (struct store_collateral){"sgx/tcb/00A067110000", enc, n, f->tcb_iss, f->tcb_nu};
+		assert_int_equal(store_collateral_put(st, &row, NULL), ATTEST_OK);
+		free(enc);
+		collateral_blob_free(&t);
+	}
+	second = cached_over(f, f->pcs, &o);
+	assert_int_equal(get_tcb(second, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 2);
+	cached_source_stats(second, &s);
+	assert_int_equal(s.rejected, 1);
+	assert_int_equal(s.persist_loads, 0);
 	collateral_source_free(second);
 	free(second);
 	fx_free(f);
