@@ -142,6 +142,21 @@ static void chains_and_crls_use_their_vcek_and_vlek_paths(void **state)
 	assert_int_equal(collateral_get_amd_crl(kds, "Genoa", false, &b, NULL), ATTEST_E_NOT_FOUND);
 	tps_last_url(&f->srv, url, sizeof(url));
 	assert_string_equal(url, "/vcek/v1/Genoa/crl");
+	/* Turin (§5.8): CHIP_ID[0:8] and the Turin TCB layout fmc, bl, tee, snp, -, -, -, ucode */
+	{
+		uint8_t chip[64] = {0}, t[8] = {1, 2, 3, 4, 0, 0, 0, 5};
+		uint64_t tcb = 0;
+
+		for (int i = 0; i < 8; i++) {
+			chip[i] = (uint8_t)(0xa0 + i);
+			tcb |= (uint64_t)t[i] << (8 * i);
+		}
+		assert_int_equal(collateral_get_amd_vcek(kds, "Turin", chip, tcb, &b, NULL),
+				 ATTEST_E_NOT_FOUND);
+		tps_last_url(&f->srv, url, sizeof(url));
+		assert_string_equal(
+		    url, "/vcek/v1/Turin/a0a1a2a3a4a5a6a7?fmcSPL=1&blSPL=2&teeSPL=3&snpSPL=4&ucodeSPL=5");
+	}
 	attest_err_clear(&err);
 	assert_int_equal(collateral_get_amd_crl(kds, "Milan/../x", false, &b, &err), ATTEST_E_INVALID);
 	assert_string_equal(err.name, "collateral.invalid");
