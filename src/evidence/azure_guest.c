@@ -359,6 +359,9 @@ static int runtime_bind_ak(struct agv *v, struct attest_err *err)
 	if ((rc = hcl_runtime_ak_matches(&h, v->aik, err)) != ATTEST_OK)
 		return rc;
 	v->aik_bound = true;
+	/* tdx_verify already emits the (JSON) runtime data it bound. */
+	if (claim_set_find(v->tee, "x-ms-runtime") != NULL)
+		return ATTEST_OK;
 	return claim_set_add(v->tee, "x-ms-runtime", json_incref(v->hcl_runtime)) == ATTEST_OK
 		   ? ATTEST_OK
 		   : attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");

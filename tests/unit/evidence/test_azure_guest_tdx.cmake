@@ -1,0 +1,2 @@
+target_include_directories(${ATTEST_PROGRAM} PRIVATE ${CMAKE_SOURCE_DIR}/tests/common)
+set_tests_properties(${ATTEST_PROGRAM} PROPERTIES TIMEOUT 300)
