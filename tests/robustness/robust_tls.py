@@ -6,10 +6,8 @@ with `openssl s_client` against attestd --dev (P-256 ECDSA certificate):
     (AES-128-GCM, AES-256-GCM, CHACHA20-POLY1305);
   - CBC suites (ECDHE-ECDSA-AES128-SHA, -AES256-SHA, -AES128-SHA256,
     -AES256-SHA384) are refused.
-Registered DISABLED until attestd sets a TLS priority string
-(MHD_OPTION_HTTPS_PRIORITIES): today GnuTLS's defaults accept TLS 1.0/1.1
-and CBC suites (see docs/SECURITY.md). Run it by hand:
-  ATTESTD=... ATTESTCTL=... python3 tests/robustness/robust_tls.py
+It found TLS 1.0/1.1 and SHA-1 CBC suites accepted under GnuTLS's defaults;
+attestd now sets its own priority string (src/server/httpd.c).
 """
 import shutil
 import subprocess
