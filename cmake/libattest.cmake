@@ -14,7 +14,7 @@ if(_attest_parts)
   add_library(attest SHARED ${CMAKE_SOURCE_DIR}/cmake/libattest.c)
   add_dependencies(attest ${_attest_parts})
   target_link_libraries(attest PRIVATE -Wl,--whole-archive ${_attest_files} -Wl,--no-whole-archive
-    PkgConfig::OPENSSL PkgConfig::JANSSON PkgConfig::TSS2MU m -pthread)
+    PkgConfig::OPENSSL PkgConfig::JANSSON PkgConfig::TSS2MU PkgConfig::CURL m -pthread)
   # Every symbol resolves at link time; only the public interface is exported,
   # so internal names (sha256, hash_len, ...) never clash with the user's.
   target_link_options(attest PRIVATE -Wl,--no-undefined -Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/libattest.map)

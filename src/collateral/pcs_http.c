@@ -20,26 +20,6 @@
 
 #define PCS_HTTP_DEFAULT_MAX_BODY (4u * 1024 * 1024)
 
-/*
- * libcurl is referenced weakly: libattest (cmake/libattest.cmake) links the
- * whole collateral archive with --no-undefined but without libcurl, and the
- * online sources are for attestd, which links libcurl (ARCHITECTURE.md: the
- * online sources are registered by attestd). Where libcurl is absent,
- * pcs_http_init fails with collateral.pcs.unavailable instead of crashing.
- */
-#pragma weak curl_global_init
-#pragma weak curl_global_cleanup
-#pragma weak curl_easy_init
-#pragma weak curl_easy_setopt
-#pragma weak curl_easy_perform
-#pragma weak curl_easy_getinfo
-#pragma weak curl_easy_cleanup
-#pragma weak curl_easy_reset
-#pragma weak curl_easy_strerror
-#pragma weak curl_slist_append
-#pragma weak curl_slist_free_all
-#pragma weak curl_getdate
-
 int64_t pcs_http_mono_ms(void)
 {
 	return (int64_t)(time_mono_ns() / 1000000u);
@@ -83,14 +63,6 @@ int pcs_http_init(struct pcs_http *h, const struct pcs_http_options *o, const ch
 	}
 	if (o != NULL && o->api_key != NULL && (h->o.api_key = strdup(o->api_key)) == NULL)
 		goto nomem;
-	if (&curl_global_init == NULL || &curl_easy_perform == NULL) {
-		free(h->ca_file);
-		free(h->ca_pem);
-		free((char *)h->o.api_key);
-		memset(h, 0, sizeof(*h));
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "collateral.pcs.unavailable",
-				      "built without libcurl: online collateral sources are unavailable");
-	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		free(h->ca_file);
 		free(h->ca_pem);
