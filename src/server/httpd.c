@@ -625,10 +625,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		 * of a body, so the rest is drained (into nothing); a client that
 		 * stalls completely is cut off by the idle timeout instead.
 		 */
-		if (!rq->timed_out && time_mono_ns() - rq->start_ns > (uint64_t)cfg->conn_timeout * 1000000000ull) {
+		uint64_t elapsed = time_mono_ns() - rq->start_ns, limit = (uint64_t)cfg->conn_timeout * 1000000000ull;
+		if (!rq->timed_out && elapsed > limit) {
 			rq->timed_out = true;
 			buf_free(&rq->body);
 		}
+		/* A body that never ends (endless chunks) is not drained forever: drop the connection. */
+		if (rq->timed_out && elapsed > 3 * limit)
+			return MHD_NO;
 		return MHD_YES;
 	}
 	if (rq->answered)
