@@ -173,41 +173,21 @@ int attest_verify_evidence(struct attest_verifier *v, const char *type, const ui
 	return rc;
 }
 
-/* Claims from the public JSON form: {type: value}, an array value = one claim per element. */
+/* Claims from the public JSON form ({type: value}). */
 static int claims_parse(const char *text, struct claim_set **out, struct attest_err *err)
 {
 	json_error_t jerr;
-	json_t *doc = text ? json_loads(text, JSON_REJECT_DUPLICATES, &jerr) : NULL, *v, *e;
-	struct claim_set *set = NULL;
-	const char *key;
-	size_t i;
-	int rc = ATTEST_OK;
+	json_t *doc = text ? json_loads(text, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	int rc;
 
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		return attest_err_set(err, ATTEST_E_PARSE, "attest.claims", "claims must be a JSON object: %s",
 				      text ? jerr.text : "none given");
 	}
-	if ((set = claim_set_new()) == NULL)
-		rc = ATTEST_E_NOMEM;
-	json_object_foreach(doc, key, v) {
-		if (rc != ATTEST_OK)
-			break;
-		if (!json_is_array(v)) {
-			rc = claim_set_add(set, key, json_incref(v));
-			continue;
-		}
-		json_array_foreach(v, i, e)
-			if (rc == ATTEST_OK)
-				rc = claim_set_add(set, key, json_incref(e));
-	}
+	rc = claim_set_from_json(doc, out, err);
 	json_decref(doc);
-	if (rc != ATTEST_OK) {
-		claim_set_free(set);
-		return attest_err_set(err, rc, "attest.nomem", "out of memory");
-	}
-	*out = set;
-	return ATTEST_OK;
+	return rc;
 }
 
 int attest_policy_evaluate(const char *policy, size_t policy_len, const char *claims_json, int *permitted,

@@ -265,3 +265,58 @@ struct claim_set *claim_set_copy(const struct claim_set *set)
 		}
 	return c;
 }
+
+/* Adds one {type: value} member: an array value is one claim per element. */
+static int claims_add_member(struct claim_set *set, const char *type, json_t *v)
+{
+	size_t i;
+	json_t *e;
+	int rc = ATTEST_OK;
+
+	if (!json_is_array(v))
+		return claim_set_add(set, type, json_incref(v));
+	json_array_foreach(v, i, e)
+		if (rc == ATTEST_OK)
+			rc = claim_set_add(set, type, json_incref(e));
+	return rc;
+}
+
+int claim_set_from_json(const json_t *doc, struct claim_set **out, struct attest_err *err)
+{
+	struct claim_set *set = claim_set_new();
+	const char *key;
+	json_t *v;
+	size_t i;
+	int rc = set ? ATTEST_OK : ATTEST_E_NOMEM;
+
+	if (rc == ATTEST_OK && json_is_object(doc)) {
+		json_object_foreach((json_t *)doc, key, v)
+			if (rc == ATTEST_OK)
+				rc = claims_add_member(set, key, v);
+	} else if (rc == ATTEST_OK && json_is_array(doc)) {
+		json_array_foreach(doc, i, v) {
+			const char *type = json_string_value(json_object_get(v, "type"));
+			const char *issuer = json_string_value(json_object_get(v, "issuer"));
+			json_t *value = json_object_get(v, "value");
+
+			if (type == NULL || value == NULL) {
+				claim_set_free(set);
+				return attest_err_set(err, ATTEST_E_PARSE, "claims.json",
+						      "claim %zu needs a string \"type\" and a \"value\"", i);
+			}
+			if (rc == ATTEST_OK)
+				rc = claim_set_add_issued(set, type, issuer ? issuer : CLAIM_ISSUER_SERVICE,
+							  json_incref(value));
+		}
+	} else if (rc == ATTEST_OK) {
+		claim_set_free(set);
+		return attest_err_set(err, ATTEST_E_PARSE, "claims.json",
+				      "claims must be a JSON object {type: value} or an array of {type, value}");
+	}
+	if (rc != ATTEST_OK) {
+		claim_set_free(set);
+		return attest_err_set(err, rc, "claims.nomem", "out of memory");
+	}
+	*out = set;
+	return ATTEST_OK;
+}

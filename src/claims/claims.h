@@ -100,4 +100,12 @@ struct claim_set *claim_set_copy(const struct claim_set *set);
  */
 json_t *claim_set_to_json(const struct claim_set *set);
 
+/*
+ * The inverse, for claims a user supplies (attestctl policy test, libattest):
+ * an object {type: value} where an array value gives one claim per element,
+ * or an array of {"type", "value", "issuer"?}. *out is a new set.
+ * Errors: claims.json (not of either form, with the element named).
+ */
+int claim_set_from_json(const json_t *doc, struct claim_set **out, struct attest_err *err);
+
 #endif

@@ -56,62 +56,26 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-/*
- * Claims from a JSON file: an object {type: value} (an array value gives
- * one claim per element) or an array of {"type", "value", "issuer"?}.
- */
+/* Claims from a JSON file (claim_set_from_json's forms). */
 static int load_claims(const struct cli *cli, const char *path, struct claim_set **out)
 {
-	json_error_t jerr;
-	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *v;
-	struct claim_set *set = claim_set_new();
-	const char *key;
-	size_t i;
-	int rc = CLI_OK;
+	unsigned char *text = NULL;
+	size_t n = 0;
+	struct attest_err err;
+	int rc;
 
-	if (doc == NULL || set == NULL) {
-		cli_error(cli, "%s: %s (line %d)", path, doc ? "out of memory" : jerr.text, jerr.line);
-		rc = doc ? CLI_LOCAL : CLI_USAGE;
-		goto out;
+	if (cli_read_file(path, &text, &n) != CLI_OK) {
+		cli_error(cli, "cannot read %s", path);
+		return CLI_LOCAL;
 	}
-	if (json_is_object(doc)) {
-		json_object_foreach(doc, key, v) {
-			if (json_is_array(v)) {
-				json_t *e;
-				json_array_foreach(v, i, e)
-					if (claim_set_add(set, key, json_incref(e)) != ATTEST_OK)
-						rc = CLI_LOCAL;
-			} else if (claim_set_add(set, key, json_incref(v)) != ATTEST_OK) {
-				rc = CLI_LOCAL;
-			}
-		}
-	} else if (json_is_array(doc)) {
-		json_array_foreach(doc, i, v) {
-			const char *type = json_string_value(json_object_get(v, "type"));
-			const char *issuer = json_string_value(json_object_get(v, "issuer"));
-			json_t *value = json_object_get(v, "value");
-
-			if (type == NULL || value == NULL) {
-				cli_error(cli, "%s: element %zu needs \"type\" and \"value\"", path, i);
-				rc = CLI_USAGE;
-				break;
-			}
-			if (claim_set_add_issued(set, type, issuer ? issuer : CLAIM_ISSUER_SERVICE,
-						 json_incref(value)) != ATTEST_OK)
-				rc = CLI_LOCAL;
-		}
-	} else {
-		cli_error(cli, "%s: claims must be a JSON object or array", path);
-		rc = CLI_USAGE;
+	attest_err_clear(&err);
+	rc = cli_claims_from_json((const char *)text, out, &err);
+	free(text);
+	if (rc != ATTEST_OK) {
+		cli_error_record(cli, path, &err);
+		return CLI_USAGE;
 	}
-	if (rc == CLI_OK) {
-		*out = set; /* transferred */
-		set = NULL;
-	}
-out:
-	claim_set_free(set);
-	json_decref(doc);
-	return rc;
+	return CLI_OK;
 }
 
 /* The explain trace as JSON: one entry per rule. */

@@ -74,30 +74,12 @@ json_t *cli_jwt_payload(const char *jwt)
 int cli_claims_from_json(const char *text, struct claim_set **out, struct attest_err *err)
 {
 	json_error_t jerr;
-	json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr), *v, *e;
-	struct claim_set *set = claim_set_new();
-	const char *key;
-	size_t i;
-	int rc = set ? ATTEST_OK : ATTEST_E_NOMEM;
+	json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	int rc;
 
-	if (!json_is_object(doc))
-		rc = ATTEST_E_PARSE;
-	json_object_foreach(doc, key, v) {
-		if (rc != ATTEST_OK)
-			break;
-		if (!json_is_array(v)) {
-			rc = claim_set_add(set, key, json_incref(v));
-			continue;
-		}
-		json_array_foreach(v, i, e)
-			if (rc == ATTEST_OK)
-				rc = claim_set_add(set, key, json_incref(e));
-	}
+	if (doc == NULL)
+		return attest_err_set(err, ATTEST_E_PARSE, "cli.claims", "claims are not JSON: %s", jerr.text);
+	rc = claim_set_from_json(doc, out, err);
 	json_decref(doc);
-	if (rc != ATTEST_OK) {
-		claim_set_free(set);
-		return attest_err_set(err, rc, "cli.claims", "claims are not a JSON object: %s", jerr.text);
-	}
-	*out = set;
-	return ATTEST_OK;
+	return rc;
 }
