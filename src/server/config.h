@@ -44,6 +44,12 @@ struct srv_config {
 	char admin_file[SRV_PATH_MAX]; /* automation: write the bootstrap admin credential here (0600) */
 	char collateral_dir[SRV_PATH_MAX]; /* collateral files folder for the pipeline ("" = none) */
 	char trust_roots[SRV_PATH_MAX];    /* TEST/DEV: extra trust anchors, one PEM file */
+	char pcs_url[256];                 /* Intel PCS or a PCCS ("" = no online Intel collateral) */
+	char pcs_api_key[128];             /* PCS subscription key (PCK certificates only) */
+	char kds_url[256];                 /* AMD KDS ("" = no online AMD collateral) */
+	char collateral_ca_file[SRV_PATH_MAX]; /* TLS trust for PCS/KDS ("" = the system store) */
+	int collateral_grace;              /* seconds TCB Info/identities may be served past nextUpdate */
+	bool collateral_offline;           /* only what is cached (the store) or imported */
 	char config_file[SRV_PATH_MAX];
 };
 

@@ -10,7 +10,10 @@
 #include "base/codec.h"
 #include "base/jsonx.h"
 #include "base/timeutil.h"
+#include "collateral/cached.h"
 #include "collateral/collateral.h"
+#include "collateral/kds.h"
+#include "collateral/pcs.h"
 #include "server/attest_certificates.h"
 #include "server/attest_mgmt.h"
 #include "server/attest_policies.h"
@@ -298,6 +301,81 @@ static int tpm_key_load(struct pipeline_ctx *ctx, struct store *st, struct attes
 }
 
 /* Trust anchors and collateral from the configuration (test/dev options). */
+/* The durable side of the collateral cache: the store's collateral table (issue 12). */
+static int persist_get(void *arg, const char *key, uint8_t **bytes, size_t *len, int64_t *issue_date,
+		       int64_t *next_update, struct attest_err *err)
+{
+	struct store_collateral c = {0};
+	int rc = store_collateral_get(arg, key, &c, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	*bytes = c.bytes; /* transferred */
+	*len = c.len;
+	*issue_date = c.issue_date;
+	*next_update = c.next_update;
+	c.bytes = NULL;
+	store_collateral_clear(&c);
+	return ATTEST_OK;
+}
+
+static int persist_put(void *arg, const char *key, const uint8_t *bytes, size_t len, int64_t issue_date,
+		       int64_t next_update, struct attest_err *err)
+{
+	struct store_collateral c = {(char *)key, (uint8_t *)bytes, len, issue_date, next_update};
+
+	return store_collateral_put(arg, &c, err);
+}
+
+/*
+ * Online collateral: Intel PCS/PCCS and AMD KDS behind one caching source
+ * (single-flight, refresh ahead of nextUpdate, stale TCB Info within the
+ * grace, never stale CRLs), written through to the store so a restarted or
+ * another node starts warm, and usable offline from the store alone. The
+ * verifiers verify every item on use, as with the file source.
+ */
+/* The cache judges freshness by the server's clock (fixed in tests with --test-fixed-time). */
+static int64_t collateral_clock(void *arg)
+{
+	return srv_now(arg);
+}
+
+static int pipeline_online_collateral(struct pipeline_ctx *ctx, const struct srv *srv, struct attest_err *err)
+{
+	const struct srv_config *cfg = srv->cfg;
+	const char *ca = cfg->collateral_ca_file[0] ? cfg->collateral_ca_file : NULL;
+	struct pcs_options po = {.base_url = cfg->pcs_url, .api_key = cfg->pcs_api_key[0] ? cfg->pcs_api_key : NULL,
+				 .ca_file = ca};
+	struct kds_options ko = {.base_url = cfg->kds_url, .ca_file = ca};
+	struct cached_persist persist = {.arg = srv->store, .get = persist_get, .put = persist_put};
+	struct cached_options co = {.grace_s = cfg->collateral_grace, .refresh_ahead_s = 86400,
+				    .offline = cfg->collateral_offline, .backoff_min_s = 30, .backoff_max_s = 300,
+				    .persist = &persist, .own_amd_upstream = true, .clock = collateral_clock,
+				    .clock_arg = (void *)srv};
+	struct collateral_source *intel = NULL;
+	int rc = ATTEST_OK;
+
+	if (cfg->pcs_url[0] != '\0')
+		rc = pcs_source_new(&po, &intel, err);
+	else if (cfg->collateral_dir[0] != '\0')
+		rc = collateral_file_source_new(cfg->collateral_dir, &intel, err);
+	if (rc == ATTEST_OK && cfg->kds_url[0] != '\0')
+		rc = kds_source_new(&ko, &co.amd_upstream, err);
+	if (rc == ATTEST_OK)
+		rc = cached_source_new(intel, true, &co, &ctx->collateral, err);
+	if (rc != ATTEST_OK) {
+		if (intel != NULL && ctx->collateral == NULL) {
+			collateral_source_free(intel);
+			free(intel);
+		}
+		return rc;
+	}
+	srv_log(&srv->log, SRV_LOG_INFO, "online collateral: Intel from %s, AMD from %s%s",
+		cfg->pcs_url[0] ? cfg->pcs_url : cfg->collateral_dir[0] ? cfg->collateral_dir : "(none)",
+		cfg->kds_url[0] ? cfg->kds_url : "(none)", cfg->collateral_offline ? " (offline: cache only)" : "");
+	return ATTEST_OK;
+}
+
 static int pipeline_configure(struct pipeline_ctx *ctx, const struct srv *srv, struct attest_err *err)
 {
 	const struct srv_config *cfg = srv->cfg;
@@ -312,12 +390,13 @@ static int pipeline_configure(struct pipeline_ctx *ctx, const struct srv *srv, s
 				"token says so with the claim \"%s\": true",
 				cfg->trust_roots, PIPELINE_DEV_CLAIM);
 	}
-	if (rc == ATTEST_OK && cfg->collateral_dir[0] != '\0') {
+	if (rc == ATTEST_OK && (cfg->pcs_url[0] != '\0' || cfg->kds_url[0] != '\0' || cfg->collateral_offline))
+		rc = pipeline_online_collateral(ctx, srv, err);
+	else if (rc == ATTEST_OK && cfg->collateral_dir[0] != '\0')
 		rc = collateral_file_source_new(cfg->collateral_dir, &ctx->collateral, err);
-		if (rc == ATTEST_OK) {
-			ctx->collateral_cache = collateral_cache_new(PIPELINE_COLLATERAL_CACHE);
-			ctx->collateral->cache = ctx->collateral_cache;
-		}
+	if (rc == ATTEST_OK && ctx->collateral != NULL) {
+		ctx->collateral_cache = collateral_cache_new(PIPELINE_COLLATERAL_CACHE);
+		ctx->collateral->cache = ctx->collateral_cache;
 	}
 	return rc;
 }

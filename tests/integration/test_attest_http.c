@@ -292,13 +292,13 @@ static void wrong_method_is_405(void **state)
 	http_reply_free(&r);
 }
 
-/* Azure guest attestation has no verifier in this build: a clear 501, not a crash. */
-static void type_without_verifier_says_so(void **state)
+/* Azure guest attestation with an empty AttestationInfo: a clear 400 naming what is missing, not a crash. */
+static void azure_guest_empty_attestation_info_says_so(void **state)
 {
 	struct http_reply r;
 
 	post("/attest/AzureGuest" V, "{\"AttestationInfo\":\"e30\"}", 25, &r);
-	assert_maa_error(&r, 501, "NotImplemented", "AzureGuest");
+	assert_maa_error(&r, 400, "InvalidParameter", "AttestationProtocolVersion");
 	http_reply_free(&r);
 }
 
@@ -324,7 +324,7 @@ int main(void)
 	    cmocka_unit_test(bad_requests_get_the_right_4xx_and_error_code),
 	    cmocka_unit_test(huge_and_hostile_bodies_are_refused_without_5xx),
 	    cmocka_unit_test(wrong_method_is_405),
-	    cmocka_unit_test(type_without_verifier_says_so),
+	    cmocka_unit_test(azure_guest_empty_attestation_info_says_so),
 	    cmocka_unit_test(server_survives_and_still_attests),
 	};
 
