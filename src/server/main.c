@@ -31,6 +31,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,15 @@ int main(int argc, char **argv)
 	if (exit_now)
 		return 0;
 	srv_config_finish(&cfg, cfg.port);
+	/*
+	 * Signing keys and the KEK live in this process's memory: no core dump
+	 * (and no ptrace by other users) may carry them out. ATTESTD_ALLOW_CORE=1
+	 * allows cores when debugging a crash on a machine with test keys.
+	 */
+	if (getenv("ATTESTD_ALLOW_CORE") == NULL)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* libtss2-mu logs malformed input to stderr by default: attacker-controlled noise in our logs. */
+	setenv("TSS2_LOG", "all+NONE", 0);
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: providers' issuer keys are fetched with libcurl */
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = &cfg;
