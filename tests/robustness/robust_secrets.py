@@ -11,8 +11,9 @@ attestd starts in an empty data folder under a permissive umask (022) with
     rotation, policies, metrics, OpenID metadata) neither attestd's stdout
     and stderr nor any response contains a PEM private-key header, the KEK
     (raw, hex, base64, base64url) or the body of the TLS private key.
-Whether key pages are excluded from core dumps (MADV_DONTDUMP, "dd" in
-/proc/<pid>/smaps) is reported, not required: attestd does not do it yet.
+Which mappings are excluded from core dumps (MADV_DONTDUMP, "dd" in
+/proc/<pid>/smaps) is reported, not required: attestd makes the whole
+process non-dumpable instead (PR_SET_DUMPABLE 0, src/server/main.c).
 """
 import base64
 import json
@@ -112,7 +113,7 @@ def main():
         rlib.log("no private key, KEK or TLS key in %d bytes of logs and %d responses; store has no plaintext key; "
                  "mappings marked MADV_DONTDUMP: %s%s" %
                  (sum(len(h) for h in haystacks.values()), len(responses), smaps_dd,
-                  "" if smaps_dd else " (key pages are NOT excluded from core dumps: reported, not required)"))
+                  "" if smaps_dd else " (none: the process is non-dumpable as a whole)"))
         rlib.log("PASS")
     finally:
         srv.kill()
