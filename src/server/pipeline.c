@@ -10,6 +10,7 @@
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
 #include "evidence/amd_certs.h"
+#include "evidence/azure_guest.h"
 #include "evidence/pck.h"
 #include "evidence/tpm_protocol.h"
 #include "policy/policy.h"
@@ -331,6 +332,18 @@ static int stage_token(struct run *r, struct pipeline_outcome *out)
 	return ATTEST_OK;
 }
 
+/* AzureGuest answers the sealed token (maa-interface.md §1.3.6): only the attested VM reads it. */
+static int stage_seal(struct run *r, struct pipeline_outcome *out)
+{
+	char *sealed = NULL;
+
+	if (azure_guest_seal_for_claims(r->incoming, out->token, &sealed, &out->err) != ATTEST_OK)
+		return refuse(out, 500, "InternalError", "token");
+	free(out->token);
+	out->token = sealed; /* transferred */
+	return ATTEST_OK;
+}
+
 /*
  * TPM, request leg: the policy's configuration rules give the TPM checks
  * their inputs (§3.5), then the protocol library verifies the request and
@@ -446,6 +459,8 @@ int pipeline_attest_run(const struct pipeline_ctx *ctx, const struct pipeline_at
 			rc = stage_policy(&r, out);
 		if (rc == ATTEST_OK)
 			rc = stage_token(&r, out);
+		if (rc == ATTEST_OK && in->type == MAA_TYPE_AZURE_GUEST)
+			rc = stage_seal(&r, out);
 	}
 	if (rc == ATTEST_OK) {
 		out->status = 200;

@@ -7,6 +7,7 @@
 #include "server/pipeline.h"
 
 #include "evidence/azure_cvm.h"
+#include "evidence/azure_guest.h"
 #include "evidence/sgx.h"
 #include "evidence/tdx.h"
 
@@ -17,7 +18,7 @@ static const struct pipeline_verifier VERIFIERS[MAA_TYPE_COUNT] = {
     [MAA_TYPE_TDX_VM] = {MAA_TYPE_TDX_VM, tdx_verify, NULL},
     /* TPM is a two-leg protocol with its own route, not a one-shot verifier. */
     [MAA_TYPE_TPM] = {MAA_TYPE_TPM, NULL, "TPM attestation uses the protocol route"},
-    [MAA_TYPE_AZURE_GUEST] = {MAA_TYPE_AZURE_GUEST, NULL, "Azure guest attestation is not built yet"},
+    [MAA_TYPE_AZURE_GUEST] = {MAA_TYPE_AZURE_GUEST, azure_guest_verify, NULL},
 };
 
 const struct pipeline_verifier *pipeline_verifier_find(enum maa_type type)

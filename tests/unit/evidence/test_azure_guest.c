@@ -18,7 +18,9 @@
 #include "evidence/azure_guest.h"
 #include "evidence/tcg_log.h"
 #include "testutil.h"
+#include "server/pipeline.h"
 #include "token/request.h"
+#include "token/token.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -533,6 +535,80 @@ static void quote_of_other_pcr_values_is_refused(void **state)
 	vm_request(v);
 }
 
+/* ---- the attest pipeline (POST /attest/AzureGuest) --------------------------------- */
+
+static int unsigned_sign(void *arg, const char *jku, const json_t *claims, char **jwt, struct attest_err *err)
+{
+	(void)arg, (void)jku, (void)err;
+	*jwt = token_encode_unsigned(claims);
+	return *jwt ? ATTEST_OK : ATTEST_E_NOMEM;
+}
+
+static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
+{
+	struct vm *v = *state;
+	struct pipeline_ctx *pc = NULL;
+	struct pipeline_attest pa = {0};
+	struct pipeline_outcome out;
+	char *b = b64url_encode((const uint8_t *)v->text, strlen(v->text)), *body, *jwt = NULL;
+	const char *dot1, *dot2;
+	uint8_t *payload = NULL;
+	size_t pl = 0;
+	json_t *claims;
+	struct attest_err err;
+
+	assert_int_equal(pipeline_ctx_new(0, &pc, NULL), 0);
+	/* The test ARK alone: it carries the real ARK-Milan's name (snp_plat.h). */
+	sk_X509_pop_free(pc->anchors.amd_arks, X509_free);
+	pc->anchors.amd_arks = sk_X509_new_null();
+	X509_up_ref(snp_plat_ark(v->plat));
+	sk_X509_push(pc->anchors.amd_arks, snp_plat_ark(v->plat));
+	assert_true(asprintf(&body, "{\"AttestationInfo\":\"%s\"}", b) > 0);
+	pa.type = MAA_TYPE_AZURE_GUEST;
+	pa.body = body, pa.body_len = strlen(body);
+	pa.issuer = "https://attestd.test";
+	pa.now = NOW;
+	pa.sign = unsigned_sign;
+	if (pipeline_attest_run(pc, &pa, &out) != ATTEST_OK)
+		fail_msg("%d %s: %s: %s", out.status, out.stage, out.err.name, out.err.msg);
+	assert_int_equal(out.status, 200);
+	/* Not a JWT: the envelope, which only the ephemeral key's holder opens. */
+	assert_null(strchr(out.token, '.'));
+	attest_err_clear(&err);
+	assert_int_equal(azure_guest_unseal(v->other, out.token, strlen(out.token), &jwt, &err), ATTEST_E_VERIFY);
+	assert_int_equal(azure_guest_unseal(v->enc, out.token, strlen(out.token), &jwt, NULL), ATTEST_OK);
+	dot1 = strchr(jwt, '.');
+	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	assert_non_null(dot2);
+	assert_int_equal(b64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload, &pl), 0);
+	claims = json_loadb((const char *)payload, pl, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-attestation-type")), "azurevm");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(claims, "x-ms-isolation-tee"),
+								 "x-ms-attestation-type")),
+			    "sevsnpvm");
+	json_decref(claims);
+	free(payload);
+	free(jwt);
+	pipeline_outcome_clear(&out);
+	/* A refusal is a 400 with the verifier's error name. */
+	v->rq.isolation_type = "TrustedLaunch";
+	vm_request(v);
+	free(b);
+	free(body);
+	b = b64url_encode((const uint8_t *)v->text, strlen(v->text));
+	assert_true(asprintf(&body, "{\"attestationInfo\":\"%s\"}", b) > 0);
+	pa.body = body, pa.body_len = strlen(body);
+	assert_int_not_equal(pipeline_attest_run(pc, &pa, &out), ATTEST_OK);
+	assert_int_equal(out.status, 400);
+	assert_string_equal(out.err.name, "azureguest.isolation.unexpected");
+	pipeline_outcome_clear(&out);
+	v->rq.isolation_type = "SevSnp";
+	vm_request(v);
+	free(b);
+	free(body);
+	pipeline_ctx_free(pc);
+}
+
 /* Flips every ATTEST_SWEEP_STRIDE-th bit of buf (the TPM-signed bytes): nothing altered may verify. */
 static void sweep_bits(struct vm *v, uint8_t *buf, size_t n)
 {
@@ -600,6 +676,7 @@ int main(void)
 	    cmocka_unit_test(snp_cvm_verifies_with_the_claims_of_the_reference),
 	    cmocka_unit_test(sealed_token_is_read_only_with_the_tpm_held_key),
 	    cmocka_unit_test(request_body_in_both_spellings_decodes_to_the_same_evidence),
+	    cmocka_unit_test(pipeline_answers_a_token_sealed_to_the_vm),
 	    cmocka_unit_test(aik_not_bound_in_the_snp_report_is_refused),
 	    cmocka_unit_test(trusted_launch_claiming_isolation_is_refused),
 	    cmocka_unit_test(trusted_launch_needs_an_aik_certificate_to_a_tpm_root),

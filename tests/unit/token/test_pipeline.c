@@ -594,15 +594,17 @@ static void runtime_data_not_bound_to_the_quote_is_refused(void **state)
 	free(rec);
 }
 
-static void type_without_verifier_answers_501(void **state)
+/* Every routed type has a verifier now: AzureGuest refuses a malformed AttestationInfo with a 400. */
+static void azure_guest_malformed_attestation_info_answers_400(void **state)
 {
 	struct fixture *f = *state;
 	struct pipeline_outcome out;
 
 	run(f, MAA_TYPE_AZURE_GUEST, "{\"AttestationInfo\":\"eyJhIjoxfQ\"}", NULL, &out);
-	assert_int_equal(out.status, 501);
-	assert_string_equal(out.code, "NotImplemented");
-	assert_string_equal(out.err.name, "pipeline.type.unsupported");
+	assert_int_equal(out.status, 400);
+	assert_string_equal(out.code, "InvalidParameter");
+	assert_string_equal(out.err.name, "azureguest.member");
+	assert_string_equal(out.stage, "verify");
 	pipeline_outcome_clear(&out);
 }
 
@@ -776,7 +778,7 @@ int main(void)
 	    cmocka_unit_test(malformed_request_is_invalid_parameter),
 	    cmocka_unit_test(altered_evidence_is_refused_with_the_verifier_error),
 	    cmocka_unit_test(runtime_data_not_bound_to_the_quote_is_refused),
-	    cmocka_unit_test(type_without_verifier_answers_501),
+	    cmocka_unit_test(azure_guest_malformed_attestation_info_answers_400),
 	    cmocka_unit_test(evidence_is_refused_once_its_collateral_expired),
 	    cmocka_unit_test(extra_anchors_join_the_builtin_roots_by_vendor),
 	    cmocka_unit_test(development_context_marks_every_token),
