@@ -10,6 +10,7 @@
 #include "base/codec.h"
 #include "claims/claims.h"
 #include "crypto/crypto.h"
+#include "crypto/jose.h"
 #include "devplat/azure_guest_dev.h"
 #include "devplat/snp_plat.h"
 #include "devplat/tpm_ca.h"
@@ -20,7 +21,6 @@
 #include "testutil.h"
 #include "server/pipeline.h"
 #include "token/request.h"
-#include "token/token.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -537,11 +537,11 @@ static void quote_of_other_pcr_values_is_refused(void **state)
 
 /* ---- the attest pipeline (POST /attest/AzureGuest) --------------------------------- */
 
-static int unsigned_sign(void *arg, const char *jku, const json_t *claims, char **jwt, struct attest_err *err)
+/* The service's token signature (RS256, as MAA signs). */
+static int rs256_sign(void *arg, const char *jku, const json_t *claims, char **jwt, struct attest_err *err)
 {
-	(void)arg, (void)jku, (void)err;
-	*jwt = token_encode_unsigned(claims);
-	return *jwt ? ATTEST_OK : ATTEST_E_NOMEM;
+	(void)jku;
+	return jwt_sign(arg, claims, jwt, err);
 }
 
 static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
@@ -557,6 +557,11 @@ static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
 	json_t *claims;
 	struct attest_err err;
 
+	EVP_PKEY *svc = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	struct jws_signer *signer = NULL;
+	struct jws *jws = NULL;
+
+	assert_int_equal(jws_signer_new(svc, JWS_ALG_RS256, NULL, &signer, NULL), 0);
 	assert_int_equal(pipeline_ctx_new(0, &pc, NULL), 0);
 	/* The test ARK alone: it carries the real ARK-Milan's name (snp_plat.h). */
 	sk_X509_pop_free(pc->anchors.amd_arks, X509_free);
@@ -568,7 +573,8 @@ static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
 	pa.body = body, pa.body_len = strlen(body);
 	pa.issuer = "https://attestd.test";
 	pa.now = NOW;
-	pa.sign = unsigned_sign;
+	pa.sign = rs256_sign;
+	pa.sign_arg = signer;
 	if (pipeline_attest_run(pc, &pa, &out) != ATTEST_OK)
 		fail_msg("%d %s: %s: %s", out.status, out.stage, out.err.name, out.err.msg);
 	assert_int_equal(out.status, 200);
@@ -577,6 +583,10 @@ static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
 	attest_err_clear(&err);
 	assert_int_equal(azure_guest_unseal(v->other, out.token, strlen(out.token), &jwt, &err), ATTEST_E_VERIFY);
 	assert_int_equal(azure_guest_unseal(v->enc, out.token, strlen(out.token), &jwt, NULL), ATTEST_OK);
+	/* What the VM reads is the service's signed JWT. */
+	assert_int_equal(jws_parse(jwt, strlen(jwt), &jws, NULL), 0);
+	assert_int_equal(jws_verify(jws, svc, 0, NULL), ATTEST_OK);
+	jws_free(jws);
 	dot1 = strchr(jwt, '.');
 	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
 	assert_non_null(dot2);
@@ -607,6 +617,8 @@ static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
 	free(b);
 	free(body);
 	pipeline_ctx_free(pc);
+	jws_signer_free(signer);
+	EVP_PKEY_free(svc);
 }
 
 /* Flips every ATTEST_SWEEP_STRIDE-th bit of buf (the TPM-signed bytes): nothing altered may verify. */
