@@ -447,6 +447,15 @@ static void trusted_launch_claiming_isolation_is_refused(void **state)
 	v->rq.isolation_type = "TrustedLaunch";
 	vm_request(v);
 	refused(v, "azureguest.isolation.unexpected");
+	/* And the converse: SevSnp without its evidence, or an unknown isolation type. */
+	v->rq.isolation_type = "SevSnp";
+	v->rq.proof.p = NULL;
+	vm_request(v);
+	refused(v, "azureguest.isolation.missing");
+	v->rq.proof.p = (const uint8_t *)v->proof;
+	v->rq.isolation_type = "VBS";
+	vm_request(v);
+	refused(v, "azureguest.isolation.type");
 	v->rq.isolation_type = "SevSnp";
 	vm_request(v);
 }
