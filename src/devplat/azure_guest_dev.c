@@ -30,8 +30,8 @@ int devplat_azg_tpm_public(EVP_PKEY *key, bool aik, uint8_t **out, size_t *len, 
 		goto bad;
 	tp.type = TPM2_ALG_RSA;
 	tp.nameAlg = TPM2_ALG_SHA256;
-	tp.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-			      TPMA_OBJECT_USERWITHAUTH |
+	tp.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+			      TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
 			      (aik ? TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT : TPMA_OBJECT_DECRYPT);
 	tp.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
 	tp.parameters.rsaDetail.scheme.scheme = aik ? TPM2_ALG_RSASSA : TPM2_ALG_NULL;
@@ -74,8 +74,8 @@ static int sign_rsassa(EVP_PKEY *ak, const uint8_t *msg, size_t len, uint8_t *ou
 	return Tss2_MU_TPMT_SIGNATURE_Marshal(&s, out, cap, olen) == TSS2_RC_SUCCESS ? 0 : -1;
 }
 
-int devplat_azg_certify(EVP_PKEY *ak, const uint8_t *pub, size_t pub_len, uint8_t **attest, size_t *attest_len,
-			uint8_t **sig, size_t *sig_len, struct attest_err *err)
+int devplat_azg_certify(EVP_PKEY *ak, const uint8_t *pub, size_t pub_len, uint8_t **attest,
+			size_t *attest_len, uint8_t **sig, size_t *sig_len, struct attest_err *err)
 {
 	TPMT_PUBLIC tp;
 	TPMS_ATTEST a;
@@ -87,8 +87,8 @@ int devplat_azg_certify(EVP_PKEY *ak, const uint8_t *pub, size_t pub_len, uint8_
 		goto bad;
 	a.magic = TPM2_GENERATED_VALUE;
 	a.type = TPM2_ST_ATTEST_CERTIFY;
-	if (tpm_public_name(&tp, a.attested.certify.name.name, sizeof(a.attested.certify.name.name), &nl, err) !=
-	    ATTEST_OK)
+	if (tpm_public_name(&tp, a.attested.certify.name.name, sizeof(a.attested.certify.name.name), &nl,
+			    err) != ATTEST_OK)
 		goto bad;
 	a.attested.certify.name.size = (UINT16)nl;
 	if (Tss2_MU_TPMS_ATTEST_Marshal(&a, ab, sizeof(TPMS_ATTEST), &off) != TSS2_RC_SUCCESS ||

@@ -28,8 +28,8 @@ int devplat_azg_tpm_public(EVP_PKEY *key, bool aik, uint8_t **out, size_t *len, 
  * A TPM2_Certify (TPMS_ATTEST type CERTIFY over Name(pub)) signed
  * RSASSA-SHA256 by ak, pub being a marshalled TPMT_PUBLIC. Both malloc'd.
  */
-int devplat_azg_certify(EVP_PKEY *ak, const uint8_t *pub, size_t pub_len, uint8_t **attest, size_t *attest_len,
-			uint8_t **sig, size_t *sig_len, struct attest_err *err);
+int devplat_azg_certify(EVP_PKEY *ak, const uint8_t *pub, size_t pub_len, uint8_t **attest,
+			size_t *attest_len, uint8_t **sig, size_t *sig_len, struct attest_err *err);
 
 struct devplat_azg_bytes {
 	const uint8_t *p;
@@ -40,9 +40,9 @@ struct devplat_azg_request {
 	const char *os_type; /* "Windows" / "Linux" */
 	struct devplat_azg_bytes log, aik_cert, aik_pub, quote, quote_sig, enc_pub, certify, certify_sig;
 	uint32_t pcr_set;
-	const struct tpm_pcr_values *pcrs; /* SHA-256 bank values sent in PCRs[] */
-	const json_t *client_payload;	   /* may be NULL */
-	const char *isolation_type;	   /* NULL: no IsolationInfo */
+	const struct tpm_pcr_values *pcrs;	 /* SHA-256 bank values sent in PCRs[] */
+	const json_t *client_payload;		 /* may be NULL */
+	const char *isolation_type;		 /* NULL: no IsolationInfo */
 	struct devplat_azg_bytes proof, runtime; /* Evidence members (absent when p is NULL) */
 };
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <tss2/tss2_mu.h>
 
-#define AG "azureguest"
+#define AG  "azureguest"
 #define DOC "AttestationInfo"
 
 /* ---- AttestationInfo parsing ---------------------------------------------- */
@@ -297,9 +297,9 @@ struct agv {
 	TPMT_PUBLIC aik_tp;
 	EVP_PKEY *aik;
 	X509 *aik_cert;
-	bool aik_bound;		/* the isolation evidence binds the AIK */
-	struct claim_set *tee;	/* the nested x-ms-isolation-tee claims */
-	json_t *hcl_runtime;	/* the runtime data (isolated VMs) */
+	bool aik_bound;	       /* the isolation evidence binds the AIK */
+	struct claim_set *tee; /* the nested x-ms-isolation-tee claims */
+	json_t *hcl_runtime;   /* the runtime data (isolated VMs) */
 	struct tpm_quote_out quote;
 	struct tcg_log *log;
 	EVP_PKEY *enc;
@@ -340,7 +340,8 @@ static int aik_load(struct agv *v, struct attest_err *err)
 	c = v->g.aik_cert.p;
 	v->aik_cert = d2i_X509(NULL, &c, (long)v->g.aik_cert.n);
 	if (v->aik_cert == NULL || c != v->g.aik_cert.p + v->g.aik_cert.n)
-		return attest_err_set(err, ATTEST_E_PARSE, AG ".aik.cert", "AikCert is not one DER certificate");
+		return attest_err_set(err, ATTEST_E_PARSE, AG ".aik.cert",
+				      "AikCert is not one DER certificate");
 	return ATTEST_OK;
 }
 
@@ -475,7 +476,8 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 	/* An AIK bound by verified isolation evidence is trusted like a registered one. */
 	if (v->aik_bound) {
 		if (tpm_pkey_spki_sha256(v->aik, h) != 0)
-			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public", "cannot encode the AIK");
+			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public",
+					      "cannot encode the AIK");
 		trust.registered = (const uint8_t(*)[32])h;
 		trust.n_registered = 1;
 	}
@@ -514,17 +516,21 @@ static int enckey_verify(struct agv *v, struct attest_err *err)
 		return rc;
 	}
 	if (tp.type != TPM2_ALG_RSA)
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".enckey.type", "EncKeyPub is not an RSA key");
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".enckey.type",
+				      "EncKeyPub is not an RSA key");
 	if (!(tp.objectAttributes & TPMA_OBJECT_DECRYPT) || (tp.objectAttributes & TPMA_OBJECT_RESTRICTED))
-		return attest_err_set(err, ATTEST_E_VERIFY, AG ".enckey.attributes",
-				      "EncKeyPub is not an unrestricted decryption key (objectAttributes 0x%08x)",
-				      (unsigned)tp.objectAttributes);
+		return attest_err_set(
+		    err, ATTEST_E_VERIFY, AG ".enckey.attributes",
+		    "EncKeyPub is not an unrestricted decryption key (objectAttributes 0x%08x)",
+		    (unsigned)tp.objectAttributes);
 	/* The token's key is wrapped to it: no weaker than the AIK Azure uses (RSA-2048, §6.4). */
 	if (tp.parameters.rsaDetail.keyBits < 2048)
-		return attest_err_set(err, ATTEST_E_VERIFY, AG ".enckey.size", "EncKeyPub has %u bits, fewer than 2048",
+		return attest_err_set(err, ATTEST_E_VERIFY, AG ".enckey.size",
+				      "EncKeyPub has %u bits, fewer than 2048",
 				      (unsigned)tp.parameters.rsaDetail.keyBits);
 	s = &tp.parameters.rsaDetail.scheme;
-	if (s->scheme != TPM2_ALG_NULL && !(s->scheme == TPM2_ALG_OAEP && s->details.oaep.hashAlg == TPM2_ALG_SHA256))
+	if (s->scheme != TPM2_ALG_NULL &&
+	    !(s->scheme == TPM2_ALG_OAEP && s->details.oaep.hashAlg == TPM2_ALG_SHA256))
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".enckey.scheme",
 				      "EncKeyPub's scheme 0x%04x is not NULL or OAEP-SHA256", s->scheme);
 	rc = tpm_certify_verify(&tp, v->aik, v->g.enc_certify.p, v->g.enc_certify.n, v->g.enc_certify_sig.p,

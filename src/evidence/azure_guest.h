@@ -68,14 +68,13 @@ struct azure_guest_blob {
 /* The AttestationInfo, decoded; everything owned by the struct. */
 struct azure_guest_info {
 	json_t *root;
-	const char *protocol_version; /* borrowed from root */
+	const char *protocol_version;	      /* borrowed from root */
 	char *os_type, *os_distro, *os_build; /* decoded from base64 */
 	int64_t os_major, os_minor;
 	struct azure_guest_blob tcg_logs;
 	json_t *client_payload; /* borrowed from root; may be NULL */
-	struct azure_guest_blob aik_cert, aik_pub, pcr_quote, pcr_sig, enc_pub, enc_certify,
-	    enc_certify_sig;
-	uint32_t pcr_set; /* bit n = PCR n in PcrSet */
+	struct azure_guest_blob aik_cert, aik_pub, pcr_quote, pcr_sig, enc_pub, enc_certify, enc_certify_sig;
+	uint32_t pcr_set;	    /* bit n = PCR n in PcrSet */
 	struct tpm_pcr_values pcrs; /* SHA-256 values of PCRs[] */
 	enum azure_guest_isolation isolation;
 	bool has_evidence; /* IsolationInfo.Evidence present (non-null) */
@@ -89,8 +88,7 @@ struct azure_guest_info {
  * azureguest.pcrs, azureguest.isolation.type, azureguest.isolation.evidence.
  * *out is filled only on success (azure_guest_info_free).
  */
-int azure_guest_info_parse(const uint8_t *p, size_t n, struct azure_guest_info *out,
-			   struct attest_err *err);
+int azure_guest_info_parse(const uint8_t *p, size_t n, struct azure_guest_info *out, struct attest_err *err);
 void azure_guest_info_free(struct azure_guest_info *info);
 
 /*
@@ -102,8 +100,8 @@ void azure_guest_info_free(struct azure_guest_info *info);
  * azureguest.isolation.missing, azureguest.isolation.runtime,
  * azureguest.quote.bank, azureguest.log.empty, azureguest.enckey.*.
  */
-int azure_guest_verify(const struct evidence_ctx *ctx, const struct evidence_input *in,
-		       struct claim_set *out, struct attest_err *err);
+int azure_guest_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, struct claim_set *out,
+		       struct attest_err *err);
 
 /*
  * Seals jwt to enc_pub (RSA public key) as described above. *sealed is the
@@ -133,8 +131,9 @@ int azure_guest_unseal(EVP_PKEY *priv, const char *sealed, size_t len, char **jw
  * TPM2_RSA_Decrypt, OAEP-SHA256): unwrap writes at most *key_len (512)
  * bytes to key, sets *key_len and returns 0, or returns -1.
  */
-typedef int (*azure_guest_unwrap_fn)(void *arg, const uint8_t *wrapped, size_t n, uint8_t *key, size_t *key_len);
-int azure_guest_unseal_with(azure_guest_unwrap_fn unwrap, void *arg, const char *sealed, size_t len, char **jwt,
-			    struct attest_err *err);
+typedef int (*azure_guest_unwrap_fn)(void *arg, const uint8_t *wrapped, size_t n, uint8_t *key,
+				     size_t *key_len);
+int azure_guest_unseal_with(azure_guest_unwrap_fn unwrap, void *arg, const char *sealed, size_t len,
+			    char **jwt, struct attest_err *err);
 
 #endif

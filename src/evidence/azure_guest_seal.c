@@ -30,8 +30,8 @@ static int oaep(EVP_PKEY *key, bool enc, const uint8_t *in, size_t inlen, uint8_
 		 EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
 		 EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
 		 EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
-		 (enc ? EVP_PKEY_encrypt(c, out, outlen, in, inlen) : EVP_PKEY_decrypt(c, out, outlen, in, inlen)) ==
-		     1;
+		 (enc ? EVP_PKEY_encrypt(c, out, outlen, in, inlen)
+		      : EVP_PKEY_decrypt(c, out, outlen, in, inlen)) == 1;
 
 	EVP_PKEY_CTX_free(c);
 	return ok ? 0 : -1;
@@ -80,7 +80,8 @@ int azure_guest_seal(EVP_PKEY *enc_pub, const char *jwt, char **sealed, struct a
 		rc = attest_err_set(err, ATTEST_E_INTERNAL, "azureguest.seal.random", "no random bytes");
 		goto out;
 	}
-	if (gcm(true, key, iv, (const uint8_t *)jwt, n, ct, tag) != 0 || oaep(enc_pub, true, key, sizeof(key), wrapped, &wlen) != 0) {
+	if (gcm(true, key, iv, (const uint8_t *)jwt, n, ct, tag) != 0 ||
+	    oaep(enc_pub, true, key, sizeof(key), wrapped, &wlen) != 0) {
 		rc = attest_err_set(err, ATTEST_E_INTERNAL, "azureguest.seal.crypto",
 				    "cannot encrypt the token or wrap its key");
 		goto out;
@@ -143,7 +144,8 @@ static int env_member(const json_t *obj, const char *name, size_t want, uint8_t 
 {
 	const json_t *v = json_object_get(obj, name);
 
-	if (!json_is_string(v) || b64_decode(json_string_value(v), json_string_length(v), out, len) != ATTEST_OK)
+	if (!json_is_string(v) ||
+	    b64_decode(json_string_value(v), json_string_length(v), out, len) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_PARSE, "azureguest.sealed.member",
 				      "sealed token member %s is missing or not base64", name);
 	if (want != 0 && *len != want) {
@@ -168,8 +170,8 @@ int azure_guest_unseal(EVP_PKEY *priv, const char *sealed, size_t len, char **jw
 	return azure_guest_unseal_with(unwrap_pkey, priv, sealed, len, jwt, err);
 }
 
-int azure_guest_unseal_with(azure_guest_unwrap_fn unwrap, void *arg, const char *sealed, size_t len, char **jwt,
-			    struct attest_err *err)
+int azure_guest_unseal_with(azure_guest_unwrap_fn unwrap, void *arg, const char *sealed, size_t len,
+			    char **jwt, struct attest_err *err)
 {
 	uint8_t *text = NULL, *wrapped = NULL, *iv = NULL, *tag = NULL, *ct = NULL, *pt = NULL;
 	uint8_t key[512];
@@ -183,7 +185,8 @@ int azure_guest_unseal_with(azure_guest_unwrap_fn unwrap, void *arg, const char 
 				      "the sealed token is not base64url");
 	rc = jsonx_parse((const char *)text, tlen, &env, "azureguest.sealed.json", "sealed token", err);
 	if (rc == ATTEST_OK && !json_is_object(env))
-		rc = attest_err_set(err, ATTEST_E_PARSE, "azureguest.sealed.json", "the sealed token is not an object");
+		rc = attest_err_set(err, ATTEST_E_PARSE, "azureguest.sealed.json",
+				    "the sealed token is not an object");
 	if (rc == ATTEST_OK)
 		rc = env_member(env, "EncryptedInnerKey", 0, &wrapped, &wl, err);
 	if (rc == ATTEST_OK)

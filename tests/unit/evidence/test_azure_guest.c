@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOW 1700000000
+#define NOW  1700000000
 #define MASK (((1u << 8) - 1) | 0x7800u) /* PCR 0-7, 11-14 */
 
 static uint8_t *read_vec(const char *dir, const char *rel, size_t *n)
@@ -215,7 +215,8 @@ static char *snp_proof(struct vm *v, const char *runtime)
 	uint8_t chip[64], *hcl = NULL;
 	size_t hl = 0;
 	struct snp_report r;
-	char *a = snp_plat_pem(v->leaf.cert), *b = snp_plat_pem(snp_plat_ask(v->plat)), *chain, *rb, *cb, *out;
+	char *a = snp_plat_pem(v->leaf.cert), *b = snp_plat_pem(snp_plat_ask(v->plat)), *chain, *rb, *cb,
+	     *out;
 
 	memset(chip, 0x5A, sizeof(chip));
 	snp_plat_report_defaults(v->plat, chip, tcb, false, &r);
@@ -274,8 +275,8 @@ static int vm_setup(void **state)
 					   &v->quote_len, &v->qsig, &v->qsig_len, NULL),
 			 0);
 	assert_int_equal(devplat_azg_tpm_public(v->enc, false, &v->enc_pub, &v->enc_pub_len, NULL), 0);
-	assert_int_equal(devplat_azg_certify(v->ak, v->enc_pub, v->enc_pub_len, &v->cert, &v->cert_len, &v->csig,
-					     &v->csig_len, NULL),
+	assert_int_equal(devplat_azg_certify(v->ak, v->enc_pub, v->enc_pub_len, &v->cert, &v->cert_len,
+					     &v->csig, &v->csig_len, NULL),
 			 0);
 	v->rq.os_type = "Windows";
 	v->rq.log.p = v->log.log.p, v->rq.log.n = v->log.log.len;
@@ -340,7 +341,8 @@ static void snp_cvm_verifies_with_the_claims_of_the_reference(void **state)
 
 	assert_int_equal(verify(v, cs, &err), ATTEST_OK);
 	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-attestation-type")), "azurevm");
-	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-azurevm-attestation-protocol-ver")), "2.0");
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-azurevm-attestation-protocol-ver")),
+			    "2.0");
 	assert_int_equal(json_array_size(claim_set_get(cs, "x-ms-azurevm-attested-pcrs")), 12);
 	assert_true(json_is_true(claim_set_get(cs, "secureboot")));
 	assert_true(json_is_true(claim_set_get(cs, "x-ms-azurevm-is-windows")));
@@ -412,7 +414,8 @@ static void request_body_in_both_spellings_decodes_to_the_same_evidence(void **s
 		struct attest_request *req = NULL;
 
 		assert_true(asprintf(&body, "{\"%s\":\"%s\"}", names[i], b) > 0);
-		assert_int_equal(attest_request_decode(MAA_TYPE_AZURE_GUEST, body, strlen(body), &req, NULL), 0);
+		assert_int_equal(attest_request_decode(MAA_TYPE_AZURE_GUEST, body, strlen(body), &req, NULL),
+				 0);
 		assert_int_equal(req->evidence_len, strlen(v->text));
 		assert_memory_equal(req->evidence, v->text, req->evidence_len);
 		attest_request_free(req);
@@ -590,7 +593,8 @@ static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
 	/* Not a JWT: the envelope, which only the ephemeral key's holder opens. */
 	assert_null(strchr(out.token, '.'));
 	attest_err_clear(&err);
-	assert_int_equal(azure_guest_unseal(v->other, out.token, strlen(out.token), &jwt, &err), ATTEST_E_VERIFY);
+	assert_int_equal(azure_guest_unseal(v->other, out.token, strlen(out.token), &jwt, &err),
+			 ATTEST_E_VERIFY);
 	assert_int_equal(azure_guest_unseal(v->enc, out.token, strlen(out.token), &jwt, NULL), ATTEST_OK);
 	/* What the VM reads is the service's signed JWT. */
 	assert_int_equal(jws_parse(jwt, strlen(jwt), &jws, NULL), 0);
@@ -603,7 +607,7 @@ static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
 	claims = json_loadb((const char *)payload, pl, 0, NULL);
 	assert_string_equal(json_string_value(json_object_get(claims, "x-ms-attestation-type")), "azurevm");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(claims, "x-ms-isolation-tee"),
-								 "x-ms-attestation-type")),
+							      "x-ms-attestation-type")),
 			    "sevsnpvm");
 	json_decref(claims);
 	free(payload);

@@ -49,8 +49,10 @@ static int run(const struct fx *f, bool driver, const char *fmt, ...)
 		snprintf(cmd, sizeof(cmd), "bash '%s' %s", f->script, args);
 	else
 		snprintf(cmd, sizeof(cmd),
-			 "export TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$(cat '%s/port'); %s >/dev/null 2>>'%s/azg.log'; "
-			 "r=$?; tpm2_flushcontext -t >/dev/null 2>&1; tpm2_flushcontext -s >/dev/null 2>&1; exit $r",
+			 "export TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$(cat '%s/port'); %s >/dev/null "
+			 "2>>'%s/azg.log'; "
+			 "r=$?; tpm2_flushcontext -t >/dev/null 2>&1; tpm2_flushcontext -s >/dev/null 2>&1; "
+			 "exit $r",
 			 f->dir, args, f->dir);
 	return system(cmd);
 }
@@ -108,23 +110,26 @@ static int setup(void **state)
 	fclose(ext);
 	assert_int_equal(run(f, true, "extend '%s' '%s'", f->dir, path), 0);
 	/* The ephemeral key: an unrestricted RSA decryption key, certified by the AK. */
-	assert_int_equal(run(f, false, "tpm2_createprimary -C o -g sha256 -G rsa -c '%s/primary.ctx'", f->dir), 0);
-	assert_int_equal(run(f, false,
-			     "tpm2_create -C '%1$s/primary.ctx' -G rsa2048:null:null -a "
-			     "'decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -u '%1$s/enc.pub' "
-			     "-r '%1$s/enc.priv'",
-			     f->dir),
-			 0);
+	assert_int_equal(
+	    run(f, false, "tpm2_createprimary -C o -g sha256 -G rsa -c '%s/primary.ctx'", f->dir), 0);
+	assert_int_equal(
+	    run(f, false,
+		"tpm2_create -C '%1$s/primary.ctx' -G rsa2048:null:null -a "
+		"'decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -u '%1$s/enc.pub' "
+		"-r '%1$s/enc.priv'",
+		f->dir),
+	    0);
 	assert_int_equal(run(f, false,
 			     "tpm2_load -C '%1$s/primary.ctx' -u '%1$s/enc.pub' -r '%1$s/enc.priv' -c "
 			     "'%1$s/enc.ctx'",
 			     f->dir),
 			 0);
-	assert_int_equal(run(f, false,
-			     "tpm2_certify -c '%1$s/enc.ctx' -C '%1$s/ak.ctx' -g sha256 -o '%1$s/certify.msg' "
-			     "-s '%1$s/certify.sig'",
-			     f->dir),
-			 0);
+	assert_int_equal(
+	    run(f, false,
+		"tpm2_certify -c '%1$s/enc.ctx' -C '%1$s/ak.ctx' -g sha256 -o '%1$s/certify.msg' "
+		"-s '%1$s/certify.sig'",
+		f->dir),
+	    0);
 	/* The quote over SHA-256 PCRs 0-23 with nonce "azg", and the PCR values. */
 	assert_int_equal(run(f, true, "quote '%1$s' ak 617a67 '%1$s/q'", f->dir), 0);
 	assert_int_equal(run(f, true, "pcrs '%1$s' '%1$s/pcrs.txt'", f->dir), 0);
@@ -285,9 +290,11 @@ static void swtpm_vm_attests_and_only_its_tpm_unseals_the_token(void **state)
 		claim_set_free(none);
 	}
 	/* The sealed token opens only inside this TPM. */
-	assert_int_equal(azure_guest_seal_for_claims(cs, "eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.", &sealed, &err), 0);
+	assert_int_equal(azure_guest_seal_for_claims(cs, "eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.", &sealed, &err),
+			 0);
 	attest_err_clear(&err);
-	assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, sealed, strlen(sealed), &jwt, &err), ATTEST_OK);
+	assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, sealed, strlen(sealed), &jwt, &err),
+			 ATTEST_OK);
 	assert_string_equal(jwt, "eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.");
 	free(jwt);
 	claim_set_free(cs);

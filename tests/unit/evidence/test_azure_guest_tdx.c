@@ -109,8 +109,8 @@ static void vtpm_up(struct world *w)
 					   &w->quote_len, &w->qsig, &w->qsig_len, NULL),
 			 0);
 	assert_int_equal(devplat_azg_tpm_public(w->enc, false, &w->enc_pub, &w->enc_pub_len, NULL), 0);
-	assert_int_equal(devplat_azg_certify(w->ak, w->enc_pub, w->enc_pub_len, &w->cert, &w->cert_len, &w->csig,
-					     &w->csig_len, NULL),
+	assert_int_equal(devplat_azg_certify(w->ak, w->enc_pub, w->enc_pub_len, &w->cert, &w->cert_len,
+					     &w->csig, &w->csig_len, NULL),
 			 0);
 }
 
