@@ -333,7 +333,12 @@ static int signer_modify(struct cli *cli, int argc, char **argv, const char *suf
 	if ((jws = modification_jws(cli, argv[optind], key, cert)) == NULL)
 		return CLI_LOCAL;
 	/* The JS SDK's form: a JSON string holding the JWS. */
-	body = json_dumps(json_string(jws), JSON_ENCODE_ANY | JSON_COMPACT);
+	{
+		json_t *str = json_string(jws);
+
+		body = str ? json_dumps(str, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+		json_decref(str);
+	}
 	snprintf(path, sizeof(path), "/certificates:%s?api-version=%s", suffix, CLI_API_VERSION);
 	rc = body ? call(cli, what, "POST", path, body) : CLI_LOCAL;
 	free(body);
