@@ -6,7 +6,9 @@ foreach(mod base crypto claims policy collateral evidence token api)
     list(APPEND _attest_parts attest_${mod})
   endif()
 endforeach()
-if(_attest_parts)
+# A fuzz build instruments every object for libFuzzer, whose runtime only the
+# fuzz programs link: the shared library is not built there.
+if(_attest_parts AND NOT ATTEST_FUZZ)
   set(_attest_files)
   foreach(p IN LISTS _attest_parts)
     list(APPEND _attest_files $<TARGET_FILE:${p}>)
