@@ -248,6 +248,10 @@ static void time_parses_intel_and_microsoft_timestamps(void **state)
 	assert_int_equal(time_parse_rfc3339("2023-11-22T00:00:00+01:00", &t), ATTEST_E_PARSE);
 	assert_int_equal(time_parse_rfc3339("2023-11-22T00:00:00Zjunk", &t), ATTEST_E_PARSE);
 	assert_int_equal(time_parse_rfc3339("", &t), ATTEST_E_PARSE);
+	/* Found by fuzz_b64: a zone followed by more text must not be skipped past the end. */
+	assert_int_equal(time_parse_rfc3339("2023-11-22T00:00:00.41Z+00", &t), ATTEST_E_PARSE);
+	assert_int_equal(time_parse_rfc3339("2023-11-22T00:00:00+00:00x", &t), ATTEST_E_PARSE);
+	assert_int_equal(time_parse_rfc3339("2023-11-22T00:00:00+00", &t), ATTEST_E_PARSE);
 }
 
 static void arena_allocates_aligned_zeroed_and_respects_cap(void **state)
