@@ -516,9 +516,6 @@ static int migrate(struct pg_store *s, struct attest_err *err)
 	PQclear(PQexec(c, "SELECT pg_advisory_unlock(x'" PG_MIGRATION_LOCK "'::bigint)"));
 out:
 	conn_put(s, slot);
-	if (rc != ATTEST_OK && strcmp(err ? err->name : "", "store.schema.newer") != 0 && err &&
-	    strncmp(err->name, "store.migrate", 13) != 0 && err->rc == ATTEST_E_IO)
-		snprintf(err->name, sizeof(err->name), "store.migrate");
 	return rc;
 }
 
