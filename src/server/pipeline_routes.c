@@ -253,8 +253,13 @@ void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *prov
 	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
 		struct pipeline_policy_view *v = &pr->views[i];
 
+		/*
+		 * Marked stale, not dropped: the next request re-reads it, and if the
+		 * store cannot answer at that moment (a notification can arrive just
+		 * as the database returns) the last policy stays in force.
+		 */
 		if (v->used && v->type == type && strcmp(v->provider, provider) == 0)
-			view_clear(v);
+			v->loaded_ns = 0;
 	}
 	pthread_mutex_unlock(&pr->views_lock);
 }
