@@ -557,6 +557,40 @@ static int write_one(struct pg_store *s, const char *sql, const struct pgq *q, l
 	return tx_end(s, &tx, rc, err);
 }
 
+/* ---- list reads ------------------------------------------------------------- */
+
+/*
+ * A read whose rows become an array: fill() decodes row i into element i of
+ * list (elem bytes each); release() frees a partly filled array. On success
+ * *out (NULL-terminated room for one more) and *n are the caller's.
+ */
+typedef int (*pg_fill_fn)(const PGresult *r, int row, void *list);
+typedef void (*pg_release_fn)(void *list, size_t n);
+
+static int read_list(struct pg_store *s, const char *sql, const struct pgq *q, size_t elem, pg_fill_fn fill,
+		     pg_release_fn release, void **out, size_t *n, const char *what, struct attest_err *err)
+{
+	PGresult *res = NULL;
+	void *list;
+	int rc = read_q(s, sql, q, &res, what, err), rows;
+
+	if (rc != ATTEST_OK)
+		return rc;
+	rows = PQntuples(res);
+	list = calloc((size_t)rows + 1, elem);
+	for (int i = 0; list && i < rows && rc == ATTEST_OK; i++)
+		rc = fill(res, i, list);
+	PQclear(res);
+	if (list == NULL || rc != ATTEST_OK) {
+		if (list)
+			release(list, (size_t)rows);
+		return attest_err_set(err, ATTEST_E_NOMEM, "store.nomem", "out of memory");
+	}
+	*out = list;
+	*n = (size_t)rows;
+	return ATTEST_OK;
+}
+
 static int pg_schema_version(struct store *st, int *out, struct attest_err *err)
 {
 	struct pg_store *s = pg(st);
@@ -702,28 +736,17 @@ static int pg_provider_get(struct store *st, const char *name, struct store_prov
 	return rc;
 }
 
+static int fill_provider(const PGresult *r, int row, void *list)
+{
+	return provider_row(r, row, (struct store_provider *)list + row);
+}
+
+static void release_providers(void *list, size_t n) { store_provider_list_free(list, n); }
+
 static int pg_provider_list(struct store *st, struct store_provider **out, size_t *n, struct attest_err *err)
 {
-	PGresult *res = NULL;
-	struct store_provider *list;
-	int rc = read_q(pg(st), "SELECT " PROVIDER_COLS " FROM providers ORDER BY name", NULL, &res, "provider list",
-			err);
-	int rows;
-
-	if (rc != ATTEST_OK)
-		return rc;
-	rows = PQntuples(res);
-	list = calloc((size_t)rows + 1, sizeof(*list));
-	for (int i = 0; list && i < rows && rc == ATTEST_OK; i++)
-		rc = provider_row(res, i, &list[i]);
-	PQclear(res);
-	if (list == NULL || rc != ATTEST_OK) {
-		store_provider_list_free(list, list ? (size_t)rows : 0);
-		return attest_err_set(err, ATTEST_E_NOMEM, "store.nomem", "out of memory");
-	}
-	*out = list;
-	*n = (size_t)rows;
-	return ATTEST_OK;
+	return read_list(pg(st), "SELECT " PROVIDER_COLS " FROM providers ORDER BY name", NULL, sizeof(**out),
+			 fill_provider, release_providers, (void **)out, n, "provider list", err);
 }
 
 /* "not found" must be decided before the audit row is written, in the same transaction. */
@@ -889,32 +912,22 @@ static int pg_policy_get(struct store *st, const char *provider, const char *typ
 	return rc;
 }
 
+static int fill_policy(const PGresult *r, int row, void *list)
+{
+	return policy_row(r, row, (struct store_policy *)list + row);
+}
+
+static void release_policies(void *list, size_t n) { store_policy_list_free(list, n); }
+
 static int pg_policy_history(struct store *st, const char *provider, const char *type, struct store_policy **out,
 			     size_t *n, struct attest_err *err)
 {
-	struct store_policy *list;
 	struct pgq q = {.n = 0};
-	PGresult *res = NULL;
-	int rc, rows;
 
 	pq_text(&q, provider);
 	pq_text(&q, type);
-	rc = read_q(pg(st), "SELECT " POLICY_COLS " FROM policies WHERE provider = $1 AND type = $2 ORDER BY version",
-		    &q, &res, "policy history", err);
-	if (rc != ATTEST_OK)
-		return rc;
-	rows = PQntuples(res);
-	list = calloc((size_t)rows + 1, sizeof(*list));
-	for (int i = 0; list && i < rows && rc == ATTEST_OK; i++)
-		rc = policy_row(res, i, &list[i]);
-	PQclear(res);
-	if (list == NULL || rc != ATTEST_OK) {
-		store_policy_list_free(list, list ? (size_t)rows : 0);
-		return attest_err_set(err, ATTEST_E_NOMEM, "store.nomem", "out of memory");
-	}
-	*out = list;
-	*n = (size_t)rows;
-	return ATTEST_OK;
+	return read_list(pg(st), "SELECT " POLICY_COLS " FROM policies WHERE provider = $1 AND type = $2 ORDER BY version",
+			 &q, sizeof(**out), fill_policy, release_policies, (void **)out, n, "policy history", err);
 }
 
 /* ---- policy-management certificates ---------------------------------------------- */
@@ -956,36 +969,27 @@ static int pg_cert_remove(struct store *st, const char *provider, const char *th
 	return rc;
 }
 
+static int fill_cert(const PGresult *r, int row, void *list)
+{
+	struct store_cert *c = (struct store_cert *)list + row;
+
+	col_copy(r, row, 0, c->provider, sizeof(c->provider));
+	col_copy(r, row, 1, c->thumbprint, sizeof(c->thumbprint));
+	c->added = col_i64(r, row, 3);
+	return col_bytea(r, row, 2, &c->der, &c->der_len);
+}
+
+static void release_certs(void *list, size_t n) { store_cert_list_free(list, n); }
+
 static int pg_cert_list(struct store *st, const char *provider, struct store_cert **out, size_t *n,
 			struct attest_err *err)
 {
-	struct store_cert *list;
 	struct pgq q = {.n = 0};
-	PGresult *res = NULL;
-	int rc, rows;
 
 	pq_text(&q, provider);
-	rc = read_q(pg(st),
-		    "SELECT provider, thumbprint, der, added FROM policy_certs WHERE provider = $1 ORDER BY added, thumbprint",
-		    &q, &res, "cert list", err);
-	if (rc != ATTEST_OK)
-		return rc;
-	rows = PQntuples(res);
-	list = calloc((size_t)rows + 1, sizeof(*list));
-	for (int i = 0; list && i < rows && rc == ATTEST_OK; i++) {
-		col_copy(res, i, 0, list[i].provider, sizeof(list[i].provider));
-		col_copy(res, i, 1, list[i].thumbprint, sizeof(list[i].thumbprint));
-		rc = col_bytea(res, i, 2, &list[i].der, &list[i].der_len);
-		list[i].added = col_i64(res, i, 3);
-	}
-	PQclear(res);
-	if (list == NULL || rc != ATTEST_OK) {
-		store_cert_list_free(list, list ? (size_t)rows : 0);
-		return attest_err_set(err, ATTEST_E_NOMEM, "store.nomem", "out of memory");
-	}
-	*out = list;
-	*n = (size_t)rows;
-	return ATTEST_OK;
+	return read_list(pg(st),
+			 "SELECT provider, thumbprint, der, added FROM policy_certs WHERE provider = $1 ORDER BY added, thumbprint",
+			 &q, sizeof(**out), fill_cert, release_certs, (void **)out, n, "cert list", err);
 }
 
 /* ---- signing keys ------------------------------------------------------------------ */
@@ -1041,39 +1045,30 @@ static int pg_key_set_state(struct store *st, const char *kid, enum store_key_st
 	return tx_end(s, &tx, rc, err);
 }
 
+static int fill_key(const PGresult *r, int row, void *list)
+{
+	struct store_key *k = (struct store_key *)list + row;
+
+	col_copy(r, row, 0, k->kid, sizeof(k->kid));
+	col_copy(r, row, 1, k->provider, sizeof(k->provider));
+	k->created = col_i64(r, row, 3);
+	k->not_after = col_i64(r, row, 4);
+	k->state = (enum store_key_state)col_i64(r, row, 5);
+	return col_bytea(r, row, 2, &k->blob, &k->blob_len);
+}
+
+static void release_keys(void *list, size_t n) { store_key_list_free(list, n); }
+
 static int pg_key_list(struct store *st, const char *provider, struct store_key **out, size_t *n,
 		       struct attest_err *err)
 {
-	struct store_key *list;
 	struct pgq q = {.n = 0};
-	PGresult *res = NULL;
-	int rc, rows;
 
 	pq_text(&q, provider);
-	rc = read_q(pg(st),
-		    "SELECT kid, provider, blob, created, not_after, state FROM signing_keys WHERE provider = $1"
-		    " ORDER BY created, kid",
-		    &q, &res, "key list", err);
-	if (rc != ATTEST_OK)
-		return rc;
-	rows = PQntuples(res);
-	list = calloc((size_t)rows + 1, sizeof(*list));
-	for (int i = 0; list && i < rows && rc == ATTEST_OK; i++) {
-		col_copy(res, i, 0, list[i].kid, sizeof(list[i].kid));
-		col_copy(res, i, 1, list[i].provider, sizeof(list[i].provider));
-		rc = col_bytea(res, i, 2, &list[i].blob, &list[i].blob_len);
-		list[i].created = col_i64(res, i, 3);
-		list[i].not_after = col_i64(res, i, 4);
-		list[i].state = (enum store_key_state)col_i64(res, i, 5);
-	}
-	PQclear(res);
-	if (list == NULL || rc != ATTEST_OK) {
-		store_key_list_free(list, list ? (size_t)rows : 0);
-		return attest_err_set(err, ATTEST_E_NOMEM, "store.nomem", "out of memory");
-	}
-	*out = list;
-	*n = (size_t)rows;
-	return ATTEST_OK;
+	return read_list(pg(st),
+			 "SELECT kid, provider, blob, created, not_after, state FROM signing_keys WHERE provider = $1"
+			 " ORDER BY created, kid",
+			 &q, sizeof(**out), fill_key, release_keys, (void **)out, n, "key list", err);
 }
 
 /* ---- collateral cache ----------------------------------------------------------------- */
@@ -1174,32 +1169,22 @@ static int audit_row(const PGresult *r, int row, struct store_audit_row *a)
 	return !PQgetisnull(r, row, 5) && a->detail == NULL ? ATTEST_E_NOMEM : ATTEST_OK;
 }
 
+static int fill_audit(const PGresult *r, int row, void *list)
+{
+	return audit_row(r, row, (struct store_audit_row *)list + row);
+}
+
+static void release_audit(void *list, size_t n) { store_audit_list_free(list, n); }
+
 static int pg_audit_list(struct store *st, int64_t after_seq, size_t max, struct store_audit_row **out, size_t *n,
 			 struct attest_err *err)
 {
-	struct store_audit_row *list;
 	struct pgq q = {.n = 0};
-	PGresult *res = NULL;
-	int rc, rows;
 
 	pq_int(&q, after_seq);
 	pq_int(&q, max ? (int64_t)max : INT64_MAX);
-	rc = read_q(pg(st), "SELECT " AUDIT_COLS " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", &q, &res,
-		    "audit list", err);
-	if (rc != ATTEST_OK)
-		return rc;
-	rows = PQntuples(res);
-	list = calloc((size_t)rows + 1, sizeof(*list));
-	for (int i = 0; list && i < rows && rc == ATTEST_OK; i++)
-		rc = audit_row(res, i, &list[i]);
-	PQclear(res);
-	if (list == NULL || rc != ATTEST_OK) {
-		store_audit_list_free(list, list ? (size_t)rows : 0);
-		return attest_err_set(err, ATTEST_E_NOMEM, "store.nomem", "out of memory");
-	}
-	*out = list;
-	*n = (size_t)rows;
-	return ATTEST_OK;
+	return read_list(pg(st), "SELECT " AUDIT_COLS " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", &q,
+			 sizeof(**out), fill_audit, release_audit, (void **)out, n, "audit list", err);
 }
 
 /* Checks row i against the running chain; prev advances to its hash. */
