@@ -722,7 +722,12 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
 	struct sockaddr_storage ss;
 	struct httpd *h;
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/*
+	 * poll, not epoll: libmicrohttpd 0.9.75's epoll thread pool can abort in
+	 * MHD_quiesce_daemon ("Failed to remove listen FD from epoll set"), seen
+	 * once on SIGTERM in the sanitizer run.
+	 */
+	unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	long workers = cfg->workers > 0 ? cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
 	size_t pool = cfg->max_header * 2 < 32768 ? 32768 : cfg->max_header * 2;
 	int rc = bind_addr(cfg->listen, cfg->port, &ss, err);
