@@ -622,33 +622,68 @@ static void *grow(void **arr, size_t *n, size_t *cap, size_t elem)
 	return (char *)*arr + (*n)++ * elem;
 }
 
-static int sq_provider_list(struct store *stp, struct store_provider **out, size_t *n, struct attest_err *err)
+/* Parameters of a list query: texts are bound first, then numbers. */
+struct sq_params {
+	const char *text[2];
+	size_t ntext;
+	int64_t num[2];
+	size_t nnum;
+};
+
+/* Decodes the current row into slot; on failure leaves nothing allocated in it. */
+typedef int (*sq_fill_fn)(sqlite3_stmt *st, void *slot);
+typedef void (*sq_release_fn)(void *list, size_t n);
+
+/* Runs a list query and decodes every row into a malloc'd array of elem-sized slots. */
+static int read_list(struct sq_store *s, const char *sql, const struct sq_params *q, size_t elem, sq_fill_fn fill,
+		     sq_release_fn release, void **out, size_t *n, const char *what, struct attest_err *err)
 {
-	struct sq_store *s = sq(stp);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	struct store_provider *list = NULL;
+	void *list = NULL;
 	size_t cnt = 0, cap = 0;
-	int rc = conn_get(s, &db, err), step;
+	int rc = conn_get(s, &db, err), step = SQLITE_DONE;
 
 	if (rc != ATTEST_OK)
 		return rc;
-	rc = prep(db, "SELECT name, mode, created, updated, settings FROM providers ORDER BY name", &st, err);
+	rc = prep(db, sql, &st, err);
+	for (size_t i = 0; rc == ATTEST_OK && q != NULL && i < q->ntext; i++)
+		bind_text(st, (int)i + 1, q->text[i]);
+	for (size_t i = 0; rc == ATTEST_OK && q != NULL && i < q->nnum; i++)
+		sqlite3_bind_int64(st, (int)(q->ntext + i) + 1, q->num[i]);
 	while (rc == ATTEST_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_provider *p = grow((void **)&list, &cnt, &cap, sizeof(*list));
-		rc = p ? provider_row(st, p) : ATTEST_E_NOMEM;
+		void *slot = grow(&list, &cnt, &cap, elem);
+		rc = slot ? fill(st, slot) : ATTEST_E_NOMEM;
+		if (rc != ATTEST_OK && slot != NULL)
+			cnt--;
 	}
 	if (rc == ATTEST_OK && step != SQLITE_DONE)
-		rc = db_fail(db, err, "provider list");
+		rc = db_fail(db, err, what);
 	sqlite3_finalize(st);
 	conn_put(s, db);
 	if (rc != ATTEST_OK) {
-		store_provider_list_free(list, cnt);
+		release(list, cnt);
 		return rc == ATTEST_E_NOMEM ? attest_err_set(err, rc, "store.nomem", "out of memory") : rc;
 	}
 	*out = list;
 	*n = cnt;
 	return ATTEST_OK;
+}
+
+static int provider_fill(sqlite3_stmt *st, void *slot)
+{
+	return provider_row(st, slot);
+}
+
+static void provider_release(void *list, size_t n)
+{
+	store_provider_list_free(list, n);
+}
+
+static int sq_provider_list(struct store *stp, struct store_provider **out, size_t *n, struct attest_err *err)
+{
+	return read_list(sq(stp), "SELECT name, mode, created, updated, settings FROM providers ORDER BY name", NULL,
+			 sizeof(**out), provider_fill, provider_release, (void **)out, n, "provider list", err);
 }
 
 static int sq_provider_update(struct store *stp, const struct store_provider *p, const struct store_audit *audit,
@@ -839,41 +874,23 @@ out:
 	return rc;
 }
 
+static int policy_fill(sqlite3_stmt *st, void *slot)
+{
+	return policy_row(st, slot);
+}
+
+static void policy_release(void *list, size_t n)
+{
+	store_policy_list_free(list, n);
+}
+
 static int sq_policy_history(struct store *stp, const char *provider, const char *type, struct store_policy **out,
 			     size_t *n, struct attest_err *err)
 {
-	struct sq_store *s = sq(stp);
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	struct store_policy *list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = conn_get(s, &db, err), step = SQLITE_DONE;
+	struct sq_params q = {.text = {provider, type}, .ntext = 2};
 
-	if (rc != ATTEST_OK)
-		return rc;
-	rc = prep(db, "SELECT " POLICY_COLS " FROM policies WHERE provider = ? AND type = ? ORDER BY version", &st,
-		  err);
-	if (rc == ATTEST_OK) {
-		bind_text(st, 1, provider);
-		bind_text(st, 2, type);
-	}
-	while (rc == ATTEST_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_policy *p = grow((void **)&list, &cnt, &cap, sizeof(*list));
-		rc = p ? policy_row(st, p) : ATTEST_E_NOMEM;
-		if (rc != ATTEST_OK && p != NULL)
-			cnt--;
-	}
-	if (rc == ATTEST_OK && step != SQLITE_DONE)
-		rc = db_fail(db, err, "policy history");
-	sqlite3_finalize(st);
-	conn_put(s, db);
-	if (rc != ATTEST_OK) {
-		store_policy_list_free(list, cnt);
-		return rc == ATTEST_E_NOMEM ? attest_err_set(err, rc, "store.nomem", "out of memory") : rc;
-	}
-	*out = list;
-	*n = cnt;
-	return ATTEST_OK;
+	return read_list(sq(stp), "SELECT " POLICY_COLS " FROM policies WHERE provider = ? AND type = ? ORDER BY version",
+			 &q, sizeof(**out), policy_fill, policy_release, (void **)out, n, "policy history", err);
 }
 
 /* ---- policy-management certificates --------------------------------------------- */
@@ -926,44 +943,30 @@ out:
 	return rc;
 }
 
+static int cert_fill(sqlite3_stmt *st, void *slot)
+{
+	struct store_cert *c = slot;
+
+	col_copy(st, 0, c->provider, sizeof(c->provider));
+	col_copy(st, 1, c->thumbprint, sizeof(c->thumbprint));
+	c->added = sqlite3_column_int64(st, 3);
+	return col_blobdup(st, 2, &c->der, &c->der_len);
+}
+
+static void cert_release(void *list, size_t n)
+{
+	store_cert_list_free(list, n);
+}
+
 static int sq_cert_list(struct store *stp, const char *provider, struct store_cert **out, size_t *n,
 			struct attest_err *err)
 {
-	struct sq_store *s = sq(stp);
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	struct store_cert *list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = conn_get(s, &db, err), step = SQLITE_DONE;
+	struct sq_params q = {.text = {provider}, .ntext = 1};
 
-	if (rc != ATTEST_OK)
-		return rc;
-	rc = prep(db, "SELECT provider, thumbprint, der, added FROM policy_certs WHERE provider = ? ORDER BY added, thumbprint",
-		  &st, err);
-	if (rc == ATTEST_OK)
-		bind_text(st, 1, provider);
-	while (rc == ATTEST_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_cert *c = grow((void **)&list, &cnt, &cap, sizeof(*list));
-		if (c == NULL) {
-			rc = ATTEST_E_NOMEM;
-			break;
-		}
-		col_copy(st, 0, c->provider, sizeof(c->provider));
-		col_copy(st, 1, c->thumbprint, sizeof(c->thumbprint));
-		rc = col_blobdup(st, 2, &c->der, &c->der_len);
-		c->added = sqlite3_column_int64(st, 3);
-	}
-	if (rc == ATTEST_OK && step != SQLITE_DONE)
-		rc = db_fail(db, err, "cert list");
-	sqlite3_finalize(st);
-	conn_put(s, db);
-	if (rc != ATTEST_OK) {
-		store_cert_list_free(list, cnt);
-		return rc == ATTEST_E_NOMEM ? attest_err_set(err, rc, "store.nomem", "out of memory") : rc;
-	}
-	*out = list;
-	*n = cnt;
-	return ATTEST_OK;
+	return read_list(sq(stp),
+			 "SELECT provider, thumbprint, der, added FROM policy_certs WHERE provider = ?"
+			 " ORDER BY added, thumbprint",
+			 &q, sizeof(**out), cert_fill, cert_release, (void **)out, n, "cert list", err);
 }
 
 /* ---- signing keys ---------------------------------------------------------------- */
@@ -1032,48 +1035,32 @@ out:
 	return tx_end(s, db, rc, err);
 }
 
+static int key_fill(sqlite3_stmt *st, void *slot)
+{
+	struct store_key *k = slot;
+
+	col_copy(st, 0, k->kid, sizeof(k->kid));
+	col_copy(st, 1, k->provider, sizeof(k->provider));
+	k->created = sqlite3_column_int64(st, 3);
+	k->not_after = sqlite3_column_int64(st, 4);
+	k->state = (enum store_key_state)sqlite3_column_int(st, 5);
+	return col_blobdup(st, 2, &k->blob, &k->blob_len);
+}
+
+static void key_release(void *list, size_t n)
+{
+	store_key_list_free(list, n);
+}
+
 static int sq_key_list(struct store *stp, const char *provider, struct store_key **out, size_t *n,
 		       struct attest_err *err)
 {
-	struct sq_store *s = sq(stp);
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	struct store_key *list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = conn_get(s, &db, err), step = SQLITE_DONE;
+	struct sq_params q = {.text = {provider}, .ntext = 1};
 
-	if (rc != ATTEST_OK)
-		return rc;
-	rc = prep(db,
-		  "SELECT kid, provider, blob, created, not_after, state FROM signing_keys WHERE provider = ?"
-		  " ORDER BY created, kid",
-		  &st, err);
-	if (rc == ATTEST_OK)
-		bind_text(st, 1, provider);
-	while (rc == ATTEST_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_key *k = grow((void **)&list, &cnt, &cap, sizeof(*list));
-		if (k == NULL) {
-			rc = ATTEST_E_NOMEM;
-			break;
-		}
-		col_copy(st, 0, k->kid, sizeof(k->kid));
-		col_copy(st, 1, k->provider, sizeof(k->provider));
-		rc = col_blobdup(st, 2, &k->blob, &k->blob_len);
-		k->created = sqlite3_column_int64(st, 3);
-		k->not_after = sqlite3_column_int64(st, 4);
-		k->state = (enum store_key_state)sqlite3_column_int(st, 5);
-	}
-	if (rc == ATTEST_OK && step != SQLITE_DONE)
-		rc = db_fail(db, err, "key list");
-	sqlite3_finalize(st);
-	conn_put(s, db);
-	if (rc != ATTEST_OK) {
-		store_key_list_free(list, cnt);
-		return rc == ATTEST_E_NOMEM ? attest_err_set(err, rc, "store.nomem", "out of memory") : rc;
-	}
-	*out = list;
-	*n = cnt;
-	return ATTEST_OK;
+	return read_list(sq(stp),
+			 "SELECT kid, provider, blob, created, not_after, state FROM signing_keys WHERE provider = ?"
+			 " ORDER BY created, kid",
+			 &q, sizeof(**out), key_fill, key_release, (void **)out, n, "key list", err);
 }
 
 /* ---- collateral cache ---------------------------------------------------------------- */
@@ -1203,38 +1190,23 @@ static int audit_row(sqlite3_stmt *st, struct store_audit_row *r)
 
 #define AUDIT_COLS "seq, time, actor, action, provider, detail, prev_hash, hash"
 
+static int audit_fill(sqlite3_stmt *st, void *slot)
+{
+	return audit_row(st, slot);
+}
+
+static void audit_release(void *list, size_t n)
+{
+	store_audit_list_free(list, n);
+}
+
 static int sq_audit_list(struct store *stp, int64_t after_seq, size_t max, struct store_audit_row **out, size_t *n,
 			 struct attest_err *err)
 {
-	struct sq_store *s = sq(stp);
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	struct store_audit_row *list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = conn_get(s, &db, err), step = SQLITE_DONE;
+	struct sq_params q = {.num = {after_seq, max ? (int64_t)max : -1}, .nnum = 2};
 
-	if (rc != ATTEST_OK)
-		return rc;
-	rc = prep(db, "SELECT " AUDIT_COLS " FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", &st, err);
-	if (rc == ATTEST_OK) {
-		sqlite3_bind_int64(st, 1, after_seq);
-		sqlite3_bind_int64(st, 2, max ? (sqlite3_int64)max : -1);
-	}
-	while (rc == ATTEST_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_audit_row *r = grow((void **)&list, &cnt, &cap, sizeof(*list));
-		rc = r ? audit_row(st, r) : ATTEST_E_NOMEM;
-	}
-	if (rc == ATTEST_OK && step != SQLITE_DONE)
-		rc = db_fail(db, err, "audit list");
-	sqlite3_finalize(st);
-	conn_put(s, db);
-	if (rc != ATTEST_OK) {
-		store_audit_list_free(list, cnt);
-		return rc == ATTEST_E_NOMEM ? attest_err_set(err, rc, "store.nomem", "out of memory") : rc;
-	}
-	*out = list;
-	*n = cnt;
-	return ATTEST_OK;
+	return read_list(sq(stp), "SELECT " AUDIT_COLS " FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", &q,
+			 sizeof(**out), audit_fill, audit_release, (void **)out, n, "audit list", err);
 }
 
 /* Checks one row against the running chain; *prev advances to its hash. */
