@@ -313,6 +313,34 @@ static int check_algorithms(X509 *leaf, X509 *ask, X509 *ark, struct attest_err 
 	return ATTEST_OK;
 }
 
+/*
+ * Among several anchors of the same name (attestd --dev trusts AMD's
+ * ARK-Milan and a synthetic one), keeps those whose key signed the ASK:
+ * OpenSSL picks an issuer by name alone and would stop at the first.
+ * One anchor (production) costs nothing here.
+ */
+static void keep_issuers_of(STACK_OF(X509) * sk, X509 *ask)
+{
+	int n = sk_X509_num(sk), kept = 0;
+
+	if (n < 2)
+		return;
+	for (int i = 0; i < n; i++)
+		kept += X509_verify(ask, X509_get0_pubkey(sk_X509_value(sk, i))) == 1;
+	ERR_clear_error();
+	if (kept == 0)
+		return; /* the chain check names the failure */
+	for (int i = n - 1; i >= 0; i--) {
+		X509 *a = sk_X509_value(sk, i);
+
+		if (X509_verify(ask, X509_get0_pubkey(a)) != 1) {
+			sk_X509_delete(sk, i);
+			X509_free(a);
+		}
+	}
+	ERR_clear_error();
+}
+
 /* The anchors for product: ARK-<P> among the configured ones, or the built-in. */
 static int product_anchors(const struct evidence_ctx *ctx, enum amd_product product, STACK_OF(X509) * *out,
 			   struct attest_err *err)
@@ -501,8 +529,10 @@ int amd_chain_verify(const struct evidence_ctx *ctx, enum amd_product product, b
 		return rc;
 	if ((rc = check_names(r.product, vlek, ch, w.ask, err)) != ATTEST_OK ||
 	    (rc = check_algorithms(ch->leaf, w.ask, ch->ark, err)) != ATTEST_OK ||
-	    (rc = product_anchors(ctx, r.product, &w.anchors, err)) != ATTEST_OK ||
-	    (ch->ark != NULL && (rc = check_supplied_ark(ch->ark, w.anchors, err)) != ATTEST_OK) ||
+	    (rc = product_anchors(ctx, r.product, &w.anchors, err)) != ATTEST_OK)
+		goto out;
+	keep_issuers_of(w.anchors, w.ask);
+	if ((ch->ark != NULL && (rc = check_supplied_ark(ch->ark, w.anchors, err)) != ATTEST_OK) ||
 	    (rc = chain_path(ctx, ch, &w, err)) != ATTEST_OK)
 		goto out;
 	/* Exactly leaf <- ASK/ASVK <- ARK: a leaf the ARK signed directly is not an AMD chain. */

@@ -488,6 +488,26 @@ static void synthetic_chain_is_refused_against_the_builtin_arks(void **state)
 	case_free(&c);
 }
 
+/* attestd --dev trusts the built-in ARK-Milan and a synthetic one of the same name, in that order. */
+static void synthetic_ark_listed_after_the_builtin_one_of_the_same_name_chains(void **state)
+{
+	STACK_OF(X509) *both = sk_X509_new_null();
+	struct evidence_anchors a = {0};
+	X509 *builtin = NULL;
+	struct case_ c;
+
+	assert_int_equal(amd_builtin_cert(AMD_PRODUCT_MILAN, AMD_ROLE_ARK, &builtin, NULL), ATTEST_OK);
+	sk_X509_push(both, builtin);
+	sk_X509_push(both, snp_plat_ark(F.milan));
+	a.amd_arks = both;
+	case_default(&c, F.milan, false);
+	c.ctx.anchors = &a;
+	assert_int_equal(verify(&c, NULL, &(struct attest_err){0}), ATTEST_OK);
+	case_free(&c);
+	sk_X509_free(both);
+	X509_free(builtin);
+}
+
 static void supplied_ark_that_is_not_an_anchor_is_refused(void **state)
 {
 	STACK_OF(X509) *only_genoa = sk_X509_new_null();
@@ -1192,6 +1212,7 @@ int main(void)
 	    cmocka_unit_test(p256_leaf_key_is_refused),
 	    cmocka_unit_test(leaf_signed_with_pss_sha256_is_refused),
 	    cmocka_unit_test(synthetic_chain_is_refused_against_the_builtin_arks),
+	    cmocka_unit_test(synthetic_ark_listed_after_the_builtin_one_of_the_same_name_chains),
 	    cmocka_unit_test(supplied_ark_that_is_not_an_anchor_is_refused),
 	    cmocka_unit_test(genoa_report_against_milan_chain_is_refused),
 	    cmocka_unit_test(expired_vcek_is_refused),
