@@ -66,3 +66,35 @@ int collateral_get_pck_cert(struct collateral_source *src, const struct collater
 	return HAS(pck_cert) ? src->ops->pck_cert(src->self, q, out, err)
 			     : missing(src, "PCK certificates", err);
 }
+
+bool collateral_select_is_special(const struct collateral_select *sel)
+{
+	return sel != NULL && (sel->eval_num > 0 || sel->update != COLLATERAL_UPDATE_STANDARD);
+}
+
+int collateral_get_tcb_info_ex(struct collateral_source *src, enum collateral_tee tee, const uint8_t fmspc[6],
+			       const struct collateral_select *sel, struct collateral_blob *out,
+			       struct attest_err *err)
+{
+	if (!collateral_select_is_special(sel))
+		return collateral_get_tcb_info(src, tee, fmspc, out, err);
+	memset(out, 0, sizeof(*out));
+	return HAS(tcb_info_ex) ? src->ops->tcb_info_ex(src->self, tee, fmspc, sel, out, err)
+				: missing(src, sel->eval_num ? "TCB Info by evaluation data number"
+							     : "the early TCB Info",
+					  err);
+}
+
+int collateral_get_qe_identity_ex(struct collateral_source *src, enum collateral_qe kind,
+				  const struct collateral_select *sel, struct collateral_blob *out,
+				  struct attest_err *err)
+{
+	if (!collateral_select_is_special(sel))
+		return collateral_get_qe_identity(src, kind, out, err);
+	memset(out, 0, sizeof(*out));
+	return HAS(qe_identity_ex)
+		   ? src->ops->qe_identity_ex(src->self, kind, sel, out, err)
+		   : missing(src,
+			     sel->eval_num ? "enclave identities by evaluation data number" : "early enclave identities",
+			     err);
+}

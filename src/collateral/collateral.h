@@ -47,6 +47,21 @@ struct collateral_pck_query {
 	const uint8_t *pceid; /* 2 */
 };
 
+/*
+ * Which TCB Info or enclave identity a source is asked for (Intel PCS v4,
+ * formats.md §3.1): the `update=standard|early` selector, or an older
+ * collateral set by its `tcbEvaluationDataNumber` (PCS takes one or the
+ * other, never both). The early set is what Intel publishes ahead of a
+ * TCB Recovery (issue 12, "early TCB warnings"); a numbered set is what a
+ * provider's TCB baseline (x-ms-sgx-tcbidentifier) is evaluated against.
+ */
+enum collateral_update { COLLATERAL_UPDATE_STANDARD = 0, COLLATERAL_UPDATE_EARLY = 1 };
+
+struct collateral_select {
+	enum collateral_update update; /* ignored when eval_num > 0 */
+	uint32_t eval_num;	       /* > 0: the set of this tcbEvaluationDataNumber */
+};
+
 struct collateral_source_ops {
 	const char *name; /* "file", "pcs", ... for logs and errors */
 	/* PCK CRL (DER or PEM) of a PCK CA, chain = CA then root. */
@@ -74,6 +89,18 @@ struct collateral_source_ops {
 			      struct attest_err *err);
 	int (*amd_crl)(void *self, const char *product, bool vlek, struct collateral_blob *out,
 		       struct attest_err *err);
+	/*
+	 * Optional (NULL = the source cannot select): TCB Info / enclave
+	 * identity of a selected set (struct collateral_select; never NULL
+	 * here). Same bytes and chain as tcb_info / qe_identity. A set the
+	 * source does not have is collateral.not_found (ATTEST_E_NOT_FOUND).
+	 * A caching source must key what it keeps by the selector too.
+	 */
+	int (*tcb_info_ex)(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+			   const struct collateral_select *sel, struct collateral_blob *out,
+			   struct attest_err *err);
+	int (*qe_identity_ex)(void *self, enum collateral_qe kind, const struct collateral_select *sel,
+			      struct collateral_blob *out, struct attest_err *err);
 	void (*free)(void *self);
 };
 
@@ -100,6 +127,19 @@ int collateral_get_qe_identity(struct collateral_source *src, enum collateral_qe
 			       struct collateral_blob *out, struct attest_err *err);
 int collateral_get_pck_cert(struct collateral_source *src, const struct collateral_pck_query *q,
 			    struct collateral_blob *out, struct attest_err *err);
+/*
+ * Selected sets: sel NULL or {STANDARD, 0} is exactly collateral_get_tcb_info
+ * / _qe_identity; any other selection needs the _ex slot (NULL slot, or a
+ * set the source lacks: collateral.not_found, ATTEST_E_NOT_FOUND).
+ */
+int collateral_get_tcb_info_ex(struct collateral_source *src, enum collateral_tee tee, const uint8_t fmspc[6],
+			       const struct collateral_select *sel, struct collateral_blob *out,
+			       struct attest_err *err);
+int collateral_get_qe_identity_ex(struct collateral_source *src, enum collateral_qe kind,
+				  const struct collateral_select *sel, struct collateral_blob *out,
+				  struct attest_err *err);
+/* True when sel asks for something other than the standard set. */
+bool collateral_select_is_special(const struct collateral_select *sel);
 
 /*
  * The file source: a folder in the layout of shared/vectors/sgx/<vector>/ and
@@ -111,7 +151,15 @@ int collateral_get_pck_cert(struct collateral_source *src, const struct collater
  * More specific names win when present, so one folder can serve several
  * platforms: tcb_info_<sgx|tdx>_<fmspc hex lower>.json (+ _issuer_chain.pem),
  * qe_identity_<qe|td_qe|qve|qae>.json, pck_crl_<processor|platform>.der,
- * pck_<ppid hex lower>.pem (types 1-3). A missing file is collateral.not_found.
+ * pck_<ppid hex lower>.pem (types 1-3). Selected sets (tcb_info_ex /
+ * qe_identity_ex) have their own names and never fall back to the standard
+ * files: tcb_info_<sgx|tdx>_<fmspc>_early.json, then tcb_info_early.json
+ * (early), tcb_info_<sgx|tdx>_<fmspc>_eval<N>.json, then
+ * tcb_info_eval<N>.json (tcbEvaluationDataNumber N), each with
+ * <same stem>_issuer_chain.pem or else the standard chain file;
+ * qe_identity_<kind>_early.json / qe_identity_early.json and
+ * qe_identity_<kind>_eval<N>.json / qe_identity_eval<N>.json likewise.
+ * A missing file is collateral.not_found.
  * The folder path is copied. *out is freed with collateral_source_free + free.
  */
 int collateral_file_source_new(const char *dir, struct collateral_source **out, struct attest_err *err);

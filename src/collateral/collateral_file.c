@@ -139,6 +139,55 @@ static int fs_pck_cert(void *self, const struct collateral_pck_query *q, struct 
 	return rc;
 }
 
+/* The file-name suffix of a selected set: "_early" or "_eval<N>" (collateral.h). */
+static void select_suffix(const struct collateral_select *sel, char *out, size_t cap)
+{
+	if (sel->eval_num > 0)
+		snprintf(out, cap, "_eval%u", (unsigned)sel->eval_num);
+	else
+		snprintf(out, cap, "_early");
+}
+
+/*
+ * A selected set never falls back to the standard body (that would report
+ * the standard set as the early one); its chain may (same TCB Signing key).
+ */
+static int fs_tcb_info_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+			  const struct collateral_select *sel, struct collateral_blob *out, struct attest_err *err)
+{
+	const char *t = tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx";
+	char hex[13], sfx[24], specific[96], generic[64], sch[112], gch[80], stdch[80];
+	const char *data[2], *ch[4];
+
+	hex_encode_to(fmspc, 6, hex);
+	select_suffix(sel, sfx, sizeof(sfx));
+	snprintf(specific, sizeof(specific), "tcb_info_%s_%s%s.json", t, hex, sfx);
+	snprintf(generic, sizeof(generic), "tcb_info%s.json", sfx);
+	snprintf(sch, sizeof(sch), "tcb_info_%s_%s%s_issuer_chain.pem", t, hex, sfx);
+	snprintf(gch, sizeof(gch), "tcb_info%s_issuer_chain.pem", sfx);
+	snprintf(stdch, sizeof(stdch), "tcb_info_%s_%s_issuer_chain.pem", t, hex);
+	data[0] = specific, data[1] = generic;
+	ch[0] = sch, ch[1] = gch, ch[2] = stdch, ch[3] = "tcb_info_issuer_chain.pem";
+	return read_pair(self, data, 2, ch, 4, out, err);
+}
+
+static int fs_qe_identity_ex(void *self, enum collateral_qe kind, const struct collateral_select *sel,
+			     struct collateral_blob *out, struct attest_err *err)
+{
+	static const char *const kinds[] = {"qe", "td_qe", "qve", "qae"};
+	char sfx[24], specific[96], generic[64], sch[112], gch[80];
+	const char *data[2], *ch[4];
+
+	select_suffix(sel, sfx, sizeof(sfx));
+	snprintf(specific, sizeof(specific), "qe_identity_%s%s.json", kinds[kind & 3], sfx);
+	snprintf(generic, sizeof(generic), "qe_identity%s.json", sfx);
+	snprintf(sch, sizeof(sch), "qe_identity_%s%s_issuer_chain.pem", kinds[kind & 3], sfx);
+	snprintf(gch, sizeof(gch), "qe_identity%s_issuer_chain.pem", sfx);
+	data[0] = specific, data[1] = generic;
+	ch[0] = sch, ch[1] = gch, ch[2] = "qe_identity_issuer_chain.pem", ch[3] = "tcb_info_issuer_chain.pem";
+	return read_pair(self, data, 2, ch, 4, out, err);
+}
+
 /* AMD items: the KDS-shaped layout under the same folder (snp's amd_file.c). */
 static int fs_amd_vcek(void *self, const char *product, const uint8_t chip_id[64], uint64_t tcb,
 		       struct collateral_blob *out, struct attest_err *err)
@@ -174,6 +223,8 @@ static const struct collateral_source_ops FILE_OPS = {
     .tcb_info = fs_tcb_info,
     .qe_identity = fs_qe_identity,
     .pck_cert = fs_pck_cert,
+    .tcb_info_ex = fs_tcb_info_ex,
+    .qe_identity_ex = fs_qe_identity_ex,
     .amd_vcek = fs_amd_vcek,
     .amd_cert_chain = fs_amd_cert_chain,
     .amd_crl = fs_amd_crl,

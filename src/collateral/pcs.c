@@ -133,39 +133,77 @@ static int pcs_root_ca_crl(void *self, struct collateral_blob *out, struct attes
 	return ATTEST_OK;
 }
 
-static int pcs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
-			struct collateral_blob *out, struct attest_err *err)
+/*
+ * The selector query parameter: "update=early|standard" or
+ * "tcbEvaluationDataNumber=N" (PCS v4 takes one of them, never both);
+ * "" when none is sent.
+ */
+static void select_param(const struct pcs_source *s, const struct collateral_select *sel, char *out,
+			 size_t cap)
 {
-	struct pcs_source *s = self;
-	char url[PCS_URL_MAX];
 	const char *up = update_param(s->update);
+
+	if (sel != NULL && sel->eval_num > 0)
+		snprintf(out, cap, "tcbEvaluationDataNumber=%u", (unsigned)sel->eval_num);
+	else if (sel != NULL && sel->update == COLLATERAL_UPDATE_EARLY)
+		snprintf(out, cap, "update=early");
+	else
+		snprintf(out, cap, "%s%s", up ? "update=" : "", up ? up : "");
+}
+
+static int tcb_info_get(struct pcs_source *s, enum collateral_tee tee, const uint8_t fmspc[6],
+			const struct collateral_select *sel, struct collateral_blob *out, struct attest_err *err)
+{
+	char url[PCS_URL_MAX], q[48];
 	int rc;
 
-	rc =
-	    url_ok(snprintf(url, sizeof(url), "%s/%s/certification/v4/tcb?fmspc=%02x%02x%02x%02x%02x%02x%s%s",
-			    s->base, tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", fmspc[0], fmspc[1], fmspc[2],
-			    fmspc[3], fmspc[4], fmspc[5], up ? "&update=" : "", up ? up : ""),
-		   err);
+	select_param(s, sel, q, sizeof(q));
+	rc = url_ok(snprintf(url, sizeof(url), "%s/%s/certification/v4/tcb?fmspc=%02x%02x%02x%02x%02x%02x%s%s",
+			     s->base, tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", fmspc[0], fmspc[1], fmspc[2],
+			     fmspc[3], fmspc[4], fmspc[5], q[0] ? "&" : "", q),
+		    err);
 	return rc ? rc : pcs_fetch(s, url, HDR_TCB, out, err);
 }
 
-static int pcs_qe_identity(void *self, enum collateral_qe kind, struct collateral_blob *out,
-			   struct attest_err *err)
+static int pcs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+			struct collateral_blob *out, struct attest_err *err)
+{
+	return tcb_info_get(self, tee, fmspc, NULL, out, err);
+}
+
+static int pcs_tcb_info_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+			   const struct collateral_select *sel, struct collateral_blob *out, struct attest_err *err)
+{
+	return tcb_info_get(self, tee, fmspc, sel, out, err);
+}
+
+static int qe_identity_get(struct pcs_source *s, enum collateral_qe kind, const struct collateral_select *sel,
+			   struct collateral_blob *out, struct attest_err *err)
 {
 	static const char *const paths[] = {"sgx/certification/v4/qe", "tdx/certification/v4/qe",
 					    "sgx/certification/v4/qve", "sgx/certification/v4/qae"};
-	struct pcs_source *s = self;
-	char url[PCS_URL_MAX];
-	const char *up = update_param(s->update);
+	char url[PCS_URL_MAX], q[48];
 	int rc;
 
 	if ((unsigned)kind > COLLATERAL_QAE)
 		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "unknown identity kind %d",
 				      (int)kind);
-	rc = url_ok(snprintf(url, sizeof(url), "%s/%s/identity%s%s", s->base, paths[kind],
-			     up ? "?update=" : "", up ? up : ""),
+	select_param(s, sel, q, sizeof(q));
+	rc = url_ok(snprintf(url, sizeof(url), "%s/%s/identity%s%s", s->base, paths[kind], q[0] ? "?" : "", q),
 		    err);
 	return rc ? rc : pcs_fetch(s, url, HDR_QEID, out, err);
+}
+
+static int pcs_qe_identity(void *self, enum collateral_qe kind, struct collateral_blob *out,
+			   struct attest_err *err)
+{
+	return qe_identity_get(self, kind, NULL, out, err);
+}
+
+static int pcs_qe_identity_ex(void *self, enum collateral_qe kind, const struct collateral_select *sel,
+			      struct collateral_blob *out, struct attest_err *err)
+{
+	return qe_identity_get(self, kind, sel, out, err);
 }
 
 static void hex_lower(const uint8_t *p, size_t n, char *out)
@@ -228,6 +266,8 @@ static const struct collateral_source_ops PCS_OPS = {
     .tcb_info = pcs_tcb_info,
     .qe_identity = pcs_qe_identity,
     .pck_cert = pcs_pck_cert,
+    .tcb_info_ex = pcs_tcb_info_ex,
+    .qe_identity_ex = pcs_qe_identity_ex,
     .free = pcs_free,
 };
 

@@ -11,6 +11,8 @@
  *                chain: TCB-Info-Issuer-Chain, else SGX-TCB-Info-Issuer-Chain (v3 name)
  *   qe_identity  GET <base>/{sgx|tdx}/certification/v4/{qe|qve|qae}/identity[?update=...]
  *                chain: SGX-Enclave-Identity-Issuer-Chain
+ *   tcb_info_ex, qe_identity_ex: the same requests with update=early, or
+ *                tcbEvaluationDataNumber=<N> instead of update (a numbered set)
  *   root_ca_crl  GET <root_ca_crl_url> (Intel's IntelSGXRootCA.der, or a PCCS's
  *                <base>/sgx/certification/v4/rootcacrl), no chain
  *   pck_cert     GET <base>/sgx/certification/v4/pckcert?encrypted_ppid=..&cpusvn=..&pcesvn=..&pceid=..
