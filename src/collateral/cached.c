@@ -3,8 +3,10 @@
  * table; each entry has its own condition variable, signalled when the
  * one fetch in flight for it ends, so lookups of other keys never wait for
  * a slow upstream. Upstream and persistence calls run without the lock.
- * Every request's parameters are kept in its entry so cached_source_refresh_due
- * can repeat it later.
+ * Every request's parameters are kept in its entry so a refresh can repeat
+ * it later. The background refresher is one thread per source, waiting on
+ * its own condition variable (monotonic clock) so a stop wakes it at once;
+ * it runs the same bounded pass as cached_source_refresh_tick.
  */
 #include "collateral/cached.h"
 
@@ -16,7 +18,9 @@
 #include <jansson.h>
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,10 @@
 #define CACHED_DEFAULT_CERT_TTL 86400
 #define CACHED_MAGIC		"ACOL"
 #define CACHED_FORMAT		1
+#define CACHED_DEFAULT_PER_TICK 16
+/* An item that came back unchanged is not asked again for refresh_ahead_s/16, within these bounds. */
+#define CACHED_UNCHANGED_GAP_MIN 60
+#define CACHED_UNCHANGED_GAP_MAX 3600
 
 enum cached_slot {
 	SLOT_PCK_CRL,
@@ -62,6 +70,9 @@ struct centry {
 	bool has, inflight, persist_tried, has_rq;
 	struct collateral_blob blob;
 	int64_t issue_date, next_update, last_used;
+	int64_t used_at;	    /* cache clock of the last lookup that served it (refresh_idle_s) */
+	int64_t refresh_not_before; /* no background refresh before (unchanged item, failure without back-off) */
+	bool last_from_store;	    /* the last fetch was answered by persistence */
 	uint64_t gen;	  /* fetches completed */
 	uint64_t pass;	  /* last refresh_due pass that saw it */
 	unsigned fails;	  /* consecutive failed fetches */
@@ -82,8 +93,22 @@ struct cached {
 	struct centry *buckets[CACHED_BUCKETS];
 	size_t count;
 	int64_t tick;  /* LRU clock */
-	uint64_t pass; /* refresh_due passes */
+	uint64_t pass; /* refresh passes */
+	bool refreshing; /* a refresh pass runs (passes never overlap) */
 	struct cached_stats st;
+	/* the background refresher (refresh_interval_ms > 0) */
+	pthread_t thr;
+	bool thr_started;
+	atomic_bool stopping;
+	pthread_mutex_t rmu; /* guards the refresher's wait */
+	pthread_cond_t rcv;  /* signalled to stop it (CLOCK_MONOTONIC) */
+	unsigned seed;	     /* jitter (rand_r; only the refresher thread uses it) */
+};
+
+enum fetch_mode {
+	FETCH_UPSTREAM, /* ask upstream */
+	FETCH_PERSIST,	/* cold: persistence first (once per key), then upstream */
+	FETCH_REFRESH,	/* refresh: a newer stored copy (another node's refresh), else upstream */
 };
 
 /* ---- keys ---------------------------------------------------------------------- */
@@ -509,14 +534,33 @@ static void note_outcome(struct cached *c, struct centry *e, bool ok, int64_t no
  * The fetcher's work, lock released: persistence first (once per entry),
  * then upstream. Returns with the lock held and the entry updated.
  */
-static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
+/*
+ * A newer copy of e in persistence (FETCH_REFRESH): one whose nextUpdate
+ * is later than have_nu and that is not itself due, admitted like any
+ * item. 0 and *b filled, or not found (nothing usable stored).
+ */
+static int persist_newer(struct cached *c, const char *key, enum cached_kind kind, int64_t have_nu,
+			 int64_t now, struct collateral_blob *b, int64_t *iss, int64_t *nu, bool *refused)
+{
+	if (persist_get(c, key, b, iss, nu) != ATTEST_OK)
+		return ATTEST_E_NOT_FOUND;
+	if (*nu > have_nu && now < *nu - c->o.refresh_ahead_s) {
+		if (admit(c, key, kind, b, now, iss, nu, NULL) == ATTEST_OK && *nu > have_nu)
+			return ATTEST_OK;
+		*refused = true;
+	}
+	collateral_blob_free(b);
+	return ATTEST_E_NOT_FOUND;
+}
+
+static void fetch_locked(struct cached *c, struct centry *e, enum fetch_mode mode)
 {
 	struct collateral_blob b = {0};
 	struct attest_err ferr;
-	int64_t iss = 0, nu = 0, now;
+	int64_t iss = 0, nu = 0, now, have_nu = e->has ? e->next_update : INT64_MIN;
 	int rc = ATTEST_E_NOT_FOUND;
 	bool from_persist = false, refused = false, persist_refused = false,
-	     upstream = !c->o.offline && has_up(c);
+	     upstream = !c->o.offline && has_up(c), try_persist = mode == FETCH_PERSIST;
 	struct creq rq = e->rq;
 
 	e->inflight = true;
@@ -536,6 +580,11 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 			collateral_blob_free(&b);
 			persist_refused = true;
 		}
+	}
+	if (mode == FETCH_REFRESH && c->has_persist &&
+	    persist_newer(c, e->key, rq.kind, have_nu, now, &b, &iss, &nu, &persist_refused) == ATTEST_OK) {
+		rc = ATTEST_OK;
+		from_persist = true;
 	}
 	if (!from_persist && upstream) {
 		rc = call_upstream(c, &rq, &b, &ferr);
@@ -567,6 +616,7 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 		install(e, &b, iss, nu);
 	e->last_rc = rc;
 	e->last_err = ferr;
+	e->last_from_store = from_persist;
 	e->gen++;
 	e->inflight = false;
 	pthread_cond_broadcast(&e->cv);
@@ -575,6 +625,7 @@ static void fetch_locked(struct cached *c, struct centry *e, bool try_persist)
 static int copy_out(struct cached *c, struct centry *e, struct collateral_blob *out, struct attest_err *err)
 {
 	e->last_used = ++c->tick;
+	e->used_at = now_of(c);
 	if (blob_copy(&e->blob, out) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
 	return ATTEST_OK;
@@ -613,7 +664,7 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 			bool fetch = due && !e->inflight && !c->o.offline && has_up(c) && now >= e->retry_at;
 
 			if (fetch) /* stale-while-revalidate: this caller refreshes, others are served */
-				fetch_locked(c, e, false);
+				fetch_locked(c, e, FETCH_UPSTREAM);
 			if (!servable(c, e, now_of(c), &due, &stale))
 				continue;
 			if (stale)
@@ -645,7 +696,7 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 			continue;
 		}
 		if (!e->persist_tried && !e->has && c->has_persist) {
-			fetch_locked(c, e, true);
+			fetch_locked(c, e, FETCH_PERSIST);
 			continue;
 		}
 		if (c->o.offline || !has_up(c)) {
@@ -661,7 +712,7 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 			break;
 		}
 		e->waiters++; /* keeps e from eviction while we fetch */
-		fetch_locked(c, e, false);
+		fetch_locked(c, e, FETCH_UPSTREAM);
 		e->waiters--;
 		if (e->last_rc != ATTEST_OK && e->has) {
 			rc = attest_err_set(err, ATTEST_E_COLLATERAL, "collateral.cache.stale",
@@ -776,12 +827,16 @@ static int s_amd_crl(void *self, const char *product, bool vlek, struct collater
 	return rc != ATTEST_OK ? rc : lookup(self, &r, out, err);
 }
 
+static void refresher_stop(struct cached *c);
+static int refresher_start(struct cached *c, struct attest_err *err);
+
 static void s_free(void *self)
 {
 	struct cached *c = self;
 
 	if (c == NULL)
 		return;
+	refresher_stop(c);
 	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
 		while (c->buckets[b] != NULL) {
 			struct centry *e = c->buckets[b];
@@ -834,6 +889,8 @@ int cached_source_new(struct collateral_source *upstream, bool own_upstream, con
 		c->o.backoff_max_s = 300;
 	if (c->o.backoff_max_s < c->o.backoff_min_s)
 		c->o.backoff_max_s = c->o.backoff_min_s;
+	if (c->o.refresh_max_per_tick == 0)
+		c->o.refresh_max_per_tick = CACHED_DEFAULT_PER_TICK;
 	if (c->o.persist != NULL) {
 		c->persist = *c->o.persist;
 		c->has_persist = true;
@@ -845,6 +902,13 @@ int cached_source_new(struct collateral_source *upstream, bool own_upstream, con
 	src->ops = &CACHED_OPS;
 	src->self = c;
 	src->cache = upstream ? upstream->cache : NULL;
+	if (c->o.refresh_interval_ms > 0 && refresher_start(c, err) != ATTEST_OK) {
+		c->own_up = false; /* the caller keeps its upstreams on failure */
+		c->o.own_amd_upstream = false;
+		s_free(c);
+		free(src);
+		return err != NULL && err->rc != ATTEST_OK ? err->rc : ATTEST_E_INTERNAL;
+	}
 	*out = src;
 	return ATTEST_OK;
 }
@@ -912,6 +976,7 @@ int cached_source_import(struct collateral_source *cs, const char *key, enum cac
 	e->rq.kind = kind;
 	install(e, &copy, iss, nu);
 	e->persist_tried = true;
+	e->used_at = now_of(c);
 	pthread_mutex_unlock(&c->mu);
 	return ATTEST_OK;
 }
@@ -935,43 +1000,232 @@ int cached_source_invalidate(struct collateral_source *cs, const char *key)
 	return rc;
 }
 
-void cached_source_refresh_due(struct collateral_source *cs, size_t *refreshed, size_t *failed)
+/* The most urgent entry this pass may refresh at now (under the lock), or NULL. */
+static struct centry *next_due(struct cached *c, uint64_t pass, int64_t now)
 {
-	struct cached *c = cached_of(cs);
+	struct centry *best = NULL;
+
+	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
+		for (struct centry *e = c->buckets[b]; e != NULL; e = e->next) {
+			if (e->pass == pass || !e->has || !e->has_rq || e->inflight || now < e->retry_at ||
+			    now < e->refresh_not_before || now < e->next_update - c->o.refresh_ahead_s)
+				continue;
+			if (c->o.refresh_idle_s > 0 && now - e->used_at > c->o.refresh_idle_s)
+				continue; /* nobody asks for it any more: let it expire */
+			if (best == NULL || e->next_update < best->next_update)
+				best = e;
+		}
+	return best;
+}
+
+static int64_t unchanged_gap(const struct cached *c)
+{
+	int64_t g = c->o.refresh_ahead_s / 16;
+
+	return g < CACHED_UNCHANGED_GAP_MIN ? CACHED_UNCHANGED_GAP_MIN
+	       : g > CACHED_UNCHANGED_GAP_MAX ? CACHED_UNCHANGED_GAP_MAX
+					      : g;
+}
+
+/*
+ * Refreshes e (under the lock, e held by the caller) and describes the
+ * outcome in *ev (key copied into keybuf, error into *ferr).
+ */
+static void refresh_one(struct cached *c, struct centry *e, int64_t now, struct cached_refresh_event *ev,
+			char *keybuf, struct attest_err *ferr)
+{
+	int64_t have_nu = e->next_update;
+
+	fetch_locked(c, e, FETCH_REFRESH);
+	memset(ev, 0, sizeof(*ev));
+	snprintf(keybuf, CACHED_KEY_MAX, "%s", e->key);
+	ev->key = keybuf;
+	ev->ok = e->last_rc == ATTEST_OK;
+	ev->next_update = e->next_update;
+	if (ev->ok) {
+		ev->from_store = e->last_from_store;
+		ev->advanced = e->next_update > have_nu;
+		c->st.refresh_ok++;
+		c->st.refresh_from_store += ev->from_store;
+		if (!ev->advanced) /* the upstream has nothing newer yet: do not ask every tick */
+			e->refresh_not_before = now + unchanged_gap(c);
+		return;
+	}
+	c->st.refresh_failed++;
+	if (e->retry_at <= now) /* no back-off configured: still not at every tick */
+		e->refresh_not_before = now + unchanged_gap(c);
+	*ferr = e->last_err;
+	ev->err = ferr;
+	ev->fails = e->fails;
+	ev->retry_in_s = (e->retry_at > e->refresh_not_before ? e->retry_at : e->refresh_not_before) - now;
+}
+
+static void refresh_pass(struct cached *c, size_t max, size_t *refreshed, size_t *failed)
+{
 	size_t ok = 0, bad = 0;
-	bool again = true;
 	uint64_t pass;
 
-	if (c == NULL)
-		return;
+	if (max == 0)
+		max = c->o.refresh_max_per_tick;
 	pthread_mutex_lock(&c->mu);
-	pass = ++c->pass;
-	/* Restart the scan after each fetch (the table may change while unlocked); each entry once per pass.
-	 */
-	while (again && !c->o.offline && has_up(c)) {
-		again = false;
-		for (unsigned b = 0; b < CACHED_BUCKETS && !again; b++)
-			for (struct centry *e = c->buckets[b]; e != NULL && !again; e = e->next) {
-				if (e->pass == pass || !e->has || !e->has_rq || e->inflight ||
-				    now_of(c) < e->retry_at ||
-				    now_of(c) < e->next_update - c->o.refresh_ahead_s)
-					continue;
-				e->pass = pass;
-				e->waiters++;
-				fetch_locked(c, e, false);
-				e->waiters--;
-				if (e->last_rc == ATTEST_OK)
-					ok++;
-				else
-					bad++;
-				again = true;
-			}
+	if (c->refreshing) {
+		pthread_mutex_unlock(&c->mu);
+		goto out;
 	}
+	c->refreshing = true;
+	pass = ++c->pass;
+	c->st.refresh_passes++;
+	while (ok + bad < max && !c->o.offline && has_up(c) && !atomic_load(&c->stopping)) {
+		int64_t now = now_of(c);
+		struct centry *e = next_due(c, pass, now);
+		struct cached_refresh_event ev;
+		struct attest_err ferr;
+		char key[CACHED_KEY_MAX];
+
+		if (e == NULL)
+			break;
+		e->pass = pass;
+		e->waiters++; /* keeps e from eviction while unlocked */
+		refresh_one(c, e, now, &ev, key, &ferr);
+		e->waiters--;
+		if (ev.ok)
+			ok++;
+		else
+			bad++;
+		if (c->o.on_refresh != NULL) {
+			pthread_mutex_unlock(&c->mu);
+			c->o.on_refresh(c->o.on_refresh_arg, &ev);
+			pthread_mutex_lock(&c->mu);
+		}
+		if (!ev.ok) /* an outage or a 429 costs one request per pass, not one per item */
+			break;
+	}
+	c->refreshing = false;
 	pthread_mutex_unlock(&c->mu);
+out:
 	if (refreshed)
 		*refreshed = ok;
 	if (failed)
 		*failed = bad;
+}
+
+void cached_source_refresh_tick(struct collateral_source *cs, size_t max, size_t *refreshed, size_t *failed)
+{
+	struct cached *c = cached_of(cs);
+
+	if (c == NULL) {
+		if (refreshed)
+			*refreshed = 0;
+		if (failed)
+			*failed = 0;
+		return;
+	}
+	refresh_pass(c, max, refreshed, failed);
+}
+
+void cached_source_refresh_due(struct collateral_source *cs, size_t *refreshed, size_t *failed)
+{
+	cached_source_refresh_tick(cs, SIZE_MAX, refreshed, failed);
+}
+
+bool cached_refresh_event_format(const struct cached_refresh_event *ev, char *out, size_t n)
+{
+	char when[40];
+
+	time_format_rfc3339(ev->next_update, when, sizeof(when));
+	if (ev->ok) {
+		snprintf(out, n, "collateral refresh: %s %s, next update %s", ev->key,
+			 ev->from_store  ? "taken from the store (refreshed by another node)"
+			 : ev->advanced ? "refreshed"
+					: "unchanged upstream (nothing newer yet)",
+			 when);
+		return false;
+	}
+	snprintf(out, n,
+		 "collateral refresh: %s failed: %s: %s; %u failure(s) in a row, next try in %lld s; the cached "
+		 "item (next update %s) is served while it may be",
+		 ev->key, ev->err ? ev->err->name : "?", ev->err ? ev->err->msg : "?", ev->fails,
+		 (long long)ev->retry_in_s, when);
+	return true;
+}
+
+/* ---- the background refresher ------------------------------------------------------------ */
+
+/* The next wait: interval +- 10 %, uniformly (nodes sharing an upstream drift apart). */
+static int64_t jittered_ms(struct cached *c)
+{
+	int64_t iv = c->o.refresh_interval_ms, span = iv / 5;
+
+	if (span <= 0)
+		return iv;
+	return iv - iv / 10 + (int64_t)((uint64_t)rand_r(&c->seed) % (uint64_t)(span + 1));
+}
+
+static void *refresher_main(void *arg)
+{
+	struct cached *c = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&c->rmu);
+	while (!atomic_load(&c->stopping)) {
+		int64_t ms = jittered_ms(c);
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(ms / 1000);
+		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!atomic_load(&c->stopping) && pthread_cond_timedwait(&c->rcv, &c->rmu, &ts) != ETIMEDOUT)
+			;
+		if (atomic_load(&c->stopping))
+			break;
+		pthread_mutex_unlock(&c->rmu);
+		refresh_pass(c, 0, NULL, NULL);
+		pthread_mutex_lock(&c->rmu);
+	}
+	pthread_mutex_unlock(&c->rmu);
+	return NULL;
+}
+
+static int refresher_start(struct cached *c, struct attest_err *err)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	c->seed = (unsigned)(time_mono_ns() ^ (uintptr_t)c);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&c->rcv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "collateral.cache.thread",
+				      "cannot create the refresher's condition variable");
+	pthread_mutex_init(&c->rmu, NULL);
+	if (pthread_create(&c->thr, NULL, refresher_main, c) != 0) {
+		pthread_cond_destroy(&c->rcv);
+		pthread_mutex_destroy(&c->rmu);
+		return attest_err_set(err, ATTEST_E_INTERNAL, "collateral.cache.thread",
+				      "cannot start the background refresher");
+	}
+	c->thr_started = true;
+	return ATTEST_OK;
+}
+
+/* Stops and joins the refresher (a fetch in flight finishes first). */
+static void refresher_stop(struct cached *c)
+{
+	if (!c->thr_started)
+		return;
+	pthread_mutex_lock(&c->rmu);
+	atomic_store(&c->stopping, true);
+	pthread_cond_broadcast(&c->rcv);
+	pthread_mutex_unlock(&c->rmu);
+	pthread_join(c->thr, NULL);
+	pthread_cond_destroy(&c->rcv);
+	pthread_mutex_destroy(&c->rmu);
+	c->thr_started = false;
 }
 
 void cached_source_stats(const struct collateral_source *cs, struct cached_stats *out)

@@ -65,6 +65,25 @@ struct cached_persist {
 		   int64_t next_update, struct attest_err *err);
 };
 
+/* One background refresh attempt, as cached_options.on_refresh sees it. */
+struct cached_refresh_event {
+	const char *key;	  /* what the item covers, e.g. "sgx/tcb/00A067110000" */
+	bool ok;		  /* a current item is cached (fetched, or a newer stored copy) */
+	bool from_store;	  /* ok: another node had already refreshed it (read back from persistence) */
+	bool advanced;		  /* ok: the new item's nextUpdate is later than the old one's */
+	int64_t next_update;	  /* of the item now cached (Unix seconds) */
+	unsigned fails;		  /* !ok: consecutive failures of this key */
+	int64_t retry_in_s;	  /* !ok: back-off before the key is asked upstream again */
+	const struct attest_err *err; /* !ok: why (the upstream's or validate()'s error) */
+};
+
+/*
+ * One line describing ev for a log ("collateral refresh: sgx/tcb/... ok,
+ * next update 2025-07-20T00:00:00Z"); returns true when it is a warning
+ * (a failure). out is always NUL-terminated.
+ */
+bool cached_refresh_event_format(const struct cached_refresh_event *ev, char *out, size_t n);
+
 struct cached_options {
 	int64_t grace_s;	 /* stale-while-revalidate past nextUpdate (TCB Info, identities); 0 none */
 	int64_t refresh_ahead_s; /* refresh this long before nextUpdate; 0 = at nextUpdate */
@@ -95,6 +114,23 @@ struct cached_options {
 	 */
 	struct collateral_source *amd_upstream;
 	bool own_amd_upstream;
+	/*
+	 * Background refresh ahead of next update: with refresh_interval_ms > 0
+	 * cached_source_new starts a thread owned by the source that runs
+	 * cached_source_refresh_tick every interval (each wait drawn uniformly
+	 * in [interval - interval/10, interval + interval/10], so nodes sharing
+	 * an upstream drift apart); collateral_source_free stops and joins it,
+	 * waking it from its wait at once (a fetch in flight finishes first,
+	 * bounded by the upstream's timeouts). See cached_source_refresh_tick
+	 * for what a tick does.
+	 */
+	int64_t refresh_interval_ms;
+	size_t refresh_max_per_tick; /* fetches per tick at most; 0 = 16 */
+	/* Items nobody asked for in this long are left to expire, not refreshed; 0 = refresh all. */
+	int64_t refresh_idle_s;
+	/* Called once per background refresh attempt (logs, metrics), without the cache's lock. */
+	void (*on_refresh)(void *arg, const struct cached_refresh_event *ev);
+	void *on_refresh_arg;
 };
 
 /*
@@ -128,6 +164,25 @@ int cached_source_invalidate(struct collateral_source *cs, const char *key);
  */
 void cached_source_refresh_due(struct collateral_source *cs, size_t *refreshed, size_t *failed);
 
+/*
+ * One bounded refresh pass (what the background thread runs; a tick
+ * attestd or a test may also call): at most max fetches (0 = the
+ * option's refresh_max_per_tick), one at a time, most urgent first
+ * (earliest nextUpdate), only of items whose refresh window has opened,
+ * that no caller is fetching, whose back-off has passed, and that were
+ * asked for within refresh_idle_s. Before asking upstream it reads the
+ * key back from persistence: a newer copy another node stored is taken
+ * instead of a fetch (nodes sharing a store refresh each item about
+ * once). The pass stops at the first failure (an outage or a 429 costs
+ * one request per tick, not one per item); the failed key backs off as
+ * after any failed fetch and stays served while servable (grace). An
+ * item that came back unchanged (the upstream has nothing newer yet) is
+ * not asked again for refresh_ahead_s/16 (60 s..1 h). Passes never
+ * overlap: a call while another runs returns at once with zero counts.
+ * Does nothing offline. on_refresh sees every attempt.
+ */
+void cached_source_refresh_tick(struct collateral_source *cs, size_t max, size_t *refreshed, size_t *failed);
+
 struct cached_stats {
 	uint64_t hits;		   /* served from memory (fresh or within the refresh window) */
 	uint64_t stale_served;	   /* served past nextUpdate under the grace */
@@ -137,6 +192,11 @@ struct cached_stats {
 	uint64_t persist_loads; /* items read back from persistence */
 	uint64_t persist_errors;
 	uint64_t rejected; /* items refused by dates or validate() */
+	/* refresh passes (background thread or cached_source_refresh_tick) */
+	uint64_t refresh_ok;	     /* items refreshed */
+	uint64_t refresh_from_store; /* of which read back from persistence (another node's refresh) */
+	uint64_t refresh_failed;
+	uint64_t refresh_passes;
 };
 void cached_source_stats(const struct collateral_source *cs, struct cached_stats *out);
 size_t cached_source_count(const struct collateral_source *cs);

@@ -23,7 +23,10 @@
 #include "evidence/tcb.h"
 #include "store/store.h"
 
+#include "base/timeutil.h"
+
 #include <jansson.h>
+#include <pthread.h>
 
 #define SGX_VEC "sgx/phala-sgx-v3-00a067110000-2023-11"
 
@@ -695,6 +698,396 @@ static void entries_are_bounded(void **state)
 	fx_free(f);
 }
 
+/* ---- background refresh ahead of next update ---------------------------------------- */
+
+#define SGX_NEW "sgx/phala-sgx-v3-00a067110000-2025-06" /* the same FMSPC, a newer TCB Info */
+
+struct events {
+	pthread_mutex_t mu;
+	unsigned n, ok, failed, from_store, advanced;
+	char key[CACHED_KEY_MAX], err_name[ATTEST_ERR_NAME_MAX], line[600];
+	int64_t next_update, retry_in_s;
+	unsigned fails;
+};
+
+static void on_refresh(void *arg, const struct cached_refresh_event *ev)
+{
+	struct events *v = arg;
+
+	pthread_mutex_lock(&v->mu);
+	v->n++;
+	v->ok += ev->ok;
+	v->failed += !ev->ok;
+	v->from_store += ev->from_store;
+	v->advanced += ev->advanced;
+	snprintf(v->key, sizeof(v->key), "%s", ev->key);
+	snprintf(v->err_name, sizeof(v->err_name), "%s", ev->err ? ev->err->name : "");
+	v->next_update = ev->next_update;
+	v->retry_in_s = ev->retry_in_s;
+	v->fails = ev->fails;
+	cached_refresh_event_format(ev, v->line, sizeof(v->line));
+	pthread_mutex_unlock(&v->mu);
+}
+
+static unsigned events_n(struct events *v)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&v->mu);
+	n = v->n;
+	pthread_mutex_unlock(&v->mu);
+	return n;
+}
+
+/* A cache over f's PCS client that checks dates only (the newer vector's chain postdates f's clock). */
+static struct collateral_source *bare_over(struct fx *f, struct cached_options *o)
+{
+	struct collateral_source *c = NULL;
+
+	o->clock = fx_clock;
+	o->clock_arg = f;
+	assert_int_equal(cached_source_new(f->pcs, false, o, &c, NULL), ATTEST_OK);
+	return c;
+}
+
+static void free_source(struct collateral_source *c)
+{
+	collateral_source_free(c);
+	free(c);
+}
+
+static bool wait_for(struct fx *f, unsigned want_requests, int ms)
+{
+	for (int i = 0; i < ms / 10 && requests(f) < want_requests; i++)
+		usleep(10000);
+	return requests(f) >= want_requests;
+}
+
+static void background_thread_refreshes_items_due_soon_before_anyone_asks(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct events ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct cached_options o = {.refresh_ahead_s = 86400, .refresh_interval_ms = 20, .on_refresh = on_refresh,
+				   .on_refresh_arg = &ev};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct cached_stats st;
+	int64_t new_iss, new_nu;
+
+	item_dates(dir, SGX_NEW "/tcb_info.json", CACHED_TCB_INFO, &new_iss, &new_nu);
+	assert_int_equal(get_tcb(c, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	usleep(100000); /* ticks with nothing due send nothing */
+	assert_int_equal(requests(f), 1);
+	/* upstream publishes a newer TCB Info; the cached one nears its nextUpdate */
+	assert_true(tps_route_replace(&f->srv, dir, "/sgx/certification/v4/tcb", SGX_NEW "/tcb_info.json",
+				      SGX_NEW "/tcb_info_issuer_chain.pem"));
+	atomic_store(&f->now, f->tcb_nu - 3600);
+	assert_true(wait_for(f, 2, 5000));
+	for (int i = 0; i < 500 && events_n(&ev) == 0; i++)
+		usleep(10000);
+	assert_int_equal(ev.ok, 1);
+	assert_int_equal(ev.advanced, 1);
+	assert_string_equal(ev.key, "sgx/tcb/00A067110000");
+	assert_true(ev.next_update == new_nu);
+	assert_non_null(strstr(ev.line, "sgx/tcb/00A067110000 refreshed, next update 2025-07-19T10:56:11Z"));
+	/* the caller now gets the new document without a request of its own */
+	assert_int_equal(get_tcb(c, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_NEW "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	usleep(100000); /* the new item is not due: no further requests */
+	assert_int_equal(requests(f), 2);
+	cached_source_stats(c, &st);
+	assert_int_equal(st.refresh_ok, 1);
+	assert_int_equal(st.upstream_fetches, 2);
+	assert_true(st.refresh_passes >= 2);
+	free_source(c);
+	fx_free(f);
+}
+
+static void outage_during_refresh_keeps_serving_within_grace_and_backs_off(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct events ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct cached_options o = {.grace_s = 7 * 86400, .refresh_ahead_s = 86400, .backoff_min_s = 600,
+				   .backoff_max_s = 3600, .on_refresh = on_refresh, .on_refresh_arg = &ev};
+	struct fx *f = fx_new(dir, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct cached_stats st;
+	size_t done, failed;
+
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	atomic_store(&f->srv.status, 503);
+	atomic_store(&f->now, f->tcb_nu - 3600);
+	cached_source_refresh_tick(f->cached, 0, &done, &failed);
+	assert_int_equal(done, 0);
+	assert_int_equal(failed, 1);
+	assert_int_equal(requests(f), 2);
+	assert_string_equal(ev.err_name, "collateral.pcs.http");
+	assert_int_equal(ev.fails, 1);
+	assert_int_equal(ev.retry_in_s, 600);
+	assert_non_null(strstr(ev.line, "failed: collateral.pcs.http"));
+	cached_source_refresh_tick(f->cached, 0, &done, &failed); /* backing off: nothing sent */
+	assert_int_equal(done + failed, 0);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK); /* still current: served */
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 2);
+	/* past nextUpdate, within the grace: one more try, then served stale */
+	atomic_store(&f->now, f->tcb_nu + 3600);
+	cached_source_refresh_tick(f->cached, 0, &done, &failed);
+	assert_int_equal(failed, 1);
+	assert_int_equal(ev.fails, 2);
+	assert_int_equal(ev.retry_in_s, 1200); /* doubled */
+	assert_int_equal(requests(f), 3);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 3);
+	cached_source_stats(f->cached, &st);
+	assert_int_equal(st.stale_served, 1);
+	assert_int_equal(st.refresh_failed, 2);
+	/* beyond the grace: refused */
+	atomic_store(&f->now, f->tcb_nu + 8 * 86400);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_E_COLLATERAL);
+	assert_string_equal(err.name, "collateral.cache.stale");
+	fx_free(f);
+}
+
+static void refresh_passes_are_bounded_and_stop_at_the_first_failure(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.refresh_ahead_s = 86400};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	struct collateral_blob b = {0};
+	size_t done, failed;
+
+	/* six platforms (the replay serves the same document for every FMSPC) */
+	for (uint8_t i = 0; i < 6; i++) {
+		uint8_t fm[6] = {0, 0xa0, 0x67, 0x11, 0, i};
+
+		assert_int_equal(collateral_get_tcb_info(c, COLLATERAL_TEE_SGX, fm, &b, NULL), ATTEST_OK);
+		collateral_blob_free(&b);
+	}
+	assert_int_equal(requests(f), 6);
+	atomic_store(&f->now, f->tcb_nu - 60);
+	cached_source_refresh_tick(c, 4, &done, &failed);
+	assert_int_equal(done, 4);
+	assert_int_equal(requests(f), 10);
+	/* what came back unchanged is not asked again at the next tick */
+	cached_source_refresh_tick(c, 4, &done, &failed);
+	assert_int_equal(done, 2);
+	cached_source_refresh_tick(c, 4, &done, &failed);
+	assert_int_equal(done + failed, 0);
+	assert_int_equal(requests(f), 12);
+	/* an hour later the upstream is down: one request per pass, not one per item */
+	atomic_store(&f->now, f->tcb_nu - 60 + 3601);
+	atomic_store(&f->srv.status, 503);
+	cached_source_refresh_tick(c, 4, &done, &failed);
+	assert_int_equal(done, 0);
+	assert_int_equal(failed, 1);
+	assert_int_equal(requests(f), 13);
+	cached_source_refresh_tick(c, 4, &done, &failed); /* the next item; the failed one waits */
+	assert_int_equal(failed, 1);
+	assert_int_equal(requests(f), 14);
+	free_source(c);
+	fx_free(f);
+}
+
+struct slow_tick {
+	struct collateral_source *c;
+	size_t done, failed;
+};
+
+static void *tick_thread(void *arg)
+{
+	struct slow_tick *t = arg;
+
+	cached_source_refresh_tick(t->c, 0, &t->done, &t->failed);
+	return NULL;
+}
+
+static void refresh_passes_never_overlap_and_lookups_are_served_meanwhile(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.refresh_ahead_s = 86400};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct slow_tick t = {c, 0, 0};
+	size_t done = 9, failed = 9;
+	pthread_t th;
+
+	assert_int_equal(get_tcb(c, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	atomic_store(&f->now, f->tcb_nu - 60);
+	atomic_store(&f->srv.delay_ms, 400);
+	assert_int_equal(pthread_create(&th, NULL, tick_thread, &t), 0);
+	assert_true(wait_for(f, 2, 5000)); /* the pass's fetch is in flight */
+	cached_source_refresh_tick(c, 0, &done, &failed);
+	assert_int_equal(done + failed, 0); /* a second pass returns at once */
+	/* a caller is served the cached item meanwhile, and starts no second fetch (single-flight) */
+	assert_int_equal(get_tcb(c, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	pthread_join(th, NULL);
+	assert_int_equal(t.done, 1);
+	assert_int_equal(requests(f), 2);
+	free_source(c);
+	fx_free(f);
+}
+
+/* A shared store (what several nodes on one PostgreSQL see), in memory: one row per key. */
+struct mem_store {
+	pthread_mutex_t mu;
+	char key[8][CACHED_KEY_MAX];
+	uint8_t *bytes[8];
+	size_t len[8];
+	int64_t iss[8], nu[8];
+	size_t n;
+};
+
+static int ms_get(void *arg, const char *key, uint8_t **bytes, size_t *len, int64_t *iss, int64_t *nu,
+		  struct attest_err *err)
+{
+	struct mem_store *m = arg;
+	int rc = ATTEST_E_NOT_FOUND;
+
+	(void)err;
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->key[i], key) == 0 && (*bytes = malloc(m->len[i])) != NULL) {
+			memcpy(*bytes, m->bytes[i], m->len[i]);
+			*len = m->len[i];
+			*iss = m->iss[i];
+			*nu = m->nu[i];
+			rc = ATTEST_OK;
+		}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+static int ms_put(void *arg, const char *key, const uint8_t *bytes, size_t len, int64_t iss, int64_t nu,
+		  struct attest_err *err)
+{
+	struct mem_store *m = arg;
+	size_t i;
+
+	(void)err;
+	pthread_mutex_lock(&m->mu);
+	for (i = 0; i < m->n && strcmp(m->key[i], key) != 0; i++)
+		;
+	if (i == m->n && m->n < 8)
+		m->n++;
+	if (i < m->n) {
+		snprintf(m->key[i], CACHED_KEY_MAX, "%s", key);
+		free(m->bytes[i]);
+		m->bytes[i] = malloc(len);
+		memcpy(m->bytes[i], bytes, len);
+		m->len[i] = len;
+		m->iss[i] = iss;
+		m->nu[i] = nu;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return ATTEST_OK;
+}
+
+static void a_refresh_takes_the_newer_copy_another_node_stored_instead_of_fetching(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct mem_store m = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct cached_persist p = {&m, ms_get, ms_put};
+	struct events ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct cached_options o = {.refresh_ahead_s = 86400, .persist = &p};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *a = bare_over(f, &o), *bnode;
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct cached_stats st;
+	size_t done, failed;
+
+	o.on_refresh = on_refresh;
+	o.on_refresh_arg = &ev;
+	bnode = bare_over(f, &o);
+	assert_int_equal(get_tcb(a, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(get_tcb(bnode, &b, &err), ATTEST_OK); /* from the store */
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 1);
+	assert_true(tps_route_replace(&f->srv, dir, "/sgx/certification/v4/tcb", SGX_NEW "/tcb_info.json",
+				      SGX_NEW "/tcb_info_issuer_chain.pem"));
+	atomic_store(&f->now, f->tcb_nu - 3600);
+	cached_source_refresh_tick(a, 0, &done, &failed); /* node a fetches the new item and stores it */
+	assert_int_equal(done, 1);
+	assert_int_equal(requests(f), 2);
+	cached_source_refresh_tick(bnode, 0, &done, &failed); /* node b takes it from the store */
+	assert_int_equal(done, 1);
+	assert_int_equal(requests(f), 2);
+	assert_int_equal(ev.from_store, 1);
+	assert_non_null(strstr(ev.line, "taken from the store"));
+	assert_int_equal(get_tcb(bnode, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_NEW "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	cached_source_stats(bnode, &st);
+	assert_int_equal(st.refresh_from_store, 1);
+	assert_int_equal(st.upstream_fetches, 0);
+	free_source(a);
+	free_source(bnode);
+	for (size_t i = 0; i < m.n; i++)
+		free(m.bytes[i]);
+	fx_free(f);
+}
+
+static void items_nobody_asks_for_are_left_to_expire(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.refresh_ahead_s = 86400, .refresh_idle_s = 7 * 86400};
+	struct fx *f = fx_new(dir, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	size_t done, failed;
+
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK); /* asked ~30 days before nextUpdate */
+	collateral_blob_free(&b);
+	atomic_store(&f->now, f->tcb_nu - 60);
+	cached_source_refresh_tick(f->cached, 0, &done, &failed);
+	assert_int_equal(done + failed, 0);
+	assert_int_equal(requests(f), 1);
+	fx_free(f);
+}
+
+static void stopping_joins_the_refresher_even_with_a_fetch_in_flight(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.refresh_ahead_s = 86400, .refresh_interval_ms = 10};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	uint64_t t0;
+
+	assert_int_equal(get_tcb(c, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	atomic_store(&f->srv.delay_ms, 300);
+	atomic_store(&f->now, f->tcb_nu - 60);
+	assert_true(wait_for(f, 2, 5000)); /* the refresher is inside its fetch */
+	t0 = time_mono_ns();
+	free_source(c);
+	assert_true(time_mono_ns() - t0 < 3000000000ull);
+	/* and an idle one stops at once (its wait is woken, not timed out) */
+	o.refresh_interval_ms = 3600 * 1000;
+	c = bare_over(f, &o);
+	t0 = time_mono_ns();
+	free_source(c);
+	assert_true(time_mono_ns() - t0 < 1000000000ull);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +1106,13 @@ int main(void)
 	    cmocka_unit_test(items_survive_a_restart_in_the_store),
 	    cmocka_unit_test(persisted_records_round_trip_and_truncations_are_refused),
 	    cmocka_unit_test(entries_are_bounded),
+	    cmocka_unit_test(background_thread_refreshes_items_due_soon_before_anyone_asks),
+	    cmocka_unit_test(outage_during_refresh_keeps_serving_within_grace_and_backs_off),
+	    cmocka_unit_test(refresh_passes_are_bounded_and_stop_at_the_first_failure),
+	    cmocka_unit_test(refresh_passes_never_overlap_and_lookups_are_served_meanwhile),
+	    cmocka_unit_test(a_refresh_takes_the_newer_copy_another_node_stored_instead_of_fetching),
+	    cmocka_unit_test(items_nobody_asks_for_are_left_to_expire),
+	    cmocka_unit_test(stopping_joins_the_refresher_even_with_a_fetch_in_flight),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,42 +203,49 @@ static enum MHD_Result tps_handler(void *cls, struct MHD_Connection *c, const ch
 		return ret;
 	}
 	{
-		uint8_t *body = malloc(r->len);
-
-		memcpy(body, r->body, r->len);
+		uint8_t *body;
+		size_t len;
+		char *chain_v;
 		int tb = atomic_load(&s->tamper_body);
+
+		/* a copy under the lock: tps_route_replace may swap the route meanwhile */
+		pthread_mutex_lock(&s->mu);
+		len = r->len;
+		body = malloc(len > 0 ? len : 1);
+		memcpy(body, r->body, len);
+		chain_v = r->hdr_value ? strdup(r->hdr_value) : NULL;
+		pthread_mutex_unlock(&s->mu);
 
 		/*
 		 * 1: every body, a bit in the middle; 2: JSON bodies only (TCB Info,
 		 * identities), the last digit of the first "...svn": value, inside
 		 * the signed member, so the document still parses.
 		 */
-		if (tb == 1 && r->len > 0)
-			body[r->len / 2] ^= 0x01;
+		if (tb == 1 && len > 0)
+			body[len / 2] ^= 0x01;
 		if (tb == 2 && strcmp(r->type, "application/json") == 0) {
-			char *p = memmem(body, r->len, "svn\":", 5);
+			char *p = memmem(body, len, "svn\":", 5);
 
-			while (p != NULL && p < (char *)body + r->len && (*p < '0' || *p > '9'))
+			while (p != NULL && p < (char *)body + len && (*p < '0' || *p > '9'))
 				p++;
-			while (p != NULL && p + 1 < (char *)body + r->len && p[1] >= '0' && p[1] <= '9')
+			while (p != NULL && p + 1 < (char *)body + len && p[1] >= '0' && p[1] <= '9')
 				p++; /* the last digit: flipping it never makes a leading zero */
-			if (p != NULL && p < (char *)body + r->len)
+			if (p != NULL && p < (char *)body + len)
 				*p ^= 0x01;
 		}
-		resp = MHD_create_response_from_buffer(r->len, body, MHD_RESPMEM_MUST_FREE);
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		if (r->hdr != NULL && chain_v != NULL && !atomic_load(&s->omit_chain)) {
+			size_t n = strlen(chain_v);
+
+			/* a base64 character deep inside the first certificate, past
+			 * "-----BEGIN CERTIFICATE-----%0A" */
+			if (atomic_load(&s->tamper_chain) && n > 400)
+				chain_v[300] = chain_v[300] == 'A' ? 'B' : 'A';
+			MHD_add_response_header(resp, r->hdr, chain_v);
+		}
+		free(chain_v);
 	}
 	MHD_add_response_header(resp, "Content-Type", r->type);
-	if (r->hdr != NULL && !atomic_load(&s->omit_chain)) {
-		char *v = strdup(r->hdr_value);
-		size_t n = strlen(v);
-
-		/* a base64 character deep inside the first certificate, past "-----BEGIN CERTIFICATE-----%0A"
-		 */
-		if (atomic_load(&s->tamper_chain) && n > 400)
-			v[300] = v[300] == 'A' ? 'B' : 'A';
-		MHD_add_response_header(resp, r->hdr, v);
-		free(v);
-	}
 	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -321,6 +328,47 @@ static inline void tps_stop(struct tps *s)
 	free(s->key_pem);
 	pthread_mutex_destroy(&s->mu);
 	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Serves file `rel` (and chain_rel, URL-encoded, when given) at every
+ * route of `path` from now on (a newer document replacing the old one
+ * upstream). False when a file is absent or no route has that path.
+ */
+static inline bool tps_route_replace(struct tps *s, const char *vectors, const char *path, const char *rel,
+				     const char *chain_rel)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < s->n_routes; i++) {
+		struct tps_route *r = &s->routes[i];
+		uint8_t *body, *chain = NULL;
+		size_t len, clen = 0;
+		char *enc = NULL;
+
+		if (strcmp(r->path, path) != 0)
+			continue;
+		if ((body = test_read_vector(vectors, rel, &len)) == NULL)
+			return false;
+		if (chain_rel != NULL && ((chain = test_read_vector(vectors, chain_rel, &clen)) == NULL ||
+					  (enc = tps_url_encode(chain, clen)) == NULL)) {
+			free(body);
+			free(chain);
+			return false;
+		}
+		free(chain);
+		pthread_mutex_lock(&s->mu);
+		free(r->body);
+		r->body = body;
+		r->len = len;
+		if (enc != NULL) {
+			free(r->hdr_value);
+			r->hdr_value = enc;
+		}
+		pthread_mutex_unlock(&s->mu);
+		found = true;
+	}
+	return found;
 }
 
 static inline void tps_last_api_key(struct tps *s, char *out, size_t n)
