@@ -65,6 +65,12 @@ static const struct opt OPTS[] = {
 	 "seconds TCB Info / QE identity may be served past nextUpdate while upstream fails (default 0)"},
 	{"collateral_offline", NULL, OPT_BOOL, O(collateral_offline), 0, 0,
 	 "use only collateral already cached in the store (air-gapped)"},
+	{"collateral_refresh_interval", NULL, OPT_INT, O(collateral_refresh_interval), 0, 86400,
+	 "seconds between background refreshes of collateral nearing its next update (default 300; 0 = off)"},
+	{"pccs", NULL, OPT_BOOL, O(pccs), 0, 0,
+	 "serve the Intel PCS v4 / PCCS and AMD KDS read API from the collateral cache (default off)"},
+	{"pccs_pckcert", NULL, OPT_BOOL, O(pccs_pckcert), 0, 0,
+	 "with --pccs, also answer PCK certificate lookups (they use the PCS API key; default off)"},
 	{"bootstrap_admin_file", NULL, OPT_STR, O(admin_file), 0, 0,
 	 "write the first-start admin credential to this file (0600)"},
 };
@@ -85,6 +91,7 @@ void srv_config_defaults(struct srv_config *cfg)
 	cfg->max_connections = 1024;
 	cfg->rate_limit = 0;
 	cfg->rate_burst = 100;
+	cfg->collateral_refresh_interval = 300;
 }
 
 const char *srv_log_level_name(enum srv_log_level l)

@@ -50,6 +50,9 @@ struct srv_config {
 	char collateral_ca_file[SRV_PATH_MAX]; /* TLS trust for PCS/KDS ("" = the system store) */
 	int collateral_grace;              /* seconds TCB Info/identities may be served past nextUpdate */
 	bool collateral_offline;           /* only what is cached (the store) or imported */
+	int collateral_refresh_interval;   /* seconds between background refresh passes (0 = off) */
+	bool pccs;                         /* serve the PCS v4 / PCCS (and KDS) read API (issue 12) */
+	bool pccs_pckcert;                 /* ... including PCK certificates (spends the PCS API key) */
 	char config_file[SRV_PATH_MAX];
 };
 
