@@ -1,0 +1,564 @@
+#!/usr/bin/env python3
+"""Runs the commands a Markdown document (or man page) shows, as written.
+
+    tests/docs/run_docs.py --src SOURCE_DIR --build BUILD_DIR [--keep] DOC...
+
+The convention it enforces is /work/notes/DOCS-CONVENTION.md, summarised in
+tests/docs/README.md: every shell block carries a marker
+(`<!-- run: local|dev|postgres -->` or `<!-- run: no (reason) -->`), every
+fence names its language, and every --option of an inline `attestctl ...` or
+`attestd ...` command appears in that command's --help. The runnable blocks of
+one document run in document order in one bash session, in a scratch folder
+laid out like the source folder, against the fixtures they ask for (a fresh
+development attestd, a throw-away PostgreSQL).
+
+Exit: 0 pass, 1 fail, 77 skipped (a fixture the document needs is missing).
+"""
+import argparse
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+
+SHELL_LANGS = {"sh", "bash", "shell", "console", "zsh", "shell-session"}
+CONTEXTS = {"local", "dev", "postgres"}
+FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
+PG_PLACEHOLDER = "postgresql://attestd@db.example/attestd"
+PATH_SUBS = ("/etc/attestd", "/var/lib/attestd")
+
+
+class Block:
+    def __init__(self, line, lang, info, text):
+        self.line = line  # 1-based line of the opening fence
+        self.lang = lang
+        self.info = info
+        self.text = text
+        self.marker = None  # "run", "file", "tour" or None
+        self.context = None  # run: local|dev|postgres|no
+        self.reason = None
+        self.setup = ""
+        self.check = ""
+        self.path = None  # file: PATH
+
+
+def comment_before(lines, idx):
+    """The HTML comment ending on the last non-blank line before lines[idx]."""
+    j = idx - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    if j < 0 or not lines[j].rstrip().endswith("-->"):
+        return None
+    k = j
+    while k >= 0 and "<!--" not in lines[k]:
+        k -= 1
+    if k < 0:
+        return None
+    text = "\n".join(lines[k : j + 1]).strip()
+    return text[text.index("<!--") + 4 : text.rindex("-->")]
+
+
+def comment_after(lines, idx):
+    """The HTML comment starting on the first non-blank line after lines[idx]."""
+    j = idx + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    if j >= len(lines) or not lines[j].lstrip().startswith("<!--"):
+        return None
+    k = j
+    while k < len(lines) and "-->" not in lines[k]:
+        k += 1
+    if k >= len(lines):
+        return None
+    text = "\n".join(lines[j : k + 1]).strip()
+    return text[4 : text.rindex("-->")]
+
+
+def parse_markdown(text):
+    """Fenced blocks with their markers; a list of errors."""
+    lines = text.split("\n")
+    blocks, errors = [], []
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, fence, info = m.group(1), m.group(2), m.group(3).strip()
+        body, j = [], i + 1
+        while j < len(lines):
+            c = lines[j].strip()
+            if c.startswith(fence[0] * len(fence)) and not c.strip(fence[0]):
+                break
+            ln = lines[j]
+            body.append(ln[len(indent) :] if ln.startswith(indent) else ln.lstrip())
+            j += 1
+        if j >= len(lines):
+            errors.append(f"{i + 1}: fence never closed")
+            break
+        lang = info.split()[0] if info else ""
+        b = Block(i + 1, lang, info, "\n".join(body) + "\n")
+        before = comment_before(lines, i)
+        if before is not None:
+            head, _, rest = before.strip().partition("\n")
+            head = head.strip()
+            if head.startswith("run:"):
+                b.marker = "run"
+                spec = head[4:].strip()
+                mm = re.match(r"^(\w+)\s*(?:\((.*)\))?\s*$", spec)
+                if not mm:
+                    errors.append(f"{b.line}: marker 'run: {spec}' is not 'run: CONTEXT' or 'run: no (reason)'")
+                else:
+                    b.context, b.reason = mm.group(1), (mm.group(2) or "").strip()
+                    if b.context not in CONTEXTS | {"no"}:
+                        errors.append(f"{b.line}: unknown context 'run: {b.context}' (local, dev, postgres, no)")
+                    if b.context == "no" and not b.reason:
+                        errors.append(f"{b.line}: 'run: no' needs its reason: <!-- run: no (why) -->")
+                b.setup = rest
+            elif head.startswith("file:"):
+                b.marker, b.path = "file", head[5:].strip()
+                if not b.path:
+                    errors.append(f"{b.line}: 'file:' marker without a path")
+            elif head.startswith("tour:begin"):
+                b.marker = "tour"
+        after = comment_after(lines, j)
+        if after is not None and after.strip().startswith("check:"):
+            b.check = after.strip()[len("check:") :]
+        if not lang:
+            errors.append(f"{b.line}: a fence without a language (write text, ini, json, sh, ...)")
+        elif lang in SHELL_LANGS and b.marker not in ("run", "tour"):
+            errors.append(
+                f"{b.line}: ```{lang} block without a marker: <!-- run: local|dev|postgres --> or <!-- run: no (why) -->"
+            )
+        blocks.append(b)
+        i = j + 1
+    return blocks, errors
+
+
+# --- inline commands -------------------------------------------------------
+
+class HelpIndex:
+    """What `attestctl ... --help` and `attestd --help` list, asked once each."""
+
+    def __init__(self, attestctl, attestd):
+        self.bins = {"attestctl": attestctl, "attestd": attestd}
+        self.cache = {}
+
+    def help(self, words):
+        key = tuple(words)
+        if key not in self.cache:
+            exe = self.bins[words[0]]
+            r = subprocess.run([exe, *words[1:], "--help"], capture_output=True, text=True, timeout=20)
+            self.cache[key] = (r.returncode, r.stdout + r.stderr)
+        return self.cache[key]
+
+    @staticmethod
+    def listed(text, section):
+        """Words listed under 'Commands:' or 'Verbs:'."""
+        out, on = set(), False
+        for ln in text.split("\n"):
+            if ln.strip().startswith(section):
+                on = True
+                continue
+            if on:
+                m = re.match(r"^\s{2,}([a-z][\w-]*)\s", ln)
+                if m:
+                    out.add(m.group(1))
+                elif ln.strip() and not ln.startswith(" "):
+                    on = False
+        return out
+
+    @staticmethod
+    def options(text):
+        return set(re.findall(r"(?:^|[\s,(|\[])(--[a-z][\w-]*)", text))
+
+
+GLOBAL_WITH_VALUE = {"--url", "--cacert", "--token", "--config", "-o", "--output"}
+
+
+def check_inline(cmd, helps):
+    """Errors for one inline command line: unknown command, verb or option."""
+    try:
+        words = shlex.split(cmd, comments=False)
+    except ValueError:
+        words = cmd.split()
+    if not words or words[0] not in ("attestctl", "attestd"):
+        return []
+    prog = words[0]
+    rc, top = helps.help([prog])
+    if rc != 0:
+        return [f"`{prog} --help` failed ({rc})"]
+    allowed = helps.options(top)
+    errs = []
+    path = [prog]
+    rest = words[1:]
+    if prog == "attestctl":
+        k = 0
+        while k < len(rest) and rest[k].startswith("-"):
+            opt = rest[k].split("=")[0]
+            if opt not in allowed and opt != "-o":
+                errs.append(f"`{cmd}`: global option {opt} is not in `attestctl --help`")
+            k += 2 if opt in GLOBAL_WITH_VALUE and "=" not in rest[k] else 1
+        rest = rest[k:]
+        commands = helps.listed(top, "Commands:")
+        if rest and re.fullmatch(r"[a-z][\w-]*", rest[0]):
+            if rest[0] not in commands:
+                return errs + [f"`{cmd}`: no command '{rest[0]}' in `attestctl --help`"]
+            path.append(rest.pop(0))
+            _, ctext = helps.help(path)
+            verbs = helps.listed(ctext, "Verbs:")
+            if verbs and rest and re.fullmatch(r"[a-z][\w-]*", rest[0]) and rest[0] in verbs:
+                path.append(rest.pop(0))
+            elif verbs and rest and re.fullmatch(r"[a-z][\w-]*", rest[0]):
+                return errs + [f"`{cmd}`: no verb '{rest[0]}' in `{' '.join(path)} --help`"]
+            rc, vtext = helps.help(path)
+            if rc != 0:
+                return errs + [f"`{' '.join(path)} --help` failed ({rc})"]
+            allowed = allowed | helps.options(vtext)
+    for w in rest:
+        if w.startswith("--"):
+            opt = w.split("=")[0]
+            if re.fullmatch(r"--[a-z][\w-]*", opt) and opt not in allowed:
+                errs.append(f"`{cmd}`: {opt} is not an option of `{' '.join(path)}` (see its --help)")
+    return errs
+
+
+def inline_commands(text):
+    """`attestctl ...` / `attestd ...` code spans outside fenced blocks."""
+    out, in_fence = [], None
+    for n, ln in enumerate(text.split("\n"), 1):
+        m = FENCE.match(ln)
+        if m:
+            if in_fence is None:
+                in_fence = m.group(2)[0]
+            elif ln.strip().startswith(in_fence * 3):
+                in_fence = None
+            continue
+        if in_fence is not None:
+            continue
+        for span in re.findall(r"``?([^`]+)``?", ln):
+            s = span.strip()
+            if re.match(r"^(attestctl|attestd)(\s|$)", s):
+                # `a|b|c` alternatives: each side is checked separately by the
+                # option test anyway; `<x>` and `...` are placeholders.
+                out.append((n, s))
+    return out
+
+
+def man_commands(text):
+    """Commands a man page shows: attestctl(1)'s command lines and options."""
+    def plain(s):
+        s = re.sub(r"\\f[BIRP]", "", s)
+        return s.replace("\\-", "-").replace("\\(em", "-")
+    prog = "attestctl" if re.search(r"^\.TH ATTESTCTL", text, re.M) else "attestd"
+    out, section = [], ""
+    lines = text.split("\n")
+    for n, ln in enumerate(lines, 1):
+        if ln.startswith(".SH"):
+            section = ln[3:].strip().strip('"')
+            continue
+        p = plain(ln)
+        if section == "COMMANDS" and ln.startswith(".B "):
+            out.append((n, prog + " " + p[3:].strip()))
+        elif section in ("SYNOPSIS", "DESCRIPTION", "GLOBAL OPTIONS", "OPTIONS"):
+            for opt in re.findall(r"(--[a-z][\w-]*)", p):
+                out.append((n, f"{prog} {opt}"))
+    return out
+
+
+# --- running ---------------------------------------------------------------
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def substitute(text, root, port, pg_uri):
+    if port:
+        text = text.replace("https://127.0.0.1:8443", f"https://127.0.0.1:{port}")
+        text = text.replace("127.0.0.1:8443", f"127.0.0.1:{port}")
+    for p in PATH_SUBS:
+        text = re.sub(r"(?<![\w./-])" + re.escape(p), root + p, text)
+    if pg_uri:
+        text = text.replace(PG_PLACEHOLDER, pg_uri)
+    return text
+
+
+ATTESTD_WRAPPER = r"""#!/usr/bin/env bash
+# attestd as a documentation block runs it: --help/--version as is; otherwise
+# started with a free port, stopped with SIGTERM once it listens (see
+# tests/docs/README.md). Passes when it came up and exited 0.
+real=%(real)s
+for a in "$@"; do
+  case $a in --help|-h|--version) exec "$real" "$@";; esac
+done
+pf=$(mktemp /tmp/attest-docs-port-XXXXXX); rm -f "$pf"
+"$real" "$@" --port 0 --port-file "$pf" &
+p=$!
+for _ in $(seq 1 150); do
+  [ -s "$pf" ] && break
+  kill -0 "$p" 2>/dev/null || break
+  sleep 0.1
+done
+if [ ! -s "$pf" ]; then
+  wait "$p"; rc=$?
+  echo "docs: attestd $* exited ($rc) before it listened" >&2
+  [ "$rc" = 0 ] && rc=1
+  exit "$rc"
+fi
+port=$(cat "$pf"); rm -f "$pf"
+echo "docs: attestd $* listened on port $port; stopping it" >&2
+kill -TERM "$p"
+wait "$p"; rc=$?
+[ "$rc" = 0 ] || echo "docs: attestd exited $rc after SIGTERM" >&2
+exit "$rc"
+"""
+
+
+def layout(root, src, build):
+    os.makedirs(os.path.join(root, "bin"))
+    os.makedirs(os.path.join(root, "build/release/src/cli"))
+    os.makedirs(os.path.join(root, "build/release/src/server"))
+    os.makedirs(os.path.join(root, "etc/attestd"))
+    os.makedirs(os.path.join(root, "var/lib"))
+    real_ctl = os.path.join(build, "src/cli/attestctl")
+    real_d = os.path.join(build, "src/server/attestd")
+    wrapper = os.path.join(root, "bin/attestd")
+    with open(wrapper, "w") as f:
+        f.write(ATTESTD_WRAPPER % {"real": shlex.quote(real_d)})
+    os.chmod(wrapper, 0o755)
+    os.symlink(real_ctl, os.path.join(root, "bin/attestctl"))
+    os.symlink(real_ctl, os.path.join(root, "build/release/src/cli/attestctl"))
+    os.symlink(wrapper, os.path.join(root, "build/release/src/server/attestd"))
+    shutil.copytree(os.path.join(src, "docs/examples"), os.path.join(root, "docs/examples"))
+    for d in ("tests", "scripts", "bench"):
+        if os.path.isdir(os.path.join(src, d)):
+            os.symlink(os.path.join(src, d), os.path.join(root, d))
+
+
+DEV_PROLOGUE = r"""
+# The development attestd, started as `make run` starts it (README tour).
+attestctl dev init --dir data/devplat >/dev/null
+%(attestd)s --dev --data data --port %(port)d --bootstrap-admin-file data/admin-credential \
+  --trust-roots data/devplat/roots.pem --collateral-dir data/devplat/collateral >"$DOCS_ROOT/attestd.log" 2>&1 &
+__docs_server=$!
+for _ in $(seq 1 300); do
+  [ -s data/admin-credential ] && [ -s data/tls/dev-cert.pem ] && \
+    curl -sf --cacert data/tls/dev-cert.pem https://127.0.0.1:%(port)d/readyz >/dev/null 2>&1 && break
+  kill -0 "$__docs_server" 2>/dev/null || { echo "docs: the development attestd did not start"; cat "$DOCS_ROOT/attestd.log"; exit 1; }
+  sleep 0.1
+done
+export ATTESTD_URL=https://127.0.0.1:%(port)d ATTESTD_CACERT=data/tls/dev-cert.pem
+export ATTESTD_TOKEN="$(cat data/admin-credential)"
+"""
+
+PROLOGUE = r"""set -euo pipefail
+export DOCS_ROOT=%(root)s
+export PATH="$DOCS_ROOT/bin:$PATH"
+export ATTEST_VECTORS=%(vectors)s
+export NO_COLOR=1
+# curl as on a terminal (no progress meter), and an HTTP error fails the block
+# (a block showing an error answer on purpose writes `curl --no-fail`).
+printf -- '--silent\n--show-error\n--fail\n' >"$DOCS_ROOT/.curlrc"
+export CURL_HOME="$DOCS_ROOT"
+__docs_server=
+__docs_at="(start)"
+cleanup() {
+  rc=$?
+  [ -n "$__docs_server" ] && kill -TERM "$__docs_server" 2>/dev/null && wait "$__docs_server" 2>/dev/null
+  return $rc
+}
+trap cleanup EXIT
+trap '__rc=$?; case $BASH_COMMAND in exit*) ;; *) echo "FAIL: $__docs_at: exit $__rc from: $BASH_COMMAND" >&2;; esac' ERR
+cd "$DOCS_ROOT"
+"""
+
+
+def console_script(block, doc, idx, root):
+    """A console block: each `$ ` command's output compared with the doc's."""
+    cmds, cur = [], None
+    for ln in block.text.rstrip("\n").split("\n"):
+        if ln.startswith("$ "):
+            cur = {"cmd": [ln[2:]], "out": []}
+            cmds.append(cur)
+        elif ln.startswith("> ") and cur is not None and not cur["out"]:
+            cur["cmd"].append(ln[2:])
+        elif cur is not None:
+            cur["out"].append(ln)
+    parts = []
+    for k, c in enumerate(cmds):
+        exp = os.path.join(root, f".docs-expect-{idx}-{k}")
+        want_rc = 0
+        if c["out"] and re.fullmatch(r"\[exit (\d+)\]", c["out"][-1].strip()):
+            want_rc = int(re.fullmatch(r"\[exit (\d+)\]", c["out"][-1].strip()).group(1))
+            c["out"].pop()
+        with open(exp, "w") as f:
+            f.write("\n".join(c["out"]) + ("\n" if c["out"] else ""))
+        cmd = "\n".join(c["cmd"])
+        at = shlex.quote(f"{doc}:{block.line} $ {c['cmd'][0]}")
+        parts.append(
+            f"__docs_at={at}\n"
+            f"{{\n{cmd}\n}} >\"{exp}.out\" 2>&1 && __rc=0 || __rc=$?\n"
+            f"cat \"{exp}.out\"\n"
+            f"[ \"$__rc\" = {want_rc} ] || {{ echo \"FAIL: $__docs_at: exit $__rc, the doc shows {want_rc}\" >&2; exit 1; }}\n"
+            f"python3 {shlex.quote(os.path.abspath(__file__))} --match \"{exp}\" \"{exp}.out\" "
+            f"|| {{ echo \"FAIL: $__docs_at: output differs from the doc\" >&2; exit 1; }}\n"
+        )
+    return "".join(parts)
+
+
+def match_output(expected, actual):
+    """Doc output vs real output: `...` lines match any lines, `…` any text."""
+    exp = [ln.rstrip() for ln in expected.rstrip("\n").split("\n")] if expected.strip() else []
+    act = [ln.rstrip() for ln in actual.rstrip("\n").split("\n")] if actual.strip() else []
+
+    def line_ok(e, a):
+        pat = "^" + ".*".join(re.escape(p) for p in e.split("…")) + "$"
+        return re.match(pat, a) is not None
+
+    def go(i, j):
+        if i == len(exp):
+            return j == len(act)
+        if exp[i] == "...":
+            return any(go(i + 1, k) for k in range(j, len(act) + 1))
+        return j < len(act) and line_ok(exp[i], act[j]) and go(i + 1, j + 1)
+
+    return go(0, 0)
+
+
+def build_script(doc, blocks, root, port, pg_uri, vectors):
+    s = [PROLOGUE % {"root": shlex.quote(root), "vectors": shlex.quote(vectors)}]
+    if any(b.context == "dev" for b in blocks):
+        s.append(DEV_PROLOGUE % {"attestd": shlex.quote(os.environ["DOCS_REAL_ATTESTD"]), "port": port})
+    for idx, b in enumerate(blocks):
+        sub = lambda t: substitute(t, root, port, pg_uri)  # noqa: E731
+        if b.marker == "file":
+            path = sub(b.path)
+            s.append(f"# {doc}:{b.line} file: {b.path}\nmkdir -p \"$(dirname {shlex.quote(path)})\"\n")
+            s.append(f"cat >{shlex.quote(path)} <<'__DOCS_FILE_EOF'\n{sub(b.text)}__DOCS_FILE_EOF\n")
+            continue
+        if b.marker != "run" or b.context == "no":
+            continue
+        s.append(f"\necho '--- {doc}:{b.line} (run: {b.context})' >&2\n")
+        if b.setup.strip():
+            s.append(f"__docs_at={shlex.quote(f'{doc}:{b.line} (hidden setup)')}\n{sub(b.setup)}\n")
+        s.append(f"__docs_at={shlex.quote(f'{doc}:{b.line}')}\n")
+        if b.lang == "console":
+            b.text = sub(b.text)
+            s.append(console_script(b, doc, idx, root))
+        else:
+            s.append("set -x\n" + sub(b.text) + "{ set +x; } 2>/dev/null\n")
+        if b.check.strip():
+            s.append(f"__docs_at={shlex.quote(f'{doc}:{b.line} (check)')}\n{sub(b.check)}\n")
+    s.append("\necho 'docs: every block ran' >&2\n")
+    return "".join(s)
+
+
+def run_doc(doc, src, build, helps, vectors, keep):
+    path = os.path.join(src, doc)
+    with open(path) as f:
+        text = f.read()
+    errors = []
+    if doc.endswith((".1", ".8", ".5", ".3")) or "/man/" in doc:
+        blocks, cmds = [], man_commands(text)
+    else:
+        blocks, errors = parse_markdown(text)
+        cmds = inline_commands(text)
+    for n, cmd in cmds:
+        for alt in expand_alternatives(cmd):
+            errors += [f"{n}: {e}" for e in check_inline(alt, helps)]
+    errors = sorted(set(errors), key=lambda e: int(e.split(":")[0]))
+    for e in errors:
+        print(f"FAIL: {doc}:{e}")
+    runnable = [b for b in blocks if b.marker == "run" and b.context in CONTEXTS]
+    skipped = [b for b in blocks if b.marker == "run" and b.context == "no"]
+    for b in skipped:
+        print(f"not run: {doc}:{b.line}: {b.reason}")
+    if errors:
+        return 1
+    if not runnable:
+        print(f"PASS: {doc}: no runnable block; {len(cmds)} inline commands checked against --help")
+        return 0
+    pg_uri = os.environ.get("ATTEST_TEST_STORE_URI")
+    if any(b.context == "postgres" for b in runnable) and not pg_uri:
+        # Run again under a throw-away PostgreSQL (exit 77 when none is installed).
+        r = subprocess.run(
+            [os.path.join(src, "tests/ha/with_pg.sh"), sys.executable, os.path.abspath(__file__),
+             "--src", src, "--build", build, "--vectors", vectors] + (["--keep"] if keep else []) + [doc]
+        )
+        return r.returncode
+    root = tempfile.mkdtemp(prefix="attest-docs-")
+    os.chmod(root, 0o755)
+    try:
+        layout(root, src, build)
+        port = free_port() if any(b.context == "dev" for b in runnable) else 0
+        script = build_script(doc, blocks, root, port, pg_uri, vectors)
+        with open(os.path.join(root, ".docs-script.sh"), "w") as f:
+            f.write(script)
+        r = subprocess.run(["bash", os.path.join(root, ".docs-script.sh")], cwd=root, timeout=600)
+        if r.returncode != 0:
+            log = os.path.join(root, "attestd.log")
+            if os.path.exists(log):
+                print("--- development attestd log (last 20 lines)")
+                with open(log) as f:
+                    print("".join(f.readlines()[-20:]))
+            print(f"FAIL: {doc}: a block failed (script: {root}/.docs-script.sh{'' if keep else ', removed; --keep keeps it'})")
+            return 1
+        print(
+            f"PASS: {doc}: {len(runnable)} blocks run ({len(skipped)} marked not run), "
+            f"{len(cmds)} inline commands checked against --help"
+        )
+        return 0
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def expand_alternatives(cmd):
+    """`attestctl signer add|remove|list` -> one command per alternative word."""
+    words = cmd.split()
+    for k, w in enumerate(words):
+        if "|" in w and not w.startswith(("-", "<", "(", "[")) and re.fullmatch(r"[a-z|-]+", w):
+            return [" ".join(words[:k] + [alt] + words[k + 1 :]) for alt in w.split("|") if alt]
+    return [cmd]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--src", default=".")
+    ap.add_argument("--build", default="build/debug")
+    ap.add_argument("--vectors", default=os.environ.get("ATTEST_VECTORS", ""))
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument("--match", nargs=2, metavar=("EXPECTED", "ACTUAL"), help=argparse.SUPPRESS)
+    ap.add_argument("docs", nargs="*")
+    a = ap.parse_args()
+    if a.match:
+        with open(a.match[0]) as e, open(a.match[1]) as o:
+            exp, act = e.read(), o.read()
+        if match_output(exp, act):
+            return 0
+        sys.stderr.write("--- the doc shows:\n" + exp + "--- the command printed:\n" + act)
+        return 1
+    src, build = os.path.abspath(a.src), os.path.abspath(a.build)
+    vectors = a.vectors or os.path.normpath(os.path.join(src, "../shared/vectors"))
+    os.environ["DOCS_REAL_ATTESTD"] = os.path.join(build, "src/server/attestd")
+    helps = HelpIndex(os.path.join(build, "src/cli/attestctl"), os.path.join(build, "src/server/attestd"))
+    worst = 0
+    for doc in a.docs:
+        rc = run_doc(os.path.relpath(os.path.join(src, doc), src) if not os.path.isabs(doc) else os.path.relpath(doc, src),
+                     src, build, helps, vectors, a.keep)
+        if rc == 77 and worst == 0:
+            worst = 77
+        elif rc not in (0, 77):
+            worst = 1
+    return worst
+
+
+if __name__ == "__main__":
+    sys.exit(main())
