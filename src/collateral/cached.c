@@ -35,6 +35,8 @@
 /* An item that came back unchanged is not asked again for refresh_ahead_s/16, within these bounds. */
 #define CACHED_UNCHANGED_GAP_MIN 60
 #define CACHED_UNCHANGED_GAP_MAX 3600
+/* A selected set (early, numbered) the upstream does not serve (404/410) is not asked again for this long. */
+#define CACHED_NEGATIVE_TTL 3600
 
 enum cached_slot {
 	SLOT_PCK_CRL,
@@ -52,6 +54,7 @@ struct creq {
 	enum cached_slot slot;
 	enum cached_kind kind;
 	int ca, tee, qe;
+	struct collateral_select sel; /* TCB Info / identities: which set (collateral.h) */
 	uint8_t fmspc[6];
 	uint8_t ppid[384];
 	size_t ppid_len;
@@ -146,6 +149,19 @@ void cached_key_pck_crl(enum collateral_pck_ca ca, char out[CACHED_KEY_MAX])
 	snprintf(out, CACHED_KEY_MAX, "pck_crl/%s", ca == COLLATERAL_CA_PLATFORM ? "platform" : "processor");
 }
 
+/* "/early" or "/eval<N>" after the key of a selected set; the standard set keeps its plain key. */
+static void key_select_suffix(const struct collateral_select *sel, char out[CACHED_KEY_MAX])
+{
+	size_t n = strlen(out);
+
+	if (!collateral_select_is_special(sel) || n >= CACHED_KEY_MAX)
+		return;
+	if (sel->eval_num > 0)
+		snprintf(out + n, CACHED_KEY_MAX - n, "/eval%u", (unsigned)sel->eval_num);
+	else
+		snprintf(out + n, CACHED_KEY_MAX - n, "/early");
+}
+
 static void key_for(const struct creq *r, char out[CACHED_KEY_MAX])
 {
 	char a[2 * 384 + 1], b[33], c[5];
@@ -159,9 +175,11 @@ static void key_for(const struct creq *r, char out[CACHED_KEY_MAX])
 		break;
 	case SLOT_TCB:
 		cached_key_tcb_info((enum collateral_tee)r->tee, r->fmspc, out);
+		key_select_suffix(&r->sel, out);
 		break;
 	case SLOT_QE:
 		cached_key_qe_identity((enum collateral_qe)r->qe, out);
+		key_select_suffix(&r->sel, out);
 		break;
 	case SLOT_PCK_CERT:
 		hex_to(r->ppid, r->ppid_len, false, a);
@@ -418,9 +436,9 @@ static int call_upstream(struct cached *c, const struct creq *r, struct collater
 	case SLOT_ROOT_CRL:
 		return collateral_get_root_ca_crl(u, out, err);
 	case SLOT_TCB:
-		return collateral_get_tcb_info(u, (enum collateral_tee)r->tee, r->fmspc, out, err);
+		return collateral_get_tcb_info_ex(u, (enum collateral_tee)r->tee, r->fmspc, &r->sel, out, err);
 	case SLOT_QE:
-		return collateral_get_qe_identity(u, (enum collateral_qe)r->qe, out, err);
+		return collateral_get_qe_identity_ex(u, (enum collateral_qe)r->qe, &r->sel, out, err);
 	case SLOT_PCK_CERT:
 		return collateral_get_pck_cert(u, &q, out, err);
 	case SLOT_VCEK:
@@ -612,6 +630,14 @@ static void fetch_locked(struct cached *c, struct centry *e, enum fetch_mode mod
 	}
 	if (upstream && !from_persist)
 		note_outcome(c, e, rc == ATTEST_OK, now);
+	/*
+	 * A selected set the upstream does not serve (no early set published,
+	 * a number it no longer keeps) is asked again only after a while:
+	 * verifiers ask for it on every attestation.
+	 */
+	if (upstream && !from_persist && rc == ATTEST_E_NOT_FOUND && collateral_select_is_special(&rq.sel) &&
+	    e->retry_at < now + CACHED_NEGATIVE_TTL)
+		e->retry_at = now + CACHED_NEGATIVE_TTL;
 	if (rc == ATTEST_OK)
 		install(e, &b, iss, nu);
 	e->last_rc = rc;
@@ -704,6 +730,11 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 					    "offline: %s is neither cached nor imported", key);
 			break;
 		}
+		if (now < e->retry_at && e->last_rc == ATTEST_E_NOT_FOUND) {
+			/* what the upstream does not have stays not found while the key backs off */
+			rc = fail_with(&e->last_err, e->last_rc, err);
+			break;
+		}
 		if (now < e->retry_at) {
 			rc = attest_err_set(
 			    err, ATTEST_E_IO, "collateral.cache.backoff",
@@ -766,6 +797,27 @@ static int s_qe(void *self, enum collateral_qe kind, struct collateral_blob *out
 {
 	struct creq r = {.slot = SLOT_QE, .kind = CACHED_QE_IDENTITY, .qe = (int)kind};
 
+	return lookup(self, &r, out, err);
+}
+
+static int s_tcb_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+		    const struct collateral_select *sel, struct collateral_blob *out, struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_TCB, .kind = CACHED_TCB_INFO, .tee = (int)tee};
+
+	if (sel != NULL)
+		r.sel = *sel;
+	memcpy(r.fmspc, fmspc, 6);
+	return lookup(self, &r, out, err);
+}
+
+static int s_qe_ex(void *self, enum collateral_qe kind, const struct collateral_select *sel,
+		   struct collateral_blob *out, struct attest_err *err)
+{
+	struct creq r = {.slot = SLOT_QE, .kind = CACHED_QE_IDENTITY, .qe = (int)kind};
+
+	if (sel != NULL)
+		r.sel = *sel;
 	return lookup(self, &r, out, err);
 }
 
@@ -862,6 +914,8 @@ static const struct collateral_source_ops CACHED_OPS = {
     .root_ca_crl = s_root_crl,
     .tcb_info = s_tcb,
     .qe_identity = s_qe,
+    .tcb_info_ex = s_tcb_ex,
+    .qe_identity_ex = s_qe_ex,
     .pck_cert = s_pck_cert,
     .amd_vcek = s_vcek,
     .amd_cert_chain = s_chain,

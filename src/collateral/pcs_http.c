@@ -363,8 +363,9 @@ static int classify(struct pcs_http *h, CURLcode cc, const struct xfer *x, long 
 		return attest_err_set(err, ATTEST_E_IO, h->prefix, "rate_limited: 429, retry after %s s: %s",
 				      x->retry_after ? x->retry_after : "(default)", url);
 	}
-	if (status == 404)
-		return attest_err_set(err, ATTEST_E_NOT_FOUND, h->prefix, "not_found: 404: %s", url);
+	/* 410 Gone: PCS no longer serves that item (an old tcbEvaluationDataNumber): not found either. */
+	if (status == 404 || status == 410)
+		return attest_err_set(err, ATTEST_E_NOT_FOUND, h->prefix, "not_found: %ld: %s", status, url);
 	if (status != 200)
 		return attest_err_set(err, ATTEST_E_IO, h->prefix, "http: status %ld: %s", status, url);
 	return ATTEST_OK;

@@ -18,7 +18,7 @@
  * safe for concurrent use. Errors (prefix "collateral.pcs" or
  * "collateral.kds"): <p>.http (a status other than 200, with the status and
  * URL), <p>.timeout, <p>.io (connection, TLS), <p>.too_large,
- * <p>.rate_limited, <p>.not_found (404).
+ * <p>.rate_limited, <p>.not_found (404, and 410 Gone: PCS no longer serves it).
  */
 
 #include "attest/error.h"

@@ -1088,6 +1088,56 @@ static void stopping_joins_the_refresher_even_with_a_fetch_in_flight(void **stat
 	fx_free(f);
 }
 
+static void selected_sets_are_cached_under_their_own_keys_and_not_found_is_remembered(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0}, eval17 = {COLLATERAL_UPDATE_STANDARD, 17};
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	char url[TPS_URL_MAX];
+
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_tcb_info_ex(f->cached, COLLATERAL_TEE_SGX, FMSPC, &early, &b, NULL),
+			 ATTEST_OK); /* not answered by the standard entry */
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 2);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_non_null(strstr(url, "update=early"));
+	assert_int_equal(collateral_get_tcb_info_ex(f->cached, COLLATERAL_TEE_SGX, FMSPC, &early, &b, NULL),
+			 ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 2); /* a hit under "sgx/tcb/<fmspc>/early" */
+	assert_int_equal(cached_source_invalidate(f->cached, "sgx/tcb/00A067110000/early"), ATTEST_OK);
+	/* a numbered set the upstream does not serve: not found, remembered for an hour */
+	atomic_store(&f->srv.status, 410);
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_tcb_info_ex(f->cached, COLLATERAL_TEE_SGX, FMSPC, &eval17, &b, &err),
+			 ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.pcs.not_found");
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_non_null(strstr(url, "tcbEvaluationDataNumber=17"));
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_tcb_info_ex(f->cached, COLLATERAL_TEE_SGX, FMSPC, &eval17, &b, &err),
+			 ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.pcs.not_found");
+	assert_int_equal(requests(f), 3);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK); /* the standard set is untouched */
+	collateral_blob_free(&b);
+	atomic_store(&f->now, atomic_load(&f->now) + 3601);
+	assert_int_equal(collateral_get_tcb_info_ex(f->cached, COLLATERAL_TEE_SGX, FMSPC, &eval17, &b, NULL),
+			 ATTEST_E_NOT_FOUND);
+	assert_int_equal(requests(f), 4); /* asked again after the hour */
+	/* identities too */
+	atomic_store(&f->srv.status, 0);
+	assert_int_equal(collateral_get_qe_identity_ex(f->cached, COLLATERAL_QE, &early, &b, NULL), ATTEST_OK);
+	collateral_blob_free(&b);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_non_null(strstr(url, "/qe/identity?update=early"));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1113,6 +1163,7 @@ int main(void)
 	    cmocka_unit_test(a_refresh_takes_the_newer_copy_another_node_stored_instead_of_fetching),
 	    cmocka_unit_test(items_nobody_asks_for_are_left_to_expire),
 	    cmocka_unit_test(stopping_joins_the_refresher_even_with_a_fetch_in_flight),
+	    cmocka_unit_test(selected_sets_are_cached_under_their_own_keys_and_not_found_is_remembered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
