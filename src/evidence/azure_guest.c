@@ -292,6 +292,7 @@ int azure_guest_info_parse(const uint8_t *p, size_t n, struct azure_guest_info *
 /* Per-request state. */
 struct agv {
 	const struct evidence_ctx *ctx;
+	const struct azure_guest_opts *opts; /* may be NULL */
 	const struct evidence_input *in;
 	struct azure_guest_info g;
 	TPMT_PUBLIC aik_tp;
@@ -415,6 +416,32 @@ static int isolation_tdx(struct agv *v, struct attest_err *err)
 	return tdx_verify(v->ctx, &q, v->tee, err);
 }
 
+/*
+ * x-ms-compliance-status of the nested TEE claims (maa-interface.md §2.5,
+ * §2.6): "azure-compliant-cvm" when the launch measurement is one Azure
+ * publishes for its CVM firmware (given in opts), the HCL made the report
+ * at VMPL 0 (formats.md §6.2) and the TEE is not debuggable. Read from the
+ * claims of the verified report. Without published measurements the
+ * verdict cannot be reached and the claim is absent.
+ */
+static int compliance_status(struct agv *v)
+{
+	const bool snp = v->g.isolation == AZURE_GUEST_SEV_SNP;
+	const json_t *m = claim_set_get(v->tee, snp ? "x-ms-sevsnpvm-launchmeasurement" : "tdx_mrtd");
+	const json_t *dbg = claim_set_get(v->tee, snp ? "x-ms-sevsnpvm-is-debuggable" : "tdx_td_attributes_debug");
+	const json_t *vmpl = claim_set_get(v->tee, "x-ms-sevsnpvm-vmpl");
+	uint8_t d[48];
+	bool listed = false;
+
+	if (v->opts == NULL || v->opts->n_cvm_measurements == 0 || !json_is_string(m) || !json_is_false(dbg) ||
+	    (snp && !(json_is_integer(vmpl) && json_integer_value(vmpl) == 0)) ||
+	    hex_decode_to(json_string_value(m), json_string_length(m), d, sizeof(d)) != 0)
+		return ATTEST_OK;
+	for (size_t i = 0; i < v->opts->n_cvm_measurements; i++)
+		listed |= CRYPTO_memcmp(v->opts->cvm_measurements[i], d, sizeof(d)) == 0;
+	return listed ? claim_set_add_str(v->tee, "x-ms-compliance-status", "azure-compliant-cvm") : ATTEST_OK;
+}
+
 static int isolation_verify(struct agv *v, struct attest_err *err)
 {
 	int rc;
@@ -433,9 +460,11 @@ static int isolation_verify(struct agv *v, struct attest_err *err)
 	if ((v->tee = claim_set_new()) == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
 	rc = v->g.isolation == AZURE_GUEST_SEV_SNP ? isolation_snp(v, err) : isolation_tdx(v, err);
-	if (rc != ATTEST_OK)
-		return rc;
-	return runtime_bind_ak(v, err);
+	if (rc == ATTEST_OK)
+		rc = runtime_bind_ak(v, err);
+	if (rc == ATTEST_OK && compliance_status(v) != ATTEST_OK)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
+	return rc;
 }
 
 /* PcrQuote may come as TPM2B_ATTEST (u16 size prefix) or bare TPMS_ATTEST. */
@@ -450,15 +479,40 @@ static void strip_tpm2b(const struct azure_guest_blob *b, const uint8_t **p, siz
 	}
 }
 
+/*
+ * The AIK is trusted when (formats.md §6.4, issue 8) the verified isolation
+ * evidence binds it, or it is registered with the provider (SHA-256 of its
+ * SubjectPublicKeyInfo, as for the Tpm type: tpm.h), or its AikCert chains
+ * to a configured vTPM root at ctx->now. Anything else is
+ * azureguest.aik.unregistered, naming why the certificate did not help.
+ */
+static int aik_trust(const struct agv *v, struct tpm_aik_trust *trust, uint8_t bound[32], struct attest_err *err)
+{
+	memset(trust, 0, sizeof(*trust));
+	trust->now = v->ctx->now;
+	trust->roots = v->ctx->anchors ? v->ctx->anchors->tpm_roots : NULL;
+	trust->require_valid_aik_cert = false;
+	if (v->aik_bound) {
+		if (tpm_pkey_spki_sha256(v->aik, bound) != 0)
+			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public", "cannot encode the AIK");
+		trust->registered = (const uint8_t(*)[32])bound;
+		trust->n_registered = 1;
+	} else if (v->opts != NULL) {
+		trust->registered = v->opts->registered_aiks;
+		trust->n_registered = v->opts->n_registered_aiks;
+	}
+	return ATTEST_OK;
+}
+
 static int quote_verify(struct agv *v, struct attest_err *err)
 {
 	struct tpm_quote_in q;
 	struct tpm_aik_trust trust;
+	struct attest_err qe;
 	uint8_t h[32];
 	int rc;
 
 	memset(&q, 0, sizeof(q));
-	memset(&trust, 0, sizeof(trust));
 	strip_tpm2b(&v->g.pcr_quote, &q.attest, &q.attest_len);
 	q.sig = v->g.pcr_sig.p;
 	q.sig_len = v->g.pcr_sig.n;
@@ -471,20 +525,20 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 	q.required_pcr_mask = v->g.pcr_set;
 	q.required_bank = TPM_BANK_SHA256;
 	q.pcrs = &v->g.pcrs;
-	trust.now = v->ctx->now;
-	trust.roots = v->ctx->anchors ? v->ctx->anchors->tpm_roots : NULL;
-	/* An AIK bound by verified isolation evidence is trusted like a registered one. */
-	if (v->aik_bound) {
-		if (tpm_pkey_spki_sha256(v->aik, h) != 0)
-			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public",
-					      "cannot encode the AIK");
-		trust.registered = (const uint8_t(*)[32])h;
-		trust.n_registered = 1;
-	}
-	trust.require_valid_aik_cert = !v->aik_bound;
-	rc = tpm_quote_verify(&q, &trust, &v->quote, err);
-	if (rc != ATTEST_OK)
+	if ((rc = aik_trust(v, &trust, h, err)) != ATTEST_OK)
 		return rc;
+	attest_err_clear(&qe);
+	rc = tpm_quote_verify(&q, &trust, &v->quote, &qe);
+	if (rc != ATTEST_OK && strcmp(qe.name, "tpm.aik.untrusted") == 0)
+		return attest_err_set(err, ATTEST_E_VERIFY, AG ".aik.unregistered",
+				      "the AIK is not bound by isolation evidence, not registered with the "
+				      "provider, and not certified to a vTPM root (%s)",
+				      qe.msg);
+	if (rc != ATTEST_OK) {
+		if (err != NULL)
+			*err = qe;
+		return rc;
+	}
 	/* Values the quote does not cover are not evidence: the log replays only against quoted PCRs. */
 	v->g.pcrs.present[TPM_BANK_SHA256] &= v->quote.selected[TPM_BANK_SHA256];
 	return ATTEST_OK;
@@ -570,6 +624,57 @@ static json_t *runtime_claim(const struct agv *v)
 	return rt;
 }
 
+/*
+ * The Windows boot configuration claims (§2.6), from verified SIPA events
+ * (PCR 12-14) only. "debuggersdisabled" is all three debug facilities off;
+ * "signingdisabled" (policies require true) reads the same way for the
+ * non-production signing modes: test signing and flight signing off and
+ * code integrity not turned off (our reading of the name: MAA does not
+ * define it). hvci-policy is 0 when no VbsHVCIPolicy record was measured.
+ */
+static int windows_claims(const struct tcg_boot_state *st, struct claim_set *out)
+{
+	const bool dbg = st->boot_debugging || st->kernel_debug || st->hypervisor_debug;
+	int rc = ATTEST_OK;
+
+	rc |= claim_set_add_bool(out, "x-ms-azurevm-bootdebug-enabled", st->boot_debugging);
+	rc |= claim_set_add_bool(out, "x-ms-azurevm-kerneldebug-enabled", st->kernel_debug);
+	rc |= claim_set_add_bool(out, "x-ms-azurevm-hypervisordebug-enabled", st->hypervisor_debug);
+	rc |= claim_set_add_bool(out, "x-ms-azurevm-debuggersdisabled", !dbg);
+	rc |= claim_set_add_bool(out, "x-ms-azurevm-testsigning-enabled", st->test_signing);
+	rc |= claim_set_add_bool(out, "x-ms-azurevm-flightsigning-enabled", st->flight_signing);
+	rc |= claim_set_add_bool(out, "x-ms-azurevm-signingdisabled",
+				 !st->test_signing && !st->flight_signing && st->code_integrity != 0);
+	rc |= claim_set_add_bool(out, "x-ms-azurevm-elam-enabled", st->elam);
+	rc |= claim_set_add_int(out, "x-ms-azurevm-hvci-policy",
+				st->hvci_seen ? (int64_t)(st->hvci_policy & INT64_MAX) : 0);
+	return rc;
+}
+
+/*
+ * db / dbx / default Secure Boot keys "validated" are MAA's verdicts against
+ * Azure's expected Secure Boot variables, which are not published: the log
+ * can only rule them out. With PCR 7 replayed, a variable that was not
+ * measured, does not hash to its digest, is not a well-formed non-empty
+ * EFI_SIGNATURE_LIST sequence, or (db) did not contain an authority that
+ * verified a boot image, cannot have been validated: the claim is false.
+ * Otherwise it is not emitted (docs/claims-azure-guest.md).
+ */
+static int secure_boot_var_claims(const struct tcg_boot_state *st, struct claim_set *out)
+{
+	int rc = ATTEST_OK;
+
+	if (!st->pcr7_verified)
+		return ATTEST_OK;
+	if (!st->sb_db.sound)
+		rc |= claim_set_add_bool(out, "x-ms-azurevm-dbvalidated", false);
+	if (!st->sb_dbx.sound)
+		rc |= claim_set_add_bool(out, "x-ms-azurevm-dbxvalidated", false);
+	if (!st->sb_pk.sound || !st->sb_kek.sound || !st->sb_db.sound)
+		rc |= claim_set_add_bool(out, "x-ms-azurevm-default-securebootkeysvalidated", false);
+	return rc;
+}
+
 /* Boot facts from the verified log only (formats.md §7.6-7.7); absent ≠ safe. */
 static int boot_claims(const struct agv *v, struct claim_set *out, struct attest_err *err)
 {
@@ -579,17 +684,12 @@ static int boot_claims(const struct agv *v, struct claim_set *out, struct attest
 	if (rc != ATTEST_OK)
 		return rc;
 	rc = claim_set_add_bool(out, "secureboot", st.secure_boot == 1);
-	if (rc == ATTEST_OK && st.windows) {
-		rc = claim_set_add_bool(out, "x-ms-azurevm-bootdebug-enabled", st.boot_debugging);
-		if (rc == ATTEST_OK)
-			rc = claim_set_add_bool(out, "x-ms-azurevm-kerneldebug-enabled", st.kernel_debug);
-		if (rc == ATTEST_OK)
-			rc = claim_set_add_bool(out, "x-ms-azurevm-debuggersdisabled",
-						!st.boot_debugging && !st.kernel_debug);
-		if (rc == ATTEST_OK)
-			rc = claim_set_add_bool(out, "x-ms-azurevm-testsigning-enabled", st.test_signing);
-	}
-	return rc;
+	if (rc == ATTEST_OK && st.windows)
+		rc = windows_claims(&st, out);
+	if (rc == ATTEST_OK)
+		rc = secure_boot_var_claims(&st, out);
+	return rc == ATTEST_OK ? ATTEST_OK
+			       : attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
 }
 
 static int add_claims(const struct agv *v, struct claim_set *out, struct attest_err *err)
@@ -628,12 +728,19 @@ static int add_claims(const struct agv *v, struct claim_set *out, struct attest_
 int azure_guest_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, struct claim_set *out,
 		       struct attest_err *err)
 {
+	return azure_guest_verify_with(ctx, NULL, in, out, err);
+}
+
+int azure_guest_verify_with(const struct evidence_ctx *ctx, const struct azure_guest_opts *opts,
+			    const struct evidence_input *in, struct claim_set *out, struct attest_err *err)
+{
 	struct agv v;
 	struct claim_set *tmp = NULL;
 	int rc;
 
 	memset(&v, 0, sizeof(v));
 	v.ctx = ctx;
+	v.opts = opts;
 	v.in = in;
 	if (ctx == NULL || in == NULL || out == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, AG ".param", "bad parameters");

@@ -15,7 +15,8 @@
  *      == SHA-256(RunTimeData); Tdx: TD quote and REPORTDATA), and the
  *      runtime data's HCLAkPub equals the AIK: the vTPM lives in that TEE.
  *      TrustedLaunch carries no isolation evidence and must not claim any;
- *   3. the AIK is trusted: bound by step 2, or its AikCert chains to
+ *   3. the AIK is trusted: bound by step 2, or registered with the
+ *      provider (azure_guest_opts), or its AikCert chains to
  *      ctx->anchors->tpm_roots at ctx->now;
  *   4. the PCR quote verifies with the AIK over the supplied PCR values
  *      (SHA-256 bank, every PCR of PcrSet selected);
@@ -96,12 +97,38 @@ void azure_guest_info_free(struct azure_guest_info *info);
  * JSON text (the pipeline's request decoder undoes the base64url). When
  * in->nonce is set the quote's extraData must equal it. Errors beside the
  * building blocks': azureguest.aik.public, azureguest.aik.attributes,
- * azureguest.aik.cert, azureguest.isolation.unexpected,
+ * azureguest.aik.cert, azureguest.aik.unregistered, azureguest.isolation.unexpected,
  * azureguest.isolation.missing, azureguest.isolation.runtime,
  * azureguest.quote.bank, azureguest.log.empty, azureguest.enckey.*.
  */
 int azure_guest_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, struct claim_set *out,
 		       struct attest_err *err);
+
+/* What a provider adds to the verification (all optional). */
+struct azure_guest_opts {
+	/* AIKs registered with the provider, as for the Tpm type (tpm.h):
+	 * SHA-256 of each AIK's SubjectPublicKeyInfo DER. Such an AIK needs no
+	 * certificate chain and no isolation binding. */
+	const uint8_t (*registered_aiks)[32];
+	size_t n_registered_aiks;
+	/*
+	 * Launch measurements Azure publishes for its confidential VM firmware
+	 * (SEV-SNP MEASUREMENT or TDX MRTD, 48 bytes each). Only with them can
+	 * x-ms-isolation-tee.x-ms-compliance-status be decided: it is
+	 * "azure-compliant-cvm" when the verified report was made at VMPL 0 (SNP),
+	 * is not debuggable, and its measurement is one of these; else absent.
+	 */
+	const uint8_t (*cvm_measurements)[48];
+	size_t n_cvm_measurements;
+};
+
+/*
+ * azure_guest_verify with provider options (opts may be NULL). An AIK that
+ * is not bound by isolation evidence, not registered and not certified to
+ * a vTPM root is azureguest.aik.unregistered.
+ */
+int azure_guest_verify_with(const struct evidence_ctx *ctx, const struct azure_guest_opts *opts,
+			    const struct evidence_input *in, struct claim_set *out, struct attest_err *err);
 
 /*
  * Seals jwt to enc_pub (RSA public key) as described above. *sealed is the

@@ -20,6 +20,10 @@
 static const uint8_t EFI_GLOBAL_VARIABLE[16] = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
 						0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
 
+/* EFI_IMAGE_SECURITY_DATABASE_GUID d719b2cb-3d3a-4596-a3bc-dad00e67656f (db, dbx; UEFI 2.10 §32.6.1). */
+static const uint8_t EFI_IMAGE_SECURITY_DATABASE[16] = {0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
+							0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f};
+
 struct uefi_var {
 	const uint8_t *guid;
 	const uint8_t *name; /* UTF-16LE */
@@ -388,10 +392,101 @@ static int sipa_state(void *arg, uint32_t type, const uint8_t *data, uint32_t le
 	case 0x000A0003u: /* VBS IOMMU required */
 		st->iommu |= on;
 		break;
+	case 0x0005000Du: /* HypervisorDebug */
+		st->hypervisor_debug |= on;
+		break;
+	case 0x00050021u: /* FlightSigning */
+		st->flight_signing |= on;
+		break;
+	case 0x000A0007u: /* VbsHVCIPolicy: a bit counts only when every instance sets it */
+		st->hvci_policy = st->hvci_seen ? (st->hvci_policy & leaf_uint(data, len)) : leaf_uint(data, len);
+		st->hvci_seen = true;
+		break;
 	default:
+		/* ELAMKeyname, ELAMConfiguration, ELAMPolicy, ELAMMeasured (0x0009xxxx): the
+		 * boot manager measures them for the ELAM driver it loads (WBCL). */
+		if ((type & 0xFFFF0000u) == 0x00090000u)
+			st->elam = true;
 		break;
 	}
 	return ATTEST_OK;
+}
+
+/* ---- Secure Boot policy variables (PCR 7) ---------------------------------- */
+
+#define EFI_SIGNATURE_LIST_HEADER 28 /* SignatureType, ListSize, HeaderSize, SignatureSize */
+#define EFI_SIGNATURE_OWNER	  16 /* EFI_SIGNATURE_DATA.SignatureOwner */
+
+/*
+ * A variable's data as EFI_SIGNATURE_LISTs (UEFI 2.10 §32.4.1): each list's
+ * sizes agree (SignatureListSize = header + SignatureHeaderSize + a whole
+ * number of SignatureSize entries, each larger than its owner GUID), the
+ * lists fill the data exactly, and there is at least one signature. When
+ * want is given, *found says whether one entry (owner GUID and data) is
+ * exactly want.
+ */
+static bool esl_sound(const uint8_t *p, size_t n, const uint8_t *want, size_t want_len, bool *found)
+{
+	struct cur c;
+	size_t sigs = 0;
+
+	cur_init(&c, p, n);
+	while (!cur_empty(&c)) {
+		const uint8_t *type;
+		uint32_t list, hdr, size;
+		struct cur body;
+
+		if (cur_take(&c, 16, &type) || cur_u32le(&c, &list) || cur_u32le(&c, &hdr) ||
+		    cur_u32le(&c, &size) || list < EFI_SIGNATURE_LIST_HEADER ||
+		    cur_sub(&c, list - EFI_SIGNATURE_LIST_HEADER, &body) || cur_skip(&body, hdr) ||
+		    size <= EFI_SIGNATURE_OWNER || cur_left(&body) % size != 0)
+			return false;
+		while (!cur_empty(&body)) {
+			const uint8_t *e;
+
+			if (cur_take(&body, size, &e))
+				return false;
+			if (want != NULL && want_len == size && memcmp(e, want, size) == 0)
+				*found = true;
+			sigs++;
+		}
+	}
+	return sigs > 0;
+}
+
+static struct tcg_sb_var *sb_var_of(struct tcg_boot_state *st, const struct uefi_var *v)
+{
+	if (memcmp(v->guid, EFI_GLOBAL_VARIABLE, 16) == 0)
+		return uefi_name_is(v, "PK") ? &st->sb_pk : uefi_name_is(v, "KEK") ? &st->sb_kek : NULL;
+	if (memcmp(v->guid, EFI_IMAGE_SECURITY_DATABASE, 16) == 0)
+		return uefi_name_is(v, "db") ? &st->sb_db : uefi_name_is(v, "dbx") ? &st->sb_dbx : NULL;
+	return NULL;
+}
+
+/* One verified PCR 7 event: a Secure Boot policy variable, or an authority that must come from db. */
+static void sb_event(struct tcg_boot_state *st, const struct tcg_event *ev, bool bound)
+{
+	struct uefi_var v;
+	struct tcg_sb_var *sv;
+	bool found = false;
+
+	if (!uefi_var_parse(ev->data, ev->data_len, &v))
+		return;
+	if (ev->type == EV_EFI_VARIABLE_AUTHORITY) {
+		/* PFP §3.3.4.8: the db entry that verified an image; it must be in the measured db. */
+		if (memcmp(v.guid, EFI_IMAGE_SECURITY_DATABASE, 16) == 0 && uefi_name_is(&v, "db") &&
+		    (!st->sb_db.measured ||
+		     !esl_sound(st->sb_db.data, st->sb_db.len, v.data, v.data_len, &found) || !found))
+			st->sb_db.sound = false;
+		return;
+	}
+	if (ev->type != EV_EFI_VARIABLE_DRIVER_CONFIG || (sv = sb_var_of(st, &v)) == NULL)
+		return;
+	/* A variable measured twice is sound only when every instance is. */
+	sv->sound = (!sv->measured || sv->sound) && bound && esl_sound(v.data, v.data_len, NULL, 0, &found);
+	sv->measured = true;
+	sv->data = v.data;
+	sv->len = v.data_len;
 }
 
 int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct attest_err *err)
@@ -399,6 +494,8 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 	memset(st, 0, sizeof(*st));
 	st->secure_boot = -1;
 	st->code_integrity = -1;
+	for (int b = 0; b < TPM_BANK_COUNT; b++)
+		st->pcr7_verified |= (log->verified[b] & (1u << 7)) != 0;
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct tcg_event *ev = &log->events[i];
 		struct uefi_var v;
@@ -419,6 +516,8 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 		    uefi_var_parse(ev->data, ev->data_len, &v) &&
 		    memcmp(v.guid, EFI_GLOBAL_VARIABLE, 16) == 0 && uefi_name_is(&v, "SecureBoot"))
 			st->secure_boot = (v.data_len == 1 && v.data[0] == 1) ? 1 : 0;
+		if (ev->pcr == 7)
+			sb_event(st, ev, bound);
 		if (ev->type == EV_EVENT_TAG) {
 			st->windows = true;
 			if ((rc = sipa_walk(ev->data, ev->data_len, sipa_state, st, err)) != ATTEST_OK) {

@@ -156,9 +156,12 @@ char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs);
  * secureBootEnabled from the PCR 7 SecureBoot variable; from the Windows
  * boot configuration log (SIPA, PCR 12-14): bootDebuggingDisabled,
  * notSafeMode, notWinPE, vbsEnabled, iommuEnabled, codeIntegrityEnabled,
- * testSigningDisabled, osKernelDebuggingDisabled. A claim is emitted only
- * when the log says something about it (absent ≠ safe). Every instance of
- * a repeated SIPA boolean must be safe.
+ * testSigningDisabled, osKernelDebuggingDisabled; and the raw facts
+ * behind them (hypervisor debugging, flight signing, ELAM, HVCI policy,
+ * the PCR 7 Secure Boot variables) for other claim sets (Azure guest,
+ * maa-interface.md §2.6). A claim is emitted only when the log says
+ * something about it (absent ≠ safe). Every instance of a repeated SIPA
+ * boolean must be safe.
  */
 struct tcg_boot_state {
 	int secure_boot;         /* -1 unknown, 0 off, 1 on */
@@ -171,7 +174,27 @@ struct tcg_boot_state {
 	int code_integrity;      /* -1 unknown, else all CodeIntegrity != 0 */
 	bool vbs;                /* VSMLaunchType != 0 or VBS VSM required */
 	bool iommu;              /* VBS IOMMU required */
+	bool hypervisor_debug;   /* any HypervisorDebug != 0 */
+	bool flight_signing;     /* any FlightSigning != 0 */
+	bool elam;               /* ELAM records (an early-launch anti-malware driver) were measured */
+	bool hvci_seen;          /* a VbsHVCIPolicy record was measured */
+	uint64_t hvci_policy;    /* the bits set in every VbsHVCIPolicy record */
 	size_t sipa_records;
+	/*
+	 * The Secure Boot policy variables the firmware measures into PCR 7 as
+	 * EV_EFI_VARIABLE_DRIVER_CONFIG (PFP §3.3.4.8; PK, KEK under
+	 * EFI_GLOBAL_VARIABLE, db, dbx under EFI_IMAGE_SECURITY_DATABASE_GUID),
+	 * from verified events only. sound: measured, every instance's data
+	 * hashes to its digest and is a well-formed, non-empty sequence of
+	 * EFI_SIGNATURE_LISTs (UEFI 2.10 §32.4.1); for db also every
+	 * EV_EFI_VARIABLE_AUTHORITY entry naming db is one of its signatures.
+	 */
+	bool pcr7_verified; /* PCR 7 replayed to the quote in some bank */
+	struct tcg_sb_var {
+		bool measured, sound;
+		const uint8_t *data; /* the last instance's variable data (into the log) */
+		size_t len;
+	} sb_pk, sb_kek, sb_db, sb_dbx;
 };
 
 int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct attest_err *err);

@@ -475,13 +475,13 @@ static void trusted_launch_needs_an_aik_certificate_to_a_tpm_root(void **state)
 
 	v->rq.isolation_type = NULL;
 	vm_request(v);
-	refused(v, "tpm.aik.cert_required");
+	refused(v, "azureguest.aik.unregistered");
 	assert_int_equal(devplat_tpm_ca_new("Test vTPM AIK CA", 1600000000, 2000000000, &ca, NULL), 0);
 	assert_int_equal(devplat_tpm_ca_issue(ca, v->ak, "aik", 1600000000, 2000000000, &cert, NULL), 0);
 	dl = i2d_X509(cert, &der);
 	v->rq.aik_cert.p = der, v->rq.aik_cert.n = (size_t)dl;
 	vm_request(v);
-	refused(v, "tpm.aik.cert.untrusted_root");
+	refused(v, "azureguest.aik.unregistered");
 	v->anchors.tpm_roots = sk_X509_new_null();
 	sk_X509_push(v->anchors.tpm_roots, ca->cert);
 	assert_int_equal(verify(v, cs, &err), ATTEST_OK);
@@ -490,6 +490,79 @@ static void trusted_launch_needs_an_aik_certificate_to_a_tpm_root(void **state)
 	v->anchors.tpm_roots = NULL;
 	v->rq.aik_cert.p = NULL;
 	v->rq.isolation_type = "SevSnp";
+	vm_request(v);
+	claim_set_free(cs);
+	OPENSSL_free(der);
+	X509_free(cert);
+	devplat_tpm_ca_free(ca);
+}
+
+/* Provider-registered AIKs (as for the Tpm type): SHA-256 of the SPKI. */
+static int verify_registered(struct vm *v, const uint8_t (*keys)[32], size_t n, struct claim_set *cs,
+			     struct attest_err *err)
+{
+	struct azure_guest_opts o = {.registered_aiks = keys, .n_registered_aiks = n};
+	struct evidence_input in = {0};
+
+	in.evidence = (const uint8_t *)v->text;
+	in.evidence_len = strlen(v->text);
+	attest_err_clear(err);
+	return azure_guest_verify_with(&v->ctx, &o, &in, cs, err);
+}
+
+static void trusted_launch_with_a_registered_aik_needs_no_certificate(void **state)
+{
+	struct vm *v = *state;
+	struct devplat_tpm_ca *ca = NULL;
+	X509 *cert = NULL;
+	uint8_t reg[2][32], *der = NULL;
+	int dl;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+
+	assert_int_equal(tpm_pkey_spki_sha256(v->other, reg[0]), 0);
+	assert_int_equal(tpm_pkey_spki_sha256(v->ak, reg[1]), 0);
+	v->rq.isolation_type = NULL;
+	vm_request(v);
+	/* Registered (second of two): accepted without any AikCert, and without isolation claims. */
+	assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 2, cs, &err), ATTEST_OK);
+	assert_null(claim_set_get(cs, "x-ms-isolation-tee"));
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-attestation-type")), "azurevm");
+	/* Only another key registered: refused with its own name. */
+	claim_set_free(cs);
+	cs = claim_set_new();
+	assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 1, cs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "azureguest.aik.unregistered");
+	assert_non_null(strstr(err.msg, "no AIK certificate"));
+	assert_int_equal(claim_set_count(cs), 0);
+	/* Registration is enough even beside a certificate that chains nowhere; without it the chain error is named. */
+	assert_int_equal(devplat_tpm_ca_new("Unknown AIK CA", 1600000000, 2000000000, &ca, NULL), 0);
+	assert_int_equal(devplat_tpm_ca_issue(ca, v->ak, "aik", 1600000000, 2000000000, &cert, NULL), 0);
+	dl = i2d_X509(cert, &der);
+	v->rq.aik_cert.p = der, v->rq.aik_cert.n = (size_t)dl;
+	vm_request(v);
+	assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 2, cs, &err), ATTEST_OK);
+	claim_set_free(cs);
+	cs = claim_set_new();
+	assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 1, cs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "azureguest.aik.unregistered");
+	assert_non_null(strstr(err.msg, "root"));
+	/* A registration does not stand in for the isolation binding of a CVM's AIK. */
+	v->rq.aik_cert.p = NULL;
+	v->rq.isolation_type = "SevSnp";
+	{
+		char *rt = snp_plat_hcl_runtime_json(v->other), *proof = snp_proof(v, rt);
+
+		v->rq.proof.p = (const uint8_t *)proof, v->rq.proof.n = strlen(proof);
+		v->rq.runtime.p = (const uint8_t *)rt, v->rq.runtime.n = strlen(rt);
+		vm_request(v);
+		assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 2, cs, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "hcl.ak_mismatch");
+		v->rq.proof.p = (const uint8_t *)v->proof, v->rq.proof.n = strlen(v->proof);
+		v->rq.runtime.p = (const uint8_t *)v->runtime, v->rq.runtime.n = strlen(v->runtime);
+		free(rt);
+		free(proof);
+	}
 	vm_request(v);
 	claim_set_free(cs);
 	OPENSSL_free(der);
@@ -705,6 +778,7 @@ int main(void)
 	    cmocka_unit_test(aik_not_bound_in_the_snp_report_is_refused),
 	    cmocka_unit_test(trusted_launch_claiming_isolation_is_refused),
 	    cmocka_unit_test(trusted_launch_needs_an_aik_certificate_to_a_tpm_root),
+	    cmocka_unit_test(trusted_launch_with_a_registered_aik_needs_no_certificate),
 	    cmocka_unit_test(log_that_does_not_replay_is_refused),
 	    cmocka_unit_test(certify_over_another_key_is_refused),
 	    cmocka_unit_test(quote_of_other_pcr_values_is_refused),

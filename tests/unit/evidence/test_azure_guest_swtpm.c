@@ -7,9 +7,16 @@
  * SHA-256) to unwrap the sealed token's inner key. The isolation evidence
  * is a synthetic SNP report (src/devplat/snp_plat.h) whose runtime data
  * carries the swtpm AK as HCLAkPub. Skips, saying so, without the tools.
+ * The second test sends that request to a real attestd over HTTPS and hands
+ * the sealed answer to an independent client (tests/interop/
+ * azure_guest_jose.mjs: node's AES-GCM and `jose` against /certs) after
+ * the TPM unwrapped its inner key.
  */
+#include "harness.h"
+
 #include "base/codec.h"
 #include "claims/claims.h"
+#include "crypto/jose.h"
 #include "devplat/azure_guest_dev.h"
 #include "devplat/snp_plat.h"
 #include "devplat/tpm_dev.h"
@@ -33,6 +40,11 @@ struct fx {
 	EVP_PKEY *ak;
 	struct devplat_tcg_log log;
 	struct tpm_pcr_values pcrs;
+	/* The confidential VM around the TPM: a synthetic SNP platform whose report binds the AK. */
+	struct snp_plat *plat;
+	struct snp_plat_leaf leaf;
+	STACK_OF(X509) * arks;
+	char *text; /* the AttestationInfo JSON */
 };
 
 static int run(const struct fx *f, bool driver, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -63,6 +75,72 @@ static uint8_t *slurp(const struct fx *f, const char *name, size_t *len)
 
 	assert_non_null(p);
 	return p;
+}
+
+/* The synthetic SNP report (a fresh test platform) binding runtime. */
+static char *snp_proof(struct snp_plat *plat, const struct snp_plat_leaf *leaf, const char *runtime)
+{
+	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
+	uint8_t chip[64], *hcl = NULL;
+	size_t hl = 0;
+	struct snp_report r;
+	char *a = snp_plat_pem(leaf->cert), *b = snp_plat_pem(snp_plat_ask(plat)), *chain, *rb, *cb, *out;
+
+	memset(chip, 0x5A, sizeof(chip));
+	snp_plat_report_defaults(plat, chip, tcb, false, &r);
+	assert_int_equal(snp_plat_hcl_report(&r, leaf->key, runtime, &hcl, &hl, NULL), 0);
+	assert_true(asprintf(&chain, "%s%s", a, b) > 0);
+	rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
+	cb = b64url_encode((const uint8_t *)chain, strlen(chain));
+	assert_true(asprintf(&out, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rb, cb) > 0);
+	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
+	return out;
+}
+
+/* The AttestationInfo of this VM: swtpm's AK, quote, certified key and log; SNP isolation binding the AK. */
+static void request_build(struct fx *f)
+{
+	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
+				  .not_before = 1600000000,
+				  .not_after = 2000000000,
+				  .key_dir = getenv("ATTEST_BINARY_DIR")};
+	uint8_t chip[64];
+	struct snp_plat_leaf_spec spec = {.chip_id = chip, .tcb = tcb};
+	struct devplat_azg_request rq = {0};
+	uint8_t *aik_pub, *enc_pub, *cm, *cs_sig, *qm, *qs;
+	size_t apl = 0, epl = 0, cml = 0, csl = 0, qml = 0, qsl = 0;
+	char *runtime, *proof;
+
+	memset(chip, 0x5A, sizeof(chip));
+	assert_int_equal(snp_plat_new(&o, &f->plat, NULL), 0);
+	assert_int_equal(snp_plat_issue(f->plat, &spec, &f->leaf, NULL), 0);
+	f->arks = sk_X509_new_null();
+	sk_X509_push(f->arks, snp_plat_ark(f->plat));
+	runtime = snp_plat_hcl_runtime_json(f->ak);
+	proof = snp_proof(f->plat, &f->leaf, runtime);
+	aik_pub = slurp(f, "ak.pub", &apl);
+	enc_pub = slurp(f, "enc.pub", &epl);
+	cm = slurp(f, "certify.msg", &cml);
+	cs_sig = slurp(f, "certify.sig", &csl);
+	qm = slurp(f, "q.msg", &qml);
+	qs = slurp(f, "q.sig", &qsl);
+	rq.os_type = "Linux";
+	rq.log.p = f->log.log.p, rq.log.n = f->log.log.len;
+	rq.aik_pub.p = aik_pub, rq.aik_pub.n = apl;
+	rq.quote.p = qm, rq.quote.n = qml;
+	rq.quote_sig.p = qs, rq.quote_sig.n = qsl;
+	rq.enc_pub.p = enc_pub, rq.enc_pub.n = epl;
+	rq.certify.p = cm, rq.certify.n = cml;
+	rq.certify_sig.p = cs_sig, rq.certify_sig.n = csl;
+	rq.pcr_set = 0xFFFFFF;
+	rq.pcrs = &f->pcrs;
+	rq.isolation_type = "SevSnp";
+	rq.proof.p = (const uint8_t *)proof, rq.proof.n = strlen(proof);
+	rq.runtime.p = (const uint8_t *)runtime, rq.runtime.n = strlen(runtime);
+	assert_int_equal(devplat_azg_request_json(&rq, &f->text, NULL), 0);
+	free(runtime), free(proof);
+	free(aik_pub), free(enc_pub), free(cm), free(cs_sig), free(qm), free(qs);
 }
 
 static int setup(void **state)
@@ -146,6 +224,7 @@ static int setup(void **state)
 		assert_int_equal(tpm_pcr_set(&f->pcrs, TPM_BANK_SHA256, idx, d, 32, NULL), 0);
 	}
 	fclose(ext);
+	request_build(f);
 	return 0;
 }
 
@@ -163,6 +242,10 @@ static int teardown(void **state)
 	}
 	EVP_PKEY_free(f->ak);
 	devplat_tcg_log_free(&f->log);
+	sk_X509_free(f->arks);
+	snp_plat_leaf_free(&f->leaf);
+	snp_plat_free(f->plat);
+	free(f->text);
 	free(f);
 	return 0;
 }
@@ -198,80 +281,21 @@ static int tpm_unwrap(void *arg, const uint8_t *wrapped, size_t n, uint8_t *key,
 	return 0;
 }
 
-/* The synthetic SNP report (a fresh test platform) binding runtime. */
-static char *snp_proof(struct snp_plat *plat, const struct snp_plat_leaf *leaf, const char *runtime)
-{
-	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
-	uint8_t chip[64], *hcl = NULL;
-	size_t hl = 0;
-	struct snp_report r;
-	char *a = snp_plat_pem(leaf->cert), *b = snp_plat_pem(snp_plat_ask(plat)), *chain, *rb, *cb, *out;
-
-	memset(chip, 0x5A, sizeof(chip));
-	snp_plat_report_defaults(plat, chip, tcb, false, &r);
-	assert_int_equal(snp_plat_hcl_report(&r, leaf->key, runtime, &hcl, &hl, NULL), 0);
-	assert_true(asprintf(&chain, "%s%s", a, b) > 0);
-	rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
-	cb = b64url_encode((const uint8_t *)chain, strlen(chain));
-	assert_true(asprintf(&out, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rb, cb) > 0);
-	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
-	return out;
-}
-
 static void swtpm_vm_attests_and_only_its_tpm_unseals_the_token(void **state)
 {
-	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
 	struct fx *f = *state;
-	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
-				  .not_before = 1600000000,
-				  .not_after = 2000000000,
-				  .key_dir = getenv("ATTEST_BINARY_DIR")};
-	struct snp_plat *plat = NULL;
-	struct snp_plat_leaf leaf = {0};
-	uint8_t chip[64];
-	struct snp_plat_leaf_spec spec = {.chip_id = chip, .tcb = tcb};
-	STACK_OF(X509) *arks = sk_X509_new_null();
 	struct evidence_anchors anchors = {0};
 	struct evidence_ctx ctx = {.now = 1700000000, .anchors = &anchors};
 	struct evidence_input in = {0};
-	struct devplat_azg_request rq = {0};
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
-	uint8_t *aik_pub, *enc_pub, *cm, *cs_sig, *qm, *qs;
-	size_t apl = 0, epl = 0, cml = 0, csl = 0, qml = 0, qsl = 0;
-	char *runtime, *proof, *text = NULL, *sealed = NULL, *jwt = NULL;
+	char *sealed = NULL, *jwt = NULL;
 	const json_t *k;
 
 	if (!f->up)
 		skip();
-	memset(chip, 0x5A, sizeof(chip));
-	assert_int_equal(snp_plat_new(&o, &plat, NULL), 0);
-	assert_int_equal(snp_plat_issue(plat, &spec, &leaf, NULL), 0);
-	sk_X509_push(arks, snp_plat_ark(plat));
-	anchors.amd_arks = arks;
-	runtime = snp_plat_hcl_runtime_json(f->ak);
-	proof = snp_proof(plat, &leaf, runtime);
-	aik_pub = slurp(f, "ak.pub", &apl);
-	enc_pub = slurp(f, "enc.pub", &epl);
-	cm = slurp(f, "certify.msg", &cml);
-	cs_sig = slurp(f, "certify.sig", &csl);
-	qm = slurp(f, "q.msg", &qml);
-	qs = slurp(f, "q.sig", &qsl);
-	rq.os_type = "Linux";
-	rq.log.p = f->log.log.p, rq.log.n = f->log.log.len;
-	rq.aik_pub.p = aik_pub, rq.aik_pub.n = apl;
-	rq.quote.p = qm, rq.quote.n = qml;
-	rq.quote_sig.p = qs, rq.quote_sig.n = qsl;
-	rq.enc_pub.p = enc_pub, rq.enc_pub.n = epl;
-	rq.certify.p = cm, rq.certify.n = cml;
-	rq.certify_sig.p = cs_sig, rq.certify_sig.n = csl;
-	rq.pcr_set = 0xFFFFFF;
-	rq.pcrs = &f->pcrs;
-	rq.isolation_type = "SevSnp";
-	rq.proof.p = (const uint8_t *)proof, rq.proof.n = strlen(proof);
-	rq.runtime.p = (const uint8_t *)runtime, rq.runtime.n = strlen(runtime);
-	assert_int_equal(devplat_azg_request_json(&rq, &text, NULL), 0);
-	in.evidence = (const uint8_t *)text, in.evidence_len = strlen(text);
+	anchors.amd_arks = f->arks;
+	in.evidence = (const uint8_t *)f->text, in.evidence_len = strlen(f->text);
 	in.nonce = "azg";
 	attest_err_clear(&err);
 	assert_int_equal(azure_guest_verify(&ctx, &in, cs, &err), ATTEST_OK);
@@ -298,17 +322,131 @@ static void swtpm_vm_attests_and_only_its_tpm_unseals_the_token(void **state)
 	assert_string_equal(jwt, "eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.");
 	free(jwt);
 	claim_set_free(cs);
-	free(text), free(sealed), free(runtime), free(proof);
-	free(aik_pub), free(enc_pub), free(cm), free(cs_sig), free(qm), free(qs);
-	sk_X509_free(arks);
-	snp_plat_leaf_free(&leaf);
-	snp_plat_free(plat);
+	free(sealed);
+}
+
+/* ---- a real attestd and an independent client (node + jose) ------------------------ */
+
+/* tests/interop with node and jose, or NULL (the test then skips, saying so). */
+static const char *interop_dir(char *out, size_t cap)
+{
+	const char *src = getenv("ATTEST_SOURCE_DIR");
+	char probe[1200];
+
+	snprintf(out, cap, "%s/tests/interop", src ? src : ".");
+	snprintf(probe, sizeof(probe), "%s/node_modules/jose/package.json", out);
+	if (access(probe, R_OK) != 0 || system("node --version >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "SKIP: node or %s is missing (npm ci in tests/interop)\n", probe);
+		return NULL;
+	}
+	return out;
+}
+
+static void put_file(const struct fx *f, const char *name, const void *p, size_t n, char *path, size_t cap)
+{
+	FILE *w;
+
+	snprintf(path, cap, "%s/%s", f->dir, name);
+	w = fopen(path, "wb");
+	assert_non_null(w);
+	assert_int_equal(fwrite(p, 1, n, w), n);
+	fclose(w);
+}
+
+/* POST /attest/AzureGuest; the sealed "token" of a 200 answer (malloc'd). */
+static char *attest_over_https(const struct attestd_proc *p, const char *text)
+{
+	const char *headers[] = {"Content-Type: application/json", NULL};
+	char *b = b64url_encode((const uint8_t *)text, strlen(text)), *body = NULL, *token;
+	struct http_reply r;
+	json_t *doc;
+
+	assert_true(asprintf(&body, "{\"AttestationInfo\":\"%s\"}", b) > 0);
+	assert_int_equal(http_do(p, "POST", "/attest/AzureGuest?api-version=2020-10-01", headers, body,
+				 strlen(body), NULL, &r),
+			 0);
+	if (r.status != 200)
+		fail_msg("AzureGuest: %ld %s", r.status, r.body);
+	doc = http_json(&r);
+	assert_true(json_is_string(json_object_get(doc, "token")));
+	token = strdup(json_string_value(json_object_get(doc, "token")));
+	json_decref(doc);
+	http_reply_free(&r);
+	free(body);
+	free(b);
+	return token;
+}
+
+/* base64url modulus of the TPM-held EncKeyPub, as a JWK names it. */
+static char *enc_modulus(const struct fx *f)
+{
+	size_t n = 0;
+	uint8_t *p = slurp(f, "enc.pub", &n);
+	TPMT_PUBLIC pub;
+	EVP_PKEY *key = NULL;
+	json_t *jwk = NULL;
+	char *out;
+
+	assert_int_equal(tpm_public_parse(p, n, &pub, NULL), 0);
+	assert_int_equal(tpm_public_to_pkey(&pub, &key, NULL), 0);
+	assert_int_equal(jwk_from_key(key, "k", NULL, &jwk, NULL), 0);
+	out = strdup(json_string_value(json_object_get(jwk, "n")));
+	json_decref(jwk);
+	EVP_PKEY_free(key);
+	free(p);
+	return out;
+}
+
+static void attestd_answer_is_opened_by_the_tpm_and_verified_with_jose(void **state)
+{
+	struct fx *f = *state;
+	char dir[1024], ark[512], sealedf[512], cjwt[512], inner[512], cmd[4096];
+	struct attestd_proc p;
+	struct attest_err err;
+	char *pem, *token, *jwt = NULL, *n;
+	int st;
+
+	if (!f->up || interop_dir(dir, sizeof(dir)) == NULL)
+		skip();
+	/* attestd trusts the synthetic AMD root (development anchors, --trust-roots). */
+	pem = snp_plat_pem(snp_plat_ark(f->plat));
+	put_file(f, "ark.pem", pem, strlen(pem), ark, sizeof(ark));
+	free(pem);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	{
+		const char *extra[] = {"--trust-roots", ark, NULL};
+
+		assert_int_equal(attestd_start(&p, extra), 0);
+	}
+	token = attest_over_https(&p, f->text);
+	/* The VM side: the TPM unwraps the inner key (left in inner.bin); the C unseal for comparison. */
+	attest_err_clear(&err);
+	assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err), ATTEST_OK);
+	put_file(f, "sealed.txt", token, strlen(token), sealedf, sizeof(sealedf));
+	put_file(f, "c.jwt", jwt, strlen(jwt), cjwt, sizeof(cjwt));
+	snprintf(inner, sizeof(inner), "%s/inner.bin", f->dir);
+	n = enc_modulus(f);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy "
+		 "NODE_EXTRA_CA_CERTS='%s' ATTESTD_URL='%s' SEALED_FILE='%s' INNER_KEY_FILE='%s' "
+		 "C_JWT_FILE='%s' ENC_N='%s' node azure_guest_jose.mjs 2>&1",
+		 dir, p.cacert, p.base, sealedf, inner, cjwt, n);
+	fflush(stderr);
+	st = system(cmd);
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	attestd_cleanup(&p);
+	curl_global_cleanup();
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	free(n);
+	free(jwt);
+	free(token);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(swtpm_vm_attests_and_only_its_tpm_unseals_the_token),
+	    cmocka_unit_test(attestd_answer_is_opened_by_the_tpm_and_verified_with_jose),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
