@@ -1,0 +1,580 @@
+/*
+ * The Intel PCS v4 / PCCS read API and the AMD KDS read paths, served from
+ * the node's collateral source (issue 12), so Intel's quote verification
+ * library, dcap-qvl and other verifiers can use attestd as their
+ * collateral cache (docs/collateral.md, "attestd as a PCCS").
+ *
+ * Design note. Each handler checks its query parameters as PCS v4 does
+ * (400 on anything malformed), asks the collateral source the attest
+ * pipeline built (pipeline_routes.c: cache → file source or PCS/KDS
+ * upstream; read from srv->pipeline at request time, set before the daemon
+ * starts) and answers the bytes with the issuer chain URL-encoded in the
+ * PCS header (formats.md §2.3, §3.1). An item whose FMSPC, TEE or identity
+ * id differs from what was asked (a folder source serves one platform's
+ * files for any key) is not served: 404, as PCS answers an unknown FMSPC.
+ * Source errors map to 404 (not found), 503 + Retry-After (upstream down,
+ * backing off, stale) or 500. The routes are provider-scoped, anonymous and
+ * counted against the provider's rate limit like every provider operation;
+ * they exist only with the `pccs` option (default off).
+ */
+#include "base/codec.h"
+#include "collateral/amd_collateral.h"
+#include "collateral/collateral.h"
+#include "crypto/crypto.h"
+#include "server/http.h"
+#include "server/log.h"
+#include "server/pipeline_routes.h"
+#include "server/routes.h"
+#include "server/server.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PCCS_FMSPC_HEX	   12
+#define PCCS_CPUSVN_HEX	   32
+#define PCCS_PCESVN_HEX	   4
+#define PCCS_PCEID_HEX	   4
+#define PCCS_QEID_HEX	   32
+#define PCCS_RETRY_AFTER   "60"
+#define PCCS_TYPE_JSON	   "application/json"
+#define PCCS_TYPE_PEM	   "application/x-pem-file"
+#define PCCS_TYPE_CRL	   "application/pkix-crl"
+#define PCCS_TYPE_CERT	   "application/pkix-cert"
+#define PCCS_HDR_PCK_CRL   "SGX-PCK-CRL-Issuer-Chain"
+#define PCCS_HDR_TCB	   "TCB-Info-Issuer-Chain"
+#define PCCS_HDR_IDENTITY  "SGX-Enclave-Identity-Issuer-Chain"
+#define PCCS_HDR_PCK_CHAIN "SGX-PCK-Certificate-Issuer-Chain"
+
+/* The source the attest pipeline built, or NULL (no collateral configured). */
+static struct collateral_source *source_of(const struct http_request *req)
+{
+	const struct pipeline_routes *pr = req->srv->pipeline;
+
+	return pr != NULL && pr->ctx != NULL ? pr->ctx->collateral : NULL;
+}
+
+static void bad_request(struct http_response *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void bad_request(struct http_response *resp, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_resp_error(resp, 400, "InvalidParameter", "%s", msg);
+}
+
+/* Maps a source's failure to the PCS status a client expects. */
+static void source_failed(struct http_response *resp, int rc, const struct attest_err *err)
+{
+	if (rc == ATTEST_E_NOT_FOUND) {
+		http_resp_error_from(resp, 404, "NotFound", err);
+	} else if (rc == ATTEST_E_INVALID) {
+		http_resp_error_from(resp, 400, "InvalidParameter", err);
+	} else if (rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL) {
+		http_resp_error_from(resp, 500, "InternalError", err);
+	} else { /* the upstream is down, rate-limited or backing off; the item is stale or refused */
+		http_resp_header(resp, "Retry-After", PCCS_RETRY_AFTER);
+		http_resp_error_from(resp, 503, "ServiceUnavailable", err);
+	}
+}
+
+static bool have_source(const struct http_request *req, struct http_response *resp)
+{
+	if (source_of(req) != NULL)
+		return true;
+	http_resp_error(resp, 404, "NotFound", "this node has no collateral source (collateral_dir, pcs_url, kds_url)");
+	return false;
+}
+
+/* Percent-encodes everything but the RFC 3986 unreserved characters, as PCS encodes its chain headers. */
+static char *url_encode(const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o, *q;
+
+	if (n > (SIZE_MAX - 1) / 3 || (o = malloc(3 * n + 1)) == NULL)
+		return NULL;
+	q = o;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = p[i];
+
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			*q++ = (char)c;
+		} else {
+			*q++ = '%';
+			*q++ = hex[c >> 4];
+			*q++ = hex[c & 15];
+		}
+	}
+	*q = 0;
+	return o;
+}
+
+/* Answers 200 with body and, when hdr is given, the blob's issuer chain in it (required). */
+static void send_item(struct http_response *resp, const char *type, const uint8_t *body, size_t len,
+		      const char *hdr, const struct collateral_blob *b)
+{
+	char *enc = NULL;
+
+	if (hdr != NULL) {
+		if (b->chain == NULL || b->chain_len == 0) {
+			http_resp_header(resp, "Retry-After", PCCS_RETRY_AFTER);
+			http_resp_error(resp, 503, "ServiceUnavailable",
+					"the collateral source gave no issuer chain for this item (pccs.chain)");
+			return;
+		}
+		if ((enc = url_encode(b->chain, b->chain_len)) == NULL ||
+		    http_resp_header(resp, hdr, enc) != ATTEST_OK) {
+			free(enc);
+			http_resp_error(resp, 500, "InternalError",
+					"cannot send the issuer chain header %s (pccs.header)", hdr);
+			return;
+		}
+		free(enc);
+	}
+	http_resp_bytes(resp, 200, type, body, len);
+}
+
+/* ---- query parameters ------------------------------------------------------------ */
+
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return s[n] == '\0';
+}
+
+/* A hex parameter of exactly `digits` characters decoded into out (digits/2 bytes); false if malformed. */
+static bool hex_param(const char *v, size_t digits, uint8_t *out)
+{
+	return v != NULL && strlen(v) == digits && all_hex(v, digits) &&
+	       hex_decode_to(v, digits, out, digits / 2) == 0;
+}
+
+/*
+ * The set a TCB Info / identity request selects (formats.md §3.1):
+ * `update=standard|early` or `tcbEvaluationDataNumber=N`, never both.
+ * False (and a 400 in resp) when malformed.
+ */
+static bool select_params(const struct http_request *req, struct http_response *resp,
+			  struct collateral_select *sel)
+{
+	const char *up = http_req_query(req, "update");
+	const char *num = http_req_query(req, "tcbEvaluationDataNumber");
+	char *end = NULL;
+	unsigned long long v;
+
+	memset(sel, 0, sizeof(*sel));
+	if (up != NULL && num != NULL) {
+		bad_request(resp, "%s: give update or tcbEvaluationDataNumber, not both (pccs.select)", "query");
+		return false;
+	}
+	if (up != NULL) {
+		if (strcmp(up, "early") == 0)
+			sel->update = COLLATERAL_UPDATE_EARLY;
+		else if (strcmp(up, "standard") != 0) {
+			bad_request(resp, "update must be standard or early, not \"%.32s\" (pccs.update)", up);
+			return false;
+		}
+	}
+	if (num != NULL) {
+		errno = 0;
+		v = isdigit((unsigned char)num[0]) ? strtoull(num, &end, 10) : 0;
+		if (errno != 0 || end == NULL || *end != '\0' || v == 0 || v > UINT32_MAX) {
+			bad_request(resp, "tcbEvaluationDataNumber must be a positive integer, not \"%.32s\" (pccs.eval)",
+				    num);
+			return false;
+		}
+		sel->eval_num = (uint32_t)v;
+	}
+	return true;
+}
+
+/* ---- what an item says it covers -------------------------------------------------- */
+
+/*
+ * True when the signed member of a TCB Info / identity document names what
+ * was asked: tcbInfo.fmspc (and tcbInfo.id "SGX"/"TDX" where present, v3),
+ * enclaveIdentity.id. A folder source answers any key with its one file.
+ */
+static bool item_matches(const struct collateral_blob *b, const char *member, const char *fmspc,
+			 const char *id)
+{
+	json_t *doc = json_loadb((const char *)b->data, b->len, 0, NULL);
+	json_t *m = json_object_get(doc, member);
+	const char *f = json_string_value(json_object_get(m, "fmspc"));
+	const char *i = json_string_value(json_object_get(m, "id"));
+	bool ok = json_is_object(m);
+
+	if (ok && fmspc != NULL)
+		ok = f != NULL && strcasecmp(f, fmspc) == 0 && (i == NULL || strcmp(i, id) == 0) &&
+		     (i != NULL || strcmp(id, "SGX") == 0); /* TCB Info v2 (no id) is SGX only */
+	else if (ok)
+		ok = i != NULL && strcmp(i, id) == 0;
+	json_decref(doc);
+	return ok;
+}
+
+/* ---- Intel ------------------------------------------------------------------------- */
+
+/* A CRL in the encoding asked (DER or PEM), whatever the source holds; NULL when unreadable. */
+static uint8_t *crl_encode(const struct collateral_blob *b, bool der, size_t *len)
+{
+	X509_CRL *crl = NULL;
+	uint8_t *out = NULL;
+	BIO *bio;
+	BUF_MEM *m;
+	int n;
+
+	if (x509_crl_load(b->data, b->len, &crl, "pccs.crl", NULL) != ATTEST_OK)
+		return NULL;
+	if (der) {
+		uint8_t *p;
+
+		if ((n = i2d_X509_CRL(crl, NULL)) > 0 && (out = malloc((size_t)n)) != NULL) {
+			p = out;
+			i2d_X509_CRL(crl, &p);
+			*len = (size_t)n;
+		}
+	} else if ((bio = BIO_new(BIO_s_mem())) != NULL) {
+		if (PEM_write_bio_X509_CRL(bio, crl) == 1 && BIO_get_mem_ptr(bio, &m) == 1 &&
+		    (out = malloc(m->length)) != NULL) {
+			memcpy(out, m->data, m->length);
+			*len = m->length;
+		}
+		BIO_free(bio);
+	}
+	X509_CRL_free(crl);
+	return out;
+}
+
+/* GET /sgx/certification/v4/pckcrl?ca=processor|platform[&encoding=der] (PEM without encoding). */
+static void pckcrl_handler(struct http_request *req, struct http_response *resp, void *arg)
+{
+	const char *ca = http_req_query(req, "ca"), *enc = http_req_query(req, "encoding");
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	enum collateral_pck_ca which;
+	uint8_t *out;
+	size_t len = 0;
+	int rc;
+
+	(void)arg;
+	if (ca == NULL || (strcasecmp(ca, "processor") != 0 && strcasecmp(ca, "platform") != 0)) {
+		bad_request(resp, "ca must be processor or platform, not \"%.32s\" (pccs.ca)", ca ? ca : "");
+		return;
+	}
+	if (enc != NULL && strcasecmp(enc, "der") != 0 && strcasecmp(enc, "pem") != 0) {
+		bad_request(resp, "encoding must be der, not \"%.32s\" (pccs.encoding)", enc);
+		return;
+	}
+	if (!have_source(req, resp))
+		return;
+	which = strcasecmp(ca, "platform") == 0 ? COLLATERAL_CA_PLATFORM : COLLATERAL_CA_PROCESSOR;
+	attest_err_clear(&err);
+	if ((rc = collateral_get_pck_crl(source_of(req), which, &b, &err)) != ATTEST_OK) {
+		source_failed(resp, rc, &err);
+		return;
+	}
+	bool der = enc != NULL && strcasecmp(enc, "der") == 0;
+	if ((out = crl_encode(&b, der, &len)) == NULL)
+		http_resp_error(resp, 503, "ServiceUnavailable", "the source's PCK CRL is not a CRL (pccs.crl)");
+	else
+		send_item(resp, der ? PCCS_TYPE_CRL : PCCS_TYPE_PEM, out, len, PCCS_HDR_PCK_CRL, &b);
+	free(out);
+	collateral_blob_free(&b);
+}
+
+/*
+ * GET /sgx/certification/v4/rootcacrl: the Intel SGX Root CA CRL as PCCS
+ * serves it, the hex text of its DER (what Intel's QPL, dcap-qvl and our
+ * own PCS client read from a PCCS).
+ */
+static void rootcacrl_handler(struct http_request *req, struct http_response *resp, void *arg)
+{
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	uint8_t *der;
+	char *hex = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)arg;
+	if (!have_source(req, resp))
+		return;
+	attest_err_clear(&err);
+	if ((rc = collateral_get_root_ca_crl(source_of(req), &b, &err)) != ATTEST_OK) {
+		source_failed(resp, rc, &err);
+		return;
+	}
+	if ((der = crl_encode(&b, true, &len)) == NULL || (hex = hex_encode(der, len)) == NULL)
+		http_resp_error(resp, 503, "ServiceUnavailable", "the source's Root CA CRL is not a CRL (pccs.crl)");
+	else
+		http_resp_bytes(resp, 200, "text/plain", hex, strlen(hex));
+	free(hex);
+	free(der);
+	collateral_blob_free(&b);
+}
+
+/* GET /{sgx|tdx}/certification/v4/tcb?fmspc=<12 hex>[&update=..|&tcbEvaluationDataNumber=..] */
+static void tcb_handler(struct http_request *req, struct http_response *resp, void *arg)
+{
+	const enum collateral_tee tee = arg != NULL ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX;
+	const char *fm = http_req_query(req, "fmspc");
+	struct collateral_select sel;
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	uint8_t fmspc[6];
+	int rc;
+
+	if (!hex_param(fm, PCCS_FMSPC_HEX, fmspc)) {
+		bad_request(resp, "fmspc must be 12 hex digits, not \"%.32s\" (pccs.fmspc)", fm ? fm : "");
+		return;
+	}
+	if (!select_params(req, resp, &sel) || !have_source(req, resp))
+		return;
+	attest_err_clear(&err);
+	if ((rc = collateral_get_tcb_info_ex(source_of(req), tee, fmspc, &sel, &b, &err)) != ATTEST_OK) {
+		source_failed(resp, rc, &err);
+		return;
+	}
+	if (!item_matches(&b, "tcbInfo", fm, tee == COLLATERAL_TEE_TDX ? "TDX" : "SGX"))
+		http_resp_error(resp, 404, "NotFound", "no %s TCB Info for FMSPC %s (pccs.fmspc.unknown)",
+				tee == COLLATERAL_TEE_TDX ? "TDX" : "SGX", fm);
+	else
+		send_item(resp, PCCS_TYPE_JSON, b.data, b.len, PCCS_HDR_TCB, &b);
+	collateral_blob_free(&b);
+}
+
+static const char *const IDENTITY_IDS[] = {"QE", "TD_QE", "QVE", "QAE"};
+static const enum collateral_qe IDENTITY_KINDS[] = {COLLATERAL_QE, COLLATERAL_TD_QE, COLLATERAL_QVE, COLLATERAL_QAE};
+
+/* GET /sgx/certification/v4/{qe|qve|qae}/identity, /tdx/certification/v4/qe/identity[?update=..] */
+static void identity_handler(struct http_request *req, struct http_response *resp, void *arg)
+{
+	const enum collateral_qe *kind = arg;
+	struct collateral_select sel;
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	int rc;
+
+	if (!select_params(req, resp, &sel) || !have_source(req, resp))
+		return;
+	attest_err_clear(&err);
+	if ((rc = collateral_get_qe_identity_ex(source_of(req), *kind, &sel, &b, &err)) != ATTEST_OK) {
+		source_failed(resp, rc, &err);
+		return;
+	}
+	if (!item_matches(&b, "enclaveIdentity", NULL, IDENTITY_IDS[*kind]))
+		http_resp_error(resp, 404, "NotFound", "no %s identity (pccs.identity.unknown)", IDENTITY_IDS[*kind]);
+	else
+		send_item(resp, PCCS_TYPE_JSON, b.data, b.len, PCCS_HDR_IDENTITY, &b);
+	collateral_blob_free(&b);
+}
+
+/*
+ * GET /sgx/certification/v4/pckcert?encrypted_ppid=..&cpusvn=..&pcesvn=..&pceid=..[&qeid=..]
+ * (the encrypted PPID of types 2 and 3: RSA-2048 or RSA-3072; PCESVN
+ * little-endian hex). Only with pccs_pckcert: each lookup may spend the
+ * operator's PCS API key.
+ */
+static void pckcert_handler(struct http_request *req, struct http_response *resp, void *arg)
+{
+	const char *ppid = http_req_query(req, "encrypted_ppid"), *qeid = http_req_query(req, "qeid");
+	uint8_t ppid_b[384], cpusvn[16], pcesvn[2], pceid[2], qeid_b[16];
+	struct collateral_pck_query q = {ppid_b, 0, cpusvn, 0, pceid};
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	size_t n = ppid ? strlen(ppid) : 0;
+	int rc;
+
+	(void)arg;
+	if (!req->srv->cfg->pccs_pckcert) {
+		http_resp_error(resp, 404, "NotFound", "this node does not serve PCK certificates (pccs_pckcert is off)");
+		return;
+	}
+	if ((n != 512 && n != 768) || !hex_param(ppid, n, ppid_b)) {
+		bad_request(resp, "%s must be 512 or 768 hex digits (pccs.pckcert)", "encrypted_ppid");
+		return;
+	}
+	if (!hex_param(http_req_query(req, "cpusvn"), PCCS_CPUSVN_HEX, cpusvn) ||
+	    !hex_param(http_req_query(req, "pcesvn"), PCCS_PCESVN_HEX, pcesvn) ||
+	    !hex_param(http_req_query(req, "pceid"), PCCS_PCEID_HEX, pceid) ||
+	    (qeid != NULL && !hex_param(qeid, PCCS_QEID_HEX, qeid_b))) {
+		bad_request(resp, "%s: cpusvn (32), pcesvn (4), pceid (4) and qeid (32) are hex digits (pccs.pckcert)",
+			    "query");
+		return;
+	}
+	if (!have_source(req, resp))
+		return;
+	q.ppid_len = n / 2;
+	q.pcesvn = (uint16_t)(pcesvn[0] | pcesvn[1] << 8);
+	attest_err_clear(&err);
+	if ((rc = collateral_get_pck_cert(source_of(req), &q, &b, &err)) != ATTEST_OK) {
+		source_failed(resp, rc, &err);
+		return;
+	}
+	send_item(resp, PCCS_TYPE_PEM, b.data, b.len, PCCS_HDR_PCK_CHAIN, &b);
+	collateral_blob_free(&b);
+}
+
+/* ---- AMD KDS (formats.md §5.8) ------------------------------------------------------------ */
+
+static bool amd_product(const char *p)
+{
+	return p != NULL && (strcmp(p, "Milan") == 0 || strcmp(p, "Genoa") == 0 || strcmp(p, "Turin") == 0);
+}
+
+/* One SPL query parameter: a decimal 0..255. */
+static bool spl_param(const struct http_request *req, const char *name, uint8_t *out)
+{
+	const char *v = http_req_query(req, name);
+	char *end = NULL;
+	unsigned long x;
+
+	if (v == NULL || !isdigit((unsigned char)v[0]))
+		return false;
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || x > 255)
+		return false;
+	*out = (uint8_t)x;
+	return true;
+}
+
+/*
+ * REPORTED_TCB from the SPLs of a KDS VCEK request, in report byte order
+ * (§5.5): Milan/Genoa bl, tee, -, -, -, -, snp, ucode; Turin fmc, bl, tee,
+ * snp, -, -, -, ucode. As the little-endian u64 collateral.h takes.
+ */
+static bool vcek_tcb(const struct http_request *req, bool turin, uint64_t *tcb)
+{
+	uint8_t t[8] = {0};
+	bool ok;
+
+	if (turin)
+		ok = spl_param(req, "fmcSPL", &t[0]) && spl_param(req, "blSPL", &t[1]) &&
+		     spl_param(req, "teeSPL", &t[2]) && spl_param(req, "snpSPL", &t[3]) &&
+		     spl_param(req, "ucodeSPL", &t[7]);
+	else
+		ok = spl_param(req, "blSPL", &t[0]) && spl_param(req, "teeSPL", &t[1]) &&
+		     spl_param(req, "snpSPL", &t[6]) && spl_param(req, "ucodeSPL", &t[7]);
+	*tcb = 0;
+	for (int i = 7; i >= 0; i--)
+		*tcb = *tcb << 8 | t[i];
+	return ok;
+}
+
+/* GET /vcek/v1/{product}/{hwid}?...SPL=..: the VCEK (DER). */
+static void vcek_handler(struct http_request *req, struct http_response *resp, void *arg)
+{
+	const char *product = http_req_param(req, "product"), *hwid = http_req_param(req, "hwid");
+	bool turin = product != NULL && strcmp(product, "Turin") == 0;
+	size_t want = turin ? 16 : 128;
+	uint8_t chip_id[64] = {0};
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	uint64_t tcb;
+	int rc;
+
+	(void)arg;
+	if (!amd_product(product)) {
+		http_resp_error(resp, 404, "NotFound", "unknown product \"%.32s\" (pccs.kds.product)",
+				product ? product : "");
+		return;
+	}
+	if (hwid == NULL || strlen(hwid) != want || !hex_param(hwid, want, chip_id)) {
+		bad_request(resp, "the hardware id must be %s hex digits (pccs.kds.hwid)", turin ? "16" : "128");
+		return;
+	}
+	if (!vcek_tcb(req, turin, &tcb)) {
+		bad_request(resp, "%s: every SPL of the product is a decimal 0..255 (pccs.kds.spl)", "query");
+		return;
+	}
+	if (!have_source(req, resp))
+		return;
+	attest_err_clear(&err);
+	if ((rc = collateral_get_amd_vcek(source_of(req), product, chip_id, tcb, &b, &err)) != ATTEST_OK)
+		source_failed(resp, rc, &err);
+	else
+		http_resp_bytes(resp, 200, PCCS_TYPE_CERT, b.data, b.len);
+	collateral_blob_free(&b);
+}
+
+/* GET /{vcek|vlek}/v1/{product}/{cert_chain|crl}; arg: bit 0 vlek, bit 1 crl. */
+static void kds_object_handler(struct http_request *req, struct http_response *resp, void *arg)
+{
+	const char *product = http_req_param(req, "product");
+	bool vlek = ((uintptr_t)arg & 1) != 0, crl = ((uintptr_t)arg & 2) != 0;
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	int rc;
+
+	if (!amd_product(product)) {
+		http_resp_error(resp, 404, "NotFound", "unknown product \"%.32s\" (pccs.kds.product)",
+				product ? product : "");
+		return;
+	}
+	if (!have_source(req, resp))
+		return;
+	attest_err_clear(&err);
+	rc = crl ? collateral_get_amd_crl(source_of(req), product, vlek, &b, &err)
+		 : collateral_get_amd_cert_chain(source_of(req), product, vlek, &b, &err);
+	if (rc != ATTEST_OK)
+		source_failed(resp, rc, &err);
+	else
+		http_resp_bytes(resp, 200, crl ? PCCS_TYPE_CRL : PCCS_TYPE_PEM, b.data, b.len);
+	collateral_blob_free(&b);
+}
+
+/* ---- registration ------------------------------------------------------------------------ */
+
+struct pccs_route {
+	const char *pattern;
+	http_handler fn;
+	void *arg;
+};
+
+int routes_pccs_register(struct http_router *r, struct srv *srv, struct attest_err *err)
+{
+	const struct pccs_route routes[] = {
+	    {"/sgx/certification/v4/pckcrl", pckcrl_handler, NULL},
+	    {"/sgx/certification/v4/rootcacrl", rootcacrl_handler, NULL},
+	    {"/sgx/certification/v4/tcb", tcb_handler, NULL},
+	    {"/tdx/certification/v4/tcb", tcb_handler, (void *)1},
+	    {"/sgx/certification/v4/qe/identity", identity_handler, (void *)&IDENTITY_KINDS[0]},
+	    {"/tdx/certification/v4/qe/identity", identity_handler, (void *)&IDENTITY_KINDS[1]},
+	    {"/sgx/certification/v4/qve/identity", identity_handler, (void *)&IDENTITY_KINDS[2]},
+	    {"/sgx/certification/v4/qae/identity", identity_handler, (void *)&IDENTITY_KINDS[3]},
+	    {"/sgx/certification/v4/pckcert", pckcert_handler, NULL},
+	    {"/vcek/v1/{product}/{hwid}", vcek_handler, NULL},
+	    {"/vcek/v1/{product}/cert_chain", kds_object_handler, (void *)0},
+	    {"/vlek/v1/{product}/cert_chain", kds_object_handler, (void *)1},
+	    {"/vcek/v1/{product}/crl", kds_object_handler, (void *)2},
+	    {"/vlek/v1/{product}/crl", kds_object_handler, (void *)3},
+	};
+	int rc = ATTEST_OK;
+
+	if (!srv->cfg->pccs)
+		return ATTEST_OK;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && rc == ATTEST_OK; i++)
+		rc = http_router_add(r, "GET", routes[i].pattern, 0, routes[i].fn, routes[i].arg, err);
+	if (rc == ATTEST_OK)
+		srv_log(&srv->log, SRV_LOG_INFO,
+			"PCCS read API on: /sgx|tdx/certification/v4/... and /vcek|vlek/v1/... from the "
+			"collateral cache%s",
+			srv->cfg->pccs_pckcert ? " (PCK certificates too)" : "");
+	return rc;
+}
