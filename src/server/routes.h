@@ -19,6 +19,8 @@ struct srv;
 int routes_meta_register(struct http_router *r, struct srv *srv, struct attest_err *err);
 int routes_policy_register(struct http_router *r, struct srv *srv, struct attest_err *err);
 int routes_mgmt_register(struct http_router *r, struct srv *srv, struct attest_err *err);
+/* routes_pccs.c: the PCS v4 / PCCS and AMD KDS read API from the collateral cache (issue 12; option pccs). */
+int routes_pccs_register(struct http_router *r, struct srv *srv, struct attest_err *err);
 
 /* Names a provider may have: a DNS label (host addressing), 1..63 of [a-z0-9-], no leading/trailing '-'. */
 bool routes_provider_name_ok(const char *name);
