@@ -231,6 +231,11 @@ int store_collateral_purge(struct store *st, int64_t before, size_t *purged, str
 	return st->ops->collateral_purge(st, before, purged, err);
 }
 
+int store_collateral_list(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err)
+{
+	return st->ops->collateral_list(st, out, n, err);
+}
+
 int store_audit_append(struct store *st, const struct store_audit *audit, struct attest_err *err)
 {
 	if (audit == NULL || audit->action == NULL || audit->action[0] == '\0')
@@ -323,6 +328,13 @@ void store_collateral_clear(struct store_collateral *c)
 	c->key = NULL;
 	c->bytes = NULL;
 	c->len = 0;
+}
+
+void store_collateral_list_free(struct store_collateral *list, size_t n)
+{
+	for (size_t i = 0; list != NULL && i < n; i++)
+		store_collateral_clear(&list[i]);
+	free(list);
 }
 
 void store_audit_list_free(struct store_audit_row *list, size_t n)

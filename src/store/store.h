@@ -178,6 +178,7 @@ struct store_ops {
 	int (*collateral_put)(struct store *st, const struct store_collateral *c, struct attest_err *err);
 	int (*collateral_get)(struct store *st, const char *key, struct store_collateral *out, struct attest_err *err);
 	int (*collateral_purge)(struct store *st, int64_t before, size_t *purged, struct attest_err *err);
+	int (*collateral_list)(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err);
 
 	int (*audit_append)(struct store *st, const struct store_audit *audit, struct attest_err *err);
 	int (*audit_list)(struct store *st, int64_t after_seq, size_t max, struct store_audit_row **out, size_t *n,
@@ -308,6 +309,9 @@ int store_collateral_get(struct store *st, const char *key, struct store_collate
 /* Deletes entries whose next_update is before `before`. */
 int store_collateral_purge(struct store *st, int64_t before, size_t *purged, struct attest_err *err);
 void store_collateral_clear(struct store_collateral *c);
+/* Every entry, ordered by key (an export of the cache). *out is an array of *n (store_collateral_list_free). */
+int store_collateral_list(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err);
+void store_collateral_list_free(struct store_collateral *list, size_t n);
 
 /*
  * Audit log. Row k carries hash_k = SHA-256(hash_{k-1} || canonical(row k))

@@ -1089,35 +1089,47 @@ static int pg_collateral_put(struct store *st, const struct store_collateral *c,
 			 &q, NULL, NULL, NULL, NULL, "collateral put", err);
 }
 
+static int fill_collateral(const PGresult *r, int row, void *list)
+{
+	struct store_collateral *c = (struct store_collateral *)list + row;
+	int rc;
+
+	c->key = col_strdup(r, row, 0);
+	rc = col_bytea(r, row, 1, &c->bytes, &c->len);
+	c->issue_date = col_i64(r, row, 2);
+	c->next_update = col_i64(r, row, 3);
+	return rc == ATTEST_OK && c->key != NULL ? ATTEST_OK : ATTEST_E_NOMEM;
+}
+
+static void release_collateral(void *list, size_t n) { store_collateral_list_free(list, n); }
+
+#define COLLATERAL_COLS "key, bytes, issue_date, next_update"
+
 static int pg_collateral_get(struct store *st, const char *key, struct store_collateral *out,
 			     struct attest_err *err)
 {
-	struct store_collateral c = {0};
+	struct store_collateral *list = NULL;
 	struct pgq q = {.n = 0};
-	PGresult *res = NULL;
+	size_t n = 0;
 	int rc;
 
 	pq_text(&q, key);
-	rc = read_q(pg(st), "SELECT key, bytes, issue_date, next_update FROM collateral WHERE key = $1", &q, &res,
-		    "collateral get", err);
+	rc = read_list(pg(st), "SELECT " COLLATERAL_COLS " FROM collateral WHERE key = $1", &q, sizeof(*list),
+		       fill_collateral, release_collateral, (void **)&list, &n, "collateral get", err);
 	if (rc != ATTEST_OK)
 		return rc;
-	if (PQntuples(res) == 0) {
+	if (n == 0)
 		rc = attest_err_set(err, ATTEST_E_NOT_FOUND, "store.collateral.not_found", "no cached \"%s\"", key);
-	} else {
-		c.key = col_strdup(res, 0, 0);
-		rc = col_bytea(res, 0, 1, &c.bytes, &c.len);
-		c.issue_date = col_i64(res, 0, 2);
-		c.next_update = col_i64(res, 0, 3);
-		if (rc != ATTEST_OK || c.key == NULL) {
-			store_collateral_clear(&c);
-			rc = attest_err_set(err, ATTEST_E_NOMEM, "store.nomem", "out of memory");
-		} else {
-			*out = c;
-		}
-	}
-	PQclear(res);
+	else
+		*out = list[0];
+	free(list);
 	return rc;
+}
+
+static int pg_collateral_list(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err)
+{
+	return read_list(pg(st), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY key", NULL, sizeof(**out),
+			 fill_collateral, release_collateral, (void **)out, n, "collateral list", err);
 }
 
 static int pg_collateral_purge(struct store *st, int64_t before, size_t *purged, struct attest_err *err)
@@ -1314,6 +1326,7 @@ static const struct store_ops PG_OPS = {
 	.collateral_put = pg_collateral_put,
 	.collateral_get = pg_collateral_get,
 	.collateral_purge = pg_collateral_purge,
+	.collateral_list = pg_collateral_list,
 	.audit_append = pg_audit_append,
 	.audit_list = pg_audit_list,
 	.audit_verify = pg_audit_verify,

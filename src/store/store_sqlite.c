@@ -1095,44 +1095,53 @@ out:
 	return tx_end(s, db, rc, err);
 }
 
+/* key, bytes, issue_date, next_update of the current row. */
+static int collateral_fill(sqlite3_stmt *st, void *slot)
+{
+	struct store_collateral *c = slot;
+	int rc;
+
+	c->key = col_strdup(st, 0);
+	rc = col_blobdup(st, 1, &c->bytes, &c->len);
+	c->issue_date = sqlite3_column_int64(st, 2);
+	c->next_update = sqlite3_column_int64(st, 3);
+	if (rc != ATTEST_OK || c->key == NULL) {
+		store_collateral_clear(c);
+		return ATTEST_E_NOMEM;
+	}
+	return ATTEST_OK;
+}
+
+static void collateral_release(void *list, size_t n)
+{
+	store_collateral_list_free(list, n);
+}
+
+#define COLLATERAL_COLS "key, bytes, issue_date, next_update"
+
 static int sq_collateral_get(struct store *stp, const char *key, struct store_collateral *out,
 			     struct attest_err *err)
 {
-	struct sq_store *s = sq(stp);
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	struct store_collateral c = {0};
-	int rc = conn_get(s, &db, err);
+	struct sq_params q = {.text = {key}, .ntext = 1};
+	struct store_collateral *list = NULL;
+	size_t n = 0;
+	int rc = read_list(sq(stp), "SELECT " COLLATERAL_COLS " FROM collateral WHERE key = ?", &q, sizeof(*list),
+			   collateral_fill, collateral_release, (void **)&list, &n, "collateral get", err);
 
 	if (rc != ATTEST_OK)
 		return rc;
-	rc = prep(db, "SELECT key, bytes, issue_date, next_update FROM collateral WHERE key = ?", &st, err);
-	if (rc != ATTEST_OK)
-		goto out;
-	bind_text(st, 1, key);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		c.key = col_strdup(st, 0);
-		rc = col_blobdup(st, 1, &c.bytes, &c.len);
-		c.issue_date = sqlite3_column_int64(st, 2);
-		c.next_update = sqlite3_column_int64(st, 3);
-		if (rc != ATTEST_OK || c.key == NULL) {
-			store_collateral_clear(&c);
-			rc = attest_err_set(err, ATTEST_E_NOMEM, "store.nomem", "out of memory");
-		} else {
-			*out = c;
-		}
-		break;
-	case SQLITE_DONE:
+	if (n == 0)
 		rc = attest_err_set(err, ATTEST_E_NOT_FOUND, "store.collateral.not_found", "no cached \"%s\"", key);
-		break;
-	default:
-		rc = db_fail(db, err, "collateral get");
-	}
-out:
-	sqlite3_finalize(st);
-	conn_put(s, db);
+	else
+		*out = list[0];
+	free(list);
 	return rc;
+}
+
+static int sq_collateral_list(struct store *stp, struct store_collateral **out, size_t *n, struct attest_err *err)
+{
+	return read_list(sq(stp), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY key", NULL, sizeof(**out),
+			 collateral_fill, collateral_release, (void **)out, n, "collateral list", err);
 }
 
 static int sq_collateral_purge(struct store *stp, int64_t before, size_t *purged, struct attest_err *err)
@@ -1345,6 +1354,7 @@ static const struct store_ops SQLITE_OPS = {
 	.collateral_put = sq_collateral_put,
 	.collateral_get = sq_collateral_get,
 	.collateral_purge = sq_collateral_purge,
+	.collateral_list = sq_collateral_list,
 	.audit_append = sq_audit_append,
 	.audit_list = sq_audit_list,
 	.audit_verify = sq_audit_verify,

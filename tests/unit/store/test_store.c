@@ -533,6 +533,35 @@ static void collateral_is_replaced_by_key_and_purged_after_next_update(void **st
 	assert_int_equal(store_collateral_get(f->st, c.key, &got, &err), ATTEST_E_NOT_FOUND);
 }
 
+static void collateral_list_returns_every_entry_by_key(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[] = "crl", b[] = "tcb-info";
+	struct store_collateral c1 = {.key = "sgx/tcb/00906ED50000", .bytes = b, .len = 8, .issue_date = 1,
+				      .next_update = 2};
+	struct store_collateral c2 = {.key = "sgx/pckcrl/platform", .bytes = a, .len = 3, .issue_date = 3,
+				      .next_update = 4};
+	struct store_collateral *list = NULL;
+	struct attest_err err = {0};
+	size_t n = 99;
+
+	assert_int_equal(store_collateral_list(f->st, &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, 0);
+	store_collateral_list_free(list, n);
+	assert_int_equal(store_collateral_put(f->st, &c1, &err), ATTEST_OK);
+	assert_int_equal(store_collateral_put(f->st, &c2, &err), ATTEST_OK);
+	assert_int_equal(store_collateral_list(f->st, &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].key, "sgx/pckcrl/platform");
+	assert_int_equal(list[0].len, 3);
+	assert_memory_equal(list[0].bytes, "crl", 3);
+	assert_int_equal(list[0].issue_date, 3);
+	assert_int_equal(list[0].next_update, 4);
+	assert_string_equal(list[1].key, "sgx/tcb/00906ED50000");
+	assert_memory_equal(list[1].bytes, "tcb-info", 8);
+	store_collateral_list_free(list, n);
+}
+
 static void meta_only_if_absent_has_one_winner(void **state)
 {
 	struct fixture *f = *state;
@@ -871,6 +900,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(signing_keys_are_listed_per_provider_with_their_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(collateral_is_replaced_by_key_and_purged_after_next_update, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(collateral_list_returns_every_entry_by_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(meta_only_if_absent_has_one_winner, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_write_rolls_back_the_change_and_its_audit_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_audit_entry_rolls_back_the_change, setup, teardown),
