@@ -57,6 +57,8 @@ extern const struct cli_noun cli_noun_provider;
 extern const struct cli_noun cli_noun_signer;
 extern const struct cli_noun cli_noun_keys;
 extern const struct cli_noun cli_noun_dev;
+extern const struct cli_noun cli_noun_collateral;
+extern const struct cli_noun cli_noun_receipt;
 
 /* ---- output (out.c) ---- */
 
@@ -102,6 +104,19 @@ struct claim_set;
 int cli_claims_from_json(const char *text, struct claim_set **out, struct attest_err *err);
 int cli_verify_evidence(const struct cli *cli, const struct cli_verify_opts *o, struct claim_set **out,
 			struct attest_err *err);
+
+/* ---- collateral bundles (cmd_collateral.c) ---- */
+
+struct bundle;
+/* The collateral items of a folder in the file source's layout (unrecognised files are reported). */
+int cli_bundle_from_dir(const struct cli *cli, const char *dir, struct bundle **out, struct attest_err *err);
+/* A bundle file ("-" = stdin), structure and digests checked. */
+int cli_bundle_load(const char *path, struct bundle **out, struct attest_err *err);
+/* Writes JSON (indented) to path or "-"; CLI_OK or CLI_LOCAL. */
+int cli_write_json(const char *path, const json_t *doc);
+
+/* Re-verifies a receipt offline at its time (cmd_receipt.c): CLI_OK same claims, CLI_REFUSED otherwise. */
+int cli_receipt_verify(const struct cli *cli, const char *path);
 
 /* ---- HTTP client (http.c) ---- */
 

@@ -68,12 +68,12 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		{"policy", required_argument, NULL, 'p'},     {"no-collateral", no_argument, NULL, 'N'},
 		{"no-revocation", no_argument, NULL, 'R'},    {"runtime-data", required_argument, NULL, 'r'},
 		{"nonce", required_argument, NULL, 'n'},      {"trust-roots", required_argument, NULL, 't'},
-		{NULL, 0, NULL, 0},
+		{"receipt", required_argument, NULL, 'E'},    {NULL, 0, NULL, 0},
 	};
 	struct cli_verify_opts o = {0};
 	struct claim_set *claims = NULL;
 	struct attest_err err;
-	const char *policy = NULL;
+	const char *policy = NULL, *receipt = NULL;
 	json_t *view;
 	int ch;
 
@@ -87,6 +87,7 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		case 'r': o.runtime_data_file = optarg; break;
 		case 'n': o.nonce = optarg; break;
 		case 't': o.trust_roots = optarg; break;
+		case 'E': receipt = optarg; break;
 		case 'a':
 			if (cli_parse_time(optarg, &o.at) != CLI_OK) {
 				cli_error(cli, "--at takes Unix seconds or an RFC 3339 time, not '%s'", optarg);
@@ -96,6 +97,8 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		default: return CLI_USAGE;
 		}
 	}
+	if (receipt != NULL && argc == optind)
+		return cli_receipt_verify(cli, receipt);
 	if (argc - optind != 2 || (o.collateral_dir == NULL && !o.no_collateral)) {
 		cli_error(cli, "usage: attestctl verify <type> <evidence-file> --collateral DIR [--at TIME] "
 			       "(or --no-collateral)");
@@ -127,7 +130,8 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 
 const struct cli_noun cli_noun_verify = {
 	"verify", "verify evidence offline (no server) and print its claims", NULL, cmd_verify,
-	"Usage: attestctl verify <type> <evidence-file> --collateral DIR [options]\n\n"
+	"Usage: attestctl verify <type> <evidence-file> --collateral DIR [options]\n"
+	"       attestctl verify --receipt FILE\n\n"
 	"Verifies evidence entirely offline with libattest: signatures, certificate\n"
 	"chains to the vendor roots, CRLs and TCB status from the collateral folder\n"
 	"(the layout of shared/vectors/<tee>/<vector>/). Prints the claims, the TCB\n"
@@ -145,5 +149,9 @@ const struct cli_noun cli_noun_verify = {
 	"  --no-revocation     skip CRL checks (for evidence whose vendor published no CRLs)\n"
 	"  --trust-roots FILE  DEVELOPMENT ONLY: also trust these Intel roots (e.g. the\n"
 	"                      development platform's DIR/roots.pem from `attestctl dev init`)\n"
-	"  -o json             print the claims as JSON\n\n"
-	"Exit 0 only for evidence that verified; 1 when refused (the reason is printed).\n"};
+	"  -o json             print the claims as JSON\n"
+	"  --receipt FILE      re-verify a receipt (`attestctl receipt export`) offline at\n"
+	"                      its own time with its own collateral, and compare the claims\n"
+	"                      reached with the token's (each difference is printed)\n\n"
+	"Exit 0 only for evidence that verified (a receipt: the same claims); 1 when refused\n"
+	"or different (the reason is printed).\n"};

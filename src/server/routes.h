@@ -21,6 +21,8 @@ int routes_policy_register(struct http_router *r, struct srv *srv, struct attest
 int routes_mgmt_register(struct http_router *r, struct srv *srv, struct attest_err *err);
 /* routes_pccs.c: the PCS v4 / PCCS and AMD KDS read API from the collateral cache (issue 12; option pccs). */
 int routes_pccs_register(struct http_router *r, struct srv *srv, struct attest_err *err);
+/* routes_collateral.c: POST/GET /management/collateral, collateral bundles (issue 12). */
+int routes_collateral_register(struct http_router *r, struct srv *srv, struct attest_err *err);
 
 /* Names a provider may have: a DNS label (host addressing), 1..63 of [a-z0-9-], no leading/trailing '-'. */
 bool routes_provider_name_ok(const char *name);

@@ -1,0 +1,508 @@
+/*
+ * Collateral import and export (issue 12; docs/receipts-and-bundles.md):
+ *
+ *   POST /management/collateral        a collateral bundle (collateral/bundle.h)
+ *   GET  /management/collateral?key=K  one item of the durable cache, as a bundle
+ *
+ * Administrator role, like the rest of /management. An import verifies
+ * EVERY item before it stores ANY (a bundle is all or nothing, so no
+ * half-fed cache): the signature chain to the Intel SGX Root CA or the AMD
+ * ARK of the product (the server's anchors: built-in, plus development
+ * anchors when configured), the validity of every certificate and the
+ * item's own dates at the server's time, and that the key names what the
+ * item is (a TCB Info for another FMSPC, a CRL of the other CA, a VCEK of
+ * another chip or TCB is refused). Then each item is written to the store's
+ * collateral table under the caching source's key (cached.h), installed in
+ * the running caching source when there is one (so an offline attestd
+ * serves it at once), and the import is audited as "collateral.import".
+ * Verifiers still verify every item on use: this check keeps garbage out
+ * of the cache and tells the operator which item is wrong, and where.
+ */
+#include "base/codec.h"
+#include "collateral/bundle.h"
+#include "collateral/cached.h"
+#include "crypto/crypto.h"
+#include "evidence/amd_certs.h"
+#include "evidence/pck.h"
+#include "evidence/snp.h"
+#include "evidence/tcb.h"
+#include "server/http.h"
+#include "server/pipeline_routes.h"
+#include "server/routes.h"
+#include "server/server.h"
+#include "store/store.h"
+
+#include <openssl/x509.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COLL_ROUTE     (HTTP_ROUTE_SERVICE | HTTP_ROUTE_ADMIN)
+#define COLL_AUDIT_MAX 64 /* keys named in one audit record (the count is always there) */
+
+/* What an import checks against. */
+struct vctx {
+	struct evidence_ctx ectx;
+	struct evidence_anchors anchors; /* the pipeline's (borrowed) or the built-in ones (owned) */
+	bool own;
+	int64_t grace; /* stale-while-revalidate of TCB Info / identities (cached.h) */
+};
+
+static int vctx_init(struct srv *srv, int64_t now, struct vctx *v, struct attest_err *err)
+{
+	const struct pipeline_routes *pr = srv->pipeline;
+	int rc = ATTEST_OK;
+
+	memset(v, 0, sizeof(*v));
+	v->grace = srv->cfg->collateral_grace;
+	if (pr != NULL && pr->ctx != NULL && pr->ctx->anchors.intel_sgx_roots != NULL) {
+		v->anchors = pr->ctx->anchors;
+	} else {
+		v->own = true;
+		rc = intel_sgx_default_roots(&v->anchors.intel_sgx_roots, err);
+	}
+	v->ectx.now = now;
+	v->ectx.anchors = &v->anchors;
+	return rc;
+}
+
+static void vctx_clear(struct vctx *v)
+{
+	if (v->own)
+		sk_X509_pop_free(v->anchors.intel_sgx_roots, X509_free);
+}
+
+static int refuse(struct attest_err *err, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(struct attest_err *err, const char *name, const char *fmt, ...)
+{
+	char msg[ATTEST_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return attest_err_set(err, ATTEST_E_VERIFY, name, "%s", msg);
+}
+
+/* An Intel issuer chain (signer first) verified to the Intel roots; *signer borrowed from *chain. */
+static int intel_signer(const struct vctx *v, const struct bundle_item *it, STACK_OF(X509) * *chain,
+			X509 **signer, struct attest_err *err)
+{
+	struct x509_verify_opts o = {.time = v->ectx.now, .anchors = v->anchors.intel_sgx_roots, .exact_chain = true};
+	int rc;
+
+	if (it->blob.chain == NULL)
+		return refuse(err, "collateral.import.chain", "%s has no issuer chain", it->key);
+	rc = intel_pem_chain_parse(it->blob.chain, it->blob.chain_len, v->anchors.intel_sgx_roots, chain,
+				   "collateral.import.chain", err);
+	if (rc == ATTEST_OK && sk_X509_num(*chain) < 1)
+		rc = refuse(err, "collateral.import.chain", "%s has an empty issuer chain", it->key);
+	if (rc == ATTEST_OK)
+		rc = x509_chain_verify(sk_X509_value(*chain, 0), *chain, &o, NULL, "collateral.import.chain", err);
+	*signer = rc == ATTEST_OK ? sk_X509_value(*chain, 0) : NULL;
+	return rc;
+}
+
+/* The item's own dates: a CRL not past nextUpdate, TCB Info / identities within the grace. */
+static int check_dates(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
+{
+	enum cached_kind k = bundle_cached_kind(it->kind);
+	int64_t iss, nu, now = v->ectx.now;
+	int rc = cached_item_dates(k, &it->blob, now, 0, &iss, &nu, err);
+
+	if (rc != ATTEST_OK || k == CACHED_CERT)
+		return rc;
+	if (iss > now + 300)
+		return refuse(err, "collateral.import.not_yet_valid", "%s is issued in the future", it->key);
+	if (now >= nu + (k == CACHED_CRL ? 0 : v->grace))
+		return refuse(err, "collateral.import.expired", "%s is past its nextUpdate", it->key);
+	return ATTEST_OK;
+}
+
+static int verify_tcb_or_qe(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
+{
+	STACK_OF(X509) *chain = NULL;
+	struct tcb_info *ti = NULL;
+	struct qe_identity *qi = NULL;
+	X509 *signer = NULL;
+	char key[CACHED_KEY_MAX] = "";
+	int rc = intel_signer(v, it, &chain, &signer, err);
+
+	if (rc == ATTEST_OK && it->kind == BUNDLE_TCB_INFO &&
+	    (rc = tcb_info_parse(it->blob.data, it->blob.len, &ti, "collateral.import", err)) == ATTEST_OK &&
+	    (rc = tcb_info_verify_signature(ti, X509_get0_pubkey(signer), "collateral.import", err)) == ATTEST_OK)
+		cached_key_tcb_info(ti->id == TCB_INFO_ID_TDX ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, ti->fmspc, key);
+	if (rc == ATTEST_OK && it->kind == BUNDLE_QE_IDENTITY &&
+	    (rc = qe_identity_parse(it->blob.data, it->blob.len, &qi, "collateral.import", err)) == ATTEST_OK &&
+	    (rc = qe_identity_verify_signature(qi, X509_get0_pubkey(signer), "collateral.import", err)) ==
+		ATTEST_OK)
+		cached_key_qe_identity((enum collateral_qe)qi->id, key);
+	if (rc == ATTEST_OK && strcmp(key, it->key) != 0)
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
+				    "the item under %s is the one of %s", it->key, key);
+	tcb_info_free(ti);
+	qe_identity_free(qi);
+	sk_X509_pop_free(chain, X509_free);
+	return rc;
+}
+
+/* A CRL signed by one certificate of `issuers` and current. */
+static int crl_by_any(X509_CRL *crl, STACK_OF(X509) * issuers, int64_t now, struct attest_err *err)
+{
+	int rc = refuse(err, "collateral.import.crl_issuer", "%s", "no trusted issuer signed this CRL");
+
+	for (int i = 0; rc != ATTEST_OK && i < sk_X509_num(issuers); i++) {
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(sk_X509_value(issuers, i))) != 0)
+			continue;
+		attest_err_clear(err);
+		rc = x509_crl_verify(crl, sk_X509_value(issuers, i), now, "collateral.import", err);
+	}
+	return rc;
+}
+
+static int verify_intel_crl(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
+{
+	STACK_OF(X509) *chain = NULL;
+	X509_CRL *crl = NULL;
+	X509 *signer = NULL;
+	char cn[128] = "";
+	int rc = x509_crl_load(it->blob.data, it->blob.len, &crl, "collateral.import.crl", err);
+
+	if (rc == ATTEST_OK && it->kind == BUNDLE_ROOT_CA_CRL) {
+		rc = crl_by_any(crl, v->anchors.intel_sgx_roots, v->ectx.now, err);
+	} else if (rc == ATTEST_OK && (rc = intel_signer(v, it, &chain, &signer, err)) == ATTEST_OK &&
+		   (rc = x509_crl_verify(crl, signer, v->ectx.now, "collateral.import", err)) == ATTEST_OK) {
+		/* The PCK CA that signed it (§2.2 names): the key must say the same CA. */
+		X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, cn, sizeof(cn));
+		if (strstr(cn, strcmp(it->key, "pck_crl/platform") == 0 ? "Platform CA" : "Processor CA") == NULL)
+			rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
+					    "%s holds a CRL issued by \"%s\"", it->key, cn);
+	}
+	X509_CRL_free(crl);
+	sk_X509_pop_free(chain, X509_free);
+	return rc;
+}
+
+static int verify_pck_cert(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
+{
+	STACK_OF(X509) *leaf = NULL, *chain = NULL;
+	struct pck_ext ext;
+	int rc;
+
+	if (it->blob.chain == NULL)
+		return refuse(err, "collateral.import.chain", "%s has no issuer chain", it->key);
+	rc = x509_stack_from_pem(it->blob.data, it->blob.len, &leaf, "collateral.import.pck", err);
+	if (rc == ATTEST_OK)
+		rc = intel_pem_chain_parse(it->blob.chain, it->blob.chain_len, v->anchors.intel_sgx_roots, &chain,
+					   "collateral.import.chain", err);
+	if (rc == ATTEST_OK && (sk_X509_num(leaf) != 1 || !sk_X509_unshift(chain, sk_X509_value(leaf, 0))))
+		rc = refuse(err, "collateral.import.pck", "%s must hold one certificate", it->key);
+	else if (rc == ATTEST_OK)
+		X509_up_ref(sk_X509_value(leaf, 0));
+	/* Revocation is checked on use, with the PCK CRL of that time. */
+	if (rc == ATTEST_OK)
+		rc = pck_chain_verify(chain, v->anchors.intel_sgx_roots, NULL, NULL, v->ectx.now, true, &ext, NULL,
+				      "collateral.import", err);
+	sk_X509_pop_free(leaf, X509_free);
+	sk_X509_pop_free(chain, X509_free);
+	return rc;
+}
+
+/* amd/<Product>/...: the product named by the key. */
+static enum amd_product key_product(const char *key)
+{
+	const char *p = key + 4, *slash = strchr(p, '/');
+
+	return slash ? amd_product_from_name(p, (size_t)(slash - p)) : AMD_PRODUCT_UNKNOWN;
+}
+
+static int verify_vcek(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
+{
+	struct amd_chain ch = {0};
+	struct amd_chain_result res = {0};
+	struct bundle_amd_spl spl;
+	enum amd_product p = key_product(it->key);
+	char key[CACHED_KEY_MAX] = "";
+	int rc = amd_cert_load(it->blob.data, it->blob.len, &ch.leaf, "collateral.import.vcek", err);
+
+	if (rc == ATTEST_OK)
+		rc = amd_chain_verify(&v->ectx, p, false, &ch, &res, err);
+	if (rc == ATTEST_OK) {
+		spl = (struct bundle_amd_spl){(uint8_t)res.ext.spl[AMD_SPL_FMC], (uint8_t)res.ext.spl[AMD_SPL_BL],
+					      (uint8_t)res.ext.spl[AMD_SPL_TEE], (uint8_t)res.ext.spl[AMD_SPL_SNP],
+					      (uint8_t)res.ext.spl[AMD_SPL_UCODE]};
+		if (!res.ext.has_hwid ||
+		    !bundle_key_amd_vcek_of(amd_product_name(p), res.ext.hwid, res.ext.hwid_len, &spl, key) ||
+		    strcmp(key, it->key) != 0)
+			rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
+					    "the VCEK under %s certifies another chip or TCB (%s)", it->key, key);
+	}
+	EVP_PKEY_free(res.leaf_key);
+	X509_free(ch.leaf);
+	return rc;
+}
+
+static int verify_amd_chain(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
+{
+	struct x509_verify_opts o = {.time = v->ectx.now, .anchors = v->anchors.amd_arks};
+	STACK_OF(X509) *sk = NULL, *builtin = NULL;
+	struct amd_chain ch = {0};
+	enum amd_product p = key_product(it->key);
+	bool vlek = strstr(it->key, "/vlek") != NULL;
+	char cn[64] = "", want[32];
+	X509 *ark = NULL;
+	int rc = x509_stack_from_pem(it->blob.data, it->blob.len, &sk, "collateral.import.chain", err);
+
+	if (rc == ATTEST_OK)
+		rc = amd_chain_classify(sk, &ch, err);
+	if (rc == ATTEST_OK && ch.ask == NULL)
+		rc = refuse(err, "collateral.import.chain", "%s holds no ASK/ASVK", it->key);
+	if (rc == ATTEST_OK && o.anchors == NULL) { /* no pipeline: the built-in ARK */
+		if ((rc = amd_builtin_cert(p, AMD_ROLE_ARK, &ark, err)) == ATTEST_OK &&
+		    ((builtin = sk_X509_new_null()) == NULL || !sk_X509_push(builtin, ark)))
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+		else if (rc == ATTEST_OK)
+			ark = NULL;
+		o.anchors = builtin;
+	}
+	if (rc == ATTEST_OK)
+		rc = x509_chain_verify(ch.ask, sk, &o, NULL, "collateral.import.chain", err);
+	if (rc == ATTEST_OK) {
+		X509_NAME_get_text_by_NID(X509_get_subject_name(ch.ask), NID_commonName, cn, sizeof(cn));
+		snprintf(want, sizeof(want), "SEV-%s%s", vlek ? "VLEK-" : "", amd_product_name(p));
+		if (strcmp(cn, want) != 0)
+			rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
+					    "%s holds the chain of %s, not %s", it->key, cn, want);
+	}
+	X509_free(ark);
+	sk_X509_pop_free(builtin, X509_free);
+	sk_X509_pop_free(sk, X509_free);
+	return rc;
+}
+
+static int verify_amd_crl(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
+{
+	STACK_OF(X509) *arks = v->anchors.amd_arks, *builtin = NULL;
+	X509_CRL *crl = NULL;
+	X509 *ark = NULL;
+	int rc = x509_crl_load(it->blob.data, it->blob.len, &crl, "collateral.import.crl", err);
+
+	if (rc == ATTEST_OK && arks == NULL) {
+		if ((rc = amd_builtin_cert(key_product(it->key), AMD_ROLE_ARK, &ark, err)) == ATTEST_OK &&
+		    ((builtin = sk_X509_new_null()) == NULL || !sk_X509_push(builtin, ark)))
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+		else if (rc == ATTEST_OK)
+			ark = NULL;
+		arks = builtin;
+	}
+	if (rc == ATTEST_OK)
+		rc = crl_by_any(crl, arks, v->ectx.now, err);
+	X509_free(ark);
+	sk_X509_pop_free(builtin, X509_free);
+	X509_CRL_free(crl);
+	return rc;
+}
+
+/* Verifies one item (see the top of the file). */
+static int verify_item(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
+{
+	int rc;
+
+	switch (it->kind) {
+	case BUNDLE_TCB_INFO:
+	case BUNDLE_QE_IDENTITY:
+		rc = verify_tcb_or_qe(v, it, err);
+		break;
+	case BUNDLE_PCK_CRL:
+	case BUNDLE_ROOT_CA_CRL:
+		rc = verify_intel_crl(v, it, err);
+		break;
+	case BUNDLE_PCK_CERT:
+		rc = verify_pck_cert(v, it, err);
+		break;
+	case BUNDLE_AMD_VCEK:
+		rc = verify_vcek(v, it, err);
+		break;
+	case BUNDLE_AMD_CERT_CHAIN:
+		rc = verify_amd_chain(v, it, err);
+		break;
+	case BUNDLE_AMD_CRL:
+		rc = verify_amd_crl(v, it, err);
+		break;
+	default:
+		rc = attest_err_set(err, ATTEST_E_INVALID, "bundle.kind", "unknown kind");
+	}
+	return rc == ATTEST_OK ? check_dates(v, it, err) : rc;
+}
+
+static json_t *result_json(const struct bundle_item *it, const char *status, const struct attest_err *e)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "key", it->key, "kind", bundle_kind_name(it->kind), "status", status);
+
+	if (e != NULL) {
+		json_object_set_new(o, "error", json_string(e->name));
+		json_object_set_new(o, "message", json_string(e->msg));
+		if (e->where[0])
+			json_object_set_new(o, "where", json_string(e->where));
+	}
+	return o;
+}
+
+/* Verifies every item: true when all did; *results gets one row per item. */
+static bool verify_all(struct srv *srv, int64_t now, const struct bundle *b, json_t *results,
+		       struct attest_err *err)
+{
+	struct vctx v;
+	bool all = true;
+
+	if (vctx_init(srv, now, &v, err) != ATTEST_OK)
+		return false;
+	for (size_t i = 0; i < b->n; i++) {
+		struct attest_err e;
+
+		attest_err_clear(&e);
+		if (verify_item(&v, &b->items[i], &e) == ATTEST_OK) {
+			json_array_append_new(results, result_json(&b->items[i], "verified", NULL));
+		} else {
+			all = false;
+			json_array_append_new(results, result_json(&b->items[i], "refused", &e));
+		}
+	}
+	vctx_clear(&v);
+	return all;
+}
+
+/* Stores one verified item durably, then in the running caching source if any. */
+static int store_item(struct srv *srv, int64_t now, const struct bundle_item *it, struct attest_err *err)
+{
+	const struct pipeline_routes *pr = srv->pipeline;
+	struct store_collateral c = {0};
+	int64_t iss, nu;
+	int rc = cached_item_dates(bundle_cached_kind(it->kind), &it->blob, now, 86400, &iss, &nu, err);
+
+	if (rc == ATTEST_OK)
+		rc = cached_encode(&it->blob, &c.bytes, &c.len, err);
+	if (rc == ATTEST_OK) {
+		c.key = it->key;
+		c.issue_date = iss;
+		c.next_update = nu;
+		rc = store_collateral_put(srv->store, &c, err);
+		free(c.bytes);
+	}
+	/* A source other than the caching one (a plain --collateral-dir) has no table to install into. */
+	if (rc == ATTEST_OK && pr != NULL && pr->ctx != NULL && pr->ctx->collateral != NULL &&
+	    strcmp(pr->ctx->collateral->ops->name, "cached") == 0)
+		rc = cached_source_import(pr->ctx->collateral, it->key, bundle_cached_kind(it->kind), &it->blob, err);
+	return rc;
+}
+
+static char *audit_detail(const struct bundle *b)
+{
+	json_t *keys = json_array(), *o;
+	char *text;
+
+	for (size_t i = 0; i < b->n && i < COLL_AUDIT_MAX; i++) {
+		char hex[65];
+
+		hex_encode_to(b->items[i].sha256, 32, hex);
+		json_array_append_new(keys, json_pack("{s:s,s:s}", "key", b->items[i].key, "sha256", hex));
+	}
+	o = json_pack("{s:I,s:o}", "count", (json_int_t)b->n, "items", keys);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
+
+static void import_collateral(struct http_request *req, struct http_response *resp, void *arg)
+{
+	struct attest_err err = {0};
+	struct bundle *b = NULL;
+	json_t *results = json_array(), *body;
+	char *detail = NULL;
+	int rc;
+
+	(void)arg;
+	if (bundle_parse((const char *)req->body, req->body_len, &b, &err) != ATTEST_OK) {
+		http_resp_error_from(resp, 400, "InvalidParameter", &err);
+		goto out;
+	}
+	if (!verify_all(req->srv, req->now, b, results, &err)) {
+		body = json_pack("{s:{s:s,s:s},s:O}", "error", "code", "InvalidParameter", "message",
+				 err.rc != ATTEST_OK ? err.msg : "items of the bundle were refused; nothing was imported",
+				 "items", results);
+		http_resp_json(resp, 400, body);
+		json_decref(body);
+		goto out;
+	}
+	rc = ATTEST_OK;
+	for (size_t i = 0; i < b->n && rc == ATTEST_OK; i++)
+		rc = store_item(req->srv, req->now, &b->items[i], &err);
+	detail = audit_detail(b);
+	if (rc == ATTEST_OK) {
+		struct store_audit a = {.actor = req->auth.subject, .action = "collateral.import", .provider = "",
+					.detail = detail, .time = req->now};
+		rc = store_audit_append(req->srv->store, &a, &err);
+	}
+	if (rc != ATTEST_OK) {
+		http_resp_error_from(resp, strcmp(err.name, "store.unavailable") == 0 ? 503 : 500,
+				     strcmp(err.name, "store.unavailable") == 0 ? "ServiceUnavailable" : "InternalError",
+				     &err);
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(results); i++)
+		json_object_set_new(json_array_get(results, i), "status", json_string("imported"));
+	body = json_pack("{s:I,s:O}", "imported", (json_int_t)b->n, "items", results);
+	http_resp_json(resp, 200, body);
+	json_decref(body);
+out:
+	free(detail);
+	json_decref(results);
+	bundle_free(b);
+}
+
+static void export_collateral(struct http_request *req, struct http_response *resp, void *arg)
+{
+	const char *key = http_req_query(req, "key");
+	struct store_collateral c = {0};
+	struct collateral_blob blob = {0};
+	struct attest_err err = {0};
+	struct bundle *b = NULL;
+	json_t *doc = NULL;
+	int kind = bundle_kind_of_key(key), rc;
+
+	(void)arg;
+	if (key == NULL || kind < 0) {
+		http_resp_error(resp, 400, "InvalidParameter",
+				"give ?key= with the key of a collateral item (docs/receipts-and-bundles.md)");
+		return;
+	}
+	rc = store_collateral_get(req->srv->store, key, &c, &err);
+	if (rc == ATTEST_OK)
+		rc = cached_decode(c.bytes, c.len, &blob, &err);
+	if (rc == ATTEST_OK && (b = bundle_new()) == NULL)
+		rc = attest_err_set(&err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	if (rc == ATTEST_OK && (rc = bundle_add(b, (enum bundle_kind)kind, key, &blob, &err)) == ATTEST_OK) {
+		b->created = req->now;
+		doc = bundle_to_json(b);
+	}
+	if (rc != ATTEST_OK)
+		http_resp_error_from(resp, rc == ATTEST_E_NOT_FOUND ? 404 : 500,
+				     rc == ATTEST_E_NOT_FOUND ? "NotFound" : "InternalError", &err);
+	else
+		http_resp_json(resp, 200, doc);
+	json_decref(doc);
+	bundle_free(b);
+	collateral_blob_free(&blob);
+	store_collateral_clear(&c);
+}
+
+int routes_collateral_register(struct http_router *r, struct srv *srv, struct attest_err *err)
+{
+	int rc = http_router_add(r, "POST", "/management/collateral", COLL_ROUTE, import_collateral, NULL, err);
+
+	(void)srv;
+	if (rc == ATTEST_OK)
+		rc = http_router_add(r, "GET", "/management/collateral", COLL_ROUTE, export_collateral, NULL, err);
+	return rc;
+}
