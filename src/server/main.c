@@ -166,6 +166,7 @@ static int register_routes(struct srv *srv, struct attest_err *err)
 	if (rc == ATTEST_OK)
 		rc = routes_mgmt_register(srv->router, srv, err);
 	rc = rc == ATTEST_OK ? routes_pccs_register(srv->router, srv, err) : rc;
+	rc = rc == ATTEST_OK ? routes_collateral_register(srv->router, srv, err) : rc;
 	/* The attest pipeline registers last, so it can take over routes (http.h). */
 	if (rc == ATTEST_OK && pipeline_routes_register != NULL)
 		rc = pipeline_routes_register(srv->router, srv, err);
