@@ -218,11 +218,10 @@ def check_inline(cmd, helps):
             if rc != 0:
                 return errs + [f"`{' '.join(path)} --help` failed ({rc})"]
             allowed = allowed | helps.options(vtext)
-    for w in rest:
-        if w.startswith("--"):
-            opt = w.split("=")[0]
-            if re.fullmatch(r"--[a-z][\w-]*", opt) and opt not in allowed:
-                errs.append(f"`{cmd}`: {opt} is not an option of `{' '.join(path)}` (see its --help)")
+    # Options, also inside [--x] and (--a | --b) groups.
+    for opt in re.findall(r"(?:^|[\s\[(|])(--[a-z][\w-]*)", " " + " ".join(rest)):
+        if opt not in allowed:
+            errs.append(f"`{cmd}`: {opt} is not an option of `{' '.join(path)}` (see its --help)")
     return errs
 
 
@@ -267,6 +266,20 @@ def man_commands(text):
             for opt in re.findall(r"(--[a-z][\w-]*)", p):
                 out.append((n, f"{prog} {opt}"))
     return out
+
+
+def man_page_errors(path, text, helps):
+    """groff warnings, and (attestctl(1)) a command of --help missing from COMMANDS."""
+    errs = []
+    if shutil.which("groff"):
+        r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", path], capture_output=True, text=True)
+        errs += [f"0: groff: {ln}" for ln in r.stderr.splitlines() if ln.strip()]
+    if re.search(r"^\.TH ATTESTCTL", text, re.M):
+        _, top = helps.help(["attestctl"])
+        shown = {c.split()[1] for _, c in man_commands(text) if len(c.split()) > 1}
+        for cmd in sorted(helps.listed(top, "Commands:") - shown):
+            errs.append(f"0: `attestctl {cmd}` is in `attestctl --help` but not under COMMANDS")
+    return errs
 
 
 # --- running ---------------------------------------------------------------
@@ -467,6 +480,7 @@ def run_doc(doc, src, build, helps, vectors, keep):
     errors = []
     if doc.endswith((".1", ".8", ".5", ".3")) or "/man/" in doc:
         blocks, cmds = [], man_commands(text)
+        errors += man_page_errors(path, text, helps)
     else:
         blocks, errors = parse_markdown(text)
         cmds = inline_commands(text)
