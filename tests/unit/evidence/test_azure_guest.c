@@ -7,6 +7,7 @@
  * log, TPM2_Certify of an ephemeral key), its sealed token, and the
  * refusals issue 8 lists.
  */
+#include "base/buf.h"
 #include "base/codec.h"
 #include "claims/claims.h"
 #include "crypto/crypto.h"
@@ -208,8 +209,8 @@ struct vm {
 	char *text;
 };
 
-/* A signed SNP report whose REPORT_DATA binds runtime (via the HCL report maker). */
-static char *snp_proof(struct vm *v, const char *runtime)
+/* A signed SNP report whose REPORT_DATA binds runtime, made at vmpl with extra policy bits. */
+static char *snp_proof_at(struct vm *v, const char *runtime, uint32_t vmpl, uint64_t policy_bits)
 {
 	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
 	uint8_t chip[64], *hcl = NULL;
@@ -220,6 +221,8 @@ static char *snp_proof(struct vm *v, const char *runtime)
 
 	memset(chip, 0x5A, sizeof(chip));
 	snp_plat_report_defaults(v->plat, chip, tcb, false, &r);
+	r.vmpl = vmpl;
+	r.policy |= policy_bits;
 	assert_int_equal(snp_plat_hcl_report(&r, v->leaf.key, runtime, &hcl, &hl, NULL), 0);
 	assert_true(asprintf(&chain, "%s%s", a, b) > 0);
 	rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
@@ -228,6 +231,9 @@ static char *snp_proof(struct vm *v, const char *runtime)
 	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
 	return out;
 }
+
+/* The same as the HCL at VMPL 0 makes it. */
+static char *snp_proof(struct vm *v, const char *runtime) { return snp_proof_at(v, runtime, 0, 0); }
 
 static void vm_request(struct vm *v)
 {
@@ -570,6 +576,292 @@ static void trusted_launch_with_a_registered_aik_needs_no_certificate(void **sta
 	devplat_tpm_ca_free(ca);
 }
 
+/* ---- claims read from the verified log (§2.6) -------------------------------------- */
+
+/* EFI_IMAGE_SECURITY_DATABASE_GUID (db, dbx) and EFI_CERT_X509_GUID, as stored. */
+static const uint8_t SECDB_GUID[16] = {0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
+				       0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f};
+static const uint8_t X509_GUID[16] = {0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a,
+				      0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72};
+
+struct boot_spec {
+	bool hyp_debug, flight, elam, code_integrity_off;
+	int n_hvci;
+	uint64_t hvci[2];
+	bool db_malformed, no_dbx, authority, authority_foreign;
+};
+
+static void put_u32(struct buf *b, uint32_t v)
+{
+	uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+
+	assert_int_equal(buf_append(b, le, 4), 0);
+}
+
+/* One EFI_SIGNATURE_LIST holding one entry (owner GUID + data); malformed: its sizes disagree. */
+static void esl_put(struct buf *b, const uint8_t *entry, uint32_t n, bool malformed)
+{
+	assert_int_equal(buf_append(b, X509_GUID, 16), 0);
+	put_u32(b, 28 + n + (malformed ? 1 : 0));
+	put_u32(b, 0);
+	put_u32(b, n);
+	assert_int_equal(buf_append(b, entry, n), 0);
+}
+
+/* A PCR 7 variable event (db and dbx under the image security database GUID). */
+static void sb_var(struct devplat_tcg_log *l, const char *name, uint32_t type, const void *data, size_t n)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	assert_int_equal(devplat_uefi_global_var(&b, name, data, n), 0);
+	if (strcmp(name, "db") == 0 || strcmp(name, "dbx") == 0)
+		memcpy(b.p, SECDB_GUID, 16);
+	assert_int_equal(devplat_tcg_log_add(l, 7, type, b.p, b.len), 0);
+	buf_free(&b);
+}
+
+/* A Windows-like boot: PCR 7 Secure Boot policy, separators, a SIPA trust boundary in PCR 12. */
+static void custom_boot(struct devplat_tcg_log *l, const struct boot_spec *s)
+{
+	static const uint8_t sep[4] = {0};
+	uint8_t one = 1, zero = 0, hyp = s->hyp_debug, fl = s->flight, ci = !s->code_integrity_off;
+	uint8_t ours[48], theirs[48];
+	struct buf inner, outer, elam, esl, esl2;
+
+	memset(ours, 0x11, sizeof(ours));
+	memset(theirs, 0x22, sizeof(theirs));
+	buf_init(&inner, 4096), buf_init(&outer, 4096), buf_init(&elam, 256);
+	buf_init(&esl, 256), buf_init(&esl2, 256);
+	esl_put(&esl, ours, sizeof(ours), false);
+	esl_put(&esl2, theirs, sizeof(theirs), false);
+	assert_int_equal(devplat_tcg_log_init(l), 0);
+	sb_var(l, "SecureBoot", EV_EFI_VARIABLE_DRIVER_CONFIG, &one, 1);
+	sb_var(l, "PK", EV_EFI_VARIABLE_DRIVER_CONFIG, esl.p, esl.len);
+	sb_var(l, "KEK", EV_EFI_VARIABLE_DRIVER_CONFIG, esl.p, esl.len);
+	if (s->db_malformed) {
+		struct buf bad;
+
+		buf_init(&bad, 256);
+		esl_put(&bad, ours, sizeof(ours), true);
+		sb_var(l, "db", EV_EFI_VARIABLE_DRIVER_CONFIG, bad.p, bad.len);
+		buf_free(&bad);
+	} else {
+		sb_var(l, "db", EV_EFI_VARIABLE_DRIVER_CONFIG, esl.p, esl.len);
+	}
+	if (!s->no_dbx)
+		sb_var(l, "dbx", EV_EFI_VARIABLE_DRIVER_CONFIG, esl2.p, esl2.len);
+	for (uint32_t pcr = 0; pcr <= 7; pcr++)
+		assert_int_equal(devplat_tcg_log_add(l, pcr, EV_SEPARATOR, sep, 4), 0);
+	/* The db entry that verified the boot loader (PFP §3.3.4.8). */
+	if (s->authority)
+		sb_var(l, "db", EV_EFI_VARIABLE_AUTHORITY, s->authority_foreign ? theirs : ours, 48);
+	assert_int_equal(devplat_sipa(&inner, 0x00040001u, &zero, 1) || /* BootDebugging */
+			     devplat_sipa(&inner, 0x00050001u, &zero, 1) || /* OsKernelDebug */
+			     devplat_sipa(&inner, 0x0005000Du, &hyp, 1) ||  /* HypervisorDebug */
+			     devplat_sipa(&inner, 0x00050002u, &ci, 1) ||   /* CodeIntegrity */
+			     devplat_sipa(&inner, 0x00050003u, &zero, 1) || /* TestSigning */
+			     devplat_sipa(&inner, 0x00050021u, &fl, 1),     /* FlightSigning */
+			 0);
+	for (int i = 0; i < s->n_hvci; i++)
+		assert_int_equal(devplat_sipa(&inner, 0x000A0007u, &s->hvci[i], 8), 0); /* VbsHVCIPolicy */
+	if (s->elam) {
+		assert_int_equal(devplat_sipa(&elam, 0x00090001u, "e\0l\0a\0m\0\0\0", 10), 0); /* ELAMKeyname */
+		assert_int_equal(devplat_sipa(&inner, 0x40010002u, elam.p, (uint32_t)elam.len), 0); /* ElamAggregation */
+	}
+	assert_int_equal(devplat_sipa(&outer, 0x40010001u, inner.p, (uint32_t)inner.len), 0); /* TrustBoundary */
+	assert_int_equal(devplat_tcg_log_add(l, 12, EV_EVENT_TAG, outer.p, outer.len), 0);
+	assert_int_equal(devplat_tcg_log_add(l, 13, EV_SEPARATOR, "WBCL", 4), 0);
+	assert_int_equal(devplat_tcg_log_add(l, 14, EV_SEPARATOR, "WBCL", 4), 0);
+	buf_free(&inner), buf_free(&outer), buf_free(&elam), buf_free(&esl), buf_free(&esl2);
+}
+
+/* The VM's quote over `mask` of this log's PCRs, and the request around it. */
+static void vm_use_log(struct vm *v, const struct devplat_tcg_log *l, uint32_t mask)
+{
+	struct tpm_pcr_values all;
+
+	devplat_tcg_log_pcrs(l, &all);
+	memset(&v->pcrs, 0, sizeof(v->pcrs));
+	for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
+		if (mask & (1u << i))
+			tpm_pcr_set(&v->pcrs, TPM_BANK_SHA256, i, all.v[TPM_BANK_SHA256][i], 32, NULL);
+	free(v->quote), free(v->qsig);
+	assert_int_equal(devplat_tpm_quote(v->ak, &v->pcrs, TPM_BANK_SHA256, mask, NULL, 0, &v->quote,
+					   &v->quote_len, &v->qsig, &v->qsig_len, NULL),
+			 0);
+	v->rq.log.p = l->log.p, v->rq.log.n = l->log.len;
+	v->rq.quote.p = v->quote, v->rq.quote.n = v->quote_len;
+	v->rq.quote_sig.p = v->qsig, v->rq.quote_sig.n = v->qsig_len;
+	v->rq.pcr_set = mask;
+	vm_request(v);
+}
+
+/* The claims of the VM booted as spec says, quoted over mask (caller frees). */
+static struct claim_set *claims_of_boot(struct vm *v, const struct boot_spec *spec, uint32_t mask)
+{
+	struct devplat_tcg_log l;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+
+	custom_boot(&l, spec);
+	vm_use_log(v, &l, mask);
+	if (verify(v, cs, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	vm_use_log(v, &v->log, MASK);
+	devplat_tcg_log_free(&l);
+	return cs;
+}
+
+static bool claim_bool(const struct claim_set *cs, const char *type)
+{
+	const json_t *c = claim_set_get(cs, type);
+
+	if (!json_is_boolean(c))
+		fail_msg("%s is not a boolean claim", type);
+	return json_is_true(c);
+}
+
+static void windows_boot_claims_are_read_from_verified_sipa_events(void **state)
+{
+	struct vm *v = *state;
+	struct boot_spec clean = {0}, risky = {.hyp_debug = true,
+					       .flight = true,
+					       .elam = true,
+					       .n_hvci = 2,
+					       .hvci = {3, 1}};
+	struct boot_spec no_ci = {.code_integrity_off = true};
+	struct claim_set *cs = claims_of_boot(v, &clean, MASK);
+
+	/* A clean Windows boot: what MAA's sample token shows. */
+	assert_false(claim_bool(cs, "x-ms-azurevm-bootdebug-enabled"));
+	assert_false(claim_bool(cs, "x-ms-azurevm-kerneldebug-enabled"));
+	assert_false(claim_bool(cs, "x-ms-azurevm-hypervisordebug-enabled"));
+	assert_true(claim_bool(cs, "x-ms-azurevm-debuggersdisabled"));
+	assert_false(claim_bool(cs, "x-ms-azurevm-testsigning-enabled"));
+	assert_false(claim_bool(cs, "x-ms-azurevm-flightsigning-enabled"));
+	assert_true(claim_bool(cs, "x-ms-azurevm-signingdisabled"));
+	assert_false(claim_bool(cs, "x-ms-azurevm-elam-enabled"));
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-azurevm-hvci-policy")), 0);
+	claim_set_free(cs);
+	/* Hypervisor debugging, flight signing, an ELAM driver, HVCI policy bits in every record. */
+	cs = claims_of_boot(v, &risky, MASK);
+	assert_true(claim_bool(cs, "x-ms-azurevm-hypervisordebug-enabled"));
+	assert_false(claim_bool(cs, "x-ms-azurevm-debuggersdisabled"));
+	assert_true(claim_bool(cs, "x-ms-azurevm-flightsigning-enabled"));
+	assert_false(claim_bool(cs, "x-ms-azurevm-signingdisabled"));
+	assert_true(claim_bool(cs, "x-ms-azurevm-elam-enabled"));
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-azurevm-hvci-policy")), 1);
+	claim_set_free(cs);
+	/* Code integrity turned off is unsigned code allowed. */
+	cs = claims_of_boot(v, &no_ci, MASK);
+	assert_false(claim_bool(cs, "x-ms-azurevm-signingdisabled"));
+	claim_set_free(cs);
+	/* SIPA events on PCRs the quote does not cover say nothing: no Windows claims at all. */
+	cs = claims_of_boot(v, &risky, 0xFFu);
+	assert_null(claim_set_get(cs, "x-ms-azurevm-hypervisordebug-enabled"));
+	assert_null(claim_set_get(cs, "x-ms-azurevm-debuggersdisabled"));
+	assert_null(claim_set_get(cs, "x-ms-azurevm-signingdisabled"));
+	assert_true(claim_bool(cs, "secureboot"));
+	claim_set_free(cs);
+}
+
+static void secure_boot_variables_can_only_rule_validation_out(void **state)
+{
+	struct vm *v = *state;
+	struct boot_spec sound = {.authority = true}, bad_db = {.db_malformed = true}, no_dbx = {.no_dbx = true};
+	struct boot_spec foreign = {.authority = true, .authority_foreign = true};
+	struct claim_set *cs = claims_of_boot(v, &sound, MASK);
+
+	/* Sound variables: only Azure's reference could say "validated"; nothing is claimed. */
+	assert_null(claim_set_get(cs, "x-ms-azurevm-dbvalidated"));
+	assert_null(claim_set_get(cs, "x-ms-azurevm-dbxvalidated"));
+	assert_null(claim_set_get(cs, "x-ms-azurevm-default-securebootkeysvalidated"));
+	claim_set_free(cs);
+	cs = claims_of_boot(v, &bad_db, MASK);
+	assert_false(claim_bool(cs, "x-ms-azurevm-dbvalidated"));
+	assert_false(claim_bool(cs, "x-ms-azurevm-default-securebootkeysvalidated"));
+	assert_null(claim_set_get(cs, "x-ms-azurevm-dbxvalidated"));
+	claim_set_free(cs);
+	cs = claims_of_boot(v, &no_dbx, MASK);
+	assert_false(claim_bool(cs, "x-ms-azurevm-dbxvalidated"));
+	assert_null(claim_set_get(cs, "x-ms-azurevm-dbvalidated"));
+	claim_set_free(cs);
+	/* An image verified by an authority that is not in the measured db. */
+	cs = claims_of_boot(v, &foreign, MASK);
+	assert_false(claim_bool(cs, "x-ms-azurevm-dbvalidated"));
+	claim_set_free(cs);
+	/* PCR 7 outside the quote: the log decides nothing about the variables. */
+	cs = claims_of_boot(v, &bad_db, 0x7800u | 0x7Fu);
+	assert_null(claim_set_get(cs, "x-ms-azurevm-dbvalidated"));
+	assert_null(claim_set_get(cs, "x-ms-azurevm-default-securebootkeysvalidated"));
+	claim_set_free(cs);
+	/* The synthetic boot of the other tests measures db under the wrong GUID: not validated. */
+	cs = claim_set_new();
+	{
+		struct attest_err err;
+
+		assert_int_equal(verify(v, cs, &err), ATTEST_OK);
+	}
+	assert_false(claim_bool(cs, "x-ms-azurevm-dbvalidated"));
+	claim_set_free(cs);
+}
+
+/* Verification with the given published CVM measurements; the nested compliance status or NULL. */
+static const char *compliance_with(struct vm *v, const uint8_t (*m)[48], size_t n, struct claim_set *cs)
+{
+	struct azure_guest_opts o = {.cvm_measurements = m, .n_cvm_measurements = n};
+	struct evidence_input in = {0};
+	struct attest_err err;
+
+	in.evidence = (const uint8_t *)v->text;
+	in.evidence_len = strlen(v->text);
+	attest_err_clear(&err);
+	if (azure_guest_verify_with(&v->ctx, &o, &in, cs, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	return json_string_value(
+	    json_object_get(claim_set_get(cs, "x-ms-isolation-tee"), "x-ms-compliance-status"));
+}
+
+static void compliance_status_needs_a_published_launch_measurement(void **state)
+{
+	struct vm *v = *state;
+	struct claim_set *cs = claim_set_new();
+	uint8_t m[2][48];
+	const json_t *lm;
+	char *proof;
+
+	/* The measurement of this VM's report, and another one. */
+	assert_null(compliance_with(v, NULL, 0, cs));
+	lm = json_object_get(claim_set_get(cs, "x-ms-isolation-tee"), "x-ms-sevsnpvm-launchmeasurement");
+	assert_int_equal(hex_decode_to(json_string_value(lm), json_string_length(lm), m[1], 48), 0);
+	memset(m[0], 0xEE, 48);
+	claim_set_free(cs);
+	cs = claim_set_new();
+	assert_string_equal(compliance_with(v, (const uint8_t(*)[48])m, 2, cs), "azure-compliant-cvm");
+	claim_set_free(cs);
+	cs = claim_set_new();
+	assert_null(compliance_with(v, (const uint8_t(*)[48])m, 1, cs));
+	claim_set_free(cs);
+	/* A debuggable VM, or a report not made by the HCL at VMPL 0, is not compliant. */
+	proof = snp_proof_at(v, v->runtime, 0, SNP_POLICY_DEBUG);
+	v->rq.proof.p = (const uint8_t *)proof, v->rq.proof.n = strlen(proof);
+	vm_request(v);
+	cs = claim_set_new();
+	assert_null(compliance_with(v, (const uint8_t(*)[48])m, 2, cs));
+	claim_set_free(cs);
+	free(proof);
+	proof = snp_proof_at(v, v->runtime, 1, 0);
+	v->rq.proof.p = (const uint8_t *)proof, v->rq.proof.n = strlen(proof);
+	vm_request(v);
+	cs = claim_set_new();
+	assert_null(compliance_with(v, (const uint8_t(*)[48])m, 2, cs));
+	claim_set_free(cs);
+	free(proof);
+	v->rq.proof.p = (const uint8_t *)v->proof, v->rq.proof.n = strlen(v->proof);
+	vm_request(v);
+}
+
 static void log_that_does_not_replay_is_refused(void **state)
 {
 	struct vm *v = *state;
@@ -779,6 +1071,9 @@ int main(void)
 	    cmocka_unit_test(trusted_launch_claiming_isolation_is_refused),
 	    cmocka_unit_test(trusted_launch_needs_an_aik_certificate_to_a_tpm_root),
 	    cmocka_unit_test(trusted_launch_with_a_registered_aik_needs_no_certificate),
+	    cmocka_unit_test(windows_boot_claims_are_read_from_verified_sipa_events),
+	    cmocka_unit_test(secure_boot_variables_can_only_rule_validation_out),
+	    cmocka_unit_test(compliance_status_needs_a_published_launch_measurement),
 	    cmocka_unit_test(log_that_does_not_replay_is_refused),
 	    cmocka_unit_test(certify_over_another_key_is_refused),
 	    cmocka_unit_test(quote_of_other_pcr_values_is_refused),
