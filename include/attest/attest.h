@@ -42,10 +42,14 @@ struct attest_verifier_opts {
 	/* ATTEST_VERIFY_* flags. */
 	unsigned flags;
 	/*
-	 * DEVELOPMENT AND TESTS ONLY: a PEM file of extra Intel roots trusted
-	 * besides the built-in Intel SGX Root CA (e.g. the root of
-	 * `attestctl dev init`). NULL in production.
+	 * DEVELOPMENT AND TESTS ONLY: a PEM file of extra roots trusted beside
+	 * the vendors' built-in ones (e.g. data/devplat/roots.pem of
+	 * `attestctl dev init`), each taken by its subject as an Intel SGX root
+	 * ("Intel SGX"), an AMD ARK ("ARK-<product>") or otherwise a TPM AIK
+	 * root. NULL in production.
 	 */
+	const char *extra_roots_pem;
+	/* The former name of extra_roots_pem (same meaning); both may not be set. */
 	const char *extra_intel_roots_pem;
 };
 

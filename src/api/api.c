@@ -11,9 +11,9 @@
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
 #include "crypto/jose.h"
+#include "evidence/anchors.h"
 #include "evidence/azure_cvm.h"
 #include "evidence/evidence.h"
-#include "evidence/pck.h"
 #include "evidence/sgx.h"
 #include "evidence/snp.h"
 #include "evidence/tdx.h"
@@ -54,50 +54,41 @@ static verify_fn verifier_of(const char *type)
 	return NULL;
 }
 
-/* The built-in Intel root plus the certificates of a PEM file, as Intel anchors. */
-static int load_intel_roots(const char *path, STACK_OF(X509) **out, struct attest_err *err)
+/* The vendors' built-in roots plus the certificates of a PEM file, each in its vendor's slot. */
+static int load_roots(const char *path, struct evidence_anchors *a, struct attest_err *err)
 {
-	STACK_OF(X509) *roots = NULL, *extra = NULL;
 	uint8_t *pem = NULL;
 	size_t len = 0;
-	int rc;
+	int rc = evidence_anchors_builtin(a, err);
 
-	rc = x509_stack_from_pem((const uint8_t *)INTEL_SGX_ROOT_CA_PEM, strlen(INTEL_SGX_ROOT_CA_PEM), &roots,
-				 "attest.roots", err);
 	if (rc == ATTEST_OK && file_read_all(path, 1024 * 1024, &pem, &len) != ATTEST_OK)
 		rc = attest_err_set(err, ATTEST_E_IO, "attest.roots", "cannot read extra roots from %s", path);
 	if (rc == ATTEST_OK)
-		rc = x509_stack_from_pem(pem, len, &extra, "attest.roots", err);
-	while (rc == ATTEST_OK && sk_X509_num(extra) > 0) {
-		X509 *c = sk_X509_shift(extra);
-
-		if (sk_X509_push(roots, c) <= 0) {
-			X509_free(c);
-			rc = attest_err_set(err, ATTEST_E_NOMEM, "attest.nomem", "out of memory");
-		}
-	}
-	sk_X509_pop_free(extra, X509_free);
+		rc = evidence_anchors_add_pem(a, pem, len, "attest.roots", err);
 	free(pem);
-	if (rc != ATTEST_OK) {
-		sk_X509_pop_free(roots, X509_free);
-		return rc;
-	}
-	*out = roots;
-	return ATTEST_OK;
+	if (rc != ATTEST_OK)
+		evidence_anchors_clear(a);
+	return rc;
 }
 
 int attest_verifier_new(const struct attest_verifier_opts *opts, struct attest_verifier **out,
 			struct attest_err *err)
 {
 	struct attest_verifier *v = calloc(1, sizeof(*v));
+	const char *roots;
 	int rc;
 
 	if (v == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "attest.nomem", "out of memory");
+	if (opts && opts->extra_roots_pem && opts->extra_intel_roots_pem) {
+		free(v);
+		return attest_err_set(err, ATTEST_E_INVALID, "attest.roots",
+				      "set extra_roots_pem or its former name extra_intel_roots_pem, not both");
+	}
 	v->now = opts ? opts->now : 0;
 	v->flags = opts ? opts->flags : 0;
-	if (opts && opts->extra_intel_roots_pem &&
-	    (rc = load_intel_roots(opts->extra_intel_roots_pem, &v->anchors.intel_sgx_roots, err)) != ATTEST_OK) {
+	roots = opts ? (opts->extra_roots_pem ? opts->extra_roots_pem : opts->extra_intel_roots_pem) : NULL;
+	if (roots != NULL && (rc = load_roots(roots, &v->anchors, err)) != ATTEST_OK) {
 		free(v);
 		return rc;
 	}
@@ -124,7 +115,7 @@ void attest_verifier_free(struct attest_verifier *v)
 		free(v->collateral);
 	}
 	collateral_cache_free(v->cache);
-	sk_X509_pop_free(v->anchors.intel_sgx_roots, X509_free);
+	evidence_anchors_clear(&v->anchors);
 	free(v);
 }
 

@@ -102,8 +102,12 @@ static int build_request(const struct cli *cli, const char *type, const char *fi
 		cli_error(cli, "cannot read evidence file %s", file);
 		goto out;
 	}
-	/* SevSnpVm's report is itself a base64url JSON document, sent as is. */
-	if (strcasecmp(type, "SevSnpVm") == 0)
+	/*
+	 * SevSnpVm's report is a base64url JSON document: a file that holds it
+	 * encoded (as clients keep it) is sent as is, the JSON itself (what
+	 * `attestctl dev evidence snp` writes) is encoded here.
+	 */
+	if (strcasecmp(type, "SevSnpVm") == 0 && ev[strspn((const char *)ev, " \t\r\n")] != '{')
 		json_object_set_new(req, member, json_stringn((const char *)ev, strcspn((const char *)ev, "\r\n")));
 	else if ((b64 = b64url_encode(ev, evlen)) != NULL)
 		json_object_set_new(req, member, json_string(b64));

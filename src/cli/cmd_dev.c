@@ -1,30 +1,42 @@
 /*
  * attestctl dev: a development platform on a laptop with no TEE. `dev init`
- * creates (once) the keys of a synthetic Intel platform and writes, fresh
- * each time, its root certificate and collateral; `dev evidence` makes SGX
- * quotes and TDX TD quotes signed by it. Only an attestd started with
- * --trust-roots <dir>/roots.pem (what `make run` does in development mode)
- * accepts them: the vendors' roots never chain to this platform.
+ * creates (once) the keys of a synthetic Intel platform, a synthetic AMD
+ * Milan platform and a synthetic AIK CA, and writes, fresh each time, their
+ * roots and collateral; `dev evidence` makes SGX quotes, TDX TD quotes,
+ * SEV-SNP reports (in the SevSnpVm envelope) and TPM quotes signed by them.
+ * Only an attestd started with --trust-roots <dir>/roots.pem (what `make run`
+ * does in development mode) accepts them: the vendors' roots never chain to
+ * this platform.
  */
 #include "cli/cli.h"
 
 #include "base/buf.h"
 #include "base/timeutil.h"
 #include "crypto/crypto.h"
+#include "base/codec.h"
 #include "devplat/intel.h"
+#include "devplat/snp_plat.h"
 #include "devplat/tdx.h"
+#include "devplat/tpm_ca.h"
+#include "devplat/tpm_dev.h"
 #include "evidence/quote.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEV_DEFAULT_DIR "./data/devplat"
 /* Collateral written by `dev init` stays valid this long (rerun init to refresh). */
 #define DEV_COLLATERAL_DAYS 29
+/* The synthetic AMD and TPM roots have fixed validity, so every run makes the same names and keys. */
+#define DEV_CA_NOT_BEFORE 1704067200LL /* 2024-01-01 */
+#define DEV_CA_NOT_AFTER  2019686400LL /* 2034-01-01 */
+#define DEV_TPM_CA_CN	  "attestd development AIK CA"
 
 struct dev_opts {
 	const char *dir, *out, *runtime_file;
@@ -103,6 +115,70 @@ static int dev_platform(const struct cli *cli, const char *dir, struct intel_dev
 	return CLI_OK;
 }
 
+/* The synthetic AMD Milan platform of dir: RSA-4096 CA keys in <dir>/keys (seconds, once). */
+static int dev_snp(const struct cli *cli, const char *dir, struct snp_plat **out)
+{
+	char keys[4096];
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN, .not_before = DEV_CA_NOT_BEFORE,
+				  .not_after = DEV_CA_NOT_AFTER, .key_dir = keys};
+	struct attest_err err;
+
+	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	attest_err_clear(&err);
+	if (snp_plat_new(&o, out, &err) != ATTEST_OK) {
+		cli_error_record(cli, "development SEV-SNP platform", &err);
+		return CLI_LOCAL;
+	}
+	return CLI_OK;
+}
+
+/* Reads the PEM private key at path, or creates an EC P-256 key there (mode 0600). */
+static EVP_PKEY *key_file_p256(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k = NULL;
+	int fd;
+
+	if (f != NULL) {
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+		return k;
+	}
+	if ((k = EVP_EC_gen("P-256")) == NULL)
+		return NULL;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL || PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) != 1) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	if (f != NULL)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	return k;
+}
+
+/* The synthetic AIK CA of dir: its key in <dir>/keys/tpm-ca.pem, so roots.pem stays valid. */
+static int dev_tpm_ca(const struct cli *cli, const char *dir, struct devplat_tpm_ca **out)
+{
+	char path[4096];
+	struct attest_err err;
+	EVP_PKEY *key;
+
+	snprintf(path, sizeof(path), "%s/keys/tpm-ca.pem", dir);
+	if ((key = key_file_p256(path)) == NULL) {
+		cli_error(cli, "cannot read or create the development AIK CA key %s", path);
+		return CLI_LOCAL;
+	}
+	attest_err_clear(&err);
+	if (devplat_tpm_ca_of_key(key, DEV_TPM_CA_CN, DEV_CA_NOT_BEFORE, DEV_CA_NOT_AFTER, out, &err) != ATTEST_OK) {
+		cli_error_record(cli, "development AIK CA", &err);
+		return CLI_LOCAL;
+	}
+	return CLI_OK;
+}
+
 static int write_file(const struct cli *cli, const char *path, const void *p, size_t n)
 {
 	FILE *f = fopen(path, "wb");
@@ -114,8 +190,9 @@ static int write_file(const struct cli *cli, const char *path, const void *p, si
 	return CLI_OK;
 }
 
-/* <dir>/roots.pem: the platform's root, for attestd --trust-roots. */
-static int write_roots(const struct cli *cli, const struct intel_devplat *p, const char *dir)
+/* <dir>/roots.pem: the platforms' roots (Intel, AMD ARK-Milan, AIK CA), for attestd --trust-roots. */
+static int write_roots(const struct cli *cli, const struct intel_devplat *p, const struct snp_plat *snp,
+		       const struct devplat_tpm_ca *ca, const char *dir)
 {
 	STACK_OF(X509) *roots = intel_devplat_roots(p);
 	char path[4096];
@@ -127,11 +204,55 @@ static int write_roots(const struct cli *cli, const struct intel_devplat *p, con
 	for (int i = 0; f != NULL && roots != NULL && i < sk_X509_num(roots); i++)
 		if (PEM_write_X509(f, sk_X509_value(roots, i)) != 1)
 			rc = CLI_LOCAL;
+	if (f != NULL && (PEM_write_X509(f, snp_plat_ark(snp)) != 1 || PEM_write_X509(f, ca->cert) != 1))
+		rc = CLI_LOCAL;
 	if (f == NULL || fclose(f) != 0 || roots == NULL)
 		rc = CLI_LOCAL;
 	sk_X509_pop_free(roots, X509_free);
 	if (rc != CLI_OK)
 		cli_error(cli, "cannot write %s", path);
+	return rc;
+}
+
+/* dir/name into out; false when it does not fit. */
+static bool join_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+
+	return n > 0 && (size_t)n < cap;
+}
+
+/* Writes text (the PEMs one after the other) to path. */
+static bool write_pems(const char *path, const char *a, const char *b)
+{
+	FILE *f = fopen(path, "w");
+	bool ok = f != NULL && fputs(a, f) >= 0 && fputs(b, f) >= 0;
+
+	return f != NULL && fclose(f) == 0 && ok;
+}
+
+/* AMD's KDS layout (amd_collateral.h): the Milan chain and a CRL revoking nothing. */
+static int snp_collateral(struct snp_plat *p, const char *dir, int64_t now, struct attest_err *err)
+{
+	char kds[4096], crl_path[4096], chain_path[4096];
+	char *ask = snp_plat_pem(snp_plat_ask(p)), *ark = snp_plat_pem(snp_plat_ark(p));
+	X509_CRL *crl = NULL;
+	uint8_t *der = NULL;
+	size_t n = 0;
+	int rc = ask && ark ? snp_plat_crl(p, false, false, now - 86400, now + DEV_COLLATERAL_DAYS * 86400, &crl, err)
+			    : attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
+
+	if (rc == ATTEST_OK && (der = snp_plat_crl_der(crl, &n)) == NULL)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
+	if (rc == ATTEST_OK &&
+	    (!join_path(kds, sizeof(kds), dir, "vcek/v1/Milan") || !join_path(crl_path, sizeof(crl_path), kds, "crl") ||
+	     !join_path(chain_path, sizeof(chain_path), kds, "cert_chain") || make_dir(NULL, kds) != CLI_OK ||
+	     write_file(NULL, crl_path, der, n) != CLI_OK || !write_pems(chain_path, ask, ark)))
+		rc = attest_err_set(err, ATTEST_E_IO, "cli.write", "cannot write the AMD collateral in %s", dir);
+	X509_CRL_free(crl);
+	free(der);
+	free(ask);
+	free(ark);
 	return rc;
 }
 
@@ -209,6 +330,8 @@ static int tdx_collateral(const struct intel_devplat *p, const char *dir, int64_
 static int cmd_init(struct cli *cli, int argc, char **argv)
 {
 	struct intel_devplat *p = NULL;
+	struct snp_plat *snp = NULL;
+	struct devplat_tpm_ca *ca = NULL;
 	struct dev_opts o = {0};
 	struct attest_err err;
 	char coll[4096];
@@ -217,12 +340,13 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 
 	if ((rc = parse_dev_opts(cli, argc, argv, &o, 0)) != CLI_OK)
 		return rc;
-	if ((rc = dev_platform(cli, o.dir, &p)) != CLI_OK)
-		return rc;
+	if ((rc = dev_platform(cli, o.dir, &p)) == CLI_OK && (rc = dev_snp(cli, o.dir, &snp)) == CLI_OK)
+		rc = dev_tpm_ca(cli, o.dir, &ca);
 	snprintf(coll, sizeof(coll), "%s/collateral", o.dir);
 	attest_err_clear(&err);
-	if ((rc = make_dir(cli, coll)) == CLI_OK && (rc = write_roots(cli, p, o.dir)) == CLI_OK &&
-	    (sgx_collateral(p, coll, now, &err) != ATTEST_OK || tdx_collateral(p, coll, now, &err) != ATTEST_OK)) {
+	if (rc == CLI_OK && (rc = make_dir(cli, coll)) == CLI_OK && (rc = write_roots(cli, p, snp, ca, o.dir)) == CLI_OK &&
+	    (sgx_collateral(p, coll, now, &err) != ATTEST_OK || tdx_collateral(p, coll, now, &err) != ATTEST_OK ||
+	     snp_collateral(snp, coll, now, &err) != ATTEST_OK)) {
 		cli_error_record(cli, "development collateral", &err);
 		rc = CLI_LOCAL;
 	}
@@ -231,6 +355,8 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 		       "  attestd --dev --trust-roots %s/roots.pem --collateral-dir %s\n",
 		       o.dir, DEV_COLLATERAL_DAYS, o.dir, coll);
 	intel_devplat_free(p);
+	snp_plat_free(snp);
+	devplat_tpm_ca_free(ca);
 	return rc;
 }
 
@@ -251,73 +377,234 @@ static int bind_runtime(const struct cli *cli, const char *file, uint8_t report_
 	return CLI_OK;
 }
 
-static int make_evidence(const struct cli *cli, const char *kind, struct intel_devplat *p, const char *runtime,
-			 uint8_t **quote, size_t *len, struct attest_err *err)
+static int intel_evidence(const struct cli *cli, const char *kind, const char *dir, const char *runtime,
+			  uint8_t **quote, size_t *len, struct attest_err *err)
 {
-	if (strcmp(kind, "sgx") == 0) {
+	struct intel_devplat *p = NULL;
+	int rc = dev_platform(cli, dir, &p);
+
+	if (rc == CLI_OK && strcmp(kind, "sgx") == 0) {
 		struct intel_devplat_enclave e;
 		uint8_t body[SGX_REPORT_BODY_SIZE];
 		struct intel_devplat_quote q;
 
 		intel_devplat_enclave_default(&e);
-		if (bind_runtime(cli, runtime, e.reportdata) != CLI_OK)
-			return CLI_LOCAL;
-		intel_devplat_report_body(&e, body);
-		intel_devplat_quote_default(&q);
-		q.body = body;
-		q.body_len = sizeof(body);
-		return intel_devplat_make_quote(p, &q, quote, len, err) == ATTEST_OK ? CLI_OK : CLI_REFUSED;
-	}
-	if (strcmp(kind, "tdx") == 0) {
+		if ((rc = bind_runtime(cli, runtime, e.reportdata)) == CLI_OK) {
+			intel_devplat_report_body(&e, body);
+			intel_devplat_quote_default(&q);
+			q.body = body;
+			q.body_len = sizeof(body);
+			rc = intel_devplat_make_quote(p, &q, quote, len, err) == ATTEST_OK ? CLI_OK : CLI_REFUSED;
+		}
+	} else if (rc == CLI_OK) {
 		struct tdx_devplat_td td;
 
 		tdx_devplat_td_default(&td);
-		if (bind_runtime(cli, runtime, td.report_data) != CLI_OK)
-			return CLI_LOCAL;
-		return tdx_devplat_make_quote(p, 4, &td, NULL, 0, quote, len, err) == ATTEST_OK ? CLI_OK : CLI_REFUSED;
+		if ((rc = bind_runtime(cli, runtime, td.report_data)) == CLI_OK)
+			rc = tdx_devplat_make_quote(p, 4, &td, NULL, 0, quote, len, err) == ATTEST_OK ? CLI_OK
+												    : CLI_REFUSED;
 	}
-	cli_error(cli, "dev evidence: unknown kind '%s' (sgx, tdx)", kind);
+	intel_devplat_free(p);
+	return rc;
+}
+
+/* The SevSnpVm envelope {"SnpReport", "VcekCertChain"} (maa-interface.md §1.3.3) as JSON text. */
+static char *snp_envelope(const uint8_t report[SNP_REPORT_SIZE], X509 *vcek, const struct snp_plat *p)
+{
+	char *leaf = snp_plat_pem(vcek), *ask = snp_plat_pem(snp_plat_ask(p)), *ark = snp_plat_pem(snp_plat_ark(p));
+	char *chain = NULL, *r64 = NULL, *c64 = NULL;
+	json_t *env = NULL;
+	char *out = NULL;
+
+	if (leaf && ask && ark && asprintf(&chain, "%s%s%s", leaf, ask, ark) > 0 &&
+	    (r64 = b64url_encode(report, SNP_REPORT_SIZE)) != NULL &&
+	    (c64 = b64url_encode((const uint8_t *)chain, strlen(chain))) != NULL &&
+	    (env = json_pack("{s:s, s:s}", "SnpReport", r64, "VcekCertChain", c64)) != NULL)
+		out = json_dumps(env, JSON_COMPACT);
+	json_decref(env);
+	free(leaf), free(ask), free(ark), free(chain), free(r64), free(c64);
+	return out;
+}
+
+/*
+ * A report of a synthetic Milan guest: a fresh VCEK for the development
+ * chip (its chain is in the envelope), SHA-256 of the runtime data in
+ * REPORT_DATA[0:32] as attestd checks for SevSnpVm.
+ */
+static int snp_evidence(const struct cli *cli, const char *dir, const char *runtime, uint8_t **out, size_t *len,
+			struct attest_err *err)
+{
+	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73}; /* bl 3, snp 8, ucode 0x73 */
+	struct snp_plat *p = NULL;
+	struct snp_plat_leaf leaf = {0};
+	struct snp_report r;
+	uint8_t chip_id[64], report[SNP_REPORT_SIZE];
+	char *env = NULL;
+	int rc = dev_snp(cli, dir, &p);
+
+	for (int i = 0; i < 64; i++)
+		chip_id[i] = (uint8_t)(0xD0 + i);
+	if (rc == CLI_OK) {
+		struct snp_plat_leaf_spec spec = {.chip_id = chip_id, .tcb = tcb};
+
+		snp_plat_report_defaults(p, chip_id, tcb, false, &r);
+		rc = bind_runtime(cli, runtime, r.report_data);
+		if (rc == CLI_OK && snp_plat_issue(p, &spec, &leaf, err) != ATTEST_OK)
+			rc = CLI_REFUSED;
+	}
+	if (rc == CLI_OK) {
+		snp_plat_report_encode(&r, report);
+		if (snp_plat_report_sign(report, leaf.key, err) != ATTEST_OK)
+			rc = CLI_REFUSED;
+	}
+	if (rc == CLI_OK && (env = snp_envelope(report, leaf.cert, p)) == NULL) {
+		attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
+		rc = CLI_REFUSED;
+	}
+	*out = (uint8_t *)env;
+	*len = env ? strlen(env) : 0;
+	snp_plat_leaf_free(&leaf);
+	snp_plat_free(p);
+	return rc;
+}
+
+/* The nonce a TPM quote carries: the runtime data file itself (TPM2B_DATA holds up to 64 bytes). */
+static int tpm_nonce(const struct cli *cli, const char *file, uint8_t nonce[64], size_t *len)
+{
+	unsigned char *data = NULL;
+	size_t n = 0;
+
+	*len = 0;
+	if (file == NULL)
+		return CLI_OK;
+	if (cli_read_file(file, &data, &n) != CLI_OK || n > 64) {
+		cli_error(cli, "%s: cannot read it, or it is over the 64 bytes a TPM quote's nonce holds", file);
+		free(data);
+		return CLI_LOCAL;
+	}
+	memcpy(nonce, data, n);
+	*len = n;
+	free(data);
+	return CLI_OK;
+}
+
+/* A quote of a synthetic TPM over a synthetic Secure Boot log, by a fresh AIK the development CA certified. */
+static int tpm_quote_json(const struct devplat_tpm_ca *ca, const uint8_t *nonce, size_t nonce_len, char **out,
+			  struct attest_err *err)
+{
+	struct devplat_boot boot = {.secure_boot = true, .vbs = true};
+	struct devplat_tcg_log log = {0};
+	struct tpm_pcr_values pcrs;
+	struct devplat_tpm_attestation a = {0};
+	uint8_t *quote = NULL, *sig = NULL, *der = NULL;
+	size_t ql = 0, sl = 0;
+	EVP_PKEY *aik = EVP_EC_gen("P-256");
+	X509 *cert = NULL;
+	int64_t now = time_now();
+	int rc = aik ? devplat_tcg_log_init(&log) : attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
+
+	if (rc == ATTEST_OK)
+		rc = devplat_tcg_log_boot(&log, &boot);
+	if (rc == ATTEST_OK) {
+		devplat_tcg_log_pcrs(&log, &pcrs);
+		rc = devplat_tpm_quote(aik, &pcrs, TPM_BANK_SHA256, pcrs.present[TPM_BANK_SHA256], nonce, nonce_len,
+				       &quote, &ql, &sig, &sl, err);
+	}
+	if (rc == ATTEST_OK)
+		rc = devplat_tpm_ca_issue(ca, aik, "attestd development AIK", now - 86400, now + 365 * 86400LL, &cert,
+					  err);
+	if (rc == ATTEST_OK) {
+		int n = i2d_X509(cert, &der);
+
+		a = (struct devplat_tpm_attestation){.quote = quote, .quote_len = ql, .sig = sig, .sig_len = sl,
+						     .pcrs = &pcrs, .log = log.log.p, .log_len = log.log.len,
+						     .aik = aik, .aik_cert_der = der, .aik_cert_len = n > 0 ? (size_t)n : 0};
+		rc = n > 0 ? devplat_tpm_attestation_json(&a, out, err)
+			   : attest_err_set(err, ATTEST_E_INTERNAL, "cli.tpm", "cannot encode the AIK certificate");
+	}
+	devplat_tcg_log_free(&log);
+	OPENSSL_free(der);
+	X509_free(cert);
+	EVP_PKEY_free(aik);
+	free(quote);
+	free(sig);
+	return rc;
+}
+
+static int tpm_evidence(const struct cli *cli, const char *dir, const char *runtime, uint8_t **out, size_t *len,
+			struct attest_err *err)
+{
+	struct devplat_tpm_ca *ca = NULL;
+	uint8_t nonce[64];
+	size_t nlen = 0;
+	char *json = NULL;
+	int rc = tpm_nonce(cli, runtime, nonce, &nlen);
+
+	if (rc == CLI_OK && (rc = dev_tpm_ca(cli, dir, &ca)) == CLI_OK &&
+	    tpm_quote_json(ca, nonce, nlen, &json, err) != ATTEST_OK)
+		rc = CLI_REFUSED;
+	devplat_tpm_ca_free(ca);
+	*out = (uint8_t *)json;
+	*len = json ? strlen(json) : 0;
+	return rc;
+}
+
+static int make_evidence(const struct cli *cli, const char *kind, const char *dir, const char *runtime,
+			 uint8_t **out, size_t *len, struct attest_err *err)
+{
+	if (strcmp(kind, "sgx") == 0 || strcmp(kind, "tdx") == 0)
+		return intel_evidence(cli, kind, dir, runtime, out, len, err);
+	if (strcmp(kind, "snp") == 0)
+		return snp_evidence(cli, dir, runtime, out, len, err);
+	if (strcmp(kind, "tpm") == 0)
+		return tpm_evidence(cli, dir, runtime, out, len, err);
+	cli_error(cli, "dev evidence: unknown kind '%s' (sgx, tdx, snp, tpm)", kind);
 	return CLI_USAGE;
 }
 
 static int cmd_evidence(struct cli *cli, int argc, char **argv)
 {
-	struct intel_devplat *p = NULL;
 	struct dev_opts o = {0};
 	struct attest_err err;
-	uint8_t *quote = NULL;
+	uint8_t *ev = NULL;
 	size_t len = 0;
 	int rc;
 
 	if ((rc = parse_dev_opts(cli, argc, argv, &o, 1)) != CLI_OK)
 		return rc;
-	if ((rc = dev_platform(cli, o.dir, &p)) != CLI_OK)
-		return rc;
 	attest_err_clear(&err);
-	rc = make_evidence(cli, argv[optind], p, o.runtime_file, &quote, &len, &err);
+	rc = make_evidence(cli, argv[optind], o.dir, o.runtime_file, &ev, &len, &err);
 	if (rc == CLI_REFUSED)
 		cli_error_record(cli, "dev evidence", &err);
 	if (rc == CLI_OK && o.out)
-		rc = write_file(cli, o.out, quote, len);
-	else if (rc == CLI_OK && fwrite(quote, 1, len, stdout) != len)
+		rc = write_file(cli, o.out, ev, len);
+	else if (rc == CLI_OK && fwrite(ev, 1, len, stdout) != len)
 		rc = CLI_LOCAL;
-	free(quote);
-	intel_devplat_free(p);
+	free(ev);
 	return rc;
 }
 
 static const struct cli_command VERBS[] = {
 	{"init", "create the development platform and write its roots and collateral", cmd_init,
 	 "Usage: attestctl dev init [--dir DIR]\n\n"
-	 "Creates (once) the keys of a synthetic Intel platform in DIR/keys (default\n" DEV_DEFAULT_DIR "), and\n"
-	 "writes, fresh each time, DIR/roots.pem and DIR/collateral/ (valid 29 days).\n"
+	 "Creates (once) the keys of a synthetic Intel platform, a synthetic AMD Milan\n"
+	 "platform and a synthetic AIK CA in DIR/keys (default " DEV_DEFAULT_DIR "; the AMD\n"
+	 "RSA-4096 keys take a few seconds the first time), and writes, fresh each time,\n"
+	 "DIR/roots.pem and DIR/collateral/ (valid 29 days).\n"
 	 "Start attestd with --trust-roots DIR/roots.pem --collateral-dir DIR/collateral\n"
 	 "to accept its evidence (`make run` does). Never trust it in production.\n"},
-	{"evidence", "write synthetic evidence (sgx, tdx) from the development platform", cmd_evidence,
-	 "Usage: attestctl dev evidence sgx|tdx [--dir DIR] [--runtime-data FILE] [-o FILE]\n\n"
-	 "Writes an SGX quote (v3) or a TDX TD quote (v4) signed by the development\n"
-	 "platform, to stdout or FILE. With --runtime-data, SHA-256 of the file is bound\n"
-	 "in the report data, as attestd checks for runtimeData.\n"},
+	{"evidence", "write synthetic evidence (sgx, tdx, snp, tpm) from the development platform", cmd_evidence,
+	 "Usage: attestctl dev evidence sgx|tdx|snp|tpm [--dir DIR] [--runtime-data FILE] [-o FILE]\n\n"
+	 "Writes evidence signed by the development platform, to stdout or FILE:\n"
+	 "  sgx  an SGX quote (v3)                    attestctl attest SgxEnclave FILE\n"
+	 "  tdx  a TDX TD quote (v4)                  attestctl attest TdxVm FILE\n"
+	 "  snp  a SEV-SNP report in the SevSnpVm JSON envelope, with its VCEK chain\n"
+	 "                                            attestctl attest SevSnpVm FILE\n"
+	 "  tpm  one TPM quote with its log, PCRs and certified AIK (JSON)\n"
+	 "                                            attestctl verify Tpm FILE --trust-roots DIR/roots.pem\n"
+	 "With --runtime-data, SHA-256 of the file is bound in the report data (sgx, tdx,\n"
+	 "snp), as attestd checks for runtimeData; for tpm the file itself (up to 64\n"
+	 "bytes) is the quote's nonce, which `attestctl verify Tpm --runtime-data` expects.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

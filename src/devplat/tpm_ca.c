@@ -55,13 +55,17 @@ void devplat_tpm_ca_free(struct devplat_tpm_ca *ca)
 	free(ca);
 }
 
-int devplat_tpm_ca_new(const char *cn, int64_t not_before, int64_t not_after,
-		       struct devplat_tpm_ca **out, struct attest_err *err)
+int devplat_tpm_ca_of_key(EVP_PKEY *key, const char *cn, int64_t not_before, int64_t not_after,
+			  struct devplat_tpm_ca **out, struct attest_err *err)
 {
 	struct devplat_tpm_ca *ca = calloc(1, sizeof(*ca));
 
-	if (ca == NULL || (ca->key = EVP_EC_gen("P-256")) == NULL ||
-	    (ca->cert = cert_new(ca->key, cn, not_before, not_after)) == NULL ||
+	if (ca == NULL) {
+		EVP_PKEY_free(key);
+		return attest_err_set(err, ATTEST_E_NOMEM, "devplat.tpm_ca", "out of memory");
+	}
+	ca->key = key;
+	if (ca->key == NULL || (ca->cert = cert_new(ca->key, cn, not_before, not_after)) == NULL ||
 	    X509_set_issuer_name(ca->cert, X509_get_subject_name(ca->cert)) != 1 ||
 	    !add_ext(ca->cert, ca->cert, NID_basic_constraints, "critical,CA:TRUE") ||
 	    !add_ext(ca->cert, ca->cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
@@ -72,6 +76,12 @@ int devplat_tpm_ca_new(const char *cn, int64_t not_before, int64_t not_after,
 	}
 	*out = ca;
 	return ATTEST_OK;
+}
+
+int devplat_tpm_ca_new(const char *cn, int64_t not_before, int64_t not_after,
+		       struct devplat_tpm_ca **out, struct attest_err *err)
+{
+	return devplat_tpm_ca_of_key(EVP_EC_gen("P-256"), cn, not_before, not_after, out, err);
 }
 
 int devplat_tpm_ca_issue(const struct devplat_tpm_ca *ca, EVP_PKEY *subject_key, const char *cn,

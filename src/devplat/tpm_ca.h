@@ -23,6 +23,9 @@ struct devplat_tpm_ca {
 /* A root valid over [not_before, not_after]. *out is the caller's. */
 int devplat_tpm_ca_new(const char *cn, int64_t not_before, int64_t not_after,
 		       struct devplat_tpm_ca **out, struct attest_err *err);
+/* The same around an existing key (taken, also on failure): a CA kept between runs. */
+int devplat_tpm_ca_of_key(EVP_PKEY *key, const char *cn, int64_t not_before, int64_t not_after,
+			  struct devplat_tpm_ca **out, struct attest_err *err);
 void devplat_tpm_ca_free(struct devplat_tpm_ca *ca);
 
 /* An end-entity certificate of subject_key signed by the CA. *out is the caller's. */

@@ -473,6 +473,17 @@ static json_t *att_v2(const struct devplat_tpm_attestation *a, struct attest_err
 	return o;
 }
 
+int devplat_tpm_attestation_json(const struct devplat_tpm_attestation *a, char **out, struct attest_err *err)
+{
+	json_t *o = att_v2(a, err); /* NULL only when the AIK cannot be encoded (err says so) */
+
+	if (o == NULL)
+		return ATTEST_E_INTERNAL;
+	*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return *out ? ATTEST_OK : attest_err_set(err, ATTEST_E_NOMEM, "devplat.tpm", "out of memory");
+}
+
 /* PCP_PLATFORM_ATTESTATION_BLOB v2 over the SHA-256 bank (tpm_protocol.h). */
 static json_t *pcp_blob(const struct devplat_tpm_attestation *a)
 {

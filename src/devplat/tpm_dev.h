@@ -133,6 +133,13 @@ struct devplat_tpm_request {
 	const struct devplat_vbs_identity *vbs_identity;
 };
 
+/*
+ * One attestation in the v2 current_attestation layout (quote, signature,
+ * pcrs, logs, aik_pub, aik_cert): what tpm_verify and `attestctl verify Tpm`
+ * take offline. JSON text, caller frees.
+ */
+int devplat_tpm_attestation_json(const struct devplat_tpm_attestation *a, char **out, struct attest_err *err);
+
 /* The request message {"request": JWS} as JSON text (caller frees). */
 int devplat_tpm_request_build(const struct devplat_tpm_request *rq, char **msg, struct attest_err *err);
 

@@ -216,6 +216,32 @@ static void verify_without_collateral_checks_signatures_but_not_the_tcb(void **s
 	free(bad);
 }
 
+/* `dev evidence snp|tpm` of an initialised dev folder: trusted through roots.pem only. */
+static void dev_snp_and_tpm_evidence_verify_only_with_its_roots(const char *dir, const char *roots, const char *coll,
+								const char *rt, const char *rt2)
+{
+	char snp[128], tpm[128], nonce[128];
+
+	snprintf(snp, sizeof(snp), "%s/snp.json", dir);
+	snprintf(tpm, sizeof(tpm), "%s/tpm.json", dir);
+	snprintf(nonce, sizeof(nonce), "%s/nonce.bin", dir);
+	write_file(nonce, "nonce-0042");
+	EXPECT_RUN(0, "", "dev", "evidence", "snp", "--dir", dir, "--runtime-data", rt, "-o", snp);
+	EXPECT_RUN(1, "snp.chain.untrusted_root", "verify", "SevSnpVm", snp, "--collateral", coll);
+	EXPECT_RUN(0, "x-ms-sevsnpvm-reportdata", "verify", "SevSnpVm", snp, "--collateral", coll, "--trust-roots",
+		   roots, "--runtime-data", rt);
+	EXPECT_RUN(1, "snp.binding.runtime", "verify", "SevSnpVm", snp, "--collateral", coll, "--trust-roots", roots,
+		   "--runtime-data", rt2);
+	EXPECT_RUN(0, "", "dev", "evidence", "tpm", "--dir", dir, "--runtime-data", nonce, "-o", tpm);
+	EXPECT_RUN(1, "tpm.aik.cert.untrusted_root", "verify", "Tpm", tpm, "--collateral", coll, "--runtime-data",
+		   nonce);
+	EXPECT_RUN(0, "secureBootEnabled", "verify", "Tpm", tpm, "--collateral", coll, "--trust-roots", roots,
+		   "--runtime-data", nonce);
+	EXPECT_RUN(1, "tpm.quote.nonce", "verify", "Tpm", tpm, "--collateral", coll, "--trust-roots", roots,
+		   "--runtime-data", rt2);
+	EXPECT_RUN(4, "64 bytes", "dev", "evidence", "tpm", "--dir", dir, "--runtime-data", roots);
+}
+
 static void dev_platform_evidence_verifies_only_with_its_roots(void **state)
 {
 	char dir[] = "/tmp/attestctl-dev-XXXXXX", roots[128], coll[128], quote[128], td[128], rt[128], rt2[128];
@@ -243,6 +269,7 @@ static void dev_platform_evidence_verifies_only_with_its_roots(void **state)
 	EXPECT_RUN(0, "development platform", "dev", "init", "--dir", dir);
 	EXPECT_RUN(0, "verified", "verify", "SgxEnclave", quote, "--collateral", coll, "--trust-roots", roots);
 	EXPECT_RUN(2, "unknown kind", "dev", "evidence", "nitro", "--dir", dir);
+	dev_snp_and_tpm_evidence_verify_only_with_its_roots(dir, roots, coll, rt, rt2);
 	{
 		char cmd[256];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

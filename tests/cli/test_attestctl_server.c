@@ -127,6 +127,23 @@ static void attest_prints_the_claims_of_a_token_and_token_verify_accepts_it(void
 	free(tok);
 }
 
+/* The development SEV-SNP platform: its ARK-Milan is trusted beside AMD's own of that name. */
+static void dev_snp_report_attests_with_its_runtime_data(void **state)
+{
+	struct env *e = *state;
+	char snp[300], rt[300], other[300];
+
+	snprintf(snp, sizeof(snp), "%s/snp.json", e->dir);
+	snprintf(rt, sizeof(rt), "%s/rt.json", e->dir);
+	snprintf(other, sizeof(other), "%s/other.json", e->dir);
+	sh("echo '{\"key\":\"demo\"}' > '%s'; echo '{\"key\":\"other\"}' > '%s'", rt, other);
+	EXPECT_CTL(e, 0, "", "dev", "evidence", "snp", "--dir", e->dir, "--runtime-data", rt, "-o", snp);
+	EXPECT_CTL(e, 0, "x-ms-sevsnpvm-reportdata", "attest", "SevSnpVm", snp, "--runtime-data", rt,
+		   "--runtime-json");
+	EXPECT_CTL(e, 1, "snp.binding.runtime", "attest", "SevSnpVm", snp, "--runtime-data", other,
+		   "--runtime-json");
+}
+
 static void attest_refusals_exit_1_with_the_reason(void **state)
 {
 	struct env *e = *state;
@@ -229,6 +246,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(attest_prints_the_claims_of_a_token_and_token_verify_accepts_it),
+		cmocka_unit_test(dev_snp_report_attests_with_its_runtime_data),
 		cmocka_unit_test(attest_refusals_exit_1_with_the_reason),
 		cmocka_unit_test(policy_set_get_reset_change_what_attest_allows),
 		cmocka_unit_test(providers_are_managed_with_the_admin_credential_only),
