@@ -114,6 +114,12 @@ await check("jose verifies the JWT with a key attestd publishes at /certs", asyn
   ok(tee && tee["x-ms-attestation-type"] === "sevsnpvm", "x-ms-isolation-tee");
   ok(tee["x-ms-runtime"].keys[0].kid === "HCLAkPub", "HCL runtime keys");
   ok(payload.exp > Date.now() / 1000, "not expired");
+  // The boot claims of the verified log reach the signed token (its SIPA boundary is clean;
+  // its synthetic db is measured under the wrong GUID, so it cannot have been validated).
+  ok(payload["x-ms-azurevm-debuggersdisabled"] === true, "debuggersdisabled");
+  ok(payload["x-ms-azurevm-signingdisabled"] === true, "signingdisabled");
+  ok(payload["x-ms-azurevm-hvci-policy"] === 0, "hvci-policy");
+  ok(payload["x-ms-azurevm-dbvalidated"] === false, "dbvalidated");
 });
 
 await check("a JWT altered after signing fails jose", async () => {
