@@ -5,6 +5,7 @@
 #include "base/codec.h"
 #include "crypto/crypto.h"
 
+#include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -54,6 +55,7 @@ static EVP_PKEY *ca_key(const char *dir, const char *name, int bits)
 	char path[1024], tmp[1100];
 	EVP_PKEY *k = NULL;
 	FILE *f;
+	int fd;
 
 	if (dir == NULL)
 		return rsa_generate(bits);
@@ -69,8 +71,14 @@ static EVP_PKEY *ca_key(const char *dir, const char *name, int bits)
 		return NULL;
 	/* Written to a private name and renamed: a parallel reader sees a whole file or none. */
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-	if ((f = fopen(tmp, "w")) != NULL) {
-		if (PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1 && fclose(f) == 0)
+	f = NULL;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* a private key: owner only */
+	if (fd >= 0 && (f = fdopen(fd, "w")) == NULL)
+		close(fd);
+	if (f != NULL) {
+		bool ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
+
+		if (fclose(f) == 0 && ok)
 			(void)rename(tmp, path);
 		else
 			(void)unlink(tmp);
