@@ -18,7 +18,7 @@ int cli_verify_evidence(const struct cli *cli, const struct cli_verify_opts *o, 
 			struct attest_err *err)
 {
 	struct attest_verifier_opts vo = {
-		.collateral_dir = o->collateral_dir, .now = o->at, .extra_intel_roots_pem = o->trust_roots};
+		.collateral_dir = o->collateral_dir, .now = o->at, .extra_roots_pem = o->trust_roots};
 	struct attest_verifier *v = NULL;
 	unsigned char *ev = NULL, *rt = NULL;
 	size_t evlen = 0, rtlen = 0;

@@ -110,12 +110,38 @@ static bool pck_cert_key_ok(const char *key)
 	       *p++ == '/' && (p = hex_run(p, 4, false)) != NULL && *p == '\0';
 }
 
+/*
+ * A selected set (cached.c): "/early" (PCS update=early) or "/eval<N>" (a
+ * TCB evaluation data number) after a TCB Info or identity key; the rest
+ * of the key is returned without it in base.
+ */
+static const char *strip_selector(const char *key, char base[CACHED_KEY_MAX])
+{
+	const char *slash = strrchr(key, '/'), *p;
+
+	snprintf(base, CACHED_KEY_MAX, "%s", key);
+	if (slash == NULL)
+		return key;
+	if (strcmp(slash, "/early") == 0) {
+		base[slash - key] = '\0';
+		return base;
+	}
+	if (strncmp(slash, "/eval", 5) == 0 && slash[5] >= '0' && slash[5] <= '9' && strlen(slash + 5) <= 9) {
+		for (p = slash + 5; *p >= '0' && *p <= '9'; p++)
+			;
+		if (*p == '\0')
+			base[slash - key] = '\0';
+	}
+	return base;
+}
+
 bool bundle_key_ok(enum bundle_kind kind, const char *key)
 {
 	static const char *const crl[] = {"pck_crl/processor", "pck_crl/platform"};
 	static const char *const qe[] = {"sgx/qe/identity", "tdx/qe/identity", "sgx/qve/identity",
 					 "sgx/qae/identity"};
 	static const char *const sel[] = {"vcek", "vlek"};
+	char base[CACHED_KEY_MAX];
 	const char *p;
 
 	if (key == NULL || strlen(key) >= CACHED_KEY_MAX)
@@ -126,10 +152,11 @@ bool bundle_key_ok(enum bundle_kind kind, const char *key)
 	case BUNDLE_ROOT_CA_CRL:
 		return strcmp(key, "root_ca_crl") == 0;
 	case BUNDLE_TCB_INFO:
+		key = strip_selector(key, base);
 		p = skip(key, "sgx/tcb/") ? skip(key, "sgx/tcb/") : skip(key, "tdx/tcb/");
 		return p != NULL && (p = hex_run(p, 12, true)) != NULL && *p == '\0';
 	case BUNDLE_QE_IDENTITY:
-		return is_one_of(key, qe, 4);
+		return is_one_of(strip_selector(key, base), qe, 4);
 	case BUNDLE_PCK_CERT:
 		return pck_cert_key_ok(key);
 	case BUNDLE_AMD_VCEK:
@@ -569,18 +596,23 @@ static void item_names(const struct bundle_item *it, char *data, char *chain, si
 	case BUNDLE_ROOT_CA_CRL:
 		snprintf(data, n, "root_ca_crl.%s", ext);
 		break;
-	case BUNDLE_TCB_INFO: /* <tee>/tcb/<FMSPC> */
+	case BUNDLE_TCB_INFO: /* <tee>/tcb/<FMSPC>[/early|/eval<N>]: a selected set under its own name */
 		lower_into(k + 8, low, sizeof(low));
+		for (char *c = low; *c; c++)
+			*c = *c == '/' ? '_' : *c;
 		snprintf(data, n, "tcb_info_%.3s_%s.json", k, low);
 		snprintf(chain, n, "tcb_info_%.3s_%s_issuer_chain.pem", k, low);
 		break;
 	case BUNDLE_QE_IDENTITY: {
-		const char *id = strcmp(k, "tdx/qe/identity") == 0   ? "td_qe"
-				 : strcmp(k, "sgx/qve/identity") == 0 ? "qve"
-				 : strcmp(k, "sgx/qae/identity") == 0 ? "qae"
-								      : "qe";
-		snprintf(data, n, "qe_identity_%s.json", id);
-		snprintf(chain, n, "qe_identity_%s_issuer_chain.pem", id);
+		const char *id = strncmp(k, "tdx/qe/identity", 15) == 0	  ? "td_qe"
+				 : strncmp(k, "sgx/qve/identity", 16) == 0 ? "qve"
+				 : strncmp(k, "sgx/qae/identity", 16) == 0 ? "qae"
+									   : "qe";
+		const char *set = strchr(k + 4, '/') ? strchr(strchr(k + 4, '/') + 1, '/') : NULL;
+
+		snprintf(low, sizeof(low), "%s%s", set ? "_" : "", set ? set + 1 : "");
+		snprintf(data, n, "qe_identity_%s%s.json", id, low);
+		snprintf(chain, n, "qe_identity_%s%s_issuer_chain.pem", id, low);
 		break;
 	}
 	case BUNDLE_PCK_CERT: /* sgx/pckcert/<ppid>/...: the file source names PCKs by PPID */

@@ -25,7 +25,10 @@
  *   amd_cert_chain  amd/<Product>/cert_chain/<vcek|vlek>
  *   amd_crl         amd/<Product>/crl/<vcek|vlek>
  *
- * (hex lower case except the FMSPC, as cached.c writes them). The key
+ * (hex lower case except the FMSPC, as cached.c writes them). A TCB Info
+ * or identity key may end in "/early" or "/eval<N>": a selected set
+ * (PCS update=early, a TCB evaluation data number), kept beside the
+ * standard one. The key
  * syntax is checked strictly, so a key can name a file under a folder
  * without climbing out of it. This module checks structure and the sha256
  * of each item; it verifies no signature: whoever consumes the bundle

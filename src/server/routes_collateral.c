@@ -2,7 +2,7 @@
  * Collateral import and export (issue 12; docs/receipts-and-bundles.md):
  *
  *   POST /management/collateral        a collateral bundle (collateral/bundle.h)
- *   GET  /management/collateral?key=K  one item of the durable cache, as a bundle
+ *   GET  /management/collateral[?key=K] the durable cache (or one item), as a bundle
  *
  * Administrator role, like the rest of /management. An import verifies
  * EVERY item before it stores ANY (a bundle is all or nothing, so no
@@ -120,6 +120,24 @@ static int check_dates(const struct vctx *v, const struct bundle_item *it, struc
 	return ATTEST_OK;
 }
 
+/*
+ * Whether the item's key names what its body is: the base key, optionally
+ * with "/early" (not visible in the body) or "/eval<N>" (N must be the
+ * body's tcbEvaluationDataNumber).
+ */
+static bool key_names(const char *item_key, const char *base, int64_t eval_num)
+{
+	size_t n = strlen(base);
+	char want[32];
+
+	if (strncmp(item_key, base, n) != 0)
+		return false;
+	if (item_key[n] == '\0' || strcmp(item_key + n, "/early") == 0)
+		return true;
+	snprintf(want, sizeof(want), "/eval%lld", (long long)eval_num);
+	return strcmp(item_key + n, want) == 0;
+}
+
 static int verify_tcb_or_qe(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
 {
 	STACK_OF(X509) *chain = NULL;
@@ -138,9 +156,10 @@ static int verify_tcb_or_qe(const struct vctx *v, const struct bundle_item *it, 
 	    (rc = qe_identity_verify_signature(qi, X509_get0_pubkey(signer), "collateral.import", err)) ==
 		ATTEST_OK)
 		cached_key_qe_identity((enum collateral_qe)qi->id, key);
-	if (rc == ATTEST_OK && strcmp(key, it->key) != 0)
+	if (rc == ATTEST_OK && !key_names(it->key, key, ti ? ti->eval_num : qi ? qi->eval_num : -1))
 		rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
-				    "the item under %s is the one of %s", it->key, key);
+				    "the item under %s is the one of %s (evaluation data number %lld)", it->key, key,
+				    (long long)(ti ? ti->eval_num : qi ? qi->eval_num : -1));
 	tcb_info_free(ti);
 	qe_identity_free(qi);
 	sk_X509_pop_free(chain, X509_free);
@@ -461,30 +480,50 @@ out:
 	bundle_free(b);
 }
 
+/* Adds a stored row (cached_encode()d) to b; rows of unknown keys are skipped. */
+static int add_row(struct bundle *b, const struct store_collateral *c, struct attest_err *err)
+{
+	struct collateral_blob blob = {0};
+	int kind = bundle_kind_of_key(c->key), rc;
+
+	if (kind < 0)
+		return ATTEST_OK;
+	rc = cached_decode(c->bytes, c->len, &blob, err);
+	if (rc == ATTEST_OK)
+		rc = bundle_add(b, (enum bundle_kind)kind, c->key, &blob, err);
+	collateral_blob_free(&blob);
+	return rc;
+}
+
+/* ?key=K: that item (404 when absent); no key: every item of the durable cache. */
 static void export_collateral(struct http_request *req, struct http_response *resp, void *arg)
 {
 	const char *key = http_req_query(req, "key");
-	struct store_collateral c = {0};
-	struct collateral_blob blob = {0};
+	struct store_collateral c = {0}, *list = NULL;
 	struct attest_err err = {0};
-	struct bundle *b = NULL;
+	struct bundle *b = bundle_new();
 	json_t *doc = NULL;
-	int kind = bundle_kind_of_key(key), rc;
+	size_t n = 0;
+	int rc = b ? ATTEST_OK : attest_err_set(&err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
 
 	(void)arg;
-	if (key == NULL || kind < 0) {
+	if (rc == ATTEST_OK && key != NULL && bundle_kind_of_key(key) < 0) {
 		http_resp_error(resp, 400, "InvalidParameter",
-				"give ?key= with the key of a collateral item (docs/receipts-and-bundles.md)");
+				"\"%.200s\" is not the key of a collateral item (docs/receipts-and-bundles.md)", key);
+		bundle_free(b);
 		return;
 	}
-	rc = store_collateral_get(req->srv->store, key, &c, &err);
-	if (rc == ATTEST_OK)
-		rc = cached_decode(c.bytes, c.len, &blob, &err);
-	if (rc == ATTEST_OK && (b = bundle_new()) == NULL)
-		rc = attest_err_set(&err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
-	if (rc == ATTEST_OK && (rc = bundle_add(b, (enum bundle_kind)kind, key, &blob, &err)) == ATTEST_OK) {
+	if (rc == ATTEST_OK && key != NULL) {
+		if ((rc = store_collateral_get(req->srv->store, key, &c, &err)) == ATTEST_OK)
+			rc = add_row(b, &c, &err);
+	} else if (rc == ATTEST_OK && (rc = store_collateral_list(req->srv->store, &list, &n, &err)) == ATTEST_OK) {
+		for (size_t i = 0; i < n && rc == ATTEST_OK; i++)
+			rc = add_row(b, &list[i], &err);
+	}
+	if (rc == ATTEST_OK) {
 		b->created = req->now;
-		doc = bundle_to_json(b);
+		if ((doc = bundle_to_json(b)) == NULL)
+			rc = attest_err_set(&err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
 	}
 	if (rc != ATTEST_OK)
 		http_resp_error_from(resp, rc == ATTEST_E_NOT_FOUND ? 404 : 500,
@@ -493,7 +532,7 @@ static void export_collateral(struct http_request *req, struct http_response *re
 		http_resp_json(resp, 200, doc);
 	json_decref(doc);
 	bundle_free(b);
-	collateral_blob_free(&blob);
+	store_collateral_list_free(list, n);
 	store_collateral_clear(&c);
 }
 

@@ -58,6 +58,12 @@ static void test_keys_fit_their_kind_only(void **state)
 	assert_true(bundle_key_ok(BUNDLE_TCB_INFO, "tdx/tcb/" FMSPC));
 	assert_false(bundle_key_ok(BUNDLE_TCB_INFO, "sgx/tcb/00a067110000")); /* cached.c writes upper case */
 	assert_false(bundle_key_ok(BUNDLE_TCB_INFO, "sgx/tcb/" FMSPC "/../x"));
+	assert_true(bundle_key_ok(BUNDLE_TCB_INFO, "tdx/tcb/" FMSPC "/early"));
+	assert_true(bundle_key_ok(BUNDLE_TCB_INFO, "sgx/tcb/" FMSPC "/eval17"));
+	assert_false(bundle_key_ok(BUNDLE_TCB_INFO, "sgx/tcb/" FMSPC "/eval"));
+	assert_false(bundle_key_ok(BUNDLE_TCB_INFO, "sgx/tcb/" FMSPC "/eval1x"));
+	assert_true(bundle_key_ok(BUNDLE_QE_IDENTITY, "tdx/qe/identity/eval17"));
+	assert_false(bundle_key_ok(BUNDLE_QE_IDENTITY, "tdx/qe/identity/late"));
 	assert_false(bundle_key_ok(BUNDLE_QE_IDENTITY, "sgx/tcb/" FMSPC));
 	assert_true(bundle_key_ok(BUNDLE_PCK_CRL, "pck_crl/platform"));
 	assert_false(bundle_key_ok(BUNDLE_PCK_CRL, "pck_crl/../../etc"));
