@@ -53,6 +53,13 @@ struct evidence_ctx {
 	const struct evidence_anchors *anchors;
 	struct collateral_source *collateral; /* may be NULL for formats that need none */
 	unsigned flags;
+	/*
+	 * The provider's SGX TCB baseline (x-ms-sgx-tcbidentifier,
+	 * docs/tcb-baselines.md): the Intel tcbEvaluationDataNumber that SGX
+	 * and Open Enclave verification enforces; 0 = none (attestctl, libattest
+	 * callers that do not set it). TDX is not affected.
+	 */
+	uint32_t sgx_tcb_baseline;
 };
 
 /* How runtime / init-time data is to be read (MAA's DataType). */

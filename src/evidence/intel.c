@@ -39,8 +39,15 @@ struct doc_entry {
 };
 
 struct intel_quote_refs {
-	struct collateral_ref *pck, *tcb, *qe;
+	struct collateral_ref *pck, *tcb, *qe, *early;
 };
+
+/*
+ * How long a source's "no such set" (early or numbered) is remembered, so
+ * a source without an early set is not asked on every attestation; Intel
+ * publishes an early set days ahead of a TCB Recovery.
+ */
+#define INTEL_ABSENT_TTL 600
 
 static void pck_entry_free(void *p)
 {
@@ -565,15 +572,29 @@ out:
 
 /* TCB Info and QE identity -------------------------------------------------------- */
 
-static int tcb_info_cold(struct run *r, enum collateral_tee tee, const uint8_t fmspc[6], struct doc_entry *e,
-			 struct window *w)
+/* A selected set the source does not have stays ATTEST_E_NOT_FOUND (callers fall back or stay silent). */
+static int fetch_failed_sel(struct run *r, const char *item, const struct collateral_select *sel)
+{
+	char what[48];
+
+	if (collateral_select_is_special(sel) && r->err != NULL && r->err->rc == ATTEST_E_NOT_FOUND)
+		return ATTEST_E_NOT_FOUND;
+	if (sel != NULL && sel->eval_num > 0)
+		snprintf(what, sizeof(what), "%s_eval%u", item, (unsigned)sel->eval_num);
+	else
+		snprintf(what, sizeof(what), "%s%s", item, collateral_select_is_special(sel) ? "_early" : "");
+	return fetch_failed(r, what);
+}
+
+static int tcb_info_cold(struct run *r, enum collateral_tee tee, const uint8_t fmspc[6],
+			 const struct collateral_select *sel, struct doc_entry *e, struct window *w)
 {
 	struct collateral_blob b;
 	EVP_PKEY *key = NULL;
 	int rc;
 
-	if (collateral_get_tcb_info(r->ctx->collateral, tee, fmspc, &b, r->err) != ATTEST_OK)
-		return fetch_failed(r, "tcb_info");
+	if (collateral_get_tcb_info_ex(r->ctx->collateral, tee, fmspc, sel, &b, r->err) != ATTEST_OK)
+		return fetch_failed_sel(r, "tcb_info", sel);
 	sha256(b.data, b.len, e->body_hash);
 	if (b.chain)
 		sha256(b.chain, b.chain_len, e->chain_hash);
@@ -590,14 +611,15 @@ out:
 	return rc;
 }
 
-static int qe_identity_cold(struct run *r, enum collateral_qe kind, struct doc_entry *e, struct window *w)
+static int qe_identity_cold(struct run *r, enum collateral_qe kind, const struct collateral_select *sel,
+			    struct doc_entry *e, struct window *w)
 {
 	struct collateral_blob b;
 	EVP_PKEY *key = NULL;
 	int rc;
 
-	if (collateral_get_qe_identity(r->ctx->collateral, kind, &b, r->err) != ATTEST_OK)
-		return fetch_failed(r, "qe_identity");
+	if (collateral_get_qe_identity_ex(r->ctx->collateral, kind, sel, &b, r->err) != ATTEST_OK)
+		return fetch_failed_sel(r, "qe_identity", sel);
 	sha256(b.data, b.len, e->body_hash);
 	if (b.chain)
 		sha256(b.chain, b.chain_len, e->chain_hash);
@@ -614,28 +636,63 @@ out:
 	return rc;
 }
 
-/* Cached by what it covers (kind, FMSPC, anchors), bounded by every window it relied on. */
-static int doc_step(struct run *r, bool tcb, enum collateral_tee tee, const uint8_t fmspc[6],
-		    enum collateral_qe kind, struct collateral_ref **ref)
+/* A cached "the source has no such set" (an entry without a document). */
+static int absent(struct run *r, struct collateral_ref **ref)
 {
-	uint8_t key[32], sel[8];
+	collateral_ref_release(*ref);
+	*ref = NULL;
+	return ierr(r->err, ATTEST_E_NOT_FOUND, r->prefix, "collateral.not_found",
+		    "the collateral source has no such set (remembered for %d s)", INTEL_ABSENT_TTL);
+}
+
+static int remember_absent(struct run *r, const uint8_t key[32])
+{
+	struct doc_entry *none = calloc(1, sizeof(*none));
+	struct collateral_ref *ref;
+
+	if (none != NULL &&
+	    (ref = collateral_cache_put(r->cache, key, none, doc_entry_free, r->ctx->now,
+					r->ctx->now + INTEL_ABSENT_TTL)) != NULL)
+		collateral_ref_release(ref);
+	return ATTEST_E_NOT_FOUND;
+}
+
+/*
+ * Cached by what it covers (kind, FMSPC, selected set, anchors), bounded by
+ * every window it relied on. sel NULL: the standard set. A selected set the
+ * source lacks is ATTEST_E_NOT_FOUND (*ref NULL), remembered for
+ * INTEL_ABSENT_TTL.
+ */
+static int doc_step(struct run *r, bool tcb, enum collateral_tee tee, const uint8_t fmspc[6],
+		    enum collateral_qe kind, const struct collateral_select *which, struct collateral_ref **ref)
+{
+	uint8_t key[32], sel[13];
+	const struct doc_entry *found;
 	struct doc_entry *e;
 	struct window w = {INT64_MIN, INT64_MAX};
+	uint32_t num = which ? which->eval_num : 0;
 	void *obj;
 	int rc;
 
 	sel[0] = (uint8_t)(tcb ? tee : kind);
 	memcpy(sel + 1, fmspc ? fmspc : (const uint8_t *)"\0\0\0\0\0\0", 6);
 	sel[7] = 0;
+	/* The selector is part of the key: an early or numbered set never answers for the standard one. */
+	sel[8] = collateral_select_is_special(which) ? (uint8_t)(num ? 2 : 1) : 0;
+	sel[9] = (uint8_t)(num >> 24), sel[10] = (uint8_t)(num >> 16), sel[11] = (uint8_t)(num >> 8);
+	sel[12] = (uint8_t)num;
 	cache_key(r, tcb ? "intel.tcbinfo" : "intel.qeid", sel, sizeof(sel), NULL, 0, key);
-	if ((*ref = collateral_cache_get(r->cache, key, r->ctx->now, &obj)) != NULL)
-		return ATTEST_OK;
+	if ((*ref = collateral_cache_get(r->cache, key, r->ctx->now, &obj)) != NULL) {
+		found = obj;
+		return found->ti == NULL && found->qi == NULL ? absent(r, ref) : ATTEST_OK;
+	}
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
-	rc = tcb ? tcb_info_cold(r, tee, fmspc, e, &w) : qe_identity_cold(r, kind, e, &w);
+	rc = tcb ? tcb_info_cold(r, tee, fmspc, which, e, &w) : qe_identity_cold(r, kind, which, e, &w);
 	if (rc != ATTEST_OK) {
 		doc_entry_free(e);
-		return rc;
+		return rc == ATTEST_E_NOT_FOUND && collateral_select_is_special(which) ? remember_absent(r, key)
+											: rc;
 	}
 	if ((*ref = collateral_cache_put(r->cache, key, e, doc_entry_free, w.nb, w.na)) == NULL)
 		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
@@ -711,18 +768,123 @@ static int tcb_failure(struct run *r, const struct intel_quote_result *res, cons
 	    (long long)ti->eval_num);
 }
 
+/*
+ * The standard set, or with a baseline N the set of evaluation data number
+ * N where the source serves it (*by_number), else the standard one.
+ */
+static int doc_step_baseline(struct run *r, bool tcb, enum collateral_tee tee, const uint8_t fmspc[6],
+			     enum collateral_qe kind, uint32_t baseline, struct collateral_ref **ref,
+			     bool *by_number)
+{
+	const struct collateral_select num = {COLLATERAL_UPDATE_STANDARD, baseline};
+	const struct doc_entry *e;
+	int rc;
+
+	*by_number = false;
+	if (baseline == 0)
+		return doc_step(r, tcb, tee, fmspc, kind, NULL, ref);
+	rc = doc_step(r, tcb, tee, fmspc, kind, &num, ref);
+	if (rc == ATTEST_E_NOT_FOUND) {
+		attest_err_clear(r->err);
+		return doc_step(r, tcb, tee, fmspc, kind, NULL, ref);
+	}
+	if (rc != ATTEST_OK)
+		return rc;
+	*by_number = true;
+	e = collateral_ref_obj(*ref);
+	if ((tcb ? e->ti->eval_num : e->qi->eval_num) != (int64_t)baseline)
+		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "tcb.baseline_collateral",
+			    "the %s served for TCB evaluation data number %u says %lld",
+			    tcb ? "TCB Info" : "QE identity", (unsigned)baseline,
+			    (long long)(tcb ? e->ti->eval_num : e->qi->eval_num));
+	return ATTEST_OK;
+}
+
+/*
+ * The provider's baseline N (docs/tcb-baselines.md; MAA "custom TCB
+ * baseline enforcement"): the verdict must come from collateral at least as
+ * new as N, and under set N itself the platform must not be OutOfDate.
+ * Revoked and TCB level not supported were refused before.
+ */
+static int baseline_check(struct run *r, const struct intel_quote_result *res, const struct tcb_info *ti,
+			  const struct qe_identity *qi)
+{
+	uint32_t n = res->tcb_baseline;
+	enum tcb_status st = res->verdict.status;
+
+	if (n == 0)
+		return ATTEST_OK;
+	if (ti->eval_num < (int64_t)n || qi->eval_num < (int64_t)n)
+		return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.baseline_collateral",
+			    "the provider's TCB baseline is evaluation data number %u (x-ms-sgx-tcbidentifier) "
+			    "but the collateral available is older (TCB Info %lld, QE identity %lld)",
+			    (unsigned)n, (long long)ti->eval_num, (long long)qi->eval_num);
+	if (ti->eval_num == (int64_t)n && (st == TCB_OUT_OF_DATE || st == TCB_OUT_OF_DATE_CONFIGURATION_NEEDED))
+		return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.below_baseline",
+			    "the platform is below the provider's TCB baseline %u: status %s under that TCB "
+			    "evaluation data set (platform %s, QE %s)",
+			    (unsigned)n, tcb_status_str(st), tcb_status_str(res->verdict.platform),
+			    tcb_status_str(res->verdict.qe));
+	return ATTEST_OK;
+}
+
+/*
+ * The early set (intel.h): verified and evaluated like the standard one,
+ * with its own error record so nothing it does can refuse the verdict.
+ */
+static void early_step(struct run *r, struct intel_quote_result *res, const struct tcb_tdx_input *td,
+		       enum tcb_status qstatus, const struct qe_tcb_level *qlevel)
+{
+	static const struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0};
+	struct attest_err *saved = r->err;
+	const struct doc_entry *ee;
+	int rc;
+
+	attest_err_clear(&res->early_err);
+	r->err = &res->early_err;
+	rc = doc_step(r, true, td ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, res->pck.fmspc, 0, &early,
+		      &res->refs->early);
+	if (rc == ATTEST_OK) {
+		ee = collateral_ref_obj(res->refs->early);
+		if (ee->ti->eval_num < res->tcb_eval_num)
+			rc = ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "tcbinfo.early_older",
+				  "the early TCB Info (evaluation data number %lld) is older than the standard "
+				  "one (%lld)",
+				  (long long)ee->ti->eval_num, (long long)res->tcb_eval_num);
+		else
+			rc = tcb_evaluate(ee->ti, &res->pck, td, qstatus, qlevel, &res->early, r->prefix, r->err);
+		if (rc == ATTEST_OK) {
+			res->early_eval_num = ee->ti->eval_num;
+			tcb_behind_compute(ee->ti, &res->pck, td, &res->early_behind);
+			res->early_state =
+			    res->early.status == res->verdict.status ? INTEL_EARLY_SAME : INTEL_EARLY_DEMOTES;
+		}
+	}
+	if (rc == ATTEST_E_NOT_FOUND)
+		res->early_state = INTEL_EARLY_NONE;
+	else if (rc != ATTEST_OK)
+		res->early_state = INTEL_EARLY_FAILED;
+	if (rc != ATTEST_OK)
+		tcb_verdict_free(&res->early);
+	if (res->early_state != INTEL_EARLY_FAILED)
+		attest_err_clear(&res->early_err);
+	r->err = saved;
+}
+
 static int collateral_steps(struct run *r, struct intel_quote_result *res)
 {
 	const struct quote *q = &res->quote;
-	bool tdx = q->hdr.tee_type == QUOTE_TEE_TDX;
+	bool tdx = q->hdr.tee_type == QUOTE_TEE_TDX, qe_by_number;
 	const struct doc_entry *te, *qe;
 	const struct qe_tcb_level *qlevel = NULL;
 	enum tcb_status qstatus;
 	struct tcb_tdx_input td;
 	int rc;
 
-	if ((rc = doc_step(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE, &res->refs->qe)) !=
-	    ATTEST_OK)
+	/* The SGX baseline (MAA's x-ms-sgx-tcbidentifier is an SGX feature; TDX is not affected). */
+	res->tcb_baseline = tdx ? 0 : r->ctx->sgx_tcb_baseline;
+	if ((rc = doc_step_baseline(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE, res->tcb_baseline,
+				    &res->refs->qe, &qe_by_number)) != ATTEST_OK)
 		return rc;
 	qe = collateral_ref_obj(res->refs->qe);
 	if (qe->qi->id != (tdx ? QE_ID_TD_QE : QE_ID_QE))
@@ -734,8 +896,9 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 	/* §1.7 step 5: the ISV signature after the QE identity. */
 	if ((rc = isv_sig_step(r, q)) != ATTEST_OK)
 		return rc;
-	if ((rc = doc_step(r, true, tdx ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, res->pck.fmspc, 0,
-			   &res->refs->tcb)) != ATTEST_OK)
+	if ((rc = doc_step_baseline(r, true, tdx ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, res->pck.fmspc, 0,
+				    res->tcb_baseline, &res->refs->tcb, &res->tcb_baseline_by_number)) !=
+	    ATTEST_OK)
 		return rc;
 	te = collateral_ref_obj(res->refs->tcb);
 	if (tdx)
@@ -758,6 +921,9 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 	res->collateral_evaluated = true;
 	if (res->verdict.status == TCB_NOT_SUPPORTED || res->verdict.status == TCB_REVOKED)
 		return tcb_failure(r, res, te->ti);
+	if ((rc = baseline_check(r, res, te->ti, qe->qi)) != ATTEST_OK)
+		return rc;
+	early_step(r, res, tdx ? &td : NULL, qstatus, qlevel);
 	return ATTEST_OK;
 }
 
@@ -807,10 +973,12 @@ void intel_quote_result_free(struct intel_quote_result *res)
 	if (res == NULL)
 		return;
 	tcb_verdict_free(&res->verdict);
+	tcb_verdict_free(&res->early);
 	if (res->refs != NULL) {
 		collateral_ref_release(res->refs->pck);
 		collateral_ref_release(res->refs->tcb);
 		collateral_ref_release(res->refs->qe);
+		collateral_ref_release(res->refs->early);
 		free(res->refs);
 	}
 	memset(res, 0, sizeof(*res));
@@ -836,4 +1004,58 @@ int intel_add_collateral_claim(struct claim_set *out, const char *type,
 	PUT("tcbinfohash", tcb_info);
 #undef PUT
 	return claim_set_add(out, type, o);
+}
+
+/* One entry of x-attestd-early-tcb-behind. */
+static json_t *behind_item_json(const struct tcb_behind_item *it)
+{
+	json_t *o = json_pack("{s:s, s:i, s:i}", "component", tcb_component_kind_str(it->kind), "svn",
+			      (json_int_t)it->have, "required", (json_int_t)it->need);
+
+	if (o == NULL)
+		return NULL;
+	if (it->kind != TCB_COMPONENT_PCE)
+		json_object_set_new(o, "index", json_integer(it->index));
+	if (it->category != NULL)
+		json_object_set_new(o, "category", json_string(it->category));
+	if (it->type != NULL)
+		json_object_set_new(o, "type", json_string(it->type));
+	return o;
+}
+
+static int add_early_demotion(struct claim_set *out, const struct intel_quote_result *res)
+{
+	json_t *behind = json_array(), *adv = json_array();
+	int rc = 0;
+
+	if (behind == NULL || adv == NULL) {
+		json_decref(behind);
+		json_decref(adv);
+		return ATTEST_E_NOMEM;
+	}
+	for (size_t i = 0; i < res->early_behind.n; i++)
+		rc |= json_array_append_new(behind, behind_item_json(&res->early_behind.items[i]));
+	for (size_t i = 0; i < res->early.adv.n; i++)
+		rc |= json_array_append_new(adv, json_string(res->early.adv.ids[i]));
+	rc |= claim_set_add_str(out, "x-attestd-early-tcb-status", tcb_status_str(res->early.status));
+	rc |= claim_set_add_int(out, "x-attestd-early-tcb-evaluationdatanumber", res->early_eval_num);
+	rc |= claim_set_add(out, "x-attestd-early-tcb-behind", behind);
+	rc |= claim_set_add(out, "x-attestd-early-tcb-advisory-ids", adv);
+	return rc ? ATTEST_E_NOMEM : ATTEST_OK;
+}
+
+int intel_add_early_claims(struct claim_set *out, const struct intel_quote_result *res)
+{
+	char warning[ATTEST_ERR_NAME_MAX + ATTEST_ERR_MSG_MAX + 4];
+	int rc = ATTEST_OK;
+
+	if (res->tcb_baseline > 0)
+		rc |= claim_set_add_int(out, "x-attestd-tcb-baseline", res->tcb_baseline);
+	if (res->early_state == INTEL_EARLY_DEMOTES)
+		rc |= add_early_demotion(out, res);
+	if (res->early_state == INTEL_EARLY_FAILED) {
+		snprintf(warning, sizeof(warning), "%s: %s", res->early_err.name, res->early_err.msg);
+		rc |= claim_set_add_str(out, "x-attestd-early-tcb-warning", warning);
+	}
+	return rc ? ATTEST_E_NOMEM : ATTEST_OK;
 }

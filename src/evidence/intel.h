@@ -21,10 +21,27 @@
  * Errors beyond those of quote.h / pck.h / tcb.h:
  *   <p>.collateral.missing     ctx has no collateral source (and NO_COLLATERAL not set)
  *   <p>.collateral.<item>      fetching an item failed (tcb_info, qe_identity, pck_crl, root_ca_crl,
- * pck_cert) <p>.tcbinfo.chain.<x509>   TCB Info issuer chain does not verify at now <p>.qeid.chain.<x509> QE
- * identity issuer chain does not verify at now <p>.crl.<what>             a CRL unreadable / issuer chain
- * wrong <p>.tcb.not_supported      TCB level not supported (no level matches) <p>.tcb.revoked final status
- * Revoked
+ *                              pck_cert)
+ *   <p>.tcbinfo.chain.<x509>   TCB Info issuer chain does not verify at now
+ *   <p>.qeid.chain.<x509>      QE identity issuer chain does not verify at now
+ *   <p>.crl.<what>             a CRL unreadable / issuer chain wrong
+ *   <p>.tcb.not_supported      TCB level not supported (no level matches)
+ *   <p>.tcb.revoked            final status Revoked
+ *
+ * Early TCB (issue 12): after a verdict, the source's early set
+ * (collateral_get_tcb_info_ex with update=early) is fetched, verified exactly
+ * like the standard TCB Info (issuer chain with the Root CA CRL, signature,
+ * validity, id/FMSPC/PCE ID, TDX module) and evaluated with the same QE
+ * status. It never changes the verdict: a set that fails any check is
+ * reported as a warning (res->early_err), an absent one not at all.
+ *
+ * SGX TCB baseline (ctx->sgx_tcb_baseline = N > 0, SGX quotes only;
+ * docs/tcb-baselines.md): the TCB Info and QE identity of evaluation data
+ * number N are used when the source serves them (then the verdict is
+ * evaluated against them), else the standard ones. Refusals:
+ *   <p>.tcb.baseline_collateral  the set served for N says another number, or the
+ *                                standard set used is older than N
+ *   <p>.tcb.below_baseline       status OutOfDate / OutOfDateConfigurationNeeded under set N
  */
 
 #include "attest/error.h"
@@ -49,6 +66,13 @@ struct intel_collateral_hashes {
 	uint8_t pck_chain[32]; /* the quote's certification data */
 };
 
+enum intel_early_state {
+	INTEL_EARLY_NONE = 0, /* the source serves no early set (or collateral not evaluated) */
+	INTEL_EARLY_SAME,     /* the early set gives the same status */
+	INTEL_EARLY_DEMOTES,  /* the early set gives another status */
+	INTEL_EARLY_FAILED,   /* an early set came but did not verify: a warning, not a refusal */
+};
+
 struct intel_quote_result {
 	struct quote quote; /* parsed; pointers into the caller's bytes */
 	struct pck_ext pck; /* SGX extension of the verified PCK */
@@ -62,6 +86,15 @@ struct intel_quote_result {
 	int64_t collateral_expiry; /* earliest end of any window relied on */
 	struct intel_collateral_hashes hashes;
 	struct intel_quote_refs *refs; /* cached objects the verdict borrows from */
+	/* SGX TCB baseline enforced (0: none), and whether set N itself was evaluated. */
+	uint32_t tcb_baseline;
+	bool tcb_baseline_by_number;
+	/* Early TCB: the verdict under the early set (claims: intel_add_early_claims). */
+	enum intel_early_state early_state;
+	struct tcb_verdict early; /* EARLY_SAME / EARLY_DEMOTES */
+	int64_t early_eval_num;
+	struct tcb_behind early_behind; /* components below the early set's newest UpToDate level */
+	struct attest_err early_err;	/* EARLY_FAILED: why the early set was not used */
 };
 
 /*
@@ -84,6 +117,15 @@ void intel_tdx_tcb_input(const struct quote *q, struct tcb_tdx_input *out);
 struct claim_set;
 int intel_add_collateral_claim(struct claim_set *out, const char *type,
 			       const struct intel_collateral_hashes *h);
-/* Adds TCB status claims: <prefix>-tcb-status etc. (see sgx.h). */
+/*
+ * Adds the early TCB claims (docs/claims-sgx.md, docs/claims-tdx.md), only
+ * when the early set demotes the platform: x-attestd-early-tcb-status,
+ * x-attestd-early-tcb-evaluationdatanumber, x-attestd-early-tcb-behind
+ * (array of {component, index, category, type, svn, required}),
+ * x-attestd-early-tcb-advisory-ids; or x-attestd-early-tcb-warning (the
+ * error name and message) when an early set did not verify. Adds
+ * x-attestd-tcb-baseline (the enforced number) when a baseline was enforced.
+ */
+int intel_add_early_claims(struct claim_set *out, const struct intel_quote_result *res);
 
 #endif

@@ -149,6 +149,7 @@ static int add_tcb_claims(struct claim_set *out, const struct intel_quote_result
 	rc |= claim_set_add_hex(out, "x-ms-sgx-pceid", res->pck.pceid, 2);
 	rc |= claim_set_add_bool(out, "x-ms-sgx-revocation-checked", res->revocation_checked);
 	rc |= intel_add_collateral_claim(out, "x-ms-sgx-collateral", &res->hashes);
+	rc |= intel_add_early_claims(out, res);
 	return rc ? ATTEST_E_NOMEM : ATTEST_OK;
 }
 

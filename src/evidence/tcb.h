@@ -214,4 +214,44 @@ void tcb_verdict_free(struct tcb_verdict *v);
 /* Status convergence with the QE status (§3.6 table). */
 enum tcb_status tcb_converge_with_qe(enum tcb_status platform, enum tcb_status qe);
 
+/* ---- Which component is behind (issue 12, early TCB warnings) ------------ */
+
+enum tcb_component_kind {
+	TCB_COMPONENT_SGX = 0,	  /* sgxtcbcomponents[index] against the PCK's CPUSVN component */
+	TCB_COMPONENT_PCE,	  /* PCESVN */
+	TCB_COMPONENT_TDX,	  /* tdxtcbcomponents[index] against TEE_TCB_SVN[index] */
+	TCB_COMPONENT_TDX_MODULE, /* TEE_TCB_SVN[0] against the module identity's isvsvn */
+};
+
+/* Names as Intel serves them ("sgx", "pcesvn", "tdx", "tdx_module"). */
+const char *tcb_component_kind_str(enum tcb_component_kind k);
+
+struct tcb_behind_item {
+	enum tcb_component_kind kind;
+	int index;	      /* component index, -1 for PCESVN */
+	const char *category; /* TCB Info "category" / "type" of the component (v3), borrowed; NULL when absent */
+	const char *type;
+	unsigned have, need;
+};
+
+#define TCB_BEHIND_MAX (16 + 1 + 16 + 1)
+
+struct tcb_behind {
+	const struct tcb_level *target; /* the level the platform must reach; NULL when none */
+	struct tcb_behind_item items[TCB_BEHIND_MAX];
+	size_t n;
+};
+
+/*
+ * Which of the platform's TCB components are below the newest UpToDate
+ * level of ti (the first in descending order; levels[0] when none is
+ * UpToDate): each SGX component and the PCESVN of the PCK certificate,
+ * and with tdx the TEE_TCB_SVN components (bytes 0 and 1 are the module's
+ * when its major version is non-zero, judged against the highest UpToDate
+ * level of its module identity instead, formats.md §3.5). Pure; strings
+ * borrow from ti. An empty list: nothing is behind.
+ */
+void tcb_behind_compute(const struct tcb_info *ti, const struct pck_ext *pck, const struct tcb_tdx_input *tdx,
+			struct tcb_behind *out);
+
 #endif

@@ -101,6 +101,7 @@ static int add_verdict_claims(struct claim_set *out, const struct intel_quote_re
 		rc |= claim_set_add_str(out, "tdx_qe_tcb_status", tcb_status_str(res->verdict.qe));
 		rc |= claim_set_add_str(out, "tdx_module_tcb_status", tcb_status_str(res->verdict.module));
 		rc |= intel_add_collateral_claim(out, "tdx_collateral", &res->hashes);
+		rc |= intel_add_early_claims(out, res);
 	}
 	rc |= claim_set_add_bool(out, "tdx_collateral_evaluated", res->collateral_evaluated);
 	rc |= claim_set_add_bool(out, "tdx_revocation_checked", res->revocation_checked);

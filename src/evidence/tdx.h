@@ -133,6 +133,9 @@ int tdx_tcb_evaluate(const struct tcb_info *ti, const struct pck_ext *pck, const
 		     enum tcb_status qe_status, const struct qe_tcb_level *qe_level, struct tcb_verdict *out,
 		     const char *prefix, struct attest_err *err);
 
+/* The TCB Info's identity "TDX_<major, 2 hex digits>" (case-insensitive id), or NULL. */
+const struct tdx_module_identity *tdx_tcb_module_identity(const struct tcb_info *ti, uint8_t major);
+
 /* ---- Claims (maa-interface.md §2.7) ----------------------------------- */
 
 #define TDX_EAT_PROFILE "https://aka.ms/maa-eat-profile-tdxvm"

@@ -40,7 +40,7 @@ static bool tdx_matches(const uint8_t tee_tcb_svn[16], const struct tcb_level *l
 }
 
 /* QVL findTdxModuleIdentity: "TDX_%02X" of the major version, id compared upper-cased. */
-static const struct tdx_module_identity *find_identity(const struct tcb_info *ti, uint8_t major)
+const struct tdx_module_identity *tdx_tcb_module_identity(const struct tcb_info *ti, uint8_t major)
 {
 	char want[8];
 
@@ -81,7 +81,7 @@ static int check_module(const struct tcb_info *ti, const struct tcb_tdx_input *t
 					      "tdxModuleIdentities (TCB_INFO_MISMATCH)",
 					      major);
 		}
-		*ident = find_identity(ti, major);
+		*ident = tdx_tcb_module_identity(ti, major);
 		if (*ident == NULL) {
 			snprintf(name, sizeof(name), "%s.tcb.tdx_module", prefix);
 			return attest_err_set(err, ATTEST_E_VERIFY, name,
@@ -201,7 +201,7 @@ static int check_relaunch(const struct tcb_info *ti, const struct tcb_tdx_input 
 	if (svn2[1] == 0) {
 		reaches = svn2[0] >= latest->tdx[0] && svn2[2] >= latest->tdx[2];
 	} else {
-		const struct tdx_module_identity *id2 = find_identity(ti, svn2[1]);
+		const struct tdx_module_identity *id2 = tdx_tcb_module_identity(ti, svn2[1]);
 
 		if (id2 == NULL) {
 			snprintf(name, sizeof(name), "%s.tcb.tdx_module", prefix);
