@@ -69,7 +69,10 @@ lint: build
 clean:
 	rm -rf $(BUILD)
 
-# Installs into PREFIX (default /usr/local); DESTDIR works as usual.
+# Installs into PREFIX (default /usr/local); DESTDIR works as usual. The prefix
+# is set at configure time too: the systemd unit and the config path name it.
 PREFIX ?= /usr/local
-install: build-release
-	cmake --install $(BUILD)/release --prefix $(PREFIX)
+install: $(BUILD)/release/CMakeCache.txt
+	cmake -S . -B $(BUILD)/release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD)/release -j$(JOBS)
+	cmake --install $(BUILD)/release
