@@ -86,9 +86,12 @@ static char *provider_body(const struct cli *cli, const struct provider_opts *o)
 	if (o->mode)
 		json_object_set_new(body, "mode", json_string(o->mode));
 	if (o->settings) {
-		json_t *s = json_loads(o->settings, 0, NULL);
+		json_error_t jerr;
+		/* --settings '{...}' or --settings @FILE */
+		json_t *s = o->settings[0] == '@' ? json_load_file(o->settings + 1, JSON_REJECT_DUPLICATES, &jerr)
+						  : json_loads(o->settings, JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(s)) {
-			cli_error(cli, "--settings must be a JSON object");
+			cli_error(cli, "--settings must be a JSON object (%s)", s ? "not an object" : jerr.text);
 			json_decref(s);
 			goto out;
 		}
@@ -124,6 +127,10 @@ static int provider_write(struct cli *cli, int argc, char **argv, const char *me
 	    (rc = want_args(cli, argc, 1, "attestctl provider create|update <name> [--mode aad|isolated|shared] "
 					  "[--settings JSON] [--signer-cert PEM]...")) != CLI_OK)
 		return rc;
+	if (strcmp(method, "PATCH") == 0 && o.ncerts > 0) {
+		cli_error(cli, "provider update: --signer-cert is for create; use `attestctl signer add|remove`");
+		return CLI_USAGE;
+	}
 	if (strcmp(method, "PUT") == 0 && o.mode == NULL)
 		o.mode = "aad";
 	if ((body = provider_body(cli, &o)) == NULL)
@@ -178,17 +185,18 @@ static int cmd_provider_list(struct cli *cli, int argc, char **argv)
 
 #define PROVIDER_OPTS_HELP                                                                                  \
 	"  --mode MODE         aad (bearer auth; default), isolated (signed policies only), shared\n"         \
-	"  --settings JSON     provider settings object\n"                                                    \
-	"  --signer-cert PEM   an initial policy-management certificate (repeatable)\n"
+	"  --settings JSON     provider settings object, or @FILE holding it (docs/operations.md)\n"
 
 static const struct cli_command PROVIDER_VERBS[] = {
 	{"create", "create a provider (tenant)", cmd_provider_create,
 	 "Usage: attestctl provider create <name> [options]\n\n" PROVIDER_OPTS_HELP
+	 "  --signer-cert PEM   an initial policy-management certificate (repeatable)\n"
 	 "\nIts endpoints are then https://<host>/providers/<name>/... (use that as --url).\n"},
 	{"list", "list providers", cmd_provider_list, "Usage: attestctl provider list\n"},
 	{"show", "show one provider", cmd_provider_show, "Usage: attestctl provider show <name>\n"},
 	{"update", "change a provider's mode or settings", cmd_provider_update,
-	 "Usage: attestctl provider update <name> [options]\n\n" PROVIDER_OPTS_HELP},
+	 "Usage: attestctl provider update <name> [options]\n\n" PROVIDER_OPTS_HELP
+	 "\nPolicy-management certificates are changed with `attestctl signer add|remove`.\n"},
 	{"delete", "delete a provider with its policies and certificates", cmd_provider_delete,
 	 "Usage: attestctl provider delete <name>\n\nIts history stays in the audit log.\n"},
 	{NULL, NULL, NULL, NULL},

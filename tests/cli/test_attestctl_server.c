@@ -173,13 +173,19 @@ static void policy_set_get_reset_change_what_attest_allows(void **state)
 static void providers_are_managed_with_the_admin_credential_only(void **state)
 {
 	struct env *e = *state;
-	char *out = NULL;
+	char *out = NULL, settings[300];
 	char *argv[] = {ctl, "--url", e->srv.base, "--cacert", e->srv.cacert, "provider", "list", NULL};
 
 	EXPECT_CTL(e, 0, "tenant1", "provider", "create", "tenant1", "--mode", "aad");
 	EXPECT_CTL(e, 0, "tenant1", "provider", "list");
 	EXPECT_CTL(e, 0, "isolated", "provider", "update", "tenant1", "--mode", "isolated");
 	EXPECT_CTL(e, 0, "isolated", "provider", "show", "tenant1");
+	sh("echo '{\"rate_limit\": 7}' > '%s/settings.json'; echo '[1]' > '%s/array.json'", e->dir, e->dir);
+	snprintf(settings, sizeof(settings), "@%s/settings.json", e->dir);
+	EXPECT_CTL(e, 0, "rate_limit", "provider", "update", "tenant1", "--settings", settings);
+	snprintf(settings, sizeof(settings), "@%s/array.json", e->dir);
+	EXPECT_CTL(e, 2, "--settings must be a JSON object", "provider", "update", "tenant1", "--settings", settings);
+	EXPECT_CTL(e, 2, "signer add", "provider", "update", "tenant1", "--signer-cert", e->roots);
 	EXPECT_CTL(e, 0, "", "provider", "delete", "tenant1");
 	EXPECT_CTL(e, 3, "404", "provider", "show", "tenant1");
 	/* Without the credential: refused, exit 1. */
