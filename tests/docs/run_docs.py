@@ -417,10 +417,10 @@ def console_script(block, doc, idx, root):
         at = shlex.quote(f"{doc}:{block.line} $ {c['cmd'][0]}")
         parts.append(
             f"__docs_at={at}\n"
-            f"{{\n{cmd}\n}} >\"{exp}.out\" 2>&1 && __rc=0 || __rc=$?\n"
-            f"cat \"{exp}.out\"\n"
+            f"{{\n{cmd}\n}} >\"{exp}.out\" 2>\"{exp}.err\" && __rc=0 || __rc=$?\n"
+            f"cat \"{exp}.out\" \"{exp}.err\"\n"
             f"[ \"$__rc\" = {want_rc} ] || {{ echo \"FAIL: $__docs_at: exit $__rc, the doc shows {want_rc}\" >&2; exit 1; }}\n"
-            f"python3 {shlex.quote(os.path.abspath(__file__))} --match \"{exp}\" \"{exp}.out\" "
+            f"python3 {shlex.quote(os.path.abspath(__file__))} --match \"{exp}\" \"{exp}.out\" \"{exp}.err\" "
             f"|| {{ echo \"FAIL: $__docs_at: output differs from the doc\" >&2; exit 1; }}\n"
         )
     return "".join(parts)
@@ -551,15 +551,18 @@ def main():
     ap.add_argument("--build", default="build/debug")
     ap.add_argument("--vectors", default=os.environ.get("ATTEST_VECTORS", ""))
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
-    ap.add_argument("--match", nargs=2, metavar=("EXPECTED", "ACTUAL"), help=argparse.SUPPRESS)
+    ap.add_argument("--match", nargs=3, metavar=("EXPECTED", "STDOUT", "STDERR"), help=argparse.SUPPRESS)
     ap.add_argument("docs", nargs="*")
     a = ap.parse_args()
     if a.match:
-        with open(a.match[0]) as e, open(a.match[1]) as o:
-            exp, act = e.read(), o.read()
-        if match_output(exp, act):
+        # A terminal interleaves the two streams as the program wrote them,
+        # which a capture cannot reproduce: the doc may show either first.
+        with open(a.match[0]) as e, open(a.match[1]) as o, open(a.match[2]) as r:
+            exp, out, err = e.read(), o.read(), r.read()
+        out, err = [t + "\n" if t and not t.endswith("\n") else t for t in (out, err)]
+        if match_output(exp, out + err) or match_output(exp, err + out):
             return 0
-        sys.stderr.write("--- the doc shows:\n" + exp + "--- the command printed:\n" + act)
+        sys.stderr.write("--- the doc shows:\n" + exp + "--- the command printed (stdout, then stderr):\n" + out + err)
         return 1
     src, build = os.path.abspath(a.src), os.path.abspath(a.build)
     vectors = a.vectors or os.path.normpath(os.path.join(src, "../shared/vectors"))
