@@ -191,6 +191,57 @@ static void real_snp_isolation_is_refused_with_the_vcek_of_another_chip(void **s
 	free(pem);
 }
 
+/*
+ * Real firmware logs (go-attestation test data: GCP Shielded VMs, a Secure
+ * Boot certificate log, an option-ROM log): replayed onto themselves, their
+ * PCR 7 Secure Boot variables are well-formed signature lists and every db
+ * authority is in the measured db (checked independently with Python:
+ * vectors' PK/KEK/db/dbx list sizes agree), so the verifier rules nothing
+ * out and claims no "validated" verdict.
+ */
+static void real_secure_boot_variables_are_sound(void **state)
+{
+	static const char *const logs[] = {
+	    "tpm/event-logs/sb_cert_eventlog.bin",		     /* with a db authority */
+	    "tpm/event-logs/option_rom_eventlog.bin",		     /* two db authorities */
+	    "tpm/gcp-windows-shielded-vm-quote/binary_bios_measurements.bin", /* SHA-1 log */
+	    "tpm/event-logs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog.bin",
+	};
+	REQUIRE_VECTORS(dir);
+	(void)state;
+	for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+		size_t n = 0;
+		uint8_t *p = read_vec(dir, logs[i], &n);
+		struct tcg_log *log = NULL;
+		struct tpm_pcr_values pcrs;
+		struct tcg_boot_state st;
+		struct attest_err err;
+		uint8_t v[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
+
+		memset(&pcrs, 0, sizeof(pcrs));
+		assert_int_equal(tcg_log_parse(p, n, &log, NULL), 0);
+		for (int b = 0; b < TPM_BANK_COUNT; b++) {
+			if (!(log->banks & (1u << b)))
+				continue;
+			assert_int_equal(tcg_log_replay(log, (enum tpm_bank)b, v, NULL), 0);
+			for (unsigned k = 0; k < TPM_PCR_COUNT; k++)
+				if (log->extended[b] & (1u << k))
+					tpm_pcr_set(&pcrs, (enum tpm_bank)b, k, v[k], tpm_bank_size(b), NULL);
+		}
+		attest_err_clear(&err);
+		if (tcg_log_verify(log, &pcrs, &err) != 0)
+			fail_msg("%s: %s %s", logs[i], err.name, err.msg);
+		assert_int_equal(tcg_boot_state(log, &st, NULL), 0);
+		assert_true(st.pcr7_verified);
+		assert_true(st.sb_pk.measured && st.sb_pk.sound);
+		assert_true(st.sb_kek.measured && st.sb_kek.sound);
+		assert_true(st.sb_db.measured && st.sb_db.sound);
+		assert_true(st.sb_dbx.measured && st.sb_dbx.sound);
+		tcg_log_free(log);
+		free(p);
+	}
+}
+
 /* ---- synthetic confidential VM ---------------------------------------------------- */
 
 struct vm {
@@ -1060,6 +1111,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(real_vtpm_quote_verifies_with_its_ak_and_nonce),
 	    cmocka_unit_test(real_snp_isolation_is_refused_with_the_vcek_of_another_chip),
+	    cmocka_unit_test(real_secure_boot_variables_are_sound),
 	    cmocka_unit_test(malformed_attestation_info_is_refused_by_name),
 	};
 	const struct CMUnitTest vm_tests[] = {
