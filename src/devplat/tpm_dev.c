@@ -5,6 +5,7 @@
 #include "base/jsonx.h"
 #include "crypto/jose.h"
 #include "evidence/tcg_log.h"
+#include "evidence/tpm_protocol.h"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -409,32 +410,6 @@ static json_t *b64_json(const uint8_t *p, size_t n)
 	return v;
 }
 
-static json_t *pcrs_json(const struct tpm_pcr_values *pcrs)
-{
-	json_t *arr = json_array();
-
-	for (int b = 0; b < TPM_BANK_COUNT; b++) {
-		json_t *vals, *o;
-
-		if (!pcrs->present[b])
-			continue;
-		vals = json_array();
-		for (unsigned i = 0; i < TPM_PCR_COUNT; i++) {
-			if (!(pcrs->present[b] & (1u << i)))
-				continue;
-			o = json_object();
-			json_object_set_new(o, "index", json_integer(i));
-			json_object_set_new(o, "digest", b64_json(pcrs->v[b][i], tpm_bank_size(b)));
-			json_array_append_new(vals, o);
-		}
-		o = json_object();
-		json_object_set_new(o, "algorithm", json_integer(tpm_bank_alg(b)));
-		json_object_set_new(o, "values", vals);
-		json_array_append_new(arr, o);
-	}
-	return arr;
-}
-
 static int aik_members(json_t *o, const struct devplat_tpm_attestation *a, struct attest_err *err)
 {
 	json_t *jwk = NULL;
@@ -467,7 +442,7 @@ static json_t *att_v2(const struct devplat_tpm_attestation *a, struct attest_err
 		json_decref(o);
 		return NULL;
 	}
-	json_object_set_new(o, "pcrs", pcrs_json(a->pcrs));
+	json_object_set_new(o, "pcrs", tpm_pcrs_to_json(a->pcrs));
 	json_object_set_new(o, "quote", b64_json(a->quote, a->quote_len));
 	json_object_set_new(o, "signature", b64_json(a->sig, a->sig_len));
 	return o;

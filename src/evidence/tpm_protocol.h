@@ -192,4 +192,11 @@ struct tpm_pcp_blob {
 };
 int tpm_pcp_blob_parse(const uint8_t *p, size_t n, struct tpm_pcp_blob *out, struct attest_err *err);
 
+/*
+ * The v2 "pcrs" member: [{"algorithm": TPM_ALG_ID, "values": [{"index", "digest"
+ * (base64url)}]}] of every present value, what tpm_verify and the protocol read.
+ * NULL when out of memory.
+ */
+json_t *tpm_pcrs_to_json(const struct tpm_pcr_values *pcrs);
+
 #endif

@@ -165,6 +165,29 @@ static int pcrs_from(const json_t *arr, struct tpm_pcr_values *pcrs, struct atte
 	return ATTEST_OK;
 }
 
+json_t *tpm_pcrs_to_json(const struct tpm_pcr_values *pcrs)
+{
+	json_t *arr = json_array();
+
+	for (int b = 0; arr != NULL && b < TPM_BANK_COUNT; b++) {
+		json_t *vals = pcrs->present[b] ? json_array() : NULL;
+
+		for (unsigned i = 0; vals != NULL && i < TPM_PCR_COUNT; i++) {
+			char *d;
+
+			if (!(pcrs->present[b] & (1u << i)))
+				continue;
+			d = b64url_encode(pcrs->v[b][i], tpm_bank_size((enum tpm_bank)b));
+			json_array_append_new(vals, json_pack("{s:I, s:s?}", "index", (json_int_t)i, "digest", d));
+			free(d);
+		}
+		if (vals != NULL)
+			json_array_append_new(arr, json_pack("{s:i, s:o}", "algorithm", tpm_bank_alg((enum tpm_bank)b),
+							     "values", vals));
+	}
+	return arr;
+}
+
 static int add_log(struct tpm_att *a, const json_t *obj, const char *key, struct attest_err *err)
 {
 	uint8_t *p = NULL;
