@@ -453,6 +453,18 @@ static int decode_tcbs(const struct snp_report *r, enum amd_product p, struct sn
 	return ATTEST_OK;
 }
 
+/* The hashes of what the collateral source lent and the chain used (struct snp_result). */
+static void collateral_hashes(const struct snp_material *m, const struct amd_chain_result *cr,
+			      struct snp_result *res)
+{
+	if (m->vcek_blob.data != NULL && m->c.leaf == m->vcek_blob.data)
+		res->has_vcek_hash = sha256(m->vcek_blob.data, m->vcek_blob.len, res->vcek_hash) == 0;
+	if (m->chain_blob.data != NULL && m->c.chain == m->chain_blob.data)
+		res->has_chain_hash = sha256(m->chain_blob.data, m->chain_blob.len, res->chain_hash) == 0;
+	if (m->crl_blob.data != NULL && m->c.crl == m->crl_blob.data && cr->crl_checked)
+		res->has_crl_hash = sha256(m->crl_blob.data, m->crl_blob.len, res->crl_hash) == 0;
+}
+
 static int verify_material(const struct evidence_ctx *ctx, const struct snp_opts *opts,
 			   const struct snp_report *r, struct snp_material *m, struct snp_result *res,
 			   struct attest_err *err)
@@ -471,6 +483,7 @@ static int verify_material(const struct evidence_ctx *ctx, const struct snp_opts
 	res->product = cr.product;
 	res->vlek = cr.vlek;
 	res->crl_checked = cr.crl_checked;
+	collateral_hashes(m, &cr, res);
 	snprintf(res->product_name, sizeof(res->product_name), "%s", cr.ext.product_name);
 	if ((rc = bind_leaf(r, &cr, &res->reported, err)) == ATTEST_OK &&
 	    (rc = decode_tcbs(r, cr.product, res, err)) == ATTEST_OK)

@@ -263,6 +263,14 @@ struct snp_result {
 	bool crl_checked;      /* an AMD CRL was applied */
 	char product_name[32]; /* the leaf's productName */
 	struct snp_tcb current, reported, committed, launch;
+	/*
+	 * SHA-256 of the items looked up in the collateral source (not of
+	 * what came with the evidence, which the evidence itself pins): the
+	 * VCEK, the ASK/ASVK+ARK chain, the CRL applied. Claimed as
+	 * x-attestd-snp-collateral, so a receipt can name what it relied on.
+	 */
+	uint8_t vcek_hash[32], chain_hash[32], crl_hash[32];
+	bool has_vcek_hash, has_chain_hash, has_crl_hash;
 };
 
 /*

@@ -7,6 +7,7 @@
  */
 #include "evidence/snp.h"
 
+#include "base/codec.h"
 #include "base/jsonx.h"
 
 #include <stdio.h>
@@ -152,6 +153,36 @@ static int add_versions(struct claim_set *out, const struct snp_report *r, const
 	return rc;
 }
 
+/*
+ * x-attestd-snp-collateral: the hashes of the AMD collateral items the
+ * verification looked up (a VCEK, a chain, a CRL from the collateral
+ * source), as x-ms-sgx-collateral pins Intel's; absent when the evidence
+ * brought everything. A receipt finds its collateral by these.
+ */
+static int add_collateral_pins(struct claim_set *out, const struct snp_result *res)
+{
+	char hex[65];
+	json_t *o;
+
+	if (!res->has_vcek_hash && !res->has_chain_hash && !res->has_crl_hash)
+		return 0;
+	if ((o = json_object()) == NULL)
+		return -1;
+	if (res->has_vcek_hash) {
+		hex_encode_to(res->vcek_hash, 32, hex);
+		json_object_set_new(o, "vcekhash", json_string(hex));
+	}
+	if (res->has_chain_hash) {
+		hex_encode_to(res->chain_hash, 32, hex);
+		json_object_set_new(o, "certchainhash", json_string(hex));
+	}
+	if (res->has_crl_hash) {
+		hex_encode_to(res->crl_hash, 32, hex);
+		json_object_set_new(o, "crlhash", json_string(hex));
+	}
+	return claim_set_add(out, "x-attestd-snp-collateral", o);
+}
+
 int snp_claims_add(const struct snp_result *res, struct claim_set *out, struct attest_err *err)
 {
 	const struct snp_report *r = &res->report;
@@ -174,6 +205,7 @@ int snp_claims_add(const struct snp_result *res, struct claim_set *out, struct a
 	rc |= add_min_tcb(out, res, turin);
 	rc |= add_platform(out, r->platform_info);
 	rc |= add_versions(out, r, res);
+	rc |= add_collateral_pins(out, res);
 	if (rc != 0)
 		return attest_err_set(err, ATTEST_E_NOMEM, "snp.nomem", "out of memory adding claims");
 	return ATTEST_OK;
