@@ -139,6 +139,30 @@ int intel_devplat_write_collateral(const struct intel_devplat *p, const char *di
 				   int64_t crl_this, int64_t crl_next, struct attest_err *err);
 
 /*
+ * A TCB Recovery in the making (issue 12, early TCB warnings): the levels
+ * of `base` under a new newest UpToDate level, base's newest level with one
+ * component raised one above both that level and the platform: component
+ * 0-15 an SGX TCB component, 16-31 TDX component (component - 16) (base must
+ * be TDX), -1 the PCESVN. Every level of base that was UpToDate,
+ * SWHardeningNeeded or ConfigurationNeeded (and both) becomes OutOfDate
+ * (OutOfDateConfigurationNeeded) with advisory INTEL-SA-EARLY, so a
+ * platform current under base is demoted under the result. Signed, with
+ * tcbEvaluationDataNumber eval_num (0: base's number + 1).
+ */
+int intel_devplat_tcb_info_demoting(const struct intel_devplat *p, const struct intel_devplat_tcb_info *base,
+				    int component, int64_t eval_num, char **body, size_t *len,
+				    struct attest_err *err);
+
+/*
+ * Writes a selected set (collateral.h) as the file source serves it:
+ * tcb_info_early.json / tcb_info_eval<N>.json (tcb) or
+ * qe_identity_early.json / qe_identity_eval<N>.json; the issuer chain is
+ * the standard one the folder already has.
+ */
+int intel_devplat_write_selected(const char *dir, bool tcb, const struct collateral_select *sel,
+				 const char *body, size_t len, struct attest_err *err);
+
+/*
  * Writes the PCK certificate as the file source serves it for certification
  * data types 1-3: pck_<hex of the quote's PPID bytes>.pem plus
  * pck_cert_issuer_chain.pem (CA, root).

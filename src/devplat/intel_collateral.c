@@ -328,3 +328,78 @@ int intel_devplat_write_pck_cert(const struct intel_devplat *p, const char *dir,
 		rc = write_chain(dir, "pck_cert_issuer_chain.pem", p->ca, p->root, err);
 	return rc;
 }
+
+/* The demoted status of a level that is current today (intel.h, intel_devplat_tcb_info_demoting). */
+static const char *demoted(const char *status)
+{
+	if (strcmp(status, "UpToDate") == 0 || strcmp(status, "SWHardeningNeeded") == 0)
+		return "OutOfDate";
+	if (strcmp(status, "ConfigurationNeeded") == 0 || strcmp(status, "ConfigurationAndSWHardeningNeeded") == 0)
+		return "OutOfDateConfigurationNeeded";
+	return status;
+}
+
+/* One above both values (capped at 255). */
+static uint8_t above(uint8_t a, uint8_t b)
+{
+	uint8_t m = a > b ? a : b;
+
+	return m == 255 ? 255 : (uint8_t)(m + 1);
+}
+
+int intel_devplat_tcb_info_demoting(const struct intel_devplat *p, const struct intel_devplat_tcb_info *base,
+				    int component, int64_t eval_num, char **body, size_t *len,
+				    struct attest_err *err)
+{
+	struct intel_devplat_tcb_info spec;
+	struct intel_devplat_tcb_level *levels;
+	size_t i;
+	int rc;
+
+	if (base == NULL || base->n_levels == 0 || component < -1 || component > 31 ||
+	    (component >= 16 && !base->levels[0].has_tdx))
+		return attest_err_set(err, ATTEST_E_INVALID, "devplat.param",
+				      "a demoting TCB Info needs base levels and a component of them");
+	if ((levels = calloc(base->n_levels + 1, sizeof(*levels))) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "devplat.nomem", "out of memory");
+	levels[0] = base->levels[0];
+	if (component == -1)
+		levels[0].pcesvn = (uint16_t)((base->levels[0].pcesvn > p->o.pcesvn ? base->levels[0].pcesvn
+										       : p->o.pcesvn) +
+					      1);
+	else if (component < 16)
+		levels[0].sgx[component] = above(base->levels[0].sgx[component], p->o.comp_svn[component]);
+	else
+		levels[0].tdx[component - 16] = above(base->levels[0].tdx[component - 16], 0);
+	levels[0].status = "UpToDate";
+	levels[0].advisories = NULL;
+	levels[0].date = "2025-01-01T00:00:00Z";
+	for (i = 0; i < base->n_levels; i++) {
+		levels[i + 1] = base->levels[i];
+		levels[i + 1].status = demoted(base->levels[i].status);
+		if (levels[i + 1].status != base->levels[i].status)
+			levels[i + 1].advisories = "INTEL-SA-EARLY";
+	}
+	spec = *base;
+	spec.levels = levels;
+	spec.n_levels = base->n_levels + 1;
+	spec.eval_num = eval_num ? eval_num : (base->eval_num ? base->eval_num : 17) + 1;
+	rc = intel_devplat_tcb_info(p, &spec, body, len, err);
+	free(levels);
+	return rc;
+}
+
+int intel_devplat_write_selected(const char *dir, bool tcb, const struct collateral_select *sel,
+				 const char *body, size_t len, struct attest_err *err)
+{
+	char name[64];
+
+	if (sel == NULL || (sel->eval_num == 0 && sel->update != COLLATERAL_UPDATE_EARLY))
+		return attest_err_set(err, ATTEST_E_INVALID, "devplat.param", "not a selected set");
+	if (sel->eval_num > 0)
+		snprintf(name, sizeof(name), "%s_eval%u.json", tcb ? "tcb_info" : "qe_identity",
+			 (unsigned)sel->eval_num);
+	else
+		snprintf(name, sizeof(name), "%s_early.json", tcb ? "tcb_info" : "qe_identity");
+	return write_file(dir, name, body, len, err);
+}

@@ -70,8 +70,8 @@ static void push(struct tcb_behind *b, const struct tcb_info *ti, enum tcb_compo
 	it->have = have;
 	it->need = need;
 	if (kind == TCB_COMPONENT_SGX || kind == TCB_COMPONENT_TDX)
-		component_names(ti, kind == TCB_COMPONENT_SGX ? "sgxtcbcomponents" : "tdxtcbcomponents", index,
-				&it->category, &it->type);
+		component_names(ti, kind == TCB_COMPONENT_SGX ? "sgxtcbcomponents" : "tdxtcbcomponents",
+				index, &it->category, &it->type);
 }
 
 /* The isvsvn of the highest UpToDate level of the module identity (levels are sorted highest first). */
