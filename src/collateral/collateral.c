@@ -79,10 +79,10 @@ int collateral_get_tcb_info_ex(struct collateral_source *src, enum collateral_te
 	if (!collateral_select_is_special(sel))
 		return collateral_get_tcb_info(src, tee, fmspc, out, err);
 	memset(out, 0, sizeof(*out));
-	return HAS(tcb_info_ex) ? src->ops->tcb_info_ex(src->self, tee, fmspc, sel, out, err)
-				: missing(src, sel->eval_num ? "TCB Info by evaluation data number"
-							     : "the early TCB Info",
-					  err);
+	return HAS(tcb_info_ex)
+		   ? src->ops->tcb_info_ex(src->self, tee, fmspc, sel, out, err)
+		   : missing(src, sel->eval_num ? "TCB Info by evaluation data number" : "the early TCB Info",
+			     err);
 }
 
 int collateral_get_qe_identity_ex(struct collateral_source *src, enum collateral_qe kind,
@@ -92,9 +92,9 @@ int collateral_get_qe_identity_ex(struct collateral_source *src, enum collateral
 	if (!collateral_select_is_special(sel))
 		return collateral_get_qe_identity(src, kind, out, err);
 	memset(out, 0, sizeof(*out));
-	return HAS(qe_identity_ex)
-		   ? src->ops->qe_identity_ex(src->self, kind, sel, out, err)
-		   : missing(src,
-			     sel->eval_num ? "enclave identities by evaluation data number" : "early enclave identities",
-			     err);
+	return HAS(qe_identity_ex) ? src->ops->qe_identity_ex(src->self, kind, sel, out, err)
+				   : missing(src,
+					     sel->eval_num ? "enclave identities by evaluation data number"
+							   : "early enclave identities",
+					     err);
 }

@@ -153,7 +153,8 @@ static void select_suffix(const struct collateral_select *sel, char *out, size_t
  * the standard set as the early one); its chain may (same TCB Signing key).
  */
 static int fs_tcb_info_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
-			  const struct collateral_select *sel, struct collateral_blob *out, struct attest_err *err)
+			  const struct collateral_select *sel, struct collateral_blob *out,
+			  struct attest_err *err)
 {
 	const char *t = tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx";
 	char hex[13], sfx[24], specific[96], generic[64], sch[112], gch[80], stdch[80];

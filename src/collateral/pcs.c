@@ -152,16 +152,18 @@ static void select_param(const struct pcs_source *s, const struct collateral_sel
 }
 
 static int tcb_info_get(struct pcs_source *s, enum collateral_tee tee, const uint8_t fmspc[6],
-			const struct collateral_select *sel, struct collateral_blob *out, struct attest_err *err)
+			const struct collateral_select *sel, struct collateral_blob *out,
+			struct attest_err *err)
 {
 	char url[PCS_URL_MAX], q[48];
 	int rc;
 
 	select_param(s, sel, q, sizeof(q));
-	rc = url_ok(snprintf(url, sizeof(url), "%s/%s/certification/v4/tcb?fmspc=%02x%02x%02x%02x%02x%02x%s%s",
-			     s->base, tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", fmspc[0], fmspc[1], fmspc[2],
-			     fmspc[3], fmspc[4], fmspc[5], q[0] ? "&" : "", q),
-		    err);
+	rc =
+	    url_ok(snprintf(url, sizeof(url), "%s/%s/certification/v4/tcb?fmspc=%02x%02x%02x%02x%02x%02x%s%s",
+			    s->base, tee == COLLATERAL_TEE_TDX ? "tdx" : "sgx", fmspc[0], fmspc[1], fmspc[2],
+			    fmspc[3], fmspc[4], fmspc[5], q[0] ? "&" : "", q),
+		   err);
 	return rc ? rc : pcs_fetch(s, url, HDR_TCB, out, err);
 }
 
@@ -172,7 +174,8 @@ static int pcs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc
 }
 
 static int pcs_tcb_info_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
-			   const struct collateral_select *sel, struct collateral_blob *out, struct attest_err *err)
+			   const struct collateral_select *sel, struct collateral_blob *out,
+			   struct attest_err *err)
 {
 	return tcb_info_get(self, tee, fmspc, sel, out, err);
 }
@@ -189,8 +192,8 @@ static int qe_identity_get(struct pcs_source *s, enum collateral_qe kind, const 
 		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "unknown identity kind %d",
 				      (int)kind);
 	select_param(s, sel, q, sizeof(q));
-	rc = url_ok(snprintf(url, sizeof(url), "%s/%s/identity%s%s", s->base, paths[kind], q[0] ? "?" : "", q),
-		    err);
+	rc = url_ok(
+	    snprintf(url, sizeof(url), "%s/%s/identity%s%s", s->base, paths[kind], q[0] ? "?" : "", q), err);
 	return rc ? rc : pcs_fetch(s, url, HDR_QEID, out, err);
 }
 

@@ -334,7 +334,8 @@ static const char *demoted(const char *status)
 {
 	if (strcmp(status, "UpToDate") == 0 || strcmp(status, "SWHardeningNeeded") == 0)
 		return "OutOfDate";
-	if (strcmp(status, "ConfigurationNeeded") == 0 || strcmp(status, "ConfigurationAndSWHardeningNeeded") == 0)
+	if (strcmp(status, "ConfigurationNeeded") == 0 ||
+	    strcmp(status, "ConfigurationAndSWHardeningNeeded") == 0)
 		return "OutOfDateConfigurationNeeded";
 	return status;
 }
@@ -364,9 +365,9 @@ int intel_devplat_tcb_info_demoting(const struct intel_devplat *p, const struct 
 		return attest_err_set(err, ATTEST_E_NOMEM, "devplat.nomem", "out of memory");
 	levels[0] = base->levels[0];
 	if (component == -1)
-		levels[0].pcesvn = (uint16_t)((base->levels[0].pcesvn > p->o.pcesvn ? base->levels[0].pcesvn
-										       : p->o.pcesvn) +
-					      1);
+		levels[0].pcesvn =
+		    (uint16_t)((base->levels[0].pcesvn > p->o.pcesvn ? base->levels[0].pcesvn : p->o.pcesvn) +
+			       1);
 	else if (component < 16)
 		levels[0].sgx[component] = above(base->levels[0].sgx[component], p->o.comp_svn[component]);
 	else

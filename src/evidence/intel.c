@@ -650,9 +650,8 @@ static int remember_absent(struct run *r, const uint8_t key[32])
 	struct doc_entry *none = calloc(1, sizeof(*none));
 	struct collateral_ref *ref;
 
-	if (none != NULL &&
-	    (ref = collateral_cache_put(r->cache, key, none, doc_entry_free, r->ctx->now,
-					r->ctx->now + INTEL_ABSENT_TTL)) != NULL)
+	if (none != NULL && (ref = collateral_cache_put(r->cache, key, none, doc_entry_free, r->ctx->now,
+							r->ctx->now + INTEL_ABSENT_TTL)) != NULL)
 		collateral_ref_release(ref);
 	return ATTEST_E_NOT_FOUND;
 }
@@ -664,7 +663,8 @@ static int remember_absent(struct run *r, const uint8_t key[32])
  * INTEL_ABSENT_TTL.
  */
 static int doc_step(struct run *r, bool tcb, enum collateral_tee tee, const uint8_t fmspc[6],
-		    enum collateral_qe kind, const struct collateral_select *which, struct collateral_ref **ref)
+		    enum collateral_qe kind, const struct collateral_select *which,
+		    struct collateral_ref **ref)
 {
 	uint8_t key[32], sel[13];
 	const struct doc_entry *found;
@@ -691,8 +691,9 @@ static int doc_step(struct run *r, bool tcb, enum collateral_tee tee, const uint
 	rc = tcb ? tcb_info_cold(r, tee, fmspc, which, e, &w) : qe_identity_cold(r, kind, which, e, &w);
 	if (rc != ATTEST_OK) {
 		doc_entry_free(e);
-		return rc == ATTEST_E_NOT_FOUND && collateral_select_is_special(which) ? remember_absent(r, key)
-											: rc;
+		return rc == ATTEST_E_NOT_FOUND && collateral_select_is_special(which)
+			   ? remember_absent(r, key)
+			   : rc;
 	}
 	if ((*ref = collateral_cache_put(r->cache, key, e, doc_entry_free, w.nb, w.na)) == NULL)
 		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
@@ -815,11 +816,13 @@ static int baseline_check(struct run *r, const struct intel_quote_result *res, c
 	if (n == 0)
 		return ATTEST_OK;
 	if (ti->eval_num < (int64_t)n || qi->eval_num < (int64_t)n)
-		return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.baseline_collateral",
-			    "the provider's TCB baseline is evaluation data number %u (x-ms-sgx-tcbidentifier) "
-			    "but the collateral available is older (TCB Info %lld, QE identity %lld)",
-			    (unsigned)n, (long long)ti->eval_num, (long long)qi->eval_num);
-	if (ti->eval_num == (int64_t)n && (st == TCB_OUT_OF_DATE || st == TCB_OUT_OF_DATE_CONFIGURATION_NEEDED))
+		return ierr(
+		    r->err, ATTEST_E_VERIFY, r->prefix, "tcb.baseline_collateral",
+		    "the provider's TCB baseline is evaluation data number %u (x-ms-sgx-tcbidentifier) "
+		    "but the collateral available is older (TCB Info %lld, QE identity %lld)",
+		    (unsigned)n, (long long)ti->eval_num, (long long)qi->eval_num);
+	if (ti->eval_num == (int64_t)n &&
+	    (st == TCB_OUT_OF_DATE || st == TCB_OUT_OF_DATE_CONFIGURATION_NEEDED))
 		return ierr(r->err, ATTEST_E_VERIFY, r->prefix, "tcb.below_baseline",
 			    "the platform is below the provider's TCB baseline %u: status %s under that TCB "
 			    "evaluation data set (platform %s, QE %s)",
@@ -847,12 +850,14 @@ static void early_step(struct run *r, struct intel_quote_result *res, const stru
 	if (rc == ATTEST_OK) {
 		ee = collateral_ref_obj(res->refs->early);
 		if (ee->ti->eval_num < res->tcb_eval_num)
-			rc = ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "tcbinfo.early_older",
-				  "the early TCB Info (evaluation data number %lld) is older than the standard "
-				  "one (%lld)",
-				  (long long)ee->ti->eval_num, (long long)res->tcb_eval_num);
+			rc = ierr(
+			    r->err, ATTEST_E_COLLATERAL, r->prefix, "tcbinfo.early_older",
+			    "the early TCB Info (evaluation data number %lld) is older than the standard "
+			    "one (%lld)",
+			    (long long)ee->ti->eval_num, (long long)res->tcb_eval_num);
 		else
-			rc = tcb_evaluate(ee->ti, &res->pck, td, qstatus, qlevel, &res->early, r->prefix, r->err);
+			rc = tcb_evaluate(ee->ti, &res->pck, td, qstatus, qlevel, &res->early, r->prefix,
+					  r->err);
 		if (rc == ATTEST_OK) {
 			res->early_eval_num = ee->ti->eval_num;
 			tcb_behind_compute(ee->ti, &res->pck, td, &res->early_behind);
@@ -883,8 +888,8 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 
 	/* The SGX baseline (MAA's x-ms-sgx-tcbidentifier is an SGX feature; TDX is not affected). */
 	res->tcb_baseline = tdx ? 0 : r->ctx->sgx_tcb_baseline;
-	if ((rc = doc_step_baseline(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE, res->tcb_baseline,
-				    &res->refs->qe, &qe_by_number)) != ATTEST_OK)
+	if ((rc = doc_step_baseline(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE,
+				    res->tcb_baseline, &res->refs->qe, &qe_by_number)) != ATTEST_OK)
 		return rc;
 	qe = collateral_ref_obj(res->refs->qe);
 	if (qe->qi->id != (tdx ? QE_ID_TD_QE : QE_ID_QE))

@@ -228,8 +228,9 @@ const char *tcb_component_kind_str(enum tcb_component_kind k);
 
 struct tcb_behind_item {
 	enum tcb_component_kind kind;
-	int index;	      /* component index, -1 for PCESVN */
-	const char *category; /* TCB Info "category" / "type" of the component (v3), borrowed; NULL when absent */
+	int index; /* component index, -1 for PCESVN */
+	const char
+	    *category; /* TCB Info "category" / "type" of the component (v3), borrowed; NULL when absent */
 	const char *type;
 	unsigned have, need;
 };

@@ -408,7 +408,8 @@ static void concurrent_verifications_share_one_cache(void **state)
 		pthread_join(th[i], NULL);
 		assert_int_equal(runs[i].failures, 0);
 	}
-	/* Racing cold fills of one key replace each other: one entry per kind remains (7 with the early absence). */
+	/* Racing cold fills of one key replace each other: one entry per kind remains (7 with the early
+	 * absence). */
 	assert_int_equal(collateral_cache_count(t.cache), 7);
 	test_intel_ctx_free(&t);
 	free(q);
