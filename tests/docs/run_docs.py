@@ -19,10 +19,11 @@ import os
 import re
 import shlex
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 SHELL_LANGS = {"sh", "bash", "shell", "console", "zsh", "shell-session"}
 CONTEXTS = {"local", "dev", "postgres"}
@@ -284,14 +285,6 @@ def man_page_errors(path, text, helps):
 
 # --- running ---------------------------------------------------------------
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def substitute(text, root, port, pg_uri):
     if port:
         text = text.replace("https://127.0.0.1:8443", f"https://127.0.0.1:{port}")
@@ -356,6 +349,56 @@ def layout(root, src, build):
 
 
 DEV_PROLOGUE = r"""
+export ATTESTD_URL=https://127.0.0.1:%(port)d ATTESTD_CACERT=data/tls/dev-cert.pem
+export ATTESTD_TOKEN="$(cat data/admin-credential)"
+"""
+
+
+class DevServer:
+    """The development attestd, started as `make run` starts it (README tour),
+    on a port of its choosing; stopped with SIGTERM, and it must exit 0."""
+
+    def __init__(self, root, build):
+        self.root, self.build, self.proc, self.port = root, build, None, 0
+        self.log = os.path.join(root, "attestd.log")
+
+    def start(self):
+        ctl = os.path.join(self.build, "src/cli/attestctl")
+        subprocess.run([ctl, "dev", "init", "--dir", "data/devplat"], cwd=self.root, check=True,
+                       stdout=subprocess.DEVNULL)
+        pf = os.path.join(self.root, ".attestd-port")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [os.path.join(self.build, "src/server/attestd"), "--dev", "--data", "data", "--port", "0",
+                 "--port-file", pf, "--bootstrap-admin-file", "data/admin-credential",
+                 "--trust-roots", "data/devplat/roots.pem", "--collateral-dir", "data/devplat/collateral"],
+                cwd=self.root, stdout=log, stderr=subprocess.STDOUT)
+        need = [pf, os.path.join(self.root, "data/admin-credential"), os.path.join(self.root, "data/tls/dev-cert.pem")]
+        for _ in range(300):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the development attestd exited ({self.proc.returncode}) before it listened")
+            if all(os.path.exists(f) and os.path.getsize(f) > 0 for f in need):
+                with open(pf) as f:
+                    self.port = int(f.read().strip())
+                return self.port
+            time.sleep(0.1)
+        raise RuntimeError("the development attestd did not listen within 30 s")
+
+    def stop(self):
+        """'' when it stopped cleanly, else what went wrong."""
+        if self.proc is None or self.proc.poll() is not None:
+            return "" if self.proc is None else f"the development attestd had exited ({self.proc.returncode})"
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return "the development attestd did not stop within 60 s of SIGTERM"
+        return "" if rc == 0 else f"the development attestd exited {rc} after SIGTERM"
+
+
+PROLOGUE = r"""
 # The development attestd, started as `make run` starts it (README tour).
 attestctl dev init --dir data/devplat >/dev/null
 %(attestd)s --dev --data data --port %(port)d --bootstrap-admin-file data/admin-credential \
@@ -380,14 +423,7 @@ export NO_COLOR=1
 # (a block showing an error answer on purpose writes `curl --no-fail`).
 printf -- '--silent\n--show-error\n--fail\n' >"$DOCS_ROOT/.curlrc"
 export CURL_HOME="$DOCS_ROOT"
-__docs_server=
 __docs_at="(start)"
-cleanup() {
-  rc=$?
-  [ -n "$__docs_server" ] && kill -TERM "$__docs_server" 2>/dev/null && wait "$__docs_server" 2>/dev/null
-  return $rc
-}
-trap cleanup EXIT
 trap '__rc=$?; case $BASH_COMMAND in exit*) ;; *) echo "FAIL: $__docs_at: exit $__rc from: $BASH_COMMAND" >&2;; esac' ERR
 cd "$DOCS_ROOT"
 """
@@ -448,7 +484,7 @@ def match_output(expected, actual):
 def build_script(doc, blocks, root, port, pg_uri, vectors):
     s = [PROLOGUE % {"root": shlex.quote(root), "vectors": shlex.quote(vectors)}]
     if any(b.context == "dev" for b in blocks):
-        s.append(DEV_PROLOGUE % {"attestd": shlex.quote(os.environ["DOCS_REAL_ATTESTD"]), "port": port})
+        s.append(DEV_PROLOGUE % {"port": port})
     for idx, b in enumerate(blocks):
         sub = lambda t: substitute(t, root, port, pg_uri)  # noqa: E731
         if b.marker == "file":
@@ -511,27 +547,36 @@ def run_doc(doc, src, build, helps, vectors, keep):
         print(f"not run: {doc}:{b.line}: {b.reason}")
     root = tempfile.mkdtemp(prefix="attest-docs-")
     os.chmod(root, 0o755)
+    server = DevServer(root, build)
     try:
         layout(root, src, build)
-        port = free_port() if any(b.context == "dev" for b in runnable) else 0
+        port = server.start() if any(b.context == "dev" for b in runnable) else 0
         script = build_script(doc, blocks, root, port, pg_uri, vectors)
         with open(os.path.join(root, ".docs-script.sh"), "w") as f:
             f.write(script)
         r = subprocess.run(["bash", os.path.join(root, ".docs-script.sh")], cwd=root, timeout=600)
-        if r.returncode != 0:
-            log = os.path.join(root, "attestd.log")
-            if os.path.exists(log):
+        stopped = server.stop()
+        if r.returncode != 0 or stopped:
+            if os.path.exists(server.log):
                 print("--- development attestd log (last 20 lines)")
-                with open(log) as f:
+                with open(server.log) as f:
                     print("".join(f.readlines()[-20:]))
-            print(f"FAIL: {doc}: a block failed (script: {root}/.docs-script.sh{'' if keep else ', removed; --keep keeps it'})")
+            why = stopped if r.returncode == 0 else "a block failed"
+            print(f"FAIL: {doc}: {why} (script: {root}/.docs-script.sh{'' if keep else ', removed; --keep keeps it'})")
             return 1
         print(
             f"PASS: {doc}: {len(runnable)} blocks run ({len(skipped)} marked not run), "
             f"{len(cmds)} inline commands checked against --help"
         )
         return 0
+    except (RuntimeError, subprocess.CalledProcessError) as e:
+        print(f"FAIL: {doc}: {e}")
+        if os.path.exists(server.log):
+            with open(server.log) as f:
+                print("".join(f.readlines()[-20:]))
+        return 1
     finally:
+        server.stop()
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
 
@@ -566,7 +611,6 @@ def main():
         return 1
     src, build = os.path.abspath(a.src), os.path.abspath(a.build)
     vectors = a.vectors or os.path.normpath(os.path.join(src, "../shared/vectors"))
-    os.environ["DOCS_REAL_ATTESTD"] = os.path.join(build, "src/server/attestd")
     helps = HelpIndex(os.path.join(build, "src/cli/attestctl"), os.path.join(build, "src/server/attestd"))
     worst = 0
     for doc in a.docs:
