@@ -91,7 +91,7 @@ size_t sweep_run(const struct sweep_target *t)
 			r->flips++;
 		}
 	}
-	for (size_t cut = 0; t->cuts && cut < t->len; cut += stride) {
+	for (size_t cut = 0; t->cuts && cut < t->len; cut += stride * (t->cut_every > 1 ? t->cut_every : 1)) {
 		/* exactly cut bytes, so the sanitizers see any read past the end */
 		uint8_t *copy = malloc(cut ? cut : 1);
 
@@ -188,7 +188,8 @@ size_t sweep_finish(const char *suite)
 }
 
 /* The DER of every certificate of a PEM text, concatenated (malloc'd; NULL when none). */
-static uint8_t *pem_ders(const uint8_t *pem, size_t len, size_t *out_len)
+static uint8_t *pem_ders(const uint8_t *pem, size_t len, size_t *out_len, size_t *ends, size_t max_ends,
+			 size_t *n_ends)
 {
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);
 	uint8_t *all = NULL;
@@ -207,6 +208,8 @@ static uint8_t *pem_ders(const uint8_t *pem, size_t len, size_t *out_len)
 			all = grown;
 			memcpy(all + n, der, (size_t)dl);
 			n += (size_t)dl;
+			if (ends != NULL && *n_ends < max_ends)
+				ends[(*n_ends)++] = n;
 		}
 		OPENSSL_free(der);
 		X509_free(x);
@@ -219,12 +222,26 @@ static uint8_t *pem_ders(const uint8_t *pem, size_t len, size_t *out_len)
 bool sweep_pem_same_certs(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
 	size_t la = 0, lb = 0;
-	uint8_t *da = pem_ders(a, an, &la), *db = pem_ders(b, bn, &lb);
+	uint8_t *da = pem_ders(a, an, &la, NULL, 0, NULL), *db = pem_ders(b, bn, &lb, NULL, 0, NULL);
 	bool same = da != NULL && la == lb && memcmp(da, db, la) == 0;
 
 	free(da);
 	free(db);
 	return same;
+}
+
+bool sweep_pem_cert_prefix(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	size_t la = 0, lb = 0, ends[16], n_ends = 0;
+	uint8_t *da = pem_ders(a, an, &la, ends, 16, &n_ends), *db = pem_ders(b, bn, &lb, NULL, 0, NULL);
+	bool prefix = false;
+
+	for (size_t i = 0; db != NULL && i < n_ends; i++)
+		if (ends[i] == lb && memcmp(da, db, lb) == 0)
+			prefix = true;
+	free(da);
+	free(db);
+	return prefix;
 }
 
 bool sweep_same_hex_case(const uint8_t *a, const uint8_t *b, size_t n, size_t at, const char *member)

@@ -40,7 +40,8 @@ struct sweep_target {
 	size_t len;
 	size_t from, to; /* the flipped range [from, to); to == 0: up to len */
 	enum sweep_mode mode;
-	bool cuts; /* also every truncation to 0 .. len-1 bytes */
+	bool cuts;	  /* also every truncation to 0 .. len-1 bytes */
+	size_t cut_every; /* 0 or 1: every cut; k: every kth length (stride applies on top) */
 	/* 1 when the verifier accepts (p, n), 0 when it refuses. */
 	int (*verify)(void *arg, const uint8_t *p, size_t n);
 	/*
@@ -83,6 +84,12 @@ size_t sweep_finish(const char *suite);
 
 /* True when two PEM texts hold the same certificates (DER), in the same order. */
 bool sweep_pem_same_certs(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+
+/*
+ * True when PEM text b holds the first k >= 1 certificates of a, unchanged
+ * (a cut that dropped whole certificates off the end of a chain).
+ */
+bool sweep_pem_cert_prefix(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 
 /*
  * True when b differs from a only at byte `at`, both are hex digits of the

@@ -104,8 +104,10 @@ static inline bool ends_with(const char *s, const char *suffix)
 /*
  * Same content: the PEM text of a certificate chain (in a quote or an
  * issuer-chain file) that decodes to the same DER (base64 padding bits,
- * whitespace, text outside the blocks carry nothing); a hex digit of the
- * collateral's "signature" in the other case; trailing bytes after the
+ * whitespace, text outside the blocks carry nothing); an issuer-chain file
+ * cut after a whole certificate (the root it drops is built in); a hex
+ * digit of the collateral's "signature" in the other case; a collateral
+ * JSON file that lost only its trailing whitespace; trailing bytes after the
  * quote structure, flipped or cut (ignored, formats.md §1.7).
  */
 static inline bool intel_sweep_same(void *arg, const uint8_t *p, size_t n, size_t at, bool cut)
@@ -114,8 +116,16 @@ static inline bool intel_sweep_same(void *arg, const uint8_t *p, size_t n, size_
 
 	if (s->file != NULL) {
 		if (ends_with(s->file, ".pem"))
-			return sweep_pem_same_certs(s->orig, s->orig_len, p, n);
-		if (ends_with(s->file, ".json") && !cut)
+			return cut ? sweep_pem_cert_prefix(s->orig, s->orig_len, p, n)
+				   : sweep_pem_same_certs(s->orig, s->orig_len, p, n);
+		if (ends_with(s->file, ".json") && cut) {
+			/* only trailing whitespace dropped */
+			for (size_t i = at; i < s->orig_len; i++)
+				if (s->orig[i] != '\n' && s->orig[i] != ' ' && s->orig[i] != '\r' && s->orig[i] != '\t')
+					return false;
+			return true;
+		}
+		if (ends_with(s->file, ".json"))
 			return sweep_same_hex_case(s->orig, p, n, at, "signature");
 		return false;
 	}
