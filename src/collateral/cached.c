@@ -10,6 +10,7 @@
  */
 #include "collateral/cached.h"
 
+#include "base/buf.h"
 #include "base/cur.h"
 #include "base/timeutil.h"
 #include "collateral/amd_collateral.h"
@@ -1292,6 +1293,59 @@ void cached_source_stats(const struct collateral_source *cs, struct cached_stats
 	pthread_mutex_lock(&c->mu);
 	*out = c->st;
 	pthread_mutex_unlock(&c->mu);
+}
+
+int cached_source_metrics(const struct collateral_source *cs, struct buf *out)
+{
+	struct cached_stats st;
+	size_t items;
+	int rc = 0;
+
+	if (cached_of(cs) == NULL)
+		return ATTEST_OK;
+	cached_source_stats(cs, &st);
+	items = cached_source_count(cs);
+	rc |= buf_printf(out,
+			 "# HELP attestd_collateral_lookups_total Collateral lookups answered from the cache.\n"
+			 "# TYPE attestd_collateral_lookups_total counter\n"
+			 "attestd_collateral_lookups_total{result=\"hit\"} %llu\n"
+			 "attestd_collateral_lookups_total{result=\"stale\"} %llu\n"
+			 "attestd_collateral_lookups_total{result=\"wait\"} %llu\n",
+			 (unsigned long long)st.hits, (unsigned long long)st.stale_served,
+			 (unsigned long long)st.waits);
+	rc |= buf_printf(out,
+			 "# HELP attestd_collateral_upstream_requests_total Requests to PCS/PCCS/KDS.\n"
+			 "# TYPE attestd_collateral_upstream_requests_total counter\n"
+			 "attestd_collateral_upstream_requests_total{result=\"ok\"} %llu\n"
+			 "attestd_collateral_upstream_requests_total{result=\"failed\"} %llu\n",
+			 (unsigned long long)(st.upstream_fetches - st.upstream_failures),
+			 (unsigned long long)st.upstream_failures);
+	rc |= buf_printf(out,
+			 "# HELP attestd_collateral_refresh_total Background refreshes ahead of next update.\n"
+			 "# TYPE attestd_collateral_refresh_total counter\n"
+			 "attestd_collateral_refresh_total{result=\"ok\"} %llu\n"
+			 "attestd_collateral_refresh_total{result=\"from_store\"} %llu\n"
+			 "attestd_collateral_refresh_total{result=\"failed\"} %llu\n"
+			 "# HELP attestd_collateral_refresh_passes_total Background refresh passes.\n"
+			 "# TYPE attestd_collateral_refresh_passes_total counter\n"
+			 "attestd_collateral_refresh_passes_total %llu\n",
+			 (unsigned long long)(st.refresh_ok - st.refresh_from_store),
+			 (unsigned long long)st.refresh_from_store, (unsigned long long)st.refresh_failed,
+			 (unsigned long long)st.refresh_passes);
+	rc |= buf_printf(out,
+			 "# HELP attestd_collateral_rejected_total Items refused (dates, signature, chain).\n"
+			 "# TYPE attestd_collateral_rejected_total counter\n"
+			 "attestd_collateral_rejected_total %llu\n"
+			 "# HELP attestd_collateral_store_total Items read back from the store, and store errors.\n"
+			 "# TYPE attestd_collateral_store_total counter\n"
+			 "attestd_collateral_store_total{result=\"load\"} %llu\n"
+			 "attestd_collateral_store_total{result=\"error\"} %llu\n"
+			 "# HELP attestd_collateral_items Items in the collateral cache.\n"
+			 "# TYPE attestd_collateral_items gauge\n"
+			 "attestd_collateral_items %zu\n",
+			 (unsigned long long)st.rejected, (unsigned long long)st.persist_loads,
+			 (unsigned long long)st.persist_errors, items);
+	return rc == 0 ? ATTEST_OK : ATTEST_E_NOMEM;
 }
 
 size_t cached_source_count(const struct collateral_source *cs)

@@ -201,6 +201,18 @@ struct cached_stats {
 void cached_source_stats(const struct collateral_source *cs, struct cached_stats *out);
 size_t cached_source_count(const struct collateral_source *cs);
 
+struct buf;
+/*
+ * Appends the counters above in the Prometheus text format (0.0.4) to out
+ * (base/buf.h): attestd_collateral_lookups_total{result=hit|stale|wait},
+ * attestd_collateral_upstream_requests_total{result=ok|failed},
+ * attestd_collateral_refresh_total{result=ok|from_store|failed},
+ * attestd_collateral_refresh_passes_total, attestd_collateral_rejected_total,
+ * attestd_collateral_store_total{result=load|error}, attestd_collateral_items.
+ * Nothing for a source that is not a cached one. 0 or ATTEST_E_NOMEM (out full).
+ */
+int cached_source_metrics(const struct collateral_source *cs, struct buf *out);
+
 /* ---- keys (what an item covers) ---------------------------------------------- */
 #define CACHED_KEY_MAX 1024
 /* "sgx/tcb/<FMSPC upper hex>" or "tdx/tcb/..." */

@@ -23,6 +23,7 @@
 #include "evidence/tcb.h"
 #include "store/store.h"
 
+#include "base/buf.h"
 #include "base/timeutil.h"
 
 #include <jansson.h>
@@ -803,6 +804,18 @@ static void background_thread_refreshes_items_due_soon_before_anyone_asks(void *
 	assert_int_equal(st.refresh_ok, 1);
 	assert_int_equal(st.upstream_fetches, 2);
 	assert_true(st.refresh_passes >= 2);
+	{
+		struct buf m;
+
+		buf_init(&m, 64 * 1024);
+		assert_int_equal(cached_source_metrics(c, &m), ATTEST_OK);
+		assert_int_equal(buf_append(&m, "", 1), ATTEST_OK);
+		assert_non_null(strstr((char *)m.p, "attestd_collateral_refresh_total{result=\"ok\"} 1\n"));
+		assert_non_null(strstr((char *)m.p, "attestd_collateral_upstream_requests_total{result=\"ok\"} 2\n"));
+		assert_non_null(strstr((char *)m.p, "attestd_collateral_lookups_total{result=\"hit\"} 1\n"));
+		assert_non_null(strstr((char *)m.p, "attestd_collateral_items 1\n"));
+		buf_free(&m);
+	}
 	free_source(c);
 	fx_free(f);
 }
