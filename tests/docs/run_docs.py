@@ -491,6 +491,8 @@ def build_script(doc, blocks, root, port, pg_uri, vectors):
             path = sub(b.path)
             s.append(f"# {doc}:{b.line} file: {b.path}\nmkdir -p \"$(dirname {shlex.quote(path)})\"\n")
             s.append(f"cat >{shlex.quote(path)} <<'__DOCS_FILE_EOF'\n{sub(b.text)}__DOCS_FILE_EOF\n")
+            if b.check.strip():
+                s.append(f"__docs_at={shlex.quote(f'{doc}:{b.line} (check of the file)')}\n{sub(b.check)}\n")
             continue
         if b.marker != "run" or b.context == "no":
             continue
