@@ -1054,8 +1054,6 @@ int intel_add_early_claims(struct claim_set *out, const struct intel_quote_resul
 	char warning[ATTEST_ERR_NAME_MAX + ATTEST_ERR_MSG_MAX + 4];
 	int rc = ATTEST_OK;
 
-	if (res->tcb_baseline > 0)
-		rc |= claim_set_add_int(out, "x-attestd-tcb-baseline", res->tcb_baseline);
 	if (res->early_state == INTEL_EARLY_DEMOTES)
 		rc |= add_early_demotion(out, res);
 	if (res->early_state == INTEL_EARLY_FAILED) {

@@ -4,11 +4,10 @@
  * configuration property x-ms-sgx-tcbidentifier (§3.5), and which one its
  * current SgxEnclave (or OpenEnclave) policy selects.
  *
- * Only the baselines Microsoft documents are listed (DOCS/custom-tcb-
- * baseline-enforcement): "10", the Azure default, and "15", the newest;
- * identifiers in between are not published with their dates and PSW
- * versions, so they are not made up here. A policy naming an identifier
- * that is not listed selects none of these.
+ * The list is server/tcb_baselines.c's table, the same one the attest
+ * pipeline enforces from (docs/tcb-baselines.md). A policy naming an
+ * identifier that is not listed selects none of these here, and its SGX
+ * attestations are refused (policy.config.tcbidentifier).
  */
 #include "server/attest_tcbbaselines.h"
 
@@ -16,26 +15,11 @@
 #include "server/attest_mgmt.h"
 #include "server/pipeline_routes.h"
 #include "server/server.h"
+#include "server/tcb_baselines.h"
 #include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-struct tcb_baseline {
-	const char *id;
-	int eval_num;	     /* Intel's tcbEvaluationDataNumber */
-	const char *release; /* RFC 3339 */
-	const char *psw_linux;
-	const char *psw_windows;
-};
-
-static const struct tcb_baseline BASELINES[] = {
-    {"10", 10, "2020-11-11T00:00:00Z", "2.9", "2.7.101.2"},
-    {"15", 15, "2023-02-14T00:00:00Z", "2.17", "2.16"},
-};
-
-/* "azuredefault" (the property's default) means the Azure default baseline. */
-#define TCB_AZURE_DEFAULT "10"
 
 /* The identifier the provider's policy for type selects. */
 static int selected_id(struct pipeline_routes *pr, struct http_request *req, enum maa_type type, char *out,
@@ -57,7 +41,7 @@ static int selected_id(struct pipeline_routes *pr, struct http_request *req, enu
 	if (rc == ATTEST_OK) {
 		id = policy_prop_str(props, POLICY_PROP_SGX_TCBIDENTIFIER, POLICY_DEFAULT_SGX_TCBIDENTIFIER);
 		snprintf(out, cap, "%s",
-			 strcmp(id, POLICY_DEFAULT_SGX_TCBIDENTIFIER) == 0 ? TCB_AZURE_DEFAULT : id);
+			 strcmp(id, POLICY_DEFAULT_SGX_TCBIDENTIFIER) == 0 ? TCB_BASELINE_AZURE_DEFAULT : id);
 	}
 	claim_set_free(props);
 	policy_plan_free(plan);
@@ -72,6 +56,8 @@ static void tcbbaselines_get(struct http_request *req, struct http_response *res
 	enum maa_type type;
 	char selected[64];
 	json_t *list, *body;
+	const struct tcb_baseline *baselines;
+	size_t n;
 
 	if (!attest_route_type(req, resp, &type))
 		return;
@@ -88,14 +74,15 @@ static void tcbbaselines_get(struct http_request *req, struct http_response *res
 		return;
 	}
 	list = json_array();
-	for (size_t i = 0; list != NULL && i < sizeof(BASELINES) / sizeof(BASELINES[0]); i++) {
-		const struct tcb_baseline *b = &BASELINES[i];
+	baselines = tcb_baselines(&n);
+	for (size_t i = 0; list != NULL && i < n; i++) {
+		const struct tcb_baseline *b = &baselines[i];
 
 		if (json_array_append_new(list,
 					  json_pack("{s:s, s:i, s:s, s:s, s:s, s:b}", "tcbIdentifier", b->id,
-						    "tcbEvaluationDataNumber", b->eval_num, "tcbReleaseDate",
-						    b->release, "minimumPswLinuxVersion", b->psw_linux,
-						    "minimumPswWindowsVersion", b->psw_windows,
+						    "tcbEvaluationDataNumber", (int)b->eval_num,
+						    "tcbReleaseDate", b->release, "minimumPswLinuxVersion",
+						    b->psw_linux, "minimumPswWindowsVersion", b->psw_windows,
 						    "isSelectedTcb", strcmp(b->id, selected) == 0)) != 0) {
 			json_decref(list);
 			list = NULL;

@@ -14,6 +14,7 @@
 #include "evidence/pck.h"
 #include "evidence/tpm_protocol.h"
 #include "policy/policy.h"
+#include "server/tcb_baselines.h"
 #include "token/request.h"
 #include "token/token.h"
 
@@ -227,6 +228,32 @@ static int stage_request(struct run *r, struct pipeline_outcome *out)
 	return ATTEST_OK;
 }
 
+/*
+ * SGX and Open Enclave: the provider's TCB baseline from the policy's
+ * configuration rules (x-ms-sgx-tcbidentifier, maa-interface.md §3.5;
+ * docs/tcb-baselines.md), the draft's when a draft policy came with the
+ * request. 0 for other types.
+ */
+static int sgx_baseline(const struct run *r, uint32_t *eval_num, struct attest_err *err)
+{
+	const struct tcb_baseline *b = NULL;
+	struct claim_set *props = NULL;
+	int rc;
+
+	*eval_num = 0;
+	if (r->in->type != MAA_TYPE_SGX_ENCLAVE && r->in->type != MAA_TYPE_OPEN_ENCLAVE)
+		return ATTEST_OK;
+	rc = policy_eval_config(r->plan, &props, err);
+	if (rc == ATTEST_OK)
+		rc = tcb_baseline_lookup(
+		    policy_prop_str(props, POLICY_PROP_SGX_TCBIDENTIFIER, POLICY_DEFAULT_SGX_TCBIDENTIFIER),
+		    &b, err);
+	if (rc == ATTEST_OK)
+		*eval_num = b->eval_num;
+	claim_set_free(props);
+	return rc;
+}
+
 /* Stage 2: the verifier, then the claims MAA derives from the request. */
 static int stage_verify(struct run *r, struct pipeline_outcome *out)
 {
@@ -246,6 +273,10 @@ static int stage_verify(struct run *r, struct pipeline_outcome *out)
 	ectx.anchors = &r->ctx->anchors;
 	ectx.collateral = r->ctx->collateral;
 	ectx.flags = r->ctx->evidence_flags;
+	rc = sgx_baseline(r, &ectx.sgx_tcb_baseline, &out->err);
+	if (rc != ATTEST_OK)
+		return refuse(out, rc == ATTEST_E_NOMEM ? 500 : 400,
+			      rc == ATTEST_E_NOMEM ? "InternalError" : "PolicyEvaluationError", "policy");
 	attest_request_input(r->req, &ein);
 	r->incoming = claim_set_new();
 	if (r->incoming == NULL) {
