@@ -74,13 +74,14 @@ struct centry {
 	bool has, inflight, persist_tried, has_rq;
 	struct collateral_blob blob;
 	int64_t issue_date, next_update, last_used;
-	int64_t used_at;	    /* cache clock of the last lookup that served it (refresh_idle_s) */
-	int64_t refresh_not_before; /* no background refresh before (unchanged item, failure without back-off) */
-	bool last_from_store;	    /* the last fetch was answered by persistence */
-	uint64_t gen;	  /* fetches completed */
-	uint64_t pass;	  /* last refresh_due pass that saw it */
-	unsigned fails;	  /* consecutive failed fetches */
-	int64_t retry_at; /* no upstream request before (cache clock; back-off) */
+	int64_t used_at; /* cache clock of the last lookup that served it (refresh_idle_s) */
+	int64_t
+	    refresh_not_before; /* no background refresh before (unchanged item, failure without back-off) */
+	bool last_from_store;	/* the last fetch was answered by persistence */
+	uint64_t gen;		/* fetches completed */
+	uint64_t pass;		/* last refresh_due pass that saw it */
+	unsigned fails;		/* consecutive failed fetches */
+	int64_t retry_at;	/* no upstream request before (cache clock; back-off) */
 	int last_rc;
 	struct attest_err last_err;
 	unsigned waiters;
@@ -96,8 +97,8 @@ struct cached {
 	pthread_mutex_t mu;
 	struct centry *buckets[CACHED_BUCKETS];
 	size_t count;
-	int64_t tick;  /* LRU clock */
-	uint64_t pass; /* refresh passes */
+	int64_t tick;	 /* LRU clock */
+	uint64_t pass;	 /* refresh passes */
 	bool refreshing; /* a refresh pass runs (passes never overlap) */
 	struct cached_stats st;
 	/* the background refresher (refresh_interval_ms > 0) */
@@ -437,7 +438,8 @@ static int call_upstream(struct cached *c, const struct creq *r, struct collater
 	case SLOT_ROOT_CRL:
 		return collateral_get_root_ca_crl(u, out, err);
 	case SLOT_TCB:
-		return collateral_get_tcb_info_ex(u, (enum collateral_tee)r->tee, r->fmspc, &r->sel, out, err);
+		return collateral_get_tcb_info_ex(u, (enum collateral_tee)r->tee, r->fmspc, &r->sel, out,
+						  err);
 	case SLOT_QE:
 		return collateral_get_qe_identity_ex(u, (enum collateral_qe)r->qe, &r->sel, out, err);
 	case SLOT_PCK_CERT:
@@ -1077,7 +1079,7 @@ static int64_t unchanged_gap(const struct cached *c)
 {
 	int64_t g = c->o.refresh_ahead_s / 16;
 
-	return g < CACHED_UNCHANGED_GAP_MIN ? CACHED_UNCHANGED_GAP_MIN
+	return g < CACHED_UNCHANGED_GAP_MIN   ? CACHED_UNCHANGED_GAP_MIN
 	       : g > CACHED_UNCHANGED_GAP_MAX ? CACHED_UNCHANGED_GAP_MAX
 					      : g;
 }
@@ -1190,17 +1192,18 @@ bool cached_refresh_event_format(const struct cached_refresh_event *ev, char *ou
 	time_format_rfc3339(ev->next_update, when, sizeof(when));
 	if (ev->ok) {
 		snprintf(out, n, "collateral refresh: %s %s, next update %s", ev->key,
-			 ev->from_store  ? "taken from the store (refreshed by another node)"
+			 ev->from_store ? "taken from the store (refreshed by another node)"
 			 : ev->advanced ? "refreshed"
 					: "unchanged upstream (nothing newer yet)",
 			 when);
 		return false;
 	}
-	snprintf(out, n,
-		 "collateral refresh: %s failed: %s: %s; %u failure(s) in a row, next try in %lld s; the cached "
-		 "item (next update %s) is served while it may be",
-		 ev->key, ev->err ? ev->err->name : "?", ev->err ? ev->err->msg : "?", ev->fails,
-		 (long long)ev->retry_in_s, when);
+	snprintf(
+	    out, n,
+	    "collateral refresh: %s failed: %s: %s; %u failure(s) in a row, next try in %lld s; the cached "
+	    "item (next update %s) is served while it may be",
+	    ev->key, ev->err ? ev->err->name : "?", ev->err ? ev->err->msg : "?", ev->fails,
+	    (long long)ev->retry_in_s, when);
 	return true;
 }
 
@@ -1232,7 +1235,8 @@ static void *refresher_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		while (!atomic_load(&c->stopping) && pthread_cond_timedwait(&c->rcv, &c->rmu, &ts) != ETIMEDOUT)
+		while (!atomic_load(&c->stopping) &&
+		       pthread_cond_timedwait(&c->rcv, &c->rmu, &ts) != ETIMEDOUT)
 			;
 		if (atomic_load(&c->stopping))
 			break;
@@ -1305,14 +1309,14 @@ int cached_source_metrics(const struct collateral_source *cs, struct buf *out)
 		return ATTEST_OK;
 	cached_source_stats(cs, &st);
 	items = cached_source_count(cs);
-	rc |= buf_printf(out,
-			 "# HELP attestd_collateral_lookups_total Collateral lookups answered from the cache.\n"
-			 "# TYPE attestd_collateral_lookups_total counter\n"
-			 "attestd_collateral_lookups_total{result=\"hit\"} %llu\n"
-			 "attestd_collateral_lookups_total{result=\"stale\"} %llu\n"
-			 "attestd_collateral_lookups_total{result=\"wait\"} %llu\n",
-			 (unsigned long long)st.hits, (unsigned long long)st.stale_served,
-			 (unsigned long long)st.waits);
+	rc |= buf_printf(
+	    out,
+	    "# HELP attestd_collateral_lookups_total Collateral lookups answered from the cache.\n"
+	    "# TYPE attestd_collateral_lookups_total counter\n"
+	    "attestd_collateral_lookups_total{result=\"hit\"} %llu\n"
+	    "attestd_collateral_lookups_total{result=\"stale\"} %llu\n"
+	    "attestd_collateral_lookups_total{result=\"wait\"} %llu\n",
+	    (unsigned long long)st.hits, (unsigned long long)st.stale_served, (unsigned long long)st.waits);
 	rc |= buf_printf(out,
 			 "# HELP attestd_collateral_upstream_requests_total Requests to PCS/PCCS/KDS.\n"
 			 "# TYPE attestd_collateral_upstream_requests_total counter\n"
@@ -1320,31 +1324,33 @@ int cached_source_metrics(const struct collateral_source *cs, struct buf *out)
 			 "attestd_collateral_upstream_requests_total{result=\"failed\"} %llu\n",
 			 (unsigned long long)(st.upstream_fetches - st.upstream_failures),
 			 (unsigned long long)st.upstream_failures);
-	rc |= buf_printf(out,
-			 "# HELP attestd_collateral_refresh_total Background refreshes ahead of next update.\n"
-			 "# TYPE attestd_collateral_refresh_total counter\n"
-			 "attestd_collateral_refresh_total{result=\"ok\"} %llu\n"
-			 "attestd_collateral_refresh_total{result=\"from_store\"} %llu\n"
-			 "attestd_collateral_refresh_total{result=\"failed\"} %llu\n"
-			 "# HELP attestd_collateral_refresh_passes_total Background refresh passes.\n"
-			 "# TYPE attestd_collateral_refresh_passes_total counter\n"
-			 "attestd_collateral_refresh_passes_total %llu\n",
-			 (unsigned long long)(st.refresh_ok - st.refresh_from_store),
-			 (unsigned long long)st.refresh_from_store, (unsigned long long)st.refresh_failed,
-			 (unsigned long long)st.refresh_passes);
-	rc |= buf_printf(out,
-			 "# HELP attestd_collateral_rejected_total Items refused (dates, signature, chain).\n"
-			 "# TYPE attestd_collateral_rejected_total counter\n"
-			 "attestd_collateral_rejected_total %llu\n"
-			 "# HELP attestd_collateral_store_total Items read back from the store, and store errors.\n"
-			 "# TYPE attestd_collateral_store_total counter\n"
-			 "attestd_collateral_store_total{result=\"load\"} %llu\n"
-			 "attestd_collateral_store_total{result=\"error\"} %llu\n"
-			 "# HELP attestd_collateral_items Items in the collateral cache.\n"
-			 "# TYPE attestd_collateral_items gauge\n"
-			 "attestd_collateral_items %zu\n",
-			 (unsigned long long)st.rejected, (unsigned long long)st.persist_loads,
-			 (unsigned long long)st.persist_errors, items);
+	rc |=
+	    buf_printf(out,
+		       "# HELP attestd_collateral_refresh_total Background refreshes ahead of next update.\n"
+		       "# TYPE attestd_collateral_refresh_total counter\n"
+		       "attestd_collateral_refresh_total{result=\"ok\"} %llu\n"
+		       "attestd_collateral_refresh_total{result=\"from_store\"} %llu\n"
+		       "attestd_collateral_refresh_total{result=\"failed\"} %llu\n"
+		       "# HELP attestd_collateral_refresh_passes_total Background refresh passes.\n"
+		       "# TYPE attestd_collateral_refresh_passes_total counter\n"
+		       "attestd_collateral_refresh_passes_total %llu\n",
+		       (unsigned long long)(st.refresh_ok - st.refresh_from_store),
+		       (unsigned long long)st.refresh_from_store, (unsigned long long)st.refresh_failed,
+		       (unsigned long long)st.refresh_passes);
+	rc |= buf_printf(
+	    out,
+	    "# HELP attestd_collateral_rejected_total Items refused (dates, signature, chain).\n"
+	    "# TYPE attestd_collateral_rejected_total counter\n"
+	    "attestd_collateral_rejected_total %llu\n"
+	    "# HELP attestd_collateral_store_total Items read back from the store, and store errors.\n"
+	    "# TYPE attestd_collateral_store_total counter\n"
+	    "attestd_collateral_store_total{result=\"load\"} %llu\n"
+	    "attestd_collateral_store_total{result=\"error\"} %llu\n"
+	    "# HELP attestd_collateral_items Items in the collateral cache.\n"
+	    "# TYPE attestd_collateral_items gauge\n"
+	    "attestd_collateral_items %zu\n",
+	    (unsigned long long)st.rejected, (unsigned long long)st.persist_loads,
+	    (unsigned long long)st.persist_errors, items);
 	return rc == 0 ? ATTEST_OK : ATTEST_E_NOMEM;
 }
 

@@ -67,13 +67,13 @@ struct cached_persist {
 
 /* One background refresh attempt, as cached_options.on_refresh sees it. */
 struct cached_refresh_event {
-	const char *key;	  /* what the item covers, e.g. "sgx/tcb/00A067110000" */
-	bool ok;		  /* a current item is cached (fetched, or a newer stored copy) */
-	bool from_store;	  /* ok: another node had already refreshed it (read back from persistence) */
-	bool advanced;		  /* ok: the new item's nextUpdate is later than the old one's */
-	int64_t next_update;	  /* of the item now cached (Unix seconds) */
-	unsigned fails;		  /* !ok: consecutive failures of this key */
-	int64_t retry_in_s;	  /* !ok: back-off before the key is asked upstream again */
+	const char *key;     /* what the item covers, e.g. "sgx/tcb/00A067110000" */
+	bool ok;	     /* a current item is cached (fetched, or a newer stored copy) */
+	bool from_store;     /* ok: another node had already refreshed it (read back from persistence) */
+	bool advanced;	     /* ok: the new item's nextUpdate is later than the old one's */
+	int64_t next_update; /* of the item now cached (Unix seconds) */
+	unsigned fails;	     /* !ok: consecutive failures of this key */
+	int64_t retry_in_s;  /* !ok: back-off before the key is asked upstream again */
 	const struct attest_err *err; /* !ok: why (the upstream's or validate()'s error) */
 };
 

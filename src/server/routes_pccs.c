@@ -61,7 +61,8 @@ static struct collateral_source *source_of(const struct http_request *req)
 	return pr != NULL && pr->ctx != NULL ? pr->ctx->collateral : NULL;
 }
 
-static void bad_request(struct http_response *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bad_request(struct http_response *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void bad_request(struct http_response *resp, const char *fmt, ...)
 {
@@ -93,7 +94,8 @@ static bool have_source(const struct http_request *req, struct http_response *re
 {
 	if (source_of(req) != NULL)
 		return true;
-	http_resp_error(resp, 404, "NotFound", "this node has no collateral source (collateral_dir, pcs_url, kds_url)");
+	http_resp_error(resp, 404, "NotFound",
+			"this node has no collateral source (collateral_dir, pcs_url, kds_url)");
 	return false;
 }
 
@@ -130,8 +132,9 @@ static void send_item(struct http_response *resp, const char *type, const uint8_
 	if (hdr != NULL) {
 		if (b->chain == NULL || b->chain_len == 0) {
 			http_resp_header(resp, "Retry-After", PCCS_RETRY_AFTER);
-			http_resp_error(resp, 503, "ServiceUnavailable",
-					"the collateral source gave no issuer chain for this item (pccs.chain)");
+			http_resp_error(
+			    resp, 503, "ServiceUnavailable",
+			    "the collateral source gave no issuer chain for this item (pccs.chain)");
 			return;
 		}
 		if ((enc = url_encode(b->chain, b->chain_len)) == NULL ||
@@ -178,14 +181,16 @@ static bool select_params(const struct http_request *req, struct http_response *
 
 	memset(sel, 0, sizeof(*sel));
 	if (up != NULL && num != NULL) {
-		bad_request(resp, "%s: give update or tcbEvaluationDataNumber, not both (pccs.select)", "query");
+		bad_request(resp, "%s: give update or tcbEvaluationDataNumber, not both (pccs.select)",
+			    "query");
 		return false;
 	}
 	if (up != NULL) {
 		if (strcmp(up, "early") == 0)
 			sel->update = COLLATERAL_UPDATE_EARLY;
 		else if (strcmp(up, "standard") != 0) {
-			bad_request(resp, "update must be standard or early, not \"%.32s\" (pccs.update)", up);
+			bad_request(resp, "update must be standard or early, not \"%.32s\" (pccs.update)",
+				    up);
 			return false;
 		}
 	}
@@ -193,8 +198,10 @@ static bool select_params(const struct http_request *req, struct http_response *
 		errno = 0;
 		v = isdigit((unsigned char)num[0]) ? strtoull(num, &end, 10) : 0;
 		if (errno != 0 || end == NULL || *end != '\0' || v == 0 || v > UINT32_MAX) {
-			bad_request(resp, "tcbEvaluationDataNumber must be a positive integer, not \"%.32s\" (pccs.eval)",
-				    num);
+			bad_request(
+			    resp,
+			    "tcbEvaluationDataNumber must be a positive integer, not \"%.32s\" (pccs.eval)",
+			    num);
 			return false;
 		}
 		sel->eval_num = (uint32_t)v;
@@ -260,6 +267,25 @@ static uint8_t *crl_encode(const struct collateral_blob *b, bool der, size_t *le
 	return out;
 }
 
+/*
+ * False when the CRL's issuer is the other PCK CA (CN "Intel SGX PCK
+ * Processor CA" / "... Platform CA", formats.md §2.2): a folder source
+ * answers both CAs with its one file.
+ */
+static bool crl_issuer_is(const struct collateral_blob *b, enum collateral_pck_ca ca)
+{
+	X509_CRL *crl = NULL;
+	char cn[128] = "";
+	bool ok = true;
+
+	if (x509_crl_load(b->data, b->len, &crl, "pccs.crl", NULL) != ATTEST_OK)
+		return true; /* crl_encode reports it */
+	if (X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, cn, sizeof(cn)) > 0)
+		ok = strstr(cn, ca == COLLATERAL_CA_PLATFORM ? "Processor" : "Platform") == NULL;
+	X509_CRL_free(crl);
+	return ok;
+}
+
 /* GET /sgx/certification/v4/pckcrl?ca=processor|platform[&encoding=der] (PEM without encoding). */
 static void pckcrl_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
@@ -267,7 +293,7 @@ static void pckcrl_handler(struct http_request *req, struct http_response *resp,
 	struct collateral_blob b = {0};
 	struct attest_err err;
 	enum collateral_pck_ca which;
-	uint8_t *out;
+	uint8_t *out = NULL;
 	size_t len = 0;
 	int rc;
 
@@ -289,8 +315,11 @@ static void pckcrl_handler(struct http_request *req, struct http_response *resp,
 		return;
 	}
 	bool der = enc != NULL && strcasecmp(enc, "der") == 0;
-	if ((out = crl_encode(&b, der, &len)) == NULL)
-		http_resp_error(resp, 503, "ServiceUnavailable", "the source's PCK CRL is not a CRL (pccs.crl)");
+	if (!crl_issuer_is(&b, which))
+		http_resp_error(resp, 404, "NotFound", "no PCK CRL of the %s CA (pccs.ca.unknown)", ca);
+	else if ((out = crl_encode(&b, der, &len)) == NULL)
+		http_resp_error(resp, 503, "ServiceUnavailable",
+				"the source's PCK CRL is not a CRL (pccs.crl)");
 	else
 		send_item(resp, der ? PCCS_TYPE_CRL : PCCS_TYPE_PEM, out, len, PCCS_HDR_PCK_CRL, &b);
 	free(out);
@@ -320,7 +349,8 @@ static void rootcacrl_handler(struct http_request *req, struct http_response *re
 		return;
 	}
 	if ((der = crl_encode(&b, true, &len)) == NULL || (hex = hex_encode(der, len)) == NULL)
-		http_resp_error(resp, 503, "ServiceUnavailable", "the source's Root CA CRL is not a CRL (pccs.crl)");
+		http_resp_error(resp, 503, "ServiceUnavailable",
+				"the source's Root CA CRL is not a CRL (pccs.crl)");
 	else
 		http_resp_bytes(resp, 200, "text/plain", hex, strlen(hex));
 	free(hex);
@@ -359,7 +389,8 @@ static void tcb_handler(struct http_request *req, struct http_response *resp, vo
 }
 
 static const char *const IDENTITY_IDS[] = {"QE", "TD_QE", "QVE", "QAE"};
-static const enum collateral_qe IDENTITY_KINDS[] = {COLLATERAL_QE, COLLATERAL_TD_QE, COLLATERAL_QVE, COLLATERAL_QAE};
+static const enum collateral_qe IDENTITY_KINDS[] = {COLLATERAL_QE, COLLATERAL_TD_QE, COLLATERAL_QVE,
+						    COLLATERAL_QAE};
 
 /* GET /sgx/certification/v4/{qe|qve|qae}/identity, /tdx/certification/v4/qe/identity[?update=..] */
 static void identity_handler(struct http_request *req, struct http_response *resp, void *arg)
@@ -378,7 +409,8 @@ static void identity_handler(struct http_request *req, struct http_response *res
 		return;
 	}
 	if (!item_matches(&b, "enclaveIdentity", NULL, IDENTITY_IDS[*kind]))
-		http_resp_error(resp, 404, "NotFound", "no %s identity (pccs.identity.unknown)", IDENTITY_IDS[*kind]);
+		http_resp_error(resp, 404, "NotFound", "no %s identity (pccs.identity.unknown)",
+				IDENTITY_IDS[*kind]);
 	else
 		send_item(resp, PCCS_TYPE_JSON, b.data, b.len, PCCS_HDR_IDENTITY, &b);
 	collateral_blob_free(&b);
@@ -402,7 +434,8 @@ static void pckcert_handler(struct http_request *req, struct http_response *resp
 
 	(void)arg;
 	if (!req->srv->cfg->pccs_pckcert) {
-		http_resp_error(resp, 404, "NotFound", "this node does not serve PCK certificates (pccs_pckcert is off)");
+		http_resp_error(resp, 404, "NotFound",
+				"this node does not serve PCK certificates (pccs_pckcert is off)");
 		return;
 	}
 	if ((n != 512 && n != 768) || !hex_param(ppid, n, ppid_b)) {
@@ -413,8 +446,10 @@ static void pckcert_handler(struct http_request *req, struct http_response *resp
 	    !hex_param(http_req_query(req, "pcesvn"), PCCS_PCESVN_HEX, pcesvn) ||
 	    !hex_param(http_req_query(req, "pceid"), PCCS_PCEID_HEX, pceid) ||
 	    (qeid != NULL && !hex_param(qeid, PCCS_QEID_HEX, qeid_b))) {
-		bad_request(resp, "%s: cpusvn (32), pcesvn (4), pceid (4) and qeid (32) are hex digits (pccs.pckcert)",
-			    "query");
+		bad_request(
+		    resp,
+		    "%s: cpusvn (32), pcesvn (4), pceid (4) and qeid (32) are hex digits (pccs.pckcert)",
+		    "query");
 		return;
 	}
 	if (!have_source(req, resp))
@@ -496,7 +531,8 @@ static void vcek_handler(struct http_request *req, struct http_response *resp, v
 		return;
 	}
 	if (hwid == NULL || strlen(hwid) != want || !hex_param(hwid, want, chip_id)) {
-		bad_request(resp, "the hardware id must be %s hex digits (pccs.kds.hwid)", turin ? "16" : "128");
+		bad_request(resp, "the hardware id must be %s hex digits (pccs.kds.hwid)",
+			    turin ? "16" : "128");
 		return;
 	}
 	if (!vcek_tcb(req, turin, &tcb)) {

@@ -768,7 +768,9 @@ static void background_thread_refreshes_items_due_soon_before_anyone_asks(void *
 {
 	REQUIRE_VECTORS(dir);
 	struct events ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	struct cached_options o = {.refresh_ahead_s = 86400, .refresh_interval_ms = 20, .on_refresh = on_refresh,
+	struct cached_options o = {.refresh_ahead_s = 86400,
+				   .refresh_interval_ms = 20,
+				   .on_refresh = on_refresh,
 				   .on_refresh_arg = &ev};
 	struct fx *f = fx_new(dir, NULL);
 	struct collateral_source *c = bare_over(f, &o);
@@ -811,7 +813,8 @@ static void background_thread_refreshes_items_due_soon_before_anyone_asks(void *
 		assert_int_equal(cached_source_metrics(c, &m), ATTEST_OK);
 		assert_int_equal(buf_append(&m, "", 1), ATTEST_OK);
 		assert_non_null(strstr((char *)m.p, "attestd_collateral_refresh_total{result=\"ok\"} 1\n"));
-		assert_non_null(strstr((char *)m.p, "attestd_collateral_upstream_requests_total{result=\"ok\"} 2\n"));
+		assert_non_null(
+		    strstr((char *)m.p, "attestd_collateral_upstream_requests_total{result=\"ok\"} 2\n"));
 		assert_non_null(strstr((char *)m.p, "attestd_collateral_lookups_total{result=\"hit\"} 1\n"));
 		assert_non_null(strstr((char *)m.p, "attestd_collateral_items 1\n"));
 		buf_free(&m);
@@ -824,8 +827,12 @@ static void outage_during_refresh_keeps_serving_within_grace_and_backs_off(void 
 {
 	REQUIRE_VECTORS(dir);
 	struct events ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	struct cached_options o = {.grace_s = 7 * 86400, .refresh_ahead_s = 86400, .backoff_min_s = 600,
-				   .backoff_max_s = 3600, .on_refresh = on_refresh, .on_refresh_arg = &ev};
+	struct cached_options o = {.grace_s = 7 * 86400,
+				   .refresh_ahead_s = 86400,
+				   .backoff_min_s = 600,
+				   .backoff_max_s = 3600,
+				   .on_refresh = on_refresh,
+				   .on_refresh_arg = &ev};
 	struct fx *f = fx_new(dir, &o);
 	struct collateral_blob b = {0};
 	struct attest_err err;
@@ -1105,7 +1112,8 @@ static void selected_sets_are_cached_under_their_own_keys_and_not_found_is_remem
 {
 	REQUIRE_VECTORS(dir);
 	struct fx *f = fx_new(dir, NULL);
-	struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0}, eval17 = {COLLATERAL_UPDATE_STANDARD, 17};
+	struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0},
+				 eval17 = {COLLATERAL_UPDATE_STANDARD, 17};
 	struct collateral_blob b = {0};
 	struct attest_err err;
 	char url[TPS_URL_MAX];
@@ -1144,7 +1152,8 @@ static void selected_sets_are_cached_under_their_own_keys_and_not_found_is_remem
 	assert_int_equal(requests(f), 4); /* asked again after the hour */
 	/* identities too */
 	atomic_store(&f->srv.status, 0);
-	assert_int_equal(collateral_get_qe_identity_ex(f->cached, COLLATERAL_QE, &early, &b, NULL), ATTEST_OK);
+	assert_int_equal(collateral_get_qe_identity_ex(f->cached, COLLATERAL_QE, &early, &b, NULL),
+			 ATTEST_OK);
 	collateral_blob_free(&b);
 	tps_last_url(&f->srv, url, sizeof(url));
 	assert_non_null(strstr(url, "/qe/identity?update=early"));
