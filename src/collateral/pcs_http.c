@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -137,6 +138,30 @@ char *pcs_http_url_decode(const char *s, size_t len, size_t *out_len)
 	if (out_len)
 		*out_len = o;
 	return out;
+}
+
+char *pcs_http_url_encode(const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o, *q;
+
+	if (n > (SIZE_MAX - 1) / 3 || (o = malloc(3 * n + 1)) == NULL)
+		return NULL;
+	q = o;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = p[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '_' || c == '.' || c == '~') {
+			*q++ = (char)c;
+		} else {
+			*q++ = '%';
+			*q++ = hex[c >> 4];
+			*q++ = hex[c & 15];
+		}
+	}
+	*q = 0;
+	return o;
 }
 
 /* ---- one transfer ---------------------------------------------------------- */

@@ -83,6 +83,12 @@ void pcs_http_stats(struct pcs_http *h, uint64_t *requests, uint64_t *refused);
 
 /* Percent-decodes s (RFC 3986 §2.1; '+' stays '+': base64 in PEM uses it). NULL on a bad escape. */
 char *pcs_http_url_decode(const char *s, size_t len, size_t *out_len);
+/*
+ * Percent-encodes every byte but the RFC 3986 unreserved characters, as PCS
+ * encodes its issuer-chain headers (what pcs_http_url_decode reads back).
+ * malloc'd, NUL-terminated; NULL when out of memory.
+ */
+char *pcs_http_url_encode(const uint8_t *p, size_t n);
 
 /* Monotonic milliseconds. */
 int64_t pcs_http_mono_ms(void);

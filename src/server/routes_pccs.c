@@ -20,6 +20,7 @@
 #include "base/codec.h"
 #include "collateral/amd_collateral.h"
 #include "collateral/collateral.h"
+#include "collateral/pcs_http.h"
 #include "crypto/crypto.h"
 #include "server/http.h"
 #include "server/log.h"
@@ -99,30 +100,6 @@ static bool have_source(const struct http_request *req, struct http_response *re
 	return false;
 }
 
-/* Percent-encodes everything but the RFC 3986 unreserved characters, as PCS encodes its chain headers. */
-static char *url_encode(const uint8_t *p, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *o, *q;
-
-	if (n > (SIZE_MAX - 1) / 3 || (o = malloc(3 * n + 1)) == NULL)
-		return NULL;
-	q = o;
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = p[i];
-
-		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-			*q++ = (char)c;
-		} else {
-			*q++ = '%';
-			*q++ = hex[c >> 4];
-			*q++ = hex[c & 15];
-		}
-	}
-	*q = 0;
-	return o;
-}
-
 /* Answers 200 with body and, when hdr is given, the blob's issuer chain in it (required). */
 static void send_item(struct http_response *resp, const char *type, const uint8_t *body, size_t len,
 		      const char *hdr, const struct collateral_blob *b)
@@ -137,7 +114,7 @@ static void send_item(struct http_response *resp, const char *type, const uint8_
 			    "the collateral source gave no issuer chain for this item (pccs.chain)");
 			return;
 		}
-		if ((enc = url_encode(b->chain, b->chain_len)) == NULL ||
+		if ((enc = pcs_http_url_encode(b->chain, b->chain_len)) == NULL ||
 		    http_resp_header(resp, hdr, enc) != ATTEST_OK) {
 			free(enc);
 			http_resp_error(resp, 500, "InternalError",
