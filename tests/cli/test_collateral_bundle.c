@@ -1,0 +1,329 @@
+/*
+ * Collateral bundles against a real attestd (issue 12): an offline attestd
+ * (--collateral-offline, nothing upstream) refuses evidence until a bundle
+ * exported from a vector folder is imported with `attestctl collateral
+ * import`; then it attests SGX and SEV-SNP evidence from the imported items
+ * alone. A tampered bundle (one byte of a TCB Info, a VCEK under another
+ * chip's key) is refused item by item and nothing of it is stored. The
+ * server's export gives back the same items; the import is audited;
+ * `import --dir` writes a folder `attestctl verify` reads.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "proc.h"
+#include "testutil.h"
+
+#include "base/codec.h"
+#include "collateral/bundle.h"
+#include "crypto/crypto.h"
+
+#define SGX_DIR "sgx/phala-sgx-v3-00a067110000-2025-06"
+#define SNP_DIR "snp/gsg-milan-v2-2022-09"
+#define NOW	"1750377600" /* the SGX vector's time; the (2022) SNP VCEK is valid then too */
+
+static char ctl[4096];
+
+struct env {
+	struct attestd_proc srv;
+	const char *vectors;
+	char dir[64];
+	char sgx[128], snp[128], quote[4200], snpreq[128];
+};
+
+/* attestctl against the server with the administrator credential. */
+static int run_ctl(const struct env *e, char **out, const char *a1, ...)
+{
+	char *argv[32] = {ctl, "--url", (char *)e->srv.base, "--cacert", (char *)e->srv.cacert, "--token",
+			  (char *)e->srv.admin};
+	char *o = NULL;
+	va_list ap;
+	int i = 7, rc;
+
+	va_start(ap, a1);
+	for (const char *a = a1; a != NULL && i < 31; a = va_arg(ap, const char *))
+		argv[i++] = (char *)a;
+	va_end(ap);
+	argv[i] = NULL;
+	rc = proc_run(&o, argv);
+	if (out != NULL)
+		*out = o;
+	else
+		free(o);
+	return rc;
+}
+
+#define EXPECT_CTL(e, want, text, ...)                                                                   \
+	do {                                                                                             \
+		char *o_ = NULL;                                                                         \
+		int r_ = run_ctl(e, &o_, __VA_ARGS__, NULL);                                             \
+		if (r_ != (want) || strstr(o_, (text)) == NULL)                                          \
+			fail_msg("attestctl exit %d (want %d), output:\n%s\n(wanted \"%s\")", r_, (want), o_, \
+				 (text));                                                                \
+		free(o_);                                                                                \
+	} while (0)
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	const char *bin = getenv("ATTEST_BINARY_DIR");
+	const char *const extra[] = {"--collateral-offline", "--test-fixed-time", NOW, NULL};
+	char path[4096], *out = NULL;
+	size_t n = 0;
+	unsigned char *report;
+	char *r64, *env64, *envtext = NULL;
+	FILE *f;
+
+	if (e == NULL || (e->vectors = test_vectors_dir()) == NULL) {
+		free(e);
+		*state = NULL;
+		return 0; /* each test skips */
+	}
+	snprintf(ctl, sizeof(ctl), "%s/src/cli/attestctl", bin ? bin : ".");
+	snprintf(e->dir, sizeof(e->dir), "/tmp/test-bundle-e2e-XXXXXX");
+	if (access(ctl, X_OK) != 0 || mkdtemp(e->dir) == NULL || attestd_start(&e->srv, extra) != 0)
+		return -1;
+	snprintf(e->sgx, sizeof(e->sgx), "%s/sgx.json", e->dir);
+	snprintf(e->snp, sizeof(e->snp), "%s/snp.json", e->dir);
+	snprintf(e->quote, sizeof(e->quote), "%s/%s/quote.bin", e->vectors, SGX_DIR);
+	snprintf(path, sizeof(path), "%s/%s", e->vectors, SGX_DIR);
+	if (run_ctl(e, &out, "collateral", "export", "--from-dir", path, "-O", e->sgx, NULL) != 0)
+		return -1;
+	free(out);
+	snprintf(path, sizeof(path), "%s/%s", e->vectors, SNP_DIR);
+	if (run_ctl(e, &out, "collateral", "export", "--from-dir", path, "-O", e->snp, NULL) != 0)
+		return -1;
+	free(out);
+	/* SevSnpVm with the SnpReport only: the VCEK and chain must come from the (imported) collateral. */
+	report = test_read_vector(e->vectors, SNP_DIR "/report.bin", &n);
+	r64 = report ? b64url_encode(report, n) : NULL;
+	if (r64 == NULL || asprintf(&envtext, "{\"SnpReport\":\"%s\"}", r64) < 0)
+		return -1;
+	env64 = b64url_encode((const uint8_t *)envtext, strlen(envtext));
+	snprintf(e->snpreq, sizeof(e->snpreq), "%s/snp-report.txt", e->dir);
+	if ((f = fopen(e->snpreq, "w")) == NULL || fputs(env64, f) < 0 || fclose(f) != 0)
+		return -1;
+	free(report);
+	free(r64);
+	free(envtext);
+	free(env64);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	char cmd[128];
+
+	if (e == NULL)
+		return 0;
+	attestd_stop(&e->srv, SIGTERM);
+	attestd_cleanup(&e->srv);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(e);
+	return 0;
+}
+
+#define REQUIRE_ENV(e)                                                                       \
+	struct env *e = *state;                                                              \
+	do {                                                                                 \
+		if (e == NULL) {                                                             \
+			fprintf(stderr, "SKIP: ../shared/vectors is absent; set ATTEST_VECTORS\n"); \
+			skip();                                                              \
+		}                                                                            \
+	} while (0)
+
+/* A copy of bundle file `in` with item `key` changed by fn, written to `out`. */
+static void tamper(const char *in, const char *out, const char *key, void (*fn)(json_t *item))
+{
+	json_t *doc = json_load_file(in, 0, NULL), *it;
+	size_t i;
+	bool found = false;
+
+	assert_non_null(doc);
+	json_array_foreach(json_object_get(doc, "items"), i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "key")), key) == 0) {
+			fn(it);
+			found = true;
+		}
+	}
+	assert_true(found);
+	assert_int_equal(json_dump_file(doc, out, 0), 0);
+	json_decref(doc);
+}
+
+/* One byte of the signed body changed, the sha256 recomputed: only the signature can tell. */
+static void flip_body(json_t *it)
+{
+	const char *b64 = json_string_value(json_object_get(it, "data"));
+	uint8_t *data = NULL, h[32];
+	size_t n = 0;
+	char hex[65], *enc, *at;
+
+	assert_int_equal(b64_decode(b64, strlen(b64), &data, &n), 0);
+	at = strstr((char *)data, "\"tcbEvaluationDataNumber\":");
+	assert_non_null(at);
+	at += strlen("\"tcbEvaluationDataNumber\":");
+	*at = *at == '1' ? '2' : '1';
+	assert_int_equal(sha256(data, n, h), 0);
+	hex_encode_to(h, 32, hex);
+	enc = b64std_encode(data, n);
+	json_object_set_new(it, "data", json_string(enc));
+	json_object_set_new(it, "sha256", json_string(hex));
+	free(enc);
+	free(data);
+}
+
+/* The VCEK filed under the key of another TCB. */
+static void other_tcb(json_t *it)
+{
+	char key[CACHED_KEY_MAX];
+
+	snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(it, "key")));
+	key[strlen(key) - 1] = key[strlen(key) - 1] == '0' ? '1' : '0';
+	json_object_set_new(it, "key", json_string(key));
+}
+
+static void offline_attestd_attests_only_after_the_import(void **state)
+{
+	REQUIRE_ENV(e);
+	char bad[128], *out = NULL;
+
+	/* Nothing cached, nothing upstream. */
+	EXPECT_CTL(e, 1, "offline", "attest", "SgxEnclave", e->quote);
+	/* A TCB Info altered after signing: refused by name, and nothing of the bundle stored. */
+	snprintf(bad, sizeof(bad), "%s/bad.json", e->dir);
+	tamper(e->sgx, bad, "sgx/tcb/00A067110000", flip_body);
+	EXPECT_CTL(e, 1, "refused   sgx/tcb/00A067110000: collateral.import", "collateral", "import", bad);
+	EXPECT_CTL(e, 1, "nothing of", "collateral", "import", bad);
+	EXPECT_CTL(e, 1, "offline", "attest", "SgxEnclave", e->quote);
+	/* The genuine bundle: every item verified, stored, usable at once. */
+	EXPECT_CTL(e, 0, "imported 4 item(s)", "collateral", "import", e->sgx);
+	EXPECT_CTL(e, 0, "x-ms-sgx-mrsigner", "attest", "SgxEnclave", e->quote);
+	/* SEV-SNP: a VCEK under another TCB's key is refused; the real one makes the report attest. */
+	tamper(e->snp, bad, "amd/Milan/vcek/3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e5378618"
+			    "4ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d/0200000000000544",
+	       other_tcb);
+	EXPECT_CTL(e, 1, "collateral.import.key", "collateral", "import", bad);
+	EXPECT_CTL(e, 1, "", "attest", "SevSnpVm", e->snpreq);
+	EXPECT_CTL(e, 0, "imported 2 item(s)", "collateral", "import", e->snp);
+	assert_int_equal(run_ctl(e, &out, "-o", "json", "attest", "SevSnpVm", e->snpreq, NULL), 0);
+	assert_non_null(strstr(out, "x-attestd-snp-collateral"));
+	free(out);
+}
+
+/* What the server exports is what was imported, item for item. */
+static void export_from_the_server_gives_back_the_items(void **state)
+{
+	REQUIRE_ENV(e);
+	char back[128], one[128];
+	struct bundle *a = NULL, *b = NULL, *c = NULL;
+	struct attest_err err;
+	unsigned char *text;
+	size_t n = 0;
+
+	attest_err_clear(&err);
+	EXPECT_CTL(e, 0, "imported", "collateral", "import", e->sgx);
+	snprintf(back, sizeof(back), "%s/back.json", e->dir);
+	snprintf(one, sizeof(one), "%s/one.json", e->dir);
+	EXPECT_CTL(e, 0, "exported", "collateral", "export", "-O", back);
+	EXPECT_CTL(e, 0, "exported 1 item(s)", "collateral", "export", "--key", "sgx/qe/identity", "-O", one);
+	EXPECT_CTL(e, 3, "NotFound", "collateral", "export", "--key", "tdx/qe/identity");
+	EXPECT_CTL(e, 1, "InvalidParameter", "collateral", "export", "--key", "../etc/passwd");
+	text = test_read_vector("/", e->sgx + 1, &n);
+	assert_int_equal(bundle_parse((char *)text, n, &a, &err), ATTEST_OK);
+	free(text);
+	text = test_read_vector("/", back + 1, &n);
+	assert_int_equal(bundle_parse((char *)text, n, &b, &err), ATTEST_OK);
+	free(text);
+	text = test_read_vector("/", one + 1, &n);
+	assert_int_equal(bundle_parse((char *)text, n, &c, &err), ATTEST_OK);
+	free(text);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct bundle_item *x = &a->items[i], *y = bundle_find(b, x->key);
+
+		assert_non_null(y);
+		assert_memory_equal(x->sha256, y->sha256, 32);
+		assert_int_equal(x->blob.chain_len, y->blob.chain_len);
+	}
+	assert_int_equal(c->n, 1);
+	assert_memory_equal(c->items[0].sha256, bundle_find(a, "sgx/qe/identity")->sha256, 32);
+	bundle_free(a);
+	bundle_free(b);
+	bundle_free(c);
+}
+
+static void imports_are_audited_and_need_the_administrator(void **state)
+{
+	REQUIRE_ENV(e);
+	struct http_reply r = {0};
+	char *body = NULL;
+	size_t n = 0;
+
+	EXPECT_CTL(e, 0, "imported", "collateral", "import", e->sgx);
+	body = (char *)test_read_vector("/", e->sgx + 1, &n);
+	/* No credential: the management API answers 401 and stores nothing. */
+	assert_int_equal(http_do(&e->srv, "POST", "/management/collateral", NULL, body, n, NULL, &r), 0);
+	assert_int_equal(r.status, 401);
+	http_reply_free(&r);
+	free(body);
+	{
+		char hdr[300];
+		const char *h[] = {hdr, NULL};
+
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", e->srv.admin);
+		assert_int_equal(http_do(&e->srv, "GET", "/management/audit?max=1000", h, NULL, 0, NULL, &r), 0);
+		assert_int_equal(r.status, 200);
+		assert_non_null(strstr(r.body, "\"collateral.import\""));
+		assert_non_null(strstr(r.body, "sgx/tcb/00A067110000"));
+		http_reply_free(&r);
+	}
+}
+
+/* import --dir: a folder for attestd --collateral-dir, read by the file source. */
+static void import_into_a_folder_verifies_offline(void **state)
+{
+	REQUIRE_ENV(e);
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "%s/folder", e->dir);
+	EXPECT_CTL(e, 0, "wrote 4 item(s)", "collateral", "import", e->sgx, "--dir", dir);
+	EXPECT_CTL(e, 0, "verified", "verify", "SgxEnclave", e->quote, "--collateral", dir, "--at", NOW);
+}
+
+static void malformed_bundles_never_reach_the_server(void **state)
+{
+	REQUIRE_ENV(e);
+	char bad[128];
+	FILE *f;
+
+	snprintf(bad, sizeof(bad), "%s/garbage.json", e->dir);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("{\"format\":\"attestd-collateral-bundle\",\"version\":9,\"items\":[]}", f);
+	fclose(f);
+	EXPECT_CTL(e, 1, "bundle.version", "collateral", "import", bad);
+	EXPECT_CTL(e, 4, "cannot read", "collateral", "import", "/nonexistent/bundle.json");
+	EXPECT_CTL(e, 2, "usage", "collateral", "import");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(offline_attestd_attests_only_after_the_import),
+		cmocka_unit_test(export_from_the_server_gives_back_the_items),
+		cmocka_unit_test(imports_are_audited_and_need_the_administrator),
+		cmocka_unit_test(import_into_a_folder_verifies_offline),
+		cmocka_unit_test(malformed_bundles_never_reach_the_server),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
