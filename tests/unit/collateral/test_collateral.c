@@ -222,6 +222,99 @@ static void the_file_source_prefers_specific_names_and_falls_back(void **state)
 	rmdir(tmpdir);
 }
 
+/* Selected sets have their own names and never fall back to the standard body (collateral.h). */
+static void the_file_source_serves_selected_sets_by_their_own_names(void **state)
+{
+	static const uint8_t fmspc[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
+	static const char *const files[] = {"tcb_info.json",
+					    "tcb_info_issuer_chain.pem",
+					    "tcb_info_early.json",
+					    "tcb_info_sgx_00906ed50000_eval15.json",
+					    "tcb_info_sgx_00906ed50000_eval15_issuer_chain.pem",
+					    "tcb_info_eval16.json",
+					    "qe_identity.json",
+					    "qe_identity_qe_eval15.json"};
+	const struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0},
+				       n15 = {COLLATERAL_UPDATE_STANDARD, 15},
+				       n16 = {COLLATERAL_UPDATE_STANDARD, 16},
+				       n17 = {COLLATERAL_UPDATE_STANDARD, 17};
+	struct collateral_source *src = NULL;
+	struct collateral_blob b;
+	struct attest_err err;
+	char path[256];
+	size_t i;
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/attest-coll-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		write_file(files[i], files[i]);
+	assert_int_equal(collateral_file_source_new(tmpdir, &src, NULL), ATTEST_OK);
+
+	assert_int_equal(collateral_get_tcb_info_ex(src, COLLATERAL_TEE_SGX, fmspc, &early, &b, NULL),
+			 ATTEST_OK);
+	assert_string_equal((char *)b.data, "tcb_info_early.json");
+	assert_string_equal((char *)b.chain, "tcb_info_issuer_chain.pem"); /* the standard chain */
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_tcb_info_ex(src, COLLATERAL_TEE_SGX, fmspc, &n15, &b, NULL),
+			 ATTEST_OK);
+	assert_string_equal((char *)b.data, "tcb_info_sgx_00906ed50000_eval15.json");
+	assert_string_equal((char *)b.chain, "tcb_info_sgx_00906ed50000_eval15_issuer_chain.pem");
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_tcb_info_ex(src, COLLATERAL_TEE_TDX, fmspc, &n16, &b, NULL),
+			 ATTEST_OK);
+	assert_string_equal((char *)b.data, "tcb_info_eval16.json");
+	collateral_blob_free(&b);
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_tcb_info_ex(src, COLLATERAL_TEE_SGX, fmspc, &n17, &b, &err),
+			 ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.not_found");
+	assert_null(b.data);
+	assert_int_equal(collateral_get_tcb_info_ex(src, COLLATERAL_TEE_TDX, fmspc, &n15, &b, NULL),
+			 ATTEST_E_NOT_FOUND);
+	assert_int_equal(collateral_get_qe_identity_ex(src, COLLATERAL_QE, &n15, &b, NULL), ATTEST_OK);
+	assert_string_equal((char *)b.data, "qe_identity_qe_eval15.json");
+	assert_string_equal((char *)b.chain, "tcb_info_issuer_chain.pem");
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_qe_identity_ex(src, COLLATERAL_QE, &early, &b, NULL),
+			 ATTEST_E_NOT_FOUND);
+	/* NULL or the standard selection is the plain lookup. */
+	assert_int_equal(collateral_get_tcb_info_ex(src, COLLATERAL_TEE_SGX, fmspc, NULL, &b, NULL),
+			 ATTEST_OK);
+	assert_string_equal((char *)b.data, "tcb_info.json");
+	collateral_blob_free(&b);
+
+	collateral_source_free(src);
+	free(src);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
+		unlink(path);
+	}
+	rmdir(tmpdir);
+}
+
+static void a_source_without_the_selecting_slots_has_no_selected_sets(void **state)
+{
+	static const struct collateral_source_ops none = {.name = "plain"};
+	struct collateral_source src = {.ops = &none};
+	const struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0};
+	struct collateral_blob b;
+	struct attest_err err;
+
+	(void)state;
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_tcb_info_ex(&src, COLLATERAL_TEE_SGX, (const uint8_t *)"\0\0\0\0\0\0",
+						    &early, &b, &err),
+			 ATTEST_E_NOT_FOUND);
+	assert_non_null(strstr(err.msg, "early"));
+	assert_int_equal(collateral_get_qe_identity_ex(&src, COLLATERAL_QE, &early, &b, &err),
+			 ATTEST_E_NOT_FOUND);
+	assert_false(collateral_select_is_special(NULL));
+	assert_false(
+	    collateral_select_is_special(&(struct collateral_select){COLLATERAL_UPDATE_STANDARD, 0}));
+	assert_true(collateral_select_is_special(&early));
+}
+
 static void a_source_without_a_slot_says_not_found(void **state)
 {
 	static const struct collateral_source_ops none = {.name = "empty"};
@@ -266,6 +359,8 @@ int main(void)
 	    cmocka_unit_test(without_a_cache_put_gives_a_standalone_reference),
 	    cmocka_unit_test(concurrent_readers_and_writers_are_safe),
 	    cmocka_unit_test(the_file_source_prefers_specific_names_and_falls_back),
+	    cmocka_unit_test(the_file_source_serves_selected_sets_by_their_own_names),
+	    cmocka_unit_test(a_source_without_the_selecting_slots_has_no_selected_sets),
 	    cmocka_unit_test(a_source_without_a_slot_says_not_found),
 	    cmocka_unit_test(the_file_source_serves_a_real_vector_folder),
 	};

@@ -260,6 +260,49 @@ static void identities_and_tdx_paths_follow_pcs_v4(void **state)
 	fx_free(f);
 }
 
+/* tcb_info_ex / qe_identity_ex: update=early, or tcbEvaluationDataNumber instead of update. */
+static void selected_sets_are_asked_for_by_update_or_evaluation_data_number(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, SGX_VEC);
+	struct collateral_source *standard = pcs_for(&f->srv, PCS_UPDATE_STANDARD, 0);
+	const struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0},
+				       n15 = {COLLATERAL_UPDATE_STANDARD, 15},
+				       plain = {COLLATERAL_UPDATE_STANDARD, 0};
+	struct collateral_blob b = {0};
+	char url[TPS_URL_MAX];
+
+	assert_int_equal(collateral_get_tcb_info_ex(f->pcs, COLLATERAL_TEE_SGX, FMSPC, &early, &b, NULL),
+			 ATTEST_OK);
+	assert_file_equals(dir, SGX_VEC "/tcb_info_issuer_chain.pem", b.chain, b.chain_len);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, "/sgx/certification/v4/tcb?fmspc=00a067110000&update=early");
+	collateral_blob_free(&b);
+	/* A number replaces the source's own update selector (PCS takes one or the other). */
+	assert_int_equal(collateral_get_tcb_info_ex(standard, COLLATERAL_TEE_SGX, FMSPC, &n15, &b, NULL),
+			 ATTEST_OK);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, "/sgx/certification/v4/tcb?fmspc=00a067110000&tcbEvaluationDataNumber=15");
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_qe_identity_ex(f->pcs, COLLATERAL_QE, &n15, &b, NULL), ATTEST_OK);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, "/sgx/certification/v4/qe/identity?tcbEvaluationDataNumber=15");
+	collateral_blob_free(&b);
+	assert_int_equal(collateral_get_qe_identity_ex(f->pcs, COLLATERAL_QE, &early, &b, NULL), ATTEST_OK);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, "/sgx/certification/v4/qe/identity?update=early");
+	collateral_blob_free(&b);
+	/* The standard selection is the plain request, with the source's own selector. */
+	assert_int_equal(collateral_get_tcb_info_ex(standard, COLLATERAL_TEE_SGX, FMSPC, &plain, &b, NULL),
+			 ATTEST_OK);
+	tps_last_url(&f->srv, url, sizeof(url));
+	assert_string_equal(url, "/sgx/certification/v4/tcb?fmspc=00a067110000&update=standard");
+	collateral_blob_free(&b);
+	collateral_source_free(standard);
+	free(standard);
+	fx_free(f);
+}
+
 /* Claims of the vector's quote verified at its time through src (NULL on failure, err filled). */
 static char *verify_json(const char *vectors, const char *vdir, bool tdx, struct collateral_source *src,
 			 struct attest_err *err)
@@ -508,6 +551,7 @@ int main(void)
 	    cmocka_unit_test(a_pccs_serves_the_root_ca_crl_as_hex_text),
 	    cmocka_unit_test(pck_certificate_by_encrypted_ppid_sends_the_api_key),
 	    cmocka_unit_test(identities_and_tdx_paths_follow_pcs_v4),
+	    cmocka_unit_test(selected_sets_are_asked_for_by_update_or_evaluation_data_number),
 	    cmocka_unit_test(verdict_through_pcs_equals_the_file_source),
 	    cmocka_unit_test(tampered_body_or_chain_is_refused_by_the_verifier),
 	    cmocka_unit_test(error_status_is_collateral_pcs_http_with_status_and_url),
