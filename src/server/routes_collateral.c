@@ -262,6 +262,30 @@ static int verify_vcek(const struct vctx *v, const struct bundle_item *it, struc
 	return rc;
 }
 
+/*
+ * The ASK to one of the ARKs, tried one at a time: a development ARK may
+ * share AMD's subject name (ARK-Milan), and path building given both
+ * would try only one of them.
+ */
+static int ask_to_any_ark(X509 *ask, STACK_OF(X509) * carried, const struct x509_verify_opts *o,
+			  struct attest_err *err)
+{
+	STACK_OF(X509) *one = sk_X509_new_null();
+	struct x509_verify_opts each = *o;
+	int rc = refuse(err, "collateral.import.chain.untrusted_root", "%s", "no ARK is trusted");
+
+	for (int i = 0; one != NULL && rc != ATTEST_OK && i < sk_X509_num(o->anchors); i++) {
+		sk_X509_zero(one);
+		if (!sk_X509_push(one, sk_X509_value(o->anchors, i)))
+			break;
+		each.anchors = one;
+		attest_err_clear(err);
+		rc = x509_chain_verify(ask, carried, &each, NULL, "collateral.import.chain", err);
+	}
+	sk_X509_free(one); /* borrowed certificates */
+	return rc;
+}
+
 static int verify_amd_chain(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
 {
 	struct x509_verify_opts o = {.time = v->ectx.now, .anchors = v->anchors.amd_arks};
@@ -286,7 +310,7 @@ static int verify_amd_chain(const struct vctx *v, const struct bundle_item *it, 
 		o.anchors = builtin;
 	}
 	if (rc == ATTEST_OK)
-		rc = x509_chain_verify(ch.ask, sk, &o, NULL, "collateral.import.chain", err);
+		rc = ask_to_any_ark(ch.ask, sk, &o, err);
 	if (rc == ATTEST_OK) {
 		X509_NAME_get_text_by_NID(X509_get_subject_name(ch.ask), NID_commonName, cn, sizeof(cn));
 		snprintf(want, sizeof(want), "SEV-%s%s", vlek ? "VLEK-" : "", amd_product_name(p));
