@@ -1,8 +1,9 @@
 /*
  * TPM 2.0 quote verification (src/evidence/tpm.c) on real quotes: the
  * Windows GCP Shielded VM quote and AK, the Azure vTPM quote; negative
- * cases derived from them, a mutation sweep, and AIK certificate trust with
- * a synthetic CA (src/devplat/tpm_ca.c).
+ * cases derived from them, and AIK certificate trust with
+ * a synthetic CA (src/devplat/tpm_ca.c). The mutation sweeps are in the
+ * sweep suite (test_sweep_tpm.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -384,43 +385,6 @@ static void tpm2b_public_and_tpmt_public_give_the_same_key(void **state)
 	gcp_free(&g);
 }
 
-/* Every bit of the signed quote and of the signature matters (STYLE.md habit 9). */
-static void mutation_sweep_of_quote_and_signature_never_verifies(void **state)
-{
-	struct gcp g;
-	struct tpm_quote_in in;
-	struct tpm_aik_trust t;
-	struct tpm_quote_out out;
-	size_t stride = tpm_test_sweep_stride(), tried = 0;
-
-	GCP_OR_SKIP(&g);
-	t = registered(&g);
-	for (size_t bit = 0; bit < g.quote_len * 8; bit += stride) {
-		g.quote[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		in = gcp_in(&g);
-		assert_int_not_equal(tpm_quote_verify(&in, &t, &out, NULL), 0);
-		g.quote[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		tried++;
-	}
-	for (size_t bit = 0; bit < g.sig_len * 8; bit += stride) {
-		g.sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		in = gcp_in(&g);
-		assert_int_not_equal(tpm_quote_verify(&in, &t, &out, NULL), 0);
-		g.sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		tried++;
-	}
-	/* every truncation */
-	for (size_t cut = 0; cut < g.quote_len; cut += stride) {
-		in = gcp_in(&g);
-		in.attest_len = cut;
-		assert_int_not_equal(tpm_quote_verify(&in, &t, &out, NULL), 0);
-	}
-	in = gcp_in(&g);
-	assert_int_equal(tpm_quote_verify(&in, &t, &out, NULL), 0);
-	assert_true(tried > 0);
-	gcp_free(&g);
-}
-
 static void azure_vtpm_quote_verifies_with_its_ak_and_nonce(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -662,7 +626,6 @@ int main(void)
 		cmocka_unit_test(quote_signed_by_another_key_is_refused),
 		cmocka_unit_test(trailing_bytes_after_structures_are_refused),
 		cmocka_unit_test(tpm2b_public_and_tpmt_public_give_the_same_key),
-		cmocka_unit_test(mutation_sweep_of_quote_and_signature_never_verifies),
 		cmocka_unit_test(azure_vtpm_quote_verifies_with_its_ak_and_nonce),
 		cmocka_unit_test(pcr_set_refuses_wrong_sizes_and_indexes),
 		cmocka_unit_test(spki_hash_equals_sha256_of_openssl_der),
