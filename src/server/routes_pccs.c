@@ -492,7 +492,8 @@ static bool vcek_tcb(const struct http_request *req, bool turin, uint64_t *tcb)
 /* GET /vcek/v1/{product}/{hwid}?...SPL=..: the VCEK (DER). */
 static void vcek_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
-	const char *product = http_req_param(req, "product"), *hwid = http_req_param(req, "hwid");
+	/* the hardware id from the path itself: route parameters are cut at 63 characters, it has 128 */
+	const char *product = http_req_param(req, "product"), *hwid = strrchr(req->path, '/');
 	bool turin = product != NULL && strcmp(product, "Turin") == 0;
 	size_t want = turin ? 16 : 128;
 	uint8_t chip_id[64] = {0};
@@ -507,6 +508,8 @@ static void vcek_handler(struct http_request *req, struct http_response *resp, v
 				product ? product : "");
 		return;
 	}
+	if (hwid != NULL)
+		hwid++;
 	if (hwid == NULL || strlen(hwid) != want || !hex_param(hwid, want, chip_id)) {
 		bad_request(resp, "the hardware id must be %s hex digits (pccs.kds.hwid)",
 			    turin ? "16" : "128");
