@@ -424,7 +424,7 @@ export NO_COLOR=1
 printf -- '--silent\n--show-error\n--fail\n' >"$DOCS_ROOT/.curlrc"
 export CURL_HOME="$DOCS_ROOT"
 __docs_at="(start)"
-trap '__rc=$?; case $BASH_COMMAND in exit*) ;; *) echo "FAIL: $__docs_at: exit $__rc from: $BASH_COMMAND" >&2;; esac' ERR
+trap '__rc=$?; { set +x; } 2>/dev/null; case $BASH_COMMAND in exit*) ;; *) echo "FAIL: $__docs_at: exit $__rc from: $BASH_COMMAND" >&2;; esac' ERR
 cd "$DOCS_ROOT"
 """
 
