@@ -48,6 +48,14 @@ struct evidence_anchors {
 	STACK_OF(X509) *tpm_roots; /* AIK / EK issuers */
 };
 
+/* What one tenant (an attestd provider) trusts beyond the vendors' roots: its settings. */
+struct evidence_tenant {
+	const uint8_t (*registered_aiks)[32]; /* SHA-256 of each AIK's SubjectPublicKeyInfo DER */
+	size_t n_registered_aiks;
+	const uint8_t (*cvm_measurements)[48]; /* SNP MEASUREMENT / TDX MRTD Azure publishes */
+	size_t n_cvm_measurements;
+};
+
 struct evidence_ctx {
 	int64_t now;                          /* verification time, Unix seconds */
 	const struct evidence_anchors *anchors;
@@ -60,6 +68,7 @@ struct evidence_ctx {
 	 * callers that do not set it). TDX is not affected.
 	 */
 	uint32_t sgx_tcb_baseline;
+	const struct evidence_tenant *tenant; /* NULL: nothing registered */
 };
 
 /* How runtime / init-time data is to be read (MAA's DataType). */
