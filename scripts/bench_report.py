@@ -118,7 +118,7 @@ def parse_tdx(text):
                         peer="@phala/dcap-qvl" if peer_cpu else None, peer_value=peer_cpu,
                         note="cold wall %.0f us; outcome ours | dcap-qvl: %s" % (cold_wall, m.group(11).strip()),
                         source="bench_tdx"))
-        rows.append(row(sec, "verify warm", warm, "us wall", floor=fl, source="bench_tdx"))
+        rows.append(row(sec, "verify warm", warm, "us CPU", floor=fl, source="bench_tdx"))
     return rows
 
 
