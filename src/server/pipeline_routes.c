@@ -345,18 +345,38 @@ static int64_t collateral_clock(void *arg)
 	return srv_now(arg);
 }
 
+/* One log line per background refresh attempt (cached.h formats it). */
+static void collateral_refresh_log(void *arg, const struct cached_refresh_event *ev)
+{
+	const struct srv *srv = arg;
+	char line[512];
+	bool warn = cached_refresh_event_format(ev, line, sizeof(line));
+
+	srv_log(&srv->log, warn ? SRV_LOG_WARN : SRV_LOG_INFO, "%s", line);
+}
+
 static int pipeline_online_collateral(struct pipeline_ctx *ctx, const struct srv *srv, struct attest_err *err)
 {
 	const struct srv_config *cfg = srv->cfg;
 	const char *ca = cfg->collateral_ca_file[0] ? cfg->collateral_ca_file : NULL;
-	struct pcs_options po = {.base_url = cfg->pcs_url, .api_key = cfg->pcs_api_key[0] ? cfg->pcs_api_key : NULL,
+	struct pcs_options po = {.base_url = cfg->pcs_url,
+				 .api_key = cfg->pcs_api_key[0] ? cfg->pcs_api_key : NULL,
 				 .ca_file = ca};
 	struct kds_options ko = {.base_url = cfg->kds_url, .ca_file = ca};
 	struct cached_persist persist = {.arg = srv->store, .get = persist_get, .put = persist_put};
-	struct cached_options co = {.grace_s = cfg->collateral_grace, .refresh_ahead_s = 86400,
-				    .offline = cfg->collateral_offline, .backoff_min_s = 30, .backoff_max_s = 300,
-				    .persist = &persist, .own_amd_upstream = true, .clock = collateral_clock,
-				    .clock_arg = (void *)srv};
+	struct cached_options co = {.grace_s = cfg->collateral_grace,
+				    .refresh_ahead_s = 86400,
+				    .offline = cfg->collateral_offline,
+				    .backoff_min_s = 30,
+				    .backoff_max_s = 300,
+				    .persist = &persist,
+				    .own_amd_upstream = true,
+				    .clock = collateral_clock,
+				    .clock_arg = (void *)srv,
+				    .refresh_interval_ms = (int64_t)cfg->collateral_refresh_interval * 1000,
+				    .refresh_idle_s = 7 * 86400,
+				    .on_refresh = collateral_refresh_log,
+				    .on_refresh_arg = (void *)srv};
 	struct collateral_source *intel = NULL;
 	int rc = ATTEST_OK;
 
@@ -376,8 +396,11 @@ static int pipeline_online_collateral(struct pipeline_ctx *ctx, const struct srv
 		return rc;
 	}
 	srv_log(&srv->log, SRV_LOG_INFO, "online collateral: Intel from %s, AMD from %s%s",
-		cfg->pcs_url[0] ? cfg->pcs_url : cfg->collateral_dir[0] ? cfg->collateral_dir : "(none)",
-		cfg->kds_url[0] ? cfg->kds_url : "(none)", cfg->collateral_offline ? " (offline: cache only)" : "");
+		cfg->pcs_url[0]		 ? cfg->pcs_url
+		: cfg->collateral_dir[0] ? cfg->collateral_dir
+					 : "(none)",
+		cfg->kds_url[0] ? cfg->kds_url : "(none)",
+		cfg->collateral_offline ? " (offline: cache only)" : "");
 	return ATTEST_OK;
 }
 
@@ -395,7 +418,8 @@ static int pipeline_configure(struct pipeline_ctx *ctx, const struct srv *srv, s
 				"token says so with the claim \"%s\": true",
 				cfg->trust_roots, PIPELINE_DEV_CLAIM);
 	}
-	if (rc == ATTEST_OK && (cfg->pcs_url[0] != '\0' || cfg->kds_url[0] != '\0' || cfg->collateral_offline))
+	if (rc == ATTEST_OK &&
+	    (cfg->pcs_url[0] != '\0' || cfg->kds_url[0] != '\0' || cfg->collateral_offline))
 		rc = pipeline_online_collateral(ctx, srv, err);
 	else if (rc == ATTEST_OK && cfg->collateral_dir[0] != '\0')
 		rc = collateral_file_source_new(cfg->collateral_dir, &ctx->collateral, err);
