@@ -59,6 +59,7 @@ extern const struct cli_noun cli_noun_keys;
 extern const struct cli_noun cli_noun_dev;
 extern const struct cli_noun cli_noun_collateral;
 extern const struct cli_noun cli_noun_receipt;
+extern const struct cli_noun cli_noun_tpm;
 
 /* ---- output (out.c) ---- */
 

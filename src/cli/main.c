@@ -10,7 +10,7 @@
 
 static const struct cli_noun *const NOUNS[] = {
 	&cli_noun_verify, &cli_noun_token, &cli_noun_policy, &cli_noun_attest, &cli_noun_provider,
-	&cli_noun_signer, &cli_noun_keys, &cli_noun_dev, &cli_noun_collateral, &cli_noun_receipt,
+	&cli_noun_signer, &cli_noun_keys, &cli_noun_dev, &cli_noun_collateral, &cli_noun_receipt, &cli_noun_tpm,
 };
 #define NNOUNS (sizeof(NOUNS) / sizeof(NOUNS[0]))
 

@@ -1,6 +1,7 @@
 /*
  * attestctl end to end, offline commands: help at every level, exit codes,
- * `verify` on every real SGX, TDX and SEV-SNP vector at its fixed time,
+ * `verify` on every real SGX, TDX and SEV-SNP vector at its fixed time, the
+ * real TPM quote packed from its pieces by `tpm pack`,
  * `token verify` on real Azure Attestation tokens (and their refusals),
  * `policy check` and `policy test`.
  */
@@ -277,6 +278,75 @@ static void dev_platform_evidence_verifies_only_with_its_roots(void **state)
 	}
 }
 
+#define GCP_TPM "tpm/gcp-windows-shielded-vm-quote"
+
+/* The vector's pcrs.json (24 SHA-1 values) as tpm2_quote -F values writes them: digests by index. */
+static void write_gcp_pcr_values(const char *vectors, const char *out)
+{
+	char path[4096];
+	json_t *arr, *v;
+	size_t i;
+	uint8_t d[24][20];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" GCP_TPM "/pcrs.json", vectors);
+	arr = json_load_file(path, 0, NULL);
+	assert_true(json_is_array(arr) && json_array_size(arr) == 24);
+	json_array_foreach(arr, i, v) {
+		const char *hex = json_string_value(json_object_get(v, "digest_hex"));
+		json_int_t idx = json_integer_value(json_object_get(v, "index"));
+
+		assert_true(hex && strlen(hex) == 40 && idx >= 0 && idx < 24);
+		for (int k = 0; k < 20; k++)
+			assert_int_equal(sscanf(hex + 2 * k, "%2hhx", &d[idx][k]), 1);
+	}
+	json_decref(arr);
+	f = fopen(out, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(d, 1, sizeof(d), f), sizeof(d));
+	fclose(f);
+}
+
+static void tpm_pack_of_a_real_gcp_quote_verifies_and_its_altered_pieces_do_not(void **state)
+{
+	char dir[] = "/tmp/attestctl-tpm-XXXXXX", v[4096], q[4200], s[4200], ak[4200], log[4200], pcrs[128], ev[128],
+		bad[128], cmd[8600];
+
+	REQUIRE_VECTORS(vectors);
+	assert_non_null(mkdtemp(dir));
+	snprintf(v, sizeof(v), "%s/" GCP_TPM, vectors);
+	snprintf(q, sizeof(q), "%s/quote.tpms_attest.bin", v);
+	snprintf(s, sizeof(s), "%s/quote.tpmt_signature.bin", v);
+	snprintf(ak, sizeof(ak), "%s/ak_public.tpmt_public.bin", v);
+	snprintf(log, sizeof(log), "%s/binary_bios_measurements.bin", v);
+	snprintf(pcrs, sizeof(pcrs), "%s/pcrs.bin", dir);
+	snprintf(ev, sizeof(ev), "%s/ev.json", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.bin", dir);
+	write_gcp_pcr_values(vectors, pcrs);
+	EXPECT_RUN(0, "", "tpm", "pack", "--quote", q, "--signature", s, "--ak-public", ak, "--pcrs", pcrs, "--log", log,
+		   "-o", ev);
+	/* No AK certificate comes with this quote: its signatures and log only (aikValidated false). */
+	EXPECT_RUN(0, "secureBootEnabled", "verify", "Tpm", ev, "--no-collateral");
+	/* A PCR value that is not the quoted one; a signature of another message; pieces swapped. */
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && printf '\\001' | dd of='%s' bs=1 seek=30 conv=notrunc 2>/dev/null",
+		 pcrs, bad, bad);
+	assert_int_equal(system(cmd), 0);
+	EXPECT_RUN(0, "", "tpm", "pack", "--quote", q, "--signature", s, "--ak-public", ak, "--pcrs", bad, "-o", ev);
+	EXPECT_RUN(1, "tpm.quote.pcr_digest", "verify", "Tpm", ev, "--no-collateral");
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && printf '\\377' | dd of='%s' bs=1 seek=100 conv=notrunc 2>/dev/null",
+		 s, bad, bad);
+	assert_int_equal(system(cmd), 0);
+	EXPECT_RUN(0, "", "tpm", "pack", "--quote", q, "--signature", bad, "--ak-public", ak, "--pcrs", pcrs, "-o", ev);
+	EXPECT_RUN(1, "tpm.quote.signature", "verify", "Tpm", ev, "--no-collateral");
+	EXPECT_RUN(2, "TPMT_SIGNATURE", "tpm", "pack", "--quote", q, "--signature", ak, "--ak-public", ak, "--pcrs", pcrs);
+	EXPECT_RUN(2, "fewer than the digests", "tpm", "pack", "--quote", q, "--signature", s, "--ak-public", ak, "--pcrs",
+		   s);
+	EXPECT_RUN(2, "take 480", "tpm", "pack", "--quote", q, "--signature", s, "--ak-public", ak, "--pcrs", log);
+	EXPECT_RUN(2, "--pcrs", "tpm", "pack", "--quote", q, "--signature", s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void verify_prints_json_claims(void **state)
 {
 	char dir[4096], quote[4200], at[32], *out = NULL;
@@ -399,6 +469,7 @@ int main(void)
 		cmocka_unit_test(verify_refuses_an_snp_report_against_another_folder_chain),
 		cmocka_unit_test(verify_without_collateral_checks_signatures_but_not_the_tcb),
 		cmocka_unit_test(dev_platform_evidence_verifies_only_with_its_roots),
+		cmocka_unit_test(tpm_pack_of_a_real_gcp_quote_verifies_and_its_altered_pieces_do_not),
 		cmocka_unit_test(verify_prints_json_claims),
 		cmocka_unit_test(verify_refuses_a_missing_file_as_local_error),
 		cmocka_unit_test(token_verify_accepts_a_real_azure_token_and_refuses_alterations),
