@@ -9,7 +9,7 @@
 #include "base/buf.h"
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
-#include "evidence/amd_certs.h"
+#include "evidence/anchors.h"
 #include "evidence/azure_guest.h"
 #include "evidence/pck.h"
 #include "evidence/tpm_protocol.h"
@@ -19,7 +19,6 @@
 #include "token/token.h"
 
 #include <openssl/crypto.h>
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,31 +27,6 @@
 #define PIPELINE_MAX_ANCHOR_FILE (1u * 1024 * 1024)
 /* TPM service contexts remembered against replay (each lives 5 minutes). */
 #define PIPELINE_TPM_SEEN 65536
-
-/*
- * The vendors' built-in roots, parsed once for the life of the context
- * (verifiers would otherwise parse them per attestation when the anchors
- * are left NULL); extra anchors are added beside them, never instead.
- */
-static int builtin_anchors(struct evidence_anchors *a, struct attest_err *err)
-{
-	int rc = intel_sgx_default_roots(&a->intel_sgx_roots, err);
-
-	if (rc == ATTEST_OK && (a->amd_arks = sk_X509_new_null()) == NULL)
-		rc = attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
-	for (int p = AMD_PRODUCT_MILAN; rc == ATTEST_OK && p < AMD_PRODUCT_COUNT; p++) {
-		X509 *ark = NULL;
-
-		if (amd_builtin_pem((enum amd_product)p, AMD_ROLE_ARK) == NULL)
-			continue;
-		rc = amd_builtin_cert((enum amd_product)p, AMD_ROLE_ARK, &ark, err);
-		if (rc == ATTEST_OK && sk_X509_push(a->amd_arks, ark) <= 0) {
-			X509_free(ark);
-			rc = attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
-		}
-	}
-	return rc;
-}
 
 int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_err *err)
 {
@@ -67,19 +41,14 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 		pipeline_ctx_free(ctx);
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	}
-	rc = builtin_anchors(&ctx->anchors, err);
+	/* The vendors' roots, parsed once for the life of the context (not per attestation). */
+	rc = evidence_anchors_builtin(&ctx->anchors, err);
 	if (rc != ATTEST_OK) {
 		pipeline_ctx_free(ctx);
 		return rc;
 	}
 	*out = ctx;
 	return ATTEST_OK;
-}
-
-static void anchors_free(STACK_OF(X509) * s)
-{
-	if (s != NULL)
-		sk_X509_pop_free(s, X509_free);
 }
 
 void pipeline_ctx_free(struct pipeline_ctx *ctx)
@@ -89,9 +58,7 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 	policy_cache_free(ctx->plans);
 	tpm_seen_set_free(ctx->tpm_seen);
 	OPENSSL_cleanse(ctx->tpm_key, sizeof(ctx->tpm_key));
-	anchors_free(ctx->anchors.intel_sgx_roots);
-	anchors_free(ctx->anchors.amd_arks);
-	anchors_free(ctx->anchors.tpm_roots);
+	evidence_anchors_clear(&ctx->anchors);
 	if (ctx->collateral != NULL) {
 		collateral_source_free(ctx->collateral);
 		free(ctx->collateral);
@@ -101,61 +68,23 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 	free(ctx);
 }
 
-/* Appends cert (reference taken) to *stack, creating it. */
-static int anchor_push(STACK_OF(X509) * *stack, X509 *cert)
-{
-	if (*stack == NULL && (*stack = sk_X509_new_null()) == NULL)
-		return ATTEST_E_NOMEM;
-	if (!X509_up_ref(cert))
-		return ATTEST_E_INTERNAL;
-	if (sk_X509_push(*stack, cert) <= 0) {
-		X509_free(cert);
-		return ATTEST_E_NOMEM;
-	}
-	return ATTEST_OK;
-}
-
-/* Intel SGX roots say "Intel SGX" in their subject; AMD roots are ARK-<product>. */
-static STACK_OF(X509) * *anchor_slot(struct evidence_anchors *a, X509 *cert)
-{
-	char *subject = x509_subject_str(cert);
-	STACK_OF(X509) **slot = &a->tpm_roots;
-
-	if (subject != NULL && strstr(subject, "Intel SGX") != NULL)
-		slot = &a->intel_sgx_roots;
-	else if (subject != NULL &&
-		 (strstr(subject, "ARK-") != NULL || strstr(subject, "Advanced Micro Devices")))
-		slot = &a->amd_arks;
-	free(subject);
-	return slot;
-}
-
 int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, struct attest_err *err)
 {
 	uint8_t *pem = NULL;
 	size_t len = 0;
-	STACK_OF(X509) *certs = NULL;
 	int rc;
 
 	rc = file_read_all(pem_file, PIPELINE_MAX_ANCHOR_FILE, &pem, &len);
 	if (rc != ATTEST_OK)
 		return attest_err_set(err, rc, "pipeline.anchors", "cannot read trust anchors from %s",
 				      pem_file);
-	rc = x509_stack_from_pem(pem, len, &certs, "pipeline.anchors", err);
+	/* Marked before any root is added: a context that may trust extra roots always says so. */
+	ctx->development = true;
+	rc = evidence_anchors_add_pem(&ctx->anchors, pem, len, "pipeline.anchors", err);
 	free(pem);
 	if (rc != ATTEST_OK)
-		return rc;
-	ctx->development = true;
-	for (int i = 0; rc == ATTEST_OK && i < sk_X509_num(certs); i++) {
-		X509 *cert = sk_X509_value(certs, i);
-
-		rc = anchor_push(anchor_slot(&ctx->anchors, cert), cert);
-	}
-	sk_X509_pop_free(certs, X509_free);
-	if (rc != ATTEST_OK)
-		return attest_err_set(err, rc, "pipeline.anchors", "cannot keep the trust anchors of %s",
-				      pem_file);
-	return ATTEST_OK;
+		attest_err_prefix(err, "trust anchors of %s: ", pem_file);
+	return rc;
 }
 
 int pipeline_plan_get(const struct pipeline_ctx *ctx, enum maa_type type, const char *text, size_t len,
