@@ -40,7 +40,7 @@ struct store_provider; /* store/store.h */
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_RESP_HEADERS 8
-#define HTTP_HEADER_VALUE_MAX 512
+#define HTTP_HEADER_VALUE_MAX 8192 /* PCS issuer-chain headers: two URL-encoded PEM certificates, ~3-4 kB */
 
 /* Roles a caller may hold on the provider a request addresses (issue 9). */
 enum http_role {
