@@ -96,6 +96,12 @@ int kek_load_or_create(const char *path, struct kek *out, bool *created, struct 
 				      "kek_load_or_create: bad argument");
 	if (created != NULL)
 		*created = false;
+	/*
+	 * The keys this process unseals with the KEK are created or loaded after
+	 * it: set up the secure heap now so their private parts land there.
+	 */
+	if ((rc = keys_secure_heap_init(NULL, err)) != ATTEST_OK)
+		return rc;
 	/* Two rounds: another process may create the file between our open and our create. */
 	for (attempt = 0; attempt < 2; attempt++) {
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

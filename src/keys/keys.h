@@ -26,7 +26,9 @@
  * - The KEK lives in a file (created with mode 0600 when missing, refused
  *   when group/other may read it) holding 32 random bytes.
  * - Private material is zeroized when freed (OPENSSL_clear_free,
- *   mem_free_secret) and never appears in messages or JSON output.
+ *   mem_free_secret) and never appears in messages or JSON output; it
+ *   lives in OpenSSL's secure heap (mlocked, excluded from core dumps:
+ *   keys_secure_heap_init) once the process has one.
  * - A keyring holds the current key and earlier ones. Rotation makes a new
  *   current key; the old one stays published in the JWKS until its
  *   retire_at = max(rotation time + max token lifetime, expiry of the last
@@ -40,7 +42,7 @@
  * keys.kek.size, keys.blob.truncated, keys.blob.magic, keys.blob.version,
  * keys.blob.trailing, keys.blob.decrypt, keys.blob.key, keys.blob.kid,
  * keys.blob (sealing failed), keys.kid.unknown, keys.ring (bad argument,
- * capacity), keys.ring.empty.
+ * capacity), keys.ring.empty, keys.secure_heap.
  */
 
 #include "attest/error.h"
@@ -77,6 +79,22 @@ struct kek {
 int kek_load_or_create(const char *path, struct kek *out, bool *created, struct attest_err *err);
 /* Zeroes the KEK. */
 void kek_clear(struct kek *kek);
+
+/*
+ * The secure heap (secmem.c): OpenSSL's CRYPTO_secure_malloc arena,
+ * mlock()ed and MADV_DONTDUMP, where OpenSSL keeps the private parts of
+ * keys created or loaded after it exists, and where kek_new puts a KEK.
+ * keys_secure_heap_init sets it up once per process (idempotent, thread
+ * safe; kek_load_or_create calls it); *locked (optional) tells whether the
+ * arena is locked in memory (mlock may fail under RLIMIT_MEMLOCK; it is
+ * still excluded from core dumps). Error: keys.secure_heap.
+ */
+#define KEYS_SECURE_HEAP_SIZE (1 << 20) /* ~400 RSA-2048 private keys */
+#define KEYS_SECURE_HEAP_MIN  16
+int keys_secure_heap_init(bool *locked, struct attest_err *err);
+/* A zeroed KEK in the secure heap (NULL when out of memory); kek_free zeroes and frees it. */
+struct kek *kek_new(void);
+void kek_free(struct kek *kek);
 
 /* ---- one signing key ---------------------------------------------------- */
 

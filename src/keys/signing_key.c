@@ -386,6 +386,7 @@ int signing_key_export(const struct signing_key *k, const struct kek *kek, uint8
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	unsigned char *pk = NULL, *cert = NULL;
 	int pklen = 0, certlen;
+	size_t pkcap = 0;
 	size_t kidlen;
 	struct buf b;
 	int rc = ATTEST_E_INTERNAL;
@@ -396,9 +397,16 @@ int signing_key_export(const struct signing_key *k, const struct kek *kek, uint8
 	kidlen = strlen(k->kid);
 	certlen = i2d_X509(k->cert, &cert);
 	p8 = EVP_PKEY2PKCS8(k->pkey);
-	if (p8 != NULL)
-		pklen = i2d_PKCS8_PRIV_KEY_INFO(p8, &pk);
-	if (certlen <= 0 || pklen <= 0)
+	/* the PKCS#8 plaintext in the secure heap (secmem.c), encoded in place */
+	if (p8 != NULL && (pklen = i2d_PKCS8_PRIV_KEY_INFO(p8, NULL)) > 0 &&
+	    (pk = OPENSSL_secure_malloc((size_t)pklen)) != NULL) {
+		unsigned char *w = pk;
+
+		pkcap = (size_t)pklen;
+		if (i2d_PKCS8_PRIV_KEY_INFO(p8, &w) != pklen)
+			pklen = 0;
+	}
+	if (certlen <= 0 || pklen <= 0 || pk == NULL)
 		goto out;
 	if (buf_append(&b, BLOB_MAGIC, 4) != 0 || buf_append_u8(&b, BLOB_VERSION) != 0 ||
 	    buf_append_u8(&b, (uint8_t)kidlen) != 0 || buf_append(&b, k->kid, kidlen) != 0 ||
@@ -411,7 +419,7 @@ int signing_key_export(const struct signing_key *k, const struct kek *kek, uint8
 	rc = seal(&b, kek, pk, (size_t)pklen);
 out:
 	if (pk != NULL)
-		OPENSSL_clear_free(pk, (size_t)pklen);
+		OPENSSL_secure_clear_free(pk, pkcap);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	OPENSSL_free(cert);
 	ERR_clear_error();
@@ -470,12 +478,12 @@ static int blob_parse(const uint8_t *blob, size_t len, struct blob_view *v, stru
 	return ATTEST_OK;
 }
 
-/* Decrypts and authenticates; *pt (ct_len bytes) is freed by the caller with OPENSSL_clear_free. */
+/* Decrypts and authenticates into the secure heap; *pt (ct_len bytes) is freed by the caller with OPENSSL_secure_clear_free. */
 static int blob_open(const uint8_t *blob, const struct blob_view *v, const struct kek *kek, uint8_t **pt,
 		     struct attest_err *err)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	uint8_t *out = OPENSSL_malloc(v->ct_len + 16);
+	uint8_t *out = OPENSSL_secure_malloc(v->ct_len + 16);
 	int n = 0, m = 0, ok;
 
 	ok = c != NULL && out != NULL &&
@@ -488,7 +496,7 @@ static int blob_open(const uint8_t *blob, const struct blob_view *v, const struc
 	ERR_clear_error();
 	if (!ok) {
 		if (out != NULL)
-			OPENSSL_clear_free(out, v->ct_len + 16);
+			OPENSSL_secure_clear_free(out, v->ct_len + 16);
 		return attest_err_set(
 		    err, ATTEST_E_VERIFY, "keys.blob.decrypt",
 		    "signing key blob does not authenticate under this KEK (wrong KEK or altered blob)");
@@ -551,7 +559,7 @@ int signing_key_import(const uint8_t *blob, size_t len, const struct kek *kek,
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "keys.blob", "out of memory");
 	else
 		rc = blob_key(&v, pt, opts ? opts : &none, k, err);
-	OPENSSL_clear_free(pt, v.ct_len + 16);
+	OPENSSL_secure_clear_free(pt, v.ct_len + 16);
 	ERR_clear_error();
 	if (rc != ATTEST_OK) {
 		signing_key_free(k);

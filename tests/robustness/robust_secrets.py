@@ -11,9 +11,12 @@ attestd starts in an empty data folder under a permissive umask (022) with
     rotation, policies, metrics, OpenID metadata) neither attestd's stdout
     and stderr nor any response contains a PEM private-key header, the KEK
     (raw, hex, base64, base64url) or the body of the TLS private key.
-Which mappings are excluded from core dumps (MADV_DONTDUMP, "dd" in
-/proc/<pid>/smaps) is reported, not required: attestd makes the whole
-process non-dumpable instead (PR_SET_DUMPABLE 0, src/server/main.c).
+Core dumps: attestd is non-dumpable (PR_SET_DUMPABLE 0, src/server/main.c)
+and keeps private keys and the KEK in OpenSSL's secure heap
+(src/keys/secmem.c), an anonymous mapping marked MADV_DONTDUMP ("dd" in
+VmFlags of /proc/<pid>/smaps) and mlocked where RLIMIT_MEMLOCK allows
+("lo"): the test requires that mapping (KEYS_SECURE_HEAP_SIZE, 1 MiB) and
+reports whether it is locked.
 """
 import base64
 import json
@@ -21,6 +24,8 @@ import os
 import stat
 
 import rlib
+
+SECURE_HEAP_SIZE = 1 << 20  # KEYS_SECURE_HEAP_SIZE, src/keys/keys.h
 
 
 def mode(p):
@@ -61,17 +66,23 @@ def main():
         req("GET", "/policies/SgxEnclave?" + rlib.API, admin=True)
         req("GET", "/management/audit", admin=True)
         req("GET", "/certs")
-        smaps_dd = []
+        smaps_dd, heap, smaps_ok = [], None, False
         try:
             with open("/proc/%d/smaps" % srv.proc.pid) as f:
-                name = ""
+                name, size = "", 0
                 for line in f:
                     if line[:1] in "0123456789abcdef" and "-" in line.split(" ")[0]:
                         name = line.split()[-1] if len(line.split()) > 5 else ""
+                    elif line.startswith("Size:"):
+                        size = int(line.split()[1]) * 1024
                     elif line.startswith("VmFlags:") and " dd" in line and not name.startswith(("[vvar", "[vdso")):
-                        smaps_dd.append(name or "anonymous")  # the kernel's [vvar]/[vdso] are always dd
-        except OSError:
-            pass
+                        smaps_dd.append((name or "anonymous", size))  # the kernel's [vvar]/[vdso] are always dd
+                        # OpenSSL's secure heap (src/keys/secmem.c): 1 MiB arena + guard pages, anonymous
+                        if not name and size >= SECURE_HEAP_SIZE and heap is None:
+                            heap = (size, " lo" in line)
+            smaps_ok = True
+        except OSError as e:
+            rlib.log("cannot read attestd's smaps (%s): the secure-heap check needs root or the same user" % e)
         srv.stop()
 
         d = srv.data
@@ -110,10 +121,14 @@ def main():
             db += open(os.path.join(d, "attestd.db-wal"), "rb").read()
         if b"PRIVATE KEY" in db or kek in db:
             rlib.fail("the store holds a plaintext PEM private key or the KEK")
+        if smaps_ok and heap is None:
+            rlib.fail("no anonymous MADV_DONTDUMP mapping of %d bytes or more in attestd's smaps: the secure heap "
+                      "that holds the private keys is missing (mappings marked dd: %s)" % (SECURE_HEAP_SIZE, smaps_dd))
         rlib.log("no private key, KEK or TLS key in %d bytes of logs and %d responses; store has no plaintext key; "
-                 "mappings marked MADV_DONTDUMP: %s%s" %
+                 "mappings marked MADV_DONTDUMP: %s; secure heap: %s" %
                  (sum(len(h) for h in haystacks.values()), len(responses), smaps_dd,
-                  "" if smaps_dd else " (none: the process is non-dumpable as a whole)"))
+                  "%d bytes, %s" % (heap[0], "mlocked" if heap[1] else "not mlocked (RLIMIT_MEMLOCK)") if heap
+                  else "not checked"))
         rlib.log("PASS")
     finally:
         srv.kill()
