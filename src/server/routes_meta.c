@@ -2,9 +2,12 @@
  * Anonymous service metadata: the signing keys (GET /certs), OpenID
  * discovery (MAA §1.6), health and metrics.
  */
+#include "collateral/cached.h"
 #include "server/http.h"
 #include "server/httpd.h"
 #include "server/metrics.h"
+#include "server/pipeline.h"
+#include "server/pipeline_routes.h"
 #include "server/routes.h"
 #include "server/server.h"
 #include "server/signing.h"
@@ -87,12 +90,15 @@ static void get_readyz(struct http_request *req, struct http_response *resp, voi
 
 static void get_metrics(struct http_request *req, struct http_response *resp, void *arg)
 {
+	const struct pipeline_routes *pr = req->srv->pipeline;
 	struct buf out;
 
 	(void)arg;
 	buf_init(&out, HTTP_RESP_BODY_MAX);
 	srv_metrics_render(req->srv->metrics, &out, req->srv->httpd ? httpd_inflight(req->srv->httpd) : 0,
 			   time_now() - req->srv->started);
+	if (pr != NULL && pr->ctx != NULL && pr->ctx->collateral != NULL)
+		cached_source_metrics(pr->ctx->collateral, &out); /* nothing unless it is the caching source */
 	http_resp_bytes(resp, 200, "text/plain; version=0.0.4; charset=utf-8", out.p, out.len);
 	buf_free(&out);
 }
