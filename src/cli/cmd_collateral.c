@@ -78,8 +78,8 @@ static const char *tcb_info_key(const struct collateral_blob *b, char key[CACHED
 	const char *out = NULL;
 
 	if (fmspc != NULL && strlen(fmspc) == 12 && hex_decode_to(fmspc, 12, f, 6) == 0) {
-		cached_key_tcb_info(id != NULL && strcmp(id, "TDX") == 0 ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, f,
-				    key);
+		cached_key_tcb_info(
+		    id != NULL && strcmp(id, "TDX") == 0 ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, f, key);
 		out = key;
 	}
 	json_decref(doc);
@@ -116,10 +116,12 @@ static void crl_issuer_cn(const struct collateral_blob *b, char *cn, size_t n)
 static int intel_items(const struct cli *cli, const char *dir, struct bundle *b, struct attest_err *err)
 {
 	static const char *const tcb_names[] = {"tcb_info.json"};
-	static const char *const qe_names[] = {"qe_identity.json", "qe_identity_qe.json", "qe_identity_td_qe.json",
-					       "qe_identity_qve.json", "qe_identity_qae.json"};
-	static const char *const crl_names[] = {"pck_crl.der", "pck_crl.pem", "pck_crl_processor.der",
-						"pck_crl_processor.pem", "pck_crl_platform.der", "pck_crl_platform.pem"};
+	static const char *const qe_names[] = {"qe_identity.json", "qe_identity_qe.json",
+					       "qe_identity_td_qe.json", "qe_identity_qve.json",
+					       "qe_identity_qae.json"};
+	static const char *const crl_names[] = {"pck_crl.der",		 "pck_crl.pem",
+						"pck_crl_processor.der", "pck_crl_processor.pem",
+						"pck_crl_platform.der",	 "pck_crl_platform.pem"};
 	struct collateral_blob blob;
 	char key[CACHED_KEY_MAX], chain[300], cn[128];
 	int rc = ATTEST_OK;
@@ -131,7 +133,8 @@ static int intel_items(const struct cli *cli, const char *dir, struct bundle *b,
 		const char *ch[] = {"tcb_info_issuer_chain.pem"};
 
 		if (read_item(dir, tcb_names[i], ch, 1, &blob))
-			rc = add_or_warn(cli, b, BUNDLE_TCB_INFO, tcb_info_key(&blob, key), tcb_names[i], &blob, err);
+			rc = add_or_warn(cli, b, BUNDLE_TCB_INFO, tcb_info_key(&blob, key), tcb_names[i],
+					 &blob, err);
 	}
 	if (rc == ATTEST_OK && (d = opendir(dir)) != NULL) {
 		while (rc == ATTEST_OK && (e = readdir(d)) != NULL) {
@@ -143,29 +146,33 @@ static int intel_items(const struct cli *cli, const char *dir, struct bundle *b,
 				continue;
 			snprintf(chain, sizeof(chain), "%.*s_issuer_chain.pem", (int)(n - 5), e->d_name);
 			if (read_item(dir, e->d_name, ch, 2, &blob))
-				rc = add_or_warn(cli, b, BUNDLE_TCB_INFO, tcb_info_key(&blob, key), e->d_name, &blob,
-						 err);
+				rc = add_or_warn(cli, b, BUNDLE_TCB_INFO, tcb_info_key(&blob, key), e->d_name,
+						 &blob, err);
 		}
 		closedir(d);
 	}
 	for (size_t i = 0; rc == ATTEST_OK && i < 5; i++) {
 		const char *ch[3] = {chain, "qe_identity_issuer_chain.pem", "tcb_info_issuer_chain.pem"};
 
-		snprintf(chain, sizeof(chain), "%.*s_issuer_chain.pem", (int)(strlen(qe_names[i]) - 5), qe_names[i]);
+		snprintf(chain, sizeof(chain), "%.*s_issuer_chain.pem", (int)(strlen(qe_names[i]) - 5),
+			 qe_names[i]);
 		if (read_item(dir, qe_names[i], ch, 3, &blob))
-			rc = add_or_warn(cli, b, BUNDLE_QE_IDENTITY, qe_identity_key(&blob, key), qe_names[i], &blob,
-					 err);
+			rc = add_or_warn(cli, b, BUNDLE_QE_IDENTITY, qe_identity_key(&blob, key), qe_names[i],
+					 &blob, err);
 	}
 	for (size_t i = 0; rc == ATTEST_OK && i < 6; i++) {
 		const char *ch[2] = {chain, "pck_crl_issuer_chain.pem"};
 
-		snprintf(chain, sizeof(chain), "%.*s_issuer_chain.pem", (int)(strlen(crl_names[i]) - 4), crl_names[i]);
+		snprintf(chain, sizeof(chain), "%.*s_issuer_chain.pem", (int)(strlen(crl_names[i]) - 4),
+			 crl_names[i]);
 		if (!read_item(dir, crl_names[i], ch, 2, &blob))
 			continue;
 		/* Which PCK CA: the CRL's issuer says (Intel SGX PCK Platform CA / Processor CA). */
 		crl_issuer_cn(&blob, cn, sizeof(cn));
-		cached_key_pck_crl(strstr(cn, "Platform") ? COLLATERAL_CA_PLATFORM : COLLATERAL_CA_PROCESSOR, key);
-		rc = add_or_warn(cli, b, strstr(cn, "PCK") ? BUNDLE_PCK_CRL : -1, key, crl_names[i], &blob, err);
+		cached_key_pck_crl(strstr(cn, "Platform") ? COLLATERAL_CA_PLATFORM : COLLATERAL_CA_PROCESSOR,
+				   key);
+		rc = add_or_warn(cli, b, strstr(cn, "PCK") ? BUNDLE_PCK_CRL : -1, key, crl_names[i], &blob,
+				 err);
 	}
 	if (rc == ATTEST_OK && (read_item(dir, "root_ca_crl.der", NULL, 0, &blob) ||
 				read_item(dir, "root_ca_crl.pem", NULL, 0, &blob)))
@@ -215,7 +222,8 @@ static int amd_items(const struct cli *cli, const char *dir, struct bundle *b, s
 
 	for (size_t i = 0; rc == ATTEST_OK && i < 2; i++)
 		if (read_item(dir, leaf_names[i], NULL, 0, &blob))
-			rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), leaf_names[i], &blob, err);
+			rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), leaf_names[i], &blob,
+					 err);
 	for (size_t p = 0; rc == ATTEST_OK && p < 3; p++) {
 		for (int vlek = 0; rc == ATTEST_OK && vlek < 2; vlek++) {
 			const char *sel = vlek ? "vlek" : "vcek";
@@ -226,14 +234,16 @@ static int amd_items(const struct cli *cli, const char *dir, struct bundle *b, s
 			if (read_item(dir, name, NULL, 0, &blob))
 				rc = add_or_warn(cli, b, BUNDLE_AMD_CERT_CHAIN, key, name, &blob, err);
 			snprintf(name, sizeof(name), "ask_ark_%s%s.pem", low, vlek ? "_vlek" : "");
-			if (rc == ATTEST_OK && bundle_find(b, key) == NULL && read_item(dir, name, NULL, 0, &blob))
+			if (rc == ATTEST_OK && bundle_find(b, key) == NULL &&
+			    read_item(dir, name, NULL, 0, &blob))
 				rc = add_or_warn(cli, b, BUNDLE_AMD_CERT_CHAIN, key, name, &blob, err);
 			bundle_key_amd(products[p], true, vlek, key);
 			snprintf(name, sizeof(name), "%s/v1/%s/crl", sel, products[p]);
 			if (rc == ATTEST_OK && read_item(dir, name, NULL, 0, &blob))
 				rc = add_or_warn(cli, b, BUNDLE_AMD_CRL, key, name, &blob, err);
 			snprintf(name, sizeof(name), "%s_crl_%s.der", sel, products[p]);
-			if (rc == ATTEST_OK && bundle_find(b, key) == NULL && read_item(dir, name, NULL, 0, &blob))
+			if (rc == ATTEST_OK && bundle_find(b, key) == NULL &&
+			    read_item(dir, name, NULL, 0, &blob))
 				rc = add_or_warn(cli, b, BUNDLE_AMD_CRL, key, name, &blob, err);
 		}
 		rc = rc == ATTEST_OK ? 0 : rc;
@@ -252,18 +262,20 @@ static int amd_items(const struct cli *cli, const char *dir, struct bundle *b, s
 					continue;
 				snprintf(name, sizeof(name), "vcek/v1/%s/%.200s", products[p], e->d_name);
 				if (read_item(dir, name, NULL, 0, &blob)) {
-					rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), name, &blob, err);
+					rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), name,
+							 &blob, err);
 					continue;
 				}
-				snprintf(sub, sizeof(sub), "%s/vcek/v1/%s/%.200s", dir, products[p], e->d_name);
+				snprintf(sub, sizeof(sub), "%s/vcek/v1/%s/%.200s", dir, products[p],
+					 e->d_name);
 				if ((d2 = opendir(sub)) == NULL)
 					continue;
 				while (rc == ATTEST_OK && (e2 = readdir(d2)) != NULL) {
-					snprintf(name, sizeof(name), "vcek/v1/%s/%.200s/%.100s", products[p], e->d_name,
-						 e2->d_name);
+					snprintf(name, sizeof(name), "vcek/v1/%s/%.200s/%.100s", products[p],
+						 e->d_name, e2->d_name);
 					if (e2->d_name[0] != '.' && read_item(dir, name, NULL, 0, &blob))
-						rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), name,
-								 &blob, err);
+						rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK,
+								 vcek_key(&blob, key), name, &blob, err);
 				}
 				closedir(d2);
 			}
@@ -347,7 +359,8 @@ static int fetch_server(struct cli *cli, const char *const *keys, int nkeys, str
 			rc = CLI_SERVER;
 		}
 		for (size_t j = 0; rc == CLI_OK && j < got->n; j++)
-			if (bundle_add(b, got->items[j].kind, got->items[j].key, &got->items[j].blob, &err) != 0) {
+			if (bundle_add(b, got->items[j].kind, got->items[j].key, &got->items[j].blob, &err) !=
+			    0) {
 				cli_error_record(cli, "export", &err);
 				rc = CLI_LOCAL;
 			}
@@ -361,10 +374,10 @@ static int fetch_server(struct cli *cli, const char *const *keys, int nkeys, str
 static int cmd_export(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"from-dir", required_argument, NULL, 'd'},
-		{"key", required_argument, NULL, 'k'},
-		{"out", required_argument, NULL, 'O'},
-		{NULL, 0, NULL, 0},
+	    {"from-dir", required_argument, NULL, 'd'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"out", required_argument, NULL, 'O'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *outp = "-", *keys[64];
 	struct bundle *b = NULL;
@@ -384,7 +397,8 @@ static int cmd_export(struct cli *cli, int argc, char **argv)
 			return CLI_USAGE;
 	}
 	if (argc != optind || (dir != NULL && nkeys > 0)) {
-		cli_error(cli, "usage: attestctl collateral export [--from-dir DIR | --key KEY ...] [-O FILE]");
+		cli_error(cli,
+			  "usage: attestctl collateral export [--from-dir DIR | --key KEY ...] [-O FILE]");
 		return CLI_USAGE;
 	}
 	attest_err_clear(&err);
@@ -429,8 +443,8 @@ static void print_results(const struct cli *cli, const struct cli_response *r)
 			const char *msg = json_string_value(json_object_get(it, "message"));
 			bool ok = st != NULL && strcmp(st, "refused") != 0;
 
-			cli_status(cli, ok, "%-9s %s%s%s%s%s", st ? st : "?", key ? key : "?", code ? ": " : "",
-				   code ? code : "", msg ? ": " : "", msg ? msg : "");
+			cli_status(cli, ok, "%-9s %s%s%s%s%s", st ? st : "?", key ? key : "?",
+				   code ? ": " : "", code ? code : "", msg ? ": " : "", msg ? msg : "");
 		}
 	}
 	json_decref(doc);
@@ -467,8 +481,8 @@ static int import_server(struct cli *cli, const char *file, const struct bundle 
 static int cmd_import(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, 'd'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
 	struct bundle *b = NULL;
@@ -524,9 +538,9 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; rows != NULL && i < b->n; i++) {
 		hex_encode_to(b->items[i].sha256, 32, hex);
 		json_object_set_new(rows, b->items[i].key,
-				    json_pack("{s:s,s:s,s:I,s:b}", "kind", bundle_kind_name(b->items[i].kind), "sha256",
-					      hex, "bytes", (json_int_t)b->items[i].blob.len, "issuer_chain",
-					      b->items[i].blob.chain != NULL));
+				    json_pack("{s:s,s:s,s:I,s:b}", "kind", bundle_kind_name(b->items[i].kind),
+					      "sha256", hex, "bytes", (json_int_t)b->items[i].blob.len,
+					      "issuer_chain", b->items[i].blob.chain != NULL));
 	}
 	cli_print_json(cli, rows);
 	json_decref(rows);

@@ -92,8 +92,8 @@ static int load_roots(struct pipeline_ctx *ctx, const char *pem, struct attest_e
  * Runs the attestation of r with candidate collateral `coll` at the token's
  * iat; *claims: the claim set built; *used (optional): the items relied on.
  */
-static int rerun(const struct receipt *r, const json_t *token_claims, const struct bundle *coll, json_t **claims,
-		 struct bundle **used, struct attest_err *err)
+static int rerun(const struct receipt *r, const json_t *token_claims, const struct bundle *coll,
+		 json_t **claims, struct bundle **used, struct attest_err *err)
 {
 	struct pipeline_ctx *ctx = NULL;
 	struct pipeline_attest in = {0};
@@ -106,8 +106,8 @@ static int rerun(const struct receipt *r, const json_t *token_claims, const stru
 		return attest_err_set(err, ATTEST_E_NOMEM, "receipt.nomem", "out of memory");
 	if (maa_type_from_name(r->type, strlen(r->type), &in.type) != ATTEST_OK) {
 		free(body);
-		return attest_err_set(err, ATTEST_E_INVALID, "receipt.type", "unknown attestation type \"%s\"",
-				      r->type);
+		return attest_err_set(err, ATTEST_E_INVALID, "receipt.type",
+				      "unknown attestation type \"%s\"", r->type);
 	}
 	rc = pipeline_ctx_new(0, &ctx, err);
 	if (rc == ATTEST_OK && r->trust_roots != NULL)
@@ -126,7 +126,8 @@ static int rerun(const struct receipt *r, const json_t *token_claims, const stru
 		in.now = json_integer_value(json_object_get(token_claims, "iat"));
 		in.sign = capture_sign;
 		if (in.issuer == NULL || in.now <= 0)
-			rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.token", "the token has no iss or iat");
+			rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.token",
+					    "the token has no iss or iat");
 	}
 	if (rc == ATTEST_OK && (rc = pipeline_attest_run(ctx, &in, &out)) != ATTEST_OK)
 		*err = out.err;
@@ -198,9 +199,10 @@ static int check_pins(const json_t *claims, const struct bundle *used, struct at
 				continue;
 			if (hex == NULL || strlen(hex) != 64 || hex_decode_to(hex, 64, h, 32) != 0 ||
 			    bundle_find_sha256(used, h) == NULL)
-				return attest_err_set(err, ATTEST_E_VERIFY, "receipt.pin",
-						      "the token pins %s %s, which no collateral item used has",
-						      name, hex ? hex : "(not a string)");
+				return attest_err_set(
+				    err, ATTEST_E_VERIFY, "receipt.pin",
+				    "the token pins %s %s, which no collateral item used has", name,
+				    hex ? hex : "(not a string)");
 		}
 	}
 	return ATTEST_OK;
@@ -228,14 +230,16 @@ static int receipt_parse(const char *path, struct receipt *r, struct attest_err 
 	if (cli_read_file(path, &text, &len) != CLI_OK)
 		return attest_err_set(err, ATTEST_E_IO, "cli.read", "cannot read %s", path);
 	if ((doc = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.json", "%s is not JSON: %s", path, jerr.text);
+		rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.json", "%s is not JSON: %s", path,
+				    jerr.text);
 	format = json_string_value(json_object_get(doc, "format"));
 	if (rc == ATTEST_OK && (format == NULL || strcmp(format, RECEIPT_FORMAT) != 0))
-		rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.json", "%s is not a receipt (format \"%s\")",
-				    path, RECEIPT_FORMAT);
+		rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.json",
+				    "%s is not a receipt (format \"%s\")", path, RECEIPT_FORMAT);
 	if (rc == ATTEST_OK && json_integer_value(json_object_get(doc, "version")) != RECEIPT_VERSION)
-		rc = attest_err_set(err, ATTEST_E_UNSUPPORTED, "receipt.version", "receipt version %lld; version %d is read",
-				    (long long)json_integer_value(json_object_get(doc, "version")), RECEIPT_VERSION);
+		rc = attest_err_set(
+		    err, ATTEST_E_UNSUPPORTED, "receipt.version", "receipt version %lld; version %d is read",
+		    (long long)json_integer_value(json_object_get(doc, "version")), RECEIPT_VERSION);
 	if (rc == ATTEST_OK) {
 		r->type = dup_member(doc, "type");
 		r->token = dup_member(doc, "token");
@@ -262,9 +266,9 @@ static json_t *receipt_json(const struct receipt *r, int64_t iat, const char *is
 	json_t *o;
 
 	time_format_rfc3339(iat, when, sizeof(when));
-	o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:O,s:s?,s:s,s:o}", "format", RECEIPT_FORMAT, "version", RECEIPT_VERSION,
-		      "type", r->type, "time", when, "issuer", iss, "request", r->request, "policy", r->policy,
-		      "token", r->token, "collateral", bundle_to_json(r->collateral));
+	o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:O,s:s?,s:s,s:o}", "format", RECEIPT_FORMAT, "version",
+		      RECEIPT_VERSION, "type", r->type, "time", when, "issuer", iss, "request", r->request,
+		      "policy", r->policy, "token", r->token, "collateral", bundle_to_json(r->collateral));
 	if (o != NULL && r->trust_roots != NULL)
 		json_object_set_new(o, "trust_roots", json_string(r->trust_roots));
 	if (o != NULL && r->jwks != NULL)
@@ -308,7 +312,8 @@ int cli_receipt_verify(const struct cli *cli, const char *path)
 		return err.rc == ATTEST_E_IO ? CLI_LOCAL : CLI_REFUSED;
 	}
 	if ((rc = token_claims(&r, &claims, &err)) == ATTEST_OK &&
-	    (rc = token_signature(&r, json_integer_value(json_object_get(claims, "iat")), &err)) == ATTEST_OK &&
+	    (rc = token_signature(&r, json_integer_value(json_object_get(claims, "iat")), &err)) ==
+		ATTEST_OK &&
 	    (rc = check_pins(claims, r.collateral, &err)) == ATTEST_OK)
 		rc = rerun(&r, claims, r.collateral, &again, NULL, &err);
 	if (rc != ATTEST_OK) {
@@ -316,8 +321,8 @@ int cli_receipt_verify(const struct cli *cli, const char *path)
 		cli_status(cli, false, "refused: %s", err.name);
 		rc = CLI_REFUSED;
 	} else if ((diff = compare_claims(cli, claims, again, true)) != 0) {
-		cli_status(cli, false, "different: %zu claim(s) of the token are not what re-verification issues",
-			   diff);
+		cli_status(cli, false,
+			   "different: %zu claim(s) of the token are not what re-verification issues", diff);
 		rc = CLI_REFUSED;
 	} else {
 		if (cli->output == CLI_OUTPUT_JSON)
@@ -376,8 +381,8 @@ static json_t *request_of(const struct export_opts *o)
 	return json_is_object(req) ? req : (json_decref(req), NULL);
 }
 
-static int export_collect(const struct cli *cli, const struct export_opts *o, struct receipt *r, struct bundle **cand,
-			  struct attest_err *err)
+static int export_collect(const struct cli *cli, const struct export_opts *o, struct receipt *r,
+			  struct bundle **cand, struct attest_err *err)
 {
 	json_error_t jerr;
 
@@ -386,14 +391,16 @@ static int export_collect(const struct cli *cli, const struct export_opts *o, st
 				      o->request ? o->request : o->evidence);
 	if (read_text(o->token, &r->token) != CLI_OK || read_text(o->policy, &r->policy) != CLI_OK ||
 	    read_text(o->roots, &r->trust_roots) != CLI_OK)
-		return attest_err_set(err, ATTEST_E_IO, "cli.read", "cannot read the token, policy or roots file");
+		return attest_err_set(err, ATTEST_E_IO, "cli.read",
+				      "cannot read the token, policy or roots file");
 	if (o->jwks != NULL && (r->jwks = json_load_file(o->jwks, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
 		return attest_err_set(err, ATTEST_E_PARSE, "cli.read", "%s: %s", o->jwks, jerr.text);
 	if (o->bundle != NULL)
 		return cli_bundle_load(o->bundle, cand, err);
 	if (o->coll_dir != NULL)
 		return cli_bundle_from_dir(cli, o->coll_dir, cand, err);
-	return (*cand = bundle_new()) ? ATTEST_OK : attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
+	return (*cand = bundle_new()) ? ATTEST_OK
+				      : attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
 }
 
 static int export_run(const struct cli *cli, const struct export_opts *o)
@@ -418,7 +425,9 @@ static int export_run(const struct cli *cli, const struct export_opts *o)
 		goto out;
 	}
 	if (compare_claims(cli, claims, again, true) != 0) {
-		cli_status(cli, false, "refused: the evidence, policy and collateral given do not reach the token's claims");
+		cli_status(
+		    cli, false,
+		    "refused: the evidence, policy and collateral given do not reach the token's claims");
 		rc = CLI_REFUSED;
 		goto out;
 	}
@@ -426,7 +435,8 @@ static int export_run(const struct cli *cli, const struct export_opts *o)
 			   json_string_value(json_object_get(claims, "iss")));
 	rc = doc ? cli_write_json(o->out, doc) : CLI_LOCAL;
 	if (rc == CLI_OK && strcmp(o->out, "-") != 0)
-		cli_status(cli, true, "receipt written to %s (%zu collateral item(s))", o->out, r.collateral->n);
+		cli_status(cli, true, "receipt written to %s (%zu collateral item(s))", o->out,
+			   r.collateral->n);
 	else if (rc != CLI_OK)
 		cli_error(cli, "cannot write %s", o->out);
 out:
@@ -441,12 +451,17 @@ out:
 static int cmd_export(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"type", required_argument, NULL, 'y'},	      {"request", required_argument, NULL, 'r'},
-		{"evidence", required_argument, NULL, 'e'},   {"token", required_argument, NULL, 't'},
-		{"policy", required_argument, NULL, 'p'},     {"collateral", required_argument, NULL, 'c'},
-		{"bundle", required_argument, NULL, 'b'},     {"trust-roots", required_argument, NULL, 'R'},
-		{"jwks", required_argument, NULL, 'j'},	      {"out", required_argument, NULL, 'O'},
-		{NULL, 0, NULL, 0},
+	    {"type", required_argument, NULL, 'y'},
+	    {"request", required_argument, NULL, 'r'},
+	    {"evidence", required_argument, NULL, 'e'},
+	    {"token", required_argument, NULL, 't'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"collateral", required_argument, NULL, 'c'},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"trust-roots", required_argument, NULL, 'R'},
+	    {"jwks", required_argument, NULL, 'j'},
+	    {"out", required_argument, NULL, 'O'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct export_opts o = {.out = "-"};
 	int ch;
@@ -454,23 +469,45 @@ static int cmd_export(struct cli *cli, int argc, char **argv)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "O:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'y': o.type = optarg; break;
-		case 'r': o.request = optarg; break;
-		case 'e': o.evidence = optarg; break;
-		case 't': o.token = optarg; break;
-		case 'p': o.policy = optarg; break;
-		case 'c': o.coll_dir = optarg; break;
-		case 'b': o.bundle = optarg; break;
-		case 'R': o.roots = optarg; break;
-		case 'j': o.jwks = optarg; break;
-		case 'O': o.out = optarg; break;
-		default: return CLI_USAGE;
+		case 'y':
+			o.type = optarg;
+			break;
+		case 'r':
+			o.request = optarg;
+			break;
+		case 'e':
+			o.evidence = optarg;
+			break;
+		case 't':
+			o.token = optarg;
+			break;
+		case 'p':
+			o.policy = optarg;
+			break;
+		case 'c':
+			o.coll_dir = optarg;
+			break;
+		case 'b':
+			o.bundle = optarg;
+			break;
+		case 'R':
+			o.roots = optarg;
+			break;
+		case 'j':
+			o.jwks = optarg;
+			break;
+		case 'O':
+			o.out = optarg;
+			break;
+		default:
+			return CLI_USAGE;
 		}
 	}
-	if (argc != optind || o.type == NULL || o.token == NULL || (o.request == NULL) == (o.evidence == NULL) ||
-	    (o.coll_dir != NULL && o.bundle != NULL)) {
-		cli_error(cli, "usage: attestctl receipt export --type TYPE (--request FILE | --evidence FILE) "
-			       "--token FILE [--policy FILE] [--collateral DIR | --bundle FILE] [-O FILE]");
+	if (argc != optind || o.type == NULL || o.token == NULL ||
+	    (o.request == NULL) == (o.evidence == NULL) || (o.coll_dir != NULL && o.bundle != NULL)) {
+		cli_error(cli,
+			  "usage: attestctl receipt export --type TYPE (--request FILE | --evidence FILE) "
+			  "--token FILE [--policy FILE] [--collateral DIR | --bundle FILE] [-O FILE]");
 		return CLI_USAGE;
 	}
 	return export_run(cli, &o);

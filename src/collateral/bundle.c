@@ -192,7 +192,8 @@ void bundle_key_pck_cert(const struct collateral_pck_query *q, char out[CACHED_K
 	snprintf(out, CACHED_KEY_MAX, "sgx/pckcert/%s/%s/%04x/%s", ppid, cpusvn, q->pcesvn, pceid);
 }
 
-void bundle_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_t tcb, char out[CACHED_KEY_MAX])
+void bundle_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_t tcb,
+			 char out[CACHED_KEY_MAX])
 {
 	char hw[129], t[17];
 	uint8_t tb[8];
@@ -229,7 +230,8 @@ bool bundle_key_amd_vcek_of(const char *product, const uint8_t *hwid, size_t hwi
 
 void bundle_key_amd(const char *product, bool crl, bool vlek, char out[CACHED_KEY_MAX])
 {
-	snprintf(out, CACHED_KEY_MAX, "amd/%s/%s/%s", product, crl ? "crl" : "cert_chain", vlek ? "vlek" : "vcek");
+	snprintf(out, CACHED_KEY_MAX, "amd/%s/%s/%s", product, crl ? "crl" : "cert_chain",
+		 vlek ? "vlek" : "vcek");
 }
 
 /* ---- the set ----------------------------------------------------------------------- */
@@ -296,15 +298,16 @@ int bundle_add(struct bundle *b, enum bundle_kind kind, const char *key, const s
 
 	if (!bundle_key_ok(kind, key))
 		return attest_err_set(err, ATTEST_E_INVALID, "bundle.key", "\"%s\" is not a key of a %s item",
-				      key ? key : "(null)", bundle_kind_name(kind) ? bundle_kind_name(kind) : "?");
+				      key ? key : "(null)",
+				      bundle_kind_name(kind) ? bundle_kind_name(kind) : "?");
 	if (blob == NULL || blob->data == NULL || blob->len == 0 || blob->len > BUNDLE_MAX_ITEM_BYTES ||
 	    blob->chain_len > BUNDLE_MAX_ITEM_BYTES)
 		return attest_err_set(err, ATTEST_E_INVALID, "bundle.limit",
 				      "%s: an item holds 1 to %u bytes of data and of chain", key,
 				      BUNDLE_MAX_ITEM_BYTES);
 	if (slot == NULL && b->n >= BUNDLE_MAX_ITEMS)
-		return attest_err_set(err, ATTEST_E_INVALID, "bundle.limit", "a bundle holds at most %u items",
-				      BUNDLE_MAX_ITEMS);
+		return attest_err_set(err, ATTEST_E_INVALID, "bundle.limit",
+				      "a bundle holds at most %u items", BUNDLE_MAX_ITEMS);
 	it.kind = kind;
 	it.key = strdup(key);
 	it.blob.data = dup_bytes(blob->data, blob->len);
@@ -342,7 +345,8 @@ int bundle_add(struct bundle *b, enum bundle_kind kind, const char *key, const s
 
 static int cmp_items(const void *a, const void *b)
 {
-	return strcmp((*(const struct bundle_item *const *)a)->key, (*(const struct bundle_item *const *)b)->key);
+	return strcmp((*(const struct bundle_item *const *)a)->key,
+		      (*(const struct bundle_item *const *)b)->key);
 }
 
 static json_t *item_to_json(const struct bundle_item *it)
@@ -397,7 +401,7 @@ json_t *bundle_to_json(const struct bundle *b)
 }
 
 static int item_err(struct attest_err *err, const char *name, size_t i, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int item_err(struct attest_err *err, const char *name, size_t i, const char *fmt, ...)
 {
 	char msg[ATTEST_ERR_MSG_MAX];
@@ -429,7 +433,8 @@ static int b64_member(const json_t *o, const char *name, bool required, uint8_t 
 	if (b64_decode(s, strlen(s), out, len) != 0 || *len == 0) {
 		free(*out);
 		*out = NULL;
-		return item_err(err, "bundle.base64", i, "member \"%s\" is not base64 of a non-empty value", name);
+		return item_err(err, "bundle.base64", i, "member \"%s\" is not base64 of a non-empty value",
+				name);
 	}
 	return ATTEST_OK;
 }
@@ -444,7 +449,8 @@ static int item_from_json(const json_t *o, size_t i, struct bundle *b, struct at
 	int k = bundle_kind_parse(kind), rc;
 
 	if (!json_is_object(o) || kind == NULL || key == NULL || digest == NULL)
-		return item_err(err, "bundle.item", i, "%s", "an item is an object with kind, key, sha256 and data");
+		return item_err(err, "bundle.item", i, "%s",
+				"an item is an object with kind, key, sha256 and data");
 	if (k < 0)
 		return item_err(err, "bundle.kind", i, "unknown kind \"%s\"", kind);
 	if (!bundle_key_ok((enum bundle_kind)k, key))
@@ -460,8 +466,8 @@ static int item_from_json(const json_t *o, size_t i, struct bundle *b, struct at
 	}
 	if ((rc = bundle_add(b, (enum bundle_kind)k, key, &blob, err)) == ATTEST_OK &&
 	    !crypto_memeq(b->items[b->n - 1].sha256, want, 32)) {
-		rc = item_err(err, "bundle.digest", i, "the data of \"%s\" does not have the sha256 the item states",
-			      key);
+		rc = item_err(err, "bundle.digest", i,
+			      "the data of \"%s\" does not have the sha256 the item states", key);
 	} else if (rc != ATTEST_OK) {
 		attest_err_where(err, "items[%zu]", i);
 	}
@@ -478,22 +484,25 @@ int bundle_from_json(const json_t *doc, struct bundle **out, struct attest_err *
 	struct bundle *b;
 	int rc = ATTEST_OK;
 
-	if (!json_is_object(doc) || format == NULL || strcmp(format, BUNDLE_FORMAT) != 0 || !json_is_array(items))
-		return attest_err_set(err, ATTEST_E_PARSE, "bundle.json",
-				      "not a collateral bundle: an object with \"format\": \"%s\" and \"items\" "
-				      "is expected",
-				      BUNDLE_FORMAT);
+	if (!json_is_object(doc) || format == NULL || strcmp(format, BUNDLE_FORMAT) != 0 ||
+	    !json_is_array(items))
+		return attest_err_set(
+		    err, ATTEST_E_PARSE, "bundle.json",
+		    "not a collateral bundle: an object with \"format\": \"%s\" and \"items\" "
+		    "is expected",
+		    BUNDLE_FORMAT);
 	if (!json_is_integer(json_object_get(doc, "version")) || version != BUNDLE_VERSION)
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, "bundle.version",
-				      "bundle version %lld; this attestd reads version %d", (long long)version,
-				      BUNDLE_VERSION);
+				      "bundle version %lld; this attestd reads version %d",
+				      (long long)version, BUNDLE_VERSION);
 	if (json_array_size(items) > BUNDLE_MAX_ITEMS)
 		return attest_err_set(err, ATTEST_E_PARSE, "bundle.limit", "%zu items; at most %u",
 				      json_array_size(items), BUNDLE_MAX_ITEMS);
 	if ((b = bundle_new()) == NULL)
 		return nomem(err);
 	if (created != NULL && time_parse_rfc3339(created, &b->created) != 0)
-		rc = attest_err_set(err, ATTEST_E_PARSE, "bundle.json", "\"created\" is not an RFC 3339 time");
+		rc =
+		    attest_err_set(err, ATTEST_E_PARSE, "bundle.json", "\"created\" is not an RFC 3339 time");
 	for (size_t i = 0; rc == ATTEST_OK && i < json_array_size(items); i++)
 		rc = item_from_json(json_array_get(items, i), i, b, err);
 	if (rc != ATTEST_OK) {
@@ -557,12 +566,14 @@ static int write_file(const char *dir, const char *name, const uint8_t *p, size_
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	if ((f = fopen(tmp, "wb")) == NULL)
-		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot write %s: %s", tmp, strerror(errno));
+		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot write %s: %s", tmp,
+				      strerror(errno));
 	ok = fwrite(p, 1, n, f) == n;
 	ok = (fclose(f) == 0) && ok;
 	if (!ok || rename(tmp, path) != 0) {
 		unlink(tmp);
-		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot write %s: %s", path, strerror(errno));
+		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot write %s: %s", path,
+				      strerror(errno));
 	}
 	return ATTEST_OK;
 }
@@ -604,7 +615,7 @@ static void item_names(const struct bundle_item *it, char *data, char *chain, si
 		snprintf(chain, n, "tcb_info_%.3s_%s_issuer_chain.pem", k, low);
 		break;
 	case BUNDLE_QE_IDENTITY: {
-		const char *id = strncmp(k, "tdx/qe/identity", 15) == 0	  ? "td_qe"
+		const char *id = strncmp(k, "tdx/qe/identity", 15) == 0	   ? "td_qe"
 				 : strncmp(k, "sgx/qve/identity", 16) == 0 ? "qve"
 				 : strncmp(k, "sgx/qae/identity", 16) == 0 ? "qae"
 									   : "qe";
@@ -628,7 +639,8 @@ static void item_names(const struct bundle_item *it, char *data, char *chain, si
 	case BUNDLE_AMD_CRL:
 		sscanf(k, "amd/%7[A-Za-z]/", product);
 		snprintf(sel, sizeof(sel), "%s", k + strlen(k) - 4);
-		snprintf(data, n, "%s/v1/%s/%s", sel, product, it->kind == BUNDLE_AMD_CRL ? "crl" : "cert_chain");
+		snprintf(data, n, "%s/v1/%s/%s", sel, product,
+			 it->kind == BUNDLE_AMD_CRL ? "crl" : "cert_chain");
 		break;
 	default:
 		snprintf(data, n, "unknown");
@@ -642,7 +654,8 @@ int bundle_write_dir(const struct bundle *b, const char *dir, struct attest_err 
 
 	snprintf(root, sizeof(root), "%s", dir);
 	if (mkdirs(root) != 0)
-		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot create %s: %s", dir, strerror(errno));
+		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot create %s: %s", dir,
+				      strerror(errno));
 	for (size_t i = 0; rc == ATTEST_OK && i < b->n; i++) {
 		const struct bundle_item *it = &b->items[i];
 
@@ -689,7 +702,8 @@ static int serve(void *self, const char *key, struct collateral_blob *out, struc
 	return ATTEST_OK;
 }
 
-static int bs_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out, struct attest_err *err)
+static int bs_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out,
+		      struct attest_err *err)
 {
 	char key[CACHED_KEY_MAX];
 
@@ -702,8 +716,8 @@ static int bs_root_ca_crl(void *self, struct collateral_blob *out, struct attest
 	return serve(self, "root_ca_crl", out, err);
 }
 
-static int bs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6], struct collateral_blob *out,
-		       struct attest_err *err)
+static int bs_tcb_info(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+		       struct collateral_blob *out, struct attest_err *err)
 {
 	char key[CACHED_KEY_MAX];
 
@@ -815,7 +829,8 @@ int bundle_source_used(const struct collateral_source *src, struct bundle **out,
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; rc == ATTEST_OK && i < s->b->n; i++)
 		if (s->used[i])
-			rc = bundle_add(u, s->b->items[i].kind, s->b->items[i].key, &s->b->items[i].blob, err);
+			rc =
+			    bundle_add(u, s->b->items[i].kind, s->b->items[i].key, &s->b->items[i].blob, err);
 	pthread_mutex_unlock(&s->mu);
 	if (rc != ATTEST_OK) {
 		bundle_free(u);

@@ -50,11 +50,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BUNDLE_FORMAT	       "attestd-collateral-bundle"
-#define BUNDLE_VERSION	       1
-#define BUNDLE_MAX_ITEMS       4096
-#define BUNDLE_MAX_ITEM_BYTES  (1024u * 1024) /* data or chain of one item */
-#define BUNDLE_MAX_DOC	       (64u * 1024 * 1024)
+#define BUNDLE_FORMAT	      "attestd-collateral-bundle"
+#define BUNDLE_VERSION	      1
+#define BUNDLE_MAX_ITEMS      4096
+#define BUNDLE_MAX_ITEM_BYTES (1024u * 1024) /* data or chain of one item */
+#define BUNDLE_MAX_DOC	      (64u * 1024 * 1024)
 
 enum bundle_kind {
 	BUNDLE_PCK_CRL = 0,
@@ -94,7 +94,8 @@ int bundle_kind_of_key(const char *key);
 
 /* Keys cached.c builds for the slots without a public cached_key_* (same text). */
 void bundle_key_pck_cert(const struct collateral_pck_query *q, char out[CACHED_KEY_MAX]);
-void bundle_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_t tcb, char out[CACHED_KEY_MAX]);
+void bundle_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_t tcb,
+			 char out[CACHED_KEY_MAX]);
 void bundle_key_amd(const char *product, bool crl, bool vlek, char out[CACHED_KEY_MAX]);
 /*
  * The key of a VCEK from what the certificate says of itself: its hwID

@@ -73,7 +73,8 @@ static void vctx_clear(struct vctx *v)
 		sk_X509_pop_free(v->anchors.intel_sgx_roots, X509_free);
 }
 
-static int refuse(struct attest_err *err, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(struct attest_err *err, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int refuse(struct attest_err *err, const char *name, const char *fmt, ...)
 {
 	char msg[ATTEST_ERR_MSG_MAX];
@@ -89,7 +90,8 @@ static int refuse(struct attest_err *err, const char *name, const char *fmt, ...
 static int intel_signer(const struct vctx *v, const struct bundle_item *it, STACK_OF(X509) * *chain,
 			X509 **signer, struct attest_err *err)
 {
-	struct x509_verify_opts o = {.time = v->ectx.now, .anchors = v->anchors.intel_sgx_roots, .exact_chain = true};
+	struct x509_verify_opts o = {
+	    .time = v->ectx.now, .anchors = v->anchors.intel_sgx_roots, .exact_chain = true};
 	int rc;
 
 	if (it->blob.chain == NULL)
@@ -99,7 +101,8 @@ static int intel_signer(const struct vctx *v, const struct bundle_item *it, STAC
 	if (rc == ATTEST_OK && sk_X509_num(*chain) < 1)
 		rc = refuse(err, "collateral.import.chain", "%s has an empty issuer chain", it->key);
 	if (rc == ATTEST_OK)
-		rc = x509_chain_verify(sk_X509_value(*chain, 0), *chain, &o, NULL, "collateral.import.chain", err);
+		rc = x509_chain_verify(sk_X509_value(*chain, 0), *chain, &o, NULL, "collateral.import.chain",
+				       err);
 	*signer = rc == ATTEST_OK ? sk_X509_value(*chain, 0) : NULL;
 	return rc;
 }
@@ -149,17 +152,23 @@ static int verify_tcb_or_qe(const struct vctx *v, const struct bundle_item *it, 
 
 	if (rc == ATTEST_OK && it->kind == BUNDLE_TCB_INFO &&
 	    (rc = tcb_info_parse(it->blob.data, it->blob.len, &ti, "collateral.import", err)) == ATTEST_OK &&
-	    (rc = tcb_info_verify_signature(ti, X509_get0_pubkey(signer), "collateral.import", err)) == ATTEST_OK)
-		cached_key_tcb_info(ti->id == TCB_INFO_ID_TDX ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, ti->fmspc, key);
+	    (rc = tcb_info_verify_signature(ti, X509_get0_pubkey(signer), "collateral.import", err)) ==
+		ATTEST_OK)
+		cached_key_tcb_info(ti->id == TCB_INFO_ID_TDX ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX,
+				    ti->fmspc, key);
 	if (rc == ATTEST_OK && it->kind == BUNDLE_QE_IDENTITY &&
-	    (rc = qe_identity_parse(it->blob.data, it->blob.len, &qi, "collateral.import", err)) == ATTEST_OK &&
+	    (rc = qe_identity_parse(it->blob.data, it->blob.len, &qi, "collateral.import", err)) ==
+		ATTEST_OK &&
 	    (rc = qe_identity_verify_signature(qi, X509_get0_pubkey(signer), "collateral.import", err)) ==
 		ATTEST_OK)
 		cached_key_qe_identity((enum collateral_qe)qi->id, key);
 	if (rc == ATTEST_OK && !key_names(it->key, key, ti ? ti->eval_num : qi ? qi->eval_num : -1))
 		rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
-				    "the item under %s is the one of %s (evaluation data number %lld)", it->key, key,
-				    (long long)(ti ? ti->eval_num : qi ? qi->eval_num : -1));
+				    "the item under %s is the one of %s (evaluation data number %lld)",
+				    it->key, key,
+				    (long long)(ti   ? ti->eval_num
+						: qi ? qi->eval_num
+						     : -1));
 	tcb_info_free(ti);
 	qe_identity_free(qi);
 	sk_X509_pop_free(chain, X509_free);
@@ -172,7 +181,8 @@ static int crl_by_any(X509_CRL *crl, STACK_OF(X509) * issuers, int64_t now, stru
 	int rc = refuse(err, "collateral.import.crl_issuer", "%s", "no trusted issuer signed this CRL");
 
 	for (int i = 0; rc != ATTEST_OK && i < sk_X509_num(issuers); i++) {
-		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(sk_X509_value(issuers, i))) != 0)
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+				  X509_get_subject_name(sk_X509_value(issuers, i))) != 0)
 			continue;
 		attest_err_clear(err);
 		rc = x509_crl_verify(crl, sk_X509_value(issuers, i), now, "collateral.import", err);
@@ -194,7 +204,8 @@ static int verify_intel_crl(const struct vctx *v, const struct bundle_item *it, 
 		   (rc = x509_crl_verify(crl, signer, v->ectx.now, "collateral.import", err)) == ATTEST_OK) {
 		/* The PCK CA that signed it (§2.2 names): the key must say the same CA. */
 		X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, cn, sizeof(cn));
-		if (strstr(cn, strcmp(it->key, "pck_crl/platform") == 0 ? "Platform CA" : "Processor CA") == NULL)
+		if (strstr(cn, strcmp(it->key, "pck_crl/platform") == 0 ? "Platform CA" : "Processor CA") ==
+		    NULL)
 			rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
 					    "%s holds a CRL issued by \"%s\"", it->key, cn);
 	}
@@ -213,16 +224,16 @@ static int verify_pck_cert(const struct vctx *v, const struct bundle_item *it, s
 		return refuse(err, "collateral.import.chain", "%s has no issuer chain", it->key);
 	rc = x509_stack_from_pem(it->blob.data, it->blob.len, &leaf, "collateral.import.pck", err);
 	if (rc == ATTEST_OK)
-		rc = intel_pem_chain_parse(it->blob.chain, it->blob.chain_len, v->anchors.intel_sgx_roots, &chain,
-					   "collateral.import.chain", err);
+		rc = intel_pem_chain_parse(it->blob.chain, it->blob.chain_len, v->anchors.intel_sgx_roots,
+					   &chain, "collateral.import.chain", err);
 	if (rc == ATTEST_OK && (sk_X509_num(leaf) != 1 || !sk_X509_unshift(chain, sk_X509_value(leaf, 0))))
 		rc = refuse(err, "collateral.import.pck", "%s must hold one certificate", it->key);
 	else if (rc == ATTEST_OK)
 		X509_up_ref(sk_X509_value(leaf, 0));
 	/* Revocation is checked on use, with the PCK CRL of that time. */
 	if (rc == ATTEST_OK)
-		rc = pck_chain_verify(chain, v->anchors.intel_sgx_roots, NULL, NULL, v->ectx.now, true, &ext, NULL,
-				      "collateral.import", err);
+		rc = pck_chain_verify(chain, v->anchors.intel_sgx_roots, NULL, NULL, v->ectx.now, true, &ext,
+				      NULL, "collateral.import", err);
 	sk_X509_pop_free(leaf, X509_free);
 	sk_X509_pop_free(chain, X509_free);
 	return rc;
@@ -248,14 +259,16 @@ static int verify_vcek(const struct vctx *v, const struct bundle_item *it, struc
 	if (rc == ATTEST_OK)
 		rc = amd_chain_verify(&v->ectx, p, false, &ch, &res, err);
 	if (rc == ATTEST_OK) {
-		spl = (struct bundle_amd_spl){(uint8_t)res.ext.spl[AMD_SPL_FMC], (uint8_t)res.ext.spl[AMD_SPL_BL],
-					      (uint8_t)res.ext.spl[AMD_SPL_TEE], (uint8_t)res.ext.spl[AMD_SPL_SNP],
-					      (uint8_t)res.ext.spl[AMD_SPL_UCODE]};
+		spl = (struct bundle_amd_spl){
+		    (uint8_t)res.ext.spl[AMD_SPL_FMC], (uint8_t)res.ext.spl[AMD_SPL_BL],
+		    (uint8_t)res.ext.spl[AMD_SPL_TEE], (uint8_t)res.ext.spl[AMD_SPL_SNP],
+		    (uint8_t)res.ext.spl[AMD_SPL_UCODE]};
 		if (!res.ext.has_hwid ||
 		    !bundle_key_amd_vcek_of(amd_product_name(p), res.ext.hwid, res.ext.hwid_len, &spl, key) ||
 		    strcmp(key, it->key) != 0)
 			rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
-					    "the VCEK under %s certifies another chip or TCB (%s)", it->key, key);
+					    "the VCEK under %s certifies another chip or TCB (%s)", it->key,
+					    key);
 	}
 	EVP_PKEY_free(res.leaf_key);
 	X509_free(ch.leaf);
@@ -381,7 +394,8 @@ static int verify_item(const struct vctx *v, const struct bundle_item *it, struc
 
 static json_t *result_json(const struct bundle_item *it, const char *status, const struct attest_err *e)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s}", "key", it->key, "kind", bundle_kind_name(it->kind), "status", status);
+	json_t *o =
+	    json_pack("{s:s,s:s,s:s}", "key", it->key, "kind", bundle_kind_name(it->kind), "status", status);
 
 	if (e != NULL) {
 		json_object_set_new(o, "error", json_string(e->name));
@@ -436,7 +450,8 @@ static int store_item(struct srv *srv, int64_t now, const struct bundle_item *it
 	/* A source other than the caching one (a plain --collateral-dir) has no table to install into. */
 	if (rc == ATTEST_OK && pr != NULL && pr->ctx != NULL && pr->ctx->collateral != NULL &&
 	    strcmp(pr->ctx->collateral->ops->name, "cached") == 0)
-		rc = cached_source_import(pr->ctx->collateral, it->key, bundle_cached_kind(it->kind), &it->blob, err);
+		rc = cached_source_import(pr->ctx->collateral, it->key, bundle_cached_kind(it->kind),
+					  &it->blob, err);
 	return rc;
 }
 
@@ -471,9 +486,10 @@ static void import_collateral(struct http_request *req, struct http_response *re
 		goto out;
 	}
 	if (!verify_all(req->srv, req->now, b, results, &err)) {
-		body = json_pack("{s:{s:s,s:s},s:O}", "error", "code", "InvalidParameter", "message",
-				 err.rc != ATTEST_OK ? err.msg : "items of the bundle were refused; nothing was imported",
-				 "items", results);
+		body = json_pack(
+		    "{s:{s:s,s:s},s:O}", "error", "code", "InvalidParameter", "message",
+		    err.rc != ATTEST_OK ? err.msg : "items of the bundle were refused; nothing was imported",
+		    "items", results);
 		http_resp_json(resp, 400, body);
 		json_decref(body);
 		goto out;
@@ -483,13 +499,17 @@ static void import_collateral(struct http_request *req, struct http_response *re
 		rc = store_item(req->srv, req->now, &b->items[i], &err);
 	detail = audit_detail(b);
 	if (rc == ATTEST_OK) {
-		struct store_audit a = {.actor = req->auth.subject, .action = "collateral.import", .provider = "",
-					.detail = detail, .time = req->now};
+		struct store_audit a = {.actor = req->auth.subject,
+					.action = "collateral.import",
+					.provider = "",
+					.detail = detail,
+					.time = req->now};
 		rc = store_audit_append(req->srv->store, &a, &err);
 	}
 	if (rc != ATTEST_OK) {
 		http_resp_error_from(resp, strcmp(err.name, "store.unavailable") == 0 ? 503 : 500,
-				     strcmp(err.name, "store.unavailable") == 0 ? "ServiceUnavailable" : "InternalError",
+				     strcmp(err.name, "store.unavailable") == 0 ? "ServiceUnavailable"
+										: "InternalError",
 				     &err);
 		goto out;
 	}
@@ -532,15 +552,17 @@ static void export_collateral(struct http_request *req, struct http_response *re
 
 	(void)arg;
 	if (rc == ATTEST_OK && key != NULL && bundle_kind_of_key(key) < 0) {
-		http_resp_error(resp, 400, "InvalidParameter",
-				"\"%.200s\" is not the key of a collateral item (docs/receipts-and-bundles.md)", key);
+		http_resp_error(
+		    resp, 400, "InvalidParameter",
+		    "\"%.200s\" is not the key of a collateral item (docs/receipts-and-bundles.md)", key);
 		bundle_free(b);
 		return;
 	}
 	if (rc == ATTEST_OK && key != NULL) {
 		if ((rc = store_collateral_get(req->srv->store, key, &c, &err)) == ATTEST_OK)
 			rc = add_row(b, &c, &err);
-	} else if (rc == ATTEST_OK && (rc = store_collateral_list(req->srv->store, &list, &n, &err)) == ATTEST_OK) {
+	} else if (rc == ATTEST_OK &&
+		   (rc = store_collateral_list(req->srv->store, &list, &n, &err)) == ATTEST_OK) {
 		for (size_t i = 0; i < n && rc == ATTEST_OK; i++)
 			rc = add_row(b, &list[i], &err);
 	}
@@ -562,10 +584,12 @@ static void export_collateral(struct http_request *req, struct http_response *re
 
 int routes_collateral_register(struct http_router *r, struct srv *srv, struct attest_err *err)
 {
-	int rc = http_router_add(r, "POST", "/management/collateral", COLL_ROUTE, import_collateral, NULL, err);
+	int rc =
+	    http_router_add(r, "POST", "/management/collateral", COLL_ROUTE, import_collateral, NULL, err);
 
 	(void)srv;
 	if (rc == ATTEST_OK)
-		rc = http_router_add(r, "GET", "/management/collateral", COLL_ROUTE, export_collateral, NULL, err);
+		rc = http_router_add(r, "GET", "/management/collateral", COLL_ROUTE, export_collateral, NULL,
+				     err);
 	return rc;
 }

@@ -136,8 +136,8 @@ static int ctl_run(char **out, const char *a1, ...)
  * Issues a token for body with attestd's pipeline (collateral from coll_dir,
  * extra anchors from roots when given) at now, and writes request + token.
  */
-static void issue(struct fixture *f, enum maa_type type, const char *body, const char *coll_dir, const char *roots,
-		  const char *policy, int64_t now)
+static void issue(struct fixture *f, enum maa_type type, const char *body, const char *coll_dir,
+		  const char *roots, const char *policy, int64_t now)
 {
 	struct pipeline_ctx *ctx = NULL;
 	struct pipeline_attest in = {0};
@@ -176,8 +176,21 @@ static void round_trip(struct fixture *f, const char *type, const char *coll_dir
 	int rc;
 
 	{
-		char *argv[32] = {ctl, "receipt", "export", "--type", (char *)type, "--request", f->req, "--token", f->tok,
-				  "--collateral", (char *)coll_dir, "--jwks", f->jwks, "-O", f->rcpt};
+		char *argv[32] = {ctl,
+				  "receipt",
+				  "export",
+				  "--type",
+				  (char *)type,
+				  "--request",
+				  f->req,
+				  "--token",
+				  f->tok, /* a .json candidate is a bundle */
+				  strstr(coll_dir, ".json") ? "--bundle" : "--collateral",
+				  (char *)coll_dir,
+				  "--jwks",
+				  f->jwks,
+				  "-O",
+				  f->rcpt};
 		int i = 15;
 
 		if (roots != NULL)
@@ -222,7 +235,8 @@ static char *member_body(const char *member, const char *b64)
 static void intel_vector(struct fixture *f, const char *dir, enum maa_type type, const char *type_name,
 			 const char *evidence, const char *coll, int64_t now)
 {
-	char *b64 = b64url_file(dir, evidence), *body = member_body(type == MAA_TYPE_OPEN_ENCLAVE ? "report" : "quote", b64);
+	char *b64 = b64url_file(dir, evidence),
+	     *body = member_body(type == MAA_TYPE_OPEN_ENCLAVE ? "report" : "quote", b64);
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, coll);
@@ -234,10 +248,25 @@ static void intel_vector(struct fixture *f, const char *dir, enum maa_type type,
 
 static void sgx_vectors_round_trip(void **state)
 {
+	struct fixture *f = *state;
+	char path[4096], bundle[160], *b64, *body;
 	REQUIRE_VECTORS(dir);
-	intel_vector(*state, dir, MAA_TYPE_SGX_ENCLAVE, "SgxEnclave", "sgx/phala-sgx-v3-00a067110000-2023-11/quote.bin",
+
+	/* The candidates as a collateral bundle (attestctl collateral export) instead of a folder. */
+	snprintf(path, sizeof(path), "%s/sgx/phala-sgx-v3-00a067110000-2023-11", dir);
+	snprintf(bundle, sizeof(bundle), "%s/candidates.json", f->tmp);
+	assert_int_equal(ctl_run(NULL, "collateral", "export", "--from-dir", path, "-O", bundle, NULL), 0);
+	b64 = b64url_file(dir, "sgx/phala-sgx-v3-00a067110000-2023-11/quote.bin");
+	body = member_body("quote", b64);
+	issue(f, MAA_TYPE_SGX_ENCLAVE, body, path, NULL, NULL, 1700611200);
+	round_trip(f, "SgxEnclave", bundle, NULL, NULL);
+	free(b64);
+	free(body);
+	intel_vector(*state, dir, MAA_TYPE_SGX_ENCLAVE, "SgxEnclave",
+		     "sgx/phala-sgx-v3-00a067110000-2023-11/quote.bin",
 		     "sgx/phala-sgx-v3-00a067110000-2023-11", 1700611200);
-	intel_vector(*state, dir, MAA_TYPE_SGX_ENCLAVE, "SgxEnclave", "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin",
+	intel_vector(*state, dir, MAA_TYPE_SGX_ENCLAVE, "SgxEnclave",
+		     "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin",
 		     "sgx/phala-sgx-v3-00a067110000-2025-06", 1750377600);
 }
 
@@ -281,10 +310,9 @@ static void tdx_vectors_round_trip(void **state)
 /* The vectors attestd refuses: receipt export cannot make a receipt of a token that does not exist. */
 static void refused_vectors_have_no_receipt(void **state)
 {
-	static const char *const v[] = {"tdx/edgeless-tdx-v4-00806f050000-2023-02-nocrl",
-					"tdx/google-tdx-v4-spr-e4-50806f000000-2023-07",
-					"tdx/phala-tappd-tdx-v4-b0c06f000000-2025-06",
-					"tdx/phala-tdx-v5-90c06f000000-outdated-2026-02"};
+	static const char *const v[] = {
+	    "tdx/edgeless-tdx-v4-00806f050000-2023-02-nocrl", "tdx/google-tdx-v4-spr-e4-50806f000000-2023-07",
+	    "tdx/phala-tappd-tdx-v4-b0c06f000000-2025-06", "tdx/phala-tdx-v5-90c06f000000-outdated-2026-02"};
 	static const int64_t now[] = {1676678400, 1688173200, 1750377600, 1771459200};
 	REQUIRE_VECTORS(dir);
 	for (size_t i = 0; i < 4; i++) {
@@ -320,7 +348,8 @@ static void refused_vectors_have_no_receipt(void **state)
 /* SevSnpVm with only the SnpReport: the VCEK and ASK/ARK come from the collateral (and so the receipt). */
 static void snp_vectors_round_trip(void **state)
 {
-	static const char *const v[] = {"snp/gsg-milan-v2-2022-09", "snp/teekit-gcp-milan-v5-reportdata-2025-12",
+	static const char *const v[] = {"snp/gsg-milan-v2-2022-09",
+					"snp/teekit-gcp-milan-v5-reportdata-2025-12",
 					"snp/teekit-gcp-milan-v5-x25519-2025-12"};
 	static const int64_t now[] = {1700000000, 1767225600, 1767225600};
 	struct fixture *f = *state;
@@ -342,14 +371,75 @@ static void snp_vectors_round_trip(void **state)
 	}
 }
 
-/* The development platform (attestctl dev init): synthetic SGX, TDX and SNP evidence, its anchors in the receipt. */
+static void expect_refused(struct fixture *f, json_t *doc, const char *why);
+
+/* An SNP receipt holds the VCEK and chain the token pins; another VCEK in its place is refused. */
+static void snp_receipt_pins_its_collateral(void **state)
+{
+	struct fixture *f = *state;
+	char path[4096], *r64, *env = NULL, *e64, *body, hex[65], *enc;
+	json_t *doc, *items, *it, *hdr = NULL, *claims = NULL, *pins;
+	const char *tok;
+	struct attest_err err;
+	size_t i, n = 0;
+	uint8_t h[32];
+	unsigned char *other;
+	REQUIRE_VECTORS(dir);
+
+	attest_err_clear(&err);
+	r64 = b64url_file(dir, "snp/gsg-milan-v2-2022-09/report.bin");
+	assert_true(asprintf(&env, "{\"SnpReport\":\"%s\"}", r64) > 0);
+	e64 = b64url_encode((const uint8_t *)env, strlen(env));
+	body = member_body("report", e64);
+	snprintf(path, sizeof(path), "%s/snp/gsg-milan-v2-2022-09", dir);
+	issue(f, MAA_TYPE_SEV_SNP_VM, body, path, NULL, NULL, 1700000000);
+	round_trip(f, "SevSnpVm", path, NULL, NULL);
+	doc = json_load_file(f->rcpt, 0, NULL);
+	assert_non_null(doc);
+	tok = json_string_value(json_object_get(doc, "token"));
+	assert_int_equal(token_decode_unverified(tok, strlen(tok), &hdr, &claims, &err), ATTEST_OK);
+	pins = json_object_get(claims, "x-attestd-snp-collateral");
+	assert_non_null(json_object_get(pins, "vcekhash"));
+	assert_non_null(json_object_get(pins, "certchainhash"));
+	items = json_object_get(json_object_get(doc, "collateral"), "items");
+	assert_int_equal(json_array_size(items), 2);
+	/* Another chip's VCEK (well-formed, its own digest) under this key. */
+	other = test_read_vector(dir, "snp/teekit-gcp-milan-v5-reportdata-2025-12/vcek.pem", &n);
+	assert_non_null(other);
+	sha256(other, n, h);
+	hex_encode_to(h, 32, hex);
+	enc = b64std_encode(other, n);
+	json_array_foreach(items, i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "kind")), "amd_vcek") != 0)
+			continue;
+		assert_string_equal(json_string_value(json_object_get(it, "sha256")),
+				    json_string_value(json_object_get(pins, "vcekhash")));
+		json_object_set_new(it, "data", json_string(enc));
+		json_object_set_new(it, "sha256", json_string(hex));
+	}
+	expect_refused(f, doc, "receipt.pin");
+	free(enc);
+	free(other);
+	json_decref(hdr);
+	json_decref(claims);
+	json_decref(doc);
+	free(r64);
+	free(env);
+	free(e64);
+	free(body);
+}
+
+/* The development platform (attestctl dev init): synthetic SGX, TDX and SNP evidence, its anchors in the
+ * receipt. */
 static void synthetic_evidence_round_trips(void **state)
 {
 	struct fixture *f = *state;
 	static const struct {
 		const char *kind, *type;
 		enum maa_type t;
-	} v[] = {{"sgx", "SgxEnclave", MAA_TYPE_SGX_ENCLAVE}, {"tdx", "TdxVm", MAA_TYPE_TDX_VM},
+	} v[] = {{"sgx", "SgxEnclave", MAA_TYPE_SGX_ENCLAVE},
+		 {"tdx", "TdxVm", MAA_TYPE_TDX_VM},
 		 {"snp", "SevSnpVm", MAA_TYPE_SEV_SNP_VM}};
 	char dev[128], roots[160], coll[160], ev[160], *body, *b64;
 	size_t n = 0;
@@ -361,10 +451,12 @@ static void synthetic_evidence_round_trips(void **state)
 	assert_int_equal(ctl_run(NULL, "dev", "init", "--dir", dev, NULL), 0);
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(ev, sizeof(ev), "%s/evidence-%s", f->tmp, v[i].kind);
-		assert_int_equal(ctl_run(NULL, "dev", "evidence", v[i].kind, "--dir", dev, "-o", ev, NULL), 0);
+		assert_int_equal(ctl_run(NULL, "dev", "evidence", v[i].kind, "--dir", dev, "-o", ev, NULL),
+				 0);
 		p = test_read_vector("/", ev + 1, &n);
 		assert_non_null(p);
-		/* SGX/TDX: the quote; SevSnpVm: Azure's JSON envelope, base64url as the request carries it. */
+		/* SGX/TDX: the quote; SevSnpVm: Azure's JSON envelope, base64url as the request carries it.
+		 */
 		b64 = b64url_encode(p, n);
 		body = member_body(v[i].t == MAA_TYPE_SEV_SNP_VM ? "report" : "quote", b64);
 		issue(f, v[i].t, body, coll, roots, NULL, time(NULL));
@@ -383,7 +475,8 @@ static json_t *sgx_receipt(struct fixture *f, const char *dir, const char *polic
 	json_t *doc;
 
 	if (policy == NULL) {
-		intel_vector(f, dir, MAA_TYPE_SGX_ENCLAVE, "SgxEnclave", "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin",
+		intel_vector(f, dir, MAA_TYPE_SGX_ENCLAVE, "SgxEnclave",
+			     "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin",
 			     "sgx/phala-sgx-v3-00a067110000-2025-06", 1750377600);
 	} else {
 		char *b64 = b64url_file(dir, "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin");
@@ -421,7 +514,10 @@ static json_t *item_of(json_t *doc, const char *key)
 	json_t *it;
 
 	json_array_foreach(json_object_get(json_object_get(doc, "collateral"), "items"), i, it)
-	if (strcmp(json_string_value(json_object_get(it, "key")), key) == 0) return it;
+	{
+		if (strcmp(json_string_value(json_object_get(it, "key")), key) == 0)
+			return it;
+	}
 	fail_msg("the receipt holds no %s", key);
 	return NULL;
 }
@@ -459,8 +555,9 @@ static void receipt_with_a_wrong_digest_is_refused(void **state)
 	REQUIRE_VECTORS(dir);
 	json_t *doc = sgx_receipt(*state, dir, NULL), *it = item_of(doc, "sgx/qe/identity");
 
-	json_object_set_new(it, "sha256", json_string("00000000000000000000000000000000"
-						      "00000000000000000000000000000000"));
+	json_object_set_new(it, "sha256",
+			    json_string("00000000000000000000000000000000"
+					"00000000000000000000000000000000"));
 	expect_refused(*state, doc, "bundle.digest");
 	json_decref(doc);
 }
@@ -468,12 +565,16 @@ static void receipt_with_a_wrong_digest_is_refused(void **state)
 static void missing_collateral_is_refused(void **state)
 {
 	REQUIRE_VECTORS(dir);
-	json_t *doc = sgx_receipt(*state, dir, NULL), *items = json_object_get(json_object_get(doc, "collateral"), "items");
+	json_t *doc = sgx_receipt(*state, dir, NULL),
+	       *items = json_object_get(json_object_get(doc, "collateral"), "items");
 	size_t i;
 	json_t *it;
 
-	json_array_foreach(items, i, it) if (strcmp(json_string_value(json_object_get(it, "key")), "pck_crl/processor") ==
-					     0) break;
+	json_array_foreach(items, i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "key")), "pck_crl/processor") == 0)
+			break;
+	}
 	assert_true(i < json_array_size(items));
 	json_array_remove(items, i);
 	/* The PCK CRL is not pinned by MAA's claim: re-verification finds it missing. */
@@ -514,12 +615,14 @@ static void altered_token_claims_are_refused(void **state)
 static void another_policy_is_refused(void **state)
 {
 	REQUIRE_VECTORS(dir);
-	json_t *doc = sgx_receipt(*state, dir,
-				  "version=1.0;authorizationrules{=>permit();};issuancerules{=>issue(type=\"team\", "
-				  "value=\"blue\");};");
+	json_t *doc =
+	    sgx_receipt(*state, dir,
+			"version=1.0;authorizationrules{=>permit();};issuancerules{=>issue(type=\"team\", "
+			"value=\"blue\");};");
 
-	json_object_set_new(doc, "policy", json_string("version=1.0;authorizationrules{=>permit();};issuancerules{=>"
-						       "issue(type=\"team\", value=\"red\");};"));
+	json_object_set_new(doc, "policy",
+			    json_string("version=1.0;authorizationrules{=>permit();};issuancerules{=>"
+					"issue(type=\"team\", value=\"red\");};"));
 	json_object_del(doc, "jwks");
 	expect_refused(*state, doc, "different");
 	json_decref(doc);
@@ -528,17 +631,18 @@ static void another_policy_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sgx_vectors_round_trip),
-		cmocka_unit_test(oe_vectors_round_trip),
-		cmocka_unit_test(tdx_vectors_round_trip),
-		cmocka_unit_test(refused_vectors_have_no_receipt),
-		cmocka_unit_test(snp_vectors_round_trip),
-		cmocka_unit_test(synthetic_evidence_round_trips),
-		cmocka_unit_test(altered_collateral_is_refused),
-		cmocka_unit_test(receipt_with_a_wrong_digest_is_refused),
-		cmocka_unit_test(missing_collateral_is_refused),
-		cmocka_unit_test(altered_token_claims_are_refused),
-		cmocka_unit_test(another_policy_is_refused),
+	    cmocka_unit_test(sgx_vectors_round_trip),
+	    cmocka_unit_test(oe_vectors_round_trip),
+	    cmocka_unit_test(tdx_vectors_round_trip),
+	    cmocka_unit_test(refused_vectors_have_no_receipt),
+	    cmocka_unit_test(snp_vectors_round_trip),
+	    cmocka_unit_test(synthetic_evidence_round_trips),
+	    cmocka_unit_test(snp_receipt_pins_its_collateral),
+	    cmocka_unit_test(altered_collateral_is_refused),
+	    cmocka_unit_test(receipt_with_a_wrong_digest_is_refused),
+	    cmocka_unit_test(missing_collateral_is_refused),
+	    cmocka_unit_test(altered_token_claims_are_refused),
+	    cmocka_unit_test(another_policy_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -32,7 +32,8 @@ static const char VCEK_KEY[] = "amd/Milan/vcek/"
 
 static struct collateral_blob blob_of(const char *data, const char *chain)
 {
-	struct collateral_blob b = {(uint8_t *)data, strlen(data), (uint8_t *)chain, chain ? strlen(chain) : 0};
+	struct collateral_blob b = {(uint8_t *)data, strlen(data), (uint8_t *)chain,
+				    chain ? strlen(chain) : 0};
 
 	return b;
 }
@@ -74,7 +75,8 @@ static void test_keys_fit_their_kind_only(void **state)
 	assert_true(bundle_key_ok(BUNDLE_AMD_CRL, "amd/Turin/crl/vlek"));
 	assert_true(bundle_key_ok(BUNDLE_PCK_CERT, "sgx/pckcert/00112233445566778899aabbccddeeff/"
 						   "00112233445566778899aabbccddeeff/000d/0000"));
-	assert_false(bundle_key_ok(BUNDLE_PCK_CERT, "sgx/pckcert/0011/00112233445566778899aabbccddeeff/000d/0000"));
+	assert_false(
+	    bundle_key_ok(BUNDLE_PCK_CERT, "sgx/pckcert/0011/00112233445566778899aabbccddeeff/000d/0000"));
 	assert_int_equal(bundle_kind_of_key("sgx/qve/identity"), BUNDLE_QE_IDENTITY);
 	assert_int_equal(bundle_kind_of_key("amd/Genoa/cert_chain/vlek"), BUNDLE_AMD_CERT_CHAIN);
 	assert_int_equal(bundle_kind_of_key("nothing"), -1);
@@ -106,10 +108,12 @@ static void test_keys_are_the_caching_sources(void **state)
 static struct bundle *sgx_bundle(const char *dir)
 {
 	struct bundle *b = bundle_new();
-	struct collateral_blob tcb = vector_blob(dir, SGX_DIR "/tcb_info.json", SGX_DIR "/tcb_info_issuer_chain.pem");
+	struct collateral_blob tcb =
+	    vector_blob(dir, SGX_DIR "/tcb_info.json", SGX_DIR "/tcb_info_issuer_chain.pem");
 	struct collateral_blob qe =
 	    vector_blob(dir, SGX_DIR "/qe_identity.json", SGX_DIR "/qe_identity_issuer_chain.pem");
-	struct collateral_blob crl = vector_blob(dir, SGX_DIR "/pck_crl.der", SGX_DIR "/pck_crl_issuer_chain.pem");
+	struct collateral_blob crl =
+	    vector_blob(dir, SGX_DIR "/pck_crl.der", SGX_DIR "/pck_crl_issuer_chain.pem");
 	struct collateral_blob root = vector_blob(dir, SGX_DIR "/root_ca_crl.der", NULL);
 	struct attest_err err;
 
@@ -263,7 +267,8 @@ static void test_folder_is_read_back_by_the_file_sources(void **state)
 		chip[i] = (uint8_t)(i & 1 ? 0xef : 0x01);
 	bundle_key_amd_vcek("Milan", chip, 0x7308000000000003ull, cmd);
 	assert_int_equal(bundle_add(b, BUNDLE_AMD_VCEK, cmd, &vcek, &err), ATTEST_OK);
-	assert_int_equal(bundle_add(b, BUNDLE_AMD_CERT_CHAIN, "amd/Milan/cert_chain/vcek", &chain, &err), ATTEST_OK);
+	assert_int_equal(bundle_add(b, BUNDLE_AMD_CERT_CHAIN, "amd/Milan/cert_chain/vcek", &chain, &err),
+			 ATTEST_OK);
 	assert_non_null(mkdtemp(tmp));
 	assert_int_equal(bundle_write_dir(b, tmp, &err), ATTEST_OK);
 	assert_int_equal(collateral_file_source_new(tmp, &src, &err), ATTEST_OK);
@@ -275,7 +280,8 @@ static void test_folder_is_read_back_by_the_file_sources(void **state)
 	assert_memory_equal(got.chain, it->blob.chain, got.chain_len);
 	collateral_blob_free(&got);
 	/* No TDX TCB Info was written, and there is no generic tcb_info.json to fall back on. */
-	assert_int_equal(collateral_get_tcb_info(src, COLLATERAL_TEE_TDX, fmspc, &got, &err), ATTEST_E_NOT_FOUND);
+	assert_int_equal(collateral_get_tcb_info(src, COLLATERAL_TEE_TDX, fmspc, &got, &err),
+			 ATTEST_E_NOT_FOUND);
 	attest_err_clear(&err);
 	assert_int_equal(collateral_get_qe_identity(src, COLLATERAL_QE, &got, &err), ATTEST_OK);
 	assert_int_equal(got.len, bundle_find(b, "sgx/qe/identity")->blob.len);
@@ -285,7 +291,8 @@ static void test_folder_is_read_back_by_the_file_sources(void **state)
 	collateral_blob_free(&got);
 	assert_int_equal(collateral_get_root_ca_crl(src, &got, &err), ATTEST_OK);
 	collateral_blob_free(&got);
-	assert_int_equal(collateral_get_amd_vcek(src, "Milan", chip, 0x7308000000000003ull, &got, &err), ATTEST_OK);
+	assert_int_equal(collateral_get_amd_vcek(src, "Milan", chip, 0x7308000000000003ull, &got, &err),
+			 ATTEST_OK);
 	assert_int_equal(got.len, vcek.len);
 	assert_memory_equal(got.data, vcek.data, vcek.len);
 	collateral_blob_free(&got);
@@ -319,7 +326,8 @@ static void test_bundle_source_records_what_it_served(void **state)
 	collateral_blob_free(&got);
 	assert_int_equal(collateral_get_root_ca_crl(src, &got, &err), ATTEST_OK);
 	collateral_blob_free(&got);
-	assert_int_equal(collateral_get_tcb_info(src, COLLATERAL_TEE_TDX, fmspc, &got, &err), ATTEST_E_NOT_FOUND);
+	assert_int_equal(collateral_get_tcb_info(src, COLLATERAL_TEE_TDX, fmspc, &got, &err),
+			 ATTEST_E_NOT_FOUND);
 	assert_string_equal(err.name, "collateral.not_found");
 	assert_int_equal(bundle_source_used(src, &used, &err), ATTEST_OK);
 	assert_int_equal(used->n, 2);
@@ -335,13 +343,13 @@ static void test_bundle_source_records_what_it_served(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys_fit_their_kind_only),
-		cmocka_unit_test(test_keys_are_the_caching_sources),
-		cmocka_unit_test(test_json_round_trip_keeps_every_byte),
-		cmocka_unit_test(test_malformed_bundles_are_refused_by_name),
-		cmocka_unit_test(test_duplicate_keys_are_refused),
-		cmocka_unit_test(test_folder_is_read_back_by_the_file_sources),
-		cmocka_unit_test(test_bundle_source_records_what_it_served),
+	    cmocka_unit_test(test_keys_fit_their_kind_only),
+	    cmocka_unit_test(test_keys_are_the_caching_sources),
+	    cmocka_unit_test(test_json_round_trip_keeps_every_byte),
+	    cmocka_unit_test(test_malformed_bundles_are_refused_by_name),
+	    cmocka_unit_test(test_duplicate_keys_are_refused),
+	    cmocka_unit_test(test_folder_is_read_back_by_the_file_sources),
+	    cmocka_unit_test(test_bundle_source_records_what_it_served),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
