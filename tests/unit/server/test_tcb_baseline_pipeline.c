@@ -267,6 +267,43 @@ static void an_identifier_the_endpoint_does_not_list_is_refused(void **state)
 	pipeline_outcome_clear(&out);
 }
 
+/* docs/claims-sgx.md's example: the early claims reach the policy and the token. */
+static void early_claims_reach_the_policy_and_the_token(void **state)
+{
+	static const char policy[] = "version=1.1; authorizationrules { => permit(); }; issuancerules {"
+				     " c:[type==\"x-attestd-early-tcb-status\", value==\"OutOfDate\"] =>"
+				     " issue(type=\"tcb-recovery-pending\", value=true); };";
+	struct fixture *f = *state;
+	struct intel_devplat_tcb_level l[1];
+	struct intel_devplat_tcb_info ti = {0};
+	struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0};
+	struct pipeline_outcome out;
+	char *b = NULL;
+	size_t len = 0;
+
+	memset(l, 0, sizeof(l));
+	memcpy(l[0].sgx, COMPS, 16);
+	l[0].pcesvn = 11;
+	l[0].status = "UpToDate";
+	ti.version = 3;
+	ti.id = "SGX";
+	ti.levels = l;
+	ti.n_levels = 1;
+	ti.eval_num = 17;
+	assert_int_equal(intel_devplat_tcb_info_demoting(f->p, &ti, 0, 0, &b, &len, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_selected(f->dir, true, &early, b, len, NULL), ATTEST_OK);
+	free(b);
+	if (run(f, MAA_TYPE_SGX_ENCLAVE, policy, &out) != ATTEST_OK)
+		fail_msg("%d %s: %s", out.status, out.err.name, out.err.msg);
+	assert_string_equal(json_string_value(json_object_get(f->claims, "x-attestd-early-tcb-status")),
+			    "OutOfDate");
+	assert_int_equal(
+	    json_integer_value(json_object_get(f->claims, "x-attestd-early-tcb-evaluationdatanumber")), 18);
+	assert_true(json_is_array(json_object_get(f->claims, "x-attestd-early-tcb-behind")));
+	assert_true(json_is_true(json_object_get(f->claims, "tcb-recovery-pending")));
+	pipeline_outcome_clear(&out);
+}
+
 static void the_lookup_is_the_endpoints_table(void **state)
 {
 	const struct tcb_baseline *b = NULL, *all;
@@ -304,6 +341,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(an_identifier_the_endpoint_does_not_list_is_refused, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(early_claims_reach_the_policy_and_the_token, setup, teardown),
 	    cmocka_unit_test(the_lookup_is_the_endpoints_table),
 	};
 
