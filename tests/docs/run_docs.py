@@ -416,6 +416,7 @@ export ATTESTD_TOKEN="$(cat data/admin-credential)"
 
 PROLOGUE = r"""set -euo pipefail
 export DOCS_ROOT=%(root)s
+export DOCS_FILE=%(doc)s   # the document being run (checks may read it)
 export PATH="$DOCS_ROOT/bin:$PATH"
 export ATTEST_VECTORS=%(vectors)s
 export NO_COLOR=1
@@ -481,8 +482,8 @@ def match_output(expected, actual):
     return go(0, 0)
 
 
-def build_script(doc, blocks, root, port, pg_uri, vectors):
-    s = [PROLOGUE % {"root": shlex.quote(root), "vectors": shlex.quote(vectors)}]
+def build_script(doc, doc_path, blocks, root, port, pg_uri, vectors):
+    s = [PROLOGUE % {"root": shlex.quote(root), "vectors": shlex.quote(vectors), "doc": shlex.quote(doc_path)}]
     if any(b.context == "dev" for b in blocks):
         s.append(DEV_PROLOGUE % {"port": port})
     for idx, b in enumerate(blocks):
@@ -553,7 +554,7 @@ def run_doc(doc, src, build, helps, vectors, keep):
     try:
         layout(root, src, build)
         port = server.start() if any(b.context == "dev" for b in runnable) else 0
-        script = build_script(doc, blocks, root, port, pg_uri, vectors)
+        script = build_script(doc, path, blocks, root, port, pg_uri, vectors)
         with open(os.path.join(root, ".docs-script.sh"), "w") as f:
             f.write(script)
         r = subprocess.run(["bash", os.path.join(root, ".docs-script.sh")], cwd=root, timeout=600)
