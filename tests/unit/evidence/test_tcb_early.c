@@ -18,6 +18,7 @@
 #include "testutil.h"
 
 #include "sgx_vectors.h"
+#include "tdx_vectors.h"
 
 #include "claims/claims.h"
 #include "collateral/collateral.h"
@@ -772,6 +773,117 @@ static void every_real_sgx_vector_keeps_its_verdict_under_the_baselines_its_coll
 	}
 }
 
+/*
+ * A folder of symlinks to every file of the vector folder src, plus
+ * tcb_info_early.json -> early (a file below the vectors folder).
+ */
+static void link_folder(const char *vectors, const char *src, const char *early, char *tmp, size_t cap)
+{
+	char from[2048], to[2048];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(tmp, cap, "/tmp/attest-early-real-XXXXXX");
+	assert_non_null(mkdtemp(tmp));
+	snprintf(from, sizeof(from), "%s/%s", vectors, src);
+	assert_non_null(d = opendir(from));
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s/%s", vectors, src, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s", tmp, e->d_name);
+		assert_int_equal(symlink(from, to), 0);
+	}
+	closedir(d);
+	snprintf(from, sizeof(from), "%s/%s", vectors, early);
+	snprintf(to, sizeof(to), "%s/tcb_info_early.json", tmp);
+	assert_int_equal(symlink(from, to), 0);
+}
+
+static void unlink_folder(const char *tmp)
+{
+	char path[2048];
+	struct dirent *e;
+	DIR *d = opendir(tmp);
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(tmp);
+}
+
+/* Real Intel-signed early sets: the same set adds nothing; one not yet valid is a warning. */
+static void real_early_sets_never_change_a_real_verdict(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	const struct sgx_vector *v = &SGX_VECTORS[0]; /* 2023-11, set 16 */
+	struct evidence_input in = {0};
+	struct claim_set *cs;
+	struct attest_err err;
+	char tmp[64];
+	size_t qlen = 0;
+	uint8_t *q;
+
+	(void)state;
+	/* SGX: set 17 of 2025 offered as early in 2023 is not valid yet. */
+	link_folder(dir, v->collateral, "sgx/phala-sgx-v3-00a067110000-2025-06/tcb_info.json", tmp,
+		    sizeof(tmp));
+	{
+		struct test_intel_ctx t;
+
+		q = test_read_vector(dir, v->quote, &qlen);
+		assert_int_equal(test_intel_ctx_init(&t, "", tmp, v->now), 0);
+		cs = claim_set_new();
+		in.evidence = q;
+		in.evidence_len = qlen;
+		attest_err_clear(&err);
+		if (sgx_verify(&t.ctx, &in, cs, &err) != ATTEST_OK)
+			fail_msg("%s: %s", err.name, err.msg);
+		assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), v->status);
+		assert_null(claim_set_get(cs, "x-attestd-early-tcb-status"));
+		assert_non_null(
+		    strstr(str_claim(cs, "x-attestd-early-tcb-warning"), "sgx.tcbinfo.not_yet_valid"));
+		claim_set_free(cs);
+		test_intel_ctx_free(&t);
+		free(q);
+	}
+	unlink_folder(tmp);
+	/* TDX: every vector with a verdict, its own TCB Info offered as early: the same status, no claims. */
+	for (size_t i = 0; i < TDX_VECTOR_COUNT; i++) {
+		const struct tdx_vector *tv = &TDX_VECTORS[i];
+		struct tdx_loaded l;
+		struct evidence_ctx ctx = {0};
+		char rel[512];
+
+		if (tv->status == NULL)
+			continue;
+		snprintf(rel, sizeof(rel), "%s/tcb_info.json", tv->dir);
+		link_folder(dir, tv->dir, rel, tmp, sizeof(tmp));
+		assert_int_equal(tdx_vector_load(dir, tv, 16, &l), 0);
+		collateral_source_free(l.src);
+		free(l.src);
+		assert_int_equal(collateral_file_source_new(tmp, &l.src, NULL), ATTEST_OK);
+		l.src->cache = l.cache;
+		tdx_vector_ctx(&l, tv, &ctx);
+		in.evidence = l.quote;
+		in.evidence_len = l.len;
+		cs = claim_set_new();
+		attest_err_clear(&err);
+		if (tdx_verify(&ctx, &in, cs, &err) != ATTEST_OK)
+			fail_msg("%s: %s: %s", tv->dir, err.name, err.msg);
+		assert_string_equal(str_claim(cs, "attester_tcb_status"), tv->status);
+		expect_no_early_claims(cs);
+		claim_set_free(cs);
+		tdx_vector_unload(&l);
+		unlink_folder(tmp);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -793,6 +905,7 @@ int main(void)
 	    cmocka_unit_test(no_baseline_leaves_the_verdict_alone),
 	    cmocka_unit_test(
 		every_real_sgx_vector_keeps_its_verdict_under_the_baselines_its_collateral_proves),
+	    cmocka_unit_test(real_early_sets_never_change_a_real_verdict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
