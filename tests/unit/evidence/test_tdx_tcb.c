@@ -14,6 +14,10 @@
 #include "evidence/tcb.h"
 #include "evidence/tdx.h"
 
+#include "testutil.h"
+
+#include <stdlib.h>
+
 #include <string.h>
 
 static const char *ADV_A[] = {"INTEL-SA-00001", "INTEL-SA-00002"};
@@ -416,6 +420,70 @@ static void relaunch_with_module_major_0_uses_the_top_level(void **state)
 	assert_string_equal(err.name, "tdx.tcb.tdx_module");
 }
 
+/* ---- which component is behind (tcb_behind_compute, early TCB warnings) ---- */
+
+/* The platform exactly at the newest UpToDate level of Intel's TDX TCB Info, then lowered. */
+static void behind_names_the_lowered_components_with_intels_descriptions(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	const char *rel = "tdx/google-tdx-v5-90c06f000000-2026-02/tcb_info.json";
+	struct tcb_info *ti = NULL;
+	struct tcb_tdx_input td;
+	struct pck_ext pck;
+	struct tcb_behind b;
+	size_t len = 0;
+	uint8_t *body = test_read_vector(dir, rel, &len);
+	const struct tcb_level *top;
+
+	(void)state;
+	assert_non_null(body);
+	assert_int_equal(tcb_info_parse(body, len, &ti, "t", NULL), ATTEST_OK);
+	top = &ti->levels[0];
+	assert_int_equal(top->status, TCB_UP_TO_DATE);
+	memset(&pck, 0, sizeof(pck));
+	memcpy(pck.comp_svn, top->sgx, 16);
+	pck.pcesvn = top->pcesvn;
+	memset(&td, 0, sizeof(td));
+	td.quote_version = 4;
+	memcpy(td.tee_tcb_svn, top->tdx, 16);
+	td.tee_tcb_svn[1] = 0; /* module major 0: every TEE_TCB_SVN byte is a TDX component */
+	tcb_behind_compute(ti, &pck, &td, &b);
+	assert_ptr_equal(b.target, top);
+	assert_int_equal(b.n, 0);
+
+	pck.comp_svn[1]--;
+	td.tee_tcb_svn[2]--;
+	tcb_behind_compute(ti, &pck, &td, &b);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(b.items[0].kind, TCB_COMPONENT_SGX);
+	assert_int_equal(b.items[0].index, 1);
+	assert_string_equal(b.items[0].category, "OS/VMM");
+	assert_string_equal(b.items[0].type, "SGX Late Microcode Update");
+	assert_int_equal(b.items[0].need, top->sgx[1]);
+	assert_int_equal(b.items[0].have, top->sgx[1] - 1);
+	assert_int_equal(b.items[1].kind, TCB_COMPONENT_TDX);
+	assert_int_equal(b.items[1].index, 2);
+	assert_string_equal(b.items[1].type, "TDX Late Microcode Update");
+	assert_string_equal(tcb_component_kind_str(b.items[1].kind), "tdx");
+
+	/* Module major 1: bytes 0-1 are the module's, judged by TDX_01's newest UpToDate isvsvn. */
+	pck.comp_svn[1]++;
+	td.tee_tcb_svn[2]++;
+	td.tee_tcb_svn[1] = 1;
+	td.tee_tcb_svn[0] = 4;
+	pck.pcesvn = (uint16_t)(top->pcesvn - 1);
+	tcb_behind_compute(ti, &pck, &td, &b);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(b.items[0].kind, TCB_COMPONENT_PCE);
+	assert_int_equal(b.items[0].index, -1);
+	assert_null(b.items[0].category);
+	assert_int_equal(b.items[1].kind, TCB_COMPONENT_TDX_MODULE);
+	assert_int_equal(b.items[1].have, 4);
+	assert_int_equal(b.items[1].need, tdx_tcb_module_identity(ti, 1)->levels[0].isvsvn);
+	tcb_info_free(ti);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +504,7 @@ int main(void)
 	    cmocka_unit_test(qe_status_converges_last),
 	    cmocka_unit_test(td15_on_an_old_module_is_advised_to_relaunch),
 	    cmocka_unit_test(relaunch_with_module_major_0_uses_the_top_level),
+	    cmocka_unit_test(behind_names_the_lowered_components_with_intels_descriptions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
