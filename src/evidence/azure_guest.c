@@ -387,7 +387,8 @@ static int isolation_snp(struct agv *v, struct attest_err *err)
 	if (rc == ATTEST_OK) {
 		certs.chain = env.chain;
 		certs.chain_len = env.chain_len;
-		rc = snp_verify_report(v->ctx, NULL, env.report, env.report_len, &certs, res, err);
+		rc = snp_verify_report(v->ctx, v->opts ? v->opts->snp : NULL, env.report, env.report_len, &certs,
+				       res, err);
 	}
 	/* REPORT_DATA = SHA-256(RunTimeData) || 0…0 (formats.md §6.2, hash type 1). */
 	bind.runtime_data = v->g.runtime.p;

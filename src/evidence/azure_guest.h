@@ -39,6 +39,7 @@
 #include "attest/error.h"
 #include "claims/claims.h"
 #include "evidence/evidence.h"
+#include "evidence/snp.h"
 #include "evidence/tpm.h"
 
 #include <jansson.h>
@@ -120,6 +121,8 @@ struct azure_guest_opts {
 	 */
 	const uint8_t (*cvm_measurements)[48];
 	size_t n_cvm_measurements;
+	/* SEV-SNP verification options (a shared cache of verified VCEK chains), may be NULL. */
+	const struct snp_opts *snp;
 };
 
 /*

@@ -913,6 +913,30 @@ static void compliance_status_needs_a_published_launch_measurement(void **state)
 	vm_request(v);
 }
 
+static void a_shared_vcek_chain_cache_verifies_the_chain_once(void **state)
+{
+	struct vm *v = *state;
+	struct snp_opts so = {.cache = snp_chain_cache_new(4)};
+	struct azure_guest_opts o = {.snp = &so};
+	struct evidence_input in = {0};
+	struct attest_err err;
+	uint64_t hits = 0, misses = 0;
+
+	in.evidence = (const uint8_t *)v->text;
+	in.evidence_len = strlen(v->text);
+	for (int i = 0; i < 3; i++) {
+		struct claim_set *cs = claim_set_new();
+
+		assert_int_equal(azure_guest_verify_with(&v->ctx, &o, &in, cs, &err), ATTEST_OK);
+		assert_non_null(claim_set_get(cs, "x-ms-isolation-tee"));
+		claim_set_free(cs);
+	}
+	snp_chain_cache_stats(so.cache, &hits, &misses);
+	assert_int_equal(misses, 1);
+	assert_int_equal(hits, 2);
+	snp_chain_cache_free(so.cache);
+}
+
 static void log_that_does_not_replay_is_refused(void **state)
 {
 	struct vm *v = *state;
@@ -1126,6 +1150,7 @@ int main(void)
 	    cmocka_unit_test(windows_boot_claims_are_read_from_verified_sipa_events),
 	    cmocka_unit_test(secure_boot_variables_can_only_rule_validation_out),
 	    cmocka_unit_test(compliance_status_needs_a_published_launch_measurement),
+	    cmocka_unit_test(a_shared_vcek_chain_cache_verifies_the_chain_once),
 	    cmocka_unit_test(log_that_does_not_replay_is_refused),
 	    cmocka_unit_test(certify_over_another_key_is_refused),
 	    cmocka_unit_test(quote_of_other_pcr_values_is_refused),
