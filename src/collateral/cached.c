@@ -555,6 +555,16 @@ static void note_outcome(struct cached *c, struct centry *e, bool ok, int64_t no
  * The fetcher's work, lock released: persistence first (once per entry),
  * then upstream. Returns with the lock held and the entry updated.
  */
+/* How long an item that is due but has nothing newer upstream waits before it is asked again. */
+static int64_t unchanged_gap(const struct cached *c)
+{
+	int64_t g = c->o.refresh_ahead_s / 16;
+
+	return g < CACHED_UNCHANGED_GAP_MIN   ? CACHED_UNCHANGED_GAP_MIN
+	       : g > CACHED_UNCHANGED_GAP_MAX ? CACHED_UNCHANGED_GAP_MAX
+					      : g;
+}
+
 /*
  * A newer copy of e in persistence (FETCH_REFRESH): one whose nextUpdate
  * is later than have_nu and that is not itself due, admitted like any
@@ -634,6 +644,12 @@ static void fetch_locked(struct cached *c, struct centry *e, enum fetch_mode mod
 	if (upstream && !from_persist)
 		note_outcome(c, e, rc == ATTEST_OK, now);
 	/*
+	 * What the upstream just served is already due (it has nothing newer
+	 * yet): do not ask again at every lookup or tick, but after a gap.
+	 */
+	if (upstream && !from_persist && rc == ATTEST_OK && now >= nu - c->o.refresh_ahead_s)
+		e->refresh_not_before = now + unchanged_gap(c);
+	/*
 	 * A selected set the upstream does not serve (no early set published,
 	 * a number it no longer keeps) is asked again only after a while:
 	 * verifiers ask for it on every attestation.
@@ -690,9 +706,16 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 	for (;;) {
 		now = now_of(c);
 		if (servable(c, e, now, &due, &stale)) {
-			bool fetch = due && !e->inflight && !c->o.offline && has_up(c) && now >= e->retry_at;
+			/*
+			 * Stale-while-revalidate: this caller refreshes, others are served.
+			 * With a background refresher, a caller refreshes only what is past
+			 * its nextUpdate (within the grace): before that, the refresher does
+			 * it and no request pays the fetch.
+			 */
+			bool fetch = due && !e->inflight && !c->o.offline && has_up(c) && now >= e->retry_at &&
+				     now >= e->refresh_not_before && (!c->thr_started || stale);
 
-			if (fetch) /* stale-while-revalidate: this caller refreshes, others are served */
+			if (fetch)
 				fetch_locked(c, e, FETCH_UPSTREAM);
 			if (!servable(c, e, now_of(c), &due, &stale))
 				continue;
@@ -1075,14 +1098,6 @@ static struct centry *next_due(struct cached *c, uint64_t pass, int64_t now)
 	return best;
 }
 
-static int64_t unchanged_gap(const struct cached *c)
-{
-	int64_t g = c->o.refresh_ahead_s / 16;
-
-	return g < CACHED_UNCHANGED_GAP_MIN   ? CACHED_UNCHANGED_GAP_MIN
-	       : g > CACHED_UNCHANGED_GAP_MAX ? CACHED_UNCHANGED_GAP_MAX
-					      : g;
-}
 
 /*
  * Refreshes e (under the lock, e held by the caller) and describes the

@@ -18,7 +18,12 @@
  *   - in the refresh window or, for TCB Info and identities only, up to
  *     grace_s past nextUpdate (stale-while-revalidate): served from memory
  *     while exactly one caller refreshes; if that refresh fails the cached
- *     item is still served. CRLs are never served past their nextUpdate;
+ *     item is still served. With the background refresher running, callers
+ *     leave the refresh window to it and refresh only past nextUpdate, so
+ *     no request pays a fetch for an item that is still current. An item
+ *     the upstream served already due (nothing newer yet) is not asked
+ *     again for refresh_ahead_s/16 (60 s..1 h). CRLs are never served past
+ *     their nextUpdate;
  *   - otherwise: fetched upstream, single-flight: one fetch per key however
  *     many callers wait (mutex + condition variable); waiters share its
  *     result, including a failure (negative results are never cached);
