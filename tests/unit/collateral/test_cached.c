@@ -1160,6 +1160,29 @@ static void selected_sets_are_cached_under_their_own_keys_and_not_found_is_remem
 	fx_free(f);
 }
 
+static void with_the_refresher_running_requests_never_pay_a_fetch_for_a_current_item(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	/* a refresher that never ticks within the test: what happens is the lookups' own doing */
+	struct cached_options o = {
+	    .grace_s = 86400, .refresh_ahead_s = 86400, .refresh_interval_ms = 3600 * 1000};
+	struct fx *f = fx_new(dir, &o);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	atomic_store(&f->now, f->tcb_nu - 60); /* due, still current: served, no fetch */
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 1);
+	atomic_store(&f->now, f->tcb_nu + 60); /* past nextUpdate, within the grace: the caller refreshes */
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 2);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1186,6 +1209,7 @@ int main(void)
 	    cmocka_unit_test(items_nobody_asks_for_are_left_to_expire),
 	    cmocka_unit_test(stopping_joins_the_refresher_even_with_a_fetch_in_flight),
 	    cmocka_unit_test(selected_sets_are_cached_under_their_own_keys_and_not_found_is_remembered),
+	    cmocka_unit_test(with_the_refresher_running_requests_never_pay_a_fetch_for_a_current_item),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
