@@ -6,7 +6,8 @@
  * being tested: $ATTEST_BINARY_DIR/src/server/attestd, so the ASan build
  * tests the ASan server) on a free loopback port with a fresh data folder,
  * talks HTTPS to it with libcurl trusting its development certificate, and
- * stops it by its PID.
+ * stops it by its PID. $ATTESTD_WRAPPER (e.g. valgrind and its options)
+ * runs attestd under that command, with longer waits (make valgrind).
  *
  *   struct attestd_proc p;
  *   attestd_start(&p, NULL);                      // or extra flags
@@ -91,6 +92,26 @@ static inline const char *harness_binary(char *out, size_t cap)
 	return out;
 }
 
+/*
+ * $ATTESTD_WRAPPER: a command that runs attestd, split at spaces and put
+ * before it (e.g. "valgrind --log-file=/tmp/vg.%p --error-exitcode=99":
+ * make valgrind). Fills argv[0..] (at most max words, each a pointer into
+ * a static copy) and returns how many.
+ */
+static inline int harness_wrapper(const char **argv, int max)
+{
+	static char words[2048];
+	const char *w = getenv("ATTESTD_WRAPPER");
+	int n = 0;
+
+	if (w == NULL || *w == '\0')
+		return 0;
+	snprintf(words, sizeof(words), "%s", w);
+	for (char *save = NULL, *t = strtok_r(words, " ", &save); t != NULL && n < max; t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	return n;
+}
+
 /* Fresh temp folder for p (keeps binary). */
 static inline int attestd_prepare(struct attestd_proc *p)
 {
@@ -112,7 +133,7 @@ static inline int attestd_prepare(struct attestd_proc *p)
 static inline int attestd_launch(struct attestd_proc *p, const char *const *extra)
 {
 	char port_file[300], admin_file[300], out[300], err[300], buf[64];
-	const char *argv[64];
+	const char *argv[80];
 	int argc = 0;
 
 	snprintf(port_file, sizeof(port_file), "%s/port", p->dir);
@@ -120,6 +141,7 @@ static inline int attestd_launch(struct attestd_proc *p, const char *const *extr
 	snprintf(out, sizeof(out), "%s/out", p->dir);
 	snprintf(err, sizeof(err), "%s/err", p->dir);
 	unlink(port_file);
+	argc = harness_wrapper(argv, 16);
 	argv[argc++] = p->binary;
 	argv[argc++] = "--dev";
 	argv[argc++] = "--data";
@@ -134,7 +156,7 @@ static inline int attestd_launch(struct attestd_proc *p, const char *const *extr
 	argv[argc++] = admin_file;
 	argv[argc++] = "--workers";
 	argv[argc++] = "2";
-	for (size_t i = 0; extra != NULL && extra[i] != NULL && argc < 62; i++)
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && argc < 78; i++)
 		argv[argc++] = extra[i];
 	argv[argc] = NULL;
 	p->pid = fork();
@@ -146,11 +168,11 @@ static inline int attestd_launch(struct attestd_proc *p, const char *const *extr
 			dup2(fo, STDOUT_FILENO);
 		if (fe >= 0)
 			dup2(fe, STDERR_FILENO);
-		execv(p->binary, (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	/* Up to 30 s: the sanitizer build starts slowly and makes an RSA key. */
-	for (int i = 0; i < 3000; i++) {
+	/* Up to 30 s (300 s under a wrapper such as valgrind): the sanitizer build starts slowly and makes an RSA key. */
+	for (int i = 0; i < (getenv("ATTESTD_WRAPPER") != NULL ? 30000 : 3000); i++) {
 		int st;
 		if (harness_read_file(port_file, buf, sizeof(buf))) {
 			p->port = atoi(buf);
@@ -165,7 +187,7 @@ static inline int attestd_launch(struct attestd_proc *p, const char *const *extr
 		}
 		harness_sleep_ms(10);
 	}
-	fprintf(stderr, "attestd did not start within 30 s\n");
+	fprintf(stderr, "attestd did not start in time\n");
 	kill(p->pid, SIGKILL);
 	waitpid(p->pid, NULL, 0);
 	p->pid = 0;
@@ -187,7 +209,7 @@ static inline int attestd_stop(struct attestd_proc *p, int sig)
 	if (p->pid <= 0)
 		return -1;
 	kill(p->pid, sig);
-	for (int i = 0; i < 6000; i++) {
+	for (int i = 0; i < (getenv("ATTESTD_WRAPPER") != NULL ? 30000 : 6000); i++) {
 		pid_t r = waitpid(p->pid, &st, WNOHANG);
 		if (r == p->pid) {
 			p->pid = 0;

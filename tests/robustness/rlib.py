@@ -5,6 +5,7 @@ and fail with a message. Every wait is bounded.
 Environment (set by tests/robustness/CMakeLists.txt):
   ATTESTD, ATTESTCTL   the binaries of this build
   ATTEST_VECTORS       the real vectors (unused when absent)
+  ATTESTD_WRAPPER      optional command attestd runs under (make valgrind)
 """
 import base64
 import http.client
@@ -61,7 +62,8 @@ class Attestd:
         self.data = data or os.path.join(work, "data")
         self.workers = workers
         self.extra = extra or []
-        self.prefix = []  # e.g. valgrind and its options
+        # e.g. valgrind and its options; $ATTESTD_WRAPPER (make valgrind) for every robustness test
+        self.prefix = os.environ.get("ATTESTD_WRAPPER", "").split()
         self.proc = None
         self.port = None
         self.devdir = os.path.join(work, "devplat")
