@@ -197,6 +197,12 @@ static void flip_body(json_t *it)
 	free(data);
 }
 
+/* The processor CA's CRL filed as the platform CA's. */
+static void other_ca(json_t *it)
+{
+	json_object_set_new(it, "key", json_string("pck_crl/platform"));
+}
+
 /* The VCEK filed under the key of another TCB. */
 static void other_tcb(json_t *it)
 {
@@ -219,6 +225,8 @@ static void offline_attestd_attests_only_after_the_import(void **state)
 	tamper(e->sgx, bad, "sgx/tcb/00A067110000", flip_body);
 	EXPECT_CTL(e, 1, "refused   sgx/tcb/00A067110000: collateral.import", "collateral", "import", bad);
 	EXPECT_CTL(e, 1, "nothing of", "collateral", "import", bad);
+	tamper(e->sgx, bad, "pck_crl/processor", other_ca);
+	EXPECT_CTL(e, 1, "refused   pck_crl/platform: collateral.import.key", "collateral", "import", bad);
 	EXPECT_CTL(e, 1, "offline", "attest", "SgxEnclave", e->quote);
 	/* The genuine bundle: every item verified, stored, usable at once. */
 	EXPECT_CTL(e, 0, "imported 4 item(s)", "collateral", "import", e->sgx);
