@@ -50,6 +50,8 @@ struct world {
 	struct tpm_pcr_values pcrs;
 	uint8_t *aik_pub, *quote, *qsig, *enc_pub, *cert, *csig;
 	size_t aik_pub_len, quote_len, qsig_len, enc_pub_len, cert_len, csig_len;
+	const struct azure_guest_opts *opts; /* provider options of the next attest() */
+	bool debug_td;                       /* the next TD is debuggable */
 };
 
 static void intel_up(struct world *w)
@@ -167,6 +169,8 @@ static int attest(struct world *w, const char *bound, const char *sent, struct c
 	int rc;
 
 	tdx_devplat_td_default(&td);
+	if (w->debug_td)
+		td.td_attributes |= 1; /* TDATTRIBUTES.DEBUG */
 	memset(td.report_data, 0, sizeof(td.report_data));
 	assert_int_equal(sha256(bound, strlen(bound), td.report_data), 0);
 	if (tdx_devplat_make_quote(w->p, 4, &td, NULL, 0, &q, &qlen, err) != 0)
@@ -187,7 +191,7 @@ static int attest(struct world *w, const char *bound, const char *sent, struct c
 	assert_int_equal(devplat_azg_request_json(&rq, &text, NULL), 0);
 	in.evidence = (const uint8_t *)text, in.evidence_len = strlen(text);
 	attest_err_clear(err);
-	rc = azure_guest_verify(&w->ctx, &in, set, err);
+	rc = azure_guest_verify_with(&w->ctx, w->opts, &in, set, err);
 	free(text);
 	free(q);
 	return rc;
@@ -232,11 +236,48 @@ static void td_quote_binding_other_runtime_data_is_refused(void **state)
 	free(rt2);
 }
 
+/* The nested compliance status with these published MRTDs (NULL when absent). */
+static const char *tdx_compliance(struct world *w, const uint8_t (*m)[48], size_t n, bool debug)
+{
+	struct azure_guest_opts o = {.cvm_measurements = m, .n_cvm_measurements = n};
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	char *rt = snp_plat_hcl_runtime_json(w->ak);
+	const char *v;
+	static char out[64];
+
+	w->opts = &o, w->debug_td = debug;
+	if (attest(w, rt, rt, cs, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	w->opts = NULL, w->debug_td = false;
+	v = json_string_value(json_object_get(claim_set_get(cs, "x-ms-isolation-tee"), "x-ms-compliance-status"));
+	snprintf(out, sizeof(out), "%s", v ? v : "");
+	claim_set_free(cs);
+	free(rt);
+	return out[0] ? out : NULL;
+}
+
+static void tdx_compliance_status_needs_a_published_mrtd(void **state)
+{
+	struct world *w = *state;
+	struct tdx_devplat_td td;
+	uint8_t m[2][48];
+
+	tdx_devplat_td_default(&td);
+	memset(m[0], 0xEE, 48);
+	memcpy(m[1], td.mrtd, 48);
+	assert_null(tdx_compliance(w, NULL, 0, false));
+	assert_string_equal(tdx_compliance(w, (const uint8_t(*)[48])m, 2, false), "azure-compliant-cvm");
+	assert_null(tdx_compliance(w, (const uint8_t(*)[48])m, 1, false));
+	assert_null(tdx_compliance(w, (const uint8_t(*)[48])m, 2, true));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(tdx_cvm_verifies_with_the_td_claims_nested),
 	    cmocka_unit_test(td_quote_binding_other_runtime_data_is_refused),
+	    cmocka_unit_test(tdx_compliance_status_needs_a_published_mrtd),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
