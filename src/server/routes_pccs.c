@@ -26,6 +26,7 @@
 #include "server/log.h"
 #include "server/pipeline_routes.h"
 #include "server/routes.h"
+#include "server/routes_pccs.h"
 #include "server/server.h"
 
 #include <ctype.h>
@@ -126,7 +127,7 @@ static void send_item(struct http_response *resp, const char *type, const uint8_
 	http_resp_bytes(resp, 200, type, body, len);
 }
 
-/* ---- query parameters ------------------------------------------------------------ */
+/* ---- query parameters (routes_pccs.h) ---------------------------------------------- */
 
 static bool all_hex(const char *s, size_t n)
 {
@@ -143,61 +144,148 @@ static bool hex_param(const char *v, size_t digits, uint8_t *out)
 	       hex_decode_to(v, digits, out, digits / 2) == 0;
 }
 
-/*
- * The set a TCB Info / identity request selects (formats.md §3.1):
- * `update=standard|early` or `tcbEvaluationDataNumber=N`, never both.
- * False (and a 400 in resp) when malformed.
- */
-static bool select_params(const struct http_request *req, struct http_response *resp,
-			  struct collateral_select *sel)
+/* A decimal in [1, max] with nothing else (no sign, blank or suffix); false otherwise. */
+static bool decimal(const char *v, unsigned long long min, unsigned long long max, unsigned long long *out)
 {
-	const char *up = http_req_query(req, "update");
-	const char *num = http_req_query(req, "tcbEvaluationDataNumber");
 	char *end = NULL;
+	unsigned long long x;
+
+	if (v == NULL || !isdigit((unsigned char)v[0]))
+		return false;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno != 0 || end == NULL || *end != '\0' || x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+static bool fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static bool fail(char *why, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, n, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+bool pccs_parse_fmspc(const struct pccs_query *q, uint8_t fmspc[6], char *why, size_t n)
+{
+	const char *v = q->get(q->ctx, "fmspc");
+
+	if (!hex_param(v, PCCS_FMSPC_HEX, fmspc))
+		return fail(why, n, "fmspc must be 12 hex digits, not \"%.32s\" (pccs.fmspc)", v ? v : "");
+	return true;
+}
+
+/* formats.md §3.1: `update=standard|early` or `tcbEvaluationDataNumber=N`, never both. */
+bool pccs_parse_select(const struct pccs_query *q, struct collateral_select *sel, char *why, size_t n)
+{
+	const char *up = q->get(q->ctx, "update"), *num = q->get(q->ctx, "tcbEvaluationDataNumber");
 	unsigned long long v;
 
 	memset(sel, 0, sizeof(*sel));
-	if (up != NULL && num != NULL) {
-		bad_request(resp, "%s: give update or tcbEvaluationDataNumber, not both (pccs.select)",
-			    "query");
-		return false;
-	}
-	if (up != NULL) {
-		if (strcmp(up, "early") == 0)
-			sel->update = COLLATERAL_UPDATE_EARLY;
-		else if (strcmp(up, "standard") != 0) {
-			bad_request(resp, "update must be standard or early, not \"%.32s\" (pccs.update)",
-				    up);
-			return false;
-		}
-	}
+	if (up != NULL && num != NULL)
+		return fail(why, n, "give update or tcbEvaluationDataNumber, not both (pccs.select)");
+	if (up != NULL && strcmp(up, "early") == 0)
+		sel->update = COLLATERAL_UPDATE_EARLY;
+	else if (up != NULL && strcmp(up, "standard") != 0)
+		return fail(why, n, "update must be standard or early, not \"%.32s\" (pccs.update)", up);
 	if (num != NULL) {
-		errno = 0;
-		v = isdigit((unsigned char)num[0]) ? strtoull(num, &end, 10) : 0;
-		if (errno != 0 || end == NULL || *end != '\0' || v == 0 || v > UINT32_MAX) {
-			bad_request(
-			    resp,
+		if (!decimal(num, 1, UINT32_MAX, &v))
+			return fail(
+			    why, n,
 			    "tcbEvaluationDataNumber must be a positive integer, not \"%.32s\" (pccs.eval)",
 			    num);
-			return false;
-		}
 		sel->eval_num = (uint32_t)v;
 	}
 	return true;
 }
 
+bool pccs_parse_pckcrl(const struct pccs_query *q, enum collateral_pck_ca *ca, bool *der, char *why, size_t n)
+{
+	const char *c = q->get(q->ctx, "ca"), *enc = q->get(q->ctx, "encoding");
+
+	if (c == NULL || (strcasecmp(c, "processor") != 0 && strcasecmp(c, "platform") != 0))
+		return fail(why, n, "ca must be processor or platform, not \"%.32s\" (pccs.ca)", c ? c : "");
+	if (enc != NULL && strcasecmp(enc, "der") != 0 && strcasecmp(enc, "pem") != 0)
+		return fail(why, n, "encoding must be der, not \"%.32s\" (pccs.encoding)", enc);
+	*ca = strcasecmp(c, "platform") == 0 ? COLLATERAL_CA_PLATFORM : COLLATERAL_CA_PROCESSOR;
+	*der = enc != NULL && strcasecmp(enc, "der") == 0;
+	return true;
+}
+
+bool pccs_parse_pckcert(const struct pccs_query *q, struct pccs_pck_params *out, char *why, size_t n)
+{
+	const char *ppid = q->get(q->ctx, "encrypted_ppid"), *qeid = q->get(q->ctx, "qeid");
+	size_t len = ppid ? strlen(ppid) : 0;
+	uint8_t pcesvn[2], qeid_b[16];
+
+	memset(out, 0, sizeof(*out));
+	if ((len != 512 && len != 768) || !hex_param(ppid, len, out->ppid))
+		return fail(why, n, "encrypted_ppid must be 512 or 768 hex digits (pccs.pckcert)");
+	if (!hex_param(q->get(q->ctx, "cpusvn"), PCCS_CPUSVN_HEX, out->cpusvn) ||
+	    !hex_param(q->get(q->ctx, "pcesvn"), PCCS_PCESVN_HEX, pcesvn) ||
+	    !hex_param(q->get(q->ctx, "pceid"), PCCS_PCEID_HEX, out->pceid) ||
+	    (qeid != NULL && !hex_param(qeid, PCCS_QEID_HEX, qeid_b)))
+		return fail(why, n,
+			    "cpusvn (32), pcesvn (4), pceid (4) and qeid (32) are hex digits (pccs.pckcert)");
+	out->ppid_len = len / 2;
+	out->pcesvn = (uint16_t)(pcesvn[0] | pcesvn[1] << 8); /* little-endian, as PCS takes it */
+	return true;
+}
+
+/* One SPL of a KDS request: a decimal 0..255. */
+static bool spl(const struct pccs_query *q, const char *name, uint8_t *out)
+{
+	unsigned long long x;
+
+	if (!decimal(q->get(q->ctx, name), 0, 255, &x))
+		return false;
+	*out = (uint8_t)x;
+	return true;
+}
+
+bool pccs_parse_vcek(const char *product, const char *hwid, const struct pccs_query *q, uint8_t chip_id[64],
+		     uint64_t *tcb, int *status, char *why, size_t n)
+{
+	bool turin = product != NULL && strcmp(product, "Turin") == 0, ok;
+	size_t want = turin ? 16 : 128;
+	uint8_t t[8] = {0};
+
+	*status = 404;
+	if (product == NULL ||
+	    (strcmp(product, "Milan") != 0 && strcmp(product, "Genoa") != 0 && strcmp(product, "Turin") != 0))
+		return fail(why, n, "unknown product \"%.32s\" (pccs.kds.product)", product ? product : "");
+	*status = 400;
+	memset(chip_id, 0, 64);
+	if (hwid == NULL || !hex_param(hwid, want, chip_id))
+		return fail(why, n, "the hardware id must be %zu hex digits (pccs.kds.hwid)", want);
+	/* REPORTED_TCB in report byte order (§5.5): Milan/Genoa bl, tee, -, -, -, -, snp, ucode; Turin fmc,
+	 * bl, tee, snp, -, -, -, ucode */
+	if (turin)
+		ok = spl(q, "fmcSPL", &t[0]) && spl(q, "blSPL", &t[1]) && spl(q, "teeSPL", &t[2]) &&
+		     spl(q, "snpSPL", &t[3]) && spl(q, "ucodeSPL", &t[7]);
+	else
+		ok = spl(q, "blSPL", &t[0]) && spl(q, "teeSPL", &t[1]) && spl(q, "snpSPL", &t[6]) &&
+		     spl(q, "ucodeSPL", &t[7]);
+	if (!ok)
+		return fail(why, n, "every SPL of the product is a decimal 0..255 (pccs.kds.spl)");
+	*tcb = 0;
+	for (int i = 7; i >= 0; i--)
+		*tcb = *tcb << 8 | t[i];
+	return true;
+}
+
 /* ---- what an item says it covers -------------------------------------------------- */
 
-/*
- * True when the signed member of a TCB Info / identity document names what
- * was asked: tcbInfo.fmspc (and tcbInfo.id "SGX"/"TDX" where present, v3),
- * enclaveIdentity.id. A folder source answers any key with its one file.
- */
-static bool item_matches(const struct collateral_blob *b, const char *member, const char *fmspc,
-			 const char *id)
+bool pccs_item_matches(const uint8_t *doc, size_t len, const char *member, const char *fmspc, const char *id)
 {
-	json_t *doc = json_loadb((const char *)b->data, b->len, 0, NULL);
-	json_t *m = json_object_get(doc, member);
+	json_t *root = json_loadb((const char *)doc, len, 0, NULL);
+	json_t *m = json_object_get(root, member);
 	const char *f = json_string_value(json_object_get(m, "fmspc"));
 	const char *i = json_string_value(json_object_get(m, "id"));
 	bool ok = json_is_object(m);
@@ -207,9 +295,18 @@ static bool item_matches(const struct collateral_blob *b, const char *member, co
 		     (i != NULL || strcmp(id, "SGX") == 0); /* TCB Info v2 (no id) is SGX only */
 	else if (ok)
 		ok = i != NULL && strcmp(i, id) == 0;
-	json_decref(doc);
+	json_decref(root);
 	return ok;
 }
+
+/* ---- the request side ----------------------------------------------------------------- */
+
+static const char *req_query(void *ctx, const char *name)
+{
+	return http_req_query(ctx, name);
+}
+
+#define QUERY_OF(req) ((struct pccs_query){req_query, (req)})
 
 /* ---- Intel ------------------------------------------------------------------------- */
 
@@ -266,34 +363,31 @@ static bool crl_issuer_is(const struct collateral_blob *b, enum collateral_pck_c
 /* GET /sgx/certification/v4/pckcrl?ca=processor|platform[&encoding=der] (PEM without encoding). */
 static void pckcrl_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
-	const char *ca = http_req_query(req, "ca"), *enc = http_req_query(req, "encoding");
+	struct pccs_query q = QUERY_OF(req);
 	struct collateral_blob b = {0};
 	struct attest_err err;
 	enum collateral_pck_ca which;
 	uint8_t *out = NULL;
 	size_t len = 0;
+	char why[256];
+	bool der;
 	int rc;
 
 	(void)arg;
-	if (ca == NULL || (strcasecmp(ca, "processor") != 0 && strcasecmp(ca, "platform") != 0)) {
-		bad_request(resp, "ca must be processor or platform, not \"%.32s\" (pccs.ca)", ca ? ca : "");
-		return;
-	}
-	if (enc != NULL && strcasecmp(enc, "der") != 0 && strcasecmp(enc, "pem") != 0) {
-		bad_request(resp, "encoding must be der, not \"%.32s\" (pccs.encoding)", enc);
+	if (!pccs_parse_pckcrl(&q, &which, &der, why, sizeof(why))) {
+		bad_request(resp, "%s", why);
 		return;
 	}
 	if (!have_source(req, resp))
 		return;
-	which = strcasecmp(ca, "platform") == 0 ? COLLATERAL_CA_PLATFORM : COLLATERAL_CA_PROCESSOR;
 	attest_err_clear(&err);
 	if ((rc = collateral_get_pck_crl(source_of(req), which, &b, &err)) != ATTEST_OK) {
 		source_failed(resp, rc, &err);
 		return;
 	}
-	bool der = enc != NULL && strcasecmp(enc, "der") == 0;
 	if (!crl_issuer_is(&b, which))
-		http_resp_error(resp, 404, "NotFound", "no PCK CRL of the %s CA (pccs.ca.unknown)", ca);
+		http_resp_error(resp, 404, "NotFound", "no PCK CRL of the %s CA (pccs.ca.unknown)",
+				which == COLLATERAL_CA_PLATFORM ? "platform" : "processor");
 	else if ((out = crl_encode(&b, der, &len)) == NULL)
 		http_resp_error(resp, 503, "ServiceUnavailable",
 				"the source's PCK CRL is not a CRL (pccs.crl)");
@@ -339,25 +433,28 @@ static void rootcacrl_handler(struct http_request *req, struct http_response *re
 static void tcb_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
 	const enum collateral_tee tee = arg != NULL ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX;
+	struct pccs_query q = QUERY_OF(req);
 	const char *fm = http_req_query(req, "fmspc");
 	struct collateral_select sel;
 	struct collateral_blob b = {0};
 	struct attest_err err;
 	uint8_t fmspc[6];
+	char why[256];
 	int rc;
 
-	if (!hex_param(fm, PCCS_FMSPC_HEX, fmspc)) {
-		bad_request(resp, "fmspc must be 12 hex digits, not \"%.32s\" (pccs.fmspc)", fm ? fm : "");
+	if (!pccs_parse_fmspc(&q, fmspc, why, sizeof(why)) ||
+	    !pccs_parse_select(&q, &sel, why, sizeof(why))) {
+		bad_request(resp, "%s", why);
 		return;
 	}
-	if (!select_params(req, resp, &sel) || !have_source(req, resp))
+	if (!have_source(req, resp))
 		return;
 	attest_err_clear(&err);
 	if ((rc = collateral_get_tcb_info_ex(source_of(req), tee, fmspc, &sel, &b, &err)) != ATTEST_OK) {
 		source_failed(resp, rc, &err);
 		return;
 	}
-	if (!item_matches(&b, "tcbInfo", fm, tee == COLLATERAL_TEE_TDX ? "TDX" : "SGX"))
+	if (!pccs_item_matches(b.data, b.len, "tcbInfo", fm, tee == COLLATERAL_TEE_TDX ? "TDX" : "SGX"))
 		http_resp_error(resp, 404, "NotFound", "no %s TCB Info for FMSPC %s (pccs.fmspc.unknown)",
 				tee == COLLATERAL_TEE_TDX ? "TDX" : "SGX", fm);
 	else
@@ -373,19 +470,25 @@ static const enum collateral_qe IDENTITY_KINDS[] = {COLLATERAL_QE, COLLATERAL_TD
 static void identity_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
 	const enum collateral_qe *kind = arg;
+	struct pccs_query q = QUERY_OF(req);
 	struct collateral_select sel;
 	struct collateral_blob b = {0};
 	struct attest_err err;
+	char why[256];
 	int rc;
 
-	if (!select_params(req, resp, &sel) || !have_source(req, resp))
+	if (!pccs_parse_select(&q, &sel, why, sizeof(why))) {
+		bad_request(resp, "%s", why);
+		return;
+	}
+	if (!have_source(req, resp))
 		return;
 	attest_err_clear(&err);
 	if ((rc = collateral_get_qe_identity_ex(source_of(req), *kind, &sel, &b, &err)) != ATTEST_OK) {
 		source_failed(resp, rc, &err);
 		return;
 	}
-	if (!item_matches(&b, "enclaveIdentity", NULL, IDENTITY_IDS[*kind]))
+	if (!pccs_item_matches(b.data, b.len, "enclaveIdentity", NULL, IDENTITY_IDS[*kind]))
 		http_resp_error(resp, 404, "NotFound", "no %s identity (pccs.identity.unknown)",
 				IDENTITY_IDS[*kind]);
 	else
@@ -401,12 +504,12 @@ static void identity_handler(struct http_request *req, struct http_response *res
  */
 static void pckcert_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
-	const char *ppid = http_req_query(req, "encrypted_ppid"), *qeid = http_req_query(req, "qeid");
-	uint8_t ppid_b[384], cpusvn[16], pcesvn[2], pceid[2], qeid_b[16];
-	struct collateral_pck_query q = {ppid_b, 0, cpusvn, 0, pceid};
+	struct pccs_query q = QUERY_OF(req);
+	struct pccs_pck_params p;
+	struct collateral_pck_query pq;
 	struct collateral_blob b = {0};
 	struct attest_err err;
-	size_t n = ppid ? strlen(ppid) : 0;
+	char why[256];
 	int rc;
 
 	(void)arg;
@@ -415,26 +518,15 @@ static void pckcert_handler(struct http_request *req, struct http_response *resp
 				"this node does not serve PCK certificates (pccs_pckcert is off)");
 		return;
 	}
-	if ((n != 512 && n != 768) || !hex_param(ppid, n, ppid_b)) {
-		bad_request(resp, "%s must be 512 or 768 hex digits (pccs.pckcert)", "encrypted_ppid");
-		return;
-	}
-	if (!hex_param(http_req_query(req, "cpusvn"), PCCS_CPUSVN_HEX, cpusvn) ||
-	    !hex_param(http_req_query(req, "pcesvn"), PCCS_PCESVN_HEX, pcesvn) ||
-	    !hex_param(http_req_query(req, "pceid"), PCCS_PCEID_HEX, pceid) ||
-	    (qeid != NULL && !hex_param(qeid, PCCS_QEID_HEX, qeid_b))) {
-		bad_request(
-		    resp,
-		    "%s: cpusvn (32), pcesvn (4), pceid (4) and qeid (32) are hex digits (pccs.pckcert)",
-		    "query");
+	if (!pccs_parse_pckcert(&q, &p, why, sizeof(why))) {
+		bad_request(resp, "%s", why);
 		return;
 	}
 	if (!have_source(req, resp))
 		return;
-	q.ppid_len = n / 2;
-	q.pcesvn = (uint16_t)(pcesvn[0] | pcesvn[1] << 8);
+	pq = (struct collateral_pck_query){p.ppid, p.ppid_len, p.cpusvn, p.pcesvn, p.pceid};
 	attest_err_clear(&err);
-	if ((rc = collateral_get_pck_cert(source_of(req), &q, &b, &err)) != ATTEST_OK) {
+	if ((rc = collateral_get_pck_cert(source_of(req), &pq, &b, &err)) != ATTEST_OK) {
 		source_failed(resp, rc, &err);
 		return;
 	}
@@ -449,80 +541,30 @@ static bool amd_product(const char *p)
 	return p != NULL && (strcmp(p, "Milan") == 0 || strcmp(p, "Genoa") == 0 || strcmp(p, "Turin") == 0);
 }
 
-/* One SPL query parameter: a decimal 0..255. */
-static bool spl_param(const struct http_request *req, const char *name, uint8_t *out)
-{
-	const char *v = http_req_query(req, name);
-	char *end = NULL;
-	unsigned long x;
-
-	if (v == NULL || !isdigit((unsigned char)v[0]))
-		return false;
-	errno = 0;
-	x = strtoul(v, &end, 10);
-	if (errno != 0 || *end != '\0' || x > 255)
-		return false;
-	*out = (uint8_t)x;
-	return true;
-}
-
-/*
- * REPORTED_TCB from the SPLs of a KDS VCEK request, in report byte order
- * (§5.5): Milan/Genoa bl, tee, -, -, -, -, snp, ucode; Turin fmc, bl, tee,
- * snp, -, -, -, ucode. As the little-endian u64 collateral.h takes.
- */
-static bool vcek_tcb(const struct http_request *req, bool turin, uint64_t *tcb)
-{
-	uint8_t t[8] = {0};
-	bool ok;
-
-	if (turin)
-		ok = spl_param(req, "fmcSPL", &t[0]) && spl_param(req, "blSPL", &t[1]) &&
-		     spl_param(req, "teeSPL", &t[2]) && spl_param(req, "snpSPL", &t[3]) &&
-		     spl_param(req, "ucodeSPL", &t[7]);
-	else
-		ok = spl_param(req, "blSPL", &t[0]) && spl_param(req, "teeSPL", &t[1]) &&
-		     spl_param(req, "snpSPL", &t[6]) && spl_param(req, "ucodeSPL", &t[7]);
-	*tcb = 0;
-	for (int i = 7; i >= 0; i--)
-		*tcb = *tcb << 8 | t[i];
-	return ok;
-}
-
 /* GET /vcek/v1/{product}/{hwid}?...SPL=..: the VCEK (DER). */
 static void vcek_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
 	/* the hardware id from the path itself: route parameters are cut at 63 characters, it has 128 */
-	const char *product = http_req_param(req, "product"), *hwid = strrchr(req->path, '/');
-	bool turin = product != NULL && strcmp(product, "Turin") == 0;
-	size_t want = turin ? 16 : 128;
-	uint8_t chip_id[64] = {0};
+	const char *hwid = strrchr(req->path, '/');
+	struct pccs_query q = QUERY_OF(req);
+	uint8_t chip_id[64];
 	struct collateral_blob b = {0};
 	struct attest_err err;
-	uint64_t tcb;
-	int rc;
+	uint64_t tcb = 0;
+	char why[256];
+	int rc, status;
 
 	(void)arg;
-	if (!amd_product(product)) {
-		http_resp_error(resp, 404, "NotFound", "unknown product \"%.32s\" (pccs.kds.product)",
-				product ? product : "");
-		return;
-	}
-	if (hwid != NULL)
-		hwid++;
-	if (hwid == NULL || strlen(hwid) != want || !hex_param(hwid, want, chip_id)) {
-		bad_request(resp, "the hardware id must be %s hex digits (pccs.kds.hwid)",
-			    turin ? "16" : "128");
-		return;
-	}
-	if (!vcek_tcb(req, turin, &tcb)) {
-		bad_request(resp, "%s: every SPL of the product is a decimal 0..255 (pccs.kds.spl)", "query");
+	if (!pccs_parse_vcek(http_req_param(req, "product"), hwid ? hwid + 1 : NULL, &q, chip_id, &tcb,
+			     &status, why, sizeof(why))) {
+		http_resp_error(resp, status, status == 404 ? "NotFound" : "InvalidParameter", "%s", why);
 		return;
 	}
 	if (!have_source(req, resp))
 		return;
 	attest_err_clear(&err);
-	if ((rc = collateral_get_amd_vcek(source_of(req), product, chip_id, tcb, &b, &err)) != ATTEST_OK)
+	if ((rc = collateral_get_amd_vcek(source_of(req), http_req_param(req, "product"), chip_id, tcb, &b,
+					  &err)) != ATTEST_OK)
 		source_failed(resp, rc, &err);
 	else
 		http_resp_bytes(resp, 200, PCCS_TYPE_CERT, b.data, b.len);
