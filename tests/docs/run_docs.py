@@ -15,6 +15,7 @@ development attestd, a throw-away PostgreSQL).
 Exit: 0 pass, 1 fail, 77 skipped (a fixture the document needs is missing).
 """
 import argparse
+import fcntl
 import os
 import re
 import shlex
@@ -354,6 +355,24 @@ export ATTESTD_TOKEN="$(cat data/admin-credential)"
 """
 
 
+def devplat_keys(build):
+    """A development platform's keys, made once per build folder: `dev init`
+    spends seconds of CPU on its RSA-4096 AMD keys, every later one reuses them."""
+    cache = os.path.join(build, "docs-devplat")
+    ctl = os.path.join(build, "src/cli/attestctl")
+    with open(cache + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.isdir(cache) and os.path.getmtime(cache) < os.path.getmtime(ctl):
+            shutil.rmtree(cache)  # made by an older attestctl: its key set may differ
+        if not os.path.isdir(os.path.join(cache, "keys")):
+            tmp = cache + f".tmp{os.getpid()}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            subprocess.run([ctl, "dev", "init", "--dir", tmp],
+                           check=True, stdout=subprocess.DEVNULL)
+            os.rename(tmp, cache)
+    return os.path.join(cache, "keys")
+
+
 class DevServer:
     """The development attestd, started as `make run` starts it (README tour),
     on a port of its choosing; stopped with SIGTERM, and it must exit 0."""
@@ -364,6 +383,9 @@ class DevServer:
 
     def start(self):
         ctl = os.path.join(self.build, "src/cli/attestctl")
+        # The platform's keys as a second `make run` finds them (dev init
+        # keeps DIR/keys and writes roots and collateral afresh).
+        shutil.copytree(devplat_keys(self.build), os.path.join(self.root, "data/devplat/keys"))
         subprocess.run([ctl, "dev", "init", "--dir", "data/devplat"], cwd=self.root, check=True,
                        stdout=subprocess.DEVNULL)
         pf = os.path.join(self.root, ".attestd-port")
@@ -417,6 +439,7 @@ export ATTESTD_TOKEN="$(cat data/admin-credential)"
 PROLOGUE = r"""set -euo pipefail
 export DOCS_ROOT=%(root)s
 export DOCS_FILE=%(doc)s   # the document being run (checks may read it)
+export DOCS_DEVPLAT_KEYS=%(keys)s   # a development platform's keys, for hidden setup
 export PATH="$DOCS_ROOT/bin:$PATH"
 export ATTEST_VECTORS=%(vectors)s
 export NO_COLOR=1
@@ -482,8 +505,9 @@ def match_output(expected, actual):
     return go(0, 0)
 
 
-def build_script(doc, doc_path, blocks, root, port, pg_uri, vectors):
-    s = [PROLOGUE % {"root": shlex.quote(root), "vectors": shlex.quote(vectors), "doc": shlex.quote(doc_path)}]
+def build_script(doc, doc_path, blocks, root, port, pg_uri, vectors, build):
+    s = [PROLOGUE % {"root": shlex.quote(root), "vectors": shlex.quote(vectors), "doc": shlex.quote(doc_path),
+                          "keys": shlex.quote(devplat_keys(build))}]
     if any(b.context == "dev" for b in blocks):
         s.append(DEV_PROLOGUE % {"port": port})
     for idx, b in enumerate(blocks):
@@ -554,7 +578,7 @@ def run_doc(doc, src, build, helps, vectors, keep):
     try:
         layout(root, src, build)
         port = server.start() if any(b.context == "dev" for b in runnable) else 0
-        script = build_script(doc, path, blocks, root, port, pg_uri, vectors)
+        script = build_script(doc, path, blocks, root, port, pg_uri, vectors, build)
         with open(os.path.join(root, ".docs-script.sh"), "w") as f:
             f.write(script)
         r = subprocess.run(["bash", os.path.join(root, ".docs-script.sh")], cwd=root, timeout=600)
