@@ -242,6 +242,59 @@ static void real_secure_boot_variables_are_sound(void **state)
 	}
 }
 
+/*
+ * A real Windows boot configuration log (the GCP Windows Shielded VM of
+ * go-attestation: WBCL SIPA events on PCR 12-14), verified against the PCR
+ * values read with its quote. Its records, listed independently with
+ * Python: BootDebugging 0, OsKernelDebug 0, TestSigning 0, FlightSigning 0,
+ * CodeIntegrity 1, an ElamAggregation (ELAMKeyname, ELAMMeasured: Windows
+ * Defender's ELAM driver), no HypervisorDebug and no VbsHVCIPolicy record.
+ */
+static void real_windows_log_gives_the_boot_configuration_facts(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	size_t n = 0, pn = 0;
+	uint8_t *p = read_vec(dir, "tpm/gcp-windows-shielded-vm-quote/binary_bios_measurements.bin", &n);
+	uint8_t *pj = read_vec(dir, "tpm/gcp-windows-shielded-vm-quote/pcrs.json", &pn);
+	json_t *a = json_loadb((const char *)pj, pn, 0, NULL), *e;
+	struct tcg_log *log = NULL;
+	struct tpm_pcr_values pcrs;
+	struct tcg_boot_state st;
+	struct attest_err err;
+	size_t i;
+
+	(void)state;
+	memset(&pcrs, 0, sizeof(pcrs));
+	assert_true(json_is_array(a));
+	json_array_foreach(a, i, e)
+	{
+		const char *h = json_string_value(json_object_get(e, "digest_hex"));
+		uint8_t d[20];
+
+		assert_int_equal(json_integer_value(json_object_get(e, "digest_alg")), 3); /* SHA-1 */
+		assert_int_equal(hex_decode_to(h, strlen(h), d, 20), 0);
+		assert_int_equal(tpm_pcr_set(&pcrs, TPM_BANK_SHA1,
+					     (unsigned)json_integer_value(json_object_get(e, "index")), d, 20, NULL),
+				 0);
+	}
+	assert_int_equal(tcg_log_parse(p, n, &log, NULL), 0);
+	attest_err_clear(&err);
+	if (tcg_log_verify(log, &pcrs, &err) != 0)
+		fail_msg("%s %s", err.name, err.msg);
+	assert_int_equal(tcg_boot_state(log, &st, NULL), 0);
+	assert_true(st.windows);
+	assert_false(st.boot_debugging || st.kernel_debug || st.hypervisor_debug);
+	assert_false(st.test_signing || st.flight_signing);
+	assert_int_equal(st.code_integrity, 1);
+	assert_true(st.elam);
+	assert_false(st.hvci_seen);
+	assert_int_equal(st.secure_boot, 1);
+	tcg_log_free(log);
+	json_decref(a);
+	free(pj);
+	free(p);
+}
+
 /* ---- synthetic confidential VM ---------------------------------------------------- */
 
 struct vm {
@@ -1136,6 +1189,7 @@ int main(void)
 	    cmocka_unit_test(real_vtpm_quote_verifies_with_its_ak_and_nonce),
 	    cmocka_unit_test(real_snp_isolation_is_refused_with_the_vcek_of_another_chip),
 	    cmocka_unit_test(real_secure_boot_variables_are_sound),
+	    cmocka_unit_test(real_windows_log_gives_the_boot_configuration_facts),
 	    cmocka_unit_test(malformed_attestation_info_is_refused_by_name),
 	};
 	const struct CMUnitTest vm_tests[] = {
