@@ -238,7 +238,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 /* Seconds to wait from a Retry-After value (RFC 9110 §10.2.3), default when absent or unreadable. */
-static int64_t retry_after_seconds(const char *v)
+int64_t pcs_http_retry_after_seconds(const char *v)
 {
 	char *end;
 	long long s;
@@ -384,7 +384,7 @@ static int classify(struct pcs_http *h, CURLcode cc, const struct xfer *x, long 
 	if (cc != CURLE_OK)
 		return attest_err_set(err, ATTEST_E_IO, h->prefix, "io: %s: %s", curl_easy_strerror(cc), url);
 	if (status == 429) {
-		set_gate(h, retry_after_seconds(x->retry_after));
+		set_gate(h, pcs_http_retry_after_seconds(x->retry_after));
 		return attest_err_set(err, ATTEST_E_IO, h->prefix, "rate_limited: 429, retry after %s s: %s",
 				      x->retry_after ? x->retry_after : "(default)", url);
 	}

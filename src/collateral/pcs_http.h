@@ -90,6 +90,13 @@ char *pcs_http_url_decode(const char *s, size_t len, size_t *out_len);
  */
 char *pcs_http_url_encode(const uint8_t *p, size_t n);
 
+/*
+ * Seconds a Retry-After value asks to wait (RFC 9110 §10.2.3: delta-seconds
+ * or an HTTP-date), within [0, 86400]; PCS_HTTP_DEFAULT_RETRY_S when NULL,
+ * empty or unreadable.
+ */
+int64_t pcs_http_retry_after_seconds(const char *v);
+
 /* Monotonic milliseconds. */
 int64_t pcs_http_mono_ms(void);
 
