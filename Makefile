@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 DATA ?= ./data
 
-.PHONY: install all setup build build-release build-asan build-fuzz run check test test-asan fuzz bench format lint clean
+.PHONY: install all setup build build-release build-asan build-fuzz run check test test-asan fuzz valgrind bench format lint clean
 
 all: build
 
@@ -56,6 +56,11 @@ test-asan: build-asan
 
 fuzz: setup build-fuzz
 	scripts/fuzz.sh $(BUILD)/fuzz 300
+
+# The whole integration suite with every attestd under valgrind memcheck (long;
+# CI runs robust_valgrind only).
+valgrind: setup build
+	tests/robustness/valgrind_suite.sh $(BUILD)/debug
 
 bench: setup build-release
 	scripts/bench.sh $(BUILD)/release

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/codec.h"
 #include "base/timeutil.h"
+#include "keys/keys.h"
 #include "server/changes.h"
 #include "server/config.h"
 #include "server/devcert.h"
@@ -252,8 +253,8 @@ int main(int argc, char **argv)
 {
 	static struct srv_config cfg;
 	struct srv srv;
-	struct attest_err err = {0};
-	bool exit_now = false;
+	struct attest_err err = {0}, kerr = {0};
+	bool exit_now = false, locked = false;
 	sigset_t sigs;
 	int code;
 
@@ -284,6 +285,15 @@ int main(int argc, char **argv)
 	if (cfg.fixed_time != 0)
 		srv_log(&srv.log, SRV_LOG_WARN, "TEST ONLY: the clock is fixed at %lld (--test-fixed-time)",
 			(long long)cfg.fixed_time);
+	/* Private keys live in OpenSSL's secure heap (mlocked, left out of core dumps): set it up first. */
+	if (keys_secure_heap_init(&locked, &kerr) != ATTEST_OK) {
+		srv_log(&srv.log, SRV_LOG_ERROR, "%s", kerr.msg);
+		return 1;
+	}
+	if (!locked)
+		srv_log(&srv.log, SRV_LOG_WARN, "the secure heap for private keys could not be locked in memory "
+						"(RLIMIT_MEMLOCK, see `ulimit -l`): keys may be swapped out; they stay "
+						"out of core dumps");
 	/* Signals go to sigwait in this thread only: block them before any thread starts. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
