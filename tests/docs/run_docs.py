@@ -355,6 +355,15 @@ export ATTESTD_TOKEN="$(cat data/admin-credential)"
 """
 
 
+def dev_args(text, vectors):
+    """Options a document adds to its development attestd: `<!-- dev-args: --pccs -->`
+    ($ATTEST_VECTORS expanded; later options override the fixture's, e.g. --collateral-dir)."""
+    out = []
+    for m in re.finditer(r"<!--\s*dev-args:(.*?)-->", text, re.S):
+        out += shlex.split(m.group(1).replace("$ATTEST_VECTORS", vectors).replace("${ATTEST_VECTORS}", vectors))
+    return out
+
+
 def devplat_keys(build):
     """A development platform's keys, made once per build folder: `dev init`
     spends seconds of CPU on its RSA-4096 AMD keys, every later one reuses them."""
@@ -377,8 +386,9 @@ class DevServer:
     """The development attestd, started as `make run` starts it (README tour),
     on a port of its choosing; stopped with SIGTERM, and it must exit 0."""
 
-    def __init__(self, root, build):
+    def __init__(self, root, build, extra=()):
         self.root, self.build, self.proc, self.port = root, build, None, 0
+        self.extra = list(extra)  # the document's <!-- dev-args: ... -->
         self.log = os.path.join(root, "attestd.log")
 
     def start(self):
@@ -393,7 +403,8 @@ class DevServer:
             self.proc = subprocess.Popen(
                 [os.path.join(self.build, "src/server/attestd"), "--dev", "--data", "data", "--port", "0",
                  "--port-file", pf, "--bootstrap-admin-file", "data/admin-credential",
-                 "--trust-roots", "data/devplat/roots.pem", "--collateral-dir", "data/devplat/collateral"],
+                 "--trust-roots", "data/devplat/roots.pem", "--collateral-dir", "data/devplat/collateral"]
+                + self.extra,
                 cwd=self.root, stdout=log, stderr=subprocess.STDOUT)
         need = [pf, os.path.join(self.root, "data/admin-credential"), os.path.join(self.root, "data/tls/dev-cert.pem")]
         for _ in range(300):
@@ -574,7 +585,7 @@ def run_doc(doc, src, build, helps, vectors, keep):
         print(f"not run: {doc}:{b.line}: {b.reason}")
     root = tempfile.mkdtemp(prefix="attest-docs-")
     os.chmod(root, 0o755)
-    server = DevServer(root, build)
+    server = DevServer(root, build, dev_args(text, vectors))
     try:
         layout(root, src, build)
         port = server.start() if any(b.context == "dev" for b in runnable) else 0

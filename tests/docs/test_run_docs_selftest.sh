@@ -145,6 +145,8 @@ doc good <<'EOF'
 Inline: `attestctl --url https://h/providers/p policy set SgxEnclave p.txt --signing-key k.pem --signing-cert c.pem`,
 `attestctl signer add|remove c.pem --signing-key k --signing-cert c`, `attestd --dev --trust-roots F`.
 
+<!-- dev-args: --max-body 64 -->
+
 <!-- run: no (needs a real SGX machine) -->
 ```sh
 attestctl attest SgxEnclave /dev/sgx_quote
@@ -182,6 +184,8 @@ $ printf 'a\nb\nc\nd\n'
 a
 ...
 d
+$ head -c 100 /dev/zero | curl --no-fail -o /dev/null -w '%{http_code}\n' --cacert data/tls/dev-cert.pem --data-binary @- 'https://127.0.0.1:8443/attest/SgxEnclave?api-version=2022-08-01'
+413
 ```
 EOF
 expect pass good
