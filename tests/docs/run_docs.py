@@ -3,8 +3,7 @@
 
     tests/docs/run_docs.py --src SOURCE_DIR --build BUILD_DIR [--keep] DOC...
 
-The convention it enforces is /work/notes/DOCS-CONVENTION.md, summarised in
-tests/docs/README.md: every shell block carries a marker
+The convention it enforces is tests/docs/README.md: every shell block carries a marker
 (`<!-- run: local|dev|postgres -->` or `<!-- run: no (reason) -->`), every
 fence names its language, and every --option of an inline `attestctl ...` or
 `attestd ...` command appears in that command's --help. The runnable blocks of
