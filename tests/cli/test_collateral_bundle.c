@@ -242,6 +242,15 @@ static void offline_attestd_attests_only_after_the_import(void **state)
 	assert_int_equal(run_ctl(e, &out, "-o", "json", "attest", "SevSnpVm", e->snpreq, NULL), 0);
 	assert_non_null(strstr(out, "x-attestd-snp-collateral"));
 	free(out);
+	/* Durable: a restarted offline attestd serves the imported items from its store. */
+	{
+		const char *const extra[] = {"--collateral-offline", "--test-fixed-time", NOW, NULL};
+
+		assert_int_equal(attestd_stop(&e->srv, SIGTERM), 0);
+		assert_int_equal(attestd_launch(&e->srv, extra), 0);
+	}
+	EXPECT_CTL(e, 0, "x-ms-sgx-mrsigner", "attest", "SgxEnclave", e->quote);
+	EXPECT_CTL(e, 0, "x-attestd-snp-collateral", "-o", "json", "attest", "SevSnpVm", e->snpreq);
 }
 
 /* What the server exports is what was imported, item for item. */
