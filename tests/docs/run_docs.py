@@ -15,6 +15,7 @@ Exit: 0 pass, 1 fail, 77 skipped (a fixture the document needs is missing).
 """
 import argparse
 import fcntl
+import glob
 import os
 import re
 import shlex
@@ -280,6 +281,37 @@ def man_page_errors(path, text, helps):
         shown = {c.split()[1] for _, c in man_commands(text) if len(c.split()) > 1}
         for cmd in sorted(helps.listed(top, "Commands:") - shown):
             errs.append(f"0: `attestctl {cmd}` is in `attestctl --help` but not under COMMANDS")
+    return errs
+
+
+REPO_DIRS = ("src/", "tests/", "docs/", "bench/", "scripts/", "dist/", "include/", "examples/", "fuzz/", "cmake/")
+
+
+def path_errors(doc_path, text, src):
+    """Repository paths in code spans and relative links must exist, so a
+    renamed file or test does not leave the docs pointing at nothing."""
+    errs, fence = [], None
+    for n, ln in enumerate(text.split("\n"), 1):
+        m = FENCE.match(ln)
+        if m:
+            fence = m.group(2)[0] if fence is None else (None if ln.strip().startswith(fence * 3) else fence)
+            continue
+        if fence is not None:
+            continue
+        for span in re.findall(r"`([^`]+)`", ln):
+            for tok in re.split(r"[\s,()]+", span):
+                if not tok.startswith(REPO_DIRS) or "{" in tok or "$" in tok:
+                    continue
+                pat = re.sub(r"<[^>]*>", "*", tok.rstrip(".:;")).split("#")[0]
+                base = os.path.join(src, pat)
+                if not any(glob.glob(base + ext) for ext in ("", ".c", ".sh", ".py")):
+                    errs.append(f"{n}: `{pat}` names no file of the repository")
+        for target in re.findall(r"\]\(([^)#\s]+)", ln):
+            if re.match(r"^[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            full = os.path.normpath(os.path.join(os.path.dirname(doc_path), target))
+            if full.startswith(src + os.sep) and not os.path.exists(full):
+                errs.append(f"{n}: the link ({target}) leads nowhere")
     return errs
 
 
@@ -556,6 +588,7 @@ def run_doc(doc, src, build, helps, vectors, keep):
         errors += man_page_errors(path, text, helps)
     else:
         blocks, errors = parse_markdown(text)
+        errors += path_errors(path, text, src)
         cmds = inline_commands(text)
     for n, cmd in cmds:
         for alt in expand_alternatives(cmd):

@@ -86,6 +86,17 @@ doc bad_bracket_option <<'EOF'
 EOF
 expect fail bad_bracket_option '--audience is not an option'
 
+doc stale_path <<'EOF'
+The verifier is `src/evidence/no_such_verifier.c`; tested by `tests/docs/run_docs.py`.
+EOF
+expect fail stale_path 'src/evidence/no_such_verifier.c` names no file'
+
+doc stale_link <<'EOF'
+See [the claims](claims-nosuch.md) and [the API](api.md).
+EOF
+cp "$src/docs/api.md" "$tmp/docs/api.md"
+expect fail stale_link 'the link (claims-nosuch.md) leads nowhere'
+
 doc console_drift <<'EOF'
 <!-- run: local -->
 ```console
