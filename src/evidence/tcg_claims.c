@@ -534,6 +534,14 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 			}
 		}
 	}
+	/*
+	 * The Windows claims read absences ("no BootDebugging record is on"):
+	 * they hold only when the boot configuration PCRs (12: boot manager
+	 * settings, 13: OS loader settings; WBCL) are quoted and the log
+	 * accounts for all of them. A log with their events removed says nothing.
+	 */
+	if (st->windows && !(tcg_log_pcr_complete(log, 12) && tcg_log_pcr_complete(log, 13)))
+		st->windows = false;
 	return ATTEST_OK;
 }
 

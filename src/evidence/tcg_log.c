@@ -545,6 +545,42 @@ static void free_mds(EVP_MD *mds[TPM_BANK_COUNT])
 		EVP_MD_free(mds[b]);
 }
 
+/*
+ * Quoted PCRs the log never extends must still be at their reset value
+ * (what the replay left them at): a log cut after a whole event, or with a
+ * PCR's events removed, would otherwise verify by omission. PCR 0-7 are the
+ * firmware's, always fully logged (PFP §3.3.4): such a PCR is refused,
+ * tcg.replay.incomplete. PCR 8-23 may be extended outside this log (Linux
+ * IMA uses PCR 10): they are only marked unlogged, and claims that read an
+ * absence there are not made (tcg_log_pcr_complete).
+ */
+static int unlogged_pcrs(struct tcg_log *log, enum tpm_bank b, const struct tpm_pcr_values *quoted,
+			 uint8_t values[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
+{
+	uint32_t idle = quoted->present[b] & ~log->extended[b];
+
+	log->unlogged[b] = 0;
+	for (unsigned pcr = 0; pcr < TPM_PCR_COUNT; pcr++) {
+		if (!(idle & (1u << pcr)) || CRYPTO_memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) == 0)
+			continue;
+		if (pcr <= 7)
+			return attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.incomplete",
+					      "the quoted %s PCR %u is not at its reset value but the event log "
+					      "extends nothing into it (a cut or incomplete log)",
+					      tpm_bank_name(b), pcr);
+		log->unlogged[b] |= 1u << pcr;
+	}
+	return ATTEST_OK;
+}
+
+bool tcg_log_pcr_complete(const struct tcg_log *log, unsigned pcr)
+{
+	for (int b = 0; b < TPM_BANK_COUNT && pcr < TPM_PCR_COUNT; b++)
+		if ((log->quoted[b] & (1u << pcr)) && !(log->unlogged[b] & (1u << pcr)))
+			return true;
+	return false;
+}
+
 int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, struct attest_err *err)
 {
 	uint8_t values[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
@@ -553,7 +589,7 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 	int rc = ATTEST_OK;
 
 	for (int b = 0; b < TPM_BANK_COUNT; b++) {
-		log->verified[b] = 0;
+		log->verified[b] = log->quoted[b] = log->unlogged[b] = 0;
 		if ((log->banks & (1u << b)) && quoted->present[b])
 			common |= 1u << b;
 	}
@@ -571,6 +607,7 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 		if ((rc = replay_md(log, (enum tpm_bank)b, mds[b], values, err)) != ATTEST_OK)
 			break;
 		todo = log->extended[b] & quoted->present[b];
+		log->quoted[b] = quoted->present[b];
 		for (unsigned pcr = 0; pcr < TPM_PCR_COUNT && rc == ATTEST_OK; pcr++) {
 			if (!(todo & (1u << pcr)))
 				continue;
@@ -579,6 +616,8 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 			else
 				log->verified[b] |= 1u << pcr;
 		}
+		if (rc == ATTEST_OK)
+			rc = unlogged_pcrs(log, (enum tpm_bank)b, quoted, values, err);
 	}
 	if (rc == ATTEST_OK)
 		rc = check_bindings(log, common, mds, err);

@@ -94,6 +94,8 @@ struct tcg_log {
 	uint8_t startup_locality;
 	uint32_t extended[TPM_BANK_COUNT]; /* PCRs at least one event extends, per bank */
 	uint32_t verified[TPM_BANK_COUNT]; /* PCRs whose replay matched the quote, per bank */
+	uint32_t quoted[TPM_BANK_COUNT];   /* PCRs quoted, per bank shared with the log */
+	uint32_t unlogged[TPM_BANK_COUNT]; /* quoted, never extended by the log, not at reset (PCR 8-23) */
 	size_t n_events;
 	struct tcg_event *events;
 };
@@ -120,11 +122,21 @@ int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
  * Replays every bank present both in the log and in `quoted`, for every
  * PCR the log extends and the quote carries, and requires equality; then
  * checks the event-data binding of each event on a matched PCR. Marks
- * verified PCRs and events. Errors: tcg.replay.mismatch (names the bank,
- * the PCR and the first event that explains it), tcg.replay.no_common_bank,
- * tcg.event.digest (an event's data does not hash to its digest).
+ * verified PCRs and events. A quoted PCR the log never extends must be at
+ * its reset value: PCR 0-7 otherwise refuse (a cut log), PCR 8-23 are
+ * marked unlogged. Errors: tcg.replay.mismatch (names the bank, the PCR
+ * and the first event that explains it), tcg.replay.no_common_bank,
+ * tcg.replay.incomplete, tcg.event.digest (an event's data does not hash
+ * to its digest).
  */
 int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, struct attest_err *err);
+
+/*
+ * True when the quote covers the PCR and the verified log accounts for all
+ * of it (its events replayed to the quoted value, or it was never extended
+ * and is at its reset value). Only then can a claim read an absence there.
+ */
+bool tcg_log_pcr_complete(const struct tcg_log *log, unsigned pcr);
 
 /*
  * True when the event's digest in `bank` is H(data) for types whose digest

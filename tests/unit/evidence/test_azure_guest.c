@@ -250,21 +250,14 @@ static void real_secure_boot_variables_are_sound(void **state)
  * CodeIntegrity 1, an ElamAggregation (ELAMKeyname, ELAMMeasured: Windows
  * Defender's ELAM driver), no HypervisorDebug and no VbsHVCIPolicy record.
  */
-static void real_windows_log_gives_the_boot_configuration_facts(void **state)
+/* The PCR values read with the GCP Windows Shielded VM's quote (SHA-1 bank). */
+static void gcp_pcrs(const char *dir, struct tpm_pcr_values *pcrs)
 {
-	REQUIRE_VECTORS(dir);
-	size_t n = 0, pn = 0;
-	uint8_t *p = read_vec(dir, "tpm/gcp-windows-shielded-vm-quote/binary_bios_measurements.bin", &n);
+	size_t pn = 0, i;
 	uint8_t *pj = read_vec(dir, "tpm/gcp-windows-shielded-vm-quote/pcrs.json", &pn);
 	json_t *a = json_loadb((const char *)pj, pn, 0, NULL), *e;
-	struct tcg_log *log = NULL;
-	struct tpm_pcr_values pcrs;
-	struct tcg_boot_state st;
-	struct attest_err err;
-	size_t i;
 
-	(void)state;
-	memset(&pcrs, 0, sizeof(pcrs));
+	memset(pcrs, 0, sizeof(*pcrs));
 	assert_true(json_is_array(a));
 	json_array_foreach(a, i, e)
 	{
@@ -273,10 +266,26 @@ static void real_windows_log_gives_the_boot_configuration_facts(void **state)
 
 		assert_int_equal(json_integer_value(json_object_get(e, "digest_alg")), 3); /* SHA-1 */
 		assert_int_equal(hex_decode_to(h, strlen(h), d, 20), 0);
-		assert_int_equal(tpm_pcr_set(&pcrs, TPM_BANK_SHA1,
+		assert_int_equal(tpm_pcr_set(pcrs, TPM_BANK_SHA1,
 					     (unsigned)json_integer_value(json_object_get(e, "index")), d, 20, NULL),
 				 0);
 	}
+	json_decref(a);
+	free(pj);
+}
+
+static void real_windows_log_gives_the_boot_configuration_facts(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	size_t n = 0;
+	uint8_t *p = read_vec(dir, "tpm/gcp-windows-shielded-vm-quote/binary_bios_measurements.bin", &n);
+	struct tcg_log *log = NULL;
+	struct tpm_pcr_values pcrs;
+	struct tcg_boot_state st;
+	struct attest_err err;
+
+	(void)state;
+	gcp_pcrs(dir, &pcrs);
 	assert_int_equal(tcg_log_parse(p, n, &log, NULL), 0);
 	attest_err_clear(&err);
 	if (tcg_log_verify(log, &pcrs, &err) != 0)
@@ -290,8 +299,68 @@ static void real_windows_log_gives_the_boot_configuration_facts(void **state)
 	assert_false(st.hvci_seen);
 	assert_int_equal(st.secure_boot, 1);
 	tcg_log_free(log);
-	json_decref(a);
-	free(pj);
+	free(p);
+}
+
+/* Verifies bytes as the GCP log against its real PCRs; the boot state when it verifies. */
+static int gcp_log_state(const uint8_t *p, size_t n, const struct tpm_pcr_values *pcrs, struct tcg_boot_state *st,
+			 struct attest_err *err)
+{
+	struct tcg_log *log = NULL;
+	int rc;
+
+	assert_int_equal(tcg_log_parse(p, n, &log, NULL), 0);
+	attest_err_clear(err);
+	rc = tcg_log_verify(log, pcrs, err);
+	if (rc == ATTEST_OK)
+		assert_int_equal(tcg_boot_state(log, st, NULL), 0);
+	tcg_log_free(log);
+	return rc;
+}
+
+/*
+ * The GCP Windows log cut after a whole event, or with PCR 13's events
+ * taken out, against its real quoted PCRs: a firmware PCR (0-7) left
+ * unaccounted is refused; an OS PCR is not, but then the Windows claims,
+ * which read absences, are not made (robust's sweep finding).
+ */
+static void cut_or_thinned_log_proves_no_absence(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	static const size_t firmware_cuts[] = {34, 12834, 13350}; /* PCR 7, 5, 4 events lost */
+	static const size_t pcr13[][2] = {{13808, 14394}, {19135, 41978}, {43252, 43288}};
+	size_t n = 0, m = 0;
+	uint8_t *p = read_vec(dir, "tpm/gcp-windows-shielded-vm-quote/binary_bios_measurements.bin", &n), *thin;
+	struct tpm_pcr_values pcrs;
+	struct tcg_boot_state st;
+	struct attest_err err;
+
+	(void)state;
+	gcp_pcrs(dir, &pcrs);
+	for (size_t i = 0; i < sizeof(firmware_cuts) / sizeof(firmware_cuts[0]); i++) {
+		assert_int_equal(gcp_log_state(p, firmware_cuts[i], &pcrs, &st, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tcg.replay.incomplete");
+	}
+	/* Cut before PCR 11-14: verifies, and no Windows facts are read. */
+	assert_int_equal(gcp_log_state(p, 13556, &pcrs, &st, &err), ATTEST_OK);
+	assert_false(st.windows);
+	/* Every PCR 13 event taken out: PCR 12's SIPA alone cannot say what PCR 13 held. */
+	thin = malloc(n);
+	assert_non_null(thin);
+	for (size_t off = 0, k = 0; off < n;) {
+		size_t end = k < 3 ? pcr13[k][0] : n;
+
+		memcpy(thin + m, p + off, end - off);
+		m += end - off;
+		off = k < 3 ? pcr13[k][1] : n;
+		k++;
+	}
+	assert_int_equal(gcp_log_state(thin, m, &pcrs, &st, &err), ATTEST_OK);
+	assert_false(st.windows);
+	/* The whole log: the Windows facts are there. */
+	assert_int_equal(gcp_log_state(p, n, &pcrs, &st, &err), ATTEST_OK);
+	assert_true(st.windows);
+	free(thin);
 	free(p);
 }
 
@@ -1190,6 +1259,7 @@ int main(void)
 	    cmocka_unit_test(real_snp_isolation_is_refused_with_the_vcek_of_another_chip),
 	    cmocka_unit_test(real_secure_boot_variables_are_sound),
 	    cmocka_unit_test(real_windows_log_gives_the_boot_configuration_facts),
+	    cmocka_unit_test(cut_or_thinned_log_proves_no_absence),
 	    cmocka_unit_test(malformed_attestation_info_is_refused_by_name),
 	};
 	const struct CMUnitTest vm_tests[] = {
