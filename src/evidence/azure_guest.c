@@ -431,15 +431,21 @@ static int compliance_status(struct agv *v)
 	const json_t *m = claim_set_get(v->tee, snp ? "x-ms-sevsnpvm-launchmeasurement" : "tdx_mrtd");
 	const json_t *dbg = claim_set_get(v->tee, snp ? "x-ms-sevsnpvm-is-debuggable" : "tdx_td_attributes_debug");
 	const json_t *vmpl = claim_set_get(v->tee, "x-ms-sevsnpvm-vmpl");
+	const uint8_t(*list)[48] = NULL;
+	size_t n = 0;
 	uint8_t d[48];
 	bool listed = false;
 
-	if (v->opts == NULL || v->opts->n_cvm_measurements == 0 || !json_is_string(m) || !json_is_false(dbg) ||
+	if (v->opts != NULL && v->opts->n_cvm_measurements > 0)
+		list = v->opts->cvm_measurements, n = v->opts->n_cvm_measurements;
+	else if (v->ctx->tenant != NULL)
+		list = v->ctx->tenant->cvm_measurements, n = v->ctx->tenant->n_cvm_measurements;
+	if (n == 0 || list == NULL || !json_is_string(m) || !json_is_false(dbg) ||
 	    (snp && !(json_is_integer(vmpl) && json_integer_value(vmpl) == 0)) ||
 	    hex_decode_to(json_string_value(m), json_string_length(m), d, sizeof(d)) != 0)
 		return ATTEST_OK;
-	for (size_t i = 0; i < v->opts->n_cvm_measurements; i++)
-		listed |= CRYPTO_memcmp(v->opts->cvm_measurements[i], d, sizeof(d)) == 0;
+	for (size_t i = 0; i < n; i++)
+		listed |= CRYPTO_memcmp(list[i], d, sizeof(d)) == 0;
 	return listed ? claim_set_add_str(v->tee, "x-ms-compliance-status", "azure-compliant-cvm") : ATTEST_OK;
 }
 
@@ -498,9 +504,13 @@ static int aik_trust(const struct agv *v, struct tpm_aik_trust *trust, uint8_t b
 			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public", "cannot encode the AIK");
 		trust->registered = (const uint8_t(*)[32])bound;
 		trust->n_registered = 1;
-	} else if (v->opts != NULL) {
+	} else if (v->opts != NULL && v->opts->n_registered_aiks > 0) {
 		trust->registered = v->opts->registered_aiks;
 		trust->n_registered = v->opts->n_registered_aiks;
+	} else if (v->ctx->tenant != NULL) {
+		/* The provider's registrations (attestd: its settings, src/server/provider_trust.h). */
+		trust->registered = v->ctx->tenant->registered_aiks;
+		trust->n_registered = v->ctx->tenant->n_registered_aiks;
 	}
 	return ATTEST_OK;
 }

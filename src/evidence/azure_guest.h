@@ -126,7 +126,9 @@ struct azure_guest_opts {
 };
 
 /*
- * azure_guest_verify with provider options (opts may be NULL). An AIK that
+ * azure_guest_verify with provider options (opts may be NULL). Registered
+ * AIKs and CVM measurements not given in opts come from ctx->tenant (the
+ * provider's settings in attestd), when set. An AIK that
  * is not bound by isolation evidence, not registered and not certified to
  * a vTPM root is azureguest.aik.unregistered.
  */

@@ -707,6 +707,21 @@ static void trusted_launch_with_a_registered_aik_needs_no_certificate(void **sta
 	assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 2, cs, &err), ATTEST_OK);
 	assert_null(claim_set_get(cs, "x-ms-isolation-tee"));
 	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-attestation-type")), "azurevm");
+	/* The same registration as the provider's (ctx->tenant): what attestd's pipeline passes. */
+	{
+		struct evidence_tenant t = {.registered_aiks = (const uint8_t(*)[32])reg, .n_registered_aiks = 2};
+
+		claim_set_free(cs);
+		cs = claim_set_new();
+		v->ctx.tenant = &t;
+		assert_int_equal(verify(v, cs, &err), ATTEST_OK);
+		t.n_registered_aiks = 1;
+		claim_set_free(cs);
+		cs = claim_set_new();
+		assert_int_equal(verify(v, cs, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "azureguest.aik.unregistered");
+		v->ctx.tenant = NULL;
+	}
 	/* Only another key registered: refused with its own name. */
 	claim_set_free(cs);
 	cs = claim_set_new();
