@@ -629,6 +629,16 @@ static void attestd_refreshes_collateral_due_soon_in_the_background_and_rides_ou
 	assert_int_equal(atomic_load(&up.requests), n0 + due); /* no storm: once each */
 	assert_true(log_has(&a, "collateral refresh: sgx/tcb/00A067110000 failed: collateral.pcs.http"));
 	assert_true(log_has(&a, "collateral refresh: pck_crl/processor failed"));
+	{
+		struct http_reply r;
+		char line[128];
+
+		assert_int_equal(get(&a, "/metrics", &r), 200);
+		snprintf(line, sizeof(line), "attestd_collateral_refresh_total{result=\"failed\"} %u\n", due);
+		assert_non_null(strstr(r.body, line));
+		assert_non_null(strstr(r.body, "attestd_collateral_refresh_total{result=\"ok\"} 0\n"));
+		http_reply_free(&r);
+	}
 	assert_int_equal(attest(&a, "SgxEnclave", body), 200); /* still served, no request paid */
 	assert_int_equal(atomic_load(&up.requests), n0 + due);
 	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
@@ -641,6 +651,15 @@ static void attestd_refreshes_collateral_due_soon_in_the_background_and_rides_ou
 	assert_int_equal(atomic_load(&up.requests),
 			 n0 + 2 * due); /* unchanged upstream: not asked again at every tick */
 	assert_true(log_has(&a, "collateral refresh: sgx/tcb/00A067110000 unchanged upstream"));
+	{
+		struct http_reply r;
+		char line[128];
+
+		assert_int_equal(get(&a, "/metrics", &r), 200);
+		snprintf(line, sizeof(line), "attestd_collateral_refresh_total{result=\"ok\"} %u\n", due);
+		assert_non_null(strstr(r.body, line));
+		http_reply_free(&r);
+	}
 	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
 	attestd_cleanup(&a);
 	tps_stop(&up);
