@@ -20,6 +20,7 @@
 #include "server/auth.h"
 #include "server/http.h"
 #include "server/httpd.h"
+#include "server/provider_trust.h"
 #include "server/routes.h"
 #include "server/server.h"
 #include "server/signing.h"
@@ -118,6 +119,17 @@ static bool settings_ok(const json_t *s, struct http_response *resp)
 			http_resp_error_from(resp, 400, "InvalidParameter", &err);
 			return false;
 		}
+	}
+	/* Registered AIKs and CVM measurements (provider_trust.h): refused here, not at attestation time. */
+	{
+		struct attest_err err = {0};
+		struct provider_trust *t = NULL;
+
+		if (provider_trust_from_json(s, &t, &err) != ATTEST_OK) {
+			http_resp_error_from(resp, 400, "InvalidParameter", &err);
+			return false;
+		}
+		provider_trust_free(t);
 	}
 	return true;
 }
