@@ -65,7 +65,7 @@ struct sweep_row {
 	size_t accepted;   /* accepted with altered content: must be 0 */
 	size_t first_bad;  /* first accepted byte offset (flip) or cut length */
 	bool first_is_cut;
-	double seconds;
+	double seconds; /* CPU seconds */
 };
 
 size_t sweep_stride(void);

@@ -195,6 +195,17 @@ def sgx_body(srv):
     return json.dumps({"quote": b64url(open(q, "rb").read())})
 
 
+def dev_body(srv, kind):
+    """A dev-platform body: "tdx" for POST /attest/TdxVm, "snp" for POST /attest/SevSnpVm."""
+    f = os.path.join(srv.work, "%s.evidence" % kind)
+    if not os.path.exists(f):
+        run([ATTESTCTL, "dev", "evidence", kind, "--dir", srv.devdir, "-o", f])
+    ev = open(f, "rb").read()
+    if kind == "snp":  # the SevSnpVm envelope (JSON) goes base64url in "report"
+        return json.dumps({"report": b64url(ev.strip())})
+    return json.dumps({"quote": b64url(ev)})
+
+
 def sqlite_integrity(db):
     import sqlite3
     c = sqlite3.connect(db, timeout=10)  # opens as attestd would on restart (WAL recovery)

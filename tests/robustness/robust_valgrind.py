@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """attestd under valgrind (memcheck) through a round of real requests
 (issue 13: "a valgrind run of the integration suite is clean", here for the
-service's main paths): start-up in an empty folder (keys, store, TLS),
-attestations that verify and that are refused, malformed bodies, policy set
+service's main paths; the whole suite: make valgrind): start-up in an empty
+folder (keys, store, TLS), SGX, TDX and SEV-SNP attestations that verify and
+that are refused, malformed bodies, policy set
 and read, provider creation, key rotation, audit verification, an oversized
 body; then SIGTERM. Passes when valgrind reports no error (invalid reads or
 writes, uses of uninitialised values, definite leaks) and attestd exits 0.
@@ -27,8 +28,13 @@ def main():
     try:
         srv.start(timeout=240)
         body = rlib.sgx_body(srv)
+        tdx, snp = rlib.dev_body(srv, "tdx"), rlib.dev_body(srv, "snp")
         j = {"Content-Type": "application/json"}
         calls = [
+            ("POST", "/attest/TdxVm?" + rlib.API, tdx, j, False, 200),
+            ("POST", "/attest/TdxVm?" + rlib.API, tdx.replace('"quote": "', '"quote": "AAAA'), j, False, 400),
+            ("POST", "/attest/SevSnpVm?" + rlib.API, snp, j, False, 200),
+            ("POST", "/attest/SevSnpVm?" + rlib.API, '{"report":"e30"}', j, False, 400),
             ("POST", "/attest/SgxEnclave?" + rlib.API, body, j, False, 200),
             ("POST", "/attest/SgxEnclave?" + rlib.API, body, j, False, 200),
             ("POST", "/attest/SgxEnclave?" + rlib.API, '{"quote":"AAAA"}', j, False, 400),

@@ -15,6 +15,7 @@
 #include "devplat/tdx.h"
 #include "evidence/evidence.h"
 #include "evidence/quote.h"
+#include "evidence/sgx.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -34,6 +35,7 @@ struct intel_sweep {
 	size_t orig_len;
 	size_t cert_off, cert_len; /* PEM certification data inside the target (quote sweeps) */
 	size_t struct_len;	/* end of the quote structure: longer cuts keep only trailing bytes */
+	size_t pad_off, pad_len; /* bytes the format leaves unused (struct padding), not interpreted */
 	/* collateral sweeps: the file rewritten with each mutant, and the evidence verified */
 	const char *file;
 	const uint8_t *ev;
@@ -108,7 +110,8 @@ static inline bool ends_with(const char *s, const char *suffix)
  * cut after a whole certificate (the root it drops is built in); a hex
  * digit of the collateral's "signature" in the other case; a collateral
  * JSON file that lost only its trailing whitespace; trailing bytes after the
- * quote structure, flipped or cut (ignored, formats.md §1.7).
+ * quote structure, flipped or cut (ignored, formats.md §1.7); the padding
+ * of oe_attestation_header_t (bytes 20..23, formats.md §4.2: not packed).
  */
 static inline bool intel_sweep_same(void *arg, const uint8_t *p, size_t n, size_t at, bool cut)
 {
@@ -129,6 +132,8 @@ static inline bool intel_sweep_same(void *arg, const uint8_t *p, size_t n, size_
 			return sweep_same_hex_case(s->orig, p, n, at, "signature");
 		return false;
 	}
+	if (!cut && s->pad_len > 0 && at >= s->pad_off && at - s->pad_off < s->pad_len)
+		return true;
 	/* bytes after the quote structure are not part of the quote */
 	if (s->struct_len > 0 && at >= s->struct_len)
 		return true;
@@ -181,6 +186,12 @@ static inline void intel_sweep_evidence(const char *vector, const char *part, co
 	struct intel_sweep s;
 	struct sweep_target t;
 	int rc = intel_sweep_init(&s, ctx, fn, buf, len, quote_off, tee);
+
+	/* oe_attestation_header_t: u32 version, 16-byte format id, 4 bytes of padding, u64 data_size */
+	if (fn == oe_verify && quote_off == OE_ATTESTATION_HEADER_SIZE) {
+		s.pad_off = 20;
+		s.pad_len = 4;
+	}
 
 	if (rc != ATTEST_OK && (allowed_base_err == NULL || strcmp(s.base_err, allowed_base_err) != 0))
 		fail_msg("%s %s: the unaltered evidence gives %s", vector, part, s.base_err);

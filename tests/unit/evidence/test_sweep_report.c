@@ -69,9 +69,10 @@ static void the_table_of_every_suite_shows_no_accepted_mutation(void **state)
 {
 	json_t *doc = load_report(), *suites = json_object_get(doc, "suites");
 	json_int_t flips = 0, cuts = 0, same = 0, accepted = 0;
+	double cpu = 0;
 
-	fprintf(stderr, "\n%-11s %-56s %-24s %7s %8s %6s %5s %8s\n", "suite", "vector", "part", "bytes", "flips",
-		"cuts", "same", "ACCEPTED");
+	fprintf(stderr, "\n%-11s %-56s %-24s %7s %8s %6s %5s %8s %6s\n", "suite", "vector", "part", "bytes", "flips",
+		"cuts", "same", "ACCEPTED", "cpu s");
 	for (size_t s = 0; s < sizeof(SUITES) / sizeof(SUITES[0]); s++) {
 		json_t *suite = json_object_get(suites, SUITES[s]), *row;
 		size_t i;
@@ -81,13 +82,15 @@ static void the_table_of_every_suite_shows_no_accepted_mutation(void **state)
 		json_array_foreach(json_object_get(suite, "rows"), i, row) {
 			json_int_t a = json_integer_value(json_object_get(row, "accepted"));
 
-			fprintf(stderr, "%-11s %-56s %-24s %7lld %8lld %6lld %5lld %8lld\n", SUITES[s],
+			fprintf(stderr, "%-11s %-56s %-24s %7lld %8lld %6lld %5lld %8lld %6.1f\n", SUITES[s],
 				json_string_value(json_object_get(row, "vector")),
 				json_string_value(json_object_get(row, "part")),
 				(long long)json_integer_value(json_object_get(row, "bytes")),
 				(long long)json_integer_value(json_object_get(row, "flips")),
 				(long long)json_integer_value(json_object_get(row, "cuts")),
-				(long long)json_integer_value(json_object_get(row, "same_content")), (long long)a);
+				(long long)json_integer_value(json_object_get(row, "same_content")), (long long)a,
+				json_number_value(json_object_get(row, "cpu_seconds")));
+			cpu += json_number_value(json_object_get(row, "cpu_seconds"));
 			flips += json_integer_value(json_object_get(row, "flips"));
 			cuts += json_integer_value(json_object_get(row, "cuts"));
 			same += json_integer_value(json_object_get(row, "same_content"));
@@ -96,8 +99,8 @@ static void the_table_of_every_suite_shows_no_accepted_mutation(void **state)
 		fprintf(stderr, "%-11s stride %lld\n", SUITES[s],
 			(long long)json_integer_value(json_object_get(suite, "stride")));
 	}
-	fprintf(stderr, "TOTAL: %lld flips and %lld cuts tried, %lld same content, %lld accepted\n\n", (long long)flips,
-		(long long)cuts, (long long)same, (long long)accepted);
+	fprintf(stderr, "TOTAL: %lld flips and %lld cuts tried, %lld same content, %lld accepted, %.0f CPU seconds\n\n",
+		(long long)flips, (long long)cuts, (long long)same, (long long)accepted, cpu);
 	assert_true(flips > 0);
 	assert_int_equal(accepted, 0);
 	json_decref(doc);
