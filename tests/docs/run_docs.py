@@ -666,6 +666,8 @@ def main():
     ap.add_argument("--build", default="build/debug")
     ap.add_argument("--vectors", default=os.environ.get("ATTEST_VECTORS", ""))
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument("--devplat-keys", action="store_true",
+                    help="print the folder of the build's cached development platform keys, making them if needed")
     ap.add_argument("--match", nargs=3, metavar=("EXPECTED", "STDOUT", "STDERR"), help=argparse.SUPPRESS)
     ap.add_argument("docs", nargs="*")
     a = ap.parse_args()
@@ -680,6 +682,9 @@ def main():
         sys.stderr.write("--- the doc shows:\n" + exp + "--- the command printed (stdout, then stderr):\n" + out + err)
         return 1
     src, build = os.path.abspath(a.src), os.path.abspath(a.build)
+    if a.devplat_keys:
+        print(devplat_keys(build))
+        return 0
     vectors = a.vectors or os.path.normpath(os.path.join(src, "../shared/vectors"))
     helps = HelpIndex(os.path.join(build, "src/cli/attestctl"), os.path.join(build, "src/server/attestd"))
     worst = 0

@@ -13,6 +13,10 @@ ln -s "$build/src/cli/attestctl" "$tmp/build/release/src/cli/attestctl"
 cp "$src/docs/examples/"*.policy "$tmp/docs/examples/"
 cd "$tmp"
 port=$(( 20000 + RANDOM % 20000 ))
+# The development platform's keys as a second `make run` finds them (made once
+# per build: the first `dev init` spends seconds on RSA-4096 keys).
+mkdir -p data/devplat
+cp -r "$(python3 "$src/tests/docs/run_docs.py" --build "$build" --devplat-keys)" data/devplat/keys
 "$build/src/cli/attestctl" dev init --dir data/devplat >/dev/null
 "$build/src/server/attestd" --dev --data data --port "$port" --bootstrap-admin-file data/admin-credential \
   --trust-roots data/devplat/roots.pem --collateral-dir data/devplat/collateral >attestd.log 2>&1 &
