@@ -31,33 +31,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define RECEIPT_FORMAT	"attestd-receipt"
-#define RECEIPT_VERSION 1
-
-struct receipt {
-	char *type;
-	json_t *request; /* the body object */
-	char *policy;	 /* NULL: the type's default */
-	char *token;
-	char *trust_roots; /* PEM or NULL */
-	char *time;	   /* RFC 3339, or NULL (written by export, checked by verify) */
-	json_t *jwks;	   /* or NULL */
-	struct bundle *collateral;
-};
-
-static void receipt_clear(struct receipt *r)
-{
-	free(r->type);
-	json_decref(r->request);
-	free(r->policy);
-	free(r->token);
-	free(r->trust_roots);
-	free(r->time);
-	json_decref(r->jwks);
-	bundle_free(r->collateral);
-	memset(r, 0, sizeof(*r));
-}
-
 /* ---- re-running the pipeline ---------------------------------------------------------- */
 
 /* The "signature": the claim set, unsigned; compared, never trusted. */
@@ -212,71 +185,27 @@ static int check_pins(const json_t *claims, const struct bundle *used, struct at
 
 /* ---- the file ------------------------------------------------------------------------------ */
 
-static char *dup_member(const json_t *o, const char *name)
+/* The token's iat as RFC 3339 (malloc'd), or NULL. */
+static char *iat_text(const json_t *claims)
 {
-	const char *s = json_string_value(json_object_get(o, name));
+	char when[40];
 
-	return s ? strdup(s) : NULL;
+	time_format_rfc3339(json_integer_value(json_object_get(claims, "iat")), when, sizeof(when));
+	return strdup(when);
 }
 
-static int receipt_parse(const char *path, struct receipt *r, struct attest_err *err)
+/* Reads a receipt file (structure, members, every digest). */
+static int receipt_load(const char *path, struct receipt *r, struct attest_err *err)
 {
 	unsigned char *text = NULL;
 	size_t len = 0;
-	json_error_t jerr;
-	json_t *doc = NULL;
-	const char *format;
-	int rc = ATTEST_OK;
+	int rc;
 
-	memset(r, 0, sizeof(*r));
 	if (cli_read_file(path, &text, &len) != CLI_OK)
 		return attest_err_set(err, ATTEST_E_IO, "cli.read", "cannot read %s", path);
-	if ((doc = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.json", "%s is not JSON: %s", path,
-				    jerr.text);
-	format = json_string_value(json_object_get(doc, "format"));
-	if (rc == ATTEST_OK && (format == NULL || strcmp(format, RECEIPT_FORMAT) != 0))
-		rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.json",
-				    "%s is not a receipt (format \"%s\")", path, RECEIPT_FORMAT);
-	if (rc == ATTEST_OK && json_integer_value(json_object_get(doc, "version")) != RECEIPT_VERSION)
-		rc = attest_err_set(
-		    err, ATTEST_E_UNSUPPORTED, "receipt.version", "receipt version %lld; version %d is read",
-		    (long long)json_integer_value(json_object_get(doc, "version")), RECEIPT_VERSION);
-	if (rc == ATTEST_OK) {
-		r->type = dup_member(doc, "type");
-		r->token = dup_member(doc, "token");
-		r->policy = dup_member(doc, "policy");
-		r->trust_roots = dup_member(doc, "trust_roots");
-		r->time = dup_member(doc, "time");
-		r->request = json_incref(json_object_get(doc, "request"));
-		r->jwks = json_incref(json_object_get(doc, "jwks"));
-		if (r->type == NULL || r->token == NULL || !json_is_object(r->request))
-			rc = attest_err_set(err, ATTEST_E_PARSE, "receipt.json",
-					    "a receipt needs \"type\", \"request\" and \"token\"");
-	}
-	if (rc == ATTEST_OK)
-		rc = bundle_from_json(json_object_get(doc, "collateral"), &r->collateral, err);
-	json_decref(doc);
+	rc = receipt_parse((const char *)text, len, r, err);
 	free(text);
-	if (rc != ATTEST_OK)
-		receipt_clear(r);
 	return rc;
-}
-
-static json_t *receipt_json(const struct receipt *r, int64_t iat, const char *iss)
-{
-	char when[40];
-	json_t *o;
-
-	time_format_rfc3339(iat, when, sizeof(when));
-	o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:O,s:s?,s:s,s:o}", "format", RECEIPT_FORMAT, "version",
-		      RECEIPT_VERSION, "type", r->type, "time", when, "issuer", iss, "request", r->request,
-		      "policy", r->policy, "token", r->token, "collateral", bundle_to_json(r->collateral));
-	if (o != NULL && r->trust_roots != NULL)
-		json_object_set_new(o, "trust_roots", json_string(r->trust_roots));
-	if (o != NULL && r->jwks != NULL)
-		json_object_set(o, "jwks", r->jwks);
-	return o;
 }
 
 /* ---- attestctl verify --receipt ------------------------------------------------------------ */
@@ -322,7 +251,7 @@ int cli_receipt_verify(const struct cli *cli, const char *path)
 	int rc;
 
 	attest_err_clear(&err);
-	if (receipt_parse(path, &r, &err) != ATTEST_OK) {
+	if (receipt_load(path, &r, &err) != ATTEST_OK) {
 		cli_error_record(cli, "receipt", &err);
 		return err.rc == ATTEST_E_IO ? CLI_LOCAL : CLI_REFUSED;
 	}
@@ -450,8 +379,11 @@ static int export_run(const struct cli *cli, const struct export_opts *o)
 		rc = CLI_REFUSED;
 		goto out;
 	}
-	doc = receipt_json(&r, json_integer_value(json_object_get(claims, "iat")),
-			   json_string_value(json_object_get(claims, "iss")));
+	r.time = iat_text(claims);
+	r.issuer = json_string_value(json_object_get(claims, "iss"))
+		       ? strdup(json_string_value(json_object_get(claims, "iss")))
+		       : NULL;
+	doc = receipt_to_json(&r);
 	rc = doc ? cli_write_json(o->out, doc) : CLI_LOCAL;
 	if (rc == CLI_OK && strcmp(o->out, "-") != 0)
 		cli_status(cli, true, "receipt written to %s (%zu collateral item(s))", o->out,

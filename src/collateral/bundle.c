@@ -500,9 +500,11 @@ int bundle_from_json(const json_t *doc, struct bundle **out, struct attest_err *
 				      json_array_size(items), BUNDLE_MAX_ITEMS);
 	if ((b = bundle_new()) == NULL)
 		return nomem(err);
-	if (created != NULL && time_parse_rfc3339(created, &b->created) != 0)
-		rc =
-		    attest_err_set(err, ATTEST_E_PARSE, "bundle.json", "\"created\" is not an RFC 3339 time");
+	/* 1970..9999: what a bundle can have been created at, and what formats back the same. */
+	if (created != NULL &&
+	    (time_parse_rfc3339(created, &b->created) != 0 || b->created < 0 || b->created > 253402300799))
+		rc = attest_err_set(err, ATTEST_E_PARSE, "bundle.json",
+				    "\"created\" is not an RFC 3339 time from 1970 to 9999");
 	for (size_t i = 0; rc == ATTEST_OK && i < json_array_size(items); i++)
 		rc = item_from_json(json_array_get(items, i), i, b, err);
 	if (rc != ATTEST_OK) {
@@ -838,4 +840,116 @@ int bundle_source_used(const struct collateral_source *src, struct bundle **out,
 	}
 	*out = u;
 	return ATTEST_OK;
+}
+
+/* ---- receipts -------------------------------------------------------------------------- */
+
+void receipt_clear(struct receipt *r)
+{
+	if (r == NULL)
+		return;
+	free(r->type);
+	free(r->time);
+	free(r->issuer);
+	json_decref(r->request);
+	free(r->policy);
+	free(r->token);
+	free(r->trust_roots);
+	json_decref(r->jwks);
+	bundle_free(r->collateral);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A string member (required or not), or null / absent when optional; a copy in *out. */
+static int str_member(const json_t *doc, const char *name, bool required, char **out, struct attest_err *err)
+{
+	const json_t *v = json_object_get(doc, name);
+
+	*out = NULL;
+	if ((v == NULL || json_is_null(v)) && !required)
+		return ATTEST_OK;
+	if (!json_is_string(v))
+		return attest_err_set(err, ATTEST_E_PARSE, "receipt.json", "member \"%s\" must be a string%s",
+				      name, required ? "" : " or null");
+	if ((*out = strdup(json_string_value(v))) == NULL)
+		return nomem(err);
+	return ATTEST_OK;
+}
+
+int receipt_from_json(const json_t *doc, struct receipt *out, struct attest_err *err)
+{
+	const char *format = json_string_value(json_object_get(doc, "format"));
+	const json_t *request = json_object_get(doc, "request"), *jwks = json_object_get(doc, "jwks");
+	struct receipt r = {0};
+	int rc;
+
+	if (!json_is_object(doc) || format == NULL || strcmp(format, RECEIPT_FORMAT) != 0)
+		return attest_err_set(err, ATTEST_E_PARSE, "receipt.json",
+				      "not a receipt: an object with \"format\": \"%s\" is expected",
+				      RECEIPT_FORMAT);
+	if (!json_is_integer(json_object_get(doc, "version")) ||
+	    json_integer_value(json_object_get(doc, "version")) != RECEIPT_VERSION)
+		return attest_err_set(
+		    err, ATTEST_E_UNSUPPORTED, "receipt.version", "receipt version %lld; version %d is read",
+		    (long long)json_integer_value(json_object_get(doc, "version")), RECEIPT_VERSION);
+	if (!json_is_object(request))
+		return attest_err_set(err, ATTEST_E_PARSE, "receipt.json",
+				      "member \"request\" must be an object");
+	if (jwks != NULL && !json_is_null(jwks) && !json_is_object(jwks))
+		return attest_err_set(err, ATTEST_E_PARSE, "receipt.json",
+				      "member \"jwks\" must be an object");
+	if ((rc = str_member(doc, "type", true, &r.type, err)) == ATTEST_OK &&
+	    (rc = str_member(doc, "token", true, &r.token, err)) == ATTEST_OK &&
+	    (rc = str_member(doc, "time", false, &r.time, err)) == ATTEST_OK &&
+	    (rc = str_member(doc, "issuer", false, &r.issuer, err)) == ATTEST_OK &&
+	    (rc = str_member(doc, "policy", false, &r.policy, err)) == ATTEST_OK &&
+	    (rc = str_member(doc, "trust_roots", false, &r.trust_roots, err)) == ATTEST_OK)
+		rc = bundle_from_json(json_object_get(doc, "collateral"), &r.collateral, err);
+	if (rc != ATTEST_OK) {
+		receipt_clear(&r);
+		return rc;
+	}
+	r.request = json_incref((json_t *)request);
+	r.jwks = json_is_object(jwks) ? json_incref((json_t *)jwks) : NULL;
+	*out = r; /* transferred */
+	return ATTEST_OK;
+}
+
+int receipt_parse(const char *text, size_t len, struct receipt *out, struct attest_err *err)
+{
+	json_error_t jerr;
+	json_t *doc;
+	int rc;
+
+	if (text == NULL || len > BUNDLE_MAX_DOC)
+		return attest_err_set(err, ATTEST_E_PARSE, "receipt.json", "a receipt is at most %u bytes",
+				      BUNDLE_MAX_DOC);
+	if ((doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return attest_err_set(err, ATTEST_E_PARSE, "receipt.json", "not JSON: %s (line %d column %d)",
+				      jerr.text, jerr.line, jerr.column);
+	rc = receipt_from_json(doc, out, err);
+	json_decref(doc);
+	return rc;
+}
+
+json_t *receipt_to_json(const struct receipt *r)
+{
+	json_t *o;
+
+	if (r->type == NULL || r->time == NULL || r->issuer == NULL || r->request == NULL ||
+	    r->token == NULL || r->collateral == NULL)
+		return NULL;
+	o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:O,s:s?,s:s,s:o?}", "format", RECEIPT_FORMAT, "version",
+		      RECEIPT_VERSION, "type", r->type, "time", r->time, "issuer", r->issuer, "request",
+		      r->request, "policy", r->policy, "token", r->token, "collateral",
+		      bundle_to_json(r->collateral));
+	if (o != NULL && json_object_get(o, "collateral") == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o != NULL && r->trust_roots != NULL)
+		json_object_set_new(o, "trust_roots", json_string(r->trust_roots));
+	if (o != NULL && r->jwks != NULL)
+		json_object_set(o, "jwks", r->jwks);
+	return o;
 }

@@ -150,4 +150,37 @@ int bundle_source_new(const struct bundle *b, struct collateral_source **out, st
 /* A new bundle of copies of the items src served so far. */
 int bundle_source_used(const struct collateral_source *src, struct bundle **out, struct attest_err *err);
 
+/* ---- receipts (docs/receipts-and-bundles.md) ------------------------------------ */
+
+/*
+ * A verification receipt, format 1: what one attestation relied on.
+ *   {"format": "attestd-receipt", "version": 1, "type", "time" (RFC 3339, the
+ *    token's iat), "issuer", "request" (object), "policy" (text or null),
+ *    "token", "jwks" (object, optional), "trust_roots" (PEM, optional),
+ *    "collateral" (a bundle)}
+ * Errors: receipt.json (not JSON / not the format / a member of the wrong
+ * type, naming it), receipt.version, and the bundle's.
+ */
+#define RECEIPT_FORMAT	"attestd-receipt"
+#define RECEIPT_VERSION 1
+
+struct receipt {
+	char *type;
+	char *time;	   /* RFC 3339 or NULL */
+	char *issuer;	   /* or NULL */
+	json_t *request;   /* the attest request body (object) */
+	char *policy;	   /* NULL: the type's default */
+	char *token;	   /* compact JWT */
+	char *trust_roots; /* development anchors (PEM) or NULL */
+	json_t *jwks;	   /* or NULL */
+	struct bundle *collateral;
+};
+void receipt_clear(struct receipt *r);
+/* Reads and validates a receipt (the bundle entirely); *out is filled only on success. */
+int receipt_from_json(const json_t *doc, struct receipt *out, struct attest_err *err);
+/* The same from text (at most BUNDLE_MAX_DOC bytes). */
+int receipt_parse(const char *text, size_t len, struct receipt *out, struct attest_err *err);
+/* The JSON object of r (time and issuer as given); NULL on allocation failure or missing members. */
+json_t *receipt_to_json(const struct receipt *r);
+
 #endif

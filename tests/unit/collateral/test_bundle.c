@@ -172,8 +172,8 @@ static int parse_with(const char *member, const char *value, struct attest_err *
 	assert_int_equal(bundle_add(b, BUNDLE_TCB_INFO, "sgx/tcb/" FMSPC, &x, err), ATTEST_OK);
 	doc = bundle_to_json(b);
 	item = json_array_get(json_object_get(doc, "items"), 0);
-	if (strcmp(member, "version") == 0)
-		json_object_set_new(doc, "version", json_loads(value, JSON_DECODE_ANY, NULL));
+	if (strcmp(member, "version") == 0 || strcmp(member, "created") == 0)
+		json_object_set_new(doc, member, json_loads(value, JSON_DECODE_ANY, NULL));
 	else
 		json_object_set_new(item, member, json_loads(value, JSON_DECODE_ANY, NULL));
 	text = json_dumps(doc, 0);
@@ -210,6 +210,9 @@ static void test_malformed_bundles_are_refused_by_name(void **state)
 	assert_int_not_equal(parse_with("data", "7", &err), ATTEST_OK);
 	assert_string_equal(err.name, "bundle.item");
 	assert_string_equal(err.where, "items[0]");
+	/* Found by fuzz_bundle: a year before 1970 does not format back to itself. */
+	assert_int_not_equal(parse_with("created", "\"0219-11-28T07:00:00Z\"", &err), ATTEST_OK);
+	assert_string_equal(err.name, "bundle.json");
 	assert_int_not_equal(parse_with("version", "2", &err), ATTEST_OK);
 	assert_string_equal(err.name, "bundle.version");
 	attest_err_clear(&err);
@@ -340,6 +343,56 @@ static void test_bundle_source_records_what_it_served(void **state)
 	bundle_free(b);
 }
 
+/* Receipts: members of the wrong type are refused by name, never read as absent. */
+static void test_receipt_members_are_typed(void **state)
+{
+	static const char *const bad[] = {
+	    "\"policy\":5",   "\"type\":null",
+	    "\"token\":[]",   "\"request\":\"x\"",
+	    "\"jwks\":\"k\"", "\"trust_roots\":{}",
+	    "\"version\":2",  "\"format\":\"attestd-collateral-bundle\"",
+	};
+	const char *base =
+	    "{\"format\":\"attestd-receipt\",\"version\":1,\"type\":\"SgxEnclave\","
+	    "\"time\":\"2025-06-20T00:00:00Z\",\"issuer\":\"https://a.test\",\"request\":{},"
+	    "\"policy\":null,\"token\":\"t\",\"collateral\":{\"format\":\"attestd-collateral-bundle\","
+	    "\"version\":1,\"items\":[]}";
+	struct receipt r = {0};
+	struct attest_err err;
+	char text[1024];
+	json_t *doc;
+
+	(void)state;
+	attest_err_clear(&err);
+	snprintf(text, sizeof(text), "%s}", base);
+	assert_int_equal(receipt_parse(text, strlen(text), &r, &err), ATTEST_OK);
+	assert_null(r.policy);
+	assert_string_equal(r.token, "t");
+	doc = receipt_to_json(&r);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "issuer")), "https://a.test");
+	json_decref(doc);
+	receipt_clear(&r);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *d = json_loads(text, 0, NULL), *patch;
+		char *t;
+
+		snprintf(text, sizeof(text), "{%s}", bad[i]);
+		patch = json_loads(text, 0, NULL);
+		assert_non_null(patch);
+		json_object_update(d, patch);
+		t = json_dumps(d, 0);
+		attest_err_clear(&err);
+		assert_int_not_equal(receipt_parse(t, strlen(t), &r, &err), ATTEST_OK);
+		assert_true(strncmp(err.name, "receipt.", 8) == 0);
+		assert_null(r.token);
+		free(t);
+		json_decref(patch);
+		json_decref(d);
+		snprintf(text, sizeof(text), "%s}", base);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +403,7 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_keys_are_refused),
 	    cmocka_unit_test(test_folder_is_read_back_by_the_file_sources),
 	    cmocka_unit_test(test_bundle_source_records_what_it_served),
+	    cmocka_unit_test(test_receipt_members_are_typed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
