@@ -145,8 +145,9 @@ def parse_markdown(text):
 class HelpIndex:
     """What `attestctl ... --help` and `attestd --help` list, asked once each."""
 
-    def __init__(self, attestctl, attestd):
+    def __init__(self, attestctl, attestd, src):
         self.bins = {"attestctl": attestctl, "attestd": attestd}
+        self.src = src
         self.cache = {}
 
     def help(self, words):
@@ -187,6 +188,8 @@ def check_inline(cmd, helps):
         words = shlex.split(cmd, comments=False)
     except ValueError:
         words = cmd.split()
+    if words and words[0] == "make":
+        return make_errors(cmd, words[1:], helps.src)
     if not words or words[0] not in ("attestctl", "attestd"):
         return []
     prog = words[0]
@@ -227,6 +230,17 @@ def check_inline(cmd, helps):
     return errs
 
 
+def make_errors(cmd, args, src):
+    """`make x`: x must be a target of the Makefile."""
+    try:
+        with open(os.path.join(src, "Makefile")) as f:
+            targets = set(re.findall(r"^([A-Za-z][\w.-]*)\s*:(?!=)", f.read(), re.M))
+    except OSError:
+        return []
+    return [f"`{cmd}`: no target '{t}' in the Makefile" for t in args
+            if re.fullmatch(r"[a-z][\w-]*", t) and t not in targets]
+
+
 def inline_commands(text):
     """`attestctl ...` / `attestd ...` code spans outside fenced blocks."""
     out, in_fence = [], None
@@ -242,7 +256,7 @@ def inline_commands(text):
             continue
         for span in re.findall(r"``?([^`]+)``?", ln):
             s = span.strip()
-            if re.match(r"^(attestctl|attestd)(\s|$)", s):
+            if re.match(r"^(attestctl|attestd|make)(\s|$)", s):
                 # `a|b|c` alternatives: each side is checked separately by the
                 # option test anyway; `<x>` and `...` are placeholders.
                 out.append((n, s))
@@ -686,7 +700,7 @@ def main():
         print(devplat_keys(build))
         return 0
     vectors = a.vectors or os.path.normpath(os.path.join(src, "../shared/vectors"))
-    helps = HelpIndex(os.path.join(build, "src/cli/attestctl"), os.path.join(build, "src/server/attestd"))
+    helps = HelpIndex(os.path.join(build, "src/cli/attestctl"), os.path.join(build, "src/server/attestd"), src)
     worst = 0
     for doc in a.docs:
         rc = run_doc(os.path.relpath(os.path.join(src, doc), src) if not os.path.isabs(doc) else os.path.relpath(doc, src),

@@ -97,6 +97,12 @@ EOF
 cp "$src/docs/api.md" "$tmp/docs/api.md"
 expect fail stale_link 'the link (claims-nosuch.md) leads nowhere'
 
+doc bad_make_target <<'EOF'
+Build with `make build`, then `make chek`.
+EOF
+cp "$src/Makefile" "$tmp/Makefile"
+expect fail bad_make_target "no target 'chek' in the Makefile"
+
 doc console_drift <<'EOF'
 <!-- run: local -->
 ```console
