@@ -1183,6 +1183,59 @@ static void with_the_refresher_running_requests_never_pay_a_fetch_for_a_current_
 	fx_free(f);
 }
 
+struct hammer {
+	struct collateral_source *c;
+	int failures;
+};
+
+static void *hammer_lookups(void *arg)
+{
+	struct hammer *h = arg;
+
+	for (int i = 0; i < 300; i++) {
+		uint8_t fm[6] = {0, 0xa0, 0x67, 0x11, 0, (uint8_t)(i % 6)};
+		struct collateral_blob b = {0};
+
+		if (collateral_get_tcb_info(h->c, COLLATERAL_TEE_SGX, fm, &b, NULL) != ATTEST_OK)
+			h->failures++;
+		collateral_blob_free(&b);
+	}
+	return NULL;
+}
+
+static void the_refresher_and_concurrent_lookups_fetch_each_due_item_once(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.refresh_ahead_s = 86400, .refresh_interval_ms = 1};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	struct hammer h[4];
+	pthread_t th[4];
+	struct collateral_blob b = {0};
+
+	for (uint8_t i = 0; i < 6; i++) {
+		uint8_t fm[6] = {0, 0xa0, 0x67, 0x11, 0, i};
+
+		assert_int_equal(collateral_get_tcb_info(c, COLLATERAL_TEE_SGX, fm, &b, NULL), ATTEST_OK);
+		collateral_blob_free(&b);
+	}
+	assert_int_equal(requests(f), 6);
+	atomic_store(&f->now, f->tcb_nu - 60); /* all six due at once */
+	for (int i = 0; i < 4; i++) {
+		h[i] = (struct hammer){c, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, hammer_lookups, &h[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(h[i].failures, 0);
+	}
+	assert_true(wait_for(f, 12, 5000));
+	usleep(100000);
+	assert_int_equal(requests(f), 12); /* one refresh per item, none by the lookups, none twice */
+	free_source(c);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1210,6 +1263,7 @@ int main(void)
 	    cmocka_unit_test(stopping_joins_the_refresher_even_with_a_fetch_in_flight),
 	    cmocka_unit_test(selected_sets_are_cached_under_their_own_keys_and_not_found_is_remembered),
 	    cmocka_unit_test(with_the_refresher_running_requests_never_pay_a_fetch_for_a_current_item),
+	    cmocka_unit_test(the_refresher_and_concurrent_lookups_fetch_each_due_item_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
