@@ -29,9 +29,6 @@
 #include "server/routes_pccs.h"
 #include "server/server.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
