@@ -230,6 +230,27 @@ def check_inline(cmd, helps):
     return errs
 
 
+def unrun_block_checks(b, src):
+    """A block that is not run is still checked: bash syntax, the repository
+    paths it names, and its attestctl/attestd/make commands (as inline ones)."""
+    errs, cmds = [], []
+    if b.lang != "console":
+        r = subprocess.run(["bash", "-n"], input=b.text, capture_output=True, text=True)
+        errs += [f"{b.line}: (not run, but) bash -n: {ln}" for ln in r.stderr.splitlines() if ln.strip()]
+    text = re.sub(r"\\\n", " ", b.text)
+    for k, ln in enumerate(text.split("\n")):
+        ln = re.sub(r"^\$ ", "", ln.strip())
+        ln = re.sub(r"\s#.*$", "", ln)
+        ln = re.sub(r"^(sudo|[A-Z_]+=\S*)\s+", "", ln)
+        if re.match(r"^(attestctl|attestd|make)(\s|$)", ln):
+            cmds.append((b.line, ln))
+        for tok in ln.split():
+            if tok.startswith(REPO_DIRS) and "$" not in tok and not any(
+                    glob.glob(os.path.join(src, tok) + ext) for ext in ("", ".c", ".sh", ".py")):
+                errs.append(f"{b.line}: (not run, but) `{tok}` names no file of the repository")
+    return errs, cmds
+
+
 def make_errors(cmd, args, src):
     """`make x`: x must be a target of the Makefile."""
     try:
@@ -604,6 +625,11 @@ def run_doc(doc, src, build, helps, vectors, keep):
         blocks, errors = parse_markdown(text)
         errors += path_errors(path, text, src)
         cmds = inline_commands(text)
+        for b in blocks:
+            if b.marker == "run" and b.context == "no":
+                errs, more = unrun_block_checks(b, src)
+                errors += errs
+                cmds += more
     for n, cmd in cmds:
         for alt in expand_alternatives(cmd):
             errors += [f"{n}: {e}" for e in check_inline(alt, helps)]

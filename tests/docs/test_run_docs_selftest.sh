@@ -103,6 +103,25 @@ EOF
 cp "$src/Makefile" "$tmp/Makefile"
 expect fail bad_make_target "no target 'chek' in the Makefile"
 
+doc unrun_block_drift <<'EOF'
+<!-- run: no (a benchmark of minutes) -->
+```sh
+make bench
+tests/ha/with_pg.sh bench/ha/no_such_benchmark.sh build/debug 5
+attestctl keys rotate --all
+```
+EOF
+expect fail unrun_block_drift "(not run, but) \`bench/ha/no_such_benchmark.sh\` names no file"
+expect fail unrun_block_drift "--all is not an option of \`attestctl keys rotate\`"
+
+doc unrun_block_syntax <<'EOF'
+<!-- run: no (needs a real TEE) -->
+```sh
+if attestctl attest SgxEnclave /dev/sgx_quote; then echo ok
+```
+EOF
+expect fail unrun_block_syntax 'bash -n'
+
 doc console_drift <<'EOF'
 <!-- run: local -->
 ```console
