@@ -230,7 +230,7 @@ def check_inline(cmd, helps):
     return errs
 
 
-def unrun_block_checks(b, src):
+def unrun_block_checks(b, src, build):
     """A block that is not run is still checked: bash syntax, the repository
     paths it names, and its attestctl/attestd/make commands (as inline ones)."""
     errs, cmds = [], []
@@ -244,11 +244,26 @@ def unrun_block_checks(b, src):
         ln = re.sub(r"^(sudo|[A-Z_]+=\S*)\s+", "", ln)
         if re.match(r"^(attestctl|attestd|make)(\s|$)", ln):
             cmds.append((b.line, ln))
+        if re.match(r"^ctest\s", ln):
+            errs += [f"{b.line}: (not run, but) {e}" for e in ctest_errors(ln, build)]
         for tok in ln.split():
             if tok.startswith(REPO_DIRS) and "$" not in tok and not any(
                     glob.glob(os.path.join(src, tok) + ext) for ext in ("", ".c", ".sh", ".py")):
                 errs.append(f"{b.line}: (not run, but) `{tok}` names no file of the repository")
     return errs, cmds
+
+
+def ctest_errors(line, build):
+    """`ctest -R X` / `-L Y`: some test of the build under test must match."""
+    errs = []
+    words = shlex.split(line)
+    for k, w in enumerate(words[:-1]):
+        if w in ("-R", "-L", "--tests-regex", "--label-regex"):
+            r = subprocess.run(["ctest", "--test-dir", build, "-N", w, words[k + 1]],
+                               capture_output=True, text=True)
+            if re.search(r"Total Tests: 0\b", r.stdout):
+                errs.append(f"`ctest {w} {words[k + 1]}` selects no test of this build")
+    return errs
 
 
 def make_errors(cmd, args, src):
@@ -627,7 +642,7 @@ def run_doc(doc, src, build, helps, vectors, keep):
         cmds = inline_commands(text)
         for b in blocks:
             if b.marker == "run" and b.context == "no":
-                errs, more = unrun_block_checks(b, src)
+                errs, more = unrun_block_checks(b, src, build)
                 errors += errs
                 cmds += more
     for n, cmd in cmds:

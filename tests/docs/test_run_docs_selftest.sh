@@ -109,10 +109,12 @@ doc unrun_block_drift <<'EOF'
 make bench
 tests/ha/with_pg.sh bench/ha/no_such_benchmark.sh build/debug 5
 attestctl keys rotate --all
+ctest --test-dir build/debug -L no-such-label --output-on-failure
 ```
 EOF
 expect fail unrun_block_drift "(not run, but) \`bench/ha/no_such_benchmark.sh\` names no file"
 expect fail unrun_block_drift "--all is not an option of \`attestctl keys rotate\`"
+expect fail unrun_block_drift "\`ctest -L no-such-label\` selects no test"
 
 doc unrun_block_syntax <<'EOF'
 <!-- run: no (needs a real TEE) -->
