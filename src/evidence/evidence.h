@@ -68,6 +68,12 @@ struct evidence_ctx {
 	 * callers that do not set it). TDX is not affected.
 	 */
 	uint32_t sgx_tcb_baseline;
+	/*
+	 * With a baseline: only require the standard set to be at least that
+	 * new, asking the source for no numbered set (Azure's default baseline,
+	 * "azuredefault": attestd has no lagging THIM collateral to evaluate).
+	 */
+	bool sgx_tcb_baseline_floor;
 	const struct evidence_tenant *tenant; /* NULL: nothing registered */
 };
 

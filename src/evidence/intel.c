@@ -771,7 +771,10 @@ static int tcb_failure(struct run *r, const struct intel_quote_result *res, cons
 
 /*
  * The standard set, or with a baseline N the set of evaluation data number
- * N where the source serves it (*by_number), else the standard one.
+ * N where the source serves it (*by_number), else the standard one. A set
+ * that says another number is not set N (a PCCS that ignores the parameter
+ * answers with its current set): it is not used, the standard set is, under
+ * the standard set's rule (baseline_check).
  */
 static int doc_step_baseline(struct run *r, bool tcb, enum collateral_tee tee, const uint8_t fmspc[6],
 			     enum collateral_qe kind, uint32_t baseline, struct collateral_ref **ref,
@@ -782,23 +785,22 @@ static int doc_step_baseline(struct run *r, bool tcb, enum collateral_tee tee, c
 	int rc;
 
 	*by_number = false;
-	if (baseline == 0)
+	if (baseline == 0 || r->ctx->sgx_tcb_baseline_floor)
 		return doc_step(r, tcb, tee, fmspc, kind, NULL, ref);
 	rc = doc_step(r, tcb, tee, fmspc, kind, &num, ref);
-	if (rc == ATTEST_E_NOT_FOUND) {
-		attest_err_clear(r->err);
-		return doc_step(r, tcb, tee, fmspc, kind, NULL, ref);
-	}
-	if (rc != ATTEST_OK)
+	if (rc == ATTEST_OK) {
+		e = collateral_ref_obj(*ref);
+		if ((tcb ? e->ti->eval_num : e->qi->eval_num) == (int64_t)baseline) {
+			*by_number = true;
+			return ATTEST_OK;
+		}
+		collateral_ref_release(*ref);
+		*ref = NULL;
+	} else if (rc != ATTEST_E_NOT_FOUND) {
 		return rc;
-	*by_number = true;
-	e = collateral_ref_obj(*ref);
-	if ((tcb ? e->ti->eval_num : e->qi->eval_num) != (int64_t)baseline)
-		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "tcb.baseline_collateral",
-			    "the %s served for TCB evaluation data number %u says %lld",
-			    tcb ? "TCB Info" : "QE identity", (unsigned)baseline,
-			    (long long)(tcb ? e->ti->eval_num : e->qi->eval_num));
-	return ATTEST_OK;
+	}
+	attest_err_clear(r->err);
+	return doc_step(r, tcb, tee, fmspc, kind, NULL, ref);
 }
 
 /*

@@ -38,9 +38,10 @@
  * SGX TCB baseline (ctx->sgx_tcb_baseline = N > 0, SGX quotes only;
  * docs/tcb-baselines.md): the TCB Info and QE identity of evaluation data
  * number N are used when the source serves them (then the verdict is
- * evaluated against them), else the standard ones. Refusals:
- *   <p>.tcb.baseline_collateral  the set served for N says another number, or the
- *                                standard set used is older than N
+ * evaluated against them; a set that says another number is not used),
+ * else the standard ones (only these with ctx->sgx_tcb_baseline_floor).
+ * Refusals:
+ *   <p>.tcb.baseline_collateral  the standard set used is older than N
  *   <p>.tcb.below_baseline       status OutOfDate / OutOfDateConfigurationNeeded under set N
  */
 

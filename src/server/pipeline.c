@@ -163,22 +163,26 @@ static int stage_request(struct run *r, struct pipeline_outcome *out)
  * docs/tcb-baselines.md), the draft's when a draft policy came with the
  * request. 0 for other types.
  */
-static int sgx_baseline(const struct run *r, uint32_t *eval_num, struct attest_err *err)
+static int sgx_baseline(const struct run *r, struct evidence_ctx *ectx, struct attest_err *err)
 {
 	const struct tcb_baseline *b = NULL;
 	struct claim_set *props = NULL;
+	const char *id;
 	int rc;
 
-	*eval_num = 0;
 	if (r->in->type != MAA_TYPE_SGX_ENCLAVE && r->in->type != MAA_TYPE_OPEN_ENCLAVE)
 		return ATTEST_OK;
 	rc = policy_eval_config(r->plan, &props, err);
-	if (rc == ATTEST_OK)
-		rc = tcb_baseline_lookup(
-		    policy_prop_str(props, POLICY_PROP_SGX_TCBIDENTIFIER, POLICY_DEFAULT_SGX_TCBIDENTIFIER),
-		    &b, err);
-	if (rc == ATTEST_OK)
-		*eval_num = b->eval_num;
+	if (rc == ATTEST_OK) {
+		id = policy_prop_str(props, POLICY_PROP_SGX_TCBIDENTIFIER, POLICY_DEFAULT_SGX_TCBIDENTIFIER);
+		rc = tcb_baseline_lookup(id, &b, err);
+		/* Azure's default is a floor on the standard set; a chosen baseline is evaluated against its
+		 * set. */
+		if (rc == ATTEST_OK) {
+			ectx->sgx_tcb_baseline = b->eval_num;
+			ectx->sgx_tcb_baseline_floor = strcmp(id, POLICY_DEFAULT_SGX_TCBIDENTIFIER) == 0;
+		}
+	}
 	claim_set_free(props);
 	return rc;
 }
@@ -202,7 +206,7 @@ static int stage_verify(struct run *r, struct pipeline_outcome *out)
 	ectx.anchors = &r->ctx->anchors;
 	ectx.collateral = r->ctx->collateral;
 	ectx.flags = r->ctx->evidence_flags;
-	rc = sgx_baseline(r, &ectx.sgx_tcb_baseline, &out->err);
+	rc = sgx_baseline(r, &ectx, &out->err);
 	if (rc != ATTEST_OK)
 		return refuse(out, rc == ATTEST_E_NOMEM ? 500 : 400,
 			      rc == ATTEST_E_NOMEM ? "InternalError" : "PolicyEvaluationError", "policy");

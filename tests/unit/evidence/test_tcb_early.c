@@ -352,7 +352,7 @@ static void spoil_signature(struct world *w, const struct intel_devplat_tcb_info
 	sig = strstr(b, "\"signature\":\"");
 	assert_non_null(sig);
 	sig += strlen("\"signature\":\"");
-	*sig = *sig == 'A' ? 'B' : 'A';
+	*sig = *sig == '0' ? '1' : '0'; /* another value whatever the case of the hex */
 	world_selected(w, 0, b, n);
 }
 
@@ -652,15 +652,56 @@ static void a_served_baseline_set_is_what_the_verdict_is_evaluated_against(void 
 	claim_set_free(cs);
 }
 
-static void a_set_served_for_a_number_must_carry_that_number(void **state)
+/* A PCCS that ignores tcbEvaluationDataNumber answers with another set: not set N, not used. */
+static void a_set_served_for_a_number_that_says_another_is_not_used(void **state)
 {
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 
 	(void)state;
-	assert_int_equal(baseline_run(15, "UpToDate", 15, "UpToDate", 14, cs, &err), ATTEST_E_COLLATERAL);
+	assert_int_equal(baseline_run(15, "SWHardeningNeeded", 15, "OutOfDate", 16, cs, &err), ATTEST_OK);
+	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "SWHardeningNeeded");
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sgx-tcb-evaluation-data-number")), 17);
+	claim_set_free(cs);
+	/* ... and the standard set must then be as new as the baseline itself. */
+	cs = claim_set_new();
+	assert_int_equal(baseline_run(18, "UpToDate", 18, "UpToDate", 17, cs, &err), ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "sgx.tcb.baseline_collateral");
 	claim_set_free(cs);
+}
+
+/* Azure's default baseline is a floor on the standard set: no numbered set is asked for. */
+static void a_floor_baseline_asks_for_no_numbered_set(void **state)
+{
+	struct intel_devplat_tcb_level l[2], ln[2];
+	struct intel_devplat_tcb_info ti, tn;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	struct world w;
+	char *b = NULL;
+	size_t n = 0;
+
+	(void)state;
+	world_up(&w, false);
+	sgx_levels(l, "UpToDate");
+	sgx_spec(&ti, l, 17);
+	world_standard(&w, &ti);
+	sgx_levels(ln, "OutOfDate");
+	sgx_spec(&tn, ln, 10);
+	assert_int_equal(intel_devplat_tcb_info(w.p, &tn, &b, &n, NULL), ATTEST_OK);
+	world_selected(&w, 10, b, n);
+	w.ctx.sgx_tcb_baseline = 10;
+	w.ctx.sgx_tcb_baseline_floor = true;
+	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
+	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "UpToDate");
+	claim_set_free(cs);
+	/* The same baseline chosen explicitly is evaluated against set 10, where the platform is behind. */
+	cs = claim_set_new();
+	w.ctx.sgx_tcb_baseline_floor = false;
+	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "sgx.tcb.below_baseline");
+	claim_set_free(cs);
+	world_down(&w);
 }
 
 static void without_the_numbered_set_the_standard_set_must_be_as_new_as_the_baseline(void **state)
@@ -899,7 +940,8 @@ int main(void)
 	    cmocka_unit_test(a_td_is_not_subject_to_the_sgx_baseline),
 	    cmocka_unit_test(a_served_baseline_set_refuses_a_platform_out_of_date_under_it),
 	    cmocka_unit_test(a_served_baseline_set_is_what_the_verdict_is_evaluated_against),
-	    cmocka_unit_test(a_set_served_for_a_number_must_carry_that_number),
+	    cmocka_unit_test(a_set_served_for_a_number_that_says_another_is_not_used),
+	    cmocka_unit_test(a_floor_baseline_asks_for_no_numbered_set),
 	    cmocka_unit_test(without_the_numbered_set_the_standard_set_must_be_as_new_as_the_baseline),
 	    cmocka_unit_test(a_standard_set_that_is_the_baseline_refuses_out_of_date),
 	    cmocka_unit_test(no_baseline_leaves_the_verdict_alone),

@@ -209,13 +209,19 @@ static void the_default_policy_enforces_the_azure_default_baseline(void **state)
 	pipeline_outcome_clear(&out);
 }
 
-static void under_the_default_policy_a_platform_below_set_10_is_refused(void **state)
+static void azures_default_is_a_floor_a_chosen_10_is_evaluated_against_set_10(void **state)
 {
 	struct fixture *f = *state;
 	struct pipeline_outcome out;
 
 	serve_set(f, 10, "OutOfDate");
-	assert_int_not_equal(run(f, MAA_TYPE_SGX_ENCLAVE, NULL, &out), ATTEST_OK);
+	/* Default and "azuredefault": set 10 is not asked for; the standard set is newer. */
+	assert_int_equal(run(f, MAA_TYPE_SGX_ENCLAVE, NULL, &out), ATTEST_OK);
+	pipeline_outcome_clear(&out);
+	assert_int_equal(run(f, MAA_TYPE_SGX_ENCLAVE, POLICY_SELECTING("azuredefault"), &out), ATTEST_OK);
+	pipeline_outcome_clear(&out);
+	/* "10" chosen: the platform is below set 10. */
+	assert_int_not_equal(run(f, MAA_TYPE_SGX_ENCLAVE, POLICY_SELECTING("10"), &out), ATTEST_OK);
 	assert_int_equal(out.status, 400);
 	assert_string_equal(out.err.name, "sgx.tcb.below_baseline");
 	pipeline_outcome_clear(&out);
@@ -333,7 +339,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(the_default_policy_enforces_the_azure_default_baseline, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(under_the_default_policy_a_platform_below_set_10_is_refused,
+	    cmocka_unit_test_setup_teardown(azures_default_is_a_floor_a_chosen_10_is_evaluated_against_set_10,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_policy_selecting_baseline_15_refuses_a_platform_below_it, setup,
 					    teardown),
