@@ -322,6 +322,36 @@ static void imports_are_audited_and_need_the_administrator(void **state)
 	}
 }
 
+/*
+ * A receipt of a token the real attestd issued, its collateral taken from the server's own
+ * cache (collateral export), re-verified offline from the receipt alone.
+ */
+static void receipt_of_a_server_token_with_the_servers_collateral(void **state)
+{
+	REQUIRE_ENV(e);
+	char tok[128], jwks[128], cache[128], rcpt[128];
+	struct http_reply r = {0};
+	FILE *f;
+
+	snprintf(tok, sizeof(tok), "%s/server-token.jwt", e->dir);
+	snprintf(jwks, sizeof(jwks), "%s/jwks.json", e->dir);
+	snprintf(cache, sizeof(cache), "%s/cache.json", e->dir);
+	snprintf(rcpt, sizeof(rcpt), "%s/server-receipt.json", e->dir);
+	EXPECT_CTL(e, 0, "imported", "collateral", "import", e->sgx);
+	EXPECT_CTL(e, 0, "", "attest", "SgxEnclave", e->quote, "--save-token", tok);
+	assert_int_equal(http_do(&e->srv, "GET", "/certs", NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	f = fopen(jwks, "w");
+	assert_non_null(f);
+	fputs(r.body, f);
+	fclose(f);
+	http_reply_free(&r);
+	EXPECT_CTL(e, 0, "exported", "collateral", "export", "-O", cache);
+	EXPECT_CTL(e, 0, "receipt written", "receipt", "export", "--type", "SgxEnclave", "--evidence",
+		   e->quote, "--token", tok, "--bundle", cache, "--jwks", jwks, "-O", rcpt);
+	EXPECT_CTL(e, 0, "token signature verified", "verify", "--receipt", rcpt);
+}
+
 /* import --dir: a folder for attestd --collateral-dir, read by the file source. */
 static void import_into_a_folder_verifies_offline(void **state)
 {
@@ -355,6 +385,7 @@ int main(void)
 	    cmocka_unit_test(offline_attestd_attests_only_after_the_import),
 	    cmocka_unit_test(export_from_the_server_gives_back_the_items),
 	    cmocka_unit_test(imports_are_audited_and_need_the_administrator),
+	    cmocka_unit_test(receipt_of_a_server_token_with_the_servers_collateral),
 	    cmocka_unit_test(import_into_a_folder_verifies_offline),
 	    cmocka_unit_test(malformed_bundles_never_reach_the_server),
 	};
