@@ -131,7 +131,9 @@ def parse_markdown(text):
             b.check = after.strip()[len("check:") :]
         if not lang:
             errors.append(f"{b.line}: a fence without a language (write text, ini, json, sh, ...)")
-        elif lang in SHELL_LANGS and b.marker not in ("run", "tour"):
+        elif b.marker == "run" and lang not in SHELL_LANGS:
+            errors.append(f"{b.line}: a run: marker on a ```{lang} block (run: is for sh/console; file: writes a file)")
+        elif lang in SHELL_LANGS and b.marker not in ("run", "tour", "file"):
             errors.append(
                 f"{b.line}: ```{lang} block without a marker: <!-- run: local|dev|postgres --> or <!-- run: no (why) -->"
             )

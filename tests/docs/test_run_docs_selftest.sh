@@ -124,6 +124,14 @@ if attestctl attest SgxEnclave /dev/sgx_quote; then echo ok
 EOF
 expect fail unrun_block_syntax 'bash -n'
 
+doc run_on_json <<'EOF'
+<!-- run: local -->
+```json
+{"not": "a command"}
+```
+EOF
+expect fail run_on_json 'a run: marker on a ```json block'
+
 doc console_drift <<'EOF'
 <!-- run: local -->
 ```console
