@@ -115,7 +115,7 @@ static void crl_issuer_cn(const struct collateral_blob *b, char *cn, size_t n)
 
 static int intel_items(const struct cli *cli, const char *dir, struct bundle *b, struct attest_err *err)
 {
-	static const char *const tcb_names[] = {"tcb_info.json"};
+	static const char *const tcb_chain[] = {"tcb_info_issuer_chain.pem"};
 	static const char *const qe_names[] = {"qe_identity.json", "qe_identity_qe.json",
 					       "qe_identity_td_qe.json", "qe_identity_qve.json",
 					       "qe_identity_qae.json"};
@@ -128,14 +128,10 @@ static int intel_items(const struct cli *cli, const char *dir, struct bundle *b,
 	DIR *d;
 	struct dirent *e;
 
-	/* The generic names first: a specific file of the same key then replaces it. */
-	for (size_t i = 0; rc == ATTEST_OK && i < 1; i++) {
-		const char *ch[] = {"tcb_info_issuer_chain.pem"};
-
-		if (read_item(dir, tcb_names[i], ch, 1, &blob))
-			rc = add_or_warn(cli, b, BUNDLE_TCB_INFO, tcb_info_key(&blob, key), tcb_names[i],
-					 &blob, err);
-	}
+	/* The generic name first: a specific file of the same key then replaces it. */
+	if (read_item(dir, "tcb_info.json", tcb_chain, 1, &blob))
+		rc = add_or_warn(cli, b, BUNDLE_TCB_INFO, tcb_info_key(&blob, key), "tcb_info.json", &blob,
+				 err);
 	if (rc == ATTEST_OK && (d = opendir(dir)) != NULL) {
 		while (rc == ATTEST_OK && (e = readdir(d)) != NULL) {
 			size_t n = strlen(e->d_name);
@@ -212,12 +208,67 @@ out:
 }
 
 /* The KDS tree (vcek|vlek/v1/<Product>/...) and the one-platform names of a vector folder. */
+/* A product's chain and CRL of one kind (vcek/vlek): the KDS tree first, then the vector names. */
+static int amd_chain_and_crl(const struct cli *cli, const char *dir, const char *product, bool vlek,
+			     struct bundle *b, struct attest_err *err)
+{
+	const char *sel = vlek ? "vlek" : "vcek";
+	struct collateral_blob blob;
+	char key[CACHED_KEY_MAX], name[600], low[8];
+	int rc = ATTEST_OK;
+
+	snprintf(low, sizeof(low), "%c%s", product[0] + 32, product + 1);
+	bundle_key_amd(product, false, vlek, key);
+	snprintf(name, sizeof(name), "%s/v1/%s/cert_chain", sel, product);
+	if (read_item(dir, name, NULL, 0, &blob))
+		rc = add_or_warn(cli, b, BUNDLE_AMD_CERT_CHAIN, key, name, &blob, err);
+	snprintf(name, sizeof(name), "ask_ark_%s%s.pem", low, vlek ? "_vlek" : "");
+	if (rc == ATTEST_OK && bundle_find(b, key) == NULL && read_item(dir, name, NULL, 0, &blob))
+		rc = add_or_warn(cli, b, BUNDLE_AMD_CERT_CHAIN, key, name, &blob, err);
+	bundle_key_amd(product, true, vlek, key);
+	snprintf(name, sizeof(name), "%s/v1/%s/crl", sel, product);
+	if (rc == ATTEST_OK && read_item(dir, name, NULL, 0, &blob))
+		rc = add_or_warn(cli, b, BUNDLE_AMD_CRL, key, name, &blob, err);
+	snprintf(name, sizeof(name), "%s_crl_%s.der", sel, product);
+	if (rc == ATTEST_OK && bundle_find(b, key) == NULL && read_item(dir, name, NULL, 0, &blob))
+		rc = add_or_warn(cli, b, BUNDLE_AMD_CRL, key, name, &blob, err);
+	return rc;
+}
+
+/* Every VCEK file below rel (vcek/v1/<Product>/<hwid>.der, .../<hwid>/<tcb>.der), depth levels deep. */
+static int kds_vceks(const struct cli *cli, const char *dir, const char *rel, int depth, struct bundle *b,
+		     struct attest_err *err)
+{
+	char path[4096], name[600], key[CACHED_KEY_MAX];
+	struct collateral_blob blob;
+	struct dirent *e;
+	int rc = ATTEST_OK;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if ((d = opendir(path)) == NULL)
+		return ATTEST_OK;
+	while (rc == ATTEST_OK && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "crl") == 0 ||
+		    strcmp(e->d_name, "cert_chain") == 0)
+			continue;
+		snprintf(name, sizeof(name), "%s/%.200s", rel, e->d_name);
+		if (read_item(dir, name, NULL, 0, &blob))
+			rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), name, &blob, err);
+		else if (depth > 1)
+			rc = kds_vceks(cli, dir, name, depth - 1, b, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The KDS tree (vcek|vlek/v1/<Product>/...) and the one-platform names of a vector folder. */
 static int amd_items(const struct cli *cli, const char *dir, struct bundle *b, struct attest_err *err)
 {
 	static const char *const products[] = {"Milan", "Genoa", "Turin"};
 	static const char *const leaf_names[] = {"vcek.der", "vcek.pem"};
 	struct collateral_blob blob;
-	char key[CACHED_KEY_MAX], name[600], low[8];
+	char key[CACHED_KEY_MAX], rel[64];
 	int rc = ATTEST_OK;
 
 	for (size_t i = 0; rc == ATTEST_OK && i < 2; i++)
@@ -225,62 +276,11 @@ static int amd_items(const struct cli *cli, const char *dir, struct bundle *b, s
 			rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), leaf_names[i], &blob,
 					 err);
 	for (size_t p = 0; rc == ATTEST_OK && p < 3; p++) {
-		for (int vlek = 0; rc == ATTEST_OK && vlek < 2; vlek++) {
-			const char *sel = vlek ? "vlek" : "vcek";
-
-			snprintf(low, sizeof(low), "%c%s", products[p][0] + 32, products[p] + 1);
-			bundle_key_amd(products[p], false, vlek, key);
-			snprintf(name, sizeof(name), "%s/v1/%s/cert_chain", sel, products[p]);
-			if (read_item(dir, name, NULL, 0, &blob))
-				rc = add_or_warn(cli, b, BUNDLE_AMD_CERT_CHAIN, key, name, &blob, err);
-			snprintf(name, sizeof(name), "ask_ark_%s%s.pem", low, vlek ? "_vlek" : "");
-			if (rc == ATTEST_OK && bundle_find(b, key) == NULL &&
-			    read_item(dir, name, NULL, 0, &blob))
-				rc = add_or_warn(cli, b, BUNDLE_AMD_CERT_CHAIN, key, name, &blob, err);
-			bundle_key_amd(products[p], true, vlek, key);
-			snprintf(name, sizeof(name), "%s/v1/%s/crl", sel, products[p]);
-			if (rc == ATTEST_OK && read_item(dir, name, NULL, 0, &blob))
-				rc = add_or_warn(cli, b, BUNDLE_AMD_CRL, key, name, &blob, err);
-			snprintf(name, sizeof(name), "%s_crl_%s.der", sel, products[p]);
-			if (rc == ATTEST_OK && bundle_find(b, key) == NULL &&
-			    read_item(dir, name, NULL, 0, &blob))
-				rc = add_or_warn(cli, b, BUNDLE_AMD_CRL, key, name, &blob, err);
-		}
-		rc = rc == ATTEST_OK ? 0 : rc;
-		/* KDS-tree VCEKs: vcek/v1/<Product>/<hwid>.der and <hwid>/<tcb>.der. */
-		for (int depth = 0; rc == ATTEST_OK && depth < 1; depth++) {
-			char sub[400];
-			DIR *d, *d2;
-			struct dirent *e, *e2;
-
-			snprintf(sub, sizeof(sub), "%s/vcek/v1/%s", dir, products[p]);
-			if ((d = opendir(sub)) == NULL)
-				continue;
-			while (rc == ATTEST_OK && (e = readdir(d)) != NULL) {
-				if (e->d_name[0] == '.' || strcmp(e->d_name, "crl") == 0 ||
-				    strcmp(e->d_name, "cert_chain") == 0)
-					continue;
-				snprintf(name, sizeof(name), "vcek/v1/%s/%.200s", products[p], e->d_name);
-				if (read_item(dir, name, NULL, 0, &blob)) {
-					rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), name,
-							 &blob, err);
-					continue;
-				}
-				snprintf(sub, sizeof(sub), "%s/vcek/v1/%s/%.200s", dir, products[p],
-					 e->d_name);
-				if ((d2 = opendir(sub)) == NULL)
-					continue;
-				while (rc == ATTEST_OK && (e2 = readdir(d2)) != NULL) {
-					snprintf(name, sizeof(name), "vcek/v1/%s/%.200s/%.100s", products[p],
-						 e->d_name, e2->d_name);
-					if (e2->d_name[0] != '.' && read_item(dir, name, NULL, 0, &blob))
-						rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK,
-								 vcek_key(&blob, key), name, &blob, err);
-				}
-				closedir(d2);
-			}
-			closedir(d);
-		}
+		if ((rc = amd_chain_and_crl(cli, dir, products[p], false, b, err)) == ATTEST_OK)
+			rc = amd_chain_and_crl(cli, dir, products[p], true, b, err);
+		snprintf(rel, sizeof(rel), "vcek/v1/%s", products[p]);
+		if (rc == ATTEST_OK)
+			rc = kds_vceks(cli, dir, rel, 2, b, err);
 	}
 	return rc;
 }

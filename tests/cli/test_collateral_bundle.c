@@ -361,6 +361,20 @@ static void import_into_a_folder_verifies_offline(void **state)
 	snprintf(dir, sizeof(dir), "%s/folder", e->dir);
 	EXPECT_CTL(e, 0, "wrote 4 item(s)", "collateral", "import", e->sgx, "--dir", dir);
 	EXPECT_CTL(e, 0, "verified", "verify", "SgxEnclave", e->quote, "--collateral", dir, "--at", NOW);
+	/* AMD items land in the KDS tree (vcek/v1/Milan/<hwid>/<tcb>.der, cert_chain), which the file
+	 * source serves and folder export reads back under the same keys. */
+	{
+		char report[4200], again[128];
+
+		snprintf(report, sizeof(report), "%s/%s/report.bin", e->vectors, SNP_DIR);
+		snprintf(again, sizeof(again), "%s/again.json", e->dir);
+		EXPECT_CTL(e, 0, "wrote 2 item(s)", "collateral", "import", e->snp, "--dir", dir);
+		EXPECT_CTL(e, 0, "verified", "verify", "SevSnp", report, "--collateral", dir, "--at", NOW);
+		EXPECT_CTL(e, 0, "exported 6 item(s)", "collateral", "export", "--from-dir", dir, "-O",
+			   again);
+		EXPECT_CTL(e, 0, "amd/Milan/vcek/3ac3fe21e13fb099", "collateral", "list", again);
+		EXPECT_CTL(e, 0, "amd/Milan/cert_chain/vcek", "collateral", "list", again);
+	}
 }
 
 static void malformed_bundles_never_reach_the_server(void **state)
