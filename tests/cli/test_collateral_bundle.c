@@ -389,6 +389,15 @@ static void malformed_bundles_never_reach_the_server(void **state)
 	fputs("{\"format\":\"attestd-collateral-bundle\",\"version\":9,\"items\":[]}", f);
 	fclose(f);
 	EXPECT_CTL(e, 1, "bundle.version", "collateral", "import", bad);
+	/* Genuine but out of date at the server's time (2023 collateral in mid-2025): refused. */
+	{
+		char path[4096], old[128];
+
+		snprintf(path, sizeof(path), "%s/sgx/phala-sgx-v3-00a067110000-2023-11", e->vectors);
+		snprintf(old, sizeof(old), "%s/old.json", e->dir);
+		EXPECT_CTL(e, 0, "exported 4", "collateral", "export", "--from-dir", path, "-O", old);
+		EXPECT_CTL(e, 1, "expired", "collateral", "import", old);
+	}
 	EXPECT_CTL(e, 4, "cannot read", "collateral", "import", "/nonexistent/bundle.json");
 	EXPECT_CTL(e, 2, "usage", "collateral", "import");
 }
