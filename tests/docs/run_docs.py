@@ -533,6 +533,7 @@ export ATTESTD_TOKEN="$(cat data/admin-credential)"
 PROLOGUE = r"""set -euo pipefail
 export DOCS_ROOT=%(root)s
 export DOCS_FILE=%(doc)s   # the document being run (checks may read it)
+export DOCS_BUILD=%(build)s   # the build under test (ctest --test-dir "$DOCS_BUILD")
 export DOCS_DEVPLAT_KEYS=%(keys)s   # a development platform's keys, for hidden setup
 export PATH="$DOCS_ROOT/bin:$PATH"
 export ATTEST_VECTORS=%(vectors)s
@@ -600,7 +601,7 @@ def match_output(expected, actual):
 
 
 def build_script(doc, doc_path, blocks, root, port, pg_uri, vectors, build):
-    s = [PROLOGUE % {"root": shlex.quote(root), "vectors": shlex.quote(vectors), "doc": shlex.quote(doc_path),
+    s = [PROLOGUE % {"root": shlex.quote(root), "vectors": shlex.quote(vectors), "doc": shlex.quote(doc_path), "build": shlex.quote(build),
                           "keys": shlex.quote(devplat_keys(build))}]
     if any(b.context == "dev" for b in blocks):
         s.append(DEV_PROLOGUE % {"port": port})
