@@ -81,22 +81,13 @@ static double median(double *v)
 static char *snp_proof(struct vm *v)
 {
 	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
-	uint8_t chip[64], *hcl = NULL;
-	size_t hl = 0;
-	struct snp_report r;
-	char *a = snp_plat_pem(v->leaf.cert), *b = snp_plat_pem(snp_plat_ask(v->plat)), *chain = NULL, *rb, *cb,
-	     *out = NULL;
+	uint8_t chip[64];
+	struct devplat_azg_snp spec = {.chip_id = chip, .tcb = tcb};
+	char *out;
 
 	memset(chip, 0x5A, sizeof(chip));
-	snp_plat_report_defaults(v->plat, chip, tcb, false, &r);
-	if (snp_plat_hcl_report(&r, v->leaf.key, v->runtime, &hcl, &hl, NULL) != 0 ||
-	    asprintf(&chain, "%s%s", a, b) < 0)
+	if ((out = devplat_azg_snp_proof(v->plat, &v->leaf, &spec, v->runtime)) == NULL)
 		exit(1);
-	rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
-	cb = b64url_encode((const uint8_t *)chain, strlen(chain));
-	if (asprintf(&out, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rb, cb) < 0)
-		exit(1);
-	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
 	return out;
 }
 

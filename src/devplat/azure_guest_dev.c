@@ -5,6 +5,8 @@
 
 #include "base/codec.h"
 #include "base/jsonx.h"
+#include "devplat/snp_plat.h"
+#include "evidence/azure_cvm.h"
 
 #include <openssl/core_names.h>
 #include <openssl/rsa.h>
@@ -204,4 +206,29 @@ out:
 	free(distro);
 	free(build);
 	return rc;
+}
+
+char *devplat_azg_snp_proof(const struct snp_plat *plat, const struct snp_plat_leaf *leaf,
+			    const struct devplat_azg_snp *spec, const char *runtime)
+{
+	struct snp_report r;
+	uint8_t *hcl = NULL;
+	size_t hl = 0;
+	char *a = snp_plat_pem(leaf->cert), *b = snp_plat_pem(snp_plat_ask(plat)), *chain = NULL, *rb = NULL,
+	     *cb = NULL, *out = NULL;
+
+	snp_plat_report_defaults(plat, spec->chip_id, spec->tcb, false, &r);
+	r.vmpl = spec->vmpl;
+	r.policy |= spec->policy_bits;
+	/* The HCL report maker sets REPORT_DATA = SHA-256(runtime) || 0 and signs. */
+	if (a != NULL && b != NULL && snp_plat_hcl_report(&r, leaf->key, runtime, &hcl, &hl, NULL) == 0 &&
+	    asprintf(&chain, "%s%s", a, b) > 0) {
+		rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
+		cb = b64url_encode((const uint8_t *)chain, strlen(chain));
+		if (rb == NULL || cb == NULL ||
+		    asprintf(&out, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rb, cb) < 0)
+			out = NULL;
+	}
+	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
+	return out;
 }

@@ -49,4 +49,24 @@ struct devplat_azg_request {
 /* The AttestationInfo JSON text (malloc'd). */
 int devplat_azg_request_json(const struct devplat_azg_request *r, char **text, struct attest_err *err);
 
+struct snp_plat;
+struct snp_plat_leaf;
+
+/* How the synthetic SNP report of a CVM is made (devplat_azg_snp_proof). */
+struct devplat_azg_snp {
+	const uint8_t *chip_id; /* 64 bytes: the leaf's CHIP_ID */
+	const uint8_t *tcb;     /* 8 bytes: every TCB of the report */
+	uint32_t vmpl;          /* the HCL's is 0 */
+	uint64_t policy_bits;   /* ORed into the guest policy (e.g. SNP_POLICY_DEBUG) */
+};
+
+/*
+ * IsolationInfo.Evidence.Proof of a SevSnp CVM (maa-interface.md §1.3.3):
+ * the {"SnpReport","VcekCertChain"} JSON of an SNP report signed by leaf,
+ * whose REPORT_DATA binds runtime (the HCL runtime JSON), with the chain
+ * VCEK + ASK of plat. malloc'd; NULL on failure.
+ */
+char *devplat_azg_snp_proof(const struct snp_plat *plat, const struct snp_plat_leaf *leaf,
+			    const struct devplat_azg_snp *spec, const char *runtime);
+
 #endif

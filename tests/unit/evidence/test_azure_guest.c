@@ -386,22 +386,13 @@ struct vm {
 static char *snp_proof_at(struct vm *v, const char *runtime, uint32_t vmpl, uint64_t policy_bits)
 {
 	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
-	uint8_t chip[64], *hcl = NULL;
-	size_t hl = 0;
-	struct snp_report r;
-	char *a = snp_plat_pem(v->leaf.cert), *b = snp_plat_pem(snp_plat_ask(v->plat)), *chain, *rb, *cb,
-	     *out;
+	uint8_t chip[64];
+	struct devplat_azg_snp spec = {.chip_id = chip, .tcb = tcb, .vmpl = vmpl, .policy_bits = policy_bits};
+	char *out;
 
 	memset(chip, 0x5A, sizeof(chip));
-	snp_plat_report_defaults(v->plat, chip, tcb, false, &r);
-	r.vmpl = vmpl;
-	r.policy |= policy_bits;
-	assert_int_equal(snp_plat_hcl_report(&r, v->leaf.key, runtime, &hcl, &hl, NULL), 0);
-	assert_true(asprintf(&chain, "%s%s", a, b) > 0);
-	rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
-	cb = b64url_encode((const uint8_t *)chain, strlen(chain));
-	assert_true(asprintf(&out, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rb, cb) > 0);
-	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
+	out = devplat_azg_snp_proof(v->plat, &v->leaf, &spec, runtime);
+	assert_non_null(out);
 	return out;
 }
 

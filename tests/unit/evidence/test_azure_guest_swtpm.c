@@ -81,19 +81,13 @@ static uint8_t *slurp(const struct fx *f, const char *name, size_t *len)
 static char *snp_proof(struct snp_plat *plat, const struct snp_plat_leaf *leaf, const char *runtime)
 {
 	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
-	uint8_t chip[64], *hcl = NULL;
-	size_t hl = 0;
-	struct snp_report r;
-	char *a = snp_plat_pem(leaf->cert), *b = snp_plat_pem(snp_plat_ask(plat)), *chain, *rb, *cb, *out;
+	uint8_t chip[64];
+	struct devplat_azg_snp spec = {.chip_id = chip, .tcb = tcb};
+	char *out;
 
 	memset(chip, 0x5A, sizeof(chip));
-	snp_plat_report_defaults(plat, chip, tcb, false, &r);
-	assert_int_equal(snp_plat_hcl_report(&r, leaf->key, runtime, &hcl, &hl, NULL), 0);
-	assert_true(asprintf(&chain, "%s%s", a, b) > 0);
-	rb = b64url_encode(hcl + HCL_OFF_HW_REPORT, SNP_REPORT_SIZE);
-	cb = b64url_encode((const uint8_t *)chain, strlen(chain));
-	assert_true(asprintf(&out, "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rb, cb) > 0);
-	free(a), free(b), free(chain), free(rb), free(cb), free(hcl);
+	out = devplat_azg_snp_proof(plat, leaf, &spec, runtime);
+	assert_non_null(out);
 	return out;
 }
 
