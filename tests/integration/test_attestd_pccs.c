@@ -36,6 +36,72 @@
 #define SGX_SAME_DAY "sgx/phala-sgx-v3-00a067110000-2025-06" /* the TDX vector's day */
 #define V4	     "/sgx/certification/v4"
 
+/*
+ * The attestd nodes a test started, so that the teardown stops them when a
+ * failed assertion ends the test before its own stop (no node outlives it).
+ */
+#define MAX_LIVE 8
+static struct {
+	pid_t pid;
+	char dir[256];
+} live[MAX_LIVE];
+
+static void live_add(const struct attestd_proc *p)
+{
+	for (size_t i = 0; i < MAX_LIVE; i++)
+		if (live[i].pid == 0) {
+			live[i].pid = p->pid;
+			snprintf(live[i].dir, sizeof(live[i].dir), "%s", p->dir);
+			return;
+		}
+}
+
+static void live_drop(pid_t pid)
+{
+	for (size_t i = 0; i < MAX_LIVE; i++)
+		if (live[i].pid == pid)
+			live[i].pid = 0;
+}
+
+static int launch(struct attestd_proc *p, const char *const *flags)
+{
+	int rc = attestd_launch(p, flags);
+
+	if (rc == 0)
+		live_add(p);
+	return rc;
+}
+
+static int start(struct attestd_proc *p, const char *const *flags)
+{
+	return attestd_prepare(p) == 0 ? launch(p, flags) : -1;
+}
+
+/* SIGTERM and wait; the exit status (0 expected: under ASan no leak, no error). */
+static int stop(struct attestd_proc *p)
+{
+	live_drop(p->pid);
+	return attestd_stop(p, SIGTERM);
+}
+
+static int stop_leftovers(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	for (size_t i = 0; i < MAX_LIVE; i++) {
+		if (live[i].pid == 0)
+			continue;
+		kill(live[i].pid, SIGKILL);
+		waitpid(live[i].pid, NULL, 0);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", live[i].dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", live[i].dir);
+		live[i].pid = 0;
+	}
+	return 0;
+}
+
 static long get(const struct attestd_proc *p, const char *path, struct http_reply *r)
 {
 	assert_int_equal(http_do(p, "GET", path, NULL, NULL, 0, NULL, r), 0);
@@ -145,10 +211,10 @@ static void pccs_routes_are_off_by_default(void **state)
 	REQUIRE_VECTORS(vectors);
 	snprintf(dir, sizeof(dir), "%s/%s", vectors, SGX_VEC);
 	const char *const flags[] = {"--collateral-dir", dir, NULL};
-	assert_int_equal(attestd_start(&a, flags), 0);
+	assert_int_equal(start(&a, flags), 0);
 	expect(&a, V4 "/tcb?fmspc=" SGX_FM, 404);
 	expect(&a, V4 "/qe/identity", 404);
-	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
+	assert_int_equal(stop(&a), 0);
 	attestd_cleanup(&a);
 }
 
@@ -229,7 +295,7 @@ static void attestd_serves_the_vector_collateral_as_pcs_v4_does(void **state)
 	REQUIRE_VECTORS(vectors);
 	snprintf(dir, sizeof(dir), "%s/%s", vectors, SGX_VEC);
 	const char *const flags[] = {"--pccs", "--pccs-pckcert", "--collateral-dir", dir, NULL};
-	assert_int_equal(attestd_start(&a, flags), 0);
+	assert_int_equal(start(&a, flags), 0);
 
 	/* TCB Info: body as PCS sends it, chain header, either case of FMSPC */
 	assert_int_equal(get(&a, V4 "/tcb?fmspc=" SGX_FM, &r), 200);
@@ -299,7 +365,7 @@ static void attestd_serves_the_vector_collateral_as_pcs_v4_does(void **state)
 	http_reply_free(&r);
 	/* under an explicit provider too */
 	expect(&a, "/providers/default" V4 "/qe/identity", 200);
-	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
+	assert_int_equal(stop(&a), 0);
 	attestd_cleanup(&a);
 }
 
@@ -374,17 +440,17 @@ static void quote_verifies_with_attestd_as_pccs(const char *vectors, const char 
 	assert_non_null(body);
 	snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
 	const char *const fa[] = {"--pccs", "--collateral-dir", dir, NULL};
-	assert_int_equal(attestd_start(&a, fa), 0);
+	assert_int_equal(start(&a, fa), 0);
 	const char *const fb[] = {"--pcs-url", a.base, "--collateral-ca-file", a.cacert, "--test-fixed-time",
 				  now_s,       NULL};
-	assert_int_equal(attestd_start(&b, fb), 0);
+	assert_int_equal(start(&b, fb), 0);
 	assert_int_equal(attest(&b, type, body), 200);
 	assert_int_equal(attest(&b, type, body), 200); /* warm: from B's cache */
 	if (node_ready(script, sizeof(script)))
 		assert_int_equal(run_dcap_qvl(&a, script, vectors, vec, crl_vec, now, dcap_status), 0);
-	assert_int_equal(attestd_stop(&b, SIGTERM), 0);
+	assert_int_equal(stop(&b), 0);
 	attestd_cleanup(&b);
-	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
+	assert_int_equal(stop(&a), 0);
 	attestd_cleanup(&a);
 	free(body);
 }
@@ -481,7 +547,7 @@ static void pccs_serves_the_cache_in_front_of_an_upstream_and_its_outages(void *
 				     "--test-fixed-time",
 				     "1700611200",
 				     NULL};
-	assert_int_equal(attestd_launch(&a, flags), 0);
+	assert_int_equal(launch(&a, flags), 0);
 	assert_int_equal(get(&a, V4 "/tcb?fmspc=" SGX_FM, &r), 200);
 	assert_body_is(&r, vectors, SGX_VEC "/tcb_info.json");
 	assert_chain_header(&r, "TCB-Info-Issuer-Chain", vectors, SGX_VEC "/tcb_info_issuer_chain.pem");
@@ -526,7 +592,7 @@ static void pccs_serves_the_cache_in_front_of_an_upstream_and_its_outages(void *
 	expect(&a, V4 "/pckcrl?ca=processor&encoding=der", 503); /* backing off after the failure */
 	atomic_store(&up.status, 404);
 	expect(&a, V4 "/qe/identity", 404); /* the upstream's 404 is a 404 */
-	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
+	assert_int_equal(stop(&a), 0);
 	attestd_cleanup(&a);
 	tps_stop(&up);
 }
@@ -597,14 +663,14 @@ static void attestd_refreshes_collateral_due_soon_in_the_background_and_rides_ou
 				    "--collateral-refresh-interval",
 				    "1",
 				    NULL};
-	assert_int_equal(attestd_launch(&a, day0), 0);
+	assert_int_equal(launch(&a, day0), 0);
 	assert_int_equal(attest(&a, "SgxEnclave", body), 200);
 	/* TCB Info, QE identity, PCK CRL, Root CA CRL (and the early TCB Info where the verifier asks) */
 	n0 = atomic_load(&up.requests);
 	assert_true(n0 >= 4);
 	harness_sleep_ms(1500);
 	assert_int_equal(atomic_load(&up.requests), n0); /* ticks with nothing due send nothing */
-	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
+	assert_int_equal(stop(&a), 0);
 	/*
 	 * 2023-12-20T12:00:00Z: TCB Info, QE identity and PCK CRL reach their
 	 * nextUpdate within the day (the Root CA CRL in 2024). The upstream is
@@ -621,7 +687,7 @@ static void attestd_refreshes_collateral_due_soon_in_the_background_and_rides_ou
 				     "1",
 				     NULL};
 	atomic_store(&up.status, 503);
-	assert_int_equal(attestd_launch(&a, day28), 0);
+	assert_int_equal(launch(&a, day28), 0);
 	assert_int_equal(attest(&a, "SgxEnclave", body), 200);
 	due = n0 - 1; /* all but the Root CA CRL */
 	assert_true(wait_requests(&up, n0 + due, 15000));
@@ -641,10 +707,10 @@ static void attestd_refreshes_collateral_due_soon_in_the_background_and_rides_ou
 	}
 	assert_int_equal(attest(&a, "SgxEnclave", body), 200); /* still served, no request paid */
 	assert_int_equal(atomic_load(&up.requests), n0 + due);
-	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
+	assert_int_equal(stop(&a), 0);
 	/* the upstream is back: the refresher fetches the due items before anyone pays for it */
 	atomic_store(&up.status, 0);
-	assert_int_equal(attestd_launch(&a, day28), 0);
+	assert_int_equal(launch(&a, day28), 0);
 	assert_int_equal(attest(&a, "SgxEnclave", body), 200);
 	assert_true(wait_requests(&up, n0 + 2 * due, 15000));
 	harness_sleep_ms(2500);
@@ -660,7 +726,7 @@ static void attestd_refreshes_collateral_due_soon_in_the_background_and_rides_ou
 		assert_non_null(strstr(r.body, line));
 		http_reply_free(&r);
 	}
-	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
+	assert_int_equal(stop(&a), 0);
 	attestd_cleanup(&a);
 	tps_stop(&up);
 	free(body);
@@ -669,12 +735,17 @@ static void attestd_refreshes_collateral_due_soon_in_the_background_and_rides_ou
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(pccs_routes_are_off_by_default),
-	    cmocka_unit_test(attestd_serves_the_vector_collateral_as_pcs_v4_does),
-	    cmocka_unit_test(our_pcs_client_and_dcap_qvl_verify_an_sgx_quote_with_collateral_from_attestd),
-	    cmocka_unit_test(our_pcs_client_and_dcap_qvl_verify_a_tdx_quote_with_collateral_from_attestd),
-	    cmocka_unit_test(pccs_serves_the_cache_in_front_of_an_upstream_and_its_outages),
-	    cmocka_unit_test(attestd_refreshes_collateral_due_soon_in_the_background_and_rides_out_an_outage),
+	    cmocka_unit_test_teardown(pccs_routes_are_off_by_default, stop_leftovers),
+	    cmocka_unit_test_teardown(attestd_serves_the_vector_collateral_as_pcs_v4_does, stop_leftovers),
+	    cmocka_unit_test_teardown(
+		our_pcs_client_and_dcap_qvl_verify_an_sgx_quote_with_collateral_from_attestd, stop_leftovers),
+	    cmocka_unit_test_teardown(
+		our_pcs_client_and_dcap_qvl_verify_a_tdx_quote_with_collateral_from_attestd, stop_leftovers),
+	    cmocka_unit_test_teardown(pccs_serves_the_cache_in_front_of_an_upstream_and_its_outages,
+				      stop_leftovers),
+	    cmocka_unit_test_teardown(
+		attestd_refreshes_collateral_due_soon_in_the_background_and_rides_out_an_outage,
+		stop_leftovers),
 	};
 	int failed;
 
