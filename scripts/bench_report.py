@@ -296,6 +296,14 @@ def parse_wrk_attest(text):
             rows.append(row(sec, "capacity from server CPU/attestation", cur["cap"], "attestations/s",
                             floor=cur.get("floor"), note="%.0f us server CPU per attestation" % cur["cpu"],
                             source="wrk_attest.sh"))
+        m = re.match(r"\s+crypto floor \(2 ECDSA \+ 1 RSA, " + NUM + r" us\) / server CPU per attestation = " + NUM +
+                     r"% per core", line)
+        if m:
+            sec = "HTTPS POST /attest/SgxEnclave (%d worker%s)" % (workers, "s" if workers > 1 else "")
+            rows.append(row(sec, "(2-signature floor + token signature) / server CPU per attestation",
+                            float(m.group(2)), "% per core",
+                            note="crypto floor %s us per attestation (2 ECDSA + 1 RSA); goal >= 70%%" % m.group(1),
+                            source="wrk_attest.sh"))
         m = re.match(r"\s+at ~(\d+)% \((\d+)/s offered.*achieved " + NUM + r"/s, p50 " + NUM + r" ms, p99 " + NUM,
                      line)
         if m:
@@ -455,6 +463,9 @@ def issue_goals(rows):
         if r["what"].startswith("capacity from server CPU") and "ratio_to_floor" in r:
             add("HTTPS >= 70 % of (verify floor + token signature) per core", r["section"],
                 round(100 * r["ratio_to_floor"], 1), 70, r["ratio_to_floor"] >= 0.7)
+        if r["what"].startswith("(2-signature floor + token signature)"):
+            add("HTTPS >= 70 % of (2-signature floor + token signature) per core", r["section"], r["value"], 70,
+                r["value"] >= 70)
         if r["section"].startswith("policy evaluation") and r.get("note"):
             m = re.match(r"([0-9.]+) %", r["note"])
             if m:

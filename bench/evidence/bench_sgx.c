@@ -15,7 +15,8 @@
  * and QE identity parsed and verified; only the trust anchors
  * (configuration) are loaded once, as attestd does at start-up.
  *
- * Usage: bench_sgx [iterations]   (ATTEST_VECTORS overrides the vectors folder)
+ * Usage: bench_sgx [iterations]   (ATTEST_VECTORS overrides the vectors folder;
+ * ATTEST_BENCH_NO_PEER=1 skips node, e.g. under callgrind)
  */
 #include "base/timeutil.h"
 #include "claims/claims.h"
@@ -248,7 +249,7 @@ static void bench_vector(const char *vectors, const struct vec *v, int iters)
 	src->cache = NULL;
 	peer = -1;
 	status[0] = '\0';
-	if (v->dcap_qvl)
+	if (v->dcap_qvl && getenv("ATTEST_BENCH_NO_PEER") == NULL)
 		dcap_qvl(vectors, v, iters < 50 ? iters : 50, &peer, status, sizeof(status));
 	printf("%-22s cold %8.1f us  warm %7.1f us  floor %7.1f us  warm/floor %5.2fx", v->name, cold, warm,
 	       fl, fl > 0 ? warm / fl : 0);
