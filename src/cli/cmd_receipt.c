@@ -220,14 +220,20 @@ static int token_claims(const struct receipt *r, json_t **claims, struct attest_
 }
 
 /* The receipt's "time" is the token's iat: the time everything is re-verified at. */
-static int check_time(const struct receipt *r, int64_t iat, struct attest_err *err)
+static int check_time(const struct receipt *r, const json_t *claims, struct attest_err *err)
 {
+	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	char when[40];
 
-	time_format_rfc3339(iat, when, sizeof(when));
+	time_format_rfc3339(json_integer_value(json_object_get(claims, "iat")), when, sizeof(when));
 	if (r->time != NULL && strcmp(r->time, when) != 0)
 		return attest_err_set(err, ATTEST_E_VERIFY, "receipt.time",
 				      "the receipt says %s, the token was issued at %s", r->time, when);
+	/* Likewise its issuer is the token's (the one re-verification issues as). */
+	if (r->issuer != NULL && (iss == NULL || strcmp(r->issuer, iss) != 0))
+		return attest_err_set(err, ATTEST_E_VERIFY, "receipt.issuer",
+				      "the receipt names issuer %s, the token %s", r->issuer,
+				      iss ? iss : "none");
 	return ATTEST_OK;
 }
 
@@ -256,7 +262,7 @@ int cli_receipt_verify(const struct cli *cli, const char *path)
 		return err.rc == ATTEST_E_IO ? CLI_LOCAL : CLI_REFUSED;
 	}
 	if ((rc = token_claims(&r, &claims, &err)) == ATTEST_OK &&
-	    (rc = check_time(&r, json_integer_value(json_object_get(claims, "iat")), &err)) == ATTEST_OK &&
+	    (rc = check_time(&r, claims, &err)) == ATTEST_OK &&
 	    (rc = token_signature(&r, json_integer_value(json_object_get(claims, "iat")), &err)) ==
 		ATTEST_OK &&
 	    (rc = check_pins(claims, r.collateral, &err)) == ATTEST_OK)

@@ -574,7 +574,7 @@ static void receipt_with_a_wrong_digest_is_refused(void **state)
 	json_decref(doc);
 }
 
-/* Re-verification happens at the token's iat: a receipt claiming another time is refused. */
+/* Re-verification happens at the token's iat, as its issuer: a receipt claiming others is refused. */
 static void receipt_time_must_be_the_tokens(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -583,6 +583,9 @@ static void receipt_time_must_be_the_tokens(void **state)
 	assert_string_equal(json_string_value(json_object_get(doc, "time")), "2025-06-20T00:00:00Z");
 	json_object_set_new(doc, "time", json_string("2025-06-21T00:00:00Z"));
 	expect_refused(*state, doc, "receipt.time");
+	json_object_set_new(doc, "time", json_string("2025-06-20T00:00:00Z"));
+	json_object_set_new(doc, "issuer", json_string("https://elsewhere.test"));
+	expect_refused(*state, doc, "receipt.issuer");
 	json_decref(doc);
 }
 
