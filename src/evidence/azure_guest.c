@@ -540,11 +540,16 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 		return rc;
 	attest_err_clear(&qe);
 	rc = tpm_quote_verify(&q, &trust, &v->quote, &qe);
-	if (rc != ATTEST_OK && strcmp(qe.name, "tpm.aik.untrusted") == 0)
+	if (rc != ATTEST_OK && strcmp(qe.name, "tpm.aik.untrusted") == 0) {
+		/* tpm.c says "not registered for this tenant and <why the certificate failed>". */
+		static const char said[] = "the AIK is not registered for this tenant and ";
+		const char *why = strncmp(qe.msg, said, sizeof(said) - 1) == 0 ? qe.msg + sizeof(said) - 1 : qe.msg;
+
 		return attest_err_set(err, ATTEST_E_VERIFY, AG ".aik.unregistered",
 				      "the AIK is not bound by isolation evidence, not registered with the "
-				      "provider, and not certified to a vTPM root (%s)",
-				      qe.msg);
+				      "provider, and not certified to a vTPM root: %s",
+				      why);
+	}
 	if (rc != ATTEST_OK) {
 		if (err != NULL)
 			*err = qe;
