@@ -391,7 +391,7 @@ done
 pf=$(mktemp /tmp/attest-docs-port-XXXXXX); rm -f "$pf"
 "$real" "$@" --port 0 --port-file "$pf" &
 p=$!
-for _ in $(seq 1 150); do
+for _ in $(seq 1 600); do
   [ -s "$pf" ] && break
   kill -0 "$p" 2>/dev/null || break
   sleep 0.1
@@ -490,7 +490,7 @@ class DevServer:
                 + self.extra,
                 cwd=self.root, stdout=log, stderr=subprocess.STDOUT)
         need = [pf, os.path.join(self.root, "data/admin-credential"), os.path.join(self.root, "data/tls/dev-cert.pem")]
-        for _ in range(300):
+        for _ in range(600):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the development attestd exited ({self.proc.returncode}) before it listened")
             if all(os.path.exists(f) and os.path.getsize(f) > 0 for f in need):
@@ -498,7 +498,7 @@ class DevServer:
                     self.port = int(f.read().strip())
                 return self.port
             time.sleep(0.1)
-        raise RuntimeError("the development attestd did not listen within 30 s")
+        raise RuntimeError("the development attestd did not listen within 60 s")
 
     def stop(self):
         """'' when it stopped cleanly, else what went wrong."""
