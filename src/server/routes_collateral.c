@@ -430,6 +430,19 @@ static bool verify_all(struct srv *srv, int64_t now, const struct bundle *b, jso
 	return all;
 }
 
+static bool all_verified(const json_t *results)
+{
+	size_t i;
+	json_t *it;
+
+	json_array_foreach(results, i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "status")), "verified") != 0)
+			return false;
+	}
+	return true;
+}
+
 /* Stores one verified item durably, then in the running caching source if any. */
 static int store_item(struct srv *srv, int64_t now, const struct bundle_item *it, struct attest_err *err)
 {
@@ -485,11 +498,14 @@ static void import_collateral(struct http_request *req, struct http_response *re
 		http_resp_error_from(resp, 400, "InvalidParameter", &err);
 		goto out;
 	}
-	if (!verify_all(req->srv, req->now, b, results, &err)) {
-		body = json_pack(
-		    "{s:{s:s,s:s},s:O}", "error", "code", "InvalidParameter", "message",
-		    err.rc != ATTEST_OK ? err.msg : "items of the bundle were refused; nothing was imported",
-		    "items", results);
+	if (!verify_all(req->srv, req->now, b, results, &err) && err.rc != ATTEST_OK) {
+		/* Not the bundle's fault: the anchors could not be set up. */
+		http_resp_error_from(resp, 500, "InternalError", &err);
+		goto out;
+	}
+	if (json_array_size(results) != b->n || !all_verified(results)) {
+		body = json_pack("{s:{s:s,s:s},s:O}", "error", "code", "InvalidParameter", "message",
+				 "items of the bundle were refused; nothing was imported", "items", results);
 		http_resp_json(resp, 400, body);
 		json_decref(body);
 		goto out;
