@@ -335,39 +335,68 @@ int cli_write_json(const char *path, const json_t *doc)
 
 /* ---- export ------------------------------------------------------------------------ */
 
-/* GET /management/collateral[?key=K]: a bundle from attestd's store. */
-static int fetch_server(struct cli *cli, const char *const *keys, int nkeys, struct bundle *b)
+/* One GET /management/collateral answer merged into b; *next (malloc'd) names the next page, if any. */
+static int fetch_one(struct cli *cli, const char *path, struct bundle *b, char **next)
 {
 	struct cli_response r = {0};
 	struct bundle *got = NULL;
 	struct attest_err err;
-	char path[CACHED_KEY_MAX + 64];
+	json_t *doc = NULL;
+	int rc;
+
+	*next = NULL;
+	if ((rc = cli_http(cli, "GET", path, NULL, &r)) != CLI_OK)
+		return rc;
+	attest_err_clear(&err);
+	if (r.status != 200) {
+		rc = cli_http_fail(cli, "collateral export", &r);
+	} else if (bundle_parse(r.body, r.len, &got, &err) != ATTEST_OK) {
+		cli_error_record(cli, "the server's bundle", &err);
+		rc = CLI_SERVER;
+	} else if ((doc = json_loadb(r.body, r.len, 0, NULL)) != NULL &&
+		   json_string_value(json_object_get(doc, "next")) != NULL &&
+		   bundle_kind_of_key(json_string_value(json_object_get(doc, "next"))) >= 0) {
+		*next = strdup(json_string_value(json_object_get(doc, "next")));
+	}
+	for (size_t j = 0; rc == CLI_OK && j < got->n; j++)
+		if (bundle_add(b, got->items[j].kind, got->items[j].key, &got->items[j].blob, &err) != 0) {
+			cli_error_record(cli, "export", &err);
+			rc = CLI_LOCAL;
+		}
+	json_decref(doc);
+	bundle_free(got);
+	cli_response_free(&r);
+	return rc;
+}
+
+/* GET /management/collateral: the keys asked, or the whole durable cache page by page. */
+static int fetch_server(struct cli *cli, const char *const *keys, int nkeys, int page, struct bundle *b)
+{
+	char path[CACHED_KEY_MAX + 64], first[64], *next = NULL;
 	int rc = CLI_OK;
 
-	for (int i = 0; rc == CLI_OK && i < (nkeys ? nkeys : 1); i++) {
-		if (nkeys)
-			snprintf(path, sizeof(path), "/management/collateral?key=%s", keys[i]);
-		else
-			snprintf(path, sizeof(path), "/management/collateral");
-		if ((rc = cli_http(cli, "GET", path, NULL, &r)) != CLI_OK)
-			break;
-		attest_err_clear(&err);
-		if (r.status != 200) {
-			rc = cli_http_fail(cli, "collateral export", &r);
-		} else if (bundle_parse(r.body, r.len, &got, &err) != ATTEST_OK) {
-			cli_error_record(cli, "the server's bundle", &err);
+	for (int i = 0; rc == CLI_OK && i < nkeys; i++) {
+		snprintf(path, sizeof(path), "/management/collateral?key=%s", keys[i]);
+		rc = fetch_one(cli, path, b, &next);
+		free(next);
+		next = NULL;
+	}
+	if (nkeys > 0)
+		return rc;
+	snprintf(first, sizeof(first), "/management/collateral?max=%d", page);
+	rc = fetch_one(cli, first, b, &next);
+	/* Keys grow strictly from page to page: a server repeating one cannot loop this. */
+	while (rc == CLI_OK && next != NULL && b->n < BUNDLE_MAX_ITEMS) {
+		snprintf(path, sizeof(path), "/management/collateral?after=%s", next);
+		free(next);
+		rc = fetch_one(cli, path, b, &next);
+		if (rc == CLI_OK && next != NULL &&
+		    strcmp(next, path + strlen("/management/collateral?after=")) <= 0) {
+			cli_error(cli, "the server's pages do not advance (%s)", next);
 			rc = CLI_SERVER;
 		}
-		for (size_t j = 0; rc == CLI_OK && j < got->n; j++)
-			if (bundle_add(b, got->items[j].kind, got->items[j].key, &got->items[j].blob, &err) !=
-			    0) {
-				cli_error_record(cli, "export", &err);
-				rc = CLI_LOCAL;
-			}
-		bundle_free(got);
-		got = NULL;
-		cli_response_free(&r);
 	}
+	free(next);
 	return rc;
 }
 
@@ -377,13 +406,14 @@ static int cmd_export(struct cli *cli, int argc, char **argv)
 	    {"from-dir", required_argument, NULL, 'd'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"out", required_argument, NULL, 'O'},
+	    {"page-size", required_argument, NULL, 'P'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *outp = "-", *keys[64];
 	struct bundle *b = NULL;
 	struct attest_err err;
 	json_t *doc;
-	int ch, nkeys = 0, rc;
+	int ch, nkeys = 0, rc, page = 512;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "O:", opts, NULL)) != -1) {
@@ -393,6 +423,8 @@ static int cmd_export(struct cli *cli, int argc, char **argv)
 			keys[nkeys++] = optarg;
 		else if (ch == 'O')
 			outp = optarg;
+		else if (ch == 'P' && (page = atoi(optarg)) >= 1 && page <= 512)
+			continue;
 		else
 			return CLI_USAGE;
 	}
@@ -409,7 +441,7 @@ static int cmd_export(struct cli *cli, int argc, char **argv)
 		}
 	} else if ((b = bundle_new()) == NULL) {
 		return CLI_LOCAL;
-	} else if ((rc = fetch_server(cli, keys, nkeys, b)) != CLI_OK) {
+	} else if ((rc = fetch_server(cli, keys, nkeys, page, b)) != CLI_OK) {
 		bundle_free(b);
 		return rc;
 	}
@@ -559,7 +591,8 @@ static const struct cli_command VERBS[] = {
      "  --key KEY       (repeatable) export these keys of a running attestd's durable\n"
      "                  collateral cache (--url, admin --token); without --from-dir and\n"
      "                  --key, every item the server holds\n"
-     "  -O, --out FILE  where to write (default standard output)\n\n"
+     "  -O, --out FILE  where to write (default standard output)\n"
+     "  --page-size N   items per request when exporting a whole cache (1-512, default 512)\n\n"
      "Exit 0 written, 3 server error, 4 local error.\n"},
     {"import", "feed a bundle to attestd (verified there) or write it as a folder", cmd_import,
      "Usage: attestctl collateral import BUNDLE [--dir DIR]\n\n"

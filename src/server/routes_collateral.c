@@ -2,7 +2,8 @@
  * Collateral import and export (issue 12; docs/receipts-and-bundles.md):
  *
  *   POST /management/collateral        a collateral bundle (collateral/bundle.h)
- *   GET  /management/collateral[?key=K] the durable cache (or one item), as a bundle
+ *   GET  /management/collateral[?key=K | ?after=K] the durable cache (a page of it, "next"
+ *                                      naming where the next page starts) or one item, as a bundle
  *
  * Administrator role, like the rest of /management. An import verifies
  * EVERY item before it stores ANY (a bundle is all or nothing, so no
@@ -40,6 +41,9 @@
 
 #define COLL_ROUTE     (HTTP_ROUTE_SERVICE | HTTP_ROUTE_ADMIN)
 #define COLL_AUDIT_MAX 64 /* keys named in one audit record (the count is always there) */
+/* One export page: base64 of this much stays well below HTTP_RESP_BODY_MAX. */
+#define COLL_PAGE_ITEMS 512
+#define COLL_PAGE_BYTES (4u * 1024 * 1024)
 
 /* What an import checks against. */
 struct vctx {
@@ -555,13 +559,52 @@ static int add_row(struct bundle *b, const struct store_collateral *c, struct at
 	return rc;
 }
 
-/* ?key=K: that item (404 when absent); no key: every item of the durable cache. */
+/* ?max=N: items per page, 1..COLL_PAGE_ITEMS (default and anything else: COLL_PAGE_ITEMS). */
+static size_t page_max(const struct http_request *req)
+{
+	const char *s = http_req_query(req, "max");
+	long v = s ? strtol(s, NULL, 10) : 0;
+
+	return v >= 1 && v <= COLL_PAGE_ITEMS ? (size_t)v : COLL_PAGE_ITEMS;
+}
+
+/*
+ * One page of the (key-ordered) rows after `after` (exclusive): at most
+ * `max` items and about COLL_PAGE_BYTES of data, so an answer
+ * stays far below the response cap whatever the cache holds; *next is the
+ * last key when rows remain (borrowed from rows).
+ */
+static int add_page(struct bundle *b, const struct store_collateral *rows, size_t n, const char *after,
+		    size_t max, const char **next, struct attest_err *err)
+{
+	size_t bytes = 0;
+	int rc = ATTEST_OK;
+
+	*next = NULL;
+	for (size_t i = 0; i < n && rc == ATTEST_OK; i++) {
+		if (after != NULL && strcmp(rows[i].key, after) <= 0)
+			continue;
+		if (b->n >= max || bytes >= COLL_PAGE_BYTES) {
+			*next = rows[i - 1].key; /* the last row taken (the skipped ones all come first) */
+			break;
+		}
+		bytes += rows[i].len;
+		rc = add_row(b, &rows[i], err);
+	}
+	return rc;
+}
+
+/*
+ * ?key=K: that item (404 when absent); otherwise the durable cache, a page
+ * at a time (?after=<the previous page's "next">).
+ */
 static void export_collateral(struct http_request *req, struct http_response *resp, void *arg)
 {
 	const char *key = http_req_query(req, "key");
 	struct store_collateral c = {0}, *list = NULL;
 	struct attest_err err = {0};
 	struct bundle *b = bundle_new();
+	const char *next = NULL;
 	json_t *doc = NULL;
 	size_t n = 0;
 	int rc = b ? ATTEST_OK : attest_err_set(&err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
@@ -579,12 +622,12 @@ static void export_collateral(struct http_request *req, struct http_response *re
 			rc = add_row(b, &c, &err);
 	} else if (rc == ATTEST_OK &&
 		   (rc = store_collateral_list(req->srv->store, &list, &n, &err)) == ATTEST_OK) {
-		for (size_t i = 0; i < n && rc == ATTEST_OK; i++)
-			rc = add_row(b, &list[i], &err);
+		rc = add_page(b, list, n, http_req_query(req, "after"), page_max(req), &next, &err);
 	}
 	if (rc == ATTEST_OK) {
 		b->created = req->now;
-		if ((doc = bundle_to_json(b)) == NULL)
+		if ((doc = bundle_to_json(b)) == NULL ||
+		    (next != NULL && json_object_set_new(doc, "next", json_string(next)) != 0))
 			rc = attest_err_set(&err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
 	}
 	if (rc != ATTEST_OK)

@@ -257,8 +257,8 @@ static void offline_attestd_attests_only_after_the_import(void **state)
 static void export_from_the_server_gives_back_the_items(void **state)
 {
 	REQUIRE_ENV(e);
-	char back[128], one[128];
-	struct bundle *a = NULL, *b = NULL, *c = NULL;
+	char back[128], one[128], paged[128];
+	struct bundle *a = NULL, *b = NULL, *c = NULL, *p = NULL;
 	struct attest_err err;
 	unsigned char *text;
 	size_t n = 0;
@@ -269,6 +269,9 @@ static void export_from_the_server_gives_back_the_items(void **state)
 	snprintf(one, sizeof(one), "%s/one.json", e->dir);
 	EXPECT_CTL(e, 0, "exported", "collateral", "export", "-O", back);
 	EXPECT_CTL(e, 0, "exported 1 item(s)", "collateral", "export", "--key", "sgx/qe/identity", "-O", one);
+	/* Page by page (one item a request): the same items as in one answer. */
+	snprintf(paged, sizeof(paged), "%s/paged.json", e->dir);
+	EXPECT_CTL(e, 0, "exported", "collateral", "export", "--page-size", "1", "-O", paged);
 	EXPECT_CTL(e, 3, "NotFound", "collateral", "export", "--key", "tdx/qe/identity");
 	EXPECT_CTL(e, 1, "InvalidParameter", "collateral", "export", "--key", "../etc/passwd");
 	text = test_read_vector("/", e->sgx + 1, &n);
@@ -287,6 +290,14 @@ static void export_from_the_server_gives_back_the_items(void **state)
 		assert_memory_equal(x->sha256, y->sha256, 32);
 		assert_int_equal(x->blob.chain_len, y->blob.chain_len);
 	}
+	text = test_read_vector("/", paged + 1, &n);
+	assert_int_equal(bundle_parse((char *)text, n, &p, &err), ATTEST_OK);
+	free(text);
+	assert_true(b->n >= a->n);
+	assert_int_equal(p->n, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		assert_memory_equal(bundle_find(p, b->items[i].key)->sha256, b->items[i].sha256, 32);
+	bundle_free(p);
 	assert_int_equal(c->n, 1);
 	assert_memory_equal(c->items[0].sha256, bundle_find(a, "sgx/qe/identity")->sha256, 32);
 	bundle_free(a);
