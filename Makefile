@@ -49,10 +49,10 @@ check: setup
 	scripts/check.sh
 
 test: build
-	cd $(BUILD)/debug && ctest -j$(JOBS) --output-on-failure
+	cd $(BUILD)/debug && ATTESTCTL_DEV_KEY_CACHE=$(CURDIR)/$(BUILD)/devplat-key-cache ctest -j$(JOBS) --output-on-failure
 
 test-asan: build-asan
-	cd $(BUILD)/asan && ctest -j$(JOBS) --output-on-failure -L unit
+	cd $(BUILD)/asan && ATTESTCTL_DEV_KEY_CACHE=$(CURDIR)/$(BUILD)/devplat-key-cache ctest -j$(JOBS) --output-on-failure -L unit
 
 fuzz: setup build-fuzz
 	scripts/fuzz.sh $(BUILD)/fuzz 300

@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 BUILD=${BUILD:-build}
 start=$(date +%s)
+# Test suites run `attestctl dev init` in many fresh folders: generate the development
+# platform's RSA-4096 AMD keys once for the whole run (cmd_dev.c; tests only).
+export ATTESTCTL_DEV_KEY_CACHE=${ATTESTCTL_DEV_KEY_CACHE:-$PWD/$BUILD/devplat-key-cache}
 
 step() { printf '\n=== %s (%ss)\n' "$1" "$(( $(date +%s) - start ))"; }
 

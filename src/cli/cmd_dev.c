@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,61 @@ static int dev_platform(const struct cli *cli, const char *dir, struct intel_dev
 	return CLI_OK;
 }
 
+/* dir/name into out; false when it does not fit. */
+static bool join_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+
+	return n > 0 && (size_t)n < cap;
+}
+
+/* The AMD CA key files of the development platform (snp_plat's names in its key_dir). */
+static const char *const SNP_KEY_FILES[] = {"snp-ark-4096.pem", "snp-ask-4096.pem", "snp-asvk-4096.pem"};
+
+/* Copies from/name to to/name (mode 0600, written then renamed) unless to/name exists. */
+static void copy_key_file(const char *from, const char *to, const char *name)
+{
+	char src[4096], dst[4096], tmp[4200];
+	unsigned char *p = NULL;
+	size_t n = 0;
+	FILE *f = NULL;
+	int fd;
+
+	if (!join_path(src, sizeof(src), from, name) || !join_path(dst, sizeof(dst), to, name) ||
+	    access(dst, F_OK) == 0 || cli_read_file(src, &p, &n) != CLI_OK)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", dst, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0 && (f = fdopen(fd, "w")) == NULL)
+		close(fd);
+	if (f != NULL) {
+		bool ok = fwrite(p, 1, n, f) == n;
+
+		if (fclose(f) == 0 && ok)
+			(void)rename(tmp, dst);
+		else
+			(void)unlink(tmp);
+	}
+	OPENSSL_cleanse(p, n);
+	free(p);
+}
+
+/*
+ * TESTS ONLY: ATTESTCTL_DEV_KEY_CACHE names a folder that seeds the AMD CA
+ * keys of a new development platform and keeps those it generates, so test
+ * suites that run `dev init` in many fresh folders pay the RSA-4096 key
+ * generation (seconds) once. Every platform seeded from one cache shares
+ * its keys: never set it for a development platform you use.
+ */
+static void snp_key_cache(const char *keys, bool after)
+{
+	const char *cache = getenv("ATTESTCTL_DEV_KEY_CACHE");
+
+	if (cache == NULL || cache[0] == '\0' || (mkdir(cache, 0700) != 0 && errno != EEXIST))
+		return;
+	for (size_t i = 0; i < sizeof(SNP_KEY_FILES) / sizeof(SNP_KEY_FILES[0]); i++)
+		copy_key_file(after ? keys : cache, after ? cache : keys, SNP_KEY_FILES[i]);
+}
+
 /* The synthetic AMD Milan platform of dir: RSA-4096 CA keys in <dir>/keys (seconds, once). */
 static int dev_snp(const struct cli *cli, const char *dir, struct snp_plat **out)
 {
@@ -124,11 +180,13 @@ static int dev_snp(const struct cli *cli, const char *dir, struct snp_plat **out
 	struct attest_err err;
 
 	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	snp_key_cache(keys, false);
 	attest_err_clear(&err);
 	if (snp_plat_new(&o, out, &err) != ATTEST_OK) {
 		cli_error_record(cli, "development SEV-SNP platform", &err);
 		return CLI_LOCAL;
 	}
+	snp_key_cache(keys, true);
 	return CLI_OK;
 }
 
@@ -212,14 +270,6 @@ static int write_roots(const struct cli *cli, const struct intel_devplat *p, con
 	if (rc != CLI_OK)
 		cli_error(cli, "cannot write %s", path);
 	return rc;
-}
-
-/* dir/name into out; false when it does not fit. */
-static bool join_path(char *out, size_t cap, const char *dir, const char *name)
-{
-	int n = snprintf(out, cap, "%s/%s", dir, name);
-
-	return n > 0 && (size_t)n < cap;
 }
 
 /* Writes text (the PEMs one after the other) to path. */

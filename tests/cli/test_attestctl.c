@@ -347,6 +347,33 @@ static void tpm_pack_of_a_real_gcp_quote_verifies_and_its_altered_pieces_do_not(
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ATTESTCTL_DEV_KEY_CACHE (tests only): the AMD CA keys are generated once and seed later platforms. */
+static void dev_key_cache_seeds_the_amd_keys_of_a_new_platform(void **state)
+{
+	char cache[] = "/tmp/attestctl-kc-XXXXXX", a[] = "/tmp/attestctl-da-XXXXXX", b[] = "/tmp/attestctl-db-XXXXXX";
+	char cmd[512], *old = getenv("ATTESTCTL_DEV_KEY_CACHE");
+
+	old = old ? strdup(old) : NULL;
+	assert_non_null(mkdtemp(cache));
+	assert_non_null(mkdtemp(a));
+	assert_non_null(mkdtemp(b));
+	setenv("ATTESTCTL_DEV_KEY_CACHE", cache, 1);
+	EXPECT_RUN(0, "development platform", "dev", "init", "--dir", a);
+	EXPECT_RUN(0, "development platform", "dev", "init", "--dir", b);
+	snprintf(cmd, sizeof(cmd),
+		 "cmp -s %s/keys/snp-ark-4096.pem %s/snp-ark-4096.pem && cmp -s %s/keys/snp-ark-4096.pem "
+		 "%s/keys/snp-ark-4096.pem && test \"$(stat -c %%a %s/snp-ask-4096.pem)\" = 600",
+		 a, cache, a, b, cache);
+	assert_int_equal(system(cmd), 0);
+	if (old != NULL)
+		setenv("ATTESTCTL_DEV_KEY_CACHE", old, 1);
+	else
+		unsetenv("ATTESTCTL_DEV_KEY_CACHE");
+	free(old);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", cache, a, b);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void verify_prints_json_claims(void **state)
 {
 	char dir[4096], quote[4200], at[32], *out = NULL;
@@ -470,6 +497,7 @@ int main(void)
 		cmocka_unit_test(verify_without_collateral_checks_signatures_but_not_the_tcb),
 		cmocka_unit_test(dev_platform_evidence_verifies_only_with_its_roots),
 		cmocka_unit_test(tpm_pack_of_a_real_gcp_quote_verifies_and_its_altered_pieces_do_not),
+		cmocka_unit_test(dev_key_cache_seeds_the_amd_keys_of_a_new_platform),
 		cmocka_unit_test(verify_prints_json_claims),
 		cmocka_unit_test(verify_refuses_a_missing_file_as_local_error),
 		cmocka_unit_test(token_verify_accepts_a_real_azure_token_and_refuses_alterations),
