@@ -19,6 +19,7 @@
 #include "evidence/azure_cvm.h"
 #include "evidence/azure_guest.h"
 #include "evidence/tcg_log.h"
+#include "sweep.h"
 #include "testutil.h"
 #include "server/pipeline.h"
 #include "token/request.h"
@@ -1203,32 +1204,64 @@ static void pipeline_answers_a_token_sealed_to_the_vm(void **state)
 }
 
 /* Flips every ATTEST_SWEEP_STRIDE-th bit of buf (the TPM-signed bytes): nothing altered may verify. */
-static void sweep_bits(struct vm *v, uint8_t *buf, size_t n)
+/* A sweep target: one member of the request, pointed at the mutated bytes for each try. */
+struct sweep_part {
+	struct vm *v;
+	struct devplat_azg_bytes *member;
+};
+
+static int sweep_verify(void *arg, const uint8_t *p, size_t n)
 {
-	const char *st = getenv("ATTEST_SWEEP_STRIDE");
-	size_t stride = st && atoi(st) > 0 ? (size_t)atoi(st) : 1;
+	struct sweep_part *sp = arg;
+	struct devplat_azg_bytes keep = *sp->member;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	int accepted;
 
-	for (size_t bit = 0; bit < n * 8; bit += stride) {
-		struct claim_set *cs = claim_set_new();
-		struct attest_err err;
+	sp->member->p = p, sp->member->n = n;
+	vm_request(sp->v);
+	accepted = verify(sp->v, cs, &err) == ATTEST_OK;
+	*sp->member = keep;
+	claim_set_free(cs);
+	return accepted;
+}
 
-		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		vm_request(v);
-		if (verify(v, cs, &err) == ATTEST_OK)
-			fail_msg("bit %zu flipped still verifies", bit);
-		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		claim_set_free(cs);
+/* Every bit flip and every cut of the quote, the certification and EncKeyPub (tests/common/sweep.h). */
+static void altered_quote_or_certification_never_verifies(void **state)
+{
+	struct vm *v = *state;
+	struct {
+		const char *part;
+		uint8_t *buf;
+		size_t len;
+		struct devplat_azg_bytes *member;
+	} parts[] = {
+	    {"PcrQuote", v->quote, v->quote_len, &v->rq.quote},
+	    {"EncKeyCertifyInfo", v->cert, v->cert_len, &v->rq.certify},
+	    {"EncKeyPub", v->enc_pub, v->enc_pub_len, &v->rq.enc_pub},
+	};
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		struct sweep_part sp = {.v = v, .member = parts[i].member};
+		struct sweep_target t = {.vector = "synthetic/azure-guest-sevsnp",
+					 .part = parts[i].part,
+					 .buf = parts[i].buf,
+					 .len = parts[i].len,
+					 .mode = SWEEP_BITS,
+					 .cuts = true,
+					 .verify = sweep_verify,
+					 .arg = &sp};
+
+		assert_int_equal(sweep_run(&t), 0);
 	}
 	vm_request(v);
 }
 
-static void altered_quote_or_certification_never_verifies(void **state)
+/* The suite's rows (test_sweep_report's table). */
+static void sweep_report_has_no_accepted_mutation(void **state)
 {
-	struct vm *v = *state;
-
-	sweep_bits(v, v->quote, v->quote_len);
-	sweep_bits(v, v->cert, v->cert_len);
-	sweep_bits(v, v->enc_pub, v->enc_pub_len);
+	(void)state;
+	assert_int_equal(sweep_finish("azure_guest"), 0);
 }
 
 static void malformed_attestation_info_is_refused_by_name(void **state)
@@ -1285,6 +1318,7 @@ int main(void)
 	    cmocka_unit_test(certify_over_another_key_is_refused),
 	    cmocka_unit_test(quote_of_other_pcr_values_is_refused),
 	    cmocka_unit_test(altered_quote_or_certification_never_verifies),
+	    cmocka_unit_test(sweep_report_has_no_accepted_mutation),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 
