@@ -116,8 +116,18 @@ int cli_bundle_load(const char *path, struct bundle **out, struct attest_err *er
 /* Writes JSON (indented) to path or "-"; CLI_OK or CLI_LOCAL. */
 int cli_write_json(const char *path, const json_t *doc);
 
-/* Re-verifies a receipt offline at its time (cmd_receipt.c): CLI_OK same claims, CLI_REFUSED otherwise. */
-int cli_receipt_verify(const struct cli *cli, const char *path);
+/*
+ * Re-verifies a receipt offline at its time (cmd_receipt.c): CLI_OK same
+ * claims, CLI_REFUSED otherwise. jwks_file: the issuer's keys, trusted
+ * (NULL: the signature is not checked, and it says so); allow_dev_roots:
+ * use the development anchors a receipt may carry.
+ */
+struct cli_receipt_opts {
+	const char *path;
+	const char *jwks_file;
+	bool allow_dev_roots;
+};
+int cli_receipt_verify(const struct cli *cli, const struct cli_receipt_opts *o);
 
 /* ---- HTTP client (http.c) ---- */
 

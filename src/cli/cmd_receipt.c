@@ -237,18 +237,50 @@ static int check_time(const struct receipt *r, const json_t *claims, struct atte
 	return ATTEST_OK;
 }
 
-/* The token's signature against the receipt's JWKS at its own iat (when the receipt has one). */
-static int token_signature(const struct receipt *r, int64_t iat, struct attest_err *err)
+/*
+ * The token's signature, at its own iat, against a JWKS the caller trusts
+ * (--jwks FILE), never the receipt's own: whoever forged a receipt would
+ * bring a key of their own.
+ */
+static int token_signature(const struct receipt *r, const char *jwks_file, int64_t iat,
+			   struct attest_err *err)
 {
 	struct attest_token_opts o = {.now = iat, .skew = 60};
-	char *jwks = r->jwks ? json_dumps(r->jwks, JSON_COMPACT) : NULL;
-	int rc = r->jwks == NULL ? ATTEST_OK : attest_token_verify(r->token, jwks, &o, NULL, err);
+	unsigned char *jwks = NULL;
+	size_t n = 0;
+	int rc;
 
+	if (jwks_file == NULL)
+		return ATTEST_OK;
+	if (cli_read_file(jwks_file, &jwks, &n) != CLI_OK)
+		return attest_err_set(err, ATTEST_E_IO, "cli.read", "cannot read %s", jwks_file);
+	rc = attest_token_verify(r->token, (const char *)jwks, &o, NULL, err);
 	free(jwks);
 	return rc;
 }
 
-int cli_receipt_verify(const struct cli *cli, const char *path)
+/*
+ * Development anchors travel in the receipt only for development tokens,
+ * and are used only when the caller allows them: otherwise anyone could
+ * re-verify synthetic evidence against roots of their own.
+ */
+static int check_dev_roots(const struct receipt *r, const json_t *claims, bool allow, struct attest_err *err)
+{
+	if (r->trust_roots == NULL)
+		return ATTEST_OK;
+	if (!json_is_true(json_object_get(claims, "x-attestd-development")))
+		return attest_err_set(
+		    err, ATTEST_E_VERIFY, "receipt.dev_roots",
+		    "the receipt brings trust anchors but its token is not a development token");
+	if (!allow)
+		return attest_err_set(
+		    err, ATTEST_E_VERIFY, "receipt.dev_roots",
+		    "the receipt brings its own (development) trust anchors: re-verify with "
+		    "--allow-dev-roots only if you trust them");
+	return ATTEST_OK;
+}
+
+int cli_receipt_verify(const struct cli *cli, const struct cli_receipt_opts *o)
 {
 	struct receipt r;
 	struct attest_err err;
@@ -257,20 +289,21 @@ int cli_receipt_verify(const struct cli *cli, const char *path)
 	int rc;
 
 	attest_err_clear(&err);
-	if (receipt_load(path, &r, &err) != ATTEST_OK) {
+	if (receipt_load(o->path, &r, &err) != ATTEST_OK) {
 		cli_error_record(cli, "receipt", &err);
 		return err.rc == ATTEST_E_IO ? CLI_LOCAL : CLI_REFUSED;
 	}
 	if ((rc = token_claims(&r, &claims, &err)) == ATTEST_OK &&
 	    (rc = check_time(&r, claims, &err)) == ATTEST_OK &&
-	    (rc = token_signature(&r, json_integer_value(json_object_get(claims, "iat")), &err)) ==
-		ATTEST_OK &&
+	    (rc = check_dev_roots(&r, claims, o->allow_dev_roots, &err)) == ATTEST_OK &&
+	    (rc = token_signature(&r, o->jwks_file, json_integer_value(json_object_get(claims, "iat")),
+				  &err)) == ATTEST_OK &&
 	    (rc = check_pins(claims, r.collateral, &err)) == ATTEST_OK)
 		rc = rerun(&r, claims, r.collateral, &again, NULL, &err);
 	if (rc != ATTEST_OK) {
 		cli_error_record(cli, "refused", &err);
 		cli_status(cli, false, "refused: %s", err.name);
-		rc = CLI_REFUSED;
+		rc = err.rc == ATTEST_E_IO ? CLI_LOCAL : CLI_REFUSED;
 	} else if ((diff = compare_claims(cli, claims, again, true)) != 0) {
 		cli_status(cli, false,
 			   "different: %zu claim(s) of the token are not what re-verification issues", diff);
@@ -278,9 +311,11 @@ int cli_receipt_verify(const struct cli *cli, const char *path)
 	} else {
 		if (cli->output == CLI_OUTPUT_JSON)
 			cli_print_json(cli, again);
-		cli_status(cli, true, "verified: the receipt re-verifies at %s to the token's %zu claims%s",
-			   json_string_value(json_object_get(claims, "iss")), json_object_size(claims),
-			   r.jwks ? " (token signature verified)" : "");
+		cli_status(cli, true, "verified: the receipt re-verifies to the token's %zu claims; %s",
+			   json_object_size(claims),
+			   o->jwks_file
+			       ? "token signature verified with the JWKS given"
+			       : "token signature NOT verified (give --jwks with the issuer's keys)");
 		rc = CLI_OK;
 	}
 	json_decref(claims);
@@ -487,7 +522,8 @@ static const struct cli_command VERBS[] = {
      "  --collateral DIR     candidate collateral: a folder (attestd --collateral-dir layout)\n"
      "  --bundle FILE        or a collateral bundle (attestctl collateral export)\n"
      "  --trust-roots FILE   DEVELOPMENT: the extra anchors attestd trusted (x-attestd-development)\n"
-     "  --jwks FILE          the issuer's /certs, so verify --receipt also checks the signature\n"
+     "  --jwks FILE          the issuer's /certs, kept in the receipt for reference\n"
+     "                       (verify --receipt trusts only the --jwks it is given)\n"
      "  -O, --out FILE       where to write (default standard output)\n\n"
      "Exit 0 written, 1 the attestation does not re-verify to the token, 2 usage, 4 local error.\n"},
     {NULL, NULL, NULL, NULL},

@@ -68,12 +68,14 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		{"policy", required_argument, NULL, 'p'},     {"no-collateral", no_argument, NULL, 'N'},
 		{"no-revocation", no_argument, NULL, 'R'},    {"runtime-data", required_argument, NULL, 'r'},
 		{"nonce", required_argument, NULL, 'n'},      {"trust-roots", required_argument, NULL, 't'},
-		{"receipt", required_argument, NULL, 'E'},    {NULL, 0, NULL, 0},
+		{"receipt", required_argument, NULL, 'E'},    {"jwks", required_argument, NULL, 'J'},
+		{"allow-dev-roots", no_argument, NULL, 'D'},  {NULL, 0, NULL, 0},
 	};
 	struct cli_verify_opts o = {0};
 	struct claim_set *claims = NULL;
 	struct attest_err err;
-	const char *policy = NULL, *receipt = NULL;
+	const char *policy = NULL;
+	struct cli_receipt_opts ro = {0};
 	json_t *view;
 	int ch;
 
@@ -87,7 +89,9 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		case 'r': o.runtime_data_file = optarg; break;
 		case 'n': o.nonce = optarg; break;
 		case 't': o.trust_roots = optarg; break;
-		case 'E': receipt = optarg; break;
+		case 'E': ro.path = optarg; break;
+		case 'J': ro.jwks_file = optarg; break;
+		case 'D': ro.allow_dev_roots = true; break;
 		case 'a':
 			if (cli_parse_time(optarg, &o.at) != CLI_OK) {
 				cli_error(cli, "--at takes Unix seconds or an RFC 3339 time, not '%s'", optarg);
@@ -97,8 +101,8 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		default: return CLI_USAGE;
 		}
 	}
-	if (receipt != NULL && argc == optind)
-		return cli_receipt_verify(cli, receipt);
+	if (ro.path != NULL && argc == optind)
+		return cli_receipt_verify(cli, &ro);
 	if (argc - optind != 2 || (o.collateral_dir == NULL && !o.no_collateral)) {
 		cli_error(cli, "usage: attestctl verify <type> <evidence-file> --collateral DIR [--at TIME] "
 			       "(or --no-collateral)");
@@ -131,7 +135,7 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 const struct cli_noun cli_noun_verify = {
 	"verify", "verify evidence offline (no server) and print its claims", NULL, cmd_verify,
 	"Usage: attestctl verify <type> <evidence-file> --collateral DIR [options]\n"
-	"       attestctl verify --receipt FILE\n\n"
+	"       attestctl verify --receipt FILE [--jwks FILE] [--allow-dev-roots]\n\n"
 	"Verifies evidence entirely offline with libattest: signatures, certificate\n"
 	"chains to the vendor roots, CRLs and TCB status from the collateral folder\n"
 	"(the layout of shared/vectors/<tee>/<vector>/). Prints the claims, the TCB\n"
@@ -152,6 +156,11 @@ const struct cli_noun cli_noun_verify = {
 	"  -o json             print the claims as JSON\n"
 	"  --receipt FILE      re-verify a receipt (`attestctl receipt export`) offline at\n"
 	"                      its own time with its own collateral, and compare the claims\n"
-	"                      reached with the token's (each difference is printed)\n\n"
+	"                      reached with the token's (each difference is printed)\n"
+	"  --jwks FILE         with --receipt: the issuer's keys (its /certs) you trust; the\n"
+	"                      token's signature is checked against them (without: not checked,\n"
+	"                      and the result says so; the receipt's own JWKS is never trusted)\n"
+	"  --allow-dev-roots   with --receipt: use the development anchors the receipt carries\n"
+	"                      (refused otherwise)\n\n"
 	"Exit 0 only for evidence that verified (a receipt: the same claims); 1 when refused\n"
 	"or different (the reason is printed).\n"};

@@ -360,7 +360,9 @@ static void receipt_of_a_server_token_with_the_servers_collateral(void **state)
 	EXPECT_CTL(e, 0, "exported", "collateral", "export", "-O", cache);
 	EXPECT_CTL(e, 0, "receipt written", "receipt", "export", "--type", "SgxEnclave", "--evidence",
 		   e->quote, "--token", tok, "--bundle", cache, "--jwks", jwks, "-O", rcpt);
-	EXPECT_CTL(e, 0, "token signature verified", "verify", "--receipt", rcpt);
+	EXPECT_CTL(e, 0, "token signature verified with the JWKS given", "verify", "--receipt", rcpt,
+		   "--jwks", jwks);
+	EXPECT_CTL(e, 0, "token signature NOT verified", "verify", "--receipt", rcpt);
 }
 
 /* import --dir: a folder for attestd --collateral-dir, read by the file source. */
