@@ -206,6 +206,7 @@ static int stage_verify(struct run *r, struct pipeline_outcome *out)
 	ectx.anchors = &r->ctx->anchors;
 	ectx.collateral = r->ctx->collateral;
 	ectx.flags = r->ctx->evidence_flags;
+	ectx.tenant = r->in->tenant;
 	rc = sgx_baseline(r, &ectx, &out->err);
 	if (rc != ATTEST_OK)
 		return refuse(out, rc == ATTEST_E_NOMEM ? 500 : 400,
@@ -334,6 +335,10 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	cfg.required_pcr_mask =
 	    (uint32_t)policy_prop_int(props, POLICY_PROP_REQUIRED_PCR_MASK, POLICY_DEFAULT_REQUIRED_PCR_MASK);
 	cfg.aik_roots = r->ctx->anchors.tpm_roots;
+	if (r->in->tenant != NULL) {
+		cfg.registered_aiks = r->in->tenant->registered_aiks;
+		cfg.n_registered_aiks = r->in->tenant->n_registered_aiks;
+	}
 	claim_set_free(props);
 	rc = tpm_proto_request(&cfg, m, &res, &out->err);
 	/* The replay set is full of live contexts: the node is overloaded, not the caller wrong. */

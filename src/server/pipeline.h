@@ -108,6 +108,8 @@ struct pipeline_attest {
 	pipeline_sign_fn sign;
 	void *sign_arg;
 	bool explain; /* evaluate with the policy engine's explain trace */
+	/* What the provider registered (AIKs, CVM measurements; server/provider_trust.h), or NULL. */
+	const struct evidence_tenant *tenant;
 };
 
 struct pipeline_outcome {

@@ -5,6 +5,7 @@
  * no HTTP.
  */
 #include "server/pipeline_routes.h"
+#include "server/provider_trust.h"
 
 #include "base/buf.h"
 #include "base/codec.h"
@@ -206,6 +207,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 	struct pipeline_attest in = {0};
 	struct pipeline_outcome out;
 	struct policy_copy pol = {0};
+	struct provider_trust *trust = NULL;
 	struct attest_err err;
 	enum maa_type type;
 	json_t *body;
@@ -217,6 +219,18 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 		attest_respond_store_error(resp, &err);
 		return;
 	}
+	/*
+	 * What the provider registered (AIKs, CVM measurements). Its settings were
+	 * validated when written (routes_mgmt.c), so a parse failure here is ours.
+	 */
+	if (req->provider->settings_json != NULL &&
+	    provider_trust_parse(req->provider->settings_json, &trust, &err) != ATTEST_OK) {
+		attest_err_prefix(&err, "the provider's stored settings: ");
+		http_resp_error_from(resp, 500, "InternalError", &err);
+		policy_copy_free(&pol);
+		return;
+	}
+	in.tenant = provider_trust_tenant(trust);
 	in.type = type;
 	in.body = (const char *)req->body;
 	in.body_len = req->body_len;
@@ -245,6 +259,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 	}
 	pipeline_outcome_clear(&out);
 	policy_copy_free(&pol);
+	provider_trust_free(trust);
 }
 
 void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *provider, enum maa_type type)
