@@ -482,7 +482,7 @@ static void print_results(const struct cli *cli, const struct cli_response *r)
 	json_decref(doc);
 }
 
-static int import_server(struct cli *cli, const char *file, const struct bundle *b)
+static int import_server(struct cli *cli, const char *file, const struct bundle *b, bool force)
 {
 	struct cli_response r = {0};
 	json_t *doc = bundle_to_json(b);
@@ -492,7 +492,8 @@ static int import_server(struct cli *cli, const char *file, const struct bundle 
 	json_decref(doc);
 	if (body == NULL)
 		return CLI_LOCAL;
-	rc = cli_http(cli, "POST", "/management/collateral", body, &r);
+	rc = cli_http(cli, "POST", force ? "/management/collateral?force=1" : "/management/collateral", body,
+		      &r);
 	free(body);
 	if (rc != CLI_OK)
 		return rc;
@@ -514,9 +515,11 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, 'd'},
+	    {"force", no_argument, NULL, 'f'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
+	bool force = false;
 	struct bundle *b = NULL;
 	struct attest_err err;
 	int ch, rc;
@@ -525,11 +528,13 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'd')
 			dir = optarg;
+		else if (ch == 'f')
+			force = true;
 		else
 			return CLI_USAGE;
 	}
 	if (argc - optind != 1) {
-		cli_error(cli, "usage: attestctl collateral import BUNDLE [--dir DIR]");
+		cli_error(cli, "usage: attestctl collateral import BUNDLE [--dir DIR] [--force]");
 		return CLI_USAGE;
 	}
 	attest_err_clear(&err);
@@ -538,7 +543,7 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 		return err.rc == ATTEST_E_IO ? CLI_LOCAL : CLI_REFUSED;
 	}
 	if (dir == NULL) {
-		rc = import_server(cli, argv[optind], b);
+		rc = import_server(cli, argv[optind], b, force);
 	} else if (bundle_write_dir(b, dir, &err) != ATTEST_OK) {
 		cli_error_record(cli, "import", &err);
 		rc = CLI_LOCAL;
@@ -595,13 +600,15 @@ static const struct cli_command VERBS[] = {
      "  --page-size N   items per request when exporting a whole cache (1-512, default 512)\n\n"
      "Exit 0 written, 3 server error, 4 local error.\n"},
     {"import", "feed a bundle to attestd (verified there) or write it as a folder", cmd_import,
-     "Usage: attestctl collateral import BUNDLE [--dir DIR]\n\n"
+     "Usage: attestctl collateral import BUNDLE [--dir DIR] [--force]\n\n"
      "Without --dir: POST /management/collateral (admin). attestd verifies every item\n"
      "(signature chain to the Intel or AMD root, validity at its time, key matching the\n"
      "content) and stores them only if all verify; each refused item is listed with its\n"
      "error. Imported items serve offline attestd (--collateral-offline) at once.\n\n"
      "  --dir DIR  write the items as a collateral folder for attestd --collateral-dir\n"
-     "             (no server; attestd verifies each item when it uses it)\n\n"
+     "             (no server; attestd verifies each item when it uses it)\n"
+     "  --force    accept items older than those attestd holds (a deliberate rollback,\n"
+     "             e.g. to undo a bad import; refused otherwise: collateral.import.older)\n\n"
      "Exit 0 imported, 1 refused (nothing stored), 3 server error, 4 local error.\n"},
     {"list", "list the items of a bundle", cmd_list,
      "Usage: attestctl collateral list BUNDLE\n\n"

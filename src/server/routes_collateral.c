@@ -1,7 +1,7 @@
 /*
  * Collateral import and export (issue 12; docs/receipts-and-bundles.md):
  *
- *   POST /management/collateral        a collateral bundle (collateral/bundle.h)
+ *   POST /management/collateral[?force=1] a collateral bundle (collateral/bundle.h)
  *   GET  /management/collateral[?key=K | ?after=K] the durable cache (a page of it, "next"
  *                                      naming where the next page starts) or one item, as a bundle
  *
@@ -12,7 +12,9 @@
  * anchors when configured), the validity of every certificate and the
  * item's own dates at the server's time, and that the key names what the
  * item is (a TCB Info for another FMSPC, a CRL of the other CA, a VCEK of
- * another chip or TCB is refused). Then each item is written to the store's
+ * another chip or TCB is refused), and that no item is older than the one
+ * stored under its key (no rollback past a TCB Recovery; ?force=1 allows
+ * it, audited like any import). Then each item is written to the store's
  * collateral table under the caching source's key (cached.h), installed in
  * the running caching source when there is one (so an offline attestd
  * serves it at once), and the import is audited as "collateral.import".
@@ -20,6 +22,7 @@
  * of the cache and tells the operator which item is wrong, and where.
  */
 #include "base/codec.h"
+#include "base/timeutil.h"
 #include "collateral/bundle.h"
 #include "collateral/cached.h"
 #include "crypto/crypto.h"
@@ -410,8 +413,41 @@ static json_t *result_json(const struct bundle_item *it, const char *status, con
 	return o;
 }
 
+/*
+ * No rollback: an item older than the one stored under its key (an earlier
+ * issue date: a TCB Info from before a TCB Recovery, a superseded CRL) is
+ * refused unless forced, though it verifies. Certificates carry no issue
+ * date of their own here and are not compared.
+ */
+static int check_not_older(struct srv *srv, int64_t now, const struct bundle_item *it, struct attest_err *err)
+{
+	struct store_collateral c = {0};
+	enum cached_kind k = bundle_cached_kind(it->kind);
+	int64_t iss, nu;
+	int rc;
+
+	if (k == CACHED_CERT || cached_item_dates(k, &it->blob, now, 0, &iss, &nu, err) != ATTEST_OK)
+		return err != NULL && err->rc != ATTEST_OK ? err->rc : ATTEST_OK;
+	rc = store_collateral_get(srv->store, it->key, &c, NULL);
+	if (rc == ATTEST_OK && iss < c.issue_date) {
+		char have[40], got[40];
+
+		time_format_rfc3339(c.issue_date, have, sizeof(have));
+		time_format_rfc3339(iss, got, sizeof(got));
+		rc = attest_err_set(
+		    err, ATTEST_E_CONFLICT, "collateral.import.older",
+		    "%s issued %s is older than the stored one (issued %s); import with force to "
+		    "roll back",
+		    it->key, got, have);
+	} else {
+		rc = ATTEST_OK; /* nothing stored (or unreadable: the import replaces it) */
+	}
+	store_collateral_clear(&c);
+	return rc;
+}
+
 /* Verifies every item: true when all did; *results gets one row per item. */
-static bool verify_all(struct srv *srv, int64_t now, const struct bundle *b, json_t *results,
+static bool verify_all(struct srv *srv, int64_t now, bool force, const struct bundle *b, json_t *results,
 		       struct attest_err *err)
 {
 	struct vctx v;
@@ -423,7 +459,8 @@ static bool verify_all(struct srv *srv, int64_t now, const struct bundle *b, jso
 		struct attest_err e;
 
 		attest_err_clear(&e);
-		if (verify_item(&v, &b->items[i], &e) == ATTEST_OK) {
+		if (verify_item(&v, &b->items[i], &e) == ATTEST_OK &&
+		    (force || check_not_older(srv, now, &b->items[i], &e) == ATTEST_OK)) {
 			json_array_append_new(results, result_json(&b->items[i], "verified", NULL));
 		} else {
 			all = false;
@@ -472,7 +509,7 @@ static int store_item(struct srv *srv, int64_t now, const struct bundle_item *it
 	return rc;
 }
 
-static char *audit_detail(const struct bundle *b)
+static char *audit_detail(const struct bundle *b, bool force)
 {
 	json_t *keys = json_array(), *o;
 	char *text;
@@ -483,7 +520,7 @@ static char *audit_detail(const struct bundle *b)
 		hex_encode_to(b->items[i].sha256, 32, hex);
 		json_array_append_new(keys, json_pack("{s:s,s:s}", "key", b->items[i].key, "sha256", hex));
 	}
-	o = json_pack("{s:I,s:o}", "count", (json_int_t)b->n, "items", keys);
+	o = json_pack("{s:I,s:b,s:o}", "count", (json_int_t)b->n, "force", force, "items", keys);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;
@@ -491,6 +528,8 @@ static char *audit_detail(const struct bundle *b)
 
 static void import_collateral(struct http_request *req, struct http_response *resp, void *arg)
 {
+	const char *f;
+	bool force;
 	struct attest_err err = {0};
 	struct bundle *b = NULL;
 	json_t *results = json_array(), *body;
@@ -502,7 +541,8 @@ static void import_collateral(struct http_request *req, struct http_response *re
 		http_resp_error_from(resp, 400, "InvalidParameter", &err);
 		goto out;
 	}
-	if (!verify_all(req->srv, req->now, b, results, &err) && err.rc != ATTEST_OK) {
+	force = (f = http_req_query(req, "force")) != NULL && strcmp(f, "1") == 0;
+	if (!verify_all(req->srv, req->now, force, b, results, &err) && err.rc != ATTEST_OK) {
 		/* Not the bundle's fault: the anchors could not be set up. */
 		http_resp_error_from(resp, 500, "InternalError", &err);
 		goto out;
@@ -517,7 +557,7 @@ static void import_collateral(struct http_request *req, struct http_response *re
 	rc = ATTEST_OK;
 	for (size_t i = 0; i < b->n && rc == ATTEST_OK; i++)
 		rc = store_item(req->srv, req->now, &b->items[i], &err);
-	detail = audit_detail(b);
+	detail = audit_detail(b, force);
 	if (rc == ATTEST_OK) {
 		struct store_audit a = {.actor = req->auth.subject,
 					.action = "collateral.import",

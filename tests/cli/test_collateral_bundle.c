@@ -390,6 +390,29 @@ static void import_into_a_folder_verifies_offline(void **state)
 	}
 }
 
+/*
+ * No rollback: a PCK CRL and TD QE identity issued earlier than those stored (both still
+ * current) are refused; --force imports them, and says so in the audit log.
+ */
+static void older_collateral_is_refused_unless_forced(void **state)
+{
+	REQUIRE_ENV(e);
+	char newer[128], older[128], path[4096];
+
+	snprintf(newer, sizeof(newer), "%s/tdx-newer.json", e->dir);
+	snprintf(older, sizeof(older), "%s/tdx-older.json", e->dir);
+	snprintf(path, sizeof(path), "%s/tdx/phala-tdx-v4-b0c06f000000-2025-06", e->vectors);
+	EXPECT_CTL(e, 0, "exported", "collateral", "export", "--from-dir", path, "-O", newer);
+	snprintf(path, sizeof(path), "%s/tdx/automata-zkdcap-tdx-v4-00806f050000-2025-06", e->vectors);
+	EXPECT_CTL(e, 0, "exported", "collateral", "export", "--from-dir", path, "-O", older);
+	EXPECT_CTL(e, 0, "imported", "collateral", "import", newer);
+	EXPECT_CTL(e, 0, "imported", "collateral", "import", newer); /* the same again is no rollback */
+	EXPECT_CTL(e, 1, "refused   pck_crl/platform: collateral.import.older", "collateral", "import",
+		   older);
+	EXPECT_CTL(e, 1, "refused   tdx/qe/identity: collateral.import.older", "collateral", "import", older);
+	EXPECT_CTL(e, 0, "imported", "collateral", "import", older, "--force");
+}
+
 static void malformed_bundles_never_reach_the_server(void **state)
 {
 	REQUIRE_ENV(e);
@@ -423,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(imports_are_audited_and_need_the_administrator),
 	    cmocka_unit_test(receipt_of_a_server_token_with_the_servers_collateral),
 	    cmocka_unit_test(import_into_a_folder_verifies_offline),
+	    cmocka_unit_test(older_collateral_is_refused_unless_forced),
 	    cmocka_unit_test(malformed_bundles_never_reach_the_server),
 	};
 
