@@ -164,8 +164,10 @@ static double warm_us(struct bench *b, int iters, size_t *claims)
 	for (int i = -1; ns != NULL && i < iters; i++) {
 		struct claim_set *cs = claim_set_new();
 		struct attest_err err;
-		uint64_t t0 = cpu_ns();
+		uint64_t t0;
 
+		attest_err_clear(&err);
+		t0 = cpu_ns();
 		if (sgx_verify(&b->ctx, &in, cs, &err) != ATTEST_OK) {
 			fprintf(stderr, "verify: %s: %s\n", err.name, err.msg);
 			claim_set_free(cs);

@@ -572,12 +572,16 @@ out:
 
 /* TCB Info and QE identity -------------------------------------------------------- */
 
-/* A selected set the source does not have stays ATTEST_E_NOT_FOUND (callers fall back or stay silent). */
-static int fetch_failed_sel(struct run *r, const char *item, const struct collateral_select *sel)
+/*
+ * A selected set the source does not have stays ATTEST_E_NOT_FOUND (callers
+ * fall back or stay silent); judged by the source's return code, not the
+ * error record (which keeps the first error it was given).
+ */
+static int fetch_failed_sel(struct run *r, const char *item, const struct collateral_select *sel, int rc)
 {
 	char what[48];
 
-	if (collateral_select_is_special(sel) && r->err != NULL && r->err->rc == ATTEST_E_NOT_FOUND)
+	if (collateral_select_is_special(sel) && rc == ATTEST_E_NOT_FOUND)
 		return ATTEST_E_NOT_FOUND;
 	if (sel != NULL && sel->eval_num > 0)
 		snprintf(what, sizeof(what), "%s_eval%u", item, (unsigned)sel->eval_num);
@@ -593,8 +597,8 @@ static int tcb_info_cold(struct run *r, enum collateral_tee tee, const uint8_t f
 	EVP_PKEY *key = NULL;
 	int rc;
 
-	if (collateral_get_tcb_info_ex(r->ctx->collateral, tee, fmspc, sel, &b, r->err) != ATTEST_OK)
-		return fetch_failed_sel(r, "tcb_info", sel);
+	if ((rc = collateral_get_tcb_info_ex(r->ctx->collateral, tee, fmspc, sel, &b, r->err)) != ATTEST_OK)
+		return fetch_failed_sel(r, "tcb_info", sel, rc);
 	sha256(b.data, b.len, e->body_hash);
 	if (b.chain)
 		sha256(b.chain, b.chain_len, e->chain_hash);
@@ -618,8 +622,8 @@ static int qe_identity_cold(struct run *r, enum collateral_qe kind, const struct
 	EVP_PKEY *key = NULL;
 	int rc;
 
-	if (collateral_get_qe_identity_ex(r->ctx->collateral, kind, sel, &b, r->err) != ATTEST_OK)
-		return fetch_failed_sel(r, "qe_identity", sel);
+	if ((rc = collateral_get_qe_identity_ex(r->ctx->collateral, kind, sel, &b, r->err)) != ATTEST_OK)
+		return fetch_failed_sel(r, "qe_identity", sel, rc);
 	sha256(b.data, b.len, e->body_hash);
 	if (b.chain)
 		sha256(b.chain, b.chain_len, e->chain_hash);

@@ -670,6 +670,44 @@ static void a_set_served_for_a_number_that_says_another_is_not_used(void **state
 	claim_set_free(cs);
 }
 
+/* Absence is judged by the source's return code, not by an error record the caller left filled. */
+static void a_filled_error_record_does_not_turn_an_absent_set_into_a_refusal(void **state)
+{
+	struct intel_devplat_tcb_level l[2];
+	struct intel_devplat_tcb_info ti;
+	struct intel_devplat_enclave e;
+	struct intel_devplat_quote s;
+	struct evidence_input in = {0};
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	struct world w;
+	uint8_t body[SGX_REPORT_BODY_SIZE], *q = NULL;
+	size_t len = 0;
+
+	(void)state;
+	world_up(&w, false);
+	sgx_levels(l, "UpToDate");
+	sgx_spec(&ti, l, 17);
+	world_standard(&w, &ti);
+	w.ctx.sgx_tcb_baseline = 15; /* set 15 is not served */
+	intel_devplat_enclave_default(&e);
+	intel_devplat_report_body(&e, body);
+	intel_devplat_quote_default(&s);
+	s.version = 3;
+	s.body = body;
+	s.body_len = sizeof(body);
+	assert_int_equal(intel_devplat_make_quote(w.p, &s, &q, &len, NULL), ATTEST_OK);
+	in.evidence = q;
+	in.evidence_len = len;
+	attest_err_clear(&err);
+	attest_err_set(&err, ATTEST_E_IO, "caller.stale", "left over from an earlier call");
+	assert_int_equal(sgx_verify(&w.ctx, &in, cs, &err), ATTEST_OK);
+	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "UpToDate");
+	free(q);
+	claim_set_free(cs);
+	world_down(&w);
+}
+
 /* Azure's default baseline is a floor on the standard set: no numbered set is asked for. */
 static void a_floor_baseline_asks_for_no_numbered_set(void **state)
 {
@@ -942,6 +980,7 @@ int main(void)
 	    cmocka_unit_test(a_served_baseline_set_is_what_the_verdict_is_evaluated_against),
 	    cmocka_unit_test(a_set_served_for_a_number_that_says_another_is_not_used),
 	    cmocka_unit_test(a_floor_baseline_asks_for_no_numbered_set),
+	    cmocka_unit_test(a_filled_error_record_does_not_turn_an_absent_set_into_a_refusal),
 	    cmocka_unit_test(without_the_numbered_set_the_standard_set_must_be_as_new_as_the_baseline),
 	    cmocka_unit_test(a_standard_set_that_is_the_baseline_refuses_out_of_date),
 	    cmocka_unit_test(no_baseline_leaves_the_verdict_alone),
