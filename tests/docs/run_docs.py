@@ -663,6 +663,9 @@ def run_doc(doc, src, build, helps, vectors, keep):
             print(f"not run: {doc}:{b.line}: {b.reason}")
         print(f"PASS: {doc}: no runnable block; {len(cmds)} inline commands checked against --help")
         return 0
+    if "ATTEST_VECTORS" in text and not os.path.isdir(vectors):
+        print(f"SKIP: {doc} uses the real vectors and {vectors} is absent (set ATTEST_VECTORS)")
+        return 77
     pg_uri = os.environ.get("ATTEST_TEST_STORE_URI")
     if any(b.context == "postgres" for b in runnable) and not pg_uri:
         # Run again under a throw-away PostgreSQL (exit 77 when none is installed).
@@ -719,6 +722,7 @@ def expand_alternatives(cmd):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)  # our lines in order with the blocks' output
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", default=".")
     ap.add_argument("--build", default="build/debug")
