@@ -14,6 +14,7 @@
 
 #include "base/buf.h"
 #include "base/codec.h"
+#include "base/timeutil.h"
 #include "collateral/bundle.h"
 #include "crypto/crypto.h"
 #include "evidence/amd_certs.h"
@@ -419,9 +420,13 @@ static int cmd_export(struct cli *cli, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "O:", opts, NULL)) != -1) {
 		if (ch == 'd')
 			dir = optarg;
-		else if (ch == 'k' && nkeys < 64)
+		else if (ch == 'k' && nkeys < 64 && bundle_kind_of_key(optarg) >= 0)
 			keys[nkeys++] = optarg;
-		else if (ch == 'O')
+		else if (ch == 'k') {
+			cli_error(cli, "--key %s: not the key of a collateral item (at most 64 keys)",
+				  optarg);
+			return CLI_USAGE;
+		} else if (ch == 'O')
 			outp = optarg;
 		else if (ch == 'P' && (page = atoi(optarg)) >= 1 && page <= 512)
 			continue;
@@ -445,6 +450,7 @@ static int cmd_export(struct cli *cli, int argc, char **argv)
 		bundle_free(b);
 		return rc;
 	}
+	b->created = time_now();
 	doc = bundle_to_json(b);
 	rc = doc ? cli_write_json(outp, doc) : CLI_LOCAL;
 	if (rc != CLI_OK)

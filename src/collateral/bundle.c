@@ -11,6 +11,7 @@
 #include "crypto/crypto.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -380,7 +381,8 @@ json_t *bundle_to_json(const struct bundle *b)
 	char created[40];
 	bool ok = order != NULL && doc != NULL && items != NULL;
 
-	time_format_rfc3339(b->created ? b->created : time_now(), created, sizeof(created));
+	/* The caller says when (library code reads no clock); 0 = no "created" member. */
+	time_format_rfc3339(b->created, created, sizeof(created));
 	for (size_t i = 0; ok && i < b->n; i++)
 		order[i] = &b->items[i];
 	if (ok)
@@ -389,7 +391,7 @@ json_t *bundle_to_json(const struct bundle *b)
 		ok = json_array_append_new(items, item_to_json(order[i])) == 0;
 	ok = ok && json_object_set_new(doc, "format", json_string(BUNDLE_FORMAT)) == 0 &&
 	     json_object_set_new(doc, "version", json_integer(BUNDLE_VERSION)) == 0 &&
-	     json_object_set_new(doc, "created", json_string(created)) == 0 &&
+	     (b->created == 0 || json_object_set_new(doc, "created", json_string(created)) == 0) &&
 	     json_object_set(doc, "items", items) == 0;
 	free(order);
 	json_decref(items);
@@ -550,12 +552,34 @@ static int mkdirs(char *path)
 }
 
 /* Writes p to dir/name through a temporary file and rename (readers never see half a file). */
+/* Writes all of p to fd; false on any short write that cannot be continued. */
+static bool write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/*
+ * Writes p to dir/name through a fresh temporary file (mkstemp: created
+ * exclusively, so a name planted in a shared folder, a symbolic link
+ * included, is never followed), synced, then renamed over the name:
+ * readers see the old file or the whole new one.
+ */
 static int write_file(const char *dir, const char *name, const uint8_t *p, size_t n, struct attest_err *err)
 {
 	char path[4096], tmp[4200], parent[4096];
-	FILE *f;
 	char *slash;
 	bool ok;
+	int fd;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "path too long under %s", dir);
@@ -566,16 +590,18 @@ static int write_file(const char *dir, const char *name, const uint8_t *p, size_
 			return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot create %s: %s", parent,
 					      strerror(errno));
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if ((f = fopen(tmp, "wb")) == NULL)
-		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot write %s: %s", tmp,
-				      strerror(errno));
-	ok = fwrite(p, 1, n, f) == n;
-	ok = (fclose(f) == 0) && ok;
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0)
+		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot create a file beside %s: %s",
+				      path, strerror(errno));
+	ok = fchmod(fd, 0644) == 0 && write_all(fd, p, n) && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
 	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+
 		unlink(tmp);
 		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot write %s: %s", path,
-				      strerror(errno));
+				      strerror(e));
 	}
 	return ATTEST_OK;
 }
@@ -658,6 +684,20 @@ int bundle_write_dir(const struct bundle *b, const char *dir, struct attest_err 
 	if (mkdirs(root) != 0)
 		return attest_err_set(err, ATTEST_E_IO, "bundle.io", "cannot create %s: %s", dir,
 				      strerror(errno));
+	/* The file source names PCK certificates by PPID alone: two of one PPID would overwrite each other.
+	 */
+	for (size_t i = 0; i < b->n; i++)
+		for (size_t j = i + 1; b->items[i].kind == BUNDLE_PCK_CERT && j < b->n; j++) {
+			size_t n = strcspn(b->items[i].key + 12, "/");
+
+			if (b->items[j].kind == BUNDLE_PCK_CERT &&
+			    strncmp(b->items[i].key, b->items[j].key, 12 + n + 1) == 0)
+				return attest_err_set(
+				    err, ATTEST_E_INVALID, "bundle.duplicate",
+				    "%s and %s share a PPID, which a collateral folder cannot hold "
+				    "apart (import them into attestd instead)",
+				    b->items[i].key, b->items[j].key);
+		}
 	for (size_t i = 0; rc == ATTEST_OK && i < b->n; i++) {
 		const struct bundle_item *it = &b->items[i];
 

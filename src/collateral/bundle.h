@@ -78,7 +78,7 @@ struct bundle_item {
 struct bundle {
 	struct bundle_item *items;
 	size_t n, cap;
-	int64_t created; /* Unix seconds; 0 = unknown */
+	int64_t created; /* Unix seconds, set by the caller; 0 = unknown (not written) */
 };
 
 /* "pck_crl", "tcb_info", ...; NULL for an invalid kind. */
@@ -136,7 +136,8 @@ int bundle_parse(const char *text, size_t len, struct bundle **out, struct attes
  * pck_crl_<ca>.der, root_ca_crl.der, pck_<ppid>.pem, and the KDS tree
  * vcek/v1/<Product>/... for AMD), each with its _issuer_chain.pem, creating
  * dir when missing. Files are written whole under a temporary name, then
- * renamed. Errors: bundle.io.
+ * renamed. Errors: bundle.io, bundle.duplicate (two PCK certificates of one
+ * PPID: the folder names them by PPID alone).
  */
 int bundle_write_dir(const struct bundle *b, const char *dir, struct attest_err *err);
 

@@ -312,6 +312,36 @@ static void test_folder_is_read_back_by_the_file_sources(void **state)
 	bundle_free(b);
 }
 
+/* Two PCK certificates of one PPID cannot both live in a folder (named by PPID): refused, nothing written. */
+static void test_folder_refuses_pck_certs_sharing_a_ppid(void **state)
+{
+	struct bundle *b = bundle_new();
+	struct collateral_blob x = blob_of("-----BEGIN CERTIFICATE-----", "chain");
+	char tmp[] = "/tmp/test-bundle-pck-XXXXXX", cmd[64];
+	struct attest_err err;
+
+	(void)state;
+	attest_err_clear(&err);
+	assert_int_equal(
+	    bundle_add(
+		b, BUNDLE_PCK_CERT,
+		"sgx/pckcert/00112233445566778899aabbccddeeff/00000000000000000000000000000000/000d/0000", &x,
+		&err),
+	    ATTEST_OK);
+	assert_int_equal(
+	    bundle_add(
+		b, BUNDLE_PCK_CERT,
+		"sgx/pckcert/00112233445566778899aabbccddeeff/11111111111111111111111111111111/000d/0000", &x,
+		&err),
+	    ATTEST_OK);
+	assert_non_null(mkdtemp(tmp));
+	assert_int_equal(bundle_write_dir(b, tmp, &err), ATTEST_E_INVALID);
+	assert_string_equal(err.name, "bundle.duplicate");
+	snprintf(cmd, sizeof(cmd), "rmdir %s", tmp); /* fails if anything was written */
+	assert_int_equal(system(cmd), 0);
+	bundle_free(b);
+}
+
 /* The bundle source serves by key and remembers what it served. */
 static void test_bundle_source_records_what_it_served(void **state)
 {
@@ -402,6 +432,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_bundles_are_refused_by_name),
 	    cmocka_unit_test(test_duplicate_keys_are_refused),
 	    cmocka_unit_test(test_folder_is_read_back_by_the_file_sources),
+	    cmocka_unit_test(test_folder_refuses_pck_certs_sharing_a_ppid),
 	    cmocka_unit_test(test_bundle_source_records_what_it_served),
 	    cmocka_unit_test(test_receipt_members_are_typed),
 	};
