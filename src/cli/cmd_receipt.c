@@ -118,6 +118,21 @@ static int rerun(const struct receipt *r, const json_t *token_claims, const stru
 }
 
 /* Lists the claims that differ (jti is random per token); returns how many. */
+/*
+ * A claim value as JSON with every non-ASCII and control character escaped
+ * (a receipt is untrusted: nothing of it reaches the terminal raw), cut to
+ * 160 characters. Caller frees.
+ */
+static char *shown(const json_t *v)
+{
+	char *t = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_COMPACT) : strdup("(none)");
+
+	if (t != NULL && strlen(t) > 160)
+		strcpy(t + 157, "...");
+	return t;
+}
+
+/* Lists the claims that differ (jti is random per token); returns how many. */
 static size_t compare_claims(const struct cli *cli, const json_t *token, const json_t *again, bool print)
 {
 	const char *name;
@@ -131,18 +146,35 @@ static size_t compare_claims(const struct cli *cli, const json_t *token, const j
 		if (strcmp(name, "jti") == 0 || (w != NULL && json_equal(v, w)))
 			continue;
 		n++;
-		if (print)
-			cli_error(cli, "claim %s: the token says %s, re-verification %s", name,
-				  json_is_string(v) ? json_string_value(v) : "(a value)",
-				  w == NULL ? "does not issue it" : "issues another value");
+		if (print) {
+			json_t *key = json_string(name);
+			char *k = shown(key), *a = shown(v), *b = shown(w);
+
+			cli_error(cli, "claim %s: the token says %s, re-verification %s%s", k ? k : "?",
+				  a ? a : "?", w == NULL ? "does not issue it" : "issues ",
+				  w == NULL ? ""
+				  : b	    ? b
+					    : "?");
+			free(k);
+			free(a);
+			free(b);
+			json_decref(key);
+		}
 	}
 	json_object_foreach((json_t *)again, name, v)
 	{
 		if (json_object_get(token, name) != NULL)
 			continue;
 		n++;
-		if (print)
-			cli_error(cli, "claim %s: issued by re-verification, absent from the token", name);
+		if (print) {
+			json_t *key = json_string(name);
+			char *k = shown(key);
+
+			cli_error(cli, "claim %s: issued by re-verification, absent from the token",
+				  k ? k : "?");
+			free(k);
+			json_decref(key);
+		}
 	}
 	return n;
 }
