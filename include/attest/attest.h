@@ -44,13 +44,12 @@ struct attest_verifier_opts {
 	/*
 	 * DEVELOPMENT AND TESTS ONLY: a PEM file of extra roots trusted beside
 	 * the vendors' built-in ones (e.g. data/devplat/roots.pem of
-	 * `attestctl dev init`), each taken by its subject as an Intel SGX root
-	 * ("Intel SGX"), an AMD ARK ("ARK-<product>") or otherwise a TPM AIK
-	 * root. NULL in production.
+	 * `attestctl dev init`), each taken by its subject's common name as an
+	 * Intel SGX root ("Intel SGX Root CA"), an AMD root ("ARK-Milan",
+	 * "ARK-Genoa", "ARK-Turin") or otherwise a TPM AIK root. NULL in
+	 * production.
 	 */
 	const char *extra_roots_pem;
-	/* The former name of extra_roots_pem (same meaning); both may not be set. */
-	const char *extra_intel_roots_pem;
 };
 
 /* Skip CRL checks (only for evidence whose vendor published no CRLs). */

@@ -80,14 +80,9 @@ int attest_verifier_new(const struct attest_verifier_opts *opts, struct attest_v
 
 	if (v == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "attest.nomem", "out of memory");
-	if (opts && opts->extra_roots_pem && opts->extra_intel_roots_pem) {
-		free(v);
-		return attest_err_set(err, ATTEST_E_INVALID, "attest.roots",
-				      "set extra_roots_pem or its former name extra_intel_roots_pem, not both");
-	}
 	v->now = opts ? opts->now : 0;
 	v->flags = opts ? opts->flags : 0;
-	roots = opts ? (opts->extra_roots_pem ? opts->extra_roots_pem : opts->extra_intel_roots_pem) : NULL;
+	roots = opts ? opts->extra_roots_pem : NULL;
 	if (roots != NULL && (rc = load_roots(roots, &v->anchors, err)) != ATTEST_OK) {
 		free(v);
 		return rc;

@@ -46,10 +46,10 @@ struct dev_opts {
 static int parse_dev_opts(const struct cli *cli, int argc, char **argv, struct dev_opts *o, int want_args)
 {
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"output", required_argument, NULL, 'o'},
-		{"runtime-data", required_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"runtime-data", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -57,10 +57,17 @@ static int parse_dev_opts(const struct cli *cli, int argc, char **argv, struct d
 	optind = 0; /* GNU getopt: 0 also resets its internal state for a new argv */
 	while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'd': o->dir = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'r': o->runtime_file = optarg; break;
-		default: return CLI_USAGE;
+		case 'd':
+			o->dir = optarg;
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'r':
+			o->runtime_file = optarg;
+			break;
+		default:
+			return CLI_USAGE;
 		}
 	}
 	if (argc - optind != want_args) {
@@ -175,8 +182,10 @@ static void snp_key_cache(const char *keys, bool after)
 static int dev_snp(const struct cli *cli, const char *dir, struct snp_plat **out)
 {
 	char keys[4096];
-	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN, .not_before = DEV_CA_NOT_BEFORE,
-				  .not_after = DEV_CA_NOT_AFTER, .key_dir = keys};
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
+				  .not_before = DEV_CA_NOT_BEFORE,
+				  .not_after = DEV_CA_NOT_AFTER,
+				  .key_dir = keys};
 	struct attest_err err;
 
 	snprintf(keys, sizeof(keys), "%s/keys", dir);
@@ -230,7 +239,8 @@ static int dev_tpm_ca(const struct cli *cli, const char *dir, struct devplat_tpm
 		return CLI_LOCAL;
 	}
 	attest_err_clear(&err);
-	if (devplat_tpm_ca_of_key(key, DEV_TPM_CA_CN, DEV_CA_NOT_BEFORE, DEV_CA_NOT_AFTER, out, &err) != ATTEST_OK) {
+	if (devplat_tpm_ca_of_key(key, DEV_TPM_CA_CN, DEV_CA_NOT_BEFORE, DEV_CA_NOT_AFTER, out, &err) !=
+	    ATTEST_OK) {
 		cli_error_record(cli, "development AIK CA", &err);
 		return CLI_LOCAL;
 	}
@@ -289,16 +299,19 @@ static int snp_collateral(struct snp_plat *p, const char *dir, int64_t now, stru
 	X509_CRL *crl = NULL;
 	uint8_t *der = NULL;
 	size_t n = 0;
-	int rc = ask && ark ? snp_plat_crl(p, false, false, now - 86400, now + DEV_COLLATERAL_DAYS * 86400, &crl, err)
+	int rc = ask && ark ? snp_plat_crl(p, false, false, now - 86400, now + DEV_COLLATERAL_DAYS * 86400,
+					   &crl, err)
 			    : attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
 
 	if (rc == ATTEST_OK && (der = snp_plat_crl_der(crl, &n)) == NULL)
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
 	if (rc == ATTEST_OK &&
-	    (!join_path(kds, sizeof(kds), dir, "vcek/v1/Milan") || !join_path(crl_path, sizeof(crl_path), kds, "crl") ||
+	    (!join_path(kds, sizeof(kds), dir, "vcek/v1/Milan") ||
+	     !join_path(crl_path, sizeof(crl_path), kds, "crl") ||
 	     !join_path(chain_path, sizeof(chain_path), kds, "cert_chain") || make_dir(NULL, kds) != CLI_OK ||
 	     write_file(NULL, crl_path, der, n) != CLI_OK || !write_pems(chain_path, ask, ark)))
-		rc = attest_err_set(err, ATTEST_E_IO, "cli.write", "cannot write the AMD collateral in %s", dir);
+		rc = attest_err_set(err, ATTEST_E_IO, "cli.write", "cannot write the AMD collateral in %s",
+				    dir);
 	X509_CRL_free(crl);
 	free(der);
 	free(ask);
@@ -329,7 +342,8 @@ static int sgx_collateral(const struct intel_devplat *p, const char *dir, int64_
 	if (rc == ATTEST_OK)
 		rc = intel_devplat_qe_identity(p, &qe, &qeb, &ql, err);
 	if (rc == ATTEST_OK)
-		rc = intel_devplat_write_collateral(p, dir, tcb, tl, qeb, ql, ti.issue_date, ti.next_update, err);
+		rc = intel_devplat_write_collateral(p, dir, tcb, tl, qeb, ql, ti.issue_date, ti.next_update,
+						    err);
 	free(tcb);
 	free(qeb);
 	return rc;
@@ -366,12 +380,16 @@ static int tdx_collateral(const struct intel_devplat *p, const char *dir, int64_
 		rc = intel_devplat_qe_identity(p, &qe, &qeb, &ql, err);
 	for (int i = 0; i < 6; i++)
 		snprintf(hex + 2 * i, 3, "%02x", d.fmspc[i]);
-	if (rc == ATTEST_OK && ((size_t)snprintf(path, sizeof(path), "%s/tcb_info_tdx_%s.json", dir, hex) >= sizeof(path) ||
-				write_file(NULL, path, tcb, tl) != CLI_OK))
-		rc = attest_err_set(err, ATTEST_E_IO, "cli.write", "cannot write the TDX TCB Info in %s", dir);
-	if (rc == ATTEST_OK && ((size_t)snprintf(path, sizeof(path), "%s/qe_identity_td_qe.json", dir) >= sizeof(path) ||
-				write_file(NULL, path, qeb, ql) != CLI_OK))
-		rc = attest_err_set(err, ATTEST_E_IO, "cli.write", "cannot write the TD QE identity in %s", dir);
+	if (rc == ATTEST_OK &&
+	    ((size_t)snprintf(path, sizeof(path), "%s/tcb_info_tdx_%s.json", dir, hex) >= sizeof(path) ||
+	     write_file(NULL, path, tcb, tl) != CLI_OK))
+		rc =
+		    attest_err_set(err, ATTEST_E_IO, "cli.write", "cannot write the TDX TCB Info in %s", dir);
+	if (rc == ATTEST_OK &&
+	    ((size_t)snprintf(path, sizeof(path), "%s/qe_identity_td_qe.json", dir) >= sizeof(path) ||
+	     write_file(NULL, path, qeb, ql) != CLI_OK))
+		rc = attest_err_set(err, ATTEST_E_IO, "cli.write", "cannot write the TD QE identity in %s",
+				    dir);
 	free(tcb);
 	free(qeb);
 	return rc;
@@ -394,8 +412,10 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 		rc = dev_tpm_ca(cli, o.dir, &ca);
 	snprintf(coll, sizeof(coll), "%s/collateral", o.dir);
 	attest_err_clear(&err);
-	if (rc == CLI_OK && (rc = make_dir(cli, coll)) == CLI_OK && (rc = write_roots(cli, p, snp, ca, o.dir)) == CLI_OK &&
-	    (sgx_collateral(p, coll, now, &err) != ATTEST_OK || tdx_collateral(p, coll, now, &err) != ATTEST_OK ||
+	if (rc == CLI_OK && (rc = make_dir(cli, coll)) == CLI_OK &&
+	    (rc = write_roots(cli, p, snp, ca, o.dir)) == CLI_OK &&
+	    (sgx_collateral(p, coll, now, &err) != ATTEST_OK ||
+	     tdx_collateral(p, coll, now, &err) != ATTEST_OK ||
 	     snp_collateral(snp, coll, now, &err) != ATTEST_OK)) {
 		cli_error_record(cli, "development collateral", &err);
 		rc = CLI_LOCAL;
@@ -444,15 +464,17 @@ static int intel_evidence(const struct cli *cli, const char *kind, const char *d
 			intel_devplat_quote_default(&q);
 			q.body = body;
 			q.body_len = sizeof(body);
-			rc = intel_devplat_make_quote(p, &q, quote, len, err) == ATTEST_OK ? CLI_OK : CLI_REFUSED;
+			rc = intel_devplat_make_quote(p, &q, quote, len, err) == ATTEST_OK ? CLI_OK
+											   : CLI_REFUSED;
 		}
 	} else if (rc == CLI_OK) {
 		struct tdx_devplat_td td;
 
 		tdx_devplat_td_default(&td);
 		if ((rc = bind_runtime(cli, runtime, td.report_data)) == CLI_OK)
-			rc = tdx_devplat_make_quote(p, 4, &td, NULL, 0, quote, len, err) == ATTEST_OK ? CLI_OK
-												    : CLI_REFUSED;
+			rc = tdx_devplat_make_quote(p, 4, &td, NULL, 0, quote, len, err) == ATTEST_OK
+				 ? CLI_OK
+				 : CLI_REFUSED;
 	}
 	intel_devplat_free(p);
 	return rc;
@@ -461,7 +483,8 @@ static int intel_evidence(const struct cli *cli, const char *kind, const char *d
 /* The SevSnpVm envelope {"SnpReport", "VcekCertChain"} (maa-interface.md §1.3.3) as JSON text. */
 static char *snp_envelope(const uint8_t report[SNP_REPORT_SIZE], X509 *vcek, const struct snp_plat *p)
 {
-	char *leaf = snp_plat_pem(vcek), *ask = snp_plat_pem(snp_plat_ask(p)), *ark = snp_plat_pem(snp_plat_ark(p));
+	char *leaf = snp_plat_pem(vcek), *ask = snp_plat_pem(snp_plat_ask(p)),
+	     *ark = snp_plat_pem(snp_plat_ark(p));
 	char *chain = NULL, *r64 = NULL, *c64 = NULL;
 	json_t *env = NULL;
 	char *out = NULL;
@@ -481,8 +504,8 @@ static char *snp_envelope(const uint8_t report[SNP_REPORT_SIZE], X509 *vcek, con
  * chip (its chain is in the envelope), SHA-256 of the runtime data in
  * REPORT_DATA[0:32] as attestd checks for SevSnpVm.
  */
-static int snp_evidence(const struct cli *cli, const char *dir, const char *runtime, uint8_t **out, size_t *len,
-			struct attest_err *err)
+static int snp_evidence(const struct cli *cli, const char *dir, const char *runtime, uint8_t **out,
+			size_t *len, struct attest_err *err)
 {
 	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73}; /* bl 3, snp 8, ucode 0x73 */
 	struct snp_plat *p = NULL;
@@ -528,7 +551,8 @@ static int tpm_nonce(const struct cli *cli, const char *file, uint8_t nonce[64],
 	if (file == NULL)
 		return CLI_OK;
 	if (cli_read_file(file, &data, &n) != CLI_OK || n > 64) {
-		cli_error(cli, "%s: cannot read it, or it is over the 64 bytes a TPM quote's nonce holds", file);
+		cli_error(cli, "%s: cannot read it, or it is over the 64 bytes a TPM quote's nonce holds",
+			  file);
 		free(data);
 		return CLI_LOCAL;
 	}
@@ -538,7 +562,8 @@ static int tpm_nonce(const struct cli *cli, const char *file, uint8_t nonce[64],
 	return CLI_OK;
 }
 
-/* A quote of a synthetic TPM over a synthetic Secure Boot log, by a fresh AIK the development CA certified. */
+/* A quote of a synthetic TPM over a synthetic Secure Boot log, by a fresh AIK the development CA certified.
+ */
 static int tpm_quote_json(const struct devplat_tpm_ca *ca, const uint8_t *nonce, size_t nonce_len, char **out,
 			  struct attest_err *err)
 {
@@ -551,26 +576,35 @@ static int tpm_quote_json(const struct devplat_tpm_ca *ca, const uint8_t *nonce,
 	EVP_PKEY *aik = EVP_EC_gen("P-256");
 	X509 *cert = NULL;
 	int64_t now = time_now();
-	int rc = aik ? devplat_tcg_log_init(&log) : attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
+	int rc = aik ? devplat_tcg_log_init(&log)
+		     : attest_err_set(err, ATTEST_E_NOMEM, "cli.nomem", "out of memory");
 
 	if (rc == ATTEST_OK)
 		rc = devplat_tcg_log_boot(&log, &boot);
 	if (rc == ATTEST_OK) {
 		devplat_tcg_log_pcrs(&log, &pcrs);
-		rc = devplat_tpm_quote(aik, &pcrs, TPM_BANK_SHA256, pcrs.present[TPM_BANK_SHA256], nonce, nonce_len,
-				       &quote, &ql, &sig, &sl, err);
+		rc = devplat_tpm_quote(aik, &pcrs, TPM_BANK_SHA256, pcrs.present[TPM_BANK_SHA256], nonce,
+				       nonce_len, &quote, &ql, &sig, &sl, err);
 	}
 	if (rc == ATTEST_OK)
-		rc = devplat_tpm_ca_issue(ca, aik, "attestd development AIK", now - 86400, now + 365 * 86400LL, &cert,
-					  err);
+		rc = devplat_tpm_ca_issue(ca, aik, "attestd development AIK", now - 86400,
+					  now + 365 * 86400LL, &cert, err);
 	if (rc == ATTEST_OK) {
 		int n = i2d_X509(cert, &der);
 
-		a = (struct devplat_tpm_attestation){.quote = quote, .quote_len = ql, .sig = sig, .sig_len = sl,
-						     .pcrs = &pcrs, .log = log.log.p, .log_len = log.log.len,
-						     .aik = aik, .aik_cert_der = der, .aik_cert_len = n > 0 ? (size_t)n : 0};
+		a = (struct devplat_tpm_attestation){.quote = quote,
+						     .quote_len = ql,
+						     .sig = sig,
+						     .sig_len = sl,
+						     .pcrs = &pcrs,
+						     .log = log.log.p,
+						     .log_len = log.log.len,
+						     .aik = aik,
+						     .aik_cert_der = der,
+						     .aik_cert_len = n > 0 ? (size_t)n : 0};
 		rc = n > 0 ? devplat_tpm_attestation_json(&a, out, err)
-			   : attest_err_set(err, ATTEST_E_INTERNAL, "cli.tpm", "cannot encode the AIK certificate");
+			   : attest_err_set(err, ATTEST_E_INTERNAL, "cli.tpm",
+					    "cannot encode the AIK certificate");
 	}
 	devplat_tcg_log_free(&log);
 	OPENSSL_free(der);
@@ -581,8 +615,8 @@ static int tpm_quote_json(const struct devplat_tpm_ca *ca, const uint8_t *nonce,
 	return rc;
 }
 
-static int tpm_evidence(const struct cli *cli, const char *dir, const char *runtime, uint8_t **out, size_t *len,
-			struct attest_err *err)
+static int tpm_evidence(const struct cli *cli, const char *dir, const char *runtime, uint8_t **out,
+			size_t *len, struct attest_err *err)
 {
 	struct devplat_tpm_ca *ca = NULL;
 	uint8_t nonce[64];
@@ -635,28 +669,28 @@ static int cmd_evidence(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_command VERBS[] = {
-	{"init", "create the development platform and write its roots and collateral", cmd_init,
-	 "Usage: attestctl dev init [--dir DIR]\n\n"
-	 "Creates (once) the keys of a synthetic Intel platform, a synthetic AMD Milan\n"
-	 "platform and a synthetic AIK CA in DIR/keys (default " DEV_DEFAULT_DIR "; the AMD\n"
-	 "RSA-4096 keys take a few seconds the first time), and writes, fresh each time,\n"
-	 "DIR/roots.pem and DIR/collateral/ (valid 29 days).\n"
-	 "Start attestd with --trust-roots DIR/roots.pem --collateral-dir DIR/collateral\n"
-	 "to accept its evidence (`make run` does). Never trust it in production.\n"},
-	{"evidence", "write synthetic evidence (sgx, tdx, snp, tpm) from the development platform", cmd_evidence,
-	 "Usage: attestctl dev evidence sgx|tdx|snp|tpm [--dir DIR] [--runtime-data FILE] [-o FILE]\n\n"
-	 "Writes evidence signed by the development platform, to stdout or FILE:\n"
-	 "  sgx  an SGX quote (v3)                    attestctl attest SgxEnclave FILE\n"
-	 "  tdx  a TDX TD quote (v4)                  attestctl attest TdxVm FILE\n"
-	 "  snp  a SEV-SNP report in the SevSnpVm JSON envelope, with its VCEK chain\n"
-	 "                                            attestctl attest SevSnpVm FILE\n"
-	 "  tpm  one TPM quote with its log, PCRs and certified AIK (JSON)\n"
-	 "                                            attestctl verify Tpm FILE --trust-roots DIR/roots.pem\n"
-	 "With --runtime-data, SHA-256 of the file is bound in the report data (sgx, tdx,\n"
-	 "snp), as attestd checks for runtimeData; for tpm the file itself (up to 64\n"
-	 "bytes) is the quote's nonce, which `attestctl verify Tpm --runtime-data` expects.\n"},
-	{NULL, NULL, NULL, NULL},
+    {"init", "create the development platform and write its roots and collateral", cmd_init,
+     "Usage: attestctl dev init [--dir DIR]\n\n"
+     "Creates (once) the keys of a synthetic Intel platform, a synthetic AMD Milan\n"
+     "platform and a synthetic AIK CA in DIR/keys (default " DEV_DEFAULT_DIR "; the AMD\n"
+     "RSA-4096 keys take a few seconds the first time), and writes, fresh each time,\n"
+     "DIR/roots.pem and DIR/collateral/ (valid 29 days).\n"
+     "Start attestd with --trust-roots DIR/roots.pem --collateral-dir DIR/collateral\n"
+     "to accept its evidence (`make run` does). Never trust it in production.\n"},
+    {"evidence", "write synthetic evidence (sgx, tdx, snp, tpm) from the development platform", cmd_evidence,
+     "Usage: attestctl dev evidence sgx|tdx|snp|tpm [--dir DIR] [--runtime-data FILE] [-o FILE]\n\n"
+     "Writes evidence signed by the development platform, to stdout or FILE:\n"
+     "  sgx  an SGX quote (v3)                    attestctl attest SgxEnclave FILE\n"
+     "  tdx  a TDX TD quote (v4)                  attestctl attest TdxVm FILE\n"
+     "  snp  a SEV-SNP report in the SevSnpVm JSON envelope, with its VCEK chain\n"
+     "                                            attestctl attest SevSnpVm FILE\n"
+     "  tpm  one TPM quote with its log, PCRs and certified AIK (JSON)\n"
+     "                                            attestctl verify Tpm FILE --trust-roots DIR/roots.pem\n"
+     "With --runtime-data, SHA-256 of the file is bound in the report data (sgx, tdx,\n"
+     "snp), as attestd checks for runtimeData; for tpm the file itself (up to 64\n"
+     "bytes) is the quote's nonce, which `attestctl verify Tpm --runtime-data` expects.\n"},
+    {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cli_noun_dev = {"dev", "a development platform: synthetic evidence for laptops without a TEE",
-				      VERBS, NULL, NULL};
+const struct cli_noun cli_noun_dev = {
+    "dev", "a development platform: synthetic evidence for laptops without a TEE", VERBS, NULL, NULL};

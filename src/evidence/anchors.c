@@ -6,6 +6,7 @@
 #include "evidence/pck.h"
 #include "evidence/snp.h"
 
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,18 +36,30 @@ int evidence_anchors_builtin(struct evidence_anchors *a, struct attest_err *err)
 	return rc;
 }
 
-/* Intel SGX roots say "Intel SGX" in their subject; AMD roots are ARK-<product>. */
+/* The certificate's subject common name into cn ("" when it has none). */
+static void subject_cn(X509 *cert, char *cn, size_t cap)
+{
+	cn[0] = '\0';
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, (int)cap) < 0)
+		cn[0] = '\0';
+}
+
+/*
+ * By the subject's common name, as the vendors name their roots: "Intel SGX
+ * Root CA"; "ARK-<product>" for a product line AMD makes. Any other name is
+ * taken as a TPM AIK or EK issuer (the development AIK CA, a privacy CA).
+ */
 static STACK_OF(X509) * *slot_of(struct evidence_anchors *a, X509 *cert)
 {
-	char *subject = x509_subject_str(cert);
-	STACK_OF(X509) **slot = &a->tpm_roots;
+	char cn[128];
 
-	if (subject != NULL && strstr(subject, "Intel SGX") != NULL)
-		slot = &a->intel_sgx_roots;
-	else if (subject != NULL && (strstr(subject, "ARK-") != NULL || strstr(subject, "Advanced Micro Devices")))
-		slot = &a->amd_arks;
-	free(subject);
-	return slot;
+	subject_cn(cert, cn, sizeof(cn));
+	if (strcmp(cn, "Intel SGX Root CA") == 0)
+		return &a->intel_sgx_roots;
+	if (strncmp(cn, "ARK-", 4) == 0 &&
+	    amd_product_from_name(cn + 4, strlen(cn + 4)) != AMD_PRODUCT_UNKNOWN)
+		return &a->amd_arks;
+	return &a->tpm_roots;
 }
 
 int evidence_anchors_add_pem(struct evidence_anchors *a, const uint8_t *pem, size_t len, const char *code,

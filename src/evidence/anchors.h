@@ -4,10 +4,10 @@
 /*
  * Filling struct evidence_anchors (evidence.h): the vendors' built-in roots,
  * and extra roots from a PEM file placed beside them (never instead), each
- * in its vendor's slot by its subject:
- *   "Intel SGX" in the subject        -> intel_sgx_roots
- *   "ARK-" or "Advanced Micro Devices" -> amd_arks (matched by ARK-<product>)
- *   anything else                      -> tpm_roots (AIK / EK issuers)
+ * in its vendor's slot by its subject's common name:
+ *   CN "Intel SGX Root CA"                -> intel_sgx_roots
+ *   CN "ARK-Milan", "ARK-Genoa", "ARK-Turin" -> amd_arks
+ *   anything else                          -> tpm_roots (AIK / EK issuers)
  * Used by attestd (--trust-roots) and libattest (extra_roots_pem) alike,
  * so a development platform's roots are trusted the same way by both.
  */
@@ -21,7 +21,7 @@
 /* The Intel SGX Root CA and AMD's ARK of every product line, parsed once. */
 int evidence_anchors_builtin(struct evidence_anchors *a, struct attest_err *err);
 
-/* Adds every certificate of pem (a reference each) to its slot. Errors: <code>, <code>.nomem. */
+/* Adds every certificate of pem (a reference each) to its slot. Errors: <code>.parse, anchors.nomem. */
 int evidence_anchors_add_pem(struct evidence_anchors *a, const uint8_t *pem, size_t len, const char *code,
 			     struct attest_err *err);
 
