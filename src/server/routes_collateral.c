@@ -221,6 +221,28 @@ static int verify_intel_crl(const struct vctx *v, const struct bundle_item *it, 
 	return rc;
 }
 
+/*
+ * A PCK certificate filed under sgx/pckcert/<ppid>/<cpusvn>/<pcesvn>/<pceid>
+ * is one PCS would answer for that query: the same PCEID, and a TCB no
+ * higher than the one asked for, component by component (PCS returns the
+ * best certificate at or below the raw TCB).
+ */
+static bool pck_fits_key(const struct pck_ext *ext, const char *key)
+{
+	const char *p = key + strlen("sgx/pckcert/"), *q;
+	uint8_t cpusvn[16], pceid[2], svn[2];
+
+	if ((q = strchr(p, '/')) == NULL || hex_decode_to(q + 1, 32, cpusvn, 16) != 0 ||
+	    hex_decode_to(q + 34, 4, svn, 2) != 0 || hex_decode_to(q + 39, 4, pceid, 2) != 0)
+		return false;
+	if (memcmp(pceid, ext->pceid, 2) != 0 || ext->pcesvn > (uint16_t)(svn[0] << 8 | svn[1]))
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (ext->cpusvn[i] > cpusvn[i])
+			return false;
+	return true;
+}
+
 static int verify_pck_cert(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
 {
 	STACK_OF(X509) *leaf = NULL, *chain = NULL;
@@ -241,6 +263,12 @@ static int verify_pck_cert(const struct vctx *v, const struct bundle_item *it, s
 	if (rc == ATTEST_OK)
 		rc = pck_chain_verify(chain, v->anchors.intel_sgx_roots, NULL, NULL, v->ectx.now, true, &ext,
 				      NULL, "collateral.import", err);
+	if (rc == ATTEST_OK && !pck_fits_key(&ext, it->key))
+		rc = attest_err_set(
+		    err, ATTEST_E_VERIFY, "collateral.import.key",
+		    "the PCK certificate under %s is not one PCS answers for that platform and TCB "
+		    "(another PCEID, or a TCB above the one asked for)",
+		    it->key);
 	sk_X509_pop_free(leaf, X509_free);
 	sk_X509_pop_free(chain, X509_free);
 	return rc;

@@ -414,6 +414,65 @@ static void older_collateral_is_refused_unless_forced(void **state)
 	EXPECT_CTL(e, 0, "imported", "collateral", "import", older, "--force");
 }
 
+/* A one-item bundle of a PCK certificate (leaf PEM + chain PEM) under key, written to path. */
+static void pck_bundle(const char *path, const char *key, const char *leaf, size_t leaf_len,
+		       const char *chain, size_t chain_len)
+{
+	struct bundle *b = bundle_new();
+	struct collateral_blob x = {(uint8_t *)leaf, leaf_len, (uint8_t *)chain, chain_len};
+	struct attest_err err;
+	json_t *doc;
+
+	attest_err_clear(&err);
+	assert_int_equal(bundle_add(b, BUNDLE_PCK_CERT, key, &x, &err), ATTEST_OK);
+	b->created = 1750377600;
+	doc = bundle_to_json(b);
+	assert_int_equal(json_dump_file(doc, path, 0), 0);
+	json_decref(doc);
+	bundle_free(b);
+}
+
+/*
+ * PCK certificates (types 1-3 collateral): the real PCK chain a quote carries, imported under
+ * a key whose TCB is at or above the certificate's; under a lower TCB or another PCEID it is
+ * refused, as a certificate PCS would never answer for that query.
+ */
+static void pck_certificates_are_checked_against_their_key(void **state)
+{
+	REQUIRE_ENV(e);
+	size_t n = 0;
+	char *q = (char *)test_read_vector(e->vectors, SGX_DIR "/quote.bin", &n), path[128];
+	const char *end = "-----END CERTIFICATE-----\n";
+	char *first, *second;
+	const char *ppid = "sgx/pckcert/00112233445566778899aabbccddeeff/";
+
+	assert_non_null(q);
+	first = memmem(q, n, "-----BEGIN CERTIFICATE-----", 27);
+	assert_non_null(first);
+	second = strstr(first, end);
+	assert_non_null(second);
+	second += strlen(end);
+	snprintf(path, sizeof(path), "%s/pck.json", e->dir);
+	{
+		char key[CACHED_KEY_MAX];
+		size_t chain_len = strlen(second);
+
+		/* The quote's chain is followed by a NUL or the end: keep the PEM text only. */
+		while (chain_len > 0 && second[chain_len - 1] != '\n')
+			chain_len--;
+		snprintf(key, sizeof(key), "%sffffffffffffffffffffffffffffffff/ffff/0000", ppid);
+		pck_bundle(path, key, first, (size_t)(second - first), second, chain_len);
+		EXPECT_CTL(e, 0, "imported 1 item(s)", "collateral", "import", path);
+		snprintf(key, sizeof(key), "%s00000000000000000000000000000000/0000/0000", ppid);
+		pck_bundle(path, key, first, (size_t)(second - first), second, chain_len);
+		EXPECT_CTL(e, 1, "collateral.import.key", "collateral", "import", path);
+		snprintf(key, sizeof(key), "%sffffffffffffffffffffffffffffffff/ffff/0101", ppid);
+		pck_bundle(path, key, first, (size_t)(second - first), second, chain_len);
+		EXPECT_CTL(e, 1, "collateral.import.key", "collateral", "import", path);
+	}
+	free(q);
+}
+
 static void malformed_bundles_never_reach_the_server(void **state)
 {
 	REQUIRE_ENV(e);
@@ -448,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(receipt_of_a_server_token_with_the_servers_collateral),
 	    cmocka_unit_test(import_into_a_folder_verifies_offline),
 	    cmocka_unit_test(older_collateral_is_refused_unless_forced),
+	    cmocka_unit_test(pck_certificates_are_checked_against_their_key),
 	    cmocka_unit_test(malformed_bundles_never_reach_the_server),
 	};
 
