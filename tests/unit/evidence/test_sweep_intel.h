@@ -178,7 +178,10 @@ static inline void intel_sweep_free(struct intel_sweep *s)
 	s->orig = NULL;
 }
 
-/* Sweeps every bit (or byte) of buf and every cut; asserts the unaltered verdict first. */
+/*
+ * Sweeps every bit (or byte) of buf, one bit of every byte of its PEM chain,
+ * and every cut; asserts the unaltered verdict first.
+ */
 static inline void intel_sweep_evidence(const char *vector, const char *part, const struct evidence_ctx *ctx,
 					intel_verify_fn fn, uint8_t *buf, size_t len, size_t quote_off,
 					uint32_t tee, enum sweep_mode mode, const char *allowed_base_err)
@@ -207,7 +210,33 @@ static inline void intel_sweep_evidence(const char *vector, const char *part, co
 	t.arg = &s;
 	if (s.struct_len > 0 && s.struct_len < len)
 		t.to = s.struct_len;
-	sweep_run(&t);
+	if (mode == SWEEP_BITS && s.cert_len > 0 && s.cert_off + s.cert_len <= (t.to ? t.to : len)) {
+		/*
+		 * Every bit of everything but the PEM text of the PCK chain, and one
+		 * bit of every byte of that text: a flip there costs a full chain
+		 * verification, and three quarters of a quote are that text.
+		 */
+		size_t end = t.to ? t.to : len;
+
+		t.to = s.cert_off;
+		sweep_run(&t);
+		t.cuts = false;
+		t.part = "PCK chain (PEM)";
+		t.from = s.cert_off;
+		t.to = s.cert_off + s.cert_len;
+		t.mode = SWEEP_BYTES;
+		sweep_run(&t);
+		if (t.to < end) {
+			t.part = "after the chain";
+			t.from = t.to;
+			t.to = end;
+			t.mode = SWEEP_BITS;
+			sweep_run(&t);
+		}
+		t.to = end < len ? end : 0;
+	} else {
+		sweep_run(&t);
+	}
 	if (t.to != 0) {
 		/* bytes after the structure (formats.md §1.7): one flip each, cuts done above */
 		t.part = "trailing bytes";

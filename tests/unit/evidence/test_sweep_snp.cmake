@@ -3,4 +3,4 @@ include(${CMAKE_CURRENT_LIST_DIR}/test_snp_sources.cmake)
 # (scripts/check.sh); its rows go to ${CMAKE_BINARY_DIR}/sweep-report.json.
 target_sources(${ATTEST_PROGRAM} PRIVATE ${CMAKE_SOURCE_DIR}/tests/common/sweep.c)
 target_include_directories(${ATTEST_PROGRAM} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-set_tests_properties(${ATTEST_PROGRAM} PROPERTIES LABELS "unit;sweep" TIMEOUT 1200 FIXTURES_SETUP sweep_suite)
+set_tests_properties(${ATTEST_PROGRAM} PROPERTIES LABELS "unit;sweep" TIMEOUT 2400 FIXTURES_SETUP sweep_suite)
