@@ -44,7 +44,8 @@ struct fx {
 	struct snp_plat *plat;
 	struct snp_plat_leaf leaf;
 	STACK_OF(X509) * arks;
-	char *text; /* the AttestationInfo JSON */
+	char *text;    /* the AttestationInfo JSON */
+	char *tl_text; /* the same VM as Trusted Launch: no isolation evidence, no AikCert */
 };
 
 static int run(const struct fx *f, bool driver, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -129,6 +130,7 @@ static void request_build(struct fx *f)
 	rq.certify_sig.p = cs_sig, rq.certify_sig.n = csl;
 	rq.pcr_set = 0xFFFFFF;
 	rq.pcrs = &f->pcrs;
+	assert_int_equal(devplat_azg_request_json(&rq, &f->tl_text, NULL), 0);
 	rq.isolation_type = "SevSnp";
 	rq.proof.p = (const uint8_t *)proof, rq.proof.n = strlen(proof);
 	rq.runtime.p = (const uint8_t *)runtime, rq.runtime.n = strlen(runtime);
@@ -240,6 +242,7 @@ static int teardown(void **state)
 	snp_plat_leaf_free(&f->leaf);
 	snp_plat_free(f->plat);
 	free(f->text);
+	free(f->tl_text);
 	free(f);
 	return 0;
 }
@@ -347,27 +350,40 @@ static void put_file(const struct fx *f, const char *name, const void *p, size_t
 	fclose(w);
 }
 
-/* POST /attest/AzureGuest; the sealed "token" of a 200 answer (malloc'd). */
-static char *attest_over_https(const struct attestd_proc *p, const char *text)
+/* POST <prefix>/attest/AzureGuest: the status, and the body (malloc'd). */
+static long attest_post(const struct attestd_proc *p, const char *prefix, const char *text, char **body_out)
 {
 	const char *headers[] = {"Content-Type: application/json", NULL};
-	char *b = b64url_encode((const uint8_t *)text, strlen(text)), *body = NULL, *token;
+	char *b = b64url_encode((const uint8_t *)text, strlen(text)), *body = NULL, path[256];
 	struct http_reply r;
-	json_t *doc;
+	long status;
 
+	snprintf(path, sizeof(path), "%s/attest/AzureGuest?api-version=2020-10-01", prefix);
 	assert_true(asprintf(&body, "{\"AttestationInfo\":\"%s\"}", b) > 0);
-	assert_int_equal(http_do(p, "POST", "/attest/AzureGuest?api-version=2020-10-01", headers, body,
-				 strlen(body), NULL, &r),
-			 0);
-	if (r.status != 200)
-		fail_msg("AzureGuest: %ld %s", r.status, r.body);
-	doc = http_json(&r);
-	assert_true(json_is_string(json_object_get(doc, "token")));
-	token = strdup(json_string_value(json_object_get(doc, "token")));
-	json_decref(doc);
+	assert_int_equal(http_do(p, "POST", path, headers, body, strlen(body), NULL, &r), 0);
+	status = r.status;
+	*body_out = r.body;
+	r.body = NULL; /* transferred */
 	http_reply_free(&r);
 	free(body);
 	free(b);
+	return status;
+}
+
+/* POST /attest/AzureGuest; the sealed "token" of a 200 answer (malloc'd). */
+static char *attest_over_https(const struct attestd_proc *p, const char *prefix, const char *text)
+{
+	char *body = NULL, *token;
+	long status = attest_post(p, prefix, text, &body);
+	json_t *doc;
+
+	if (status != 200)
+		fail_msg("AzureGuest: %ld %s", status, body);
+	doc = json_loads(body, 0, NULL);
+	assert_true(json_is_string(json_object_get(doc, "token")));
+	token = strdup(json_string_value(json_object_get(doc, "token")));
+	json_decref(doc);
+	free(body);
 	return token;
 }
 
@@ -412,7 +428,7 @@ static void attestd_answer_is_opened_by_the_tpm_and_verified_with_jose(void **st
 
 		assert_int_equal(attestd_start(&p, extra), 0);
 	}
-	token = attest_over_https(&p, f->text);
+	token = attest_over_https(&p, "", f->text);
 	/* The VM side: the TPM unwraps the inner key (left in inner.bin); the C unseal for comparison. */
 	attest_err_clear(&err);
 	assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err), ATTEST_OK);
@@ -436,11 +452,66 @@ static void attestd_answer_is_opened_by_the_tpm_and_verified_with_jose(void **st
 	free(token);
 }
 
+/* This build's attestctl against p with the administrator's token; its exit status. */
+static int attestctl(const struct attestd_proc *p, const char *args)
+{
+	const char *bin = getenv("ATTEST_BINARY_DIR");
+	char cmd[4096];
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "ATTESTD_URL='%s' ATTESTD_CACERT='%s' ATTESTD_TOKEN='%s' '%s/src/cli/attestctl' %s >>'%s/ctl.log' "
+		 "2>&1",
+		 p->base, p->cacert, p->admin, bin ? bin : ".", args, p->dir);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void **state)
+{
+	struct fx *f = *state;
+	char settings[512], arg[1024], *body = NULL, *token, *jwt = NULL, *b64;
+	uint8_t h[32];
+	struct attestd_proc p;
+	struct attest_err err;
+	FILE *w;
+
+	if (!f->up)
+		skip();
+	/* The provider's settings register the swtpm AK by its SPKI hash (provider_trust.h). */
+	assert_int_equal(tpm_pkey_spki_sha256(f->ak, h), 0);
+	b64 = b64std_encode(h, 32);
+	snprintf(settings, sizeof(settings), "%s/settings.json", f->dir);
+	w = fopen(settings, "w");
+	assert_non_null(w);
+	fprintf(w, "{\"tpm\":{\"registeredAiks\":[\"%s\"]}}", b64);
+	fclose(w);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	assert_int_equal(attestd_start(&p, NULL), 0);
+	snprintf(arg, sizeof(arg), "provider create vmfleet --mode aad --settings @%s", settings);
+	assert_int_equal(attestctl(&p, arg), 0);
+	/* Registered there: accepted without AikCert and without isolation evidence; the TPM opens the answer. */
+	token = attest_over_https(&p, "/providers/vmfleet", f->tl_text);
+	attest_err_clear(&err);
+	assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err), ATTEST_OK);
+	/* Not registered with the default provider: refused with its own code. */
+	assert_int_equal(attest_post(&p, "", f->tl_text, &body), 400);
+	assert_non_null(strstr(body, "azureguest.aik.unregistered"));
+	/* A malformed registration is refused when written. */
+	assert_int_not_equal(
+	    attestctl(&p, "provider update vmfleet --settings '{\"tpm\":{\"registeredAiks\":[\"AAAA\"]}}'"), 0);
+	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
+	attestd_cleanup(&p);
+	curl_global_cleanup();
+	free(body), free(token), free(jwt), free(b64);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(swtpm_vm_attests_and_only_its_tpm_unseals_the_token),
 	    cmocka_unit_test(attestd_answer_is_opened_by_the_tpm_and_verified_with_jose),
+	    cmocka_unit_test(a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
