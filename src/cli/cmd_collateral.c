@@ -114,6 +114,66 @@ static void crl_issuer_cn(const struct collateral_blob *b, char *cn, size_t n)
 	X509_CRL_free(crl);
 }
 
+/*
+ * The selected set a file name ends with before ".json" (as bundle_write_dir
+ * writes them): "_early" -> "/early", "_eval<N>" -> "/eval<N>", "" -> "";
+ * NULL for anything else.
+ */
+static const char *selector_of(const char *rest, char *out, size_t cap)
+{
+	size_t n = strlen(rest);
+
+	if (n < 5 || strcmp(rest + n - 5, ".json") != 0)
+		return NULL;
+	n -= 5;
+	if (n == 0)
+		out[0] = '\0';
+	else if (n == 6 && strncmp(rest, "_early", 6) == 0)
+		snprintf(out, cap, "/early");
+	else if (n > 5 && n < 15 && strncmp(rest, "_eval", 5) == 0 && strspn(rest + 5, "0123456789") == n - 5)
+		snprintf(out, cap, "/eval%.*s", (int)(n - 5), rest + 5);
+	else
+		return NULL;
+	return out;
+}
+
+/*
+ * tcb_info_<tee>_<fmspc>[_early|_eval<N>].json and
+ * qe_identity_<id>_(early|eval<N>).json: the key from the body, the set from the name.
+ */
+static int named_item(const struct cli *cli, const char *dir, const char *name, struct bundle *b,
+		      struct attest_err *err)
+{
+	static const char *const ids[] = {"qe_identity_qe", "qe_identity_td_qe", "qe_identity_qve",
+					  "qe_identity_qae"};
+	char key[CACHED_KEY_MAX], chain[300], sel[32];
+	const char *ch[3] = {chain, "tcb_info_issuer_chain.pem", "qe_identity_issuer_chain.pem"};
+	struct collateral_blob blob;
+	const char *base = NULL;
+	size_t stem = strlen(name) - 5;
+	int kind = -1;
+
+	if (strncmp(name, "tcb_info_", 9) == 0 && strlen(name) >= 9 + 4 + 12 + 5 &&
+	    selector_of(name + 9 + 4 + 12, sel, sizeof(sel)) != NULL)
+		kind = BUNDLE_TCB_INFO;
+	for (size_t i = 0; i < 4 && kind < 0; i++) {
+		size_t n = strlen(ids[i]);
+
+		if (strncmp(name, ids[i], n) == 0 && selector_of(name + n, sel, sizeof(sel)) != NULL &&
+		    sel[0] != '\0')
+			kind = BUNDLE_QE_IDENTITY;
+	}
+	if (kind < 0)
+		return ATTEST_OK;
+	snprintf(chain, sizeof(chain), "%.*s_issuer_chain.pem", (int)stem, name);
+	if (!read_item(dir, name, ch, kind == BUNDLE_TCB_INFO ? 2 : 3, &blob))
+		return ATTEST_OK;
+	base = kind == BUNDLE_TCB_INFO ? tcb_info_key(&blob, key) : qe_identity_key(&blob, key);
+	if (base != NULL)
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), "%s", sel);
+	return add_or_warn(cli, b, kind, base, name, &blob, err);
+}
+
 static int intel_items(const struct cli *cli, const char *dir, struct bundle *b, struct attest_err *err)
 {
 	static const char *const tcb_chain[] = {"tcb_info_issuer_chain.pem"};
@@ -134,18 +194,8 @@ static int intel_items(const struct cli *cli, const char *dir, struct bundle *b,
 		rc = add_or_warn(cli, b, BUNDLE_TCB_INFO, tcb_info_key(&blob, key), "tcb_info.json", &blob,
 				 err);
 	if (rc == ATTEST_OK && (d = opendir(dir)) != NULL) {
-		while (rc == ATTEST_OK && (e = readdir(d)) != NULL) {
-			size_t n = strlen(e->d_name);
-			const char *ch[2] = {chain, "tcb_info_issuer_chain.pem"};
-
-			if (strncmp(e->d_name, "tcb_info_", 9) != 0 || n != 9 + 4 + 12 + 5 ||
-			    strcmp(e->d_name + n - 5, ".json") != 0)
-				continue;
-			snprintf(chain, sizeof(chain), "%.*s_issuer_chain.pem", (int)(n - 5), e->d_name);
-			if (read_item(dir, e->d_name, ch, 2, &blob))
-				rc = add_or_warn(cli, b, BUNDLE_TCB_INFO, tcb_info_key(&blob, key), e->d_name,
-						 &blob, err);
-		}
+		while (rc == ATTEST_OK && (e = readdir(d)) != NULL)
+			rc = named_item(cli, dir, e->d_name, b, err);
 		closedir(d);
 	}
 	for (size_t i = 0; rc == ATTEST_OK && i < 5; i++) {

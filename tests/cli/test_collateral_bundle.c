@@ -197,6 +197,16 @@ static void flip_body(json_t *it)
 	free(data);
 }
 
+static void to_eval17(json_t *it)
+{
+	json_object_set_new(it, "key", json_string("sgx/tcb/00A067110000/eval17"));
+}
+
+static void to_early(json_t *it)
+{
+	json_object_set_new(it, "key", json_string("sgx/qe/identity/early"));
+}
+
 /* The processor CA's CRL filed as the platform CA's. */
 static void other_ca(json_t *it)
 {
@@ -388,6 +398,21 @@ static void import_into_a_folder_verifies_offline(void **state)
 			   again);
 		EXPECT_CTL(e, 0, "amd/Milan/vcek/3ac3fe21e13fb099", "collateral", "list", again);
 		EXPECT_CTL(e, 0, "amd/Milan/cert_chain/vcek", "collateral", "list", again);
+	}
+	/* Selected sets (/eval<N>, /early) keep their keys through a folder. */
+	{
+		char sets[128], setdir[128], back[128];
+
+		snprintf(sets, sizeof(sets), "%s/sets.json", e->dir);
+		snprintf(setdir, sizeof(setdir), "%s/sets", e->dir);
+		snprintf(back, sizeof(back), "%s/sets-back.json", e->dir);
+		tamper(e->sgx, sets, "sgx/tcb/00A067110000", to_eval17);
+		tamper(sets, sets, "sgx/qe/identity", to_early);
+		EXPECT_CTL(e, 0, "wrote 4 item(s)", "collateral", "import", sets, "--dir", setdir);
+		EXPECT_CTL(e, 0, "exported 4 item(s)", "collateral", "export", "--from-dir", setdir, "-O",
+			   back);
+		EXPECT_CTL(e, 0, "sgx/tcb/00A067110000/eval17", "collateral", "list", back);
+		EXPECT_CTL(e, 0, "sgx/qe/identity/early", "collateral", "list", back);
 	}
 }
 
