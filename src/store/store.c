@@ -214,11 +214,19 @@ int store_key_list(struct store *st, const char *provider, struct store_key **ou
 	return st->ops->key_list(st, provider ? provider : "", out, n, err);
 }
 
+int store_collateral_put_many(struct store *st, const struct store_collateral *items, size_t n,
+			      const struct store_audit *audit, struct attest_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (items[i].key == NULL || items[i].key[0] == '\0' || (items[i].bytes == NULL && items[i].len != 0))
+			return attest_err_set(err, ATTEST_E_INVALID, "store.collateral.invalid",
+					      "collateral item %zu has no key or no bytes", i);
+	return st->ops->collateral_put(st, items, n, audit, err);
+}
+
 int store_collateral_put(struct store *st, const struct store_collateral *c, struct attest_err *err)
 {
-	if (c->key == NULL || c->key[0] == '\0' || (c->bytes == NULL && c->len != 0))
-		return attest_err_set(err, ATTEST_E_INVALID, "store.collateral.invalid", "collateral needs a key");
-	return st->ops->collateral_put(st, c, err);
+	return store_collateral_put_many(st, c, 1, NULL, err);
 }
 
 int store_collateral_get(struct store *st, const char *key, struct store_collateral *out, struct attest_err *err)

@@ -175,7 +175,8 @@ struct store_ops {
 	int (*key_list)(struct store *st, const char *provider, struct store_key **out, size_t *n,
 			struct attest_err *err);
 
-	int (*collateral_put)(struct store *st, const struct store_collateral *c, struct attest_err *err);
+	int (*collateral_put)(struct store *st, const struct store_collateral *items, size_t n,
+			      const struct store_audit *audit, struct attest_err *err);
 	int (*collateral_get)(struct store *st, const char *key, struct store_collateral *out, struct attest_err *err);
 	int (*collateral_purge)(struct store *st, int64_t before, size_t *purged, struct attest_err *err);
 	int (*collateral_list)(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err);
@@ -305,6 +306,12 @@ void store_key_list_free(struct store_key *list, size_t n);
 
 /* Inserts or replaces the entry of c->key. */
 int store_collateral_put(struct store *st, const struct store_collateral *c, struct attest_err *err);
+/*
+ * Inserts or replaces n entries and records audit (NULL: none) in one
+ * transaction: all of them are stored, with their audit row, or none.
+ */
+int store_collateral_put_many(struct store *st, const struct store_collateral *items, size_t n,
+			      const struct store_audit *audit, struct attest_err *err);
 int store_collateral_get(struct store *st, const char *key, struct store_collateral *out, struct attest_err *err);
 /* Deletes entries whose next_update is before `before`. */
 int store_collateral_purge(struct store *st, int64_t before, size_t *purged, struct attest_err *err);

@@ -1073,20 +1073,32 @@ static int pg_key_list(struct store *st, const char *provider, struct store_key 
 
 /* ---- collateral cache ----------------------------------------------------------------- */
 
-static int pg_collateral_put(struct store *st, const struct store_collateral *c, struct attest_err *err)
+static int pg_collateral_put(struct store *st, const struct store_collateral *items, size_t n,
+			     const struct store_audit *audit, struct attest_err *err)
 {
-	struct pgq q = {.n = 0};
+	struct pg_store *s = pg(st);
+	struct pg_tx tx;
+	int rc = tx_begin(s, &tx, err);
 
-	pq_text(&q, c->key);
-	/* An empty document is stored as an empty bytea, not NULL (NOT NULL column). */
-	pq_blob(&q, c->len ? (const void *)c->bytes : (const void *)"", c->len);
-	pq_int(&q, c->issue_date);
-	pq_int(&q, c->next_update);
-	return write_one(pg(st),
-			 "INSERT INTO collateral (key, bytes, issue_date, next_update) VALUES ($1, $2, $3, $4)"
-			 " ON CONFLICT (key) DO UPDATE SET bytes = excluded.bytes, issue_date = excluded.issue_date,"
-			 " next_update = excluded.next_update",
-			 &q, NULL, NULL, NULL, NULL, "collateral put", err);
+	if (rc != ATTEST_OK)
+		return rc;
+	for (size_t i = 0; i < n && rc == ATTEST_OK; i++) {
+		struct pgq q = {.n = 0};
+
+		pq_text(&q, items[i].key);
+		/* An empty document is stored as an empty bytea, not NULL (NOT NULL column). */
+		pq_blob(&q, items[i].len ? (const void *)items[i].bytes : (const void *)"", items[i].len);
+		pq_int(&q, items[i].issue_date);
+		pq_int(&q, items[i].next_update);
+		rc = pq_exec(tx.c,
+			     "INSERT INTO collateral (key, bytes, issue_date, next_update) VALUES ($1, $2, $3, $4)"
+			     " ON CONFLICT (key) DO UPDATE SET bytes = excluded.bytes, issue_date = excluded.issue_date,"
+			     " next_update = excluded.next_update",
+			     &q, NULL, "collateral put", err);
+	}
+	if (rc == ATTEST_OK)
+		rc = maybe_audit(&tx, audit, err);
+	return tx_end(s, &tx, rc, err);
 }
 
 static int fill_collateral(const PGresult *r, int row, void *list)
@@ -1128,7 +1140,7 @@ static int pg_collateral_get(struct store *st, const char *key, struct store_col
 
 static int pg_collateral_list(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err)
 {
-	return read_list(pg(st), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY key", NULL, sizeof(**out),
+	return read_list(pg(st), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY key COLLATE \"C\"", NULL, sizeof(**out),
 			 fill_collateral, release_collateral, (void **)out, n, "collateral list", err);
 }
 

@@ -1065,7 +1065,8 @@ static int sq_key_list(struct store *stp, const char *provider, struct store_key
 
 /* ---- collateral cache ---------------------------------------------------------------- */
 
-static int sq_collateral_put(struct store *stp, const struct store_collateral *c, struct attest_err *err)
+static int sq_collateral_put(struct store *stp, const struct store_collateral *items, size_t n,
+			     const struct store_audit *audit, struct attest_err *err)
 {
 	struct sq_store *s = sq(stp);
 	sqlite3 *db = NULL;
@@ -1079,18 +1080,22 @@ static int sq_collateral_put(struct store *stp, const struct store_collateral *c
 		  " ON CONFLICT(key) DO UPDATE SET bytes = excluded.bytes, issue_date = excluded.issue_date,"
 		  " next_update = excluded.next_update",
 		  &st, err);
-	if (rc != ATTEST_OK)
-		goto out;
-	bind_text(st, 1, c->key);
-	/* An empty document is stored as an empty blob, not NULL (NOT NULL column). */
-	if (c->len == 0)
-		sqlite3_bind_zeroblob(st, 2, 0);
-	else
-		bind_blob(st, 2, c->bytes, c->len);
-	sqlite3_bind_int64(st, 3, c->issue_date);
-	sqlite3_bind_int64(st, 4, c->next_update);
-	rc = step_done(db, st, err, "collateral put");
-out:
+	for (size_t i = 0; i < n && rc == ATTEST_OK; i++) {
+		const struct store_collateral *c = &items[i];
+
+		sqlite3_reset(st);
+		bind_text(st, 1, c->key);
+		/* An empty document is stored as an empty blob, not NULL (NOT NULL column). */
+		if (c->len == 0)
+			sqlite3_bind_zeroblob(st, 2, 0);
+		else
+			bind_blob(st, 2, c->bytes, c->len);
+		sqlite3_bind_int64(st, 3, c->issue_date);
+		sqlite3_bind_int64(st, 4, c->next_update);
+		rc = step_done(db, st, err, "collateral put");
+	}
+	if (rc == ATTEST_OK)
+		rc = maybe_audit(db, audit, err);
 	sqlite3_finalize(st);
 	return tx_end(s, db, rc, err);
 }

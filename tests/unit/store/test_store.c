@@ -560,6 +560,47 @@ static void collateral_list_returns_every_entry_by_key(void **state)
 	assert_string_equal(list[1].key, "sgx/tcb/00906ED50000");
 	assert_memory_equal(list[1].bytes, "tcb-info", 8);
 	store_collateral_list_free(list, n);
+	/* Byte order (what pages by strcmp need), not a locale's: '_' (0x5F) before 'a'. */
+	c1.key = "x/tcba";
+	c2.key = "x/tcb_z";
+	assert_int_equal(store_collateral_put(f->st, &c1, &err), ATTEST_OK);
+	assert_int_equal(store_collateral_put(f->st, &c2, &err), ATTEST_OK);
+	assert_int_equal(store_collateral_list(f->st, &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, 4);
+	assert_string_equal(list[2].key, "x/tcb_z");
+	assert_string_equal(list[3].key, "x/tcba");
+	store_collateral_list_free(list, n);
+}
+
+static void collateral_put_many_stores_all_with_one_audit_row_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[] = "crl", b[] = "tcb";
+	struct store_collateral items[2] = {{.key = "k/one", .bytes = a, .len = 3, .issue_date = 1, .next_update = 9},
+					    {.key = "k/two", .bytes = b, .len = 3, .issue_date = 2, .next_update = 9}};
+	struct store_audit au = audit_at("collateral.import", "", 40);
+	struct store_collateral *list = NULL;
+	struct attest_err err = {0};
+	size_t n = 0;
+
+	store_fault_next_commit(f->st);
+	assert_int_equal(store_collateral_put_many(f->st, items, 2, &au, &err), ATTEST_E_IO);
+	attest_err_clear(&err);
+	assert_int_equal(store_collateral_list(f->st, &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, 0);
+	store_collateral_list_free(list, n);
+	assert_int_equal(audit_count(f->st), 0);
+	/* An item without a key refuses the whole batch before anything is written. */
+	items[1].key = "";
+	assert_int_equal(store_collateral_put_many(f->st, items, 2, &au, &err), ATTEST_E_INVALID);
+	assert_string_equal(err.name, "store.collateral.invalid");
+	attest_err_clear(&err);
+	items[1].key = "k/two";
+	assert_int_equal(store_collateral_put_many(f->st, items, 2, &au, &err), ATTEST_OK);
+	assert_int_equal(store_collateral_list(f->st, &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, 2);
+	store_collateral_list_free(list, n);
+	assert_int_equal(audit_count(f->st), 1);
 }
 
 static void meta_only_if_absent_has_one_winner(void **state)
@@ -901,6 +942,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(collateral_is_replaced_by_key_and_purged_after_next_update, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(collateral_list_returns_every_entry_by_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(collateral_put_many_stores_all_with_one_audit_row_or_nothing, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(meta_only_if_absent_has_one_winner, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_write_rolls_back_the_change_and_its_audit_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_audit_entry_rolls_back_the_change, setup, teardown),
