@@ -467,10 +467,42 @@ static int attestctl(const struct attestd_proc *p, const char *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The hex launch measurement of this VM's SNP report, as the verifier claims it (malloc'd). */
+static char *launch_measurement(const struct fx *f)
+{
+	struct evidence_anchors anchors = {.amd_arks = f->arks};
+	struct evidence_ctx ctx = {.now = (int64_t)time(NULL), .anchors = &anchors};
+	struct evidence_input in = {0};
+	struct claim_set *cs = claim_set_new();
+	char *out;
+
+	in.evidence = (const uint8_t *)f->text, in.evidence_len = strlen(f->text);
+	assert_int_equal(azure_guest_verify(&ctx, &in, cs, NULL), ATTEST_OK);
+	out = strdup(json_string_value(
+	    json_object_get(claim_set_get(cs, "x-ms-isolation-tee"), "x-ms-sevsnpvm-launchmeasurement")));
+	claim_set_free(cs);
+	return out;
+}
+
+/* The payload text of a compact JWS (malloc'd, NUL-terminated). */
+static char *jwt_payload_text(const char *jwt)
+{
+	const char *a = strchr(jwt, '.'), *b = a ? strchr(a + 1, '.') : NULL;
+	uint8_t *raw = NULL;
+	size_t n = 0;
+	char *out;
+
+	assert_non_null(b);
+	assert_int_equal(b64_decode(a + 1, (size_t)(b - a - 1), &raw, &n), 0);
+	out = strndup((const char *)raw, n);
+	free(raw);
+	return out;
+}
+
 static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void **state)
 {
 	struct fx *f = *state;
-	char settings[512], arg[1024], *body = NULL, *token, *jwt = NULL, *b64;
+	char settings[512], arg[1024], ark[512], *body = NULL, *token, *jwt = NULL, *b64, *pem;
 	uint8_t h[32];
 	struct attestd_proc p;
 	struct attest_err err;
@@ -486,8 +518,15 @@ static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void
 	assert_non_null(w);
 	fprintf(w, "{\"tpm\":{\"registeredAiks\":[\"%s\"]}}", b64);
 	fclose(w);
+	pem = snp_plat_pem(snp_plat_ark(f->plat));
+	put_file(f, "ark.pem", pem, strlen(pem), ark, sizeof(ark));
+	free(pem);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	assert_int_equal(attestd_start(&p, NULL), 0);
+	{
+		const char *extra[] = {"--trust-roots", ark, NULL};
+
+		assert_int_equal(attestd_start(&p, extra), 0);
+	}
 	snprintf(arg, sizeof(arg), "provider create vmfleet --mode aad --settings @%s", settings);
 	assert_int_equal(attestctl(&p, arg), 0);
 	/* Registered there: accepted without AikCert and without isolation evidence; the TPM opens the answer. */
@@ -497,6 +536,31 @@ static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void
 	/* Not registered with the default provider: refused with its own code. */
 	assert_int_equal(attest_post(&p, "", f->tl_text, &body), 400);
 	assert_non_null(strstr(body, "azureguest.aik.unregistered"));
+	/* A provider listing this VM's launch measurement: the nested compliance status reaches the token. */
+	{
+		char *meas = launch_measurement(f), *payload;
+
+		snprintf(arg, sizeof(arg),
+			 "provider create cvmfleet --mode aad --settings '{\"azureGuest\":{\"cvmMeasurements\":[\"%s\"]}}'",
+			 meas);
+		assert_int_equal(attestctl(&p, arg), 0);
+		free(token), free(jwt);
+		token = attest_over_https(&p, "/providers/cvmfleet", f->text);
+		jwt = NULL;
+		assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err), ATTEST_OK);
+		payload = jwt_payload_text(jwt);
+		assert_non_null(strstr(payload, "\"x-ms-compliance-status\":\"azure-compliant-cvm\""));
+		free(payload);
+		/* The same VM at the default provider, which lists nothing: no compliance status. */
+		free(token), free(jwt);
+		token = attest_over_https(&p, "", f->text);
+		jwt = NULL;
+		assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err), ATTEST_OK);
+		payload = jwt_payload_text(jwt);
+		assert_null(strstr(payload, "x-ms-compliance-status"));
+		free(payload);
+		free(meas);
+	}
 	/* A malformed registration is refused when written. */
 	assert_int_not_equal(
 	    attestctl(&p, "provider update vmfleet --settings '{\"tpm\":{\"registeredAiks\":[\"AAAA\"]}}'"), 0);
