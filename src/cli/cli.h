@@ -126,6 +126,7 @@ struct cli_receipt_opts {
 	const char *path;
 	const char *jwks_file;
 	bool allow_dev_roots;
+	bool no_signature_check; /* required when jwks_file is NULL (verify.c checks) */
 };
 int cli_receipt_verify(const struct cli *cli, const struct cli_receipt_opts *o);
 

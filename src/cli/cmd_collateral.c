@@ -437,7 +437,15 @@ static int fetch_server(struct cli *cli, const char *const *keys, int nkeys, int
 	snprintf(first, sizeof(first), "/management/collateral?max=%d", page);
 	rc = fetch_one(cli, first, b, &next);
 	/* Keys grow strictly from page to page: a server repeating one cannot loop this. */
-	while (rc == CLI_OK && next != NULL && b->n < BUNDLE_MAX_ITEMS) {
+	while (rc == CLI_OK && next != NULL) {
+		if (b->n >= BUNDLE_MAX_ITEMS) {
+			cli_error(cli,
+				  "the server holds more than %u items, the most one bundle carries: export "
+				  "parts with --key",
+				  BUNDLE_MAX_ITEMS);
+			rc = CLI_LOCAL;
+			break;
+		}
 		snprintf(path, sizeof(path), "/management/collateral?after=%s", next);
 		free(next);
 		rc = fetch_one(cli, path, b, &next);

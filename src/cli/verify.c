@@ -69,7 +69,8 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		{"no-revocation", no_argument, NULL, 'R'},    {"runtime-data", required_argument, NULL, 'r'},
 		{"nonce", required_argument, NULL, 'n'},      {"trust-roots", required_argument, NULL, 't'},
 		{"receipt", required_argument, NULL, 'E'},    {"jwks", required_argument, NULL, 'J'},
-		{"allow-dev-roots", no_argument, NULL, 'D'},  {NULL, 0, NULL, 0},
+		{"allow-dev-roots", no_argument, NULL, 'D'},  {"no-signature-check", no_argument, NULL, 'S'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cli_verify_opts o = {0};
 	struct claim_set *claims = NULL;
@@ -92,6 +93,7 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		case 'E': ro.path = optarg; break;
 		case 'J': ro.jwks_file = optarg; break;
 		case 'D': ro.allow_dev_roots = true; break;
+		case 'S': ro.no_signature_check = true; break;
 		case 'a':
 			if (cli_parse_time(optarg, &o.at) != CLI_OK) {
 				cli_error(cli, "--at takes Unix seconds or an RFC 3339 time, not '%s'", optarg);
@@ -101,8 +103,15 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		default: return CLI_USAGE;
 		}
 	}
-	if (ro.path != NULL && argc == optind)
+	if (ro.path != NULL && argc == optind) {
+		/* Scripts read the exit code: an unchecked signature is asked for, never a default. */
+		if ((ro.jwks_file == NULL) == !ro.no_signature_check) {
+			cli_error(cli, "verify --receipt needs --jwks FILE (the issuer's keys you trust) or, "
+				       "knowingly, --no-signature-check");
+			return CLI_USAGE;
+		}
 		return cli_receipt_verify(cli, &ro);
+	}
 	if (argc - optind != 2 || (o.collateral_dir == NULL && !o.no_collateral)) {
 		cli_error(cli, "usage: attestctl verify <type> <evidence-file> --collateral DIR [--at TIME] "
 			       "(or --no-collateral)");
@@ -135,7 +144,7 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 const struct cli_noun cli_noun_verify = {
 	"verify", "verify evidence offline (no server) and print its claims", NULL, cmd_verify,
 	"Usage: attestctl verify <type> <evidence-file> --collateral DIR [options]\n"
-	"       attestctl verify --receipt FILE [--jwks FILE] [--allow-dev-roots]\n\n"
+	"       attestctl verify --receipt FILE (--jwks FILE | --no-signature-check) [--allow-dev-roots]\n\n"
 	"Verifies evidence entirely offline with libattest: signatures, certificate\n"
 	"chains to the vendor roots, CRLs and TCB status from the collateral folder\n"
 	"(the layout of shared/vectors/<tee>/<vector>/). Prints the claims, the TCB\n"
@@ -158,8 +167,10 @@ const struct cli_noun cli_noun_verify = {
 	"                      its own time with its own collateral, and compare the claims\n"
 	"                      reached with the token's (each difference is printed)\n"
 	"  --jwks FILE         with --receipt: the issuer's keys (its /certs) you trust; the\n"
-	"                      token's signature is checked against them (without: not checked,\n"
-	"                      and the result says so; the receipt's own JWKS is never trusted)\n"
+	"                      token's signature is checked against them (the receipt's own\n"
+	"                      JWKS is never trusted)\n"
+	"  --no-signature-check with --receipt and no --jwks: re-verify the claims only (the\n"
+	"                      result says the signature was NOT verified)\n"
 	"  --allow-dev-roots   with --receipt: use the development anchors the receipt carries\n"
 	"                      (refused otherwise)\n\n"
 	"Exit 0 only for evidence that verified (a receipt: the same claims); 1 when refused\n"

@@ -654,10 +654,16 @@ static void item_names(const struct bundle_item *it, char *data, char *chain, si
 		snprintf(chain, n, "qe_identity_%s%s_issuer_chain.pem", id, low);
 		break;
 	}
-	case BUNDLE_PCK_CERT: /* sgx/pckcert/<ppid>/...: the file source names PCKs by PPID */
-		snprintf(data, n, "pck_%.*s.pem", (int)strcspn(k + 12, "/"), k + 12);
+	case BUNDLE_PCK_CERT: { /* sgx/pckcert/<ppid>/...: named by PPID as the file source looks it up */
+		uint8_t ppid[384];
+		size_t hexlen = strcspn(k + 12, "/");
+
+		if (hex_decode_to(k + 12, hexlen, ppid, hexlen / 2) != 0 ||
+		    collateral_file_pck_name(ppid, hexlen / 2, data, n) != ATTEST_OK)
+			snprintf(data, n, "unknown");
 		snprintf(chain, n, "pck_cert_issuer_chain.pem");
 		break;
+	}
 	case BUNDLE_AMD_VCEK: /* amd/<P>/vcek/<hwid 128>/<tcb 16>; KDS names Turin by CHIP_ID[0:8] */
 		sscanf(k, "amd/%7[A-Za-z]/", product);
 		snprintf(data, n, "vcek/v1/%s/%.*s/%s.der", product, strcmp(product, "Turin") == 0 ? 16 : 128,
@@ -776,6 +782,40 @@ static int bs_qe_identity(void *self, enum collateral_qe kind, struct collateral
 	return serve(self, key, out, err);
 }
 
+/* A selected set's key: the standard key plus "/early" or "/eval<N>" (as cached.c keys them). */
+static void select_key(const struct collateral_select *sel, char key[CACHED_KEY_MAX])
+{
+	size_t n = strlen(key);
+
+	if (sel == NULL || !collateral_select_is_special(sel))
+		return;
+	if (sel->eval_num > 0)
+		snprintf(key + n, CACHED_KEY_MAX - n, "/eval%u", (unsigned)sel->eval_num);
+	else
+		snprintf(key + n, CACHED_KEY_MAX - n, "/early");
+}
+
+static int bs_tcb_info_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
+			  const struct collateral_select *sel, struct collateral_blob *out,
+			  struct attest_err *err)
+{
+	char key[CACHED_KEY_MAX];
+
+	cached_key_tcb_info(tee, fmspc, key);
+	select_key(sel, key);
+	return serve(self, key, out, err);
+}
+
+static int bs_qe_identity_ex(void *self, enum collateral_qe kind, const struct collateral_select *sel,
+			     struct collateral_blob *out, struct attest_err *err)
+{
+	char key[CACHED_KEY_MAX];
+
+	cached_key_qe_identity(kind, key);
+	select_key(sel, key);
+	return serve(self, key, out, err);
+}
+
 static int bs_pck_cert(void *self, const struct collateral_pck_query *q, struct collateral_blob *out,
 		       struct attest_err *err)
 {
@@ -833,6 +873,8 @@ static const struct collateral_source_ops BUNDLE_OPS = {
     .amd_vcek = bs_amd_vcek,
     .amd_cert_chain = bs_amd_chain,
     .amd_crl = bs_amd_crl,
+    .tcb_info_ex = bs_tcb_info_ex,
+    .qe_identity_ex = bs_qe_identity_ex,
     .free = bs_free,
 };
 

@@ -389,6 +389,15 @@ static int verify_amd_crl(const struct vctx *v, const struct bundle_item *it, st
 	}
 	if (rc == ATTEST_OK)
 		rc = crl_by_any(crl, arks, v->ectx.now, err);
+	if (rc == ATTEST_OK) { /* the ARK of the key's product signed it (the anchors hold every product's) */
+		char cn[64] = "", want[32];
+
+		X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, cn, sizeof(cn));
+		snprintf(want, sizeof(want), "ARK-%s", amd_product_name(key_product(it->key)));
+		if (strcmp(cn, want) != 0)
+			rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
+					    "%s holds a CRL issued by %s, not %s", it->key, cn, want);
+	}
 	X509_free(ark);
 	sk_X509_pop_free(builtin, X509_free);
 	X509_CRL_free(crl);

@@ -373,7 +373,8 @@ static void receipt_of_a_server_token_with_the_servers_collateral(void **state)
 		   e->quote, "--token", tok, "--bundle", cache, "--jwks", jwks, "-O", rcpt);
 	EXPECT_CTL(e, 0, "token signature verified with the JWKS given", "verify", "--receipt", rcpt,
 		   "--jwks", jwks);
-	EXPECT_CTL(e, 0, "token signature NOT verified", "verify", "--receipt", rcpt);
+	EXPECT_CTL(e, 0, "token signature NOT verified", "verify", "--receipt", rcpt, "--no-signature-check");
+	EXPECT_CTL(e, 2, "needs --jwks", "verify", "--receipt", rcpt);
 }
 
 /* import --dir: a folder for attestd --collateral-dir, read by the file source. */
