@@ -315,6 +315,38 @@ static void tdx_vectors_round_trip(void **state)
 	}
 }
 
+/*
+ * An early TCB Info (the set Intel publishes ahead of a TCB Recovery) read by the verifier is
+ * relied on like the standard one: the receipt keeps it under its /early key and re-verifies
+ * to the same x-attestd-early-tcb-* claims.
+ */
+static void receipts_keep_the_early_set(void **state)
+{
+	struct fixture *f = *state;
+	char dir2[160], cmd[8600], *b64, *body, *out = NULL;
+	json_t *doc;
+	REQUIRE_VECTORS(dir);
+
+	snprintf(dir2, sizeof(dir2), "%s/with-early", f->tmp);
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf '%s' && cp -r '%s/sgx/phala-sgx-v3-00a067110000-2025-06' '%s' && "
+		 "cp '%s/tcb_info.json' '%s/tcb_info_sgx_00a067110000_early.json'",
+		 dir2, dir, dir2, dir2, dir2);
+	assert_int_equal(system(cmd), 0);
+	b64 = b64url_file(dir, "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin");
+	body = member_body("quote", b64);
+	issue(f, MAA_TYPE_SGX_ENCLAVE, body, dir2, NULL, NULL, 1750377600);
+	round_trip(f, "SgxEnclave", dir2, NULL, NULL);
+	doc = json_load_file(f->rcpt, 0, NULL);
+	assert_non_null(doc);
+	out = json_dumps(json_object_get(doc, "collateral"), 0);
+	assert_non_null(strstr(out, "\"sgx/tcb/00A067110000/early\""));
+	free(out);
+	json_decref(doc);
+	free(b64);
+	free(body);
+}
+
 /* The vectors attestd refuses: receipt export cannot make a receipt of a token that does not exist. */
 static void refused_vectors_have_no_receipt(void **state)
 {
@@ -683,6 +715,7 @@ int main(void)
 	    cmocka_unit_test(sgx_vectors_round_trip),
 	    cmocka_unit_test(oe_vectors_round_trip),
 	    cmocka_unit_test(tdx_vectors_round_trip),
+	    cmocka_unit_test(receipts_keep_the_early_set),
 	    cmocka_unit_test(refused_vectors_have_no_receipt),
 	    cmocka_unit_test(snp_vectors_round_trip),
 	    cmocka_unit_test(synthetic_evidence_round_trips),
