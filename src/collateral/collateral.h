@@ -151,7 +151,10 @@ bool collateral_select_is_special(const struct collateral_select *sel);
  * More specific names win when present, so one folder can serve several
  * platforms: tcb_info_<sgx|tdx>_<fmspc hex lower>.json (+ _issuer_chain.pem),
  * qe_identity_<qe|td_qe|qve|qae>.json, pck_crl_<processor|platform>.der,
- * pck_<ppid hex lower>.pem (types 1-3). Selected sets (tcb_info_ex /
+ * pck_<ppid hex lower>.pem (types 1-3; a clear 16-byte PPID), or
+ * pck_<SHA-256 of the PPID bytes, hex lower>.pem for an encrypted PPID
+ * (256/384 bytes: its hex would be over NAME_MAX), see
+ * collateral_file_pck_name. Selected sets (tcb_info_ex /
  * qe_identity_ex) have their own names and never fall back to the standard
  * files: tcb_info_<sgx|tdx>_<fmspc>_early.json, then tcb_info_early.json
  * (early), tcb_info_<sgx|tdx>_<fmspc>_eval<N>.json, then
@@ -163,6 +166,15 @@ bool collateral_select_is_special(const struct collateral_select *sel);
  * The folder path is copied. *out is freed with collateral_source_free + free.
  */
 int collateral_file_source_new(const char *dir, struct collateral_source **out, struct attest_err *err);
+
+#define COLLATERAL_CLEAR_PPID_SIZE 16
+
+/*
+ * The file source's name of a PCK certificate for a PPID (above): the
+ * importers (attestctl collateral import, devplat) write the same name.
+ * cap >= 73. ATTEST_E_INVALID for an empty or over-long (> 384) PPID.
+ */
+int collateral_file_pck_name(const uint8_t *ppid, size_t ppid_len, char *out, size_t cap);
 
 /* ---- cache --------------------------------------------------------------- */
 

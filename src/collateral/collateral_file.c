@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/codec.h"
+#include "crypto/crypto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -122,21 +123,36 @@ static int fs_qe_identity(void *self, enum collateral_qe kind, struct collateral
 	return read_pair(self, data, 2, ch, 3, out, err);
 }
 
+int collateral_file_pck_name(const uint8_t *ppid, size_t ppid_len, char *out, size_t cap)
+{
+	uint8_t md[32];
+	char hex[2 * COLLATERAL_CLEAR_PPID_SIZE + 1];
+
+	if (ppid == NULL || ppid_len == 0 || ppid_len > 384 || cap < 4 + 64 + 5)
+		return ATTEST_E_INVALID;
+	/* An encrypted PPID (256/384 bytes) in hex is over NAME_MAX: its SHA-256 names the file. */
+	if (ppid_len > COLLATERAL_CLEAR_PPID_SIZE) {
+		if (sha256(ppid, ppid_len, md) != ATTEST_OK)
+			return ATTEST_E_INTERNAL;
+		hex_encode_to(md, 32, hex);
+	} else {
+		hex_encode_to(ppid, ppid_len, hex);
+	}
+	snprintf(out, cap, "pck_%s.pem", hex);
+	return ATTEST_OK;
+}
+
 static int fs_pck_cert(void *self, const struct collateral_pck_query *q, struct collateral_blob *out,
 		       struct attest_err *err)
 {
-	char name[1024], *hex;
+	char name[96];
 	const char *data[1], *ch[1] = {"pck_cert_issuer_chain.pem"};
-	int rc;
 
-	if (q->ppid_len > 384 || (hex = hex_encode(q->ppid, q->ppid_len)) == NULL)
+	if (q == NULL || collateral_file_pck_name(q->ppid, q->ppid_len, name, sizeof(name)) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_INVALID, "collateral.not_found", "PPID of %zu bytes",
-				      q->ppid_len);
-	snprintf(name, sizeof(name), "pck_%s.pem", hex);
-	free(hex);
+				      q ? q->ppid_len : 0);
 	data[0] = name;
-	rc = read_pair(self, data, 1, ch, 1, out, err);
-	return rc;
+	return read_pair(self, data, 1, ch, 1, out, err);
 }
 
 /* The file-name suffix of a selected set: "_early" or "_eval<N>" (collateral.h). */

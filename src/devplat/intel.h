@@ -164,7 +164,8 @@ int intel_devplat_write_selected(const char *dir, bool tcb, const struct collate
 
 /*
  * Writes the PCK certificate as the file source serves it for certification
- * data types 1-3: pck_<hex of the quote's PPID bytes>.pem plus
+ * data types 1-3: collateral_file_pck_name (pck_<hex of a clear PPID>.pem,
+ * pck_<SHA-256 hex of an encrypted one>.pem) plus
  * pck_cert_issuer_chain.pem (CA, root).
  */
 int intel_devplat_write_pck_cert(const struct intel_devplat *p, const char *dir, const uint8_t *ppid,

@@ -313,14 +313,12 @@ int intel_devplat_write_pck_cert(const struct intel_devplat *p, const char *dir,
 				 size_t ppid_len, struct attest_err *err)
 {
 	X509 *c[1] = {p->pck};
-	char *pem = NULL, name[1024], hex[769];
+	char *pem = NULL, name[96];
 	size_t len = 0;
 	int rc = intel_devplat_pem(c, 1, &pem, &len);
 
-	if (ppid_len > 384)
-		ppid_len = 384;
-	hex_encode_to(ppid, ppid_len, hex);
-	snprintf(name, sizeof(name), "pck_%s.pem", hex);
+	if (rc == ATTEST_OK && collateral_file_pck_name(ppid, ppid_len, name, sizeof(name)) != ATTEST_OK)
+		rc = attest_err_set(err, ATTEST_E_INVALID, "devplat.param", "PPID of %zu bytes", ppid_len);
 	if (rc == ATTEST_OK)
 		rc = write_file(dir, name, pem, len, err);
 	free(pem);

@@ -599,6 +599,45 @@ static void a_ppid_certification_data_is_resolved_through_the_source(void **stat
 	plat_free(&t);
 }
 
+/* Types 2/3: an encrypted PPID's hex is over NAME_MAX, so the folder names the file by its SHA-256. */
+static void an_encrypted_ppid_is_resolved_through_a_hashed_file_name(void **state)
+{
+	struct intel_devplat_enclave e;
+	struct intel_devplat_quote s;
+	uint8_t body[SGX_REPORT_BODY_SIZE], ppid[384], *q = NULL;
+	struct plat t;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	char name[96], path[256];
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(ppid); i++)
+		ppid[i] = (uint8_t)(i * 7 + 1);
+	plat_new(&t);
+	plat_status(&t, "UpToDate", NULL);
+	intel_devplat_enclave_default(&e);
+	intel_devplat_report_body(&e, body);
+	intel_devplat_quote_default(&s);
+	s.version = 3;
+	s.body = body;
+	s.body_len = sizeof(body);
+	s.cert_type = QUOTE_CERT_PPID_RSA3072_ENCRYPTED;
+	s.ppid = ppid;
+	s.ppid_len = sizeof(ppid);
+	assert_int_equal(intel_devplat_make_quote(t.p, &s, &q, &len, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_pck_cert(t.p, t.dir, ppid, sizeof(ppid), NULL), ATTEST_OK);
+	assert_int_equal(collateral_file_pck_name(ppid, sizeof(ppid), name, sizeof(name)), ATTEST_OK);
+	assert_int_equal(strlen(name), strlen("pck_.pem") + 64);
+	snprintf(path, sizeof(path), "%s/%s", t.dir, name);
+	assert_int_equal(access(path, R_OK), 0);
+	if (plat_verify(&t, q, len, cs, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-sgx-tcb-status")), "UpToDate");
+	claim_set_free(cs);
+	free(q);
+	plat_free(&t);
+}
+
 static void a_pck_leaf_certification_data_gets_its_ca_from_the_crl_issuer_chain(void **state)
 {
 	struct plat t;
@@ -872,6 +911,7 @@ int main(void)
 	    cmocka_unit_test(quote_versions_4_and_5_and_trailing_bytes_verify),
 	    cmocka_unit_test(a_platform_ca_pck_with_seven_extension_entries_verifies),
 	    cmocka_unit_test(a_ppid_certification_data_is_resolved_through_the_source),
+	    cmocka_unit_test(an_encrypted_ppid_is_resolved_through_a_hashed_file_name),
 	    cmocka_unit_test(a_pck_leaf_certification_data_gets_its_ca_from_the_crl_issuer_chain),
 	    cmocka_unit_test(collateral_for_another_fmspc_is_refused),
 	    cmocka_unit_test(a_tampered_tcb_info_is_refused),
