@@ -32,7 +32,12 @@
  * EVIDENCE_NO_COLLATERAL; the latter reports x-ms-sgx-tcb-status
  * "NotEvaluated" and no collateral claims).
  * oe_verify adds x-ms-oe-custom-claims {name: base64url value} when the
- * evidence carries custom claims.
+ * evidence carries custom claims. Early TCB warnings (intel.h,
+ * intel_add_early_claims; docs/claims-sgx.md): x-attestd-early-tcb-status,
+ * -evaluationdatanumber, -behind, -advisory-ids when the source's early TCB
+ * Info demotes the platform, x-attestd-early-tcb-warning when it did not
+ * verify. ctx->sgx_tcb_baseline is enforced (sgx.tcb.below_baseline,
+ * sgx.tcb.baseline_collateral; docs/tcb-baselines.md).
  */
 
 #include "attest/error.h"

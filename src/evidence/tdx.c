@@ -14,7 +14,8 @@
  *   tdx_advisory_ids, tdx_tcb_evaluation_data_number, tdx_qe_tcb_status,
  *   tdx_module_tcb_status, tdx_fmspc, tdx_pceid, tdx_collateral (SHA-256s as
  *   in x-ms-sgx-collateral), tdx_revocation_checked (false only with
- *   EVIDENCE_NO_REVOCATION), x-ms-runtime (runtime data of type JSON).
+ *   EVIDENCE_NO_REVOCATION), x-ms-runtime (runtime data of type JSON), and
+ *   the early TCB warnings x-attestd-early-tcb-* (intel_add_early_claims).
  *
  * Errors of its own (the pipeline's are tdx.quote.*, tdx.pck.*, tdx.tcb.*, ...):
  *   tdx.runtime_data.mismatch   SHA-256(runtime data) != REPORTDATA[0:32]
