@@ -452,20 +452,22 @@ static void attestd_answer_is_opened_by_the_tpm_and_verified_with_jose(void **st
 	free(token);
 }
 
-/* This build's attestctl against p with the administrator's token; its exit status. */
-static int attestctl(const struct attestd_proc *p, const char *args)
+/* This build's attestctl against p (a provider's prefix, "" for the default) as administrator; its exit status. */
+static int attestctl_at(const struct attestd_proc *p, const char *prefix, const char *args)
 {
 	const char *bin = getenv("ATTEST_BINARY_DIR");
 	char cmd[4096];
 	int st;
 
 	snprintf(cmd, sizeof(cmd),
-		 "ATTESTD_URL='%s' ATTESTD_CACERT='%s' ATTESTD_TOKEN='%s' '%s/src/cli/attestctl' %s >>'%s/ctl.log' "
+		 "ATTESTD_URL='%s%s' ATTESTD_CACERT='%s' ATTESTD_TOKEN='%s' '%s/src/cli/attestctl' %s >>'%s/ctl.log' "
 		 "2>&1",
-		 p->base, p->cacert, p->admin, bin ? bin : ".", args, p->dir);
+		 p->base, prefix, p->cacert, p->admin, bin ? bin : ".", args, p->dir);
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+static int attestctl(const struct attestd_proc *p, const char *args) { return attestctl_at(p, "", args); }
 
 /* The hex launch measurement of this VM's SNP report, as the verifier claims it (malloc'd). */
 static char *launch_measurement(const struct fx *f)
@@ -560,6 +562,23 @@ static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void
 		assert_null(strstr(payload, "x-ms-compliance-status"));
 		free(payload);
 		free(meas);
+	}
+	/* An SKR-style policy on the nested claim (dotted name, maa-interface.md §2.6): permits only there. */
+	{
+		static const char policy[] =
+		    "version=1.0;\nauthorizationrules {\n"
+		    "    [type==\"x-ms-isolation-tee.x-ms-compliance-status\", value==\"azure-compliant-cvm\"] => "
+		    "permit();\n};\nissuancerules { };\n";
+		char path[512];
+
+		put_file(f, "compliant.policy", policy, strlen(policy), path, sizeof(path));
+		snprintf(arg, sizeof(arg), "policy set AzureGuest '%s'", path);
+		assert_int_equal(attestctl_at(&p, "/providers/cvmfleet", arg), 0);
+		assert_int_equal(attestctl_at(&p, "", arg), 0);
+		free(token);
+		token = attest_over_https(&p, "/providers/cvmfleet", f->text);
+		free(body);
+		assert_int_equal(attest_post(&p, "", f->text, &body), 400);
 	}
 	/* A malformed registration is refused when written. */
 	assert_int_not_equal(
