@@ -418,7 +418,7 @@ int pck_chain_verify(STACK_OF(X509) * chain, STACK_OF(X509) * roots, X509_CRL *p
 	STACK_OF(X509_CRL) *crls = NULL;
 	char code[ATTEST_ERR_NAME_MAX];
 	X509 *leaf;
-	int rc, i;
+	int rc;
 
 	if (chain == NULL || sk_X509_num(chain) < 2 || sk_X509_num(chain) > 3)
 		return perr(err, ATTEST_E_PARSE, prefix, "pck.chain.parse",
@@ -437,11 +437,16 @@ int pck_chain_verify(STACK_OF(X509) * chain, STACK_OF(X509) * roots, X509_CRL *p
 		rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
 		goto out;
 	}
-	for (i = 1; i < sk_X509_num(chain); i++)
-		if (!sk_X509_push(untrusted, sk_X509_value(chain, i))) {
-			rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
-			goto out;
-		}
+	/*
+	 * The carried root passed intel_root_check: it is an anchor or a valid
+	 * certificate of an anchor's key, so the path ends at that anchor either
+	 * way. Leaving it out of the untrusted set spares x509_chain_verify a
+	 * second check of its self-signature.
+	 */
+	if (!sk_X509_push(untrusted, sk_X509_value(chain, 1))) {
+		rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
+		goto out;
+	}
 	if (!no_revocation && (pck_crl == NULL || root_crl == NULL)) {
 		rc = perr(err, ATTEST_E_COLLATERAL, prefix, "pck.chain.crl_missing",
 			  "PCK CRL and Root CA CRL are both required (revocation checking is on)");
