@@ -583,11 +583,15 @@ static int fetch_failed_sel(struct run *r, const char *item, const struct collat
 
 	if (collateral_select_is_special(sel) && rc == ATTEST_E_NOT_FOUND)
 		return ATTEST_E_NOT_FOUND;
+	/* A stable code per kind of set (<p>.collateral.tcb_info_eval); the number goes in the message. */
+	snprintf(what, sizeof(what), "%s%s", item,
+		 sel != NULL && sel->eval_num > 0    ? "_eval"
+		 : collateral_select_is_special(sel) ? "_early"
+						     : "");
+	rc = fetch_failed(r, what);
 	if (sel != NULL && sel->eval_num > 0)
-		snprintf(what, sizeof(what), "%s_eval%u", item, (unsigned)sel->eval_num);
-	else
-		snprintf(what, sizeof(what), "%s%s", item, collateral_select_is_special(sel) ? "_early" : "");
-	return fetch_failed(r, what);
+		attest_err_prefix(r->err, "tcbEvaluationDataNumber %u: ", (unsigned)sel->eval_num);
+	return rc;
 }
 
 static int tcb_info_cold(struct run *r, enum collateral_tee tee, const uint8_t fmspc[6],
@@ -1057,14 +1061,15 @@ static int add_early_demotion(struct claim_set *out, const struct intel_quote_re
 
 int intel_add_early_claims(struct claim_set *out, const struct intel_quote_result *res)
 {
-	char warning[ATTEST_ERR_NAME_MAX + ATTEST_ERR_MSG_MAX + 4];
 	int rc = ATTEST_OK;
 
 	if (res->early_state == INTEL_EARLY_DEMOTES)
 		rc |= add_early_demotion(out, res);
-	if (res->early_state == INTEL_EARLY_FAILED) {
-		snprintf(warning, sizeof(warning), "%s: %s", res->early_err.name, res->early_err.msg);
-		rc |= claim_set_add_str(out, "x-attestd-early-tcb-warning", warning);
-	}
+	/*
+	 * Only the stable error code goes into the token: the message can name
+	 * the upstream (a PCS URL, curl's text) that relying parties need not see.
+	 */
+	if (res->early_state == INTEL_EARLY_FAILED)
+		rc |= claim_set_add_str(out, "x-attestd-early-tcb-warning", res->early_err.name);
 	return rc ? ATTEST_E_NOMEM : ATTEST_OK;
 }

@@ -124,7 +124,8 @@ int intel_add_collateral_claim(struct claim_set *out, const char *type,
  * x-attestd-early-tcb-evaluationdatanumber, x-attestd-early-tcb-behind
  * (array of {component, index, category, type, svn, required}),
  * x-attestd-early-tcb-advisory-ids; or x-attestd-early-tcb-warning (the
- * error name and message) when an early set did not verify. The enforced
+ * error code only; res->early_err has the message) when an early set did
+ * not verify. The enforced
  * baseline adds no claim: tokens stay Azure's (the policy hash names it).
  */
 int intel_add_early_claims(struct claim_set *out, const struct intel_quote_result *res);

@@ -337,7 +337,8 @@ static void expect_warning(void (*spoil)(struct world *, const struct intel_devp
 	assert_null(claim_set_get(cs, "x-attestd-early-tcb-status"));
 	warning = str_claim(cs, "x-attestd-early-tcb-warning");
 	assert_non_null(warning);
-	if (strncmp(warning, name, strlen(name)) != 0 || warning[strlen(name)] != ':')
+	/* The code only: messages can name the upstream. */
+	if (strcmp(warning, name) != 0)
 		fail_msg("warning \"%s\" is not %s", warning, name);
 	claim_set_free(cs);
 	world_down(&w);
@@ -925,8 +926,8 @@ static void real_early_sets_never_change_a_real_verdict(void **state)
 			fail_msg("%s: %s", err.name, err.msg);
 		assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), v->status);
 		assert_null(claim_set_get(cs, "x-attestd-early-tcb-status"));
-		assert_non_null(
-		    strstr(str_claim(cs, "x-attestd-early-tcb-warning"), "sgx.tcbinfo.not_yet_valid"));
+		assert_string_equal(str_claim(cs, "x-attestd-early-tcb-warning"),
+				    "sgx.tcbinfo.not_yet_valid");
 		claim_set_free(cs);
 		test_intel_ctx_free(&t);
 		free(q);
