@@ -88,7 +88,19 @@ struct centry {
 	pthread_cond_t cv;
 };
 
+/*
+ * What a source's self points to: the cache, and whether lookups through
+ * this source may go upstream. The caching source and its cache-only view
+ * (cached_source_cache_only) share one cache.
+ */
+struct cself {
+	struct cached *c;
+	bool cache_only;
+};
+
 struct cached {
+	struct cself self_full, self_cache_only;
+	struct collateral_source cache_only_src; /* the view; lives as long as the cache */
 	struct collateral_source *up;
 	bool own_up;
 	struct cached_options o;
@@ -684,7 +696,7 @@ static int fail_with(const struct attest_err *f, int rc, struct attest_err *err)
 	return rc != ATTEST_OK ? rc : ATTEST_E_COLLATERAL;
 }
 
-static int lookup(struct cached *c, const struct creq *rq, struct collateral_blob *out,
+static int lookup(struct cached *c, const struct creq *rq, bool cache_only, struct collateral_blob *out,
 		  struct attest_err *err)
 {
 	char key[CACHED_KEY_MAX];
@@ -695,6 +707,12 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 
 	key_for(rq, key);
 	pthread_mutex_lock(&c->mu);
+	/* A cache-only lookup neither adds an entry (nothing to evict others) nor asks anyone. */
+	if (cache_only && ((e = find(c, key)) == NULL || !e->has)) {
+		pthread_mutex_unlock(&c->mu);
+		return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.cache.miss",
+				      "%s is not in this node's cache (cache-only lookup)", key);
+	}
 	if ((e = find_or_add(c, key)) == NULL) {
 		pthread_mutex_unlock(&c->mu);
 		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
@@ -712,8 +730,9 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 			 * its nextUpdate (within the grace): before that, the refresher does
 			 * it and no request pays the fetch.
 			 */
-			bool fetch = due && !e->inflight && !c->o.offline && has_up(c) && now >= e->retry_at &&
-				     now >= e->refresh_not_before && (!c->thr_started || stale);
+			bool fetch = due && !cache_only && !e->inflight && !c->o.offline && has_up(c) &&
+				     now >= e->retry_at && now >= e->refresh_not_before &&
+				     (!c->thr_started || stale);
 
 			if (fetch)
 				fetch_locked(c, e, FETCH_UPSTREAM);
@@ -746,6 +765,12 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 				break;
 			}
 			continue;
+		}
+		if (cache_only) { /* what it held expired (or a fetch for it failed) meanwhile */
+			rc =
+			    attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.cache.miss",
+					   "%s is not current in this node's cache (cache-only lookup)", key);
+			break;
 		}
 		if (!e->persist_tried && !e->has && c->has_persist) {
 			fetch_locked(c, e, FETCH_PERSIST);
@@ -795,19 +820,26 @@ static int lookup(struct cached *c, const struct creq *rq, struct collateral_blo
 
 /* ---- slots ------------------------------------------------------------------------------ */
 
+static int lookup_self(void *self, const struct creq *rq, struct collateral_blob *out, struct attest_err *err)
+{
+	const struct cself *s = self;
+
+	return lookup(s->c, rq, s->cache_only, out, err);
+}
+
 static int s_pck_crl(void *self, enum collateral_pck_ca ca, struct collateral_blob *out,
 		     struct attest_err *err)
 {
 	struct creq r = {.slot = SLOT_PCK_CRL, .kind = CACHED_CRL, .ca = (int)ca};
 
-	return lookup(self, &r, out, err);
+	return lookup_self(self, &r, out, err);
 }
 
 static int s_root_crl(void *self, struct collateral_blob *out, struct attest_err *err)
 {
 	struct creq r = {.slot = SLOT_ROOT_CRL, .kind = CACHED_CRL};
 
-	return lookup(self, &r, out, err);
+	return lookup_self(self, &r, out, err);
 }
 
 static int s_tcb(void *self, enum collateral_tee tee, const uint8_t fmspc[6], struct collateral_blob *out,
@@ -816,14 +848,14 @@ static int s_tcb(void *self, enum collateral_tee tee, const uint8_t fmspc[6], st
 	struct creq r = {.slot = SLOT_TCB, .kind = CACHED_TCB_INFO, .tee = (int)tee};
 
 	memcpy(r.fmspc, fmspc, 6);
-	return lookup(self, &r, out, err);
+	return lookup_self(self, &r, out, err);
 }
 
 static int s_qe(void *self, enum collateral_qe kind, struct collateral_blob *out, struct attest_err *err)
 {
 	struct creq r = {.slot = SLOT_QE, .kind = CACHED_QE_IDENTITY, .qe = (int)kind};
 
-	return lookup(self, &r, out, err);
+	return lookup_self(self, &r, out, err);
 }
 
 static int s_tcb_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
@@ -834,7 +866,7 @@ static int s_tcb_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
 	if (sel != NULL)
 		r.sel = *sel;
 	memcpy(r.fmspc, fmspc, 6);
-	return lookup(self, &r, out, err);
+	return lookup_self(self, &r, out, err);
 }
 
 static int s_qe_ex(void *self, enum collateral_qe kind, const struct collateral_select *sel,
@@ -844,7 +876,7 @@ static int s_qe_ex(void *self, enum collateral_qe kind, const struct collateral_
 
 	if (sel != NULL)
 		r.sel = *sel;
-	return lookup(self, &r, out, err);
+	return lookup_self(self, &r, out, err);
 }
 
 static int s_pck_cert(void *self, const struct collateral_pck_query *q, struct collateral_blob *out,
@@ -860,7 +892,7 @@ static int s_pck_cert(void *self, const struct collateral_pck_query *q, struct c
 	memcpy(r.cpusvn, q->cpusvn, 16);
 	memcpy(r.pceid, q->pceid, 2);
 	r.pcesvn = q->pcesvn;
-	return lookup(self, &r, out, err);
+	return lookup_self(self, &r, out, err);
 }
 
 static int product_copy(struct creq *r, const char *product, struct attest_err *err)
@@ -884,7 +916,7 @@ static int s_vcek(void *self, const char *product, const uint8_t chip_id[64], ui
 	if (rc != ATTEST_OK)
 		return rc;
 	memcpy(r.chip_id, chip_id, 64);
-	return lookup(self, &r, out, err);
+	return lookup_self(self, &r, out, err);
 }
 
 static int s_chain(void *self, const char *product, bool vlek, struct collateral_blob *out,
@@ -893,7 +925,7 @@ static int s_chain(void *self, const char *product, bool vlek, struct collateral
 	struct creq r = {.slot = SLOT_CHAIN, .kind = CACHED_CERT, .vlek = vlek};
 	int rc = product_copy(&r, product, err);
 
-	return rc != ATTEST_OK ? rc : lookup(self, &r, out, err);
+	return rc != ATTEST_OK ? rc : lookup_self(self, &r, out, err);
 }
 
 static int s_amd_crl(void *self, const char *product, bool vlek, struct collateral_blob *out,
@@ -902,7 +934,7 @@ static int s_amd_crl(void *self, const char *product, bool vlek, struct collater
 	struct creq r = {.slot = SLOT_AMD_CRL, .kind = CACHED_CRL, .vlek = vlek};
 	int rc = product_copy(&r, product, err);
 
-	return rc != ATTEST_OK ? rc : lookup(self, &r, out, err);
+	return rc != ATTEST_OK ? rc : lookup_self(self, &r, out, err);
 }
 
 static void refresher_stop(struct cached *c);
@@ -910,7 +942,7 @@ static int refresher_start(struct cached *c, struct attest_err *err);
 
 static void s_free(void *self)
 {
-	struct cached *c = self;
+	struct cached *c = self ? ((struct cself *)self)->c : NULL;
 
 	if (c == NULL)
 		return;
@@ -949,6 +981,26 @@ static const struct collateral_source_ops CACHED_OPS = {
     .free = s_free,
 };
 
+static void s_view_free(void *self)
+{
+	(void)self; /* the view is part of its cache, freed with it */
+}
+
+static const struct collateral_source_ops CACHED_VIEW_OPS = {
+    .name = "cached (cache only)",
+    .pck_crl = s_pck_crl,
+    .root_ca_crl = s_root_crl,
+    .tcb_info = s_tcb,
+    .qe_identity = s_qe,
+    .tcb_info_ex = s_tcb_ex,
+    .qe_identity_ex = s_qe_ex,
+    .pck_cert = s_pck_cert,
+    .amd_vcek = s_vcek,
+    .amd_cert_chain = s_chain,
+    .amd_crl = s_amd_crl,
+    .free = s_view_free,
+};
+
 int cached_source_new(struct collateral_source *upstream, bool own_upstream, const struct cached_options *o,
 		      struct collateral_source **out, struct attest_err *err)
 {
@@ -979,13 +1031,17 @@ int cached_source_new(struct collateral_source *upstream, bool own_upstream, con
 	c->up = upstream;
 	c->own_up = own_upstream;
 	pthread_mutex_init(&c->mu, NULL);
+	c->self_full = (struct cself){.c = c, .cache_only = false};
+	c->self_cache_only = (struct cself){.c = c, .cache_only = true};
+	c->cache_only_src.ops = &CACHED_VIEW_OPS;
+	c->cache_only_src.self = &c->self_cache_only;
 	src->ops = &CACHED_OPS;
-	src->self = c;
+	src->self = &c->self_full;
 	src->cache = upstream ? upstream->cache : NULL;
 	if (c->o.refresh_interval_ms > 0 && refresher_start(c, err) != ATTEST_OK) {
 		c->own_up = false; /* the caller keeps its upstreams on failure */
 		c->o.own_amd_upstream = false;
-		s_free(c);
+		s_free(&c->self_full);
 		free(src);
 		return err != NULL && err->rc != ATTEST_OK ? err->rc : ATTEST_E_INTERNAL;
 	}
@@ -995,7 +1051,16 @@ int cached_source_new(struct collateral_source *upstream, bool own_upstream, con
 
 static struct cached *cached_of(const struct collateral_source *cs)
 {
-	return cs != NULL && cs->ops == &CACHED_OPS ? cs->self : NULL;
+	return cs != NULL && (cs->ops == &CACHED_OPS || cs->ops == &CACHED_VIEW_OPS)
+		   ? ((struct cself *)cs->self)->c
+		   : NULL;
+}
+
+struct collateral_source *cached_source_cache_only(struct collateral_source *cs)
+{
+	struct cached *c = cached_of(cs);
+
+	return c != NULL ? &c->cache_only_src : cs;
 }
 
 void cached_source_set_offline(struct collateral_source *cs, bool offline)
@@ -1097,7 +1162,6 @@ static struct centry *next_due(struct cached *c, uint64_t pass, int64_t now)
 		}
 	return best;
 }
-
 
 /*
  * Refreshes e (under the lock, e held by the caller) and describes the

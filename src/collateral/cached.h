@@ -216,6 +216,16 @@ struct buf;
  * attestd_collateral_store_total{result=load|error}, attestd_collateral_items.
  * Nothing for a source that is not a cached one. 0 or ATTEST_E_NOMEM (out full).
  */
+/*
+ * A view of the caching source cs that only serves what the cache holds
+ * current: a miss (or an expired item) is collateral.cache.miss
+ * (ATTEST_E_NOT_FOUND), with no upstream request, no store read and no new
+ * cache entry. For anonymous readers (attestd's PCCS read API), who must
+ * not make the node ask PCS/KDS on their behalf. Lives as long as cs; not
+ * freed by the caller. A source that is not a caching one is returned as is.
+ */
+struct collateral_source *cached_source_cache_only(struct collateral_source *cs);
+
 int cached_source_metrics(const struct collateral_source *cs, struct buf *out);
 
 /* ---- keys (what an item covers) ---------------------------------------------- */

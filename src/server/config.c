@@ -71,6 +71,9 @@ static const struct opt OPTS[] = {
 	 "serve the Intel PCS v4 / PCCS and AMD KDS read API from the collateral cache (default off)"},
 	{"pccs_pckcert", NULL, OPT_BOOL, O(pccs_pckcert), 0, 0,
 	 "with --pccs, also answer PCK certificate lookups (they use the PCS API key; default off)"},
+	{"pccs_fetch", NULL, OPT_BOOL, O(pccs_fetch), 0, 0,
+	 "with --pccs, fetch from PCS/KDS what the cache lacks (anonymous readers then cause upstream requests; "
+	 "default off: serve only what the node holds)"},
 	{"bootstrap_admin_file", NULL, OPT_STR, O(admin_file), 0, 0,
 	 "write the first-start admin credential to this file (0600)"},
 };

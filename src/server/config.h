@@ -53,6 +53,7 @@ struct srv_config {
 	int collateral_refresh_interval;   /* seconds between background refresh passes (0 = off) */
 	bool pccs;                         /* serve the PCS v4 / PCCS (and KDS) read API (issue 12) */
 	bool pccs_pckcert;                 /* ... including PCK certificates (spends the PCS API key) */
+	bool pccs_fetch;                   /* ... and fetch misses upstream (else serve the cache only) */
 	char config_file[SRV_PATH_MAX];
 };
 

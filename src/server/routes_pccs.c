@@ -19,6 +19,7 @@
  */
 #include "base/codec.h"
 #include "collateral/amd_collateral.h"
+#include "collateral/cached.h"
 #include "collateral/collateral.h"
 #include "collateral/pcs_http.h"
 #include "crypto/crypto.h"
@@ -47,12 +48,19 @@
 #define PCCS_HDR_IDENTITY  "SGX-Enclave-Identity-Issuer-Chain"
 #define PCCS_HDR_PCK_CHAIN "SGX-PCK-Certificate-Issuer-Chain"
 
-/* The source the attest pipeline built, or NULL (no collateral configured). */
+/*
+ * The source the attest pipeline built, or NULL (no collateral configured).
+ * Anonymous readers get its cache-only view unless pccs_fetch is on: else
+ * anyone could make the node ask PCS/KDS for arbitrary FMSPCs, evaluation
+ * numbers or chips, fill its cache, and drive the upstream into the rate
+ * limit every attestation then waits behind.
+ */
 static struct collateral_source *source_of(const struct http_request *req)
 {
 	const struct pipeline_routes *pr = req->srv->pipeline;
+	struct collateral_source *cs = pr != NULL && pr->ctx != NULL ? pr->ctx->collateral : NULL;
 
-	return pr != NULL && pr->ctx != NULL ? pr->ctx->collateral : NULL;
+	return cs != NULL && !req->srv->cfg->pccs_fetch ? cached_source_cache_only(cs) : cs;
 }
 
 static void bad_request(struct http_response *resp, const char *fmt, ...)

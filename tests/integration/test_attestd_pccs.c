@@ -538,6 +538,7 @@ static void pccs_serves_the_cache_in_front_of_an_upstream_and_its_outages(void *
 	fclose(f);
 	const char *const flags[] = {"--pccs",
 				     "--pccs-pckcert",
+				     "--pccs-fetch",
 				     "--pcs-url",
 				     up.base,
 				     "--kds-url",
@@ -547,6 +548,19 @@ static void pccs_serves_the_cache_in_front_of_an_upstream_and_its_outages(void *
 				     "--test-fixed-time",
 				     "1700611200",
 				     NULL};
+	{ /* without pccs_fetch (the default) anonymous readers get what the node holds, and nobody is asked */
+		struct attestd_proc c;
+		const char *const cflags[] = {"--pccs", "--pcs-url", up.base, "--kds-url", up.base,
+					      "--collateral-ca-file", ca, "--test-fixed-time", "1700611200", NULL};
+
+		assert_int_equal(start(&c, cflags), 0);
+		assert_int_equal(get(&c, V4 "/tcb?fmspc=" SGX_FM, &r), 404);
+		assert_non_null(strstr(r.body, "collateral.cache.miss"));
+		http_reply_free(&r);
+		assert_int_equal(atomic_load(&up.requests), 0);
+		assert_int_equal(stop(&c), 0);
+		attestd_cleanup(&c);
+	}
 	assert_int_equal(launch(&a, flags), 0);
 	assert_int_equal(get(&a, V4 "/tcb?fmspc=" SGX_FM, &r), 200);
 	assert_body_is(&r, vectors, SGX_VEC "/tcb_info.json");

@@ -212,6 +212,35 @@ static void cold_fetch_then_hits_without_another_request(void **state)
 	fx_free(f);
 }
 
+/* The PCCS read API's view: serves what the node holds, never asks upstream, adds no entry. */
+static void cache_only_view_serves_held_items_and_asks_nobody_for_the_rest(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *view = cached_source_cache_only(f->cached);
+	struct collateral_blob b = {0};
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	assert_int_equal(get_tcb(view, &b, &err), ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.cache.miss");
+	assert_int_equal(requests(f), 0);
+	assert_int_equal(cached_source_count(f->cached), 0);
+	assert_int_equal(get_tcb(f->cached, &b, &err), ATTEST_OK);
+	collateral_blob_free(&b);
+	assert_int_equal(get_tcb(view, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	assert_int_equal(requests(f), 1);
+	/* Past its nextUpdate the item is not served by the view, and still nothing is asked. */
+	atomic_store(&f->now, f->tcb_nu + 1);
+	attest_err_clear(&err);
+	assert_int_equal(get_tcb(view, &b, &err), ATTEST_E_NOT_FOUND);
+	assert_int_equal(requests(f), 1);
+	collateral_source_free(view); /* a no-op: the view lives with its cache */
+	fx_free(f);
+}
+
 static void item_is_fetched_again_after_its_next_update(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -1240,6 +1269,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(cold_fetch_then_hits_without_another_request),
+	    cmocka_unit_test(cache_only_view_serves_held_items_and_asks_nobody_for_the_rest),
 	    cmocka_unit_test(item_is_fetched_again_after_its_next_update),
 	    cmocka_unit_test(refresh_ahead_serves_cached_while_one_caller_refreshes),
 	    cmocka_unit_test(outage_serves_tcb_info_within_grace_and_refuses_after),
