@@ -886,6 +886,27 @@ static void early_step(struct run *r, struct intel_quote_result *res, const stru
 	r->err = saved;
 }
 
+/* The (TD) QE identity of the set asked for, its id, and the QE report's status under it (§3.6). */
+static int qe_step(struct run *r, struct intel_quote_result *res, bool tdx, uint32_t baseline,
+		   enum tcb_status *qstatus, const struct qe_tcb_level **qlevel, bool *by_number)
+{
+	const struct doc_entry *qe;
+	int rc;
+
+	collateral_ref_release(res->refs->qe);
+	res->refs->qe = NULL;
+	if ((rc = doc_step_baseline(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE, baseline,
+				    &res->refs->qe, by_number)) != ATTEST_OK)
+		return rc;
+	qe = collateral_ref_obj(res->refs->qe);
+	if (qe->qi->id != (tdx ? QE_ID_TD_QE : QE_ID_QE))
+		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "qeid.id",
+			    "enclave identity \"%s\" does not describe the %s QE",
+			    qe_identity_id_str(qe->qi->id), tdx ? "TD" : "SGX");
+	*qlevel = NULL;
+	return qe_identity_check(qe->qi, &res->quote.qe, qstatus, qlevel, r->prefix, r->err);
+}
+
 static int collateral_steps(struct run *r, struct intel_quote_result *res)
 {
 	const struct quote *q = &res->quote;
@@ -898,15 +919,7 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 
 	/* The SGX baseline (MAA's x-ms-sgx-tcbidentifier is an SGX feature; TDX is not affected). */
 	res->tcb_baseline = tdx ? 0 : r->ctx->sgx_tcb_baseline;
-	if ((rc = doc_step_baseline(r, false, 0, NULL, tdx ? COLLATERAL_TD_QE : COLLATERAL_QE,
-				    res->tcb_baseline, &res->refs->qe, &qe_by_number)) != ATTEST_OK)
-		return rc;
-	qe = collateral_ref_obj(res->refs->qe);
-	if (qe->qi->id != (tdx ? QE_ID_TD_QE : QE_ID_QE))
-		return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, "qeid.id",
-			    "enclave identity \"%s\" does not describe the %s QE",
-			    qe_identity_id_str(qe->qi->id), tdx ? "TD" : "SGX");
-	if ((rc = qe_identity_check(qe->qi, &q->qe, &qstatus, &qlevel, r->prefix, r->err)) != ATTEST_OK)
+	if ((rc = qe_step(r, res, tdx, res->tcb_baseline, &qstatus, &qlevel, &qe_by_number)) != ATTEST_OK)
 		return rc;
 	/* §1.7 step 5: the ISV signature after the QE identity. */
 	if ((rc = isv_sig_step(r, q)) != ATTEST_OK)
@@ -915,7 +928,22 @@ static int collateral_steps(struct run *r, struct intel_quote_result *res)
 				    res->tcb_baseline, &res->refs->tcb, &res->tcb_baseline_by_number)) !=
 	    ATTEST_OK)
 		return rc;
+	/* Set N is used whole or not at all: half of it beside a newer half is neither verdict. */
+	if (res->tcb_baseline_by_number != qe_by_number) {
+		if (qe_by_number) {
+			rc = qe_step(r, res, tdx, 0, &qstatus, &qlevel, &qe_by_number);
+		} else {
+			collateral_ref_release(res->refs->tcb);
+			res->refs->tcb = NULL;
+			rc = doc_step(r, true, tdx ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX, res->pck.fmspc,
+				      0, NULL, &res->refs->tcb);
+		}
+		res->tcb_baseline_by_number = false;
+		if (rc != ATTEST_OK)
+			return rc;
+	}
 	te = collateral_ref_obj(res->refs->tcb);
+	qe = collateral_ref_obj(res->refs->qe);
 	if (tdx)
 		intel_tdx_tcb_input(q, &td);
 	if ((rc = tcb_evaluate(te->ti, &res->pck, tdx ? &td : NULL, qstatus, qlevel, &res->verdict, r->prefix,

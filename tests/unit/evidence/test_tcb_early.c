@@ -138,6 +138,21 @@ static void world_standard(struct world *w, const struct intel_devplat_tcb_info 
 	free(qb);
 }
 
+/* Writes the default QE identity as the numbered set `eval` (saying `says`). */
+static void world_qe_numbered(struct world *w, uint32_t eval, int64_t says)
+{
+	struct collateral_select sel = {COLLATERAL_UPDATE_STANDARD, eval};
+	struct intel_devplat_qe_identity qi;
+	char *b = NULL;
+	size_t n = 0;
+
+	intel_devplat_qe_identity_default(&qi);
+	qi.eval_num = says;
+	assert_int_equal(intel_devplat_qe_identity(w->p, &qi, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_selected(w->dir, false, &sel, b, n, NULL), ATTEST_OK);
+	free(b);
+}
+
 /* Writes a selected TCB Info body. */
 static void world_selected(struct world *w, uint32_t eval_num, char *body, size_t len)
 {
@@ -621,6 +636,7 @@ static int baseline_run(uint32_t baseline, const char *std, uint32_t num, const 
 		sgx_spec(&tn, ln, num_says ? num_says : num);
 		assert_int_equal(intel_devplat_tcb_info(w.p, &tn, &b, &n, NULL), ATTEST_OK);
 		world_selected(&w, num, b, n);
+		world_qe_numbered(&w, num, num_says ? num_says : num);
 	}
 	w.ctx.sgx_tcb_baseline = baseline;
 	rc = sgx_attest(&w, cs, err);
@@ -709,6 +725,44 @@ static void a_filled_error_record_does_not_turn_an_absent_set_into_a_refusal(voi
 	world_down(&w);
 }
 
+/* Set N is used whole or not at all: its TCB Info without its QE identity is not used. */
+static void half_a_numbered_set_is_not_used(void **state)
+{
+	struct intel_devplat_tcb_level l[2], ln[2];
+	struct intel_devplat_tcb_info ti, tn;
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	struct world w;
+	char *b = NULL;
+	size_t n = 0;
+
+	(void)state;
+	world_up(&w, false);
+	sgx_levels(l, "UpToDate");
+	sgx_spec(&ti, l, 17);
+	world_standard(&w, &ti);
+	sgx_levels(ln, "OutOfDate");
+	sgx_spec(&tn, ln, 15);
+	assert_int_equal(intel_devplat_tcb_info(w.p, &tn, &b, &n, NULL), ATTEST_OK);
+	world_selected(&w, 15, b, n);
+	w.ctx.sgx_tcb_baseline = 15;
+	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
+	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "UpToDate");
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sgx-tcb-evaluation-data-number")), 17);
+	claim_set_free(cs);
+	/* The QE identity of set 15 alone is not used either. */
+	world_down(&w);
+	world_up(&w, false);
+	world_standard(&w, &ti);
+	world_qe_numbered(&w, 15, 15);
+	w.ctx.sgx_tcb_baseline = 15;
+	cs = claim_set_new();
+	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
+	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sgx-tcb-evaluation-data-number")), 17);
+	claim_set_free(cs);
+	world_down(&w);
+}
+
 /* Azure's default baseline is a floor on the standard set: no numbered set is asked for. */
 static void a_floor_baseline_asks_for_no_numbered_set(void **state)
 {
@@ -729,6 +783,7 @@ static void a_floor_baseline_asks_for_no_numbered_set(void **state)
 	sgx_spec(&tn, ln, 10);
 	assert_int_equal(intel_devplat_tcb_info(w.p, &tn, &b, &n, NULL), ATTEST_OK);
 	world_selected(&w, 10, b, n);
+	world_qe_numbered(&w, 10, 10);
 	w.ctx.sgx_tcb_baseline = 10;
 	w.ctx.sgx_tcb_baseline_floor = true;
 	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
@@ -981,6 +1036,7 @@ int main(void)
 	    cmocka_unit_test(a_served_baseline_set_is_what_the_verdict_is_evaluated_against),
 	    cmocka_unit_test(a_set_served_for_a_number_that_says_another_is_not_used),
 	    cmocka_unit_test(a_floor_baseline_asks_for_no_numbered_set),
+	    cmocka_unit_test(half_a_numbered_set_is_not_used),
 	    cmocka_unit_test(a_filled_error_record_does_not_turn_an_absent_set_into_a_refusal),
 	    cmocka_unit_test(without_the_numbered_set_the_standard_set_must_be_as_new_as_the_baseline),
 	    cmocka_unit_test(a_standard_set_that_is_the_baseline_refuses_out_of_date),

@@ -113,6 +113,11 @@ static int setup(void **state)
 	assert_int_equal(intel_devplat_qe_identity(f->p, &qi, &qb, &ql, NULL), ATTEST_OK);
 	assert_int_equal(intel_devplat_write_collateral(f->p, f->dir, tb, tl, qb, ql, 0, 0, NULL), ATTEST_OK);
 	assert_int_equal(intel_devplat_write_selected(f->dir, true, &fifteen, nb, nl, NULL), ATTEST_OK);
+	free(qb);
+	qb = NULL;
+	qi.eval_num = 15;
+	assert_int_equal(intel_devplat_qe_identity(f->p, &qi, &qb, &ql, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_selected(f->dir, false, &fifteen, qb, ql, NULL), ATTEST_OK);
 	free(tb);
 	free(nb);
 	free(qb);
@@ -185,14 +190,20 @@ static int run(struct fixture *f, enum maa_type type, const char *policy, struct
 	return pipeline_attest_run(f->ctx, &in, out);
 }
 
-/* Writes a numbered set `eval` in which the platform has `status`. */
+/* Writes a numbered set `eval` (TCB Info and QE identity) in which the platform has `status`. */
 static void serve_set(struct fixture *f, uint32_t eval, const char *status)
 {
 	struct collateral_select sel = {COLLATERAL_UPDATE_STANDARD, eval};
+	struct intel_devplat_qe_identity qi;
 	size_t len = 0;
 	char *b = tcb_info(f->p, eval, status, &len);
 
 	assert_int_equal(intel_devplat_write_selected(f->dir, true, &sel, b, len, NULL), ATTEST_OK);
+	free(b);
+	intel_devplat_qe_identity_default(&qi);
+	qi.eval_num = eval;
+	assert_int_equal(intel_devplat_qe_identity(f->p, &qi, &b, &len, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_selected(f->dir, false, &sel, b, len, NULL), ATTEST_OK);
 	free(b);
 }
 
