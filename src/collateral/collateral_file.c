@@ -126,7 +126,7 @@ static int fs_qe_identity(void *self, enum collateral_qe kind, struct collateral
 int collateral_file_pck_name(const uint8_t *ppid, size_t ppid_len, char *out, size_t cap)
 {
 	uint8_t md[32];
-	char hex[2 * COLLATERAL_CLEAR_PPID_SIZE + 1];
+	char hex[2 * 32 + 1]; /* a SHA-256, or a clear PPID (16 bytes) */
 
 	if (ppid == NULL || ppid_len == 0 || ppid_len > 384 || cap < 4 + 64 + 5)
 		return ATTEST_E_INVALID;
