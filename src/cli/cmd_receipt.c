@@ -15,6 +15,11 @@
  *    "token": "<JWT>", "jwks": {...} (optional), "trust_roots": "<PEM>"
  *    (development anchors, only when the token says x-attestd-development),
  *    "collateral": {<a collateral bundle, collateral/bundle.h>}}
+ *
+ * Nothing a receipt brings is trusted for itself: the token's signature is
+ * checked only against keys the caller gives (--jwks), development
+ * anchors are used only with --allow-dev-roots, and everything else is
+ * re-verified against the vendors' built-in roots.
  */
 #include "cli/cli.h"
 
