@@ -201,6 +201,39 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 	return rc;
 }
 
+/*
+ * What the provider registered (AIKs, CVM measurements; provider_trust.h).
+ * Settings written before they were validated (routes_mgmt.c) may not
+ * parse: then nothing is registered, said in the log at most once a minute,
+ * rather than every attestation of the provider failing. *trust is the
+ * caller's (provider_trust_free).
+ */
+static const struct evidence_tenant *provider_tenant(struct pipeline_routes *pr, struct http_request *req,
+						     struct provider_trust **trust)
+{
+	struct attest_err err;
+	uint64_t now = time_mono_ns();
+	bool warn;
+
+	*trust = NULL;
+	if (req->provider->settings_json == NULL)
+		return NULL;
+	attest_err_clear(&err);
+	if (provider_trust_parse(req->provider->settings_json, trust, &err) == ATTEST_OK)
+		return provider_trust_tenant(*trust);
+	pthread_mutex_lock(&pr->views_lock);
+	warn = pr->settings_warned_ns == 0 || now - pr->settings_warned_ns > 60ull * 1000000000ull;
+	if (warn)
+		pr->settings_warned_ns = now;
+	pthread_mutex_unlock(&pr->views_lock);
+	if (warn)
+		srv_log(
+		    &req->srv->log, SRV_LOG_WARN,
+		    "provider %s: stored settings do not parse (%s: %s); attesting with nothing registered",
+		    req->provider->name, err.name, err.msg);
+	return NULL;
+}
+
 static void attest_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
 	struct pipeline_routes *pr = arg;
@@ -219,18 +252,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 		attest_respond_store_error(resp, &err);
 		return;
 	}
-	/*
-	 * What the provider registered (AIKs, CVM measurements). Its settings were
-	 * validated when written (routes_mgmt.c), so a parse failure here is ours.
-	 */
-	if (req->provider->settings_json != NULL &&
-	    provider_trust_parse(req->provider->settings_json, &trust, &err) != ATTEST_OK) {
-		attest_err_prefix(&err, "the provider's stored settings: ");
-		http_resp_error_from(resp, 500, "InternalError", &err);
-		policy_copy_free(&pol);
-		return;
-	}
-	in.tenant = provider_trust_tenant(trust);
+	in.tenant = provider_tenant(pr, req, &trust);
 	in.type = type;
 	in.body = (const char *)req->body;
 	in.body_len = req->body_len;

@@ -44,6 +44,7 @@ struct pipeline_routes {
 	struct pipeline_ctx *ctx;
 	pthread_mutex_t views_lock;
 	struct pipeline_policy_view views[PIPELINE_POLICY_VIEWS];
+	uint64_t settings_warned_ns; /* last "unreadable provider settings" log line (views_lock) */
 };
 
 /*
