@@ -23,6 +23,8 @@
 #include "collateral/collateral.h"
 #include "collateral/pcs_http.h"
 #include "crypto/crypto.h"
+#include "evidence/amd_certs.h"
+#include "evidence/snp.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/pipeline_routes.h"
@@ -370,6 +372,52 @@ static bool amd_product(const char *p)
 }
 
 /* GET /vcek/v1/{product}/{hwid}?...SPL=..: the VCEK (DER). */
+/* One SPL of the VCEK against the asked TCB component; false (and why) when it differs or is missing. */
+static bool spl_is(const struct amd_cert_ext *e, enum amd_spl spl, int64_t want, const char *name, char *why,
+		   size_t cap)
+{
+	if (e->has_spl[spl] && e->spl[spl] == want)
+		return true;
+	snprintf(why, cap, "the VCEK the source holds is for another TCB (%s) (pccs.kds.tcb)", name);
+	return false;
+}
+
+/*
+ * A folder source answers its one VCEK for any chip: serve the answer only
+ * when its hwID and SPLs are the ones asked, as KDS would (amd_cert_ext).
+ */
+static bool vcek_is_the_one_asked(const char *product, const uint8_t chip_id[64], uint64_t tcb,
+				  const struct collateral_blob *b, char *why, size_t cap)
+{
+	enum amd_product p = amd_product_from_name(product, strlen(product));
+	const unsigned char *q = b->data;
+	X509 *x = d2i_X509(NULL, &q, (long)b->len);
+	struct amd_cert_ext e;
+	struct snp_tcb t;
+	uint8_t raw[8];
+	bool ok;
+
+	for (int i = 0; i < 8; i++)
+		raw[i] = (uint8_t)(tcb >> (8 * i));
+	ok = x != NULL && q == b->data + b->len && amd_cert_ext_parse(x, &e, NULL) == ATTEST_OK &&
+	     snp_tcb_decode(p, raw, &t, "tcb", NULL) == ATTEST_OK;
+	X509_free(x);
+	if (!ok) {
+		snprintf(why, cap, "the source's answer is not a VCEK of %s (pccs.kds.vcek)", product);
+		return false;
+	}
+	/* KDS keys Turin VCEKs by CHIP_ID[0:8] (amd_collateral.h) */
+	if (!e.has_hwid || e.hwid_len > 64 || (e.hwid_len != 64 && (p != AMD_PRODUCT_TURIN || e.hwid_len != 8)) ||
+	    memcmp(e.hwid, chip_id, e.hwid_len) != 0) {
+		snprintf(why, cap, "the VCEK the source holds is of another chip (pccs.kds.hwid)");
+		return false;
+	}
+	return spl_is(&e, AMD_SPL_BL, t.bootloader, "blSPL", why, cap) &&
+	       spl_is(&e, AMD_SPL_TEE, t.tee, "teeSPL", why, cap) && spl_is(&e, AMD_SPL_SNP, t.snp, "snpSPL", why, cap) &&
+	       spl_is(&e, AMD_SPL_UCODE, t.microcode, "ucodeSPL", why, cap) &&
+	       (p != AMD_PRODUCT_TURIN || spl_is(&e, AMD_SPL_FMC, t.fmc, "fmcSPL", why, cap));
+}
+
 static void vcek_handler(struct http_request *req, struct http_response *resp, void *arg)
 {
 	/* the hardware id from the path itself: route parameters are cut at 63 characters, it has 128 */
@@ -394,6 +442,8 @@ static void vcek_handler(struct http_request *req, struct http_response *resp, v
 	if ((rc = collateral_get_amd_vcek(source_of(req), http_req_param(req, "product"), chip_id, tcb, &b,
 					  &err)) != ATTEST_OK)
 		source_failed(resp, rc, &err);
+	else if (!vcek_is_the_one_asked(http_req_param(req, "product"), chip_id, tcb, &b, why, sizeof(why)))
+		http_resp_error(resp, 404, "NotFound", "%s", why);
 	else
 		http_resp_bytes(resp, 200, PCCS_TYPE_CERT, b.data, b.len);
 	collateral_blob_free(&b);

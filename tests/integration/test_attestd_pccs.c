@@ -22,6 +22,7 @@
 
 #include "base/codec.h"
 #include "collateral/pcs_http.h"
+#include "evidence/amd_certs.h"
 #include "harness.h"
 #include "testutil.h"
 #include "test_pcs_server.h"
@@ -584,17 +585,40 @@ static void pccs_serves_the_cache_in_front_of_an_upstream_and_its_outages(void *
 	assert_non_null(strstr(url, "encrypted_ppid=abababab"));
 	/* the KDS path: the SPLs become the reported TCB and the same KDS request upstream */
 	{
-		char vp[512];
+		char vp[512], other[512];
 		int o = snprintf(vp, sizeof(vp), "/vcek/v1/Milan/");
+		struct amd_cert_ext e;
+		size_t dl = 0;
+		unsigned char *der = test_read_vector(vectors, SNP_VEC "/vcek.der", &dl);
+		const unsigned char *dp = der;
+		X509 *vcek = d2i_X509(NULL, &dp, (long)dl);
 
-		for (int i = 0; i < 64; i++)
-			o += snprintf(vp + o, sizeof(vp) - (size_t)o, "%02x", i);
-		snprintf(vp + o, sizeof(vp) - (size_t)o, "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115");
+		assert_non_null(vcek);
+		assert_int_equal(amd_cert_ext_parse(vcek, &e, NULL), ATTEST_OK);
+		X509_free(vcek);
+		free(der);
+		for (size_t i = 0; i < e.hwid_len; i++)
+			o += snprintf(vp + o, sizeof(vp) - (size_t)o, "%02x", e.hwid[i]);
+		snprintf(vp + o, sizeof(vp) - (size_t)o, "?blSPL=%lld&teeSPL=%lld&snpSPL=%lld&ucodeSPL=%lld",
+			 (long long)e.spl[AMD_SPL_BL], (long long)e.spl[AMD_SPL_TEE], (long long)e.spl[AMD_SPL_SNP],
+			 (long long)e.spl[AMD_SPL_UCODE]);
 		assert_int_equal(get(&a, vp, &r), 200);
 		assert_body_is(&r, vectors, SNP_VEC "/vcek.der");
 		http_reply_free(&r);
 		tps_last_url(&up, url, sizeof(url));
 		assert_non_null(strstr(url, vp));
+		/* what the upstream answers for another chip or TCB is not passed off as that chip's */
+		snprintf(other, sizeof(other), "%s", vp);
+		other[strlen("/vcek/v1/Milan/")] = other[strlen("/vcek/v1/Milan/")] == '0' ? '1' : '0';
+		assert_int_equal(get(&a, other, &r), 404);
+		assert_non_null(strstr(r.body, "pccs.kds.hwid"));
+		http_reply_free(&r);
+		snprintf(other, sizeof(other), "%s", vp);
+		*strstr(other, "ucodeSPL=") = '\0';
+		strcat(other, "ucodeSPL=1");
+		assert_int_equal(get(&a, other, &r), 404);
+		assert_non_null(strstr(r.body, "pccs.kds.tcb"));
+		http_reply_free(&r);
 	}
 	atomic_store(&up.status, 503);
 	expect(&a, V4 "/tcb?fmspc=" SGX_FM, 200); /* cached: the outage is invisible */
