@@ -546,32 +546,105 @@ static void print_results(const struct cli *cli, const struct cli_response *r)
 	json_decref(doc);
 }
 
-static int import_server(struct cli *cli, const char *file, const struct bundle *b, bool force)
+/*
+ * Parts of at most IMPORT_PART_BYTES of JSON, so each request stays under
+ * attestd's default body limit (1 MiB); one item larger than that goes alone.
+ */
+#define IMPORT_PART_BYTES (768u * 1024)
+
+/* The part of b starting at *next (advanced past it). */
+static struct bundle *next_part(const struct bundle *b, size_t *next, struct attest_err *err)
+{
+	struct bundle *p = bundle_new();
+	size_t bytes = 0;
+
+	while (p != NULL && *next < b->n) {
+		const struct bundle_item *it = &b->items[*next];
+		size_t sz = (it->blob.len + it->blob.chain_len) / 3 * 4 + 256 + strlen(it->key);
+
+		if (p->n > 0 && bytes + sz > IMPORT_PART_BYTES)
+			break;
+		if (bundle_add(p, it->kind, it->key, &it->blob, err) != ATTEST_OK) {
+			bundle_free(p);
+			return NULL;
+		}
+		bytes += sz;
+		(*next)++;
+	}
+	return p;
+}
+
+/* POSTs one part; CLI_OK on 200 (results printed unless quiet). */
+static int post_part(struct cli *cli, const struct bundle *part, const char *query, bool quiet)
 {
 	struct cli_response r = {0};
-	json_t *doc = bundle_to_json(b);
-	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_t *doc = bundle_to_json(part);
+	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL, path[96];
 	int rc;
 
 	json_decref(doc);
 	if (body == NULL)
 		return CLI_LOCAL;
-	rc = cli_http(cli, "POST", force ? "/management/collateral?force=1" : "/management/collateral", body,
-		      &r);
+	snprintf(path, sizeof(path), "/management/collateral%s", query);
+	rc = cli_http(cli, "POST", path, body, &r);
 	free(body);
 	if (rc != CLI_OK)
 		return rc;
 	if (r.status == 200) {
-		print_results(cli, &r);
-		cli_status(cli, true, "imported %zu item(s) from %s", b->n, file);
+		if (!quiet)
+			print_results(cli, &r);
 	} else if (r.status == 400 && strstr(r.body, "\"items\"") != NULL) {
 		print_results(cli, &r);
-		cli_status(cli, false, "refused: nothing of %s was imported", file);
 		rc = CLI_REFUSED;
 	} else {
 		rc = cli_http_fail(cli, "collateral import", &r);
 	}
 	cli_response_free(&r);
+	return rc;
+}
+
+/*
+ * A bundle that fits one request is verified and stored in one (all or
+ * nothing). A larger one is sent in parts: every part is verified first
+ * (dry run, nothing stored), then the parts are stored one by one.
+ */
+static int import_server(struct cli *cli, const char *file, const struct bundle *b, bool force)
+{
+	const char *q = force ? "?force=1" : "", *dq = force ? "?force=1&dry_run=1" : "?dry_run=1";
+	struct attest_err err;
+	struct bundle *part;
+	size_t next = 0, parts = 0;
+	int rc = CLI_OK;
+
+	attest_err_clear(&err);
+	while (rc == CLI_OK && next < b->n && (part = next_part(b, &next, &err)) != NULL) {
+		parts++;
+		if (next < b->n || parts > 1)
+			rc = post_part(cli, part, dq, true);
+		else /* the whole bundle in one part: one request does it all */
+			rc = post_part(cli, part, q, false);
+		bundle_free(part);
+	}
+	for (size_t at = 0; rc == CLI_OK && parts > 1 && at < b->n;) {
+		if ((part = next_part(b, &at, &err)) == NULL)
+			break;
+		rc = post_part(cli, part, q, false);
+		bundle_free(part);
+		if (rc != CLI_OK) { /* verified a moment ago: the store or a concurrent import stopped it */
+			cli_status(cli, false, "stopped after %zu of %zu item(s) of %s were imported", at,
+				   b->n, file);
+			return rc;
+		}
+	}
+	if (err.rc != ATTEST_OK) {
+		cli_error_record(cli, "import", &err);
+		return CLI_LOCAL;
+	}
+	if (rc == CLI_OK)
+		cli_status(cli, true, "imported %zu item(s) from %s%s", b->n, file,
+			   parts > 1 ? " (in parts)" : "");
+	else if (rc == CLI_REFUSED)
+		cli_status(cli, false, "refused: nothing of %s was imported", file);
 	return rc;
 }
 

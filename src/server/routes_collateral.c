@@ -1,7 +1,8 @@
 /*
  * Collateral import and export (issue 12; docs/receipts-and-bundles.md):
  *
- *   POST /management/collateral[?force=1] a collateral bundle (collateral/bundle.h)
+ *   POST /management/collateral[?force=1][&dry_run=1] a collateral bundle (collateral/bundle.h);
+ *                                      dry_run: verify only, store nothing
  *   GET  /management/collateral[?key=K | ?after=K] the durable cache (a page of it, "next"
  *                                      naming where the next page starts) or one item, as a bundle
  *
@@ -588,6 +589,15 @@ static void import_collateral(struct http_request *req, struct http_response *re
 		body = json_pack("{s:{s:s,s:s},s:O}", "error", "code", "InvalidParameter", "message",
 				 "items of the bundle were refused; nothing was imported", "items", results);
 		http_resp_json(resp, 400, body);
+		json_decref(body);
+		goto out;
+	}
+	/* ?dry_run=1: verified, nothing stored (a client sending a large bundle in parts checks them all
+	 * first). */
+	if ((f = http_req_query(req, "dry_run")) != NULL && strcmp(f, "1") == 0) {
+		body =
+		    json_pack("{s:I,s:b,s:O}", "verified", (json_int_t)b->n, "dry_run", 1, "items", results);
+		http_resp_json(resp, 200, body);
 		json_decref(body);
 		goto out;
 	}

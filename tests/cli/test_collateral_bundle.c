@@ -499,6 +499,69 @@ static void pck_certificates_are_checked_against_their_key(void **state)
 	free(q);
 }
 
+/*
+ * A bundle over attestd's 1 MiB body limit (300 PCK certificates) goes in parts: all verified
+ * first, then stored; one bad item among them and nothing at all is stored.
+ */
+static void large_bundles_go_in_parts_all_verified_first(void **state)
+{
+	REQUIRE_ENV(e);
+	size_t n = 0;
+	char *q = (char *)test_read_vector(e->vectors, SGX_DIR "/quote.bin", &n), path[128],
+	     key[CACHED_KEY_MAX];
+	const char *end = "-----END CERTIFICATE-----\n";
+	char *first = memmem(q, n, "-----BEGIN CERTIFICATE-----", 27), *second;
+	struct bundle *b = bundle_new();
+	struct attest_err err;
+	size_t chain_len;
+	json_t *doc;
+
+	attest_err_clear(&err);
+	assert_non_null(first);
+	second = strstr(first, end) + strlen(end);
+	chain_len = strlen(second);
+	while (chain_len > 0 && second[chain_len - 1] != '\n')
+		chain_len--;
+	for (int i = 0; i < 300; i++) {
+		struct collateral_blob x = {(uint8_t *)first, (size_t)(second - first), (uint8_t *)second,
+					    chain_len};
+
+		snprintf(key, sizeof(key), "sgx/pckcert/%032x/ffffffffffffffffffffffffffffffff/ffff/0000", i);
+		assert_int_equal(bundle_add(b, BUNDLE_PCK_CERT, key, &x, &err), ATTEST_OK);
+	}
+	b->created = 1750377600;
+	snprintf(path, sizeof(path), "%s/large.json", e->dir);
+	doc = bundle_to_json(b);
+	assert_int_equal(json_dump_file(doc, path, JSON_COMPACT), 0);
+	json_decref(doc);
+	/* The last item filed under another PCEID: refused in the dry run, nothing stored. */
+	snprintf(key, sizeof(key), "sgx/pckcert/%032x/ffffffffffffffffffffffffffffffff/ffff/0101", 299);
+	{
+		struct bundle *bad = bundle_new();
+		char badpath[128];
+
+		for (size_t i = 0; i + 1 < b->n; i++)
+			assert_int_equal(
+			    bundle_add(bad, b->items[i].kind, b->items[i].key, &b->items[i].blob, &err),
+			    ATTEST_OK);
+		assert_int_equal(bundle_add(bad, BUNDLE_PCK_CERT, key, &b->items[b->n - 1].blob, &err),
+				 ATTEST_OK);
+		bad->created = 1750377600;
+		snprintf(badpath, sizeof(badpath), "%s/large-bad.json", e->dir);
+		doc = bundle_to_json(bad);
+		assert_int_equal(json_dump_file(doc, badpath, JSON_COMPACT), 0);
+		json_decref(doc);
+		bundle_free(bad);
+		EXPECT_CTL(e, 1, "nothing of", "collateral", "import", badpath);
+		EXPECT_CTL(e, 3, "NotFound", "collateral", "export", "--key", b->items[0].key);
+	}
+	EXPECT_CTL(e, 0, "imported 300 item(s)", "collateral", "import", path);
+	EXPECT_CTL(e, 0, "exported 1 item(s)", "collateral", "export", "--key", b->items[299].key, "-O",
+		   "/dev/null");
+	bundle_free(b);
+	free(q);
+}
+
 static void malformed_bundles_never_reach_the_server(void **state)
 {
 	REQUIRE_ENV(e);
@@ -534,6 +597,7 @@ int main(void)
 	    cmocka_unit_test(import_into_a_folder_verifies_offline),
 	    cmocka_unit_test(older_collateral_is_refused_unless_forced),
 	    cmocka_unit_test(pck_certificates_are_checked_against_their_key),
+	    cmocka_unit_test(large_bundles_go_in_parts_all_verified_first),
 	    cmocka_unit_test(malformed_bundles_never_reach_the_server),
 	};
 
