@@ -31,24 +31,39 @@ struct pack_opts {
 static int parse_pack_opts(const struct cli *cli, int argc, char **argv, struct pack_opts *o)
 {
 	static const struct option opts[] = {
-		{"quote", required_argument, NULL, 'q'},     {"signature", required_argument, NULL, 's'},
-		{"ak-public", required_argument, NULL, 'a'}, {"ak-cert", required_argument, NULL, 'c'},
-		{"pcrs", required_argument, NULL, 'p'},      {"log", required_argument, NULL, 'l'},
-		{"output", required_argument, NULL, 'o'},    {NULL, 0, NULL, 0},
+	    {"quote", required_argument, NULL, 'q'},	 {"signature", required_argument, NULL, 's'},
+	    {"ak-public", required_argument, NULL, 'a'}, {"ak-cert", required_argument, NULL, 'c'},
+	    {"pcrs", required_argument, NULL, 'p'},	 {"log", required_argument, NULL, 'l'},
+	    {"output", required_argument, NULL, 'o'},	 {NULL, 0, NULL, 0},
 	};
 	int ch;
 
 	optind = 0; /* GNU getopt: 0 also resets its internal state for a new argv */
 	while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'q': o->quote = optarg; break;
-		case 's': o->signature = optarg; break;
-		case 'a': o->ak_public = optarg; break;
-		case 'c': o->ak_cert = optarg; break;
-		case 'p': o->pcrs = optarg; break;
-		case 'l': o->log = optarg; break;
-		case 'o': o->out = optarg; break;
-		default: return CLI_USAGE;
+		case 'q':
+			o->quote = optarg;
+			break;
+		case 's':
+			o->signature = optarg;
+			break;
+		case 'a':
+			o->ak_public = optarg;
+			break;
+		case 'c':
+			o->ak_cert = optarg;
+			break;
+		case 'p':
+			o->pcrs = optarg;
+			break;
+		case 'l':
+			o->log = optarg;
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		default:
+			return CLI_USAGE;
 		}
 	}
 	if (argc != optind || !o->quote || !o->signature || !o->ak_public || !o->pcrs) {
@@ -89,7 +104,8 @@ static int set_b64(json_t *o, const char *key, const uint8_t *p, size_t n)
 	return rc;
 }
 
-static int bad_file(const struct cli *cli, const struct file *f, const char *what, const struct attest_err *err)
+static int bad_file(const struct cli *cli, const struct file *f, const char *what,
+		    const struct attest_err *err)
 {
 	cli_error(cli, "%s is not %s: %s", f->path, what, err->msg);
 	return CLI_USAGE;
@@ -115,8 +131,8 @@ static int pack_ak(const struct cli *cli, const struct file *f, json_t *doc)
 	BIO_free(bio);
 	if (k == NULL || jwk_from_key(k, NULL, NULL, &jwk, &err) != ATTEST_OK) {
 		EVP_PKEY_free(k);
-		cli_error(cli, "%s: not a PEM public key the verifier can use%s%s", f->path, err.msg[0] ? ": " : "",
-			  err.msg);
+		cli_error(cli, "%s: not a PEM public key the verifier can use%s%s", f->path,
+			  err.msg[0] ? ": " : "", err.msg);
 		return CLI_USAGE;
 	}
 	EVP_PKEY_free(k);
@@ -156,92 +172,114 @@ static int pack_cert(const struct cli *cli, const struct file *f, json_t *doc)
  *    only when its selection is the quote's and its size is exact.
  * Either way the selection comes from the signed quote.
  */
-#define SER_SELECTION 132u
-#define SER_SEL_ENTRY 8u /* TPMS_PCR_SELECTION: hash u16, sizeofSelect u8, pcrSelect[4], pad */
-#define SER_LIST      532u
-#define SER_DIGEST    66u /* TPM2B_DIGEST: size u16, buffer[64] */
+#define SER_SEL_ENTRIES 16u  /* TPML_PCR_SELECTION: count u32, 16 x TPMS_PCR_SELECTION */
+#define SER_SEL_ENTRY	8u   /* TPMS_PCR_SELECTION: hash u16, sizeofSelect u8, pcrSelect[4], pad */
+#define SER_LIST	532u /* TPML_DIGEST: count u32, 8 x TPM2B_DIGEST */
+#define SER_LIST_MAX	8u
+#define SER_DIGEST	66u /* TPM2B_DIGEST: size u16, buffer[64] */
 
+/* Where the digests come from: the rest of the file (values), or its TPML_DIGEST lists (serialized). */
 struct digest_src {
-	const uint8_t *p;
-	size_t n, off;
+	struct cur c;
 	bool serialized;
-	size_t list, lists, in_list, list_count; /* serialized: position in the TPML_DIGEST lists */
+	struct cur list;  /* serialized: the digest slots left in the current list */
+	uint32_t in_list; /* ... and how many of them hold digests */
 };
 
-static bool serialized_matches(const uint8_t *p, size_t n, const TPML_PCR_SELECTION *sel)
+/* One TPMS_PCR_SELECTION of the dump equals the quote's q. */
+static bool selection_entry_is(struct cur *c, const TPMS_PCR_SELECTION *q)
 {
-	uint32_t lists;
+	struct cur e;
+	uint16_t hash;
+	uint8_t size;
+	const uint8_t *bits;
 
-	if (n < SER_SELECTION + 4 || ld_u32le(p) != sel->count || sel->count > 16)
-		return false;
-	for (uint32_t i = 0; i < sel->count; i++) {
-		const uint8_t *e = p + 4 + i * SER_SEL_ENTRY;
-		const TPMS_PCR_SELECTION *q = &sel->pcrSelections[i];
-
-		if (ld_u16le(e) != q->hash || e[2] != q->sizeofSelect || q->sizeofSelect > 4 ||
-		    memcmp(e + 3, q->pcrSelect, q->sizeofSelect) != 0)
-			return false;
-	}
-	lists = ld_u32le(p + SER_SELECTION);
-	return lists <= 64 && n == SER_SELECTION + 4 + (size_t)lists * SER_LIST;
+	return cur_sub(c, SER_SEL_ENTRY, &e) == ATTEST_OK && cur_u16le(&e, &hash) == ATTEST_OK &&
+	       cur_u8(&e, &size) == ATTEST_OK && cur_take(&e, 4, &bits) == ATTEST_OK && hash == q->hash &&
+	       size == q->sizeofSelect && size <= 4 && memcmp(bits, q->pcrSelect, size) == 0;
 }
 
-/* The next digest of size bytes, or NULL when the file holds no more. */
+/*
+ * True when f is a serialized dump of exactly the quote's selection; src
+ * then reads the digest lists after it (the size must be exact).
+ */
+static bool serialized_open(const struct file *f, const TPML_PCR_SELECTION *sel, struct digest_src *src)
+{
+	struct cur c;
+	uint32_t count, lists;
+
+	cur_init(&c, f->p, f->n);
+	if (cur_u32le(&c, &count) != ATTEST_OK || count != sel->count || count > SER_SEL_ENTRIES)
+		return false;
+	for (uint32_t i = 0; i < count; i++)
+		if (!selection_entry_is(&c, &sel->pcrSelections[i]))
+			return false;
+	if (cur_skip(&c, (SER_SEL_ENTRIES - count) * SER_SEL_ENTRY) != ATTEST_OK ||
+	    cur_u32le(&c, &lists) != ATTEST_OK || lists > 64 || cur_left(&c) != (size_t)lists * SER_LIST)
+		return false;
+	src->c = c;
+	src->serialized = true;
+	return true;
+}
+
+/* The next digest of size bytes, or NULL when the file holds no more (or a slot has another size). */
 static const uint8_t *next_digest(struct digest_src *s, size_t size)
 {
-	const uint8_t *list, *d;
+	const uint8_t *d = NULL;
+	struct cur slot;
+	uint16_t n;
 
-	if (!s->serialized) {
-		if (s->off + size > s->n)
+	if (!s->serialized)
+		return cur_take(&s->c, size, &d) == ATTEST_OK ? d : NULL;
+	while (s->in_list == 0) {
+		if (cur_sub(&s->c, SER_LIST, &s->list) != ATTEST_OK ||
+		    cur_u32le(&s->list, &s->in_list) != ATTEST_OK || s->in_list > SER_LIST_MAX)
 			return NULL;
-		s->off += size;
-		return s->p + s->off - size;
 	}
-	while (s->in_list == s->list_count) {
-		if (s->list == s->lists)
-			return NULL;
-		list = s->p + SER_SELECTION + 4 + s->list++ * SER_LIST;
-		s->list_count = ld_u32le(list) <= 8 ? ld_u32le(list) : 0;
-		s->in_list = 0;
-	}
-	list = s->p + SER_SELECTION + 4 + (s->list - 1) * SER_LIST;
-	d = list + 4 + s->in_list++ * SER_DIGEST;
-	return ld_u16le(d) == size ? d + 2 : NULL;
+	s->in_list--;
+	if (cur_sub(&s->list, SER_DIGEST, &slot) != ATTEST_OK || cur_u16le(&slot, &n) != ATTEST_OK ||
+	    n != size || cur_take(&slot, size, &d) != ATTEST_OK)
+		return NULL;
+	return d;
 }
 
 /* Everything of the file was used: no digest left over. */
 static bool digests_used_up(const struct digest_src *s)
 {
-	return s->serialized ? s->list == s->lists && s->in_list == s->list_count : s->off == s->n;
+	return cur_empty(&s->c) && s->in_list == 0;
 }
 
 static int pcrs_from_file(const struct cli *cli, const struct file *f, const TPMS_ATTEST *a,
 			  struct tpm_pcr_values *pcrs)
 {
 	const TPML_PCR_SELECTION *sel = &a->attested.quote.pcrSelect;
-	struct digest_src src = {.p = f->p, .n = f->n, .serialized = serialized_matches(f->p, f->n, sel)};
+	struct digest_src src = {0};
 	struct attest_err err;
 	size_t need = 0;
 
-	if (src.serialized)
-		src.lists = ld_u32le(f->p + SER_SELECTION);
+	if (!serialized_open(f, sel, &src))
+		cur_init(&src.c, f->p, f->n);
 	attest_err_clear(&err);
 	for (uint32_t i = 0; i < sel->count; i++) {
 		int b = tpm_bank_from_alg(sel->pcrSelections[i].hash);
 		size_t size = b < 0 ? 0 : tpm_bank_size((enum tpm_bank)b);
 
 		if (b < 0) {
-			cli_error(cli, "the quote selects PCRs of an unsupported bank (0x%04x)", sel->pcrSelections[i].hash);
+			cli_error(cli, "the quote selects PCRs of an unsupported bank (0x%04x)",
+				  sel->pcrSelections[i].hash);
 			return CLI_USAGE;
 		}
-		for (unsigned pcr = 0; pcr < 8u * sel->pcrSelections[i].sizeofSelect && pcr < TPM_PCR_COUNT; pcr++) {
+		for (unsigned pcr = 0; pcr < 8u * sel->pcrSelections[i].sizeofSelect && pcr < TPM_PCR_COUNT;
+		     pcr++) {
 			const uint8_t *d;
 
 			if (!(sel->pcrSelections[i].pcrSelect[pcr / 8] & (1u << (pcr % 8))))
 				continue;
 			need += size;
 			if ((d = next_digest(&src, size)) == NULL) {
-				cli_error(cli, "%s holds %zu bytes: fewer than the digests of the PCRs the quote selects",
+				cli_error(cli,
+					  "%s holds %zu bytes: fewer than the digests of the PCRs the quote "
+					  "selects",
 					  f->path, f->n);
 				return CLI_USAGE;
 			}
@@ -250,7 +288,9 @@ static int pcrs_from_file(const struct cli *cli, const struct file *f, const TPM
 		}
 	}
 	if (!digests_used_up(&src)) {
-		cli_error(cli, "%s holds %zu bytes but the PCRs the quote selects take %zu (tpm2_quote -o, default or -F values)",
+		cli_error(cli,
+			  "%s holds %zu bytes but the PCRs the quote selects take %zu (tpm2_quote -o, "
+			  "default or -F values)",
 			  f->path, f->n, need);
 		return CLI_USAGE;
 	}
@@ -264,7 +304,8 @@ static int pcrs_from_json(const struct cli *cli, const struct file *f, json_t *d
 	json_t *v = json_loadb((const char *)f->p, f->n, JSON_REJECT_DUPLICATES, &jerr);
 
 	if (!json_is_array(v)) {
-		cli_error(cli, "%s: not a JSON array of PCR banks (%s)", f->path, v ? "not an array" : jerr.text);
+		cli_error(cli, "%s: not a JSON array of PCR banks (%s)", f->path,
+			  v ? "not an array" : jerr.text);
 		json_decref(v);
 		return CLI_USAGE;
 	}
@@ -272,7 +313,8 @@ static int pcrs_from_json(const struct cli *cli, const struct file *f, json_t *d
 	return CLI_OK;
 }
 
-static int pack_pcrs(const struct cli *cli, const struct file *pcrs_file, const struct file *quote, json_t *doc)
+static int pack_pcrs(const struct cli *cli, const struct file *pcrs_file, const struct file *quote,
+		     json_t *doc)
 {
 	struct attest_err err;
 	struct tpm_pcr_values pcrs;
@@ -290,8 +332,7 @@ static int pack_pcrs(const struct cli *cli, const struct file *pcrs_file, const 
 	}
 	if (pcrs_from_file(cli, pcrs_file, &a, &pcrs) != CLI_OK)
 		return CLI_USAGE;
-	json_object_set_new(doc, "pcrs", tpm_pcrs_to_json(&pcrs));
-	return CLI_OK;
+	return json_object_set_new(doc, "pcrs", tpm_pcrs_to_json(&pcrs)) == 0 ? CLI_OK : CLI_LOCAL;
 }
 
 static int pack(const struct cli *cli, const struct pack_opts *o, json_t *doc)
@@ -302,8 +343,10 @@ static int pack(const struct cli *cli, const struct pack_opts *o, json_t *doc)
 	int rc;
 
 	attest_err_clear(&err);
-	if ((rc = file_load(cli, o->quote, &quote)) != CLI_OK || (rc = file_load(cli, o->signature, &sig)) != CLI_OK ||
-	    (rc = file_load(cli, o->ak_public, &ak)) != CLI_OK || (rc = file_load(cli, o->pcrs, &pcrs)) != CLI_OK ||
+	if ((rc = file_load(cli, o->quote, &quote)) != CLI_OK ||
+	    (rc = file_load(cli, o->signature, &sig)) != CLI_OK ||
+	    (rc = file_load(cli, o->ak_public, &ak)) != CLI_OK ||
+	    (rc = file_load(cli, o->pcrs, &pcrs)) != CLI_OK ||
 	    (o->ak_cert && (rc = file_load(cli, o->ak_cert, &cert)) != CLI_OK) ||
 	    (o->log && (rc = file_load(cli, o->log, &log)) != CLI_OK))
 		goto out;
@@ -340,8 +383,11 @@ static int cmd_pack(struct cli *cli, int argc, char **argv)
 		rc = CLI_LOCAL;
 	if (rc == CLI_OK) {
 		FILE *f = o.out ? fopen(o.out, "w") : stdout;
+		bool ok = f != NULL && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
 
-		if (f == NULL || fputs(text, f) < 0 || fputc('\n', f) < 0 || (o.out && fclose(f) != 0)) {
+		if (f != NULL && o.out && fclose(f) != 0)
+			ok = false;
+		if (!ok) {
 			cli_error(cli, "cannot write %s", o.out ? o.out : "stdout");
 			rc = CLI_LOCAL;
 		}
@@ -352,23 +398,23 @@ static int cmd_pack(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_command VERBS[] = {
-	{"pack", "one TPM attestation (JSON) from tpm2-tools files, for `attestctl verify Tpm`", cmd_pack,
-	 "Usage: attestctl tpm pack --quote FILE --signature FILE --ak-public FILE --pcrs FILE\n"
-	 "                          [--log FILE] [--ak-cert FILE] [-o FILE]\n\n"
-	 "Writes the attestation `attestctl verify Tpm FILE` checks offline (docs/claims-tpm.md):\n"
-	 "  --quote FILE      TPMS_ATTEST of a TPM2_Quote (tpm2_quote -m)\n"
-	 "  --signature FILE  its TPMT_SIGNATURE (tpm2_quote -s)\n"
-	 "  --ak-public FILE  the AK: TPM2B_PUBLIC / TPMT_PUBLIC (tpm2_createak -u, tpm2_readpublic -o)\n"
-	 "                    or a PEM public key (tpm2_readpublic -f pem)\n"
-	 "  --pcrs FILE       the quoted PCR values as tpm2_quote -o FILE writes them (its default\n"
-	 "                    format, or -F values), or the JSON \"pcrs\" array itself\n"
-	 "  --log FILE        the TCG event log (/sys/kernel/security/tpm0/binary_bios_measurements)\n"
-	 "  --ak-cert FILE    the AK's certificate (PEM or DER), checked against --trust-roots\n"
-	 "  -o, --output FILE write there instead of stdout\n\n"
-	 "Packing verifies nothing; `attestctl verify Tpm FILE --runtime-data NONCE` does\n"
-	 "(the nonce file holds the bytes given to tpm2_quote -q).\n"},
-	{NULL, NULL, NULL, NULL},
+    {"pack", "one TPM attestation (JSON) from tpm2-tools files, for `attestctl verify Tpm`", cmd_pack,
+     "Usage: attestctl tpm pack --quote FILE --signature FILE --ak-public FILE --pcrs FILE\n"
+     "                          [--log FILE] [--ak-cert FILE] [-o FILE]\n\n"
+     "Writes the attestation `attestctl verify Tpm FILE` checks offline (docs/claims-tpm.md):\n"
+     "  --quote FILE      TPMS_ATTEST of a TPM2_Quote (tpm2_quote -m)\n"
+     "  --signature FILE  its TPMT_SIGNATURE (tpm2_quote -s)\n"
+     "  --ak-public FILE  the AK: TPM2B_PUBLIC / TPMT_PUBLIC (tpm2_createak -u, tpm2_readpublic -o)\n"
+     "                    or a PEM public key (tpm2_readpublic -f pem)\n"
+     "  --pcrs FILE       the quoted PCR values as tpm2_quote -o FILE writes them (its default\n"
+     "                    format, or -F values), or the JSON \"pcrs\" array itself\n"
+     "  --log FILE        the TCG event log (/sys/kernel/security/tpm0/binary_bios_measurements)\n"
+     "  --ak-cert FILE    the AK's certificate (PEM or DER), checked against --trust-roots\n"
+     "  -o, --output FILE write there instead of stdout\n\n"
+     "Packing verifies nothing; `attestctl verify Tpm FILE --runtime-data NONCE` does\n"
+     "(the nonce file holds the bytes given to tpm2_quote -q).\n"},
+    {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cli_noun_tpm = {"tpm", "package TPM quotes from tpm2-tools for offline verification", VERBS, NULL,
-				      NULL};
+const struct cli_noun cli_noun_tpm = {"tpm", "package TPM quotes from tpm2-tools for offline verification",
+				      VERBS, NULL, NULL};

@@ -31,7 +31,8 @@ static void usage_top(FILE *f)
 		   "  --no-color        never colour output (also $NO_COLOR)\n"
 		   "  -h, --help        this help; `attestctl <command> --help` for a command\n"
 		   "  --version         print the version\n\n"
-		   "Exit codes: 0 ok/verified, 1 refused, 2 usage, 3 server error, 4 local error.\n");
+		   "Exit codes: 0 ok/verified, 1 refused (evidence, token or policy; HTTP 400, 401, 403),\n"
+		   "2 usage, 3 server error or any other HTTP error (404, 409, 429, 5xx), 4 local error.\n");
 }
 
 static void usage_noun(FILE *f, const struct cli_noun *n)

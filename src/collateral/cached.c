@@ -1314,9 +1314,9 @@ static void *refresher_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		while (!atomic_load(&c->stopping) &&
-		       pthread_cond_timedwait(&c->rcv, &c->rmu, &ts) != ETIMEDOUT)
-			;
+		/* 0: signalled (stop) or spurious; anything else (ETIMEDOUT, an error) ends the wait */
+		for (int w = 0; !atomic_load(&c->stopping) && w == 0;)
+			w = pthread_cond_timedwait(&c->rcv, &c->rmu, &ts);
 		if (atomic_load(&c->stopping))
 			break;
 		pthread_mutex_unlock(&c->rmu);

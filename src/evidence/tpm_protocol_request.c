@@ -165,25 +165,43 @@ static int pcrs_from(const json_t *arr, struct tpm_pcr_values *pcrs, struct atte
 	return ATTEST_OK;
 }
 
+/* The "values" of one bank: [{index, digest}] of each present PCR; NULL when out of memory. */
+static json_t *bank_values_json(const struct tpm_pcr_values *pcrs, enum tpm_bank b)
+{
+	json_t *vals = json_array();
+
+	for (unsigned i = 0; vals != NULL && i < TPM_PCR_COUNT; i++) {
+		char *d;
+		json_t *v;
+
+		if (!(pcrs->present[b] & (1u << i)))
+			continue;
+		d = b64url_encode(pcrs->v[b][i], tpm_bank_size(b));
+		v = d ? json_pack("{s:I, s:s}", "index", (json_int_t)i, "digest", d) : NULL;
+		free(d);
+		if (v == NULL || json_array_append_new(vals, v) != 0) {
+			json_decref(vals);
+			vals = NULL;
+		}
+	}
+	return vals;
+}
+
 json_t *tpm_pcrs_to_json(const struct tpm_pcr_values *pcrs)
 {
 	json_t *arr = json_array();
 
 	for (int b = 0; arr != NULL && b < TPM_BANK_COUNT; b++) {
-		json_t *vals = pcrs->present[b] ? json_array() : NULL;
+		json_t *vals, *bank;
 
-		for (unsigned i = 0; vals != NULL && i < TPM_PCR_COUNT; i++) {
-			char *d;
-
-			if (!(pcrs->present[b] & (1u << i)))
-				continue;
-			d = b64url_encode(pcrs->v[b][i], tpm_bank_size((enum tpm_bank)b));
-			json_array_append_new(vals, json_pack("{s:I, s:s?}", "index", (json_int_t)i, "digest", d));
-			free(d);
+		if (!pcrs->present[b])
+			continue;
+		vals = bank_values_json(pcrs, (enum tpm_bank)b);
+		bank = vals ? json_pack("{s:i, s:o}", "algorithm", tpm_bank_alg((enum tpm_bank)b), "values", vals) : NULL;
+		if (bank == NULL || json_array_append_new(arr, bank) != 0) {
+			json_decref(arr);
+			arr = NULL;
 		}
-		if (vals != NULL)
-			json_array_append_new(arr, json_pack("{s:i, s:o}", "algorithm", tpm_bank_alg((enum tpm_bank)b),
-							     "values", vals));
 	}
 	return arr;
 }
