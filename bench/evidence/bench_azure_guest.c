@@ -123,11 +123,11 @@ static void vm_build(struct vm *v)
 		if (MASK & (1u << i))
 			tpm_pcr_set(&v->pcrs, TPM_BANK_SHA256, i, all.v[TPM_BANK_SHA256][i], 32, NULL);
 	if (devplat_azg_tpm_public(v->ak, true, &v->aik_pub, &v->aik_pub_len, NULL) != 0 ||
-	    devplat_tpm_quote(v->ak, &v->pcrs, TPM_BANK_SHA256, MASK, NULL, 0, &v->quote, &v->quote_len, &v->qsig,
-			      &v->qsig_len, NULL) != 0 ||
+	    devplat_tpm_quote(v->ak, &v->pcrs, TPM_BANK_SHA256, MASK, NULL, 0, &v->quote, &v->quote_len,
+			      &v->qsig, &v->qsig_len, NULL) != 0 ||
 	    devplat_azg_tpm_public(v->enc, false, &v->enc_pub, &v->enc_pub_len, NULL) != 0 ||
-	    devplat_azg_certify(v->ak, v->enc_pub, v->enc_pub_len, &v->cert, &v->cert_len, &v->csig, &v->csig_len,
-				NULL) != 0 ||
+	    devplat_azg_certify(v->ak, v->enc_pub, v->enc_pub_len, &v->cert, &v->cert_len, &v->csig,
+				&v->csig_len, NULL) != 0 ||
 	    tpm_pkey_spki_sha256(v->ak, v->aik_hash) != 0)
 		exit(1);
 	rq.os_type = "Windows";
@@ -177,7 +177,8 @@ static void sig_make(struct sig *g, EVP_PKEY *k, const EVP_MD *md, int pad)
 	EVP_PKEY_CTX *pc = NULL;
 
 	g->key = k, g->md = md, g->pad = pad, g->n = sizeof(g->s);
-	if (EVP_DigestSignInit(c, &pc, md, NULL, k) != 1 || (pad && EVP_PKEY_CTX_set_rsa_padding(pc, pad) != 1) ||
+	if (EVP_DigestSignInit(c, &pc, md, NULL, k) != 1 ||
+	    (pad && EVP_PKEY_CTX_set_rsa_padding(pc, pad) != 1) ||
 	    EVP_DigestSign(c, g->s, &g->n, MSG, sizeof(MSG)) != 1)
 		exit(1);
 	EVP_MD_CTX_free(c);
@@ -214,7 +215,8 @@ static void seal_once(const struct vm *v)
 {
 	char *sealed = NULL;
 
-	if (azure_guest_seal(v->enc, "eyJhbGciOiJSUzI1NiJ9.eyJ4LW1zLWF0dGVzdGF0aW9uLXR5cGUiOiJhenVyZXZtIn0.c2ln",
+	if (azure_guest_seal(v->enc,
+			     "eyJhbGciOiJSUzI1NiJ9.eyJ4LW1zLWF0dGVzdGF0aW9uLXR5cGUiOiJhenVyZXZtIn0.c2ln",
 			     &sealed, NULL) != 0)
 		exit(1);
 	free(sealed);
@@ -233,8 +235,10 @@ int main(void)
 	vm_build(&v);
 	tl_o.registered_aiks = (const uint8_t(*)[32])v.aik_hash;
 	tl_o.n_registered_aiks = 1;
-	sig_make(&rsa2048, EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), EVP_sha256(), RSA_PKCS1_PADDING);
-	sig_make(&rsa4096, EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096), EVP_sha384(), RSA_PKCS1_PSS_PADDING);
+	sig_make(&rsa2048, EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), EVP_sha256(),
+		 RSA_PKCS1_PADDING);
+	sig_make(&rsa4096, EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096), EVP_sha384(),
+		 RSA_PKCS1_PSS_PADDING);
 	sig_make(&p384, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"), EVP_sha384(), 0);
 	verify_once(&v, &warm_o, v.snp_text); /* fills the chain cache */
 	for (int r = 0; r < RUNS; r++) {
@@ -242,13 +246,27 @@ int main(void)
 			double c0 = cpu_us(), w0 = wall_us();
 
 			switch (f) {
-			case F_RSA2048: sig_verify(&rsa2048); break;
-			case F_RSA4096: sig_verify(&rsa4096); break;
-			case F_P384: sig_verify(&p384); break;
-			case M_COLD: verify_once(&v, &cold_o, v.snp_text); break;
-			case M_WARM: verify_once(&v, &warm_o, v.snp_text); break;
-			case M_TL: verify_once(&v, &tl_o, v.tl_text); break;
-			default: seal_once(&v); break;
+			case F_RSA2048:
+				sig_verify(&rsa2048);
+				break;
+			case F_RSA4096:
+				sig_verify(&rsa4096);
+				break;
+			case F_P384:
+				sig_verify(&p384);
+				break;
+			case M_COLD:
+				verify_once(&v, &cold_o, v.snp_text);
+				break;
+			case M_WARM:
+				verify_once(&v, &warm_o, v.snp_text);
+				break;
+			case M_TL:
+				verify_once(&v, &tl_o, v.tl_text);
+				break;
+			default:
+				seal_once(&v);
+				break;
 			}
 			cpu[f][r] = cpu_us() - c0;
 			wall[f][r] = wall_us() - w0;
@@ -259,7 +277,8 @@ int main(void)
 	floor_cold = 2 * m[F_RSA2048] + 2 * m[F_RSA4096] + m[F_P384];
 	floor_warm = 2 * m[F_RSA2048] + m[F_P384];
 	floor_tl = 2 * m[F_RSA2048];
-	printf("bench_azure_guest (synthetic SevSnp CVM, %zu-byte request, %zu-event log; median of %d interleaved "
+	printf("bench_azure_guest (synthetic SevSnp CVM, %zu-byte request, %zu-event log; median of %d "
+	       "interleaved "
 	       "runs; CPU time, wall time)\n",
 	       strlen(v.snp_text), v.log.n, RUNS);
 	printf("  floor cold: 2 RSA-2048 + 2 RSA-4096-PSS + ECDSA-P384 %9.1f us\n", floor_cold);

@@ -2,7 +2,8 @@
  * libFuzzer target: the AttestationInfo JSON of Azure guest attestation
  * (src/evidence/azure_guest.c, maa-interface.md §1.3.6). The whole input
  * is the JSON text: parsed, then verified with no trust anchors and a
- * registered AIK hash no key has (nothing may verify), and, as a sealed envelope, handed to the unseal parser.
+ * registered AIK hash no key has (nothing may verify), and, as a sealed envelope, handed to the unseal
+ * parser.
  */
 #include "claims/claims.h"
 #include "evidence/azure_guest.h"

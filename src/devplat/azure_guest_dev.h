@@ -55,9 +55,9 @@ struct snp_plat_leaf;
 /* How the synthetic SNP report of a CVM is made (devplat_azg_snp_proof). */
 struct devplat_azg_snp {
 	const uint8_t *chip_id; /* 64 bytes: the leaf's CHIP_ID */
-	const uint8_t *tcb;     /* 8 bytes: every TCB of the report */
-	uint32_t vmpl;          /* the HCL's is 0 */
-	uint64_t policy_bits;   /* ORed into the guest policy (e.g. SNP_POLICY_DEBUG) */
+	const uint8_t *tcb;	/* 8 bytes: every TCB of the report */
+	uint32_t vmpl;		/* the HCL's is 0 */
+	uint64_t policy_bits;	/* ORed into the guest policy (e.g. SNP_POLICY_DEBUG) */
 };
 
 /*

@@ -387,8 +387,8 @@ static int isolation_snp(struct agv *v, struct attest_err *err)
 	if (rc == ATTEST_OK) {
 		certs.chain = env.chain;
 		certs.chain_len = env.chain_len;
-		rc = snp_verify_report(v->ctx, v->opts ? v->opts->snp : NULL, env.report, env.report_len, &certs,
-				       res, err);
+		rc = snp_verify_report(v->ctx, v->opts ? v->opts->snp : NULL, env.report, env.report_len,
+				       &certs, res, err);
 	}
 	/* REPORT_DATA = SHA-256(RunTimeData) || 0…0 (formats.md §6.2, hash type 1). */
 	bind.runtime_data = v->g.runtime.p;
@@ -429,7 +429,8 @@ static int compliance_status(struct agv *v)
 {
 	const bool snp = v->g.isolation == AZURE_GUEST_SEV_SNP;
 	const json_t *m = claim_set_get(v->tee, snp ? "x-ms-sevsnpvm-launchmeasurement" : "tdx_mrtd");
-	const json_t *dbg = claim_set_get(v->tee, snp ? "x-ms-sevsnpvm-is-debuggable" : "tdx_td_attributes_debug");
+	const json_t *dbg =
+	    claim_set_get(v->tee, snp ? "x-ms-sevsnpvm-is-debuggable" : "tdx_td_attributes_debug");
 	const json_t *vmpl = claim_set_get(v->tee, "x-ms-sevsnpvm-vmpl");
 	const uint8_t(*list)[48] = NULL;
 	size_t n = 0;
@@ -446,7 +447,8 @@ static int compliance_status(struct agv *v)
 		return ATTEST_OK;
 	for (size_t i = 0; i < n; i++)
 		listed |= CRYPTO_memcmp(list[i], d, sizeof(d)) == 0;
-	return listed ? claim_set_add_str(v->tee, "x-ms-compliance-status", "azure-compliant-cvm") : ATTEST_OK;
+	return listed ? claim_set_add_str(v->tee, "x-ms-compliance-status", "azure-compliant-cvm")
+		      : ATTEST_OK;
 }
 
 static int isolation_verify(struct agv *v, struct attest_err *err)
@@ -493,7 +495,8 @@ static void strip_tpm2b(const struct azure_guest_blob *b, const uint8_t **p, siz
  * to a configured vTPM root at ctx->now. Anything else is
  * azureguest.aik.unregistered, naming why the certificate did not help.
  */
-static int aik_trust(const struct agv *v, struct tpm_aik_trust *trust, uint8_t bound[32], struct attest_err *err)
+static int aik_trust(const struct agv *v, struct tpm_aik_trust *trust, uint8_t bound[32],
+		     struct attest_err *err)
 {
 	memset(trust, 0, sizeof(*trust));
 	trust->now = v->ctx->now;
@@ -501,7 +504,8 @@ static int aik_trust(const struct agv *v, struct tpm_aik_trust *trust, uint8_t b
 	trust->require_valid_aik_cert = false;
 	if (v->aik_bound) {
 		if (tpm_pkey_spki_sha256(v->aik, bound) != 0)
-			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public", "cannot encode the AIK");
+			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public",
+					      "cannot encode the AIK");
 		trust->registered = (const uint8_t(*)[32])bound;
 		trust->n_registered = 1;
 	} else if (v->opts != NULL && v->opts->n_registered_aiks > 0) {
@@ -543,7 +547,8 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 	if (rc != ATTEST_OK && strcmp(qe.name, "tpm.aik.untrusted") == 0) {
 		/* tpm.c says "not registered for this tenant and <why the certificate failed>". */
 		static const char said[] = "the AIK is not registered for this tenant and ";
-		const char *why = strncmp(qe.msg, said, sizeof(said) - 1) == 0 ? qe.msg + sizeof(said) - 1 : qe.msg;
+		const char *why =
+		    strncmp(qe.msg, said, sizeof(said) - 1) == 0 ? qe.msg + sizeof(said) - 1 : qe.msg;
 
 		return attest_err_set(err, ATTEST_E_VERIFY, AG ".aik.unregistered",
 				      "the AIK is not bound by isolation evidence, not registered with the "

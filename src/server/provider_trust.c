@@ -70,10 +70,12 @@ static int string_array(const json_t *obj, const char *name, const char *where, 
 	if (a == NULL || json_is_null(a))
 		return ATTEST_OK;
 	if (!json_is_array(a))
-		return attest_err_set(err, ATTEST_E_PARSE, code, "settings.%s.%s must be an array", where, name);
+		return attest_err_set(err, ATTEST_E_PARSE, code, "settings.%s.%s must be an array", where,
+				      name);
 	if (json_array_size(a) > max)
-		return attest_err_set(err, ATTEST_E_PARSE, PT ".count", "settings.%s.%s has %zu entries, more than %zu",
-				      where, name, json_array_size(a), max);
+		return attest_err_set(err, ATTEST_E_PARSE, PT ".count",
+				      "settings.%s.%s has %zu entries, more than %zu", where, name,
+				      json_array_size(a), max);
 	*out = a;
 	return ATTEST_OK;
 }
@@ -88,18 +90,21 @@ static int parse_aiks(const json_t *settings, struct provider_trust *t, struct a
 		return ATTEST_OK;
 	if (!json_is_object(tpm))
 		return attest_err_set(err, ATTEST_E_PARSE, PT ".tpm", "settings.tpm must be an object");
-	if ((rc = string_array(tpm, "registeredAiks", "tpm", PT ".tpm", PROVIDER_TRUST_MAX_AIKS, &a, err)) != ATTEST_OK ||
+	if ((rc = string_array(tpm, "registeredAiks", "tpm", PT ".tpm", PROVIDER_TRUST_MAX_AIKS, &a, err)) !=
+		ATTEST_OK ||
 	    a == NULL || json_array_size(a) == 0)
 		return rc;
 	if ((t->aiks = calloc(json_array_size(a), sizeof(*t->aiks))) == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, PT ".nomem", "out of memory");
 	json_array_foreach(a, i, v)
 	{
-		if (!json_is_string(v) || aik_entry(json_string_value(v), json_string_length(v), t->aiks[i]) != 0)
-			return attest_err_set(err, ATTEST_E_PARSE, PT ".aik",
-					      "settings.tpm.registeredAiks[%zu] is neither the base64 SHA-256 of an "
-					      "AIK's SubjectPublicKeyInfo nor a PEM public key",
-					      i);
+		if (!json_is_string(v) ||
+		    aik_entry(json_string_value(v), json_string_length(v), t->aiks[i]) != 0)
+			return attest_err_set(
+			    err, ATTEST_E_PARSE, PT ".aik",
+			    "settings.tpm.registeredAiks[%zu] is neither the base64 SHA-256 of an "
+			    "AIK's SubjectPublicKeyInfo nor a PEM public key",
+			    i);
 	}
 	t->tenant.registered_aiks = (const uint8_t(*)[32])t->aiks;
 	t->tenant.n_registered_aiks = json_array_size(a);
@@ -115,10 +120,10 @@ static int parse_measurements(const json_t *settings, struct provider_trust *t, 
 	if (ag == NULL || json_is_null(ag))
 		return ATTEST_OK;
 	if (!json_is_object(ag))
-		return attest_err_set(err, ATTEST_E_PARSE, PT ".azure_guest", "settings.azureGuest must be an object");
-	if ((rc = string_array(ag, "cvmMeasurements", "azureGuest", PT ".azure_guest", PROVIDER_TRUST_MAX_MEASUREMENTS,
-				 &a, err)) !=
-		ATTEST_OK ||
+		return attest_err_set(err, ATTEST_E_PARSE, PT ".azure_guest",
+				      "settings.azureGuest must be an object");
+	if ((rc = string_array(ag, "cvmMeasurements", "azureGuest", PT ".azure_guest",
+			       PROVIDER_TRUST_MAX_MEASUREMENTS, &a, err)) != ATTEST_OK ||
 	    a == NULL || json_array_size(a) == 0)
 		return rc;
 	if ((t->measurements = calloc(json_array_size(a), sizeof(*t->measurements))) == NULL)
@@ -127,10 +132,11 @@ static int parse_measurements(const json_t *settings, struct provider_trust *t, 
 	{
 		if (!json_is_string(v) || json_string_length(v) != 96 ||
 		    hex_decode_to(json_string_value(v), 96, t->measurements[i], 48) != 0)
-			return attest_err_set(err, ATTEST_E_PARSE, PT ".measurement",
-					      "settings.azureGuest.cvmMeasurements[%zu] is not 96 hex digits (a 48-byte "
-					      "launch measurement)",
-					      i);
+			return attest_err_set(
+			    err, ATTEST_E_PARSE, PT ".measurement",
+			    "settings.azureGuest.cvmMeasurements[%zu] is not 96 hex digits (a 48-byte "
+			    "launch measurement)",
+			    i);
 	}
 	t->tenant.cvm_measurements = (const uint8_t(*)[48])t->measurements;
 	t->tenant.n_cvm_measurements = json_array_size(a);
@@ -145,9 +151,9 @@ int provider_trust_from_json(const json_t *settings, struct provider_trust **out
 	if (t == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, PT ".nomem", "out of memory");
 	rc = settings == NULL || json_is_null(settings) ? ATTEST_OK
-	     : !json_is_object(settings)
-		 ? attest_err_set(err, ATTEST_E_PARSE, PT ".json", "the provider settings are not a JSON object")
-		 : parse_aiks(settings, t, err);
+	     : !json_is_object(settings)		? attest_err_set(err, ATTEST_E_PARSE, PT ".json",
+									 "the provider settings are not a JSON object")
+							: parse_aiks(settings, t, err);
 	if (rc == ATTEST_OK && json_is_object(settings))
 		rc = parse_measurements(settings, t, err);
 	if (rc != ATTEST_OK) {
@@ -165,8 +171,8 @@ int provider_trust_parse(const char *settings_json, struct provider_trust **out,
 
 	if (settings_json == NULL || settings_json[0] == 0)
 		return provider_trust_from_json(NULL, out, err);
-	if ((rc = jsonx_parse(settings_json, strlen(settings_json), &s, PT ".json", "provider settings", err)) !=
-	    ATTEST_OK)
+	if ((rc = jsonx_parse(settings_json, strlen(settings_json), &s, PT ".json", "provider settings",
+			      err)) != ATTEST_OK)
 		return rc;
 	rc = provider_trust_from_json(s, out, err);
 	json_decref(s);

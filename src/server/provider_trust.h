@@ -26,7 +26,7 @@
 #include <jansson.h>
 
 /* Bounds on what one provider registers (far above real fleets of images). */
-#define PROVIDER_TRUST_MAX_AIKS 4096
+#define PROVIDER_TRUST_MAX_AIKS		4096
 #define PROVIDER_TRUST_MAX_MEASUREMENTS 256
 
 struct provider_trust;

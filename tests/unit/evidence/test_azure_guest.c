@@ -203,8 +203,8 @@ static void real_snp_isolation_is_refused_with_the_vcek_of_another_chip(void **s
 static void real_secure_boot_variables_are_sound(void **state)
 {
 	static const char *const logs[] = {
-	    "tpm/event-logs/sb_cert_eventlog.bin",		     /* with a db authority */
-	    "tpm/event-logs/option_rom_eventlog.bin",		     /* two db authorities */
+	    "tpm/event-logs/sb_cert_eventlog.bin",			      /* with a db authority */
+	    "tpm/event-logs/option_rom_eventlog.bin",			      /* two db authorities */
 	    "tpm/gcp-windows-shielded-vm-quote/binary_bios_measurements.bin", /* SHA-1 log */
 	    "tpm/event-logs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog.bin",
 	};
@@ -268,7 +268,8 @@ static void gcp_pcrs(const char *dir, struct tpm_pcr_values *pcrs)
 		assert_int_equal(json_integer_value(json_object_get(e, "digest_alg")), 3); /* SHA-1 */
 		assert_int_equal(hex_decode_to(h, strlen(h), d, 20), 0);
 		assert_int_equal(tpm_pcr_set(pcrs, TPM_BANK_SHA1,
-					     (unsigned)json_integer_value(json_object_get(e, "index")), d, 20, NULL),
+					     (unsigned)json_integer_value(json_object_get(e, "index")), d, 20,
+					     NULL),
 				 0);
 	}
 	json_decref(a);
@@ -304,8 +305,8 @@ static void real_windows_log_gives_the_boot_configuration_facts(void **state)
 }
 
 /* Verifies bytes as the GCP log against its real PCRs; the boot state when it verifies. */
-static int gcp_log_state(const uint8_t *p, size_t n, const struct tpm_pcr_values *pcrs, struct tcg_boot_state *st,
-			 struct attest_err *err)
+static int gcp_log_state(const uint8_t *p, size_t n, const struct tpm_pcr_values *pcrs,
+			 struct tcg_boot_state *st, struct attest_err *err)
 {
 	struct tcg_log *log = NULL;
 	int rc;
@@ -331,7 +332,8 @@ static void cut_or_thinned_log_proves_no_absence(void **state)
 	static const size_t firmware_cuts[] = {34, 12834, 13350}; /* PCR 7, 5, 4 events lost */
 	static const size_t pcr13[][2] = {{13808, 14394}, {19135, 41978}, {43252, 43288}};
 	size_t n = 0, m = 0;
-	uint8_t *p = read_vec(dir, "tpm/gcp-windows-shielded-vm-quote/binary_bios_measurements.bin", &n), *thin;
+	uint8_t *p = read_vec(dir, "tpm/gcp-windows-shielded-vm-quote/binary_bios_measurements.bin", &n),
+		*thin;
 	struct tpm_pcr_values pcrs;
 	struct tcg_boot_state st;
 	struct attest_err err;
@@ -398,7 +400,10 @@ static char *snp_proof_at(struct vm *v, const char *runtime, uint32_t vmpl, uint
 }
 
 /* The same as the HCL at VMPL 0 makes it. */
-static char *snp_proof(struct vm *v, const char *runtime) { return snp_proof_at(v, runtime, 0, 0); }
+static char *snp_proof(struct vm *v, const char *runtime)
+{
+	return snp_proof_at(v, runtime, 0, 0);
+}
 
 static void vm_request(struct vm *v)
 {
@@ -701,7 +706,8 @@ static void trusted_launch_with_a_registered_aik_needs_no_certificate(void **sta
 	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-attestation-type")), "azurevm");
 	/* The same registration as the provider's (ctx->tenant): what attestd's pipeline passes. */
 	{
-		struct evidence_tenant t = {.registered_aiks = (const uint8_t(*)[32])reg, .n_registered_aiks = 2};
+		struct evidence_tenant t = {.registered_aiks = (const uint8_t(*)[32])reg,
+					    .n_registered_aiks = 2};
 
 		claim_set_free(cs);
 		cs = claim_set_new();
@@ -721,7 +727,8 @@ static void trusted_launch_with_a_registered_aik_needs_no_certificate(void **sta
 	assert_string_equal(err.name, "azureguest.aik.unregistered");
 	assert_non_null(strstr(err.msg, "no AIK certificate"));
 	assert_int_equal(claim_set_count(cs), 0);
-	/* Registration is enough even beside a certificate that chains nowhere; without it the chain error is named. */
+	/* Registration is enough even beside a certificate that chains nowhere; without it the chain error is
+	 * named. */
 	assert_int_equal(devplat_tpm_ca_new("Unknown AIK CA", 1600000000, 2000000000, &ca, NULL), 0);
 	assert_int_equal(devplat_tpm_ca_issue(ca, v->ak, "aik", 1600000000, 2000000000, &cert, NULL), 0);
 	dl = i2d_X509(cert, &der);
@@ -742,7 +749,8 @@ static void trusted_launch_with_a_registered_aik_needs_no_certificate(void **sta
 		v->rq.proof.p = (const uint8_t *)proof, v->rq.proof.n = strlen(proof);
 		v->rq.runtime.p = (const uint8_t *)rt, v->rq.runtime.n = strlen(rt);
 		vm_request(v);
-		assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 2, cs, &err), ATTEST_E_VERIFY);
+		assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 2, cs, &err),
+				 ATTEST_E_VERIFY);
 		assert_string_equal(err.name, "hcl.ak_mismatch");
 		v->rq.proof.p = (const uint8_t *)v->proof, v->rq.proof.n = strlen(v->proof);
 		v->rq.runtime.p = (const uint8_t *)v->runtime, v->rq.runtime.n = strlen(v->runtime);
@@ -836,20 +844,23 @@ static void custom_boot(struct devplat_tcg_log *l, const struct boot_spec *s)
 	/* The db entry that verified the boot loader (PFP §3.3.4.8). */
 	if (s->authority)
 		sb_var(l, "db", EV_EFI_VARIABLE_AUTHORITY, s->authority_foreign ? theirs : ours, 48);
-	assert_int_equal(devplat_sipa(&inner, 0x00040001u, &zero, 1) || /* BootDebugging */
+	assert_int_equal(devplat_sipa(&inner, 0x00040001u, &zero, 1) ||	    /* BootDebugging */
 			     devplat_sipa(&inner, 0x00050001u, &zero, 1) || /* OsKernelDebug */
 			     devplat_sipa(&inner, 0x0005000Du, &hyp, 1) ||  /* HypervisorDebug */
 			     devplat_sipa(&inner, 0x00050002u, &ci, 1) ||   /* CodeIntegrity */
 			     devplat_sipa(&inner, 0x00050003u, &zero, 1) || /* TestSigning */
-			     devplat_sipa(&inner, 0x00050021u, &fl, 1),     /* FlightSigning */
+			     devplat_sipa(&inner, 0x00050021u, &fl, 1),	    /* FlightSigning */
 			 0);
 	for (int i = 0; i < s->n_hvci; i++)
 		assert_int_equal(devplat_sipa(&inner, 0x000A0007u, &s->hvci[i], 8), 0); /* VbsHVCIPolicy */
 	if (s->elam) {
-		assert_int_equal(devplat_sipa(&elam, 0x00090001u, "e\0l\0a\0m\0\0\0", 10), 0); /* ELAMKeyname */
-		assert_int_equal(devplat_sipa(&inner, 0x40010002u, elam.p, (uint32_t)elam.len), 0); /* ElamAggregation */
+		assert_int_equal(devplat_sipa(&elam, 0x00090001u, "e\0l\0a\0m\0\0\0", 10),
+				 0); /* ELAMKeyname */
+		assert_int_equal(devplat_sipa(&inner, 0x40010002u, elam.p, (uint32_t)elam.len),
+				 0); /* ElamAggregation */
 	}
-	assert_int_equal(devplat_sipa(&outer, 0x40010001u, inner.p, (uint32_t)inner.len), 0); /* TrustBoundary */
+	assert_int_equal(devplat_sipa(&outer, 0x40010001u, inner.p, (uint32_t)inner.len),
+			 0); /* TrustBoundary */
 	assert_int_equal(devplat_tcg_log_add(l, 12, EV_EVENT_TAG, outer.p, outer.len), 0);
 	assert_int_equal(devplat_tcg_log_add(l, 13, EV_SEPARATOR, "WBCL", 4), 0);
 	assert_int_equal(devplat_tcg_log_add(l, 14, EV_SEPARATOR, "WBCL", 4), 0);
@@ -905,11 +916,9 @@ static bool claim_bool(const struct claim_set *cs, const char *type)
 static void windows_boot_claims_are_read_from_verified_sipa_events(void **state)
 {
 	struct vm *v = *state;
-	struct boot_spec clean = {0}, risky = {.hyp_debug = true,
-					       .flight = true,
-					       .elam = true,
-					       .n_hvci = 2,
-					       .hvci = {3, 1}};
+	struct boot_spec clean = {0},
+			 risky = {
+			     .hyp_debug = true, .flight = true, .elam = true, .n_hvci = 2, .hvci = {3, 1}};
 	struct boot_spec no_ci = {.code_integrity_off = true};
 	struct claim_set *cs = claims_of_boot(v, &clean, MASK);
 
@@ -949,7 +958,8 @@ static void windows_boot_claims_are_read_from_verified_sipa_events(void **state)
 static void secure_boot_variables_can_only_rule_validation_out(void **state)
 {
 	struct vm *v = *state;
-	struct boot_spec sound = {.authority = true}, bad_db = {.db_malformed = true}, no_dbx = {.no_dbx = true};
+	struct boot_spec sound = {.authority = true}, bad_db = {.db_malformed = true},
+			 no_dbx = {.no_dbx = true};
 	struct boot_spec foreign = {.authority = true, .authority_foreign = true};
 	struct claim_set *cs = claims_of_boot(v, &sound, MASK);
 

@@ -452,7 +452,8 @@ static void attestd_answer_is_opened_by_the_tpm_and_verified_with_jose(void **st
 	free(token);
 }
 
-/* This build's attestctl against p (a provider's prefix, "" for the default) as administrator; its exit status. */
+/* This build's attestctl against p (a provider's prefix, "" for the default) as administrator; its exit
+ * status. */
 static int attestctl_at(const struct attestd_proc *p, const char *prefix, const char *args)
 {
 	const char *bin = getenv("ATTEST_BINARY_DIR");
@@ -460,14 +461,18 @@ static int attestctl_at(const struct attestd_proc *p, const char *prefix, const 
 	int st;
 
 	snprintf(cmd, sizeof(cmd),
-		 "ATTESTD_URL='%s%s' ATTESTD_CACERT='%s' ATTESTD_TOKEN='%s' '%s/src/cli/attestctl' %s >>'%s/ctl.log' "
+		 "ATTESTD_URL='%s%s' ATTESTD_CACERT='%s' ATTESTD_TOKEN='%s' '%s/src/cli/attestctl' %s "
+		 ">>'%s/ctl.log' "
 		 "2>&1",
 		 p->base, prefix, p->cacert, p->admin, bin ? bin : ".", args, p->dir);
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int attestctl(const struct attestd_proc *p, const char *args) { return attestctl_at(p, "", args); }
+static int attestctl(const struct attestd_proc *p, const char *args)
+{
+	return attestctl_at(p, "", args);
+}
 
 /* The hex launch measurement of this VM's SNP report, as the verifier claims it (malloc'd). */
 static char *launch_measurement(const struct fx *f)
@@ -531,7 +536,8 @@ static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void
 	}
 	snprintf(arg, sizeof(arg), "provider create vmfleet --mode aad --settings @%s", settings);
 	assert_int_equal(attestctl(&p, arg), 0);
-	/* Registered there: accepted without AikCert and without isolation evidence; the TPM opens the answer. */
+	/* Registered there: accepted without AikCert and without isolation evidence; the TPM opens the
+	 * answer. */
 	token = attest_over_https(&p, "/providers/vmfleet", f->tl_text);
 	attest_err_clear(&err);
 	assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err), ATTEST_OK);
@@ -543,13 +549,15 @@ static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void
 		char *meas = launch_measurement(f), *payload;
 
 		snprintf(arg, sizeof(arg),
-			 "provider create cvmfleet --mode aad --settings '{\"azureGuest\":{\"cvmMeasurements\":[\"%s\"]}}'",
+			 "provider create cvmfleet --mode aad --settings "
+			 "'{\"azureGuest\":{\"cvmMeasurements\":[\"%s\"]}}'",
 			 meas);
 		assert_int_equal(attestctl(&p, arg), 0);
 		free(token), free(jwt);
 		token = attest_over_https(&p, "/providers/cvmfleet", f->text);
 		jwt = NULL;
-		assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err), ATTEST_OK);
+		assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err),
+				 ATTEST_OK);
 		payload = jwt_payload_text(jwt);
 		assert_non_null(strstr(payload, "\"x-ms-compliance-status\":\"azure-compliant-cvm\""));
 		free(payload);
@@ -557,18 +565,20 @@ static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void
 		free(token), free(jwt);
 		token = attest_over_https(&p, "", f->text);
 		jwt = NULL;
-		assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err), ATTEST_OK);
+		assert_int_equal(azure_guest_unseal_with(tpm_unwrap, f, token, strlen(token), &jwt, &err),
+				 ATTEST_OK);
 		payload = jwt_payload_text(jwt);
 		assert_null(strstr(payload, "x-ms-compliance-status"));
 		free(payload);
 		free(meas);
 	}
-	/* An SKR-style policy on the nested claim (dotted name, maa-interface.md §2.6): permits only there. */
+	/* An SKR-style policy on the nested claim (dotted name, maa-interface.md §2.6): permits only there.
+	 */
 	{
-		static const char policy[] =
-		    "version=1.0;\nauthorizationrules {\n"
-		    "    [type==\"x-ms-isolation-tee.x-ms-compliance-status\", value==\"azure-compliant-cvm\"] => "
-		    "permit();\n};\nissuancerules { };\n";
+		static const char policy[] = "version=1.0;\nauthorizationrules {\n"
+					     "    [type==\"x-ms-isolation-tee.x-ms-compliance-status\", "
+					     "value==\"azure-compliant-cvm\"] => "
+					     "permit();\n};\nissuancerules { };\n";
 		char path[512];
 
 		put_file(f, "compliant.policy", policy, strlen(policy), path, sizeof(path));
@@ -582,7 +592,8 @@ static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void
 	}
 	/* A malformed registration is refused when written. */
 	assert_int_not_equal(
-	    attestctl(&p, "provider update vmfleet --settings '{\"tpm\":{\"registeredAiks\":[\"AAAA\"]}}'"), 0);
+	    attestctl(&p, "provider update vmfleet --settings '{\"tpm\":{\"registeredAiks\":[\"AAAA\"]}}'"),
+	    0);
 	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
 	attestd_cleanup(&p);
 	curl_global_cleanup();

@@ -51,7 +51,7 @@ struct world {
 	uint8_t *aik_pub, *quote, *qsig, *enc_pub, *cert, *csig;
 	size_t aik_pub_len, quote_len, qsig_len, enc_pub_len, cert_len, csig_len;
 	const struct azure_guest_opts *opts; /* provider options of the next attest() */
-	bool debug_td;                       /* the next TD is debuggable */
+	bool debug_td;			     /* the next TD is debuggable */
 };
 
 static void intel_up(struct world *w)
@@ -250,7 +250,8 @@ static const char *tdx_compliance(struct world *w, const uint8_t (*m)[48], size_
 	if (attest(w, rt, rt, cs, &err) != ATTEST_OK)
 		fail_msg("%s: %s", err.name, err.msg);
 	w->opts = NULL, w->debug_td = false;
-	v = json_string_value(json_object_get(claim_set_get(cs, "x-ms-isolation-tee"), "x-ms-compliance-status"));
+	v = json_string_value(
+	    json_object_get(claim_set_get(cs, "x-ms-isolation-tee"), "x-ms-compliance-status"));
 	snprintf(out, sizeof(out), "%s", v ? v : "");
 	claim_set_free(cs);
 	free(rt);

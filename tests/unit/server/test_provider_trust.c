@@ -45,7 +45,8 @@ static void an_aik_registers_by_hash_or_by_pem(void **state)
 	b64 = b64std_encode(h, 32);
 	s = json_pack("{s:{s:[s,s]}, s:{s:[s]}, s:i}", "tpm", "registeredAiks", b64, pem, "azureGuest",
 		      "cvmMeasurements",
-		      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+		      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899aa"
+		      "bbccddeeff",
 		      "rate_burst", 5);
 	assert_int_equal(provider_trust_from_json(s, &t, NULL), 0);
 	ten = provider_trust_tenant(t);
@@ -88,11 +89,13 @@ static void malformed_entries_are_refused_by_name(void **state)
 	    {"{\"tpm\":{\"registeredAiks\":\"x\"}}", "provider.settings.tpm"},
 	    {"{\"tpm\":{\"registeredAiks\":[\"AAAA\"]}}", "provider.settings.aik"}, /* 3 bytes, not 32 */
 	    {"{\"tpm\":{\"registeredAiks\":[7]}}", "provider.settings.aik"},
-	    {"{\"tpm\":{\"registeredAiks\":[\"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\\n\"]}}",
+	    {"{\"tpm\":{\"registeredAiks\":[\"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC "
+	     "KEY-----\\n\"]}}",
 	     "provider.settings.aik"},
 	    {"{\"azureGuest\":1}", "provider.settings.azure_guest"},
 	    {"{\"azureGuest\":{\"cvmMeasurements\":[\"00\"]}}", "provider.settings.measurement"},
-	    {"{\"azureGuest\":{\"cvmMeasurements\":[\"zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0011"
+	    {"{\"azureGuest\":{\"cvmMeasurements\":["
+	     "\"zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0011"
 	     "2233445566778899aabbccddeeff\"]}}",
 	     "provider.settings.measurement"},
 	    {"{\"tpm\":", "provider.settings.json"},
