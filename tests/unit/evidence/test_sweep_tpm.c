@@ -3,9 +3,10 @@
  * - the real GCP Shielded VM quote: every bit and every cut of the
  *   TPMS_ATTEST, of its TPMT_SIGNATURE and of the AK public area (the AK is
  *   trusted by the hash of its key: an altered area names another key, or
- *   the same key, which counts as same content, see quote_same);
+ *   the same key, which counts as same content, see quote_same), and
+ *   of the PCR values sent beside it (the quote's pcrDigest covers them);
  * - the real Azure vTPM quote (azure-cvm): every bit and cut of the quote
- *   and of the signature;
+ *   and of the signature, every bit of its PCR values;
  * - the real GCP event log, replayed against the quoted PCRs: every bit.
  *   The TCG log authenticates digests only: a flip in the data of an event
  *   whose digest covers something else (an image, a blob), in an
@@ -36,7 +37,7 @@
 
 #define T_NOW 1704067200 /* 2024-01-01, for certificate windows */
 
-enum tpm_part { PART_QUOTE, PART_SIG, PART_AK };
+enum tpm_part { PART_QUOTE, PART_SIG, PART_AK, PART_PCRS };
 
 struct quote_sweep {
 	uint8_t *quote, *sig, *ak;
@@ -62,6 +63,22 @@ static int quote_verify(void *arg, const uint8_t *p, size_t n)
 	TPMT_PUBLIC pub;
 	int rc;
 
+	struct tpm_pcr_values pcrs;
+
+	if (s->part == PART_PCRS) {
+		/* p: the present values of the bank, packed in index order */
+		size_t dl = tpm_bank_size(s->bank), at = 0;
+
+		pcrs = s->pcrs;
+		for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
+			if (s->pcrs.present[s->bank] & (1u << i)) {
+				if (at + dl > n)
+					return 0;
+				memcpy(pcrs.v[s->bank][i], p + at, dl);
+				at += dl;
+			}
+		in.pcrs = &pcrs;
+	}
 	if (s->part == PART_QUOTE)
 		in.attest = p, in.attest_len = n;
 	else if (s->part == PART_SIG)
@@ -121,6 +138,23 @@ static void sweep_quote(struct quote_sweep *s, const char *vector)
 		if (bufs[i] == NULL)
 			continue;
 		s->part = (enum tpm_part)i;
+		sweep_run(&t);
+	}
+	/* the PCR values the quote's pcrDigest covers (sent beside the quote) */
+	{
+		uint8_t packed[TPM_PCR_COUNT * TPM_PCR_MAX_DIGEST];
+		size_t dl = tpm_bank_size(s->bank), n = 0;
+		struct sweep_target t = {.vector = vector, .part = "PCR values", .buf = packed, .mode = SWEEP_BITS,
+					 .verify = quote_verify, .arg = s};
+
+		for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
+			if (s->pcrs.present[s->bank] & (1u << i)) {
+				memcpy(packed + n, s->pcrs.v[s->bank][i], dl);
+				n += dl;
+			}
+		t.len = n;
+		s->part = PART_PCRS;
+		assert_true(quote_verify(s, packed, n));
 		sweep_run(&t);
 	}
 }
