@@ -15,10 +15,11 @@
  * item is (a TCB Info for another FMSPC, a CRL of the other CA, a VCEK of
  * another chip or TCB is refused), and that no item is older than the one
  * stored under its key (no rollback past a TCB Recovery; ?force=1 allows
- * it, audited like any import). Then each item is written to the store's
- * collateral table under the caching source's key (cached.h), installed in
- * the running caching source when there is one (so an offline attestd
- * serves it at once), and the import is audited as "collateral.import".
+ * it, audited like any import). Then all items are written to the store's
+ * collateral table under the caching source's keys (cached.h) with the
+ * audit row "collateral.import" in ONE transaction (all or nothing), and
+ * installed in the running caching source when there is one (so an offline
+ * attestd serves them at once).
  * Verifiers still verify every item on use: this check keeps garbage out
  * of the cache and tells the operator which item is wrong, and where.
  */
@@ -522,28 +523,39 @@ static bool all_verified(const json_t *results)
 	return true;
 }
 
-/* Stores one verified item durably, then in the running caching source if any. */
-static int store_item(struct srv *srv, int64_t now, const struct bundle_item *it, struct attest_err *err)
+/*
+ * Stores every verified item and the audit row in one store transaction
+ * (all or nothing), then installs the items in the running caching source,
+ * if attestd has one, so an offline node serves them at once.
+ */
+static int store_all(struct srv *srv, int64_t now, const struct bundle *b, const struct store_audit *audit,
+		     struct attest_err *err)
 {
 	const struct pipeline_routes *pr = srv->pipeline;
-	struct store_collateral c = {0};
-	int64_t iss, nu;
-	int rc = cached_item_dates(bundle_cached_kind(it->kind), &it->blob, now, 86400, &iss, &nu, err);
+	struct store_collateral *rows = calloc(b->n ? b->n : 1, sizeof(*rows));
+	int rc = rows ? ATTEST_OK : attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
 
-	if (rc == ATTEST_OK)
-		rc = cached_encode(&it->blob, &c.bytes, &c.len, err);
-	if (rc == ATTEST_OK) {
-		c.key = it->key;
-		c.issue_date = iss;
-		c.next_update = nu;
-		rc = store_collateral_put(srv->store, &c, err);
-		free(c.bytes);
+	for (size_t i = 0; i < b->n && rc == ATTEST_OK; i++) {
+		const struct bundle_item *it = &b->items[i];
+
+		rc = cached_item_dates(bundle_cached_kind(it->kind), &it->blob, now, 86400,
+				       &rows[i].issue_date, &rows[i].next_update, err);
+		if (rc == ATTEST_OK)
+			rc = cached_encode(&it->blob, &rows[i].bytes, &rows[i].len, err);
+		rows[i].key = it->key; /* borrowed */
 	}
+	if (rc == ATTEST_OK)
+		rc = store_collateral_put_many(srv->store, rows, b->n, audit, err);
+	for (size_t i = 0; rows != NULL && i < b->n; i++)
+		free(rows[i].bytes);
+	free(rows);
 	/* A source other than the caching one (a plain --collateral-dir) has no table to install into. */
-	if (rc == ATTEST_OK && pr != NULL && pr->ctx != NULL && pr->ctx->collateral != NULL &&
-	    strcmp(pr->ctx->collateral->ops->name, "cached") == 0)
-		rc = cached_source_import(pr->ctx->collateral, it->key, bundle_cached_kind(it->kind),
-					  &it->blob, err);
+	for (size_t i = 0;
+	     rc == ATTEST_OK && i < b->n && pr != NULL && pr->ctx != NULL && pr->ctx->collateral != NULL &&
+	     strcmp(pr->ctx->collateral->ops->name, "cached") == 0;
+	     i++)
+		rc = cached_source_import(pr->ctx->collateral, b->items[i].key,
+					  bundle_cached_kind(b->items[i].kind), &b->items[i].blob, err);
 	return rc;
 }
 
@@ -601,17 +613,14 @@ static void import_collateral(struct http_request *req, struct http_response *re
 		json_decref(body);
 		goto out;
 	}
-	rc = ATTEST_OK;
-	for (size_t i = 0; i < b->n && rc == ATTEST_OK; i++)
-		rc = store_item(req->srv, req->now, &b->items[i], &err);
 	detail = audit_detail(b, force);
-	if (rc == ATTEST_OK) {
+	{
 		struct store_audit a = {.actor = req->auth.subject,
 					.action = "collateral.import",
 					.provider = "",
 					.detail = detail,
 					.time = req->now};
-		rc = store_audit_append(req->srv->store, &a, &err);
+		rc = store_all(req->srv, req->now, b, &a, &err);
 	}
 	if (rc != ATTEST_OK) {
 		http_resp_error_from(resp, strcmp(err.name, "store.unavailable") == 0 ? 503 : 500,
