@@ -5,6 +5,7 @@
 #include "crypto/crypto.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 
 size_t hash_len(enum hash_alg alg)
 {
@@ -21,7 +22,7 @@ size_t hash_len(enum hash_alg alg)
 	return 0;
 }
 
-const EVP_MD *hash_md(enum hash_alg alg)
+static const EVP_MD *legacy_md(enum hash_alg alg)
 {
 	switch (alg) {
 	case HASH_SHA1:
@@ -34,6 +35,34 @@ const EVP_MD *hash_md(enum hash_alg alg)
 		return EVP_sha512();
 	}
 	return NULL;
+}
+
+/*
+ * EVP_sha256() and its siblings make OpenSSL 3 fetch the implementation
+ * again on every EVP_DigestInit (a name lookup under a lock, ~0.3 us): a
+ * TPM event log of 60 events paid more for that than for its hashing. The
+ * four digests are fetched once per process, then the table is only read
+ * (written once under pthread_once, never changed: no mutable state). A
+ * digest that cannot be fetched falls back to the legacy object.
+ */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_fetched[HASH_SHA512 + 1];
+
+static void md_fetch_all(void)
+{
+	static const char *const names[HASH_SHA512 + 1] = {
+	    [HASH_SHA1] = "SHA1", [HASH_SHA256] = "SHA2-256", [HASH_SHA384] = "SHA2-384", [HASH_SHA512] = "SHA2-512"};
+
+	for (int i = 0; i <= HASH_SHA512; i++)
+		md_fetched[i] = EVP_MD_fetch(NULL, names[i], NULL);
+}
+
+const EVP_MD *hash_md(enum hash_alg alg)
+{
+	if ((unsigned)alg > HASH_SHA512)
+		return NULL;
+	pthread_once(&md_once, md_fetch_all);
+	return md_fetched[alg] != NULL ? md_fetched[alg] : legacy_md(alg);
 }
 
 int hash_digest(enum hash_alg alg, const void *p, size_t n, uint8_t *out)
