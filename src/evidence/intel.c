@@ -335,7 +335,12 @@ static int signer_chain_cold(struct run *r, const struct collateral_blob *b, con
 		rc = ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
 		goto out;
 	}
-	for (i = 1; i < sk_X509_num(chain); i++)
+	/*
+	 * The carried root was matched to an anchor above (intel_root_check):
+	 * the path ends at the anchor, so it is left out of the untrusted set
+	 * (as pck.c does), sparing a second check of a twin root's self-signature.
+	 */
+	for (i = 1; i < sk_X509_num(chain) - (sk_X509_num(chain) >= 2 ? 1 : 0); i++)
 		sk_X509_push(untrusted, sk_X509_value(chain, i));
 	if (!r->no_revocation) {
 		sk_X509_CRL_push(crls, r->root_crl);
