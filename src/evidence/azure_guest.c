@@ -545,15 +545,19 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 	attest_err_clear(&qe);
 	rc = tpm_quote_verify(&q, &trust, &v->quote, &qe);
 	if (rc != ATTEST_OK && strcmp(qe.name, "tpm.aik.untrusted") == 0) {
-		/* tpm.c says "not registered for this tenant and <why the certificate failed>". */
-		static const char said[] = "the AIK is not registered for this tenant and ";
-		const char *why =
-		    strncmp(qe.msg, said, sizeof(said) - 1) == 0 ? qe.msg + sizeof(said) - 1 : qe.msg;
+		/* Why the certificate did not help: the same check with the certificate required. */
+		struct tpm_aik_trust strict = trust;
+		struct attest_err why;
+		bool validated, registered;
 
+		strict.require_valid_aik_cert = true;
+		strict.n_registered = 0;
+		attest_err_clear(&why);
+		(void)tpm_aik_check(v->aik, v->aik_cert, NULL, &strict, &validated, &registered, &why);
 		return attest_err_set(err, ATTEST_E_VERIFY, AG ".aik.unregistered",
 				      "the AIK is not bound by isolation evidence, not registered with the "
-				      "provider, and not certified to a vTPM root: %s",
-				      why);
+				      "provider, and not certified to a vTPM root (%s: %s)",
+				      why.name, why.msg);
 	}
 	if (rc != ATTEST_OK) {
 		if (err != NULL)

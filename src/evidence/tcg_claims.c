@@ -40,8 +40,7 @@ static bool uefi_var_parse(const uint8_t *p, size_t n, struct uefi_var *v)
 
 	cur_init(&c, p, n);
 	if (cur_take(&c, 16, &v->guid) || cur_u64le(&c, &nl) || cur_u64le(&c, &dl) || nl > 4096 ||
-	    cur_take(&c, (size_t)nl * 2, &v->name) || dl > cur_left(&c) ||
-	    cur_take(&c, (size_t)dl, &v->data))
+	    cur_take(&c, (size_t)nl * 2, &v->name) || dl > cur_left(&c) || cur_take(&c, (size_t)dl, &v->data))
 		return false;
 	v->name_chars = (size_t)nl;
 	v->data_len = (size_t)dl;
@@ -141,8 +140,8 @@ static void jw_utf16(struct buf *b, const uint8_t *p, size_t n)
 
 static void guid_str(const uint8_t g[16], char out[37])
 {
-	snprintf(out, 37, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", ld_u32le(g),
-		 ld_u16le(g + 4), ld_u16le(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+	snprintf(out, 37, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", ld_u32le(g), ld_u16le(g + 4),
+		 ld_u16le(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
 /* A u64 as a JSON number when a signed 64-bit reader can hold it, else as a hex string. */
@@ -154,7 +153,10 @@ static void jw_u64(struct buf *b, uint64_t v)
 		buf_printf(b, "\"0x%016llx\"", (unsigned long long)v);
 }
 
-static size_t capped(size_t n) { return n > TCG_JSON_MAX_DATA ? TCG_JSON_MAX_DATA : n; }
+static size_t capped(size_t n)
+{
+	return n > TCG_JSON_MAX_DATA ? TCG_JSON_MAX_DATA : n;
+}
 
 static void uefi_var_write(struct buf *b, const struct uefi_var *v)
 {
@@ -267,8 +269,8 @@ static void event_write(struct buf *b, const struct tcg_event *ev)
 	const char *tn = tcg_event_type_name(ev->type);
 	bool first = true;
 
-	buf_printf(b, "{\"EventSeq\":%u,\"PcrIndex\":%u,\"EventType\":%u,\"EventTypeString\":", ev->seq, ev->pcr,
-		   ev->type);
+	buf_printf(b, "{\"EventSeq\":%u,\"PcrIndex\":%u,\"EventType\":%u,\"EventTypeString\":", ev->seq,
+		   ev->pcr, ev->type);
 	if (tn)
 		jw_str(b, tn);
 	else
@@ -399,7 +401,8 @@ static int sipa_state(void *arg, uint32_t type, const uint8_t *data, uint32_t le
 		st->flight_signing |= on;
 		break;
 	case 0x000A0007u: /* VbsHVCIPolicy: a bit counts only when every instance sets it */
-		st->hvci_policy = st->hvci_seen ? (st->hvci_policy & leaf_uint(data, len)) : leaf_uint(data, len);
+		st->hvci_policy =
+		    st->hvci_seen ? (st->hvci_policy & leaf_uint(data, len)) : leaf_uint(data, len);
 		st->hvci_seen = true;
 		break;
 	default:

@@ -17,48 +17,48 @@ static const uint8_t SPEC_ID_03[16] = "Spec ID Event03";
 /* EV_NO_ACTION StartupLocality event (PFP §10.4.5.3). */
 static const uint8_t STARTUP_LOCALITY[16] = "StartupLocality";
 
-#define TCG_LEGACY_DIGEST 20
+#define TCG_LEGACY_DIGEST      20
 #define WINDOWS_TRUSTPOINT_PCR 0xFFFFFFFFu
 
 static const struct {
 	uint32_t type;
 	const char *name;
 } EVENT_NAMES[] = {
-	{EV_PREBOOT_CERT, "EV_PREBOOT_CERT"},
-	{EV_POST_CODE, "EV_POST_CODE"},
-	{0x00000002u, "EV_UNUSED"},
-	{EV_NO_ACTION, "EV_NO_ACTION"},
-	{EV_SEPARATOR, "EV_SEPARATOR"},
-	{EV_ACTION, "EV_ACTION"},
-	{EV_EVENT_TAG, "EV_EVENT_TAG"},
-	{EV_S_CRTM_CONTENTS, "EV_S_CRTM_CONTENTS"},
-	{EV_S_CRTM_VERSION, "EV_S_CRTM_VERSION"},
-	{EV_CPU_MICROCODE, "EV_CPU_MICROCODE"},
-	{EV_PLATFORM_CONFIG_FLAGS, "EV_PLATFORM_CONFIG_FLAGS"},
-	{EV_TABLE_OF_DEVICES, "EV_TABLE_OF_DEVICES"},
-	{EV_COMPACT_HASH, "EV_COMPACT_HASH"},
-	{EV_IPL, "EV_IPL"},
-	{EV_IPL_PARTITION_DATA, "EV_IPL_PARTITION_DATA"},
-	{EV_NONHOST_CODE, "EV_NONHOST_CODE"},
-	{EV_NONHOST_CONFIG, "EV_NONHOST_CONFIG"},
-	{EV_NONHOST_INFO, "EV_NONHOST_INFO"},
-	{EV_OMIT_BOOT_DEVICE_EVENTS, "EV_OMIT_BOOT_DEVICE_EVENTS"},
-	{EV_EFI_VARIABLE_DRIVER_CONFIG, "EV_EFI_VARIABLE_DRIVER_CONFIG"},
-	{EV_EFI_VARIABLE_BOOT, "EV_EFI_VARIABLE_BOOT"},
-	{EV_EFI_BOOT_SERVICES_APPLICATION, "EV_EFI_BOOT_SERVICES_APPLICATION"},
-	{EV_EFI_BOOT_SERVICES_DRIVER, "EV_EFI_BOOT_SERVICES_DRIVER"},
-	{EV_EFI_RUNTIME_SERVICES_DRIVER, "EV_EFI_RUNTIME_SERVICES_DRIVER"},
-	{EV_EFI_GPT_EVENT, "EV_EFI_GPT_EVENT"},
-	{EV_EFI_ACTION, "EV_EFI_ACTION"},
-	{EV_EFI_PLATFORM_FIRMWARE_BLOB, "EV_EFI_PLATFORM_FIRMWARE_BLOB"},
-	{EV_EFI_HANDOFF_TABLES, "EV_EFI_HANDOFF_TABLES"},
-	{EV_EFI_PLATFORM_FIRMWARE_BLOB2, "EV_EFI_PLATFORM_FIRMWARE_BLOB2"},
-	{EV_EFI_HANDOFF_TABLES2, "EV_EFI_HANDOFF_TABLES2"},
-	{EV_EFI_VARIABLE_BOOT2, "EV_EFI_VARIABLE_BOOT2"},
-	{EV_EFI_HCRTM_EVENT, "EV_EFI_HCRTM_EVENT"},
-	{EV_EFI_VARIABLE_AUTHORITY, "EV_EFI_VARIABLE_AUTHORITY"},
-	{EV_EFI_SPDM_FIRMWARE_BLOB, "EV_EFI_SPDM_FIRMWARE_BLOB"},
-	{EV_EFI_SPDM_FIRMWARE_CONFIG, "EV_EFI_SPDM_FIRMWARE_CONFIG"},
+    {EV_PREBOOT_CERT, "EV_PREBOOT_CERT"},
+    {EV_POST_CODE, "EV_POST_CODE"},
+    {0x00000002u, "EV_UNUSED"},
+    {EV_NO_ACTION, "EV_NO_ACTION"},
+    {EV_SEPARATOR, "EV_SEPARATOR"},
+    {EV_ACTION, "EV_ACTION"},
+    {EV_EVENT_TAG, "EV_EVENT_TAG"},
+    {EV_S_CRTM_CONTENTS, "EV_S_CRTM_CONTENTS"},
+    {EV_S_CRTM_VERSION, "EV_S_CRTM_VERSION"},
+    {EV_CPU_MICROCODE, "EV_CPU_MICROCODE"},
+    {EV_PLATFORM_CONFIG_FLAGS, "EV_PLATFORM_CONFIG_FLAGS"},
+    {EV_TABLE_OF_DEVICES, "EV_TABLE_OF_DEVICES"},
+    {EV_COMPACT_HASH, "EV_COMPACT_HASH"},
+    {EV_IPL, "EV_IPL"},
+    {EV_IPL_PARTITION_DATA, "EV_IPL_PARTITION_DATA"},
+    {EV_NONHOST_CODE, "EV_NONHOST_CODE"},
+    {EV_NONHOST_CONFIG, "EV_NONHOST_CONFIG"},
+    {EV_NONHOST_INFO, "EV_NONHOST_INFO"},
+    {EV_OMIT_BOOT_DEVICE_EVENTS, "EV_OMIT_BOOT_DEVICE_EVENTS"},
+    {EV_EFI_VARIABLE_DRIVER_CONFIG, "EV_EFI_VARIABLE_DRIVER_CONFIG"},
+    {EV_EFI_VARIABLE_BOOT, "EV_EFI_VARIABLE_BOOT"},
+    {EV_EFI_BOOT_SERVICES_APPLICATION, "EV_EFI_BOOT_SERVICES_APPLICATION"},
+    {EV_EFI_BOOT_SERVICES_DRIVER, "EV_EFI_BOOT_SERVICES_DRIVER"},
+    {EV_EFI_RUNTIME_SERVICES_DRIVER, "EV_EFI_RUNTIME_SERVICES_DRIVER"},
+    {EV_EFI_GPT_EVENT, "EV_EFI_GPT_EVENT"},
+    {EV_EFI_ACTION, "EV_EFI_ACTION"},
+    {EV_EFI_PLATFORM_FIRMWARE_BLOB, "EV_EFI_PLATFORM_FIRMWARE_BLOB"},
+    {EV_EFI_HANDOFF_TABLES, "EV_EFI_HANDOFF_TABLES"},
+    {EV_EFI_PLATFORM_FIRMWARE_BLOB2, "EV_EFI_PLATFORM_FIRMWARE_BLOB2"},
+    {EV_EFI_HANDOFF_TABLES2, "EV_EFI_HANDOFF_TABLES2"},
+    {EV_EFI_VARIABLE_BOOT2, "EV_EFI_VARIABLE_BOOT2"},
+    {EV_EFI_HCRTM_EVENT, "EV_EFI_HCRTM_EVENT"},
+    {EV_EFI_VARIABLE_AUTHORITY, "EV_EFI_VARIABLE_AUTHORITY"},
+    {EV_EFI_SPDM_FIRMWARE_BLOB, "EV_EFI_SPDM_FIRMWARE_BLOB"},
+    {EV_EFI_SPDM_FIRMWARE_CONFIG, "EV_EFI_SPDM_FIRMWARE_CONFIG"},
 };
 
 const char *tcg_event_type_name(uint32_t type)
@@ -85,8 +85,7 @@ static int truncated(struct attest_err *err, size_t seq, size_t off, const char 
 	return ATTEST_E_PARSE;
 }
 
-static int push_event(struct tcg_log *log, size_t *cap, const struct tcg_event *ev,
-		      struct attest_err *err)
+static int push_event(struct tcg_log *log, size_t *cap, const struct tcg_event *ev, struct attest_err *err)
 {
 	if (log->n_events == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
@@ -169,7 +168,8 @@ static int parse_agile(struct cur *c, const struct tcg_log *log, size_t seq, str
 		size_of = spec_alg_size(log, alg);
 		if (size_of < 0) {
 			attest_err_set(err, ATTEST_E_PARSE, "tcg.log.alg",
-				       "event #%zu has a digest of algorithm 0x%04x that the Spec ID event does not declare",
+				       "event #%zu has a digest of algorithm 0x%04x that the Spec ID event "
+				       "does not declare",
 				       seq, alg);
 			attest_err_where(err, "event log+0x%zx", c->off);
 			return ATTEST_E_PARSE;
@@ -206,8 +206,8 @@ static int parse_specid(struct tcg_log *log, const struct tcg_event *hdr, struct
 
 	cur_init(&c, hdr->data, hdr->data_len);
 	if (cur_skip(&c, 16) || cur_u32le(&c, &log->platform_class) || cur_u8(&c, &log->spec_minor) ||
-	    cur_u8(&c, &log->spec_major) || cur_u8(&c, &log->spec_errata) ||
-	    cur_u8(&c, &log->uintn_size) || cur_u32le(&c, &nalg))
+	    cur_u8(&c, &log->spec_major) || cur_u8(&c, &log->spec_errata) || cur_u8(&c, &log->uintn_size) ||
+	    cur_u32le(&c, &nalg))
 		return specid_error(err, "header cut short");
 	if (nalg == 0 || nalg > TCG_LOG_MAX_ALGS)
 		return specid_error(err, "numberOfAlgorithms is 0 or more than 8");
@@ -271,8 +271,8 @@ static int parse_records(struct cur *c, struct tcg_log *log, size_t *cap, struct
 	while (!cur_empty(c)) {
 		struct tcg_event ev;
 		int rc = (log->crypto_agile && !windows_trustpoint_next(c))
-				 ? parse_agile(c, log, log->n_events, &ev, err)
-				 : parse_legacy(c, log->n_events, &ev, err);
+			     ? parse_agile(c, log, log->n_events, &ev, err)
+			     : parse_legacy(c, log->n_events, &ev, err);
 
 		if (rc != ATTEST_OK)
 			return rc;
@@ -319,8 +319,9 @@ int tcg_log_parse(const uint8_t *p, size_t n, struct tcg_log **out, struct attes
 		 * (PFP §10.4.5.3): a log that starts with one lost its header. */
 		if (hdr.type == EV_NO_ACTION && hdr.data_len >= 16 &&
 		    memcmp(hdr.data, STARTUP_LOCALITY, 16) == 0) {
-			rc = attest_err_set(err, ATTEST_E_PARSE, "tcg.log.truncated",
-					    "the log starts with a StartupLocality event: its Spec ID header is missing");
+			rc = attest_err_set(
+			    err, ATTEST_E_PARSE, "tcg.log.truncated",
+			    "the log starts with a StartupLocality event: its Spec ID header is missing");
 			attest_err_where(err, "event log record #0");
 			goto out;
 		}
@@ -376,8 +377,7 @@ static int replay_md(const struct tcg_log *log, enum tpm_bank bank, const EVP_MD
 		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << bank)))
 			continue;
 		/* PCR_new = H(PCR_old || digest) (Part 1 §17.2, TPM2_PCR_Extend). */
-		if (EVP_DigestInit_ex(md, alg, NULL) != 1 ||
-		    EVP_DigestUpdate(md, out[ev->pcr], len) != 1 ||
+		if (EVP_DigestInit_ex(md, alg, NULL) != 1 || EVP_DigestUpdate(md, out[ev->pcr], len) != 1 ||
 		    EVP_DigestUpdate(md, ev->digest[bank], len) != 1 ||
 		    EVP_DigestFinal_ex(md, out[ev->pcr], NULL) != 1) {
 			rc = attest_err_set(err, ATTEST_E_INTERNAL, "tcg.replay.digest", "digest failed");
@@ -470,8 +470,7 @@ bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev)
 
 /* The event that best explains a mismatch on (bank, pcr): the first whose
  * data does not hash to its digest, else the first event on that PCR. */
-static const struct tcg_event *explain_mismatch(const struct tcg_log *log, enum tpm_bank bank,
-						unsigned pcr)
+static const struct tcg_event *explain_mismatch(const struct tcg_log *log, enum tpm_bank bank, unsigned pcr)
 {
 	const struct tcg_event *first = NULL;
 
@@ -489,14 +488,14 @@ static const struct tcg_event *explain_mismatch(const struct tcg_log *log, enum 
 	return first;
 }
 
-static int mismatch(const struct tcg_log *log, enum tpm_bank bank, unsigned pcr,
-		    struct attest_err *err)
+static int mismatch(const struct tcg_log *log, enum tpm_bank bank, unsigned pcr, struct attest_err *err)
 {
 	const struct tcg_event *ev = explain_mismatch(log, bank, pcr);
 	const char *tn = ev ? tcg_event_type_name(ev->type) : NULL;
 
 	attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.mismatch",
-		       "%s PCR %u: the event log does not replay to the quoted value; first mismatching event #%u (%s, 0x%08x)",
+		       "%s PCR %u: the event log does not replay to the quoted value; first mismatching "
+		       "event #%u (%s, 0x%08x)",
 		       tpm_bank_name(bank), pcr, ev ? ev->seq : 0, tn ? tn : "unknown type",
 		       ev ? ev->type : 0);
 	if (ev)
@@ -523,15 +522,18 @@ static int check_bindings(struct tcg_log *log, uint32_t common, EVP_MD *const md
 			if (!binding_ok(ev, (enum tpm_bank)b, mds[b], &checked)) {
 				const char *tn = tcg_event_type_name(ev->type);
 
-				attest_err_set(err, ATTEST_E_VERIFY, "tcg.event.digest",
-					       "event #%u (%s) on PCR %u: its data does not hash to its %s digest",
-					       ev->seq, tn ? tn : "?", ev->pcr, tpm_bank_name(b));
-				attest_err_where(err, "event log record #%u at byte %zu", ev->seq, ev->offset);
+				attest_err_set(
+				    err, ATTEST_E_VERIFY, "tcg.event.digest",
+				    "event #%u (%s) on PCR %u: its data does not hash to its %s digest",
+				    ev->seq, tn ? tn : "?", ev->pcr, tpm_bank_name(b));
+				attest_err_where(err, "event log record #%u at byte %zu", ev->seq,
+						 ev->offset);
 				return ATTEST_E_VERIFY;
 			}
 			/* Whether the data is what was measured, whatever the (unauthenticated) type. */
 			if (!any)
-				ev->bound = checked || digest_is(ev, (enum tpm_bank)b, mds[b], ev->data, ev->data_len);
+				ev->bound = checked ||
+					    digest_is(ev, (enum tpm_bank)b, mds[b], ev->data, ev->data_len);
 			any = true;
 		}
 		ev->verified = any;
@@ -561,13 +563,15 @@ static int unlogged_pcrs(struct tcg_log *log, enum tpm_bank b, const struct tpm_
 
 	log->unlogged[b] = 0;
 	for (unsigned pcr = 0; pcr < TPM_PCR_COUNT; pcr++) {
-		if (!(idle & (1u << pcr)) || CRYPTO_memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) == 0)
+		if (!(idle & (1u << pcr)) ||
+		    CRYPTO_memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) == 0)
 			continue;
 		if (pcr <= 7)
-			return attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.incomplete",
-					      "the quoted %s PCR %u is not at its reset value but the event log "
-					      "extends nothing into it (a cut or incomplete log)",
-					      tpm_bank_name(b), pcr);
+			return attest_err_set(
+			    err, ATTEST_E_VERIFY, "tcg.replay.incomplete",
+			    "the quoted %s PCR %u is not at its reset value but the event log "
+			    "extends nothing into it (a cut or incomplete log)",
+			    tpm_bank_name(b), pcr);
 		log->unlogged[b] |= 1u << pcr;
 	}
 	return ATTEST_OK;
@@ -597,8 +601,10 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 		return attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.no_common_bank",
 				      "the event log and the quoted PCRs share no hash bank");
 	for (int b = 0; b < TPM_BANK_COUNT; b++)
-		if ((common & (1u << b)) && (mds[b] = EVP_MD_fetch(NULL, EVP_MD_get0_name(tpm_bank_md(b)), NULL)) == NULL)
-			rc = attest_err_set(err, ATTEST_E_INTERNAL, "tcg.replay.digest", "digest unavailable");
+		if ((common & (1u << b)) &&
+		    (mds[b] = EVP_MD_fetch(NULL, EVP_MD_get0_name(tpm_bank_md(b)), NULL)) == NULL)
+			rc =
+			    attest_err_set(err, ATTEST_E_INTERNAL, "tcg.replay.digest", "digest unavailable");
 	for (int b = 0; b < TPM_BANK_COUNT && rc == ATTEST_OK; b++) {
 		uint32_t todo;
 

@@ -27,65 +27,65 @@
 #include <stdint.h>
 
 #define TCG_LOG_MAX_EVENTS 20000
-#define TCG_LOG_MAX_ALGS 8
+#define TCG_LOG_MAX_ALGS   8
 
 /* Event types (PC Client PFP §10.4.1). */
-#define EV_PREBOOT_CERT 0x00000000u
-#define EV_POST_CODE 0x00000001u
-#define EV_NO_ACTION 0x00000003u
-#define EV_SEPARATOR 0x00000004u
-#define EV_ACTION 0x00000005u
-#define EV_EVENT_TAG 0x00000006u
-#define EV_S_CRTM_CONTENTS 0x00000007u
-#define EV_S_CRTM_VERSION 0x00000008u
-#define EV_CPU_MICROCODE 0x00000009u
-#define EV_PLATFORM_CONFIG_FLAGS 0x0000000Au
-#define EV_TABLE_OF_DEVICES 0x0000000Bu
-#define EV_COMPACT_HASH 0x0000000Cu
-#define EV_IPL 0x0000000Du
-#define EV_IPL_PARTITION_DATA 0x0000000Eu
-#define EV_NONHOST_CODE 0x0000000Fu
-#define EV_NONHOST_CONFIG 0x00000010u
-#define EV_NONHOST_INFO 0x00000011u
-#define EV_OMIT_BOOT_DEVICE_EVENTS 0x00000012u
-#define EV_EFI_EVENT_BASE 0x80000000u
-#define EV_EFI_VARIABLE_DRIVER_CONFIG 0x80000001u
-#define EV_EFI_VARIABLE_BOOT 0x80000002u
+#define EV_PREBOOT_CERT			 0x00000000u
+#define EV_POST_CODE			 0x00000001u
+#define EV_NO_ACTION			 0x00000003u
+#define EV_SEPARATOR			 0x00000004u
+#define EV_ACTION			 0x00000005u
+#define EV_EVENT_TAG			 0x00000006u
+#define EV_S_CRTM_CONTENTS		 0x00000007u
+#define EV_S_CRTM_VERSION		 0x00000008u
+#define EV_CPU_MICROCODE		 0x00000009u
+#define EV_PLATFORM_CONFIG_FLAGS	 0x0000000Au
+#define EV_TABLE_OF_DEVICES		 0x0000000Bu
+#define EV_COMPACT_HASH			 0x0000000Cu
+#define EV_IPL				 0x0000000Du
+#define EV_IPL_PARTITION_DATA		 0x0000000Eu
+#define EV_NONHOST_CODE			 0x0000000Fu
+#define EV_NONHOST_CONFIG		 0x00000010u
+#define EV_NONHOST_INFO			 0x00000011u
+#define EV_OMIT_BOOT_DEVICE_EVENTS	 0x00000012u
+#define EV_EFI_EVENT_BASE		 0x80000000u
+#define EV_EFI_VARIABLE_DRIVER_CONFIG	 0x80000001u
+#define EV_EFI_VARIABLE_BOOT		 0x80000002u
 #define EV_EFI_BOOT_SERVICES_APPLICATION 0x80000003u
-#define EV_EFI_BOOT_SERVICES_DRIVER 0x80000004u
-#define EV_EFI_RUNTIME_SERVICES_DRIVER 0x80000005u
-#define EV_EFI_GPT_EVENT 0x80000006u
-#define EV_EFI_ACTION 0x80000007u
-#define EV_EFI_PLATFORM_FIRMWARE_BLOB 0x80000008u
-#define EV_EFI_HANDOFF_TABLES 0x80000009u
-#define EV_EFI_PLATFORM_FIRMWARE_BLOB2 0x8000000Au
-#define EV_EFI_HANDOFF_TABLES2 0x8000000Bu
-#define EV_EFI_VARIABLE_BOOT2 0x8000000Cu
-#define EV_EFI_HCRTM_EVENT 0x80000010u
-#define EV_EFI_VARIABLE_AUTHORITY 0x800000E0u
-#define EV_EFI_SPDM_FIRMWARE_BLOB 0x800000E1u
-#define EV_EFI_SPDM_FIRMWARE_CONFIG 0x800000E2u
+#define EV_EFI_BOOT_SERVICES_DRIVER	 0x80000004u
+#define EV_EFI_RUNTIME_SERVICES_DRIVER	 0x80000005u
+#define EV_EFI_GPT_EVENT		 0x80000006u
+#define EV_EFI_ACTION			 0x80000007u
+#define EV_EFI_PLATFORM_FIRMWARE_BLOB	 0x80000008u
+#define EV_EFI_HANDOFF_TABLES		 0x80000009u
+#define EV_EFI_PLATFORM_FIRMWARE_BLOB2	 0x8000000Au
+#define EV_EFI_HANDOFF_TABLES2		 0x8000000Bu
+#define EV_EFI_VARIABLE_BOOT2		 0x8000000Cu
+#define EV_EFI_HCRTM_EVENT		 0x80000010u
+#define EV_EFI_VARIABLE_AUTHORITY	 0x800000E0u
+#define EV_EFI_SPDM_FIRMWARE_BLOB	 0x800000E1u
+#define EV_EFI_SPDM_FIRMWARE_CONFIG	 0x800000E2u
 
 /* Name of an event type ("EV_SEPARATOR"), or NULL when unknown. */
 const char *tcg_event_type_name(uint32_t type);
 
 struct tcg_event {
-	uint32_t seq;    /* index in the log, the header record being 0 */
+	uint32_t seq; /* index in the log, the header record being 0 */
 	uint32_t pcr;
 	uint32_t type;
 	uint32_t digests; /* bit per enum tpm_bank: a digest of that bank is present */
 	uint8_t digest[TPM_BANK_COUNT][TPM_PCR_MAX_DIGEST];
 	const uint8_t *data; /* into the log bytes */
 	uint32_t data_len;
-	size_t offset;       /* byte offset of the record in the log */
-	bool verified;       /* set by tcg_log_verify: its PCR replayed to the quote */
-	bool bound;          /* set by tcg_log_verify: verified and data hashes to its digest */
+	size_t offset; /* byte offset of the record in the log */
+	bool verified; /* set by tcg_log_verify: its PCR replayed to the quote */
+	bool bound;    /* set by tcg_log_verify: verified and data hashes to its digest */
 };
 
 struct tcg_log {
 	bool crypto_agile;
-	uint32_t banks;             /* bit per enum tpm_bank the log carries */
-	size_t n_algs;              /* Spec ID algorithms (crypto-agile only) */
+	uint32_t banks; /* bit per enum tpm_bank the log carries */
+	size_t n_algs;	/* Spec ID algorithms (crypto-agile only) */
 	uint16_t alg_id[TCG_LOG_MAX_ALGS];
 	uint16_t alg_size[TCG_LOG_MAX_ALGS];
 	uint8_t uintn_size, spec_major, spec_minor, spec_errata;
@@ -176,21 +176,21 @@ char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs);
  * boolean must be safe.
  */
 struct tcg_boot_state {
-	int secure_boot;         /* -1 unknown, 0 off, 1 on */
-	bool windows;            /* verified SIPA events were found */
-	bool boot_debugging;     /* any BootDebugging != 0 */
-	bool kernel_debug;       /* any OsKernelDebug != 0 */
-	bool safe_mode;          /* any SafeMode != 0 */
-	bool winpe;              /* any WinPE != 0 */
-	bool test_signing;       /* any TestSigning != 0 */
-	int code_integrity;      /* -1 unknown, else all CodeIntegrity != 0 */
-	bool vbs;                /* VSMLaunchType != 0 or VBS VSM required */
-	bool iommu;              /* VBS IOMMU required */
-	bool hypervisor_debug;   /* any HypervisorDebug != 0 */
-	bool flight_signing;     /* any FlightSigning != 0 */
-	bool elam;               /* ELAM records (an early-launch anti-malware driver) were measured */
-	bool hvci_seen;          /* a VbsHVCIPolicy record was measured */
-	uint64_t hvci_policy;    /* the bits set in every VbsHVCIPolicy record */
+	int secure_boot;       /* -1 unknown, 0 off, 1 on */
+	bool windows;	       /* verified SIPA events were found */
+	bool boot_debugging;   /* any BootDebugging != 0 */
+	bool kernel_debug;     /* any OsKernelDebug != 0 */
+	bool safe_mode;	       /* any SafeMode != 0 */
+	bool winpe;	       /* any WinPE != 0 */
+	bool test_signing;     /* any TestSigning != 0 */
+	int code_integrity;    /* -1 unknown, else all CodeIntegrity != 0 */
+	bool vbs;	       /* VSMLaunchType != 0 or VBS VSM required */
+	bool iommu;	       /* VBS IOMMU required */
+	bool hypervisor_debug; /* any HypervisorDebug != 0 */
+	bool flight_signing;   /* any FlightSigning != 0 */
+	bool elam;	       /* ELAM records (an early-launch anti-malware driver) were measured */
+	bool hvci_seen;	       /* a VbsHVCIPolicy record was measured */
+	uint64_t hvci_policy;  /* the bits set in every VbsHVCIPolicy record */
 	size_t sipa_records;
 	/*
 	 * The Secure Boot policy variables the firmware measures into PCR 7 as

@@ -98,6 +98,7 @@ static int parse_aiks(const json_t *settings, struct provider_trust *t, struct a
 		return attest_err_set(err, ATTEST_E_NOMEM, PT ".nomem", "out of memory");
 	json_array_foreach(a, i, v)
 	{
+		/* On failure t, with what it holds so far, is freed by the caller (provider_trust_free). */
 		if (!json_is_string(v) ||
 		    aik_entry(json_string_value(v), json_string_length(v), t->aiks[i]) != 0)
 			return attest_err_set(
@@ -130,13 +131,16 @@ static int parse_measurements(const json_t *settings, struct provider_trust *t, 
 		return attest_err_set(err, ATTEST_E_NOMEM, PT ".nomem", "out of memory");
 	json_array_foreach(a, i, v)
 	{
+		const char *text = json_is_string(v) ? json_string_value(v) : "";
+
+		/* On failure t, with what it holds so far, is freed by the caller (provider_trust_free). */
 		if (!json_is_string(v) || json_string_length(v) != 96 ||
-		    hex_decode_to(json_string_value(v), 96, t->measurements[i], 48) != 0)
+		    hex_decode_to(text, 96, t->measurements[i], 48) != 0)
 			return attest_err_set(
 			    err, ATTEST_E_PARSE, PT ".measurement",
-			    "settings.azureGuest.cvmMeasurements[%zu] is not 96 hex digits (a 48-byte "
-			    "launch measurement)",
-			    i);
+			    "settings.azureGuest.cvmMeasurements[%zu] (\"%.16s%s\") is not 96 hex "
+			    "digits (a 48-byte launch measurement)",
+			    i, text, strlen(text) > 16 ? "..." : "");
 	}
 	t->tenant.cvm_measurements = (const uint8_t(*)[48])t->measurements;
 	t->tenant.n_cvm_measurements = json_array_size(a);
