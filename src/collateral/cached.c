@@ -942,9 +942,10 @@ static int refresher_start(struct cached *c, struct attest_err *err);
 
 static void s_free(void *self)
 {
-	struct cached *c = self ? ((struct cself *)self)->c : NULL;
+	const struct cself *s = self;
+	struct cached *c = s != NULL && !s->cache_only ? s->c : NULL;
 
-	if (c == NULL)
+	if (c == NULL) /* the cache-only view is part of its cache, freed with it */
 		return;
 	refresher_stop(c);
 	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
@@ -981,26 +982,6 @@ static const struct collateral_source_ops CACHED_OPS = {
     .free = s_free,
 };
 
-static void s_view_free(void *self)
-{
-	(void)self; /* the view is part of its cache, freed with it */
-}
-
-static const struct collateral_source_ops CACHED_VIEW_OPS = {
-    .name = "cached (cache only)",
-    .pck_crl = s_pck_crl,
-    .root_ca_crl = s_root_crl,
-    .tcb_info = s_tcb,
-    .qe_identity = s_qe,
-    .tcb_info_ex = s_tcb_ex,
-    .qe_identity_ex = s_qe_ex,
-    .pck_cert = s_pck_cert,
-    .amd_vcek = s_vcek,
-    .amd_cert_chain = s_chain,
-    .amd_crl = s_amd_crl,
-    .free = s_view_free,
-};
-
 int cached_source_new(struct collateral_source *upstream, bool own_upstream, const struct cached_options *o,
 		      struct collateral_source **out, struct attest_err *err)
 {
@@ -1033,7 +1014,7 @@ int cached_source_new(struct collateral_source *upstream, bool own_upstream, con
 	pthread_mutex_init(&c->mu, NULL);
 	c->self_full = (struct cself){.c = c, .cache_only = false};
 	c->self_cache_only = (struct cself){.c = c, .cache_only = true};
-	c->cache_only_src.ops = &CACHED_VIEW_OPS;
+	c->cache_only_src.ops = &CACHED_OPS;
 	c->cache_only_src.self = &c->self_cache_only;
 	src->ops = &CACHED_OPS;
 	src->self = &c->self_full;
@@ -1051,9 +1032,7 @@ int cached_source_new(struct collateral_source *upstream, bool own_upstream, con
 
 static struct cached *cached_of(const struct collateral_source *cs)
 {
-	return cs != NULL && (cs->ops == &CACHED_OPS || cs->ops == &CACHED_VIEW_OPS)
-		   ? ((struct cself *)cs->self)->c
-		   : NULL;
+	return cs != NULL && cs->ops == &CACHED_OPS ? ((const struct cself *)cs->self)->c : NULL;
 }
 
 struct collateral_source *cached_source_cache_only(struct collateral_source *cs)
