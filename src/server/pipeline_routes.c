@@ -5,6 +5,7 @@
  * no HTTP.
  */
 #include "server/pipeline_routes.h"
+#include "crypto/crypto.h"
 #include "server/provider_trust.h"
 
 #include "base/buf.h"
@@ -201,37 +202,122 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 	return rc;
 }
 
+/* A parsed provider_trust shared by the requests using it (views_lock guards n). */
+struct pipeline_trust_ref {
+	struct provider_trust *trust;
+	unsigned n;
+};
+
+/* Drops one reference (views_lock held); the last frees the trust. */
+static void trust_ref_put(struct pipeline_trust_ref *t)
+{
+	if (t != NULL && --t->n == 0) {
+		provider_trust_free(t->trust);
+		free(t);
+	}
+}
+
+/* The cached entry of (provider, settings hash), with a reference taken; views_lock held. */
+static struct pipeline_trust_ref *trust_find(struct pipeline_routes *pr, const char *provider,
+					     const uint8_t hash[32], uint64_t now)
+{
+	for (size_t i = 0; i < PIPELINE_TRUST_VIEWS; i++) {
+		struct pipeline_trust_view *v = &pr->trusts[i];
+
+		if (v->ref != NULL && strcmp(v->provider, provider) == 0 &&
+		    memcmp(v->settings_hash, hash, 32) == 0) {
+			v->used_ns = now;
+			v->ref->n++;
+			return v->ref;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps t (one more reference) for (provider, hash), replacing that provider's or the oldest entry. */
+static void trust_keep(struct pipeline_routes *pr, const char *provider, const uint8_t hash[32],
+		       struct pipeline_trust_ref *t, uint64_t now)
+{
+	struct pipeline_trust_view *slot = &pr->trusts[0];
+
+	for (size_t i = 0; i < PIPELINE_TRUST_VIEWS; i++) {
+		struct pipeline_trust_view *v = &pr->trusts[i];
+
+		if (v->ref == NULL || strcmp(v->provider, provider) == 0) {
+			slot = v;
+			break;
+		}
+		if (v->used_ns < slot->used_ns)
+			slot = v;
+	}
+	trust_ref_put(slot->ref);
+	snprintf(slot->provider, sizeof(slot->provider), "%s", provider);
+	memcpy(slot->settings_hash, hash, 32);
+	slot->used_ns = now;
+	slot->ref = t;
+	t->n++;
+}
+
 /*
- * What the provider registered (AIKs, CVM measurements; provider_trust.h).
- * Settings written before they were validated (routes_mgmt.c) may not
- * parse: then nothing is registered, said in the log at most once a minute,
- * rather than every attestation of the provider failing. *trust is the
- * caller's (provider_trust_free).
+ * What the provider registered (AIKs, CVM measurements; provider_trust.h),
+ * parsed once per settings text. Settings written before they were
+ * validated (routes_mgmt.c) may not parse: then nothing is registered, said
+ * in the log at most once a minute, rather than every attestation of the
+ * provider failing. Release *ref with trust_release.
  */
 static const struct evidence_tenant *provider_tenant(struct pipeline_routes *pr, struct http_request *req,
-						     struct provider_trust **trust)
+						     struct pipeline_trust_ref **ref)
 {
+	const char *settings = req->provider->settings_json, *name = req->provider->name;
+	struct provider_trust *trust = NULL;
+	struct pipeline_trust_ref *t;
 	struct attest_err err;
 	uint64_t now = time_mono_ns();
+	uint8_t hash[32];
 	bool warn;
 
-	*trust = NULL;
-	if (req->provider->settings_json == NULL)
+	*ref = NULL;
+	if (settings == NULL || sha256(settings, strlen(settings), hash) != ATTEST_OK)
 		return NULL;
-	attest_err_clear(&err);
-	if (provider_trust_parse(req->provider->settings_json, trust, &err) == ATTEST_OK)
-		return provider_trust_tenant(*trust);
 	pthread_mutex_lock(&pr->views_lock);
-	warn = pr->settings_warned_ns == 0 || now - pr->settings_warned_ns > 60ull * 1000000000ull;
-	if (warn)
-		pr->settings_warned_ns = now;
+	*ref = trust_find(pr, name, hash, now);
 	pthread_mutex_unlock(&pr->views_lock);
-	if (warn)
-		srv_log(
-		    &req->srv->log, SRV_LOG_WARN,
-		    "provider %s: stored settings do not parse (%s: %s); attesting with nothing registered",
-		    req->provider->name, err.name, err.msg);
-	return NULL;
+	if (*ref != NULL)
+		return provider_trust_tenant((*ref)->trust);
+	attest_err_clear(&err);
+	if (provider_trust_parse(settings, &trust, &err) != ATTEST_OK) {
+		pthread_mutex_lock(&pr->views_lock);
+		warn = pr->settings_warned_ns == 0 || now - pr->settings_warned_ns > 60ull * 1000000000ull;
+		if (warn)
+			pr->settings_warned_ns = now;
+		pthread_mutex_unlock(&pr->views_lock);
+		if (warn)
+			srv_log(&req->srv->log, SRV_LOG_WARN,
+				"provider %s: stored settings do not parse (%s: %s); attesting with nothing "
+				"registered",
+				name, err.name, err.msg);
+		return NULL;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		provider_trust_free(trust);
+		return NULL;
+	}
+	t->trust = trust; /* transferred */
+	t->n = 1;	  /* the caller's */
+	pthread_mutex_lock(&pr->views_lock);
+	trust_keep(pr, name, hash, t, now);
+	pthread_mutex_unlock(&pr->views_lock);
+	*ref = t;
+	return provider_trust_tenant(t->trust);
+}
+
+static void trust_release(struct pipeline_routes *pr, struct pipeline_trust_ref *ref)
+{
+	if (ref == NULL)
+		return;
+	pthread_mutex_lock(&pr->views_lock);
+	trust_ref_put(ref);
+	pthread_mutex_unlock(&pr->views_lock);
 }
 
 static void attest_handler(struct http_request *req, struct http_response *resp, void *arg)
@@ -240,7 +326,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 	struct pipeline_attest in = {0};
 	struct pipeline_outcome out;
 	struct policy_copy pol = {0};
-	struct provider_trust *trust = NULL;
+	struct pipeline_trust_ref *trust = NULL;
 	struct attest_err err;
 	enum maa_type type;
 	json_t *body;
@@ -281,7 +367,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 	}
 	pipeline_outcome_clear(&out);
 	policy_copy_free(&pol);
-	provider_trust_free(trust);
+	trust_release(pr, trust);
 }
 
 void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *provider, enum maa_type type)
@@ -513,6 +599,8 @@ void pipeline_shutdown(struct srv *srv)
 	pipeline_ctx_free(pr->ctx);
 	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++)
 		view_clear(&pr->views[i]);
+	for (size_t i = 0; i < PIPELINE_TRUST_VIEWS; i++)
+		trust_ref_put(pr->trusts[i].ref);
 	pthread_mutex_destroy(&pr->views_lock);
 	free(pr);
 	srv->pipeline = NULL;
