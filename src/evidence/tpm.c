@@ -6,8 +6,7 @@
 #include "evidence/tpm.h"
 
 #include "base/cur.h"
-
-#include "base/cur.h"
+#include "crypto/crypto.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -35,17 +34,18 @@ uint16_t tpm_bank_alg(enum tpm_bank bank) { return BANKS[bank].alg; }
 size_t tpm_bank_size(enum tpm_bank bank) { return BANKS[bank].size; }
 const char *tpm_bank_name(enum tpm_bank bank) { return BANKS[bank].name; }
 
+/* Digests fetched once per process (crypto's hash_md): OpenSSL 3 would fetch EVP_sha*() again per use. */
 const EVP_MD *tpm_bank_md(enum tpm_bank bank)
 {
 	switch (bank) {
 	case TPM_BANK_SHA1:
-		return EVP_sha1();
+		return hash_md(HASH_SHA1);
 	case TPM_BANK_SHA256:
-		return EVP_sha256();
+		return hash_md(HASH_SHA256);
 	case TPM_BANK_SHA384:
-		return EVP_sha384();
+		return hash_md(HASH_SHA384);
 	case TPM_BANK_SHA512:
-		return EVP_sha512();
+		return hash_md(HASH_SHA512);
 	default:
 		return NULL;
 	}
