@@ -147,7 +147,9 @@ static void copy_key_file(const char *from, const char *to, const char *name)
 	    access(dst, F_OK) == 0 || cli_read_file(src, &p, &n) != CLI_OK)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", dst, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0 && (f = fdopen(fd, "w")) == NULL)
+	(void)unlink(tmp); /* a stale one; never written through (O_EXCL, O_NOFOLLOW) */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0 &&
+	    (f = fdopen(fd, "w")) == NULL)
 		close(fd);
 	if (f != NULL) {
 		bool ok = fwrite(p, 1, n, f) == n;
@@ -213,7 +215,7 @@ static EVP_PKEY *key_file_p256(const char *path)
 	}
 	if ((k = EVP_EC_gen("P-256")) == NULL)
 		return NULL;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (f == NULL || PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) != 1) {
 		EVP_PKEY_free(k);

@@ -72,7 +72,8 @@ static EVP_PKEY *ca_key(const char *dir, const char *name, int bits)
 	/* Written to a private name and renamed: a parallel reader sees a whole file or none. */
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	f = NULL;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* a private key: owner only */
+	(void)unlink(tmp); /* a stale one: the key is never written through an existing file or link */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600); /* owner only */
 	if (fd >= 0 && (f = fdopen(fd, "w")) == NULL)
 		close(fd);
 	if (f != NULL) {
