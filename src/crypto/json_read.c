@@ -17,6 +17,7 @@
 #include "base/jsonx.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -252,6 +253,19 @@ static int jr_string(struct jr *r, const unsigned char **out, size_t *len)
 	return 0;
 }
 
+/* '.' in a JSON number replaced by the locale's decimal point, when that is another character. */
+static void locale_point(char *num)
+{
+	const struct lconv *lc = localeconv();
+	char point = lc != NULL && lc->decimal_point != NULL && lc->decimal_point[0] != '\0'
+			 ? lc->decimal_point[0]
+			 : '.';
+	char *dot;
+
+	if (point != '.' && (dot = strchr(num, '.')) != NULL)
+		*dot = point;
+}
+
 static json_t *jr_number(struct jr *r)
 {
 	const unsigned char *s = r->p, *p = r->p;
@@ -297,14 +311,25 @@ static json_t *jr_number(struct jr *r)
 	if (!real) {
 		long long i = strtoll(buf, &endp, 10);
 
-		if (errno == ERANGE)
+		if (endp != buf + n)
+			jr_fail(r, s, "invalid number");
+		else if (errno == ERANGE)
 			jr_fail(r, s, i < 0 ? "too big negative integer" : "too big integer");
 		else if ((v = json_integer(i)) == NULL)
 			jr_fail(r, s, "out of memory");
 	} else {
-		double d = strtod(buf, &endp);
+		double d;
 
-		if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
+		/*
+		 * strtod reads the decimal point of the process's LC_NUMERIC locale
+		 * (an embedder may have set one with a comma): put that character
+		 * where JSON has '.', as jansson's jsonp_strtod does.
+		 */
+		locale_point(buf);
+		d = strtod(buf, &endp);
+		if (endp != buf + n)
+			jr_fail(r, s, "invalid number");
+		else if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
 			jr_fail(r, s, "real number overflow");
 		else if ((v = json_real(d)) == NULL)
 			jr_fail(r, s, "out of memory");

@@ -266,14 +266,16 @@ int http_resp_header(struct http_response *resp, const char *name, const char *v
 {
 	struct http_resp_header *h;
 
+	/* Too long is refused on both paths (replacing must not truncate silently). */
+	if (strlen(name) >= sizeof(h->name) || strlen(value) >= sizeof(h->value))
+		return ATTEST_E_NOMEM;
 	for (size_t i = 0; i < resp->nheaders; i++) {
 		if (strcasecmp(resp->headers[i].name, name) == 0) {
 			snprintf(resp->headers[i].value, sizeof(resp->headers[i].value), "%s", value);
 			return ATTEST_OK;
 		}
 	}
-	if (resp->nheaders == HTTP_MAX_RESP_HEADERS || strlen(name) >= sizeof(h->name) ||
-	    strlen(value) >= sizeof(h->value))
+	if (resp->nheaders == HTTP_MAX_RESP_HEADERS)
 		return ATTEST_E_NOMEM;
 	h = &resp->headers[resp->nheaders++];
 	snprintf(h->name, sizeof(h->name), "%s", name);

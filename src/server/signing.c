@@ -106,7 +106,7 @@ int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *er
 
 struct srv_signing {
 	pthread_rwlock_t lock; /* readers sign and publish; add/rotate/import write */
-	struct kek kek;
+	struct kek *kek; /* in OpenSSL's secure heap (kek_new): the one secret that unseals every key */
 	pthread_mutex_t cache_mu;
 	char *jwks_text; /* serialised JWKS, or NULL */
 	size_t jwks_len;
@@ -151,7 +151,7 @@ static int persist_key_of(struct srv *srv, struct keyring *ring, const char *pro
 
 	if (k == NULL)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.persist", "key %s vanished", kid);
-	rc = keyring_export_blob(ring, kid, &srv->signing->kek, &blob, &len, err);
+	rc = keyring_export_blob(ring, kid, srv->signing->kek, &blob, &len, err);
 	if (rc != ATTEST_OK)
 		return rc;
 	memset(&row, 0, sizeof(row));
@@ -197,7 +197,7 @@ static int load_keys_of(struct srv *srv, struct keyring *ring, const char *provi
 				continue;
 			if ((pass == 0) != (keys[i].state == STORE_KEY_RETIRING))
 				continue;
-			rc = keyring_import_blob(ring, keys[i].blob, keys[i].blob_len, &srv->signing->kek, err);
+			rc = keyring_import_blob(ring, keys[i].blob, keys[i].blob_len, srv->signing->kek, err);
 			if (rc == ATTEST_OK)
 				(*loaded)++;
 		}
@@ -224,7 +224,9 @@ int srv_signing_open(struct srv *srv, struct attest_err *err)
 		return attest_err_set(err, ATTEST_E_NOMEM, "signing.open", "out of memory");
 	pthread_rwlock_init(&srv->signing->lock, NULL);
 	pthread_mutex_init(&srv->signing->cache_mu, NULL);
-	rc = kek_load_or_create(srv->cfg->kek_file, &srv->signing->kek, &created, err);
+	if ((srv->signing->kek = kek_new()) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "signing.open", "no room for the key-encryption key");
+	rc = kek_load_or_create(srv->cfg->kek_file, srv->signing->kek, &created, err);
 	if (rc != ATTEST_OK)
 		return rc;
 	if (created)
@@ -253,7 +255,7 @@ int srv_signing_open(struct srv *srv, struct attest_err *err)
 void srv_signing_close(struct srv *srv)
 {
 	if (srv->signing != NULL) {
-		kek_clear(&srv->signing->kek);
+		kek_free(srv->signing->kek);
 		prov_rings_clear(srv->signing);
 		free(srv->signing->jwks_text);
 		pthread_mutex_destroy(&srv->signing->cache_mu);

@@ -18,6 +18,8 @@
 #include "crypto/jose.h"
 #include "testutil.h"
 
+#include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +213,25 @@ static void parse_error_names_line_and_column(void **state)
 	json_decref(v);
 }
 
+/* Reals read the same whatever LC_NUMERIC an embedder set (a comma decimal point here). */
+static void reals_ignore_the_locale(void **state)
+{
+	static const char *const locales[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "C.UTF-8"};
+	json_t *v = NULL;
+	bool comma = false;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(locales) / sizeof(locales[0]) && !comma; i++)
+		comma = setlocale(LC_NUMERIC, locales[i]) != NULL && localeconv()->decimal_point[0] == ',';
+	assert_int_equal(jose_json_load("[1.5,-2.25e1]", 13, &v, NULL, 0, NULL), ATTEST_OK);
+	assert_true(json_real_value(json_array_get(v, 0)) == 1.5);
+	assert_true(json_real_value(json_array_get(v, 1)) == -22.5);
+	json_decref(v);
+	setlocale(LC_NUMERIC, "C");
+	if (!comma)
+		skip(); /* no locale with a comma decimal point installed: only the "C" path was checked */
+}
+
 static uint64_t rng(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -300,6 +321,7 @@ int main(void)
 	    cmocka_unit_test(agrees_on_edge_cases),
 	    cmocka_unit_test(agrees_on_depth_limit),
 	    cmocka_unit_test(parse_error_names_line_and_column),
+	    cmocka_unit_test(reals_ignore_the_locale),
 	    cmocka_unit_test(agrees_on_mutations_of_a_small_document),
 	    cmocka_unit_test(agrees_on_real_documents),
 	};

@@ -203,6 +203,14 @@ static void response_headers_are_bounded_and_replaced_by_name(void **state)
 	assert_int_equal(http_resp_header(&resp, "retry-after", "2"), ATTEST_OK);
 	assert_int_equal(resp.nheaders, 1);
 	assert_string_equal(resp.headers[0].value, "2");
+	{
+		/* Replacing with a value that does not fit is refused, not truncated. */
+		static char big[HTTP_HEADER_VALUE_MAX + 1];
+
+		memset(big, 'a', HTTP_HEADER_VALUE_MAX);
+		assert_int_equal(http_resp_header(&resp, "Retry-After", big), ATTEST_E_NOMEM);
+		assert_string_equal(resp.headers[0].value, "2");
+	}
 	for (int i = 1; i < HTTP_MAX_RESP_HEADERS; i++) {
 		snprintf(name, sizeof(name), "X-H%d", i);
 		assert_int_equal(http_resp_header(&resp, name, "v"), ATTEST_OK);
