@@ -16,6 +16,7 @@
 #include "policy/policy.h"
 #include "server/attest_mgmt.h"
 #include "server/pipeline_routes.h"
+#include "server/tcb_baselines.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "token/token.h"
@@ -232,6 +233,27 @@ static void jws_refused(struct http_response *resp, const struct attest_err *err
 	http_resp_error_from(resp, status, status == 500 ? "InternalError" : "InvalidOperation", err);
 }
 
+/*
+ * An SGX / OE policy's configuration must name a TCB baseline GET
+ * /tcbbaselines lists: refused here (400) rather than stored and then
+ * refusing every attestation of the provider (the attest-time check stays).
+ */
+static int config_ok(enum maa_type type, const struct policy_plan *plan, struct attest_err *err)
+{
+	struct claim_set *props = NULL;
+	const struct tcb_baseline *b;
+	int rc;
+
+	if (type != MAA_TYPE_SGX_ENCLAVE && type != MAA_TYPE_OPEN_ENCLAVE)
+		return ATTEST_OK;
+	rc = policy_eval_config(plan, &props, err);
+	if (rc == ATTEST_OK)
+		rc = tcb_baseline_lookup(
+		    policy_prop_str(props, POLICY_PROP_SGX_TCBIDENTIFIER, POLICY_DEFAULT_SGX_TCBIDENTIFIER), &b, err);
+	claim_set_free(props);
+	return rc;
+}
+
 static void policy_put(struct http_request *req, struct http_response *resp, void *arg)
 {
 	struct pipeline_routes *pr = arg;
@@ -265,6 +287,11 @@ static void policy_put(struct http_request *req, struct http_response *resp, voi
 	if (policy_compile(j->text, j->text_len, NULL, &plan, &err) != ATTEST_OK) {
 		http_resp_error_from(resp, err.rc == ATTEST_E_NOMEM ? 500 : 400,
 				     err.rc == ATTEST_E_NOMEM ? "InternalError" : "PolicyParsingError", &err);
+		goto out;
+	}
+	if (config_ok(type, plan, &err) != ATTEST_OK) {
+		http_resp_error_from(resp, err.rc == ATTEST_E_NOMEM ? 500 : 400,
+				     err.rc == ATTEST_E_NOMEM ? "InternalError" : "InvalidParameter", &err);
 		goto out;
 	}
 	if (policy_store(req, type, j, body, "policy.set", &err) != ATTEST_OK) {

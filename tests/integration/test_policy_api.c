@@ -369,6 +369,23 @@ static void malformed_policy_bodies_are_refused(void **state)
 	assert_error(&r, 400, "InvalidParameter");
 	http_reply_free(&r);
 	free(jws);
+	/* a TCB baseline GET /tcbbaselines does not list would refuse every SGX attestation: refused at PUT */
+	request("PUT", "/policies/SgxEnclave" V, "text/plain",
+		"version=1.2; configurationrules { => issueproperty(type=\"x-ms-sgx-tcbidentifier\", value=\"17\"); };"
+		" authorizationrules { => permit(); }; issuancerules { };",
+		&r);
+	assert_error(&r, 400, "InvalidParameter");
+	assert_non_null(strstr(r.body, "policy.config.tcbidentifier"));
+	http_reply_free(&r);
+	request("PUT", "/policies/OpenEnclave" V, "text/plain",
+		"version=1.2; configurationrules { => issueproperty(type=\"x-ms-sgx-tcbidentifier\", value=\"15\"); };"
+		" authorizationrules { => permit(); }; issuancerules { };",
+		&r);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
+	request("POST", "/policies/OpenEnclave:reset" V, "text/plain", "", &r);
+	assert_int_equal(r.status, 200);
+	http_reply_free(&r);
 }
 
 static void policy_writes_need_a_credential(void **state)
