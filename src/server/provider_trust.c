@@ -8,10 +8,7 @@
 #include "base/jsonx.h"
 #include "evidence/tpm.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,89 +181,4 @@ int provider_trust_parse(const char *settings_json, struct provider_trust **out,
 	rc = provider_trust_from_json(s, out, err);
 	json_decref(s);
 	return rc;
-}
-
-/* ---- the node's cache ------------------------------------------------------ */
-
-#define PROVIDER_TRUST_CACHE_DEFAULT 64
-
-struct provider_trust_cache {
-	pthread_mutex_t lock;
-	size_t cap, n;
-	struct {
-		uint8_t key[32]; /* SHA-256 of the settings text */
-		struct provider_trust *trust;
-	} * e;
-};
-
-struct provider_trust_cache *provider_trust_cache_new(size_t cap)
-{
-	struct provider_trust_cache *c = calloc(1, sizeof(*c));
-
-	if (c == NULL)
-		return NULL;
-	c->cap = cap ? cap : PROVIDER_TRUST_CACHE_DEFAULT;
-	if ((c->e = calloc(c->cap, sizeof(*c->e))) == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
-		free(c->e);
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-void provider_trust_cache_free(struct provider_trust_cache *c)
-{
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < c->n; i++)
-		provider_trust_free(c->e[i].trust);
-	pthread_mutex_destroy(&c->lock);
-	free(c->e);
-	free(c);
-}
-
-static const struct provider_trust *cache_find(struct provider_trust_cache *c, const uint8_t key[32])
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (CRYPTO_memcmp(c->e[i].key, key, 32) == 0)
-			return c->e[i].trust;
-	return NULL;
-}
-
-int provider_trust_cache_get(struct provider_trust_cache *c, const char *settings_json,
-			     const struct provider_trust **shared, struct provider_trust **owned,
-			     struct attest_err *err)
-{
-	const char *text = settings_json ? settings_json : "";
-	struct provider_trust *t = NULL;
-	uint8_t key[32];
-	unsigned int klen = 0;
-	int rc;
-
-	*shared = NULL;
-	*owned = NULL;
-	if (EVP_Digest(text, strlen(text), key, &klen, EVP_sha256(), NULL) != 1)
-		return attest_err_set(err, ATTEST_E_INTERNAL, PT ".nomem", "SHA-256 unavailable");
-	pthread_mutex_lock(&c->lock);
-	*shared = cache_find(c, key);
-	pthread_mutex_unlock(&c->lock);
-	if (*shared != NULL)
-		return ATTEST_OK;
-	/* Parsed outside the lock: two threads may both parse; the first one in is kept. */
-	if ((rc = provider_trust_parse(settings_json, &t, err)) != ATTEST_OK)
-		return rc;
-	pthread_mutex_lock(&c->lock);
-	if ((*shared = cache_find(c, key)) == NULL && c->n < c->cap) {
-		memcpy(c->e[c->n].key, key, 32);
-		c->e[c->n++].trust = t;
-		*shared = t;
-		t = NULL; /* transferred to the cache */
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (*shared != NULL) {
-		provider_trust_free(t);
-		return ATTEST_OK;
-	}
-	*owned = t; /* the cache is full: the caller's */
-	return ATTEST_OK;
 }

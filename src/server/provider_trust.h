@@ -16,9 +16,10 @@
  * Both members are optional; other settings keys are not looked at.
  *
  * Design note: parsed when the settings are written (validation), and at
- * attestation time through a provider_trust_cache, so a node parses one
- * settings text once (4096 PEM keys cost ~100 ms); a parsed trust is
- * immutable and may be shared by concurrent readers.
+ * attestation time once per provider and settings revision (the attest
+ * route keeps parsed trusts in its own refcounted view cache,
+ * pipeline_routes.c); a parsed trust is immutable and may be shared by
+ * concurrent readers.
  */
 
 #include "attest/error.h"
@@ -48,25 +49,5 @@ void provider_trust_free(struct provider_trust *t);
 
 /* The view verifiers take (evidence_ctx.tenant); NULL when nothing is registered. Borrowed from t. */
 const struct evidence_tenant *provider_trust_tenant(const struct provider_trust *t);
-
-/*
- * Parsed trusts by SHA-256 of the settings text, shared by the request
- * threads of a node. Entries are immutable and never evicted (a changed
- * text is a new entry), so a borrowed pointer stays valid until the cache
- * is freed; at most `cap` entries (0: 64), beyond that each call parses
- * for itself.
- */
-struct provider_trust_cache;
-struct provider_trust_cache *provider_trust_cache_new(size_t cap);
-void provider_trust_cache_free(struct provider_trust_cache *c);
-
-/*
- * The trust of these settings: *shared (borrowed from the cache) when it is
- * or can be kept, else *owned (the caller frees it); exactly one is set on
- * success. Errors: those of provider_trust_parse, provider.settings.nomem.
- */
-int provider_trust_cache_get(struct provider_trust_cache *c, const char *settings_json,
-			     const struct provider_trust **shared, struct provider_trust **owned,
-			     struct attest_err *err);
 
 #endif

@@ -129,40 +129,6 @@ static void more_entries_than_the_bound_are_refused(void **state)
 	json_decref(s);
 }
 
-static void the_node_cache_parses_one_settings_text_once(void **state)
-{
-	struct provider_trust_cache *c = provider_trust_cache_new(2);
-	const struct provider_trust *a = NULL, *b = NULL, *x = NULL;
-	struct provider_trust *own = NULL;
-	struct attest_err err;
-	static const char s1[] =
-	    "{\"tpm\":{\"registeredAiks\":[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]}}";
-
-	(void)state;
-	assert_non_null(c);
-	assert_int_equal(provider_trust_cache_get(c, s1, &a, &own, NULL), 0);
-	assert_non_null(a);
-	assert_null(own);
-	assert_int_equal(provider_trust_tenant(a)->n_registered_aiks, 1);
-	assert_int_equal(provider_trust_cache_get(c, s1, &b, &own, NULL), 0);
-	assert_ptr_equal(a, b);
-	/* Another text is another entry; past the bound the caller owns what was parsed. */
-	assert_int_equal(provider_trust_cache_get(c, "{}", &x, &own, NULL), 0);
-	assert_non_null(x);
-	assert_ptr_not_equal(x, a);
-	assert_int_equal(provider_trust_cache_get(c, "{\"rate_limit\":1}", &x, &own, NULL), 0);
-	assert_null(x);
-	assert_non_null(own);
-	provider_trust_free(own);
-	/* Malformed settings are an error, and not kept. */
-	attest_err_clear(&err);
-	assert_int_not_equal(provider_trust_cache_get(c, "{\"tpm\":1}", &x, &own, &err), 0);
-	assert_string_equal(err.name, "provider.settings.tpm");
-	assert_null(x);
-	assert_null(own);
-	provider_trust_cache_free(c);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,7 +136,6 @@ int main(void)
 	    cmocka_unit_test(settings_without_them_register_nothing),
 	    cmocka_unit_test(malformed_entries_are_refused_by_name),
 	    cmocka_unit_test(more_entries_than_the_bound_are_refused),
-	    cmocka_unit_test(the_node_cache_parses_one_settings_text_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
