@@ -83,16 +83,27 @@ void kek_clear(struct kek *kek);
 /*
  * The secure heap (secmem.c): OpenSSL's CRYPTO_secure_malloc arena,
  * mlock()ed and MADV_DONTDUMP, where OpenSSL keeps the private parts of
- * keys created or loaded after it exists, and where kek_new puts a KEK.
- * keys_secure_heap_init sets it up once per process (idempotent, thread
- * safe; kek_load_or_create calls it); *locked (optional) tells whether the
- * arena is locked in memory (mlock may fail under RLIMIT_MEMLOCK; it is
- * still excluded from core dumps). Error: keys.secure_heap.
+ * keys created or loaded after it exists (and its per-thread private
+ * DRBGs), and where kek_new puts a KEK. Fixed size: OpenSSL 3.0 does NOT
+ * fall back to the normal heap when it is full (key loads and new threads
+ * fail), so size it for the keys the process holds (an RSA-2048 key takes
+ * about 1.2 KiB, a thread's DRBG under 1 KiB) and watch it.
+ * keys_secure_heap_init_size sets it up once per process (thread safe;
+ * later calls only report; kek_load_or_create calls it with the default
+ * size and carries on without it when it cannot be had): size 0 = the
+ * default, else a power of two >= 4096; keys_secure_heap_init(locked, err)
+ * is the same with the default size; *locked (optional) tells whether the arena is
+ * locked in memory (mlock may fail under RLIMIT_MEMLOCK; it is still
+ * excluded from core dumps). Errors: keys.secure_heap (bad size; OpenSSL
+ * could not set it up: keys then stay on the normal heap).
+ * keys_secure_heap_usage: bytes in use and the arena's size (0, 0 without).
  */
-#define KEYS_SECURE_HEAP_SIZE (1 << 20) /* ~400 RSA-2048 private keys */
+#define KEYS_SECURE_HEAP_SIZE ((size_t)4 << 20) /* ~4,500 RSA-2048 keys (900 bytes each, test_secure_heap) */
 #define KEYS_SECURE_HEAP_MIN  16
+int keys_secure_heap_init_size(size_t size, bool *locked, struct attest_err *err);
 int keys_secure_heap_init(bool *locked, struct attest_err *err);
-/* A zeroed KEK in the secure heap (NULL when out of memory); kek_free zeroes and frees it. */
+void keys_secure_heap_usage(size_t *used, size_t *size);
+/* A zeroed KEK in the secure heap (the normal heap without one; NULL when out of memory); kek_free zeroes and frees it. */
 struct kek *kek_new(void);
 void kek_free(struct kek *kek);
 

@@ -15,7 +15,7 @@ Core dumps: attestd is non-dumpable (PR_SET_DUMPABLE 0, src/server/main.c)
 and keeps private keys and the KEK in OpenSSL's secure heap
 (src/keys/secmem.c), an anonymous mapping marked MADV_DONTDUMP ("dd" in
 VmFlags of /proc/<pid>/smaps) and mlocked where RLIMIT_MEMLOCK allows
-("lo"): the test requires that mapping (KEYS_SECURE_HEAP_SIZE, 1 MiB) and
+("lo"): the test requires that mapping (KEYS_SECURE_HEAP_SIZE, 4 MiB) and
 reports whether it is locked.
 """
 import base64
@@ -25,7 +25,7 @@ import stat
 
 import rlib
 
-SECURE_HEAP_SIZE = 1 << 20  # KEYS_SECURE_HEAP_SIZE, src/keys/keys.h
+SECURE_HEAP_SIZE = 4 << 20  # KEYS_SECURE_HEAP_SIZE, src/keys/keys.h
 
 
 def mode(p):

@@ -3,8 +3,10 @@
  * once the KEK is loaded, OpenSSL's secure heap exists; a KEK from kek_new,
  * the private part of a generated signing key and of one opened from its
  * sealed blob are allocated in it; and the pages of that heap are marked
- * MADV_DONTDUMP ("dd" in the VmFlags of /proc/self/smaps). robust_secrets
- * checks the same mapping in a running attestd.
+ * MADV_DONTDUMP ("dd" in the VmFlags of /proc/self/smaps); its default size
+ * holds a thousand keys and new threads' DRBGs (OpenSSL 3.0 does not fall
+ * back when it is full). robust_secrets checks the mapping in a running
+ * attestd.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +16,10 @@
 
 #include "keys/keys.h"
 
+#include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,12 +78,17 @@ static void vmflags_of(const void *addr, char *out, size_t cap)
 static void loading_the_kek_sets_up_the_secure_heap(void **state)
 {
 	bool locked = false;
+	size_t used = 0, size = 0;
 
 	(void)state;
 	assert_true(CRYPTO_secure_malloc_initialized());
 	assert_int_equal(keys_secure_heap_init(&locked, NULL), ATTEST_OK); /* idempotent */
-	fprintf(stderr, "secure heap: %d bytes, %s\n", KEYS_SECURE_HEAP_SIZE,
+	keys_secure_heap_usage(&used, &size);
+	assert_int_equal(size, KEYS_SECURE_HEAP_SIZE);
+	fprintf(stderr, "secure heap: %zu bytes, %zu used, %s\n", size, used,
 		locked ? "mlocked" : "not mlocked (RLIMIT_MEMLOCK)");
+	/* a bad size is refused, not rounded */
+	assert_int_equal(keys_secure_heap_init_size(3000, NULL, NULL), ATTEST_E_INVALID);
 }
 
 static void a_kek_from_kek_new_lives_in_pages_excluded_from_core_dumps(void **state)
@@ -138,12 +148,70 @@ static void private_parts_of_generated_and_unsealed_keys_go_to_the_secure_heap(v
 	kek_free(kek);
 }
 
+static void *thread_random(void *arg)
+{
+	uint8_t b[32];
+
+	/* a new thread's private DRBG is allocated in the secure heap too */
+	*(int *)arg = RAND_priv_bytes(b, sizeof(b));
+	return NULL;
+}
+
+/*
+ * OpenSSL 3.0 does not fall back to the normal heap when the arena is full:
+ * the default size must hold a node's keys (1,000 providers with their own
+ * key: robust_providers_memory) and its threads' DRBGs, and still sign.
+ */
+static void a_thousand_unsealed_keys_and_new_threads_fit_and_still_sign(void **state)
+{
+	enum { N = 1000, THREADS = 16 };
+	struct signing_key_opts o = {.type = KEY_RSA2048, .subject_cn = "https://attest.test"};
+	struct signing_key *k = NULL, **keys = calloc(N, sizeof(*keys));
+	struct kek *kek = kek_new();
+	uint8_t *blob = NULL;
+	size_t len = 0, used = 0, size = 0;
+	pthread_t t[THREADS];
+	int ok[THREADS];
+	json_t *claims = json_pack("{s:s}", "iss", "https://attest.test");
+	char *jwt = NULL;
+
+	(void)state;
+	assert_non_null(keys);
+	memset(kek->k, 7, sizeof(kek->k));
+	assert_int_equal(signing_key_generate(&o, (int64_t)time(NULL), &k, NULL), ATTEST_OK);
+	assert_int_equal(signing_key_export(k, kek, &blob, &len, NULL), ATTEST_OK);
+	for (size_t i = 0; i < N; i++)
+		if (signing_key_import(blob, len, kek, NULL, &keys[i], NULL) != ATTEST_OK)
+			fail_msg("key %zu of %d could not be opened (secure heap full?)", i, N);
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, thread_random, &ok[i]), 0);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(ok[i], 1);
+	}
+	assert_int_equal(signing_key_sign_jwt(keys[N - 1], claims, &jwt, NULL), ATTEST_OK);
+	keys_secure_heap_usage(&used, &size);
+	fprintf(stderr, "%d RSA-2048 keys and %d threads: %zu of %zu bytes of the secure heap (%.0f%%)\n", N, THREADS,
+		used, size, 100.0 * (double)used / (double)size);
+	assert_true(used >= (size_t)N * 896);
+	assert_true(used < size);
+	free(jwt);
+	json_decref(claims);
+	for (size_t i = 0; i < N; i++)
+		signing_key_free(keys[i]);
+	free(keys);
+	signing_key_free(k);
+	free(blob);
+	kek_free(kek);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(loading_the_kek_sets_up_the_secure_heap),
 	    cmocka_unit_test(a_kek_from_kek_new_lives_in_pages_excluded_from_core_dumps),
 	    cmocka_unit_test(private_parts_of_generated_and_unsealed_keys_go_to_the_secure_heap),
+	    cmocka_unit_test(a_thousand_unsealed_keys_and_new_threads_fit_and_still_sign),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,7 +2,8 @@
  * Sweep suite, the report (issue 13: "the mutation sweeps collected in one
  * suite with a count: mutations tried per vector, and zero accepted").
  * Runs after the suite's programs (ctest fixture sweep_suite: test_sweep_sgx,
- * _tdx, _collateral, _snp, _tpm), reads $ATTEST_BINARY_DIR/sweep-report.json
+ * _tdx, _collateral, _snp, _tpm, and test_azure_guest's sweep), reads
+ * $ATTEST_BINARY_DIR/sweep-report.json
  * that they wrote, prints one table, and checks that every suite reported,
  * that no mutation was accepted, and that every real vector folder of
  * shared/vectors has rows (the few that cannot be swept are listed with
@@ -20,7 +21,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 
-static const char *const SUITES[] = {"sgx", "tdx", "collateral", "snp", "tpm"};
+static const char *const SUITES[] = {"sgx", "tdx", "collateral", "snp", "tpm", "azure_guest"};
 
 /* Vector folders no sweep can cover, and why. */
 static const char *const EXCLUDED[][2] = {

@@ -13,7 +13,7 @@
  *   EV_NO_ACTION payload or in a record header no digest covers is
  *   accepted by the replay by design; it counts as same content only when
  *   the boot-state claims derived from the log are unchanged; so does a
- *   cut after a whole event that still replays (see log_same);
+ *   cut after a whole event that drops only OS-PCR (8+) events (log_same);
  * - a synthetic VBS report (devplat): every cut, every bit after its
  *   unsigned 24-byte header.
  * Counts go to the suite's table and JSON report (tests/common/sweep.h).
@@ -265,14 +265,21 @@ static bool log_same(void *arg, const uint8_t *p, size_t n, size_t at, bool cut)
 	if (cut) {
 		/*
 		 * A cut after a whole event leaves a prefix of unaltered events; it
-		 * replays when the dropped events were the only ones of their PCRs
-		 * (tcg_log_verify compares the PCRs the log extends). Nothing altered
-		 * is vouched for, as long as the boot-state claims stay the same.
-		 * (Reported to lead: such a log should not verify; see docs/SECURITY.md.)
+		 * replays when the dropped events were the only ones of their OS PCRs
+		 * (those are then unlogged; docs/SECURITY.md). Nothing altered is
+		 * vouched for, as long as the boot-state claims stay the same.
 		 */
 		const struct tcg_event *last = log->n_events ? &log->events[log->n_events - 1] : NULL;
 
 		same = last != NULL && last->data + last->data_len == p + n && boot_claims_equal(s->orig_log, log);
+		/*
+		 * Only events of the OS PCRs (8 and up) or no-action events may have
+		 * been dropped: a cut that drops a firmware PCR's (0-7) event must be
+		 * refused (tcg.replay.incomplete), so it never counts as same content.
+		 */
+		for (size_t i = log->n_events; same && i < s->orig_log->n_events; i++)
+			if (s->orig_log->events[i].type != EV_NO_ACTION && s->orig_log->events[i].pcr < 8)
+				same = false;
 		tcg_log_free(log);
 		return same;
 	}
