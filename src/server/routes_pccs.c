@@ -80,17 +80,27 @@ static void bad_request(struct http_response *resp, const char *fmt, ...)
 }
 
 /* Maps a source's failure to the PCS status a client expects. */
-static void source_failed(struct http_response *resp, int rc, const struct attest_err *err)
+/*
+ * Maps a source's failure to the PCS status a client expects. Readers are
+ * anonymous: they get the error's stable name and a fixed text, never the
+ * source's message (it may name the internal upstream, someone's encrypted
+ * PPID, curl's diagnostics); the details go to the log.
+ */
+static void source_failed(const struct http_request *req, struct http_response *resp, int rc,
+			  const struct attest_err *err)
 {
+	srv_log(&req->srv->log, rc == ATTEST_E_NOT_FOUND ? SRV_LOG_DEBUG : SRV_LOG_WARN, "pccs %s: %s: %s",
+		req->path, err->name, err->msg);
 	if (rc == ATTEST_E_NOT_FOUND) {
-		http_resp_error_from(resp, 404, "NotFound", err);
+		http_resp_error(resp, 404, "NotFound", "this node does not have that item (%s)", err->name);
 	} else if (rc == ATTEST_E_INVALID) {
-		http_resp_error_from(resp, 400, "InvalidParameter", err);
+		http_resp_error(resp, 400, "InvalidParameter", "the request names no valid item (%s)", err->name);
 	} else if (rc == ATTEST_E_NOMEM || rc == ATTEST_E_INTERNAL) {
-		http_resp_error_from(resp, 500, "InternalError", err);
+		http_resp_error(resp, 500, "InternalError", "internal error (%s)", err->name);
 	} else { /* the upstream is down, rate-limited or backing off; the item is stale or refused */
 		http_resp_header(resp, "Retry-After", PCCS_RETRY_AFTER);
-		http_resp_error_from(resp, 503, "ServiceUnavailable", err);
+		http_resp_error(resp, 503, "ServiceUnavailable", "the item cannot be served now; retry later (%s)",
+				err->name);
 	}
 }
 
@@ -212,7 +222,7 @@ static void pckcrl_handler(struct http_request *req, struct http_response *resp,
 		return;
 	attest_err_clear(&err);
 	if ((rc = collateral_get_pck_crl(source_of(req), which, &b, &err)) != ATTEST_OK) {
-		source_failed(resp, rc, &err);
+		source_failed(req, resp, rc, &err);
 		return;
 	}
 	if (!crl_issuer_is(&b, which))
@@ -246,7 +256,7 @@ static void rootcacrl_handler(struct http_request *req, struct http_response *re
 		return;
 	attest_err_clear(&err);
 	if ((rc = collateral_get_root_ca_crl(source_of(req), &b, &err)) != ATTEST_OK) {
-		source_failed(resp, rc, &err);
+		source_failed(req, resp, rc, &err);
 		return;
 	}
 	if ((der = crl_encode(&b, true, &len)) == NULL || (hex = hex_encode(der, len)) == NULL)
@@ -281,7 +291,7 @@ static void tcb_handler(struct http_request *req, struct http_response *resp, vo
 		return;
 	attest_err_clear(&err);
 	if ((rc = collateral_get_tcb_info_ex(source_of(req), tee, fmspc, &sel, &b, &err)) != ATTEST_OK) {
-		source_failed(resp, rc, &err);
+		source_failed(req, resp, rc, &err);
 		return;
 	}
 	if (!pccs_item_matches(b.data, b.len, "tcbInfo", fm, tee == COLLATERAL_TEE_TDX ? "TDX" : "SGX"))
@@ -315,7 +325,7 @@ static void identity_handler(struct http_request *req, struct http_response *res
 		return;
 	attest_err_clear(&err);
 	if ((rc = collateral_get_qe_identity_ex(source_of(req), *kind, &sel, &b, &err)) != ATTEST_OK) {
-		source_failed(resp, rc, &err);
+		source_failed(req, resp, rc, &err);
 		return;
 	}
 	if (!pccs_item_matches(b.data, b.len, "enclaveIdentity", NULL, IDENTITY_IDS[*kind]))
@@ -357,7 +367,7 @@ static void pckcert_handler(struct http_request *req, struct http_response *resp
 	pq = (struct collateral_pck_query){p.ppid, p.ppid_len, p.cpusvn, p.pcesvn, p.pceid};
 	attest_err_clear(&err);
 	if ((rc = collateral_get_pck_cert(source_of(req), &pq, &b, &err)) != ATTEST_OK) {
-		source_failed(resp, rc, &err);
+		source_failed(req, resp, rc, &err);
 		return;
 	}
 	send_item(resp, PCCS_TYPE_PEM, b.data, b.len, PCCS_HDR_PCK_CHAIN, &b);
@@ -441,7 +451,7 @@ static void vcek_handler(struct http_request *req, struct http_response *resp, v
 	attest_err_clear(&err);
 	if ((rc = collateral_get_amd_vcek(source_of(req), http_req_param(req, "product"), chip_id, tcb, &b,
 					  &err)) != ATTEST_OK)
-		source_failed(resp, rc, &err);
+		source_failed(req, resp, rc, &err);
 	else if (!vcek_is_the_one_asked(http_req_param(req, "product"), chip_id, tcb, &b, why, sizeof(why)))
 		http_resp_error(resp, 404, "NotFound", "%s", why);
 	else
@@ -469,7 +479,7 @@ static void kds_object_handler(struct http_request *req, struct http_response *r
 	rc = crl ? collateral_get_amd_crl(source_of(req), product, vlek, &b, &err)
 		 : collateral_get_amd_cert_chain(source_of(req), product, vlek, &b, &err);
 	if (rc != ATTEST_OK)
-		source_failed(resp, rc, &err);
+		source_failed(req, resp, rc, &err);
 	else
 		http_resp_bytes(resp, 200, crl ? PCCS_TYPE_CRL : PCCS_TYPE_PEM, b.data, b.len);
 	collateral_blob_free(&b);

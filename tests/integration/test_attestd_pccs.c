@@ -624,7 +624,8 @@ static void pccs_serves_the_cache_in_front_of_an_upstream_and_its_outages(void *
 	expect(&a, V4 "/tcb?fmspc=" SGX_FM, 200); /* cached: the outage is invisible */
 	assert_int_equal(get(&a, V4 "/pckcrl?ca=processor&encoding=der", &r), 503);
 	assert_true(http_header(&r, "Retry-After", ra, sizeof(ra)));
-	assert_non_null(strstr(r.body, "collateral.pcs.http"));
+	assert_non_null(strstr(r.body, "collateral."));
+	assert_null(strstr(r.body, up.base)); /* anonymous readers never see the upstream's address */
 	http_reply_free(&r);
 	atomic_store(&up.status, 0);
 	expect(&a, V4 "/pckcrl?ca=processor&encoding=der", 503); /* backing off after the failure */
