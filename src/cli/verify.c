@@ -103,7 +103,18 @@ static int cmd_verify(struct cli *cli, int argc, char **argv)
 		default: return CLI_USAGE;
 		}
 	}
-	if (ro.path != NULL && argc == optind) {
+	/* A receipt carries its own evidence, collateral, policy and time: nothing else may be mixed in. */
+	if (ro.path != NULL && (argc != optind || o.collateral_dir || policy || o.no_collateral || o.no_revocation ||
+				o.runtime_data_file || o.nonce || o.trust_roots || o.at)) {
+		cli_error(cli, "verify --receipt FILE takes only --jwks FILE, --no-signature-check and "
+			       "--allow-dev-roots (the receipt holds the evidence, collateral, policy and time)");
+		return CLI_USAGE;
+	}
+	if (ro.path == NULL && (ro.jwks_file || ro.allow_dev_roots || ro.no_signature_check)) {
+		cli_error(cli, "--jwks, --allow-dev-roots and --no-signature-check go with --receipt FILE");
+		return CLI_USAGE;
+	}
+	if (ro.path != NULL) {
 		/* Scripts read the exit code: an unchecked signature is asked for, never a default. */
 		if ((ro.jwks_file == NULL) == !ro.no_signature_check) {
 			cli_error(cli, "verify --receipt needs --jwks FILE (the issuer's keys you trust) or, "
