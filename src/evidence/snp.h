@@ -140,6 +140,12 @@ struct snp_tcb {
  */
 int snp_tcb_decode(enum amd_product product, const uint8_t raw[8], struct snp_tcb *out, const char *which,
 		   struct attest_err *err);
+/*
+ * The inverse for building requests: the TCB_VERSION bytes of t in report
+ * order for product (reserved bytes zero), read as a little-endian u64
+ * (byte i = bits 8i..8i+7), the form collateral sources key VCEKs by.
+ */
+uint64_t snp_tcb_encode(enum amd_product product, const struct snp_tcb *t);
 
 /*
  * Every field of one ATTESTATION_REPORT, read through the cursor. Points

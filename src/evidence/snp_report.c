@@ -95,6 +95,22 @@ reserved:
 			      amd_product_name(product));
 }
 
+uint64_t snp_tcb_encode(enum amd_product product, const struct snp_tcb *t)
+{
+	uint8_t raw[8] = {0};
+	uint64_t v = 0;
+
+	if (product == AMD_PRODUCT_TURIN) {
+		raw[0] = t->fmc, raw[1] = t->bootloader, raw[2] = t->tee, raw[3] = t->snp;
+	} else {
+		raw[0] = t->bootloader, raw[1] = t->tee, raw[6] = t->snp;
+	}
+	raw[7] = t->microcode;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | raw[i];
+	return v;
+}
+
 /* Reads len bytes at the offset the layout table names (guards the table). */
 static int take_at(struct cur *c, size_t off, void *dst, size_t len)
 {

@@ -7,6 +7,7 @@
 #include "server/routes_pccs.h"
 
 #include "base/codec.h"
+#include "evidence/snp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -148,7 +149,7 @@ bool pccs_parse_vcek(const char *product, const char *hwid, const struct pccs_qu
 {
 	bool turin = product != NULL && strcmp(product, "Turin") == 0, ok;
 	size_t want = turin ? 16 : 128;
-	uint8_t t[8] = {0};
+	struct snp_tcb t = {0};
 
 	*status = 404;
 	if (product == NULL ||
@@ -158,19 +159,12 @@ bool pccs_parse_vcek(const char *product, const char *hwid, const struct pccs_qu
 	memset(chip_id, 0, 64);
 	if (hwid == NULL || !hex_param(hwid, want, chip_id))
 		return fail(why, n, "the hardware id must be %zu hex digits (pccs.kds.hwid)", want);
-	/* REPORTED_TCB in report byte order (§5.5): Milan/Genoa bl, tee, -, -, -, -, snp, ucode; Turin fmc,
-	 * bl, tee, snp, -, -, -, ucode */
-	if (turin)
-		ok = spl(q, "fmcSPL", &t[0]) && spl(q, "blSPL", &t[1]) && spl(q, "teeSPL", &t[2]) &&
-		     spl(q, "snpSPL", &t[3]) && spl(q, "ucodeSPL", &t[7]);
-	else
-		ok = spl(q, "blSPL", &t[0]) && spl(q, "teeSPL", &t[1]) && spl(q, "snpSPL", &t[6]) &&
-		     spl(q, "ucodeSPL", &t[7]);
+	/* fmcSPL exists on Turin only (§5.5) */
+	ok = (!turin || spl(q, "fmcSPL", &t.fmc)) && spl(q, "blSPL", &t.bootloader) && spl(q, "teeSPL", &t.tee) &&
+	     spl(q, "snpSPL", &t.snp) && spl(q, "ucodeSPL", &t.microcode);
 	if (!ok)
 		return fail(why, n, "every SPL of the product is a decimal 0..255 (pccs.kds.spl)");
-	*tcb = 0;
-	for (int i = 7; i >= 0; i--)
-		*tcb = *tcb << 8 | t[i];
+	*tcb = snp_tcb_encode(turin ? AMD_PRODUCT_TURIN : AMD_PRODUCT_MILAN, &t);
 	return true;
 }
 
