@@ -3,6 +3,7 @@
  * discovery (MAA §1.6), health and metrics.
  */
 #include "collateral/cached.h"
+#include "keys/keys.h"
 #include "server/http.h"
 #include "server/httpd.h"
 #include "server/metrics.h"
@@ -88,6 +89,28 @@ static void get_readyz(struct http_request *req, struct http_response *resp, voi
 	http_resp_bytes(resp, 200, "text/plain; charset=utf-8", "ready\n", 6);
 }
 
+/*
+ * The secure heap holding private keys (src/keys): OpenSSL 3.0 does not fall
+ * back to the normal heap when it is full, so key loads and rotations would
+ * fail; alert well before (docs/operations.md).
+ */
+static void secure_heap_metrics(struct buf *out)
+{
+	size_t used = 0, size = 0;
+	char line[512];
+	int n;
+
+	keys_secure_heap_usage(&used, &size);
+	n = snprintf(line, sizeof(line),
+		     "# HELP attestd_secure_heap_bytes Size of the secure heap that holds private keys.\n"
+		     "# TYPE attestd_secure_heap_bytes gauge\nattestd_secure_heap_bytes %zu\n"
+		     "# HELP attestd_secure_heap_used_bytes Bytes of it in use.\n"
+		     "# TYPE attestd_secure_heap_used_bytes gauge\nattestd_secure_heap_used_bytes %zu\n",
+		     size, used);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)buf_append(out, line, (size_t)n);
+}
+
 static void get_metrics(struct http_request *req, struct http_response *resp, void *arg)
 {
 	const struct pipeline_routes *pr = req->srv->pipeline;
@@ -99,6 +122,7 @@ static void get_metrics(struct http_request *req, struct http_response *resp, vo
 			   time_now() - req->srv->started);
 	if (pr != NULL && pr->ctx != NULL && pr->ctx->collateral != NULL)
 		cached_source_metrics(pr->ctx->collateral, &out); /* nothing unless it is the caching source */
+	secure_heap_metrics(&out);
 	http_resp_bytes(resp, 200, "text/plain; version=0.0.4; charset=utf-8", out.p, out.len);
 	buf_free(&out);
 }

@@ -354,6 +354,10 @@ static void health_ready_and_metrics_answer(void **state)
 	assert_null(strstr(r.body, "invented-xyz"));
 	assert_non_null(strstr(r.body, "# TYPE attestd_request_duration_seconds histogram"));
 	assert_non_null(strstr(r.body, "le=\"+Inf\""));
+	/* the signing keys' private parts live in the secure heap: it exists and is in use */
+	assert_non_null(strstr(r.body, "\nattestd_secure_heap_bytes "));
+	assert_null(strstr(r.body, "\nattestd_secure_heap_bytes 0\n"));
+	assert_null(strstr(r.body, "\nattestd_secure_heap_used_bytes 0\n"));
 	http_reply_free(&r);
 }
 
