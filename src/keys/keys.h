@@ -98,12 +98,14 @@ void kek_clear(struct kek *kek);
  * could not set it up: keys then stay on the normal heap).
  * keys_secure_heap_usage: bytes in use and the arena's size (0, 0 without).
  */
-#define KEYS_SECURE_HEAP_SIZE ((size_t)4 << 20) /* ~4,500 RSA-2048 keys (900 bytes each, test_secure_heap) */
-#define KEYS_SECURE_HEAP_MIN  16
+#define KEYS_SECURE_HEAP_SIZE ((size_t)4 << 20) /* ~4,500 RSA-2048 keys (900 bytes each, test_secure_heap)   \
+						 */
+#define KEYS_SECURE_HEAP_MIN 16
 int keys_secure_heap_init_size(size_t size, bool *locked, struct attest_err *err);
 int keys_secure_heap_init(bool *locked, struct attest_err *err);
 void keys_secure_heap_usage(size_t *used, size_t *size);
-/* A zeroed KEK in the secure heap (the normal heap without one; NULL when out of memory); kek_free zeroes and frees it. */
+/* A zeroed KEK in the secure heap (the normal heap without one; NULL when out of memory); kek_free zeroes and
+ * frees it. */
 struct kek *kek_new(void);
 void kek_free(struct kek *kek);
 

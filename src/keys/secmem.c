@@ -26,8 +26,9 @@
 #include <pthread.h>
 
 static pthread_mutex_t heap_mu = PTHREAD_MUTEX_INITIALIZER;
-static int heap_rc = -1; /* -1 not tried; else CRYPTO_secure_malloc_init's answer: 0 failed, 1 locked, 2 not locked */
-static size_t heap_size;  /* the arena's size; 0 when set up by someone else or not at all */
+static int heap_rc =
+    -1; /* -1 not tried; else CRYPTO_secure_malloc_init's answer: 0 failed, 1 locked, 2 not locked */
+static size_t heap_size; /* the arena's size; 0 when set up by someone else or not at all */
 
 int keys_secure_heap_init_size(size_t size, bool *locked, struct attest_err *err)
 {
@@ -37,7 +38,8 @@ int keys_secure_heap_init_size(size_t size, bool *locked, struct attest_err *err
 		size = KEYS_SECURE_HEAP_SIZE;
 	if ((size & (size - 1)) != 0 || size < 4096)
 		return attest_err_set(err, ATTEST_E_INVALID, "keys.secure_heap",
-				      "the secure heap size %zu is not a power of two of at least 4096 bytes", size);
+				      "the secure heap size %zu is not a power of two of at least 4096 bytes",
+				      size);
 	pthread_mutex_lock(&heap_mu);
 	if (heap_rc < 0 && CRYPTO_secure_malloc_initialized()) {
 		heap_rc = 1;
@@ -50,9 +52,9 @@ int keys_secure_heap_init_size(size_t size, bool *locked, struct attest_err *err
 	if (locked != NULL)
 		*locked = rc == 1;
 	if (rc == 0)
-		return attest_err_set(err, ATTEST_E_INTERNAL, "keys.secure_heap",
-				      "cannot set up OpenSSL's secure heap (%zu bytes): keys stay on the normal heap",
-				      size);
+		return attest_err_set(
+		    err, ATTEST_E_INTERNAL, "keys.secure_heap",
+		    "cannot set up OpenSSL's secure heap (%zu bytes): keys stay on the normal heap", size);
 	return ATTEST_OK;
 }
 

@@ -478,7 +478,8 @@ static int blob_parse(const uint8_t *blob, size_t len, struct blob_view *v, stru
 	return ATTEST_OK;
 }
 
-/* Decrypts and authenticates into the secure heap; *pt (ct_len bytes) is freed by the caller with OPENSSL_secure_clear_free. */
+/* Decrypts and authenticates into the secure heap; *pt (ct_len bytes) is freed by the caller with
+ * OPENSSL_secure_clear_free. */
 static int blob_open(const uint8_t *blob, const struct blob_view *v, const struct kek *kek, uint8_t **pt,
 		     struct attest_err *err)
 {

@@ -32,7 +32,8 @@ static inline void proc_exec(char *const argv[])
 		return;
 	}
 	snprintf(words, sizeof(words), "%s", w);
-	for (char *save = NULL, *t = strtok_r(words, " ", &save); t != NULL && n < 64; t = strtok_r(NULL, " ", &save))
+	for (char *save = NULL, *t = strtok_r(words, " ", &save); t != NULL && n < 64;
+	     t = strtok_r(NULL, " ", &save))
 		args[n++] = t;
 	for (int i = 0; argv[i] != NULL && n < 127; i++)
 		args[n++] = argv[i];
@@ -79,6 +80,9 @@ static inline int proc_run_input(char **out, char *const argv[], const char *std
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static inline int proc_run(char **out, char *const argv[]) { return proc_run_input(out, argv, NULL); }
+static inline int proc_run(char **out, char *const argv[])
+{
+	return proc_run_input(out, argv, NULL);
+}
 
 #endif

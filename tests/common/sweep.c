@@ -114,8 +114,8 @@ const struct sweep_row *sweep_rows(size_t *n)
 
 static json_t *row_json(const struct sweep_row *r)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "vector", r->vector, "part", r->part,
-			 "bytes", (json_int_t)r->bytes, "flips", (json_int_t)r->flips, "cuts",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "vector", r->vector, "part",
+			 r->part, "bytes", (json_int_t)r->bytes, "flips", (json_int_t)r->flips, "cuts",
 			 (json_int_t)r->cuts, "refused", (json_int_t)r->refused, "same_content",
 			 (json_int_t)r->same, "accepted", (json_int_t)r->accepted, "cpu_seconds", r->seconds);
 }
@@ -165,20 +165,21 @@ size_t sweep_finish(const char *suite)
 	size_t accepted = 0, flips = 0, cuts = 0, same = 0;
 	json_t *list = json_array(), *mine;
 
-	fprintf(stderr, "\n%-58s %-22s %7s %8s %6s %8s %5s %8s %7s\n", "vector", "part", "bytes", "flips", "cuts",
-		"refused", "same", "ACCEPTED", "cpu s");
+	fprintf(stderr, "\n%-58s %-22s %7s %8s %6s %8s %5s %8s %7s\n", "vector", "part", "bytes", "flips",
+		"cuts", "refused", "same", "ACCEPTED", "cpu s");
 	for (size_t i = 0; i < n_rows; i++) {
 		const struct sweep_row *r = &rows[i];
 
-		fprintf(stderr, "%-58s %-22s %7zu %8zu %6zu %8zu %5zu %8zu %7.1f\n", r->vector, r->part, r->bytes,
-			r->flips, r->cuts, r->refused, r->same, r->accepted, r->seconds);
+		fprintf(stderr, "%-58s %-22s %7zu %8zu %6zu %8zu %5zu %8zu %7.1f\n", r->vector, r->part,
+			r->bytes, r->flips, r->cuts, r->refused, r->same, r->accepted, r->seconds);
 		accepted += r->accepted;
 		flips += r->flips;
 		cuts += r->cuts;
 		same += r->same;
 		json_array_append_new(list, row_json(r));
 	}
-	fprintf(stderr, "%s: %zu rows, %zu flips and %zu cuts tried (stride %zu), %zu same content, %zu accepted\n\n",
+	fprintf(stderr,
+		"%s: %zu rows, %zu flips and %zu cuts tried (stride %zu), %zu same content, %zu accepted\n\n",
 		suite, n_rows, flips, cuts, sweep_stride(), same, accepted);
 	mine = json_pack("{s:I, s:I, s:o}", "stride", (json_int_t)sweep_stride(), "finished",
 			 (json_int_t)time(NULL), "rows", list);

@@ -57,13 +57,13 @@ struct sweep_target {
 struct sweep_row {
 	char vector[160];
 	char part[64];
-	size_t bytes;	   /* bytes in the flipped range */
-	size_t flips;	   /* bit flips tried */
-	size_t cuts;	   /* truncations tried */
-	size_t refused;	   /* flips + cuts refused */
-	size_t same;	   /* accepted, proven to carry the same content */
-	size_t accepted;   /* accepted with altered content: must be 0 */
-	size_t first_bad;  /* first accepted byte offset (flip) or cut length */
+	size_t bytes;	  /* bytes in the flipped range */
+	size_t flips;	  /* bit flips tried */
+	size_t cuts;	  /* truncations tried */
+	size_t refused;	  /* flips + cuts refused */
+	size_t same;	  /* accepted, proven to carry the same content */
+	size_t accepted;  /* accepted with altered content: must be 0 */
+	size_t first_bad; /* first accepted byte offset (flip) or cut length */
 	bool first_is_cut;
 	double seconds; /* CPU seconds */
 };

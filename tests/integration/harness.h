@@ -37,17 +37,17 @@
 struct attestd_proc {
 	pid_t pid;
 	int port;
-	char dir[256];      /* temp folder: data/, port, admin, out, err */
+	char dir[256]; /* temp folder: data/, port, admin, out, err */
 	char data[300];
 	char cacert[400];
-	char admin[128];    /* bootstrap administrator credential */
-	char base[128];     /* https://127.0.0.1:<port> */
+	char admin[128]; /* bootstrap administrator credential */
+	char base[128];	 /* https://127.0.0.1:<port> */
 	char binary[1024];
 };
 
 struct http_reply {
 	long status;
-	char *body;         /* NUL-terminated (malloc) */
+	char *body; /* NUL-terminated (malloc) */
 	size_t body_len;
 	char headers[8192]; /* raw response head */
 };
@@ -107,7 +107,8 @@ static inline int harness_wrapper(const char **argv, int max)
 	if (w == NULL || *w == '\0')
 		return 0;
 	snprintf(words, sizeof(words), "%s", w);
-	for (char *save = NULL, *t = strtok_r(words, " ", &save); t != NULL && n < max; t = strtok_r(NULL, " ", &save))
+	for (char *save = NULL, *t = strtok_r(words, " ", &save); t != NULL && n < max;
+	     t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
 	return n;
 }
@@ -163,7 +164,8 @@ static inline int attestd_launch(struct attestd_proc *p, const char *const *extr
 	if (p->pid < 0)
 		return -1;
 	if (p->pid == 0) {
-		int fo = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600), fe = open(err, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int fo = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600),
+		    fe = open(err, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fo >= 0)
 			dup2(fo, STDOUT_FILENO);
 		if (fe >= 0)
@@ -171,7 +173,8 @@ static inline int attestd_launch(struct attestd_proc *p, const char *const *extr
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	/* Up to 30 s (300 s under a wrapper such as valgrind): the sanitizer build starts slowly and makes an RSA key. */
+	/* Up to 30 s (300 s under a wrapper such as valgrind): the sanitizer build starts slowly and makes an
+	 * RSA key. */
 	for (int i = 0; i < (getenv("ATTESTD_WRAPPER") != NULL ? 30000 : 3000); i++) {
 		int st;
 		if (harness_read_file(port_file, buf, sizeof(buf))) {
@@ -329,7 +332,8 @@ static inline bool http_header(const struct http_reply *r, const char *name, cha
 {
 	size_t nl = strlen(name);
 
-	for (const char *line = r->headers; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (const char *line = r->headers; line != NULL && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
 			const char *v = line + nl + 1;
 			size_t n;

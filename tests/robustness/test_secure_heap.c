@@ -124,7 +124,8 @@ static void private_parts_of_generated_and_unsealed_keys_go_to_the_secure_heap(v
 	(void)state;
 	assert_non_null(kek);
 	memset(kek->k, 0x42, sizeof(kek->k));
-	/* OpenSSL's first key generation keeps some state of its own there for good (the private DRBG): warm up */
+	/* OpenSSL's first key generation keeps some state of its own there for good (the private DRBG): warm
+	 * up */
 	assert_int_equal(signing_key_generate(&o, (int64_t)time(NULL), &k, NULL), ATTEST_OK);
 	signing_key_free(k);
 	k = NULL;
@@ -141,9 +142,11 @@ static void private_parts_of_generated_and_unsealed_keys_go_to_the_secure_heap(v
 		fail_msg("opening a sealed RSA key put %zu bytes in the secure heap", after_open - after_gen);
 	signing_key_free(back);
 	signing_key_free(k);
-	/* freed keys give their secure memory back (OpenSSL zeroes it): nothing leaks there, where LSan cannot see */
+	/* freed keys give their secure memory back (OpenSSL zeroes it): nothing leaks there, where LSan
+	 * cannot see */
 	if (CRYPTO_secure_used() > before)
-		fail_msg("%zu bytes of the secure heap still used after both keys were freed", CRYPTO_secure_used() - before);
+		fail_msg("%zu bytes of the secure heap still used after both keys were freed",
+			 CRYPTO_secure_used() - before);
 	free(blob);
 	kek_free(kek);
 }
@@ -191,8 +194,8 @@ static void a_thousand_unsealed_keys_and_new_threads_fit_and_still_sign(void **s
 	}
 	assert_int_equal(signing_key_sign_jwt(keys[N - 1], claims, &jwt, NULL), ATTEST_OK);
 	keys_secure_heap_usage(&used, &size);
-	fprintf(stderr, "%d RSA-2048 keys and %d threads: %zu of %zu bytes of the secure heap (%.0f%%)\n", N, THREADS,
-		used, size, 100.0 * (double)used / (double)size);
+	fprintf(stderr, "%d RSA-2048 keys and %d threads: %zu of %zu bytes of the secure heap (%.0f%%)\n", N,
+		THREADS, used, size, 100.0 * (double)used / (double)size);
 	assert_true(used >= (size_t)N * 896);
 	assert_true(used < size);
 	free(jwt);

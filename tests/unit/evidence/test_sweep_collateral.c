@@ -105,8 +105,9 @@ static void copy_folder(const char *from, const char *to)
 }
 
 /* Sweeps each collateral file of folder `coll` (below dir) against the evidence file `evidence`. */
-static void sweep_folder(const char *dir, const char *vector, const char *coll, const char *evidence, int64_t now,
-			 unsigned flags, intel_verify_fn fn, uint32_t tee, const char *allowed_base_err)
+static void sweep_folder(const char *dir, const char *vector, const char *coll, const char *evidence,
+			 int64_t now, unsigned flags, intel_verify_fn fn, uint32_t tee,
+			 const char *allowed_base_err)
 {
 	char tmp[64], src[1100];
 	struct collateral_source *source = NULL;
@@ -142,7 +143,8 @@ static void sweep_folder(const char *dir, const char *vector, const char *coll, 
 			continue;
 		}
 		rc = intel_sweep_init(&s, &ctx, fn, ev, ev_len, SIZE_MAX, tee);
-		if (rc != ATTEST_OK && (allowed_base_err == NULL || strcmp(s.base_err, allowed_base_err) != 0))
+		if (rc != ATTEST_OK &&
+		    (allowed_base_err == NULL || strcmp(s.base_err, allowed_base_err) != 0))
 			fail_msg("%s: the unaltered evidence gives %s", vector, s.base_err);
 		/* the target is now the collateral file; the evidence stays as it is */
 		free(s.orig);
@@ -159,7 +161,8 @@ static void sweep_folder(const char *dir, const char *vector, const char *coll, 
 		t.len = len;
 		t.mode = SWEEP_BYTES;
 		t.cuts = true;
-		t.cut_every = 8; /* every 8th length: cuts mostly fail at the parser; keeps the Release run short */
+		t.cut_every =
+		    8; /* every 8th length: cuts mostly fail at the parser; keeps the Release run short */
 		t.verify = intel_sweep_verify;
 		t.same = intel_sweep_same;
 		t.arg = &s;
@@ -181,7 +184,8 @@ static void every_byte_and_cut_of_sgx_and_oe_collateral_is_refused(void **state)
 	for (size_t i = 0; i < N_SGX_VECTORS; i++) {
 		const struct sgx_vector *v = &SGX_VECTORS[i];
 
-		sweep_folder(dir, v->collateral, v->collateral, v->quote, v->now, 0, sgx_verify, QUOTE_TEE_SGX, NULL);
+		sweep_folder(dir, v->collateral, v->collateral, v->quote, v->now, 0, sgx_verify,
+			     QUOTE_TEE_SGX, NULL);
 	}
 }
 

@@ -30,12 +30,12 @@ typedef int (*intel_verify_fn)(const struct evidence_ctx *ctx, const struct evid
 struct intel_sweep {
 	struct evidence_ctx ctx;
 	intel_verify_fn fn;
-	char base_err[96];	/* "" when the unaltered evidence verifies, else its post-signature error */
-	uint8_t *orig;		/* copy of the unaltered target (evidence or collateral file) */
+	char base_err[96]; /* "" when the unaltered evidence verifies, else its post-signature error */
+	uint8_t *orig;	   /* copy of the unaltered target (evidence or collateral file) */
 	size_t orig_len;
 	size_t cert_off, cert_len; /* PEM certification data inside the target (quote sweeps) */
-	size_t struct_len;	/* end of the quote structure: longer cuts keep only trailing bytes */
-	size_t pad_off, pad_len; /* bytes the format leaves unused (struct padding), not interpreted */
+	size_t struct_len;	   /* end of the quote structure: longer cuts keep only trailing bytes */
+	size_t pad_off, pad_len;   /* bytes the format leaves unused (struct padding), not interpreted */
 	/* collateral sweeps: the file rewritten with each mutant, and the evidence verified */
 	const char *file;
 	const uint8_t *ev;
@@ -124,7 +124,8 @@ static inline bool intel_sweep_same(void *arg, const uint8_t *p, size_t n, size_
 		if (ends_with(s->file, ".json") && cut) {
 			/* only trailing whitespace dropped */
 			for (size_t i = at; i < s->orig_len; i++)
-				if (s->orig[i] != '\n' && s->orig[i] != ' ' && s->orig[i] != '\r' && s->orig[i] != '\t')
+				if (s->orig[i] != '\n' && s->orig[i] != ' ' && s->orig[i] != '\r' &&
+				    s->orig[i] != '\t')
 					return false;
 			return true;
 		}
@@ -161,7 +162,8 @@ static inline int intel_sweep_init(struct intel_sweep *s, const struct evidence_
 	s->orig = malloc(len ? len : 1);
 	memcpy(s->orig, ev, len);
 	s->orig_len = len;
-	if (quote_off < len && quote_parse(ev + quote_off, len - quote_off, tee, &q, "sweep", NULL) == ATTEST_OK) {
+	if (quote_off < len &&
+	    quote_parse(ev + quote_off, len - quote_off, tee, &q, "sweep", NULL) == ATTEST_OK) {
 		if (q.cert_data != NULL && q.cert_data_len > 0) {
 			s->cert_off = quote_off + (size_t)(q.cert_data - q.raw);
 			s->cert_len = q.cert_data_len;
@@ -262,12 +264,14 @@ struct intel_synth {
 	int64_t now;
 };
 
-/* One UpToDate SGX level and one TDX level at the platform's SVNs, TDX module 1, Intel's QE/TD QE identities. */
+/* One UpToDate SGX level and one TDX level at the platform's SVNs, TDX module 1, Intel's QE/TD QE identities.
+ */
 static inline void intel_synth_collateral(struct intel_synth *t)
 {
 	static const struct intel_devplat_module_level mod_level = {1, "UpToDate", NULL};
 	struct intel_devplat_opts d;
-	struct intel_devplat_tcb_level sgx = {.status = "UpToDate"}, tdx = {.has_tdx = true, .status = "UpToDate"};
+	struct intel_devplat_tcb_level sgx = {.status = "UpToDate"},
+				       tdx = {.has_tdx = true, .status = "UpToDate"};
 	struct intel_devplat_module mod = {.id = "TDX_01", .levels = &mod_level, .n_levels = 1};
 	struct intel_devplat_tcb_info ti = {.version = 3, .id = "SGX", .levels = &sgx, .n_levels = 1};
 	struct intel_devplat_qe_identity qe;

@@ -26,8 +26,10 @@ static const char *const SUITES[] = {"sgx", "tdx", "collateral", "snp", "tpm", "
 /* Vector folders no sweep can cover, and why. */
 static const char *const EXCLUDED[][2] = {
     {"oe/azure-samples-intel-sdk-release-00906ed50000-2023-02",
-     "no collateral in shared/vectors covers its PCK certificate (EXPECTED.md): it cannot verify, so no mutant can"},
-    {"tpm/event-logs", "logs without quoted PCRs: nothing authenticates them (parsing is fuzzed: fuzz/evidence)"},
+     "no collateral in shared/vectors covers its PCK certificate (EXPECTED.md): it cannot verify, so no "
+     "mutant can"},
+    {"tpm/event-logs",
+     "logs without quoted PCRs: nothing authenticates them (parsing is fuzzed: fuzz/evidence)"},
 };
 
 static json_t *load_report(void)
@@ -49,8 +51,10 @@ static bool has_rows(json_t *suites, const char *vector)
 	json_t *suite, *row;
 	size_t i;
 
-	json_object_foreach(suites, name, suite) {
-		json_array_foreach(json_object_get(suite, "rows"), i, row) {
+	json_object_foreach(suites, name, suite)
+	{
+		json_array_foreach(json_object_get(suite, "rows"), i, row)
+		{
 			if (strcmp(json_string_value(json_object_get(row, "vector")), vector) == 0)
 				return true;
 		}
@@ -72,15 +76,16 @@ static void the_table_of_every_suite_shows_no_accepted_mutation(void **state)
 	json_int_t flips = 0, cuts = 0, same = 0, accepted = 0;
 	double cpu = 0;
 
-	fprintf(stderr, "\n%-11s %-56s %-24s %7s %8s %6s %5s %8s %6s\n", "suite", "vector", "part", "bytes", "flips",
-		"cuts", "same", "ACCEPTED", "cpu s");
+	fprintf(stderr, "\n%-11s %-56s %-24s %7s %8s %6s %5s %8s %6s\n", "suite", "vector", "part", "bytes",
+		"flips", "cuts", "same", "ACCEPTED", "cpu s");
 	for (size_t s = 0; s < sizeof(SUITES) / sizeof(SUITES[0]); s++) {
 		json_t *suite = json_object_get(suites, SUITES[s]), *row;
 		size_t i;
 
 		if (suite == NULL)
-			fail_msg("suite %s did not report (did test_sweep_%s run?)", SUITES[s], SUITES[s]);
-		json_array_foreach(json_object_get(suite, "rows"), i, row) {
+			fail_msg("suite %s did not report (did its program run? ctest -L sweep)", SUITES[s]);
+		json_array_foreach(json_object_get(suite, "rows"), i, row)
+		{
 			json_int_t a = json_integer_value(json_object_get(row, "accepted"));
 
 			fprintf(stderr, "%-11s %-56s %-24s %7lld %8lld %6lld %5lld %8lld %6.1f\n", SUITES[s],
@@ -89,8 +94,8 @@ static void the_table_of_every_suite_shows_no_accepted_mutation(void **state)
 				(long long)json_integer_value(json_object_get(row, "bytes")),
 				(long long)json_integer_value(json_object_get(row, "flips")),
 				(long long)json_integer_value(json_object_get(row, "cuts")),
-				(long long)json_integer_value(json_object_get(row, "same_content")), (long long)a,
-				json_number_value(json_object_get(row, "cpu_seconds")));
+				(long long)json_integer_value(json_object_get(row, "same_content")),
+				(long long)a, json_number_value(json_object_get(row, "cpu_seconds")));
 			cpu += json_number_value(json_object_get(row, "cpu_seconds"));
 			flips += json_integer_value(json_object_get(row, "flips"));
 			cuts += json_integer_value(json_object_get(row, "cuts"));
@@ -100,8 +105,10 @@ static void the_table_of_every_suite_shows_no_accepted_mutation(void **state)
 		fprintf(stderr, "%-11s stride %lld\n", SUITES[s],
 			(long long)json_integer_value(json_object_get(suite, "stride")));
 	}
-	fprintf(stderr, "TOTAL: %lld flips and %lld cuts tried, %lld same content, %lld accepted, %.0f CPU seconds\n\n",
-		(long long)flips, (long long)cuts, (long long)same, (long long)accepted, cpu);
+	fprintf(
+	    stderr,
+	    "TOTAL: %lld flips and %lld cuts tried, %lld same content, %lld accepted, %.0f CPU seconds\n\n",
+	    (long long)flips, (long long)cuts, (long long)same, (long long)accepted, cpu);
 	assert_true(flips > 0);
 	assert_int_equal(accepted, 0);
 	json_decref(doc);

@@ -44,7 +44,8 @@ static void every_flip_and_cut_of_each_real_sgx_and_oe_quote_is_refused(void **s
 
 		quote = test_read_vector(dir, v->quote, &len);
 		assert_non_null(quote);
-		/* The two Phala snapshots carry one quote: swept once (test_sweep_collateral sweeps both sets). */
+		/* The two Phala snapshots carry one quote: swept once (test_sweep_collateral sweeps both
+		 * sets). */
 		if (i > 0) {
 			size_t plen = 0;
 			uint8_t *prev = test_read_vector(dir, SGX_VECTORS[i - 1].quote, &plen);
@@ -58,8 +59,8 @@ static void every_flip_and_cut_of_each_real_sgx_and_oe_quote_is_refused(void **s
 		}
 		assert_int_equal(test_intel_ctx_init(&t, dir, v->collateral, v->now), 0);
 		vector_of(v->quote, name, sizeof(name));
-		intel_sweep_evidence(name, "quote", &t.ctx, sgx_verify, quote, len, 0, QUOTE_TEE_SGX, SWEEP_BITS,
-				     NULL);
+		intel_sweep_evidence(name, "quote", &t.ctx, sgx_verify, quote, len, 0, QUOTE_TEE_SGX,
+				     SWEEP_BITS, NULL);
 		test_intel_ctx_free(&t);
 		free(quote);
 	}
@@ -83,8 +84,8 @@ static void every_flip_and_cut_of_each_real_oe_report_is_refused(void **state)
 		assert_int_equal(test_intel_ctx_init(&t, dir, v->collateral, v->now), 0);
 		vector_of(v->oe_report, name, sizeof(name));
 		/* The quote inside is swept bit by bit above; here every byte under the OE path. */
-		intel_sweep_evidence(name, "report.bin (oe_verify)", &t.ctx, oe_verify, rep, len, OE_REPORT_HEADER_SIZE,
-				     QUOTE_TEE_SGX, SWEEP_BYTES, NULL);
+		intel_sweep_evidence(name, "report.bin (oe_verify)", &t.ctx, oe_verify, rep, len,
+				     OE_REPORT_HEADER_SIZE, QUOTE_TEE_SGX, SWEEP_BYTES, NULL);
 		test_intel_ctx_free(&t);
 		free(rep);
 	}

@@ -119,7 +119,8 @@ static int snp_sweep_verify(void *arg, const uint8_t *p, size_t n)
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	c.leaf = s->which == MUT_VCEK ? p : s->r->vcek, c.leaf_len = s->which == MUT_VCEK ? n : s->r->vcek_len;
+	c.leaf = s->which == MUT_VCEK ? p : s->r->vcek,
+	c.leaf_len = s->which == MUT_VCEK ? n : s->r->vcek_len;
 	c.ask = s->which == MUT_ASK ? p : s->r->ask, c.ask_len = s->which == MUT_ASK ? n : s->r->ask_len;
 	c.ark = s->which == MUT_ARK ? p : s->r->ark, c.ark_len = s->which == MUT_ARK ? n : s->r->ark_len;
 	if (s->which == MUT_EXTENDED) {
@@ -134,7 +135,8 @@ static int snp_sweep_verify(void *arg, const uint8_t *p, size_t n)
 	}
 	if (s->which == MUT_REPORT)
 		return snp_verify_report(&s->ctx, &s->opts, p, n, &c, NULL, NULL) == ATTEST_OK;
-	return snp_verify_report(&s->ctx, &s->opts, s->r->report, s->r->report_len, &c, NULL, NULL) == ATTEST_OK;
+	return snp_verify_report(&s->ctx, &s->opts, s->r->report, s->r->report_len, &c, NULL, NULL) ==
+	       ATTEST_OK;
 }
 
 /* True when the built-in certificate of this role is the DER given. */
@@ -212,11 +214,19 @@ static bool seen_before(uint8_t (*seen)[32], size_t *n, const uint8_t *p, size_t
 	return false;
 }
 
-static void run_one(struct snp_sweep *s, const char *vec, const char *part, int which, uint8_t *buf, size_t len,
-		    size_t to, enum sweep_mode mode, bool cuts)
+static void run_one(struct snp_sweep *s, const char *vec, const char *part, int which, uint8_t *buf,
+		    size_t len, size_t to, enum sweep_mode mode, bool cuts)
 {
-	struct sweep_target t = {.vector = vec, .part = part, .buf = buf, .len = len, .to = to, .mode = mode,
-				 .cuts = cuts, .verify = snp_sweep_verify, .same = snp_sweep_same, .arg = s};
+	struct sweep_target t = {.vector = vec,
+				 .part = part,
+				 .buf = buf,
+				 .len = len,
+				 .to = to,
+				 .mode = mode,
+				 .cuts = cuts,
+				 .verify = snp_sweep_verify,
+				 .same = snp_sweep_same,
+				 .arg = s};
 
 	s->which = which;
 	sweep_run(&t);
@@ -243,24 +253,34 @@ static void every_mutation_of_each_real_snp_vector_is_refused(void **state)
 		s.which = MUT_REPORT;
 		if (!snp_sweep_verify(&s, r.report, r.report_len))
 			fail_msg("%s: the unaltered report does not verify", SNP_DIRS[i]);
-		/* the report: its chain is cached after the first call, each flip costs the report's checks */
-		run_one(&s, SNP_DIRS[i], "report.bin", MUT_REPORT, r.report, r.report_len, 0, SWEEP_BITS, true);
+		/* the report: its chain is cached after the first call, each flip costs the report's checks
+		 */
+		run_one(&s, SNP_DIRS[i], "report.bin", MUT_REPORT, r.report, r.report_len, 0, SWEEP_BITS,
+			true);
 		/* the certificates: no cache, a mutant chain is verified in full */
 		s.opts.cache = NULL;
 		if (!seen_before(seen, &n_seen, r.vcek, r.vcek_len))
-			run_one(&s, SNP_DIRS[i], "VCEK (DER)", MUT_VCEK, r.vcek, r.vcek_len, 0, SWEEP_BYTES, true);
-		if (!seen_before(seen, &n_seen, r.ask, r.ask_len))
-			run_one(&s, SNP_DIRS[i], "ASK (DER)", MUT_ASK, r.ask, r.ask_len, 0, SWEEP_BYTES, true);
-		if (!seen_before(seen, &n_seen, r.ark, r.ark_len))
-			run_one(&s, SNP_DIRS[i], "ARK (DER, supplied)", MUT_ARK, r.ark, r.ark_len, 0, SWEEP_BYTES,
+			run_one(&s, SNP_DIRS[i], "VCEK (DER)", MUT_VCEK, r.vcek, r.vcek_len, 0, SWEEP_BYTES,
 				true);
+		if (!seen_before(seen, &n_seen, r.ask, r.ask_len))
+			run_one(&s, SNP_DIRS[i], "ASK (DER)", MUT_ASK, r.ask, r.ask_len, 0, SWEEP_BYTES,
+				true);
+		if (!seen_before(seen, &n_seen, r.ark, r.ark_len))
+			run_one(&s, SNP_DIRS[i], "ARK (DER, supplied)", MUT_ARK, r.ark, r.ark_len, 0,
+				SWEEP_BYTES, true);
 		/* the extended report: every cut, and one bit of every byte of the certificate table */
 		ext = extended(&r, &ext_len);
 		s.opts.cache = cache;
 		{
-			struct sweep_target t = {.vector = SNP_DIRS[i], .part = "extended report", .buf = ext,
-						 .len = ext_len, .from = SNP_REPORT_SIZE, .mode = SWEEP_BYTES,
-						 .cuts = true, .verify = snp_sweep_verify, .same = snp_sweep_same,
+			struct sweep_target t = {.vector = SNP_DIRS[i],
+						 .part = "extended report",
+						 .buf = ext,
+						 .len = ext_len,
+						 .from = SNP_REPORT_SIZE,
+						 .mode = SWEEP_BYTES,
+						 .cuts = true,
+						 .verify = snp_sweep_verify,
+						 .same = snp_sweep_same,
 						 .arg = &s};
 
 			s.which = MUT_EXTENDED;
@@ -301,8 +321,14 @@ static void every_bit_of_the_bound_data_of_real_hcl_reports_breaks_the_binding(v
 		     (h.report_type == HCL_REPORT_SNP ? SNP_OFF_REPORT_DATA : HCL_TDREPORT_OFF_REPORTDATA);
 		var = (size_t)(h.var_data - p);
 		{
-			struct sweep_target t = {.vector = "azure-cvm", .part = part, .buf = p, .len = n, .from = rd,
-						 .to = rd + 64, .mode = SWEEP_BITS, .verify = hcl_bind_verify};
+			struct sweep_target t = {.vector = "azure-cvm",
+						 .part = part,
+						 .buf = p,
+						 .len = n,
+						 .from = rd,
+						 .to = rd + 64,
+						 .mode = SWEEP_BITS,
+						 .verify = hcl_bind_verify};
 
 			snprintf(part, sizeof(part), "%s REPORT_DATA", i == 0 ? "HCL SNP" : "HCL TDX");
 			sweep_run(&t);
@@ -385,10 +411,17 @@ static void every_mutation_of_a_synthetic_hcl_report_is_refused(void **state)
 	assert_int_equal(snp_plat_hcl_report(&s.r, s.leaf.key, runtime, &hcl, &n, NULL), 0);
 	assert_true(synth_hcl_verify(&s, hcl, n));
 	{
-		/* the hardware report (signed) and the runtime JSON (bound): all after the unmeasured header */
-		struct sweep_target t = {.vector = "synthetic/azure-cvm-snp", .part = "HCL report", .buf = hcl,
-					 .len = n, .from = HCL_OFF_HW_REPORT, .mode = SWEEP_BITS, .cuts = true,
-					 .verify = synth_hcl_verify, .arg = &s};
+		/* the hardware report (signed) and the runtime JSON (bound): all after the unmeasured header
+		 */
+		struct sweep_target t = {.vector = "synthetic/azure-cvm-snp",
+					 .part = "HCL report",
+					 .buf = hcl,
+					 .len = n,
+					 .from = HCL_OFF_HW_REPORT,
+					 .mode = SWEEP_BITS,
+					 .cuts = true,
+					 .verify = synth_hcl_verify,
+					 .arg = &s};
 
 		sweep_run(&t);
 	}
@@ -427,7 +460,8 @@ static bool envelope_same(void *arg, const uint8_t *p, size_t n, size_t at, bool
 	if (sevsnpvm_envelope_parse(p, n, &m, NULL) != ATTEST_OK)
 		return false;
 	same = m.report_len == e->orig.report_len && memcmp(m.report, e->orig.report, m.report_len) == 0 &&
-	       m.chain != NULL && sweep_pem_same_certs(e->orig.chain, e->orig.chain_len, m.chain, m.chain_len) &&
+	       m.chain != NULL &&
+	       sweep_pem_same_certs(e->orig.chain, e->orig.chain_len, m.chain, m.chain_len) &&
 	       m.endorsements == NULL;
 	sevsnpvm_envelope_free(&m);
 	return same;
@@ -459,9 +493,15 @@ static void every_byte_of_a_synthetic_sevsnpvm_envelope_is_covered(void **state)
 	if (!envelope_verify(&e, (const uint8_t *)text, n))
 		fail_msg("the unaltered SevSnpVm envelope does not verify");
 	{
-		struct sweep_target t = {.vector = "synthetic/azure-cvm-snp", .part = "SevSnpVm envelope",
-					 .buf = (uint8_t *)text, .len = n, .mode = SWEEP_BYTES, .cuts = true,
-					 .verify = envelope_verify, .same = envelope_same, .arg = &e};
+		struct sweep_target t = {.vector = "synthetic/azure-cvm-snp",
+					 .part = "SevSnpVm envelope",
+					 .buf = (uint8_t *)text,
+					 .len = n,
+					 .mode = SWEEP_BYTES,
+					 .cuts = true,
+					 .verify = envelope_verify,
+					 .same = envelope_same,
+					 .arg = &e};
 
 		sweep_run(&t);
 	}

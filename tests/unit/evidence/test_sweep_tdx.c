@@ -42,8 +42,8 @@ static void every_flip_and_cut_of_each_real_td_quote_is_refused(void **state)
 		assert_int_equal(tdx_vector_load(dir, v, 64, &l), 0);
 		memset(&ctx, 0, sizeof(ctx));
 		tdx_vector_ctx(&l, v, &ctx);
-		intel_sweep_evidence(v->dir, "quote", &ctx, tdx_verify, l.quote, l.len, 0, QUOTE_TEE_TDX, SWEEP_BITS,
-				     v->status == NULL ? "tdx.tcb.not_supported" : NULL);
+		intel_sweep_evidence(v->dir, "quote", &ctx, tdx_verify, l.quote, l.len, 0, QUOTE_TEE_TDX,
+				     SWEEP_BITS, v->status == NULL ? "tdx.tcb.not_supported" : NULL);
 		tdx_vector_unload(&l);
 	}
 }
@@ -60,9 +60,10 @@ static void every_flip_and_cut_of_synthetic_td_quotes_is_refused(void **state)
 		uint8_t *quote = NULL;
 		size_t len = 0;
 
-		assert_int_equal(tdx_devplat_make_quote(s.p, version, &td, NULL, 0, &quote, &len, NULL), ATTEST_OK);
-		intel_sweep_evidence("synthetic/tdx", version == 4 ? "quote v4" : "quote v5", &s.ctx, tdx_verify, quote,
-				     len, 0, QUOTE_TEE_TDX, SWEEP_BYTES, NULL);
+		assert_int_equal(tdx_devplat_make_quote(s.p, version, &td, NULL, 0, &quote, &len, NULL),
+				 ATTEST_OK);
+		intel_sweep_evidence("synthetic/tdx", version == 4 ? "quote v4" : "quote v5", &s.ctx,
+				     tdx_verify, quote, len, 0, QUOTE_TEE_TDX, SWEEP_BYTES, NULL);
 		free(quote);
 	}
 	intel_synth_free(&s);

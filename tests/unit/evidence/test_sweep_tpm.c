@@ -54,10 +54,18 @@ struct quote_sweep {
 static int quote_verify(void *arg, const uint8_t *p, size_t n)
 {
 	struct quote_sweep *s = arg;
-	struct tpm_aik_trust t = {.now = T_NOW, .registered = (const uint8_t(*)[32])s->key_hash, .n_registered = 1};
-	struct tpm_quote_in in = {.attest = s->quote, .attest_len = s->quote_len, .sig = s->sig,
-				  .sig_len = s->sig_len, .aik = s->key, .nonce = s->nonce, .nonce_len = s->nonce_len,
-				  .required_pcr_mask = 0xFFFFFF, .required_bank = s->bank, .pcrs = &s->pcrs};
+	struct tpm_aik_trust t = {
+	    .now = T_NOW, .registered = (const uint8_t(*)[32])s->key_hash, .n_registered = 1};
+	struct tpm_quote_in in = {.attest = s->quote,
+				  .attest_len = s->quote_len,
+				  .sig = s->sig,
+				  .sig_len = s->sig_len,
+				  .aik = s->key,
+				  .nonce = s->nonce,
+				  .nonce_len = s->nonce_len,
+				  .required_pcr_mask = 0xFFFFFF,
+				  .required_bank = s->bank,
+				  .pcrs = &s->pcrs};
 	struct tpm_quote_out out;
 	EVP_PKEY *k = NULL;
 	TPMT_PUBLIC pub;
@@ -114,7 +122,8 @@ static bool quote_same(void *arg, const uint8_t *p, size_t n, size_t at, bool cu
 
 	(void)at;
 	(void)cut;
-	if (s->part != PART_AK || tpm_public_parse(p, n, &pub, NULL) != 0 || tpm_public_to_pkey(&pub, &k, NULL) != 0)
+	if (s->part != PART_AK || tpm_public_parse(p, n, &pub, NULL) != 0 ||
+	    tpm_public_to_pkey(&pub, &k, NULL) != 0)
 		return false;
 	same = tpm_pkey_spki_sha256(k, h) == 0 && memcmp(h, s->key_hash, 32) == 0;
 	EVP_PKEY_free(k);
@@ -131,8 +140,14 @@ static void sweep_quote(struct quote_sweep *s, const char *vector)
 	if (!quote_verify(s, s->quote, s->quote_len))
 		fail_msg("%s: the unaltered quote does not verify", vector);
 	for (int i = 0; i < 3; i++) {
-		struct sweep_target t = {.vector = vector, .part = names[i], .buf = bufs[i], .len = lens[i],
-					 .mode = SWEEP_BITS, .cuts = true, .verify = quote_verify, .same = quote_same,
+		struct sweep_target t = {.vector = vector,
+					 .part = names[i],
+					 .buf = bufs[i],
+					 .len = lens[i],
+					 .mode = SWEEP_BITS,
+					 .cuts = true,
+					 .verify = quote_verify,
+					 .same = quote_same,
 					 .arg = s};
 
 		if (bufs[i] == NULL)
@@ -144,8 +159,12 @@ static void sweep_quote(struct quote_sweep *s, const char *vector)
 	{
 		uint8_t packed[TPM_PCR_COUNT * TPM_PCR_MAX_DIGEST];
 		size_t dl = tpm_bank_size(s->bank), n = 0;
-		struct sweep_target t = {.vector = vector, .part = "PCR values", .buf = packed, .mode = SWEEP_BITS,
-					 .verify = quote_verify, .arg = s};
+		struct sweep_target t = {.vector = vector,
+					 .part = "PCR values",
+					 .buf = packed,
+					 .mode = SWEEP_BITS,
+					 .verify = quote_verify,
+					 .arg = s};
 
 		for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
 			if (s->pcrs.present[s->bank] & (1u << i)) {
@@ -271,7 +290,8 @@ static bool log_same(void *arg, const uint8_t *p, size_t n, size_t at, bool cut)
 		 */
 		const struct tcg_event *last = log->n_events ? &log->events[log->n_events - 1] : NULL;
 
-		same = last != NULL && last->data + last->data_len == p + n && boot_claims_equal(s->orig_log, log);
+		same = last != NULL && last->data + last->data_len == p + n &&
+		       boot_claims_equal(s->orig_log, log);
 		/*
 		 * Only events of the OS PCRs (8 and up) or no-action events may have
 		 * been dropped: a cut that drops a firmware PCR's (0-7) event must be
@@ -364,10 +384,17 @@ static void every_cut_and_signed_bit_of_a_synthetic_vbs_report_is_refused(void *
 	assert_int_equal(devplat_vbs_report(s.key, h, &id, &rep, NULL), 0);
 	assert_true(vbs_verify(&s, rep.p, rep.len));
 	{
-		/* the first 24 bytes (header: sizes, version) are not signed; the sizes are checked by the parser */
-		struct sweep_target t = {.vector = "synthetic/vbs", .part = "VBS report", .buf = rep.p,
-					 .len = rep.len, .from = 24, .mode = SWEEP_BITS, .cuts = true,
-					 .verify = vbs_verify, .arg = &s};
+		/* the first 24 bytes (header: sizes, version) are not signed; the sizes are checked by the
+		 * parser */
+		struct sweep_target t = {.vector = "synthetic/vbs",
+					 .part = "VBS report",
+					 .buf = rep.p,
+					 .len = rep.len,
+					 .from = 24,
+					 .mode = SWEEP_BITS,
+					 .cuts = true,
+					 .verify = vbs_verify,
+					 .arg = &s};
 
 		sweep_run(&t);
 	}
