@@ -68,7 +68,10 @@ static void vmflags_of(const void *addr, char *out, size_t cap)
 		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
 			inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
 		else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
-			snprintf(out, cap, "%s", line + 8);
+			size_t n = strnlen(line + 8, cap - 1);
+
+			memcpy(out, line + 8, n); /* VmFlags is a short line; a longer one is cut */
+			out[n] = '\0';
 			break;
 		}
 	}
