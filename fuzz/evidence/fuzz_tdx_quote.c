@@ -104,7 +104,7 @@ static void parse_path(const uint8_t *q, size_t n)
 
 static void verify_path(const uint8_t *q, size_t n)
 {
-	struct evidence_ctx ctx = {FUZZ_NOW, NULL, NULL, EVIDENCE_NO_COLLATERAL};
+	struct evidence_ctx ctx = {.now = FUZZ_NOW, .flags = EVIDENCE_NO_COLLATERAL};
 	struct evidence_input in;
 	struct claim_set *set = claim_set_new();
 	struct attest_err err;
