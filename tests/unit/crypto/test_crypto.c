@@ -242,6 +242,98 @@ static void ecdsa_rs_le_verifies_zero_extended_p384_fields(void **state)
 	EVP_PKEY_free(key);
 }
 
+/*
+ * A key made from a raw point is checked on the direct EC_KEY route
+ * (sig.c); a key from OpenSSL's decoders on the EVP route. Both must give
+ * the same verdict on every signature, altered or not, in every encoding.
+ */
+static int verdict(EVP_PKEY *key, int form, const char *msg, size_t n, const uint8_t *sig, size_t len)
+{
+	struct attest_err err;
+	size_t f = len / 2;
+
+	attest_err_clear(&err);
+	if (form == 0)
+		return ecdsa_verify_rs_be(key, HASH_SHA256, msg, n, sig, len, "x", &err);
+	if (form == 1)
+		return ecdsa_verify_der(key, HASH_SHA256, msg, n, sig, len, "x", &err);
+	{
+		uint8_t r[32] = {0}, s[32] = {0};
+
+		for (size_t i = 0; i < f && i < 32; i++) {
+			r[i] = sig[f - 1 - i];
+			s[i] = sig[len - 1 - i];
+		}
+		return ecdsa_verify_rs_le(key, HASH_SHA256, msg, n, r, s, 32, "x", &err);
+	}
+}
+
+static void ecdsa_direct_and_evp_routes_agree(void **state)
+{
+	static const char MSG[] = "two routes, one verdict";
+	EVP_PKEY *key = tp_key_ec("P-256"), *raw = NULL;
+	struct attest_err err;
+	uint8_t xy[64], rs[64], buf[80];
+	size_t derlen = 0, i;
+	uint8_t *der = sign_der(key, EVP_sha256(), 0, MSG, sizeof(MSG), &derlen);
+
+	ec_xy(key, xy, 64);
+	attest_err_clear(&err);
+	assert_int_equal(ec_pubkey_from_xy(EC_P256, xy, 64, &raw, "k", &err), ATTEST_OK);
+	assert_null(EVP_PKEY_get0_provider(raw)); /* the direct route's premise */
+	assert_non_null(EVP_PKEY_get0_provider(key));
+	der_to_rs(der, derlen, 32, rs);
+	for (int form = 0; form < 3; form++) {
+		const uint8_t *sig = form == 1 ? der : rs;
+		size_t len = form == 1 ? derlen : 64;
+
+		assert_int_equal(verdict(raw, form, MSG, sizeof(MSG), sig, len), ATTEST_OK);
+		assert_int_equal(verdict(key, form, MSG, sizeof(MSG), sig, len), ATTEST_OK);
+		for (i = 0; i < len * 8; i += 5) {
+			memcpy(buf, sig, len);
+			buf[i / 8] ^= (uint8_t)(1u << (i % 8));
+			assert_int_equal(verdict(raw, form, MSG, sizeof(MSG), buf, len),
+					 verdict(key, form, MSG, sizeof(MSG), buf, len));
+			assert_int_not_equal(verdict(raw, form, MSG, sizeof(MSG), buf, len), ATTEST_OK);
+		}
+		assert_int_not_equal(verdict(raw, form, MSG, sizeof(MSG) - 1, sig, len), ATTEST_OK);
+	}
+	/* Non-canonical DER of a valid signature: a trailing byte, a long-form length. */
+	memcpy(buf, der, derlen);
+	buf[derlen] = 0;
+	assert_int_equal(verdict(raw, 1, MSG, sizeof(MSG), buf, derlen + 1), ATTEST_E_VERIFY);
+	assert_int_equal(verdict(key, 1, MSG, sizeof(MSG), buf, derlen + 1), ATTEST_E_VERIFY);
+	buf[0] = 0x30;
+	buf[1] = 0x81;
+	memcpy(buf + 2, der + 1, derlen - 1);
+	assert_int_equal(verdict(raw, 1, MSG, sizeof(MSG), buf, derlen + 1), ATTEST_E_VERIFY);
+	assert_int_equal(verdict(key, 1, MSG, sizeof(MSG), buf, derlen + 1), ATTEST_E_VERIFY);
+	free(der);
+	EVP_PKEY_free(raw);
+	EVP_PKEY_free(key);
+}
+
+/* r = 0 and r = n are outside [1, n-1] on both routes. */
+static void ecdsa_direct_route_refuses_out_of_range_r(void **state)
+{
+	static const uint8_t N[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+				      0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+				      0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+	EVP_PKEY *key = tp_key_ec("P-256"), *raw = NULL;
+	struct attest_err err;
+	uint8_t xy[64], rs[64] = {0};
+
+	ec_xy(key, xy, 64);
+	assert_int_equal(ec_pubkey_from_xy(EC_P256, xy, 64, &raw, "k", &err), ATTEST_OK);
+	rs[63] = 1;
+	assert_int_equal(verdict(raw, 0, "m", 1, rs, 64), ATTEST_E_VERIFY);
+	memcpy(rs, N, 32);
+	assert_int_equal(verdict(raw, 0, "m", 1, rs, 64), ATTEST_E_VERIFY);
+	assert_int_equal(verdict(key, 0, "m", 1, rs, 64), ATTEST_E_VERIFY);
+	EVP_PKEY_free(raw);
+	EVP_PKEY_free(key);
+}
+
 static void ecdsa_refuses_an_rsa_key(void **state)
 {
 	EVP_PKEY *key = tp_key_rsa(1024);
@@ -1248,6 +1340,8 @@ int main(void)
 	    cmocka_unit_test(memeq_compares_all_bytes),
 	    cmocka_unit_test(ec_pubkey_from_xy_accepts_a_curve_point),
 	    cmocka_unit_test(ec_pubkey_from_xy_refuses_a_point_off_the_curve),
+	    cmocka_unit_test(ecdsa_direct_and_evp_routes_agree),
+	    cmocka_unit_test(ecdsa_direct_route_refuses_out_of_range_r),
 	    cmocka_unit_test(ecdsa_rs_be_verifies_and_refuses_any_flipped_bit),
 	    cmocka_unit_test(ecdsa_rs_le_verifies_zero_extended_p384_fields),
 	    cmocka_unit_test(ecdsa_refuses_an_rsa_key),
