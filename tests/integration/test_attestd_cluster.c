@@ -49,35 +49,56 @@ static bool eventually_kid(const struct attestd_proc *b, const char *kid)
 	return false;
 }
 
+/* The two nodes live in the test's state so that the teardown stops them when an assertion fails. */
+struct nodes {
+	struct attestd_proc a, b;
+};
+
+static int nodes_setup(void **state)
+{
+	*state = calloc(1, sizeof(struct nodes));
+	return *state == NULL ? -1 : 0;
+}
+
+static int nodes_teardown(void **state)
+{
+	struct nodes *n = *state;
+
+	attestd_cleanup(&n->a);
+	attestd_cleanup(&n->b);
+	free(n);
+	return 0;
+}
+
 static void a_change_through_one_node_reaches_the_other(void **state)
 {
 	const char *uri = store_uri();
-	struct attestd_proc a, b;
+	struct nodes *n = *state;
+	struct attestd_proc *pa = &n->a, *pb = &n->b;
 	char kek[400], auth[256];
 	struct http_reply r;
 	long st = 0;
 	json_t *j;
 
-	(void)state;
 	if (uri == NULL) {
 		fprintf(stderr, "SKIP: needs ATTEST_TEST_STORE_URI=postgresql://... (tests/ha/with_pg.sh)\n");
 		skip();
 	}
-	assert_int_equal(attestd_prepare(&a), 0);
-	snprintf(kek, sizeof(kek), "%s/shared-kek.bin", a.dir);
+	assert_int_equal(attestd_prepare(pa), 0);
+	snprintf(kek, sizeof(kek), "%s/shared-kek.bin", pa->dir);
 	const char *const extra[] = {"--store", uri, "--kek", kek, NULL};
-	assert_int_equal(attestd_launch(&a, extra), 0);
-	assert_int_equal(attestd_prepare(&b), 0);
-	assert_int_equal(attestd_launch(&b, extra), 0);
+	assert_int_equal(attestd_launch(pa, extra), 0);
+	assert_int_equal(attestd_prepare(pb), 0);
+	assert_int_equal(attestd_launch(pb, extra), 0);
 	/* The credential is made once, by whichever node started first. */
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a.admin);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", pa->admin);
 	const char *const hdrs[] = {auth, NULL};
-	j = get_json_of(&b, "/management/providers", hdrs, &st);
+	j = get_json_of(pb, "/management/providers", hdrs, &st);
 	assert_int_equal(st, 200);
 	json_decref(j);
 
 	/* Both publish the same key; rotate on a, b follows. */
-	assert_int_equal(http_do(&a, "POST", "/management/keys:rotate", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(http_do(pa, "POST", "/management/keys:rotate", hdrs, NULL, 0, NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	j = http_json(&r);
 	char kid[128];
@@ -85,22 +106,22 @@ static void a_change_through_one_node_reaches_the_other(void **state)
 		 json_string_value(json_object_get(json_array_get(json_object_get(j, "keys"), 0), "kid")));
 	json_decref(j);
 	http_reply_free(&r);
-	assert_true(eventually_kid(&b, kid));
+	assert_true(eventually_kid(pb, kid));
 
 	/* A provider created on a is served by b; updated on a, b sees the new settings. */
 	const char *body = "{\"mode\":\"aad\",\"settings\":{\"rate_limit\":1000}}";
-	assert_int_equal(http_do(&a, "PUT", "/management/providers/shared-one", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(http_do(pa, "PUT", "/management/providers/shared-one", hdrs, body, strlen(body), NULL, &r), 0);
 	assert_int_equal(r.status, 201);
 	http_reply_free(&r);
-	j = get_json_of(&b, "/providers/shared-one/.well-known/openid-configuration", NULL, &st);
+	j = get_json_of(pb, "/providers/shared-one/.well-known/openid-configuration", NULL, &st);
 	assert_int_equal(st, 200);
 	json_decref(j);
-	assert_int_equal(http_do(&a, "DELETE", "/management/providers/shared-one", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(http_do(pa, "DELETE", "/management/providers/shared-one", hdrs, NULL, 0, NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	http_reply_free(&r);
 	bool gone = false;
 	for (int i = 0; i < 50 && !gone; i++) {
-		j = get_json_of(&b, "/providers/shared-one/certs", NULL, &st);
+		j = get_json_of(pb, "/providers/shared-one/certs", NULL, &st);
 		json_decref(j);
 		gone = st == 404;
 		if (!gone)
@@ -115,33 +136,32 @@ static void a_change_through_one_node_reaches_the_other(void **state)
 	const char *pg_bin = getenv("PG_BIN"), *pg_dir = getenv("PG_TEST_PRIMARY_DIR");
 	if (pg_bin != NULL && pg_dir != NULL) {
 		char cmd[2048];
-		j = get_json_of(&b, "/providers/default/.well-known/openid-configuration", NULL, &st);
+		j = get_json_of(pb, "/providers/default/.well-known/openid-configuration", NULL, &st);
 		json_decref(j);
 		snprintf(cmd, sizeof(cmd), "%s '%s/pg_ctl' -D '%s/data' -m fast -w -t 20 stop >/dev/null 2>&1",
 			 geteuid() == 0 ? "runuser -u postgres --" : "", pg_bin, pg_dir);
 		assert_int_equal(system(cmd), 0);
-		j = get_json_of(&b, "/providers/default/.well-known/openid-configuration", NULL, &st);
+		j = get_json_of(pb, "/providers/default/.well-known/openid-configuration", NULL, &st);
 		assert_int_equal(st, 200);
 		json_decref(j);
 		const char *body2 = "{\"mode\":\"aad\"}";
-		assert_int_equal(http_do(&a, "PUT", "/management/providers/while-down", hdrs, body2, strlen(body2), NULL, &r),
+		assert_int_equal(http_do(pa, "PUT", "/management/providers/while-down", hdrs, body2, strlen(body2), NULL, &r),
 				 0);
 		assert_int_equal(r.status, 503);
 		http_reply_free(&r);
-		j = get_json_of(&a, "/readyz", NULL, &st);
+		j = get_json_of(pa, "/readyz", NULL, &st);
 		assert_int_equal(st, 503);
 		json_decref(j);
 	}
-	assert_int_equal(attestd_stop(&a, SIGTERM), 0);
-	assert_int_equal(attestd_stop(&b, SIGTERM), 0);
-	attestd_cleanup(&a);
-	attestd_cleanup(&b);
+	assert_int_equal(attestd_stop(pa, SIGTERM), 0);
+	assert_int_equal(attestd_stop(pb, SIGTERM), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(a_change_through_one_node_reaches_the_other),
+		cmocka_unit_test_setup_teardown(a_change_through_one_node_reaches_the_other, nodes_setup,
+						nodes_teardown),
 	};
 	int failed;
 
