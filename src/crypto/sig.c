@@ -111,7 +111,8 @@ int ec_pubkey_from_xy(enum ec_curve curve, const uint8_t *xy, size_t len, EVP_PK
 				      "%s: EC public key is %zu bytes, %s wants %zu", code, len, name,
 				      2 * coord);
 	if ((group = curve_group(curve)) == NULL)
-		return attest_err_set(err, ATTEST_E_INTERNAL, "crypto.internal", "curve %s unavailable", name);
+		return attest_err_set(err, ATTEST_E_INTERNAL, "crypto.internal", "curve %s unavailable",
+				      name);
 	/* SEC 1 §2.3.3: an uncompressed point is 0x04 || X || Y. */
 	point[0] = 0x04;
 	memcpy(point + 1, xy, len);
@@ -120,8 +121,8 @@ int ec_pubkey_from_xy(enum ec_curve curve, const uint8_t *xy, size_t len, EVP_PK
 		char key_code[ATTEST_ERR_NAME_MAX];
 
 		snprintf(key_code, sizeof(key_code), "%s.key", code);
-		return attest_err_set(err, ATTEST_E_VERIFY, key_code, "%s: the public key is not a point on %s",
-				      code, name);
+		return attest_err_set(err, ATTEST_E_VERIFY, key_code,
+				      "%s: the public key is not a point on %s", code, name);
 	}
 	if (rc != ATTEST_OK)
 		return attest_err_set(err, rc, "crypto.nomem", "out of memory");
@@ -316,7 +317,8 @@ int ecdsa_verify_der(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t m
 	/* The same rule on the direct route: the signature must be its own DER re-encoding. */
 	es = siglen <= LONG_MAX ? d2i_ECDSA_SIG(NULL, &p, (long)siglen) : NULL;
 	n = es != NULL ? i2d_ECDSA_SIG(es, &der) : -1;
-	if (es == NULL || p != sig + siglen || n < 0 || (size_t)n != siglen || memcmp(der, sig, siglen) != 0) {
+	if (es == NULL || p != sig + siglen || n < 0 || (size_t)n != siglen ||
+	    memcmp(der, sig, siglen) != 0) {
 		OPENSSL_free(der);
 		ECDSA_SIG_free(es);
 		ERR_clear_error();

@@ -20,7 +20,8 @@ static const char *store_uri(void)
 	return u != NULL && strncmp(u, "postgres", 8) == 0 ? u : NULL;
 }
 
-static json_t *get_json_of(const struct attestd_proc *p, const char *path, const char *const *hdrs, long *status)
+static json_t *get_json_of(const struct attestd_proc *p, const char *path, const char *const *hdrs,
+			   long *status)
 {
 	struct http_reply r;
 	json_t *j;
@@ -110,13 +111,15 @@ static void a_change_through_one_node_reaches_the_other(void **state)
 
 	/* A provider created on a is served by b; updated on a, b sees the new settings. */
 	const char *body = "{\"mode\":\"aad\",\"settings\":{\"rate_limit\":1000}}";
-	assert_int_equal(http_do(pa, "PUT", "/management/providers/shared-one", hdrs, body, strlen(body), NULL, &r), 0);
+	assert_int_equal(
+	    http_do(pa, "PUT", "/management/providers/shared-one", hdrs, body, strlen(body), NULL, &r), 0);
 	assert_int_equal(r.status, 201);
 	http_reply_free(&r);
 	j = get_json_of(pb, "/providers/shared-one/.well-known/openid-configuration", NULL, &st);
 	assert_int_equal(st, 200);
 	json_decref(j);
-	assert_int_equal(http_do(pa, "DELETE", "/management/providers/shared-one", hdrs, NULL, 0, NULL, &r), 0);
+	assert_int_equal(http_do(pa, "DELETE", "/management/providers/shared-one", hdrs, NULL, 0, NULL, &r),
+			 0);
 	assert_int_equal(r.status, 200);
 	http_reply_free(&r);
 	bool gone = false;
@@ -138,14 +141,16 @@ static void a_change_through_one_node_reaches_the_other(void **state)
 		char cmd[2048];
 		j = get_json_of(pb, "/providers/default/.well-known/openid-configuration", NULL, &st);
 		json_decref(j);
-		snprintf(cmd, sizeof(cmd), "%s '%s/pg_ctl' -D '%s/data' -m fast -w -t 20 stop >/dev/null 2>&1",
+		snprintf(cmd, sizeof(cmd),
+			 "%s '%s/pg_ctl' -D '%s/data' -m fast -w -t 20 stop >/dev/null 2>&1",
 			 geteuid() == 0 ? "runuser -u postgres --" : "", pg_bin, pg_dir);
 		assert_int_equal(system(cmd), 0);
 		j = get_json_of(pb, "/providers/default/.well-known/openid-configuration", NULL, &st);
 		assert_int_equal(st, 200);
 		json_decref(j);
 		const char *body2 = "{\"mode\":\"aad\"}";
-		assert_int_equal(http_do(pa, "PUT", "/management/providers/while-down", hdrs, body2, strlen(body2), NULL, &r),
+		assert_int_equal(http_do(pa, "PUT", "/management/providers/while-down", hdrs, body2,
+					 strlen(body2), NULL, &r),
 				 0);
 		assert_int_equal(r.status, 503);
 		http_reply_free(&r);
@@ -160,8 +165,8 @@ static void a_change_through_one_node_reaches_the_other(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(a_change_through_one_node_reaches_the_other, nodes_setup,
-						nodes_teardown),
+	    cmocka_unit_test_setup_teardown(a_change_through_one_node_reaches_the_other, nodes_setup,
+					    nodes_teardown),
 	};
 	int failed;
 
