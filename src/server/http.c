@@ -262,6 +262,40 @@ int http_resp_json(struct http_response *resp, int status, const json_t *body)
 	return rc;
 }
 
+/* True when jansson writes s unchanged inside quotes: printable ASCII other than '"' and '\\'. */
+static bool json_plain(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
+			return false;
+	}
+	return true;
+}
+
+int http_resp_json_str_member(struct http_response *resp, int status, const char *name, const char *value)
+{
+	json_t *body;
+	int rc;
+
+	if (json_plain(name) && json_plain(value)) {
+		resp_reset_body(resp);
+		if (buf_append(&resp->body, "{\"", 2) != 0 || buf_append_str(&resp->body, name) != 0 ||
+		    buf_append(&resp->body, "\":\"", 3) != 0 || buf_append_str(&resp->body, value) != 0 ||
+		    buf_append(&resp->body, "\"}", 2) != 0)
+			return http_resp_error(resp, 500, "InternalError", "out of memory");
+		resp->status = status;
+		snprintf(resp->content_type, sizeof(resp->content_type), "%s", "application/json; charset=utf-8");
+		return ATTEST_OK;
+	}
+	/* Text that needs escaping (or is not UTF-8) goes the general way. */
+	body = json_pack("{s:s}", name, value);
+	if (body == NULL)
+		return http_resp_error(resp, 500, "InternalError", "out of memory");
+	rc = http_resp_json(resp, status, body);
+	json_decref(body);
+	return rc;
+}
+
 int http_resp_header(struct http_response *resp, const char *name, const char *value)
 {
 	struct http_resp_header *h;

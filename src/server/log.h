@@ -11,6 +11,7 @@
 
 #include "server/config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct srv_log {
@@ -37,5 +38,12 @@ struct srv_log_request {
 };
 
 void srv_log_request_line(const struct srv_log *log, const struct srv_log_request *r);
+
+/*
+ * The request line's JSON text (no newline) with the given time string,
+ * into out: its length, or 0 when it does not fit in cap bytes. Members
+ * with a NULL, empty or non-UTF-8 string value are left out.
+ */
+size_t srv_log_request_format(const struct srv_log_request *r, const char *time, char *out, size_t cap);
 
 #endif

@@ -329,7 +329,6 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 	struct pipeline_trust_ref *trust = NULL;
 	struct attest_err err;
 	enum maa_type type;
-	json_t *body;
 
 	if (!attest_route_type(req, resp, &type))
 		return;
@@ -354,12 +353,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 		/* Tpm: the protocol message, {"data": ...} in the form asked */
 		http_resp_bytes(resp, 200, "application/json; charset=utf-8", out.body, strlen(out.body));
 	} else if (out.status == 200) {
-		body = json_pack("{s:s}", "token", out.token);
-		if (body != NULL)
-			http_resp_json(resp, 200, body);
-		else
-			http_resp_error(resp, 500, "InternalError", "out of memory");
-		json_decref(body);
+		http_resp_json_str_member(resp, 200, "token", out.token);
 	} else {
 		http_resp_error_from(resp, out.status, out.code, &out.err);
 		if (out.status == 503)
