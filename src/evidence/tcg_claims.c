@@ -68,22 +68,55 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
  */
 #define TCG_JSON_MAX (16u * 1024 * 1024)
 
+/* Bytes a JSON string cannot carry as they are (RFC 8259 §7). */
+static bool jw_needs_escape(unsigned char ch)
+{
+	return ch < 0x20 || ch == '"' || ch == '\\';
+}
+
+/*
+ * Writers append whole runs: per-byte appends (a bounds check and a call
+ * each) cost more than the replay of the log they describe (bench_tpm).
+ */
 static void jw_str(struct buf *b, const char *s)
 {
-	buf_append_u8(b, '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	static const char digits[] = "0123456789abcdef";
 
-		if (ch == '"' || ch == '\\') {
-			buf_append_u8(b, '\\');
-			buf_append_u8(b, ch);
-		} else if (ch < 0x20) {
-			buf_printf(b, "\\u%04x", ch);
-		} else {
-			buf_append_u8(b, ch);
+	buf_append_u8(b, '"');
+	while (*s) {
+		size_t run = 0;
+
+		while (s[run] && !jw_needs_escape((unsigned char)s[run]))
+			run++;
+		buf_append(b, s, run);
+		s += run;
+		if (*s == '"' || *s == '\\') {
+			char esc[2] = {'\\', *s};
+
+			buf_append(b, esc, 2);
+			s++;
+		} else if (*s) {
+			char esc[6] = {'\\', 'u', '0', '0', digits[(unsigned char)*s >> 4],
+				       digits[*s & 15]};
+
+			buf_append(b, esc, sizeof(esc));
+			s++;
 		}
 	}
 	buf_append_u8(b, '"');
+}
+
+/* A decimal number (no printf: it dominated the events text). */
+static void jw_uint(struct buf *b, uint64_t v)
+{
+	char t[20];
+	size_t i = sizeof(t);
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_append(b, t + i, sizeof(t) - i);
 }
 
 /* "key": */
@@ -96,14 +129,23 @@ static void jw_key(struct buf *b, const char *key, bool *first)
 	buf_append_u8(b, ':');
 }
 
+/* Hex as a JSON string, staged 256 bytes at a time. */
 static void jw_hex(struct buf *b, const uint8_t *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
+	char chunk[2 * 256];
 
 	buf_append_u8(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		buf_append_u8(b, (uint8_t)digits[p[i] >> 4]);
-		buf_append_u8(b, (uint8_t)digits[p[i] & 15]);
+	while (n > 0) {
+		size_t k = n < 256 ? n : 256;
+
+		for (size_t i = 0; i < k; i++) {
+			chunk[2 * i] = digits[p[i] >> 4];
+			chunk[2 * i + 1] = digits[p[i] & 15];
+		}
+		buf_append(b, chunk, 2 * k);
+		p += k;
+		n -= k;
 	}
 	buf_append_u8(b, '"');
 }
@@ -148,7 +190,7 @@ static void guid_str(const uint8_t g[16], char out[37])
 static void jw_u64(struct buf *b, uint64_t v)
 {
 	if (v <= (uint64_t)INT64_MAX)
-		buf_printf(b, "%llu", (unsigned long long)v);
+		jw_uint(b, v);
 	else
 		buf_printf(b, "\"0x%016llx\"", (unsigned long long)v);
 }
@@ -173,7 +215,7 @@ static void uefi_var_write(struct buf *b, const struct uefi_var *v)
 	jw_u64(b, v->data_len);
 	jw_key(b, "VariableData", &first);
 	if (v->data_len == 1)
-		buf_printf(b, "%u", v->data[0]);
+		jw_uint(b, v->data[0]);
 	else
 		jw_hex(b, v->data, capped(v->data_len));
 	buf_append_u8(b, '}');
@@ -259,7 +301,9 @@ static void processed_data_write(struct buf *b, const struct tcg_event *ev)
 	default:
 		break;
 	}
-	buf_printf(b, "{\"DataLength\":%u,\"Data\":", ev->data_len);
+	buf_append_str(b, "{\"DataLength\":");
+	jw_uint(b, ev->data_len);
+	buf_append_str(b, ",\"Data\":");
 	jw_hex(b, ev->data, capped(ev->data_len));
 	buf_append_u8(b, '}');
 }
@@ -269,8 +313,13 @@ static void event_write(struct buf *b, const struct tcg_event *ev)
 	const char *tn = tcg_event_type_name(ev->type);
 	bool first = true;
 
-	buf_printf(b, "{\"EventSeq\":%u,\"PcrIndex\":%u,\"EventType\":%u,\"EventTypeString\":", ev->seq,
-		   ev->pcr, ev->type);
+	buf_append_str(b, "{\"EventSeq\":");
+	jw_uint(b, ev->seq);
+	buf_append_str(b, ",\"PcrIndex\":");
+	jw_uint(b, ev->pcr);
+	buf_append_str(b, ",\"EventType\":");
+	jw_uint(b, ev->type);
+	buf_append_str(b, ",\"EventTypeString\":");
 	if (tn)
 		jw_str(b, tn);
 	else
@@ -333,7 +382,9 @@ char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 		if (!first_pcr)
 			buf_append_u8(&b, ',');
 		first_pcr = false;
-		buf_printf(&b, "{\"Index\":%u,\"Digests\":{", i);
+		buf_append_str(&b, "{\"Index\":");
+		jw_uint(&b, i);
+		buf_append_str(&b, ",\"Digests\":{");
 		for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
 			if (!(pcrs->present[bk] & (1u << i)))
 				continue;

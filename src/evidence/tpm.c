@@ -15,7 +15,11 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <openssl/x509_vfy.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <tss2/tss2_mu.h>
 
 /* TPM_ALG_ID values (Part 2 §6.3). */
@@ -570,18 +574,204 @@ static const char *x509_err_suffix(int e)
 	}
 }
 
+/* ---- verified AIK chain cache (tpm.h) ------------------------------------- */
+
+struct aik_cache_entry {
+	bool used;
+	uint8_t key[32];  /* SHA-256 of the certificate DER, then each intermediate's */
+	uint8_t spki[32]; /* SHA-256 of the certified key's SPKI (tpm_pkey_spki_sha256) */
+	int64_t valid_from, valid_until; /* every certificate of the chain is valid in [from, until) */
+	X509 *anchor;			 /* the root the chain ended at (own reference) */
+	uint64_t seq;			 /* insertion order, for eviction */
+};
+
+struct tpm_aik_cache {
+	pthread_mutex_t lock;
+	size_t cap;
+	uint64_t seq, hits, misses;
+	struct aik_cache_entry *v;
+};
+
+/* A linear scan under one mutex: 4096 keys cost less than the chain verification did. */
+#define TPM_AIK_CACHE_MAX_CAPACITY 4096u
+
+struct tpm_aik_cache *tpm_aik_cache_new(size_t capacity)
+{
+	struct tpm_aik_cache *c;
+
+	if (capacity == 0 || capacity > TPM_AIK_CACHE_MAX_CAPACITY)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->v = calloc(capacity, sizeof(*c->v));
+	if (c->v == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
+		free(c->v);
+		free(c);
+		return NULL;
+	}
+	c->cap = capacity;
+	return c;
+}
+
+void tpm_aik_cache_free(struct tpm_aik_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->cap; i++)
+		X509_free(c->v[i].anchor);
+	pthread_mutex_destroy(&c->lock);
+	free(c->v);
+	free(c);
+}
+
+void tpm_aik_cache_stats(struct tpm_aik_cache *c, uint64_t *hits, uint64_t *misses)
+{
+	pthread_mutex_lock(&c->lock);
+	*hits = c->hits;
+	*misses = c->misses;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool root_trusted(STACK_OF(X509) *roots, X509 *anchor)
+{
+	for (int i = 0; roots != NULL && i < sk_X509_num(roots); i++)
+		if (X509_cmp(sk_X509_value(roots, i), anchor) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A hit: the same certificate bytes, verified before to a root that is
+ * still trusted, inside the chain's validity window, certifying the AIK
+ * (spki is the AIK's hash). A key mismatch is a miss: the full check then
+ * words the refusal exactly as without a cache.
+ */
+static bool aik_cache_get(struct tpm_aik_cache *c, const uint8_t key[32], const uint8_t spki[32],
+			  const struct tpm_aik_trust *trust)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->cap; i++) {
+		const struct aik_cache_entry *e = &c->v[i];
+
+		if (!e->used || memcmp(e->key, key, 32) != 0)
+			continue;
+		found = trust->now >= e->valid_from && trust->now < e->valid_until &&
+			memcmp(e->spki, spki, 32) == 0 && root_trusted(trust->roots, e->anchor);
+		break;
+	}
+	if (found)
+		c->hits++;
+	else
+		c->misses++;
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+static struct aik_cache_entry *aik_cache_slot(struct tpm_aik_cache *c, const uint8_t key[32])
+{
+	struct aik_cache_entry *slot = NULL;
+
+	for (size_t i = 0; i < c->cap && slot == NULL; i++)
+		if (c->v[i].used && memcmp(c->v[i].key, key, 32) == 0)
+			slot = &c->v[i]; /* replace: a newer verification of the same bytes */
+	for (size_t i = 0; i < c->cap && slot == NULL; i++)
+		if (!c->v[i].used)
+			slot = &c->v[i];
+	if (slot == NULL) {
+		slot = &c->v[0];
+		for (size_t i = 1; i < c->cap; i++)
+			if (c->v[i].seq < slot->seq)
+				slot = &c->v[i];
+	}
+	return slot;
+}
+
+/* Stores a verified chain; takes its own reference on e->anchor. */
+static void aik_cache_put(struct tpm_aik_cache *c, const struct aik_cache_entry *e)
+{
+	struct aik_cache_entry *slot;
+
+	if (X509_up_ref(e->anchor) != 1)
+		return;
+	pthread_mutex_lock(&c->lock);
+	slot = aik_cache_slot(c, e->key);
+	X509_free(slot->anchor);
+	*slot = *e;
+	slot->used = true;
+	slot->seq = ++c->seq;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* SHA-256 over the certificate's DER, then each intermediate's (the cache key). */
+static int aik_cache_key(X509 *cert, const uint8_t *der, size_t der_len, STACK_OF(X509) *chain,
+			 uint8_t key[32])
+{
+	struct hash_ctx h;
+	int ok = hash_init(&h, HASH_SHA256) == ATTEST_OK;
+
+	for (int i = -1; ok && i < (chain ? sk_X509_num(chain) : 0); i++) {
+		unsigned char *enc = NULL;
+		int n;
+
+		if (i < 0 && der != NULL) {
+			ok = hash_update(&h, der, der_len) == ATTEST_OK;
+			continue;
+		}
+		n = i2d_X509(i < 0 ? cert : sk_X509_value(chain, i), &enc);
+		ok = n > 0 && hash_update(&h, enc, (size_t)n) == ATTEST_OK;
+		OPENSSL_free(enc);
+	}
+	if (!ok) {
+		hash_ctx_free(&h);
+		return -1;
+	}
+	return hash_final(&h, key) == ATTEST_OK ? 0 : -1;
+}
+
+static int64_t asn1_time_unix(const ASN1_TIME *t, int64_t dflt)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return dflt;
+	return (int64_t)timegm(&tm);
+}
+
+/* The window in which every certificate of the verified chain is valid, and its root. */
+static void chain_window(STACK_OF(X509) *chain, struct aik_cache_entry *e)
+{
+	e->valid_from = INT64_MIN;
+	e->valid_until = INT64_MAX;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		int64_t nb = asn1_time_unix(X509_get0_notBefore(x), INT64_MAX);
+		/* X509_cmp_time: a certificate is expired from notAfter on (a time <= now is past). */
+		int64_t na = asn1_time_unix(X509_get0_notAfter(x), INT64_MIN);
+
+		if (nb > e->valid_from)
+			e->valid_from = nb;
+		if (na < e->valid_until)
+			e->valid_until = na;
+	}
+	e->anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
+}
+
 /*
  * The AIK certificate chain to one of the roots at `now`. Done with
  * OpenSSL's verifier directly: AIK certificates carry TCG extensions and
- * no CRLs are published for the test CAs.
+ * no CRLs are published for the test CAs. On success, `e` (optional) gets
+ * the chain's window and root (borrowed from a root of `roots`).
  */
 static int aik_chain_verify(X509 *cert, STACK_OF(X509) *chain, STACK_OF(X509) *roots, int64_t now,
-			    struct attest_err *err)
+			    struct aik_cache_entry *e, struct attest_err *err)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	char name[ATTEST_ERR_NAME_MAX];
-	int rc = ATTEST_OK, e = 0;
+	int rc = ATTEST_OK, x = 0;
 
 	if (store == NULL || ctx == NULL) {
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.aik.cert", "out of memory");
@@ -597,12 +787,14 @@ static int aik_chain_verify(X509 *cert, STACK_OF(X509) *chain, STACK_OF(X509) *r
 	if (X509_verify_cert(ctx) != 1) {
 		char *subj = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0);
 
-		e = X509_STORE_CTX_get_error(ctx);
-		snprintf(name, sizeof(name), "tpm.aik.cert.%s", x509_err_suffix(e));
+		x = X509_STORE_CTX_get_error(ctx);
+		snprintf(name, sizeof(name), "tpm.aik.cert.%s", x509_err_suffix(x));
 		rc = attest_err_set(err, ATTEST_E_VERIFY, name,
 				    "AIK certificate %s does not chain to a trusted root: %s",
-				    subj ? subj : "?", X509_verify_cert_error_string(e));
+				    subj ? subj : "?", X509_verify_cert_error_string(x));
 		OPENSSL_free(subj);
+	} else if (e != NULL) {
+		chain_window(X509_STORE_CTX_get0_chain(ctx), e);
 	}
 out:
 	X509_STORE_CTX_free(ctx);
@@ -610,13 +802,68 @@ out:
 	return rc;
 }
 
+/* The AIK's certificate, as given or as DER (decoded here: the cache missed). */
+struct aik_cert_in {
+	X509 *cert;
+	const uint8_t *der;
+	size_t der_len;
+	STACK_OF(X509) *chain;
+};
+
+static int aik_cert_decode(const struct aik_cert_in *c, X509 **owned, struct attest_err *err)
+{
+	const unsigned char *q = c->der;
+
+	*owned = NULL;
+	if (c->der_len > LONG_MAX || (*owned = d2i_X509(NULL, &q, (long)c->der_len)) == NULL ||
+	    q != c->der + c->der_len) {
+		X509_free(*owned);
+		*owned = NULL;
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.aik.cert.parse",
+				      "aik_cert is not one DER certificate");
+	}
+	return ATTEST_OK;
+}
+
+/*
+ * Whether the certificate chains to a root and certifies the AIK (aik_h:
+ * its SPKI hash), through the cache when there is one. Returns ATTEST_OK,
+ * tpm.aik.cert.parse (fatal whatever the policy), or the chain's or key's
+ * refusal in *cert_err.
+ */
+static int aik_cert_check(EVP_PKEY *aik, const uint8_t aik_h[32], const struct aik_cert_in *c,
+			  const struct tpm_aik_trust *trust, struct attest_err *cert_err)
+{
+	struct aik_cache_entry e = {0};
+	bool keyed = trust->cache != NULL && aik_cache_key(c->cert, c->der, c->der_len, c->chain, e.key) == 0;
+	X509 *owned = NULL, *cert = c->cert;
+	int rc;
+
+	if (keyed && aik_cache_get(trust->cache, e.key, aik_h, trust))
+		return ATTEST_OK;
+	if (cert == NULL) {
+		if ((rc = aik_cert_decode(c, &owned, cert_err)) != ATTEST_OK)
+			return rc;
+		cert = owned;
+	}
+	rc = aik_chain_verify(cert, c->chain, trust->roots, trust->now, &e, cert_err);
+	if (rc == ATTEST_OK && keyed && tpm_pkey_spki_sha256(X509_get0_pubkey(cert), e.spki) == 0)
+		aik_cache_put(trust->cache, &e);
+	if (rc == ATTEST_OK && EVP_PKEY_eq(X509_get0_pubkey(cert), aik) != 1)
+		rc = attest_err_set(cert_err, ATTEST_E_VERIFY, "tpm.aik.cert_key_mismatch",
+				    "the AIK certificate certifies another key than the AIK");
+	X509_free(owned);
+	return rc;
+}
+
 /* tpm_aik_check with the AIK's SPKI hash already computed (h). */
-static int aik_check_h(EVP_PKEY *aik, const uint8_t h[32], X509 *cert, STACK_OF(X509) *chain,
+static int aik_check_h(EVP_PKEY *aik, const uint8_t h[32], const struct aik_cert_in *c,
 		       const struct tpm_aik_trust *trust, bool *cert_validated, bool *registered,
 		       struct attest_err *err)
 {
 	struct attest_err cert_err;
-	int rc;
+	bool have_cert = c->cert != NULL || c->der != NULL;
+	int rc = ATTEST_OK;
 
 	*cert_validated = false;
 	*registered = false;
@@ -624,15 +871,16 @@ static int aik_check_h(EVP_PKEY *aik, const uint8_t h[32], X509 *cert, STACK_OF(
 	for (size_t i = 0; i < trust->n_registered; i++)
 		if (CRYPTO_memcmp(trust->registered[i], h, 32) == 0)
 			*registered = true;
-	if (cert != NULL) {
-		rc = aik_chain_verify(cert, chain, trust->roots, trust->now, &cert_err);
-		if (rc == ATTEST_OK && EVP_PKEY_eq(X509_get0_pubkey(cert), aik) != 1)
-			rc = attest_err_set(&cert_err, ATTEST_E_VERIFY, "tpm.aik.cert_key_mismatch",
-					    "the AIK certificate certifies another key than the AIK");
+	if (have_cert) {
+		rc = aik_cert_check(aik, h, c, trust, &cert_err);
+		if (rc != ATTEST_OK && strcmp(cert_err.name, "tpm.aik.cert.parse") == 0) {
+			attest_err_set(err, cert_err.rc, cert_err.name, "%s", cert_err.msg);
+			return cert_err.rc;
+		}
 		*cert_validated = rc == ATTEST_OK;
 	}
 	if (trust->require_valid_aik_cert) {
-		if (cert == NULL)
+		if (!have_cert)
 			return attest_err_set(err, ATTEST_E_VERIFY, "tpm.aik.cert_required",
 					      "require_valid_aik_cert is true and no AIK certificate was given");
 		if (!*cert_validated) {
@@ -645,17 +893,18 @@ static int aik_check_h(EVP_PKEY *aik, const uint8_t h[32], X509 *cert, STACK_OF(
 		return ATTEST_OK;
 	return attest_err_set(err, ATTEST_E_VERIFY, "tpm.aik.untrusted",
 			      "the AIK is not registered for this tenant and %s",
-			      cert == NULL ? "no AIK certificate was given" : cert_err.msg);
+			      !have_cert ? "no AIK certificate was given" : cert_err.msg);
 }
 
 int tpm_aik_check(EVP_PKEY *aik, X509 *cert, STACK_OF(X509) *chain, const struct tpm_aik_trust *trust,
 		  bool *cert_validated, bool *registered, struct attest_err *err)
 {
+	struct aik_cert_in c = {.cert = cert, .chain = chain};
 	uint8_t h[32];
 
 	if (tpm_pkey_spki_sha256(aik, h) != 0)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.key", "cannot encode the AIK");
-	return aik_check_h(aik, h, cert, chain, trust, cert_validated, registered, err);
+	return aik_check_h(aik, h, &c, trust, cert_validated, registered, err);
 }
 
 /* ---- PCR digest and quote ------------------------------------------------ */
@@ -739,6 +988,9 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 		     struct tpm_quote_out *out, struct attest_err *err)
 {
 	struct tpm_quote_out r;
+	struct aik_cert_in cert = {.cert = in->aik_cert, .chain = in->aik_chain,
+				   .der = in->aik_cert ? NULL : in->aik_cert_der,
+				   .der_len = in->aik_cert ? 0 : in->aik_cert_der_len};
 	TPMT_SIGNATURE sig;
 	const TPMS_QUOTE_INFO *q;
 	uint8_t digest[TPM_PCR_MAX_DIGEST];
@@ -761,8 +1013,8 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 	/* 3. The AIK itself. */
 	if (tpm_pkey_spki_sha256(in->aik, r.aik_pub_hash) != 0)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.key", "cannot encode the AIK");
-	if ((rc = aik_check_h(in->aik, r.aik_pub_hash, in->aik_cert, in->aik_chain, trust,
-			      &r.aik_cert_validated, &r.aik_registered, err)) != ATTEST_OK)
+	if ((rc = aik_check_h(in->aik, r.aik_pub_hash, &cert, trust, &r.aik_cert_validated,
+			      &r.aik_registered, err)) != ATTEST_OK)
 		return rc;
 	/* 4. A TPM-generated quote (TPM_GENERATED_VALUE guards against signing forged data). */
 	if (r.attest.magic != TPM2_GENERATED_VALUE)

@@ -96,6 +96,29 @@ int tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig, const uint8_t
 /* base64(SHA-256(SubjectPublicKeyInfo DER)): MAA's aikPubHash (§2.4). */
 int tpm_pkey_spki_sha256(EVP_PKEY *key, uint8_t out[32]);
 
+/* ---- verified AIK chain cache ------------------------------------------- */
+
+/*
+ * A bounded, thread-safe cache of verified AIK certificate chains, so a
+ * returning client (the same AIK certificate every time) costs a SHA-256
+ * of its certificate instead of a DER decode and a chain verification
+ * (snp_chain_cache and the Intel PCK chains work the same way). The key is
+ * SHA-256 of the certificate DER and of each intermediate's, as received.
+ * An entry holds the SHA-256 of the certified key's SubjectPublicKeyInfo,
+ * the window in which every certificate of the verified chain is valid and
+ * the root it ended at. A lookup is a hit only inside that window, while
+ * that root is still one of the trusted roots given, and when the
+ * certified key is the AIK; anything else is a miss and verifies in full.
+ * Only chains that verified are stored. Full: the oldest entry goes.
+ */
+struct tpm_aik_cache;
+
+/* capacity 1..4096 entries; NULL otherwise or out of memory. */
+struct tpm_aik_cache *tpm_aik_cache_new(size_t capacity);
+void tpm_aik_cache_free(struct tpm_aik_cache *cache);
+/* Hits and misses so far (tests and metrics). */
+void tpm_aik_cache_stats(struct tpm_aik_cache *cache, uint64_t *hits, uint64_t *misses);
+
 /* ---- quotes ------------------------------------------------------------- */
 
 struct tpm_aik_trust {
@@ -104,6 +127,7 @@ struct tpm_aik_trust {
 	const uint8_t (*registered)[32];  /* SHA-256 of registered AIKs' SPKI */
 	size_t n_registered;
 	bool require_valid_aik_cert;      /* policy property (maa-interface.md §3.5) */
+	struct tpm_aik_cache *cache;      /* verified chains, shared (may be NULL) */
 };
 
 struct tpm_quote_in {
@@ -113,6 +137,9 @@ struct tpm_quote_in {
 	size_t sig_len;
 	EVP_PKEY *aik;           /* the AIK public key (borrowed) */
 	X509 *aik_cert;          /* may be NULL (borrowed) */
+	/* Or the certificate as DER (borrowed), decoded only when the cache misses. */
+	const uint8_t *aik_cert_der;
+	size_t aik_cert_der_len;
 	STACK_OF(X509) *aik_chain; /* intermediates, may be NULL (borrowed) */
 	const uint8_t *nonce;    /* expected extraData */
 	size_t nonce_len;
@@ -134,7 +161,8 @@ struct tpm_quote_out {
 /*
  * The whole quote check above. `out` is filled only on success.
  * Errors: tpm.attest.*, tpm.signature.*, tpm.quote.signature,
- * tpm.aik.cert_required, tpm.aik.cert.* (chain), tpm.aik.cert_key_mismatch,
+ * tpm.aik.cert_required, tpm.aik.cert.parse (aik_cert_der is not one DER
+ * certificate), tpm.aik.cert.* (chain), tpm.aik.cert_key_mismatch,
  * tpm.aik.untrusted, tpm.quote.magic, tpm.quote.type, tpm.quote.nonce,
  * tpm.quote.pcr_mask, tpm.quote.pcr_bank, tpm.quote.pcr_missing,
  * tpm.quote.pcr_digest.

@@ -75,6 +75,7 @@ struct tpm_proto_cfg {
 	STACK_OF(X509) *aik_roots;    /* AIK certificate issuers */
 	const uint8_t (*registered_aiks)[32]; /* SHA-256 of registered AIKs' SPKI */
 	size_t n_registered_aiks;
+	struct tpm_aik_cache *aik_cache; /* verified AIK chains, shared by requests (may be NULL) */
 };
 
 /* Sets the documented defaults (require_valid_aik_cert, mask 0xFFFFFF, TTL). */
