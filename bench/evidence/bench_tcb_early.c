@@ -9,6 +9,8 @@
  *   baseline 15       a chosen baseline whose numbered set the folder serves
  * Reports, never asserts (RULES.md). Usage: bench_tcb_early [iterations]
  */
+#include "devplat_fixture.h"
+
 #include "claims/claims.h"
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
@@ -16,7 +18,6 @@
 #include "evidence/quote.h"
 #include "evidence/sgx.h"
 
-#include <dirent.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,6 @@
 #include <unistd.h>
 
 #define NOW 1750377600LL
-
-static const uint8_t COMPS[16] = {5, 5, 2, 4, 1, 128, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 static uint64_t cpu_ns(void)
 {
@@ -50,107 +49,37 @@ static double median_us(uint64_t *ns, int n)
 }
 
 struct bench {
-	struct intel_devplat *p;
-	char dir[64];
-	struct evidence_anchors anchors;
-	struct collateral_source *src;
-	struct collateral_cache *cache;
-	struct evidence_ctx ctx;
+	struct devplat_fixture f;
 	uint8_t *quote;
 	size_t len;
 	struct intel_devplat_tcb_level levels[1];
 	struct intel_devplat_tcb_info ti;
 };
 
+/* The platform, its standard set (17, UpToDate) and its quote. */
 static int bench_up(struct bench *b)
 {
-	struct intel_devplat_opts o;
-	struct intel_devplat_qe_identity qi;
-	struct intel_devplat_enclave e;
-	struct intel_devplat_quote s;
-	uint8_t body[SGX_REPORT_BODY_SIZE];
-	char *tb = NULL, *qb = NULL;
-	size_t tl = 0, ql = 0;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
-	intel_devplat_opts_default(&o, NOW);
-	memcpy(o.comp_svn, COMPS, 16);
-	o.pcesvn = 11;
-	if (intel_devplat_new(&o, &b->p, NULL) != ATTEST_OK)
-		return -1;
-	snprintf(b->dir, sizeof(b->dir), "/tmp/attest-bench-early-XXXXXX");
-	if (mkdtemp(b->dir) == NULL)
-		return -1;
-	memcpy(b->levels[0].sgx, COMPS, 16);
-	b->levels[0].pcesvn = 11;
+	if ((rc = devplat_fixture_up(&b->f, NULL, NOW, "bench-early", 64)) != ATTEST_OK)
+		return rc;
+	memcpy(b->levels[0].sgx, DEVPLAT_FIXTURE_COMPS, 16);
+	b->levels[0].pcesvn = DEVPLAT_FIXTURE_PCESVN;
 	b->levels[0].status = "UpToDate";
 	b->ti.version = 3;
 	b->ti.id = "SGX";
 	b->ti.levels = b->levels;
 	b->ti.n_levels = 1;
 	b->ti.eval_num = 17;
-	intel_devplat_qe_identity_default(&qi);
-	rc = intel_devplat_tcb_info(b->p, &b->ti, &tb, &tl, NULL);
-	if (rc == ATTEST_OK)
-		rc = intel_devplat_qe_identity(b->p, &qi, &qb, &ql, NULL);
-	if (rc == ATTEST_OK)
-		rc = intel_devplat_write_collateral(b->p, b->dir, tb, tl, qb, ql, 0, 0, NULL);
-	free(tb);
-	free(qb);
-	b->anchors.intel_sgx_roots = intel_devplat_roots(b->p);
-	intel_devplat_enclave_default(&e);
-	intel_devplat_report_body(&e, body);
-	intel_devplat_quote_default(&s);
-	s.version = 3;
-	s.body = body;
-	s.body_len = sizeof(body);
-	if (rc == ATTEST_OK)
-		rc = intel_devplat_make_quote(b->p, &s, &b->quote, &b->len, NULL);
-	return rc;
-}
-
-/* A fresh source and cache over the folder as it is now. */
-static int bench_source(struct bench *b)
-{
-	if (b->src != NULL) {
-		collateral_source_free(b->src);
-		free(b->src);
-		collateral_cache_free(b->cache);
-	}
-	if (collateral_file_source_new(b->dir, &b->src, NULL) != ATTEST_OK)
-		return -1;
-	b->cache = collateral_cache_new(64);
-	b->src->cache = b->cache;
-	memset(&b->ctx, 0, sizeof(b->ctx));
-	b->ctx.now = NOW;
-	b->ctx.anchors = &b->anchors;
-	b->ctx.collateral = b->src;
-	return 0;
+	if ((rc = devplat_fixture_write_standard(&b->f, &b->ti, NULL, 0, 0)) != ATTEST_OK)
+		return rc;
+	return devplat_fixture_sgx_quote(b->f.p, 3, &b->quote, &b->len);
 }
 
 static void bench_down(struct bench *b)
 {
-	DIR *d = opendir(b->dir);
-	struct dirent *e;
-	char path[512];
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", b->dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(b->dir);
-	if (b->src != NULL) {
-		collateral_source_free(b->src);
-		free(b->src);
-		collateral_cache_free(b->cache);
-	}
-	sk_X509_pop_free(b->anchors.intel_sgx_roots, X509_free);
-	intel_devplat_free(b->p);
+	devplat_fixture_down(&b->f);
 	free(b->quote);
 }
 
@@ -168,7 +97,7 @@ static double warm_us(struct bench *b, int iters, size_t *claims)
 
 		attest_err_clear(&err);
 		t0 = cpu_ns();
-		if (sgx_verify(&b->ctx, &in, cs, &err) != ATTEST_OK) {
+		if (sgx_verify(&b->f.ctx, &in, cs, &err) != ATTEST_OK) {
 			fprintf(stderr, "verify: %s: %s\n", err.name, err.msg);
 			claim_set_free(cs);
 			free(ns);
@@ -197,7 +126,7 @@ static double floor_us(const struct bench *b, int iters)
 
 	if (ns == NULL || quote_parse(b->quote, b->len, QUOTE_TEE_SGX, &q, "b", NULL) != ATTEST_OK ||
 	    quote_attestation_key(&q, &att, "b", NULL) != ATTEST_OK ||
-	    intel_devplat_pck_chain_pem(b->p, &pem, &pem_len) != ATTEST_OK ||
+	    intel_devplat_pck_chain_pem(b->f.p, &pem, &pem_len) != ATTEST_OK ||
 	    x509_stack_from_pem((const uint8_t *)pem, pem_len, &chain, "b", NULL) != ATTEST_OK ||
 	    (pck = X509_get_pubkey(sk_X509_value(chain, 0))) == NULL)
 		goto out;
@@ -232,7 +161,7 @@ int main(int argc, char **argv)
 
 	if (iters < 10)
 		iters = 10;
-	if (bench_up(&b) != ATTEST_OK || bench_source(&b) != 0) {
+	if (bench_up(&b) != ATTEST_OK) {
 		fprintf(stderr, "bench_tcb_early: setup failed\n");
 		bench_down(&b);
 		return 1;
@@ -240,9 +169,9 @@ int main(int argc, char **argv)
 	fl = floor_us(&b, iters);
 	none = warm_us(&b, iters, &claims);
 	printf("%-34s %9.1f us  (%.2fx floor, %zu claims)\n", "warm, no early set", none, none / fl, claims);
-	if (intel_devplat_tcb_info_demoting(b.p, &b.ti, 2, 0, &body, &len, NULL) == ATTEST_OK &&
-	    intel_devplat_write_selected(b.dir, true, &early, body, len, NULL) == ATTEST_OK &&
-	    bench_source(&b) == 0) {
+	if (intel_devplat_tcb_info_demoting(b.f.p, &b.ti, 2, 0, &body, &len, NULL) == ATTEST_OK &&
+	    intel_devplat_write_selected(b.f.dir, true, &early, body, len, NULL) == ATTEST_OK &&
+	    devplat_fixture_reopen(&b.f, 64) == ATTEST_OK) {
 		demote = warm_us(&b, iters, &claims);
 		printf("%-34s %9.1f us  (%.2fx floor, %zu claims)\n", "warm, early set demoting", demote,
 		       demote / fl, claims);
@@ -250,10 +179,10 @@ int main(int argc, char **argv)
 	free(body);
 	body = NULL;
 	b.ti.eval_num = 15;
-	if (intel_devplat_tcb_info(b.p, &b.ti, &body, &len, NULL) == ATTEST_OK &&
-	    intel_devplat_write_selected(b.dir, true, &n15, body, len, NULL) == ATTEST_OK &&
-	    bench_source(&b) == 0) {
-		b.ctx.sgx_tcb_baseline = 15;
+	if (intel_devplat_tcb_info(b.f.p, &b.ti, &body, &len, NULL) == ATTEST_OK &&
+	    intel_devplat_write_selected(b.f.dir, true, &n15, body, len, NULL) == ATTEST_OK &&
+	    devplat_fixture_reopen(&b.f, 64) == ATTEST_OK) {
+		b.f.ctx.sgx_tcb_baseline = 15;
 		base = warm_us(&b, iters, &claims);
 		printf("%-34s %9.1f us  (%.2fx floor, %zu claims)\n", "warm, early + baseline 15 by number",
 		       base, base / fl, claims);

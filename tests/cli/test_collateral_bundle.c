@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "proc.h"
+#include "ctl_run.h"
 #include "testutil.h"
 
 #include "base/codec.h"
@@ -26,41 +26,17 @@
 #define SNP_DIR "snp/gsg-milan-v2-2022-09"
 #define NOW	"1750377600" /* the SGX vector's time; the (2022) SNP VCEK is valid then too */
 
-static char ctl[4096];
-
 struct env {
 	struct attestd_proc srv;
 	const char *vectors;
+	const char
+	    *admin[7]; /* --url, --cacert, --token: attestctl against the server as its administrator */
 	char dir[64];
 	char sgx[128], snp[128], quote[4200], snpreq[128];
 };
 
 /* attestctl against the server with the administrator credential. */
-static int run_ctl(const struct env *e, char **out, const char *a1, ...)
-{
-	char *argv[32] = {ctl,
-			  "--url",
-			  (char *)e->srv.base,
-			  "--cacert",
-			  (char *)e->srv.cacert,
-			  "--token",
-			  (char *)e->srv.admin};
-	char *o = NULL;
-	va_list ap;
-	int i = 7, rc;
-
-	va_start(ap, a1);
-	for (const char *a = a1; a != NULL && i < 31; a = va_arg(ap, const char *))
-		argv[i++] = (char *)a;
-	va_end(ap);
-	argv[i] = NULL;
-	rc = proc_run(&o, argv);
-	if (out != NULL)
-		*out = o;
-	else
-		free(o);
-	return rc;
-}
+#define run_ctl(e, out, ...) ctl_run((out), (e)->admin, __VA_ARGS__)
 
 #define EXPECT_CTL(e, want, text, ...)                                                                       \
 	do {                                                                                                 \
@@ -75,7 +51,6 @@ static int run_ctl(const struct env *e, char **out, const char *a1, ...)
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *bin = getenv("ATTEST_BINARY_DIR");
 	const char *const extra[] = {"--collateral-offline", "--test-fixed-time", NOW, NULL};
 	char path[4096], *out = NULL;
 	size_t n = 0;
@@ -88,10 +63,15 @@ static int setup(void **state)
 		*state = NULL;
 		return 0; /* each test skips */
 	}
-	snprintf(ctl, sizeof(ctl), "%s/src/cli/attestctl", bin ? bin : ".");
 	snprintf(e->dir, sizeof(e->dir), "/tmp/test-bundle-e2e-XXXXXX");
-	if (access(ctl, X_OK) != 0 || mkdtemp(e->dir) == NULL || attestd_start(&e->srv, extra) != 0)
+	if (ctl_path() == NULL || mkdtemp(e->dir) == NULL || attestd_start(&e->srv, extra) != 0)
 		return -1;
+	e->admin[0] = "--url";
+	e->admin[1] = e->srv.base;
+	e->admin[2] = "--cacert";
+	e->admin[3] = e->srv.cacert;
+	e->admin[4] = "--token";
+	e->admin[5] = e->srv.admin;
 	snprintf(e->sgx, sizeof(e->sgx), "%s/sgx.json", e->dir);
 	snprintf(e->snp, sizeof(e->snp), "%s/snp.json", e->dir);
 	snprintf(e->quote, sizeof(e->quote), "%s/%s/quote.bin", e->vectors, SGX_DIR);

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proc.h"
+#include "ctl_run.h"
 #include "testutil.h"
 
 #include "base/codec.h"
@@ -28,12 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ISSUER	"https://attestd.test:8443"
 #define OE_COLL "oe/openenclave-plugin-evidence-00906ed50000-2022-04-26"
 #define OE_NOW	1651017600 /* 2022-04-27: the OE collateral is current */
-
-static char ctl[4096];
 
 struct fixture {
 	EVP_PKEY *key;
@@ -66,7 +65,6 @@ static void write_text(const char *path, const char *text)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *bin = getenv("ATTEST_BINARY_DIR");
 	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, NULL);
 	json_t *hdr = json_pack("{s:s,s:s,s:s}", "jku", ISSUER "/certs", "kid", "receipt-kid", "typ", "JWT");
 	json_t *jwks = jwks_new(), *jwk = NULL;
@@ -74,8 +72,7 @@ static int setup(void **state)
 	char *text;
 
 	attest_err_clear(&err);
-	snprintf(ctl, sizeof(ctl), "%s/src/cli/attestctl", bin ? bin : ".");
-	if (f == NULL || access(ctl, X_OK) != 0 || kc == NULL || EVP_PKEY_keygen_init(kc) != 1 ||
+	if (f == NULL || ctl_path() == NULL || kc == NULL || EVP_PKEY_keygen_init(kc) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_keygen_bits(kc, 2048) != 1 || EVP_PKEY_keygen(kc, &f->key) != 1 ||
 	    jws_signer_new(f->key, JWS_ALG_RS256, hdr, &f->signer, &err) != ATTEST_OK ||
 	    jwk_from_key(f->key, "receipt-kid", NULL, &jwk, &err) != ATTEST_OK || jwks_add(jwks, jwk) != 0)
@@ -109,27 +106,6 @@ static int teardown(void **state)
 	EVP_PKEY_free(f->key);
 	free(f);
 	return 0;
-}
-
-/* Runs attestctl; returns its exit code, *out its output (freed by the caller, or NULL to drop). */
-static int ctl_run(char **out, const char *a1, ...)
-{
-	char *argv[32] = {ctl};
-	char *o = NULL;
-	va_list ap;
-	int i = 1, rc;
-
-	va_start(ap, a1);
-	for (const char *a = a1; a != NULL && i < 31; a = va_arg(ap, const char *))
-		argv[i++] = (char *)a;
-	va_end(ap);
-	argv[i] = NULL;
-	rc = proc_run(&o, argv);
-	if (out != NULL)
-		*out = o;
-	else
-		free(o);
-	return rc;
 }
 
 /*
@@ -176,41 +152,40 @@ static void round_trip(struct fixture *f, const char *type, const char *coll_dir
 	int rc;
 
 	{
-		char *argv[32] = {ctl,
-				  "receipt",
-				  "export",
-				  "--type",
-				  (char *)type,
-				  "--request",
-				  f->req,
-				  "--token",
-				  f->tok, /* a .json candidate is a bundle */
-				  strstr(coll_dir, ".json") ? "--bundle" : "--collateral",
-				  (char *)coll_dir,
-				  "--jwks",
-				  f->jwks,
-				  "-O",
-				  f->rcpt};
-		int i = 15;
+		const char *args[20] = {"receipt",
+					"export",
+					"--type",
+					type,
+					"--request",
+					f->req,
+					"--token",
+					f->tok, /* a .json candidate is a bundle */
+					strstr(coll_dir, ".json") ? "--bundle" : "--collateral",
+					coll_dir,
+					"--jwks",
+					f->jwks,
+					"-O",
+					f->rcpt};
+		int i = 14;
 
 		if (roots != NULL)
-			argv[i++] = "--trust-roots", argv[i++] = (char *)roots;
+			args[i++] = "--trust-roots", args[i++] = roots;
 		if (policy != NULL)
-			argv[i++] = "--policy", argv[i++] = (char *)policy;
-		argv[i] = NULL;
-		rc = proc_run(&out, argv);
+			args[i++] = "--policy", args[i++] = policy;
+		args[i] = NULL;
+		rc = ctl_run(&out, args, NULL);
 	}
 	if (rc != 0)
 		fail_msg("receipt export exit %d:\n%s", rc, out);
 	free(out);
 	/* Development anchors in a receipt are used only when allowed. */
 	if (roots != NULL) {
-		rc = ctl_run(&out, "verify", "--receipt", f->rcpt, "--jwks", f->jwks, NULL);
+		rc = ctl_run(&out, NULL, "verify", "--receipt", f->rcpt, "--jwks", f->jwks, NULL);
 		if (rc != 1 || strstr(out, "receipt.dev_roots") == NULL)
 			fail_msg("verify --receipt without --allow-dev-roots exit %d:\n%s", rc, out);
 		free(out);
 	}
-	rc = ctl_run(&out, "verify", "--receipt", f->rcpt, "--jwks", f->jwks,
+	rc = ctl_run(&out, NULL, "verify", "--receipt", f->rcpt, "--jwks", f->jwks,
 		     roots ? "--allow-dev-roots" : NULL, NULL);
 	if (rc != 0 || strstr(out, "verified: the receipt re-verifies") == NULL ||
 	    strstr(out, "token signature verified with the JWKS given") == NULL)
@@ -263,7 +238,8 @@ static void sgx_vectors_round_trip(void **state)
 	/* The candidates as a collateral bundle (attestctl collateral export) instead of a folder. */
 	snprintf(path, sizeof(path), "%s/sgx/phala-sgx-v3-00a067110000-2023-11", dir);
 	snprintf(bundle, sizeof(bundle), "%s/candidates.json", f->tmp);
-	assert_int_equal(ctl_run(NULL, "collateral", "export", "--from-dir", path, "-O", bundle, NULL), 0);
+	assert_int_equal(ctl_run(NULL, NULL, "collateral", "export", "--from-dir", path, "-O", bundle, NULL),
+			 0);
 	b64 = b64url_file(dir, "sgx/phala-sgx-v3-00a067110000-2023-11/quote.bin");
 	body = member_body("quote", b64);
 	issue(f, MAA_TYPE_SGX_ENCLAVE, body, path, NULL, NULL, 1700611200);
@@ -488,11 +464,11 @@ static void synthetic_evidence_round_trips(void **state)
 	snprintf(dev, sizeof(dev), "%s/dev", f->tmp);
 	snprintf(roots, sizeof(roots), "%s/roots.pem", dev);
 	snprintf(coll, sizeof(coll), "%s/collateral", dev);
-	assert_int_equal(ctl_run(NULL, "dev", "init", "--dir", dev, NULL), 0);
+	assert_int_equal(ctl_run(NULL, NULL, "dev", "init", "--dir", dev, NULL), 0);
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(ev, sizeof(ev), "%s/evidence-%s", f->tmp, v[i].kind);
-		assert_int_equal(ctl_run(NULL, "dev", "evidence", v[i].kind, "--dir", dev, "-o", ev, NULL),
-				 0);
+		assert_int_equal(
+		    ctl_run(NULL, NULL, "dev", "evidence", v[i].kind, "--dir", dev, "-o", ev, NULL), 0);
 		p = test_read_vector("/", ev + 1, &n);
 		assert_non_null(p);
 		/* SGX/TDX: the quote; SevSnpVm: Azure's JSON envelope, base64url as the request carries it.
@@ -554,7 +530,7 @@ static void expect_refused(struct fixture *f, json_t *doc, const char *why)
 	int rc;
 
 	assert_int_equal(json_dump_file(doc, f->rcpt, 0), 0);
-	rc = ctl_run(&out, "verify", "--receipt", f->rcpt, "--jwks", f->jwks, NULL);
+	rc = ctl_run(&out, NULL, "verify", "--receipt", f->rcpt, "--jwks", f->jwks, NULL);
 	if (rc != 1 || strstr(out, why) == NULL)
 		fail_msg("verify --receipt exit %d (want 1), output:\n%s\n(wanted \"%s\")", rc, out, why);
 	free(out);
@@ -567,7 +543,7 @@ static void expect_refused_unsigned(struct fixture *f, json_t *doc, const char *
 	int rc;
 
 	assert_int_equal(json_dump_file(doc, f->rcpt, 0), 0);
-	rc = ctl_run(&out, "verify", "--receipt", f->rcpt, "--no-signature-check", NULL);
+	rc = ctl_run(&out, NULL, "verify", "--receipt", f->rcpt, "--no-signature-check", NULL);
 	if (rc != 1 || strstr(out, why) == NULL)
 		fail_msg("verify --receipt exit %d (want 1), output:\n%s\n(wanted \"%s\")", rc, out, why);
 	free(out);

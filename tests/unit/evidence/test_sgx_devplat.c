@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "devplat_fixture.h"
 #include "testutil.h"
 
 #include "claims/claims.h"
@@ -19,7 +20,6 @@
 #include "devplat/intel_internal.h"
 #include "evidence/sgx.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,72 +28,25 @@
 #define NOW 1750377600LL /* 2025-06-20 */
 #define DAY 86400LL
 
-static const uint8_t PLATFORM_COMPS[16] = {5, 5, 2, 4, 1, 128, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+#define PLATFORM_COMPS DEVPLAT_FIXTURE_COMPS
 
-struct plat {
-	struct intel_devplat *p;
-	char dir[64];
-	struct evidence_anchors anchors;
-	struct collateral_source *src;
-	struct collateral_cache *cache;
-	struct evidence_ctx ctx;
-};
-
-static void plat_new_opts(struct plat *t, const struct intel_devplat_opts *o)
+static void plat_new_opts(struct devplat_fixture *t, const struct intel_devplat_opts *o)
 {
-	memset(t, 0, sizeof(*t));
-	assert_int_equal(intel_devplat_new(o, &t->p, NULL), ATTEST_OK);
-	snprintf(t->dir, sizeof(t->dir), "/tmp/attest-sgx-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	t->anchors.intel_sgx_roots = intel_devplat_roots(t->p);
-	assert_int_equal(collateral_file_source_new(t->dir, &t->src, NULL), ATTEST_OK);
-	t->cache = collateral_cache_new(16);
-	t->src->cache = t->cache;
-	t->ctx.now = NOW;
-	t->ctx.anchors = &t->anchors;
-	t->ctx.collateral = t->src;
+	assert_int_equal(devplat_fixture_up(t, o, NOW, "sgx", 16), ATTEST_OK);
 }
 
-static void plat_new(struct plat *t)
+static void plat_new(struct devplat_fixture *t)
 {
-	struct intel_devplat_opts o;
-
-	intel_devplat_opts_default(&o, NOW);
-	memcpy(o.comp_svn, PLATFORM_COMPS, 16);
-	plat_new_opts(t, &o);
-}
-
-static void plat_free(struct plat *t)
-{
-	DIR *d = opendir(t->dir);
-	struct dirent *e;
-	char path[512];
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", t->dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(t->dir);
-	collateral_source_free(t->src);
-	free(t->src);
-	collateral_cache_free(t->cache);
-	sk_X509_pop_free(t->anchors.intel_sgx_roots, X509_free);
-	intel_devplat_free(t->p);
+	plat_new_opts(t, NULL);
 }
 
 /* Writes TCB Info (levels; v3 SGX unless version given) and the QE identity (NULL = default). */
-static void plat_collateral(struct plat *t, int version, const struct intel_devplat_tcb_level *levels,
-			    size_t n, const struct intel_devplat_qe_identity *qe, int64_t tcb_issue,
-			    int64_t tcb_next, int64_t crl_this, int64_t crl_next)
+static void plat_collateral(struct devplat_fixture *t, int version,
+			    const struct intel_devplat_tcb_level *levels, size_t n,
+			    const struct intel_devplat_qe_identity *qe, int64_t tcb_issue, int64_t tcb_next,
+			    int64_t crl_this, int64_t crl_next)
 {
 	struct intel_devplat_tcb_info ti = {0};
-	struct intel_devplat_qe_identity qd;
-	char *tb = NULL, *qb = NULL;
-	size_t tl = 0, ql = 0;
 
 	ti.version = version;
 	ti.id = "SGX";
@@ -101,21 +54,11 @@ static void plat_collateral(struct plat *t, int version, const struct intel_devp
 	ti.n_levels = n;
 	ti.issue_date = tcb_issue;
 	ti.next_update = tcb_next;
-	if (qe == NULL) {
-		intel_devplat_qe_identity_default(&qd);
-		qe = &qd;
-	}
-	assert_int_equal(intel_devplat_tcb_info(t->p, &ti, &tb, &tl, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_qe_identity(t->p, qe, &qb, &ql, NULL), ATTEST_OK);
-	assert_int_equal(
-	    intel_devplat_write_collateral(t->p, t->dir, tb, tl, qb, ql, crl_this, crl_next, NULL),
-	    ATTEST_OK);
-	free(tb);
-	free(qb);
+	assert_int_equal(devplat_fixture_write_standard(t, &ti, qe, crl_this, crl_next), ATTEST_OK);
 }
 
 /* One level at exactly the platform's SVNs with this status, above it an unreached UpToDate level. */
-static void plat_status(struct plat *t, const char *status, const char *advisories)
+static void plat_status(struct devplat_fixture *t, const char *status, const char *advisories)
 {
 	struct intel_devplat_tcb_level l[2];
 
@@ -132,7 +75,7 @@ static void plat_status(struct plat *t, const char *status, const char *advisori
 }
 
 /* A quote of enclave e (NULL = default) with version v; qe (NULL = Intel QE at svn 8). */
-static uint8_t *plat_quote(struct plat *t, int version, const struct intel_devplat_enclave *e,
+static uint8_t *plat_quote(struct devplat_fixture *t, int version, const struct intel_devplat_enclave *e,
 			   const struct intel_devplat_enclave *qe, uint16_t cert_type, size_t *len)
 {
 	struct intel_devplat_enclave def;
@@ -156,7 +99,7 @@ static uint8_t *plat_quote(struct plat *t, int version, const struct intel_devpl
 	return q;
 }
 
-static int plat_verify(struct plat *t, const uint8_t *q, size_t len, struct claim_set *cs,
+static int plat_verify(struct devplat_fixture *t, const uint8_t *q, size_t len, struct claim_set *cs,
 		       struct attest_err *err)
 {
 	struct evidence_input in = {0};
@@ -168,7 +111,7 @@ static int plat_verify(struct plat *t, const uint8_t *q, size_t len, struct clai
 }
 
 /* Verifies the default v3 quote; returns rc, fills status (or error name). */
-static int verify_default(struct plat *t, char *out, size_t outlen)
+static int verify_default(struct devplat_fixture *t, char *out, size_t outlen)
 {
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
@@ -198,33 +141,33 @@ static void every_platform_status_is_reported_as_the_matching_level_says(void **
 	size_t i;
 
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
-		struct plat t;
+		struct devplat_fixture t;
 		char got[128];
 
 		plat_new(&t);
 		plat_status(&t, statuses[i], NULL);
 		assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_OK);
 		assert_string_equal(got, statuses[i]);
-		plat_free(&t);
+		devplat_fixture_down(&t);
 	}
 }
 
 static void a_revoked_tcb_level_is_refused_after_the_signatures_verified(void **state)
 {
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
 	plat_new(&t);
 	plat_status(&t, "Revoked", "INTEL-SA-00001");
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_E_VERIFY);
 	assert_string_equal(got, "sgx.tcb.revoked");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void a_platform_below_every_level_is_refused_as_tcb_level_not_supported(void **state)
 {
 	struct intel_devplat_tcb_level l = {0};
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
 	plat_new(&t);
@@ -234,14 +177,14 @@ static void a_platform_below_every_level_is_refused_as_tcb_level_not_supported(v
 	plat_collateral(&t, 3, &l, 1, NULL, 0, 0, 0, 0);
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_E_VERIFY);
 	assert_string_equal(got, "sgx.tcb.not_supported");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 /* QE identity levels: 8 UpToDate, 6 OutOfDate, 2 Revoked (intel_devplat_qe_identity_default). */
 static void check_qe_convergence(const char *platform, uint16_t qe_svn, int want_rc, const char *want)
 {
 	struct intel_devplat_enclave qe;
-	struct plat t;
+	struct devplat_fixture t;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	size_t len;
@@ -262,7 +205,7 @@ static void check_qe_convergence(const char *platform, uint16_t qe_svn, int want
 		assert_string_equal(err.name, want);
 	claim_set_free(cs);
 	free(q);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void an_out_of_date_qe_converges_the_status_as_qvl_does(void **state)
@@ -285,7 +228,7 @@ static void a_revoked_or_unlisted_qe_is_refused(void **state)
 static void advisory_ids_are_the_union_of_the_platform_and_qe_levels(void **state)
 {
 	struct intel_devplat_enclave qe;
-	struct plat t;
+	struct devplat_fixture t;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	const json_t *adv;
@@ -305,13 +248,13 @@ static void advisory_ids_are_the_union_of_the_platform_and_qe_levels(void **stat
 	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-sgx-qe-tcb-status")), "OutOfDate");
 	claim_set_free(cs);
 	free(q);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void levels_are_matched_highest_first_whatever_their_order(void **state)
 {
 	struct intel_devplat_tcb_level l[3];
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
 	plat_new(&t);
@@ -330,13 +273,13 @@ static void levels_are_matched_highest_first_whatever_their_order(void **state)
 	plat_collateral(&t, 3, l, 3, NULL, 0, 0, 0, 0);
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_OK);
 	assert_string_equal(got, "SWHardeningNeeded");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void tcb_info_version_2_is_evaluated_like_version_3(void **state)
 {
 	struct intel_devplat_tcb_level l = {0};
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
 	plat_new(&t);
@@ -346,45 +289,43 @@ static void tcb_info_version_2_is_evaluated_like_version_3(void **state)
 	plat_collateral(&t, 2, &l, 1, NULL, 0, 0, 0, 0);
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_OK);
 	assert_string_equal(got, "ConfigurationNeeded");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void a_revoked_pck_certificate_is_refused(void **state)
 {
 	struct intel_devplat_opts o;
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
-	intel_devplat_opts_default(&o, NOW);
-	memcpy(o.comp_svn, PLATFORM_COMPS, 16);
+	devplat_fixture_opts(&o, NOW);
 	o.revoke_pck = true;
 	plat_new_opts(&t, &o);
 	plat_status(&t, "UpToDate", NULL);
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_E_VERIFY);
 	assert_string_equal(got, "sgx.pck.chain.revoked");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void a_revoked_pck_ca_is_refused(void **state)
 {
 	struct intel_devplat_opts o;
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
-	intel_devplat_opts_default(&o, NOW);
-	memcpy(o.comp_svn, PLATFORM_COMPS, 16);
+	devplat_fixture_opts(&o, NOW);
 	o.revoke_pck_ca = true;
 	plat_new_opts(&t, &o);
 	plat_status(&t, "UpToDate", NULL);
 	assert_int_not_equal(verify_default(&t, got, sizeof(got)), ATTEST_OK);
 	assert_string_equal(got, "sgx.pck.chain.revoked");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void expired_or_not_yet_valid_collateral_is_refused(void **state)
 {
 	struct intel_devplat_tcb_level l = {0};
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
 	memcpy(l.sgx, PLATFORM_COMPS, 16);
@@ -395,13 +336,13 @@ static void expired_or_not_yet_valid_collateral_is_refused(void **state)
 	plat_collateral(&t, 3, &l, 1, NULL, NOW - 40 * DAY, NOW - 10 * DAY, 0, 0);
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_E_COLLATERAL);
 	assert_string_equal(got, "sgx.tcbinfo.expired");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 
 	plat_new(&t);
 	plat_collateral(&t, 3, &l, 1, NULL, NOW + DAY, NOW + 30 * DAY, 0, 0);
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_E_COLLATERAL);
 	assert_string_equal(got, "sgx.tcbinfo.not_yet_valid");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 
 	plat_new(&t);
 	{
@@ -414,20 +355,20 @@ static void expired_or_not_yet_valid_collateral_is_refused(void **state)
 	}
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_E_COLLATERAL);
 	assert_string_equal(got, "sgx.qeid.expired");
-	plat_free(&t);
+	devplat_fixture_down(&t);
 
 	plat_new(&t);
 	plat_collateral(&t, 3, &l, 1, NULL, 0, 0, NOW - 40 * DAY, NOW - DAY);
 	assert_int_not_equal(verify_default(&t, got, sizeof(got)), ATTEST_OK);
 	assert_non_null(strstr(got, "crl"));
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void check_qe_identity_mismatch(void (*tweak)(struct intel_devplat_qe_identity *), const char *want)
 {
 	struct intel_devplat_tcb_level l = {0};
 	struct intel_devplat_qe_identity qe;
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
 	memcpy(l.sgx, PLATFORM_COMPS, 16);
@@ -439,7 +380,7 @@ static void check_qe_identity_mismatch(void (*tweak)(struct intel_devplat_qe_ide
 	plat_collateral(&t, 3, &l, 1, &qe, 0, 0, 0, 0);
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_E_VERIFY);
 	assert_string_equal(got, want);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void tweak_mrsigner(struct intel_devplat_qe_identity *q)
@@ -470,7 +411,7 @@ static void a_qe_that_is_not_the_identity_is_refused(void **state)
 static void a_debug_enclave_is_reported_debuggable(void **state)
 {
 	struct intel_devplat_enclave e;
-	struct plat t;
+	struct devplat_fixture t;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	size_t len;
@@ -485,7 +426,7 @@ static void a_debug_enclave_is_reported_debuggable(void **state)
 	assert_true(json_is_true(claim_set_get(cs, "x-ms-sgx-is-debuggable")));
 	claim_set_free(cs);
 	free(q);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void runtime_and_init_time_data_bind_to_report_data_and_config_id(void **state)
@@ -493,7 +434,7 @@ static void runtime_and_init_time_data_bind_to_report_data_and_config_id(void **
 	static const char rt[] = "{\"keys\":[]}", it[] = "{\"cfg\":1}";
 	struct intel_devplat_enclave e;
 	struct evidence_input in = {0};
-	struct plat t;
+	struct devplat_fixture t;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	size_t len;
@@ -527,7 +468,7 @@ static void runtime_and_init_time_data_bind_to_report_data_and_config_id(void **
 	assert_string_equal(err.name, "sgx.runtime_data.mismatch");
 	claim_set_free(cs);
 	free(q);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void quote_versions_4_and_5_and_trailing_bytes_verify(void **state)
@@ -535,7 +476,7 @@ static void quote_versions_4_and_5_and_trailing_bytes_verify(void **state)
 	struct intel_devplat_enclave e;
 	struct intel_devplat_quote s;
 	uint8_t body[SGX_REPORT_BODY_SIZE], *q;
-	struct plat t;
+	struct devplat_fixture t;
 	size_t len;
 	int v;
 
@@ -558,28 +499,27 @@ static void quote_versions_4_and_5_and_trailing_bytes_verify(void **state)
 		claim_set_free(cs);
 		free(q);
 	}
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void a_platform_ca_pck_with_seven_extension_entries_verifies(void **state)
 {
 	struct intel_devplat_opts o;
-	struct plat t;
+	struct devplat_fixture t;
 	char got[128];
 
-	intel_devplat_opts_default(&o, NOW);
-	memcpy(o.comp_svn, PLATFORM_COMPS, 16);
+	devplat_fixture_opts(&o, NOW);
 	o.ca = PCK_CA_PLATFORM;
 	plat_new_opts(&t, &o);
 	plat_status(&t, "UpToDate", NULL);
 	assert_int_equal(verify_default(&t, got, sizeof(got)), ATTEST_OK);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void a_ppid_certification_data_is_resolved_through_the_source(void **state)
 {
 	static const uint8_t ppid[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-	struct plat t;
+	struct devplat_fixture t;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	size_t len;
@@ -596,7 +536,7 @@ static void a_ppid_certification_data_is_resolved_through_the_source(void **stat
 		fail_msg("%s: %s", err.name, err.msg);
 	claim_set_free(cs);
 	free(q);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 /* Types 2/3: an encrypted PPID's hex is over NAME_MAX, so the folder names the file by its SHA-256. */
@@ -605,7 +545,7 @@ static void an_encrypted_ppid_is_resolved_through_a_hashed_file_name(void **stat
 	struct intel_devplat_enclave e;
 	struct intel_devplat_quote s;
 	uint8_t body[SGX_REPORT_BODY_SIZE], ppid[384], *q = NULL;
-	struct plat t;
+	struct devplat_fixture t;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	char name[96], path[256];
@@ -635,12 +575,12 @@ static void an_encrypted_ppid_is_resolved_through_a_hashed_file_name(void **stat
 	assert_string_equal(json_string_value(claim_set_get(cs, "x-ms-sgx-tcb-status")), "UpToDate");
 	claim_set_free(cs);
 	free(q);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void a_pck_leaf_certification_data_gets_its_ca_from_the_crl_issuer_chain(void **state)
 {
-	struct plat t;
+	struct devplat_fixture t;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	size_t len;
@@ -656,7 +596,7 @@ static void a_pck_leaf_certification_data_gets_its_ca_from_the_crl_issuer_chain(
 	}
 	claim_set_free(cs);
 	free(q);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void collateral_for_another_fmspc_is_refused(void **state)
@@ -665,7 +605,7 @@ static void collateral_for_another_fmspc_is_refused(void **state)
 	struct intel_devplat_tcb_level l = {0};
 	struct intel_devplat_tcb_info ti = {0};
 	struct intel_devplat_qe_identity qe;
-	struct plat t;
+	struct devplat_fixture t;
 	char *tb, *qb, got[128];
 	size_t tl, ql;
 
@@ -682,7 +622,7 @@ static void collateral_for_another_fmspc_is_refused(void **state)
 	assert_string_equal(got, "sgx.tcbinfo.fmspc");
 	free(tb);
 	free(qb);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void a_tampered_tcb_info_is_refused(void **state)
@@ -690,7 +630,7 @@ static void a_tampered_tcb_info_is_refused(void **state)
 	struct intel_devplat_tcb_level l = {0};
 	struct intel_devplat_tcb_info ti = {0};
 	struct intel_devplat_qe_identity qe;
-	struct plat t;
+	struct devplat_fixture t;
 	char *tb, *qb, *at, got[128];
 	size_t tl, ql;
 
@@ -711,7 +651,7 @@ static void a_tampered_tcb_info_is_refused(void **state)
 	assert_string_equal(got, "sgx.tcbinfo.signature");
 	free(tb);
 	free(qb);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 static void oe_reports_and_evidence_with_custom_claims_verify(void **state)
@@ -722,7 +662,7 @@ static void oe_reports_and_evidence_with_custom_claims_verify(void **state)
 	const size_t lens[] = {sizeof(v0), sizeof(v1)};
 	struct intel_devplat_enclave e;
 	struct evidence_input in = {0};
-	struct plat t;
+	struct devplat_fixture t;
 	struct claim_set *cs;
 	struct attest_err err;
 	uint8_t *claims, *q, *ev, *rep;
@@ -762,7 +702,7 @@ static void oe_reports_and_evidence_with_custom_claims_verify(void **state)
 	free(ev);
 	free(q);
 	free(claims);
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 /* Writes prefix ‖ data as <ATTEST_SOURCE_DIR>/fuzz/<rel>/<name>. */
@@ -793,7 +733,7 @@ static void platforms_sharing_a_key_dir_share_one_pki(void **state)
 	static const char *const keys[] = {"root.key", "pck_ca.key", "pck.key", "tcb_signing.key",
 					   "attestation.key"};
 	struct intel_devplat_opts o;
-	struct plat a, b;
+	struct devplat_fixture a, b;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	char kd[64], path[128];
@@ -802,8 +742,7 @@ static void platforms_sharing_a_key_dir_share_one_pki(void **state)
 
 	snprintf(kd, sizeof(kd), "/tmp/attest-keys-XXXXXX");
 	assert_non_null(mkdtemp(kd));
-	intel_devplat_opts_default(&o, NOW);
-	memcpy(o.comp_svn, PLATFORM_COMPS, 16);
+	devplat_fixture_opts(&o, NOW);
 	o.key_dir = kd;
 	plat_new_opts(&a, &o);
 	plat_new_opts(&b, &o); /* a second "process": same keys, certificates re-issued */
@@ -814,8 +753,8 @@ static void platforms_sharing_a_key_dir_share_one_pki(void **state)
 		fail_msg("%s: %s", err.name, err.msg);
 	free(q);
 	claim_set_free(cs);
-	plat_free(&a);
-	plat_free(&b);
+	devplat_fixture_down(&a);
+	devplat_fixture_down(&b);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		struct stat st;
 
@@ -837,7 +776,7 @@ static void fuzz_seeds_are_written_when_asked(void **state)
 	struct intel_devplat_opts o;
 	uint8_t body[SGX_REPORT_BODY_SIZE], *q, *w;
 	struct buf ext;
-	struct plat t;
+	struct devplat_fixture t;
 	char *json, name[32];
 	size_t len, wlen;
 	int v;
@@ -888,7 +827,7 @@ static void fuzz_seeds_are_written_when_asked(void **state)
 			   ext.p + 1, ext.len - 1);
 		buf_free(&ext);
 	}
-	plat_free(&t);
+	devplat_fixture_down(&t);
 }
 
 int main(void)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "devplat_fixture.h"
 #include "testutil.h"
 
 #include "sgx_vectors.h"
@@ -36,16 +37,11 @@
 #define NOW 1750377600LL /* 2025-06-20 */
 #define DAY 86400LL
 
-static const uint8_t COMPS[16] = {5, 5, 2, 4, 1, 128, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-#define PCESVN 11
+#define COMPS  DEVPLAT_FIXTURE_COMPS
+#define PCESVN DEVPLAT_FIXTURE_PCESVN
 
 struct world {
-	struct intel_devplat *p;
-	char dir[64];
-	struct evidence_anchors anchors;
-	struct collateral_source *src;
-	struct collateral_cache *cache;
-	struct evidence_ctx ctx;
+	struct devplat_fixture f;
 	bool tdx;
 };
 
@@ -79,63 +75,29 @@ static void world_up(struct world *w, bool tdx)
 
 	memset(w, 0, sizeof(*w));
 	w->tdx = tdx;
-	intel_devplat_opts_default(&o, NOW);
-	memcpy(o.comp_svn, COMPS, 16);
-	o.pcesvn = PCESVN;
+	devplat_fixture_opts(&o, NOW);
 	if (tdx) {
 		o.ca = PCK_CA_PLATFORM;
 		memcpy(o.fmspc, "\x90\xc0\x6f\x00\x00\x00", 6);
 	}
-	assert_int_equal(intel_devplat_new(&o, &w->p, NULL), ATTEST_OK);
-	snprintf(w->dir, sizeof(w->dir), "/tmp/attest-early-XXXXXX");
-	assert_non_null(mkdtemp(w->dir));
-	w->anchors.intel_sgx_roots = intel_devplat_roots(w->p);
-	assert_int_equal(collateral_file_source_new(w->dir, &w->src, NULL), ATTEST_OK);
-	w->cache = collateral_cache_new(32);
-	w->src->cache = w->cache;
-	w->ctx.now = NOW;
-	w->ctx.anchors = &w->anchors;
-	w->ctx.collateral = w->src;
+	assert_int_equal(devplat_fixture_up(&w->f, &o, NOW, "early", 32), ATTEST_OK);
 }
 
 static void world_down(struct world *w)
 {
-	DIR *d = opendir(w->dir);
-	struct dirent *e;
-	char path[512];
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", w->dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(w->dir);
-	collateral_source_free(w->src);
-	free(w->src);
-	collateral_cache_free(w->cache);
-	sk_X509_pop_free(w->anchors.intel_sgx_roots, X509_free);
-	intel_devplat_free(w->p);
+	devplat_fixture_down(&w->f);
 }
 
 /* Writes the standard set: TCB Info `ti` and the default (TD) QE identity, CRLs and chains. */
 static void world_standard(struct world *w, const struct intel_devplat_tcb_info *ti)
 {
 	struct intel_devplat_qe_identity qi;
-	char *tb = NULL, *qb = NULL;
-	size_t tl = 0, ql = 0;
 
 	if (w->tdx)
 		tdx_devplat_td_qe_identity_default(&qi);
 	else
 		intel_devplat_qe_identity_default(&qi);
-	assert_int_equal(intel_devplat_tcb_info(w->p, ti, &tb, &tl, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_qe_identity(w->p, &qi, &qb, &ql, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_write_collateral(w->p, w->dir, tb, tl, qb, ql, 0, 0, NULL), ATTEST_OK);
-	free(tb);
-	free(qb);
+	assert_int_equal(devplat_fixture_write_standard(&w->f, ti, &qi, 0, 0), ATTEST_OK);
 }
 
 /* Writes the default QE identity as the numbered set `eval` (saying `says`). */
@@ -148,8 +110,8 @@ static void world_qe_numbered(struct world *w, uint32_t eval, int64_t says)
 
 	intel_devplat_qe_identity_default(&qi);
 	qi.eval_num = says;
-	assert_int_equal(intel_devplat_qe_identity(w->p, &qi, &b, &n, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_write_selected(w->dir, false, &sel, b, n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_qe_identity(w->f.p, &qi, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_selected(w->f.dir, false, &sel, b, n, NULL), ATTEST_OK);
 	free(b);
 }
 
@@ -160,7 +122,7 @@ static void world_selected(struct world *w, uint32_t eval_num, char *body, size_
 					eval_num};
 
 	assert_non_null(body);
-	assert_int_equal(intel_devplat_write_selected(w->dir, true, &sel, body, len, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_selected(w->f.dir, true, &sel, body, len, NULL), ATTEST_OK);
 	free(body);
 }
 
@@ -170,31 +132,24 @@ static void world_early_demoting(struct world *w, const struct intel_devplat_tcb
 	char *b = NULL;
 	size_t l = 0;
 
-	assert_int_equal(intel_devplat_tcb_info_demoting(w->p, base, component, 0, &b, &l, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info_demoting(w->f.p, base, component, 0, &b, &l, NULL),
+			 ATTEST_OK);
 	world_selected(w, 0, b, l);
 }
 
 /* Verifies the platform's default SGX quote. */
 static int sgx_attest(struct world *w, struct claim_set *cs, struct attest_err *err)
 {
-	struct intel_devplat_enclave e;
-	struct intel_devplat_quote s;
 	struct evidence_input in = {0};
-	uint8_t body[SGX_REPORT_BODY_SIZE], *q = NULL;
+	uint8_t *q = NULL;
 	size_t len = 0;
 	int rc;
 
-	intel_devplat_enclave_default(&e);
-	intel_devplat_report_body(&e, body);
-	intel_devplat_quote_default(&s);
-	s.version = 3;
-	s.body = body;
-	s.body_len = sizeof(body);
-	assert_int_equal(intel_devplat_make_quote(w->p, &s, &q, &len, NULL), ATTEST_OK);
+	assert_int_equal(devplat_fixture_sgx_quote(w->f.p, 3, &q, &len), ATTEST_OK);
 	in.evidence = q;
 	in.evidence_len = len;
 	attest_err_clear(err);
-	rc = sgx_verify(&w->ctx, &in, cs, err);
+	rc = sgx_verify(&w->f.ctx, &in, cs, err);
 	free(q);
 	return rc;
 }
@@ -302,7 +257,7 @@ static void an_early_set_that_does_not_demote_adds_no_claims(void **state)
 	world_standard(&w, &ti);
 	early = ti;
 	early.eval_num = 18; /* a newer set in which this platform stays current */
-	assert_int_equal(intel_devplat_tcb_info(w.p, &early, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info(w.f.p, &early, &b, &n, NULL), ATTEST_OK);
 	world_selected(&w, 0, b, n);
 	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
 	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "UpToDate");
@@ -364,7 +319,7 @@ static void spoil_signature(struct world *w, const struct intel_devplat_tcb_info
 	char *b = NULL, *sig;
 	size_t n = 0;
 
-	assert_int_equal(intel_devplat_tcb_info_demoting(w->p, ti, 2, 0, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info_demoting(w->f.p, ti, 2, 0, &b, &n, NULL), ATTEST_OK);
 	sig = strstr(b, "\"signature\":\"");
 	assert_non_null(sig);
 	sig += strlen("\"signature\":\"");
@@ -380,7 +335,7 @@ static void spoil_expired(struct world *w, const struct intel_devplat_tcb_info *
 
 	old.issue_date = NOW - 40 * DAY;
 	old.next_update = NOW - 10 * DAY;
-	assert_int_equal(intel_devplat_tcb_info_demoting(w->p, &old, 2, 0, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info_demoting(w->f.p, &old, 2, 0, &b, &n, NULL), ATTEST_OK);
 	world_selected(w, 0, b, n);
 }
 
@@ -392,7 +347,7 @@ static void spoil_fmspc(struct world *w, const struct intel_devplat_tcb_info *ti
 	size_t n = 0;
 
 	f.fmspc = other;
-	assert_int_equal(intel_devplat_tcb_info_demoting(w->p, &f, 2, 0, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info_demoting(w->f.p, &f, 2, 0, &b, &n, NULL), ATTEST_OK);
 	world_selected(w, 0, b, n);
 }
 
@@ -401,7 +356,7 @@ static void spoil_older(struct world *w, const struct intel_devplat_tcb_info *ti
 	char *b = NULL;
 	size_t n = 0;
 
-	assert_int_equal(intel_devplat_tcb_info_demoting(w->p, ti, 2, 16, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info_demoting(w->f.p, ti, 2, 16, &b, &n, NULL), ATTEST_OK);
 	world_selected(w, 0, b, n);
 }
 
@@ -418,7 +373,7 @@ static void spoil_tdx_id(struct world *w, const struct intel_devplat_tcb_info *t
 	(void)ti;
 	tdx_spec(&t, &mod);
 	t.fmspc = NULL;
-	assert_int_equal(intel_devplat_tcb_info_demoting(w->p, &t, 2, 0, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info_demoting(w->f.p, &t, 2, 0, &b, &n, NULL), ATTEST_OK);
 	world_selected(w, 0, b, n);
 }
 
@@ -485,9 +440,9 @@ static void the_early_verdict_is_the_same_from_the_cache(void **state)
 		expect_behind(cs, "sgx", 4, COMPS[4], COMPS[4] + 1);
 		claim_set_free(cs);
 		if (i == 0)
-			collateral_cache_stats(w.cache, &h1, &m1);
+			collateral_cache_stats(w.f.cache, &h1, &m1);
 	}
-	collateral_cache_stats(w.cache, &h2, &m2);
+	collateral_cache_stats(w.f.cache, &h2, &m2);
 	assert_int_equal(m2, m1); /* nothing verified again */
 	world_down(&w);
 }
@@ -528,11 +483,11 @@ static int tdx_attest(struct world *w, uint8_t module_svn, struct claim_set *cs,
 	td.tee_tcb_svn[1] = 1;
 	td.tee_tcb_svn[2] = 3;
 	memcpy(td.tee_tcb_svn2, td.tee_tcb_svn, 16);
-	assert_int_equal(tdx_devplat_make_quote(w->p, 5, &td, NULL, 0, &q, &qlen, NULL), ATTEST_OK);
+	assert_int_equal(tdx_devplat_make_quote(w->f.p, 5, &td, NULL, 0, &q, &qlen, NULL), ATTEST_OK);
 	in.evidence = q;
 	in.evidence_len = qlen;
 	attest_err_clear(err);
-	rc = tdx_verify(&w->ctx, &in, cs, err);
+	rc = tdx_verify(&w->f.ctx, &in, cs, err);
 	free(q);
 	return rc;
 }
@@ -582,7 +537,7 @@ static void a_td_on_an_old_module_is_told_which_module_svn_the_early_set_wants(v
 	emod.levels = early_module;
 	early.modules = &emod;
 	early.eval_num = 18;
-	assert_int_equal(intel_devplat_tcb_info(w.p, &early, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info(w.f.p, &early, &b, &n, NULL), ATTEST_OK);
 	world_selected(&w, 0, b, n);
 	if (tdx_attest(&w, 4, cs, &err) != ATTEST_OK)
 		fail_msg("%s: %s", err.name, err.msg);
@@ -605,7 +560,7 @@ static void a_td_is_not_subject_to_the_sgx_baseline(void **state)
 	world_up(&w, true);
 	tdx_spec(&ti, &mod);
 	world_standard(&w, &ti);
-	w.ctx.sgx_tcb_baseline = 99;
+	w.f.ctx.sgx_tcb_baseline = 99;
 	if (tdx_attest(&w, 4, cs, &err) != ATTEST_OK)
 		fail_msg("%s: %s", err.name, err.msg);
 	assert_string_equal(str_claim(cs, "attester_tcb_status"), "UpToDate");
@@ -634,11 +589,11 @@ static int baseline_run(uint32_t baseline, const char *std, uint32_t num, const 
 	if (num > 0) {
 		sgx_levels(ln, at_num);
 		sgx_spec(&tn, ln, num_says ? num_says : num);
-		assert_int_equal(intel_devplat_tcb_info(w.p, &tn, &b, &n, NULL), ATTEST_OK);
+		assert_int_equal(intel_devplat_tcb_info(w.f.p, &tn, &b, &n, NULL), ATTEST_OK);
 		world_selected(&w, num, b, n);
 		world_qe_numbered(&w, num, num_says ? num_says : num);
 	}
-	w.ctx.sgx_tcb_baseline = baseline;
+	w.f.ctx.sgx_tcb_baseline = baseline;
 	rc = sgx_attest(&w, cs, err);
 	world_down(&w);
 	return rc;
@@ -692,13 +647,11 @@ static void a_filled_error_record_does_not_turn_an_absent_set_into_a_refusal(voi
 {
 	struct intel_devplat_tcb_level l[2];
 	struct intel_devplat_tcb_info ti;
-	struct intel_devplat_enclave e;
-	struct intel_devplat_quote s;
 	struct evidence_input in = {0};
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	struct world w;
-	uint8_t body[SGX_REPORT_BODY_SIZE], *q = NULL;
+	uint8_t *q = NULL;
 	size_t len = 0;
 
 	(void)state;
@@ -706,19 +659,13 @@ static void a_filled_error_record_does_not_turn_an_absent_set_into_a_refusal(voi
 	sgx_levels(l, "UpToDate");
 	sgx_spec(&ti, l, 17);
 	world_standard(&w, &ti);
-	w.ctx.sgx_tcb_baseline = 15; /* set 15 is not served */
-	intel_devplat_enclave_default(&e);
-	intel_devplat_report_body(&e, body);
-	intel_devplat_quote_default(&s);
-	s.version = 3;
-	s.body = body;
-	s.body_len = sizeof(body);
-	assert_int_equal(intel_devplat_make_quote(w.p, &s, &q, &len, NULL), ATTEST_OK);
+	w.f.ctx.sgx_tcb_baseline = 15; /* set 15 is not served */
+	assert_int_equal(devplat_fixture_sgx_quote(w.f.p, 3, &q, &len), ATTEST_OK);
 	in.evidence = q;
 	in.evidence_len = len;
 	attest_err_clear(&err);
 	attest_err_set(&err, ATTEST_E_IO, "caller.stale", "left over from an earlier call");
-	assert_int_equal(sgx_verify(&w.ctx, &in, cs, &err), ATTEST_OK);
+	assert_int_equal(sgx_verify(&w.f.ctx, &in, cs, &err), ATTEST_OK);
 	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "UpToDate");
 	free(q);
 	claim_set_free(cs);
@@ -743,9 +690,9 @@ static void half_a_numbered_set_is_not_used(void **state)
 	world_standard(&w, &ti);
 	sgx_levels(ln, "OutOfDate");
 	sgx_spec(&tn, ln, 15);
-	assert_int_equal(intel_devplat_tcb_info(w.p, &tn, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info(w.f.p, &tn, &b, &n, NULL), ATTEST_OK);
 	world_selected(&w, 15, b, n);
-	w.ctx.sgx_tcb_baseline = 15;
+	w.f.ctx.sgx_tcb_baseline = 15;
 	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
 	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "UpToDate");
 	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sgx-tcb-evaluation-data-number")), 17);
@@ -755,7 +702,7 @@ static void half_a_numbered_set_is_not_used(void **state)
 	world_up(&w, false);
 	world_standard(&w, &ti);
 	world_qe_numbered(&w, 15, 15);
-	w.ctx.sgx_tcb_baseline = 15;
+	w.f.ctx.sgx_tcb_baseline = 15;
 	cs = claim_set_new();
 	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
 	assert_int_equal(json_integer_value(claim_set_get(cs, "x-ms-sgx-tcb-evaluation-data-number")), 17);
@@ -781,17 +728,17 @@ static void a_floor_baseline_asks_for_no_numbered_set(void **state)
 	world_standard(&w, &ti);
 	sgx_levels(ln, "OutOfDate");
 	sgx_spec(&tn, ln, 10);
-	assert_int_equal(intel_devplat_tcb_info(w.p, &tn, &b, &n, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info(w.f.p, &tn, &b, &n, NULL), ATTEST_OK);
 	world_selected(&w, 10, b, n);
 	world_qe_numbered(&w, 10, 10);
-	w.ctx.sgx_tcb_baseline = 10;
-	w.ctx.sgx_tcb_baseline_floor = true;
+	w.f.ctx.sgx_tcb_baseline = 10;
+	w.f.ctx.sgx_tcb_baseline_floor = true;
 	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
 	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "UpToDate");
 	claim_set_free(cs);
 	/* The same baseline chosen explicitly is evaluated against set 10, where the platform is behind. */
 	cs = claim_set_new();
-	w.ctx.sgx_tcb_baseline_floor = false;
+	w.f.ctx.sgx_tcb_baseline_floor = false;
 	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "sgx.tcb.below_baseline");
 	claim_set_free(cs);
@@ -935,23 +882,6 @@ static void link_folder(const char *vectors, const char *src, const char *early,
 	assert_int_equal(symlink(from, to), 0);
 }
 
-static void unlink_folder(const char *tmp)
-{
-	char path[2048];
-	struct dirent *e;
-	DIR *d = opendir(tmp);
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(tmp);
-}
-
 /* Real Intel-signed early sets: the same set adds nothing; one not yet valid is a warning. */
 static void real_early_sets_never_change_a_real_verdict(void **state)
 {
@@ -987,7 +917,7 @@ static void real_early_sets_never_change_a_real_verdict(void **state)
 		test_intel_ctx_free(&t);
 		free(q);
 	}
-	unlink_folder(tmp);
+	devplat_fixture_rmdir(tmp);
 	/* TDX: every vector with a verdict, its own TCB Info offered as early: the same status, no claims. */
 	for (size_t i = 0; i < TDX_VECTOR_COUNT; i++) {
 		const struct tdx_vector *tv = &TDX_VECTORS[i];
@@ -1015,7 +945,7 @@ static void real_early_sets_never_change_a_real_verdict(void **state)
 		expect_no_early_claims(cs);
 		claim_set_free(cs);
 		tdx_vector_unload(&l);
-		unlink_folder(tmp);
+		devplat_fixture_rmdir(tmp);
 	}
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "devplat_fixture.h"
 #include "testutil.h"
 
 #include "base/codec.h"
@@ -22,7 +23,6 @@
 #include "server/tcb_baselines.h"
 #include "server/pipeline.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +31,12 @@
 #define NOW    1750377600LL
 #define ISSUER "https://attestd.test"
 
-static const uint8_t COMPS[16] = {5, 5, 2, 4, 1, 128, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-
 #define POLICY_SELECTING(id)                                                                                 \
 	"version=1.1; configurationrules { => issueproperty(type=\"x-ms-sgx-tcbidentifier\", value=\"" id    \
 	"\"); }; authorizationrules { => permit(); }; issuancerules { };"
 
 struct fixture {
-	struct intel_devplat *p;
-	char dir[64];
+	struct devplat_fixture plat; /* its folder is the pipeline's collateral */
 	struct pipeline_ctx *ctx;
 	char *sgx_body, *oe_body;
 	json_t *claims; /* of the last token signed */
@@ -57,22 +54,30 @@ static int capture_sign(void *arg, const char *jku, const json_t *claims, char *
 	return *jwt && f->claims ? ATTEST_OK : ATTEST_E_NOMEM;
 }
 
+/* The platform's levels: its own level has `status`; ti numbered eval. */
+static void tcb_levels(struct intel_devplat_tcb_info *ti, struct intel_devplat_tcb_level l[1], int64_t eval,
+		       const char *status)
+{
+	memset(l, 0, sizeof(l[0]));
+	memset(ti, 0, sizeof(*ti));
+	memcpy(l[0].sgx, DEVPLAT_FIXTURE_COMPS, 16);
+	l[0].pcesvn = DEVPLAT_FIXTURE_PCESVN;
+	l[0].status = status;
+	ti->version = 3;
+	ti->id = "SGX";
+	ti->levels = l;
+	ti->n_levels = 1;
+	ti->eval_num = eval;
+}
+
 /* One TCB Info of the platform's levels: its own level has `status`. */
 static char *tcb_info(struct intel_devplat *p, int64_t eval, const char *status, size_t *len)
 {
 	struct intel_devplat_tcb_level l[1];
-	struct intel_devplat_tcb_info ti = {0};
+	struct intel_devplat_tcb_info ti;
 	char *b = NULL;
 
-	memset(l, 0, sizeof(l));
-	memcpy(l[0].sgx, COMPS, 16);
-	l[0].pcesvn = 11;
-	l[0].status = status;
-	ti.version = 3;
-	ti.id = "SGX";
-	ti.levels = l;
-	ti.n_levels = 1;
-	ti.eval_num = eval;
+	tcb_levels(&ti, l, eval, status);
 	assert_int_equal(intel_devplat_tcb_info(p, &ti, &b, len, NULL), ATTEST_OK);
 	return b;
 }
@@ -87,57 +92,51 @@ static char *body_of(const char *member, const uint8_t *bytes, size_t len)
 	return body;
 }
 
+/* Writes a numbered set `eval` (TCB Info and QE identity) in which the platform has `status`. */
+static void serve_set(struct fixture *f, uint32_t eval, const char *status)
+{
+	struct collateral_select sel = {COLLATERAL_UPDATE_STANDARD, eval};
+	struct intel_devplat_qe_identity qi;
+	size_t len = 0;
+	char *b = tcb_info(f->plat.p, eval, status, &len);
+
+	assert_int_equal(intel_devplat_write_selected(f->plat.dir, true, &sel, b, len, NULL), ATTEST_OK);
+	free(b);
+	intel_devplat_qe_identity_default(&qi);
+	qi.eval_num = eval;
+	assert_int_equal(intel_devplat_qe_identity(f->plat.p, &qi, &b, &len, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_selected(f->plat.dir, false, &sel, b, len, NULL), ATTEST_OK);
+	free(b);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct intel_devplat_opts o;
 	struct intel_devplat_qe_identity qi;
-	struct intel_devplat_enclave e;
-	struct intel_devplat_quote s;
-	struct collateral_select fifteen = {COLLATERAL_UPDATE_STANDARD, 15};
+	struct intel_devplat_tcb_level l[1];
+	struct intel_devplat_tcb_info ti;
 	STACK_OF(X509) * roots;
-	uint8_t body[SGX_REPORT_BODY_SIZE], *q = NULL, *oe = NULL;
-	size_t tl = 0, ql = 0, nl = 0, qlen = 0, oelen = 0;
-	char *tb, *qb = NULL, *nb;
+	uint8_t *q = NULL, *oe = NULL;
+	size_t qlen = 0, oelen = 0;
 
 	assert_non_null(f);
-	intel_devplat_opts_default(&o, NOW);
-	memcpy(o.comp_svn, COMPS, 16);
-	o.pcesvn = 11;
-	assert_int_equal(intel_devplat_new(&o, &f->p, NULL), ATTEST_OK);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/attest-baseline-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	tb = tcb_info(f->p, 17, "UpToDate", &tl);
-	nb = tcb_info(f->p, 15, "OutOfDate", &nl);
+	assert_int_equal(devplat_fixture_up(&f->plat, NULL, NOW, "baseline", 32), ATTEST_OK);
+	/* The standard set (17) and numbered set 15, under which the platform is OutOfDate. */
+	tcb_levels(&ti, l, 17, "UpToDate");
 	intel_devplat_qe_identity_default(&qi);
-	assert_int_equal(intel_devplat_qe_identity(f->p, &qi, &qb, &ql, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_write_collateral(f->p, f->dir, tb, tl, qb, ql, 0, 0, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_write_selected(f->dir, true, &fifteen, nb, nl, NULL), ATTEST_OK);
-	free(qb);
-	qb = NULL;
-	qi.eval_num = 15;
-	assert_int_equal(intel_devplat_qe_identity(f->p, &qi, &qb, &ql, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_write_selected(f->dir, false, &fifteen, qb, ql, NULL), ATTEST_OK);
-	free(tb);
-	free(nb);
-	free(qb);
+	assert_int_equal(devplat_fixture_write_standard(&f->plat, &ti, &qi, 0, 0), ATTEST_OK);
+	serve_set(f, 15, "OutOfDate");
 
 	assert_int_equal(pipeline_ctx_new(0, &f->ctx, NULL), ATTEST_OK);
-	roots = intel_devplat_roots(f->p);
+	roots = intel_devplat_roots(f->plat.p);
 	while (sk_X509_num(roots) > 0)
 		assert_true(sk_X509_push(f->ctx->anchors.intel_sgx_roots, sk_X509_shift(roots)) > 0);
 	sk_X509_free(roots);
-	assert_int_equal(collateral_file_source_new(f->dir, &f->ctx->collateral, NULL), ATTEST_OK);
+	assert_int_equal(collateral_file_source_new(f->plat.dir, &f->ctx->collateral, NULL), ATTEST_OK);
 	f->ctx->collateral_cache = collateral_cache_new(32);
 	f->ctx->collateral->cache = f->ctx->collateral_cache;
 
-	intel_devplat_enclave_default(&e);
-	intel_devplat_report_body(&e, body);
-	intel_devplat_quote_default(&s);
-	s.version = 3;
-	s.body = body;
-	s.body_len = sizeof(body);
-	assert_int_equal(intel_devplat_make_quote(f->p, &s, &q, &qlen, NULL), ATTEST_OK);
+	assert_int_equal(devplat_fixture_sgx_quote(f->plat.p, 3, &q, &qlen), ATTEST_OK);
 	assert_int_equal(intel_devplat_oe_report(q, qlen, &oe, &oelen), ATTEST_OK);
 	f->sgx_body = body_of("quote", q, qlen);
 	f->oe_body = body_of("report", oe, oelen);
@@ -150,21 +149,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	DIR *d = opendir(f->dir);
-	struct dirent *e;
-	char path[512];
 
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(f->dir);
 	pipeline_ctx_free(f->ctx);
-	intel_devplat_free(f->p);
+	devplat_fixture_down(&f->plat);
 	json_decref(f->claims);
 	free(f->sgx_body);
 	free(f->oe_body);
@@ -188,23 +175,6 @@ static int run(struct fixture *f, enum maa_type type, const char *policy, struct
 	in.sign = capture_sign;
 	in.sign_arg = f;
 	return pipeline_attest_run(f->ctx, &in, out);
-}
-
-/* Writes a numbered set `eval` (TCB Info and QE identity) in which the platform has `status`. */
-static void serve_set(struct fixture *f, uint32_t eval, const char *status)
-{
-	struct collateral_select sel = {COLLATERAL_UPDATE_STANDARD, eval};
-	struct intel_devplat_qe_identity qi;
-	size_t len = 0;
-	char *b = tcb_info(f->p, eval, status, &len);
-
-	assert_int_equal(intel_devplat_write_selected(f->dir, true, &sel, b, len, NULL), ATTEST_OK);
-	free(b);
-	intel_devplat_qe_identity_default(&qi);
-	qi.eval_num = eval;
-	assert_int_equal(intel_devplat_qe_identity(f->p, &qi, &b, &len, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_write_selected(f->dir, false, &sel, b, len, NULL), ATTEST_OK);
-	free(b);
 }
 
 static void the_default_policy_enforces_the_azure_default_baseline(void **state)
@@ -299,16 +269,16 @@ static void early_claims_reach_the_policy_and_the_token(void **state)
 	size_t len = 0;
 
 	memset(l, 0, sizeof(l));
-	memcpy(l[0].sgx, COMPS, 16);
-	l[0].pcesvn = 11;
+	memcpy(l[0].sgx, DEVPLAT_FIXTURE_COMPS, 16);
+	l[0].pcesvn = DEVPLAT_FIXTURE_PCESVN;
 	l[0].status = "UpToDate";
 	ti.version = 3;
 	ti.id = "SGX";
 	ti.levels = l;
 	ti.n_levels = 1;
 	ti.eval_num = 17;
-	assert_int_equal(intel_devplat_tcb_info_demoting(f->p, &ti, 0, 0, &b, &len, NULL), ATTEST_OK);
-	assert_int_equal(intel_devplat_write_selected(f->dir, true, &early, b, len, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_tcb_info_demoting(f->plat.p, &ti, 0, 0, &b, &len, NULL), ATTEST_OK);
+	assert_int_equal(intel_devplat_write_selected(f->plat.dir, true, &early, b, len, NULL), ATTEST_OK);
 	free(b);
 	if (run(f, MAA_TYPE_SGX_ENCLAVE, policy, &out) != ATTEST_OK)
 		fail_msg("%d %s: %s", out.status, out.err.name, out.err.msg);
