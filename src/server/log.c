@@ -2,6 +2,7 @@
 #include "server/log.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -187,20 +188,44 @@ static void lw_member_int(struct line_writer *w, const char *k, long long v)
 	lw_put(w, num, (size_t)n);
 }
 
-/* Reals are formatted by jansson itself (its precision rules); NaN and infinities were left out. */
+/*
+ * A real as jansson 2.14 writes it with JSON_REAL_PRECISION(6): "%.6g",
+ * ".0" added when there is neither '.' nor 'e', the exponent without '+'
+ * or leading zeros ("1e8", "1.5e-7"). attestd never sets a locale, so the
+ * decimal point is '.'. NaN and infinities are no JSON: left out, as
+ * json_real() refused them.
+ */
 static void lw_member_real(struct line_writer *w, const char *k, double v)
 {
-	json_t *r = json_real(v);
-	char num[64];
-	size_t n = r ? json_dumpb(r, num, sizeof(num), JSON_ENCODE_ANY | JSON_REAL_PRECISION(6)) : 0;
+	char num[48], *e;
+	int n;
 
-	json_decref(r);
-	if (n == 0 || n > sizeof(num))
+	if (!isfinite(v))
 		return;
+	n = snprintf(num, sizeof(num) - 2, "%.6g", v);
+	if (n <= 0 || (size_t)n >= sizeof(num) - 2)
+		return;
+	e = strchr(num, 'e');
+	if (e == NULL && strchr(num, '.') == NULL) {
+		memcpy(num + n, ".0", 3);
+		n += 2;
+	}
+	if (e != NULL) {
+		char *from = e + 1, *to = e + 1;
+
+		if (*from == '-')
+			from++, to++;
+		else if (*from == '+')
+			from++;
+		while (*from == '0' && from[1] != '\0')
+			from++;
+		memmove(to, from, strlen(from) + 1);
+		n = (int)strlen(num);
+	}
 	lw_put(w, w->len > 1 ? ",\"" : "\"", w->len > 1 ? 2 : 1);
 	lw_put(w, k, strlen(k));
 	lw_put(w, "\":", 2);
-	lw_put(w, num, n);
+	lw_put(w, num, (size_t)n);
 }
 
 /* Room the line can need: every string escaped 6 bytes per byte, plus names and numbers. */

@@ -46,7 +46,9 @@ struct token_attest_params {
  * service's own); then every claim the policy issued, both at top level
  * (where it does not shadow a claim above) and in the x-ms-policy object
  * (present only when the policy issued something, as in real tokens).
- * On success *out is a new object owned by the caller.
+ * On success *out is a new object owned by the caller; the values in it
+ * are shared by reference with p->incoming, p->issued and p->policy_signer
+ * (read-only: change only its top-level members).
  * Errors: token.claim.missing / .type / .hex (ATTEST_E_INTERNAL: a verifier
  * broke its contract), token.param (ATTEST_E_INVALID), token.nomem.
  */

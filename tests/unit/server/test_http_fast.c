@@ -2,7 +2,8 @@
  * The server's hand-written JSON (issue 13) against what jansson wrote
  * before: the access log line (log.h, srv_log_request_format) and the
  * attest answer {"token": ...} (http.h, http_resp_json_str_member). Each
- * reference below is the code the fast path replaced, so any byte of
+ * reference below is the code the fast path replaced (jansson's own
+ * formatting of strings and reals included), so any byte of
  * difference fails here: log shippers and clients see the same text.
  */
 #include <setjmp.h>
@@ -135,6 +136,13 @@ static void access_line_formats_durations_as_jansson(void **state)
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
 		r.duration_ms = d[i];
 		assert_line_matches(&r, "t");
+	}
+	/* every decade from 1e-12 to 1e22, both signs, with digits that round at the 6th place */
+	for (int e = -12; e <= 22; e++) {
+		for (int m = 0; m < 40; m++) {
+			r.duration_ms = (1.0 + m * 0.2345678901) * pow(10.0, e) * (m % 2 ? -1 : 1);
+			assert_line_matches(&r, "t");
+		}
 	}
 	r.status = -1;
 	r.bytes_in = 0;
