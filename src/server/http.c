@@ -262,11 +262,35 @@ int http_resp_json(struct http_response *resp, int status, const json_t *body)
 	return rc;
 }
 
-/* True when jansson writes s unchanged inside quotes: printable ASCII other than '"' and '\\'. */
-static bool json_plain(const char *s)
+#define ONES  UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/*
+ * Are the 8 bytes at p all plain: 0x20..0x7e, not '"' or '\\'? The
+ * "has a byte less than / equal to" bit tricks (exact as a whole-word
+ * answer); a byte >= 0x7f has its high bit set in x or in x + 1.
+ */
+static bool word_plain(const char *p)
 {
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
+	uint64_t x, q, b;
+
+	memcpy(&x, p, 8);
+	q = x ^ (ONES * '"');
+	b = x ^ (ONES * '\\');
+	return ((((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | x | (x + ONES)) & HIGHS) == 0;
+}
+
+/* True when jansson writes s unchanged inside quotes: printable ASCII other than '"' and '\\'. */
+static bool json_plain(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		if (!word_plain(s + i))
+			return false;
+	}
+	for (; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
 			return false;
 	}
 	return true;
@@ -276,11 +300,12 @@ int http_resp_json_str_member(struct http_response *resp, int status, const char
 {
 	json_t *body;
 	int rc;
+	size_t nl = strlen(name), vl = strlen(value);
 
-	if (json_plain(name) && json_plain(value)) {
+	if (json_plain(name, nl) && json_plain(value, vl)) {
 		resp_reset_body(resp);
-		if (buf_append(&resp->body, "{\"", 2) != 0 || buf_append_str(&resp->body, name) != 0 ||
-		    buf_append(&resp->body, "\":\"", 3) != 0 || buf_append_str(&resp->body, value) != 0 ||
+		if (buf_append(&resp->body, "{\"", 2) != 0 || buf_append(&resp->body, name, nl) != 0 ||
+		    buf_append(&resp->body, "\":\"", 3) != 0 || buf_append(&resp->body, value, vl) != 0 ||
 		    buf_append(&resp->body, "\"}", 2) != 0)
 			return http_resp_error(resp, 500, "InternalError", "out of memory");
 		resp->status = status;

@@ -227,6 +227,27 @@ static void token_answer_escapes_like_jansson_when_it_must(void **state)
 	assert_member_matches("to\"ken", "x");
 }
 
+/* Every ASCII byte, and a UTF-8 letter, at every place of the 8-byte words and of the tail. */
+static void token_answer_checks_every_byte_of_every_word(void **state)
+{
+	char s[24];
+
+	(void)state;
+	for (size_t at = 0; at < sizeof(s) - 1; at++) {
+		for (int c = 1; c < 0x80; c++) {
+			memset(s, 'A', sizeof(s) - 1);
+			s[sizeof(s) - 1] = '\0';
+			s[at] = (char)c;
+			assert_member_matches("token", s);
+		}
+		if (at + 2 < sizeof(s)) {
+			memset(s, 'A', sizeof(s) - 1);
+			memcpy(s + at, "\xc3\xa9", 2);
+			assert_member_matches("token", s);
+		}
+	}
+}
+
 static void token_answer_that_is_not_utf8_is_an_internal_error(void **state)
 {
 	struct http_response resp;
@@ -250,6 +271,7 @@ int main(void)
 	    cmocka_unit_test(access_line_that_does_not_fit_is_refused),
 	    cmocka_unit_test(token_answer_is_what_jansson_wrote),
 	    cmocka_unit_test(token_answer_escapes_like_jansson_when_it_must),
+	    cmocka_unit_test(token_answer_checks_every_byte_of_every_word),
 	    cmocka_unit_test(token_answer_that_is_not_utf8_is_an_internal_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
