@@ -12,6 +12,7 @@
 #include "evidence/anchors.h"
 #include "evidence/azure_guest.h"
 #include "evidence/pck.h"
+#include "evidence/tpm.h"
 #include "evidence/tpm_protocol.h"
 #include "policy/policy.h"
 #include "server/tcb_baselines.h"
@@ -27,6 +28,8 @@
 #define PIPELINE_MAX_ANCHOR_FILE (1u * 1024 * 1024)
 /* TPM service contexts remembered against replay (each lives 5 minutes). */
 #define PIPELINE_TPM_SEEN 65536
+/* Verified AIK certificate chains kept (evidence/tpm.h): a returning client skips the chain check. */
+#define PIPELINE_TPM_AIK_CACHE 1024
 
 int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_err *err)
 {
@@ -37,7 +40,8 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	ctx->plans = policy_cache_new(max_plans ? max_plans : PIPELINE_DEFAULT_PLANS, NULL);
 	ctx->tpm_seen = tpm_seen_set_new(PIPELINE_TPM_SEEN);
-	if (ctx->plans == NULL || ctx->tpm_seen == NULL) {
+	ctx->tpm_aik_cache = tpm_aik_cache_new(PIPELINE_TPM_AIK_CACHE);
+	if (ctx->plans == NULL || ctx->tpm_seen == NULL || ctx->tpm_aik_cache == NULL) {
 		pipeline_ctx_free(ctx);
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	}
@@ -57,6 +61,7 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 		return;
 	policy_cache_free(ctx->plans);
 	tpm_seen_set_free(ctx->tpm_seen);
+	tpm_aik_cache_free(ctx->tpm_aik_cache);
 	OPENSSL_cleanse(ctx->tpm_key, sizeof(ctx->tpm_key));
 	evidence_anchors_clear(&ctx->anchors);
 	if (ctx->collateral != NULL) {
@@ -335,6 +340,7 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	cfg.required_pcr_mask =
 	    (uint32_t)policy_prop_int(props, POLICY_PROP_REQUIRED_PCR_MASK, POLICY_DEFAULT_REQUIRED_PCR_MASK);
 	cfg.aik_roots = r->ctx->anchors.tpm_roots;
+	cfg.aik_cache = r->ctx->tpm_aik_cache;
 	if (r->in->tenant != NULL) {
 		cfg.registered_aiks = r->in->tenant->registered_aiks;
 		cfg.n_registered_aiks = r->in->tenant->n_registered_aiks;

@@ -62,6 +62,7 @@ struct pipeline_ctx {
 	uint8_t tpm_key[32];
 	bool tpm_key_set;
 	struct tpm_seen_set *tpm_seen;		   /* owned */
+	struct tpm_aik_cache *tpm_aik_cache;	   /* verified AIK chains, shared by requests (owned) */
 	struct evidence_anchors anchors;	   /* extra trust anchors (stacks owned; NULL = built-in) */
 	struct collateral_source *collateral;	   /* may be NULL (owned) */
 	struct collateral_cache *collateral_cache; /* owned, may be NULL */
