@@ -97,34 +97,16 @@ static void window_narrow(struct window *w, int64_t nb, int64_t na)
 		w->na = na;
 }
 
-static int64_t asn1_time_unix(const ASN1_TIME *t, int64_t dflt)
+static void window_chain(struct window *w, const struct intel_der_chain *chain)
 {
-	struct tm tm;
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return dflt;
-	return (int64_t)timegm(&tm);
+	for (size_t i = 0; i < chain->n; i++)
+		window_narrow(w, chain->cert[i]->not_before, chain->cert[i]->not_after);
 }
 
-static void window_cert(struct window *w, X509 *x)
-{
-	window_narrow(w, asn1_time_unix(X509_get0_notBefore(x), INT64_MAX),
-		      asn1_time_unix(X509_get0_notAfter(x), INT64_MIN));
-}
-
-static void window_chain(struct window *w, STACK_OF(X509) * chain)
-{
-	int i;
-
-	for (i = 0; i < sk_X509_num(chain); i++)
-		window_cert(w, sk_X509_value(chain, i));
-}
-
-static void window_crl(struct window *w, X509_CRL *crl)
+static void window_crl(struct window *w, const struct x509_der_crl *crl)
 {
 	if (crl != NULL)
-		window_narrow(w, asn1_time_unix(X509_CRL_get0_lastUpdate(crl), INT64_MAX),
-			      asn1_time_unix(X509_CRL_get0_nextUpdate(crl), INT64_MIN));
+		window_narrow(w, crl->this_update, crl->next_update);
 }
 
 /* Per-call state ------------------------------------------------------------------ */
@@ -137,42 +119,63 @@ struct run {
 	STACK_OF(X509) * roots; /* borrowed from ctx or from the cache (roots_ref) */
 	struct collateral_ref *roots_ref;
 	uint8_t anchors_hash[32];
+		/* The roots as DER views: the built-in root's, or from the cache (only on a cold path). */
+	const struct intel_der_anchors *anchors;
+	struct collateral_ref *anchors_ref;
 	bool no_revocation;
 	bool no_collateral;
 	/* Root CA CRL, fetched at most once per call. */
 	bool root_crl_fetched;
-	X509_CRL *root_crl;
+	struct x509_der_crl *root_crl;
 	uint8_t root_crl_hash[32];
 };
 
 static void run_free(struct run *r)
 {
-	X509_CRL_free(r->root_crl);
+	x509_der_crl_free(r->root_crl);
+	collateral_ref_release(r->anchors_ref);
 	collateral_ref_release(r->roots_ref);
 }
 
+/* The built-in root in both forms: X509 for the anchors hash, DER view for the chains. */
+struct default_roots {
+	STACK_OF(X509) * x509;
+	struct intel_der_anchors *der;
+};
+
 static void roots_free(void *p)
 {
-	sk_X509_pop_free(p, X509_free);
+	struct default_roots *d = p;
+
+	if (d != NULL) {
+		sk_X509_pop_free(d->x509, X509_free);
+		intel_der_anchors_free(d->der);
+	}
+	free(d);
 }
 
 /* The built-in root, parsed once per cache (it never expires from it). */
 static int default_roots(struct run *r)
 {
 	static const uint8_t key[32] = "intel.default_roots";
-	STACK_OF(X509) *roots = NULL;
+	struct default_roots *d;
 	void *obj;
 
-	if ((r->roots_ref = collateral_cache_get(r->cache, key, 0, &obj)) != NULL) {
-		r->roots = obj;
-		return ATTEST_OK;
+	if ((r->roots_ref = collateral_cache_get(r->cache, key, 0, &obj)) == NULL) {
+		if ((d = calloc(1, sizeof(*d))) == NULL)
+			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+		if (intel_sgx_default_roots(&d->x509, r->err) != ATTEST_OK ||
+		    intel_der_anchors_new(d->x509, &d->der, r->err) != ATTEST_OK) {
+			roots_free(d);
+			return r->err ? r->err->rc : ATTEST_E_INTERNAL;
+		}
+		if ((r->roots_ref = collateral_cache_put(r->cache, key, d, roots_free, INT64_MIN, INT64_MAX)) ==
+		    NULL)
+			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
 	}
-	if (intel_sgx_default_roots(&roots, r->err) != ATTEST_OK)
-		return r->err ? r->err->rc : ATTEST_E_INTERNAL;
-	if ((r->roots_ref = collateral_cache_put(r->cache, key, roots, roots_free, INT64_MIN, INT64_MAX)) ==
-	    NULL)
-		return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
-	r->roots = collateral_ref_obj(r->roots_ref);
+	d = collateral_ref_obj(r->roots_ref);
+	r->roots = d->x509;
+	r->anchors = d->der;
 	return ATTEST_OK;
 }
 
@@ -231,6 +234,36 @@ static void cache_key(const struct run *r, const char *tag, const void *a, size_
 	hash_final(&h, out);
 }
 
+static void anchors_free(void *p)
+{
+	intel_der_anchors_free(p);
+}
+
+/*
+ * The anchors as DER views (pck.h): the built-in root's come with it
+ * (default_roots); configured roots are viewed once per cache (keyed by
+ * their hash) when a cold step needs them.
+ */
+static int run_anchors(struct run *r)
+{
+	struct intel_der_anchors *a = NULL;
+	uint8_t key[32];
+	void *obj;
+
+	if (r->anchors != NULL)
+		return ATTEST_OK;
+	cache_key(r, "intel.der_anchors", NULL, 0, NULL, 0, key);
+	if ((r->anchors_ref = collateral_cache_get(r->cache, key, 0, &obj)) == NULL) {
+		if (intel_der_anchors_new(r->roots, &a, r->err) != ATTEST_OK)
+			return r->err ? r->err->rc : ATTEST_E_NOMEM;
+		if ((r->anchors_ref = collateral_cache_put(r->cache, key, a, anchors_free, INT64_MIN, INT64_MAX)) ==
+		    NULL)
+			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
+	}
+	r->anchors = collateral_ref_obj(r->anchors_ref);
+	return ATTEST_OK;
+}
+
 static int fetch_failed(struct run *r, const char *item)
 {
 	char sfx[64];
@@ -249,7 +282,7 @@ static int fetch_failed(struct run *r, const char *item)
 	return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, sfx, "fetching %s failed", item);
 }
 
-static int load_crl(struct run *r, const struct collateral_blob *b, X509_CRL **out, const char *what)
+static int load_crl(struct run *r, const struct collateral_blob *b, struct x509_der_crl **out, const char *what)
 {
 	char code[ATTEST_ERR_NAME_MAX];
 	size_t len = b->len;
@@ -268,7 +301,7 @@ static int load_crl(struct run *r, const struct collateral_blob *b, X509_CRL **o
 			len = total;
 	}
 	snprintf(code, sizeof(code), "%s.crl.%s", r->prefix, what);
-	return x509_crl_load(b->data, len, out, code, r->err);
+	return intel_crl_der(b->data, len, out, code, r->err);
 }
 
 static int get_root_crl(struct run *r)
@@ -303,66 +336,60 @@ static void signer_entry_free(void *p)
 	free(e);
 }
 
-/* Cold check of an issuer chain PEM (signer, root): names, carried root, chain at now with the Root CA CRL.
+/*
+ * Cold check of an issuer chain PEM (signer, root): the signer's name, the
+ * carried root, the chain at now with the Root CA CRL (verified once per
+ * call: the CRL remembers its signature).
  */
 static int signer_chain_cold(struct run *r, const struct collateral_blob *b, const char *what,
 			     struct window *w, EVP_PKEY **key)
 {
-	char code[ATTEST_ERR_NAME_MAX], rcode[ATTEST_ERR_NAME_MAX], cn[128] = "";
-	STACK_OF(X509) *chain = NULL, *untrusted = NULL;
-	STACK_OF(X509_CRL) *crls = NULL;
-	struct x509_verify_opts o;
-	X509 *leaf;
-	int rc, i;
+	char code[ATTEST_ERR_NAME_MAX], rcode[ATTEST_ERR_NAME_MAX], cn[128];
+	struct intel_der_chain chain;
+	struct x509_der_verify_opts o;
+	size_t path_len;
+	int rc;
 
 	snprintf(code, sizeof(code), "%s.%s.chain", r->prefix, what);
-	if ((rc = intel_pem_chain_parse(b->chain, b->chain_len, r->roots, &chain, code, r->err)) != ATTEST_OK)
+	if ((rc = run_anchors(r)) != ATTEST_OK ||
+	    (rc = intel_pem_chain_der(b->chain, b->chain_len, r->anchors, &chain, code, r->err)) != ATTEST_OK)
 		return rc;
-	leaf = sk_X509_value(chain, 0);
-	X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof(cn));
+	x509_der_name_cn(chain.cert[0]->subject, cn, sizeof(cn));
 	if (strstr(cn, "SGX TCB Signing") == NULL) {
 		rc = ierr(r->err, ATTEST_E_VERIFY, r->prefix, "collateral.chain",
 			  "%s is signed by \"%s\", not the Intel SGX TCB Signing certificate", what, cn);
 		goto out;
 	}
 	snprintf(rcode, sizeof(rcode), "%s.%s.chain.root", r->prefix, what);
-	if (sk_X509_num(chain) >= 2 && (rc = intel_root_check(sk_X509_value(chain, sk_X509_num(chain) - 1),
-							      r->roots, rcode, r->err)) != ATTEST_OK)
+	if (chain.n >= 2 &&
+	    (rc = intel_der_root_check(chain.cert[chain.n - 1], r->anchors, rcode, r->err)) != ATTEST_OK)
 		goto out;
-	untrusted = sk_X509_new_null();
-	crls = sk_X509_CRL_new_null();
-	if (untrusted == NULL || crls == NULL) {
-		rc = ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
-		goto out;
-	}
-	/*
-	 * The carried root was matched to an anchor above (intel_root_check):
-	 * the path ends at the anchor, so it is left out of the untrusted set
-	 * (as pck.c does), sparing a second check of a twin root's self-signature.
-	 */
-	for (i = 1; i < sk_X509_num(chain) - (sk_X509_num(chain) >= 2 ? 1 : 0); i++)
-		sk_X509_push(untrusted, sk_X509_value(chain, i));
-	if (!r->no_revocation) {
-		sk_X509_CRL_push(crls, r->root_crl);
-		window_crl(w, r->root_crl);
-	}
+	/* The carried root was matched to an anchor above: the path ends at that anchor. */
+	path_len = chain.n >= 2 ? chain.n - 1 : 1;
 	memset(&o, 0, sizeof(o));
 	o.time = r->ctx->now;
-	o.anchors = r->roots;
-	o.crls = r->no_revocation ? NULL : crls;
-	o.require_crls = !r->no_revocation;
-	if ((rc = x509_chain_verify(leaf, untrusted, &o, NULL, code, r->err)) != ATTEST_OK) {
+	o.anchors = r->anchors->certs;
+	o.n_anchors = r->anchors->n;
+	if (!r->no_revocation) {
+		o.crls = &r->root_crl;
+		o.n_crls = 1;
+		o.require_crls = true;
+		window_crl(w, r->root_crl);
+	}
+	if (o.n_anchors == 0) {
+		rc = attest_err_set(r->err, ATTEST_E_VERIFY, rcode, "%s issuer chain: no Intel root in Intel's "
+				    "profile is configured", what);
+		goto out;
+	}
+	if ((rc = x509_der_chain_verify(chain.cert, path_len, &o, NULL, code, r->err)) != ATTEST_OK) {
 		attest_err_prefix(r->err, "%s issuer chain: ", what);
 		goto out;
 	}
-	window_chain(w, chain);
-	if ((*key = X509_get_pubkey(leaf)) == NULL)
-		rc = ierr(r->err, ATTEST_E_PARSE, r->prefix, "collateral.chain", "%s signer key unreadable",
-			  what);
+	window_chain(w, &chain);
+	*key = chain.cert[0]->key;
+	EVP_PKEY_up_ref(*key);
 out:
-	sk_X509_free(untrusted);
-	sk_X509_CRL_free(crls);
-	sk_X509_pop_free(chain, X509_free);
+	intel_der_chain_free(&chain);
 	return rc;
 }
 
@@ -428,23 +455,23 @@ static int join_pem(struct run *r, const uint8_t *a, size_t alen, const uint8_t 
  * Type 4 carries only the PCK leaf: its CA (and the root) come with the PCK
  * CRL of that CA from the source (PCS serves the CRL issuer chain: CA, root).
  */
-static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, STACK_OF(X509) * *chain,
+static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, struct intel_der_chain *chain,
 				  uint8_t **owned, const uint8_t **pem, size_t *pem_len)
 {
 	char code[ATTEST_ERR_NAME_MAX];
-	STACK_OF(X509) *leaf = NULL;
+	struct intel_der_chain leaf;
 	struct collateral_blob b;
 	enum pck_ca ca;
 	const uint8_t *lp;
 	size_t ll;
 	int rc;
 
-	snprintf(code, sizeof(code), "%s.pck.chain.parse", r->prefix);
+	snprintf(code, sizeof(code), "%s.pck.chain", r->prefix);
 	if ((rc = quote_pck_chain_pem(q, &lp, &ll, r->prefix, r->err)) != ATTEST_OK ||
-	    (rc = intel_pem_chain_parse(lp, ll, r->roots, &leaf, code, r->err)) != ATTEST_OK)
+	    (rc = intel_pem_chain_der(lp, ll, r->anchors, &leaf, code, r->err)) != ATTEST_OK)
 		return rc;
-	rc = pck_ca_of_cert(sk_X509_value(leaf, 0), &ca, r->prefix, r->err);
-	sk_X509_pop_free(leaf, X509_free);
+	rc = pck_ca_of_der(leaf.cert[0], &ca, r->prefix, r->err);
+	intel_der_chain_free(&leaf);
 	if (rc != ATTEST_OK)
 		return rc;
 	if (r->ctx->collateral == NULL)
@@ -455,24 +482,26 @@ static int pck_leaf_with_ca_chain(struct run *r, const struct quote *q, STACK_OF
 	rc = join_pem(r, lp, ll, b.chain, b.chain_len, owned, pem, pem_len);
 	collateral_blob_free(&b);
 	if (rc == ATTEST_OK)
-		rc = intel_pem_chain_parse(*pem, *pem_len, r->roots, chain, code, r->err);
+		rc = intel_pem_chain_der(*pem, *pem_len, r->anchors, chain, code, r->err);
 	return rc;
 }
 
 /* The PCK chain PEM (leaf first) for the quote's certification data type. */
-static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X509) * *chain, uint8_t **owned,
-			      const uint8_t **pem, size_t *pem_len)
+static int pck_chain_of_quote(struct run *r, const struct quote *q, struct intel_der_chain *chain,
+			      uint8_t **owned, const uint8_t **pem, size_t *pem_len)
 {
 	char code[ATTEST_ERR_NAME_MAX];
 	struct collateral_blob b;
 	int rc;
 
 	*owned = NULL;
-	snprintf(code, sizeof(code), "%s.pck.chain.parse", r->prefix);
+	snprintf(code, sizeof(code), "%s.pck.chain", r->prefix);
+	if ((rc = run_anchors(r)) != ATTEST_OK)
+		return rc;
 	if (q->cert_type == QUOTE_CERT_PCK_CHAIN) {
 		if ((rc = quote_pck_chain_pem(q, pem, pem_len, r->prefix, r->err)) != ATTEST_OK)
 			return rc;
-		return intel_pem_chain_parse(*pem, *pem_len, r->roots, chain, code, r->err);
+		return intel_pem_chain_der(*pem, *pem_len, r->anchors, chain, code, r->err);
 	}
 	if (q->cert_type == QUOTE_CERT_PCK_CLEARTEXT)
 		return pck_leaf_with_ca_chain(r, q, chain, owned, pem, pem_len);
@@ -492,17 +521,18 @@ static int pck_chain_of_quote(struct run *r, const struct quote *q, STACK_OF(X50
 		collateral_blob_free(&b);
 		if (rc != ATTEST_OK)
 			return rc;
-		return intel_pem_chain_parse(*pem, *pem_len, r->roots, chain, code, r->err);
+		return intel_pem_chain_der(*pem, *pem_len, r->anchors, chain, code, r->err);
 	}
 }
 
-static int pck_verify_cold(struct run *r, STACK_OF(X509) * chain, struct pck_entry *e, struct window *w)
+static int pck_verify_cold(struct run *r, const struct intel_der_chain *chain, struct pck_entry *e,
+			   struct window *w)
 {
 	struct collateral_blob b = {0};
-	X509_CRL *pck_crl = NULL;
+	struct x509_der_crl *pck_crl = NULL;
 	int rc;
 
-	if ((rc = pck_ca_of_cert(sk_X509_value(chain, 0), &e->ca, r->prefix, r->err)) != ATTEST_OK)
+	if ((rc = pck_ca_of_der(chain->cert[0], &e->ca, r->prefix, r->err)) != ATTEST_OK)
 		return rc;
 	if (!r->no_revocation) {
 		if (collateral_get_pck_crl(r->ctx->collateral, (enum collateral_pck_ca)e->ca, &b, r->err) !=
@@ -519,12 +549,15 @@ static int pck_verify_cold(struct run *r, STACK_OF(X509) * chain, struct pck_ent
 		window_crl(w, pck_crl);
 		window_crl(w, r->root_crl);
 	}
-	rc = pck_chain_verify(chain, r->roots, pck_crl, r->root_crl, r->ctx->now, r->no_revocation, &e->ext,
-			      &e->key, r->prefix, r->err);
-	if (rc == ATTEST_OK)
+	rc = pck_der_chain_verify(chain, r->anchors, pck_crl, r->root_crl, r->ctx->now, r->no_revocation,
+				  &e->ext, r->prefix, r->err);
+	if (rc == ATTEST_OK) {
 		window_chain(w, chain);
+		e->key = chain->cert[0]->key;
+		EVP_PKEY_up_ref(e->key);
+	}
 out:
-	X509_CRL_free(pck_crl);
+	x509_der_crl_free(pck_crl);
 	return rc;
 }
 
@@ -534,7 +567,7 @@ static int pck_step(struct run *r, const struct quote *q, struct intel_quote_res
 	const uint8_t *pem = NULL;
 	size_t pem_len = 0;
 	uint8_t *owned = NULL, key[32];
-	STACK_OF(X509) *chain = NULL;
+	struct intel_der_chain chain = {0};
 	struct pck_entry *e = NULL;
 	struct window w = {INT64_MIN, INT64_MAX};
 	void *obj;
@@ -557,7 +590,7 @@ static int pck_step(struct run *r, const struct quote *q, struct intel_quote_res
 		rc = ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
 		goto out;
 	}
-	if ((rc = pck_verify_cold(r, chain, e, &w)) != ATTEST_OK)
+	if ((rc = pck_verify_cold(r, &chain, e, &w)) != ATTEST_OK)
 		goto out;
 	res->refs->pck = collateral_cache_put(r->cache, key, e, pck_entry_free, w.nb, w.na);
 	e = NULL; /* transferred (destroyed by put on failure) */
@@ -570,7 +603,7 @@ done:
 	rc = ATTEST_OK;
 out:
 	pck_entry_free(e);
-	sk_X509_pop_free(chain, X509_free);
+	intel_der_chain_free(&chain);
 	free(owned);
 	return rc;
 }

@@ -326,11 +326,9 @@ static void name_cn(const X509_NAME *n, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s", ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
 }
 
-int pck_ca_of_cert(X509 *pck, enum pck_ca *out, const char *prefix, struct attest_err *err)
+/* The PCK CA from the PCK certificate's issuer CN (§2.2, QVL X509Constants). */
+static int ca_from_issuer_cn(const char *cn, enum pck_ca *out, const char *prefix, struct attest_err *err)
 {
-	char cn[128];
-
-	name_cn(X509_get_issuer_name(pck), cn, sizeof(cn));
 	if (strstr(cn, "Platform CA") != NULL)
 		*out = PCK_CA_PLATFORM;
 	else if (strstr(cn, "Processor CA") != NULL)
@@ -341,28 +339,39 @@ int pck_ca_of_cert(X509 *pck, enum pck_ca *out, const char *prefix, struct attes
 	return ATTEST_OK;
 }
 
+int pck_ca_of_cert(X509 *pck, enum pck_ca *out, const char *prefix, struct attest_err *err)
+{
+	char cn[128];
+
+	name_cn(X509_get_issuer_name(pck), cn, sizeof(cn));
+	return ca_from_issuer_cn(cn, out, prefix, err);
+}
+
 const char *pck_ca_name(enum pck_ca ca)
 {
 	return ca == PCK_CA_PLATFORM ? "platform" : "processor";
 }
 
-/* QVL X509Constants: PCK CN contains "SGX PCK Certificate", CAs "CA", root "SGX Root CA". */
+/* QVL X509Constants: PCK CN contains "SGX PCK Certificate", its CA's "SGX PCK" and "CA". */
+static int check_cns(const char *leaf_cn, const char *ca_cn, const char *prefix, struct attest_err *err)
+{
+	if (strstr(leaf_cn, "SGX PCK Certificate") == NULL)
+		return perr(err, ATTEST_E_VERIFY, prefix, "pck.subject",
+			    "PCK certificate CN \"%s\" is not an Intel SGX PCK Certificate", leaf_cn);
+	if (ca_cn != NULL && (strstr(ca_cn, "SGX PCK") == NULL || strstr(ca_cn, "CA") == NULL))
+		return perr(err, ATTEST_E_VERIFY, prefix, "pck.subject",
+			    "PCK issuer CN \"%s\" is not an Intel SGX PCK CA", ca_cn);
+	return ATTEST_OK;
+}
+
 static int check_names(STACK_OF(X509) * chain, const char *prefix, struct attest_err *err)
 {
-	char cn[128];
-	int n = sk_X509_num(chain);
+	char cn[128], ca[128];
 
 	name_cn(X509_get_subject_name(sk_X509_value(chain, 0)), cn, sizeof(cn));
-	if (strstr(cn, "SGX PCK Certificate") == NULL)
-		return perr(err, ATTEST_E_VERIFY, prefix, "pck.subject",
-			    "PCK certificate CN \"%s\" is not an Intel SGX PCK Certificate", cn);
-	if (n > 1) {
-		name_cn(X509_get_subject_name(sk_X509_value(chain, 1)), cn, sizeof(cn));
-		if (strstr(cn, "SGX PCK") == NULL || strstr(cn, "CA") == NULL)
-			return perr(err, ATTEST_E_VERIFY, prefix, "pck.subject",
-				    "PCK issuer CN \"%s\" is not an Intel SGX PCK CA", cn);
-	}
-	return ATTEST_OK;
+	if (sk_X509_num(chain) > 1)
+		name_cn(X509_get_subject_name(sk_X509_value(chain, 1)), ca, sizeof(ca));
+	return check_cns(cn, sk_X509_num(chain) > 1 ? ca : NULL, prefix, err);
 }
 
 /* QVL REQUIRED_X509_EXTENSIONS of a PCK certificate (formats.md §2.1). */
@@ -519,11 +528,45 @@ static X509 *anchor_with_der(STACK_OF(X509) * roots, const uint8_t *der, size_t 
 	return NULL;
 }
 
-int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots, STACK_OF(X509) * *out,
-			  const char *code, struct attest_err *err)
+static bool pem_space(uint8_t ch)
+{
+	return ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t';
+}
+
+/*
+ * The next PEM certificate block of pem from *pos, decoded into *der
+ * (caller frees); *der NULL when only whitespace is left.
+ */
+static int pem_next_der(const uint8_t *pem, size_t len, size_t *pos, uint8_t **der, size_t *der_len,
+			const char *code, struct attest_err *err)
 {
 	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
 	const size_t bl = sizeof(begin) - 1, el = sizeof(end) - 1;
+	const uint8_t *body, *stop;
+	size_t i = *pos;
+
+	*der = NULL;
+	while (i < len && pem_space(pem[i]))
+		i++;
+	*pos = i;
+	if (i == len)
+		return ATTEST_OK;
+	if (len - i < bl || memcmp(pem + i, begin, bl) != 0)
+		return attest_err_set(err, ATTEST_E_PARSE, code,
+				      "certificate chain: text outside a PEM certificate at byte %zu", i);
+	body = pem + i + bl;
+	stop = memmem(body, len - i - bl, end, el);
+	if (stop == NULL)
+		return attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM block without its END line");
+	if (pem_body_der(body, (size_t)(stop - body), der, der_len) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM body is not base64");
+	*pos = (size_t)(stop - pem) + el;
+	return ATTEST_OK;
+}
+
+int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots, STACK_OF(X509) * *out,
+			  const char *code, struct attest_err *err)
+{
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	size_t i = 0;
 	int rc = ATTEST_OK;
@@ -531,33 +574,12 @@ int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots
 	if (chain == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, code, "out of memory");
 	while (rc == ATTEST_OK) {
-		const uint8_t *body, *stop;
 		uint8_t *der = NULL;
 		size_t der_len = 0;
 		X509 *x = NULL;
 
-		while (i < len && (pem[i] == '\n' || pem[i] == '\r' || pem[i] == ' ' || pem[i] == '\t'))
-			i++;
-		if (i == len)
+		if ((rc = pem_next_der(pem, len, &i, &der, &der_len, code, err)) != ATTEST_OK || der == NULL)
 			break;
-		if (len - i < bl || memcmp(pem + i, begin, bl) != 0) {
-			rc = attest_err_set(err, ATTEST_E_PARSE, code,
-					    "certificate chain: text outside a PEM certificate at byte %zu",
-					    i);
-			break;
-		}
-		body = pem + i + bl;
-		stop = memmem(body, len - i - bl, end, el);
-		if (stop == NULL) {
-			rc = attest_err_set(err, ATTEST_E_PARSE, code,
-					    "certificate chain: PEM block without its END line");
-			break;
-		}
-		if (pem_body_der(body, (size_t)(stop - body), &der, &der_len) != ATTEST_OK) {
-			rc = attest_err_set(err, ATTEST_E_PARSE, code,
-					    "certificate chain: PEM body is not base64");
-			break;
-		}
 		/* A copy of a trusted root is the anchor itself: no second parse, nothing to re-check. */
 		if ((x = anchor_with_der(roots, der, der_len)) != NULL)
 			X509_up_ref(x);
@@ -568,7 +590,6 @@ int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots
 			X509_free(x);
 			rc = attest_err_set(err, ATTEST_E_NOMEM, code, "out of memory");
 		}
-		i = (size_t)(stop - pem) + el;
 	}
 	if (rc == ATTEST_OK && sk_X509_num(chain) == 0)
 		rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain holds no certificate");
@@ -584,4 +605,241 @@ int intel_sgx_default_roots(STACK_OF(X509) * *out, struct attest_err *err)
 {
 	return x509_stack_from_pem((const uint8_t *)INTEL_SGX_ROOT_CA_PEM, strlen(INTEL_SGX_ROOT_CA_PEM), out,
 				   "intel.root", err);
+}
+
+/* The DER view path (x509_der.h) ------------------------------------------------------ */
+
+void intel_der_chain_free(struct intel_der_chain *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		x509_der_cert_free(c->owned[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+void intel_der_anchors_free(struct intel_der_anchors *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		x509_der_cert_free((struct x509_der_cert *)a->certs[i]);
+	free(a->certs);
+	free(a);
+}
+
+/* The view of one anchor, or NULL when it is outside Intel's profile (or out of memory). */
+static struct x509_der_cert *anchor_view(X509 *x)
+{
+	unsigned char *der = NULL;
+	struct x509_der_cert *v = NULL;
+	int n = i2d_X509(x, &der);
+
+	if (n > 0 && x509_der_cert_parse(der, (size_t)n, &v, "intel.anchor", NULL) != ATTEST_OK)
+		v = NULL;
+	OPENSSL_free(der);
+	return v;
+}
+
+int intel_der_anchors_new(STACK_OF(X509) * roots, struct intel_der_anchors **out, struct attest_err *err)
+{
+	struct intel_der_anchors *a = calloc(1, sizeof(*a));
+	int n = sk_X509_num(roots);
+
+	if (a == NULL || (n > 0 && (a->certs = calloc((size_t)n, sizeof(*a->certs))) == NULL)) {
+		free(a);
+		return attest_err_set(err, ATTEST_E_NOMEM, "intel.anchors.nomem", "out of memory");
+	}
+	for (int i = 0; i < n; i++) {
+		struct x509_der_cert *v = anchor_view(sk_X509_value(roots, i));
+
+		if (v != NULL)
+			a->certs[a->n++] = v;
+	}
+	*out = a;
+	return ATTEST_OK;
+}
+
+static const struct x509_der_cert *anchor_view_with_der(const struct intel_der_anchors *a, const uint8_t *der,
+							 size_t len)
+{
+	for (size_t i = 0; a != NULL && i < a->n; i++)
+		if (x509_der_same(a->certs[i], der, len))
+			return a->certs[i];
+	return NULL;
+}
+
+int intel_pem_chain_der(const uint8_t *pem, size_t len, const struct intel_der_anchors *anchors,
+			struct intel_der_chain *out, const char *code, struct attest_err *err)
+{
+	char pcode[ATTEST_ERR_NAME_MAX];
+	struct intel_der_chain c;
+	size_t i = 0;
+	int rc = ATTEST_OK;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(pcode, sizeof(pcode), "%s.parse", code);
+	for (;;) {
+		uint8_t *der = NULL;
+		size_t der_len = 0;
+
+		if ((rc = pem_next_der(pem, len, &i, &der, &der_len, pcode, err)) != ATTEST_OK || der == NULL)
+			break;
+		if (c.n == INTEL_CHAIN_MAX) {
+			free(der);
+			rc = attest_err_set(err, ATTEST_E_PARSE, pcode,
+					    "certificate chain holds more than %d certificates", INTEL_CHAIN_MAX);
+			break;
+		}
+		/* A copy of a trusted root is the anchor itself: no second parse, nothing to re-check. */
+		if ((c.cert[c.n] = anchor_view_with_der(anchors, der, der_len)) == NULL &&
+		    (rc = x509_der_cert_parse(der, der_len, &c.owned[c.n], code, err)) == ATTEST_OK)
+			c.cert[c.n] = c.owned[c.n];
+		free(der);
+		if (rc != ATTEST_OK) {
+			attest_err_prefix(err, "certificate %zu of the chain: ", c.n + 1);
+			break;
+		}
+		c.n++;
+	}
+	if (rc == ATTEST_OK && c.n == 0)
+		rc = attest_err_set(err, ATTEST_E_PARSE, pcode, "certificate chain holds no certificate");
+	if (rc != ATTEST_OK) {
+		intel_der_chain_free(&c);
+		return rc;
+	}
+	*out = c;
+	return ATTEST_OK;
+}
+
+int intel_crl_der(const uint8_t *p, size_t len, struct x509_der_crl **out, const char *code,
+		  struct attest_err *err)
+{
+	static const char begin[] = "-----BEGIN X509 CRL-----", end[] = "-----END X509 CRL-----";
+	const size_t bl = sizeof(begin) - 1, el = sizeof(end) - 1;
+	char pcode[ATTEST_ERR_NAME_MAX];
+	const uint8_t *body, *stop;
+	uint8_t *der = NULL;
+	size_t i = 0, der_len = 0;
+	int rc;
+
+	while (i < len && pem_space(p[i]))
+		i++;
+	if (len - i < bl || memcmp(p + i, begin, bl) != 0)
+		return x509_der_crl_parse(p, len, out, code, err);
+	/* RFC 7468 §5: one CRL block, whitespace around it. */
+	snprintf(pcode, sizeof(pcode), "%s.parse", code);
+	body = p + i + bl;
+	if ((stop = memmem(body, len - i - bl, end, el)) == NULL ||
+	    pem_body_der(body, (size_t)(stop - body), &der, &der_len) != ATTEST_OK)
+		return attest_err_set(err, ATTEST_E_PARSE, pcode, "malformed PEM CRL");
+	for (i = (size_t)(stop - p) + el; i < len && pem_space(p[i]); i++)
+		;
+	rc = i == len ? x509_der_crl_parse(der, der_len, out, code, err)
+		      : attest_err_set(err, ATTEST_E_PARSE, pcode, "text after the PEM CRL");
+	free(der);
+	return rc;
+}
+
+int pck_ext_from_der(const struct x509_der_cert *cert, struct pck_ext *out, const char *prefix,
+		     struct attest_err *err)
+{
+	/* The reader refused a repeated extension; a missing one is ours to name. */
+	if (!(cert->exts & X509_DER_EXT_SGX))
+		return perr(err, ATTEST_E_PARSE, prefix, "pck.extension.missing",
+			    "PCK certificate has no SGX extension (OID 1.2.840.113741.1.13.1)");
+	return pck_ext_decode(cert->sgx_ext.p, cert->sgx_ext.n, out, prefix, err);
+}
+
+int pck_ca_of_der(const struct x509_der_cert *pck, enum pck_ca *out, const char *prefix, struct attest_err *err)
+{
+	char cn[128];
+
+	x509_der_name_cn(pck->issuer, cn, sizeof(cn));
+	return ca_from_issuer_cn(cn, out, prefix, err);
+}
+
+int intel_der_root_check(const struct x509_der_cert *carried, const struct intel_der_anchors *anchors,
+			 const char *code, struct attest_err *err)
+{
+	/* As intel_root_check: the anchor itself, or another certificate of an anchor's subject and key
+	 * whose self-signature verifies (§2.2: Intel's root exists as two certificates). */
+	for (size_t i = 0; anchors != NULL && i < anchors->n; i++)
+		if (anchors->certs[i] == carried)
+			return ATTEST_OK;
+	for (size_t i = 0; anchors != NULL && i < anchors->n; i++) {
+		const struct x509_der_cert *a = anchors->certs[i];
+
+		if (a->subject.n == carried->subject.n &&
+		    memcmp(a->subject.p, carried->subject.p, a->subject.n) == 0 &&
+		    memcmp(a->pub_xy, carried->pub_xy, 64) == 0 && x509_der_signed_by(carried, a->key))
+			return ATTEST_OK;
+	}
+	return attest_err_set(err, ATTEST_E_VERIFY, code,
+			      "the root certificate carried with the chain is not a valid certificate of a "
+			      "trusted Intel root key");
+}
+
+/* QVL REQUIRED_X509_EXTENSIONS of a PCK certificate (formats.md §2.1), over the DER view. */
+static int check_required_der(const struct x509_der_cert *pck, const char *prefix, struct attest_err *err)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} req[] = {{X509_DER_EXT_AKI, "authority key identifier"},
+		   {X509_DER_EXT_CRLDP, "CRL distribution points"},
+		   {X509_DER_EXT_SKI, "subject key identifier"},
+		   {X509_DER_EXT_KU, "key usage"},
+		   {X509_DER_EXT_BC, "basic constraints"}};
+
+	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+		if (!(pck->exts & req[i].bit))
+			return perr(err, ATTEST_E_VERIFY, prefix, "pck.extensions",
+				    "PCK certificate lacks the %s extension Intel's PCK profile requires",
+				    req[i].name);
+	return ATTEST_OK;
+}
+
+int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
+			 struct x509_der_crl *pck_crl, struct x509_der_crl *root_crl, int64_t now,
+			 bool no_revocation, struct pck_ext *ext, const char *prefix, struct attest_err *err)
+{
+	struct x509_der_crl *crls[2] = {pck_crl, root_crl};
+	struct x509_der_verify_opts o;
+	char code[ATTEST_ERR_NAME_MAX], cn[128], ca[128];
+	int rc;
+
+	if (chain == NULL || chain->n < 2 || chain->n > 3)
+		return perr(err, ATTEST_E_PARSE, prefix, "pck.chain.parse",
+			    "PCK chain must hold the PCK, its CA and optionally the root (%zu certificates)",
+			    chain ? chain->n : 0);
+	x509_der_name_cn(chain->cert[0]->subject, cn, sizeof(cn));
+	x509_der_name_cn(chain->cert[1]->subject, ca, sizeof(ca));
+	if ((rc = check_cns(cn, ca, prefix, err)) != ATTEST_OK)
+		return rc;
+	snprintf(code, sizeof(code), "%s.pck.chain.root", prefix);
+	if (chain->n == 3 && (rc = intel_der_root_check(chain->cert[2], anchors, code, err)) != ATTEST_OK)
+		return rc;
+	if (!no_revocation && (pck_crl == NULL || root_crl == NULL))
+		return perr(err, ATTEST_E_COLLATERAL, prefix, "pck.chain.crl_missing",
+			    "PCK CRL and Root CA CRL are both required (revocation checking is on)");
+	if (anchors == NULL || anchors->n == 0)
+		return perr(err, ATTEST_E_VERIFY, prefix, "pck.chain.untrusted_root",
+			    "no Intel root in Intel's profile is configured");
+	/* The carried root passed the check above: the path ends at the anchor of its key. */
+	memset(&o, 0, sizeof(o));
+	o.time = now;
+	o.anchors = anchors->certs;
+	o.n_anchors = anchors->n;
+	o.crls = no_revocation ? NULL : crls;
+	o.n_crls = no_revocation ? 0 : 2;
+	o.require_crls = !no_revocation;
+	snprintf(code, sizeof(code), "%s.pck.chain", prefix);
+	if ((rc = x509_der_chain_verify(chain->cert, 2, &o, NULL, code, err)) != ATTEST_OK) {
+		attest_err_prefix(err, "PCK certificate chain: ");
+		return rc;
+	}
+	if ((rc = check_required_der(chain->cert[0], prefix, err)) != ATTEST_OK)
+		return rc;
+	return pck_ext_from_der(chain->cert[0], ext, prefix, err);
 }

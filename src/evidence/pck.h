@@ -21,6 +21,7 @@
  */
 
 #include "attest/error.h"
+#include "crypto/x509_der.h"
 
 #include <openssl/x509.h>
 #include <stdbool.h>
@@ -92,6 +93,60 @@ int intel_root_check(X509 *carried, STACK_OF(X509) * roots, const char *code, st
  */
 int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots, STACK_OF(X509) * *out,
 			  const char *code, struct attest_err *err);
+
+/* ---- The same over the strict DER reader (crypto/x509_der.h): the cold path of intel.c ---- */
+
+#define INTEL_CHAIN_MAX 3
+
+/* A certificate chain leaf first; a certificate that is an anchor's DER is that anchor (borrowed). */
+struct intel_der_chain {
+	size_t n;
+	const struct x509_der_cert *cert[INTEL_CHAIN_MAX];
+	struct x509_der_cert *owned[INTEL_CHAIN_MAX];
+};
+void intel_der_chain_free(struct intel_der_chain *c);
+
+/* The Intel roots as DER views, built once from the configured X509 anchors. */
+struct intel_der_anchors {
+	size_t n;
+	const struct x509_der_cert **certs;
+};
+
+/*
+ * Views of every anchor in roots. An anchor outside Intel's profile (not
+ * ECDSA P-256) can have issued no certificate of it and is left out.
+ * Errors: intel.anchors.nomem.
+ */
+int intel_der_anchors_new(STACK_OF(X509) * roots, struct intel_der_anchors **out, struct attest_err *err);
+void intel_der_anchors_free(struct intel_der_anchors *a);
+
+/*
+ * Parses a PEM chain of at most INTEL_CHAIN_MAX certificates like
+ * intel_pem_chain_parse, each with x509_der_cert_parse. Errors:
+ * <code>.parse (PEM, count), <code>.der.<rule> (x509_der.h).
+ */
+int intel_pem_chain_der(const uint8_t *pem, size_t len, const struct intel_der_anchors *anchors,
+			struct intel_der_chain *out, const char *code, struct attest_err *err);
+
+/* A CRL as DER, or PEM (sniffed). Errors: <code>.parse, <code>.der.<rule>. */
+int intel_crl_der(const uint8_t *p, size_t len, struct x509_der_crl **out, const char *code,
+		  struct attest_err *err);
+
+/* pck_ext_from_cert, pck_ca_of_cert and intel_root_check over DER views. */
+int pck_ext_from_der(const struct x509_der_cert *cert, struct pck_ext *out, const char *prefix,
+		     struct attest_err *err);
+int pck_ca_of_der(const struct x509_der_cert *pck, enum pck_ca *out, const char *prefix, struct attest_err *err);
+int intel_der_root_check(const struct x509_der_cert *carried, const struct intel_der_anchors *anchors,
+			 const char *code, struct attest_err *err);
+
+/*
+ * pck_chain_verify over DER views (x509_der_chain_verify, same error
+ * names), also requiring each CRL's cRLNumber and its AKI to be the
+ * issuer's SKI. The CRLs remember their verified signature.
+ */
+int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
+			 struct x509_der_crl *pck_crl, struct x509_der_crl *root_crl, int64_t now,
+			 bool no_revocation, struct pck_ext *ext, const char *prefix, struct attest_err *err);
 
 /* The built-in Intel SGX Root CA (formats.md §2.2, vectors/roots), as PEM. */
 extern const char INTEL_SGX_ROOT_CA_PEM[];
