@@ -6,6 +6,7 @@
  */
 #include "evidence/tcg_log.h"
 
+#include "base/buf.h"
 #include "base/codec.h"
 #include "base/cur.h"
 
@@ -104,11 +105,17 @@ static int walk(struct cur *c, int depth, sipa_leaf_fn fn, void *arg, struct att
 {
 	while (!cur_empty(c)) {
 		size_t off = c->off;
-		uint32_t type, size;
+		const uint8_t *hdr = NULL;
+		uint32_t type = 0, size = 0;
 		struct cur sub;
 		int rc;
 
-		if (cur_u32le(c, &type) || cur_u32le(c, &size) || cur_sub(c, size, &sub)) {
+		/* The 8-byte record header in one take (a WBCL holds thousands of records). */
+		if (cur_take(c, 8, &hdr) == 0) {
+			type = ld_u32le(hdr);
+			size = ld_u32le(hdr + 4);
+		}
+		if (hdr == NULL || cur_sub(c, size, &sub)) {
 			attest_err_set(err, ATTEST_E_PARSE, "tcg.sipa.truncated",
 				       "a SIPA record at byte %zu of the tagged event exceeds its container", off);
 			return ATTEST_E_PARSE;
@@ -202,4 +209,109 @@ json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len)
 	}
 	json_object_set_new(o, "Value", v);
 	return o;
+}
+
+/* ---- the same leaf written as text (the events claim) --------------------- */
+
+/*
+ * A string as jansson's compact dump writes it (dump.c): \" \\ \b \f \n \r
+ * \t, other controls as \u00XX in upper-case hex, UTF-8 as it is; so that
+ * the text is byte for byte json_dumps(sipa_leaf_json(...)).
+ */
+static void write_string(struct buf *b, const char *s)
+{
+	static const char HEX[] = "0123456789ABCDEF";
+
+	buf_append_u8(b, '"');
+	while (*s) {
+		size_t run = 0;
+		unsigned char ch;
+
+		while (s[run] && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
+			run++;
+		buf_append(b, s, run);
+		s += run;
+		if ((ch = (unsigned char)*s) == 0)
+			break;
+		s++;
+		if (ch == '"' || ch == '\\') {
+			char e[2] = {'\\', (char)ch};
+
+			buf_append(b, e, 2);
+		} else if (ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t') {
+			char e[2] = {'\\', ch == '\b' ? 'b' : ch == '\f' ? 'f' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't'};
+
+			buf_append(b, e, 2);
+		} else {
+			char e[6] = {'\\', 'u', '0', '0', HEX[ch >> 4], HEX[ch & 15]};
+
+			buf_append(b, e, 6);
+		}
+	}
+	buf_append_u8(b, '"');
+}
+
+static void write_int(struct buf *b, int64_t v)
+{
+	char t[21];
+	size_t i = sizeof(t);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		t[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		t[--i] = '-';
+	buf_append(b, t + i, sizeof(t) - i);
+}
+
+static void write_hex(struct buf *b, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char chunk[2 * 128];
+
+	buf_append_u8(b, '"');
+	while (n > 0) {
+		size_t k = n < 128 ? n : 128;
+
+		for (size_t i = 0; i < k; i++) {
+			chunk[2 * i] = digits[p[i] >> 4];
+			chunk[2 * i + 1] = digits[p[i] & 15];
+		}
+		buf_append(b, chunk, 2 * k);
+		p += k;
+		n -= k;
+	}
+	buf_append_u8(b, '"');
+}
+
+int sipa_leaf_write(struct buf *b, uint32_t type, const uint8_t *data, uint32_t len)
+{
+	const char *name = sipa_type_name(type);
+
+	buf_append_str(b, "{\"Type\":");
+	write_int(b, type);
+	if (name) {
+		buf_append_str(b, ",\"Name\":");
+		write_string(b, name);
+	}
+	buf_append_str(b, ",\"Value\":");
+	if (is_utf16_type(type)) {
+		char *s = utf16le_to_utf8(data, len);
+
+		if (s == NULL)
+			return ATTEST_E_NOMEM;
+		write_string(b, s);
+		free(s);
+	} else if (len == 1 || len == 4 || len == 8) {
+		uint64_t x = 0;
+
+		for (uint32_t i = 0; i < len; i++)
+			x |= (uint64_t)data[i] << (8 * i);
+		write_int(b, (int64_t)x); /* json_int_t: a top bit set reads negative, as jansson prints it */
+	} else {
+		write_hex(b, data, len);
+	}
+	return buf_append_u8(b, '}');
 }

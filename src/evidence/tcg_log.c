@@ -462,8 +462,13 @@ bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *
 
 bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev)
 {
+	enum tpm_bank b = (enum tpm_bank)ev->bound_bank;
+
 	(void)log;
-	return ev->bound; /* computed by tcg_log_verify */
+	if (!ev->verified || ev->bound)
+		return ev->bound;
+	/* A type without a binding rule: does its data hash to its digest anyway? */
+	return digest_is(ev, b, tpm_bank_md(b), ev->data, ev->data_len);
 }
 
 /* ---- verification against the quote -------------------------------------- */
@@ -530,10 +535,11 @@ static int check_bindings(struct tcg_log *log, uint32_t common, EVP_MD *const md
 						 ev->offset);
 				return ATTEST_E_VERIFY;
 			}
-			/* Whether the data is what was measured, whatever the (unauthenticated) type. */
-			if (!any)
-				ev->bound = checked ||
-					    digest_is(ev, (enum tpm_bank)b, mds[b], ev->data, ev->data_len);
+			/* Other types: tcg_event_data_bound hashes the data when a claim reads it. */
+			if (!any) {
+				ev->bound = checked;
+				ev->bound_bank = (uint8_t)b;
+			}
 			any = true;
 		}
 		ev->verified = any;

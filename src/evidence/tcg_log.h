@@ -79,7 +79,13 @@ struct tcg_event {
 	uint32_t data_len;
 	size_t offset; /* byte offset of the record in the log */
 	bool verified; /* set by tcg_log_verify: its PCR replayed to the quote */
-	bool bound;    /* set by tcg_log_verify: verified and data hashes to its digest */
+	/*
+	 * Set by tcg_log_verify: verified and its type's binding rule held (its
+	 * data hashes to its digest; tcg_event_binding_ok). Whether the data of
+	 * any other type hashes to its digest is tcg_event_data_bound's to say.
+	 */
+	bool bound;
+	uint8_t bound_bank; /* enum tpm_bank of the first verified bank (tcg_event_data_bound) */
 };
 
 struct tcg_log {
@@ -147,8 +153,14 @@ bool tcg_log_pcr_complete(const struct tcg_log *log, unsigned pcr);
  */
 bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked);
 
-/* True when the event's data hashes to its digest in a bank whose replay
- * matched (computed by tcg_log_verify; false before it ran). */
+/*
+ * True when the event is verified and its data hashes to its digest in the
+ * first bank whose replay matched (false before tcg_log_verify ran). For
+ * types without a binding rule the data is hashed here, on each call: only
+ * the few events whose content a claim reads whatever their type need it
+ * (tcg_boot_state: PCR 7, PCR 12-14), and hashing every event's data in
+ * tcg_log_verify was a third of the log's hashing for nothing.
+ */
 bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev);
 
 /* ---- claims (tcg_claims.c) ----------------------------------------------- */
@@ -228,5 +240,14 @@ int sipa_walk(const uint8_t *p, size_t n, sipa_leaf_fn fn, void *arg, struct att
 
 /* A SIPA leaf as JSON ({"Type","Name","Value"}); new reference or NULL. */
 json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len);
+
+/*
+ * The same leaf appended to b as compact JSON text, byte for byte what
+ * json_dumps(sipa_leaf_json(...), JSON_COMPACT | JSON_PRESERVE_ORDER)
+ * writes, without building the value (the events claim). Errors: the
+ * buffer's (ATTEST_E_NOMEM).
+ */
+struct buf;
+int sipa_leaf_write(struct buf *b, uint32_t type, const uint8_t *data, uint32_t len);
 
 #endif

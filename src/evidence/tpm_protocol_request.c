@@ -402,7 +402,16 @@ static int verify_att(const struct tpm_proto_cfg *cfg, struct tpm_att *a, const 
 {
 	int rc = att_verify_quote(cfg, a, nonce, nonce_len, skip_nonce, v, err);
 
-	return rc != ATTEST_OK ? rc : att_verify_logs(a, v, err);
+	if (rc != ATTEST_OK)
+		return rc;
+	/*
+	 * Values the quote does not cover are not evidence (any client can send
+	 * a bank it did not quote): the logs replay, and the pcrs claim reads,
+	 * only the quoted PCRs (as azure_guest.c does).
+	 */
+	for (int b = 0; b < TPM_BANK_COUNT; b++)
+		a->pcrs.present[b] &= v->quote.selected[b];
+	return att_verify_logs(a, v, err);
 }
 
 /* v2 other_keys[].info.tpm_certify: each certified key must be certified by the AIK. */

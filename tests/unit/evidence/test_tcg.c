@@ -14,7 +14,11 @@
 #include "testutil.h"
 #include "test_tpm_lib.h"
 
+#include "base/buf.h"
 #include "evidence/tcg_log.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const LOGS[] = {
 	"tpm/event-logs/coreos_36_shielded_vm_no_secure_boot_eventlog.bin",
@@ -344,6 +348,83 @@ static void sipa_record_larger_than_its_container_is_refused(void **state)
 	assert_string_equal(sipa_type_name(0x00040001u), "BootDebugging");
 }
 
+/* sipa_leaf_write must be byte for byte the jansson dump it replaces on the events path. */
+static int leaf_text_matches_jansson(void *arg, uint32_t type, const uint8_t *data, uint32_t len)
+{
+	json_t *v = sipa_leaf_json(type, data, len);
+	char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	struct buf b;
+
+	buf_init(&b, 1u << 20);
+	assert_int_equal(sipa_leaf_write(&b, type, data, len), ATTEST_OK);
+	assert_non_null(want);
+	assert_string_equal((const char *)b.p, want);
+	(*(size_t *)arg)++;
+	free(want);
+	json_decref(v);
+	buf_free(&b);
+	return ATTEST_OK;
+}
+
+static void sipa_leaf_text_is_what_jansson_dumps(void **state)
+{
+	/* UTF-16 path with a quote, a backslash, controls (short and \u00XX), non-ASCII and a surrogate */
+	static const uint8_t path[] = {'a', 0, '"', 0, '\\', 0, '\n', 0, 0x01, 0, 0x7f, 0, 0xe9, 0,
+				       0x2d, 0x4e, 0x00, 0xd8, 'z', 0, 0, 0, 'x', 0};
+	static const uint8_t u8[] = {1}, u32[] = {0x78, 0x56, 0x34, 0x12};
+	static const uint8_t u64[] = {1, 2, 3, 4, 5, 6, 7, 0x80}, odd[] = {0xde, 0xad, 0xbe};
+	size_t n = 0;
+
+	(void)state;
+	leaf_text_matches_jansson(&n, 0x00050009u, path, sizeof(path));
+	leaf_text_matches_jansson(&n, 0x00040001u, u8, sizeof(u8));
+	leaf_text_matches_jansson(&n, 0x00050002u, u32, sizeof(u32));
+	leaf_text_matches_jansson(&n, 0x000A0007u, u64, sizeof(u64));
+	leaf_text_matches_jansson(&n, 0x0005FFFFu, odd, sizeof(odd)); /* no name */
+	leaf_text_matches_jansson(&n, 0x00050009u, path, 0);
+	assert_int_equal(n, 6);
+}
+
+static void sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	size_t n = 0, leaves = 0;
+	uint8_t *p = test_read_vector(dir, GCP_DIR "binary_bios_measurements.bin", &n);
+	struct tcg_log *log = NULL;
+
+	assert_non_null(p);
+	assert_int_equal(tcg_log_parse(p, n, &log, NULL), ATTEST_OK);
+	for (size_t i = 0; i < log->n_events; i++)
+		if (log->events[i].type == EV_EVENT_TAG)
+			assert_int_equal(sipa_walk(log->events[i].data, log->events[i].data_len,
+						   leaf_text_matches_jansson, &leaves, NULL),
+					 ATTEST_OK);
+	assert_true(leaves > 10);
+	tcg_log_free(log);
+	free(p);
+}
+
+static void events_claim_names_efi_variables_by_guid_and_decodes_sipa(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	size_t n = 0;
+	uint8_t *p = test_read_vector(dir, GCP_DIR "binary_bios_measurements.bin", &n);
+	struct tcg_log *log = NULL;
+	char *text;
+
+	assert_non_null(p);
+	assert_int_equal(tcg_log_parse(p, n, &log, NULL), ATTEST_OK);
+	text = tcg_events_json(log, false);
+	assert_non_null(text);
+	/* EFI_GLOBAL_VARIABLE as 8-4-4-4-12 text (its first three fields stored little-endian) */
+	assert_non_null(strstr(text, "\"VariableName\":\"8be4df61-93ca-11d2-aa0d-00e098032b8c\""));
+	assert_non_null(strstr(text, "\"SipaEvents\":[{\"Type\":"));
+	assert_non_null(strstr(text, "{\"EventSeq\":1,\"PcrIndex\":"));
+	free(text);
+	tcg_log_free(log);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +440,9 @@ int main(void)
 		cmocka_unit_test(log_and_quote_without_a_common_bank_are_refused),
 		cmocka_unit_test(spec_id_event_with_undeclared_algorithm_is_refused),
 		cmocka_unit_test(sipa_record_larger_than_its_container_is_refused),
+		cmocka_unit_test(sipa_leaf_text_is_what_jansson_dumps),
+		cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
+		cmocka_unit_test(sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
