@@ -97,15 +97,23 @@ struct http_resp_header {
 	char value[HTTP_HEADER_VALUE_MAX];
 };
 
+/*
+ * headers[] comes last and only headers[0..nheaders) are ever read: a
+ * response may be zeroed up to HTTP_RESPONSE_ZEROED (httpd.c does, per
+ * request) instead of all of its ~66 kB.
+ */
 struct http_response {
 	int status;            /* 0 = the handler set nothing: answered 500 */
 	char content_type[96];
 	struct buf body;       /* capped at HTTP_RESP_BODY_MAX */
-	size_t nheaders;
-	struct http_resp_header headers[HTTP_MAX_RESP_HEADERS];
 	char error_code[64];   /* MAA error code of an error answer, for logs/metrics */
 	char error_msg[256];   /* its message, for the log line */
+	size_t nheaders;
+	struct http_resp_header headers[HTTP_MAX_RESP_HEADERS];
 };
+
+/* What must be zero in a fresh response: every member before headers[]. */
+#define HTTP_RESPONSE_ZEROED offsetof(struct http_response, headers)
 
 #define HTTP_RESP_BODY_MAX (16u * 1024 * 1024)
 
