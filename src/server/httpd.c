@@ -301,10 +301,17 @@ static enum http_role role_needed(unsigned flags, const struct store_provider *p
 	return HTTP_ROLE_NONE;
 }
 
-/* The provider's own rate (settings "rate_limit", "rate_burst"), else the service's. */
+/*
+ * The provider's own rate (settings "rate_limit", "rate_burst"), else the
+ * service's. Settings that cannot name either (no "rate_", and no '\\'
+ * that could spell it escaped) are not parsed: most providers set neither,
+ * and this runs on every request.
+ */
 static void provider_rate(const struct srv_config *cfg, const struct store_provider *p, double *rate, int *burst)
 {
-	json_t *s = p && p->settings_json ? json_loads(p->settings_json, 0, NULL) : NULL;
+	const char *text = p ? p->settings_json : NULL;
+	bool may_set = text != NULL && (strstr(text, "rate_") != NULL || strchr(text, '\\') != NULL);
+	json_t *s = may_set ? json_loads(text, 0, NULL) : NULL;
 	json_t *r = json_object_get(s, "rate_limit"), *b = json_object_get(s, "rate_burst");
 
 	*rate = json_is_number(r) ? json_number_value(r) : cfg->rate_limit;
