@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define T0  1750377600 /* 2025-06-20 */
 #define DAY 86400
@@ -1250,6 +1251,56 @@ static void real_intel_chains_get_the_same_verdict_from_both_verifiers(void **st
 	assert_int_equal(mismatches, 0);
 }
 
+/* One seed of fuzz/crypto/corpus/fuzz_x509_der: prefix byte (0 certificate, 1 CRL) ‖ DER. */
+static void write_seed(const char *name, uint8_t prefix, const uint8_t *der, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/fuzz/crypto/corpus", getenv("ATTEST_SOURCE_DIR"));
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/fuzz/crypto/corpus/fuzz_x509_der", getenv("ATTEST_SOURCE_DIR"));
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/fuzz/crypto/corpus/fuzz_x509_der/%s", getenv("ATTEST_SOURCE_DIR"),
+		 name);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(&prefix, 1, 1, f), 1);
+	assert_int_equal(fwrite(der, 1, len, f), len);
+	fclose(f);
+}
+
+/*
+ * With ATTEST_WRITE_FUZZ_CORPUS=1 (and ctest's ATTEST_SOURCE_DIR): the
+ * synthetic platform's PCK chain, TCB Signing certificate and CRLs as seeds.
+ */
+static void write_seeds(int ca, const char *dir, const char *pem, size_t len, const struct buf *pck_crl,
+			const struct buf *root_crl)
+{
+	static const char *const names[] = {"pck", "pck-ca", "root"};
+	struct intel_der_chain ch = {0};
+	char name[64];
+	uint8_t *tcb;
+	size_t tn = 0;
+
+	if (getenv("ATTEST_WRITE_FUZZ_CORPUS") == NULL || getenv("ATTEST_SOURCE_DIR") == NULL)
+		return;
+	assert_int_equal(intel_pem_chain_der((const uint8_t *)pem, len, NULL, &ch, "t", NULL), ATTEST_OK);
+	for (size_t i = 0; i < ch.n && i < 3; i++) {
+		snprintf(name, sizeof(name), "synthetic-%s-%s", ca ? "platform" : "processor", names[i]);
+		write_seed(name, 0, ch.cert[i]->der.p, ch.cert[i]->der.n);
+	}
+	intel_der_chain_free(&ch);
+	snprintf(name, sizeof(name), "synthetic-%s-pck-crl", ca ? "platform" : "processor");
+	write_seed(name, 1, pck_crl->p, pck_crl->len);
+	write_seed("synthetic-root-ca-crl", 1, root_crl->p, root_crl->len);
+	tcb = test_read_vector(dir, "tcb_info_issuer_chain.pem", &tn);
+	assert_non_null(tcb);
+	assert_int_equal(intel_pem_chain_der(tcb, tn, NULL, &ch, "t", NULL), ATTEST_OK);
+	write_seed("synthetic-tcb-signing", 0, ch.cert[0]->der.p, ch.cert[0]->der.n);
+	intel_der_chain_free(&ch);
+	free(tcb);
+}
+
 static void the_synthetic_platforms_chains_get_the_same_verdict_from_both_verifiers(void **state)
 {
 	(void)state;
@@ -1285,6 +1336,7 @@ static void the_synthetic_platforms_chains_get_the_same_verdict_from_both_verifi
 			assert_non_null(b2);
 			pck_crl = RAW(b1, n1l), root_crl = RAW(b2, n2l);
 			free(b1), free(b2);
+			write_seeds(ca, d, pem, len, &pck_crl, &root_crl);
 			snprintf(path, sizeof(path), "rm -rf '%s'", d);
 			assert_int_equal(system(path), 0);
 		}
