@@ -124,7 +124,7 @@ static int floor_once(struct quote_case *c, const struct tcg_log *log, const EVP
 		const struct tcg_event *ev = &log->events[i];
 		bool checked;
 
-		if (ev->type == EV_NO_ACTION)
+		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << c->bank)))
 			continue;
 		memset(buf, 0, bl);
 		memcpy(buf + bl, ev->digest[c->bank], bl);

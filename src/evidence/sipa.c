@@ -101,32 +101,42 @@ const char *sipa_type_name(uint32_t type)
 	return NULL;
 }
 
+static int sipa_truncated(struct attest_err *err, size_t off)
+{
+	attest_err_set(err, ATTEST_E_PARSE, "tcg.sipa.truncated",
+		       "a SIPA record at byte %zu of the tagged event exceeds its container", off);
+	return ATTEST_E_PARSE;
+}
+
+/*
+ * Each record: an 8-byte header (type, size) in one take, then a leaf's
+ * bytes in a second, or a container as a cursor of its own. A WBCL holds
+ * about a thousand records: two cursor calls each, not four.
+ */
 static int walk(struct cur *c, int depth, sipa_leaf_fn fn, void *arg, struct attest_err *err)
 {
 	while (!cur_empty(c)) {
 		size_t off = c->off;
-		const uint8_t *hdr = NULL;
-		uint32_t type = 0, size = 0;
+		const uint8_t *hdr, *leaf;
+		uint32_t type, size;
 		struct cur sub;
 		int rc;
 
-		/* The 8-byte record header in one take (a WBCL holds thousands of records). */
-		if (cur_take(c, 8, &hdr) == 0) {
-			type = ld_u32le(hdr);
-			size = ld_u32le(hdr + 4);
-		}
-		if (hdr == NULL || cur_sub(c, size, &sub)) {
-			attest_err_set(err, ATTEST_E_PARSE, "tcg.sipa.truncated",
-				       "a SIPA record at byte %zu of the tagged event exceeds its container", off);
-			return ATTEST_E_PARSE;
-		}
-		if ((type & SIPA_CONTAINER_MASK) == SIPA_CONTAINER) {
-			if (depth >= SIPA_MAX_DEPTH)
-				return attest_err_set(err, ATTEST_E_PARSE, "tcg.sipa.depth",
-						      "SIPA containers nest deeper than %d", SIPA_MAX_DEPTH);
-			rc = walk(&sub, depth + 1, fn, arg, err);
+		if (cur_take(c, 8, &hdr))
+			return sipa_truncated(err, off);
+		type = ld_u32le(hdr);
+		size = ld_u32le(hdr + 4);
+		if ((type & SIPA_CONTAINER_MASK) != SIPA_CONTAINER) {
+			if (cur_take(c, size, &leaf))
+				return sipa_truncated(err, off);
+			rc = fn(arg, type, leaf, size);
+		} else if (cur_sub(c, size, &sub)) {
+			return sipa_truncated(err, off);
+		} else if (depth >= SIPA_MAX_DEPTH) {
+			return attest_err_set(err, ATTEST_E_PARSE, "tcg.sipa.depth",
+					      "SIPA containers nest deeper than %d", SIPA_MAX_DEPTH);
 		} else {
-			rc = fn(arg, type, sub.p, size);
+			rc = walk(&sub, depth + 1, fn, arg, err);
 		}
 		if (rc != ATTEST_OK)
 			return rc;

@@ -120,7 +120,7 @@ static int parse_legacy(struct cur *c, size_t seq, struct tcg_event *ev, struct 
 		return truncated(err, seq, off, "header");
 	if (cur_take(c, TCG_LEGACY_DIGEST, &d))
 		return truncated(err, seq, off, "SHA-1 digest");
-	memcpy(ev->digest[TPM_BANK_SHA1], d, TCG_LEGACY_DIGEST);
+	ev->digest[TPM_BANK_SHA1] = d;
 	ev->digests = 1u << TPM_BANK_SHA1;
 	if (cur_u32le(c, &size))
 		return truncated(err, seq, off, "EventSize");
@@ -178,7 +178,7 @@ static int parse_agile(struct cur *c, const struct tcg_log *log, size_t seq, str
 			return truncated(err, seq, off, "digest");
 		bank = tpm_bank_from_alg(alg);
 		if (bank >= 0) {
-			memcpy(ev->digest[bank], d, (size_t)size_of);
+			ev->digest[bank] = d;
 			ev->digests |= 1u << bank;
 		}
 	}
@@ -277,7 +277,8 @@ static int parse_records(struct cur *c, struct tcg_log *log, size_t *cap, struct
 		if (rc != ATTEST_OK)
 			return rc;
 		if (ev.pcr == WINDOWS_TRUSTPOINT_PCR && ev.type == EV_NO_ACTION) {
-			ev.digests = 0;
+			ev.digests = 0; /* never extended */
+			memset(ev.digest, 0, sizeof(ev.digest));
 		} else if (ev.pcr >= TPM_PCR_COUNT) {
 			attest_err_set(err, ATTEST_E_PARSE, "tcg.log.pcr",
 				       "event #%u extends PCR %u; PCRs are 0-23", ev.seq, ev.pcr);
@@ -313,6 +314,7 @@ int tcg_log_parse(const uint8_t *p, size_t n, struct tcg_log **out, struct attes
 		if ((rc = parse_specid(log, &hdr, err)) != ATTEST_OK)
 			goto out;
 		hdr.digests = 0; /* its 20 zero bytes are no digest of any bank */
+		hdr.digest[TPM_BANK_SHA1] = NULL;
 	} else {
 		log->banks = 1u << TPM_BANK_SHA1;
 		/* A StartupLocality event is only defined after the Spec ID event

@@ -13,8 +13,8 @@
  * that digest. Only events on PCRs that matched are "verified"; claims are
  * decoded from verified events alone.
  *
- * Ownership: a parsed log points into the caller's bytes (event data is
- * not copied); those bytes must outlive it.
+ * Ownership: a parsed log points into the caller's bytes (event data and
+ * digests are not copied); those bytes must outlive it.
  */
 
 #include "attest/error.h"
@@ -74,7 +74,12 @@ struct tcg_event {
 	uint32_t pcr;
 	uint32_t type;
 	uint32_t digests; /* bit per enum tpm_bank: a digest of that bank is present */
-	uint8_t digest[TPM_BANK_COUNT][TPM_PCR_MAX_DIGEST];
+	/*
+	 * Into the log bytes, tpm_bank_size(bank) long, when the bit is set
+	 * (else NULL): the parse copies no digest, so a log's events stay a
+	 * few cache lines instead of 300 bytes each.
+	 */
+	const uint8_t *digest[TPM_BANK_COUNT];
 	const uint8_t *data; /* into the log bytes */
 	uint32_t data_len;
 	size_t offset; /* byte offset of the record in the log */

@@ -609,6 +609,253 @@ static void unrestricted_key_as_aik_public_is_refused(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* ---- the verified AIK chain cache ------------------------------------------ */
+
+struct aik_world {
+	struct gcp g;
+	struct devplat_tpm_ca *ca;
+	STACK_OF(X509) *roots;
+	struct tpm_aik_cache *cache;
+	unsigned char *der; /* the AIK certificate, valid T_NOW - 3600 .. T_NOW + 3600 */
+	int der_len;
+};
+
+static unsigned char *cert_der(const struct devplat_tpm_ca *ca, EVP_PKEY *key, int64_t nb, int64_t na, int *len)
+{
+	X509 *cert = NULL;
+	unsigned char *der = NULL;
+
+	assert_int_equal(devplat_tpm_ca_issue(ca, key, "AIK", nb, na, &cert, NULL), 0);
+	*len = i2d_X509(cert, &der);
+	assert_true(*len > 0);
+	X509_free(cert);
+	return der;
+}
+
+static int aik_world_new(struct aik_world *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (gcp_load(&w->g) != 0)
+		return -1;
+	assert_int_equal(devplat_tpm_ca_new("AIK root", T_NOW - 86400, T_NOW + 86400 * 365, &w->ca, NULL), 0);
+	w->roots = sk_X509_new_null();
+	sk_X509_push(w->roots, w->ca->cert);
+	w->cache = tpm_aik_cache_new(8);
+	assert_non_null(w->cache);
+	w->der = cert_der(w->ca, w->g.key, T_NOW - 3600, T_NOW + 3600, &w->der_len);
+	return 0;
+}
+
+static void aik_world_free(struct aik_world *w)
+{
+	OPENSSL_free(w->der);
+	tpm_aik_cache_free(w->cache);
+	sk_X509_free(w->roots);
+	devplat_tpm_ca_free(w->ca);
+	gcp_free(&w->g);
+}
+
+/* One quote verification with the certificate as DER through the cache; returns the rc, err filled. */
+static int verify_with_der(struct aik_world *w, const unsigned char *der, size_t len, int64_t now,
+			   struct tpm_quote_out *out, struct attest_err *err)
+{
+	struct tpm_quote_in in = gcp_in(&w->g);
+	struct tpm_aik_trust t = {.now = now, .roots = w->roots, .require_valid_aik_cert = true, .cache = w->cache};
+
+	in.aik_cert_der = der;
+	in.aik_cert_der_len = len;
+	attest_err_clear(err);
+	return tpm_quote_verify(&in, &t, out, err);
+}
+
+static void expect_stats(struct tpm_aik_cache *c, uint64_t hits, uint64_t misses)
+{
+	uint64_t h = 0, m = 0;
+
+	tpm_aik_cache_stats(c, &h, &m);
+	assert_int_equal(h, hits);
+	assert_int_equal(m, misses);
+}
+
+static void aik_cache_capacity_is_bounded(void **state)
+{
+	(void)state;
+	assert_null(tpm_aik_cache_new(0));
+	assert_null(tpm_aik_cache_new(4097));
+	tpm_aik_cache_free(tpm_aik_cache_new(4096));
+	tpm_aik_cache_free(NULL);
+}
+
+static void a_verified_aik_chain_is_found_again_with_the_same_verdict(void **state)
+{
+	struct aik_world w;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	REQUIRE_VECTORS(vdir_);
+	(void)vdir_;
+	assert_int_equal(aik_world_new(&w), 0);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW, &out, &err), 0);
+	assert_true(out.aik_cert_validated);
+	expect_stats(w.cache, 0, 1);
+	for (int i = 0; i < 3; i++) {
+		memset(&out, 0, sizeof(out));
+		assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW + 100 * i, &out, &err), 0);
+		assert_true(out.aik_cert_validated);
+		assert_memory_equal(out.aik_pub_hash, w.g.key_hash, 32);
+	}
+	expect_stats(w.cache, 3, 1);
+	aik_world_free(&w);
+}
+
+static void a_cached_chain_is_not_reused_outside_its_certificates_validity(void **state)
+{
+	struct aik_world w;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	REQUIRE_VECTORS(vdir_);
+	(void)vdir_;
+	assert_int_equal(aik_world_new(&w), 0);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW, &out, &err), 0);
+	/* at notAfter the certificate is expired (X509_cmp_time), cached or not */
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW + 3600, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert.expired");
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW - 3601, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert.not_yet_valid");
+	expect_stats(w.cache, 0, 3);
+	/* the last second of the window still hits */
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW + 3599, &out, &err), 0);
+	expect_stats(w.cache, 1, 3);
+	aik_world_free(&w);
+}
+
+static void a_different_certificate_misses_the_cache(void **state)
+{
+	struct aik_world w;
+	struct tpm_quote_out out;
+	struct attest_err err;
+	int len2 = 0;
+	unsigned char *der2;
+
+	REQUIRE_VECTORS(vdir_);
+	(void)vdir_;
+	assert_int_equal(aik_world_new(&w), 0);
+	der2 = cert_der(w.ca, w.g.key, T_NOW - 60, T_NOW + 60, &len2);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW, &out, &err), 0);
+	assert_int_equal(verify_with_der(&w, der2, (size_t)len2, T_NOW, &out, &err), 0);
+	expect_stats(w.cache, 0, 2);
+	/* its own, shorter window holds for it alone */
+	assert_int_equal(verify_with_der(&w, der2, (size_t)len2, T_NOW + 120, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert.expired");
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW + 120, &out, &err), 0);
+	expect_stats(w.cache, 1, 3);
+	OPENSSL_free(der2);
+	aik_world_free(&w);
+}
+
+static void a_changed_certificate_is_refused_though_the_original_is_cached(void **state)
+{
+	struct aik_world w;
+	struct tpm_quote_out out;
+	struct attest_err err;
+	unsigned char *bad;
+
+	REQUIRE_VECTORS(vdir_);
+	(void)vdir_;
+	assert_int_equal(aik_world_new(&w), 0);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW, &out, &err), 0);
+	bad = OPENSSL_memdup(w.der, (size_t)w.der_len);
+	bad[w.der_len - 5] ^= 0x01; /* inside the signature */
+	assert_int_equal(verify_with_der(&w, bad, (size_t)w.der_len, T_NOW, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert.signature");
+	/* cut: not one DER certificate, refused whatever the policy */
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len - 1, T_NOW, &out, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.aik.cert.parse");
+	expect_stats(w.cache, 0, 3);
+	OPENSSL_free(bad);
+	aik_world_free(&w);
+}
+
+static void a_cached_chain_whose_root_is_no_longer_trusted_is_refused(void **state)
+{
+	struct aik_world w;
+	struct devplat_tpm_ca *other = NULL;
+	struct tpm_quote_out out;
+	struct attest_err err;
+
+	REQUIRE_VECTORS(vdir_);
+	(void)vdir_;
+	assert_int_equal(aik_world_new(&w), 0);
+	assert_int_equal(devplat_tpm_ca_new("other root", T_NOW - 86400, T_NOW + 86400, &other, NULL), 0);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW, &out, &err), 0);
+	/* the tenant's roots change: the issuing root is withdrawn (revoked trust) */
+	sk_X509_pop(w.roots);
+	sk_X509_push(w.roots, other->cert);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW, &out, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.aik.cert.untrusted_root");
+	expect_stats(w.cache, 0, 2);
+	/* given back, the same chain verifies (and hits) again */
+	sk_X509_pop(w.roots);
+	sk_X509_push(w.roots, w.ca->cert);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW, &out, &err), 0);
+	expect_stats(w.cache, 1, 2);
+	devplat_tpm_ca_free(other);
+	aik_world_free(&w);
+}
+
+static void a_cached_certificate_of_another_key_than_the_aik_is_refused(void **state)
+{
+	struct aik_world w;
+	struct tpm_quote_out out;
+	struct attest_err err;
+	EVP_PKEY *another = EVP_EC_gen("P-256");
+	int len2 = 0;
+	unsigned char *der2;
+
+	REQUIRE_VECTORS(vdir_);
+	(void)vdir_;
+	assert_int_equal(aik_world_new(&w), 0);
+	der2 = cert_der(w.ca, another, T_NOW - 3600, T_NOW + 3600, &len2);
+	/* verified and cached once, then presented beside the GCP AIK: still its key, not the AIK */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(verify_with_der(&w, der2, (size_t)len2, T_NOW, &out, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.aik.cert_key_mismatch");
+	}
+	expect_stats(w.cache, 0, 2);
+	OPENSSL_free(der2);
+	EVP_PKEY_free(another);
+	aik_world_free(&w);
+}
+
+static void a_full_cache_evicts_its_oldest_chain_and_stays_correct(void **state)
+{
+	struct aik_world w;
+	struct tpm_quote_out out;
+	struct attest_err err;
+	unsigned char *ders[3];
+	int lens[3];
+
+	REQUIRE_VECTORS(vdir_);
+	(void)vdir_;
+	assert_int_equal(aik_world_new(&w), 0);
+	tpm_aik_cache_free(w.cache);
+	w.cache = tpm_aik_cache_new(2);
+	for (int i = 0; i < 3; i++)
+		ders[i] = cert_der(w.ca, w.g.key, T_NOW - 100 - i, T_NOW + 100, &lens[i]);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(verify_with_der(&w, ders[i], (size_t)lens[i], T_NOW, &out, &err), 0);
+	/* 1 and 2 are cached, 0 was evicted */
+	assert_int_equal(verify_with_der(&w, ders[2], (size_t)lens[2], T_NOW, &out, &err), 0);
+	assert_int_equal(verify_with_der(&w, ders[1], (size_t)lens[1], T_NOW, &out, &err), 0);
+	expect_stats(w.cache, 2, 3);
+	assert_int_equal(verify_with_der(&w, ders[0], (size_t)lens[0], T_NOW, &out, &err), 0);
+	expect_stats(w.cache, 2, 4);
+	for (int i = 0; i < 3; i++)
+		OPENSSL_free(ders[i]);
+	aik_world_free(&w);
+}
+
 int main(void)
 {
 	/* libtss2-mu logs malformed input to stderr; the tests feed it plenty. */
@@ -623,6 +870,14 @@ int main(void)
 		cmocka_unit_test(selection_not_covering_required_mask_is_refused),
 		cmocka_unit_test(unregistered_aik_without_certificate_is_refused),
 		cmocka_unit_test(aik_certificate_chaining_to_root_makes_aik_trusted),
+		cmocka_unit_test(aik_cache_capacity_is_bounded),
+		cmocka_unit_test(a_verified_aik_chain_is_found_again_with_the_same_verdict),
+		cmocka_unit_test(a_cached_chain_is_not_reused_outside_its_certificates_validity),
+		cmocka_unit_test(a_different_certificate_misses_the_cache),
+		cmocka_unit_test(a_changed_certificate_is_refused_though_the_original_is_cached),
+		cmocka_unit_test(a_cached_chain_whose_root_is_no_longer_trusted_is_refused),
+		cmocka_unit_test(a_cached_certificate_of_another_key_than_the_aik_is_refused),
+		cmocka_unit_test(a_full_cache_evicts_its_oldest_chain_and_stays_correct),
 		cmocka_unit_test(quote_signed_by_another_key_is_refused),
 		cmocka_unit_test(trailing_bytes_after_structures_are_refused),
 		cmocka_unit_test(tpm2b_public_and_tpmt_public_give_the_same_key),

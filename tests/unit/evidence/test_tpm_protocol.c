@@ -622,6 +622,69 @@ static void malformed_requests_are_refused_with_their_own_errors(void **state)
 	}
 }
 
+static void a_returning_client_finds_its_verified_aik_chain_in_the_cache(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	uint64_t hits = 0, misses = 0;
+
+	f->cfg.aik_cache = tpm_aik_cache_new(4);
+	for (int i = 0; i < 2; i++) {
+		char *msg;
+
+		round_start(f);
+		msg = build(f, 2, false, NULL);
+		if (run(f, msg, &res, &err) != 0)
+			fail_msg("%s: %s (%s)", err.name, err.msg, err.where);
+		assert_true(json_is_true(claim_set_get(res.claims, "aikValidated")));
+		tpm_proto_result_free(&res);
+		free(msg);
+	}
+	tpm_aik_cache_stats(f->cfg.aik_cache, &hits, &misses);
+	assert_int_equal(hits, 1);
+	assert_int_equal(misses, 1);
+	/* from the certificate's notAfter on the cached chain is not used: the request is refused */
+	f->cfg.now = T_NOW + 86400; /* the context is issued and opened then too */
+	round_start(f);
+	{
+		char *msg = build(f, 2, false, NULL);
+		int rc = run(f, msg, &res, &err);
+
+		f->cfg.now = T_NOW;
+		free(msg);
+		assert_int_equal(rc, ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.aik.cert.expired");
+	}
+	tpm_aik_cache_stats(f->cfg.aik_cache, &hits, &misses);
+	assert_int_equal(hits, 1);
+	assert_int_equal(misses, 2);
+	tpm_aik_cache_free(f->cfg.aik_cache);
+	f->cfg.aik_cache = NULL;
+}
+
+static void pcrs_claim_and_replay_hold_only_the_quoted_bank(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	const char *pcrs;
+	char *msg;
+
+	/* the client sends SHA-1 and SHA-256 values; its quote covers SHA-256 alone */
+	assert_true(f->pcrs.present[TPM_BANK_SHA1] != 0);
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	if (run(f, msg, &res, &err) != 0)
+		fail_msg("%s: %s (%s)", err.name, err.msg, err.where);
+	pcrs = json_string_value(claim_set_get(res.claims, "pcrs"));
+	assert_non_null(pcrs);
+	assert_non_null(strstr(pcrs, "\"SHA256\""));
+	assert_null(strstr(pcrs, "\"SHA1\""));
+	tpm_proto_result_free(&res);
+	free(msg);
+}
+
 static void seen_set_is_bounded_and_forgets_only_expired_ids(void **state)
 {
 	struct tpm_seen_set *s = tpm_seen_set_new(3);
@@ -716,6 +779,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(v2_basic_request_verifies_and_yields_tpm_claims),
+		cmocka_unit_test(a_returning_client_finds_its_verified_aik_chain_in_the_cache),
+		cmocka_unit_test(pcrs_claim_and_replay_hold_only_the_quoted_bank),
 		cmocka_unit_test(replayed_service_context_is_refused),
 		cmocka_unit_test(expired_service_context_is_refused),
 		cmocka_unit_test(context_sealed_under_another_key_is_refused),
