@@ -585,11 +585,20 @@ struct aik_cache_entry {
 	uint64_t seq;			 /* insertion order, for eviction */
 };
 
+struct key_cache_entry {
+	bool used;
+	uint8_t id[32];	  /* SHA-256 of the JWK's canonical text */
+	uint8_t spki[32]; /* tpm_pkey_spki_sha256 of the key */
+	EVP_PKEY *key;	  /* own reference */
+	uint64_t seq;
+};
+
 struct tpm_aik_cache {
 	pthread_mutex_t lock;
 	size_t cap;
 	uint64_t seq, hits, misses;
 	struct aik_cache_entry *v;
+	struct key_cache_entry *keys; /* cap entries too */
 };
 
 /* A linear scan under one mutex: 4096 keys cost less than the chain verification did. */
@@ -605,8 +614,10 @@ struct tpm_aik_cache *tpm_aik_cache_new(size_t capacity)
 	if (c == NULL)
 		return NULL;
 	c->v = calloc(capacity, sizeof(*c->v));
-	if (c->v == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
+	c->keys = calloc(capacity, sizeof(*c->keys));
+	if (c->v == NULL || c->keys == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
 		free(c->v);
+		free(c->keys);
 		free(c);
 		return NULL;
 	}
@@ -618,10 +629,13 @@ void tpm_aik_cache_free(struct tpm_aik_cache *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->cap; i++)
+	for (size_t i = 0; i < c->cap; i++) {
 		X509_free(c->v[i].anchor);
+		EVP_PKEY_free(c->keys[i].key);
+	}
 	pthread_mutex_destroy(&c->lock);
 	free(c->v);
+	free(c->keys);
 	free(c);
 }
 
@@ -701,6 +715,51 @@ static void aik_cache_put(struct tpm_aik_cache *c, const struct aik_cache_entry 
 	X509_free(slot->anchor);
 	*slot = *e;
 	slot->used = true;
+	slot->seq = ++c->seq;
+	pthread_mutex_unlock(&c->lock);
+}
+
+EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *c, const uint8_t id[32], uint8_t spki[32])
+{
+	EVP_PKEY *key = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->cap && key == NULL; i++) {
+		const struct key_cache_entry *e = &c->keys[i];
+
+		if (e->used && memcmp(e->id, id, 32) == 0 && EVP_PKEY_up_ref(e->key) == 1) {
+			key = e->key;
+			memcpy(spki, e->spki, 32);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return key;
+}
+
+void tpm_key_cache_put(struct tpm_aik_cache *c, const uint8_t id[32], EVP_PKEY *key, const uint8_t spki[32])
+{
+	struct key_cache_entry *slot = NULL;
+
+	if (EVP_PKEY_up_ref(key) != 1)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->cap && slot == NULL; i++)
+		if (c->keys[i].used && memcmp(c->keys[i].id, id, 32) == 0)
+			slot = &c->keys[i]; /* two threads decoded the same key */
+	for (size_t i = 0; i < c->cap && slot == NULL; i++)
+		if (!c->keys[i].used)
+			slot = &c->keys[i];
+	if (slot == NULL) { /* full: the oldest goes */
+		slot = &c->keys[0];
+		for (size_t i = 1; i < c->cap; i++)
+			if (c->keys[i].seq < slot->seq)
+				slot = &c->keys[i];
+	}
+	EVP_PKEY_free(slot->key);
+	slot->used = true;
+	memcpy(slot->id, id, 32);
+	memcpy(slot->spki, spki, 32);
+	slot->key = key; /* the reference taken above */
 	slot->seq = ++c->seq;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -1011,7 +1070,9 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 	r.sig_alg = sig.sigAlg;
 	r.sig_hash = sig.sigAlg == TPM2_ALG_ECDSA ? sig.signature.ecdsa.hash : sig.signature.rsassa.hash;
 	/* 3. The AIK itself. */
-	if (tpm_pkey_spki_sha256(in->aik, r.aik_pub_hash) != 0)
+	if (in->aik_pub_hash != NULL)
+		memcpy(r.aik_pub_hash, in->aik_pub_hash, 32);
+	else if (tpm_pkey_spki_sha256(in->aik, r.aik_pub_hash) != 0)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.key", "cannot encode the AIK");
 	if ((rc = aik_check_h(in->aik, r.aik_pub_hash, &cert, trust, &r.aik_cert_validated,
 			      &r.aik_registered, err)) != ATTEST_OK)

@@ -110,14 +110,29 @@ int tpm_pkey_spki_sha256(EVP_PKEY *key, uint8_t out[32]);
  * that root is still one of the trusted roots given, and when the
  * certified key is the AIK; anything else is a miss and verifies in full.
  * Only chains that verified are stored. Full: the oldest entry goes.
+ *
+ * The same cache keeps the public keys a returning client sends again as
+ * JWKs (its AIK, its request key), decoded, under the SHA-256 of their
+ * canonical JSON text: the same text decodes to the same key, and a key
+ * decoded afresh paid its decoding and its Montgomery set-up on every
+ * request. Keys are shared read-only between threads (OpenSSL 3).
  */
 struct tpm_aik_cache;
 
-/* capacity 1..4096 entries; NULL otherwise or out of memory. */
+/* capacity 1..4096 entries (of each kind); NULL otherwise or out of memory. */
 struct tpm_aik_cache *tpm_aik_cache_new(size_t capacity);
 void tpm_aik_cache_free(struct tpm_aik_cache *cache);
-/* Hits and misses so far (tests and metrics). */
+/* Chain hits and misses so far (tests and metrics). */
 void tpm_aik_cache_stats(struct tpm_aik_cache *cache, uint64_t *hits, uint64_t *misses);
+
+/*
+ * The key decoded from the JWK whose canonical text hashes to id, with its
+ * SPKI SHA-256 (tpm_pkey_spki_sha256): a new reference (caller frees), or
+ * NULL when absent.
+ */
+EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *cache, const uint8_t id[32], uint8_t spki[32]);
+/* Stores key (taking its own reference) and its SPKI SHA-256 under id. */
+void tpm_key_cache_put(struct tpm_aik_cache *cache, const uint8_t id[32], EVP_PKEY *key, const uint8_t spki[32]);
 
 /* ---- quotes ------------------------------------------------------------- */
 
@@ -140,6 +155,8 @@ struct tpm_quote_in {
 	/* Or the certificate as DER (borrowed), decoded only when the cache misses. */
 	const uint8_t *aik_cert_der;
 	size_t aik_cert_der_len;
+	/* tpm_pkey_spki_sha256(aik) when the caller has it (a cached key); NULL: computed here. */
+	const uint8_t *aik_pub_hash;
 	STACK_OF(X509) *aik_chain; /* intermediates, may be NULL (borrowed) */
 	const uint8_t *nonce;    /* expected extraData */
 	size_t nonce_len;

@@ -8,6 +8,7 @@
 
 #include "base/codec.h"
 #include "base/jsonx.h"
+#include "crypto/crypto.h"
 #include "crypto/jose.h"
 #include "evidence/tcg_log.h"
 #include "evidence/vbs.h"
@@ -30,6 +31,8 @@ struct tpm_att {
 	size_t n_logs;
 	struct tpm_pcr_values pcrs;
 	EVP_PKEY *aik;   /* owned */
+	uint8_t aik_hash[32]; /* its SPKI SHA-256 when the key came from the cache */
+	bool aik_hash_set;
 	uint8_t *aik_cert; /* DER (owned, may be NULL): decoded only when the AIK cache misses */
 	size_t aik_cert_len;
 	uint8_t *blob;   /* v1: the PCP blob the pointers below come from (owned) */
@@ -98,7 +101,39 @@ static int aik_from_public(const json_t *tad, struct tpm_att *a, struct attest_e
 	return rc;
 }
 
-static int aik_from(const json_t *tad, struct tpm_att *a, struct attest_err *err)
+/*
+ * A JWK's key through the cache (when there is one): the same canonical
+ * text is the same key, so a returning client's keys are decoded once.
+ * *spki_set says whether spki holds the key's SPKI SHA-256.
+ */
+static int jwk_key_cached(struct tpm_aik_cache *cache, const json_t *jwk, EVP_PKEY **out, uint8_t spki[32],
+			  bool *spki_set, struct attest_err *err)
+{
+	size_t len = 0;
+	char *text = cache != NULL ? jose_json_dump_sorted(jwk, &len) : NULL;
+	uint8_t id[32];
+	int rc;
+
+	*spki_set = false;
+	if (text != NULL && sha256(text, len, id) == ATTEST_OK) {
+		free(text);
+		if ((*out = tpm_key_cache_get(cache, id, spki)) != NULL) {
+			*spki_set = true;
+			return ATTEST_OK;
+		}
+		if ((rc = jwk_to_key(jwk, out, err)) != ATTEST_OK)
+			return rc;
+		if (tpm_pkey_spki_sha256(*out, spki) == 0) {
+			tpm_key_cache_put(cache, id, *out, spki);
+			*spki_set = true;
+		}
+		return ATTEST_OK;
+	}
+	free(text);
+	return jwk_to_key(jwk, out, err);
+}
+
+static int aik_from(const json_t *tad, struct tpm_aik_cache *cache, struct tpm_att *a, struct attest_err *err)
 {
 	const json_t *jwk = json_object_get(tad, "aik_pub");
 	uint8_t *der = NULL;
@@ -110,7 +145,7 @@ static int aik_from(const json_t *tad, struct tpm_att *a, struct attest_err *err
 	else if (!json_is_object(jwk))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"aik_pub\" (JWK) is missing");
 	else
-		rc = jwk_to_key(jwk, &a->aik, err);
+		rc = jwk_key_cached(cache, jwk, &a->aik, a->aik_hash, &a->aik_hash_set, err);
 	if (rc != ATTEST_OK) {
 		attest_err_prefix(err, "aik_pub: ");
 		return rc;
@@ -221,13 +256,13 @@ static int add_log(struct tpm_att *a, const json_t *obj, const char *key, struct
 }
 
 /* v2 current_attestation / boot_attestation. */
-static int att_from_v2(const json_t *o, struct tpm_att *a, struct attest_err *err)
+static int att_from_v2(const json_t *o, struct tpm_aik_cache *cache, struct tpm_att *a, struct attest_err *err)
 {
 	const json_t *logs = json_object_get(o, "logs"), *l;
 	size_t i;
 	int rc;
 
-	if ((rc = aik_from(o, a, err)) != ATTEST_OK || (rc = pcrs_from(json_object_get(o, "pcrs"), &a->pcrs, err)) ||
+	if ((rc = aik_from(o, cache, a, err)) != ATTEST_OK || (rc = pcrs_from(json_object_get(o, "pcrs"), &a->pcrs, err)) ||
 	    (rc = b64_member(o, "quote", true, &a->quote, &a->quote_len, err)) ||
 	    (rc = b64_member(o, "signature", true, &a->sig, &a->sig_len, err)))
 		return rc;
@@ -246,15 +281,15 @@ static int att_from_v2(const json_t *o, struct tpm_att *a, struct attest_err *er
  * v1: a PCP platform claim (current_claim / boot_claim) carries the PCR
  * values, the quote and its signature; the logs come as separate members.
  */
-static int att_from_v1(const json_t *tad, const char *claim_key, bool with_logs, struct tpm_att *a,
-		       struct attest_err *err)
+static int att_from_v1(const json_t *tad, const char *claim_key, bool with_logs, struct tpm_aik_cache *cache,
+		       struct tpm_att *a, struct attest_err *err)
 {
 	struct tpm_pcp_blob b;
 	size_t blen = 0;
 	int bank, rc;
 	size_t dsz;
 
-	if ((rc = aik_from(tad, a, err)) != ATTEST_OK ||
+	if ((rc = aik_from(tad, cache, a, err)) != ATTEST_OK ||
 	    (rc = b64_member(tad, claim_key, true, &a->blob, &blen, err)) != ATTEST_OK ||
 	    (rc = tpm_pcp_blob_parse(a->blob, blen, &b, err)) != ATTEST_OK)
 		return rc;
@@ -337,7 +372,8 @@ static int att_verify_quote(const struct tpm_proto_cfg *cfg, struct tpm_att *a, 
 		if ((rc = att_quote(a, hashes[attempt], err)) != ATTEST_OK)
 			return rc;
 		in = (struct tpm_quote_in){.attest = a->quote, .attest_len = a->quote_len, .sig = a->sig,
-					   .sig_len = a->sig_len, .aik = a->aik, .aik_cert_der = a->aik_cert,
+					   .sig_len = a->sig_len, .aik = a->aik, .aik_pub_hash = a->aik_hash_set ? a->aik_hash : NULL,
+					   .aik_cert_der = a->aik_cert,
 					   .aik_cert_der_len = a->aik_cert_len,
 					   .nonce = nonce, .nonce_len = nonce_len, .skip_nonce = skip_nonce,
 					   .required_pcr_mask = cfg->required_pcr_mask, .required_bank = -1,
@@ -629,7 +665,8 @@ static int read_envelope(const struct tpm_proto_msg *m, struct req *r, struct at
 static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r, struct attest_err *err)
 {
 	const json_t *rk = json_object_get(r->data, "request_key");
-	uint8_t *ch = NULL;
+	uint8_t *ch = NULL, spki[32];
+	bool spki_set;
 	size_t chl = 0;
 	int rc, seen;
 
@@ -638,7 +675,7 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "the request key (%s) is missing",
 				      r->version == 1 ? "attest_key" : "request_key.jwk");
 	/* Proof of possession: the key the request names signed it (no kid). */
-	if ((rc = jwk_to_key(r->jwk, &r->key, err)) != ATTEST_OK ||
+	if ((rc = jwk_key_cached(cfg->aik_cache, r->jwk, &r->key, spki, &spki_set, err)) != ATTEST_OK ||
 	    (rc = jws_verify(r->jws, r->key, 0, err)) != ATTEST_OK)
 		return rc;
 	if ((rc = tpm_context_open(cfg->service_key, json_string_value(json_object_get(r->data, "service_context")),
@@ -664,7 +701,7 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 	return ATTEST_OK;
 }
 
-static int read_attestations(struct req *r, struct attest_err *err)
+static int read_attestations(struct req *r, struct tpm_aik_cache *cache, struct attest_err *err)
 {
 	const json_t *tad = json_object_get(r->data, "tpm_att_data");
 	int rc;
@@ -674,19 +711,19 @@ static int read_attestations(struct req *r, struct attest_err *err)
 	if (r->version == 2) {
 		const json_t *boot = json_object_get(tad, "boot_attestation");
 
-		if ((rc = att_from_v2(json_object_get(tad, "current_attestation"), &r->cur, err)) != ATTEST_OK)
+		if ((rc = att_from_v2(json_object_get(tad, "current_attestation"), cache, &r->cur, err)) != ATTEST_OK)
 			return rc;
 		if (json_is_object(boot)) {
 			r->has_boot = true;
-			return att_from_v2(boot, &r->boot, err);
+			return att_from_v2(boot, cache, &r->boot, err);
 		}
 		return ATTEST_OK;
 	}
-	if ((rc = att_from_v1(tad, "current_claim", true, &r->cur, err)) != ATTEST_OK)
+	if ((rc = att_from_v1(tad, "current_claim", true, cache, &r->cur, err)) != ATTEST_OK)
 		return rc;
 	if (json_object_get(tad, "boot_claim") != NULL) {
 		r->has_boot = true;
-		return att_from_v1(tad, "boot_claim", false, &r->boot, err);
+		return att_from_v1(tad, "boot_claim", false, cache, &r->boot, err);
 	}
 	return ATTEST_OK;
 }
@@ -747,7 +784,7 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.config",
 				      "no service key, or not a request message");
 	if ((rc = read_envelope(m, &r, err)) != ATTEST_OK || (rc = check_pop_and_context(cfg, &r, err)) != ATTEST_OK ||
-	    (rc = read_attestations(&r, err)) != ATTEST_OK)
+	    (rc = read_attestations(&r, cfg->aik_cache, err)) != ATTEST_OK)
 		goto out;
 	/* The current quote must carry the challenge (extraData == challenge). */
 	if ((rc = verify_att(cfg, &r.cur, r.ctx.challenge, r.ctx.challenge_len, false, &r.vcur, err)) != ATTEST_OK) {
@@ -801,7 +838,7 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 	cfg.aik_roots = ctx->anchors ? ctx->anchors->tpm_roots : NULL;
 	if ((rc = jose_json_parse((const char *)in->evidence, in->evidence_len, &doc, "tpm.evidence", "TPM evidence",
 			      err)) != ATTEST_OK ||
-	    (rc = att_from_v2(doc, &a, err)) != ATTEST_OK)
+	    (rc = att_from_v2(doc, NULL, &a, err)) != ATTEST_OK)
 		goto out;
 	if (lenient) {
 		/* Signatures only: the AIK is taken as given and reported as not validated. */

@@ -856,6 +856,38 @@ static void a_full_cache_evicts_its_oldest_chain_and_stays_correct(void **state)
 	aik_world_free(&w);
 }
 
+static void decoded_keys_are_kept_under_their_id_and_the_oldest_goes(void **state)
+{
+	struct tpm_aik_cache *c = tpm_aik_cache_new(2);
+	EVP_PKEY *k[3] = {EVP_EC_gen("P-256"), EVP_EC_gen("P-256"), EVP_EC_gen("P-256")}, *got;
+	uint8_t id[3][32], spki[3][32], out[32];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		memset(id[i], i + 1, 32);
+		assert_int_equal(tpm_pkey_spki_sha256(k[i], spki[i]), 0);
+	}
+	assert_null(tpm_key_cache_get(c, id[0], out));
+	tpm_key_cache_put(c, id[0], k[0], spki[0]);
+	tpm_key_cache_put(c, id[1], k[1], spki[1]);
+	got = tpm_key_cache_get(c, id[0], out);
+	assert_ptr_equal(got, k[0]);
+	assert_memory_equal(out, spki[0], 32);
+	EVP_PKEY_free(got); /* a reference of its own */
+	tpm_key_cache_put(c, id[2], k[2], spki[2]); /* full: id[0], the oldest stored, goes */
+	assert_null(tpm_key_cache_get(c, id[0], out));
+	got = tpm_key_cache_get(c, id[2], out);
+	assert_int_equal(EVP_PKEY_eq(got, k[2]), 1);
+	EVP_PKEY_free(got);
+	for (int i = 0; i < 3; i++)
+		EVP_PKEY_free(k[i]); /* the cache keeps its own references */
+	got = tpm_key_cache_get(c, id[1], out);
+	assert_non_null(got);
+	assert_memory_equal(out, spki[1], 32);
+	EVP_PKEY_free(got);
+	tpm_aik_cache_free(c);
+}
+
 int main(void)
 {
 	/* libtss2-mu logs malformed input to stderr; the tests feed it plenty. */
@@ -871,6 +903,7 @@ int main(void)
 		cmocka_unit_test(unregistered_aik_without_certificate_is_refused),
 		cmocka_unit_test(aik_certificate_chaining_to_root_makes_aik_trusted),
 		cmocka_unit_test(aik_cache_capacity_is_bounded),
+		cmocka_unit_test(decoded_keys_are_kept_under_their_id_and_the_oldest_goes),
 		cmocka_unit_test(a_verified_aik_chain_is_found_again_with_the_same_verdict),
 		cmocka_unit_test(a_cached_chain_is_not_reused_outside_its_certificates_validity),
 		cmocka_unit_test(a_different_certificate_misses_the_cache),
