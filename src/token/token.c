@@ -51,16 +51,63 @@ static int set(json_t *obj, const char *key, json_t *v, struct attest_err *err)
 	return ATTEST_OK;
 }
 
-/* The first claim of `type` issued by the service (the verifier), or NULL. */
-static const struct claim *service_claim(const struct claim_set *set, const char *type)
+/*
+ * The verifier's claims sorted by type, then by position: the catalogue
+ * looks each of its names up by binary search instead of scanning the
+ * whole set per name (those string compares were about a sixth of
+ * building a token's claims).
+ */
+struct service_entry {
+	const struct claim *c;
+	size_t pos;
+};
+
+struct service_index {
+	struct service_entry *e;
+	size_t n;
+};
+
+static int service_entry_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < claim_set_count(set); i++) {
+	const struct service_entry *x = a, *y = b;
+	int r = strcmp(x->c->type, y->c->type);
+
+	return r != 0 ? r : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Indexes the claims issued by the service (the verifier). Release with free(ix->e). */
+static int service_index_build(const struct claim_set *set, struct service_index *ix, struct attest_err *err)
+{
+	size_t n = claim_set_count(set);
+
+	ix->n = 0;
+	ix->e = malloc((n ? n : 1) * sizeof(*ix->e));
+	if (ix->e == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "token.nomem", "out of memory indexing claims");
+	for (size_t i = 0; i < n; i++) {
 		const struct claim *c = claim_set_at(set, i);
 
-		if (strcmp(c->type, type) == 0 && strcmp(c->issuer, CLAIM_ISSUER_SERVICE) == 0)
-			return c;
+		if (strcmp(c->issuer, CLAIM_ISSUER_SERVICE) == 0)
+			ix->e[ix->n++] = (struct service_entry){c, i};
 	}
-	return NULL;
+	qsort(ix->e, ix->n, sizeof(*ix->e), service_entry_cmp);
+	return ATTEST_OK;
+}
+
+/* The first claim of `type` issued by the service, or NULL. */
+static const struct claim *service_claim(const struct service_index *ix, const char *type)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) { /* leftmost entry whose type is >= type */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ix->e[mid].c->type, type) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ix->n && strcmp(ix->e[lo].c->type, type) == 0 ? ix->e[lo].c : NULL;
 }
 
 /* iss, iat, nbf, exp of a token living `lifetime` seconds (nbf = iat, §5). */
@@ -111,26 +158,26 @@ static int common_claims(json_t *o, const struct token_attest_params *p, struct 
 static int catalogue_claims(json_t *o, const struct token_attest_params *p, struct attest_err *err)
 {
 	const struct token_catalogue *cat = p->cat;
+	struct service_index ix;
+	int rc = service_index_build(p->incoming, &ix, err);
 
-	for (size_t i = 0; i < cat->n_claims; i++) {
+	for (size_t i = 0; rc == ATTEST_OK && i < cat->n_claims; i++) {
 		const struct token_claim_def *def = &cat->claims[i];
-		const struct claim *c = service_claim(p->incoming, def->name);
-		int rc;
+		const struct claim *c = service_claim(&ix, def->name);
 
 		if (c == NULL) {
 			if (def->flags & TOKEN_CLAIM_REQUIRED)
-				return attest_err_set(err, ATTEST_E_INTERNAL, "token.claim.missing",
-						      "the %s verifier produced no \"%s\" claim",
-						      cat->path_name, def->name);
+				rc = attest_err_set(err, ATTEST_E_INTERNAL, "token.claim.missing",
+						    "the %s verifier produced no \"%s\" claim", cat->path_name,
+						    def->name);
 			continue;
 		}
 		rc = token_claim_check(def, c->value, err);
 		if (rc == ATTEST_OK)
 			rc = set(o, def->name, shared(c->value), err);
-		if (rc != ATTEST_OK)
-			return rc;
 	}
-	return ATTEST_OK;
+	free(ix.e);
+	return rc;
 }
 
 /*

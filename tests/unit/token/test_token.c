@@ -503,6 +503,30 @@ static void nonce_signer_and_lifetime_are_set(void **state)
 	claim_set_free(s);
 }
 
+/* A type present several times: the first the verifier issued is the token's, another issuer's never. */
+static void catalogue_takes_the_first_service_claim_of_a_type(void **state)
+{
+	struct claim_set *s = claim_set_new(), *base = sgx_claims();
+	struct attest_err err;
+	json_t *out = NULL;
+
+	(void)state;
+	assert_int_equal(claim_set_add_issued(s, "x-ms-sgx-svn", CLAIM_ISSUER_POLICY, json_integer(7)), 0);
+	for (size_t i = 0; i < claim_set_count(base); i++) {
+		const struct claim *c = claim_set_at(base, i);
+		assert_int_equal(claim_set_add(s, c->type, json_incref(c->value)), 0);
+	}
+	assert_int_equal(claim_set_add_int(s, "x-ms-sgx-svn", 9), 0);
+	assert_int_equal(claim_set_add_int(s, "x-ms-sgx-config-svn", 3), 0);
+	assert_int_equal(claim_set_add_int(s, "x-ms-sgx-config-svn", 4), 0);
+	assert_int_equal(build_sgx(s, NULL, &out, &err), ATTEST_OK);
+	assert_int_equal(json_integer_value(json_object_get(out, "x-ms-sgx-svn")), 2);
+	assert_int_equal(json_integer_value(json_object_get(out, "x-ms-sgx-config-svn")), 3);
+	json_decref(out);
+	claim_set_free(s);
+	claim_set_free(base);
+}
+
 static void jti_is_random_unless_given(void **state)
 {
 	struct claim_set *s = sgx_claims();
@@ -639,6 +663,7 @@ int main(void)
 	    cmocka_unit_test(decode_refuses_malformed_tokens),
 	    cmocka_unit_test(type_names_resolve_case_insensitively),
 	    cmocka_unit_test(sorted_copy_serialises_in_maa_member_order),
+	    cmocka_unit_test(catalogue_takes_the_first_service_claim_of_a_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
