@@ -231,7 +231,7 @@ static int intel_items(const struct cli *cli, const char *dir, struct bundle *b,
 static const char *vcek_key(const struct collateral_blob *b, char key[CACHED_KEY_MAX])
 {
 	struct amd_cert_ext ext;
-	struct bundle_amd_spl spl;
+	struct snp_tcb tcb;
 	X509 *x = NULL;
 	enum amd_product p = AMD_PRODUCT_UNKNOWN;
 	char issuer[64] = "";
@@ -247,11 +247,8 @@ static const char *vcek_key(const struct collateral_blob *b, char key[CACHED_KEY
 		p = strncmp(issuer, "SEV-", 4) == 0 ? amd_product_from_name(issuer + 4, strlen(issuer + 4))
 						    : AMD_PRODUCT_UNKNOWN;
 	}
-	spl = (struct bundle_amd_spl){(uint8_t)ext.spl[AMD_SPL_FMC], (uint8_t)ext.spl[AMD_SPL_BL],
-				      (uint8_t)ext.spl[AMD_SPL_TEE], (uint8_t)ext.spl[AMD_SPL_SNP],
-				      (uint8_t)ext.spl[AMD_SPL_UCODE]};
-	if (p != AMD_PRODUCT_UNKNOWN &&
-	    bundle_key_amd_vcek_of(amd_product_name(p), ext.hwid, ext.hwid_len, &spl, key))
+	amd_cert_ext_tcb(&ext, &tcb);
+	if (p != AMD_PRODUCT_UNKNOWN && bundle_key_amd_vcek_of(p, ext.hwid, ext.hwid_len, &tcb, key))
 		out = key;
 out:
 	X509_free(x);
@@ -316,7 +313,6 @@ static int kds_vceks(const struct cli *cli, const char *dir, const char *rel, in
 /* The KDS tree (vcek|vlek/v1/<Product>/...) and the one-platform names of a vector folder. */
 static int amd_items(const struct cli *cli, const char *dir, struct bundle *b, struct attest_err *err)
 {
-	static const char *const products[] = {"Milan", "Genoa", "Turin"};
 	static const char *const leaf_names[] = {"vcek.der", "vcek.pem"};
 	struct collateral_blob blob;
 	char key[CACHED_KEY_MAX], rel[64];
@@ -326,10 +322,12 @@ static int amd_items(const struct cli *cli, const char *dir, struct bundle *b, s
 		if (read_item(dir, leaf_names[i], NULL, 0, &blob))
 			rc = add_or_warn(cli, b, BUNDLE_AMD_VCEK, vcek_key(&blob, key), leaf_names[i], &blob,
 					 err);
-	for (size_t p = 0; rc == ATTEST_OK && p < 3; p++) {
-		if ((rc = amd_chain_and_crl(cli, dir, products[p], false, b, err)) == ATTEST_OK)
-			rc = amd_chain_and_crl(cli, dir, products[p], true, b, err);
-		snprintf(rel, sizeof(rel), "vcek/v1/%s", products[p]);
+	for (int p = AMD_PRODUCT_MILAN; rc == ATTEST_OK && p < AMD_PRODUCT_COUNT; p++) {
+		const char *product = amd_product_name((enum amd_product)p);
+
+		if ((rc = amd_chain_and_crl(cli, dir, product, false, b, err)) == ATTEST_OK)
+			rc = amd_chain_and_crl(cli, dir, product, true, b, err);
+		snprintf(rel, sizeof(rel), "vcek/v1/%s", product);
 		if (rc == ATTEST_OK)
 			rc = kds_vceks(cli, dir, rel, 2, b, err);
 	}

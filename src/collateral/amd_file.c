@@ -1,5 +1,6 @@
 /* AMD collateral from a KDS-shaped folder: see amd_collateral.h. */
 #include "collateral/amd_collateral.h"
+#include "collateral/amd_tcb.h"
 
 #include "base/buf.h"
 #include "base/codec.h"
@@ -83,10 +84,9 @@ int amd_file_vcek(const char *dir, const char *product, const uint8_t chip_id[64
 	if (!product_ok(product))
 		return bad_product(product, err);
 	/* KDS names Turin VCEKs by the first 8 bytes of CHIP_ID (§5.8). */
-	hwlen = strcmp(product, "Turin") == 0 ? 8 : 64;
+	hwlen = amd_product_of(product) == AMD_PRODUCT_TURIN ? 8 : 64;
 	hex_encode_to(chip_id, hwlen, hwid);
-	for (int i = 0; i < 8; i++)
-		tcb_bytes[i] = (uint8_t)(tcb >> (8 * i));
+	snp_tcb_to_raw(tcb, tcb_bytes);
 	hex_encode_to(tcb_bytes, 8, tcbhex);
 	snprintf(paths[0], sizeof(paths[0]), "%s/vcek/v1/%s/%s/%s.der", dir, product, hwid, tcbhex);
 	snprintf(paths[1], sizeof(paths[1]), "%s/vcek/v1/%s/%s.der", dir, product, hwid);
@@ -217,6 +217,8 @@ static int url_done(int n, char *out, size_t outlen)
 int amd_kds_vcek_url(const char *host, const char *product, const uint8_t chip_id[64], const uint8_t tcb[8],
 		     char *out, size_t outlen)
 {
+	enum amd_product p;
+	struct snp_tcb t;
 	char hwid[129];
 	int n;
 
@@ -226,19 +228,19 @@ int amd_kds_vcek_url(const char *host, const char *product, const uint8_t chip_i
 		return -1;
 	if (host == NULL)
 		host = KDS_HOST;
-	if (strcmp(product, "Turin") == 0) {
-		/* Turin TCB_VERSION: fmc, bl, tee, snp, -, -, -, ucode (§5.5). */
+	/* KDS takes the SPLs of REPORTED_TCB in the product's layout (§5.5). */
+	p = amd_product_of(product);
+	if (!snp_tcb_fields(p, tcb, &t))
+		return -1;
+	if (p == AMD_PRODUCT_TURIN) {
 		hex_encode_to(chip_id, 8, hwid);
 		n = snprintf(out, outlen,
 			     "%s/vcek/v1/Turin/%s?fmcSPL=%u&blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", host,
-			     hwid, tcb[0], tcb[1], tcb[2], tcb[3], tcb[7]);
-	} else if (strcmp(product, "Milan") == 0 || strcmp(product, "Genoa") == 0) {
-		/* Milan/Genoa TCB_VERSION: bl, tee, -, -, -, -, snp, ucode (§5.5). */
+			     hwid, t.fmc, t.bootloader, t.tee, t.snp, t.microcode);
+	} else {
 		hex_encode_to(chip_id, 64, hwid);
 		n = snprintf(out, outlen, "%s/vcek/v1/%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", host,
-			     product, hwid, tcb[0], tcb[1], tcb[6], tcb[7]);
-	} else {
-		return -1;
+			     product, hwid, t.bootloader, t.tee, t.snp, t.microcode);
 	}
 	return url_done(n, out, outlen);
 }

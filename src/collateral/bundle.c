@@ -77,13 +77,15 @@ static const char *skip(const char *s, const char *prefix)
 	return s != NULL && strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
+/* s starts with "<Product>/": the rest, or NULL. */
 static const char *skip_product(const char *s)
 {
-	static const char *const products[] = {"Milan/", "Genoa/", "Turin/"};
+	for (int p = AMD_PRODUCT_MILAN; s != NULL && p < AMD_PRODUCT_COUNT; p++) {
+		const char *rest = skip(s, amd_product_name((enum amd_product)p));
 
-	for (size_t i = 0; s != NULL && i < 3; i++)
-		if (strncmp(s, products[i], strlen(products[i])) == 0)
-			return s + strlen(products[i]);
+		if (rest != NULL && *rest == '/')
+			return rest + 1;
+	}
 	return NULL;
 }
 
@@ -199,33 +201,21 @@ void bundle_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_
 	char hw[129], t[17];
 	uint8_t tb[8];
 
-	for (int i = 0; i < 8; i++)
-		tb[i] = (uint8_t)(tcb >> (8 * i));
+	snp_tcb_to_raw(tcb, tb);
 	hex_encode_to(chip_id, 64, hw);
 	hex_encode_to(tb, 8, t);
 	snprintf(out, CACHED_KEY_MAX, "amd/%s/vcek/%s/%s", product, hw, t);
 }
 
-bool bundle_key_amd_vcek_of(const char *product, const uint8_t *hwid, size_t hwid_len,
-			    const struct bundle_amd_spl *spl, char out[CACHED_KEY_MAX])
+bool bundle_key_amd_vcek_of(enum amd_product product, const uint8_t *hwid, size_t hwid_len,
+			    const struct snp_tcb *tcb, char out[CACHED_KEY_MAX])
 {
-	uint8_t chip[64] = {0}, t[8] = {0};
-	uint64_t tcb = 0;
-	bool turin = product != NULL && strcmp(product, "Turin") == 0;
+	uint8_t chip[64] = {0};
 
-	if (product == NULL || hwid_len > 64 ||
-	    (!turin && strcmp(product, "Milan") != 0 && strcmp(product, "Genoa") != 0))
+	if (amd_product_name(product) == NULL || hwid_len > 64)
 		return false;
 	memcpy(chip, hwid, hwid_len);
-	if (turin) {
-		t[0] = spl->fmc, t[1] = spl->bl, t[2] = spl->tee, t[3] = spl->snp;
-	} else {
-		t[0] = spl->bl, t[1] = spl->tee, t[6] = spl->snp;
-	}
-	t[7] = spl->ucode;
-	for (int i = 0; i < 8; i++)
-		tcb |= (uint64_t)t[i] << (8 * i);
-	bundle_key_amd_vcek(product, chip, tcb, out);
+	bundle_key_amd_vcek(amd_product_name(product), chip, snp_tcb_encode(product, tcb), out);
 	return true;
 }
 
@@ -666,8 +656,9 @@ static void item_names(const struct bundle_item *it, char *data, char *chain, si
 	}
 	case BUNDLE_AMD_VCEK: /* amd/<P>/vcek/<hwid 128>/<tcb 16>; KDS names Turin by CHIP_ID[0:8] */
 		sscanf(k, "amd/%7[A-Za-z]/", product);
-		snprintf(data, n, "vcek/v1/%s/%.*s/%s.der", product, strcmp(product, "Turin") == 0 ? 16 : 128,
-			 k + 4 + strlen(product) + 6, k + strlen(k) - 16);
+		snprintf(data, n, "vcek/v1/%s/%.*s/%s.der", product,
+			 amd_product_of(product) == AMD_PRODUCT_TURIN ? 16 : 128, k + 4 + strlen(product) + 6,
+			 k + strlen(k) - 16);
 		break;
 	case BUNDLE_AMD_CERT_CHAIN:
 	case BUNDLE_AMD_CRL:

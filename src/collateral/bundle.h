@@ -42,6 +42,7 @@
  */
 
 #include "attest/error.h"
+#include "collateral/amd_tcb.h"
 #include "collateral/cached.h"
 #include "collateral/collateral.h"
 
@@ -100,15 +101,11 @@ void bundle_key_amd(const char *product, bool crl, bool vlek, char out[CACHED_KE
 /*
  * The key of a VCEK from what the certificate says of itself: its hwID
  * (64 bytes; Turin 8, padded with zeros as CHIP_ID is) and SPLs, laid out
- * as REPORTED_TCB for the product (formats.md §5.5: Turin fmc, bl, tee,
- * snp, -, -, -, ucode; Milan/Genoa bl, tee, -, -, -, -, snp, ucode).
- * false for an unknown product or a hwID over 64 bytes.
+ * as REPORTED_TCB for the product (snp_tcb_encode, amd_tcb.h). false for
+ * an unknown product or a hwID over 64 bytes.
  */
-struct bundle_amd_spl {
-	uint8_t fmc, bl, tee, snp, ucode;
-};
-bool bundle_key_amd_vcek_of(const char *product, const uint8_t *hwid, size_t hwid_len,
-			    const struct bundle_amd_spl *spl, char out[CACHED_KEY_MAX]);
+bool bundle_key_amd_vcek_of(enum amd_product product, const uint8_t *hwid, size_t hwid_len,
+			    const struct snp_tcb *tcb, char out[CACHED_KEY_MAX]);
 
 struct bundle *bundle_new(void);
 void bundle_free(struct bundle *b);

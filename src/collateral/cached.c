@@ -14,6 +14,7 @@
 #include "base/cur.h"
 #include "base/timeutil.h"
 #include "collateral/amd_collateral.h"
+#include "collateral/amd_tcb.h"
 #include "crypto/crypto.h"
 
 #include <jansson.h>
@@ -204,8 +205,7 @@ static void key_for(const struct creq *r, char out[CACHED_KEY_MAX])
 	case SLOT_VCEK: {
 		uint8_t t[8];
 
-		for (int i = 0; i < 8; i++)
-			t[i] = (uint8_t)(r->tcb >> (8 * i));
+		snp_tcb_to_raw(r->tcb, t);
 		hex_to(r->chip_id, 64, false, a);
 		hex_to(t, 8, false, b);
 		snprintf(out, CACHED_KEY_MAX, "amd/%s/vcek/%s/%s", r->product, a, b);

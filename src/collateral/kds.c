@@ -6,6 +6,7 @@
 #include "collateral/kds.h"
 
 #include "collateral/amd_collateral.h"
+#include "collateral/amd_tcb.h"
 #include "collateral/pcs_http.h"
 
 #include <stdlib.h>
@@ -46,8 +47,7 @@ static int kds_vcek(void *self, const char *product, const uint8_t chip_id[64], 
 	uint8_t t[8];
 
 	/* REPORTED_TCB bytes in report order from the little-endian u64 (amd_collateral.h). */
-	for (int i = 0; i < 8; i++)
-		t[i] = (uint8_t)(tcb >> (8 * i));
+	snp_tcb_to_raw(tcb, t);
 	if (product == NULL || chip_id == NULL ||
 	    amd_kds_vcek_url(s->base, product, chip_id, t, url, sizeof(url)) < 0)
 		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid",

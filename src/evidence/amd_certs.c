@@ -193,6 +193,16 @@ int amd_cert_ext_parse(X509 *cert, struct amd_cert_ext *out, struct attest_err *
 	return ATTEST_OK;
 }
 
+void amd_cert_ext_tcb(const struct amd_cert_ext *e, struct snp_tcb *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->fmc = (uint8_t)e->spl[AMD_SPL_FMC];
+	out->bootloader = (uint8_t)e->spl[AMD_SPL_BL];
+	out->tee = (uint8_t)e->spl[AMD_SPL_TEE];
+	out->snp = (uint8_t)e->spl[AMD_SPL_SNP];
+	out->microcode = (uint8_t)e->spl[AMD_SPL_UCODE];
+}
+
 /* ---- Chain ---------------------------------------------------------------- */
 
 int amd_chain_classify(STACK_OF(X509) * certs, struct amd_chain *out, struct attest_err *err)

@@ -57,6 +57,9 @@ struct amd_cert_ext {
  */
 int amd_cert_ext_parse(X509 *cert, struct amd_cert_ext *out, struct attest_err *err);
 
+/* The TCB the certificate's SPLs name (an SPL it does not carry reads 0); raw is left zero. */
+void amd_cert_ext_tcb(const struct amd_cert_ext *e, struct snp_tcb *out);
+
 /* The CN of the subject into buf ("" when absent). */
 void amd_cert_cn(X509 *cert, char *buf, size_t len);
 

@@ -24,6 +24,7 @@
 
 #include "attest/error.h"
 #include "claims/claims.h"
+#include "collateral/amd_tcb.h"
 #include "evidence/evidence.h"
 
 #include <openssl/evp.h>
@@ -113,39 +114,7 @@
 
 enum snp_signing_key { SNP_KEY_VCEK = 0, SNP_KEY_VLEK = 1, SNP_KEY_NONE = 7 };
 
-/* Product lines with their own ARK. */
-enum amd_product { AMD_PRODUCT_UNKNOWN = 0, AMD_PRODUCT_MILAN, AMD_PRODUCT_GENOA, AMD_PRODUCT_TURIN };
-#define AMD_PRODUCT_COUNT 4
-
-/* "Milan", "Genoa", "Turin" (NULL for unknown). */
-const char *amd_product_name(enum amd_product p);
-/* Matches "Milan", "Milan-B0", ... by the part before '-'. */
-enum amd_product amd_product_from_name(const char *name, size_t len);
-
-/* A TCB_VERSION decoded with its product's layout (§5.5). */
-struct snp_tcb {
-	uint8_t raw[8]; /* in report byte order */
-	uint8_t fmc;	/* Turin only */
-	uint8_t bootloader;
-	uint8_t tee;
-	uint8_t snp;
-	uint8_t microcode;
-};
-
-/*
- * Decodes raw with the layout of product (Milan/Genoa: bl, tee, -, -, -, -,
- * snp, ucode; Turin: fmc, bl, tee, snp, -, -, -, ucode). Fails with
- * snp.report.tcb_reserved when a reserved byte is not zero, and
- * snp.report.product when the product is unknown.
- */
-int snp_tcb_decode(enum amd_product product, const uint8_t raw[8], struct snp_tcb *out, const char *which,
-		   struct attest_err *err);
-/*
- * The inverse for building requests: the TCB_VERSION bytes of t in report
- * order for product (reserved bytes zero), read as a little-endian u64
- * (byte i = bits 8i..8i+7), the form collateral sources key VCEKs by.
- */
-uint64_t snp_tcb_encode(enum amd_product product, const struct snp_tcb *t);
+/* Product lines, TCB_VERSION layout (snp_tcb_decode/encode): collateral/amd_tcb.h. */
 
 /*
  * Every field of one ATTESTATION_REPORT, read through the cursor. Points

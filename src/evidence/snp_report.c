@@ -20,25 +20,6 @@ const uint8_t SNP_GUID_ASK[16] = {0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4
 const uint8_t SNP_GUID_ARK[16] = {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52,
 				  0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae};
 
-static const char *const PRODUCT_NAMES[AMD_PRODUCT_COUNT] = {NULL, "Milan", "Genoa", "Turin"};
-
-const char *amd_product_name(enum amd_product p)
-{
-	return (unsigned)p < AMD_PRODUCT_COUNT ? PRODUCT_NAMES[p] : NULL;
-}
-
-enum amd_product amd_product_from_name(const char *name, size_t len)
-{
-	size_t base = 0;
-
-	while (base < len && name[base] != '-' && name[base] != '\0')
-		base++;
-	for (int p = 1; p < AMD_PRODUCT_COUNT; p++)
-		if (strlen(PRODUCT_NAMES[p]) == base && memcmp(PRODUCT_NAMES[p], name, base) == 0)
-			return (enum amd_product)p;
-	return AMD_PRODUCT_UNKNOWN;
-}
-
 enum amd_product snp_report_product(const struct snp_report *r)
 {
 	uint8_t fam = r->cpuid_fam_id, mod = r->cpuid_mod_id;
@@ -53,62 +34,6 @@ enum amd_product snp_report_product(const struct snp_report *r)
 	if (fam == 0x1A && mod <= 0x11)
 		return AMD_PRODUCT_TURIN;
 	return AMD_PRODUCT_UNKNOWN;
-}
-
-int snp_tcb_decode(enum amd_product product, const uint8_t raw[8], struct snp_tcb *out, const char *which,
-		   struct attest_err *err)
-{
-	struct snp_tcb t;
-
-	memset(&t, 0, sizeof(t));
-	memcpy(t.raw, raw, 8);
-	switch (product) {
-	case AMD_PRODUCT_MILAN:
-	case AMD_PRODUCT_GENOA:
-		/* §5.5: bytes 2..5 reserved. */
-		if (raw[2] | raw[3] | raw[4] | raw[5])
-			goto reserved;
-		t.bootloader = raw[0];
-		t.tee = raw[1];
-		t.snp = raw[6];
-		t.microcode = raw[7];
-		break;
-	case AMD_PRODUCT_TURIN:
-		/* §5.5: bytes 4..6 reserved. */
-		if (raw[4] | raw[5] | raw[6])
-			goto reserved;
-		t.fmc = raw[0];
-		t.bootloader = raw[1];
-		t.tee = raw[2];
-		t.snp = raw[3];
-		t.microcode = raw[7];
-		break;
-	default:
-		return attest_err_set(err, ATTEST_E_VERIFY, "snp.report.product",
-				      "cannot decode %s: the product line is not known", which);
-	}
-	*out = t;
-	return ATTEST_OK;
-reserved:
-	return attest_err_set(err, ATTEST_E_PARSE, "snp.report.tcb_reserved",
-			      "%s has non-zero reserved bytes for a %s TCB_VERSION", which,
-			      amd_product_name(product));
-}
-
-uint64_t snp_tcb_encode(enum amd_product product, const struct snp_tcb *t)
-{
-	uint8_t raw[8] = {0};
-	uint64_t v = 0;
-
-	if (product == AMD_PRODUCT_TURIN) {
-		raw[0] = t->fmc, raw[1] = t->bootloader, raw[2] = t->tee, raw[3] = t->snp;
-	} else {
-		raw[0] = t->bootloader, raw[1] = t->tee, raw[6] = t->snp;
-	}
-	raw[7] = t->microcode;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | raw[i];
-	return v;
 }
 
 /* Reads len bytes at the offset the layout table names (guards the table). */

@@ -7,7 +7,7 @@
 #include "server/routes_pccs.h"
 
 #include "base/codec.h"
-#include "evidence/snp.h"
+#include "collateral/amd_tcb.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -147,13 +147,13 @@ static bool spl(const struct pccs_query *q, const char *name, uint8_t *out)
 bool pccs_parse_vcek(const char *product, const char *hwid, const struct pccs_query *q, uint8_t chip_id[64],
 		     uint64_t *tcb, int *status, char *why, size_t n)
 {
-	bool turin = product != NULL && strcmp(product, "Turin") == 0, ok;
+	enum amd_product p = amd_product_of(product);
+	bool turin = p == AMD_PRODUCT_TURIN, ok;
 	size_t want = turin ? 16 : 128;
 	struct snp_tcb t = {0};
 
 	*status = 404;
-	if (product == NULL ||
-	    (strcmp(product, "Milan") != 0 && strcmp(product, "Genoa") != 0 && strcmp(product, "Turin") != 0))
+	if (p == AMD_PRODUCT_UNKNOWN)
 		return fail(why, n, "unknown product \"%.32s\" (pccs.kds.product)", product ? product : "");
 	*status = 400;
 	memset(chip_id, 0, 64);
@@ -164,7 +164,7 @@ bool pccs_parse_vcek(const char *product, const char *hwid, const struct pccs_qu
 	     spl(q, "snpSPL", &t.snp) && spl(q, "ucodeSPL", &t.microcode);
 	if (!ok)
 		return fail(why, n, "every SPL of the product is a decimal 0..255 (pccs.kds.spl)");
-	*tcb = snp_tcb_encode(turin ? AMD_PRODUCT_TURIN : AMD_PRODUCT_MILAN, &t);
+	*tcb = snp_tcb_encode(p, &t);
 	return true;
 }
 

@@ -288,7 +288,7 @@ static int verify_vcek(const struct vctx *v, const struct bundle_item *it, struc
 {
 	struct amd_chain ch = {0};
 	struct amd_chain_result res = {0};
-	struct bundle_amd_spl spl;
+	struct snp_tcb tcb;
 	enum amd_product p = key_product(it->key);
 	char key[CACHED_KEY_MAX] = "";
 	int rc = amd_cert_load(it->blob.data, it->blob.len, &ch.leaf, "collateral.import.vcek", err);
@@ -296,12 +296,9 @@ static int verify_vcek(const struct vctx *v, const struct bundle_item *it, struc
 	if (rc == ATTEST_OK)
 		rc = amd_chain_verify(&v->ectx, p, false, &ch, &res, err);
 	if (rc == ATTEST_OK) {
-		spl = (struct bundle_amd_spl){
-		    (uint8_t)res.ext.spl[AMD_SPL_FMC], (uint8_t)res.ext.spl[AMD_SPL_BL],
-		    (uint8_t)res.ext.spl[AMD_SPL_TEE], (uint8_t)res.ext.spl[AMD_SPL_SNP],
-		    (uint8_t)res.ext.spl[AMD_SPL_UCODE]};
+		amd_cert_ext_tcb(&res.ext, &tcb);
 		if (!res.ext.has_hwid ||
-		    !bundle_key_amd_vcek_of(amd_product_name(p), res.ext.hwid, res.ext.hwid_len, &spl, key) ||
+		    !bundle_key_amd_vcek_of(p, res.ext.hwid, res.ext.hwid_len, &tcb, key) ||
 		    strcmp(key, it->key) != 0)
 			rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
 					    "the VCEK under %s certifies another chip or TCB (%s)", it->key,

@@ -376,10 +376,7 @@ static void pckcert_handler(struct http_request *req, struct http_response *resp
 
 /* ---- AMD KDS (formats.md §5.8) ------------------------------------------------------------ */
 
-static bool amd_product(const char *p)
-{
-	return p != NULL && (strcmp(p, "Milan") == 0 || strcmp(p, "Genoa") == 0 || strcmp(p, "Turin") == 0);
-}
+static bool amd_product(const char *p) { return amd_product_of(p) != AMD_PRODUCT_UNKNOWN; }
 
 /* GET /vcek/v1/{product}/{hwid}?...SPL=..: the VCEK (DER). */
 /* One SPL of the VCEK against the asked TCB component; false (and why) when it differs or is missing. */
@@ -399,7 +396,7 @@ static bool spl_is(const struct amd_cert_ext *e, enum amd_spl spl, int64_t want,
 static bool vcek_is_the_one_asked(const char *product, const uint8_t chip_id[64], uint64_t tcb,
 				  const struct collateral_blob *b, char *why, size_t cap)
 {
-	enum amd_product p = amd_product_from_name(product, strlen(product));
+	enum amd_product p = amd_product_of(product);
 	const unsigned char *q = b->data;
 	X509 *x = d2i_X509(NULL, &q, (long)b->len);
 	struct amd_cert_ext e;
@@ -407,8 +404,7 @@ static bool vcek_is_the_one_asked(const char *product, const uint8_t chip_id[64]
 	uint8_t raw[8];
 	bool ok;
 
-	for (int i = 0; i < 8; i++)
-		raw[i] = (uint8_t)(tcb >> (8 * i));
+	snp_tcb_to_raw(tcb, raw);
 	ok = x != NULL && q == b->data + b->len && amd_cert_ext_parse(x, &e, NULL) == ATTEST_OK &&
 	     snp_tcb_decode(p, raw, &t, "tcb", NULL) == ATTEST_OK;
 	X509_free(x);

@@ -87,7 +87,7 @@ static void test_keys_are_the_caching_sources(void **state)
 {
 	uint8_t fmspc[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00}, chip[64];
 	char a[CACHED_KEY_MAX], b[CACHED_KEY_MAX];
-	struct bundle_amd_spl spl = {0, 3, 0, 8, 115};
+	struct snp_tcb tcb = {.bootloader = 3, .tee = 0, .snp = 8, .microcode = 115};
 
 	(void)state;
 	cached_key_tcb_info(COLLATERAL_TEE_SGX, fmspc, a);
@@ -96,11 +96,12 @@ static void test_keys_are_the_caching_sources(void **state)
 	for (int i = 0; i < 64; i++)
 		chip[i] = (uint8_t)(i & 1 ? 0xef : 0x01);
 	/* Milan REPORTED_TCB: bl 3, tee 0, snp 8, ucode 115 = bytes 03 00 00 00 00 00 08 73. */
-	assert_true(bundle_key_amd_vcek_of("Milan", chip, 64, &spl, a));
+	assert_true(bundle_key_amd_vcek_of(AMD_PRODUCT_MILAN, chip, 64, &tcb, a));
 	bundle_key_amd_vcek("Milan", chip, 0x7308000000000003ull, b);
 	assert_string_equal(a, b);
 	assert_string_equal(a + strlen(a) - 16, "0300000000000873");
-	assert_false(bundle_key_amd_vcek_of("Zen", chip, 64, &spl, a));
+	assert_false(bundle_key_amd_vcek_of(AMD_PRODUCT_UNKNOWN, chip, 64, &tcb, a));
+	assert_false(bundle_key_amd_vcek_of(AMD_PRODUCT_GENOA, chip, 65, &tcb, a));
 	bundle_key_amd("Genoa", true, true, a);
 	assert_string_equal(a, "amd/Genoa/crl/vlek");
 }
