@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format clang-tidy cppcheck
-  libssl-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libpq-dev libtss2-dev
+  libssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libtss2-dev
   libcurl4-openssl-dev libcmocka-dev
   postgresql swtpm swtpm-tools tpm2-tools haproxy wrk hyperfine valgrind
   nodejs npm openssl curl ca-certificates
