@@ -71,11 +71,47 @@ struct quote_case {
 static double per_op_us(uint64_t ns, int n) { return (double)ns / 1000.0 / n; }
 
 /*
- * A figure and its floor are timed in alternating rounds of this many runs:
- * on a shared machine both then see the same load, and the ratio holds
- * under load as it does idle.
+ * Each iteration times a figure and its floor back to back, and the medians
+ * are compared (bench_sgx does the same): on a shared machine both see the
+ * same neighbours, and a preemption inflates one sample, not the figure.
+ * The means are printed too.
  */
-#define BENCH_ROUND 10
+struct samples {
+	uint64_t *ns;
+	int n;
+	uint64_t sum;
+};
+
+static void samples_init(struct samples *s, int cap)
+{
+	s->ns = calloc((size_t)cap, sizeof(*s->ns));
+	s->n = 0;
+	s->sum = 0;
+}
+
+static void samples_add(struct samples *s, uint64_t ns)
+{
+	if (s->ns != NULL)
+		s->ns[s->n++] = ns;
+	s->sum += ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_us(struct samples *s)
+{
+	if (s->ns == NULL || s->n == 0)
+		return 0;
+	qsort(s->ns, (size_t)s->n, sizeof(*s->ns), cmp_u64);
+	return (double)s->ns[s->n / 2] / 1000.0;
+}
+
+static void samples_free(struct samples *s) { free(s->ns); }
 
 /* The whole verification a node does for one quote and its log. */
 static int verify_once(struct quote_case *c)
@@ -140,6 +176,8 @@ static int floor_once(struct quote_case *c, const struct tcg_log *log, const EVP
 static void run_inprocess(struct quote_case *c, int n, const char *sig_md_name)
 {
 	struct tcg_log *log = NULL;
+	struct samples sv, sf;
+	double mv, mf;
 	uint64_t t0, t1, t2;
 	int bad = 0;
 	EVP_MD *sig_md = EVP_MD_fetch(NULL, sig_md_name, NULL);
@@ -156,23 +194,26 @@ static void run_inprocess(struct quote_case *c, int n, const char *sig_md_name)
 	}
 	for (int i = 0; i < n / 10; i++) /* warm-up */
 		bad |= verify_once(c) | floor_once(c, log, sig_md, bank_md);
-	t1 = t2 = 0;
-	for (int done = 0; done < n; done += BENCH_ROUND) {
+	samples_init(&sv, n);
+	samples_init(&sf, n);
+	for (int i = 0; i < n; i++) {
 		t0 = cpu_ns();
-		for (int i = 0; i < BENCH_ROUND; i++)
-			bad |= verify_once(c);
-		t1 += cpu_ns() - t0;
-		t0 = cpu_ns();
-		for (int i = 0; i < BENCH_ROUND; i++)
-			bad |= floor_once(c, log, sig_md, bank_md);
-		t2 += cpu_ns() - t0;
+		bad |= verify_once(c);
+		t1 = cpu_ns();
+		bad |= floor_once(c, log, sig_md, bank_md);
+		t2 = cpu_ns();
+		samples_add(&sv, t1 - t0);
+		samples_add(&sf, t2 - t1);
 	}
-	n = (n + BENCH_ROUND - 1) / BENCH_ROUND * BENCH_ROUND;
-	printf("  %s (%zu events, %zu-byte log, %d runs, CPU time)%s\n", c->name, log->n_events - 1, c->log_len, n,
-	       bad ? " [a run failed!]" : "");
-	printf("    full verification  %8.1f us/quote\n", per_op_us(t1, n));
-	printf("    floor (RSA-2048 verify + the log's hashing) %8.1f us  -> ratio %.2fx\n", per_op_us(t2, n),
-	       (double)t1 / (double)t2);
+	printf("  %s (%zu events, %zu-byte log, %d runs, median CPU time)%s\n", c->name, log->n_events - 1,
+	       c->log_len, n, bad ? " [a run failed!]" : "");
+	mv = median_us(&sv);
+	mf = median_us(&sf);
+	printf("    full verification  %8.1f us/quote\n", mv);
+	printf("    floor (RSA-2048 verify + the log's hashing) %8.1f us  -> ratio %.2fx (means %.1f / %.1f us: %.2fx)\n",
+	       mf, mv / mf, per_op_us(sv.sum, n), per_op_us(sf.sum, n), (double)sv.sum / (double)sf.sum);
+	samples_free(&sv);
+	samples_free(&sf);
 	tcg_log_free(log);
 	EVP_MD_free(sig_md);
 	EVP_MD_free(bank_md);
@@ -357,7 +398,7 @@ static void run_protocol(struct quote_case *syn, int n)
 		 * signing input (the whole base64url payload is hashed) and the
 		 * SHA-256 of the AIK certificate that finds its verified chain. A
 		 * first contact adds the certificate's ECDSA P-256 verification.
-		 * All four loops alternate in rounds (BENCH_ROUND).
+		 * The four are timed back to back in each iteration (medians).
 		 */
 		struct tcg_log *log = NULL;
 		EVP_MD *s256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -367,45 +408,52 @@ static void run_protocol(struct quote_case *syn, int n)
 		struct quote_case qc = *syn;
 		struct tpm_proto_cfg cold = cfg;
 		struct jws *j = request_jws(msg);
-		uint64_t warm = 0, fl = 0, ecdsa = 0, first = 0, t;
+		struct samples sw, sfl, se, sc;
+		uint64_t t0, t1, t2, t3, t4;
+		double mw, mfl, me, mc;
 		uint8_t h[32];
 
 		qc.quote = q, qc.quote_len = ql, qc.sig = sg, qc.sig_len = sgl;
 		tcg_log_parse(syn->log, syn->log_len, &log, NULL);
 		tcg_log_verify(log, &syn->pcrs, NULL);
 		cold.aik_cache = NULL; /* every request verifies the chain */
-		for (int done = 0; done < n; done += BENCH_ROUND) {
-			t = cpu_ns();
-			for (int i = 0; i < BENCH_ROUND; i++)
-				bad |= proto_once(&cfg, msg);
-			warm += cpu_ns() - t;
-			t = cpu_ns();
-			for (int i = 0; i < BENCH_ROUND; i++) {
-				bad |= floor_once(&qc, log, s256, s256);
-				bad |= j == NULL || jws_floor_once(j, req, s256);
-				bad |= EVP_Digest(der, (size_t)dl, h, NULL, s256, NULL) != 1;
-			}
-			fl += cpu_ns() - t;
-			t = cpu_ns();
-			for (int i = 0; i < BENCH_ROUND; i++)
-				bad |= X509_verify(c2, capub) != 1;
-			ecdsa += cpu_ns() - t;
-			t = cpu_ns();
-			for (int i = 0; i < BENCH_ROUND && !warm_only(); i++)
+		samples_init(&sw, n);
+		samples_init(&sfl, n);
+		samples_init(&se, n);
+		samples_init(&sc, n);
+		for (int i = 0; i < n; i++) {
+			t0 = cpu_ns();
+			bad |= proto_once(&cfg, msg);
+			t1 = cpu_ns();
+			bad |= floor_once(&qc, log, s256, s256);
+			bad |= j == NULL || jws_floor_once(j, req, s256);
+			bad |= EVP_Digest(der, (size_t)dl, h, NULL, s256, NULL) != 1;
+			t2 = cpu_ns();
+			bad |= X509_verify(c2, capub) != 1;
+			t3 = cpu_ns();
+			if (!warm_only())
 				bad |= proto_once(&cold, msg);
-			first += cpu_ns() - t;
+			t4 = cpu_ns();
+			samples_add(&sw, t1 - t0);
+			samples_add(&sfl, t2 - t1);
+			samples_add(&se, t3 - t2);
+			samples_add(&sc, t4 - t3);
 		}
-		n = (n + BENCH_ROUND - 1) / BENCH_ROUND * BENCH_ROUND;
-		printf("  protocol request: v2 basic, PS256 JWS, AIK certificate, 60-event log (%d runs)%s\n", n,
-		       bad ? " [a run failed!]" : "");
-		printf("    tpm_proto_request, returning client (AIK chain cached) %8.1f us/request\n",
-		       per_op_us(warm, n));
+		mw = median_us(&sw), mfl = median_us(&sfl), me = median_us(&se), mc = median_us(&sc);
+		printf("  protocol request: v2 basic, PS256 JWS, AIK certificate, 60-event log (%d runs, median CPU"
+		       " time)%s\n",
+		       n, bad ? " [a run failed!]" : "");
+		printf("    tpm_proto_request, returning client (AIK chain and keys cached) %8.1f us/request\n", mw);
 		printf("    floor (2x RSA-2048 + JWS input and AIK certificate SHA-256 + the log's hashing) %8.1f us"
-		       " -> ratio %.2fx\n",
-		       per_op_us(fl, n), (double)warm / (double)fl);
+		       " -> ratio %.2fx (means: %.2fx)\n",
+		       mfl, mw / mfl, (double)sw.sum / (double)sfl.sum);
 		printf("    tpm_proto_request, first contact (no cache) %8.1f us; floor + ECDSA P-256 certificate"
 		       " %8.1f us -> ratio %.2fx\n",
-		       per_op_us(first, n), per_op_us(fl + ecdsa, n), (double)first / (double)(fl + ecdsa));
+		       mc, mfl + me, mc / (mfl + me));
+		samples_free(&sw);
+		samples_free(&sfl);
+		samples_free(&se);
+		samples_free(&sc);
 		tcg_log_free(log);
 		jws_free(j);
 		EVP_MD_free(s256);
