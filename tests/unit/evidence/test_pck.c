@@ -194,6 +194,189 @@ static void real_pck_certificates_decode_to_their_published_values(void **state)
 	}
 }
 
+/* The DER view path (pck.h, over crypto/x509_der.h) ---------------------------------------- */
+
+static void der_views_of_real_pcks_decode_as_openssls_do(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	static const char *const quotes[] = {
+	    "oe/azure-sdk-js-oe-report-00906ed50000-2022-01/quote.bin",
+	    "sgx/phala-sgx-v3-00a067110000-2025-06/quote.bin",
+	    "tdx/google-tdx-v5-90c06f000000-2026-02/quote.bin",
+	    "tdx/phala-tdx-v4-b0c06f000000-2025-06/quote.bin",
+	};
+		STACK_OF(X509) *roots = NULL;
+	struct intel_der_anchors *a = NULL;
+	int twins = 0;
+
+	assert_int_equal(intel_sgx_default_roots(&roots, NULL), ATTEST_OK);
+	assert_int_equal(intel_der_anchors_new(roots, &a, NULL), ATTEST_OK);
+	assert_int_equal(a->n, 1);
+	for (size_t i = 0; i < sizeof(quotes) / sizeof(quotes[0]); i++) {
+		struct quote q;
+		struct pck_ext e1, e2;
+		enum pck_ca c1, c2;
+		const uint8_t *pem;
+		size_t len = 0, plen;
+		STACK_OF(X509) *chain = NULL;
+		struct intel_der_chain dc;
+		uint8_t *b = test_read_vector(dir, quotes[i], &len);
+
+		assert_non_null(b);
+		assert_int_equal(quote_parse(b, len, QUOTE_TEE_ANY, &q, "t", NULL), ATTEST_OK);
+		assert_int_equal(quote_pck_chain_pem(&q, &pem, &plen, "t", NULL), ATTEST_OK);
+		assert_int_equal(x509_stack_from_pem(pem, plen, &chain, "t", NULL), ATTEST_OK);
+		assert_int_equal(intel_pem_chain_der(pem, plen, a, &dc, "t", NULL), ATTEST_OK);
+		assert_int_equal(dc.n, (size_t)sk_X509_num(chain));
+		assert_int_equal(pck_ext_from_cert(sk_X509_value(chain, 0), &e1, "t", NULL), ATTEST_OK);
+		assert_int_equal(pck_ext_from_der(dc.cert[0], &e2, "t", NULL), ATTEST_OK);
+		assert_memory_equal(&e1, &e2, sizeof(e1));
+		assert_int_equal(pck_ca_of_cert(sk_X509_value(chain, 0), &c1, "t", NULL), ATTEST_OK);
+		assert_int_equal(pck_ca_of_der(dc.cert[0], &c2, "t", NULL), ATTEST_OK);
+		assert_int_equal(c1, c2);
+				/*
+		 * A carried root that is the anchor's DER is the anchor itself (no
+		 * second parse); some quotes carry the other certificate of the root key.
+		 */
+		if (dc.n == 3) {
+			if (dc.owned[2] == NULL)
+				assert_ptr_equal(dc.cert[2], a->certs[0]);
+			else
+				twins++;
+			assert_int_equal(intel_der_root_check(dc.cert[2], a, "t.root", NULL), ATTEST_OK);
+		}
+		intel_der_chain_free(&dc);
+		sk_X509_pop_free(chain, X509_free);
+		free(b);
+	}
+		assert_true(twins > 0);
+	intel_der_anchors_free(a);
+	sk_X509_pop_free(roots, X509_free);
+}
+
+/* A self-signed "Intel SGX Root CA" of key k, serial s. */
+static X509 *root_of(EVP_PKEY *k, long s)
+{
+	X509 *x = intel_devplat_issue("Intel SGX Root CA", k, NULL, k, s, 1500000000, 2000000000, true, NULL);
+
+	assert_non_null(x);
+	return x;
+}
+
+static char *pem_of(X509 *const *certs, size_t n)
+{
+	char *pem = NULL;
+	size_t len = 0;
+
+	assert_int_equal(intel_devplat_pem(certs, n, &pem, &len), 0);
+	return pem;
+}
+
+static void a_carried_root_must_be_a_valid_certificate_of_an_anchors_key(void **state)
+{
+	EVP_PKEY *k = intel_devplat_keygen(), *other = intel_devplat_keygen();
+	X509 *anchor = root_of(k, 1), *twin = root_of(k, 2), *foreign = root_of(other, 3), *forged;
+	STACK_OF(X509) *roots = sk_X509_new_null();
+	struct intel_der_anchors *a = NULL;
+	struct intel_der_chain dc;
+	struct attest_err err;
+	char *pem;
+
+	(void)state;
+	sk_X509_push(roots, anchor);
+	assert_int_equal(intel_der_anchors_new(roots, &a, NULL), ATTEST_OK);
+	/* Another certificate of the anchor's subject and key (Intel's root exists twice): accepted. */
+	pem = pem_of(&twin, 1);
+	assert_int_equal(intel_pem_chain_der((uint8_t *)pem, strlen(pem), a, &dc, "t", NULL), ATTEST_OK);
+	assert_non_null(dc.owned[0]);
+	assert_int_equal(intel_der_root_check(dc.cert[0], a, "t.root", NULL), ATTEST_OK);
+	intel_der_chain_free(&dc);
+	free(pem);
+	/* Same name, another key. */
+	pem = pem_of(&foreign, 1);
+	assert_int_equal(intel_pem_chain_der((uint8_t *)pem, strlen(pem), a, &dc, "t", NULL), ATTEST_OK);
+	attest_err_clear(&err);
+	assert_int_equal(intel_der_root_check(dc.cert[0], a, "t.root", &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "t.root");
+	intel_der_chain_free(&dc);
+	free(pem);
+	/* The anchor's subject and key, signed by another key. */
+	forged =
+	    intel_devplat_issue("Intel SGX Root CA", k, NULL, other, 4, 1500000000, 2000000000, true, NULL);
+	pem = pem_of(&forged, 1);
+	assert_int_equal(intel_pem_chain_der((uint8_t *)pem, strlen(pem), a, &dc, "t", NULL), ATTEST_OK);
+	attest_err_clear(&err);
+	assert_int_equal(intel_der_root_check(dc.cert[0], a, "t.root", &err), ATTEST_E_VERIFY);
+	intel_der_chain_free(&dc);
+	free(pem);
+	intel_der_anchors_free(a);
+	sk_X509_pop_free(roots, X509_free);
+	X509_free(twin), X509_free(foreign), X509_free(forged);
+	EVP_PKEY_free(k), EVP_PKEY_free(other);
+}
+
+static void der_chains_hold_at_most_three_certificates_and_nothing_else(void **state)
+{
+	EVP_PKEY *k = intel_devplat_keygen();
+	X509 *r = root_of(k, 1), *four[4] = {r, r, r, r};
+	struct intel_der_chain dc;
+	struct attest_err err;
+	char *pem = pem_of(four, 4), *text;
+
+	(void)state;
+	attest_err_clear(&err);
+	assert_int_equal(intel_pem_chain_der((uint8_t *)pem, strlen(pem), NULL, &dc, "t.chain", &err),
+			 ATTEST_E_PARSE);
+	assert_string_equal(err.name, "t.chain.parse");
+	free(pem);
+	pem = pem_of(four, 1);
+	assert_non_null(text = malloc(strlen(pem) + 8));
+	sprintf(text, "%sjunk\n", pem);
+	attest_err_clear(&err);
+	assert_int_equal(intel_pem_chain_der((uint8_t *)text, strlen(text), NULL, &dc, "t.chain", &err),
+			 ATTEST_E_PARSE);
+	assert_string_equal(err.name, "t.chain.parse");
+	attest_err_clear(&err);
+	assert_int_equal(intel_pem_chain_der((uint8_t *)"\n", 1, NULL, &dc, "t.chain", &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "t.chain.parse");
+	free(text), free(pem);
+	X509_free(r);
+	EVP_PKEY_free(k);
+}
+
+static void crls_load_from_der_or_pem_alike(void **state)
+{
+	EVP_PKEY *k = intel_devplat_keygen();
+	X509 *r = root_of(k, 1);
+	X509_CRL *crl = intel_devplat_crl(r, k, 1700000000, 1800000000, NULL, 0);
+	unsigned char *der = NULL;
+	int n = i2d_X509_CRL(crl, &der);
+	char *b64 = NULL, *pem;
+	struct x509_der_crl *a = NULL, *b = NULL;
+	struct attest_err err;
+
+	(void)state;
+	assert_true(n > 0);
+	assert_non_null(b64 = b64std_encode(der, (size_t)n));
+	assert_non_null(pem = malloc(strlen(b64) + 80));
+	sprintf(pem, "\n-----BEGIN X509 CRL-----\n%s\n-----END X509 CRL-----\n", b64);
+	assert_int_equal(intel_crl_der(der, (size_t)n, &a, "t.crl", NULL), ATTEST_OK);
+	assert_int_equal(intel_crl_der((uint8_t *)pem, strlen(pem), &b, "t.crl", NULL), ATTEST_OK);
+	assert_memory_equal(a->der.p, b->der.p, a->der.n);
+	x509_der_crl_free(b);
+	/* Text after the block. */
+	strcat(pem, "x");
+	attest_err_clear(&err);
+	assert_int_equal(intel_crl_der((uint8_t *)pem, strlen(pem), &b, "t.crl", &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "t.crl.parse");
+	x509_der_crl_free(a);
+	free(pem), free(b64);
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	X509_free(r);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +386,10 @@ int main(void)
 	    cmocka_unit_test(wrong_types_and_sizes_name_the_field),
 	    cmocka_unit_test(long_form_lengths_must_be_minimal),
 	    cmocka_unit_test(real_pck_certificates_decode_to_their_published_values),
+	    cmocka_unit_test(der_views_of_real_pcks_decode_as_openssls_do),
+	    cmocka_unit_test(a_carried_root_must_be_a_valid_certificate_of_an_anchors_key),
+	    cmocka_unit_test(der_chains_hold_at_most_three_certificates_and_nothing_else),
+	    cmocka_unit_test(crls_load_from_der_or_pem_alike),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
