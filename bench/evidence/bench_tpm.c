@@ -136,9 +136,20 @@ static int verify_once(struct quote_case *c)
 	return rc;
 }
 
+/* One digest through a reused context (no allocation per hash). */
+static void hash_into(EVP_MD_CTX *h, const EVP_MD *md, const void *p, size_t n, uint8_t *out)
+{
+	EVP_DigestInit_ex(h, md, NULL);
+	EVP_DigestUpdate(h, p, n);
+	EVP_DigestFinal_ex(h, out, NULL);
+}
+
 /*
- * The floor: one RSA verification and the hashing the replay cannot avoid,
- * with digests fetched once (the cheapest way OpenSSL 3 offers).
+ * The floor: one RSA verification and the hashing the replay cannot avoid
+ * (one extend per event in the quoted bank, one H(data) per event whose
+ * data the verifier must hash for its binding, the PCR digest), the
+ * cheapest way OpenSSL 3 offers: digests fetched once, one context reused
+ * for every hash.
  */
 static int floor_once(struct quote_case *c, const struct tcg_log *log, const EVP_MD *sig_md,
 		      const EVP_MD *bank_md)
@@ -155,21 +166,20 @@ static int floor_once(struct quote_case *c, const struct tcg_log *log, const EVP
 	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
 	     EVP_DigestVerify(md, s.signature.rsassa.sig.buffer, s.signature.rsassa.sig.size, c->quote,
 			      c->quote_len) == 1;
-	EVP_MD_CTX_free(md);
+	EVP_MD_CTX_reset(md);
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct tcg_event *ev = &log->events[i];
-		bool checked;
 
 		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << c->bank)))
 			continue;
 		memset(buf, 0, bl);
 		memcpy(buf + bl, ev->digest[c->bank], bl);
-		EVP_Digest(buf, 2 * bl, out, NULL, bank_md, NULL);
-		checked = ev->bound; /* events whose data the verifier hashes */
-		if (checked)
-			EVP_Digest(ev->data, ev->data_len, out, NULL, bank_md, NULL);
+		hash_into(md, bank_md, buf, 2 * bl, out);
+		if (ev->bound) /* a type whose digest is defined over its data */
+			hash_into(md, bank_md, ev->data, ev->data_len, out);
 	}
-	EVP_Digest(c->pcrs.v[c->bank], 24 * bl, out, NULL, sig_md, NULL);
+	hash_into(md, sig_md, c->pcrs.v[c->bank], 24 * bl, out);
+	EVP_MD_CTX_free(md);
 	return ok ? 0 : 1;
 }
 

@@ -116,14 +116,17 @@ static int parse_legacy(struct cur *c, size_t seq, struct tcg_event *ev, struct 
 	memset(ev, 0, sizeof(*ev));
 	ev->seq = (uint32_t)seq;
 	ev->offset = off;
-	if (cur_u32le(c, &ev->pcr) || cur_u32le(c, &ev->type))
-		return truncated(err, seq, off, "header");
-	if (cur_take(c, TCG_LEGACY_DIGEST, &d))
-		return truncated(err, seq, off, "SHA-1 digest");
-	ev->digest[TPM_BANK_SHA1] = d;
+	/* PCRIndex, EventType, digest, EventSize: 32 fixed bytes in one take. */
+	if (cur_take(c, 8 + TCG_LEGACY_DIGEST + 4, &d)) {
+		if (cur_left(c) < 8)
+			return truncated(err, seq, off, "header");
+		return truncated(err, seq, off, cur_left(c) < 8 + TCG_LEGACY_DIGEST ? "SHA-1 digest" : "EventSize");
+	}
+	ev->pcr = ld_u32le(d);
+	ev->type = ld_u32le(d + 4);
+	ev->digest[TPM_BANK_SHA1] = d + 8;
 	ev->digests = 1u << TPM_BANK_SHA1;
-	if (cur_u32le(c, &size))
-		return truncated(err, seq, off, "EventSize");
+	size = ld_u32le(d + 8 + TCG_LEGACY_DIGEST);
 	if (cur_take(c, size, &ev->data))
 		return truncated(err, seq, off, "event data");
 	ev->data_len = size;
@@ -149,8 +152,12 @@ static int parse_agile(struct cur *c, const struct tcg_log *log, size_t seq, str
 	memset(ev, 0, sizeof(*ev));
 	ev->seq = (uint32_t)seq;
 	ev->offset = off;
-	if (cur_u32le(c, &ev->pcr) || cur_u32le(c, &ev->type) || cur_u32le(c, &count))
+	/* PCRIndex, EventType, TPML_DIGEST_VALUES.count in one take. */
+	if (cur_take(c, 12, &d))
 		return truncated(err, seq, off, "header");
+	ev->pcr = ld_u32le(d);
+	ev->type = ld_u32le(d + 4);
+	count = ld_u32le(d + 8);
 	if (count > log->n_algs) {
 		attest_err_set(err, ATTEST_E_PARSE, "tcg.log.alg",
 			       "event #%zu carries %u digests, the Spec ID event declares %zu algorithms",
@@ -162,8 +169,9 @@ static int parse_agile(struct cur *c, const struct tcg_log *log, size_t seq, str
 		uint16_t alg;
 		int size_of, bank;
 
-		if (cur_u16le(c, &alg))
+		if (cur_take(c, 2, &d))
 			return truncated(err, seq, off, "digest list");
+		alg = ld_u16le(d);
 		/* Digest sizes come only from the Spec ID event (PFP §10.2.2). */
 		size_of = spec_alg_size(log, alg);
 		if (size_of < 0) {
@@ -182,8 +190,9 @@ static int parse_agile(struct cur *c, const struct tcg_log *log, size_t seq, str
 			ev->digests |= 1u << bank;
 		}
 	}
-	if (cur_u32le(c, &size))
+	if (cur_take(c, 4, &d))
 		return truncated(err, seq, off, "EventSize");
+	size = ld_u32le(d);
 	if (cur_take(c, size, &ev->data))
 		return truncated(err, seq, off, "event data");
 	ev->data_len = size;
@@ -358,20 +367,19 @@ static void reset_values(const struct tcg_log *log, enum tpm_bank bank,
 		out[0][len - 1] = log->startup_locality;
 }
 
-/* Replay with an explicitly fetched digest (OpenSSL 3: no provider lookup per extend). */
-static int replay_md(const struct tcg_log *log, enum tpm_bank bank, const EVP_MD *alg,
+/*
+ * Replay with an explicitly fetched digest (OpenSSL 3: no provider lookup
+ * per extend) and the caller's context, reused for every extend.
+ */
+static int replay_md(const struct tcg_log *log, enum tpm_bank bank, const EVP_MD *alg, EVP_MD_CTX *md,
 		     uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
 {
 	size_t len = tpm_bank_size(bank);
-	EVP_MD_CTX *md;
 	int rc = ATTEST_OK;
 
 	if (!(log->banks & (1u << bank)))
 		return attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.bank",
 				      "the event log has no %s digests", tpm_bank_name(bank));
-	md = EVP_MD_CTX_new();
-	if (md == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "tcg.replay.nomem", "out of memory");
 	reset_values(log, bank, out);
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct tcg_event *ev = &log->events[i];
@@ -386,26 +394,35 @@ static int replay_md(const struct tcg_log *log, enum tpm_bank bank, const EVP_MD
 			break;
 		}
 	}
-	EVP_MD_CTX_free(md);
 	return rc;
 }
 
 int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
 		   uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
 {
-	return replay_md(log, bank, tpm_bank_md(bank), out, err);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc;
+
+	if (md == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "tcg.replay.nomem", "out of memory");
+	rc = replay_md(log, bank, tpm_bank_md(bank), md, out, err);
+	EVP_MD_CTX_free(md);
+	return rc;
 }
 
 /* ---- event data binding -------------------------------------------------- */
 
-static bool digest_is(const struct tcg_event *ev, enum tpm_bank bank, const EVP_MD *md, const uint8_t *p,
-		      size_t n)
+/* H(p) == the event's digest in bank; through ctx (reused) when given, else one-shot. */
+static bool digest_is(const struct tcg_event *ev, enum tpm_bank bank, const EVP_MD *md, EVP_MD_CTX *ctx,
+		      const uint8_t *p, size_t n)
 {
 	uint8_t h[TPM_PCR_MAX_DIGEST];
 	unsigned int hlen = 0;
+	bool ok = ctx != NULL ? EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, p, n) == 1 &&
+				    EVP_DigestFinal_ex(ctx, h, &hlen) == 1
+			      : EVP_Digest(p, n, h, &hlen, md, NULL) == 1;
 
-	return EVP_Digest(p, n, h, &hlen, md, NULL) == 1 && hlen == tpm_bank_size(bank) &&
-	       memcmp(h, ev->digest[bank], hlen) == 0;
+	return ok && hlen == tpm_bank_size(bank) && memcmp(h, ev->digest[bank], hlen) == 0;
 }
 
 /* VariableData of a UEFI_VARIABLE_DATA (UEFI spec; PFP §10.4.7). */
@@ -423,7 +440,8 @@ static bool uefi_variable_data(const uint8_t *p, size_t n, const uint8_t **vd, s
 	return true;
 }
 
-static bool binding_ok(const struct tcg_event *ev, enum tpm_bank bank, const EVP_MD *md, bool *checked)
+static bool binding_ok(const struct tcg_event *ev, enum tpm_bank bank, const EVP_MD *md, EVP_MD_CTX *ctx,
+		       bool *checked)
 {
 	const uint8_t *vd;
 	size_t vlen;
@@ -442,15 +460,15 @@ static bool binding_ok(const struct tcg_event *ev, enum tpm_bank bank, const EVP
 	case EV_EFI_GPT_EVENT:
 	case EV_EFI_VARIABLE_DRIVER_CONFIG:
 		*checked = true;
-		return digest_is(ev, bank, md, ev->data, ev->data_len);
+		return digest_is(ev, bank, md, ctx, ev->data, ev->data_len);
 	case EV_EFI_VARIABLE_BOOT:
 	case EV_EFI_VARIABLE_BOOT2:
 		/* OVMF/GCP hash VariableData only, others the whole struct (formats.md §7.5). */
 		*checked = true;
-		if (digest_is(ev, bank, md, ev->data, ev->data_len))
+		if (digest_is(ev, bank, md, ctx, ev->data, ev->data_len))
 			return true;
 		return uefi_variable_data(ev->data, ev->data_len, &vd, &vlen) &&
-		       digest_is(ev, bank, md, vd, vlen);
+		       digest_is(ev, bank, md, ctx, vd, vlen);
 	default:
 		/* Digest of a PE image, a firmware volume, a table: replay alone speaks for it. */
 		return true;
@@ -459,7 +477,7 @@ static bool binding_ok(const struct tcg_event *ev, enum tpm_bank bank, const EVP
 
 bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked)
 {
-	return binding_ok(ev, bank, tpm_bank_md(bank), checked);
+	return binding_ok(ev, bank, tpm_bank_md(bank), NULL, checked);
 }
 
 bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev)
@@ -470,7 +488,7 @@ bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev)
 	if (!ev->verified || ev->bound)
 		return ev->bound;
 	/* A type without a binding rule: does its data hash to its digest anyway? */
-	return digest_is(ev, b, tpm_bank_md(b), ev->data, ev->data_len);
+	return digest_is(ev, b, tpm_bank_md(b), NULL, ev->data, ev->data_len);
 }
 
 /* ---- verification against the quote -------------------------------------- */
@@ -510,8 +528,8 @@ static int mismatch(const struct tcg_log *log, enum tpm_bank bank, unsigned pcr,
 	return ATTEST_E_VERIFY;
 }
 
-static int check_bindings(struct tcg_log *log, uint32_t common, EVP_MD *const mds[TPM_BANK_COUNT],
-			  struct attest_err *err)
+static int check_bindings(struct tcg_log *log, uint32_t common, const EVP_MD *const mds[TPM_BANK_COUNT],
+			  EVP_MD_CTX *ctx, struct attest_err *err)
 {
 	for (size_t i = 0; i < log->n_events; i++) {
 		struct tcg_event *ev = &log->events[i];
@@ -526,7 +544,7 @@ static int check_bindings(struct tcg_log *log, uint32_t common, EVP_MD *const md
 			if (!(common & (1u << b)) || !(log->verified[b] & (1u << ev->pcr)) ||
 			    !(ev->digests & (1u << b)))
 				continue;
-			if (!binding_ok(ev, (enum tpm_bank)b, mds[b], &checked)) {
+			if (!binding_ok(ev, (enum tpm_bank)b, mds[b], ctx, &checked)) {
 				const char *tn = tcg_event_type_name(ev->type);
 
 				attest_err_set(
@@ -547,12 +565,6 @@ static int check_bindings(struct tcg_log *log, uint32_t common, EVP_MD *const md
 		ev->verified = any;
 	}
 	return ATTEST_OK;
-}
-
-static void free_mds(EVP_MD *mds[TPM_BANK_COUNT])
-{
-	for (int b = 0; b < TPM_BANK_COUNT; b++)
-		EVP_MD_free(mds[b]);
 }
 
 /*
@@ -596,7 +608,8 @@ bool tcg_log_pcr_complete(const struct tcg_log *log, unsigned pcr)
 int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, struct attest_err *err)
 {
 	uint8_t values[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
-	EVP_MD *mds[TPM_BANK_COUNT] = {0};
+	const EVP_MD *mds[TPM_BANK_COUNT] = {0}; /* fetched once per process (tpm_bank_md) */
+	EVP_MD_CTX *ctx = NULL; /* one context for every extend and every binding hash */
 	uint32_t common = 0;
 	int rc = ATTEST_OK;
 
@@ -609,16 +622,17 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 		return attest_err_set(err, ATTEST_E_VERIFY, "tcg.replay.no_common_bank",
 				      "the event log and the quoted PCRs share no hash bank");
 	for (int b = 0; b < TPM_BANK_COUNT; b++)
-		if ((common & (1u << b)) &&
-		    (mds[b] = EVP_MD_fetch(NULL, EVP_MD_get0_name(tpm_bank_md(b)), NULL)) == NULL)
+		if ((common & (1u << b)) && (mds[b] = tpm_bank_md((enum tpm_bank)b)) == NULL)
 			rc =
 			    attest_err_set(err, ATTEST_E_INTERNAL, "tcg.replay.digest", "digest unavailable");
+	if (rc == ATTEST_OK && (ctx = EVP_MD_CTX_new()) == NULL)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "tcg.replay.nomem", "out of memory");
 	for (int b = 0; b < TPM_BANK_COUNT && rc == ATTEST_OK; b++) {
 		uint32_t todo;
 
 		if (!(common & (1u << b)))
 			continue;
-		if ((rc = replay_md(log, (enum tpm_bank)b, mds[b], values, err)) != ATTEST_OK)
+		if ((rc = replay_md(log, (enum tpm_bank)b, mds[b], ctx, values, err)) != ATTEST_OK)
 			break;
 		todo = log->extended[b] & quoted->present[b];
 		log->quoted[b] = quoted->present[b];
@@ -634,7 +648,7 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 			rc = unlogged_pcrs(log, (enum tpm_bank)b, quoted, values, err);
 	}
 	if (rc == ATTEST_OK)
-		rc = check_bindings(log, common, mds, err);
-	free_mds(mds);
+		rc = check_bindings(log, common, mds, ctx, err);
+	EVP_MD_CTX_free(ctx);
 	return rc;
 }

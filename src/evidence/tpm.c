@@ -446,13 +446,13 @@ int tpm_pkey_spki_sha256(EVP_PKEY *key, uint8_t out[32])
 		direct = (type == EVP_PKEY_RSA ? spki_rsa(params, &d) : spki_ec(params, &d)) == 0;
 	OSSL_PARAM_free(params);
 	if (direct) {
-		ok = EVP_Digest(buf, d.n, out, NULL, EVP_sha256(), NULL) == 1;
+		ok = sha256(buf, d.n, out) == ATTEST_OK;
 	} else {
 		/* Other key types: OpenSSL's encoder. */
 		unsigned char *der = NULL;
 		int n = i2d_PUBKEY(key, &der);
 
-		ok = n > 0 && EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(), NULL) == 1;
+		ok = n > 0 && sha256(der, (size_t)n, out) == ATTEST_OK;
 		OPENSSL_free(der);
 	}
 	return ok ? 0 : -1;
@@ -973,6 +973,8 @@ int tpm_pcr_digest(const TPML_PCR_SELECTION *sel, const struct tpm_pcr_values *p
 {
 	int hb = tpm_bank_from_alg(alg);
 	EVP_MD_CTX *md;
+	uint8_t vals[TPM_PCR_COUNT * TPM_PCR_MAX_DIGEST]; /* one selection's values */
+	size_t n = 0;
 	unsigned int dlen = 0;
 	int rc = ATTEST_OK;
 
@@ -984,6 +986,7 @@ int tpm_pcr_digest(const TPML_PCR_SELECTION *sel, const struct tpm_pcr_values *p
 		EVP_MD_CTX_free(md);
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.quote.pcr_digest", "digest init failed");
 	}
+	/* The values are gathered and hashed a bank's worth at a time, not one update per PCR. */
 	for (uint32_t i = 0; i < sel->count && rc == ATTEST_OK; i++) {
 		const TPMS_PCR_SELECTION *s = &sel->pcrSelections[i];
 		int b = tpm_bank_from_alg(s->hash);
@@ -1002,8 +1005,11 @@ int tpm_pcr_digest(const TPML_PCR_SELECTION *sel, const struct tpm_pcr_values *p
 						    tpm_bank_name(b), pcr);
 				break;
 			}
-			EVP_DigestUpdate(md, pcrs->v[b][pcr], tpm_bank_size(b));
+			memcpy(vals + n, pcrs->v[b][pcr], tpm_bank_size(b));
+			n += tpm_bank_size(b);
 		}
+		EVP_DigestUpdate(md, vals, n);
+		n = 0;
 	}
 	if (rc == ATTEST_OK) {
 		if (EVP_DigestFinal_ex(md, out, &dlen) != 1)
