@@ -65,8 +65,59 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
  * replay (bench_tpm). Strings pass through jw_str, which escapes what JSON
  * requires (RFC 8259 §7); event data only ever reaches the text as hex,
  * integers or printable ASCII.
+ *
+ * The writer stages small pieces in an array of its own and hands the
+ * buffer a few kilobytes at a time: an append per key, digit or quote
+ * (a call, a bounds check, a strlen) cost more than the text's bytes.
+ * An append past the cap marks the writer failed: the text is then
+ * refused whole, never returned with a hole in it.
  */
 #define TCG_JSON_MAX (16u * 1024 * 1024)
+
+struct jw {
+	struct buf *b;
+	bool failed;
+	size_t n;
+	char t[4096];
+};
+
+static void jw_init(struct jw *w, struct buf *b)
+{
+	w->b = b;
+	w->failed = false;
+	w->n = 0;
+}
+
+static void jw_flush(struct jw *w)
+{
+	if (w->n > 0 && buf_append(w->b, w->t, w->n) != ATTEST_OK)
+		w->failed = true;
+	w->n = 0;
+}
+
+static void jw_put(struct jw *w, const void *p, size_t n)
+{
+	if (n > sizeof(w->t) - w->n) {
+		jw_flush(w);
+		if (n > sizeof(w->t)) {
+			if (buf_append(w->b, p, n) != ATTEST_OK)
+				w->failed = true;
+			return;
+		}
+	}
+	memcpy(w->t + w->n, p, n);
+	w->n += n;
+}
+
+static void jw_c(struct jw *w, char c)
+{
+	if (w->n == sizeof(w->t))
+		jw_flush(w);
+	w->t[w->n++] = c;
+}
+
+/* A literal: its length is known at compile time. */
+#define jw_lit(w, s) jw_put((w), (s), sizeof(s) - 1)
 
 /* Bytes a JSON string cannot carry as they are (RFC 8259 §7). */
 static bool jw_needs_escape(unsigned char ch)
@@ -74,40 +125,35 @@ static bool jw_needs_escape(unsigned char ch)
 	return ch < 0x20 || ch == '"' || ch == '\\';
 }
 
-/*
- * Writers append whole runs: per-byte appends (a bounds check and a call
- * each) cost more than the replay of the log they describe (bench_tpm).
- */
-static void jw_str(struct buf *b, const char *s)
+static void jw_str(struct jw *w, const char *s)
 {
 	static const char digits[] = "0123456789abcdef";
 
-	buf_append_u8(b, '"');
+	jw_c(w, '"');
 	while (*s) {
 		size_t run = 0;
 
 		while (s[run] && !jw_needs_escape((unsigned char)s[run]))
 			run++;
-		buf_append(b, s, run);
+		jw_put(w, s, run);
 		s += run;
 		if (*s == '"' || *s == '\\') {
 			char esc[2] = {'\\', *s};
 
-			buf_append(b, esc, 2);
+			jw_put(w, esc, 2);
 			s++;
 		} else if (*s) {
-			char esc[6] = {'\\', 'u', '0', '0', digits[(unsigned char)*s >> 4],
-				       digits[*s & 15]};
+			char esc[6] = {'\\', 'u', '0', '0', digits[(unsigned char)*s >> 4], digits[*s & 15]};
 
-			buf_append(b, esc, sizeof(esc));
+			jw_put(w, esc, sizeof(esc));
 			s++;
 		}
 	}
-	buf_append_u8(b, '"');
+	jw_c(w, '"');
 }
 
 /* A decimal number (no printf: it dominated the events text). */
-static void jw_uint(struct buf *b, uint64_t v)
+static void jw_uint(struct jw *w, uint64_t v)
 {
 	char t[20];
 	size_t i = sizeof(t);
@@ -116,69 +162,72 @@ static void jw_uint(struct buf *b, uint64_t v)
 		t[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v != 0);
-	buf_append(b, t + i, sizeof(t) - i);
+	jw_put(w, t + i, sizeof(t) - i);
 }
 
-/* "key": (keys are this file's ASCII literals: nothing to escape) */
-static void jw_key(struct buf *b, const char *key, bool *first)
+/* "key": (keys are this file's ASCII literals and bank names: nothing to escape) */
+static void jw_key(struct jw *w, const char *key, bool *first)
 {
 	if (!*first)
-		buf_append_u8(b, ',');
+		jw_c(w, ',');
 	*first = false;
-	buf_append_u8(b, '"');
-	buf_append_str(b, key);
-	buf_append(b, "\":", 2);
+	jw_c(w, '"');
+	jw_put(w, key, strlen(key));
+	jw_lit(w, "\":");
 }
 
-/* Hex as a JSON string, staged 256 bytes at a time. */
-static void jw_hex(struct buf *b, const uint8_t *p, size_t n)
+/* Hex as a JSON string, straight into the staging array. */
+static void jw_hex(struct jw *w, const uint8_t *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
-	char chunk[2 * 256];
 
-	buf_append_u8(b, '"');
+	jw_c(w, '"');
 	while (n > 0) {
-		size_t k = n < 256 ? n : 256;
+		size_t room = (sizeof(w->t) - w->n) / 2, k;
 
-		for (size_t i = 0; i < k; i++) {
-			chunk[2 * i] = digits[p[i] >> 4];
-			chunk[2 * i + 1] = digits[p[i] & 15];
+		if (room == 0) {
+			jw_flush(w);
+			continue;
 		}
-		buf_append(b, chunk, 2 * k);
+		k = n < room ? n : room;
+		for (size_t i = 0; i < k; i++) {
+			w->t[w->n++] = digits[p[i] >> 4];
+			w->t[w->n++] = digits[p[i] & 15];
+		}
 		p += k;
 		n -= k;
 	}
-	buf_append_u8(b, '"');
+	jw_c(w, '"');
 }
 
 /* Printable ASCII of a byte string (NULs and controls dropped). */
-static void jw_ascii(struct buf *b, const uint8_t *p, size_t n)
+static void jw_ascii(struct jw *w, const uint8_t *p, size_t n)
 {
-	buf_append_u8(b, '"');
+	jw_c(w, '"');
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] < 0x20 || p[i] >= 0x7f)
 			continue;
 		if (p[i] == '"' || p[i] == '\\')
-			buf_append_u8(b, '\\');
-		buf_append_u8(b, p[i]);
+			jw_c(w, '\\');
+		jw_c(w, (char)p[i]);
 	}
-	buf_append_u8(b, '"');
+	jw_c(w, '"');
 }
 
 /* UTF-16LE text up to its NUL, non-ASCII shown as '?'. */
-static void jw_utf16(struct buf *b, const uint8_t *p, size_t n)
+static void jw_utf16(struct jw *w, const uint8_t *p, size_t n)
 {
-	buf_append_u8(b, '"');
+	jw_c(w, '"');
 	for (size_t i = 0; i + 1 < n; i += 2) {
 		unsigned ch = (unsigned)p[i] | (unsigned)p[i + 1] << 8;
 
 		if (ch == 0)
 			break;
 		if (ch == '"' || ch == '\\')
-			buf_append_u8(b, '\\');
-		buf_append_u8(b, (ch >= 0x20 && ch < 0x7f) ? (uint8_t)ch : '?');
+			jw_c(w, '\\');
+		jw_c(w, (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?');
 	}
-	buf_append_u8(b, '"');
+	jw_c(w, '"');
 }
 
 /* 8-4-4-4-12 text of a GUID as stored (first three fields little-endian); no printf on this path. */
@@ -197,13 +246,27 @@ static void guid_str(const uint8_t g[16], char out[37])
 	out[o] = '\0';
 }
 
+/* "0x" and 2*n hex digits of a big-endian value, quoted. */
+static void jw_hexnum(struct jw *w, uint64_t v, int digits_n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char t[2 + 2 + 16];
+	int o = 0;
+
+	t[o++] = '"', t[o++] = '0', t[o++] = 'x';
+	for (int i = digits_n - 1; i >= 0; i--)
+		t[o++] = digits[(v >> (4 * i)) & 15];
+	t[o++] = '"';
+	jw_put(w, t, (size_t)o);
+}
+
 /* A u64 as a JSON number when a signed 64-bit reader can hold it, else as a hex string. */
-static void jw_u64(struct buf *b, uint64_t v)
+static void jw_u64(struct jw *w, uint64_t v)
 {
 	if (v <= (uint64_t)INT64_MAX)
-		jw_uint(b, v);
+		jw_uint(w, v);
 	else
-		buf_printf(b, "\"0x%016llx\"", (unsigned long long)v);
+		jw_hexnum(w, v, 16);
 }
 
 static size_t capped(size_t n)
@@ -211,40 +274,48 @@ static size_t capped(size_t n)
 	return n > TCG_JSON_MAX_DATA ? TCG_JSON_MAX_DATA : n;
 }
 
-static void uefi_var_write(struct buf *b, const struct uefi_var *v)
+static void uefi_var_write(struct jw *w, const struct uefi_var *v)
 {
 	char g[37];
 	bool first = true;
 
 	guid_str(v->guid, g);
-	buf_append_u8(b, '{');
-	jw_key(b, "VariableName", &first);
-	jw_str(b, g);
-	jw_key(b, "UnicodeName", &first);
-	jw_utf16(b, v->name, v->name_chars * 2);
-	jw_key(b, "VariableDataLength", &first);
-	jw_u64(b, v->data_len);
-	jw_key(b, "VariableData", &first);
+	jw_c(w, '{');
+	jw_key(w, "VariableName", &first);
+	jw_str(w, g);
+	jw_key(w, "UnicodeName", &first);
+	jw_utf16(w, v->name, v->name_chars * 2);
+	jw_key(w, "VariableDataLength", &first);
+	jw_u64(w, v->data_len);
+	jw_key(w, "VariableData", &first);
 	if (v->data_len == 1)
-		jw_uint(b, v->data[0]);
+		jw_uint(w, v->data[0]);
 	else
-		jw_hex(b, v->data, capped(v->data_len));
-	buf_append_u8(b, '}');
+		jw_hex(w, v->data, capped(v->data_len));
+	jw_c(w, '}');
 }
+
+struct sipa_text {
+	struct jw *w;
+	bool first;
+};
 
 static int sipa_write(void *arg, uint32_t type, const uint8_t *data, uint32_t len)
 {
-	struct buf *b = arg;
+	struct sipa_text *t = arg;
 
-	if (b->len > 0 && b->p[b->len - 1] != '[')
-		buf_append_u8(b, ',');
-	/* A buffer at its cap fails the whole text later (tcg_events_json): nothing to do here. */
-	(void)sipa_leaf_write(b, type, data, len);
+	if (!t->first)
+		jw_c(t->w, ',');
+	t->first = false;
+	/* The leaf writes to the buffer itself: what was staged goes first. */
+	jw_flush(t->w);
+	if (sipa_leaf_write(t->w->b, type, data, len) != ATTEST_OK)
+		t->w->failed = true;
 	return ATTEST_OK;
 }
 
 /* UEFI_IMAGE_LOAD_EVENT (PFP §10.4.4). */
-static bool image_load_write(struct buf *b, const uint8_t *p, size_t n)
+static bool image_load_write(struct jw *w, const uint8_t *p, size_t n)
 {
 	struct cur c;
 	uint64_t loc, len, link, dpl;
@@ -252,22 +323,41 @@ static bool image_load_write(struct buf *b, const uint8_t *p, size_t n)
 	cur_init(&c, p, n);
 	if (cur_u64le(&c, &loc) || cur_u64le(&c, &len) || cur_u64le(&c, &link) || cur_u64le(&c, &dpl))
 		return false;
-	buf_append_str(b, "{\"ImageLocationInMemory\":");
-	jw_u64(b, loc);
-	buf_append_str(b, ",\"ImageLengthInMemory\":");
-	jw_u64(b, len);
-	buf_append_str(b, ",\"ImageLinkTimeAddress\":");
-	jw_u64(b, link);
-	buf_append_str(b, ",\"LengthOfDevicePath\":");
-	jw_u64(b, dpl);
-	buf_append_u8(b, '}');
+	jw_lit(w, "{\"ImageLocationInMemory\":");
+	jw_u64(w, loc);
+	jw_lit(w, ",\"ImageLengthInMemory\":");
+	jw_u64(w, len);
+	jw_lit(w, ",\"ImageLinkTimeAddress\":");
+	jw_u64(w, link);
+	jw_lit(w, ",\"LengthOfDevicePath\":");
+	jw_u64(w, dpl);
+	jw_c(w, '}');
 	return true;
 }
 
-static void processed_data_write(struct buf *b, const struct tcg_event *ev)
+/* SipaEvents of an EV_EVENT_TAG; false (nothing written) when its data is no SIPA. */
+static bool sipa_events_write(struct jw *w, const struct tcg_event *ev)
+{
+	struct sipa_text t = {w, true};
+	size_t mark;
+
+	jw_flush(w);
+	mark = w->b->len;
+	jw_lit(w, "{\"SipaEvents\":[");
+	if (sipa_walk(ev->data, ev->data_len, sipa_write, &t, NULL) == ATTEST_OK) {
+		jw_lit(w, "]}");
+		return true;
+	}
+	w->n = 0; /* not SIPA after all: what it wrote goes */
+	w->b->len = mark;
+	if (w->b->p != NULL)
+		w->b->p[mark] = '\0';
+	return false;
+}
+
+static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 {
 	struct uefi_var v;
-	size_t mark = b->len;
 
 	switch (ev->type) {
 	case EV_EFI_VARIABLE_DRIVER_CONFIG:
@@ -275,110 +365,122 @@ static void processed_data_write(struct buf *b, const struct tcg_event *ev)
 	case EV_EFI_VARIABLE_BOOT2:
 	case EV_EFI_VARIABLE_AUTHORITY:
 		if (uefi_var_parse(ev->data, ev->data_len, &v)) {
-			uefi_var_write(b, &v);
+			uefi_var_write(w, &v);
 			return;
 		}
 		break;
 	case EV_EFI_ACTION:
 	case EV_ACTION:
 	case EV_IPL:
-		buf_append_str(b, "{\"String\":");
-		jw_ascii(b, ev->data, ev->data_len);
-		buf_append_u8(b, '}');
+		jw_lit(w, "{\"String\":");
+		jw_ascii(w, ev->data, ev->data_len);
+		jw_c(w, '}');
 		return;
 	case EV_S_CRTM_VERSION:
-		buf_append_str(b, "{\"Version\":");
-		jw_utf16(b, ev->data, ev->data_len);
-		buf_append_u8(b, '}');
+		jw_lit(w, "{\"Version\":");
+		jw_utf16(w, ev->data, ev->data_len);
+		jw_c(w, '}');
 		return;
 	case EV_EVENT_TAG:
-		buf_append_str(b, "{\"SipaEvents\":[");
-		if (sipa_walk(ev->data, ev->data_len, sipa_write, b, NULL) == ATTEST_OK) {
-			buf_append_str(b, "]}");
+		if (sipa_events_write(w, ev))
 			return;
-		}
-		b->len = mark; /* not SIPA after all: fall back to the raw data */
 		break;
 	case EV_EFI_BOOT_SERVICES_APPLICATION:
 	case EV_EFI_BOOT_SERVICES_DRIVER:
 	case EV_EFI_RUNTIME_SERVICES_DRIVER:
-		if (image_load_write(b, ev->data, ev->data_len))
+		if (image_load_write(w, ev->data, ev->data_len))
 			return;
 		break;
 	default:
 		break;
 	}
-	buf_append_str(b, "{\"DataLength\":");
-	jw_uint(b, ev->data_len);
-	buf_append_str(b, ",\"Data\":");
-	jw_hex(b, ev->data, capped(ev->data_len));
-	buf_append_u8(b, '}');
+	jw_lit(w, "{\"DataLength\":");
+	jw_uint(w, ev->data_len);
+	jw_lit(w, ",\"Data\":");
+	jw_hex(w, ev->data, capped(ev->data_len));
+	jw_c(w, '}');
 }
 
-static void event_write(struct buf *b, const struct tcg_event *ev)
+static void event_write(struct jw *w, const struct tcg_event *ev)
 {
 	const char *tn = tcg_event_type_name(ev->type);
 	bool first = true;
 
-	buf_append_str(b, "{\"EventSeq\":");
-	jw_uint(b, ev->seq);
-	buf_append_str(b, ",\"PcrIndex\":");
-	jw_uint(b, ev->pcr);
-	buf_append_str(b, ",\"EventType\":");
-	jw_uint(b, ev->type);
-	buf_append_str(b, ",\"EventTypeString\":");
+	jw_lit(w, "{\"EventSeq\":");
+	jw_uint(w, ev->seq);
+	jw_lit(w, ",\"PcrIndex\":");
+	jw_uint(w, ev->pcr);
+	jw_lit(w, ",\"EventType\":");
+	jw_uint(w, ev->type);
+	jw_lit(w, ",\"EventTypeString\":");
 	if (tn)
-		jw_str(b, tn);
+		jw_str(w, tn);
 	else
-		buf_printf(b, "\"0x%08x\"", ev->type);
-	buf_append_str(b, ",\"Digests\":{");
+		jw_hexnum(w, ev->type, 8);
+	jw_lit(w, ",\"Digests\":{");
 	for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
 		if (!(ev->digests & (1u << bk)))
 			continue;
-		jw_key(b, tpm_bank_name(bk), &first);
-		jw_hex(b, ev->digest[bk], tpm_bank_size(bk));
+		jw_key(w, tpm_bank_name(bk), &first);
+		jw_hex(w, ev->digest[bk], tpm_bank_size(bk));
 	}
-	buf_append_str(b, "},\"ProcessedData\":");
-	processed_data_write(b, ev);
-	buf_append_u8(b, '}');
+	jw_lit(w, "},\"ProcessedData\":");
+	processed_data_write(w, ev);
+	jw_c(w, '}');
+}
+
+/* The finished text (caller frees), or NULL when an append failed. */
+static char *jw_finish(struct jw *w)
+{
+	char *s = NULL;
+
+	jw_flush(w);
+	if (!w->failed)
+		s = (char *)buf_steal(w->b, NULL);
+	buf_free(w->b);
+	return s;
 }
 
 char *tcg_events_json(const struct tcg_log *log, bool only_verified)
 {
 	struct buf b;
+	struct jw *w = malloc(sizeof(*w)); /* its staging array is 4 KB: not on the stack */
 	bool first = true;
 	char *s;
 
+	if (w == NULL)
+		return NULL;
 	buf_init(&b, TCG_JSON_MAX);
-	buf_append_str(&b, "{\"Events\":[");
-	for (size_t i = 0; i < log->n_events; i++) {
+	jw_init(w, &b);
+	jw_lit(w, "{\"Events\":[");
+	for (size_t i = 0; i < log->n_events && !w->failed; i++) {
 		const struct tcg_event *ev = &log->events[i];
 
 		if (only_verified && !ev->verified)
 			continue;
 		if (!first)
-			buf_append_u8(&b, ',');
+			jw_c(w, ',');
 		first = false;
-		event_write(&b, ev);
+		event_write(w, ev);
 	}
-	/* A buffer that hit its cap is refused as a whole rather than cut. */
-	if (buf_append_str(&b, "]}") != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	s = (char *)buf_steal(&b, NULL);
-	buf_free(&b);
+	jw_lit(w, "]}");
+	s = jw_finish(w);
+	free(w);
 	return s;
 }
 
 char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 {
 	struct buf b;
+	struct jw *w = malloc(sizeof(*w));
 	bool first_pcr = true;
 	char *s;
 
+	if (w == NULL)
+		return NULL;
 	buf_init(&b, TCG_JSON_MAX);
-	buf_append_str(&b, "{\"PCRs\":[");
+	jw_init(w, &b);
+	jw_lit(w, "{\"PCRs\":[");
 	for (unsigned i = 0; i < TPM_PCR_COUNT; i++) {
 		bool first = true, any = false;
 
@@ -387,25 +489,22 @@ char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 		if (!any)
 			continue;
 		if (!first_pcr)
-			buf_append_u8(&b, ',');
+			jw_c(w, ',');
 		first_pcr = false;
-		buf_append_str(&b, "{\"Index\":");
-		jw_uint(&b, i);
-		buf_append_str(&b, ",\"Digests\":{");
+		jw_lit(w, "{\"Index\":");
+		jw_uint(w, i);
+		jw_lit(w, ",\"Digests\":{");
 		for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
 			if (!(pcrs->present[bk] & (1u << i)))
 				continue;
-			jw_key(&b, tpm_bank_name(bk), &first);
-			jw_hex(&b, pcrs->v[bk][i], tpm_bank_size(bk));
+			jw_key(w, tpm_bank_name(bk), &first);
+			jw_hex(w, pcrs->v[bk][i], tpm_bank_size(bk));
 		}
-		buf_append_str(&b, "}}");
+		jw_lit(w, "}}");
 	}
-	if (buf_append_str(&b, "]}") != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	s = (char *)buf_steal(&b, NULL);
-	buf_free(&b);
+	jw_lit(w, "]}");
+	s = jw_finish(w);
+	free(w);
 	return s;
 }
 
