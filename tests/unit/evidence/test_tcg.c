@@ -426,6 +426,51 @@ static void events_claim_names_efi_variables_by_guid_and_decodes_sipa(void **sta
 	free(p);
 }
 
+/* Appends one legacy TCG_PCR_EVENT (PCR 8, EV_POST_CODE) with `size` data bytes at p; returns its length. */
+static size_t legacy_event(uint8_t *p, uint32_t size)
+{
+	memset(p, 0, 32 + size);
+	p[0] = 8;		   /* PCRIndex */
+	p[4] = EV_POST_CODE;	   /* EventType */
+	memset(p + 8, 0xab, 20);   /* SHA-1 digest */
+	p[28] = (uint8_t)size;	   /* EventSize, little-endian */
+	p[29] = (uint8_t)(size >> 8);
+	memset(p + 32, 0x5a, size);
+	return 32 + size;
+}
+
+static void events_text_past_its_cap_is_refused_whole(void **state)
+{
+	/* 20000 events of 520 bytes: each is about 1.2 KB of text, 24 MB in all, past the 16 MB cap */
+	size_t n = 0, per = 32 + 520;
+	uint8_t *log = malloc(TCG_LOG_MAX_EVENTS * per);
+	struct tcg_log *l = NULL;
+	char *text;
+
+	(void)state;
+	assert_non_null(log);
+	for (int i = 0; i < TCG_LOG_MAX_EVENTS; i++)
+		n += legacy_event(log + n, 520);
+	assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
+	assert_int_equal(l->n_events, TCG_LOG_MAX_EVENTS);
+	assert_null(tcg_events_json(l, false));
+	/* a tenth of it fits, and is one well-formed JSON document */
+	l->n_events = TCG_LOG_MAX_EVENTS / 10;
+	text = tcg_events_json(l, false);
+	assert_non_null(text);
+	{
+		json_t *doc = json_loads(text, 0, NULL);
+
+		assert_non_null(doc);
+		assert_int_equal(json_array_size(json_object_get(doc, "Events")), TCG_LOG_MAX_EVENTS / 10);
+		json_decref(doc);
+	}
+	l->n_events = TCG_LOG_MAX_EVENTS;
+	free(text);
+	tcg_log_free(l);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +487,7 @@ int main(void)
 		cmocka_unit_test(spec_id_event_with_undeclared_algorithm_is_refused),
 		cmocka_unit_test(sipa_record_larger_than_its_container_is_refused),
 		cmocka_unit_test(sipa_leaf_text_is_what_jansson_dumps),
+		cmocka_unit_test(events_text_past_its_cap_is_refused_whole),
 		cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
 		cmocka_unit_test(sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them),
 	};
