@@ -122,18 +122,16 @@ static void crl_issuer_cn(const struct collateral_blob *b, char *cn, size_t n)
 static const char *selector_of(const char *rest, char *out, size_t cap)
 {
 	size_t n = strlen(rest);
+	char sfx[COLLATERAL_SELECT_SUFFIX_MAX];
+	struct collateral_select sel;
 
-	if (n < 5 || strcmp(rest + n - 5, ".json") != 0)
+	if (n < 5 || n - 5 >= sizeof(sfx) || strcmp(rest + n - 5, ".json") != 0)
 		return NULL;
-	n -= 5;
-	if (n == 0)
-		out[0] = '\0';
-	else if (n == 6 && strncmp(rest, "_early", 6) == 0)
-		snprintf(out, cap, "/early");
-	else if (n > 5 && n < 15 && strncmp(rest, "_eval", 5) == 0 && strspn(rest + 5, "0123456789") == n - 5)
-		snprintf(out, cap, "/eval%.*s", (int)(n - 5), rest + 5);
-	else
+	memcpy(sfx, rest, n - 5);
+	sfx[n - 5] = '\0';
+	if (!collateral_select_parse_suffix(sfx, '_', &sel))
 		return NULL;
+	collateral_select_suffix(&sel, '/', out, cap);
 	return out;
 }
 
@@ -266,14 +264,14 @@ static int amd_chain_and_crl(const struct cli *cli, const char *dir, const char 
 	int rc = ATTEST_OK;
 
 	snprintf(low, sizeof(low), "%c%s", product[0] + 32, product + 1);
-	bundle_key_amd(product, false, vlek, key);
+	cached_key_amd(product, false, vlek, key);
 	snprintf(name, sizeof(name), "%s/v1/%s/cert_chain", sel, product);
 	if (read_item(dir, name, NULL, 0, &blob))
 		rc = add_or_warn(cli, b, BUNDLE_AMD_CERT_CHAIN, key, name, &blob, err);
 	snprintf(name, sizeof(name), "ask_ark_%s%s.pem", low, vlek ? "_vlek" : "");
 	if (rc == ATTEST_OK && bundle_find(b, key) == NULL && read_item(dir, name, NULL, 0, &blob))
 		rc = add_or_warn(cli, b, BUNDLE_AMD_CERT_CHAIN, key, name, &blob, err);
-	bundle_key_amd(product, true, vlek, key);
+	cached_key_amd(product, true, vlek, key);
 	snprintf(name, sizeof(name), "%s/v1/%s/crl", sel, product);
 	if (rc == ATTEST_OK && read_item(dir, name, NULL, 0, &blob))
 		rc = add_or_warn(cli, b, BUNDLE_AMD_CRL, key, name, &blob, err);

@@ -113,28 +113,13 @@ static bool pck_cert_key_ok(const char *key)
 	       *p++ == '/' && (p = hex_run(p, 4, false)) != NULL && *p == '\0';
 }
 
-/*
- * A selected set (cached.c): "/early" (PCS update=early) or "/eval<N>" (a
- * TCB evaluation data number) after a TCB Info or identity key; the rest
- * of the key is returned without it in base.
- */
+/* The key without its selected-set suffix ("/early", "/eval<N>": collateral_select_split_key). */
 static const char *strip_selector(const char *key, char base[CACHED_KEY_MAX])
 {
-	const char *slash = strrchr(key, '/'), *p;
+	struct collateral_select sel;
 
 	snprintf(base, CACHED_KEY_MAX, "%s", key);
-	if (slash == NULL)
-		return key;
-	if (strcmp(slash, "/early") == 0) {
-		base[slash - key] = '\0';
-		return base;
-	}
-	if (strncmp(slash, "/eval", 5) == 0 && slash[5] >= '0' && slash[5] <= '9' && strlen(slash + 5) <= 9) {
-		for (p = slash + 5; *p >= '0' && *p <= '9'; p++)
-			;
-		if (*p == '\0')
-			base[slash - key] = '\0';
-	}
+	base[collateral_select_split_key(base, &sel)] = '\0';
 	return base;
 }
 
@@ -183,30 +168,6 @@ int bundle_kind_of_key(const char *key)
 	return -1;
 }
 
-/* The key texts below must stay those of cached.c's key_for(). */
-void bundle_key_pck_cert(const struct collateral_pck_query *q, char out[CACHED_KEY_MAX])
-{
-	char ppid[2 * 384 + 1] = "", cpusvn[33], pceid[5];
-
-	if (q->ppid_len <= 384)
-		hex_encode_to(q->ppid, q->ppid_len, ppid);
-	hex_encode_to(q->cpusvn, 16, cpusvn);
-	hex_encode_to(q->pceid, 2, pceid);
-	snprintf(out, CACHED_KEY_MAX, "sgx/pckcert/%s/%s/%04x/%s", ppid, cpusvn, q->pcesvn, pceid);
-}
-
-void bundle_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_t tcb,
-			 char out[CACHED_KEY_MAX])
-{
-	char hw[129], t[17];
-	uint8_t tb[8];
-
-	snp_tcb_to_raw(tcb, tb);
-	hex_encode_to(chip_id, 64, hw);
-	hex_encode_to(tb, 8, t);
-	snprintf(out, CACHED_KEY_MAX, "amd/%s/vcek/%s/%s", product, hw, t);
-}
-
 bool bundle_key_amd_vcek_of(enum amd_product product, const uint8_t *hwid, size_t hwid_len,
 			    const struct snp_tcb *tcb, char out[CACHED_KEY_MAX])
 {
@@ -215,14 +176,8 @@ bool bundle_key_amd_vcek_of(enum amd_product product, const uint8_t *hwid, size_
 	if (amd_product_name(product) == NULL || hwid_len > 64)
 		return false;
 	memcpy(chip, hwid, hwid_len);
-	bundle_key_amd_vcek(amd_product_name(product), chip, snp_tcb_encode(product, tcb), out);
+	cached_key_amd_vcek(amd_product_name(product), chip, snp_tcb_encode(product, tcb), out);
 	return true;
-}
-
-void bundle_key_amd(const char *product, bool crl, bool vlek, char out[CACHED_KEY_MAX])
-{
-	snprintf(out, CACHED_KEY_MAX, "amd/%s/%s/%s", product, crl ? "crl" : "cert_chain",
-		 vlek ? "vlek" : "vcek");
 }
 
 /* ---- the set ----------------------------------------------------------------------- */
@@ -778,12 +733,7 @@ static void select_key(const struct collateral_select *sel, char key[CACHED_KEY_
 {
 	size_t n = strlen(key);
 
-	if (sel == NULL || !collateral_select_is_special(sel))
-		return;
-	if (sel->eval_num > 0)
-		snprintf(key + n, CACHED_KEY_MAX - n, "/eval%u", (unsigned)sel->eval_num);
-	else
-		snprintf(key + n, CACHED_KEY_MAX - n, "/early");
+	collateral_select_suffix(sel, '/', key + n, CACHED_KEY_MAX - n);
 }
 
 static int bs_tcb_info_ex(void *self, enum collateral_tee tee, const uint8_t fmspc[6],
@@ -812,7 +762,7 @@ static int bs_pck_cert(void *self, const struct collateral_pck_query *q, struct 
 {
 	char key[CACHED_KEY_MAX];
 
-	bundle_key_pck_cert(q, key);
+	cached_key_pck_cert(q, key);
 	return serve(self, key, out, err);
 }
 
@@ -821,7 +771,7 @@ static int bs_amd_vcek(void *self, const char *product, const uint8_t chip_id[64
 {
 	char key[CACHED_KEY_MAX];
 
-	bundle_key_amd_vcek(product, chip_id, tcb, key);
+	cached_key_amd_vcek(product, chip_id, tcb, key);
 	return serve(self, key, out, err);
 }
 
@@ -830,7 +780,7 @@ static int bs_amd_chain(void *self, const char *product, bool vlek, struct colla
 {
 	char key[CACHED_KEY_MAX];
 
-	bundle_key_amd(product, false, vlek, key);
+	cached_key_amd(product, false, vlek, key);
 	return serve(self, key, out, err);
 }
 
@@ -839,7 +789,7 @@ static int bs_amd_crl(void *self, const char *product, bool vlek, struct collate
 {
 	char key[CACHED_KEY_MAX];
 
-	bundle_key_amd(product, true, vlek, key);
+	cached_key_amd(product, true, vlek, key);
 	return serve(self, key, out, err);
 }
 

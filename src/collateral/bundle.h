@@ -93,11 +93,6 @@ bool bundle_key_ok(enum bundle_kind kind, const char *key);
 /* The kind a well-formed key belongs to; -1 when it fits none. */
 int bundle_kind_of_key(const char *key);
 
-/* Keys cached.c builds for the slots without a public cached_key_* (same text). */
-void bundle_key_pck_cert(const struct collateral_pck_query *q, char out[CACHED_KEY_MAX]);
-void bundle_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_t tcb,
-			 char out[CACHED_KEY_MAX]);
-void bundle_key_amd(const char *product, bool crl, bool vlek, char out[CACHED_KEY_MAX]);
 /*
  * The key of a VCEK from what the certificate says of itself: its hwID
  * (64 bytes; Turin 8, padded with zeros as CHIP_ID is) and SPLs, laid out

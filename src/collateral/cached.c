@@ -164,22 +164,46 @@ void cached_key_pck_crl(enum collateral_pck_ca ca, char out[CACHED_KEY_MAX])
 	snprintf(out, CACHED_KEY_MAX, "pck_crl/%s", ca == COLLATERAL_CA_PLATFORM ? "platform" : "processor");
 }
 
+void cached_key_pck_cert(const struct collateral_pck_query *q, char out[CACHED_KEY_MAX])
+{
+	char ppid[2 * 384 + 1] = "", cpusvn[33], pceid[5];
+
+	if (q->ppid_len <= 384)
+		hex_to(q->ppid, q->ppid_len, false, ppid);
+	hex_to(q->cpusvn, 16, false, cpusvn);
+	hex_to(q->pceid, 2, false, pceid);
+	snprintf(out, CACHED_KEY_MAX, "sgx/pckcert/%s/%s/%04x/%s", ppid, cpusvn, q->pcesvn, pceid);
+}
+
+void cached_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_t tcb,
+			 char out[CACHED_KEY_MAX])
+{
+	char hw[129], t[17];
+	uint8_t raw[8];
+
+	snp_tcb_to_raw(tcb, raw);
+	hex_to(chip_id, 64, false, hw);
+	hex_to(raw, 8, false, t);
+	snprintf(out, CACHED_KEY_MAX, "amd/%s/vcek/%s/%s", product, hw, t);
+}
+
+void cached_key_amd(const char *product, bool crl, bool vlek, char out[CACHED_KEY_MAX])
+{
+	snprintf(out, CACHED_KEY_MAX, "amd/%s/%s/%s", product, crl ? "crl" : "cert_chain",
+		 vlek ? "vlek" : "vcek");
+}
+
 /* "/early" or "/eval<N>" after the key of a selected set; the standard set keeps its plain key. */
 static void key_select_suffix(const struct collateral_select *sel, char out[CACHED_KEY_MAX])
 {
 	size_t n = strlen(out);
 
-	if (!collateral_select_is_special(sel) || n >= CACHED_KEY_MAX)
-		return;
-	if (sel->eval_num > 0)
-		snprintf(out + n, CACHED_KEY_MAX - n, "/eval%u", (unsigned)sel->eval_num);
-	else
-		snprintf(out + n, CACHED_KEY_MAX - n, "/early");
+	collateral_select_suffix(sel, '/', out + n, CACHED_KEY_MAX - n);
 }
 
 static void key_for(const struct creq *r, char out[CACHED_KEY_MAX])
 {
-	char a[2 * 384 + 1], b[33], c[5];
+	struct collateral_pck_query q;
 
 	switch (r->slot) {
 	case SLOT_PCK_CRL:
@@ -197,25 +221,22 @@ static void key_for(const struct creq *r, char out[CACHED_KEY_MAX])
 		key_select_suffix(&r->sel, out);
 		break;
 	case SLOT_PCK_CERT:
-		hex_to(r->ppid, r->ppid_len, false, a);
-		hex_to(r->cpusvn, 16, false, b);
-		hex_to(r->pceid, 2, false, c);
-		snprintf(out, CACHED_KEY_MAX, "sgx/pckcert/%s/%s/%04x/%s", a, b, r->pcesvn, c);
+		memset(&q, 0, sizeof(q));
+		q.ppid = r->ppid;
+		q.ppid_len = r->ppid_len;
+		q.cpusvn = r->cpusvn;
+		q.pcesvn = r->pcesvn;
+		q.pceid = r->pceid;
+		cached_key_pck_cert(&q, out);
 		break;
-	case SLOT_VCEK: {
-		uint8_t t[8];
-
-		snp_tcb_to_raw(r->tcb, t);
-		hex_to(r->chip_id, 64, false, a);
-		hex_to(t, 8, false, b);
-		snprintf(out, CACHED_KEY_MAX, "amd/%s/vcek/%s/%s", r->product, a, b);
+	case SLOT_VCEK:
+		cached_key_amd_vcek(r->product, r->chip_id, r->tcb, out);
 		break;
-	}
 	case SLOT_CHAIN:
-		snprintf(out, CACHED_KEY_MAX, "amd/%s/cert_chain/%s", r->product, r->vlek ? "vlek" : "vcek");
+		cached_key_amd(r->product, false, r->vlek, out);
 		break;
 	case SLOT_AMD_CRL:
-		snprintf(out, CACHED_KEY_MAX, "amd/%s/crl/%s", r->product, r->vlek ? "vlek" : "vcek");
+		cached_key_amd(r->product, true, r->vlek, out);
 		break;
 	}
 }

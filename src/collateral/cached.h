@@ -236,6 +236,13 @@ void cached_key_tcb_info(enum collateral_tee tee, const uint8_t fmspc[6], char o
 void cached_key_qe_identity(enum collateral_qe kind, char out[CACHED_KEY_MAX]);
 /* "pck_crl/processor", "pck_crl/platform"; "root_ca_crl" */
 void cached_key_pck_crl(enum collateral_pck_ca ca, char out[CACHED_KEY_MAX]);
+/* "sgx/pckcert/<PPID>/<CPUSVN>/<PCESVN, 4 hex>/<PCEID>", lower-case hex (PPID "" when over 384 bytes) */
+void cached_key_pck_cert(const struct collateral_pck_query *q, char out[CACHED_KEY_MAX]);
+/* "amd/<Product>/vcek/<CHIP_ID, 128 hex>/<REPORTED_TCB bytes, 16 hex>" (tcb: the u64 form, amd_tcb.h) */
+void cached_key_amd_vcek(const char *product, const uint8_t chip_id[64], uint64_t tcb,
+			 char out[CACHED_KEY_MAX]);
+/* "amd/<Product>/cert_chain/<vcek|vlek>", "amd/<Product>/crl/<vcek|vlek>" */
+void cached_key_amd(const char *product, bool crl, bool vlek, char out[CACHED_KEY_MAX]);
 
 /* Encoding of an item for persistence: "ACOL" 1 | u32 len | data | u32 len | chain (BE). */
 int cached_encode(const struct collateral_blob *b, uint8_t **out, size_t *len, struct attest_err *err);

@@ -1,6 +1,8 @@
 /* The collateral interface: dispatchers over a source's vtable (collateral.h). */
 #include "collateral/collateral.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +72,59 @@ int collateral_get_pck_cert(struct collateral_source *src, const struct collater
 bool collateral_select_is_special(const struct collateral_select *sel)
 {
 	return sel != NULL && (sel->eval_num > 0 || sel->update != COLLATERAL_UPDATE_STANDARD);
+}
+
+void collateral_select_suffix(const struct collateral_select *sel, char sep, char *out, size_t cap)
+{
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	if (!collateral_select_is_special(sel))
+		return;
+	if (sel->eval_num > 0)
+		snprintf(out, cap, "%ceval%u", sep, (unsigned)sel->eval_num);
+	else
+		snprintf(out, cap, "%cearly", sep);
+}
+
+bool collateral_select_parse_suffix(const char *s, char sep, struct collateral_select *out)
+{
+	struct collateral_select sel = {COLLATERAL_UPDATE_STANDARD, 0};
+	uint64_t n = 0;
+	const char *d;
+
+	if (s == NULL)
+		return false;
+	if (*s != '\0') {
+		if (*s != sep)
+			return false;
+		if (strcmp(s + 1, "early") == 0) {
+			sel.update = COLLATERAL_UPDATE_EARLY;
+		} else if (strncmp(s + 1, "eval", 4) == 0 && s[5] >= '1' && s[5] <= '9') {
+			/* Canonical decimal of a u32: what the builder writes, nothing else. */
+			for (d = s + 5; *d >= '0' && *d <= '9' && n <= UINT32_MAX; d++)
+				n = n * 10 + (uint64_t)(*d - '0');
+			if (*d != '\0' || n > UINT32_MAX)
+				return false;
+			sel.eval_num = (uint32_t)n;
+		} else {
+			return false;
+		}
+	}
+	*out = sel;
+	return true;
+}
+
+size_t collateral_select_split_key(const char *key, struct collateral_select *out)
+{
+	const char *slash = strrchr(key, '/');
+	struct collateral_select std = {COLLATERAL_UPDATE_STANDARD, 0};
+
+	if (slash != NULL && collateral_select_parse_suffix(slash, '/', out) &&
+	    collateral_select_is_special(out))
+		return (size_t)(slash - key);
+	*out = std;
+	return strlen(key);
 }
 
 int collateral_get_tcb_info_ex(struct collateral_source *src, enum collateral_tee tee, const uint8_t fmspc[6],

@@ -142,6 +142,28 @@ int collateral_get_qe_identity_ex(struct collateral_source *src, enum collateral
 bool collateral_select_is_special(const struct collateral_select *sel);
 
 /*
+ * A selected set's name after the name of the standard item: "" for the
+ * standard set (or NULL), "<sep>early", "<sep>eval<N>" (N decimal, no
+ * leading zero). sep is '/' in keys (the caching source, bundles: e.g.
+ * "sgx/tcb/00906ED50000/eval17") and '_' in file names (the file source,
+ * bundle folders: "tcb_info_eval17.json"). out holds at least
+ * COLLATERAL_SELECT_SUFFIX_MAX bytes.
+ */
+#define COLLATERAL_SELECT_SUFFIX_MAX 16
+void collateral_select_suffix(const struct collateral_select *sel, char sep, char *out, size_t cap);
+/*
+ * The inverse: the set the suffix s (exactly what collateral_select_suffix
+ * writes, "" included) names; false for anything else ("/eval0",
+ * "/eval017", "/eval4294967296", "/Early", ...).
+ */
+bool collateral_select_parse_suffix(const char *s, char sep, struct collateral_select *out);
+/*
+ * A key split at its selected-set suffix: the length of the standard key
+ * before it (strlen(key) when the last '/' part names no set) and the set.
+ */
+size_t collateral_select_split_key(const char *key, struct collateral_select *out);
+
+/*
  * The file source: a folder in the layout of shared/vectors/sgx/<vector>/ and
  * tdx/<vector>/:
  *   tcb_info.json + tcb_info_issuer_chain.pem        (any FMSPC; the verifier checks it)

@@ -155,15 +155,6 @@ static int fs_pck_cert(void *self, const struct collateral_pck_query *q, struct 
 	return read_pair(self, data, 1, ch, 1, out, err);
 }
 
-/* The file-name suffix of a selected set: "_early" or "_eval<N>" (collateral.h). */
-static void select_suffix(const struct collateral_select *sel, char *out, size_t cap)
-{
-	if (sel->eval_num > 0)
-		snprintf(out, cap, "_eval%u", (unsigned)sel->eval_num);
-	else
-		snprintf(out, cap, "_early");
-}
-
 /*
  * A selected set never falls back to the standard body (that would report
  * the standard set as the early one); its chain may (same TCB Signing key).
@@ -177,7 +168,7 @@ static int fs_tcb_info_ex(void *self, enum collateral_tee tee, const uint8_t fms
 	const char *data[2], *ch[4];
 
 	hex_encode_to(fmspc, 6, hex);
-	select_suffix(sel, sfx, sizeof(sfx));
+	collateral_select_suffix(sel, '_', sfx, sizeof(sfx));
 	snprintf(specific, sizeof(specific), "tcb_info_%s_%s%s.json", t, hex, sfx);
 	snprintf(generic, sizeof(generic), "tcb_info%s.json", sfx);
 	snprintf(sch, sizeof(sch), "tcb_info_%s_%s%s_issuer_chain.pem", t, hex, sfx);
@@ -195,7 +186,7 @@ static int fs_qe_identity_ex(void *self, enum collateral_qe kind, const struct c
 	char sfx[24], specific[96], generic[64], sch[112], gch[80];
 	const char *data[2], *ch[4];
 
-	select_suffix(sel, sfx, sizeof(sfx));
+	collateral_select_suffix(sel, '_', sfx, sizeof(sfx));
 	snprintf(specific, sizeof(specific), "qe_identity_%s%s.json", kinds[kind & 3], sfx);
 	snprintf(generic, sizeof(generic), "qe_identity%s.json", sfx);
 	snprintf(sch, sizeof(sch), "qe_identity_%s%s_issuer_chain.pem", kinds[kind & 3], sfx);

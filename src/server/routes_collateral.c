@@ -140,14 +140,11 @@ static int check_dates(const struct vctx *v, const struct bundle_item *it, struc
 static bool key_names(const char *item_key, const char *base, int64_t eval_num)
 {
 	size_t n = strlen(base);
-	char want[32];
+	struct collateral_select sel;
 
-	if (strncmp(item_key, base, n) != 0)
+	if (strncmp(item_key, base, n) != 0 || !collateral_select_parse_suffix(item_key + n, '/', &sel))
 		return false;
-	if (item_key[n] == '\0' || strcmp(item_key + n, "/early") == 0)
-		return true;
-	snprintf(want, sizeof(want), "/eval%lld", (long long)eval_num);
-	return strcmp(item_key + n, want) == 0;
+	return sel.eval_num == 0 || (int64_t)sel.eval_num == eval_num;
 }
 
 static int verify_tcb_or_qe(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)

@@ -97,12 +97,12 @@ static void test_keys_are_the_caching_sources(void **state)
 		chip[i] = (uint8_t)(i & 1 ? 0xef : 0x01);
 	/* Milan REPORTED_TCB: bl 3, tee 0, snp 8, ucode 115 = bytes 03 00 00 00 00 00 08 73. */
 	assert_true(bundle_key_amd_vcek_of(AMD_PRODUCT_MILAN, chip, 64, &tcb, a));
-	bundle_key_amd_vcek("Milan", chip, 0x7308000000000003ull, b);
+	cached_key_amd_vcek("Milan", chip, 0x7308000000000003ull, b);
 	assert_string_equal(a, b);
 	assert_string_equal(a + strlen(a) - 16, "0300000000000873");
 	assert_false(bundle_key_amd_vcek_of(AMD_PRODUCT_UNKNOWN, chip, 64, &tcb, a));
 	assert_false(bundle_key_amd_vcek_of(AMD_PRODUCT_GENOA, chip, 65, &tcb, a));
-	bundle_key_amd("Genoa", true, true, a);
+	cached_key_amd("Genoa", true, true, a);
 	assert_string_equal(a, "amd/Genoa/crl/vlek");
 }
 
@@ -269,7 +269,7 @@ static void test_folder_is_read_back_by_the_file_sources(void **state)
 	attest_err_clear(&err);
 	for (int i = 0; i < 64; i++)
 		chip[i] = (uint8_t)(i & 1 ? 0xef : 0x01);
-	bundle_key_amd_vcek("Milan", chip, 0x7308000000000003ull, cmd);
+	cached_key_amd_vcek("Milan", chip, 0x7308000000000003ull, cmd);
 	assert_int_equal(bundle_add(b, BUNDLE_AMD_VCEK, cmd, &vcek, &err), ATTEST_OK);
 	assert_int_equal(bundle_add(b, BUNDLE_AMD_CERT_CHAIN, "amd/Milan/cert_chain/vcek", &chain, &err),
 			 ATTEST_OK);

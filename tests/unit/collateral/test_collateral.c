@@ -14,6 +14,7 @@
 #include "collateral/collateral.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -293,6 +294,55 @@ static void the_file_source_serves_selected_sets_by_their_own_names(void **state
 	rmdir(tmpdir);
 }
 
+/* A selected set's suffix: built once, parsed back exactly, nothing else parsed. */
+static void a_selected_set_suffix_round_trips_and_nothing_else_parses(void **state)
+{
+	static const struct collateral_select sets[] = {{COLLATERAL_UPDATE_STANDARD, 0},
+							{COLLATERAL_UPDATE_EARLY, 0},
+							{COLLATERAL_UPDATE_STANDARD, 1},
+							{COLLATERAL_UPDATE_EARLY, 17},
+							{COLLATERAL_UPDATE_STANDARD, 4294967295u}};
+	static const char *const bad[] = {"/eval0",  "/eval017", "/eval4294967296", "/eval", "/eval1x",
+					  "/early/", "/Early",	 "early",	    "/",     "_early",
+					  "/eval-1", "/eval 1",	 "/evaluation"};
+	char sfx[COLLATERAL_SELECT_SUFFIX_MAX], key[64];
+	struct collateral_select got;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		for (int sep = 0; sep < 2; sep++) {
+			collateral_select_suffix(&sets[i], sep ? '_' : '/', sfx, sizeof(sfx));
+			assert_true(collateral_select_parse_suffix(sfx, sep ? '_' : '/', &got));
+			assert_int_equal(got.eval_num, sets[i].eval_num);
+			assert_int_equal(collateral_select_is_special(&got),
+					 collateral_select_is_special(&sets[i]));
+			assert_int_equal(got.update == COLLATERAL_UPDATE_EARLY,
+					 sets[i].eval_num == 0 && sets[i].update == COLLATERAL_UPDATE_EARLY);
+		}
+	}
+	collateral_select_suffix(&sets[3], '/', sfx, sizeof(sfx));
+	assert_string_equal(sfx, "/eval17");
+	collateral_select_suffix(&sets[1], '_', sfx, sizeof(sfx));
+	assert_string_equal(sfx, "_early");
+	collateral_select_suffix(NULL, '/', sfx, sizeof(sfx));
+	assert_string_equal(sfx, "");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(collateral_select_parse_suffix(bad[i], '/', &got));
+	assert_false(collateral_select_parse_suffix("/early", '_', &got));
+	/* Keys: the standard part and the set. */
+	snprintf(key, sizeof(key), "sgx/tcb/00906ED50000/eval17");
+	assert_int_equal(collateral_select_split_key(key, &got), strlen("sgx/tcb/00906ED50000"));
+	assert_int_equal(got.eval_num, 17);
+	assert_int_equal(collateral_select_split_key("tdx/qe/identity/early", &got),
+			 strlen("tdx/qe/identity"));
+	assert_int_equal(got.update, COLLATERAL_UPDATE_EARLY);
+	assert_int_equal(collateral_select_split_key("sgx/tcb/00906ED50000", &got),
+			 strlen("sgx/tcb/00906ED50000"));
+	assert_false(collateral_select_is_special(&got));
+	assert_int_equal(collateral_select_split_key("sgx/tcb/X/eval0", &got), strlen("sgx/tcb/X/eval0"));
+	assert_int_equal(collateral_select_split_key("early", &got), 5);
+}
+
 static void a_source_without_the_selecting_slots_has_no_selected_sets(void **state)
 {
 	static const struct collateral_source_ops none = {.name = "plain"};
@@ -360,6 +410,7 @@ int main(void)
 	    cmocka_unit_test(concurrent_readers_and_writers_are_safe),
 	    cmocka_unit_test(the_file_source_prefers_specific_names_and_falls_back),
 	    cmocka_unit_test(the_file_source_serves_selected_sets_by_their_own_names),
+	    cmocka_unit_test(a_selected_set_suffix_round_trips_and_nothing_else_parses),
 	    cmocka_unit_test(a_source_without_the_selecting_slots_has_no_selected_sets),
 	    cmocka_unit_test(a_source_without_a_slot_says_not_found),
 	    cmocka_unit_test(the_file_source_serves_a_real_vector_folder),
