@@ -105,6 +105,15 @@ struct reqctx {
 
 /* ---- small helpers --------------------------------------------------------- */
 
+/* snprintf(dst, cap, "%s", src) without printf's machinery: a dozen of these run per request. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void make_uuid(char out[37])
 {
 	uint8_t b[16];
@@ -173,8 +182,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct reqctx *rq
 	rq->status = resp->status;
 	rq->bytes_out = len;
 	rq->answered = true;
-	snprintf(rq->error_code, sizeof(rq->error_code), "%s", resp->error_code);
-	snprintf(rq->error_msg, sizeof(rq->error_msg), "%s", resp->error_msg);
+	copy_str(rq->error_code, sizeof(rq->error_code), resp->error_code);
+	copy_str(rq->error_msg, sizeof(rq->error_msg), resp->error_msg);
 	ok = MHD_queue_response(c, (unsigned int)resp->status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -254,8 +263,8 @@ static int resolve_provider(struct srv *srv, struct MHD_Connection *c, const cha
 			return 0;
 		}
 	}
-	snprintf(name, STORE_NAME_MAX, "%s", cfg->default_provider);
-	snprintf(base_url, cap, "%s", cfg->public_url);
+	copy_str(name, STORE_NAME_MAX, cfg->default_provider);
+	copy_str(base_url, cap, cfg->public_url);
 	return 0;
 }
 
@@ -544,12 +553,12 @@ static void route(struct srv *srv, struct MHD_Connection *c, struct reqctx *rq, 
 	bool go = precheck(rq->h, d, hit.flags, explicit_provider);
 	/* Only providers that exist become metric labels: invented names cannot grow the series. */
 	if (d->have_prov)
-		snprintf(rq->provider, sizeof(rq->provider), "%s", d->prov.name);
+		copy_str(rq->provider, sizeof(rq->provider), d->prov.name);
 	if (!go)
 		return;
 	hit.fn(req, &d->resp, hit.arg);
 	if (req->label_type != NULL)
-		snprintf(rq->type, sizeof(rq->type), "%s", req->label_type);
+		copy_str(rq->type, sizeof(rq->type), req->label_type);
 }
 
 static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struct reqctx *rq, const char *url,
@@ -603,11 +612,11 @@ static struct reqctx *reqctx_new(struct httpd *h, struct MHD_Connection *c, cons
 	rq->start_ns = time_mono_ns();
 	make_uuid(rq->request_id);
 	buf_init(&rq->body, h->srv->cfg->max_body + 1);
-	snprintf(rq->method, sizeof(rq->method), "%s", method);
-	snprintf(rq->path, sizeof(rq->path), "%s", url);
+	copy_str(rq->method, sizeof(rq->method), method);
+	copy_str(rq->path, sizeof(rq->path), url);
 	cid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-ms-client-request-id");
 	if (cid != NULL)
-		snprintf(rq->client_request_id, sizeof(rq->client_request_id), "%s", cid);
+		copy_str(rq->client_request_id, sizeof(rq->client_request_id), cid);
 	atomic_fetch_add(&h->inflight, 1);
 	return rq;
 }

@@ -261,6 +261,20 @@ static int stage_policy(struct run *r, struct pipeline_outcome *out)
 	return ATTEST_OK;
 }
 
+/* "<issuer>/certs" (malloc'd), or NULL when out of memory. */
+static char *jku_of(const char *issuer)
+{
+	static const char certs[] = "/certs";
+	size_t n = strlen(issuer);
+	char *jku = malloc(n + sizeof(certs));
+
+	if (jku != NULL) {
+		memcpy(jku, issuer, n);
+		memcpy(jku + n, certs, sizeof(certs));
+	}
+	return jku;
+}
+
 /* Stage 4: the token claim set, then the signature (none for a draft). */
 static int stage_token(struct run *r, struct pipeline_outcome *out)
 {
@@ -291,7 +305,7 @@ static int stage_token(struct run *r, struct pipeline_outcome *out)
 		}
 		return ATTEST_OK;
 	}
-	if (asprintf(&jku, "%s/certs", r->in->issuer) < 0) {
+	if ((jku = jku_of(r->in->issuer)) == NULL) {
 		attest_err_set(&out->err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 		return refuse(out, 500, "InternalError", "sign");
 	}

@@ -104,6 +104,19 @@ int srv_signing_rotate(struct srv *srv, const char *actor, struct attest_err *er
 #define SIGNING_MAX_PROVIDER_RINGS 256
 #define JWKS_CACHE_SECONDS 60 /* publication windows are hours; a minute is exact enough */
 
+/* snprintf(jku, cap, "%s/certs", base) without printf: the /certs URL of an issuer, per token signed. */
+static void jku_into(char *jku, size_t cap, const char *base)
+{
+	static const char certs[] = "/certs";
+	size_t n = strnlen(base, cap - 1), m = sizeof(certs) - 1;
+
+	memcpy(jku, base, n);
+	if (m > cap - 1 - n)
+		m = cap - 1 - n;
+	memcpy(jku + n, certs, m);
+	jku[n + m] = '\0';
+}
+
 struct srv_signing {
 	pthread_rwlock_t lock; /* readers sign and publish; add/rotate/import write */
 	struct kek *kek; /* in OpenSSL's secure heap (kek_new): the one secret that unseals every key */
@@ -324,7 +337,7 @@ int srv_signing_sign(struct srv *srv, const char *base_url, const json_t *claims
 
 	if (srv->keys == NULL)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.closed", "no keyring");
-	snprintf(jku, sizeof(jku), "%s/certs", base_url ? base_url : srv->cfg->public_url);
+	jku_into(jku, sizeof(jku), base_url ? base_url : srv->cfg->public_url);
 	pthread_rwlock_rdlock(&srv->signing->lock);
 	rc = keyring_sign_jwt_jku(srv->keys, claims, jku, out, err);
 	pthread_rwlock_unlock(&srv->signing->lock);
@@ -491,7 +504,7 @@ int srv_signing_sign_provider(struct srv *srv, const char *provider, const char 
 
 	if (srv->keys == NULL)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "signing.closed", "no keyring");
-	snprintf(jku, sizeof(jku), "%s/certs", base_url ? base_url : srv->cfg->public_url);
+	jku_into(jku, sizeof(jku), base_url ? base_url : srv->cfg->public_url);
 	return with_ring(srv, provider, do_sign, &a, err);
 }
 
