@@ -46,8 +46,8 @@ struct signing_key {
 	struct jws_signer *signer;
 	char *jku;     /* the precomputed header's jku (NULL: none) */
 	char *x5c_b64; /* the certificate for header "x5c", when asked */
-	pthread_mutex_t jku_mu; /* guards n_jku and jku_signers */
-	size_t n_jku;
+	pthread_mutex_t jku_mu; /* serialises adding to jku_signers */
+	_Atomic size_t n_jku;   /* entries below it are complete and never change */
 	struct jku_signer jku_signers[SIGNING_KEY_JKU_SIGNERS];
 };
 
@@ -150,7 +150,7 @@ void signing_key_free(struct signing_key *k)
 	jws_signer_free(k->signer);
 	free(k->jku);
 	free(k->x5c_b64);
-	for (size_t i = 0; i < k->n_jku; i++) {
+	for (size_t i = 0; i < atomic_load(&k->n_jku); i++) {
 		jws_signer_free(k->jku_signers[i].signer);
 		free(k->jku_signers[i].jku);
 	}
@@ -341,33 +341,45 @@ int signing_key_sign_jwt(struct signing_key *k, const json_t *claims, char **out
 	return signing_key_sign_jwt_jku(k, claims, NULL, out, err);
 }
 
+/* The kept signer for jku among the first n entries, or NULL. */
+static const struct jws_signer *jku_find(const struct signing_key *k, size_t n, const char *jku)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(k->jku_signers[i].jku, jku) == 0)
+			return k->jku_signers[i].signer;
+	}
+	return NULL;
+}
+
 /*
  * The signer whose precomputed header carries jku, or NULL. Every token a
  * key signs for one issuer has the same header, and encoding it per token
  * cost about 1 % of an attestation (issue 13). Up to SIGNING_KEY_JKU_SIGNERS
  * issuers are kept for the key's life (the service's and a few providers');
  * beyond that the caller encodes the header per token. Entries are never
- * replaced, so a signer returned stays valid until signing_key_free.
+ * replaced, so a signer returned stays valid until signing_key_free, and
+ * readers take no lock: an entry is complete before n_jku counts it.
  */
 static const struct jws_signer *jku_signer(struct signing_key *k, const char *jku)
 {
-	const struct jws_signer *found = NULL;
+	const struct jws_signer *found = jku_find(k, atomic_load(&k->n_jku), jku); /* no lock to read */
 	struct jku_signer *slot;
+	size_t n;
 	json_t *hdr;
 
+	if (found != NULL)
+		return found;
 	pthread_mutex_lock(&k->jku_mu);
-	for (size_t i = 0; i < k->n_jku && found == NULL; i++) {
-		if (strcmp(k->jku_signers[i].jku, jku) == 0)
-			found = k->jku_signers[i].signer;
-	}
-	if (found == NULL && k->n_jku < SIGNING_KEY_JKU_SIGNERS) {
-		slot = &k->jku_signers[k->n_jku];
+	n = atomic_load(&k->n_jku);
+	found = jku_find(k, n, jku); /* another thread may have added it */
+	if (found == NULL && n < SIGNING_KEY_JKU_SIGNERS) {
+		slot = &k->jku_signers[n];
 		hdr = header_members(k, jku);
 		slot->jku = strdup(jku);
 		if (hdr != NULL && slot->jku != NULL &&
 		    jws_signer_new(k->pkey, k->alg, hdr, &slot->signer, NULL) == ATTEST_OK) {
 			found = slot->signer;
-			k->n_jku++;
+			atomic_store(&k->n_jku, n + 1); /* publishes the complete entry */
 		} else {
 			free(slot->jku);
 			slot->jku = NULL;
