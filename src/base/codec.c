@@ -4,6 +4,7 @@
 #include "attest/error.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,33 +12,45 @@ static const char B64STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /*
- * Decoding table for both alphabets: the low 6 bits are the value; 0x40
- * marks a character of the standard alphabet only (+ /), 0x80 one of the
- * URL alphabet only (- _); 0xff is not base64.
+ * Decoding tables for both alphabets, one per position in a group of four
+ * characters, holding the character's 6 bits already shifted to their
+ * place in the group's 24: a group decodes with four look-ups and three
+ * ORs, and the flags above bit 24 are OR-ed across the whole input and
+ * checked once at the end: B64_BAD marks a character outside both
+ * alphabets, B64_STD one of the standard alphabet only (+ /), B64_URL one
+ * of the URL alphabet only (- _). Built by the preprocessor (no start-up
+ * code, read-only).
  */
-static const uint8_t B64_DECODE[256] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7e, 0xff, 0xbe, 0xff, 0x7f,
-	0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
-	0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0xff, 0xff, 0xff, 0xff, 0xbf,
-	0xff, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
-	0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-};
+#define B64_STD 0x01000000u
+#define B64_URL 0x02000000u
+#define B64_BAD 0x80000000u
+#define B64_VAL(c)                                                                                           \
+	((c) >= 'A' && (c) <= 'Z'   ? (uint32_t)((c) - 'A')                                                  \
+	 : (c) >= 'a' && (c) <= 'z' ? (uint32_t)((c) - 'a' + 26)                                             \
+	 : (c) >= '0' && (c) <= '9' ? (uint32_t)((c) - '0' + 52)                                             \
+	 : (c) == '+' || (c) == '-' ? 62u                                                                    \
+				    : 63u)
+#define B64_FLAG(c)                                                                                          \
+	(((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') ? 0u         \
+	 : (c) == '+' || (c) == '/'								? B64_STD    \
+	 : (c) == '-' || (c) == '_'								? B64_URL    \
+												: B64_BAD)
+#define B64_E(c, sh)   (B64_FLAG(c) == B64_BAD ? B64_BAD : B64_VAL(c) << (sh) | B64_FLAG(c))
+#define B64_R4(c, sh)  B64_E(c, sh), B64_E((c) + 1, sh), B64_E((c) + 2, sh), B64_E((c) + 3, sh)
+#define B64_R16(c, sh) B64_R4(c, sh), B64_R4((c) + 4, sh), B64_R4((c) + 8, sh), B64_R4((c) + 12, sh)
+#define B64_R64(c, sh) B64_R16(c, sh), B64_R16((c) + 16, sh), B64_R16((c) + 32, sh), B64_R16((c) + 48, sh)
+#define B64_TABLE(sh)                                                                                        \
+	{                                                                                                    \
+		B64_R64(0, sh), B64_R64(64, sh), B64_R64(128, sh), B64_R64(192, sh)                          \
+	}
+
+static const uint32_t B64_DECODE[4][256] = {B64_TABLE(18), B64_TABLE(12), B64_TABLE(6), B64_TABLE(0)};
 
 int b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
 {
+	const unsigned char *u = (const unsigned char *)in;
 	size_t n = inlen, pad = 0, i, o = 0;
-	unsigned seen = 0; /* alphabet flags met so far: mixing them is an error */
+	uint32_t seen = 0; /* the flags of every character met */
 	uint32_t acc = 0;
 	int bits = 0;
 	uint8_t *dst;
@@ -54,27 +67,22 @@ int b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
 	dst = malloc(n / 4 * 3 + 3);
 	if (dst == NULL)
 		return ATTEST_E_NOMEM;
-	/* Whole groups of four characters: three bytes each, one table look-up per character. */
+	/* Whole groups of four characters: three bytes each (a bad character is caught after the loop). */
 	for (i = 0; i + 4 <= n; i += 4) {
-		uint8_t a = B64_DECODE[(unsigned char)in[i]], b = B64_DECODE[(unsigned char)in[i + 1]];
-		uint8_t c = B64_DECODE[(unsigned char)in[i + 2]], d = B64_DECODE[(unsigned char)in[i + 3]];
-		uint32_t v;
+		uint32_t v = B64_DECODE[0][u[i]] | B64_DECODE[1][u[i + 1]] | B64_DECODE[2][u[i + 2]] |
+			     B64_DECODE[3][u[i + 3]];
 
-		if (a == 0xff || b == 0xff || c == 0xff || d == 0xff)
-			goto bad;
-		seen |= (a | b | c | d) & 0xc0;
-		v = (uint32_t)(a & 63) << 18 | (uint32_t)(b & 63) << 12 | (uint32_t)(c & 63) << 6 | (d & 63);
-		dst[o++] = (uint8_t)(v >> 16);
-		dst[o++] = (uint8_t)(v >> 8);
-		dst[o++] = (uint8_t)v;
+		seen |= v;
+		dst[o] = (uint8_t)(v >> 16);
+		dst[o + 1] = (uint8_t)(v >> 8);
+		dst[o + 2] = (uint8_t)v;
+		o += 3;
 	}
 	/* The 2 or 3 characters of a last partial group. */
 	for (; i < n; i++) {
-		uint8_t v = B64_DECODE[(unsigned char)in[i]];
+		uint32_t v = B64_DECODE[3][u[i]];
 
-		if (v == 0xff)
-			goto bad;
-		seen |= v & 0xc0;
+		seen |= v;
 		acc = (acc << 6) | (v & 63u);
 		bits += 6;
 		if (bits >= 8) {
@@ -82,8 +90,9 @@ int b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
 			dst[o++] = (uint8_t)(acc >> bits);
 		}
 	}
-	/* One alphabet per input; left-over bits must be zero (canonical encoding). */
-	if (seen == 0xc0 || (acc & ((1u << bits) - 1)) != 0)
+	/* Only base64 characters, of one alphabet; left-over bits zero (canonical encoding). */
+	if ((seen & B64_BAD) != 0 || (seen & (B64_STD | B64_URL)) == (B64_STD | B64_URL) ||
+	    (acc & ((1u << bits) - 1)) != 0)
 		goto bad;
 	dst[o] = 0;
 	*out = dst;
@@ -94,7 +103,10 @@ bad:
 	return ATTEST_E_PARSE;
 }
 
-size_t b64url_encoded_len(size_t len) { return len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0); }
+size_t b64url_encoded_len(size_t len)
+{
+	return len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0);
+}
 
 static void b64_encode_with(const uint8_t *in, size_t len, char *out, const char *alpha, bool pad)
 {
