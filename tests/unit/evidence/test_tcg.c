@@ -15,6 +15,7 @@
 #include "test_tpm_lib.h"
 
 #include "base/buf.h"
+#include "devplat/tpm_dev.h"
 #include "evidence/tcg_log.h"
 
 #include <stdlib.h>
@@ -471,6 +472,56 @@ static void events_text_past_its_cap_is_refused_whole(void **state)
 	free(log);
 }
 
+/* The SecureBoot variable event of a synthetic log (PCR 7), or NULL. */
+static struct tcg_event *secure_boot_event(struct tcg_log *l)
+{
+	for (size_t i = 0; i < l->n_events; i++) {
+		struct tcg_event *ev = &l->events[i];
+
+		if (ev->pcr == 7 && ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG && ev->data_len > 32 + 20 &&
+		    memcmp(ev->data + 32, "S\0e\0c\0u\0r\0e\0B\0o\0o\0t\0", 20) == 0)
+			return ev;
+	}
+	return NULL;
+}
+
+/*
+ * The event type is covered by no digest: a SecureBoot variable relabelled
+ * as a type without a binding rule is still read (its data hashes to its
+ * digest, checked on demand); relabelled and with altered data it is not.
+ */
+static void relabelled_secure_boot_event_is_read_only_while_its_data_is_bound(void **state)
+{
+	struct devplat_tcg_log dl;
+	struct devplat_boot boot = {.secure_boot = true};
+	struct tpm_pcr_values pcrs;
+	struct tcg_boot_state st;
+	struct tcg_log *l = NULL;
+	struct tcg_event *ev;
+
+	(void)state;
+	assert_int_equal(devplat_tcg_log_init(&dl), 0);
+	assert_int_equal(devplat_tcg_log_boot(&dl, &boot), 0);
+	devplat_tcg_log_pcrs(&dl, &pcrs);
+	assert_int_equal(tcg_log_parse(dl.log.p, dl.log.len, &l, NULL), ATTEST_OK);
+	ev = secure_boot_event(l);
+	assert_non_null(ev);
+	ev->type = EV_EFI_BOOT_SERVICES_APPLICATION;
+	assert_int_equal(tcg_log_verify(l, &pcrs, NULL), ATTEST_OK);
+	assert_false(ev->bound); /* no binding rule for that type: hashed on demand */
+	assert_true(tcg_event_data_bound(l, ev));
+	assert_int_equal(tcg_boot_state(l, &st, NULL), ATTEST_OK);
+	assert_int_equal(st.secure_boot, 1);
+	/* the variable's value flipped in the log bytes: the replay still holds, the data is not bound */
+	((uint8_t *)(uintptr_t)ev->data)[ev->data_len - 1] ^= 1;
+	assert_int_equal(tcg_log_verify(l, &pcrs, NULL), ATTEST_OK);
+	assert_false(tcg_event_data_bound(l, ev));
+	assert_int_equal(tcg_boot_state(l, &st, NULL), ATTEST_OK);
+	assert_int_equal(st.secure_boot, -1);
+	tcg_log_free(l);
+	devplat_tcg_log_free(&dl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +538,7 @@ int main(void)
 		cmocka_unit_test(spec_id_event_with_undeclared_algorithm_is_refused),
 		cmocka_unit_test(sipa_record_larger_than_its_container_is_refused),
 		cmocka_unit_test(sipa_leaf_text_is_what_jansson_dumps),
+		cmocka_unit_test(relabelled_secure_boot_event_is_read_only_while_its_data_is_bound),
 		cmocka_unit_test(events_text_past_its_cap_is_refused_whole),
 		cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
 		cmocka_unit_test(sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them),
