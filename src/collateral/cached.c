@@ -1091,8 +1091,9 @@ static bool req_of_key(const char *key, enum cached_kind kind, struct creq *r)
 	return false;
 }
 
-int cached_source_import(struct collateral_source *cs, const char *key, enum cached_kind kind,
-			 const struct collateral_blob *b, struct attest_err *err)
+/* cached_source_import and cached_source_install: write through to persistence or not. */
+static int import_item(struct collateral_source *cs, const char *key, enum cached_kind kind,
+		       const struct collateral_blob *b, bool persist, struct attest_err *err)
 {
 	struct cached *c = cached_of(cs);
 	struct collateral_blob copy = {0};
@@ -1107,7 +1108,8 @@ int cached_source_import(struct collateral_source *cs, const char *key, enum cac
 		return rc;
 	if (blob_copy(b, &copy) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
-	persist_put(c, key, b, iss, nu);
+	if (persist)
+		persist_put(c, key, b, iss, nu);
 	pthread_mutex_lock(&c->mu);
 	if ((e = find_or_add(c, key)) == NULL) {
 		pthread_mutex_unlock(&c->mu);
@@ -1124,6 +1126,18 @@ int cached_source_import(struct collateral_source *cs, const char *key, enum cac
 	e->used_at = now_of(c);
 	pthread_mutex_unlock(&c->mu);
 	return ATTEST_OK;
+}
+
+int cached_source_import(struct collateral_source *cs, const char *key, enum cached_kind kind,
+			 const struct collateral_blob *b, struct attest_err *err)
+{
+	return import_item(cs, key, kind, b, true, err);
+}
+
+int cached_source_install(struct collateral_source *cs, const char *key, enum cached_kind kind,
+			  const struct collateral_blob *b, struct attest_err *err)
+{
+	return import_item(cs, key, kind, b, false, err);
 }
 
 int cached_source_invalidate(struct collateral_source *cs, const char *key)

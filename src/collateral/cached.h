@@ -157,6 +157,13 @@ void cached_source_set_offline(struct collateral_source *cs, bool offline);
  */
 int cached_source_import(struct collateral_source *cs, const char *key, enum cached_kind kind,
 			 const struct collateral_blob *b, struct attest_err *err);
+/*
+ * The same without the write to persistence: for an item the caller has
+ * already stored itself (attestd's collateral import stores a whole bundle
+ * and its audit row in one transaction), so it is written once.
+ */
+int cached_source_install(struct collateral_source *cs, const char *key, enum cached_kind kind,
+			  const struct collateral_blob *b, struct attest_err *err);
 
 /* Drops key from memory (e.g. after the verifier refused it); 0 or ATTEST_E_NOT_FOUND. */
 int cached_source_invalidate(struct collateral_source *cs, const char *key);

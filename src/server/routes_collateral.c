@@ -520,7 +520,8 @@ static bool all_verified(const json_t *results)
 /*
  * Stores every verified item and the audit row in one store transaction
  * (all or nothing), then installs the items in the running caching source,
- * if attestd has one, so an offline node serves them at once.
+ * if attestd has one, so an offline node serves them at once (in memory:
+ * they are stored already).
  */
 static int store_all(struct srv *srv, int64_t now, const struct bundle *b, const struct store_audit *audit,
 		     struct attest_err *err)
@@ -548,8 +549,8 @@ static int store_all(struct srv *srv, int64_t now, const struct bundle *b, const
 	     rc == ATTEST_OK && i < b->n && pr != NULL && pr->ctx != NULL && pr->ctx->collateral != NULL &&
 	     strcmp(pr->ctx->collateral->ops->name, "cached") == 0;
 	     i++)
-		rc = cached_source_import(pr->ctx->collateral, b->items[i].key,
-					  bundle_cached_kind(b->items[i].kind), &b->items[i].blob, err);
+		rc = cached_source_install(pr->ctx->collateral, b->items[i].key,
+					   bundle_cached_kind(b->items[i].kind), &b->items[i].blob, err);
 	return rc;
 }
 

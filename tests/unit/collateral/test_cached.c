@@ -1046,6 +1046,42 @@ static int ms_put(void *arg, const char *key, const uint8_t *bytes, size_t len, 
 	return ATTEST_OK;
 }
 
+/* An item its caller stored already (attestd's bundle import) is installed, validated, not written again. */
+static void an_installed_item_is_served_without_a_second_write(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct mem_store m = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct cached_persist p = {&m, ms_get, ms_put};
+	struct cached_options o = {.offline = true, .persist = &p};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *off = cached_over(f, NULL, &o);
+	struct collateral_blob b = {0}, imp = {0};
+	struct attest_err err;
+	char key[CACHED_KEY_MAX];
+
+	imp.data = test_read_vector(dir, SGX_VEC "/tcb_info.json", &imp.len);
+	imp.chain = test_read_vector(dir, SGX_VEC "/tcb_info_issuer_chain.pem", &imp.chain_len);
+	cached_key_tcb_info(COLLATERAL_TEE_SGX, FMSPC, key);
+	assert_int_equal(cached_source_install(off, key, CACHED_TCB_INFO, &imp, NULL), ATTEST_OK);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(get_tcb(off, &b, &err), ATTEST_OK);
+	assert_is_file(dir, SGX_VEC "/tcb_info.json", &b);
+	collateral_blob_free(&b);
+	/* import writes through */
+	assert_int_equal(cached_source_import(off, key, CACHED_TCB_INFO, &imp, NULL), ATTEST_OK);
+	assert_int_equal(m.n, 1);
+	/* an install is validated like a fetch */
+	imp.data[imp.len / 2] ^= 1;
+	attest_err_clear(&err);
+	assert_int_not_equal(cached_source_install(off, key, CACHED_TCB_INFO, &imp, &err), ATTEST_OK);
+	collateral_blob_free(&imp);
+	for (size_t i = 0; i < m.n; i++)
+		free(m.bytes[i]);
+	collateral_source_free(off);
+	free(off);
+	fx_free(f);
+}
+
 static void a_refresh_takes_the_newer_copy_another_node_stored_instead_of_fetching(void **state)
 {
 	REQUIRE_VECTORS(dir);
@@ -1288,6 +1324,7 @@ int main(void)
 	    cmocka_unit_test(outage_during_refresh_keeps_serving_within_grace_and_backs_off),
 	    cmocka_unit_test(refresh_passes_are_bounded_and_stop_at_the_first_failure),
 	    cmocka_unit_test(refresh_passes_never_overlap_and_lookups_are_served_meanwhile),
+	    cmocka_unit_test(an_installed_item_is_served_without_a_second_write),
 	    cmocka_unit_test(a_refresh_takes_the_newer_copy_another_node_stored_instead_of_fetching),
 	    cmocka_unit_test(items_nobody_asks_for_are_left_to_expire),
 	    cmocka_unit_test(stopping_joins_the_refresher_even_with_a_fetch_in_flight),
