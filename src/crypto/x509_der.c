@@ -95,16 +95,15 @@ static int bad(const struct dctx *d, size_t off, const char *rule, const char *f
 {
 	char name[ATTEST_ERR_NAME_MAX], msg[ATTEST_ERR_MSG_MAX];
 	va_list ap;
-	int rc;
 
 	snprintf(name, sizeof(name), "%s.der.%s", d->code ? d->code : "x509", rule);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	rc = attest_err_set(d->err, ATTEST_E_PARSE, name, "%s: %s outside Intel's profile: %s",
-			    d->code ? d->code : "x509", d->what, msg);
+	attest_err_set(d->err, ATTEST_E_PARSE, name, "%s: %s outside Intel's profile: %s",
+		       d->code ? d->code : "x509", d->what, msg);
 	attest_err_where(d->err, "%s+0x%zx", d->what, off);
-	return rc;
+	return ATTEST_E_PARSE;
 }
 
 /* DER primitives ------------------------------------------------------------------ */
@@ -1096,7 +1095,7 @@ static int cerr(struct attest_err *err, int rc, const char *code, const char *su
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	rc = attest_err_set(err, rc, name, "certificate \"CN=%s\" %s", cn, msg);
+	attest_err_set(err, rc, name, "certificate \"CN=%s\" %s", cn, msg);
 	attest_err_where(err, "chain depth %zu", depth);
 	return rc;
 }
@@ -1284,7 +1283,14 @@ static int check_time(const struct x509_der_cert *x, size_t depth, int64_t t, co
 static int check_signatures(const struct chain *ch, int64_t t, const char *code, struct attest_err *err)
 {
 	size_t i = ch->n - 1;
+	bool hole = ch->n < 2;
 	int rc;
+
+	/* Defensive (build() filled every slot, leaf to anchor): a hole would be a bug, not a verdict. */
+	for (size_t k = 0; k < ch->n; k++)
+		hole = hole || ch->c[k] == NULL;
+	if (hole)
+		return attest_err_set(err, ATTEST_E_INTERNAL, "crypto.internal", "chain with a hole");
 
 	if ((rc = check_time(ch->c[i], i, t, code, err)) != ATTEST_OK)
 		return rc;
@@ -1313,8 +1319,8 @@ int x509_der_chain_verify(const struct x509_der_cert *const *path, size_t n,
 			return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
 					      "x509_der_chain_verify: bad argument");
 	if (opts->n_anchors == 0)
-		return attest_err_set(err, ATTEST_E_INVALID, code ? code : "x509",
-				      "no trust anchors configured");
+		return cerr(err, ATTEST_E_INVALID, code, ".untrusted_root", path[n - 1], n - 1,
+			    "cannot be verified: no trust anchors configured");
 	if ((rc = build(&ch, path, n, opts, code, err)) != ATTEST_OK ||
 	    (rc = check_extensions(&ch, code, err)) != ATTEST_OK ||
 	    (rc = check_revocation(&ch, opts, code, err)) != ATTEST_OK ||
@@ -1332,7 +1338,8 @@ static int crl_err(struct attest_err *err, int rc, const char *code, const char 
 
 	x509_der_name_cn(issuer->subject, cn, sizeof(cn));
 	snprintf(name, sizeof(name), "%s%s", code ? code : "x509", suffix);
-	return attest_err_set(err, rc, name, "%s: the CRL of \"CN=%s\" %s", code ? code : "x509", cn, what);
+	attest_err_set(err, rc, name, "%s: the CRL of \"CN=%s\" %s", code ? code : "x509", cn, what);
+	return rc;
 }
 
 int x509_der_crl_verify(struct x509_der_crl *crl, const struct x509_der_cert *issuer, int64_t time,

@@ -80,7 +80,8 @@ static int ierr(struct attest_err *err, int rc, const char *prefix, const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return attest_err_set(err, rc, name, "%s", msg);
+	attest_err_set(err, rc, name, "%s", msg);
+	return rc;
 }
 
 /* Time windows ---------------------------------------------------------------- */
@@ -119,7 +120,7 @@ struct run {
 	STACK_OF(X509) * roots; /* borrowed from ctx or from the cache (roots_ref) */
 	struct collateral_ref *roots_ref;
 	uint8_t anchors_hash[32];
-		/* The roots as DER views: the built-in root's, or from the cache (only on a cold path). */
+	/* The roots as DER views: the built-in root's, or from the cache (only on a cold path). */
 	const struct intel_der_anchors *anchors;
 	struct collateral_ref *anchors_ref;
 	bool no_revocation;
@@ -169,8 +170,8 @@ static int default_roots(struct run *r)
 			roots_free(d);
 			return r->err ? r->err->rc : ATTEST_E_INTERNAL;
 		}
-		if ((r->roots_ref = collateral_cache_put(r->cache, key, d, roots_free, INT64_MIN, INT64_MAX)) ==
-		    NULL)
+		if ((r->roots_ref =
+			 collateral_cache_put(r->cache, key, d, roots_free, INT64_MIN, INT64_MAX)) == NULL)
 			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
 	}
 	d = collateral_ref_obj(r->roots_ref);
@@ -256,8 +257,8 @@ static int run_anchors(struct run *r)
 	if ((r->anchors_ref = collateral_cache_get(r->cache, key, 0, &obj)) == NULL) {
 		if (intel_der_anchors_new(r->roots, &a, r->err) != ATTEST_OK)
 			return r->err ? r->err->rc : ATTEST_E_NOMEM;
-		if ((r->anchors_ref = collateral_cache_put(r->cache, key, a, anchors_free, INT64_MIN, INT64_MAX)) ==
-		    NULL)
+		if ((r->anchors_ref =
+			 collateral_cache_put(r->cache, key, a, anchors_free, INT64_MIN, INT64_MAX)) == NULL)
 			return ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
 	}
 	r->anchors = collateral_ref_obj(r->anchors_ref);
@@ -282,7 +283,8 @@ static int fetch_failed(struct run *r, const char *item)
 	return ierr(r->err, ATTEST_E_COLLATERAL, r->prefix, sfx, "fetching %s failed", item);
 }
 
-static int load_crl(struct run *r, const struct collateral_blob *b, struct x509_der_crl **out, const char *what)
+static int load_crl(struct run *r, const struct collateral_blob *b, struct x509_der_crl **out,
+		    const char *what)
 {
 	char code[ATTEST_ERR_NAME_MAX];
 	size_t len = b->len;
@@ -377,8 +379,10 @@ static int signer_chain_cold(struct run *r, const struct collateral_blob *b, con
 		window_crl(w, r->root_crl);
 	}
 	if (o.n_anchors == 0) {
-		rc = attest_err_set(r->err, ATTEST_E_VERIFY, rcode, "%s issuer chain: no Intel root in Intel's "
-				    "profile is configured", what);
+		rc = attest_err_set(r->err, ATTEST_E_VERIFY, rcode,
+				    "%s issuer chain: no Intel root in Intel's "
+				    "profile is configured",
+				    what);
 		goto out;
 	}
 	if ((rc = x509_der_chain_verify(chain.cert, path_len, &o, NULL, code, r->err)) != ATTEST_OK) {
@@ -551,7 +555,7 @@ static int pck_verify_cold(struct run *r, const struct intel_der_chain *chain, s
 	}
 	rc = pck_der_chain_verify(chain, r->anchors, pck_crl, r->root_crl, r->ctx->now, r->no_revocation,
 				  &e->ext, r->prefix, r->err);
-	if (rc == ATTEST_OK) {
+	if (rc == ATTEST_OK && chain->n > 0 && chain->cert[0] != NULL) {
 		window_chain(w, chain);
 		e->key = chain->cert[0]->key;
 		EVP_PKEY_up_ref(e->key);

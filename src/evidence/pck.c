@@ -39,7 +39,8 @@ static int perr(struct attest_err *err, int rc, const char *prefix, const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return attest_err_set(err, rc, name, "%s", msg);
+	attest_err_set(err, rc, name, "%s", msg);
+	return rc;
 }
 
 /* One DER TLV: single-byte tags, definite lengths up to 4 length bytes. */
@@ -557,7 +558,8 @@ static int pem_next_der(const uint8_t *pem, size_t len, size_t *pos, uint8_t **d
 	body = pem + i + bl;
 	stop = memmem(body, len - i - bl, end, el);
 	if (stop == NULL)
-		return attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM block without its END line");
+		return attest_err_set(err, ATTEST_E_PARSE, code,
+				      "certificate chain: PEM block without its END line");
 	if (pem_body_der(body, (size_t)(stop - body), der, der_len) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM body is not base64");
 	*pos = (size_t)(stop - pem) + el;
@@ -646,7 +648,8 @@ int intel_der_anchors_new(STACK_OF(X509) * roots, struct intel_der_anchors **out
 	struct intel_der_anchors *a = calloc(1, sizeof(*a));
 	int n = sk_X509_num(roots);
 
-	if (a == NULL || (n > 0 && (a->certs = calloc((size_t)n, sizeof(*a->certs))) == NULL)) {
+	if (a == NULL ||
+	    (n > 0 && (a->certs = calloc((size_t)n, sizeof(const struct x509_der_cert *))) == NULL)) {
 		free(a);
 		return attest_err_set(err, ATTEST_E_NOMEM, "intel.anchors.nomem", "out of memory");
 	}
@@ -661,7 +664,7 @@ int intel_der_anchors_new(STACK_OF(X509) * roots, struct intel_der_anchors **out
 }
 
 static const struct x509_der_cert *anchor_view_with_der(const struct intel_der_anchors *a, const uint8_t *der,
-							 size_t len)
+							size_t len)
 {
 	for (size_t i = 0; a != NULL && i < a->n; i++)
 		if (x509_der_same(a->certs[i], der, len))
@@ -688,7 +691,8 @@ int intel_pem_chain_der(const uint8_t *pem, size_t len, const struct intel_der_a
 		if (c.n == INTEL_CHAIN_MAX) {
 			free(der);
 			rc = attest_err_set(err, ATTEST_E_PARSE, pcode,
-					    "certificate chain holds more than %d certificates", INTEL_CHAIN_MAX);
+					    "certificate chain holds more than %d certificates",
+					    INTEL_CHAIN_MAX);
 			break;
 		}
 		/* A copy of a trusted root is the anchor itself: no second parse, nothing to re-check. */
@@ -751,7 +755,8 @@ int pck_ext_from_der(const struct x509_der_cert *cert, struct pck_ext *out, cons
 	return pck_ext_decode(cert->sgx_ext.p, cert->sgx_ext.n, out, prefix, err);
 }
 
-int pck_ca_of_der(const struct x509_der_cert *pck, enum pck_ca *out, const char *prefix, struct attest_err *err)
+int pck_ca_of_der(const struct x509_der_cert *pck, enum pck_ca *out, const char *prefix,
+		  struct attest_err *err)
 {
 	char cn[128];
 

@@ -135,7 +135,8 @@ int intel_crl_der(const uint8_t *p, size_t len, struct x509_der_crl **out, const
 /* pck_ext_from_cert, pck_ca_of_cert and intel_root_check over DER views. */
 int pck_ext_from_der(const struct x509_der_cert *cert, struct pck_ext *out, const char *prefix,
 		     struct attest_err *err);
-int pck_ca_of_der(const struct x509_der_cert *pck, enum pck_ca *out, const char *prefix, struct attest_err *err);
+int pck_ca_of_der(const struct x509_der_cert *pck, enum pck_ca *out, const char *prefix,
+		  struct attest_err *err);
 int intel_der_root_check(const struct x509_der_cert *carried, const struct intel_der_anchors *anchors,
 			 const char *code, struct attest_err *err);
 
