@@ -372,7 +372,7 @@ static void reset_values(const struct tcg_log *log, enum tpm_bank bank,
  * per extend) and the caller's context, reused for every extend.
  */
 static int replay_md(const struct tcg_log *log, enum tpm_bank bank, const EVP_MD *alg, EVP_MD_CTX *md,
-		     uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
+		     uint32_t pcrs, uint8_t out[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST], struct attest_err *err)
 {
 	size_t len = tpm_bank_size(bank);
 	int rc = ATTEST_OK;
@@ -384,7 +384,8 @@ static int replay_md(const struct tcg_log *log, enum tpm_bank bank, const EVP_MD
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct tcg_event *ev = &log->events[i];
 
-		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << bank)))
+		/* Only the PCRs asked for (a PCR no quote covers is compared with nothing). */
+		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << bank)) || !(pcrs & (1u << ev->pcr)))
 			continue;
 		/* PCR_new = H(PCR_old || digest) (Part 1 §17.2, TPM2_PCR_Extend). */
 		if (EVP_DigestInit_ex(md, alg, NULL) != 1 || EVP_DigestUpdate(md, out[ev->pcr], len) != 1 ||
@@ -405,7 +406,7 @@ int tcg_log_replay(const struct tcg_log *log, enum tpm_bank bank,
 
 	if (md == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "tcg.replay.nomem", "out of memory");
-	rc = replay_md(log, bank, tpm_bank_md(bank), md, out, err);
+	rc = replay_md(log, bank, tpm_bank_md(bank), md, (1u << TPM_PCR_COUNT) - 1, out, err);
 	EVP_MD_CTX_free(md);
 	return rc;
 }
@@ -632,7 +633,8 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 
 		if (!(common & (1u << b)))
 			continue;
-		if ((rc = replay_md(log, (enum tpm_bank)b, mds[b], ctx, values, err)) != ATTEST_OK)
+		rc = replay_md(log, (enum tpm_bank)b, mds[b], ctx, quoted->present[b], values, err);
+		if (rc != ATTEST_OK)
 			break;
 		todo = log->extended[b] & quoted->present[b];
 		log->quoted[b] = quoted->present[b];
