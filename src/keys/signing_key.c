@@ -47,7 +47,7 @@ struct signing_key {
 	char *jku;     /* the precomputed header's jku (NULL: none) */
 	char *x5c_b64; /* the certificate for header "x5c", when asked */
 	pthread_mutex_t jku_mu; /* serialises adding to jku_signers */
-	_Atomic size_t n_jku;   /* entries below it are complete and never change */
+	_Atomic size_t n_jku;	/* entries below it are complete and never change */
 	struct jku_signer jku_signers[SIGNING_KEY_JKU_SIGNERS];
 };
 

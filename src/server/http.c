@@ -277,7 +277,8 @@ static bool word_plain(const char *p)
 	memcpy(&x, p, 8);
 	q = x ^ (ONES * '"');
 	b = x ^ (ONES * '\\');
-	return ((((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | x | (x + ONES)) & HIGHS) == 0;
+	return ((((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | x | (x + ONES)) &
+		HIGHS) == 0;
 }
 
 /* True when jansson writes s unchanged inside quotes: printable ASCII other than '"' and '\\'. */
@@ -309,7 +310,8 @@ int http_resp_json_str_member(struct http_response *resp, int status, const char
 		    buf_append(&resp->body, "\"}", 2) != 0)
 			return http_resp_error(resp, 500, "InternalError", "out of memory");
 		resp->status = status;
-		snprintf(resp->content_type, sizeof(resp->content_type), "%s", "application/json; charset=utf-8");
+		snprintf(resp->content_type, sizeof(resp->content_type), "%s",
+			 "application/json; charset=utf-8");
 		return ATTEST_OK;
 	}
 	/* Text that needs escaping (or is not UTF-8) goes the general way. */

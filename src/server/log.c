@@ -101,10 +101,24 @@ static void lw_put(struct line_writer *w, const char *s, size_t n)
 	w->len += n;
 }
 
+/* The length a UTF-8 lead byte announces, 0 for a byte no sequence starts with (RFC 3629 §4). */
+static size_t utf8_lead_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2) /* continuation bytes, and 0xc0/0xc1 (overlong) */
+		return 0;
+	if (c < 0xe0)
+		return 2;
+	if (c < 0xf0)
+		return 3;
+	return c < 0xf5 ? 4 : 0;
+}
+
 /* Length of the UTF-8 sequence at s (RFC 3629 §4: no overlongs, surrogates or > U+10FFFF), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+	size_t len = utf8_lead_len(s[0]);
 	uint32_t cp;
 
 	if (len <= 1 || len > n)
@@ -231,8 +245,8 @@ static void lw_member_real(struct line_writer *w, const char *k, double v)
 /* Room the line can need: every string escaped 6 bytes per byte, plus names and numbers. */
 static size_t request_line_bound(const struct srv_log_request *r, const char *time)
 {
-	const char *s[] = {time, r->request_id, r->method, r->path, r->provider, r->type,
-			   r->error_code, r->error_msg, r->client_request_id};
+	const char *s[] = {time,	  r->request_id, r->method,	      r->path, r->provider, r->type,
+			   r->error_code, r->error_msg,	 r->client_request_id};
 	size_t n = 512;
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)

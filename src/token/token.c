@@ -168,8 +168,8 @@ static int catalogue_claims(json_t *o, const struct token_attest_params *p, stru
 		if (c == NULL) {
 			if (def->flags & TOKEN_CLAIM_REQUIRED)
 				rc = attest_err_set(err, ATTEST_E_INTERNAL, "token.claim.missing",
-						    "the %s verifier produced no \"%s\" claim", cat->path_name,
-						    def->name);
+						    "the %s verifier produced no \"%s\" claim",
+						    cat->path_name, def->name);
 			continue;
 		}
 		rc = token_claim_check(def, c->value, err);

@@ -111,8 +111,16 @@ static void access_line_leaves_out_empty_null_and_non_utf8_members(void **state)
 {
 	struct srv_log_request r = typical();
 	static const char *const bad[] = {
-	    "\x80",	    "a\xc0\xafz",	"\xc1\xbf",	 "\xe0\x80\xaf", "\xed\xa0\x80", /* surrogate */
-	    "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xe2\x82",	 "\xff",	 "ok\xc3",
+	    "\x80",
+	    "a\xc0\xafz",
+	    "\xc1\xbf",
+	    "\xe0\x80\xaf",
+	    "\xed\xa0\x80", /* surrogate */
+	    "\xf4\x90\x80\x80",
+	    "\xf5\x80\x80\x80",
+	    "\xe2\x82",
+	    "\xff",
+	    "ok\xc3",
 	};
 
 	(void)state;
@@ -128,8 +136,9 @@ static void access_line_leaves_out_empty_null_and_non_utf8_members(void **state)
 
 static void access_line_formats_durations_as_jansson(void **state)
 {
-	static const double d[] = {0.0, 1.0, 0.1, 1e-7, 123456.789, 12345678.9, 1e21, -3.5, 0.000123456789,
-				   NAN, INFINITY, -INFINITY};
+	static const double d[] = {0.0,	       1.0,	 0.1,  1e-7,	       123456.789,
+				   12345678.9, 1e21,	 -3.5, 0.000123456789, NAN,
+				   INFINITY,   -INFINITY};
 	struct srv_log_request r = typical();
 
 	(void)state;
@@ -153,8 +162,8 @@ static void access_line_formats_durations_as_jansson(void **state)
 /* Random bytes (mostly near the escaping and UTF-8 boundaries) in every string member. */
 static void access_line_matches_jansson_on_random_text(void **state)
 {
-	static const unsigned char pick[] = {'a', '"', '\\', 0x01, 0x1f, 0x20, 0x7f, 0x80, 0xbf, 0xc2,
-					     0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, '/', '\n'};
+	static const unsigned char pick[] = {'a',  '"',	 '\\', 0x01, 0x1f, 0x20, 0x7f, 0x80, 0xbf, 0xc2,
+					     0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, '/',  '\n'};
 	struct srv_log_request r = typical();
 	char s[4][24];
 	uint32_t x = 12345;

@@ -35,7 +35,8 @@ static char *reference_token(struct signing_key *k, const char *jku, const json_
 
 	if (hdr != NULL && x5c != NULL)
 		json_object_set_new(hdr, "x5c", json_deep_copy(x5c));
-	if (hdr != NULL && jws_signer_new(signing_key_public(k), signing_key_alg(k), hdr, &s, NULL) == ATTEST_OK &&
+	if (hdr != NULL &&
+	    jws_signer_new(signing_key_public(k), signing_key_alg(k), hdr, &s, NULL) == ATTEST_OK &&
 	    jwt_sign(s, claims, &out, NULL) != ATTEST_OK)
 		out = NULL;
 	jws_signer_free(s);
@@ -58,8 +59,8 @@ static void assert_same_token(struct signing_key *k, const char *jku, const json
 /* Twelve issuers, each signed twice: the first eight are kept, the rest encode the header per token. */
 static void check_issuers(struct signing_key *k, const json_t *x5c)
 {
-	json_t *claims = json_pack("{s:s,s:I,s:I,s:s}", "iss", "https://p.example", "iat", (json_int_t)NOW, "exp",
-				   (json_int_t)NOW + 28800, "x-ms-ver", "1.0");
+	json_t *claims = json_pack("{s:s,s:I,s:I,s:s}", "iss", "https://p.example", "iat", (json_int_t)NOW,
+				   "exp", (json_int_t)NOW + 28800, "x-ms-ver", "1.0");
 	char jku[128];
 
 	for (int round = 0; round < 2; round++) {
@@ -121,7 +122,8 @@ static void *sign_issuers(void *arg)
 	for (int i = 0; i < 12; i++) {
 		char *want, *got = NULL;
 
-		snprintf(jku, sizeof(jku), "https://attestd.example/providers/q%d/certs", (t->first + i) % 12);
+		snprintf(jku, sizeof(jku), "https://attestd.example/providers/q%d/certs",
+			 (t->first + i) % 12);
 		want = reference_token(t->k, jku, NULL, claims);
 		if (want == NULL || signing_key_sign_jwt_jku(t->k, claims, jku, &got, NULL) != ATTEST_OK ||
 		    strcmp(got, want) != 0)
