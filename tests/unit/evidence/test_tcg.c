@@ -522,6 +522,58 @@ static void relabelled_secure_boot_event_is_read_only_while_its_data_is_bound(vo
 	devplat_tcg_log_free(&dl);
 }
 
+static int count_leaf(void *arg, uint32_t type, const uint8_t *data, uint32_t len)
+{
+	(void)type, (void)data;
+	*(uint32_t *)arg += len;
+	return ATTEST_OK;
+}
+
+/* Appends a SIPA record header (type, size) at p + *n. */
+static void sipa_hdr(uint8_t *p, size_t *n, uint32_t type, uint32_t size)
+{
+	for (int i = 0; i < 4; i++) {
+		p[*n + (size_t)i] = (uint8_t)(type >> (8 * i));
+		p[*n + 4 + (size_t)i] = (uint8_t)(size >> (8 * i));
+	}
+	*n += 8;
+}
+
+static void sipa_walk_visits_nested_leaves_and_bounds_depth(void **state)
+{
+	uint8_t rec[256] = {0};
+	size_t n = 0;
+	uint32_t total = 0;
+	struct attest_err err;
+
+	(void)state;
+	/* container { leaf(1 byte), container { leaf(4 bytes) }, leaf(2 bytes) } */
+	sipa_hdr(rec, &n, 0x40010001u, 8 + 1 + 8 + 8 + 4 + 8 + 2);
+	sipa_hdr(rec, &n, 0x00040001u, 1), n += 1;
+	sipa_hdr(rec, &n, 0x40010002u, 8 + 4);
+	sipa_hdr(rec, &n, 0x00050002u, 4), n += 4;
+	sipa_hdr(rec, &n, 0x00050003u, 2), n += 2;
+	assert_int_equal(sipa_walk(rec, n, count_leaf, &total, NULL), ATTEST_OK);
+	assert_int_equal(total, 1 + 4 + 2);
+	/* the inner leaf claims one byte more than its container holds */
+	rec[8 + 9 + 8 + 4] = 5;
+	attest_err_clear(&err);
+	assert_int_equal(sipa_walk(rec, n, count_leaf, &total, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tcg.sipa.truncated");
+	assert_non_null(strstr(err.msg, "at byte 25 "));
+	/* nine nested containers */
+	n = 0;
+	for (int d = 0; d < 9; d++)
+		sipa_hdr(rec, &n, 0x40010001u, (uint32_t)(8 * (8 - d)));
+	attest_err_clear(&err);
+	assert_int_equal(sipa_walk(rec, n, count_leaf, &total, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tcg.sipa.depth");
+	/* a header cut short */
+	attest_err_clear(&err);
+	assert_int_equal(sipa_walk(rec, 5, count_leaf, &total, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tcg.sipa.truncated");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +589,7 @@ int main(void)
 		cmocka_unit_test(log_and_quote_without_a_common_bank_are_refused),
 		cmocka_unit_test(spec_id_event_with_undeclared_algorithm_is_refused),
 		cmocka_unit_test(sipa_record_larger_than_its_container_is_refused),
+		cmocka_unit_test(sipa_walk_visits_nested_leaves_and_bounds_depth),
 		cmocka_unit_test(sipa_leaf_text_is_what_jansson_dumps),
 		cmocka_unit_test(relabelled_secure_boot_event_is_read_only_while_its_data_is_bound),
 		cmocka_unit_test(events_text_past_its_cap_is_refused_whole),
