@@ -4,14 +4,16 @@
  *     (quote parse + RSA-2048 signature + PCR digest + log parse + replay +
  *     event-data binding + boot-state claims), beside the floor measured in
  *     the same run: one RSA-2048 PKCS#1 verification plus exactly the hashing
- *     the log needs (one extend per event, one H(data) per bound event, the
- *     PCR digest);
+ *     the log needs (one extend per event in the quoted bank, one H(data) per
+ *     event whose type binds its data, the PCR digest), through one reused
+ *     digest context; medians of back-to-back pairs, CPU time;
  *  B. the same on the real Windows GCP Shielded VM quote and its 21-event log;
  *  D. the whole protocol request a node verifies (tpm_proto_request: PS256
  *     JWS, sealed context, AIK certificate chain, quote, 60-event log, claims)
- *     for a returning client (its AIK chain in the verified-chain cache)
- *     beside its floor (two RSA-2048 verifications, the SHA-256 of the AIK
- *     certificate, the log's hashing), and for a first contact (no cache)
+ *     for a returning client (its AIK chain and JWK keys in the cache)
+ *     beside its floor (the quote's floor, the JWS's RSA-2048 PSS over its
+ *     whole signing input, the SHA-256 of the AIK certificate), and for a
+ *     first contact (no cache)
  *     beside that floor plus the certificate's ECDSA P-256 verification;
  *  C. process level on that real quote: bench_tpm_verify (our verifier CLI)
  *     with and without the log, beside tpm2_checkquote (signature + PCR
