@@ -164,13 +164,4 @@ int x509_der_chain_verify(const struct x509_der_cert *const *path, size_t n,
 			  const struct x509_der_verify_opts *opts, const struct x509_der_cert **anchor_out,
 			  const char *code, struct attest_err *err);
 
-/*
- * Checks a CRL against its issuer certificate on its own (the Root CA CRL
- * before it serves the chains): issuer Name and AKI, cRLSign, signature,
- * thisUpdate <= t < nextUpdate. Errors: <code>.crl_issuer,
- * <code>.invalid, <code>.crl_signature, <code>.crl_expired.
- */
-int x509_der_crl_verify(struct x509_der_crl *crl, const struct x509_der_cert *issuer, int64_t time,
-			const char *code, struct attest_err *err);
-
 #endif

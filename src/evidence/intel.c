@@ -98,16 +98,32 @@ static void window_narrow(struct window *w, int64_t nb, int64_t na)
 		w->na = na;
 }
 
-static void window_chain(struct window *w, const struct intel_der_chain *chain)
+/*
+ * Certificates and CRLs hold from their start to one second before their
+ * end (x509_der.h: notBefore <= t < notAfter, thisUpdate <= t <
+ * nextUpdate), while a cache entry holds through its not_after: the entry
+ * ends one second earlier, so a cached verdict never outlives a cold one.
+ */
+static void window_cert(struct window *w, const struct x509_der_cert *x)
+{
+	if (x != NULL)
+		window_narrow(w, x->not_before, x->not_after - 1);
+}
+
+/* Every certificate carried, and the anchor the path ended at (it may be shorter-lived than a carried twin).
+ */
+static void window_chain(struct window *w, const struct intel_der_chain *chain,
+			 const struct x509_der_cert *anchor)
 {
 	for (size_t i = 0; i < chain->n; i++)
-		window_narrow(w, chain->cert[i]->not_before, chain->cert[i]->not_after);
+		window_cert(w, chain->cert[i]);
+	window_cert(w, anchor);
 }
 
 static void window_crl(struct window *w, const struct x509_der_crl *crl)
 {
 	if (crl != NULL)
-		window_narrow(w, crl->this_update, crl->next_update);
+		window_narrow(w, crl->this_update, crl->next_update - 1);
 }
 
 /* Per-call state ------------------------------------------------------------------ */
@@ -338,6 +354,13 @@ static void signer_entry_free(void *p)
 	free(e);
 }
 
+/* "<code>.parse" into buf. */
+static const char *pcode(const char *code, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.parse", code);
+	return buf;
+}
+
 /*
  * Cold check of an issuer chain PEM (signer, root): the signer's name, the
  * carried root, the chain at now with the Root CA CRL (verified once per
@@ -346,7 +369,8 @@ static void signer_entry_free(void *p)
 static int signer_chain_cold(struct run *r, const struct collateral_blob *b, const char *what,
 			     struct window *w, EVP_PKEY **key)
 {
-	char code[ATTEST_ERR_NAME_MAX], rcode[ATTEST_ERR_NAME_MAX], cn[128];
+	char code[ATTEST_ERR_NAME_MAX], rcode[ATTEST_ERR_NAME_MAX], pc[ATTEST_ERR_NAME_MAX + 16], cn[128];
+	const struct x509_der_cert *anchor = NULL;
 	struct intel_der_chain chain;
 	struct x509_der_verify_opts o;
 	size_t path_len;
@@ -356,6 +380,15 @@ static int signer_chain_cold(struct run *r, const struct collateral_blob *b, con
 	if ((rc = run_anchors(r)) != ATTEST_OK ||
 	    (rc = intel_pem_chain_der(b->chain, b->chain_len, r->anchors, &chain, code, r->err)) != ATTEST_OK)
 		return rc;
+	/* Intel's TCB Signing certificate is issued by the root itself: signer, and the root or nothing. */
+	if (chain.n > 2) {
+		rc = attest_err_set(
+		    r->err, ATTEST_E_PARSE, pcode(code, pc, sizeof(pc)),
+		    "%s issuer chain holds %zu certificates; Intel's is the TCB Signing certificate "
+		    "and the root",
+		    what, chain.n);
+		goto out;
+	}
 	x509_der_name_cn(chain.cert[0]->subject, cn, sizeof(cn));
 	if (strstr(cn, "SGX TCB Signing") == NULL) {
 		rc = ierr(r->err, ATTEST_E_VERIFY, r->prefix, "collateral.chain",
@@ -385,11 +418,20 @@ static int signer_chain_cold(struct run *r, const struct collateral_blob *b, con
 				    what);
 		goto out;
 	}
-	if ((rc = x509_der_chain_verify(chain.cert, path_len, &o, NULL, code, r->err)) != ATTEST_OK) {
+	if ((rc = x509_der_chain_verify(chain.cert, path_len, &o, &anchor, code, r->err)) != ATTEST_OK) {
 		attest_err_prefix(r->err, "%s issuer chain: ", what);
 		goto out;
 	}
-	window_chain(w, &chain);
+	/* It signs TCB Info and QE identities (Intel PCK Certificate and CRL Profile: digitalSignature). */
+	if (!(chain.cert[0]->exts & X509_DER_EXT_KU) ||
+	    !(chain.cert[0]->key_usage & X509_DER_KU_DIGITAL_SIGNATURE)) {
+		snprintf(pc, sizeof(pc), "%s.key_usage", code);
+		rc = attest_err_set(
+		    r->err, ATTEST_E_VERIFY, pc,
+		    "%s issuer chain: the TCB Signing certificate's keyUsage lacks digitalSignature", what);
+		goto out;
+	}
+	window_chain(w, &chain, anchor);
 	*key = chain.cert[0]->key;
 	EVP_PKEY_up_ref(*key);
 out:
@@ -534,6 +576,7 @@ static int pck_verify_cold(struct run *r, const struct intel_der_chain *chain, s
 {
 	struct collateral_blob b = {0};
 	struct x509_der_crl *pck_crl = NULL;
+	const struct x509_der_cert *anchor = NULL;
 	int rc;
 
 	if ((rc = pck_ca_of_der(chain->cert[0], &e->ca, r->prefix, r->err)) != ATTEST_OK)
@@ -554,9 +597,9 @@ static int pck_verify_cold(struct run *r, const struct intel_der_chain *chain, s
 		window_crl(w, r->root_crl);
 	}
 	rc = pck_der_chain_verify(chain, r->anchors, pck_crl, r->root_crl, r->ctx->now, r->no_revocation,
-				  &e->ext, r->prefix, r->err);
+				  &e->ext, &anchor, r->prefix, r->err);
 	if (rc == ATTEST_OK && chain->n > 0 && chain->cert[0] != NULL) {
-		window_chain(w, chain);
+		window_chain(w, chain, anchor);
 		e->key = chain->cert[0]->key;
 		EVP_PKEY_up_ref(e->key);
 	}

@@ -807,7 +807,8 @@ static int check_required_der(const struct x509_der_cert *pck, const char *prefi
 
 int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
 			 struct x509_der_crl *pck_crl, struct x509_der_crl *root_crl, int64_t now,
-			 bool no_revocation, struct pck_ext *ext, const char *prefix, struct attest_err *err)
+			 bool no_revocation, struct pck_ext *ext, const struct x509_der_cert **anchor_out,
+			 const char *prefix, struct attest_err *err)
 {
 	struct x509_der_crl *crls[2] = {pck_crl, root_crl};
 	struct x509_der_verify_opts o;
@@ -840,11 +841,16 @@ int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel
 	o.n_crls = no_revocation ? 0 : 2;
 	o.require_crls = !no_revocation;
 	snprintf(code, sizeof(code), "%s.pck.chain", prefix);
-	if ((rc = x509_der_chain_verify(chain->cert, 2, &o, NULL, code, err)) != ATTEST_OK) {
+	if ((rc = x509_der_chain_verify(chain->cert, 2, &o, anchor_out, code, err)) != ATTEST_OK) {
 		attest_err_prefix(err, "PCK certificate chain: ");
 		return rc;
 	}
 	if ((rc = check_required_der(chain->cert[0], prefix, err)) != ATTEST_OK)
 		return rc;
+	/* The PCK key signs the QE report (Intel PCK Certificate Profile: keyUsage digitalSignature). */
+	if (!(chain->cert[0]->key_usage & X509_DER_KU_DIGITAL_SIGNATURE))
+		return perr(
+		    err, ATTEST_E_VERIFY, prefix, "pck.key_usage",
+		    "PCK certificate's keyUsage lacks digitalSignature (its key signs the QE report)");
 	return pck_ext_from_der(chain->cert[0], ext, prefix, err);
 }

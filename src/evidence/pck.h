@@ -17,6 +17,14 @@
  *   <p>.pck.extensions            AKI, CRL DP, SKI, key usage or basic constraints missing
  *   <p>.pck.chain.<x509 suffix>   from x509_chain_verify (expired, revoked, ...)
  *   <p>.pck.chain.parse           chain PEM unreadable / wrong length
+ *   <p>.pck.chain.der.<rule>      a certificate outside Intel's DER profile (crypto/x509_der.h:
+ *                                 length, tag, trailing, version, serial, algorithm, name, time,
+ *                                 spki, key, unique_id, extension, key_identifier, basic_constraints,
+ *                                 key_usage, crl_dp, signature_value); a CRL likewise under
+ *                                 <p>.crl.{pck,root_ca}.der.<rule> (also version, entry,
+ *                                 crl_extension), a TCB Info / QE identity issuer chain under
+ *                                 <p>.{tcbinfo,qeid}.chain.der.<rule>
+ *   <p>.pck.key_usage             the PCK certificate's keyUsage lacks digitalSignature
  *   <p>.pck.chain.root            carried root is not a valid certificate of a trusted root
  */
 
@@ -143,11 +151,14 @@ int intel_der_root_check(const struct x509_der_cert *carried, const struct intel
 /*
  * pck_chain_verify over DER views (x509_der_chain_verify, same error
  * names), also requiring each CRL's cRLNumber and its AKI to be the
- * issuer's SKI. The CRLs remember their verified signature.
+ * issuer's SKI, and the PCK's keyUsage digitalSignature (it signs the QE
+ * report): <p>.pck.key_usage. The CRLs remember their verified signature;
+ * *anchor_out (optional) receives the anchor the path ended at.
  */
 int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
 			 struct x509_der_crl *pck_crl, struct x509_der_crl *root_crl, int64_t now,
-			 bool no_revocation, struct pck_ext *ext, const char *prefix, struct attest_err *err);
+			 bool no_revocation, struct pck_ext *ext, const struct x509_der_cert **anchor_out,
+			 const char *prefix, struct attest_err *err);
 
 /* The built-in Intel SGX Root CA (formats.md §2.2, vectors/roots), as PEM. */
 extern const char INTEL_SGX_ROOT_CA_PEM[];

@@ -13,12 +13,16 @@
 
 #include "base/buf.h"
 #include "base/codec.h"
+#include "claims/claims.h"
+#include "devplat_fixture.h"
+#include "evidence/sgx.h"
 #include "crypto/crypto.h"
 #include "devplat/intel.h"
 #include "devplat/intel_internal.h"
 #include "evidence/pck.h"
 #include "evidence/quote.h"
 
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,7 +209,7 @@ static void der_views_of_real_pcks_decode_as_openssls_do(void **state)
 	    "tdx/google-tdx-v5-90c06f000000-2026-02/quote.bin",
 	    "tdx/phala-tdx-v4-b0c06f000000-2025-06/quote.bin",
 	};
-		STACK_OF(X509) *roots = NULL;
+	STACK_OF(X509) *roots = NULL;
 	struct intel_der_anchors *a = NULL;
 	int twins = 0;
 
@@ -234,7 +238,7 @@ static void der_views_of_real_pcks_decode_as_openssls_do(void **state)
 		assert_int_equal(pck_ca_of_cert(sk_X509_value(chain, 0), &c1, "t", NULL), ATTEST_OK);
 		assert_int_equal(pck_ca_of_der(dc.cert[0], &c2, "t", NULL), ATTEST_OK);
 		assert_int_equal(c1, c2);
-				/*
+		/*
 		 * A carried root that is the anchor's DER is the anchor itself (no
 		 * second parse); some quotes carry the other certificate of the root key.
 		 */
@@ -249,7 +253,7 @@ static void der_views_of_real_pcks_decode_as_openssls_do(void **state)
 		sk_X509_pop_free(chain, X509_free);
 		free(b);
 	}
-		assert_true(twins > 0);
+	assert_true(twins > 0);
 	intel_der_anchors_free(a);
 	sk_X509_pop_free(roots, X509_free);
 }
@@ -377,6 +381,184 @@ static void crls_load_from_der_or_pem_alike(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* The pipeline over the synthetic platform (intel.c with the DER views) ----------------------- */
+
+#define NOW 1750377600
+#define DAY 86400
+
+struct plat {
+	struct devplat_fixture f;
+	uint8_t *quote;
+	size_t len;
+};
+
+/* The platform with TCB Info / QE identity good for 20 days, CRLs until crl_next, and its quote. */
+static void plat_up(struct plat *t, int64_t crl_next)
+{
+	struct intel_devplat_tcb_level l[1];
+	struct intel_devplat_tcb_info ti = {0};
+	struct intel_devplat_qe_identity qe;
+
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(devplat_fixture_up(&t->f, NULL, NOW, "pck", 64), ATTEST_OK);
+	memset(l, 0, sizeof(l));
+	memcpy(l[0].sgx, DEVPLAT_FIXTURE_COMPS, 16);
+	l[0].pcesvn = DEVPLAT_FIXTURE_PCESVN;
+	l[0].status = "UpToDate";
+	ti.version = 3, ti.id = "SGX", ti.levels = l, ti.n_levels = 1;
+	ti.issue_date = NOW - DAY, ti.next_update = NOW + 20 * DAY;
+	intel_devplat_qe_identity_default(&qe);
+	qe.issue_date = NOW - DAY, qe.next_update = NOW + 20 * DAY;
+	assert_int_equal(devplat_fixture_write_standard(&t->f, &ti, &qe, NOW - DAY, crl_next), ATTEST_OK);
+	assert_int_equal(devplat_fixture_sgx_quote(t->f.p, 3, &t->quote, &t->len), ATTEST_OK);
+}
+
+static void plat_down(struct plat *t)
+{
+	free(t->quote);
+	devplat_fixture_down(&t->f);
+}
+
+/* sgx_verify at t: "ok" or the error name. */
+static const char *verify_at(struct plat *t, int64_t now)
+{
+	static char name[ATTEST_ERR_NAME_MAX];
+	struct evidence_input in = {0};
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+	int rc;
+
+	in.evidence = t->quote, in.evidence_len = t->len;
+	t->f.ctx.now = now;
+	attest_err_clear(&err);
+	rc = sgx_verify(&t->f.ctx, &in, cs, &err);
+	snprintf(name, sizeof(name), "%s", rc == ATTEST_OK ? "ok" : err.name);
+	claim_set_free(cs);
+	return name;
+}
+
+/* The verdict at now from the primed cache, then from a fresh one (a cold verification): both must be want.
+ */
+static void warm_and_cold(struct plat *t, int64_t now, const char *want)
+{
+	assert_string_equal(verify_at(t, now), want);
+	assert_int_equal(devplat_fixture_reopen(&t->f, 64), ATTEST_OK);
+	assert_string_equal(verify_at(t, now), want);
+}
+
+static void a_cached_pck_chain_ends_one_second_before_its_crls_next_update(void **state)
+{
+	struct plat t;
+
+	(void)state;
+	plat_up(&t, NOW + 10 * DAY);
+	assert_string_equal(verify_at(&t, NOW), "ok");
+	warm_and_cold(&t, NOW + 10 * DAY - 1, "ok");
+	assert_string_equal(verify_at(&t, NOW), "ok");
+	warm_and_cold(&t, NOW + 10 * DAY, "sgx.pck.chain.crl_expired");
+	plat_down(&t);
+}
+
+static void a_cached_chain_ends_with_the_anchor_it_ended_at(void **state)
+{
+	struct plat t;
+	struct intel_devplat *p;
+	X509 *twin;
+	char cn[128] = "";
+
+	(void)state;
+	plat_up(&t, NOW + 10 * DAY);
+	/* The anchor: another certificate of the platform's root key, shorter-lived than the carried one. */
+	p = t.f.p;
+	X509_NAME_get_text_by_NID(X509_get_subject_name(p->root), NID_commonName, cn, sizeof(cn));
+	twin = intel_devplat_issue(cn, p->root_key, NULL, p->root_key, 77, NOW - 30 * DAY, NOW + 5 * DAY,
+				   true, NULL);
+	assert_non_null(twin);
+	X509_free(sk_X509_pop(t.f.anchors.intel_sgx_roots));
+	assert_true(sk_X509_push(t.f.anchors.intel_sgx_roots, twin) > 0);
+	assert_int_equal(devplat_fixture_reopen(&t.f, 64), ATTEST_OK);
+	assert_string_equal(verify_at(&t, NOW), "ok");
+	warm_and_cold(&t, NOW + 5 * DAY - 1, "ok");
+	assert_string_equal(verify_at(&t, NOW), "ok");
+	warm_and_cold(&t, NOW + 5 * DAY, "sgx.pck.chain.expired");
+	plat_down(&t);
+}
+
+/* x with its keyUsage replaced by `ku` (an X509V3 config value), signed again by key. */
+static X509 *with_key_usage(X509 *x, const char *ku, X509 *issuer, EVP_PKEY *key)
+{
+	X509 *y = X509_dup(x);
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	assert_non_null(y);
+	X509_EXTENSION_free(X509_delete_ext(y, X509_get_ext_by_NID(y, NID_key_usage, -1)));
+	X509V3_set_ctx(&ctx, issuer, y, NULL, NULL, 0);
+	assert_non_null(ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage, ku));
+	assert_int_equal(X509_add_ext(y, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(y, key, EVP_sha256()) > 0);
+	return y;
+}
+
+static void a_pck_whose_key_usage_lacks_digital_signature_is_refused(void **state)
+{
+	struct plat t;
+	X509 *pck;
+
+	(void)state;
+	plat_up(&t, NOW + 10 * DAY);
+	pck = with_key_usage(t.f.p->pck, "critical,nonRepudiation", t.f.p->ca, t.f.p->ca_key);
+	X509_free(t.f.p->pck);
+	t.f.p->pck = pck;
+	free(t.quote);
+	assert_int_equal(devplat_fixture_sgx_quote(t.f.p, 3, &t.quote, &t.len), ATTEST_OK);
+	assert_string_equal(verify_at(&t, NOW), "sgx.pck.key_usage");
+	plat_down(&t);
+}
+
+/* Writes certs as the PEM of one collateral file of the fixture's folder. */
+static void write_chain(struct plat *t, const char *file, X509 *const *certs, size_t n)
+{
+	char path[256], *pem = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(intel_devplat_pem(certs, n, &pem, &len), 0);
+	snprintf(path, sizeof(path), "%s/%s", t->f.dir, file);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(pem, 1, len, f), len);
+	fclose(f);
+	free(pem);
+}
+
+static void a_tcb_signing_chain_is_the_signer_and_at_most_the_root(void **state)
+{
+	struct plat t;
+	X509 *three[3], *signer;
+
+	(void)state;
+	plat_up(&t, NOW + 10 * DAY);
+	three[0] = t.f.p->tcb, three[1] = t.f.p->root, three[2] = t.f.p->root;
+	write_chain(&t, "qe_identity_issuer_chain.pem", three, 3);
+	write_chain(&t, "tcb_info_issuer_chain.pem", three, 3);
+	assert_int_equal(devplat_fixture_reopen(&t.f, 64), ATTEST_OK);
+	assert_string_equal(verify_at(&t, NOW), "sgx.qeid.chain.parse");
+	/* Signer and root, or the signer alone (the root is built in), verify. */
+	write_chain(&t, "qe_identity_issuer_chain.pem", three, 1);
+	write_chain(&t, "tcb_info_issuer_chain.pem", three, 2);
+	assert_int_equal(devplat_fixture_reopen(&t.f, 64), ATTEST_OK);
+	assert_string_equal(verify_at(&t, NOW), "ok");
+	/* A signer whose keyUsage lacks digitalSignature. */
+	signer = with_key_usage(t.f.p->tcb, "critical,nonRepudiation", t.f.p->root, t.f.p->root_key);
+	three[0] = signer;
+	write_chain(&t, "qe_identity_issuer_chain.pem", three, 2);
+	assert_int_equal(devplat_fixture_reopen(&t.f, 64), ATTEST_OK);
+	assert_string_equal(verify_at(&t, NOW), "sgx.qeid.chain.key_usage");
+	X509_free(signer);
+	plat_down(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +572,10 @@ int main(void)
 	    cmocka_unit_test(a_carried_root_must_be_a_valid_certificate_of_an_anchors_key),
 	    cmocka_unit_test(der_chains_hold_at_most_three_certificates_and_nothing_else),
 	    cmocka_unit_test(crls_load_from_der_or_pem_alike),
+	    cmocka_unit_test(a_cached_pck_chain_ends_one_second_before_its_crls_next_update),
+	    cmocka_unit_test(a_cached_chain_ends_with_the_anchor_it_ended_at),
+	    cmocka_unit_test(a_pck_whose_key_usage_lacks_digital_signature_is_refused),
+	    cmocka_unit_test(a_tcb_signing_chain_is_the_signer_and_at_most_the_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
