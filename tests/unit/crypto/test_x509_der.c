@@ -1050,7 +1050,9 @@ static const struct real_vec REAL[] = {
     {"oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", 1651017600, true},
     /* Published without collateral: checked without CRLs a day after the PCK was issued. */
     {"oe/azure-samples-oe-sdk-release-00906ed50000-2021-02", 0, false},
-    {"oe/azure-samples-intel-sdk-release-00906ed50000-2023-02", 0, false},
+        {"oe/azure-samples-intel-sdk-release-00906ed50000-2023-02", 0, false},
+    /* Carries the other certificate of the root key (valid to 2033), not the anchor. */
+    {"oe/azure-sdk-js-oe-report-00906ed50000-2022-01", 0, false},
 };
 
 /* The PEM chain inside a quote (from the first BEGIN to the last END). */
