@@ -22,6 +22,7 @@
 #include "crypto/jose.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <tss2/tss2_mu.h>
 
 /* A fixed verification time (2024-01-01) for certificate windows. */
@@ -888,6 +889,50 @@ static void decoded_keys_are_kept_under_their_id_and_the_oldest_goes(void **stat
 	tpm_aik_cache_free(c);
 }
 
+struct cache_race {
+	struct aik_world *w;
+	int failures;
+};
+
+static void *cache_race_thread(void *arg)
+{
+	struct cache_race *r = arg;
+
+	for (int i = 0; i < 25; i++) {
+		struct tpm_quote_out out;
+		struct attest_err err;
+
+		if (verify_with_der(r->w, r->w->der, (size_t)r->w->der_len, T_NOW, &out, &err) != 0 ||
+		    !out.aik_cert_validated)
+			r->failures++;
+	}
+	return NULL;
+}
+
+static void threads_share_one_aik_cache(void **state)
+{
+	struct aik_world w;
+	struct cache_race r[4];
+	pthread_t t[4];
+	uint64_t hits = 0, misses = 0;
+
+	REQUIRE_VECTORS(vdir_);
+	(void)vdir_;
+	assert_int_equal(aik_world_new(&w), 0);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct cache_race){.w = &w};
+		assert_int_equal(pthread_create(&t[i], NULL, cache_race_thread, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].failures, 0);
+	}
+	tpm_aik_cache_stats(w.cache, &hits, &misses);
+	assert_int_equal(hits + misses, 100);
+	assert_true(misses >= 1 && misses <= 4); /* each thread may miss before the first put */
+	aik_world_free(&w);
+}
+
 int main(void)
 {
 	/* libtss2-mu logs malformed input to stderr; the tests feed it plenty. */
@@ -911,6 +956,7 @@ int main(void)
 		cmocka_unit_test(a_cached_chain_whose_root_is_no_longer_trusted_is_refused),
 		cmocka_unit_test(a_cached_certificate_of_another_key_than_the_aik_is_refused),
 		cmocka_unit_test(a_full_cache_evicts_its_oldest_chain_and_stays_correct),
+		cmocka_unit_test(threads_share_one_aik_cache),
 		cmocka_unit_test(quote_signed_by_another_key_is_refused),
 		cmocka_unit_test(trailing_bytes_after_structures_are_refused),
 		cmocka_unit_test(tpm2b_public_and_tpmt_public_give_the_same_key),
