@@ -301,8 +301,12 @@ int http_resp_json_str_member(struct http_response *resp, int status, const char
 {
 	json_t *body;
 	int rc;
-	size_t nl = strlen(name), vl = strlen(value);
+	size_t nl, vl;
 
+	if (name == NULL || value == NULL) /* json_pack refused NULL strings too */
+		return http_resp_error(resp, 500, "InternalError", "out of memory");
+	nl = strlen(name);
+	vl = strlen(value);
 	if (json_plain(name, nl) && json_plain(value, vl)) {
 		resp_reset_body(resp);
 		if (buf_append(&resp->body, "{\"", 2) != 0 || buf_append(&resp->body, name, nl) != 0 ||

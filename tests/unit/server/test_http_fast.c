@@ -257,7 +257,7 @@ static void token_answer_checks_every_byte_of_every_word(void **state)
 	}
 }
 
-static void token_answer_that_is_not_utf8_is_an_internal_error(void **state)
+static void token_answer_that_is_not_utf8_or_null_is_an_internal_error(void **state)
 {
 	struct http_response resp;
 
@@ -266,6 +266,10 @@ static void token_answer_that_is_not_utf8_is_an_internal_error(void **state)
 	assert_int_equal(http_resp_json_str_member(&resp, 200, "token", "ab\xff"), ATTEST_OK);
 	assert_int_equal(resp.status, 500);
 	assert_string_equal(resp.error_code, "InternalError");
+	buf_free(&resp.body);
+	memset(&resp, 0, sizeof(resp));
+	assert_int_equal(http_resp_json_str_member(&resp, 200, "token", NULL), ATTEST_OK);
+	assert_int_equal(resp.status, 500);
 	buf_free(&resp.body);
 }
 
@@ -281,7 +285,7 @@ int main(void)
 	    cmocka_unit_test(token_answer_is_what_jansson_wrote),
 	    cmocka_unit_test(token_answer_escapes_like_jansson_when_it_must),
 	    cmocka_unit_test(token_answer_checks_every_byte_of_every_word),
-	    cmocka_unit_test(token_answer_that_is_not_utf8_is_an_internal_error),
+	    cmocka_unit_test(token_answer_that_is_not_utf8_or_null_is_an_internal_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
