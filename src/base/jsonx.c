@@ -4,20 +4,26 @@
 int jsonx_parse(const char *text, size_t len, json_t **out, const char *code_prefix,
 		const char *doc, struct attest_err *err)
 {
-	json_error_t jerr;
-	json_t *v = NULL;
+	char why[96];
+	size_t off = 0, line = 1, col = 1;
 
+	*out = NULL;
 	if (len > JSONX_MAX_DOC)
 		return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is %zu bytes, over the %u-byte limit",
 				      doc, len, JSONX_MAX_DOC);
-	v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (v == NULL) {
-		attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is not valid JSON: %s", doc, jerr.text);
-		attest_err_where(err, "%s line %d column %d", doc, jerr.line, jerr.column);
-		return ATTEST_E_PARSE;
+	if (jsonx_load(text, len, out, why, sizeof(why), &off) == ATTEST_OK)
+		return ATTEST_OK;
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
 	}
-	*out = v;
-	return ATTEST_OK;
+	attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is not valid JSON: %s", doc, why);
+	attest_err_where(err, "%s line %zu column %zu", doc, line, col);
+	return ATTEST_E_PARSE;
 }
 
 static int jsonx_get(const json_t *obj, const char *key, json_type type, json_t **out,

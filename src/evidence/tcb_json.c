@@ -4,7 +4,6 @@
 #include "base/codec.h"
 #include "base/jsonx.h"
 #include "base/timeutil.h"
-#include "crypto/jose.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,12 +168,12 @@ int tcbj_envelope(const uint8_t *body, size_t len, const char *member, const cha
 		return tcbj_err(err, ATTEST_E_PARSE, prefix, sfx,
 				"%s signature is not a string of 128 hex characters", doc_name);
 	/*
-	 * Parse the very bytes the signature covers (§3.3), not a second copy;
-	 * with the fast reader (jose.h: jansson's acceptance, a fraction of its
-	 * time on a cold verification).
+	 * Parse the very bytes the signature covers (§3.3), not a second copy
+	 * (jsonx_parse's reader: jansson's acceptance, a fraction of its time
+	 * on a cold verification).
 	 */
-	if ((rc = jose_json_parse((const char *)body + obj->val_off, obj->val_len, &inner, code, doc_name,
-				  err)) != ATTEST_OK)
+	if ((rc = jsonx_parse((const char *)body + obj->val_off, obj->val_len, &inner, code, doc_name,
+			      err)) != ATTEST_OK)
 		return rc;
 	if (!json_is_object(inner)) {
 		json_decref(inner);

@@ -3,7 +3,6 @@
 
 #include "base/codec.h"
 #include "base/jsonx.h"
-#include "crypto/jose.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -180,7 +179,7 @@ static int data_decode(const json_t *v, const char *member, const char *stem, st
 		struct attest_err jerr;
 
 		attest_err_clear(&jerr);
-		if (jose_json_parse((const char *)d->bytes, d->len, &d->json, "request.json", sub, &jerr) !=
+		if (jsonx_parse((const char *)d->bytes, d->len, &d->json, "request.json", sub, &jerr) !=
 		    ATTEST_OK)
 			return fail(err, ATTEST_E_PARSE, stem, "json", sub,
 				    "member \"%s\" has dataType JSON but its data is not valid UTF-8 JSON "
@@ -310,8 +309,7 @@ int attest_request_decode(enum maa_type type, const char *body, size_t len, stru
 		struct attest_err jerr;
 
 		attest_err_clear(&jerr);
-		if (jose_json_parse(body, len, &doc, "request.body.json", "request body", &jerr) !=
-		    ATTEST_OK) {
+		if (jsonx_parse(body, len, &doc, "request.body.json", "request body", &jerr) != ATTEST_OK) {
 			attest_err_set(err, ATTEST_E_PARSE, "request.body.json", "%s", jerr.msg);
 			attest_err_where(err, "%s", jerr.where);
 			return ATTEST_E_PARSE;

@@ -1,14 +1,14 @@
 /*
- * libFuzzer target: jose_json_load (src/crypto/json_read.c), the fast JSON
- * reader of request bodies and Intel collateral, against jansson's
- * json_loadb with jsonx_parse's flags. Invariants (abort on violation):
+ * libFuzzer target: jsonx_load (src/base/json_read.c), the JSON reader
+ * behind jsonx_parse (request bodies, Intel collateral, every document),
+ * against jansson's json_loadb with jsonx_parse's flags. Invariants (abort on violation):
  * never accept what jansson refuses; refuse what jansson accepts only for
  * input holding a NUL byte (jansson skips a NUL after some tokens; this
  * reader refuses NUL outside strings); accepted values are equal
  * (json_equal); a refusal says why and where (within the input); nothing
  * leaks.
  */
-#include "crypto/jose.h"
+#include "base/jsonx.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,10 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
 	json_t *mine = NULL,
-	       *theirs = json_loadb(text, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	       *theirs =
+		   json_loadb(text, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 	char why[96] = "";
 	size_t at = 0;
-	int rc = jose_json_load(text, size, &mine, why, sizeof(why), &at);
+	int rc = jsonx_load(text, size, &mine, why, sizeof(why), &at);
 
 	if (rc == ATTEST_OK && theirs == NULL)
 		abort();

@@ -1,12 +1,13 @@
 /*
- * jose_json_load (src/crypto/json_read.c) against jansson: for every input
- * both accept, or both refuse; when they accept, the values are equal
- * (json_equal, which tells integers from reals). One difference is meant:
- * jansson skips a NUL byte after a number or literal ("[1\0]" loads), this
- * reader refuses NUL outside strings. Inputs: hand-written edge
- * cases of RFC 8259 and RFC 3629, the real attestation request body and
- * TCB Info / QE identity documents of the vectors, and a few thousand
- * seeded mutations of them (bytes flipped, dropped, duplicated).
+ * jsonx_load (src/base/json_read.c), the reader behind jsonx_parse,
+ * against jansson: for every input both accept, or both refuse; when they
+ * accept, the values are equal (json_equal, which tells integers from
+ * reals). One difference is meant: jansson skips a NUL byte after a number
+ * or literal ("[1\0]" loads), this reader refuses NUL outside strings.
+ * Inputs: hand-written edge cases of RFC 8259 and RFC 3629, the real
+ * attestation request body and TCB Info / QE identity documents of the
+ * vectors, and a few thousand seeded mutations of them (bytes flipped,
+ * dropped, duplicated).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +16,6 @@
 #include <cmocka.h>
 
 #include "base/jsonx.h"
-#include "crypto/jose.h"
 #include "testutil.h"
 
 #include <locale.h>
@@ -32,7 +32,7 @@ static int agree(const char *text, size_t len)
 	json_t *mine = NULL, *theirs = json_loadb(text, len, FLAGS, NULL);
 	char msg[128];
 	size_t off = 0;
-	int rc = jose_json_load(text, len, &mine, msg, sizeof(msg), &off), bad;
+	int rc = jsonx_load(text, len, &mine, msg, sizeof(msg), &off), bad;
 
 	bad = (rc == ATTEST_OK && theirs == NULL) || (mine != NULL && !json_equal(mine, theirs)) ||
 	      (rc != ATTEST_OK && theirs != NULL && memchr(text, 0, len) == NULL);
@@ -164,8 +164,8 @@ static void agrees_on_edge_cases(void **state)
 	{
 		json_t *v = NULL;
 
-		assert_int_equal(jose_json_load("[1\0]", 4, &v, NULL, 0, NULL), ATTEST_E_PARSE);
-		assert_int_equal(jose_json_load("true\0", 5, &v, NULL, 0, NULL), ATTEST_E_PARSE);
+		assert_int_equal(jsonx_load("[1\0]", 4, &v, NULL, 0, NULL), ATTEST_E_PARSE);
+		assert_int_equal(jsonx_load("true\0", 5, &v, NULL, 0, NULL), ATTEST_E_PARSE);
 		assert_null(v);
 	}
 }
@@ -194,7 +194,7 @@ static void agrees_on_depth_limit(void **state)
 	free(buf);
 }
 
-/* jose_json_parse keeps jsonx_parse's error shape: the caller's code, why, line and column. */
+/* jsonx_parse's error: the caller's code, why, line and column; nothing left in *out. */
 static void parse_error_names_line_and_column(void **state)
 {
 	struct attest_err err;
@@ -202,15 +202,22 @@ static void parse_error_names_line_and_column(void **state)
 
 	(void)state;
 	attest_err_clear(&err);
-	assert_int_equal(jose_json_parse("{\n  \"a\": 1,\n  \"a\": 2}", 22, &v, "x.body.json", "body", &err),
+	assert_int_equal(jsonx_parse("{\n  \"a\": 1,\n  \"a\": 2}", 22, &v, "x.body.json", "body", &err),
 			 ATTEST_E_PARSE);
 	assert_null(v);
 	assert_string_equal(err.name, "x.body.json");
 	assert_non_null(strstr(err.msg, "body is not valid JSON: duplicate object key"));
 	assert_string_equal(err.where, "body line 3 column 3");
-	assert_int_equal(jose_json_parse("[1]", 3, &v, "x", "body", &err), ATTEST_OK);
+	assert_int_equal(jsonx_parse("[1]", 3, &v, "x", "body", &err), ATTEST_OK);
 	assert_true(json_is_array(v));
 	json_decref(v);
+	/* Over the size limit: refused on the length alone, before a byte is read. */
+	attest_err_clear(&err);
+	assert_int_equal(jsonx_parse("[]", (size_t)JSONX_MAX_DOC + 1, &v, "x.big", "body", &err),
+			 ATTEST_E_PARSE);
+	assert_null(v);
+	assert_string_equal(err.name, "x.big");
+	assert_non_null(strstr(err.msg, "over the 4194304-byte limit"));
 }
 
 /* Reals read the same whatever LC_NUMERIC an embedder set (a comma decimal point here). */
@@ -223,7 +230,7 @@ static void reals_ignore_the_locale(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(locales) / sizeof(locales[0]) && !comma; i++)
 		comma = setlocale(LC_NUMERIC, locales[i]) != NULL && localeconv()->decimal_point[0] == ',';
-	assert_int_equal(jose_json_load("[1.5,-2.25e1]", 13, &v, NULL, 0, NULL), ATTEST_OK);
+	assert_int_equal(jsonx_load("[1.5,-2.25e1]", 13, &v, NULL, 0, NULL), ATTEST_OK);
 	assert_true(json_real_value(json_array_get(v, 0)) == 1.5);
 	assert_true(json_real_value(json_array_get(v, 1)) == -22.5);
 	json_decref(v);

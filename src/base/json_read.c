@@ -1,19 +1,18 @@
 /*
- * A strict JSON reader into jansson values (jose.h, jose_json_load): the
- * same documents accepted, and the same values built, as jsonx_parse's
+ * The JSON reader behind jsonx_parse (jsonx.h, jsonx_load): the same
+ * documents accepted, and the same values built, as jansson's
  * json_loadb(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL), a
- * differential unit test and fuzz target holding the two equal. One
- * deliberate difference: jansson skips a NUL byte met after a number or a
- * literal ("[1\0]" loads), this reader refuses any NUL outside a string. Why: jansson
- * reads strings a byte at a time through its UTF-8 stream, about 140
- * instructions a byte, and attestation bodies are mostly one long base64
- * string (a 6 KB quote cost 100 us of a 1.1 ms attestation). Here plain
- * ASCII runs go at memchr speed; every byte is still checked (RFC 8259 §7:
- * no control characters; RFC 3629: well-formed UTF-8, no surrogates, no
+ * differential unit test (tests/unit/base/test_json_read.c) and fuzz target
+ * (fuzz/base/fuzz_json_read.c) holding the two equal. One deliberate
+ * difference: jansson skips a NUL byte met after a number or a literal
+ * ("[1\0]" loads), this reader refuses any NUL outside a string. Why:
+ * jansson reads strings a byte at a time through its UTF-8 stream, about
+ * 140 instructions a byte, and attestation bodies are mostly one long
+ * base64 string (a 6 KB quote cost 100 us of a 1.1 ms attestation). Here
+ * plain ASCII runs go at memchr speed; every byte is still checked (RFC 8259
+ * §7: no control characters; RFC 3629: well-formed UTF-8, no surrogates, no
  * overlong forms).
  */
-#include "crypto/jose.h"
-
 #include "base/jsonx.h"
 
 #include <errno.h>
@@ -500,7 +499,7 @@ static json_t *jr_value(struct jr *r)
 	return v;
 }
 
-int jose_json_load(const char *text, size_t len, json_t **out, char *msg, size_t msglen, size_t *offset)
+int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msglen, size_t *offset)
 {
 	struct jr r;
 	json_t *v = NULL;
@@ -532,25 +531,4 @@ int jose_json_load(const char *text, size_t len, json_t **out, char *msg, size_t
 	}
 	*out = v;
 	return ATTEST_OK;
-}
-
-int jose_json_parse(const char *text, size_t len, json_t **out, const char *code_prefix, const char *doc,
-		    struct attest_err *err)
-{
-	char why[96];
-	size_t off = 0, line = 1, col = 1;
-
-	if (jose_json_load(text, len, out, why, sizeof(why), &off) == ATTEST_OK)
-		return ATTEST_OK;
-	for (size_t i = 0; i < off && i < len; i++) {
-		if (text[i] == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is not valid JSON: %s", doc, why);
-	attest_err_where(err, "%s line %zu column %zu", doc, line, col);
-	return ATTEST_E_PARSE;
 }
