@@ -108,12 +108,12 @@ static int bad(const struct dctx *d, size_t off, const char *rule, const char *f
 
 /* DER primitives ------------------------------------------------------------------ */
 
-/*
- * One TLV (X.690 §8.1, §10.1): a single-octet tag, a definite length in
- * the fewest octets (short form below 128, no leading zero octet), the
- * contents split off as a cursor of their own. -1 leaves c unchanged.
- */
 static int tlv(struct cur *c, uint8_t *tag, struct cur *val)
+{
+	return x509_der_tlv(c, tag, val);
+}
+
+int x509_der_tlv(struct cur *c, uint8_t *tag, struct cur *val)
 {
 	struct cur save = *c;
 	uint8_t t, l, b;

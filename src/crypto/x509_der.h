@@ -32,6 +32,7 @@
  */
 
 #include "attest/error.h"
+#include "base/cur.h"
 
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -100,6 +101,14 @@ struct x509_der_crl {
 	bool sig_ok;
 	uint8_t sig_key[64];
 };
+
+/*
+ * One DER TLV (X.690 §8.1, §10.1): a single-octet tag, a definite length in
+ * the fewest octets (short form below 128, no leading zero octet, at most
+ * three length octets), the contents split off as a cursor of their own
+ * (same origin, for offsets). Returns 0, or -1 leaving c unchanged.
+ */
+int x509_der_tlv(struct cur *c, uint8_t *tag, struct cur *val);
 
 /*
  * Parses one certificate (exactly len bytes) into a new object.

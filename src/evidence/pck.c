@@ -43,39 +43,10 @@ static int perr(struct attest_err *err, int rc, const char *prefix, const char *
 	return rc;
 }
 
-/* One DER TLV: single-byte tags, definite lengths up to 4 length bytes. */
+/* One DER TLV through the strict reader of crypto/x509_der.h (minimal definite lengths). */
 static int der_next(struct cur *c, uint8_t *tag, struct cur *val)
 {
-	uint8_t t, l, b;
-	size_t len = 0;
-	struct cur save = *c;
-
-	if (cur_u8(c, &t) != 0 || cur_u8(c, &l) != 0)
-		goto bad;
-	if ((t & 0x1f) == 0x1f)
-		goto bad;
-	if (l < 0x80) {
-		len = l;
-	} else {
-		unsigned nb = l & 0x7f;
-
-		if (nb == 0 || nb > 4)
-			goto bad;
-		while (nb--) {
-			if (cur_u8(c, &b) != 0)
-				goto bad;
-			len = len << 8 | b;
-		}
-		if (len < 0x80) /* DER: minimal length encoding */
-			goto bad;
-	}
-	if (cur_sub(c, len, val) != 0)
-		goto bad;
-	*tag = t;
-	return 0;
-bad:
-	*c = save;
-	return -1;
+	return x509_der_tlv(c, tag, val);
 }
 
 static int malformed(struct attest_err *err, const char *prefix, const struct cur *c, const char *what)

@@ -148,8 +148,21 @@ static void long_form_lengths_must_be_minimal(void **state)
 	/* SEQUENCE with length 0 written as 81 00: not DER. */
 	static const uint8_t bad[] = {0x30, 0x81, 0x00};
 	struct attest_err err;
+	struct buf b, z;
 
 	assert_string_equal(decode_err(bad, sizeof(bad), &err), "sgx.pck.extension.malformed");
+	/* A real extension whose outer length gets a leading zero octet (8k+1 00 ...): not DER either. */
+	build_ext(PCK_CA_PROCESSOR, &b);
+	assert_true(b.len > 4 && (b.p[1] & 0x80) && (b.p[1] & 0x7f) < 3);
+	buf_init(&z, 1 << 16);
+	{
+		uint8_t hdr[3] = {0x30, (uint8_t)(b.p[1] + 1), 0x00};
+
+		assert_int_equal(buf_append(&z, hdr, 3), ATTEST_OK);
+	}
+	assert_int_equal(buf_append(&z, b.p + 2, b.len - 2), ATTEST_OK);
+	assert_string_equal(decode_err(z.p, z.len, &err), "sgx.pck.extension.malformed");
+	buf_free(&b), buf_free(&z);
 }
 
 static void real_pck_certificates_decode_to_their_published_values(void **state)
