@@ -627,12 +627,14 @@ static int pck_step(struct run *r, const struct quote *q, struct intel_quote_res
 		if ((res->refs->pck = collateral_cache_get(r->cache, key, r->ctx->now, &obj)) != NULL)
 			goto done;
 	}
-	if ((rc = pck_chain_of_quote(r, q, &chain, &owned, &pem, &pem_len)) != ATTEST_OK)
+		if ((rc = pck_chain_of_quote(r, q, &chain, &owned, &pem, &pem_len)) != ATTEST_OK)
 		goto out;
-	cache_key(r, "intel.pck", pem, pem_len, NULL, 0, key);
-	/* Types 1-4: the chain came from the source; it may still be cached. */
-	if ((res->refs->pck = collateral_cache_get(r->cache, key, r->ctx->now, &obj)) != NULL)
-		goto done;
+	/* Types 1-4: the chain came from the source; it may still be cached (type 5 was looked up above). */
+	if (q->cert_type != QUOTE_CERT_PCK_CHAIN) {
+		cache_key(r, "intel.pck", pem, pem_len, NULL, 0, key);
+		if ((res->refs->pck = collateral_cache_get(r->cache, key, r->ctx->now, &obj)) != NULL)
+			goto done;
+	}
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		rc = ierr(r->err, ATTEST_E_NOMEM, r->prefix, "internal", "out of memory");
 		goto out;
