@@ -391,14 +391,12 @@ int intel_devplat_tcb_info_demoting(const struct intel_devplat *p, const struct 
 int intel_devplat_write_selected(const char *dir, bool tcb, const struct collateral_select *sel,
 				 const char *body, size_t len, struct attest_err *err)
 {
-	char name[64];
+	char name[64], sfx[32];
 
 	if (sel == NULL || (sel->eval_num == 0 && sel->update != COLLATERAL_UPDATE_EARLY))
 		return attest_err_set(err, ATTEST_E_INVALID, "devplat.param", "not a selected set");
-	if (sel->eval_num > 0)
-		snprintf(name, sizeof(name), "%s_eval%u.json", tcb ? "tcb_info" : "qe_identity",
-			 (unsigned)sel->eval_num);
-	else
-		snprintf(name, sizeof(name), "%s_early.json", tcb ? "tcb_info" : "qe_identity");
+	/* The file source's names for a selected set: "_early" or "_eval<N>" before ".json". */
+	collateral_select_suffix(sel, '_', sfx, sizeof(sfx));
+	snprintf(name, sizeof(name), "%s%s.json", tcb ? "tcb_info" : "qe_identity", sfx);
 	return write_file(dir, name, body, len, err);
 }

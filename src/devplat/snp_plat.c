@@ -3,6 +3,7 @@
 
 #include "base/buf.h"
 #include "base/codec.h"
+#include "collateral/amd_tcb.h"
 #include "crypto/crypto.h"
 
 #include <fcntl.h>
@@ -200,7 +201,8 @@ int snp_plat_new(const struct snp_plat_opts *o, struct snp_plat **out, struct at
 	if (p->ark_key == NULL || p->ask_key == NULL || p->asvk_key == NULL)
 		goto fail;
 	snprintf(cn, sizeof(cn), "ARK-%s", name);
-	p->ark = ca_cert(cn, NULL, p->ark_key, p->ark_key, p->serial++, o->not_before, o->not_after, true, md);
+	p->ark =
+	    ca_cert(cn, NULL, p->ark_key, p->ark_key, p->serial++, o->not_before, o->not_after, true, md);
 	snprintf(cn, sizeof(cn), "SEV-%s", name);
 	p->ask = p->ark ? ca_cert(cn, p->ark, p->ask_key, p->ark_key, p->serial++, o->not_before,
 				  o->not_after, false, md)
@@ -306,15 +308,17 @@ static int add_amd_str(X509 *x, const char *arc, const char *s)
 }
 
 /* The SPLs of tcb with the product's layout (§5.5, §5.6). */
+/* The VCEK's SPL extensions (KDS spec table 9) from a TCB_VERSION in its product's layout (amd_tcb.h). */
 static int add_spls(X509 *x, enum amd_product product, const uint8_t tcb[8], bool omit_ucode)
 {
-	bool turin = product == AMD_PRODUCT_TURIN;
-	unsigned bl = turin ? tcb[1] : tcb[0], tee = turin ? tcb[2] : tcb[1], snp = turin ? tcb[3] : tcb[6];
+	struct snp_tcb t;
 	int rc = 0;
 
-	rc |= add_amd_int(x, "3.1", bl);
-	rc |= add_amd_int(x, "3.2", tee);
-	rc |= add_amd_int(x, "3.3", snp);
+	if (!snp_tcb_fields(product, tcb, &t))
+		return -1;
+	rc |= add_amd_int(x, "3.1", t.bootloader);
+	rc |= add_amd_int(x, "3.2", t.tee);
+	rc |= add_amd_int(x, "3.3", t.snp);
 	for (int i = 4; i <= 7; i++) {
 		char arc[16];
 
@@ -322,9 +326,9 @@ static int add_spls(X509 *x, enum amd_product product, const uint8_t tcb[8], boo
 		rc |= add_amd_int(x, arc, 0);
 	}
 	if (!omit_ucode)
-		rc |= add_amd_int(x, "3.8", tcb[7]);
-	if (turin)
-		rc |= add_amd_int(x, "3.9", tcb[0]);
+		rc |= add_amd_int(x, "3.8", t.microcode);
+	if (product == AMD_PRODUCT_TURIN)
+		rc |= add_amd_int(x, "3.9", t.fmc);
 	return rc;
 }
 
