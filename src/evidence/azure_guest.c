@@ -542,6 +542,8 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 	q.pcrs = &v->g.pcrs;
 	if ((rc = aik_trust(v, &trust, h, err)) != ATTEST_OK)
 		return rc;
+	if (v->aik_bound)
+		q.aik_pub_hash = h; /* aik_trust hashed the AIK already: not twice */
 	attest_err_clear(&qe);
 	rc = tpm_quote_verify(&q, &trust, &v->quote, &qe);
 	if (rc != ATTEST_OK && strcmp(qe.name, "tpm.aik.untrusted") == 0) {
