@@ -442,11 +442,12 @@ static int fetch_server(struct cli *cli, const char *const *keys, int nkeys, int
 			rc = CLI_LOCAL;
 			break;
 		}
-		snprintf(path, sizeof(path), "/management/collateral?after=%s", next);
+		/* Every page of --page-size, not only the first. */
+		snprintf(path, sizeof(path), "/management/collateral?max=%d&after=%s", page, next);
 		free(next);
 		rc = fetch_one(cli, path, b, &next);
 		if (rc == CLI_OK && next != NULL &&
-		    strcmp(next, path + strlen("/management/collateral?after=")) <= 0) {
+		    strcmp(next, strstr(path, "&after=") + strlen("&after=")) <= 0) {
 			cli_error(cli, "the server's pages do not advance (%s)", next);
 			rc = CLI_SERVER;
 		}

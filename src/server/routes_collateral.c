@@ -660,28 +660,29 @@ static size_t page_max(const struct http_request *req)
 }
 
 /*
- * One page of the (key-ordered) rows after `after` (exclusive): at most
- * `max` items and about COLL_PAGE_BYTES of data, so an answer
- * stays far below the response cap whatever the cache holds; *next is the
- * last key when rows remain (borrowed from rows).
+ * One page from the rows the store read after the previous page's last key
+ * (store_collateral_page, at most `asked` of them, one more than max): at
+ * most `max` items and about COLL_PAGE_BYTES of data, so an answer stays
+ * far below the response cap whatever the cache holds; *next is the last
+ * key taken when rows remain (borrowed from rows): rows left unread here,
+ * or a full read (rows of unknown keys are skipped, so all `asked` rows may
+ * fit and the store still hold more).
  */
-static int add_page(struct bundle *b, const struct store_collateral *rows, size_t n, const char *after,
-		    size_t max, const char **next, struct attest_err *err)
+static int add_page(struct bundle *b, const struct store_collateral *rows, size_t n, size_t asked, size_t max,
+		    const char **next, struct attest_err *err)
 {
-	size_t bytes = 0;
+	size_t bytes = 0, i;
 	int rc = ATTEST_OK;
 
 	*next = NULL;
-	for (size_t i = 0; i < n && rc == ATTEST_OK; i++) {
-		if (after != NULL && strcmp(rows[i].key, after) <= 0)
-			continue;
-		if (b->n >= max || bytes >= COLL_PAGE_BYTES) {
-			*next = rows[i - 1].key; /* the last row taken (the skipped ones all come first) */
+	for (i = 0; i < n && rc == ATTEST_OK; i++) {
+		if (i > 0 && (b->n >= max || bytes >= COLL_PAGE_BYTES))
 			break;
-		}
 		bytes += rows[i].len;
 		rc = add_row(b, &rows[i], err);
 	}
+	if (rc == ATTEST_OK && i > 0 && (i < n || n == asked))
+		*next = rows[i - 1].key;
 	return rc;
 }
 
@@ -712,8 +713,9 @@ static void export_collateral(struct http_request *req, struct http_response *re
 		if ((rc = store_collateral_get(req->srv->store, key, &c, &err)) == ATTEST_OK)
 			rc = add_row(b, &c, &err);
 	} else if (rc == ATTEST_OK &&
-		   (rc = store_collateral_list(req->srv->store, &list, &n, &err)) == ATTEST_OK) {
-		rc = add_page(b, list, n, http_req_query(req, "after"), page_max(req), &next, &err);
+		   (rc = store_collateral_page(req->srv->store, http_req_query(req, "after"),
+					       page_max(req) + 1, &list, &n, &err)) == ATTEST_OK) {
+		rc = add_page(b, list, n, page_max(req) + 1, page_max(req), &next, &err);
 	}
 	if (rc == ATTEST_OK) {
 		b->created = req->now;

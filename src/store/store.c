@@ -241,7 +241,13 @@ int store_collateral_purge(struct store *st, int64_t before, size_t *purged, str
 
 int store_collateral_list(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err)
 {
-	return st->ops->collateral_list(st, out, n, err);
+	return st->ops->collateral_page(st, NULL, 0, out, n, err);
+}
+
+int store_collateral_page(struct store *st, const char *after, size_t max, struct store_collateral **out,
+			  size_t *n, struct attest_err *err)
+{
+	return st->ops->collateral_page(st, after, max, out, n, err);
 }
 
 int store_audit_append(struct store *st, const struct store_audit *audit, struct attest_err *err)

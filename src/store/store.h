@@ -179,7 +179,8 @@ struct store_ops {
 			      const struct store_audit *audit, struct attest_err *err);
 	int (*collateral_get)(struct store *st, const char *key, struct store_collateral *out, struct attest_err *err);
 	int (*collateral_purge)(struct store *st, int64_t before, size_t *purged, struct attest_err *err);
-	int (*collateral_list)(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err);
+	int (*collateral_page)(struct store *st, const char *after, size_t max, struct store_collateral **out, size_t *n,
+			       struct attest_err *err);
 
 	int (*audit_append)(struct store *st, const struct store_audit *audit, struct attest_err *err);
 	int (*audit_list)(struct store *st, int64_t after_seq, size_t max, struct store_audit_row **out, size_t *n,
@@ -318,6 +319,15 @@ int store_collateral_purge(struct store *st, int64_t before, size_t *purged, str
 void store_collateral_clear(struct store_collateral *c);
 /* Every entry, ordered by key (an export of the cache). *out is an array of *n (store_collateral_list_free). */
 int store_collateral_list(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err);
+/*
+ * One page of that list, read by a keyset query (key > after ORDER BY key
+ * LIMIT max): the entries whose key comes after `after` (NULL: from the
+ * first) in byte order, at most max of them (0: no limit). A caller paging
+ * through passes the last key of a page as the next page's `after`; each
+ * page reads only its own rows. *out as store_collateral_list's.
+ */
+int store_collateral_page(struct store *st, const char *after, size_t max, struct store_collateral **out,
+			  size_t *n, struct attest_err *err);
 void store_collateral_list_free(struct store_collateral *list, size_t n);
 
 /*

@@ -1138,10 +1138,19 @@ static int pg_collateral_get(struct store *st, const char *key, struct store_col
 	return rc;
 }
 
-static int pg_collateral_list(struct store *st, struct store_collateral **out, size_t *n, struct attest_err *err)
+/* Keyset page in byte order (COLLATE "C", as SQLite's BINARY), whatever the database's collation. */
+static int pg_collateral_page(struct store *st, const char *after, size_t max, struct store_collateral **out,
+			      size_t *n, struct attest_err *err)
 {
-	return read_list(pg(st), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY key COLLATE \"C\"", NULL, sizeof(**out),
-			 fill_collateral, release_collateral, (void **)out, n, "collateral list", err);
+	struct pgq q = {.n = 0};
+
+	pq_text(&q, after ? after : "");
+	pq_int(&q, max == 0 || max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+	return read_list(pg(st),
+			 "SELECT " COLLATERAL_COLS " FROM collateral WHERE key COLLATE \"C\" > $1"
+			 " ORDER BY key COLLATE \"C\" LIMIT $2",
+			 &q, sizeof(**out), fill_collateral, release_collateral, (void **)out, n, "collateral list",
+			 err);
 }
 
 static int pg_collateral_purge(struct store *st, int64_t before, size_t *purged, struct attest_err *err)
@@ -1338,7 +1347,7 @@ static const struct store_ops PG_OPS = {
 	.collateral_put = pg_collateral_put,
 	.collateral_get = pg_collateral_get,
 	.collateral_purge = pg_collateral_purge,
-	.collateral_list = pg_collateral_list,
+	.collateral_page = pg_collateral_page,
 	.audit_append = pg_audit_append,
 	.audit_list = pg_audit_list,
 	.audit_verify = pg_audit_verify,

@@ -1143,10 +1143,17 @@ static int sq_collateral_get(struct store *stp, const char *key, struct store_co
 	return rc;
 }
 
-static int sq_collateral_list(struct store *stp, struct store_collateral **out, size_t *n, struct attest_err *err)
+/* Keyset page: the primary key's index serves both the bound and the order (BINARY: byte order). */
+static int sq_collateral_page(struct store *stp, const char *after, size_t max, struct store_collateral **out,
+			      size_t *n, struct attest_err *err)
 {
-	return read_list(sq(stp), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY key", NULL, sizeof(**out),
-			 collateral_fill, collateral_release, (void **)out, n, "collateral list", err);
+	struct sq_params q = {.text = {after ? after : ""},
+			      .ntext = 1,
+			      .num = {max == 0 || max > (size_t)INT64_MAX ? -1 : (int64_t)max},
+			      .nnum = 1};
+
+	return read_list(sq(stp), "SELECT " COLLATERAL_COLS " FROM collateral WHERE key > ? ORDER BY key LIMIT ?", &q,
+			 sizeof(**out), collateral_fill, collateral_release, (void **)out, n, "collateral list", err);
 }
 
 static int sq_collateral_purge(struct store *stp, int64_t before, size_t *purged, struct attest_err *err)
@@ -1359,7 +1366,7 @@ static const struct store_ops SQLITE_OPS = {
 	.collateral_put = sq_collateral_put,
 	.collateral_get = sq_collateral_get,
 	.collateral_purge = sq_collateral_purge,
-	.collateral_list = sq_collateral_list,
+	.collateral_page = sq_collateral_page,
 	.audit_append = sq_audit_append,
 	.audit_list = sq_audit_list,
 	.audit_verify = sq_audit_verify,
