@@ -572,14 +572,21 @@ static void collateral_list_returns_every_entry_by_key(void **state)
 	store_collateral_list_free(list, n);
 }
 
-/* Keys of one page, joined with spaces, for comparing whole pages. */
-static void page_keys(const struct store_collateral *list, size_t n, char *out, size_t cap)
+/* The page after `after` of at most max entries holds exactly these keys (space-separated, in order). */
+static void expect_page(struct store *st, const char *after, size_t max, const char *want)
 {
-	size_t used = 0;
+	struct store_collateral *list = NULL;
+	struct attest_err err = {0};
+	char got[128] = "";
+	size_t n = 99, used = 0;
 
-	out[0] = '\0';
-	for (size_t i = 0; i < n && used < cap; i++)
-		used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? " " : "", list[i].key);
+	assert_int_equal(store_collateral_page(st, after, max, &list, &n, &err), ATTEST_OK);
+	for (size_t i = 0; i < n && used < sizeof(got); i++) {
+		assert_memory_equal(list[i].bytes, "v", 1);
+		used += (size_t)snprintf(got + used, sizeof(got) - used, "%s%s", i ? " " : "", list[i].key);
+	}
+	store_collateral_list_free(list, n);
+	assert_string_equal(got, want);
 }
 
 /* Pages by a keyset (key > after, byte order, at most max): each key once, none skipped, in order. */
@@ -588,42 +595,21 @@ static void collateral_pages_start_after_a_key_and_stop_at_the_limit(void **stat
 	static const char *const keys[] = {"ab", "a_b", "a/b", "aB", "b"}; /* byte order: a/b aB a_b ab b */
 	struct fixture *f = *state;
 	uint8_t v[] = "v";
-	struct store_collateral c = {.bytes = v, .len = 1, .issue_date = 1, .next_update = 2}, *list = NULL;
+	struct store_collateral c = {.bytes = v, .len = 1, .issue_date = 1, .next_update = 2};
 	struct attest_err err = {0};
-	char got[128];
-	size_t n = 99;
 
-	assert_int_equal(store_collateral_page(f->st, NULL, 2, &list, &n, &err), ATTEST_OK);
-	assert_int_equal(n, 0);
-	store_collateral_list_free(list, n);
+	expect_page(f->st, NULL, 2, "");
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		c.key = (char *)keys[i];
 		assert_int_equal(store_collateral_put(f->st, &c, &err), ATTEST_OK);
 	}
-	assert_int_equal(store_collateral_page(f->st, NULL, 2, &list, &n, &err), ATTEST_OK);
-	page_keys(list, n, got, sizeof(got));
-	assert_string_equal(got, "a/b aB");
-	store_collateral_list_free(list, n);
-	assert_int_equal(store_collateral_page(f->st, "aB", 2, &list, &n, &err), ATTEST_OK);
-	page_keys(list, n, got, sizeof(got));
-	assert_string_equal(got, "a_b ab");
-	store_collateral_list_free(list, n);
-	assert_int_equal(store_collateral_page(f->st, "ab", 2, &list, &n, &err), ATTEST_OK);
-	page_keys(list, n, got, sizeof(got));
-	assert_string_equal(got, "b");
-	store_collateral_list_free(list, n);
-	assert_int_equal(store_collateral_page(f->st, "b", 2, &list, &n, &err), ATTEST_OK);
-	assert_int_equal(n, 0);
-	store_collateral_list_free(list, n);
+	expect_page(f->st, NULL, 2, "a/b aB");
+	expect_page(f->st, "aB", 2, "a_b ab");
+	expect_page(f->st, "ab", 2, "b");
+	expect_page(f->st, "b", 2, "");
 	/* `after` need not be a stored key; 0 is no limit. */
-	assert_int_equal(store_collateral_page(f->st, "a0", 0, &list, &n, &err), ATTEST_OK);
-	page_keys(list, n, got, sizeof(got));
-	assert_string_equal(got, "aB a_b ab b");
-	store_collateral_list_free(list, n);
-	assert_int_equal(store_collateral_page(f->st, "", 0, &list, &n, &err), ATTEST_OK);
-	assert_int_equal(n, 5);
-	assert_memory_equal(list[4].bytes, "v", 1);
-	store_collateral_list_free(list, n);
+	expect_page(f->st, "a0", 0, "aB a_b ab b");
+	expect_page(f->st, "", 0, "a/b aB a_b ab b");
 }
 
 static void collateral_put_many_stores_all_with_one_audit_row_or_nothing(void **state)
