@@ -113,7 +113,10 @@ static double median_us(struct samples *s)
 	return (double)s->ns[s->n / 2] / 1000.0;
 }
 
-static void samples_free(struct samples *s) { free(s->ns); }
+static void samples_free(struct samples *s)
+{
+	free(s->ns);
+}
 
 /* The whole verification a node does for one quote and its log. */
 static int verify_once(struct quote_case *c)
@@ -222,7 +225,8 @@ static void run_inprocess(struct quote_case *c, int n, const char *sig_md_name)
 	mv = median_us(&sv);
 	mf = median_us(&sf);
 	printf("    full verification  %8.1f us/quote\n", mv);
-	printf("    floor (RSA-2048 verify + the log's hashing) %8.1f us  -> ratio %.2fx (means %.1f / %.1f us: %.2fx)\n",
+	printf("    floor (RSA-2048 verify + the log's hashing) %8.1f us  -> ratio %.2fx (means %.1f / %.1f "
+	       "us: %.2fx)\n",
 	       mf, mv / mf, per_op_us(sv.sum, n), per_op_us(sf.sum, n), (double)sv.sum / (double)sf.sum);
 	samples_free(&sv);
 	samples_free(&sf);
@@ -304,7 +308,8 @@ static bool warm_only(void)
 	return only != NULL && strcmp(only, "protocol-warm") == 0;
 }
 
-/* The request's JWS (outside the timed loops): the floor verifies its signature over its real signing input. */
+/* The request's JWS (outside the timed loops): the floor verifies its signature over its real signing input.
+ */
 static struct jws *request_jws(const char *msg)
 {
 	struct tpm_proto_msg m;
@@ -452,14 +457,19 @@ static void run_protocol(struct quote_case *syn, int n)
 			samples_add(&sc, t4 - t3);
 		}
 		mw = median_us(&sw), mfl = median_us(&sfl), me = median_us(&se), mc = median_us(&sc);
-		printf("  protocol request: v2 basic, PS256 JWS, AIK certificate, 60-event log (%d runs, median CPU"
+		printf("  protocol request: v2 basic, PS256 JWS, AIK certificate, 60-event log (%d runs, "
+		       "median CPU"
 		       " time)%s\n",
 		       n, bad ? " [a run failed!]" : "");
-		printf("    tpm_proto_request, returning client (AIK chain and keys cached) %8.1f us/request\n", mw);
-		printf("    floor (2x RSA-2048 + JWS input and AIK certificate SHA-256 + the log's hashing) %8.1f us"
+		printf(
+		    "    tpm_proto_request, returning client (AIK chain and keys cached) %8.1f us/request\n",
+		    mw);
+		printf("    floor (2x RSA-2048 + JWS input and AIK certificate SHA-256 + the log's hashing) "
+		       "%8.1f us"
 		       " -> ratio %.2fx (means: %.2fx)\n",
 		       mfl, mw / mfl, (double)sw.sum / (double)sfl.sum);
-		printf("    tpm_proto_request, first contact (no cache) %8.1f us; floor + ECDSA P-256 certificate"
+		printf("    tpm_proto_request, first contact (no cache) %8.1f us; floor + ECDSA P-256 "
+		       "certificate"
 		       " %8.1f us -> ratio %.2fx\n",
 		       mc, mfl + me, mc / (mfl + me));
 		samples_free(&sw);

@@ -226,6 +226,25 @@ json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len)
 
 /* ---- the same leaf written as text (the events claim) --------------------- */
 
+/* The letter of JSON's two-character escape for ch (RFC 8259 §7), or 0. */
+static char short_escape(unsigned char ch)
+{
+	switch (ch) {
+	case '\b':
+		return 'b';
+	case '\f':
+		return 'f';
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	case '\t':
+		return 't';
+	default:
+		return 0;
+	}
+}
+
 /*
  * A string as jansson's compact dump writes it (dump.c): \" \\ \b \f \n \r
  * \t, other controls as \u00XX in upper-case hex, UTF-8 as it is; so that
@@ -251,8 +270,8 @@ static void write_string(struct buf *b, const char *s)
 			char e[2] = {'\\', (char)ch};
 
 			buf_append(b, e, 2);
-		} else if (ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t') {
-			char e[2] = {'\\', ch == '\b' ? 'b' : ch == '\f' ? 'f' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't'};
+		} else if (short_escape(ch) != 0) {
+			char e[2] = {'\\', short_escape(ch)};
 
 			buf_append(b, e, 2);
 		} else {

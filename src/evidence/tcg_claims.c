@@ -679,8 +679,10 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 		    memcmp(v.guid, EFI_GLOBAL_VARIABLE, 16) == 0 && uefi_name_is(&v, "SecureBoot") &&
 		    (ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG || tcg_event_data_bound(log, ev)))
 			st->secure_boot = (v.data_len == 1 && v.data[0] == 1) ? 1 : 0;
-		if (ev->pcr == 7) /* sb_event reads the binding of policy variables only (a binding rule type) */
-			sb_event(st, ev, ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG && tcg_event_data_bound(log, ev));
+		if (ev->pcr ==
+		    7) /* sb_event reads the binding of policy variables only (a binding rule type) */
+			sb_event(st, ev,
+				 ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG && tcg_event_data_bound(log, ev));
 		if (ev->type == EV_EVENT_TAG) {
 			st->windows = true;
 			if ((rc = sipa_walk(ev->data, ev->data_len, sipa_state, st, err)) != ATTEST_OK) {

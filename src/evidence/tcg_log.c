@@ -120,7 +120,8 @@ static int parse_legacy(struct cur *c, size_t seq, struct tcg_event *ev, struct 
 	if (cur_take(c, 8 + TCG_LEGACY_DIGEST + 4, &d)) {
 		if (cur_left(c) < 8)
 			return truncated(err, seq, off, "header");
-		return truncated(err, seq, off, cur_left(c) < 8 + TCG_LEGACY_DIGEST ? "SHA-1 digest" : "EventSize");
+		return truncated(err, seq, off,
+				 cur_left(c) < 8 + TCG_LEGACY_DIGEST ? "SHA-1 digest" : "EventSize");
 	}
 	ev->pcr = ld_u32le(d);
 	ev->type = ld_u32le(d + 4);
@@ -610,7 +611,7 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 {
 	uint8_t values[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
 	const EVP_MD *mds[TPM_BANK_COUNT] = {0}; /* fetched once per process (tpm_bank_md) */
-	EVP_MD_CTX *ctx = NULL; /* one context for every extend and every binding hash */
+	EVP_MD_CTX *ctx = NULL;			 /* one context for every extend and every binding hash */
 	uint32_t common = 0;
 	int rc = ATTEST_OK;
 

@@ -578,8 +578,8 @@ static const char *x509_err_suffix(int e)
 
 struct aik_cache_entry {
 	bool used;
-	uint8_t key[32];  /* SHA-256 of the certificate DER, then each intermediate's */
-	uint8_t spki[32]; /* SHA-256 of the certified key's SPKI (tpm_pkey_spki_sha256) */
+	uint8_t key[32];		 /* SHA-256 of the certificate DER, then each intermediate's */
+	uint8_t spki[32];		 /* SHA-256 of the certified key's SPKI (tpm_pkey_spki_sha256) */
 	int64_t valid_from, valid_until; /* every certificate of the chain is valid in [from, until) */
 	X509 *anchor;			 /* the root the chain ended at (own reference) */
 	uint64_t seq;			 /* insertion order, for eviction */
@@ -647,7 +647,7 @@ void tpm_aik_cache_stats(struct tpm_aik_cache *c, uint64_t *hits, uint64_t *miss
 	pthread_mutex_unlock(&c->lock);
 }
 
-static bool root_trusted(STACK_OF(X509) *roots, X509 *anchor)
+static bool root_trusted(STACK_OF(X509) * roots, X509 *anchor)
 {
 	for (int i = 0; roots != NULL && i < sk_X509_num(roots); i++)
 		if (X509_cmp(sk_X509_value(roots, i), anchor) == 0)
@@ -765,7 +765,7 @@ void tpm_key_cache_put(struct tpm_aik_cache *c, const uint8_t id[32], EVP_PKEY *
 }
 
 /* SHA-256 over the certificate's DER, then each intermediate's (the cache key). */
-static int aik_cache_key(X509 *cert, const uint8_t *der, size_t der_len, STACK_OF(X509) *chain,
+static int aik_cache_key(X509 *cert, const uint8_t *der, size_t der_len, STACK_OF(X509) * chain,
 			 uint8_t key[32])
 {
 	struct hash_ctx h;
@@ -800,7 +800,7 @@ static int64_t asn1_time_unix(const ASN1_TIME *t, int64_t dflt)
 }
 
 /* The window in which every certificate of the verified chain is valid, and its root. */
-static void chain_window(STACK_OF(X509) *chain, struct aik_cache_entry *e)
+static void chain_window(STACK_OF(X509) * chain, struct aik_cache_entry *e)
 {
 	e->valid_from = INT64_MIN;
 	e->valid_until = INT64_MAX;
@@ -824,7 +824,7 @@ static void chain_window(STACK_OF(X509) *chain, struct aik_cache_entry *e)
  * no CRLs are published for the test CAs. On success, `e` (optional) gets
  * the chain's window and root (borrowed from a root of `roots`).
  */
-static int aik_chain_verify(X509 *cert, STACK_OF(X509) *chain, STACK_OF(X509) *roots, int64_t now,
+static int aik_chain_verify(X509 *cert, STACK_OF(X509) * chain, STACK_OF(X509) * roots, int64_t now,
 			    struct aik_cache_entry *e, struct attest_err *err)
 {
 	X509_STORE *store = X509_STORE_new();
@@ -866,7 +866,7 @@ struct aik_cert_in {
 	X509 *cert;
 	const uint8_t *der;
 	size_t der_len;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 };
 
 static int aik_cert_decode(const struct aik_cert_in *c, X509 **owned, struct attest_err *err)
@@ -1053,7 +1053,8 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 		     struct tpm_quote_out *out, struct attest_err *err)
 {
 	struct tpm_quote_out r;
-	struct aik_cert_in cert = {.cert = in->aik_cert, .chain = in->aik_chain,
+	struct aik_cert_in cert = {.cert = in->aik_cert,
+				   .chain = in->aik_chain,
 				   .der = in->aik_cert ? NULL : in->aik_cert_der,
 				   .der_len = in->aik_cert ? 0 : in->aik_cert_der_len};
 	TPMT_SIGNATURE sig;
@@ -1080,8 +1081,8 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 		memcpy(r.aik_pub_hash, in->aik_pub_hash, 32);
 	else if (tpm_pkey_spki_sha256(in->aik, r.aik_pub_hash) != 0)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.aik.key", "cannot encode the AIK");
-	if ((rc = aik_check_h(in->aik, r.aik_pub_hash, &cert, trust, &r.aik_cert_validated,
-			      &r.aik_registered, err)) != ATTEST_OK)
+	if ((rc = aik_check_h(in->aik, r.aik_pub_hash, &cert, trust, &r.aik_cert_validated, &r.aik_registered,
+			      err)) != ATTEST_OK)
 		return rc;
 	/* 4. A TPM-generated quote (TPM_GENERATED_VALUE guards against signing forged data). */
 	if (r.attest.magic != TPM2_GENERATED_VALUE)

@@ -132,7 +132,8 @@ void tpm_aik_cache_stats(struct tpm_aik_cache *cache, uint64_t *hits, uint64_t *
  */
 EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *cache, const uint8_t id[32], uint8_t spki[32]);
 /* Stores key (taking its own reference) and its SPKI SHA-256 under id. */
-void tpm_key_cache_put(struct tpm_aik_cache *cache, const uint8_t id[32], EVP_PKEY *key, const uint8_t spki[32]);
+void tpm_key_cache_put(struct tpm_aik_cache *cache, const uint8_t id[32], EVP_PKEY *key,
+		       const uint8_t spki[32]);
 
 /* ---- quotes ------------------------------------------------------------- */
 
@@ -142,7 +143,7 @@ struct tpm_aik_trust {
 	const uint8_t (*registered)[32];  /* SHA-256 of registered AIKs' SPKI */
 	size_t n_registered;
 	bool require_valid_aik_cert;      /* policy property (maa-interface.md §3.5) */
-	struct tpm_aik_cache *cache;      /* verified chains, shared (may be NULL) */
+	struct tpm_aik_cache *cache;	  /* verified chains, shared (may be NULL) */
 };
 
 struct tpm_quote_in {

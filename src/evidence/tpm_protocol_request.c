@@ -256,13 +256,15 @@ static int add_log(struct tpm_att *a, const json_t *obj, const char *key, struct
 }
 
 /* v2 current_attestation / boot_attestation. */
-static int att_from_v2(const json_t *o, struct tpm_aik_cache *cache, struct tpm_att *a, struct attest_err *err)
+static int att_from_v2(const json_t *o, struct tpm_aik_cache *cache, struct tpm_att *a,
+		       struct attest_err *err)
 {
 	const json_t *logs = json_object_get(o, "logs"), *l;
 	size_t i;
 	int rc;
 
-	if ((rc = aik_from(o, cache, a, err)) != ATTEST_OK || (rc = pcrs_from(json_object_get(o, "pcrs"), &a->pcrs, err)) ||
+	if ((rc = aik_from(o, cache, a, err)) != ATTEST_OK ||
+	    (rc = pcrs_from(json_object_get(o, "pcrs"), &a->pcrs, err)) ||
 	    (rc = b64_member(o, "quote", true, &a->quote, &a->quote_len, err)) ||
 	    (rc = b64_member(o, "signature", true, &a->sig, &a->sig_len, err)))
 		return rc;
@@ -357,8 +359,10 @@ struct verified_att {
 static int att_verify_quote(const struct tpm_proto_cfg *cfg, struct tpm_att *a, const uint8_t *nonce,
 			    size_t nonce_len, bool skip_nonce, struct verified_att *v, struct attest_err *err)
 {
-	struct tpm_aik_trust trust = {.now = cfg->now, .roots = cfg->aik_roots,
-				      .registered = cfg->registered_aiks, .n_registered = cfg->n_registered_aiks,
+	struct tpm_aik_trust trust = {.now = cfg->now,
+				      .roots = cfg->aik_roots,
+				      .registered = cfg->registered_aiks,
+				      .n_registered = cfg->n_registered_aiks,
 				      .require_valid_aik_cert = cfg->require_valid_aik_cert,
 				      .cache = cfg->aik_cache};
 	struct tpm_quote_in in;
@@ -371,12 +375,19 @@ static int att_verify_quote(const struct tpm_proto_cfg *cfg, struct tpm_att *a, 
 
 		if ((rc = att_quote(a, hashes[attempt], err)) != ATTEST_OK)
 			return rc;
-		in = (struct tpm_quote_in){.attest = a->quote, .attest_len = a->quote_len, .sig = a->sig,
-					   .sig_len = a->sig_len, .aik = a->aik, .aik_pub_hash = a->aik_hash_set ? a->aik_hash : NULL,
+		in = (struct tpm_quote_in){.attest = a->quote,
+					   .attest_len = a->quote_len,
+					   .sig = a->sig,
+					   .sig_len = a->sig_len,
+					   .aik = a->aik,
+					   .aik_pub_hash = a->aik_hash_set ? a->aik_hash : NULL,
 					   .aik_cert_der = a->aik_cert,
 					   .aik_cert_der_len = a->aik_cert_len,
-					   .nonce = nonce, .nonce_len = nonce_len, .skip_nonce = skip_nonce,
-					   .required_pcr_mask = cfg->required_pcr_mask, .required_bank = -1,
+					   .nonce = nonce,
+					   .nonce_len = nonce_len,
+					   .skip_nonce = skip_nonce,
+					   .required_pcr_mask = cfg->required_pcr_mask,
+					   .required_bank = -1,
 					   .pcrs = &a->pcrs};
 		attest_err_clear(&e2);
 		rc = tpm_quote_verify(&in, &trust, &v->quote, &e2);
@@ -638,8 +649,8 @@ static int read_envelope(const struct tpm_proto_msg *m, struct req *r, struct at
 				      "request JWS typ must be \"attReq\" or \"attReqV2\"");
 	if (r->jws->alg != JWS_ALG_PS256 && r->jws->alg != JWS_ALG_RS256)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.alg", "request JWS alg must be PS256");
-	if ((rc = jose_json_parse((const char *)r->jws->payload, r->jws->payload_len, &r->payload, "tpm.proto.payload",
-			      "attestation request", err)) != ATTEST_OK)
+	if ((rc = jose_json_parse((const char *)r->jws->payload, r->jws->payload_len, &r->payload,
+				  "tpm.proto.payload", "attestation request", err)) != ATTEST_OK)
 		return rc;
 	att_type = json_string_value(json_object_get(r->payload, "att_type"));
 	r->data = json_object_get(r->payload, "att_data");
@@ -711,7 +722,8 @@ static int read_attestations(struct req *r, struct tpm_aik_cache *cache, struct 
 	if (r->version == 2) {
 		const json_t *boot = json_object_get(tad, "boot_attestation");
 
-		if ((rc = att_from_v2(json_object_get(tad, "current_attestation"), cache, &r->cur, err)) != ATTEST_OK)
+		rc = att_from_v2(json_object_get(tad, "current_attestation"), cache, &r->cur, err);
+		if (rc != ATTEST_OK)
 			return rc;
 		if (json_is_object(boot)) {
 			r->has_boot = true;
@@ -783,7 +795,8 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 	if (cfg->service_key == NULL || m->kind != TPM_PROTO_REQUEST)
 		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.config",
 				      "no service key, or not a request message");
-	if ((rc = read_envelope(m, &r, err)) != ATTEST_OK || (rc = check_pop_and_context(cfg, &r, err)) != ATTEST_OK ||
+	if ((rc = read_envelope(m, &r, err)) != ATTEST_OK ||
+	    (rc = check_pop_and_context(cfg, &r, err)) != ATTEST_OK ||
 	    (rc = read_attestations(&r, cfg->aik_cache, err)) != ATTEST_OK)
 		goto out;
 	/* The current quote must carry the challenge (extraData == challenge). */
@@ -836,8 +849,8 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 	tpm_proto_cfg_defaults(&cfg);
 	cfg.now = ctx->now;
 	cfg.aik_roots = ctx->anchors ? ctx->anchors->tpm_roots : NULL;
-	if ((rc = jose_json_parse((const char *)in->evidence, in->evidence_len, &doc, "tpm.evidence", "TPM evidence",
-			      err)) != ATTEST_OK ||
+	if ((rc = jose_json_parse((const char *)in->evidence, in->evidence_len, &doc, "tpm.evidence",
+				  "TPM evidence", err)) != ATTEST_OK ||
 	    (rc = att_from_v2(doc, NULL, &a, err)) != ATTEST_OK)
 		goto out;
 	if (lenient) {

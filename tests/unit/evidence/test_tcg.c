@@ -371,8 +371,8 @@ static int leaf_text_matches_jansson(void *arg, uint32_t type, const uint8_t *da
 static void sipa_leaf_text_is_what_jansson_dumps(void **state)
 {
 	/* UTF-16 path with a quote, a backslash, controls (short and \u00XX), non-ASCII and a surrogate */
-	static const uint8_t path[] = {'a', 0, '"', 0, '\\', 0, '\n', 0, 0x01, 0, 0x7f, 0, 0xe9, 0,
-				       0x2d, 0x4e, 0x00, 0xd8, 'z', 0, 0, 0, 'x', 0};
+	static const uint8_t path[] = {'a',  0, '"',  0,    '\\', 0,	'\n', 0, 0x01, 0, 0x7f, 0,
+				       0xe9, 0, 0x2d, 0x4e, 0x00, 0xd8, 'z',  0, 0,    0, 'x',	0};
 	static const uint8_t u8[] = {1}, u32[] = {0x78, 0x56, 0x34, 0x12};
 	static const uint8_t u64[] = {1, 2, 3, 4, 5, 6, 7, 0x80}, odd[] = {0xde, 0xad, 0xbe};
 	size_t n = 0;
@@ -431,10 +431,10 @@ static void events_claim_names_efi_variables_by_guid_and_decodes_sipa(void **sta
 static size_t legacy_event(uint8_t *p, uint32_t size)
 {
 	memset(p, 0, 32 + size);
-	p[0] = 8;		   /* PCRIndex */
-	p[4] = EV_POST_CODE;	   /* EventType */
-	memset(p + 8, 0xab, 20);   /* SHA-1 digest */
-	p[28] = (uint8_t)size;	   /* EventSize, little-endian */
+	p[0] = 8;		 /* PCRIndex */
+	p[4] = EV_POST_CODE;	 /* EventType */
+	memset(p + 8, 0xab, 20); /* SHA-1 digest */
+	p[28] = (uint8_t)size;	 /* EventSize, little-endian */
 	p[29] = (uint8_t)(size >> 8);
 	memset(p + 32, 0x5a, size);
 	return 32 + size;
@@ -577,24 +577,24 @@ static void sipa_walk_visits_nested_leaves_and_bounds_depth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_real_event_log_parses_to_its_last_byte),
-		cmocka_unit_test(events_claim_of_every_real_log_is_valid_json_with_every_event),
-		cmocka_unit_test(crypto_agile_log_declares_its_banks_in_the_spec_id_event),
-		cmocka_unit_test(truncated_log_fails_with_a_parse_error),
-		cmocka_unit_test(every_cut_of_a_real_log_fails_cleanly_or_parses_a_prefix),
-		cmocka_unit_test(gcp_windows_log_replays_to_all_eight_quoted_pcrs),
-		cmocka_unit_test(gcp_windows_log_gives_boot_state_claims),
-		cmocka_unit_test(tampered_digest_names_the_first_mismatching_event),
-		cmocka_unit_test(tampered_event_data_is_detected_though_the_digest_replays),
-		cmocka_unit_test(log_and_quote_without_a_common_bank_are_refused),
-		cmocka_unit_test(spec_id_event_with_undeclared_algorithm_is_refused),
-		cmocka_unit_test(sipa_record_larger_than_its_container_is_refused),
-		cmocka_unit_test(sipa_walk_visits_nested_leaves_and_bounds_depth),
-		cmocka_unit_test(sipa_leaf_text_is_what_jansson_dumps),
-		cmocka_unit_test(relabelled_secure_boot_event_is_read_only_while_its_data_is_bound),
-		cmocka_unit_test(events_text_past_its_cap_is_refused_whole),
-		cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
-		cmocka_unit_test(sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them),
+	    cmocka_unit_test(every_real_event_log_parses_to_its_last_byte),
+	    cmocka_unit_test(events_claim_of_every_real_log_is_valid_json_with_every_event),
+	    cmocka_unit_test(crypto_agile_log_declares_its_banks_in_the_spec_id_event),
+	    cmocka_unit_test(truncated_log_fails_with_a_parse_error),
+	    cmocka_unit_test(every_cut_of_a_real_log_fails_cleanly_or_parses_a_prefix),
+	    cmocka_unit_test(gcp_windows_log_replays_to_all_eight_quoted_pcrs),
+	    cmocka_unit_test(gcp_windows_log_gives_boot_state_claims),
+	    cmocka_unit_test(tampered_digest_names_the_first_mismatching_event),
+	    cmocka_unit_test(tampered_event_data_is_detected_though_the_digest_replays),
+	    cmocka_unit_test(log_and_quote_without_a_common_bank_are_refused),
+	    cmocka_unit_test(spec_id_event_with_undeclared_algorithm_is_refused),
+	    cmocka_unit_test(sipa_record_larger_than_its_container_is_refused),
+	    cmocka_unit_test(sipa_walk_visits_nested_leaves_and_bounds_depth),
+	    cmocka_unit_test(sipa_leaf_text_is_what_jansson_dumps),
+	    cmocka_unit_test(relabelled_secure_boot_event_is_read_only_while_its_data_is_bound),
+	    cmocka_unit_test(events_text_past_its_cap_is_refused_whole),
+	    cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
+	    cmocka_unit_test(sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -615,13 +615,14 @@ static void unrestricted_key_as_aik_public_is_refused(void **state)
 struct aik_world {
 	struct gcp g;
 	struct devplat_tpm_ca *ca;
-	STACK_OF(X509) *roots;
+	STACK_OF(X509) * roots;
 	struct tpm_aik_cache *cache;
 	unsigned char *der; /* the AIK certificate, valid T_NOW - 3600 .. T_NOW + 3600 */
 	int der_len;
 };
 
-static unsigned char *cert_der(const struct devplat_tpm_ca *ca, EVP_PKEY *key, int64_t nb, int64_t na, int *len)
+static unsigned char *cert_der(const struct devplat_tpm_ca *ca, EVP_PKEY *key, int64_t nb, int64_t na,
+			       int *len)
 {
 	X509 *cert = NULL;
 	unsigned char *der = NULL;
@@ -661,7 +662,8 @@ static int verify_with_der(struct aik_world *w, const unsigned char *der, size_t
 			   struct tpm_quote_out *out, struct attest_err *err)
 {
 	struct tpm_quote_in in = gcp_in(&w->g);
-	struct tpm_aik_trust t = {.now = now, .roots = w->roots, .require_valid_aik_cert = true, .cache = w->cache};
+	struct tpm_aik_trust t = {
+	    .now = now, .roots = w->roots, .require_valid_aik_cert = true, .cache = w->cache};
 
 	in.aik_cert_der = der;
 	in.aik_cert_der_len = len;
@@ -701,7 +703,8 @@ static void a_verified_aik_chain_is_found_again_with_the_same_verdict(void **sta
 	expect_stats(w.cache, 0, 1);
 	for (int i = 0; i < 3; i++) {
 		memset(&out, 0, sizeof(out));
-		assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW + 100 * i, &out, &err), 0);
+		assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW + 100 * i, &out, &err),
+				 0);
 		assert_true(out.aik_cert_validated);
 		assert_memory_equal(out.aik_pub_hash, w.g.key_hash, 32);
 	}
@@ -720,9 +723,11 @@ static void a_cached_chain_is_not_reused_outside_its_certificates_validity(void 
 	assert_int_equal(aik_world_new(&w), 0);
 	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW, &out, &err), 0);
 	/* at notAfter the certificate is expired (X509_cmp_time), cached or not */
-	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW + 3600, &out, &err), ATTEST_E_VERIFY);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW + 3600, &out, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.aik.cert.expired");
-	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW - 3601, &out, &err), ATTEST_E_VERIFY);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len, T_NOW - 3601, &out, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.aik.cert.not_yet_valid");
 	expect_stats(w.cache, 0, 3);
 	/* the last second of the window still hits */
@@ -771,7 +776,8 @@ static void a_changed_certificate_is_refused_though_the_original_is_cached(void 
 	assert_int_equal(verify_with_der(&w, bad, (size_t)w.der_len, T_NOW, &out, &err), ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.aik.cert.signature");
 	/* cut: not one DER certificate, refused whatever the policy */
-	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len - 1, T_NOW, &out, &err), ATTEST_E_PARSE);
+	assert_int_equal(verify_with_der(&w, w.der, (size_t)w.der_len - 1, T_NOW, &out, &err),
+			 ATTEST_E_PARSE);
 	assert_string_equal(err.name, "tpm.aik.cert.parse");
 	expect_stats(w.cache, 0, 3);
 	OPENSSL_free(bad);
@@ -874,7 +880,7 @@ static void decoded_keys_are_kept_under_their_id_and_the_oldest_goes(void **stat
 	got = tpm_key_cache_get(c, id[0], out);
 	assert_ptr_equal(got, k[0]);
 	assert_memory_equal(out, spki[0], 32);
-	EVP_PKEY_free(got); /* a reference of its own */
+	EVP_PKEY_free(got);			    /* a reference of its own */
 	tpm_key_cache_put(c, id[2], k[2], spki[2]); /* full: id[0], the oldest stored, goes */
 	assert_null(tpm_key_cache_get(c, id[0], out));
 	got = tpm_key_cache_get(c, id[2], out);
@@ -938,34 +944,34 @@ int main(void)
 	/* libtss2-mu logs malformed input to stderr; the tests feed it plenty. */
 	setenv("TSS2_LOG", "all+NONE", 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(gcp_ak_public_area_is_an_rsa2048_restricted_signing_key),
-		cmocka_unit_test(gcp_quote_verifies_signature_pcr_digest_and_selection),
-		cmocka_unit_test(gcp_ak_creation_attestation_verifies),
-		cmocka_unit_test(quote_with_another_nonce_is_refused),
-		cmocka_unit_test(pcr_value_other_than_quoted_is_refused),
-		cmocka_unit_test(missing_pcr_value_is_refused),
-		cmocka_unit_test(selection_not_covering_required_mask_is_refused),
-		cmocka_unit_test(unregistered_aik_without_certificate_is_refused),
-		cmocka_unit_test(aik_certificate_chaining_to_root_makes_aik_trusted),
-		cmocka_unit_test(aik_cache_capacity_is_bounded),
-		cmocka_unit_test(decoded_keys_are_kept_under_their_id_and_the_oldest_goes),
-		cmocka_unit_test(a_verified_aik_chain_is_found_again_with_the_same_verdict),
-		cmocka_unit_test(a_cached_chain_is_not_reused_outside_its_certificates_validity),
-		cmocka_unit_test(a_different_certificate_misses_the_cache),
-		cmocka_unit_test(a_changed_certificate_is_refused_though_the_original_is_cached),
-		cmocka_unit_test(a_cached_chain_whose_root_is_no_longer_trusted_is_refused),
-		cmocka_unit_test(a_cached_certificate_of_another_key_than_the_aik_is_refused),
-		cmocka_unit_test(a_full_cache_evicts_its_oldest_chain_and_stays_correct),
-		cmocka_unit_test(threads_share_one_aik_cache),
-		cmocka_unit_test(quote_signed_by_another_key_is_refused),
-		cmocka_unit_test(trailing_bytes_after_structures_are_refused),
-		cmocka_unit_test(tpm2b_public_and_tpmt_public_give_the_same_key),
-		cmocka_unit_test(azure_vtpm_quote_verifies_with_its_ak_and_nonce),
-		cmocka_unit_test(pcr_set_refuses_wrong_sizes_and_indexes),
-		cmocka_unit_test(spki_hash_equals_sha256_of_openssl_der),
-		cmocka_unit_test(gcp_bundle_verifies_offline_with_its_log),
-		cmocka_unit_test(azure_vtpm_bundle_verifies_offline_with_its_nonce),
-		cmocka_unit_test(unrestricted_key_as_aik_public_is_refused),
+	    cmocka_unit_test(gcp_ak_public_area_is_an_rsa2048_restricted_signing_key),
+	    cmocka_unit_test(gcp_quote_verifies_signature_pcr_digest_and_selection),
+	    cmocka_unit_test(gcp_ak_creation_attestation_verifies),
+	    cmocka_unit_test(quote_with_another_nonce_is_refused),
+	    cmocka_unit_test(pcr_value_other_than_quoted_is_refused),
+	    cmocka_unit_test(missing_pcr_value_is_refused),
+	    cmocka_unit_test(selection_not_covering_required_mask_is_refused),
+	    cmocka_unit_test(unregistered_aik_without_certificate_is_refused),
+	    cmocka_unit_test(aik_certificate_chaining_to_root_makes_aik_trusted),
+	    cmocka_unit_test(aik_cache_capacity_is_bounded),
+	    cmocka_unit_test(decoded_keys_are_kept_under_their_id_and_the_oldest_goes),
+	    cmocka_unit_test(a_verified_aik_chain_is_found_again_with_the_same_verdict),
+	    cmocka_unit_test(a_cached_chain_is_not_reused_outside_its_certificates_validity),
+	    cmocka_unit_test(a_different_certificate_misses_the_cache),
+	    cmocka_unit_test(a_changed_certificate_is_refused_though_the_original_is_cached),
+	    cmocka_unit_test(a_cached_chain_whose_root_is_no_longer_trusted_is_refused),
+	    cmocka_unit_test(a_cached_certificate_of_another_key_than_the_aik_is_refused),
+	    cmocka_unit_test(a_full_cache_evicts_its_oldest_chain_and_stays_correct),
+	    cmocka_unit_test(threads_share_one_aik_cache),
+	    cmocka_unit_test(quote_signed_by_another_key_is_refused),
+	    cmocka_unit_test(trailing_bytes_after_structures_are_refused),
+	    cmocka_unit_test(tpm2b_public_and_tpmt_public_give_the_same_key),
+	    cmocka_unit_test(azure_vtpm_quote_verifies_with_its_ak_and_nonce),
+	    cmocka_unit_test(pcr_set_refuses_wrong_sizes_and_indexes),
+	    cmocka_unit_test(spki_hash_equals_sha256_of_openssl_der),
+	    cmocka_unit_test(gcp_bundle_verifies_offline_with_its_log),
+	    cmocka_unit_test(azure_vtpm_bundle_verifies_offline_with_its_nonce),
+	    cmocka_unit_test(unrestricted_key_as_aik_public_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
