@@ -273,7 +273,7 @@ int azure_guest_info_parse(const uint8_t *p, size_t n, struct azure_guest_info *
 	if (p == NULL || n == 0 || n > AZURE_GUEST_MAX_JSON)
 		return attest_err_set(err, ATTEST_E_PARSE, AG ".json", "%s is empty or larger than %u bytes",
 				      DOC, AZURE_GUEST_MAX_JSON);
-	if ((rc = jose_json_parse((const char *)p, n, &g.root, AG ".json", DOC, err)) != ATTEST_OK)
+	if ((rc = jsonx_parse((const char *)p, n, &g.root, AG ".json", DOC, err)) != ATTEST_OK)
 		return rc;
 	if (!json_is_object(g.root))
 		rc = attest_err_set(err, ATTEST_E_PARSE, AG ".json", "%s is not a JSON object", DOC);

@@ -8,7 +8,6 @@
 #include "base/codec.h"
 #include "base/cur.h"
 #include "base/jsonx.h"
-#include "crypto/jose.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -300,7 +299,7 @@ int tpm_proto_msg_parse(const char *body, size_t len, struct tpm_proto_msg *out,
 
 	if (len > TPM_PROTO_MAX_BODY)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "request body too large");
-	if ((rc = jose_json_parse(body, len, &doc, "tpm.proto.body", "TPM request", err)) != ATTEST_OK)
+	if ((rc = jsonx_parse(body, len, &doc, "tpm.proto.body", "TPM request", err)) != ATTEST_OK)
 		return rc;
 	data = json_object_get(doc, "data");
 	if (json_is_string(data)) {
@@ -311,7 +310,7 @@ int tpm_proto_msg_parse(const char *body, size_t len, struct tpm_proto_msg *out,
 			json_decref(doc);
 			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "\"data\" is not base64url");
 		}
-		rc = jose_json_parse((const char *)raw, rawlen, &inner, "tpm.proto.body", "TPM message", err);
+		rc = jsonx_parse((const char *)raw, rawlen, &inner, "tpm.proto.body", "TPM message", err);
 		free(raw);
 		json_decref(doc);
 		if (rc != ATTEST_OK)

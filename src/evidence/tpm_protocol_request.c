@@ -649,8 +649,8 @@ static int read_envelope(const struct tpm_proto_msg *m, struct req *r, struct at
 				      "request JWS typ must be \"attReq\" or \"attReqV2\"");
 	if (r->jws->alg != JWS_ALG_PS256 && r->jws->alg != JWS_ALG_RS256)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.alg", "request JWS alg must be PS256");
-	if ((rc = jose_json_parse((const char *)r->jws->payload, r->jws->payload_len, &r->payload,
-				  "tpm.proto.payload", "attestation request", err)) != ATTEST_OK)
+	if ((rc = jsonx_parse((const char *)r->jws->payload, r->jws->payload_len, &r->payload,
+			      "tpm.proto.payload", "attestation request", err)) != ATTEST_OK)
 		return rc;
 	att_type = json_string_value(json_object_get(r->payload, "att_type"));
 	r->data = json_object_get(r->payload, "att_data");
@@ -849,8 +849,8 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 	tpm_proto_cfg_defaults(&cfg);
 	cfg.now = ctx->now;
 	cfg.aik_roots = ctx->anchors ? ctx->anchors->tpm_roots : NULL;
-	if ((rc = jose_json_parse((const char *)in->evidence, in->evidence_len, &doc, "tpm.evidence",
-				  "TPM evidence", err)) != ATTEST_OK ||
+	if ((rc = jsonx_parse((const char *)in->evidence, in->evidence_len, &doc, "tpm.evidence",
+			      "TPM evidence", err)) != ATTEST_OK ||
 	    (rc = att_from_v2(doc, NULL, &a, err)) != ATTEST_OK)
 		goto out;
 	if (lenient) {
