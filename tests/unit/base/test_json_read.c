@@ -170,6 +170,29 @@ static void agrees_on_edge_cases(void **state)
 	}
 }
 
+/* Long plain runs are read 8 bytes at a time: a byte that ends the run is seen at every offset of the word.
+ */
+static void agrees_on_every_run_stopping_byte_at_every_offset(void **state)
+{
+	static const unsigned char stops[] = {'"', '\\', 0x00, 0x01, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, 'n'};
+	char doc[64];
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(stops); s++) {
+		for (size_t at = 0; at < 40; at++) {
+			size_t n = 0;
+
+			doc[n++] = '[';
+			doc[n++] = '"';
+			for (size_t i = 0; i < 40; i++)
+				doc[n++] = i == at ? (char)stops[s] : (char)('A' + i % 26);
+			doc[n++] = '"';
+			doc[n++] = ']';
+			assert_int_equal(agree(doc, n), 0);
+		}
+	}
+}
+
 /* Nesting at and past jansson's depth limit (2048 values, scalars counted). */
 static void agrees_on_depth_limit(void **state)
 {
@@ -326,6 +349,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(agrees_on_edge_cases),
+	    cmocka_unit_test(agrees_on_every_run_stopping_byte_at_every_offset),
 	    cmocka_unit_test(agrees_on_depth_limit),
 	    cmocka_unit_test(parse_error_names_line_and_column),
 	    cmocka_unit_test(reals_ignore_the_locale),
