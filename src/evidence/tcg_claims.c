@@ -663,6 +663,8 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 		st->pcr7_verified |= (log->verified[b] & (1u << 7)) != 0;
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct tcg_event *ev = &log->events[i];
+		const uint8_t *content;
+		size_t clen;
 		struct uefi_var v;
 		int rc;
 
@@ -689,12 +691,17 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 				attest_err_where(err, "event log record #%u", ev->seq);
 				return rc;
 			}
-		} else if (ev->pcr >= 12 && ev->pcr <= 14 && ev->type != EV_SEPARATOR &&
-			   tcg_event_data_bound(log, ev)) {
-			/* Windows boot configuration PCRs: SIPA content under another type */
+		} else if (ev->pcr >= 12 && ev->pcr <= 14 && tcg_event_bound_content(log, ev, &content, &clen)) {
+			/*
+			 * Windows boot configuration PCRs: SIPA content under another
+			 * type, EV_SEPARATOR included (the type is unauthenticated; a
+			 * real separator's 4 bytes are no SIPA record and fail the walk),
+			 * read from the bytes that were measured: a tag relabelled as an
+			 * EFI variable around them neither hides nor adds a record.
+			 */
 			struct tcg_boot_state probe = *st;
 
-			if (sipa_walk(ev->data, ev->data_len, sipa_state, &probe, NULL) == ATTEST_OK) {
+			if (sipa_walk(content, clen, sipa_state, &probe, NULL) == ATTEST_OK) {
 				*st = probe;
 				st->windows = true;
 			}

@@ -442,13 +442,19 @@ static bool uefi_variable_data(const uint8_t *p, size_t n, const uint8_t **vd, s
 	return true;
 }
 
+/*
+ * The type's binding rule (PFP §10.4.1). *checked: a rule applied; *whole:
+ * the event's data as a whole is what was hashed, so its content may be
+ * read (an EV_EFI_VARIABLE_BOOT bound by its VariableData alone leaves its
+ * GUID, lengths and name unbound: content readers must not take it).
+ */
 static bool binding_ok(const struct tcg_event *ev, enum tpm_bank bank, const EVP_MD *md, EVP_MD_CTX *ctx,
-		       bool *checked)
+		       bool *checked, bool *whole)
 {
 	const uint8_t *vd;
 	size_t vlen;
 
-	*checked = false;
+	*checked = *whole = false;
 	if (!(ev->digests & (1u << bank)))
 		return true;
 	switch (ev->type) {
@@ -462,12 +468,12 @@ static bool binding_ok(const struct tcg_event *ev, enum tpm_bank bank, const EVP
 	case EV_EFI_GPT_EVENT:
 	case EV_EFI_VARIABLE_DRIVER_CONFIG:
 		*checked = true;
-		return digest_is(ev, bank, md, ctx, ev->data, ev->data_len);
+		return *whole = digest_is(ev, bank, md, ctx, ev->data, ev->data_len);
 	case EV_EFI_VARIABLE_BOOT:
 	case EV_EFI_VARIABLE_BOOT2:
 		/* OVMF/GCP hash VariableData only, others the whole struct (formats.md §7.5). */
 		*checked = true;
-		if (digest_is(ev, bank, md, ctx, ev->data, ev->data_len))
+		if ((*whole = digest_is(ev, bank, md, ctx, ev->data, ev->data_len)))
 			return true;
 		return uefi_variable_data(ev->data, ev->data_len, &vd, &vlen) &&
 		       digest_is(ev, bank, md, ctx, vd, vlen);
@@ -479,7 +485,23 @@ static bool binding_ok(const struct tcg_event *ev, enum tpm_bank bank, const EVP
 
 bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *checked)
 {
-	return binding_ok(ev, bank, tpm_bank_md(bank), NULL, checked);
+	bool whole;
+
+	return binding_ok(ev, bank, tpm_bank_md(bank), NULL, checked, &whole);
+}
+
+bool tcg_event_bound_content(const struct tcg_log *log, const struct tcg_event *ev, const uint8_t **p,
+			     size_t *n)
+{
+	if (tcg_event_data_bound(log, ev)) {
+		*p = ev->data;
+		*n = ev->data_len;
+		return true;
+	}
+	/* Verified under a VariableData-only binding (binding_ok): those bytes were measured. */
+	if (ev->verified && (ev->type == EV_EFI_VARIABLE_BOOT || ev->type == EV_EFI_VARIABLE_BOOT2))
+		return uefi_variable_data(ev->data, ev->data_len, p, n);
+	return false;
 }
 
 bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev)
@@ -541,12 +563,12 @@ static int check_bindings(struct tcg_log *log, uint32_t common, const EVP_MD *co
 		if (ev->type == EV_NO_ACTION)
 			continue;
 		for (int b = 0; b < TPM_BANK_COUNT; b++) {
-			bool checked;
+			bool checked, whole;
 
 			if (!(common & (1u << b)) || !(log->verified[b] & (1u << ev->pcr)) ||
 			    !(ev->digests & (1u << b)))
 				continue;
-			if (!binding_ok(ev, (enum tpm_bank)b, mds[b], ctx, &checked)) {
+			if (!binding_ok(ev, (enum tpm_bank)b, mds[b], ctx, &checked, &whole)) {
 				const char *tn = tcg_event_type_name(ev->type);
 
 				attest_err_set(
@@ -559,7 +581,7 @@ static int check_bindings(struct tcg_log *log, uint32_t common, const EVP_MD *co
 			}
 			/* Other types: tcg_event_data_bound hashes the data when a claim reads it. */
 			if (!any) {
-				ev->bound = checked;
+				ev->bound = checked && whole;
 				ev->bound_bank = (uint8_t)b;
 			}
 			any = true;

@@ -85,9 +85,11 @@ struct tcg_event {
 	size_t offset; /* byte offset of the record in the log */
 	bool verified; /* set by tcg_log_verify: its PCR replayed to the quote */
 	/*
-	 * Set by tcg_log_verify: verified and its type's binding rule held (its
-	 * data hashes to its digest; tcg_event_binding_ok). Whether the data of
-	 * any other type hashes to its digest is tcg_event_data_bound's to say.
+	 * Set by tcg_log_verify: verified and its type's binding rule held over
+	 * its whole data (its data hashes to its digest; tcg_event_binding_ok;
+	 * an EV_EFI_VARIABLE_BOOT bound by its VariableData alone is verified,
+	 * not bound). Whether the data of any other event hashes to its digest
+	 * is tcg_event_data_bound's to say.
 	 */
 	bool bound;
 	uint8_t bound_bank; /* enum tpm_bank of the first verified bank (tcg_event_data_bound) */
@@ -167,6 +169,15 @@ bool tcg_event_binding_ok(const struct tcg_event *ev, enum tpm_bank bank, bool *
  * tcg_log_verify was a third of the log's hashing for nothing.
  */
 bool tcg_event_data_bound(const struct tcg_log *log, const struct tcg_event *ev);
+
+/*
+ * The bytes of a verified event known to be what was measured: its whole
+ * data when bound (tcg_event_data_bound), else the VariableData of an
+ * EV_EFI_VARIABLE_BOOT(2) whose digest covers that part alone. False when
+ * nothing of it is known to be measured.
+ */
+bool tcg_event_bound_content(const struct tcg_log *log, const struct tcg_event *ev, const uint8_t **p,
+			     size_t *n);
 
 /* ---- claims (tcg_claims.c) ----------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include "test_tpm_lib.h"
 
 #include "base/buf.h"
+#include "crypto/crypto.h"
 #include "devplat/tpm_dev.h"
 #include "evidence/tcg_log.h"
 
@@ -574,6 +575,83 @@ static void sipa_walk_visits_nested_leaves_and_bounds_depth(void **state)
 	assert_string_equal(err.name, "tcg.sipa.truncated");
 }
 
+/* A legacy TCG_PCR_EVENT whose SHA-1 digest is that of `measured` (NULL: of its data). */
+static size_t put_event(uint8_t *p, uint32_t pcr, uint32_t type, const uint8_t *data, uint32_t len,
+			const uint8_t *measured, uint32_t mlen)
+{
+	for (int i = 0; i < 4; i++) {
+		p[i] = (uint8_t)(pcr >> (8 * i));
+		p[4 + i] = (uint8_t)(type >> (8 * i));
+		p[28 + i] = (uint8_t)(len >> (8 * i));
+	}
+	assert_int_equal(hash_digest(HASH_SHA1, measured ? measured : data, measured ? mlen : len, p + 8), 0);
+	memcpy(p + 32, data, len);
+	return 32 + len;
+}
+
+/* BootDebugging = 1 as one SIPA leaf: what the boot manager measured into PCR 12. */
+static const uint8_t BOOT_DEBUGGING_ON[] = {0x01, 0x00, 0x04, 0x00, 1, 0, 0, 0, 1};
+
+/*
+ * Boot state of a two-event Windows log: PCR 12 carries `tag` as event
+ * type `type` around the measured SIPA bytes (wrapped in a
+ * UEFI_VARIABLE_DATA when wrap), PCR 13 a separator; quoted as replayed.
+ */
+static void windows_state(uint32_t type, bool wrap, struct tcg_boot_state *st, bool *bound)
+{
+	uint8_t log[512], data[128], sep[4] = {0};
+	size_t n = 0, dl = 0;
+	struct tpm_pcr_values pcrs;
+	struct tcg_log *l = NULL;
+
+	if (wrap) { /* VariableName GUID, NameLength 0, DataLength, then the measured bytes */
+		memset(data, 0xee, 16);
+		memset(data + 16, 0, 16);
+		data[24] = sizeof(BOOT_DEBUGGING_ON);
+		dl = 32;
+	}
+	memcpy(data + dl, BOOT_DEBUGGING_ON, sizeof(BOOT_DEBUGGING_ON));
+	dl += sizeof(BOOT_DEBUGGING_ON);
+	n += put_event(log + n, 12, type, data, (uint32_t)dl, BOOT_DEBUGGING_ON, sizeof(BOOT_DEBUGGING_ON));
+	n += put_event(log + n, 13, EV_SEPARATOR, sep, 4, NULL, 0);
+	memset(&pcrs, 0, sizeof(pcrs));
+	assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
+	{
+		uint8_t v[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
+
+		assert_int_equal(tcg_log_replay(l, TPM_BANK_SHA1, v, NULL), ATTEST_OK);
+		for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
+			tpm_pcr_set(&pcrs, TPM_BANK_SHA1, i, v[i], 20, NULL);
+	}
+	assert_int_equal(tcg_log_verify(l, &pcrs, NULL), ATTEST_OK);
+	*bound = l->events[0].bound;
+	assert_int_equal(tcg_boot_state(l, st, NULL), ATTEST_OK);
+	tcg_log_free(l);
+}
+
+/* The event type is covered by no digest: relabelling a measured SIPA tag must not hide its records. */
+static void relabelled_sipa_tag_still_speaks_for_its_measured_bytes(void **state)
+{
+	struct tcg_boot_state st;
+	bool bound;
+
+	(void)state;
+	windows_state(EV_EVENT_TAG, false, &st, &bound);
+	assert_true(st.windows);
+	assert_true(st.boot_debugging);
+	/* as an EV_SEPARATOR (its binding rule holds: H(data) is the digest) */
+	windows_state(EV_SEPARATOR, false, &st, &bound);
+	assert_true(st.windows);
+	assert_true(st.boot_debugging);
+	/* as an EFI boot variable around the measured bytes: verified by its VariableData, not bound
+	 * as a whole (its GUID and lengths were never measured), read by the measured part alone */
+	windows_state(EV_EFI_VARIABLE_BOOT, true, &st, &bound);
+	assert_false(bound);
+	assert_true(st.windows);
+	assert_true(st.boot_debugging);
+	assert_int_equal(st.sipa_records, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -592,6 +670,7 @@ int main(void)
 	    cmocka_unit_test(sipa_walk_visits_nested_leaves_and_bounds_depth),
 	    cmocka_unit_test(sipa_leaf_text_is_what_jansson_dumps),
 	    cmocka_unit_test(relabelled_secure_boot_event_is_read_only_while_its_data_is_bound),
+	    cmocka_unit_test(relabelled_sipa_tag_still_speaks_for_its_measured_bytes),
 	    cmocka_unit_test(events_text_past_its_cap_is_refused_whole),
 	    cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
 	    cmocka_unit_test(sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them),
