@@ -250,18 +250,19 @@ static char short_escape(unsigned char ch)
  * \t, other controls as \u00XX in upper-case hex, UTF-8 as it is; so that
  * the text is byte for byte json_dumps(sipa_leaf_json(...)).
  */
-static void write_string(struct buf *b, const char *s)
+static int write_string(struct buf *b, const char *s)
 {
 	static const char HEX[] = "0123456789ABCDEF";
+	int rc = 0;
 
-	buf_append_u8(b, '"');
+	rc |= buf_append_u8(b, '"');
 	while (*s) {
 		size_t run = 0;
 		unsigned char ch;
 
 		while (s[run] && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
 			run++;
-		buf_append(b, s, run);
+		rc |= buf_append(b, s, run);
 		s += run;
 		if ((ch = (unsigned char)*s) == 0)
 			break;
@@ -269,21 +270,22 @@ static void write_string(struct buf *b, const char *s)
 		if (ch == '"' || ch == '\\') {
 			char e[2] = {'\\', (char)ch};
 
-			buf_append(b, e, 2);
+			rc |= buf_append(b, e, 2);
 		} else if (short_escape(ch) != 0) {
 			char e[2] = {'\\', short_escape(ch)};
 
-			buf_append(b, e, 2);
+			rc |= buf_append(b, e, 2);
 		} else {
 			char e[6] = {'\\', 'u', '0', '0', HEX[ch >> 4], HEX[ch & 15]};
 
-			buf_append(b, e, 6);
+			rc |= buf_append(b, e, 6);
 		}
 	}
-	buf_append_u8(b, '"');
+	rc |= buf_append_u8(b, '"');
+	return rc;
 }
 
-static void write_int(struct buf *b, int64_t v)
+static int write_int(struct buf *b, int64_t v)
 {
 	char t[21];
 	size_t i = sizeof(t);
@@ -295,15 +297,16 @@ static void write_int(struct buf *b, int64_t v)
 	} while (u != 0);
 	if (v < 0)
 		t[--i] = '-';
-	buf_append(b, t + i, sizeof(t) - i);
+	return buf_append(b, t + i, sizeof(t) - i);
 }
 
-static void write_hex(struct buf *b, const uint8_t *p, size_t n)
+static int write_hex(struct buf *b, const uint8_t *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 	char chunk[2 * 128];
+	int rc = 0;
 
-	buf_append_u8(b, '"');
+	rc |= buf_append_u8(b, '"');
 	while (n > 0) {
 		size_t k = n < 128 ? n : 128;
 
@@ -311,39 +314,44 @@ static void write_hex(struct buf *b, const uint8_t *p, size_t n)
 			chunk[2 * i] = digits[p[i] >> 4];
 			chunk[2 * i + 1] = digits[p[i] & 15];
 		}
-		buf_append(b, chunk, 2 * k);
+		rc |= buf_append(b, chunk, 2 * k);
 		p += k;
 		n -= k;
 	}
-	buf_append_u8(b, '"');
+	rc |= buf_append_u8(b, '"');
+	return rc;
 }
 
 int sipa_leaf_write(struct buf *b, uint32_t type, const uint8_t *data, uint32_t len)
 {
 	const char *name = sipa_type_name(type);
+	int rc = 0;
 
-	buf_append_str(b, "{\"Type\":");
-	write_int(b, type);
+	/* Every append's result counts: the buffer's cap is not sticky, a later small one may fit. */
+	rc |= buf_append_str(b, "{\"Type\":");
+	rc |= write_int(b, type);
 	if (name) {
-		buf_append_str(b, ",\"Name\":");
-		write_string(b, name);
+		rc |= buf_append_str(b, ",\"Name\":");
+		rc |= write_string(b, name);
 	}
-	buf_append_str(b, ",\"Value\":");
+	rc |= buf_append_str(b, ",\"Value\":");
 	if (is_utf16_type(type)) {
 		char *s = utf16le_to_utf8(data, len);
 
 		if (s == NULL)
 			return ATTEST_E_NOMEM;
-		write_string(b, s);
+		rc |= write_string(b, s);
 		free(s);
 	} else if (len == 1 || len == 4 || len == 8) {
 		uint64_t x = 0;
 
 		for (uint32_t i = 0; i < len; i++)
 			x |= (uint64_t)data[i] << (8 * i);
-		write_int(b, (int64_t)x); /* json_int_t: a top bit set reads negative, as jansson prints it */
+		rc |= write_int(
+		    b, (int64_t)x); /* json_int_t: a top bit set reads negative, as jansson prints it */
 	} else {
-		write_hex(b, data, len);
+		rc |= write_hex(b, data, len);
 	}
-	return buf_append_u8(b, '}');
+	rc |= buf_append_u8(b, '}');
+	return rc != 0 ? ATTEST_E_NOMEM : ATTEST_OK;
 }

@@ -652,6 +652,29 @@ static void relabelled_sipa_tag_still_speaks_for_its_measured_bytes(void **state
 	assert_int_equal(st.sipa_records, 1);
 }
 
+/* One SIPA leaf whose hex crosses the 16 MB cap by less than one chunk: the text is refused, not cut. */
+static void sipa_leaf_text_crossing_the_cap_is_refused_whole(void **state)
+{
+	const uint32_t leaf = 8388497; /* 2 * leaf hex digits end just past TCG_JSON_MAX */
+	size_t n = 32 + 8 + (size_t)leaf;
+	uint8_t *log = calloc(1, n);
+	struct tcg_log *l = NULL;
+
+	(void)state;
+	assert_non_null(log);
+	log[0] = 13;			/* PCRIndex */
+	log[4] = EV_EVENT_TAG;		/* EventType */
+	for (int i = 0; i < 4; i++) {
+		log[28 + i] = (uint8_t)((8 + leaf) >> (8 * i));	/* EventSize */
+		log[36 + i] = (uint8_t)(leaf >> (8 * i));	/* the leaf's size */
+	}
+	log[32] = 0x01, log[34] = 0x02; /* leaf type 0x00020001 */
+	assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
+	assert_null(tcg_events_json(l, false));
+	tcg_log_free(l);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -672,6 +695,7 @@ int main(void)
 	    cmocka_unit_test(relabelled_secure_boot_event_is_read_only_while_its_data_is_bound),
 	    cmocka_unit_test(relabelled_sipa_tag_still_speaks_for_its_measured_bytes),
 	    cmocka_unit_test(events_text_past_its_cap_is_refused_whole),
+	    cmocka_unit_test(sipa_leaf_text_crossing_the_cap_is_refused_whole),
 	    cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
 	    cmocka_unit_test(sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them),
 	};
