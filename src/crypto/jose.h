@@ -32,7 +32,6 @@
  */
 
 #include "attest/error.h"
-#include "base/jsonx.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -97,17 +96,6 @@ int jwt_sign_ex(const struct jws_signer *s, const json_t *header_extra, const js
  * nesting deeper than 64. *len (optional) gets the length; caller frees.
  */
 char *jose_json_dump_sorted(const json_t *v, size_t *len);
-/*
- * Transitional: the old name of jsonx_parse (base/jsonx.h, now the one JSON
- * reader), kept only until tpm_protocol*.c and azure_guest.c call
- * jsonx_parse; do not use in new code.
- */
-static inline int jose_json_parse(const char *text, size_t len, json_t **out, const char *code_prefix,
-				  const char *doc, struct attest_err *err)
-{
-	return jsonx_parse(text, len, out, code_prefix, doc, err);
-}
-
 /* ---- parsing and verification ------------------------------------------ */
 
 struct jws {
