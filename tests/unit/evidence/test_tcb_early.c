@@ -571,28 +571,41 @@ static void a_td_is_not_subject_to_the_sgx_baseline(void **state)
 
 /* ---- SGX TCB baselines --------------------------------------------------------- */
 
+/*
+ * Standard set 17 (status std) and, when num > 0, numbered set `num`: its
+ * TCB Info (status at_num, saying num_says, 0: num) and, when with_qe, its
+ * QE identity (saying the same).
+ */
+static void world_sgx_sets(struct world *w, const char *std, uint32_t num, const char *at_num,
+			   int64_t num_says, bool with_qe)
+{
+	struct intel_devplat_tcb_level l[2], ln[2];
+	struct intel_devplat_tcb_info ti, tn;
+	char *b = NULL;
+	size_t n = 0;
+
+	sgx_levels(l, std);
+	sgx_spec(&ti, l, 17);
+	world_standard(w, &ti);
+	if (num == 0)
+		return;
+	sgx_levels(ln, at_num);
+	sgx_spec(&tn, ln, num_says ? num_says : num);
+	assert_int_equal(intel_devplat_tcb_info(w->f.p, &tn, &b, &n, NULL), ATTEST_OK);
+	world_selected(w, num, b, n);
+	if (with_qe)
+		world_qe_numbered(w, num, num_says ? num_says : num);
+}
+
 /* Standard set 17 (status std), numbered set `num` (status at_num; 0: none written). */
 static int baseline_run(uint32_t baseline, const char *std, uint32_t num, const char *at_num,
 			int64_t num_says, struct claim_set *cs, struct attest_err *err)
 {
-	struct intel_devplat_tcb_level l[2], ln[2];
-	struct intel_devplat_tcb_info ti, tn;
 	struct world w;
-	char *b = NULL;
-	size_t n = 0;
 	int rc;
 
 	world_up(&w, false);
-	sgx_levels(l, std);
-	sgx_spec(&ti, l, 17);
-	world_standard(&w, &ti);
-	if (num > 0) {
-		sgx_levels(ln, at_num);
-		sgx_spec(&tn, ln, num_says ? num_says : num);
-		assert_int_equal(intel_devplat_tcb_info(w.f.p, &tn, &b, &n, NULL), ATTEST_OK);
-		world_selected(&w, num, b, n);
-		world_qe_numbered(&w, num, num_says ? num_says : num);
-	}
+	world_sgx_sets(&w, std, num, at_num, num_says, true);
 	w.f.ctx.sgx_tcb_baseline = baseline;
 	rc = sgx_attest(&w, cs, err);
 	world_down(&w);
@@ -675,23 +688,13 @@ static void a_filled_error_record_does_not_turn_an_absent_set_into_a_refusal(voi
 /* Set N is used whole or not at all: its TCB Info without its QE identity is not used. */
 static void half_a_numbered_set_is_not_used(void **state)
 {
-	struct intel_devplat_tcb_level l[2], ln[2];
-	struct intel_devplat_tcb_info ti, tn;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	struct world w;
-	char *b = NULL;
-	size_t n = 0;
 
 	(void)state;
 	world_up(&w, false);
-	sgx_levels(l, "UpToDate");
-	sgx_spec(&ti, l, 17);
-	world_standard(&w, &ti);
-	sgx_levels(ln, "OutOfDate");
-	sgx_spec(&tn, ln, 15);
-	assert_int_equal(intel_devplat_tcb_info(w.f.p, &tn, &b, &n, NULL), ATTEST_OK);
-	world_selected(&w, 15, b, n);
+	world_sgx_sets(&w, "UpToDate", 15, "OutOfDate", 0, false);
 	w.f.ctx.sgx_tcb_baseline = 15;
 	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
 	assert_string_equal(str_claim(cs, "x-ms-sgx-tcb-status"), "UpToDate");
@@ -700,7 +703,7 @@ static void half_a_numbered_set_is_not_used(void **state)
 	/* The QE identity of set 15 alone is not used either. */
 	world_down(&w);
 	world_up(&w, false);
-	world_standard(&w, &ti);
+	world_sgx_sets(&w, "UpToDate", 0, NULL, 0, false);
 	world_qe_numbered(&w, 15, 15);
 	w.f.ctx.sgx_tcb_baseline = 15;
 	cs = claim_set_new();
@@ -713,24 +716,13 @@ static void half_a_numbered_set_is_not_used(void **state)
 /* Azure's default baseline is a floor on the standard set: no numbered set is asked for. */
 static void a_floor_baseline_asks_for_no_numbered_set(void **state)
 {
-	struct intel_devplat_tcb_level l[2], ln[2];
-	struct intel_devplat_tcb_info ti, tn;
 	struct claim_set *cs = claim_set_new();
 	struct attest_err err;
 	struct world w;
-	char *b = NULL;
-	size_t n = 0;
 
 	(void)state;
 	world_up(&w, false);
-	sgx_levels(l, "UpToDate");
-	sgx_spec(&ti, l, 17);
-	world_standard(&w, &ti);
-	sgx_levels(ln, "OutOfDate");
-	sgx_spec(&tn, ln, 10);
-	assert_int_equal(intel_devplat_tcb_info(w.f.p, &tn, &b, &n, NULL), ATTEST_OK);
-	world_selected(&w, 10, b, n);
-	world_qe_numbered(&w, 10, 10);
+	world_sgx_sets(&w, "UpToDate", 10, "OutOfDate", 0, true);
 	w.f.ctx.sgx_tcb_baseline = 10;
 	w.f.ctx.sgx_tcb_baseline_floor = true;
 	assert_int_equal(sgx_attest(&w, cs, &err), ATTEST_OK);
