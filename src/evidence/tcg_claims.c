@@ -654,8 +654,35 @@ static void sb_event(struct tcg_boot_state *st, const struct tcg_event *ev, bool
 	sv->len = v.data_len;
 }
 
+/*
+ * The Windows boot configuration log (WBCL) of PCR 12-14 ends at each
+ * PCR's separator: records extended after it were added once the OS ran
+ * (static PCRs stay extendable at locality 0) and say nothing about the
+ * boot; one appended VSMLaunchType=1 would otherwise turn vbsEnabled on.
+ * A separator is known by its measured content (PFP §10.4.1: 0, 1 or
+ * FFFFFFFFh), not by its unauthenticated type.
+ */
+static bool wbcl_separator(const struct tcg_log *log, const struct tcg_event *ev)
+{
+	const uint8_t *p;
+	size_t n;
+	uint32_t v;
+
+	if (ev->pcr < 12 || ev->pcr > 14 || !tcg_event_bound_content(log, ev, &p, &n) || n != 4)
+		return false;
+	v = ld_u32le(p);
+	return v == 0 || v == 1 || v == 0xFFFFFFFFu;
+}
+
+static bool wbcl_closed(uint32_t closed, const struct tcg_event *ev)
+{
+	return ev->pcr >= 12 && ev->pcr <= 14 && (closed & (1u << ev->pcr)) != 0;
+}
+
 int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct attest_err *err)
 {
+	uint32_t closed = 0; /* PCR 12-14 whose separator was met */
+
 	memset(st, 0, sizeof(*st));
 	st->secure_boot = -1;
 	st->code_integrity = -1;
@@ -681,11 +708,12 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 		    memcmp(v.guid, EFI_GLOBAL_VARIABLE, 16) == 0 && uefi_name_is(&v, "SecureBoot") &&
 		    (ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG || tcg_event_data_bound(log, ev)))
 			st->secure_boot = (v.data_len == 1 && v.data[0] == 1) ? 1 : 0;
-		if (ev->pcr ==
-		    7) /* sb_event reads the binding of policy variables only (a binding rule type) */
-			sb_event(st, ev,
-				 ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG && tcg_event_data_bound(log, ev));
-		if (ev->type == EV_EVENT_TAG) {
+		/* sb_event reads the binding of policy variables only (a binding rule type). */
+		if (ev->pcr == 7)
+			sb_event(st, ev, ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG && tcg_event_data_bound(log, ev));
+		if (wbcl_closed(closed, ev)) {
+			continue; /* after the boot's separator on 12-14: not boot-time configuration */
+		} else if (ev->type == EV_EVENT_TAG) {
 			st->windows = true;
 			if ((rc = sipa_walk(ev->data, ev->data_len, sipa_state, st, err)) != ATTEST_OK) {
 				attest_err_where(err, "event log record #%u", ev->seq);
@@ -706,6 +734,7 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 				st->windows = true;
 			}
 		}
+		closed |= wbcl_separator(log, ev) ? 1u << ev->pcr : 0;
 	}
 	/*
 	 * The Windows claims read absences ("no BootDebugging record is on"):

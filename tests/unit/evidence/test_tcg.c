@@ -675,6 +675,51 @@ static void sipa_leaf_text_crossing_the_cap_is_refused_whole(void **state)
 	free(log);
 }
 
+/* VSMLaunchType = 1 as one SIPA leaf. */
+static const uint8_t VSM_LAUNCHED[] = {0x12, 0x00, 0x05, 0x00, 4, 0, 0, 0, 1, 0, 0, 0};
+
+/* vbsEnabled of a log: PCR 12 and 13 tags, then separators; `after` appends a VSMLaunchType record on PCR 13
+ * after its separator (`sep_type`: the separator's unauthenticated type). */
+static bool vbs_of(bool before, bool after, uint32_t sep_type)
+{
+	uint8_t log[1024], sep[4] = {0};
+	size_t n = 0;
+	struct tpm_pcr_values pcrs;
+	struct tcg_log *l = NULL;
+	struct tcg_boot_state st;
+	uint8_t v[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
+	static const uint8_t DEBUG_OFF[] = {0x01, 0x00, 0x04, 0x00, 1, 0, 0, 0, 0};
+
+	n += put_event(log + n, 12, EV_EVENT_TAG, DEBUG_OFF, sizeof(DEBUG_OFF), NULL, 0);
+	if (before)
+		n += put_event(log + n, 13, EV_EVENT_TAG, VSM_LAUNCHED, sizeof(VSM_LAUNCHED), NULL, 0);
+	n += put_event(log + n, 12, EV_SEPARATOR, sep, 4, NULL, 0);
+	n += put_event(log + n, 13, sep_type, sep, 4, NULL, 0);
+	if (after)
+		n += put_event(log + n, 13, EV_EVENT_TAG, VSM_LAUNCHED, sizeof(VSM_LAUNCHED), NULL, 0);
+	assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
+	assert_int_equal(tcg_log_replay(l, TPM_BANK_SHA1, v, NULL), ATTEST_OK);
+	memset(&pcrs, 0, sizeof(pcrs));
+	for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
+		tpm_pcr_set(&pcrs, TPM_BANK_SHA1, i, v[i], 20, NULL);
+	assert_int_equal(tcg_log_verify(l, &pcrs, NULL), ATTEST_OK);
+	assert_int_equal(tcg_boot_state(l, &st, NULL), ATTEST_OK);
+	assert_true(st.windows);
+	tcg_log_free(l);
+	return st.vbs;
+}
+
+static void sipa_records_extended_after_the_boot_separator_are_not_boot_state(void **state)
+{
+	(void)state;
+	assert_true(vbs_of(true, false, EV_SEPARATOR));
+	assert_false(vbs_of(false, false, EV_SEPARATOR));
+	/* appended once the OS ran, with a genuine quote over it */
+	assert_false(vbs_of(false, true, EV_SEPARATOR));
+	/* the separator known by its measured content, whatever its label */
+	assert_false(vbs_of(false, true, EV_ACTION));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -694,6 +739,7 @@ int main(void)
 	    cmocka_unit_test(sipa_leaf_text_is_what_jansson_dumps),
 	    cmocka_unit_test(relabelled_secure_boot_event_is_read_only_while_its_data_is_bound),
 	    cmocka_unit_test(relabelled_sipa_tag_still_speaks_for_its_measured_bytes),
+	    cmocka_unit_test(sipa_records_extended_after_the_boot_separator_are_not_boot_state),
 	    cmocka_unit_test(events_text_past_its_cap_is_refused_whole),
 	    cmocka_unit_test(sipa_leaf_text_crossing_the_cap_is_refused_whole),
 	    cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
