@@ -116,20 +116,21 @@ static int parse_legacy(struct cur *c, size_t seq, struct tcg_event *ev, struct 
 	memset(ev, 0, sizeof(*ev));
 	ev->seq = (uint32_t)seq;
 	ev->offset = off;
-	/* PCRIndex, EventType, digest, EventSize: 32 fixed bytes in one take. */
-	if (cur_take(c, 8 + TCG_LEGACY_DIGEST + 4, &d)) {
+	/* PCRIndex, EventType, digest, EventSize (32 bytes known to be left), then the record in one take. */
+	if (cur_left(c) < 8 + TCG_LEGACY_DIGEST + 4) {
 		if (cur_left(c) < 8)
 			return truncated(err, seq, off, "header");
 		return truncated(err, seq, off,
 				 cur_left(c) < 8 + TCG_LEGACY_DIGEST ? "SHA-1 digest" : "EventSize");
 	}
+	size = ld_u32le(c->p + 8 + TCG_LEGACY_DIGEST);
+	if (cur_take(c, 8 + TCG_LEGACY_DIGEST + 4 + (size_t)size, &d))
+		return truncated(err, seq, off, "event data");
 	ev->pcr = ld_u32le(d);
 	ev->type = ld_u32le(d + 4);
 	ev->digest[TPM_BANK_SHA1] = d + 8;
 	ev->digests = 1u << TPM_BANK_SHA1;
-	size = ld_u32le(d + 8 + TCG_LEGACY_DIGEST);
-	if (cur_take(c, size, &ev->data))
-		return truncated(err, seq, off, "event data");
+	ev->data = d + 8 + TCG_LEGACY_DIGEST + 4;
 	ev->data_len = size;
 	return ATTEST_OK;
 }
@@ -170,9 +171,11 @@ static int parse_agile(struct cur *c, const struct tcg_log *log, size_t seq, str
 		uint16_t alg;
 		int size_of, bank;
 
-		if (cur_take(c, 2, &d))
+		/* The algorithm read where its 2 bytes are known to be left; then alg and digest in one take.
+		 */
+		if (cur_left(c) < 2)
 			return truncated(err, seq, off, "digest list");
-		alg = ld_u16le(d);
+		alg = ld_u16le(c->p);
 		/* Digest sizes come only from the Spec ID event (PFP §10.2.2). */
 		size_of = spec_alg_size(log, alg);
 		if (size_of < 0) {
@@ -180,22 +183,24 @@ static int parse_agile(struct cur *c, const struct tcg_log *log, size_t seq, str
 				       "event #%zu has a digest of algorithm 0x%04x that the Spec ID event "
 				       "does not declare",
 				       seq, alg);
-			attest_err_where(err, "event log+0x%zx", c->off);
+			attest_err_where(err, "event log+0x%zx", c->off + 2);
 			return ATTEST_E_PARSE;
 		}
-		if (cur_take(c, (size_t)size_of, &d))
+		if (cur_take(c, 2 + (size_t)size_of, &d))
 			return truncated(err, seq, off, "digest");
 		bank = tpm_bank_from_alg(alg);
 		if (bank >= 0) {
-			ev->digest[bank] = d;
+			ev->digest[bank] = d + 2;
 			ev->digests |= 1u << bank;
 		}
 	}
-	if (cur_take(c, 4, &d))
+	/* EventSize read where its 4 bytes are known to be left; then size and data in one take. */
+	if (cur_left(c) < 4)
 		return truncated(err, seq, off, "EventSize");
-	size = ld_u32le(d);
-	if (cur_take(c, size, &ev->data))
+	size = ld_u32le(c->p);
+	if (cur_take(c, 4 + (size_t)size, &d))
 		return truncated(err, seq, off, "event data");
+	ev->data = d + 4;
 	ev->data_len = size;
 	return ATTEST_OK;
 }
