@@ -27,6 +27,7 @@
 #include "evidence/sgx.h"
 #include "evidence/tdx.h"
 
+#include <dirent.h>
 #include <openssl/evp.h>
 
 /*
@@ -174,7 +175,7 @@ static void sweep_folder(const char *dir, const char *vector, const char *coll, 
 	collateral_source_free(source);
 	free(source);
 	free(ev);
-	intel_sweep_rmdir(tmp);
+	devplat_fixture_rmdir(tmp);
 }
 
 static void every_byte_and_cut_of_sgx_and_oe_collateral_is_refused(void **state)

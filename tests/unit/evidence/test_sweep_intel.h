@@ -13,11 +13,11 @@
 #include "collateral/collateral.h"
 #include "devplat/intel.h"
 #include "devplat/tdx.h"
+#include "devplat_fixture.h"
 #include "evidence/evidence.h"
 #include "evidence/quote.h"
 #include "evidence/sgx.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,26 +328,9 @@ static inline void intel_synth_new(struct intel_synth *t, int64_t now)
 	t->ctx.collateral = t->src;
 }
 
-static inline void intel_sweep_rmdir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[4200];
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 static inline void intel_synth_free(struct intel_synth *t)
 {
-	intel_sweep_rmdir(t->dir);
+	devplat_fixture_rmdir(t->dir);
 	collateral_source_free(t->src);
 	free(t->src);
 	collateral_cache_free(t->cache);
