@@ -270,6 +270,42 @@ static bool bench_peer(const char *vectors, const struct tdx_vector *v, int64_t 
 	return ok;
 }
 
+/*
+ * Cold and the peer in alternating rounds (ours, then dcap-qvl's,
+ * PEER_ROUNDS times); each figure is the median over the rounds and each
+ * ratio the median of the rounds' ratios: on a shared machine the CPU's
+ * speed drifts over the seconds a vector takes, and within a round both
+ * sides see the same. Without the peer, one round of ours.
+ */
+#define PEER_ROUNDS 5
+
+static void peer_rounds(const char *vectors, const struct tdx_vector *v, size_t n, double *cold,
+			double *cold_cpu, char *ours, size_t olen, double *peer, double *peer_cpu,
+			char *theirs, size_t tlen, double *ratio, double *ratio_cpu)
+{
+	double c[PEER_ROUNDS], cc[PEER_ROUNDS], p[PEER_ROUNDS], pc[PEER_ROUNDS], r[PEER_ROUNDS],
+	    rc[PEER_ROUNDS];
+	size_t k, rounds = 0, peers = 0;
+
+	for (k = 0; k < PEER_ROUNDS; k++) {
+		c[k] = bench_cold(vectors, v, n, &cc[k], ours, olen);
+		rounds = k + 1;
+		if (!bench_peer(vectors, v, tdx_bundle_now(vectors, v->dir), n, &p[k], &pc[k], theirs, tlen))
+			break;
+		r[k] = p[k] / c[k];
+		rc[k] = pc[k] / cc[k];
+		peers = k + 1;
+	}
+	*cold = median(c, rounds);
+	*cold_cpu = median(cc, rounds);
+	if (peers > 0) {
+		*peer = median(p, peers);
+		*peer_cpu = median(pc, peers);
+		*ratio = median(r, peers);
+		*ratio_cpu = median(rc, peers);
+	}
+}
+
 static const char *vectors_dir(void)
 {
 	static char buf[4096];
@@ -295,28 +331,28 @@ int main(int argc, char **argv)
 		return 2;
 	printf("bench_tdx: median ms per verification (cold n=%zu, warm/floor n=%zu, peer n=%zu)\n", n_cold,
 	       n_warm, n_cold);
-	printf("cold: wall = elapsed time, cpu = thread CPU time; warm and floor: thread CPU time, "
-	       "interleaved;\n"
-	       "dcap-qvl: its process CPU time (qvl-cpu) beside wall; the CPU columns are the figures\n");
+	printf(
+	    "cold: wall = elapsed time, cpu = thread CPU time; cold and dcap-qvl in %d alternating rounds, "
+	    "medians over the rounds (ratios: median of the rounds' ratios);\n"
+	    "warm and floor: thread CPU time, interleaved;\n",
+	    PEER_ROUNDS);
+	printf("dcap-qvl: its process CPU time (qvl-cpu) beside wall; the CPU columns are the figures\n");
 	printf("%-44s %8s %8s %8s %8s %9s %9s %9s %9s %10s  %s\n", "vector", "cold", "cold-cpu", "warm",
 	       "floor", "dcap-qvl", "qvl-cpu", "peer/cold", "(cpu)", "warm/floor",
 	       "outcome (ours | dcap-qvl)");
 	for (size_t i = 0; i < TDX_VECTOR_COUNT; i++) {
 		const struct tdx_vector *v = &TDX_VECTORS[i];
 		char ours[128] = "?", theirs[256] = "not run";
-		double cold_cpu = 0, peer_cpu = 0;
-		double cold = bench_cold(vectors, v, n_cold, &cold_cpu, ours, sizeof(ours));
+		double cold = 0, cold_cpu = 0, peer = -1, peer_cpu = 0, ratio = 0, ratio_cpu = 0;
 		double warm = -1, floor_ms = -1;
-		double peer = -1;
 		const char *name = strchr(v->dir, '/') ? strchr(v->dir, '/') + 1 : v->dir;
 
+		peer_rounds(vectors, v, n_cold, &cold, &cold_cpu, ours, sizeof(ours), &peer, &peer_cpu,
+			    theirs, sizeof(theirs), &ratio, &ratio_cpu);
 		bench_warm_floor(vectors, v, n_warm, &warm, &floor_ms);
-		bench_peer(vectors, v, tdx_bundle_now(vectors, v->dir), n_cold, &peer, &peer_cpu, theirs,
-			   sizeof(theirs));
 		printf("%-44.44s %8.3f %8.3f %8.3f %8.3f ", name, cold, cold_cpu, warm, floor_ms);
 		if (peer > 0)
-			printf("%9.3f %9.3f %8.1fx %8.1fx ", peer, peer_cpu, peer / cold,
-			       peer_cpu / cold_cpu);
+			printf("%9.3f %9.3f %8.1fx %8.1fx ", peer, peer_cpu, ratio, ratio_cpu);
 		else
 			printf("%9s %9s %9s %9s ", "-", "-", "-", "-");
 		printf("%9.2fx  %s | %s\n", warm / floor_ms, ours, theirs);
