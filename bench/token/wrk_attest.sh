@@ -16,14 +16,16 @@
 # CPU time per attestation (utime+stime of the attestd process over the
 # max-throughput run, /proc/<pid>/stat) is reported too: it is what one
 # attestation costs the service whatever else runs, and 1/that is the
-# capacity of one worker, comparable with the in-process floor. The floors
-# are measured at the start and again right after each worker count's
-# maximum-throughput run; the ratios use the mean of the two.
-#   bench/token/wrk_attest.sh [BUILD_DIR] [SECONDS]
+# capacity of one worker, comparable with the in-process floor. The maximum
+# throughput is measured in rounds, each between two short floor
+# measurements (their mean is the round's floor), and the figures are the
+# medians over the rounds: the machine's speed drifts by the minute.
+#   bench/token/wrk_attest.sh [BUILD_DIR] [SECONDS per round]   (WRK_ROUNDS, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
-secs=${2:-10}
+secs=${2:-6}
+rounds=${WRK_ROUNDS:-3}
 vectors=${ATTEST_VECTORS:-$(cd .. && pwd)/shared/vectors}
 attestd=$build/src/server/attestd
 bench=$build/bench/bench_attest
@@ -59,9 +61,6 @@ EOF
 
 echo "== in-process floor and pipeline (bench_attest)"
 ATTEST_VECTORS=$vectors "$bench" 21 20 | sed 's/^/   /'
-ATTEST_VECTORS=$vectors "$bench" 11 20 >"$work/floors"
-floor0_us=$(awk '/attestation floor/ {print $6}' "$work/floors")
-crypto0_us=$(awk '/^ *crypto floor \(/ {print $8}' "$work/floors")
 
 start_server() { # workers
   rm -rf "$work/data"
@@ -97,28 +96,45 @@ for workers in 1 2; do
   curl -s --cacert "$work/data/tls/dev-cert.pem" -H 'Content-Type: application/json' \
     --data-binary @"$work/body.json" "$url" -o /dev/null -w "   warm-up: HTTP %{http_code}\n"
   conns=$((workers * 4))
-  run_wrk "$conns" 0 >"$work/max"
-  read -r max p50 p99 nreq <"$work/max"
-  read -r c0 c1 <"$work/cpu"
-  # The floors again, right after the server ran (its neighbours on this shared machine change by
-  # the minute): the ratios below use the mean of the start-of-run and this measurement.
-  ATTEST_VECTORS=$vectors "$bench" 7 10 >"$work/floors2"
-  floor_us=$(awk -v a="$floor0_us" -v b="$(awk '/attestation floor/ {print $6}' "$work/floors2")" \
-    'BEGIN {printf "%.1f", (a + b) / 2}')
-  crypto_us=$(awk -v a="$crypto0_us" -v b="$(awk '/^ *crypto floor \(/ {print $8}' "$work/floors2")" \
-    'BEGIN {printf "%.1f", (a + b) / 2}')
-  cpu_us=$(awk -v a="$c0" -v b="$c1" -v n="$nreq" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", (b - a) / hz / n * 1e6}')
+  # Rounds of (floors, maximum-throughput run, floors): the floors of a round are the mean of the
+  # measurements just before and just after its run, so each round's ratio compares the server
+  # with the floor under the same neighbours on this shared machine; the figures are the medians
+  # over the rounds (the ratio: the median of the rounds' ratios).
+  : >"$work/rounds"
+  for _ in $(seq "$rounds"); do
+    ATTEST_VECTORS=$vectors "$bench" 7 10 >"$work/floors1"
+    run_wrk "$conns" 0 >"$work/max"
+    read -r r_max r_p50 r_p99 r_n <"$work/max"
+    read -r c0 c1 <"$work/cpu"
+    ATTEST_VECTORS=$vectors "$bench" 7 10 >"$work/floors2"
+    awk -v max="$r_max" -v p50="$r_p50" -v p99="$r_p99" -v n="$r_n" -v c0="$c0" -v c1="$c1" \
+        -v hz="$(getconf CLK_TCK)" '
+      FNR == 1 {f++}
+      /^ *attestation floor \(/ {att[f] = $6}
+      /^ *crypto floor \(/ {cry[f] = $8}
+      END {
+        cpu = (c1 - c0) / hz / n * 1e6
+        a = (att[1] + att[2]) / 2; k = (cry[1] + cry[2]) / 2
+        printf "%s %s %s %.1f %.1f %.1f %.4f\n", max, p50, p99, cpu, a, k, k / cpu
+      }' "$work/floors1" "$work/floors2" >>"$work/rounds"
+  done
+  # column k's median over the rounds
+  med() { sort -g -k"$1","$1" "$work/rounds" | awk -v k="$1" '{v[NR] = $k} END {print v[int((NR + 1) / 2)]}'; }
+  max=$(med 1); p50=$(med 2); p99=$(med 3)
+  cpu_us=$(med 4 | awk '{printf "%.0f", $1}'); floor_us=$(med 5); crypto_us=$(med 6)
+  kratio=$(med 7)
   floor_rate=$(awk -v us="$floor_us" -v w="$workers" 'BEGIN {printf "%.0f", w * 1e6 / us}')
   pct=$(awk -v a="$max" -v b="$floor_rate" 'BEGIN {printf "%.0f", 100 * a / b}')
-  echo "== HTTPS, $workers worker(s), keep-alive, $conns connections, ${secs}s"
+  echo "== HTTPS, $workers worker(s), keep-alive, $conns connections, $rounds rounds of ${secs}s"
   echo "   max throughput: $max attestations/s (p50 $p50 ms, p99 $p99 ms)"
   echo "   in-process attestation floor x $workers core(s): $floor_rate/s  -> HTTPS reaches $pct% of it (wall clock)"
   cap=$(awk -v us="$cpu_us" -v w="$workers" 'BEGIN {printf "%.0f", w * 1e6 / us}')
   cpct=$(awk -v a="$cap" -v b="$floor_rate" 'BEGIN {printf "%.0f", 100 * a / b}')
   echo "   server CPU per attestation: $cpu_us us -> capacity $cap/s on $workers core(s) = $cpct% of the floor"
   # The issue's wording: (two-signature floor + token signature), i.e. 2 ECDSA + 1 RSA per core.
-  kpct=$(awk -v us="$cpu_us" -v f="$crypto_us" 'BEGIN {printf "%.0f", 100 * f / us}')
-  echo "   crypto floor (2 ECDSA + 1 RSA, $crypto_us us) / server CPU per attestation = $kpct% per core"
+  kpct=$(awk -v r="$kratio" 'BEGIN {printf "%.0f", 100 * r}')
+  echo "   crypto floor (2 ECDSA + 1 RSA, $crypto_us us) / server CPU per attestation = $kpct% per core" \
+    "(median of $rounds rounds: $(awk '{printf "%s%.0f%%", (NR > 1 ? " " : ""), 100 * $7}' "$work/rounds"))"
   for frac in 50 90; do
     target=$(awk -v m="$max" -v f="$frac" 'BEGIN {printf "%.0f", m * f / 100}')
     # each connection: one request per (pause + service time); pause = conns/target - service
