@@ -367,7 +367,7 @@ def main():
     ap.add_argument("--build", default="build/release")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "report.json"))
     ap.add_argument("--outputs", help="parse the saved <bench>.out files of this folder; run nothing")
-    ap.add_argument("--https-seconds", type=int, default=int(os.environ.get("ATTEST_BENCH_HTTPS_SECONDS", "10")))
+    ap.add_argument("--https-seconds", type=int, default=int(os.environ.get("ATTEST_BENCH_HTTPS_SECONDS", "6")))
     ap.add_argument("--no-https", action="store_true", help="skip bench/token/wrk_attest.sh")
     ap.add_argument("--timeout", type=int, default=1200, help="seconds per benchmark before it is killed")
     a = ap.parse_args()
