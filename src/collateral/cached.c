@@ -319,16 +319,6 @@ int cached_decode(const uint8_t *p, size_t len, struct collateral_blob *out, str
 	return ATTEST_OK;
 }
 
-static int asn1_epoch(const ASN1_TIME *t, int64_t *out)
-{
-	struct tm tm;
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return -1;
-	*out = (int64_t)timegm(&tm);
-	return 0;
-}
-
 /* §3.7: TCB Info and identities carry issueDate/nextUpdate in their signed member. */
 static int json_dates(const struct collateral_blob *b, const char *member, int64_t *iss, int64_t *nu)
 {
@@ -352,10 +342,11 @@ int cached_item_dates(enum cached_kind kind, const struct collateral_blob *b, in
 
 	switch (kind) {
 	case CACHED_CRL:
-		if (x509_crl_load(b->data, b->len, &crl, "collateral.cache.crl", NULL) == ATTEST_OK &&
-		    asn1_epoch(X509_CRL_get0_lastUpdate(crl), issue_date) == 0 &&
-		    asn1_epoch(X509_CRL_get0_nextUpdate(crl), next_update) == 0)
-			rc = 0;
+		if (x509_crl_load(b->data, b->len, &crl, "collateral.cache.crl", NULL) == ATTEST_OK) {
+			*issue_date = x509_time_unix(X509_CRL_get0_lastUpdate(crl), INT64_MIN);
+			*next_update = x509_time_unix(X509_CRL_get0_nextUpdate(crl), INT64_MIN);
+			rc = *issue_date != INT64_MIN && *next_update != INT64_MIN ? 0 : -1;
+		}
 		X509_CRL_free(crl);
 		break;
 	case CACHED_TCB_INFO:

@@ -148,6 +148,9 @@ int x509_crl_verify(X509_CRL *crl, X509 *issuer, int64_t time, const char *code,
 
 /* SHA-256 of the DER encoding (cache keys, x5t#S256). */
 int x509_sha256(X509 *cert, uint8_t out[32]);
+
+/* An ASN.1 time (a certificate's or CRL's) as Unix seconds; dflt when t is NULL or not a valid time. */
+int64_t x509_time_unix(const ASN1_TIME *t, int64_t dflt);
 /* The certificate's subject as a one-line string (caller frees). */
 char *x509_subject_str(X509 *cert);
 

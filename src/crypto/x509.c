@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define X509_DEFAULT_DEPTH 6
 /* Named maxima (BearSSL): no vendor chain comes close. */
@@ -281,6 +282,15 @@ char *x509_subject_str(X509 *cert)
 	}
 	BIO_free(bio);
 	return s;
+}
+
+int64_t x509_time_unix(const ASN1_TIME *t, int64_t dflt)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return dflt;
+	return (int64_t)timegm(&tm);
 }
 
 int x509_sha256(X509 *cert, uint8_t out[32])

@@ -394,19 +394,10 @@ fail:
 	return rc;
 }
 
-static int64_t asn1_to_unix(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
 /* Narrows [*from, *until) to x's validity window. */
 static void window_narrow(X509 *x, int64_t *from, int64_t *until)
 {
-	int64_t nb = asn1_to_unix(X509_get0_notBefore(x)), na = asn1_to_unix(X509_get0_notAfter(x));
+	int64_t nb = x509_time_unix(X509_get0_notBefore(x), 0), na = x509_time_unix(X509_get0_notAfter(x), 0);
 
 	if (nb > *from)
 		*from = nb;
@@ -452,7 +443,7 @@ static int check_crl(X509_CRL *crl, X509 *anchor, X509 *ask, int64_t now, int64_
 	if (X509_CRL_get0_by_cert(crl, &rev, ask) == 1)
 		return attest_err_set(err, ATTEST_E_VERIFY, "snp.chain.revoked",
 				      "AMD's CRL revokes the ASK/ASVK");
-	next = asn1_to_unix(X509_CRL_get0_nextUpdate(crl));
+	next = x509_time_unix(X509_CRL_get0_nextUpdate(crl), 0);
 	if (next < *until)
 		*until = next;
 	return ATTEST_OK;

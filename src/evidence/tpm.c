@@ -790,15 +790,6 @@ static int aik_cache_key(X509 *cert, const uint8_t *der, size_t der_len, STACK_O
 	return hash_final(&h, key) == ATTEST_OK ? 0 : -1;
 }
 
-static int64_t asn1_time_unix(const ASN1_TIME *t, int64_t dflt)
-{
-	struct tm tm;
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return dflt;
-	return (int64_t)timegm(&tm);
-}
-
 /* The window in which every certificate of the verified chain is valid, and its root. */
 static void chain_window(STACK_OF(X509) * chain, struct aik_cache_entry *e)
 {
@@ -806,9 +797,9 @@ static void chain_window(STACK_OF(X509) * chain, struct aik_cache_entry *e)
 	e->valid_until = INT64_MAX;
 	for (int i = 0; i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
-		int64_t nb = asn1_time_unix(X509_get0_notBefore(x), INT64_MAX);
+		int64_t nb = x509_time_unix(X509_get0_notBefore(x), INT64_MAX);
 		/* X509_cmp_time: a certificate is expired from notAfter on (a time <= now is past). */
-		int64_t na = asn1_time_unix(X509_get0_notAfter(x), INT64_MIN);
+		int64_t na = x509_time_unix(X509_get0_notAfter(x), INT64_MIN);
 
 		if (nb > e->valid_from)
 			e->valid_from = nb;

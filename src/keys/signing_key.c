@@ -44,8 +44,8 @@ struct signing_key {
 	int64_t retire_at;
 	_Atomic int64_t last_exp;
 	struct jws_signer *signer;
-	char *jku;     /* the precomputed header's jku (NULL: none) */
-	char *x5c_b64; /* the certificate for header "x5c", when asked */
+	char *jku;		/* the precomputed header's jku (NULL: none) */
+	char *x5c_b64;		/* the certificate for header "x5c", when asked */
 	pthread_mutex_t jku_mu; /* serialises adding to jku_signers */
 	_Atomic size_t n_jku;	/* entries below it are complete and never change */
 	struct jku_signer jku_signers[SIGNING_KEY_JKU_SIGNERS];
@@ -131,11 +131,7 @@ int64_t signing_key_last_exp(const struct signing_key *k)
 
 int64_t signing_key_not_after(const struct signing_key *k)
 {
-	struct tm tm;
-
-	if (k == NULL || ASN1_TIME_to_tm(X509_get0_notAfter(k->cert), &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
+	return k == NULL ? 0 : x509_time_unix(X509_get0_notAfter(k->cert), 0);
 }
 
 void signing_key_set_retire_at(struct signing_key *k, int64_t t)
