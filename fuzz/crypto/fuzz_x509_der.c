@@ -18,6 +18,7 @@
  */
 #include "crypto/crypto.h"
 #include "crypto/x509_der.h"
+#include "testutil.h"
 
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -49,26 +50,6 @@ static struct {
 	bool crl;
 } real[MAX_REAL];
 static size_t n_real;
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 22) && fseek(f, 0, SEEK_SET) == 0) {
-		p = malloc((size_t)n);
-		if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
-			free(p);
-			p = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return p;
-}
 
 static void add_real(const uint8_t *p, size_t n, bool crl)
 {
@@ -107,21 +88,18 @@ static void add_quote_certs(const uint8_t *q, size_t n)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *vec = getenv("ATTEST_VECTORS");
-	char path[4096];
 	uint8_t *p;
 	size_t n = 0;
 
 	(void)argc;
 	(void)argv;
 	for (size_t i = 0; vec != NULL && i < sizeof(QUOTES) / sizeof(QUOTES[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", vec, QUOTES[i]);
-		if ((p = read_file(path, &n)) != NULL)
+		if ((p = test_read_vector(vec, QUOTES[i], &n)) != NULL)
 			add_quote_certs(p, n);
 		free(p);
 	}
 	for (size_t i = 0; vec != NULL && i < sizeof(CRLS) / sizeof(CRLS[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", vec, CRLS[i]);
-		if ((p = read_file(path, &n)) != NULL)
+		if ((p = test_read_vector(vec, CRLS[i], &n)) != NULL)
 			add_real(p, n, true);
 		free(p);
 	}

@@ -17,6 +17,7 @@
 #include "claims/claims.h"
 #include "evidence/quote.h"
 #include "evidence/sgx.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,37 +38,15 @@ static const char *const REAL[] = {
 static uint8_t *real[N_REAL];
 static size_t real_len[N_REAL];
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0) {
-		p = malloc((size_t)n);
-		if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
-			free(p);
-			p = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return p;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *vec = getenv("ATTEST_VECTORS");
-	char path[4096];
 	size_t i;
 
 	(void)argc;
 	(void)argv;
 	for (i = 0; vec != NULL && i < N_REAL; i++) {
-		snprintf(path, sizeof(path), "%s/%s", vec, REAL[i]);
-		real[i] = read_file(path, &real_len[i]);
+		real[i] = test_read_vector(vec, REAL[i], &real_len[i]);
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "claims/claims.h"
 #include "evidence/quote.h"
 #include "evidence/tdx.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -31,26 +32,6 @@ static uint8_t *real[MAX_REAL];
 static size_t real_len[MAX_REAL];
 static size_t n_real;
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0) {
-		p = malloc((size_t)n);
-		if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n) {
-			free(p);
-			p = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return p;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *vec = getenv("ATTEST_VECTORS");
@@ -65,8 +46,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	while (d != NULL && (e = readdir(d)) != NULL && n_real < MAX_REAL) {
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/tdx/%s/quote.bin", vec, e->d_name);
-		real[n_real] = read_file(path, &real_len[n_real]);
+		snprintf(path, sizeof(path), "tdx/%s/quote.bin", e->d_name);
+		real[n_real] = test_read_vector(vec, path, &real_len[n_real]);
 		if (real[n_real] != NULL)
 			n_real++;
 	}
