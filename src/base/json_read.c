@@ -32,13 +32,12 @@
 struct jr {
 	const unsigned char *p, *end, *start;
 	int depth;
-	const char *msg;	/* first error, static text */
-	size_t at;		/* its byte offset */
-	unsigned char *scratch; /* escaped-string buffer, grown as needed */
-	size_t scratch_cap;
+	const char *msg; /* first error, static text */
+	size_t at;	 /* its byte offset */
+	struct jsonx_doc *doc;
 };
 
-static json_t *jr_value(struct jr *r);
+static int jr_value(struct jr *r);
 
 static void *jr_fail(struct jr *r, const unsigned char *where, const char *msg)
 {
@@ -169,14 +168,55 @@ static inline bool word_stops_run(const unsigned char *p)
 		(((x - JREAD_ONES * 0x20) | (q - JREAD_ONES) | (b - JREAD_ONES)) & ~x & JREAD_HIGHS)) != 0;
 }
 
+
+/* Room for need more bytes of decoded strings in doc->esc. */
+static int esc_reserve(struct jr *r, const unsigned char *at, size_t need)
+{
+	struct jsonx_doc *d = r->doc;
+	size_t cap = d->esc_cap ? d->esc_cap : 256;
+	char *s;
+
+	if (d->esc_len + need <= d->esc_cap)
+		return 0;
+	while (cap < d->esc_len + need)
+		cap *= 2;
+	if ((s = realloc(d->esc, cap)) == NULL)
+		return jr_fail(r, at, "out of memory"), -1;
+	d->esc = s;
+	d->esc_cap = cap;
+	return 0;
+}
+
+/* One escape at p (the backslash) decoded to o; the byte after it, or NULL. */
+static const unsigned char *jr_escape(struct jr *r, const unsigned char *p, unsigned char *o, size_t *n)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *k;
+	uint32_t cp;
+
+	if (p + 1 >= r->end)
+		return jr_fail(r, p, "premature end of input in a string");
+	if (p[1] == 'u') {
+		if ((p = jr_unicode(r, p + 1, &cp)) == NULL)
+			return NULL;
+		*n += utf8_put(cp, o + *n);
+		return p;
+	}
+	if (p[1] == '\0' || (k = strchr(from, p[1])) == NULL)
+		return jr_fail(r, p, "invalid escape");
+	o[(*n)++] = (unsigned char)to[k - from];
+	return p + 2;
+}
+
 /*
- * The string whose opening quote is at r->p; *out and *len point into the
- * input (no escapes) or into r->scratch (escapes decoded).
+ * The string whose opening quote is at r->p: *off and *len locate its
+ * value in the text (no escapes, *escaped false) or in doc->esc (escapes
+ * decoded there, *escaped true).
  */
-static int jr_string(struct jr *r, const unsigned char **out, size_t *len)
+static int jr_string(struct jr *r, uint32_t *off, uint32_t *len, bool *escaped)
 {
 	const unsigned char *p = r->p + 1, *run;
-	size_t n = 0;
+	size_t base = r->doc->esc_len, n = 0;
 	bool esc = false;
 
 	for (;;) {
@@ -187,28 +227,14 @@ static int jr_string(struct jr *r, const unsigned char **out, size_t *len)
 		while (p < r->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 			p++;
 		if (esc || (p < r->end && *p == '\\')) {
-			/* Copy the run to the scratch buffer (worst case: every byte kept). */
-			size_t kept = esc ? n : (size_t)(run - r->p - 1);
-			size_t need = kept + (size_t)(p - run) + 4;
+			/* Copy the run (and what came before it, at the first escape); 4 spare bytes. */
+			const unsigned char *from = esc ? run : r->p + 1;
 
-			if (need > r->scratch_cap) {
-				size_t cap = r->scratch_cap ? r->scratch_cap : 256;
-				unsigned char *s;
-
-				while (cap < need)
-					cap *= 2;
-				if ((s = realloc(r->scratch, cap)) == NULL)
-					return jr_fail(r, p, "out of memory"), -1;
-				r->scratch = s;
-				r->scratch_cap = cap;
-			}
-			if (!esc) {
-				memcpy(r->scratch, r->p + 1, (size_t)(run - r->p - 1));
-				n = (size_t)(run - r->p - 1);
-				esc = true;
-			}
-			memcpy(r->scratch + n, run, (size_t)(p - run));
-			n += (size_t)(p - run);
+			if (esc_reserve(r, p, n + (size_t)(p - from) + 4) != 0)
+				return -1;
+			memcpy(r->doc->esc + base + n, from, (size_t)(p - from));
+			n += (size_t)(p - from);
+			esc = true;
 		}
 		if (p >= r->end)
 			return jr_fail(r, p, "premature end of input in a string"), -1;
@@ -222,57 +248,74 @@ static int jr_string(struct jr *r, const unsigned char **out, size_t *len)
 			if (k == 0)
 				return jr_fail(r, p, "invalid UTF-8 in a string"), -1;
 			if (esc) {
-				memcpy(r->scratch + n, p, k);
+				memcpy(r->doc->esc + base + n, p, k);
 				n += k;
 			}
 			p += k;
 			continue;
 		}
-		/* A backslash: esc is set and the scratch buffer has 4 spare bytes. */
-		if (p + 1 >= r->end)
-			return jr_fail(r, p, "premature end of input in a string"), -1;
-		switch (p[1]) {
-		case '"':
-		case '\\':
-		case '/':
-			r->scratch[n++] = p[1];
-			p += 2;
-			break;
-		case 'b':
-			r->scratch[n++] = '\b', p += 2;
-			break;
-		case 'f':
-			r->scratch[n++] = '\f', p += 2;
-			break;
-		case 'n':
-			r->scratch[n++] = '\n', p += 2;
-			break;
-		case 'r':
-			r->scratch[n++] = '\r', p += 2;
-			break;
-		case 't':
-			r->scratch[n++] = '\t', p += 2;
-			break;
-		case 'u': {
-			uint32_t cp;
-
-			if ((p = jr_unicode(r, p + 1, &cp)) == NULL)
-				return -1;
-			n += utf8_put(cp, r->scratch + n);
-			break;
-		}
-		default:
-			return jr_fail(r, p, "invalid escape"), -1;
-		}
+		if ((p = jr_escape(r, p, (unsigned char *)r->doc->esc + base, &n)) == NULL)
+			return -1;
 	}
+	*escaped = esc;
 	if (esc) {
-		*out = r->scratch;
-		*len = n;
+		*off = (uint32_t)base;
+		*len = (uint32_t)n;
+		r->doc->esc_len = base + n;
 	} else {
-		*out = r->p + 1;
-		*len = (size_t)(p - r->p - 1);
+		*off = (uint32_t)(r->p + 1 - r->start);
+		*len = (uint32_t)(p - r->p - 1);
 	}
 	r->p = p + 1;
+	return 0;
+}
+
+/* A new node of kind whose text starts at at; its index, or -1 when out of memory. */
+static int64_t jr_node(struct jr *r, enum jsonx_kind kind, const unsigned char *at)
+{
+	struct jsonx_doc *d = r->doc;
+	struct jsonx_node *x;
+
+	if (d->n == d->cap) {
+		/* At most one node per byte of a JSONX_MAX_DOC document: no overflow. */
+		uint32_t cap = d->cap ? d->cap * 2 : 64;
+		struct jsonx_node *grown = realloc(d->nodes, (size_t)cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return jr_fail(r, at, "out of memory"), -1;
+		d->nodes = grown;
+		d->cap = cap;
+	}
+	x = &d->nodes[d->n];
+	memset(x, 0, sizeof(*x));
+	x->kind = (uint8_t)kind;
+	x->off = (uint32_t)(at - r->start);
+	x->end = d->n + 1;
+	return d->n++;
+}
+
+/* A container's node once its last value is read (r->p just past its closing bracket). */
+static int jr_close(struct jr *r, int64_t self, const unsigned char *open, uint32_t count)
+{
+	struct jsonx_node *x = &r->doc->nodes[self];
+
+	x->count = count;
+	x->end = r->doc->n;
+	x->len = (uint32_t)(r->p - open);
+	return 0;
+}
+
+static int jr_string_node(struct jr *r)
+{
+	int64_t i = jr_node(r, JSONX_STRING, r->p);
+	uint32_t off, len;
+	bool esc;
+
+	if (i < 0 || jr_string(r, &off, &len, &esc) != 0)
+		return -1;
+	r->doc->nodes[i].off = off;
+	r->doc->nodes[i].len = len;
+	r->doc->nodes[i].escaped = esc;
 	return 0;
 }
 
@@ -289,14 +332,12 @@ static void locale_point(char *num)
 		*dot = point;
 }
 
-static json_t *jr_number(struct jr *r)
+/* The end of the number at s (RFC 8259 §6 grammar), or NULL; *real when it has a fraction or exponent. */
+static const unsigned char *jr_number_end(struct jr *r, const unsigned char *s, bool *real)
 {
-	const unsigned char *s = r->p, *p = r->p;
-	bool real = false;
-	char stack[JREAD_NUM_STACK], *buf = stack, *endp;
-	size_t n;
-	json_t *v = NULL;
+	const unsigned char *p = s;
 
+	*real = false;
 	if (p < r->end && *p == '-')
 		p++;
 	if (p >= r->end || *p < '0' || *p > '9')
@@ -310,14 +351,14 @@ static json_t *jr_number(struct jr *r)
 			p++;
 	}
 	if (p < r->end && *p == '.') {
-		real = true;
+		*real = true;
 		if (++p >= r->end || *p < '0' || *p > '9')
 			return jr_fail(r, s, "invalid token: no digit after the decimal point");
 		while (p < r->end && *p >= '0' && *p <= '9')
 			p++;
 	}
 	if (p < r->end && (*p == 'e' || *p == 'E')) {
-		real = true;
+		*real = true;
 		if (++p < r->end && (*p == '+' || *p == '-'))
 			p++;
 		if (p >= r->end || *p < '0' || *p > '9')
@@ -325,148 +366,218 @@ static json_t *jr_number(struct jr *r)
 		while (p < r->end && *p >= '0' && *p <= '9')
 			p++;
 	}
-	n = (size_t)(p - s);
-	if (n >= sizeof(stack) && (buf = malloc(n + 1)) == NULL)
-		return jr_fail(r, s, "out of memory");
-	memcpy(buf, s, n);
-	buf[n] = '\0';
+	return p;
+}
+
+/* The number's value into x (buf holds its text, NUL-terminated); 0, or -1 with the error set. */
+static int jr_number_value(struct jr *r, const unsigned char *s, char *buf, size_t n, bool real,
+			   struct jsonx_node *x)
+{
+	char *endp;
+
 	errno = 0;
 	if (!real) {
 		long long i = strtoll(buf, &endp, 10);
 
 		if (endp != buf + n)
-			jr_fail(r, s, "invalid number");
-		else if (errno == ERANGE)
-			jr_fail(r, s, i < 0 ? "too big negative integer" : "too big integer");
-		else if ((v = json_integer(i)) == NULL)
-			jr_fail(r, s, "out of memory");
-	} else {
-		double d;
-
-		/*
-		 * strtod reads the decimal point of the process's LC_NUMERIC locale
-		 * (an embedder may have set one with a comma): put that character
-		 * where JSON has '.', as jansson's jsonp_strtod does.
-		 */
-		locale_point(buf);
-		d = strtod(buf, &endp);
-		if (endp != buf + n)
-			jr_fail(r, s, "invalid number");
-		else if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
-			jr_fail(r, s, "real number overflow");
-		else if ((v = json_real(d)) == NULL)
-			jr_fail(r, s, "out of memory");
+			return jr_fail(r, s, "invalid number"), -1;
+		if (errno == ERANGE)
+			return jr_fail(r, s, i < 0 ? "too big negative integer" : "too big integer"), -1;
+		x->kind = JSONX_INTEGER;
+		x->num.i = i;
+		return 0;
 	}
+	/*
+	 * strtod reads the decimal point of the process's LC_NUMERIC locale
+	 * (an embedder may have set one with a comma): put that character
+	 * where JSON has '.', as jansson's jsonp_strtod does.
+	 */
+	locale_point(buf);
+	x->num.d = strtod(buf, &endp);
+	if (endp != buf + n)
+		return jr_fail(r, s, "invalid number"), -1;
+	if (errno == ERANGE && (x->num.d == HUGE_VAL || x->num.d == -HUGE_VAL))
+		return jr_fail(r, s, "real number overflow"), -1;
+	x->kind = JSONX_REAL;
+	return 0;
+}
+
+static int jr_number(struct jr *r)
+{
+	const unsigned char *s = r->p, *p;
+	bool real;
+	char stack[JREAD_NUM_STACK], *buf = stack;
+	size_t n;
+	int64_t i;
+	int rc;
+
+	if ((p = jr_number_end(r, s, &real)) == NULL || (i = jr_node(r, JSONX_INTEGER, s)) < 0)
+		return -1;
+	n = (size_t)(p - s);
+	if (n >= sizeof(stack) && (buf = malloc(n + 1)) == NULL)
+		return jr_fail(r, s, "out of memory"), -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	rc = jr_number_value(r, s, buf, n, real, &r->doc->nodes[i]);
+	r->doc->nodes[i].len = (uint32_t)n;
 	if (buf != stack)
 		free(buf);
 	r->p = p;
-	return v;
+	return rc;
 }
 
-static json_t *jr_literal(struct jr *r, const char *word, json_t *v)
+static int jr_literal(struct jr *r, const char *word, enum jsonx_kind kind)
 {
 	size_t n = strlen(word);
+	int64_t i;
 
 	if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
-		return jr_fail(r, r->p, "invalid token");
+		return jr_fail(r, r->p, "invalid token"), -1;
+	if ((i = jr_node(r, kind, r->p)) < 0)
+		return -1;
+	r->doc->nodes[i].len = (uint32_t)n;
 	r->p += n;
-	return v;
+	return 0;
 }
 
-static json_t *jr_object(struct jr *r)
+static const char *node_chars(const struct jsonx_doc *d, const struct jsonx_node *x)
 {
-	json_t *obj = json_object(), *v;
-	const unsigned char *k, *at;
-	size_t klen;
-	char small[64], *key;
+	return (x->escaped ? d->esc : d->text) + x->off;
+}
 
-	if (obj == NULL)
-		return jr_fail(r, r->p, "out of memory");
+static bool same_key(const struct jsonx_doc *d, const struct jsonx_node *a, const struct jsonx_node *b)
+{
+	return a->len == b->len && memcmp(node_chars(d, a), node_chars(d, b), a->len) == 0;
+}
+
+/* Objects with more members than this are checked for duplicate keys by sorting, not pairwise. */
+#define JREAD_DUP_PAIRWISE 16
+
+/* Whether the object at self already has the key at key (the first `count` members, pairwise). */
+static bool key_seen(const struct jsonx_doc *d, int64_t self, int64_t key, uint32_t count)
+{
+	uint32_t k = (uint32_t)self + 1;
+
+	for (uint32_t m = 0; m < count; m++, k = d->nodes[k + 1].end)
+		if (same_key(d, &d->nodes[k], &d->nodes[key]))
+			return true;
+	return false;
+}
+
+struct key_ref {
+	const char *p;
+	uint32_t len;
+};
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->p, y->p, x->len);
+}
+
+/*
+ * Whether a large object (count members) has a key twice: sorted, in
+ * O(n log n) whatever keys an attacker picks (pairwise would be quadratic).
+ * -1 when out of memory.
+ */
+static int keys_repeat(const struct jsonx_doc *d, int64_t self, uint32_t count)
+{
+	struct key_ref *keys = malloc((size_t)count * sizeof(*keys));
+	uint32_t k = (uint32_t)self + 1;
+	int dup = 0;
+
+	if (keys == NULL)
+		return -1;
+	for (uint32_t m = 0; m < count; m++, k = d->nodes[k + 1].end)
+		keys[m] = (struct key_ref){node_chars(d, &d->nodes[k]), d->nodes[k].len};
+	qsort(keys, count, sizeof(*keys), key_ref_cmp);
+	for (uint32_t m = 1; m < count && !dup; m++)
+		dup = key_ref_cmp(&keys[m - 1], &keys[m]) == 0;
+	free(keys);
+	return dup;
+}
+
+/* One "key": value member of the object at self, which has count members so far. */
+static int jr_member(struct jr *r, int64_t self, uint32_t count)
+{
+	const unsigned char *at = r->p;
+	const struct jsonx_node *k;
+	int64_t key = r->doc->n;
+
+	if (r->p >= r->end || *r->p != '"')
+		return jr_fail(r, r->p, "string or '}' expected"), -1;
+	if (jr_string_node(r) != 0)
+		return -1;
+	k = &r->doc->nodes[key];
+	if (memchr(node_chars(r->doc, k), '\0', k->len) != NULL)
+		return jr_fail(r, at, "NUL byte in object key not supported"), -1;
+	if (count < JREAD_DUP_PAIRWISE && key_seen(r->doc, self, key, count))
+		return jr_fail(r, at, "duplicate object key"), -1;
+	jr_ws(r);
+	if (r->p >= r->end || *r->p != ':')
+		return jr_fail(r, r->p, "':' expected"), -1;
+	r->p++;
+	jr_ws(r);
+	return jr_value(r);
+}
+
+static int jr_object(struct jr *r)
+{
+	const unsigned char *open = r->p;
+	int64_t self = jr_node(r, JSONX_OBJECT, open);
+	uint32_t count = 0;
+	int dup;
+
+	if (self < 0)
+		return -1;
 	r->p++;
 	jr_ws(r);
 	if (r->p < r->end && *r->p == '}') {
 		r->p++;
-		return obj;
+		return jr_close(r, self, open, 0);
 	}
 	for (;;) {
 		jr_ws(r);
-		at = r->p;
-		if (r->p >= r->end || *r->p != '"' || jr_string(r, &k, &klen) != 0)
-			goto fail_key;
-		if (memchr(k, '\0', klen) != NULL) {
-			jr_fail(r, at, "NUL byte in object key not supported");
-			goto fail;
-		}
-		/* The key may live in the scratch buffer the value will reuse: copy it. */
-		key = klen < sizeof(small) ? small : malloc(klen + 1);
-		if (key == NULL) {
-			jr_fail(r, at, "out of memory");
-			goto fail;
-		}
-		memcpy(key, k, klen);
-		key[klen] = '\0';
-		if (json_object_getn(obj, key, klen) != NULL) {
-			jr_fail(r, at, "duplicate object key");
-			goto fail_free;
-		}
-		jr_ws(r);
-		if (r->p >= r->end || *r->p != ':') {
-			jr_fail(r, r->p, "':' expected");
-			goto fail_free;
-		}
-		r->p++;
-		jr_ws(r);
-		if ((v = jr_value(r)) == NULL)
-			goto fail_free;
-		if (json_object_setn_new_nocheck(obj, key, klen, v) != 0) {
-			jr_fail(r, at, "out of memory");
-			goto fail_free;
-		}
-		if (key != small)
-			free(key);
+		if (jr_member(r, self, count) != 0)
+			return -1;
+		count++;
 		jr_ws(r);
 		if (r->p < r->end && *r->p == ',') {
 			r->p++;
 			continue;
 		}
-		if (r->p < r->end && *r->p == '}') {
-			r->p++;
-			return obj;
-		}
-		jr_fail(r, r->p, "'}' expected");
-		goto fail;
+		if (r->p < r->end && *r->p == '}')
+			break;
+		return jr_fail(r, r->p, "'}' expected"), -1;
 	}
-fail_free:
-	if (key != small)
-		free(key);
-	goto fail;
-fail_key:
-	jr_fail(r, r->p, "string or '}' expected");
-fail:
-	json_decref(obj);
-	return NULL;
+	if (count > JREAD_DUP_PAIRWISE && (dup = keys_repeat(r->doc, self, count)) != 0)
+		return jr_fail(r, r->p, dup < 0 ? "out of memory" : "duplicate object key"), -1;
+	r->p++;
+	return jr_close(r, self, open, count);
 }
 
-static json_t *jr_array(struct jr *r)
+static int jr_array(struct jr *r)
 {
-	json_t *arr = json_array(), *v;
+	const unsigned char *open = r->p;
+	int64_t self = jr_node(r, JSONX_ARRAY, open);
+	uint32_t count = 0;
 
-	if (arr == NULL)
-		return jr_fail(r, r->p, "out of memory");
+	if (self < 0)
+		return -1;
 	r->p++;
 	jr_ws(r);
 	if (r->p < r->end && *r->p == ']') {
 		r->p++;
-		return arr;
+		return jr_close(r, self, open, 0);
 	}
 	for (;;) {
 		jr_ws(r);
-		if ((v = jr_value(r)) == NULL)
-			break;
-		if (json_array_append_new(arr, v) != 0) {
-			jr_fail(r, r->p, "out of memory");
-			break;
-		}
+		if (jr_value(r) != 0)
+			return -1;
+		count++;
 		jr_ws(r);
 		if (r->p < r->end && *r->p == ',') {
 			r->p++;
@@ -474,85 +585,205 @@ static json_t *jr_array(struct jr *r)
 		}
 		if (r->p < r->end && *r->p == ']') {
 			r->p++;
-			return arr;
+			return jr_close(r, self, open, count);
 		}
-		jr_fail(r, r->p, "']' expected");
-		break;
+		return jr_fail(r, r->p, "']' expected"), -1;
 	}
-	json_decref(arr);
-	return NULL;
 }
 
-static json_t *jr_value(struct jr *r)
+static int jr_value(struct jr *r)
 {
-	const unsigned char *s;
-	size_t n;
-	json_t *v;
+	int rc;
 
 	if (r->p >= r->end)
-		return jr_fail(r, r->p, "premature end of input");
+		return jr_fail(r, r->p, "premature end of input"), -1;
 	/* jansson counts every value, scalars included, against its limit. */
 	if (++r->depth > JREAD_MAX_DEPTH)
-		return jr_fail(r, r->p, "maximum parsing depth reached");
+		return jr_fail(r, r->p, "maximum parsing depth reached"), -1;
 	switch (*r->p) {
 	case '{':
-		v = jr_object(r);
+		rc = jr_object(r);
 		break;
 	case '[':
-		v = jr_array(r);
+		rc = jr_array(r);
 		break;
 	case '"':
-		v = NULL;
-		if (jr_string(r, &s, &n) == 0 && (v = json_stringn_nocheck((const char *)s, n)) == NULL)
-			jr_fail(r, r->p, "out of memory");
+		rc = jr_string_node(r);
 		break;
 	case 't':
-		v = jr_literal(r, "true", json_true());
+		rc = jr_literal(r, "true", JSONX_TRUE);
 		break;
 	case 'f':
-		v = jr_literal(r, "false", json_false());
+		rc = jr_literal(r, "false", JSONX_FALSE);
 		break;
 	case 'n':
-		v = jr_literal(r, "null", json_null());
+		rc = jr_literal(r, "null", JSONX_NULL);
 		break;
 	default:
-		v = jr_number(r);
+		rc = jr_number(r);
 		break;
 	}
 	r->depth--;
-	return v;
+	return rc;
 }
 
-int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msglen, size_t *offset)
+void jsonx_doc_free(struct jsonx_doc *doc)
+{
+	if (doc == NULL)
+		return;
+	free(doc->nodes);
+	free(doc->esc);
+	memset(doc, 0, sizeof(*doc));
+}
+
+int jsonx_read(const char *text, size_t len, struct jsonx_doc *doc, char *msg, size_t msglen, size_t *offset)
 {
 	struct jr r;
-	json_t *v = NULL;
+	int rc = -1;
 
+	memset(doc, 0, sizeof(*doc));
 	memset(&r, 0, sizeof(r));
-	r.start = r.p = (const unsigned char *)(text ? text : "");
+	doc->text = text ? text : "";
+	r.start = r.p = (const unsigned char *)doc->text;
 	r.end = r.p + (text ? len : 0);
-	*out = NULL;
+	r.doc = doc;
 	if (len > JSONX_MAX_DOC) {
 		jr_fail(&r, r.p, "document over the size limit");
 	} else {
 		jr_ws(&r);
-		if ((v = jr_value(&r)) != NULL) {
+		if ((rc = jr_value(&r)) == 0) {
 			jr_ws(&r);
-			if (r.p != r.end) {
-				jr_fail(&r, r.p, "end of input expected");
-				json_decref(v);
-				v = NULL;
-			}
+			if (r.p != r.end)
+				rc = -1, jr_fail(&r, r.p, "end of input expected");
 		}
 	}
-	free(r.scratch);
-	if (v == NULL) {
+	if (rc == 0)
+		return ATTEST_OK;
+	if (msg != NULL && msglen > 0)
+		snprintf(msg, msglen, "%s", r.msg ? r.msg : "invalid JSON");
+	if (offset != NULL)
+		*offset = r.at;
+	jsonx_doc_free(doc);
+	return ATTEST_E_PARSE;
+}
+
+/* ---- reading an indexed document ------------------------------------------ */
+
+static bool in_doc(const struct jsonx_doc *d, const struct jsonx_node *v)
+{
+	return v != NULL && d->nodes != NULL && v >= d->nodes && v < d->nodes + d->n;
+}
+
+const struct jsonx_node *jsonx_first(const struct jsonx_doc *doc, const struct jsonx_node *container)
+{
+	if (!in_doc(doc, container) || (container->kind != JSONX_ARRAY && container->kind != JSONX_OBJECT) ||
+	    container->count == 0)
+		return NULL;
+	return container + 1;
+}
+
+const struct jsonx_node *jsonx_next(const struct jsonx_doc *doc, const struct jsonx_node *container,
+				    const struct jsonx_node *cur)
+{
+	/* An object's next key comes after the value of this one. */
+	uint32_t next = container->kind == JSONX_OBJECT ? cur[1].end : cur->end;
+
+	return next < container->end ? &doc->nodes[next] : NULL;
+}
+
+const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct jsonx_node *obj, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (!in_doc(doc, obj) || obj->kind != JSONX_OBJECT)
+		return NULL;
+	for (const struct jsonx_node *k = jsonx_first(doc, obj); k != NULL; k = jsonx_next(doc, obj, k))
+		if (k->len == n && memcmp(node_chars(doc, k), key, n) == 0)
+			return k + 1;
+	return NULL;
+}
+
+const char *jsonx_str(const struct jsonx_doc *doc, const struct jsonx_node *v, size_t *len)
+{
+	if (!in_doc(doc, v) || v->kind != JSONX_STRING)
+		return NULL;
+	*len = v->len;
+	return node_chars(doc, v);
+}
+
+const char *jsonx_text(const struct jsonx_doc *doc, const struct jsonx_node *v, size_t *len)
+{
+	if (!in_doc(doc, v) || v->kind == JSONX_STRING)
+		return NULL;
+	*len = v->len;
+	return doc->text + v->off;
+}
+
+static json_t *json_of_array(const struct jsonx_doc *d, const struct jsonx_node *v)
+{
+	json_t *a = json_array(), *e;
+
+	for (const struct jsonx_node *x = jsonx_first(d, v); a != NULL && x != NULL; x = jsonx_next(d, v, x))
+		if ((e = jsonx_json(d, x)) == NULL || json_array_append_new(a, e) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
+}
+
+static json_t *json_of_object(const struct jsonx_doc *d, const struct jsonx_node *v)
+{
+	json_t *o = json_object(), *e;
+
+	for (const struct jsonx_node *k = jsonx_first(d, v); o != NULL && k != NULL; k = jsonx_next(d, v, k))
+		if ((e = jsonx_json(d, k + 1)) == NULL ||
+		    json_object_setn_new_nocheck(o, node_chars(d, k), k->len, e) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	return o;
+}
+
+json_t *jsonx_json(const struct jsonx_doc *doc, const struct jsonx_node *v)
+{
+	if (!in_doc(doc, v))
+		return NULL;
+	switch (v->kind) {
+	case JSONX_NULL:
+		return json_null();
+	case JSONX_FALSE:
+		return json_false();
+	case JSONX_TRUE:
+		return json_true();
+	case JSONX_INTEGER:
+		return json_integer(v->num.i);
+	case JSONX_REAL:
+		return json_real(v->num.d);
+	case JSONX_STRING:
+		return json_stringn_nocheck(node_chars(doc, v), v->len);
+	case JSONX_ARRAY:
+		return json_of_array(doc, v);
+	default:
+		return json_of_object(doc, v);
+	}
+}
+
+int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msglen, size_t *offset)
+{
+	struct jsonx_doc doc;
+	int rc = jsonx_read(text, len, &doc, msg, msglen, offset);
+
+	*out = NULL;
+	if (rc != ATTEST_OK)
+		return rc;
+	*out = jsonx_json(&doc, &doc.nodes[0]);
+	jsonx_doc_free(&doc);
+	if (*out == NULL) {
 		if (msg != NULL && msglen > 0)
-			snprintf(msg, msglen, "%s", r.msg ? r.msg : "invalid JSON");
+			snprintf(msg, msglen, "out of memory");
 		if (offset != NULL)
-			*offset = r.at;
+			*offset = 0;
 		return ATTEST_E_PARSE;
 	}
-	*out = v;
 	return ATTEST_OK;
 }

@@ -1,18 +1,14 @@
 /* JSON helpers: see jsonx.h. */
 #include "base/jsonx.h"
 
-int jsonx_parse(const char *text, size_t len, json_t **out, const char *code_prefix,
-		const char *doc, struct attest_err *err)
-{
-	char why[96];
-	size_t off = 0, line = 1, col = 1;
+#include <string.h>
 
-	*out = NULL;
-	if (len > JSONX_MAX_DOC)
-		return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is %zu bytes, over the %u-byte limit",
-				      doc, len, JSONX_MAX_DOC);
-	if (jsonx_load(text, len, out, why, sizeof(why), &off) == ATTEST_OK)
-		return ATTEST_OK;
+/* The error of a document the reader refused at byte off, with its line and column. */
+static int refused(const char *text, size_t len, const char *why, size_t off, const char *code_prefix,
+		   const char *doc, struct attest_err *err)
+{
+	size_t line = 1, col = 1;
+
 	for (size_t i = 0; i < off && i < len; i++) {
 		if (text[i] == '\n') {
 			line++;
@@ -24,6 +20,40 @@ int jsonx_parse(const char *text, size_t len, json_t **out, const char *code_pre
 	attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is not valid JSON: %s", doc, why);
 	attest_err_where(err, "%s line %zu column %zu", doc, line, col);
 	return ATTEST_E_PARSE;
+}
+
+static int too_big(size_t len, const char *code_prefix, const char *doc, struct attest_err *err)
+{
+	return attest_err_set(err, ATTEST_E_PARSE, code_prefix, "%s is %zu bytes, over the %u-byte limit", doc,
+			      len, JSONX_MAX_DOC);
+}
+
+int jsonx_parse(const char *text, size_t len, json_t **out, const char *code_prefix,
+		const char *doc, struct attest_err *err)
+{
+	char why[96];
+	size_t off = 0;
+
+	*out = NULL;
+	if (len > JSONX_MAX_DOC)
+		return too_big(len, code_prefix, doc, err);
+	if (jsonx_load(text, len, out, why, sizeof(why), &off) == ATTEST_OK)
+		return ATTEST_OK;
+	return refused(text, len, why, off, code_prefix, doc, err);
+}
+
+int jsonx_index(const char *text, size_t len, struct jsonx_doc *out, const char *code_prefix, const char *docname,
+		struct attest_err *err)
+{
+	char why[96];
+	size_t off = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len > JSONX_MAX_DOC)
+		return too_big(len, code_prefix, docname, err);
+	if (jsonx_read(text, len, out, why, sizeof(why), &off) == ATTEST_OK)
+		return ATTEST_OK;
+	return refused(text, len, why, off, code_prefix, docname, err);
 }
 
 static int jsonx_get(const json_t *obj, const char *key, json_type type, json_t **out,

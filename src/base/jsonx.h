@@ -40,6 +40,66 @@ int jsonx_parse(const char *text, size_t len, json_t **out, const char *code_pre
  */
 int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msglen, size_t *offset);
 
+/* ---- Reading without building values ------------------------------------ */
+
+enum jsonx_kind { JSONX_NULL, JSONX_FALSE, JSONX_TRUE, JSONX_INTEGER, JSONX_REAL, JSONX_STRING, JSONX_ARRAY, JSONX_OBJECT };
+
+/*
+ * One value of a document jsonx_read indexed, in document order: an
+ * object's members follow it as key (a JSONX_STRING) then value, an array's
+ * elements follow it, and `end` is the index just past the value and all it
+ * holds. Strings are not copied: a string's value is in the text, or in the
+ * document's own buffer when it had escapes to decode.
+ */
+struct jsonx_node {
+	uint8_t kind;    /* enum jsonx_kind */
+	uint8_t escaped; /* string: its value is in doc->esc, not in the text */
+	uint32_t count;  /* object: members; array: elements */
+	uint32_t end;
+	uint32_t off, len; /* string: its value; any other value: its text */
+	union {
+		int64_t i;
+		double d;
+	} num;
+};
+
+struct jsonx_doc {
+	const char *text;
+	struct jsonx_node *nodes; /* nodes[0] is the document's value */
+	uint32_t n, cap;
+	char *esc; /* decoded escaped strings */
+	size_t esc_len, esc_cap;
+};
+
+/*
+ * The reader behind jsonx_load, without the values: the same documents
+ * accepted (same rules, same limits), indexed into doc (the caller's:
+ * jsonx_doc_free, also after a failure). text must outlive doc. Errors as
+ * jsonx_load.
+ */
+int jsonx_read(const char *text, size_t len, struct jsonx_doc *doc, char *msg, size_t msglen, size_t *offset);
+/* jsonx_read with jsonx_parse's error (code_prefix, "<doc> is not valid JSON: ...", line and column). */
+int jsonx_index(const char *text, size_t len, struct jsonx_doc *doc, const char *code_prefix, const char *docname,
+		struct attest_err *err);
+void jsonx_doc_free(struct jsonx_doc *doc);
+
+/* The member key of obj, or NULL (absent, or obj NULL or not an object). */
+const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct jsonx_node *obj, const char *key);
+/* A string's value and length (it may hold NUL bytes), or NULL when v is not a string. */
+const char *jsonx_str(const struct jsonx_doc *doc, const struct jsonx_node *v, size_t *len);
+/* The exact text of a value that is not a string (an object as sent, a number as written). */
+const char *jsonx_text(const struct jsonx_doc *doc, const struct jsonx_node *v, size_t *len);
+/*
+ * Iteration: the first element of an array (or the first key of an
+ * object), then the next one after cur, NULL at the end. An object's
+ * value is the node after its key (key + 1).
+ */
+const struct jsonx_node *jsonx_first(const struct jsonx_doc *doc, const struct jsonx_node *container);
+const struct jsonx_node *jsonx_next(const struct jsonx_doc *doc, const struct jsonx_node *container,
+				    const struct jsonx_node *cur);
+/* The value as a jansson value (new reference), or NULL when out of memory. */
+json_t *jsonx_json(const struct jsonx_doc *doc, const struct jsonx_node *v);
+
 int jsonx_get_str(const json_t *obj, const char *key, const char **out, const char *code_prefix,
 		  const char *doc, struct attest_err *err);
 int jsonx_get_int(const json_t *obj, const char *key, int64_t *out, const char *code_prefix,
