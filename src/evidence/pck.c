@@ -336,129 +336,6 @@ static int check_cns(const char *leaf_cn, const char *ca_cn, const char *prefix,
 	return ATTEST_OK;
 }
 
-static int check_names(STACK_OF(X509) * chain, const char *prefix, struct attest_err *err)
-{
-	char cn[128], ca[128];
-
-	name_cn(X509_get_subject_name(sk_X509_value(chain, 0)), cn, sizeof(cn));
-	if (sk_X509_num(chain) > 1)
-		name_cn(X509_get_subject_name(sk_X509_value(chain, 1)), ca, sizeof(ca));
-	return check_cns(cn, sk_X509_num(chain) > 1 ? ca : NULL, prefix, err);
-}
-
-/* QVL REQUIRED_X509_EXTENSIONS of a PCK certificate (formats.md §2.1). */
-static int check_required_extensions(X509 *pck, const char *prefix, struct attest_err *err)
-{
-	static const struct {
-		int nid;
-		const char *name;
-	} req[] = {{NID_authority_key_identifier, "authority key identifier"},
-		   {NID_crl_distribution_points, "CRL distribution points"},
-		   {NID_subject_key_identifier, "subject key identifier"},
-		   {NID_key_usage, "key usage"},
-		   {NID_basic_constraints, "basic constraints"}};
-	size_t i;
-
-	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++)
-		if (X509_get_ext_by_NID(pck, req[i].nid, -1) < 0)
-			return perr(err, ATTEST_E_VERIFY, prefix, "pck.extensions",
-				    "PCK certificate lacks the %s extension Intel's PCK profile requires",
-				    req[i].name);
-	return ATTEST_OK;
-}
-
-int intel_root_check(X509 *carried, STACK_OF(X509) * roots, const char *code, struct attest_err *err)
-{
-	EVP_PKEY *key = X509_get0_pubkey(carried);
-	int i;
-
-	/* A copy of a trusted root (same subject and key, possibly another certificate of it, §2.2)
-	 * whose own self-signature verifies: anything else is a tampered or foreign root. */
-	for (i = 0; i < sk_X509_num(roots); i++)
-		if (sk_X509_value(roots, i) == carried)
-			return ATTEST_OK; /* the anchor itself (intel_pem_chain_parse) */
-	for (i = 0; key != NULL && i < sk_X509_num(roots); i++) {
-		X509 *a = sk_X509_value(roots, i);
-
-		if (X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(carried)) == 0 &&
-		    EVP_PKEY_eq(X509_get0_pubkey(a), key) == 1 && X509_verify(carried, key) == 1)
-			return ATTEST_OK;
-	}
-	return attest_err_set(
-	    err, ATTEST_E_VERIFY, code,
-	    "the root certificate carried with the chain is not a valid certificate of a trusted "
-	    "Intel root key");
-}
-
-int pck_chain_verify(STACK_OF(X509) * chain, STACK_OF(X509) * roots, X509_CRL *pck_crl, X509_CRL *root_crl,
-		     int64_t now, bool no_revocation, struct pck_ext *ext, EVP_PKEY **leaf_key,
-		     const char *prefix, struct attest_err *err)
-{
-	struct x509_verify_opts opts;
-	STACK_OF(X509) *untrusted = NULL;
-	STACK_OF(X509_CRL) *crls = NULL;
-	char code[ATTEST_ERR_NAME_MAX];
-	X509 *leaf;
-	int rc;
-
-	if (chain == NULL || sk_X509_num(chain) < 2 || sk_X509_num(chain) > 3)
-		return perr(err, ATTEST_E_PARSE, prefix, "pck.chain.parse",
-			    "PCK chain must hold the PCK, its CA and optionally the root (%d certificates)",
-			    chain ? sk_X509_num(chain) : 0);
-	if ((rc = check_names(chain, prefix, err)) != ATTEST_OK)
-		return rc;
-	snprintf(code, sizeof(code), "%s.pck.chain.root", prefix);
-	if (sk_X509_num(chain) == 3 &&
-	    (rc = intel_root_check(sk_X509_value(chain, 2), roots, code, err)) != ATTEST_OK)
-		return rc;
-	leaf = sk_X509_value(chain, 0);
-	untrusted = sk_X509_new_null();
-	crls = sk_X509_CRL_new_null();
-	if (untrusted == NULL || crls == NULL) {
-		rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
-		goto out;
-	}
-	/*
-	 * The carried root passed intel_root_check: it is an anchor or a valid
-	 * certificate of an anchor's key, so the path ends at that anchor either
-	 * way. Leaving it out of the untrusted set spares x509_chain_verify a
-	 * second check of its self-signature.
-	 */
-	if (!sk_X509_push(untrusted, sk_X509_value(chain, 1))) {
-		rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
-		goto out;
-	}
-	if (!no_revocation && (pck_crl == NULL || root_crl == NULL)) {
-		rc = perr(err, ATTEST_E_COLLATERAL, prefix, "pck.chain.crl_missing",
-			  "PCK CRL and Root CA CRL are both required (revocation checking is on)");
-		goto out;
-	}
-	if ((pck_crl && !sk_X509_CRL_push(crls, pck_crl)) ||
-	    (root_crl && !sk_X509_CRL_push(crls, root_crl))) {
-		rc = perr(err, ATTEST_E_NOMEM, prefix, "pck.chain", "out of memory");
-		goto out;
-	}
-	memset(&opts, 0, sizeof(opts));
-	opts.time = now;
-	opts.anchors = roots;
-	opts.crls = no_revocation ? NULL : crls;
-	opts.require_crls = !no_revocation;
-	snprintf(code, sizeof(code), "%s.pck.chain", prefix);
-	if ((rc = x509_chain_verify(leaf, untrusted, &opts, NULL, code, err)) != ATTEST_OK) {
-		attest_err_prefix(err, "PCK certificate chain: ");
-		goto out;
-	}
-	if ((rc = check_required_extensions(leaf, prefix, err)) != ATTEST_OK ||
-	    (rc = pck_ext_from_cert(leaf, ext, prefix, err)) != ATTEST_OK)
-		goto out;
-	if (leaf_key != NULL && (*leaf_key = X509_get_pubkey(leaf)) == NULL)
-		rc = perr(err, ATTEST_E_PARSE, prefix, "pck.key", "PCK certificate public key unreadable");
-out:
-	sk_X509_free(untrusted); /* borrowed certificates */
-	sk_X509_CRL_free(crls);	 /* borrowed CRLs */
-	return rc;
-}
-
 /* The DER of one PEM body (standard alphabet, line breaks ignored). */
 static int pem_body_der(const uint8_t *b, size_t n, uint8_t **der, size_t *der_len)
 {
@@ -480,24 +357,6 @@ static int pem_body_der(const uint8_t *b, size_t n, uint8_t **der, size_t *der_l
 	rc = b64_decode(text, k, der, der_len);
 	free(text);
 	return rc;
-}
-
-/* An anchor whose DER is exactly der, or NULL. */
-static X509 *anchor_with_der(STACK_OF(X509) * roots, const uint8_t *der, size_t len)
-{
-	int i;
-
-	for (i = 0; i < sk_X509_num(roots); i++) {
-		X509 *a = sk_X509_value(roots, i);
-		unsigned char *enc = NULL;
-		int n = i2d_X509(a, &enc);
-		bool same = n > 0 && (size_t)n == len && memcmp(enc, der, len) == 0;
-
-		OPENSSL_free(enc);
-		if (same)
-			return a;
-	}
-	return NULL;
 }
 
 static bool pem_space(uint8_t ch)
@@ -534,43 +393,6 @@ static int pem_next_der(const uint8_t *pem, size_t len, size_t *pos, uint8_t **d
 	if (pem_body_der(body, (size_t)(stop - body), der, der_len) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain: PEM body is not base64");
 	*pos = (size_t)(stop - pem) + el;
-	return ATTEST_OK;
-}
-
-int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots, STACK_OF(X509) * *out,
-			  const char *code, struct attest_err *err)
-{
-	STACK_OF(X509) *chain = sk_X509_new_null();
-	size_t i = 0;
-	int rc = ATTEST_OK;
-
-	if (chain == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, code, "out of memory");
-	while (rc == ATTEST_OK) {
-		uint8_t *der = NULL;
-		size_t der_len = 0;
-		X509 *x = NULL;
-
-		if ((rc = pem_next_der(pem, len, &i, &der, &der_len, code, err)) != ATTEST_OK || der == NULL)
-			break;
-		/* A copy of a trusted root is the anchor itself: no second parse, nothing to re-check. */
-		if ((x = anchor_with_der(roots, der, der_len)) != NULL)
-			X509_up_ref(x);
-		else
-			rc = x509_from_der(der, der_len, &x, code, err);
-		free(der);
-		if (rc == ATTEST_OK && !sk_X509_push(chain, x)) {
-			X509_free(x);
-			rc = attest_err_set(err, ATTEST_E_NOMEM, code, "out of memory");
-		}
-	}
-	if (rc == ATTEST_OK && sk_X509_num(chain) == 0)
-		rc = attest_err_set(err, ATTEST_E_PARSE, code, "certificate chain holds no certificate");
-	if (rc != ATTEST_OK) {
-		sk_X509_pop_free(chain, X509_free);
-		return rc;
-	}
-	*out = chain;
 	return ATTEST_OK;
 }
 
@@ -735,25 +557,95 @@ int pck_ca_of_der(const struct x509_der_cert *pck, enum pck_ca *out, const char 
 	return ca_from_issuer_cn(cn, out, prefix, err);
 }
 
+/* Two DER ranges hold the same bytes (Names are compared as DER, as x509_der_chain_verify does). */
+static bool span_same(struct der_span a, struct der_span b)
+{
+	return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
 int intel_der_root_check(const struct x509_der_cert *carried, const struct intel_der_anchors *anchors,
 			 const char *code, struct attest_err *err)
 {
-	/* As intel_root_check: the anchor itself, or another certificate of an anchor's subject and key
-	 * whose self-signature verifies (§2.2: Intel's root exists as two certificates). */
+	/* The anchor itself, or another certificate of an anchor's subject and key whose self-signature
+	 * verifies (§2.2: Intel's root exists as two certificates); chain building would otherwise skip a
+	 * carried root and leave its bytes unchecked. */
 	for (size_t i = 0; anchors != NULL && i < anchors->n; i++)
 		if (anchors->certs[i] == carried)
 			return ATTEST_OK;
 	for (size_t i = 0; anchors != NULL && i < anchors->n; i++) {
 		const struct x509_der_cert *a = anchors->certs[i];
 
-		if (a->subject.n == carried->subject.n &&
-		    memcmp(a->subject.p, carried->subject.p, a->subject.n) == 0 &&
-		    memcmp(a->pub_xy, carried->pub_xy, 64) == 0 && x509_der_signed_by(carried, a->key))
+		if (span_same(a->subject, carried->subject) && memcmp(a->pub_xy, carried->pub_xy, 64) == 0 &&
+		    x509_der_signed_by(carried, a->key))
 			return ATTEST_OK;
 	}
 	return attest_err_set(err, ATTEST_E_VERIFY, code,
 			      "the root certificate carried with the chain is not a valid certificate of a "
 			      "trusted Intel root key");
+}
+
+int intel_der_signer_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
+			    struct x509_der_crl *root_crl, int64_t now, unsigned usage,
+			    const struct x509_der_cert **anchor_out, const char *code, struct attest_err *err)
+{
+	struct x509_der_verify_opts o;
+	char sub[ATTEST_ERR_NAME_MAX];
+	int rc;
+
+	if (chain == NULL || chain->n < 1 || chain->n > 2)
+		return perr(err, ATTEST_E_PARSE, code, "parse",
+			    "the issuer chain holds %zu certificates; Intel's is the signer and at most the root",
+			    chain ? chain->n : 0);
+	snprintf(sub, sizeof(sub), "%s.root", code);
+	if (chain->n == 2 && (rc = intel_der_root_check(chain->cert[1], anchors, sub, err)) != ATTEST_OK)
+		return rc;
+	if (anchors == NULL || anchors->n == 0)
+		return perr(err, ATTEST_E_VERIFY, code, "root", "no Intel root in Intel's profile is configured");
+	/* The carried root was matched to an anchor above: the path ends at that anchor. */
+	memset(&o, 0, sizeof(o));
+	o.time = now;
+	o.anchors = anchors->certs;
+	o.n_anchors = anchors->n;
+	o.crls = root_crl != NULL ? &root_crl : NULL;
+	o.n_crls = root_crl != NULL ? 1 : 0;
+	o.require_crls = root_crl != NULL;
+	if ((rc = x509_der_chain_verify(chain->cert, 1, &o, anchor_out, code, err)) != ATTEST_OK)
+		return rc;
+	/* What the signer signs needs its key usage (Intel PCK Certificate and CRL Profile). */
+	if (!(chain->cert[0]->exts & X509_DER_EXT_KU) || (chain->cert[0]->key_usage & usage) != usage)
+		return perr(err, ATTEST_E_VERIFY, code, "key_usage",
+			    "the signer's keyUsage lacks %s",
+			    usage & X509_DER_KU_CRL_SIGN ? "cRLSign" : "digitalSignature");
+	return ATTEST_OK;
+}
+
+int intel_der_crl_verify(const struct x509_der_crl *crl, const struct x509_der_cert *issuer, int64_t now,
+			 const char *code, struct attest_err *err)
+{
+	char cn[128];
+
+	x509_der_name_cn(issuer->subject, cn, sizeof(cn));
+	/* RFC 5280 6.3.3 (b): issued under the certificate's name, its AKI the certificate's SKI. */
+	if (!span_same(crl->issuer, issuer->subject) || !(issuer->exts & X509_DER_EXT_SKI) ||
+	    !span_same(crl->aki, issuer->ski))
+		return perr(err, ATTEST_E_COLLATERAL, code, "crl_issuer",
+			    "the CRL is not issued by \"CN=%s\" (issuer name or authority key identifier)", cn);
+	if (!(issuer->exts & X509_DER_EXT_KU) || !(issuer->key_usage & X509_DER_KU_CRL_SIGN))
+		return perr(err, ATTEST_E_VERIFY, code, "invalid",
+			    "the CRL's issuer \"CN=%s\" lacks keyUsage cRLSign", cn);
+	if (crl->unknown_critical != 0)
+		return perr(err, ATTEST_E_VERIFY, code, "invalid",
+			    "the CRL carries an unrecognised critical extension (at +0x%zx)",
+			    crl->unknown_critical);
+	if (issuer->key == NULL || ecdsa_verify_der(issuer->key, HASH_SHA256, crl->tbs.p, crl->tbs.n, crl->sig.p,
+						    crl->sig.n, "x509", NULL) != ATTEST_OK)
+		return perr(err, ATTEST_E_COLLATERAL, code, "crl_signature",
+			    "the CRL's signature does not verify with the key of \"CN=%s\"", cn);
+	if (crl->this_update > now || now >= crl->next_update)
+		return perr(err, ATTEST_E_COLLATERAL, code, "crl_expired",
+			    "the CRL of \"CN=%s\" is %s at the verification time", cn,
+			    crl->this_update > now ? "not yet valid" : "past its nextUpdate");
+	return ATTEST_OK;
 }
 
 /* QVL REQUIRED_X509_EXTENSIONS of a PCK certificate (formats.md §2.1), over the DER view. */

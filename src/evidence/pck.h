@@ -5,7 +5,8 @@
  * PCK certificates (formats.md §2): the Intel SGX extension
  * (OID 1.2.840.113741.1.13.1), decoded by our own bounds-checked DER reader
  * over the extension's octets, and the PCK chain check to the Intel root
- * with the PCK CRL and the Root CA CRL.
+ * with the PCK CRL and the Root CA CRL, over the strict DER reader of
+ * crypto/x509_der.h (the quote verifiers and the collateral import alike).
  *
  * Error names (prefix "sgx" / "tdx"):
  *   <p>.pck.extension.missing     no SGX extension in the PCK certificate
@@ -16,7 +17,7 @@
  *   <p>.pck.subject               PCK / CA / root common name not as Intel's
  *   <p>.pck.extensions            AKI, CRL DP, SKI, key usage or basic constraints missing
  *   <p>.pck.chain.<x509 suffix>   from x509_chain_verify (expired, revoked, ...)
- *   <p>.pck.chain.parse           chain PEM unreadable / wrong length
+ *   <p>.pck.chain.parse           chain PEM unreadable / wrong number of certificates
  *   <p>.pck.chain.der.<rule>      a certificate outside Intel's DER profile (crypto/x509_der.h:
  *                                 length, tag, trailing, version, serial, algorithm, name, time,
  *                                 spki, key, unique_id, extension, key_identifier, basic_constraints,
@@ -72,37 +73,7 @@ int pck_ca_of_cert(X509 *pck, enum pck_ca *out, const char *prefix, struct attes
 
 const char *pck_ca_name(enum pck_ca ca); /* "processor" / "platform" (PCS's ca= values) */
 
-/*
- * Verifies a PCK chain (leaf first, as quotes carry it: PCK, CA, root) to
- * one of `roots` at `now` with the PCK CRL and Root CA CRL (either may be
- * NULL only when no_revocation), checking Intel's common names (§2.2).
- * Fills *ext from the leaf's SGX extension; *leaf_key (optional) receives a
- * new reference to the PCK public key.
- */
-int pck_chain_verify(STACK_OF(X509) * chain, STACK_OF(X509) * roots, X509_CRL *pck_crl, X509_CRL *root_crl,
-		     int64_t now, bool no_revocation, struct pck_ext *ext, EVP_PKEY **leaf_key,
-		     const char *prefix, struct attest_err *err);
-
-/*
- * A root certificate carried with a chain (the 3rd PEM of a type-5 PCK
- * chain, the 2nd of an issuer chain) must be a valid certificate of a
- * trusted root: same subject and key as an anchor, self-signature verifying
- * (chain building may otherwise skip it, leaving its bytes unchecked).
- * Error: `code` (ATTEST_E_VERIFY).
- */
-int intel_root_check(X509 *carried, STACK_OF(X509) * roots, const char *code, struct attest_err *err);
-
-/*
- * Parses a PEM certificate chain (only certificates and whitespace) like
- * x509_stack_from_pem, except that a certificate whose DER is exactly one of
- * `roots` is that anchor (a new reference), not a second parse: the quote's
- * and the collateral's root is nearly always the anchor itself.
- * Error: `code` (ATTEST_E_PARSE).
- */
-int intel_pem_chain_parse(const uint8_t *pem, size_t len, STACK_OF(X509) * roots, STACK_OF(X509) * *out,
-			  const char *code, struct attest_err *err);
-
-/* ---- The same over the strict DER reader (crypto/x509_der.h): the cold path of intel.c ---- */
+/* ---- Chains over the strict DER reader (crypto/x509_der.h): intel.c and the collateral import ---- */
 
 #define INTEL_CHAIN_MAX 3
 
@@ -129,9 +100,12 @@ int intel_der_anchors_new(STACK_OF(X509) * roots, struct intel_der_anchors **out
 void intel_der_anchors_free(struct intel_der_anchors *a);
 
 /*
- * Parses a PEM chain of at most INTEL_CHAIN_MAX certificates like
- * intel_pem_chain_parse, each with x509_der_cert_parse. Errors:
- * <code>.parse (PEM, count), <code>.der.<rule> (x509_der.h).
+ * Parses a PEM chain (only certificates and whitespace) of at most
+ * INTEL_CHAIN_MAX certificates, each with x509_der_cert_parse, except that
+ * a certificate whose DER is exactly an anchor's is that anchor (borrowed,
+ * no second parse: the carried root is nearly always the anchor itself).
+ * Errors: <code>.parse (PEM, count), <code>.der.<rule> (x509_der.h), the
+ * message naming the certificate ("certificate 2 of the chain: ").
  */
 int intel_pem_chain_der(const uint8_t *pem, size_t len, const struct intel_der_anchors *anchors,
 			struct intel_der_chain *out, const char *code, struct attest_err *err);
@@ -140,7 +114,14 @@ int intel_pem_chain_der(const uint8_t *pem, size_t len, const struct intel_der_a
 int intel_crl_der(const uint8_t *p, size_t len, struct x509_der_crl **out, const char *code,
 		  struct attest_err *err);
 
-/* pck_ext_from_cert, pck_ca_of_cert and intel_root_check over DER views. */
+/*
+ * pck_ext_from_cert and pck_ca_of_cert over DER views, and the check of a
+ * root carried with a chain (the 3rd PEM of a type-5 PCK chain, the 2nd of
+ * an issuer chain): it must be a valid certificate of a trusted root, the
+ * anchor itself or another certificate of an anchor's subject and key whose
+ * self-signature verifies (chain building would otherwise skip it, leaving
+ * its bytes unchecked). Error: `code` (ATTEST_E_VERIFY).
+ */
 int pck_ext_from_der(const struct x509_der_cert *cert, struct pck_ext *out, const char *prefix,
 		     struct attest_err *err);
 int pck_ca_of_der(const struct x509_der_cert *pck, enum pck_ca *out, const char *prefix,
@@ -149,16 +130,48 @@ int intel_der_root_check(const struct x509_der_cert *carried, const struct intel
 			 const char *code, struct attest_err *err);
 
 /*
- * pck_chain_verify over DER views (x509_der_chain_verify, same error
- * names), also requiring each CRL's cRLNumber and its AKI to be the
- * issuer's SKI, and the PCK's keyUsage digitalSignature (it signs the QE
- * report): <p>.pck.key_usage. The CRLs remember their verified signature;
- * *anchor_out (optional) receives the anchor the path ended at.
+ * Verifies a PCK chain (leaf first, as quotes carry it: PCK, CA, optionally
+ * the root) to one of `anchors` at `now` with the PCK CRL and the Root CA
+ * CRL (either may be NULL only when no_revocation) through
+ * x509_der_chain_verify (the error names of x509_chain_verify), checking
+ * Intel's common names (§2.2), the carried root (intel_der_root_check), the
+ * extensions Intel's PCK profile requires, each CRL's cRLNumber and its AKI
+ * being the issuer's SKI, and the PCK's keyUsage digitalSignature (it signs
+ * the QE report): <p>.pck.key_usage. Fills *ext from the leaf's SGX
+ * extension. The CRLs remember their verified signature; *anchor_out
+ * (optional) receives the anchor the path ended at.
  */
 int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
 			 struct x509_der_crl *pck_crl, struct x509_der_crl *root_crl, int64_t now,
 			 bool no_revocation, struct pck_ext *ext, const struct x509_der_cert **anchor_out,
 			 const char *prefix, struct attest_err *err);
+
+/*
+ * An Intel issuer chain as PCS serves it with TCB Info, QE identities and
+ * PCK CRLs (the signer, then at most the root), verified to `anchors` at
+ * `now`: the carried root (intel_der_root_check), the signer through
+ * x509_der_chain_verify (with the Root CA CRL when root_crl is not NULL),
+ * and the signer's keyUsage holding every bit of `usage` (X509_DER_KU_*:
+ * digitalSignature for the TCB Signing key, cRLSign for a CRL's issuer).
+ * Whose name the signer must bear is the caller's to check.
+ * Errors: <code>.parse (more than two certificates), <code>.root (carried
+ * root, or no anchor in Intel's profile), <code>.<x509 suffix>,
+ * <code>.key_usage. *anchor_out (optional): the anchor the path ended at.
+ */
+int intel_der_signer_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
+			    struct x509_der_crl *root_crl, int64_t now, unsigned usage,
+			    const struct x509_der_cert **anchor_out, const char *code, struct attest_err *err);
+
+/*
+ * A CRL on its own (collateral checked before it is stored, not yet applied
+ * to a chain), as x509_der_chain_verify judges a CRL it applies: issued
+ * under `issuer`'s name with its AKI the issuer's SKI, the issuer allowed
+ * to sign CRLs, no unknown critical extension, signed by the issuer's key,
+ * and current (thisUpdate <= now < nextUpdate).
+ * Errors: <code>.crl_issuer, <code>.invalid, <code>.crl_signature, <code>.crl_expired.
+ */
+int intel_der_crl_verify(const struct x509_der_crl *crl, const struct x509_der_cert *issuer, int64_t now,
+			 const char *code, struct attest_err *err);
 
 /* The built-in Intel SGX Root CA (formats.md §2.2, vectors/roots), as PEM. */
 extern const char INTEL_SGX_ROOT_CA_PEM[];

@@ -28,6 +28,7 @@
 #include "collateral/bundle.h"
 #include "collateral/cached.h"
 #include "crypto/crypto.h"
+#include "crypto/x509_der.h"
 #include "evidence/amd_certs.h"
 #include "evidence/pck.h"
 #include "evidence/snp.h"
@@ -55,6 +56,10 @@ struct vctx {
 	struct evidence_ctx ectx;
 	struct evidence_anchors anchors; /* the pipeline's (borrowed) or the built-in ones (owned) */
 	bool own;
+	/* The Intel roots as DER views (owned): Intel items are read and verified by the strict DER
+	 * reader the quote verifiers use (crypto/x509_der.h, evidence/pck.h), so one verifier decides
+	 * what an import lets into the cache and what a quote accepts from it. */
+	struct intel_der_anchors *intel;
 	int64_t grace; /* stale-while-revalidate of TCB Info / identities (cached.h) */
 };
 
@@ -71,6 +76,8 @@ static int vctx_init(struct srv *srv, int64_t now, struct vctx *v, struct attest
 		v->own = true;
 		rc = intel_sgx_default_roots(&v->anchors.intel_sgx_roots, err);
 	}
+	if (rc == ATTEST_OK)
+		rc = intel_der_anchors_new(v->anchors.intel_sgx_roots, &v->intel, err);
 	v->ectx.now = now;
 	v->ectx.anchors = &v->anchors;
 	return rc;
@@ -78,6 +85,7 @@ static int vctx_init(struct srv *srv, int64_t now, struct vctx *v, struct attest
 
 static void vctx_clear(struct vctx *v)
 {
+	intel_der_anchors_free(v->intel);
 	if (v->own)
 		sk_X509_pop_free(v->anchors.intel_sgx_roots, X509_free);
 }
@@ -95,24 +103,42 @@ static int refuse(struct attest_err *err, const char *name, const char *fmt, ...
 	return attest_err_set(err, ATTEST_E_VERIFY, name, "%s", msg);
 }
 
-/* An Intel issuer chain (signer first) verified to the Intel roots; *signer borrowed from *chain. */
-static int intel_signer(const struct vctx *v, const struct bundle_item *it, STACK_OF(X509) * *chain,
-			X509 **signer, struct attest_err *err)
+/*
+ * The item's issuer chain read by the strict DER reader (every certificate
+ * in Intel's profile); *chain is filled (caller frees) even on failure.
+ * Errors: collateral.import.chain (none), collateral.import.chain.parse
+ * (PEM, count), collateral.import.chain.der.<rule> (x509_der.h), the
+ * message naming the certificate.
+ */
+static int issuer_chain(const struct vctx *v, const struct bundle_item *it, struct intel_der_chain *chain,
+			struct attest_err *err)
 {
-	struct x509_verify_opts o = {
-	    .time = v->ectx.now, .anchors = v->anchors.intel_sgx_roots, .exact_chain = true};
 	int rc;
 
-	if (it->blob.chain == NULL)
+	if (it->blob.chain == NULL || it->blob.chain_len == 0)
 		return refuse(err, "collateral.import.chain", "%s has no issuer chain", it->key);
-	rc = intel_pem_chain_parse(it->blob.chain, it->blob.chain_len, v->anchors.intel_sgx_roots, chain,
-				   "collateral.import.chain", err);
-	if (rc == ATTEST_OK && sk_X509_num(*chain) < 1)
-		rc = refuse(err, "collateral.import.chain", "%s has an empty issuer chain", it->key);
-	if (rc == ATTEST_OK)
-		rc = x509_chain_verify(sk_X509_value(*chain, 0), *chain, &o, NULL, "collateral.import.chain",
-				       err);
-	*signer = rc == ATTEST_OK ? sk_X509_value(*chain, 0) : NULL;
+	rc = intel_pem_chain_der(it->blob.chain, it->blob.chain_len, v->intel, chain, "collateral.import.chain",
+				 err);
+	if (rc != ATTEST_OK)
+		attest_err_prefix(err, "issuer chain: ");
+	return rc;
+}
+
+/*
+ * An Intel issuer chain (the signer, then at most the root) verified to the
+ * Intel roots as the quote verifiers verify it (intel_der_signer_verify),
+ * the signer holding the key usage `usage`; the signer is chain->cert[0].
+ * Revocation by the Root CA CRL is checked on use, with the CRL of that time.
+ */
+static int intel_signer(const struct vctx *v, const struct bundle_item *it, unsigned usage,
+			struct intel_der_chain *chain, struct attest_err *err)
+{
+	int rc = issuer_chain(v, it, chain, err);
+
+	if (rc == ATTEST_OK &&
+	    (rc = intel_der_signer_verify(chain, v->intel, NULL, v->ectx.now, usage, NULL,
+					  "collateral.import.chain", err)) != ATTEST_OK)
+		attest_err_prefix(err, "issuer chain: ");
 	return rc;
 }
 
@@ -147,26 +173,41 @@ static bool key_names(const char *item_key, const char *base, int64_t eval_num)
 	return sel.eval_num == 0 || (int64_t)sel.eval_num == eval_num;
 }
 
+/* A TCB Info or QE identity is signed by Intel's TCB Signing certificate, as the quote verifiers require. */
+static int tcb_signer(const struct vctx *v, const struct bundle_item *it, struct intel_der_chain *chain,
+		      EVP_PKEY **key, struct attest_err *err)
+{
+	char cn[128];
+	int rc = intel_signer(v, it, X509_DER_KU_DIGITAL_SIGNATURE, chain, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	x509_der_name_cn(chain->cert[0]->subject, cn, sizeof(cn));
+	if (strstr(cn, "SGX TCB Signing") == NULL)
+		return refuse(err, "collateral.import.chain.subject",
+			      "%s is signed by \"%s\", not the Intel SGX TCB Signing certificate", it->key, cn);
+	*key = chain->cert[0]->key; /* borrowed from the chain */
+	return ATTEST_OK;
+}
+
 static int verify_tcb_or_qe(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
 {
-	STACK_OF(X509) *chain = NULL;
+	struct intel_der_chain chain = {0};
 	struct tcb_info *ti = NULL;
 	struct qe_identity *qi = NULL;
-	X509 *signer = NULL;
+	EVP_PKEY *signer = NULL;
 	char key[CACHED_KEY_MAX] = "";
-	int rc = intel_signer(v, it, &chain, &signer, err);
+	int rc = tcb_signer(v, it, &chain, &signer, err);
 
 	if (rc == ATTEST_OK && it->kind == BUNDLE_TCB_INFO &&
 	    (rc = tcb_info_parse(it->blob.data, it->blob.len, &ti, "collateral.import", err)) == ATTEST_OK &&
-	    (rc = tcb_info_verify_signature(ti, X509_get0_pubkey(signer), "collateral.import", err)) ==
-		ATTEST_OK)
+	    (rc = tcb_info_verify_signature(ti, signer, "collateral.import", err)) == ATTEST_OK)
 		cached_key_tcb_info(ti->id == TCB_INFO_ID_TDX ? COLLATERAL_TEE_TDX : COLLATERAL_TEE_SGX,
 				    ti->fmspc, key);
 	if (rc == ATTEST_OK && it->kind == BUNDLE_QE_IDENTITY &&
 	    (rc = qe_identity_parse(it->blob.data, it->blob.len, &qi, "collateral.import", err)) ==
 		ATTEST_OK &&
-	    (rc = qe_identity_verify_signature(qi, X509_get0_pubkey(signer), "collateral.import", err)) ==
-		ATTEST_OK)
+	    (rc = qe_identity_verify_signature(qi, signer, "collateral.import", err)) == ATTEST_OK)
 		cached_key_qe_identity((enum collateral_qe)qi->id, key);
 	if (rc == ATTEST_OK && !key_names(it->key, key, ti ? ti->eval_num : qi ? qi->eval_num : -1))
 		rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
@@ -177,7 +218,7 @@ static int verify_tcb_or_qe(const struct vctx *v, const struct bundle_item *it, 
 						     : -1));
 	tcb_info_free(ti);
 	qe_identity_free(qi);
-	sk_X509_pop_free(chain, X509_free);
+	intel_der_chain_free(&chain);
 	return rc;
 }
 
@@ -196,27 +237,51 @@ static int crl_by_any(X509_CRL *crl, STACK_OF(X509) * issuers, int64_t now, stru
 	return rc;
 }
 
+/*
+ * The Root CA CRL: issued by one of the Intel roots (the anchor of its
+ * name, when several roots are trusted: that one's verdict is the one to tell).
+ */
+static int root_crl_by_any(const struct x509_der_crl *crl, const struct intel_der_anchors *a, int64_t now,
+			   struct attest_err *err)
+{
+	int rc = refuse(err, "collateral.import.crl_issuer", "%s", "no trusted Intel root issued this CRL");
+
+	for (size_t i = 0; rc != ATTEST_OK && i < a->n; i++) {
+		if (a->certs[i]->subject.n != crl->issuer.n ||
+		    memcmp(a->certs[i]->subject.p, crl->issuer.p, crl->issuer.n) != 0)
+			continue;
+		attest_err_clear(err);
+		rc = intel_der_crl_verify(crl, a->certs[i], now, "collateral.import", err);
+	}
+	return rc;
+}
+
+/*
+ * A PCK CRL or the Root CA CRL, read by the DER reader the quote verifiers
+ * read it with (a CRL outside Intel's profile would refuse every quote
+ * once cached) and verified by its issuer.
+ */
 static int verify_intel_crl(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
 {
-	STACK_OF(X509) *chain = NULL;
-	X509_CRL *crl = NULL;
-	X509 *signer = NULL;
+	struct intel_der_chain chain = {0};
+	struct x509_der_crl *crl = NULL;
 	char cn[128] = "";
-	int rc = x509_crl_load(it->blob.data, it->blob.len, &crl, "collateral.import.crl", err);
+	int rc = intel_crl_der(it->blob.data, it->blob.len, &crl, "collateral.import.crl", err);
 
 	if (rc == ATTEST_OK && it->kind == BUNDLE_ROOT_CA_CRL) {
-		rc = crl_by_any(crl, v->anchors.intel_sgx_roots, v->ectx.now, err);
-	} else if (rc == ATTEST_OK && (rc = intel_signer(v, it, &chain, &signer, err)) == ATTEST_OK &&
-		   (rc = x509_crl_verify(crl, signer, v->ectx.now, "collateral.import", err)) == ATTEST_OK) {
+		rc = root_crl_by_any(crl, v->intel, v->ectx.now, err);
+	} else if (rc == ATTEST_OK && (rc = intel_signer(v, it, X509_DER_KU_CRL_SIGN, &chain, err)) == ATTEST_OK &&
+		   (rc = intel_der_crl_verify(crl, chain.cert[0], v->ectx.now, "collateral.import", err)) ==
+		       ATTEST_OK) {
 		/* The PCK CA that signed it (§2.2 names): the key must say the same CA. */
-		X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, cn, sizeof(cn));
+		x509_der_name_cn(crl->issuer, cn, sizeof(cn));
 		if (strstr(cn, strcmp(it->key, "pck_crl/platform") == 0 ? "Platform CA" : "Processor CA") ==
 		    NULL)
 			rc = attest_err_set(err, ATTEST_E_VERIFY, "collateral.import.key",
 					    "%s holds a CRL issued by \"%s\"", it->key, cn);
 	}
-	X509_CRL_free(crl);
-	sk_X509_pop_free(chain, X509_free);
+	x509_der_crl_free(crl);
+	intel_der_chain_free(&chain);
 	return rc;
 }
 
@@ -242,34 +307,59 @@ static bool pck_fits_key(const struct pck_ext *ext, const char *key)
 	return true;
 }
 
+/*
+ * The PCK certificate (one PEM) and its issuer chain, moved into *pck leaf
+ * first as quotes carry it (the two left empty). Errors:
+ * collateral.import.pck(.parse, .der.<rule>), the issuer chain's
+ * (issuer_chain), collateral.import.pck.chain.parse (too many certificates).
+ */
+static int pck_chain_of_item(const struct vctx *v, const struct bundle_item *it, struct intel_der_chain *leaf,
+			     struct intel_der_chain *chain, struct intel_der_chain *pck, struct attest_err *err)
+{
+	int rc = intel_pem_chain_der(it->blob.data, it->blob.len, v->intel, leaf, "collateral.import.pck", err);
+
+	if (rc != ATTEST_OK) {
+		attest_err_prefix(err, "the PCK certificate: ");
+		return rc;
+	}
+	if (leaf->n != 1)
+		return refuse(err, "collateral.import.pck", "%s must hold one certificate (it holds %zu)", it->key,
+			      leaf->n);
+	if ((rc = issuer_chain(v, it, chain, err)) != ATTEST_OK)
+		return rc;
+	if (chain->n + 1 > INTEL_CHAIN_MAX)
+		return refuse(err, "collateral.import.pck.chain.parse",
+			      "%s: the issuer chain holds %zu certificates; a PCK's is its CA and at most the root",
+			      it->key, chain->n);
+	*pck = *leaf;
+	for (size_t i = 0; i < chain->n; i++, pck->n++) {
+		pck->cert[pck->n] = chain->cert[i];
+		pck->owned[pck->n] = chain->owned[i];
+	}
+	memset(leaf, 0, sizeof(*leaf)); /* transferred */
+	memset(chain, 0, sizeof(*chain));
+	return ATTEST_OK;
+}
+
 static int verify_pck_cert(const struct vctx *v, const struct bundle_item *it, struct attest_err *err)
 {
-	STACK_OF(X509) *leaf = NULL, *chain = NULL;
+	struct intel_der_chain leaf = {0}, chain = {0}, pck = {0};
 	struct pck_ext ext;
-	int rc;
+	int rc = pck_chain_of_item(v, it, &leaf, &chain, &pck, err);
 
-	if (it->blob.chain == NULL)
-		return refuse(err, "collateral.import.chain", "%s has no issuer chain", it->key);
-	rc = x509_stack_from_pem(it->blob.data, it->blob.len, &leaf, "collateral.import.pck", err);
-	if (rc == ATTEST_OK)
-		rc = intel_pem_chain_parse(it->blob.chain, it->blob.chain_len, v->anchors.intel_sgx_roots,
-					   &chain, "collateral.import.chain", err);
-	if (rc == ATTEST_OK && (sk_X509_num(leaf) != 1 || !sk_X509_unshift(chain, sk_X509_value(leaf, 0))))
-		rc = refuse(err, "collateral.import.pck", "%s must hold one certificate", it->key);
-	else if (rc == ATTEST_OK)
-		X509_up_ref(sk_X509_value(leaf, 0));
 	/* Revocation is checked on use, with the PCK CRL of that time. */
 	if (rc == ATTEST_OK)
-		rc = pck_chain_verify(chain, v->anchors.intel_sgx_roots, NULL, NULL, v->ectx.now, true, &ext,
-				      NULL, "collateral.import", err);
+		rc = pck_der_chain_verify(&pck, v->intel, NULL, NULL, v->ectx.now, true, &ext, NULL,
+					  "collateral.import", err);
 	if (rc == ATTEST_OK && !pck_fits_key(&ext, it->key))
 		rc = attest_err_set(
 		    err, ATTEST_E_VERIFY, "collateral.import.key",
 		    "the PCK certificate under %s is not one PCS answers for that platform and TCB "
 		    "(another PCEID, or a TCB above the one asked for)",
 		    it->key);
-	sk_X509_pop_free(leaf, X509_free);
-	sk_X509_pop_free(chain, X509_free);
+	intel_der_chain_free(&leaf);
+	intel_der_chain_free(&chain);
+	intel_der_chain_free(&pck);
 	return rc;
 }
 
@@ -486,8 +576,10 @@ static bool verify_all(struct srv *srv, int64_t now, bool force, const struct bu
 	struct vctx v;
 	bool all = true;
 
-	if (vctx_init(srv, now, &v, err) != ATTEST_OK)
+	if (vctx_init(srv, now, &v, err) != ATTEST_OK) {
+		vctx_clear(&v);
 		return false;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct attest_err e;
 

@@ -7,8 +7,9 @@
  *  - every chain rule gives the error name x509_chain_verify gives;
  *  - differential: on the real Intel chains and CRLs (sgx, tdx, oe), the
  *    synthetic platform's, at the vector's time, at the edges of every
- *    validity window and with bits flipped, the DER verifier and OpenSSL's
- *    X509_verify_cert (pck_chain_verify) reach the same verdict.
+ *    validity window and with bits flipped, the DER verifier
+ *    (pck_der_chain_verify) and OpenSSL's X509_verify_cert (x509_chain_verify,
+ *    through openssl_verdict below) reach the same verdict.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1094,8 +1095,8 @@ static int64_t leaf_not_before(const struct case_in *c)
 	return t;
 }
 
-/* pck_der_chain_verify (new) */
-static int new_verdict(const struct case_in *c, char *name, size_t cap)
+/* The DER verifier's verdict (pck_der_chain_verify), as the quote verifiers and the collateral import reach it. */
+static int pck_der_verdict(const struct case_in *c, char *name, size_t cap)
 {
 	struct intel_der_anchors *a = NULL;
 	struct intel_der_chain ch = {0};
@@ -1121,38 +1122,59 @@ static int new_verdict(const struct case_in *c, char *name, size_t cap)
 	return rc;
 }
 
-/* pck_chain_verify over OpenSSL (old) */
-static int old_verdict(const struct case_in *c, char *name, size_t cap)
+/*
+ * OpenSSL's verdict, the reference the DER verifier is held to: the PEM
+ * read into X509 objects, the path built and checked by X509_verify_cert
+ * through x509_chain_verify (crypto.h) with every carried certificate on
+ * the path or a valid certificate of an anchor's key (exact_chain), the
+ * CRLs applied to every certificate below the anchor; then the leaf's
+ * keyUsage and SGX extension as OpenSSL finds them.
+ */
+static int openssl_verdict(const struct case_in *c, char *name, size_t cap)
 {
+	struct x509_verify_opts o = {.time = c->t, .anchors = c->roots, .exact_chain = true};
 	STACK_OF(X509) *chain = NULL;
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
 	X509_CRL *c1 = NULL, *c2 = NULL;
 	struct attest_err err;
 	struct pck_ext ext;
 	int rc;
 
 	attest_err_clear(&err);
-	rc = intel_pem_chain_parse(c->pem, c->pem_len, c->roots, &chain, "t.pck.chain.parse", &err);
-	if (rc == ATTEST_OK && !c->no_revocation) {
-		rc = x509_crl_load(c->pck_crl, c->pck_crl_len, &c1, "t", &err);
-		if (rc == ATTEST_OK)
-			rc = x509_crl_load(c->root_crl, c->root_crl_len, &c2, "t", &err);
+	assert_non_null(crls);
+	rc = x509_stack_from_pem(c->pem, c->pem_len, &chain, "t.pck.chain", &err);
+	/* A PCK chain is the PCK, its CA and at most the root. */
+	if (rc == ATTEST_OK && (sk_X509_num(chain) < 2 || sk_X509_num(chain) > 3))
+		rc = attest_err_set(&err, ATTEST_E_PARSE, "t.pck.chain.parse", "%d certificates",
+				    sk_X509_num(chain));
+	if (rc == ATTEST_OK && !c->no_revocation &&
+	    (rc = x509_crl_load(c->pck_crl, c->pck_crl_len, &c1, "t", &err)) == ATTEST_OK &&
+	    (rc = x509_crl_load(c->root_crl, c->root_crl_len, &c2, "t", &err)) == ATTEST_OK) {
+		assert_true(sk_X509_CRL_push(crls, c1) > 0 && sk_X509_CRL_push(crls, c2) > 0);
+		o.crls = crls;
+		o.require_crls = true;
 	}
 	if (rc == ATTEST_OK)
-		rc = pck_chain_verify(chain, c->roots, c1, c2, c->t, c->no_revocation, &ext, NULL, "t", &err);
+		rc = x509_chain_verify(sk_X509_value(chain, 0), chain, &o, NULL, "t.pck.chain", &err);
+	if (rc == ATTEST_OK && !(X509_get_key_usage(sk_X509_value(chain, 0)) & KU_DIGITAL_SIGNATURE))
+		rc = attest_err_set(&err, ATTEST_E_VERIFY, "t.pck.key_usage", "no digitalSignature");
+	if (rc == ATTEST_OK)
+		rc = pck_ext_from_cert(sk_X509_value(chain, 0), &ext, "t", &err);
 	snprintf(name, cap, "%s", rc == ATTEST_OK ? "ok" : err.name);
 	sk_X509_pop_free(chain, X509_free);
+	sk_X509_CRL_free(crls); /* borrowed */
 	X509_CRL_free(c1), X509_CRL_free(c2);
 	return rc;
 }
 
 static int mismatches;
 
-/* Same verdict (accept / refuse); what the new one accepts the old one must. */
+/* Same verdict (accept / refuse) from the DER verifier and OpenSSL. */
 static void same_verdict(const struct case_in *c, const char *label)
 {
 	char n1[ATTEST_ERR_NAME_MAX], n2[ATTEST_ERR_NAME_MAX];
-	bool a1 = new_verdict(c, n1, sizeof(n1)) == ATTEST_OK,
-	     a2 = old_verdict(c, n2, sizeof(n2)) == ATTEST_OK;
+	bool a1 = pck_der_verdict(c, n1, sizeof(n1)) == ATTEST_OK,
+	     a2 = openssl_verdict(c, n2, sizeof(n2)) == ATTEST_OK;
 
 	if (a1 != a2) {
 		fprintf(stderr, "MISMATCH %s at %lld: DER %s, OpenSSL %s\n", label, (long long)c->t, n1, n2);
@@ -1263,7 +1285,7 @@ static void real_intel_chains_get_the_same_verdict_from_both_verifiers(void **st
 		c.t = REAL[i].now ? REAL[i].now : leaf_not_before(&c) + DAY;
 		c.no_revocation = !REAL[i].crls;
 		/* At its own time each real chain verifies with the new verifier. */
-		if (new_verdict(&c, n1, sizeof(n1)) != ATTEST_OK)
+		if (pck_der_verdict(&c, n1, sizeof(n1)) != ATTEST_OK)
 			fail_msg("%s: %s", REAL[i].dir, n1);
 		differential(&c, REAL[i].dir, getenv("ATTEST_SANITIZER_RUN") ? 97 : 29);
 		free(q), free(c1), free(c2);
@@ -1366,7 +1388,7 @@ static void the_synthetic_platforms_chains_get_the_same_verdict_from_both_verifi
 		c.root_crl = root_crl.p, c.root_crl_len = root_crl.len;
 		c.roots = roots;
 		c.t = T0;
-		if (new_verdict(&c, n1, sizeof(n1)) != ATTEST_OK)
+		if (pck_der_verdict(&c, n1, sizeof(n1)) != ATTEST_OK)
 			fail_msg("synthetic %d: %s", ca, n1);
 		differential(&c, ca ? "synthetic platform CA" : "synthetic processor CA",
 			     getenv("ATTEST_SANITIZER_RUN") ? 61 : 17);
