@@ -85,6 +85,26 @@ static const char *const MIGRATIONS[] = {
 	"CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"
 	"CREATE INDEX collateral_next_update ON collateral (next_update);"
 	"CREATE INDEX signing_keys_provider ON signing_keys (provider, created);",
+	/*
+	 * 3: collateral keys compare as bytes (SQLite's BINARY), so the primary
+	 * key serves the keyset page (pg_collateral_page) on a database of any
+	 * collation: under an ICU or libc linguistic default (even libc
+	 * "C.UTF-8"), an index in that collation cannot answer
+	 * `key COLLATE "C" > $1 ORDER BY key COLLATE "C"` and each page was a
+	 * full scan and sort. The column itself takes COLLATE "C" rather than
+	 * gaining a second index on (key COLLATE "C"): one index serves both
+	 * the lookups by key and the pages (no extra index to write on every
+	 * collateral put), the table is not rewritten (a collation change of a
+	 * text column keeps its bytes; only collateral_pkey is rebuilt, which a
+	 * new index would cost too), and the rebuilt unique index cannot reject
+	 * a row, since a deterministic collation (every database default is
+	 * one) calls two texts equal only when their bytes are. The column's
+	 * statistics go with the type change; ANALYZE takes them again. Setting
+	 * a column's collation to the one it has is a no-op: the migration may
+	 * run again.
+	 */
+	"ALTER TABLE collateral ALTER COLUMN key TYPE TEXT COLLATE \"C\";"
+	"ANALYZE collateral (key);",
 };
 
 #define PG_N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -1138,7 +1158,11 @@ static int pg_collateral_get(struct store *st, const char *key, struct store_col
 	return rc;
 }
 
-/* Keyset page in byte order (COLLATE "C", as SQLite's BINARY), whatever the database's collation. */
+/*
+ * Keyset page in byte order (COLLATE "C", as SQLite's BINARY), whatever the
+ * database's collation; the column's own collation since migration 3, so
+ * collateral_pkey serves it (the COLLATE clauses keep the order explicit).
+ */
 static int pg_collateral_page(struct store *st, const char *after, size_t max, struct store_collateral **out,
 			      size_t *n, struct attest_err *err)
 {
