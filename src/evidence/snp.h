@@ -185,9 +185,11 @@ enum amd_product snp_report_product(const struct snp_report *r);
  * A bounded, thread-safe cache of verified AMD chains (ARK -> ASK/ASVK ->
  * VCEK/VLEK), keyed by SHA-256 of the certificate (and CRL) bytes as
  * received. An entry holds the leaf's public key and decoded extensions and
- * the time window in which the whole chain (and CRLs) is valid; a lookup
- * outside that window is a miss. The caller owns the cache and shares it
- * between threads; entries are evicted oldest-first when it is full.
+ * the time window in which the whole chain (and CRLs) is valid, up to one
+ * second before the earliest notAfter or nextUpdate; a lookup outside that
+ * window is a miss. The caller owns the cache and shares it between
+ * threads; when it is full the least recently used entry goes
+ * (evidence/chain_cache.h).
  */
 struct snp_chain_cache;
 

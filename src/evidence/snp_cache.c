@@ -1,48 +1,47 @@
 /*
- * The verified-chain cache: see snp.h. A fixed array of entries under one
- * mutex; lookups are a linear scan of at most `capacity` 32-byte keys, which
- * costs less than hashing the chain did. Full: the oldest entry goes.
+ * The verified-chain cache (snp.h): a chain_cache (chain_cache.h) of
+ * struct amd_chain_result, each entry holding one reference on its leaf
+ * key and valid in the chain's (and CRL's) window.
  */
 #include "evidence/snp_cache.h"
 
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
+#include "evidence/chain_cache.h"
 
-struct cache_entry {
-	bool used;
-	uint8_t key[32];
-	uint64_t seq; /* insertion order, for eviction */
-	struct amd_chain_result res;
-};
+#include <stdlib.h>
 
 struct snp_chain_cache {
-	pthread_mutex_t lock;
-	size_t cap;
-	uint64_t seq;
-	uint64_t hits, misses;
-	struct cache_entry *v;
+	struct chain_cache *chains;
 };
 
-/* A linear scan: 4096 keys cost ~20 us, a tenth of the floor. */
-#define SNP_CACHE_MAX_CAPACITY 4096u
+static bool chain_hold(const void *payload)
+{
+	const struct amd_chain_result *r = payload;
+
+	return EVP_PKEY_up_ref(r->leaf_key) == 1;
+}
+
+static void chain_release(void *payload)
+{
+	struct amd_chain_result *r = payload;
+
+	EVP_PKEY_free(r->leaf_key);
+}
+
+static const struct chain_cache_type SNP_CHAIN_TYPE = {.payload_size = sizeof(struct amd_chain_result),
+						       .hold = chain_hold,
+						       .release = chain_release,
+						       .evict = CHAIN_CACHE_EVICT_LRU};
 
 struct snp_chain_cache *snp_chain_cache_new(size_t capacity)
 {
-	struct snp_chain_cache *c;
+	struct snp_chain_cache *c = calloc(1, sizeof(*c));
 
-	if (capacity == 0 || capacity > SNP_CACHE_MAX_CAPACITY)
-		return NULL;
-	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
-	c->v = calloc(capacity, sizeof(*c->v));
-	if (c->v == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
-		free(c->v);
+	if ((c->chains = chain_cache_new(capacity, &SNP_CHAIN_TYPE)) == NULL) {
 		free(c);
 		return NULL;
 	}
-	c->cap = capacity;
 	return c;
 }
 
@@ -50,73 +49,23 @@ void snp_chain_cache_free(struct snp_chain_cache *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->cap; i++)
-		if (c->v[i].used)
-			EVP_PKEY_free(c->v[i].res.leaf_key);
-	pthread_mutex_destroy(&c->lock);
-	free(c->v);
+	chain_cache_free(c->chains);
 	free(c);
 }
 
 void snp_chain_cache_stats(struct snp_chain_cache *c, uint64_t *hits, uint64_t *misses)
 {
-	pthread_mutex_lock(&c->lock);
-	*hits = c->hits;
-	*misses = c->misses;
-	pthread_mutex_unlock(&c->lock);
+	chain_cache_stats(c->chains, hits, misses);
 }
 
 bool snp_chain_cache_get(struct snp_chain_cache *c, const uint8_t key[32], int64_t now,
 			 struct amd_chain_result *out)
 {
-	bool found = false;
-
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->cap; i++) {
-		struct cache_entry *e = &c->v[i];
-
-		if (!e->used || memcmp(e->key, key, 32) != 0)
-			continue;
-		/* Outside the window the chain (or its CRL) no longer holds: a miss. */
-		if (now >= e->res.valid_from && now < e->res.valid_until &&
-		    EVP_PKEY_up_ref(e->res.leaf_key)) {
-			*out = e->res;
-			found = true;
-		}
-		break;
-	}
-	if (found)
-		c->hits++;
-	else
-		c->misses++;
-	pthread_mutex_unlock(&c->lock);
-	return found;
+	return chain_cache_get(c->chains, key, now, NULL, NULL, out);
 }
 
 void snp_chain_cache_put(struct snp_chain_cache *c, const uint8_t key[32], const struct amd_chain_result *res)
 {
-	struct cache_entry *slot = NULL;
-
-	if (!EVP_PKEY_up_ref(res->leaf_key))
-		return;
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->cap && slot == NULL; i++)
-		if (c->v[i].used && memcmp(c->v[i].key, key, 32) == 0)
-			slot = &c->v[i]; /* replace: a newer verification of the same bytes */
-	for (size_t i = 0; i < c->cap && slot == NULL; i++)
-		if (!c->v[i].used)
-			slot = &c->v[i];
-	if (slot == NULL) {
-		slot = &c->v[0];
-		for (size_t i = 1; i < c->cap; i++)
-			if (c->v[i].seq < slot->seq)
-				slot = &c->v[i];
-	}
-	if (slot->used)
-		EVP_PKEY_free(slot->res.leaf_key);
-	slot->used = true;
-	memcpy(slot->key, key, 32);
-	slot->seq = ++c->seq;
-	slot->res = *res; /* the up-reference above now belongs to the entry */
-	pthread_mutex_unlock(&c->lock);
+	/* [valid_from, valid_until): valid_until is the earliest notAfter or nextUpdate (amd_certs.h). */
+	chain_cache_put(c->chains, key, res->valid_from, res->valid_until, res);
 }

@@ -10,8 +10,9 @@
 #include <stdint.h>
 
 /*
- * Finds key; a hit is an entry whose validity window holds now. *out is a
- * copy with its own reference on leaf_key (caller frees it).
+ * Finds key; a hit is an entry whose validity window holds now
+ * (valid_from <= now < valid_until). *out is a copy with its own reference
+ * on leaf_key (caller frees it), written only on a hit.
  */
 bool snp_chain_cache_get(struct snp_chain_cache *c, const uint8_t key[32], int64_t now,
 			 struct amd_chain_result *out);

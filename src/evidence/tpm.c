@@ -7,6 +7,7 @@
 
 #include "base/cur.h"
 #include "crypto/crypto.h"
+#include "evidence/chain_cache.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -16,7 +17,6 @@
 #include <openssl/rsa.h>
 #include <openssl/x509_vfy.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -576,52 +576,72 @@ static const char *x509_err_suffix(int e)
 
 /* ---- verified AIK chain cache (tpm.h) ------------------------------------- */
 
-struct aik_cache_entry {
-	bool used;
-	uint8_t key[32];		 /* SHA-256 of the certificate DER, then each intermediate's */
-	uint8_t spki[32];		 /* SHA-256 of the certified key's SPKI (tpm_pkey_spki_sha256) */
-	int64_t valid_from, valid_until; /* every certificate of the chain is valid in [from, until) */
-	X509 *anchor;			 /* the root the chain ended at (own reference) */
-	uint64_t seq;			 /* insertion order, for eviction */
+/* A verified chain, as cached: what a hit must still match. */
+struct aik_chain {
+	uint8_t spki[32]; /* SHA-256 of the certified key's SPKI (tpm_pkey_spki_sha256) */
+	X509 *anchor;	  /* the root the chain ended at (a cached copy holds a reference) */
 };
 
-struct key_cache_entry {
-	bool used;
-	uint8_t id[32];	  /* SHA-256 of the JWK's canonical text */
+/* What one chain verification established, and the cache key it goes under. */
+struct aik_verified {
+	uint8_t key[32];		 /* SHA-256 of the certificate DER, then each intermediate's */
+	int64_t valid_from, valid_until; /* every certificate of the chain is valid in [from, until) */
+	struct aik_chain c;		 /* anchor borrowed from the trusted roots */
+};
+
+/* A key decoded from a JWK, as cached. */
+struct aik_key {
 	uint8_t spki[32]; /* tpm_pkey_spki_sha256 of the key */
-	EVP_PKEY *key;	  /* own reference */
-	uint64_t seq;
+	EVP_PKEY *key;	  /* a cached copy holds a reference */
 };
 
 struct tpm_aik_cache {
-	pthread_mutex_t lock;
-	size_t cap;
-	uint64_t seq, hits, misses;
-	struct aik_cache_entry *v;
-	struct key_cache_entry *keys; /* cap entries too */
+	struct chain_cache *chains; /* aik_verified.key -> struct aik_chain */
+	struct chain_cache *keys;   /* SHA-256 of the JWK's canonical text -> struct aik_key */
 };
 
-/* A linear scan under one mutex: 4096 keys cost less than the chain verification did. */
-#define TPM_AIK_CACHE_MAX_CAPACITY 4096u
+static bool aik_chain_hold(const void *payload)
+{
+	return X509_up_ref(((const struct aik_chain *)payload)->anchor) == 1;
+}
+
+static void aik_chain_release(void *payload)
+{
+	X509_free(((struct aik_chain *)payload)->anchor);
+}
+
+static bool aik_key_hold(const void *payload)
+{
+	return EVP_PKEY_up_ref(((const struct aik_key *)payload)->key) == 1;
+}
+
+static void aik_key_release(void *payload)
+{
+	EVP_PKEY_free(((struct aik_key *)payload)->key);
+}
+
+static const struct chain_cache_type AIK_CHAIN_TYPE = {.payload_size = sizeof(struct aik_chain),
+						       .hold = aik_chain_hold,
+						       .release = aik_chain_release,
+						       .evict = CHAIN_CACHE_EVICT_LRU};
+/* Keys go in the order they came (tpm.h): a hit does not renew one. */
+static const struct chain_cache_type AIK_KEY_TYPE = {.payload_size = sizeof(struct aik_key),
+						     .hold = aik_key_hold,
+						     .release = aik_key_release,
+						     .evict = CHAIN_CACHE_EVICT_OLDEST};
 
 struct tpm_aik_cache *tpm_aik_cache_new(size_t capacity)
 {
-	struct tpm_aik_cache *c;
+	struct tpm_aik_cache *c = calloc(1, sizeof(*c));
 
-	if (capacity == 0 || capacity > TPM_AIK_CACHE_MAX_CAPACITY)
-		return NULL;
-	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
-	c->v = calloc(capacity, sizeof(*c->v));
-	c->keys = calloc(capacity, sizeof(*c->keys));
-	if (c->v == NULL || c->keys == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
-		free(c->v);
-		free(c->keys);
-		free(c);
+	c->chains = chain_cache_new(capacity, &AIK_CHAIN_TYPE);
+	c->keys = chain_cache_new(capacity, &AIK_KEY_TYPE);
+	if (c->chains == NULL || c->keys == NULL) {
+		tpm_aik_cache_free(c);
 		return NULL;
 	}
-	c->cap = capacity;
 	return c;
 }
 
@@ -629,22 +649,14 @@ void tpm_aik_cache_free(struct tpm_aik_cache *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->cap; i++) {
-		X509_free(c->v[i].anchor);
-		EVP_PKEY_free(c->keys[i].key);
-	}
-	pthread_mutex_destroy(&c->lock);
-	free(c->v);
-	free(c->keys);
+	chain_cache_free(c->chains);
+	chain_cache_free(c->keys);
 	free(c);
 }
 
 void tpm_aik_cache_stats(struct tpm_aik_cache *c, uint64_t *hits, uint64_t *misses)
 {
-	pthread_mutex_lock(&c->lock);
-	*hits = c->hits;
-	*misses = c->misses;
-	pthread_mutex_unlock(&c->lock);
+	chain_cache_stats(c->chains, hits, misses);
 }
 
 static bool root_trusted(STACK_OF(X509) * roots, X509 *anchor)
@@ -653,6 +665,20 @@ static bool root_trusted(STACK_OF(X509) * roots, X509 *anchor)
 		if (X509_cmp(sk_X509_value(roots, i), anchor) == 0)
 			return true;
 	return false;
+}
+
+/* What a cached chain must match beyond its window: the AIK, and roots that still include its own. */
+struct aik_want {
+	const uint8_t *spki;
+	STACK_OF(X509) * roots;
+};
+
+static bool aik_chain_accept(const void *payload, const void *arg)
+{
+	const struct aik_chain *e = payload;
+	const struct aik_want *w = arg;
+
+	return memcmp(e->spki, w->spki, 32) == 0 && root_trusted(w->roots, e->anchor);
 }
 
 /*
@@ -664,104 +690,34 @@ static bool root_trusted(STACK_OF(X509) * roots, X509 *anchor)
 static bool aik_cache_get(struct tpm_aik_cache *c, const uint8_t key[32], const uint8_t spki[32],
 			  const struct tpm_aik_trust *trust)
 {
-	bool found = false;
+	struct aik_want w = {.spki = spki, .roots = trust->roots};
 
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->cap; i++) {
-		const struct aik_cache_entry *e = &c->v[i];
-
-		if (!e->used || memcmp(e->key, key, 32) != 0)
-			continue;
-		found = trust->now >= e->valid_from && trust->now < e->valid_until &&
-			memcmp(e->spki, spki, 32) == 0 && root_trusted(trust->roots, e->anchor);
-		break;
-	}
-	if (found)
-		c->hits++;
-	else
-		c->misses++;
-	pthread_mutex_unlock(&c->lock);
-	return found;
+	return chain_cache_get(c->chains, key, trust->now, aik_chain_accept, &w, NULL);
 }
 
-static struct aik_cache_entry *aik_cache_slot(struct tpm_aik_cache *c, const uint8_t key[32])
+/* Stores a verified chain; the cache takes its own reference on v->c.anchor. */
+static void aik_cache_put(struct tpm_aik_cache *c, const struct aik_verified *v)
 {
-	struct aik_cache_entry *slot = NULL;
-
-	for (size_t i = 0; i < c->cap && slot == NULL; i++)
-		if (c->v[i].used && memcmp(c->v[i].key, key, 32) == 0)
-			slot = &c->v[i]; /* replace: a newer verification of the same bytes */
-	for (size_t i = 0; i < c->cap && slot == NULL; i++)
-		if (!c->v[i].used)
-			slot = &c->v[i];
-	if (slot == NULL) {
-		slot = &c->v[0];
-		for (size_t i = 1; i < c->cap; i++)
-			if (c->v[i].seq < slot->seq)
-				slot = &c->v[i];
-	}
-	return slot;
-}
-
-/* Stores a verified chain; takes its own reference on e->anchor. */
-static void aik_cache_put(struct tpm_aik_cache *c, const struct aik_cache_entry *e)
-{
-	struct aik_cache_entry *slot;
-
-	if (X509_up_ref(e->anchor) != 1)
-		return;
-	pthread_mutex_lock(&c->lock);
-	slot = aik_cache_slot(c, e->key);
-	X509_free(slot->anchor);
-	*slot = *e;
-	slot->used = true;
-	slot->seq = ++c->seq;
-	pthread_mutex_unlock(&c->lock);
+	chain_cache_put(c->chains, v->key, v->valid_from, v->valid_until, &v->c);
 }
 
 EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *c, const uint8_t id[32], uint8_t spki[32])
 {
-	EVP_PKEY *key = NULL;
+	struct aik_key k;
 
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->cap && key == NULL; i++) {
-		const struct key_cache_entry *e = &c->keys[i];
-
-		if (e->used && memcmp(e->id, id, 32) == 0 && EVP_PKEY_up_ref(e->key) == 1) {
-			key = e->key;
-			memcpy(spki, e->spki, 32);
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	return key;
+	/* Keys do not expire: a window of all time. */
+	if (!chain_cache_get(c->keys, id, 0, NULL, NULL, &k))
+		return NULL;
+	memcpy(spki, k.spki, 32);
+	return k.key; /* the reference the copy holds */
 }
 
 void tpm_key_cache_put(struct tpm_aik_cache *c, const uint8_t id[32], EVP_PKEY *key, const uint8_t spki[32])
 {
-	struct key_cache_entry *slot = NULL;
+	struct aik_key k = {.key = key};
 
-	if (EVP_PKEY_up_ref(key) != 1)
-		return;
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->cap && slot == NULL; i++)
-		if (c->keys[i].used && memcmp(c->keys[i].id, id, 32) == 0)
-			slot = &c->keys[i]; /* two threads decoded the same key */
-	for (size_t i = 0; i < c->cap && slot == NULL; i++)
-		if (!c->keys[i].used)
-			slot = &c->keys[i];
-	if (slot == NULL) { /* full: the oldest goes */
-		slot = &c->keys[0];
-		for (size_t i = 1; i < c->cap; i++)
-			if (c->keys[i].seq < slot->seq)
-				slot = &c->keys[i];
-	}
-	EVP_PKEY_free(slot->key);
-	slot->used = true;
-	memcpy(slot->id, id, 32);
-	memcpy(slot->spki, spki, 32);
-	slot->key = key; /* the reference taken above */
-	slot->seq = ++c->seq;
-	pthread_mutex_unlock(&c->lock);
+	memcpy(k.spki, spki, 32);
+	chain_cache_put(c->keys, id, INT64_MIN, INT64_MAX, &k);
 }
 
 /* SHA-256 over the certificate's DER, then each intermediate's (the cache key). */
@@ -791,7 +747,7 @@ static int aik_cache_key(X509 *cert, const uint8_t *der, size_t der_len, STACK_O
 }
 
 /* The window in which every certificate of the verified chain is valid, and its root. */
-static void chain_window(STACK_OF(X509) * chain, struct aik_cache_entry *e)
+static void chain_window(STACK_OF(X509) * chain, struct aik_verified *e)
 {
 	e->valid_from = INT64_MIN;
 	e->valid_until = INT64_MAX;
@@ -806,7 +762,7 @@ static void chain_window(STACK_OF(X509) * chain, struct aik_cache_entry *e)
 		if (na < e->valid_until)
 			e->valid_until = na;
 	}
-	e->anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
+	e->c.anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
 }
 
 /*
@@ -816,7 +772,7 @@ static void chain_window(STACK_OF(X509) * chain, struct aik_cache_entry *e)
  * the chain's window and root (borrowed from a root of `roots`).
  */
 static int aik_chain_verify(X509 *cert, STACK_OF(X509) * chain, STACK_OF(X509) * roots, int64_t now,
-			    struct aik_cache_entry *e, struct attest_err *err)
+			    struct aik_verified *e, struct attest_err *err)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -884,7 +840,7 @@ static int aik_cert_decode(const struct aik_cert_in *c, X509 **owned, struct att
 static int aik_cert_check(EVP_PKEY *aik, const uint8_t aik_h[32], const struct aik_cert_in *c,
 			  const struct tpm_aik_trust *trust, struct attest_err *cert_err)
 {
-	struct aik_cache_entry e = {0};
+	struct aik_verified e = {0};
 	bool keyed = trust->cache != NULL && aik_cache_key(c->cert, c->der, c->der_len, c->chain, e.key) == 0;
 	X509 *owned = NULL, *cert = c->cert;
 	int rc;
@@ -897,7 +853,7 @@ static int aik_cert_check(EVP_PKEY *aik, const uint8_t aik_h[32], const struct a
 		cert = owned;
 	}
 	rc = aik_chain_verify(cert, c->chain, trust->roots, trust->now, &e, cert_err);
-	if (rc == ATTEST_OK && keyed && tpm_pkey_spki_sha256(X509_get0_pubkey(cert), e.spki) == 0)
+	if (rc == ATTEST_OK && keyed && tpm_pkey_spki_sha256(X509_get0_pubkey(cert), e.c.spki) == 0)
 		aik_cache_put(trust->cache, &e);
 	if (rc == ATTEST_OK && EVP_PKEY_eq(X509_get0_pubkey(cert), aik) != 1)
 		rc = attest_err_set(cert_err, ATTEST_E_VERIFY, "tpm.aik.cert_key_mismatch",

@@ -106,16 +106,18 @@ int tpm_pkey_spki_sha256(EVP_PKEY *key, uint8_t out[32]);
  * SHA-256 of the certificate DER and of each intermediate's, as received.
  * An entry holds the SHA-256 of the certified key's SubjectPublicKeyInfo,
  * the window in which every certificate of the verified chain is valid and
- * the root it ended at. A lookup is a hit only inside that window, while
- * that root is still one of the trusted roots given, and when the
- * certified key is the AIK; anything else is a miss and verifies in full.
- * Only chains that verified are stored. Full: the oldest entry goes.
+ * the root it ended at. A lookup is a hit only inside that window (up to
+ * one second before the earliest notAfter), while that root is still one
+ * of the trusted roots given, and when the certified key is the AIK;
+ * anything else is a miss and verifies in full. Only chains that verified
+ * are stored. Full: the least recently used chain goes.
  *
  * The same cache keeps the public keys a returning client sends again as
  * JWKs (its AIK, its request key), decoded, under the SHA-256 of their
  * canonical JSON text: the same text decodes to the same key, and a key
  * decoded afresh paid its decoding and its Montgomery set-up on every
- * request. Keys are shared read-only between threads (OpenSSL 3).
+ * request. Keys are shared read-only between threads (OpenSSL 3). Full:
+ * the key stored first goes. Both kinds are evidence/chain_cache.h caches.
  */
 struct tpm_aik_cache;
 
