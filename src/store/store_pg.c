@@ -103,8 +103,7 @@ static const char *const MIGRATIONS[] = {
 	 * a column's collation to the one it has is a no-op: the migration may
 	 * run again.
 	 */
-	"ALTER TABLE collateral ALTER COLUMN key TYPE TEXT COLLATE \"C\";"
-	"ANALYZE collateral (key);",
+	"ALTER TABLE collateral ALTER COLUMN key TYPE TEXT COLLATE \"C\"; ANALYZE collateral (key);",
 };
 
 #define PG_N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
