@@ -323,11 +323,12 @@ static void a_type_without_references_copies_plain_bytes(void **state)
 /* ---- threads ------------------------------------------------------------- */
 
 #define RACE_THREADS 4
-#define RACE_ROUNDS 4000
+#define RACE_ROUNDS 100000
 #define RACE_IDS 8
 
 struct race {
 	struct chain_cache *c;
+	pthread_barrier_t *start;
 	struct obj *o;
 	int t;
 	int bad; /* hits whose payload is not the one stored under their id */
@@ -338,6 +339,7 @@ static void *race_thread(void *arg)
 {
 	struct race *r = arg;
 
+	pthread_barrier_wait(r->start); /* all four at once, not one after the other */
 	for (int i = 0; i < RACE_ROUNDS; i++) {
 		/* Runs of 8 lookups of one id: hits while others evict around it. */
 		uint8_t tag = (uint8_t)((i / 8 + 2 * r->t) % RACE_IDS), id[32];
@@ -364,11 +366,13 @@ static void four_threads_share_one_cache(void **state)
 	struct obj o = {0};
 	struct race r[RACE_THREADS];
 	pthread_t t[RACE_THREADS];
+	pthread_barrier_t start;
 	uint64_t hits, misses, gets = 0;
 
 	(void)state;
+	assert_int_equal(pthread_barrier_init(&start, NULL, RACE_THREADS), 0);
 	for (int i = 0; i < RACE_THREADS; i++) {
-		r[i] = (struct race){.c = c, .o = &o, .t = i};
+		r[i] = (struct race){.c = c, .start = &start, .o = &o, .t = i};
 		assert_int_equal(pthread_create(&t[i], NULL, race_thread, &r[i]), 0);
 	}
 	for (int i = 0; i < RACE_THREADS; i++) {
@@ -376,6 +380,7 @@ static void four_threads_share_one_cache(void **state)
 		assert_int_equal(r[i].bad, 0);
 		gets += r[i].gets;
 	}
+	pthread_barrier_destroy(&start);
 	chain_cache_stats(c, &hits, &misses);
 	assert_int_equal(hits + misses, gets);
 	assert_true(hits > 0 && misses >= RACE_IDS); /* each id's first lookup misses */
