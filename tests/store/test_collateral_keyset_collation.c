@@ -10,7 +10,8 @@
  * database loads auto_explain for new sessions, and the test reads the plans
  * PostgreSQL logged for the statements the store ran (server.log of the
  * primary that tests/ha/with_pg.sh starts; this program's _postgres entry).
- * Without PostgreSQL only the SQLite case runs.
+ * It creates, and drops at the end, the database attestd_keyset beside the
+ * harness's own. Without that harness only the SQLite case runs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -428,14 +429,14 @@ static int group_setup(void **state)
 	char why[512] = "";
 
 	*state = NULL;
-	if (pg_uri() == NULL)
+	if (pg_uri() == NULL || dir == NULL)
 		return 0;
 	e = calloc(1, sizeof(*e));
 	assert_non_null(e);
 	conninfo_for(pg_uri(), NULL, e->admin, sizeof(e->admin));
 	conninfo_for(pg_uri(), KEYSET_DB, e->db, sizeof(e->db));
 	snprintf(e->uri, sizeof(e->uri), "pg:%s", e->db);
-	snprintf(e->log, sizeof(e->log), "%s/server.log", dir ? dir : ".");
+	snprintf(e->log, sizeof(e->log), "%s/server.log", dir);
 	pg_run(e->admin, "DROP DATABASE IF EXISTS " KEYSET_DB " WITH (FORCE)");
 	for (size_t i = 0; i < sizeof(creates) / sizeof(creates[0]) && e->collation[0] == '\0'; i++)
 		if (pg_try(e->admin, creates[i][1], why, sizeof(why)))
