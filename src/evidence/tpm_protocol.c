@@ -220,7 +220,7 @@ static int context_decode(const uint8_t *plain, size_t pl, struct tpm_context *c
 	return ATTEST_OK;
 }
 
-int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, int64_t now,
+int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, size_t ctx_len, int64_t now,
 		     struct tpm_context *out, struct attest_err *err)
 {
 	uint8_t *raw = NULL, plain[CONTEXT_PLAIN_MAX];
@@ -229,7 +229,7 @@ int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, 
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	if (ctx_b64 == NULL || b64_decode(ctx_b64, strlen(ctx_b64), &raw, &n) != 0)
+	if (ctx_b64 == NULL || b64_decode(ctx_b64, ctx_len, &raw, &n) != 0)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.context.encoding",
 				      "service_context is not base64url");
 	if (n < 4 + GCM_IV_LEN + GCM_TAG_LEN || n - (4 + GCM_IV_LEN + GCM_TAG_LEN) > CONTEXT_PLAIN_MAX ||
@@ -264,23 +264,28 @@ void tpm_proto_msg_free(struct tpm_proto_msg *m)
 {
 	if (m == NULL)
 		return;
-	json_decref(m->msg);
+	jsonx_doc_free(&m->doc);
+	free(m->text);
+	m->text = NULL;
 	m->msg = NULL;
 }
 
 static int classify(struct tpm_proto_msg *m, struct attest_err *err)
 {
-	const json_t *type = json_object_get(m->msg, "type");
-	const json_t *req = json_object_get(m->msg, "request");
+	const struct jsonx_node *type = jsonx_member(&m->doc, m->msg, "type");
+	const struct jsonx_node *req = jsonx_member(&m->doc, m->msg, "request");
+	size_t n = 0;
+	const char *s;
 
 	if (type != NULL) {
-		if (!json_is_string(type) || strcmp(json_string_value(type), "aikcert") != 0)
+		s = jsonx_str(&m->doc, type, &n);
+		if (s == NULL || n != 7 || memcmp(s, "aikcert", 7) != 0)
 			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.type",
 					      "init message type must be \"aikcert\"");
 		m->kind = TPM_PROTO_INIT;
 		return ATTEST_OK;
 	}
-	if (json_is_string(req)) {
+	if (req != NULL && req->kind == JSONX_STRING) {
 		m->kind = TPM_PROTO_REQUEST;
 		return ATTEST_OK;
 	}
@@ -288,50 +293,46 @@ static int classify(struct tpm_proto_msg *m, struct attest_err *err)
 			      "the message is neither an init ({\"type\"}) nor a request ({\"request\"})");
 }
 
+/* {"data": b64url(message)}: the message decoded and indexed in place of the envelope. */
+static int open_envelope(struct tpm_proto_msg *m, const struct jsonx_node *data, struct attest_err *err)
+{
+	size_t n = 0, rawlen = 0;
+	const char *s = jsonx_str(&m->doc, data, &n);
+
+	m->enveloped = true;
+	if (b64_decode(s, n, &m->text, &rawlen) != 0)
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "\"data\" is not base64url");
+	jsonx_doc_free(&m->doc);
+	return jsonx_index((const char *)m->text, rawlen, &m->doc, "tpm.proto.body", "TPM message", err);
+}
+
 int tpm_proto_msg_parse(const char *body, size_t len, struct tpm_proto_msg *out, struct attest_err *err)
 {
 	struct tpm_proto_msg m = {0};
-	json_t *doc = NULL, *inner = NULL, *payload;
-	const json_t *data;
-	uint8_t *raw = NULL;
-	size_t rawlen = 0;
+	const struct jsonx_node *data, *payload;
 	int rc;
 
 	if (len > TPM_PROTO_MAX_BODY)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "request body too large");
-	if ((rc = jsonx_parse(body, len, &doc, "tpm.proto.body", "TPM request", err)) != ATTEST_OK)
+	if ((rc = jsonx_index(body, len, &m.doc, "tpm.proto.body", "TPM request", err)) != ATTEST_OK)
 		return rc;
-	data = json_object_get(doc, "data");
-	if (json_is_string(data)) {
-		const char *s = json_string_value(data);
-
-		m.enveloped = true;
-		if (b64_decode(s, strlen(s), &raw, &rawlen) != 0) {
-			json_decref(doc);
-			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "\"data\" is not base64url");
-		}
-		rc = jsonx_parse((const char *)raw, rawlen, &inner, "tpm.proto.body", "TPM message", err);
-		free(raw);
-		json_decref(doc);
-		if (rc != ATTEST_OK)
-			return rc;
-	} else {
-		inner = doc;
+	data = jsonx_member(&m.doc, m.doc.nodes, "data");
+	if (data != NULL && data->kind == JSONX_STRING && (rc = open_envelope(&m, data, err)) != ATTEST_OK) {
+		tpm_proto_msg_free(&m);
+		return rc;
 	}
-	payload = json_object_get(inner, "payload");
-	if (json_is_object(payload)) {
+	m.msg = m.doc.nodes;
+	payload = jsonx_member(&m.doc, m.msg, "payload");
+	if (payload != NULL && payload->kind == JSONX_OBJECT) {
 		m.wrapped = true;
-		json_incref(payload);
-		json_decref(inner);
-		inner = payload;
+		m.msg = payload;
 	}
-	if (!json_is_object(inner)) {
-		json_decref(inner);
+	if (m.msg->kind != JSONX_OBJECT) {
+		tpm_proto_msg_free(&m);
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.body", "the message is not a JSON object");
 	}
-	m.msg = inner;
 	if ((rc = classify(&m, err)) != ATTEST_OK) {
-		json_decref(inner);
+		tpm_proto_msg_free(&m);
 		return rc;
 	}
 	*out = m;
@@ -400,95 +401,6 @@ int tpm_proto_report_body(const struct tpm_proto_msg *m, const char *jwt, char *
 
 	json_object_set_new(msg, "report", json_string(jwt));
 	return respond(m, msg, body, err);
-}
-
-/* ---- raw JSON spans ------------------------------------------------------ */
-
-static size_t skip_ws(const char *t, size_t n, size_t i)
-{
-	while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
-		i++;
-	return i;
-}
-
-/* End (exclusive) of the JSON string starting at t[i] == '"', or 0. */
-static size_t skip_string(const char *t, size_t n, size_t i)
-{
-	for (i++; i < n; i++) {
-		if (t[i] == '\\')
-			i++;
-		else if (t[i] == '"')
-			return i + 1;
-	}
-	return 0;
-}
-
-/* End (exclusive) of the JSON value at t[i], or 0; nesting bounded. */
-static size_t skip_value(const char *t, size_t n, size_t i)
-{
-	int depth = 0;
-
-	if (i >= n)
-		return 0;
-	if (t[i] == '"')
-		return skip_string(t, n, i);
-	if (t[i] != '{' && t[i] != '[') {
-		while (i < n && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\n' &&
-		       t[i] != '\r' && t[i] != '\t')
-			i++;
-		return i;
-	}
-	for (; i < n; i++) {
-		if (t[i] == '"') {
-			size_t e = skip_string(t, n, i);
-
-			if (e == 0)
-				return 0;
-			i = e - 1;
-		} else if (t[i] == '{' || t[i] == '[') {
-			if (++depth > 64)
-				return 0;
-		} else if (t[i] == '}' || t[i] == ']') {
-			if (--depth == 0)
-				return i + 1;
-		}
-	}
-	return 0;
-}
-
-int tpm_json_member_span(const char *text, size_t len, const char *key, const char **start,
-			 size_t *span, struct attest_err *err)
-{
-	size_t klen = strlen(key), i = skip_ws(text, len, 0);
-
-	if (i >= len || text[i] != '{')
-		goto bad;
-	i = skip_ws(text, len, i + 1);
-	while (i < len && text[i] == '"') {
-		size_t ks = i, ke = skip_string(text, len, i), vs, ve;
-
-		if (ke == 0)
-			goto bad;
-		i = skip_ws(text, len, ke);
-		if (i >= len || text[i] != ':')
-			goto bad;
-		vs = skip_ws(text, len, i + 1);
-		ve = skip_value(text, len, vs);
-		if (ve == 0)
-			goto bad;
-		/* The key as written: the protocol's member names need no escapes. */
-		if (ke - ks == klen + 2 && memcmp(text + ks + 1, key, klen) == 0) {
-			*start = text + vs;
-			*span = ve - vs;
-			return ATTEST_OK;
-		}
-		i = skip_ws(text, len, ve);
-		if (i < len && text[i] == ',')
-			i = skip_ws(text, len, i + 1);
-	}
-	return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.json", "member \"%s\" not found", key);
-bad:
-	return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.json", "malformed JSON around \"%s\"", key);
 }
 
 /* ---- PCP platform attestation blob ---------------------------------------- */

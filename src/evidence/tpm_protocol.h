@@ -24,6 +24,7 @@
  */
 
 #include "attest/error.h"
+#include "base/jsonx.h"
 #include "claims/claims.h"
 #include "evidence/evidence.h"
 #include "evidence/tpm.h"
@@ -76,6 +77,11 @@ struct tpm_proto_cfg {
 	const uint8_t (*registered_aiks)[32]; /* SHA-256 of registered AIKs' SPKI */
 	size_t n_registered_aiks;
 	struct tpm_aik_cache *aik_cache; /* verified AIK chains, shared by requests (may be NULL) */
+	/*
+	 * The events and bootEvents claims are not written (the policy reads
+	 * neither, and tokens never carry them); default false.
+	 */
+	bool skip_log_texts;
 };
 
 /* Sets the documented defaults (require_valid_aik_cert, mask 0xFFFFFF, TTL). */
@@ -89,14 +95,16 @@ struct tpm_proto_msg {
 	enum tpm_proto_kind kind;
 	bool wrapped;   /* the message was {"payload": {...}} */
 	bool enveloped; /* the body was {"data": b64url(...)} */
-	json_t *msg;    /* the inner message object (owned) */
+	struct jsonx_doc doc;          /* the message, indexed (owned) */
+	uint8_t *text;                 /* the decoded "data" doc indexes when enveloped (owned) */
+	const struct jsonx_node *msg;  /* the inner message object, in doc */
 };
 
 /*
  * Reads a request body: {"data": b64url(JSON)} or the JSON message itself,
- * either possibly wrapped in "payload". Errors: tpm.proto.body,
- * tpm.proto.type (not "aikcert"), tpm.proto.message (neither init nor
- * request).
+ * either possibly wrapped in "payload". The message may point into body:
+ * body must outlive it. Errors: tpm.proto.body, tpm.proto.type (not
+ * "aikcert"), tpm.proto.message (neither init nor request).
  */
 int tpm_proto_msg_parse(const char *body, size_t len, struct tpm_proto_msg *out, struct attest_err *err);
 void tpm_proto_msg_free(struct tpm_proto_msg *m);
@@ -168,16 +176,8 @@ struct tpm_context {
  * Errors: tpm.context.encoding, tpm.context.auth, tpm.context.version,
  * tpm.context.expired.
  */
-int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, int64_t now,
+int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, size_t ctx_len, int64_t now,
 		     struct tpm_context *out, struct attest_err *err);
-
-/*
- * The raw text of member `key` of the JSON object in text (top level), so
- * that a hash covers exactly the bytes the client sent (VBS EnclaveData).
- * Errors: tpm.proto.json.
- */
-int tpm_json_member_span(const char *text, size_t len, const char *key, const char **start,
-			 size_t *span, struct attest_err *err);
 
 /*
  * PCP_PLATFORM_ATTESTATION_BLOB (Windows NCryptCreateClaim platform claim,

@@ -53,35 +53,67 @@ static void att_free(struct tpm_att *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* A base64url member; absent is NULL/0 unless required. */
-static int b64_member(const json_t *obj, const char *key, bool required, uint8_t **out, size_t *len,
-		      struct attest_err *err)
+/*
+ * The request is read from its index (jsonx_read): members are found in
+ * place and base64url strings decoded straight from the request's text,
+ * without a jansson tree of a message that is mostly base64.
+ */
+typedef struct jsonx_doc doc_t;
+typedef struct jsonx_node node_t;
+
+static bool is_kind(const node_t *v, enum jsonx_kind kind)
 {
-	const json_t *v = json_object_get(obj, key);
+	return v != NULL && v->kind == kind;
+}
+
+/* Whether v is the string want. */
+static bool str_is(const doc_t *d, const node_t *v, const char *want)
+{
+	size_t n = 0;
+	const char *s = jsonx_str(d, v, &n);
+
+	return s != NULL && n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+/* A string member as a C string (caller frees; NULL when absent); -1 when out of memory. */
+static int str_dup(const doc_t *d, const node_t *obj, const char *key, char **out)
+{
+	size_t n = 0;
+	const char *s = jsonx_str(d, jsonx_member(d, obj, key), &n);
+
+	*out = s != NULL ? strndup(s, n) : NULL;
+	return s != NULL && *out == NULL ? -1 : 0;
+}
+
+/* A base64url member; absent is NULL/0 unless required. */
+static int b64_member(const doc_t *d, const node_t *obj, const char *key, bool required, uint8_t **out,
+		      size_t *len, struct attest_err *err)
+{
+	const node_t *v = jsonx_member(d, obj, key);
 	const char *s;
+	size_t n = 0;
 
 	*out = NULL;
 	*len = 0;
-	if (v == NULL || json_is_null(v)) {
+	if (v == NULL || v->kind == JSONX_NULL) {
 		if (!required)
 			return ATTEST_OK;
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"%s\" is missing", key);
 	}
-	if (!json_is_string(v))
+	if ((s = jsonx_str(d, v, &n)) == NULL)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.encoding", "\"%s\" is not a string", key);
-	s = json_string_value(v);
-	if (b64_decode(s, strlen(s), out, len) != 0)
+	if (b64_decode(s, n, out, len) != 0)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.encoding", "\"%s\" is not base64url", key);
 	return ATTEST_OK;
 }
 
 /* aik_public: base64url TPM2B_PUBLIC / TPMT_PUBLIC (offline bundles, tpm_verify). */
-static int aik_from_public(const json_t *tad, struct tpm_att *a, struct attest_err *err)
+static int aik_from_public(const doc_t *d, const node_t *tad, struct tpm_att *a, struct attest_err *err)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
 	TPMT_PUBLIC pub;
-	int rc = b64_member(tad, "aik_public", true, &p, &n, err);
+	int rc = b64_member(d, tad, "aik_public", true, &p, &n, err);
 
 	if (rc == ATTEST_OK && (rc = tpm_public_parse(p, n, &pub, err)) == ATTEST_OK) {
 		/*
@@ -101,56 +133,66 @@ static int aik_from_public(const json_t *tad, struct tpm_att *a, struct attest_e
 	return rc;
 }
 
+/* A JWK's key, decoded (jwk_to_key works on jansson values; a JWK is a handful of members). */
+static int jwk_key(const doc_t *d, const node_t *jwk, EVP_PKEY **out, struct attest_err *err)
+{
+	json_t *j = jsonx_json(d, jwk);
+	int rc = jwk_to_key(j, out, err);
+
+	json_decref(j);
+	return rc;
+}
+
 /*
- * A JWK's key through the cache (when there is one): the same canonical
- * text is the same key, so a returning client's keys are decoded once.
- * *spki_set says whether spki holds the key's SPKI SHA-256.
+ * A JWK's key through the cache (when there is one): the same text is the
+ * same key, so a returning client's keys are decoded once. The id is the
+ * SHA-256 of the JWK's exact text: another spelling of the same key is
+ * only another entry. *spki_set says whether spki holds the key's SPKI
+ * SHA-256.
  */
-static int jwk_key_cached(struct tpm_aik_cache *cache, const json_t *jwk, EVP_PKEY **out, uint8_t spki[32],
-			  bool *spki_set, struct attest_err *err)
+static int jwk_key_cached(struct tpm_aik_cache *cache, const doc_t *d, const node_t *jwk, EVP_PKEY **out,
+			  uint8_t spki[32], bool *spki_set, struct attest_err *err)
 {
 	size_t len = 0;
-	char *text = cache != NULL ? jose_json_dump_sorted(jwk, &len) : NULL;
+	const char *text = cache != NULL ? jsonx_text(d, jwk, &len) : NULL;
 	uint8_t id[32];
 	int rc;
 
 	*spki_set = false;
-	if (text != NULL && sha256(text, len, id) == ATTEST_OK) {
-		free(text);
-		if ((*out = tpm_key_cache_get(cache, id, spki)) != NULL) {
-			*spki_set = true;
-			return ATTEST_OK;
-		}
-		if ((rc = jwk_to_key(jwk, out, err)) != ATTEST_OK)
-			return rc;
-		if (tpm_pkey_spki_sha256(*out, spki) == 0) {
-			tpm_key_cache_put(cache, id, *out, spki);
-			*spki_set = true;
-		}
+	if (text == NULL || sha256(text, len, id) != ATTEST_OK)
+		return jwk_key(d, jwk, out, err);
+	if ((*out = tpm_key_cache_get(cache, id, spki)) != NULL) {
+		*spki_set = true;
 		return ATTEST_OK;
 	}
-	free(text);
-	return jwk_to_key(jwk, out, err);
+	if ((rc = jwk_key(d, jwk, out, err)) != ATTEST_OK)
+		return rc;
+	if (tpm_pkey_spki_sha256(*out, spki) == 0) {
+		tpm_key_cache_put(cache, id, *out, spki);
+		*spki_set = true;
+	}
+	return ATTEST_OK;
 }
 
-static int aik_from(const json_t *tad, struct tpm_aik_cache *cache, struct tpm_att *a, struct attest_err *err)
+static int aik_from(const doc_t *d, const node_t *tad, struct tpm_aik_cache *cache, struct tpm_att *a,
+		    struct attest_err *err)
 {
-	const json_t *jwk = json_object_get(tad, "aik_pub");
+	const node_t *jwk = jsonx_member(d, tad, "aik_pub");
 	uint8_t *der = NULL;
 	size_t dlen = 0;
 	int rc;
 
-	if (!json_is_object(jwk) && json_is_string(json_object_get(tad, "aik_public")))
-		rc = aik_from_public(tad, a, err);
-	else if (!json_is_object(jwk))
+	if (!is_kind(jwk, JSONX_OBJECT) && is_kind(jsonx_member(d, tad, "aik_public"), JSONX_STRING))
+		rc = aik_from_public(d, tad, a, err);
+	else if (!is_kind(jwk, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"aik_pub\" (JWK) is missing");
 	else
-		rc = jwk_key_cached(cache, jwk, &a->aik, a->aik_hash, &a->aik_hash_set, err);
+		rc = jwk_key_cached(cache, d, jwk, &a->aik, a->aik_hash, &a->aik_hash_set, err);
 	if (rc != ATTEST_OK) {
 		attest_err_prefix(err, "aik_pub: ");
 		return rc;
 	}
-	if ((rc = b64_member(tad, "aik_cert", false, &der, &dlen, err)) != ATTEST_OK)
+	if ((rc = b64_member(d, tad, "aik_cert", false, &der, &dlen, err)) != ATTEST_OK)
 		return rc;
 	if (der != NULL && dlen == 0) {
 		free(der); /* an empty aik_cert is no certificate, as before */
@@ -161,34 +203,57 @@ static int aik_from(const json_t *tad, struct tpm_aik_cache *cache, struct tpm_a
 	return ATTEST_OK;
 }
 
-/* v2 "pcrs": [{algorithm, values: [{index, digest}]}]. */
-static int pcrs_from(const json_t *arr, struct tpm_pcr_values *pcrs, struct attest_err *err)
+/* The bank an algorithm member names (a TPM_ALG_ID), or -1. */
+static int bank_of(const doc_t *d, const node_t *bank)
 {
-	size_t i, j;
-	const json_t *bank, *val;
+	const node_t *alg = jsonx_member(d, bank, "algorithm");
+
+	if (!is_kind(alg, JSONX_INTEGER) || alg->num.i < 0 || alg->num.i > 0xFFFF)
+		return -1;
+	return tpm_bank_from_alg((uint16_t)alg->num.i);
+}
+
+#define PCR_MALFORMED (-1)
+
+/* One {index, digest} of a bank; PCR_MALFORMED when it is not one. */
+static int pcr_from(const doc_t *d, const node_t *val, enum tpm_bank b, struct tpm_pcr_values *pcrs,
+		    struct attest_err *err)
+{
+	const node_t *idx = jsonx_member(d, val, "index");
+	uint8_t *dg = NULL;
+	size_t dl = 0;
+	int rc;
+
+	if (!is_kind(idx, JSONX_INTEGER) || idx->num.i < 0 || idx->num.i > UINT32_MAX ||
+	    b64_member(d, val, "digest", true, &dg, &dl, err) != ATTEST_OK)
+		return PCR_MALFORMED;
+	rc = tpm_pcr_set(pcrs, b, (unsigned)idx->num.i, dg, dl, err);
+	free(dg);
+	return rc;
+}
+
+/* v2 "pcrs": [{algorithm, values: [{index, digest}]}]. */
+static int pcrs_from(const doc_t *d, const node_t *arr, struct tpm_pcr_values *pcrs, struct attest_err *err)
+{
+	size_t i = 0, j;
 
 	memset(pcrs, 0, sizeof(*pcrs));
-	if (!json_is_array(arr))
+	if (!is_kind(arr, JSONX_ARRAY))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"pcrs\" is missing");
-	json_array_foreach(arr, i, bank) {
-		int b = tpm_bank_from_alg((uint16_t)json_integer_value(json_object_get(bank, "algorithm")));
-		const json_t *values = json_object_get(bank, "values");
+	for (const node_t *bank = jsonx_first(d, arr); bank != NULL; bank = jsonx_next(d, arr, bank), i++) {
+		int b = bank_of(d, bank);
+		const node_t *values = jsonx_member(d, bank, "values");
 
-		if (b < 0 || !json_is_array(values))
+		if (b < 0 || !is_kind(values, JSONX_ARRAY))
 			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.pcrs",
 					      "pcrs[%zu] names no supported algorithm or has no values", i);
-		json_array_foreach(values, j, val) {
-			uint8_t *d = NULL;
-			size_t dl = 0;
-			const json_t *idx = json_object_get(val, "index");
-			int rc;
+		j = 0;
+		for (const node_t *v = jsonx_first(d, values); v != NULL; v = jsonx_next(d, values, v), j++) {
+			int rc = pcr_from(d, v, (enum tpm_bank)b, pcrs, err);
 
-			if (!json_is_integer(idx) || json_integer_value(idx) < 0 ||
-			    b64_member(val, "digest", true, &d, &dl, err) != ATTEST_OK)
+			if (rc == PCR_MALFORMED)
 				return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.pcrs",
 						      "pcrs[%zu].values[%zu] is malformed", i, j);
-			rc = tpm_pcr_set(pcrs, (enum tpm_bank)b, (unsigned)json_integer_value(idx), d, dl, err);
-			free(d);
 			if (rc != ATTEST_OK)
 				return rc;
 		}
@@ -237,11 +302,11 @@ json_t *tpm_pcrs_to_json(const struct tpm_pcr_values *pcrs)
 	return arr;
 }
 
-static int add_log(struct tpm_att *a, const json_t *obj, const char *key, struct attest_err *err)
+static int add_log(struct tpm_att *a, const doc_t *d, const node_t *obj, const char *key, struct attest_err *err)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
-	int rc = b64_member(obj, key, false, &p, &n, err);
+	int rc = b64_member(d, obj, key, false, &p, &n, err);
 
 	if (rc != ATTEST_OK || p == NULL)
 		return rc;
@@ -256,24 +321,23 @@ static int add_log(struct tpm_att *a, const json_t *obj, const char *key, struct
 }
 
 /* v2 current_attestation / boot_attestation. */
-static int att_from_v2(const json_t *o, struct tpm_aik_cache *cache, struct tpm_att *a,
+static int att_from_v2(const doc_t *d, const node_t *o, struct tpm_aik_cache *cache, struct tpm_att *a,
 		       struct attest_err *err)
 {
-	const json_t *logs = json_object_get(o, "logs"), *l;
-	size_t i;
+	const node_t *logs = jsonx_member(d, o, "logs");
 	int rc;
 
-	if ((rc = aik_from(o, cache, a, err)) != ATTEST_OK ||
-	    (rc = pcrs_from(json_object_get(o, "pcrs"), &a->pcrs, err)) ||
-	    (rc = b64_member(o, "quote", true, &a->quote, &a->quote_len, err)) ||
-	    (rc = b64_member(o, "signature", true, &a->sig, &a->sig_len, err)))
+	if ((rc = aik_from(d, o, cache, a, err)) != ATTEST_OK ||
+	    (rc = pcrs_from(d, jsonx_member(d, o, "pcrs"), &a->pcrs, err)) ||
+	    (rc = b64_member(d, o, "quote", true, &a->quote, &a->quote_len, err)) ||
+	    (rc = b64_member(d, o, "signature", true, &a->sig, &a->sig_len, err)))
 		return rc;
-	json_array_foreach(logs, i, l) {
-		const json_t *type = json_object_get(l, "type");
-
-		if (!json_is_string(type) || strcmp(json_string_value(type), "TCG") != 0)
+	if (!is_kind(logs, JSONX_ARRAY))
+		return ATTEST_OK;
+	for (const node_t *l = jsonx_first(d, logs); l != NULL; l = jsonx_next(d, logs, l)) {
+		if (!str_is(d, jsonx_member(d, l, "type"), "TCG"))
 			continue; /* IMA and other log types are not replayed here */
-		if ((rc = add_log(a, l, "log", err)) != ATTEST_OK)
+		if ((rc = add_log(a, d, l, "log", err)) != ATTEST_OK)
 			return rc;
 	}
 	return ATTEST_OK;
@@ -283,16 +347,16 @@ static int att_from_v2(const json_t *o, struct tpm_aik_cache *cache, struct tpm_
  * v1: a PCP platform claim (current_claim / boot_claim) carries the PCR
  * values, the quote and its signature; the logs come as separate members.
  */
-static int att_from_v1(const json_t *tad, const char *claim_key, bool with_logs, struct tpm_aik_cache *cache,
-		       struct tpm_att *a, struct attest_err *err)
+static int att_from_v1(const doc_t *d, const node_t *tad, const char *claim_key, bool with_logs,
+		       struct tpm_aik_cache *cache, struct tpm_att *a, struct attest_err *err)
 {
 	struct tpm_pcp_blob b;
 	size_t blen = 0;
 	int bank, rc;
 	size_t dsz;
 
-	if ((rc = aik_from(tad, cache, a, err)) != ATTEST_OK ||
-	    (rc = b64_member(tad, claim_key, true, &a->blob, &blen, err)) != ATTEST_OK ||
+	if ((rc = aik_from(d, tad, cache, a, err)) != ATTEST_OK ||
+	    (rc = b64_member(d, tad, claim_key, true, &a->blob, &blen, err)) != ATTEST_OK ||
 	    (rc = tpm_pcp_blob_parse(a->blob, blen, &b, err)) != ATTEST_OK)
 		return rc;
 	bank = tpm_bank_from_alg(b.pcr_alg);
@@ -310,8 +374,8 @@ static int att_from_v1(const json_t *tad, const char *claim_key, bool with_logs,
 	a->blob_log = b.log, a->blob_log_len = b.log_len;
 	a->blob_alg = b.pcr_alg;
 	if (with_logs) {
-		if ((rc = add_log(a, tad, "srtm_boot_log", err)) != ATTEST_OK ||
-		    (rc = add_log(a, tad, "srtm_resume_log", err)) != ATTEST_OK)
+		if ((rc = add_log(a, d, tad, "srtm_boot_log", err)) != ATTEST_OK ||
+		    (rc = add_log(a, d, tad, "srtm_resume_log", err)) != ATTEST_OK)
 			return rc;
 	}
 	return ATTEST_OK;
@@ -461,42 +525,48 @@ static int verify_att(const struct tpm_proto_cfg *cfg, struct tpm_att *a, const 
 	return att_verify_logs(a, v, err);
 }
 
-/* v2 other_keys[].info.tpm_certify: each certified key must be certified by the AIK. */
-static int check_other_keys(const json_t *keys, EVP_PKEY *aik, struct attest_err *err)
+/* One other_keys[] entry: its tpm_certify must certify, with the AIK, the key its JWK is. */
+static int check_other_key(const doc_t *d, const node_t *k, size_t i, EVP_PKEY *aik, struct attest_err *err)
 {
-	size_t i;
-	const json_t *k;
+	const node_t *cert = jsonx_member(d, jsonx_member(d, k, "info"), "tpm_certify");
+	uint8_t *pub = NULL, *att = NULL, *sig = NULL;
+	size_t pl = 0, al = 0, sl = 0;
+	TPMT_PUBLIC tp;
+	EVP_PKEY *jk = NULL, *tk = NULL;
+	int rc;
 
-	if (json_array_size(keys) > MAX_OTHER_KEYS)
+	if (cert == NULL)
+		return ATTEST_OK;
+	if ((rc = b64_member(d, cert, "public", true, &pub, &pl, err)) == ATTEST_OK &&
+	    (rc = b64_member(d, cert, "certification", true, &att, &al, err)) == ATTEST_OK &&
+	    (rc = b64_member(d, cert, "signature", true, &sig, &sl, err)) == ATTEST_OK &&
+	    (rc = tpm_public_parse(pub, pl, &tp, err)) == ATTEST_OK &&
+	    (rc = tpm_certify_verify(&tp, aik, att, al, sig, sl, err)) == ATTEST_OK &&
+	    (rc = tpm_public_to_pkey(&tp, &tk, err)) == ATTEST_OK &&
+	    (rc = jwk_key(d, jsonx_member(d, k, "jwk"), &jk, err)) == ATTEST_OK && EVP_PKEY_eq(jk, tk) != 1)
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "tpm.certify.jwk",
+				    "other_keys[%zu]: the JWK is not the certified TPM key", i);
+	free(pub);
+	free(att);
+	free(sig);
+	EVP_PKEY_free(jk);
+	EVP_PKEY_free(tk);
+	return rc;
+}
+
+/* v2 other_keys[].info.tpm_certify: each certified key must be certified by the AIK. */
+static int check_other_keys(const doc_t *d, const node_t *keys, EVP_PKEY *aik, struct attest_err *err)
+{
+	size_t i = 0;
+	int rc;
+
+	if (!is_kind(keys, JSONX_ARRAY))
+		return ATTEST_OK;
+	if (keys->count > MAX_OTHER_KEYS)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.other_keys", "too many other_keys");
-	json_array_foreach(keys, i, k) {
-		const json_t *cert = json_object_get(json_object_get(k, "info"), "tpm_certify");
-		uint8_t *pub = NULL, *att = NULL, *sig = NULL;
-		size_t pl = 0, al = 0, sl = 0;
-		TPMT_PUBLIC tp;
-		EVP_PKEY *jk = NULL, *tk = NULL;
-		int rc;
-
-		if (cert == NULL)
-			continue;
-		if ((rc = b64_member(cert, "public", true, &pub, &pl, err)) == ATTEST_OK &&
-		    (rc = b64_member(cert, "certification", true, &att, &al, err)) == ATTEST_OK &&
-		    (rc = b64_member(cert, "signature", true, &sig, &sl, err)) == ATTEST_OK &&
-		    (rc = tpm_public_parse(pub, pl, &tp, err)) == ATTEST_OK &&
-		    (rc = tpm_certify_verify(&tp, aik, att, al, sig, sl, err)) == ATTEST_OK &&
-		    (rc = tpm_public_to_pkey(&tp, &tk, err)) == ATTEST_OK &&
-		    (rc = jwk_to_key(json_object_get(k, "jwk"), &jk, err)) == ATTEST_OK &&
-		    EVP_PKEY_eq(jk, tk) != 1)
-			rc = attest_err_set(err, ATTEST_E_VERIFY, "tpm.certify.jwk",
-					    "other_keys[%zu]: the JWK is not the certified TPM key", i);
-		free(pub);
-		free(att);
-		free(sig);
-		EVP_PKEY_free(jk);
-		EVP_PKEY_free(tk);
-		if (rc != ATTEST_OK)
+	for (const node_t *k = jsonx_first(d, keys); k != NULL; k = jsonx_next(d, keys, k), i++)
+		if ((rc = check_other_key(d, k, i, aik, err)) != ATTEST_OK)
 			return rc;
-	}
 	return ATTEST_OK;
 }
 
@@ -527,32 +597,46 @@ static bool reserved_claim_name(const char *name)
 	return false;
 }
 
-static int custom_claims(const json_t *arr, struct claim_set *out, struct attest_err *err)
+/* One custom_claims[] entry {name, value, value_type}: a scalar claim under a name of the client's. */
+static int custom_claim(const doc_t *d, const node_t *c, size_t i, struct claim_set *out, struct attest_err *err)
 {
-	size_t i;
-	const json_t *c;
+	const node_t *value = jsonx_member(d, c, "value");
+	size_t n = 0;
+	const char *name = jsonx_str(d, jsonx_member(d, c, "name"), &n);
+	char *type;
+	int rc;
+
+	/* value_type is informative: the value keeps its JSON type. */
+	if (name == NULL || n == 0 || n > 256 || memchr(name, '\0', n) != NULL || value == NULL ||
+	    value->kind == JSONX_OBJECT || value->kind == JSONX_ARRAY)
+		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.custom_claims",
+				      "custom_claims[%zu] needs a name and a scalar value", i);
+	if ((type = strndup(name, n)) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
+	if (reserved_claim_name(type))
+		rc = attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.custom_claims",
+				    "custom_claims[%zu] uses the reserved claim name \"%s\"", i, type);
+	else if (claim_set_add_issued(out, type, CLAIM_ISSUER_CUSTOM, jsonx_json(d, value)) != 0)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
+	else
+		rc = ATTEST_OK;
+	free(type);
+	return rc;
+}
+
+static int custom_claims(const doc_t *d, const node_t *arr, struct claim_set *out, struct attest_err *err)
+{
+	size_t i = 0;
+	int rc;
 
 	if (arr == NULL)
 		return ATTEST_OK;
-	if (!json_is_array(arr) || json_array_size(arr) > MAX_CUSTOM_CLAIMS)
+	if (!is_kind(arr, JSONX_ARRAY) || arr->count > MAX_CUSTOM_CLAIMS)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.custom_claims",
 				      "custom_claims must be an array of at most %d claims", MAX_CUSTOM_CLAIMS);
-	json_array_foreach(arr, i, c) {
-		const json_t *name = json_object_get(c, "name"), *value = json_object_get(c, "value");
-		const char *vt = json_string_value(json_object_get(c, "value_type"));
-
-		if (!json_is_string(name) || json_string_length(name) == 0 || json_string_length(name) > 256 ||
-		    value == NULL || json_is_object(value) || json_is_array(value))
-			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.custom_claims",
-					      "custom_claims[%zu] needs a name and a scalar value", i);
-		(void)vt; /* the value keeps its JSON type; value_type is informative */
-		if (reserved_claim_name(json_string_value(name)))
-			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.custom_claims",
-					      "custom_claims[%zu] uses the reserved claim name \"%s\"", i,
-					      json_string_value(name));
-		if (claim_set_add_issued(out, json_string_value(name), CLAIM_ISSUER_CUSTOM, json_deep_copy(value)) != 0)
-			return attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
-	}
+	for (const node_t *c = jsonx_first(d, arr); c != NULL; c = jsonx_next(d, arr, c), i++)
+		if ((rc = custom_claim(d, c, i, out, err)) != ATTEST_OK)
+			return rc;
 	return ATTEST_OK;
 }
 
@@ -566,8 +650,15 @@ static int add_text_claim(struct claim_set *out, const char *type, const char *s
 	return s != NULL ? claim_set_add(out, type, json_stringn_nocheck(s, strlen(s))) : -1;
 }
 
+/*
+ * The claims of verified attestations (maa-interface.md §2.4). The events
+ * and bootEvents texts (~200 KB for a 60-event log) are written only when
+ * wanted: a policy that reads neither has no use for them, and tokens never
+ * carry them (they are read-only policy inputs).
+ */
 static int tpm_claims(const struct verified_att *cur, const struct verified_att *boot,
-		      const struct tpm_pcr_values *pcrs, struct claim_set *out, struct attest_err *err)
+		      const struct tpm_pcr_values *pcrs, bool log_texts, struct claim_set *out,
+		      struct attest_err *err)
 {
 	char h64[64];
 	char *b64 = b64std_encode(cur->quote.aik_pub_hash, 32), *s;
@@ -580,14 +671,18 @@ static int tpm_claims(const struct verified_att *cur, const struct verified_att 
 	rc |= claim_set_add_str(out, "aikPubHash", h64);
 	rc |= claim_set_add_int(out, "tpmVersion", 2);
 	if (cur->log != NULL) {
-		if ((rc = tcg_boot_state(cur->log, &st, err)) != ATTEST_OK)
-			return rc;
+		int brc = tcg_boot_state(cur->log, &st, err);
+
+		if (brc != ATTEST_OK)
+			return brc;
 		rc |= tcg_boot_state_claims(&st, out);
-		s = tcg_events_json(cur->log, true);
-		rc |= add_text_claim(out, "events", s);
-		free(s);
+		if (log_texts) {
+			s = tcg_events_json(cur->log, true);
+			rc |= add_text_claim(out, "events", s);
+			free(s);
+		}
 	}
-	if (boot != NULL && boot->log != NULL) {
+	if (log_texts && boot != NULL && boot->log != NULL) {
 		s = tcg_events_json(boot->log, true);
 		rc |= add_text_claim(out, "bootEvents", s);
 		free(s);
@@ -602,14 +697,14 @@ static int tpm_claims(const struct verified_att *cur, const struct verified_att 
 
 struct req {
 	struct jws *jws;
-	json_t *payload;
-	const json_t *data;      /* att_data or att_data.report_signed (borrowed) */
+	doc_t pd;                /* the JWS payload, indexed */
+	const node_t *data;      /* att_data or att_data.report_signed */
 	const char *rs_text;     /* raw report_signed text (VBS) */
 	size_t rs_len;
 	int version;
 	bool vbs;
 	EVP_PKEY *key;           /* request key (owned) */
-	const json_t *jwk;       /* borrowed */
+	const node_t *jwk;
 	struct tpm_context ctx;
 	struct tpm_att cur, boot;
 	bool has_boot;
@@ -621,7 +716,7 @@ struct req {
 static void req_free(struct req *r)
 {
 	jws_free(r->jws);
-	json_decref(r->payload);
+	jsonx_doc_free(&r->pd);
 	EVP_PKEY_free(r->key);
 	att_free(&r->cur);
 	att_free(&r->boot);
@@ -630,75 +725,86 @@ static void req_free(struct req *r)
 	free(r->vsm);
 }
 
-static int read_envelope(const struct tpm_proto_msg *m, struct req *r, struct attest_err *err)
+/* The JWS's typ: attReq is protocol v1, attReqV2 v2. */
+static int request_version(const struct jws *j, int *version, struct attest_err *err)
 {
-	const char *token = json_string_value(json_object_get(m->msg, "request"));
-	const char *typ, *att_type, *span;
-	size_t slen;
-	int rc;
+	const char *typ = jws_header_str(j, "typ");
 
-	if ((rc = jws_parse(token, strlen(token), &r->jws, err)) != ATTEST_OK)
-		return rc;
-	typ = jws_header_str(r->jws, "typ");
 	if (typ != NULL && strcmp(typ, "attReq") == 0)
-		r->version = 1;
+		*version = 1;
 	else if (typ != NULL && strcmp(typ, "attReqV2") == 0)
-		r->version = 2;
+		*version = 2;
 	else
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.typ",
 				      "request JWS typ must be \"attReq\" or \"attReqV2\"");
-	if (r->jws->alg != JWS_ALG_PS256 && r->jws->alg != JWS_ALG_RS256)
+	if (j->alg != JWS_ALG_PS256 && j->alg != JWS_ALG_RS256)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.alg", "request JWS alg must be PS256");
-	if ((rc = jsonx_parse((const char *)r->jws->payload, r->jws->payload_len, &r->payload,
-			      "tpm.proto.payload", "attestation request", err)) != ATTEST_OK)
+	return ATTEST_OK;
+}
+
+static int read_envelope(const struct tpm_proto_msg *m, struct req *r, struct attest_err *err)
+{
+	size_t tlen = 0;
+	const char *token = jsonx_str(&m->doc, jsonx_member(&m->doc, m->msg, "request"), &tlen);
+	const node_t *rs;
+	int rc;
+
+	if ((rc = jws_parse(token, tlen, &r->jws, err)) != ATTEST_OK ||
+	    (rc = request_version(r->jws, &r->version, err)) != ATTEST_OK ||
+	    (rc = jsonx_index((const char *)r->jws->payload, r->jws->payload_len, &r->pd, "tpm.proto.payload",
+			      "attestation request", err)) != ATTEST_OK)
 		return rc;
-	att_type = json_string_value(json_object_get(r->payload, "att_type"));
-	r->data = json_object_get(r->payload, "att_data");
-	if (att_type == NULL || !json_is_object(r->data) ||
-	    (strcmp(att_type, "basic") != 0 && strcmp(att_type, "vbs") != 0))
+	r->data = jsonx_member(&r->pd, r->pd.nodes, "att_data");
+	r->vbs = str_is(&r->pd, jsonx_member(&r->pd, r->pd.nodes, "att_type"), "vbs");
+	if (!is_kind(r->data, JSONX_OBJECT) ||
+	    (!r->vbs && !str_is(&r->pd, jsonx_member(&r->pd, r->pd.nodes, "att_type"), "basic")))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.att_type",
 				      "att_type must be \"basic\" or \"vbs\" with an att_data object");
-	if (strcmp(att_type, "vbs") != 0)
+	if (!r->vbs)
 		return ATTEST_OK;
-	r->vbs = true;
-	/* EnclaveData hashes report_signed exactly as sent: take its raw text. */
-	if ((rc = tpm_json_member_span((const char *)r->jws->payload, r->jws->payload_len, "att_data", &span,
-				       &slen, err)) != ATTEST_OK ||
-	    (rc = tpm_json_member_span(span, slen, "report_signed", &r->rs_text, &r->rs_len, err)) != ATTEST_OK ||
-	    (rc = b64_member(r->data, "vsm_report", true, &r->vsm, &r->vsm_len, err)) != ATTEST_OK)
+	if ((rc = b64_member(&r->pd, r->data, "vsm_report", true, &r->vsm, &r->vsm_len, err)) != ATTEST_OK)
 		return rc;
-	r->data = json_object_get(r->data, "report_signed");
-	if (!json_is_object(r->data))
+	rs = jsonx_member(&r->pd, r->data, "report_signed");
+	if (!is_kind(rs, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.report_signed", "report_signed is not an object");
+	/* EnclaveData hashes report_signed exactly as sent: its text, byte for byte. */
+	r->rs_text = jsonx_text(&r->pd, rs, &r->rs_len);
+	r->data = rs;
 	return ATTEST_OK;
+}
+
+/* The request's challenge is the one its sealed context was issued with. */
+static int check_challenge(struct req *r, struct attest_err *err)
+{
+	uint8_t *ch = NULL;
+	size_t chl = 0;
+	int rc = b64_member(&r->pd, r->data, "challenge", true, &ch, &chl, err);
+
+	if (rc == ATTEST_OK && (chl != r->ctx.challenge_len || CRYPTO_memcmp(ch, r->ctx.challenge, chl) != 0))
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.challenge",
+				    "the request's challenge is not the one its service_context was issued with");
+	free(ch);
+	return rc;
 }
 
 static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r, struct attest_err *err)
 {
-	const json_t *rk = json_object_get(r->data, "request_key");
-	uint8_t *ch = NULL, spki[32];
+	const node_t *rk = jsonx_member(&r->pd, r->data, "request_key");
+	size_t cl = 0;
+	const char *ctx = jsonx_str(&r->pd, jsonx_member(&r->pd, r->data, "service_context"), &cl);
+	uint8_t spki[32];
 	bool spki_set;
-	size_t chl = 0;
 	int rc, seen;
 
-	r->jwk = r->version == 1 ? json_object_get(r->data, "attest_key") : json_object_get(rk, "jwk");
-	if (!json_is_object(r->jwk))
+	r->jwk = r->version == 1 ? jsonx_member(&r->pd, r->data, "attest_key") : jsonx_member(&r->pd, rk, "jwk");
+	if (!is_kind(r->jwk, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "the request key (%s) is missing",
 				      r->version == 1 ? "attest_key" : "request_key.jwk");
 	/* Proof of possession: the key the request names signed it (no kid). */
-	if ((rc = jwk_key_cached(cfg->aik_cache, r->jwk, &r->key, spki, &spki_set, err)) != ATTEST_OK ||
-	    (rc = jws_verify(r->jws, r->key, 0, err)) != ATTEST_OK)
-		return rc;
-	if ((rc = tpm_context_open(cfg->service_key, json_string_value(json_object_get(r->data, "service_context")),
-				   cfg->now, &r->ctx, err)) != ATTEST_OK ||
-	    (rc = b64_member(r->data, "challenge", true, &ch, &chl, err)) != ATTEST_OK)
-		return rc;
-	rc = (chl != r->ctx.challenge_len || CRYPTO_memcmp(ch, r->ctx.challenge, chl) != 0)
-		     ? attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.challenge",
-				      "the request's challenge is not the one its service_context was issued with")
-		     : ATTEST_OK;
-	free(ch);
-	if (rc != ATTEST_OK)
+	if ((rc = jwk_key_cached(cfg->aik_cache, &r->pd, r->jwk, &r->key, spki, &spki_set, err)) != ATTEST_OK ||
+	    (rc = jws_verify(r->jws, r->key, 0, err)) != ATTEST_OK ||
+	    (rc = tpm_context_open(cfg->service_key, ctx, cl, cfg->now, &r->ctx, err)) != ATTEST_OK ||
+	    (rc = check_challenge(r, err)) != ATTEST_OK)
 		return rc;
 	if (cfg->replay == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.config", "no replay check configured");
@@ -714,28 +820,29 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 
 static int read_attestations(struct req *r, struct tpm_aik_cache *cache, struct attest_err *err)
 {
-	const json_t *tad = json_object_get(r->data, "tpm_att_data");
+	const doc_t *d = &r->pd;
+	const node_t *tad = jsonx_member(d, r->data, "tpm_att_data");
 	int rc;
 
-	if (!json_is_object(tad))
+	if (!is_kind(tad, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "tpm_att_data is missing");
 	if (r->version == 2) {
-		const json_t *boot = json_object_get(tad, "boot_attestation");
+		const node_t *boot = jsonx_member(d, tad, "boot_attestation");
 
-		rc = att_from_v2(json_object_get(tad, "current_attestation"), cache, &r->cur, err);
+		rc = att_from_v2(d, jsonx_member(d, tad, "current_attestation"), cache, &r->cur, err);
 		if (rc != ATTEST_OK)
 			return rc;
-		if (json_is_object(boot)) {
+		if (is_kind(boot, JSONX_OBJECT)) {
 			r->has_boot = true;
-			return att_from_v2(boot, cache, &r->boot, err);
+			return att_from_v2(d, boot, cache, &r->boot, err);
 		}
 		return ATTEST_OK;
 	}
-	if ((rc = att_from_v1(tad, "current_claim", true, cache, &r->cur, err)) != ATTEST_OK)
+	if ((rc = att_from_v1(d, tad, "current_claim", true, cache, &r->cur, err)) != ATTEST_OK)
 		return rc;
-	if (json_object_get(tad, "boot_claim") != NULL) {
+	if (jsonx_member(d, tad, "boot_claim") != NULL) {
 		r->has_boot = true;
-		return att_from_v1(tad, "boot_claim", false, cache, &r->boot, err);
+		return att_from_v1(d, tad, "boot_claim", false, cache, &r->boot, err);
 	}
 	return ATTEST_OK;
 }
@@ -756,15 +863,11 @@ static int check_vbs(struct req *r, struct claim_set *claims, struct attest_err 
 static int fill_result(struct req *r, struct claim_set *claims, struct tpm_proto_result *res,
 		       struct attest_err *err)
 {
-	const char *rp_data = json_string_value(json_object_get(r->data, "rp_data"));
-	const char *rp_id = json_string_value(json_object_get(r->data, "rp_id"));
-
 	struct tpm_proto_result t = {.version = r->version, .vbs = r->vbs};
 
-	t.cnf = json_deep_copy(r->jwk);
-	t.rp_data = rp_data ? strdup(rp_data) : NULL;
-	t.rp_id = rp_id ? strdup(rp_id) : NULL;
-	if (t.cnf == NULL || (rp_data && t.rp_data == NULL) || (rp_id && t.rp_id == NULL)) {
+	t.cnf = jsonx_json(&r->pd, r->jwk);
+	if (t.cnf == NULL || str_dup(&r->pd, r->data, "rp_data", &t.rp_data) != 0 ||
+	    str_dup(&r->pd, r->data, "rp_id", &t.rp_id) != 0) {
 		tpm_proto_result_free(&t); /* claims are still the caller's */
 		return attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
 	}
@@ -810,17 +913,18 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 		goto out;
 	}
 	if (r.version == 2 &&
-	    (rc = check_other_keys(json_object_get(r.data, "other_keys"), r.cur.aik, err)) != ATTEST_OK)
+	    (rc = check_other_keys(&r.pd, jsonx_member(&r.pd, r.data, "other_keys"), r.cur.aik, err)) != ATTEST_OK)
 		goto out;
 	claims = claim_set_new();
 	if (claims == NULL) {
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
 		goto out;
 	}
-	if ((rc = tpm_claims(&r.vcur, r.has_boot ? &r.vboot : NULL, &r.cur.pcrs, claims, err)) != ATTEST_OK ||
+	if ((rc = tpm_claims(&r.vcur, r.has_boot ? &r.vboot : NULL, &r.cur.pcrs, !cfg->skip_log_texts, claims,
+			     err)) != ATTEST_OK ||
 	    (r.vbs && (rc = check_vbs(&r, claims, err)) != ATTEST_OK) ||
 	    (!r.vbs && (rc = claim_set_add_bool(claims, "vbsReportPresent", false)) != ATTEST_OK) ||
-	    (rc = custom_claims(json_object_get(r.data, "custom_claims"), claims, err)) != ATTEST_OK ||
+	    (rc = custom_claims(&r.pd, jsonx_member(&r.pd, r.data, "custom_claims"), claims, err)) != ATTEST_OK ||
 	    (rc = fill_result(&r, claims, result, err)) != ATTEST_OK)
 		goto out;
 	claims = NULL; /* transferred */
@@ -838,7 +942,7 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 	struct tpm_proto_cfg cfg;
 	struct tpm_att a;
 	struct verified_att v;
-	json_t *doc = NULL;
+	doc_t doc = {0};
 	struct claim_set *claims = NULL;
 	uint8_t h[32];
 	bool lenient = (ctx->flags & EVIDENCE_NO_COLLATERAL) != 0;
@@ -849,9 +953,9 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 	tpm_proto_cfg_defaults(&cfg);
 	cfg.now = ctx->now;
 	cfg.aik_roots = ctx->anchors ? ctx->anchors->tpm_roots : NULL;
-	if ((rc = jsonx_parse((const char *)in->evidence, in->evidence_len, &doc, "tpm.evidence",
-			      "TPM evidence", err)) != ATTEST_OK ||
-	    (rc = att_from_v2(doc, NULL, &a, err)) != ATTEST_OK)
+	if ((rc = jsonx_index((const char *)in->evidence, in->evidence_len, &doc, "tpm.evidence", "TPM evidence",
+			      err)) != ATTEST_OK ||
+	    (rc = att_from_v2(&doc, doc.nodes, NULL, &a, err)) != ATTEST_OK)
 		goto out;
 	if (lenient) {
 		/* Signatures only: the AIK is taken as given and reported as not validated. */
@@ -865,7 +969,7 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 			     err)) != ATTEST_OK)
 		goto out;
 	claims = claim_set_new();
-	if (claims == NULL || (rc = tpm_claims(&v, NULL, &a.pcrs, claims, err)) != ATTEST_OK) {
+	if (claims == NULL || (rc = tpm_claims(&v, NULL, &a.pcrs, true, claims, err)) != ATTEST_OK) {
 		rc = rc ? rc : attest_err_set(err, ATTEST_E_NOMEM, "tpm.nomem", "out of memory");
 		goto out;
 	}
@@ -879,7 +983,7 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 	}
 out:
 	claim_set_free(claims);
-	json_decref(doc);
+	jsonx_doc_free(&doc);
 	att_free(&a);
 	tcg_log_free(v.log);
 	return rc;

@@ -512,6 +512,23 @@ unsigned policy_plan_rule_count(const struct policy_plan *plan, enum policy_sect
 
 const char *policy_plan_hash(const struct policy_plan *plan) { return plan->hash; }
 
+bool policy_plan_reads(const struct policy_plan *plan, const char *type)
+{
+	size_t n = strlen(type);
+
+	for (unsigned i = 0; i < plan->nrules; i++) {
+		for (unsigned k = 0; k < plan->rules[i].nconds; k++) {
+			int id = plan->rules[i].conds[k].type_id;
+			const char *name = id >= 0 ? plan->names[id] : NULL;
+
+			/* An unnamed type scans every claim; "type.member" reads type (§2.6 dotted claims). */
+			if (name == NULL || (strncmp(name, type, n) == 0 && (name[n] == '\0' || name[n] == '.')))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* ---- Hashes (§3.8) ------------------------------------------------------- */
 
 static void b64url_sha256(const void *p, size_t n, char out[POLICY_HASH_B64_LEN + 1])

@@ -105,6 +105,13 @@ const char *policy_plan_version(const struct policy_plan *plan);
 unsigned policy_plan_rule_count(const struct policy_plan *plan, enum policy_section s);
 /* x-ms-policy-hash of the compiled text (policy_hash_text), NUL-terminated. */
 const char *policy_plan_hash(const struct policy_plan *plan);
+/*
+ * Whether evaluating the plan may read incoming claims of this type: a
+ * condition names it (or a dotted member of it), or a condition does not
+ * name its type and so looks at every claim. A verifier may leave out a
+ * costly claim no evaluation reads (the TPM events text).
+ */
+bool policy_plan_reads(const struct policy_plan *plan, const char *type);
 
 /* ---- Evaluation ------------------------------------------------------- */
 
