@@ -917,6 +917,34 @@ static void default_sgx_policy_reproduces_real_token_policy_claims(void **state)
 	free(text);
 }
 
+/* policy_plan_reads: a named type, a dotted member of it, or a condition that names no type. */
+static void plan_reads_the_types_its_conditions_can_match(void **state)
+{
+	static const struct {
+		const char *text;
+		bool events, boot;
+	} cases[] = {
+	    {"version=1.0; authorizationrules{=> permit();}; issuancerules{};", false, false},
+	    {"version=1.2; authorizationrules{c:[type==\"events\"] => permit();}; issuancerules{};", true, false},
+	    {"version=1.2; authorizationrules{c:[type==\"secureBootEnabled\", value==true] => permit();};"
+	     " issuancerules{c:[type==\"bootEvents\"] => add(type=\"x\", value=true);};",
+	     false, true},
+	    {"version=1.2; authorizationrules{c:[type==\"events.Events\"] => permit();}; issuancerules{};", true, false},
+	    {"version=1.2; authorizationrules{c:[issuer==\"AttestationService\"] => permit();}; issuancerules{};", true, true},
+	    {"version=1.2; authorizationrules{![type==\"events\"] => permit();}; issuancerules{};", true, false},
+	    {"version=1.2; authorizationrules{c:[type==\"eventsX\"] => permit();}; issuancerules{};", false, false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy_plan *p = compile_ok(cases[i].text);
+
+		assert_int_equal(policy_plan_reads(p, "events"), cases[i].events);
+		assert_int_equal(policy_plan_reads(p, "bootEvents"), cases[i].boot);
+		policy_plan_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -962,6 +990,7 @@ int main(void)
 		cmocka_unit_test(join_search_is_bounded),
 		cmocka_unit_test(evaluation_is_pure_and_repeatable),
 		cmocka_unit_test(result_outlives_its_plan),
+		cmocka_unit_test(plan_reads_the_types_its_conditions_can_match),
 		cmocka_unit_test(explain_records_every_rule),
 		cmocka_unit_test(explain_lists_bindings_of_the_first_firing),
 		cmocka_unit_test(reason_is_truncated_safely),
