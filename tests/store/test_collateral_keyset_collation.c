@@ -86,6 +86,17 @@ static void keys_free(char **k)
 	free(k);
 }
 
+/* The keys in byte order (an array the caller frees; the strings stay keys'). */
+static char **sorted_by_bytes(char **keys)
+{
+	char **sorted = malloc(N_KEYS * sizeof(*sorted));
+
+	assert_non_null(sorted);
+	memcpy(sorted, keys, N_KEYS * sizeof(*sorted));
+	qsort(sorted, N_KEYS, sizeof(*sorted), cmp_bytes);
+	return sorted;
+}
+
 /* Entry i of the test set: its key's bytes as the document, dates derived from i. */
 static struct store_collateral entry(char **keys, size_t i)
 {
@@ -117,13 +128,10 @@ static void put_all(struct store *st, char **keys)
  */
 static size_t page_all_in_byte_order(struct store *st, char **keys, size_t max)
 {
-	char **want = malloc(N_KEYS * sizeof(*want));
+	char **want = sorted_by_bytes(keys);
 	char after[64] = "";
 	size_t seen = 0, pages = 0, n;
 
-	assert_non_null(want);
-	memcpy(want, keys, N_KEYS * sizeof(*want));
-	qsort(want, N_KEYS, sizeof(*want), cmp_bytes);
 	do {
 		struct store_collateral *list = NULL;
 		struct attest_err err = {0};
@@ -149,6 +157,22 @@ static size_t page_all_in_byte_order(struct store *st, char **keys, size_t max)
 	assert_int_equal(seen, N_KEYS);
 	free(want);
 	return pages;
+}
+
+/* The unbounded list (an export in one piece) holds the same keys in the same order. */
+static void expect_list_in_byte_order(struct store *st, char **keys)
+{
+	char **want = sorted_by_bytes(keys);
+	struct store_collateral *list = NULL;
+	struct attest_err err = {0};
+	size_t n = 0;
+
+	assert_int_equal(store_collateral_list(st, &list, &n, &err), ATTEST_OK);
+	assert_int_equal(n, N_KEYS);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(list[i].key, want[i]);
+	store_collateral_list_free(list, n);
+	free(want);
 }
 
 /* ---- PostgreSQL helpers ---------------------------------------------------------- */
@@ -533,6 +557,7 @@ static void pages_are_read_through_the_key_index_in_byte_order(void **state)
 	expect_all_by_pkey(&p, 513);
 	p = page_and_read_plans(e, st, keys, 7);
 	expect_all_by_pkey(&p, 7);
+	expect_list_in_byte_order(st, keys);
 	store_close(st);
 	keys_free(keys);
 }
