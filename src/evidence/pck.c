@@ -593,14 +593,16 @@ int intel_der_signer_verify(const struct intel_der_chain *chain, const struct in
 	int rc;
 
 	if (chain == NULL || chain->n < 1 || chain->n > 2)
-		return perr(err, ATTEST_E_PARSE, code, "parse",
-			    "the issuer chain holds %zu certificates; Intel's is the signer and at most the root",
-			    chain ? chain->n : 0);
+		return perr(
+		    err, ATTEST_E_PARSE, code, "parse",
+		    "the issuer chain holds %zu certificates; Intel's is the signer and at most the root",
+		    chain ? chain->n : 0);
 	snprintf(sub, sizeof(sub), "%s.root", code);
 	if (chain->n == 2 && (rc = intel_der_root_check(chain->cert[1], anchors, sub, err)) != ATTEST_OK)
 		return rc;
 	if (anchors == NULL || anchors->n == 0)
-		return perr(err, ATTEST_E_VERIFY, code, "root", "no Intel root in Intel's profile is configured");
+		return perr(err, ATTEST_E_VERIFY, code, "root",
+			    "no Intel root in Intel's profile is configured");
 	/* The carried root was matched to an anchor above: the path ends at that anchor. */
 	memset(&o, 0, sizeof(o));
 	o.time = now;
@@ -613,8 +615,7 @@ int intel_der_signer_verify(const struct intel_der_chain *chain, const struct in
 		return rc;
 	/* What the signer signs needs its key usage (Intel PCK Certificate and CRL Profile). */
 	if (!(chain->cert[0]->exts & X509_DER_EXT_KU) || (chain->cert[0]->key_usage & usage) != usage)
-		return perr(err, ATTEST_E_VERIFY, code, "key_usage",
-			    "the signer's keyUsage lacks %s",
+		return perr(err, ATTEST_E_VERIFY, code, "key_usage", "the signer's keyUsage lacks %s",
 			    usage & X509_DER_KU_CRL_SIGN ? "cRLSign" : "digitalSignature");
 	return ATTEST_OK;
 }
@@ -629,7 +630,8 @@ int intel_der_crl_verify(const struct x509_der_crl *crl, const struct x509_der_c
 	if (!span_same(crl->issuer, issuer->subject) || !(issuer->exts & X509_DER_EXT_SKI) ||
 	    !span_same(crl->aki, issuer->ski))
 		return perr(err, ATTEST_E_COLLATERAL, code, "crl_issuer",
-			    "the CRL is not issued by \"CN=%s\" (issuer name or authority key identifier)", cn);
+			    "the CRL is not issued by \"CN=%s\" (issuer name or authority key identifier)",
+			    cn);
 	if (!(issuer->exts & X509_DER_EXT_KU) || !(issuer->key_usage & X509_DER_KU_CRL_SIGN))
 		return perr(err, ATTEST_E_VERIFY, code, "invalid",
 			    "the CRL's issuer \"CN=%s\" lacks keyUsage cRLSign", cn);
@@ -637,8 +639,8 @@ int intel_der_crl_verify(const struct x509_der_crl *crl, const struct x509_der_c
 		return perr(err, ATTEST_E_VERIFY, code, "invalid",
 			    "the CRL carries an unrecognised critical extension (at +0x%zx)",
 			    crl->unknown_critical);
-	if (issuer->key == NULL || ecdsa_verify_der(issuer->key, HASH_SHA256, crl->tbs.p, crl->tbs.n, crl->sig.p,
-						    crl->sig.n, "x509", NULL) != ATTEST_OK)
+	if (issuer->key == NULL || ecdsa_verify_der(issuer->key, HASH_SHA256, crl->tbs.p, crl->tbs.n,
+						    crl->sig.p, crl->sig.n, "x509", NULL) != ATTEST_OK)
 		return perr(err, ATTEST_E_COLLATERAL, code, "crl_signature",
 			    "the CRL's signature does not verify with the key of \"CN=%s\"", cn);
 	if (crl->this_update > now || now >= crl->next_update)

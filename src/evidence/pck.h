@@ -160,7 +160,8 @@ int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel
  */
 int intel_der_signer_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
 			    struct x509_der_crl *root_crl, int64_t now, unsigned usage,
-			    const struct x509_der_cert **anchor_out, const char *code, struct attest_err *err);
+			    const struct x509_der_cert **anchor_out, const char *code,
+			    struct attest_err *err);
 
 /*
  * A CRL on its own (collateral checked before it is stored, not yet applied

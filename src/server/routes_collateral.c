@@ -117,8 +117,8 @@ static int issuer_chain(const struct vctx *v, const struct bundle_item *it, stru
 
 	if (it->blob.chain == NULL || it->blob.chain_len == 0)
 		return refuse(err, "collateral.import.chain", "%s has no issuer chain", it->key);
-	rc = intel_pem_chain_der(it->blob.chain, it->blob.chain_len, v->intel, chain, "collateral.import.chain",
-				 err);
+	rc = intel_pem_chain_der(it->blob.chain, it->blob.chain_len, v->intel, chain,
+				 "collateral.import.chain", err);
 	if (rc != ATTEST_OK)
 		attest_err_prefix(err, "issuer chain: ");
 	return rc;
@@ -135,9 +135,8 @@ static int intel_signer(const struct vctx *v, const struct bundle_item *it, unsi
 {
 	int rc = issuer_chain(v, it, chain, err);
 
-	if (rc == ATTEST_OK &&
-	    (rc = intel_der_signer_verify(chain, v->intel, NULL, v->ectx.now, usage, NULL,
-					  "collateral.import.chain", err)) != ATTEST_OK)
+	if (rc == ATTEST_OK && (rc = intel_der_signer_verify(chain, v->intel, NULL, v->ectx.now, usage, NULL,
+							     "collateral.import.chain", err)) != ATTEST_OK)
 		attest_err_prefix(err, "issuer chain: ");
 	return rc;
 }
@@ -185,7 +184,8 @@ static int tcb_signer(const struct vctx *v, const struct bundle_item *it, struct
 	x509_der_name_cn(chain->cert[0]->subject, cn, sizeof(cn));
 	if (strstr(cn, "SGX TCB Signing") == NULL)
 		return refuse(err, "collateral.import.chain.subject",
-			      "%s is signed by \"%s\", not the Intel SGX TCB Signing certificate", it->key, cn);
+			      "%s is signed by \"%s\", not the Intel SGX TCB Signing certificate", it->key,
+			      cn);
 	*key = chain->cert[0]->key; /* borrowed from the chain */
 	return ATTEST_OK;
 }
@@ -270,7 +270,8 @@ static int verify_intel_crl(const struct vctx *v, const struct bundle_item *it, 
 
 	if (rc == ATTEST_OK && it->kind == BUNDLE_ROOT_CA_CRL) {
 		rc = root_crl_by_any(crl, v->intel, v->ectx.now, err);
-	} else if (rc == ATTEST_OK && (rc = intel_signer(v, it, X509_DER_KU_CRL_SIGN, &chain, err)) == ATTEST_OK &&
+	} else if (rc == ATTEST_OK &&
+		   (rc = intel_signer(v, it, X509_DER_KU_CRL_SIGN, &chain, err)) == ATTEST_OK &&
 		   (rc = intel_der_crl_verify(crl, chain.cert[0], v->ectx.now, "collateral.import", err)) ==
 		       ATTEST_OK) {
 		/* The PCK CA that signed it (§2.2 names): the key must say the same CA. */
@@ -314,23 +315,26 @@ static bool pck_fits_key(const struct pck_ext *ext, const char *key)
  * (issuer_chain), collateral.import.pck.chain.parse (too many certificates).
  */
 static int pck_chain_of_item(const struct vctx *v, const struct bundle_item *it, struct intel_der_chain *leaf,
-			     struct intel_der_chain *chain, struct intel_der_chain *pck, struct attest_err *err)
+			     struct intel_der_chain *chain, struct intel_der_chain *pck,
+			     struct attest_err *err)
 {
-	int rc = intel_pem_chain_der(it->blob.data, it->blob.len, v->intel, leaf, "collateral.import.pck", err);
+	int rc =
+	    intel_pem_chain_der(it->blob.data, it->blob.len, v->intel, leaf, "collateral.import.pck", err);
 
 	if (rc != ATTEST_OK) {
 		attest_err_prefix(err, "the PCK certificate: ");
 		return rc;
 	}
 	if (leaf->n != 1)
-		return refuse(err, "collateral.import.pck", "%s must hold one certificate (it holds %zu)", it->key,
-			      leaf->n);
+		return refuse(err, "collateral.import.pck", "%s must hold one certificate (it holds %zu)",
+			      it->key, leaf->n);
 	if ((rc = issuer_chain(v, it, chain, err)) != ATTEST_OK)
 		return rc;
 	if (chain->n + 1 > INTEL_CHAIN_MAX)
-		return refuse(err, "collateral.import.pck.chain.parse",
-			      "%s: the issuer chain holds %zu certificates; a PCK's is its CA and at most the root",
-			      it->key, chain->n);
+		return refuse(
+		    err, "collateral.import.pck.chain.parse",
+		    "%s: the issuer chain holds %zu certificates; a PCK's is its CA and at most the root",
+		    it->key, chain->n);
 	*pck = *leaf;
 	for (size_t i = 0; i < chain->n; i++, pck->n++) {
 		pck->cert[pck->n] = chain->cert[i];

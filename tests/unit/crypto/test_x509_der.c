@@ -1051,7 +1051,7 @@ static const struct real_vec REAL[] = {
     {"oe/openenclave-plugin-evidence-00906ed50000-2022-04-26", 1651017600, true},
     /* Published without collateral: checked without CRLs a day after the PCK was issued. */
     {"oe/azure-samples-oe-sdk-release-00906ed50000-2021-02", 0, false},
-        {"oe/azure-samples-intel-sdk-release-00906ed50000-2023-02", 0, false},
+    {"oe/azure-samples-intel-sdk-release-00906ed50000-2023-02", 0, false},
     /* Carries the other certificate of the root key (valid to 2033), not the anchor. */
     {"oe/azure-sdk-js-oe-report-00906ed50000-2022-01", 0, false},
 };
@@ -1095,7 +1095,7 @@ static int64_t leaf_not_before(const struct case_in *c)
 	return t;
 }
 
-/* The DER verifier's verdict (pck_der_chain_verify), as the quote verifiers and the collateral import reach it. */
+/* The DER verifier's verdict (pck_der_chain_verify): the quote verifiers' and the collateral import's. */
 static int pck_der_verdict(const struct case_in *c, char *name, size_t cap)
 {
 	struct intel_der_anchors *a = NULL;
