@@ -16,7 +16,8 @@
  *   lets a node wait for them (store_pg.h).
  *
  * The schema and semantics are those of the SQLite backend (store_sqlite.c),
- * with BIGINT for integers and BYTEA for blobs; the audit chain hash is the
+ * with BIGINT for integers, BYTEA for blobs and collateral keys COLLATE "C"
+ * (byte order, as SQLite's BINARY; migration 3); the audit chain hash is the
  * shared store_audit_hash, so a log verifies the same on either backend.
  */
 #include "store/store_pg.h"

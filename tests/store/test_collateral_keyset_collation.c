@@ -39,8 +39,9 @@
  * put "a_b" < "a-b" < "ab" < "aB" < "AB" < "B" (punctuation and case weigh
  * less than letters); bytes put "AB" < "B" < "a-b" < "aB" < "a_b" < "ab".
  */
-static const char *const LINGUISTIC[] = {"a_b", "aB",	    "ab", "AB", "a-b", "B", "e",
-					 "E",	"\xc3\xa9", "Z",  "z",	"~",   "_"};
+static const char *const LINGUISTIC[] = {
+    "a_b", "aB", "ab", "AB", "a-b", "B", "e", "E", "\xc3\xa9" /* e acute */, "Z", "z", "~", "_",
+};
 #define N_LINGUISTIC (sizeof(LINGUISTIC) / sizeof(LINGUISTIC[0]))
 #define N_KEYS	     (N_LINGUISTIC + GENERATED_ROWS)
 
