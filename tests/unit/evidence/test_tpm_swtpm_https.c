@@ -231,12 +231,15 @@ static void read_pcrs(struct fx *f, struct tpm_pcr_values *out)
 /*
  * A Tpm policy that issues the TPM claims into the token (attestd, like MAA,
  * has no TPM default that does), PUT as an unsigned policy JWS
- * ({"alg":"none"}, {"AttestationPolicy": b64url(text)}).
+ * ({"alg":"none"}, {"AttestationPolicy": b64url(text)}). It permits only
+ * when the events claim is there: attestd writes that text only for a
+ * policy that reads it, and this one does.
  */
 static void set_tpm_policy(struct fx *f)
 {
 	static const char text[] =
-	    "version=1.0; authorizationrules { => permit(); }; issuancerules { "
+	    "version=1.2; authorizationrules { c:[type==\"events\", issuer==\"AttestationService\"] => permit(); };"
+	    " issuancerules { "
 	    "c:[type==\"aikValidated\", issuer==\"AttestationService\"] => issue(type=\"aikValidated\", value=c.value); "
 	    "c:[type==\"secureBootEnabled\", issuer==\"AttestationService\"] => issue(type=\"secureBootEnabled\", value=c.value); "
 	    "c:[type==\"bootDebuggingDisabled\", issuer==\"AttestationService\"] => issue(type=\"bootDebuggingDisabled\", value=c.value); "
