@@ -98,8 +98,8 @@ bool chain_cache_get(struct chain_cache *c, const uint8_t id[32], int64_t now,
 		      (out == NULL || c->type.hold == NULL || c->type.hold(p));
 	}
 	if (hit) {
-		if (out != NULL)
-			memcpy(out, payload_at(c, i), c->type.payload_size); /* with the references just held */
+		if (out != NULL) /* with the references just held */
+			memcpy(out, payload_at(c, i), c->type.payload_size);
 		if (c->type.evict == CHAIN_CACHE_EVICT_LRU)
 			c->e[i].tick = ++c->tick;
 		c->hits++;

@@ -49,14 +49,16 @@ static void obj_release(void *p)
 	atomic_fetch_sub(&pl->o->refs, 1);
 }
 
-static const struct chain_cache_type LRU = {
-    .payload_size = sizeof(struct payload), .hold = obj_hold, .release = obj_release, .evict = CHAIN_CACHE_EVICT_LRU};
+static const struct chain_cache_type LRU = {.payload_size = sizeof(struct payload),
+					    .hold = obj_hold,
+					    .release = obj_release,
+					    .evict = CHAIN_CACHE_EVICT_LRU};
 static const struct chain_cache_type OLDEST = {.payload_size = sizeof(struct payload),
 					       .hold = obj_hold,
 					       .release = obj_release,
 					       .evict = CHAIN_CACHE_EVICT_OLDEST};
 
-#define FOREVER_FROM INT64_MIN
+#define FOREVER_FROM  INT64_MIN
 #define FOREVER_UNTIL INT64_MAX
 
 static void id_of(uint8_t id[32], uint8_t tag)
@@ -323,8 +325,8 @@ static void a_type_without_references_copies_plain_bytes(void **state)
 /* ---- threads ------------------------------------------------------------- */
 
 #define RACE_THREADS 4
-#define RACE_ROUNDS 100000
-#define RACE_IDS 8
+#define RACE_ROUNDS  100000
+#define RACE_IDS     8
 
 struct race {
 	struct chain_cache *c;
