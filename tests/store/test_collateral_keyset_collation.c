@@ -23,6 +23,7 @@
 #include "testutil.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -564,6 +565,18 @@ static void pages_are_read_through_the_key_index_in_byte_order(void **state)
 }
 
 /*
+ * Schema version 2 by hand: the key column back in the database's
+ * collation, as migration 1 created it, and version 3 unrecorded.
+ */
+static void to_version_2(const struct pg_env *e)
+{
+	pg_run(e->db, "BEGIN; ALTER TABLE collateral ALTER COLUMN key TYPE TEXT COLLATE \"default\";"
+		      " DELETE FROM schema_version WHERE version > 2; ANALYZE collateral; COMMIT");
+	expect_sql(e->db, KEY_COLLATION, "default");
+	expect_sql(e->db, "SELECT MAX(version)::text FROM schema_version", "2");
+}
+
+/*
  * A store at schema version 2 (key in the database's collation) pages by a
  * scan and sort of the whole table; opening it migrates the key to byte
  * order, keeps every row, and pages through the index from then on, with
@@ -580,15 +593,7 @@ static void a_version_2_store_migrates_keeps_its_rows_and_pages_by_the_index(voi
 	store_close(st);
 	plans_logged(e, true);
 	st = open_store(e);
-	/*
-	 * Schema version 2 by hand, under the open store: the key column back
-	 * in the database's collation, as migration 1 created it, and version
-	 * 3 unrecorded.
-	 */
-	pg_run(e->db, "BEGIN; ALTER TABLE collateral ALTER COLUMN key TYPE TEXT COLLATE \"default\";"
-		      " DELETE FROM schema_version WHERE version > 2; ANALYZE collateral; COMMIT");
-	expect_sql(e->db, KEY_COLLATION, "default");
-	expect_sql(e->db, "SELECT MAX(version)::text FROM schema_version", "2");
+	to_version_2(e); /* under the open store */
 	p = page_and_read_plans(e, st, keys, PAGE_ROWS);
 	fprintf(stderr, "schema 2: %zu pages, %zu scanned and sorted; the first:\n%s\n", p.n, p.scan_and_sort,
 		p.first);
@@ -614,6 +619,54 @@ static void a_version_2_store_migrates_keeps_its_rows_and_pages_by_the_index(voi
 	expect_sql(e->db, KEY_COLLATION, "C");
 	assert_int_equal(page_all_in_byte_order(st, keys, 1000), N_KEYS / 1000 + 1);
 	store_close(st);
+	keys_free(keys);
+}
+
+struct opener {
+	const struct pg_env *e;
+	struct store *st;
+	struct attest_err err;
+	int rc;
+};
+
+static void *open_thread(void *arg)
+{
+	struct opener *o = arg;
+
+	o->rc = store_open(o->e->uri, NULL, &o->st, &o->err);
+	return NULL;
+}
+
+/*
+ * Nodes starting together on a version 2 database: one applies migration 3
+ * (the others wait on the advisory lock, then find it done), every one
+ * opens at version 3, and the rows are all there.
+ */
+static void nodes_starting_together_migrate_a_version_2_store_once(void **state)
+{
+	struct pg_env *e = require_pg(state);
+	char **keys = keys_new();
+	struct store *st = open_store(e);
+	struct opener o[3] = {{.e = e}, {.e = e}, {.e = e}};
+	pthread_t t[3];
+
+	put_all(st, keys);
+	store_close(st);
+	to_version_2(e);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, open_thread, &o[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		if (o[i].rc != ATTEST_OK)
+			fail_msg("node %d: %s: %s", i, o[i].err.name, o[i].err.msg);
+	}
+	expect_sql(e->db, "SELECT count(*)::text FROM schema_version WHERE version = 3", "1");
+	expect_sql(e->db, KEY_COLLATION, "C");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(schema_version(o[i].st), store_schema_latest());
+	assert_int_equal(page_all_in_byte_order(o[2].st, keys, 1000), N_KEYS / 1000 + 1);
+	for (int i = 0; i < 3; i++)
+		store_close(o[i].st);
 	keys_free(keys);
 }
 
@@ -660,6 +713,7 @@ int main(void)
 	    cmocka_unit_test_setup(pages_are_read_through_the_key_index_in_byte_order, pg_setup),
 	    cmocka_unit_test_setup(a_version_2_store_migrates_keeps_its_rows_and_pages_by_the_index,
 				   pg_setup),
+	    cmocka_unit_test_setup(nodes_starting_together_migrate_a_version_2_store_once, pg_setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
