@@ -584,11 +584,35 @@ int intel_der_root_check(const struct x509_der_cert *carried, const struct intel
 			      "trusted Intel root key");
 }
 
+/*
+ * path[0 .. n-1] (leaf first) to one of anchors at now through
+ * x509_der_chain_verify, with the CRLs given (required then). No anchor:
+ * <code>.<no_anchor>.
+ */
+static int path_to_anchor(const struct x509_der_cert *const *path, size_t n,
+			  const struct intel_der_anchors *anchors, struct x509_der_crl *const *crls,
+			  size_t n_crls, int64_t now, const struct x509_der_cert **anchor_out,
+			  const char *no_anchor, const char *code, struct attest_err *err)
+{
+	struct x509_der_verify_opts o;
+
+	if (anchors == NULL || anchors->n == 0)
+		return perr(err, ATTEST_E_VERIFY, code, no_anchor,
+			    "no Intel root in Intel's profile is configured");
+	memset(&o, 0, sizeof(o));
+	o.time = now;
+	o.anchors = anchors->certs;
+	o.n_anchors = anchors->n;
+	o.crls = n_crls > 0 ? crls : NULL;
+	o.n_crls = n_crls;
+	o.require_crls = n_crls > 0;
+	return x509_der_chain_verify(path, n, &o, anchor_out, code, err);
+}
+
 int intel_der_signer_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
 			    struct x509_der_crl *root_crl, int64_t now, unsigned usage,
 			    const struct x509_der_cert **anchor_out, const char *code, struct attest_err *err)
 {
-	struct x509_der_verify_opts o;
 	char sub[ATTEST_ERR_NAME_MAX];
 	int rc;
 
@@ -600,18 +624,9 @@ int intel_der_signer_verify(const struct intel_der_chain *chain, const struct in
 	snprintf(sub, sizeof(sub), "%s.root", code);
 	if (chain->n == 2 && (rc = intel_der_root_check(chain->cert[1], anchors, sub, err)) != ATTEST_OK)
 		return rc;
-	if (anchors == NULL || anchors->n == 0)
-		return perr(err, ATTEST_E_VERIFY, code, "root",
-			    "no Intel root in Intel's profile is configured");
 	/* The carried root was matched to an anchor above: the path ends at that anchor. */
-	memset(&o, 0, sizeof(o));
-	o.time = now;
-	o.anchors = anchors->certs;
-	o.n_anchors = anchors->n;
-	o.crls = root_crl != NULL ? &root_crl : NULL;
-	o.n_crls = root_crl != NULL ? 1 : 0;
-	o.require_crls = root_crl != NULL;
-	if ((rc = x509_der_chain_verify(chain->cert, 1, &o, anchor_out, code, err)) != ATTEST_OK)
+	if ((rc = path_to_anchor(chain->cert, 1, anchors, &root_crl, root_crl != NULL ? 1 : 0, now,
+				 anchor_out, "root", code, err)) != ATTEST_OK)
 		return rc;
 	/* What the signer signs needs its key usage (Intel PCK Certificate and CRL Profile). */
 	if (!(chain->cert[0]->exts & X509_DER_EXT_KU) || (chain->cert[0]->key_usage & usage) != usage)
@@ -676,7 +691,6 @@ int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel
 			 const char *prefix, struct attest_err *err)
 {
 	struct x509_der_crl *crls[2] = {pck_crl, root_crl};
-	struct x509_der_verify_opts o;
 	char code[ATTEST_ERR_NAME_MAX], cn[128], ca[128];
 	int rc;
 
@@ -694,19 +708,10 @@ int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel
 	if (!no_revocation && (pck_crl == NULL || root_crl == NULL))
 		return perr(err, ATTEST_E_COLLATERAL, prefix, "pck.chain.crl_missing",
 			    "PCK CRL and Root CA CRL are both required (revocation checking is on)");
-	if (anchors == NULL || anchors->n == 0)
-		return perr(err, ATTEST_E_VERIFY, prefix, "pck.chain.untrusted_root",
-			    "no Intel root in Intel's profile is configured");
 	/* The carried root passed the check above: the path ends at the anchor of its key. */
-	memset(&o, 0, sizeof(o));
-	o.time = now;
-	o.anchors = anchors->certs;
-	o.n_anchors = anchors->n;
-	o.crls = no_revocation ? NULL : crls;
-	o.n_crls = no_revocation ? 0 : 2;
-	o.require_crls = !no_revocation;
 	snprintf(code, sizeof(code), "%s.pck.chain", prefix);
-	if ((rc = x509_der_chain_verify(chain->cert, 2, &o, anchor_out, code, err)) != ATTEST_OK) {
+	if ((rc = path_to_anchor(chain->cert, 2, anchors, crls, no_revocation ? 0 : 2, now, anchor_out,
+				 "untrusted_root", code, err)) != ATTEST_OK) {
 		attest_err_prefix(err, "PCK certificate chain: ");
 		return rc;
 	}

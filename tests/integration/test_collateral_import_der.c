@@ -140,14 +140,15 @@ static int teardown(void **state)
 	return st == 0 ? 0 : -1;
 }
 
-#define REQUIRE_ENV(e)                                                                                       \
-	struct env *e = *state;                                                                              \
-	do {                                                                                                 \
-		if (e == NULL) {                                                                             \
-			fprintf(stderr, "SKIP: ../shared/vectors is absent; set ATTEST_VECTORS\n");          \
-			skip();                                                                              \
-		}                                                                                            \
-	} while (0)
+/* The test's environment, or a skip when the vectors are absent. */
+static struct env *env_of(void **state)
+{
+	if (*state == NULL) {
+		fprintf(stderr, "SKIP: ../shared/vectors is absent; set ATTEST_VECTORS\n");
+		skip();
+	}
+	return *state;
+}
 
 /* Adds an item of data and chain (text or bytes; chain NULL: none). */
 static void add(struct bundle *b, enum bundle_kind kind, const char *key, const void *data, size_t len,
@@ -271,7 +272,7 @@ static void expect_all_verified(json_t *answer, long status, size_t n)
 
 static void genuine_intel_items_verify_through_the_der_reader(void **state)
 {
-	REQUIRE_ENV(e);
+	struct env *e = env_of(state);
 	struct bundle *b = bundle_new();
 	char *crl_pem, *b64, *leaf, *chain, key[CACHED_KEY_MAX];
 	uint8_t *crl;
@@ -370,7 +371,7 @@ static void chain_der(const char *pem, struct buf out[2])
 
 static void issuer_chain_faults_are_named_with_the_certificate(void **state)
 {
-	REQUIRE_ENV(e);
+	struct env *e = env_of(state);
 	struct bundle *b = bundle_new();
 	char *tcb = text_of(e, SGX_DIR, "tcb_info.json");
 	char *good = text_of(e, SGX_DIR, "tcb_info_issuer_chain.pem");
@@ -441,7 +442,7 @@ static char *crl_pem_flipped_last(const uint8_t *der, size_t n)
 
 static void crl_faults_are_named(void **state)
 {
-	REQUIRE_ENV(e);
+	struct env *e = env_of(state);
 	size_t pn = 0, rn = 0;
 	uint8_t *pck = test_read_vector(e->vectors, SGX_DIR "/pck_crl.der", &pn);
 	uint8_t *root = test_read_vector(e->vectors, SGX_DIR "/root_ca_crl.der", &rn), *longer;
@@ -488,7 +489,7 @@ static void crl_faults_are_named(void **state)
 
 static void pck_chain_faults_are_named_with_the_certificate(void **state)
 {
-	REQUIRE_ENV(e);
+	struct env *e = env_of(state);
 	char *leaf = pem_of_buf(&e->pck_der[0]), *ca = pem_of_buf(&e->pck_der[1]),
 	     *root = pem_of_buf(&e->pck_der[2]),
 	     *tcb_chain = text_of(e, SGX_DIR, "tcb_info_issuer_chain.pem");
@@ -558,7 +559,7 @@ static void post_counting(const struct env *e, struct bundle *b, size_t *refused
  */
 static void no_flipped_byte_of_a_pck_chain_verifies(void **state)
 {
-	REQUIRE_ENV(e);
+	struct env *e = env_of(state);
 	const char *s = getenv("ATTEST_SWEEP_STRIDE");
 	size_t stride = s && atoi(s) > 0 ? (size_t)atoi(s) : 1, tried = 0, refused = 0;
 	char *pem[3], key[CACHED_KEY_MAX];
