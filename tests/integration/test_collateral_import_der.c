@@ -82,6 +82,7 @@ static int setup(void **state)
 	struct intel_der_chain ch = {0};
 	struct intel_devplat_opts o;
 	struct intel_devplat *p = NULL;
+	STACK_OF(X509) *roots = NULL;
 	unsigned char *q, *der = NULL;
 	const unsigned char *pem;
 	size_t n = 0;
@@ -113,11 +114,12 @@ static int setup(void **state)
 	free(q);
 	/* A root of the same profile that is no anchor of the server. */
 	intel_devplat_opts_default(&o, 1750377600);
-	if (intel_devplat_new(&o, &p, NULL) != ATTEST_OK ||
-	    (len = i2d_X509(sk_X509_value(intel_devplat_roots(p), 0), &der)) <= 0)
+	if (intel_devplat_new(&o, &p, NULL) != ATTEST_OK || (roots = intel_devplat_roots(p)) == NULL ||
+	    (len = i2d_X509(sk_X509_value(roots, 0), &der)) <= 0)
 		return -1;
 	e->foreign_root = pem_of(der, (size_t)len);
 	OPENSSL_free(der);
+	sk_X509_pop_free(roots, X509_free);
 	intel_devplat_free(p);
 	*state = e;
 	return 0;
