@@ -1030,6 +1030,184 @@ static void a_crl_verified_once_remembers_its_signature_per_key(void **state)
 	buf_free(&other_ca);
 }
 
+/* Issuer chains and CRLs on their own (the collateral import, pck.h) ------------------------------ */
+
+/* The PEM of up to three certificates (NULL: none), parsed with the anchors into *out. */
+static int chain_from(const struct buf *a, const struct buf *b, const struct buf *c,
+		      const struct intel_der_anchors *anchors, struct intel_der_chain *out)
+{
+	const struct buf *certs[3] = {a, b, c};
+	struct buf pem;
+	int rc;
+
+	buf_init(&pem, 1 << 16);
+	for (size_t i = 0; i < 3 && certs[i] != NULL; i++) {
+		char *b64 = b64std_encode(certs[i]->p, certs[i]->len);
+
+		assert_non_null(b64);
+		assert_int_equal(buf_append(&pem, "-----BEGIN CERTIFICATE-----\n", 28), ATTEST_OK);
+		assert_int_equal(buf_append(&pem, b64, strlen(b64)), ATTEST_OK);
+		assert_int_equal(buf_append(&pem, "\n-----END CERTIFICATE-----\n", 27), ATTEST_OK);
+		free(b64);
+	}
+	rc = intel_pem_chain_der(pem.p, pem.len, anchors, out, "t.chain", NULL);
+	buf_free(&pem);
+	return rc;
+}
+
+/* intel_der_signer_verify of the chain a, b, c at t (usage, Root CA CRL or NULL): the error name or "ok". */
+static const char *signer_verdict(const struct buf *a, const struct buf *b, const struct buf *c, int64_t t,
+				  unsigned usage, const struct buf *root_crl)
+{
+	static char name[ATTEST_ERR_NAME_MAX];
+	STACK_OF(X509) *roots = sk_X509_new_null();
+	struct intel_der_anchors *anchors = NULL;
+	struct intel_der_chain ch = {0};
+	struct x509_der_crl *crl = NULL;
+	const struct x509_der_cert *anchor = NULL;
+	struct attest_err err;
+	int rc;
+
+	assert_true(sk_X509_push(roots, P->root) > 0);
+	assert_int_equal(intel_der_anchors_new(roots, &anchors, NULL), ATTEST_OK);
+	assert_int_equal(chain_from(a, b, c, anchors, &ch), ATTEST_OK);
+	if (root_crl != NULL)
+		assert_int_equal(x509_der_crl_parse(root_crl->p, root_crl->len, &crl, "t", NULL), ATTEST_OK);
+	attest_err_clear(&err);
+	rc = intel_der_signer_verify(&ch, anchors, crl, t, usage, &anchor, "t.chain", &err);
+	/* The path ended at the anchor, also when the root carried is a copy of it. */
+	if (rc == ATTEST_OK)
+		assert_ptr_equal(anchor, anchors->certs[0]);
+	snprintf(name, sizeof(name), "%s", rc == ATTEST_OK ? "ok" : err.name);
+	x509_der_crl_free(crl);
+	intel_der_chain_free(&ch);
+	intel_der_anchors_free(anchors);
+	sk_X509_free(roots); /* borrowed */
+	return name;
+}
+
+static void an_issuer_chain_is_the_signer_and_at_most_the_root(void **state)
+{
+	struct buf revoked = crl_by(P->root, P->root_key, T0 - DAY, T0 + 29 * DAY, 2), foreign;
+	const unsigned crl_sign = X509_DER_KU_CRL_SIGN, dsig = X509_DER_KU_DIGITAL_SIGNATURE;
+	X509 *x = intel_devplat_issue("Intel SGX Root CA", P->other_key, NULL, P->other_key, 1, T0 - DAY,
+				      T0 + DAY, true, NULL);
+
+	(void)state;
+	foreign = der_of_x509(x);
+	assert_string_equal(signer_verdict(&P->ca_der, &P->root_der, NULL, T0, crl_sign, NULL), "ok");
+	assert_string_equal(signer_verdict(&P->ca_der, NULL, NULL, T0, crl_sign, NULL), "ok");
+	assert_string_equal(signer_verdict(&P->ca_der, &P->root_der, NULL, T0, crl_sign, &P->root_crl), "ok");
+	/* The signer must hold the key usage of what it signs. */
+	assert_string_equal(signer_verdict(&P->ca_der, &P->root_der, NULL, T0, dsig, NULL),
+			    "t.chain.key_usage");
+	/* Signer and root, nothing more; a carried root must be a trusted one. */
+	assert_string_equal(signer_verdict(&P->ca_der, &P->root_der, &P->root_der, T0, crl_sign, NULL),
+			    "t.chain.parse");
+	assert_string_equal(signer_verdict(&P->ca_der, &foreign, NULL, T0, crl_sign, NULL), "t.chain.root");
+	/* Issued by the root, at the time, not revoked by the Root CA CRL, which must be current. */
+	assert_string_equal(signer_verdict(&P->leaf_der, NULL, NULL, T0, dsig, NULL),
+			    "t.chain.untrusted_root");
+	assert_string_equal(signer_verdict(&P->ca_der, NULL, NULL, T0 + 3650 * DAY, crl_sign, NULL),
+			    "t.chain.expired");
+	assert_string_equal(signer_verdict(&P->ca_der, NULL, NULL, T0, crl_sign, &revoked),
+			    "t.chain.revoked");
+	assert_string_equal(signer_verdict(&P->ca_der, NULL, NULL, T0 + 29 * DAY, crl_sign, &P->root_crl),
+			    "t.chain.crl_expired");
+	/* No anchor in Intel's profile. */
+	{
+		struct intel_der_anchors none = {0};
+		struct intel_der_chain ch = {0};
+		struct attest_err err;
+
+		attest_err_clear(&err);
+		assert_int_equal(chain_from(&P->ca_der, NULL, NULL, NULL, &ch), ATTEST_OK);
+		assert_int_equal(
+		    intel_der_signer_verify(&ch, &none, NULL, T0, crl_sign, NULL, "t.chain", &err),
+		    ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "t.chain.root");
+		intel_der_chain_free(&ch);
+	}
+	X509_free(x);
+	buf_free(&revoked), buf_free(&foreign);
+}
+
+/* intel_der_crl_verify of crl by issuer at t: the error name or "ok". */
+static const char *crl_alone(const struct buf *crl, const struct buf *issuer, int64_t t)
+{
+	static char name[ATTEST_ERR_NAME_MAX];
+	struct x509_der_crl *c = NULL;
+	struct x509_der_cert *x = NULL;
+	struct attest_err err;
+	int rc;
+
+	assert_int_equal(x509_der_crl_parse(crl->p, crl->len, &c, "t", NULL), ATTEST_OK);
+	assert_int_equal(x509_der_cert_parse(issuer->p, issuer->len, &x, "t", NULL), ATTEST_OK);
+	attest_err_clear(&err);
+	rc = intel_der_crl_verify(c, x, t, "t", &err);
+	snprintf(name, sizeof(name), "%s", rc == ATTEST_OK ? "ok" : err.name);
+	x509_der_crl_free(c), x509_der_cert_free(x);
+	return name;
+}
+
+/* OpenSSL's x509_crl_verify on the same (name, signature, window; it knows no AKI or key usage). */
+static const char *crl_alone_ossl(const struct buf *crl, X509 *issuer, int64_t t)
+{
+	static char name[ATTEST_ERR_NAME_MAX];
+	X509_CRL *c = NULL;
+	struct attest_err err;
+	int rc;
+
+	attest_err_clear(&err);
+	assert_int_equal(x509_crl_load(crl->p, crl->len, &c, "t", NULL), ATTEST_OK);
+	rc = x509_crl_verify(c, issuer, t, "t", &err);
+	snprintf(name, sizeof(name), "%s", rc == ATTEST_OK ? "ok" : err.name);
+	X509_CRL_free(c);
+	return name;
+}
+
+/* Both give want. */
+static void expect_crl_alone(const struct buf *crl, const struct buf *issuer_der, X509 *issuer, int64_t t,
+			     const char *want)
+{
+	assert_string_equal(crl_alone(crl, issuer_der, t), want);
+	assert_string_equal(crl_alone_ossl(crl, issuer, t), want);
+}
+
+static void a_crl_on_its_own_is_judged_as_the_chain_walk_judges_it(void **state)
+{
+	struct buf by_other = crl_by(P->ca, P->other_key, T0 - DAY, T0 + 29 * DAY, 0), twin_crl, by_leaf,
+		   crit;
+	X509 *twin = intel_devplat_issue("Intel SGX PCK Processor CA", P->other_key, P->root, P->root_key, 7,
+					 T0 - DAY, T0 + DAY, true, NULL);
+
+	(void)state;
+	/* Issued by its issuer, current from thisUpdate to one second before nextUpdate. */
+	expect_crl_alone(&P->ca_crl, &P->ca_der, P->ca, T0, "ok");
+	expect_crl_alone(&P->ca_crl, &P->ca_der, P->ca, T0 - DAY, "ok");
+	expect_crl_alone(&P->ca_crl, &P->ca_der, P->ca, T0 - DAY - 1, "t.crl_expired");
+	expect_crl_alone(&P->ca_crl, &P->ca_der, P->ca, T0 + 29 * DAY - 1, "ok");
+	expect_crl_alone(&P->ca_crl, &P->ca_der, P->ca, T0 + 29 * DAY, "t.crl_expired");
+	expect_crl_alone(&P->root_crl, &P->root_der, P->root, T0, "ok");
+	/* Another issuer's name; the issuer's name but another key's signature. */
+	expect_crl_alone(&P->ca_crl, &P->root_der, P->root, T0, "t.crl_issuer");
+	expect_crl_alone(&by_other, &P->ca_der, P->ca, T0, "t.crl_signature");
+	/* The DER reader also asks the AKI to be the issuer's SKI (OpenSSL's chain walk does; its
+	 * standalone check does not), the issuer to hold cRLSign, no unknown critical extension. */
+	twin_crl = crl_by(twin, P->other_key, T0 - DAY, T0 + 29 * DAY, 0);
+	assert_string_equal(crl_alone(&twin_crl, &P->ca_der, T0), "t.crl_issuer");
+	by_leaf = crl_by(P->leaf, P->leaf_key, T0 - DAY, T0 + 29 * DAY, 0);
+	assert_string_equal(crl_alone(&by_leaf, &P->leaf_der, T0), "t.invalid");
+	crit = remake(&P->ca_crl, L_EXTS,
+		      crl_exts(CAT(CAT(EXT("0603551d14", false, B("020101")),
+				       EXT(OID_AKI, false, T(0x30, T(0x80, ski_of(P->ca))))),
+				   EXT("06032a0304", true, B("0500")))),
+		      P->ca_key);
+	assert_string_equal(crl_alone(&crit, &P->ca_der, T0), "t.invalid");
+	X509_free(twin);
+	buf_free(&by_other), buf_free(&twin_crl), buf_free(&by_leaf), buf_free(&crit);
+}
+
 /* Differential on the real vectors --------------------------------------------------------------- */
 
 struct real_vec {
@@ -1424,6 +1602,8 @@ int main(void)
 	    cmocka_unit_test(revocation_is_checked_against_each_issuers_crl),
 	    cmocka_unit_test(unknown_critical_crl_and_entry_extensions_refuse),
 	    cmocka_unit_test(a_crl_verified_once_remembers_its_signature_per_key),
+	    cmocka_unit_test(an_issuer_chain_is_the_signer_and_at_most_the_root),
+	    cmocka_unit_test(a_crl_on_its_own_is_judged_as_the_chain_walk_judges_it),
 	    cmocka_unit_test(real_intel_chains_get_the_same_verdict_from_both_verifiers),
 	    cmocka_unit_test(the_synthetic_platforms_chains_get_the_same_verdict_from_both_verifiers),
 	};
