@@ -2,9 +2,11 @@
  * Unit tests of the verified-chain cache skeleton (src/evidence/chain_cache.h):
  * the window's edges to the second, accept(), eviction in both orders,
  * capacity 1, replacement, the references a payload holds, and four
- * threads sharing one cache. The real users (the TPM AIK chains and keys,
- * the SNP chains) are tested through their verifiers in test_tpm,
- * test_tpm_protocol, test_snp, test_snp_plat and test_sweep_snp.
+ * threads sharing one cache; then the SNP chain cache's window to the
+ * second through the verifier, on a synthetic platform (devplat). The TPM
+ * AIK chain cache's edges are tested through its verifier in test_tpm;
+ * both users also in test_tpm_protocol, test_snp, test_snp_plat and
+ * test_sweep_snp.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +14,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "devplat/snp_plat.h"
 #include "evidence/chain_cache.h"
+#include "evidence/evidence.h"
+#include "evidence/snp.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -396,6 +401,130 @@ static void four_threads_share_one_cache(void **state)
 	done(c, &o);
 }
 
+/* ---- the SNP chain cache's window, through the verifier --------------------- */
+
+#define SNP_NOW 1700000000
+
+/* A Milan platform, a VCEK valid [SNP_NOW - 10, SNP_NOW + 1000), a report it signed, a CRL. */
+struct snp_world {
+	struct snp_plat *plat;
+	struct snp_plat_leaf leaf;
+	STACK_OF(X509) * arks;
+	struct evidence_anchors anchors;
+	struct snp_chain_cache *cache;
+	uint8_t report[SNP_REPORT_SIZE];
+	uint8_t *vcek, *ask, *crl; /* DER */
+	size_t vcek_len, ask_len, crl_len;
+};
+
+static int snp_world_new(void **state)
+{
+	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
+	uint8_t chip[64];
+	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
+				  .not_before = 1600000000,
+				  .not_after = 2000000000,
+				  .key_dir =
+				      getenv("ATTEST_BINARY_DIR")}; /* RSA-4096 keys shared between runs */
+	struct snp_plat_leaf_spec spec = {
+	    .chip_id = chip, .tcb = tcb, .not_before = SNP_NOW - 10, .not_after = SNP_NOW + 1000};
+	struct snp_world *w = calloc(1, sizeof(*w));
+	struct snp_report r;
+	X509_CRL *crl = NULL;
+
+	assert_non_null(w);
+	memset(chip, 0x11, sizeof(chip));
+	assert_int_equal(snp_plat_new(&o, &w->plat, NULL), ATTEST_OK);
+	assert_int_equal(snp_plat_issue(w->plat, &spec, &w->leaf, NULL), ATTEST_OK);
+	w->arks = sk_X509_new_null();
+	sk_X509_push(w->arks, snp_plat_ark(w->plat));
+	w->anchors.amd_arks = w->arks;
+	w->cache = snp_chain_cache_new(4);
+	snp_plat_report_defaults(w->plat, chip, tcb, false, &r);
+	snp_plat_report_encode(&r, w->report);
+	assert_int_equal(snp_plat_report_sign(w->report, w->leaf.key, NULL), ATTEST_OK);
+	w->vcek = snp_plat_der(w->leaf.cert, &w->vcek_len);
+	w->ask = snp_plat_der(snp_plat_ask(w->plat), &w->ask_len);
+	assert_int_equal(snp_plat_crl(w->plat, false, false, SNP_NOW - 100, SNP_NOW + 100, &crl, NULL),
+			 ATTEST_OK);
+	w->crl = snp_plat_crl_der(crl, &w->crl_len);
+	X509_CRL_free(crl);
+	*state = w;
+	return 0;
+}
+
+static int snp_world_free(void **state)
+{
+	struct snp_world *w = *state;
+
+	snp_chain_cache_free(w->cache);
+	free(w->vcek);
+	free(w->ask);
+	free(w->crl);
+	sk_X509_free(w->arks);
+	snp_plat_leaf_free(&w->leaf);
+	snp_plat_free(w->plat);
+	free(w);
+	return 0;
+}
+
+/* The report verified at now through the cache, with the CRL or without; the error's name, "" when it
+ * verifies. */
+static const char *snp_at(struct snp_world *w, int64_t now, bool with_crl)
+{
+	static struct attest_err err;
+	struct evidence_ctx ctx = {.now = now, .anchors = &w->anchors};
+	struct snp_opts o = {.cache = w->cache};
+	struct snp_certs c = {.leaf = w->vcek,
+			      .leaf_len = w->vcek_len,
+			      .ask = w->ask,
+			      .ask_len = w->ask_len,
+			      .crl = with_crl ? w->crl : NULL,
+			      .crl_len = with_crl ? w->crl_len : 0};
+
+	attest_err_clear(&err);
+	return snp_verify_report(&ctx, &o, w->report, SNP_REPORT_SIZE, &c, NULL, &err) == ATTEST_OK
+		   ? ""
+		   : err.name;
+}
+
+static void expect_snp_stats(struct snp_world *w, uint64_t hits, uint64_t misses)
+{
+	uint64_t h = 99, m = 99;
+
+	snp_chain_cache_stats(w->cache, &h, &m);
+	assert_int_equal(h, hits);
+	assert_int_equal(m, misses);
+}
+
+static void snp_chain_hits_until_one_second_before_the_crl_next_update(void **state)
+{
+	struct snp_world *w = *state;
+
+	assert_string_equal(snp_at(w, SNP_NOW, true), ""); /* verified, cached */
+	assert_string_equal(snp_at(w, SNP_NOW + 99, true), "");
+	expect_snp_stats(w, 1, 1);
+	/* From nextUpdate on the cached chain is not used: verified in full, and refused. */
+	assert_string_equal(snp_at(w, SNP_NOW + 100, true), "snp.crl_expired");
+	expect_snp_stats(w, 1, 2);
+}
+
+static void snp_chain_hits_inside_the_vcek_validity_to_the_second(void **state)
+{
+	struct snp_world *w = *state;
+
+	assert_string_equal(snp_at(w, SNP_NOW, false), "");	  /* verified, cached */
+	assert_string_equal(snp_at(w, SNP_NOW - 10, false), "");  /* notBefore */
+	assert_string_equal(snp_at(w, SNP_NOW + 999, false), ""); /* notAfter - 1 */
+	expect_snp_stats(w, 2, 1);
+	assert_string_equal(snp_at(w, SNP_NOW - 11, false), "snp.chain.not_yet_valid");
+	assert_string_equal(snp_at(w, SNP_NOW + 1000, false), "snp.chain.expired");
+	expect_snp_stats(w, 2, 3);
+	/* The refusals stored nothing: the chain still hits inside its window. */
+	assert_string_equal(snp_at(w, SNP_NOW + 500, false), "");
+	expect_snp_stats(w, 3, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +540,10 @@ int main(void)
 	    cmocka_unit_test(payload_references_are_held_per_copy),
 	    cmocka_unit_test(a_type_without_references_copies_plain_bytes),
 	    cmocka_unit_test(four_threads_share_one_cache),
+	    cmocka_unit_test_setup_teardown(snp_chain_hits_until_one_second_before_the_crl_next_update,
+					    snp_world_new, snp_world_free),
+	    cmocka_unit_test_setup_teardown(snp_chain_hits_inside_the_vcek_validity_to_the_second,
+					    snp_world_new, snp_world_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
