@@ -417,54 +417,71 @@ struct snp_world {
 	size_t vcek_len, ask_len, crl_len;
 };
 
+/* Once for the program (RSA-4096 keys: seconds without a key folder); each test gets a fresh cache. */
+static struct snp_world SNP;
+
 static int snp_world_new(void **state)
 {
 	static const uint8_t tcb[8] = {3, 0, 0, 0, 0, 0, 8, 0x73};
 	uint8_t chip[64];
+	/* The RSA-4096 CA keys are kept in the build folder between runs (ctest sets it). */
 	struct snp_plat_opts o = {.product = AMD_PRODUCT_MILAN,
 				  .not_before = 1600000000,
 				  .not_after = 2000000000,
-				  .key_dir =
-				      getenv("ATTEST_BINARY_DIR")}; /* RSA-4096 keys shared between runs */
+				  .key_dir = getenv("ATTEST_BINARY_DIR")};
 	struct snp_plat_leaf_spec spec = {
 	    .chip_id = chip, .tcb = tcb, .not_before = SNP_NOW - 10, .not_after = SNP_NOW + 1000};
-	struct snp_world *w = calloc(1, sizeof(*w));
+	struct snp_world *w = &SNP;
 	struct snp_report r;
 	X509_CRL *crl = NULL;
 
-	assert_non_null(w);
+	(void)state;
 	memset(chip, 0x11, sizeof(chip));
-	assert_int_equal(snp_plat_new(&o, &w->plat, NULL), ATTEST_OK);
-	assert_int_equal(snp_plat_issue(w->plat, &spec, &w->leaf, NULL), ATTEST_OK);
+	if (snp_plat_new(&o, &w->plat, NULL) != ATTEST_OK ||
+	    snp_plat_issue(w->plat, &spec, &w->leaf, NULL) != ATTEST_OK)
+		return -1;
 	w->arks = sk_X509_new_null();
-	sk_X509_push(w->arks, snp_plat_ark(w->plat));
+	if (w->arks == NULL || sk_X509_push(w->arks, snp_plat_ark(w->plat)) != 1)
+		return -1;
 	w->anchors.amd_arks = w->arks;
-	w->cache = snp_chain_cache_new(4);
 	snp_plat_report_defaults(w->plat, chip, tcb, false, &r);
 	snp_plat_report_encode(&r, w->report);
-	assert_int_equal(snp_plat_report_sign(w->report, w->leaf.key, NULL), ATTEST_OK);
+	if (snp_plat_report_sign(w->report, w->leaf.key, NULL) != ATTEST_OK ||
+	    snp_plat_crl(w->plat, false, false, SNP_NOW - 100, SNP_NOW + 100, &crl, NULL) != ATTEST_OK)
+		return -1;
 	w->vcek = snp_plat_der(w->leaf.cert, &w->vcek_len);
 	w->ask = snp_plat_der(snp_plat_ask(w->plat), &w->ask_len);
-	assert_int_equal(snp_plat_crl(w->plat, false, false, SNP_NOW - 100, SNP_NOW + 100, &crl, NULL),
-			 ATTEST_OK);
 	w->crl = snp_plat_crl_der(crl, &w->crl_len);
 	X509_CRL_free(crl);
-	*state = w;
-	return 0;
+	return w->vcek != NULL && w->ask != NULL && w->crl != NULL ? 0 : -1;
 }
 
 static int snp_world_free(void **state)
 {
-	struct snp_world *w = *state;
+	struct snp_world *w = &SNP;
 
-	snp_chain_cache_free(w->cache);
+	(void)state;
 	free(w->vcek);
 	free(w->ask);
 	free(w->crl);
 	sk_X509_free(w->arks);
 	snp_plat_leaf_free(&w->leaf);
 	snp_plat_free(w->plat);
-	free(w);
+	return 0;
+}
+
+static int snp_cache_fresh(void **state)
+{
+	SNP.cache = snp_chain_cache_new(4);
+	*state = &SNP;
+	return SNP.cache == NULL ? -1 : 0;
+}
+
+static int snp_cache_drop(void **state)
+{
+	(void)state;
+	snp_chain_cache_free(SNP.cache);
+	SNP.cache = NULL;
 	return 0;
 }
 
@@ -541,10 +558,10 @@ int main(void)
 	    cmocka_unit_test(a_type_without_references_copies_plain_bytes),
 	    cmocka_unit_test(four_threads_share_one_cache),
 	    cmocka_unit_test_setup_teardown(snp_chain_hits_until_one_second_before_the_crl_next_update,
-					    snp_world_new, snp_world_free),
+					    snp_cache_fresh, snp_cache_drop),
 	    cmocka_unit_test_setup_teardown(snp_chain_hits_inside_the_vcek_validity_to_the_second,
-					    snp_world_new, snp_world_free),
+					    snp_cache_fresh, snp_cache_drop),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, snp_world_new, snp_world_free);
 }
