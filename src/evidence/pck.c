@@ -1,7 +1,9 @@
 /*
  * PCK certificates (formats.md §2): the SGX extension decoded by a small
  * DER reader of our own over the cursor (every length checked against its
- * parent), and the PCK chain check to the Intel root with CRLs.
+ * parent), and the checks of Intel's chains and CRLs to the Intel root
+ * over the strict DER reader of crypto/x509_der.h: PCK chains, the issuer
+ * chains of TCB Info, QE identities and PCK CRLs, CRLs on their own.
  */
 #include "evidence/pck.h"
 
@@ -11,7 +13,6 @@
 #include "crypto/crypto.h"
 
 #include <openssl/objects.h>
-#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
