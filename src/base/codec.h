@@ -16,6 +16,10 @@
  * within one input), with or without "=" padding. Whitespace is refused.
  */
 int b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
+/* b64_decode into a caller buffer of cap bytes: an input that could decode to more fails. */
+int b64_decode_to(const char *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen);
+/* Only the URL alphabet and no padding (RFC 7515 §2, JWS segments); otherwise as b64_decode. */
+int b64url_decode_nopad(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
 /* base64url without padding (JOSE). */
 char *b64url_encode(const uint8_t *in, size_t len);
 /* Standard base64 with padding (x5c, PEM bodies). */

@@ -414,13 +414,11 @@ static int seg_decode(const char *p, size_t n, const char *what, uint8_t **out, 
 	size_t i;
 
 	/*
-	 * One pass when the segment is good: b64_decode refuses every byte
-	 * outside both base64 alphabets, so only standard base64's '+', '/' and
-	 * '=' padding are left to refuse here (memchr is cheap). A bad segment
-	 * takes the character-by-character path below, for the precise error.
+	 * One pass when the segment is good (b64url_decode_nopad refuses
+	 * anything but unpadded base64url); a bad segment takes the
+	 * character-by-character path below, for the precise error.
 	 */
-	if (n > 0 && memchr(p, '+', n) == NULL && memchr(p, '/', n) == NULL && memchr(p, '=', n) == NULL &&
-	    b64_decode(p, n, out, outlen) == ATTEST_OK)
+	if (n > 0 && b64url_decode_nopad(p, n, out, outlen) == ATTEST_OK)
 		return ATTEST_OK;
 	for (i = 0; i < n; i++) {
 		if (!b64url_char(p[i])) {
@@ -446,15 +444,14 @@ static int seg_decode(const char *p, size_t n, const char *what, uint8_t **out, 
 /* Checks the decoded protected header and fills j->header and j->alg. */
 static int parse_header(struct jws *j, const uint8_t *text, size_t n, struct attest_err *err)
 {
-	json_error_t jerr;
-	json_t *h = json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, &jerr);
+	char why[96] = "";
+	json_t *h = NULL;
 	json_t *alg;
 
-	if (h == NULL || !json_is_object(h)) {
+	if (jsonx_load((const char *)text, n, &h, why, sizeof(why), NULL) != ATTEST_OK || !json_is_object(h)) {
 		json_decref(h);
 		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.header",
-				      "JWS protected header is not a JSON object%s%s", h ? "" : ": ",
-				      h ? "" : jerr.text);
+				      "JWS protected header is not a JSON object%s%s", h ? "" : ": ", h ? "" : why);
 	}
 	j->header = h;
 	alg = json_object_get(h, "alg");
@@ -690,19 +687,18 @@ int jws_verify_jwks(const struct jws *j, const json_t *jwks, unsigned flags, str
 
 int jwt_claims(const struct jws *j, json_t **out, struct attest_err *err)
 {
-	json_error_t jerr;
-	json_t *c;
+	char why[96] = "";
+	json_t *c = NULL;
 
 	if (j == NULL || out == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jwt_claims: bad argument");
 	if (j->payload_len > JSONX_MAX_DOC)
 		return attest_err_set(err, ATTEST_E_PARSE, "jwt.claims", "JWT claim set too large");
-	c = json_loadb((const char *)j->payload, j->payload_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (c == NULL || !json_is_object(c)) {
+	if (jsonx_load((const char *)j->payload, j->payload_len, &c, why, sizeof(why), NULL) != ATTEST_OK ||
+	    !json_is_object(c)) {
 		json_decref(c);
 		return attest_err_set(err, ATTEST_E_PARSE, "jwt.claims",
-				      "JWT claim set is not a JSON object%s%s", c ? "" : ": ",
-				      c ? "" : jerr.text);
+				      "JWT claim set is not a JSON object%s%s", c ? "" : ": ", c ? "" : why);
 	}
 	*out = c;
 	return ATTEST_OK;

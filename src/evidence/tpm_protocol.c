@@ -146,6 +146,25 @@ static void put_u64be(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
+/*
+ * AES-256-GCM, fetched once per process: EVP_aes_256_gcm() makes OpenSSL 3
+ * fetch it again on every init (a name lookup under a lock, a few us per
+ * request). Written once under pthread_once, then only read.
+ */
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *gcm_fetched;
+
+static void gcm_fetch(void)
+{
+	gcm_fetched = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *gcm_cipher(void)
+{
+	pthread_once(&gcm_once, gcm_fetch);
+	return gcm_fetched != NULL ? gcm_fetched : EVP_aes_256_gcm();
+}
+
 /* AES-256-GCM with the magic as additional data; out = ciphertext || tag. */
 static int gcm(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *in, size_t n,
 	       uint8_t *out, const uint8_t *tag_in, uint8_t *tag_out)
@@ -153,7 +172,7 @@ static int gcm(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *in
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int len = 0, fin = 0, ok;
 
-	ok = c != NULL && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, enc) == 1 &&
+	ok = c != NULL && EVP_CipherInit_ex(c, gcm_cipher(), NULL, key, iv, enc) == 1 &&
 	     EVP_CipherUpdate(c, NULL, &len, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC)) == 1 &&
 	     EVP_CipherUpdate(c, out, &len, in, (int)n) == 1 &&
 	     (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, (void *)tag_in) == 1) &&

@@ -78,10 +78,10 @@ struct tpm_proto_cfg {
 	size_t n_registered_aiks;
 	struct tpm_aik_cache *aik_cache; /* verified AIK chains, shared by requests (may be NULL) */
 	/*
-	 * The events and bootEvents claims are not written (the policy reads
-	 * neither, and tokens never carry them); default false.
+	 * The events, bootEvents and pcrs claims are not written (the policy
+	 * reads none of them, and tokens never carry them); default false.
 	 */
-	bool skip_log_texts;
+	bool skip_text_claims;
 };
 
 /* Sets the documented defaults (require_valid_aik_cert, mask 0xFFFFFF, TTL). */

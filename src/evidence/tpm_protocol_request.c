@@ -220,16 +220,14 @@ static int pcr_from(const doc_t *d, const node_t *val, enum tpm_bank b, struct t
 		    struct attest_err *err)
 {
 	const node_t *idx = jsonx_member(d, val, "index");
-	uint8_t *dg = NULL;
-	size_t dl = 0;
-	int rc;
+	uint8_t dg[2 * TPM_PCR_MAX_DIGEST]; /* room for any digest; a longer one fails to decode */
+	size_t sl = 0, dl = 0;
+	const char *s = jsonx_str(d, jsonx_member(d, val, "digest"), &sl);
 
-	if (!is_kind(idx, JSONX_INTEGER) || idx->num.i < 0 || idx->num.i > UINT32_MAX ||
-	    b64_member(d, val, "digest", true, &dg, &dl, err) != ATTEST_OK)
+	if (!is_kind(idx, JSONX_INTEGER) || idx->num.i < 0 || idx->num.i > UINT32_MAX || s == NULL ||
+	    b64_decode_to(s, sl, dg, sizeof(dg), &dl) != ATTEST_OK)
 		return PCR_MALFORMED;
-	rc = tpm_pcr_set(pcrs, b, (unsigned)idx->num.i, dg, dl, err);
-	free(dg);
-	return rc;
+	return tpm_pcr_set(pcrs, b, (unsigned)idx->num.i, dg, dl, err);
 }
 
 /* v2 "pcrs": [{algorithm, values: [{index, digest}]}]. */
@@ -651,14 +649,13 @@ static int add_text_claim(struct claim_set *out, const char *type, const char *s
 }
 
 /*
- * The claims of verified attestations (maa-interface.md §2.4). The events
- * and bootEvents texts (~200 KB for a 60-event log) are written only when
- * wanted: a policy that reads neither has no use for them, and tokens never
- * carry them (they are read-only policy inputs).
+ * The claims of verified attestations (maa-interface.md §2.4). The events,
+ * bootEvents and pcrs texts (~200 KB for a 60-event log) are written only
+ * when wanted: a policy that reads none of them has no use for them, and
+ * tokens never carry them (they are read-only policy inputs).
  */
 static int tpm_claims(const struct verified_att *cur, const struct verified_att *boot,
-		      const struct tpm_pcr_values *pcrs, bool log_texts, struct claim_set *out,
-		      struct attest_err *err)
+		      const struct tpm_pcr_values *pcrs, bool texts, struct claim_set *out, struct attest_err *err)
 {
 	char h64[64];
 	char *b64 = b64std_encode(cur->quote.aik_pub_hash, 32), *s;
@@ -676,20 +673,22 @@ static int tpm_claims(const struct verified_att *cur, const struct verified_att 
 		if (brc != ATTEST_OK)
 			return brc;
 		rc |= tcg_boot_state_claims(&st, out);
-		if (log_texts) {
+		if (texts) {
 			s = tcg_events_json(cur->log, true);
 			rc |= add_text_claim(out, "events", s);
 			free(s);
 		}
 	}
-	if (log_texts && boot != NULL && boot->log != NULL) {
+	if (texts && boot != NULL && boot->log != NULL) {
 		s = tcg_events_json(boot->log, true);
 		rc |= add_text_claim(out, "bootEvents", s);
 		free(s);
 	}
-	s = tcg_pcrs_json(pcrs);
-	rc |= add_text_claim(out, "pcrs", s);
-	free(s);
+	if (texts) {
+		s = tcg_pcrs_json(pcrs);
+		rc |= add_text_claim(out, "pcrs", s);
+		free(s);
+	}
 	return rc ? attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory") : ATTEST_OK;
 }
 
@@ -920,7 +919,7 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
 		goto out;
 	}
-	if ((rc = tpm_claims(&r.vcur, r.has_boot ? &r.vboot : NULL, &r.cur.pcrs, !cfg->skip_log_texts, claims,
+	if ((rc = tpm_claims(&r.vcur, r.has_boot ? &r.vboot : NULL, &r.cur.pcrs, !cfg->skip_text_claims, claims,
 			     err)) != ATTEST_OK ||
 	    (r.vbs && (rc = check_vbs(&r, claims, err)) != ATTEST_OK) ||
 	    (!r.vbs && (rc = claim_set_add_bool(claims, "vbsReportPresent", false)) != ATTEST_OK) ||

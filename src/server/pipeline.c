@@ -356,8 +356,8 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	cfg.aik_roots = r->ctx->anchors.tpm_roots;
 	cfg.aik_cache = r->ctx->tpm_aik_cache;
 	/* Explain mode shows every incoming claim; otherwise only what the policy reads is worth writing. */
-	cfg.skip_log_texts = !r->in->explain && !policy_plan_reads(r->plan, "events") &&
-			     !policy_plan_reads(r->plan, "bootEvents");
+	cfg.skip_text_claims = !r->in->explain && !policy_plan_reads(r->plan, "events") &&
+			       !policy_plan_reads(r->plan, "bootEvents") && !policy_plan_reads(r->plan, "pcrs");
 	if (r->in->tenant != NULL) {
 		cfg.registered_aiks = r->in->tenant->registered_aiks;
 		cfg.n_registered_aiks = r->in->tenant->n_registered_aiks;

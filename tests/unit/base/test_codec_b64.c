@@ -1,9 +1,11 @@
 /*
  * b64_decode (src/base/codec.c) decodes a group of four characters with
  * four per-position tables and checks the characters' flags once at the
- * end. These tests hold it to a plain decoder written here from RFC 4648
- * §4 and §5, character by character, for every byte value in every
- * position of a whole group and of a last partial group.
+ * end; on CPUs with AVX2 it decodes 32 characters (8 groups) at a time
+ * with vector instructions first. These tests hold it to a plain decoder
+ * written here from RFC 4648 §4 and §5, character by character, for every
+ * byte value in every position of a whole group, of a last partial group
+ * and of every vector block, and on random texts of every length to 300.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,7 +74,7 @@ static int reference_decode(const char *in, size_t len, uint8_t *out)
 
 static void expect_same(const char *in, size_t len)
 {
-	uint8_t want[16], *got = NULL;
+	uint8_t want[512], *got = NULL;
 	size_t n = 0;
 	int ref = reference_decode(in, len, want);
 	int rc = b64_decode(in, len, &got, &n);
@@ -124,11 +126,120 @@ static void every_byte_in_every_position_of_a_last_partial_group(void **state)
 	}
 }
 
+/* Random characters of alphabet a (its whole 64, the pair included). */
+static void random_text(char *t, size_t n, const char *a, uint64_t *seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+		t[i] = a[(*seed >> 33) % 64];
+	}
+}
+
+/*
+ * Texts long enough for the vector blocks (32 characters each) and a tail:
+ * every byte value in every position of three blocks and a partial group.
+ */
+static void every_byte_in_every_position_of_the_vector_blocks(void **state)
+{
+	char text[99], base[99];
+	uint64_t seed = 42;
+
+	(void)state;
+	for (int alpha = 0; alpha < 2; alpha++) {
+		random_text(base, sizeof(base), alpha ? URL : STD, &seed);
+		/* A canonical last group: its 3 characters leave 2 bits, which must be zero. */
+		base[98] = 'A';
+		expect_same(base, sizeof(base));
+		for (size_t pos = 0; pos < sizeof(text); pos++) {
+			for (int c = 0; c < 256; c++) {
+				memcpy(text, base, sizeof(text));
+				text[pos] = (char)c;
+				expect_same(text, sizeof(text));
+			}
+		}
+	}
+}
+
+/* Random texts of every length to 300, both alphabets, with and without padding. */
+static void random_texts_of_every_length_decode_as_the_reference(void **state)
+{
+	char text[304] = {0};
+	uint64_t seed = 7;
+
+	(void)state;
+	for (size_t len = 0; len <= 300; len++) {
+		for (int alpha = 0; alpha < 2; alpha++) {
+			size_t n = len;
+
+			random_text(text, len, alpha ? URL : STD, &seed);
+			expect_same(text, len); /* canonical or not, as the reference says */
+			if (len % 4 == 2 || len % 4 == 3) {
+				text[n++] = '=';
+				if (len % 4 == 2)
+					text[n++] = '=';
+				expect_same(text, n);
+			}
+		}
+	}
+}
+
+/* The JWS decoder: URL alphabet, no padding; everything else as b64_decode. */
+static void url_only_unpadded_decoding_refuses_the_standard_pair_and_padding(void **state)
+{
+	char text[100];
+	uint8_t *a = NULL, *b = NULL;
+	size_t an = 0, bn = 0;
+	uint64_t seed = 3;
+
+	(void)state;
+	random_text(text, 99, URL, &seed);
+	text[98] = 'A';
+	assert_int_equal(b64url_decode_nopad(text, 99, &a, &an), ATTEST_OK);
+	assert_int_equal(b64_decode(text, 99, &b, &bn), ATTEST_OK);
+	assert_int_equal(an, bn);
+	assert_memory_equal(a, b, an);
+	free(a);
+	free(b);
+	for (size_t pos = 0; pos < 99; pos += 7) { /* in a vector block and in the tail */
+		char t[100];
+
+		memcpy(t, text, 99);
+		t[pos] = pos % 2 ? '+' : '/';
+		assert_int_equal(b64url_decode_nopad(t, 99, &a, &an), ATTEST_E_PARSE);
+	}
+	assert_int_equal(b64url_decode_nopad("QUI=", 4, &a, &an), ATTEST_E_PARSE);
+	assert_int_equal(b64url_decode_nopad("QUI", 3, &a, &an), ATTEST_OK);
+	assert_int_equal(an, 2);
+	free(a);
+}
+
+/* Into a caller's buffer: the same bytes, and a refusal (no write past cap) when it could not hold them. */
+static void decoding_into_a_buffer_checks_its_size(void **state)
+{
+	uint8_t buf[40];
+	size_t n = 0;
+	char text[44];
+	uint64_t seed = 9;
+
+	(void)state;
+	random_text(text, 43, STD, &seed);
+	text[42] = 'A'; /* 43 characters: 32 bytes, canonical */
+	assert_int_equal(b64_decode_to(text, 43, buf, sizeof(buf), &n), ATTEST_OK);
+	assert_int_equal(n, 32);
+	expect_same(text, 43);
+	assert_int_equal(b64_decode_to(text, 43, buf, 32, &n), ATTEST_E_PARSE);
+	assert_int_equal(b64_decode_to("QU*=", 4, buf, sizeof(buf), &n), ATTEST_E_PARSE);
+}
+
 /* A character of either alphabet's own pair anywhere, with the other's anywhere else, refuses. */
 static void mixing_the_alphabets_anywhere_refuses(void **state)
 {
-	static const char *const mixed[] = {"+AAA-AAA", "AAA+AAA_", "/AAAAA-A",
-					    "AA_AAA+A", "AAAA+A-A", "+-AA"};
+	static const char *const mixed[] = {
+	    "+AAA-AAA", "AAA+AAA_", "/AAAAA-A", "AA_AAA+A", "AAAA+A-A", "+-AA",
+	    /* across vector blocks, and between a block and the tail */
+	    "+AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-",
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/",
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_AAA"};
 	uint8_t *out = NULL;
 	size_t n = 0;
 
@@ -142,6 +253,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(every_byte_in_every_position_of_a_whole_group),
 	    cmocka_unit_test(every_byte_in_every_position_of_a_last_partial_group),
+	    cmocka_unit_test(every_byte_in_every_position_of_the_vector_blocks),
+	    cmocka_unit_test(random_texts_of_every_length_decode_as_the_reference),
+	    cmocka_unit_test(url_only_unpadded_decoding_refuses_the_standard_pair_and_padding),
+	    cmocka_unit_test(decoding_into_a_buffer_checks_its_size),
 	    cmocka_unit_test(mixing_the_alphabets_anywhere_refuses),
 	};
 

@@ -219,8 +219,8 @@ static void v2_basic_request_verifies_and_yields_tpm_claims(void **state)
 	free(msg);
 }
 
-/* skip_log_texts: the same verdict and boot-state claims, without the events text no policy reads. */
-static void log_texts_are_left_out_when_asked(void **state)
+/* skip_text_claims: the same verdict and boot-state claims, without the texts no policy reads. */
+static void text_claims_are_left_out_when_asked(void **state)
 {
 	struct fixture *f = *state;
 	struct tpm_proto_result res;
@@ -229,15 +229,16 @@ static void log_texts_are_left_out_when_asked(void **state)
 
 	round_start(f);
 	msg = build(f, 2, false, NULL);
-	f->cfg.skip_log_texts = true;
+	f->cfg.skip_text_claims = true;
 	if (run(f, msg, &res, &err) != 0)
 		fail_msg("%s: %s (%s)", err.name, err.msg, err.where);
-	f->cfg.skip_log_texts = false;
+	f->cfg.skip_text_claims = false;
 	assert_null(claim_set_get(res.claims, "events"));
 	assert_null(claim_set_get(res.claims, "bootEvents"));
 	assert_true(json_is_true(claim_set_get(res.claims, "secureBootEnabled")));
 	assert_true(json_is_true(claim_set_get(res.claims, "vbsEnabled")));
-	assert_non_null(claim_set_get(res.claims, "pcrs"));
+	assert_null(claim_set_get(res.claims, "pcrs"));
+	assert_true(json_is_true(claim_set_get(res.claims, "aikValidated")));
 	tpm_proto_result_free(&res);
 	free(msg);
 }
@@ -793,7 +794,7 @@ int main(void)
 	    cmocka_unit_test(v2_basic_request_verifies_and_yields_tpm_claims),
 	    cmocka_unit_test(a_returning_client_finds_its_verified_aik_chain_in_the_cache),
 	    cmocka_unit_test(pcrs_claim_and_replay_hold_only_the_quoted_bank),
-	    cmocka_unit_test(log_texts_are_left_out_when_asked),
+	    cmocka_unit_test(text_claims_are_left_out_when_asked),
 	    cmocka_unit_test(replayed_service_context_is_refused),
 	    cmocka_unit_test(expired_service_context_is_refused),
 	    cmocka_unit_test(context_sealed_under_another_key_is_refused),
