@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "sweep.h"
 #include "testutil.h"
 
 #include "base/buf.h"
@@ -1472,6 +1473,92 @@ static void real_intel_chains_get_the_same_verdict_from_both_verifiers(void **st
 	assert_int_equal(mismatches, 0);
 }
 
+/* A CRL checked on its own (intel_der_crl_verify) by issuer at t, as the collateral import checks it. */
+struct crl_alone_arg {
+	const struct x509_der_cert *issuer;
+	int64_t t;
+};
+
+static int crl_alone_accepts(void *arg, const uint8_t *p, size_t n)
+{
+	const struct crl_alone_arg *a = arg;
+	struct x509_der_crl *c = NULL;
+	int ok = x509_der_crl_parse(p, n, &c, "t", NULL) == ATTEST_OK &&
+		 intel_der_crl_verify(c, a->issuer, a->t, "t", NULL) == ATTEST_OK;
+
+	x509_der_crl_free(c);
+	return ok;
+}
+
+/* The CRL of a vector and its issuer's chain (the issuer first; for the Root CA CRL the anchor). */
+struct crl_case {
+	const struct real_vec *vec;
+	const char *file;
+	enum sweep_mode mode;
+};
+
+/*
+ * Every bit flip (one bit a byte for the 2.6 kB CRL of the Platform CA) and
+ * every cut of the real PCK CRLs and the Root CA CRL, checked on their own
+ * (sweep.h): refused.
+ */
+static void no_flipped_bit_or_cut_of_a_real_crl_verifies_on_its_own(void **state)
+{
+	static const struct crl_case cases[] = {{&REAL[1], "pck_crl.der", SWEEP_BITS},
+						{&REAL[1], "root_ca_crl.der", SWEEP_BITS},
+						{&REAL[7], "pck_crl.der", SWEEP_BYTES}};
+	STACK_OF(X509) *roots = NULL;
+	struct intel_der_anchors *anchors = NULL;
+	REQUIRE_VECTORS(dir);
+
+	(void)state;
+	assert_int_equal(intel_sgx_default_roots(&roots, NULL), ATTEST_OK);
+	assert_int_equal(intel_der_anchors_new(roots, &anchors, NULL), ATTEST_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct crl_case *c = &cases[i];
+		bool root = strcmp(c->file, "root_ca_crl.der") == 0;
+		struct intel_der_chain ca = {0};
+		struct crl_alone_arg a = {anchors->certs[0], c->vec->now};
+		struct sweep_target t = {.vector = c->vec->dir,
+					 .part = c->file,
+					 .mode = c->mode,
+					 .cuts = true,
+					 .verify = crl_alone_accepts,
+					 .arg = &a};
+		char rel[256];
+		size_t n = 0;
+		uint8_t *pem;
+
+		snprintf(rel, sizeof(rel), "%s/pck_crl_issuer_chain.pem", c->vec->dir);
+		pem = test_read_vector(dir, rel, &n);
+		assert_non_null(pem);
+		assert_int_equal(intel_pem_chain_der(pem, n, anchors, &ca, "t", NULL), ATTEST_OK);
+		if (!root)
+			a.issuer = ca.cert[0];
+		snprintf(rel, sizeof(rel), "%s/%s", c->vec->dir, c->file);
+		t.buf = test_read_vector(dir, rel, &t.len);
+		assert_non_null(t.buf);
+		/* As published it verifies: what the sweep sees refused, the mutation refused. */
+		assert_true(crl_alone_accepts(&a, t.buf, t.len));
+		assert_int_equal(sweep_run(&t), 0);
+		free(t.buf);
+		intel_der_chain_free(&ca);
+		free(pem);
+	}
+	{
+		size_t nrows = 0;
+		const struct sweep_row *rows = sweep_rows(&nrows);
+
+		assert_int_equal(nrows, sizeof(cases) / sizeof(cases[0]));
+		for (size_t i = 0; i < nrows; i++) {
+			assert_true(rows[i].flips > 0);
+			assert_int_equal(rows[i].refused, rows[i].flips + rows[i].cuts);
+		}
+	}
+	intel_der_anchors_free(anchors);
+	sk_X509_pop_free(roots, X509_free);
+}
+
 /* One seed of fuzz/crypto/corpus/fuzz_x509_der: prefix byte (0 certificate, 1 CRL) ‖ DER. */
 static void write_seed(const char *name, uint8_t prefix, const uint8_t *der, size_t len)
 {
@@ -1605,6 +1692,7 @@ int main(void)
 	    cmocka_unit_test(an_issuer_chain_is_the_signer_and_at_most_the_root),
 	    cmocka_unit_test(a_crl_on_its_own_is_judged_as_the_chain_walk_judges_it),
 	    cmocka_unit_test(real_intel_chains_get_the_same_verdict_from_both_verifiers),
+	    cmocka_unit_test(no_flipped_bit_or_cut_of_a_real_crl_verifies_on_its_own),
 	    cmocka_unit_test(the_synthetic_platforms_chains_get_the_same_verdict_from_both_verifiers),
 	};
 
