@@ -354,83 +354,39 @@ static void signer_entry_free(void *p)
 	free(e);
 }
 
-/* "<code>.parse" into buf. */
-static const char *pcode(const char *code, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s.parse", code);
-	return buf;
-}
-
 /*
- * Cold check of an issuer chain PEM (signer, root): the signer's name, the
+ * Cold check of an issuer chain PEM (signer, root): the signer's name, then
+ * intel_der_signer_verify (the check the collateral import makes too): the
  * carried root, the chain at now with the Root CA CRL (verified once per
- * call: the CRL remembers its signature).
+ * call: the CRL remembers its signature), keyUsage digitalSignature (it
+ * signs TCB Info and QE identities: Intel PCK Certificate and CRL Profile).
  */
 static int signer_chain_cold(struct run *r, const struct collateral_blob *b, const char *what,
 			     struct window *w, EVP_PKEY **key)
 {
-	char code[ATTEST_ERR_NAME_MAX], rcode[ATTEST_ERR_NAME_MAX], pc[ATTEST_ERR_NAME_MAX + 16], cn[128];
+	char code[ATTEST_ERR_NAME_MAX], cn[128];
 	const struct x509_der_cert *anchor = NULL;
 	struct intel_der_chain chain;
-	struct x509_der_verify_opts o;
-	size_t path_len;
 	int rc;
 
 	snprintf(code, sizeof(code), "%s.%s.chain", r->prefix, what);
 	if ((rc = run_anchors(r)) != ATTEST_OK ||
 	    (rc = intel_pem_chain_der(b->chain, b->chain_len, r->anchors, &chain, code, r->err)) != ATTEST_OK)
 		return rc;
-	/* Intel's TCB Signing certificate is issued by the root itself: signer, and the root or nothing. */
-	if (chain.n > 2) {
-		rc = attest_err_set(
-		    r->err, ATTEST_E_PARSE, pcode(code, pc, sizeof(pc)),
-		    "%s issuer chain holds %zu certificates; Intel's is the TCB Signing certificate "
-		    "and the root",
-		    what, chain.n);
-		goto out;
-	}
 	x509_der_name_cn(chain.cert[0]->subject, cn, sizeof(cn));
 	if (strstr(cn, "SGX TCB Signing") == NULL) {
 		rc = ierr(r->err, ATTEST_E_VERIFY, r->prefix, "collateral.chain",
 			  "%s is signed by \"%s\", not the Intel SGX TCB Signing certificate", what, cn);
 		goto out;
 	}
-	snprintf(rcode, sizeof(rcode), "%s.%s.chain.root", r->prefix, what);
-	if (chain.n >= 2 &&
-	    (rc = intel_der_root_check(chain.cert[chain.n - 1], r->anchors, rcode, r->err)) != ATTEST_OK)
-		goto out;
-	/* The carried root was matched to an anchor above: the path ends at that anchor. */
-	path_len = chain.n >= 2 ? chain.n - 1 : 1;
-	memset(&o, 0, sizeof(o));
-	o.time = r->ctx->now;
-	o.anchors = r->anchors->certs;
-	o.n_anchors = r->anchors->n;
-	if (!r->no_revocation) {
-		o.crls = &r->root_crl;
-		o.n_crls = 1;
-		o.require_crls = true;
-		window_crl(w, r->root_crl);
-	}
-	if (o.n_anchors == 0) {
-		rc = attest_err_set(r->err, ATTEST_E_VERIFY, rcode,
-				    "%s issuer chain: no Intel root in Intel's "
-				    "profile is configured",
-				    what);
-		goto out;
-	}
-	if ((rc = x509_der_chain_verify(chain.cert, path_len, &o, &anchor, code, r->err)) != ATTEST_OK) {
+	rc = intel_der_signer_verify(&chain, r->anchors, r->root_crl, r->no_revocation, r->ctx->now,
+				     X509_DER_KU_DIGITAL_SIGNATURE, &anchor, code, r->err);
+	if (rc != ATTEST_OK) {
 		attest_err_prefix(r->err, "%s issuer chain: ", what);
 		goto out;
 	}
-	/* It signs TCB Info and QE identities (Intel PCK Certificate and CRL Profile: digitalSignature). */
-	if (!(chain.cert[0]->exts & X509_DER_EXT_KU) ||
-	    !(chain.cert[0]->key_usage & X509_DER_KU_DIGITAL_SIGNATURE)) {
-		snprintf(pc, sizeof(pc), "%s.key_usage", code);
-		rc = attest_err_set(
-		    r->err, ATTEST_E_VERIFY, pc,
-		    "%s issuer chain: the TCB Signing certificate's keyUsage lacks digitalSignature", what);
-		goto out;
-	}
+	if (!r->no_revocation)
+		window_crl(w, r->root_crl);
 	window_chain(w, &chain, anchor);
 	*key = chain.cert[0]->key;
 	EVP_PKEY_up_ref(*key);

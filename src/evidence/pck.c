@@ -611,7 +611,7 @@ static int path_to_anchor(const struct x509_der_cert *const *path, size_t n,
 }
 
 int intel_der_signer_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
-			    struct x509_der_crl *root_crl, int64_t now, unsigned usage,
+			    struct x509_der_crl *root_crl, bool no_revocation, int64_t now, unsigned usage,
 			    const struct x509_der_cert **anchor_out, const char *code, struct attest_err *err)
 {
 	char sub[ATTEST_ERR_NAME_MAX];
@@ -620,14 +620,17 @@ int intel_der_signer_verify(const struct intel_der_chain *chain, const struct in
 	if (chain == NULL || chain->n < 1 || chain->n > 2)
 		return perr(
 		    err, ATTEST_E_PARSE, code, "parse",
-		    "the issuer chain holds %zu certificates; Intel's is the signer and at most the root",
+		    "holds %zu certificates; an Intel issuer chain is the signer and at most the root",
 		    chain ? chain->n : 0);
 	snprintf(sub, sizeof(sub), "%s.root", code);
 	if (chain->n == 2 && (rc = intel_der_root_check(chain->cert[1], anchors, sub, err)) != ATTEST_OK)
 		return rc;
+	if (!no_revocation && root_crl == NULL)
+		return perr(err, ATTEST_E_COLLATERAL, code, "crl_missing",
+			    "the Root CA CRL is required (revocation checking is on)");
 	/* The carried root was matched to an anchor above: the path ends at that anchor. */
-	if ((rc = path_to_anchor(chain->cert, 1, anchors, &root_crl, root_crl != NULL ? 1 : 0, now,
-				 anchor_out, "root", code, err)) != ATTEST_OK)
+	if ((rc = path_to_anchor(chain->cert, 1, anchors, &root_crl, no_revocation ? 0 : 1, now, anchor_out,
+				 "root", code, err)) != ATTEST_OK)
 		return rc;
 	/* What the signer signs needs its key usage (Intel PCK Certificate and CRL Profile). */
 	if (!(chain->cert[0]->exts & X509_DER_EXT_KU) || (chain->cert[0]->key_usage & usage) != usage)

@@ -150,16 +150,18 @@ int pck_der_chain_verify(const struct intel_der_chain *chain, const struct intel
  * An Intel issuer chain as PCS serves it with TCB Info, QE identities and
  * PCK CRLs (the signer, then at most the root), verified to `anchors` at
  * `now`: the carried root (intel_der_root_check), the signer through
- * x509_der_chain_verify (with the Root CA CRL when root_crl is not NULL),
- * and the signer's keyUsage holding every bit of `usage` (X509_DER_KU_*:
- * digitalSignature for the TCB Signing key, cRLSign for a CRL's issuer).
- * Whose name the signer must bear is the caller's to check.
+ * x509_der_chain_verify (with the Root CA CRL, which may be NULL only when
+ * no_revocation; it remembers its verified signature), and the signer's
+ * keyUsage holding every bit of `usage` (X509_DER_KU_*: digitalSignature
+ * for the TCB Signing key, cRLSign for a CRL's issuer). Whose name the
+ * signer must bear is the caller's to check.
  * Errors: <code>.parse (more than two certificates), <code>.root (carried
- * root, or no anchor in Intel's profile), <code>.<x509 suffix>,
- * <code>.key_usage. *anchor_out (optional): the anchor the path ended at.
+ * root, or no anchor in Intel's profile), <code>.crl_missing,
+ * <code>.<x509 suffix>, <code>.key_usage. *anchor_out (optional): the
+ * anchor the path ended at.
  */
 int intel_der_signer_verify(const struct intel_der_chain *chain, const struct intel_der_anchors *anchors,
-			    struct x509_der_crl *root_crl, int64_t now, unsigned usage,
+			    struct x509_der_crl *root_crl, bool no_revocation, int64_t now, unsigned usage,
 			    const struct x509_der_cert **anchor_out, const char *code,
 			    struct attest_err *err);
 

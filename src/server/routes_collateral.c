@@ -135,8 +135,9 @@ static int intel_signer(const struct vctx *v, const struct bundle_item *it, unsi
 {
 	int rc = issuer_chain(v, it, chain, err);
 
-	if (rc == ATTEST_OK && (rc = intel_der_signer_verify(chain, v->intel, NULL, v->ectx.now, usage, NULL,
-							     "collateral.import.chain", err)) != ATTEST_OK)
+	if (rc == ATTEST_OK &&
+	    (rc = intel_der_signer_verify(chain, v->intel, NULL, true, v->ectx.now, usage, NULL,
+					  "collateral.import.chain", err)) != ATTEST_OK)
 		attest_err_prefix(err, "issuer chain: ");
 	return rc;
 }

@@ -1075,7 +1075,7 @@ static const char *signer_verdict(const struct buf *a, const struct buf *b, cons
 	if (root_crl != NULL)
 		assert_int_equal(x509_der_crl_parse(root_crl->p, root_crl->len, &crl, "t", NULL), ATTEST_OK);
 	attest_err_clear(&err);
-	rc = intel_der_signer_verify(&ch, anchors, crl, t, usage, &anchor, "t.chain", &err);
+	rc = intel_der_signer_verify(&ch, anchors, crl, crl == NULL, t, usage, &anchor, "t.chain", &err);
 	/* The path ended at the anchor, also when the root carried is a copy of it. */
 	if (rc == ATTEST_OK)
 		assert_ptr_equal(anchor, anchors->certs[0]);
@@ -1124,9 +1124,15 @@ static void an_issuer_chain_is_the_signer_and_at_most_the_root(void **state)
 		attest_err_clear(&err);
 		assert_int_equal(chain_from(&P->ca_der, NULL, NULL, NULL, &ch), ATTEST_OK);
 		assert_int_equal(
-		    intel_der_signer_verify(&ch, &none, NULL, T0, crl_sign, NULL, "t.chain", &err),
+		    intel_der_signer_verify(&ch, &none, NULL, true, T0, crl_sign, NULL, "t.chain", &err),
 		    ATTEST_E_VERIFY);
 		assert_string_equal(err.name, "t.chain.root");
+		/* Revocation checking on and no Root CA CRL. */
+		attest_err_clear(&err);
+		assert_int_equal(
+		    intel_der_signer_verify(&ch, &none, NULL, false, T0, crl_sign, NULL, "t.chain", &err),
+		    ATTEST_E_COLLATERAL);
+		assert_string_equal(err.name, "t.chain.crl_missing");
 		intel_der_chain_free(&ch);
 	}
 	X509_free(x);
