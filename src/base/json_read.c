@@ -307,8 +307,13 @@ static int64_t jr_node(struct jr *r, enum jsonx_kind kind, const unsigned char *
 	struct jsonx_node *x;
 
 	if (d->n == d->cap) {
-		/* At most one node per byte of a JSONX_MAX_DOC document: no overflow. */
-		uint32_t cap = d->cap ? d->cap * 2 : 64;
+		/*
+		 * At most one node per byte of a JSONX_MAX_DOC document: no overflow.
+		 * The first guess, a node per 24 bytes (capped), saves the regrowths
+		 * of a typical document without reserving much for a long string.
+		 */
+		uint32_t guess = (uint32_t)((r->end - r->start) / 24);
+		uint32_t cap = d->cap ? d->cap * 2 : guess < 64 ? 64 : guess > 4096 ? 4096 : guess;
 		struct jsonx_node *grown = realloc(d->nodes, (size_t)cap * sizeof(*grown));
 
 		if (grown == NULL)

@@ -613,7 +613,7 @@ static int unlogged_pcrs(struct tcg_log *log, enum tpm_bank b, const struct tpm_
 	log->unlogged[b] = 0;
 	for (unsigned pcr = 0; pcr < TPM_PCR_COUNT; pcr++) {
 		if (!(idle & (1u << pcr)) ||
-		    CRYPTO_memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) == 0)
+		    memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) == 0)
 			continue;
 		if (pcr <= 7)
 			return attest_err_set(
@@ -666,10 +666,11 @@ int tcg_log_verify(struct tcg_log *log, const struct tpm_pcr_values *quoted, str
 			break;
 		todo = log->extended[b] & quoted->present[b];
 		log->quoted[b] = quoted->present[b];
+		/* Replayed and quoted values are public: a plain compare (no secret to time). */
 		for (unsigned pcr = 0; pcr < TPM_PCR_COUNT && rc == ATTEST_OK; pcr++) {
 			if (!(todo & (1u << pcr)))
 				continue;
-			if (CRYPTO_memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) != 0)
+			if (memcmp(values[pcr], quoted->v[b][pcr], tpm_bank_size(b)) != 0)
 				rc = mismatch(log, (enum tpm_bank)b, pcr, err);
 			else
 				log->verified[b] |= 1u << pcr;

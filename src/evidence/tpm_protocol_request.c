@@ -657,15 +657,13 @@ static int add_text_claim(struct claim_set *out, const char *type, const char *s
 static int tpm_claims(const struct verified_att *cur, const struct verified_att *boot,
 		      const struct tpm_pcr_values *pcrs, bool texts, struct claim_set *out, struct attest_err *err)
 {
-	char h64[64];
-	char *b64 = b64std_encode(cur->quote.aik_pub_hash, 32), *s;
+	char *h64 = b64std_encode(cur->quote.aik_pub_hash, 32), *s;
 	struct tcg_boot_state st;
-	int rc = 0;
+	int rc = h64 == NULL;
 
-	snprintf(h64, sizeof(h64), "%s", b64 ? b64 : "");
-	free(b64);
 	rc |= claim_set_add_bool(out, "aikValidated", cur->quote.aik_cert_validated);
-	rc |= claim_set_add_str(out, "aikPubHash", h64);
+	rc |= h64 != NULL ? claim_set_add_str(out, "aikPubHash", h64) : 0;
+	free(h64);
 	rc |= claim_set_add_int(out, "tpmVersion", 2);
 	if (cur->log != NULL) {
 		int brc = tcg_boot_state(cur->log, &st, err);
