@@ -365,6 +365,82 @@ static int proto_once(const struct tpm_proto_cfg *cfg, const char *msg)
 	return rc;
 }
 
+/* What the floor of a protocol request is measured over (outside the timed loops). */
+struct proto_floor {
+	struct quote_case qc; /* the request's own quote */
+	struct tcg_log *log;
+	const struct jws *j;  /* the request's JWS */
+	EVP_PKEY *req;        /* its key */
+	EVP_MD *s256;
+	const unsigned char *der; /* the AIK certificate */
+	int dl;
+	X509 *cert;
+	EVP_PKEY *capub;
+};
+
+static void proto_floor_free(struct proto_floor *f)
+{
+	tcg_log_free(f->log);
+	jws_free((struct jws *)f->j);
+	EVP_MD_free(f->s256);
+	X509_free(f->cert);
+	EVP_PKEY_free(f->capub);
+}
+
+/*
+ * The floor of a returning client (its AIK chain verified before): the
+ * quote's floor, the JWS's RSA-2048 PSS verification over its signing
+ * input (the whole base64url payload is hashed) and the SHA-256 of the AIK
+ * certificate that finds its verified chain; a first contact adds the
+ * certificate's ECDSA P-256 verification.
+ */
+static int proto_floor_once(const struct proto_floor *f, bool with_cert)
+{
+	uint8_t h[32];
+	int bad = floor_once((struct quote_case *)&f->qc, f->log, f->s256, f->s256);
+
+	bad |= f->j == NULL || jws_floor_once(f->j, f->req, f->s256);
+	bad |= EVP_Digest(f->der, (size_t)f->dl, h, NULL, f->s256, NULL) != 1;
+	if (with_cert)
+		bad |= X509_verify(f->cert, f->capub) != 1;
+	return bad;
+}
+
+struct pair {
+	double req_us, floor_us, mean_ratio;
+};
+
+/*
+ * n requests under cfg, each timed back to back with its floor (one loop
+ * per kind of request, so that each runs after its own kind, as on a node
+ * serving them); medians of both, and the ratio of the means.
+ */
+static int run_pairs(const struct tpm_proto_cfg *cfg, const char *msg, const struct proto_floor *f,
+		     bool with_cert, int n, struct pair *out)
+{
+	struct samples sr, sf;
+	int bad = 0;
+
+	samples_init(&sr, n);
+	samples_init(&sf, n);
+	for (int i = 0; i < n; i++) {
+		uint64_t t0 = cpu_ns(), t1, t2;
+
+		bad |= proto_once(cfg, msg);
+		t1 = cpu_ns();
+		bad |= proto_floor_once(f, with_cert);
+		t2 = cpu_ns();
+		samples_add(&sr, t1 - t0);
+		samples_add(&sf, t2 - t1);
+	}
+	out->req_us = median_us(&sr);
+	out->floor_us = median_us(&sf);
+	out->mean_ratio = (double)sr.sum / (double)sf.sum;
+	samples_free(&sr);
+	samples_free(&sf);
+	return bad;
+}
+
 static void run_protocol(struct quote_case *syn, int n)
 {
 	uint8_t key[TPM_PROTO_KEY_LEN] = {7}, *ch = NULL, *q = NULL, *sg = NULL;
@@ -423,89 +499,42 @@ static void run_protocol(struct quote_case *syn, int n)
 	for (int i = 0; i < n / 10; i++)
 		bad |= proto_once(&cfg, msg);
 	{
-		/*
-		 * The floor of a returning client (its AIK chain verified before):
-		 * the quote's floor, the JWS's RSA-2048 PSS verification over its
-		 * signing input (the whole base64url payload is hashed) and the
-		 * SHA-256 of the AIK certificate that finds its verified chain. A
-		 * first contact adds the certificate's ECDSA P-256 verification.
-		 * The four are timed back to back in each iteration (medians).
-		 */
-		struct tcg_log *log = NULL;
-		EVP_MD *s256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		struct proto_floor fl = {.qc = *syn, .der = der, .dl = dl, .req = req};
 		const unsigned char *p = der;
-		X509 *c2 = d2i_X509(NULL, &p, dl);
-		EVP_PKEY *capub = X509_get_pubkey(ca->cert);
-		struct quote_case qc = *syn;
 		struct tpm_proto_cfg cold = cfg, texts = cfg;
-		struct jws *j = request_jws(msg);
-		struct samples sw, sfl, se, sc, st;
-		uint64_t t0, t1, t2, t3, t4, t5;
-		double mw, mfl, me, mc, mt;
-		uint8_t h[32];
+		struct pair warm_p, cold_p, texts_p;
 
-		qc.quote = q, qc.quote_len = ql, qc.sig = sg, qc.sig_len = sgl;
-		tcg_log_parse(syn->log, syn->log_len, &log, NULL);
-		tcg_log_verify(log, &syn->pcrs, NULL);
-		cold.aik_cache = NULL; /* every request verifies the chain */
+		fl.qc.quote = q, fl.qc.quote_len = ql, fl.qc.sig = sg, fl.qc.sig_len = sgl;
+		fl.s256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		fl.cert = d2i_X509(NULL, &p, dl);
+		fl.capub = X509_get_pubkey(ca->cert);
+		fl.j = request_jws(msg);
+		tcg_log_parse(syn->log, syn->log_len, &fl.log, NULL);
+		tcg_log_verify(fl.log, &syn->pcrs, NULL);
+		cold.aik_cache = NULL;        /* every request verifies the chain */
 		texts.skip_text_claims = false; /* a policy that reads events */
-		samples_init(&st, n);
-		samples_init(&sw, n);
-		samples_init(&sfl, n);
-		samples_init(&se, n);
-		samples_init(&sc, n);
-		for (int i = 0; i < n; i++) {
-			t0 = cpu_ns();
-			bad |= proto_once(&cfg, msg);
-			t1 = cpu_ns();
-			bad |= floor_once(&qc, log, s256, s256);
-			bad |= j == NULL || jws_floor_once(j, req, s256);
-			bad |= EVP_Digest(der, (size_t)dl, h, NULL, s256, NULL) != 1;
-			t2 = cpu_ns();
-			bad |= X509_verify(c2, capub) != 1;
-			t3 = cpu_ns();
-			if (!warm_only())
-				bad |= proto_once(&cold, msg);
-			t4 = cpu_ns();
-			if (!warm_only())
-				bad |= proto_once(&texts, msg);
-			t5 = cpu_ns();
-			samples_add(&sw, t1 - t0);
-			samples_add(&sfl, t2 - t1);
-			samples_add(&se, t3 - t2);
-			samples_add(&sc, t4 - t3);
-			samples_add(&st, t5 - t4);
+		bad |= run_pairs(&cfg, msg, &fl, false, n, &warm_p);
+		if (!warm_only()) {
+			bad |= run_pairs(&cold, msg, &fl, true, n, &cold_p);
+			bad |= run_pairs(&texts, msg, &fl, false, n, &texts_p);
 		}
-		mw = median_us(&sw), mfl = median_us(&sfl), me = median_us(&se), mc = median_us(&sc);
-		mt = median_us(&st);
 		printf("  protocol request: v2 basic, PS256 JWS, AIK certificate, 60-event log (%d runs, "
-		       "median CPU"
-		       " time)%s\n",
+		       "median CPU time; each figure paired with its floor)%s\n",
 		       n, bad ? " [a run failed!]" : "");
-		printf(
-		    "    tpm_proto_request, returning client (AIK chain and keys cached) %8.1f us/request\n",
-		    mw);
-		printf("    floor (2x RSA-2048 + JWS input and AIK certificate SHA-256 + the log's hashing) "
-		       "%8.1f us"
+		printf("    tpm_proto_request, returning client (AIK chain and keys cached) %8.1f us/request\n",
+		       warm_p.req_us);
+		printf("    floor (2x RSA-2048 + JWS input and AIK certificate SHA-256 + the log's hashing) %8.1f us"
 		       " -> ratio %.2fx (means: %.2fx)\n",
-		       mfl, mw / mfl, (double)sw.sum / (double)sfl.sum);
-		printf("    tpm_proto_request, first contact (no cache) %8.1f us; floor + ECDSA P-256 "
-		       "certificate"
-		       " %8.1f us -> ratio %.2fx\n",
-		       mc, mfl + me, mc / (mfl + me));
-		printf("    tpm_proto_request, returning client, events texts written (a policy reads the log) %8.1f us;"
-		       " floor %8.1f us -> ratio %.2fx\n",
-		       mt, mfl, mt / mfl);
-		samples_free(&st);
-		samples_free(&sw);
-		samples_free(&sfl);
-		samples_free(&se);
-		samples_free(&sc);
-		tcg_log_free(log);
-		jws_free(j);
-		EVP_MD_free(s256);
-		X509_free(c2);
-		EVP_PKEY_free(capub);
+		       warm_p.floor_us, warm_p.req_us / warm_p.floor_us, warm_p.mean_ratio);
+		if (!warm_only()) {
+			printf("    tpm_proto_request, first contact (no cache) %8.1f us; floor + ECDSA P-256 certificate"
+			       " %8.1f us -> ratio %.2fx\n",
+			       cold_p.req_us, cold_p.floor_us, cold_p.req_us / cold_p.floor_us);
+			printf("    tpm_proto_request, returning client, events texts written (a policy reads the log)"
+			       " %8.1f us; floor %8.1f us -> ratio %.2fx\n",
+			       texts_p.req_us, texts_p.floor_us, texts_p.req_us / texts_p.floor_us);
+		}
+		proto_floor_free(&fl);
 	}
 out:
 	free(ch);
