@@ -239,22 +239,23 @@ static int crl_by_any(X509_CRL *crl, STACK_OF(X509) * issuers, int64_t now, stru
 }
 
 /*
- * The Root CA CRL: issued by one of the Intel roots (the anchor of its
- * name, when several roots are trusted: that one's verdict is the one to tell).
+ * The Root CA CRL: issued by one of the Intel roots, the one named by its
+ * issuer and its AKI (RFC 5280 6.3.3 (b)): a development root may bear the
+ * Intel root's name, and that one's verdict is the one to tell.
  */
 static int root_crl_by_any(const struct x509_der_crl *crl, const struct intel_der_anchors *a, int64_t now,
 			   struct attest_err *err)
 {
-	int rc = refuse(err, "collateral.import.crl_issuer", "%s", "no trusted Intel root issued this CRL");
+	for (size_t i = 0; i < a->n; i++) {
+		const struct x509_der_cert *x = a->certs[i];
 
-	for (size_t i = 0; rc != ATTEST_OK && i < a->n; i++) {
-		if (a->certs[i]->subject.n != crl->issuer.n ||
-		    memcmp(a->certs[i]->subject.p, crl->issuer.p, crl->issuer.n) != 0)
-			continue;
-		attest_err_clear(err);
-		rc = intel_der_crl_verify(crl, a->certs[i], now, "collateral.import", err);
+		if (x->subject.n == crl->issuer.n &&
+		    memcmp(x->subject.p, crl->issuer.p, crl->issuer.n) == 0 && x->ski.n == crl->aki.n &&
+		    memcmp(x->ski.p, crl->aki.p, crl->aki.n) == 0)
+			return intel_der_crl_verify(crl, x, now, "collateral.import", err);
 	}
-	return rc;
+	return refuse(err, "collateral.import.crl_issuer", "%s",
+		      "no trusted Intel root issued this CRL (issuer name and authority key identifier)");
 }
 
 /*

@@ -7,7 +7,9 @@
  *  - the genuine SGX and TDX items and a PCK certificate verify;
  *  - each fault of an issuer chain, a CRL or a PCK chain is refused under
  *    its own error name, the message naming the part and the certificate;
- *  - no flipped byte of a PCK chain (PCK, CA, root) verifies.
+ *  - no flipped byte of a PCK chain (PCK, CA, root) verifies;
+ *  - a certificate OpenSSL accepts and Intel's profile does not is refused,
+ *    as the quote verifiers refuse it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +23,9 @@
 #include "base/buf.h"
 #include "base/codec.h"
 #include "collateral/bundle.h"
+#include "crypto/crypto.h"
 #include "devplat/intel.h"
+#include "devplat/intel_internal.h"
 #include "evidence/pck.h"
 
 #include <openssl/x509.h>
@@ -38,7 +42,10 @@ struct env {
 	const char *vectors;
 	/* The SGX vector's PCK chain as DER: PCK, its CA, the root. */
 	struct buf pck_der[3];
-	char *foreign_root; /* PEM of a root no anchor knows (the synthetic platform's) */
+	char *foreign_root; /* PEM of a root no anchor knows (a synthetic platform's) */
+	/* A synthetic platform whose root the server trusts (--trust-roots), in tmp/roots.pem. */
+	struct intel_devplat *dev;
+	char tmp[64];
 };
 
 /* A PEM CERTIFICATE block of der (one base64 line: the readers skip line breaks, need none). */
@@ -75,10 +82,45 @@ static char *pem_of_buf(const struct buf *b)
 	return pem_of(b->p, b->len);
 }
 
+/* The PEM of one X509 (caller frees). */
+static char *pem_of_x509(X509 *x)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509(x, &der);
+	char *out;
+
+	assert_true(len > 0);
+	out = pem_of(der, (size_t)len);
+	OPENSSL_free(der);
+	return out;
+}
+
+/* A synthetic platform, its root written to dir/roots.pem for --trust-roots. */
+static int trusted_platform(struct env *e, char *roots_path, size_t cap)
+{
+	struct intel_devplat_opts o;
+	char *pem;
+	FILE *f;
+	int ok;
+
+	intel_devplat_opts_default(&o, 1750377600);
+	snprintf(e->tmp, sizeof(e->tmp), "/tmp/test-import-der-XXXXXX");
+	if (mkdtemp(e->tmp) == NULL || intel_devplat_new(&o, &e->dev, NULL) != ATTEST_OK)
+		return -1;
+	snprintf(roots_path, cap, "%s/roots.pem", e->tmp);
+	pem = pem_of_x509(e->dev->root);
+	ok = (f = fopen(roots_path, "w")) != NULL && fputs(pem, f) >= 0;
+	ok = f != NULL && fclose(f) == 0 && ok;
+	free(pem);
+	return ok ? 0 : -1;
+}
+
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *const extra[] = {"--collateral-offline", "--test-fixed-time", NOW, NULL};
+	char roots_path[128];
+	const char *const extra[] = {"--collateral-offline", "--test-fixed-time", NOW,
+				     "--trust-roots",	     roots_path,	  NULL};
 	struct intel_der_chain ch = {0};
 	struct intel_devplat_opts o;
 	struct intel_devplat *p = NULL;
@@ -93,7 +135,7 @@ static int setup(void **state)
 		*state = NULL;
 		return 0; /* each test skips */
 	}
-	if (attestd_start(&e->srv, extra) != 0)
+	if (trusted_platform(e, roots_path, sizeof(roots_path)) != 0 || attestd_start(&e->srv, extra) != 0)
 		return -1;
 	/* The PCK chain the quote carries, from its first BEGIN (the chain ends with a NUL or the end). */
 	q = test_read_vector(e->vectors, SGX_DIR "/quote.bin", &n);
@@ -138,6 +180,14 @@ static int teardown(void **state)
 	for (size_t i = 0; i < 3; i++)
 		buf_free(&e->pck_der[i]);
 	free(e->foreign_root);
+	intel_devplat_free(e->dev);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->tmp);
+		if (e->tmp[0] == '\0' || system(cmd) != 0)
+			st = -1;
+	}
 	free(e);
 	return st == 0 ? 0 : -1;
 }
@@ -596,6 +646,56 @@ static void no_flipped_byte_of_a_pck_chain_verifies(void **state)
 	assert_int_equal(refused, tried);
 }
 
+/*
+ * A TCB Signing certificate OpenSSL's verifier accepts but Intel's profile
+ * refuses (its notAfter, before 2050, as GeneralizedTime: RFC 5280
+ * 4.1.2.5), re-signed by the trusted synthetic root: the quote verifiers
+ * would refuse every quote with it, and the import refuses it, through the
+ * same reader; the genuine certificate beside it verifies.
+ */
+static void what_openssl_accepts_but_intels_profile_refuses_is_refused(void **state)
+{
+	struct env *e = env_of(state);
+	struct intel_devplat_qe_identity q;
+	ASN1_TIME *na = ASN1_GENERALIZEDTIME_set(NULL, (time_t)(1750377600 + 365 * 86400));
+	STACK_OF(X509) *anchors = sk_X509_new_null(), *untrusted = sk_X509_new_null();
+	struct x509_verify_opts o = {.time = 1750377600};
+	X509 *tcb = X509_dup(e->dev->tcb);
+	char *body = NULL, *root, *signer, *good, *bad;
+	struct bundle *b = bundle_new();
+	size_t len = 0;
+	long status;
+	json_t *a;
+
+	assert_non_null(na);
+	assert_non_null(tcb);
+	assert_true(X509_set1_notAfter(tcb, na) == 1 && X509_sign(tcb, e->dev->root_key, EVP_sha256()) > 0);
+	assert_true(sk_X509_push(anchors, e->dev->root) > 0);
+	o.anchors = anchors;
+	assert_int_equal(x509_chain_verify(tcb, untrusted, &o, NULL, "t", NULL), ATTEST_OK);
+	intel_devplat_qe_identity_default(&q);
+	q.id = "QE";
+	assert_int_equal(intel_devplat_qe_identity(e->dev, &q, &body, &len, NULL), ATTEST_OK);
+	root = pem_of_x509(e->dev->root);
+	signer = pem_of_x509(tcb);
+	good = pem3_own(pem_of_x509(e->dev->tcb), root, NULL);
+	bad = pem3(signer, root, NULL);
+	add(b, BUNDLE_QE_IDENTITY, "sgx/qe/identity", body, len, good);
+	add(b, BUNDLE_QE_IDENTITY, "sgx/qe/identity/early", body, len, bad);
+	a = post(e, b, &status);
+	assert_int_equal(status, 400);
+	assert_string_equal(json_string_value(json_object_get(row(a, "sgx/qe/identity"), "status")),
+			    "verified");
+	expect_refused(a, "sgx/qe/identity/early", "collateral.import.chain.der.time",
+		       "issuer chain: ", "certificate 1 of the chain");
+	json_decref(a);
+	bundle_free(b);
+	free(body), free(root), free(signer), free(good), free(bad);
+	sk_X509_free(anchors), sk_X509_free(untrusted); /* borrowed */
+	ASN1_TIME_free(na);
+	X509_free(tcb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +704,7 @@ int main(void)
 	    cmocka_unit_test(crl_faults_are_named),
 	    cmocka_unit_test(pck_chain_faults_are_named_with_the_certificate),
 	    cmocka_unit_test(no_flipped_byte_of_a_pck_chain_verifies),
+	    cmocka_unit_test(what_openssl_accepts_but_intels_profile_refuses_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
