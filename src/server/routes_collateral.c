@@ -20,8 +20,12 @@
  * audit row "collateral.import" in ONE transaction (all or nothing), and
  * installed in the running caching source when there is one (so an offline
  * attestd serves them at once).
- * Verifiers still verify every item on use: this check keeps garbage out
- * of the cache and tells the operator which item is wrong, and where.
+ * Intel's certificates and CRLs are read and verified by the strict DER
+ * reader and chain verifier the quote verifiers use (crypto/x509_der.h
+ * through evidence/pck.h), so what an import lets into the cache is what a
+ * quote verification accepts from it. Verifiers still verify every item on
+ * use: this check keeps garbage out of the cache and tells the operator
+ * which item is wrong, and where (the part, the certificate).
  */
 #include "base/codec.h"
 #include "base/timeutil.h"

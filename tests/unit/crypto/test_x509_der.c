@@ -9,7 +9,12 @@
  *    synthetic platform's, at the vector's time, at the edges of every
  *    validity window and with bits flipped, the DER verifier
  *    (pck_der_chain_verify) and OpenSSL's X509_verify_cert (x509_chain_verify,
- *    through openssl_verdict below) reach the same verdict.
+ *    through openssl_verdict below) reach the same verdict;
+ *  - the collateral import's checks (evidence/pck.h): an issuer chain is
+ *    the signer and at most a trusted root (intel_der_signer_verify), a CRL
+ *    on its own is judged as the chain walk judges it (intel_der_crl_verify,
+ *    beside OpenSSL's x509_crl_verify), and no flipped bit or cut of a real
+ *    CRL passes that check.
  */
 #include <setjmp.h>
 #include <stdarg.h>
