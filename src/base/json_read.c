@@ -300,32 +300,35 @@ static int jr_string(struct jr *r, uint32_t *off, uint32_t *len, bool *escaped)
 	return 0;
 }
 
-/* A new node of kind whose text starts at at; its index, or -1 when out of memory. */
-static int64_t jr_node(struct jr *r, enum jsonx_kind kind, const unsigned char *at)
+/* Room for more nodes (out of line: the common path below is inlined). */
+static __attribute__((noinline)) int jr_grow(struct jr *r, const unsigned char *at)
 {
 	struct jsonx_doc *d = r->doc;
-	struct jsonx_node *x;
+	/*
+	 * At most one node per byte of a JSONX_MAX_DOC document: no overflow.
+	 * The first guess, a node per 24 bytes (capped), saves the regrowths of
+	 * a typical document without reserving much for a long string.
+	 */
+	uint32_t guess = (uint32_t)((r->end - r->start) / 24);
+	uint32_t cap = d->cap ? d->cap * 2 : guess < 64 ? 64 : guess > 4096 ? 4096 : guess;
+	struct jsonx_node *grown = realloc(d->nodes, (size_t)cap * sizeof(*grown));
 
-	if (d->n == d->cap) {
-		/*
-		 * At most one node per byte of a JSONX_MAX_DOC document: no overflow.
-		 * The first guess, a node per 24 bytes (capped), saves the regrowths
-		 * of a typical document without reserving much for a long string.
-		 */
-		uint32_t guess = (uint32_t)((r->end - r->start) / 24);
-		uint32_t cap = d->cap ? d->cap * 2 : guess < 64 ? 64 : guess > 4096 ? 4096 : guess;
-		struct jsonx_node *grown = realloc(d->nodes, (size_t)cap * sizeof(*grown));
+	if (grown == NULL)
+		return jr_fail(r, at, "out of memory"), -1;
+	d->nodes = grown;
+	d->cap = cap;
+	return 0;
+}
 
-		if (grown == NULL)
-			return jr_fail(r, at, "out of memory"), -1;
-		d->nodes = grown;
-		d->cap = cap;
-	}
-	x = &d->nodes[d->n];
-	memset(x, 0, sizeof(*x));
-	x->kind = (uint8_t)kind;
-	x->off = (uint32_t)(at - r->start);
-	x->end = d->n + 1;
+/* A new node of kind whose text starts at at; its index, or -1 when out of memory. */
+static inline __attribute__((always_inline)) int64_t jr_node(struct jr *r, enum jsonx_kind kind,
+							      const unsigned char *at)
+{
+	struct jsonx_doc *d = r->doc;
+
+	if (d->n == d->cap && jr_grow(r, at) != 0)
+		return -1;
+	d->nodes[d->n] = (struct jsonx_node){.kind = (uint8_t)kind, .off = (uint32_t)(at - r->start), .end = d->n + 1};
 	return d->n++;
 }
 
