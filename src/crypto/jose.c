@@ -466,6 +466,12 @@ static int parse_header(struct jws *j, const uint8_t *text, size_t n, struct att
 	return jws_alg_from_name(json_string_value(alg), &j->alg, err);
 }
 
+static int segments_error(struct attest_err *err)
+{
+	return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.segments",
+			      "a compact JWS has exactly three dot-separated segments");
+}
+
 int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err *err)
 {
 	const char *d1, *d2;
@@ -479,11 +485,15 @@ int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err
 	if (len > JWS_MAX_TOKEN)
 		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.size",
 				      "JWS is %zu bytes, over the %u-byte limit", len, JWS_MAX_TOKEN);
+	/*
+	 * The first dot from the front and the last from the back: the long
+	 * payload between them is read once, by its decoder, which refuses a
+	 * dot (asked after a refusal: then it was a fourth segment).
+	 */
 	d1 = memchr(token, '.', len);
-	d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
-	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
-		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.segments",
-				      "a compact JWS has exactly three dot-separated segments");
+	d2 = memrchr(token, '.', len);
+	if (d1 == NULL || d2 == d1)
+		return segments_error(err);
 	if (d1 == token)
 		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.segments",
 				      "JWS protected header is empty");
@@ -496,6 +506,10 @@ int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err
 	if (rc == ATTEST_OK)
 		rc = seg_decode(d2 + 1, len - (size_t)(d2 + 1 - token), "signature", &j->sig, &j->sig_len,
 				err);
+	if (rc != ATTEST_OK && memchr(d1 + 1, '.', (size_t)(d2 - d1 - 1)) != NULL) {
+		attest_err_clear(err); /* a fourth segment, not a bad character, is what was wrong */
+		rc = segments_error(err);
+	}
 	if (rc == ATTEST_OK)
 		rc = parse_header(j, htext, hlen, err);
 	free(htext);
