@@ -735,9 +735,15 @@ const struct jsonx_node *jsonx_first(const struct jsonx_doc *doc, const struct j
 const struct jsonx_node *jsonx_next(const struct jsonx_doc *doc, const struct jsonx_node *container,
 				    const struct jsonx_node *cur)
 {
-	/* An object's next key comes after the value of this one. */
-	uint32_t next = container->kind == JSONX_OBJECT ? cur[1].end : cur->end;
+	uint32_t next, at;
 
+	if (!in_doc(doc, container) || !in_doc(doc, cur) || cur <= container)
+		return NULL;
+	at = (uint32_t)(cur - doc->nodes);
+	/* An object's next key comes after the value of this one (which must be in the object). */
+	if (at >= container->end || (container->kind == JSONX_OBJECT && at + 1 >= container->end))
+		return NULL;
+	next = container->kind == JSONX_OBJECT ? cur[1].end : cur->end;
 	return next < container->end ? &doc->nodes[next] : NULL;
 }
 
@@ -818,7 +824,18 @@ json_t *jsonx_json(const struct jsonx_doc *doc, const struct jsonx_node *v)
 	}
 }
 
-int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msglen, size_t *offset)
+/* The first string (key or value) with a NUL byte, or NULL; only an escape can put one there. */
+static const struct jsonx_node *string_with_nul(const struct jsonx_doc *d)
+{
+	for (uint32_t i = 0; i < d->n; i++)
+		if (d->nodes[i].kind == JSONX_STRING && d->nodes[i].escaped &&
+		    memchr(d->esc + d->nodes[i].off, '\0', d->nodes[i].len) != NULL)
+			return &d->nodes[i];
+	return NULL;
+}
+
+int jsonx_loadf(const char *text, size_t len, unsigned flags, json_t **out, char *msg, size_t msglen,
+		size_t *offset)
 {
 	struct jsonx_doc doc;
 	int rc = jsonx_read(text, len, &doc, msg, msglen, offset);
@@ -826,6 +843,15 @@ int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msg
 	*out = NULL;
 	if (rc != ATTEST_OK)
 		return rc;
+	if ((flags & JSONX_NO_NUL) != 0 && string_with_nul(&doc) != NULL) {
+		/* Where: the string's escaped text is not kept, so the document's start. */
+		if (msg != NULL && msglen > 0)
+			snprintf(msg, msglen, "NUL byte in a string (\\u0000) not allowed here");
+		if (offset != NULL)
+			*offset = 0;
+		jsonx_doc_free(&doc);
+		return ATTEST_E_PARSE;
+	}
 	*out = jsonx_json(&doc, &doc.nodes[0]);
 	jsonx_doc_free(&doc);
 	if (*out == NULL) {
@@ -836,4 +862,9 @@ int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msg
 		return ATTEST_E_PARSE;
 	}
 	return ATTEST_OK;
+}
+
+int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msglen, size_t *offset)
+{
+	return jsonx_loadf(text, len, 0, out, msg, msglen, offset);
 }

@@ -39,6 +39,15 @@ int jsonx_parse(const char *text, size_t len, json_t **out, const char *code_pre
  * found. *out is the caller's (json_decref) on success, NULL otherwise.
  */
 int jsonx_load(const char *text, size_t len, json_t **out, char *msg, size_t msglen, size_t *offset);
+/*
+ * jsonx_load with flags. JSONX_NO_NUL refuses a string (key or value) that
+ * holds a NUL byte (an escaped \u0000), as json_loadb does without
+ * JSON_ALLOW_NUL: for documents whose strings are read as C strings (JOSE
+ * headers, JWT claims), where a NUL would silently shorten them.
+ */
+#define JSONX_NO_NUL 0x1u
+int jsonx_loadf(const char *text, size_t len, unsigned flags, json_t **out, char *msg, size_t msglen,
+		size_t *offset);
 
 /* ---- Reading without building values ------------------------------------ */
 

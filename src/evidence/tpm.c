@@ -597,7 +597,7 @@ struct aik_key {
 
 struct tpm_aik_cache {
 	struct chain_cache *chains; /* aik_verified.key -> struct aik_chain */
-	struct chain_cache *keys;   /* SHA-256 of the JWK's canonical text -> struct aik_key */
+	struct chain_cache *keys;   /* SHA-256 of the JWK's exact text -> struct aik_key */
 };
 
 static bool aik_chain_hold(const void *payload)

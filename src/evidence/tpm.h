@@ -114,7 +114,8 @@ int tpm_pkey_spki_sha256(EVP_PKEY *key, uint8_t out[32]);
  *
  * The same cache keeps the public keys a returning client sends again as
  * JWKs (its AIK, its request key), decoded, under the SHA-256 of their
- * canonical JSON text: the same text decodes to the same key, and a key
+ * exact JSON text (stored once the request verified): the same text decodes
+ * to the same key, and a key
  * decoded afresh paid its decoding and its Montgomery set-up on every
  * request. Keys are shared read-only between threads (OpenSSL 3). Full:
  * the key stored first goes. Both kinds are evidence/chain_cache.h caches.
@@ -128,7 +129,7 @@ void tpm_aik_cache_free(struct tpm_aik_cache *cache);
 void tpm_aik_cache_stats(struct tpm_aik_cache *cache, uint64_t *hits, uint64_t *misses);
 
 /*
- * The key decoded from the JWK whose canonical text hashes to id, with its
+ * The key decoded from the JWK whose exact text hashes to id, with its
  * SPKI SHA-256 (tpm_pkey_spki_sha256): a new reference (caller frees), or
  * NULL when absent.
  */

@@ -22,6 +22,16 @@
 #define MAX_CUSTOM_CLAIMS 64
 #define MAX_OTHER_KEYS 16
 
+/*
+ * A key decoded on a cache miss, to be kept once the request verified: a
+ * request that fails never fills the cache (it cannot flush returning
+ * clients' keys).
+ */
+struct pending_key {
+	bool pending;
+	uint8_t id[32], spki[32];
+};
+
 /* One TPM attestation (current or boot) normalised from a v1 or v2 message. */
 struct tpm_att {
 	uint8_t *quote, *sig; /* owned */
@@ -31,8 +41,9 @@ struct tpm_att {
 	size_t n_logs;
 	struct tpm_pcr_values pcrs;
 	EVP_PKEY *aik;   /* owned */
-	uint8_t aik_hash[32]; /* its SPKI SHA-256 when the key came from the cache */
+	uint8_t aik_hash[32]; /* its SPKI SHA-256, when known */
 	bool aik_hash_set;
+	struct pending_key aik_pending; /* the AIK, for the cache */
 	uint8_t *aik_cert; /* DER (owned, may be NULL): decoded only when the AIK cache misses */
 	size_t aik_cert_len;
 	uint8_t *blob;   /* v1: the PCP blob the pointers below come from (owned) */
@@ -75,14 +86,27 @@ static bool str_is(const doc_t *d, const node_t *v, const char *want)
 	return s != NULL && n == strlen(want) && memcmp(s, want, n) == 0;
 }
 
-/* A string member as a C string (caller frees; NULL when absent); -1 when out of memory. */
-static int str_dup(const doc_t *d, const node_t *obj, const char *key, char **out)
+/*
+ * A string member as a C string (caller frees; NULL when absent or not a
+ * string). A NUL inside would cut it short where it is copied (rp_data into
+ * the token): refused (tpm.proto.<key>).
+ */
+static int str_dup(const doc_t *d, const node_t *obj, const char *key, char **out, struct attest_err *err)
 {
 	size_t n = 0;
 	const char *s = jsonx_str(d, jsonx_member(d, obj, key), &n);
+	char code[48];
 
-	*out = s != NULL ? strndup(s, n) : NULL;
-	return s != NULL && *out == NULL ? -1 : 0;
+	*out = NULL;
+	if (s == NULL)
+		return ATTEST_OK;
+	if (memchr(s, '\0', n) != NULL) {
+		snprintf(code, sizeof(code), "tpm.proto.%s", key);
+		return attest_err_set(err, ATTEST_E_PARSE, code, "\"%s\" holds a NUL byte", key);
+	}
+	if ((*out = strndup(s, n)) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
+	return ATTEST_OK;
 }
 
 /* A base64url member; absent is NULL/0 unless required. */
@@ -147,11 +171,12 @@ static int jwk_key(const doc_t *d, const node_t *jwk, EVP_PKEY **out, struct att
  * A JWK's key through the cache (when there is one): the same text is the
  * same key, so a returning client's keys are decoded once. The id is the
  * SHA-256 of the JWK's exact text: another spelling of the same key is
- * only another entry. *spki_set says whether spki holds the key's SPKI
+ * only another entry. A miss is recorded in *pk, for keep_key once the
+ * request verified. *spki_set says whether spki holds the key's SPKI
  * SHA-256.
  */
 static int jwk_key_cached(struct tpm_aik_cache *cache, const doc_t *d, const node_t *jwk, EVP_PKEY **out,
-			  uint8_t spki[32], bool *spki_set, struct attest_err *err)
+			  uint8_t spki[32], bool *spki_set, struct pending_key *pk, struct attest_err *err)
 {
 	size_t len = 0;
 	const char *text = cache != NULL ? jsonx_text(d, jwk, &len) : NULL;
@@ -159,6 +184,7 @@ static int jwk_key_cached(struct tpm_aik_cache *cache, const doc_t *d, const nod
 	int rc;
 
 	*spki_set = false;
+	pk->pending = false;
 	if (text == NULL || sha256(text, len, id) != ATTEST_OK)
 		return jwk_key(d, jwk, out, err);
 	if ((*out = tpm_key_cache_get(cache, id, spki)) != NULL) {
@@ -168,10 +194,19 @@ static int jwk_key_cached(struct tpm_aik_cache *cache, const doc_t *d, const nod
 	if ((rc = jwk_key(d, jwk, out, err)) != ATTEST_OK)
 		return rc;
 	if (tpm_pkey_spki_sha256(*out, spki) == 0) {
-		tpm_key_cache_put(cache, id, *out, spki);
 		*spki_set = true;
+		pk->pending = true;
+		memcpy(pk->id, id, sizeof(pk->id));
+		memcpy(pk->spki, spki, sizeof(pk->spki));
 	}
 	return ATTEST_OK;
+}
+
+/* A key decoded on a miss goes into the cache (called once the request verified). */
+static void keep_key(struct tpm_aik_cache *cache, const struct pending_key *pk, EVP_PKEY *key)
+{
+	if (cache != NULL && pk->pending && key != NULL)
+		tpm_key_cache_put(cache, pk->id, key, pk->spki);
 }
 
 static int aik_from(const doc_t *d, const node_t *tad, struct tpm_aik_cache *cache, struct tpm_att *a,
@@ -187,7 +222,7 @@ static int aik_from(const doc_t *d, const node_t *tad, struct tpm_aik_cache *cac
 	else if (!is_kind(jwk, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"aik_pub\" (JWK) is missing");
 	else
-		rc = jwk_key_cached(cache, d, jwk, &a->aik, a->aik_hash, &a->aik_hash_set, err);
+		rc = jwk_key_cached(cache, d, jwk, &a->aik, a->aik_hash, &a->aik_hash_set, &a->aik_pending, err);
 	if (rc != ATTEST_OK) {
 		attest_err_prefix(err, "aik_pub: ");
 		return rc;
@@ -701,6 +736,7 @@ struct req {
 	int version;
 	bool vbs;
 	EVP_PKEY *key;           /* request key (owned) */
+	struct pending_key key_pending;
 	const node_t *jwk;
 	struct tpm_context ctx;
 	struct tpm_att cur, boot;
@@ -798,7 +834,8 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "the request key (%s) is missing",
 				      r->version == 1 ? "attest_key" : "request_key.jwk");
 	/* Proof of possession: the key the request names signed it (no kid). */
-	if ((rc = jwk_key_cached(cfg->aik_cache, &r->pd, r->jwk, &r->key, spki, &spki_set, err)) != ATTEST_OK ||
+	if ((rc = jwk_key_cached(cfg->aik_cache, &r->pd, r->jwk, &r->key, spki, &spki_set, &r->key_pending, err)) !=
+		ATTEST_OK ||
 	    (rc = jws_verify(r->jws, r->key, 0, err)) != ATTEST_OK ||
 	    (rc = tpm_context_open(cfg->service_key, ctx, cl, cfg->now, &r->ctx, err)) != ATTEST_OK ||
 	    (rc = check_challenge(r, err)) != ATTEST_OK)
@@ -861,12 +898,16 @@ static int fill_result(struct req *r, struct claim_set *claims, struct tpm_proto
 		       struct attest_err *err)
 {
 	struct tpm_proto_result t = {.version = r->version, .vbs = r->vbs};
+	int rc;
 
 	t.cnf = jsonx_json(&r->pd, r->jwk);
-	if (t.cnf == NULL || str_dup(&r->pd, r->data, "rp_data", &t.rp_data) != 0 ||
-	    str_dup(&r->pd, r->data, "rp_id", &t.rp_id) != 0) {
+	if (t.cnf == NULL)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
+	else if ((rc = str_dup(&r->pd, r->data, "rp_data", &t.rp_data, err)) == ATTEST_OK)
+		rc = str_dup(&r->pd, r->data, "rp_id", &t.rp_id, err);
+	if (rc != ATTEST_OK) {
 		tpm_proto_result_free(&t); /* claims are still the caller's */
-		return attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
+		return rc;
 	}
 	t.claims = claims; /* transferred on success only */
 	*res = t;
@@ -912,6 +953,10 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 	if (r.version == 2 &&
 	    (rc = check_other_keys(&r.pd, jsonx_member(&r.pd, r.data, "other_keys"), r.cur.aik, err)) != ATTEST_OK)
 		goto out;
+	keep_key(cfg->aik_cache, &r.key_pending, r.key);
+	keep_key(cfg->aik_cache, &r.cur.aik_pending, r.cur.aik);
+	if (r.has_boot)
+		keep_key(cfg->aik_cache, &r.boot.aik_pending, r.boot.aik);
 	claims = claim_set_new();
 	if (claims == NULL) {
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");

@@ -490,6 +490,12 @@ static void bad_headers_are_refused(void **state)
 			 ATTEST_E_UNSUPPORTED);
 	assert_string_equal(err.name, "jws.header.crit");
 	assert_int_equal(parse_with_header("{\"alg\":\"ES384\"}", &err), ATTEST_OK);
+	/* A NUL would shorten what is read as a C string (typ, kid, alg): refused, as jansson would. */
+	assert_int_equal(parse_with_header("{\"alg\":\"PS256\",\"typ\":\"attReqV2\\u0000x\"}", &err),
+			 ATTEST_E_PARSE);
+	assert_string_equal(err.name, "jws.parse.header");
+	assert_int_equal(parse_with_header("{\"alg\":\"RS256\\u0000x\"}", &err), ATTEST_E_PARSE);
+	assert_int_equal(parse_with_header("{\"alg\":\"RS256\",\"k\\u0000\":1}", &err), ATTEST_E_PARSE);
 }
 
 /* ---- verify errors ----------------------------------------------------- */
@@ -685,6 +691,16 @@ static void jwt_claims_must_be_an_object(void **state)
 	assert_int_equal(jws_parse(tok, strlen(tok), &j, &err), ATTEST_OK);
 	assert_int_equal(jwt_claims(j, &c, &err), ATTEST_E_PARSE);
 	assert_string_equal(err.name, "jwt.claims");
+	assert_null(c);
+	jws_free(j);
+	free(tok);
+	/* An issuer shortened by a NUL must not compare equal to a trusted one. */
+	tok = sign_with(k->p256, JWS_ALG_ES256, "{\"iss\":\"https://issuer.example\\u0000.evil\"}");
+	attest_err_clear(&err);
+	assert_int_equal(jws_parse(tok, strlen(tok), &j, &err), ATTEST_OK);
+	assert_int_equal(jwt_claims(j, &c, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "jwt.claims");
+	assert_non_null(strstr(err.msg, "NUL"));
 	assert_null(c);
 	jws_free(j);
 	free(tok);

@@ -14,6 +14,7 @@
 #include "test_tpm_lib.h"
 
 #include "base/codec.h"
+#include "crypto/crypto.h"
 #include "crypto/jose.h"
 #include "devplat/tpm_ca.h"
 #include "devplat/tpm_dev.h"
@@ -649,6 +650,94 @@ static void malformed_requests_are_refused_with_their_own_errors(void **state)
 	}
 }
 
+/* The JWS payload of a request message (caller frees), and the exact text of its request key's JWK. */
+static char *payload_of(const char *msg, uint8_t jwk_id[32])
+{
+	struct tpm_proto_msg m;
+	struct jws *j = NULL;
+	struct jsonx_doc d;
+	const char *tok, *jwk;
+	size_t n = 0, jl = 0;
+	char *out;
+
+	assert_int_equal(tpm_proto_msg_parse(msg, strlen(msg), &m, NULL), 0);
+	tok = jsonx_str(&m.doc, jsonx_member(&m.doc, m.msg, "request"), &n);
+	assert_int_equal(jws_parse(tok, n, &j, NULL), 0);
+	out = strndup((const char *)j->payload, j->payload_len);
+	assert_int_equal(jsonx_read(out, strlen(out), &d, NULL, 0, NULL), 0);
+	jwk = jsonx_text(&d, jsonx_member(&d, jsonx_member(&d, jsonx_member(&d, d.nodes, "att_data"), "request_key"), "jwk"),
+			 &jl);
+	assert_non_null(jwk);
+	assert_int_equal(sha256(jwk, jl, jwk_id), 0);
+	jsonx_doc_free(&d);
+	jws_free(j);
+	tpm_proto_msg_free(&m);
+	return out;
+}
+
+/* A request that fails leaves no key behind; one that verifies keeps its keys decoded. */
+static void keys_are_kept_only_for_requests_that_verify(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_aik_cache *group = f->cfg.aik_cache;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	uint8_t id[32], spki[32];
+	EVP_PKEY *k;
+	char *msg, *payload;
+
+	f->cfg.aik_cache = tpm_aik_cache_new(4);
+	round_start(f);
+	f->challenge[3] = f->challenge[3] == 'A' ? 'B' : 'A'; /* the quote's nonce no longer the context's */
+	msg = build(f, 2, false, NULL);
+	payload = payload_of(msg, id);
+	assert_int_not_equal(run(f, msg, &res, &err), 0);
+	assert_null(tpm_key_cache_get(f->cfg.aik_cache, id, spki));
+	free(msg);
+	free(payload);
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	payload = payload_of(msg, id);
+	if (run(f, msg, &res, &err) != 0)
+		fail_msg("%s: %s (%s)", err.name, err.msg, err.where);
+	tpm_proto_result_free(&res);
+	k = tpm_key_cache_get(f->cfg.aik_cache, id, spki);
+	assert_non_null(k);
+	EVP_PKEY_free(k);
+	free(msg);
+	free(payload);
+	tpm_aik_cache_free(f->cfg.aik_cache);
+	f->cfg.aik_cache = group;
+}
+
+/* rp_data goes into the token as a C string: a NUL inside would cut it short there. */
+static void rp_data_with_a_nul_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	uint8_t id[32];
+	char *msg, *payload, *at, *bad, *req;
+	size_t n;
+
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	payload = payload_of(msg, id);
+	at = strstr(payload, "\"rp_data\":\"cnBk");
+	assert_non_null(at);
+	n = strlen(payload) + 8;
+	bad = malloc(n);
+	snprintf(bad, n, "%.*s\"rp_data\":\"cnBk\\u0000%s", (int)(at - payload), payload,
+		 at + strlen("\"rp_data\":\"cnBk"));
+	req = request_with_payload(f, "attReqV2", bad);
+	assert_int_equal(run(f, req, &res, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.proto.rp_data");
+	free(req);
+	free(bad);
+	free(payload);
+	free(msg);
+}
+
 static void a_returning_client_finds_its_verified_aik_chain_in_the_cache(void **state)
 {
 	struct fixture *f = *state;
@@ -801,6 +890,8 @@ int main(void)
 	    cmocka_unit_test(tampered_context_and_foreign_challenge_are_refused),
 	    cmocka_unit_test(quote_over_another_nonce_is_refused),
 	    cmocka_unit_test(request_signed_by_another_key_is_refused),
+	    cmocka_unit_test(keys_are_kept_only_for_requests_that_verify),
+	    cmocka_unit_test(rp_data_with_a_nul_is_refused),
 	    cmocka_unit_test(untrusted_aik_is_refused_unless_registered),
 	    cmocka_unit_test(v1_request_with_platform_claim_blob_verifies),
 	    cmocka_unit_test(vbs_request_binds_the_enclave_report_and_yields_identity_claims),
