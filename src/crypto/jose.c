@@ -472,7 +472,7 @@ static int segments_error(struct attest_err *err)
 			      "a compact JWS has exactly three dot-separated segments");
 }
 
-int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err *err)
+static int parse_token(const char *token, size_t len, bool borrow, struct jws **out, struct attest_err *err)
 {
 	const char *d1, *d2;
 	struct jws *j;
@@ -513,7 +513,12 @@ int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err
 	if (rc == ATTEST_OK)
 		rc = parse_header(j, htext, hlen, err);
 	free(htext);
-	if (rc == ATTEST_OK) {
+	if (rc == ATTEST_OK && borrow) {
+		/* Read only, never freed: the caller keeps the token (jws_parse_view). */
+		j->signing_input = (char *)(uintptr_t)token;
+		j->signing_input_len = (size_t)(d2 - token);
+		j->signing_input_borrowed = true;
+	} else if (rc == ATTEST_OK) {
 		j->signing_input_len = (size_t)(d2 - token);
 		j->signing_input = malloc(j->signing_input_len + 1);
 		if (j->signing_input == NULL) {
@@ -531,6 +536,16 @@ int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err
 	return ATTEST_OK;
 }
 
+int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err *err)
+{
+	return parse_token(token, len, false, out, err);
+}
+
+int jws_parse_view(const char *token, size_t len, struct jws **out, struct attest_err *err)
+{
+	return parse_token(token, len, true, out, err);
+}
+
 void jws_free(struct jws *j)
 {
 	if (j == NULL)
@@ -538,7 +553,8 @@ void jws_free(struct jws *j)
 	json_decref(j->header);
 	free(j->payload);
 	free(j->sig);
-	free(j->signing_input);
+	if (!j->signing_input_borrowed)
+		free(j->signing_input);
 	free(j);
 }
 

@@ -105,12 +105,18 @@ struct jws {
 	size_t payload_len;
 	uint8_t *sig; /* decoded signature (owned; raw r||s for ES) */
 	size_t sig_len;
-	char *signing_input; /* "<b64 header>.<b64 payload>" (owned) */
+	char *signing_input; /* "<b64 header>.<b64 payload>" (owned, unless borrowed) */
 	size_t signing_input_len;
+	bool signing_input_borrowed; /* jws_parse_view: it is the caller's token, read only */
 };
 
 /* Parses a compact JWS (not NUL-terminated, len bytes). *out: jws_free. */
 int jws_parse(const char *token, size_t len, struct jws **out, struct attest_err *err);
+/*
+ * jws_parse without copying the signing input (a large request's payload):
+ * it points into token, which must outlive *out and stay unchanged.
+ */
+int jws_parse_view(const char *token, size_t len, struct jws **out, struct attest_err *err);
 void jws_free(struct jws *j);
 
 /* A string member of the protected header ("alg", "kid", "jku", "typ"), or NULL. */

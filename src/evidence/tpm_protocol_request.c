@@ -782,7 +782,8 @@ static int read_envelope(const struct tpm_proto_msg *m, struct req *r, struct at
 	const node_t *rs;
 	int rc;
 
-	if ((rc = jws_parse(token, tlen, &r->jws, err)) != ATTEST_OK ||
+	/* The message outlives the request: its JWS is read in place. */
+	if ((rc = jws_parse_view(token, tlen, &r->jws, err)) != ATTEST_OK ||
 	    (rc = request_version(r->jws, &r->version, err)) != ATTEST_OK ||
 	    (rc = jsonx_index((const char *)r->jws->payload, r->jws->payload_len, &r->pd, "tpm.proto.payload",
 			      "attestation request", err)) != ATTEST_OK)

@@ -498,6 +498,31 @@ static void bad_headers_are_refused(void **state)
 	assert_int_equal(parse_with_header("{\"alg\":\"RS256\",\"k\\u0000\":1}", &err), ATTEST_E_PARSE);
 }
 
+/* A view parses the same and verifies over the caller's own token (no copy; freeing leaves the token). */
+static void a_view_parses_and_verifies_in_place(void **state)
+{
+	struct keys *k = *state;
+	char *tok = sign_with(k->rsa, JWS_ALG_PS256, "{\"a\":1}");
+	struct jws *j = NULL, *v = NULL;
+	struct attest_err err;
+
+	attest_err_clear(&err);
+	assert_int_equal(jws_parse(tok, strlen(tok), &j, &err), ATTEST_OK);
+	assert_int_equal(jws_parse_view(tok, strlen(tok), &v, &err), ATTEST_OK);
+	assert_ptr_equal(v->signing_input, tok);
+	assert_true(v->signing_input_borrowed);
+	assert_int_equal(v->signing_input_len, j->signing_input_len);
+	assert_int_equal(v->payload_len, j->payload_len);
+	assert_memory_equal(v->payload, j->payload, j->payload_len);
+	assert_int_equal(jws_verify(v, k->rsa, 0, &err), ATTEST_OK);
+	jws_free(v);
+	jws_free(j);
+	v = NULL;
+	assert_int_equal(jws_parse_view("a.b", 3, &v, &err), ATTEST_E_PARSE);
+	assert_null(v);
+	free(tok); /* still the caller's */
+}
+
 /* ---- verify errors ----------------------------------------------------- */
 
 static void alg_that_does_not_fit_the_key_is_refused(void **state)
@@ -1061,6 +1086,7 @@ int main(void)
 	    cmocka_unit_test(wrong_segment_counts_are_refused),
 	    cmocka_unit_test(bad_base64url_is_refused),
 	    cmocka_unit_test(bad_headers_are_refused),
+	    cmocka_unit_test(a_view_parses_and_verifies_in_place),
 	    cmocka_unit_test(alg_that_does_not_fit_the_key_is_refused),
 	    cmocka_unit_test(rs256_signature_relabelled_ps256_is_refused),
 	    cmocka_unit_test(tampered_payload_or_signature_is_refused),
