@@ -328,7 +328,8 @@ static inline __attribute__((always_inline)) int64_t jr_node(struct jr *r, enum 
 
 	if (d->n == d->cap && jr_grow(r, at) != 0)
 		return -1;
-	d->nodes[d->n] = (struct jsonx_node){.kind = (uint8_t)kind, .off = (uint32_t)(at - r->start), .end = d->n + 1};
+	d->nodes[d->n] =
+	    (struct jsonx_node){.kind = (uint8_t)kind, .off = (uint32_t)(at - r->start), .end = d->n + 1};
 	return d->n++;
 }
 
@@ -747,7 +748,8 @@ const struct jsonx_node *jsonx_next(const struct jsonx_doc *doc, const struct js
 	return next < container->end ? &doc->nodes[next] : NULL;
 }
 
-const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct jsonx_node *obj, const char *key)
+const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct jsonx_node *obj,
+				      const char *key)
 {
 	size_t n = strlen(key);
 

@@ -51,7 +51,16 @@ int jsonx_loadf(const char *text, size_t len, unsigned flags, json_t **out, char
 
 /* ---- Reading without building values ------------------------------------ */
 
-enum jsonx_kind { JSONX_NULL, JSONX_FALSE, JSONX_TRUE, JSONX_INTEGER, JSONX_REAL, JSONX_STRING, JSONX_ARRAY, JSONX_OBJECT };
+enum jsonx_kind {
+	JSONX_NULL,
+	JSONX_FALSE,
+	JSONX_TRUE,
+	JSONX_INTEGER,
+	JSONX_REAL,
+	JSONX_STRING,
+	JSONX_ARRAY,
+	JSONX_OBJECT,
+};
 
 /*
  * One value of a document jsonx_read indexed, in document order: an
@@ -88,12 +97,13 @@ struct jsonx_doc {
  */
 int jsonx_read(const char *text, size_t len, struct jsonx_doc *doc, char *msg, size_t msglen, size_t *offset);
 /* jsonx_read with jsonx_parse's error (code_prefix, "<doc> is not valid JSON: ...", line and column). */
-int jsonx_index(const char *text, size_t len, struct jsonx_doc *doc, const char *code_prefix, const char *docname,
-		struct attest_err *err);
+int jsonx_index(const char *text, size_t len, struct jsonx_doc *doc, const char *code_prefix,
+		const char *docname, struct attest_err *err);
 void jsonx_doc_free(struct jsonx_doc *doc);
 
 /* The member key of obj, or NULL (absent, or obj NULL or not an object). */
-const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct jsonx_node *obj, const char *key);
+const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct jsonx_node *obj,
+				      const char *key);
 /* A string's value and length (it may hold NUL bytes), or NULL when v is not a string. */
 const char *jsonx_str(const struct jsonx_doc *doc, const struct jsonx_node *v, size_t *len);
 /* The exact text of a value that is not a string (an object as sent, a number as written). */

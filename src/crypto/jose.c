@@ -448,7 +448,8 @@ static int parse_header(struct jws *j, const uint8_t *text, size_t n, struct att
 	json_t *h = NULL;
 	json_t *alg;
 
-	if (jsonx_loadf((const char *)text, n, JSONX_NO_NUL, &h, why, sizeof(why), NULL) != ATTEST_OK || !json_is_object(h)) {
+	if (jsonx_loadf((const char *)text, n, JSONX_NO_NUL, &h, why, sizeof(why), NULL) != ATTEST_OK ||
+	    !json_is_object(h)) {
 		json_decref(h);
 		return attest_err_set(err, ATTEST_E_PARSE, "jws.parse.header",
 				      "JWS protected header is not a JSON object%s%s", h ? "" : ": ", h ? "" : why);
@@ -724,7 +725,8 @@ int jwt_claims(const struct jws *j, json_t **out, struct attest_err *err)
 		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid", "jwt_claims: bad argument");
 	if (j->payload_len > JSONX_MAX_DOC)
 		return attest_err_set(err, ATTEST_E_PARSE, "jwt.claims", "JWT claim set too large");
-	if (jsonx_loadf((const char *)j->payload, j->payload_len, JSONX_NO_NUL, &c, why, sizeof(why), NULL) != ATTEST_OK ||
+	if (jsonx_loadf((const char *)j->payload, j->payload_len, JSONX_NO_NUL, &c, why, sizeof(why), NULL) !=
+		ATTEST_OK ||
 	    !json_is_object(c)) {
 		json_decref(c);
 		return attest_err_set(err, ATTEST_E_PARSE, "jwt.claims",

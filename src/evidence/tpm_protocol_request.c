@@ -335,7 +335,8 @@ json_t *tpm_pcrs_to_json(const struct tpm_pcr_values *pcrs)
 	return arr;
 }
 
-static int add_log(struct tpm_att *a, const doc_t *d, const node_t *obj, const char *key, struct attest_err *err)
+static int add_log(struct tpm_att *a, const doc_t *d, const node_t *obj, const char *key,
+		   struct attest_err *err)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
@@ -631,7 +632,8 @@ static bool reserved_claim_name(const char *name)
 }
 
 /* One custom_claims[] entry {name, value, value_type}: a scalar claim under a name of the client's. */
-static int custom_claim(const doc_t *d, const node_t *c, size_t i, struct claim_set *out, struct attest_err *err)
+static int custom_claim(const doc_t *d, const node_t *c, size_t i, struct claim_set *out,
+			struct attest_err *err)
 {
 	const node_t *value = jsonx_member(d, c, "value");
 	size_t n = 0;

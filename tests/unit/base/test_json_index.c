@@ -122,7 +122,7 @@ static void arrays_and_objects_iterate_in_order(void **state)
 	assert_memory_equal(names[1], "b", 1);
 	assert_null(jsonx_first(&d, jsonx_member(&d, e, "b"))); /* empty */
 	assert_null(jsonx_first(&d, jsonx_next(&d, root, e)));  /* not a container */
-	/* A cursor that is no member of the container (a last value, a node outside it, NULL): NULL, no read past it. */
+	/* A cursor that is no member of the container (a last value, a node outside it, NULL): NULL. */
 	assert_null(jsonx_next(&d, e, jsonx_member(&d, e, "b")));
 	assert_null(jsonx_next(&d, e, root));
 	assert_null(jsonx_next(&d, e, NULL));
