@@ -755,9 +755,14 @@ const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct 
 
 	if (!in_doc(doc, obj) || obj->kind != JSONX_OBJECT)
 		return NULL;
-	for (const struct jsonx_node *k = jsonx_first(doc, obj); k != NULL; k = jsonx_next(doc, obj, k))
-		if (k->len == n && memcmp(node_chars(doc, k), key, n) == 0)
-			return k + 1;
+	/* Key k, its value k + 1, the next key where that value ends (the index is well formed). */
+	for (uint32_t k = (uint32_t)(obj - doc->nodes) + 1; k < obj->end; k = doc->nodes[k + 1].end) {
+		const struct jsonx_node *kn = &doc->nodes[k];
+		const char *c = node_chars(doc, kn);
+
+		if (kn->len == n && (n == 0 || (c[0] == key[0] && memcmp(c, key, n) == 0)))
+			return kn + 1;
+	}
 	return NULL;
 }
 
