@@ -117,7 +117,7 @@ __attribute__((target("avx2"))) static size_t b64_decode_avx2(const unsigned cha
 	return i;
 }
 
-/* Whether this CPU runs AVX2 (asked once; __builtin_cpu_supports reads a table set at start-up). */
+/* Whether this CPU runs AVX2 (__builtin_cpu_supports reads a table the runtime fills at start-up: cheap). */
 static bool b64_avx2(void)
 {
 	return __builtin_cpu_supports("avx2");
