@@ -369,7 +369,7 @@ static int proto_once(const struct tpm_proto_cfg *cfg, const char *msg)
 struct proto_floor {
 	struct quote_case qc; /* the request's own quote */
 	struct tcg_log *log;
-	const struct jws *j;  /* the request's JWS */
+	struct jws *j;        /* the request's JWS */
 	EVP_PKEY *req;        /* its key */
 	EVP_MD *s256;
 	const unsigned char *der; /* the AIK certificate */
@@ -381,7 +381,7 @@ struct proto_floor {
 static void proto_floor_free(struct proto_floor *f)
 {
 	tcg_log_free(f->log);
-	jws_free((struct jws *)f->j);
+	jws_free(f->j);
 	EVP_MD_free(f->s256);
 	X509_free(f->cert);
 	EVP_PKEY_free(f->capub);

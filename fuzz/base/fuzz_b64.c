@@ -1,9 +1,10 @@
 /*
  * libFuzzer target: base64 (both alphabets), hex and RFC 3339 decoders.
  * b64_decode (vector blocks on AVX2 CPUs, tables after) is held to a plain
- * RFC 4648 decoder written here, and b64_decode_to / b64url_decode_nopad
- * to b64_decode.
+ * RFC 4648 decoder (tests/common/b64_reference.h), and b64_decode_to /
+ * b64url_decode_nopad to b64_decode.
  */
+#include "b64_reference.h"
 #include "base/codec.h"
 #include "base/timeutil.h"
 
@@ -13,55 +14,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The value of c in the standard (url = 0) or URL alphabet, or -1. */
-static int b64_value(unsigned char c, int url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
-}
-
-/* RFC 4648 §4/§5, one character at a time: the decoded length, or -1. */
-static long reference_decode(const unsigned char *in, size_t len, uint8_t *out)
-{
-	size_t n = len, pad = 0;
-
-	while (n > 0 && in[n - 1] == '=' && pad < 2)
-		n--, pad++;
-	if ((pad > 0 && (n + pad) % 4 != 0) || n % 4 == 1)
-		return -1;
-	for (int url = 0; url < 2; url++) {
-		uint32_t acc = 0;
-		int bits = 0;
-		long o = 0;
-		size_t i;
-
-		for (i = 0; i < n && b64_value(in[i], url) >= 0; i++) {
-			acc = (acc << 6) | (uint32_t)b64_value(in[i], url);
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				out[o++] = (uint8_t)(acc >> bits);
-			}
-		}
-		if (i == n && (acc & ((1u << bits) - 1)) == 0)
-			return o;
-	}
-	return -1;
-}
-
 static void held_to_the_reference(const uint8_t *data, size_t size)
 {
 	uint8_t *want = malloc(size + 1), *got = NULL, *url = NULL, small[48];
-	long ref = want != NULL ? reference_decode(data, size, want) : -1;
+	long ref = want != NULL ? b64_reference_decode(data, size, want) : -1;
 	size_t n = 0, m = 0;
 	int rc = b64_decode((const char *)data, size, &got, &n);
 
