@@ -170,25 +170,32 @@ static void agrees_on_edge_cases(void **state)
 	}
 }
 
-/* Long plain runs are read 8 bytes at a time: a byte that ends the run is seen at every offset of the word.
+/*
+ * Long plain runs are read in blocks (16 bytes, then 32 with AVX2 past the
+ * first 64, then 8, then byte by byte near the end): a byte that ends the
+ * run is seen at every offset of every kind of block, in runs of lengths
+ * around each block boundary.
  */
 static void agrees_on_every_run_stopping_byte_at_every_offset(void **state)
 {
 	static const unsigned char stops[] = {'"', '\\', 0x00, 0x01, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, 'n'};
-	char doc[64];
+	static const size_t lens[] = {40, 63, 64, 65, 79, 80, 96, 97, 127, 128, 129, 160, 200};
+	char doc[256];
 
 	(void)state;
-	for (size_t s = 0; s < sizeof(stops); s++) {
-		for (size_t at = 0; at < 40; at++) {
-			size_t n = 0;
+	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		for (size_t s = 0; s < sizeof(stops); s++) {
+			for (size_t at = 0; at <= lens[l]; at++) { /* at == len: no stop byte at all */
+				size_t n = 0;
 
-			doc[n++] = '[';
-			doc[n++] = '"';
-			for (size_t i = 0; i < 40; i++)
-				doc[n++] = i == at ? (char)stops[s] : (char)('A' + i % 26);
-			doc[n++] = '"';
-			doc[n++] = ']';
-			assert_int_equal(agree(doc, n), 0);
+				doc[n++] = '[';
+				doc[n++] = '"';
+				for (size_t i = 0; i < lens[l]; i++)
+					doc[n++] = i == at ? (char)stops[s] : (char)('A' + i % 26);
+				doc[n++] = '"';
+				doc[n++] = ']';
+				assert_int_equal(agree(doc, n), 0);
+			}
 		}
 	}
 }
