@@ -122,6 +122,62 @@ static bool b64_avx2(void)
 {
 	return __builtin_cpu_supports("avx2");
 }
+
+/* Each ASCII character's value in either alphabet, 0x80 for a character of neither (B64_VBMI_LUT). */
+#define B64_V8(c)      (B64_FLAG(c) == B64_BAD ? 0x80 : B64_VAL(c))
+#define B64_V8_4(c)    B64_V8(c), B64_V8((c) + 1), B64_V8((c) + 2), B64_V8((c) + 3)
+#define B64_V8_16(c)   B64_V8_4(c), B64_V8_4((c) + 4), B64_V8_4((c) + 8), B64_V8_4((c) + 12)
+#define B64_V8_64(c)   B64_V8_16(c), B64_V8_16((c) + 16), B64_V8_16((c) + 32), B64_V8_16((c) + 48)
+#define B64_PACK3(k)   4 * (k) + 2, 4 * (k) + 1, 4 * (k)
+#define B64_PACK12(k)  B64_PACK3(k), B64_PACK3((k) + 1), B64_PACK3((k) + 2), B64_PACK3((k) + 3)
+
+static const uint8_t B64_VBMI_LUT[128] __attribute__((aligned(64))) = {B64_V8_64(0), B64_V8_64(64)};
+/* Where each of the 48 bytes out is in the 16 32-bit lanes: the three low bytes, most significant first. */
+static const uint8_t B64_VBMI_PACK[64] __attribute__((aligned(64))) = {B64_PACK12(0), B64_PACK12(4),
+									 B64_PACK12(8), B64_PACK12(12)};
+
+/*
+ * 64 characters (16 groups) at a time with AVX-512 VBMI, as the tables
+ * would decode them (same bytes out, same flags into *seen); returns how
+ * many characters it decoded (a multiple of 64). One two-table byte
+ * permute looks every character up (its low 7 bits index B64_VBMI_LUT; a
+ * byte >= 0x80 keeps its high bit in the OR with the input, so it is bad
+ * too), the bits are packed as in b64_decode_avx2, and one byte permute
+ * gathers the 48 bytes, stored under a mask (nothing written past them).
+ */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static size_t
+b64_decode_vbmi(const unsigned char *in, size_t n, uint8_t *out, uint32_t *seen)
+{
+	const __m512i lut_lo = _mm512_load_si512((const void *)B64_VBMI_LUT);
+	const __m512i lut_hi = _mm512_load_si512((const void *)(B64_VBMI_LUT + 64));
+	const __m512i pack = _mm512_load_si512((const void *)B64_VBMI_PACK);
+	const __m512i plus = _mm512_set1_epi8('+'), slash = _mm512_set1_epi8('/');
+	const __m512i minus = _mm512_set1_epi8('-'), under = _mm512_set1_epi8('_');
+	__m512i bad = _mm512_setzero_si512();
+	__mmask64 std = 0, url = 0;
+	size_t i;
+
+	for (i = 0; i + 64 <= n; i += 64) {
+		__m512i x = _mm512_loadu_si512((const void *)(in + i));
+		__m512i v = _mm512_permutex2var_epi8(lut_lo, x, lut_hi);
+
+		bad = _mm512_or_si512(bad, _mm512_or_si512(v, x));
+		std |= _mm512_cmpeq_epi8_mask(x, plus) | _mm512_cmpeq_epi8_mask(x, slash);
+		url |= _mm512_cmpeq_epi8_mask(x, minus) | _mm512_cmpeq_epi8_mask(x, under);
+		v = _mm512_maddubs_epi16(v, _mm512_set1_epi32(0x01400140));
+		v = _mm512_madd_epi16(v, _mm512_set1_epi32(0x00011000));
+		v = _mm512_permutexvar_epi8(pack, v);
+		_mm512_mask_storeu_epi8(out + i / 4 * 3, (__mmask64)0xFFFFFFFFFFFFull, v);
+	}
+	*seen |= (_mm512_test_epi8_mask(bad, _mm512_set1_epi8((char)0x80)) ? B64_BAD : 0u) |
+		 (std ? B64_STD : 0u) | (url ? B64_URL : 0u);
+	return i;
+}
+
+static bool b64_vbmi(void)
+{
+	return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+}
 #endif
 
 /*
@@ -162,10 +218,11 @@ static int b64_decode_core(const unsigned char *u, size_t n, uint32_t allow, uin
 	int bits = 0;
 
 #ifdef B64_HAVE_AVX2
-	if (n >= 32 && b64_avx2()) {
-		i = b64_decode_avx2(u, n, dst, &seen);
-		o = i / 4 * 3;
-	}
+	if (n >= 64 && b64_vbmi())
+		i = b64_decode_vbmi(u, n, dst, &seen);
+	if (n - i >= 32 && b64_avx2())
+		i += b64_decode_avx2(u + i, n - i, dst + i / 4 * 3, &seen);
+	o = i / 4 * 3;
 #endif
 	/* Whole groups of four characters: three bytes each (a bad character is caught after the loop). */
 	for (; i + 4 <= n; i += 4) {

@@ -1,8 +1,8 @@
 /*
  * b64_decode (src/base/codec.c) decodes a group of four characters with
  * four per-position tables and checks the characters' flags once at the
- * end; on CPUs with AVX2 it decodes 32 characters (8 groups) at a time
- * with vector instructions first. These tests hold it to a plain decoder
+ * end; on CPUs with AVX-512 VBMI it decodes 64 characters (16 groups) at
+ * a time with vector instructions first, then 32 at a time with AVX2. These tests hold it to a plain decoder
  * from RFC 4648 §4 and §5 (tests/common/b64_reference.h, which fuzz_b64
  * also uses), character by character, for every
  * byte value in every position of a whole group, of a last partial group
@@ -88,19 +88,21 @@ static void random_text(char *t, size_t n, const char *a, uint64_t *seed)
 }
 
 /*
- * Texts long enough for the vector blocks (32 characters each) and a tail:
- * every byte value in every position of three blocks and a partial group.
+ * Texts long enough for every kind of vector block (64 characters with
+ * AVX-512 VBMI, 32 with AVX2) and a tail: every byte value in every
+ * position of two 64-character blocks, a 32-character block and a partial
+ * group.
  */
 static void every_byte_in_every_position_of_the_vector_blocks(void **state)
 {
-	char text[99], base[99];
+	char text[2 * 64 + 32 + 3], base[sizeof(text)];
 	uint64_t seed = 42;
 
 	(void)state;
 	for (int alpha = 0; alpha < 2; alpha++) {
 		random_text(base, sizeof(base), alpha ? URL : STD, &seed);
 		/* A canonical last group: its 3 characters leave 2 bits, which must be zero. */
-		base[98] = 'A';
+		base[sizeof(base) - 1] = 'A';
 		expect_same(base, sizeof(base));
 		for (size_t pos = 0; pos < sizeof(text); pos++) {
 			for (int c = 0; c < 256; c++) {
@@ -191,7 +193,10 @@ static void mixing_the_alphabets_anywhere_refuses(void **state)
 	    /* across vector blocks, and between a block and the tail */
 	    "+AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-",
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/",
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_AAA"};
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_AAA",
+	    /* between a 64-character block and a 32-character one */
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_AAAA"};
 	uint8_t *out = NULL;
 	size_t n = 0;
 
