@@ -87,21 +87,6 @@ bool pol_compare(const json_t *cv, enum pol_op op, const json_t *rhs)
 	}
 }
 
-char *pol_value_brief(const json_t *v)
-{
-	enum { MAXB = 72 };
-	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	size_t n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	if (n > MAXB) {
-		memcpy(s + MAXB - 3, "...", 4);
-	}
-	return s;
-}
-
 /* ---- Functions (§3.4) ------------------------------------------------------ */
 
 static int fn_fail(struct attest_err *err, const char *name, enum pol_func fn, const char *what)

@@ -148,7 +148,16 @@ int pol_call(enum pol_func fn, json_t **args, const bool *ro, unsigned nargs, co
 bool pol_compare(const json_t *claim_value, enum pol_op op, const json_t *rhs);
 /* "String", "Integer", "Boolean", "Set", "JSON". */
 const char *pol_value_type_name(const json_t *v);
-/* Short rendering of a value for explain texts (caller frees). */
+/*
+ * brief.c: the short rendering of a value in explain texts: jansson's
+ * compact JSON text of v, cut to POL_BRIEF_MAX - 3 bytes and "..." when
+ * longer than POL_BRIEF_MAX. pol_value_brief_to writes it and a NUL into
+ * out and returns its length, or -1 when v cannot be rendered (NULL, a
+ * string that is not UTF-8); pol_value_brief returns it in a new string
+ * (caller frees), NULL on failure.
+ */
+#define POL_BRIEF_MAX 72
+int pol_value_brief_to(const json_t *v, char out[POL_BRIEF_MAX + 2]);
 char *pol_value_brief(const json_t *v);
 
 #endif
