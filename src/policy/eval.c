@@ -38,6 +38,7 @@ struct wc {
 	bool ro;           /* read-only (§3.3) */
 	bool owned;        /* value (and type when type_owned) belong to the context */
 	bool type_owned;
+	bool type_plan;    /* type is a constant of the plan (outlives the result) */
 	bool virt;         /* a member of x-ms-isolation-tee seen as a dotted claim */
 };
 
@@ -65,7 +66,21 @@ struct ectx {
 	/* explain */
 	struct policy_rule_trace *trace;
 	struct policy_denial *denial;
+	struct arena *arena; /* the result's: explain and denial texts, bindings, trace */
 };
+
+/*
+ * A result and the arena that holds its explain trace and denial (the
+ * texts, the bindings, the rule array): one allocation per 16 KiB of
+ * trace instead of several per rule, released in one call.
+ */
+struct result_box {
+	struct policy_result pub; /* first: a policy_result * is a result_box * */
+	struct arena arena;
+};
+
+/* Bound on one result's trace; the trace of the largest plan (2048 rules) stays far below it. */
+#define POL_RESULT_ARENA_MAX ((size_t)256 << 20)
 
 static uint8_t issuer_of(const char *s)
 {
@@ -192,7 +207,7 @@ static int ctx_init(struct ectx *x, const struct policy_plan *plan, const struct
 		w->iss = issuer_of(c->issuer);
 		w->ro = w->iss == ISS_SERVICE && (c->type[0] == 'p' || c->type[0] == 'e' || c->type[0] == 'b') &&
 			pol_type_readonly(c->type);
-		w->owned = w->type_owned = w->virt = false;
+		w->owned = w->type_owned = w->type_plan = w->virt = false;
 		if (w->type_id >= 0) {
 			if (x->tail[w->type_id] < 0)
 				x->head[w->type_id] = (int)i;
@@ -378,7 +393,27 @@ static int convert_value_type(struct ectx *x, const struct pol_action *a, json_t
 	return ATTEST_OK;
 }
 
-/* Copies of the first firing's bindings (explain). */
+/* The three issuers as constants (a binding's issuer string), else NULL. */
+static const char *issuer_const(uint8_t iss)
+{
+	return iss == ISS_SERVICE  ? CLAIM_ISSUER_SERVICE
+	       : iss == ISS_POLICY ? CLAIM_ISSUER_POLICY
+	       : iss == ISS_CUSTOM ? CLAIM_ISSUER_CUSTOM
+				   : NULL;
+}
+
+/* A claim's type as the result may keep it: the plan's constant, else a copy in the result's arena. */
+static char *result_type(struct ectx *x, const struct wc *c)
+{
+	return c->type_plan ? (char *)c->type : arena_strdup(x->arena, c->type);
+}
+
+/*
+ * The first firing's bindings (explain). Strings live in the plan (the
+ * identifier, constant types; the result holds a reference to the plan),
+ * in static storage (the three issuers) or in the result's arena; values
+ * are references.
+ */
 static int trace_bindings(struct ectx *x)
 {
 	const struct pol_rule *r = x->rule;
@@ -386,22 +421,24 @@ static int trace_bindings(struct ectx *x)
 
 	if (t == NULL || t->fired != 1 || r->nslots == 0)
 		return ATTEST_OK;
-	if ((t->bindings = calloc(r->nslots, sizeof(*t->bindings))) == NULL)
+	if ((t->bindings = arena_alloc(x->arena, r->nslots * sizeof(*t->bindings))) == NULL)
 		return nomem(x);
 	for (unsigned s = 0; s < r->nslots; s++) {
 		struct policy_binding *b = &t->bindings[t->nbindings];
 		const struct wc *c;
+		const char *iss;
 
 		if (x->bind[s] < 0)
 			continue;
 		c = &x->c[x->bind[s]];
-		b->ident = strdup(r->slot_names[s]);
-		b->type = strdup(c->type);
-		b->issuer = strdup(c->issuer);
+		iss = issuer_const(c->iss);
+		b->ident = (char *)r->slot_names[s];
+		b->type = result_type(x, c);
+		b->issuer = iss != NULL ? (char *)iss : arena_strdup(x->arena, c->issuer);
+		if (b->type == NULL || b->issuer == NULL)
+			return nomem(x);
 		b->value = json_incref(c->value);
 		t->nbindings++;
-		if (b->ident == NULL || b->type == NULL || b->issuer == NULL)
-			return nomem(x);
 	}
 	return ATTEST_OK;
 }
@@ -449,6 +486,7 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 	}
 	w.type = type;
 	w.type_owned = type_owned;
+	w.type_plan = !type_owned && type_in_plan;
 	w.issuer = CLAIM_ISSUER_POLICY;
 	w.iss = ISS_POLICY;
 	w.value = value; /* transferred */
@@ -604,16 +642,38 @@ static int run_rule(struct ectx *x, const struct pol_rule *r, struct policy_rule
 	return ATTEST_OK;
 }
 
-/* ---- Explain --------------------------------------------------------------- */
+/* ---- Explain ---------------------------------------------------------------- */
 
-/* "a b" in a new string. */
-static char *join2(const char *a, const char *b)
+/*
+ * A piece of an explain text: either a string that outlives the text being
+ * built (ext: a constant, a claim's type or issuer) or bytes in buf (a
+ * value's short rendering with its operator). Copyable (no pointer into
+ * itself).
+ */
+#define PIECE_CAP (16 + POL_BRIEF_MAX + 2) /* "valueType != " and a brief */
+
+struct piece {
+	const char *ext; /* NULL: the text is buf */
+	char buf[PIECE_CAP];
+};
+
+static const char *piece_str(const struct piece *p) { return p->ext != NULL ? p->ext : p->buf; }
+
+/* Concatenates n strings into a new string in the arena. */
+static char *arena_cat(struct arena *a, const char *const *parts, unsigned n)
 {
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *s = malloc(n);
+	size_t len[5], total = 0;
+	char *s, *d;
 
-	if (s != NULL)
-		snprintf(s, n, "%s %s", a, b);
+	for (unsigned i = 0; i < n; i++)
+		total += len[i] = strlen(parts[i]);
+	if ((s = d = arena_alloc(a, total + 1)) == NULL)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(d, parts[i], len[i]);
+		d += len[i];
+	}
+	*d = '\0';
 	return s;
 }
 
@@ -623,70 +683,73 @@ static const char *negate_op(enum pol_op op)
 	return N[op];
 }
 
+/* The short rendering of v into p (ATTEST_OK), or policy.nomem as before when v cannot be rendered. */
+static int piece_brief(struct ectx *x, struct piece *p, const json_t *v)
+{
+	p->ext = NULL;
+	return pol_value_brief_to(v, p->buf) >= 0 ? ATTEST_OK : nomem(x);
+}
+
 /* "<op> <rhs>" of a test, prefixed with the property unless it is the value. */
-static char *test_text(struct ectx *x, const struct pol_test *t, bool negate)
+static int test_text(struct ectx *x, const struct pol_test *t, bool negate, struct piece *out)
 {
 	json_t *rhs = NULL;
 	bool ro;
-	char *v, *s;
+	char v[POL_BRIEF_MAX + 2];
 	const char *op = negate ? negate_op(t->op) : pol_op_str(t->op);
+	int n;
 
 	if (t->rhs->kind == EX_CONST)
 		rhs = json_incref(t->rhs->konst);
 	else if (eval_expr(x, t->rhs, &rhs, &ro) != ATTEST_OK)
 		x->rc = ATTEST_OK, attest_err_clear(x->err); /* explain only: describe what we can */
-	v = rhs ? pol_value_brief(rhs) : strdup("(error)");
-	json_decref(rhs);
-	if (v == NULL)
-		return NULL;
-	if (t->prop == PROP_VALUE)
-		s = join2(op, v);
-	else {
-		size_t n = strlen(pol_prop_name(t->prop)) + strlen(op) + strlen(v) + 3;
-
-		if ((s = malloc(n)) != NULL)
-			snprintf(s, n, "%s %s %s", pol_prop_name(t->prop), op, v);
+	if (rhs == NULL)
+		memcpy(v, "(error)", 8);
+	else if ((n = pol_value_brief_to(rhs, v)) < 0) {
+		json_decref(rhs);
+		return nomem(x);
 	}
-	free(v);
-	return s;
+	json_decref(rhs);
+	out->ext = NULL;
+	if (t->prop == PROP_VALUE)
+		snprintf(out->buf, sizeof(out->buf), "%s %s", op, v);
+	else
+		snprintf(out->buf, sizeof(out->buf), "%s %s %s", pol_prop_name(t->prop), op, v);
+	return ATTEST_OK;
 }
 
-static char *prop_brief(const struct wc *c, enum pol_prop p)
+static int prop_brief(struct ectx *x, const struct wc *c, enum pol_prop p, struct piece *out)
 {
 	switch (p) {
-	case PROP_VALUE: return pol_value_brief(c->value);
-	case PROP_TYPE: return strdup(c->type);
-	case PROP_ISSUER: return strdup(c->issuer);
-	default: return strdup(value_type_of(c->value));
+	case PROP_VALUE: return piece_brief(x, out, c->value);
+	case PROP_TYPE: out->ext = c->type; break;
+	case PROP_ISSUER: out->ext = c->issuer; break;
+	default: out->ext = value_type_of(c->value); break;
 	}
+	return ATTEST_OK;
 }
 
+/*
+ * The first unmet condition of a rule: the claim type it names, what it
+ * tested and what the claim held. The pieces borrow from the plan and the
+ * working claims: valid during the evaluation, copied into the result.
+ */
 struct unmet {
-	unsigned met;               /* conditions met before the first unmet one (text order) */
+	unsigned met;                /* conditions met before the first unmet one (text order) */
 	const struct pol_cond *cond; /* NULL: all met */
-	char *claim_type, *expected, *found;
+	const char *claim_type;
+	struct piece expected, found;
 };
-
-static void unmet_free(struct unmet *u)
-{
-	free(u->claim_type);
-	free(u->expected);
-	free(u->found);
-}
 
 /* Describes why condition cd has no match: the first claim of its type and the test it fails. */
 static int describe_unmet(struct ectx *x, const struct pol_cond *cd, struct unmet *u)
 {
-	const char *ct = cd->type_name ? cd->type_name : "(any type)";
-
-	if ((u->claim_type = strdup(ct)) == NULL)
-		return nomem(x);
+	u->claim_type = cd->type_name ? cd->type_name : "(any type)";
 	if (cd->negated) {
 		for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i))
 			if (cond_match(x, cd, &x->c[i])) {
-				u->expected = strdup("absent");
-				u->found = pol_value_brief(x->c[i].value);
-				return u->expected && u->found ? ATTEST_OK : nomem(x);
+				u->expected.ext = "absent";
+				return piece_brief(x, &u->found, x->c[i].value);
 			}
 	}
 	for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i)) {
@@ -700,25 +763,28 @@ static int describe_unmet(struct ectx *x, const struct pol_cond *cd, struct unme
 					x->rc = ATTEST_OK;
 					attest_err_clear(x->err);
 				}
-				u->expected = test_text(x, &cd->tests[j], false);
-				u->found = prop_brief(c, cd->tests[j].prop);
-				return u->expected && u->found ? ATTEST_OK : nomem(x);
+				if (test_text(x, &cd->tests[j], false, &u->expected) != ATTEST_OK)
+					return x->rc;
+				return prop_brief(x, c, cd->tests[j].prop, &u->found);
 			}
 	}
 	/* No claim of the type (or issuer) at all. */
+	u->found.ext = "absent";
 	for (unsigned j = 0; j < cd->ntests; j++)
 		if (!cd->tests[j].implied || j + 1 == cd->ntests) {
-			u->expected = cd->tests[j].implied ? strdup("present") : test_text(x, &cd->tests[j], false);
-			break;
+			if (!cd->tests[j].implied)
+				return test_text(x, &cd->tests[j], false, &u->expected);
+			u->expected.ext = "present";
+			return ATTEST_OK;
 		}
-	u->found = strdup("absent");
-	return u->expected && u->found ? ATTEST_OK : nomem(x);
+	return nomem(x); /* a condition without tests matches any claim: as before, nothing to name */
 }
 
 /* Greedy text-order walk of a rule's conditions (diagnostics only). */
 static int find_unmet(struct ectx *x, const struct pol_rule *r, struct unmet *u)
 {
-	memset(u, 0, sizeof(*u));
+	u->met = 0;
+	u->cond = NULL;
 	x->rule = r;
 	for (unsigned s = 0; s < POL_MAX_SLOTS; s++)
 		x->bind[s] = -1;
@@ -753,23 +819,22 @@ static int trace_why(struct ectx *x)
 
 	rc = find_unmet(x, r, &u);
 	x->limit = lim;
-	if (rc == ATTEST_OK && u.cond != NULL) {
-		size_t n = strlen(u.claim_type) + strlen(u.expected) + strlen(u.found) + 32;
+	if (rc != ATTEST_OK)
+		return rc;
+	if (u.cond != NULL) {
+		const char *parts[5] = {u.claim_type, " expected ", piece_str(&u.expected), ", found ",
+					piece_str(&u.found)};
 
-		if ((x->trace->why = malloc(n)) == NULL)
-			rc = nomem(x);
-		else
-			snprintf(x->trace->why, n, "%s expected %s, found %s", u.claim_type, u.expected, u.found);
-	} else if (rc == ATTEST_OK && (x->trace->why = strdup("matched only after its own additions")) == NULL) {
-		rc = nomem(x);
+		x->trace->why = arena_cat(x->arena, parts, 5);
+	} else {
+		x->trace->why = arena_strdup(x->arena, "matched only after its own additions");
 	}
-	unmet_free(&u);
-	return rc;
+	return x->trace->why != NULL ? ATTEST_OK : nomem(x);
 }
 
 static int denial_new(struct ectx *x, enum policy_verdict v, const struct pol_rule *r)
 {
-	if ((x->denial = calloc(1, sizeof(*x->denial))) == NULL)
+	if ((x->denial = arena_alloc(x->arena, sizeof(*x->denial))) == NULL)
 		return nomem(x);
 	x->denial->verdict = v;
 	x->denial->section = POLICY_SECTION_AUTHORIZATION;
@@ -779,6 +844,19 @@ static int denial_new(struct ectx *x, enum policy_verdict v, const struct pol_ru
 		x->denial->line = r->line;
 		x->denial->col = r->col;
 	}
+	return ATTEST_OK;
+}
+
+/* The denial's three texts, copied into the result's arena. */
+static int denial_texts(struct ectx *x, const char *claim_type, const struct piece *expected,
+			const struct piece *found)
+{
+	struct policy_denial *d = x->denial;
+
+	if ((d->claim_type = arena_strdup(x->arena, claim_type)) == NULL ||
+	    (d->expected = arena_strdup(x->arena, piece_str(expected))) == NULL ||
+	    (d->found = arena_strdup(x->arena, piece_str(found))) == NULL)
+		return nomem(x);
 	return ATTEST_OK;
 }
 
@@ -792,20 +870,20 @@ static int record_deny(struct ectx *x)
 	for (unsigned k = 0; k < r->nconds; k++) {
 		const struct pol_cond *cd = &r->conds[k];
 		const struct wc *c;
+		struct piece expected = {"absent", ""}, found;
 
 		if (cd->negated || x->match_of[k] < 0)
 			continue;
 		c = &x->c[x->match_of[k]];
-		x->denial->claim_type = strdup(c->type);
-		x->denial->found = pol_value_brief(c->value);
-		for (unsigned j = 0; j < cd->ntests && x->denial->expected == NULL; j++)
-			if (!cd->tests[j].implied && cd->tests[j].prop == PROP_VALUE)
-				x->denial->expected = test_text(x, &cd->tests[j], true);
-		if (x->denial->expected == NULL)
-			x->denial->expected = strdup("absent");
-		if (!x->denial->claim_type || !x->denial->found || !x->denial->expected)
-			return nomem(x);
-		return ATTEST_OK;
+		if (piece_brief(x, &found, c->value) != ATTEST_OK)
+			return x->rc;
+		for (unsigned j = 0; j < cd->ntests; j++)
+			if (!cd->tests[j].implied && cd->tests[j].prop == PROP_VALUE) {
+				if (test_text(x, &cd->tests[j], true, &expected) != ATTEST_OK)
+					return x->rc;
+				break;
+			}
+		return denial_texts(x, c->type, &expected, &found);
 	}
 	return ATTEST_OK;
 }
@@ -813,33 +891,24 @@ static int record_deny(struct ectx *x)
 /* No permit: the permit() rule that came closest, and its first unmet condition. */
 static int record_no_permit(struct ectx *x)
 {
-	struct unmet best = {0};
+	struct unmet best, u;
 	const struct pol_rule *best_rule = NULL;
 	int rc = ATTEST_OK;
 
 	x->limit = x->n;
 	for (unsigned i = 0; i < x->plan->nrules && rc == ATTEST_OK; i++) {
 		const struct pol_rule *r = &x->plan->rules[i];
-		struct unmet u;
 
 		if (r->action.kind != ACT_PERMIT)
 			continue;
 		rc = find_unmet(x, r, &u);
 		if (rc == ATTEST_OK && u.cond != NULL && (best_rule == NULL || u.met > best.met)) {
-			unmet_free(&best);
 			best = u;
 			best_rule = r;
-		} else {
-			unmet_free(&u);
 		}
 	}
-	if (rc == ATTEST_OK && denial_new(x, POLICY_NO_PERMIT, best_rule) == ATTEST_OK) {
-		x->denial->claim_type = best.claim_type;
-		x->denial->expected = best.expected;
-		x->denial->found = best.found;
-		best.claim_type = best.expected = best.found = NULL;
-	}
-	unmet_free(&best);
+	if (rc == ATTEST_OK && denial_new(x, POLICY_NO_PERMIT, best_rule) == ATTEST_OK && best_rule != NULL)
+		denial_texts(x, best.claim_type, &best.expected, &best.found);
 	return x->rc;
 }
 
@@ -886,65 +955,64 @@ static int run_unconditional_properties(struct ectx *x)
 	return ATTEST_OK;
 }
 
+/*
+ * Incoming claims plus the policy's, for explain: types borrowed from the
+ * plan or copied into the result's arena (released after this set in
+ * policy_result_free), values referenced.
+ */
 static int final_incoming(struct ectx *x, struct claim_set **out)
 {
 	struct claim_set *s = claim_set_new();
 
 	if (s == NULL)
 		return nomem(x);
-	for (size_t i = 0; i < x->n; i++)
-		if (!x->c[i].virt &&
-		    claim_set_add_issued(s, x->c[i].type, x->c[i].issuer, json_incref(x->c[i].value)) != ATTEST_OK) {
+	for (size_t i = 0; i < x->n; i++) {
+		const struct wc *c = &x->c[i];
+		const char *type;
+
+		if (c->virt)
+			continue;
+		if ((type = result_type(x, c)) == NULL ||
+		    claim_set_add_borrowed(s, type, c->issuer, json_incref(c->value)) != ATTEST_OK) {
 			claim_set_free(s);
 			return nomem(x);
 		}
+	}
 	*out = s;
 	return ATTEST_OK;
 }
 
+/* Drops the bindings' value references; everything else of the trace is in the arena. */
 static void explain_free(struct policy_explain *e)
 {
 	if (e == NULL)
 		return;
-	for (size_t i = 0; i < e->nrules; i++) {
-		struct policy_rule_trace *t = &e->rules[i];
-
-		for (size_t j = 0; j < t->nbindings; j++) {
-			free(t->bindings[j].ident);
-			free(t->bindings[j].type);
-			free(t->bindings[j].issuer);
-			json_decref(t->bindings[j].value);
-		}
-		free(t->bindings);
-		free(t->why);
-	}
-	free(e->rules);
-	free(e);
+	for (size_t i = 0; i < e->nrules; i++)
+		for (size_t j = 0; j < e->rules[i].nbindings; j++)
+			json_decref(e->rules[i].bindings[j].value);
 }
 
 void policy_result_free(struct policy_result *r)
 {
+	struct result_box *box = (struct result_box *)r;
+
 	if (r == NULL)
 		return;
 	claim_set_free(r->outgoing);
 	claim_set_free(r->properties);
-	claim_set_free(r->final_incoming);
-	policy_plan_free(r->plan); /* after the sets that borrow from it */
-	if (r->denial != NULL) {
-		free(r->denial->claim_type);
-		free(r->denial->expected);
-		free(r->denial->found);
-		free(r->denial);
-	}
+	claim_set_free(r->final_incoming); /* before the arena its types live in */
+	policy_plan_free(r->plan);         /* after the sets that borrow from it */
 	explain_free(r->explain);
-	free(r);
+	arena_release(&box->arena);        /* the trace, the denial */
+	free(box);
 }
 
 static int evaluate(const struct policy_plan *plan, const struct claim_set *incoming, unsigned flags, bool config_only,
 		    struct policy_result **out, struct attest_err *err)
 {
 	struct ectx x;
-	struct policy_result *res = calloc(1, sizeof(*res));
+	struct result_box *box = calloc(1, sizeof(*box));
+	struct policy_result *res = box ? &box->pub : NULL;
 	struct policy_explain *ex = NULL;
 	int rc;
 
@@ -953,16 +1021,20 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 	memset(&x.outgoing, 0, sizeof(x) - offsetof(struct ectx, outgoing));
 	x.err = err;
 	x.explain = (flags & POLICY_EVAL_EXPLAIN) != 0;
+	if (box != NULL)
+		arena_init(&box->arena, POL_RESULT_ARENA_MAX);
 	if (res == NULL || (res->outgoing = claim_set_new()) == NULL || (res->properties = claim_set_new()) == NULL) {
 		policy_result_free(res);
 		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "out of memory evaluating the policy");
 	}
+	x.arena = &box->arena;
 	x.outgoing = res->outgoing;
 	x.props = res->properties;
 	res->plan = policy_plan_ref((struct policy_plan *)plan);
 	if (x.explain) {
-		res->explain = ex = calloc(1, sizeof(*ex)); /* owned by res from here on */
-		if (ex == NULL || (plan->nrules && (ex->rules = calloc(plan->nrules, sizeof(*ex->rules))) == NULL)) {
+		/* In the result's arena, zeroed; the result owns it from here on. */
+		res->explain = ex = arena_alloc(x.arena, sizeof(*ex));
+		if (ex == NULL || (plan->nrules && (ex->rules = arena_alloc(x.arena, plan->nrules * sizeof(*ex->rules))) == NULL)) {
 			rc = nomem(&x);
 			goto out;
 		}
@@ -986,15 +1058,8 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 		goto out;
 	if (x.explain && (rc = final_incoming(&x, &res->final_incoming)) != ATTEST_OK)
 		goto out;
-	res->denial = x.denial;
-	x.denial = NULL;
+	res->denial = x.denial; /* in the result's arena */
 out:
-	if (x.denial != NULL) {
-		free(x.denial->claim_type);
-		free(x.denial->expected);
-		free(x.denial->found);
-		free(x.denial);
-	}
 	ctx_free(&x);
 	if (rc != ATTEST_OK) {
 		policy_result_free(res);
