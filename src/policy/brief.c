@@ -65,7 +65,45 @@ static size_t utf8_len(const unsigned char *s, size_t left)
 	return k;
 }
 
-/* A JSON string; the whole string is checked for UTF-8 even when the text is already full. */
+/* Byte b in every byte of a word; bytes of w below b flagged in their top bit (SWAR, exact for ASCII bytes). */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline uint64_t bytes_below(uint64_t w, unsigned b) { return (w - ONES * b) & ~w & HIGHS; }
+static inline uint64_t bytes_equal(uint64_t w, unsigned b) { return bytes_below(w ^ (ONES * b), 1); }
+
+/* Whether any of the 8 bytes of w needs more than a copy in a JSON string: non-ASCII, a control, '"' or '\\'. */
+static inline bool word_special(uint64_t w)
+{
+	return ((w & HIGHS) | bytes_below(w, 0x20) | bytes_equal(w, '"') | bytes_equal(w, '\\')) != 0;
+}
+
+/* Checks that the rest of a string (past the text's limit) is UTF-8, as json_dumps would. */
+static void check_rest(struct brief *b, const unsigned char *s, const unsigned char *end)
+{
+	while (s < end) {
+		uint64_t w;
+
+		if (end - s >= 8 && (memcpy(&w, s, 8), (w & HIGHS) == 0)) {
+			s += 8;
+		} else if (*s < 0x80) {
+			s++;
+		} else {
+			size_t k = utf8_len(s, (size_t)(end - s));
+
+			if (k == 0) {
+				b->bad = true;
+				return;
+			}
+			s += k;
+		}
+	}
+}
+
+/*
+ * A JSON string. Plain bytes (printable ASCII other than '"' and '\\') are
+ * copied eight at a time: claim values are mostly long hex and base64
+ * strings. Once the text is full, the rest is only checked for UTF-8.
+ */
 static void put_string(struct brief *b, const char *str, size_t len)
 {
 	static const char HEX[] = "0123456789ABCDEF";
@@ -73,31 +111,37 @@ static void put_string(struct brief *b, const char *str, size_t len)
 
 	put(b, "\"", 1);
 	while (s < end) {
-		const unsigned char *run = s;
+		uint64_t w;
+		unsigned char c;
 
-		while (s < end && *s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+		if (end - s >= 8 && POL_BRIEF_MAX + 1 - b->n >= 8 && (memcpy(&w, s, 8), !word_special(w))) {
+			memcpy(b->p + b->n, &w, 8);
+			b->n += 8;
+			s += 8;
+			continue;
+		}
+		if (full(b)) {
+			check_rest(b, s, end);
+			return;
+		}
+		c = *s;
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			b->p[b->n++] = (char)c;
 			s++;
-		if (s > run && !full(b))
-			put(b, (const char *)run, (size_t)(s - run));
-		if (s == end)
-			break;
-		if (*s >= 0x80) {
+		} else if (c >= 0x80) {
 			size_t k = utf8_len(s, (size_t)(end - s));
 
 			if (k == 0) {
 				b->bad = true;
 				return;
 			}
-			if (!full(b))
-				put(b, (const char *)s, k);
+			put(b, (const char *)s, k);
 			s += k;
-			continue;
-		}
-		if (!full(b)) {
+		} else {
 			char esc[6] = {'\\', 0, 0, 0, 0, 0};
 			size_t n = 2;
 
-			switch (*s) {
+			switch (c) {
 			case '"': esc[1] = '"'; break;
 			case '\\': esc[1] = '\\'; break;
 			case '\b': esc[1] = 'b'; break;
@@ -107,14 +151,14 @@ static void put_string(struct brief *b, const char *str, size_t len)
 			case '\t': esc[1] = 't'; break;
 			default:
 				memcpy(esc + 1, "u00", 3);
-				esc[4] = HEX[*s >> 4];
-				esc[5] = HEX[*s & 0xF];
+				esc[4] = HEX[c >> 4];
+				esc[5] = HEX[c & 0xF];
 				n = 6;
 				break;
 			}
 			put(b, esc, n);
+			s++;
 		}
-		s++;
 	}
 	put(b, "\"", 1);
 }

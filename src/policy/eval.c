@@ -654,24 +654,41 @@ static int run_rule(struct ectx *x, const struct pol_rule *r, struct policy_rule
 
 struct piece {
 	const char *ext; /* NULL: the text is buf */
+	size_t n;        /* its length */
 	char buf[PIECE_CAP];
 };
 
 static const char *piece_str(const struct piece *p) { return p->ext != NULL ? p->ext : p->buf; }
 
-/* Concatenates n strings into a new string in the arena. */
-static char *arena_cat(struct arena *a, const char *const *parts, unsigned n)
+static void piece_ext(struct piece *p, const char *s)
 {
-	size_t len[5], total = 0;
+	p->ext = s;
+	p->n = strlen(s);
+}
+
+/* Appends s to the text in p->buf (the sizes above leave room; cut if not). */
+static void piece_add(struct piece *p, const char *s, size_t n)
+{
+	if (n > sizeof(p->buf) - 1 - p->n)
+		n = sizeof(p->buf) - 1 - p->n;
+	memcpy(p->buf + p->n, s, n);
+	p->n += n;
+	p->buf[p->n] = '\0';
+}
+
+/* Concatenates n pieces of known lengths into a new string in the arena. */
+static char *arena_cat(struct arena *a, const char *const *parts, const size_t *lens, unsigned n)
+{
+	size_t total = 0;
 	char *s, *d;
 
 	for (unsigned i = 0; i < n; i++)
-		total += len[i] = strlen(parts[i]);
+		total += lens[i];
 	if ((s = d = arena_alloc(a, total + 1)) == NULL)
 		return NULL;
 	for (unsigned i = 0; i < n; i++) {
-		memcpy(d, parts[i], len[i]);
-		d += len[i];
+		memcpy(d, parts[i], lens[i]);
+		d += lens[i];
 	}
 	*d = '\0';
 	return s;
@@ -686,8 +703,13 @@ static const char *negate_op(enum pol_op op)
 /* The short rendering of v into p (ATTEST_OK), or policy.nomem as before when v cannot be rendered. */
 static int piece_brief(struct ectx *x, struct piece *p, const json_t *v)
 {
+	int n = pol_value_brief_to(v, p->buf);
+
 	p->ext = NULL;
-	return pol_value_brief_to(v, p->buf) >= 0 ? ATTEST_OK : nomem(x);
+	if (n < 0)
+		return nomem(x);
+	p->n = (size_t)n;
+	return ATTEST_OK;
 }
 
 /* "<op> <rhs>" of a test, prefixed with the property unless it is the value. */
@@ -697,7 +719,7 @@ static int test_text(struct ectx *x, const struct pol_test *t, bool negate, stru
 	bool ro;
 	char v[POL_BRIEF_MAX + 2];
 	const char *op = negate ? negate_op(t->op) : pol_op_str(t->op);
-	int n;
+	int n = 7;
 
 	if (t->rhs->kind == EX_CONST)
 		rhs = json_incref(t->rhs->konst);
@@ -711,10 +733,14 @@ static int test_text(struct ectx *x, const struct pol_test *t, bool negate, stru
 	}
 	json_decref(rhs);
 	out->ext = NULL;
-	if (t->prop == PROP_VALUE)
-		snprintf(out->buf, sizeof(out->buf), "%s %s", op, v);
-	else
-		snprintf(out->buf, sizeof(out->buf), "%s %s %s", pol_prop_name(t->prop), op, v);
+	out->n = 0;
+	if (t->prop != PROP_VALUE) {
+		piece_add(out, pol_prop_name(t->prop), strlen(pol_prop_name(t->prop)));
+		piece_add(out, " ", 1);
+	}
+	piece_add(out, op, strlen(op));
+	piece_add(out, " ", 1);
+	piece_add(out, v, (size_t)n);
 	return ATTEST_OK;
 }
 
@@ -722,9 +748,9 @@ static int prop_brief(struct ectx *x, const struct wc *c, enum pol_prop p, struc
 {
 	switch (p) {
 	case PROP_VALUE: return piece_brief(x, out, c->value);
-	case PROP_TYPE: out->ext = c->type; break;
-	case PROP_ISSUER: out->ext = c->issuer; break;
-	default: out->ext = value_type_of(c->value); break;
+	case PROP_TYPE: piece_ext(out, c->type); break;
+	case PROP_ISSUER: piece_ext(out, c->issuer); break;
+	default: piece_ext(out, value_type_of(c->value)); break;
 	}
 	return ATTEST_OK;
 }
@@ -748,7 +774,7 @@ static int describe_unmet(struct ectx *x, const struct pol_cond *cd, struct unme
 	if (cd->negated) {
 		for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i))
 			if (cond_match(x, cd, &x->c[i])) {
-				u->expected.ext = "absent";
+				piece_ext(&u->expected, "absent");
 				return piece_brief(x, &u->found, x->c[i].value);
 			}
 	}
@@ -769,12 +795,12 @@ static int describe_unmet(struct ectx *x, const struct pol_cond *cd, struct unme
 			}
 	}
 	/* No claim of the type (or issuer) at all. */
-	u->found.ext = "absent";
+	piece_ext(&u->found, "absent");
 	for (unsigned j = 0; j < cd->ntests; j++)
 		if (!cd->tests[j].implied || j + 1 == cd->ntests) {
 			if (!cd->tests[j].implied)
 				return test_text(x, &cd->tests[j], false, &u->expected);
-			u->expected.ext = "present";
+			piece_ext(&u->expected, "present");
 			return ATTEST_OK;
 		}
 	return nomem(x); /* a condition without tests matches any claim: as before, nothing to name */
@@ -817,15 +843,28 @@ static int trace_why(struct ectx *x)
 	size_t lim = x->limit;
 	int rc;
 
-	rc = find_unmet(x, r, &u);
+	if (r->nconds == 1) {
+		/*
+		 * match() has just tried this one condition on every claim it
+		 * may see and found none (or, negated, found one): it is the
+		 * unmet one, with no binding before it. Only its description
+		 * is left to make.
+		 */
+		u.met = 0;
+		u.cond = &r->conds[0];
+		rc = describe_unmet(x, u.cond, &u);
+	} else {
+		rc = find_unmet(x, r, &u);
+	}
 	x->limit = lim;
 	if (rc != ATTEST_OK)
 		return rc;
 	if (u.cond != NULL) {
 		const char *parts[5] = {u.claim_type, " expected ", piece_str(&u.expected), ", found ",
 					piece_str(&u.found)};
+		const size_t lens[5] = {strlen(u.claim_type), 10, u.expected.n, 8, u.found.n};
 
-		x->trace->why = arena_cat(x->arena, parts, 5);
+		x->trace->why = arena_cat(x->arena, parts, lens, 5);
 	} else {
 		x->trace->why = arena_strdup(x->arena, "matched only after its own additions");
 	}
@@ -854,8 +893,8 @@ static int denial_texts(struct ectx *x, const char *claim_type, const struct pie
 	struct policy_denial *d = x->denial;
 
 	if ((d->claim_type = arena_strdup(x->arena, claim_type)) == NULL ||
-	    (d->expected = arena_strdup(x->arena, piece_str(expected))) == NULL ||
-	    (d->found = arena_strdup(x->arena, piece_str(found))) == NULL)
+	    (d->expected = arena_memdup(x->arena, piece_str(expected), expected->n)) == NULL ||
+	    (d->found = arena_memdup(x->arena, piece_str(found), found->n)) == NULL)
 		return nomem(x);
 	return ATTEST_OK;
 }
@@ -870,13 +909,14 @@ static int record_deny(struct ectx *x)
 	for (unsigned k = 0; k < r->nconds; k++) {
 		const struct pol_cond *cd = &r->conds[k];
 		const struct wc *c;
-		struct piece expected = {"absent", ""}, found;
+		struct piece expected, found;
 
 		if (cd->negated || x->match_of[k] < 0)
 			continue;
 		c = &x->c[x->match_of[k]];
 		if (piece_brief(x, &found, c->value) != ATTEST_OK)
 			return x->rc;
+		piece_ext(&expected, "absent");
 		for (unsigned j = 0; j < cd->ntests; j++)
 			if (!cd->tests[j].implied && cd->tests[j].prop == PROP_VALUE) {
 				if (test_text(x, &cd->tests[j], true, &expected) != ATTEST_OK)
