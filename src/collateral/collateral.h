@@ -205,8 +205,10 @@ int collateral_file_pck_name(const uint8_t *ppid, size_t ppid_len, char *out, si
  * reference-counted object with a validity window [not_before, not_after]
  * (the intersection of every window the object's verification relied on).
  * No globals: the owner creates it and hands it to the sources/verifiers.
- * When full, an expired or least recently used entry is evicted; entries
- * still referenced stay alive until released.
+ * max_entries 1..2^20 (LRU_MAX_CAPACITY, base/lru.h; NULL otherwise).
+ * When full, the least recently stored or hit entry is evicted; an expired
+ * one goes when a lookup finds it. Entries still referenced stay alive
+ * until released.
  */
 struct collateral_cache *collateral_cache_new(size_t max_entries);
 void collateral_cache_free(struct collateral_cache *c);

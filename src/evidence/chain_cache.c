@@ -1,37 +1,45 @@
 /*
- * The verified-chain cache skeleton (chain_cache.h). The ids and windows
- * sit in one compact array (the scan touches 64 bytes an entry), the
- * payloads in another, each `stride` bytes apart so every payload is
- * aligned for any type.
+ * The verified-chain cache (chain_cache.h): a user of the one cache
+ * skeleton (base/lru.h). Its slot is the entry's window followed by the
+ * payload; the payload starts on a max_align_t boundary (the skeleton
+ * aligns slots likewise), so it is aligned for any type.
  */
 #include "evidence/chain_cache.h"
 
-#include <pthread.h>
+#include "base/lru.h"
+
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct chain_entry {
-	uint8_t id[32];
+struct chain_window {
 	int64_t valid_from, valid_until; /* a hit needs valid_from <= now < valid_until */
-	uint64_t tick;			 /* when stored (and, LRU, last hit): the least goes */
 };
 
+/* Where the payload starts in a slot. */
+#define PAYLOAD_AT ((sizeof(struct chain_window) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+
+_Static_assert(PAYLOAD_AT + CHAIN_CACHE_MAX_PAYLOAD <= LRU_MAX_SLOT, "a slot holds the largest payload");
+_Static_assert(CHAIN_CACHE_MAX_CAPACITY <= LRU_MAX_CAPACITY, "the skeleton holds the largest capacity");
+
 struct chain_cache {
-	pthread_mutex_t lock;
+	struct lru *lru;
 	struct chain_cache_type type;
-	size_t cap, n; /* entries 0..n-1 are live */
-	size_t stride; /* bytes between payloads */
-	uint64_t tick, hits, misses;
-	struct chain_entry *e;
-	unsigned char *payload;
 };
+
+/* The skeleton's release hook: the type's release() on the slot's payload. */
+static void slot_release(void *slot, void *arg)
+{
+	const struct chain_cache *c = arg;
+
+	c->type.release((unsigned char *)slot + PAYLOAD_AT);
+}
 
 struct chain_cache *chain_cache_new(size_t capacity, const struct chain_cache_type *type)
 {
+	struct lru_type lt = {.order = LRU_ORDER_USE};
 	struct chain_cache *c;
-	size_t align = alignof(max_align_t);
 
 	if (capacity == 0 || capacity > CHAIN_CACHE_MAX_CAPACITY || type == NULL || type->payload_size == 0 ||
 	    type->payload_size > CHAIN_CACHE_MAX_PAYLOAD)
@@ -39,133 +47,83 @@ struct chain_cache *chain_cache_new(size_t capacity, const struct chain_cache_ty
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->type = *type;
-	c->cap = capacity;
-	c->stride = (type->payload_size + align - 1) / align * align;
-	c->e = calloc(capacity, sizeof(*c->e));
-	c->payload = calloc(capacity, c->stride); /* both bounded above: no overflow */
-	if (c->e == NULL || c->payload == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
-		free(c->e);
-		free(c->payload);
+	lt.slot_size = PAYLOAD_AT + type->payload_size; /* <= LRU_MAX_SLOT: both bounded above */
+	if (type->evict == CHAIN_CACHE_EVICT_OLDEST)
+		lt.order = LRU_ORDER_STORE;
+	if (type->release != NULL) {
+		lt.release = slot_release;
+		lt.release_arg = c;
+	}
+	if ((c->lru = lru_new(capacity, &lt)) == NULL) {
 		free(c);
 		return NULL;
 	}
 	return c;
 }
 
-static void *payload_at(const struct chain_cache *c, size_t i)
-{
-	return c->payload + i * c->stride;
-}
-
 void chain_cache_free(struct chain_cache *c)
 {
 	if (c == NULL)
 		return;
-	if (c->type.release != NULL)
-		for (size_t i = 0; i < c->n; i++)
-			c->type.release(payload_at(c, i));
-	pthread_mutex_destroy(&c->lock);
-	free(c->e);
-	free(c->payload);
+	lru_free(c->lru);
 	free(c);
 }
 
-/* The live entry stored under id, or c->n (caller holds the lock). */
-static size_t find(const struct chain_cache *c, const uint8_t id[32])
-{
-	size_t i;
+/* One lookup's conditions and where a hit goes. */
+struct chain_look {
+	const struct chain_cache *c;
+	int64_t now;
+	bool (*accept)(const void *payload, const void *arg);
+	const void *arg;
+	void *out;
+};
 
-	for (i = 0; i < c->n; i++)
-		if (memcmp(c->e[i].id, id, 32) == 0)
-			break;
-	return i;
+static enum lru_verdict chain_look(const void *slot, void *arg)
+{
+	const struct chain_look *q = arg;
+	const struct chain_window *w = slot;
+	const void *p = (const unsigned char *)slot + PAYLOAD_AT;
+
+	/* Outside the window what was verified no longer holds: a miss, verified in full. */
+	if (q->now < w->valid_from || q->now >= w->valid_until || (q->accept != NULL && !q->accept(p, q->arg)))
+		return LRU_MISS;
+	if (q->out == NULL)
+		return LRU_HIT;
+	if (q->c->type.hold != NULL && !q->c->type.hold(p))
+		return LRU_MISS;
+	memcpy(q->out, p, q->c->type.payload_size); /* with the references just held */
+	return LRU_HIT;
 }
 
 bool chain_cache_get(struct chain_cache *c, const uint8_t id[32], int64_t now,
 		     bool (*accept)(const void *payload, const void *arg), const void *arg, void *out)
 {
-	bool hit = false;
-	size_t i;
+	struct chain_look q = {.c = c, .now = now, .accept = accept, .arg = arg, .out = out};
 
-	pthread_mutex_lock(&c->lock);
-	i = find(c, id);
-	if (i < c->n) {
-		const struct chain_entry *e = &c->e[i];
-		void *p = payload_at(c, i);
-
-		/* Outside the window what was verified no longer holds: a miss, verified in full. */
-		hit = now >= e->valid_from && now < e->valid_until && (accept == NULL || accept(p, arg)) &&
-		      (out == NULL || c->type.hold == NULL || c->type.hold(p));
-	}
-	if (hit) {
-		if (out != NULL) /* with the references just held */
-			memcpy(out, payload_at(c, i), c->type.payload_size);
-		if (c->type.evict == CHAIN_CACHE_EVICT_LRU)
-			c->e[i].tick = ++c->tick;
-		c->hits++;
-	} else {
-		c->misses++;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return hit;
-}
-
-/* Where id goes (caller holds the lock): its own entry, a free one, or the one to evict. */
-static size_t slot_for(struct chain_cache *c, const uint8_t id[32], bool *replace)
-{
-	size_t i = find(c, id), victim = 0;
-
-	*replace = true;
-	if (i < c->n)
-		return i;
-	if (c->n < c->cap) {
-		*replace = false;
-		return c->n++;
-	}
-	for (i = 1; i < c->n; i++)
-		if (c->e[i].tick < c->e[victim].tick)
-			victim = i;
-	return victim;
+	return lru_get(c->lru, id, chain_look, &q);
 }
 
 bool chain_cache_put(struct chain_cache *c, const uint8_t id[32], int64_t valid_from, int64_t valid_until,
 		     const void *payload)
 {
-	struct chain_entry *e;
-	bool replace;
-	size_t i;
+	alignas(max_align_t) unsigned char slot[PAYLOAD_AT + CHAIN_CACHE_MAX_PAYLOAD];
+	struct chain_window w = {.valid_from = valid_from, .valid_until = valid_until};
 
 	/* The entry's own references, taken before the lock: hold() is a reference count. */
 	if (c->type.hold != NULL && !c->type.hold(payload))
 		return false;
-	pthread_mutex_lock(&c->lock);
-	i = slot_for(c, id, &replace);
-	if (replace && c->type.release != NULL)
-		c->type.release(payload_at(c, i));
-	e = &c->e[i];
-	memcpy(e->id, id, 32);
-	e->valid_from = valid_from;
-	e->valid_until = valid_until;
-	e->tick = ++c->tick;
-	memcpy(payload_at(c, i), payload, c->type.payload_size); /* the references held above */
-	pthread_mutex_unlock(&c->lock);
+	memcpy(slot, &w, sizeof(w));
+	memcpy(slot + PAYLOAD_AT, payload, c->type.payload_size);
+	lru_put(c->lru, id, slot); /* the references held above now belong to the entry */
 	return true;
 }
 
 void chain_cache_stats(struct chain_cache *c, uint64_t *hits, uint64_t *misses)
 {
-	pthread_mutex_lock(&c->lock);
-	*hits = c->hits;
-	*misses = c->misses;
-	pthread_mutex_unlock(&c->lock);
+	lru_stats(c->lru, hits, misses);
 }
 
 size_t chain_cache_count(struct chain_cache *c)
 {
-	size_t n;
-
-	pthread_mutex_lock(&c->lock);
-	n = c->n;
-	pthread_mutex_unlock(&c->lock);
-	return n;
+	return lru_count(c->lru);
 }

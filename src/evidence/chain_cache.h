@@ -8,13 +8,11 @@
  * verified, as received) to a fixed-size payload, each entry valid in a
  * window of Unix seconds.
  *
- * Design note: a fixed array of `capacity` entries under one mutex.
- * Entries are never removed one by one, so the live ones are a prefix of
- * the array and a lookup is a linear scan of at most `capacity` 32-byte ids:
- * at the bound (4096) that costs a few microseconds, far less than the
- * signature checks a hit saves. Full, one entry goes: the least recently
- * stored or hit one (CHAIN_CACHE_EVICT_LRU) or the first stored one
- * (CHAIN_CACHE_EVICT_OLDEST, a hit does not renew it).
+ * Design note: a thin user of the one cache skeleton (base/lru.h: hash
+ * lookup, recency list, capacity and eviction, one mutex), whose slot is
+ * the entry's window and a copy of the payload. Full, one entry goes: the
+ * least recently stored or hit one (CHAIN_CACHE_EVICT_LRU) or the first
+ * stored one (CHAIN_CACHE_EVICT_OLDEST, a hit does not renew it).
  *
  * The window is half-open, [valid_from, valid_until): valid_until is the
  * first second the entry no longer holds, i.e. a certificate's notAfter or
@@ -34,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A linear scan of 4096 ids costs a few microseconds (see above). */
+/* Bounds the memory one cache allocates up front (about 4096 x (64 bytes + payload)). */
 #define CHAIN_CACHE_MAX_CAPACITY 4096u
 /* One payload (struct amd_chain_result is the largest user, ~0.5 KiB). */
 #define CHAIN_CACHE_MAX_PAYLOAD 4096u

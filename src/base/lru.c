@@ -1,0 +1,248 @@
+/*
+ * The cache skeleton (lru.h). Nodes are linked by 32-bit indexes: into
+ * their bucket's chain, into the recency list (newest .. oldest), and,
+ * once dropped, into the free list (through `older`). Nodes `used` and
+ * above were never used: a large cache touches only the memory its
+ * entries fill.
+ */
+#include "base/lru.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define NIL UINT32_MAX
+
+struct lru_node {
+	uint8_t key[LRU_KEY_SIZE];
+	uint32_t chain;	       /* the next node in the same bucket */
+	uint32_t newer, older; /* the recency list; older also links the free list */
+};
+
+struct lru {
+	pthread_mutex_t lock;
+	struct lru_type type;
+	size_t stride;		       /* bytes between slots */
+	uint32_t cap, n, used, mask;   /* mask: buckets - 1 */
+	uint32_t newest, oldest, free; /* heads of the recency and free lists */
+	uint64_t seed, hits, misses;
+	uint32_t *bucket;
+	struct lru_node *node;
+	unsigned char *slot;
+};
+
+static void *slot_at(const struct lru *l, uint32_t i)
+{
+	return l->slot + (size_t)i * l->stride;
+}
+
+/*
+ * The bucket of a key: every 8-byte word mixed in by a multiply, then
+ * MurmurHash3's 64-bit finaliser, so keys that differ in any one byte
+ * (fixed names, tests' keys) spread as well as digests do.
+ */
+static uint32_t bucket_of(const struct lru *l, const uint8_t key[LRU_KEY_SIZE])
+{
+	uint64_t w[LRU_KEY_SIZE / 8], h = l->seed;
+
+	memcpy(w, key, sizeof(w));
+	for (size_t i = 0; i < LRU_KEY_SIZE / 8; i++)
+		h = (h ^ w[i]) * 0x9E3779B97F4A7C15u;
+	h ^= h >> 33;
+	h *= 0xFF51AFD7ED558CCDu;
+	h ^= h >> 33;
+	h *= 0xC4CEB9FE1A85EC53u;
+	h ^= h >> 33;
+	return (uint32_t)h & l->mask;
+}
+
+static uint32_t buckets_for(uint32_t cap)
+{
+	uint32_t b = 1;
+
+	while (b < cap)
+		b <<= 1;
+	return b;
+}
+
+struct lru *lru_new(size_t capacity, const struct lru_type *type)
+{
+	size_t align = alignof(max_align_t);
+	struct lru *l;
+
+	if (capacity == 0 || capacity > LRU_MAX_CAPACITY || type == NULL || type->slot_size == 0 ||
+	    type->slot_size > LRU_MAX_SLOT)
+		return NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->type = *type;
+	l->cap = (uint32_t)capacity;
+	l->mask = buckets_for(l->cap) - 1;
+	l->stride = (type->slot_size + align - 1) / align * align;
+	l->bucket = malloc(((size_t)l->mask + 1) * sizeof(*l->bucket)); /* all bounded above: no overflow */
+	l->node = malloc(capacity * sizeof(*l->node));
+	l->slot = malloc(capacity * l->stride);
+	if (l->bucket == NULL || l->node == NULL || l->slot == NULL || pthread_mutex_init(&l->lock, NULL) != 0) {
+		free(l->bucket);
+		free(l->node);
+		free(l->slot);
+		free(l);
+		return NULL;
+	}
+	/* Without randomness the seed stays 0: lookups are still bounded (lru.h). */
+	if (getrandom(&l->seed, sizeof(l->seed), GRND_NONBLOCK) != (ssize_t)sizeof(l->seed))
+		l->seed = 0;
+	memset(l->bucket, 0xFF, ((size_t)l->mask + 1) * sizeof(*l->bucket)); /* every bucket NIL */
+	l->free = l->newest = l->oldest = NIL;
+	return l;
+}
+
+static void release(struct lru *l, uint32_t i)
+{
+	if (l->type.release != NULL)
+		l->type.release(slot_at(l, i), l->type.release_arg);
+}
+
+void lru_free(struct lru *l)
+{
+	if (l == NULL)
+		return;
+	for (uint32_t i = l->newest; i != NIL; i = l->node[i].older)
+		release(l, i);
+	pthread_mutex_destroy(&l->lock);
+	free(l->bucket);
+	free(l->node);
+	free(l->slot);
+	free(l);
+}
+
+/* The node stored under key in bucket b, or NIL (caller holds the lock). */
+static uint32_t find(const struct lru *l, uint32_t b, const uint8_t key[LRU_KEY_SIZE])
+{
+	uint32_t i;
+
+	for (i = l->bucket[b]; i != NIL; i = l->node[i].chain)
+		if (memcmp(l->node[i].key, key, LRU_KEY_SIZE) == 0)
+			break;
+	return i;
+}
+
+static void list_unlink(struct lru *l, uint32_t i)
+{
+	struct lru_node *e = &l->node[i];
+
+	if (e->newer != NIL)
+		l->node[e->newer].older = e->older;
+	else
+		l->newest = e->older;
+	if (e->older != NIL)
+		l->node[e->older].newer = e->newer;
+	else
+		l->oldest = e->newer;
+}
+
+static void list_push_newest(struct lru *l, uint32_t i)
+{
+	l->node[i].newer = NIL;
+	l->node[i].older = l->newest;
+	if (l->newest != NIL)
+		l->node[l->newest].newer = i;
+	else
+		l->oldest = i;
+	l->newest = i;
+}
+
+/* Takes node i out of its bucket's chain (caller holds the lock). */
+static void chain_unlink(struct lru *l, uint32_t i)
+{
+	uint32_t *at = &l->bucket[bucket_of(l, l->node[i].key)];
+
+	while (*at != i)
+		at = &l->node[*at].chain;
+	*at = l->node[i].chain;
+}
+
+/* Node i leaves the cache: unlinked, its slot released, back on the free list. */
+static void drop(struct lru *l, uint32_t i)
+{
+	chain_unlink(l, i);
+	list_unlink(l, i);
+	release(l, i);
+	l->node[i].older = l->free;
+	l->free = i;
+	l->n--;
+}
+
+bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE], enum lru_verdict (*look)(const void *slot, void *arg),
+	     void *arg)
+{
+	enum lru_verdict v = LRU_MISS;
+	uint32_t i;
+
+	pthread_mutex_lock(&l->lock);
+	i = find(l, bucket_of(l, key), key);
+	if (i != NIL)
+		v = look != NULL ? look(slot_at(l, i), arg) : LRU_HIT;
+	if (v == LRU_HIT) {
+		if (l->type.order == LRU_ORDER_USE && l->newest != i) {
+			list_unlink(l, i);
+			list_push_newest(l, i);
+		}
+		l->hits++;
+	} else {
+		if (v == LRU_DROP)
+			drop(l, i);
+		l->misses++;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return v == LRU_HIT;
+}
+
+void lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot)
+{
+	uint32_t b, i;
+
+	pthread_mutex_lock(&l->lock);
+	b = bucket_of(l, key);
+	if ((i = find(l, b, key)) != NIL) {
+		/* A newer verification of the same key: its slot replaced, as the most recent. */
+		release(l, i);
+		list_unlink(l, i);
+	} else {
+		if (l->n == l->cap) /* full: the oldest in the cache's order goes */
+			drop(l, l->oldest);
+		if (l->free != NIL) {
+			i = l->free;
+			l->free = l->node[i].older;
+		} else {
+			i = l->used++;
+		}
+		memcpy(l->node[i].key, key, LRU_KEY_SIZE);
+		l->node[i].chain = l->bucket[b];
+		l->bucket[b] = i;
+		l->n++;
+	}
+	memcpy(slot_at(l, i), slot, l->type.slot_size);
+	list_push_newest(l, i);
+	pthread_mutex_unlock(&l->lock);
+}
+
+void lru_stats(struct lru *l, uint64_t *hits, uint64_t *misses)
+{
+	pthread_mutex_lock(&l->lock);
+	*hits = l->hits;
+	*misses = l->misses;
+	pthread_mutex_unlock(&l->lock);
+}
+
+size_t lru_count(struct lru *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->lock);
+	n = l->n;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}

@@ -1,0 +1,629 @@
+/*
+ * Unit tests of the one cache skeleton (src/base/lru.h): its bounds,
+ * lookups (keys differing in any one byte), both eviction orders,
+ * capacity 1, replacement, look()'s three verdicts, release() run exactly
+ * once for every slot that leaves, a random script held to a plain model
+ * of the caches it replaced (a linear array with ticks), and four threads
+ * released together by a barrier hammering one cache of reference-counted
+ * entries (under ASan: a slot released twice or used after its release is
+ * a report). Its users are tested on top: test_chain_cache (the verified
+ * chain cache) and test_collateral (the collateral cache).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/lru.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a slot with one owned token, and the release hook's tally ---------- */
+
+#define MAX_TOKENS 4096
+
+/* What release() saw: how many times each token was released. */
+struct tally {
+	int released[MAX_TOKENS];
+	int next; /* tokens handed out so far */
+};
+
+struct token {
+	int id;
+};
+
+struct slot {
+	int64_t value;
+	struct token *t; /* owned by the entry: release() frees it */
+	uint8_t tag;	 /* an odd size, to test the slot stride */
+};
+
+static void slot_release(void *p, void *arg)
+{
+	struct slot *s = p;
+	struct tally *y = arg;
+
+	y->released[s->t->id]++;
+	free(s->t); /* a second release of the same slot is a double free under ASan */
+}
+
+static struct lru *new_cache(size_t cap, enum lru_order order, struct tally *y)
+{
+	struct lru_type type = {
+	    .slot_size = sizeof(struct slot), .order = order, .release = slot_release, .release_arg = y};
+	struct lru *l = lru_new(cap, &type);
+
+	assert_non_null(l);
+	return l;
+}
+
+/* Keys that differ from each other in one byte only: the whole key counts. */
+static void key_of(uint8_t k[LRU_KEY_SIZE], int i)
+{
+	memset(k, 0x5A, LRU_KEY_SIZE);
+	k[i % LRU_KEY_SIZE] ^= (uint8_t)(1 + i / LRU_KEY_SIZE);
+}
+
+/* Stores value under key i with a new token; returns the token's id. */
+static int put(struct lru *l, struct tally *y, int i, int64_t value)
+{
+	uint8_t k[LRU_KEY_SIZE];
+	struct slot s = {.value = value, .tag = (uint8_t)i};
+
+	assert_true(y->next < MAX_TOKENS);
+	assert_non_null(s.t = malloc(sizeof(*s.t)));
+	s.t->id = y->next++;
+	key_of(k, i);
+	lru_put(l, k, &s);
+	return s.t->id;
+}
+
+/* One lookup: the verdict to give and what the slot found was. */
+struct look {
+	enum lru_verdict verdict;
+	int calls;
+	struct slot seen;
+};
+
+static enum lru_verdict look_record(const void *slot, void *arg)
+{
+	struct look *q = arg;
+
+	q->calls++;
+	memcpy(&q->seen, slot, sizeof(q->seen));
+	return q->verdict;
+}
+
+/* Looks key i up with a look() that says verdict; a hit must find value under key i. */
+static bool get_as(struct lru *l, int i, enum lru_verdict verdict, int64_t *value)
+{
+	uint8_t k[LRU_KEY_SIZE];
+	struct look q = {.verdict = verdict};
+	bool hit;
+
+	key_of(k, i);
+	hit = lru_get(l, k, look_record, &q);
+	assert_int_equal(hit, q.calls == 1 && verdict == LRU_HIT);
+	if (q.calls == 1) {
+		assert_int_equal(q.seen.tag, (uint8_t)i);
+		if (value != NULL)
+			*value = q.seen.value;
+	}
+	return hit;
+}
+
+static bool has(struct lru *l, int i)
+{
+	return get_as(l, i, LRU_HIT, NULL);
+}
+
+static void expect_stats(struct lru *l, uint64_t hits, uint64_t misses)
+{
+	uint64_t h = 99, m = 99;
+
+	lru_stats(l, &h, &m);
+	assert_int_equal(h, hits);
+	assert_int_equal(m, misses);
+}
+
+/* Frees l: every token handed out was released exactly once. */
+static void done(struct lru *l, struct tally *y)
+{
+	lru_free(l);
+	for (int i = 0; i < y->next; i++)
+		if (y->released[i] != 1)
+			fail_msg("token %d released %d times", i, y->released[i]);
+}
+
+/* ---- bounds and lookups ------------------------------------------------ */
+
+static void capacity_and_slot_size_are_bounded(void **state)
+{
+	struct lru_type type = {.slot_size = 8};
+
+	(void)state;
+	assert_null(lru_new(0, &type));
+	assert_null(lru_new(LRU_MAX_CAPACITY + 1, &type));
+	assert_null(lru_new(1, NULL));
+	type.slot_size = 0;
+	assert_null(lru_new(1, &type));
+	type.slot_size = LRU_MAX_SLOT + 1;
+	assert_null(lru_new(1, &type));
+	type.slot_size = LRU_MAX_SLOT;
+	lru_free(lru_new(1, &type));
+	type.slot_size = 8;
+	lru_free(lru_new(LRU_MAX_CAPACITY, &type)); /* allocated, untouched: cheap */
+	lru_free(NULL);
+}
+
+static void a_stored_key_is_found_with_its_slot(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(4, LRU_ORDER_USE, &y);
+	int64_t v = 0;
+
+	(void)state;
+	put(l, &y, 7, 700);
+	assert_true(get_as(l, 7, LRU_HIT, &v));
+	assert_int_equal(v, 700);
+	assert_int_equal(lru_count(l), 1);
+	expect_stats(l, 1, 0);
+	done(l, &y);
+}
+
+static void an_absent_key_is_a_miss_without_calling_look(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(4, LRU_ORDER_USE, &y);
+	uint8_t k[LRU_KEY_SIZE];
+	struct look q = {.verdict = LRU_HIT};
+
+	(void)state;
+	put(l, &y, 1, 100);
+	key_of(k, 2);
+	assert_false(lru_get(l, k, look_record, &q));
+	assert_int_equal(q.calls, 0);
+	expect_stats(l, 0, 1);
+	done(l, &y);
+}
+
+static void a_null_look_hits_every_entry_found(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(2, LRU_ORDER_USE, &y);
+	uint8_t k[LRU_KEY_SIZE];
+
+	(void)state;
+	put(l, &y, 3, 300);
+	key_of(k, 3);
+	assert_true(lru_get(l, k, NULL, NULL));
+	key_of(k, 4);
+	assert_false(lru_get(l, k, NULL, NULL));
+	expect_stats(l, 1, 1);
+	done(l, &y);
+}
+
+/* 32 x 8 keys, each differing from the others in one byte: all distinct, all found. */
+static void keys_differing_in_any_one_byte_are_distinct(void **state)
+{
+	enum { N = LRU_KEY_SIZE * 8 };
+	struct tally y = {0};
+	struct lru *l = new_cache(N, LRU_ORDER_USE, &y);
+	int64_t v;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		put(l, &y, i, 1000 + i);
+	assert_int_equal(lru_count(l), N);
+	for (int i = 0; i < N; i++) {
+		assert_true(get_as(l, i, LRU_HIT, &v));
+		assert_int_equal(v, 1000 + i);
+	}
+	assert_false(has(l, N)); /* the next key of the same family was never stored */
+	done(l, &y);
+}
+
+/* ---- eviction ---------------------------------------------------------- */
+
+static void use_order_evicts_the_least_recently_stored_or_hit(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(3, LRU_ORDER_USE, &y);
+	int t1, t2;
+
+	(void)state;
+	t1 = put(l, &y, 1, 1);
+	t2 = put(l, &y, 2, 2);
+	put(l, &y, 3, 3);
+	assert_true(has(l, 1)); /* 1 is now the most recent: 2 is the least */
+	put(l, &y, 4, 4);
+	assert_int_equal(y.released[t2], 1);
+	assert_int_equal(y.released[t1], 0);
+	assert_false(has(l, 2));
+	assert_true(has(l, 1) && has(l, 3) && has(l, 4));
+	put(l, &y, 5, 5); /* order now 1 3 4 (oldest first): 1 goes */
+	assert_int_equal(y.released[t1], 1);
+	assert_false(has(l, 1));
+	assert_int_equal(lru_count(l), 3);
+	done(l, &y);
+}
+
+static void store_order_evicts_the_first_stored_even_if_hit(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(3, LRU_ORDER_STORE, &y);
+
+	(void)state;
+	put(l, &y, 1, 1);
+	put(l, &y, 2, 2);
+	put(l, &y, 3, 3);
+	assert_true(has(l, 1) && has(l, 1)); /* hits do not renew it */
+	put(l, &y, 4, 4);
+	assert_false(has(l, 1));
+	assert_true(has(l, 2) && has(l, 3) && has(l, 4));
+	put(l, &y, 5, 5);
+	assert_false(has(l, 2));
+	done(l, &y);
+}
+
+static void capacity_one_keeps_the_last_stored(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(1, LRU_ORDER_USE, &y);
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {
+		put(l, &y, i, i);
+		assert_true(has(l, i));
+		assert_int_equal(lru_count(l), 1);
+		if (i > 0) {
+			assert_false(has(l, i - 1));
+			assert_int_equal(y.released[i - 1], 1);
+		}
+	}
+	done(l, &y);
+}
+
+/* In both orders a put under a stored key replaces its slot and makes it the most recent. */
+static void a_put_under_the_same_key_replaces_and_renews_it(void **state)
+{
+	static const enum lru_order orders[] = {LRU_ORDER_USE, LRU_ORDER_STORE};
+
+	(void)state;
+	for (size_t o = 0; o < 2; o++) {
+		struct tally y = {0};
+		struct lru *l = new_cache(2, orders[o], &y);
+		int64_t v = 0;
+		int first;
+
+		first = put(l, &y, 1, 10);
+		put(l, &y, 2, 20);
+		put(l, &y, 1, 11);
+		assert_int_equal(y.released[first], 1); /* the old slot's token, at once */
+		assert_int_equal(lru_count(l), 2);
+		assert_true(get_as(l, 1, LRU_HIT, &v));
+		assert_int_equal(v, 11);
+		put(l, &y, 3, 30); /* 1 was renewed by its replacement: 2 goes */
+		assert_false(has(l, 2));
+		assert_true(has(l, 1) && has(l, 3));
+		done(l, &y);
+	}
+}
+
+/* ---- look()'s verdicts --------------------------------------------------- */
+
+static void a_miss_verdict_keeps_the_entry(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(2, LRU_ORDER_USE, &y);
+	int t;
+
+	(void)state;
+	t = put(l, &y, 1, 1);
+	assert_false(get_as(l, 1, LRU_MISS, NULL));
+	assert_int_equal(lru_count(l), 1);
+	assert_int_equal(y.released[t], 0);
+	assert_true(has(l, 1));
+	expect_stats(l, 1, 1);
+	done(l, &y);
+}
+
+static void a_miss_verdict_does_not_renew_the_entry(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(2, LRU_ORDER_USE, &y);
+
+	(void)state;
+	put(l, &y, 1, 1);
+	put(l, &y, 2, 2);
+	assert_false(get_as(l, 1, LRU_MISS, NULL));
+	put(l, &y, 3, 3); /* 1 is still the least recent */
+	assert_false(has(l, 1));
+	assert_true(has(l, 2));
+	done(l, &y);
+}
+
+static void a_drop_verdict_releases_the_entry_once_and_frees_its_place(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(2, LRU_ORDER_USE, &y);
+	int t1;
+
+	(void)state;
+	t1 = put(l, &y, 1, 1);
+	put(l, &y, 2, 2);
+	assert_false(get_as(l, 1, LRU_DROP, NULL));
+	assert_int_equal(y.released[t1], 1);
+	assert_int_equal(lru_count(l), 1);
+	assert_false(has(l, 1));
+	put(l, &y, 3, 3); /* the dropped entry's place: nothing evicted */
+	assert_true(has(l, 2) && has(l, 3));
+	assert_int_equal(lru_count(l), 2);
+	expect_stats(l, 2, 2);
+	done(l, &y);
+}
+
+/* ---- a random script held to a model of the caches the skeleton replaced ---- */
+
+/* The old caches: an array of keys with ticks, the least tick evicted. */
+struct model {
+	int key[64];
+	int64_t value[64];
+	uint64_t tick[64];
+	size_t n, cap;
+	uint64_t now;
+	enum lru_order order;
+};
+
+static size_t model_find(const struct model *m, int k)
+{
+	size_t i;
+
+	for (i = 0; i < m->n && m->key[i] != k; i++)
+		;
+	return i;
+}
+
+static void model_remove(struct model *m, size_t i)
+{
+	m->n--;
+	m->key[i] = m->key[m->n];
+	m->value[i] = m->value[m->n];
+	m->tick[i] = m->tick[m->n];
+}
+
+static void model_put(struct model *m, int k, int64_t v)
+{
+	size_t i = model_find(m, k), victim = 0;
+
+	if (i == m->n && m->n == m->cap) {
+		for (size_t j = 1; j < m->n; j++)
+			if (m->tick[j] < m->tick[victim])
+				victim = j;
+		model_remove(m, victim);
+		i = m->n;
+	}
+	if (i == m->n)
+		m->n++;
+	m->key[i] = k;
+	m->value[i] = v;
+	m->tick[i] = ++m->now;
+}
+
+/* What lru_get must answer, and the model's own update. */
+static bool model_get(struct model *m, int k, enum lru_verdict verdict, int64_t *value)
+{
+	size_t i = model_find(m, k);
+
+	if (i == m->n)
+		return false;
+	*value = m->value[i];
+	if (verdict == LRU_DROP)
+		model_remove(m, i);
+	if (verdict != LRU_HIT)
+		return false;
+	if (m->order == LRU_ORDER_USE)
+		m->tick[i] = ++m->now;
+	return true;
+}
+
+static uint32_t next_rand(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static void run_against_model(size_t cap, enum lru_order order, uint32_t seed)
+{
+	static const enum lru_verdict verdicts[] = {LRU_HIT, LRU_HIT, LRU_HIT, LRU_MISS, LRU_DROP};
+	struct tally *y = calloc(1, sizeof(*y));
+	struct model m = {.cap = cap, .order = order};
+	struct lru *l;
+	int keys = (int)cap * 2 + 1;
+
+	assert_non_null(y);
+	l = new_cache(cap, order, y);
+	for (int step = 0; step < 1500; step++) {
+		int k = (int)(next_rand(&seed) % (uint32_t)keys);
+
+		if (next_rand(&seed) % 3 == 0) {
+			put(l, y, k, step);
+			model_put(&m, k, step);
+		} else {
+			enum lru_verdict v = verdicts[next_rand(&seed) % 5];
+			int64_t want = -1, got = -1;
+			bool hit = model_get(&m, k, v, &want);
+
+			if (get_as(l, k, v, &got) != hit || got != want)
+				fail_msg("cap %zu order %d step %d key %d: lru %lld, model %lld", cap, (int)order,
+					 step, k, (long long)got, (long long)want);
+		}
+		assert_int_equal(lru_count(l), m.n);
+	}
+	done(l, y);
+	free(y);
+}
+
+static void a_random_script_matches_the_linear_model(void **state)
+{
+	static const size_t caps[] = {1, 2, 3, 5, 8, 13, 64};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		run_against_model(caps[c], LRU_ORDER_USE, 0x9E3779B9u + (uint32_t)c);
+		run_against_model(caps[c], LRU_ORDER_STORE, 0x7F4A7C15u + (uint32_t)c);
+	}
+}
+
+/* ---- four threads on a barrier ------------------------------------------- */
+
+/* A reference-counted object, as the collateral cache's entries are. */
+struct robj {
+	atomic_int refs;
+	uint8_t tag;
+	uint8_t scratch[15];
+};
+
+static atomic_int robj_alive;
+
+static void robj_put_ref(struct robj *o)
+{
+	if (atomic_fetch_sub(&o->refs, 1) == 1) {
+		atomic_fetch_sub(&robj_alive, 1);
+		free(o);
+	}
+}
+
+struct rslot {
+	struct robj *o;
+	uint8_t tag;
+};
+
+static void rslot_release(void *slot, void *arg)
+{
+	(void)arg;
+	robj_put_ref(((struct rslot *)slot)->o);
+}
+
+struct rlook {
+	uint8_t want;
+	bool drop;
+	struct robj *got;
+	atomic_int *wrong; /* slots found under another key's tag */
+};
+
+static enum lru_verdict rlook(const void *slot, void *arg)
+{
+	const struct rslot *s = slot;
+	struct rlook *q = arg;
+
+	if (s->tag != q->want || s->o->tag != q->want) {
+		atomic_fetch_add(q->wrong, 1); /* another key's slot */
+		return LRU_MISS;
+	}
+	if (q->drop)
+		return LRU_DROP;
+	atomic_fetch_add(&s->o->refs, 1); /* the caller's, under the lock */
+	q->got = s->o;
+	return LRU_HIT;
+}
+
+#define THREADS 4
+#define OPS	6000
+#define KEYS	24
+
+struct race {
+	struct lru *l;
+	pthread_barrier_t go;
+	atomic_int wrong;
+	atomic_uint_fast64_t gets;
+};
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+	uint32_t seed = (uint32_t)(uintptr_t)&seed | 1u;
+
+	pthread_barrier_wait(&r->go);
+	for (int i = 0; i < OPS; i++) {
+		uint8_t k[LRU_KEY_SIZE];
+		struct rlook q = {.want = (uint8_t)(next_rand(&seed) % KEYS), .wrong = &r->wrong};
+
+		q.drop = next_rand(&seed) % 16 == 0;
+		key_of(k, q.want);
+		atomic_fetch_add(&r->gets, 1);
+		if (!lru_get(r->l, k, rlook, &q)) {
+			struct robj *o = calloc(1, sizeof(*o));
+			struct rslot s;
+
+			if (o == NULL)
+				continue;
+			atomic_init(&o->refs, 2); /* this thread's and the cache's */
+			atomic_fetch_add(&robj_alive, 1);
+			o->tag = q.want;
+			s.o = o;
+			s.tag = q.want;
+			lru_put(r->l, k, &s);
+			q.got = o;
+		}
+		if (q.got->tag != q.want)
+			atomic_fetch_add(&r->wrong, 1);
+		memset(q.got->scratch, i, sizeof(q.got->scratch)); /* freed memory here trips ASan */
+		robj_put_ref(q.got);
+	}
+	return NULL;
+}
+
+static void four_threads_on_a_barrier_share_one_cache(void **state)
+{
+	struct lru_type type = {.slot_size = sizeof(struct rslot), .order = LRU_ORDER_USE, .release = rslot_release};
+	struct race r = {0};
+	pthread_t t[THREADS];
+	uint64_t hits, misses;
+
+	(void)state;
+	assert_non_null(r.l = lru_new(8, &type));
+	assert_int_equal(pthread_barrier_init(&r.go, NULL, THREADS), 0);
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, race_thread, &r), 0);
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&r.go);
+	assert_int_equal(atomic_load(&r.wrong), 0);
+	lru_stats(r.l, &hits, &misses);
+	assert_int_equal(hits + misses, atomic_load(&r.gets));
+	assert_true(hits > 0 && misses > 0);
+	assert_true(lru_count(r.l) <= 8);
+	assert_int_equal(atomic_load(&robj_alive), (int)lru_count(r.l)); /* the cache's only */
+	lru_free(r.l);
+	assert_int_equal(atomic_load(&robj_alive), 0); /* each released exactly once */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(capacity_and_slot_size_are_bounded),
+	    cmocka_unit_test(a_stored_key_is_found_with_its_slot),
+	    cmocka_unit_test(an_absent_key_is_a_miss_without_calling_look),
+	    cmocka_unit_test(a_null_look_hits_every_entry_found),
+	    cmocka_unit_test(keys_differing_in_any_one_byte_are_distinct),
+	    cmocka_unit_test(use_order_evicts_the_least_recently_stored_or_hit),
+	    cmocka_unit_test(store_order_evicts_the_first_stored_even_if_hit),
+	    cmocka_unit_test(capacity_one_keeps_the_last_stored),
+	    cmocka_unit_test(a_put_under_the_same_key_replaces_and_renews_it),
+	    cmocka_unit_test(a_miss_verdict_keeps_the_entry),
+	    cmocka_unit_test(a_miss_verdict_does_not_renew_the_entry),
+	    cmocka_unit_test(a_drop_verdict_releases_the_entry_once_and_frees_its_place),
+	    cmocka_unit_test(a_random_script_matches_the_linear_model),
+	    cmocka_unit_test(four_threads_on_a_barrier_share_one_cache),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
