@@ -412,7 +412,8 @@ static char *result_type(struct ectx *x, const struct wc *c)
  * The first firing's bindings (explain). Strings live in the plan (the
  * identifier, constant types; the result holds a reference to the plan),
  * in static storage (the three issuers) or in the result's arena; values
- * are references.
+ * are borrowed: the result's final incoming set holds a reference to each
+ * (a dotted member through its parent object).
  */
 static int trace_bindings(struct ectx *x)
 {
@@ -437,7 +438,7 @@ static int trace_bindings(struct ectx *x)
 		b->issuer = iss != NULL ? (char *)iss : arena_strdup(x->arena, c->issuer);
 		if (b->type == NULL || b->issuer == NULL)
 			return nomem(x);
-		b->value = json_incref(c->value);
+		b->value = c->value; /* held by the final incoming set, built before the result is returned */
 		t->nbindings++;
 	}
 	return ATTEST_OK;
@@ -475,13 +476,18 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 		json_decref(value);
 		return x->rc;
 	}
-	/* A type owned by the context is copied; anything else lives in the plan or the incoming set. */
-	if (dst != NULL && (type_owned || !type_in_plan ? claim_set_add_issued(dst, type, CLAIM_ISSUER_POLICY, json_incref(value))
-							: claim_set_add_borrowed(dst, type, CLAIM_ISSUER_POLICY, json_incref(value))) !=
+	/*
+	 * A type owned by the context is copied; anything else lives in the
+	 * plan or the incoming set. An issued value's one reference goes to
+	 * the result's set, which outlives the context: the working claim
+	 * borrows it (one reference count fewer to take and drop, both atomic).
+	 */
+	if (dst != NULL && (type_owned || !type_in_plan ? claim_set_add_issued(dst, type, CLAIM_ISSUER_POLICY, value)
+							: claim_set_add_borrowed(dst, type, CLAIM_ISSUER_POLICY, value)) !=
 				   ATTEST_OK) {
+		/* the set has dropped the value */
 		if (type_owned)
 			free((char *)type);
-		json_decref(value);
 		return nomem(x);
 	}
 	w.type = type;
@@ -489,14 +495,15 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 	w.type_plan = !type_owned && type_in_plan;
 	w.issuer = CLAIM_ISSUER_POLICY;
 	w.iss = ISS_POLICY;
-	w.value = value; /* transferred */
-	w.owned = true;
+	w.value = value; /* transferred: to the set (issued) or to the working claim (added) */
+	w.owned = dst == NULL;
 	w.ro = ro && !json_is_boolean(value) && !json_is_integer(value);
 	w.type_id = type_id != -2 ? type_id : pol_intern_lookup_z(x->plan, type);
 	if (wc_push(x, &w) != ATTEST_OK) {
 		if (type_owned)
 			free((char *)type);
-		json_decref(value);
+		if (w.owned)
+			json_decref(value);
 		return x->rc;
 	}
 	return ATTEST_OK;
@@ -998,7 +1005,9 @@ static int run_unconditional_properties(struct ectx *x)
 /*
  * Incoming claims plus the policy's, for explain: types borrowed from the
  * plan or copied into the result's arena (released after this set in
- * policy_result_free), values referenced.
+ * policy_result_free). Values: a reference the context owns (a claim the
+ * policy added) is handed over, any other is taken; this set then keeps
+ * alive every value the bindings of the trace point to.
  */
 static int final_incoming(struct ectx *x, struct claim_set **out)
 {
@@ -1007,29 +1016,25 @@ static int final_incoming(struct ectx *x, struct claim_set **out)
 	if (s == NULL)
 		return nomem(x);
 	for (size_t i = 0; i < x->n; i++) {
-		const struct wc *c = &x->c[i];
+		struct wc *c = &x->c[i];
 		const char *type;
+		json_t *v;
 
 		if (c->virt)
 			continue;
-		if ((type = result_type(x, c)) == NULL ||
-		    claim_set_add_borrowed(s, type, c->issuer, json_incref(c->value)) != ATTEST_OK) {
+		if ((type = result_type(x, c)) == NULL) {
+			claim_set_free(s);
+			return nomem(x);
+		}
+		v = c->owned ? c->value : json_incref(c->value);
+		c->owned = false; /* transferred to the set (which drops it if the add fails) */
+		if (claim_set_add_borrowed(s, type, c->issuer, v) != ATTEST_OK) {
 			claim_set_free(s);
 			return nomem(x);
 		}
 	}
 	*out = s;
 	return ATTEST_OK;
-}
-
-/* Drops the bindings' value references; everything else of the trace is in the arena. */
-static void explain_free(struct policy_explain *e)
-{
-	if (e == NULL)
-		return;
-	for (size_t i = 0; i < e->nrules; i++)
-		for (size_t j = 0; j < e->rules[i].nbindings; j++)
-			json_decref(e->rules[i].bindings[j].value);
 }
 
 void policy_result_free(struct policy_result *r)
@@ -1042,7 +1047,6 @@ void policy_result_free(struct policy_result *r)
 	claim_set_free(r->properties);
 	claim_set_free(r->final_incoming); /* before the arena its types live in */
 	policy_plan_free(r->plan);         /* after the sets that borrow from it */
-	explain_free(r->explain);
 	arena_release(&box->arena);        /* the trace, the denial */
 	free(box);
 }
