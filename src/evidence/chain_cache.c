@@ -41,8 +41,8 @@ struct chain_cache *chain_cache_new(size_t capacity, const struct chain_cache_ty
 	struct lru_type lt = {.order = LRU_ORDER_USE};
 	struct chain_cache *c;
 
-	if (capacity == 0 || capacity > CHAIN_CACHE_MAX_CAPACITY || type == NULL || type->payload_size == 0 ||
-	    type->payload_size > CHAIN_CACHE_MAX_PAYLOAD)
+	/* This cache's own bounds (a payload size of 0 wraps round to refused); lru_new refuses capacity 0. */
+	if (type == NULL || type->payload_size - 1 >= CHAIN_CACHE_MAX_PAYLOAD || capacity > CHAIN_CACHE_MAX_CAPACITY)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
