@@ -170,8 +170,8 @@ static int floor_once(struct quote_case *c, const struct tcg_log *log, const EVP
 	int ok;
 
 	tpm_signature_parse(c->sig, c->sig_len, &s, NULL);
+	/* RSASSA: PKCS#1 v1.5 is an RSA key's default padding, nothing to set. */
 	ok = EVP_DigestVerifyInit(md, &pctx, sig_md, NULL, c->ak) == 1 &&
-	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
 	     EVP_DigestVerify(md, s.signature.rsassa.sig.buffer, s.signature.rsassa.sig.size, c->quote,
 			      c->quote_len) == 1;
 	EVP_MD_CTX_reset(md);

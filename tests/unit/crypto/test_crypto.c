@@ -395,6 +395,40 @@ static void rsa_pkcs1_and_pss_verify_and_refuse_tampering(void **state)
 	EVP_PKEY_free(key);
 }
 
+/*
+ * PSS's mask generation digest is not set by the verifier (OpenSSL's
+ * default is the message digest): a signature made with another MGF1
+ * digest must still be refused.
+ */
+static void rsa_pss_refuses_another_mgf1_digest(void **state)
+{
+	static const char MSG[] = "attestation request";
+	EVP_PKEY *key = tp_key_rsa(2048);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	struct attest_err err;
+	uint8_t same[256], other[256];
+	size_t n1 = sizeof(same), n2 = sizeof(other);
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), NULL, key), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, k ? EVP_sha1() : EVP_sha256()), 1);
+		assert_int_equal(EVP_DigestSign(ctx, k ? other : same, k ? &n2 : &n1, (const uint8_t *)MSG, sizeof(MSG)), 1);
+		EVP_MD_CTX_reset(ctx);
+	}
+	attest_err_clear(&err);
+	assert_int_equal(rsa_verify_pss(key, HASH_SHA256, MSG, sizeof(MSG), same, n1, -1, "jws.signature", &err),
+			 ATTEST_OK);
+	assert_int_equal(rsa_verify_pss(key, HASH_SHA256, MSG, sizeof(MSG), other, n2, -1, "jws.signature", &err),
+			 ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "jws.signature");
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(key);
+}
+
 static void rsa_refuses_an_ec_key(void **state)
 {
 	EVP_PKEY *key = tp_key_ec("P-256");
@@ -1346,6 +1380,7 @@ int main(void)
 	    cmocka_unit_test(ecdsa_rs_le_verifies_zero_extended_p384_fields),
 	    cmocka_unit_test(ecdsa_refuses_an_rsa_key),
 	    cmocka_unit_test(rsa_pkcs1_and_pss_verify_and_refuse_tampering),
+	    cmocka_unit_test(rsa_pss_refuses_another_mgf1_digest),
 	    cmocka_unit_test(rsa_refuses_an_ec_key),
 	    cmocka_unit_test(real_intel_chains_verify_at_their_bundle_time),
 	    cmocka_unit_test(real_amd_rsa_pss_chains_and_reports_verify),

@@ -340,6 +340,60 @@ static void quote_signed_by_another_key_is_refused(void **state)
 	gcp_free(&g);
 }
 
+/* An RSA signature made with the given padding (and MGF1 digest for PSS) over msg, SHA-256. */
+static void rsa_sign(EVP_PKEY *key, int pad, const EVP_MD *mgf1, const uint8_t *msg, size_t n, TPM2B_PUBLIC_KEY_RSA *out)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	size_t len = sizeof(out->buffer);
+
+	assert_int_equal(EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, pad), 1);
+	if (pad == RSA_PKCS1_PSS_PADDING)
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, mgf1), 1);
+	assert_int_equal(EVP_DigestSign(ctx, out->buffer, &len, msg, n), 1);
+	out->size = (UINT16)len;
+	EVP_MD_CTX_free(ctx);
+}
+
+/*
+ * The verifier sets no padding for RSASSA and no MGF1 digest for RSAPSS
+ * (OpenSSL's defaults): each scheme still accepts only its own signatures,
+ * and RSAPSS only with MGF1 over the scheme's hash.
+ */
+static void rsa_signature_schemes_are_not_interchangeable(void **state)
+{
+	static const uint8_t MSG[] = "TPMS_ATTEST bytes";
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	TPMT_SIGNATURE ssa = {.sigAlg = TPM2_ALG_RSASSA}, pss = {.sigAlg = TPM2_ALG_RSAPSS};
+	TPMT_SIGNATURE pss_sha1mgf = {.sigAlg = TPM2_ALG_RSAPSS}, x;
+	struct attest_err err;
+
+	(void)state;
+	ssa.signature.rsassa.hash = pss.signature.rsapss.hash = pss_sha1mgf.signature.rsapss.hash = TPM2_ALG_SHA256;
+	rsa_sign(key, RSA_PKCS1_PADDING, NULL, MSG, sizeof(MSG), &ssa.signature.rsassa.sig);
+	rsa_sign(key, RSA_PKCS1_PSS_PADDING, EVP_sha256(), MSG, sizeof(MSG), &pss.signature.rsapss.sig);
+	rsa_sign(key, RSA_PKCS1_PSS_PADDING, EVP_sha1(), MSG, sizeof(MSG), &pss_sha1mgf.signature.rsapss.sig);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_signature_verify(key, &ssa, MSG, sizeof(MSG), "tpm.quote.signature", &err), ATTEST_OK);
+	assert_int_equal(tpm_signature_verify(key, &pss, MSG, sizeof(MSG), "tpm.quote.signature", &err), ATTEST_OK);
+	/* Each signature under the other scheme's name. */
+	x = ssa;
+	x.sigAlg = TPM2_ALG_RSAPSS;
+	assert_int_equal(tpm_signature_verify(key, &x, MSG, sizeof(MSG), "tpm.quote.signature", &err),
+			 ATTEST_E_VERIFY);
+	x = pss;
+	x.sigAlg = TPM2_ALG_RSASSA;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_signature_verify(key, &x, MSG, sizeof(MSG), "tpm.quote.signature", &err),
+			 ATTEST_E_VERIFY);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_signature_verify(key, &pss_sha1mgf, MSG, sizeof(MSG), "tpm.quote.signature", &err),
+			 ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.quote.signature");
+	EVP_PKEY_free(key);
+}
+
 static void trailing_bytes_after_structures_are_refused(void **state)
 {
 	struct gcp g;
@@ -964,6 +1018,7 @@ int main(void)
 	    cmocka_unit_test(a_full_cache_evicts_its_oldest_chain_and_stays_correct),
 	    cmocka_unit_test(threads_share_one_aik_cache),
 	    cmocka_unit_test(quote_signed_by_another_key_is_refused),
+	    cmocka_unit_test(rsa_signature_schemes_are_not_interchangeable),
 	    cmocka_unit_test(trailing_bytes_after_structures_are_refused),
 	    cmocka_unit_test(tpm2b_public_and_tpmt_public_give_the_same_key),
 	    cmocka_unit_test(azure_vtpm_quote_verifies_with_its_ak_and_nonce),
