@@ -165,8 +165,9 @@ static int evp_verify(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t 
 	 * (RFC 8017 §9.1 recommends the same; RFC 7518 §3.5 requires it for
 	 * PS256): setting it again is a provider parameter round trip, ~2 us.
 	 */
-	if (pad != 0 && (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) != 1 ||
-			 (pad == RSA_PKCS1_PSS_PADDING && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt_len) != 1))) {
+	if (pad != 0 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) != 1 ||
+	     (pad == RSA_PKCS1_PSS_PADDING && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt_len) != 1))) {
 		rc =
 		    sig_err(err, ATTEST_E_INVALID, code, ".key", "the key does not support this RSA padding");
 		goto out;

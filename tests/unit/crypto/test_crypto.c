@@ -416,14 +416,18 @@ static void rsa_pss_refuses_another_mgf1_digest(void **state)
 		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
 		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), 1);
 		assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, k ? EVP_sha1() : EVP_sha256()), 1);
-		assert_int_equal(EVP_DigestSign(ctx, k ? other : same, k ? &n2 : &n1, (const uint8_t *)MSG, sizeof(MSG)), 1);
+		assert_int_equal(
+		    EVP_DigestSign(ctx, k ? other : same, k ? &n2 : &n1, (const uint8_t *)MSG, sizeof(MSG)),
+		    1);
 		EVP_MD_CTX_reset(ctx);
 	}
 	attest_err_clear(&err);
-	assert_int_equal(rsa_verify_pss(key, HASH_SHA256, MSG, sizeof(MSG), same, n1, -1, "jws.signature", &err),
-			 ATTEST_OK);
-	assert_int_equal(rsa_verify_pss(key, HASH_SHA256, MSG, sizeof(MSG), other, n2, -1, "jws.signature", &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    rsa_verify_pss(key, HASH_SHA256, MSG, sizeof(MSG), same, n1, -1, "jws.signature", &err),
+	    ATTEST_OK);
+	assert_int_equal(
+	    rsa_verify_pss(key, HASH_SHA256, MSG, sizeof(MSG), other, n2, -1, "jws.signature", &err),
+	    ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "jws.signature");
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(key);

@@ -341,7 +341,8 @@ static void quote_signed_by_another_key_is_refused(void **state)
 }
 
 /* An RSA signature made with the given padding (and MGF1 digest for PSS) over msg, SHA-256. */
-static void rsa_sign(EVP_PKEY *key, int pad, const EVP_MD *mgf1, const uint8_t *msg, size_t n, TPM2B_PUBLIC_KEY_RSA *out)
+static void rsa_sign(EVP_PKEY *key, int pad, const EVP_MD *mgf1, const uint8_t *msg, size_t n,
+		     TPM2B_PUBLIC_KEY_RSA *out)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
@@ -370,13 +371,16 @@ static void rsa_signature_schemes_are_not_interchangeable(void **state)
 	struct attest_err err;
 
 	(void)state;
-	ssa.signature.rsassa.hash = pss.signature.rsapss.hash = pss_sha1mgf.signature.rsapss.hash = TPM2_ALG_SHA256;
+	ssa.signature.rsassa.hash = pss.signature.rsapss.hash = pss_sha1mgf.signature.rsapss.hash =
+	    TPM2_ALG_SHA256;
 	rsa_sign(key, RSA_PKCS1_PADDING, NULL, MSG, sizeof(MSG), &ssa.signature.rsassa.sig);
 	rsa_sign(key, RSA_PKCS1_PSS_PADDING, EVP_sha256(), MSG, sizeof(MSG), &pss.signature.rsapss.sig);
 	rsa_sign(key, RSA_PKCS1_PSS_PADDING, EVP_sha1(), MSG, sizeof(MSG), &pss_sha1mgf.signature.rsapss.sig);
 	attest_err_clear(&err);
-	assert_int_equal(tpm_signature_verify(key, &ssa, MSG, sizeof(MSG), "tpm.quote.signature", &err), ATTEST_OK);
-	assert_int_equal(tpm_signature_verify(key, &pss, MSG, sizeof(MSG), "tpm.quote.signature", &err), ATTEST_OK);
+	assert_int_equal(tpm_signature_verify(key, &ssa, MSG, sizeof(MSG), "tpm.quote.signature", &err),
+			 ATTEST_OK);
+	assert_int_equal(tpm_signature_verify(key, &pss, MSG, sizeof(MSG), "tpm.quote.signature", &err),
+			 ATTEST_OK);
 	/* Each signature under the other scheme's name. */
 	x = ssa;
 	x.sigAlg = TPM2_ALG_RSAPSS;
@@ -388,8 +392,9 @@ static void rsa_signature_schemes_are_not_interchangeable(void **state)
 	assert_int_equal(tpm_signature_verify(key, &x, MSG, sizeof(MSG), "tpm.quote.signature", &err),
 			 ATTEST_E_VERIFY);
 	attest_err_clear(&err);
-	assert_int_equal(tpm_signature_verify(key, &pss_sha1mgf, MSG, sizeof(MSG), "tpm.quote.signature", &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    tpm_signature_verify(key, &pss_sha1mgf, MSG, sizeof(MSG), "tpm.quote.signature", &err),
+	    ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.quote.signature");
 	EVP_PKEY_free(key);
 }
