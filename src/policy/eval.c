@@ -67,6 +67,8 @@ struct ectx {
 	struct policy_rule_trace *trace;
 	struct policy_denial *denial;
 	struct arena *arena; /* the result's: explain and denial texts, bindings, trace */
+	char *tp;            /* text pool: the unused end of a chunk of the arena (text_take) */
+	size_t tp_left;
 };
 
 /*
@@ -81,6 +83,47 @@ struct result_box {
 
 /* Bound on one result's trace; the trace of the largest plan (2048 rules) stays far below it. */
 #define POL_RESULT_ARENA_MAX ((size_t)256 << 20)
+
+/*
+ * Texts of the result (explain and denial strings, copied claim types) are
+ * carved from chunks of the result's arena: no rounding, no zeroing per
+ * string, one arena allocation per POL_TEXT_CHUNK bytes.
+ */
+#define POL_TEXT_CHUNK 2048
+
+static int nomem(struct ectx *x);
+
+/* n bytes of text storage owned by the result (not zeroed), or NULL. */
+static char *text_take(struct ectx *x, size_t n)
+{
+	char *p;
+
+	if (n > POL_TEXT_CHUNK)
+		return arena_alloc(x->arena, n); /* a long text gets its own allocation */
+	if (n > x->tp_left) {
+		if ((x->tp = arena_alloc(x->arena, POL_TEXT_CHUNK)) == NULL) {
+			x->tp_left = 0;
+			return NULL;
+		}
+		x->tp_left = POL_TEXT_CHUNK;
+	}
+	p = x->tp;
+	x->tp += n;
+	x->tp_left -= n;
+	return p;
+}
+
+/* A NUL-terminated copy of n bytes of s owned by the result, or NULL. */
+static char *text_dup(struct ectx *x, const char *s, size_t n)
+{
+	char *d = n < SIZE_MAX ? text_take(x, n + 1) : NULL;
+
+	if (d != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
 
 static uint8_t issuer_of(const char *s)
 {
@@ -402,10 +445,19 @@ static const char *issuer_const(uint8_t iss)
 				   : NULL;
 }
 
-/* A claim's type as the result may keep it: the plan's constant, else a copy in the result's arena. */
+/*
+ * A claim's type as the result may keep it: a constant of the plan (the
+ * result holds a reference to the plan) when it is one, or when the plan
+ * interned the same name (every type a condition names), else a copy in
+ * the result's arena.
+ */
 static char *result_type(struct ectx *x, const struct wc *c)
 {
-	return c->type_plan ? (char *)c->type : arena_strdup(x->arena, c->type);
+	if (c->type_plan)
+		return (char *)c->type;
+	if (c->type_id >= 0)
+		return (char *)x->plan->names[c->type_id];
+	return text_dup(x, c->type, strlen(c->type));
 }
 
 /*
@@ -435,7 +487,7 @@ static int trace_bindings(struct ectx *x)
 		iss = issuer_const(c->iss);
 		b->ident = (char *)r->slot_names[s];
 		b->type = result_type(x, c);
-		b->issuer = iss != NULL ? (char *)iss : arena_strdup(x->arena, c->issuer);
+		b->issuer = iss != NULL ? (char *)iss : text_dup(x, c->issuer, strlen(c->issuer));
 		if (b->type == NULL || b->issuer == NULL)
 			return nomem(x);
 		b->value = c->value; /* held by the final incoming set, built before the result is returned */
@@ -658,6 +710,7 @@ static int run_rule(struct ectx *x, const struct pol_rule *r, struct policy_rule
  * itself).
  */
 #define PIECE_CAP (16 + POL_BRIEF_MAX + 2) /* "valueType != " and a brief */
+_Static_assert(PIECE_CAP >= sizeof("valueType != ") - 1 + POL_BRIEF_MAX + 2, "room for a test's text");
 
 struct piece {
 	const char *ext; /* NULL: the text is buf */
@@ -683,24 +736,6 @@ static void piece_add(struct piece *p, const char *s, size_t n)
 	p->buf[p->n] = '\0';
 }
 
-/* Concatenates n pieces of known lengths into a new string in the arena. */
-static char *arena_cat(struct arena *a, const char *const *parts, const size_t *lens, unsigned n)
-{
-	size_t total = 0;
-	char *s, *d;
-
-	for (unsigned i = 0; i < n; i++)
-		total += lens[i];
-	if ((s = d = arena_alloc(a, total + 1)) == NULL)
-		return NULL;
-	for (unsigned i = 0; i < n; i++) {
-		memcpy(d, parts[i], lens[i]);
-		d += lens[i];
-	}
-	*d = '\0';
-	return s;
-}
-
 static const char *negate_op(enum pol_op op)
 {
 	static const char *const N[] = {"!=", "==", ">=", ">", "<=", "<"};
@@ -724,21 +759,13 @@ static int test_text(struct ectx *x, const struct pol_test *t, bool negate, stru
 {
 	json_t *rhs = NULL;
 	bool ro;
-	char v[POL_BRIEF_MAX + 2];
 	const char *op = negate ? negate_op(t->op) : pol_op_str(t->op);
-	int n = 7;
+	int n;
 
 	if (t->rhs->kind == EX_CONST)
 		rhs = json_incref(t->rhs->konst);
 	else if (eval_expr(x, t->rhs, &rhs, &ro) != ATTEST_OK)
 		x->rc = ATTEST_OK, attest_err_clear(x->err); /* explain only: describe what we can */
-	if (rhs == NULL)
-		memcpy(v, "(error)", 8);
-	else if ((n = pol_value_brief_to(rhs, v)) < 0) {
-		json_decref(rhs);
-		return nomem(x);
-	}
-	json_decref(rhs);
 	out->ext = NULL;
 	out->n = 0;
 	if (t->prop != PROP_VALUE) {
@@ -747,7 +774,16 @@ static int test_text(struct ectx *x, const struct pol_test *t, bool negate, stru
 	}
 	piece_add(out, op, strlen(op));
 	piece_add(out, " ", 1);
-	piece_add(out, v, (size_t)n);
+	if (rhs == NULL) {
+		piece_add(out, "(error)", 7);
+		return ATTEST_OK;
+	}
+	/* The rendering goes straight after the prefix (at most "valueType != "): PIECE_CAP leaves room. */
+	n = pol_value_brief_to(rhs, out->buf + out->n);
+	json_decref(rhs);
+	if (n < 0)
+		return nomem(x);
+	out->n += (size_t)n;
 	return ATTEST_OK;
 }
 
@@ -867,13 +903,26 @@ static int trace_why(struct ectx *x)
 	if (rc != ATTEST_OK)
 		return rc;
 	if (u.cond != NULL) {
-		const char *parts[5] = {u.claim_type, " expected ", piece_str(&u.expected), ", found ",
-					piece_str(&u.found)};
-		const size_t lens[5] = {strlen(u.claim_type), 10, u.expected.n, 8, u.found.n};
+		/* "<claim type> expected <expected>, found <found>" */
+		size_t ctn = strlen(u.claim_type);
+		char *d = text_take(x, ctn + 10 + u.expected.n + 8 + u.found.n + 1);
 
-		x->trace->why = arena_cat(x->arena, parts, lens, 5);
+		if ((x->trace->why = d) != NULL) {
+			memcpy(d, u.claim_type, ctn);
+			d += ctn;
+			memcpy(d, " expected ", 10);
+			d += 10;
+			memcpy(d, piece_str(&u.expected), u.expected.n);
+			d += u.expected.n;
+			memcpy(d, ", found ", 8);
+			d += 8;
+			memcpy(d, piece_str(&u.found), u.found.n);
+			d[u.found.n] = '\0';
+		}
 	} else {
-		x->trace->why = arena_strdup(x->arena, "matched only after its own additions");
+		static const char ADDED[] = "matched only after its own additions";
+
+		x->trace->why = text_dup(x, ADDED, sizeof(ADDED) - 1);
 	}
 	return x->trace->why != NULL ? ATTEST_OK : nomem(x);
 }
@@ -899,9 +948,9 @@ static int denial_texts(struct ectx *x, const char *claim_type, const struct pie
 {
 	struct policy_denial *d = x->denial;
 
-	if ((d->claim_type = arena_strdup(x->arena, claim_type)) == NULL ||
-	    (d->expected = arena_memdup(x->arena, piece_str(expected), expected->n)) == NULL ||
-	    (d->found = arena_memdup(x->arena, piece_str(found), found->n)) == NULL)
+	if ((d->claim_type = text_dup(x, claim_type, strlen(claim_type))) == NULL ||
+	    (d->expected = text_dup(x, piece_str(expected), expected->n)) == NULL ||
+	    (d->found = text_dup(x, piece_str(found), found->n)) == NULL)
 		return nomem(x);
 	return ATTEST_OK;
 }
