@@ -25,9 +25,10 @@ struct lru {
 	pthread_mutex_t lock;
 	struct lru_type type;
 	size_t stride;		       /* bytes between slots */
-	uint32_t cap, n, used, mask;   /* mask: buckets - 1 */
+	uint32_t cap, n, used;
+	unsigned shift;		       /* 64 - log2(buckets): the hash's top bits pick the bucket */
 	uint32_t newest, oldest, free; /* heads of the recency and free lists */
-	uint64_t seed, hits, misses;
+	uint64_t mult, hits, misses; /* mult: the hash's odd multiplier */
 	uint32_t *bucket;
 	struct lru_node *node;
 	unsigned char *slot;
@@ -39,37 +40,37 @@ static void *slot_at(const struct lru *l, uint32_t i)
 }
 
 /*
- * The bucket of a key: every 8-byte word mixed in by a multiply, then
- * MurmurHash3's 64-bit finaliser, so keys that differ in any one byte
- * (fixed names, tests' keys) spread as well as digests do.
+ * The bucket of a key: its four 8-byte words folded into one (each
+ * rotated, so equal words do not cancel), then multiplied by the cache's
+ * random odd multiplier, the bucket being the product's top bits
+ * (multiplicative hashing, Knuth TAOCP 6.4). A difference in any byte of
+ * the key changes the product from that byte's place upward, so keys that
+ * differ in one byte (fixed names, tests' keys) spread as digests do; and
+ * not knowing the multiplier, a client cannot tell which keys share a
+ * bucket.
  */
 static uint32_t bucket_of(const struct lru *l, const uint8_t key[LRU_KEY_SIZE])
 {
-	uint64_t w[LRU_KEY_SIZE / 8], h = l->seed;
+	uint64_t w[LRU_KEY_SIZE / 8], h;
 
 	memcpy(w, key, sizeof(w));
-	for (size_t i = 0; i < LRU_KEY_SIZE / 8; i++)
-		h = (h ^ w[i]) * 0x9E3779B97F4A7C15u;
-	h ^= h >> 33;
-	h *= 0xFF51AFD7ED558CCDu;
-	h ^= h >> 33;
-	h *= 0xC4CEB9FE1A85EC53u;
-	h ^= h >> 33;
-	return (uint32_t)h & l->mask;
+	h = w[0] ^ (w[1] << 16 | w[1] >> 48) ^ (w[2] << 32 | w[2] >> 32) ^ (w[3] << 48 | w[3] >> 16);
+	return (uint32_t)((h * l->mult) >> l->shift);
 }
 
-static uint32_t buckets_for(uint32_t cap)
+/* log2 of the buckets: a power of two at least the capacity, and at least 2 (a shift below 64). */
+static unsigned bucket_bits(uint32_t cap)
 {
-	uint32_t b = 1;
+	unsigned bits = 1;
 
-	while (b < cap)
-		b <<= 1;
-	return b;
+	while ((UINT32_C(1) << bits) < cap)
+		bits++;
+	return bits;
 }
 
 struct lru *lru_new(size_t capacity, const struct lru_type *type)
 {
-	size_t align = alignof(max_align_t);
+	size_t align = alignof(max_align_t), nb;
 	struct lru *l;
 
 	if (capacity == 0 || capacity > LRU_MAX_CAPACITY || type == NULL || type->slot_size == 0 ||
@@ -79,9 +80,10 @@ struct lru *lru_new(size_t capacity, const struct lru_type *type)
 		return NULL;
 	l->type = *type;
 	l->cap = (uint32_t)capacity;
-	l->mask = buckets_for(l->cap) - 1;
+	nb = (size_t)1 << bucket_bits(l->cap);
+	l->shift = 64 - bucket_bits(l->cap);
 	l->stride = (type->slot_size + align - 1) / align * align;
-	l->bucket = malloc(((size_t)l->mask + 1) * sizeof(*l->bucket)); /* all bounded above: no overflow */
+	l->bucket = malloc(nb * sizeof(*l->bucket)); /* all bounded above: no overflow */
 	l->node = malloc(capacity * sizeof(*l->node));
 	l->slot = malloc(capacity * l->stride);
 	if (l->bucket == NULL || l->node == NULL || l->slot == NULL || pthread_mutex_init(&l->lock, NULL) != 0) {
@@ -91,10 +93,11 @@ struct lru *lru_new(size_t capacity, const struct lru_type *type)
 		free(l);
 		return NULL;
 	}
-	/* Without randomness the seed stays 0: lookups are still bounded (lru.h). */
-	if (getrandom(&l->seed, sizeof(l->seed), GRND_NONBLOCK) != (ssize_t)sizeof(l->seed))
-		l->seed = 0;
-	memset(l->bucket, 0xFF, ((size_t)l->mask + 1) * sizeof(*l->bucket)); /* every bucket NIL */
+	/* Without randomness a fixed multiplier (2^64 / golden ratio): lookups are still bounded (lru.h). */
+	if (getrandom(&l->mult, sizeof(l->mult), GRND_NONBLOCK) != (ssize_t)sizeof(l->mult))
+		l->mult = 0x9E3779B97F4A7C15u;
+	l->mult |= 1;
+	memset(l->bucket, 0xFF, nb * sizeof(*l->bucket)); /* every bucket NIL */
 	l->free = l->newest = l->oldest = NIL;
 	return l;
 }
