@@ -24,11 +24,11 @@ struct lru_node {
 struct lru {
 	pthread_mutex_t lock;
 	struct lru_type type;
-	size_t stride;		       /* bytes between slots */
+	size_t stride; /* bytes between slots */
 	uint32_t cap, n, used;
 	unsigned shift;		       /* 64 - log2(buckets): the hash's top bits pick the bucket */
 	uint32_t newest, oldest, free; /* heads of the recency and free lists */
-	uint64_t mult, hits, misses; /* mult: the hash's odd multiplier */
+	uint64_t mult, hits, misses;   /* mult: the hash's odd multiplier */
 	uint32_t *bucket;
 	struct lru_node *node;
 	unsigned char *slot;
@@ -86,7 +86,8 @@ struct lru *lru_new(size_t capacity, const struct lru_type *type)
 	l->bucket = malloc(nb * sizeof(*l->bucket)); /* all bounded above: no overflow */
 	l->node = malloc(capacity * sizeof(*l->node));
 	l->slot = malloc(capacity * l->stride);
-	if (l->bucket == NULL || l->node == NULL || l->slot == NULL || pthread_mutex_init(&l->lock, NULL) != 0) {
+	if (l->bucket == NULL || l->node == NULL || l->slot == NULL ||
+	    pthread_mutex_init(&l->lock, NULL) != 0) {
 		free(l->bucket);
 		free(l->node);
 		free(l->slot);
@@ -178,8 +179,8 @@ static void drop(struct lru *l, uint32_t i)
 	l->n--;
 }
 
-bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE], enum lru_verdict (*look)(const void *slot, void *arg),
-	     void *arg)
+bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
+	     enum lru_verdict (*look)(const void *slot, void *arg), void *arg)
 {
 	enum lru_verdict v = LRU_MISS;
 	uint32_t i;

@@ -78,8 +78,8 @@ void lru_free(struct lru *l);
  * thread can evict the entry meanwhile. true for a hit. Counts one hit or
  * one miss.
  */
-bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE], enum lru_verdict (*look)(const void *slot, void *arg),
-	     void *arg);
+bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
+	     enum lru_verdict (*look)(const void *slot, void *arg), void *arg);
 
 /*
  * Stores a copy of slot's slot_size bytes under key, as the most recent

@@ -18,7 +18,9 @@ struct chain_window {
 };
 
 /* Where the payload starts in a slot. */
-#define PAYLOAD_AT ((sizeof(struct chain_window) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+#define PAYLOAD_AT                                                                                           \
+	((sizeof(struct chain_window) + alignof(max_align_t) - 1) / alignof(max_align_t) *                   \
+	 alignof(max_align_t))
 
 _Static_assert(PAYLOAD_AT + CHAIN_CACHE_MAX_PAYLOAD <= LRU_MAX_SLOT, "a slot holds the largest payload");
 _Static_assert(CHAIN_CACHE_MAX_CAPACITY <= LRU_MAX_CAPACITY, "the skeleton holds the largest capacity");
@@ -41,8 +43,9 @@ struct chain_cache *chain_cache_new(size_t capacity, const struct chain_cache_ty
 	struct lru_type lt = {.order = LRU_ORDER_USE};
 	struct chain_cache *c;
 
-	/* This cache's own bounds (a payload size of 0 wraps round to refused); lru_new refuses capacity 0. */
-	if (type == NULL || type->payload_size - 1 >= CHAIN_CACHE_MAX_PAYLOAD || capacity > CHAIN_CACHE_MAX_CAPACITY)
+	/* Its own bounds (a payload size of 0 wraps round, refused); lru_new refuses capacity 0. */
+	if (type == NULL || type->payload_size - 1 >= CHAIN_CACHE_MAX_PAYLOAD ||
+	    capacity > CHAIN_CACHE_MAX_CAPACITY)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
@@ -85,7 +88,8 @@ static enum lru_verdict chain_look(const void *slot, void *arg)
 	const void *p = (const unsigned char *)slot + PAYLOAD_AT;
 
 	/* Outside the window what was verified no longer holds: a miss, verified in full. */
-	if (q->now < w->valid_from || q->now >= w->valid_until || (q->accept != NULL && !q->accept(p, q->arg)))
+	if (q->now < w->valid_from || q->now >= w->valid_until ||
+	    (q->accept != NULL && !q->accept(p, q->arg)))
 		return LRU_MISS;
 	if (q->out == NULL)
 		return LRU_HIT;

@@ -462,8 +462,8 @@ static void run_against_model(size_t cap, enum lru_order order, uint32_t seed)
 			bool hit = model_get(&m, k, v, &want);
 
 			if (get_as(l, k, v, &got) != hit || got != want)
-				fail_msg("cap %zu order %d step %d key %d: lru %lld, model %lld", cap, (int)order,
-					 step, k, (long long)got, (long long)want);
+				fail_msg("cap %zu order %d step %d key %d: lru %lld, model %lld", cap,
+					 (int)order, step, k, (long long)got, (long long)want);
 		}
 		assert_int_equal(lru_count(l), m.n);
 	}
@@ -583,7 +583,8 @@ static void *race_thread(void *arg)
 
 static void four_threads_on_a_barrier_share_one_cache(void **state)
 {
-	struct lru_type type = {.slot_size = sizeof(struct rslot), .order = LRU_ORDER_USE, .release = rslot_release};
+	struct lru_type type = {
+	    .slot_size = sizeof(struct rslot), .order = LRU_ORDER_USE, .release = rslot_release};
 	struct race r = {0};
 	pthread_t t[THREADS];
 	uint64_t hits, misses;
