@@ -43,6 +43,13 @@ static void put(struct brief *b, const char *s, size_t n)
 
 static bool full(const struct brief *b) { return b->n > POL_BRIEF_MAX; }
 
+/* Appends one byte (the text keeps at most one byte past the limit). */
+static void put1(struct brief *b, char c)
+{
+	if (!full(b))
+		b->p[b->n++] = c;
+}
+
 /* Length of the UTF-8 sequence at s (at most `left` bytes), 0 if invalid (RFC 3629 §3, as jansson's utf8_check_*). */
 static size_t utf8_len(const unsigned char *s, size_t left)
 {
@@ -100,67 +107,87 @@ static void check_rest(struct brief *b, const unsigned char *s, const unsigned c
 }
 
 /*
- * A JSON string. Plain bytes (printable ASCII other than '"' and '\\') are
- * copied eight at a time: claim values are mostly long hex and base64
- * strings. Once the text is full, the rest is only checked for UTF-8.
+ * End of the run of plain bytes (printable ASCII other than '"' and '\\',
+ * which a JSON string carries as they are) at s, looking no further than
+ * lim: eight bytes at a time, since claim values are mostly long hex and
+ * base64 strings.
+ */
+static const unsigned char *plain_run(const unsigned char *s, const unsigned char *lim)
+{
+	uint64_t w;
+
+	while (lim - s >= 8 && (memcpy(&w, s, 8), !word_special(w)))
+		s += 8;
+	while (s < lim && *s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+		s++;
+	return s;
+}
+
+/* One character that is not plain: a UTF-8 sequence as it is, or an escape (jansson's dump_string). */
+static const unsigned char *put_special(struct brief *b, const unsigned char *s, const unsigned char *end)
+{
+	static const char HEX[] = "0123456789ABCDEF";
+	char esc[6] = {'\\', 0, 0, 0, 0, 0};
+	size_t n = 2;
+
+	if (*s >= 0x80) {
+		size_t k = utf8_len(s, (size_t)(end - s));
+
+		if (k == 0) {
+			b->bad = true;
+			return end;
+		}
+		put(b, (const char *)s, k);
+		return s + k;
+	}
+	switch (*s) {
+	case '"': esc[1] = '"'; break;
+	case '\\': esc[1] = '\\'; break;
+	case '\b': esc[1] = 'b'; break;
+	case '\f': esc[1] = 'f'; break;
+	case '\n': esc[1] = 'n'; break;
+	case '\r': esc[1] = 'r'; break;
+	case '\t': esc[1] = 't'; break;
+	default:
+		memcpy(esc + 1, "u00", 3);
+		esc[4] = HEX[*s >> 4];
+		esc[5] = HEX[*s & 0xF];
+		n = 6;
+		break;
+	}
+	put(b, esc, n);
+	return s + 1;
+}
+
+/*
+ * A JSON string. Runs of plain bytes are found without copying and copied
+ * once, and only as far as the text has room; once it is full the rest of
+ * the string is only checked for UTF-8.
  */
 static void put_string(struct brief *b, const char *str, size_t len)
 {
-	static const char HEX[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *)str, *end = s + len;
 
-	put(b, "\"", 1);
-	while (s < end) {
-		uint64_t w;
-		unsigned char c;
+	put1(b, '"');
+	while (s < end && !b->bad) {
+		size_t room = POL_BRIEF_MAX + 1 - b->n;
+		const unsigned char *lim = (size_t)(end - s) < room ? end : s + room;
+		const unsigned char *run = plain_run(s, lim);
 
-		if (end - s >= 8 && POL_BRIEF_MAX + 1 - b->n >= 8 && (memcpy(&w, s, 8), !word_special(w))) {
-			memcpy(b->p + b->n, &w, 8);
-			b->n += 8;
-			s += 8;
-			continue;
+		if (run > s) {
+			memcpy(b->p + b->n, s, (size_t)(run - s));
+			b->n += (size_t)(run - s);
+			s = run;
 		}
 		if (full(b)) {
 			check_rest(b, s, end);
 			return;
 		}
-		c = *s;
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			b->p[b->n++] = (char)c;
-			s++;
-		} else if (c >= 0x80) {
-			size_t k = utf8_len(s, (size_t)(end - s));
-
-			if (k == 0) {
-				b->bad = true;
-				return;
-			}
-			put(b, (const char *)s, k);
-			s += k;
-		} else {
-			char esc[6] = {'\\', 0, 0, 0, 0, 0};
-			size_t n = 2;
-
-			switch (c) {
-			case '"': esc[1] = '"'; break;
-			case '\\': esc[1] = '\\'; break;
-			case '\b': esc[1] = 'b'; break;
-			case '\f': esc[1] = 'f'; break;
-			case '\n': esc[1] = 'n'; break;
-			case '\r': esc[1] = 'r'; break;
-			case '\t': esc[1] = 't'; break;
-			default:
-				memcpy(esc + 1, "u00", 3);
-				esc[4] = HEX[c >> 4];
-				esc[5] = HEX[c & 0xF];
-				n = 6;
-				break;
-			}
-			put(b, esc, n);
-			s++;
-		}
+		if (s < end)
+			s = put_special(b, s, end);
 	}
-	put(b, "\"", 1);
+	if (!b->bad)
+		put1(b, '"');
 }
 
 static void put_integer(struct brief *b, json_int_t v)
@@ -200,28 +227,28 @@ static void put_value(struct brief *b, const json_t *v)
 		break;
 	}
 	case JSON_ARRAY:
-		put(b, "[", 1);
+		put1(b, '[');
 		for (size_t i = 0; i < json_array_size(v) && !full(b) && !b->bad; i++) {
 			if (i > 0)
-				put(b, ",", 1);
+				put1(b, ',');
 			put_value(b, json_array_get(v, i));
 		}
-		put(b, "]", 1);
+		put1(b, ']');
 		break;
 	case JSON_OBJECT: {
 		bool first = true;
 
-		put(b, "{", 1);
+		put1(b, '{');
 		for (void *it = json_object_iter((json_t *)v); it != NULL && !full(b) && !b->bad;
 		     it = json_object_iter_next((json_t *)v, it)) {
 			if (!first)
-				put(b, ",", 1);
+				put1(b, ',');
 			first = false;
 			put_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
-			put(b, ":", 1);
+			put1(b, ':');
 			put_value(b, json_object_iter_value(it));
 		}
-		put(b, "}", 1);
+		put1(b, '}');
 		break;
 	}
 	}
