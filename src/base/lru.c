@@ -133,7 +133,7 @@ static uint32_t find(const struct lru *l, uint32_t b, const uint8_t key[LRU_KEY_
 	return i;
 }
 
-static void list_unlink(struct lru *l, uint32_t i)
+static inline void list_unlink(struct lru *l, uint32_t i)
 {
 	struct lru_node *e = &l->node[i];
 
@@ -147,7 +147,7 @@ static void list_unlink(struct lru *l, uint32_t i)
 		l->oldest = e->newer;
 }
 
-static void list_push_newest(struct lru *l, uint32_t i)
+static inline void list_push_newest(struct lru *l, uint32_t i)
 {
 	l->node[i].newer = NIL;
 	l->node[i].older = l->newest;
