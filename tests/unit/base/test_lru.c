@@ -25,7 +25,7 @@
 
 /* ---- a slot with one owned token, and the release hook's tally ---------- */
 
-#define MAX_TOKENS 4096
+#define MAX_TOKENS 8192
 
 /* What release() saw: how many times each token was released. */
 struct tally {
@@ -371,10 +371,12 @@ static void a_drop_verdict_releases_the_entry_once_and_frees_its_place(void **st
 /* ---- a random script held to a model of the caches the skeleton replaced ---- */
 
 /* The old caches: an array of keys with ticks, the least tick evicted. */
+#define MODEL_MAX 1024
+
 struct model {
-	int key[64];
-	int64_t value[64];
-	uint64_t tick[64];
+	int key[MODEL_MAX];
+	int64_t value[MODEL_MAX];
+	uint64_t tick[MODEL_MAX];
 	size_t n, cap;
 	uint64_t now;
 	enum lru_order order;
@@ -444,36 +446,42 @@ static void run_against_model(size_t cap, enum lru_order order, uint32_t seed)
 {
 	static const enum lru_verdict verdicts[] = {LRU_HIT, LRU_HIT, LRU_HIT, LRU_MISS, LRU_DROP};
 	struct tally *y = calloc(1, sizeof(*y));
-	struct model m = {.cap = cap, .order = order};
+	struct model *m = calloc(1, sizeof(*m));
 	struct lru *l;
-	int keys = (int)cap * 2 + 1;
+	int keys = (int)cap * 2 + 1, steps = cap * 6 > 1500 ? (int)cap * 6 : 1500;
 
 	assert_non_null(y);
+	assert_non_null(m);
+	assert_true(cap <= MODEL_MAX);
+	m->cap = cap;
+	m->order = order;
 	l = new_cache(cap, order, y);
-	for (int step = 0; step < 1500; step++) {
+	for (int step = 0; step < steps; step++) {
 		int k = (int)(next_rand(&seed) % (uint32_t)keys);
 
 		if (next_rand(&seed) % 3 == 0) {
 			put(l, y, k, step);
-			model_put(&m, k, step);
+			model_put(m, k, step);
 		} else {
 			enum lru_verdict v = verdicts[next_rand(&seed) % 5];
 			int64_t want = -1, got = -1;
-			bool hit = model_get(&m, k, v, &want);
+			bool hit = model_get(m, k, v, &want);
 
 			if (get_as(l, k, v, &got) != hit || got != want)
 				fail_msg("cap %zu order %d step %d key %d: lru %lld, model %lld", cap,
 					 (int)order, step, k, (long long)got, (long long)want);
 		}
-		assert_int_equal(lru_count(l), m.n);
+		assert_int_equal(lru_count(l), m->n);
 	}
 	done(l, y);
+	free(m);
 	free(y);
 }
 
 static void a_random_script_matches_the_linear_model(void **state)
 {
-	static const size_t caps[] = {1, 2, 3, 5, 8, 13, 64};
+	/* 1000: a table of 1024 buckets, chains of several entries unlinked from their middle. */
+	static const size_t caps[] = {1, 2, 3, 5, 8, 13, 64, 1000};
 
 	(void)state;
 	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
