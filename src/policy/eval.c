@@ -237,7 +237,11 @@ static int ctx_init(struct ectx *x, const struct policy_plan *plan, const struct
 			return nomem(x);
 		x->cap = 2 * nin;
 	}
-	/* The incoming claims, borrowed, linked into their type buckets. */
+	/*
+	 * The incoming claims, borrowed, linked into their type buckets. A
+	 * claim set stores its common issuers as shared constants: the issuer
+	 * code of the previous claim's pointer is reused without a compare.
+	 */
 	for (size_t i = 0; i < nin; i++) {
 		const struct claim *c = claim_set_at(in, i);
 		struct wc *w = &x->c[i];
@@ -247,7 +251,7 @@ static int ctx_init(struct ectx *x, const struct policy_plan *plan, const struct
 		w->value = c->value;
 		w->type_id = pol_intern_lookup_z(plan, c->type);
 		w->next = -1;
-		w->iss = issuer_of(c->issuer);
+		w->iss = i > 0 && c->issuer == x->c[i - 1].issuer ? x->c[i - 1].iss : issuer_of(c->issuer);
 		w->ro = w->iss == ISS_SERVICE && (c->type[0] == 'p' || c->type[0] == 'e' || c->type[0] == 'b') &&
 			pol_type_readonly(c->type);
 		w->owned = w->type_owned = w->type_plan = w->virt = false;
@@ -904,7 +908,9 @@ static int trace_why(struct ectx *x)
 		return rc;
 	if (u.cond != NULL) {
 		/* "<claim type> expected <expected>, found <found>" */
-		size_t ctn = strlen(u.claim_type);
+		size_t ctn = u.cond->type_id >= 0 && u.claim_type == x->plan->names[u.cond->type_id]
+				     ? x->plan->name_len[u.cond->type_id]
+				     : strlen(u.claim_type);
 		char *d = text_take(x, ctn + 10 + u.expected.n + 8 + u.found.n + 1);
 
 		if ((x->trace->why = d) != NULL) {
