@@ -544,7 +544,7 @@ static enum lru_verdict rlook(const void *slot, void *arg)
 }
 
 #define THREADS 4
-#define OPS	6000
+#define OPS	20000
 #define KEYS	24
 
 struct race {
@@ -589,15 +589,13 @@ static void *race_thread(void *arg)
 	return NULL;
 }
 
-static void four_threads_on_a_barrier_share_one_cache(void **state)
+static void race(enum lru_order order)
 {
-	struct lru_type type = {
-	    .slot_size = sizeof(struct rslot), .order = LRU_ORDER_USE, .release = rslot_release};
+	struct lru_type type = {.slot_size = sizeof(struct rslot), .order = order, .release = rslot_release};
 	struct race r = {0};
 	pthread_t t[THREADS];
 	uint64_t hits, misses;
 
-	(void)state;
 	assert_non_null(r.l = lru_new(8, &type));
 	assert_int_equal(pthread_barrier_init(&r.go, NULL, THREADS), 0);
 	for (int i = 0; i < THREADS; i++)
@@ -613,6 +611,18 @@ static void four_threads_on_a_barrier_share_one_cache(void **state)
 	assert_int_equal(atomic_load(&robj_alive), (int)lru_count(r.l)); /* the cache's only */
 	lru_free(r.l);
 	assert_int_equal(atomic_load(&robj_alive), 0); /* each released exactly once */
+}
+
+static void four_threads_on_a_barrier_share_one_cache(void **state)
+{
+	(void)state;
+	race(LRU_ORDER_USE);
+}
+
+static void four_threads_on_a_barrier_share_one_store_order_cache(void **state)
+{
+	(void)state;
+	race(LRU_ORDER_STORE);
 }
 
 int main(void)
@@ -632,6 +642,7 @@ int main(void)
 	    cmocka_unit_test(a_drop_verdict_releases_the_entry_once_and_frees_its_place),
 	    cmocka_unit_test(a_random_script_matches_the_linear_model),
 	    cmocka_unit_test(four_threads_on_a_barrier_share_one_cache),
+	    cmocka_unit_test(four_threads_on_a_barrier_share_one_store_order_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
