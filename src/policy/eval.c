@@ -817,7 +817,8 @@ struct unmet {
 /* Describes why condition cd has no match: the first claim of its type and the test it fails. */
 static int describe_unmet(struct ectx *x, const struct pol_cond *cd, struct unmet *u)
 {
-	u->claim_type = cd->type_name ? cd->type_name : "(any type)";
+	/* The condition's constant type (its text is the plan's interned name), or any type. */
+	u->claim_type = cd->type_id >= 0 ? x->plan->names[cd->type_id] : "(any type)";
 	if (cd->negated) {
 		for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i))
 			if (cond_match(x, cd, &x->c[i])) {
@@ -908,9 +909,7 @@ static int trace_why(struct ectx *x)
 		return rc;
 	if (u.cond != NULL) {
 		/* "<claim type> expected <expected>, found <found>" */
-		size_t ctn = u.cond->type_id >= 0 && u.claim_type == x->plan->names[u.cond->type_id]
-				     ? x->plan->name_len[u.cond->type_id]
-				     : strlen(u.claim_type);
+		size_t ctn = u.cond->type_id >= 0 ? x->plan->name_len[u.cond->type_id] : strlen(u.claim_type);
 		char *d = text_take(x, ctn + 10 + u.expected.n + 8 + u.found.n + 1);
 
 		if ((x->trace->why = d) != NULL) {

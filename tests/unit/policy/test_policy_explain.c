@@ -459,6 +459,33 @@ static void explain_output_matches_the_golden_file_byte_for_byte(void **state)
 	free(actual);
 }
 
+/*
+ * The trace borrows claim types from the plan and binding values from the
+ * final incoming set: a result must read the same after its plan and the
+ * incoming claims are gone (ASan catches any dangling reference).
+ */
+static void explain_result_outlives_its_plan_and_incoming_claims(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+		const struct ecase *c = &CASES[i];
+		const char *text = c->policy ? c->policy : policy_default_text(strchr(c->name, ' ') + 1);
+		struct claim_set *in = claims_of(&c->claims);
+		struct policy_plan *p = compile_ok(text);
+		struct policy_result *r = eval_ok(p, in, POLICY_EVAL_EXPLAIN);
+		struct text before = {0}, after = {0};
+
+		put_result(&before, r);
+		policy_plan_free(p);
+		claim_set_free(in);
+		put_result(&after, r);
+		assert_string_equal(before.s, after.s);
+		policy_result_free(r);
+		free(before.s);
+		free(after.s);
+	}
+}
+
 /* The golden text must cover what it claims to: a why per rendering path, a denial of each kind. */
 static void golden_cases_reach_every_explain_path(void **state)
 {
@@ -597,6 +624,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(explain_output_matches_the_golden_file_byte_for_byte),
 		cmocka_unit_test(golden_cases_reach_every_explain_path),
+		cmocka_unit_test(explain_result_outlives_its_plan_and_incoming_claims),
 		cmocka_unit_test(value_brief_equals_jansson_text_cut_at_72_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
