@@ -4,12 +4,16 @@
  * libtss2-mu (src/evidence/tpm.c), and the quote check over whatever
  * parses. Input: u16 BE length of the TPMS_ATTEST, the TPMS_ATTEST, then
  * the TPMT_SIGNATURE; the same bytes are also tried as a public area.
+ * tpm_attest_parse and tpm_signature_parse read quotes and RSA signatures
+ * themselves: they must accept exactly what libtss2-mu accepts, into the
+ * same structure (abort otherwise).
  */
 #include "evidence/tpm.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <tss2/tss2_mu.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,6 +25,29 @@ static EVP_PKEY *fixed_key(void)
 	if (k == NULL)
 		k = EVP_RSA_gen(2048);
 	return k;
+}
+
+/* The parsers against libtss2-mu on the same bytes: the same verdict and structure. */
+static void same_as_tss2(const uint8_t *p, size_t n, const uint8_t *sp, size_t sn)
+{
+	TPMS_ATTEST a, ra;
+	TPMT_SIGNATURE s, rs;
+	size_t off = 0;
+	bool ok, ref;
+
+	memset(&a, 0, sizeof(a));
+	memset(&ra, 0, sizeof(ra));
+	ok = tpm_attest_parse(p, n, &a, NULL) == 0;
+	ref = Tss2_MU_TPMS_ATTEST_Unmarshal(p, n, &off, &ra) == TSS2_RC_SUCCESS && off == n;
+	if (ok != ref || (ok && memcmp(&a, &ra, sizeof(a)) != 0))
+		abort();
+	memset(&s, 0, sizeof(s));
+	memset(&rs, 0, sizeof(rs));
+	off = 0;
+	ok = tpm_signature_parse(sp, sn, &s, NULL) == 0;
+	ref = Tss2_MU_TPMT_SIGNATURE_Unmarshal(sp, sn, &off, &rs) == TSS2_RC_SUCCESS && off == sn;
+	if (ok != ref || (ok && memcmp(&s, &rs, sizeof(s)) != 0))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -45,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	alen = (size_t)data[0] << 8 | data[1];
 	if (alen > size - 2)
 		return 0;
+	same_as_tss2(data + 2, alen, data + 2 + alen, size - 2 - alen);
 	if (tpm_attest_parse(data + 2, alen, &a, NULL) == 0 && a.type == TPM2_ST_ATTEST_QUOTE) {
 		uint8_t d[64];
 		size_t dl;

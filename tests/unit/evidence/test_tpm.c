@@ -399,6 +399,117 @@ static void rsa_signature_schemes_are_not_interchangeable(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* tpm_attest_parse / tpm_signature_parse and libtss2-mu on the same bytes: same verdict, same structure. */
+static void expect_same_as_tss2(const uint8_t *p, size_t n, bool signature)
+{
+	size_t off = 0;
+	bool ok, ref;
+
+	if (signature) {
+		TPMT_SIGNATURE s, rs;
+
+		memset(&s, 0, sizeof(s));
+		memset(&rs, 0, sizeof(rs));
+		ok = tpm_signature_parse(p, n, &s, NULL) == ATTEST_OK;
+		ref = Tss2_MU_TPMT_SIGNATURE_Unmarshal(p, n, &off, &rs) == TSS2_RC_SUCCESS && off == n;
+		assert_int_equal(ok, ref);
+		if (ok)
+			assert_memory_equal(&s, &rs, sizeof(s));
+	} else {
+		TPMS_ATTEST a, ra;
+
+		memset(&a, 0, sizeof(a));
+		memset(&ra, 0, sizeof(ra));
+		ok = tpm_attest_parse(p, n, &a, NULL) == ATTEST_OK;
+		ref = Tss2_MU_TPMS_ATTEST_Unmarshal(p, n, &off, &ra) == TSS2_RC_SUCCESS && off == n;
+		assert_int_equal(ok, ref);
+		if (ok)
+			assert_memory_equal(&a, &ra, sizeof(a));
+	}
+}
+
+/* Every byte of p set to each telling value, every length cut, one byte too many. */
+static void sweep_same_as_tss2(const uint8_t *p, size_t n, bool signature)
+{
+	static const uint8_t values[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x10, 0x11, 0x14, 0x16,
+					 0x18, 0x40, 0x41, 0x44, 0x7f, 0x80, 0xfe, 0xff};
+	uint8_t *m = malloc(n + 1);
+
+	assert_non_null(m);
+	expect_same_as_tss2(p, n, signature);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t v = 0; v < sizeof(values); v++) {
+			memcpy(m, p, n);
+			m[i] = values[v];
+			expect_same_as_tss2(m, n, signature);
+		}
+		expect_same_as_tss2(p, i, signature);
+	}
+	memcpy(m, p, n);
+	m[n] = 0;
+	expect_same_as_tss2(m, n + 1, signature);
+	free(m);
+}
+
+/*
+ * Quotes (TPMS_ATTEST) and RSA signatures are read without libtss2-mu
+ * (tpm.c: quote_attest_read, rsa_signature_read): on a two-bank quote, an
+ * RSAPSS signature, an ECDSA one (left to libtss2-mu) and the real GCP
+ * quote, every byte changed and every cut gives libtss2-mu's verdict and
+ * structure.
+ */
+static void quote_and_signature_readers_agree_with_tss2(void **state)
+{
+	TPMS_ATTEST a;
+	TPMT_SIGNATURE s;
+	uint8_t buf[sizeof(TPMS_ATTEST)];
+	size_t n = 0;
+	const char *dir = test_vectors_dir();
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.magic = TPM2_GENERATED_VALUE;
+	a.type = TPM2_ST_ATTEST_QUOTE;
+	a.qualifiedSigner.size = 34;
+	memset(a.qualifiedSigner.name, 0x11, 34);
+	a.extraData.size = 32;
+	memset(a.extraData.buffer, 0x5c, 32);
+	a.clockInfo.clock = 0x0102030405060708ull;
+	a.clockInfo.safe = 1;
+	a.attested.quote.pcrSelect.count = 2;
+	a.attested.quote.pcrSelect.pcrSelections[0] =
+	    (TPMS_PCR_SELECTION){.hash = TPM2_ALG_SHA1, .sizeofSelect = 3, .pcrSelect = {0xff, 0xff, 0xff}};
+	a.attested.quote.pcrSelect.pcrSelections[1] =
+	    (TPMS_PCR_SELECTION){.hash = TPM2_ALG_SHA256, .sizeofSelect = 3, .pcrSelect = {0x01, 0x80, 0x00}};
+	a.attested.quote.pcrDigest.size = 32;
+	memset(a.attested.quote.pcrDigest.buffer, 0xa5, 32);
+	assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&a, buf, sizeof(buf), &n), TSS2_RC_SUCCESS);
+	sweep_same_as_tss2(buf, n, false);
+	memset(&s, 0, sizeof(s));
+	s.sigAlg = TPM2_ALG_RSAPSS;
+	s.signature.rsapss.hash = TPM2_ALG_SHA256;
+	s.signature.rsapss.sig.size = 64; /* short: the sweep is over every byte */
+	memset(s.signature.rsapss.sig.buffer, 0x3c, 64);
+	n = 0;
+	assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&s, buf, sizeof(buf), &n), TSS2_RC_SUCCESS);
+	sweep_same_as_tss2(buf, n, true);
+	memset(&s, 0, sizeof(s));
+	s.sigAlg = TPM2_ALG_ECDSA;
+	s.signature.ecdsa.hash = TPM2_ALG_SHA256;
+	s.signature.ecdsa.signatureR.size = s.signature.ecdsa.signatureS.size = 32;
+	n = 0;
+	assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&s, buf, sizeof(buf), &n), TSS2_RC_SUCCESS);
+	sweep_same_as_tss2(buf, n, true);
+	if (dir != NULL) {
+		struct gcp g;
+
+		gcp_load(&g);
+		sweep_same_as_tss2(g.quote, g.quote_len, false);
+		expect_same_as_tss2(g.sig, g.sig_len, true);
+		gcp_free(&g);
+	}
+}
+
 static void trailing_bytes_after_structures_are_refused(void **state)
 {
 	struct gcp g;
@@ -1025,6 +1136,7 @@ int main(void)
 	    cmocka_unit_test(quote_signed_by_another_key_is_refused),
 	    cmocka_unit_test(rsa_signature_schemes_are_not_interchangeable),
 	    cmocka_unit_test(trailing_bytes_after_structures_are_refused),
+	    cmocka_unit_test(quote_and_signature_readers_agree_with_tss2),
 	    cmocka_unit_test(tpm2b_public_and_tpmt_public_give_the_same_key),
 	    cmocka_unit_test(azure_vtpm_quote_verifies_with_its_ak_and_nonce),
 	    cmocka_unit_test(pcr_set_refuses_wrong_sizes_and_indexes),
