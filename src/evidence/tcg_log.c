@@ -85,7 +85,8 @@ static int truncated(struct attest_err *err, size_t seq, size_t off, const char 
 	return ATTEST_E_PARSE;
 }
 
-static int push_event(struct tcg_log *log, size_t *cap, const struct tcg_event *ev, struct attest_err *err)
+/* Room for one more event at log->events[log->n_events] (each record is parsed in its place). */
+static int reserve_event(struct tcg_log *log, size_t *cap, struct attest_err *err)
 {
 	if (log->n_events == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
@@ -102,7 +103,6 @@ static int push_event(struct tcg_log *log, size_t *cap, const struct tcg_event *
 		log->events = p;
 		*cap = ncap;
 	}
-	log->events[log->n_events++] = *ev;
 	return ATTEST_OK;
 }
 
@@ -284,25 +284,28 @@ static bool windows_trustpoint_next(const struct cur *c)
 static int parse_records(struct cur *c, struct tcg_log *log, size_t *cap, struct attest_err *err)
 {
 	while (!cur_empty(c)) {
-		struct tcg_event ev;
-		int rc = (log->crypto_agile && !windows_trustpoint_next(c))
-			     ? parse_agile(c, log, log->n_events, &ev, err)
-			     : parse_legacy(c, log->n_events, &ev, err);
+		struct tcg_event *ev;
+		int rc = reserve_event(log, cap, err);
 
 		if (rc != ATTEST_OK)
 			return rc;
-		if (ev.pcr == WINDOWS_TRUSTPOINT_PCR && ev.type == EV_NO_ACTION) {
-			ev.digests = 0; /* never extended */
-			memset(ev.digest, 0, sizeof(ev.digest));
-		} else if (ev.pcr >= TPM_PCR_COUNT) {
+		ev = &log->events[log->n_events];
+		rc = (log->crypto_agile && !windows_trustpoint_next(c))
+			 ? parse_agile(c, log, log->n_events, ev, err)
+			 : parse_legacy(c, log->n_events, ev, err);
+		if (rc != ATTEST_OK)
+			return rc;
+		if (ev->pcr == WINDOWS_TRUSTPOINT_PCR && ev->type == EV_NO_ACTION) {
+			ev->digests = 0; /* never extended */
+			memset(ev->digest, 0, sizeof(ev->digest));
+		} else if (ev->pcr >= TPM_PCR_COUNT) {
 			attest_err_set(err, ATTEST_E_PARSE, "tcg.log.pcr",
-				       "event #%u extends PCR %u; PCRs are 0-23", ev.seq, ev.pcr);
-			attest_err_where(err, "event log+0x%zx", ev.offset);
+				       "event #%u extends PCR %u; PCRs are 0-23", ev->seq, ev->pcr);
+			attest_err_where(err, "event log+0x%zx", ev->offset);
 			return ATTEST_E_PARSE;
 		}
-		note_event(log, &ev);
-		if ((rc = push_event(log, cap, &ev, err)) != ATTEST_OK)
-			return rc;
+		note_event(log, ev);
+		log->n_events++;
 	}
 	return ATTEST_OK;
 }
@@ -349,8 +352,10 @@ int tcg_log_parse(const uint8_t *p, size_t n, struct tcg_log **out, struct attes
 		}
 		note_event(log, &hdr);
 	}
-	if ((rc = push_event(log, &cap, &hdr, err)) != ATTEST_OK ||
-	    (rc = parse_records(&c, log, &cap, err)) != ATTEST_OK)
+	if ((rc = reserve_event(log, &cap, err)) != ATTEST_OK)
+		goto out;
+	log->events[log->n_events++] = hdr;
+	if ((rc = parse_records(&c, log, &cap, err)) != ATTEST_OK)
 		goto out;
 	*out = log;
 	log = NULL; /* transferred */
