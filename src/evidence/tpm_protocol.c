@@ -242,29 +242,29 @@ static int context_decode(const uint8_t *plain, size_t pl, struct tpm_context *c
 int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, size_t ctx_len, int64_t now,
 		     struct tpm_context *out, struct attest_err *err)
 {
-	uint8_t *raw = NULL, plain[CONTEXT_PLAIN_MAX];
+	/* Decoded on the stack: a context that does not fit was not issued here. */
+	uint8_t raw[sizeof(CONTEXT_MAGIC) + GCM_IV_LEN + CONTEXT_PLAIN_MAX + GCM_TAG_LEN + 3];
+	uint8_t plain[CONTEXT_PLAIN_MAX];
 	size_t n = 0, pl;
 	struct tpm_context c;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	if (ctx_b64 == NULL || b64_decode(ctx_b64, ctx_len, &raw, &n) != 0)
+	if (ctx_b64 != NULL && ctx_len > (sizeof(raw) - 3) / 3 * 4 + 3)
+		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
+				      "service_context was not issued by this service");
+	if (ctx_b64 == NULL || b64_decode_to(ctx_b64, ctx_len, raw, sizeof(raw), &n) != 0)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.context.encoding",
 				      "service_context is not base64url");
 	if (n < 4 + GCM_IV_LEN + GCM_TAG_LEN || n - (4 + GCM_IV_LEN + GCM_TAG_LEN) > CONTEXT_PLAIN_MAX ||
-	    memcmp(raw, CONTEXT_MAGIC, 4) != 0) {
-		free(raw);
+	    memcmp(raw, CONTEXT_MAGIC, 4) != 0)
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
 				      "service_context was not issued by this service");
-	}
 	pl = n - (4 + GCM_IV_LEN + GCM_TAG_LEN);
 	/* The GCM tag authenticates everything: nothing is read before it checks. */
-	if (gcm(0, key, raw + 4, raw + 4 + GCM_IV_LEN, pl, plain, raw + n - GCM_TAG_LEN, NULL) != 0) {
-		free(raw);
+	if (gcm(0, key, raw + 4, raw + 4 + GCM_IV_LEN, pl, plain, raw + n - GCM_TAG_LEN, NULL) != 0)
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.auth",
 				      "service_context does not authenticate under the service key");
-	}
-	free(raw);
 	rc = context_decode(plain, pl, &c, err);
 	OPENSSL_cleanse(plain, sizeof(plain));
 	if (rc != ATTEST_OK)

@@ -328,6 +328,47 @@ static void tampered_context_and_foreign_challenge_are_refused(void **state)
 	free(msg);
 }
 
+/*
+ * The sealed context is decoded onto the stack: the longest context the
+ * service issues (the longest challenge) opens; one longer, every cut of
+ * it and text that is no base64url are refused with their error.
+ */
+static void context_lengths_and_encodings_are_checked(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t ch[TPM_PROTO_CHALLENGE_LEN], id[TPM_PROTO_ID_LEN] = {9};
+	struct tpm_context c;
+	struct attest_err err;
+	char *ctx = NULL, *longer;
+	size_t n;
+
+	memset(ch, 0x42, sizeof(ch));
+	assert_int_equal(tpm_context_seal(f->key, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL), 0);
+	n = strlen(ctx);
+	assert_int_equal(tpm_context_open(f->key, ctx, n, T_NOW, &c, NULL), 0);
+	assert_int_equal(c.challenge_len, sizeof(ch));
+	assert_memory_equal(c.challenge, ch, sizeof(ch));
+	for (size_t cut = 0; cut < n; cut++) {
+		attest_err_clear(&err);
+		assert_int_not_equal(tpm_context_open(f->key, ctx, cut, T_NOW, &c, &err), 0);
+		assert_true(strncmp(err.name, "tpm.context.", 12) == 0);
+	}
+	longer = malloc(n + 9);
+	assert_non_null(longer);
+	memcpy(longer, ctx, n);
+	memcpy(longer + n, "AAAAAAAA", 8);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_context_open(f->key, longer, n + 8, T_NOW, &c, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.encoding");
+	memcpy(longer, ctx, n);
+	longer[n / 2] = '*';
+	attest_err_clear(&err);
+	assert_int_equal(tpm_context_open(f->key, longer, n, T_NOW, &c, &err), ATTEST_E_PARSE);
+	assert_string_equal(err.name, "tpm.context.encoding");
+	free(longer);
+	free(ctx);
+}
+
 static void quote_over_another_nonce_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -888,6 +929,7 @@ int main(void)
 	    cmocka_unit_test(expired_service_context_is_refused),
 	    cmocka_unit_test(context_sealed_under_another_key_is_refused),
 	    cmocka_unit_test(tampered_context_and_foreign_challenge_are_refused),
+	    cmocka_unit_test(context_lengths_and_encodings_are_checked),
 	    cmocka_unit_test(quote_over_another_nonce_is_refused),
 	    cmocka_unit_test(request_signed_by_another_key_is_refused),
 	    cmocka_unit_test(keys_are_kept_only_for_requests_that_verify),
