@@ -6,7 +6,9 @@
  * beside them, measured in the same run, one RSA-2048 signature (the token
  * signature of an attestation) and one ECDSA P-256 verification (the
  * least an SGX quote costs to check), so the policy's share of an
- * attestation is visible. Reports, never asserts.
+ * attestation is visible. The evaluations and the floor are measured in
+ * interleaved rounds (the host's speed drifts), each share within its
+ * round. Reports, never asserts.
  *
  *   bench_policy [seconds-per-figure]   (default 0.5)
  */

@@ -123,7 +123,12 @@ enum policy_verdict {
 /* "permit", "deny", "no permit". */
 const char *policy_verdict_name(enum policy_verdict v);
 
-/* One identifier binding of a fired rule (explain). */
+/*
+ * One identifier binding of a fired rule (explain). Like every string and
+ * value of the trace and the denial, these belong to the result (read
+ * them, never free them; they last until policy_result_free): the strings
+ * may be the plan's, the value is the one result->final_incoming holds.
+ */
 struct policy_binding {
 	char *ident;  /* "c" */
 	char *type;   /* the bound claim's type */
@@ -178,7 +183,8 @@ struct policy_result {
 	struct policy_explain *explain;
 	/*
 	 * The plan, referenced until policy_result_free: claim names in
-	 * outgoing/properties that are constants of the policy point into it
+	 * outgoing/properties/final_incoming and in the explain trace that are
+	 * constants (or condition types) of the policy point into it
 	 * (values are always the result's own). Copy a claim's type string if
 	 * it must outlive the result.
 	 */
