@@ -211,7 +211,7 @@ void lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot)
 	pthread_mutex_lock(&l->lock);
 	b = bucket_of(l, key);
 	if ((i = find(l, b, key)) != NIL) {
-		/* A newer verification of the same key: its slot replaced, as the most recent. */
+		/* A put under a stored key: its slot replaced (the old one released), as the most recent. */
 		release(l, i);
 		list_unlink(l, i);
 	} else {
