@@ -14,6 +14,7 @@
  */
 #include "policy/policy_int.h"
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -758,8 +759,8 @@ static int piece_brief(struct ectx *x, struct piece *p, const json_t *v)
 	return ATTEST_OK;
 }
 
-/* "<op> <rhs>" of a test, prefixed with the property unless it is the value. */
-static int test_text(struct ectx *x, const struct pol_test *t, bool negate, struct piece *out)
+/* "<op> <rhs>" of a test, prefixed with the property unless it is the value: rendered now. */
+static int test_text_render(struct ectx *x, const struct pol_test *t, bool negate, struct piece *out)
 {
 	json_t *rhs = NULL;
 	bool ro;
@@ -789,6 +790,59 @@ static int test_text(struct ectx *x, const struct pol_test *t, bool negate, stru
 		return nomem(x);
 	out->n += (size_t)n;
 	return ATTEST_OK;
+}
+
+/*
+ * The cached text of a test with a constant right-hand side: the first
+ * evaluation that needs it renders it into the plan's arena (the plan is
+ * shared by concurrent evaluations: the arena is taken under the plan's
+ * explain_lock, the text published with release order, read with acquire
+ * order). NULL when the plan's arena is full: the caller renders it.
+ */
+static const struct pol_text *test_text_cached(struct ectx *x, const struct pol_test *t)
+{
+	/* The cache is the one mutable part of a plan (policy_int.h). */
+	struct pol_test *mt = (struct pol_test *)t;
+	struct policy_plan *plan = (struct policy_plan *)x->plan;
+	const struct pol_text *c = atomic_load_explicit(&mt->text, memory_order_acquire);
+	struct piece pc;
+
+	if (c != NULL)
+		return c;
+	if (test_text_render(x, t, false, &pc) != ATTEST_OK)
+		return NULL;
+	while (atomic_exchange_explicit(&plan->explain_lock, 1, memory_order_acquire) != 0)
+		sched_yield();
+	c = atomic_load_explicit(&mt->text, memory_order_relaxed);
+	if (c == NULL) {
+		struct pol_text *n = arena_alloc(&plan->arena, sizeof(*n) + pc.n + 1);
+
+		if (n != NULL) {
+			n->n = (uint32_t)pc.n;
+			memcpy(n->s, pc.buf, pc.n + 1);
+			atomic_store_explicit(&mt->text, n, memory_order_release);
+		}
+		c = n;
+	}
+	atomic_store_explicit(&plan->explain_lock, 0, memory_order_release);
+	return c;
+}
+
+/* "<op> <rhs>" of a test: from the plan's cache when the right-hand side is a constant. */
+static int test_text(struct ectx *x, const struct pol_test *t, bool negate, struct piece *out)
+{
+	if (!negate && t->rhs->kind == EX_CONST) {
+		const struct pol_text *c = test_text_cached(x, t);
+
+		if (c != NULL) {
+			out->ext = c->s;
+			out->n = c->n;
+			return ATTEST_OK;
+		}
+		if (x->rc != ATTEST_OK)
+			return x->rc;
+	}
+	return test_text_render(x, t, negate, out);
 }
 
 static int prop_brief(struct ectx *x, const struct wc *c, enum pol_prop p, struct piece *out)

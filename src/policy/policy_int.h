@@ -12,8 +12,9 @@
  * JMESPath queries are compiled once, and each rule gets an evaluation
  * order for its conditions (selective constant tests first, conditions that
  * use a binding after the condition that binds it, absence tests last).
- * The plan is immutable after compilation; evaluation keeps all its state
- * in a per-call context.
+ * The plan is immutable after compilation (one exception: the explain
+ * cache of constant test texts, filled once under a lock, see pol_test);
+ * evaluation keeps all its state in a per-call context.
  */
 
 #include "base/arena.h"
@@ -51,12 +52,25 @@ struct pol_expr {
 	struct jmes_expr *jmes;  /* FN_JMESPATH with a constant query: compiled once */
 };
 
+/* A text of the plan's explain cache: n bytes and a NUL. */
+struct pol_text {
+	uint32_t n;
+	char s[];
+};
+
 struct pol_test {
 	enum pol_prop prop;
 	enum pol_op op;
 	struct pol_expr *rhs;
 	unsigned line, col;
 	bool implied;            /* a constant type== or issuer== test the bucket/issuer code already checks */
+	/*
+	 * Explain cache (eval.c): "<op> <rhs>" of a test with a constant
+	 * right-hand side, rendered by the first evaluation that explains it,
+	 * in the plan's arena under explain_lock, published with release
+	 * order; NULL until then.
+	 */
+	_Atomic(const struct pol_text *) text;
 };
 
 struct pol_cond {
@@ -124,6 +138,7 @@ struct policy_plan {
 	struct jmes_expr **jmes;
 	unsigned njmes;
 	char hash[POLICY_HASH_B64_LEN + 1];
+	atomic_int explain_lock; /* guards the arena while evaluations fill the explain cache (pol_test.text) */
 };
 
 /* parse.c: text → AST in plan (rules, version); compile.c finishes. */

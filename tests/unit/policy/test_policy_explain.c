@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "policy/policy_int.h"
 #include "policy30.h"
@@ -486,6 +487,100 @@ static void explain_result_outlives_its_plan_and_incoming_claims(void **state)
 	}
 }
 
+/* ---- The plan's cache of constant test texts --------------------------------- */
+
+struct shared_cases {
+	struct policy_plan *plans[sizeof(CASES) / sizeof(CASES[0])];
+	struct claim_set *ins[sizeof(CASES) / sizeof(CASES[0])];
+	char *want[sizeof(CASES) / sizeof(CASES[0])]; /* each case's text from a fresh plan */
+	unsigned rounds;
+	int bad;
+};
+
+static char *render_case(struct policy_plan *p, const struct claim_set *in)
+{
+	struct policy_result *r = NULL;
+	struct attest_err err;
+	struct text t = {0};
+
+	attest_err_clear(&err);
+	if (policy_eval(p, in, POLICY_EVAL_EXPLAIN, &r, &err) != ATTEST_OK)
+		return NULL;
+	put_result(&t, r);
+	policy_result_free(r);
+	return t.s;
+}
+
+static void shared_setup(struct shared_cases *sc, unsigned rounds)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->rounds = rounds;
+	for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+		const struct ecase *c = &CASES[i];
+		struct policy_plan *fresh;
+
+		sc->plans[i] = compile_ok(c->policy ? c->policy : policy_default_text(strchr(c->name, ' ') + 1));
+		sc->ins[i] = claims_of(&c->claims);
+		fresh = compile_ok(c->policy ? c->policy : policy_default_text(strchr(c->name, ' ') + 1));
+		sc->want[i] = render_case(fresh, sc->ins[i]);
+		assert_non_null(sc->want[i]);
+		policy_plan_free(fresh);
+	}
+}
+
+static void shared_teardown(struct shared_cases *sc)
+{
+	for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+		policy_plan_free(sc->plans[i]);
+		claim_set_free(sc->ins[i]);
+		free(sc->want[i]);
+	}
+}
+
+/* Evaluates every case on its shared plan `rounds` times; counts texts that differ from a fresh plan's. */
+static void *shared_worker(void *arg)
+{
+	struct shared_cases *sc = arg;
+
+	for (unsigned k = 0; k < sc->rounds; k++)
+		for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+			char *got = render_case(sc->plans[i], sc->ins[i]);
+
+			if (got == NULL || strcmp(got, sc->want[i]) != 0)
+				__atomic_add_fetch(&sc->bad, 1, __ATOMIC_RELAXED);
+			free(got);
+		}
+	return NULL;
+}
+
+/* A plan's cached texts (filled by its first explained evaluation) read the same as freshly rendered ones. */
+static void explain_from_a_plan_used_before_reads_the_same(void **state)
+{
+	struct shared_cases sc;
+
+	(void)state;
+	shared_setup(&sc, 3);
+	shared_worker(&sc);
+	assert_int_equal(sc.bad, 0);
+	shared_teardown(&sc);
+}
+
+/* Evaluations sharing plans fill the cache concurrently: every result still reads as from a fresh plan. */
+static void explain_on_shared_plans_from_several_threads_reads_the_same(void **state)
+{
+	struct shared_cases sc;
+	pthread_t th[4];
+
+	(void)state;
+	shared_setup(&sc, getenv("ATTEST_SANITIZER_RUN") ? 5 : 20);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, shared_worker, &sc), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	assert_int_equal(sc.bad, 0);
+	shared_teardown(&sc);
+}
+
 /* The golden text must cover what it claims to: a why per rendering path, a denial of each kind. */
 static void golden_cases_reach_every_explain_path(void **state)
 {
@@ -625,6 +720,8 @@ int main(void)
 		cmocka_unit_test(explain_output_matches_the_golden_file_byte_for_byte),
 		cmocka_unit_test(golden_cases_reach_every_explain_path),
 		cmocka_unit_test(explain_result_outlives_its_plan_and_incoming_claims),
+		cmocka_unit_test(explain_from_a_plan_used_before_reads_the_same),
+		cmocka_unit_test(explain_on_shared_plans_from_several_threads_reads_the_same),
 		cmocka_unit_test(value_brief_equals_jansson_text_cut_at_72_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
