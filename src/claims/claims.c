@@ -25,6 +25,9 @@ static const char ISSUER_CUSTOM[] = CLAIM_ISSUER_CUSTOM;
 
 static const char *issuer_const(const char *issuer)
 {
+	/* A claim copied from another set already carries one of the constants. */
+	if (issuer == ISSUER_SERVICE || issuer == ISSUER_POLICY || issuer == ISSUER_CUSTOM)
+		return issuer;
 	if (strcmp(issuer, ISSUER_SERVICE) == 0)
 		return ISSUER_SERVICE;
 	if (strcmp(issuer, ISSUER_POLICY) == 0)
@@ -56,6 +59,21 @@ void claim_set_free(struct claim_set *set)
 	free(set);
 }
 
+int claim_set_reserve(struct claim_set *set, size_t n)
+{
+	struct claim *v;
+
+	if (set == NULL || n > CLAIM_SET_MAX - set->n)
+		return ATTEST_E_NOMEM;
+	if (set->n + n <= set->cap)
+		return ATTEST_OK;
+	if ((v = realloc(set->v, (set->n + n) * sizeof(*v))) == NULL)
+		return ATTEST_E_NOMEM;
+	set->v = v;
+	set->cap = set->n + n;
+	return ATTEST_OK;
+}
+
 static int add_claim(struct claim_set *set, const char *type, bool borrow, const char *issuer, json_t *value)
 {
 	struct claim *c;
@@ -66,6 +84,8 @@ static int add_claim(struct claim_set *set, const char *type, bool borrow, const
 		size_t cap = set->cap ? set->cap * 2 : 32;
 		struct claim *v;
 
+		if (cap > CLAIM_SET_MAX)
+			cap = CLAIM_SET_MAX;
 		if (set->n >= CLAIM_SET_MAX || (v = realloc(set->v, cap * sizeof(*v))) == NULL) {
 			json_decref(value);
 			return ATTEST_E_NOMEM;

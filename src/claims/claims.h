@@ -48,6 +48,11 @@ int claim_set_add_issued(struct claim_set *set, const char *type, const char *is
  * keep a reference to). `value` is stolen.
  */
 int claim_set_add_borrowed(struct claim_set *set, const char *type, const char *issuer, json_t *value);
+/*
+ * Room for n more claims in one allocation (a caller that knows how many
+ * it adds). ATTEST_E_NOMEM past the set's bound of 4096 claims.
+ */
+int claim_set_reserve(struct claim_set *set, size_t n);
 int claim_set_add_str(struct claim_set *set, const char *type, const char *value);
 int claim_set_add_int(struct claim_set *set, const char *type, int64_t value);
 int claim_set_add_bool(struct claim_set *set, const char *type, bool value);

@@ -106,6 +106,51 @@ static void set_is_bounded(void **state)
 	claim_set_free(s);
 }
 
+/* Room reserved ahead keeps the same bound and the same claims, whatever the reservation. */
+static void reserve_keeps_the_bound_and_the_claims(void **state)
+{
+	struct claim_set *s = claim_set_new();
+	int rc = 0, i;
+
+	(void)state;
+	assert_int_equal(claim_set_reserve(s, 4097), ATTEST_E_NOMEM);
+	assert_int_equal(claim_set_reserve(s, 41), ATTEST_OK);
+	for (i = 0; i < 41; i++)
+		assert_int_equal(claim_set_add_int(s, "n", i), ATTEST_OK);
+	assert_int_equal(claim_set_reserve(s, 3), ATTEST_OK); /* an odd capacity, then doubling */
+	for (; i < 5000 && rc == 0; i++)
+		rc = claim_set_add_int(s, "n", i);
+	assert_int_equal(rc, ATTEST_E_NOMEM);
+	assert_int_equal(claim_set_count(s), 4096);
+	assert_int_equal(claim_set_reserve(s, 1), ATTEST_E_NOMEM);
+	for (i = 0; i < 4096; i++)
+		assert_int_equal(json_integer_value(claim_set_at(s, (size_t)i)->value), i);
+	claim_set_free(s);
+}
+
+/* An issuer given as the pointer a claim of another set carries is the same issuer. */
+static void issuers_from_another_set_are_kept(void **state)
+{
+	struct claim_set *a = claim_set_new(), *b = claim_set_new();
+	char custom[] = "SomeIssuer";
+
+	(void)state;
+	claim_set_add_issued(a, "x", CLAIM_ISSUER_POLICY, json_true());
+	claim_set_add_issued(a, "y", custom, json_true());
+	for (size_t i = 0; i < claim_set_count(a); i++) {
+		const struct claim *c = claim_set_at(a, i);
+
+		claim_set_add_issued(b, c->type, c->issuer, json_incref(c->value));
+	}
+	custom[0] = 'X'; /* the set holds its own copy of an issuer it does not know */
+	assert_string_equal(claim_set_at(b, 0)->issuer, CLAIM_ISSUER_POLICY);
+	assert_ptr_equal(claim_set_at(b, 0)->issuer, claim_set_at(a, 0)->issuer);
+	assert_string_equal(claim_set_at(b, 1)->issuer, "SomeIssuer");
+	assert_non_null(claim_set_find_issued(b, "x", CLAIM_ISSUER_POLICY));
+	claim_set_free(a);
+	claim_set_free(b);
+}
+
 static void to_json_groups_repeated_types_into_arrays(void **state)
 {
 	struct claim_set *s = claim_set_new();
@@ -159,15 +204,17 @@ static void borrowed_types_are_not_copied_or_freed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(typed_adders_store_json_values_issued_by_the_service),
-		cmocka_unit_test(value_types_follow_the_policy_language),
-		cmocka_unit_test(set_claims_hold_only_primitive_elements),
-		cmocka_unit_test(issuers_are_kept_and_searchable),
-		cmocka_unit_test(null_value_is_refused),
-		cmocka_unit_test(set_is_bounded),
-		cmocka_unit_test(to_json_groups_repeated_types_into_arrays),
-		cmocka_unit_test(copy_is_independent_and_shares_values),
-		cmocka_unit_test(borrowed_types_are_not_copied_or_freed),
+	    cmocka_unit_test(typed_adders_store_json_values_issued_by_the_service),
+	    cmocka_unit_test(value_types_follow_the_policy_language),
+	    cmocka_unit_test(set_claims_hold_only_primitive_elements),
+	    cmocka_unit_test(issuers_are_kept_and_searchable),
+	    cmocka_unit_test(null_value_is_refused),
+	    cmocka_unit_test(set_is_bounded),
+	    cmocka_unit_test(reserve_keeps_the_bound_and_the_claims),
+	    cmocka_unit_test(issuers_from_another_set_are_kept),
+	    cmocka_unit_test(to_json_groups_repeated_types_into_arrays),
+	    cmocka_unit_test(copy_is_independent_and_shares_values),
+	    cmocka_unit_test(borrowed_types_are_not_copied_or_freed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
