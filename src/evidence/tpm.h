@@ -58,11 +58,15 @@ struct tpm_pcr_values {
 int tpm_pcr_set(struct tpm_pcr_values *pcrs, enum tpm_bank bank, unsigned index, const uint8_t *d,
 		size_t len, struct attest_err *err);
 
-/* ---- structures (libtss2-mu, exact length) ----------------------------- */
+/* ---- structures (libtss2-mu's layout and verdicts, exact length) -------- */
 
-/* TPMS_ATTEST (no TPM2B size). Errors: tpm.attest.parse, tpm.attest.trailing. */
+/*
+ * TPMS_ATTEST (no TPM2B size). A well-formed quote is read directly (the
+ * hot path), anything else by libtss2-mu: the same structure and verdicts
+ * either way. Errors: tpm.attest.parse, tpm.attest.trailing.
+ */
 int tpm_attest_parse(const uint8_t *p, size_t n, TPMS_ATTEST *out, struct attest_err *err);
-/* TPMT_SIGNATURE. Errors: tpm.signature.parse, tpm.signature.trailing. */
+/* TPMT_SIGNATURE (RSA ones read directly, as above). Errors: tpm.signature.parse, tpm.signature.trailing. */
 int tpm_signature_parse(const uint8_t *p, size_t n, TPMT_SIGNATURE *out, struct attest_err *err);
 /*
  * A public area, either TPM2B_PUBLIC (u16 size prefix) or a bare
