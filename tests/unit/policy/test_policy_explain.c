@@ -714,6 +714,49 @@ static void value_brief_equals_jansson_text_cut_at_72_bytes(void **state)
 	}
 }
 
+/*
+ * Strings that are not UTF-8 (only jansson's *_nocheck calls make them):
+ * json_dumps refuses them and so does the short rendering, even past its
+ * 72 bytes; a container is not looked at past them (brief.c says so).
+ */
+static void value_brief_refuses_strings_that_are_not_utf8(void **state)
+{
+	static const char *const BAD[] = {"\xff", "a\xc3", "\xed\xa0\x80", "\xc0\x80", "\xf4\x90\x80\x80", "\x80",
+					  "\xe2\x82", "\xf0\x9f\x98"};
+	char tail[120];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+		json_t *v = json_stringn_nocheck(BAD[i], strlen(BAD[i]));
+		char *ref = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		assert_null(ref);
+		assert_null(pol_value_brief(v));
+		json_decref(v);
+	}
+	/* Past the cut of a string: still refused, as json_dumps refuses it. */
+	memset(tail, 'a', 100);
+	memcpy(tail + 100, "\xff", 2);
+	{
+		json_t *v = json_stringn_nocheck(tail, 101);
+		json_t *arr = json_pack("[s, O]", HEX80, v);
+
+		assert_null(json_dumps(v, JSON_ENCODE_ANY));
+		assert_null(pol_value_brief(v));
+		/* Inside an array past the 73rd byte it is not looked at: the text is the first 69 bytes and "...". */
+		assert_null(json_dumps(arr, JSON_ENCODE_ANY | JSON_COMPACT));
+		{
+			char *got = pol_value_brief(arr);
+
+			assert_non_null(got);
+			assert_string_equal(got, "[\"" "0123456789012345678901234567890123456789012345678901234567890123456...");
+			free(got);
+		}
+		json_decref(arr);
+		json_decref(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -723,6 +766,7 @@ int main(void)
 		cmocka_unit_test(explain_from_a_plan_used_before_reads_the_same),
 		cmocka_unit_test(explain_on_shared_plans_from_several_threads_reads_the_same),
 		cmocka_unit_test(value_brief_equals_jansson_text_cut_at_72_bytes),
+		cmocka_unit_test(value_brief_refuses_strings_that_are_not_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
