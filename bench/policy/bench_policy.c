@@ -39,8 +39,8 @@ static double budget = 0.5;
 /* Rounds of the evaluation figures and the floor (see main). */
 #define ROUNDS 5
 
-static const char *const EVAL_NAMES[4] = {"default SGX policy (8 rules)", "30-rule policy", "default SGX policy, explain on",
-					  "30-rule policy, explain on"};
+static const char *const EVAL_NAMES[4] = {"default SGX policy (8 rules)", "30-rule policy",
+					  "default SGX policy, explain on", "30-rule policy, explain on"};
 
 /* The median of ROUNDS values (not modified). */
 static double median(const double *v)
@@ -290,12 +290,13 @@ int main(int argc, char **argv)
 			lo = share[r] < lo ? share[r] : lo;
 			hi = share[r] > hi ? share[r] : hi;
 		}
-		printf("  %-40s %8.3f us %10.0f    %6.3f %%   (rounds: %.3f-%.3f %%)\n", EVAL_NAMES[k], t * 1e6, 1 / t,
-		       median(share), lo, hi);
+		printf("  %-40s %8.3f us %10.0f    %6.3f %%   (rounds: %.3f-%.3f %%)\n", EVAL_NAMES[k],
+		       t * 1e6, 1 / t, median(share), lo, hi);
 	}
 	printf("  %-40s %8.3f us\n", "cache hit (hash of the text + lookup)", t_cache * 1e6);
 	printf("\ncryptographic floor (OpenSSL, same rounds; median)\n");
-	printf("  %-40s %8.1f us %10.0f /s\n", "RSA-2048 sign (token signature)", median(t_rsa) * 1e6, 1 / median(t_rsa));
+	printf("  %-40s %8.1f us %10.0f /s\n", "RSA-2048 sign (token signature)", median(t_rsa) * 1e6,
+	       1 / median(t_rsa));
 	printf("  %-40s %8.1f us %10.0f /s\n", "ECDSA P-256 verify (one quote signature)", median(t_ec) * 1e6,
 	       1 / median(t_ec));
 	printf("\ngoal: a typical evaluation under 2 us and under 1%% of an attestation's signature cost\n");

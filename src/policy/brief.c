@@ -25,9 +25,9 @@
 #include <string.h>
 
 struct brief {
-	char *p;    /* POL_BRIEF_MAX + 2 bytes: the text, one byte past the limit, the NUL */
-	size_t n;   /* bytes written, at most POL_BRIEF_MAX + 1 */
-	bool bad;   /* the value cannot be rendered */
+	char *p;  /* POL_BRIEF_MAX + 2 bytes: the text, one byte past the limit, the NUL */
+	size_t n; /* bytes written, at most POL_BRIEF_MAX + 1 */
+	bool bad; /* the value cannot be rendered */
 };
 
 /* Appends n bytes, keeping at most one byte past the limit (enough to know the text is longer). */
@@ -41,7 +41,10 @@ static void put(struct brief *b, const char *s, size_t n)
 	b->n += n;
 }
 
-static bool full(const struct brief *b) { return b->n > POL_BRIEF_MAX; }
+static bool full(const struct brief *b)
+{
+	return b->n > POL_BRIEF_MAX;
+}
 
 /* Appends one byte (the text keeps at most one byte past the limit). */
 static void put1(struct brief *b, char c)
@@ -50,7 +53,8 @@ static void put1(struct brief *b, char c)
 		b->p[b->n++] = c;
 }
 
-/* Length of the UTF-8 sequence at s (at most `left` bytes), 0 if invalid (RFC 3629 §3, as jansson's utf8_check_*). */
+/* Length of the UTF-8 sequence at s (at most `left` bytes), 0 if invalid (RFC 3629 §3, as jansson's
+ * utf8_check_*). */
 static size_t utf8_len(const unsigned char *s, size_t left)
 {
 	size_t k;
@@ -67,18 +71,27 @@ static size_t utf8_len(const unsigned char *s, size_t left)
 			return 0;
 		cp = (cp << 6) | (s[i] & 0x3Fu);
 	}
-	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000))
+	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (k == 3 && cp < 0x800) ||
+	    (k == 4 && cp < 0x10000))
 		return 0;
 	return k;
 }
 
-/* Byte b in every byte of a word; bytes of w below b flagged in their top bit (SWAR, exact for ASCII bytes). */
-#define ONES 0x0101010101010101ull
+/* Byte b in every byte of a word; bytes of w below b flagged in their top bit (SWAR, exact for ASCII bytes).
+ */
+#define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
-static inline uint64_t bytes_below(uint64_t w, unsigned b) { return (w - ONES * b) & ~w & HIGHS; }
-static inline uint64_t bytes_equal(uint64_t w, unsigned b) { return bytes_below(w ^ (ONES * b), 1); }
+static inline uint64_t bytes_below(uint64_t w, unsigned b)
+{
+	return (w - ONES * b) & ~w & HIGHS;
+}
+static inline uint64_t bytes_equal(uint64_t w, unsigned b)
+{
+	return bytes_below(w ^ (ONES * b), 1);
+}
 
-/* Whether any of the 8 bytes of w needs more than a copy in a JSON string: non-ASCII, a control, '"' or '\\'. */
+/* Whether any of the 8 bytes of w needs more than a copy in a JSON string: non-ASCII, a control, '"' or '\\'.
+ */
 static inline bool word_special(uint64_t w)
 {
 	return ((w & HIGHS) | bytes_below(w, 0x20) | bytes_equal(w, '"') | bytes_equal(w, '\\')) != 0;
@@ -141,13 +154,27 @@ static const unsigned char *put_special(struct brief *b, const unsigned char *s,
 		return s + k;
 	}
 	switch (*s) {
-	case '"': esc[1] = '"'; break;
-	case '\\': esc[1] = '\\'; break;
-	case '\b': esc[1] = 'b'; break;
-	case '\f': esc[1] = 'f'; break;
-	case '\n': esc[1] = 'n'; break;
-	case '\r': esc[1] = 'r'; break;
-	case '\t': esc[1] = 't'; break;
+	case '"':
+		esc[1] = '"';
+		break;
+	case '\\':
+		esc[1] = '\\';
+		break;
+	case '\b':
+		esc[1] = 'b';
+		break;
+	case '\f':
+		esc[1] = 'f';
+		break;
+	case '\n':
+		esc[1] = 'n';
+		break;
+	case '\r':
+		esc[1] = 'r';
+		break;
+	case '\t':
+		esc[1] = 't';
+		break;
 	default:
 		memcpy(esc + 1, "u00", 3);
 		esc[4] = HEX[*s >> 4];
@@ -210,11 +237,21 @@ static void put_value(struct brief *b, const json_t *v)
 	if (full(b) || b->bad)
 		return;
 	switch (json_typeof(v)) {
-	case JSON_NULL: put(b, "null", 4); break;
-	case JSON_TRUE: put(b, "true", 4); break;
-	case JSON_FALSE: put(b, "false", 5); break;
-	case JSON_INTEGER: put_integer(b, json_integer_value(v)); break;
-	case JSON_STRING: put_string(b, json_string_value(v), json_string_length(v)); break;
+	case JSON_NULL:
+		put(b, "null", 4);
+		break;
+	case JSON_TRUE:
+		put(b, "true", 4);
+		break;
+	case JSON_FALSE:
+		put(b, "false", 5);
+		break;
+	case JSON_INTEGER:
+		put_integer(b, json_integer_value(v));
+		break;
+	case JSON_STRING:
+		put_string(b, json_string_value(v), json_string_length(v));
+		break;
 	case JSON_REAL: {
 		/* jansson's own shortest round-trip form ("%.17g", ".0" added, exponent trimmed). */
 		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);

@@ -539,13 +539,16 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 	 * the result's set, which outlives the context: the working claim
 	 * borrows it (one reference count fewer to take and drop, both atomic).
 	 */
-	if (dst != NULL && (type_owned || !type_in_plan ? claim_set_add_issued(dst, type, CLAIM_ISSUER_POLICY, value)
-							: claim_set_add_borrowed(dst, type, CLAIM_ISSUER_POLICY, value)) !=
-				   ATTEST_OK) {
-		/* the set has dropped the value */
-		if (type_owned)
-			free((char *)type);
-		return nomem(x);
+	if (dst != NULL) {
+		const char *iss = CLAIM_ISSUER_POLICY;
+		int rc = type_owned || !type_in_plan ? claim_set_add_issued(dst, type, iss, value)
+						     : claim_set_add_borrowed(dst, type, iss, value);
+
+		if (rc != ATTEST_OK) { /* the set has dropped the value */
+			if (type_owned)
+				free((char *)type);
+			return nomem(x);
+		}
 	}
 	w.type = type;
 	w.type_owned = type_owned;
@@ -1184,9 +1187,11 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 	x.props = res->properties;
 	res->plan = policy_plan_ref((struct policy_plan *)plan);
 	if (x.explain) {
+		size_t rules_size = plan->nrules * sizeof(*ex->rules);
+
 		/* In the result's arena, zeroed; the result owns it from here on. */
 		res->explain = ex = arena_alloc(x.arena, sizeof(*ex));
-		if (ex == NULL || (plan->nrules && (ex->rules = arena_alloc(x.arena, plan->nrules * sizeof(*ex->rules))) == NULL)) {
+		if (ex == NULL || (rules_size != 0 && (ex->rules = arena_alloc(x.arena, rules_size)) == NULL)) {
 			rc = nomem(&x);
 			goto out;
 		}

@@ -138,7 +138,7 @@ struct policy_plan {
 	struct jmes_expr **jmes;
 	unsigned njmes;
 	char hash[POLICY_HASH_B64_LEN + 1];
-	atomic_int explain_lock; /* guards the arena while evaluations fill the explain cache (pol_test.text) */
+	atomic_int explain_lock; /* guards the arena while evaluations fill the explain cache (pol_test) */
 };
 
 /* parse.c: text → AST in plan (rules, version); compile.c finishes. */

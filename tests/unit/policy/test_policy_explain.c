@@ -150,8 +150,9 @@ static void put_result(struct text *t, const struct policy_result *r)
 		for (size_t i = 0; i < r->explain->nrules; i++) {
 			const struct policy_rule_trace *rt = &r->explain->rules[i];
 
-			putf(t, "  %s rule %u line %u col %u fired %u bindings %zu\n", policy_section_name(rt->section),
-			     rt->index, rt->line, rt->col, rt->fired, rt->nbindings);
+			putf(t, "  %s rule %u line %u col %u fired %u bindings %zu\n",
+			     policy_section_name(rt->section), rt->index, rt->line, rt->col, rt->fired,
+			     rt->nbindings);
 			for (size_t j = 0; j < rt->nbindings; j++) {
 				const struct policy_binding *b = &rt->bindings[j];
 
@@ -183,132 +184,138 @@ static void put_result(struct text *t, const struct policy_result *r)
 
 /* Incoming claims of the rendering cases: every kind of value, escapes, cuts at the 72-byte limit. */
 static const char EDGE_CLAIMS[] =
-	"["
-	"{\"type\":\"s-esc\",\"value\":\"q\\\" b\\\\ n\\n t\\t r\\r f\\f b\\b c\\u0001 u\\u001f s/ d\\u007f "
-	"\\u00e9 \\u20ac \\ud83d\\ude00 \\u2028\"},"
-	"{\"type\":\"s-long\",\"value\":\"" HEX80 "\"},"
-	"{\"type\":\"s-69\",\"value\":\"012345678901234567890123456789012345678901234567890123456789012345678\"},"
-	"{\"type\":\"s-70\",\"value\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"},"
-	"{\"type\":\"s-71\",\"value\":\"01234567890123456789012345678901234567890123456789012345678901234567890\"},"
-	"{\"type\":\"s-cut-escape\",\"value\":\"0123456789012345678901234567890123456789012345678901234567890123456"
-	"\\n\\n\\n\\n\\n\"},"
-	"{\"type\":\"s-cut-utf8\",\"value\":\"012345678901234567890123456789012345678901234567890123456789012345"
-	"\\u20ac\\u20ac\\u20ac\"},"
-	"{\"type\":\"s-nul\",\"value\":\"a\\u0000b\"},"
-	"{\"type\":\"s-empty\",\"value\":\"\"},"
-	"{\"type\":\"obj\",\"value\":{\"z\":1,\"a\":[1,2,{\"c\":null}],\"m\":\"x\\\"y\",\"e\":{},\"f\":[]}},"
-	"{\"type\":\"obj-long\",\"value\":{\"k1\":\"" HEX80 "\",\"k2\":2}},"
-	"{\"type\":\"arr\",\"value\":[true,false,null,-5,\"s\",1.25,[],{}]},"
-	"{\"type\":\"arr-long\",\"value\":[\"" HEX80 "\"]},"
-	"{\"type\":\"real\",\"value\":1.5},"
-	"{\"type\":\"real-big\",\"value\":1e300},"
-	"{\"type\":\"real-whole\",\"value\":100.0},"
-	"{\"type\":\"real-small\",\"value\":-0.000001234},"
-	"{\"type\":\"real-third\",\"value\":0.3333333333333333},"
-	"{\"type\":\"int-min\",\"value\":-9223372036854775808},"
-	"{\"type\":\"int-max\",\"value\":9223372036854775807},"
-	"{\"type\":\"int-zero\",\"value\":0},"
-	"{\"type\":\"bool\",\"value\":true},"
-	"{\"type\":\"null\",\"value\":null},"
-	"{\"type\":\"custom\",\"issuer\":\"Some\\\"one\\n\",\"value\":\"v\"},"
-	"{\"type\":\"custom\",\"issuer\":\"CustomClaim\",\"value\":7},"
-	"{\"type\":\"nested\",\"value\":{\"member\":3,\"deep\":{\"x\":\"" HEX80 "\"}}},"
-	"{\"type\":\"json-text\",\"value\":\"{\\\"a\\\":[1,2,3]}\"},"
-	"{\"type\":\"multi\",\"value\":1},{\"type\":\"multi\",\"value\":2},{\"type\":\"multi\",\"value\":3}"
-	"]";
+    "["
+    "{\"type\":\"s-esc\",\"value\":\"q\\\" b\\\\ n\\n t\\t r\\r f\\f b\\b c\\u0001 u\\u001f s/ d\\u007f "
+    "\\u00e9 \\u20ac \\ud83d\\ude00 \\u2028\"},"
+    "{\"type\":\"s-long\",\"value\":\"" HEX80 "\"},"
+    "{\"type\":\"s-69\",\"value\":\"012345678901234567890123456789012345678901234567890123456789012345678\"},"
+    "{\"type\":\"s-70\",\"value\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}"
+    ","
+    "{\"type\":\"s-71\",\"value\":"
+    "\"01234567890123456789012345678901234567890123456789012345678901234567890\"},"
+    "{\"type\":\"s-cut-escape\",\"value\":"
+    "\"0123456789012345678901234567890123456789012345678901234567890123456"
+    "\\n\\n\\n\\n\\n\"},"
+    "{\"type\":\"s-cut-utf8\",\"value\":\"012345678901234567890123456789012345678901234567890123456789012345"
+    "\\u20ac\\u20ac\\u20ac\"},"
+    "{\"type\":\"s-nul\",\"value\":\"a\\u0000b\"},"
+    "{\"type\":\"s-empty\",\"value\":\"\"},"
+    "{\"type\":\"obj\",\"value\":{\"z\":1,\"a\":[1,2,{\"c\":null}],\"m\":\"x\\\"y\",\"e\":{},\"f\":[]}},"
+    "{\"type\":\"obj-long\",\"value\":{\"k1\":\"" HEX80 "\",\"k2\":2}},"
+    "{\"type\":\"arr\",\"value\":[true,false,null,-5,\"s\",1.25,[],{}]},"
+    "{\"type\":\"arr-long\",\"value\":[\"" HEX80 "\"]},"
+    "{\"type\":\"real\",\"value\":1.5},"
+    "{\"type\":\"real-big\",\"value\":1e300},"
+    "{\"type\":\"real-whole\",\"value\":100.0},"
+    "{\"type\":\"real-small\",\"value\":-0.000001234},"
+    "{\"type\":\"real-third\",\"value\":0.3333333333333333},"
+    "{\"type\":\"int-min\",\"value\":-9223372036854775808},"
+    "{\"type\":\"int-max\",\"value\":9223372036854775807},"
+    "{\"type\":\"int-zero\",\"value\":0},"
+    "{\"type\":\"bool\",\"value\":true},"
+    "{\"type\":\"null\",\"value\":null},"
+    "{\"type\":\"custom\",\"issuer\":\"Some\\\"one\\n\",\"value\":\"v\"},"
+    "{\"type\":\"custom\",\"issuer\":\"CustomClaim\",\"value\":7},"
+    "{\"type\":\"nested\",\"value\":{\"member\":3,\"deep\":{\"x\":\"" HEX80 "\"}}},"
+    "{\"type\":\"json-text\",\"value\":\"{\\\"a\\\":[1,2,3]}\"},"
+    "{\"type\":\"multi\",\"value\":1},{\"type\":\"multi\",\"value\":2},{\"type\":\"multi\",\"value\":3}"
+    "]";
 
 /* A permit() rule per claim of EDGE_CLAIMS that cannot match: each why renders the claim's value. */
 static const char EDGE_VALUES[] =
-	"version=1.2;\n"
-	"authorizationrules {\n"
-	"  [type==\"s-esc\", value==\"x\"] => permit();\n"
-	"  [type==\"s-long\", value==\"" HEX80 "-\"] => permit();\n"
-	"  [type==\"s-69\", value==1] => permit();\n"
-	"  [type==\"s-70\", value==1] => permit();\n"
-	"  [type==\"s-71\", value==1] => permit();\n"
-	"  [type==\"s-cut-escape\", value==1] => permit();\n"
-	"  [type==\"s-cut-utf8\", value==1] => permit();\n"
-	"  [type==\"s-nul\", value==1] => permit();\n"
-	"  [type==\"s-empty\", value==1] => permit();\n"
-	"  [type==\"obj\", value==1] => permit();\n"
-	"  [type==\"obj-long\", value==1] => permit();\n"
-	"  [type==\"arr\", value==1] => permit();\n"
-	"  [type==\"arr-long\", value==1] => permit();\n"
-	"  [type==\"real\", value==1] => permit();\n"
-	"  [type==\"real-big\", value==1] => permit();\n"
-	"  [type==\"real-whole\", value==1] => permit();\n"
-	"  [type==\"real-small\", value==1] => permit();\n"
-	"  [type==\"real-third\", value==1] => permit();\n"
-	"  [type==\"int-min\", value>0] => permit();\n"
-	"  [type==\"int-max\", value<0] => permit();\n"
-	"  [type==\"int-zero\", value!=0] => permit();\n"
-	"  [type==\"bool\", value==false] => permit();\n"
-	"  [type==\"null\", value==\"\"] => permit();\n"
-	"  [type==\"custom\", issuer==\"AttestationService\"] => permit();\n"
-	"  [type==\"custom\", issuer==\"Nobody\"] => permit();\n"
-	"  [type==\"custom\", valueType==\"Boolean\"] => permit();\n"
-	"  [type==\"nested.member\", value==4] => permit();\n"
-	"  [type==\"nested.deep\", value==4] => permit();\n"
-	"  [type==\"absent-claim\"] => permit();\n"
-	"  [type==\"absent-claim\", value==\"\\\"quoted\\\"\"] => permit();\n"
-	"  ![type==\"s-esc\"] => permit();\n"
-	"  [type!=\"s-esc\", value==\"nothing has this\"] => permit();\n"
-	"  [issuer==\"Nobody\"] => permit();\n"
-	"  c:[type==\"multi\"] && [type==\"s-70\", value==c.value] => permit();\n"
-	"  c:[type==\"s-69\"] && [type==\"s-empty\", value==AppendString(c.value, \"-x\")] => permit();\n"
-	"  c:[type==\"json-text\"] && [type==\"int-zero\", value==JmesPath(c.value, \"a[1]\")] => permit();\n"
-	"  c:[type==\"s-long\"] && [type==\"multi\", value>3] && [type==\"s-71\", value==c.value] => permit();\n"
-	"};\n"
-	"issuancerules { };\n";
+    "version=1.2;\n"
+    "authorizationrules {\n"
+    "  [type==\"s-esc\", value==\"x\"] => permit();\n"
+    "  [type==\"s-long\", value==\"" HEX80 "-\"] => permit();\n"
+    "  [type==\"s-69\", value==1] => permit();\n"
+    "  [type==\"s-70\", value==1] => permit();\n"
+    "  [type==\"s-71\", value==1] => permit();\n"
+    "  [type==\"s-cut-escape\", value==1] => permit();\n"
+    "  [type==\"s-cut-utf8\", value==1] => permit();\n"
+    "  [type==\"s-nul\", value==1] => permit();\n"
+    "  [type==\"s-empty\", value==1] => permit();\n"
+    "  [type==\"obj\", value==1] => permit();\n"
+    "  [type==\"obj-long\", value==1] => permit();\n"
+    "  [type==\"arr\", value==1] => permit();\n"
+    "  [type==\"arr-long\", value==1] => permit();\n"
+    "  [type==\"real\", value==1] => permit();\n"
+    "  [type==\"real-big\", value==1] => permit();\n"
+    "  [type==\"real-whole\", value==1] => permit();\n"
+    "  [type==\"real-small\", value==1] => permit();\n"
+    "  [type==\"real-third\", value==1] => permit();\n"
+    "  [type==\"int-min\", value>0] => permit();\n"
+    "  [type==\"int-max\", value<0] => permit();\n"
+    "  [type==\"int-zero\", value!=0] => permit();\n"
+    "  [type==\"bool\", value==false] => permit();\n"
+    "  [type==\"null\", value==\"\"] => permit();\n"
+    "  [type==\"custom\", issuer==\"AttestationService\"] => permit();\n"
+    "  [type==\"custom\", issuer==\"Nobody\"] => permit();\n"
+    "  [type==\"custom\", valueType==\"Boolean\"] => permit();\n"
+    "  [type==\"nested.member\", value==4] => permit();\n"
+    "  [type==\"nested.deep\", value==4] => permit();\n"
+    "  [type==\"absent-claim\"] => permit();\n"
+    "  [type==\"absent-claim\", value==\"\\\"quoted\\\"\"] => permit();\n"
+    "  ![type==\"s-esc\"] => permit();\n"
+    "  [type!=\"s-esc\", value==\"nothing has this\"] => permit();\n"
+    "  [issuer==\"Nobody\"] => permit();\n"
+    "  c:[type==\"multi\"] && [type==\"s-70\", value==c.value] => permit();\n"
+    "  c:[type==\"s-69\"] && [type==\"s-empty\", value==AppendString(c.value, \"-x\")] => permit();\n"
+    "  c:[type==\"json-text\"] && [type==\"int-zero\", value==JmesPath(c.value, \"a[1]\")] => permit();\n"
+    "  c:[type==\"s-long\"] && [type==\"multi\", value>3] && [type==\"s-71\", value==c.value] => permit();\n"
+    "};\n"
+    "issuancerules { };\n";
 
 /* Deny with several kinds of first conditions; the last rule permits. */
 static const char EDGE_DENY[] =
-	"version=1.2;\n"
-	"authorizationrules {\n"
-	"  [type==\"int-zero\", value==1] => deny();\n"
-	"  [type==\"s-cut-utf8\"] && [type==\"bool\", value==true] => deny();\n"
-	"  ![type==\"absent-claim\"] && [type==\"s-esc\", value!=\"\"] => deny();\n"
-	"  c:[type==\"multi\", value>=2] => deny();\n"
-	"  => permit();\n"
-	"};\n"
-	"issuancerules { c:[type==\"multi\"] => issue(type=\"m\", value=c.value); };\n";
+    "version=1.2;\n"
+    "authorizationrules {\n"
+    "  [type==\"int-zero\", value==1] => deny();\n"
+    "  [type==\"s-cut-utf8\"] && [type==\"bool\", value==true] => deny();\n"
+    "  ![type==\"absent-claim\"] && [type==\"s-esc\", value!=\"\"] => deny();\n"
+    "  c:[type==\"multi\", value>=2] => deny();\n"
+    "  => permit();\n"
+    "};\n"
+    "issuancerules { c:[type==\"multi\"] => issue(type=\"m\", value=c.value); };\n";
 
 /* Every action with bindings, several firings, additions seen by later rules, the dotted view. */
 static const char EDGE_ISSUE[] =
-	"version=1.2;\n"
-	"configurationrules { => issueproperty(type=\"omit_x5c\", value=true); };\n"
-	"authorizationrules { c:[type==\"multi\"] && d:[type==\"obj\"] => permit(); };\n"
-	"issuancerules {\n"
-	"  c:[type==\"multi\"] && d:[type==\"custom\", issuer==\"CustomClaim\"] => issue(type=\"pair\", value=c.value);\n"
-	"  c:[type==\"multi\", value>=2] => add(type=\"big\", value=c.value);\n"
-	"  c:[type==\"big\", issuer==\"AttestationPolicy\"] => issue(claim=c);\n"
-	"  c:[type==\"nested.member\"] => issue(type=\"member\", value=c.value);\n"
-	"  c:[type==\"s-esc\"] => issue(type=AppendString(\"t-\", c.type), value=c.value);\n"
-	"  c:[type==\"obj\"] => issueproperty(type=\"seen-obj\", value=true);\n"
-	"  c:[type==\"json-text\"] => issue(type=\"parsed\", value=JsonToClaimValue(JmesPath(c.value, \"a\")));\n"
-	"  c:[type==\"int-max\"] => issue(type=\"as-string\", valueType=\"String\", value=c.value);\n"
-	"  [type==\"absent-claim\"] => issue(type=\"never\", value=1);\n"
-	"  ![type==\"absent-claim\"] => issue(type=\"always\", value=1);\n"
-	"};\n";
+    "version=1.2;\n"
+    "configurationrules { => issueproperty(type=\"omit_x5c\", value=true); };\n"
+    "authorizationrules { c:[type==\"multi\"] && d:[type==\"obj\"] => permit(); };\n"
+    "issuancerules {\n"
+    "  c:[type==\"multi\"] && d:[type==\"custom\", issuer==\"CustomClaim\"] => issue(type=\"pair\", "
+    "value=c.value);\n"
+    "  c:[type==\"multi\", value>=2] => add(type=\"big\", value=c.value);\n"
+    "  c:[type==\"big\", issuer==\"AttestationPolicy\"] => issue(claim=c);\n"
+    "  c:[type==\"nested.member\"] => issue(type=\"member\", value=c.value);\n"
+    "  c:[type==\"s-esc\"] => issue(type=AppendString(\"t-\", c.type), value=c.value);\n"
+    "  c:[type==\"obj\"] => issueproperty(type=\"seen-obj\", value=true);\n"
+    "  c:[type==\"json-text\"] => issue(type=\"parsed\", value=JsonToClaimValue(JmesPath(c.value, \"a\")));\n"
+    "  c:[type==\"int-max\"] => issue(type=\"as-string\", valueType=\"String\", value=c.value);\n"
+    "  [type==\"absent-claim\"] => issue(type=\"never\", value=1);\n"
+    "  ![type==\"absent-claim\"] => issue(type=\"always\", value=1);\n"
+    "};\n";
 
 /* No permit: the closest permit rule is named. */
 static const char EDGE_NO_PERMIT[] =
-	"version=1.2;\n"
-	"authorizationrules {\n"
-	"  [type==\"s-esc\", value==\"x\"] => permit();\n"
-	"  [type==\"bool\", value==true] && [type==\"int-zero\", value==0] && [type==\"s-long\", value==\"y\"] => permit();\n"
-	"  [type==\"bool\", value==true] && [type==\"obj\", value==1] => permit();\n"
-	"  [type==\"s-empty\", value==\"\"] => deny();\n"
-	"};\n"
-	"issuancerules { };\n";
+    "version=1.2;\n"
+    "authorizationrules {\n"
+    "  [type==\"s-esc\", value==\"x\"] => permit();\n"
+    "  [type==\"bool\", value==true] && [type==\"int-zero\", value==0] && [type==\"s-long\", value==\"y\"] "
+    "=> permit();\n"
+    "  [type==\"bool\", value==true] && [type==\"obj\", value==1] => permit();\n"
+    "  [type==\"s-empty\", value==\"\"] => deny();\n"
+    "};\n"
+    "issuancerules { };\n";
 
-static const char NO_PERMIT_RULE[] = "version=1.0; authorizationrules { [type==\"bool\", value==false] => deny(); }; issuancerules { };";
+static const char NO_PERMIT_RULE[] =
+    "version=1.0; authorizationrules { [type==\"bool\", value==false] => deny(); }; issuancerules { };";
 
 struct claims_spec {
-	const char *json;           /* array of {type, issuer, value}, or NULL: */
-	int svn;                    /* the SGX set of policy30.h with this svn, */
-	bool debug;                 /* debug flag */
-	const char *mrsigner;       /* and signer */
+	const char *json;     /* array of {type, issuer, value}, or NULL: */
+	int svn;	      /* the SGX set of policy30.h with this svn, */
+	bool debug;	      /* debug flag */
+	const char *mrsigner; /* and signer */
 };
 
 struct ecase {
@@ -317,50 +324,60 @@ struct ecase {
 	struct claims_spec claims;
 };
 
-#define SGX(svn, dbg, signer) {NULL, svn, dbg, signer}
-#define TPM_CLAIMS                                                                                                   \
-	"[{\"type\":\"tpmVersion\",\"value\":2},{\"type\":\"aikValidated\",\"value\":true},"                         \
-	"{\"type\":\"secureBootEnabled\",\"value\":true},{\"type\":\"bootDebuggingDisabled\",\"value\":true},"      \
-	"{\"type\":\"notSafeMode\",\"value\":false},{\"type\":\"pcrs\",\"value\":\"{\\\"PCRs\\\":[{\\\"Index\\\":7,"  \
-	"\\\"Digests\\\":{\\\"SHA256\\\":\\\"" REF_HEX64_PCR7 "\\\"}}]}\"},"                                        \
-	"{\"type\":\"events\",\"value\":\"{\\\"Events\\\":[{\\\"EventSeq\\\":1,\\\"PcrIndex\\\":7,"                \
-	"\\\"EventTypeString\\\":\\\"EV_EFI_VARIABLE_DRIVER_CONFIG\\\",\\\"ProcessedData\\\":{\\\"UnicodeName\\\":" \
+#define SGX(svn, dbg, signer)                                                                                \
+	{                                                                                                    \
+		NULL, svn, dbg, signer                                                                       \
+	}
+#define TPM_CLAIMS                                                                                           \
+	"[{\"type\":\"tpmVersion\",\"value\":2},{\"type\":\"aikValidated\",\"value\":true},"                 \
+	"{\"type\":\"secureBootEnabled\",\"value\":true},{\"type\":\"bootDebuggingDisabled\",\"value\":"     \
+	"true},"                                                                                             \
+	"{\"type\":\"notSafeMode\",\"value\":false},{\"type\":\"pcrs\",\"value\":\"{\\\"PCRs\\\":[{"         \
+	"\\\"Index\\\":7,"                                                                                   \
+	"\\\"Digests\\\":{\\\"SHA256\\\":\\\"" REF_HEX64_PCR7 "\\\"}}]}\"},"                                 \
+	"{\"type\":\"events\",\"value\":\"{\\\"Events\\\":[{\\\"EventSeq\\\":1,\\\"PcrIndex\\\":7,"          \
+	"\\\"EventTypeString\\\":\\\"EV_EFI_VARIABLE_DRIVER_CONFIG\\\",\\\"ProcessedData\\\":{"              \
+	"\\\"UnicodeName\\\":"                                                                               \
 	"\\\"SecureBoot\\\",\\\"VariableData\\\":\\\"AQ\\\"}}]}\"}]"
-#define VM_CLAIMS                                                                                                    \
-	"[{\"type\":\"x-ms-attestation-type\",\"value\":\"sevsnpvm\"},"                                               \
-	"{\"type\":\"x-ms-compliance-status\",\"value\":\"azure-compliant-uvm\"},"                                     \
-	"{\"type\":\"x-ms-sevsnpvm-is-debuggable\",\"value\":false},"                                                 \
-	"{\"type\":\"x-ms-sevsnpvm-hostdata\",\"value\":\"" REF_HEX64_B "\"},"                                        \
-	"{\"type\":\"x-ms-sevsnpvm-launchmeasurement\",\"value\":\"" REF_HEX96_MRTD "\"},"                            \
-	"{\"type\":\"secureboot\",\"value\":true},{\"type\":\"x-ms-azurevm-debuggersdisabled\",\"value\":true},"      \
-	"{\"type\":\"x-ms-azurevm-signingdisabled\",\"value\":false},{\"type\":\"tdx_td_attributes_debug\",\"value\":false},"\
-	"{\"type\":\"attester_tcb_status\",\"value\":\"OutOfDate\"},{\"type\":\"vsmReportPresent\",\"value\":true},"  \
-	"{\"type\":\"enclaveAuthorId\",\"value\":\"" REF_B64URL_AUTHOR "\"},{\"type\":\"enclaveSvn\",\"value\":0}]"
+#define VM_CLAIMS                                                                                            \
+	"[{\"type\":\"x-ms-attestation-type\",\"value\":\"sevsnpvm\"},"                                      \
+	"{\"type\":\"x-ms-compliance-status\",\"value\":\"azure-compliant-uvm\"},"                           \
+	"{\"type\":\"x-ms-sevsnpvm-is-debuggable\",\"value\":false},"                                        \
+	"{\"type\":\"x-ms-sevsnpvm-hostdata\",\"value\":\"" REF_HEX64_B "\"},"                               \
+	"{\"type\":\"x-ms-sevsnpvm-launchmeasurement\",\"value\":\"" REF_HEX96_MRTD "\"},"                   \
+	"{\"type\":\"secureboot\",\"value\":true},{\"type\":\"x-ms-azurevm-debuggersdisabled\",\"value\":"   \
+	"true},"                                                                                             \
+	"{\"type\":\"x-ms-azurevm-signingdisabled\",\"value\":false},{\"type\":\"tdx_td_attributes_debug\"," \
+	"\"value\":false},"                                                                                  \
+	"{\"type\":\"attester_tcb_status\",\"value\":\"OutOfDate\"},{\"type\":\"vsmReportPresent\","         \
+	"\"value\":true},"                                                                                   \
+	"{\"type\":\"enclaveAuthorId\",\"value\":\"" REF_B64URL_AUTHOR                                       \
+	"\"},{\"type\":\"enclaveSvn\",\"value\":0}]"
 
 static const struct ecase CASES[] = {
-	{"policy30 permit (the benchmark)", POLICY30, SGX(3, false, REF_HEX64_A)},
-	{"policy30 deny (debuggable)", POLICY30, SGX(3, true, REF_HEX64_A)},
-	{"policy30 deny (signer B)", POLICY30, SGX(3, false, REF_HEX64_B)},
-	{"policy30 no permit (svn 2)", POLICY30, SGX(2, false, REF_HEX64_A)},
-	{"policy30 on no claims", POLICY30, {"[]", 0, false, NULL}},
-	{"default SgxEnclave", NULL, SGX(3, false, REF_HEX64_A)},
-	{"default Tpm", NULL, {TPM_CLAIMS, 0, false, NULL}},
-	{"sgx_pin (product 1)", REF_SGX_PIN, SGX(3, false, REF_HEX64_A)},
-	{"sgx_pin svn 2", REF_SGX_PIN, SGX(2, false, REF_HEX64_A)},
-	{"sgx_rotation", REF_SGX_ROTATION, SGX(3, false, REF_HEX64_A)},
-	{"sgx_rotation signer B", REF_SGX_ROTATION, SGX(3, false, REF_HEX64_B)},
-	{"tpm_11", REF_TPM_11, {TPM_CLAIMS, 0, false, NULL}},
-	{"tpm_12", REF_TPM_12, {TPM_CLAIMS, 0, false, NULL}},
-	{"vbs", REF_VBS, {VM_CLAIMS, 0, false, NULL}},
-	{"snp", REF_SNP, {VM_CLAIMS, 0, false, NULL}},
-	{"azureguest", REF_AZUREGUEST, {VM_CLAIMS, 0, false, NULL}},
-	{"tdx", REF_TDX, {VM_CLAIMS, 0, false, NULL}},
-	{"docs_author", REF_DOCS_AUTHOR, {TPM_CLAIMS, 0, false, NULL}},
-	{"edge values", EDGE_VALUES, {EDGE_CLAIMS, 0, false, NULL}},
-	{"edge deny", EDGE_DENY, {EDGE_CLAIMS, 0, false, NULL}},
-	{"edge issue", EDGE_ISSUE, {EDGE_CLAIMS, 0, false, NULL}},
-	{"edge no permit", EDGE_NO_PERMIT, {EDGE_CLAIMS, 0, false, NULL}},
-	{"no permit rule at all", NO_PERMIT_RULE, {EDGE_CLAIMS, 0, false, NULL}},
+    {"policy30 permit (the benchmark)", POLICY30, SGX(3, false, REF_HEX64_A)},
+    {"policy30 deny (debuggable)", POLICY30, SGX(3, true, REF_HEX64_A)},
+    {"policy30 deny (signer B)", POLICY30, SGX(3, false, REF_HEX64_B)},
+    {"policy30 no permit (svn 2)", POLICY30, SGX(2, false, REF_HEX64_A)},
+    {"policy30 on no claims", POLICY30, {"[]", 0, false, NULL}},
+    {"default SgxEnclave", NULL, SGX(3, false, REF_HEX64_A)},
+    {"default Tpm", NULL, {TPM_CLAIMS, 0, false, NULL}},
+    {"sgx_pin (product 1)", REF_SGX_PIN, SGX(3, false, REF_HEX64_A)},
+    {"sgx_pin svn 2", REF_SGX_PIN, SGX(2, false, REF_HEX64_A)},
+    {"sgx_rotation", REF_SGX_ROTATION, SGX(3, false, REF_HEX64_A)},
+    {"sgx_rotation signer B", REF_SGX_ROTATION, SGX(3, false, REF_HEX64_B)},
+    {"tpm_11", REF_TPM_11, {TPM_CLAIMS, 0, false, NULL}},
+    {"tpm_12", REF_TPM_12, {TPM_CLAIMS, 0, false, NULL}},
+    {"vbs", REF_VBS, {VM_CLAIMS, 0, false, NULL}},
+    {"snp", REF_SNP, {VM_CLAIMS, 0, false, NULL}},
+    {"azureguest", REF_AZUREGUEST, {VM_CLAIMS, 0, false, NULL}},
+    {"tdx", REF_TDX, {VM_CLAIMS, 0, false, NULL}},
+    {"docs_author", REF_DOCS_AUTHOR, {TPM_CLAIMS, 0, false, NULL}},
+    {"edge values", EDGE_VALUES, {EDGE_CLAIMS, 0, false, NULL}},
+    {"edge deny", EDGE_DENY, {EDGE_CLAIMS, 0, false, NULL}},
+    {"edge issue", EDGE_ISSUE, {EDGE_CLAIMS, 0, false, NULL}},
+    {"edge no permit", EDGE_NO_PERMIT, {EDGE_CLAIMS, 0, false, NULL}},
+    {"no permit rule at all", NO_PERMIT_RULE, {EDGE_CLAIMS, 0, false, NULL}},
 };
 
 static struct claim_set *claims_of(const struct claims_spec *c)
@@ -370,7 +387,8 @@ static struct claim_set *claims_of(const struct claims_spec *c)
 	json_t *doc;
 
 	if (c->json == NULL)
-		return policy30_sgx_claims(c->svn ? c->svn : 3, c->debug, c->mrsigner ? c->mrsigner : REF_HEX64_A);
+		return policy30_sgx_claims(c->svn ? c->svn : 3, c->debug,
+					   c->mrsigner ? c->mrsigner : REF_HEX64_A);
 	doc = json_loads(c->json, JSON_ALLOW_NUL, NULL);
 	assert_non_null(doc);
 	attest_err_clear(&err);
@@ -451,8 +469,10 @@ static void explain_output_matches_the_golden_file_byte_for_byte(void **state)
 		while (i < glen && actual[i] == golden[i])
 			line += golden[i++] == '\n';
 		write_all("test_policy_explain.actual", actual);
-		fprintf(stderr, "explain output differs from %s at line %u (actual text in test_policy_explain.actual)\n",
-			EXPLAIN_GOLDEN, line);
+		fprintf(
+		    stderr,
+		    "explain output differs from %s at line %u (actual text in test_policy_explain.actual)\n",
+		    EXPLAIN_GOLDEN, line);
 	}
 	assert_int_equal(glen, strlen(actual));
 	assert_memory_equal(golden, actual, glen);
@@ -519,7 +539,8 @@ static void shared_setup(struct shared_cases *sc, unsigned rounds)
 		const struct ecase *c = &CASES[i];
 		struct policy_plan *fresh;
 
-		sc->plans[i] = compile_ok(c->policy ? c->policy : policy_default_text(strchr(c->name, ' ') + 1));
+		sc->plans[i] =
+		    compile_ok(c->policy ? c->policy : policy_default_text(strchr(c->name, ' ') + 1));
 		sc->ins[i] = claims_of(&c->claims);
 		fresh = compile_ok(c->policy ? c->policy : policy_default_text(strchr(c->name, ' ') + 1));
 		sc->want[i] = render_case(fresh, sc->ins[i]);
@@ -586,14 +607,21 @@ static void golden_cases_reach_every_explain_path(void **state)
 {
 	char *all = render_all();
 	static const char *const NEEDLES[] = {
-		"expected present, found absent>",       "expected absent, found ",
-		"(any type) expected ",                  "found AttestationService>",
-		"expected valueType == \"Boolean\"",     "expected issuer == \"Nobody\"",
-		"...",                                   "\\x5cu0000",
-		"denial: deny authorizationrules",       "denial: no permit authorizationrules",
-		"denial: no permit authorizationrules rule 0", "bind <d> <custom> <CustomClaim> <7>",
-		"fired 3 bindings 2",                    "<t-s-esc>",
-		"found 1.5>",
+	    "expected present, found absent>",
+	    "expected absent, found ",
+	    "(any type) expected ",
+	    "found AttestationService>",
+	    "expected valueType == \"Boolean\"",
+	    "expected issuer == \"Nobody\"",
+	    "...",
+	    "\\x5cu0000",
+	    "denial: deny authorizationrules",
+	    "denial: no permit authorizationrules",
+	    "denial: no permit authorizationrules rule 0",
+	    "bind <d> <custom> <CustomClaim> <7>",
+	    "fired 3 bindings 2",
+	    "<t-s-esc>",
+	    "found 1.5>",
 	};
 
 	unsigned missing = 0;
@@ -632,9 +660,27 @@ static uint64_t rng_next(uint64_t *x)
 /* A random valid UTF-8 string: ASCII, controls, quotes, backslashes, 2-, 3- and 4-byte characters, NUL. */
 static json_t *rand_string(uint64_t *x)
 {
-	static const char *const PIECES[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\r", "\b", "\f",
-					     "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-					     "\xe2\x80\xa8", "abcdefghij", "0123456789abcdef"};
+	static const char *const PIECES[] = {"a",
+					     "Z",
+					     "0",
+					     " ",
+					     "\"",
+					     "\\",
+					     "/",
+					     "\n",
+					     "\t",
+					     "\r",
+					     "\b",
+					     "\f",
+					     "\x01",
+					     "\x1f",
+					     "\x7f",
+					     "\xc3\xa9",
+					     "\xe2\x82\xac",
+					     "\xf0\x9f\x98\x80",
+					     "\xe2\x80\xa8",
+					     "abcdefghij",
+					     "0123456789abcdef"};
 	char buf[256];
 	size_t n = 0, want = rng_next(x) % 100;
 
@@ -655,21 +701,27 @@ static json_t *rand_string(uint64_t *x)
 
 static json_t *rand_value(uint64_t *x, int depth)
 {
-	static const double REALS[] = {0.0, -0.0, 1.5, 100.0, 1e300, -1e-300, 0.1, 1.0 / 3, 123456789.125, 5e-324};
+	static const double REALS[] = {0.0,	-0.0, 1.5,     100.0,	      1e300,
+				       -1e-300, 0.1,  1.0 / 3, 123456789.125, 5e-324};
 	unsigned k = (unsigned)(rng_next(x) % (depth > 3 ? 6 : 8));
 
 	switch (k) {
-	case 0: return json_true();
-	case 1: return json_false();
-	case 2: return json_null();
+	case 0:
+		return json_true();
+	case 1:
+		return json_false();
+	case 2:
+		return json_null();
 	case 3: {
 		static const json_int_t INTS[] = {0, 1, -1, 9, 10, -10, 4294967296LL, INT64_MAX, INT64_MIN};
 		uint64_t r = rng_next(x);
 
 		return json_integer(r % 2 ? INTS[r / 2 % 9] : (json_int_t)(r >> 1) * (r % 4 ? 1 : -1));
 	}
-	case 4: return json_real(REALS[rng_next(x) % 10]);
-	case 5: return rand_string(x);
+	case 4:
+		return json_real(REALS[rng_next(x) % 10]);
+	case 5:
+		return rand_string(x);
 	case 6: {
 		json_t *a = json_array();
 		unsigned n = (unsigned)(rng_next(x) % 5);
@@ -721,8 +773,8 @@ static void value_brief_equals_jansson_text_cut_at_72_bytes(void **state)
  */
 static void value_brief_refuses_strings_that_are_not_utf8(void **state)
 {
-	static const char *const BAD[] = {"\xff", "a\xc3", "\xed\xa0\x80", "\xc0\x80", "\xf4\x90\x80\x80", "\x80",
-					  "\xe2\x82", "\xf0\x9f\x98"};
+	static const char *const BAD[] = {"\xff", "a\xc3",    "\xed\xa0\x80", "\xc0\x80", "\xf4\x90\x80\x80",
+					  "\x80", "\xe2\x82", "\xf0\x9f\x98"};
 	char tail[120];
 
 	(void)state;
@@ -743,13 +795,16 @@ static void value_brief_refuses_strings_that_are_not_utf8(void **state)
 
 		assert_null(json_dumps(v, JSON_ENCODE_ANY));
 		assert_null(pol_value_brief(v));
-		/* Inside an array past the 73rd byte it is not looked at: the text is the first 69 bytes and "...". */
+		/* Inside an array past the 73rd byte it is not looked at: the text is the first 69 bytes and
+		 * "...". */
 		assert_null(json_dumps(arr, JSON_ENCODE_ANY | JSON_COMPACT));
 		{
 			char *got = pol_value_brief(arr);
 
 			assert_non_null(got);
-			assert_string_equal(got, "[\"" "0123456789012345678901234567890123456789012345678901234567890123456...");
+			assert_string_equal(
+			    got, "[\""
+				 "0123456789012345678901234567890123456789012345678901234567890123456...");
 			free(got);
 		}
 		json_decref(arr);
@@ -760,13 +815,13 @@ static void value_brief_refuses_strings_that_are_not_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(explain_output_matches_the_golden_file_byte_for_byte),
-		cmocka_unit_test(golden_cases_reach_every_explain_path),
-		cmocka_unit_test(explain_result_outlives_its_plan_and_incoming_claims),
-		cmocka_unit_test(explain_from_a_plan_used_before_reads_the_same),
-		cmocka_unit_test(explain_on_shared_plans_from_several_threads_reads_the_same),
-		cmocka_unit_test(value_brief_equals_jansson_text_cut_at_72_bytes),
-		cmocka_unit_test(value_brief_refuses_strings_that_are_not_utf8),
+	    cmocka_unit_test(explain_output_matches_the_golden_file_byte_for_byte),
+	    cmocka_unit_test(golden_cases_reach_every_explain_path),
+	    cmocka_unit_test(explain_result_outlives_its_plan_and_incoming_claims),
+	    cmocka_unit_test(explain_from_a_plan_used_before_reads_the_same),
+	    cmocka_unit_test(explain_on_shared_plans_from_several_threads_reads_the_same),
+	    cmocka_unit_test(value_brief_equals_jansson_text_cut_at_72_bytes),
+	    cmocka_unit_test(value_brief_refuses_strings_that_are_not_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
