@@ -176,7 +176,8 @@ static const unsigned char *put_special(struct brief *b, const unsigned char *s,
 		esc[1] = 't';
 		break;
 	default:
-		memcpy(esc + 1, "u00", 3);
+		esc[1] = 'u';
+		esc[2] = esc[3] = '0';
 		esc[4] = HEX[*s >> 4];
 		esc[5] = HEX[*s & 0xF];
 		n = 6;
