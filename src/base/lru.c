@@ -26,9 +26,9 @@ struct lru {
 	struct lru_type type;
 	size_t stride; /* bytes between slots */
 	uint32_t cap, n, used;
-	unsigned shift;		       /* 64 - log2(buckets): the hash's top bits pick the bucket */
-	uint32_t newest, oldest, free; /* heads of the recency and free lists */
-	uint64_t mult, hits, misses;   /* mult: the hash's odd multiplier */
+	unsigned shift;				/* 64 - log2(buckets): the hash's top bits pick the bucket */
+	uint32_t newest, oldest, free;		/* heads of the recency and free lists */
+	uint64_t mult, hits, misses, evictions; /* mult: the hash's odd multiplier */
 	uint32_t *bucket;
 	struct lru_node *node;
 	unsigned char *slot;
@@ -158,6 +158,15 @@ static inline void list_push_newest(struct lru *l, uint32_t i)
 	l->newest = i;
 }
 
+/* A hit on node i: under LRU_ORDER_USE it becomes the most recent. */
+static inline void renew(struct lru *l, uint32_t i)
+{
+	if (l->type.order == LRU_ORDER_USE && l->newest != i) {
+		list_unlink(l, i);
+		list_push_newest(l, i);
+	}
+}
+
 /* Takes node i out of its bucket's chain (caller holds the lock). */
 static void chain_unlink(struct lru *l, uint32_t i)
 {
@@ -190,10 +199,7 @@ bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
 	if (i != NIL)
 		v = look != NULL ? look(slot_at(l, i), arg) : LRU_HIT;
 	if (v == LRU_HIT) {
-		if (l->type.order == LRU_ORDER_USE && l->newest != i) {
-			list_unlink(l, i);
-			list_push_newest(l, i);
-		}
+		renew(l, i);
 		l->hits++;
 	} else {
 		if (v == LRU_DROP)
@@ -202,6 +208,28 @@ bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
 	}
 	pthread_mutex_unlock(&l->lock);
 	return v == LRU_HIT;
+}
+
+/* A node for key, new in bucket b, its slot not yet written (lock held; key absent). */
+static uint32_t insert(struct lru *l, uint32_t b, const uint8_t key[LRU_KEY_SIZE])
+{
+	uint32_t i;
+
+	if (l->n == l->cap) { /* full: the oldest in the cache's order goes */
+		drop(l, l->oldest);
+		l->evictions++;
+	}
+	if (l->free != NIL) {
+		i = l->free;
+		l->free = l->node[i].older;
+	} else {
+		i = l->used++;
+	}
+	memcpy(l->node[i].key, key, LRU_KEY_SIZE);
+	l->node[i].chain = l->bucket[b];
+	l->bucket[b] = i;
+	l->n++;
+	return i;
 }
 
 void lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot)
@@ -215,29 +243,42 @@ void lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot)
 		release(l, i);
 		list_unlink(l, i);
 	} else {
-		if (l->n == l->cap) /* full: the oldest in the cache's order goes */
-			drop(l, l->oldest);
-		if (l->free != NIL) {
-			i = l->free;
-			l->free = l->node[i].older;
-		} else {
-			i = l->used++;
-		}
-		memcpy(l->node[i].key, key, LRU_KEY_SIZE);
-		l->node[i].chain = l->bucket[b];
-		l->bucket[b] = i;
-		l->n++;
+		i = insert(l, b, key);
 	}
 	memcpy(slot_at(l, i), slot, l->type.slot_size);
 	list_push_newest(l, i);
 	pthread_mutex_unlock(&l->lock);
 }
 
-void lru_stats(struct lru *l, uint64_t *hits, uint64_t *misses)
+bool lru_add(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot,
+	     void (*found)(const void *slot, void *arg), void *arg)
+{
+	uint32_t b, i;
+	bool stored;
+
+	pthread_mutex_lock(&l->lock);
+	b = bucket_of(l, key);
+	i = find(l, b, key);
+	if ((stored = i == NIL)) {
+		i = insert(l, b, key);
+		memcpy(slot_at(l, i), slot, l->type.slot_size);
+		list_push_newest(l, i);
+	} else {
+		if (found != NULL)
+			found(slot_at(l, i), arg);
+		renew(l, i);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return stored;
+}
+
+void lru_stats(struct lru *l, struct lru_stats *out)
 {
 	pthread_mutex_lock(&l->lock);
-	*hits = l->hits;
-	*misses = l->misses;
+	out->hits = l->hits;
+	out->misses = l->misses;
+	out->evictions = l->evictions;
+	out->entries = l->n;
 	pthread_mutex_unlock(&l->lock);
 }
 

@@ -90,8 +90,25 @@ bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
  */
 void lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot);
 
-/* Hits and misses of lru_get so far (tests and metrics). */
-void lru_stats(struct lru *l, uint64_t *hits, uint64_t *misses);
+/*
+ * lru_put unless an entry is already under key (the first one stored
+ * wins): then that entry's slot is handed to found(slot, arg) under the
+ * lock (found may take a reference for the caller; NULL: nothing), the
+ * entry is renewed as by a hit under LRU_ORDER_USE, and slot is not stored
+ * (what it references stays the caller's). true when slot was stored.
+ * Counts neither a hit nor a miss.
+ */
+bool lru_add(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot,
+	     void (*found)(const void *slot, void *arg), void *arg);
+
+struct lru_stats {
+	uint64_t hits, misses; /* of lru_get */
+	uint64_t evictions;    /* entries that went because the cache was full */
+	size_t entries;	       /* stored now */
+};
+
+/* The counts so far, read together (tests and metrics). */
+void lru_stats(struct lru *l, struct lru_stats *out);
 /* Entries stored now (at most the capacity). */
 size_t lru_count(struct lru *l);
 

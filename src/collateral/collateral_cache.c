@@ -132,9 +132,13 @@ size_t collateral_cache_count(struct collateral_cache *c)
 
 void collateral_cache_stats(struct collateral_cache *c, uint64_t *hits, uint64_t *misses)
 {
+	struct lru_stats st;
+
 	if (c == NULL) {
 		*hits = *misses = 0;
 		return;
 	}
-	lru_stats(c->lru, hits, misses);
+	lru_stats(c->lru, &st);
+	*hits = st.hits;
+	*misses = st.misses;
 }

@@ -124,7 +124,11 @@ bool chain_cache_put(struct chain_cache *c, const uint8_t id[32], int64_t valid_
 
 void chain_cache_stats(struct chain_cache *c, uint64_t *hits, uint64_t *misses)
 {
-	lru_stats(c->lru, hits, misses);
+	struct lru_stats st;
+
+	lru_stats(c->lru, &st);
+	*hits = st.hits;
+	*misses = st.misses;
 }
 
 size_t chain_cache_count(struct chain_cache *c)

@@ -1,13 +1,15 @@
 /*
  * Unit tests of the one cache skeleton (src/base/lru.h): its bounds,
  * lookups (keys differing in any one byte), both eviction orders,
- * capacity 1, replacement, look()'s three verdicts, release() run exactly
- * once for every slot that leaves, a random script held to a plain model
- * of the caches it replaced (a linear array with ticks), and four threads
- * released together by a barrier hammering one cache of reference-counted
- * entries (under ASan: a slot released twice or used after its release is
- * a report). Its users are tested on top: test_chain_cache (the verified
- * chain cache) and test_collateral (the collateral cache).
+ * capacity 1, replacement, look()'s three verdicts, lru_add (the first
+ * stored wins), eviction counts, release() run exactly once for every
+ * slot that leaves, a random script held to a plain model of the caches it
+ * replaced (a linear array with ticks), and four threads released together
+ * by a barrier hammering one cache of reference-counted entries (under
+ * ASan: a slot released twice or used after its release is a report). Its
+ * users are tested on top: test_chain_cache (the verified chain cache),
+ * test_collateral (the collateral cache), test_policy_jws (the compiled
+ * plan cache).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,11 +126,61 @@ static bool has(struct lru *l, int i)
 
 static void expect_stats(struct lru *l, uint64_t hits, uint64_t misses)
 {
-	uint64_t h = 99, m = 99;
+	struct lru_stats st = {99, 99, 99, 99};
 
-	lru_stats(l, &h, &m);
-	assert_int_equal(h, hits);
-	assert_int_equal(m, misses);
+	lru_stats(l, &st);
+	assert_int_equal(st.hits, hits);
+	assert_int_equal(st.misses, misses);
+	assert_int_equal(st.entries, lru_count(l));
+}
+
+static uint64_t evictions(struct lru *l)
+{
+	struct lru_stats st;
+
+	lru_stats(l, &st);
+	return st.evictions;
+}
+
+/* What lru_add's found() saw. */
+struct found {
+	int calls;
+	struct slot seen;
+};
+
+static void found_record(const void *slot, void *arg)
+{
+	struct found *f = arg;
+
+	f->calls++;
+	memcpy(&f->seen, slot, sizeof(f->seen));
+}
+
+/*
+ * lru_add of value under key i with a new token: true when stored. When
+ * not, found() must have seen key i's slot (its value in *value) and the
+ * token is still the caller's: released here, so done() can count it.
+ */
+static bool add(struct lru *l, struct tally *y, int i, int64_t value, int64_t *present)
+{
+	uint8_t k[LRU_KEY_SIZE];
+	struct slot s = {.value = value, .tag = (uint8_t)i};
+	struct found f = {0};
+	bool stored;
+
+	assert_true(y->next < MAX_TOKENS);
+	assert_non_null(s.t = malloc(sizeof(*s.t)));
+	s.t->id = y->next++;
+	key_of(k, i);
+	stored = lru_add(l, k, &s, found_record, &f);
+	assert_int_equal(f.calls, stored ? 0 : 1);
+	if (!stored) {
+		assert_int_equal(f.seen.tag, (uint8_t)i);
+		if (present != NULL)
+			*present = f.seen.value;
+		slot_release(&s, y);
+	}
+	return stored;
 }
 
 /* Frees l: every token handed out was released exactly once. */
@@ -250,6 +302,7 @@ static void use_order_evicts_the_least_recently_stored_or_hit(void **state)
 	assert_int_equal(y.released[t1], 1);
 	assert_false(has(l, 1));
 	assert_int_equal(lru_count(l), 3);
+	assert_int_equal(evictions(l), 2);
 	done(l, &y);
 }
 
@@ -306,6 +359,7 @@ static void a_put_under_the_same_key_replaces_and_renews_it(void **state)
 		put(l, &y, 1, 11);
 		assert_int_equal(y.released[first], 1); /* the old slot's token, at once */
 		assert_int_equal(lru_count(l), 2);
+		assert_int_equal(evictions(l), 0); /* a replacement is no eviction */
 		assert_true(get_as(l, 1, LRU_HIT, &v));
 		assert_int_equal(v, 11);
 		put(l, &y, 3, 30); /* 1 was renewed by its replacement: 2 goes */
@@ -364,7 +418,43 @@ static void a_drop_verdict_releases_the_entry_once_and_frees_its_place(void **st
 	put(l, &y, 3, 3); /* the dropped entry's place: nothing evicted */
 	assert_true(has(l, 2) && has(l, 3));
 	assert_int_equal(lru_count(l), 2);
+	assert_int_equal(evictions(l), 0);
 	expect_stats(l, 2, 2);
+	done(l, &y);
+}
+
+/* ---- lru_add: the first stored wins ------------------------------------- */
+
+static void add_stores_an_absent_key_and_keeps_the_first_under_a_present_one(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(4, LRU_ORDER_USE, &y);
+	int64_t present = 0, v = 0;
+
+	(void)state;
+	assert_true(add(l, &y, 1, 10, NULL));
+	assert_false(add(l, &y, 1, 11, &present)); /* its token is released by add(), not the cache */
+	assert_int_equal(present, 10);
+	assert_true(get_as(l, 1, LRU_HIT, &v));
+	assert_int_equal(v, 10);
+	assert_int_equal(lru_count(l), 1);
+	expect_stats(l, 1, 0); /* an add is no lookup */
+	done(l, &y);
+}
+
+static void add_renews_the_entry_it_finds(void **state)
+{
+	struct tally y = {0};
+	struct lru *l = new_cache(2, LRU_ORDER_USE, &y);
+
+	(void)state;
+	assert_true(add(l, &y, 1, 1, NULL));
+	assert_true(add(l, &y, 2, 2, NULL));
+	assert_false(add(l, &y, 1, 3, NULL)); /* 1 is now the most recent */
+	assert_true(add(l, &y, 4, 4, NULL));  /* full: 2 goes */
+	assert_false(has(l, 2));
+	assert_true(has(l, 1) && has(l, 4));
+	assert_int_equal(evictions(l), 1);
 	done(l, &y);
 }
 
@@ -378,7 +468,7 @@ struct model {
 	int64_t value[MODEL_MAX];
 	uint64_t tick[MODEL_MAX];
 	size_t n, cap;
-	uint64_t now;
+	uint64_t now, evictions;
 	enum lru_order order;
 };
 
@@ -408,6 +498,7 @@ static void model_put(struct model *m, int k, int64_t v)
 			if (m->tick[j] < m->tick[victim])
 				victim = j;
 		model_remove(m, victim);
+		m->evictions++;
 		i = m->n;
 	}
 	if (i == m->n)
@@ -432,6 +523,21 @@ static bool model_get(struct model *m, int k, enum lru_verdict verdict, int64_t 
 	if (m->order == LRU_ORDER_USE)
 		m->tick[i] = ++m->now;
 	return true;
+}
+
+/* lru_add: stored when absent; else the entry is renewed as by a hit (its value in *present). */
+static bool model_add(struct model *m, int k, int64_t v, int64_t *present)
+{
+	size_t i = model_find(m, k);
+
+	if (i == m->n) {
+		model_put(m, k, v);
+		return true;
+	}
+	*present = m->value[i];
+	if (m->order == LRU_ORDER_USE)
+		m->tick[i] = ++m->now;
+	return false;
 }
 
 static uint32_t next_rand(uint32_t *s)
@@ -459,9 +565,18 @@ static void run_against_model(size_t cap, enum lru_order order, uint32_t seed)
 	for (int step = 0; step < steps; step++) {
 		int k = (int)(next_rand(&seed) % (uint32_t)keys);
 
-		if (next_rand(&seed) % 3 == 0) {
+		uint32_t op = next_rand(&seed) % 6;
+
+		if (op == 0) {
 			put(l, y, k, step);
 			model_put(m, k, step);
+		} else if (op == 1) {
+			int64_t want = -1, got = -1;
+			bool stored = model_add(m, k, step, &want);
+
+			if (add(l, y, k, step, &got) != stored || got != want)
+				fail_msg("cap %zu order %d step %d add %d: lru %lld, model %lld", cap,
+					 (int)order, step, k, (long long)got, (long long)want);
 		} else {
 			enum lru_verdict v = verdicts[next_rand(&seed) % 5];
 			int64_t want = -1, got = -1;
@@ -473,6 +588,7 @@ static void run_against_model(size_t cap, enum lru_order order, uint32_t seed)
 		}
 		assert_int_equal(lru_count(l), m->n);
 	}
+	assert_int_equal(evictions(l), m->evictions);
 	done(l, y);
 	free(m);
 	free(y);
@@ -543,6 +659,18 @@ static enum lru_verdict rlook(const void *slot, void *arg)
 	return LRU_HIT;
 }
 
+/* lru_add found an entry: a reference to it for the caller, in place of its own. */
+static void rfound(const void *slot, void *arg)
+{
+	const struct rslot *s = slot;
+	struct rlook *q = arg;
+
+	if (s->tag != q->want || s->o->tag != q->want)
+		atomic_fetch_add(q->wrong, 1);
+	atomic_fetch_add(&s->o->refs, 1);
+	q->got = s->o;
+}
+
 #define THREADS 4
 #define OPS	20000
 #define KEYS	24
@@ -578,8 +706,13 @@ static void *race_thread(void *arg)
 			o->tag = q.want;
 			s.o = o;
 			s.tag = q.want;
-			lru_put(r->l, k, &s);
 			q.got = o;
+			if (i % 2 == 0) {
+				lru_put(r->l, k, &s);
+			} else if (!lru_add(r->l, k, &s, rfound, &q)) {
+				robj_put_ref(o); /* another thread's came first: q.got is a reference to it */
+				robj_put_ref(o);
+			}
 		}
 		if (q.got->tag != q.want)
 			atomic_fetch_add(&r->wrong, 1);
@@ -594,7 +727,7 @@ static void race(enum lru_order order)
 	struct lru_type type = {.slot_size = sizeof(struct rslot), .order = order, .release = rslot_release};
 	struct race r = {0};
 	pthread_t t[THREADS];
-	uint64_t hits, misses;
+	struct lru_stats st;
 
 	assert_non_null(r.l = lru_new(8, &type));
 	assert_int_equal(pthread_barrier_init(&r.go, NULL, THREADS), 0);
@@ -604,9 +737,9 @@ static void race(enum lru_order order)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	pthread_barrier_destroy(&r.go);
 	assert_int_equal(atomic_load(&r.wrong), 0);
-	lru_stats(r.l, &hits, &misses);
-	assert_int_equal(hits + misses, atomic_load(&r.gets));
-	assert_true(hits > 0 && misses > 0);
+	lru_stats(r.l, &st);
+	assert_int_equal(st.hits + st.misses, atomic_load(&r.gets));
+	assert_true(st.hits > 0 && st.misses > 0);
 	assert_true(lru_count(r.l) <= 8);
 	assert_int_equal(atomic_load(&robj_alive), (int)lru_count(r.l)); /* the cache's only */
 	lru_free(r.l);
@@ -640,6 +773,8 @@ int main(void)
 	    cmocka_unit_test(a_miss_verdict_keeps_the_entry),
 	    cmocka_unit_test(a_miss_verdict_does_not_renew_the_entry),
 	    cmocka_unit_test(a_drop_verdict_releases_the_entry_once_and_frees_its_place),
+	    cmocka_unit_test(add_stores_an_absent_key_and_keeps_the_first_under_a_present_one),
+	    cmocka_unit_test(add_renews_the_entry_it_finds),
 	    cmocka_unit_test(a_random_script_matches_the_linear_model),
 	    cmocka_unit_test(four_threads_on_a_barrier_share_one_cache),
 	    cmocka_unit_test(four_threads_on_a_barrier_share_one_store_order_cache),
