@@ -74,7 +74,7 @@ static const char *ec_jwk_curve(EVP_PKEY *key, size_t *flen)
 	char group[64];
 	size_t n = 0;
 
-	if (key == NULL || !EVP_PKEY_is_a(key, "EC") ||
+	if (key == NULL || !crypto_key_is(key, EVP_PKEY_EC, "EC") ||
 	    EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &n) != 1)
 		return NULL;
 	if (strcmp(group, SN_X9_62_prime256v1) == 0) {
@@ -98,7 +98,7 @@ bool jws_alg_fits_key(enum jws_alg alg, EVP_PKEY *key)
 	switch (alg) {
 	case JWS_ALG_RS256:
 	case JWS_ALG_PS256:
-		return EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) >= JWS_RSA_MIN_BITS;
+		return crypto_key_is(key, EVP_PKEY_RSA, "RSA") && EVP_PKEY_get_bits(key) >= JWS_RSA_MIN_BITS;
 	case JWS_ALG_ES256:
 		crv = ec_jwk_curve(key, &flen);
 		return crv != NULL && flen == 32;

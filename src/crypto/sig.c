@@ -184,9 +184,9 @@ out:
 	return rc;
 }
 
-static bool key_is(EVP_PKEY *key, const char *type)
+bool crypto_key_is(EVP_PKEY *key, int id, const char *name)
 {
-	return key != NULL && EVP_PKEY_is_a(key, type);
+	return key != NULL && (EVP_PKEY_get_base_id(key) == id || EVP_PKEY_is_a(key, name));
 }
 
 /* Field width in bytes of an EC key's curve (32 for P-256, 48 for P-384). */
@@ -269,7 +269,7 @@ int ecdsa_verify_rs_be(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t
 {
 	size_t flen;
 
-	if (!key_is(key, "EC") || sig == NULL)
+	if (!crypto_key_is(key, EVP_PKEY_EC, "EC") || sig == NULL)
 		return sig_err(err, ATTEST_E_INVALID, code, ".key", "ECDSA check with a key that is not EC");
 	flen = ec_field_len(key);
 	if (siglen != 2 * flen)
@@ -284,7 +284,7 @@ int ecdsa_verify_rs_le(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t
 	uint8_t r[ECDSA_COMPONENT_MAX], s[ECDSA_COMPONENT_MAX];
 	size_t flen, i;
 
-	if (!key_is(key, "EC") || r_le == NULL || s_le == NULL)
+	if (!crypto_key_is(key, EVP_PKEY_EC, "EC") || r_le == NULL || s_le == NULL)
 		return sig_err(err, ATTEST_E_INVALID, code, ".key", "ECDSA check with a key that is not EC");
 	flen = ec_field_len(key);
 	if (component_len < flen || component_len > ECDSA_COMPONENT_MAX)
@@ -313,7 +313,7 @@ int ecdsa_verify_der(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t m
 	ECDSA_SIG *es;
 	int n;
 
-	if (!key_is(key, "EC") || sig == NULL)
+	if (!crypto_key_is(key, EVP_PKEY_EC, "EC") || sig == NULL)
 		return sig_err(err, ATTEST_E_INVALID, code, ".key", "ECDSA check with a key that is not EC");
 	/* OpenSSL re-encodes the parsed signature and refuses non-canonical DER. */
 	if ((ec = direct_ec_key(key)) == NULL)
@@ -335,7 +335,7 @@ int ecdsa_verify_der(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t m
 int rsa_verify_pkcs1(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msglen, const uint8_t *sig,
 		     size_t siglen, const char *code, struct attest_err *err)
 {
-	if (!key_is(key, "RSA"))
+	if (!crypto_key_is(key, EVP_PKEY_RSA, "RSA"))
 		return sig_err(err, ATTEST_E_INVALID, code, ".key", "RSA check with a key that is not RSA");
 	return evp_verify(key, alg, msg, msglen, sig, siglen, RSA_PKCS1_PADDING, 0, code, err);
 }
@@ -344,7 +344,7 @@ int rsa_verify_pss(EVP_PKEY *key, enum hash_alg alg, const void *msg, size_t msg
 		   size_t siglen, int salt_len, const char *code, struct attest_err *err)
 {
 	/* A key restricted to PSS ("RSA-PSS" type) is as good as a plain RSA key here. */
-	if (!key_is(key, "RSA") && !key_is(key, "RSA-PSS"))
+	if (!crypto_key_is(key, EVP_PKEY_RSA, "RSA") && !crypto_key_is(key, EVP_PKEY_RSA_PSS, "RSA-PSS"))
 		return sig_err(err, ATTEST_E_INVALID, code, ".key", "RSA check with a key that is not RSA");
 	if (salt_len < -2)
 		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
