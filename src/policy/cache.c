@@ -1,47 +1,59 @@
 /*
  * Cache of compiled plans keyed by x-ms-policy-hash (ARCHITECTURE.md
- * "Policies"). A small array with LRU ticks under one mutex: entries are
- * few (one per distinct policy text in use), lookups are a hash compare.
- * Compilation happens outside the lock; if two threads compile the same
- * text at once, the first insert wins and the other plan is dropped.
+ * "Policies"): a user of the one cache skeleton (base/lru.h), whose slot
+ * is one plan reference and its hash. Compilation happens outside the
+ * lock; if two threads compile the same text at once, the first insert
+ * wins (lru_add) and the other plan is dropped.
+ *
+ * The skeleton's key is the hash's first 32 characters (192 of its 256
+ * bits; a shorter text is padded with zeros), and a lookup compares the
+ * whole hash kept in the slot, so a text that only shares that prefix
+ * never finds another policy's plan.
  */
 #include "policy/policy.h"
 
-#include <pthread.h>
+#include "base/lru.h"
+
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct cache_entry {
-	char hash[POLICY_HASH_B64_LEN + 1];
+struct plan_slot {
 	struct policy_plan *plan; /* one reference held by the cache */
-	uint64_t tick;
+	char hash[POLICY_HASH_B64_LEN + 1];
 };
 
 struct policy_cache {
-	pthread_mutex_t lock;
-	struct cache_entry *v;
-	size_t n, max;
-	uint64_t tick;
+	struct lru *lru;
 	struct policy_limits lim;
-	struct policy_cache_stats st;
+	atomic_uint_fast64_t misses; /* plans compiled and offered to the cache */
 };
+
+/* The skeleton's release hook: the cache's reference goes. */
+static void slot_release(void *slot, void *arg)
+{
+	(void)arg;
+	policy_plan_free(((struct plan_slot *)slot)->plan);
+}
+
+static const struct lru_type PLAN_SLOT = {
+    .slot_size = sizeof(struct plan_slot), .order = LRU_ORDER_USE, .release = slot_release};
 
 struct policy_cache *policy_cache_new(size_t max_entries, const struct policy_limits *lim)
 {
 	struct policy_cache *c;
 
-	if (max_entries == 0 || (c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if ((c->v = calloc(max_entries, sizeof(*c->v))) == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
-		free(c->v);
+	if ((c->lru = lru_new(max_entries, &PLAN_SLOT)) == NULL) {
 		free(c);
 		return NULL;
 	}
-	c->max = max_entries;
 	if (lim != NULL)
 		c->lim = *lim;
 	else
 		policy_limits_default(&c->lim);
+	atomic_init(&c->misses, 0);
 	return c;
 }
 
@@ -49,93 +61,100 @@ void policy_cache_free(struct policy_cache *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->n; i++)
-		policy_plan_free(c->v[i].plan);
-	pthread_mutex_destroy(&c->lock);
-	free(c->v);
+	lru_free(c->lru);
 	free(c);
 }
 
-/* Under the lock: the entry of hash, refreshed, or NULL. */
-static struct cache_entry *find_locked(struct policy_cache *c, const char *hash)
+/* The skeleton's key of a hash text (above). */
+static void key_of(const char *hash, uint8_t key[LRU_KEY_SIZE])
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->v[i].hash, hash) == 0) {
-			c->v[i].tick = ++c->tick;
-			return &c->v[i];
-		}
-	return NULL;
+	size_t n = strnlen(hash, LRU_KEY_SIZE);
+
+	memcpy(key, hash, n);
+	memset(key + n, 0, LRU_KEY_SIZE - n);
+}
+
+/* One lookup: the whole hash wanted and, on a hit, a new reference to its plan. */
+struct plan_look {
+	const char *hash;
+	struct policy_plan *plan;
+};
+
+static enum lru_verdict plan_look(const void *slot, void *arg)
+{
+	const struct plan_slot *s = slot;
+	struct plan_look *q = arg;
+
+	if (strcmp(s->hash, q->hash) != 0)
+		return LRU_MISS;
+	q->plan = policy_plan_ref(s->plan);
+	return LRU_HIT;
 }
 
 int policy_cache_lookup(struct policy_cache *c, const char *hash, struct policy_plan **out)
 {
-	struct cache_entry *e;
-	int rc = ATTEST_E_NOT_FOUND;
+	struct plan_look q = {.hash = hash};
+	uint8_t key[LRU_KEY_SIZE];
 
-	pthread_mutex_lock(&c->lock);
-	if ((e = find_locked(c, hash)) != NULL) {
-		*out = policy_plan_ref(e->plan);
-		c->st.hits++;
-		rc = ATTEST_OK;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return rc;
+	key_of(hash, key);
+	if (!lru_get(c->lru, key, plan_look, &q))
+		return ATTEST_E_NOT_FOUND;
+	*out = q.plan;
+	return ATTEST_OK;
 }
 
-/* Under the lock: inserts plan (taking a reference), evicting the least recently used entry when full. */
-static void insert_locked(struct policy_cache *c, const char *hash, struct policy_plan *plan)
+/* lru_add found a plan under the key: the caller takes it if it is the same hash. */
+static void plan_found(const void *slot, void *arg)
 {
-	struct cache_entry *e;
-
-	if (c->n < c->max) {
-		e = &c->v[c->n++];
-	} else {
-		e = &c->v[0];
-		for (size_t i = 1; i < c->n; i++)
-			if (c->v[i].tick < e->tick)
-				e = &c->v[i];
-		policy_plan_free(e->plan);
-		c->st.evictions++;
-	}
-	memcpy(e->hash, hash, sizeof(e->hash));
-	e->plan = policy_plan_ref(plan);
-	e->tick = ++c->tick;
+	(void)plan_look(slot, arg);
 }
 
 int policy_cache_get(struct policy_cache *c, const char *text, size_t len, struct policy_plan **out,
 		     struct attest_err *err)
 {
 	char hash[POLICY_HASH_B64_LEN + 1];
-	struct policy_plan *plan = NULL;
-	struct cache_entry *e;
+	struct plan_slot s = {0};
+	struct plan_look q = {.hash = hash};
+	uint8_t key[LRU_KEY_SIZE];
 	int rc;
 
 	if (len > c->lim.max_bytes)
 		return attest_err_set(err, ATTEST_E_POLICY, "policy.too_large",
-				      "the policy is %zu bytes, over the %zu-byte limit", len, c->lim.max_bytes);
+				      "the policy is %zu bytes, over the %zu-byte limit", len,
+				      c->lim.max_bytes);
 	if (policy_hash_text(text, len, hash) != ATTEST_OK)
-		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "out of memory hashing the policy");
+		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem",
+				      "out of memory hashing the policy");
 	if (policy_cache_lookup(c, hash, out) == ATTEST_OK)
 		return ATTEST_OK;
-	if ((rc = policy_compile(text, len, &c->lim, &plan, err)) != ATTEST_OK)
+	if ((rc = policy_compile(text, len, &c->lim, &s.plan, err)) != ATTEST_OK)
 		return rc;
-	pthread_mutex_lock(&c->lock);
-	c->st.misses++;
-	if ((e = find_locked(c, hash)) != NULL) {
-		*out = policy_plan_ref(e->plan); /* another thread won the race */
-	} else {
-		insert_locked(c, hash, plan);
-		*out = policy_plan_ref(plan);
+	atomic_fetch_add(&c->misses, 1);
+	memcpy(s.hash, hash, sizeof(s.hash));
+	key_of(hash, key);
+	/*
+	 * The caller's reference is taken before the plan is shared: once
+	 * stored, another thread may evict it at any time. Stored, the
+	 * compile's reference is the cache's.
+	 */
+	*out = policy_plan_ref(s.plan);
+	if (!lru_add(c->lru, key, &s, plan_found, &q)) {
+		policy_plan_free(s.plan); /* not stored: the compile's reference goes */
+		if (q.plan != NULL) {	  /* another thread won the race: its plan */
+			policy_plan_free(*out);
+			*out = q.plan;
+		}
 	}
-	pthread_mutex_unlock(&c->lock);
-	policy_plan_free(plan);
 	return ATTEST_OK;
 }
 
 void policy_cache_stats(struct policy_cache *c, struct policy_cache_stats *out)
 {
-	pthread_mutex_lock(&c->lock);
-	*out = c->st;
-	out->entries = c->n;
-	pthread_mutex_unlock(&c->lock);
+	struct lru_stats st;
+
+	lru_stats(c->lru, &st);
+	out->hits = st.hits;
+	out->misses = atomic_load(&c->misses);
+	out->evictions = st.evictions;
+	out->entries = st.entries;
 }
