@@ -11,6 +11,16 @@
  * once per combination of bindings (§3.3, multiple matches), permit() and
  * deny() once. A rule sees the claims that existed when it started (the
  * claims it adds itself are visible from the next rule on).
+ *
+ * Explain (POLICY_EVAL_EXPLAIN) costs about as much again as the
+ * evaluation (issue 13: under 1 % of an attestation), so nothing in it is
+ * allocated or rendered twice: the trace, its texts and the denial live in
+ * one arena owned by the result; claim types are the plan's interned names
+ * where it has them; binding values are borrowed from the final incoming
+ * set; a constant test's "<op> <value>" text is rendered once per plan
+ * (pol_test.text); values are rendered by brief.c, which stops at 72
+ * bytes. What is left is mostly the final incoming set's reference counts
+ * (two atomic operations per claim).
  */
 #include "policy/policy_int.h"
 
