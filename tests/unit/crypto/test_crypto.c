@@ -433,6 +433,60 @@ static void rsa_pss_refuses_another_mgf1_digest(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* An RSA-PSS key; restricted to SHA-256 with the given MGF1 digest (its SPKI says so) unless mgf1 is NULL. */
+static EVP_PKEY *rsa_pss_key(const EVP_MD *mgf1)
+{
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
+	EVP_PKEY *key = NULL;
+
+	assert_non_null(kc);
+	assert_int_equal(EVP_PKEY_keygen_init(kc), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_keygen_bits(kc, 2048), 1);
+	if (mgf1 != NULL) {
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_keygen_md(kc, EVP_sha256()), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_keygen_mgf1_md(kc, mgf1), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_keygen_saltlen(kc, 32), 1); /* PS256's salt */
+	}
+	assert_int_equal(EVP_PKEY_keygen(kc, &key), 1);
+	EVP_PKEY_CTX_free(kc);
+	return key;
+}
+
+/*
+ * The MGF1 digest is set for keys that are not plain RSA: an RSA-PSS key
+ * restricted to MGF1-SHA-1 would otherwise lend its MGF1 to a PS256-style
+ * check, which must refuse; an unrestricted RSA-PSS key verifies.
+ */
+static void rsa_pss_keys_verify_only_with_mgf1_of_the_message_digest(void **state)
+{
+	static const char MSG[] = "attestation request";
+	EVP_PKEY *restricted = rsa_pss_key(EVP_sha1()), *open = rsa_pss_key(NULL);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t sig[256];
+	size_t n = sizeof(sig);
+	struct attest_err err;
+
+	(void)state;
+	/* Signed as the restricted key dictates: SHA-256 with MGF1-SHA-1. */
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, restricted), 1);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &n, (const uint8_t *)MSG, sizeof(MSG)), 1);
+	attest_err_clear(&err);
+	assert_int_not_equal(
+	    rsa_verify_pss(restricted, HASH_SHA256, MSG, sizeof(MSG), sig, n, -1, "jws.signature", &err),
+	    ATTEST_OK);
+	EVP_MD_CTX_reset(ctx);
+	n = sizeof(sig);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, open), 1);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &n, (const uint8_t *)MSG, sizeof(MSG)), 1);
+	attest_err_clear(&err);
+	assert_int_equal(
+	    rsa_verify_pss(open, HASH_SHA256, MSG, sizeof(MSG), sig, n, -2, "jws.signature", &err),
+	    ATTEST_OK);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(restricted);
+	EVP_PKEY_free(open);
+}
+
 static void rsa_refuses_an_ec_key(void **state)
 {
 	EVP_PKEY *key = tp_key_ec("P-256");
@@ -1385,6 +1439,7 @@ int main(void)
 	    cmocka_unit_test(ecdsa_refuses_an_rsa_key),
 	    cmocka_unit_test(rsa_pkcs1_and_pss_verify_and_refuse_tampering),
 	    cmocka_unit_test(rsa_pss_refuses_another_mgf1_digest),
+	    cmocka_unit_test(rsa_pss_keys_verify_only_with_mgf1_of_the_message_digest),
 	    cmocka_unit_test(rsa_refuses_an_ec_key),
 	    cmocka_unit_test(real_intel_chains_verify_at_their_bundle_time),
 	    cmocka_unit_test(real_amd_rsa_pss_chains_and_reports_verify),
