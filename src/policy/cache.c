@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(POLICY_HASH_B64_LEN >= LRU_KEY_SIZE, "a hash text fills a key");
+
 struct plan_slot {
 	struct policy_plan *plan; /* one reference held by the cache */
 	char hash[POLICY_HASH_B64_LEN + 1];
@@ -91,16 +93,24 @@ static enum lru_verdict plan_look(const void *slot, void *arg)
 	return LRU_HIT;
 }
 
-int policy_cache_lookup(struct policy_cache *c, const char *hash, struct policy_plan **out)
+/* A lookup under key (key_of(hash)). */
+static int lookup(struct policy_cache *c, const uint8_t key[LRU_KEY_SIZE], const char *hash,
+		  struct policy_plan **out)
 {
 	struct plan_look q = {.hash = hash};
-	uint8_t key[LRU_KEY_SIZE];
 
-	key_of(hash, key);
 	if (!lru_get(c->lru, key, plan_look, &q))
 		return ATTEST_E_NOT_FOUND;
 	*out = q.plan;
 	return ATTEST_OK;
+}
+
+int policy_cache_lookup(struct policy_cache *c, const char *hash, struct policy_plan **out)
+{
+	uint8_t key[LRU_KEY_SIZE];
+
+	key_of(hash, key);
+	return lookup(c, key, hash, out);
 }
 
 /* lru_add found a plan under the key: the caller takes it if it is the same hash. */
@@ -125,13 +135,13 @@ int policy_cache_get(struct policy_cache *c, const char *text, size_t len, struc
 	if (policy_hash_text(text, len, hash) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem",
 				      "out of memory hashing the policy");
-	if (policy_cache_lookup(c, hash, out) == ATTEST_OK)
+	memcpy(key, hash, sizeof(key)); /* key_of: the hash is POLICY_HASH_B64_LEN > 32 characters */
+	if (lookup(c, key, hash, out) == ATTEST_OK)
 		return ATTEST_OK;
 	if ((rc = policy_compile(text, len, &c->lim, &s.plan, err)) != ATTEST_OK)
 		return rc;
 	atomic_fetch_add(&c->misses, 1);
 	memcpy(s.hash, hash, sizeof(s.hash));
-	key_of(hash, key);
 	/*
 	 * The caller's reference is taken before the plan is shared: once
 	 * stored, another thread may evict it at any time. Stored, the
