@@ -80,6 +80,13 @@ struct ectx {
 	struct arena *arena; /* the result's: explain and denial texts, bindings, trace */
 	char *tp;            /* text pool: the unused end of a chunk of the arena (text_take) */
 	size_t tp_left;
+	/*
+	 * The issuer of the claims the policy adds: CLAIM_ISSUER_POLICY, then
+	 * a claim set's own constant for it once one has stored a claim, so
+	 * that later adds (to outgoing, properties, the final incoming set)
+	 * skip claims.c's string compares.
+	 */
+	const char *iss_policy;
 };
 
 /*
@@ -550,7 +557,7 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 	 * borrows it (one reference count fewer to take and drop, both atomic).
 	 */
 	if (dst != NULL) {
-		const char *iss = CLAIM_ISSUER_POLICY;
+		const char *iss = x->iss_policy;
 		int rc = type_owned || !type_in_plan ? claim_set_add_issued(dst, type, iss, value)
 						     : claim_set_add_borrowed(dst, type, iss, value);
 
@@ -559,11 +566,12 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 				free((char *)type);
 			return nomem(x);
 		}
+		x->iss_policy = claim_set_at(dst, claim_set_count(dst) - 1)->issuer;
 	}
 	w.type = type;
 	w.type_owned = type_owned;
 	w.type_plan = !type_owned && type_in_plan;
-	w.issuer = CLAIM_ISSUER_POLICY;
+	w.issuer = x->iss_policy;
 	w.iss = ISS_POLICY;
 	w.value = value; /* transferred: to the set (issued) or to the working claim (added) */
 	w.owned = dst == NULL;
@@ -1133,9 +1141,14 @@ static int run_unconditional_properties(struct ectx *x)
 static int final_incoming(struct ectx *x, struct claim_set **out)
 {
 	struct claim_set *s = claim_set_new();
+	size_t count = 0;
 
-	if (s == NULL)
+	for (size_t i = 0; i < x->n; i++)
+		count += !x->c[i].virt;
+	if (s == NULL || claim_set_reserve(s, count) != ATTEST_OK) {
+		claim_set_free(s);
 		return nomem(x);
+	}
 	for (size_t i = 0; i < x->n; i++) {
 		struct wc *c = &x->c[i];
 		const char *type;
@@ -1186,6 +1199,7 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 	memset(&x.outgoing, 0, sizeof(x) - offsetof(struct ectx, outgoing));
 	x.err = err;
 	x.explain = (flags & POLICY_EVAL_EXPLAIN) != 0;
+	x.iss_policy = CLAIM_ISSUER_POLICY;
 	if (box != NULL)
 		arena_init(&box->arena, POL_RESULT_ARENA_MAX);
 	if (res == NULL || (res->outgoing = claim_set_new()) == NULL || (res->properties = claim_set_new()) == NULL) {
