@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/codec.h"
 #include "base/jsonx.h"
+#include "base/lru.h"
 #include "base/timeutil.h"
 #include "collateral/cached.h"
 #include "collateral/collateral.h"
@@ -27,6 +28,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,60 +204,99 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 	return rc;
 }
 
-/* A parsed provider_trust shared by the requests using it (views_lock guards n). */
+/* A parsed provider_trust shared by the requests using it and the trust views. */
 struct pipeline_trust_ref {
 	struct provider_trust *trust;
-	unsigned n;
+	atomic_uint n;
 };
 
-/* Drops one reference (views_lock held); the last frees the trust. */
+/* Drops one reference; the last frees the trust. */
 static void trust_ref_put(struct pipeline_trust_ref *t)
 {
-	if (t != NULL && --t->n == 0) {
+	if (t != NULL && atomic_fetch_sub(&t->n, 1) == 1) {
 		provider_trust_free(t->trust);
 		free(t);
 	}
 }
 
-/* The cached entry of (provider, settings hash), with a reference taken; views_lock held. */
-static struct pipeline_trust_ref *trust_find(struct pipeline_routes *pr, const char *provider,
-					     const uint8_t hash[32], uint64_t now)
-{
-	for (size_t i = 0; i < PIPELINE_TRUST_VIEWS; i++) {
-		struct pipeline_trust_view *v = &pr->trusts[i];
+/*
+ * A trust view (pipeline_routes.h): one per provider, on the one cache
+ * skeleton (base/lru.h), so a provider's new settings replace its view.
+ * The skeleton's key is the provider's name, zero-padded (names have at
+ * most 63 characters, routes_provider_name_ok; the first 32 are kept, or
+ * the name's SHA-256 beyond 32), and the whole name and the settings hash
+ * are compared on lookup.
+ */
+struct trust_slot {
+	struct pipeline_trust_ref *ref; /* one reference held by the view */
+	char provider[64];
+	uint8_t settings_hash[32];
+};
 
-		if (v->ref != NULL && strcmp(v->provider, provider) == 0 &&
-		    memcmp(v->settings_hash, hash, 32) == 0) {
-			v->used_ns = now;
-			v->ref->n++;
-			return v->ref;
-		}
-	}
-	return NULL;
+static void trust_slot_release(void *slot, void *arg)
+{
+	(void)arg;
+	trust_ref_put(((struct trust_slot *)slot)->ref);
 }
 
-/* Keeps t (one more reference) for (provider, hash), replacing that provider's or the oldest entry. */
-static void trust_keep(struct pipeline_routes *pr, const char *provider, const uint8_t hash[32],
-		       struct pipeline_trust_ref *t, uint64_t now)
+static const struct lru_type TRUST_SLOT = {
+    .slot_size = sizeof(struct trust_slot), .order = LRU_ORDER_USE, .release = trust_slot_release};
+
+static bool trust_key(const char *provider, uint8_t key[LRU_KEY_SIZE])
 {
-	struct pipeline_trust_view *slot = &pr->trusts[0];
+	size_t n = strlen(provider);
 
-	for (size_t i = 0; i < PIPELINE_TRUST_VIEWS; i++) {
-		struct pipeline_trust_view *v = &pr->trusts[i];
+	if (n > LRU_KEY_SIZE)
+		return sha256(provider, n, key) == ATTEST_OK;
+	memcpy(key, provider, n);
+	memset(key + n, 0, LRU_KEY_SIZE - n);
+	return true;
+}
 
-		if (v->ref == NULL || strcmp(v->provider, provider) == 0) {
-			slot = v;
-			break;
-		}
-		if (v->used_ns < slot->used_ns)
-			slot = v;
-	}
-	trust_ref_put(slot->ref);
-	snprintf(slot->provider, sizeof(slot->provider), "%s", provider);
-	memcpy(slot->settings_hash, hash, 32);
-	slot->used_ns = now;
-	slot->ref = t;
-	t->n++;
+/* One lookup: the provider and settings hash wanted and, on a hit, a new reference. */
+struct trust_look {
+	const char *provider;
+	const uint8_t *hash;
+	struct pipeline_trust_ref *ref;
+};
+
+static enum lru_verdict trust_look(const void *slot, void *arg)
+{
+	const struct trust_slot *s = slot;
+	struct trust_look *q = arg;
+
+	if (strcmp(s->provider, q->provider) != 0 || memcmp(s->settings_hash, q->hash, 32) != 0)
+		return LRU_MISS; /* the provider's settings changed: parsed again, then replaced */
+	atomic_fetch_add(&s->ref->n, 1);
+	q->ref = s->ref;
+	return LRU_HIT;
+}
+
+/* The cached view of (provider, settings hash), with a reference taken, or NULL. */
+static struct pipeline_trust_ref *trust_find(struct pipeline_routes *pr, const char *provider,
+					     const uint8_t hash[32])
+{
+	struct trust_look q = {.provider = provider, .hash = hash};
+	uint8_t key[LRU_KEY_SIZE];
+
+	if (!trust_key(provider, key) || !lru_get(pr->trusts, key, trust_look, &q))
+		return NULL;
+	return q.ref;
+}
+
+/* Keeps t (one more reference) as the view of (provider, hash), replacing that provider's view. */
+static void trust_keep(struct pipeline_routes *pr, const char *provider, const uint8_t hash[32],
+		       struct pipeline_trust_ref *t)
+{
+	struct trust_slot s = {.ref = t};
+	uint8_t key[LRU_KEY_SIZE];
+
+	if (strlen(provider) >= sizeof(s.provider) || !trust_key(provider, key))
+		return; /* not kept: parsed again next time */
+	memcpy(s.provider, provider, strlen(provider) + 1);
+	memcpy(s.settings_hash, hash, 32);
+	atomic_fetch_add(&t->n, 1); /* the view's, before another thread can see it */
+	lru_put(pr->trusts, key, &s);
 }
 
 /*
@@ -279,9 +320,7 @@ static const struct evidence_tenant *provider_tenant(struct pipeline_routes *pr,
 	*ref = NULL;
 	if (settings == NULL || sha256(settings, strlen(settings), hash) != ATTEST_OK)
 		return NULL;
-	pthread_mutex_lock(&pr->views_lock);
-	*ref = trust_find(pr, name, hash, now);
-	pthread_mutex_unlock(&pr->views_lock);
+	*ref = trust_find(pr, name, hash);
 	if (*ref != NULL)
 		return provider_trust_tenant((*ref)->trust);
 	attest_err_clear(&err);
@@ -302,22 +341,17 @@ static const struct evidence_tenant *provider_tenant(struct pipeline_routes *pr,
 		provider_trust_free(trust);
 		return NULL;
 	}
-	t->trust = trust; /* transferred */
-	t->n = 1;	  /* the caller's */
-	pthread_mutex_lock(&pr->views_lock);
-	trust_keep(pr, name, hash, t, now);
-	pthread_mutex_unlock(&pr->views_lock);
+	t->trust = trust;      /* transferred */
+	atomic_init(&t->n, 1); /* the caller's */
+	trust_keep(pr, name, hash, t);
 	*ref = t;
 	return provider_trust_tenant(t->trust);
 }
 
 static void trust_release(struct pipeline_routes *pr, struct pipeline_trust_ref *ref)
 {
-	if (ref == NULL)
-		return;
-	pthread_mutex_lock(&pr->views_lock);
+	(void)pr;
 	trust_ref_put(ref);
-	pthread_mutex_unlock(&pr->views_lock);
 }
 
 static void attest_handler(struct http_request *req, struct http_response *resp, void *arg)
@@ -555,7 +589,12 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 	if (pr == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	pr->srv = srv;
+	if ((pr->trusts = lru_new(PIPELINE_TRUST_VIEWS, &TRUST_SLOT)) == NULL) {
+		free(pr);
+		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+	}
 	if (pthread_mutex_init(&pr->views_lock, NULL) != 0) {
+		lru_free(pr->trusts);
 		free(pr);
 		return attest_err_set(err, ATTEST_E_INTERNAL, "pipeline.lock", "cannot create a mutex");
 	}
@@ -576,6 +615,7 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 		rc = attest_tcbbaselines_register(r, pr, err);
 	if (rc != ATTEST_OK) {
 		pipeline_ctx_free(pr->ctx);
+		lru_free(pr->trusts);
 		pthread_mutex_destroy(&pr->views_lock);
 		free(pr);
 		return rc;
@@ -593,8 +633,7 @@ void pipeline_shutdown(struct srv *srv)
 	pipeline_ctx_free(pr->ctx);
 	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++)
 		view_clear(&pr->views[i]);
-	for (size_t i = 0; i < PIPELINE_TRUST_VIEWS; i++)
-		trust_ref_put(pr->trusts[i].ref);
+	lru_free(pr->trusts);
 	pthread_mutex_destroy(&pr->views_lock);
 	free(pr);
 	srv->pipeline = NULL;

@@ -41,21 +41,16 @@ struct pipeline_policy_view {
 
 /*
  * The providers' registered trust (provider_trust.h) parsed once per
- * settings text: keyed by provider name and the SHA-256 of its settings, so
- * any change (through any node) is a new entry; the least recently used one
- * is replaced. Entries are reference-counted: a request keeps the one it
- * took even if another request replaces it meanwhile.
+ * settings text: one view per provider, holding the SHA-256 of the
+ * settings it was parsed from, so any change (through any node) is parsed
+ * again and replaces the provider's view; full, the least recently used
+ * view is replaced. Views are reference-counted: a request keeps the one
+ * it took even if another request replaces it meanwhile. An lru (base/lru.h)
+ * of PIPELINE_TRUST_VIEWS entries (pipeline_routes.c).
  */
 #define PIPELINE_TRUST_VIEWS 64
 
-struct pipeline_trust_ref;
-
-struct pipeline_trust_view {
-	char provider[64];
-	uint8_t settings_hash[32];
-	uint64_t used_ns;
-	struct pipeline_trust_ref *ref; /* NULL: free slot */
-};
+struct lru;
 
 struct pipeline_routes {
 	struct srv *srv;
@@ -63,7 +58,7 @@ struct pipeline_routes {
 	pthread_mutex_t views_lock;
 	struct pipeline_policy_view views[PIPELINE_POLICY_VIEWS];
 	uint64_t settings_warned_ns; /* last "unreadable provider settings" log line (views_lock) */
-	struct pipeline_trust_view trusts[PIPELINE_TRUST_VIEWS]; /* views_lock */
+	struct lru *trusts;	     /* the trust views (above); its own lock */
 };
 
 /*
