@@ -248,8 +248,7 @@ static bool trust_key(const char *provider, uint8_t key[LRU_KEY_SIZE])
 
 	if (n > LRU_KEY_SIZE)
 		return sha256(provider, n, key) == ATTEST_OK;
-	memcpy(key, provider, n);
-	memset(key + n, 0, LRU_KEY_SIZE - n);
+	strncpy((char *)key, provider, LRU_KEY_SIZE); /* the name, then zeros to the end */
 	return true;
 }
 

@@ -710,8 +710,10 @@ static void *race_thread(void *arg)
 			if (i % 2 == 0) {
 				lru_put(r->l, k, &s);
 			} else if (!lru_add(r->l, k, &s, rfound, &q)) {
-				robj_put_ref(o); /* another thread's came first: q.got is a reference to it */
-				robj_put_ref(o);
+				/* Another thread's came first: q.got is a reference to it; o was never
+				 * shared. */
+				atomic_fetch_sub(&robj_alive, 1);
+				free(o);
 			}
 		}
 		if (q.got->tag != q.want)
