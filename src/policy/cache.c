@@ -70,7 +70,10 @@ void policy_cache_free(struct policy_cache *c)
 /* The skeleton's key of a hash text (above). */
 static void key_of(const char *hash, uint8_t key[LRU_KEY_SIZE])
 {
-	strncpy((char *)key, hash, LRU_KEY_SIZE); /* at most 32 characters, then zeros to the end */
+	size_t n = strnlen(hash, LRU_KEY_SIZE);
+
+	memcpy(key, hash, n);
+	memset(key + n, 0, LRU_KEY_SIZE - n);
 }
 
 /* One lookup: the whole hash wanted and, on a hit, a new reference to its plan. */
