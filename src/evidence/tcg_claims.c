@@ -747,22 +747,28 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 	return ATTEST_OK;
 }
 
+/* A boolean claim whose name is a string literal: the set borrows it (no copy per attestation). */
+static int add_flag(struct claim_set *out, const char *literal, bool value)
+{
+	return claim_set_add_borrowed(out, literal, CLAIM_ISSUER_SERVICE, json_boolean(value));
+}
+
 int tcg_boot_state_claims(const struct tcg_boot_state *st, struct claim_set *out)
 {
 	int rc = ATTEST_OK;
 
 	if (st->secure_boot >= 0)
-		rc |= claim_set_add_bool(out, "secureBootEnabled", st->secure_boot == 1);
+		rc |= add_flag(out, "secureBootEnabled", st->secure_boot == 1);
 	if (!st->windows)
 		return rc;
-	rc |= claim_set_add_bool(out, "bootDebuggingDisabled", !st->boot_debugging);
-	rc |= claim_set_add_bool(out, "osKernelDebuggingDisabled", !st->kernel_debug);
-	rc |= claim_set_add_bool(out, "notSafeMode", !st->safe_mode);
-	rc |= claim_set_add_bool(out, "notWinPE", !st->winpe);
-	rc |= claim_set_add_bool(out, "testSigningDisabled", !st->test_signing);
+	rc |= add_flag(out, "bootDebuggingDisabled", !st->boot_debugging);
+	rc |= add_flag(out, "osKernelDebuggingDisabled", !st->kernel_debug);
+	rc |= add_flag(out, "notSafeMode", !st->safe_mode);
+	rc |= add_flag(out, "notWinPE", !st->winpe);
+	rc |= add_flag(out, "testSigningDisabled", !st->test_signing);
 	if (st->code_integrity >= 0)
-		rc |= claim_set_add_bool(out, "codeIntegrityEnabled", st->code_integrity == 1);
-	rc |= claim_set_add_bool(out, "vbsEnabled", st->vbs);
-	rc |= claim_set_add_bool(out, "iommuEnabled", st->iommu);
+		rc |= add_flag(out, "codeIntegrityEnabled", st->code_integrity == 1);
+	rc |= add_flag(out, "vbsEnabled", st->vbs);
+	rc |= add_flag(out, "iommuEnabled", st->iommu);
 	return rc ? ATTEST_E_NOMEM : ATTEST_OK;
 }

@@ -698,10 +698,13 @@ static int tpm_claims(const struct verified_att *cur, const struct verified_att 
 	struct tcg_boot_state st;
 	int rc = h64 == NULL;
 
-	rc |= claim_set_add_bool(out, "aikValidated", cur->quote.aik_cert_validated);
-	rc |= h64 != NULL ? claim_set_add_str(out, "aikPubHash", h64) : 0;
+	/* Names are literals: the set borrows them. */
+	rc |= claim_set_add_borrowed(out, "aikValidated", CLAIM_ISSUER_SERVICE,
+				     json_boolean(cur->quote.aik_cert_validated));
+	rc |= h64 != NULL ? claim_set_add_borrowed(out, "aikPubHash", CLAIM_ISSUER_SERVICE, json_string(h64))
+			  : 0;
 	free(h64);
-	rc |= claim_set_add_int(out, "tpmVersion", 2);
+	rc |= claim_set_add_borrowed(out, "tpmVersion", CLAIM_ISSUER_SERVICE, json_integer(2));
 	if (cur->log != NULL) {
 		int brc = tcg_boot_state(cur->log, &st, err);
 
@@ -965,11 +968,13 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.proto.nomem", "out of memory");
 		goto out;
 	}
-	if ((rc = tpm_claims(&r.vcur, r.has_boot ? &r.vboot : NULL, &r.cur.pcrs, !cfg->skip_text_claims, claims,
-			     err)) != ATTEST_OK ||
+	if ((rc = tpm_claims(&r.vcur, r.has_boot ? &r.vboot : NULL, &r.cur.pcrs, !cfg->skip_text_claims,
+			     claims, err)) != ATTEST_OK ||
 	    (r.vbs && (rc = check_vbs(&r, claims, err)) != ATTEST_OK) ||
-	    (!r.vbs && (rc = claim_set_add_bool(claims, "vbsReportPresent", false)) != ATTEST_OK) ||
-	    (rc = custom_claims(&r.pd, jsonx_member(&r.pd, r.data, "custom_claims"), claims, err)) != ATTEST_OK ||
+	    (!r.vbs && (rc = claim_set_add_borrowed(claims, "vbsReportPresent", CLAIM_ISSUER_SERVICE,
+						    json_false())) != ATTEST_OK) ||
+	    (rc = custom_claims(&r.pd, jsonx_member(&r.pd, r.data, "custom_claims"), claims, err)) !=
+		ATTEST_OK ||
 	    (rc = fill_result(&r, claims, result, err)) != ATTEST_OK)
 		goto out;
 	claims = NULL; /* transferred */
