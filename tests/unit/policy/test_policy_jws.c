@@ -448,8 +448,23 @@ static void cache_compiles_once_per_policy_hash(void **state)
 	assert_int_equal(policy_cache_lookup(c, policy_plan_hash(a), &l), 0);
 	assert_ptr_equal(l, a);
 	assert_int_equal(policy_cache_lookup(c, "nope", &l), ATTEST_E_NOT_FOUND);
+	{
+		/* The cache's key is the hash's first 32 characters: one that differs after them misses. */
+		char other[128];
+		size_t n = strlen(policy_plan_hash(a));
+		struct policy_plan *x = NULL;
+
+		assert_true(n > 32 && n < sizeof(other));
+		memcpy(other, policy_plan_hash(a), n + 1);
+		other[n - 1] = other[n - 1] == 'A' ? 'B' : 'A';
+		assert_int_equal(policy_cache_lookup(c, other, &x), ATTEST_E_NOT_FOUND);
+		assert_null(x);
+		other[n - 1] = policy_plan_hash(a)[n - 1];
+		other[33] = other[33] == 'A' ? 'B' : 'A';
+		assert_int_equal(policy_cache_lookup(c, other, &x), ATTEST_E_NOT_FOUND);
+	}
 	policy_cache_stats(c, &st);
-	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.misses, 1); /* lookups by hash are not counted */
 	assert_int_equal(st.hits, 2);
 	assert_int_equal(st.entries, 1);
 	policy_plan_free(a);
