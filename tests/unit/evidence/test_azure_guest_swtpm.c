@@ -594,6 +594,16 @@ static void a_provider_that_registered_the_ak_accepts_the_trusted_launch_vm(void
 	assert_int_not_equal(
 	    attestctl(&p, "provider update vmfleet --settings '{\"tpm\":{\"registeredAiks\":[\"AAAA\"]}}'"),
 	    0);
+	/* Settings that no longer register this AK: the provider's next attestation is refused. */
+	assert_int_equal(
+	    attestctl(&p,
+		      "provider update vmfleet --settings "
+		      "'{\"tpm\":{\"registeredAiks\":[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]}}'"),
+	    0);
+	free(body);
+	body = NULL;
+	assert_int_equal(attest_post(&p, "/providers/vmfleet", f->tl_text, &body), 400);
+	assert_non_null(strstr(body, "azureguest.aik.unregistered"));
 	assert_int_equal(attestd_stop(&p, SIGTERM), 0);
 	attestd_cleanup(&p);
 	curl_global_cleanup();
