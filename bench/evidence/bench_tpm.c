@@ -12,8 +12,8 @@
  *     JWS, sealed context, AIK certificate chain, quote, 60-event log, claims)
  *     for a returning client (its AIK chain and JWK keys in the cache)
  *     beside its floor (the quote's floor, the JWS's RSA-2048 PSS over its
- *     whole signing input, the SHA-256 of the AIK certificate), and for a
- *     first contact (no cache)
+ *     whole signing input, the SHA-256 of the AIK certificate, the AES-GCM
+ *     opening of the sealed context), and for a first contact (no cache)
  *     beside that floor plus the certificate's ECDSA P-256 verification;
  *     both as attestd runs them under a policy that does not read the log
  *     (the default: no events texts written), and the returning client once
@@ -394,9 +394,12 @@ static void proto_floor_free(struct proto_floor *f)
 }
 
 /*
- * The sealed context's authentication, the cheapest way: one AES-256-GCM
- * decryption of its ~60 bytes with its 4-byte magic as additional data
- * and the tag checked (layout: magic, 12-byte IV, ciphertext, 16-byte tag).
+ * The sealed context's authentication: one AES-256-GCM decryption of its
+ * 66-byte ciphertext with its 4-byte magic as additional data and the tag
+ * checked (layout: magic, 12-byte IV, ciphertext, 16-byte tag), with a
+ * cipher context made for the call, as every verification in these floors
+ * makes its OpenSSL context per call (a context kept per key would be
+ * cheaper: docs/PERFORMANCE.md says by how much).
  */
 static int context_floor_once(const struct proto_floor *f)
 {

@@ -123,8 +123,11 @@ static bool b64_avx2(void)
 	return __builtin_cpu_supports("avx2");
 }
 
-/* Each ASCII character's value in either alphabet, 0x80 for a character of neither (B64_VBMI_LUT). */
-#define B64_V8(c)      ((B64_FLAG(c) == B64_BAD ? 0x80u : B64_VAL(c)) & 0xFFu) /* masked: clang checks each ?: branch */
+/*
+ * Each ASCII character's value in either alphabet, 0x80 for a character of
+ * neither (B64_VBMI_LUT); masked, as clang checks each ?: branch's range.
+ */
+#define B64_V8(c)      ((B64_FLAG(c) == B64_BAD ? 0x80u : B64_VAL(c)) & 0xFFu)
 #define B64_V8_4(c)    B64_V8(c), B64_V8((c) + 1), B64_V8((c) + 2), B64_V8((c) + 3)
 #define B64_V8_16(c)   B64_V8_4(c), B64_V8_4((c) + 4), B64_V8_4((c) + 8), B64_V8_4((c) + 12)
 #define B64_V8_64(c)   B64_V8_16(c), B64_V8_16((c) + 16), B64_V8_16((c) + 32), B64_V8_16((c) + 48)

@@ -245,12 +245,14 @@ int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, 
 	/* Decoded on the stack: a context that does not fit was not issued here. */
 	uint8_t raw[sizeof(CONTEXT_MAGIC) + GCM_IV_LEN + CONTEXT_PLAIN_MAX + GCM_TAG_LEN + 3];
 	uint8_t plain[CONTEXT_PLAIN_MAX];
-	size_t n = 0, pl;
+	size_t n = 0, pl, data_len = ctx_len; /* data_len: its characters without "=" padding */
 	struct tpm_context c;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	if (ctx_b64 != NULL && ctx_len > (sizeof(raw) - 3) / 3 * 4 + 3)
+	while (ctx_b64 != NULL && data_len > 0 && ctx_len - data_len < 2 && ctx_b64[data_len - 1] == '=')
+		data_len--;
+	if (ctx_b64 != NULL && data_len > (sizeof(raw) - 3) / 3 * 4 + 3)
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
 				      "service_context was not issued by this service");
 	if (ctx_b64 == NULL || b64_decode_to(ctx_b64, ctx_len, raw, sizeof(raw), &n) != 0)
