@@ -377,6 +377,9 @@ struct proto_floor {
 	X509 *cert;
 	EVP_PKEY *capub;
 	EVP_CIPHER *gcm;    /* AES-256-GCM, fetched once */
+	/* The lower bound's contexts, set up once: the two keys' verifications and the keyed cipher. */
+	EVP_PKEY_CTX *jws_kept, *quote_kept;
+	EVP_CIPHER_CTX *gcm_kept;
 	const uint8_t *key; /* the service key */
 	uint8_t *sealed;    /* the request's sealed context, decoded */
 	size_t sealed_len;
@@ -390,7 +393,26 @@ static void proto_floor_free(struct proto_floor *f)
 	X509_free(f->cert);
 	EVP_PKEY_free(f->capub);
 	EVP_CIPHER_free(f->gcm);
+	EVP_PKEY_CTX_free(f->jws_kept);
+	EVP_PKEY_CTX_free(f->quote_kept);
+	EVP_CIPHER_CTX_free(f->gcm_kept);
 	free(f->sealed);
+}
+
+/* Sets up the lower bound's contexts (outside the timed loops); 0 on success. */
+static int kept_contexts(struct proto_floor *f)
+{
+	f->jws_kept = EVP_PKEY_CTX_new_from_pkey(NULL, f->req, NULL);
+	f->quote_kept = EVP_PKEY_CTX_new_from_pkey(NULL, f->qc.ak, NULL);
+	f->gcm_kept = EVP_CIPHER_CTX_new();
+	return f->jws_kept == NULL || f->quote_kept == NULL || f->gcm_kept == NULL ||
+	       EVP_PKEY_verify_init(f->jws_kept) != 1 ||
+	       EVP_PKEY_CTX_set_rsa_padding(f->jws_kept, RSA_PKCS1_PSS_PADDING) != 1 ||
+	       EVP_PKEY_CTX_set_rsa_pss_saltlen(f->jws_kept, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+	       EVP_PKEY_CTX_set_signature_md(f->jws_kept, f->s256) != 1 ||
+	       EVP_PKEY_verify_init(f->quote_kept) != 1 ||
+	       EVP_PKEY_CTX_set_signature_md(f->quote_kept, f->s256) != 1 ||
+	       EVP_DecryptInit_ex(f->gcm_kept, f->gcm, NULL, f->key, NULL) != 1;
 }
 
 /*
@@ -439,8 +461,55 @@ static int proto_floor_once(const struct proto_floor *f, bool with_cert)
 	return bad;
 }
 
+/*
+ * A lower bound of the returning client's floor, below any verifier that
+ * sets up its OpenSSL contexts per request: the same cryptography (the two
+ * RSA-2048 verifications over SHA-256 digests, the log's hashing, the
+ * certificate's SHA-256, the context's AES-256-GCM), with each key's
+ * verification context and the cipher's key schedule set up once, outside
+ * the loop. The service does not keep them (a context serves one thread at
+ * a time); it is reported beside the floor, not as it.
+ */
+static int lower_bound_once(const struct proto_floor *f)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	TPMT_SIGNATURE s;
+	size_t bl = tpm_bank_size(f->qc.bank), n = f->sealed_len - 4 - 12 - 16;
+	uint8_t buf[2 * TPM_PCR_MAX_DIGEST], h[64], plain[128];
+	int ok, len = 0;
+
+	tpm_signature_parse(f->qc.sig, f->qc.sig_len, &s, NULL);
+	hash_into(md, f->s256, f->qc.quote, f->qc.quote_len, h);
+	ok = EVP_PKEY_verify(f->quote_kept, s.signature.rsassa.sig.buffer, s.signature.rsassa.sig.size, h,
+			     32) == 1;
+	for (size_t i = 0; i < f->log->n_events; i++) {
+		const struct tcg_event *ev = &f->log->events[i];
+
+		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << f->qc.bank)))
+			continue;
+		memset(buf, 0, bl);
+		memcpy(buf + bl, ev->digest[f->qc.bank], bl);
+		hash_into(md, f->s256, buf, 2 * bl, h);
+		if (ev->bound)
+			hash_into(md, f->s256, ev->data, ev->data_len, h);
+	}
+	hash_into(md, f->s256, f->qc.pcrs.v[f->qc.bank], 24 * bl, h);
+	hash_into(md, f->s256, f->j->signing_input, f->j->signing_input_len, h);
+	ok = ok && EVP_PKEY_verify(f->jws_kept, f->j->sig, f->j->sig_len, h, 32) == 1;
+	hash_into(md, f->s256, f->der, (size_t)f->dl, h);
+	ok =
+	    ok && n <= sizeof(plain) &&
+	    EVP_DecryptInit_ex(f->gcm_kept, NULL, NULL, NULL, f->sealed + 4) == 1 &&
+	    EVP_DecryptUpdate(f->gcm_kept, NULL, &len, f->sealed, 4) == 1 &&
+	    EVP_DecryptUpdate(f->gcm_kept, plain, &len, f->sealed + 16, (int)n) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(f->gcm_kept, EVP_CTRL_GCM_SET_TAG, 16, f->sealed + f->sealed_len - 16) == 1 &&
+	    EVP_DecryptFinal_ex(f->gcm_kept, plain + len, &len) == 1;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : 1;
+}
+
 struct pair {
-	double req_us, floor_us, mean_ratio;
+	double req_us, floor_us, mean_ratio, lower_us;
 };
 
 /*
@@ -451,26 +520,32 @@ struct pair {
 static int run_pairs(const struct tpm_proto_cfg *cfg, const char *msg, const struct proto_floor *f,
 		     bool with_cert, int n, struct pair *out)
 {
-	struct samples sr, sf;
+	struct samples sr, sf, sl;
 	int bad = 0;
 
 	samples_init(&sr, n);
 	samples_init(&sf, n);
+	samples_init(&sl, n);
 	for (int i = 0; i < n; i++) {
-		uint64_t t0 = cpu_ns(), t1, t2;
+		uint64_t t0 = cpu_ns(), t1, t2, t3;
 
 		bad |= proto_once(cfg, msg);
 		t1 = cpu_ns();
 		bad |= proto_floor_once(f, with_cert);
 		t2 = cpu_ns();
+		bad |= lower_bound_once(f);
+		t3 = cpu_ns();
 		samples_add(&sr, t1 - t0);
 		samples_add(&sf, t2 - t1);
+		samples_add(&sl, t3 - t2);
 	}
 	out->req_us = median_us(&sr);
 	out->floor_us = median_us(&sf);
+	out->lower_us = median_us(&sl);
 	out->mean_ratio = (double)sr.sum / (double)sf.sum;
 	samples_free(&sr);
 	samples_free(&sf);
+	samples_free(&sl);
 	return bad;
 }
 
@@ -547,6 +622,7 @@ static void run_protocol(struct quote_case *syn, int n)
 		fl.j = request_jws(msg);
 		tcg_log_parse(syn->log, syn->log_len, &fl.log, NULL);
 		tcg_log_verify(fl.log, &syn->pcrs, NULL);
+		bad |= fl.j == NULL || fl.sealed == NULL || kept_contexts(&fl) != 0;
 		cold.aik_cache = NULL;        /* every request verifies the chain */
 		texts.skip_text_claims = false; /* a policy that reads events */
 		bad |= run_pairs(&cfg, msg, &fl, false, n, &warm_p);
@@ -564,6 +640,10 @@ static void run_protocol(struct quote_case *syn, int n)
 		       " AES-GCM) %8.1f us"
 		       " -> ratio %.2fx (means: %.2fx)\n",
 		       warm_p.floor_us, warm_p.req_us / warm_p.floor_us, warm_p.mean_ratio);
+		printf("    lower bound (the same cryptography, each key's context set up once; not the "
+		       "service's way)"
+		       " %8.1f us -> ratio %.2fx\n",
+		       warm_p.lower_us, warm_p.req_us / warm_p.lower_us);
 		if (!warm_only()) {
 			printf("    tpm_proto_request, first contact (no cache) %8.1f us; floor + ECDSA P-256 certificate"
 			       " %8.1f us -> ratio %.2fx\n",
