@@ -47,7 +47,7 @@ static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 static const uint32_t B64_DECODE[4][256] = {B64_TABLE(18), B64_TABLE(12), B64_TABLE(6), B64_TABLE(0)};
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define B64_HAVE_AVX2 1
+#define B64_HAVE_X86_VECTORS 1
 #include <immintrin.h>
 
 __attribute__((target("avx2"))) static inline __m256i eq(__m256i x, char c)
@@ -177,6 +177,7 @@ b64_decode_vbmi(const unsigned char *in, size_t n, uint8_t *out, uint32_t *seen)
 	return i;
 }
 
+/* Whether this CPU runs AVX-512 VBMI (with the byte and word instructions of AVX-512BW it needs). */
 static bool b64_vbmi(void)
 {
 	return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
@@ -220,7 +221,7 @@ static int b64_decode_core(const unsigned char *u, size_t n, uint32_t allow, uin
 	uint32_t acc = 0;
 	int bits = 0;
 
-#ifdef B64_HAVE_AVX2
+#ifdef B64_HAVE_X86_VECTORS
 	if (n >= 64 && b64_vbmi())
 		i = b64_decode_vbmi(u, n, dst, &seen);
 	if (n - i >= 32 && b64_avx2())
