@@ -623,6 +623,12 @@ int jws_header_x5c(const struct jws *j, STACK_OF(X509) * *out, struct attest_err
 
 int jws_verify(const struct jws *j, EVP_PKEY *key, unsigned flags, struct attest_err *err)
 {
+	return jws_verify_pooled(j, key, NULL, flags, err);
+}
+
+int jws_verify_pooled(const struct jws *j, EVP_PKEY *key, struct verify_pool *pool, unsigned flags,
+		      struct attest_err *err)
+{
 	const char *si;
 	size_t n;
 
@@ -643,6 +649,12 @@ int jws_verify(const struct jws *j, EVP_PKEY *key, unsigned flags, struct attest
 				      "JWS alg %s does not fit the verification key", jws_alg_name(j->alg));
 	si = j->signing_input;
 	n = j->signing_input_len;
+	/* A key's kept contexts verify; anything else, refusals included, goes the ordinary way. */
+	if (pool != NULL && (j->alg == JWS_ALG_RS256 || j->alg == JWS_ALG_PS256) &&
+	    verify_pool_rsa(pool, key, hash_md(HASH_SHA256),
+			    j->alg == JWS_ALG_PS256 ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING,
+			    RSA_PSS_SALTLEN_DIGEST, si, n, j->sig, j->sig_len) == 1)
+		return ATTEST_OK;
 	switch (j->alg) {
 	case JWS_ALG_RS256:
 		return rsa_verify_pkcs1(key, HASH_SHA256, si, n, j->sig, j->sig_len, "jws.signature", err);

@@ -134,6 +134,10 @@ int jws_header_x5c(const struct jws *j, STACK_OF(X509) * *out, struct attest_err
  * Errors: jws.alg.none, jws.alg.key, jws.signature.
  */
 int jws_verify(const struct jws *j, EVP_PKEY *key, unsigned flags, struct attest_err *err);
+/* The same, RS256 and PS256 checked through key's kept contexts when pool is not NULL (crypto.h). */
+struct verify_pool;
+int jws_verify_pooled(const struct jws *j, EVP_PKEY *key, struct verify_pool *pool, unsigned flags,
+		      struct attest_err *err);
 /*
  * Verifies against a JWKS: the key with the header's kid, or, without a
  * kid, any key that fits the alg. Errors: jws.kid.unknown and jws_verify's.

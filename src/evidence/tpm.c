@@ -558,6 +558,12 @@ static int scheme_error(const char *code, struct attest_err *err, const char *wh
 int tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig, const uint8_t *msg, size_t len,
 			 const char *code, struct attest_err *err)
 {
+	return tpm_signature_verify_pooled(key, NULL, sig, msg, len, code, err);
+}
+
+int tpm_signature_verify_pooled(EVP_PKEY *key, struct verify_pool *pool, const TPMT_SIGNATURE *sig,
+				const uint8_t *msg, size_t len, const char *code, struct attest_err *err)
+{
 	const TPMS_SIGNATURE_RSA *rsa = NULL;
 	uint16_t hash;
 	int bank, key_type = EVP_PKEY_get_base_id(key), ok = 0;
@@ -590,6 +596,12 @@ int tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig, const uint8_t
 	if (rsa) {
 		s = rsa->sig.buffer;
 		slen = rsa->sig.size;
+		/* The key's kept contexts verify; anything else, refusals included, goes the ordinary way. */
+		if (pool != NULL && verify_pool_rsa(pool, key, tpm_bank_md(bank),
+						    sig->sigAlg == TPM2_ALG_RSAPSS ? RSA_PKCS1_PSS_PADDING
+										   : RSA_PKCS1_PADDING,
+						    RSA_PSS_SALTLEN_AUTO, msg, len, s, (size_t)slen) == 1)
+			return ATTEST_OK;
 	} else {
 		if (ecdsa_der(&sig->signature.ecdsa, &der, &slen) != 0)
 			return attest_err_set(err, ATTEST_E_PARSE, code, "ECDSA r/s are not encodable");
@@ -662,8 +674,9 @@ struct aik_verified {
 
 /* A key decoded from a JWK, as cached. */
 struct aik_key {
-	uint8_t spki[32]; /* tpm_pkey_spki_sha256 of the key */
-	EVP_PKEY *key;	  /* a cached copy holds a reference */
+	uint8_t spki[32];	  /* tpm_pkey_spki_sha256 of the key */
+	EVP_PKEY *key;		  /* a cached copy holds a reference */
+	struct verify_pool *pool; /* its kept verification contexts (a copy holds a reference), or NULL */
 };
 
 struct tpm_aik_cache {
@@ -683,12 +696,20 @@ static void aik_chain_release(void *payload)
 
 static bool aik_key_hold(const void *payload)
 {
-	return EVP_PKEY_up_ref(((const struct aik_key *)payload)->key) == 1;
+	const struct aik_key *k = payload;
+
+	if (EVP_PKEY_up_ref(k->key) != 1)
+		return false;
+	verify_pool_ref(k->pool);
+	return true;
 }
 
 static void aik_key_release(void *payload)
 {
-	EVP_PKEY_free(((struct aik_key *)payload)->key);
+	struct aik_key *k = payload;
+
+	verify_pool_free(k->pool); /* before the key: its contexts hold references to it */
+	EVP_PKEY_free(k->key);
 }
 
 static const struct chain_cache_type AIK_CHAIN_TYPE = {.payload_size = sizeof(struct aik_chain),
@@ -772,7 +793,8 @@ static void aik_cache_put(struct tpm_aik_cache *c, const struct aik_verified *v)
 	chain_cache_put(c->chains, v->key, v->valid_from, v->valid_until, &v->c);
 }
 
-EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *c, const uint8_t id[32], uint8_t spki[32])
+EVP_PKEY *tpm_key_cache_get_pooled(struct tpm_aik_cache *c, const uint8_t id[32], uint8_t spki[32],
+				   struct verify_pool **pool)
 {
 	struct aik_key k;
 
@@ -780,15 +802,26 @@ EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *c, const uint8_t id[32], uint8
 	if (!chain_cache_get(c->keys, id, 0, NULL, NULL, &k))
 		return NULL;
 	memcpy(spki, k.spki, 32);
+	if (pool != NULL)
+		*pool = k.pool; /* the reference the copy holds */
+	else
+		verify_pool_free(k.pool);
 	return k.key; /* the reference the copy holds */
+}
+
+EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *c, const uint8_t id[32], uint8_t spki[32])
+{
+	return tpm_key_cache_get_pooled(c, id, spki, NULL);
 }
 
 void tpm_key_cache_put(struct tpm_aik_cache *c, const uint8_t id[32], EVP_PKEY *key, const uint8_t spki[32])
 {
-	struct aik_key k = {.key = key};
+	/* The pool is the cache's: the stored copy holds it, each copy handed out takes a reference. */
+	struct aik_key k = {.key = key, .pool = verify_pool_new(key)};
 
 	memcpy(k.spki, spki, 32);
 	chain_cache_put(c->keys, id, INT64_MIN, INT64_MAX, &k);
+	verify_pool_free(k.pool);
 }
 
 /* SHA-256 over the certificate's DER, then each intermediate's (the cache key). */
@@ -1089,8 +1122,8 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 	    (rc = tpm_signature_parse(in->sig, in->sig_len, &sig, err)) != ATTEST_OK)
 		return rc;
 	/* 2. Signature over the TPMS_ATTEST bytes (Part 3 §18.4). */
-	if ((rc = tpm_signature_verify(in->aik, &sig, in->attest, in->attest_len,
-				       "tpm.quote.signature", err)) != ATTEST_OK)
+	if ((rc = tpm_signature_verify_pooled(in->aik, in->aik_pool, &sig, in->attest, in->attest_len,
+					      "tpm.quote.signature", err)) != ATTEST_OK)
 		return rc;
 	r.sig_alg = sig.sigAlg;
 	r.sig_hash = sig.sigAlg == TPM2_ALG_ECDSA ? sig.signature.ecdsa.hash : sig.signature.rsassa.hash;

@@ -31,6 +31,8 @@
 #include <stdint.h>
 #include <tss2/tss2_tpm2_types.h>
 
+struct verify_pool; /* crypto.h: a key's kept verification contexts */
+
 #define TPM_PCR_COUNT 24
 #define TPM_PCR_MAX_DIGEST 64 /* SHA-512 */
 
@@ -96,6 +98,9 @@ int tpm_public_name(const TPMT_PUBLIC *pub, uint8_t *name, size_t cap, size_t *l
  */
 int tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig, const uint8_t *msg, size_t len,
 			 const char *code, struct attest_err *err);
+/* The same, RSA schemes checked through key's kept contexts when pool is not NULL (crypto.h). */
+int tpm_signature_verify_pooled(EVP_PKEY *key, struct verify_pool *pool, const TPMT_SIGNATURE *sig,
+				const uint8_t *msg, size_t len, const char *code, struct attest_err *err);
 
 /* base64(SHA-256(SubjectPublicKeyInfo DER)): MAA's aikPubHash (§2.4). */
 int tpm_pkey_spki_sha256(EVP_PKEY *key, uint8_t out[32]);
@@ -138,6 +143,9 @@ void tpm_aik_cache_stats(struct tpm_aik_cache *cache, uint64_t *hits, uint64_t *
  * NULL when absent.
  */
 EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *cache, const uint8_t id[32], uint8_t spki[32]);
+/* The same, with the key's kept verification contexts (a new reference in *pool: verify_pool_free). */
+EVP_PKEY *tpm_key_cache_get_pooled(struct tpm_aik_cache *cache, const uint8_t id[32], uint8_t spki[32],
+				   struct verify_pool **pool);
 /* Stores key (taking its own reference) and its SPKI SHA-256 under id. */
 void tpm_key_cache_put(struct tpm_aik_cache *cache, const uint8_t id[32], EVP_PKEY *key,
 		       const uint8_t spki[32]);
@@ -165,6 +173,7 @@ struct tpm_quote_in {
 	size_t aik_cert_der_len;
 	/* tpm_pkey_spki_sha256(aik) when the caller has it (a cached key); NULL: computed here. */
 	const uint8_t *aik_pub_hash;
+	struct verify_pool *aik_pool; /* the cached AIK's kept verification contexts, or NULL (borrowed) */
 	STACK_OF(X509) *aik_chain; /* intermediates, may be NULL (borrowed) */
 	const uint8_t *nonce;    /* expected extraData */
 	size_t nonce_len;

@@ -41,6 +41,7 @@ struct tpm_att {
 	size_t n_logs;
 	struct tpm_pcr_values pcrs;
 	EVP_PKEY *aik;   /* owned */
+	struct verify_pool *aik_pool; /* a cached AIK's kept verification contexts (a reference), or NULL */
 	uint8_t aik_hash[32]; /* its SPKI SHA-256, when known */
 	bool aik_hash_set;
 	struct pending_key aik_pending; /* the AIK, for the cache */
@@ -58,6 +59,7 @@ static void att_free(struct tpm_att *a)
 	free(a->sig);
 	for (size_t i = 0; i < a->n_logs; i++)
 		free(a->logs[i]);
+	verify_pool_free(a->aik_pool);
 	EVP_PKEY_free(a->aik);
 	free(a->aik_cert);
 	free(a->blob);
@@ -176,7 +178,8 @@ static int jwk_key(const doc_t *d, const node_t *jwk, EVP_PKEY **out, struct att
  * SHA-256.
  */
 static int jwk_key_cached(struct tpm_aik_cache *cache, const doc_t *d, const node_t *jwk, EVP_PKEY **out,
-			  uint8_t spki[32], bool *spki_set, struct pending_key *pk, struct attest_err *err)
+			  struct verify_pool **pool, uint8_t spki[32], bool *spki_set, struct pending_key *pk,
+			  struct attest_err *err)
 {
 	size_t len = 0;
 	const char *text = cache != NULL ? jsonx_text(d, jwk, &len) : NULL;
@@ -187,7 +190,7 @@ static int jwk_key_cached(struct tpm_aik_cache *cache, const doc_t *d, const nod
 	pk->pending = false;
 	if (text == NULL || sha256(text, len, id) != ATTEST_OK)
 		return jwk_key(d, jwk, out, err);
-	if ((*out = tpm_key_cache_get(cache, id, spki)) != NULL) {
+	if ((*out = tpm_key_cache_get_pooled(cache, id, spki, pool)) != NULL) {
 		*spki_set = true;
 		return ATTEST_OK;
 	}
@@ -222,7 +225,8 @@ static int aik_from(const doc_t *d, const node_t *tad, struct tpm_aik_cache *cac
 	else if (!is_kind(jwk, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"aik_pub\" (JWK) is missing");
 	else
-		rc = jwk_key_cached(cache, d, jwk, &a->aik, a->aik_hash, &a->aik_hash_set, &a->aik_pending, err);
+		rc = jwk_key_cached(cache, d, jwk, &a->aik, &a->aik_pool, a->aik_hash, &a->aik_hash_set,
+				    &a->aik_pending, err);
 	if (rc != ATTEST_OK) {
 		attest_err_prefix(err, "aik_pub: ");
 		return rc;
@@ -479,6 +483,7 @@ static int att_verify_quote(const struct tpm_proto_cfg *cfg, struct tpm_att *a, 
 					   .sig_len = a->sig_len,
 					   .aik = a->aik,
 					   .aik_pub_hash = a->aik_hash_set ? a->aik_hash : NULL,
+					   .aik_pool = a->aik_pool,
 					   .aik_cert_der = a->aik_cert,
 					   .aik_cert_der_len = a->aik_cert_len,
 					   .nonce = nonce,
@@ -741,6 +746,7 @@ struct req {
 	int version;
 	bool vbs;
 	EVP_PKEY *key;           /* request key (owned) */
+	struct verify_pool *key_pool; /* its kept verification contexts when cached (a reference) */
 	struct pending_key key_pending;
 	const node_t *jwk;
 	struct tpm_context ctx;
@@ -755,6 +761,7 @@ static void req_free(struct req *r)
 {
 	jws_free(r->jws);
 	jsonx_doc_free(&r->pd);
+	verify_pool_free(r->key_pool);
 	EVP_PKEY_free(r->key);
 	att_free(&r->cur);
 	att_free(&r->boot);
@@ -840,9 +847,9 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "the request key (%s) is missing",
 				      r->version == 1 ? "attest_key" : "request_key.jwk");
 	/* Proof of possession: the key the request names signed it (no kid). */
-	if ((rc = jwk_key_cached(cfg->aik_cache, &r->pd, r->jwk, &r->key, spki, &spki_set, &r->key_pending, err)) !=
-		ATTEST_OK ||
-	    (rc = jws_verify(r->jws, r->key, 0, err)) != ATTEST_OK ||
+	if ((rc = jwk_key_cached(cfg->aik_cache, &r->pd, r->jwk, &r->key, &r->key_pool, spki, &spki_set,
+				 &r->key_pending, err)) != ATTEST_OK ||
+	    (rc = jws_verify_pooled(r->jws, r->key, r->key_pool, 0, err)) != ATTEST_OK ||
 	    (rc = tpm_context_open(cfg->service_key, ctx, cl, cfg->now, &r->ctx, err)) != ATTEST_OK ||
 	    (rc = check_challenge(r, err)) != ATTEST_OK)
 		return rc;
