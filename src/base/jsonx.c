@@ -122,3 +122,23 @@ int jsonx_get_arr(const json_t *obj, const char *key, json_t **out, const char *
 }
 
 char *jsonx_dump(const json_t *v) { return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY); }
+
+size_t jsonx_escape_byte(unsigned char c, char out[6])
+{
+	static const char HEX[] = "0123456789ABCDEF";
+	static const char SHORT[][2] = {{'"', '"'},  {'\\', '\\'}, {'\b', 'b'}, {'\f', 'f'},
+					{'\n', 'n'}, {'\r', 'r'},  {'\t', 't'}};
+
+	out[0] = '\\';
+	for (size_t i = 0; i < sizeof(SHORT) / sizeof(SHORT[0]); i++) {
+		if (c == (unsigned char)SHORT[i][0]) {
+			out[1] = SHORT[i][1];
+			return 2;
+		}
+	}
+	out[1] = 'u';
+	out[2] = out[3] = '0';
+	out[4] = HEX[c >> 4];
+	out[5] = HEX[c & 0xF];
+	return 6;
+}

@@ -133,4 +133,11 @@ int jsonx_get_arr(const json_t *obj, const char *key, json_t **out, const char *
 /* Serialises compactly with keys in insertion order; caller frees. */
 char *jsonx_dump(const json_t *v);
 
+/*
+ * The escape of a byte that cannot stand in a JSON string as it is ('"',
+ * '\\' or a control character, RFC 8259 §7), written as jansson writes it
+ * ("\n", "\u001F"); its length (2 or 6).
+ */
+size_t jsonx_escape_byte(unsigned char c, char out[6]);
+
 #endif

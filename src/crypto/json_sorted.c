@@ -87,14 +87,13 @@ static inline bool word_needs_escape(const char *p)
 /* RFC 8259 §7 string escaping, as jansson: '"', '\\' and controls; UTF-8 kept. */
 static void put_string(struct jw *w, const char *s, size_t n)
 {
-	static const char HEX[] = "0123456789ABCDEF";
 	size_t i, run = 0;
 
 	jw_ch(w, '"');
 	for (i = 0; i < n; i++) {
 		unsigned char c;
 		char esc[6];
-		size_t elen = 2;
+		size_t elen;
 
 		/* Skip 8 plain bytes at a time (most claim text needs no escape). */
 		while (n - i >= 8 && !word_needs_escape(s + i))
@@ -105,37 +104,7 @@ static void put_string(struct jw *w, const char *s, size_t n)
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		jw_put(w, s + run, i - run);
-		esc[0] = '\\';
-		switch (c) {
-		case '"':
-			esc[1] = '"';
-			break;
-		case '\\':
-			esc[1] = '\\';
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = HEX[c >> 4];
-			esc[5] = HEX[c & 15];
-			elen = 6;
-		}
+		elen = jsonx_escape_byte(c, esc);
 		jw_put(w, esc, elen);
 		run = i + 1;
 	}

@@ -20,6 +20,8 @@
  */
 #include "policy/policy_int.h"
 
+#include "base/jsonx.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,9 +141,8 @@ static const unsigned char *plain_run(const unsigned char *s, const unsigned cha
 /* One character that is not plain: a UTF-8 sequence as it is, or an escape (jansson's dump_string). */
 static const unsigned char *put_special(struct brief *b, const unsigned char *s, const unsigned char *end)
 {
-	static const char HEX[] = "0123456789ABCDEF";
-	char esc[6] = {'\\', 0, 0, 0, 0, 0};
-	size_t n = 2;
+	char esc[6];
+	size_t n;
 
 	if (*s >= 0x80) {
 		size_t k = utf8_len(s, (size_t)(end - s));
@@ -153,36 +154,7 @@ static const unsigned char *put_special(struct brief *b, const unsigned char *s,
 		put(b, (const char *)s, k);
 		return s + k;
 	}
-	switch (*s) {
-	case '"':
-		esc[1] = '"';
-		break;
-	case '\\':
-		esc[1] = '\\';
-		break;
-	case '\b':
-		esc[1] = 'b';
-		break;
-	case '\f':
-		esc[1] = 'f';
-		break;
-	case '\n':
-		esc[1] = 'n';
-		break;
-	case '\r':
-		esc[1] = 'r';
-		break;
-	case '\t':
-		esc[1] = 't';
-		break;
-	default:
-		esc[1] = 'u';
-		esc[2] = esc[3] = '0';
-		esc[4] = HEX[*s >> 4];
-		esc[5] = HEX[*s & 0xF];
-		n = 6;
-		break;
-	}
+	n = jsonx_escape_byte(*s, esc);
 	put(b, esc, n);
 	return s + 1;
 }

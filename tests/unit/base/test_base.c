@@ -13,6 +13,7 @@
 #include "base/jsonx.h"
 #include "base/timeutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,23 +324,47 @@ static void jsonx_names_the_missing_or_mistyped_member(void **state)
 	assert_string_equal(e.name, "t.json");
 }
 
+/* Every byte a JSON string cannot hold as it is escapes as jansson writes it. */
+static void json_escapes_match_jansson(void **state)
+{
+	(void)state;
+	for (unsigned c = 0; c < 0x80; c++) {
+		char one[2] = {(char)c, 0}, esc[8], want[16];
+		json_t *v;
+		char *text;
+		size_t n;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		v = json_stringn(one, 1);
+		text = json_dumps(v, JSON_ENCODE_ANY);
+		assert_non_null(text);
+		n = jsonx_escape_byte((unsigned char)c, esc);
+		snprintf(want, sizeof(want), "\"%.*s\"", (int)n, esc);
+		assert_string_equal(text, want);
+		free(text);
+		json_decref(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(cursor_reads_integers_in_both_byte_orders),
-		cmocka_unit_test(cursor_short_read_fails_and_leaves_state_unchanged),
-		cmocka_unit_test(cursor_huge_length_cannot_wrap),
-		cmocka_unit_test(cursor_sub_keeps_origin_offsets),
-		cmocka_unit_test(buf_refuses_growth_past_its_cap),
-		cmocka_unit_test(b64_decodes_both_alphabets_with_and_without_padding),
-		cmocka_unit_test(b64_refuses_malformed_input),
-		cmocka_unit_test(b64url_encodes_without_padding),
-		cmocka_unit_test(b64_round_trips_every_length),
-		cmocka_unit_test(hex_round_trips_and_refuses_bad_digits),
-		cmocka_unit_test(time_parses_intel_and_microsoft_timestamps),
-		cmocka_unit_test(arena_allocates_aligned_zeroed_and_respects_cap),
-		cmocka_unit_test(err_first_error_wins_and_names_are_kept),
-		cmocka_unit_test(jsonx_names_the_missing_or_mistyped_member),
+	    cmocka_unit_test(cursor_reads_integers_in_both_byte_orders),
+	    cmocka_unit_test(cursor_short_read_fails_and_leaves_state_unchanged),
+	    cmocka_unit_test(cursor_huge_length_cannot_wrap),
+	    cmocka_unit_test(cursor_sub_keeps_origin_offsets),
+	    cmocka_unit_test(buf_refuses_growth_past_its_cap),
+	    cmocka_unit_test(b64_decodes_both_alphabets_with_and_without_padding),
+	    cmocka_unit_test(b64_refuses_malformed_input),
+	    cmocka_unit_test(b64url_encodes_without_padding),
+	    cmocka_unit_test(b64_round_trips_every_length),
+	    cmocka_unit_test(hex_round_trips_and_refuses_bad_digits),
+	    cmocka_unit_test(time_parses_intel_and_microsoft_timestamps),
+	    cmocka_unit_test(arena_allocates_aligned_zeroed_and_respects_cap),
+	    cmocka_unit_test(err_first_error_wins_and_names_are_kept),
+	    cmocka_unit_test(jsonx_names_the_missing_or_mistyped_member),
+	    cmocka_unit_test(json_escapes_match_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
