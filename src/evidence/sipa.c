@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/codec.h"
 #include "base/cur.h"
+#include "base/jsonx.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -226,25 +227,6 @@ json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len)
 
 /* ---- the same leaf written as text (the events claim) --------------------- */
 
-/* The letter of JSON's two-character escape for ch (RFC 8259 §7), or 0. */
-static char short_escape(unsigned char ch)
-{
-	switch (ch) {
-	case '\b':
-		return 'b';
-	case '\f':
-		return 'f';
-	case '\n':
-		return 'n';
-	case '\r':
-		return 'r';
-	case '\t':
-		return 't';
-	default:
-		return 0;
-	}
-}
-
 /*
  * A string as jansson's compact dump writes it (dump.c): \" \\ \b \f \n \r
  * \t, other controls as \u00XX in upper-case hex, UTF-8 as it is; so that
@@ -252,13 +234,13 @@ static char short_escape(unsigned char ch)
  */
 static int write_string(struct buf *b, const char *s)
 {
-	static const char HEX[] = "0123456789ABCDEF";
 	int rc = 0;
 
 	rc |= buf_append_u8(b, '"');
 	while (*s) {
 		size_t run = 0;
 		unsigned char ch;
+		char e[6];
 
 		while (s[run] && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
 			run++;
@@ -267,19 +249,7 @@ static int write_string(struct buf *b, const char *s)
 		if ((ch = (unsigned char)*s) == 0)
 			break;
 		s++;
-		if (ch == '"' || ch == '\\') {
-			char e[2] = {'\\', (char)ch};
-
-			rc |= buf_append(b, e, 2);
-		} else if (short_escape(ch) != 0) {
-			char e[2] = {'\\', short_escape(ch)};
-
-			rc |= buf_append(b, e, 2);
-		} else {
-			char e[6] = {'\\', 'u', '0', '0', HEX[ch >> 4], HEX[ch & 15]};
-
-			rc |= buf_append(b, e, 6);
-		}
+		rc |= buf_append(b, e, jsonx_escape_byte(ch, e));
 	}
 	rc |= buf_append_u8(b, '"');
 	return rc;
