@@ -13,6 +13,7 @@
 
 #include "testutil.h"
 #include "test_tpm_lib.h"
+#include "tcg_text_ref.h"
 
 #include "base/buf.h"
 #include "crypto/crypto.h"
@@ -720,6 +721,249 @@ static void sipa_records_extended_after_the_boot_separator_are_not_boot_state(vo
 	assert_false(vbs_of(false, true, EV_ACTION));
 }
 
+/* The text under test equals the jansson reference (tcg_text_ref.h) byte for byte; says where they part. */
+static void assert_text_is_reference(const char *what, const char *got, const char *want)
+{
+	size_t i = 0;
+
+	assert_non_null(want);
+	if (got == NULL)
+		fail_msg("%s: no text (reference is %zu bytes)", what, strlen(want));
+	while (got[i] != '\0' && got[i] == want[i])
+		i++;
+	if (got[i] != want[i])
+		fail_msg("%s: differs from jansson's text at byte %zu of %zu: ...%.60s... against ...%.60s...", what, i,
+			 strlen(want), got + (i > 20 ? i - 20 : 0), want + (i > 20 ? i - 20 : 0));
+}
+
+static void events_text_matches_reference(const char *what, const struct tcg_log *log)
+{
+	for (int v = 0; v < 2; v++) {
+		char *got = tcg_events_json(log, v == 1), *want = tcg_ref_events_text(log, v == 1);
+
+		assert_text_is_reference(what, got, want);
+		free(got);
+		free(want);
+	}
+}
+
+static void events_text_of_every_real_log_is_what_jansson_dumps(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct gcp_log g;
+
+	for (size_t i = 0; i < sizeof(LOGS) / sizeof(LOGS[0]); i++) {
+		size_t n = 0;
+		uint8_t *p = test_read_vector(dir, LOGS[i], &n);
+		struct tcg_log *log = NULL;
+
+		assert_int_equal(tcg_log_parse(p, n, &log, NULL), 0);
+		events_text_matches_reference(LOGS[i], log);
+		tcg_log_free(log);
+		free(p);
+	}
+	/* verified against its quote: the filter keeps what replayed */
+	gcp_log_load(&g);
+	assert_int_equal(tcg_log_verify(g.log, &g.pcrs, NULL), 0);
+	events_text_matches_reference("GCP log, verified", g.log);
+	gcp_log_free(&g);
+}
+
+/* A UEFI_VARIABLE_DATA with an arbitrary GUID, a UTF-16 name of `nchars` units and `dlen` data bytes. */
+static size_t uefi_var(uint8_t *p, const uint16_t *name, uint64_t nchars, uint64_t nfield, const uint8_t *data,
+		       uint64_t dlen, uint64_t dfield)
+{
+	static const uint8_t guid[16] = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
+					 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0xfe};
+	size_t o = 32;
+
+	memcpy(p, guid, 16);
+	for (int i = 0; i < 8; i++) {
+		p[16 + i] = (uint8_t)(nfield >> (8 * i));
+		p[24 + i] = (uint8_t)(dfield >> (8 * i));
+	}
+	for (uint64_t i = 0; i < nchars; i++, o += 2)
+		p[o] = (uint8_t)name[i], p[o + 1] = (uint8_t)(name[i] >> 8);
+	memcpy(p + o, data, (size_t)dlen);
+	return o + (size_t)dlen;
+}
+
+/*
+ * Event data that exercises every decoding branch of the events text:
+ * empty, one byte, every byte value, the 512-byte hex cut and past it,
+ * UEFI variables (escapes, non-ASCII, a NUL inside the name, one-byte and
+ * long data, malformed), UEFI_IMAGE_LOAD_EVENTs (u64s past INT64_MAX, one
+ * byte short), SIPA (every leaf kind, a malformed one), odd UTF-16.
+ */
+#define PAYLOADS 14
+static size_t payload(int k, uint8_t *p)
+{
+	static const uint16_t name[] = {'a', '"', '\\', '\n', 0x01, 0x1f, 0x7f, 0xe9, 0x4e2d, '/', 'z', 0, 'x'};
+	uint8_t all[256], *q;
+	struct buf b;
+	size_t n;
+
+	for (int i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	switch (k) {
+	case 0:
+		return 0;
+	case 1:
+		p[0] = '"';
+		return 1;
+	case 2: /* every byte value, as ASCII, UTF-16 and hex */
+		memcpy(p, all, 256);
+		memcpy(p + 256, all, 256);
+		return 512;
+	case 3: /* just past the 512-byte cut */
+		memset(p, 0xa5, 513);
+		return 513;
+	case 4:
+		return uefi_var(p, name, 13, 13, all + 1, 1, 1);
+	case 5:
+		return uefi_var(p, name, 13, 13, all, 256, 256);
+	case 6: /* 700 bytes of variable data: cut at 512 */
+		memset(p + 600, 0x3c, 700);
+		return uefi_var(p, name, 3, 3, p + 600, 700, 700);
+	case 7: /* NameLength past 4096; DataLength past the data */
+		n = uefi_var(p, name, 13, 5000, all, 8, 8);
+		memcpy(p + n, p, n);
+		uefi_var(p + n, name, 13, 13, all, 8, 9);
+		return 2 * n;
+	case 8: /* UEFI_IMAGE_LOAD_EVENT: INT64_MAX, past it, 0, UINT64_MAX, then a device path */
+		memset(p, 0xff, 40);
+		p[7] = 0x7f;
+		memset(p + 16, 0, 8);
+		p[8] = 0;
+		return 40;
+	case 9:
+		memset(p, 0x11, 31);
+		return 31;
+	case 10: /* SIPA: a container of a UTF-16 path, a u8, a u32, a u64 and odd hex, then a bare u8 */
+		buf_init(&b, 4096);
+		q = p + 2048;
+		n = uefi_var(q, name, 13, 13, all, 0, 0);
+		{
+			struct buf in;
+
+			buf_init(&in, 4096);
+			assert_int_equal(devplat_sipa(&in, 0x00050009u, q + 32, 26), 0);
+			assert_int_equal(devplat_sipa(&in, 0x00040001u, all + 1, 1), 0);
+			assert_int_equal(devplat_sipa(&in, 0x00050002u, all + 250, 4), 0);
+			assert_int_equal(devplat_sipa(&in, 0x000A0007u, all + 248, 8), 0);
+			assert_int_equal(devplat_sipa(&in, 0x0005FFFFu, all + 30, 3), 0);
+			assert_int_equal(devplat_sipa(&b, 0x40010001u, in.p, (uint32_t)in.len), 0);
+			buf_free(&in);
+		}
+		assert_int_equal(devplat_sipa(&b, 0x00050005u, all, 1), 0);
+		n = b.len;
+		memcpy(p, b.p, n);
+		buf_free(&b);
+		return n;
+	case 11: /* SIPA that claims more than it has */
+		memcpy(p, "\x01\x00\x04\x00\x10\x00\x00\x00\x01", 9);
+		return 9;
+	case 12: /* odd UTF-16: a quote and a backslash, then half a unit */
+		memcpy(p, "\"\0\\\0A\0B", 7);
+		return 7;
+	default: { /* text with every escape JSON has, in a printable run */
+		static const char text[] = "say \"hi\" \\ back\tslash\r\n/end\x7f\x80";
+
+		memcpy(p, text, sizeof(text) - 1);
+		return sizeof(text) - 1;
+	}
+	}
+}
+
+static const uint32_t ALL_TYPES[] = {
+	EV_PREBOOT_CERT, EV_POST_CODE, 0x00000002u, EV_NO_ACTION, EV_SEPARATOR, EV_ACTION, EV_EVENT_TAG,
+	EV_S_CRTM_CONTENTS, EV_S_CRTM_VERSION, EV_CPU_MICROCODE, EV_PLATFORM_CONFIG_FLAGS, EV_TABLE_OF_DEVICES,
+	EV_COMPACT_HASH, EV_IPL, EV_IPL_PARTITION_DATA, EV_NONHOST_CODE, EV_NONHOST_CONFIG, EV_NONHOST_INFO,
+	EV_OMIT_BOOT_DEVICE_EVENTS, EV_EFI_EVENT_BASE, EV_EFI_VARIABLE_DRIVER_CONFIG, EV_EFI_VARIABLE_BOOT,
+	EV_EFI_BOOT_SERVICES_APPLICATION, EV_EFI_BOOT_SERVICES_DRIVER, EV_EFI_RUNTIME_SERVICES_DRIVER,
+	EV_EFI_GPT_EVENT, EV_EFI_ACTION, EV_EFI_PLATFORM_FIRMWARE_BLOB, EV_EFI_HANDOFF_TABLES,
+	EV_EFI_PLATFORM_FIRMWARE_BLOB2, EV_EFI_HANDOFF_TABLES2, EV_EFI_VARIABLE_BOOT2, EV_EFI_HCRTM_EVENT,
+	EV_EFI_VARIABLE_AUTHORITY, EV_EFI_SPDM_FIRMWARE_BLOB, EV_EFI_SPDM_FIRMWARE_CONFIG, 0x7fffffffu,
+	0x800000E3u, 0xFFFFFFFFu,
+};
+
+/*
+ * Event types ALL_TYPES[first, end) with every payload of payload(): 14
+ * events a type, PCRs 0-23 in turn; every third event left unverified for
+ * the filter. Parsed from a crypto-agile log (SHA-1 and SHA-256 digests);
+ * the builder holds 512 events, so the types take two logs.
+ */
+static void every_type_log(struct devplat_tcg_log *dl, size_t first, size_t end, struct tcg_log **out)
+{
+	uint8_t *p = malloc(8192);
+	size_t k = 0;
+
+	assert_int_equal(devplat_tcg_log_init(dl), 0);
+	for (size_t t = first; t < end; t++)
+		for (int j = 0; j < PAYLOADS; j++, k++) {
+			size_t n = payload(j, p);
+
+			assert_int_equal(devplat_tcg_log_add(dl, (uint32_t)(k % 24), ALL_TYPES[t], p, n), 0);
+		}
+	free(p);
+	assert_int_equal(tcg_log_parse(dl->log.p, dl->log.len, out, NULL), ATTEST_OK);
+	for (size_t i = 0; i < (*out)->n_events; i++)
+		(*out)->events[i].verified = i % 3 != 0;
+}
+
+static void events_text_of_every_type_payload_and_escape_is_what_jansson_dumps(void **state)
+{
+	const size_t types = sizeof(ALL_TYPES) / sizeof(ALL_TYPES[0]);
+	struct devplat_tcg_log dl;
+	struct tcg_log *l = NULL;
+	char *text[2];
+
+	(void)state;
+	for (int half = 0; half < 2; half++) {
+		every_type_log(&dl, half ? types / 2 : 0, half ? types : types / 2, &l);
+		assert_true(l->n_events > 250);
+		events_text_matches_reference("every type and payload", l);
+		text[half] = tcg_events_json(l, false);
+		assert_non_null(text[half]);
+		tcg_log_free(l);
+		devplat_tcg_log_free(&dl);
+	}
+	/* the branches were reached: a cut variable, u64s past INT64_MAX, a SIPA leaf, a UTF-16 escape */
+	assert_non_null(strstr(text[1], "\"VariableDataLength\":700,\"VariableData\":\"3c3c"));
+	assert_non_null(strstr(text[1], "\"ImageLengthInMemory\":\"0xffffffffffffff00\",\"ImageLinkTimeAddress\":0,\"LengthOfDevicePath\":\"0xffffffffffffffff\"}"));
+	assert_non_null(strstr(text[1], "\"ImageLocationInMemory\":9223372036854775807,"));
+	assert_non_null(strstr(text[0], "{\"SipaEvents\":[{\"Type\":327689,"));
+	assert_non_null(strstr(text[0], "\"Value\":\"a\\\"\\\\\\n\\u0001\\u001F"));
+	assert_non_null(strstr(text[1], "\"UnicodeName\":\"a\\\"\\\\?\?\?\?\?\?/z\""));
+	assert_non_null(strstr(text[1], "\"EventTypeString\":\"0xffffffff\""));
+	assert_non_null(strstr(text[0], "{\"Version\":\"\\\"\\\\A\"}"));
+	free(text[0]);
+	free(text[1]);
+}
+
+static void pcrs_text_is_what_jansson_dumps(void **state)
+{
+	struct tpm_pcr_values pcrs;
+	char *got, *want;
+
+	(void)state;
+	memset(&pcrs, 0, sizeof(pcrs));
+	for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
+		for (unsigned i = 0; i < TPM_PCR_COUNT; i++)
+			for (size_t j = 0; j < TPM_PCR_MAX_DIGEST; j++)
+				pcrs.v[bk][i][j] = (uint8_t)(bk * 97 + i * 31 + j * 7);
+	/* none, then every bank a different sparse set, then all of them */
+	for (int round = 0; round < 3; round++) {
+		for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
+			pcrs.present[bk] = round == 0 ? 0 : round == 1 ? 0x00A5A5A5u >> bk : 0xFFFFFFu;
+		got = tcg_pcrs_json(&pcrs);
+		want = tcg_ref_pcrs_text(&pcrs);
+		assert_text_is_reference("pcrs", got, want);
+		free(got);
+		free(want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +988,9 @@ int main(void)
 	    cmocka_unit_test(sipa_leaf_text_crossing_the_cap_is_refused_whole),
 	    cmocka_unit_test(events_claim_names_efi_variables_by_guid_and_decodes_sipa),
 	    cmocka_unit_test(sipa_leaves_of_the_windows_log_are_written_as_jansson_dumps_them),
+	    cmocka_unit_test(events_text_of_every_real_log_is_what_jansson_dumps),
+	    cmocka_unit_test(events_text_of_every_type_payload_and_escape_is_what_jansson_dumps),
+	    cmocka_unit_test(pcrs_text_is_what_jansson_dumps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,185 @@
+/*
+ * The `events` and `pcrs` claim texts (tcg_claims.c) of the log bench_tpm's
+ * protocol request carries (the synthetic 60-event crypto-agile log:
+ * Secure Boot, VBS, 40 extra events; verified), beside floors measured in
+ * the same run on the same bytes:
+ *   memcpy   copying a buffer as long as the events text into a fresh
+ *            allocation (the least any writer of that text costs);
+ *   hex      the table-driven hex of every byte the text shows as hex (its
+ *            digests and data), into one buffer, nothing else;
+ * and, for the request's view, what the caller then does with the text
+ * (strlen + json_stringn_nocheck: jansson copies it into the claim set).
+ * Medians of CPU time per text. Reports, never asserts (RULES.md).
+ * Usage: bench_tcg_text [samples] (each sample times 16 calls)
+ */
+#include "devplat/tpm_dev.h"
+#include "evidence/tcg_log.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_us(uint64_t *ns, int n)
+{
+	qsort(ns, (size_t)n, sizeof(*ns), cmp_u64);
+	return (double)ns[n / 2] / 1000.0;
+}
+
+/* Defeats dead-store elimination of the floors' outputs. */
+static volatile unsigned sink;
+
+#define BATCH 16
+
+/* The bytes the events text shows as hex, laid end to end (the hex floor's input). */
+static size_t hex_input(const struct tcg_log *log, uint8_t *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < log->n_events; i++) {
+		const struct tcg_event *ev = &log->events[i];
+		size_t dl = ev->data_len > 512 ? 512 : ev->data_len;
+
+		if (!ev->verified)
+			continue;
+		for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
+			if (ev->digests & (1u << bk)) {
+				memcpy(out + o, ev->digest[bk], tpm_bank_size(bk));
+				o += tpm_bank_size(bk);
+			}
+		memcpy(out + o, ev->data, dl);
+		o += dl;
+	}
+	return o;
+}
+
+static void hex_floor(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int iters = argc > 1 ? atoi(argv[1]) : 300;
+	struct devplat_tcg_log dl;
+	struct devplat_boot boot = {.secure_boot = true, .vbs = true, .extra_events = 40};
+	struct tpm_pcr_values pcrs;
+	struct tcg_log *log = NULL;
+	uint64_t *t_ev, *t_pcr, *t_cp, *t_hex, *t_claim;
+	char *text, *hexout;
+	uint8_t *hexin;
+	size_t len, hlen, plen;
+
+	if (iters < 10)
+		iters = 10;
+	t_ev = calloc((size_t)iters, sizeof(*t_ev));
+	t_pcr = calloc((size_t)iters, sizeof(*t_pcr));
+	t_cp = calloc((size_t)iters, sizeof(*t_cp));
+	t_hex = calloc((size_t)iters, sizeof(*t_hex));
+	t_claim = calloc((size_t)iters, sizeof(*t_claim));
+	if (devplat_tcg_log_init(&dl) || devplat_tcg_log_boot(&dl, &boot)) {
+		printf("bench_tcg_text: synthetic log failed\n");
+		return 1;
+	}
+	devplat_tcg_log_pcrs(&dl, &pcrs);
+	if (tcg_log_parse(dl.log.p, dl.log.len, &log, NULL) || tcg_log_verify(log, &pcrs, NULL)) {
+		printf("bench_tcg_text: the synthetic log does not verify\n");
+		return 1;
+	}
+	text = tcg_events_json(log, true);
+	len = strlen(text);
+	free(text);
+	text = tcg_pcrs_json(&pcrs);
+	plen = strlen(text);
+	free(text);
+	hexin = malloc(dl.log.len);
+	hlen = hex_input(log, hexin);
+	hexout = malloc(2 * hlen > len + 1 ? 2 * hlen : len + 1);
+	hex_floor(hexin, hlen, hexout);
+	for (int i = 0; i < iters; i++) {
+		uint64_t t0, t1, t2, t3, t4, t5;
+		char *copy;
+
+		/* each sample times BATCH back-to-back calls: the clock is a system call worth ~0.5 us */
+		t0 = cpu_ns();
+		for (int k = 0; k < BATCH; k++) {
+			text = tcg_events_json(log, true);
+			sink += (unsigned char)text[len / 2];
+			free(text);
+		}
+		t1 = cpu_ns();
+		for (int k = 0; k < BATCH; k++) {
+			copy = malloc(len + 1);
+			memcpy(copy, hexout, len + 1);
+			sink += (unsigned char)copy[len / 2];
+			free(copy);
+		}
+		t2 = cpu_ns();
+		for (int k = 0; k < BATCH; k++) {
+			hex_floor(hexin, hlen, hexout);
+			sink += (unsigned char)hexout[k];
+		}
+		t3 = cpu_ns();
+		text = tcg_events_json(log, true);
+		t4 = cpu_ns();
+		for (int k = 0; k < BATCH; k++) {
+			json_t *js = json_stringn_nocheck(text, strlen(text));
+
+			json_decref(js);
+		}
+		t5 = cpu_ns();
+		free(text);
+		for (int k = 0; k < BATCH; k++) {
+			text = tcg_pcrs_json(&pcrs);
+			free(text);
+		}
+		t_ev[i] = (t1 - t0) / BATCH, t_cp[i] = (t2 - t1) / BATCH, t_hex[i] = (t3 - t2) / BATCH;
+		t_claim[i] = (t5 - t4) / BATCH, t_pcr[i] = (cpu_ns() - t5) / BATCH;
+	}
+	printf("bench_tcg_text: claim texts of the synthetic %zu-event log (%d runs, median CPU time)\n",
+	       log->n_events, iters);
+	{
+		double ev = median_us(t_ev, iters), cp = median_us(t_cp, iters), hx = median_us(t_hex, iters);
+
+		printf("  events text (verified events, %zu bytes)        %8.2f us\n", len, ev);
+		printf("  floor: memcpy of %zu bytes into a new allocation %8.2f us -> ratio %.2fx\n", len, cp,
+		       ev / cp);
+		printf("  floor: hex of the %zu bytes it shows as hex        %8.2f us -> ratio %.2fx\n", hlen, hx,
+		       ev / hx);
+		printf("  pcrs text (%zu bytes)                            %8.2f us\n", plen,
+		       median_us(t_pcr, iters));
+		printf("  the caller's copy into a claim (strlen + json_stringn_nocheck) %8.2f us\n",
+		       median_us(t_claim, iters));
+	}
+	free(hexin);
+	free(hexout);
+	free(t_ev);
+	free(t_pcr);
+	free(t_cp);
+	free(t_hex);
+	free(t_claim);
+	tcg_log_free(log);
+	devplat_tcg_log_free(&dl);
+	return 0;
+}
