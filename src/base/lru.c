@@ -29,6 +29,7 @@ struct lru {
 	unsigned shift;				/* 64 - log2(buckets): the hash's top bits pick the bucket */
 	uint32_t newest, oldest, free;		/* heads of the recency and free lists */
 	uint64_t mult, hits, misses, evictions; /* mult: the hash's odd multiplier */
+	uint64_t refused;
 	uint32_t *bucket;
 	struct lru_node *node;
 	unsigned char *slot;
@@ -158,10 +159,30 @@ static inline void list_push_newest(struct lru *l, uint32_t i)
 	l->newest = i;
 }
 
-/* A hit on node i: under LRU_ORDER_USE it becomes the most recent. */
+static inline void list_push_oldest(struct lru *l, uint32_t i)
+{
+	l->node[i].older = NIL;
+	l->node[i].newer = l->oldest;
+	if (l->oldest != NIL)
+		l->node[l->oldest].older = i;
+	else
+		l->newest = i;
+	l->oldest = i;
+}
+
+/* A stored entry's place: the most recent, or under LRU_ORDER_HIT the least (never hit yet). */
+static inline void list_push_stored(struct lru *l, uint32_t i)
+{
+	if (l->type.order == LRU_ORDER_HIT)
+		list_push_oldest(l, i);
+	else
+		list_push_newest(l, i);
+}
+
+/* A hit on node i: under LRU_ORDER_USE and LRU_ORDER_HIT it becomes the most recent. */
 static inline void renew(struct lru *l, uint32_t i)
 {
-	if (l->type.order == LRU_ORDER_USE && l->newest != i) {
+	if (l->type.order != LRU_ORDER_STORE && l->newest != i) {
 		list_unlink(l, i);
 		list_push_newest(l, i);
 	}
@@ -210,13 +231,31 @@ bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
 	return v == LRU_HIT;
 }
 
-/* A node for key, new in bucket b, its slot not yet written (lock held; key absent). */
+/* The entry a full cache evicts: the least recent one not pinned, or NIL (all pinned). */
+static uint32_t victim(const struct lru *l)
+{
+	uint32_t i = l->oldest;
+
+	if (l->type.pinned != NULL)
+		while (i != NIL && l->type.pinned(slot_at(l, i), l->type.pinned_arg))
+			i = l->node[i].newer;
+	return i;
+}
+
+/*
+ * A node for key, new in bucket b, its slot not yet written (lock held;
+ * key absent), or NIL when the cache is full and every entry pinned.
+ */
 static uint32_t insert(struct lru *l, uint32_t b, const uint8_t key[LRU_KEY_SIZE])
 {
 	uint32_t i;
 
-	if (l->n == l->cap) { /* full: the oldest in the cache's order goes */
-		drop(l, l->oldest);
+	if (l->n == l->cap) { /* full: the oldest in the cache's order goes, unless pinned */
+		if ((i = victim(l)) == NIL) {
+			l->refused++;
+			return NIL;
+		}
+		drop(l, i);
 		l->evictions++;
 	}
 	if (l->free != NIL) {
@@ -232,22 +271,24 @@ static uint32_t insert(struct lru *l, uint32_t b, const uint8_t key[LRU_KEY_SIZE
 	return i;
 }
 
-void lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot)
+bool lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot)
 {
 	uint32_t b, i;
 
 	pthread_mutex_lock(&l->lock);
 	b = bucket_of(l, key);
 	if ((i = find(l, b, key)) != NIL) {
-		/* A put under a stored key: its slot replaced (the old one released), as the most recent. */
+		/* A put under a stored key: its slot replaced (the old one released), placed as stored. */
 		release(l, i);
 		list_unlink(l, i);
-	} else {
-		i = insert(l, b, key);
+	} else if ((i = insert(l, b, key)) == NIL) {
+		pthread_mutex_unlock(&l->lock);
+		return false;
 	}
 	memcpy(slot_at(l, i), slot, l->type.slot_size);
-	list_push_newest(l, i);
+	list_push_stored(l, i);
 	pthread_mutex_unlock(&l->lock);
+	return true;
 }
 
 bool lru_add(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot,
@@ -259,11 +300,13 @@ bool lru_add(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot,
 	pthread_mutex_lock(&l->lock);
 	b = bucket_of(l, key);
 	i = find(l, b, key);
-	if ((stored = i == NIL)) {
-		i = insert(l, b, key);
-		memcpy(slot_at(l, i), slot, l->type.slot_size);
-		list_push_newest(l, i);
+	if (i == NIL) {
+		if ((stored = (i = insert(l, b, key)) != NIL)) {
+			memcpy(slot_at(l, i), slot, l->type.slot_size);
+			list_push_stored(l, i);
+		}
 	} else {
+		stored = false;
 		if (found != NULL)
 			found(slot_at(l, i), arg);
 		renew(l, i);
@@ -272,12 +315,22 @@ bool lru_add(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot,
 	return stored;
 }
 
+void lru_walk(struct lru *l, bool (*visit)(const void *slot, void *arg), void *arg)
+{
+	pthread_mutex_lock(&l->lock);
+	for (uint32_t i = l->newest; i != NIL; i = l->node[i].older)
+		if (!visit(slot_at(l, i), arg))
+			break;
+	pthread_mutex_unlock(&l->lock);
+}
+
 void lru_stats(struct lru *l, struct lru_stats *out)
 {
 	pthread_mutex_lock(&l->lock);
 	out->hits = l->hits;
 	out->misses = l->misses;
 	out->evictions = l->evictions;
+	out->refused = l->refused;
 	out->entries = l->n;
 	pthread_mutex_unlock(&l->lock);
 }

@@ -6,9 +6,12 @@
  * (a SHA-256 of what was verified, or a fixed name) to a fixed-size slot,
  * evicting the least recently used (or the first stored) entry when full.
  * Every cache is a thin user of it: the verified-chain cache
- * (evidence/chain_cache.h: TPM AIK chains and keys, AMD VCEK/VLEK chains)
- * and the collateral cache (collateral/collateral.h, reference-counted
- * objects). What a slot holds, what makes a lookup a hit (a validity
+ * (evidence/chain_cache.h: TPM AIK chains and keys, AMD VCEK/VLEK chains),
+ * the collateral cache (collateral/collateral.h, reference-counted
+ * objects), the compiled-plan cache (policy/cache.c), attestd's trust and
+ * policy views (server/pipeline_routes.c) and the caching collateral
+ * source (collateral/cached.c: entries pinned while in use, walked by its
+ * refresher). What a slot holds, what makes a lookup a hit (a validity
  * window, a condition of the caller's) and how a slot lets go of what it
  * references are the user's: a lookup hands the slot to the user's look()
  * under the lock, and the type's release() runs exactly once for every
@@ -16,7 +19,7 @@
  * lru_free).
  *
  * Design note: every array is allocated at lru_new (no allocation after
- * it, so lru_put cannot fail): `capacity` nodes (key, bucket chain, the
+ * it, so lru_put fails only when every entry is pinned): `capacity` nodes (key, bucket chain, the
  * recency list's links, as 32-bit indexes), their slots `stride` bytes
  * apart (aligned for any type), and a power-of-two bucket table at least
  * as large as the capacity. One mutex guards it all: a lookup is a hash,
@@ -26,8 +29,14 @@
  * cannot be ground offline into one bucket; even then a lookup costs at
  * most a scan of the capacity, what the caches did before this skeleton.
  *
- * look() and release() run under the cache's lock: they must be short and
- * must not call back into the cache.
+ * A user whose entries are in use beyond the lock (a fetch in flight, a
+ * caller waiting on the entry) says so through the type's pinned(): a full
+ * cache evicts the least recent entry that is not pinned, walking from the
+ * least recent end past the pinned ones (as many as the user has in use at
+ * once), and stores nothing when every entry is pinned.
+ *
+ * look(), found(), release(), pinned() and a walk's visit() run under the
+ * cache's lock: they must be short and must not call back into the cache.
  */
 
 #include <stdbool.h>
@@ -43,6 +52,14 @@
 enum lru_order {
 	LRU_ORDER_USE,	 /* full: the entry least recently stored or hit goes */
 	LRU_ORDER_STORE, /* full: the entry stored first goes (a hit does not renew it) */
+	/*
+	 * full: an entry never hit goes first (the last stored of them), then
+	 * the entry least recently hit: a store enters the entry as the least
+	 * recent, a hit (or lru_add finding it) makes it the most recent. So
+	 * keys asked once and never served (a flood of unknown keys) evict
+	 * each other, not the entries in use.
+	 */
+	LRU_ORDER_HIT,
 };
 
 /* What look() makes of the entry found under a key. */
@@ -58,6 +75,9 @@ struct lru_type {
 	/* Lets go of what one slot holds as it leaves the cache; arg is release_arg. NULL: nothing. */
 	void (*release)(void *slot, void *arg);
 	void *release_arg;
+	/* Is the entry in use (not to be evicted)? arg is pinned_arg. NULL: nothing is ever pinned. */
+	bool (*pinned)(const void *slot, void *arg);
+	void *pinned_arg;
 };
 
 struct lru;
@@ -83,28 +103,41 @@ bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
 
 /*
  * Stores a copy of slot's slot_size bytes under key, as the most recent
- * entry: what slot references now belongs to the cache (release() lets go
- * of it). An entry already under key is replaced (its slot released); a
- * full cache first evicts one entry (above). Never fails: the storage is
- * allocated at lru_new.
+ * entry (LRU_ORDER_HIT: the least recent): what slot references now
+ * belongs to the cache (release() lets go of it). An entry already under
+ * key is replaced (its slot released); a full cache first evicts one
+ * entry (above). true when stored. It fails (false: nothing stored, what
+ * slot references stays the caller's) only when the cache is full and
+ * every entry is pinned (a type with pinned()); otherwise never: the
+ * storage is allocated at lru_new.
  */
-void lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot);
+bool lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot);
 
 /*
  * lru_put unless an entry is already under key (the first one stored
  * wins): then that entry's slot is handed to found(slot, arg) under the
  * lock (found may take a reference for the caller; NULL: nothing), the
- * entry is renewed as by a hit under LRU_ORDER_USE, and slot is not stored
- * (what it references stays the caller's). true when slot was stored.
- * Counts neither a hit nor a miss.
+ * entry is renewed as by a hit (LRU_ORDER_USE, LRU_ORDER_HIT), and slot is
+ * not stored (what it references stays the caller's). true when slot was
+ * stored; false without calling found() when the cache is full and every
+ * entry is pinned. Counts neither a hit nor a miss.
  */
 bool lru_add(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot,
 	     void (*found)(const void *slot, void *arg), void *arg);
+
+/*
+ * Hands every entry's slot to visit(slot, arg) under the lock, from the
+ * most recent to the least, until visit returns false: for a user's pass
+ * over what it holds (the collateral refresher's search for due items).
+ * Renews nothing, counts nothing; the cache cannot change meanwhile.
+ */
+void lru_walk(struct lru *l, bool (*visit)(const void *slot, void *arg), void *arg);
 
 struct lru_stats {
 	uint64_t hits, misses; /* of lru_get */
 	uint64_t evictions;    /* entries that went because the cache was full */
 	size_t entries;	       /* stored now */
+	uint64_t refused;      /* stores refused: full, every entry pinned */
 };
 
 /* The counts so far, read together (tests and metrics). */
