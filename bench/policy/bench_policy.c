@@ -11,6 +11,8 @@
  * round. Reports, never asserts.
  *
  *   bench_policy [seconds-per-figure]   (default 0.5)
+ *   bench_policy --only K [seconds]     evaluation K alone (0-3, the table's
+ *                                       order), for a profiler: no floor
  */
 #include "claims/claims.h"
 #include "policy/policy.h"
@@ -200,6 +202,30 @@ static void do_ecdsa_verify(void *arg)
 	EVP_MD_CTX_free(m);
 }
 
+/* One evaluation of the table (k: its row) for the budget, nothing else: what a profiler should see. */
+static int only(int k, struct claim_set *in)
+{
+	struct policy_plan *p = NULL;
+	struct attest_err err;
+	const char *text = k == 0 || k == 2 ? policy_default_text("SgxEnclave") : POLICY30;
+	struct evalarg a;
+	double t;
+
+	if (k < 0 || k > 3) {
+		fprintf(stderr, "bench_policy: --only takes 0-3\n");
+		return 2;
+	}
+	attest_err_clear(&err);
+	if (policy_compile(text, strlen(text), NULL, &p, &err) != 0)
+		die("compile", &err);
+	a = (struct evalarg){p, in, k >= 2 ? POLICY_EVAL_EXPLAIN : 0};
+	t = measure(do_eval, &a);
+	printf("  %-40s %8.3f us\n", EVAL_NAMES[k], t * 1e6);
+	policy_plan_free(p);
+	claim_set_free(in);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct text texts[5];
@@ -214,6 +240,15 @@ int main(int argc, char **argv)
 	struct policy_cache *cache = policy_cache_new(16, NULL);
 	struct cachearg ca = {cache, policy_default_text("SgxEnclave")};
 
+	if (argc > 2 && strcmp(argv[1], "--only") == 0) {
+		int k = atoi(argv[2]);
+
+		if (argc > 3)
+			budget = atof(argv[3]);
+		policy_cache_free(cache);
+		free(gen);
+		return only(k, in);
+	}
 	if (argc > 1)
 		budget = atof(argv[1]);
 	texts[0] = (struct text){REF_SGX_PIN, strlen(REF_SGX_PIN)};

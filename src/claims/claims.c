@@ -3,16 +3,33 @@
 
 #include "base/codec.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A bound on claims per set: evidence cannot make a node allocate without end. */
 #define CLAIM_SET_MAX 4096
+/*
+ * A bound on chains of lending sets (a set borrowing from a set that
+ * borrows, ...): releasing a set releases its lenders recursively.
+ */
+#define CLAIM_SET_MAX_DEPTH 8
 
 struct claim_set {
 	struct claim *v;
 	size_t n;
 	size_t cap;
+	atomic_size_t refs;
+	/* Sets this one borrows values from, one reference each (claim_set_add_lent). */
+	struct claim_set *lenders[CLAIM_SET_MAX_LENDERS];
+	unsigned nlenders;
+	unsigned depth;      /* 0, or 1 + the deepest lender's depth */
+	/*
+	 * Set once another set borrows from this one; such a set borrows from
+	 * no other (it copies instead), so lending never makes a cycle of
+	 * references that would keep sets alive for ever.
+	 */
+	atomic_bool lends;
 };
 
 /*
@@ -43,19 +60,50 @@ static void issuer_free(const char *issuer)
 		free((char *)issuer);
 }
 
-struct claim_set *claim_set_new(void) { return calloc(1, sizeof(struct claim_set)); }
+struct claim_set *claim_set_new(void)
+{
+	struct claim_set *s = calloc(1, sizeof(*s));
+
+	if (s != NULL) {
+		atomic_init(&s->refs, 1);
+		atomic_init(&s->lends, false);
+	}
+	return s;
+}
+
+struct claim_set *claim_set_ref(const struct claim_set *set)
+{
+	/* The count is the one mutable part of a set others hold (claims.h). */
+	struct claim_set *s = (struct claim_set *)set;
+
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
 
 void claim_set_free(struct claim_set *set)
 {
 	if (set == NULL)
 		return;
+	/*
+	 * The caller's is the only reference when the count is 1 (no one else
+	 * holds one to add another): no atomic write then, the common case.
+	 */
+	if (atomic_load_explicit(&set->refs, memory_order_acquire) != 1 &&
+	    atomic_fetch_sub_explicit(&set->refs, 1, memory_order_acq_rel) != 1)
+		return;
 	for (size_t i = 0; i < set->n; i++) {
-		if (!(set->v[i].flags & CLAIM_F_TYPE_BORROWED))
-			free((char *)set->v[i].type);
-		issuer_free(set->v[i].issuer);
-		json_decref(set->v[i].value);
+		const struct claim *c = &set->v[i];
+
+		if (!(c->flags & CLAIM_F_TYPE_BORROWED))
+			free((char *)c->type);
+		if (c->flags & CLAIM_F_LENT)
+			continue; /* the value and issuer are a lender's */
+		issuer_free(c->issuer);
+		json_decref(c->value);
 	}
 	free(set->v);
+	for (unsigned k = 0; k < set->nlenders; k++)
+		claim_set_free(set->lenders[k]); /* after the claims that borrow from it */
 	free(set);
 }
 
@@ -74,24 +122,32 @@ int claim_set_reserve(struct claim_set *set, size_t n)
 	return ATTEST_OK;
 }
 
+/* Room for one more claim: ATTEST_OK, or ATTEST_E_NOMEM (out of memory, or the set's bound). */
+static int room_for_one(struct claim_set *set)
+{
+	size_t cap = set->cap ? set->cap * 2 : 32;
+	struct claim *v;
+
+	if (set->n < set->cap)
+		return ATTEST_OK;
+	if (cap > CLAIM_SET_MAX)
+		cap = CLAIM_SET_MAX;
+	if (set->n >= CLAIM_SET_MAX || (v = realloc(set->v, cap * sizeof(*v))) == NULL)
+		return ATTEST_E_NOMEM;
+	set->v = v;
+	set->cap = cap;
+	return ATTEST_OK;
+}
+
 static int add_claim(struct claim_set *set, const char *type, bool borrow, const char *issuer, json_t *value)
 {
 	struct claim *c;
 
 	if (value == NULL)
 		return ATTEST_E_NOMEM;
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 32;
-		struct claim *v;
-
-		if (cap > CLAIM_SET_MAX)
-			cap = CLAIM_SET_MAX;
-		if (set->n >= CLAIM_SET_MAX || (v = realloc(set->v, cap * sizeof(*v))) == NULL) {
-			json_decref(value);
-			return ATTEST_E_NOMEM;
-		}
-		set->v = v;
-		set->cap = cap;
+	if (room_for_one(set) != ATTEST_OK) {
+		json_decref(value);
+		return ATTEST_E_NOMEM;
 	}
 	c = &set->v[set->n];
 	c->flags = borrow ? CLAIM_F_TYPE_BORROWED : 0;
@@ -120,6 +176,56 @@ int claim_set_add_issued(struct claim_set *set, const char *type, const char *is
 int claim_set_add_borrowed(struct claim_set *set, const char *type, const char *issuer, json_t *value)
 {
 	return add_claim(set, type, true, issuer, value);
+}
+
+/*
+ * Whether set may borrow from lender: lender is one of set's lenders
+ * already, or becomes one now (a reference taken). No when set lends
+ * itself (see lends), when set holds CLAIM_SET_MAX_LENDERS others, or
+ * when the chain would grow past CLAIM_SET_MAX_DEPTH.
+ */
+static bool keep_lender(struct claim_set *set, const struct claim_set *lender)
+{
+	struct claim_set *l = (struct claim_set *)lender; /* only its count and mark change */
+
+	for (unsigned k = 0; k < set->nlenders; k++)
+		if (set->lenders[k] == l)
+			return true;
+	if (set->nlenders == CLAIM_SET_MAX_LENDERS || l->depth + 1 > CLAIM_SET_MAX_DEPTH ||
+	    atomic_load_explicit(&set->lends, memory_order_relaxed))
+		return false;
+	if (!atomic_load_explicit(&l->lends, memory_order_relaxed))
+		atomic_store_explicit(&l->lends, true, memory_order_relaxed);
+	set->lenders[set->nlenders++] = claim_set_ref(l);
+	if (set->depth < l->depth + 1)
+		set->depth = l->depth + 1;
+	return true;
+}
+
+int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type)
+{
+	const struct claim *c;
+	struct claim *d;
+	bool own_type;
+
+	if (set == NULL || lender == NULL || set == lender || i >= lender->n)
+		return ATTEST_E_INVALID;
+	c = &lender->v[i];
+	if (!keep_lender(set, lender)) /* the same claim with its own reference */
+		return add_claim(set, type ? type : c->type, type != NULL, c->issuer, json_incref(c->value));
+	if (room_for_one(set) != ATTEST_OK)
+		return ATTEST_E_NOMEM;
+	d = &set->v[set->n];
+	/* A name the lender only borrows was promised to outlive the lender's first owner, not this set. */
+	own_type = type == NULL && (c->flags & CLAIM_F_TYPE_BORROWED);
+	d->type = type ? type : own_type ? strdup(c->type) : c->type;
+	if (d->type == NULL)
+		return ATTEST_E_NOMEM;
+	d->flags = CLAIM_F_LENT | (own_type ? 0 : CLAIM_F_TYPE_BORROWED);
+	d->issuer = c->issuer;
+	d->value = c->value; /* lender's: kept alive through set->lenders */
+	set->n++;
+	return ATTEST_OK;
 }
 
 int claim_set_add(struct claim_set *set, const char *type, json_t *value)

@@ -10,6 +10,19 @@
  *
  * Ownership: the set owns its claims; getters return borrowed pointers
  * valid until the set is changed or freed.
+ *
+ * A set is reference counted (claim_set_ref; claim_set_free drops one
+ * reference) so that another set may lend from it: a claim added with
+ * claim_set_add_lent shares its lender's value (and issuer) without
+ * taking a reference to the value, and the borrowing set holds one
+ * reference to the lender for all the claims it borrows. A borrowing set
+ * therefore can never outlive what it borrows: freeing the lender only
+ * drops the owner's reference, and the lender goes with the last set
+ * that borrows from it. A lender's claims are never removed or replaced
+ * (the API has no such call), so a lent value stays the value it was
+ * while the lender lives. Values are shared, not copied: whoever changes
+ * a JSON value in place changes it for every set that shares it (as with
+ * claim_set_copy).
  */
 
 #include "attest/error.h"
@@ -32,10 +45,23 @@ struct claim {
 
 /* The type string is borrowed (claim_set_add_borrowed), not owned by the set. */
 #define CLAIM_F_TYPE_BORROWED 0x1u
+/*
+ * The value and the issuer belong to another set that this set keeps alive
+ * (claim_set_add_lent): the set takes no reference to the value and does
+ * not release it.
+ */
+#define CLAIM_F_LENT 0x2u
 
 struct claim_set;
 
+/* A new empty set with one reference (the caller's), or NULL when out of memory. */
 struct claim_set *claim_set_new(void);
+/* One more reference to set (thread-safe); returns set. */
+struct claim_set *claim_set_ref(const struct claim_set *set);
+/*
+ * Drops one reference (thread-safe); the last one releases the claims, the
+ * references this set holds to its lenders, and the set. NULL is allowed.
+ */
 void claim_set_free(struct claim_set *set);
 
 /* Adds a claim issued by CLAIM_ISSUER_SERVICE. The set takes `value` (stolen). */
@@ -48,6 +74,23 @@ int claim_set_add_issued(struct claim_set *set, const char *type, const char *is
  * keep a reference to). `value` is stolen.
  */
 int claim_set_add_borrowed(struct claim_set *set, const char *type, const char *issuer, json_t *value);
+/*
+ * Adds lender's i-th claim (its value and issuer) to set without a
+ * reference count on the value: set keeps lender alive instead (one
+ * reference per lender, taken when set first borrows from it, dropped when
+ * set is released), so the value lives at least as long as set. type:
+ * NULL for the lender's own type string (shared when the lender owns it,
+ * else copied, since a borrowed name is only promised to outlive the set
+ * it was given to), or a string the caller guarantees outlives set (as
+ * claim_set_add_borrowed). A set keeps up to CLAIM_SET_MAX_LENDERS
+ * lenders; past them the claim is added with its own reference to the
+ * value (the same claim, only slower). set and lender must differ (a set
+ * that kept itself alive would never be released).
+ * Errors: ATTEST_E_INVALID (no i-th claim, or lender == set),
+ * ATTEST_E_NOMEM (out of memory or the set's bound).
+ */
+#define CLAIM_SET_MAX_LENDERS 4
+int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type);
 /*
  * Room for n more claims in one allocation (a caller that knows how many
  * it adds). ATTEST_E_NOMEM past the set's bound of 4096 claims.

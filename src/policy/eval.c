@@ -19,8 +19,9 @@
  * where it has them; binding values are borrowed from the final incoming
  * set; a constant test's "<op> <value>" text is rendered once per plan
  * (pol_test.text); values are rendered by brief.c, which stops at 72
- * bytes. What is left is mostly the final incoming set's reference counts
- * (two atomic operations per claim).
+ * bytes. The final incoming set takes no reference count per value: it
+ * borrows them from the sets that hold them (claims.h, lending) and keeps
+ * those sets alive instead (two atomic operations per set, not per claim).
  */
 #include "policy/policy_int.h"
 
@@ -51,7 +52,15 @@ struct wc {
 	bool type_owned;
 	bool type_plan;    /* type is a constant of the plan (outlives the result) */
 	bool virt;         /* a member of x-ms-isolation-tee seen as a dotted claim */
+	uint8_t src;       /* enum wc_src: the set that holds the value (final_incoming lends from it) */
 };
+
+/*
+ * Where a working claim's value lives: an incoming claim (at its own
+ * index), a claim the policy issued to outgoing or properties (in the
+ * order it issued them), or the context (owned, or a dotted member).
+ */
+enum wc_src { SRC_CTX = 0, SRC_IN, SRC_OUT, SRC_PROPS };
 
 enum { M_CONTINUE = 0, M_STOP = 1 };
 
@@ -225,6 +234,7 @@ static int add_dotted(struct ectx *x)
 			w.type_id = (int)id;
 			w.value = m;
 			w.virt = true;
+			w.src = SRC_CTX;
 			if (wc_push(x, &w) != ATTEST_OK)
 				return x->rc;
 		}
@@ -273,6 +283,7 @@ static int ctx_init(struct ectx *x, const struct policy_plan *plan, const struct
 		w->ro = w->iss == ISS_SERVICE && (c->type[0] == 'p' || c->type[0] == 'e' || c->type[0] == 'b') &&
 			pol_type_readonly(c->type);
 		w->owned = w->type_owned = w->type_plan = w->virt = false;
+		w->src = SRC_IN;
 		if (w->type_id >= 0) {
 			if (x->tail[w->type_id] < 0)
 				x->head[w->type_id] = (int)i;
@@ -486,8 +497,9 @@ static char *result_type(struct ectx *x, const struct wc *c)
  * The first firing's bindings (explain). Strings live in the plan (the
  * identifier, constant types; the result holds a reference to the plan),
  * in static storage (the three issuers) or in the result's arena; values
- * are borrowed: the result's final incoming set holds a reference to each
- * (a dotted member through its parent object).
+ * are borrowed: the result's final incoming set keeps each alive (a claim
+ * the policy added by holding it, any other by keeping the set that lends
+ * it; a dotted member through its parent object).
  */
 static int trace_bindings(struct ectx *x)
 {
@@ -512,7 +524,7 @@ static int trace_bindings(struct ectx *x)
 		b->issuer = iss != NULL ? (char *)iss : text_dup(x, c->issuer, strlen(c->issuer));
 		if (b->type == NULL || b->issuer == NULL)
 			return nomem(x);
-		b->value = c->value; /* held by the final incoming set, built before the result is returned */
+		b->value = c->value; /* kept by the final incoming set, built before the result is returned */
 		t->nbindings++;
 	}
 	return ATTEST_OK;
@@ -575,6 +587,7 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 	w.iss = ISS_POLICY;
 	w.value = value; /* transferred: to the set (issued) or to the working claim (added) */
 	w.owned = dst == NULL;
+	w.src = dst == NULL ? SRC_CTX : dst == x->outgoing ? SRC_OUT : SRC_PROPS;
 	w.ro = ro && !json_is_boolean(value) && !json_is_integer(value);
 	w.type_id = type_id != -2 ? type_id : pol_intern_lookup_z(x->plan, type);
 	if (wc_push(x, &w) != ATTEST_OK) {
@@ -1132,16 +1145,21 @@ static int run_unconditional_properties(struct ectx *x)
 }
 
 /*
- * Incoming claims plus the policy's, for explain: types borrowed from the
- * plan or copied into the result's arena (released after this set in
- * policy_result_free). Values: a reference the context owns (a claim the
- * policy added) is handed over, any other is taken; this set then keeps
- * alive every value the bindings of the trace point to.
+ * Incoming claims plus the policy's, for explain. No value is reference
+ * counted (issue 13: two atomic operations per claim were most of what
+ * explain still cost): the incoming claims and the issued ones are lent
+ * by the incoming, outgoing and properties sets, which this set keeps
+ * alive (claim_set_add_lent), and the references the context owns (the
+ * claims add() made) are handed over. Types: the plan's names where the
+ * plan has them (the result holds the plan), else the lender's own
+ * string, else a copy in the result's arena (released after this set in
+ * policy_result_free). This set then keeps alive every value the
+ * bindings of the trace point to.
  */
-static int final_incoming(struct ectx *x, struct claim_set **out)
+static int final_incoming(struct ectx *x, const struct claim_set *in, struct claim_set **out)
 {
 	struct claim_set *s = claim_set_new();
-	size_t count = 0;
+	size_t count = 0, nout = 0, nprops = 0;
 
 	for (size_t i = 0; i < x->n; i++)
 		count += !x->c[i].virt;
@@ -1151,18 +1169,26 @@ static int final_incoming(struct ectx *x, struct claim_set **out)
 	}
 	for (size_t i = 0; i < x->n; i++) {
 		struct wc *c = &x->c[i];
-		const char *type;
-		json_t *v;
+		const char *type = c->type_plan ? c->type : c->type_id >= 0 ? x->plan->names[c->type_id] : NULL;
+		int rc;
 
-		if (c->virt)
-			continue;
-		if ((type = result_type(x, c)) == NULL) {
-			claim_set_free(s);
-			return nomem(x);
+		switch (c->src) {
+		case SRC_IN: rc = claim_set_add_lent(s, in, i, type); break;
+		case SRC_OUT: rc = claim_set_add_lent(s, x->outgoing, nout++, type); break;
+		case SRC_PROPS: rc = claim_set_add_lent(s, x->props, nprops++, type); break;
+		default:
+			if (c->virt)
+				continue;
+			if (type == NULL && (type = result_type(x, c)) == NULL) {
+				claim_set_free(s);
+				return nomem(x);
+			}
+			/* The context's reference goes to the set (which drops it if the add fails). */
+			rc = claim_set_add_borrowed(s, type, c->issuer, c->owned ? c->value : json_incref(c->value));
+			c->owned = false;
+			break;
 		}
-		v = c->owned ? c->value : json_incref(c->value);
-		c->owned = false; /* transferred to the set (which drops it if the add fails) */
-		if (claim_set_add_borrowed(s, type, c->issuer, v) != ATTEST_OK) {
+		if (rc != ATTEST_OK) {
 			claim_set_free(s);
 			return nomem(x);
 		}
@@ -1237,7 +1263,7 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 		goto out;
 	if (res->verdict == POLICY_PERMIT && (rc = run_section(&x, POLICY_SECTION_ISSUANCE, ex)) != ATTEST_OK)
 		goto out;
-	if (x.explain && (rc = final_incoming(&x, &res->final_incoming)) != ATTEST_OK)
+	if (x.explain && (rc = final_incoming(&x, incoming, &res->final_incoming)) != ATTEST_OK)
 		goto out;
 	res->denial = x.denial; /* in the result's arena */
 out:

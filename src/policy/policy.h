@@ -175,7 +175,12 @@ struct policy_result {
 	struct claim_set *outgoing;
 	/* issueproperty()d claims, in order (see policy_prop_*). */
 	struct claim_set *properties;
-	/* Incoming claims plus everything the policy added, in order; set only with POLICY_EVAL_EXPLAIN. */
+	/*
+	 * Incoming claims plus everything the policy added, in order; set only
+	 * with POLICY_EVAL_EXPLAIN. Its values are lent by the incoming,
+	 * outgoing and properties sets, which it keeps alive (claims.h): the
+	 * caller may free the incoming set before the result.
+	 */
 	struct claim_set *final_incoming;
 	/* Set whenever verdict != POLICY_PERMIT, else NULL. */
 	struct policy_denial *denial;
@@ -185,8 +190,8 @@ struct policy_result {
 	 * The plan, referenced until policy_result_free: claim names in
 	 * outgoing/properties/final_incoming and in the explain trace that are
 	 * constants (or condition types) of the policy point into it
-	 * (values are always the result's own). Copy a claim's type string if
-	 * it must outlive the result.
+	 * (values are the result's own, or kept alive by its sets). Copy a
+	 * claim's type string if it must outlive the result.
 	 */
 	struct policy_plan *plan;
 };

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "policy30.h"
 #include "policy_testutil.h"
 #include "reference_policies.h"
 #include "testutil.h"
@@ -856,6 +857,59 @@ static void explain_lists_bindings_of_the_first_firing(void **state)
 	claim_set_free(in);
 }
 
+/*
+ * The final incoming set lends its values from the incoming, outgoing and
+ * properties sets instead of counting references to them (issue 13), and
+ * keeps those sets alive: the incoming set may go before the result.
+ */
+static void explain_result_outlives_its_incoming_set(void **state)
+{
+	struct claim_set *in = policy30_sgx_claims(3, false, REF_HEX64_A);
+	struct policy_plan *p = compile_ok(POLICY30);
+	struct policy_result *r = eval_ok(p, in, POLICY_EVAL_EXPLAIN);
+	const struct policy_rule_trace *t = NULL;
+	char *before;
+
+	assert_non_null(in);
+	before = strdup(set_json(r->final_incoming));
+	claim_set_free(in); /* the caller's reference: the result still holds one */
+	policy_plan_free(p);
+	assert_string_equal(set_json(r->final_incoming), before);
+	assert_string_equal(json_string_value(claim_set_get(r->final_incoming, "x-ms-sgx-report-data")),
+			    "cfd0d2b5ee52b87e9d5bd6a1d5e6dfa9b13c3dd6d5c2ba1dcf2bdd56ca1c2f0b"
+			    "0000000000000000000000000000000000000000000000000000000000000000");
+	for (size_t i = 0; i < r->explain->nrules && t == NULL; i++)
+		if (r->explain->rules[i].nbindings > 0 && strcmp(r->explain->rules[i].bindings[0].type, "nonce") == 0)
+			t = &r->explain->rules[i];
+	assert_non_null(t); /* c:[type=="nonce"] => issue(type="echo", ...) */
+	assert_string_equal(json_string_value(t->bindings[0].value), "5e2a1f");
+	free(before);
+	policy_result_free(r); /* releases the incoming set: ASan reports a leak or a double free */
+}
+
+static void explain_counts_no_reference_per_claim(void **state)
+{
+	struct claim_set *in = policy30_sgx_claims(3, false, REF_HEX64_A);
+	struct policy_plan *p = compile_ok(POLICY30);
+	struct policy_result *r;
+	const json_t *report, *vendor;
+
+	assert_non_null(in);
+	report = claim_set_get(in, "x-ms-sgx-report-data"); /* read by no rule */
+	assert_int_equal(report->refcount, 1);
+	r = eval_ok(p, in, POLICY_EVAL_EXPLAIN);
+	vendor = claim_set_get(r->outgoing, "vendor"); /* issued: "contoso" */
+	assert_ptr_equal(claim_set_get(r->final_incoming, "x-ms-sgx-report-data"), report);
+	assert_ptr_equal(claim_set_find_issued(r->final_incoming, "vendor", CLAIM_ISSUER_POLICY)->value, vendor);
+	assert_int_equal(report->refcount, 1);
+	assert_int_equal(vendor->refcount, 1);
+	assert_int_equal(claim_set_count(r->final_incoming), 41);
+	policy_result_free(r);
+	assert_int_equal(report->refcount, 1);
+	policy_plan_free(p);
+	claim_set_free(in);
+}
+
 static void reason_is_truncated_safely(void **state)
 {
 	struct claim_set *in = sgx_claims(2, false, REF_HEX64_A);
@@ -993,6 +1047,8 @@ int main(void)
 		cmocka_unit_test(plan_reads_the_types_its_conditions_can_match),
 		cmocka_unit_test(explain_records_every_rule),
 		cmocka_unit_test(explain_lists_bindings_of_the_first_firing),
+		cmocka_unit_test(explain_result_outlives_its_incoming_set),
+		cmocka_unit_test(explain_counts_no_reference_per_claim),
 		cmocka_unit_test(reason_is_truncated_safely),
 		cmocka_unit_test(long_values_are_abbreviated_in_reasons),
 		cmocka_unit_test(default_sgx_policy_reproduces_real_token_policy_claims),

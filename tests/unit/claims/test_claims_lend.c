@@ -1,0 +1,238 @@
+/*
+ * Lending between claim sets (claims.h): a set that borrows a value takes
+ * no reference count on it and keeps the lending set alive instead, so it
+ * can never outlive what it borrows. Each test frees the sets in the order
+ * that would expose a wrong lifetime (the lender first); under ASan a
+ * value read after its release, a set freed twice or a cycle of sets kept
+ * alive for ever (a leak) fails the run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "claims/claims.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A set with claims "a" = "va", "b" = {"k": 1}, both issued by the service. */
+static struct claim_set *lender_new(void)
+{
+	struct claim_set *s = claim_set_new();
+
+	assert_non_null(s);
+	assert_int_equal(claim_set_add_str(s, "a", "va"), 0);
+	assert_int_equal(claim_set_add(s, "b", json_pack("{s:i}", "k", 1)), 0);
+	return s;
+}
+
+static void lent_claims_share_the_value_without_a_reference(void **state)
+{
+	struct claim_set *l = lender_new(), *s = claim_set_new();
+	json_t *v = claim_set_at(l, 1)->value;
+
+	assert_int_equal(v->refcount, 1);
+	assert_int_equal(claim_set_add_lent(s, l, 1, NULL), 0);
+	assert_int_equal(claim_set_add_lent(s, l, 0, "renamed"), 0);
+	assert_int_equal(v->refcount, 1); /* no reference taken */
+	assert_ptr_equal(claim_set_at(s, 0)->value, v);
+	assert_true(claim_set_at(s, 0)->flags & CLAIM_F_LENT);
+	assert_ptr_equal(claim_set_at(s, 0)->type, claim_set_at(l, 1)->type); /* the lender owns it: shared */
+	assert_string_equal(claim_set_at(s, 1)->type, "renamed");
+	assert_string_equal(claim_set_at(s, 1)->issuer, CLAIM_ISSUER_SERVICE);
+	assert_string_equal(json_string_value(claim_set_get(s, "renamed")), "va");
+	claim_set_free(s);
+	assert_int_equal(v->refcount, 1); /* and none dropped */
+	claim_set_free(l);
+}
+
+static void a_borrowing_set_outlives_its_freed_lender(void **state)
+{
+	struct claim_set *l = lender_new(), *s = claim_set_new();
+
+	assert_int_equal(claim_set_add_lent(s, l, 0, NULL), 0);
+	assert_int_equal(claim_set_add_lent(s, l, 1, NULL), 0);
+	claim_set_free(l); /* the owner lets go: the lender lives on in s */
+	assert_string_equal(claim_set_at(s, 0)->type, "a");
+	assert_string_equal(json_string_value(claim_set_at(s, 0)->value), "va");
+	assert_int_equal(json_integer_value(json_object_get(claim_set_get(s, "b"), "k")), 1);
+	claim_set_free(s); /* releases the lender too: ASan reports any leak or double free */
+}
+
+static void a_lender_changed_after_lending_keeps_lent_values(void **state)
+{
+	struct claim_set *l = lender_new(), *s = claim_set_new();
+
+	assert_int_equal(claim_set_add_lent(s, l, 0, NULL), 0);
+	for (int i = 0; i < 100; i++) /* the lender's array moves; lent values do not */
+		assert_int_equal(claim_set_add_int(l, "n", i), 0);
+	assert_string_equal(json_string_value(claim_set_at(s, 0)->value), "va");
+	claim_set_free(l);
+	assert_string_equal(json_string_value(claim_set_at(s, 0)->value), "va");
+	claim_set_free(s);
+}
+
+static void a_name_the_lender_only_borrows_is_copied(void **state)
+{
+	char name[16];
+	struct claim_set *l = claim_set_new(), *s = claim_set_new();
+
+	strcpy(name, "short-lived");
+	assert_int_equal(claim_set_add_borrowed(l, name, CLAIM_ISSUER_SERVICE, json_true()), 0);
+	assert_int_equal(claim_set_add_lent(s, l, 0, NULL), 0);
+	assert_ptr_not_equal(claim_set_at(s, 0)->type, name);
+	assert_false(claim_set_at(s, 0)->flags & CLAIM_F_TYPE_BORROWED);
+	claim_set_free(l);
+	memset(name, 'x', sizeof(name) - 1); /* the name's owner is done with it */
+	assert_string_equal(claim_set_at(s, 0)->type, "short-lived");
+	claim_set_free(s);
+}
+
+static void lending_refuses_itself_and_claims_it_does_not_have(void **state)
+{
+	struct claim_set *l = lender_new(), *s = claim_set_new();
+
+	assert_int_equal(claim_set_add_lent(s, l, 2, NULL), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_add_lent(l, l, 0, NULL), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_add_lent(NULL, l, 0, NULL), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_add_lent(s, NULL, 0, NULL), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_count(s), 0);
+	assert_int_equal(claim_set_count(l), 2);
+	claim_set_free(s);
+	claim_set_free(l);
+}
+
+static void past_the_lender_bound_claims_take_a_reference(void **state)
+{
+	struct claim_set *l[CLAIM_SET_MAX_LENDERS + 1], *s = claim_set_new();
+	json_t *last;
+
+	for (int k = 0; k <= CLAIM_SET_MAX_LENDERS; k++) {
+		l[k] = lender_new();
+		assert_int_equal(claim_set_add_lent(s, l[k], 0, NULL), 0);
+		assert_int_equal(claim_set_add_lent(s, l[k], 1, NULL), 0);
+	}
+	last = claim_set_at(l[CLAIM_SET_MAX_LENDERS], 0)->value;
+	assert_int_equal(claim_set_at(l[0], 0)->value->refcount, 1);
+	assert_int_equal(last->refcount, 2); /* the fifth lender is not kept: its values are referenced */
+	assert_false(claim_set_at(s, 2 * CLAIM_SET_MAX_LENDERS)->flags & CLAIM_F_LENT);
+	for (int k = 0; k <= CLAIM_SET_MAX_LENDERS; k++)
+		claim_set_free(l[k]);
+	assert_int_equal(last->refcount, 1);
+	assert_int_equal(claim_set_count(s), 2 * (CLAIM_SET_MAX_LENDERS + 1));
+	assert_string_equal(json_string_value(claim_set_at(s, 2 * CLAIM_SET_MAX_LENDERS)->value), "va");
+	claim_set_free(s);
+}
+
+static void a_set_that_lends_borrows_by_reference_so_no_cycle_forms(void **state)
+{
+	struct claim_set *a = lender_new(), *b = lender_new();
+
+	assert_int_equal(claim_set_add_lent(b, a, 0, NULL), 0); /* a lends to b */
+	assert_int_equal(claim_set_add_lent(a, b, 1, NULL), 0); /* a may not keep b: b keeps a */
+	assert_false(claim_set_at(a, 2)->flags & CLAIM_F_LENT);
+	assert_int_equal(claim_set_at(b, 1)->value->refcount, 2);
+	claim_set_free(a);
+	claim_set_free(b); /* with a cycle, both would leak: LeakSanitizer fails the test */
+}
+
+static void lending_chains_are_bounded(void **state)
+{
+	struct claim_set *s[12];
+
+	s[0] = lender_new();
+	for (int k = 1; k < 12; k++) {
+		s[k] = claim_set_new();
+		assert_int_equal(claim_set_add_lent(s[k], s[k - 1], 0, NULL), 0);
+		/*
+		 * Links 1-8 borrow; the 9th would make the chain too long and
+		 * takes a reference instead, keeping nothing, so a chain starts
+		 * again from it.
+		 */
+		assert_int_equal(!!(claim_set_at(s[k], 0)->flags & CLAIM_F_LENT), k != 9);
+	}
+	for (int k = 0; k < 12; k++)
+		claim_set_free(s[k]); /* lenders first: the last set releases the chain */
+	/* (LeakSanitizer checks the chain went with it.) */
+}
+
+static void references_keep_a_set_until_the_last_free(void **state)
+{
+	struct claim_set *l = lender_new();
+
+	assert_ptr_equal(claim_set_ref(l), l);
+	claim_set_free(l);
+	assert_string_equal(json_string_value(claim_set_get(l, "a")), "va"); /* still one reference */
+	claim_set_free(l);
+	claim_set_free(NULL);
+}
+
+/* Threads borrowing from one shared lender while its owner lets go of it. */
+struct lend_thread {
+	const struct claim_set *lender;
+	pthread_barrier_t *go;
+	int ok;
+};
+
+static void *borrow_many(void *arg)
+{
+	struct lend_thread *t = arg;
+
+	pthread_barrier_wait(t->go);
+	t->ok = 1;
+	for (int i = 0; i < 2000; i++) {
+		struct claim_set *s = claim_set_new();
+
+		if (s == NULL || claim_set_add_lent(s, t->lender, 0, NULL) != ATTEST_OK ||
+		    !(claim_set_at(s, 0)->flags & CLAIM_F_LENT) || strcmp(json_string_value(claim_set_at(s, 0)->value), "va") != 0)
+			t->ok = 0;
+		claim_set_free(s);
+	}
+	return NULL;
+}
+
+static void concurrent_borrowers_count_the_lender_safely(void **state)
+{
+	struct claim_set *l = lender_new();
+	struct claim_set *keep = claim_set_new();
+	pthread_barrier_t go;
+	pthread_t th[2];
+	struct lend_thread t[2];
+
+	/* keep holds the lender while the threads run; the owner's reference is dropped at once. */
+	assert_int_equal(claim_set_add_lent(keep, l, 0, NULL), 0);
+	claim_set_free(l);
+	assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+	for (int k = 0; k < 2; k++) {
+		t[k] = (struct lend_thread){keep, &go, 0};
+		assert_int_equal(pthread_create(&th[k], NULL, borrow_many, &t[k]), 0);
+	}
+	for (int k = 0; k < 2; k++) {
+		pthread_join(th[k], NULL);
+		assert_int_equal(t[k].ok, 1);
+	}
+	pthread_barrier_destroy(&go);
+	assert_string_equal(json_string_value(claim_set_at(keep, 0)->value), "va");
+	claim_set_free(keep);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(lent_claims_share_the_value_without_a_reference),
+	    cmocka_unit_test(a_borrowing_set_outlives_its_freed_lender),
+	    cmocka_unit_test(a_lender_changed_after_lending_keeps_lent_values),
+	    cmocka_unit_test(a_name_the_lender_only_borrows_is_copied),
+	    cmocka_unit_test(lending_refuses_itself_and_claims_it_does_not_have),
+	    cmocka_unit_test(past_the_lender_bound_claims_take_a_reference),
+	    cmocka_unit_test(a_set_that_lends_borrows_by_reference_so_no_cycle_forms),
+	    cmocka_unit_test(lending_chains_are_bounded),
+	    cmocka_unit_test(references_keep_a_set_until_the_last_free),
+	    cmocka_unit_test(concurrent_borrowers_count_the_lender_safely),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
