@@ -60,213 +60,372 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
 }
 
 /*
- * The `events` and `pcrs` claim texts are written directly into a capped
- * buffer: building them as jansson trees cost several times the log's own
- * replay (bench_tpm). Strings pass through jw_str, which escapes what JSON
- * requires (RFC 8259 §7); event data only ever reaches the text as hex,
- * integers or printable ASCII.
+ * The `events` and `pcrs` claim texts are written by hand straight into
+ * one allocation: building them as jansson trees cost several times the
+ * log's own replay, and staging pieces before copying them cost more than
+ * the bytes themselves (bench_tcg_text). The text is what json_dumps
+ * (JSON_COMPACT | JSON_PRESERVE_ORDER) writes for the same tree; test_tcg
+ * and fuzz_tcg_log hold it to that byte for byte. Event data only ever
+ * reaches the text as hex, integers or printable ASCII.
  *
- * The writer stages small pieces in an array of its own and hands the
- * buffer a few kilobytes at a time: an append per key, digit or quote
- * (a call, a bounds check, a strlen) cost more than the text's bytes.
- * An append past the cap marks the writer failed: the text is then
- * refused whole, never returned with a hole in it.
+ * The buffer is sized once from the log (jw_estimate); each piece asks
+ * jw_room for an upper bound of its length and is then written through a
+ * plain pointer with no per-byte checks. A text longer than TCG_JSON_MAX
+ * is refused whole, never returned with a hole in it: the length is
+ * checked before each piece (so the buffer never holds more than the cap
+ * plus one piece, JW_PIECE_MAX) and once more at the end.
  */
-#define TCG_JSON_MAX (16u * 1024 * 1024)
+
+/* Each piece jw_room is asked for is at most this long (ASCII and UTF-16 texts go in chunks). */
+#define JW_PIECE_MAX  (16u * 1024)
+#define JW_TEXT_CHUNK 4096 /* input bytes of a printable-ASCII or UTF-16 text per piece */
 
 struct jw {
-	struct buf *b;
+	struct buf b; /* b.max = TCG_JSON_MAX: the SIPA leaf writer's appends fail past the cap */
 	bool failed;
-	size_t n;
-	char t[4096];
+	bool vectors; /* the CPU has the vector hex path */
+	/* "SHA1":" and ,"SHA1":" for each bank: the digest keys, made once a text */
+	struct {
+		char s[24];
+		uint8_t n;
+	} key[TPM_BANK_COUNT][2];
+	size_t bank_size[TPM_BANK_COUNT]; /* tpm_bank_size, asked once a text (it is another file's call) */
+	/*
+	 * The last event type named: its name, and when that needs no escape
+	 * and fits, its quoted text padded to a fixed size (copied whole).
+	 */
+	uint32_t tn_type;
+	const char *tn;
+	size_t tn_len;
+	bool tn_plain;
+	char tn_quoted[64];
 };
 
-static void jw_init(struct jw *w, struct buf *b)
+static const char HEX_PAIRS[513] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+				   "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+				   "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+				   "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+				   "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+				   "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+				   "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+				   "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+static const char DEC_PAIRS[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				   "8081828384858687888990919293949596979899";
+
+/* ---- hex ------------------------------------------------------------------ */
+
+static char *hex_portable(char *o, const uint8_t *p, size_t n)
 {
-	w->b = b;
+	for (size_t i = 0; i < n; i++, o += 2)
+		memcpy(o, HEX_PAIRS + 2 * p[i], 2);
+	return o;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TCG_HEX_SSE2 1
+#include <emmintrin.h>
+
+/*
+ * 16 bytes to 32 hex digits with SSE2 (part of every x86-64 CPU, so no
+ * runtime check): each nibble v becomes '0' + v, plus 39 when v > 9
+ * ('a' - '0' - 10), high nibble first.
+ */
+static inline void hex16_sse2(char *o, const uint8_t *p)
+{
+	const __m128i m0f = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9);
+	const __m128i zero = _mm_set1_epi8('0'), gap = _mm_set1_epi8('a' - '0' - 10);
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), m0f), lo = _mm_and_si128(x, m0f);
+
+	hi = _mm_add_epi8(_mm_add_epi8(hi, zero), _mm_and_si128(_mm_cmpgt_epi8(hi, nine), gap));
+	lo = _mm_add_epi8(_mm_add_epi8(lo, zero), _mm_and_si128(_mm_cmpgt_epi8(lo, nine), gap));
+	_mm_storeu_si128((__m128i *)(void *)o, _mm_unpacklo_epi8(hi, lo));
+	_mm_storeu_si128((__m128i *)(void *)(o + 16), _mm_unpackhi_epi8(hi, lo));
+}
+
+/*
+ * Whole blocks of 16, then the last 16 bytes once more when n is not a
+ * multiple (the overlap writes the same digits again); under 16 bytes the
+ * table does it.
+ */
+static char *hex_sse2(char *o, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	if (n < 16)
+		return hex_portable(o, p, n);
+	for (i = 0; i + 16 <= n; i += 16)
+		hex16_sse2(o + 2 * i, p + i);
+	if (i < n)
+		hex16_sse2(o + 2 * (n - 16), p + n - 16);
+	return o + 2 * n;
+}
+#endif
+
+/* Hex of n bytes at o (no quotes, no NUL); returns the end. */
+static inline char *hex_put(const struct jw *w, char *o, const uint8_t *p, size_t n)
+{
+#ifdef TCG_HEX_SSE2
+	if (w->vectors)
+		return hex_sse2(o, p, n);
+#else
+	(void)w;
+#endif
+	return hex_portable(o, p, n);
+}
+
+void tcg_text_hex(char *out, const uint8_t *p, size_t n, bool vectors)
+{
+#ifdef TCG_HEX_SSE2
+	if (vectors) {
+		hex_sse2(out, p, n);
+		return;
+	}
+#else
+	(void)vectors;
+#endif
+	hex_portable(out, p, n);
+}
+
+/* ---- the writer ------------------------------------------------------------- */
+
+/* The writer, with an allocation of estimate bytes and the NUL (false: out of memory). */
+static bool jw_init(struct jw *w, size_t estimate)
+{
+	buf_init(&w->b, TCG_JSON_MAX);
 	w->failed = false;
-	w->n = 0;
-}
+#ifdef TCG_HEX_SSE2
+	w->vectors = true;
+#else
+	w->vectors = false;
+#endif
+	w->tn_type = 0;
+	w->tn = NULL;
+	w->tn_len = 0;
+	w->tn_plain = false;
+	memset(w->key, 0, sizeof(w->key));
+	for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
+		const char *name = tpm_bank_name((enum tpm_bank)bk);
+		size_t n = strlen(name);
 
-static void jw_flush(struct jw *w)
-{
-	if (w->n > 0 && buf_append(w->b, w->t, w->n) != ATTEST_OK)
-		w->failed = true;
-	w->n = 0;
-}
+		w->bank_size[bk] = tpm_bank_size((enum tpm_bank)bk);
 
-static void jw_put(struct jw *w, const void *p, size_t n)
-{
-	if (n > sizeof(w->t) - w->n) {
-		jw_flush(w);
-		if (n > sizeof(w->t)) {
-			if (buf_append(w->b, p, n) != ATTEST_OK)
-				w->failed = true;
-			return;
+		/* bank names are the TPM's ASCII algorithm names ("SHA256"): nothing to escape */
+		if (n > sizeof(w->key[0][0].s) - 5)
+			n = sizeof(w->key[0][0].s) - 5;
+		for (int comma = 0; comma < 2; comma++) {
+			char *k = w->key[bk][comma].s;
+			size_t o = 0;
+
+			if (comma)
+				k[o++] = ',';
+			k[o++] = '"';
+			memcpy(k + o, name, n);
+			o += n;
+			k[o++] = '"', k[o++] = ':', k[o++] = '"';
+			w->key[bk][comma].n = (uint8_t)o;
 		}
 	}
-	memcpy(w->t + w->n, p, n);
-	w->n += n;
+	if (estimate > TCG_JSON_MAX)
+		estimate = TCG_JSON_MAX;
+	w->b.p = malloc(estimate + 1);
+	if (w->b.p == NULL)
+		return false;
+	w->b.cap = estimate + 1;
+	return true;
 }
 
-static void jw_c(struct jw *w, char c)
+/* Grows the buffer for n more bytes and the NUL; NULL (failed) past the cap or out of memory. */
+static char *jw_grow(struct jw *w, size_t n)
 {
-	if (w->n == sizeof(w->t))
-		jw_flush(w);
-	w->t[w->n++] = c;
+	size_t need, cap;
+	uint8_t *p;
+
+	if (w->failed || w->b.len > TCG_JSON_MAX || n > JW_PIECE_MAX) {
+		w->failed = true;
+		return NULL;
+	}
+	need = w->b.len + n + 1;
+	if (need <= w->b.cap)
+		return (char *)w->b.p + w->b.len;
+	cap = w->b.cap * 2 > need ? w->b.cap * 2 : need;
+	if (cap > TCG_JSON_MAX + 1)
+		cap = need > TCG_JSON_MAX + 1 ? need : TCG_JSON_MAX + 1;
+	p = realloc(w->b.p, cap);
+	if (p == NULL) {
+		w->failed = true;
+		return NULL;
+	}
+	w->b.p = p;
+	w->b.cap = cap;
+	return (char *)p + w->b.len;
 }
 
-/* A literal: its length is known at compile time. */
-#define jw_lit(w, s) jw_put((w), (s), sizeof(s) - 1)
+/*
+ * Where the next piece goes, with room for n bytes (an upper bound of the
+ * piece) and the NUL; NULL when the text is already refused. The piece is
+ * then written through the pointer and committed with jw_done.
+ */
+static inline char *jw_room(struct jw *w, size_t n)
+{
+	if (w->b.len > TCG_JSON_MAX || w->b.cap - w->b.len <= n)
+		return jw_grow(w, n);
+	return (char *)w->b.p + w->b.len;
+}
+
+static inline void jw_done(struct jw *w, char *end)
+{
+	w->b.len = (size_t)(end - (char *)w->b.p);
+}
+
+/* A literal at o: its length is known at compile time. */
+#define PUT_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+
+/*
+ * A decimal number at o, two digits at a time from its end (no printf: it
+ * dominated the events text). The digits go straight to their place: a
+ * staging copy of a variable length became `rep movs`, a third of the text.
+ */
+static inline char *put_uint(char *o, uint64_t v)
+{
+	size_t n = 1;
+	char *e;
+
+	for (uint64_t p = 10; n < 20 && v >= p; p *= 10)
+		n++;
+	e = o + n;
+	while (v >= 100) {
+		e -= 2;
+		memcpy(e, DEC_PAIRS + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(e - 2, DEC_PAIRS + 2 * v, 2);
+	else
+		e[-1] = (char)('0' + v);
+	return o + n;
+}
+
+/* "0x" and `digits` hex digits of a value, quoted. */
+static char *put_hexnum(char *o, uint64_t v, int digits)
+{
+	*o++ = '"', *o++ = '0', *o++ = 'x';
+	for (int i = digits - 1; i >= 0; i--)
+		*o++ = "0123456789abcdef"[(v >> (4 * i)) & 15];
+	*o++ = '"';
+	return o;
+}
+
+/* A u64 as a JSON number when a signed 64-bit reader can hold it, else as a hex string (at most 20 bytes). */
+static inline char *put_u64(char *o, uint64_t v)
+{
+	return v <= (uint64_t)INT64_MAX ? put_uint(o, v) : put_hexnum(o, v, 16);
+}
 
 /* Bytes a JSON string cannot carry as they are (RFC 8259 §7). */
-static bool jw_needs_escape(unsigned char ch)
+static bool needs_escape(unsigned char ch)
 {
 	return ch < 0x20 || ch == '"' || ch == '\\';
 }
 
-static void jw_str(struct jw *w, const char *s)
+/* A quoted string at o, escaped as RFC 8259 §7 requires (at most 6 * len + 2 bytes). */
+static char *put_str(char *o, const char *s, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
+	*o++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
 
-	jw_c(w, '"');
-	while (*s) {
-		size_t run = 0;
-
-		while (s[run] && !jw_needs_escape((unsigned char)s[run]))
-			run++;
-		jw_put(w, s, run);
-		s += run;
-		if (*s == '"' || *s == '\\') {
-			char esc[2] = {'\\', *s};
-
-			jw_put(w, esc, 2);
-			s++;
-		} else if (*s) {
-			char esc[6] = {'\\', 'u', '0', '0', digits[(unsigned char)*s >> 4], digits[*s & 15]};
-
-			jw_put(w, esc, sizeof(esc));
-			s++;
-		}
+		if (needs_escape(ch))
+			o += jsonx_escape_byte(ch, o);
+		else
+			*o++ = (char)ch;
 	}
-	jw_c(w, '"');
+	*o++ = '"';
+	return o;
 }
 
-/* A decimal number (no printf: it dominated the events text). */
-static void jw_uint(struct jw *w, uint64_t v)
+/* Printable ASCII of a byte string (NULs and controls dropped), quoted; written in chunks. */
+static void jw_ascii(struct jw *w, const uint8_t *p, size_t n)
 {
-	char t[20];
-	size_t i = sizeof(t);
+	char *o = jw_room(w, 1);
 
-	do {
-		t[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	jw_put(w, t + i, sizeof(t) - i);
-}
-
-/* "key": (keys are this file's ASCII literals and bank names: nothing to escape) */
-static void jw_key(struct jw *w, const char *key, bool *first)
-{
-	if (!*first)
-		jw_c(w, ',');
-	*first = false;
-	jw_c(w, '"');
-	jw_put(w, key, strlen(key));
-	jw_lit(w, "\":");
-}
-
-/* Hex as a JSON string, straight into the staging array. */
-static void jw_hex(struct jw *w, const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	jw_c(w, '"');
+	if (o == NULL)
+		return;
+	*o++ = '"';
+	jw_done(w, o);
 	while (n > 0) {
-		size_t room = (sizeof(w->t) - w->n) / 2, k;
+		size_t k = n < JW_TEXT_CHUNK ? n : JW_TEXT_CHUNK;
 
-		if (room == 0) {
-			jw_flush(w);
-			continue;
-		}
-		k = n < room ? n : room;
+		if ((o = jw_room(w, 2 * k)) == NULL)
+			return;
 		for (size_t i = 0; i < k; i++) {
-			w->t[w->n++] = digits[p[i] >> 4];
-			w->t[w->n++] = digits[p[i] & 15];
+			if (p[i] < 0x20 || p[i] >= 0x7f)
+				continue;
+			if (p[i] == '"' || p[i] == '\\')
+				*o++ = '\\';
+			*o++ = (char)p[i];
 		}
+		jw_done(w, o);
 		p += k;
 		n -= k;
 	}
-	jw_c(w, '"');
+	if ((o = jw_room(w, 1)) != NULL)
+		*o++ = '"', jw_done(w, o);
 }
 
-/* Printable ASCII of a byte string (NULs and controls dropped). */
-static void jw_ascii(struct jw *w, const uint8_t *p, size_t n)
-{
-	jw_c(w, '"');
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < 0x20 || p[i] >= 0x7f)
-			continue;
-		if (p[i] == '"' || p[i] == '\\')
-			jw_c(w, '\\');
-		jw_c(w, (char)p[i]);
-	}
-	jw_c(w, '"');
-}
-
-/* UTF-16LE text up to its NUL, non-ASCII shown as '?'. */
+/* UTF-16LE text up to its NUL, non-ASCII shown as '?', quoted; written in chunks. */
 static void jw_utf16(struct jw *w, const uint8_t *p, size_t n)
 {
-	jw_c(w, '"');
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		unsigned ch = (unsigned)p[i] | (unsigned)p[i + 1] << 8;
+	char *o = jw_room(w, 1);
 
-		if (ch == 0)
+	if (o == NULL)
+		return;
+	*o++ = '"';
+	jw_done(w, o);
+	n &= ~(size_t)1; /* a last odd byte is half a code unit */
+	while (n > 0) {
+		size_t k = n < JW_TEXT_CHUNK ? n : JW_TEXT_CHUNK;
+		bool end = false;
+
+		if ((o = jw_room(w, k)) == NULL) /* each 2-byte unit: at most 2 characters */
+			return;
+		for (size_t i = 0; i < k; i += 2) {
+			unsigned ch = (unsigned)p[i] | (unsigned)p[i + 1] << 8;
+
+			if (ch == 0) {
+				end = true;
+				break;
+			}
+			if (ch == '"' || ch == '\\')
+				*o++ = '\\';
+			*o++ = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+		}
+		jw_done(w, o);
+		if (end)
 			break;
-		if (ch == '"' || ch == '\\')
-			jw_c(w, '\\');
-		jw_c(w, (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?');
+		p += k;
+		n -= k;
 	}
-	jw_c(w, '"');
+	if ((o = jw_room(w, 1)) != NULL)
+		*o++ = '"', jw_done(w, o);
 }
 
-/* 8-4-4-4-12 text of a GUID as stored (first three fields little-endian); no printf on this path. */
-static void guid_str(const uint8_t g[16], char out[37])
+/* 8-4-4-4-12 text of a GUID as stored (first three fields little-endian), quoted: 38 bytes. */
+static char *put_guid(char *o, const uint8_t g[16])
 {
-	static const char digits[] = "0123456789abcdef";
 	static const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-	size_t o = 0;
 
+	*o++ = '"';
 	for (size_t i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = digits[g[order[i]] >> 4];
-		out[o++] = digits[g[order[i]] & 15];
+			*o++ = '-';
+		memcpy(o, HEX_PAIRS + 2 * g[order[i]], 2);
+		o += 2;
 	}
-	out[o] = '\0';
-}
-
-/* "0x" and 2*n hex digits of a big-endian value, quoted. */
-static void jw_hexnum(struct jw *w, uint64_t v, int digits_n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char t[2 + 2 + 16];
-	int o = 0;
-
-	t[o++] = '"', t[o++] = '0', t[o++] = 'x';
-	for (int i = digits_n - 1; i >= 0; i--)
-		t[o++] = digits[(v >> (4 * i)) & 15];
-	t[o++] = '"';
-	jw_put(w, t, (size_t)o);
-}
-
-/* A u64 as a JSON number when a signed 64-bit reader can hold it, else as a hex string. */
-static void jw_u64(struct jw *w, uint64_t v)
-{
-	if (v <= (uint64_t)INT64_MAX)
-		jw_uint(w, v);
-	else
-		jw_hexnum(w, v, 16);
+	*o++ = '"';
+	return o;
 }
 
 static size_t capped(size_t n)
@@ -274,25 +433,34 @@ static size_t capped(size_t n)
 	return n > TCG_JSON_MAX_DATA ? TCG_JSON_MAX_DATA : n;
 }
 
+/* Room for the fixed keys and numbers of one object (never more than this many bytes of them). */
+#define JW_FIXED 160
+
 static void uefi_var_write(struct jw *w, const struct uefi_var *v)
 {
-	char g[37];
-	bool first = true;
+	char *o = jw_room(w, JW_FIXED);
 
-	guid_str(v->guid, g);
-	jw_c(w, '{');
-	jw_key(w, "VariableName", &first);
-	jw_str(w, g);
-	jw_key(w, "UnicodeName", &first);
+	if (o == NULL)
+		return;
+	o = PUT_LIT(o, "{\"VariableName\":");
+	o = put_guid(o, v->guid);
+	o = PUT_LIT(o, ",\"UnicodeName\":");
+	jw_done(w, o);
 	jw_utf16(w, v->name, v->name_chars * 2);
-	jw_key(w, "VariableDataLength", &first);
-	jw_u64(w, v->data_len);
-	jw_key(w, "VariableData", &first);
-	if (v->data_len == 1)
-		jw_uint(w, v->data[0]);
-	else
-		jw_hex(w, v->data, capped(v->data_len));
-	jw_c(w, '}');
+	if ((o = jw_room(w, JW_FIXED + 2 * TCG_JSON_MAX_DATA)) == NULL)
+		return;
+	o = PUT_LIT(o, ",\"VariableDataLength\":");
+	o = put_u64(o, v->data_len);
+	o = PUT_LIT(o, ",\"VariableData\":");
+	if (v->data_len == 1) {
+		o = put_uint(o, v->data[0]);
+	} else {
+		*o++ = '"';
+		o = hex_put(w, o, v->data, capped(v->data_len));
+		*o++ = '"';
+	}
+	*o++ = '}';
+	jw_done(w, o);
 }
 
 struct sipa_text {
@@ -303,13 +471,17 @@ struct sipa_text {
 static int sipa_write(void *arg, uint32_t type, const uint8_t *data, uint32_t len)
 {
 	struct sipa_text *t = arg;
+	char *o;
 
-	if (!t->first)
-		jw_c(t->w, ',');
+	if (!t->first) {
+		if ((o = jw_room(t->w, 1)) == NULL)
+			return ATTEST_OK;
+		*o++ = ',';
+		jw_done(t->w, o);
+	}
 	t->first = false;
-	/* The leaf writes to the buffer itself: what was staged goes first. */
-	jw_flush(t->w);
-	if (sipa_leaf_write(t->w->b, type, data, len) != ATTEST_OK)
+	/* The leaf appends to the buffer itself (sipa.c), failing past b.max = the cap. */
+	if (sipa_leaf_write(&t->w->b, type, data, len) != ATTEST_OK)
 		t->w->failed = true;
 	return ATTEST_OK;
 }
@@ -319,19 +491,23 @@ static bool image_load_write(struct jw *w, const uint8_t *p, size_t n)
 {
 	struct cur c;
 	uint64_t loc, len, link, dpl;
+	char *o;
 
 	cur_init(&c, p, n);
 	if (cur_u64le(&c, &loc) || cur_u64le(&c, &len) || cur_u64le(&c, &link) || cur_u64le(&c, &dpl))
 		return false;
-	jw_lit(w, "{\"ImageLocationInMemory\":");
-	jw_u64(w, loc);
-	jw_lit(w, ",\"ImageLengthInMemory\":");
-	jw_u64(w, len);
-	jw_lit(w, ",\"ImageLinkTimeAddress\":");
-	jw_u64(w, link);
-	jw_lit(w, ",\"LengthOfDevicePath\":");
-	jw_u64(w, dpl);
-	jw_c(w, '}');
+	if ((o = jw_room(w, JW_FIXED)) == NULL)
+		return true;
+	o = PUT_LIT(o, "{\"ImageLocationInMemory\":");
+	o = put_u64(o, loc);
+	o = PUT_LIT(o, ",\"ImageLengthInMemory\":");
+	o = put_u64(o, len);
+	o = PUT_LIT(o, ",\"ImageLinkTimeAddress\":");
+	o = put_u64(o, link);
+	o = PUT_LIT(o, ",\"LengthOfDevicePath\":");
+	o = put_u64(o, dpl);
+	*o++ = '}';
+	jw_done(w, o);
 	return true;
 }
 
@@ -339,25 +515,28 @@ static bool image_load_write(struct jw *w, const uint8_t *p, size_t n)
 static bool sipa_events_write(struct jw *w, const struct tcg_event *ev)
 {
 	struct sipa_text t = {w, true};
-	size_t mark;
+	size_t mark = w->b.len;
+	char *o = jw_room(w, JW_FIXED);
 
-	jw_flush(w);
-	mark = w->b->len;
-	jw_lit(w, "{\"SipaEvents\":[");
+	if (o == NULL)
+		return true;
+	o = PUT_LIT(o, "{\"SipaEvents\":[");
+	jw_done(w, o);
 	if (sipa_walk(ev->data, ev->data_len, sipa_write, &t, NULL) == ATTEST_OK) {
-		jw_lit(w, "]}");
+		if ((o = jw_room(w, 2)) != NULL)
+			o = PUT_LIT(o, "]}"), jw_done(w, o);
 		return true;
 	}
-	w->n = 0; /* not SIPA after all: what it wrote goes */
-	w->b->len = mark;
-	if (w->b->p != NULL)
-		w->b->p[mark] = '\0';
+	w->b.len = mark; /* not SIPA after all: what it wrote goes */
+	w->b.p[mark] = '\0';
 	return false;
 }
 
+/* ProcessedData: what the event's type says its data is (PFP §10.4), else its length and hex. */
 static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 {
 	struct uefi_var v;
+	char *o;
 
 	switch (ev->type) {
 	case EV_EFI_VARIABLE_DRIVER_CONFIG:
@@ -372,14 +551,20 @@ static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 	case EV_EFI_ACTION:
 	case EV_ACTION:
 	case EV_IPL:
-		jw_lit(w, "{\"String\":");
+		if ((o = jw_room(w, JW_FIXED)) == NULL)
+			return;
+		jw_done(w, PUT_LIT(o, "{\"String\":"));
 		jw_ascii(w, ev->data, ev->data_len);
-		jw_c(w, '}');
+		if ((o = jw_room(w, 1)) != NULL)
+			*o++ = '}', jw_done(w, o);
 		return;
 	case EV_S_CRTM_VERSION:
-		jw_lit(w, "{\"Version\":");
+		if ((o = jw_room(w, JW_FIXED)) == NULL)
+			return;
+		jw_done(w, PUT_LIT(o, "{\"Version\":"));
 		jw_utf16(w, ev->data, ev->data_len);
-		jw_c(w, '}');
+		if ((o = jw_room(w, 1)) != NULL)
+			*o++ = '}', jw_done(w, o);
 		return;
 	case EV_EVENT_TAG:
 		if (sipa_events_write(w, ev))
@@ -394,118 +579,196 @@ static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 	default:
 		break;
 	}
-	jw_lit(w, "{\"DataLength\":");
-	jw_uint(w, ev->data_len);
-	jw_lit(w, ",\"Data\":");
-	jw_hex(w, ev->data, capped(ev->data_len));
-	jw_c(w, '}');
+	if ((o = jw_room(w, JW_FIXED + 2 * TCG_JSON_MAX_DATA)) == NULL)
+		return;
+	o = PUT_LIT(o, "{\"DataLength\":");
+	o = put_uint(o, ev->data_len);
+	o = PUT_LIT(o, ",\"Data\":\"");
+	o = hex_put(w, o, ev->data, capped(ev->data_len));
+	o = PUT_LIT(o, "\"}");
+	jw_done(w, o);
 }
 
-static void event_write(struct jw *w, const struct tcg_event *ev)
+/*
+ * The event type's name, looked up once for a run of events of one type
+ * (they come in runs), with whether it can go into the text as it is.
+ */
+static void type_name(struct jw *w, uint32_t type)
 {
-	const char *tn = tcg_event_type_name(ev->type);
-	bool first = true;
+	if (w->tn != NULL && w->tn_type == type)
+		return;
+	w->tn_type = type;
+	w->tn = tcg_event_type_name(type);
+	w->tn_len = 0;
+	w->tn_plain = w->tn != NULL;
+	if (w->tn != NULL) {
+		w->tn_len = strlen(w->tn);
+		for (size_t i = 0; i < w->tn_len; i++)
+			w->tn_plain &= !needs_escape((unsigned char)w->tn[i]);
+		w->tn_plain &= w->tn_len + 2 <= sizeof(w->tn_quoted);
+	}
+	if (w->tn_plain) {
+		memset(w->tn_quoted, 0, sizeof(w->tn_quoted));
+		w->tn_quoted[0] = '"';
+		memcpy(w->tn_quoted + 1, w->tn, w->tn_len);
+		w->tn_quoted[w->tn_len + 1] = '"';
+	}
+}
 
-	jw_lit(w, "{\"EventSeq\":");
-	jw_uint(w, ev->seq);
-	jw_lit(w, ",\"PcrIndex\":");
-	jw_uint(w, ev->pcr);
-	jw_lit(w, ",\"EventType\":");
-	jw_uint(w, ev->type);
-	jw_lit(w, ",\"EventTypeString\":");
-	if (tn)
-		jw_str(w, tn);
-	else
-		jw_hexnum(w, ev->type, 8);
-	jw_lit(w, ",\"Digests\":{");
-	for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
+/* The event's fixed part: keys, numbers, type name and digests (within JW_FIXED + the digests). */
+static void event_head_write(struct jw *w, const struct tcg_event *ev)
+{
+	size_t need;
+	char *o;
+
+	type_name(w, ev->type);
+	need = JW_FIXED + (w->tn_plain ? sizeof(w->tn_quoted) : 6 * w->tn_len + 2);
+	for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
+		if (ev->digests & (1u << bk))
+			need += 2 * w->bank_size[bk] + sizeof(w->key[0][0].s) + 1;
+	if ((o = jw_room(w, need)) == NULL)
+		return;
+	o = PUT_LIT(o, "{\"EventSeq\":");
+	o = put_uint(o, ev->seq);
+	o = PUT_LIT(o, ",\"PcrIndex\":");
+	o = put_uint(o, ev->pcr);
+	o = PUT_LIT(o, ",\"EventType\":");
+	o = put_uint(o, ev->type);
+	o = PUT_LIT(o, ",\"EventTypeString\":");
+	if (w->tn == NULL) {
+		o = put_hexnum(o, ev->type, 8);
+	} else if (w->tn_plain) {
+		/* fixed-size copies: one of a variable length became `rep movs`, a third of the text */
+		memcpy(o, w->tn_quoted, sizeof(w->tn_quoted));
+		o += w->tn_len + 2;
+	} else {
+		o = put_str(o, w->tn, w->tn_len);
+	}
+	o = PUT_LIT(o, ",\"Digests\":{");
+	for (int bk = 0, comma = 0; bk < TPM_BANK_COUNT; bk++) {
 		if (!(ev->digests & (1u << bk)))
 			continue;
-		jw_key(w, tpm_bank_name(bk), &first);
-		jw_hex(w, ev->digest[bk], tpm_bank_size(bk));
+		memcpy(o, w->key[bk][comma].s, sizeof(w->key[bk][comma].s));
+		o += w->key[bk][comma].n;
+		o = hex_put(w, o, ev->digest[bk], w->bank_size[bk]);
+		*o++ = '"';
+		comma = 1;
 	}
-	jw_lit(w, "},\"ProcessedData\":");
-	processed_data_write(w, ev);
-	jw_c(w, '}');
+	o = PUT_LIT(o, "},\"ProcessedData\":");
+	jw_done(w, o);
 }
 
-/* The finished text (caller frees), or NULL when an append failed. */
+/*
+ * The size to allocate for a log's events text: its length for most logs
+ * (the fixed parts, the digests, the data as hex), more for SIPA and text
+ * events; a longer text grows the buffer.
+ */
+static size_t jw_estimate(const struct tcg_log *log, bool only_verified)
+{
+	size_t n = 16, size[TPM_BANK_COUNT];
+
+	for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
+		size[bk] = tpm_bank_size((enum tpm_bank)bk);
+	for (size_t i = 0; i < log->n_events; i++) {
+		const struct tcg_event *ev = &log->events[i];
+
+		if (only_verified && !ev->verified)
+			continue;
+		n += 200 + 2 * capped(ev->data_len);
+		for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
+			if (ev->digests & (1u << bk))
+				n += 12 + 2 * size[bk];
+		if (ev->type == EV_EVENT_TAG)
+			n += 3 * (size_t)ev->data_len;
+		if (n > TCG_JSON_MAX)
+			return TCG_JSON_MAX;
+	}
+	return n;
+}
+
+/* The finished text (caller frees), or NULL when it did not fit or memory ran out. */
 static char *jw_finish(struct jw *w)
 {
 	char *s = NULL;
 
-	jw_flush(w);
-	if (!w->failed)
-		s = (char *)buf_steal(w->b, NULL);
-	buf_free(w->b);
+	if (!w->failed && w->b.len <= TCG_JSON_MAX) {
+		w->b.p[w->b.len] = '\0';
+		s = (char *)w->b.p; /* transferred */
+		w->b.p = NULL;
+	}
+	buf_free(&w->b);
 	return s;
 }
 
 char *tcg_events_json(const struct tcg_log *log, bool only_verified)
 {
-	struct buf b;
-	struct jw *w = malloc(sizeof(*w)); /* its staging array is 4 KB: not on the stack */
+	struct jw w;
 	bool first = true;
-	char *s;
+	char *o;
 
-	if (w == NULL)
+	if (!jw_init(&w, jw_estimate(log, only_verified)))
 		return NULL;
-	buf_init(&b, TCG_JSON_MAX);
-	jw_init(w, &b);
-	jw_lit(w, "{\"Events\":[");
-	for (size_t i = 0; i < log->n_events && !w->failed; i++) {
+	if ((o = jw_room(&w, 16)) != NULL)
+		jw_done(&w, PUT_LIT(o, "{\"Events\":["));
+	for (size_t i = 0; i < log->n_events && !w.failed; i++) {
 		const struct tcg_event *ev = &log->events[i];
 
 		if (only_verified && !ev->verified)
 			continue;
-		if (!first)
-			jw_c(w, ',');
+		if (!first && (o = jw_room(&w, 1)) != NULL)
+			*o++ = ',', jw_done(&w, o);
 		first = false;
-		event_write(w, ev);
+		event_head_write(&w, ev);
+		processed_data_write(&w, ev);
+		if ((o = jw_room(&w, 1)) != NULL)
+			*o++ = '}', jw_done(&w, o);
 	}
-	jw_lit(w, "]}");
-	s = jw_finish(w);
-	free(w);
-	return s;
+	if ((o = jw_room(&w, 2)) != NULL)
+		jw_done(&w, PUT_LIT(o, "]}"));
+	return jw_finish(&w);
 }
 
 char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 {
-	struct buf b;
-	struct jw *w = malloc(sizeof(*w));
+	struct jw w;
 	bool first_pcr = true;
-	char *s;
+	char *o;
 
-	if (w == NULL)
+	/* at most 24 PCRs of four banks: one piece each, sized once */
+	if (!jw_init(&w, 16 + TPM_PCR_COUNT * (40 + TPM_BANK_COUNT * (2 * TPM_PCR_MAX_DIGEST + 16))))
 		return NULL;
-	buf_init(&b, TCG_JSON_MAX);
-	jw_init(w, &b);
-	jw_lit(w, "{\"PCRs\":[");
+	if ((o = jw_room(&w, 16)) != NULL)
+		jw_done(&w, PUT_LIT(o, "{\"PCRs\":["));
 	for (unsigned i = 0; i < TPM_PCR_COUNT; i++) {
-		bool first = true, any = false;
+		int comma = 0;
+		bool any = false;
 
 		for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
 			any |= (pcrs->present[bk] & (1u << i)) != 0;
 		if (!any)
 			continue;
+		if ((o = jw_room(&w, 40 + TPM_BANK_COUNT * (2 * TPM_PCR_MAX_DIGEST + 32))) == NULL)
+			break;
 		if (!first_pcr)
-			jw_c(w, ',');
+			*o++ = ',';
 		first_pcr = false;
-		jw_lit(w, "{\"Index\":");
-		jw_uint(w, i);
-		jw_lit(w, ",\"Digests\":{");
+		o = PUT_LIT(o, "{\"Index\":");
+		o = put_uint(o, i);
+		o = PUT_LIT(o, ",\"Digests\":{");
 		for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
 			if (!(pcrs->present[bk] & (1u << i)))
 				continue;
-			jw_key(w, tpm_bank_name(bk), &first);
-			jw_hex(w, pcrs->v[bk][i], tpm_bank_size(bk));
+			memcpy(o, w.key[bk][comma].s, sizeof(w.key[bk][comma].s));
+			o += w.key[bk][comma].n;
+			o = hex_put(&w, o, pcrs->v[bk][i], w.bank_size[bk]);
+			*o++ = '"';
+			comma = 1;
 		}
-		jw_lit(w, "}}");
+		jw_done(&w, PUT_LIT(o, "}}"));
 	}
-	jw_lit(w, "]}");
-	s = jw_finish(w);
-	free(w);
-	return s;
+	if ((o = jw_room(&w, 2)) != NULL)
+		jw_done(&w, PUT_LIT(o, "]}"));
+	return jw_finish(&w);
 }
 
 /* ---- boot state ---------------------------------------------------------- */

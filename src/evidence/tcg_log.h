@@ -192,6 +192,21 @@ char *tcg_events_json(const struct tcg_log *log, bool only_verified);
 char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs);
 
 /*
+ * Both texts are what json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) writes
+ * for the same tree; one longer than TCG_JSON_MAX bytes is refused whole
+ * (NULL), never returned cut.
+ */
+#define TCG_JSON_MAX (16u * 1024 * 1024)
+
+/*
+ * Lower-case hex of n bytes into out (2n characters, no NUL): the texts'
+ * hex writer, through its vector path (SSE2, on x86-64) when `vectors`,
+ * else the portable table. Exposed so test_tcg can hold the two to each
+ * other on every byte value.
+ */
+void tcg_text_hex(char *out, const uint8_t *p, size_t n, bool vectors);
+
+/*
  * Boot state derived from verified events (formats.md §7.5-7.7):
  * secureBootEnabled from the PCR 7 SecureBoot variable; from the Windows
  * boot configuration log (SIPA, PCR 12-14): bootDebuggingDisabled,

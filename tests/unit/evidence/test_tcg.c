@@ -964,6 +964,84 @@ static void pcrs_text_is_what_jansson_dumps(void **state)
 	}
 }
 
+/* Every byte value, at every length 0-80 and every start 0-15, through the vector and the portable hex. */
+static void text_hex_paths_agree_with_printf_on_every_byte(void **state)
+{
+	uint8_t in[256 + 96];
+	char want[2 * sizeof(in) + 1], got[2][2 * sizeof(in) + 8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 167 + 13); /* 167 is odd: the first 256 are every byte value once */
+	for (size_t i = 0; i < sizeof(in); i++)
+		snprintf(want + 2 * i, 3, "%02x", in[i]);
+	for (int v = 0; v < 2; v++) {
+		memset(got[v], '#', sizeof(got[v]));
+		tcg_text_hex(got[v], in, sizeof(in), v == 1);
+		assert_memory_equal(got[v], want, 2 * sizeof(in));
+		assert_int_equal(got[v][2 * sizeof(in)], '#'); /* nothing past its 2n characters */
+	}
+	for (size_t start = 0; start < 16; start++)
+		for (size_t n = 0; n <= 80; n++)
+			for (int v = 0; v < 2; v++) {
+				memset(got[v], '#', sizeof(got[v]));
+				tcg_text_hex(got[v], in + start, n, v == 1);
+				assert_memory_equal(got[v], want + 2 * start, 2 * n);
+				assert_int_equal(got[v][2 * n], '#');
+			}
+}
+
+/*
+ * A log whose events text is exactly TCG_JSON_MAX bytes is kept, one byte
+ * longer is refused: an EV_ACTION string (its length sets the parity) and
+ * one SIPA leaf whose hex (uncut) makes up the rest.
+ */
+static char *cap_text(uint32_t leaf, uint32_t chars, size_t *len)
+{
+	size_t n = (32 + chars) + (32 + 8 + (size_t)leaf);
+	uint8_t *log = calloc(1, n), *e;
+	struct tcg_log *l = NULL;
+	char *text;
+
+	assert_non_null(log);
+	log[0] = 4, log[4] = EV_ACTION, log[28] = (uint8_t)chars;
+	memset(log + 32, 'a', chars);
+	e = log + 32 + chars;
+	e[0] = 13, e[4] = EV_EVENT_TAG;
+	for (int i = 0; i < 4; i++) {
+		e[28 + i] = (uint8_t)((8 + leaf) >> (8 * i)); /* EventSize */
+		e[36 + i] = (uint8_t)(leaf >> (8 * i));	/* the leaf's size */
+	}
+	e[32] = 0x01, e[34] = 0x02; /* leaf type 0x00020001: no name, shown as hex */
+	assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
+	text = tcg_events_json(l, false);
+	*len = text != NULL ? strlen(text) : 0;
+	tcg_log_free(l);
+	free(log);
+	return text;
+}
+
+static void events_text_of_exactly_the_cap_is_kept_and_one_byte_more_refused(void **state)
+{
+	size_t len, base;
+	uint32_t chars, leaf;
+	char *text = cap_text(16, 1, &base);
+
+	(void)state;
+	assert_non_null(text);
+	free(text);
+	base -= 2 * 16; /* the text without the leaf's hex, with a 1-character string */
+	chars = (TCG_JSON_MAX - base) % 2 == 0 ? 1 : 2;
+	leaf = (uint32_t)((TCG_JSON_MAX - base - (chars - 1)) / 2);
+	text = cap_text(leaf, chars, &len);
+	assert_non_null(text);
+	assert_int_equal(len, TCG_JSON_MAX);
+	assert_memory_equal(text + len - 7, "\"}]}}]}", 7); /* whole, to its last bracket */
+	free(text);
+	assert_null(cap_text(leaf, chars + 1, &len));
+	assert_null(cap_text(leaf + 1, chars, &len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -991,6 +1069,8 @@ int main(void)
 	    cmocka_unit_test(events_text_of_every_real_log_is_what_jansson_dumps),
 	    cmocka_unit_test(events_text_of_every_type_payload_and_escape_is_what_jansson_dumps),
 	    cmocka_unit_test(pcrs_text_is_what_jansson_dumps),
+	    cmocka_unit_test(text_hex_paths_agree_with_printf_on_every_byte),
+	    cmocka_unit_test(events_text_of_exactly_the_cap_is_kept_and_one_byte_more_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
