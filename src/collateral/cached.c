@@ -3,6 +3,15 @@
  * table; each entry has its own condition variable, signalled when the
  * one fetch in flight for it ends, so lookups of other keys never wait for
  * a slow upstream. Upstream and persistence calls run without the lock.
+ * The table is the one cache skeleton (base/lru.h), used only under the
+ * mutex: a slot is a pointer to the entry (its condition variable must not
+ * move); the key is the item's key text, zero-padded, or its SHA-256 beyond
+ * 32 characters, and the whole text is compared on lookup. An entry a
+ * fetch or a waiter holds is pinned (lru's pinned()): a full table evicts
+ * the least recently served entry no one holds, entries never served
+ * first (LRU_ORDER_HIT: unknown keys asked once evict each other, not the
+ * items in use); a table full of held entries serves the lookup from an
+ * entry of its own, not kept (never a wait, never an unbounded table).
  * Every request's parameters are kept in its entry so a refresh can repeat
  * it later. The background refresher is one thread per source, waiting on
  * its own condition variable (monotonic clock) so a stop wakes it at once;
@@ -12,6 +21,7 @@
 
 #include "base/buf.h"
 #include "base/cur.h"
+#include "base/lru.h"
 #include "base/timeutil.h"
 #include "collateral/amd_collateral.h"
 #include "collateral/amd_tcb.h"
@@ -28,7 +38,6 @@
 #include <string.h>
 #include <time.h>
 
-#define CACHED_BUCKETS		256
 #define CACHED_DEFAULT_MAX	4096
 #define CACHED_DEFAULT_CERT_TTL 86400
 #define CACHED_MAGIC		"ACOL"
@@ -69,12 +78,11 @@ struct creq {
 };
 
 struct centry {
-	struct centry *next; /* bucket chain */
 	char *key;
 	struct creq rq;
 	bool has, inflight, persist_tried, has_rq;
 	struct collateral_blob blob;
-	int64_t issue_date, next_update, last_used;
+	int64_t issue_date, next_update;
 	int64_t used_at; /* cache clock of the last lookup that served it (refresh_idle_s) */
 	int64_t
 	    refresh_not_before; /* no background refresh before (unchanged item, failure without back-off) */
@@ -108,11 +116,9 @@ struct cached {
 	struct cached_persist persist;
 	bool has_persist;
 	pthread_mutex_t mu;
-	struct centry *buckets[CACHED_BUCKETS];
-	size_t count;
-	int64_t tick;	 /* LRU clock */
-	uint64_t pass;	 /* refresh passes */
-	bool refreshing; /* a refresh pass runs (passes never overlap) */
+	struct lru *table; /* of struct centry *; used under mu only */
+	uint64_t pass;	   /* refresh passes */
+	bool refreshing;   /* a refresh pass runs (passes never overlap) */
 	struct cached_stats st;
 	/* the background refresher (refresh_interval_ms > 0) */
 	pthread_t thr;
@@ -369,15 +375,6 @@ int cached_item_dates(enum cached_kind kind, const struct collateral_blob *b, in
 
 /* ---- table ----------------------------------------------------------------------- */
 
-static unsigned bucket_of(const char *key)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *key; key++)
-		h = (h ^ (uint8_t)*key) * 16777619u;
-	return h % CACHED_BUCKETS;
-}
-
 static void entry_free(struct centry *e)
 {
 	collateral_blob_free(&e->blob);
@@ -386,52 +383,121 @@ static void entry_free(struct centry *e)
 	free(e);
 }
 
-/* Evicts the least recently used entry no caller holds (under the lock). */
-static void evict_one(struct cached *c)
+static struct centry *entry_new(const char *key)
 {
-	struct centry *best = NULL, **best_link = NULL;
+	struct centry *e = calloc(1, sizeof(*e));
 
-	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
-		for (struct centry **l = &c->buckets[b]; *l != NULL; l = &(*l)->next)
-			if (!(*l)->inflight && (*l)->waiters == 0 &&
-			    (best == NULL || (*l)->last_used < best->last_used)) {
-				best = *l;
-				best_link = l;
-			}
-	if (best == NULL)
-		return;
-	*best_link = best->next;
-	entry_free(best);
-	c->count--;
-}
-
-static struct centry *find(struct cached *c, const char *key)
-{
-	for (struct centry *e = c->buckets[bucket_of(key)]; e != NULL; e = e->next)
-		if (strcmp(e->key, key) == 0)
-			return e;
-	return NULL;
-}
-
-static struct centry *find_or_add(struct cached *c, const char *key)
-{
-	struct centry *e = find(c, key);
-	unsigned b;
-
-	if (e != NULL)
-		return e;
-	if (c->count >= c->o.max_entries)
-		evict_one(c);
-	if ((e = calloc(1, sizeof(*e))) == NULL || (e->key = strdup(key)) == NULL) {
+	if (e == NULL || (e->key = strdup(key)) == NULL) {
 		free(e);
 		return NULL;
 	}
-	pthread_cond_init(&e->cv, NULL);
-	b = bucket_of(key);
-	e->next = c->buckets[b];
-	c->buckets[b] = e;
-	c->count++;
+	if (pthread_cond_init(&e->cv, NULL) != 0) {
+		free(e->key);
+		free(e);
+		return NULL;
+	}
 	return e;
+}
+
+static struct centry *slot_entry(const void *slot)
+{
+	struct centry *e;
+
+	memcpy(&e, slot, sizeof(e));
+	return e;
+}
+
+/* The table lets go of an entry (evicted, or at the end): no one holds it (pinned below). */
+static void slot_release(void *slot, void *arg)
+{
+	(void)arg;
+	entry_free(slot_entry(slot));
+}
+
+/* Held: a fetch in flight, or callers waiting on it or fetching it (their pointers must stay valid). */
+static bool slot_pinned(const void *slot, void *arg)
+{
+	const struct centry *e = slot_entry(slot);
+
+	(void)arg;
+	return e->inflight || e->waiters > 0;
+}
+
+static const struct lru_type CACHED_SLOT = {.slot_size = sizeof(struct centry *),
+					    .order = LRU_ORDER_HIT,
+					    .release = slot_release,
+					    .pinned = slot_pinned};
+
+/* The table's key of an item's key text: the text zero-padded, or its SHA-256 beyond 32 characters. */
+static bool table_key(const char *key, uint8_t out[LRU_KEY_SIZE])
+{
+	size_t n = strlen(key);
+
+	if (n > LRU_KEY_SIZE)
+		return sha256(key, n, out) == ATTEST_OK;
+	memset(out, 0, LRU_KEY_SIZE);
+	memcpy(out, key, n);
+	return true;
+}
+
+/* One lookup in the table: the key text wanted, and the entry found. */
+struct table_find {
+	const char *key;
+	struct centry *e;
+	bool other; /* the table key holds another text (a SHA-256 collision) */
+};
+
+/*
+ * Finding an entry is not serving it: a miss for the skeleton, so the
+ * entry is renewed only when an item is served from it (table_served).
+ */
+static enum lru_verdict table_look(const void *slot, void *arg)
+{
+	struct table_find *q = arg;
+	struct centry *e = slot_entry(slot);
+
+	if (strcmp(e->key, q->key) == 0)
+		q->e = e;
+	else
+		q->other = true;
+	return LRU_MISS;
+}
+
+/* The entry of key, or NULL (under the lock). */
+static struct centry *find(struct cached *c, const char *key, const uint8_t tk[LRU_KEY_SIZE], bool *other)
+{
+	struct table_find q = {.key = key};
+
+	lru_get(c->table, tk, table_look, &q);
+	if (other != NULL)
+		*other = q.other;
+	return q.e;
+}
+
+/*
+ * The entry of key, added if absent (under the lock), or NULL out of
+ * memory. *own: the entry could not enter the table (every entry held, or
+ * its table key taken by another text) and is the caller's to free.
+ */
+static struct centry *find_or_add(struct cached *c, const char *key, const uint8_t tk[LRU_KEY_SIZE],
+				  bool *own)
+{
+	bool other = false;
+	struct centry *e = find(c, key, tk, &other);
+
+	*own = false;
+	if (e != NULL)
+		return e;
+	if ((e = entry_new(key)) == NULL)
+		return NULL;
+	*own = other || !lru_put(c->table, tk, &e);
+	return e;
+}
+
+/* An item was served from key's entry: the most recently used (under the lock). */
+static void table_served(struct cached *c, const uint8_t tk[LRU_KEY_SIZE])
+{
+	lru_get(c->table, tk, NULL, NULL);
 }
 
 static int64_t now_of(struct cached *c)
@@ -693,7 +759,6 @@ static void fetch_locked(struct cached *c, struct centry *e, enum fetch_mode mod
 
 static int copy_out(struct cached *c, struct centry *e, struct collateral_blob *out, struct attest_err *err)
 {
-	e->last_used = ++c->tick;
 	e->used_at = now_of(c);
 	if (blob_copy(&e->blob, out) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
@@ -708,27 +773,55 @@ static int fail_with(const struct attest_err *f, int rc, struct attest_err *err)
 	return rc != ATTEST_OK ? rc : ATTEST_E_COLLATERAL;
 }
 
+static int lookup_entry(struct cached *c, struct centry *e, const struct creq *rq, bool cache_only,
+			struct collateral_blob *out, struct attest_err *err);
+
 static int lookup(struct cached *c, const struct creq *rq, bool cache_only, struct collateral_blob *out,
 		  struct attest_err *err)
 {
 	char key[CACHED_KEY_MAX];
+	uint8_t tk[LRU_KEY_SIZE];
 	struct centry *e;
-	bool due, stale, fetched = false;
-	int64_t now;
+	bool own = false;
 	int rc;
 
 	key_for(rq, key);
+	if (!table_key(key, tk))
+		return attest_err_set(err, ATTEST_E_INTERNAL, "collateral.cache.key",
+				      "cannot hash the key %.64s...", key);
 	pthread_mutex_lock(&c->mu);
 	/* A cache-only lookup neither adds an entry (nothing to evict others) nor asks anyone. */
-	if (cache_only && ((e = find(c, key)) == NULL || !e->has)) {
+	if (cache_only && ((e = find(c, key, tk, NULL)) == NULL || !e->has)) {
 		pthread_mutex_unlock(&c->mu);
 		return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.cache.miss",
 				      "%s is not in this node's cache (cache-only lookup)", key);
 	}
-	if ((e = find_or_add(c, key)) == NULL) {
+	if ((e = find_or_add(c, key, tk, &own)) == NULL) {
 		pthread_mutex_unlock(&c->mu);
 		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
 	}
+	/*
+	 * own: no other caller can see e, so this lookup neither waits nor is
+	 * waited on, and what it fetches is served but not kept.
+	 */
+	rc = lookup_entry(c, e, rq, cache_only, out, err);
+	if (rc == ATTEST_OK && !own)
+		table_served(c, tk);
+	pthread_mutex_unlock(&c->mu);
+	if (own)
+		entry_free(e);
+	return rc;
+}
+
+/* The lookup's work on its entry e (under the lock, released only while fetching or waiting). */
+static int lookup_entry(struct cached *c, struct centry *e, const struct creq *rq, bool cache_only,
+			struct collateral_blob *out, struct attest_err *err)
+{
+	const char *key = e->key;
+	bool due, stale, fetched = false;
+	int64_t now;
+	int rc;
+
 	if (!e->has_rq) {
 		e->rq = *rq;
 		e->has_rq = true;
@@ -826,7 +919,6 @@ static int lookup(struct cached *c, const struct creq *rq, bool cache_only, stru
 			break;
 		}
 	}
-	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
 
@@ -960,13 +1052,7 @@ static void s_free(void *self)
 	if (c == NULL) /* the cache-only view is part of its cache, freed with it */
 		return;
 	refresher_stop(c);
-	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
-		while (c->buckets[b] != NULL) {
-			struct centry *e = c->buckets[b];
-
-			c->buckets[b] = e->next;
-			entry_free(e);
-		}
+	lru_free(c->table); /* every entry, once (slot_release) */
 	if (c->own_up && c->up != NULL) {
 		collateral_source_free(c->up);
 		free(c->up);
@@ -1008,6 +1094,19 @@ int cached_source_new(struct collateral_source *upstream, bool own_upstream, con
 		c->o = *o;
 	if (c->o.max_entries == 0)
 		c->o.max_entries = CACHED_DEFAULT_MAX;
+	if (c->o.max_entries > LRU_MAX_CAPACITY) {
+		size_t max = c->o.max_entries;
+
+		free(c);
+		free(src);
+		return attest_err_set(err, ATTEST_E_INVALID, "collateral.cache.max_entries",
+				      "max_entries %zu is above %u", max, LRU_MAX_CAPACITY);
+	}
+	if ((c->table = lru_new(c->o.max_entries, &CACHED_SLOT)) == NULL) {
+		free(c);
+		free(src);
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+	}
 	if (c->o.cert_ttl_s <= 0)
 		c->o.cert_ttl_s = CACHED_DEFAULT_CERT_TTL;
 	if (c->o.backoff_max_s <= 0)
@@ -1088,13 +1187,17 @@ static int import_item(struct collateral_source *cs, const char *key, enum cache
 {
 	struct cached *c = cached_of(cs);
 	struct collateral_blob copy = {0};
+	uint8_t tk[LRU_KEY_SIZE];
 	struct centry *e;
 	struct creq r;
 	int64_t iss, nu;
+	bool own;
 	int rc;
 
 	if (c == NULL || key == NULL || b == NULL || b->data == NULL || strlen(key) >= CACHED_KEY_MAX)
 		return attest_err_set(err, ATTEST_E_INVALID, "collateral.invalid", "bad import arguments");
+	if (!table_key(key, tk))
+		return attest_err_set(err, ATTEST_E_INTERNAL, "collateral.cache.key", "cannot hash the key");
 	if ((rc = admit(c, key, kind, b, now_of(c), &iss, &nu, err)) != ATTEST_OK)
 		return rc;
 	if (blob_copy(b, &copy) != ATTEST_OK)
@@ -1102,10 +1205,15 @@ static int import_item(struct collateral_source *cs, const char *key, enum cache
 	if (persist)
 		persist_put(c, key, b, iss, nu);
 	pthread_mutex_lock(&c->mu);
-	if ((e = find_or_add(c, key)) == NULL) {
+	if ((e = find_or_add(c, key, tk, &own)) == NULL || own) {
 		pthread_mutex_unlock(&c->mu);
 		collateral_blob_free(&copy);
-		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+		if (e == NULL)
+			return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
+		entry_free(e);
+		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.cache.full",
+				      "%s not cached: every entry of the cache (%zu) is in use", key,
+				      c->o.max_entries);
 	}
 	if (!e->has_rq) {
 		e->has_rq = req_of_key(key, kind, &r);
@@ -1134,13 +1242,14 @@ int cached_source_install(struct collateral_source *cs, const char *key, enum ca
 int cached_source_invalidate(struct collateral_source *cs, const char *key)
 {
 	struct cached *c = cached_of(cs);
+	uint8_t tk[LRU_KEY_SIZE];
 	struct centry *e;
 	int rc = ATTEST_E_NOT_FOUND;
 
-	if (c == NULL || key == NULL)
+	if (c == NULL || key == NULL || !table_key(key, tk))
 		return ATTEST_E_INVALID;
 	pthread_mutex_lock(&c->mu);
-	if ((e = find(c, key)) != NULL && e->has) {
+	if ((e = find(c, key, tk, NULL)) != NULL && e->has) {
 		collateral_blob_free(&e->blob);
 		e->has = false;
 		e->persist_tried = true; /* do not read the same item back from persistence */
@@ -1150,22 +1259,37 @@ int cached_source_invalidate(struct collateral_source *cs, const char *key)
 	return rc;
 }
 
-/* The most urgent entry this pass may refresh at now (under the lock), or NULL. */
+/* A refresh pass's search for the most urgent entry it may refresh. */
+struct due_walk {
+	const struct cached *c;
+	uint64_t pass;
+	int64_t now;
+	struct centry *best;
+};
+
+static bool due_visit(const void *slot, void *arg)
+{
+	struct due_walk *w = arg;
+	struct centry *e = slot_entry(slot);
+	int64_t now = w->now;
+
+	if (e->pass == w->pass || !e->has || !e->has_rq || e->inflight || now < e->retry_at ||
+	    now < e->refresh_not_before || now < e->next_update - w->c->o.refresh_ahead_s)
+		return true;
+	if (w->c->o.refresh_idle_s > 0 && now - e->used_at > w->c->o.refresh_idle_s)
+		return true; /* nobody asks for it any more: let it expire */
+	if (w->best == NULL || e->next_update < w->best->next_update)
+		w->best = e;
+	return true;
+}
+
+/* The most urgent entry this pass may refresh at now (under the lock), or NULL: one walk of the table. */
 static struct centry *next_due(struct cached *c, uint64_t pass, int64_t now)
 {
-	struct centry *best = NULL;
+	struct due_walk w = {.c = c, .pass = pass, .now = now};
 
-	for (unsigned b = 0; b < CACHED_BUCKETS; b++)
-		for (struct centry *e = c->buckets[b]; e != NULL; e = e->next) {
-			if (e->pass == pass || !e->has || !e->has_rq || e->inflight || now < e->retry_at ||
-			    now < e->refresh_not_before || now < e->next_update - c->o.refresh_ahead_s)
-				continue;
-			if (c->o.refresh_idle_s > 0 && now - e->used_at > c->o.refresh_idle_s)
-				continue; /* nobody asks for it any more: let it expire */
-			if (best == NULL || e->next_update < best->next_update)
-				best = e;
-		}
-	return best;
+	lru_walk(c->table, due_visit, &w);
+	return w.best;
 }
 
 /*
@@ -1446,7 +1570,7 @@ size_t cached_source_count(const struct collateral_source *cs)
 	if (c == NULL)
 		return 0;
 	pthread_mutex_lock(&c->mu);
-	n = c->count;
+	n = lru_count(c->table);
 	pthread_mutex_unlock(&c->mu);
 	return n;
 }

@@ -38,8 +38,10 @@
  * cached), collateral.cache.backoff (a recent fetch of the key failed and
  * its back-off has not passed), collateral.cache.stale (expired beyond what may be served and
  * the refresh failed: the upstream's error is in the message),
- * collateral.cache.dates (an item without readable dates), the upstream's
- * own errors, and whatever validate() reports.
+ * collateral.cache.dates (an item without readable dates),
+ * collateral.cache.full (an import while every item is held by a fetch or
+ * a waiting caller), the upstream's own errors, and whatever validate()
+ * reports.
  */
 
 #include "attest/error.h"
@@ -103,7 +105,14 @@ struct cached_options {
 	 */
 	int64_t backoff_min_s;
 	int64_t backoff_max_s;
-	size_t max_entries;	     /* 0 = 4096 */
+	/*
+	 * Items held at most; 0 = 4096, above 1,048,576 (LRU_MAX_CAPACITY)
+	 * collateral.cache.max_entries. Full: the item least recently served
+	 * goes, items never served first; items a fetch or a waiting caller
+	 * holds never go (a lookup finding every item held is served without
+	 * keeping what it fetched; an import is collateral.cache.full).
+	 */
+	size_t max_entries;
 	int64_t (*clock)(void *arg); /* Unix seconds; NULL = time_now() */
 	void *clock_arg;
 	/* Optional: accepts an item before it is cached (0) or refuses it (an rc). */

@@ -24,6 +24,7 @@
 #include "store/store.h"
 
 #include "base/buf.h"
+#include "base/lru.h"
 #include "base/timeutil.h"
 
 #include <jansson.h>
@@ -1301,6 +1302,270 @@ static void the_refresher_and_concurrent_lookups_fetch_each_due_item_once(void *
 	fx_free(f);
 }
 
+/* ---- the table (base/lru.h): eviction order, pins, walks ------------------------------------ */
+
+/* TCB Info of platform i (the replay serves the same document for every FMSPC): one key each. */
+static int get_fm(struct collateral_source *c, uint8_t i, struct attest_err *err)
+{
+	uint8_t fm[6] = {0, 0xa0, 0x67, 0x11, 0x7f, i};
+	struct collateral_blob b = {0};
+	int rc;
+
+	if (err != NULL)
+		attest_err_clear(err);
+	rc = collateral_get_tcb_info(c, COLLATERAL_TEE_SGX, fm, &b, err);
+	collateral_blob_free(&b);
+	return rc;
+}
+
+/* Asks platform i and says whether that took an upstream request. */
+static bool asked_upstream(struct fx *f, struct collateral_source *c, uint8_t i, int want_rc)
+{
+	unsigned before = requests(f);
+
+	assert_int_equal(get_fm(c, i, NULL), want_rc);
+	return requests(f) != before;
+}
+
+static void a_full_table_evicts_keys_never_served_first_then_the_least_recently_served(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.max_entries = 3};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+
+	assert_true(asked_upstream(f, c, 1, ATTEST_OK));
+	assert_true(asked_upstream(f, c, 2, ATTEST_OK));
+	assert_true(asked_upstream(f, c, 3, ATTEST_OK));
+	assert_false(asked_upstream(f, c, 1, ATTEST_OK)); /* served: 1 is the most recent, 2 the least */
+	atomic_store(&f->srv.status, 404);
+	assert_true(asked_upstream(f, c, 4, ATTEST_E_NOT_FOUND)); /* full: 2 goes; 4 is never served */
+	atomic_store(&f->srv.status, 0);
+	assert_true(asked_upstream(f, c, 5, ATTEST_OK)); /* full: 4 goes (never served), not 3 */
+	assert_int_equal(cached_source_count(c), 3);
+	assert_false(asked_upstream(f, c, 3, ATTEST_OK));
+	assert_false(asked_upstream(f, c, 1, ATTEST_OK));
+	assert_false(asked_upstream(f, c, 5, ATTEST_OK));
+	assert_true(asked_upstream(f, c, 2, ATTEST_OK)); /* evicted above: asked again */
+	free_source(c);
+	fx_free(f);
+}
+
+/* One lookup of platform `fm` from its own thread, started by a barrier. */
+struct asker {
+	struct collateral_source *c;
+	pthread_barrier_t *go;
+	uint8_t fm;
+	int rc;
+};
+
+static void *ask_thread(void *arg)
+{
+	struct asker *a = arg;
+
+	pthread_barrier_wait(a->go);
+	a->rc = get_fm(a->c, a->fm, NULL);
+	return NULL;
+}
+
+/* Starts n askers of fm[i] released together by one barrier (joined by askers_join). */
+static void askers_start(struct asker *a, pthread_t *t, pthread_barrier_t *go, int n,
+			 struct collateral_source *c, const uint8_t *fm)
+{
+	assert_int_equal(pthread_barrier_init(go, NULL, (unsigned)n), 0);
+	for (int i = 0; i < n; i++) {
+		a[i] = (struct asker){.c = c, .go = go, .fm = fm[i], .rc = -1};
+		assert_int_equal(pthread_create(&t[i], NULL, ask_thread, &a[i]), 0);
+	}
+}
+
+static void askers_join(struct asker *a, pthread_t *t, pthread_barrier_t *go, int n)
+{
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(a[i].rc, ATTEST_OK);
+	}
+	pthread_barrier_destroy(go);
+}
+
+/*
+ * Entries held by a fetch in flight or by its waiters are never evicted
+ * (under ASan a freed one would be a use after free): with every entry
+ * held, a lookup of another key is served from an entry of its own, not
+ * kept, and the held keys keep one request each (single-flight).
+ */
+static void entries_in_use_are_never_evicted_and_a_full_table_of_them_still_serves(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.max_entries = 3};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	static const uint8_t held[6] = {1, 1, 1, 1, 2, 3}, others[2] = {4, 5};
+	struct asker a[6], b[2];
+	pthread_t ta[6], tb[2];
+	pthread_barrier_t go_a, go_b;
+	struct cached_stats st;
+
+	atomic_store(&f->srv.delay_ms, 400);
+	askers_start(a, ta, &go_a, 6, c, held); /* four on platform 1, one each on 2 and 3 */
+	assert_true(wait_for(f, 3, 5000));	/* three fetches in flight: every entry held */
+	askers_start(b, tb, &go_b, 2, c, others);
+	askers_join(b, tb, &go_b, 2);
+	askers_join(a, ta, &go_a, 6);
+	assert_int_equal(requests(f), 5); /* 1, 2, 3 once each (single-flight), 4 and 5 */
+	assert_int_equal(cached_source_count(c), 3);
+	atomic_store(&f->srv.delay_ms, 0);
+	assert_false(asked_upstream(f, c, 1, ATTEST_OK)); /* the held ones were kept */
+	assert_false(asked_upstream(f, c, 2, ATTEST_OK));
+	assert_false(asked_upstream(f, c, 3, ATTEST_OK));
+	assert_true(asked_upstream(f, c, 4, ATTEST_OK)); /* served before, not kept: the table was full */
+	cached_source_stats(c, &st);
+	assert_int_equal(st.upstream_fetches, 6);
+	free_source(c);
+	fx_free(f);
+}
+
+/* An import needs a place in the table: with every entry held it is refused, and says why. */
+static void an_import_into_a_table_full_of_entries_in_use_is_refused(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.max_entries = 1};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	static const uint8_t one[1] = {1};
+	struct collateral_blob b = {0};
+	struct attest_err err;
+	struct asker a[1];
+	pthread_t t[1];
+	pthread_barrier_t go;
+
+	b.data = test_read_vector(dir, SGX_VEC "/pck_crl.der", &b.len);
+	assert_non_null(b.data);
+	atomic_store(&f->srv.delay_ms, 400);
+	askers_start(a, t, &go, 1, c, one);
+	assert_true(wait_for(f, 1, 5000));
+	attest_err_clear(&err);
+	assert_int_equal(cached_source_import(c, "pck_crl/processor", CACHED_CRL, &b, &err), ATTEST_E_NOMEM);
+	assert_string_equal(err.name, "collateral.cache.full");
+	askers_join(a, t, &go, 1);
+	attest_err_clear(&err); /* now the one entry is free to go */
+	assert_int_equal(cached_source_import(c, "pck_crl/processor", CACHED_CRL, &b, &err), ATTEST_OK);
+	assert_int_equal(cached_source_count(c), 1);
+	free(b.data);
+	free_source(c);
+	fx_free(f);
+}
+
+/* Keys beyond 32 characters (a PCK certificate's: the PPID in hex) are kept under their SHA-256, compared
+ * whole. */
+static void long_keys_are_found_whole_and_one_byte_apart_are_distinct(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.offline = true};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	uint8_t ppid[384], cpusvn[16] = {1}, pceid[2] = {0, 1};
+	struct collateral_pck_query q = {ppid, sizeof(ppid), cpusvn, 11, pceid};
+	struct collateral_blob item = {0}, got = {0};
+	char key[CACHED_KEY_MAX];
+	struct attest_err err;
+
+	memset(ppid, 0xA5, sizeof(ppid));
+	item.data = test_read_vector(dir, SGX_VEC "/tcb_info_issuer_chain.pem", &item.len);
+	assert_non_null(item.data);
+	cached_key_pck_cert(&q, key);
+	assert_true(strlen(key) > 32);
+	assert_int_equal(cached_source_import(c, key, CACHED_CERT, &item, NULL), ATTEST_OK);
+	assert_int_equal(collateral_get_pck_cert(c, &q, &got, NULL), ATTEST_OK);
+	assert_int_equal(got.len, item.len);
+	assert_memory_equal(got.data, item.data, item.len);
+	collateral_blob_free(&got);
+	ppid[383] ^= 1; /* another platform: not in the cache (offline: nobody is asked) */
+	attest_err_clear(&err);
+	assert_int_equal(collateral_get_pck_cert(c, &q, &got, &err), ATTEST_E_NOT_FOUND);
+	assert_string_equal(err.name, "collateral.cache.offline");
+	ppid[383] ^= 1;
+	assert_int_equal(cached_source_invalidate(c, key), ATTEST_OK);
+	assert_int_equal(collateral_get_pck_cert(c, &q, &got, NULL), ATTEST_E_NOT_FOUND);
+	assert_int_equal(requests(f), 0);
+	free(item.data);
+	free_source(c);
+	fx_free(f);
+}
+
+static void max_entries_beyond_the_skeletons_bound_is_refused(void **state)
+{
+	struct cached_options o = {.max_entries = LRU_MAX_CAPACITY + 1};
+	struct collateral_source *c = NULL;
+	struct attest_err err;
+
+	(void)state;
+	attest_err_clear(&err);
+	assert_int_equal(cached_source_new(NULL, false, &o, &c, &err), ATTEST_E_INVALID);
+	assert_string_equal(err.name, "collateral.cache.max_entries");
+	assert_null(c);
+	o.max_entries = LRU_MAX_CAPACITY; /* the bound itself: allocated, untouched */
+	assert_int_equal(cached_source_new(NULL, false, &o, &c, NULL), ATTEST_OK);
+	free_source(c);
+}
+
+/* Four threads churning a small table while the refresher walks it and refreshes what is due. */
+struct churn {
+	struct collateral_source *c;
+	pthread_barrier_t *go;
+	atomic_int *failed;
+	unsigned seed;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *ch = arg;
+
+	pthread_barrier_wait(ch->go);
+	for (int i = 0; i < 60; i++)
+		if (get_fm(ch->c, (uint8_t)(rand_r(&ch->seed) % 12), NULL) != ATTEST_OK)
+			atomic_fetch_add(ch->failed, 1);
+	return NULL;
+}
+
+static void the_refresher_walks_the_table_while_requests_churn_it(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct events ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct cached_options o = {.max_entries = 6,
+				   .refresh_ahead_s = 86400,
+				   .refresh_interval_ms = 2,
+				   .on_refresh = on_refresh,
+				   .on_refresh_arg = &ev};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c;
+	struct churn ch[4];
+	pthread_t t[4];
+	pthread_barrier_t go;
+	atomic_int failed = 0;
+	struct cached_stats st;
+
+	/* every item is due (inside its refresh window): each walk finds work */
+	atomic_store(&f->now, f->tcb_nu - 3600);
+	c = bare_over(f, &o);
+	atomic_store(&f->srv.delay_ms, 2);
+	assert_int_equal(pthread_barrier_init(&go, NULL, 4), 0);
+	for (int i = 0; i < 4; i++) {
+		ch[i] = (struct churn){.c = c, .go = &go, .failed = &failed, .seed = 17u * (unsigned)i + 1};
+		assert_int_equal(pthread_create(&t[i], NULL, churn_thread, &ch[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&go);
+	assert_int_equal(atomic_load(&failed), 0);
+	assert_true(cached_source_count(c) <= 6);
+	cached_source_stats(c, &st);
+	assert_true(st.refresh_passes > 0);
+	assert_int_equal(st.refresh_ok + st.refresh_failed, ev.n);
+	free_source(c); /* joins the refresher: no walk outlives the table */
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1331,6 +1596,12 @@ int main(void)
 	    cmocka_unit_test(selected_sets_are_cached_under_their_own_keys_and_not_found_is_remembered),
 	    cmocka_unit_test(with_the_refresher_running_requests_never_pay_a_fetch_for_a_current_item),
 	    cmocka_unit_test(the_refresher_and_concurrent_lookups_fetch_each_due_item_once),
+	    cmocka_unit_test(a_full_table_evicts_keys_never_served_first_then_the_least_recently_served),
+	    cmocka_unit_test(entries_in_use_are_never_evicted_and_a_full_table_of_them_still_serves),
+	    cmocka_unit_test(an_import_into_a_table_full_of_entries_in_use_is_refused),
+	    cmocka_unit_test(long_keys_are_found_whole_and_one_byte_apart_are_distinct),
+	    cmocka_unit_test(max_entries_beyond_the_skeletons_bound_is_refused),
+	    cmocka_unit_test(the_refresher_walks_the_table_while_requests_churn_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
