@@ -564,9 +564,10 @@ static void run_protocol(struct quote_case *syn, int n)
 	uint8_t id[TPM_PROTO_ID_LEN] = {1};
 	int bad = 0;
 	int64_t now = 1767225600;
+	struct aead_key *sealer = aead_key_new(key); /* the service key, as attestd holds it */
 
 	tpm_proto_cfg_defaults(&cfg);
-	cfg.service_key = key;
+	cfg.service_key = sealer;
 	cfg.now = now;
 	cfg.replay = never_seen;
 	devplat_tpm_ca_new("AIK CA", now - 86400, now + 86400, &ca, NULL);
@@ -577,7 +578,7 @@ static void run_protocol(struct quote_case *syn, int n)
 	ch = malloc(32);
 	memset(ch, 0x5c, 32);
 	chl = 32;
-	tpm_context_seal(key, id, now, now + 300, ch, chl, &ctx, NULL);
+	tpm_context_seal(sealer, id, now, now + 300, ch, chl, &ctx, NULL);
 	chb = b64url_encode(ch, chl);
 	devplat_tpm_quote(syn->ak, &syn->pcrs, TPM_BANK_SHA256, 0xFFFFFF, ch, chl, &q, &ql, &sg, &sgl, NULL);
 	{
@@ -665,6 +666,7 @@ out:
 	X509_free(cert);
 	sk_X509_free(roots);
 	tpm_aik_cache_free(cfg.aik_cache);
+	aead_key_free(sealer);
 	devplat_tpm_ca_free(ca);
 	EVP_PKEY_free(req);
 }

@@ -32,6 +32,7 @@ struct harness {
 	char *jwk;      /* its JWK text */
 	char *context;  /* a sealed service context */
 	char *challenge;
+	struct aead_key *service; /* SERVICE_KEY */
 };
 
 /* Made once per process: an RSA key and a context are the point of nothing here. */
@@ -44,8 +45,9 @@ static const struct harness *harness(void)
 	if (h.key != NULL)
 		return &h;
 	h.key = EVP_RSA_gen(2048);
-	if (h.key == NULL || jwk_from_key(h.key, NULL, NULL, &jwk, NULL) != 0 ||
-	    tpm_context_seal(SERVICE_KEY, id, FUZZ_NOW, FUZZ_NOW + 300, ch, sizeof(ch), &h.context, NULL) != 0)
+	h.service = aead_key_new(SERVICE_KEY);
+	if (h.key == NULL || h.service == NULL || jwk_from_key(h.key, NULL, NULL, &jwk, NULL) != 0 ||
+	    tpm_context_seal(h.service, id, FUZZ_NOW, FUZZ_NOW + 300, ch, sizeof(ch), &h.context, NULL) != 0)
 		abort();
 	h.jwk = json_dumps(jwk, JSON_COMPACT);
 	h.challenge = b64url_encode(ch, sizeof(ch));
@@ -115,7 +117,7 @@ static void attest(const struct harness *h, const uint8_t *tad, size_t size)
 
 		sprintf(msg, "{\"request\":\"%s\"}", token);
 		tpm_proto_cfg_defaults(&cfg);
-		cfg.service_key = SERVICE_KEY;
+		cfg.service_key = h->service;
 		cfg.now = FUZZ_NOW;
 		cfg.replay = never_seen;
 		if (tpm_proto_msg_parse(msg, strlen(msg), &m, NULL) == 0) {

@@ -8,6 +8,7 @@
 
 #include "base/codec.h"
 #include "base/jsonx.h"
+#include "crypto/crypto.h"
 #include "crypto/jose.h"
 
 #include <openssl/crypto.h>
@@ -17,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEAL_KEY_LEN 32
-#define SEAL_IV_LEN  12
-#define SEAL_TAG_LEN 16
+#define SEAL_KEY_LEN AEAD_KEY_LEN
+#define SEAL_IV_LEN  AEAD_IV_LEN
+#define SEAL_TAG_LEN AEAD_TAG_LEN
 #define SEAL_MAX     (8u * 1024 * 1024)
 
 /* RSA-OAEP with SHA-256 and MGF1-SHA-256, no label; encrypt or decrypt. */
@@ -37,25 +38,15 @@ static int oaep(EVP_PKEY *key, bool enc, const uint8_t *in, size_t inlen, uint8_
 	return ok ? 0 : -1;
 }
 
-/* AES-256-GCM; on decrypt the tag is checked (returns -1 when it does not match). */
+/* AES-256-GCM with the seal's additional data; on decrypt the tag is checked (-1 when it does not match). */
 static int gcm(bool enc, const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN], const uint8_t *in,
 	       size_t n, uint8_t *out, uint8_t tag[SEAL_TAG_LEN])
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	const char *aad = AZURE_GUEST_SEAL_AAD;
-	int l = 0, ok;
+	const uint8_t *aad = (const uint8_t *)AZURE_GUEST_SEAL_AAD;
+	size_t al = strlen(AZURE_GUEST_SEAL_AAD);
 
-	ok = c != NULL && n <= INT32_MAX &&
-	     EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc ? 1 : 0) == 1 &&
-	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LEN, NULL) == 1 &&
-	     EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc ? 1 : 0) == 1 &&
-	     EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
-	     (n == 0 || EVP_CipherUpdate(c, out, &l, in, (int)n) == 1) &&
-	     (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN, tag) == 1) &&
-	     EVP_CipherFinal_ex(c, out + (n ? (size_t)l : 0), &l) == 1 &&
-	     (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, tag) == 1);
-	EVP_CIPHER_CTX_free(c);
-	return ok ? 0 : -1;
+	return enc ? aead_seal(key, iv, aad, al, in, n, out, tag)
+		   : aead_open(key, iv, aad, al, in, n, out, tag);
 }
 
 int azure_guest_seal(EVP_PKEY *enc_pub, const char *jwt, char **sealed, struct attest_err *err)

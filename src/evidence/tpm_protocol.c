@@ -136,8 +136,8 @@ void tpm_proto_cfg_defaults(struct tpm_proto_cfg *cfg)
 
 static const uint8_t CONTEXT_MAGIC[4] = {'T', 'P', 'C', '1'};
 #define CONTEXT_VERSION 1
-#define GCM_IV_LEN 12
-#define GCM_TAG_LEN 16
+#define GCM_IV_LEN	  AEAD_IV_LEN
+#define GCM_TAG_LEN	  AEAD_TAG_LEN
 #define CONTEXT_PLAIN_MAX (1 + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
 
 static void put_u64be(uint8_t *p, uint64_t v)
@@ -146,45 +146,8 @@ static void put_u64be(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
-/*
- * AES-256-GCM, fetched once per process: EVP_aes_256_gcm() makes OpenSSL 3
- * fetch it again on every init (a name lookup under a lock, a few us per
- * request). Written once under pthread_once, then only read.
- */
-static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
-static EVP_CIPHER *gcm_fetched;
-
-static void gcm_fetch(void)
-{
-	gcm_fetched = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-}
-
-static const EVP_CIPHER *gcm_cipher(void)
-{
-	pthread_once(&gcm_once, gcm_fetch);
-	return gcm_fetched != NULL ? gcm_fetched : EVP_aes_256_gcm();
-}
-
-/* AES-256-GCM with the magic as additional data; out = ciphertext || tag. */
-static int gcm(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *in, size_t n,
-	       uint8_t *out, const uint8_t *tag_in, uint8_t *tag_out)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int len = 0, fin = 0, ok;
-
-	ok = c != NULL && EVP_CipherInit_ex(c, gcm_cipher(), NULL, key, iv, enc) == 1 &&
-	     EVP_CipherUpdate(c, NULL, &len, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC)) == 1 &&
-	     EVP_CipherUpdate(c, out, &len, in, (int)n) == 1 &&
-	     (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, (void *)tag_in) == 1) &&
-	     EVP_CipherFinal_ex(c, out + len, &fin) == 1 &&
-	     (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, tag_out) == 1);
-	EVP_CIPHER_CTX_free(c);
-	return ok ? 0 : -1;
-}
-
-int tpm_context_seal(const uint8_t key[TPM_PROTO_KEY_LEN], const uint8_t id[TPM_PROTO_ID_LEN],
-		     int64_t issued, int64_t expiry, const uint8_t *challenge, size_t challenge_len,
-		     char **ctx_b64, struct attest_err *err)
+int tpm_context_seal(struct aead_key *key, const uint8_t id[TPM_PROTO_ID_LEN], int64_t issued, int64_t expiry,
+		     const uint8_t *challenge, size_t challenge_len, char **ctx_b64, struct attest_err *err)
 {
 	uint8_t plain[CONTEXT_PLAIN_MAX];
 	uint8_t sealed[sizeof(CONTEXT_MAGIC) + GCM_IV_LEN + CONTEXT_PLAIN_MAX + GCM_TAG_LEN];
@@ -204,9 +167,10 @@ int tpm_context_seal(const uint8_t key[TPM_PROTO_KEY_LEN], const uint8_t id[TPM_
 	memcpy(plain + pl, challenge, challenge_len);
 	pl += challenge_len;
 	memcpy(sealed, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC));
+	/* The magic is authenticated as additional data. */
 	if (RAND_bytes(sealed + 4, GCM_IV_LEN) != 1 ||
-	    gcm(1, key, sealed + 4, plain, pl, sealed + 4 + GCM_IV_LEN, NULL,
-		sealed + 4 + GCM_IV_LEN + pl) != 0) {
+	    aead_key_seal(key, sealed + 4, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC), plain, pl,
+			  sealed + 4 + GCM_IV_LEN, sealed + 4 + GCM_IV_LEN + pl) != 0) {
 		OPENSSL_cleanse(plain, sizeof(plain));
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.context.seal", "sealing failed");
 	}
@@ -239,7 +203,7 @@ static int context_decode(const uint8_t *plain, size_t pl, struct tpm_context *c
 	return ATTEST_OK;
 }
 
-int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, size_t ctx_len, int64_t now,
+int tpm_context_open(struct aead_key *key, const char *ctx_b64, size_t ctx_len, int64_t now,
 		     struct tpm_context *out, struct attest_err *err)
 {
 	/* Decoded on the stack: a context that does not fit was not issued here. */
@@ -264,7 +228,8 @@ int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, 
 				      "service_context was not issued by this service");
 	pl = n - (4 + GCM_IV_LEN + GCM_TAG_LEN);
 	/* The GCM tag authenticates everything: nothing is read before it checks. */
-	if (gcm(0, key, raw + 4, raw + 4 + GCM_IV_LEN, pl, plain, raw + n - GCM_TAG_LEN, NULL) != 0)
+	if (aead_key_open(key, raw + 4, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC), raw + 4 + GCM_IV_LEN, pl, plain,
+			  raw + n - GCM_TAG_LEN) != 0)
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.auth",
 				      "service_context does not authenticate under the service key");
 	rc = context_decode(plain, pl, &c, err);

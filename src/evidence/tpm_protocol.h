@@ -26,6 +26,7 @@
 #include "attest/error.h"
 #include "base/jsonx.h"
 #include "claims/claims.h"
+#include "crypto/crypto.h"
 #include "evidence/evidence.h"
 #include "evidence/tpm.h"
 
@@ -65,7 +66,9 @@ int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t ex
 /* ---- configuration ------------------------------------------------------- */
 
 struct tpm_proto_cfg {
-	const uint8_t *service_key;   /* TPM_PROTO_KEY_LEN bytes, sealing the contexts */
+	/* The key sealing the contexts (TPM_PROTO_KEY_LEN bytes: aead_key_new),
+	 * with its keyed cipher contexts kept across requests; borrowed. */
+	struct aead_key *service_key;
 	uint32_t ttl;                 /* 0 = TPM_PROTO_DEFAULT_TTL */
 	int64_t now;                  /* verification time */
 	tpm_proto_replay_fn replay;   /* required for requests */
@@ -160,9 +163,8 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 /* ---- pieces, exposed for tests and tools --------------------------------- */
 
 /* Seals a context; *ctx_b64 (base64url) is the caller's. */
-int tpm_context_seal(const uint8_t key[TPM_PROTO_KEY_LEN], const uint8_t id[TPM_PROTO_ID_LEN],
-		     int64_t issued, int64_t expiry, const uint8_t *challenge, size_t challenge_len,
-		     char **ctx_b64, struct attest_err *err);
+int tpm_context_seal(struct aead_key *key, const uint8_t id[TPM_PROTO_ID_LEN], int64_t issued, int64_t expiry,
+		     const uint8_t *challenge, size_t challenge_len, char **ctx_b64, struct attest_err *err);
 
 struct tpm_context {
 	uint8_t id[TPM_PROTO_ID_LEN];
@@ -176,7 +178,7 @@ struct tpm_context {
  * Errors: tpm.context.encoding, tpm.context.auth, tpm.context.version,
  * tpm.context.expired.
  */
-int tpm_context_open(const uint8_t key[TPM_PROTO_KEY_LEN], const char *ctx_b64, size_t ctx_len, int64_t now,
+int tpm_context_open(struct aead_key *key, const char *ctx_b64, size_t ctx_len, int64_t now,
 		     struct tpm_context *out, struct attest_err *err);
 
 /*

@@ -434,26 +434,20 @@ static int put_be(struct buf *b, uint64_t v, int bytes)
 static int seal(struct buf *b, const struct kek *kek, const uint8_t *pt, size_t ptlen)
 {
 	uint8_t nonce[BLOB_NONCE_LEN], tag[BLOB_TAG_LEN];
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	uint8_t *ct = malloc(ptlen + 16);
-	int n = 0, m = 0, rc = ATTEST_E_INTERNAL;
+	uint8_t *ct = malloc(ptlen + 1);
+	int rc = ATTEST_E_INTERNAL;
 
-	if (c == NULL || ct == NULL || RAND_bytes(nonce, sizeof(nonce)) != 1)
-		goto out;
 	/* Everything written so far (magic .. certificate) is authenticated. */
-	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->k, nonce) != 1 ||
-	    EVP_EncryptUpdate(c, NULL, &n, b->p, (int)b->len) != 1 ||
-	    EVP_EncryptUpdate(c, ct, &n, pt, (int)ptlen) != 1 || EVP_EncryptFinal_ex(c, ct + n, &m) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, BLOB_TAG_LEN, tag) != 1)
+	if (ct == NULL || ptlen > UINT32_MAX || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	    aead_seal(kek->k, nonce, b->p, b->len, pt, ptlen, ct, tag) != 0)
 		goto out;
-	if (buf_append(b, nonce, sizeof(nonce)) != 0 || put_be(b, (uint64_t)n + (uint64_t)m, 4) != 0 ||
-	    buf_append(b, ct, (size_t)n + (size_t)m) != 0 || buf_append(b, tag, sizeof(tag)) != 0) {
+	if (buf_append(b, nonce, sizeof(nonce)) != 0 || put_be(b, (uint64_t)ptlen, 4) != 0 ||
+	    buf_append(b, ct, ptlen) != 0 || buf_append(b, tag, sizeof(tag)) != 0) {
 		rc = ATTEST_E_NOMEM;
 		goto out;
 	}
 	rc = ATTEST_OK;
 out:
-	EVP_CIPHER_CTX_free(c);
 	free(ct); /* ciphertext: not secret */
 	return rc;
 }
@@ -561,19 +555,10 @@ static int blob_parse(const uint8_t *blob, size_t len, struct blob_view *v, stru
 static int blob_open(const uint8_t *blob, const struct blob_view *v, const struct kek *kek, uint8_t **pt,
 		     struct attest_err *err)
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	uint8_t *out = OPENSSL_secure_malloc(v->ct_len + 16);
-	int n = 0, m = 0, ok;
 
-	ok = c != NULL && out != NULL &&
-	     EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->k, v->nonce) == 1 &&
-	     EVP_DecryptUpdate(c, NULL, &n, blob, (int)v->aad_len) == 1 &&
-	     EVP_DecryptUpdate(c, out, &n, v->ct, (int)v->ct_len) == 1 &&
-	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, BLOB_TAG_LEN, (void *)v->tag) == 1 &&
-	     EVP_DecryptFinal_ex(c, out + n, &m) == 1;
-	EVP_CIPHER_CTX_free(c);
-	ERR_clear_error();
-	if (!ok) {
+	if (out == NULL ||
+	    aead_open(kek->k, v->nonce, blob, v->aad_len, v->ct, v->ct_len, out, v->tag) != 0) {
 		if (out != NULL)
 			OPENSSL_secure_clear_free(out, v->ct_len + 16);
 		return attest_err_set(

@@ -54,6 +54,8 @@ struct pipeline_verifier {
 /* The row of a type (never NULL for a valid type). */
 const struct pipeline_verifier *pipeline_verifier_find(enum maa_type type);
 
+struct aead_key;
+
 /* Long-lived state shared by every attestation. */
 struct pipeline_ctx {
 	struct policy_cache *plans; /* compiled policies by hash (owned) */
@@ -61,6 +63,7 @@ struct pipeline_ctx {
 	 * by every node of the service, and the replay seen-set of this node. */
 	uint8_t tpm_key[32];
 	bool tpm_key_set;
+	struct aead_key *tpm_sealer; /* tpm_key with its kept cipher contexts (owned; set with the key) */
 	struct tpm_seen_set *tpm_seen;		   /* owned */
 	struct tpm_aik_cache *tpm_aik_cache;	   /* verified AIK chains, shared by requests (owned) */
 	struct evidence_anchors anchors;	   /* extra trust anchors (stacks owned; NULL = built-in) */
@@ -87,6 +90,12 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx);
  * SGX goes to the Intel roots, one naming AMD (ARK-*) to the AMD roots, any other to the TPM roots. Errors:
  * pipeline.anchors (file unreadable or not PEM).
  */
+/*
+ * Sets the key sealing TPM service contexts (tpm_protocol.h). Errors:
+ * pipeline.nomem.
+ */
+int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], struct attest_err *err);
+
 int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, struct attest_err *err);
 
 /*

@@ -25,7 +25,8 @@
 #define T_NOW 1767225600 /* 2026-01-01 */
 
 struct fixture {
-	uint8_t key[TPM_PROTO_KEY_LEN];
+	uint8_t key_bytes[TPM_PROTO_KEY_LEN];
+	struct aead_key *key; /* the service key sealing the contexts */
 	struct tpm_seen_set *seen;
 	struct tpm_proto_cfg cfg;
 	struct devplat_tpm_ca *ca;
@@ -48,7 +49,9 @@ static int setup(void **state)
 	unsigned char *der = NULL;
 	int n;
 
-	memset(f->key, 0x42, sizeof(f->key));
+	memset(f->key_bytes, 0x42, sizeof(f->key_bytes));
+	f->key = aead_key_new(f->key_bytes);
+	assert_non_null(f->key);
 	f->seen = tpm_seen_set_new(64);
 	tpm_proto_cfg_defaults(&f->cfg);
 	f->cfg.service_key = f->key;
@@ -94,6 +97,7 @@ static int teardown(void **state)
 
 	clear_round(f);
 	tpm_seen_set_free(f->seen);
+	aead_key_free(f->key);
 	tpm_aik_cache_free(f->cfg.aik_cache);
 	sk_X509_free(f->roots);
 	devplat_tpm_ca_free(f->ca);
@@ -285,10 +289,19 @@ static void context_sealed_under_another_key_is_refused(void **state)
 
 	round_start(f);
 	msg = build(f, 2, false, NULL);
-	f->key[0] ^= 1; /* another node with another key */
-	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
-	assert_string_equal(err.name, "tpm.context.auth");
-	f->key[0] ^= 1;
+	{
+		uint8_t other[TPM_PROTO_KEY_LEN];
+		struct aead_key *k;
+
+		memcpy(other, f->key_bytes, sizeof(other));
+		other[0] ^= 1; /* another node with another key */
+		k = aead_key_new(other);
+		f->cfg.service_key = k;
+		assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.context.auth");
+		f->cfg.service_key = f->key;
+		aead_key_free(k);
+	}
 	/* and any node with the same key finishes it: a fresh seen-set, same key */
 	{
 		struct tpm_seen_set *other = tpm_seen_set_new(8);

@@ -33,6 +33,7 @@
 
 struct fixture {
 	struct pipeline_ctx *ctx;
+	uint8_t tpm_key[32]; /* the service key the context is given */
 	EVP_PKEY *sign_key, *aik, *req_key;
 	struct jws_signer *signer;
 	struct devplat_tpm_ca *ca;
@@ -67,8 +68,8 @@ static int setup(void **state)
 	assert_int_equal(jws_signer_new(f->sign_key, JWS_ALG_RS256, hdr, &f->signer, NULL), 0);
 	json_decref(hdr);
 	assert_int_equal(pipeline_ctx_new(0, &f->ctx, NULL), 0);
-	memset(f->ctx->tpm_key, 0x5a, sizeof(f->ctx->tpm_key));
-	f->ctx->tpm_key_set = true;
+	memset(f->tpm_key, 0x5a, sizeof(f->tpm_key));
+	assert_int_equal(pipeline_ctx_set_tpm_key(f->ctx, f->tpm_key, NULL), 0);
 	assert_int_equal(devplat_tpm_ca_new("AIK CA", T_NOW - 86400, T_NOW + 86400 * 30, &f->ca, NULL), 0);
 	assert_int_equal(devplat_tpm_ca_issue(f->ca, f->aik, "AIK", T_NOW - 3600, T_NOW + 86400, &cert, NULL),
 			 0);
@@ -295,9 +296,11 @@ static void context_from_another_service_key_is_refused(void **state)
 
 	init_leg(f, &challenge, &context);
 	body = request_leg(f, challenge, context);
-	f->ctx->tpm_key[0] ^= 1;
+	f->tpm_key[0] ^= 1;
+	assert_int_equal(pipeline_ctx_set_tpm_key(f->ctx, f->tpm_key, NULL), 0);
 	run(f, body, POLICY, &out);
-	f->ctx->tpm_key[0] ^= 1;
+	f->tpm_key[0] ^= 1;
+	assert_int_equal(pipeline_ctx_set_tpm_key(f->ctx, f->tpm_key, NULL), 0);
 	assert_int_equal(out.status, 400);
 	assert_true(strncmp(out.err.name, "tpm.context", 11) == 0);
 	pipeline_outcome_clear(&out);
