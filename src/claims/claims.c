@@ -228,6 +228,40 @@ int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, si
 	return ATTEST_OK;
 }
 
+int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender)
+{
+	size_t n;
+
+	if (set == NULL || lender == NULL || set == lender)
+		return ATTEST_E_INVALID;
+	n = lender->n;
+	if (!keep_lender(set, lender)) {
+		for (size_t i = 0; i < n; i++) {
+			const struct claim *c = &lender->v[i];
+			int rc = add_claim(set, c->type, false, c->issuer, json_incref(c->value));
+
+			if (rc != ATTEST_OK)
+				return rc;
+		}
+		return ATTEST_OK;
+	}
+	if (claim_set_reserve(set, n) != ATTEST_OK)
+		return ATTEST_E_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct claim *c = &lender->v[i];
+		struct claim *d = &set->v[set->n];
+		bool own_type = (c->flags & CLAIM_F_TYPE_BORROWED) != 0; /* see claim_set_add_lent */
+
+		if ((d->type = own_type ? strdup(c->type) : c->type) == NULL)
+			return ATTEST_E_NOMEM;
+		d->flags = CLAIM_F_LENT | (own_type ? 0 : CLAIM_F_TYPE_BORROWED);
+		d->issuer = c->issuer;
+		d->value = c->value; /* lender's: kept alive through set->lenders */
+		set->n++;
+	}
+	return ATTEST_OK;
+}
+
 int claim_set_add(struct claim_set *set, const char *type, json_t *value)
 {
 	return claim_set_add_issued(set, type, CLAIM_ISSUER_SERVICE, value);

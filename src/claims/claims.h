@@ -92,6 +92,13 @@ int claim_set_add_borrowed(struct claim_set *set, const char *type, const char *
 #define CLAIM_SET_MAX_LENDERS 4
 int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type);
 /*
+ * Every claim of lender, in order, as claim_set_add_lent(set, lender, i,
+ * NULL) would add each (one lookup and one growth for all of them).
+ * Errors: ATTEST_E_INVALID (lender == set), ATTEST_E_NOMEM (the claims
+ * added before it stay).
+ */
+int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender);
+/*
  * Room for n more claims in one allocation (a caller that knows how many
  * it adds). ATTEST_E_NOMEM past the set's bound of 4096 claims.
  */

@@ -1150,8 +1150,9 @@ static int run_unconditional_properties(struct ectx *x)
  * explain still cost): the incoming claims and the issued ones are lent
  * by the incoming, outgoing and properties sets, which this set keeps
  * alive (claim_set_add_lent), and the references the context owns (the
- * claims add() made) are handed over. Types: the plan's names where the
- * plan has them (the result holds the plan), else the lender's own
+ * claims add() made) are handed over. Types: an incoming claim's own (the
+ * incoming set is kept); for the policy's claims the plan's names where
+ * the plan has them (the result holds the plan), else the lender's own
  * string, else a copy in the result's arena (released after this set in
  * policy_result_free). This set then keeps alive every value the
  * bindings of the trace point to.
@@ -1167,13 +1168,17 @@ static int final_incoming(struct ectx *x, const struct claim_set *in, struct cla
 		claim_set_free(s);
 		return nomem(x);
 	}
-	for (size_t i = 0; i < x->n; i++) {
+	/* The incoming claims come first in the working list, in their order. */
+	if (in != NULL && claim_set_count(in) > 0 && claim_set_add_lent_all(s, in) != ATTEST_OK) {
+		claim_set_free(s);
+		return nomem(x);
+	}
+	for (size_t i = in != NULL ? claim_set_count(in) : 0; i < x->n; i++) {
 		struct wc *c = &x->c[i];
 		const char *type = c->type_plan ? c->type : c->type_id >= 0 ? x->plan->names[c->type_id] : NULL;
 		int rc;
 
 		switch (c->src) {
-		case SRC_IN: rc = claim_set_add_lent(s, in, i, type); break;
 		case SRC_OUT: rc = claim_set_add_lent(s, x->outgoing, nout++, type); break;
 		case SRC_PROPS: rc = claim_set_add_lent(s, x->props, nprops++, type); break;
 		default:

@@ -91,6 +91,48 @@ static void a_name_the_lender_only_borrows_is_copied(void **state)
 	claim_set_free(s);
 }
 
+static void lending_all_claims_adds_each_as_lending_one_would(void **state)
+{
+	static const char literal[] = "literal";
+	struct claim_set *l = lender_new(), *all = claim_set_new(), *one = claim_set_new();
+
+	assert_int_equal(claim_set_add_borrowed(l, literal, "SomeIssuer", json_integer(7)), 0);
+	assert_int_equal(claim_set_add_str(all, "first", "mine"), 0);
+	assert_int_equal(claim_set_add_lent_all(all, l), 0);
+	for (size_t i = 0; i < claim_set_count(l); i++)
+		assert_int_equal(claim_set_add_lent(one, l, i, NULL), 0);
+	assert_int_equal(claim_set_count(all), 1 + claim_set_count(l));
+	for (size_t i = 0; i < claim_set_count(l); i++) {
+		const struct claim *a = claim_set_at(all, i + 1), *o = claim_set_at(one, i), *c = claim_set_at(l, i);
+
+		assert_string_equal(a->type, c->type);
+		assert_ptr_equal(a->issuer, c->issuer);
+		assert_ptr_equal(a->value, c->value);
+		assert_int_equal(a->flags, o->flags);
+		assert_int_equal(c->value->refcount, 1);
+	}
+	assert_ptr_not_equal(claim_set_at(all, 3)->type, literal); /* a name l only borrows: copied */
+	assert_string_equal(claim_set_at(all, 3)->issuer, "SomeIssuer");
+	assert_int_equal(claim_set_add_lent_all(l, l), ATTEST_E_INVALID);
+	claim_set_free(l);
+	claim_set_free(one);
+	assert_int_equal(json_integer_value(claim_set_get(all, "literal")), 7);
+	claim_set_free(all);
+}
+
+static void lending_all_past_the_bounds_takes_references(void **state)
+{
+	struct claim_set *a = lender_new(), *b = lender_new();
+
+	assert_int_equal(claim_set_add_lent_all(b, a), 0); /* a lends: it may no longer borrow */
+	assert_int_equal(claim_set_add_lent_all(a, b), 0);
+	assert_int_equal(claim_set_count(a), 6);
+	assert_false(claim_set_at(a, 2)->flags & CLAIM_F_LENT);
+	assert_int_equal(claim_set_at(b, 0)->value->refcount, 2);
+	claim_set_free(b);
+	claim_set_free(a);
+}
+
 static void lending_refuses_itself_and_claims_it_does_not_have(void **state)
 {
 	struct claim_set *l = lender_new(), *s = claim_set_new();
@@ -226,6 +268,8 @@ int main(void)
 	    cmocka_unit_test(a_borrowing_set_outlives_its_freed_lender),
 	    cmocka_unit_test(a_lender_changed_after_lending_keeps_lent_values),
 	    cmocka_unit_test(a_name_the_lender_only_borrows_is_copied),
+	    cmocka_unit_test(lending_all_claims_adds_each_as_lending_one_would),
+	    cmocka_unit_test(lending_all_past_the_bounds_takes_references),
 	    cmocka_unit_test(lending_refuses_itself_and_claims_it_does_not_have),
 	    cmocka_unit_test(past_the_lender_bound_claims_take_a_reference),
 	    cmocka_unit_test(a_set_that_lends_borrows_by_reference_so_no_cycle_forms),
