@@ -43,6 +43,155 @@ static int sign_for_request(void *arg, const char *jku, const json_t *claims, ch
 	return attest_sign(arg, jku, claims, jwt, err);
 }
 
+/* ---- the policy views (pipeline_routes.h) ---------------------------------------------- */
+
+struct pview {
+	bool used;
+	char provider[64];
+	enum maa_type type;
+	uint64_t loaded_ns; /* monotonic; 0: marked changed */
+	char *text;	    /* NULL: the type's default */
+	char *signer;	    /* JWK text of the signer, or NULL */
+	bool stale_warned;  /* served past its age once (logged) */
+};
+
+struct pipeline_policy_views {
+	pthread_mutex_t lock;
+	struct pview v[PIPELINE_POLICY_VIEWS];
+};
+
+struct pipeline_policy_views *pipeline_policy_views_new(void)
+{
+	struct pipeline_policy_views *v = calloc(1, sizeof(*v));
+
+	if (v != NULL && pthread_mutex_init(&v->lock, NULL) != 0) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static void view_clear(struct pview *v)
+{
+	free(v->text);
+	free(v->signer);
+	memset(v, 0, sizeof(*v));
+}
+
+void pipeline_policy_views_free(struct pipeline_policy_views *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++)
+		view_clear(&v->v[i]);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+/* The view of (provider, type), or NULL (lock held). */
+static struct pview *view_find(struct pipeline_policy_views *vs, const char *provider, enum maa_type type)
+{
+	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
+		struct pview *v = &vs->v[i];
+
+		if (v->used && v->type == type && strcmp(v->provider, provider) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+/* A slot for a new view: a free one, else the oldest (lock held). */
+static struct pview *view_slot(struct pipeline_policy_views *vs)
+{
+	struct pview *oldest = &vs->v[0];
+
+	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
+		if (!vs->v[i].used)
+			return &vs->v[i];
+		if (vs->v[i].loaded_ns < oldest->loaded_ns)
+			oldest = &vs->v[i];
+	}
+	view_clear(oldest);
+	return oldest;
+}
+
+static int dup_or_null(const char *s, char **out)
+{
+	*out = s != NULL ? strdup(s) : NULL;
+	return s != NULL && *out == NULL ? ATTEST_E_NOMEM : ATTEST_OK;
+}
+
+int pipeline_policy_view_get(struct pipeline_policy_views *vs, const char *provider, enum maa_type type,
+			     uint64_t now_ns, bool any_age, char **text, char **signer, bool *first_stale)
+{
+	struct pview *v;
+	int rc = ATTEST_E_NOT_FOUND;
+
+	*text = *signer = NULL;
+	if (first_stale != NULL)
+		*first_stale = false;
+	pthread_mutex_lock(&vs->lock);
+	v = view_find(vs, provider, type);
+	if (v != NULL &&
+	    (any_age || now_ns - v->loaded_ns <= (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u)) {
+		rc = dup_or_null(v->text, text);
+		if (rc == ATTEST_OK && v->text != NULL)
+			rc = dup_or_null(v->signer, signer);
+		if (rc == ATTEST_OK && any_age && !v->stale_warned) {
+			v->stale_warned = true;
+			if (first_stale != NULL)
+				*first_stale = true;
+		}
+	}
+	pthread_mutex_unlock(&vs->lock);
+	if (rc != ATTEST_OK) {
+		free(*text);
+		free(*signer);
+		*text = *signer = NULL;
+	}
+	return rc;
+}
+
+void pipeline_policy_view_put(struct pipeline_policy_views *vs, const char *provider, enum maa_type type,
+			      const char *text, const char *signer, uint64_t now_ns)
+{
+	struct pview *v;
+
+	pthread_mutex_lock(&vs->lock);
+	v = view_find(vs, provider, type);
+	if (v != NULL)
+		view_clear(v);
+	v = view_slot(vs);
+	v->text = text ? strdup(text) : NULL;
+	v->signer = text && signer ? strdup(signer) : NULL;
+	if ((text == NULL || v->text != NULL) && (text == NULL || signer == NULL || v->signer != NULL)) {
+		v->used = true;
+		snprintf(v->provider, sizeof(v->provider), "%s", provider);
+		v->type = type;
+		v->loaded_ns = now_ns;
+	} else {
+		view_clear(v);
+	}
+	pthread_mutex_unlock(&vs->lock);
+}
+
+void pipeline_policy_view_changed(struct pipeline_policy_views *vs, const char *provider, enum maa_type type)
+{
+	struct pview *v;
+
+	pthread_mutex_lock(&vs->lock);
+	/*
+	 * Marked stale, not dropped: the next request re-reads it, and if the
+	 * store cannot answer at that moment (a notification can arrive just
+	 * as the database returns) the last policy stays in force.
+	 */
+	if ((v = view_find(vs, provider, type)) != NULL)
+		v->loaded_ns = 0;
+	pthread_mutex_unlock(&vs->lock);
+}
+
+/* ---- the policy of a request ---------------------------------------------------------------- */
+
 /* The policy view of (provider, type) and what it holds, copied out. */
 struct policy_copy {
 	char *text;
@@ -55,86 +204,33 @@ static void policy_copy_free(struct policy_copy *c)
 	json_decref(c->signer);
 }
 
-static void view_clear(struct pipeline_policy_view *v)
+/* Fills out from a view's copies (taking text, freeing signer). */
+static int policy_from(char *text, char *signer, struct policy_copy *out, struct attest_err *err)
 {
-	free(v->text);
-	free(v->signer);
-	memset(v, 0, sizeof(*v));
-}
+	int rc = ATTEST_OK;
 
-/*
- * The view of (provider, type), fresh or not (*fresh says), or NULL. A stale
- * view is kept: it is what attestation falls back on while the store is
- * unreachable. Called with views_lock held.
- */
-static struct pipeline_policy_view *view_find(struct pipeline_routes *pr, const char *provider,
-					      enum maa_type type, uint64_t now_ns, bool *fresh)
-{
-	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
-		struct pipeline_policy_view *v = &pr->views[i];
-
-		if (v->used && v->type == type && strcmp(v->provider, provider) == 0) {
-			*fresh = now_ns - v->loaded_ns <= (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u;
-			return v;
-		}
-	}
-	*fresh = false;
-	return NULL;
-}
-
-/* A slot for a new view: a free one, else the oldest. Called with views_lock held. */
-static struct pipeline_policy_view *view_slot(struct pipeline_routes *pr)
-{
-	struct pipeline_policy_view *oldest = &pr->views[0];
-
-	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
-		if (!pr->views[i].used)
-			return &pr->views[i];
-		if (pr->views[i].loaded_ns < oldest->loaded_ns)
-			oldest = &pr->views[i];
-	}
-	view_clear(oldest);
-	return oldest;
-}
-
-static int copy_out(const char *text, const char *signer, struct policy_copy *out, struct attest_err *err)
-{
-	out->text = text ? strdup(text) : NULL;
+	out->text = text; /* transferred */
 	out->signer = NULL;
-	if (text != NULL && out->text == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	if (text != NULL && signer != NULL &&
 	    jsonx_parse(signer, strlen(signer), &out->signer, "attest.policy.signer", "stored policy signer",
 			err) != ATTEST_OK) {
 		policy_copy_free(out);
-		return ATTEST_E_INTERNAL;
+		out->text = NULL;
+		rc = ATTEST_E_INTERNAL;
 	}
-	return ATTEST_OK;
+	free(signer);
+	return rc;
 }
 
-/* Remembers what the store said (best effort: out of memory only skips the cache). */
-static void view_store(struct pipeline_routes *pr, const char *provider, enum maa_type type, const char *text,
-		       const char *signer, uint64_t now_ns)
+static int copy_out(const char *text, const char *signer, struct policy_copy *out, struct attest_err *err)
 {
-	struct pipeline_policy_view *v;
-	bool fresh;
+	char *t = NULL, *sg = NULL;
 
-	pthread_mutex_lock(&pr->views_lock);
-	v = view_find(pr, provider, type, now_ns, &fresh);
-	if (v != NULL)
-		view_clear(v);
-	v = view_slot(pr);
-	v->text = text ? strdup(text) : NULL;
-	v->signer = text && signer ? strdup(signer) : NULL;
-	if ((text == NULL || v->text != NULL) && (text == NULL || signer == NULL || v->signer != NULL)) {
-		v->used = true;
-		snprintf(v->provider, sizeof(v->provider), "%s", provider);
-		v->type = type;
-		v->loaded_ns = now_ns;
-	} else {
-		view_clear(v);
+	if (dup_or_null(text, &t) != ATTEST_OK || (text != NULL && dup_or_null(signer, &sg) != ATTEST_OK)) {
+		free(t);
+		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	}
-	pthread_mutex_unlock(&pr->views_lock);
+	return policy_from(t, sg, out, err);
 }
 
 /*
@@ -145,21 +241,15 @@ static void view_store(struct pipeline_routes *pr, const char *provider, enum ma
 static int stale_policy(struct pipeline_routes *pr, struct http_request *req, enum maa_type type,
 			struct policy_copy *out, struct attest_err *err)
 {
-	struct pipeline_policy_view *v;
-	bool fresh, warn = false;
-	int rc = ATTEST_E_IO;
+	char *text, *signer;
+	bool warn = false;
+	struct attest_err copy_err;
+	int rc = pipeline_policy_view_get(pr->policies, req->provider->name, type, time_mono_ns(), true, &text,
+					  &signer, &warn);
 
-	pthread_mutex_lock(&pr->views_lock);
-	v = view_find(pr, req->provider->name, type, time_mono_ns(), &fresh);
-	if (v != NULL) {
-		struct attest_err copy_err;
-
-		attest_err_clear(&copy_err);
-		rc = copy_out(v->text, v->signer, out, &copy_err);
-		warn = rc == ATTEST_OK && !v->stale_warned;
-		v->stale_warned = v->stale_warned || warn;
-	}
-	pthread_mutex_unlock(&pr->views_lock);
+	attest_err_clear(&copy_err);
+	if (rc == ATTEST_OK)
+		rc = policy_from(text, signer, out, &copy_err);
 	if (rc != ATTEST_OK)
 		return err->rc != ATTEST_OK ? err->rc : ATTEST_E_IO;
 	if (warn)
@@ -175,21 +265,19 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 			   struct policy_copy *out, struct attest_err *err)
 {
 	uint64_t now_ns = time_mono_ns();
-	struct pipeline_policy_view *v;
 	struct store_policy pol = {0};
-	bool fresh = false;
-	int rc;
+	char *text, *signer;
+	int rc = pipeline_policy_view_get(pr->policies, req->provider->name, type, now_ns, false, &text, &signer,
+					  NULL);
 
-	pthread_mutex_lock(&pr->views_lock);
-	v = view_find(pr, req->provider->name, type, now_ns, &fresh);
-	rc = v && fresh ? copy_out(v->text, v->signer, out, err) : ATTEST_E_NOT_FOUND;
-	pthread_mutex_unlock(&pr->views_lock);
+	if (rc == ATTEST_OK)
+		return policy_from(text, signer, out, err);
 	if (rc != ATTEST_E_NOT_FOUND)
-		return rc;
+		return attest_err_set(err, rc, "pipeline.nomem", "out of memory");
 	rc = store_policy_get(req->srv->store, req->provider->name, maa_type_name(type), &pol, err);
 	if (rc == ATTEST_E_NOT_FOUND) {
 		attest_err_clear(err);
-		view_store(pr, req->provider->name, type, NULL, NULL, now_ns);
+		pipeline_policy_view_put(pr->policies, req->provider->name, type, NULL, NULL, now_ns);
 		return copy_out(NULL, NULL, out, err);
 	}
 	if (rc == ATTEST_E_IO)
@@ -198,8 +286,8 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 		return rc;
 	rc = copy_out(pol.text, pol.signer && pol.signer[0] ? pol.signer : NULL, out, err);
 	if (rc == ATTEST_OK)
-		view_store(pr, req->provider->name, type, pol.text,
-			   pol.signer && pol.signer[0] ? pol.signer : NULL, now_ns);
+		pipeline_policy_view_put(pr->policies, req->provider->name, type, pol.text,
+					 pol.signer && pol.signer[0] ? pol.signer : NULL, now_ns);
 	store_policy_clear(&pol);
 	return rc;
 }
@@ -399,19 +487,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 
 void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *provider, enum maa_type type)
 {
-	pthread_mutex_lock(&pr->views_lock);
-	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
-		struct pipeline_policy_view *v = &pr->views[i];
-
-		/*
-		 * Marked stale, not dropped: the next request re-reads it, and if the
-		 * store cannot answer at that moment (a notification can arrive just
-		 * as the database returns) the last policy stays in force.
-		 */
-		if (v->used && v->type == type && strcmp(v->provider, provider) == 0)
-			v->loaded_ns = 0;
-	}
-	pthread_mutex_unlock(&pr->views_lock);
+	pipeline_policy_view_changed(pr->policies, provider, type);
 }
 
 /*
@@ -588,11 +664,14 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 	if (pr == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	pr->srv = srv;
-	if ((pr->trusts = lru_new(PIPELINE_TRUST_VIEWS, &TRUST_SLOT)) == NULL) {
+	if ((pr->trusts = lru_new(PIPELINE_TRUST_VIEWS, &TRUST_SLOT)) == NULL ||
+	    (pr->policies = pipeline_policy_views_new()) == NULL) {
+		lru_free(pr->trusts);
 		free(pr);
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	}
 	if (pthread_mutex_init(&pr->views_lock, NULL) != 0) {
+		pipeline_policy_views_free(pr->policies);
 		lru_free(pr->trusts);
 		free(pr);
 		return attest_err_set(err, ATTEST_E_INTERNAL, "pipeline.lock", "cannot create a mutex");
@@ -614,6 +693,7 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 		rc = attest_tcbbaselines_register(r, pr, err);
 	if (rc != ATTEST_OK) {
 		pipeline_ctx_free(pr->ctx);
+		pipeline_policy_views_free(pr->policies);
 		lru_free(pr->trusts);
 		pthread_mutex_destroy(&pr->views_lock);
 		free(pr);
@@ -630,8 +710,7 @@ void pipeline_shutdown(struct srv *srv)
 	if (pr == NULL)
 		return;
 	pipeline_ctx_free(pr->ctx);
-	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++)
-		view_clear(&pr->views[i]);
+	pipeline_policy_views_free(pr->policies);
 	lru_free(pr->trusts);
 	pthread_mutex_destroy(&pr->views_lock);
 	free(pr);

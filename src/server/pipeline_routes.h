@@ -29,15 +29,33 @@ struct srv;
 #define PIPELINE_POLICY_VIEWS	    128
 #define PIPELINE_POLICY_VIEW_TTL_MS 500
 
-struct pipeline_policy_view {
-	bool used;
-	char provider[64];
-	enum maa_type type;
-	uint64_t loaded_ns; /* monotonic */
-	char *text;	    /* NULL: the type's default */
-	char *signer;	    /* JWK text of the signer, or NULL */
-	bool stale_warned;  /* the fallback to this view was logged */
-};
+struct pipeline_policy_views;
+
+/* PIPELINE_POLICY_VIEWS views; NULL out of memory. Free with pipeline_policy_views_free (NULL is fine). */
+struct pipeline_policy_views *pipeline_policy_views_new(void);
+void pipeline_policy_views_free(struct pipeline_policy_views *v);
+
+/*
+ * The view of (provider, type), copied out: *text (NULL: the type's
+ * default) and *signer (the signer's JWK text, or NULL), both malloc'd,
+ * the caller's. any_age false: only a view loaded within
+ * PIPELINE_POLICY_VIEW_TTL_MS before now_ns and not marked changed since;
+ * true (the store is unreachable): whatever its age, *first_stale saying
+ * whether this is the first time the view is served so (to be logged
+ * once). ATTEST_OK, ATTEST_E_NOT_FOUND (no such view), ATTEST_E_NOMEM.
+ * Thread-safe, as the two below.
+ */
+int pipeline_policy_view_get(struct pipeline_policy_views *v, const char *provider, enum maa_type type,
+			     uint64_t now_ns, bool any_age, char **text, char **signer, bool *first_stale);
+/*
+ * Remembers what the store said for (provider, type) at now_ns (text NULL:
+ * no policy set, the default), replacing that view; full, the view loaded
+ * longest ago goes. Best effort: out of memory only skips the cache.
+ */
+void pipeline_policy_view_put(struct pipeline_policy_views *v, const char *provider, enum maa_type type,
+			      const char *text, const char *signer, uint64_t now_ns);
+/* Marks the view of (provider, type) changed: read again at its next use, kept as the fallback. */
+void pipeline_policy_view_changed(struct pipeline_policy_views *v, const char *provider, enum maa_type type);
 
 /*
  * The providers' registered trust (provider_trust.h) parsed once per
@@ -56,9 +74,9 @@ struct pipeline_routes {
 	struct srv *srv;
 	struct pipeline_ctx *ctx;
 	pthread_mutex_t views_lock;
-	struct pipeline_policy_view views[PIPELINE_POLICY_VIEWS];
-	uint64_t settings_warned_ns; /* last "unreadable provider settings" log line (views_lock) */
-	struct lru *trusts;	     /* the trust views (above); its own lock */
+	struct pipeline_policy_views *policies; /* the policy views (above); their own lock */
+	uint64_t settings_warned_ns;		/* last "unreadable provider settings" log line (views_lock) */
+	struct lru *trusts;			/* the trust views (above); its own lock */
 };
 
 /*

@@ -553,7 +553,7 @@ static void add_under_hit_order_renews_what_it_finds(void **state)
 
 	(void)state;
 	assert_true(add(l, &y, 1, 1, NULL));
-	assert_true(add(l, &y, 2, 2, NULL)); /* order now 1 (most recent) .. 2 (least) */
+	assert_true(add(l, &y, 2, 2, NULL));  /* order now 1 (most recent) .. 2 (least) */
 	assert_false(add(l, &y, 2, 3, NULL)); /* found: 2 becomes the most recent */
 	assert_true(add(l, &y, 3, 3, NULL));  /* full: 1 goes */
 	assert_false(has(l, 1));
@@ -604,7 +604,7 @@ static void a_full_cache_of_pinned_entries_refuses_stores_and_the_slot_stays_the
 	pins.key[1] = pins.key[2] = true;
 	t = put_as(l, &y, 3, 3, &stored);
 	assert_false(stored);
-	assert_int_equal(y.released[t], 1);		  /* released by put_as: the caller's */
+	assert_int_equal(y.released[t], 1);			  /* released by put_as: the caller's */
 	assert_int_equal(add_as(l, &y, 4, 4, NULL), ADD_REFUSED); /* found() not called */
 	assert_int_equal(add_as(l, &y, 1, 9, &v), ADD_FOUND);	  /* a stored key is still found */
 	assert_int_equal(v, 1);
@@ -813,7 +813,8 @@ static void model_step(struct lru *l, struct tally *y, struct model *m, struct p
 
 		if (a != want_a || got != want)
 			fail_msg("cap %zu order %d step %d add %d: lru %d %lld, model %d %lld", m->cap,
-				 (int)m->order, step, k, (int)a, (long long)got, (int)want_a, (long long)want);
+				 (int)m->order, step, k, (int)a, (long long)got, (int)want_a,
+				 (long long)want);
 	} else if (op == 6) {
 		pins->key[k] = !pins->key[k];
 	} else {
@@ -821,8 +822,8 @@ static void model_step(struct lru *l, struct tally *y, struct model *m, struct p
 		bool hit = model_get(m, k, v, &want);
 
 		if (get_as(l, k, v, &got) != hit || got != want)
-			fail_msg("cap %zu order %d step %d key %d: lru %lld, model %lld", m->cap, (int)m->order,
-				 step, k, (long long)got, (long long)want);
+			fail_msg("cap %zu order %d step %d key %d: lru %lld, model %lld", m->cap,
+				 (int)m->order, step, k, (long long)got, (long long)want);
 	}
 }
 
@@ -1104,7 +1105,8 @@ static void pfound(const void *slot, void *arg)
 	(void)plook(slot, arg);
 }
 
-/* Key `want`'s object with this thread as one of its users; *own: a private one (the cache was full of pinned). */
+/* Key `want`'s object with this thread as one of its users; *own: a private one (the cache was full of
+ * pinned). */
 static struct pobj *puse_take(struct prace *r, uint8_t want, bool *own)
 {
 	uint8_t k[LRU_KEY_SIZE];
@@ -1141,7 +1143,8 @@ static void *prace_thread(void *arg)
 
 	pthread_barrier_wait(&r->go);
 	for (int i = 0; i < OPS / 2; i++) {
-		uint8_t a = (uint8_t)(next_rand(&seed) % KEYS), b = (uint8_t)((a + 1 + next_rand(&seed) % (KEYS - 1)) % KEYS);
+		uint8_t a = (uint8_t)(next_rand(&seed) % KEYS),
+			b = (uint8_t)((a + 1 + next_rand(&seed) % (KEYS - 1)) % KEYS);
 		bool own_a, own_b;
 		struct pobj *oa = puse_take(r, a, &own_a), *ob = oa ? puse_take(r, b, &own_b) : NULL;
 
