@@ -17,6 +17,7 @@
 #include "collateral/collateral.h"
 #include "collateral/kds.h"
 #include "collateral/pcs.h"
+#include "evidence/tpm_protocol.h"
 #include "server/attest_certificates.h"
 #include "server/attest_mgmt.h"
 #include "server/attest_policies.h"
@@ -501,7 +502,7 @@ void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *prov
 static int tpm_key_load(struct pipeline_ctx *ctx, struct store *st, struct attest_err *err)
 {
 	char *hex = NULL;
-	uint8_t key[sizeof(ctx->tpm_key)];
+	uint8_t key[TPM_PROTO_KEY_LEN];
 	char fresh[2 * sizeof(key) + 1];
 	int rc = store_meta_get(st, TPM_KEY_META, &hex, err);
 
@@ -522,13 +523,16 @@ static int tpm_key_load(struct pipeline_ctx *ctx, struct store *st, struct attes
 	}
 	if (rc != ATTEST_OK)
 		return rc;
-	rc = hex_decode_to(hex, strlen(hex), ctx->tpm_key, sizeof(ctx->tpm_key));
+	rc = hex_decode_to(hex, strlen(hex), key, sizeof(key));
 	mem_free_secret(hex, strlen(hex));
-	if (rc != ATTEST_OK)
+	if (rc != ATTEST_OK) {
+		OPENSSL_cleanse(key, sizeof(key));
 		return attest_err_set(err, ATTEST_E_PARSE, "pipeline.tpm.key",
 				      "the stored TPM service key is malformed");
-	ctx->tpm_key_set = true;
-	return ATTEST_OK;
+	}
+	rc = pipeline_ctx_set_tpm_key(ctx, key, err);
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
 }
 
 /* Trust anchors and collateral from the configuration (test/dev options). */
