@@ -20,6 +20,7 @@
 
 struct pooled_ctx {
 	EVP_PKEY_CTX *ctx;
+	EVP_MD_CTX *mdc; /* the message's digest, kept too (re-initialised per check) */
 	const EVP_MD *md;
 	int pad, salt_len;
 };
@@ -55,58 +56,73 @@ void verify_pool_free(struct verify_pool *p)
 {
 	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		EVP_PKEY_CTX_free(p->idle[i].ctx);
+		EVP_MD_CTX_free(p->idle[i].mdc);
+	}
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
 
-/* An idle context made for these parameters, taken out of the pool; NULL when there is none. */
-static EVP_PKEY_CTX *take(struct verify_pool *p, const EVP_MD *md, int pad, int salt_len)
+/* An idle context made for these parameters, taken out of the pool (ctx NULL when there is none). */
+static struct pooled_ctx take(struct verify_pool *p, const EVP_MD *md, int pad, int salt_len)
 {
-	EVP_PKEY_CTX *ctx = NULL;
+	struct pooled_ctx c = {0};
 
 	pthread_mutex_lock(&p->mu);
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->idle[i].md == md && p->idle[i].pad == pad && p->idle[i].salt_len == salt_len) {
-			ctx = p->idle[i].ctx;
+			c = p->idle[i];
 			p->idle[i] = p->idle[--p->n];
 			break;
 		}
 	}
 	pthread_mutex_unlock(&p->mu);
-	return ctx;
+	return c;
 }
 
-static void give_back(struct verify_pool *p, EVP_PKEY_CTX *ctx, const EVP_MD *md, int pad, int salt_len)
+static void pooled_free(struct pooled_ctx *c)
+{
+	EVP_PKEY_CTX_free(c->ctx);
+	EVP_MD_CTX_free(c->mdc);
+	c->ctx = NULL;
+	c->mdc = NULL;
+}
+
+static void give_back(struct verify_pool *p, struct pooled_ctx *c)
 {
 	pthread_mutex_lock(&p->mu);
 	if (p->n < VERIFY_POOL_IDLE) {
-		p->idle[p->n++] = (struct pooled_ctx){.ctx = ctx, .md = md, .pad = pad, .salt_len = salt_len};
-		ctx = NULL;
+		p->idle[p->n++] = *c;
+		c->ctx = NULL;
+		c->mdc = NULL;
 	}
 	pthread_mutex_unlock(&p->mu);
-	EVP_PKEY_CTX_free(ctx);
+	pooled_free(c);
 }
 
 /*
  * A context checking key's signatures over md digests with these
  * parameters: what EVP_DigestVerifyInit sets up, parameter for parameter
- * as in sig.c (the MGF1 digest set only for a key that is not plain RSA).
+ * as in sig.c (the MGF1 digest set only for a key that is not plain RSA),
+ * and a digest context for the message. 0, or -1 with c freed.
  */
-static EVP_PKEY_CTX *make(EVP_PKEY *key, const EVP_MD *md, int pad, int salt_len)
+static int make(EVP_PKEY *key, const EVP_MD *md, int pad, int salt_len, struct pooled_ctx *c)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
 
-	if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx, pad) != 1 ||
+	*c = (struct pooled_ctx){
+	    .ctx = ctx, .mdc = EVP_MD_CTX_new(), .md = md, .pad = pad, .salt_len = salt_len};
+	if (ctx == NULL || c->mdc == NULL || EVP_PKEY_verify_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, pad) != 1 ||
 	    (pad == RSA_PKCS1_PSS_PADDING && EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA &&
 	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1) ||
 	    (pad == RSA_PKCS1_PSS_PADDING && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, salt_len) != 1) ||
 	    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
-		EVP_PKEY_CTX_free(ctx);
-		return NULL;
+		pooled_free(c);
+		return -1;
 	}
-	return ctx;
+	return 0;
 }
 
 int verify_pool_rsa(struct verify_pool *p, EVP_PKEY *key, const EVP_MD *md, int pad, int salt_len,
@@ -114,19 +130,23 @@ int verify_pool_rsa(struct verify_pool *p, EVP_PKEY *key, const EVP_MD *md, int 
 {
 	uint8_t dg[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
-	EVP_PKEY_CTX *ctx;
-	int ok;
+	struct pooled_ctx c;
+	bool ok;
 
 	if (p == NULL || key == NULL || key != p->key || md == NULL || (msg == NULL && msglen > 0) ||
 	    sig == NULL)
 		return -1;
-	if ((ctx = take(p, md, pad, salt_len)) == NULL && (ctx = make(key, md, pad, salt_len)) == NULL) {
+	c = take(p, md, pad, salt_len);
+	if (c.ctx == NULL && make(key, md, pad, salt_len, &c) != 0) {
 		ERR_clear_error();
 		return -1;
 	}
-	ok = EVP_Digest(msg ? msg : (const void *)"", msglen, dg, &dl, md, NULL) == 1 &&
-	     EVP_PKEY_verify(ctx, sig, siglen, dg, dl) == 1;
-	give_back(p, ctx, md, pad, salt_len);
-	ERR_clear_error();
+	ok = EVP_DigestInit_ex(c.mdc, md, NULL) == 1 &&
+	     EVP_DigestUpdate(c.mdc, msg ? msg : "", msglen) == 1 &&
+	     EVP_DigestFinal_ex(c.mdc, dg, &dl) == 1 && EVP_PKEY_verify(c.ctx, sig, siglen, dg, dl) == 1;
+	give_back(p, &c);
+	if (!ok)
+		ERR_clear_error(); /* a refusal leaves its reasons queued; an acceptance, none
+				      (test_verify_pool) */
 	return ok ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "testpki.h"
 
+#include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -82,6 +83,11 @@ static void a_pool_verifies_what_the_ordinary_path_verifies(void **state)
 			assert_int_equal(check(p, s.key, HASH_SHA256, RSA_PKCS1_PSS_PADDING, bad, s.n_pss),
 					 0);
 		}
+		/* A refusal leaves no error queued for the thread's next OpenSSL call, nor does an
+		 * acceptance. */
+		assert_int_equal(ERR_peek_error(), 0);
+		assert_int_equal(check(p, s.key, HASH_SHA256, RSA_PKCS1_PSS_PADDING, s.pss, s.n_pss), 1);
+		assert_int_equal(ERR_peek_error(), 0);
 		/* The ordinary path agrees on every verdict above. */
 		assert_int_equal(
 		    rsa_verify_pss(s.key, HASH_SHA256, MSG, sizeof(MSG), s.pss, s.n_pss, -2, "x", NULL),
