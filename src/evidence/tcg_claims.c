@@ -80,6 +80,8 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
 #define JW_PIECE_MAX  (16u * 1024)
 #define JW_TEXT_CHUNK 4096 /* input bytes of a printable-ASCII or UTF-16 text per piece */
 
+#define JW_TYPE_SLOTS 8
+
 struct jw {
 	struct buf b; /* b.max = TCG_JSON_MAX: the SIPA leaf writer's appends fail past the cap */
 	bool failed;
@@ -91,14 +93,17 @@ struct jw {
 	} key[TPM_BANK_COUNT][2];
 	size_t bank_size[TPM_BANK_COUNT]; /* tpm_bank_size, asked once a text (it is another file's call) */
 	/*
-	 * The last event type named: its name, and when that needs no escape
-	 * and fits, its quoted text padded to a fixed size (copied whole).
+	 * ,"EventType":n,"EventTypeString":"name" of the types met so far, made
+	 * once a text (a log has a handful of types, in runs) and copied whole
+	 * at a fixed size; one slot a type modulo JW_TYPE_SLOTS, n 0 when a
+	 * fragment does not fit (it is then written in place).
 	 */
-	uint32_t tn_type;
-	const char *tn;
-	size_t tn_len;
-	bool tn_plain;
-	char tn_quoted[64];
+	struct jw_frag {
+		bool valid;
+		uint32_t type;
+		size_t n;
+		char s[128];
+	} frag[JW_TYPE_SLOTS];
 };
 
 static const char HEX_PAIRS[513] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -201,10 +206,8 @@ static bool jw_init(struct jw *w, size_t estimate)
 #else
 	w->vectors = false;
 #endif
-	w->tn_type = 0;
-	w->tn = NULL;
-	w->tn_len = 0;
-	w->tn_plain = false;
+	for (size_t i = 0; i < JW_TYPE_SLOTS; i++)
+		w->frag[i].valid = false;
 	memset(w->key, 0, sizeof(w->key));
 	for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
 		const char *name = tpm_bank_name((enum tpm_bank)bk);
@@ -293,6 +296,14 @@ static inline char *put_uint(char *o, uint64_t v)
 	size_t n = 1;
 	char *e;
 
+	if (v < 10) { /* PCR indexes, small fields: most numbers of the text */
+		*o = (char)('0' + v);
+		return o + 1;
+	}
+	if (v < 100) {
+		memcpy(o, DEC_PAIRS + 2 * v, 2);
+		return o + 2;
+	}
 	for (uint64_t p = 10; n < 20 && v >= p; p *= 10)
 		n++;
 	e = o + n;
@@ -589,40 +600,57 @@ static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 	jw_done(w, o);
 }
 
-/*
- * The event type's name, looked up once for a run of events of one type
- * (they come in runs), with whether it can go into the text as it is.
- */
-static void type_name(struct jw *w, uint32_t type)
+/* The EventType and EventTypeString members of an event: at most 13 + 10 + 19 + 6 * name + 2 bytes. */
+static char *put_type(char *o, uint32_t type)
 {
-	if (w->tn != NULL && w->tn_type == type)
-		return;
-	w->tn_type = type;
-	w->tn = tcg_event_type_name(type);
-	w->tn_len = 0;
-	w->tn_plain = w->tn != NULL;
-	if (w->tn != NULL) {
-		w->tn_len = strlen(w->tn);
-		for (size_t i = 0; i < w->tn_len; i++)
-			w->tn_plain &= !needs_escape((unsigned char)w->tn[i]);
-		w->tn_plain &= w->tn_len + 2 <= sizeof(w->tn_quoted);
+	const char *tn = tcg_event_type_name(type);
+
+	o = PUT_LIT(o, ",\"EventType\":");
+	o = put_uint(o, type);
+	o = PUT_LIT(o, ",\"EventTypeString\":");
+	return tn != NULL ? put_str(o, tn, strlen(tn)) : put_hexnum(o, type, 8);
+}
+
+/* The type's fragment slot, made on first use. */
+static const struct jw_frag *type_fragment(struct jw *w, uint32_t type)
+{
+	struct jw_frag *f = &w->frag[(type ^ type >> 24) % JW_TYPE_SLOTS];
+	const char *tn;
+
+	if (f->valid && f->type == type)
+		return f;
+	f->valid = true;
+	f->type = type;
+	f->n = 0;
+	tn = tcg_event_type_name(type);
+	/* the names are the PFP's EV_ identifiers (the longest 32 bytes); anything unforeseen is written in place */
+	if (tn == NULL || strnlen(tn, 51) <= 50) {
+		char t[13 + 10 + 19 + 6 * 50 + 2];
+		size_t n = (size_t)(put_type(t, type) - t);
+
+		if (n <= sizeof(f->s)) {
+			memset(f->s, 0, sizeof(f->s));
+			memcpy(f->s, t, n);
+			f->n = n;
+		}
 	}
-	if (w->tn_plain) {
-		memset(w->tn_quoted, 0, sizeof(w->tn_quoted));
-		w->tn_quoted[0] = '"';
-		memcpy(w->tn_quoted + 1, w->tn, w->tn_len);
-		w->tn_quoted[w->tn_len + 1] = '"';
-	}
+	return f;
 }
 
 /* The event's fixed part: keys, numbers, type name and digests (within JW_FIXED + the digests). */
 static void event_head_write(struct jw *w, const struct tcg_event *ev)
 {
+	const struct jw_frag *f;
 	size_t need;
 	char *o;
 
-	type_name(w, ev->type);
-	need = JW_FIXED + (w->tn_plain ? sizeof(w->tn_quoted) : 6 * w->tn_len + 2);
+	f = type_fragment(w, ev->type);
+	need = JW_FIXED + sizeof(f->s);
+	if (f->n == 0) {
+		const char *tn = tcg_event_type_name(ev->type);
+
+		need += 6 * strlen(tn) + 2;
+	}
 	for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
 		if (ev->digests & (1u << bk))
 			need += 2 * w->bank_size[bk] + sizeof(w->key[0][0].s) + 1;
@@ -632,17 +660,12 @@ static void event_head_write(struct jw *w, const struct tcg_event *ev)
 	o = put_uint(o, ev->seq);
 	o = PUT_LIT(o, ",\"PcrIndex\":");
 	o = put_uint(o, ev->pcr);
-	o = PUT_LIT(o, ",\"EventType\":");
-	o = put_uint(o, ev->type);
-	o = PUT_LIT(o, ",\"EventTypeString\":");
-	if (w->tn == NULL) {
-		o = put_hexnum(o, ev->type, 8);
-	} else if (w->tn_plain) {
+	if (f->n != 0) {
 		/* fixed-size copies: one of a variable length became `rep movs`, a third of the text */
-		memcpy(o, w->tn_quoted, sizeof(w->tn_quoted));
-		o += w->tn_len + 2;
+		memcpy(o, f->s, sizeof(f->s));
+		o += f->n;
 	} else {
-		o = put_str(o, w->tn, w->tn_len);
+		o = put_type(o, ev->type);
 	}
 	o = PUT_LIT(o, ",\"Digests\":{");
 	for (int bk = 0, comma = 0; bk < TPM_BANK_COUNT; bk++) {

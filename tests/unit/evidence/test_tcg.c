@@ -823,8 +823,8 @@ static size_t payload(int k, uint8_t *p)
 	case 5:
 		return uefi_var(p, name, 13, 13, all, 256, 256);
 	case 6: /* 700 bytes of variable data: cut at 512 */
-		memset(p + 600, 0x3c, 700);
-		return uefi_var(p, name, 3, 3, p + 600, 700, 700);
+		memset(p + 4096, 0x3c, 700);
+		return uefi_var(p, name, 3, 3, p + 4096, 700, 700);
 	case 7: /* NameLength past 4096; DataLength past the data */
 		n = uefi_var(p, name, 13, 5000, all, 8, 8);
 		memcpy(p + n, p, n);
