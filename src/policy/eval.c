@@ -532,6 +532,27 @@ static int trace_bindings(struct ectx *x)
 
 static int record_deny(struct ectx *x);
 
+/*
+ * A result's own copy of an uncounted value (a plan's constant, or one of
+ * jansson's true/false/null, which are never counted and never freed).
+ * Scalars are copied directly: json_deep_copy sets up a hash table for its
+ * loop detection (jansson 2.14) even for a string, an allocation and a
+ * release per issued constant that were most of the evaluation's mallocs.
+ * A copied string was valid UTF-8 when the plan was compiled.
+ */
+static json_t *konst_copy(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING: return json_stringn_nocheck(json_string_value(v), json_string_length(v));
+	case JSON_INTEGER: return json_integer(json_integer_value(v));
+	case JSON_REAL: return json_real(json_real_value(v));
+	case JSON_TRUE:
+	case JSON_FALSE:
+	case JSON_NULL: return v; /* jansson's singletons: uncounted, shared by every value of the kind */
+	default: return json_deep_copy(v);
+	}
+}
+
 static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_plan, int type_id, json_t *value,
 		bool ro)
 {
@@ -543,7 +564,7 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 
 	if (value->refcount == (size_t)-1) {
 		/* A constant of the plan (see plan_konsts_immortal): results get their own copy. */
-		json_t *copy = json_deep_copy(value);
+		json_t *copy = konst_copy(value);
 
 		if (copy == NULL) {
 			if (type_owned)

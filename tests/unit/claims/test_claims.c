@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/codec.h"
 #include "claims/claims.h"
 
 #include <stdlib.h>
@@ -128,6 +129,53 @@ static void reserve_keeps_the_bound_and_the_claims(void **state)
 	claim_set_free(s);
 }
 
+/* A set outgrows the claims held in its own allocation at any point without losing one. */
+static void claims_move_out_of_the_set_intact(void **state)
+{
+	for (int split = 0; split < 40; split += 3) {
+		struct claim_set *s = claim_set_new();
+		int i;
+
+		for (i = 0; i < split; i++)
+			assert_int_equal(claim_set_add_int(s, "n", i), ATTEST_OK);
+		assert_int_equal(claim_set_reserve(s, (size_t)split % 7), ATTEST_OK);
+		for (; i < 70; i++)
+			assert_int_equal(claim_set_add_borrowed(s, "n", CLAIM_ISSUER_SERVICE, json_integer(i)), ATTEST_OK);
+		assert_int_equal(claim_set_count(s), 70);
+		for (i = 0; i < 70; i++) {
+			assert_int_equal(json_integer_value(claim_set_at(s, (size_t)i)->value), i);
+			assert_string_equal(claim_set_at(s, (size_t)i)->type, "n");
+		}
+		claim_set_free(s); /* ASan: the inline claims are never freed, the array is */
+	}
+}
+
+/* The hex and base64url adders give the codec's text whatever the length (on the stack or not). */
+static void encoded_values_equal_the_codecs_text_at_every_length(void **state)
+{
+	static const size_t lens[] = {0, 1, 2, 3, 32, 64, 127, 128, 129, 191, 192, 193, 200, 1000};
+	uint8_t bytes[1000];
+
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i * 37 + 11);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		struct claim_set *s = claim_set_new();
+		char *hex = hex_encode(bytes, lens[k]), *u = b64url_encode(bytes, lens[k]);
+
+		assert_non_null(hex);
+		assert_non_null(u);
+		assert_int_equal(claim_set_add_hex(s, "h", bytes, lens[k]), ATTEST_OK);
+		assert_int_equal(claim_set_add_b64url(s, "u", bytes, lens[k]), ATTEST_OK);
+		assert_string_equal(json_string_value(claim_set_get(s, "h")), hex);
+		assert_int_equal(json_string_length(claim_set_get(s, "h")), strlen(hex));
+		assert_string_equal(json_string_value(claim_set_get(s, "u")), u);
+		assert_int_equal(json_string_length(claim_set_get(s, "u")), strlen(u));
+		free(hex);
+		free(u);
+		claim_set_free(s);
+	}
+}
+
 /* An issuer given as the pointer a claim of another set carries is the same issuer. */
 static void issuers_from_another_set_are_kept(void **state)
 {
@@ -211,6 +259,8 @@ int main(void)
 	    cmocka_unit_test(null_value_is_refused),
 	    cmocka_unit_test(set_is_bounded),
 	    cmocka_unit_test(reserve_keeps_the_bound_and_the_claims),
+	    cmocka_unit_test(claims_move_out_of_the_set_intact),
+	    cmocka_unit_test(encoded_values_equal_the_codecs_text_at_every_length),
 	    cmocka_unit_test(issuers_from_another_set_are_kept),
 	    cmocka_unit_test(to_json_groups_repeated_types_into_arrays),
 	    cmocka_unit_test(copy_is_independent_and_shares_values),

@@ -910,6 +910,36 @@ static void explain_counts_no_reference_per_claim(void **state)
 	claim_set_free(in);
 }
 
+/* Issued constants are the result's own counted copies, equal to the policy's, and outlive the plan. */
+static void issued_constants_are_the_results_own_copies(void **state)
+{
+	struct claim_set *in = set_of("{\"x\": 1}");
+	struct policy_plan *p = compile_ok("version=1.2; authorizationrules{=> permit();}; issuancerules{\n"
+					   "=> issue(type=\"s\", value=\"caf\u00e9 \\\"q\\\"\");\n"
+					   "=> issue(type=\"i\", value=-42);\n"
+					   "=> issue(type=\"t\", value=true);\n"
+					   "=> issue(type=\"f\", value=false);\n"
+					   "=> issueproperty(type=\"p\", value=\"prop\");\n"
+					   "};");
+	struct policy_result *r = eval_ok(p, in, 0), *again = eval_ok(p, in, POLICY_EVAL_EXPLAIN);
+	const json_t *s = claim_set_get(r->outgoing, "s");
+
+	assert_string_equal(set_json(r->outgoing),
+			    "{\"s\":\"caf\u00e9 \\\"q\\\"\",\"i\":-42,\"t\":true,\"f\":false}");
+	assert_string_equal(json_string_value(s), "caf\u00e9 \"q\"");
+	assert_int_equal(json_string_length(s), strlen("caf\u00e9 \"q\""));
+	assert_int_equal(s->refcount, 1); /* counted: not the plan's uncounted constant */
+	assert_int_equal(claim_set_get(r->outgoing, "i")->refcount, 1);
+	assert_ptr_not_equal(claim_set_get(again->outgoing, "s"), s); /* each result its own */
+	assert_string_equal(json_string_value(claim_set_get(r->properties, "p")), "prop");
+	policy_plan_free(p); /* the results keep the plan; their values are theirs */
+	policy_result_free(again);
+	assert_string_equal(json_string_value(s), "caf\u00e9 \"q\"");
+	assert_true(json_is_true(claim_set_get(r->outgoing, "t")));
+	policy_result_free(r);
+	claim_set_free(in);
+}
+
 static void reason_is_truncated_safely(void **state)
 {
 	struct claim_set *in = sgx_claims(2, false, REF_HEX64_A);
@@ -1049,6 +1079,7 @@ int main(void)
 		cmocka_unit_test(explain_lists_bindings_of_the_first_firing),
 		cmocka_unit_test(explain_result_outlives_its_incoming_set),
 		cmocka_unit_test(explain_counts_no_reference_per_claim),
+		cmocka_unit_test(issued_constants_are_the_results_own_copies),
 		cmocka_unit_test(reason_is_truncated_safely),
 		cmocka_unit_test(long_values_are_abbreviated_in_reasons),
 		cmocka_unit_test(default_sgx_policy_reproduces_real_token_policy_claims),
