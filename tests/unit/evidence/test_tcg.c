@@ -1042,6 +1042,52 @@ static void events_text_of_exactly_the_cap_is_kept_and_one_byte_more_refused(voi
 	assert_null(cap_text(leaf + 1, chars, &len));
 }
 
+/*
+ * Strings longer than the writer's 4096-byte pieces: printable ASCII with
+ * quotes at the piece boundaries, UTF-16 ended by a NUL in its third piece
+ * and one without a NUL, a UEFI variable name of 4096 characters.
+ */
+static void long_texts_across_the_writers_pieces_are_what_jansson_dumps(void **state)
+{
+	static const size_t sizes[] = {4095, 4096, 4097, 8191, 8192, 12289};
+	struct devplat_tcg_log dl;
+	struct tcg_log *l = NULL;
+	uint8_t *p = malloc(3 * 4096 + 64);
+	uint16_t *name = malloc(4096 * sizeof(*name));
+
+	(void)state;
+	assert_int_equal(devplat_tcg_log_init(&dl), 0);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+
+		for (size_t i = 0; i < n; i++)
+			p[i] = (uint8_t)(i % 7 == 0 ? '"' : i % 11 == 0 ? '\\' : i % 13 == 0 ? 0x05 : 'a' + i % 26);
+		p[4095] = '"', p[n - 1] = '\\';
+		assert_int_equal(devplat_tcg_log_add(&dl, 1, EV_ACTION, p, n), 0);
+		assert_int_equal(devplat_tcg_log_add(&dl, 2, EV_S_CRTM_VERSION, p, n), 0);
+		if (n > 8200) {
+			p[8200] = 0, p[8201] = 0; /* a NUL unit in the third piece */
+			assert_int_equal(devplat_tcg_log_add(&dl, 3, EV_S_CRTM_VERSION, p, n), 0);
+		}
+	}
+	for (size_t i = 0; i < 4096; i++)
+		name[i] = (uint16_t)(i % 5 == 0 ? '"' : i % 9 == 0 ? 0x263a : 'A' + i % 26);
+	{
+		uint8_t *v = malloc(32 + 2 * 4096 + 3);
+
+		assert_int_equal(devplat_tcg_log_add(&dl, 7, EV_EFI_VARIABLE_DRIVER_CONFIG, v,
+						     uefi_var(v, name, 4096, 4096, (const uint8_t *)"xyz", 3, 3)),
+				 0);
+		free(v);
+	}
+	assert_int_equal(tcg_log_parse(dl.log.p, dl.log.len, &l, NULL), ATTEST_OK);
+	events_text_matches_reference("long texts", l);
+	tcg_log_free(l);
+	devplat_tcg_log_free(&dl);
+	free(name);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1069,6 +1115,7 @@ int main(void)
 	    cmocka_unit_test(events_text_of_every_real_log_is_what_jansson_dumps),
 	    cmocka_unit_test(events_text_of_every_type_payload_and_escape_is_what_jansson_dumps),
 	    cmocka_unit_test(pcrs_text_is_what_jansson_dumps),
+	    cmocka_unit_test(long_texts_across_the_writers_pieces_are_what_jansson_dumps),
 	    cmocka_unit_test(text_hex_paths_agree_with_printf_on_every_byte),
 	    cmocka_unit_test(events_text_of_exactly_the_cap_is_kept_and_one_byte_more_refused),
 	};
