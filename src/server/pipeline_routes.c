@@ -46,74 +46,104 @@ static int sign_for_request(void *arg, const char *jku, const json_t *claims, ch
 
 /* ---- the policy views (pipeline_routes.h) ---------------------------------------------- */
 
+/*
+ * The views are the one cache skeleton (base/lru.h) in store order: a
+ * view read again from the store is stored again, so when full the view
+ * loaded longest ago goes, as the linear table did. A slot is a pointer to
+ * the view (what a lookup marks in it, under the skeleton's lock); the key
+ * is the provider's name zero-padded with the type in the last byte, or
+ * beyond 30 characters the SHA-256 of the name and the type, and the whole
+ * name and the type are compared on lookup.
+ */
 struct pview {
-	bool used;
 	char provider[64];
 	enum maa_type type;
-	uint64_t loaded_ns; /* monotonic; 0: marked changed */
+	uint64_t loaded_ns; /* monotonic */
+	bool changed;	    /* marked changed since: read again, kept as the fallback */
+	bool stale_warned;  /* served past its age once (logged) */
 	char *text;	    /* NULL: the type's default */
 	char *signer;	    /* JWK text of the signer, or NULL */
-	bool stale_warned;  /* served past its age once (logged) */
 };
 
 struct pipeline_policy_views {
-	pthread_mutex_t lock;
-	struct pview v[PIPELINE_POLICY_VIEWS];
+	struct lru *lru;
 };
+
+static struct pview *pview_of(const void *slot)
+{
+	struct pview *v;
+
+	memcpy(&v, slot, sizeof(v));
+	return v;
+}
+
+static void pview_free(struct pview *v)
+{
+	if (v == NULL)
+		return;
+	free(v->text);
+	free(v->signer);
+	free(v);
+}
+
+static void pview_release(void *slot, void *arg)
+{
+	(void)arg;
+	pview_free(pview_of(slot));
+}
+
+static const struct lru_type PVIEW_SLOT = {
+    .slot_size = sizeof(struct pview *), .order = LRU_ORDER_STORE, .release = pview_release};
 
 struct pipeline_policy_views *pipeline_policy_views_new(void)
 {
 	struct pipeline_policy_views *v = calloc(1, sizeof(*v));
 
-	if (v != NULL && pthread_mutex_init(&v->lock, NULL) != 0) {
+	if (v != NULL && (v->lru = lru_new(PIPELINE_POLICY_VIEWS, &PVIEW_SLOT)) == NULL) {
 		free(v);
 		return NULL;
 	}
 	return v;
 }
 
-static void view_clear(struct pview *v)
-{
-	free(v->text);
-	free(v->signer);
-	memset(v, 0, sizeof(*v));
-}
-
 void pipeline_policy_views_free(struct pipeline_policy_views *v)
 {
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++)
-		view_clear(&v->v[i]);
-	pthread_mutex_destroy(&v->lock);
+	lru_free(v->lru);
 	free(v);
 }
 
-/* The view of (provider, type), or NULL (lock held). */
-static struct pview *view_find(struct pipeline_policy_views *vs, const char *provider, enum maa_type type)
+bool pipeline_view_name_init(struct pipeline_view_name *vn, const char *name)
 {
-	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
-		struct pview *v = &vs->v[i];
-
-		if (v->used && v->type == type && strcmp(v->provider, provider) == 0)
-			return v;
-	}
-	return NULL;
+	vn->name = name;
+	vn->len = strnlen(name, 64);
+	vn->hashed = vn->len >= PIPELINE_VIEW_NAME_INLINE && vn->len < 64 &&
+		     sha256(name, vn->len, vn->digest) == ATTEST_OK;
+	/* not hashed beyond the inline length: no view is kept of the name (pview_key, trust_key) */
+	return vn->len < PIPELINE_VIEW_NAME_INLINE || vn->hashed;
 }
 
-/* A slot for a new view: a free one, else the oldest (lock held). */
-static struct pview *view_slot(struct pipeline_policy_views *vs)
+/*
+ * The skeleton's key of (provider, type): the name zero-padded, the type
+ * in the last byte (1 + type: never a name's zero padding); beyond 30
+ * characters the name's SHA-256 with 1 + type added into its last byte
+ * (distinct names differ in the other 31 bytes too). False for a name of
+ * 64 characters or more.
+ */
+static bool pview_key(const struct pipeline_view_name *vn, enum maa_type type, uint8_t key[LRU_KEY_SIZE])
 {
-	struct pview *oldest = &vs->v[0];
-
-	for (size_t i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
-		if (!vs->v[i].used)
-			return &vs->v[i];
-		if (vs->v[i].loaded_ns < oldest->loaded_ns)
-			oldest = &vs->v[i];
+	if (vn->len >= 64 || (vn->len >= PIPELINE_VIEW_NAME_INLINE && !vn->hashed))
+		return false;
+	if (vn->hashed) {
+		memcpy(key, vn->digest, LRU_KEY_SIZE);
+		key[LRU_KEY_SIZE - 1] ^= (uint8_t)(1 + (unsigned)type);
+		return true;
 	}
-	view_clear(oldest);
-	return oldest;
+	memset(key, 0, LRU_KEY_SIZE);
+	memcpy(key, vn->name, vn->len);
+	key[LRU_KEY_SIZE - 1] = (uint8_t)(1 + (unsigned)type);
+	return true;
 }
 
 static int dup_or_null(const char *s, char **out)
@@ -122,73 +152,101 @@ static int dup_or_null(const char *s, char **out)
 	return s != NULL && *out == NULL ? ATTEST_E_NOMEM : ATTEST_OK;
 }
 
-int pipeline_policy_view_get(struct pipeline_policy_views *vs, const char *provider, enum maa_type type,
-			     uint64_t now_ns, bool any_age, char **text, char **signer, bool *first_stale)
+/* One lookup: the pair wanted, what may be served, and the copies made. */
+struct pview_look {
+	const char *provider;
+	enum maa_type type;
+	uint64_t now_ns;
+	bool any_age, mark_changed;
+	int rc; /* of the copies */
+	char *text, *signer;
+	bool first_stale;
+};
+
+static bool pview_is(const struct pview *v, const struct pview_look *q)
 {
-	struct pview *v;
+	return v->type == q->type && strcmp(v->provider, q->provider) == 0;
+}
+
+/* Serves the view if it may be (copies made under the skeleton's lock). */
+static enum lru_verdict pview_look(const void *slot, void *arg)
+{
+	struct pview *v = pview_of(slot);
+	struct pview_look *q = arg;
+
+	if (!pview_is(v, q))
+		return LRU_MISS;
+	if (q->mark_changed) {
+		v->changed = true;
+		return LRU_MISS;
+	}
+	if (!q->any_age &&
+	    (v->changed || q->now_ns - v->loaded_ns > (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u))
+		return LRU_MISS;
+	q->rc = dup_or_null(v->text, &q->text);
+	if (q->rc == ATTEST_OK && v->text != NULL)
+		q->rc = dup_or_null(v->signer, &q->signer);
+	if (q->rc == ATTEST_OK && q->any_age && !v->stale_warned)
+		v->stale_warned = q->first_stale = true;
+	return LRU_HIT;
+}
+
+int pipeline_policy_view_get(struct pipeline_policy_views *vs, const struct pipeline_view_name *provider,
+			     enum maa_type type, uint64_t now_ns, bool any_age, char **text, char **signer,
+			     bool *first_stale)
+{
+	struct pview_look q = {
+	    .provider = provider->name, .type = type, .now_ns = now_ns, .any_age = any_age};
+	uint8_t key[LRU_KEY_SIZE];
 	int rc = ATTEST_E_NOT_FOUND;
 
 	*text = *signer = NULL;
-	if (first_stale != NULL)
-		*first_stale = false;
-	pthread_mutex_lock(&vs->lock);
-	v = view_find(vs, provider, type);
-	if (v != NULL &&
-	    (any_age || now_ns - v->loaded_ns <= (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u)) {
-		rc = dup_or_null(v->text, text);
-		if (rc == ATTEST_OK && v->text != NULL)
-			rc = dup_or_null(v->signer, signer);
-		if (rc == ATTEST_OK && any_age && !v->stale_warned) {
-			v->stale_warned = true;
-			if (first_stale != NULL)
-				*first_stale = true;
-		}
-	}
-	pthread_mutex_unlock(&vs->lock);
+	if (pview_key(provider, type, key) && lru_get(vs->lru, key, pview_look, &q))
+		rc = q.rc;
 	if (rc != ATTEST_OK) {
-		free(*text);
-		free(*signer);
-		*text = *signer = NULL;
+		free(q.text);
+		free(q.signer);
+		return rc;
 	}
-	return rc;
+	*text = q.text; /* transferred */
+	*signer = q.signer;
+	if (first_stale != NULL)
+		*first_stale = q.first_stale;
+	return ATTEST_OK;
 }
 
-void pipeline_policy_view_put(struct pipeline_policy_views *vs, const char *provider, enum maa_type type,
-			      const char *text, const char *signer, uint64_t now_ns)
+void pipeline_policy_view_put(struct pipeline_policy_views *vs, const struct pipeline_view_name *provider,
+			      enum maa_type type, const char *text, const char *signer, uint64_t now_ns)
 {
+	uint8_t key[LRU_KEY_SIZE];
 	struct pview *v;
 
-	pthread_mutex_lock(&vs->lock);
-	v = view_find(vs, provider, type);
-	if (v != NULL)
-		view_clear(v);
-	v = view_slot(vs);
-	v->text = text ? strdup(text) : NULL;
-	v->signer = text && signer ? strdup(signer) : NULL;
-	if ((text == NULL || v->text != NULL) && (text == NULL || signer == NULL || v->signer != NULL)) {
-		v->used = true;
-		snprintf(v->provider, sizeof(v->provider), "%s", provider);
-		v->type = type;
-		v->loaded_ns = now_ns;
-	} else {
-		view_clear(v);
+	if (!pview_key(provider, type, key) || (v = calloc(1, sizeof(*v))) == NULL)
+		return;
+	memcpy(v->provider, provider->name, provider->len); /* under 64 characters (pview_key); zeros after */
+	v->type = type;
+	v->loaded_ns = now_ns;
+	if (dup_or_null(text, &v->text) != ATTEST_OK ||
+	    (text != NULL && dup_or_null(signer, &v->signer) != ATTEST_OK)) {
+		pview_free(v);
+		return;
 	}
-	pthread_mutex_unlock(&vs->lock);
+	lru_put(vs->lru, key, &v); /* the view is the skeleton's now; the pair's previous one is released */
 }
 
-void pipeline_policy_view_changed(struct pipeline_policy_views *vs, const char *provider, enum maa_type type)
+void pipeline_policy_view_changed(struct pipeline_policy_views *vs, const struct pipeline_view_name *provider,
+				  enum maa_type type)
 {
-	struct pview *v;
+	struct pview_look q = {.provider = provider->name, .type = type, .mark_changed = true};
+	uint8_t key[LRU_KEY_SIZE];
 
-	pthread_mutex_lock(&vs->lock);
 	/*
-	 * Marked stale, not dropped: the next request re-reads it, and if the
-	 * store cannot answer at that moment (a notification can arrive just
-	 * as the database returns) the last policy stays in force.
+	 * Marked, not dropped: the next request re-reads it, and if the store
+	 * cannot answer at that moment (a notification can arrive just as the
+	 * database returns) the last policy stays in force.
 	 */
-	if ((v = view_find(vs, provider, type)) != NULL)
-		v->loaded_ns = 0;
-	pthread_mutex_unlock(&vs->lock);
+	if (pview_key(provider, type, key))
+		lru_get(vs->lru, key, pview_look, &q);
 }
 
 /* ---- the policy of a request ---------------------------------------------------------------- */
@@ -239,14 +297,15 @@ static int copy_out(const char *text, const char *signer, struct policy_copy *ou
  * this node loaded for (provider, type) stays in force, said once in the
  * log per view. ATTEST_E_IO when this node never loaded one.
  */
-static int stale_policy(struct pipeline_routes *pr, struct http_request *req, enum maa_type type,
-			struct policy_copy *out, struct attest_err *err)
+static int stale_policy(struct pipeline_routes *pr, struct http_request *req,
+			const struct pipeline_view_name *vn, enum maa_type type, struct policy_copy *out,
+			struct attest_err *err)
 {
 	char *text, *signer;
 	bool warn = false;
 	struct attest_err copy_err;
-	int rc = pipeline_policy_view_get(pr->policies, req->provider->name, type, time_mono_ns(), true, &text,
-					  &signer, &warn);
+	int rc =
+	    pipeline_policy_view_get(pr->policies, vn, type, time_mono_ns(), true, &text, &signer, &warn);
 
 	attest_err_clear(&copy_err);
 	if (rc == ATTEST_OK)
@@ -262,14 +321,14 @@ static int stale_policy(struct pipeline_routes *pr, struct http_request *req, en
 }
 
 /* The provider's policy for the type (text NULL = default) and its signer JWK. */
-static int provider_policy(struct pipeline_routes *pr, struct http_request *req, enum maa_type type,
-			   struct policy_copy *out, struct attest_err *err)
+static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
+			   const struct pipeline_view_name *vn, enum maa_type type, struct policy_copy *out,
+			   struct attest_err *err)
 {
 	uint64_t now_ns = time_mono_ns();
 	struct store_policy pol = {0};
 	char *text, *signer;
-	int rc = pipeline_policy_view_get(pr->policies, req->provider->name, type, now_ns, false, &text, &signer,
-					  NULL);
+	int rc = pipeline_policy_view_get(pr->policies, vn, type, now_ns, false, &text, &signer, NULL);
 
 	if (rc == ATTEST_OK)
 		return policy_from(text, signer, out, err);
@@ -278,16 +337,16 @@ static int provider_policy(struct pipeline_routes *pr, struct http_request *req,
 	rc = store_policy_get(req->srv->store, req->provider->name, maa_type_name(type), &pol, err);
 	if (rc == ATTEST_E_NOT_FOUND) {
 		attest_err_clear(err);
-		pipeline_policy_view_put(pr->policies, req->provider->name, type, NULL, NULL, now_ns);
+		pipeline_policy_view_put(pr->policies, vn, type, NULL, NULL, now_ns);
 		return copy_out(NULL, NULL, out, err);
 	}
 	if (rc == ATTEST_E_IO)
-		return stale_policy(pr, req, type, out, err);
+		return stale_policy(pr, req, vn, type, out, err);
 	if (rc != ATTEST_OK)
 		return rc;
 	rc = copy_out(pol.text, pol.signer && pol.signer[0] ? pol.signer : NULL, out, err);
 	if (rc == ATTEST_OK)
-		pipeline_policy_view_put(pr->policies, req->provider->name, type, pol.text,
+		pipeline_policy_view_put(pr->policies, vn, type, pol.text,
 					 pol.signer && pol.signer[0] ? pol.signer : NULL, now_ns);
 	store_policy_clear(&pol);
 	return rc;
@@ -331,13 +390,15 @@ static void trust_slot_release(void *slot, void *arg)
 static const struct lru_type TRUST_SLOT = {
     .slot_size = sizeof(struct trust_slot), .order = LRU_ORDER_USE, .release = trust_slot_release};
 
-static bool trust_key(const char *provider, uint8_t key[LRU_KEY_SIZE])
+static bool trust_key(const struct pipeline_view_name *vn, uint8_t key[LRU_KEY_SIZE])
 {
-	size_t n = strlen(provider);
-
-	if (n > LRU_KEY_SIZE)
-		return sha256(provider, n, key) == ATTEST_OK;
-	strncpy((char *)key, provider, LRU_KEY_SIZE); /* the name, then zeros to the end */
+	if (vn->len > LRU_KEY_SIZE) {
+		if (vn->hashed) /* the name's SHA-256, computed once for the request */
+			memcpy(key, vn->digest, LRU_KEY_SIZE);
+		return vn->hashed;
+	}
+	memset(key, 0, LRU_KEY_SIZE); /* the name, then zeros to the end */
+	memcpy(key, vn->name, vn->len);
 	return true;
 }
 
@@ -361,27 +422,27 @@ static enum lru_verdict trust_look(const void *slot, void *arg)
 }
 
 /* The cached view of (provider, settings hash), with a reference taken, or NULL. */
-static struct pipeline_trust_ref *trust_find(struct pipeline_routes *pr, const char *provider,
+static struct pipeline_trust_ref *trust_find(struct pipeline_routes *pr, const struct pipeline_view_name *vn,
 					     const uint8_t hash[32])
 {
-	struct trust_look q = {.provider = provider, .hash = hash};
+	struct trust_look q = {.provider = vn->name, .hash = hash};
 	uint8_t key[LRU_KEY_SIZE];
 
-	if (!trust_key(provider, key) || !lru_get(pr->trusts, key, trust_look, &q))
+	if (!trust_key(vn, key) || !lru_get(pr->trusts, key, trust_look, &q))
 		return NULL;
 	return q.ref;
 }
 
 /* Keeps t (one more reference) as the view of (provider, hash), replacing that provider's view. */
-static void trust_keep(struct pipeline_routes *pr, const char *provider, const uint8_t hash[32],
-		       struct pipeline_trust_ref *t)
+static void trust_keep(struct pipeline_routes *pr, const struct pipeline_view_name *vn,
+		       const uint8_t hash[32], struct pipeline_trust_ref *t)
 {
 	struct trust_slot s = {.ref = t};
 	uint8_t key[LRU_KEY_SIZE];
 
-	if (strlen(provider) >= sizeof(s.provider) || !trust_key(provider, key))
+	if (vn->len >= sizeof(s.provider) || !trust_key(vn, key))
 		return; /* not kept: parsed again next time */
-	memcpy(s.provider, provider, strlen(provider) + 1);
+	memcpy(s.provider, vn->name, vn->len + 1);
 	memcpy(s.settings_hash, hash, 32);
 	atomic_fetch_add(&t->n, 1); /* the view's, before another thread can see it */
 	lru_put(pr->trusts, key, &s);
@@ -395,6 +456,7 @@ static void trust_keep(struct pipeline_routes *pr, const char *provider, const u
  * provider failing. Release *ref with trust_release.
  */
 static const struct evidence_tenant *provider_tenant(struct pipeline_routes *pr, struct http_request *req,
+						     const struct pipeline_view_name *vn,
 						     struct pipeline_trust_ref **ref)
 {
 	const char *settings = req->provider->settings_json, *name = req->provider->name;
@@ -408,7 +470,7 @@ static const struct evidence_tenant *provider_tenant(struct pipeline_routes *pr,
 	*ref = NULL;
 	if (settings == NULL || sha256(settings, strlen(settings), hash) != ATTEST_OK)
 		return NULL;
-	*ref = trust_find(pr, name, hash);
+	*ref = trust_find(pr, vn, hash);
 	if (*ref != NULL)
 		return provider_trust_tenant((*ref)->trust);
 	attest_err_clear(&err);
@@ -431,7 +493,7 @@ static const struct evidence_tenant *provider_tenant(struct pipeline_routes *pr,
 	}
 	t->trust = trust;      /* transferred */
 	atomic_init(&t->n, 1); /* the caller's */
-	trust_keep(pr, name, hash, t);
+	trust_keep(pr, vn, hash, t);
 	*ref = t;
 	return provider_trust_tenant(t->trust);
 }
@@ -449,17 +511,20 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 	struct pipeline_outcome out;
 	struct policy_copy pol = {0};
 	struct pipeline_trust_ref *trust = NULL;
+	struct pipeline_view_name vn;
 	struct attest_err err;
 	enum maa_type type;
 
 	if (!attest_route_type(req, resp, &type))
 		return;
 	attest_err_clear(&err);
-	if (provider_policy(pr, req, type, &pol, &err) != ATTEST_OK) {
+	/* a name the views cannot key is still served: its policy read and its settings parsed each time */
+	(void)pipeline_view_name_init(&vn, req->provider->name);
+	if (provider_policy(pr, req, &vn, type, &pol, &err) != ATTEST_OK) {
 		attest_respond_store_error(resp, &err);
 		return;
 	}
-	in.tenant = provider_tenant(pr, req, &trust);
+	in.tenant = provider_tenant(pr, req, &vn, &trust);
 	in.type = type;
 	in.body = (const char *)req->body;
 	in.body_len = req->body_len;
@@ -488,7 +553,10 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 
 void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *provider, enum maa_type type)
 {
-	pipeline_policy_view_changed(pr->policies, provider, type);
+	struct pipeline_view_name vn;
+
+	if (pipeline_view_name_init(&vn, provider))
+		pipeline_policy_view_changed(pr->policies, &vn, type);
 }
 
 /*

@@ -31,6 +31,23 @@ struct srv;
 
 struct pipeline_policy_views;
 
+/*
+ * A provider's name as the views key it (policy and trust views): a name
+ * under PIPELINE_VIEW_NAME_INLINE characters as it is, a longer one by its
+ * SHA-256, computed once per request and shared by its lookups.
+ */
+#define PIPELINE_VIEW_NAME_INLINE 31
+
+struct pipeline_view_name {
+	const char *name; /* borrowed: must outlive the struct */
+	size_t len;
+	bool hashed; /* digest is the name's SHA-256 (len >= PIPELINE_VIEW_NAME_INLINE) */
+	uint8_t digest[32];
+};
+
+/* Fills vn for name (borrowed); false when the name has 64 characters or more (no view is kept of it). */
+bool pipeline_view_name_init(struct pipeline_view_name *vn, const char *name);
+
 /* PIPELINE_POLICY_VIEWS views; NULL out of memory. Free with pipeline_policy_views_free (NULL is fine). */
 struct pipeline_policy_views *pipeline_policy_views_new(void);
 void pipeline_policy_views_free(struct pipeline_policy_views *v);
@@ -45,17 +62,19 @@ void pipeline_policy_views_free(struct pipeline_policy_views *v);
  * once). ATTEST_OK, ATTEST_E_NOT_FOUND (no such view), ATTEST_E_NOMEM.
  * Thread-safe, as the two below.
  */
-int pipeline_policy_view_get(struct pipeline_policy_views *v, const char *provider, enum maa_type type,
-			     uint64_t now_ns, bool any_age, char **text, char **signer, bool *first_stale);
+int pipeline_policy_view_get(struct pipeline_policy_views *v, const struct pipeline_view_name *provider,
+			     enum maa_type type, uint64_t now_ns, bool any_age, char **text, char **signer,
+			     bool *first_stale);
 /*
  * Remembers what the store said for (provider, type) at now_ns (text NULL:
  * no policy set, the default), replacing that view; full, the view loaded
  * longest ago goes. Best effort: out of memory only skips the cache.
  */
-void pipeline_policy_view_put(struct pipeline_policy_views *v, const char *provider, enum maa_type type,
-			      const char *text, const char *signer, uint64_t now_ns);
+void pipeline_policy_view_put(struct pipeline_policy_views *v, const struct pipeline_view_name *provider,
+			      enum maa_type type, const char *text, const char *signer, uint64_t now_ns);
 /* Marks the view of (provider, type) changed: read again at its next use, kept as the fallback. */
-void pipeline_policy_view_changed(struct pipeline_policy_views *v, const char *provider, enum maa_type type);
+void pipeline_policy_view_changed(struct pipeline_policy_views *v, const struct pipeline_view_name *provider,
+				  enum maa_type type);
 
 /*
  * The providers' registered trust (provider_trust.h) parsed once per

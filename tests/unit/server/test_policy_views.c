@@ -41,6 +41,15 @@ int64_t srv_now(const struct srv *srv)
 
 #define TTL_NS ((uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u)
 
+/* A provider's name as the views key it (the compound literal lives to the end of the caller's block). */
+static const struct pipeline_view_name *name_of(struct pipeline_view_name *vn, const char *name)
+{
+	assert_true(pipeline_view_name_init(vn, name));
+	return vn;
+}
+
+#define N(s) name_of(&(struct pipeline_view_name){0}, (s))
+
 static struct pipeline_policy_views *views_new(void)
 {
 	struct pipeline_policy_views *v = pipeline_policy_views_new();
@@ -55,7 +64,7 @@ static void expect_view(struct pipeline_policy_views *v, const char *provider, e
 {
 	char *t = (char *)1, *s = (char *)1;
 
-	assert_int_equal(pipeline_policy_view_get(v, provider, type, now, any_age, &t, &s, NULL), rc);
+	assert_int_equal(pipeline_policy_view_get(v, N(provider), type, now, any_age, &t, &s, NULL), rc);
 	if (text == NULL)
 		assert_null(t);
 	else
@@ -71,7 +80,7 @@ static void expect_view(struct pipeline_policy_views *v, const char *provider, e
 static bool fresh(struct pipeline_policy_views *v, const char *provider, enum maa_type type, uint64_t now)
 {
 	char *t = NULL, *s = NULL;
-	int rc = pipeline_policy_view_get(v, provider, type, now, false, &t, &s, NULL);
+	int rc = pipeline_policy_view_get(v, N(provider), type, now, false, &t, &s, NULL);
 
 	free(t);
 	free(s);
@@ -87,7 +96,8 @@ static void a_view_is_served_fresh_within_its_ttl_and_only_as_fallback_after(voi
 	(void)state;
 	expect_view(v, "contoso", MAA_TYPE_SGX_ENCLAVE, t0, false, ATTEST_E_NOT_FOUND, NULL, NULL);
 	expect_view(v, "contoso", MAA_TYPE_SGX_ENCLAVE, t0, true, ATTEST_E_NOT_FOUND, NULL, NULL);
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_SGX_ENCLAVE, "version=1.0;", "{\"kty\":\"EC\"}", t0);
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_SGX_ENCLAVE, "version=1.0;", "{\"kty\":\"EC\"}",
+				 t0);
 	expect_view(v, "contoso", MAA_TYPE_SGX_ENCLAVE, t0, false, ATTEST_OK, "version=1.0;",
 		    "{\"kty\":\"EC\"}");
 	expect_view(v, "contoso", MAA_TYPE_SGX_ENCLAVE, t0 + TTL_NS, false, ATTEST_OK, "version=1.0;",
@@ -108,11 +118,11 @@ static void the_default_view_has_no_text_and_a_signer_needs_a_text(void **state)
 	struct pipeline_policy_views *v = views_new();
 
 	(void)state;
-	pipeline_policy_view_put(v, "fabrikam", MAA_TYPE_TPM, NULL, NULL, 10);
+	pipeline_policy_view_put(v, N("fabrikam"), MAA_TYPE_TPM, NULL, NULL, 10);
 	expect_view(v, "fabrikam", MAA_TYPE_TPM, 10, false, ATTEST_OK, NULL, NULL);
-	pipeline_policy_view_put(v, "fabrikam", MAA_TYPE_TPM, NULL, "{\"kty\":\"EC\"}", 10);
+	pipeline_policy_view_put(v, N("fabrikam"), MAA_TYPE_TPM, NULL, "{\"kty\":\"EC\"}", 10);
 	expect_view(v, "fabrikam", MAA_TYPE_TPM, 10, false, ATTEST_OK, NULL, NULL);
-	pipeline_policy_view_put(v, "fabrikam", MAA_TYPE_TPM, "version=1.0;", NULL, 10);
+	pipeline_policy_view_put(v, N("fabrikam"), MAA_TYPE_TPM, "version=1.0;", NULL, 10);
 	expect_view(v, "fabrikam", MAA_TYPE_TPM, 10, false, ATTEST_OK, "version=1.0;", NULL);
 	pipeline_policy_views_free(v);
 	pipeline_policy_views_free(NULL);
@@ -123,10 +133,10 @@ static void a_put_replaces_the_view_of_its_pair_only(void **state)
 	struct pipeline_policy_views *v = views_new();
 
 	(void)state;
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_SGX_ENCLAVE, "a", NULL, 10);
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_TDX_VM, "b", NULL, 10);
-	pipeline_policy_view_put(v, "fabrikam", MAA_TYPE_SGX_ENCLAVE, "c", NULL, 10);
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_SGX_ENCLAVE, "a2", "{}", 20);
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_SGX_ENCLAVE, "a", NULL, 10);
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_TDX_VM, "b", NULL, 10);
+	pipeline_policy_view_put(v, N("fabrikam"), MAA_TYPE_SGX_ENCLAVE, "c", NULL, 10);
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_SGX_ENCLAVE, "a2", "{}", 20);
 	expect_view(v, "contoso", MAA_TYPE_SGX_ENCLAVE, 20, false, ATTEST_OK, "a2", "{}");
 	expect_view(v, "contoso", MAA_TYPE_TDX_VM, 10, false, ATTEST_OK, "b", NULL);
 	expect_view(v, "fabrikam", MAA_TYPE_SGX_ENCLAVE, 10, false, ATTEST_OK, "c", NULL);
@@ -139,14 +149,14 @@ static void a_changed_view_is_read_again_and_kept_as_the_fallback(void **state)
 	const uint64_t T0 = 10 * TTL_NS; /* a monotonic clock some seconds after boot */
 
 	(void)state;
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_SEV_SNP_VM, "old", NULL, T0);
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_TPM, "other", NULL, T0);
-	pipeline_policy_view_changed(v, "contoso", MAA_TYPE_SEV_SNP_VM);
-	pipeline_policy_view_changed(v, "nobody", MAA_TYPE_SEV_SNP_VM); /* no view: nothing happens */
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_SEV_SNP_VM, "old", NULL, T0);
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_TPM, "other", NULL, T0);
+	pipeline_policy_view_changed(v, N("contoso"), MAA_TYPE_SEV_SNP_VM);
+	pipeline_policy_view_changed(v, N("nobody"), MAA_TYPE_SEV_SNP_VM); /* no view: nothing happens */
 	assert_false(fresh(v, "contoso", MAA_TYPE_SEV_SNP_VM, T0));
 	assert_true(fresh(v, "contoso", MAA_TYPE_TPM, T0)); /* the other type is untouched */
 	expect_view(v, "contoso", MAA_TYPE_SEV_SNP_VM, T0, true, ATTEST_OK, "old", NULL);
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_SEV_SNP_VM, "new", NULL, T0 + 1); /* read again */
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_SEV_SNP_VM, "new", NULL, T0 + 1); /* read again */
 	expect_view(v, "contoso", MAA_TYPE_SEV_SNP_VM, T0 + 1, false, ATTEST_OK, "new", NULL);
 	pipeline_policy_views_free(v);
 }
@@ -157,7 +167,8 @@ static bool first_stale(struct pipeline_policy_views *v, const char *provider, e
 	char *t = NULL, *s = NULL;
 	bool first = false;
 
-	assert_int_equal(pipeline_policy_view_get(v, provider, type, now, true, &t, &s, &first), ATTEST_OK);
+	assert_int_equal(pipeline_policy_view_get(v, N(provider), type, now, true, &t, &s, &first),
+			 ATTEST_OK);
 	free(t);
 	free(s);
 	return first;
@@ -170,16 +181,16 @@ static void the_fallback_is_reported_once_per_view(void **state)
 	bool first = true;
 
 	(void)state;
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_TPM, "p", NULL, 10);
-	pipeline_policy_view_put(v, "fabrikam", MAA_TYPE_TPM, "q", NULL, 10);
-	assert_int_equal(pipeline_policy_view_get(v, "contoso", MAA_TYPE_TPM, 10, false, &t, &s, &first),
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_TPM, "p", NULL, 10);
+	pipeline_policy_view_put(v, N("fabrikam"), MAA_TYPE_TPM, "q", NULL, 10);
+	assert_int_equal(pipeline_policy_view_get(v, N("contoso"), MAA_TYPE_TPM, 10, false, &t, &s, &first),
 			 ATTEST_OK);
 	assert_false(first); /* a fresh read is no fallback */
 	free(t);
 	assert_true(first_stale(v, "contoso", MAA_TYPE_TPM, 10 + 10 * TTL_NS));
 	assert_false(first_stale(v, "contoso", MAA_TYPE_TPM, 10 + 11 * TTL_NS));
 	assert_true(first_stale(v, "fabrikam", MAA_TYPE_TPM, 10 + 11 * TTL_NS)); /* each view once */
-	pipeline_policy_view_put(v, "contoso", MAA_TYPE_TPM, "p2", NULL, 20);	 /* a new read: a new view */
+	pipeline_policy_view_put(v, N("contoso"), MAA_TYPE_TPM, "p2", NULL, 20); /* a new read: a new view */
 	assert_true(first_stale(v, "contoso", MAA_TYPE_TPM, 20 + 10 * TTL_NS));
 	pipeline_policy_views_free(v);
 }
@@ -198,15 +209,15 @@ static void a_full_table_drops_the_view_loaded_longest_ago(void **state)
 	(void)state;
 	for (unsigned i = 0; i < PIPELINE_POLICY_VIEWS; i++) {
 		provider_of(i, name);
-		pipeline_policy_view_put(v, name, MAA_TYPE_TPM, name, NULL, now++);
+		pipeline_policy_view_put(v, N(name), MAA_TYPE_TPM, name, NULL, now++);
 	}
 	/* reading a view does not keep it: 0 is still the one loaded longest ago */
 	assert_true(fresh(v, "provider-0", MAA_TYPE_TPM, now));
-	pipeline_policy_view_put(v, "provider-1", MAA_TYPE_TPM, "reloaded", NULL,
+	pipeline_policy_view_put(v, N("provider-1"), MAA_TYPE_TPM, "reloaded", NULL,
 				 now++); /* 1 is read again */
-	pipeline_policy_view_put(v, "newcomer", MAA_TYPE_TPM, "n", NULL, now++);
+	pipeline_policy_view_put(v, N("newcomer"), MAA_TYPE_TPM, "n", NULL, now++);
 	expect_view(v, "provider-0", MAA_TYPE_TPM, now, true, ATTEST_E_NOT_FOUND, NULL, NULL);
-	pipeline_policy_view_put(v, "newcomer2", MAA_TYPE_TPM, "n2", NULL, now++);
+	pipeline_policy_view_put(v, N("newcomer2"), MAA_TYPE_TPM, "n2", NULL, now++);
 	expect_view(v, "provider-2", MAA_TYPE_TPM, now, true, ATTEST_E_NOT_FOUND, NULL, NULL);
 	expect_view(v, "provider-1", MAA_TYPE_TPM, now, true, ATTEST_OK, "reloaded", NULL);
 	for (unsigned i = 3; i < PIPELINE_POLICY_VIEWS; i++) {
@@ -231,15 +242,49 @@ static void long_provider_names_are_compared_whole(void **state)
 	b[62] = 'q';
 	memcpy(c, a, sizeof(c));
 	c[33] = 0;
-	pipeline_policy_view_put(v, a, MAA_TYPE_TDX_VM, "A", NULL, 10);
-	pipeline_policy_view_put(v, b, MAA_TYPE_TDX_VM, "B", NULL, 10);
-	pipeline_policy_view_put(v, c, MAA_TYPE_TDX_VM, "C", NULL, 10);
+	pipeline_policy_view_put(v, N(a), MAA_TYPE_TDX_VM, "A", NULL, 10);
+	pipeline_policy_view_put(v, N(b), MAA_TYPE_TDX_VM, "B", NULL, 10);
+	pipeline_policy_view_put(v, N(c), MAA_TYPE_TDX_VM, "C", NULL, 10);
 	expect_view(v, a, MAA_TYPE_TDX_VM, 10, false, ATTEST_OK, "A", NULL);
 	expect_view(v, b, MAA_TYPE_TDX_VM, 10, false, ATTEST_OK, "B", NULL);
 	expect_view(v, c, MAA_TYPE_TDX_VM, 10, false, ATTEST_OK, "C", NULL);
 	expect_view(v, a, MAA_TYPE_SGX_ENCLAVE, 10, true, ATTEST_E_NOT_FOUND, NULL, NULL);
 	c[32] = 0; /* the 32-character prefix itself: no view */
 	expect_view(v, c, MAA_TYPE_TDX_VM, 10, true, ATTEST_E_NOT_FOUND, NULL, NULL);
+	c[31] = 0; /* 31 characters: the first kept by its SHA-256 */
+	pipeline_policy_view_put(v, N(c), MAA_TYPE_TDX_VM, "31", NULL, 10);
+	c[30] = 0; /* 30: the last kept as it is */
+	pipeline_policy_view_put(v, N(c), MAA_TYPE_TDX_VM, "30", NULL, 10);
+	expect_view(v, c, MAA_TYPE_TDX_VM, 10, false, ATTEST_OK, "30", NULL);
+	c[30] = 'p';
+	expect_view(v, c, MAA_TYPE_TDX_VM, 10, false, ATTEST_OK, "31", NULL);
+	expect_view(v, c, MAA_TYPE_TPM, 10, true, ATTEST_E_NOT_FOUND, NULL, NULL); /* the type counts too */
+	pipeline_policy_views_free(v);
+}
+
+/* A name of 64 characters or more (refused by the management API) is never kept: read each time. */
+static void names_of_64_characters_or_more_are_not_kept(void **state)
+{
+	struct pipeline_policy_views *v = views_new();
+	struct pipeline_view_name vn;
+	char big[80], *t = NULL, *s = NULL;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	for (size_t n = 64; n < sizeof(big); n += 15) {
+		big[n] = 0;
+		assert_false(pipeline_view_name_init(&vn, big));
+		pipeline_policy_view_put(v, &vn, MAA_TYPE_TPM, "X", NULL, 10);
+		pipeline_policy_view_changed(v, &vn, MAA_TYPE_TPM);
+		assert_int_equal(pipeline_policy_view_get(v, &vn, MAA_TYPE_TPM, 10, true, &t, &s, NULL),
+				 ATTEST_E_NOT_FOUND);
+		assert_null(t);
+		big[n] = 'x';
+	}
+	big[63] = 0; /* 63: kept */
+	pipeline_policy_view_put(v, N(big), MAA_TYPE_TPM, "63", NULL, 10);
+	expect_view(v, big, MAA_TYPE_TPM, 10, false, ATTEST_OK, "63", NULL);
 	pipeline_policy_views_free(v);
 }
 
@@ -275,10 +320,11 @@ static void *race_thread(void *arg)
 		provider_of(k / MAA_TYPE_COUNT, name);
 		if (op == 0) {
 			text_of(k, (unsigned)i, want);
-			pipeline_policy_view_put(r->v, name, type, want, i % 2 ? "{}" : NULL, time_mono_ns());
+			pipeline_policy_view_put(r->v, N(name), type, want, i % 2 ? "{}" : NULL,
+						 time_mono_ns());
 		} else if (op == 1) {
-			pipeline_policy_view_changed(r->v, name, type);
-		} else if (pipeline_policy_view_get(r->v, name, type, time_mono_ns(), op == 2, &t, &s,
+			pipeline_policy_view_changed(r->v, N(name), type);
+		} else if (pipeline_policy_view_get(r->v, N(name), type, time_mono_ns(), op == 2, &t, &s,
 						    NULL) == ATTEST_OK) {
 			size_t n;
 
@@ -321,6 +367,7 @@ int main(void)
 	    cmocka_unit_test(the_fallback_is_reported_once_per_view),
 	    cmocka_unit_test(a_full_table_drops_the_view_loaded_longest_ago),
 	    cmocka_unit_test(long_provider_names_are_compared_whole),
+	    cmocka_unit_test(names_of_64_characters_or_more_are_not_kept),
 	    cmocka_unit_test(four_threads_on_a_barrier_read_replace_and_mark_views),
 	};
 
