@@ -62,8 +62,7 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 	policy_cache_free(ctx->plans);
 	tpm_seen_set_free(ctx->tpm_seen);
 	tpm_aik_cache_free(ctx->tpm_aik_cache);
-	OPENSSL_cleanse(ctx->tpm_key, sizeof(ctx->tpm_key));
-	aead_key_free(ctx->tpm_sealer);
+	aead_key_free(ctx->tpm_key);
 	evidence_anchors_clear(&ctx->anchors);
 	if (ctx->collateral != NULL) {
 		collateral_source_free(ctx->collateral);
@@ -80,21 +79,9 @@ int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], st
 
 	if (k == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
-	aead_key_free(ctx->tpm_sealer);
-	ctx->tpm_sealer = k;
-	memcpy(ctx->tpm_key, key, sizeof(ctx->tpm_key));
-	ctx->tpm_key_set = true;
+	aead_key_free(ctx->tpm_key);
+	ctx->tpm_key = k;
 	return ATTEST_OK;
-}
-
-/*
- * The context's TPM sealing key: the one set with the key, or (while a
- * loader writes the bytes directly) one made for this request, freed by
- * the caller when it differs.
- */
-static struct aead_key *tpm_sealer(const struct pipeline_ctx *ctx)
-{
-	return ctx->tpm_sealer != NULL ? ctx->tpm_sealer : aead_key_new(ctx->tpm_key);
 }
 
 int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, struct attest_err *err)
@@ -370,7 +357,7 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	if (policy_eval_config(r->plan, &props, &out->err) != ATTEST_OK)
 		return refuse(out, 400, "PolicyEvaluationError", "policy");
 	tpm_proto_cfg_defaults(&cfg);
-	cfg.service_key = tpm_sealer(r->ctx);
+	cfg.service_key = r->ctx->tpm_key;
 	cfg.now = r->in->now;
 	cfg.replay = tpm_seen_set_check;
 	cfg.replay_arg = r->ctx->tpm_seen;
@@ -388,8 +375,6 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	}
 	claim_set_free(props);
 	rc = tpm_proto_request(&cfg, m, &res, &out->err);
-	if (cfg.service_key != r->ctx->tpm_sealer)
-		aead_key_free(cfg.service_key);
 	/* The replay set is full of live contexts: the node is overloaded, not the caller wrong. */
 	if (rc != ATTEST_OK && strcmp(out->err.name, "tpm.context.replay_store") == 0)
 		return refuse(out, 503, "ServiceUnavailable", "verify");
@@ -421,7 +406,7 @@ static int run_tpm(struct run *r, struct pipeline_outcome *out)
 	struct tpm_proto_msg m = {0};
 	int rc;
 
-	if (!r->ctx->tpm_key_set) {
+	if (r->ctx->tpm_key == NULL) {
 		attest_err_set(&out->err, ATTEST_E_INVALID, "pipeline.tpm.key",
 			       "no TPM service key is configured");
 		return refuse(out, 500, "InternalError", "request");
@@ -434,11 +419,9 @@ static int run_tpm(struct run *r, struct pipeline_outcome *out)
 		struct tpm_proto_cfg cfg;
 
 		tpm_proto_cfg_defaults(&cfg);
-		cfg.service_key = tpm_sealer(r->ctx);
+		cfg.service_key = r->ctx->tpm_key;
 		cfg.now = r->in->now;
 		rc = tpm_proto_init(&cfg, &m, &out->body, &out->err);
-		if (cfg.service_key != r->ctx->tpm_sealer)
-			aead_key_free(cfg.service_key);
 		if (rc != ATTEST_OK)
 			rc = refuse(out, 500, "InternalError", "request");
 		tpm_proto_msg_free(&m);

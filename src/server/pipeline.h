@@ -61,9 +61,7 @@ struct pipeline_ctx {
 	struct policy_cache *plans; /* compiled policies by hash (owned) */
 	/* TPM protocol (tpm_protocol.h): the key sealing service contexts, shared
 	 * by every node of the service, and the replay seen-set of this node. */
-	uint8_t tpm_key[32];
-	bool tpm_key_set;
-	struct aead_key *tpm_sealer; /* tpm_key with its kept cipher contexts (owned; set with the key) */
+	struct aead_key *tpm_key;		   /* with its kept cipher contexts; NULL until set (owned) */
 	struct tpm_seen_set *tpm_seen;		   /* owned */
 	struct tpm_aik_cache *tpm_aik_cache;	   /* verified AIK chains, shared by requests (owned) */
 	struct evidence_anchors anchors;	   /* extra trust anchors (stacks owned; NULL = built-in) */
