@@ -796,7 +796,7 @@ static int lookup(struct cached *c, const struct creq *rq, bool cache_only, stru
 		return attest_err_set(err, ATTEST_E_NOT_FOUND, "collateral.cache.miss",
 				      "%s is not in this node's cache (cache-only lookup)", key);
 	}
-	if ((e = find_or_add(c, key, tk, &own)) == NULL) {
+	if (!cache_only && (e = find_or_add(c, key, tk, &own)) == NULL) {
 		pthread_mutex_unlock(&c->mu);
 		return attest_err_set(err, ATTEST_E_NOMEM, "collateral.nomem", "out of memory");
 	}

@@ -371,9 +371,9 @@ static void trust_ref_put(struct pipeline_trust_ref *t)
  * A trust view (pipeline_routes.h): one per provider, on the one cache
  * skeleton (base/lru.h), so a provider's new settings replace its view.
  * The skeleton's key is the provider's name, zero-padded (names have at
- * most 63 characters, routes_provider_name_ok; the first 32 are kept, or
- * the name's SHA-256 beyond 32), and the whole name and the settings hash
- * are compared on lookup.
+ * most 63 characters, routes_provider_name_ok), or beyond 32 characters
+ * the name's SHA-256 (made once per request: struct pipeline_view_name),
+ * and the whole name and the settings hash are compared on lookup.
  */
 struct trust_slot {
 	struct pipeline_trust_ref *ref; /* one reference held by the view */
