@@ -266,14 +266,16 @@ static void aik_certificate_chaining_to_root_makes_aik_trusted(void **state)
 	struct gcp g;
 	struct devplat_tpm_ca *ca = NULL, *other = NULL;
 	X509 *cert = NULL, *wrong = NULL;
-	STACK_OF(X509) *roots = sk_X509_new_null();
+	STACK_OF(X509) * roots;
 	struct tpm_quote_in in;
 	struct tpm_aik_trust t = {.now = T_NOW, .require_valid_aik_cert = true};
 	struct tpm_quote_out out;
 	struct attest_err err;
-	EVP_PKEY *another = EVP_EC_gen("P-256");
+	EVP_PKEY *another;
 
 	GCP_OR_SKIP(&g);
+	roots = sk_X509_new_null();
+	another = EVP_EC_gen("P-256");
 	assert_int_equal(devplat_tpm_ca_new("AIK root", T_NOW - 86400, T_NOW + 86400 * 365, &ca, NULL), 0);
 	assert_int_equal(devplat_tpm_ca_new("other root", T_NOW - 86400, T_NOW + 86400, &other, NULL), 0);
 	assert_int_equal(devplat_tpm_ca_issue(ca, g.key, "AIK", T_NOW - 3600, T_NOW + 3600, &cert, NULL), 0);
@@ -325,10 +327,11 @@ static void quote_signed_by_another_key_is_refused(void **state)
 	struct tpm_aik_trust t;
 	struct tpm_quote_out out;
 	struct attest_err err;
-	EVP_PKEY *other = EVP_RSA_gen(2048);
+	EVP_PKEY *other;
 	uint8_t h[32];
 
 	GCP_OR_SKIP(&g);
+	other = EVP_RSA_gen(2048);
 	in = gcp_in(&g);
 	in.aik = other;
 	tpm_pkey_spki_sha256(other, h);
@@ -669,12 +672,13 @@ static void gcp_bundle_verifies_offline_with_its_log(void **state)
 	size_t log_len = 0;
 	json_t *doc;
 	char *text;
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	struct evidence_ctx ctx = {.now = T_NOW, .flags = EVIDENCE_NO_COLLATERAL};
 	struct evidence_input in = {0};
 	struct attest_err err;
 
 	GCP_OR_SKIP(&g);
+	cs = claim_set_new();
 	dir = test_vectors_dir();
 	log = test_read_vector(dir, GCP_DIR "binary_bios_measurements.bin", &log_len);
 	doc = json_pack("{s:o, s:o, s:o, s:o, s:[{s:s, s:o}]}", "quote", b64j(g.quote, g.quote_len), "signature",
@@ -991,12 +995,13 @@ static void a_cached_certificate_of_another_key_than_the_aik_is_refused(void **s
 	struct aik_world w;
 	struct tpm_quote_out out;
 	struct attest_err err;
-	EVP_PKEY *another = EVP_EC_gen("P-256");
+	EVP_PKEY *another;
 	int len2 = 0;
 	unsigned char *der2;
 
 	REQUIRE_VECTORS(vdir_);
 	(void)vdir_;
+	another = EVP_EC_gen("P-256");
 	assert_int_equal(aik_world_new(&w), 0);
 	der2 = cert_der(w.ca, another, T_NOW - 3600, T_NOW + 3600, &len2);
 	/* verified and cached once, then presented beside the GCP AIK: still its key, not the AIK */
