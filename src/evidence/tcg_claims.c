@@ -84,6 +84,7 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
 
 struct jw {
 	struct buf b; /* b.max = TCG_JSON_MAX: the SIPA leaf writer's appends fail past the cap */
+	char *room_end; /* the end of what the current piece reserved (jw_room) */
 	bool failed;
 	bool vectors; /* the CPU has the vector hex path */
 	/* "SHA1":" and ,"SHA1":" for each bank: the digest keys, made once a text */
@@ -240,7 +241,16 @@ static bool jw_init(struct jw *w, size_t estimate)
 	return true;
 }
 
-/* Grows the buffer for n more bytes and the NUL; NULL (failed) past the cap or out of memory. */
+/*
+ * Each piece's room is its stated bound plus JW_GUARD bytes: a bound
+ * counted short writes into the guard, never past the allocation, and
+ * jw_done / jw_fits then refuse the text (a bug in this file, which
+ * test_tcg and fuzz_tcg_log see as a refused text; never an effect of
+ * input). Each bound below is also derived from what its piece writes.
+ */
+#define JW_GUARD 256
+
+/* Grows the buffer for n more bytes, the guard and the NUL; NULL (failed) past the cap or out of memory. */
 static char *jw_grow(struct jw *w, size_t n)
 {
 	size_t need, cap;
@@ -250,41 +260,58 @@ static char *jw_grow(struct jw *w, size_t n)
 		w->failed = true;
 		return NULL;
 	}
-	need = w->b.len + n + 1;
-	if (need <= w->b.cap)
-		return (char *)w->b.p + w->b.len;
-	cap = w->b.cap * 2 > need ? w->b.cap * 2 : need;
-	if (cap > TCG_JSON_MAX + 1)
-		cap = need > TCG_JSON_MAX + 1 ? need : TCG_JSON_MAX + 1;
-	p = realloc(w->b.p, cap);
-	if (p == NULL) {
-		w->failed = true;
-		return NULL;
+	need = w->b.len + n + JW_GUARD + 1;
+	if (need > w->b.cap) {
+		cap = w->b.cap * 2 > need ? w->b.cap * 2 : need;
+		if (cap > TCG_JSON_MAX + 1)
+			cap = need > TCG_JSON_MAX + 1 ? need : TCG_JSON_MAX + 1;
+		p = realloc(w->b.p, cap);
+		if (p == NULL) {
+			w->failed = true;
+			return NULL;
+		}
+		w->b.p = p;
+		w->b.cap = cap;
 	}
-	w->b.p = p;
-	w->b.cap = cap;
-	return (char *)p + w->b.len;
+	w->room_end = (char *)w->b.p + w->b.len + n;
+	return (char *)w->b.p + w->b.len;
 }
 
 /*
  * Where the next piece goes, with room for n bytes (an upper bound of the
- * piece) and the NUL; NULL when the text is already refused. The piece is
- * then written through the pointer and committed with jw_done.
+ * piece), the guard and the NUL; NULL when the text is already refused.
+ * The piece is then written through the pointer and committed with
+ * jw_done.
  */
 static inline char *jw_room(struct jw *w, size_t n)
 {
-	if (w->b.len > TCG_JSON_MAX || w->b.cap - w->b.len <= n)
+	if (w->b.len > TCG_JSON_MAX || w->b.cap - w->b.len <= n + JW_GUARD)
 		return jw_grow(w, n);
+	w->room_end = (char *)w->b.p + w->b.len + n;
 	return (char *)w->b.p + w->b.len;
 }
 
 static inline void jw_done(struct jw *w, char *end)
 {
+	if (end > w->room_end)
+		w->failed = true; /* the piece outgrew its bound (see JW_GUARD) */
 	w->b.len = (size_t)(end - (char *)w->b.p);
+}
+
+/* Before a fixed-size copy of n bytes at o: within the piece's bound, else the text is refused. */
+static inline void jw_fits(struct jw *w, const char *o, size_t n)
+{
+	if (o + n > w->room_end)
+		w->failed = true;
 }
 
 /* A literal at o: its length is known at compile time. */
 #define PUT_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+#define LIT_LEN(s)    (sizeof(s) - 1)
+
+/* The longest texts of numbers: a u32 in decimal; a u64 (put_u64) as "0x" and 16 hex digits quoted. */
+#define U32_TEXT_MAX 10
+#define U64_TEXT_MAX 20
 
 /*
  * A decimal number at o, two digits at a time from its end (no printf: it
@@ -444,25 +471,30 @@ static size_t capped(size_t n)
 	return n > TCG_JSON_MAX_DATA ? TCG_JSON_MAX_DATA : n;
 }
 
-/* Room for the fixed keys and numbers of one object (never more than this many bytes of them). */
-#define JW_FIXED 160
+#define VAR_NAME    "{\"VariableName\":"
+#define VAR_UNICODE ",\"UnicodeName\":"
+#define VAR_LEN	    ",\"VariableDataLength\":"
+#define VAR_DATA    ",\"VariableData\":"
+#define GUID_TEXT   38 /* quoted 8-4-4-4-12 */
 
 static void uefi_var_write(struct jw *w, const struct uefi_var *v)
 {
-	char *o = jw_room(w, JW_FIXED);
+	char *o = jw_room(w, LIT_LEN(VAR_NAME) + GUID_TEXT + LIT_LEN(VAR_UNICODE));
 
 	if (o == NULL)
 		return;
-	o = PUT_LIT(o, "{\"VariableName\":");
+	o = PUT_LIT(o, VAR_NAME);
 	o = put_guid(o, v->guid);
-	o = PUT_LIT(o, ",\"UnicodeName\":");
+	o = PUT_LIT(o, VAR_UNICODE);
 	jw_done(w, o);
 	jw_utf16(w, v->name, v->name_chars * 2);
-	if ((o = jw_room(w, JW_FIXED + 2 * TCG_JSON_MAX_DATA)) == NULL)
+	/* VariableData: a byte's decimal (3) or the quoted hex of at most TCG_JSON_MAX_DATA bytes */
+	o = jw_room(w, LIT_LEN(VAR_LEN) + U64_TEXT_MAX + LIT_LEN(VAR_DATA) + 2 * TCG_JSON_MAX_DATA + 2 + 1);
+	if (o == NULL)
 		return;
-	o = PUT_LIT(o, ",\"VariableDataLength\":");
+	o = PUT_LIT(o, VAR_LEN);
 	o = put_u64(o, v->data_len);
-	o = PUT_LIT(o, ",\"VariableData\":");
+	o = PUT_LIT(o, VAR_DATA);
 	if (v->data_len == 1) {
 		o = put_uint(o, v->data[0]);
 	} else {
@@ -497,7 +529,14 @@ static int sipa_write(void *arg, uint32_t type, const uint8_t *data, uint32_t le
 	return ATTEST_OK;
 }
 
-/* UEFI_IMAGE_LOAD_EVENT (PFP §10.4.4). */
+#define IMAGE_LOC  "{\"ImageLocationInMemory\":"
+#define IMAGE_LEN  ",\"ImageLengthInMemory\":"
+#define IMAGE_LINK ",\"ImageLinkTimeAddress\":"
+#define IMAGE_DPL  ",\"LengthOfDevicePath\":"
+#define IMAGE_LOAD_TEXT_MAX                                                                                   \
+	(LIT_LEN(IMAGE_LOC) + LIT_LEN(IMAGE_LEN) + LIT_LEN(IMAGE_LINK) + LIT_LEN(IMAGE_DPL) + 4 * U64_TEXT_MAX + 1)
+
+/* UEFI_IMAGE_LOAD_EVENT (PFP §10.4.4): its four fixed fields. */
 static bool image_load_write(struct jw *w, const uint8_t *p, size_t n)
 {
 	struct cur c;
@@ -507,31 +546,33 @@ static bool image_load_write(struct jw *w, const uint8_t *p, size_t n)
 	cur_init(&c, p, n);
 	if (cur_u64le(&c, &loc) || cur_u64le(&c, &len) || cur_u64le(&c, &link) || cur_u64le(&c, &dpl))
 		return false;
-	if ((o = jw_room(w, JW_FIXED)) == NULL)
+	if ((o = jw_room(w, IMAGE_LOAD_TEXT_MAX)) == NULL)
 		return true;
-	o = PUT_LIT(o, "{\"ImageLocationInMemory\":");
+	o = PUT_LIT(o, IMAGE_LOC);
 	o = put_u64(o, loc);
-	o = PUT_LIT(o, ",\"ImageLengthInMemory\":");
+	o = PUT_LIT(o, IMAGE_LEN);
 	o = put_u64(o, len);
-	o = PUT_LIT(o, ",\"ImageLinkTimeAddress\":");
+	o = PUT_LIT(o, IMAGE_LINK);
 	o = put_u64(o, link);
-	o = PUT_LIT(o, ",\"LengthOfDevicePath\":");
+	o = PUT_LIT(o, IMAGE_DPL);
 	o = put_u64(o, dpl);
 	*o++ = '}';
 	jw_done(w, o);
 	return true;
 }
 
+#define SIPA_EVENTS "{\"SipaEvents\":["
+
 /* SipaEvents of an EV_EVENT_TAG; false (nothing written) when its data is no SIPA. */
 static bool sipa_events_write(struct jw *w, const struct tcg_event *ev)
 {
 	struct sipa_text t = {w, true};
 	size_t mark = w->b.len;
-	char *o = jw_room(w, JW_FIXED);
+	char *o = jw_room(w, LIT_LEN(SIPA_EVENTS));
 
 	if (o == NULL)
 		return true;
-	o = PUT_LIT(o, "{\"SipaEvents\":[");
+	o = PUT_LIT(o, SIPA_EVENTS);
 	jw_done(w, o);
 	if (sipa_walk(ev->data, ev->data_len, sipa_write, &t, NULL) == ATTEST_OK) {
 		if ((o = jw_room(w, 2)) != NULL)
@@ -542,6 +583,9 @@ static bool sipa_events_write(struct jw *w, const struct tcg_event *ev)
 	w->b.p[mark] = '\0';
 	return false;
 }
+
+#define DATA_LEN "{\"DataLength\":"
+#define DATA_HEX ",\"Data\":\""
 
 /* ProcessedData: what the event's type says its data is (PFP §10.4), else its length and hex. */
 static void processed_data_write(struct jw *w, const struct tcg_event *ev)
@@ -562,7 +606,7 @@ static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 	case EV_EFI_ACTION:
 	case EV_ACTION:
 	case EV_IPL:
-		if ((o = jw_room(w, JW_FIXED)) == NULL)
+		if ((o = jw_room(w, LIT_LEN("{\"String\":"))) == NULL)
 			return;
 		jw_done(w, PUT_LIT(o, "{\"String\":"));
 		jw_ascii(w, ev->data, ev->data_len);
@@ -570,7 +614,7 @@ static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 			*o++ = '}', jw_done(w, o);
 		return;
 	case EV_S_CRTM_VERSION:
-		if ((o = jw_room(w, JW_FIXED)) == NULL)
+		if ((o = jw_room(w, LIT_LEN("{\"Version\":"))) == NULL)
 			return;
 		jw_done(w, PUT_LIT(o, "{\"Version\":"));
 		jw_utf16(w, ev->data, ev->data_len);
@@ -590,11 +634,12 @@ static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 	default:
 		break;
 	}
-	if ((o = jw_room(w, JW_FIXED + 2 * TCG_JSON_MAX_DATA)) == NULL)
+	o = jw_room(w, LIT_LEN(DATA_LEN) + U32_TEXT_MAX + LIT_LEN(DATA_HEX) + 2 * TCG_JSON_MAX_DATA + 2);
+	if (o == NULL)
 		return;
-	o = PUT_LIT(o, "{\"DataLength\":");
+	o = PUT_LIT(o, DATA_LEN);
 	o = put_uint(o, ev->data_len);
-	o = PUT_LIT(o, ",\"Data\":\"");
+	o = PUT_LIT(o, DATA_HEX);
 	o = hex_put(w, o, ev->data, capped(ev->data_len));
 	o = PUT_LIT(o, "\"}");
 	jw_done(w, o);
@@ -637,7 +682,18 @@ static const struct jw_frag *type_fragment(struct jw *w, uint32_t type)
 	return f;
 }
 
-/* The event's fixed part: keys, numbers, type name and digests (within JW_FIXED + the digests). */
+#define EV_SEQ	      "{\"EventSeq\":"
+#define EV_PCR	      ",\"PcrIndex\":"
+#define EV_DIGESTS    ",\"Digests\":{"
+#define EV_PROCESSED  "},\"ProcessedData\":"
+#define EV_TYPE_MAX(name_len)                                                                                 \
+	(LIT_LEN(",\"EventType\":") + U32_TEXT_MAX + LIT_LEN(",\"EventTypeString\":") + 6 * (name_len) + 2)
+
+/*
+ * The event's fixed part: keys, numbers, type and digests. Its bound: the
+ * keys, two u32s, the type fragment (copied whole) or the type written in
+ * place, and for each digest its key copied whole, its hex and a quote.
+ */
 static void event_head_write(struct jw *w, const struct tcg_event *ev)
 {
 	const struct jw_frag *f;
@@ -645,39 +701,44 @@ static void event_head_write(struct jw *w, const struct tcg_event *ev)
 	char *o;
 
 	f = type_fragment(w, ev->type);
-	need = JW_FIXED + sizeof(f->s);
-	if (f->n == 0) {
+	need = LIT_LEN(EV_SEQ) + LIT_LEN(EV_PCR) + 2 * U32_TEXT_MAX + LIT_LEN(EV_DIGESTS) + LIT_LEN(EV_PROCESSED);
+	if (f->n != 0) {
+		need += sizeof(f->s);
+	} else {
 		const char *tn = tcg_event_type_name(ev->type);
 
-		need += 6 * strlen(tn) + 2;
+		/* an unknown type's quoted "0x" and 8 hex digits: 12 bytes, within 2 + U32_TEXT_MAX */
+		need += EV_TYPE_MAX(tn != NULL ? strlen(tn) : 0) + U32_TEXT_MAX;
 	}
 	for (int bk = 0; bk < TPM_BANK_COUNT; bk++)
 		if (ev->digests & (1u << bk))
-			need += 2 * w->bank_size[bk] + sizeof(w->key[0][0].s) + 1;
+			need += sizeof(w->key[0][0].s) + 2 * w->bank_size[bk] + 1;
 	if ((o = jw_room(w, need)) == NULL)
 		return;
-	o = PUT_LIT(o, "{\"EventSeq\":");
+	o = PUT_LIT(o, EV_SEQ);
 	o = put_uint(o, ev->seq);
-	o = PUT_LIT(o, ",\"PcrIndex\":");
+	o = PUT_LIT(o, EV_PCR);
 	o = put_uint(o, ev->pcr);
 	if (f->n != 0) {
 		/* fixed-size copies: one of a variable length became `rep movs`, a third of the text */
+		jw_fits(w, o, sizeof(f->s));
 		memcpy(o, f->s, sizeof(f->s));
 		o += f->n;
 	} else {
 		o = put_type(o, ev->type);
 	}
-	o = PUT_LIT(o, ",\"Digests\":{");
+	o = PUT_LIT(o, EV_DIGESTS);
 	for (int bk = 0, comma = 0; bk < TPM_BANK_COUNT; bk++) {
 		if (!(ev->digests & (1u << bk)))
 			continue;
+		jw_fits(w, o, sizeof(w->key[bk][comma].s));
 		memcpy(o, w->key[bk][comma].s, sizeof(w->key[bk][comma].s));
 		o += w->key[bk][comma].n;
 		o = hex_put(w, o, ev->digest[bk], w->bank_size[bk]);
 		*o++ = '"';
 		comma = 1;
 	}
-	o = PUT_LIT(o, "},\"ProcessedData\":");
+	o = PUT_LIT(o, EV_PROCESSED);
 	jw_done(w, o);
 }
 
@@ -781,6 +842,7 @@ char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 		for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
 			if (!(pcrs->present[bk] & (1u << i)))
 				continue;
+			jw_fits(&w, o, sizeof(w.key[bk][comma].s));
 			memcpy(o, w.key[bk][comma].s, sizeof(w.key[bk][comma].s));
 			o += w.key[bk][comma].n;
 			o = hex_put(&w, o, pcrs->v[bk][i], w.bank_size[bk]);

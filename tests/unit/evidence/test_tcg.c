@@ -1088,6 +1088,44 @@ static void long_texts_across_the_writers_pieces_are_what_jansson_dumps(void **s
 	free(p);
 }
 
+/*
+ * The longest numbers the text has, at every offset: a printable EV_ACTION
+ * string of 0-1400 bytes shifts six image-load events (all four u64 fields
+ * 0xFF.., 175 bytes of text each) and a 700-byte default event through
+ * every position and growth point of the writer's buffer. review5 found
+ * image_load_write reserving 160 bytes for 175 (a heap overflow where the
+ * room was tight); a piece that outgrows its reserved bound now refuses
+ * the text wherever it lands (jw_done, JW_GUARD), so the comparison with
+ * the reference catches a bound counted short without needing the piece
+ * to meet the end of the allocation.
+ */
+static void every_piece_at_every_room_is_written_within_its_bound(void **state)
+{
+	static uint8_t log[32 + 1400 + 6 * (32 + 32) + 32 + 700];
+	uint8_t img[32], data[1400];
+
+	(void)state;
+	memset(img, 0xff, sizeof(img));
+	memset(data, 'a', sizeof(data));
+	for (uint32_t pad = 0; pad <= 1400; pad++) {
+		size_t n = put_event(log, 4, EV_ACTION, data, pad, NULL, 0);
+		struct tcg_log *l = NULL;
+
+		for (int k = 0; k < 6; k++)
+			n += put_event(log + n, 4, EV_EFI_BOOT_SERVICES_APPLICATION, img, sizeof(img), NULL, 0);
+		n += put_event(log + n, 5, EV_POST_CODE, data, 700, NULL, 0);
+		assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
+		{
+			char *got = tcg_events_json(l, false), *want = tcg_ref_events_text(l, false);
+
+			assert_text_is_reference("image loads after a padding string", got, want);
+			free(got);
+			free(want);
+		}
+		tcg_log_free(l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1116,6 +1154,7 @@ int main(void)
 	    cmocka_unit_test(events_text_of_every_type_payload_and_escape_is_what_jansson_dumps),
 	    cmocka_unit_test(pcrs_text_is_what_jansson_dumps),
 	    cmocka_unit_test(long_texts_across_the_writers_pieces_are_what_jansson_dumps),
+	    cmocka_unit_test(every_piece_at_every_room_is_written_within_its_bound),
 	    cmocka_unit_test(text_hex_paths_agree_with_printf_on_every_byte),
 	    cmocka_unit_test(events_text_of_exactly_the_cap_is_kept_and_one_byte_more_refused),
 	};
