@@ -174,7 +174,7 @@ def parse_tpm(text):
         if m and proto_warm is not None:
             rows.append(row("Tpm (protocol request, 60-event log)", "verify warm, against a lower bound", proto_warm,
                             "us CPU", floor=float(m.group(1)),
-                            note="the same cryptography with each key's OpenSSL context set up once (not the service's way)",
+                            note="the same cryptography with each key's OpenSSL contexts and the cipher's key set up once, as the service keeps them",
                             source="bench_tpm"))
             proto_warm = None
             continue
@@ -479,6 +479,9 @@ def issue_goals(rows):
     for r in rows:
         if r["what"] == "verify warm" and "ratio_to_floor" in r:
             add("warm verification <= 1.3 x floor", r["section"], r["ratio_to_floor"], 1.3, r["ratio_to_floor"] <= 1.3)
+        if r["what"] == "verify warm, against a lower bound" and "ratio_to_floor" in r:
+            add("warm verification <= 1.3 x floor (contexts kept)", r["section"], r["ratio_to_floor"], 1.3,
+                r["ratio_to_floor"] <= 1.3)
         if r["what"] == "verify cold" and r.get("peer") == "@phala/dcap-qvl" and r.get("peer_over_ours"):
             add("cold SGX/TDX >= 10 x faster than dcap-qvl", r["section"], r["peer_over_ours"], 10,
                 r["peer_over_ours"] >= 10)
