@@ -104,6 +104,12 @@ struct lru *lru_new(size_t capacity, const struct lru_type *type)
 	return l;
 }
 
+/* Is node i's entry in use (the type's pinned())? */
+static bool pinned(const struct lru *l, uint32_t i)
+{
+	return l->type.pinned != NULL && l->type.pinned(slot_at(l, i), l->type.pinned_arg);
+}
+
 static void release(struct lru *l, uint32_t i)
 {
 	if (l->type.release != NULL)
@@ -223,7 +229,7 @@ bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
 		renew(l, i);
 		l->hits++;
 	} else {
-		if (v == LRU_DROP)
+		if (v == LRU_DROP && !pinned(l, i)) /* a pinned entry stays: a miss */
 			drop(l, i);
 		l->misses++;
 	}
@@ -236,9 +242,8 @@ static uint32_t victim(const struct lru *l)
 {
 	uint32_t i = l->oldest;
 
-	if (l->type.pinned != NULL)
-		while (i != NIL && l->type.pinned(slot_at(l, i), l->type.pinned_arg))
-			i = l->node[i].newer;
+	while (i != NIL && pinned(l, i))
+		i = l->node[i].newer;
 	return i;
 }
 
@@ -277,7 +282,11 @@ bool lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot)
 
 	pthread_mutex_lock(&l->lock);
 	b = bucket_of(l, key);
-	if ((i = find(l, b, key)) != NIL) {
+	if ((i = find(l, b, key)) != NIL && pinned(l, i)) {
+		l->refused++; /* the stored entry is in use: it is not released under its user */
+		pthread_mutex_unlock(&l->lock);
+		return false;
+	} else if (i != NIL) {
 		/* A put under a stored key: its slot replaced (the old one released), placed as stored. */
 		release(l, i);
 		list_unlink(l, i);

@@ -33,7 +33,10 @@
  * caller waiting on the entry) says so through the type's pinned(): a full
  * cache evicts the least recent entry that is not pinned, walking from the
  * least recent end past the pinned ones (as many as the user has in use at
- * once), and stores nothing when every entry is pinned.
+ * once), and stores nothing when every entry is pinned. Nothing else
+ * releases a pinned entry either: a put under its key is refused, an
+ * LRU_DROP verdict on it is a plain miss. lru_free releases every entry:
+ * no user may remain.
  *
  * look(), found(), release(), pinned() and a walk's visit() run under the
  * cache's lock: they must be short and must not call back into the cache.
@@ -66,7 +69,7 @@ enum lru_order {
 enum lru_verdict {
 	LRU_HIT,  /* a hit: counted; LRU_ORDER_USE makes the entry the most recent */
 	LRU_MISS, /* a miss: counted; the entry stays as it was */
-	LRU_DROP, /* a miss: counted; the entry leaves the cache now (release() runs) */
+	LRU_DROP, /* a miss: counted; the entry leaves the cache now (release() runs), unless pinned */
 };
 
 struct lru_type {
@@ -107,9 +110,9 @@ bool lru_get(struct lru *l, const uint8_t key[LRU_KEY_SIZE],
  * belongs to the cache (release() lets go of it). An entry already under
  * key is replaced (its slot released); a full cache first evicts one
  * entry (above). true when stored. It fails (false: nothing stored, what
- * slot references stays the caller's) only when the cache is full and
- * every entry is pinned (a type with pinned()); otherwise never: the
- * storage is allocated at lru_new.
+ * slot references stays the caller's) only with a type that pins: when
+ * the entry under key is pinned, or the cache is full and every entry is
+ * pinned; otherwise never: the storage is allocated at lru_new.
  */
 bool lru_put(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot);
 
@@ -137,7 +140,7 @@ struct lru_stats {
 	uint64_t hits, misses; /* of lru_get */
 	uint64_t evictions;    /* entries that went because the cache was full */
 	size_t entries;	       /* stored now */
-	uint64_t refused;      /* stores refused: full, every entry pinned */
+	uint64_t refused;      /* stores refused: the key's entry pinned, or full of pinned entries */
 };
 
 /* The counts so far, read together (tests and metrics). */

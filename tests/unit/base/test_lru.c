@@ -608,11 +608,15 @@ static void a_full_cache_of_pinned_entries_refuses_stores_and_the_slot_stays_the
 	assert_int_equal(add_as(l, &y, 4, 4, NULL), ADD_REFUSED); /* found() not called */
 	assert_int_equal(add_as(l, &y, 1, 9, &v), ADD_FOUND);	  /* a stored key is still found */
 	assert_int_equal(v, 1);
-	put(l, &y, 2, 22); /* a stored key can be replaced: nothing to evict */
+	/* nor is a pinned entry replaced or dropped under its user */
+	t = put_as(l, &y, 2, 22, &stored);
+	assert_false(stored);
+	assert_int_equal(y.released[t], 1);
+	assert_false(get_as(l, 2, LRU_DROP, NULL));
 	assert_true(get_as(l, 2, LRU_HIT, &v));
-	assert_int_equal(v, 22);
+	assert_int_equal(v, 2);
 	lru_stats(l, &st);
-	assert_int_equal(st.refused, 2);
+	assert_int_equal(st.refused, 3);
 	assert_int_equal(st.evictions, 0);
 	assert_int_equal(st.entries, 2);
 	pins.key[1] = false; /* one let go: the next store evicts it */
@@ -726,11 +730,15 @@ static int64_t model_store_tick(struct model *m)
 	return m->order == LRU_ORDER_HIT ? --m->low : ++m->now;
 }
 
-/* false when refused (full, every entry pinned). */
+/* false when refused (the key's entry pinned, or full and every entry pinned). */
 static bool model_put(struct model *m, int k, int64_t v)
 {
 	size_t i = model_find(m, k), victim = m->n;
 
+	if (i < m->n && model_pinned(m, i)) {
+		m->refused++;
+		return false;
+	}
 	if (i == m->n && m->n == m->cap) {
 		for (size_t j = 0; j < m->n; j++)
 			if (!model_pinned(m, j) && (victim == m->n || m->tick[j] < m->tick[victim]))
@@ -765,7 +773,7 @@ static bool model_get(struct model *m, int k, enum lru_verdict verdict, int64_t 
 	if (i == m->n)
 		return false;
 	*value = m->value[i];
-	if (verdict == LRU_DROP)
+	if (verdict == LRU_DROP && !model_pinned(m, i))
 		model_remove(m, i);
 	if (verdict != LRU_HIT)
 		return false;
@@ -870,7 +878,10 @@ static void a_random_script_matches_the_linear_model(void **state)
 	}
 }
 
-/* The same with keys pinned and unpinned along the script: evictions skip them, stores may be refused. */
+/*
+ * The same with keys pinned and unpinned along the script: evictions skip
+ * them, a put over one or a drop of one leaves it, stores may be refused.
+ */
 static void a_random_script_with_pins_matches_the_linear_model(void **state)
 {
 	static const size_t caps[] = {1, 2, 3, 5, 8, 13, 64, 1000};

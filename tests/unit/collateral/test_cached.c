@@ -1389,6 +1389,63 @@ static void askers_join(struct asker *a, pthread_t *t, pthread_barrier_t *go, in
 }
 
 /*
+ * A gate in validate() (which runs during the fetch, without the cache's
+ * lock, the entry in flight): fetches of the platforms in `hold` stay in
+ * flight until the test opens it, so a test knows exactly what is held.
+ */
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t hold; /* platforms (the FMSPC's last byte, < 64) held */
+	int held;      /* fetches waiting at the gate now */
+	bool open;
+};
+
+static int gate_validate(void *arg, const char *key, enum cached_kind kind, const struct collateral_blob *b,
+			 int64_t now, struct attest_err *err)
+{
+	struct gate *g = arg;
+	size_t n = strlen(key);
+	unsigned fm = n >= 2 ? (unsigned)strtoul(key + n - 2, NULL, 16) : 64;
+
+	(void)kind, (void)b, (void)now, (void)err;
+	pthread_mutex_lock(&g->mu);
+	if (!g->open && fm < 64 && (g->hold >> fm & 1)) {
+		g->held++;
+		pthread_cond_broadcast(&g->cv);
+		while (!g->open)
+			pthread_cond_wait(&g->cv, &g->mu);
+		g->held--;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return ATTEST_OK;
+}
+
+/* Waits until n fetches are held at the gate (5 s at most). */
+static bool gate_wait_held(struct gate *g, int n)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	pthread_mutex_lock(&g->mu);
+	while (g->held < n && rc == 0)
+		rc = pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+	rc = g->held >= n;
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
+
+static void gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->open = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/*
  * Entries held by a fetch in flight or by its waiters are never evicted
  * (under ASan a freed one would be a use after free): with every entry
  * held, a lookup of another key is served from an entry of its own, not
@@ -1397,30 +1454,114 @@ static void askers_join(struct asker *a, pthread_t *t, pthread_barrier_t *go, in
 static void entries_in_use_are_never_evicted_and_a_full_table_of_them_still_serves(void **state)
 {
 	REQUIRE_VECTORS(dir);
-	struct cached_options o = {.max_entries = 3};
+	struct gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .hold = 0xE};
+	struct cached_options o = {.max_entries = 3, .validate = gate_validate, .validate_arg = &g};
 	struct fx *f = fx_new(dir, NULL);
-	struct collateral_source *c = bare_over(f, &o);
+	struct collateral_source *c;
 	static const uint8_t held[6] = {1, 1, 1, 1, 2, 3}, others[2] = {4, 5};
 	struct asker a[6], b[2];
 	pthread_t ta[6], tb[2];
 	pthread_barrier_t go_a, go_b;
 	struct cached_stats st;
 
-	atomic_store(&f->srv.delay_ms, 400);
+	o.clock = fx_clock; /* bare_over would drop validate: set up here */
+	o.clock_arg = f;
+	assert_int_equal(cached_source_new(f->pcs, false, &o, &c, NULL), ATTEST_OK);
 	askers_start(a, ta, &go_a, 6, c, held); /* four on platform 1, one each on 2 and 3 */
-	assert_true(wait_for(f, 3, 5000));	/* three fetches in flight: every entry held */
+	assert_true(gate_wait_held(&g, 3));	/* three fetches in flight: every entry held */
 	askers_start(b, tb, &go_b, 2, c, others);
-	askers_join(b, tb, &go_b, 2);
+	askers_join(b, tb, &go_b, 2); /* served while 1, 2, 3 are still held */
+	assert_int_equal(cached_source_count(c), 3);
+	gate_open(&g);
 	askers_join(a, ta, &go_a, 6);
 	assert_int_equal(requests(f), 5); /* 1, 2, 3 once each (single-flight), 4 and 5 */
 	assert_int_equal(cached_source_count(c), 3);
-	atomic_store(&f->srv.delay_ms, 0);
 	assert_false(asked_upstream(f, c, 1, ATTEST_OK)); /* the held ones were kept */
 	assert_false(asked_upstream(f, c, 2, ATTEST_OK));
 	assert_false(asked_upstream(f, c, 3, ATTEST_OK));
 	assert_true(asked_upstream(f, c, 4, ATTEST_OK)); /* served before, not kept: the table was full */
 	cached_source_stats(c, &st);
 	assert_int_equal(st.upstream_fetches, 6);
+	free_source(c);
+	fx_free(f);
+}
+
+/*
+ * The waiters' pin: when a fetch ends, its entry is no longer in flight
+ * but the callers waiting for it have yet to take the lock back and read
+ * it; a lookup of another key that takes the lock first, on a full table,
+ * must not evict it under them (under ASan a use after free). Rounds of
+ * four callers of one new key, beside three threads asking new keys of a
+ * one-entry table all along.
+ */
+struct pincaller {
+	struct collateral_source *c;
+	pthread_barrier_t *go;
+	uint16_t first;
+	int rc_bad;
+};
+
+static int get_key(struct collateral_source *c, uint16_t k)
+{
+	uint8_t fm[6] = {0, 0xa0, 0x67, 0x11, (uint8_t)(k >> 8), (uint8_t)k};
+	struct collateral_blob b = {0};
+	int rc = collateral_get_tcb_info(c, COLLATERAL_TEE_SGX, fm, &b, NULL);
+
+	collateral_blob_free(&b);
+	return rc;
+}
+
+static void *newkeys_thread(void *arg)
+{
+	struct pincaller *h = arg;
+
+	pthread_barrier_wait(h->go);
+	for (uint16_t j = 0; j < 6; j++)
+		h->rc_bad += get_key(h->c, (uint16_t)(h->first + j)) != ATTEST_OK;
+	return NULL;
+}
+
+static void *waiter_thread(void *arg)
+{
+	struct pincaller *h = arg;
+
+	pthread_barrier_wait(h->go);
+	h->rc_bad += get_key(h->c, h->first) != ATTEST_OK;
+	return NULL;
+}
+
+static void waiters_keep_their_entry_after_the_fetch_until_they_have_read_it(void **state)
+{
+	REQUIRE_VECTORS(dir);
+	struct cached_options o = {.max_entries = 1};
+	struct fx *f = fx_new(dir, NULL);
+	struct collateral_source *c = bare_over(f, &o);
+	struct cached_stats st;
+
+	for (uint16_t r = 0; r < 24; r++) {
+		struct pincaller h[7];
+		pthread_t t[7];
+		pthread_barrier_t go;
+
+		assert_int_equal(pthread_barrier_init(&go, NULL, 7), 0);
+		for (int i = 0; i < 7; i++) {
+			/* 0..3: one new key per round; 4..6: six new keys each */
+			h[i] = (struct pincaller){.c = c,
+						  .go = &go,
+						  .first = i < 4 ? (uint16_t)(0x100 + r)
+								 : (uint16_t)(0x1000 + r * 32 + (i - 4) * 8)};
+			assert_int_equal(
+			    pthread_create(&t[i], NULL, i < 4 ? waiter_thread : newkeys_thread, &h[i]), 0);
+		}
+		for (int i = 0; i < 7; i++) {
+			assert_int_equal(pthread_join(t[i], NULL), 0);
+			assert_int_equal(h[i].rc_bad, 0);
+		}
+		pthread_barrier_destroy(&go);
+	}
+	cached_source_stats(c, &st);
+	assert_true(st.waits > 0); /* the rounds did make callers wait for a fetch */
+	assert_int_equal(cached_source_count(c), 1);
 	free_source(c);
 	fx_free(f);
 }
@@ -1598,6 +1739,7 @@ int main(void)
 	    cmocka_unit_test(the_refresher_and_concurrent_lookups_fetch_each_due_item_once),
 	    cmocka_unit_test(a_full_table_evicts_keys_never_served_first_then_the_least_recently_served),
 	    cmocka_unit_test(entries_in_use_are_never_evicted_and_a_full_table_of_them_still_serves),
+	    cmocka_unit_test(waiters_keep_their_entry_after_the_fetch_until_they_have_read_it),
 	    cmocka_unit_test(an_import_into_a_table_full_of_entries_in_use_is_refused),
 	    cmocka_unit_test(long_keys_are_found_whole_and_one_byte_apart_are_distinct),
 	    cmocka_unit_test(max_entries_beyond_the_skeletons_bound_is_refused),
