@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "harness.h"
 
 #include "base/buf.h"
@@ -492,7 +494,7 @@ static int setup(void **state)
 
 	(void)state;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	D.vectors = getenv("ATTEST_VECTORS");
+	D.vectors = test_vectors_dir();
 	snprintf(path, sizeof(path), "%s/docs/api.md", src ? src : ".");
 	if (D.vectors == NULL || file_read_all(path, 1u << 20, &text, &len) != 0)
 		return -1;
@@ -525,5 +527,6 @@ int main(void)
 	    cmocka_unit_test(api_md_examples_hold_against_the_server),
 	};
 
+	REQUIRE_VECTORS_OR_EXIT();
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "harness.h"
 
 #include "crypto/jose.h"
@@ -40,7 +42,7 @@ static char *recorded_body(const char *vectors, const char *exchange)
 
 static int group_setup(void **state)
 {
-	const char *vectors = getenv("ATTEST_VECTORS");
+	const char *vectors = test_vectors_dir();
 	char coll[1200], now[32];
 
 	(void)state;
@@ -328,5 +330,6 @@ int main(void)
 	    cmocka_unit_test(server_survives_and_still_attests),
 	};
 
+	REQUIRE_VECTORS_OR_EXIT();
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "harness.h"
 
 #include "crypto/crypto.h"
@@ -86,13 +88,13 @@ static int run_node(const char *dir, const char *script, const char *env, const 
 static void real_evidence_through_the_official_client(void **state)
 {
 	char dir[1024], coll[1200], env[4096];
-	const char *vectors = getenv("ATTEST_VECTORS");
+	const char *vectors = test_vectors_dir();
 	struct attestd_proc p;
 
 	if (interop_dir(dir, sizeof(dir)) == NULL)
 		skip();
 	if (vectors == NULL) {
-		fprintf(stderr, "SKIP: ATTEST_VECTORS is not set\n");
+		fprintf(stderr, "SKIP: ../shared/vectors is absent; set ATTEST_VECTORS\n");
 		skip();
 	}
 	snprintf(coll, sizeof(coll), "%s/" OE_COLL, vectors);

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "harness.h"
 
 #include "base/codec.h"
@@ -138,7 +140,7 @@ static void create_provider(const char *name, const char *mode, const struct sig
 
 static int group_setup(void **state)
 {
-	const char *vectors = getenv("ATTEST_VECTORS");
+	const char *vectors = test_vectors_dir();
 	char coll[1200], path[2048];
 	json_t *rec;
 
@@ -599,7 +601,7 @@ static void isolated_provider_takes_only_trusted_signed_policies(void **state)
 /* An acknowledged policy survives kill -9 and a restart (issue 9, persistence). */
 static void acknowledged_policy_survives_kill_9(void **state)
 {
-	const char *vectors = getenv("ATTEST_VECTORS");
+	const char *vectors = test_vectors_dir();
 	char coll[1200], *jws = unsigned_jws(ISSUE_ONE), *text;
 	struct http_reply r;
 
@@ -639,7 +641,7 @@ static long attest_on(const struct attestd_proc *p)
  */
 static void policy_set_on_one_node_is_enforced_by_another_within_a_second(void **state)
 {
-	const char *vectors = getenv("ATTEST_VECTORS");
+	const char *vectors = test_vectors_dir();
 	char coll[1200], store[700], kek[700], auth[256];
 	struct attestd_proc b;
 	char *deny = unsigned_jws(DENY_ALL);
@@ -699,5 +701,6 @@ int main(void)
 	    cmocka_unit_test(acknowledged_policy_survives_kill_9),
 	};
 
+	REQUIRE_VECTORS_OR_EXIT();
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
