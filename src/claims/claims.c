@@ -224,7 +224,9 @@ static bool keep_lender(struct claim_set *set, const struct claim_set *lender)
 	return true;
 }
 
-int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type)
+/* claim_set_add_lent with the lender's issuer (issuer NULL) or one of the three constants. */
+static int add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type,
+		    const char *issuer)
 {
 	const struct claim *c;
 	struct claim *d;
@@ -233,8 +235,10 @@ int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, si
 	if (set == NULL || lender == NULL || set == lender || i >= lender->n)
 		return ATTEST_E_INVALID;
 	c = &lender->v[i];
+	if (issuer == NULL)
+		issuer = c->issuer;
 	if (!keep_lender(set, lender)) /* the same claim with its own reference */
-		return add_claim(set, type ? type : c->type, type != NULL, c->issuer, json_incref(c->value));
+		return add_claim(set, type ? type : c->type, type != NULL, issuer, json_incref(c->value));
 	if (room_for_one(set) != ATTEST_OK)
 		return ATTEST_E_NOMEM;
 	d = &set->v[set->n];
@@ -244,10 +248,23 @@ int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, si
 	if (d->type == NULL)
 		return ATTEST_E_NOMEM;
 	d->flags = CLAIM_F_LENT | (own_type ? 0 : CLAIM_F_TYPE_BORROWED);
-	d->issuer = c->issuer;
+	d->issuer = issuer; /* the lender's, or a constant: never released by this set */
 	d->value = c->value; /* lender's: kept alive through set->lenders */
 	set->n++;
 	return ATTEST_OK;
+}
+
+int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type)
+{
+	return add_lent(set, lender, i, type, NULL);
+}
+
+int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type,
+			      const char *issuer)
+{
+	const char *k = issuer != NULL ? issuer_const(issuer) : NULL;
+
+	return k != NULL ? add_lent(set, lender, i, type, k) : ATTEST_E_INVALID;
 }
 
 int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender)

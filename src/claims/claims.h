@@ -92,6 +92,13 @@ int claim_set_add_borrowed(struct claim_set *set, const char *type, const char *
 #define CLAIM_SET_MAX_LENDERS 4
 int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type);
 /*
+ * The same claim under another issuer, one of CLAIM_ISSUER_SERVICE,
+ * CLAIM_ISSUER_POLICY or CLAIM_ISSUER_CUSTOM (a policy issuing an incoming
+ * value as its own claim); any other issuer: ATTEST_E_INVALID.
+ */
+int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type,
+			      const char *issuer);
+/*
  * Every claim of lender, in order, as claim_set_add_lent(set, lender, i,
  * NULL) would add each (one lookup and one growth for all of them).
  * Errors: ATTEST_E_INVALID (lender == set), ATTEST_E_NOMEM (the claims

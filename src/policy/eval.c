@@ -66,6 +66,7 @@ enum { M_CONTINUE = 0, M_STOP = 1 };
 
 struct ectx {
 	const struct policy_plan *plan;
+	const struct claim_set *in; /* the incoming claims (NULL: none); the result's sets lend from it */
 	struct wc *c;
 	size_t n, cap;
 	int *head, *tail;
@@ -248,6 +249,7 @@ static int ctx_init(struct ectx *x, const struct policy_plan *plan, const struct
 	unsigned nn = plan->nnames;
 
 	x->plan = plan;
+	x->in = nin > 0 ? in : NULL;
 	x->c = x->cstack;
 	x->cap = WC_STACK;
 	if (nn <= WC_STACK) {
@@ -621,6 +623,54 @@ static int emit(struct ectx *x, const char *type, bool type_owned, bool type_in_
 	return ATTEST_OK;
 }
 
+/* The error of issue() copying a read-only value (pcrs, events) into the token. */
+static int readonly_error(struct ectx *x, const char *type)
+{
+	const struct pol_rule *r = x->rule;
+
+	return x->rc = attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.readonly",
+				      "issuancerules rule %u (line %u): claim \"%.60s\" would copy a read-only "
+				      "value (pcrs, events) into the token",
+				      r->index, r->line, type);
+}
+
+/*
+ * issue() or issueproperty() of an incoming claim's value as it is
+ * (value=c.value, or claim=c) into dst: the result's set lends the value
+ * from the incoming set, which it keeps alive (claims.h), instead of
+ * counting a reference to it (two atomic operations per issued claim).
+ * type: the plan's name (the result holds the plan), or NULL for the
+ * incoming claim's own. The working claim borrows the value too.
+ */
+static int emit_lent(struct ectx *x, struct claim_set *dst, int at, const char *type, int type_id)
+{
+	const struct wc *c = &x->c[at];
+	struct wc w = {0};
+
+	if (x->rule->action.kind == ACT_ISSUE && c->ro && !json_is_boolean(c->value) && !json_is_integer(c->value))
+		return readonly_error(x, type != NULL ? type : c->type);
+	if (claim_set_add_lent_issued(dst, x->in, (size_t)at, type, x->iss_policy) != ATTEST_OK)
+		return nomem(x);
+	x->iss_policy = claim_set_at(dst, claim_set_count(dst) - 1)->issuer;
+	w.type = type != NULL ? type : c->type;
+	w.type_plan = type != NULL;
+	w.issuer = x->iss_policy;
+	w.iss = ISS_POLICY;
+	w.value = c->value; /* the incoming set's, kept alive by dst */
+	w.src = dst == x->outgoing ? SRC_OUT : SRC_PROPS;
+	w.ro = c->ro && !json_is_boolean(c->value) && !json_is_integer(c->value);
+	w.type_id = type_id;
+	return wc_push(x, &w);
+}
+
+/* Whether valueType (a->value_type, -1: none) leaves v as it is. */
+static bool value_type_keeps(const struct pol_action *a, const json_t *v)
+{
+	return a->value_type < 0 || (a->value_type == VT_STRING && json_is_string(v)) ||
+	       (a->value_type == VT_INTEGER && json_is_integer(v)) ||
+	       (a->value_type == VT_BOOLEAN && json_is_boolean(v));
+}
+
 static int fire(struct ectx *x)
 {
 	const struct pol_rule *r = x->rule;
@@ -629,6 +679,7 @@ static int fire(struct ectx *x)
 	bool tro, vro;
 	const char *tname;
 	bool towned = false;
+	struct claim_set *dst;
 
 	if (++x->firings > x->plan->lim.max_matches)
 		return x->rc = attest_err_set(x->err, ATTEST_E_POLICY, "policy.eval.too_many_matches",
@@ -649,11 +700,26 @@ static int fire(struct ectx *x)
 		}
 		return M_STOP;
 	}
+	dst = a->kind == ACT_ISSUE ? x->outgoing : a->kind == ACT_ISSUEPROPERTY ? x->props : NULL;
 	if (a->claim_slot >= 0) {
-		const struct wc *c = &x->c[x->bind[a->claim_slot]];
+		int at = x->bind[a->claim_slot];
+		const struct wc *c = &x->c[at];
 
+		if (dst != NULL && c->src == SRC_IN)
+			return emit_lent(x, dst, at, NULL, c->type_id) == ATTEST_OK ? M_CONTINUE : x->rc;
 		return emit(x, c->type, false, false, c->type_id, json_incref(c->value), c->ro) == ATTEST_OK ? M_CONTINUE
 													     : x->rc;
+	}
+	/* issue(type="<constant>", value=c.value) of an incoming claim's value, kept as it is. */
+	if (dst != NULL && a->value->kind == EX_REF && a->value->prop == PROP_VALUE && a->type->kind == EX_CONST &&
+	    json_is_string(a->type->konst)) {
+		int at = x->bind[a->value->slot];
+		const struct wc *c = &x->c[at];
+
+		if (c->src == SRC_IN && !json_is_null(c->value) && value_type_keeps(a, c->value))
+			return emit_lent(x, dst, at, json_string_value(a->type->konst), a->type_id) == ATTEST_OK
+				   ? M_CONTINUE
+				   : x->rc;
 	}
 	if (eval_expr(x, a->type, &type, &tro) != ATTEST_OK || eval_expr(x, a->value, &value, &vro) != ATTEST_OK)
 		goto fail;

@@ -940,6 +940,41 @@ static void issued_constants_are_the_results_own_copies(void **state)
 	claim_set_free(in);
 }
 
+/*
+ * issue(value=c.value) and issue(claim=c) of an incoming claim lend its value
+ * (no reference count; the outgoing set keeps the incoming set alive); a value
+ * valueType converts, or a read-only one, goes the ordinary way.
+ */
+static void issued_incoming_values_are_lent_not_counted(void **state)
+{
+	struct claim_set *in = set_of("{\"s\": \"text\", \"n\": 7, \"o\": {\"k\": [1, 2]}}");
+	struct claim_set *ro = tpm12_claims(PCRS_JSON("00"), EVENTS_JSON("AQ"));
+	json_t *sv = (json_t *)claim_set_get(in, "s"), *ov = (json_t *)claim_set_get(in, "o");
+	struct policy_result *r = run(AUTH_PERMIT "issuancerules{ c:[type==\"s\"] => issue(type=\"s2\", value=c.value);"
+					      " c:[type==\"o\"] => issue(claim=c);"
+					      " c:[type==\"n\"] => issue(type=\"n-str\", value=c.value, valueType=\"String\");"
+					      " c:[type==\"n\"] => issueproperty(type=\"n\", value=c.value, valueType=\"Integer\"); };",
+				      in, POLICY_EVAL_EXPLAIN);
+
+	assert_ptr_equal(claim_set_get(r->outgoing, "s2"), sv);
+	assert_ptr_equal(claim_set_get(r->outgoing, "o"), ov);
+	assert_ptr_equal(claim_set_get(r->properties, "n"), claim_set_get(in, "n"));
+	assert_int_equal(sv->refcount, 1);
+	assert_int_equal(ov->refcount, 1);
+	assert_string_equal(claim_set_find(r->outgoing, "s2")->issuer, CLAIM_ISSUER_POLICY);
+	assert_string_equal(claim_set_find(r->outgoing, "o")->issuer, CLAIM_ISSUER_POLICY);
+	claim_set_free(in); /* the result's sets keep the values alive */
+	assert_string_equal(set_json(r->outgoing), "{\"s2\":\"text\",\"o\":{\"k\":[1,2]},\"n-str\":\"7\"}");
+	assert_string_equal(set_json(r->final_incoming),
+			    "{\"s\":\"text\",\"n\":[7,7],\"o\":[{\"k\":[1,2]},{\"k\":[1,2]}],\"s2\":\"text\","
+			    "\"n-str\":\"7\"}");
+	policy_result_free(r);
+	/* Read-only values stay refused on the lending path too. */
+	eval_fails(AUTH_PERMIT "issuancerules{ c:[type==\"pcrs\"] => issue(type=\"x\", value=c.value); };", ro,
+		   "policy.eval.readonly");
+	claim_set_free(ro);
+}
+
 static void reason_is_truncated_safely(void **state)
 {
 	struct claim_set *in = sgx_claims(2, false, REF_HEX64_A);
@@ -1080,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(explain_result_outlives_its_incoming_set),
 		cmocka_unit_test(explain_counts_no_reference_per_claim),
 		cmocka_unit_test(issued_constants_are_the_results_own_copies),
+		cmocka_unit_test(issued_incoming_values_are_lent_not_counted),
 		cmocka_unit_test(reason_is_truncated_safely),
 		cmocka_unit_test(long_values_are_abbreviated_in_reasons),
 		cmocka_unit_test(default_sgx_policy_reproduces_real_token_policy_claims),
