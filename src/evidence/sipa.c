@@ -6,10 +6,8 @@
  */
 #include "evidence/tcg_log.h"
 
-#include "base/buf.h"
 #include "base/codec.h"
 #include "base/cur.h"
-#include "base/jsonx.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +154,25 @@ int sipa_walk(const uint8_t *p, size_t n, sipa_leaf_fn fn, void *arg, struct att
 	return walk(&c, 0, fn, arg, err);
 }
 
+size_t sipa_utf8_of_unit(unsigned ch, char out[3])
+{
+	if (ch >= 0xD800 && ch <= 0xDFFF)
+		ch = '?'; /* surrogates: not needed for claims */
+	if (ch < 0x80) {
+		out[0] = (char)ch;
+		return 1;
+	}
+	if (ch < 0x800) {
+		out[0] = (char)(0xC0 | ch >> 6);
+		out[1] = (char)(0x80 | (ch & 0x3F));
+		return 2;
+	}
+	out[0] = (char)(0xE0 | ch >> 12);
+	out[1] = (char)(0x80 | ((ch >> 6) & 0x3F));
+	out[2] = (char)(0x80 | (ch & 0x3F));
+	return 3;
+}
+
 /* UTF-16LE (BMP only, as Windows paths are) to UTF-8, stopping at NUL. */
 static char *utf16le_to_utf8(const uint8_t *p, size_t n)
 {
@@ -169,27 +186,16 @@ static char *utf16le_to_utf8(const uint8_t *p, size_t n)
 
 		if (ch == 0)
 			break;
-		if (ch >= 0xD800 && ch <= 0xDFFF)
-			ch = '?'; /* surrogates: not needed for claims */
-		if (ch < 0x80) {
-			s[o++] = (char)ch;
-		} else if (ch < 0x800) {
-			s[o++] = (char)(0xC0 | ch >> 6);
-			s[o++] = (char)(0x80 | (ch & 0x3F));
-		} else {
-			s[o++] = (char)(0xE0 | ch >> 12);
-			s[o++] = (char)(0x80 | ((ch >> 6) & 0x3F));
-			s[o++] = (char)(0x80 | (ch & 0x3F));
-		}
+		o += sipa_utf8_of_unit(ch, s + o);
 	}
 	s[o] = '\0';
 	return s;
 }
 
-static bool is_utf16_type(uint32_t type)
+bool sipa_type_is_utf16(uint32_t type)
 {
-	return type == 0x00050009u || type == 0x00070001u || type == 0x0005000Bu ||
-	       type == 0x00070005u || type == 0x00070008u || type == 0x00050008u;
+	return type == 0x00050009u || type == 0x00070001u || type == 0x0005000Bu || type == 0x00070005u ||
+	       type == 0x00070008u || type == 0x00050008u;
 }
 
 json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len)
@@ -203,7 +209,7 @@ json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len)
 	json_object_set_new(o, "Type", json_integer(type));
 	if (name)
 		json_object_set_new(o, "Name", json_string(name));
-	if (is_utf16_type(type)) {
+	if (sipa_type_is_utf16(type)) {
 		char *s = utf16le_to_utf8(data, len);
 
 		v = s ? json_string(s) : NULL;
@@ -223,105 +229,4 @@ json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len)
 	}
 	json_object_set_new(o, "Value", v);
 	return o;
-}
-
-/* ---- the same leaf written as text (the events claim) --------------------- */
-
-/*
- * A string as jansson's compact dump writes it (dump.c): \" \\ \b \f \n \r
- * \t, other controls as \u00XX in upper-case hex, UTF-8 as it is; so that
- * the text is byte for byte json_dumps(sipa_leaf_json(...)).
- */
-static int write_string(struct buf *b, const char *s)
-{
-	int rc = 0;
-
-	rc |= buf_append_u8(b, '"');
-	while (*s) {
-		size_t run = 0;
-		unsigned char ch;
-		char e[6];
-
-		while (s[run] && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
-			run++;
-		rc |= buf_append(b, s, run);
-		s += run;
-		if ((ch = (unsigned char)*s) == 0)
-			break;
-		s++;
-		rc |= buf_append(b, e, jsonx_escape_byte(ch, e));
-	}
-	rc |= buf_append_u8(b, '"');
-	return rc;
-}
-
-static int write_int(struct buf *b, int64_t v)
-{
-	char t[21];
-	size_t i = sizeof(t);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		t[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		t[--i] = '-';
-	return buf_append(b, t + i, sizeof(t) - i);
-}
-
-static int write_hex(struct buf *b, const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char chunk[2 * 128];
-	int rc = 0;
-
-	rc |= buf_append_u8(b, '"');
-	while (n > 0) {
-		size_t k = n < 128 ? n : 128;
-
-		for (size_t i = 0; i < k; i++) {
-			chunk[2 * i] = digits[p[i] >> 4];
-			chunk[2 * i + 1] = digits[p[i] & 15];
-		}
-		rc |= buf_append(b, chunk, 2 * k);
-		p += k;
-		n -= k;
-	}
-	rc |= buf_append_u8(b, '"');
-	return rc;
-}
-
-int sipa_leaf_write(struct buf *b, uint32_t type, const uint8_t *data, uint32_t len)
-{
-	const char *name = sipa_type_name(type);
-	int rc = 0;
-
-	/* Every append's result counts: the buffer's cap is not sticky, a later small one may fit. */
-	rc |= buf_append_str(b, "{\"Type\":");
-	rc |= write_int(b, type);
-	if (name) {
-		rc |= buf_append_str(b, ",\"Name\":");
-		rc |= write_string(b, name);
-	}
-	rc |= buf_append_str(b, ",\"Value\":");
-	if (is_utf16_type(type)) {
-		char *s = utf16le_to_utf8(data, len);
-
-		if (s == NULL)
-			return ATTEST_E_NOMEM;
-		rc |= write_string(b, s);
-		free(s);
-	} else if (len == 1 || len == 4 || len == 8) {
-		uint64_t x = 0;
-
-		for (uint32_t i = 0; i < len; i++)
-			x |= (uint64_t)data[i] << (8 * i);
-		rc |= write_int(
-		    b, (int64_t)x); /* json_int_t: a top bit set reads negative, as jansson prints it */
-	} else {
-		rc |= write_hex(b, data, len);
-	}
-	rc |= buf_append_u8(b, '}');
-	return rc != 0 ? ATTEST_E_NOMEM : ATTEST_OK;
 }

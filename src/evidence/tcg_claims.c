@@ -81,9 +81,10 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
 #define JW_TEXT_CHUNK 4096 /* input bytes of a printable-ASCII or UTF-16 text per piece */
 
 #define JW_TYPE_SLOTS 8
+#define JW_SIPA_SLOTS 64
 
 struct jw {
-	struct buf b; /* b.max = TCG_JSON_MAX: the SIPA leaf writer's appends fail past the cap */
+	struct buf b; /* the text; b.len may pass TCG_JSON_MAX by one piece, and the text is then refused */
 	char *room_end; /* the end of what the current piece reserved (jw_room) */
 	bool failed;
 	bool vectors; /* the CPU has the vector hex path */
@@ -105,6 +106,15 @@ struct jw {
 		size_t n;
 		char s[128];
 	} frag[JW_TYPE_SLOTS];
+	struct jw_sipa_leaf {
+		bool valid;
+		uint32_t type;
+		bool utf16;	  /* sipa_type_is_utf16 */
+		const char *name; /* sipa_type_name's, or NULL */
+		size_t name_len;
+		size_t n;	  /* {"Type":n,"Name":"..","Value": in s, copied whole; 0: written in place */
+		char s[96];
+	} sipa_leaf[JW_SIPA_SLOTS];
 };
 
 static const char HEX_PAIRS[513] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -168,6 +178,25 @@ static char *hex_sse2(char *o, const uint8_t *p, size_t n)
 		hex16_sse2(o + 2 * (n - 16), p + n - 16);
 	return o + 2 * n;
 }
+
+/*
+ * Eight UTF-16LE units at p, when each is printable ASCII and no '"' or
+ * '\\' (a JSON string carries them as they are), written as 8 bytes at
+ * o; false (nothing written) otherwise. A unit from 0x8000 up compares
+ * negative and fails the first test.
+ */
+static inline bool utf16_plain8(const uint8_t *p, char *o)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i ok = _mm_and_si128(_mm_cmpgt_epi16(x, _mm_set1_epi16(0x1f)), _mm_cmplt_epi16(x, _mm_set1_epi16(0x80)));
+
+	ok = _mm_andnot_si128(_mm_cmpeq_epi16(x, _mm_set1_epi16('"')), ok);
+	ok = _mm_andnot_si128(_mm_cmpeq_epi16(x, _mm_set1_epi16('\\')), ok);
+	if (_mm_movemask_epi8(ok) != 0xFFFF)
+		return false;
+	_mm_storel_epi64((__m128i *)(void *)o, _mm_packus_epi16(x, x));
+	return true;
+}
 #endif
 
 /* Hex of n bytes at o (no quotes, no NUL); returns the end. */
@@ -209,6 +238,8 @@ static bool jw_init(struct jw *w, size_t estimate)
 #endif
 	for (size_t i = 0; i < JW_TYPE_SLOTS; i++)
 		w->frag[i].valid = false;
+	for (size_t i = 0; i < JW_SIPA_SLOTS; i++)
+		w->sipa_leaf[i].valid = false;
 	memset(w->key, 0, sizeof(w->key));
 	for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
 		const char *name = tpm_bank_name((enum tpm_bank)bk);
@@ -256,10 +287,17 @@ static char *jw_grow(struct jw *w, size_t n)
 	size_t need, cap;
 	uint8_t *p;
 
-	if (w->failed || w->b.len > TCG_JSON_MAX || n > JW_PIECE_MAX) {
+	if (w->failed || n > JW_PIECE_MAX) {
 		w->failed = true;
 		return NULL;
 	}
+	/*
+	 * Past the cap: nothing more is written, and the text is refused at
+	 * the end, unless what passed it is taken back (an EV_EVENT_TAG that
+	 * turns out not to be SIPA), so this does not stick.
+	 */
+	if (w->b.len > TCG_JSON_MAX)
+		return NULL;
 	need = w->b.len + n + JW_GUARD + 1;
 	if (need > w->b.cap) {
 		cap = w->b.cap * 2 > need ? w->b.cap * 2 : need;
@@ -506,6 +544,173 @@ static void uefi_var_write(struct jw *w, const struct uefi_var *v)
 	jw_done(w, o);
 }
 
+/* ---- SIPA leaves ------------------------------------------------------------ */
+
+#define SIPA_TYPE  "{\"Type\":"
+#define SIPA_NAME  ",\"Name\":"
+#define SIPA_VALUE ",\"Value\":"
+
+/* A leaf's {"Type":n,"Name":"name","Value": (at most this, the name escaped). */
+#define SIPA_PREFIX_MAX(name_len)                                                                             \
+	(LIT_LEN(SIPA_TYPE) + U32_TEXT_MAX + LIT_LEN(SIPA_NAME) + 6 * (name_len) + 2 + LIT_LEN(SIPA_VALUE))
+
+static char *put_sipa_prefix(char *o, uint32_t type, const char *name, size_t name_len)
+{
+	o = PUT_LIT(o, SIPA_TYPE);
+	o = put_uint(o, type);
+	if (name != NULL) {
+		o = PUT_LIT(o, SIPA_NAME);
+		o = put_str(o, name, name_len);
+	}
+	return PUT_LIT(o, SIPA_VALUE);
+}
+
+/*
+ * A SIPA type's facts and prefix, made once a text: sipa_type_name scans
+ * a table, and a WBCL has ~800 leaves of a few dozen types.
+ */
+static const struct jw_sipa_leaf *sipa_leaf_kind(struct jw *w, uint32_t type)
+{
+	/* Fibonacci hashing: SIPA types differ in a few bits of two bytes (category, id) */
+	struct jw_sipa_leaf *e = &w->sipa_leaf[(uint32_t)(type * 2654435769u) >> 26];
+
+	if (e->valid && e->type == type)
+		return e;
+	e->valid = true;
+	e->type = type;
+	e->utf16 = sipa_type_is_utf16(type);
+	e->name = sipa_type_name(type);
+	e->name_len = e->name != NULL ? strlen(e->name) : 0;
+	e->n = 0;
+	if (e->name_len <= 64) { /* the names are Microsoft's identifiers (the longest 31 bytes) */
+		char t[SIPA_PREFIX_MAX(64)];
+		size_t n = (size_t)(put_sipa_prefix(t, type, e->name, e->name_len) - t);
+
+		if (n <= sizeof(e->s)) {
+			memset(e->s, 0, sizeof(e->s));
+			memcpy(e->s, t, n);
+			e->n = n;
+		}
+	}
+	return e;
+}
+
+/* A signed 64-bit integer (json_int_t, as jansson prints it): at most 20 bytes. */
+static char *put_int64(char *o, int64_t v)
+{
+	if (v < 0) {
+		*o++ = '-';
+		return put_uint(o, 0 - (uint64_t)v);
+	}
+	return put_uint(o, (uint64_t)v);
+}
+
+/*
+ * A UTF-16 leaf's value up to its NUL: each unit as UTF-8 (sipa_utf8_of_unit),
+ * escaped as jansson escapes (jsonx_escape_byte: at most 6 bytes a unit), quoted.
+ */
+static void sipa_utf16_value(struct jw *w, const uint8_t *p, size_t n)
+{
+	char *o = jw_room(w, 1);
+	bool end = false;
+
+	if (o == NULL)
+		return;
+	*o++ = '"';
+	jw_done(w, o);
+	n &= ~(size_t)1; /* a last odd byte is half a unit */
+	while (n > 0 && !end) {
+		size_t k = n < JW_TEXT_CHUNK ? n : JW_TEXT_CHUNK;
+
+		if ((o = jw_room(w, 3 * k)) == NULL)
+			return;
+		for (size_t i = 0; i < k; i += 2) {
+			unsigned ch;
+
+#ifdef TCG_HEX_SSE2
+			/* eight units of printable ASCII other than '"' and '\\' (paths, mostly): packed to bytes */
+			if (k - i >= 16 && utf16_plain8(p + i, o)) {
+				o += 8;
+				i += 14;
+				continue;
+			}
+#endif
+			ch = (unsigned)p[i] | (unsigned)p[i + 1] << 8;
+			if (ch == 0) {
+				end = true;
+				break;
+			}
+			if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\')
+				*o++ = (char)ch;
+			else if (ch < 0x80)
+				o += jsonx_escape_byte((unsigned char)ch, o);
+			else
+				o += sipa_utf8_of_unit(ch, o);
+		}
+		jw_done(w, o);
+		p += k;
+		n -= k;
+	}
+	if ((o = jw_room(w, 1)) != NULL)
+		*o++ = '"', jw_done(w, o);
+}
+
+/* The whole leaf's hex (not cut: the leaf is its own record), quoted, in pieces. */
+static void sipa_hex_value(struct jw *w, const uint8_t *p, size_t n)
+{
+	char *o = jw_room(w, 1);
+
+	if (o == NULL)
+		return;
+	*o++ = '"';
+	jw_done(w, o);
+	while (n > 0) {
+		size_t k = n < JW_TEXT_CHUNK ? n : JW_TEXT_CHUNK;
+
+		if ((o = jw_room(w, 2 * k)) == NULL)
+			return;
+		jw_done(w, hex_put(w, o, p, k));
+		p += k;
+		n -= k;
+	}
+	if ((o = jw_room(w, 1)) != NULL)
+		*o++ = '"', jw_done(w, o);
+}
+
+/* One leaf: what json_dumps writes for sipa_leaf_json (sipa.c states its rules). */
+static void sipa_leaf_text(struct jw *w, uint32_t type, const uint8_t *data, uint32_t len)
+{
+	const struct jw_sipa_leaf *k = sipa_leaf_kind(w, type);
+	char *o = jw_room(w, (k->n != 0 ? sizeof(k->s) : SIPA_PREFIX_MAX(k->name_len)) + U64_TEXT_MAX + 1);
+
+	if (o == NULL)
+		return;
+	if (k->n != 0) {
+		jw_fits(w, o, sizeof(k->s));
+		memcpy(o, k->s, sizeof(k->s));
+		o += k->n;
+	} else {
+		o = put_sipa_prefix(o, type, k->name, k->name_len);
+	}
+	if (!k->utf16 && (len == 1 || len == 4 || len == 8)) {
+		uint64_t x = 0;
+
+		for (uint32_t i = 0; i < len; i++)
+			x |= (uint64_t)data[i] << (8 * i);
+		o = put_int64(o, (int64_t)x);
+		*o++ = '}';
+		jw_done(w, o);
+		return;
+	}
+	jw_done(w, o);
+	if (k->utf16)
+		sipa_utf16_value(w, data, len);
+	else
+		sipa_hex_value(w, data, len);
+	if ((o = jw_room(w, 1)) != NULL)
+		*o++ = '}', jw_done(w, o);
+}
+
 struct sipa_text {
 	struct jw *w;
 	bool first;
@@ -523,9 +728,7 @@ static int sipa_write(void *arg, uint32_t type, const uint8_t *data, uint32_t le
 		jw_done(t->w, o);
 	}
 	t->first = false;
-	/* The leaf appends to the buffer itself (sipa.c), failing past b.max = the cap. */
-	if (sipa_leaf_write(&t->w->b, type, data, len) != ATTEST_OK)
-		t->w->failed = true;
+	sipa_leaf_text(t->w, type, data, len);
 	return ATTEST_OK;
 }
 
@@ -786,43 +989,53 @@ static char *jw_finish(struct jw *w)
 
 char *tcg_events_json(const struct tcg_log *log, bool only_verified)
 {
-	struct jw w;
+	struct jw *w = malloc(sizeof(*w)); /* ~10 KB with its SIPA slots: not on the stack */
 	bool first = true;
-	char *o;
+	char *o, *s;
 
-	if (!jw_init(&w, jw_estimate(log, only_verified)))
+	if (w == NULL)
 		return NULL;
-	if ((o = jw_room(&w, 16)) != NULL)
-		jw_done(&w, PUT_LIT(o, "{\"Events\":["));
-	for (size_t i = 0; i < log->n_events && !w.failed; i++) {
+	if (!jw_init(w, jw_estimate(log, only_verified))) {
+		free(w);
+		return NULL;
+	}
+	if ((o = jw_room(w, 16)) != NULL)
+		jw_done(w, PUT_LIT(o, "{\"Events\":["));
+	for (size_t i = 0; i < log->n_events && !w->failed && w->b.len <= TCG_JSON_MAX; i++) {
 		const struct tcg_event *ev = &log->events[i];
 
 		if (only_verified && !ev->verified)
 			continue;
-		if (!first && (o = jw_room(&w, 1)) != NULL)
-			*o++ = ',', jw_done(&w, o);
+		if (!first && (o = jw_room(w, 1)) != NULL)
+			*o++ = ',', jw_done(w, o);
 		first = false;
-		event_head_write(&w, ev);
-		processed_data_write(&w, ev);
-		if ((o = jw_room(&w, 1)) != NULL)
-			*o++ = '}', jw_done(&w, o);
+		event_head_write(w, ev);
+		processed_data_write(w, ev);
+		if ((o = jw_room(w, 1)) != NULL)
+			*o++ = '}', jw_done(w, o);
 	}
-	if ((o = jw_room(&w, 2)) != NULL)
-		jw_done(&w, PUT_LIT(o, "]}"));
-	return jw_finish(&w);
+	if ((o = jw_room(w, 2)) != NULL)
+		jw_done(w, PUT_LIT(o, "]}"));
+	s = jw_finish(w);
+	free(w);
+	return s;
 }
 
 char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 {
-	struct jw w;
+	struct jw *w = malloc(sizeof(*w));
 	bool first_pcr = true;
-	char *o;
+	char *o, *s;
 
 	/* at most 24 PCRs of four banks: one piece each, sized once */
-	if (!jw_init(&w, 16 + TPM_PCR_COUNT * (40 + TPM_BANK_COUNT * (2 * TPM_PCR_MAX_DIGEST + 16))))
+	if (w == NULL)
 		return NULL;
-	if ((o = jw_room(&w, 16)) != NULL)
-		jw_done(&w, PUT_LIT(o, "{\"PCRs\":["));
+	if (!jw_init(w, 16 + TPM_PCR_COUNT * (40 + TPM_BANK_COUNT * (2 * TPM_PCR_MAX_DIGEST + 16)))) {
+		free(w);
+		return NULL;
+	}
+	if ((o = jw_room(w, 16)) != NULL)
+		jw_done(w, PUT_LIT(o, "{\"PCRs\":["));
 	for (unsigned i = 0; i < TPM_PCR_COUNT; i++) {
 		int comma = 0;
 		bool any = false;
@@ -831,7 +1044,7 @@ char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 			any |= (pcrs->present[bk] & (1u << i)) != 0;
 		if (!any)
 			continue;
-		if ((o = jw_room(&w, 40 + TPM_BANK_COUNT * (2 * TPM_PCR_MAX_DIGEST + 32))) == NULL)
+		if ((o = jw_room(w, 40 + TPM_BANK_COUNT * (2 * TPM_PCR_MAX_DIGEST + 32))) == NULL)
 			break;
 		if (!first_pcr)
 			*o++ = ',';
@@ -842,18 +1055,20 @@ char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 		for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
 			if (!(pcrs->present[bk] & (1u << i)))
 				continue;
-			jw_fits(&w, o, sizeof(w.key[bk][comma].s));
-			memcpy(o, w.key[bk][comma].s, sizeof(w.key[bk][comma].s));
-			o += w.key[bk][comma].n;
-			o = hex_put(&w, o, pcrs->v[bk][i], w.bank_size[bk]);
+			jw_fits(w, o, sizeof(w->key[bk][comma].s));
+			memcpy(o, w->key[bk][comma].s, sizeof(w->key[bk][comma].s));
+			o += w->key[bk][comma].n;
+			o = hex_put(w, o, pcrs->v[bk][i], w->bank_size[bk]);
 			*o++ = '"';
 			comma = 1;
 		}
-		jw_done(&w, PUT_LIT(o, "}}"));
+		jw_done(w, PUT_LIT(o, "}}"));
 	}
-	if ((o = jw_room(&w, 2)) != NULL)
-		jw_done(&w, PUT_LIT(o, "]}"));
-	return jw_finish(&w);
+	if ((o = jw_room(w, 2)) != NULL)
+		jw_done(w, PUT_LIT(o, "]}"));
+	s = jw_finish(w);
+	free(w);
+	return s;
 }
 
 /* ---- boot state ---------------------------------------------------------- */

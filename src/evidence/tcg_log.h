@@ -269,16 +269,21 @@ const char *sipa_type_name(uint32_t type);
 typedef int (*sipa_leaf_fn)(void *arg, uint32_t type, const uint8_t *data, uint32_t len);
 int sipa_walk(const uint8_t *p, size_t n, sipa_leaf_fn fn, void *arg, struct attest_err *err);
 
-/* A SIPA leaf as JSON ({"Type","Name","Value"}); new reference or NULL. */
+/*
+ * A SIPA leaf as JSON ({"Type","Name","Value"}); new reference or NULL.
+ * Value: the text of a UTF-16 type (sipa_type_is_utf16, up to its NUL,
+ * each unit as sipa_utf8_of_unit gives it), the little-endian integer of
+ * a 1-, 4- or 8-byte leaf (an 8-byte one with its top bit set reads
+ * negative, as json_int_t), else the hex of the whole leaf. The events
+ * text (tcg_claims.c) writes the same leaf without building it, byte for
+ * byte what json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) writes.
+ */
 json_t *sipa_leaf_json(uint32_t type, const uint8_t *data, uint32_t len);
 
-/*
- * The same leaf appended to b as compact JSON text, byte for byte what
- * json_dumps(sipa_leaf_json(...), JSON_COMPACT | JSON_PRESERVE_ORDER)
- * writes, without building the value (the events claim). Errors: the
- * buffer's (ATTEST_E_NOMEM).
- */
-struct buf;
-int sipa_leaf_write(struct buf *b, uint32_t type, const uint8_t *data, uint32_t len);
+/* True for the leaf types whose value is UTF-16LE text (file paths, names). */
+bool sipa_type_is_utf16(uint32_t type);
+
+/* The UTF-8 of a UTF-16 code unit (a surrogate becomes '?', BMP only); its length (1-3). */
+size_t sipa_utf8_of_unit(unsigned ch, char out[3]);
 
 #endif
