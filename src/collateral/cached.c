@@ -399,12 +399,10 @@ static struct centry *entry_new(const char *key)
 	return e;
 }
 
+/* A slot holds the entry's pointer (slots are aligned for any type: lru.h). */
 static struct centry *slot_entry(const void *slot)
 {
-	struct centry *e;
-
-	memcpy(&e, slot, sizeof(e));
-	return e;
+	return *(struct centry *const *)slot;
 }
 
 /* The table lets go of an entry (evicted, or at the end): no one holds it (pinned below). */
@@ -431,12 +429,12 @@ static const struct lru_type CACHED_SLOT = {.slot_size = sizeof(struct centry *)
 /* The table's key of an item's key text: the text zero-padded, or its SHA-256 beyond 32 characters. */
 static bool table_key(const char *key, uint8_t out[LRU_KEY_SIZE])
 {
-	size_t n = strlen(key);
+	size_t n = strnlen(key, LRU_KEY_SIZE + 1);
 
 	if (n > LRU_KEY_SIZE)
-		return sha256(key, n, out) == ATTEST_OK;
-	memset(out, 0, LRU_KEY_SIZE);
+		return sha256(key, strlen(key), out) == ATTEST_OK;
 	memcpy(out, key, n);
+	memset(out + n, 0, LRU_KEY_SIZE - n);
 	return true;
 }
 
@@ -1190,7 +1188,7 @@ static int import_item(struct collateral_source *cs, const char *key, enum cache
 	uint8_t tk[LRU_KEY_SIZE];
 	struct centry *e;
 	struct creq r;
-	int64_t iss, nu;
+	int64_t iss = 0, nu = 0;
 	bool own;
 	int rc;
 

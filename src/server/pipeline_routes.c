@@ -69,12 +69,10 @@ struct pipeline_policy_views {
 	struct lru *lru;
 };
 
+/* A slot holds the view's pointer (slots are aligned for any type: lru.h). */
 static struct pview *pview_of(const void *slot)
 {
-	struct pview *v;
-
-	memcpy(&v, slot, sizeof(v));
-	return v;
+	return *(struct pview *const *)slot;
 }
 
 static void pview_free(struct pview *v)
