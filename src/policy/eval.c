@@ -72,6 +72,8 @@ struct ectx {
 	int *head, *tail;
 	struct wc cstack[WC_STACK];
 	int hstack[2 * WC_STACK];
+	const char *brief_s[WC_STACK]; /* see brief_have */
+	uint8_t brief_n[WC_STACK];
 	struct claim_set *outgoing, *props;
 	bool permit, deny;
 	bool explain;
@@ -97,6 +99,13 @@ struct ectx {
 	 * skip claims.c's string compares.
 	 */
 	const char *iss_policy;
+	/*
+	 * Explain: the short rendering of working claim i's value (i <
+	 * WC_STACK), made once in the result's arena when a rule that did
+	 * not fire names it; a claim is often named by several (a status
+	 * tested against each bad value, a signer against each pin).
+	 */
+	uint64_t brief_have; /* which of brief_s/brief_n (not zeroed, like the stacks) hold one */
 };
 
 /*
@@ -966,10 +975,35 @@ static int test_text(struct ectx *x, const struct pol_test *t, bool negate, stru
 	return test_text_render(x, t, negate, out);
 }
 
-static int prop_brief(struct ectx *x, const struct wc *c, enum pol_prop p, struct piece *out)
+/* The short rendering of working claim i's value, from the cache when it was made before. */
+static int claim_brief(struct ectx *x, int i, struct piece *out)
 {
+	char *d;
+
+	if (i >= WC_STACK)
+		return piece_brief(x, out, x->c[i].value);
+	if (x->brief_have & (1ull << i)) {
+		out->ext = x->brief_s[i];
+		out->n = x->brief_n[i];
+		return ATTEST_OK;
+	}
+	if (piece_brief(x, out, x->c[i].value) != ATTEST_OK)
+		return x->rc;
+	_Static_assert(POL_BRIEF_MAX <= UINT8_MAX, "a brief's length fits brief_n");
+	if ((d = text_dup(x, out->buf, out->n)) == NULL)
+		return nomem(x);
+	x->brief_s[i] = d;
+	x->brief_n[i] = (uint8_t)out->n;
+	x->brief_have |= 1ull << i;
+	return ATTEST_OK;
+}
+
+static int prop_brief(struct ectx *x, int i, enum pol_prop p, struct piece *out)
+{
+	const struct wc *c = &x->c[i];
+
 	switch (p) {
-	case PROP_VALUE: return piece_brief(x, out, c->value);
+	case PROP_VALUE: return claim_brief(x, i, out);
 	case PROP_TYPE: piece_ext(out, c->type); break;
 	case PROP_ISSUER: piece_ext(out, c->issuer); break;
 	default: piece_ext(out, value_type_of(c->value)); break;
@@ -998,7 +1032,7 @@ static int describe_unmet(struct ectx *x, const struct pol_cond *cd, struct unme
 		for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i))
 			if (cond_match(x, cd, &x->c[i])) {
 				piece_ext(&u->expected, "absent");
-				return piece_brief(x, &u->found, x->c[i].value);
+				return claim_brief(x, i, &u->found);
 			}
 	}
 	for (int i = cand_first(x, cd); i >= 0; i = cand_next(x, cd, i)) {
@@ -1014,7 +1048,7 @@ static int describe_unmet(struct ectx *x, const struct pol_cond *cd, struct unme
 				}
 				if (test_text(x, &cd->tests[j], false, &u->expected) != ATTEST_OK)
 					return x->rc;
-				return prop_brief(x, c, cd->tests[j].prop, &u->found);
+				return prop_brief(x, i, cd->tests[j].prop, &u->found);
 			}
 	}
 	/* No claim of the type (or issuer) at all. */
@@ -1312,7 +1346,7 @@ static int evaluate(const struct policy_plan *plan, const struct claim_set *inco
 	struct policy_explain *ex = NULL;
 	int rc;
 
-	/* Not memset: the context carries two stack arrays that need no zeroing. */
+	/* Not one memset: the context carries stack arrays that need no zeroing (cstack to brief_n). */
 	memset(&x, 0, offsetof(struct ectx, cstack));
 	memset(&x.outgoing, 0, sizeof(x) - offsetof(struct ectx, outgoing));
 	x.err = err;

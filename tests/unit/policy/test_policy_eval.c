@@ -975,6 +975,28 @@ static void issued_incoming_values_are_lent_not_counted(void **state)
 	claim_set_free(ro);
 }
 
+/* A claim named by several rules that did not fire reads the same in each, before and past 64 claims. */
+static void explain_names_a_claim_the_same_in_every_rule(void **state)
+{
+	for (int pad = 0; pad <= 70; pad += 70) {
+		struct claim_set *in = claim_set_new();
+		struct policy_result *r;
+
+		for (int i = 0; i < pad; i++)
+			assert_int_equal(claim_set_add_int(in, "pad", i), 0);
+		assert_int_equal(claim_set_add_str(in, "status", "Up\"ToDate\""), 0);
+		r = run(AUTH_PERMIT "issuancerules{ [type==\"status\", value==\"a\"] => issue(type=\"x\", value=1);"
+				    " [type==\"status\", value==\"b\"] => issue(type=\"x\", value=2);"
+				    " ![type==\"status\"] => issue(type=\"x\", value=3); };",
+			in, POLICY_EVAL_EXPLAIN);
+		assert_string_equal(r->explain->rules[1].why, "status expected == \"a\", found \"Up\\\"ToDate\\\"\"");
+		assert_string_equal(r->explain->rules[2].why, "status expected == \"b\", found \"Up\\\"ToDate\\\"\"");
+		assert_string_equal(r->explain->rules[3].why, "status expected absent, found \"Up\\\"ToDate\\\"\"");
+		policy_result_free(r);
+		claim_set_free(in);
+	}
+}
+
 static void reason_is_truncated_safely(void **state)
 {
 	struct claim_set *in = sgx_claims(2, false, REF_HEX64_A);
@@ -1116,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(explain_counts_no_reference_per_claim),
 		cmocka_unit_test(issued_constants_are_the_results_own_copies),
 		cmocka_unit_test(issued_incoming_values_are_lent_not_counted),
+		cmocka_unit_test(explain_names_a_claim_the_same_in_every_rule),
 		cmocka_unit_test(reason_is_truncated_safely),
 		cmocka_unit_test(long_values_are_abbreviated_in_reasons),
 		cmocka_unit_test(default_sgx_policy_reproduces_real_token_policy_claims),
