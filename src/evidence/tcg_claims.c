@@ -66,14 +66,17 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
  * the bytes themselves (bench_tcg_text). The text is what json_dumps
  * (JSON_COMPACT | JSON_PRESERVE_ORDER) writes for the same tree; test_tcg
  * and fuzz_tcg_log hold it to that byte for byte. Event data only ever
- * reaches the text as hex, integers or printable ASCII.
+ * reaches the text as hex, integers, printable ASCII, or (SIPA paths)
+ * the UTF-8 of UTF-16 escaped as jansson escapes it (RFC 8259 §7).
  *
- * The buffer is sized once from the log (jw_estimate); each piece asks
- * jw_room for an upper bound of its length and is then written through a
- * plain pointer with no per-byte checks. A text longer than TCG_JSON_MAX
- * is refused whole, never returned with a hole in it: the length is
- * checked before each piece (so the buffer never holds more than the cap
- * plus one piece, JW_PIECE_MAX) and once more at the end.
+ * The buffer is sized once from the log (jw_estimate). Each piece asks
+ * jw_room for an upper bound of its length, derived from the literals and
+ * number widths it writes, and is then written through a plain pointer
+ * with no per-byte checks; a piece that outgrows its bound refuses the
+ * text (JW_GUARD). A text longer than TCG_JSON_MAX is refused whole,
+ * never returned cut: the length is checked before each piece, so the
+ * buffer never holds more than the cap, one piece (JW_PIECE_MAX) and the
+ * guard, and once more at the end.
  */
 
 /* Each piece jw_room is asked for is at most this long (ASCII and UTF-16 texts go in chunks). */
@@ -87,7 +90,7 @@ struct jw {
 	struct buf b; /* the text; b.len may pass TCG_JSON_MAX by one piece, and the text is then refused */
 	char *room_end; /* the end of what the current piece reserved (jw_room) */
 	bool failed;
-	bool vectors; /* the CPU has the vector hex path */
+	bool vectors; /* the vector paths (SSE2: every x86-64 CPU) are taken */
 	/* "SHA1":" and ,"SHA1":" for each bank: the digest keys, made once a text */
 	struct {
 		char s[24];
@@ -226,6 +229,15 @@ void tcg_text_hex(char *out, const uint8_t *p, size_t n, bool vectors)
 
 /* ---- the writer ------------------------------------------------------------- */
 
+/*
+ * Each piece's room is its stated bound plus JW_GUARD bytes: a bound
+ * counted short writes into the guard, never past the allocation, and
+ * jw_done / jw_fits then refuse the text (a bug in this file, which
+ * test_tcg and fuzz_tcg_log see as a refused text; never an effect of
+ * input). Each bound below is also derived from what its piece writes.
+ */
+#define JW_GUARD 256
+
 /* The writer, with an allocation of estimate bytes and the NUL (false: out of memory). */
 static bool jw_init(struct jw *w, size_t estimate)
 {
@@ -246,7 +258,6 @@ static bool jw_init(struct jw *w, size_t estimate)
 		size_t n = strlen(name);
 
 		w->bank_size[bk] = tpm_bank_size((enum tpm_bank)bk);
-
 		/* bank names are the TPM's ASCII algorithm names ("SHA256"): nothing to escape */
 		if (n > sizeof(w->key[0][0].s) - 5)
 			n = sizeof(w->key[0][0].s) - 5;
@@ -263,23 +274,15 @@ static bool jw_init(struct jw *w, size_t estimate)
 			w->key[bk][comma].n = (uint8_t)o;
 		}
 	}
+	w->room_end = NULL;
 	if (estimate > TCG_JSON_MAX)
 		estimate = TCG_JSON_MAX;
-	w->b.p = malloc(estimate + 1);
+	w->b.p = malloc(estimate + JW_GUARD + 1);
 	if (w->b.p == NULL)
 		return false;
-	w->b.cap = estimate + 1;
+	w->b.cap = estimate + JW_GUARD + 1;
 	return true;
 }
-
-/*
- * Each piece's room is its stated bound plus JW_GUARD bytes: a bound
- * counted short writes into the guard, never past the allocation, and
- * jw_done / jw_fits then refuse the text (a bug in this file, which
- * test_tcg and fuzz_tcg_log see as a refused text; never an effect of
- * input). Each bound below is also derived from what its piece writes.
- */
-#define JW_GUARD 256
 
 /* Grows the buffer for n more bytes, the guard and the NUL; NULL (failed) past the cap or out of memory. */
 static char *jw_grow(struct jw *w, size_t n)
