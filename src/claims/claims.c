@@ -69,6 +69,17 @@ static void issuer_free(const char *issuer)
 		free((char *)issuer);
 }
 
+/* Releases what a claim owns: its name unless borrowed, its issuer and value unless lent. */
+static void claim_release(const struct claim *c)
+{
+	if (!(c->flags & CLAIM_F_TYPE_BORROWED))
+		free((char *)c->type);
+	if (c->flags & CLAIM_F_LENT)
+		return; /* the value and issuer are a lender's */
+	issuer_free(c->issuer);
+	json_decref(c->value);
+}
+
 struct claim_set *claim_set_new(void)
 {
 	/* Not calloc: the inline claims are written before they are read. */
@@ -123,21 +134,19 @@ void claim_set_free(struct claim_set *set)
 	if (atomic_load_explicit(&set->refs, memory_order_acquire) != 1 &&
 	    atomic_fetch_sub_explicit(&set->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	for (size_t i = 0; i < set->n; i++) {
-		const struct claim *c = &set->v[i];
-
-		if (!(c->flags & CLAIM_F_TYPE_BORROWED))
-			free((char *)c->type);
-		if (c->flags & CLAIM_F_LENT)
-			continue; /* the value and issuer are a lender's */
-		issuer_free(c->issuer);
-		json_decref(c->value);
-	}
+	for (size_t i = 0; i < set->n; i++)
+		claim_release(&set->v[i]);
 	if (set->v != set->inl)
 		free(set->v);
 	for (unsigned k = 0; k < set->nlenders; k++)
 		claim_set_free(set->lenders[k]); /* after the claims that borrow from it */
 	free(set);
+}
+
+/* Releases the last claim of a set (undoing an add). */
+static void drop_last(struct claim_set *set)
+{
+	claim_release(&set->v[--set->n]);
 }
 
 int claim_set_reserve(struct claim_set *set, size_t n)
@@ -298,6 +307,36 @@ int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender
 		d->value = c->value; /* lender's: kept alive through set->lenders */
 		set->n++;
 	}
+	return ATTEST_OK;
+}
+
+int claim_set_move_all(struct claim_set *dst, struct claim_set *src)
+{
+	size_t n0;
+
+	if (dst == NULL || src == NULL || dst == src)
+		return ATTEST_E_INVALID;
+	if (claim_set_reserve(dst, src->n) != ATTEST_OK)
+		return ATTEST_E_NOMEM;
+	if (atomic_load_explicit(&src->refs, memory_order_acquire) != 1 || src->nlenders > 0 ||
+	    atomic_load_explicit(&src->lends, memory_order_relaxed)) {
+		/* Others may read src's claims, or its values are a lender's: copies, src untouched. */
+		n0 = dst->n;
+		for (size_t i = 0; i < src->n; i++) {
+			const struct claim *c = &src->v[i];
+
+			if (add_claim(dst, c->type, (c->flags & CLAIM_F_TYPE_BORROWED) != 0, c->issuer,
+				      json_incref(c->value)) != ATTEST_OK) {
+				while (dst->n > n0) /* dst unchanged, as promised */
+					drop_last(dst);
+				return ATTEST_E_NOMEM;
+			}
+		}
+		return ATTEST_OK;
+	}
+	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v)); /* ownership moves with the entries */
+	dst->n += src->n;
+	src->n = 0;
 	return ATTEST_OK;
 }
 

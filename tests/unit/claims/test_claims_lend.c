@@ -4,7 +4,9 @@
  * can never outlive what it borrows. Each test frees the sets in the order
  * that would expose a wrong lifetime (the lender first); under ASan a
  * value read after its release, a set freed twice or a cycle of sets kept
- * alive for ever (a leak) fails the run.
+ * alive for ever (a leak) fails the run. Moving claims between sets
+ * (claim_set_move_all) is here too: the other way a set holds values it
+ * did not make without counting references.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +133,93 @@ static void lending_all_past_the_bounds_takes_references(void **state)
 	assert_int_equal(claim_set_at(b, 0)->value->refcount, 2);
 	claim_set_free(b);
 	claim_set_free(a);
+}
+
+static void lent_claims_may_carry_one_of_the_three_issuers(void **state)
+{
+	struct claim_set *l = lender_new(), *s = claim_set_new();
+	char policy[] = CLAIM_ISSUER_POLICY; /* not the constant's address: compared by text */
+
+	assert_int_equal(claim_set_add_lent_issued(s, l, 0, "mine", policy), 0);
+	assert_int_equal(claim_set_add_lent_issued(s, l, 1, NULL, CLAIM_ISSUER_CUSTOM), 0);
+	assert_int_equal(claim_set_add_lent_issued(s, l, 0, NULL, "SomeIssuer"), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_add_lent_issued(s, l, 0, NULL, NULL), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_count(s), 2);
+	memset(policy, 0, sizeof(policy)); /* the set keeps its own constant, not the caller's text */
+	assert_string_equal(claim_set_at(s, 0)->issuer, CLAIM_ISSUER_POLICY);
+	assert_string_equal(claim_set_at(s, 1)->issuer, CLAIM_ISSUER_CUSTOM);
+	assert_string_equal(claim_set_at(l, 0)->issuer, CLAIM_ISSUER_SERVICE); /* the lender's own unchanged */
+	assert_ptr_equal(claim_set_at(s, 0)->value, claim_set_at(l, 0)->value);
+	assert_non_null(claim_set_find_issued(s, "mine", CLAIM_ISSUER_POLICY));
+	claim_set_free(l);
+	assert_string_equal(json_string_value(claim_set_get(s, "mine")), "va");
+	claim_set_free(s);
+}
+
+static void moving_hands_over_names_and_values_without_copies(void **state)
+{
+	static const char literal[] = "literal";
+	struct claim_set *src = claim_set_new(), *dst = claim_set_new();
+	json_t *v = json_string("moved");
+	const char *owned_type;
+
+	for (int i = 0; i < 30; i++) /* dst past its inline claims when the move lands */
+		assert_int_equal(claim_set_add_int(dst, "d", i), 0);
+	assert_int_equal(claim_set_add_issued(src, "owned", "SomeIssuer", v), 0);
+	assert_int_equal(claim_set_add_borrowed(src, literal, CLAIM_ISSUER_SERVICE, json_true()), 0);
+	owned_type = claim_set_at(src, 0)->type;
+	assert_int_equal(claim_set_move_all(dst, src), 0);
+	assert_int_equal(claim_set_count(src), 0);
+	assert_int_equal(claim_set_count(dst), 32);
+	assert_ptr_equal(claim_set_at(dst, 30)->type, owned_type); /* the same string, not a copy */
+	assert_ptr_equal(claim_set_at(dst, 30)->value, v);
+	assert_int_equal(v->refcount, 1);
+	assert_string_equal(claim_set_at(dst, 30)->issuer, "SomeIssuer");
+	assert_ptr_equal(claim_set_at(dst, 31)->type, literal);
+	assert_true(claim_set_at(dst, 31)->flags & CLAIM_F_TYPE_BORROWED);
+	assert_int_equal(claim_set_add_str(src, "again", "usable"), 0); /* src stays a set */
+	claim_set_free(src);
+	assert_string_equal(json_string_value(claim_set_get(dst, "owned")), "moved");
+	assert_int_equal(claim_set_move_all(dst, dst), ATTEST_E_INVALID);
+	claim_set_free(dst);
+}
+
+static void moving_from_a_shared_set_copies_and_leaves_it_whole(void **state)
+{
+	struct claim_set *src = lender_new(), *borrower = claim_set_new(), *held = lender_new();
+	struct claim_set *dst = claim_set_new();
+
+	assert_int_equal(claim_set_add_lent(borrower, src, 0, NULL), 0); /* src lends */
+	assert_int_equal(claim_set_move_all(dst, src), 0);
+	assert_int_equal(claim_set_count(src), 2);
+	assert_int_equal(claim_set_at(src, 0)->value->refcount, 2); /* dst's reference */
+	claim_set_ref(held); /* another reference */
+	assert_int_equal(claim_set_move_all(dst, held), 0);
+	assert_int_equal(claim_set_count(held), 2);
+	claim_set_free(held);
+	claim_set_free(held);
+	assert_int_equal(claim_set_move_all(dst, borrower), 0); /* borrower borrows: copied */
+	assert_int_equal(claim_set_count(borrower), 1);
+	claim_set_free(src);
+	claim_set_free(borrower);
+	assert_int_equal(claim_set_count(dst), 5);
+	assert_string_equal(json_string_value(claim_set_at(dst, 4)->value), "va");
+	claim_set_free(dst);
+}
+
+static void moving_past_the_bound_changes_neither_set(void **state)
+{
+	struct claim_set *src = lender_new(), *dst = claim_set_new();
+	int rc = 0;
+
+	for (int i = 0; i < 4095 && rc == 0; i++)
+		rc = claim_set_add_int(dst, "n", i);
+	assert_int_equal(rc, 0);
+	assert_int_equal(claim_set_move_all(dst, src), ATTEST_E_NOMEM);
+	assert_int_equal(claim_set_count(dst), 4095);
+	assert_int_equal(claim_set_count(src), 2);
+	claim_set_free(src);
+	claim_set_free(dst);
 }
 
 static void lending_refuses_itself_and_claims_it_does_not_have(void **state)
@@ -270,6 +359,10 @@ int main(void)
 	    cmocka_unit_test(a_name_the_lender_only_borrows_is_copied),
 	    cmocka_unit_test(lending_all_claims_adds_each_as_lending_one_would),
 	    cmocka_unit_test(lending_all_past_the_bounds_takes_references),
+	    cmocka_unit_test(lent_claims_may_carry_one_of_the_three_issuers),
+	    cmocka_unit_test(moving_hands_over_names_and_values_without_copies),
+	    cmocka_unit_test(moving_from_a_shared_set_copies_and_leaves_it_whole),
+	    cmocka_unit_test(moving_past_the_bound_changes_neither_set),
 	    cmocka_unit_test(lending_refuses_itself_and_claims_it_does_not_have),
 	    cmocka_unit_test(past_the_lender_bound_claims_take_a_reference),
 	    cmocka_unit_test(a_set_that_lends_borrows_by_reference_so_no_cycle_forms),
