@@ -129,10 +129,11 @@ static void real_log(int iters)
 	{
 		double ev = median_us(t_ev, iters), cp = median_us(t_cp, iters);
 
-		printf("  real Windows log (GCP WBCL, %zu events, verified), events text (%zu bytes) %8.2f us\n", log->n_events,
-		       len, ev);
-		printf("  floor: memcpy of %zu bytes into a new allocation %8.2f us -> ratio %.2fx\n", len, cp,
-		       ev / cp);
+		printf(
+		    "  real Windows log (GCP WBCL, %zu events, verified), events text (%zu bytes) %8.2f us\n",
+		    log->n_events, len, ev);
+		printf("  floor: memcpy of %zu bytes into a new allocation %8.2f us -> ratio %.2fx\n", len,
+		       cp, ev / cp);
 	}
 out:
 	free(src);
@@ -226,10 +227,10 @@ int main(int argc, char **argv)
 		double ev = median_us(t_ev, iters), cp = median_us(t_cp, iters), hx = median_us(t_hex, iters);
 
 		printf("  events text (verified events, %zu bytes)        %8.2f us\n", len, ev);
-		printf("  floor: memcpy of %zu bytes into a new allocation %8.2f us -> ratio %.2fx\n", len, cp,
-		       ev / cp);
-		printf("  floor: hex of the %zu bytes it shows as hex        %8.2f us -> ratio %.2fx\n", hlen, hx,
-		       ev / hx);
+		printf("  floor: memcpy of %zu bytes into a new allocation %8.2f us -> ratio %.2fx\n", len,
+		       cp, ev / cp);
+		printf("  floor: hex of the %zu bytes it shows as hex        %8.2f us -> ratio %.2fx\n", hlen,
+		       hx, ev / hx);
 		printf("  pcrs text (%zu bytes)                            %8.2f us\n", plen,
 		       median_us(t_pcr, iters));
 		printf("  the caller's copy into a claim (strlen + json_stringn_nocheck) %8.2f us\n",

@@ -87,7 +87,7 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
 #define JW_SIPA_SLOTS 64
 
 struct jw {
-	struct buf b; /* the text; b.len may pass TCG_JSON_MAX by one piece, and the text is then refused */
+	struct buf b;	/* the text; b.len may pass TCG_JSON_MAX by one piece, and the text is then refused */
 	char *room_end; /* the end of what the current piece reserved (jw_room) */
 	bool failed;
 	bool vectors; /* the vector paths (SSE2: every x86-64 CPU) are taken */
@@ -115,7 +115,7 @@ struct jw {
 		bool utf16;	  /* sipa_type_is_utf16 */
 		const char *name; /* sipa_type_name's, or NULL */
 		size_t name_len;
-		size_t n;	  /* {"Type":n,"Name":"..","Value": in s, copied whole; 0: written in place */
+		size_t n; /* {"Type":n,"Name":"..","Value": in s, copied whole; 0: written in place */
 		char s[96];
 	} sipa_leaf[JW_SIPA_SLOTS];
 };
@@ -129,9 +129,10 @@ static const char HEX_PAIRS[513] = "000102030405060708090a0b0c0d0e0f101112131415
 				   "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
 				   "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-static const char DEC_PAIRS[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-				   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-				   "8081828384858687888990919293949596979899";
+static const char DEC_PAIRS[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
 
 /* ---- hex ------------------------------------------------------------------ */
 
@@ -191,7 +192,8 @@ static char *hex_sse2(char *o, const uint8_t *p, size_t n)
 static inline bool utf16_plain8(const uint8_t *p, char *o)
 {
 	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-	__m128i ok = _mm_and_si128(_mm_cmpgt_epi16(x, _mm_set1_epi16(0x1f)), _mm_cmplt_epi16(x, _mm_set1_epi16(0x80)));
+	__m128i ok =
+	    _mm_and_si128(_mm_cmpgt_epi16(x, _mm_set1_epi16(0x1f)), _mm_cmplt_epi16(x, _mm_set1_epi16(0x80)));
 
 	ok = _mm_andnot_si128(_mm_cmpeq_epi16(x, _mm_set1_epi16('"')), ok);
 	ok = _mm_andnot_si128(_mm_cmpeq_epi16(x, _mm_set1_epi16('\\')), ok);
@@ -268,8 +270,8 @@ static bool jw_init(struct jw *w, size_t estimate)
 			if (comma)
 				k[o++] = ',';
 			k[o++] = '"';
-			memcpy(k + o, name, n);
-			o += n;
+			for (size_t i = 0; i < n; i++)
+				k[o++] = name[i];
 			k[o++] = '"', k[o++] = ':', k[o++] = '"';
 			w->key[bk][comma].n = (uint8_t)o;
 		}
@@ -554,7 +556,7 @@ static void uefi_var_write(struct jw *w, const struct uefi_var *v)
 #define SIPA_VALUE ",\"Value\":"
 
 /* A leaf's {"Type":n,"Name":"name","Value": (at most this, the name escaped). */
-#define SIPA_PREFIX_MAX(name_len)                                                                             \
+#define SIPA_PREFIX_MAX(name_len)                                                                            \
 	(LIT_LEN(SIPA_TYPE) + U32_TEXT_MAX + LIT_LEN(SIPA_NAME) + 6 * (name_len) + 2 + LIT_LEN(SIPA_VALUE))
 
 static char *put_sipa_prefix(char *o, uint32_t type, const char *name, size_t name_len)
@@ -631,7 +633,8 @@ static void sipa_utf16_value(struct jw *w, const uint8_t *p, size_t n)
 			unsigned ch;
 
 #ifdef TCG_HEX_SSE2
-			/* eight units of printable ASCII other than '"' and '\\' (paths, mostly): packed to bytes */
+			/* eight units of printable ASCII other than '"' and '\\' (paths, mostly): packed to
+			 * bytes */
 			if (k - i >= 16 && utf16_plain8(p + i, o)) {
 				o += 8;
 				i += 14;
@@ -739,8 +742,9 @@ static int sipa_write(void *arg, uint32_t type, const uint8_t *data, uint32_t le
 #define IMAGE_LEN  ",\"ImageLengthInMemory\":"
 #define IMAGE_LINK ",\"ImageLinkTimeAddress\":"
 #define IMAGE_DPL  ",\"LengthOfDevicePath\":"
-#define IMAGE_LOAD_TEXT_MAX                                                                                   \
-	(LIT_LEN(IMAGE_LOC) + LIT_LEN(IMAGE_LEN) + LIT_LEN(IMAGE_LINK) + LIT_LEN(IMAGE_DPL) + 4 * U64_TEXT_MAX + 1)
+#define IMAGE_LOAD_TEXT_MAX                                                                                  \
+	(LIT_LEN(IMAGE_LOC) + LIT_LEN(IMAGE_LEN) + LIT_LEN(IMAGE_LINK) + LIT_LEN(IMAGE_DPL) +                \
+	 4 * U64_TEXT_MAX + 1)
 
 /* UEFI_IMAGE_LOAD_EVENT (PFP §10.4.4): its four fixed fields. */
 static bool image_load_write(struct jw *w, const uint8_t *p, size_t n)
@@ -874,7 +878,8 @@ static const struct jw_frag *type_fragment(struct jw *w, uint32_t type)
 	f->type = type;
 	f->n = 0;
 	tn = tcg_event_type_name(type);
-	/* the names are the PFP's EV_ identifiers (the longest 32 bytes); anything unforeseen is written in place */
+	/* the names are the PFP's EV_ identifiers (the longest 32 bytes); anything unforeseen is written in
+	 * place */
 	if (tn == NULL || strnlen(tn, 51) <= 50) {
 		char t[13 + 10 + 19 + 6 * 50 + 2];
 		size_t n = (size_t)(put_type(t, type) - t);
@@ -888,11 +893,11 @@ static const struct jw_frag *type_fragment(struct jw *w, uint32_t type)
 	return f;
 }
 
-#define EV_SEQ	      "{\"EventSeq\":"
-#define EV_PCR	      ",\"PcrIndex\":"
-#define EV_DIGESTS    ",\"Digests\":{"
-#define EV_PROCESSED  "},\"ProcessedData\":"
-#define EV_TYPE_MAX(name_len)                                                                                 \
+#define EV_SEQ	     "{\"EventSeq\":"
+#define EV_PCR	     ",\"PcrIndex\":"
+#define EV_DIGESTS   ",\"Digests\":{"
+#define EV_PROCESSED "},\"ProcessedData\":"
+#define EV_TYPE_MAX(name_len)                                                                                \
 	(LIT_LEN(",\"EventType\":") + U32_TEXT_MAX + LIT_LEN(",\"EventTypeString\":") + 6 * (name_len) + 2)
 
 /*
@@ -907,7 +912,8 @@ static void event_head_write(struct jw *w, const struct tcg_event *ev)
 	char *o;
 
 	f = type_fragment(w, ev->type);
-	need = LIT_LEN(EV_SEQ) + LIT_LEN(EV_PCR) + 2 * U32_TEXT_MAX + LIT_LEN(EV_DIGESTS) + LIT_LEN(EV_PROCESSED);
+	need = LIT_LEN(EV_SEQ) + LIT_LEN(EV_PCR) + 2 * U32_TEXT_MAX + LIT_LEN(EV_DIGESTS) +
+	       LIT_LEN(EV_PROCESSED);
 	if (f->n != 0) {
 		need += sizeof(f->s);
 	} else {
@@ -981,7 +987,7 @@ static char *jw_finish(struct jw *w)
 {
 	char *s = NULL;
 
-	if (!w->failed && w->b.len <= TCG_JSON_MAX) {
+	if (!w->failed && w->b.p != NULL && w->b.len <= TCG_JSON_MAX) {
 		w->b.p[w->b.len] = '\0';
 		s = (char *)w->b.p; /* transferred */
 		w->b.p = NULL;
@@ -1276,7 +1282,8 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 			st->secure_boot = (v.data_len == 1 && v.data[0] == 1) ? 1 : 0;
 		/* sb_event reads the binding of policy variables only (a binding rule type). */
 		if (ev->pcr == 7)
-			sb_event(st, ev, ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG && tcg_event_data_bound(log, ev));
+			sb_event(st, ev,
+				 ev->type == EV_EFI_VARIABLE_DRIVER_CONFIG && tcg_event_data_bound(log, ev));
 		if (wbcl_closed(closed, ev)) {
 			continue; /* after the boot's separator on 12-14: not boot-time configuration */
 		} else if (ev->type == EV_EVENT_TAG) {
@@ -1285,7 +1292,8 @@ int tcg_boot_state(const struct tcg_log *log, struct tcg_boot_state *st, struct 
 				attest_err_where(err, "event log record #%u", ev->seq);
 				return rc;
 			}
-		} else if (ev->pcr >= 12 && ev->pcr <= 14 && tcg_event_bound_content(log, ev, &content, &clen)) {
+		} else if (ev->pcr >= 12 && ev->pcr <= 14 &&
+			   tcg_event_bound_content(log, ev, &content, &clen)) {
 			/*
 			 * Windows boot configuration PCRs: SIPA content under another
 			 * type, EV_SEPARATOR included (the type is unauthenticated; a

@@ -106,8 +106,9 @@ static inline json_t *tcg_ref_uefi_var(const uint8_t *p, size_t n)
 	dl = tcg_ref_u64le(p + 24);
 	if (nl > 4096 || 2 * nl > n - 32 || dl > n - 32 - 2 * nl)
 		return NULL;
-	snprintf(guid, sizeof(guid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3],
-		 g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+	snprintf(guid, sizeof(guid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13],
+		 g[14], g[15]);
 	o = json_object();
 	json_object_set_new(o, "VariableName", json_string(guid));
 	json_object_set_new(o, "UnicodeName", tcg_ref_utf16(p + 32, (size_t)(2 * nl)));
@@ -163,9 +164,12 @@ static inline json_t *tcg_ref_processed(const struct tcg_event *ev)
 		if (ev->data_len >= 32) { /* UEFI_IMAGE_LOAD_EVENT (PFP §10.4.4): its four fixed fields */
 			o = json_object();
 			json_object_set_new(o, "ImageLocationInMemory", tcg_ref_u64(tcg_ref_u64le(ev->data)));
-			json_object_set_new(o, "ImageLengthInMemory", tcg_ref_u64(tcg_ref_u64le(ev->data + 8)));
-			json_object_set_new(o, "ImageLinkTimeAddress", tcg_ref_u64(tcg_ref_u64le(ev->data + 16)));
-			json_object_set_new(o, "LengthOfDevicePath", tcg_ref_u64(tcg_ref_u64le(ev->data + 24)));
+			json_object_set_new(o, "ImageLengthInMemory",
+					    tcg_ref_u64(tcg_ref_u64le(ev->data + 8)));
+			json_object_set_new(o, "ImageLinkTimeAddress",
+					    tcg_ref_u64(tcg_ref_u64le(ev->data + 16)));
+			json_object_set_new(o, "LengthOfDevicePath",
+					    tcg_ref_u64(tcg_ref_u64le(ev->data + 24)));
 		}
 		break;
 	default:

@@ -24,13 +24,13 @@
 #include <string.h>
 
 static const char *const LOGS[] = {
-	"tpm/event-logs/coreos_36_shielded_vm_no_secure_boot_eventlog.bin",
-	"tpm/event-logs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog.bin",
-	"tpm/event-logs/crypto_agile_eventlog.bin",
-	"tpm/event-logs/ebs_event_missing_eventlog.bin",
-	"tpm/event-logs/option_rom_eventlog.bin",
-	"tpm/event-logs/sb_cert_eventlog.bin",
-	GCP_DIR "binary_bios_measurements.bin",
+    "tpm/event-logs/coreos_36_shielded_vm_no_secure_boot_eventlog.bin",
+    "tpm/event-logs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog.bin",
+    "tpm/event-logs/crypto_agile_eventlog.bin",
+    "tpm/event-logs/ebs_event_missing_eventlog.bin",
+    "tpm/event-logs/option_rom_eventlog.bin",
+    "tpm/event-logs/sb_cert_eventlog.bin",
+    GCP_DIR "binary_bios_measurements.bin",
 };
 
 static void every_real_event_log_parses_to_its_last_byte(void **state)
@@ -86,7 +86,8 @@ static void crypto_agile_log_declares_its_banks_in_the_spec_id_event(void **stat
 {
 	REQUIRE_VECTORS(dir);
 	size_t n = 0;
-	uint8_t *p = test_read_vector(dir, "tpm/event-logs/coreos_36_shielded_vm_no_secure_boot_eventlog.bin", &n);
+	uint8_t *p =
+	    test_read_vector(dir, "tpm/event-logs/coreos_36_shielded_vm_no_secure_boot_eventlog.bin", &n);
 	struct tcg_log *log = NULL;
 	uint8_t pcrs[TPM_PCR_COUNT][TPM_PCR_MAX_DIGEST];
 
@@ -217,8 +218,8 @@ static void gcp_windows_log_gives_boot_state_claims(void **state)
 	doc = json_loads(events, 0, NULL);
 	assert_non_null(doc);
 	assert_int_equal(json_array_size(json_object_get(doc, "Events")), 21);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(doc, "Events"), 0),
-							      "EventTypeString")),
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(doc, "Events"), 0), "EventTypeString")),
 			    tcg_event_type_name(g.log->events[0].type));
 	json_decref(doc);
 	pcrs = tcg_pcrs_json(&g.pcrs);
@@ -308,18 +309,18 @@ static void spec_id_event_with_undeclared_algorithm_is_refused(void **state)
 	struct tcg_log *l = NULL;
 	struct attest_err err;
 	static const uint8_t specid[] = {
-		'S', 'p', 'e', 'c', ' ', 'I', 'D', ' ', 'E', 'v', 'e', 'n', 't', '0', '3', 0,
-		0, 0, 0, 0, /* platformClass */
-		0, 2, 0, 2, /* minor, major, errata, uintnSize */
-		1, 0, 0, 0, /* numberOfAlgorithms */
-		0x0b, 0x00, 32, 0x00, /* SHA256, 32 */
-		0, /* vendorInfoSize */
+	    'S',  'p',	'e', 'c',  ' ', 'I', 'D', ' ', 'E', 'v',
+	    'e',  'n',	't', '0',  '3', 0,   0,	  0,   0,   0, /* platformClass */
+	    0,	  2,	0,   2,				       /* minor, major, errata, uintnSize */
+	    1,	  0,	0,   0,				       /* numberOfAlgorithms */
+	    0x0b, 0x00, 32,  0x00,			       /* SHA256, 32 */
+	    0,						       /* vendorInfoSize */
 	};
 
 	memset(log, 0, sizeof(log));
-	o = 4;                     /* PCR 0 */
-	log[o] = EV_NO_ACTION;     /* type */
-	o += 4 + 20;               /* zero digest */
+	o = 4;		       /* PCR 0 */
+	log[o] = EV_NO_ACTION; /* type */
+	o += 4 + 20;	       /* zero digest */
 	log[o] = sizeof(specid);
 	o += 4;
 	memcpy(log + o, specid, sizeof(specid));
@@ -331,7 +332,7 @@ static void spec_id_event_with_undeclared_algorithm_is_refused(void **state)
 	/* a TCG_PCR_EVENT2 with one SHA-1 digest */
 	log[o] = 7; /* PCR 7 */
 	log[o + 4] = EV_SEPARATOR;
-	log[o + 8] = 1; /* count */
+	log[o + 8] = 1;	    /* count */
 	log[o + 12] = 0x04; /* SHA1 */
 	o += 14 + 20 + 4;
 	attest_err_clear(&err);
@@ -342,7 +343,7 @@ static void spec_id_event_with_undeclared_algorithm_is_refused(void **state)
 static void sipa_record_larger_than_its_container_is_refused(void **state)
 {
 	/* a container (0x40010001) of 8 bytes holding a leaf that claims 16 */
-	static const uint8_t rec[] = {0x01, 0x00, 0x01, 0x40, 8, 0, 0, 0,
+	static const uint8_t rec[] = {0x01, 0x00, 0x01, 0x40, 8,  0, 0, 0,
 				      0x01, 0x00, 0x04, 0x00, 16, 0, 0, 0};
 	struct attest_err err;
 
@@ -607,10 +608,10 @@ static void sipa_leaf_text_crossing_the_cap_is_refused_whole(void **state)
 
 	(void)state;
 	assert_non_null(log);
-	log[0] = 13;			/* PCRIndex */
-	log[4] = EV_EVENT_TAG;		/* EventType */
+	log[0] = 13;	       /* PCRIndex */
+	log[4] = EV_EVENT_TAG; /* EventType */
 	for (int i = 0; i < 4; i++) {
-		log[28 + i] = (uint8_t)((8 + leaf) >> (8 * i));	/* EventSize */
+		log[28 + i] = (uint8_t)((8 + leaf) >> (8 * i)); /* EventSize */
 		log[36 + i] = (uint8_t)(leaf >> (8 * i));	/* the leaf's size */
 	}
 	log[32] = 0x01, log[34] = 0x02; /* leaf type 0x00020001 */
@@ -676,8 +677,9 @@ static void assert_text_is_reference(const char *what, const char *got, const ch
 	while (got[i] != '\0' && got[i] == want[i])
 		i++;
 	if (got[i] != want[i])
-		fail_msg("%s: differs from jansson's text at byte %zu of %zu: ...%.60s... against ...%.60s...", what, i,
-			 strlen(want), got + (i > 20 ? i - 20 : 0), want + (i > 20 ? i - 20 : 0));
+		fail_msg(
+		    "%s: differs from jansson's text at byte %zu of %zu: ...%.60s... against ...%.60s...",
+		    what, i, strlen(want), got + (i > 20 ? i - 20 : 0), want + (i > 20 ? i - 20 : 0));
 }
 
 static void events_text_matches_reference(const char *what, const struct tcg_log *log)
@@ -714,8 +716,8 @@ static void events_text_of_every_real_log_is_what_jansson_dumps(void **state)
 }
 
 /* A UEFI_VARIABLE_DATA with an arbitrary GUID, a UTF-16 name of `nchars` units and `dlen` data bytes. */
-static size_t uefi_var(uint8_t *p, const uint16_t *name, uint64_t nchars, uint64_t nfield, const uint8_t *data,
-		       uint64_t dlen, uint64_t dfield)
+static size_t uefi_var(uint8_t *p, const uint16_t *name, uint64_t nchars, uint64_t nfield,
+		       const uint8_t *data, uint64_t dlen, uint64_t dfield)
 {
 	static const uint8_t guid[16] = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
 					 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0xfe};
@@ -742,7 +744,8 @@ static size_t uefi_var(uint8_t *p, const uint16_t *name, uint64_t nchars, uint64
 #define PAYLOADS 14
 static size_t payload(int k, uint8_t *p)
 {
-	static const uint16_t name[] = {'a', '"', '\\', '\n', 0x01, 0x1f, 0x7f, 0xe9, 0x4e2d, '/', 'z', 0, 'x'};
+	static const uint16_t name[] = {'a',  '"',    '\\', '\n', 0x01, 0x1f, 0x7f,
+					0xe9, 0x4e2d, '/',  'z',  0,	'x'};
 	uint8_t all[256], *q;
 	struct buf b;
 	size_t n;
@@ -820,15 +823,45 @@ static size_t payload(int k, uint8_t *p)
 }
 
 static const uint32_t ALL_TYPES[] = {
-	EV_PREBOOT_CERT, EV_POST_CODE, 0x00000002u, EV_NO_ACTION, EV_SEPARATOR, EV_ACTION, EV_EVENT_TAG,
-	EV_S_CRTM_CONTENTS, EV_S_CRTM_VERSION, EV_CPU_MICROCODE, EV_PLATFORM_CONFIG_FLAGS, EV_TABLE_OF_DEVICES,
-	EV_COMPACT_HASH, EV_IPL, EV_IPL_PARTITION_DATA, EV_NONHOST_CODE, EV_NONHOST_CONFIG, EV_NONHOST_INFO,
-	EV_OMIT_BOOT_DEVICE_EVENTS, EV_EFI_EVENT_BASE, EV_EFI_VARIABLE_DRIVER_CONFIG, EV_EFI_VARIABLE_BOOT,
-	EV_EFI_BOOT_SERVICES_APPLICATION, EV_EFI_BOOT_SERVICES_DRIVER, EV_EFI_RUNTIME_SERVICES_DRIVER,
-	EV_EFI_GPT_EVENT, EV_EFI_ACTION, EV_EFI_PLATFORM_FIRMWARE_BLOB, EV_EFI_HANDOFF_TABLES,
-	EV_EFI_PLATFORM_FIRMWARE_BLOB2, EV_EFI_HANDOFF_TABLES2, EV_EFI_VARIABLE_BOOT2, EV_EFI_HCRTM_EVENT,
-	EV_EFI_VARIABLE_AUTHORITY, EV_EFI_SPDM_FIRMWARE_BLOB, EV_EFI_SPDM_FIRMWARE_CONFIG, 0x7fffffffu,
-	0x800000E3u, 0xFFFFFFFFu,
+    EV_PREBOOT_CERT,
+    EV_POST_CODE,
+    0x00000002u,
+    EV_NO_ACTION,
+    EV_SEPARATOR,
+    EV_ACTION,
+    EV_EVENT_TAG,
+    EV_S_CRTM_CONTENTS,
+    EV_S_CRTM_VERSION,
+    EV_CPU_MICROCODE,
+    EV_PLATFORM_CONFIG_FLAGS,
+    EV_TABLE_OF_DEVICES,
+    EV_COMPACT_HASH,
+    EV_IPL,
+    EV_IPL_PARTITION_DATA,
+    EV_NONHOST_CODE,
+    EV_NONHOST_CONFIG,
+    EV_NONHOST_INFO,
+    EV_OMIT_BOOT_DEVICE_EVENTS,
+    EV_EFI_EVENT_BASE,
+    EV_EFI_VARIABLE_DRIVER_CONFIG,
+    EV_EFI_VARIABLE_BOOT,
+    EV_EFI_BOOT_SERVICES_APPLICATION,
+    EV_EFI_BOOT_SERVICES_DRIVER,
+    EV_EFI_RUNTIME_SERVICES_DRIVER,
+    EV_EFI_GPT_EVENT,
+    EV_EFI_ACTION,
+    EV_EFI_PLATFORM_FIRMWARE_BLOB,
+    EV_EFI_HANDOFF_TABLES,
+    EV_EFI_PLATFORM_FIRMWARE_BLOB2,
+    EV_EFI_HANDOFF_TABLES2,
+    EV_EFI_VARIABLE_BOOT2,
+    EV_EFI_HCRTM_EVENT,
+    EV_EFI_VARIABLE_AUTHORITY,
+    EV_EFI_SPDM_FIRMWARE_BLOB,
+    EV_EFI_SPDM_FIRMWARE_CONFIG,
+    0x7fffffffu,
+    0x800000E3u,
+    0xFFFFFFFFu,
 };
 
 /*
@@ -874,7 +907,9 @@ static void events_text_of_every_type_payload_and_escape_is_what_jansson_dumps(v
 	}
 	/* the branches were reached: a cut variable, u64s past INT64_MAX, a SIPA leaf, a UTF-16 escape */
 	assert_non_null(strstr(text[1], "\"VariableDataLength\":700,\"VariableData\":\"3c3c"));
-	assert_non_null(strstr(text[1], "\"ImageLengthInMemory\":\"0xffffffffffffff00\",\"ImageLinkTimeAddress\":0,\"LengthOfDevicePath\":\"0xffffffffffffffff\"}"));
+	assert_non_null(
+	    strstr(text[1], "\"ImageLengthInMemory\":\"0xffffffffffffff00\",\"ImageLinkTimeAddress\":0,"
+			    "\"LengthOfDevicePath\":\"0xffffffffffffffff\"}"));
 	assert_non_null(strstr(text[1], "\"ImageLocationInMemory\":9223372036854775807,"));
 	assert_non_null(strstr(text[0], "{\"SipaEvents\":[{\"Type\":327689,"));
 	assert_non_null(strstr(text[0], "\"Value\":\"a\\\"\\\\\\n\\u0001\\u001F"));
@@ -954,7 +989,7 @@ static char *cap_text(uint32_t leaf, uint32_t chars, size_t *len)
 	e[0] = 13, e[4] = EV_EVENT_TAG;
 	for (int i = 0; i < 4; i++) {
 		e[28 + i] = (uint8_t)((8 + leaf) >> (8 * i)); /* EventSize */
-		e[36 + i] = (uint8_t)(leaf >> (8 * i));	/* the leaf's size */
+		e[36 + i] = (uint8_t)(leaf >> (8 * i));	      /* the leaf's size */
 	}
 	e[32] = 0x01, e[34] = 0x02; /* leaf type 0x00020001: no name, shown as hex */
 	assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
@@ -1005,7 +1040,10 @@ static void long_texts_across_the_writers_pieces_are_what_jansson_dumps(void **s
 		size_t n = sizes[k];
 
 		for (size_t i = 0; i < n; i++)
-			p[i] = (uint8_t)(i % 7 == 0 ? '"' : i % 11 == 0 ? '\\' : i % 13 == 0 ? 0x05 : 'a' + i % 26);
+			p[i] = (uint8_t)(i % 7 == 0    ? '"'
+					 : i % 11 == 0 ? '\\'
+					 : i % 13 == 0 ? 0x05
+						       : 'a' + i % 26);
 		p[4095] = '"', p[n - 1] = '\\';
 		assert_int_equal(devplat_tcg_log_add(&dl, 1, EV_ACTION, p, n), 0);
 		assert_int_equal(devplat_tcg_log_add(&dl, 2, EV_S_CRTM_VERSION, p, n), 0);
@@ -1019,9 +1057,10 @@ static void long_texts_across_the_writers_pieces_are_what_jansson_dumps(void **s
 	{
 		uint8_t *v = malloc(32 + 2 * 4096 + 3);
 
-		assert_int_equal(devplat_tcg_log_add(&dl, 7, EV_EFI_VARIABLE_DRIVER_CONFIG, v,
-						     uefi_var(v, name, 4096, 4096, (const uint8_t *)"xyz", 3, 3)),
-				 0);
+		assert_int_equal(
+		    devplat_tcg_log_add(&dl, 7, EV_EFI_VARIABLE_DRIVER_CONFIG, v,
+					uefi_var(v, name, 4096, 4096, (const uint8_t *)"xyz", 3, 3)),
+		    0);
 		free(v);
 	}
 	assert_int_equal(tcg_log_parse(dl.log.p, dl.log.len, &l, NULL), ATTEST_OK);
@@ -1056,7 +1095,8 @@ static void every_piece_at_every_room_is_written_within_its_bound(void **state)
 		struct tcg_log *l = NULL;
 
 		for (int k = 0; k < 6; k++)
-			n += put_event(log + n, 4, EV_EFI_BOOT_SERVICES_APPLICATION, img, sizeof(img), NULL, 0);
+			n += put_event(log + n, 4, EV_EFI_BOOT_SERVICES_APPLICATION, img, sizeof(img), NULL,
+				       0);
 		n += put_event(log + n, 5, EV_POST_CODE, data, 700, NULL, 0);
 		assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
 		{
@@ -1081,8 +1121,8 @@ static void every_piece_at_every_room_is_written_within_its_bound(void **state)
  */
 static void sipa_leaves_in_the_events_text_are_what_jansson_dumps(void **state)
 {
-	static const uint8_t path[] = {'a',  0, '"',  0,    '\\', 0,    '\n', 0, 0x01, 0, 0x1f, 0, 0x7f, 0,
-				       0xe9, 0, 0x2d, 0x4e, 0x00, 0xd8, '/', 0, 'z',  0, 0,    0, 'x',  0};
+	static const uint8_t path[] = {'a',  0, '"',  0,    '\\', 0,	'\n', 0, 0x01, 0, 0x1f, 0, 0x7f, 0,
+				       0xe9, 0, 0x2d, 0x4e, 0x00, 0xd8, '/',  0, 'z',  0, 0,	0, 'x',	 0};
 	static const uint8_t u8[] = {1}, u32[] = {0x78, 0x56, 0x34, 0x12}, four[] = {'a', 0, 'b', 0};
 	static const uint8_t u64[] = {1, 2, 3, 4, 5, 6, 7, 0x80}, odd[] = {0xde, 0xad, 0xbe};
 	uint8_t *log = malloc(64 * 1024), *big = malloc(10000);
@@ -1095,7 +1135,8 @@ static void sipa_leaves_in_the_events_text_are_what_jansson_dumps(void **state)
 	buf_init(&b, 1u << 20);
 	for (uint32_t cat = 0; cat <= 0x10; cat++)
 		for (uint32_t id = 0; id <= 0x40; id++)
-			if (sipa_type_name(cat << 16 | id) != NULL && (cat << 16 & 0x000F0000u) != 0x00010000u) {
+			if (sipa_type_name(cat << 16 | id) != NULL &&
+			    (cat << 16 & 0x000F0000u) != 0x00010000u) {
 				assert_int_equal(devplat_sipa(&b, cat << 16 | id, u8, 1), 0);
 				named++;
 			}
@@ -1109,12 +1150,18 @@ static void sipa_leaves_in_the_events_text_are_what_jansson_dumps(void **state)
 	assert_int_equal(devplat_sipa(&b, 0x000A0007u, u64, 8), 0);
 	assert_int_equal(devplat_sipa(&b, 0x0005FFFFu, odd, 3), 0);
 	for (size_t i = 0; i < 10000; i += 2)
-		big[i] = (uint8_t)(i % 3 == 0 ? '"' : 'a' + i % 26), big[i + 1] = (uint8_t)(i % 7 == 0 ? 0x4e : 0);
+		big[i] = (uint8_t)(i % 3 == 0 ? '"' : 'a' + i % 26),
+		big[i + 1] = (uint8_t)(i % 7 == 0 ? 0x4e : 0);
 	assert_int_equal(devplat_sipa(&b, 0x00050009u, big, 10000), 0);
-	/* long plain runs (eight units at a time) broken at every offset by non-ASCII, a control, '\\', DEL */
+	/* long plain runs (eight units at a time) broken at every offset by non-ASCII, a control, '\\', DEL
+	 */
 	for (size_t i = 0; i < 10000; i += 2) {
-		unsigned u = i % 74 == 0 ? 0x4e2d : i % 106 == 0 ? 0x08 : i % 94 == 0 ? '\\' : i % 118 == 0 ? 0x7f
-			   : i % 142 == 0 ? 0xff : 'A' + (unsigned)(i % 52) / 2;
+		unsigned u = i % 74 == 0    ? 0x4e2d
+			     : i % 106 == 0 ? 0x08
+			     : i % 94 == 0  ? '\\'
+			     : i % 118 == 0 ? 0x7f
+			     : i % 142 == 0 ? 0xff
+					    : 'A' + (unsigned)(i % 52) / 2;
 
 		big[i] = (uint8_t)u, big[i + 1] = (uint8_t)(u >> 8);
 	}
@@ -1126,7 +1173,8 @@ static void sipa_leaves_in_the_events_text_are_what_jansson_dumps(void **state)
 	assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
 	events_text_matches_reference("SIPA leaves", l);
 	text = tcg_events_json(l, false);
-	assert_non_null(strstr(text, "{\"Type\":327689,\"Name\":\"SystemRoot\",\"Value\":\"a\\\"\\\\\\n\\u0001\\u001F"));
+	assert_non_null(
+	    strstr(text, "{\"Type\":327689,\"Name\":\"SystemRoot\",\"Value\":\"a\\\"\\\\\\n\\u0001\\u001F"));
 	assert_non_null(strstr(text, "\"Value\":-9221395093405892095}"));
 	free(text);
 	tcg_log_free(l);
