@@ -1634,6 +1634,23 @@ static void long_keys_are_found_whole_and_one_byte_apart_are_distinct(void **sta
 	fx_free(f);
 }
 
+/* The keys are stored texts (the store's collateral table, bundles): they must not change. */
+static void tcb_info_keys_are_the_stored_texts(void **state)
+{
+	static const uint8_t a[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00},
+			     ff[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	char key[CACHED_KEY_MAX];
+
+	(void)state;
+	memset(key, 'x', sizeof(key));
+	cached_key_tcb_info(COLLATERAL_TEE_SGX, a, key);
+	assert_string_equal(key, "sgx/tcb/00A067110000");
+	cached_key_tcb_info(COLLATERAL_TEE_TDX, a, key);
+	assert_string_equal(key, "tdx/tcb/00A067110000");
+	cached_key_tcb_info(COLLATERAL_TEE_SGX, ff, key);
+	assert_string_equal(key, "sgx/tcb/FFFFFFFFFFFF");
+}
+
 static void max_entries_beyond_the_skeletons_bound_is_refused(void **state)
 {
 	struct cached_options o = {.max_entries = LRU_MAX_CAPACITY + 1};
@@ -1742,6 +1759,7 @@ int main(void)
 	    cmocka_unit_test(waiters_keep_their_entry_after_the_fetch_until_they_have_read_it),
 	    cmocka_unit_test(an_import_into_a_table_full_of_entries_in_use_is_refused),
 	    cmocka_unit_test(long_keys_are_found_whole_and_one_byte_apart_are_distinct),
+	    cmocka_unit_test(tcb_info_keys_are_the_stored_texts),
 	    cmocka_unit_test(max_entries_beyond_the_skeletons_bound_is_refused),
 	    cmocka_unit_test(the_refresher_walks_the_table_while_requests_churn_it),
 	};
