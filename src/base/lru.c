@@ -14,6 +14,8 @@
 #include <sys/random.h>
 
 #define NIL UINT32_MAX
+/* `newer` of a node on the free list: never an index (capacities are far below it). */
+#define FREED (UINT32_MAX - 1)
 
 struct lru_node {
 	uint8_t key[LRU_KEY_SIZE];
@@ -210,6 +212,7 @@ static void drop(struct lru *l, uint32_t i)
 	chain_unlink(l, i);
 	list_unlink(l, i);
 	release(l, i);
+	l->node[i].newer = FREED;
 	l->node[i].older = l->free;
 	l->free = i;
 	l->n--;
@@ -326,9 +329,10 @@ bool lru_add(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot,
 
 void lru_walk(struct lru *l, bool (*visit)(const void *slot, void *arg), void *arg)
 {
+	/* in storage order: the node and slot arrays read in sequence, not by the recency links */
 	pthread_mutex_lock(&l->lock);
-	for (uint32_t i = l->newest; i != NIL; i = l->node[i].older)
-		if (!visit(slot_at(l, i), arg))
+	for (uint32_t i = 0; i < l->used; i++)
+		if (l->node[i].newer != FREED && !visit(slot_at(l, i), arg))
 			break;
 	pthread_mutex_unlock(&l->lock);
 }

@@ -129,10 +129,11 @@ bool lru_add(struct lru *l, const uint8_t key[LRU_KEY_SIZE], const void *slot,
 	     void (*found)(const void *slot, void *arg), void *arg);
 
 /*
- * Hands every entry's slot to visit(slot, arg) under the lock, from the
- * most recent to the least, until visit returns false: for a user's pass
- * over what it holds (the collateral refresher's search for due items).
- * Renews nothing, counts nothing; the cache cannot change meanwhile.
+ * Hands every entry's slot to visit(slot, arg) under the lock, once each,
+ * in no particular order (the order of storage: the arrays are read in
+ * sequence), until visit returns false: for a user's pass over what it
+ * holds (the collateral refresher's search for due items). Renews
+ * nothing, counts nothing; the cache cannot change meanwhile.
  */
 void lru_walk(struct lru *l, bool (*visit)(const void *slot, void *arg), void *arg);
 

@@ -641,27 +641,32 @@ static bool walk_record(const void *slot, void *arg)
 	return w->n != w->stop_after;
 }
 
-static void a_walk_visits_every_entry_from_the_most_recent_and_stops_when_told(void **state)
+static void a_walk_visits_every_entry_once_and_stops_when_told(void **state)
 {
 	struct tally y = {0};
 	struct lru *l = new_cache(8, LRU_ORDER_USE, &y);
 	struct walked w = {0}, part = {.stop_after = 2}, none = {0};
-	static const int order[] = {2, 4, 3, 1};
+	int seen[8] = {0};
 
 	(void)state;
 	lru_walk(l, walk_record, &none);
 	assert_int_equal(none.n, 0);
-	for (int i = 1; i <= 4; i++)
+	for (int i = 1; i <= 6; i++)
 		put(l, &y, i, i);
-	assert_true(has(l, 2)); /* most recent first: 2 4 3 1 */
+	assert_false(get_as(l, 3, LRU_DROP, NULL)); /* a dropped entry's node is on the free list */
+	assert_false(get_as(l, 5, LRU_DROP, NULL));
+	put(l, &y, 7, 7); /* reuses a freed node */
 	lru_walk(l, walk_record, &w);
-	assert_int_equal(w.n, 4);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(w.keys[i], order[i]);
+	assert_int_equal(w.n, 5);
+	for (int i = 0; i < w.n; i++)
+		seen[w.keys[i]]++;
+	assert_int_equal(seen[3] + seen[5], 0);
+	for (int k = 1; k <= 7; k++)
+		if (k != 3 && k != 5)
+			assert_int_equal(seen[k], 1);
 	lru_walk(l, walk_record, &part);
 	assert_int_equal(part.n, 2);
-	assert_int_equal(part.keys[1], 4);
-	expect_stats(l, 1, 0); /* a walk counts nothing */
+	expect_stats(l, 0, 2); /* a walk counts nothing */
 	done(l, &y);
 }
 
@@ -835,6 +840,33 @@ static void model_step(struct lru *l, struct tally *y, struct model *m, struct p
 	}
 }
 
+/* A walk's keys, counted per key: each stored key exactly once, no other. */
+struct walk_count {
+	int count[PIN_KEYS];
+	int n;
+};
+
+static bool walk_count(const void *slot, void *arg)
+{
+	struct walk_count *w = arg;
+
+	w->count[((const struct slot *)slot)->key]++;
+	w->n++;
+	return true;
+}
+
+static void walk_matches_model(struct lru *l, const struct model *m)
+{
+	struct walk_count *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	lru_walk(l, walk_count, w);
+	assert_int_equal(w->n, m->n);
+	for (size_t i = 0; i < m->n; i++)
+		assert_int_equal(w->count[m->key[i]], 1);
+	free(w);
+}
+
 static void run_against_model(size_t cap, enum lru_order order, bool pinning, uint32_t seed)
 {
 	struct tally *y = calloc(1, sizeof(*y));
@@ -855,6 +887,8 @@ static void run_against_model(size_t cap, enum lru_order order, bool pinning, ui
 	for (int step = 0; step < steps; step++) {
 		model_step(l, y, m, pins, (int)(next_rand(&seed) % (uint32_t)keys), step, &seed);
 		assert_int_equal(lru_count(l), m->n);
+		if (step % 97 == 0)
+			walk_matches_model(l, m);
 	}
 	lru_stats(l, &st);
 	assert_int_equal(st.evictions, m->evictions);
@@ -1234,7 +1268,7 @@ int main(void)
 	    cmocka_unit_test(add_under_hit_order_renews_what_it_finds),
 	    cmocka_unit_test(a_pinned_entry_is_never_evicted_the_next_least_recent_goes),
 	    cmocka_unit_test(a_full_cache_of_pinned_entries_refuses_stores_and_the_slot_stays_the_callers),
-	    cmocka_unit_test(a_walk_visits_every_entry_from_the_most_recent_and_stops_when_told),
+	    cmocka_unit_test(a_walk_visits_every_entry_once_and_stops_when_told),
 	    cmocka_unit_test(a_walk_renews_nothing),
 	    cmocka_unit_test(a_random_script_matches_the_linear_model),
 	    cmocka_unit_test(a_random_script_with_pins_matches_the_linear_model),
