@@ -19,12 +19,15 @@ struct srv;
 
 /*
  * The provider policies last read from the store, so an attestation costs
- * no database read (ARCHITECTURE.md: nothing on the hot path). An entry is
- * dropped when this node changes that policy, and re-read after
- * PIPELINE_POLICY_VIEW_TTL_MS anyway, so a change made through another
- * node sharing the store is in force here within that time. While the
- * store is unreachable, the last view loaded stays in force (degraded
- * operation, issue 11); a type this node never loaded answers 503.
+ * no database read (ARCHITECTURE.md: nothing on the hot path). A view is
+ * read again when this node changes that policy (it is marked, not
+ * dropped), and after PIPELINE_POLICY_VIEW_TTL_MS anyway, so a change made
+ * through another node sharing the store is in force here within that
+ * time. While the store is unreachable, the last view loaded stays in
+ * force (degraded operation, issue 11); a type this node never loaded
+ * answers 503. One view per (provider, type), PIPELINE_POLICY_VIEWS at
+ * most, on the one cache skeleton (base/lru.h) in store order: full, the
+ * view loaded longest ago goes.
  */
 #define PIPELINE_POLICY_VIEWS	    128
 #define PIPELINE_POLICY_VIEW_TTL_MS 500
