@@ -43,11 +43,15 @@ struct claim_set {
 
 /*
  * The three issuers of the policy language are stored as pointers to these
- * constants rather than copies: nearly every claim has one of them.
+ * constants rather than copies: nearly every claim has one of them. They
+ * are the string literals themselves, not arrays: the linker merges equal
+ * literals of a program (or library), so a caller passing
+ * CLAIM_ISSUER_SERVICE usually passes this very pointer and is recognised
+ * without a string compare.
  */
-static const char ISSUER_SERVICE[] = CLAIM_ISSUER_SERVICE;
-static const char ISSUER_POLICY[] = CLAIM_ISSUER_POLICY;
-static const char ISSUER_CUSTOM[] = CLAIM_ISSUER_CUSTOM;
+static const char *const ISSUER_SERVICE = CLAIM_ISSUER_SERVICE;
+static const char *const ISSUER_POLICY = CLAIM_ISSUER_POLICY;
+static const char *const ISSUER_CUSTOM = CLAIM_ISSUER_CUSTOM;
 
 static const char *issuer_const(const char *issuer)
 {
