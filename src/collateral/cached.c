@@ -818,6 +818,7 @@ static int lookup(struct cached *c, const struct creq *rq, bool cache_only, stru
 	 * own: no other caller can see e, so this lookup neither waits nor is
 	 * waited on, and what it fetches is served but not kept.
 	 */
+	c->st.uncached += own;
 	rc = lookup_entry(c, e, rq, cache_only, out, err);
 	if (rc == ATTEST_OK && !own)
 		table_served(c, &tk);
@@ -1559,6 +1560,13 @@ int cached_source_metrics(const struct collateral_source *cs, struct buf *out)
 		       (unsigned long long)(st.refresh_ok - st.refresh_from_store),
 		       (unsigned long long)st.refresh_from_store, (unsigned long long)st.refresh_failed,
 		       (unsigned long long)st.refresh_passes);
+	rc |= buf_printf(
+	    out,
+	    "# HELP attestd_collateral_uncached_total Lookups that could not keep their item: every "
+	    "item was held by a fetch or a waiting caller (max_entries too small for the load).\n"
+	    "# TYPE attestd_collateral_uncached_total counter\n"
+	    "attestd_collateral_uncached_total %llu\n",
+	    (unsigned long long)st.uncached);
 	rc |= buf_printf(
 	    out,
 	    "# HELP attestd_collateral_rejected_total Items refused (dates, signature, chain).\n"

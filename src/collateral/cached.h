@@ -218,6 +218,8 @@ struct cached_stats {
 	uint64_t refresh_from_store; /* of which read back from persistence (another node's refresh) */
 	uint64_t refresh_failed;
 	uint64_t refresh_passes;
+	/* lookups served without keeping their item: every item of the table held (max_entries) */
+	uint64_t uncached;
 };
 void cached_source_stats(const struct collateral_source *cs, struct cached_stats *out);
 size_t cached_source_count(const struct collateral_source *cs);
@@ -228,7 +230,8 @@ struct buf;
  * (base/buf.h): attestd_collateral_lookups_total{result=hit|stale|wait},
  * attestd_collateral_upstream_requests_total{result=ok|failed},
  * attestd_collateral_refresh_total{result=ok|from_store|failed},
- * attestd_collateral_refresh_passes_total, attestd_collateral_rejected_total,
+ * attestd_collateral_refresh_passes_total, attestd_collateral_uncached_total,
+ * attestd_collateral_rejected_total,
  * attestd_collateral_store_total{result=load|error}, attestd_collateral_items.
  * Nothing for a source that is not a cached one. 0 or ATTEST_E_NOMEM (out full).
  */

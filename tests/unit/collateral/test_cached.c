@@ -847,6 +847,7 @@ static void background_thread_refreshes_items_due_soon_before_anyone_asks(void *
 		    strstr((char *)m.p, "attestd_collateral_upstream_requests_total{result=\"ok\"} 2\n"));
 		assert_non_null(strstr((char *)m.p, "attestd_collateral_lookups_total{result=\"hit\"} 1\n"));
 		assert_non_null(strstr((char *)m.p, "attestd_collateral_items 1\n"));
+		assert_non_null(strstr((char *)m.p, "attestd_collateral_uncached_total 0\n"));
 		buf_free(&m);
 	}
 	free_source(c);
@@ -1482,6 +1483,7 @@ static void entries_in_use_are_never_evicted_and_a_full_table_of_them_still_serv
 	assert_true(asked_upstream(f, c, 4, ATTEST_OK)); /* served before, not kept: the table was full */
 	cached_source_stats(c, &st);
 	assert_int_equal(st.upstream_fetches, 6);
+	assert_int_equal(st.uncached, 2); /* 4 and 5, while 1, 2 and 3 were held */
 	free_source(c);
 	fx_free(f);
 }
