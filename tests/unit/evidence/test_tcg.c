@@ -4,6 +4,10 @@
  * with a parse error, the Windows GCP log replays to the quoted PCRs and
  * yields its boot-state claims; tampering is detected and named. The
  * bit-flip sweep of the GCP log is in the sweep suite (test_sweep_tpm.c).
+ * The `events` and `pcrs` claim texts, written by hand for speed, are held
+ * byte for byte to what jansson dumps for the same tree (tcg_text_ref.h)
+ * on every real log, every event type and decoding branch, SIPA leaves,
+ * long strings, every piece at every offset, and the TCG_JSON_MAX cap.
  */
 #include <setjmp.h>
 #include <stdarg.h>
