@@ -979,6 +979,7 @@ static int test_text(struct ectx *x, const struct pol_test *t, bool negate, stru
 static int claim_brief(struct ectx *x, int i, struct piece *out)
 {
 	char *d;
+	int n;
 
 	if (i >= WC_STACK)
 		return piece_brief(x, out, x->c[i].value);
@@ -987,13 +988,17 @@ static int claim_brief(struct ectx *x, int i, struct piece *out)
 		out->n = x->brief_n[i];
 		return ATTEST_OK;
 	}
-	if (piece_brief(x, out, x->c[i].value) != ATTEST_OK)
-		return x->rc;
-	_Static_assert(POL_BRIEF_MAX <= UINT8_MAX, "a brief's length fits brief_n");
-	if ((d = text_dup(x, out->buf, out->n)) == NULL)
+	/* Rendered straight into the result's text pool; the unused end goes back to it (nothing was taken since). */
+	_Static_assert(POL_BRIEF_MAX + 2 <= POL_TEXT_CHUNK && POL_BRIEF_MAX <= UINT8_MAX, "a brief fits a chunk and brief_n");
+	if ((d = text_take(x, POL_BRIEF_MAX + 2)) == NULL)
 		return nomem(x);
-	x->brief_s[i] = d;
-	x->brief_n[i] = (uint8_t)out->n;
+	if ((n = pol_value_brief_to(x->c[i].value, d)) < 0)
+		return nomem(x);
+	x->tp = d + n + 1;
+	x->tp_left += POL_BRIEF_MAX + 2 - ((size_t)n + 1);
+	x->brief_s[i] = out->ext = d;
+	x->brief_n[i] = (uint8_t)n;
+	out->n = (size_t)n;
 	x->brief_have |= 1ull << i;
 	return ATTEST_OK;
 }
