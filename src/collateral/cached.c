@@ -4,14 +4,15 @@
  * one fetch in flight for it ends, so lookups of other keys never wait for
  * a slow upstream. Upstream and persistence calls run without the lock.
  * The table is the one cache skeleton (base/lru.h), used only under the
- * mutex: a slot is a pointer to the entry (its condition variable must not
- * move); the key is the item's key text, zero-padded, or its SHA-256 beyond
- * 32 characters, and the whole text is compared on lookup. An entry a
- * fetch or a waiter holds is pinned (lru's pinned()): a full table evicts
- * the least recently served entry no one holds, entries never served
- * first (LRU_ORDER_HIT: unknown keys asked once evict each other, not the
- * items in use); a table full of held entries serves the lookup from an
- * entry of its own, not kept (never a wait, never an unbounded table).
+ * mutex: a slot points to the entry (its condition variable must not
+ * move); the key is the item's key text, zero-padded (its own key), or its
+ * SHA-256 beyond 32 characters (then the whole text is compared on
+ * lookup). An entry a fetch or a waiter holds is pinned (lru's pinned()):
+ * a full table evicts the least recently served entry no one holds,
+ * entries never served first (LRU_ORDER_HIT: unknown keys asked once evict
+ * each other, not the items in use); a table full of held entries serves
+ * the lookup from an entry of its own, not kept (never a wait, never an
+ * unbounded table; counted as uncached).
  * Every request's parameters are kept in its entry so a refresh can repeat
  * it later. The background refresher is one thread per source, waiting on
  * its own condition variable (monotonic clock) so a stop wakes it at once;
@@ -116,7 +117,7 @@ struct cached {
 	struct cached_persist persist;
 	bool has_persist;
 	pthread_mutex_t mu;
-	struct lru *table; /* of struct centry *; used under mu only */
+	struct lru *table; /* of struct tslot; used under mu only */
 	uint64_t pass;	   /* refresh passes */
 	bool refreshing;   /* a refresh pass runs (passes never overlap) */
 	struct cached_stats st;
