@@ -280,17 +280,18 @@ int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *len
 	return k != NULL ? add_lent(set, lender, i, type, k) : ATTEST_E_INVALID;
 }
 
-int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender)
+int claim_set_add_lent_range(struct claim_set *set, const struct claim_set *lender, size_t first, size_t n,
+			     unsigned flags)
 {
-	size_t n;
+	bool share = (flags & CLAIM_LEND_NAMES) != 0;
 
-	if (set == NULL || lender == NULL || set == lender)
+	if (set == NULL || lender == NULL || set == lender || first > lender->n || n > lender->n - first)
 		return ATTEST_E_INVALID;
-	n = lender->n;
 	if (!keep_lender(set, lender)) {
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = first; i < first + n; i++) {
 			const struct claim *c = &lender->v[i];
-			int rc = add_claim(set, c->type, false, c->issuer, json_incref(c->value));
+			bool borrow = share && (c->flags & CLAIM_F_TYPE_BORROWED);
+			int rc = add_claim(set, c->type, borrow, c->issuer, json_incref(c->value));
 
 			if (rc != ATTEST_OK)
 				return rc;
@@ -299,10 +300,11 @@ int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender
 	}
 	if (claim_set_reserve(set, n) != ATTEST_OK)
 		return ATTEST_E_NOMEM;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < first + n; i++) {
 		const struct claim *c = &lender->v[i];
 		struct claim *d = &set->v[set->n];
-		bool own_type = (c->flags & CLAIM_F_TYPE_BORROWED) != 0; /* see claim_set_add_lent */
+		/* See claim_set_add_lent: a name the lender only borrows is copied unless the caller vouches for it. */
+		bool own_type = !share && (c->flags & CLAIM_F_TYPE_BORROWED);
 
 		if ((d->type = own_type ? strdup(c->type) : c->type) == NULL)
 			return ATTEST_E_NOMEM;
@@ -312,6 +314,11 @@ int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender
 		set->n++;
 	}
 	return ATTEST_OK;
+}
+
+int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender)
+{
+	return lender != NULL ? claim_set_add_lent_range(set, lender, 0, lender->n, 0) : ATTEST_E_INVALID;
 }
 
 int claim_set_move_all(struct claim_set *dst, struct claim_set *src)

@@ -106,6 +106,17 @@ int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *len
  */
 int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender);
 /*
+ * Lender's claims first .. first + n - 1, in order, as claim_set_add_lent
+ * with type NULL would add each. With CLAIM_LEND_NAMES the names lender
+ * itself borrows are shared too: the caller vouches that they outlive set
+ * (the policy engine's result, which holds the plan they live in).
+ * Errors: ATTEST_E_INVALID (lender == set, or the range is not lender's),
+ * ATTEST_E_NOMEM (the claims added before it stay).
+ */
+#define CLAIM_LEND_NAMES 0x1u
+int claim_set_add_lent_range(struct claim_set *set, const struct claim_set *lender, size_t first, size_t n,
+			     unsigned flags);
+/*
  * Moves every claim of src, in order, to the end of dst: their names,
  * issuers and values change owner without a copy or a reference count
  * (a verifier that builds its claims in a set of its own, then hands them

@@ -1276,10 +1276,11 @@ static int run_unconditional_properties(struct ectx *x)
  * explain still cost): the incoming claims and the issued ones are lent
  * by the incoming, outgoing and properties sets, which this set keeps
  * alive (claim_set_add_lent), and the references the context owns (the
- * claims add() made) are handed over. Types: an incoming claim's own (the
- * incoming set is kept); for the policy's claims the plan's names where
- * the plan has them (the result holds the plan), else the lender's own
- * string, else a copy in the result's arena (released after this set in
+ * claims add() made) are handed over. Types: a lent claim's own in its
+ * set (the incoming set, outgoing or properties: kept alive, their names
+ * the plan's, theirs or the incoming set's); for the claims add() made the
+ * plan's names where the plan has them (the result holds the plan), else a
+ * copy in the result's arena (released after this set in
  * policy_result_free). This set then keeps alive every value the
  * bindings of the trace point to.
  */
@@ -1301,23 +1302,35 @@ static int final_incoming(struct ectx *x, const struct claim_set *in, struct cla
 	}
 	for (size_t i = in != NULL ? claim_set_count(in) : 0; i < x->n; i++) {
 		struct wc *c = &x->c[i];
-		const char *type = c->type_plan ? c->type : c->type_id >= 0 ? x->plan->names[c->type_id] : NULL;
+		const char *type;
+		size_t run = 1;
 		int rc;
 
-		switch (c->src) {
-		case SRC_OUT: rc = claim_set_add_lent(s, x->outgoing, nout++, type); break;
-		case SRC_PROPS: rc = claim_set_add_lent(s, x->props, nprops++, type); break;
-		default:
-			if (c->virt)
-				continue;
-			if (type == NULL && (type = result_type(x, c)) == NULL) {
+		if (c->src == SRC_OUT || c->src == SRC_PROPS) {
+			/*
+			 * A run of claims issued to one set, in its order: lent with
+			 * that set's names (the plan's, its own copies, or the
+			 * incoming set's: all outlive this set).
+			 */
+			bool out_set = c->src == SRC_OUT;
+			size_t *at = out_set ? &nout : &nprops;
+
+			while (i + run < x->n && x->c[i + run].src == c->src)
+				run++;
+			rc = claim_set_add_lent_range(s, out_set ? x->outgoing : x->props, *at, run, CLAIM_LEND_NAMES);
+			*at += run;
+			i += run - 1;
+		} else if (c->virt) {
+			continue;
+		} else {
+			type = c->type_plan ? c->type : c->type_id >= 0 ? x->plan->names[c->type_id] : result_type(x, c);
+			if (type == NULL) {
 				claim_set_free(s);
 				return nomem(x);
 			}
 			/* The context's reference goes to the set (which drops it if the add fails). */
 			rc = claim_set_add_borrowed(s, type, c->issuer, c->owned ? c->value : json_incref(c->value));
 			c->owned = false;
-			break;
 		}
 		if (rc != ATTEST_OK) {
 			claim_set_free(s);

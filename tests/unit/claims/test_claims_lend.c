@@ -222,6 +222,31 @@ static void moving_past_the_bound_changes_neither_set(void **state)
 	claim_set_free(dst);
 }
 
+static void lending_a_range_shares_borrowed_names_only_when_vouched_for(void **state)
+{
+	static const char literal[] = "literal";
+	struct claim_set *l = lender_new(), *a = claim_set_new(), *b = claim_set_new();
+
+	assert_int_equal(claim_set_add_borrowed(l, literal, CLAIM_ISSUER_POLICY, json_integer(3)), 0);
+	assert_int_equal(claim_set_add_lent_range(a, l, 1, 2, CLAIM_LEND_NAMES), 0);
+	assert_int_equal(claim_set_add_lent_range(b, l, 1, 2, 0), 0);
+	assert_int_equal(claim_set_count(a), 2);
+	assert_string_equal(claim_set_at(a, 0)->type, "b");
+	assert_ptr_equal(claim_set_at(a, 1)->type, literal); /* vouched for: shared */
+	assert_ptr_not_equal(claim_set_at(b, 1)->type, literal); /* not: copied */
+	assert_string_equal(claim_set_at(b, 1)->type, literal);
+	assert_ptr_equal(claim_set_at(a, 1)->value, claim_set_at(l, 2)->value);
+	assert_int_equal(claim_set_add_lent_range(a, l, 0, 0, 0), 0); /* nothing: fine */
+	assert_int_equal(claim_set_add_lent_range(a, l, 3, 1, 0), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_add_lent_range(a, l, 4, 0, 0), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_add_lent_range(a, l, 1, SIZE_MAX, 0), ATTEST_E_INVALID);
+	assert_int_equal(claim_set_count(a), 2);
+	claim_set_free(l);
+	claim_set_free(b);
+	assert_int_equal(json_integer_value(claim_set_get(a, "literal")), 3);
+	claim_set_free(a);
+}
+
 static void lending_refuses_itself_and_claims_it_does_not_have(void **state)
 {
 	struct claim_set *l = lender_new(), *s = claim_set_new();
@@ -363,6 +388,7 @@ int main(void)
 	    cmocka_unit_test(moving_hands_over_names_and_values_without_copies),
 	    cmocka_unit_test(moving_from_a_shared_set_copies_and_leaves_it_whole),
 	    cmocka_unit_test(moving_past_the_bound_changes_neither_set),
+	    cmocka_unit_test(lending_a_range_shares_borrowed_names_only_when_vouched_for),
 	    cmocka_unit_test(lending_refuses_itself_and_claims_it_does_not_have),
 	    cmocka_unit_test(past_the_lender_bound_claims_take_a_reference),
 	    cmocka_unit_test(a_set_that_lends_borrows_by_reference_so_no_cycle_forms),
