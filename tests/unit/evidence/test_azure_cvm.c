@@ -121,7 +121,7 @@ static void snp_hcl_runtime_json_carries_an_ak_that_is_not_akpub_pem(void **stat
 static void snp_hcl_report_is_refused_with_the_vcek_of_another_chip(void **state)
 {
 	struct evidence_ctx ctx = {.now = AZ_VCEK_TIME};
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	STACK_OF(X509) *sk = NULL;
 	struct snp_certs certs;
 	struct snp_report r;
@@ -131,6 +131,7 @@ static void snp_hcl_report_is_refused_with_the_vcek_of_another_chip(void **state
 	uint8_t *p, *pem;
 
 	REQUIRE_VECTORS(dir);
+	cs = claim_set_new();
 	p = read_vec(dir, "azure-cvm/hcl-report-snp.bin", &n);
 	pem = read_vec(dir, "azure-cvm/certs.pem", &m);
 	memset(&certs, 0, sizeof(certs));
@@ -284,7 +285,7 @@ static char *envelope(const uint8_t *report, size_t rlen, const uint8_t *chain, 
 static void sevsnpvm_envelope_of_a_real_report_verifies(void **state)
 {
 	struct evidence_ctx ctx = {.now = 1767225600};
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	struct evidence_input in;
 	struct attest_err err;
 	size_t rn = 0, vn = 0, cn = 0;
@@ -292,6 +293,7 @@ static void sevsnpvm_envelope_of_a_real_report_verifies(void **state)
 	char *env, *wrapped;
 
 	REQUIRE_VECTORS(dir);
+	cs = claim_set_new();
 	report = read_vec(dir, "snp/teekit-gcp-milan-v5-reportdata-2025-12/report.bin", &rn);
 	vcek = read_vec(dir, "snp/teekit-gcp-milan-v5-reportdata-2025-12/vcek.pem", &vn);
 	chain = read_vec(dir, "snp/teekit-gcp-milan-v5-reportdata-2025-12/ask_ark_milan.pem", &cn);
@@ -360,7 +362,7 @@ static void sevsnpvm_envelope_of_a_real_report_verifies(void **state)
 static void sevsnpvm_envelope_of_the_azure_report_with_foreign_vcek_is_refused(void **state)
 {
 	struct evidence_ctx ctx = {.now = AZ_VCEK_TIME};
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	struct evidence_input in;
 	struct attest_err err;
 	struct hcl_report h;
@@ -369,6 +371,7 @@ static void sevsnpvm_envelope_of_the_azure_report_with_foreign_vcek_is_refused(v
 	char *env;
 
 	REQUIRE_VECTORS(dir);
+	cs = claim_set_new();
 	p = read_vec(dir, "azure-cvm/hcl-report-snp.bin", &n);
 	pem = read_vec(dir, "azure-cvm/certs.pem", &m);
 	assert_int_equal(hcl_report_parse(p, n, &h, NULL), 0);

@@ -147,7 +147,7 @@ static void real_snp_isolation_is_refused_with_the_vcek_of_another_chip(void **s
 	struct evidence_ctx ctx = {.now = NOW};
 	struct evidence_input in = {0};
 	struct devplat_azg_request rq = {0};
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	struct hcl_report h;
 	struct tpm_pcr_values pcrs;
 	struct attest_err err;
@@ -158,6 +158,7 @@ static void real_snp_isolation_is_refused_with_the_vcek_of_another_chip(void **s
 
 	(void)state;
 	REQUIRE_VECTORS(dir);
+	cs = claim_set_new();
 	hcl = read_vec(dir, "azure-cvm/hcl-report-snp.bin", &n);
 	pem = read_vec(dir, "azure-cvm/certs.pem", &m);
 	assert_int_equal(hcl_report_parse(hcl, n, &h, NULL), 0);

@@ -248,11 +248,12 @@ static void uniform_entry_point_needs_a_vcek(void **state)
 {
 	struct evidence_ctx ctx = {.now = 1700000000};
 	struct evidence_input in;
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	struct attest_err err;
 	struct loaded l;
 
 	REQUIRE_VECTORS(dir);
+	cs = claim_set_new();
 	load(dir, &VECS[0], &l);
 	memset(&in, 0, sizeof(in));
 	in.evidence = l.report, in.evidence_len = l.report_len;
@@ -295,13 +296,14 @@ static void vcek_is_found_in_a_kds_shaped_folder(void **state)
 	struct evidence_ctx ctx = {.now = 1700000000};
 	struct collateral_source *src = NULL;
 	struct evidence_input in;
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	struct attest_err err;
 	char root[] = "/tmp/snp-kds-XXXXXX", rel[512], hwid[129];
 	struct snp_report r;
 	struct loaded l;
 
 	REQUIRE_VECTORS(dir);
+	cs = claim_set_new();
 	load(dir, &VECS[0], &l);
 	assert_non_null(mkdtemp(root));
 	assert_int_equal(snp_report_parse(l.report, l.report_len, &r, NULL), ATTEST_OK);
@@ -369,13 +371,14 @@ static void extended_report_with_certificate_table_verifies(void **state)
 {
 	struct evidence_ctx ctx = {.now = 1767225600};
 	struct evidence_input in;
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	struct attest_err err;
 	struct loaded l;
 	size_t n;
 	uint8_t *ext;
 
 	REQUIRE_VECTORS(dir);
+	cs = claim_set_new();
 	load(dir, &VECS[1], &l);
 	ext = extended_report(&l, &n);
 	memset(&in, 0, sizeof(in));
@@ -431,13 +434,14 @@ static void no_collateral_flag_keeps_the_source_out(void **state)
 {
 	struct evidence_ctx ctx = {.now = 1700000000, .flags = EVIDENCE_NO_COLLATERAL};
 	struct collateral_source *src = NULL;
-	struct claim_set *cs = claim_set_new();
+	struct claim_set *cs;
 	struct evidence_input in;
 	struct attest_err err;
 	struct loaded l;
 	char path[1024];
 
 	REQUIRE_VECTORS(dir);
+	cs = claim_set_new();
 	load(dir, &VECS[0], &l);
 	snprintf(path, sizeof(path), "%s/%s", dir, VECS[0].dir);
 	assert_int_equal(amd_file_source_new(path, &src, NULL), ATTEST_OK);
@@ -487,14 +491,16 @@ static void shared_collateral_cache_keeps_the_verified_chain(void **state)
 
 static void chain_cache_hits_on_the_second_report(void **state)
 {
-	struct snp_chain_cache *cache = snp_chain_cache_new(4);
-	struct snp_opts opts = {.cache = cache};
+	struct snp_chain_cache *cache;
+	struct snp_opts opts;
 	struct evidence_ctx ctx = {.now = 1767225600};
 	uint64_t hits, misses;
 	struct loaded l;
 	struct snp_certs c;
 
 	REQUIRE_VECTORS(dir);
+	cache = snp_chain_cache_new(4);
+	opts = (struct snp_opts){.cache = cache};
 	load(dir, &VECS[1], &l);
 	c = certs_of(&l);
 	assert_int_equal(snp_verify_report(&ctx, &opts, l.report, l.report_len, &c, NULL, NULL), ATTEST_OK);
@@ -536,13 +542,14 @@ static void *verify_many(void *arg)
 
 static void chain_cache_is_shared_safely_between_threads(void **state)
 {
-	struct snp_chain_cache *cache = snp_chain_cache_new(1);
+	struct snp_chain_cache *cache;
 	struct worker w[4];
 	pthread_t t[4];
 	uint64_t hits, misses;
 	struct loaded a, b;
 
 	REQUIRE_VECTORS(dir);
+	cache = snp_chain_cache_new(1);
 	load(dir, &VECS[1], &a);
 	load(dir, &VECS[2], &b); /* another VCEK: two chains fight for one slot */
 	for (int i = 0; i < 4; i++) {

@@ -100,10 +100,11 @@ static void no_crl_vector_needs_revocation_checking_turned_off(void **state)
 	const struct tdx_vector *v = &TDX_VECTORS[1];
 	struct tdx_loaded l;
 	struct evidence_ctx ctx;
-	struct claim_set *set = claim_set_new();
+	struct claim_set *set;
 	struct attest_err err;
 
 	REQUIRE_VECTORS(dir);
+	set = claim_set_new();
 	assert_true(v->no_crl);
 	assert_int_equal(tdx_vector_load(dir, v, 0, &l), 0);
 	tdx_vector_ctx(&l, v, &ctx);
@@ -124,10 +125,11 @@ static void revocation_off_is_visible_on_a_vector_with_crls(void **state)
 	const struct tdx_vector *v = &TDX_VECTORS[5];
 	struct tdx_loaded l;
 	struct evidence_ctx ctx;
-	struct claim_set *set = claim_set_new();
+	struct claim_set *set;
 	struct attest_err err;
 
 	REQUIRE_VECTORS(dir);
+	set = claim_set_new();
 	assert_int_equal(tdx_vector_load(dir, v, 0, &l), 0);
 	tdx_vector_ctx(&l, v, &ctx);
 	assert_int_equal(verify(&l, &ctx, NULL, 0, EVIDENCE_DATA_NONE, set, &err), ATTEST_OK);
@@ -194,11 +196,12 @@ static void runtime_data_not_in_report_data_is_refused(void **state)
 	const struct tdx_vector *v = &TDX_VECTORS[5];
 	struct tdx_loaded l;
 	struct evidence_ctx ctx;
-	struct claim_set *set = claim_set_new();
+	struct claim_set *set;
 	struct attest_err err;
 	const char *rt = "{\"key\":\"not the one bound\"}";
 
 	REQUIRE_VECTORS(dir);
+	set = claim_set_new();
 	assert_int_equal(tdx_vector_load(dir, v, 0, &l), 0);
 	tdx_vector_ctx(&l, v, &ctx);
 	assert_int_equal(verify(&l, &ctx, (const uint8_t *)rt, strlen(rt), EVIDENCE_DATA_JSON, set, &err),
@@ -213,11 +216,12 @@ static void sgx_quote_is_not_a_td_quote(void **state)
 {
 	struct tdx_loaded l;
 	struct evidence_ctx ctx;
-	struct claim_set *set = claim_set_new();
+	struct claim_set *set;
 	struct attest_err err;
 	const struct tdx_vector sgx = {"sgx/phala-sgx-v3-00a067110000-2025-06", NULL, {NULL}, false, NULL};
 
 	REQUIRE_VECTORS(dir);
+	set = claim_set_new();
 	if (tdx_vector_load(dir, &sgx, 0, &l) != 0) {
 		tdx_vector_unload(&l);
 		claim_set_free(set);
@@ -261,10 +265,11 @@ static void claims_have_the_profile_formats(void **state)
 	const struct tdx_vector *v = &TDX_VECTORS[3]; /* v5, TDX 1.5 body */
 	struct tdx_loaded l;
 	struct evidence_ctx ctx;
-	struct claim_set *set = claim_set_new();
+	struct claim_set *set;
 	struct attest_err err;
 
 	REQUIRE_VECTORS(dir);
+	set = claim_set_new();
 	assert_int_equal(tdx_vector_load(dir, v, 0, &l), 0);
 	tdx_vector_ctx(&l, v, &ctx);
 	assert_int_equal(verify(&l, &ctx, NULL, 0, EVIDENCE_DATA_NONE, set, &err), ATTEST_OK);
@@ -321,10 +326,11 @@ static void without_collateral_only_signatures_are_checked(void **state)
 	const struct tdx_vector *v = &TDX_VECTORS[2]; /* below every level with collateral */
 	struct tdx_loaded l;
 	struct evidence_ctx ctx;
-	struct claim_set *set = claim_set_new();
+	struct claim_set *set;
 	struct attest_err err;
 
 	REQUIRE_VECTORS(dir);
+	set = claim_set_new();
 	assert_int_equal(tdx_vector_load(dir, v, 0, &l), 0);
 	tdx_vector_ctx(&l, v, &ctx);
 	ctx.collateral = NULL;
