@@ -33,9 +33,12 @@ struct claim_set {
 	unsigned nlenders;
 	unsigned depth;      /* 0, or 1 + the deepest lender's depth */
 	/*
-	 * Set once another set borrows from this one; such a set borrows from
-	 * no other (it copies instead), so lending never makes a cycle of
-	 * references that would keep sets alive for ever.
+	 * Set once another set borrows from this one; from then on this set
+	 * starts borrowing from no other (it copies instead; what it borrowed
+	 * before stays, so chains form, bounded by CLAIM_SET_MAX_DEPTH). The
+	 * last edge of any cycle would be a lending set starting to borrow,
+	 * so lending never makes a cycle of references that would keep sets
+	 * alive for ever.
 	 */
 	atomic_bool lends;
 	struct claim inl[CLAIM_SET_INLINE]; /* v until the set outgrows it */
