@@ -1187,6 +1187,33 @@ static void sipa_leaves_in_the_events_text_are_what_jansson_dumps(void **state)
 	free(log);
 }
 
+/*
+ * An EV_EVENT_TAG whose first SIPA leaf alone passes TCG_JSON_MAX but whose
+ * records then turn out malformed is no SIPA: its partial text is taken
+ * back and the event shown as DataLength and Data, so the text is kept
+ * (what was written past the cap does not stick), as jansson has it.
+ */
+static void sipa_attempt_past_the_cap_then_taken_back_keeps_the_text(void **state)
+{
+	const uint32_t leaf = 8400000; /* 16.8 MB of hex */
+	size_t n = 32 + 8 + (size_t)leaf + 5;
+	uint8_t *log = calloc(1, n);
+	struct tcg_log *l = NULL;
+
+	(void)state;
+	assert_non_null(log);
+	log[0] = 13, log[4] = EV_EVENT_TAG;
+	for (int i = 0; i < 4; i++) {
+		log[28 + i] = (uint8_t)((8 + leaf + 5) >> (8 * i)); /* EventSize */
+		log[36 + i] = (uint8_t)(leaf >> (8 * i));	     /* the leaf's size */
+	}
+	log[32] = 0x01, log[34] = 0x02; /* leaf type 0x00020001, shown as hex; then a 5-byte record header, cut */
+	assert_int_equal(tcg_log_parse(log, n, &l, NULL), ATTEST_OK);
+	events_text_matches_reference("SIPA taken back past the cap", l);
+	tcg_log_free(l);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1215,6 +1242,7 @@ int main(void)
 	    cmocka_unit_test(pcrs_text_is_what_jansson_dumps),
 	    cmocka_unit_test(long_texts_across_the_writers_pieces_are_what_jansson_dumps),
 	    cmocka_unit_test(every_piece_at_every_room_is_written_within_its_bound),
+	    cmocka_unit_test(sipa_attempt_past_the_cap_then_taken_back_keeps_the_text),
 	    cmocka_unit_test(text_hex_paths_agree_with_printf_on_every_byte),
 	    cmocka_unit_test(events_text_of_exactly_the_cap_is_kept_and_one_byte_more_refused),
 	};
