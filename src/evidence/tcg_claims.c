@@ -83,8 +83,9 @@ static bool uefi_name_is(const struct uefi_var *v, const char *ascii)
 #define JW_PIECE_MAX  (16u * 1024)
 #define JW_TEXT_CHUNK 4096 /* input bytes of a printable-ASCII or UTF-16 text per piece */
 
-#define JW_TYPE_SLOTS 8
-#define JW_SIPA_SLOTS 64
+#define JW_TYPE_SLOTS	  8
+#define JW_SIPA_SLOT_BITS 6
+#define JW_SIPA_SLOTS	  (1u << JW_SIPA_SLOT_BITS)
 
 struct jw {
 	struct buf b;	/* the text; b.len may pass TCG_JSON_MAX by one piece, and the text is then refused */
@@ -577,7 +578,7 @@ static char *put_sipa_prefix(char *o, uint32_t type, const char *name, size_t na
 static const struct jw_sipa_leaf *sipa_leaf_kind(struct jw *w, uint32_t type)
 {
 	/* Fibonacci hashing: SIPA types differ in a few bits of two bytes (category, id) */
-	struct jw_sipa_leaf *e = &w->sipa_leaf[(uint32_t)(type * 2654435769u) >> 26];
+	struct jw_sipa_leaf *e = &w->sipa_leaf[(uint32_t)(type * 2654435769u) >> (32 - JW_SIPA_SLOT_BITS)];
 
 	if (e->valid && e->type == type)
 		return e;
