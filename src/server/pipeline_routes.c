@@ -178,8 +178,10 @@ static enum lru_verdict pview_look(const void *slot, void *arg)
 		v->changed = true;
 		return LRU_MISS;
 	}
+	/* a view another request stored after this one read its clock is fresh, not 584 years old */
 	if (!q->any_age &&
-	    (v->changed || q->now_ns - v->loaded_ns > (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u))
+	    (v->changed || (q->now_ns > v->loaded_ns &&
+			    q->now_ns - v->loaded_ns > (uint64_t)PIPELINE_POLICY_VIEW_TTL_MS * 1000000u)))
 		return LRU_MISS;
 	q->rc = dup_or_null(v->text, &q->text);
 	if (q->rc == ATTEST_OK && v->text != NULL)

@@ -106,6 +106,9 @@ static void a_view_is_served_fresh_within_its_ttl_and_only_as_fallback_after(voi
 		    NULL);
 	expect_view(v, "contoso", MAA_TYPE_SGX_ENCLAVE, t0 + 100 * TTL_NS, true, ATTEST_OK, "version=1.0;",
 		    "{\"kty\":\"EC\"}");
+	/* loaded by another request after this one read the clock: fresh too */
+	expect_view(v, "contoso", MAA_TYPE_SGX_ENCLAVE, t0 - 1, false, ATTEST_OK, "version=1.0;",
+		    "{\"kty\":\"EC\"}");
 	/* another type of the same provider, the same type of another: no view */
 	expect_view(v, "contoso", MAA_TYPE_TPM, t0, true, ATTEST_E_NOT_FOUND, NULL, NULL);
 	expect_view(v, "contoso2", MAA_TYPE_SGX_ENCLAVE, t0, true, ATTEST_E_NOT_FOUND, NULL, NULL);
