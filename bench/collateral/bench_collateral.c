@@ -20,6 +20,7 @@
 #include "evidence/evidence.h"
 #include "evidence/sgx.h"
 #include "evidence/tcb.h"
+#include "bench_time.h"
 
 #ifndef ATTEST_VECTORS_DIR
 #define ATTEST_VECTORS_DIR "../shared/vectors"
@@ -39,20 +40,6 @@ static int64_t bench_clock(void *arg)
 static double now_us(void)
 {
 	return (double)time_mono_ns() / 1000.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Median of n samples (sorts them): the machine is shared, a mean would follow the noise. */
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static struct collateral_source *new_pcs(struct tps *s)
@@ -216,7 +203,7 @@ int main(int argc, char **argv)
 		drop(c);
 		drop(p2);
 	}
-	cold_new_conn = median(samples, cold_iters);
+	cold_new_conn = bench_median(samples, cold_iters);
 	for (int i = 0; i < cold_iters; i++) { /* the client's kept-alive connection */
 		c = new_cached(pcs);
 		t0 = now_us();
@@ -225,7 +212,7 @@ int main(int argc, char **argv)
 		collateral_blob_free(&b);
 		drop(c);
 	}
-	cold_lookup = median(samples, cold_iters);
+	cold_lookup = bench_median(samples, cold_iters);
 	c = new_cached(pcs);
 	collateral_get_tcb_info(c, COLLATERAL_TEE_SGX, f, &b, NULL);
 	collateral_blob_free(&b);
@@ -246,7 +233,7 @@ int main(int argc, char **argv)
 		samples[i] = now_us() - t0;
 		drop(c);
 	}
-	cold_att = median(samples, cold_iters);
+	cold_att = bench_median(samples, cold_iters);
 	fetches = (double)(atomic_load(&srv.requests) - before) / cold_iters;
 	c = new_cached(pcs);
 	vcache = collateral_cache_new(64);

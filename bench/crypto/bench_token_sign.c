@@ -26,6 +26,7 @@
 #include "crypto/crypto.h"
 #include "crypto/jose.h"
 #include "keys/keys.h"
+#include "bench_time.h"
 
 #include <openssl/rsa.h>
 #include <stdio.h>
@@ -165,21 +166,6 @@ static int sign_once(struct bench *b, enum method m)
 	return rc;
 }
 
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 41, per = argc > 2 ? atoi(argv[2]) : 40;
@@ -216,7 +202,7 @@ int main(int argc, char **argv)
 			uint64_t t0;
 
 			m = (k + r) % M_COUNT;
-			t0 = cpu_ns();
+			t0 = bench_cpu_ns();
 
 			for (i = 0; i < per; i++) {
 				if (sign_once(&b, (enum method)m) != 0) {
@@ -224,14 +210,14 @@ int main(int argc, char **argv)
 					return 1;
 				}
 			}
-			t[m][r] = (double)(cpu_ns() - t0) / 1e3 / per; /* us per signature */
+			t[m][r] = (double)(bench_cpu_ns() - t0) / 1e3 / per; /* us per signature */
 		}
 		for (m = 0; m < M_COUNT; m++)
 			ratio[m][r] = t[m][r] / t[M_FLOOR][r];
 	}
 	for (m = 0; m < M_COUNT; m++) {
-		qsort(t[m], (size_t)rounds, sizeof(double), cmp_double);
-		qsort(ratio[m], (size_t)rounds, sizeof(double), cmp_double);
+		qsort(t[m], (size_t)rounds, sizeof(double), bench_cmp_double);
+		qsort(ratio[m], (size_t)rounds, sizeof(double), bench_cmp_double);
 		med[m] = t[m][rounds / 2];
 		over[m] = ratio[m][rounds / 2] - 1.0;
 	}

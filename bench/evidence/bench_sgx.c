@@ -26,6 +26,7 @@
 #include "evidence/quote.h"
 #include "evidence/sgx.h"
 #include "memsrc.h"
+#include "bench_time.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -78,32 +79,6 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return p;
 }
 
-/*
- * CPU time of this thread in ns: the machine is shared, so wall time would
- * measure the neighbours; the dcap-qvl runner reports CPU time too.
- */
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Median of n samples in microseconds. */
-static double median_us(uint64_t *ns, int n)
-{
-	qsort(ns, (size_t)n, sizeof(*ns), cmp_u64);
-	return (double)ns[n / 2] / 1000.0;
-}
-
 static int failures;
 
 /* Trust anchors are configuration, loaded once like attestd does at start-up (not a cache). */
@@ -128,13 +103,13 @@ static int verify_once(struct collateral_source *src, int64_t now, const uint8_t
 /* The floor: the two quote-dependent ECDSA P-256 verifications, keys loaded once. */
 static uint64_t floor_once(const struct quote *q, EVP_PKEY *att, EVP_PKEY *pck_key)
 {
-	uint64_t t0 = cpu_ns();
+	uint64_t t0 = bench_cpu_ns();
 
 	if (ecdsa_verify_rs_be(att, HASH_SHA256, q->signed_data, q->signed_len, q->isv_sig, 64, "b", NULL) !=
 		0 ||
 	    ecdsa_verify_rs_be(pck_key, HASH_SHA256, q->qe_report, 384, q->qe_report_sig, 64, "b", NULL) != 0)
 		fprintf(stderr, "floor: a signature did not verify\n");
-	return cpu_ns() - t0;
+	return bench_cpu_ns() - t0;
 }
 
 /* The PCK public key of the quote's chain (for the floor). */
@@ -186,34 +161,21 @@ static void dcap_qvl(const char *vectors, const struct vec *v, int iters, double
  */
 #define PEER_ROUNDS 5
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 /* Median CPU time of n cold verifications: a fresh cache each (chains, CRLs, collateral parsed and verified).
  */
 static double cold_us(struct collateral_source *src, const struct vec *v, const uint8_t *quote, size_t len,
 		      uint64_t *ns, int n)
 {
 	for (int i = 0; i < n; i++) {
-		uint64_t t0 = cpu_ns();
+		uint64_t t0 = bench_cpu_ns();
 
 		src->cache = collateral_cache_new(16);
 		verify_once(src, v->now, quote, len);
 		collateral_cache_free(src->cache);
-		ns[i] = cpu_ns() - t0;
+		ns[i] = bench_cpu_ns() - t0;
 	}
 	src->cache = NULL;
-	return median_us(ns, n);
+	return bench_median_us(ns, n);
 }
 
 static void bench_vector(const char *vectors, const struct vec *v, int iters)
@@ -271,9 +233,9 @@ static void bench_vector(const char *vectors, const struct vec *v, int iters)
 		rounds = r + 1;
 		peers = rounds;
 	}
-	cold = median_of(cold_r, rounds);
-	peer = peers > 0 ? median_of(peer_r, peers) : -1;
-	ratio = peers > 0 ? median_of(ratio_r, peers) : 0;
+	cold = bench_median(cold_r, rounds);
+	peer = peers > 0 ? bench_median(peer_r, peers) : -1;
+	ratio = peers > 0 ? bench_median(ratio_r, peers) : 0;
 	/*
 	 * Warm: one cache, primed. Each iteration also times the floor, so
 	 * both see the same neighbours on this shared machine.
@@ -287,14 +249,14 @@ static void bench_vector(const char *vectors, const struct vec *v, int iters)
 	src->cache = collateral_cache_new(16);
 	verify_once(src, v->now, quote, len);
 	for (i = 0; i < iters; i++) {
-		uint64_t t0 = cpu_ns();
+		uint64_t t0 = bench_cpu_ns();
 
 		verify_once(src, v->now, quote, len);
-		ns[i] = cpu_ns() - t0;
+		ns[i] = bench_cpu_ns() - t0;
 		fns[i] = floor_once(&q, att, pck);
 	}
-	warm = median_us(ns, iters);
-	fl = median_us(fns, iters);
+	warm = bench_median_us(ns, iters);
+	fl = bench_median_us(fns, iters);
 	collateral_cache_free(src->cache);
 	src->cache = NULL;
 	printf("%-22s cold %8.1f us  warm %7.1f us  floor %7.1f us  warm/floor %5.2fx", v->name, cold, warm,

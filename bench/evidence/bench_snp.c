@@ -17,6 +17,7 @@
 #include "evidence/amd_certs.h"
 #include "evidence/azure_cvm.h"
 #include "evidence/snp.h"
+#include "bench_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,28 +51,6 @@ static uint8_t *slurp(const char *dir, const char *rel, size_t *n)
 	return p;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The operations run interleaved (floor, cold, warm, envelope, floor, ...)
- * so that all of them see the same conditions, and each is timed in this
- * thread's CPU time (CLOCK_THREAD_CPUTIME_ID), which other processes on a
- * shared machine do not inflate; each figure is the median of RUNS timings,
- * in microseconds. Wall-clock medians are printed beside them.
- */
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 #define RUNS 201
 #define NOPS 4
 
@@ -85,16 +64,16 @@ static int measure(int (*const fn[NOPS])(void *), void *arg, double med[NOPS], d
 				return -1;
 	for (int i = 0; i < RUNS; i++)
 		for (int k = 0; k < NOPS; k++) {
-			uint64_t a = cpu_ns(), b = time_mono_ns();
+			uint64_t a = bench_cpu_ns(), b = time_mono_ns();
 
 			if (fn[k](arg) != 0)
 				return -1;
-			t[k][i] = cpu_ns() - a;
+			t[k][i] = bench_cpu_ns() - a;
 			w[k][i] = time_mono_ns() - b;
 		}
 	for (int k = 0; k < NOPS; k++) {
-		qsort(t[k], RUNS, sizeof(t[k][0]), cmp_u64);
-		qsort(w[k], RUNS, sizeof(w[k][0]), cmp_u64);
+		qsort(t[k], RUNS, sizeof(t[k][0]), bench_cmp_u64);
+		qsort(w[k], RUNS, sizeof(w[k][0]), bench_cmp_u64);
 		med[k] = (double)t[k][RUNS / 2] / 1000.0;
 		wall[k] = (double)w[k][RUNS / 2] / 1000.0;
 	}

@@ -17,6 +17,7 @@
 #include "devplat/intel.h"
 #include "evidence/quote.h"
 #include "evidence/sgx.h"
+#include "bench_time.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -26,27 +27,6 @@
 #include <unistd.h>
 
 #define NOW 1750377600LL
-
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_us(uint64_t *ns, int n)
-{
-	qsort(ns, (size_t)n, sizeof(*ns), cmp_u64);
-	return (double)ns[n / 2] / 1000.0;
-}
 
 struct bench {
 	struct devplat_fixture f;
@@ -96,7 +76,7 @@ static double warm_us(struct bench *b, int iters, size_t *claims)
 		uint64_t t0;
 
 		attest_err_clear(&err);
-		t0 = cpu_ns();
+		t0 = bench_cpu_ns();
 		if (sgx_verify(&b->f.ctx, &in, cs, &err) != ATTEST_OK) {
 			fprintf(stderr, "verify: %s: %s\n", err.name, err.msg);
 			claim_set_free(cs);
@@ -104,11 +84,11 @@ static double warm_us(struct bench *b, int iters, size_t *claims)
 			return -1;
 		}
 		if (i >= 0)
-			ns[i] = cpu_ns() - t0;
+			ns[i] = bench_cpu_ns() - t0;
 		*claims = claim_set_count(cs);
 		claim_set_free(cs);
 	}
-	m = ns ? median_us(ns, iters) : -1;
+	m = ns ? bench_median_us(ns, iters) : -1;
 	free(ns);
 	return m;
 }
@@ -131,16 +111,16 @@ static double floor_us(const struct bench *b, int iters)
 	    (pck = X509_get_pubkey(sk_X509_value(chain, 0))) == NULL)
 		goto out;
 	for (int i = 0; i < iters; i++) {
-		uint64_t t0 = cpu_ns();
+		uint64_t t0 = bench_cpu_ns();
 
 		if (ecdsa_verify_rs_be(att, HASH_SHA256, q.signed_data, q.signed_len, q.isv_sig, 64, "b",
 				       NULL) != ATTEST_OK ||
 		    ecdsa_verify_rs_be(pck, HASH_SHA256, q.qe_report, 384, q.qe_report_sig, 64, "b", NULL) !=
 			ATTEST_OK)
 			fprintf(stderr, "floor: a signature did not verify\n");
-		ns[i] = cpu_ns() - t0;
+		ns[i] = bench_cpu_ns() - t0;
 	}
-	m = median_us(ns, iters);
+	m = bench_median_us(ns, iters);
 out:
 	EVP_PKEY_free(att);
 	EVP_PKEY_free(pck);

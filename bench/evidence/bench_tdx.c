@@ -29,37 +29,13 @@
 #include "evidence/quote.h"
 #include "evidence/tdx.h"
 #include "memsrc.h"
+#include "bench_time.h"
 
 #include <libgen.h>
 #include <openssl/x509.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * CPU time of this thread, ns: what a loaded shared machine does not
- * inflate (the peer reports its process CPU time).
- */
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /*
  * The Intel root as a server holds it: parsed once at start-up and passed
@@ -133,18 +109,18 @@ static double bench_cold(const char *vectors, const struct tdx_vector *v, size_t
 		uint64_t t0, c0;
 		int rc;
 
-		c0 = cpu_ns();
+		c0 = bench_cpu_ns();
 		t0 = time_mono_ns();
 		l.src->cache = collateral_cache_new(16);
 		rc = one(&ctx, &l, &err);
 		collateral_cache_free(l.src->cache);
 		l.src->cache = NULL;
 		t[i] = (double)(time_mono_ns() - t0) / 1e6;
-		c[i] = (double)(cpu_ns() - c0) / 1e6;
+		c[i] = (double)(bench_cpu_ns() - c0) / 1e6;
 		snprintf(outcome, olen, "%s", rc == ATTEST_OK ? "ok" : err.name);
 	}
-	m = median(t, n);
-	*cpu = median(c, n);
+	m = bench_median(t, n);
+	*cpu = bench_median(c, n);
 	free(t);
 	free(c);
 	tdx_vector_unload(&l);
@@ -180,7 +156,7 @@ static int floor_setup(const struct tdx_loaded *l, struct floor_keys *k)
 static uint64_t floor_once(const struct floor_keys *k)
 {
 	struct attest_err err;
-	uint64_t t0 = cpu_ns();
+	uint64_t t0 = bench_cpu_ns();
 	int rc = ecdsa_verify_rs_be(k->att, HASH_SHA256, k->q.signed_data, k->q.signed_len, k->q.isv_sig, 64,
 				    "b", &err);
 
@@ -188,7 +164,7 @@ static uint64_t floor_once(const struct floor_keys *k)
 				 k->q.qe_report_sig, 64, "b", &err);
 	if (rc != 0)
 		fprintf(stderr, "floor: a signature did not verify\n");
-	return cpu_ns() - t0;
+	return bench_cpu_ns() - t0;
 }
 
 /*
@@ -216,14 +192,14 @@ static int bench_warm_floor(const char *vectors, const struct tdx_vector *v, siz
 	l.src->cache = collateral_cache_new(64);
 	one(&ctx, &l, &err); /* prime */
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t0 = cpu_ns();
+		uint64_t t0 = bench_cpu_ns();
 
 		one(&ctx, &l, &err);
-		w[i] = (double)(cpu_ns() - t0) / 1e6;
+		w[i] = (double)(bench_cpu_ns() - t0) / 1e6;
 		f[i] = (double)floor_once(&k) / 1e6;
 	}
-	*warm = median(w, n);
-	*floor_ms = median(f, n);
+	*warm = bench_median(w, n);
+	*floor_ms = bench_median(f, n);
 	collateral_cache_free(l.src->cache);
 	l.src->cache = NULL;
 	rc = 0;
@@ -296,13 +272,13 @@ static void peer_rounds(const char *vectors, const struct tdx_vector *v, size_t 
 		rc[k] = pc[k] / cc[k];
 		peers = k + 1;
 	}
-	*cold = median(c, rounds);
-	*cold_cpu = median(cc, rounds);
+	*cold = bench_median(c, rounds);
+	*cold_cpu = bench_median(cc, rounds);
 	if (peers > 0) {
-		*peer = median(p, peers);
-		*peer_cpu = median(pc, peers);
-		*ratio = median(r, peers);
-		*ratio_cpu = median(rc, peers);
+		*peer = bench_median(p, peers);
+		*peer_cpu = bench_median(pc, peers);
+		*ratio = bench_median(r, peers);
+		*ratio_cpu = bench_median(rc, peers);
 	}
 }
 

@@ -33,6 +33,7 @@
 #include "evidence/tcg_log.h"
 #include "evidence/tpm.h"
 #include "testutil.h"
+#include "bench_time.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -48,18 +49,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-/*
- * In-process figures are this process's CPU time (CLOCK_PROCESS_CPUTIME_ID):
- * the machine is shared, and wall time there mostly measures the others.
- */
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct quote_case {
 	const char *name;
@@ -101,19 +90,11 @@ static void samples_add(struct samples *s, uint64_t ns)
 	s->sum += ns;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_us(struct samples *s)
+static double samples_median_us(struct samples *s)
 {
 	if (s->ns == NULL || s->n == 0)
 		return 0;
-	qsort(s->ns, (size_t)s->n, sizeof(*s->ns), cmp_u64);
-	return (double)s->ns[s->n / 2] / 1000.0;
+	return bench_median_us(s->ns, (size_t)s->n);
 }
 
 static void samples_free(struct samples *s)
@@ -215,18 +196,18 @@ static void run_inprocess(struct quote_case *c, int n, const char *sig_md_name)
 	samples_init(&sv, n);
 	samples_init(&sf, n);
 	for (int i = 0; i < n; i++) {
-		t0 = cpu_ns();
+		t0 = bench_cpu_ns();
 		bad |= verify_once(c);
-		t1 = cpu_ns();
+		t1 = bench_cpu_ns();
 		bad |= floor_once(c, log, sig_md, bank_md);
-		t2 = cpu_ns();
+		t2 = bench_cpu_ns();
 		samples_add(&sv, t1 - t0);
 		samples_add(&sf, t2 - t1);
 	}
 	printf("  %s (%zu events, %zu-byte log, %d runs, median CPU time)%s\n", c->name, log->n_events - 1,
 	       c->log_len, n, bad ? " [a run failed!]" : "");
-	mv = median_us(&sv);
-	mf = median_us(&sf);
+	mv = samples_median_us(&sv);
+	mf = samples_median_us(&sf);
 	printf("    full verification  %8.1f us/quote\n", mv);
 	printf("    floor (RSA-2048 verify + the log's hashing) %8.1f us  -> ratio %.2fx (means %.1f / %.1f "
 	       "us: %.2fx)\n",
@@ -529,21 +510,21 @@ static int run_pairs(const struct tpm_proto_cfg *cfg, const char *msg, const str
 	samples_init(&sf, n);
 	samples_init(&sl, n);
 	for (int i = 0; i < n; i++) {
-		uint64_t t0 = cpu_ns(), t1, t2, t3;
+		uint64_t t0 = bench_cpu_ns(), t1, t2, t3;
 
 		bad |= proto_once(cfg, msg);
-		t1 = cpu_ns();
+		t1 = bench_cpu_ns();
 		bad |= proto_floor_once(f, with_cert);
-		t2 = cpu_ns();
+		t2 = bench_cpu_ns();
 		bad |= lower_bound_once(f);
-		t3 = cpu_ns();
+		t3 = bench_cpu_ns();
 		samples_add(&sr, t1 - t0);
 		samples_add(&sf, t2 - t1);
 		samples_add(&sl, t3 - t2);
 	}
-	out->req_us = median_us(&sr);
-	out->floor_us = median_us(&sf);
-	out->lower_us = median_us(&sl);
+	out->req_us = samples_median_us(&sr);
+	out->floor_us = samples_median_us(&sf);
+	out->lower_us = samples_median_us(&sl);
 	out->mean_ratio = (double)sr.sum / (double)sf.sum;
 	samples_free(&sr);
 	samples_free(&sf);

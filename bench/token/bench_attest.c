@@ -36,6 +36,7 @@
 #include "server/pipeline.h"
 #include "token/request.h"
 #include "token/token.h"
+#include "bench_time.h"
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -246,27 +247,6 @@ static int once(struct bench *b, enum method m)
 	}
 }
 
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 31, per = argc > 2 ? atoi(argv[2]) : 40;
@@ -289,11 +269,11 @@ int main(int argc, char **argv)
 	r_verify = calloc((size_t)rounds, sizeof(double));
 	for (int r = 0; r < rounds; r++) {
 		for (int m = 0; m < M_COUNT; m++) {
-			uint64_t t0 = cpu_ns();
+			uint64_t t0 = bench_cpu_ns();
 
 			for (int i = 0; i < per; i++)
 				once(&b, (enum method)m);
-			t[m][r] = (double)(cpu_ns() - t0) / per / 1000.0; /* us per op */
+			t[m][r] = (double)(bench_cpu_ns() - t0) / per / 1000.0; /* us per op */
 		}
 		r_crypto[r] = t[M_PIPELINE][r] / (t[M_ECDSA2][r] + t[M_RSA][r]);
 		r_verify[r] = t[M_PIPELINE][r] / (t[M_VERIFY][r] + t[M_RSA][r]);
@@ -302,7 +282,7 @@ int main(int argc, char **argv)
 	       "median\n\n",
 	       rounds, per);
 	for (int m = 0; m < M_COUNT; m++) {
-		med[m] = median(t[m], rounds);
+		med[m] = bench_median(t[m], rounds);
 		printf("  %-34s %9.1f us/op  %9.0f ops/s per core\n", NAMES[m], med[m], 1e6 / med[m]);
 	}
 	printf("\n  crypto floor (2 ECDSA + 1 RSA)      %9.1f us/op  %9.0f ops/s per core\n",
@@ -313,10 +293,10 @@ int main(int argc, char **argv)
 	       1e6 / med[M_PIPELINE]);
 	printf(
 	    "\n  pipeline / crypto floor      = %.2f  (pipeline reaches %.0f%% of the crypto floor's rate)\n",
-	    median(r_crypto, rounds), 100.0 / median(r_crypto, rounds));
+	    bench_median(r_crypto, rounds), 100.0 / bench_median(r_crypto, rounds));
 	printf("  pipeline / attestation floor = %.2f  (pipeline reaches %.0f%% of the attestation floor's "
 	       "rate)\n",
-	       median(r_verify, rounds), 100.0 / median(r_verify, rounds));
+	       bench_median(r_verify, rounds), 100.0 / bench_median(r_verify, rounds));
 	for (int m = 0; m < M_COUNT; m++)
 		free(t[m]);
 	free(r_crypto);
