@@ -342,11 +342,16 @@ static inline void jw_done(struct jw *w, char *end)
 	w->b.len = (size_t)(end - (char *)w->b.p);
 }
 
-/* Before a fixed-size copy of n bytes at o: within the piece's bound, else the text is refused. */
-static inline void jw_fits(struct jw *w, const char *o, size_t n)
+/*
+ * Before a fixed-size copy of n bytes at o: true when it is within the
+ * piece's bound; else the text is refused and the piece goes no further.
+ */
+static inline bool jw_fits(struct jw *w, const char *o, size_t n)
 {
-	if (o + n > w->room_end)
-		w->failed = true;
+	if (o + n <= w->room_end)
+		return true;
+	w->failed = true;
+	return false;
 }
 
 /* A literal at o: its length is known at compile time. */
@@ -693,7 +698,8 @@ static void sipa_leaf_text(struct jw *w, uint32_t type, const uint8_t *data, uin
 	if (o == NULL)
 		return;
 	if (k->n != 0) {
-		jw_fits(w, o, sizeof(k->s));
+		if (!jw_fits(w, o, sizeof(k->s)))
+			return;
 		memcpy(o, k->s, sizeof(k->s));
 		o += k->n;
 	} else {
@@ -934,7 +940,8 @@ static void event_head_write(struct jw *w, const struct tcg_event *ev)
 	o = put_uint(o, ev->pcr);
 	if (f->n != 0) {
 		/* fixed-size copies: one of a variable length became `rep movs`, a third of the text */
-		jw_fits(w, o, sizeof(f->s));
+		if (!jw_fits(w, o, sizeof(f->s)))
+			return;
 		memcpy(o, f->s, sizeof(f->s));
 		o += f->n;
 	} else {
@@ -944,7 +951,8 @@ static void event_head_write(struct jw *w, const struct tcg_event *ev)
 	for (int bk = 0, comma = 0; bk < TPM_BANK_COUNT; bk++) {
 		if (!(ev->digests & (1u << bk)))
 			continue;
-		jw_fits(w, o, sizeof(w->key[bk][comma].s));
+		if (!jw_fits(w, o, sizeof(w->key[bk][comma].s)))
+			return;
 		memcpy(o, w->key[bk][comma].s, sizeof(w->key[bk][comma].s));
 		o += w->key[bk][comma].n;
 		o = hex_put(w, o, ev->digest[bk], w->bank_size[bk]);
@@ -1031,16 +1039,23 @@ char *tcg_events_json(const struct tcg_log *log, bool only_verified)
 	return s;
 }
 
+#define PCR_INDEX   "{\"Index\":"
+#define PCR_DIGESTS ",\"Digests\":{"
+/* One PCR: a comma, its index (two digits), and per bank its key copied whole, its hex and a quote. */
+#define PCR_TEXT_MAX                                                                                         \
+	(1 + LIT_LEN(PCR_INDEX) + 2 + LIT_LEN(PCR_DIGESTS) +                                                 \
+	 TPM_BANK_COUNT * (sizeof(((struct jw *)0)->key[0][0].s) + 2 * TPM_PCR_MAX_DIGEST + 1) + 2)
+
 char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 {
 	struct jw *w = malloc(sizeof(*w));
 	bool first_pcr = true;
 	char *o, *s;
 
-	/* at most 24 PCRs of four banks: one piece each, sized once */
 	if (w == NULL)
 		return NULL;
-	if (!jw_init(w, 16 + TPM_PCR_COUNT * (40 + TPM_BANK_COUNT * (2 * TPM_PCR_MAX_DIGEST + 16)))) {
+	/* at most 24 PCRs: sized once */
+	if (!jw_init(w, 16 + TPM_PCR_COUNT * PCR_TEXT_MAX)) {
 		free(w);
 		return NULL;
 	}
@@ -1054,24 +1069,25 @@ char *tcg_pcrs_json(const struct tpm_pcr_values *pcrs)
 			any |= (pcrs->present[bk] & (1u << i)) != 0;
 		if (!any)
 			continue;
-		if ((o = jw_room(w, 40 + TPM_BANK_COUNT * (2 * TPM_PCR_MAX_DIGEST + 32))) == NULL)
+		if ((o = jw_room(w, PCR_TEXT_MAX)) == NULL)
 			break;
 		if (!first_pcr)
 			*o++ = ',';
 		first_pcr = false;
-		o = PUT_LIT(o, "{\"Index\":");
+		o = PUT_LIT(o, PCR_INDEX);
 		o = put_uint(o, i);
-		o = PUT_LIT(o, ",\"Digests\":{");
-		for (int bk = 0; bk < TPM_BANK_COUNT; bk++) {
-			if (!(pcrs->present[bk] & (1u << i)))
+		o = PUT_LIT(o, PCR_DIGESTS);
+		for (int bk = 0; bk < TPM_BANK_COUNT && !w->failed; bk++) {
+			if (!(pcrs->present[bk] & (1u << i)) || !jw_fits(w, o, sizeof(w->key[bk][comma].s)))
 				continue;
-			jw_fits(w, o, sizeof(w->key[bk][comma].s));
 			memcpy(o, w->key[bk][comma].s, sizeof(w->key[bk][comma].s));
 			o += w->key[bk][comma].n;
 			o = hex_put(w, o, pcrs->v[bk][i], w->bank_size[bk]);
 			*o++ = '"';
 			comma = 1;
 		}
+		if (w->failed)
+			break;
 		jw_done(w, PUT_LIT(o, "}}"));
 	}
 	if ((o = jw_room(w, 2)) != NULL)
