@@ -21,9 +21,11 @@
 #include "evidence/azure_cvm.h"
 #include "evidence/azure_guest.h"
 #include "evidence/snp.h"
+#include "bench_time.h"
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,33 +51,12 @@ struct vm {
 	uint8_t aik_hash[32];
 };
 
-static double cpu_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
 static double wall_us(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, RUNS, sizeof(double), cmp);
-	return v[RUNS / 2];
 }
 
 static char *snp_proof(struct vm *v)
@@ -230,6 +211,8 @@ int main(void)
 	struct snp_opts warm = {.cache = snp_chain_cache_new(16)};
 	struct azure_guest_opts cold_o = {0}, warm_o = {.snp = &warm}, tl_o = {0};
 	double m[N_FIG], w[N_FIG], floor_cold, floor_warm, floor_tl;
+	/* BENCH_AG_ONLY=tl: the Trusted Launch figure and its floor only (for profiling by hand). */
+	bool only_tl = getenv("BENCH_AG_ONLY") != NULL && strcmp(getenv("BENCH_AG_ONLY"), "tl") == 0;
 
 	memset(&v, 0, sizeof(v));
 	vm_build(&v);
@@ -243,7 +226,9 @@ int main(void)
 	verify_once(&v, &warm_o, v.snp_text); /* fills the chain cache */
 	for (int r = 0; r < RUNS; r++) {
 		for (int f = 0; f < N_FIG; f++) {
-			double c0 = cpu_us(), w0 = wall_us();
+			if (only_tl && f != M_TL && f != F_RSA2048)
+				continue;
+			double c0 = (double)bench_cpu_ns() / 1e3, w0 = wall_us();
 
 			switch (f) {
 			case F_RSA2048:
@@ -268,12 +253,12 @@ int main(void)
 				seal_once(&v);
 				break;
 			}
-			cpu[f][r] = cpu_us() - c0;
+			cpu[f][r] = (double)bench_cpu_ns() / 1e3 - c0;
 			wall[f][r] = wall_us() - w0;
 		}
 	}
 	for (int f = 0; f < N_FIG; f++)
-		m[f] = median(cpu[f]), w[f] = median(wall[f]);
+		m[f] = bench_median(cpu[f], RUNS), w[f] = bench_median(wall[f], RUNS);
 	floor_cold = 2 * m[F_RSA2048] + 2 * m[F_RSA4096] + m[F_P384];
 	floor_warm = 2 * m[F_RSA2048] + m[F_P384];
 	floor_tl = 2 * m[F_RSA2048];

@@ -946,6 +946,21 @@ static int jwk_add_x5c(json_t *jwk, STACK_OF(X509) * certs)
 	}
 }
 
+/* {"kid"?, "kty", "crv"?, n/x, e/y} from p (whose strings it copies); NULL when out of memory. */
+static json_t *jwk_build(const struct jwk_pub *p, const char *kid)
+{
+	json_t *jwk = json_object();
+
+	if (jwk != NULL && (kid == NULL || json_object_set_new(jwk, "kid", json_string(kid)) == 0) &&
+	    json_object_set_new(jwk, "kty", json_string(p->kty)) == 0 &&
+	    (p->crv == NULL || json_object_set_new(jwk, "crv", json_string(p->crv)) == 0) &&
+	    json_object_set_new(jwk, p->crv ? "x" : "n", json_string(p->a)) == 0 &&
+	    json_object_set_new(jwk, p->crv ? "y" : "e", json_string(p->b)) == 0)
+		return jwk;
+	json_decref(jwk);
+	return NULL;
+}
+
 int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) * certs, json_t **out, struct attest_err *err)
 {
 	struct jwk_pub p;
@@ -958,14 +973,8 @@ int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) * certs, json_t 
 	if (rc != ATTEST_OK)
 		return attest_err_set(err, rc, "jwk.unsupported",
 				      "the key is neither RSA nor EC P-256/P-384");
-	jwk = json_object();
-	rc = ATTEST_E_NOMEM;
-	if (jwk != NULL && (kid == NULL || json_object_set_new(jwk, "kid", json_string(kid)) == 0) &&
-	    json_object_set_new(jwk, "kty", json_string(p.kty)) == 0 &&
-	    (p.crv == NULL || json_object_set_new(jwk, "crv", json_string(p.crv)) == 0) &&
-	    json_object_set_new(jwk, p.crv ? "x" : "n", json_string(p.a)) == 0 &&
-	    json_object_set_new(jwk, p.crv ? "y" : "e", json_string(p.b)) == 0)
-		rc = ATTEST_OK;
+	jwk = jwk_build(&p, kid);
+	rc = jwk != NULL ? ATTEST_OK : ATTEST_E_NOMEM;
 	if (rc == ATTEST_OK && certs != NULL && sk_X509_num(certs) > 0)
 		rc = jwk_add_x5c(jwk, certs);
 	jwk_pub_free(&p);
@@ -973,6 +982,34 @@ int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) * certs, json_t 
 		json_decref(jwk);
 		return attest_err_set(err, rc, "jwk.unsupported", "cannot build the JWK");
 	}
+	*out = jwk;
+	return ATTEST_OK;
+}
+
+/* The minimal big-endian octets of an integer (RFC 7518 §6.3.1: no leading zero octet), base64url. */
+static char *minimal_b64url(const uint8_t *p, size_t n)
+{
+	while (n > 0 && *p == 0)
+		p++, n--;
+	return n > 0 ? b64url_encode(p, n) : NULL;
+}
+
+int jwk_from_rsa_raw(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, const char *kid,
+		     json_t **out, struct attest_err *err)
+{
+	struct jwk_pub p = {.kty = "RSA"};
+	json_t *jwk;
+
+	if (out == NULL || n == NULL || e == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "crypto.invalid",
+				      "jwk_from_rsa_raw: bad argument");
+	p.a = minimal_b64url(n, nlen);
+	p.b = minimal_b64url(e, elen);
+	jwk = p.a != NULL && p.b != NULL ? jwk_build(&p, kid) : NULL;
+	jwk_pub_free(&p);
+	if (jwk == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "jwk.unsupported",
+				      "cannot build the JWK (a zero modulus or exponent, or out of memory)");
 	*out = jwk;
 	return ATTEST_OK;
 }

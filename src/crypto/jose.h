@@ -173,6 +173,14 @@ int jwt_set_times(json_t *claims, int64_t now, int64_t lifetime);
 int jwk_from_key(EVP_PKEY *key, const char *kid, STACK_OF(X509) * certs, json_t **out,
 		 struct attest_err *err);
 /*
+ * jwk_from_key's JWK of an RSA public key given as its big-endian modulus
+ * and exponent (as a TPM public area carries them), without exporting
+ * them from an OpenSSL key (~15 us). Leading zero octets are dropped
+ * (RFC 7518 §6.3.1). Errors: jwk.unsupported (a zero n or e).
+ */
+int jwk_from_rsa_raw(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, const char *kid,
+		     json_t **out, struct attest_err *err);
+/*
  * The public key of a JWK: from n/e or crv/x/y, or from x5c[0] when the key
  * members are absent (MAA's /certs). Errors: jwk.parse, jwk.unsupported.
  */

@@ -590,6 +590,8 @@ static int enckey_verify(struct agv *v, struct attest_err *err)
 {
 	TPMT_PUBLIC tp;
 	const TPMT_RSA_SCHEME *s;
+	uint8_t ebytes[4];
+	uint32_t e;
 	int rc;
 
 	if ((rc = tpm_public_parse(v->g.enc_pub.p, v->g.enc_pub.n, &tp, err)) != ATTEST_OK) {
@@ -620,7 +622,13 @@ static int enckey_verify(struct agv *v, struct attest_err *err)
 		return rc;
 	if ((rc = tpm_public_to_pkey(&tp, &v->enc, err)) != ATTEST_OK)
 		return rc;
-	if ((rc = jwk_from_key(v->enc, AZURE_GUEST_ENC_KID, NULL, &v->enc_jwk, err)) != ATTEST_OK)
+	/* The JWK from the public area's own bytes (what jwk_from_key would export from v->enc). */
+	e = tp.parameters.rsaDetail.exponent ? tp.parameters.rsaDetail.exponent
+					     : 65537; /* Part 2 §12.2.3.5 */
+	for (int i = 0; i < 4; i++)
+		ebytes[i] = (uint8_t)(e >> (24 - 8 * i));
+	if ((rc = jwk_from_rsa_raw(tp.unique.rsa.buffer, tp.unique.rsa.size, ebytes, sizeof(ebytes),
+				   AZURE_GUEST_ENC_KID, &v->enc_jwk, err)) != ATTEST_OK)
 		return rc;
 	json_object_set_new(v->enc_jwk, "key_ops", json_pack("[s]", "encrypt"));
 	return ATTEST_OK;

@@ -17,6 +17,7 @@
 #include "testpki.h"
 #include "testutil.h"
 
+#include <openssl/rsa.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1066,10 +1067,59 @@ static void real_unsigned_maa_policy_needs_allow_none(void **state)
 	free(tok);
 }
 
+/*
+ * jwk_from_rsa_raw gives jwk_from_key's JWK for the same key: the modulus
+ * and exponent as the big-endian bytes OpenSSL exports, also with leading
+ * zero octets (a TPM's fixed-width fields) and other exponents; a zero
+ * modulus or exponent is refused.
+ */
+static void rsa_jwk_from_raw_bytes_is_the_jwk_of_the_key(void **state)
+{
+	static const unsigned exps[] = {3, 17, 65537, 0x7fffffffu};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(exps) / sizeof(exps[0]); i++) {
+		EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+		BIGNUM *e = BN_new(), *n = NULL;
+		EVP_PKEY *key = NULL;
+		uint8_t nb[260] = {0}, eb[8] = {0};
+		json_t *want = NULL, *got = NULL;
+		struct attest_err err;
+
+		assert_non_null(kc);
+		assert_int_equal(BN_set_word(e, exps[i]), 1);
+		assert_int_equal(EVP_PKEY_keygen_init(kc), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_keygen_bits(kc, 2048), 1);
+		assert_int_equal(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(kc, e), 1);
+		assert_int_equal(EVP_PKEY_keygen(kc, &key), 1);
+		assert_int_equal(EVP_PKEY_get_bn_param(key, "n", &n), 1);
+		/* 4 and 4 leading zero octets: the raw form must not carry them into the JWK. */
+		assert_int_equal(BN_bn2binpad(n, nb, 260), 260);
+		assert_int_equal(BN_bn2binpad(e, eb, 8), 8);
+		assert_int_equal(jwk_from_key(key, "k", NULL, &want, NULL), 0);
+		assert_int_equal(jwk_from_rsa_raw(nb, sizeof(nb), eb, sizeof(eb), "k", &got, NULL), 0);
+		assert_true(json_equal(want, got));
+		json_decref(got);
+		assert_int_equal(jwk_from_rsa_raw(nb + 4, 256, eb, sizeof(eb), "k", &got, NULL), 0);
+		assert_true(json_equal(want, got));
+		json_decref(got);
+		memset(eb, 0, sizeof(eb));
+		attest_err_clear(&err);
+		assert_int_not_equal(jwk_from_rsa_raw(nb, sizeof(nb), eb, sizeof(eb), "k", &got, &err), 0);
+		assert_string_equal(err.name, "jwk.unsupported");
+		json_decref(want);
+		BN_free(n);
+		BN_free(e);
+		EVP_PKEY_free(key);
+		EVP_PKEY_CTX_free(kc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(rs256_round_trips),
+	    cmocka_unit_test(rsa_jwk_from_raw_bytes_is_the_jwk_of_the_key),
 	    cmocka_unit_test(ps256_round_trips),
 	    cmocka_unit_test(es256_round_trips_with_raw_r_s),
 	    cmocka_unit_test(es384_round_trips_with_raw_r_s),
