@@ -34,6 +34,7 @@
 #include "evidence/tpm.h"
 #include "testutil.h"
 #include "bench_time.h"
+#include "tpm_floor.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -126,13 +127,6 @@ static int verify_once(struct quote_case *c)
 }
 
 /* One digest through a reused context (no allocation per hash). */
-static void hash_into(EVP_MD_CTX *h, const EVP_MD *md, const void *p, size_t n, uint8_t *out)
-{
-	EVP_DigestInit_ex(h, md, NULL);
-	EVP_DigestUpdate(h, p, n);
-	EVP_DigestFinal_ex(h, out, NULL);
-}
-
 /*
  * The floor: one RSA verification and the hashing the replay cannot avoid
  * (one extend per event in the quoted bank, one H(data) per event whose
@@ -147,7 +141,7 @@ static int floor_once(struct quote_case *c, const struct tcg_log *log, const EVP
 	EVP_PKEY_CTX *pctx = NULL;
 	TPMT_SIGNATURE s;
 	size_t bl = tpm_bank_size(c->bank);
-	uint8_t buf[2 * TPM_PCR_MAX_DIGEST], out[64];
+	uint8_t out[64];
 	int ok;
 
 	tpm_signature_parse(c->sig, c->sig_len, &s, NULL);
@@ -156,18 +150,8 @@ static int floor_once(struct quote_case *c, const struct tcg_log *log, const EVP
 	     EVP_DigestVerify(md, s.signature.rsassa.sig.buffer, s.signature.rsassa.sig.size, c->quote,
 			      c->quote_len) == 1;
 	EVP_MD_CTX_reset(md);
-	for (size_t i = 0; i < log->n_events; i++) {
-		const struct tcg_event *ev = &log->events[i];
-
-		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << c->bank)))
-			continue;
-		memset(buf, 0, bl);
-		memcpy(buf + bl, ev->digest[c->bank], bl);
-		hash_into(md, bank_md, buf, 2 * bl, out);
-		if (ev->bound) /* a type whose digest is defined over its data */
-			hash_into(md, bank_md, ev->data, ev->data_len, out);
-	}
-	hash_into(md, sig_md, c->pcrs.v[c->bank], 24 * bl, out);
+	bench_log_hashing(log, c->bank, 0xFFFFFF, md, bank_md); /* the synthetic quote selects every PCR */
+	bench_hash_into(md, sig_md, c->pcrs.v[c->bank], 24 * bl, out);
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : 1;
 }
@@ -458,28 +442,18 @@ static int lower_bound_once(const struct proto_floor *f)
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	TPMT_SIGNATURE s;
 	size_t bl = tpm_bank_size(f->qc.bank), n = f->sealed_len - 4 - 12 - 16;
-	uint8_t buf[2 * TPM_PCR_MAX_DIGEST], h[64], plain[128];
+	uint8_t h[64], plain[128];
 	int ok, len = 0;
 
 	tpm_signature_parse(f->qc.sig, f->qc.sig_len, &s, NULL);
-	hash_into(md, f->s256, f->qc.quote, f->qc.quote_len, h);
+	bench_hash_into(md, f->s256, f->qc.quote, f->qc.quote_len, h);
 	ok = EVP_PKEY_verify(f->quote_kept, s.signature.rsassa.sig.buffer, s.signature.rsassa.sig.size, h,
 			     32) == 1;
-	for (size_t i = 0; i < f->log->n_events; i++) {
-		const struct tcg_event *ev = &f->log->events[i];
-
-		if (ev->type == EV_NO_ACTION || !(ev->digests & (1u << f->qc.bank)))
-			continue;
-		memset(buf, 0, bl);
-		memcpy(buf + bl, ev->digest[f->qc.bank], bl);
-		hash_into(md, f->s256, buf, 2 * bl, h);
-		if (ev->bound)
-			hash_into(md, f->s256, ev->data, ev->data_len, h);
-	}
-	hash_into(md, f->s256, f->qc.pcrs.v[f->qc.bank], 24 * bl, h);
-	hash_into(md, f->s256, f->j->signing_input, f->j->signing_input_len, h);
+	bench_log_hashing(f->log, f->qc.bank, 0xFFFFFF, md, f->s256);
+	bench_hash_into(md, f->s256, f->qc.pcrs.v[f->qc.bank], 24 * bl, h);
+	bench_hash_into(md, f->s256, f->j->signing_input, f->j->signing_input_len, h);
 	ok = ok && EVP_PKEY_verify(f->jws_kept, f->j->sig, f->j->sig_len, h, 32) == 1;
-	hash_into(md, f->s256, f->der, (size_t)f->dl, h);
+	bench_hash_into(md, f->s256, f->der, (size_t)f->dl, h);
 	ok =
 	    ok && n <= sizeof(plain) &&
 	    EVP_DecryptInit_ex(f->gcm_kept, NULL, NULL, NULL, f->sealed + 4) == 1 &&

@@ -6,6 +6,7 @@
 
 #include "base/codec.h"
 #include "base/jsonx.h"
+#include "crypto/crypto.h"
 #include "crypto/jose.h"
 #include "evidence/azure_cvm.h"
 #include "evidence/snp.h"
@@ -297,6 +298,11 @@ struct agv {
 	struct azure_guest_info g;
 	TPMT_PUBLIC aik_tp;
 	EVP_PKEY *aik;
+	/* With ctx->tpm_keys: the public areas' cache ids, and what the cache gave. */
+	uint8_t aik_id[32], enc_id[32];
+	bool aik_keyed, enc_keyed, aik_cached, enc_cached;
+	uint8_t aik_spki[32];	      /* the cached AIK's SPKI SHA-256 (aik_cached) */
+	struct verify_pool *aik_pool; /* the cached AIK's kept verification contexts (a reference) */
 	X509 *aik_cert;
 	bool aik_bound;	       /* the isolation evidence binds the AIK */
 	struct claim_set *tee; /* the nested x-ms-isolation-tee claims */
@@ -310,6 +316,7 @@ struct agv {
 static void agv_free(struct agv *v)
 {
 	azure_guest_info_free(&v->g);
+	verify_pool_free(v->aik_pool);
 	EVP_PKEY_free(v->aik);
 	X509_free(v->aik_cert);
 	claim_set_free(v->tee);
@@ -317,6 +324,23 @@ static void agv_free(struct agv *v)
 	tcg_log_free(v->log);
 	EVP_PKEY_free(v->enc);
 	json_decref(v->enc_jwk);
+}
+
+/* The key cache's id of a public area (tpm_public_area_id); false when there is no cache. */
+static bool area_id(const struct agv *v, const struct azure_guest_blob *b, uint8_t id[32])
+{
+	return v->ctx->tpm_keys != NULL && tpm_public_area_id(b->p, b->n, id) == 0;
+}
+
+/* After a verification that succeeded: the keys the cache did not have, for the VM's next request. */
+static void keep_keys(struct agv *v)
+{
+	uint8_t spki[32];
+
+	if (v->aik_keyed && !v->aik_cached && tpm_pkey_spki_sha256(v->aik, spki) == 0)
+		tpm_key_cache_put(v->ctx->tpm_keys, v->aik_id, v->aik, spki);
+	if (v->enc_keyed && !v->enc_cached && tpm_pkey_spki_sha256(v->enc, spki) == 0)
+		tpm_key_cache_put(v->ctx->tpm_keys, v->enc_id, v->enc, spki);
 }
 
 /* AikPub (TPM2B_PUBLIC or TPMT_PUBLIC) must be a restricted signing key (Part 1 §25.2.2). */
@@ -334,7 +358,11 @@ static int aik_load(struct agv *v, struct attest_err *err)
 		return attest_err_set(err, ATTEST_E_VERIFY, AG ".aik.attributes",
 				      "AikPub is not a restricted signing key (objectAttributes 0x%08x)",
 				      (unsigned)v->aik_tp.objectAttributes);
-	if ((rc = tpm_public_to_pkey(&v->aik_tp, &v->aik, err)) != ATTEST_OK)
+	/* A VM's AIK is the same in every request: its key (and its contexts) made once. */
+	if ((v->aik_keyed = area_id(v, &v->g.aik_pub, v->aik_id)))
+		v->aik = tpm_key_cache_get_pooled(v->ctx->tpm_keys, v->aik_id, v->aik_spki, &v->aik_pool);
+	v->aik_cached = v->aik != NULL;
+	if (!v->aik_cached && (rc = tpm_public_to_pkey(&v->aik_tp, &v->aik, err)) != ATTEST_OK)
 		return rc;
 	if (v->g.aik_cert.p == NULL)
 		return ATTEST_OK;
@@ -503,7 +531,9 @@ static int aik_trust(const struct agv *v, struct tpm_aik_trust *trust, uint8_t b
 	trust->roots = v->ctx->anchors ? v->ctx->anchors->tpm_roots : NULL;
 	trust->require_valid_aik_cert = false;
 	if (v->aik_bound) {
-		if (tpm_pkey_spki_sha256(v->aik, bound) != 0)
+		if (v->aik_cached)
+			memcpy(bound, v->aik_spki, 32);
+		else if (tpm_pkey_spki_sha256(v->aik, bound) != 0)
 			return attest_err_set(err, ATTEST_E_INTERNAL, AG ".aik.public",
 					      "cannot encode the AIK");
 		trust->registered = (const uint8_t(*)[32])bound;
@@ -544,6 +574,9 @@ static int quote_verify(struct agv *v, struct attest_err *err)
 		return rc;
 	if (v->aik_bound)
 		q.aik_pub_hash = h; /* aik_trust hashed the AIK already: not twice */
+	else if (v->aik_cached)
+		q.aik_pub_hash = v->aik_spki;
+	q.aik_pool = v->aik_pool;
 	attest_err_clear(&qe);
 	rc = tpm_quote_verify(&q, &trust, &v->quote, &qe);
 	if (rc != ATTEST_OK && strcmp(qe.name, "tpm.aik.untrusted") == 0) {
@@ -620,7 +653,13 @@ static int enckey_verify(struct agv *v, struct attest_err *err)
 				v->g.enc_certify_sig.n, err);
 	if (rc != ATTEST_OK)
 		return rc;
-	if ((rc = tpm_public_to_pkey(&tp, &v->enc, err)) != ATTEST_OK)
+	if ((v->enc_keyed = area_id(v, &v->g.enc_pub, v->enc_id))) {
+		uint8_t spki[32];
+
+		v->enc = tpm_key_cache_get(v->ctx->tpm_keys, v->enc_id, spki);
+	}
+	v->enc_cached = v->enc != NULL;
+	if (!v->enc_cached && (rc = tpm_public_to_pkey(&tp, &v->enc, err)) != ATTEST_OK)
 		return rc;
 	/* The JWK from the public area's own bytes (what jwk_from_key would export from v->enc). */
 	e = tp.parameters.rsaDetail.exponent ? tp.parameters.rsaDetail.exponent
@@ -801,6 +840,8 @@ int azure_guest_verify_with(const struct evidence_ctx *ctx, const struct azure_g
 		rc = claim_set_add(out, c->type, json_incref(c->value));
 	}
 	claim_set_free(tmp);
+	if (rc == ATTEST_OK)
+		keep_keys(&v);
 	agv_free(&v);
 	return rc;
 }

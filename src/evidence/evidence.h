@@ -56,6 +56,8 @@ struct evidence_tenant {
 	size_t n_cvm_measurements;
 };
 
+struct tpm_aik_cache;
+
 struct evidence_ctx {
 	int64_t now;                          /* verification time, Unix seconds */
 	const struct evidence_anchors *anchors;
@@ -75,6 +77,13 @@ struct evidence_ctx {
 	 */
 	bool sgx_tcb_baseline_floor;
 	const struct evidence_tenant *tenant; /* NULL: nothing registered */
+	/*
+	 * Keys decoded from TPM public areas, shared by requests (tpm.h's key
+	 * cache, keyed by the SHA-256 of the area's bytes; may be NULL): an
+	 * Azure guest's AIK and ephemeral key are made once per VM, not per
+	 * request. Only keys whose evidence verified are stored.
+	 */
+	struct tpm_aik_cache *tpm_keys;
 };
 
 /* How runtime / init-time data is to be read (MAA's DataType). */

@@ -814,6 +814,20 @@ EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *c, const uint8_t id[32], uint8
 	return tpm_key_cache_get_pooled(c, id, spki, NULL);
 }
 
+int tpm_public_area_id(const uint8_t *area, size_t n, uint8_t id[32])
+{
+	static const char prefix[] = "attestd TPM public area";
+	struct hash_ctx h;
+
+	if ((area == NULL && n > 0) || hash_init(&h, HASH_SHA256) != ATTEST_OK)
+		return -1;
+	if (hash_update(&h, prefix, sizeof(prefix)) != ATTEST_OK || hash_update(&h, area, n) != ATTEST_OK) {
+		hash_ctx_free(&h);
+		return -1;
+	}
+	return hash_final(&h, id) == ATTEST_OK ? 0 : -1;
+}
+
 void tpm_key_cache_put(struct tpm_aik_cache *c, const uint8_t id[32], EVP_PKEY *key, const uint8_t spki[32])
 {
 	/* The pool is the cache's: the stored copy holds it, each copy handed out takes a reference. */

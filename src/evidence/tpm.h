@@ -146,6 +146,13 @@ EVP_PKEY *tpm_key_cache_get(struct tpm_aik_cache *cache, const uint8_t id[32], u
 /* The same, with the key's kept verification contexts (a new reference in *pool: verify_pool_free). */
 EVP_PKEY *tpm_key_cache_get_pooled(struct tpm_aik_cache *cache, const uint8_t id[32], uint8_t spki[32],
 				   struct verify_pool **pool);
+/*
+ * The key cache's id of a TPM public area (TPM2B_PUBLIC or TPMT_PUBLIC as
+ * the evidence carries it): the SHA-256 of its exact bytes behind a prefix
+ * of its own, so that no JWK text (keyed by its plain SHA-256) shares an
+ * id with it. 0, or -1 when hashing failed.
+ */
+int tpm_public_area_id(const uint8_t *area, size_t n, uint8_t id[32]);
 /* Stores key (taking its own reference) and its SPKI SHA-256 under id. */
 void tpm_key_cache_put(struct tpm_aik_cache *cache, const uint8_t id[32], EVP_PKEY *key,
 		       const uint8_t spki[32]);

@@ -223,6 +223,7 @@ static int stage_verify(struct run *r, struct pipeline_outcome *out)
 	ectx.collateral = r->ctx->collateral;
 	ectx.flags = r->ctx->evidence_flags;
 	ectx.tenant = r->in->tenant;
+	ectx.tpm_keys = r->ctx->tpm_aik_cache;
 	rc = sgx_baseline(r, &ectx, &out->err);
 	if (rc != ATTEST_OK)
 		return refuse(out, rc == ATTEST_E_NOMEM ? 500 : 400,

@@ -434,6 +434,9 @@ static int vm_setup(void **state)
 	v->anchors.amd_arks = v->arks;
 	v->ctx.now = NOW;
 	v->ctx.anchors = &v->anchors;
+	/* Every request goes through the key cache, as in the server (its sweep too). */
+	v->ctx.tpm_keys = tpm_aik_cache_new(16);
+	assert_non_null(v->ctx.tpm_keys);
 	v->ak = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	v->enc = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	v->other = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -480,6 +483,7 @@ static int vm_teardown(void **state)
 	snp_plat_leaf_free(&v->leaf);
 	snp_plat_free(v->plat);
 	sk_X509_free(v->arks);
+	tpm_aik_cache_free(v->ctx.tpm_keys);
 	EVP_PKEY_free(v->ak), EVP_PKEY_free(v->enc), EVP_PKEY_free(v->other);
 	free(v->runtime), free(v->proof), free(v->text);
 	devplat_tcg_log_free(&v->log);
@@ -1268,6 +1272,62 @@ static void altered_quote_or_certification_never_verifies(void **state)
 	vm_request(v);
 }
 
+/* Whether the key cache holds the key of a public area. */
+static bool key_cached(struct tpm_aik_cache *c, const uint8_t *area, size_t n)
+{
+	uint8_t id[32], spki[32];
+	EVP_PKEY *k;
+
+	assert_int_equal(tpm_public_area_id(area, n, id), 0);
+	k = tpm_key_cache_get(c, id, spki);
+	EVP_PKEY_free(k);
+	return k != NULL;
+}
+
+/*
+ * A VM's AIK and ephemeral key are kept only once its evidence verified,
+ * and its next request, verified with the kept keys, gets the same claims;
+ * altered evidence is still refused with the keys kept.
+ */
+static void a_verified_vms_keys_are_kept_for_its_next_request(void **state)
+{
+	struct vm *v = *state;
+	struct tpm_aik_cache *keep = v->ctx.tpm_keys;
+	struct claim_set *first = claim_set_new(), *second = claim_set_new();
+	struct attest_err err;
+
+	v->ctx.tpm_keys = tpm_aik_cache_new(4);
+	v->quote[v->quote_len - 1] ^= 1; /* the extraData's last byte: the signature no longer holds */
+	vm_request(v);
+	assert_int_not_equal(verify(v, first, &err), ATTEST_OK);
+	assert_false(key_cached(v->ctx.tpm_keys, v->aik_pub, v->aik_pub_len));
+	assert_false(key_cached(v->ctx.tpm_keys, v->enc_pub, v->enc_pub_len));
+	v->quote[v->quote_len - 1] ^= 1;
+	vm_request(v);
+	if (verify(v, first, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	assert_true(key_cached(v->ctx.tpm_keys, v->aik_pub, v->aik_pub_len));
+	assert_true(key_cached(v->ctx.tpm_keys, v->enc_pub, v->enc_pub_len));
+	if (verify(v, second, &err) != ATTEST_OK)
+		fail_msg("%s: %s", err.name, err.msg);
+	assert_int_equal(claim_set_count(first), claim_set_count(second));
+	for (size_t i = 0; i < claim_set_count(first); i++) {
+		const struct claim *a = claim_set_at(first, i), *b = claim_set_at(second, i);
+
+		assert_string_equal(a->type, b->type);
+		assert_true(json_equal(a->value, b->value));
+	}
+	v->csig[v->csig_len - 1] ^= 1; /* the certification's signature, the AIK kept */
+	vm_request(v);
+	refused(v, "tpm.certify.signature");
+	v->csig[v->csig_len - 1] ^= 1;
+	vm_request(v);
+	claim_set_free(first);
+	claim_set_free(second);
+	tpm_aik_cache_free(v->ctx.tpm_keys);
+	v->ctx.tpm_keys = keep;
+}
+
 /* The suite's rows (test_sweep_report's table). */
 static void sweep_report_has_no_accepted_mutation(void **state)
 {
@@ -1314,6 +1374,7 @@ int main(void)
 	};
 	const struct CMUnitTest vm_tests[] = {
 	    cmocka_unit_test(snp_cvm_verifies_with_the_claims_of_the_reference),
+	    cmocka_unit_test(a_verified_vms_keys_are_kept_for_its_next_request),
 	    cmocka_unit_test(sealed_token_is_read_only_with_the_tpm_held_key),
 	    cmocka_unit_test(request_body_in_both_spellings_decodes_to_the_same_evidence),
 	    cmocka_unit_test(pipeline_answers_a_token_sealed_to_the_vm),
