@@ -649,8 +649,8 @@ static int enckey_verify(struct agv *v, struct attest_err *err)
 	    !(s->scheme == TPM2_ALG_OAEP && s->details.oaep.hashAlg == TPM2_ALG_SHA256))
 		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".enckey.scheme",
 				      "EncKeyPub's scheme 0x%04x is not NULL or OAEP-SHA256", s->scheme);
-	rc = tpm_certify_verify(&tp, v->aik, v->g.enc_certify.p, v->g.enc_certify.n, v->g.enc_certify_sig.p,
-				v->g.enc_certify_sig.n, err);
+	rc = tpm_certify_verify(&tp, v->aik, v->aik_pool, v->g.enc_certify.p, v->g.enc_certify.n,
+				v->g.enc_certify_sig.p, v->g.enc_certify_sig.n, err);
 	if (rc != ATTEST_OK)
 		return rc;
 	if ((v->enc_keyed = area_id(v, &v->g.enc_pub, v->enc_id))) {

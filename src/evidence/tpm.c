@@ -1181,9 +1181,9 @@ int tpm_quote_verify(const struct tpm_quote_in *in, const struct tpm_aik_trust *
 
 /* ---- creation and certify attestations ----------------------------------- */
 
-static int signed_attest(EVP_PKEY *signer, const uint8_t *attest, size_t attest_len,
-			 const uint8_t *sig, size_t sig_len, TPM2_ST type, const char *code,
-			 TPMS_ATTEST *a, struct attest_err *err)
+static int signed_attest(EVP_PKEY *signer, struct verify_pool *pool, const uint8_t *attest, size_t attest_len,
+			 const uint8_t *sig, size_t sig_len, TPM2_ST type, const char *code, TPMS_ATTEST *a,
+			 struct attest_err *err)
 {
 	TPMT_SIGNATURE s;
 	char name[ATTEST_ERR_NAME_MAX];
@@ -1193,7 +1193,7 @@ static int signed_attest(EVP_PKEY *signer, const uint8_t *attest, size_t attest_
 	    (rc = tpm_signature_parse(sig, sig_len, &s, err)) != ATTEST_OK)
 		return rc;
 	snprintf(name, sizeof(name), "%s.signature", code);
-	if ((rc = tpm_signature_verify(signer, &s, attest, attest_len, name, err)) != ATTEST_OK)
+	if ((rc = tpm_signature_verify_pooled(signer, pool, &s, attest, attest_len, name, err)) != ATTEST_OK)
 		return rc;
 	snprintf(name, sizeof(name), "%s.type", code);
 	if (a->magic != TPM2_GENERATED_VALUE || a->type != type)
@@ -1214,7 +1214,7 @@ int tpm_creation_verify(const TPMT_PUBLIC *pub, EVP_PKEY *signer, const uint8_t 
 	unsigned int hlen = 0;
 	int rc, bank;
 
-	if ((rc = signed_attest(signer, attest, attest_len, sig, sig_len, TPM2_ST_ATTEST_CREATION,
+	if ((rc = signed_attest(signer, NULL, attest, attest_len, sig, sig_len, TPM2_ST_ATTEST_CREATION,
 				"tpm.creation", &a, err)) != ATTEST_OK ||
 	    (rc = tpm_creation_data_parse(creation_data, creation_data_len, &cd, err)) != ATTEST_OK ||
 	    (rc = tpm_public_name(pub, name, sizeof(name), &nlen, err)) != ATTEST_OK)
@@ -1232,15 +1232,16 @@ int tpm_creation_verify(const TPMT_PUBLIC *pub, EVP_PKEY *signer, const uint8_t 
 	return ATTEST_OK;
 }
 
-int tpm_certify_verify(const TPMT_PUBLIC *pub, EVP_PKEY *aik, const uint8_t *attest,
-		       size_t attest_len, const uint8_t *sig, size_t sig_len, struct attest_err *err)
+int tpm_certify_verify(const TPMT_PUBLIC *pub, EVP_PKEY *aik, struct verify_pool *aik_pool,
+		       const uint8_t *attest, size_t attest_len, const uint8_t *sig, size_t sig_len,
+		       struct attest_err *err)
 {
 	TPMS_ATTEST a;
 	uint8_t name[2 + TPM_PCR_MAX_DIGEST];
 	size_t nlen = 0;
 	int rc;
 
-	if ((rc = signed_attest(aik, attest, attest_len, sig, sig_len, TPM2_ST_ATTEST_CERTIFY,
+	if ((rc = signed_attest(aik, aik_pool, attest, attest_len, sig, sig_len, TPM2_ST_ATTEST_CERTIFY,
 				"tpm.certify", &a, err)) != ATTEST_OK ||
 	    (rc = tpm_public_name(pub, name, sizeof(name), &nlen, err)) != ATTEST_OK)
 		return rc;

@@ -239,9 +239,11 @@ int tpm_creation_verify(const TPMT_PUBLIC *pub, EVP_PKEY *signer, const uint8_t 
 /*
  * A TPM2_Certify check (v2 protocol `tpm_certify`): `attest` is a
  * TPM_ST_ATTEST_CERTIFY signed by the AIK whose certified name equals
- * Name(pub). Errors: tpm.certify.*.
+ * Name(pub); through the AIK's kept verification contexts when aik_pool
+ * is not NULL. Errors: tpm.certify.*.
  */
-int tpm_certify_verify(const TPMT_PUBLIC *pub, EVP_PKEY *aik, const uint8_t *attest,
-		       size_t attest_len, const uint8_t *sig, size_t sig_len, struct attest_err *err);
+int tpm_certify_verify(const TPMT_PUBLIC *pub, EVP_PKEY *aik, struct verify_pool *aik_pool,
+		       const uint8_t *attest, size_t attest_len, const uint8_t *sig, size_t sig_len,
+		       struct attest_err *err);
 
 #endif

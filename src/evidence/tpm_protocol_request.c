@@ -580,7 +580,7 @@ static int check_other_key(const doc_t *d, const node_t *k, size_t i, EVP_PKEY *
 	    (rc = b64_member(d, cert, "certification", true, &att, &al, err)) == ATTEST_OK &&
 	    (rc = b64_member(d, cert, "signature", true, &sig, &sl, err)) == ATTEST_OK &&
 	    (rc = tpm_public_parse(pub, pl, &tp, err)) == ATTEST_OK &&
-	    (rc = tpm_certify_verify(&tp, aik, att, al, sig, sl, err)) == ATTEST_OK &&
+	    (rc = tpm_certify_verify(&tp, aik, NULL, att, al, sig, sl, err)) == ATTEST_OK &&
 	    (rc = tpm_public_to_pkey(&tp, &tk, err)) == ATTEST_OK &&
 	    (rc = jwk_key(d, jsonx_member(d, k, "jwk"), &jk, err)) == ATTEST_OK && EVP_PKEY_eq(jk, tk) != 1)
 		rc = attest_err_set(err, ATTEST_E_VERIFY, "tpm.certify.jwk",
