@@ -23,6 +23,13 @@
  * while the lender lives. Values are shared, not copied: whoever changes
  * a JSON value in place changes it for every set that shares it (as with
  * claim_set_copy).
+ *
+ * A reference keeps a set, not what it borrows: a name given to
+ * claim_set_add_borrowed must outlive every reference to the set (lending
+ * copies such names unless the caller vouches for them, CLAIM_LEND_NAMES).
+ * Threads: adding to a set is for its owner alone; once nobody adds,
+ * any number of threads may read it, lend from it and take and drop
+ * references (the counts are atomic).
  */
 
 #include "attest/error.h"
