@@ -29,32 +29,50 @@ static int member_missing(struct attest_err *err, const char *name, const char *
 	return attest_err_set(err, ATTEST_E_PARSE, AG ".member", "%s member %s is %s", DOC, name, what);
 }
 
-/* A required (or optional) base64 string member, decoded (either alphabet). */
-static int get_b64(const json_t *obj, const char *name, bool required, struct azure_guest_blob *out,
-		   struct attest_err *err)
-{
-	const json_t *v = json_object_get(obj, name);
-	const char *s;
+typedef struct jsonx_doc doc_t;
+typedef struct jsonx_node node_t;
 
-	if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
+static bool is_kind(const node_t *v, enum jsonx_kind k)
+{
+	return v != NULL && v->kind == k;
+}
+
+/* Whether v is the string s, byte for byte (a NUL inside it never matches). */
+static bool str_is(const doc_t *d, const node_t *v, const char *s)
+{
+	size_t n = 0;
+	const char *t = jsonx_str(d, v, &n);
+
+	return t != NULL && n == strlen(s) && memcmp(t, s, n) == 0;
+}
+
+/* A required (or optional) base64 string member, decoded (either alphabet). */
+static int get_b64(const doc_t *d, const node_t *obj, const char *name, bool required,
+		   struct azure_guest_blob *out, struct attest_err *err)
+{
+	const node_t *v = jsonx_member(d, obj, name);
+	const char *s;
+	size_t n = 0;
+
+	if (v == NULL || v->kind == JSONX_NULL || (v->kind == JSONX_STRING && v->len == 0)) {
 		if (required)
 			return member_missing(err, name, "missing or empty");
 		return ATTEST_OK;
 	}
-	if (!json_is_string(v))
+	if ((s = jsonx_str(d, v, &n)) == NULL)
 		return member_missing(err, name, "not a string");
-	s = json_string_value(v);
-	if (b64_decode(s, json_string_length(v), &out->p, &out->n) != ATTEST_OK)
+	if (b64_decode(s, n, &out->p, &out->n) != ATTEST_OK)
 		return attest_err_set(err, ATTEST_E_PARSE, AG ".base64", "%s member %s is not base64", DOC,
 				      name);
 	return ATTEST_OK;
 }
 
 /* A base64 member holding a text (OSType, OSDistro, OSBuild), NUL-terminated. */
-static int get_b64_text(const json_t *obj, const char *name, char **out, struct attest_err *err)
+static int get_b64_text(const doc_t *d, const node_t *obj, const char *name, char **out,
+			struct attest_err *err)
 {
 	struct azure_guest_blob b = {0};
-	int rc = get_b64(obj, name, true, &b, err);
+	int rc = get_b64(d, obj, name, true, &b, err);
 
 	if (rc != ATTEST_OK)
 		return rc;
@@ -74,26 +92,28 @@ static int get_b64_text(const json_t *obj, const char *name, char **out, struct 
 	return ATTEST_OK;
 }
 
-/* OSVersionMajor / Minor: strings of digits (§1.3.6), numbers accepted too. */
-static int get_version(const json_t *obj, const char *name, int64_t *out, struct attest_err *err)
+/* OSVersionMajor / Minor: strings of one to nine digits (§1.3.6), numbers accepted too. */
+static int get_version(const doc_t *d, const node_t *obj, const char *name, int64_t *out,
+		       struct attest_err *err)
 {
-	const json_t *v = json_object_get(obj, name);
+	const node_t *v = jsonx_member(d, obj, name);
 	const char *s;
-	char *end;
-	long long x;
+	size_t n = 0;
+	int64_t x = 0;
 
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = json_integer_value(v);
+	if (is_kind(v, JSONX_INTEGER) && v->num.i >= 0) {
+		*out = v->num.i;
 		return ATTEST_OK;
 	}
-	if (!json_is_string(v))
+	if ((s = jsonx_str(d, v, &n)) == NULL)
 		return member_missing(err, name, "missing or not a string");
-	s = json_string_value(v);
-	if (s[0] < '0' || s[0] > '9' || json_string_length(v) > 9)
+	if (n == 0 || n > 9)
 		goto bad;
-	x = strtoll(s, &end, 10);
-	if (*end != 0)
-		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			goto bad;
+		x = x * 10 + (s[i] - '0');
+	}
 	*out = x;
 	return ATTEST_OK;
 bad:
@@ -102,17 +122,16 @@ bad:
 }
 
 /* PcrSet: distinct indices 0..23. */
-static int parse_pcr_set(const json_t *tpm, uint32_t *mask, struct attest_err *err)
+static int parse_pcr_set(const doc_t *d, const node_t *tpm, uint32_t *mask, struct attest_err *err)
 {
-	const json_t *a = json_object_get(tpm, "PcrSet"), *v;
-	size_t i;
+	const node_t *a = jsonx_member(d, tpm, "PcrSet");
+	size_t i = 0;
 
-	if (!json_is_array(a) || json_array_size(a) == 0)
+	if (!is_kind(a, JSONX_ARRAY) || a->count == 0)
 		return member_missing(err, "TpmInfo.PcrSet", "missing or not a non-empty array");
 	*mask = 0;
-	json_array_foreach(a, i, v)
-	{
-		json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+	for (const node_t *v = jsonx_first(d, a); v != NULL; v = jsonx_next(d, a, v), i++) {
+		int64_t x = is_kind(v, JSONX_INTEGER) ? v->num.i : -1;
 
 		if (x < 0 || x >= TPM_PCR_COUNT || (*mask & (1u << x)))
 			return attest_err_set(err, ATTEST_E_PARSE, AG ".pcr_set",
@@ -123,31 +142,29 @@ static int parse_pcr_set(const json_t *tpm, uint32_t *mask, struct attest_err *e
 }
 
 /* PCRs: [{Index, Digest (base64 of 32 bytes)}], the vTPM's SHA-256 bank (§6.4). */
-static int parse_pcrs(const json_t *tpm, struct tpm_pcr_values *pcrs, struct attest_err *err)
+static int parse_pcrs(const doc_t *d, const node_t *tpm, struct tpm_pcr_values *pcrs, struct attest_err *err)
 {
-	const json_t *a = json_object_get(tpm, "PCRs"), *e;
-	size_t i;
+	const node_t *a = jsonx_member(d, tpm, "PCRs");
+	size_t i = 0;
 	int rc = ATTEST_OK;
 
-	if (!json_is_array(a) || json_array_size(a) == 0)
+	if (!is_kind(a, JSONX_ARRAY) || a->count == 0)
 		return member_missing(err, "TpmInfo.PCRs", "missing or not a non-empty array");
-	json_array_foreach(a, i, e)
-	{
-		const json_t *ix = json_object_get(e, "Index"), *d = json_object_get(e, "Digest");
-		json_int_t x = json_is_integer(ix) ? json_integer_value(ix) : -1;
-		uint8_t *b = NULL;
-		size_t n = 0;
+	for (const node_t *e = jsonx_first(d, a); e != NULL; e = jsonx_next(d, a, e), i++) {
+		const node_t *ix = jsonx_member(d, e, "Index"), *dg = jsonx_member(d, e, "Digest");
+		int64_t x = is_kind(ix, JSONX_INTEGER) ? ix->num.i : -1;
+		uint8_t b[48]; /* b64_decode_to's room: 3 per 4 characters, padding included */
+		size_t n = 0, sl = 0;
+		const char *s = jsonx_str(d, dg, &sl);
 
 		if (x < 0 || x >= TPM_PCR_COUNT || (pcrs->present[TPM_BANK_SHA256] & (1u << x)) ||
-		    !json_is_string(d) ||
-		    b64_decode(json_string_value(d), json_string_length(d), &b, &n) != ATTEST_OK || n != 32)
+		    s == NULL || b64_decode_to(s, sl, b, sizeof(b), &n) != 0 || n != 32)
 			rc = attest_err_set(err, ATTEST_E_PARSE, AG ".pcrs",
 					    "TpmInfo.PCRs[%zu] needs a new Index 0..23 and a base64 SHA-256 "
 					    "Digest",
 					    i);
 		else
 			rc = tpm_pcr_set(pcrs, TPM_BANK_SHA256, (unsigned)x, b, n, err);
-		free(b);
 		if (rc != ATTEST_OK)
 			return rc;
 	}
@@ -168,92 +185,111 @@ static const struct {
     {"EncKeyCertifyInfoSignature", offsetof(struct azure_guest_info, enc_certify_sig), true},
 };
 
-static int parse_tpm_info(const json_t *root, struct azure_guest_info *g, struct attest_err *err)
+static int parse_tpm_info(const doc_t *d, const node_t *root, struct azure_guest_info *g,
+			  struct attest_err *err)
 {
-	const json_t *tpm = json_object_get(root, "TpmInfo");
+	const node_t *tpm = jsonx_member(d, root, "TpmInfo");
 	int rc = ATTEST_OK;
 
-	if (!json_is_object(tpm))
+	if (!is_kind(tpm, JSONX_OBJECT))
 		return member_missing(err, "TpmInfo", "missing or not an object");
 	for (size_t i = 0; rc == ATTEST_OK && i < sizeof(TPM_BLOBS) / sizeof(TPM_BLOBS[0]); i++)
-		rc = get_b64(tpm, TPM_BLOBS[i].name, TPM_BLOBS[i].required,
+		rc = get_b64(d, tpm, TPM_BLOBS[i].name, TPM_BLOBS[i].required,
 			     (struct azure_guest_blob *)((char *)g + TPM_BLOBS[i].off), err);
 	if (rc == ATTEST_OK)
-		rc = parse_pcr_set(tpm, &g->pcr_set, err);
+		rc = parse_pcr_set(d, tpm, &g->pcr_set, err);
 	if (rc == ATTEST_OK)
-		rc = parse_pcrs(tpm, &g->pcrs, err);
+		rc = parse_pcrs(d, tpm, &g->pcrs, err);
 	return rc;
 }
 
 /* IsolationInfo {Type, Evidence {Proof, RunTimeData}}; absent = TrustedLaunch. */
-static int parse_isolation(const json_t *root, struct azure_guest_info *g, struct attest_err *err)
+static int parse_isolation(const doc_t *d, const node_t *root, struct azure_guest_info *g,
+			   struct attest_err *err)
 {
-	const json_t *iso = json_object_get(root, "IsolationInfo"), *type, *ev;
+	const node_t *iso = jsonx_member(d, root, "IsolationInfo"), *type, *ev;
 	const char *t;
+	size_t tl = 0;
 	int rc;
 
 	g->isolation = AZURE_GUEST_TRUSTED_LAUNCH;
-	if (iso == NULL || json_is_null(iso))
+	if (iso == NULL || iso->kind == JSONX_NULL)
 		return ATTEST_OK;
-	type = json_object_get(iso, "Type");
-	if (!json_is_object(iso) || !json_is_string(type))
+	type = jsonx_member(d, iso, "Type");
+	if (!is_kind(iso, JSONX_OBJECT) || (t = jsonx_str(d, type, &tl)) == NULL)
 		return member_missing(err, "IsolationInfo.Type", "missing or not a string");
-	t = json_string_value(type);
-	if (strcmp(t, "SevSnp") == 0)
+	if (str_is(d, type, "SevSnp"))
 		g->isolation = AZURE_GUEST_SEV_SNP;
-	else if (strcmp(t, "Tdx") == 0)
+	else if (str_is(d, type, "Tdx"))
 		g->isolation = AZURE_GUEST_TDX;
-	else if (strcmp(t, "TrustedLaunch") != 0)
+	else if (!str_is(d, type, "TrustedLaunch"))
 		return attest_err_set(err, ATTEST_E_PARSE, AG ".isolation.type",
-				      "IsolationInfo.Type \"%.32s\" is not SevSnp, Tdx or TrustedLaunch", t);
-	ev = json_object_get(iso, "Evidence");
-	if (ev == NULL || json_is_null(ev))
+				      "IsolationInfo.Type \"%.*s\" is not SevSnp, Tdx or TrustedLaunch",
+				      (int)(tl < 32 ? tl : 32), t);
+	ev = jsonx_member(d, iso, "Evidence");
+	if (ev == NULL || ev->kind == JSONX_NULL)
 		return ATTEST_OK;
-	if (!json_is_object(ev))
+	if (!is_kind(ev, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, AG ".isolation.evidence",
 				      "IsolationInfo.Evidence is not an object");
-	g->has_evidence = json_object_size(ev) > 0;
-	if ((rc = get_b64(ev, "Proof", false, &g->proof, err)) != ATTEST_OK)
+	g->has_evidence = ev->count > 0;
+	if ((rc = get_b64(d, ev, "Proof", false, &g->proof, err)) != ATTEST_OK)
 		return rc;
-	if ((rc = get_b64(ev, "RunTimeData", false, &g->runtime, err)) != ATTEST_OK)
+	if ((rc = get_b64(d, ev, "RunTimeData", false, &g->runtime, err)) != ATTEST_OK)
 		return rc;
 	g->has_evidence = g->has_evidence && (g->proof.p != NULL || g->runtime.p != NULL);
 	return ATTEST_OK;
 }
 
-static int parse_root(json_t *root, struct azure_guest_info *g, struct attest_err *err)
+/* AttestationProtocolVersion: a 2.x string (§1.3.6 describes 2.0; 1.x requests have another shape). */
+static int parse_version(const doc_t *d, const node_t *root, struct azure_guest_info *g,
+			 struct attest_err *err)
 {
-	const json_t *v = json_object_get(root, "AttestationProtocolVersion");
+	size_t n = 0;
+	const char *v = jsonx_str(d, jsonx_member(d, root, "AttestationProtocolVersion"), &n);
+
+	if (v == NULL)
+		return member_missing(err, "AttestationProtocolVersion", "missing or not a string");
+	if (n < 2 || memcmp(v, "2.", 2) != 0 || memchr(v, 0, n) != NULL)
+		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".protocol_version",
+				      "AttestationProtocolVersion \"%.*s\" is not 2.x",
+				      (int)(n < 16 ? n : 16), v);
+	if ((g->protocol_version = malloc(n + 1)) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
+	memcpy(g->protocol_version, v, n);
+	g->protocol_version[n] = 0;
+	return ATTEST_OK;
+}
+
+static int parse_root(const doc_t *d, const node_t *root, struct azure_guest_info *g, struct attest_err *err)
+{
+	const node_t *v;
 	int rc;
 
-	if (!json_is_string(v))
-		return member_missing(err, "AttestationProtocolVersion", "missing or not a string");
-	g->protocol_version = json_string_value(v);
-	/* §1.3.6 describes protocol 2.0; 1.x requests have another shape. */
-	if (strncmp(g->protocol_version, "2.", 2) != 0)
-		return attest_err_set(err, ATTEST_E_UNSUPPORTED, AG ".protocol_version",
-				      "AttestationProtocolVersion \"%.16s\" is not 2.x", g->protocol_version);
-	if ((rc = get_b64_text(root, "OSType", &g->os_type, err)) != ATTEST_OK ||
-	    (rc = get_b64_text(root, "OSDistro", &g->os_distro, err)) != ATTEST_OK ||
-	    (rc = get_b64_text(root, "OSBuild", &g->os_build, err)) != ATTEST_OK ||
-	    (rc = get_version(root, "OSVersionMajor", &g->os_major, err)) != ATTEST_OK ||
-	    (rc = get_version(root, "OSVersionMinor", &g->os_minor, err)) != ATTEST_OK ||
-	    (rc = get_b64(root, "TcgLogs", true, &g->tcg_logs, err)) != ATTEST_OK)
+	if ((rc = parse_version(d, root, g, err)) != ATTEST_OK ||
+	    (rc = get_b64_text(d, root, "OSType", &g->os_type, err)) != ATTEST_OK ||
+	    (rc = get_b64_text(d, root, "OSDistro", &g->os_distro, err)) != ATTEST_OK ||
+	    (rc = get_b64_text(d, root, "OSBuild", &g->os_build, err)) != ATTEST_OK ||
+	    (rc = get_version(d, root, "OSVersionMajor", &g->os_major, err)) != ATTEST_OK ||
+	    (rc = get_version(d, root, "OSVersionMinor", &g->os_minor, err)) != ATTEST_OK ||
+	    (rc = get_b64(d, root, "TcgLogs", true, &g->tcg_logs, err)) != ATTEST_OK)
 		return rc;
-	v = json_object_get(root, "ClientPayload");
-	if (v != NULL && !json_is_null(v) && !json_is_object(v))
+	v = jsonx_member(d, root, "ClientPayload");
+	if (v != NULL && v->kind != JSONX_NULL && v->kind != JSONX_OBJECT)
 		return member_missing(err, "ClientPayload", "not an object");
-	g->client_payload = json_is_object(v) ? (json_t *)v : NULL;
-	if ((rc = parse_tpm_info(root, g, err)) != ATTEST_OK)
+	if (is_kind(v, JSONX_OBJECT) && (g->client_payload = jsonx_json(d, v)) == NULL)
+		return attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
+	if ((rc = parse_tpm_info(d, root, g, err)) != ATTEST_OK)
 		return rc;
-	return parse_isolation(root, g, err);
+	return parse_isolation(d, root, g, err);
 }
 
 void azure_guest_info_free(struct azure_guest_info *g)
 {
 	if (g == NULL)
 		return;
-	json_decref(g->root);
+	free(g->protocol_version);
+	json_decref(g->client_payload);
 	free(g->os_type);
 	free(g->os_distro);
 	free(g->os_build);
@@ -268,18 +304,24 @@ void azure_guest_info_free(struct azure_guest_info *g)
 int azure_guest_info_parse(const uint8_t *p, size_t n, struct azure_guest_info *out, struct attest_err *err)
 {
 	struct azure_guest_info g;
+	doc_t d;
 	int rc;
 
 	memset(&g, 0, sizeof(g));
 	if (p == NULL || n == 0 || n > AZURE_GUEST_MAX_JSON)
 		return attest_err_set(err, ATTEST_E_PARSE, AG ".json", "%s is empty or larger than %u bytes",
 				      DOC, AZURE_GUEST_MAX_JSON);
-	if ((rc = jsonx_parse((const char *)p, n, &g.root, AG ".json", DOC, err)) != ATTEST_OK)
+	/* Read from an index of the text (no copy of its long base64 strings); every member is decoded into
+	 * g. */
+	if ((rc = jsonx_index((const char *)p, n, &d, AG ".json", DOC, err)) != ATTEST_OK) {
+		jsonx_doc_free(&d);
 		return rc;
-	if (!json_is_object(g.root))
+	}
+	if (!is_kind(&d.nodes[0], JSONX_OBJECT))
 		rc = attest_err_set(err, ATTEST_E_PARSE, AG ".json", "%s is not a JSON object", DOC);
 	else
-		rc = parse_root(g.root, &g, err);
+		rc = parse_root(&d, &d.nodes[0], &g, err);
+	jsonx_doc_free(&d);
 	if (rc != ATTEST_OK) {
 		azure_guest_info_free(&g);
 		return rc;

@@ -69,12 +69,11 @@ struct azure_guest_blob {
 
 /* The AttestationInfo, decoded; everything owned by the struct. */
 struct azure_guest_info {
-	json_t *root;
-	const char *protocol_version;	      /* borrowed from root */
+	char *protocol_version;		      /* a 2.x text */
 	char *os_type, *os_distro, *os_build; /* decoded from base64 */
 	int64_t os_major, os_minor;
 	struct azure_guest_blob tcg_logs;
-	json_t *client_payload; /* borrowed from root; may be NULL */
+	json_t *client_payload; /* may be NULL */
 	struct azure_guest_blob aik_cert, aik_pub, pcr_quote, pcr_sig, enc_pub, enc_certify, enc_certify_sig;
 	uint32_t pcr_set;	    /* bit n = PCR n in PcrSet */
 	struct tpm_pcr_values pcrs; /* SHA-256 values of PCRs[] */
