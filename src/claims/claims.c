@@ -142,7 +142,8 @@ void claim_set_free(struct claim_set *set)
 	    atomic_fetch_sub_explicit(&set->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	for (size_t i = 0; i < set->n; i++)
-		claim_release(&set->v[i]);
+		if ((set->v[i].flags & (CLAIM_F_LENT | CLAIM_F_TYPE_BORROWED)) != (CLAIM_F_LENT | CLAIM_F_TYPE_BORROWED))
+			claim_release(&set->v[i]); /* (a lent claim with a borrowed name owns nothing) */
 	if (set->v != set->inl)
 		free(set->v);
 	for (unsigned k = 0; k < set->nlenders; k++)
