@@ -35,7 +35,7 @@
 #define RUNS 200
 #define MASK (((1u << 8) - 1) | 0x7800u) /* PCR 0-7, 11-14 */
 
-enum { F_RSA2048, F_RSA4096, F_P384, F_LOG, M_COLD, M_WARM, M_TL, M_SEAL, N_FIG };
+enum { F_RSA2048, F_RSA2048_KEPT, F_RSA4096, F_P384, F_LOG, M_COLD, M_WARM, M_TL, M_SEAL, N_FIG };
 
 struct vm {
 	struct snp_plat *plat;
@@ -178,6 +178,21 @@ static void sig_verify(const struct sig *g)
 	EVP_MD_CTX_free(c);
 }
 
+/*
+ * The same RSA-2048 check through a context made once for the key (kept
+ * by the caller), as attestd checks a returning VM's AIK signatures
+ * (verify_pool.c): the digest, then the verification of it.
+ */
+static void sig_verify_kept(const struct sig *g, EVP_PKEY_CTX *kept, EVP_MD_CTX *h)
+{
+	uint8_t dg[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+
+	if (EVP_DigestInit_ex(h, g->md, NULL) != 1 || EVP_DigestUpdate(h, MSG, sizeof(MSG)) != 1 ||
+	    EVP_DigestFinal_ex(h, dg, &dl) != 1 || EVP_PKEY_verify(kept, g->s, g->n, dg, dl) != 1)
+		exit(1);
+}
+
 static void verify_once(const struct evidence_ctx *ctx, const struct azure_guest_opts *o, const char *text)
 {
 	struct evidence_input in = {0};
@@ -231,7 +246,8 @@ int main(void)
 	struct tcg_log *log = NULL;
 	EVP_MD_CTX *lh = EVP_MD_CTX_new();
 	EVP_MD *s256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	double m[N_FIG], w[N_FIG], floor_cold, floor_warm, floor_tl;
+	EVP_PKEY_CTX *kept_ctx;
+	double m[N_FIG], w[N_FIG], floor_cold, floor_warm, floor_tl, lower_tl;
 	/* BENCH_AG_ONLY=tl: the Trusted Launch figure and its floor only (for profiling by hand). */
 	bool only_tl = getenv("BENCH_AG_ONLY") != NULL && strcmp(getenv("BENCH_AG_ONLY"), "tl") == 0;
 
@@ -244,6 +260,10 @@ int main(void)
 	sig_make(&rsa4096, EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096), EVP_sha384(),
 		 RSA_PKCS1_PSS_PADDING);
 	sig_make(&p384, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"), EVP_sha384(), 0);
+	kept_ctx = EVP_PKEY_CTX_new_from_pkey(NULL, rsa2048.key, NULL);
+	if (kept_ctx == NULL || EVP_PKEY_verify_init(kept_ctx) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(kept_ctx, rsa2048.md) != 1)
+		exit(1);
 	kept = v.ctx;
 	kept.tpm_keys = tpm_aik_cache_new(16);
 	if (tcg_log_parse(v.log.log.p, v.log.log.len, &log, NULL) != 0 || lh == NULL || s256 == NULL)
@@ -252,13 +272,16 @@ int main(void)
 	verify_once(&kept, &tl_o, v.tl_text);
 	for (int r = 0; r < RUNS; r++) {
 		for (int f = 0; f < N_FIG; f++) {
-			if (only_tl && f != M_TL && f != F_RSA2048 && f != F_LOG)
+			if (only_tl && f != M_TL && f != F_RSA2048 && f != F_RSA2048_KEPT && f != F_LOG)
 				continue;
 			double c0 = (double)bench_cpu_ns() / 1e3, w0 = wall_us();
 
 			switch (f) {
 			case F_RSA2048:
 				sig_verify(&rsa2048);
+				break;
+			case F_RSA2048_KEPT:
+				sig_verify_kept(&rsa2048, kept_ctx, lh);
 				break;
 			case F_RSA4096:
 				sig_verify(&rsa4096);
@@ -291,6 +314,7 @@ int main(void)
 	floor_cold = 2 * m[F_RSA2048] + 2 * m[F_RSA4096] + m[F_P384] + m[F_LOG];
 	floor_warm = 2 * m[F_RSA2048] + m[F_P384] + m[F_LOG];
 	floor_tl = 2 * m[F_RSA2048] + m[F_LOG];
+	lower_tl = 2 * m[F_RSA2048_KEPT] + m[F_LOG];
 	printf("bench_azure_guest (synthetic SevSnp CVM, %zu-byte request, %zu-event log; median of %d "
 	       "interleaved "
 	       "runs; CPU time, wall time)\n",
@@ -305,11 +329,16 @@ int main(void)
 	printf("  floor TrustedLaunch: 2 RSA-2048 + the log's hashing %9.1f us\n", floor_tl);
 	printf("  azure_guest_verify TrustedLaunch (reg.)  %9.1f us  (%5.2fx)  wall %9.1f us\n", m[M_TL],
 	       m[M_TL] / floor_tl, w[M_TL]);
+	printf("  lower bound TrustedLaunch: the same, each key's context set up once, as attestd keeps the "
+	       "AIK's "
+	       "%9.1f us  (%5.2fx)\n",
+	       lower_tl, m[M_TL] / lower_tl);
 	printf("  seal (RSA-OAEP-2048 wrap + AES-256-GCM)  %9.1f us            wall %9.1f us\n", m[M_SEAL],
 	       w[M_SEAL]);
 	EVP_PKEY_free(rsa2048.key), EVP_PKEY_free(rsa4096.key), EVP_PKEY_free(p384.key);
 	snp_chain_cache_free(warm.cache);
 	tpm_aik_cache_free(kept.tpm_keys);
+	EVP_PKEY_CTX_free(kept_ctx);
 	tcg_log_free(log);
 	EVP_MD_CTX_free(lh);
 	EVP_MD_free(s256);
