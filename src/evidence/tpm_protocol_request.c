@@ -692,7 +692,7 @@ static int add_text_claim(struct claim_set *out, const char *type, const char *s
 
 /*
  * The claims of verified attestations (maa-interface.md §2.4). The events,
- * bootEvents and pcrs texts (~200 KB for a 60-event log) are written only
+ * bootEvents and pcrs texts (~25 kB for a 60-event log) are written only
  * when wanted: a policy that reads none of them has no use for them, and
  * tokens never carry them (they are read-only policy inputs).
  */
