@@ -876,11 +876,9 @@ int azure_guest_verify_with(const struct evidence_ctx *ctx, const struct azure_g
 		rc = attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
 	if (rc == ATTEST_OK)
 		rc = add_claims(&v, tmp, err);
-	for (size_t i = 0; rc == ATTEST_OK && i < claim_set_count(tmp); i++) {
-		const struct claim *c = claim_set_at(tmp, i);
-
-		rc = claim_set_add(out, c->type, json_incref(c->value));
-	}
+	/* Handed over whole (names and values change owner): all of them or, past out's bound, none. */
+	if (rc == ATTEST_OK && claim_set_move_all(out, tmp) != ATTEST_OK)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
 	claim_set_free(tmp);
 	if (rc == ATTEST_OK)
 		keep_keys(&v);

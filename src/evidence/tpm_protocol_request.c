@@ -1030,14 +1030,9 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 		rc = rc ? rc : attest_err_set(err, ATTEST_E_NOMEM, "tpm.nomem", "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < claim_set_count(claims); i++) {
-		const struct claim *c = claim_set_at(claims, i);
-
-		if (claim_set_add_issued(out, c->type, c->issuer, json_incref(c->value)) != 0) {
-			rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.nomem", "out of memory");
-			goto out;
-		}
-	}
+	/* Handed over whole: all of the claims or, past out's bound, none. */
+	if (claim_set_move_all(out, claims) != ATTEST_OK)
+		rc = attest_err_set(err, ATTEST_E_NOMEM, "tpm.nomem", "out of memory");
 out:
 	claim_set_free(claims);
 	jsonx_doc_free(&doc);
