@@ -117,7 +117,8 @@ int verify_pool_rsa(struct verify_pool *p, EVP_PKEY *key, const EVP_MD *md, int 
  * AES-256-GCM (aead.c): 32-byte keys, 96-bit IVs, 128-bit tags, additional
  * data authenticated beside the text. Each returns 0, or -1 when the
  * arguments are wrong, OpenSSL fails or (open) the tag does not
- * authenticate; a failed open leaves out zeroed.
+ * authenticate. An open whose tag fails leaves out zeroed; none writes
+ * anything unauthenticated to out.
  */
 #define AEAD_KEY_LEN 32
 #define AEAD_IV_LEN  12

@@ -82,18 +82,19 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 void pipeline_ctx_free(struct pipeline_ctx *ctx);
 
 /*
+ * Sets the key sealing TPM service contexts (tpm_protocol.h), before the
+ * context serves requests: a request borrows the key for its whole run,
+ * so it is not replaced under one. Errors: pipeline.nomem.
+ */
+int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], struct attest_err *err);
+
+/*
  * Loads extra trust anchors from a PEM file, beside the built-in vendor
  * roots (never instead of them), and marks the context as development (every
  * token then carries PIPELINE_DEV_CLAIM). Sorted by what they anchor: a certificate whose subject names Intel
  * SGX goes to the Intel roots, one naming AMD (ARK-*) to the AMD roots, any other to the TPM roots. Errors:
  * pipeline.anchors (file unreadable or not PEM).
  */
-/*
- * Sets the key sealing TPM service contexts (tpm_protocol.h). Errors:
- * pipeline.nomem.
- */
-int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], struct attest_err *err);
-
 int pipeline_ctx_load_anchors(struct pipeline_ctx *ctx, const char *pem_file, struct attest_err *err);
 
 /*
