@@ -28,7 +28,7 @@ struct claim_set {
 	size_t n;
 	size_t cap;
 	atomic_size_t refs;
-	/* Sets this one borrows values from, one reference each (claim_set_add_lent). */
+	/* Sets this one borrows values from, one reference each (lending, claims.h). */
 	struct claim_set *lenders[CLAIM_SET_MAX_LENDERS];
 	unsigned nlenders;
 	unsigned depth;      /* 0, or 1 + the deepest lender's depth */
@@ -121,7 +121,8 @@ static int grow(struct claim_set *set, size_t cap)
 	return ATTEST_OK;
 }
 
-struct claim_set *claim_set_ref(const struct claim_set *set)
+/* One more reference to a set (the sets that borrow from it hold one each). */
+static struct claim_set *set_ref(const struct claim_set *set)
 {
 	/* The count is the one mutable part of a set others hold (claims.h). */
 	struct claim_set *s = (struct claim_set *)set;
@@ -235,27 +236,25 @@ static bool keep_lender(struct claim_set *set, const struct claim_set *lender)
 		return false;
 	if (!atomic_load_explicit(&l->lends, memory_order_relaxed))
 		atomic_store_explicit(&l->lends, true, memory_order_relaxed);
-	set->lenders[set->nlenders++] = claim_set_ref(l);
+	set->lenders[set->nlenders++] = set_ref(l);
 	if (set->depth < l->depth + 1)
 		set->depth = l->depth + 1;
 	return true;
 }
 
-/* claim_set_add_lent with the lender's issuer (issuer NULL) or one of the three constants. */
-static int add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type,
-		    const char *issuer)
+int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type,
+			      const char *issuer)
 {
+	const char *iss = issuer != NULL ? issuer_const(issuer) : NULL;
 	const struct claim *c;
 	struct claim *d;
 	bool own_type;
 
-	if (set == NULL || lender == NULL || set == lender || i >= lender->n)
+	if (set == NULL || lender == NULL || set == lender || i >= lender->n || iss == NULL)
 		return ATTEST_E_INVALID;
 	c = &lender->v[i];
-	if (issuer == NULL)
-		issuer = c->issuer;
 	if (!keep_lender(set, lender)) /* the same claim with its own reference */
-		return add_claim(set, type ? type : c->type, type != NULL, issuer, json_incref(c->value));
+		return add_claim(set, type ? type : c->type, type != NULL, iss, json_incref(c->value));
 	if (room_for_one(set) != ATTEST_OK)
 		return ATTEST_E_NOMEM;
 	d = &set->v[set->n];
@@ -265,23 +264,10 @@ static int add_lent(struct claim_set *set, const struct claim_set *lender, size_
 	if (d->type == NULL)
 		return ATTEST_E_NOMEM;
 	d->flags = CLAIM_F_LENT | (own_type ? 0 : CLAIM_F_TYPE_BORROWED);
-	d->issuer = issuer; /* the lender's, or a constant: never released by this set */
+	d->issuer = iss;     /* a constant: never released */
 	d->value = c->value; /* lender's: kept alive through set->lenders */
 	set->n++;
 	return ATTEST_OK;
-}
-
-int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type)
-{
-	return add_lent(set, lender, i, type, NULL);
-}
-
-int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type,
-			      const char *issuer)
-{
-	const char *k = issuer != NULL ? issuer_const(issuer) : NULL;
-
-	return k != NULL ? add_lent(set, lender, i, type, k) : ATTEST_E_INVALID;
 }
 
 int claim_set_add_lent_range(struct claim_set *set, const struct claim_set *lender, size_t first, size_t n,
@@ -307,7 +293,7 @@ int claim_set_add_lent_range(struct claim_set *set, const struct claim_set *lend
 	for (size_t i = first; i < first + n; i++) {
 		const struct claim *c = &lender->v[i];
 		struct claim *d = &set->v[set->n];
-		/* See claim_set_add_lent: a name the lender only borrows is copied unless the caller vouches for it. */
+		/* See claim_set_add_lent_issued: a name the lender only borrows is copied unless the caller vouches. */
 		bool own_type = !share && (c->flags & CLAIM_F_TYPE_BORROWED);
 
 		if ((d->type = own_type ? strdup(c->type) : c->type) == NULL)
@@ -318,11 +304,6 @@ int claim_set_add_lent_range(struct claim_set *set, const struct claim_set *lend
 		set->n++;
 	}
 	return ATTEST_OK;
-}
-
-int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender)
-{
-	return lender != NULL ? claim_set_add_lent_range(set, lender, 0, lender->n, 0) : ATTEST_E_INVALID;
 }
 
 int claim_set_move_all(struct claim_set *dst, struct claim_set *src)

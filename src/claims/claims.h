@@ -11,25 +11,20 @@
  * Ownership: the set owns its claims; getters return borrowed pointers
  * valid until the set is changed or freed.
  *
- * A set is reference counted (claim_set_ref; claim_set_free drops one
- * reference) so that another set may lend from it: a claim added with
- * claim_set_add_lent shares its lender's value (and issuer) without
- * taking a reference to the value, and the borrowing set holds one
- * reference to the lender for all the claims it borrows. A borrowing set
- * therefore can never outlive what it borrows: freeing the lender only
- * drops the owner's reference, and the lender goes with the last set
- * that borrows from it. A lender's claims are never removed or replaced
- * (the API has no such call), so a lent value stays the value it was
- * while the lender lives. Values are shared, not copied: whoever changes
- * a JSON value in place changes it for every set that shares it (as with
- * claim_set_copy).
- *
- * A reference keeps a set, not what it borrows: a name given to
- * claim_set_add_borrowed must outlive every reference to the set (lending
- * copies such names unless the caller vouches for them, CLAIM_LEND_NAMES).
- * Threads: adding to a set is for its owner alone; once nobody adds,
- * any number of threads may read it, lend from it and take and drop
- * references (the counts are atomic).
+ * Lending: a set may share another set's values without counting a
+ * reference to each (claim_set_add_lent_range, claim_set_add_lent_issued).
+ * The borrowing set holds one counted reference to the lending set
+ * instead, so it can never outlive what it borrows: claim_set_free of the
+ * lender drops its owner's reference and the lender goes with the last
+ * set that borrows from it. Claims are never removed or replaced, so a
+ * lent value stays the value it was. Values are shared, not copied (as
+ * with claim_set_copy): changing one in place changes it for every set.
+ * A name given to claim_set_add_borrowed must outlive every set that
+ * borrows it (lending copies such names unless the caller vouches for
+ * them, CLAIM_LEND_NAMES).
+ * Threads: adding to a set is for its owner alone; once nobody adds, any
+ * number of threads may read it, lend from it and free what they borrowed
+ * (the counts are atomic).
  */
 
 #include "attest/error.h"
@@ -53,21 +48,20 @@ struct claim {
 /* The type string is borrowed (claim_set_add_borrowed), not owned by the set. */
 #define CLAIM_F_TYPE_BORROWED 0x1u
 /*
- * The value and the issuer belong to another set that this set keeps alive
- * (claim_set_add_lent): the set takes no reference to the value and does
- * not release it.
+ * The value (and the issuer) belong to another set that this set keeps
+ * alive (lending): the set takes no reference to the value and does not
+ * release it.
  */
 #define CLAIM_F_LENT 0x2u
 
 struct claim_set;
 
-/* A new empty set with one reference (the caller's), or NULL when out of memory. */
+/* A new empty set, or NULL when out of memory. */
 struct claim_set *claim_set_new(void);
-/* One more reference to set (thread-safe); returns set. */
-struct claim_set *claim_set_ref(const struct claim_set *set);
 /*
- * Drops one reference (thread-safe); the last one releases the claims, the
- * references this set holds to its lenders, and the set. NULL is allowed.
+ * Drops the owner's reference; the last reference (the owner's or that of
+ * the last set borrowing from it) releases the claims, the references this
+ * set holds to its lenders, and the set. NULL is allowed.
  */
 void claim_set_free(struct claim_set *set);
 
@@ -82,47 +76,33 @@ int claim_set_add_issued(struct claim_set *set, const char *type, const char *is
  */
 int claim_set_add_borrowed(struct claim_set *set, const char *type, const char *issuer, json_t *value);
 /*
- * Adds lender's i-th claim (its value and issuer) to set without a
- * reference count on the value: set keeps lender alive instead (one
- * reference per lender, taken when set first borrows from it, dropped when
- * set is released), so the value lives at least as long as set. type:
- * NULL for the lender's own type string (shared when the lender owns it,
- * else copied, since a borrowed name is only promised to outlive the set
- * it was given to), or a string the caller guarantees outlives set (as
- * claim_set_add_borrowed). A set keeps up to CLAIM_SET_MAX_LENDERS
- * lenders; past them the claim is added with its own reference to the
- * value (the same claim, only slower). set and lender must differ (a set
- * that kept itself alive would never be released).
- * Errors: ATTEST_E_INVALID (no i-th claim, or lender == set),
- * ATTEST_E_NOMEM (out of memory or the set's bound).
- */
-#define CLAIM_SET_MAX_LENDERS 4
-int claim_set_add_lent(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type);
-/*
- * The same claim under another issuer, one of CLAIM_ISSUER_SERVICE,
- * CLAIM_ISSUER_POLICY or CLAIM_ISSUER_CUSTOM (a policy issuing an incoming
- * value as its own claim); any other issuer: ATTEST_E_INVALID.
- */
-int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type,
-			      const char *issuer);
-/*
- * Every claim of lender, in order, as claim_set_add_lent(set, lender, i,
- * NULL) would add each (one lookup and one growth for all of them).
- * Errors: ATTEST_E_INVALID (lender == set), ATTEST_E_NOMEM (the claims
- * added before it stay).
- */
-int claim_set_add_lent_all(struct claim_set *set, const struct claim_set *lender);
-/*
- * Lender's claims first .. first + n - 1, in order, as claim_set_add_lent
- * with type NULL would add each. With CLAIM_LEND_NAMES the names lender
- * itself borrows are shared too: the caller vouches that they outlive set
- * (the policy engine's result, which holds the plan they live in).
+ * Lender's claims first .. first + n - 1, in order, with their values and
+ * issuers, without a reference count per value: set keeps lender alive
+ * instead (one counted reference per lender, taken when set first borrows
+ * from it). Names: the lender's own are shared; a name the lender itself
+ * borrows is copied (it was only promised to outlive the lender's owner),
+ * unless flags has CLAIM_LEND_NAMES: the caller vouches that it outlives
+ * set (the policy engine's result, which holds the plan). A set keeps up
+ * to CLAIM_SET_MAX_LENDERS lenders, and a set that lends starts borrowing
+ * from no other (so no cycle of sets keeps itself alive); past that the
+ * claims are added with their own references (the same claims, slower).
  * Errors: ATTEST_E_INVALID (lender == set, or the range is not lender's),
  * ATTEST_E_NOMEM (the claims added before it stay).
  */
+#define CLAIM_SET_MAX_LENDERS 4
 #define CLAIM_LEND_NAMES 0x1u
 int claim_set_add_lent_range(struct claim_set *set, const struct claim_set *lender, size_t first, size_t n,
 			     unsigned flags);
+/*
+ * Lender's i-th claim under another name and issuer: type NULL (the
+ * lender's, as above) or a string the caller guarantees outlives set (as
+ * claim_set_add_borrowed); issuer one of the three CLAIM_ISSUER_* (a policy
+ * issuing an incoming value as its own claim).
+ * Errors: ATTEST_E_INVALID (no i-th claim, lender == set, another issuer),
+ * ATTEST_E_NOMEM.
+ */
+int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *lender, size_t i, const char *type,
+			      const char *issuer);
 /*
  * Moves every claim of src, in order, to the end of dst: their names,
  * issuers and values change owner without a copy or a reference count

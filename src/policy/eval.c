@@ -997,7 +997,8 @@ static int claim_brief(struct ectx *x, int i, struct piece *out)
 		return ATTEST_OK;
 	}
 	/* Rendered straight into the result's text pool; the unused end goes back to it (nothing was taken since). */
-	_Static_assert(POL_BRIEF_MAX + 2 <= POL_TEXT_CHUNK && POL_BRIEF_MAX <= UINT8_MAX, "a brief fits a chunk and brief_n");
+	_Static_assert(POL_BRIEF_MAX + 2 <= POL_TEXT_CHUNK && POL_BRIEF_MAX <= UINT8_MAX,
+		       "a brief fits a chunk and brief_n");
 	if ((d = text_take(x, POL_BRIEF_MAX + 2)) == NULL)
 		return nomem(x);
 	if ((n = pol_value_brief_to(x->c[i].value, d)) < 0)
@@ -1283,7 +1284,7 @@ static int run_unconditional_properties(struct ectx *x)
  * counted (issue 13: two atomic operations per claim were most of what
  * explain still cost): the incoming claims and the issued ones are lent
  * by the incoming, outgoing and properties sets, which this set keeps
- * alive (claim_set_add_lent), and the references the context owns (the
+ * alive (claims.h, lending), and the references the context owns (the
  * claims add() made) are handed over. Types: a lent claim's own in its
  * set (the incoming set, outgoing or properties: kept alive, their names
  * the plan's, theirs or the incoming set's); for the claims add() made the
@@ -1304,7 +1305,8 @@ static int final_incoming(struct ectx *x, const struct claim_set *in, struct cla
 		return nomem(x);
 	}
 	/* The incoming claims come first in the working list, in their order. */
-	if (in != NULL && claim_set_count(in) > 0 && claim_set_add_lent_all(s, in) != ATTEST_OK) {
+	if (in != NULL && claim_set_count(in) > 0 &&
+	    claim_set_add_lent_range(s, in, 0, claim_set_count(in), 0) != ATTEST_OK) {
 		claim_set_free(s);
 		return nomem(x);
 	}
