@@ -108,9 +108,8 @@ int claim_set_add_lent_issued(struct claim_set *set, const struct claim_set *len
  * issuers and values change owner without a copy or a reference count
  * (a verifier that builds its claims in a set of its own, then hands them
  * to the caller's). src is left empty, still a set its owner frees. When
- * src is shared (another reference to it, or a set borrowing from it) or
- * itself borrows, the claims are copied with references instead and src
- * keeps them: the same result for dst. A name src borrowed stays
+ * src lends to or borrows from another set, the claims are copied with
+ * references instead and src keeps them: the same result for dst. A name src borrowed stays
  * borrowed: it must outlive dst too (a literal, as verifiers use).
  * Errors: ATTEST_E_INVALID (src == dst), ATTEST_E_NOMEM (past the bound
  * of 4096 claims or out of memory: dst and src unchanged).
