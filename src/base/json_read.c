@@ -795,6 +795,19 @@ const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct 
 	return NULL;
 }
 
+bool jsonx_is(const struct jsonx_node *v, enum jsonx_kind kind)
+{
+	return v != NULL && v->kind == kind;
+}
+
+bool jsonx_str_is(const struct jsonx_doc *doc, const struct jsonx_node *v, const char *s)
+{
+	size_t n = 0;
+	const char *t = jsonx_str(doc, v, &n);
+
+	return t != NULL && n == strlen(s) && memcmp(t, s, n) == 0;
+}
+
 const char *jsonx_str(const struct jsonx_doc *doc, const struct jsonx_node *v, size_t *len)
 {
 	if (!in_doc(doc, v) || v->kind != JSONX_STRING)

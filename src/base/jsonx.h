@@ -104,6 +104,10 @@ void jsonx_doc_free(struct jsonx_doc *doc);
 /* The member key of obj, or NULL (absent, or obj NULL or not an object). */
 const struct jsonx_node *jsonx_member(const struct jsonx_doc *doc, const struct jsonx_node *obj,
 				      const char *key);
+/* Whether v is a value of that kind (false for NULL). */
+bool jsonx_is(const struct jsonx_node *v, enum jsonx_kind kind);
+/* Whether v is the string s, byte for byte (a value with a NUL inside never equals s). */
+bool jsonx_str_is(const struct jsonx_doc *doc, const struct jsonx_node *v, const char *s);
 /* A string's value and length (it may hold NUL bytes), or NULL when v is not a string. */
 const char *jsonx_str(const struct jsonx_doc *doc, const struct jsonx_node *v, size_t *len);
 /* The exact text of a value that is not a string (an object as sent, a number as written). */

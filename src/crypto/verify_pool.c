@@ -145,8 +145,8 @@ int verify_pool_rsa(struct verify_pool *p, EVP_PKEY *key, const EVP_MD *md, int 
 	     EVP_DigestUpdate(c.mdc, msg ? msg : "", msglen) == 1 &&
 	     EVP_DigestFinal_ex(c.mdc, dg, &dl) == 1 && EVP_PKEY_verify(c.ctx, sig, siglen, dg, dl) == 1;
 	give_back(p, &c);
+	/* A refusal leaves its reasons queued; an acceptance, none (test_verify_pool). */
 	if (!ok)
-		ERR_clear_error(); /* a refusal leaves its reasons queued; an acceptance, none
-				      (test_verify_pool) */
+		ERR_clear_error();
 	return ok ? 1 : 0;
 }

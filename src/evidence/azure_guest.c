@@ -32,20 +32,6 @@ static int member_missing(struct attest_err *err, const char *name, const char *
 typedef struct jsonx_doc doc_t;
 typedef struct jsonx_node node_t;
 
-static bool is_kind(const node_t *v, enum jsonx_kind k)
-{
-	return v != NULL && v->kind == k;
-}
-
-/* Whether v is the string s, byte for byte (a NUL inside it never matches). */
-static bool str_is(const doc_t *d, const node_t *v, const char *s)
-{
-	size_t n = 0;
-	const char *t = jsonx_str(d, v, &n);
-
-	return t != NULL && n == strlen(s) && memcmp(t, s, n) == 0;
-}
-
 /* A required (or optional) base64 string member, decoded (either alphabet). */
 static int get_b64(const doc_t *d, const node_t *obj, const char *name, bool required,
 		   struct azure_guest_blob *out, struct attest_err *err)
@@ -101,7 +87,7 @@ static int get_version(const doc_t *d, const node_t *obj, const char *name, int6
 	size_t n = 0;
 	int64_t x = 0;
 
-	if (is_kind(v, JSONX_INTEGER) && v->num.i >= 0) {
+	if (jsonx_is(v, JSONX_INTEGER) && v->num.i >= 0) {
 		*out = v->num.i;
 		return ATTEST_OK;
 	}
@@ -127,11 +113,11 @@ static int parse_pcr_set(const doc_t *d, const node_t *tpm, uint32_t *mask, stru
 	const node_t *a = jsonx_member(d, tpm, "PcrSet");
 	size_t i = 0;
 
-	if (!is_kind(a, JSONX_ARRAY) || a->count == 0)
+	if (!jsonx_is(a, JSONX_ARRAY) || a->count == 0)
 		return member_missing(err, "TpmInfo.PcrSet", "missing or not a non-empty array");
 	*mask = 0;
 	for (const node_t *v = jsonx_first(d, a); v != NULL; v = jsonx_next(d, a, v), i++) {
-		int64_t x = is_kind(v, JSONX_INTEGER) ? v->num.i : -1;
+		int64_t x = jsonx_is(v, JSONX_INTEGER) ? v->num.i : -1;
 
 		if (x < 0 || x >= TPM_PCR_COUNT || (*mask & (1u << x)))
 			return attest_err_set(err, ATTEST_E_PARSE, AG ".pcr_set",
@@ -148,11 +134,11 @@ static int parse_pcrs(const doc_t *d, const node_t *tpm, struct tpm_pcr_values *
 	size_t i = 0;
 	int rc = ATTEST_OK;
 
-	if (!is_kind(a, JSONX_ARRAY) || a->count == 0)
+	if (!jsonx_is(a, JSONX_ARRAY) || a->count == 0)
 		return member_missing(err, "TpmInfo.PCRs", "missing or not a non-empty array");
 	for (const node_t *e = jsonx_first(d, a); e != NULL; e = jsonx_next(d, a, e), i++) {
 		const node_t *ix = jsonx_member(d, e, "Index"), *dg = jsonx_member(d, e, "Digest");
-		int64_t x = is_kind(ix, JSONX_INTEGER) ? ix->num.i : -1;
+		int64_t x = jsonx_is(ix, JSONX_INTEGER) ? ix->num.i : -1;
 		uint8_t b[48]; /* b64_decode_to's room: 3 per 4 characters, padding included */
 		size_t n = 0, sl = 0;
 		const char *s = jsonx_str(d, dg, &sl);
@@ -191,7 +177,7 @@ static int parse_tpm_info(const doc_t *d, const node_t *root, struct azure_guest
 	const node_t *tpm = jsonx_member(d, root, "TpmInfo");
 	int rc = ATTEST_OK;
 
-	if (!is_kind(tpm, JSONX_OBJECT))
+	if (!jsonx_is(tpm, JSONX_OBJECT))
 		return member_missing(err, "TpmInfo", "missing or not an object");
 	for (size_t i = 0; rc == ATTEST_OK && i < sizeof(TPM_BLOBS) / sizeof(TPM_BLOBS[0]); i++)
 		rc = get_b64(d, tpm, TPM_BLOBS[i].name, TPM_BLOBS[i].required,
@@ -216,20 +202,20 @@ static int parse_isolation(const doc_t *d, const node_t *root, struct azure_gues
 	if (iso == NULL || iso->kind == JSONX_NULL)
 		return ATTEST_OK;
 	type = jsonx_member(d, iso, "Type");
-	if (!is_kind(iso, JSONX_OBJECT) || (t = jsonx_str(d, type, &tl)) == NULL)
+	if (!jsonx_is(iso, JSONX_OBJECT) || (t = jsonx_str(d, type, &tl)) == NULL)
 		return member_missing(err, "IsolationInfo.Type", "missing or not a string");
-	if (str_is(d, type, "SevSnp"))
+	if (jsonx_str_is(d, type, "SevSnp"))
 		g->isolation = AZURE_GUEST_SEV_SNP;
-	else if (str_is(d, type, "Tdx"))
+	else if (jsonx_str_is(d, type, "Tdx"))
 		g->isolation = AZURE_GUEST_TDX;
-	else if (!str_is(d, type, "TrustedLaunch"))
+	else if (!jsonx_str_is(d, type, "TrustedLaunch"))
 		return attest_err_set(err, ATTEST_E_PARSE, AG ".isolation.type",
 				      "IsolationInfo.Type \"%.*s\" is not SevSnp, Tdx or TrustedLaunch",
 				      (int)(tl < 32 ? tl : 32), t);
 	ev = jsonx_member(d, iso, "Evidence");
 	if (ev == NULL || ev->kind == JSONX_NULL)
 		return ATTEST_OK;
-	if (!is_kind(ev, JSONX_OBJECT))
+	if (!jsonx_is(ev, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, AG ".isolation.evidence",
 				      "IsolationInfo.Evidence is not an object");
 	g->has_evidence = ev->count > 0;
@@ -277,7 +263,7 @@ static int parse_root(const doc_t *d, const node_t *root, struct azure_guest_inf
 	v = jsonx_member(d, root, "ClientPayload");
 	if (v != NULL && v->kind != JSONX_NULL && v->kind != JSONX_OBJECT)
 		return member_missing(err, "ClientPayload", "not an object");
-	if (is_kind(v, JSONX_OBJECT) && (g->client_payload = jsonx_json(d, v)) == NULL)
+	if (jsonx_is(v, JSONX_OBJECT) && (g->client_payload = jsonx_json(d, v)) == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, AG ".nomem", "out of memory");
 	if ((rc = parse_tpm_info(d, root, g, err)) != ATTEST_OK)
 		return rc;
@@ -317,7 +303,7 @@ int azure_guest_info_parse(const uint8_t *p, size_t n, struct azure_guest_info *
 		jsonx_doc_free(&d);
 		return rc;
 	}
-	if (!is_kind(&d.nodes[0], JSONX_OBJECT))
+	if (!jsonx_is(&d.nodes[0], JSONX_OBJECT))
 		rc = attest_err_set(err, ATTEST_E_PARSE, AG ".json", "%s is not a JSON object", DOC);
 	else
 		rc = parse_root(&d, &d.nodes[0], &g, err);

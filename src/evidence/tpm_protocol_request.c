@@ -74,20 +74,6 @@ static void att_free(struct tpm_att *a)
 typedef struct jsonx_doc doc_t;
 typedef struct jsonx_node node_t;
 
-static bool is_kind(const node_t *v, enum jsonx_kind kind)
-{
-	return v != NULL && v->kind == kind;
-}
-
-/* Whether v is the string want. */
-static bool str_is(const doc_t *d, const node_t *v, const char *want)
-{
-	size_t n = 0;
-	const char *s = jsonx_str(d, v, &n);
-
-	return s != NULL && n == strlen(want) && memcmp(s, want, n) == 0;
-}
-
 /*
  * A string member as a C string (caller frees; NULL when absent or not a
  * string). A NUL inside would cut it short where it is copied (rp_data into
@@ -220,9 +206,9 @@ static int aik_from(const doc_t *d, const node_t *tad, struct tpm_aik_cache *cac
 	size_t dlen = 0;
 	int rc;
 
-	if (!is_kind(jwk, JSONX_OBJECT) && is_kind(jsonx_member(d, tad, "aik_public"), JSONX_STRING))
+	if (!jsonx_is(jwk, JSONX_OBJECT) && jsonx_is(jsonx_member(d, tad, "aik_public"), JSONX_STRING))
 		rc = aik_from_public(d, tad, a, err);
-	else if (!is_kind(jwk, JSONX_OBJECT))
+	else if (!jsonx_is(jwk, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"aik_pub\" (JWK) is missing");
 	else
 		rc = jwk_key_cached(cache, d, jwk, &a->aik, &a->aik_pool, a->aik_hash, &a->aik_hash_set,
@@ -247,7 +233,7 @@ static int bank_of(const doc_t *d, const node_t *bank)
 {
 	const node_t *alg = jsonx_member(d, bank, "algorithm");
 
-	if (!is_kind(alg, JSONX_INTEGER) || alg->num.i < 0 || alg->num.i > 0xFFFF)
+	if (!jsonx_is(alg, JSONX_INTEGER) || alg->num.i < 0 || alg->num.i > 0xFFFF)
 		return -1;
 	return tpm_bank_from_alg((uint16_t)alg->num.i);
 }
@@ -263,7 +249,7 @@ static int pcr_from(const doc_t *d, const node_t *val, enum tpm_bank b, struct t
 	size_t sl = 0, dl = 0;
 	const char *s = jsonx_str(d, jsonx_member(d, val, "digest"), &sl);
 
-	if (!is_kind(idx, JSONX_INTEGER) || idx->num.i < 0 || idx->num.i > UINT32_MAX || s == NULL ||
+	if (!jsonx_is(idx, JSONX_INTEGER) || idx->num.i < 0 || idx->num.i > UINT32_MAX || s == NULL ||
 	    b64_decode_to(s, sl, dg, sizeof(dg), &dl) != ATTEST_OK)
 		return PCR_MALFORMED;
 	return tpm_pcr_set(pcrs, b, (unsigned)idx->num.i, dg, dl, err);
@@ -275,13 +261,13 @@ static int pcrs_from(const doc_t *d, const node_t *arr, struct tpm_pcr_values *p
 	size_t i = 0, j;
 
 	memset(pcrs, 0, sizeof(*pcrs));
-	if (!is_kind(arr, JSONX_ARRAY))
+	if (!jsonx_is(arr, JSONX_ARRAY))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "\"pcrs\" is missing");
 	for (const node_t *bank = jsonx_first(d, arr); bank != NULL; bank = jsonx_next(d, arr, bank), i++) {
 		int b = bank_of(d, bank);
 		const node_t *values = jsonx_member(d, bank, "values");
 
-		if (b < 0 || !is_kind(values, JSONX_ARRAY))
+		if (b < 0 || !jsonx_is(values, JSONX_ARRAY))
 			return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.pcrs",
 					      "pcrs[%zu] names no supported algorithm or has no values", i);
 		j = 0;
@@ -370,10 +356,10 @@ static int att_from_v2(const doc_t *d, const node_t *o, struct tpm_aik_cache *ca
 	    (rc = b64_member(d, o, "quote", true, &a->quote, &a->quote_len, err)) ||
 	    (rc = b64_member(d, o, "signature", true, &a->sig, &a->sig_len, err)))
 		return rc;
-	if (!is_kind(logs, JSONX_ARRAY))
+	if (!jsonx_is(logs, JSONX_ARRAY))
 		return ATTEST_OK;
 	for (const node_t *l = jsonx_first(d, logs); l != NULL; l = jsonx_next(d, logs, l)) {
-		if (!str_is(d, jsonx_member(d, l, "type"), "TCG"))
+		if (!jsonx_str_is(d, jsonx_member(d, l, "type"), "TCG"))
 			continue; /* IMA and other log types are not replayed here */
 		if ((rc = add_log(a, d, l, "log", err)) != ATTEST_OK)
 			return rc;
@@ -599,7 +585,7 @@ static int check_other_keys(const doc_t *d, const node_t *keys, EVP_PKEY *aik, s
 	size_t i = 0;
 	int rc;
 
-	if (!is_kind(keys, JSONX_ARRAY))
+	if (!jsonx_is(keys, JSONX_ARRAY))
 		return ATTEST_OK;
 	if (keys->count > MAX_OTHER_KEYS)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.other_keys", "too many other_keys");
@@ -671,7 +657,7 @@ static int custom_claims(const doc_t *d, const node_t *arr, struct claim_set *ou
 
 	if (arr == NULL)
 		return ATTEST_OK;
-	if (!is_kind(arr, JSONX_ARRAY) || arr->count > MAX_CUSTOM_CLAIMS)
+	if (!jsonx_is(arr, JSONX_ARRAY) || arr->count > MAX_CUSTOM_CLAIMS)
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.custom_claims",
 				      "custom_claims must be an array of at most %d claims", MAX_CUSTOM_CLAIMS);
 	for (const node_t *c = jsonx_first(d, arr); c != NULL; c = jsonx_next(d, arr, c), i++)
@@ -801,9 +787,9 @@ static int read_envelope(const struct tpm_proto_msg *m, struct req *r, struct at
 			      "attestation request", err)) != ATTEST_OK)
 		return rc;
 	r->data = jsonx_member(&r->pd, r->pd.nodes, "att_data");
-	r->vbs = str_is(&r->pd, jsonx_member(&r->pd, r->pd.nodes, "att_type"), "vbs");
-	if (!is_kind(r->data, JSONX_OBJECT) ||
-	    (!r->vbs && !str_is(&r->pd, jsonx_member(&r->pd, r->pd.nodes, "att_type"), "basic")))
+	r->vbs = jsonx_str_is(&r->pd, jsonx_member(&r->pd, r->pd.nodes, "att_type"), "vbs");
+	if (!jsonx_is(r->data, JSONX_OBJECT) ||
+	    (!r->vbs && !jsonx_str_is(&r->pd, jsonx_member(&r->pd, r->pd.nodes, "att_type"), "basic")))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.att_type",
 				      "att_type must be \"basic\" or \"vbs\" with an att_data object");
 	if (!r->vbs)
@@ -811,7 +797,7 @@ static int read_envelope(const struct tpm_proto_msg *m, struct req *r, struct at
 	if ((rc = b64_member(&r->pd, r->data, "vsm_report", true, &r->vsm, &r->vsm_len, err)) != ATTEST_OK)
 		return rc;
 	rs = jsonx_member(&r->pd, r->data, "report_signed");
-	if (!is_kind(rs, JSONX_OBJECT))
+	if (!jsonx_is(rs, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.report_signed", "report_signed is not an object");
 	/* EnclaveData hashes report_signed exactly as sent: its text, byte for byte. */
 	r->rs_text = jsonx_text(&r->pd, rs, &r->rs_len);
@@ -843,7 +829,7 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 	int rc, seen;
 
 	r->jwk = r->version == 1 ? jsonx_member(&r->pd, r->data, "attest_key") : jsonx_member(&r->pd, rk, "jwk");
-	if (!is_kind(r->jwk, JSONX_OBJECT))
+	if (!jsonx_is(r->jwk, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "the request key (%s) is missing",
 				      r->version == 1 ? "attest_key" : "request_key.jwk");
 	/* Proof of possession: the key the request names signed it (no kid). */
@@ -871,7 +857,7 @@ static int read_attestations(struct req *r, struct tpm_aik_cache *cache, struct 
 	const node_t *tad = jsonx_member(d, r->data, "tpm_att_data");
 	int rc;
 
-	if (!is_kind(tad, JSONX_OBJECT))
+	if (!jsonx_is(tad, JSONX_OBJECT))
 		return attest_err_set(err, ATTEST_E_PARSE, "tpm.proto.missing", "tpm_att_data is missing");
 	if (r->version == 2) {
 		const node_t *boot = jsonx_member(d, tad, "boot_attestation");
@@ -879,7 +865,7 @@ static int read_attestations(struct req *r, struct tpm_aik_cache *cache, struct 
 		rc = att_from_v2(d, jsonx_member(d, tad, "current_attestation"), cache, &r->cur, err);
 		if (rc != ATTEST_OK)
 			return rc;
-		if (is_kind(boot, JSONX_OBJECT)) {
+		if (jsonx_is(boot, JSONX_OBJECT)) {
 			r->has_boot = true;
 			return att_from_v2(d, boot, cache, &r->boot, err);
 		}

@@ -208,10 +208,37 @@ static void values_convert_to_jansson(void **state)
 	jsonx_doc_free(&d);
 }
 
+/* jsonx_is and jsonx_str_is: kinds, and strings equal byte for byte (escaped, NUL inside, not a string,
+ * NULL). */
+static void kinds_and_string_equality_are_exact(void **state)
+{
+	static const char text[] = "{\"t\": \"SevSnp\", \"e\": \"Sev\\u0053np\", \"z\": \"SevSnp\\u0000x\","
+				   " \"n\": 7, \"p\": \"SevSn\"}";
+	struct jsonx_doc d;
+	const struct jsonx_node *root;
+
+	(void)state;
+	assert_int_equal(index_of(text, &d), ATTEST_OK);
+	root = &d.nodes[0];
+	assert_true(jsonx_is(root, JSONX_OBJECT));
+	assert_false(jsonx_is(root, JSONX_ARRAY));
+	assert_false(jsonx_is(NULL, JSONX_NULL));
+	assert_true(jsonx_is(jsonx_member(&d, root, "n"), JSONX_INTEGER));
+	assert_true(jsonx_str_is(&d, jsonx_member(&d, root, "t"), "SevSnp"));
+	assert_true(jsonx_str_is(&d, jsonx_member(&d, root, "e"), "SevSnp"));  /* decoded escapes */
+	assert_false(jsonx_str_is(&d, jsonx_member(&d, root, "z"), "SevSnp")); /* a NUL and more after it */
+	assert_false(jsonx_str_is(&d, jsonx_member(&d, root, "p"), "SevSnp")); /* a prefix */
+	assert_false(jsonx_str_is(&d, jsonx_member(&d, root, "t"), "SevSn"));
+	assert_false(jsonx_str_is(&d, jsonx_member(&d, root, "n"), "7")); /* not a string */
+	assert_false(jsonx_str_is(&d, NULL, "SevSnp"));
+	jsonx_doc_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(members_strings_and_numbers_come_back_as_sent),
+	    cmocka_unit_test(kinds_and_string_equality_are_exact),
 	    cmocka_unit_test(nested_values_keep_their_exact_text),
 	    cmocka_unit_test(arrays_and_objects_iterate_in_order),
 	    cmocka_unit_test(duplicate_keys_are_refused_in_objects_of_every_size),
