@@ -346,6 +346,18 @@ static inline void jw_done(struct jw *w, char *end)
  * Before a fixed-size copy of n bytes at o: true when it is within the
  * piece's bound; else the text is refused and the piece goes no further.
  */
+/* One character; false when the text is refused. */
+static inline bool jw_char(struct jw *w, char c)
+{
+	char *o = jw_room(w, 1);
+
+	if (o == NULL)
+		return false;
+	*o++ = c;
+	jw_done(w, o);
+	return true;
+}
+
 static inline bool jw_fits(struct jw *w, const char *o, size_t n)
 {
 	if (o + n <= w->room_end)
@@ -436,12 +448,10 @@ static char *put_str(char *o, const char *s, size_t len)
 /* Printable ASCII of a byte string (NULs and controls dropped), quoted; written in chunks. */
 static void jw_ascii(struct jw *w, const uint8_t *p, size_t n)
 {
-	char *o = jw_room(w, 1);
+	char *o;
 
-	if (o == NULL)
+	if (!jw_char(w, '"'))
 		return;
-	*o++ = '"';
-	jw_done(w, o);
 	while (n > 0) {
 		size_t k = n < JW_TEXT_CHUNK ? n : JW_TEXT_CHUNK;
 
@@ -458,19 +468,16 @@ static void jw_ascii(struct jw *w, const uint8_t *p, size_t n)
 		p += k;
 		n -= k;
 	}
-	if ((o = jw_room(w, 1)) != NULL)
-		*o++ = '"', jw_done(w, o);
+	jw_char(w, '"');
 }
 
 /* UTF-16LE text up to its NUL, non-ASCII shown as '?', quoted; written in chunks. */
 static void jw_utf16(struct jw *w, const uint8_t *p, size_t n)
 {
-	char *o = jw_room(w, 1);
+	char *o;
 
-	if (o == NULL)
+	if (!jw_char(w, '"'))
 		return;
-	*o++ = '"';
-	jw_done(w, o);
 	n &= ~(size_t)1; /* a last odd byte is half a code unit */
 	while (n > 0) {
 		size_t k = n < JW_TEXT_CHUNK ? n : JW_TEXT_CHUNK;
@@ -495,8 +502,7 @@ static void jw_utf16(struct jw *w, const uint8_t *p, size_t n)
 		p += k;
 		n -= k;
 	}
-	if ((o = jw_room(w, 1)) != NULL)
-		*o++ = '"', jw_done(w, o);
+	jw_char(w, '"');
 }
 
 /* 8-4-4-4-12 text of a GUID as stored (first three fields little-endian), quoted: 38 bytes. */
@@ -622,13 +628,11 @@ static char *put_int64(char *o, int64_t v)
  */
 static void sipa_utf16_value(struct jw *w, const uint8_t *p, size_t n)
 {
-	char *o = jw_room(w, 1);
+	char *o;
 	bool end = false;
 
-	if (o == NULL)
+	if (!jw_char(w, '"'))
 		return;
-	*o++ = '"';
-	jw_done(w, o);
 	n &= ~(size_t)1; /* a last odd byte is half a unit */
 	while (n > 0 && !end) {
 		size_t k = n < JW_TEXT_CHUNK ? n : JW_TEXT_CHUNK;
@@ -663,19 +667,16 @@ static void sipa_utf16_value(struct jw *w, const uint8_t *p, size_t n)
 		p += k;
 		n -= k;
 	}
-	if ((o = jw_room(w, 1)) != NULL)
-		*o++ = '"', jw_done(w, o);
+	jw_char(w, '"');
 }
 
 /* The whole leaf's hex (not cut: the leaf is its own record), quoted, in pieces. */
 static void sipa_hex_value(struct jw *w, const uint8_t *p, size_t n)
 {
-	char *o = jw_room(w, 1);
+	char *o;
 
-	if (o == NULL)
+	if (!jw_char(w, '"'))
 		return;
-	*o++ = '"';
-	jw_done(w, o);
 	while (n > 0) {
 		size_t k = n < JW_TEXT_CHUNK ? n : JW_TEXT_CHUNK;
 
@@ -685,8 +686,7 @@ static void sipa_hex_value(struct jw *w, const uint8_t *p, size_t n)
 		p += k;
 		n -= k;
 	}
-	if ((o = jw_room(w, 1)) != NULL)
-		*o++ = '"', jw_done(w, o);
+	jw_char(w, '"');
 }
 
 /* One leaf: what json_dumps writes for sipa_leaf_json (sipa.c states its rules). */
@@ -720,8 +720,7 @@ static void sipa_leaf_text(struct jw *w, uint32_t type, const uint8_t *data, uin
 		sipa_utf16_value(w, data, len);
 	else
 		sipa_hex_value(w, data, len);
-	if ((o = jw_room(w, 1)) != NULL)
-		*o++ = '}', jw_done(w, o);
+	jw_char(w, '}');
 }
 
 struct sipa_text {
@@ -827,16 +826,14 @@ static void processed_data_write(struct jw *w, const struct tcg_event *ev)
 			return;
 		jw_done(w, PUT_LIT(o, "{\"String\":"));
 		jw_ascii(w, ev->data, ev->data_len);
-		if ((o = jw_room(w, 1)) != NULL)
-			*o++ = '}', jw_done(w, o);
+		jw_char(w, '}');
 		return;
 	case EV_S_CRTM_VERSION:
 		if ((o = jw_room(w, LIT_LEN("{\"Version\":"))) == NULL)
 			return;
 		jw_done(w, PUT_LIT(o, "{\"Version\":"));
 		jw_utf16(w, ev->data, ev->data_len);
-		if ((o = jw_room(w, 1)) != NULL)
-			*o++ = '}', jw_done(w, o);
+		jw_char(w, '}');
 		return;
 	case EV_EVENT_TAG:
 		if (sipa_events_write(w, ev))
@@ -1024,13 +1021,12 @@ char *tcg_events_json(const struct tcg_log *log, bool only_verified)
 
 		if (only_verified && !ev->verified)
 			continue;
-		if (!first && (o = jw_room(w, 1)) != NULL)
-			*o++ = ',', jw_done(w, o);
+		if (!first)
+			jw_char(w, ',');
 		first = false;
 		event_head_write(w, ev);
 		processed_data_write(w, ev);
-		if ((o = jw_room(w, 1)) != NULL)
-			*o++ = '}', jw_done(w, o);
+		jw_char(w, '}');
 	}
 	if ((o = jw_room(w, 2)) != NULL)
 		jw_done(w, PUT_LIT(o, "]}"));
