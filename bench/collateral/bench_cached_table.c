@@ -15,6 +15,7 @@
 #include "collateral/cached.h"
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
+#include "bench_time.h"
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -60,20 +61,6 @@ static void fmspc_of(uint32_t k, uint8_t f[6])
 {
 	f[0] = 0x00, f[1] = 0xa0, f[2] = (uint8_t)(k >> 24), f[3] = (uint8_t)(k >> 16),
 	f[4] = (uint8_t)(k >> 8), f[5] = (uint8_t)k;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Median of n samples (sorts them): the machine is shared, a mean would follow the noise. */
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int lookup(struct collateral_source *c, uint32_t k)
@@ -176,9 +163,9 @@ int main(int argc, char **argv)
 	    "bench_cached_table (%d entries, the default bound; in-memory upstream; median of %d rounds)\n",
 	    TABLE, rounds);
 	printf("  floor: ECDSA P-256 signature check            %10.0f ns\n", fl);
-	printf("  hit on a full table (key, find, copy out)     %10.0f ns\n", median(hit, rounds));
-	printf("  miss on a full table (fetch, store, evict)    %10.0f ns\n", median(miss, rounds));
-	printf("  refresh pass, nothing due (one walk)          %10.1f us\n", median(walk, rounds));
+	printf("  hit on a full table (key, find, copy out)     %10.0f ns\n", bench_median(hit, rounds));
+	printf("  miss on a full table (fetch, store, evict)    %10.0f ns\n", bench_median(miss, rounds));
+	printf("  refresh pass, nothing due (one walk)          %10.1f us\n", bench_median(walk, rounds));
 	printf("  entries held: %zu\n", cached_source_count(c));
 	collateral_source_free(c);
 	free(c);

@@ -20,33 +20,13 @@
 #include "evidence/tcg_log.h"
 #include "test_tpm_lib.h"
 #include "testutil.h"
+#include "bench_time.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_us(uint64_t *ns, int n)
-{
-	qsort(ns, (size_t)n, sizeof(*ns), cmp_u64);
-	return (double)ns[n / 2] / 1000.0;
-}
 
 /* Defeats dead-store elimination of the floors' outputs. */
 static volatile unsigned sink;
@@ -110,14 +90,14 @@ static void real_log(int iters)
 	src = tcg_events_json(log, true);
 	len = strlen(src);
 	for (int i = 0; i < iters; i++) {
-		uint64_t t0 = cpu_ns(), t1, t2;
+		uint64_t t0 = bench_cpu_ns(), t1, t2;
 
 		for (int k = 0; k < BATCH; k++) {
 			text = tcg_events_json(log, true);
 			sink += (unsigned char)text[len / 2];
 			free(text);
 		}
-		t1 = cpu_ns();
+		t1 = bench_cpu_ns();
 		for (int k = 0; k < BATCH; k++) {
 			char *b = malloc(len + 1);
 
@@ -125,11 +105,11 @@ static void real_log(int iters)
 			sink += (unsigned char)b[len / 2];
 			free(b);
 		}
-		t2 = cpu_ns();
+		t2 = bench_cpu_ns();
 		t_ev[i] = (t1 - t0) / BATCH, t_cp[i] = (t2 - t1) / BATCH;
 	}
 	{
-		double ev = median_us(t_ev, iters), cp = median_us(t_cp, iters);
+		double ev = bench_median_us(t_ev, iters), cp = bench_median_us(t_cp, iters);
 
 		printf(
 		    "  real Windows log (GCP WBCL, %zu events, verified), events text (%zu bytes) %8.2f us\n",
@@ -189,50 +169,51 @@ int main(int argc, char **argv)
 		char *copy;
 
 		/* each sample times BATCH back-to-back calls: the clock is a system call worth ~0.5 us */
-		t0 = cpu_ns();
+		t0 = bench_cpu_ns();
 		for (int k = 0; k < BATCH; k++) {
 			text = tcg_events_json(log, true);
 			sink += (unsigned char)text[len / 2];
 			free(text);
 		}
-		t1 = cpu_ns();
+		t1 = bench_cpu_ns();
 		for (int k = 0; k < BATCH; k++) {
 			copy = malloc(len + 1);
 			memcpy(copy, hexout, len + 1);
 			sink += (unsigned char)copy[len / 2];
 			free(copy);
 		}
-		t2 = cpu_ns();
+		t2 = bench_cpu_ns();
 		for (int k = 0; k < BATCH; k++) {
 			tcg_text_hex(hexout, hexin, hlen, true);
 			sink += (unsigned char)hexout[k];
 		}
-		t3 = cpu_ns();
+		t3 = bench_cpu_ns();
 		for (int k = 0; k < BATCH; k++) {
 			hex_naive(hexin, hlen, hexout);
 			sink += (unsigned char)hexout[k];
 		}
-		t_naive[i] = (cpu_ns() - t3) / BATCH;
+		t_naive[i] = (bench_cpu_ns() - t3) / BATCH;
 		text = tcg_events_json(log, true);
-		t4 = cpu_ns();
+		t4 = bench_cpu_ns();
 		for (int k = 0; k < BATCH; k++) {
 			json_t *js = json_stringn_nocheck(text, strlen(text));
 
 			json_decref(js);
 		}
-		t5 = cpu_ns();
+		t5 = bench_cpu_ns();
 		free(text);
 		for (int k = 0; k < BATCH; k++) {
 			text = tcg_pcrs_json(&pcrs);
 			free(text);
 		}
 		t_ev[i] = (t1 - t0) / BATCH, t_cp[i] = (t2 - t1) / BATCH, t_hex[i] = (t3 - t2) / BATCH;
-		t_claim[i] = (t5 - t4) / BATCH, t_pcr[i] = (cpu_ns() - t5) / BATCH;
+		t_claim[i] = (t5 - t4) / BATCH, t_pcr[i] = (bench_cpu_ns() - t5) / BATCH;
 	}
 	printf("bench_tcg_text: claim texts of the synthetic %zu-event log (%d runs, median CPU time)\n",
 	       log->n_events, iters);
 	{
-		double ev = median_us(t_ev, iters), cp = median_us(t_cp, iters), hx = median_us(t_hex, iters);
+		double ev = bench_median_us(t_ev, iters), cp = bench_median_us(t_cp, iters),
+		       hx = bench_median_us(t_hex, iters);
 
 		printf("  events text (verified events, %zu bytes)        %8.2f us\n", len, ev);
 		printf("  floor: memcpy of %zu bytes into a new allocation %8.2f us -> ratio %.2fx\n", len,
@@ -240,11 +221,11 @@ int main(int argc, char **argv)
 		printf("  floor: hex of the %zu bytes it shows as hex        %8.2f us -> ratio %.2fx\n", hlen,
 		       hx, ev / hx);
 		printf("  (the same hex a byte at a time from a digit table: %.2f us)\n",
-		       median_us(t_naive, iters));
+		       bench_median_us(t_naive, iters));
 		printf("  pcrs text (%zu bytes)                            %8.2f us\n", plen,
-		       median_us(t_pcr, iters));
+		       bench_median_us(t_pcr, iters));
 		printf("  the caller's copy into a claim (strlen + json_stringn_nocheck) %8.2f us\n",
-		       median_us(t_claim, iters));
+		       bench_median_us(t_claim, iters));
 	}
 	real_log(iters);
 	free(hexin);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "bench_time.h"
 
 /*
  * attestd's clock (server.h) is defined beside its main (main.c), which a
@@ -39,20 +40,6 @@ __attribute__((weak)) int64_t srv_now(const struct srv *srv)
 
 #define BATCH 200000
 #define PUTS  20000
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Median of n samples (sorts them): the machine is shared, a mean would follow the noise. */
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Provider i's name: 11..41 characters, as tenant names are. */
 static void provider_of(unsigned i, char out[64])
@@ -205,10 +192,10 @@ int main(int argc, char **argv)
 	printf("bench_policy_views (%d views, full; %zu-byte policy; median of %d rounds)\n",
 	       PIPELINE_POLICY_VIEWS, strlen(policy), rounds);
 	printf("  floor: ECDSA P-256 signature check            %10.0f ns\n", fl);
-	printf("  hit on a full table, name < 31 characters    %10.0f ns\n", median(hit, rounds));
-	printf("  hit on a full table, name of 31-63 characters %10.0f ns\n", median(hitl, rounds));
-	printf("  (a long name's key, its SHA-256, once a request %10.0f ns)\n", median(nm, rounds));
-	printf("  store of a new view into a full table         %10.0f ns\n", median(put, rounds));
+	printf("  hit on a full table, name < 31 characters    %10.0f ns\n", bench_median(hit, rounds));
+	printf("  hit on a full table, name of 31-63 characters %10.0f ns\n", bench_median(hitl, rounds));
+	printf("  (a long name's key, its SHA-256, once a request %10.0f ns)\n", bench_median(nm, rounds));
+	printf("  store of a new view into a full table         %10.0f ns\n", bench_median(put, rounds));
 	pipeline_policy_views_free(v);
 	free(policy);
 	free(hit);
