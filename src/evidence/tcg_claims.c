@@ -342,10 +342,6 @@ static inline void jw_done(struct jw *w, char *end)
 	w->b.len = (size_t)(end - (char *)w->b.p);
 }
 
-/*
- * Before a fixed-size copy of n bytes at o: true when it is within the
- * piece's bound; else the text is refused and the piece goes no further.
- */
 /* One character; false when the text is refused. */
 static inline bool jw_char(struct jw *w, char c)
 {
@@ -358,6 +354,10 @@ static inline bool jw_char(struct jw *w, char c)
 	return true;
 }
 
+/*
+ * Before a fixed-size copy of n bytes at o: true when it is within the
+ * piece's bound; else the text is refused and the piece goes no further.
+ */
 static inline bool jw_fits(struct jw *w, const char *o, size_t n)
 {
 	if (o + n <= w->room_end)

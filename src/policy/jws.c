@@ -144,7 +144,8 @@ static int parse_payload(const struct jws *j, unsigned flags, struct policy_jws 
 		pj->text[n] = '\0';
 		pj->text_len = n;
 		/* §3.8: the hash is over the AttestationPolicy string exactly as carried. */
-		policy_hash_b64(pj->policy_b64, strlen(pj->policy_b64), pj->hash);
+		if (policy_hash_b64(pj->policy_b64, strlen(pj->policy_b64), pj->hash) != ATTEST_OK)
+			rc = attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "cannot hash the policy");
 	}
 	free(text);
 	json_decref(p);
@@ -174,7 +175,10 @@ int policy_jws_parse(const char *body, size_t len, unsigned flags, struct policy
 
 	if (pj == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "out of memory");
-	policy_token_hash(body, len, pj->token_hash);
+	if (policy_token_hash(body, len, pj->token_hash) != ATTEST_OK) {
+		free(pj);
+		return attest_err_set(err, ATTEST_E_NOMEM, "policy.nomem", "cannot hash the policy token");
+	}
 	while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' ' || body[n - 1] == '\t'))
 		n--; /* a trailing newline from a file or a shell is not part of the token */
 	attest_err_clear(&in);
