@@ -703,6 +703,12 @@ static int enckey_verify(struct agv *v, struct attest_err *err)
 
 /* ---- claims (§2.6) ------------------------------------------------------------ */
 
+/* A claim whose name is a string literal, issued by the service: the set borrows the name (no copy). */
+static int claim_lit(struct claim_set *out, const char *literal, json_t *value)
+{
+	return claim_set_add_borrowed(out, literal, CLAIM_ISSUER_SERVICE, value);
+}
+
 static json_t *attested_pcrs(uint32_t mask)
 {
 	json_t *a = json_array();
@@ -739,17 +745,17 @@ static int windows_claims(const struct tcg_boot_state *st, struct claim_set *out
 	const bool dbg = st->boot_debugging || st->kernel_debug || st->hypervisor_debug;
 	int rc = ATTEST_OK;
 
-	rc |= claim_set_add_bool(out, "x-ms-azurevm-bootdebug-enabled", st->boot_debugging);
-	rc |= claim_set_add_bool(out, "x-ms-azurevm-kerneldebug-enabled", st->kernel_debug);
-	rc |= claim_set_add_bool(out, "x-ms-azurevm-hypervisordebug-enabled", st->hypervisor_debug);
-	rc |= claim_set_add_bool(out, "x-ms-azurevm-debuggersdisabled", !dbg);
-	rc |= claim_set_add_bool(out, "x-ms-azurevm-testsigning-enabled", st->test_signing);
-	rc |= claim_set_add_bool(out, "x-ms-azurevm-flightsigning-enabled", st->flight_signing);
-	rc |= claim_set_add_bool(out, "x-ms-azurevm-signingdisabled",
-				 !st->test_signing && !st->flight_signing && st->code_integrity != 0);
-	rc |= claim_set_add_bool(out, "x-ms-azurevm-elam-enabled", st->elam);
-	rc |= claim_set_add_int(out, "x-ms-azurevm-hvci-policy",
-				st->hvci_seen ? (int64_t)(st->hvci_policy & INT64_MAX) : 0);
+	rc |= claim_lit(out, "x-ms-azurevm-bootdebug-enabled", json_boolean(st->boot_debugging));
+	rc |= claim_lit(out, "x-ms-azurevm-kerneldebug-enabled", json_boolean(st->kernel_debug));
+	rc |= claim_lit(out, "x-ms-azurevm-hypervisordebug-enabled", json_boolean(st->hypervisor_debug));
+	rc |= claim_lit(out, "x-ms-azurevm-debuggersdisabled", json_boolean(!dbg));
+	rc |= claim_lit(out, "x-ms-azurevm-testsigning-enabled", json_boolean(st->test_signing));
+	rc |= claim_lit(out, "x-ms-azurevm-flightsigning-enabled", json_boolean(st->flight_signing));
+	rc |= claim_lit(out, "x-ms-azurevm-signingdisabled",
+			json_boolean(!st->test_signing && !st->flight_signing && st->code_integrity != 0));
+	rc |= claim_lit(out, "x-ms-azurevm-elam-enabled", json_boolean(st->elam));
+	rc |= claim_lit(out, "x-ms-azurevm-hvci-policy",
+			json_integer(st->hvci_seen ? (int64_t)(st->hvci_policy & INT64_MAX) : 0));
 	return rc;
 }
 
@@ -769,11 +775,11 @@ static int secure_boot_var_claims(const struct tcg_boot_state *st, struct claim_
 	if (!st->pcr7_verified)
 		return ATTEST_OK;
 	if (!st->sb_db.sound)
-		rc |= claim_set_add_bool(out, "x-ms-azurevm-dbvalidated", false);
+		rc |= claim_lit(out, "x-ms-azurevm-dbvalidated", json_boolean(false));
 	if (!st->sb_dbx.sound)
-		rc |= claim_set_add_bool(out, "x-ms-azurevm-dbxvalidated", false);
+		rc |= claim_lit(out, "x-ms-azurevm-dbxvalidated", json_boolean(false));
 	if (!st->sb_pk.sound || !st->sb_kek.sound || !st->sb_db.sound)
-		rc |= claim_set_add_bool(out, "x-ms-azurevm-default-securebootkeysvalidated", false);
+		rc |= claim_lit(out, "x-ms-azurevm-default-securebootkeysvalidated", json_boolean(false));
 	return rc;
 }
 
@@ -785,7 +791,7 @@ static int boot_claims(const struct agv *v, struct claim_set *out, struct attest
 
 	if (rc != ATTEST_OK)
 		return rc;
-	rc = claim_set_add_bool(out, "secureboot", st.secure_boot == 1);
+	rc = claim_lit(out, "secureboot", json_boolean(st.secure_boot == 1));
 	if (rc == ATTEST_OK && st.windows)
 		rc = windows_claims(&st, out);
 	if (rc == ATTEST_OK)
@@ -798,30 +804,32 @@ static int add_claims(const struct agv *v, struct claim_set *out, struct attest_
 {
 	const json_t *cfg = v->hcl_runtime ? json_object_get(v->hcl_runtime, "vm-configuration") : NULL;
 	const json_t *vmid = json_object_get(cfg, "vmUniqueId");
-	int rc = claim_set_add_str(out, "x-ms-attestation-type", "azurevm");
+	int rc = claim_lit(out, "x-ms-attestation-type", json_string("azurevm"));
 
 	if (rc == ATTEST_OK)
-		rc = claim_set_add_str(out, "x-ms-azurevm-attestation-protocol-ver", v->g.protocol_version);
+		rc = claim_lit(out, "x-ms-azurevm-attestation-protocol-ver",
+			       json_string(v->g.protocol_version));
 	if (rc == ATTEST_OK)
-		rc = claim_set_add(out, "x-ms-azurevm-attested-pcrs", attested_pcrs(v->g.pcr_set));
+		rc = claim_lit(out, "x-ms-azurevm-attested-pcrs", attested_pcrs(v->g.pcr_set));
 	if (rc == ATTEST_OK)
-		rc = claim_set_add_bool(out, "x-ms-azurevm-is-windows", strcmp(v->g.os_type, "Windows") == 0);
+		rc = claim_lit(out, "x-ms-azurevm-is-windows",
+			       json_boolean(strcmp(v->g.os_type, "Windows") == 0));
 	if (rc == ATTEST_OK)
-		rc = claim_set_add_str(out, "x-ms-azurevm-ostype", v->g.os_type);
+		rc = claim_lit(out, "x-ms-azurevm-ostype", json_string(v->g.os_type));
 	if (rc == ATTEST_OK)
-		rc = claim_set_add_str(out, "x-ms-azurevm-osdistro", v->g.os_distro);
+		rc = claim_lit(out, "x-ms-azurevm-osdistro", json_string(v->g.os_distro));
 	if (rc == ATTEST_OK)
-		rc = claim_set_add_str(out, "x-ms-azurevm-osbuild", v->g.os_build);
+		rc = claim_lit(out, "x-ms-azurevm-osbuild", json_string(v->g.os_build));
 	if (rc == ATTEST_OK)
-		rc = claim_set_add_int(out, "x-ms-azurevm-osversion-major", v->g.os_major);
+		rc = claim_lit(out, "x-ms-azurevm-osversion-major", json_integer(v->g.os_major));
 	if (rc == ATTEST_OK)
-		rc = claim_set_add_int(out, "x-ms-azurevm-osversion-minor", v->g.os_minor);
+		rc = claim_lit(out, "x-ms-azurevm-osversion-minor", json_integer(v->g.os_minor));
 	if (rc == ATTEST_OK && json_is_string(vmid))
-		rc = claim_set_add_str(out, "x-ms-azurevm-vmid", json_string_value(vmid));
+		rc = claim_lit(out, "x-ms-azurevm-vmid", json_string(json_string_value(vmid)));
 	if (rc == ATTEST_OK)
-		rc = claim_set_add(out, "x-ms-runtime", runtime_claim(v));
+		rc = claim_lit(out, "x-ms-runtime", runtime_claim(v));
 	if (rc == ATTEST_OK && v->tee != NULL)
-		rc = claim_set_add(out, "x-ms-isolation-tee", claim_set_to_json(v->tee));
+		rc = claim_lit(out, "x-ms-isolation-tee", claim_set_to_json(v->tee));
 	if (rc != ATTEST_OK)
 		return attest_err_set(err, rc, AG ".claims", "cannot add the Azure guest claims");
 	return boot_claims(v, out, err);
