@@ -297,8 +297,7 @@ int azure_guest_info_parse(const uint8_t *p, size_t n, struct azure_guest_info *
 	if (p == NULL || n == 0 || n > AZURE_GUEST_MAX_JSON)
 		return attest_err_set(err, ATTEST_E_PARSE, AG ".json", "%s is empty or larger than %u bytes",
 				      DOC, AZURE_GUEST_MAX_JSON);
-	/* Read from an index of the text (no copy of its long base64 strings); every member is decoded into
-	 * g. */
+	/* Read from an index of the text (no copy of its long base64 strings), each member decoded into g. */
 	if ((rc = jsonx_index((const char *)p, n, &d, AG ".json", DOC, err)) != ATTEST_OK) {
 		jsonx_doc_free(&d);
 		return rc;
