@@ -16,6 +16,7 @@
 #include "collateral/collateral.h"
 #include "crypto/crypto.h"
 #include "bench_time.h"
+#include "ecdsa_floor.h"
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -109,28 +110,6 @@ static double walk_us(struct collateral_source *c)
 	return (double)(time_mono_ns() - t0) / 100 / 1000.0;
 }
 
-/* The floor: one ECDSA P-256 signature check over an item's size. */
-static double floor_ns(void)
-{
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	uint8_t sig[128];
-	size_t sl = sizeof(sig);
-	uint64_t t0;
-	double t = -1;
-
-	if (k && m && EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, k) == 1 &&
-	    EVP_DigestSign(m, sig, &sl, (const uint8_t *)ITEM, sizeof(ITEM) - 1) == 1) {
-		t0 = time_mono_ns();
-		for (int i = 0; i < 2000; i++)
-			ecdsa_verify_der(k, HASH_SHA256, ITEM, sizeof(ITEM) - 1, sig, sl, "bench", NULL);
-		t = (double)(time_mono_ns() - t0) / 2000;
-	}
-	EVP_MD_CTX_free(m);
-	EVP_PKEY_free(k);
-	return t;
-}
-
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 15;
@@ -150,7 +129,7 @@ int main(int argc, char **argv)
 		return 1;
 	for (uint32_t k = 0; k < TABLE; k++)
 		lookup(c, k);
-	fl = floor_ns();
+	fl = bench_ecdsa_p256_verify_ns(ITEM, sizeof(ITEM) - 1, 2000);
 	for (int r = 0; r < rounds; r++) {
 		/* the misses leave the table full of other keys: the hits are taken first, on 0..TABLE-1 */
 		hit[r] = hits_ns(c, &seed);

@@ -24,6 +24,7 @@
 
 #include "crypto/crypto.h"
 #include "bench_time.h"
+#include "ecdsa_floor.h"
 
 /*
  * attestd's clock (server.h) is defined beside its main (main.c), which a
@@ -118,28 +119,6 @@ static double puts_ns(struct pipeline_policy_views *v, const char *policy, uint6
 	return (double)(time_mono_ns() - t0) / PUTS;
 }
 
-/* The floor: one ECDSA P-256 signature check. */
-static double floor_ns(const char *msg)
-{
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	uint8_t sig[128];
-	size_t sl = sizeof(sig);
-	uint64_t t0;
-	double t = -1;
-
-	if (k && m && EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, k) == 1 &&
-	    EVP_DigestSign(m, sig, &sl, (const uint8_t *)msg, strlen(msg)) == 1) {
-		t0 = time_mono_ns();
-		for (int i = 0; i < 2000; i++)
-			ecdsa_verify_der(k, HASH_SHA256, msg, strlen(msg), sig, sl, "bench", NULL);
-		t = (double)(time_mono_ns() - t0) / 2000;
-	}
-	EVP_MD_CTX_free(m);
-	EVP_PKEY_free(k);
-	return t;
-}
-
 /* A 30-rule policy text (the size of the explain benchmark's). */
 static char *policy_text(void)
 {
@@ -173,7 +152,7 @@ int main(int argc, char **argv)
 	put = calloc((size_t)rounds, sizeof(double));
 	if (v == NULL || policy == NULL || hit == NULL || hitl == NULL || nm == NULL || put == NULL)
 		return 1;
-	fl = floor_ns(policy);
+	fl = bench_ecdsa_p256_verify_ns(policy, strlen(policy), 2000);
 	for (int r = 0; r < rounds; r++) {
 		for (unsigned i = 0; i < PIPELINE_POLICY_VIEWS; i++) { /* the table full of the pairs asked */
 			struct pipeline_view_name vn;
