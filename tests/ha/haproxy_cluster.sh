@@ -31,7 +31,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/n*.log; do echo "--- $f"; tail -5 "$f"; done; exit 1; }
 
 now=$(python3 -c "import json;print(json.load(open('$vec/bundle.json'))['now_unix'])")
-lb_port=$(( 30000 + RANDOM % 20000 ))
+# A port the kernel hands out as free (a random one could be another server's: attestd binds port 0 too).
+lb_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 start_node() { # n
   local n=$1
@@ -72,7 +73,11 @@ backend nodes
 CFG
 haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 &
 pids[9]=$!
-sleep 1
+for _ in $(seq 1 100); do
+  kill -0 "${pids[9]}" 2>/dev/null || { cat "$tmp/haproxy.log" >&2; fail "haproxy exited"; }
+  (echo >"/dev/tcp/127.0.0.1/$lb_port") 2>/dev/null && break
+  sleep 0.1
+done
 
 # The attest request: the real quote at its bundle's time, through the balancer.
 python3 - "$vec/quote.bin" >"$tmp/req.json" <<'PY'
@@ -80,9 +85,9 @@ import base64, json, sys
 q = open(sys.argv[1], "rb").read()
 print(json.dumps({"quote": base64.urlsafe_b64encode(q).decode().rstrip("=")}))
 PY
-attest() { # url -> http status
+attest() { # url -> http status (000 when nothing answered: a status to retry on, not an exit under set -e)
   curl -s -o /dev/null -w '%{http_code}' -k -H 'Content-Type: application/json' --data-binary @"$tmp/req.json" \
-    "$1/attest/SgxEnclave?api-version=2022-08-01"
+    "$1/attest/SgxEnclave?api-version=2022-08-01" || true
 }
 lb=http://127.0.0.1:$lb_port
 # haproxy marks the nodes up after its first health checks: on a loaded machine that can take seconds.
