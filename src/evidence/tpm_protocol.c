@@ -9,7 +9,6 @@
 #include "base/cur.h"
 #include "base/jsonx.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -19,7 +19,6 @@
 #include "token/request.h"
 #include "token/token.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
