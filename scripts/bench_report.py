@@ -66,14 +66,18 @@ def git_commit():
         return None
 
 
-def row(section, what, value, unit, floor=None, peer=None, peer_value=None, note=None, source=None):
+def row(section, what, value, unit, floor=None, peer=None, peer_value=None, note=None, source=None, no_floor=None):
     """One figure. ratio = value / floor when both are times (lower is better)
-    or floor-relative share for rates; peer_ratio = peer / value for times."""
+    or floor-relative share for rates; peer_ratio = peer / value for times.
+    A figure without a floor says why in no_floor; one that does not is
+    reported as a warning (its floor's line went missing or was not read)."""
     r = {"section": section, "what": what, "value": value, "unit": unit}
     if floor is not None:
         r["floor"] = floor
         if value and floor:
             r["ratio_to_floor"] = round(value / floor, 3)
+    elif no_floor:
+        r["no_floor"] = no_floor
     if peer is not None:
         r["peer"] = peer
         r["peer_value"] = peer_value
@@ -406,11 +410,12 @@ def parse_wrk_attest(o):
             rows.append(row(sec, "(2-signature floor + token signature) / server CPU per attestation",
                             float(m.group(2)), "% per core",
                             note="crypto floor %s us per attestation (2 ECDSA + 1 RSA); goal >= 70%%" % m.group(1),
-                            source="wrk_attest.sh"))
+                            no_floor="the figure is itself the floor's share", source="wrk_attest.sh"))
         m = o.match(r"\s+at ~(\d+)% \((\d+)/s offered.*achieved " + NUM + r"/s, p50 " + NUM + r" ms, p99 " + NUM)
         if m:
             rows.append(row(sec, "latency at ~%s%% of max (p50 / p99 ms)" % m.group(1), float(m.group(4)), "ms p50",
-                            note="p99 %s ms; achieved %s/s" % (m.group(5), m.group(3)), source="wrk_attest.sh"))
+                            note="p99 %s ms; achieved %s/s" % (m.group(5), m.group(3)), source="wrk_attest.sh",
+                            no_floor="a latency at a chosen load; the max throughput row has the floor"))
     return rows
 
 
@@ -449,7 +454,7 @@ def parse_azure_guest(o):
         m = o.match(r"\s+seal \((.*)\)\s+" + NUM + " us")
         if m:
             rows.append(row(sec + " answer seal", "seal (%s)" % m.group(1), float(m.group(2)), "us CPU",
-                            note="no floor: bench_azure_guest prints none for the seal (it is itself RSA-OAEP + AES-GCM)",
+                            no_floor="bench_azure_guest prints none for the seal (it is itself RSA-OAEP + AES-GCM)",
                             source="bench_azure_guest"))
     return rows
 
@@ -489,8 +494,6 @@ def parse_cached_table(o):
         note = None
         if k.startswith("hit"):
             note = "floor: one ECDSA P-256 check, the least a hit saves (with the upstream request); entries held %s" % held
-        if fl is None:
-            note = "no floor: the benchmark could not measure its ECDSA P-256 check (printed -1)"
         rows.append(row(sec, "%s (%s)" % (k, how), val, unit + " wall",
                         floor=(fl / 1000 if unit == "us" else fl) if fl else None, note=note,
                         source="bench_cached_table"))
@@ -525,8 +528,6 @@ def parse_policy_views(o):
                          "the view found fresh and its text copied out: every attestation does it" if "hit" in m.group(1)
                          else "the oldest view goes"))
     for what, val, note in figs:
-        if fl is None:
-            note = "no floor: the benchmark could not measure its ECDSA P-256 check (printed -1); " + note
         rows.append(row(sec, what, val, "ns wall", floor=fl, note=note, source="bench_policy_views"))
     return rows
 
@@ -588,7 +589,7 @@ def parse_tcg_text(o):
         m = o.match(r"\s+pcrs text \((\d+) bytes\)\s+" + NUM + r" us\s*$")
         if m:
             rows.append(row(sec, "pcrs text (%s bytes)" % m.group(1), float(m.group(2)), "us CPU",
-                            note="no floor: bench_tcg_text measures none for the pcrs text", source="bench_tcg_text"))
+                            no_floor="bench_tcg_text measures none for the pcrs text", source="bench_tcg_text"))
             continue
         m = o.match(r"\s+the caller's copy into a claim \((.*)\)\s+" + NUM + r" us\s*$")
         if m:
@@ -633,14 +634,13 @@ def parse_collateral(o):
     out = []
     for what, us, fetches in figs:
         if what.startswith("TCB Info"):
-            note = None if fl else "no floor: the benchmark could not measure its TCB Info signature check"
-            out.append(row(sec, what, us, "us wall", floor=fl, note=note, source="bench_collateral"))
+            out.append(row(sec, what, us, "us wall", floor=fl, source="bench_collateral"))
         else:
             out.append(row(sec, what, us, "us wall",
-                           note="no floor: bench_collateral prints none for a whole attestation (bench_sgx's "
-                                "two-signature floor is its scale); %s" %
-                                ("%s collateral fetches over HTTPS each" % fetches if fetches else
-                                 "collateral and verification caches warm"), source="bench_collateral"))
+                           note="%s collateral fetches over HTTPS each" % fetches if fetches else
+                           "collateral and verification caches warm",
+                           no_floor="bench_collateral prints none for a whole attestation (bench_sgx's two-signature "
+                                    "floor is its scale)", source="bench_collateral"))
     return out + rows
 
 
@@ -707,6 +707,12 @@ def parse_output(name, text, rc=None):
         warnings.append("%s: exit status %s" % (name, rc))
     for n, line in o.unread():
         warnings.append("%s: line %d not read: %s" % (name, n, line[:160]))
+    for r in rows:
+        if r["value"] is None:
+            warnings.append("%s: %s / %s: no value (its line missing or not read)" % (name, r["section"], r["what"]))
+        if "floor" not in r and "no_floor" not in r:
+            warnings.append("%s: %s / %s: no floor (its line missing, not read, or not measured)" %
+                            (name, r["section"], r["what"]))
     if name in HELPERS:
         status = "helper of another benchmark (no figures of its own)"
         if "row" not in o.state:
@@ -808,7 +814,13 @@ def main():
         with open(os.path.join(build, "bench-out", "meta.json"), "w") as f:
             json.dump(meta, f)
 
-    report = build_report(results, meta)
+    previous = None
+    try:
+        with open(a.out) as f:
+            previous = json.load(f)
+    except (OSError, ValueError):
+        pass
+    report = build_report(results, meta, previous=previous)
     with open(a.out, "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")
@@ -817,8 +829,10 @@ def main():
     return 0
 
 
-def build_report(results, meta, root=ROOT):
-    """The report of a run: results maps each benchmark's name to {"text", "rc", "seconds"}."""
+def build_report(results, meta, root=ROOT, previous=None):
+    """The report of a run: results maps each benchmark's name to {"text", "rc", "seconds"};
+    previous, the last report: a figure it had that this run lacks is a warning (a line the
+    benchmark no longer prints, or a benchmark that stopped early)."""
     rows, status, warnings = [], {}, []
     for name, r in results.items():
         got, status[name], warn = parse_output(name, r["text"], r.get("rc"))
@@ -830,6 +844,13 @@ def build_report(results, meta, root=ROOT):
             status[name] = "not run (absent from this build)"
             warnings.append("%s: not run (absent from this build)" % name)
     warnings.extend(bench_inventory(root))
+    if previous:
+        now = {(r["section"], r["what"]) for r in rows}
+        for r in previous.get("figures", []):
+            src_name = r.get("source")
+            if (r["section"], r["what"]) not in now and src_name in results:
+                warnings.append("%s: %s / %s: in the previous report (%s), not in this one" %
+                                (src_name, r["section"], r["what"], previous.get("meta", {}).get("date_utc")))
     return {"meta": meta, "goals": issue_goals(rows), "warnings": warnings,
             "benchmarks": {k: {"status": v, "exit": results.get(k, {}).get("rc"),
                                "seconds": results.get(k, {}).get("seconds")} for k, v in sorted(status.items())},
@@ -892,6 +913,8 @@ def print_table(report):
             ("%.1fx" % r["peer_over_ours"]) if "peer_over_ours" in r else "-"))
         if r.get("note"):
             print("      %s" % r["note"][:150])
+        if r.get("no_floor"):
+            print("      no floor: %s" % r["no_floor"][:150])
     if report.get("goals"):
         print("\nissue 13 goals (this run):")
         for g in report["goals"]:

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""scripts/bench_report.py's parsers against saved outputs of every benchmark.
+
+The fixtures (tests/scripts/fixtures/bench-out/<name>.out) are outputs of
+our own benchmarks from Release runs on this project's 2-core machine (see
+fixtures/README.md). Each parser must turn its output into the figures
+below, each beside the floor its benchmark printed in the same run, account
+for every line, and never let a changed, garbled or missing line disappear
+without a warning.
+
+  python3 tests/scripts/test_bench_report.py      (ctest: bench_report_parsers)
+"""
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+FIXTURES = os.path.join(HERE, "fixtures", "bench-out")
+SCRIPT = os.path.join(ROOT, "scripts", "bench_report.py")
+
+_spec = importlib.util.spec_from_file_location("bench_report", SCRIPT)
+br = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(br)
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name + ".out")) as f:
+        return f.read()
+
+
+def all_results():
+    return {fn[:-4]: {"text": fixture(fn[:-4]), "rc": 0, "seconds": None}
+            for fn in sorted(os.listdir(FIXTURES)) if fn.endswith(".out")}
+
+
+def parse(name, text=None):
+    rows, status, warnings = br.parse_output(name, fixture(name) if text is None else text, 0)
+    return rows, status, warnings
+
+
+def table(rows):
+    """(section, what, value, unit, floor) of each row, in order."""
+    return [(r["section"], r["what"], r["value"], r["unit"], r.get("floor")) for r in rows]
+
+
+# Figures per benchmark in the fixtures: a parser that loses or invents one fails here.
+ROW_COUNTS = {
+    "bench_attest": 4, "bench_azure_guest": 5, "bench_cached_table": 3, "bench_collateral": 7, "bench_https": 2,
+    "bench_policy": 10, "bench_policy_views": 4, "bench_sgx": 8, "bench_snp": 3, "bench_tcb_early": 3,
+    "bench_tcg_text": 5, "bench_tdx": 14, "bench_token_sign": 4, "bench_tpm": 8, "bench_tpm_verify": 0,
+    "wrk_attest.sh": 10,
+}
+
+
+class EveryFixture(unittest.TestCase):
+    def test_every_benchmark_in_the_report_has_a_fixture(self):
+        self.assertEqual(set(ROW_COUNTS), set(br.PARSERS) | set(br.HELPERS))
+        self.assertEqual(set(ROW_COUNTS), set(all_results()))
+
+    def test_each_fixture_gives_its_figures_without_a_warning(self):
+        for name, count in ROW_COUNTS.items():
+            with self.subTest(name):
+                rows, status, warnings = parse(name)
+                self.assertEqual(warnings, [])
+                self.assertEqual(len(rows), count)
+                if count:
+                    self.assertEqual(status, "ok: %d figures" % count)
+                for r in rows:  # a figure has its floor, or says why it has none
+                    self.assertTrue(r.get("floor") or r.get("no_floor"), r)
+                    self.assertEqual(r["source"], name)
+
+    def test_the_whole_report_of_the_fixtures_has_no_warning(self):
+        report = br.build_report(all_results(), {})
+        self.assertEqual(report["warnings"], [])
+        self.assertEqual(len(report["figures"]), sum(ROW_COUNTS.values()))
+        json.dumps(report)  # report.json can be written
+
+
+class NewParsers(unittest.TestCase):
+    """The five benchmarks that ran without reaching the report, figure by figure."""
+
+    def test_cached_table(self):
+        rows, _, _ = parse("bench_cached_table")
+        sec = "collateral cache table (4096 entries, full; in-memory upstream)"
+        self.assertEqual(table(rows), [
+            (sec, "hit on a full table (key, find, copy out)", 153.0, "ns wall", 86924.0),
+            (sec, "miss on a full table (fetch, store, evict)", 2765.0, "ns wall", 86924.0),
+            (sec, "refresh pass, nothing due (one walk)", 18.7, "us wall", 86.924),  # the same floor, in us
+        ])
+        self.assertIn("entries held 4096", rows[0]["note"])
+
+    def test_collateral(self):
+        rows, _, _ = parse("bench_collateral")
+        sec = "collateral (sgx/phala-sgx-v3-00a067110000-2023-11, local HTTPS replay server)"
+        self.assertEqual(table(rows), [
+            (sec, "TCB Info lookup, cold, new connection (median)", 2063.1, "us wall", 113.2),
+            (sec, "TCB Info lookup, cold, kept-alive conn. (median)", 405.4, "us wall", 113.2),
+            (sec, "TCB Info lookup, warm (cache hit, copy out)", 0.41, "us wall", 113.2),
+            (sec, "SGX attestation, collateral cold (5 fetches, median)", 4200.0, "us wall", None),
+            (sec, "SGX attestation, collateral warm", 230.5, "us wall", None),
+            (sec, "upstream requests: 10000 lookups, 100 keys, 1 thread", 100, "requests", 100),
+            (sec, "upstream requests: 10000 lookups, 100 keys, 4 threads", 100, "requests", 100),
+        ])
+        for r in rows[3:5]:  # the benchmark prints no floor for a whole attestation: the row says so
+            self.assertIn("prints none for a whole attestation", r["no_floor"])
+        self.assertIn("0 failures; 180 ms wall", rows[6]["note"])
+
+    def test_policy_views(self):
+        rows, _, _ = parse("bench_policy_views")
+        sec = "policy views (128, full; 1479-byte policy)"
+        self.assertEqual(table(rows), [
+            (sec, "hit on a full table, name < 31 characters", 172.0, "ns wall", 84338.0),
+            (sec, "hit on a full table, name of 31-63 characters", 153.0, "ns wall", 84338.0),
+            (sec, "long name's key (its SHA-256), once a request", 269.0, "ns wall", 84338.0),
+            (sec, "store of a new view into a full table", 584.0, "ns wall", 84338.0),
+        ])
+
+    def test_tcb_early_floor_printed_last(self):
+        rows, _, _ = parse("bench_tcb_early")
+        sec = "SgxEnclave, early TCB and baselines (synthetic platform)"
+        self.assertEqual(table(rows), [
+            (sec, "verify warm (no early set)", 176.0, "us CPU", 158.3),
+            (sec, "verify warm (early set demoting)", 186.4, "us CPU", 158.3),
+            (sec, "verify warm (early + baseline 15 by number)", 185.8, "us CPU", 158.3),
+        ])
+        self.assertEqual([r["note"] for r in rows], ["16 claims", "20 claims", "20 claims"])
+        goals = br.issue_goals(rows)  # judged as warm verifications
+        self.assertEqual([(g["goal"], g["value"]) for g in goals],
+                         [("warm verification <= 1.3 x floor", round(v / 158.3, 3)) for v in (176.0, 186.4, 185.8)])
+
+    def test_tcg_text(self):
+        rows, _, _ = parse("bench_tcg_text")
+        syn, real = "TPM claim texts, synthetic 62-event log", \
+            "TPM claim texts, real Windows log (GCP WBCL, 21 events, verified)"
+        self.assertEqual(table(rows), [
+            (syn, "events text (21183 B) vs memcpy of its bytes", 6.02, "us CPU", 0.32),
+            (syn, "events text (21183 B) vs hex of what it shows as hex", 6.02, "us CPU", 0.77),
+            (syn, "pcrs text (3624 bytes)", 0.99, "us CPU", None),
+            (syn, "caller's copy of the events text into a claim", 0.49, "us CPU", 0.32),
+            (real, "events text (74157 B) vs memcpy of its bytes", 40.57, "us CPU", 1.92),
+        ])
+        self.assertIn("digit table: 6.64 us", rows[1]["note"])
+        self.assertIn("measures none for the pcrs text", rows[2]["no_floor"])
+
+    def test_tcg_text_without_the_vectors(self):
+        text = re.sub(r"  real Windows log \(.*\n.*\n", "  real Windows log: vectors absent, skipped\n",
+                      fixture("bench_tcg_text"))
+        rows, _, warnings = parse("bench_tcg_text", text)
+        self.assertEqual((len(rows), warnings), (4, []))
+
+    def test_a_floor_the_benchmark_could_not_measure_is_a_warning(self):
+        text = re.sub(r"(floor: ECDSA P-256 signature check\s+)\d+", r"\1-1", fixture("bench_cached_table"))
+        rows, _, warnings = parse("bench_cached_table", text)
+        self.assertEqual([r.get("floor") for r in rows], [None, None, None])
+        self.assertEqual(len(warnings), 3)
+        self.assertTrue(all("no floor" in w for w in warnings), warnings)
+
+
+class ExistingParsers(unittest.TestCase):
+    """One figure and its floor (and peer) from each of the other benchmarks."""
+
+    def find(self, name, section, what):
+        rows, _, _ = parse(name)
+        got = [r for r in rows if r["section"] == section and r["what"] == what]
+        self.assertEqual(len(got), 1, (section, what))
+        return got[0]
+
+    def test_sgx_with_its_peer(self):
+        r = self.find("bench_sgx", "SgxEnclave (phala-sgx-v3-2023-11)", "verify cold")
+        self.assertEqual((r["value"], r["floor"], r["peer"], r["peer_value"]), (965.4, 166.3, "@phala/dcap-qvl", 12749.0))
+        r = self.find("bench_sgx", "OpenEnclave (oe-js-report-2022-01)", "verify warm")
+        self.assertEqual((r["value"], r["floor"]), (181.9, 167.9))
+
+    def test_tdx_in_microseconds(self):
+        r = self.find("bench_tdx", "TdxVm (google-tdx-v5-90c06f000000-2026-02)", "verify cold")
+        self.assertEqual((r["value"], r["floor"], r["peer_value"]), (980.0, 160.0, 12753.0))
+        r = self.find("bench_tdx", "TdxVm (edgeless-tdx-v4-00806f050000-2023-02-nocrl)", "verify cold")
+        self.assertNotIn("peer", r)
+
+    def test_snp(self):
+        r = self.find("bench_snp", "SevSnpVm (real Milan v5 report)", "verify warm")
+        self.assertEqual((r["value"], r["floor"]), (720.2, 702.3))
+
+    def test_tpm(self):
+        r = self.find("bench_tpm", "Tpm (protocol request, 60-event log)", "verify warm, against a lower bound")
+        self.assertEqual((r["value"], r["floor"]), (84.6, 66.7))
+        r = self.find("bench_tpm", "TpmQuote (real GCP quote, process level)", "verifier process, signature + PCR digest")
+        self.assertEqual((r["value"], r["floor"], r["peer"], r["peer_value"]), (3940.0, 1020.0, "tpm2_checkquote", 8570.0))
+
+    def test_token_sign(self):
+        r = self.find("bench_token_sign", "token signing (RS256, RSA-2048)", "keyring_sign_jwt (attestd path)")
+        self.assertEqual((r["value"], r["floor"]), (373.5, 364.9))
+
+    def test_policy(self):
+        r = self.find("bench_policy", "policy evaluation (25-claim SGX set)", "30-rule policy")
+        self.assertEqual((r["value"], r["floor"]), (1.714, 368.3 + 83.9))
+        r = self.find("bench_policy", "policy parse + compile (once per policy text)", "generated 200-rule policy")
+        self.assertEqual(r["value"], 509.97)
+
+    def test_attest(self):
+        r = self.find("bench_attest", "SgxEnclave attestation in process (whole request, warm)", "pipeline_attest_run")
+        self.assertEqual((r["value"], r["floor"]), (592.3, 536.4))
+
+    def test_https_certs(self):
+        r = self.find("bench_https", "HTTPS GET /certs", "2 workers")
+        self.assertEqual((r["value"], r["floor"]), (23174.0, 2 * 771778.0))
+
+    def test_wrk_attest(self):
+        sec = "HTTPS POST /attest/SgxEnclave (2 workers)"
+        r = self.find("wrk_attest.sh", sec, "capacity from server CPU/attestation")
+        self.assertEqual((r["value"], r["floor"]), (2950.0, 3700.0))
+        r = self.find("wrk_attest.sh", sec, "latency at ~90% of max (p50 / p99 ms)")
+        self.assertEqual((r["value"], r["unit"]), (2.87, "ms p50"))
+
+    def test_azure_guest(self):
+        r = self.find("bench_azure_guest", "AzureGuest (synthetic CVM, 60-event log) TrustedLaunch",
+                      "verify warm, against a lower bound")
+        self.assertEqual((r["value"], r["floor"]), (78.9, 53.4))
+
+
+GARBLES = {
+    "a word of its label changed": lambda l: re.sub(r"[A-Za-z]{3,}", lambda m: m.group(0)[::-1] + "q", l, count=1),
+    "cut after its first number": lambda l: l[:re.search(r"[0-9]+(\.[0-9]+)?", l).end()],
+    "its unit changed": lambda l: re.sub(r"([0-9]) ?(us|ns|ms|x|%|/s)\b", r"\1 sec", l, count=1),
+    "an error message instead": lambda l: "bench: verify failed at round 3: sgx.quote.truncated",
+    "gone": None,
+}
+
+
+class NothingLostSilently(unittest.TestCase):
+    """Every line a figure came from, changed in each way above: the report warns, or is unchanged."""
+
+    def test_every_read_line_garbled(self):
+        base_results = all_results()
+        base = br.build_report(base_results, {})
+        self.assertEqual(base["warnings"], [])
+        tried = 0
+        for name, res in base_results.items():
+            o = br.Out(res["text"])
+            (br.PARSERS.get(name) or br.HELPERS.get(name))(o)
+            for i, state in enumerate(o.state):
+                if state != "row":
+                    continue
+                for how, garble in GARBLES.items():
+                    lines = list(o.lines)
+                    if garble is None:
+                        del lines[i]
+                    else:
+                        lines[i] = garble(lines[i])
+                        if lines[i] == o.lines[i]:
+                            continue
+                    results = dict(base_results)
+                    results[name] = {"text": "\n".join(lines) + "\n", "rc": 0, "seconds": None}
+                    got = br.build_report(results, {}, previous=base)
+                    tried += 1
+                    mine = [w for w in got["warnings"] if w.startswith(name + ":")]
+                    if not mine:
+                        self.assertEqual(table(got["figures"]), table(base["figures"]),
+                                         "%s line %d %s: figures changed without a warning" % (name, i + 1, how))
+        self.assertGreater(tried, 300)
+
+    def test_a_benchmark_without_a_parser(self):
+        rows, status, warnings = br.parse_output("bench_new", "bench_new: 12.0 us\n", 0)
+        self.assertEqual((rows, status), ([], "no parser for this benchmark"))
+        self.assertEqual(warnings, ["bench_new: no parser: its figures are not in this report"])
+
+    def test_a_benchmark_that_printed_nothing(self):
+        rows, status, warnings = br.parse_output("bench_snp", "", 1)
+        self.assertEqual(rows, [])
+        self.assertTrue(status.startswith("no figures parsed (exit 1)"))
+        self.assertEqual(warnings, ["bench_snp: exit status 1", "bench_snp: no figures parsed from its output"])
+
+    def test_a_benchmark_absent_from_the_build(self):
+        results = all_results()
+        del results["bench_collateral"]
+        report = br.build_report(results, {})
+        self.assertEqual(report["warnings"], ["bench_collateral: not run (absent from this build)"])
+
+    def test_a_helper_that_did_not_verify(self):
+        _, status, warnings = br.parse_output("bench_tpm_verify", "bench_tpm_verify: tpm.quote.signature: bad\n", 0)
+        self.assertEqual(status, "helper of another benchmark (no figures of its own)")
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("did not say it verified", warnings[0])
+
+
+class Inventory(unittest.TestCase):
+    def test_every_file_under_bench_is_reported_or_listed_as_left_out(self):
+        self.assertEqual(br.bench_inventory(ROOT), [])
+        for path in list(br.NOT_RUN) + list(br.RUN_SCRIPTS):
+            self.assertTrue(os.path.exists(os.path.join(ROOT, path)), path)
+
+    def test_a_new_benchmark_without_a_parser_is_a_warning(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "bench", "x"))
+            for fn in ("bench_new.c", "bench_new.cmake", "run_me.sh", "bench_sgx.c"):
+                open(os.path.join(d, "bench", "x", fn), "w").close()
+            self.assertEqual(br.bench_inventory(d), [
+                "bench/x/bench_new.c: not in this report (no parser in scripts/bench_report.py) and not listed as left out",
+                "bench/x/run_me.sh: not in this report (no parser in scripts/bench_report.py) and not listed as left out",
+            ])
+
+
+class CommandLine(unittest.TestCase):
+    def test_outputs_mode_writes_the_report_and_the_table(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "report.json")
+            p = subprocess.run([sys.executable, SCRIPT, "--outputs", FIXTURES, "--out", out],
+                               capture_output=True, text=True, timeout=60,
+                               env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                report = json.load(f)
+            self.assertEqual(report["warnings"], [])
+            self.assertEqual(len(report["figures"]), sum(ROW_COUNTS.values()))
+            for sec in ("collateral cache table", "collateral (sgx/", "policy views (128", "TPM claim texts",
+                        "SgxEnclave, early TCB"):
+                self.assertIn("\n" + sec, p.stdout)
+            self.assertNotIn("WARNINGS", p.stdout)
+            # a second run over an output with a line gone: the figure of the previous report is missed
+            os.makedirs(os.path.join(d, "outs"))
+            for fn in os.listdir(FIXTURES):
+                text = fixture(fn[:-4])
+                if fn == "bench_policy_views.out":
+                    text = "".join(l for l in text.splitlines(True) if "store of a new view" not in l)
+                with open(os.path.join(d, "outs", fn), "w") as f:
+                    f.write(text)
+            p = subprocess.run([sys.executable, SCRIPT, "--outputs", os.path.join(d, "outs"), "--out", out],
+                               capture_output=True, text=True, timeout=60,
+                               env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("WARNINGS", p.stdout)
+            self.assertIn("bench_policy_views: policy views (128, full; 1479-byte policy) / store of a new view "
+                          "into a full table: in the previous report", p.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
