@@ -345,8 +345,8 @@ struct proto_floor {
 	/* The lower bound's contexts, set up once: the two keys' verifications and the keyed cipher. */
 	EVP_PKEY_CTX *jws_kept, *quote_kept;
 	EVP_CIPHER_CTX *gcm_kept;
-	const uint8_t *key; /* the service key */
-	uint8_t *sealed;    /* the request's sealed context, decoded */
+	uint8_t key[32];    /* the context's epoch key (tpm_context_epoch_key of the service's master key) */
+	uint8_t *sealed;    /* the request's sealed context, decoded (layout: CTX_* below) */
 	size_t sealed_len;
 };
 
@@ -380,10 +380,15 @@ static int kept_contexts(struct proto_floor *f)
 	       EVP_DecryptInit_ex(f->gcm_kept, f->gcm, NULL, f->key, NULL) != 1;
 }
 
+/* A sealed context (tpm_protocol.h): 'TPC2' || epoch id || IV || ciphertext || tag. */
+#define CTX_AAD	     (4 + TPM_CONTEXT_EPOCH_LEN) /* magic || epoch id, authenticated */
+#define CTX_TEXT     (CTX_AAD + 12)
+#define CTX_OVERHEAD (CTX_TEXT + 16)
+
 /*
  * The sealed context's authentication: one AES-256-GCM decryption of its
- * 66-byte ciphertext with its 4-byte magic as additional data and the tag
- * checked (layout: magic, 12-byte IV, ciphertext, 16-byte tag), with a
+ * 66-byte ciphertext under its epoch's key, with its magic and epoch id as
+ * additional data and the tag checked, with a
  * cipher context made for the call, as every verification in these floors
  * makes its OpenSSL context per call (a context kept per key would be
  * cheaper: docs/PERFORMANCE.md says by how much).
@@ -392,13 +397,13 @@ static int context_floor_once(const struct proto_floor *f)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	uint8_t plain[128];
-	size_t n = f->sealed_len - 4 - 12 - 16;
+	size_t n = f->sealed_len - CTX_OVERHEAD;
 	int len = 0, ok;
 
 	ok = c != NULL && n <= sizeof(plain) &&
-	     EVP_DecryptInit_ex(c, f->gcm, NULL, f->key, f->sealed + 4) == 1 &&
-	     EVP_DecryptUpdate(c, NULL, &len, f->sealed, 4) == 1 &&
-	     EVP_DecryptUpdate(c, plain, &len, f->sealed + 16, (int)n) == 1 &&
+	     EVP_DecryptInit_ex(c, f->gcm, NULL, f->key, f->sealed + CTX_AAD) == 1 &&
+	     EVP_DecryptUpdate(c, NULL, &len, f->sealed, CTX_AAD) == 1 &&
+	     EVP_DecryptUpdate(c, plain, &len, f->sealed + CTX_TEXT, (int)n) == 1 &&
 	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, f->sealed + f->sealed_len - 16) == 1 &&
 	     EVP_DecryptFinal_ex(c, plain + len, &len) == 1;
 	EVP_CIPHER_CTX_free(c);
@@ -441,7 +446,7 @@ static int lower_bound_once(const struct proto_floor *f)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	TPMT_SIGNATURE s;
-	size_t bl = tpm_bank_size(f->qc.bank), n = f->sealed_len - 4 - 12 - 16;
+	size_t bl = tpm_bank_size(f->qc.bank), n = f->sealed_len - CTX_OVERHEAD;
 	uint8_t h[64], plain[128];
 	int ok, len = 0;
 
@@ -456,9 +461,9 @@ static int lower_bound_once(const struct proto_floor *f)
 	bench_hash_into(md, f->s256, f->der, (size_t)f->dl, h);
 	ok =
 	    ok && n <= sizeof(plain) &&
-	    EVP_DecryptInit_ex(f->gcm_kept, NULL, NULL, NULL, f->sealed + 4) == 1 &&
-	    EVP_DecryptUpdate(f->gcm_kept, NULL, &len, f->sealed, 4) == 1 &&
-	    EVP_DecryptUpdate(f->gcm_kept, plain, &len, f->sealed + 16, (int)n) == 1 &&
+	    EVP_DecryptInit_ex(f->gcm_kept, NULL, NULL, NULL, f->sealed + CTX_AAD) == 1 &&
+	    EVP_DecryptUpdate(f->gcm_kept, NULL, &len, f->sealed, CTX_AAD) == 1 &&
+	    EVP_DecryptUpdate(f->gcm_kept, plain, &len, f->sealed + CTX_TEXT, (int)n) == 1 &&
 	    EVP_CIPHER_CTX_ctrl(f->gcm_kept, EVP_CTRL_GCM_SET_TAG, 16, f->sealed + f->sealed_len - 16) == 1 &&
 	    EVP_DecryptFinal_ex(f->gcm_kept, plain + len, &len) == 1;
 	EVP_MD_CTX_free(md);
@@ -521,7 +526,7 @@ static void run_protocol(struct quote_case *syn, int n)
 	uint8_t id[TPM_PROTO_ID_LEN] = {1};
 	int bad = 0;
 	int64_t now = 1767225600;
-	struct aead_key *sealer = aead_key_new(key); /* the service key, as attestd holds it */
+	struct tpm_context_keys *sealer = tpm_context_keys_new(key); /* the service's keys, as attestd holds them */
 
 	tpm_proto_cfg_defaults(&cfg);
 	cfg.service_key = sealer;
@@ -573,8 +578,9 @@ static void run_protocol(struct quote_case *syn, int n)
 		fl.qc.quote = q, fl.qc.quote_len = ql, fl.qc.sig = sg, fl.qc.sig_len = sgl;
 		fl.s256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 		fl.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-		fl.key = key;
 		b64_decode(ctx, strlen(ctx), &fl.sealed, &fl.sealed_len);
+		bad |= fl.sealed == NULL || fl.sealed_len < CTX_OVERHEAD ||
+		       tpm_context_epoch_key(key, fl.sealed + 4, fl.key) != 0;
 		fl.cert = d2i_X509(NULL, &p, dl);
 		fl.capub = X509_get_pubkey(ca->cert);
 		fl.j = request_jws(msg);
@@ -624,7 +630,7 @@ out:
 	X509_free(cert);
 	sk_X509_free(roots);
 	tpm_aik_cache_free(cfg.aik_cache);
-	aead_key_free(sealer);
+	tpm_context_keys_free(sealer);
 	devplat_tpm_ca_free(ca);
 	EVP_PKEY_free(req);
 }

@@ -17,14 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t key_bytes[TPM_PROTO_KEY_LEN] = {1};
-	static struct aead_key *key; /* made once: a key's set-up is not what is fuzzed */
+	static struct tpm_context_keys *key; /* made once: a keyring's set-up is not what is fuzzed */
 	struct tpm_proto_msg m;
 	struct tpm_context c;
 	struct tpm_pcp_blob b;
 	struct vbs_report *r = malloc(sizeof(*r));
 	char *text = malloc(size + 1);
 
-	if (key == NULL && (key = aead_key_new(key_bytes)) == NULL)
+	if (key == NULL && (key = tpm_context_keys_new(key_bytes)) == NULL)
 		abort();
 	if (text == NULL || r == NULL)
 		goto out;

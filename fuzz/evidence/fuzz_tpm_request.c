@@ -32,7 +32,7 @@ struct harness {
 	char *jwk;      /* its JWK text */
 	char *context;  /* a sealed service context */
 	char *challenge;
-	struct aead_key *service; /* SERVICE_KEY */
+	struct tpm_context_keys *service; /* over SERVICE_KEY */
 };
 
 /* Made once per process: an RSA key and a context are the point of nothing here. */
@@ -45,7 +45,7 @@ static const struct harness *harness(void)
 	if (h.key != NULL)
 		return &h;
 	h.key = EVP_RSA_gen(2048);
-	h.service = aead_key_new(SERVICE_KEY);
+	h.service = tpm_context_keys_new(SERVICE_KEY);
 	if (h.key == NULL || h.service == NULL || jwk_from_key(h.key, NULL, NULL, &jwk, NULL) != 0 ||
 	    tpm_context_seal(h.service, id, FUZZ_NOW, FUZZ_NOW + 300, ch, sizeof(ch), &h.context, NULL) != 0)
 		abort();

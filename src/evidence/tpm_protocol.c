@@ -1,7 +1,8 @@
 /*
- * MAA TPM/VBS protocol: messages, sealed service contexts, the replay
- * seen-set, and small parsers the request path needs. The request itself
- * is verified in tpm_protocol_request.c. See tpm_protocol.h.
+ * MAA TPM/VBS protocol: messages, the replay seen-set, and small parsers
+ * the request path needs. The request itself is verified in
+ * tpm_protocol_request.c, the sealed service context is tpm_context.c.
+ * See tpm_protocol.h.
  */
 #include "evidence/tpm_protocol.h"
 
@@ -129,118 +130,6 @@ void tpm_proto_cfg_defaults(struct tpm_proto_cfg *cfg)
 	/* MAA defaults (maa-interface.md §3.5). */
 	cfg->require_valid_aik_cert = true;
 	cfg->required_pcr_mask = 0xFFFFFF;
-}
-
-/* ---- sealed service context ---------------------------------------------- */
-
-static const uint8_t CONTEXT_MAGIC[4] = {'T', 'P', 'C', '1'};
-#define CONTEXT_VERSION 1
-#define GCM_IV_LEN	  AEAD_IV_LEN
-#define GCM_TAG_LEN	  AEAD_TAG_LEN
-#define CONTEXT_PLAIN_MAX (1 + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
-
-static void put_u64be(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-int tpm_context_seal(struct aead_key *key, const uint8_t id[TPM_PROTO_ID_LEN], int64_t issued, int64_t expiry,
-		     const uint8_t *challenge, size_t challenge_len, char **ctx_b64, struct attest_err *err)
-{
-	uint8_t plain[CONTEXT_PLAIN_MAX];
-	uint8_t sealed[sizeof(CONTEXT_MAGIC) + GCM_IV_LEN + CONTEXT_PLAIN_MAX + GCM_TAG_LEN];
-	size_t pl = 0;
-	char *s;
-
-	if (challenge_len > TPM_PROTO_CHALLENGE_LEN)
-		return attest_err_set(err, ATTEST_E_INVALID, "tpm.context.seal", "challenge too long");
-	plain[pl++] = CONTEXT_VERSION;
-	memcpy(plain + pl, id, TPM_PROTO_ID_LEN);
-	pl += TPM_PROTO_ID_LEN;
-	put_u64be(plain + pl, (uint64_t)issued);
-	pl += 8;
-	put_u64be(plain + pl, (uint64_t)expiry);
-	pl += 8;
-	plain[pl++] = (uint8_t)challenge_len;
-	memcpy(plain + pl, challenge, challenge_len);
-	pl += challenge_len;
-	memcpy(sealed, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC));
-	/* The magic is authenticated as additional data. */
-	if (RAND_bytes(sealed + 4, GCM_IV_LEN) != 1 ||
-	    aead_key_seal(key, sealed + 4, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC), plain, pl,
-			  sealed + 4 + GCM_IV_LEN, sealed + 4 + GCM_IV_LEN + pl) != 0) {
-		OPENSSL_cleanse(plain, sizeof(plain));
-		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.context.seal", "sealing failed");
-	}
-	OPENSSL_cleanse(plain, sizeof(plain));
-	s = b64url_encode(sealed, 4 + GCM_IV_LEN + pl + GCM_TAG_LEN);
-	if (s == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "tpm.context.seal", "out of memory");
-	*ctx_b64 = s;
-	return ATTEST_OK;
-}
-
-static int context_decode(const uint8_t *plain, size_t pl, struct tpm_context *c, struct attest_err *err)
-{
-	struct cur k;
-	uint8_t version, clen;
-	uint64_t issued, expiry;
-
-	cur_init(&k, plain, pl);
-	if (cur_u8(&k, &version) || version != CONTEXT_VERSION)
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.version",
-				      "service_context has an unknown version");
-	if (cur_copy(&k, c->id, TPM_PROTO_ID_LEN) || cur_u64be(&k, &issued) || cur_u64be(&k, &expiry) ||
-	    cur_u8(&k, &clen) || clen > TPM_PROTO_CHALLENGE_LEN || cur_copy(&k, c->challenge, clen) ||
-	    !cur_empty(&k))
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
-				      "service_context content is malformed");
-	c->issued = (int64_t)issued;
-	c->expiry = (int64_t)expiry;
-	c->challenge_len = clen;
-	return ATTEST_OK;
-}
-
-int tpm_context_open(struct aead_key *key, const char *ctx_b64, size_t ctx_len, int64_t now,
-		     struct tpm_context *out, struct attest_err *err)
-{
-	/* Decoded on the stack: a context that does not fit was not issued here. */
-	uint8_t raw[sizeof(CONTEXT_MAGIC) + GCM_IV_LEN + CONTEXT_PLAIN_MAX + GCM_TAG_LEN + 3];
-	uint8_t plain[CONTEXT_PLAIN_MAX];
-	size_t n = 0, pl, data_len = ctx_len; /* data_len: its characters without "=" padding */
-	struct tpm_context c;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	while (ctx_b64 != NULL && data_len > 0 && ctx_len - data_len < 2 && ctx_b64[data_len - 1] == '=')
-		data_len--;
-	if (ctx_b64 != NULL && data_len > (sizeof(raw) - 3) / 3 * 4 + 3)
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
-				      "service_context was not issued by this service");
-	if (ctx_b64 == NULL || b64_decode_to(ctx_b64, ctx_len, raw, sizeof(raw), &n) != 0)
-		return attest_err_set(err, ATTEST_E_PARSE, "tpm.context.encoding",
-				      "service_context is not base64url");
-	if (n < 4 + GCM_IV_LEN + GCM_TAG_LEN || n - (4 + GCM_IV_LEN + GCM_TAG_LEN) > CONTEXT_PLAIN_MAX ||
-	    memcmp(raw, CONTEXT_MAGIC, 4) != 0)
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
-				      "service_context was not issued by this service");
-	pl = n - (4 + GCM_IV_LEN + GCM_TAG_LEN);
-	/* The GCM tag authenticates everything: nothing is read before it checks. */
-	if (aead_key_open(key, raw + 4, CONTEXT_MAGIC, sizeof(CONTEXT_MAGIC), raw + 4 + GCM_IV_LEN, pl, plain,
-			  raw + n - GCM_TAG_LEN) != 0)
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.auth",
-				      "service_context does not authenticate under the service key");
-	rc = context_decode(plain, pl, &c, err);
-	OPENSSL_cleanse(plain, sizeof(plain));
-	if (rc != ATTEST_OK)
-		return rc;
-	if (now >= c.expiry)
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.expired",
-				      "the challenge expired %lld s ago; start again with an init message",
-				      (long long)(now - c.expiry));
-	*out = c;
-	return ATTEST_OK;
 }
 
 /* ---- messages ------------------------------------------------------------ */

@@ -14,13 +14,17 @@
  * form it was asked.
  *
  * Design note (stateless nodes): the service_context is self-contained.
- * It is the AES-256-GCM sealing, under a service key the caller passes in,
- * of {version, unique id, issue time, expiry, challenge}; the GCM tag
- * authenticates it, so any node holding the key can finish a protocol
- * another node started. A context is refused when its tag fails, when it
- * expired, when its challenge is not the request's, and when its id was
- * seen before: replay is checked through a caller callback (e.g. a shared
- * store) or a small bounded in-process seen-set (tpm_seen_set).
+ * It is the AES-256-GCM sealing of {version, unique id, issue time,
+ * expiry, challenge} under an epoch key (tpm_context.c): the service's one
+ * stored key is a master key, each process derives from it (HKDF-SHA256)
+ * the key of a random epoch it seals under, names the epoch in the
+ * context, and moves to a new one after TPM_CONTEXT_SEALS_PER_EPOCH
+ * seals, so no GCM key comes near SP 800-38D's random-IV bound. Any node
+ * holding the master key can finish a protocol another node started. A
+ * context is refused when its tag fails, when it expired, when its
+ * challenge is not the request's, and when its id was seen before: replay
+ * is checked through a caller callback (e.g. a shared store) or a small
+ * bounded in-process seen-set (tpm_seen_set).
  */
 
 #include "attest/error.h"
@@ -36,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TPM_PROTO_KEY_LEN 32       /* AES-256 */
+#define TPM_PROTO_KEY_LEN 32       /* the service's master key (HKDF-SHA256 input) */
 #define TPM_PROTO_CHALLENGE_LEN 32
 #define TPM_PROTO_ID_LEN 16
 #define TPM_PROTO_DEFAULT_TTL 300  /* seconds a challenge stays valid */
@@ -63,12 +67,70 @@ void tpm_seen_set_free(struct tpm_seen_set *s);
 /* A tpm_proto_replay_fn over a tpm_seen_set (arg). Full: -1. */
 int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry, int64_t now);
 
+/* ---- the keys sealing service contexts (tpm_context.c) ---------------------- */
+
+#define TPM_CONTEXT_EPOCH_LEN 16
+/*
+ * Seals per epoch key. With q random 96-bit IVs under one key the chance
+ * of two equal IVs is at most q(q-1)/2 / 2^96 < q^2 / 2^97 (SP 800-38D
+ * §8.3 asks that it stay below 2^-32, i.e. q <= 2^32): at q = 2^24 it is
+ * below 2^48 / 2^97 = 2^-49 per epoch. Epoch ids are 128-bit random, so two
+ * processes share an epoch (and its IV space) with chance E^2 / 2^129 after
+ * E epochs in all. An epoch lasts 4.7 hours at 1,000 seals a second; a new
+ * one costs one HKDF and one AES key schedule.
+ */
+#define TPM_CONTEXT_SEALS_PER_EPOCH (UINT64_C(1) << 24)
+/*
+ * Epoch keys kept for opening (this process's current one included): the
+ * live epochs are about one per node (each node's current epoch, and the
+ * one before it during a TTL after a rotation or restart). More nodes
+ * than that still work: an epoch that fell out costs one derivation again.
+ */
+#define TPM_CONTEXT_EPOCHS_KEPT 32
+
+/*
+ * A service's context keys: the master key, this process's current epoch
+ * (its seal count, rotated when it reaches the limit) and a bounded cache
+ * of epoch keys for opening (a miss derives the key; it is kept only once
+ * a context authenticated under it, so random epoch ids cannot flood it).
+ * Safe for concurrent use by any number of threads; the master key is
+ * cleansed on free. NULL when OpenSSL cannot derive the first epoch key.
+ */
+struct tpm_context_keys;
+struct tpm_context_keys *tpm_context_keys_new(const uint8_t master[TPM_PROTO_KEY_LEN]);
+/*
+ * The same with other limits, for tests that want to see a rotation or a
+ * full cache: seals_per_epoch >= 1, 2 <= epochs_kept <= 1024.
+ */
+struct tpm_context_keys *tpm_context_keys_new_bounded(const uint8_t master[TPM_PROTO_KEY_LEN],
+						      uint64_t seals_per_epoch, size_t epochs_kept);
+void tpm_context_keys_free(struct tpm_context_keys *keys);
+
+/* What a keyring did so far (tests, metrics). */
+struct tpm_context_keys_stats {
+	uint8_t epoch[TPM_CONTEXT_EPOCH_LEN]; /* the current epoch id */
+	uint64_t sealed;		      /* seals under the current epoch */
+	uint64_t rotations;		      /* epochs started (the first one included) */
+	uint64_t derived;		      /* epoch keys derived (rotations and opening misses) */
+	size_t epochs_kept;		      /* epoch keys in the cache */
+};
+void tpm_context_keys_stats(struct tpm_context_keys *keys, struct tpm_context_keys_stats *out);
+
+/*
+ * The epoch key of epoch under master: HKDF-SHA256(IKM = master, no salt,
+ * info = "attestd tpm context v2" || epoch id), 32 bytes (tools, tests and
+ * benchmarks that open a context with OpenSSL alone). 0, or -1 when
+ * OpenSSL fails.
+ */
+int tpm_context_epoch_key(const uint8_t master[TPM_PROTO_KEY_LEN], const uint8_t epoch[TPM_CONTEXT_EPOCH_LEN],
+			  uint8_t out[AEAD_KEY_LEN]);
+
 /* ---- configuration ------------------------------------------------------- */
 
 struct tpm_proto_cfg {
-	/* The key sealing the contexts (TPM_PROTO_KEY_LEN bytes: aead_key_new),
-	 * with its keyed cipher contexts kept across requests; borrowed. */
-	struct aead_key *service_key;
+	/* The keys sealing and opening the contexts (tpm_context_keys_new over
+	 * the service's master key), shared by every request; borrowed. */
+	struct tpm_context_keys *service_key;
 	uint32_t ttl;                 /* 0 = TPM_PROTO_DEFAULT_TTL */
 	int64_t now;                  /* verification time */
 	tpm_proto_replay_fn replay;   /* required for requests */
@@ -162,9 +224,15 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 
 /* ---- pieces, exposed for tests and tools --------------------------------- */
 
-/* Seals a context; *ctx_b64 (base64url) is the caller's. */
-int tpm_context_seal(struct aead_key *key, const uint8_t id[TPM_PROTO_ID_LEN], int64_t issued, int64_t expiry,
-		     const uint8_t *challenge, size_t challenge_len, char **ctx_b64, struct attest_err *err);
+/*
+ * Seals a context under keys' current epoch (format version 2, 'TPC2':
+ * magic || epoch id || IV || ciphertext || tag, magic and epoch id as GCM
+ * additional data); *ctx_b64 (base64url) is the caller's. Errors:
+ * tpm.context.seal.
+ */
+int tpm_context_seal(struct tpm_context_keys *keys, const uint8_t id[TPM_PROTO_ID_LEN], int64_t issued,
+		     int64_t expiry, const uint8_t *challenge, size_t challenge_len, char **ctx_b64,
+		     struct attest_err *err);
 
 struct tpm_context {
 	uint8_t id[TPM_PROTO_ID_LEN];
@@ -174,11 +242,17 @@ struct tpm_context {
 };
 
 /*
- * Opens and authenticates a context; checks expiry at now.
- * Errors: tpm.context.encoding, tpm.context.auth, tpm.context.version,
+ * Opens and authenticates a context under its epoch's key; checks expiry
+ * at now. Version 1 contexts ('TPC1', sealed under the master key itself
+ * before the epochs) are refused: they live one TTL, and the master key
+ * is not to act as a GCM key again. Errors: tpm.context.encoding (not
+ * base64url, not a context of this service's format), tpm.context.version
+ * (a version 1 context, or an unknown inner version), tpm.context.auth
+ * (the tag fails under the epoch's key: altered, or another service's),
+ * tpm.context.derive (internal: the epoch key could not be derived),
  * tpm.context.expired.
  */
-int tpm_context_open(struct aead_key *key, const char *ctx_b64, size_t ctx_len, int64_t now,
+int tpm_context_open(struct tpm_context_keys *keys, const char *ctx_b64, size_t ctx_len, int64_t now,
 		     struct tpm_context *out, struct attest_err *err);
 
 /*

@@ -61,7 +61,7 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 	policy_cache_free(ctx->plans);
 	tpm_seen_set_free(ctx->tpm_seen);
 	tpm_aik_cache_free(ctx->tpm_aik_cache);
-	aead_key_free(ctx->tpm_key);
+	tpm_context_keys_free(ctx->tpm_key);
 	evidence_anchors_clear(&ctx->anchors);
 	if (ctx->collateral != NULL) {
 		collateral_source_free(ctx->collateral);
@@ -74,11 +74,11 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 
 int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], struct attest_err *err)
 {
-	struct aead_key *k = aead_key_new(key);
+	struct tpm_context_keys *k = tpm_context_keys_new(key);
 
 	if (k == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
-	aead_key_free(ctx->tpm_key);
+	tpm_context_keys_free(ctx->tpm_key);
 	ctx->tpm_key = k;
 	return ATTEST_OK;
 }

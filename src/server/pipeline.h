@@ -54,14 +54,15 @@ struct pipeline_verifier {
 /* The row of a type (never NULL for a valid type). */
 const struct pipeline_verifier *pipeline_verifier_find(enum maa_type type);
 
-struct aead_key;
+struct tpm_context_keys;
 
 /* Long-lived state shared by every attestation. */
 struct pipeline_ctx {
 	struct policy_cache *plans; /* compiled policies by hash (owned) */
-	/* TPM protocol (tpm_protocol.h): the key sealing service contexts, shared
-	 * by every node of the service, and the replay seen-set of this node. */
-	struct aead_key *tpm_key;		   /* with its kept cipher contexts; NULL until set (owned) */
+	/* TPM protocol (tpm_protocol.h): the keys sealing service contexts (the
+	 * master key shared by every node of the service, this node's epochs
+	 * derived from it), and the replay seen-set of this node. */
+	struct tpm_context_keys *tpm_key;	   /* NULL until set (owned) */
 	struct tpm_seen_set *tpm_seen;		   /* owned */
 	struct tpm_aik_cache *tpm_aik_cache;	   /* verified AIK chains, shared by requests (owned) */
 	struct evidence_anchors anchors;	   /* extra trust anchors (stacks owned; NULL = built-in) */
@@ -82,9 +83,10 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 void pipeline_ctx_free(struct pipeline_ctx *ctx);
 
 /*
- * Sets the key sealing TPM service contexts (tpm_protocol.h), before the
- * context serves requests: a request borrows the key for its whole run,
- * so it is not replaced under one. Errors: pipeline.nomem.
+ * Sets the master key of the TPM service contexts (tpm_protocol.h,
+ * tpm_context_keys_new), before the context serves requests: a request
+ * borrows the keys for its whole run, so they are not replaced under one.
+ * Errors: pipeline.nomem.
  */
 int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], struct attest_err *err);
 

@@ -26,7 +26,7 @@
 
 struct fixture {
 	uint8_t key_bytes[TPM_PROTO_KEY_LEN];
-	struct aead_key *key; /* the service key sealing the contexts */
+	struct tpm_context_keys *key; /* the service's context keys (over key_bytes, the master) */
 	struct tpm_seen_set *seen;
 	struct tpm_proto_cfg cfg;
 	struct devplat_tpm_ca *ca;
@@ -50,7 +50,7 @@ static int setup(void **state)
 	int n;
 
 	memset(f->key_bytes, 0x42, sizeof(f->key_bytes));
-	f->key = aead_key_new(f->key_bytes);
+	f->key = tpm_context_keys_new(f->key_bytes);
 	assert_non_null(f->key);
 	f->seen = tpm_seen_set_new(64);
 	tpm_proto_cfg_defaults(&f->cfg);
@@ -97,7 +97,7 @@ static int teardown(void **state)
 
 	clear_round(f);
 	tpm_seen_set_free(f->seen);
-	aead_key_free(f->key);
+	tpm_context_keys_free(f->key);
 	tpm_aik_cache_free(f->cfg.aik_cache);
 	sk_X509_free(f->roots);
 	devplat_tpm_ca_free(f->ca);
@@ -291,27 +291,32 @@ static void context_sealed_under_another_key_is_refused(void **state)
 	msg = build(f, 2, false, NULL);
 	{
 		uint8_t other[TPM_PROTO_KEY_LEN];
-		struct aead_key *k;
+		struct tpm_context_keys *k;
 
 		memcpy(other, f->key_bytes, sizeof(other));
-		other[0] ^= 1; /* another node with another key */
-		k = aead_key_new(other);
+		other[0] ^= 1; /* another service with another master key */
+		k = tpm_context_keys_new(other);
 		f->cfg.service_key = k;
 		assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
 		assert_string_equal(err.name, "tpm.context.auth");
 		f->cfg.service_key = f->key;
-		aead_key_free(k);
+		tpm_context_keys_free(k);
 	}
-	/* and any node with the same key finishes it: a fresh seen-set, same key */
+	/* and any node with the same master key finishes it: its own keyring and seen-set */
 	{
+		struct tpm_context_keys *node2 = tpm_context_keys_new(f->key_bytes);
 		struct tpm_seen_set *other = tpm_seen_set_new(8);
 		void *keep = f->cfg.replay_arg;
 
+		assert_non_null(node2);
 		f->cfg.replay_arg = other;
+		f->cfg.service_key = node2;
 		assert_int_equal(run(f, msg, &res, &err), 0);
 		tpm_proto_result_free(&res);
 		f->cfg.replay_arg = keep;
+		f->cfg.service_key = f->key;
 		tpm_seen_set_free(other);
+		tpm_context_keys_free(node2);
 	}
 	free(msg);
 }
@@ -368,11 +373,21 @@ static void context_lengths_and_encodings_are_checked(void **state)
 	}
 	longer = malloc(n + 9);
 	assert_non_null(longer);
-	/* The same context with its "=" padding (an opaque echo may come back padded). */
-	memcpy(longer, ctx, n);
-	memcpy(longer + n, "==", 2);
-	assert_int_equal(n % 4, 3);
-	assert_int_equal(tpm_context_open(f->key, longer, n + 1, T_NOW, &c, NULL), 0);
+	/* A context with "=" padding (an opaque echo may come back padded): a 31-byte challenge's. */
+	{
+		char *odd = NULL;
+		size_t on;
+
+		assert_int_equal(tpm_context_seal(f->key, id, T_NOW, T_NOW + 60, ch, sizeof(ch) - 1, &odd, NULL), 0);
+		on = strlen(odd);
+		assert_int_equal(on % 4, 3);
+		assert_true(on + 1 <= n + 9);
+		memcpy(longer, odd, on);
+		longer[on] = '=';
+		assert_int_equal(tpm_context_open(f->key, longer, on + 1, T_NOW, &c, NULL), 0);
+		assert_int_equal(c.challenge_len, sizeof(ch) - 1);
+		free(odd);
+	}
 	memcpy(longer, ctx, n);
 	memcpy(longer + n, "AAAAAAAA", 8);
 	attest_err_clear(&err);

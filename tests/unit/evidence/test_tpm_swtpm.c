@@ -29,7 +29,7 @@
 struct tpm_fx {
 	char dir[256], script[1024];
 	bool up;
-	struct aead_key *key; /* the service key sealing the contexts */
+	struct tpm_context_keys *key; /* the service's context keys */
 	struct tpm_seen_set *seen;
 	struct tpm_proto_cfg cfg;
 	struct devplat_tpm_ca *ca;
@@ -124,7 +124,7 @@ static int setup(void **state)
 		uint8_t key[TPM_PROTO_KEY_LEN];
 
 		memset(key, 0x5A, sizeof(key));
-		f->key = aead_key_new(key);
+		f->key = tpm_context_keys_new(key);
 		assert_non_null(f->key);
 	}
 	f->seen = tpm_seen_set_new(64);
@@ -170,7 +170,7 @@ static int teardown(void **state)
 		}
 	}
 	tpm_seen_set_free(f->seen);
-	aead_key_free(f->key);
+	tpm_context_keys_free(f->key);
 	sk_X509_free(f->roots);
 	devplat_tpm_ca_free(f->ca);
 	EVP_PKEY_free(f->aik);

@@ -1,0 +1,580 @@
+/*
+ * The TPM protocol's sealed service context and its epoch keys
+ * (src/evidence/tpm_context.c): the format, the HKDF derivation, the
+ * rotation after a bounded number of seals, contexts of other nodes over
+ * the same master key, the bounded cache of epoch keys under a flood of
+ * made-up epochs, every flipped bit refused, expiry, version 1 refused,
+ * and four threads sharing one keyring.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/codec.h"
+#include "crypto/crypto.h"
+#include "evidence/tpm_protocol.h"
+
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_NOW 1767225600 /* 2026-01-01 */
+
+/* The layout of a version 2 context (tpm_protocol.h). */
+#define OFF_EPOCH 4
+#define OFF_IV	  (OFF_EPOCH + TPM_CONTEXT_EPOCH_LEN)
+#define OFF_TEXT  (OFF_IV + AEAD_IV_LEN)
+#define OVERHEAD  (OFF_TEXT + AEAD_TAG_LEN)
+#define PLAIN_MAX (1 + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
+
+static const uint8_t MASTER[TPM_PROTO_KEY_LEN] = {0x42, 0x13, 0x37};
+
+static unsigned sweep_stride(void)
+{
+	const char *s = getenv("ATTEST_SWEEP_STRIDE");
+	int n = s ? atoi(s) : 1;
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* A fresh context of keys with a 32-byte challenge of byte tag; the caller frees it. */
+static char *seal(struct tpm_context_keys *k, uint8_t tag, int64_t expiry)
+{
+	uint8_t ch[TPM_PROTO_CHALLENGE_LEN], id[TPM_PROTO_ID_LEN];
+	char *ctx = NULL;
+
+	memset(ch, tag, sizeof(ch));
+	memset(id, tag ^ 0xA5, sizeof(id));
+	assert_int_equal(tpm_context_seal(k, id, T_NOW, expiry, ch, sizeof(ch), &ctx, NULL), 0);
+	assert_non_null(ctx);
+	return ctx;
+}
+
+static uint8_t *decode(const char *ctx, size_t *n)
+{
+	uint8_t *raw = NULL;
+
+	assert_int_equal(b64_decode(ctx, strlen(ctx), &raw, n), 0);
+	return raw;
+}
+
+static char *encode(const uint8_t *raw, size_t n)
+{
+	char *s = b64url_encode(raw, n);
+
+	assert_non_null(s);
+	return s;
+}
+
+/* 0 when ctx opens under k at T_NOW; otherwise the error code, its name in err. */
+static int open_ctx(struct tpm_context_keys *k, const char *ctx, struct attest_err *err)
+{
+	struct tpm_context c;
+
+	attest_err_clear(err);
+	return tpm_context_open(k, ctx, strlen(ctx), T_NOW, &c, err);
+}
+
+static struct tpm_context_keys_stats stats(struct tpm_context_keys *k)
+{
+	struct tpm_context_keys_stats s;
+
+	tpm_context_keys_stats(k, &s);
+	return s;
+}
+
+static void context_round_trip_keeps_every_field(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	uint8_t ch[TPM_PROTO_CHALLENGE_LEN], id[TPM_PROTO_ID_LEN], *raw;
+	struct tpm_context c;
+	char *ctx = NULL;
+	size_t n;
+
+	(void)state;
+	assert_non_null(k);
+	for (size_t len = 0; len <= sizeof(ch); len += 8) {
+		memset(ch, (int)len + 1, sizeof(ch));
+		memset(id, (int)len + 2, sizeof(id));
+		assert_int_equal(tpm_context_seal(k, id, T_NOW - 5, T_NOW + 300, ch, len, &ctx, NULL), 0);
+		memset(&c, 0xEE, sizeof(c));
+		assert_int_equal(tpm_context_open(k, ctx, strlen(ctx), T_NOW, &c, NULL), 0);
+		assert_memory_equal(c.id, id, sizeof(id));
+		assert_int_equal(c.issued, T_NOW - 5);
+		assert_int_equal(c.expiry, T_NOW + 300);
+		assert_int_equal(c.challenge_len, len);
+		assert_memory_equal(c.challenge, ch, len);
+		/* 'TPC2' || this process's current epoch || IV || text || tag */
+		raw = decode(ctx, &n);
+		assert_int_equal(n, OVERHEAD + 1 + TPM_PROTO_ID_LEN + 16 + 1 + len);
+		assert_memory_equal(raw, "TPC2", 4);
+		assert_memory_equal(raw + OFF_EPOCH, stats(k).epoch, TPM_CONTEXT_EPOCH_LEN);
+		free(raw);
+		free(ctx);
+	}
+	/* A challenge longer than a context holds is refused when sealing. */
+	assert_int_equal(tpm_context_seal(k, id, T_NOW, T_NOW + 1, ch, sizeof(ch) + 1, &ctx, NULL),
+			 ATTEST_E_INVALID);
+	tpm_context_keys_free(k);
+}
+
+/*
+ * The epoch key is HKDF-SHA256 (RFC 5869) of the master with no salt and
+ * info "attestd tpm context v2" || epoch id, computed here from HMAC by
+ * the RFC's two steps; a context opens with it and AES-256-GCM alone.
+ */
+static void epoch_key_is_rfc5869_hkdf_of_the_master(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	static const char label[] = "attestd tpm context v2";
+	uint8_t zeros[32] = {0}, prk[32], okm[32], lib[32], msg[64], plain[PLAIN_MAX], *raw;
+	unsigned int ml = 0;
+	size_t n, ml2;
+	char *ctx;
+
+	(void)state;
+	assert_non_null(k);
+	ctx = seal(k, 7, T_NOW + 60);
+	raw = decode(ctx, &n);
+	/* Extract: PRK = HMAC-SHA256(salt = 32 zero bytes, IKM). Expand: T(1) = HMAC(PRK, info || 0x01). */
+	assert_non_null(HMAC(EVP_sha256(), zeros, sizeof(zeros), MASTER, sizeof(MASTER), prk, &ml));
+	memcpy(msg, label, sizeof(label) - 1);
+	memcpy(msg + sizeof(label) - 1, raw + OFF_EPOCH, TPM_CONTEXT_EPOCH_LEN);
+	ml2 = sizeof(label) - 1 + TPM_CONTEXT_EPOCH_LEN;
+	msg[ml2++] = 1;
+	assert_non_null(HMAC(EVP_sha256(), prk, sizeof(prk), msg, ml2, okm, &ml));
+	assert_int_equal(tpm_context_epoch_key(MASTER, raw + OFF_EPOCH, lib), 0);
+	assert_memory_equal(okm, lib, sizeof(okm));
+	assert_int_equal(aead_open(okm, raw + OFF_IV, raw, OFF_IV, raw + OFF_TEXT, n - OVERHEAD, plain,
+				   raw + n - AEAD_TAG_LEN),
+			 0);
+	assert_int_equal(plain[0], 2); /* the inner version */
+	/* and the master key itself does not open it */
+	assert_int_equal(aead_open(MASTER, raw + OFF_IV, raw, OFF_IV, raw + OFF_TEXT, n - OVERHEAD, plain,
+				   raw + n - AEAD_TAG_LEN),
+			 -1);
+	free(raw);
+	free(ctx);
+	tpm_context_keys_free(k);
+}
+
+/* After N seals an epoch is done: the next seal starts a new random one; every context still opens. */
+static void seals_move_to_a_new_epoch_after_the_limit(void **state)
+{
+	enum { LIMIT = 3, SEALS = 10 };
+	struct tpm_context_keys *k = tpm_context_keys_new_bounded(MASTER, LIMIT, 8);
+	struct tpm_context_keys *other = tpm_context_keys_new(MASTER);
+	uint8_t epochs[SEALS][TPM_CONTEXT_EPOCH_LEN];
+	char *ctx[SEALS];
+	struct attest_err err;
+	uint64_t derived;
+
+	(void)state;
+	assert_non_null(k);
+	assert_non_null(other);
+	assert_int_equal(stats(k).rotations, 1);
+	for (int i = 0; i < SEALS; i++) {
+		size_t n;
+		uint8_t *raw;
+
+		ctx[i] = seal(k, (uint8_t)i, T_NOW + 60);
+		raw = decode(ctx[i], &n);
+		memcpy(epochs[i], raw + OFF_EPOCH, TPM_CONTEXT_EPOCH_LEN);
+		free(raw);
+		assert_int_equal(stats(k).sealed, (uint64_t)(i % LIMIT + 1));
+	}
+	for (int i = 1; i < SEALS; i++) {
+		if (i % LIMIT == 0)
+			assert_memory_not_equal(epochs[i], epochs[i - 1], TPM_CONTEXT_EPOCH_LEN);
+		else
+			assert_memory_equal(epochs[i], epochs[i - 1], TPM_CONTEXT_EPOCH_LEN);
+	}
+	assert_int_equal(stats(k).rotations, (SEALS + LIMIT - 1) / LIMIT);
+	derived = stats(k).derived;
+	assert_int_equal(derived, stats(k).rotations);
+	for (int i = 0; i < SEALS; i++) {
+		assert_int_equal(open_ctx(k, ctx[i], &err), 0);	    /* its own past epochs are still kept */
+		assert_int_equal(open_ctx(other, ctx[i], &err), 0); /* and another node opens them */
+		free(ctx[i]);
+	}
+	assert_int_equal(stats(k).derived, derived);
+	assert_int_equal(stats(other).derived, 1 + (SEALS + LIMIT - 1) / LIMIT);
+	/* Wrong limits are refused. */
+	assert_null(tpm_context_keys_new_bounded(MASTER, 0, 8));
+	assert_null(tpm_context_keys_new_bounded(MASTER, 1, 1));
+	assert_null(tpm_context_keys_new_bounded(NULL, 1, 8));
+	tpm_context_keys_free(k);
+	tpm_context_keys_free(other);
+}
+
+/* Two nodes over one master key: each opens the other's contexts, deriving the other's epoch key once. */
+static void context_of_another_node_opens_after_one_derivation(void **state)
+{
+	struct tpm_context_keys *a = tpm_context_keys_new(MASTER), *b = tpm_context_keys_new(MASTER);
+	uint8_t other_master[TPM_PROTO_KEY_LEN];
+	struct tpm_context_keys *foreign;
+	struct attest_err err;
+	char *ctx;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_memory_not_equal(stats(a).epoch, stats(b).epoch, TPM_CONTEXT_EPOCH_LEN);
+	for (int i = 0; i < 5; i++) {
+		ctx = seal(b, (uint8_t)i, T_NOW + 60);
+		assert_int_equal(open_ctx(a, ctx, &err), 0);
+		free(ctx);
+	}
+	assert_int_equal(stats(a).derived, 2); /* its own first epoch, then b's once */
+	assert_int_equal(stats(a).epochs_kept, 2);
+	/* Another service's master key: refused, and nothing kept. */
+	memcpy(other_master, MASTER, sizeof(other_master));
+	other_master[31] ^= 0x80;
+	foreign = tpm_context_keys_new(other_master);
+	assert_non_null(foreign);
+	ctx = seal(foreign, 1, T_NOW + 60);
+	assert_int_equal(open_ctx(a, ctx, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.auth");
+	assert_int_equal(stats(a).epochs_kept, 2);
+	free(ctx);
+	tpm_context_keys_free(foreign);
+	tpm_context_keys_free(a);
+	tpm_context_keys_free(b);
+}
+
+/* Every single flipped bit of magic, epoch id, IV, ciphertext and tag is refused, with its error. */
+static void every_flipped_bit_is_refused(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	unsigned stride = sweep_stride();
+	struct attest_err err;
+	size_t n, kept;
+	uint8_t *raw;
+	char *ctx, *bad;
+
+	(void)state;
+	assert_non_null(k);
+	ctx = seal(k, 3, T_NOW + 60);
+	raw = decode(ctx, &n);
+	kept = stats(k).epochs_kept;
+	for (size_t bit = 0; bit < 8 * n; bit += stride) {
+		raw[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		bad = encode(raw, n);
+		assert_int_equal(open_ctx(k, bad, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name,
+				    bit < 8 * OFF_EPOCH ? "tpm.context.encoding" : "tpm.context.auth");
+		free(bad);
+		raw[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* No altered epoch id was kept, and the genuine context still opens. */
+	assert_int_equal(stats(k).epochs_kept, kept);
+	assert_int_equal(open_ctx(k, ctx, &err), 0);
+	free(raw);
+	free(ctx);
+	tpm_context_keys_free(k);
+}
+
+/*
+ * Made-up epoch ids (well-formed contexts that authenticate under no key)
+ * cost a derivation each but are never kept: the cache does not grow and
+ * the genuine epochs in it stay, so their contexts open without deriving.
+ */
+static void random_epoch_flood_neither_grows_nor_evicts_the_cache(void **state)
+{
+	enum { KEPT = 4, FLOOD = 1000 };
+	struct tpm_context_keys *a = tpm_context_keys_new_bounded(MASTER, TPM_CONTEXT_SEALS_PER_EPOCH, KEPT);
+	struct tpm_context_keys *b = tpm_context_keys_new(MASTER), *c = tpm_context_keys_new(MASTER);
+	char *cb = NULL, *cc = NULL, *ca = NULL, *junk;
+	uint8_t raw[OVERHEAD + PLAIN_MAX];
+	struct attest_err err;
+	uint64_t derived;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	cb = seal(b, 1, T_NOW + 60);
+	cc = seal(c, 2, T_NOW + 60);
+	ca = seal(a, 3, T_NOW + 60);
+	assert_int_equal(open_ctx(a, cb, &err), 0);
+	assert_int_equal(open_ctx(a, cc, &err), 0);
+	assert_int_equal(stats(a).epochs_kept, 3);
+	derived = stats(a).derived;
+	memcpy(raw, "TPC2", 4);
+	for (int i = 0; i < FLOOD; i++) {
+		assert_int_equal(RAND_bytes(raw + 4, sizeof(raw) - 4), 1);
+		junk = encode(raw, sizeof(raw));
+		assert_int_equal(open_ctx(a, junk, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.context.auth");
+		free(junk);
+		assert_true(stats(a).epochs_kept <= 3);
+	}
+	assert_int_equal(stats(a).derived, derived + FLOOD);
+	assert_int_equal(stats(a).epochs_kept, 3);
+	/* The genuine epochs were not displaced: no derivation to open their contexts. */
+	derived = stats(a).derived;
+	assert_int_equal(open_ctx(a, cb, &err), 0);
+	assert_int_equal(open_ctx(a, cc, &err), 0);
+	assert_int_equal(open_ctx(a, ca, &err), 0);
+	assert_int_equal(stats(a).derived, derived);
+	free(ca);
+	free(cb);
+	free(cc);
+	tpm_context_keys_free(a);
+	tpm_context_keys_free(b);
+	tpm_context_keys_free(c);
+}
+
+/*
+ * More genuine epochs than the cache keeps (a cluster larger than it):
+ * the cache stays at its bound, never drops the current epoch, and a
+ * context of an epoch that fell out still opens (one derivation again).
+ */
+static void genuine_epochs_beyond_the_bound_still_open(void **state)
+{
+	enum { KEPT = 3, NODES = 7 };
+	struct tpm_context_keys *a = tpm_context_keys_new_bounded(MASTER, TPM_CONTEXT_SEALS_PER_EPOCH, KEPT);
+	struct tpm_context_keys *node[NODES];
+	char *ctx[NODES], *own;
+	struct attest_err err;
+	uint64_t derived;
+
+	(void)state;
+	assert_non_null(a);
+	own = seal(a, 0x77, T_NOW + 60);
+	for (int i = 0; i < NODES; i++) {
+		node[i] = tpm_context_keys_new(MASTER);
+		assert_non_null(node[i]);
+		ctx[i] = seal(node[i], (uint8_t)i, T_NOW + 60);
+		assert_int_equal(open_ctx(a, ctx[i], &err), 0);
+		assert_true(stats(a).epochs_kept <= KEPT);
+	}
+	assert_int_equal(stats(a).epochs_kept, KEPT);
+	/* the current epoch was never dropped */
+	derived = stats(a).derived;
+	assert_int_equal(open_ctx(a, own, &err), 0);
+	assert_int_equal(stats(a).derived, derived);
+	/* the oldest nodes' epochs fell out: one derivation each, and they open */
+	for (int i = 0; i < NODES; i++)
+		assert_int_equal(open_ctx(a, ctx[i], &err), 0);
+	assert_true(stats(a).derived > derived);
+	assert_int_equal(stats(a).epochs_kept, KEPT);
+	for (int i = 0; i < NODES; i++) {
+		free(ctx[i]);
+		tpm_context_keys_free(node[i]);
+	}
+	free(own);
+	tpm_context_keys_free(a);
+}
+
+static void context_expires_at_its_expiry(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	struct tpm_context c;
+	struct attest_err err;
+	char *ctx;
+
+	(void)state;
+	assert_non_null(k);
+	ctx = seal(k, 5, T_NOW + 60);
+	assert_int_equal(tpm_context_open(k, ctx, strlen(ctx), T_NOW + 59, &c, NULL), 0);
+	attest_err_clear(&err);
+	assert_int_equal(tpm_context_open(k, ctx, strlen(ctx), T_NOW + 60, &c, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.expired");
+	attest_err_clear(&err);
+	assert_int_equal(tpm_context_open(k, ctx, strlen(ctx), T_NOW + 3600, &c, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.expired");
+	assert_non_null(strstr(err.msg, "3540 s ago"));
+	free(ctx);
+	tpm_context_keys_free(k);
+}
+
+/* The plaintext of a context (version, id, times, challenge) sealed by hand under key, layout v1 or v2. */
+static char *seal_by_hand(const uint8_t key[AEAD_KEY_LEN], int format, const uint8_t epoch[16],
+			  uint8_t version, size_t extra)
+{
+	uint8_t raw[OVERHEAD + PLAIN_MAX + 8], plain[PLAIN_MAX + 8] = {0};
+	size_t pl = 1 + TPM_PROTO_ID_LEN + 16 + 1 + 4 + extra, hdr = format == 1 ? 4 : OFF_IV;
+	uint64_t expiry = T_NOW + 60;
+
+	plain[0] = version;
+	for (int i = 0; i < 8; i++)
+		plain[1 + TPM_PROTO_ID_LEN + 8 + i] = (uint8_t)(expiry >> (56 - 8 * i));
+	plain[1 + TPM_PROTO_ID_LEN + 16] = 4; /* a 4-byte challenge, then extra trailing bytes */
+	memcpy(raw, format == 1 ? "TPC1" : "TPC2", 4);
+	if (format == 2)
+		memcpy(raw + OFF_EPOCH, epoch, TPM_CONTEXT_EPOCH_LEN);
+	assert_int_equal(RAND_bytes(raw + hdr, AEAD_IV_LEN), 1);
+	assert_int_equal(aead_seal(key, raw + hdr, raw, hdr, plain, pl, raw + hdr + AEAD_IV_LEN,
+				   raw + hdr + AEAD_IV_LEN + pl),
+			 0);
+	return encode(raw, hdr + AEAD_IV_LEN + pl + AEAD_TAG_LEN);
+}
+
+/*
+ * Version 1 contexts (sealed under the master key itself, before the
+ * epochs) are refused with tpm.context.version: they live one TTL, and
+ * accepting them would keep the master key a GCM key. Inside a version 2
+ * context, an unknown inner version and trailing bytes are refused too.
+ */
+static void version_1_contexts_and_bad_plaintexts_are_refused(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	uint8_t epoch[16] = {0xEB}, sub[AEAD_KEY_LEN];
+	struct attest_err err;
+	char *ctx;
+
+	(void)state;
+	assert_non_null(k);
+	ctx = seal_by_hand(MASTER, 1, NULL, 1, 0);
+	assert_int_equal(open_ctx(k, ctx, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.version");
+	assert_non_null(strstr(err.msg, "init"));
+	free(ctx);
+	assert_int_equal(tpm_context_epoch_key(MASTER, epoch, sub), 0);
+	ctx = seal_by_hand(sub, 2, epoch, 2, 0); /* well-formed: it opens */
+	assert_int_equal(open_ctx(k, ctx, &err), 0);
+	free(ctx);
+	ctx = seal_by_hand(sub, 2, epoch, 3, 0);
+	assert_int_equal(open_ctx(k, ctx, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.version");
+	free(ctx);
+	ctx = seal_by_hand(sub, 2, epoch, 2, 1);
+	assert_int_equal(open_ctx(k, ctx, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.encoding");
+	free(ctx);
+	/* Other magics are not this service's. */
+	ctx = encode((const uint8_t *)"TPC3TPC3TPC3TPC3TPC3TPC3TPC3TPC3TPC3TPC3TPC3TPC3TPC3", 52);
+	assert_int_equal(open_ctx(k, ctx, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.encoding");
+	free(ctx);
+	assert_int_equal(tpm_context_open(NULL, "x", 1, T_NOW, &(struct tpm_context){0}, &err),
+			 ATTEST_E_INVALID);
+	tpm_context_keys_free(k);
+}
+
+/* ---- four threads ----------------------------------------------------------- */
+
+enum { RACE_SEALS = 300, RACE_LIMIT = 7 };
+
+struct racer {
+	struct tpm_context_keys *k, *peer; /* shared keyring, another node's */
+	const char *peer_ctx;		   /* a context the other node sealed */
+	pthread_barrier_t *go;
+	uint8_t epochs[RACE_SEALS][TPM_CONTEXT_EPOCH_LEN];
+	int failures;
+};
+
+/* Seals on the shared keyring, opens on it and on the other node, and opens the other node's context. */
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct attest_err err;
+
+	pthread_barrier_wait(r->go);
+	for (int i = 0; i < RACE_SEALS; i++) {
+		uint8_t ch[TPM_PROTO_CHALLENGE_LEN], id[TPM_PROTO_ID_LEN] = {0}, *raw = NULL;
+		struct tpm_context c;
+		char *ctx = NULL;
+		size_t n = 0;
+
+		memset(ch, i, sizeof(ch));
+		memcpy(id, &r, sizeof(r));
+		id[15] = (uint8_t)i;
+		if (tpm_context_seal(r->k, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL) != 0) {
+			r->failures++;
+			continue;
+		}
+		if (tpm_context_open(r->k, ctx, strlen(ctx), T_NOW, &c, &err) != 0 ||
+		    memcmp(c.id, id, sizeof(id)) != 0 || memcmp(c.challenge, ch, sizeof(ch)) != 0 ||
+		    tpm_context_open(r->peer, ctx, strlen(ctx), T_NOW, &c, &err) != 0 ||
+		    memcmp(c.id, id, sizeof(id)) != 0 ||
+		    tpm_context_open(r->k, r->peer_ctx, strlen(r->peer_ctx), T_NOW, &c, &err) != 0 ||
+		    b64_decode(ctx, strlen(ctx), &raw, &n) != 0 || n < OVERHEAD)
+			r->failures++;
+		else
+			memcpy(r->epochs[i], raw + OFF_EPOCH, TPM_CONTEXT_EPOCH_LEN);
+		free(raw);
+		free(ctx);
+	}
+	return NULL;
+}
+
+static int by_epoch(const void *x, const void *y)
+{
+	return memcmp(x, y, TPM_CONTEXT_EPOCH_LEN);
+}
+
+/*
+ * Four threads share one keyring that rotates every 7 seals and keeps 4
+ * epochs: every context opens on it and on another node, and no epoch
+ * sealed more than 7 (the count and the rotation hold under the lock).
+ */
+static void four_threads_seal_and_open_concurrently(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new_bounded(MASTER, RACE_LIMIT, 4);
+	struct tpm_context_keys *peer = tpm_context_keys_new_bounded(MASTER, RACE_LIMIT, 4);
+	uint8_t(*all)[TPM_CONTEXT_EPOCH_LEN] = calloc(4 * RACE_SEALS, TPM_CONTEXT_EPOCH_LEN);
+	struct racer *r = calloc(4, sizeof(*r));
+	pthread_barrier_t go;
+	pthread_t t[4];
+	char *peer_ctx;
+	size_t run = 1;
+
+	(void)state;
+	assert_non_null(k);
+	assert_non_null(peer);
+	assert_non_null(all);
+	assert_non_null(r);
+	peer_ctx = seal(peer, 9, T_NOW + 60);
+	pthread_barrier_init(&go, NULL, 4);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){.k = k, .peer = peer, .peer_ctx = peer_ctx, .go = &go};
+		assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].failures, 0);
+		memcpy(all[i * RACE_SEALS], r[i].epochs, sizeof(r[i].epochs));
+	}
+	qsort(all, 4 * RACE_SEALS, TPM_CONTEXT_EPOCH_LEN, by_epoch);
+	for (size_t i = 1; i <= 4 * RACE_SEALS; i++) {
+		if (i < 4 * RACE_SEALS && memcmp(all[i], all[i - 1], TPM_CONTEXT_EPOCH_LEN) == 0) {
+			run++;
+			continue;
+		}
+		assert_true(run <= RACE_LIMIT);
+		run = 1;
+	}
+	assert_true(stats(k).rotations >= (4 * RACE_SEALS + RACE_LIMIT - 1) / RACE_LIMIT);
+	assert_true(stats(k).epochs_kept <= 4);
+	assert_true(stats(peer).epochs_kept <= 4);
+	pthread_barrier_destroy(&go);
+	free(peer_ctx);
+	free(all);
+	free(r);
+	tpm_context_keys_free(k);
+	tpm_context_keys_free(peer);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(context_round_trip_keeps_every_field),
+	    cmocka_unit_test(epoch_key_is_rfc5869_hkdf_of_the_master),
+	    cmocka_unit_test(seals_move_to_a_new_epoch_after_the_limit),
+	    cmocka_unit_test(context_of_another_node_opens_after_one_derivation),
+	    cmocka_unit_test(every_flipped_bit_is_refused),
+	    cmocka_unit_test(random_epoch_flood_neither_grows_nor_evicts_the_cache),
+	    cmocka_unit_test(genuine_epochs_beyond_the_bound_still_open),
+	    cmocka_unit_test(context_expires_at_its_expiry),
+	    cmocka_unit_test(version_1_contexts_and_bad_plaintexts_are_refused),
+	    cmocka_unit_test(four_threads_seal_and_open_concurrently),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
