@@ -829,6 +829,23 @@ def main():
     return 0
 
 
+def missing_since(previous, rows, results):
+    """A warning for each figure of the previous report (any JSON; an older or hand-edited one is read
+    as far as it has the shape this script writes) that a benchmark run again no longer gave."""
+    if not isinstance(previous, dict) or not isinstance(previous.get("figures"), list):
+        return []
+    meta = previous.get("meta") if isinstance(previous.get("meta"), dict) else {}
+    now = {(r["section"], r["what"]) for r in rows}
+    out = []
+    for r in previous["figures"]:
+        if not isinstance(r, dict) or not all(isinstance(r.get(k), str) for k in ("section", "what", "source")):
+            continue
+        if (r["section"], r["what"]) not in now and r["source"] in results:
+            out.append("%s: %s / %s: in the previous report (%s), not in this one" %
+                       (r["source"], r["section"], r["what"], meta.get("date_utc")))
+    return out
+
+
 def build_report(results, meta, root=ROOT, previous=None):
     """The report of a run: results maps each benchmark's name to {"text", "rc", "seconds"};
     previous, the last report: a figure it had that this run lacks is a warning (a line the
@@ -844,13 +861,7 @@ def build_report(results, meta, root=ROOT, previous=None):
             status[name] = "not run (absent from this build)"
             warnings.append("%s: not run (absent from this build)" % name)
     warnings.extend(bench_inventory(root))
-    if previous:
-        now = {(r["section"], r["what"]) for r in rows}
-        for r in previous.get("figures", []):
-            src_name = r.get("source")
-            if (r["section"], r["what"]) not in now and src_name in results:
-                warnings.append("%s: %s / %s: in the previous report (%s), not in this one" %
-                                (src_name, r["section"], r["what"], previous.get("meta", {}).get("date_utc")))
+    warnings.extend(missing_since(previous, rows, results))
     return {"meta": meta, "goals": issue_goals(rows), "warnings": warnings,
             "benchmarks": {k: {"status": v, "exit": results.get(k, {}).get("rc"),
                                "seconds": results.get(k, {}).get("seconds")} for k, v in sorted(status.items())},
@@ -900,13 +911,13 @@ def print_table(report):
           " figures include the neighbours, CPU-time figures do not)" %
           (m.get("nproc"), m.get("cpu"), m.get("loadavg_start"), m.get("loadavg_end")))
     sec = None
-    print("\n%-54s %12s %-15s %10s %8s %12s %8s" % ("figure", "value", "unit", "floor", "x floor", "peer",
+    print("\n%-58s %12s %-15s %10s %8s %12s %8s" % ("figure", "value", "unit", "floor", "x floor", "peer",
                                                    "peer/us"))
     for r in report["figures"]:
         if r["section"] != sec:
             sec = r["section"]
             print(sec)
-        print("  %-52.52s %12s %-15s %10s %8s %12s %8s" % (
+        print("  %-56.56s %12s %-15s %10s %8s %12s %8s" % (
             r["what"], fmt(r["value"]), r["unit"], fmt(r.get("floor")),
             ("%.2f" % r["ratio_to_floor"]) if "ratio_to_floor" in r else "-",
             fmt(r.get("peer_value")) if r.get("peer") else "-",

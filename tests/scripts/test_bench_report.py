@@ -266,6 +266,18 @@ class NothingLostSilently(unittest.TestCase):
                                          "%s line %d %s: figures changed without a warning" % (name, i + 1, how))
         self.assertGreater(tried, 300)
 
+    def test_a_malformed_previous_report_is_read_as_far_as_it_goes(self):
+        results = all_results()
+        gone = {"section": "a", "what": "b", "source": "bench_tpm"}
+        for previous in ({"figures": [{"what": "x"}]}, {"figures": None}, {"figures": [gone], "meta": None},
+                         {"figures": [None, 3, gone, dict(gone, source=["bench_tpm"])], "meta": []}, [gone], None, 7):
+            with self.subTest(previous=previous):
+                got = br.build_report(results, {}, previous=previous)["warnings"]
+                want = ["bench_tpm: a / b: in the previous report (None), not in this one"] \
+                    if isinstance(previous, dict) and isinstance(previous["figures"], list) and gone in \
+                    previous["figures"] else []
+                self.assertEqual(got, want)
+
     def test_a_benchmark_without_a_parser(self):
         rows, status, warnings = br.parse_output("bench_new", "bench_new: 12.0 us\n", 0)
         self.assertEqual((rows, status), ([], "no parser for this benchmark"))
