@@ -21,7 +21,11 @@
  *  C. process level on that real quote: bench_tpm_verify (our verifier CLI)
  *     with and without the log, beside tpm2_checkquote (signature + PCR
  *     digest; its -e replay cannot handle the FF reset of PCR 17-22), and
- *     fork+exec of /bin/true, in timed loops in the same run.
+ *     fork+exec of /bin/true, in timed loops in the same run;
+ *  E. (only with BENCH_TPM_ONLY=context) the sealed service context alone:
+ *     tpm_context_seal and tpm_context_open (this node's epoch, another
+ *     node's, an epoch nobody has) beside one AES-256-GCM seal/open on a
+ *     kept cipher context.
  */
 #include "base/buf.h"
 #include "base/timeutil.h"
@@ -39,6 +43,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -761,9 +766,141 @@ static void run_processes(const struct quote_case *c, const char *self, int n)
 	}
 }
 
+/* ---- E. the sealed context alone (BENCH_TPM_ONLY=context) ----------------- */
+
+struct ctx_bench {
+	struct tpm_context_keys *keys, *peer; /* this node's keyring, another node's over the same master */
+	char *own, *other, *unknown;	      /* contexts: this node's, the other node's, of an epoch nobody has */
+	size_t own_len, other_len, unknown_len;
+	EVP_CIPHER_CTX *gcm;		      /* the floor: AES-256-GCM keyed once with the epoch key */
+	uint8_t *raw;			      /* own, decoded */
+	size_t raw_len;
+};
+
+static int ctx_seal_op(struct ctx_bench *b)
+{
+	uint8_t id[TPM_PROTO_ID_LEN] = {3}, ch[TPM_PROTO_CHALLENGE_LEN] = {4};
+	char *ctx = NULL;
+	int bad = tpm_context_seal(b->keys, id, 1767225600, 1767225900, ch, sizeof(ch), &ctx, NULL) != 0;
+
+	free(ctx);
+	return bad;
+}
+
+static int ctx_open(struct tpm_context_keys *k, const char *ctx, size_t len)
+{
+	struct tpm_context c;
+
+	return tpm_context_open(k, ctx, len, 1767225600, &c, NULL) != 0;
+}
+
+static int ctx_open_own(struct ctx_bench *b) { return ctx_open(b->keys, b->own, b->own_len); }
+static int ctx_open_other(struct ctx_bench *b) { return ctx_open(b->keys, b->other, b->other_len); }
+/* A refusal is what this one must give: made-up epoch, one derivation, tag fails. */
+static int ctx_open_unknown(struct ctx_bench *b) { return !ctx_open(b->keys, b->unknown, b->unknown_len); }
+
+/* The floor of a seal: a random IV and one AES-256-GCM encryption (AAD, 66 bytes, tag) on a kept context. */
+static int ctx_floor_seal(struct ctx_bench *b)
+{
+	uint8_t iv[12], out[128], tag[16];
+	size_t n = b->raw_len - CTX_OVERHEAD;
+	int len = 0;
+
+	return RAND_bytes(iv, sizeof(iv)) != 1 || EVP_EncryptInit_ex(b->gcm, NULL, NULL, NULL, iv) != 1 ||
+	       EVP_EncryptUpdate(b->gcm, NULL, &len, b->raw, CTX_AAD) != 1 ||
+	       EVP_EncryptUpdate(b->gcm, out, &len, b->raw + CTX_TEXT, (int)n) != 1 ||
+	       EVP_EncryptFinal_ex(b->gcm, out + len, &len) != 1 ||
+	       EVP_CIPHER_CTX_ctrl(b->gcm, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1;
+}
+
+/* The floor of an open: one AES-256-GCM decryption with the tag checked, on a kept context. */
+static int ctx_floor_open(struct ctx_bench *b)
+{
+	uint8_t out[128];
+	size_t n = b->raw_len - CTX_OVERHEAD;
+	int len = 0;
+
+	return EVP_DecryptInit_ex(b->gcm, NULL, NULL, NULL, b->raw + CTX_AAD) != 1 ||
+	       EVP_DecryptUpdate(b->gcm, NULL, &len, b->raw, CTX_AAD) != 1 ||
+	       EVP_DecryptUpdate(b->gcm, out, &len, b->raw + CTX_TEXT, (int)n) != 1 ||
+	       EVP_CIPHER_CTX_ctrl(b->gcm, EVP_CTRL_GCM_SET_TAG, 16, b->raw + b->raw_len - 16) != 1 ||
+	       EVP_DecryptFinal_ex(b->gcm, out + len, &len) != 1;
+}
+
+/* Median over samples of the CPU time of per calls of op, per call (sub-microsecond calls are timed in batches). */
+static double ctx_median_us(int (*op)(struct ctx_bench *), struct ctx_bench *b, int samples, int per, int *bad)
+{
+	uint64_t *ns = calloc((size_t)samples, sizeof(*ns));
+	double us;
+
+	for (int i = 0; i < samples; i++) {
+		uint64_t t0 = bench_cpu_ns();
+
+		for (int j = 0; j < per; j++)
+			*bad |= op(b);
+		ns[i] = (bench_cpu_ns() - t0) / (uint64_t)per;
+	}
+	us = bench_median_us(ns, (size_t)samples);
+	free(ns);
+	return us;
+}
+
+static void run_context(int samples)
+{
+	static const uint8_t master[TPM_PROTO_KEY_LEN] = {7};
+	uint8_t id[TPM_PROTO_ID_LEN] = {1}, ch[TPM_PROTO_CHALLENGE_LEN] = {2}, sub[32];
+	struct ctx_bench b = {.keys = tpm_context_keys_new(master), .peer = tpm_context_keys_new(master)};
+	int bad = b.keys == NULL || b.peer == NULL;
+	double seal, own, other, unknown, fseal, fopen;
+
+	bad |= bad || tpm_context_seal(b.keys, id, 1767225600, 1767225900, ch, sizeof(ch), &b.own, NULL) != 0 ||
+	       tpm_context_seal(b.peer, id, 1767225600, 1767225900, ch, sizeof(ch), &b.other, NULL) != 0 ||
+	       b64_decode(b.own, strlen(b.own), &b.raw, &b.raw_len) != 0 || b.raw_len < CTX_OVERHEAD ||
+	       tpm_context_epoch_key(master, b.raw + 4, sub) != 0;
+	if (bad) {
+		printf("  sealed context: cannot be set up; skipped\n");
+		goto out;
+	}
+	b.own_len = strlen(b.own);
+	b.other_len = strlen(b.other);
+	b.raw[4] ^= 1; /* another epoch id: no node has it */
+	b.unknown = b64url_encode(b.raw, b.raw_len);
+	b.unknown_len = strlen(b.unknown);
+	b.raw[4] ^= 1;
+	b.gcm = EVP_CIPHER_CTX_new();
+	bad |= b.unknown == NULL || b.gcm == NULL ||
+	       EVP_CipherInit_ex(b.gcm, EVP_aes_256_gcm(), NULL, sub, NULL, 1) != 1;
+	seal = ctx_median_us(ctx_seal_op, &b, samples, 200, &bad);
+	fseal = ctx_median_us(ctx_floor_seal, &b, samples, 200, &bad);
+	own = ctx_median_us(ctx_open_own, &b, samples, 200, &bad);
+	other = ctx_median_us(ctx_open_other, &b, samples, 200, &bad);
+	fopen = ctx_median_us(ctx_floor_open, &b, samples, 200, &bad);
+	unknown = ctx_median_us(ctx_open_unknown, &b, samples, 20, &bad);
+	printf("  sealed service context alone ('TPC2', 32-byte challenge; median CPU time of %d batches)%s\n", samples,
+	       bad ? " [a run failed!]" : "");
+	printf("    tpm_context_seal (epoch count, random IV, AES-GCM, base64url) %8.3f us;"
+	       " floor (random IV + AES-GCM, kept context) %8.3f us -> ratio %.2fx\n",
+	       seal, fseal, seal / fseal);
+	printf("    tpm_context_open, this node's epoch %8.3f us; another node's epoch (kept) %8.3f us;"
+	       " floor (AES-GCM open, kept context) %8.3f us -> ratio %.2fx\n",
+	       own, other, fopen, own / fopen);
+	printf("    tpm_context_open, an epoch nobody has (HKDF + key set-up + refusal, not kept) %8.3f us\n",
+	       unknown);
+out:
+	EVP_CIPHER_CTX_free(b.gcm);
+	OPENSSL_cleanse(sub, sizeof(sub));
+	free(b.raw);
+	free(b.own);
+	free(b.other);
+	free(b.unknown);
+	tpm_context_keys_free(b.keys);
+	tpm_context_keys_free(b.peer);
+}
+
 /*
  * BENCH_TPM_ONLY=quote|protocol|protocol-warm|gcp|process runs one part
- * (profiling);
+ * (profiling); BENCH_TPM_ONLY=context runs part E only (never part of a
+ * full run: its figures are below a request's noise);
  * BENCH_TPM_RUNS=n overrides the run counts (callgrind wants few).
  */
 static bool bench_part(const char *name)
@@ -796,6 +933,8 @@ int main(int argc, char **argv)
 			run_inprocess(&syn, runs(2000), "SHA256");
 		if (bench_part("protocol"))
 			run_protocol(&syn, runs(500));
+		if (getenv("BENCH_TPM_ONLY") != NULL && strcmp(getenv("BENCH_TPM_ONLY"), "context") == 0)
+			run_context(runs(301));
 	}
 	case_free(&syn);
 	devplat_tcg_log_free(&dl);

@@ -162,6 +162,36 @@ static void epoch_key_is_rfc5869_hkdf_of_the_master(void **state)
 	tpm_context_keys_free(k);
 }
 
+/*
+ * A golden version 2 context, made by an independent implementation
+ * (Python's cryptography: HKDF-SHA256, AESGCM) under MASTER with epoch id
+ * 00..0f, IV ee.., id a0..af, issued 1767225600, expiry +300 and challenge
+ * c0..df: the format and the derivation are what tpm_protocol.h says.
+ */
+static void golden_context_of_an_independent_implementation_opens(void **state)
+{
+	static const char golden[] =
+	    "VFBDMgABAgMEBQYHCAkKCwwNDg_u7u7u7u7u7u7u7u6rj5m-mKvrzGrxSzdtPBJMZUmLLC6SUsUwzWuvIXA7Sx8"
+	    "XkcuYUBW9s5rxtzx8UCQEbrG3ZOQhhfuFkVZVdMUHoSUzkXvGsyQpAHL0kOZGzqFz";
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	uint8_t want_id[TPM_PROTO_ID_LEN], want_ch[TPM_PROTO_CHALLENGE_LEN];
+	struct tpm_context c;
+
+	(void)state;
+	assert_non_null(k);
+	for (int i = 0; i < TPM_PROTO_ID_LEN; i++)
+		want_id[i] = (uint8_t)(0xA0 + i);
+	for (int i = 0; i < TPM_PROTO_CHALLENGE_LEN; i++)
+		want_ch[i] = (uint8_t)(0xC0 + i);
+	assert_int_equal(tpm_context_open(k, golden, strlen(golden), T_NOW, &c, NULL), 0);
+	assert_memory_equal(c.id, want_id, sizeof(want_id));
+	assert_int_equal(c.issued, 1767225600);
+	assert_int_equal(c.expiry, 1767225900);
+	assert_int_equal(c.challenge_len, sizeof(want_ch));
+	assert_memory_equal(c.challenge, want_ch, sizeof(want_ch));
+	tpm_context_keys_free(k);
+}
+
 /* After N seals an epoch is done: the next seal starts a new random one; every context still opens. */
 static void seals_move_to_a_new_epoch_after_the_limit(void **state)
 {
@@ -566,6 +596,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(context_round_trip_keeps_every_field),
 	    cmocka_unit_test(epoch_key_is_rfc5869_hkdf_of_the_master),
+	    cmocka_unit_test(golden_context_of_an_independent_implementation_opens),
 	    cmocka_unit_test(seals_move_to_a_new_epoch_after_the_limit),
 	    cmocka_unit_test(context_of_another_node_opens_after_one_derivation),
 	    cmocka_unit_test(every_flipped_bit_is_refused),
