@@ -14,7 +14,10 @@
  * start is a new epoch, so no subkey comes near the bound whatever the
  * number of nodes, restarts or contexts. Any node holding the master key
  * opens any node's context: it derives the epoch's subkey once and keeps it
- * in a small cache.
+ * in a small cache. IVs stay random within an epoch rather than counted:
+ * a process that forks carries its epoch into both children, whose random
+ * IVs stay apart (each counts its own share of seals) where counters
+ * would repeat.
  *
  * Sharing. One struct tpm_context_keys serves every worker thread. Its
  * mutex guards the current epoch, its seal count and the cache; the

@@ -560,10 +560,12 @@ void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *prov
 }
 
 /*
- * The key sealing TPM service contexts (tpm_protocol.h): one per service,
- * kept in the store so every node (and a restarted one) opens the contexts
- * another issued. The first node to start creates it; a race between two
- * first starts resolves to the stored one.
+ * The master key of the TPM service contexts (tpm_protocol.h): one per
+ * service, kept in the store so every node (and a restarted one) opens the
+ * contexts another issued. No node seals with it directly: each derives
+ * the keys of its own random epochs from it (tpm_context.c), so the one
+ * stored key serves any number of contexts. The first node to start
+ * creates it; a race between two first starts resolves to the stored one.
  */
 #define TPM_KEY_META "tpm_service_key"
 
