@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """One benchmark report for attestd (issue 13): bench/report.json and a table.
 
-Runs every bench_* program of a Release build and the HTTPS attestation
-benchmark (bench/token/wrk_attest.sh), shows each one's own output as it
-runs, then reads the figures out of that human output (the benchmarks print
+Runs every bench_* program of a Release build, the parts of one that its
+full run leaves out (PART_RUNS: bench_tpm's sealed context) and the HTTPS
+attestation benchmark (bench/token/wrk_attest.sh), shows each one's own
+output as it runs, then reads the figures out of that human output (the benchmarks print
 no machine-readable line; each parser below follows the printf of its
 benchmark) and prints one table: per attestation type, in-process
 verification cold and warm, policy evaluation, token signing, HTTPS
@@ -14,8 +15,9 @@ without a parser, one whose output gives no figure, a line with a number
 that its parser did not read (a changed printf, a garbled or an error
 line), a non-zero exit, and a file under bench/ that is neither run here
 nor listed in NOT_RUN each become a warning, listed under the table and in
-report.json's "warnings" (tests/scripts/test_bench_report.py checks the
-parsers against saved outputs of every benchmark).
+report.json's "warnings", and so is a figure of the previous report.json
+that this run lacks (tests/scripts/test_bench_report.py checks the parsers
+against saved outputs of every benchmark).
 
   scripts/bench_report.py [--build build/release] [--out bench/report.json]
                           [--outputs DIR]   # parse saved outputs, run nothing
@@ -200,7 +202,27 @@ def parse_tpm(o):
     full = proto_warm = None
     proc = {}
     for _ in o:
-        if o.skip(r"(bench_tpm: TPM quote|\s+protocol request: |\s+process level, )"):
+        if o.skip(r"(bench_tpm: TPM quote|\s+protocol request: |\s+process level, |"
+                  r"\s+sealed service context alone \([^]]*\)\s*$)"):  # "[a run failed!]" after it: not read
+            continue
+        m = o.match(r"\s+tpm_context_seal \((.*)\)\s+" + NUM + r" us; floor \((.*)\)\s+" + NUM + " us -> ratio")
+        if m:
+            rows.append(row("Tpm (sealed service context, 'TPC2')", "tpm_context_seal", float(m.group(2)), "us CPU",
+                            floor=float(m.group(4)), note="%s; floor: %s" % (m.group(1), m.group(3)), source="bench_tpm"))
+            continue
+        m = o.match(r"\s+tpm_context_open, this node's epoch\s+" + NUM + r" us; another node's epoch \(kept\)\s+" + NUM +
+                    r" us; floor \((.*)\)\s+" + NUM + " us -> ratio")
+        if m:
+            for what, v in (("tpm_context_open, this node's epoch", m.group(1)),
+                            ("tpm_context_open, another node's epoch (its key kept)", m.group(2))):
+                rows.append(row("Tpm (sealed service context, 'TPC2')", what, float(v), "us CPU",
+                                floor=float(m.group(4)), note="floor: " + m.group(3), source="bench_tpm"))
+            continue
+        m = o.match(r"\s+tpm_context_open, an epoch nobody has \((.*)\)\s+" + NUM + r" us\s*$")
+        if m:
+            rows.append(row("Tpm (sealed service context, 'TPC2')", "tpm_context_open, an epoch nobody has (refused)",
+                            float(m.group(2)), "us CPU", note=m.group(1), source="bench_tpm",
+                            no_floor="a refusal; bench_tpm prints no floor for it (one HKDF + one failed GCM open)"))
             continue
         m = o.match(r"\s+(\S.*?) \((\d+) events.*runs, (?:median )?CPU time\)")
         if m:
@@ -659,6 +681,9 @@ PARSERS = {
     "bench_policy_views": parse_policy_views, "bench_tcb_early": parse_tcb_early, "bench_tcg_text": parse_tcg_text,
     "bench_collateral": parse_collateral,
 }
+# Parts of a benchmark that its full run leaves out, run again on their own: name -> (program, environment).
+PART_RUNS = {"bench_tpm_context": ("bench_tpm", {"BENCH_TPM_ONLY": "context"})}
+PARSERS["bench_tpm_context"] = parse_tpm
 # Programs that are helpers of another benchmark, not benchmarks with figures of their own.
 HELPERS = {"bench_tpm_verify": parse_tpm_verify}
 # Files under bench/ that this report does not run, and why (the rest of bench/ is a bench_*.c
@@ -703,6 +728,8 @@ def parse_output(name, text, rc=None):
     except Exception as e:  # a changed output format must not lose the rest of the report
         return [], "parser failed (%s: %s)" % (type(e).__name__, e), [
             "%s: parser failed (%s: %s): output format changed?" % (name, type(e).__name__, e)]
+    for r in rows:  # the run it came from (bench_tpm_context's rows are bench_tpm's parser's)
+        r["source"] = name
     if rc not in (None, 0):
         warnings.append("%s: exit status %s" % (name, rc))
     for n, line in o.unread():
@@ -804,6 +831,10 @@ def main():
         for prog in progs:
             text, rc, secs = run_one(prog, [os.path.join(bdir, prog)], env, a.timeout, outdir)
             results[prog] = {"text": text, "rc": rc, "seconds": round(secs, 1)}
+        for name, (prog, extra) in sorted(PART_RUNS.items()):
+            if prog in progs:
+                text, rc, secs = run_one(name, [os.path.join(bdir, prog)], dict(env, **extra), a.timeout, outdir)
+                results[name] = {"text": text, "rc": rc, "seconds": round(secs, 1)}
         wrk = os.path.join(ROOT, "bench", "token", "wrk_attest.sh")
         if not a.no_https and os.path.exists(wrk):
             text, rc, secs = run_one("wrk_attest.sh", ["bash", wrk, build, str(a.https_seconds)], env, a.timeout,
@@ -820,7 +851,8 @@ def main():
             previous = json.load(f)
     except (OSError, ValueError):
         pass
-    report = build_report(results, meta, previous=previous)
+    report = build_report(results, meta, previous=previous,
+                          skipped={"wrk_attest.sh": "--no-https"} if a.no_https and not a.outputs else None)
     with open(a.out, "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")
@@ -846,10 +878,11 @@ def missing_since(previous, rows, results):
     return out
 
 
-def build_report(results, meta, root=ROOT, previous=None):
+def build_report(results, meta, root=ROOT, previous=None, skipped=None):
     """The report of a run: results maps each benchmark's name to {"text", "rc", "seconds"};
     previous, the last report: a figure it had that this run lacks is a warning (a line the
-    benchmark no longer prints, or a benchmark that stopped early)."""
+    benchmark no longer prints, or a benchmark that stopped early); skipped: name -> why, for
+    benchmarks not run on request (--no-https)."""
     rows, status, warnings = [], {}, []
     for name, r in results.items():
         got, status[name], warn = parse_output(name, r["text"], r.get("rc"))
@@ -858,8 +891,8 @@ def build_report(results, meta, root=ROOT, previous=None):
     rows.sort(key=section_rank)  # stable: each benchmark's own order within a section
     for name in PARSERS:
         if name not in results:
-            status[name] = "not run (absent from this build)"
-            warnings.append("%s: not run (absent from this build)" % name)
+            status[name] = "not run (%s)" % (skipped or {}).get(name, "absent from this build")
+            warnings.append("%s: %s" % (name, status[name]))
     warnings.extend(bench_inventory(root))
     warnings.extend(missing_since(previous, rows, results))
     return {"meta": meta, "goals": issue_goals(rows), "warnings": warnings,

@@ -54,7 +54,8 @@ def table(rows):
 ROW_COUNTS = {
     "bench_attest": 4, "bench_azure_guest": 5, "bench_cached_table": 3, "bench_collateral": 7, "bench_https": 2,
     "bench_policy": 10, "bench_policy_views": 4, "bench_sgx": 8, "bench_snp": 3, "bench_tcb_early": 3,
-    "bench_tcg_text": 5, "bench_tdx": 14, "bench_token_sign": 4, "bench_tpm": 8, "bench_tpm_verify": 0,
+    "bench_tcg_text": 5, "bench_tdx": 14, "bench_token_sign": 4, "bench_tpm": 8, "bench_tpm_context": 4,
+    "bench_tpm_verify": 0,
     "wrk_attest.sh": 10,
 }
 
@@ -193,6 +194,22 @@ class ExistingParsers(unittest.TestCase):
         self.assertEqual((r["value"], r["floor"]), (84.6, 66.7))
         r = self.find("bench_tpm", "TpmQuote (real GCP quote, process level)", "verifier process, signature + PCR digest")
         self.assertEqual((r["value"], r["floor"], r["peer"], r["peer_value"]), (3940.0, 1020.0, "tpm2_checkquote", 8570.0))
+
+    def test_tpm_sealed_context_part(self):
+        rows, _, _ = parse("bench_tpm_context")
+        sec = "Tpm (sealed service context, 'TPC2')"
+        self.assertEqual(table(rows), [
+            (sec, "tpm_context_seal", 1.96, "us CPU", 1.125),
+            (sec, "tpm_context_open, this node's epoch", 0.355, "us CPU", 0.268),
+            (sec, "tpm_context_open, another node's epoch (its key kept)", 0.359, "us CPU", 0.268),
+            (sec, "tpm_context_open, an epoch nobody has (refused)", 4.14, "us CPU", None),
+        ])
+        self.assertEqual({r["source"] for r in rows}, {"bench_tpm_context"})
+        self.assertEqual(br.PART_RUNS["bench_tpm_context"], ("bench_tpm", {"BENCH_TPM_ONLY": "context"}))
+        text = fixture("bench_tpm_context").replace("batches)\n", "batches) [a run failed!]\n")
+        _, _, warnings = parse("bench_tpm_context", text)
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("line 2 not read: sealed service context alone", warnings[0])
 
     def test_token_sign(self):
         r = self.find("bench_token_sign", "token signing (RS256, RSA-2048)", "keyring_sign_jwt (attestd path)")
