@@ -525,7 +525,7 @@ def parse_cached_table(o):
 def parse_policy_views(o):
     """bench_policy_views: attestd's policy views when full, beside one ECDSA P-256 check."""
     rows = []
-    fl = key = None
+    fl = None
     sec = "policy views (server, full table)"
     figs = []
     for _ in o:
@@ -539,8 +539,7 @@ def parse_policy_views(o):
             continue
         m = o.match(r"\s+\(a long name's key, its SHA-256, once a request\s+" + NUM + r" ns\)\s*$")
         if m:
-            key = float(m.group(1))
-            figs.append(("long name's key (its SHA-256), once a request", key,
+            figs.append(("long name's key (its SHA-256), once a request", float(m.group(1)),
                          "shared with the trust views' lookup, which needed it before"))
             continue
         m = o.match(r"\s+(hit on a full table, name (?:< 31|of 31-63) characters|"
