@@ -369,5 +369,44 @@ class CommandLine(unittest.TestCase):
                           "into a full table: in the previous report", p.stdout)
 
 
+    def test_run_mode_runs_each_program_its_parts_and_saves_the_outputs(self):
+        # Stand-ins that replay saved outputs: what is tested is the runner (which programs it
+        # runs, with what environment, what it saves and reports), not the benchmarks.
+        with tempfile.TemporaryDirectory() as d:
+            bdir = os.path.join(d, "bench")
+            os.makedirs(bdir)
+            progs = {
+                "bench_tcb_early": 'cat "%s"' % os.path.join(FIXTURES, "bench_tcb_early.out"),
+                "bench_tpm": 'if [ "$BENCH_TPM_ONLY" = context ]; then cat "%s"; else cat "%s"; fi' % (
+                    os.path.join(FIXTURES, "bench_tpm_context.out"), os.path.join(FIXTURES, "bench_tpm.out")),
+                "bench_tpm_verify": 'cat "%s"' % os.path.join(FIXTURES, "bench_tpm_verify.out"),
+                "bench_gone_wrong": 'echo "bench_gone_wrong: 12.5 us"; exit 3',
+            }
+            for name, body in progs.items():
+                with open(os.path.join(bdir, name), "w") as f:
+                    f.write("#!/bin/sh\n" + body + "\n")
+                os.chmod(os.path.join(bdir, name), 0o755)
+            out = os.path.join(d, "report.json")
+            p = subprocess.run([sys.executable, SCRIPT, "--build", d, "--no-https", "--out", out],
+                               capture_output=True, text=True, timeout=60,
+                               env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                report = json.load(f)
+            counts = {}
+            for r in report["figures"]:
+                counts[r["source"]] = counts.get(r["source"], 0) + 1
+            self.assertEqual(counts, {"bench_tcb_early": 3, "bench_tpm": 8, "bench_tpm_context": 4})
+            b = report["benchmarks"]
+            self.assertEqual(b["bench_gone_wrong"]["exit"], 3)
+            self.assertEqual(b["wrk_attest.sh"]["status"], "not run (--no-https)")
+            self.assertIn("bench_gone_wrong: no parser: its figures are not in this report", report["warnings"])
+            self.assertEqual(sorted(os.listdir(os.path.join(d, "bench-out"))),
+                             sorted([n + ".out" for n in progs] + ["bench_tpm_context.out", "meta.json"]))
+            with open(os.path.join(d, "bench-out", "meta.json")) as f:
+                self.assertIn("loadavg_end", json.load(f))
+            self.assertIn("\nTpm (sealed service context, 'TPC2')\n", p.stdout)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
