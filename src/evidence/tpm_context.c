@@ -393,66 +393,75 @@ static int context_unwrap(const char *ctx_b64, size_t ctx_len, uint8_t *raw, siz
 }
 
 /*
- * Opens raw (n bytes, its layout checked) under its epoch's key: a cached
- * one, or one derived now and kept only once the tag authenticated (so
- * made-up epoch ids cost a derivation each but never displace a genuine
- * epoch from the cache).
+ * Opens raw (n bytes, its layout checked) into plain under its epoch's
+ * key: a cached one, or one derived now (*fresh), which the caller keeps
+ * (epoch_keep) only once the whole context proved good, so neither
+ * made-up epoch ids nor expired contexts of old epochs ever displace a
+ * live epoch from the cache (they cost a derivation each). *held is the
+ * epoch, held for the caller, on success.
  */
 static int context_unseal(struct tpm_context_keys *k, const uint8_t *raw, size_t n, uint8_t *plain,
-			  struct attest_err *err)
+			  struct epoch_key **held, bool *fresh, struct attest_err *err)
 {
-	const uint8_t *epoch = raw + CONTEXT_EPOCH_OFF;
-	size_t pl = n - CONTEXT_OVERHEAD;
-	struct epoch_key *e, *kept;
-	int rc;
+	struct epoch_key *e;
 
 	pthread_mutex_lock(&k->mu);
-	e = cache_find(k, epoch);
+	e = cache_find(k, raw + CONTEXT_EPOCH_OFF);
 	pthread_mutex_unlock(&k->mu);
-	kept = e;
-	if (e == NULL && (e = epoch_new(k, epoch)) == NULL)
+	*fresh = e == NULL;
+	if (e == NULL && (e = epoch_new(k, raw + CONTEXT_EPOCH_OFF)) == NULL)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.context.derive",
 				      "the key of the service_context's epoch could not be derived");
 	/* The GCM tag authenticates everything: nothing is read before it checks. */
-	rc = aead_key_open(e->key, raw + CONTEXT_IV_OFF, raw, CONTEXT_AAD_LEN, raw + CONTEXT_TEXT_OFF, pl,
-			   plain, raw + n - AEAD_TAG_LEN);
-	if (rc == 0 && kept == NULL) {
-		pthread_mutex_lock(&k->mu);
-		kept = cache_find(k, epoch); /* another thread may have added it meanwhile */
-		if (kept == NULL)
-			cache_add(k, e);
-		pthread_mutex_unlock(&k->mu);
-		epoch_put(kept);
-	}
-	epoch_put(e);
-	if (rc != 0)
+	if (aead_key_open(e->key, raw + CONTEXT_IV_OFF, raw, CONTEXT_AAD_LEN, raw + CONTEXT_TEXT_OFF,
+			  n - CONTEXT_OVERHEAD, plain, raw + n - AEAD_TAG_LEN) != 0) {
+		epoch_put(e);
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.auth",
 				      "service_context does not authenticate under the service key");
+	}
+	*held = e;
 	return ATTEST_OK;
+}
+
+/* Keeps a freshly derived epoch key in the cache, unless another thread kept its epoch meanwhile. */
+static void epoch_keep(struct tpm_context_keys *k, struct epoch_key *e)
+{
+	struct epoch_key *kept;
+
+	pthread_mutex_lock(&k->mu);
+	if ((kept = cache_find(k, e->id)) == NULL)
+		cache_add(k, e);
+	pthread_mutex_unlock(&k->mu);
+	epoch_put(kept);
 }
 
 int tpm_context_open(struct tpm_context_keys *keys, const char *ctx_b64, size_t ctx_len, int64_t now,
 		     struct tpm_context *out, struct attest_err *err)
 {
 	uint8_t raw[CONTEXT_SEALED_MAX + 3], plain[CONTEXT_PLAIN_MAX];
+	struct epoch_key *e = NULL;
 	size_t n = 0;
 	struct tpm_context c;
+	bool fresh = false;
 	int rc;
 
 	if (keys == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.config", "no service key");
 	memset(&c, 0, sizeof(c));
 	if ((rc = context_unwrap(ctx_b64, ctx_len, raw, sizeof(raw), &n, err)) != ATTEST_OK ||
-	    (rc = context_unseal(keys, raw, n, plain, err)) != ATTEST_OK)
+	    (rc = context_unseal(keys, raw, n, plain, &e, &fresh, err)) != ATTEST_OK)
 		return rc;
 	rc = context_decode(plain, n - CONTEXT_OVERHEAD, &c, err);
 	OPENSSL_cleanse(plain, sizeof(plain));
+	if (rc == ATTEST_OK && now >= c.expiry)
+		rc = attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.expired",
+				    "the challenge expired %lld s ago; start again with an init message",
+				    (long long)(now - c.expiry));
+	if (rc == ATTEST_OK && fresh)
+		epoch_keep(keys, e);
+	epoch_put(e);
 	if (rc != ATTEST_OK)
 		return rc;
-	if (now >= c.expiry)
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.expired",
-				      "the challenge expired %lld s ago; start again with an init message",
-				      (long long)(now - c.expiry));
 	*out = c;
 	return ATTEST_OK;
 }

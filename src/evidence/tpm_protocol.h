@@ -92,7 +92,8 @@ int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t ex
  * A service's context keys: the master key, this process's current epoch
  * (its seal count, rotated when it reaches the limit) and a bounded cache
  * of epoch keys for opening (a miss derives the key; it is kept only once
- * a context authenticated under it, so random epoch ids cannot flood it).
+ * a context opened under it: tag, content and expiry good, so neither
+ * random epoch ids nor expired contexts of old epochs displace live ones).
  * Safe for concurrent use by any number of threads; the master key is
  * cleansed on free. NULL when OpenSSL cannot derive the first epoch key.
  */

@@ -77,7 +77,9 @@ int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], st
 	struct tpm_context_keys *k = tpm_context_keys_new(key);
 
 	if (k == NULL)
-		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
+		return attest_err_set(err, ATTEST_E_INTERNAL, "pipeline.tpm.key",
+				      "the TPM context keys could not be set up (HKDF, the random generator or "
+				      "memory failed)");
 	tpm_context_keys_free(ctx->tpm_key);
 	ctx->tpm_key = k;
 	return ATTEST_OK;

@@ -86,7 +86,8 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx);
  * Sets the master key of the TPM service contexts (tpm_protocol.h,
  * tpm_context_keys_new), before the context serves requests: a request
  * borrows the keys for its whole run, so they are not replaced under one.
- * Errors: pipeline.nomem.
+ * Errors: pipeline.tpm.key (OpenSSL could not derive the first epoch key,
+ * or no memory).
  */
 int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], struct attest_err *err);
 

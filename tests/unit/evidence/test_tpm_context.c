@@ -360,6 +360,49 @@ static void random_epoch_flood_neither_grows_nor_evicts_the_cache(void **state)
 }
 
 /*
+ * Genuine but expired contexts of many old epochs (a node pushed through
+ * epochs, or restarted, long ago) are refused and never kept: replaying
+ * them cannot push the live epochs out of the cache.
+ */
+static void expired_contexts_of_old_epochs_do_not_displace_live_ones(void **state)
+{
+	enum { KEPT = 4, OLD = 40 };
+	struct tpm_context_keys *a = tpm_context_keys_new_bounded(MASTER, TPM_CONTEXT_SEALS_PER_EPOCH, KEPT);
+	struct tpm_context_keys *b = tpm_context_keys_new(MASTER);
+	struct tpm_context_keys *old = tpm_context_keys_new_bounded(MASTER, 1, 2); /* a new epoch per seal */
+	char *live_a, *live_b, *ctx;
+	struct tpm_context c;
+	struct attest_err err;
+	uint64_t derived;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(old);
+	live_a = seal(a, 1, T_NOW + 600);
+	live_b = seal(b, 2, T_NOW + 600);
+	assert_int_equal(open_ctx(a, live_b, &err), 0);
+	assert_int_equal(stats(a).epochs_kept, 2);
+	for (int i = 0; i < OLD; i++) {
+		ctx = seal(old, (uint8_t)i, T_NOW - 1); /* expired a second ago */
+		attest_err_clear(&err);
+		assert_int_equal(tpm_context_open(a, ctx, strlen(ctx), T_NOW, &c, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.context.expired");
+		assert_int_equal(stats(a).epochs_kept, 2);
+		free(ctx);
+	}
+	derived = stats(a).derived;
+	assert_int_equal(open_ctx(a, live_a, &err), 0);
+	assert_int_equal(open_ctx(a, live_b, &err), 0);
+	assert_int_equal(stats(a).derived, derived);
+	free(live_a);
+	free(live_b);
+	tpm_context_keys_free(a);
+	tpm_context_keys_free(b);
+	tpm_context_keys_free(old);
+}
+
+/*
  * More genuine epochs than the cache keeps (a cluster larger than it):
  * the cache stays at its bound, never drops the current epoch, and a
  * context of an epoch that fell out still opens (one derivation again).
@@ -602,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(context_of_another_node_opens_after_one_derivation),
 	    cmocka_unit_test(every_flipped_bit_is_refused),
 	    cmocka_unit_test(random_epoch_flood_neither_grows_nor_evicts_the_cache),
+	    cmocka_unit_test(expired_contexts_of_old_epochs_do_not_displace_live_ones),
 	    cmocka_unit_test(genuine_epochs_beyond_the_bound_still_open),
 	    cmocka_unit_test(context_expires_at_its_expiry),
 	    cmocka_unit_test(version_1_contexts_and_bad_plaintexts_are_refused),
