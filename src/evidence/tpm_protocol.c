@@ -12,6 +12,7 @@
 
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,11 @@ struct tpm_seen_set {
 	size_t capacity; /* ids kept at most */
 	size_t nslots;   /* power of two, >= 2 * capacity */
 	size_t count;
+	/* The earliest expiry among the ids held (INT64_MAX: none): before it no
+	 * purge can free a slot, so a set full of live ids refuses at once
+	 * instead of rebuilding its table on every check (at most one rebuild
+	 * per second of expiries, however hard it is pressed). */
+	int64_t earliest;
 	struct seen_slot *slots;
 };
 
@@ -51,6 +57,7 @@ struct tpm_seen_set *tpm_seen_set_new(size_t capacity)
 	}
 	s->capacity = capacity;
 	s->nslots = n;
+	s->earliest = INT64_MAX;
 	return s;
 }
 
@@ -79,6 +86,8 @@ static void slot_insert(struct tpm_seen_set *s, const uint8_t id[TPM_PROTO_ID_LE
 	s->slots[i].expiry = expiry;
 	s->slots[i].used = true;
 	s->count++;
+	if (expiry < s->earliest)
+		s->earliest = expiry;
 }
 
 /* Rebuilds the table without the ids that expired (open addressing has no cheap delete). */
@@ -91,6 +100,7 @@ static void purge_expired(struct tpm_seen_set *s, int64_t now)
 		return;
 	s->slots = fresh;
 	s->count = 0;
+	s->earliest = INT64_MAX;
 	for (size_t i = 0; i < s->nslots; i++)
 		if (old[i].used && old[i].expiry > now)
 			slot_insert(s, old[i].id, old[i].expiry);
@@ -109,8 +119,8 @@ int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t ex
 			goto out;
 		}
 	}
-	if (s->count >= s->capacity)
-		purge_expired(s, now);
+	if (s->count >= s->capacity && now >= s->earliest)
+		purge_expired(s, now); /* frees at least the earliest id */
 	if (s->count >= s->capacity) {
 		rc = -1; /* full of live ids: refuse rather than forget one */
 		goto out;
