@@ -177,7 +177,7 @@ static struct epoch_key *cache_find(struct tpm_context_keys *k, const uint8_t id
 }
 
 /*
- * Adds e (the cache takes a hold of its own). When full, the epoch found
+ * Adds e, taking over one hold of the caller's. When full, the epoch found
  * least recently goes, never the current one (capacity >= 2). Under mu.
  */
 static void cache_add(struct tpm_context_keys *k, struct epoch_key *e)
@@ -192,7 +192,6 @@ static void cache_add(struct tpm_context_keys *k, struct epoch_key *e)
 		epoch_put(k->cache[victim]);
 		k->cache[victim] = k->cache[--k->n];
 	}
-	atomic_fetch_add(&e->refs, 1);
 	e->used = ++k->clock;
 	k->cache[k->n++] = e;
 }
@@ -207,11 +206,11 @@ static int rotate(struct tpm_context_keys *k)
 		ERR_clear_error();
 		return -1;
 	}
-	cache_add(k, e); /* the old current is still pinned here; it becomes an ordinary entry below */
+	cache_add(k,
+		  e); /* the cache takes our hold; the old current, pinned during the add, is now ordinary */
 	k->current = e;
 	k->sealed = 0;
 	k->rotations++;
-	epoch_put(e); /* the cache holds it */
 	return 0;
 }
 
@@ -224,7 +223,7 @@ struct tpm_context_keys *tpm_context_keys_new_bounded(const uint8_t master[TPM_P
 		return NULL;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	if ((k->cache = calloc(epochs_kept, sizeof(*k->cache))) == NULL ||
+	if ((k->cache = calloc(epochs_kept, sizeof(struct epoch_key *))) == NULL ||
 	    pthread_mutex_init(&k->mu, NULL) != 0) {
 		free(k->cache);
 		free(k);
@@ -409,15 +408,18 @@ static int context_unseal(struct tpm_context_keys *k, const uint8_t *raw, size_t
 	e = cache_find(k, raw + CONTEXT_EPOCH_OFF);
 	pthread_mutex_unlock(&k->mu);
 	*fresh = e == NULL;
-	if (e == NULL && (e = epoch_new(k, raw + CONTEXT_EPOCH_OFF)) == NULL)
-		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.context.derive",
-				      "the key of the service_context's epoch could not be derived");
+	if (e == NULL && (e = epoch_new(k, raw + CONTEXT_EPOCH_OFF)) == NULL) {
+		attest_err_set(err, ATTEST_E_INTERNAL, "tpm.context.derive",
+			       "the key of the service_context's epoch could not be derived");
+		return ATTEST_E_INTERNAL;
+	}
 	/* The GCM tag authenticates everything: nothing is read before it checks. */
 	if (aead_key_open(e->key, raw + CONTEXT_IV_OFF, raw, CONTEXT_AAD_LEN, raw + CONTEXT_TEXT_OFF,
 			  n - CONTEXT_OVERHEAD, plain, raw + n - AEAD_TAG_LEN) != 0) {
 		epoch_put(e);
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.auth",
-				      "service_context does not authenticate under the service key");
+		attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.auth",
+			       "service_context does not authenticate under the service key");
+		return ATTEST_E_VERIFY;
 	}
 	*held = e;
 	return ATTEST_OK;
@@ -429,8 +431,10 @@ static void epoch_keep(struct tpm_context_keys *k, struct epoch_key *e)
 	struct epoch_key *kept;
 
 	pthread_mutex_lock(&k->mu);
-	if ((kept = cache_find(k, e->id)) == NULL)
+	if ((kept = cache_find(k, e->id)) == NULL) {
+		atomic_fetch_add(&e->refs, 1); /* the cache's own hold, beside the caller's */
 		cache_add(k, e);
+	}
 	pthread_mutex_unlock(&k->mu);
 	epoch_put(kept);
 }
