@@ -32,8 +32,10 @@ import datetime
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -767,25 +769,52 @@ def section_rank(r):
     return len(ORDER)
 
 
+def stop_group(p, sig):
+    """Sends sig to the benchmark's process group (wrk_attest.sh's attestd and wrk with it)."""
+    try:
+        os.killpg(p.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def run_one(name, argv, env, timeout, outdir):
+    """Runs one benchmark in its own process group, echoing its output; a watchdog stops the group
+    after timeout seconds whether or not it prints (SIGTERM, SIGKILL 5 s later), and so does an
+    interrupted report."""
     print("== %s" % name, flush=True)
     t0 = time.monotonic()
+    lines, fired = [], threading.Event()
     try:
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                             cwd=ROOT, errors="replace")
-        lines = []
-        deadline = t0 + timeout
-        for line in p.stdout:
-            sys.stdout.write("   " + line)
-            sys.stdout.flush()
-            lines.append(line)
-            if time.monotonic() > deadline:
-                p.kill()
-                lines.append("(killed: over %d s)\n" % timeout)
-                break
-        rc = p.wait()
+                             cwd=ROOT, errors="replace", start_new_session=True)
     except OSError as e:
         lines, rc = ["(could not run: %s)\n" % e], -1
+    else:
+        def expire():
+            fired.set()
+            stop_group(p, signal.SIGTERM)
+            if not kill.wait(5):
+                stop_group(p, signal.SIGKILL)
+
+        kill = threading.Event()  # set once the benchmark is over: the watchdog sends no SIGKILL then
+        watchdog = threading.Timer(timeout, expire)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            for line in p.stdout:
+                sys.stdout.write("   " + line)
+                sys.stdout.flush()
+                lines.append(line)
+            rc = p.wait()
+        finally:
+            watchdog.cancel()
+            if p.poll() is None:  # interrupted (Ctrl-C): its group goes with the report
+                stop_group(p, signal.SIGKILL)
+                p.wait()
+            kill.set()
+            stop_group(p, signal.SIGKILL)  # what it left running in its group
+        if fired.is_set():
+            lines.append("(killed: over %d s)\n" % timeout)
     text = "".join(lines)
     with open(os.path.join(outdir, name + ".out"), "w") as f:
         f.write(text)

@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.dont_write_bytecode = True
@@ -368,6 +369,30 @@ class CommandLine(unittest.TestCase):
             self.assertIn("bench_policy_views: policy views (128, full; 1479-byte policy) / store of a new view "
                           "into a full table: in the previous report", p.stdout)
 
+
+    def test_a_benchmark_that_hangs_silently_is_stopped_with_what_it_started(self):
+        with tempfile.TemporaryDirectory() as d:
+            pidfile = os.path.join(d, "child.pid")
+            t0 = time.monotonic()
+            text, rc, secs = br.run_one("bench_hang", ["sh", "-c", "sleep 1000 & echo $! > %s; echo started; wait"
+                                                       % pidfile], dict(os.environ), 1, d)
+            self.assertLess(time.monotonic() - t0, 8)
+            self.assertEqual(text, "started\n(killed: over 1 s)\n")
+            self.assertNotEqual(rc, 0)
+            with open(os.path.join(d, "bench_hang.out")) as f:
+                self.assertEqual(f.read(), text)
+            with open(pidfile) as f:
+                child = int(f.read())
+            for _ in range(40):  # the sleep in its group is gone (or a zombie its new parent has yet to reap)
+                try:
+                    with open("/proc/%d/stat" % child) as f:
+                        if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                            break
+                except FileNotFoundError:
+                    break
+                time.sleep(0.05)
+            else:
+                self.fail("the benchmark's child %d outlived it" % child)
 
     def test_run_mode_runs_each_program_its_parts_and_saves_the_outputs(self):
         # Stand-ins that replay saved outputs: what is tested is the runner (which programs it
