@@ -351,12 +351,22 @@ char *b64url_encode(const uint8_t *in, size_t len)
 	return out;
 }
 
+size_t b64std_encoded_len(size_t len)
+{
+	return (len + 2) / 3 * 4;
+}
+
+void b64std_encode_to(const uint8_t *in, size_t len, char *out)
+{
+	b64_encode_with(in, len, out, B64STD, true);
+}
+
 char *b64std_encode(const uint8_t *in, size_t len)
 {
-	char *out = malloc((len + 2) / 3 * 4 + 1);
+	char *out = malloc(b64std_encoded_len(len) + 1);
 
 	if (out)
-		b64_encode_with(in, len, out, B64STD, true);
+		b64std_encode_to(in, len, out);
 	return out;
 }
 

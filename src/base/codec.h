@@ -24,6 +24,10 @@ int b64url_decode_nopad(const char *in, size_t inlen, uint8_t **out, size_t *out
 char *b64url_encode(const uint8_t *in, size_t len);
 /* Standard base64 with padding (x5c, PEM bodies). */
 char *b64std_encode(const uint8_t *in, size_t len);
+/* Encoded length of b64std_encode without the NUL. */
+size_t b64std_encoded_len(size_t len);
+/* Encodes into a caller buffer of b64std_encoded_len(len) + 1 bytes. */
+void b64std_encode_to(const uint8_t *in, size_t len, char *out);
 /* Encoded length of b64url_encode without the NUL. */
 size_t b64url_encoded_len(size_t len);
 /* Encodes into a caller buffer of b64url_encoded_len(len) + 1 bytes. */

@@ -49,11 +49,40 @@ static int gcm(bool enc, const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_
 		   : aead_open(key, iv, aad, al, in, n, out, tag);
 }
 
+/*
+ * The envelope {"EncryptedInnerKey", "EncryptionParams": {"Iv"},
+ * "AuthenticationData", "Jwt"}, each standard base64 (which JSON never
+ * escapes), written directly: what jansson wrote byte for byte, without
+ * its four copies of the members and its objects. The caller frees it.
+ */
+static char *envelope_text(const uint8_t *wrapped, size_t wlen, const uint8_t iv[SEAL_IV_LEN],
+			   const uint8_t tag[SEAL_TAG_LEN], const uint8_t *ct, size_t n)
+{
+	static const char *const GLUE[] = {"{\"EncryptedInnerKey\":\"", "\",\"EncryptionParams\":{\"Iv\":\"",
+					   "\"},\"AuthenticationData\":\"", "\",\"Jwt\":\"", "\"}"};
+	const uint8_t *part[] = {wrapped, iv, tag, ct};
+	const size_t len[] = {wlen, SEAL_IV_LEN, SEAL_TAG_LEN, n};
+	size_t total = strlen(GLUE[4]) + 1, o = 0;
+	char *text;
+
+	for (size_t i = 0; i < 4; i++)
+		total += strlen(GLUE[i]) + b64std_encoded_len(len[i]);
+	if ((text = malloc(total)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < 4; i++) {
+		memcpy(text + o, GLUE[i], strlen(GLUE[i]));
+		o += strlen(GLUE[i]);
+		b64std_encode_to(part[i], len[i], text + o);
+		o += b64std_encoded_len(len[i]);
+	}
+	memcpy(text + o, GLUE[4], strlen(GLUE[4]) + 1);
+	return text;
+}
+
 int azure_guest_seal(EVP_PKEY *enc_pub, const char *jwt, char **sealed, struct attest_err *err)
 {
 	uint8_t key[SEAL_KEY_LEN], iv[SEAL_IV_LEN], tag[SEAL_TAG_LEN], *ct = NULL, *wrapped = NULL;
 	size_t n = jwt ? strlen(jwt) : 0, wlen = 0;
-	json_t *env = NULL;
 	char *text = NULL;
 	int rc = ATTEST_OK;
 
@@ -77,23 +106,7 @@ int azure_guest_seal(EVP_PKEY *enc_pub, const char *jwt, char **sealed, struct a
 				    "cannot encrypt the token or wrap its key");
 		goto out;
 	}
-	env = json_object();
-	if (env != NULL) {
-		char *k = b64std_encode(wrapped, wlen), *i = b64std_encode(iv, sizeof(iv)),
-		     *t = b64std_encode(tag, sizeof(tag)), *j = b64std_encode(ct, n);
-
-		if (k && i && t && j) {
-			json_object_set_new(env, "EncryptedInnerKey", json_string(k));
-			json_object_set_new(env, "EncryptionParams", json_pack("{s:s}", "Iv", i));
-			json_object_set_new(env, "AuthenticationData", json_string(t));
-			json_object_set_new(env, "Jwt", json_string(j));
-			text = jsonx_dump(env);
-		}
-		free(k);
-		free(i);
-		free(t);
-		free(j);
-	}
+	text = envelope_text(wrapped, wlen, iv, tag, ct, n);
 	if (text == NULL || (*sealed = b64url_encode((const uint8_t *)text, strlen(text))) == NULL)
 		rc = attest_err_set(err, ATTEST_E_NOMEM, "azureguest.seal.nomem", "out of memory");
 out:
@@ -101,7 +114,6 @@ out:
 	free(ct);
 	free(wrapped);
 	free(text);
-	json_decref(env);
 	return rc;
 }
 

@@ -564,6 +564,14 @@ static void sealed_token_is_read_only_with_the_tpm_held_key(void **state)
 	/* A tampered envelope (one ciphertext byte) does not authenticate. */
 	assert_int_equal(b64_decode(sealed, strlen(sealed), &raw, &rl), 0);
 	env = json_loadb((const char *)raw, rl, 0, NULL);
+	/* The envelope is the four members in MAA's order, written as jansson writes them. */
+	assert_non_null(env);
+	assert_int_equal(json_object_size(env), 4);
+	text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_int_equal(strlen(text), rl);
+	assert_memory_equal(text, raw, rl);
+	assert_non_null(strstr(text, "{\"EncryptedInnerKey\":\""));
+	free(text);
 	{
 		const char *j = json_string_value(json_object_get(env, "Jwt"));
 		char *t = strdup(j);
