@@ -79,8 +79,14 @@ int time_parse_rfc3339(const char *s, int64_t *out)
 		return ATTEST_E_PARSE;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
 		return ATTEST_E_PARSE;
-	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+	*out = time_from_utc(y, mo, d, h, mi, sec);
 	return ATTEST_OK;
+}
+
+int64_t time_from_utc(int year, int month, int day, int hour, int minute, int second)
+{
+	return days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 + minute * 60 +
+	       second;
 }
 
 void time_format_rfc3339(int64_t t, char *out, size_t outlen)

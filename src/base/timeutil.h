@@ -19,6 +19,13 @@ int64_t time_now(void);
  */
 int time_parse_rfc3339(const char *s, int64_t *out);
 
+/*
+ * Seconds since the epoch of a UTC date and time whose fields the caller
+ * has checked (month 1-12, a day the month has, 0-23, 0-59, 0-60): no
+ * text in between, for parsers that read the fields themselves.
+ */
+int64_t time_from_utc(int year, int month, int day, int hour, int minute, int second);
+
 /* Formats as "2023-11-22T00:00:00Z" into out (at least 21 bytes). */
 void time_format_rfc3339(int64_t t, char *out, size_t outlen);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const uint8_t BYTES[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09};
 
@@ -255,6 +256,29 @@ static void time_parses_intel_and_microsoft_timestamps(void **state)
 	assert_int_equal(time_parse_rfc3339("2023-11-22T00:00:00+00", &t), ATTEST_E_PARSE);
 }
 
+/* time_from_utc against libc's timegm, every day of 1950-2100 (X.509's UTCTime and GeneralizedTime years). */
+static void time_from_utc_agrees_with_timegm_on_every_day(void **state)
+{
+	(void)state;
+	for (int y = 1950; y <= 2100; y++)
+		for (int mo = 1; mo <= 12; mo++)
+			for (int d = 1; d <= 31; d++) {
+				struct tm tm = {.tm_year = y - 1900,
+						.tm_mon = mo - 1,
+						.tm_mday = d,
+						.tm_hour = (d * 7) % 24,
+						.tm_min = (d * 13) % 60,
+						.tm_sec = (d * 17) % 60};
+				int64_t want = (int64_t)timegm(&tm);
+
+				if (tm.tm_mday != d) /* no such day: timegm moved it into the next month */
+					continue;
+				assert_int_equal(
+				    time_from_utc(y, mo, d, (d * 7) % 24, (d * 13) % 60, (d * 17) % 60),
+				    want);
+			}
+}
+
 static void arena_allocates_aligned_zeroed_and_respects_cap(void **state)
 {
 	struct arena a;
@@ -361,6 +385,7 @@ int main(void)
 	    cmocka_unit_test(b64_round_trips_every_length),
 	    cmocka_unit_test(hex_round_trips_and_refuses_bad_digits),
 	    cmocka_unit_test(time_parses_intel_and_microsoft_timestamps),
+	    cmocka_unit_test(time_from_utc_agrees_with_timegm_on_every_day),
 	    cmocka_unit_test(arena_allocates_aligned_zeroed_and_respects_cap),
 	    cmocka_unit_test(err_first_error_wins_and_names_are_kept),
 	    cmocka_unit_test(jsonx_names_the_missing_or_mistyped_member),
