@@ -25,6 +25,7 @@
 #include "server/http.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/signing.h"
 #include "store/store.h"
 
 #include <openssl/crypto.h>
@@ -564,44 +565,118 @@ void pipeline_routes_policy_changed(struct pipeline_routes *pr, const char *prov
  * service, kept in the store so every node (and a restarted one) opens the
  * contexts another issued. No node seals with it directly: each derives
  * the keys of its own random epochs from it (tpm_context.c), so the one
- * stored key serves any number of contexts. The first node to start
- * creates it; a race between two first starts resolves to the stored one.
+ * stored key serves any number of contexts.
+ *
+ * At rest it is sealed under the KEK, as the signing keys are: the row
+ * TPM_MASTER_META holds the hex of 'TKM1' || IV (12) || ciphertext (32) ||
+ * tag (16), AES-256-GCM with TPM_MASTER_AAD as additional data, so a copy
+ * of the database (a replica, a backup) alone forges no context. The first
+ * node to start creates it; a race between two first starts resolves to
+ * the stored row (only_if_absent). The row of earlier versions,
+ * TPM_KEY_META_V0, held the key in plain hex: it is treated as exposed,
+ * overwritten with a note, never used (its TPC1 contexts are refused
+ * anyway), and a fresh master is made.
  */
-#define TPM_KEY_META "tpm_service_key"
+#define TPM_MASTER_META	  "tpm_context_master"
+#define TPM_MASTER_AAD	  "attestd tpm context master v1"
+#define TPM_MASTER_MAGIC  "TKM1"
+#define TPM_MASTER_SEALED (4 + AEAD_IV_LEN + TPM_PROTO_KEY_LEN + AEAD_TAG_LEN)
+#define TPM_KEY_META_V0	  "tpm_service_key"
+#define TPM_KEY_V0_NOTE	  "retired: the TPM context master key is tpm_context_master, sealed under the KEK"
 
-static int tpm_key_load(struct pipeline_ctx *ctx, struct store *st, struct attest_err *err)
+/* A fresh master sealed under kek, stored unless a row is there already (another node won). */
+static int tpm_master_create(struct store *st, const uint8_t kek[AEAD_KEY_LEN], struct attest_err *err)
 {
-	char *hex = NULL;
-	uint8_t key[TPM_PROTO_KEY_LEN];
-	char fresh[2 * sizeof(key) + 1];
-	int rc = store_meta_get(st, TPM_KEY_META, &hex, err);
+	uint8_t master[TPM_PROTO_KEY_LEN], sealed[TPM_MASTER_SEALED];
+	char hex[2 * TPM_MASTER_SEALED + 1];
+	int rc;
+
+	memcpy(sealed, TPM_MASTER_MAGIC, 4);
+	if (RAND_bytes(master, sizeof(master)) != 1 || RAND_bytes(sealed + 4, AEAD_IV_LEN) != 1 ||
+	    aead_seal(kek, sealed + 4, (const uint8_t *)TPM_MASTER_AAD, strlen(TPM_MASTER_AAD), master,
+		      sizeof(master), sealed + 4 + AEAD_IV_LEN,
+		      sealed + 4 + AEAD_IV_LEN + TPM_PROTO_KEY_LEN) != 0) {
+		OPENSSL_cleanse(master, sizeof(master));
+		return attest_err_set(
+		    err, ATTEST_E_INTERNAL, "pipeline.tpm.key",
+		    "a TPM context master key could not be made (random generator or AES-GCM failed)");
+	}
+	OPENSSL_cleanse(master, sizeof(master));
+	hex_encode_to(sealed, sizeof(sealed), hex);
+	rc = store_meta_put(st, TPM_MASTER_META, hex, true, NULL, err);
+	if (rc == ATTEST_E_CONFLICT) {
+		attest_err_clear(err);
+		rc = ATTEST_OK;
+	}
+	return rc;
+}
+
+/* The master out of its stored row (hex text). Errors: pipeline.tpm.key. */
+static int tpm_master_unseal(const char *hex, const uint8_t kek[AEAD_KEY_LEN], const char *kek_name,
+			     uint8_t master[TPM_PROTO_KEY_LEN], struct attest_err *err)
+{
+	uint8_t sealed[TPM_MASTER_SEALED];
+
+	if (strlen(hex) != 2 * sizeof(sealed) ||
+	    hex_decode_to(hex, strlen(hex), sealed, sizeof(sealed)) != 0 ||
+	    memcmp(sealed, TPM_MASTER_MAGIC, 4) != 0)
+		return attest_err_set(err, ATTEST_E_PARSE, "pipeline.tpm.key",
+				      "the stored TPM context master key (%s) is malformed", TPM_MASTER_META);
+	if (aead_open(kek, sealed + 4, (const uint8_t *)TPM_MASTER_AAD, strlen(TPM_MASTER_AAD),
+		      sealed + 4 + AEAD_IV_LEN, TPM_PROTO_KEY_LEN, master,
+		      sealed + 4 + AEAD_IV_LEN + TPM_PROTO_KEY_LEN) != 0)
+		return attest_err_set(
+		    err, ATTEST_E_VERIFY, "pipeline.tpm.key",
+		    "the stored TPM context master key does not unseal under the KEK %s: this "
+		    "node's KEK is not the one of the nodes that share this store (give every node the same "
+		    "--kek)",
+		    kek_name ? kek_name : "");
+	return ATTEST_OK;
+}
+
+/* Overwrites the plaintext key row of earlier versions, if any, with a note. */
+static int tpm_key_v0_retire(struct store *st, struct attest_err *err)
+{
+	char *old = NULL;
+	int rc = store_meta_get(st, TPM_KEY_META_V0, &old, err);
 
 	if (rc == ATTEST_E_NOT_FOUND) {
 		attest_err_clear(err);
-		if (RAND_bytes(key, sizeof(key)) != 1)
-			return attest_err_set(err, ATTEST_E_INTERNAL, "pipeline.tpm.key",
-					      "the random generator failed");
-		hex_encode_to(key, sizeof(key), fresh);
-		OPENSSL_cleanse(key, sizeof(key));
-		rc = store_meta_put(st, TPM_KEY_META, fresh, true, NULL, err);
-		OPENSSL_cleanse(fresh, sizeof(fresh));
-		if (rc == ATTEST_E_CONFLICT)
-			attest_err_clear(err);
-		else if (rc != ATTEST_OK)
+		return ATTEST_OK;
+	}
+	if (rc == ATTEST_OK && strcmp(old, TPM_KEY_V0_NOTE) != 0)
+		rc = store_meta_put(st, TPM_KEY_META_V0, TPM_KEY_V0_NOTE, false, NULL, err);
+	if (old != NULL)
+		mem_free_secret(old, strlen(old));
+	return rc;
+}
+
+int pipeline_tpm_key_load(struct pipeline_ctx *ctx, struct store *st, const uint8_t *kek,
+			  const char *kek_name, struct attest_err *err)
+{
+	uint8_t master[TPM_PROTO_KEY_LEN];
+	char *hex = NULL;
+	int rc;
+
+	if (kek == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "pipeline.tpm.key",
+				      "no KEK to seal the TPM context master key under");
+	if ((rc = tpm_key_v0_retire(st, err)) != ATTEST_OK)
+		return rc;
+	rc = store_meta_get(st, TPM_MASTER_META, &hex, err);
+	if (rc == ATTEST_E_NOT_FOUND) {
+		attest_err_clear(err);
+		if ((rc = tpm_master_create(st, kek, err)) != ATTEST_OK)
 			return rc;
-		rc = store_meta_get(st, TPM_KEY_META, &hex, err);
+		rc = store_meta_get(st, TPM_MASTER_META, &hex, err); /* ours, or the race winner's */
 	}
 	if (rc != ATTEST_OK)
 		return rc;
-	rc = hex_decode_to(hex, strlen(hex), key, sizeof(key));
-	mem_free_secret(hex, strlen(hex));
-	if (rc != ATTEST_OK) {
-		OPENSSL_cleanse(key, sizeof(key));
-		return attest_err_set(err, ATTEST_E_PARSE, "pipeline.tpm.key",
-				      "the stored TPM service key is malformed");
-	}
-	rc = pipeline_ctx_set_tpm_key(ctx, key, err);
-	OPENSSL_cleanse(key, sizeof(key));
+	rc = tpm_master_unseal(hex, kek, kek_name, master, err);
+	free(hex); /* sealed: not a secret */
+	if (rc == ATTEST_OK)
+		rc = pipeline_ctx_set_tpm_key(ctx, master, err);
+	OPENSSL_cleanse(master, sizeof(master));
 	return rc;
 }
 
@@ -754,7 +829,7 @@ int pipeline_routes_register(struct http_router *r, struct srv *srv, struct atte
 	if (rc == ATTEST_OK)
 		rc = pipeline_configure(pr->ctx, srv, err);
 	if (rc == ATTEST_OK)
-		rc = tpm_key_load(pr->ctx, srv->store, err);
+		rc = pipeline_tpm_key_load(pr->ctx, srv->store, srv_signing_kek(srv), srv->cfg->kek_file, err);
 	if (rc == ATTEST_OK)
 		rc = http_router_add(r, "POST", "/attest/{type}",
 				     HTTP_ROUTE_API_VERSION | HTTP_ROUTE_RATE_LIMITED, attest_handler, pr,

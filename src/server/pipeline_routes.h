@@ -101,6 +101,19 @@ struct pipeline_routes {
 	struct lru *trusts;			/* the trust views (above); its own lock */
 };
 
+struct store;
+
+/*
+ * Loads the TPM context master key from st (creating it, sealed under
+ * kek, when the store has none; retiring the plaintext row of earlier
+ * versions) and gives ctx its context keys (pipeline_ctx_set_tpm_key).
+ * kek: the KEK's 32 bytes (srv_signing_kek); kek_name: its file, named in
+ * errors. Errors: pipeline.tpm.key (no KEK, a malformed row, a row sealed
+ * under another KEK), store.*.
+ */
+int pipeline_tpm_key_load(struct pipeline_ctx *ctx, struct store *st, const uint8_t *kek, const char *kek_name,
+			  struct attest_err *err);
+
 /*
  * Tells the pipeline a provider's policy for a type changed (after the
  * store committed it), so no cached view of it outlives the change.

@@ -29,6 +29,12 @@ void srv_signing_close(struct srv *srv)
 	(void)srv;
 }
 
+const uint8_t *srv_signing_kek(const struct srv *srv)
+{
+	(void)srv;
+	return NULL;
+}
+
 int srv_signing_jwks(struct srv *srv, json_t **out, struct attest_err *err)
 {
 	(void)srv;
@@ -263,6 +269,11 @@ int srv_signing_open(struct srv *srv, struct attest_err *err)
 			signing_key_kid(keyring_current(srv->keys)));
 	}
 	return rc;
+}
+
+const uint8_t *srv_signing_kek(const struct srv *srv)
+{
+	return srv->signing != NULL && srv->signing->kek != NULL ? srv->signing->kek->k : NULL;
 }
 
 void srv_signing_close(struct srv *srv)

@@ -10,6 +10,7 @@
 #include "attest/error.h"
 
 #include <jansson.h>
+#include <stdint.h>
 
 struct srv;
 
@@ -21,6 +22,14 @@ struct srv;
  */
 int srv_signing_open(struct srv *srv, struct attest_err *err);
 void srv_signing_close(struct srv *srv);
+
+/*
+ * The KEK's 32 bytes (after srv_signing_open; NULL before it, or in a build
+ * without the keys module), borrowed for wrapping the service's other
+ * stored secrets (the TPM context master key, pipeline_routes.c) as the
+ * signing keys are: it stays an AES-256-GCM key, never a KDF input.
+ */
+const uint8_t *srv_signing_kek(const struct srv *srv);
 
 /* The published keys as a JWKS (kty, kid, x5c, n/e). New reference. */
 int srv_signing_jwks(struct srv *srv, json_t **out, struct attest_err *err);

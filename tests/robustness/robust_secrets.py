@@ -6,7 +6,10 @@ attestd starts in an empty data folder under a permissive umask (022) with
   - modes: the data folder is 0700; kek.bin, attestd.db (+ -wal/-shm), the
     development TLS key and the bootstrap credential file are 0600 (no group
     or other bits);
-  - the store holds no plaintext private key (no PEM PRIVATE KEY header);
+  - the store holds no plaintext private key (no PEM PRIVATE KEY header),
+    and the TPM context master key only sealed under the KEK (its meta row
+    a 'TKM1' blob); a plaintext key row of earlier versions
+    (tpm_service_key) is retired at the next start;
   - after a round of requests (attestation, refusals, management, key
     rotation, policies, metrics, OpenID metadata) neither attestd's stdout
     and stderr nor any response contains a PEM private-key header, the KEK
@@ -21,6 +24,8 @@ reports whether it is locked.
 import base64
 import json
 import os
+import re
+import sqlite3
 import stat
 
 import rlib
@@ -30,6 +35,25 @@ SECURE_HEAP_SIZE = 4 << 20  # KEYS_SECURE_HEAP_SIZE, src/keys/keys.h
 
 def mode(p):
     return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def tpm_key_rows(db):
+    """The TPM key rows of the meta table: {key: value}."""
+    c = sqlite3.connect(db, timeout=10)
+    try:
+        return dict(c.execute("SELECT key, value FROM meta WHERE key IN ('tpm_context_master', 'tpm_service_key')")
+                    .fetchall())
+    finally:
+        c.close()
+
+
+def check_tpm_key_rows(db):
+    rows = tpm_key_rows(db)
+    if not re.fullmatch(r"544b4d31[0-9a-f]{120}", rows.get("tpm_context_master", "")):
+        rlib.fail("the TPM context master key row is not a sealed 'TKM1' blob: %r" % rows.get("tpm_context_master"))
+    if re.fullmatch(r"[0-9a-fA-F]{64}", rows.get("tpm_service_key", "")):
+        rlib.fail("the store holds a plaintext TPM service key (tpm_service_key)")
+    return rows
 
 
 def main():
@@ -121,6 +145,23 @@ def main():
             db += open(os.path.join(d, "attestd.db-wal"), "rb").read()
         if b"PRIVATE KEY" in db or kek in db:
             rlib.fail("the store holds a plaintext PEM private key or the KEK")
+        sealed = check_tpm_key_rows(os.path.join(d, "attestd.db"))["tpm_context_master"]
+        # A store of an earlier version held the TPM key in plain hex: the next start retires it.
+        c = sqlite3.connect(os.path.join(d, "attestd.db"), timeout=10)
+        try:
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('tpm_service_key', ?)", ("ab" * 32,))
+            c.commit()
+        finally:
+            c.close()
+        srv.start()
+        srv.stop()
+        rows = check_tpm_key_rows(os.path.join(d, "attestd.db"))
+        if "tpm_service_key" not in rows or "ab" * 32 in rows["tpm_service_key"]:
+            rlib.fail("the plaintext TPM key row of an earlier version was not retired: %r" % rows)
+        if rows["tpm_context_master"] != sealed:
+            rlib.fail("a restart replaced the sealed TPM context master key")
+        rlib.log("TPM context master key sealed under the KEK (%s...); a plaintext row of an earlier version retired"
+                 % sealed[:16])
         if smaps_ok and heap is None:
             rlib.fail("no anonymous MADV_DONTDUMP mapping of %d bytes or more in attestd's smaps: the secure heap "
                       "that holds the private keys is missing (mappings marked dd: %s)" % (SECURE_HEAP_SIZE, smaps_dd))
