@@ -131,6 +131,19 @@ out:
 	return rc;
 }
 
+int tpm_seen_set_peek(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t now)
+{
+	struct tpm_seen_set *s = arg;
+	int rc = 0;
+
+	(void)now; /* an expired id's context is refused as expired before this */
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = slot_of(s, id); s->slots[i].used && rc == 0; i = (i + 1) & (s->nslots - 1))
+		rc = memcmp(s->slots[i].id, id, TPM_PROTO_ID_LEN) == 0;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 /* ---- configuration ------------------------------------------------------- */
 
 void tpm_proto_cfg_defaults(struct tpm_proto_cfg *cfg)

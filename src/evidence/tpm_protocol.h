@@ -49,12 +49,17 @@
 /* ---- replay protection -------------------------------------------------- */
 
 /*
- * Called once per accepted context: returns 0 when the id is new (and
- * records it until expiry), 1 when it was seen (replay), negative on
- * failure (the request is then refused).
+ * Called once per request that verified, as its last check: returns 0
+ * when the id is new (and records it until expiry), 1 when it was seen
+ * (replay; also the loser of two requests racing with one context),
+ * negative on failure (the request is then refused). A request that fails
+ * verification records nothing: its context stays usable by the client
+ * it was issued to.
  */
 typedef int (*tpm_proto_replay_fn)(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry,
 				   int64_t now);
+/* Optional look-up without recording: 1 when id was recorded, else 0 (a replay refused before the quote's work). */
+typedef int (*tpm_proto_replay_peek_fn)(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t now);
 
 /*
  * A bounded set of seen context ids, safe for concurrent use. Expired ids
@@ -66,6 +71,8 @@ struct tpm_seen_set *tpm_seen_set_new(size_t capacity);
 void tpm_seen_set_free(struct tpm_seen_set *s);
 /* A tpm_proto_replay_fn over a tpm_seen_set (arg). Full: -1. */
 int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry, int64_t now);
+/* A tpm_proto_replay_peek_fn over a tpm_seen_set (arg). */
+int tpm_seen_set_peek(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t now);
 
 /* ---- the keys sealing service contexts (tpm_context.c) ---------------------- */
 
@@ -135,6 +142,7 @@ struct tpm_proto_cfg {
 	uint32_t ttl;                 /* 0 = TPM_PROTO_DEFAULT_TTL */
 	int64_t now;                  /* verification time */
 	tpm_proto_replay_fn replay;   /* required for requests */
+	tpm_proto_replay_peek_fn replay_peek; /* optional, same arg */
 	void *replay_arg;
 	/* From the tenant's policy configuration rules (maa-interface.md §3.5). */
 	bool require_valid_aik_cert;  /* default true */

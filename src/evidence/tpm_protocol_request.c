@@ -819,6 +819,12 @@ static int check_challenge(struct req *r, struct attest_err *err)
 	return rc;
 }
 
+static int context_replayed(struct attest_err *err)
+{
+	return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.replayed",
+			      "this service_context was already used; start again with an init message");
+}
+
 static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r, struct attest_err *err)
 {
 	const node_t *rk = jsonx_member(&r->pd, r->data, "request_key");
@@ -826,7 +832,7 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 	const char *ctx = jsonx_str(&r->pd, jsonx_member(&r->pd, r->data, "service_context"), &cl);
 	uint8_t spki[32];
 	bool spki_set;
-	int rc, seen;
+	int rc;
 
 	r->jwk = r->version == 1 ? jsonx_member(&r->pd, r->data, "attest_key") : jsonx_member(&r->pd, rk, "jwk");
 	if (!jsonx_is(r->jwk, JSONX_OBJECT))
@@ -841,10 +847,25 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 		return rc;
 	if (cfg->replay == NULL)
 		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.config", "no replay check configured");
-	seen = cfg->replay(cfg->replay_arg, r->ctx.id, r->ctx.expiry, cfg->now);
+	/* A context already used is refused before the quote's work; it is recorded only at the end. */
+	if (cfg->replay_peek != NULL && cfg->replay_peek(cfg->replay_arg, r->ctx.id, cfg->now) == 1)
+		return context_replayed(err);
+	return ATTEST_OK;
+}
+
+/*
+ * Records the context's id once the whole request verified, so a request
+ * that fails verification (anyone may send one naming a context they
+ * saw) neither uses up the context nor a slot of the replay store; the
+ * record's own answer decides between two requests racing with one
+ * context.
+ */
+static int record_context(const struct tpm_proto_cfg *cfg, const struct req *r, struct attest_err *err)
+{
+	int seen = cfg->replay(cfg->replay_arg, r->ctx.id, r->ctx.expiry, cfg->now);
+
 	if (seen == 1)
-		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.replayed",
-				      "this service_context was already used; start again with an init message");
+		return context_replayed(err);
 	if (seen != 0)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.context.replay_store",
 				      "the replay check is unavailable; refusing the request");
@@ -968,6 +989,7 @@ int tpm_proto_request(const struct tpm_proto_cfg *cfg, const struct tpm_proto_ms
 						    json_false())) != ATTEST_OK) ||
 	    (rc = custom_claims(&r.pd, jsonx_member(&r.pd, r.data, "custom_claims"), claims, err)) !=
 		ATTEST_OK ||
+	    (rc = record_context(cfg, &r, err)) != ATTEST_OK ||
 	    (rc = fill_result(&r, claims, result, err)) != ATTEST_OK)
 		goto out;
 	claims = NULL; /* transferred */

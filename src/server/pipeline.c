@@ -362,6 +362,7 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	cfg.service_key = r->ctx->tpm_key;
 	cfg.now = r->in->now;
 	cfg.replay = tpm_seen_set_check;
+	cfg.replay_peek = tpm_seen_set_peek;
 	cfg.replay_arg = r->ctx->tpm_seen;
 	cfg.require_valid_aik_cert = policy_prop_bool(props, POLICY_PROP_REQUIRE_VALID_AIK_CERT, true);
 	cfg.required_pcr_mask =

@@ -265,6 +265,96 @@ static void replayed_service_context_is_refused(void **state)
 	free(msg);
 }
 
+/*
+ * Anyone may send a request naming a context they saw: one that fails
+ * verification records nothing, so the client the context was issued to
+ * still uses it; once a request verified, the context is used up, and a
+ * replay is refused before the quote's work when the replay store can be
+ * looked up (replay_peek).
+ */
+static void failed_request_does_not_use_up_its_context(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	uint8_t *good_q, *good_s;
+	size_t good_ql, good_sl;
+	char *bad, *good;
+
+	round_start(f);
+	good_q = f->quote, good_ql = f->quote_len, good_s = f->sig, good_sl = f->sig_len;
+	assert_int_equal(devplat_tpm_quote(f->aik, &f->pcrs, TPM_BANK_SHA256, 0xFFFFFF, (const uint8_t *)"old", 3,
+					   &f->quote, &f->quote_len, &f->sig, &f->sig_len, NULL),
+			 0);
+	bad = build(f, 2, false, NULL);
+	free(f->quote);
+	free(f->sig);
+	f->quote = good_q, f->quote_len = good_ql, f->sig = good_s, f->sig_len = good_sl;
+	good = build(f, 2, false, NULL);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(run(f, bad, &res, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.quote.nonce");
+	}
+	if (run(f, good, &res, &err) != 0)
+		fail_msg("the genuine request after failed ones: %s: %s", err.name, err.msg);
+	tpm_proto_result_free(&res);
+	assert_int_equal(run(f, good, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.replayed");
+	/* with the look-up, a replay is refused first, even when the rest would fail */
+	f->cfg.replay_peek = tpm_seen_set_peek;
+	assert_int_equal(run(f, bad, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.replayed");
+	f->cfg.replay_peek = NULL;
+	free(bad);
+	free(good);
+}
+
+struct racing_request {
+	struct fixture *f;
+	const char *msg;
+	pthread_barrier_t *go;
+	int rc;
+	char name[64];
+};
+
+static void *run_racing(void *arg)
+{
+	struct racing_request *q = arg;
+	struct tpm_proto_result res;
+	struct attest_err err;
+
+	pthread_barrier_wait(q->go);
+	q->rc = run(q->f, q->msg, &res, &err);
+	if (q->rc == 0)
+		tpm_proto_result_free(&res);
+	snprintf(q->name, sizeof(q->name), "%s", q->rc == 0 ? "" : err.name);
+	return NULL;
+}
+
+/* Two requests with one context at once: both verify, the record decides, one wins. */
+static void two_requests_racing_with_one_context_yield_one_success(void **state)
+{
+	struct fixture *f = *state;
+	struct racing_request q[2];
+	pthread_barrier_t go;
+	pthread_t t[2];
+	char *msg;
+
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	pthread_barrier_init(&go, NULL, 2);
+	for (int i = 0; i < 2; i++) {
+		q[i] = (struct racing_request){.f = f, .msg = msg, .go = &go};
+		assert_int_equal(pthread_create(&t[i], NULL, run_racing, &q[i]), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal((q[0].rc == 0) + (q[1].rc == 0), 1);
+	assert_string_equal(q[0].rc == 0 ? q[1].name : q[0].name, "tpm.context.replayed");
+	pthread_barrier_destroy(&go);
+	free(msg);
+}
+
 static void expired_service_context_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -1007,6 +1097,8 @@ int main(void)
 	    cmocka_unit_test(pcrs_claim_and_replay_hold_only_the_quoted_bank),
 	    cmocka_unit_test(text_claims_are_left_out_when_asked),
 	    cmocka_unit_test(replayed_service_context_is_refused),
+	    cmocka_unit_test(failed_request_does_not_use_up_its_context),
+	    cmocka_unit_test(two_requests_racing_with_one_context_yield_one_success),
 	    cmocka_unit_test(expired_service_context_is_refused),
 	    cmocka_unit_test(context_sealed_under_another_key_is_refused),
 	    cmocka_unit_test(tampered_context_and_foreign_challenge_are_refused),
