@@ -598,7 +598,7 @@ static int tpm_master_create(struct store *st, const uint8_t kek[AEAD_KEY_LEN], 
 		      sealed + 4 + AEAD_IV_LEN + TPM_PROTO_KEY_LEN) != 0) {
 		OPENSSL_cleanse(master, sizeof(master));
 		return attest_err_set(
-		    err, ATTEST_E_INTERNAL, "pipeline.tpm.key",
+		    err, ATTEST_E_INTERNAL, "pipeline.tpm.key.internal",
 		    "a TPM context master key could not be made (random generator or AES-GCM failed)");
 	}
 	OPENSSL_cleanse(master, sizeof(master));
@@ -620,13 +620,13 @@ static int tpm_master_unseal(const char *hex, const uint8_t kek[AEAD_KEY_LEN], c
 	if (strlen(hex) != 2 * sizeof(sealed) ||
 	    hex_decode_to(hex, strlen(hex), sealed, sizeof(sealed)) != 0 ||
 	    memcmp(sealed, TPM_MASTER_MAGIC, 4) != 0)
-		return attest_err_set(err, ATTEST_E_PARSE, "pipeline.tpm.key",
+		return attest_err_set(err, ATTEST_E_PARSE, "pipeline.tpm.key.malformed",
 				      "the stored TPM context master key (%s) is malformed", TPM_MASTER_META);
 	if (aead_open(kek, sealed + 4, (const uint8_t *)TPM_MASTER_AAD, strlen(TPM_MASTER_AAD),
 		      sealed + 4 + AEAD_IV_LEN, TPM_PROTO_KEY_LEN, master,
 		      sealed + 4 + AEAD_IV_LEN + TPM_PROTO_KEY_LEN) != 0)
 		return attest_err_set(
-		    err, ATTEST_E_VERIFY, "pipeline.tpm.key",
+		    err, ATTEST_E_VERIFY, "pipeline.tpm.key.kek",
 		    "the stored TPM context master key does not unseal under the KEK %s: this "
 		    "node's KEK is not the one of the nodes that share this store (give every node the same "
 		    "--kek)",
@@ -659,7 +659,7 @@ int pipeline_tpm_key_load(struct pipeline_ctx *ctx, struct store *st, const uint
 	int rc;
 
 	if (kek == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "pipeline.tpm.key",
+		return attest_err_set(err, ATTEST_E_INVALID, "pipeline.tpm.key.nokek",
 				      "no KEK to seal the TPM context master key under");
 	if ((rc = tpm_key_v0_retire(st, err)) != ATTEST_OK)
 		return rc;

@@ -108,8 +108,9 @@ struct store;
  * kek, when the store has none; retiring the plaintext row of earlier
  * versions) and gives ctx its context keys (pipeline_ctx_set_tpm_key).
  * kek: the KEK's 32 bytes (srv_signing_kek); kek_name: its file, named in
- * errors. Errors: pipeline.tpm.key (no KEK, a malformed row, a row sealed
- * under another KEK), store.*.
+ * errors. Errors: pipeline.tpm.key.nokek (no KEK), .malformed (the row),
+ * .kek (the row is sealed under another KEK), .internal (RAND/AES-GCM),
+ * pipeline.tpm.key (the context keys cannot be set up), store.*.
  */
 int pipeline_tpm_key_load(struct pipeline_ctx *ctx, struct store *st, const uint8_t *kek, const char *kek_name,
 			  struct attest_err *err);

@@ -5,7 +5,7 @@
  * node on the store (a context one node seals, another opens); the
  * plaintext row of earlier versions (tpm_service_key) retired and never
  * used; a row sealed under another KEK, a malformed row and a missing KEK
- * refused with pipeline.tpm.key.
+ * refused, each with its code (pipeline.tpm.key.kek, .nokek, .malformed).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,7 +201,7 @@ static void row_sealed_under_another_kek_is_refused(void **state)
 	other[7] ^= 0x20;
 	assert_int_equal(pipeline_tpm_key_load(f->ctx[1], f->st[1], other, "other-kek.bin", &err),
 			 ATTEST_E_VERIFY);
-	assert_string_equal(err.name, "pipeline.tpm.key");
+	assert_string_equal(err.name, "pipeline.tpm.key.kek");
 	assert_non_null(strstr(err.msg, "other-kek.bin"));
 	assert_null(f->ctx[1]->tpm_key); /* no silent new master */
 	/* and the row is still the first node's */
@@ -216,12 +216,12 @@ static void malformed_row_and_missing_kek_are_refused(void **state)
 	char *row = NULL;
 
 	assert_int_equal(pipeline_tpm_key_load(f->ctx[0], f->st[0], NULL, "kek.bin", &err), ATTEST_E_INVALID);
-	assert_string_equal(err.name, "pipeline.tpm.key");
+	assert_string_equal(err.name, "pipeline.tpm.key.nokek");
 	assert_int_equal(store_meta_get(f->st[0], MASTER_ROW, &row, NULL), ATTEST_E_NOT_FOUND);
 	assert_int_equal(store_meta_put(f->st[0], MASTER_ROW, "544b4d31zz", true, NULL, NULL), ATTEST_OK);
 	attest_err_clear(&err);
 	assert_int_equal(pipeline_tpm_key_load(f->ctx[0], f->st[0], f->kek, "kek.bin", &err), ATTEST_E_PARSE);
-	assert_string_equal(err.name, "pipeline.tpm.key");
+	assert_string_equal(err.name, "pipeline.tpm.key.malformed");
 	assert_null(f->ctx[0]->tpm_key);
 }
 
