@@ -494,10 +494,12 @@ def parse_cached_table(o):
     """bench_cached_table: the caching collateral source's table when full, beside one ECDSA P-256 check."""
     rows, v = [], {}
     fl = held = bound = None
+    clock = "wall"
     for _ in o:
         m = o.match(r"bench_cached_table \((\d+) entries")
         if m:
             bound = int(m.group(1))
+            clock = "CPU" if "CPU time" in m.string else "wall"
             continue
         m = o.match(r"\s+floor: ECDSA P-256 signature check\s+" + SNUM + r" ns\s*$")
         if m:
@@ -519,7 +521,7 @@ def parse_cached_table(o):
         note = None
         if k.startswith("hit"):
             note = "floor: one ECDSA P-256 check, the least a hit saves (with the upstream request); entries held %s" % held
-        rows.append(row(sec, "%s (%s)" % (k, how), val, unit + " wall",
+        rows.append(row(sec, "%s (%s)" % (k, how), val, unit + " " + clock,
                         floor=(fl / 1000 if unit == "us" else fl) if fl else None, note=note,
                         source="bench_cached_table"))
     return rows
@@ -531,10 +533,12 @@ def parse_policy_views(o):
     fl = None
     sec = "policy views (server, full table)"
     figs = []
+    clock = "wall"
     for _ in o:
         m = o.match(r"bench_policy_views \((\d+) views, full; (\d+)-byte policy")
         if m:
             sec = "policy views (%s, full; %s-byte policy)" % (m.group(1), m.group(2))
+            clock = "CPU" if "CPU time" in m.string else "wall"
             continue
         m = o.match(r"\s+floor: ECDSA P-256 signature check\s+" + SNUM + r" ns\s*$")
         if m:
@@ -552,7 +556,7 @@ def parse_policy_views(o):
                          "the view found fresh and its text copied out: every attestation does it" if "hit" in m.group(1)
                          else "the oldest view goes"))
     for what, val, note in figs:
-        rows.append(row(sec, what, val, "ns wall", floor=fl, note=note, source="bench_policy_views"))
+        rows.append(row(sec, what, val, "ns " + clock, floor=fl, note=note, source="bench_policy_views"))
     return rows
 
 
@@ -560,6 +564,8 @@ def parse_tcb_early(o):
     """bench_tcb_early: warm SGX verification with early TCB sets and baselines; the floor is printed last."""
     figs, fl = [], None
     for _ in o:
+        if o.skip(r"bench_tcb_early \("):
+            continue
         m = o.match(r"(warm, no early set|warm, early set demoting|warm, early \+ baseline \d+ by number)\s+" + NUM +
                     r" us\s+\(" + NUM + r"x floor, (\d+) claims\)\s*$")
         if m:
@@ -573,11 +579,17 @@ def parse_tcb_early(o):
 
 
 def parse_tcg_text(o):
-    """bench_tcg_text: the TPM events and pcrs claim texts, beside memcpy and hex floors of the same bytes."""
+    """bench_tcg_text: the TPM events and pcrs claim texts, each beside the floors printed under it
+    (memcpy and hex of the same bytes); a text whose floor lines are missing still gives its row."""
     rows = []
     sec = "TPM claim texts (tcg_claims.c)"
-    last = None  # the figure the next "floor:" line is for
-    ev = memcpy = naive = hex_row = None
+    last = None  # [section, what, value, rows made]: the text the next "floor:" lines are for
+    ev_memcpy = naive = hex_row = None
+
+    def close():  # a text no floor line followed: its row without a floor (a warning)
+        if last is not None and not last[3]:
+            rows.append(row(last[0], last[1], last[2], "us CPU", source="bench_tcg_text"))
+
     for _ in o:
         m = o.match(r"bench_tcg_text: claim texts of the synthetic (\d+)-event log")
         if m:
@@ -585,41 +597,42 @@ def parse_tcg_text(o):
             continue
         if o.skip(r"\s+real Windows log: .*skipped\s*$"):
             continue
-        m = o.match(r"\s+events text \(verified events, (\d+) bytes\)\s+" + NUM + r" us\s*$")
+        m = (o.match(r"\s+(events) text \(verified events, (\d+) bytes\)\s+" + NUM + r" us\s*$") or
+             o.match(r"\s+(pcrs) text \((\d+) bytes\)\s+" + NUM + r" us\s*$"))
         if m:
-            last = ev = (sec, "events text (%s B)" % m.group(1), float(m.group(2)))
+            close()
+            last = [sec, "%s text (%s B)" % (m.group(1), m.group(2)), float(m.group(3)), 0]
             continue
         m = o.match(r"\s+real Windows log \((.*?)\), events text \((\d+) bytes\)\s+" + NUM + r" us\s*$")
         if m:
-            last = ("TPM claim texts, real Windows log (%s)" % m.group(1), "events text (%s B)" % m.group(2),
-                    float(m.group(3)))
+            close()
+            last = ["TPM claim texts, real Windows log (%s)" % m.group(1), "events text (%s B)" % m.group(2),
+                    float(m.group(3)), 0]
             continue
         m = o.match(r"\s+floor: (memcpy of \d+ bytes into a new allocation|hex of the \d+ bytes it shows as hex)\s+" +
                     NUM + r" us -> ratio")
         if m and last is not None:
-            fl = float(m.group(2))
-            if m.group(1).startswith("memcpy") and last is ev:
-                memcpy = fl
-            rows.append(row(last[0], last[1] + (" vs memcpy of its bytes" if m.group(1).startswith("memcpy") else
-                                                " vs hex of what it shows as hex"),
+            fl, memcpy = float(m.group(2)), m.group(1).startswith("memcpy")
+            rows.append(row(last[0], last[1] + (" vs memcpy of its bytes" if memcpy else " vs hex of what it shows as hex"),
                             last[2], "us CPU", floor=fl, note="floor: " + m.group(1), source="bench_tcg_text"))
-            if m.group(1).startswith("hex"):
+            last[3] += 1
+            if memcpy and last[1].startswith("events") and last[0] == sec:
+                ev_memcpy = fl
+            if not memcpy:
                 hex_row = rows[-1]
             continue
         m = o.match(r"\s+\(the same hex a byte at a time from a digit table: " + NUM + r" us\)\s*$")
         if m:
             naive = float(m.group(1))
             continue
-        m = o.match(r"\s+pcrs text \((\d+) bytes\)\s+" + NUM + r" us\s*$")
-        if m:
-            rows.append(row(sec, "pcrs text (%s bytes)" % m.group(1), float(m.group(2)), "us CPU",
-                            no_floor="bench_tcg_text measures none for the pcrs text", source="bench_tcg_text"))
-            continue
         m = o.match(r"\s+the caller's copy into a claim \((.*)\)\s+" + NUM + r" us\s*$")
         if m:
+            close()
+            last = None
             rows.append(row(sec, "caller's copy of the events text into a claim", float(m.group(2)), "us CPU",
-                            floor=memcpy, note="%s; floor: the memcpy of the same events text's bytes, same run" %
+                            floor=ev_memcpy, note="%s; floor: the memcpy of the same events text's bytes, same run" %
                             m.group(1), source="bench_tcg_text"))
+    close()
     if naive is not None and hex_row is not None:
         hex_row["note"] += "; the same hex a byte at a time from a digit table: %.2f us" % naive
     return rows
@@ -814,6 +827,7 @@ def run_one(name, argv, env, timeout, outdir):
                 p.wait()
             kill.set()
             stop_group(p, signal.SIGKILL)  # what it left running in its group
+            p.stdout.close()
         if fired.is_set():
             lines.append("(killed: over %d s)\n" % timeout)
     text = "".join(lines)
