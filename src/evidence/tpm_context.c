@@ -63,6 +63,10 @@ static const uint8_t CONTEXT_MAGIC_V1[4] = {'T', 'P', 'C', '1'};
 #define CONTEXT_PLAIN_MAX  (1 + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
 #define CONTEXT_SEALED_MAX (CONTEXT_OVERHEAD + CONTEXT_PLAIN_MAX)
 
+/* The bound stays far below SP 800-38D §8.3's 2^32 random IVs per key (tpm_protocol.h derives it). */
+_Static_assert(TPM_CONTEXT_SEALS_PER_EPOCH >= 1 && TPM_CONTEXT_SEALS_PER_EPOCH <= (UINT64_C(1) << 28),
+	       "an epoch key may seal at most 2^28 contexts (IV collision chance <= 2^-41)");
+
 /* HKDF info prefix: what the subkey is for, and the format it seals (RFC 5869 §3.2). */
 static const char EPOCH_LABEL[] = "attestd tpm context v2";
 
