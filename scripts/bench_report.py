@@ -640,25 +640,28 @@ def parse_tcg_text(o):
 
 def parse_collateral(o):
     """bench_collateral: TCB Info lookups and SGX attestation with collateral cold (HTTPS replay of the PCS)
-    and warm, beside one TCB Info signature check; upstream requests per 10,000 lookups."""
-    rows, figs = [], []
-    fl = None
+    and warm, each beside its floor (one TCB Info check; the quote's two checks; those and each of the
+    collateral's signatures); upstream requests per 10,000 lookups."""
+    rows, figs, floors = [], [], {}
     sec = "collateral (SGX TCB Info, local HTTPS replay server)"
     for _ in o:
-        m = o.match(r"bench_collateral \((\S+), local HTTPS replay server\)")
+        m = o.match(r"bench_collateral \((\S+), local HTTPS replay server")
         if m:
             sec = "collateral (%s, local HTTPS replay server)" % m.group(1)
             continue
-        m = o.match(r"\s+floor: TCB Info ECDSA P-256 signature check\s+" + SNUM + r" us\s*$")
+        m = o.match(r"\s+floor (lookup|warm|cold): (.*?)\s+" + SNUM + r" us\s*$")
         if m:
-            fl = floor_value(m.group(1))
+            floors[m.group(1)] = (floor_value(m.group(3)), m.group(2))
             continue
-        m = o.match(r"\s+(TCB Info lookup, (?:cold, new connection|cold, kept-alive conn\.|warm) \([^)]*\)|"
-                    r"SGX attestation, collateral warm|SGX attestation, collateral cold \((\d+) fetches, median\))\s+" +
-                    NUM + r" (us|ms)\s*$")
+        m = o.match(r"\s+(TCB Info lookup, (?:cold|warm)[^(]*)\((?:([^;)]*); )?(wall|CPU)\)\s+" + NUM + r" us\s*$")
         if m:
-            us = float(m.group(3)) * (1000 if m.group(4) == "ms" else 1)
-            figs.append((m.group(1), us, m.group(2)))
+            what = m.group(1).strip() + (" (%s)" % m.group(2) if m.group(2) else "")
+            figs.append((what, "lookup", float(m.group(4)), m.group(3), None))
+            continue
+        m = o.match(r"\s+(SGX attestation, collateral (cold|warm)) \((?:(\d+) fetches; )?(wall|CPU)\)\s+" + NUM +
+                    r" us(?:\s+\(\s*" + NUM + r"x floor (?:cold|warm)\))?\s*$")
+        if m:
+            figs.append((m.group(1), m.group(2), float(m.group(5)), m.group(4), m.group(3)))
             continue
         m = o.match(r"\s+(\d+) lookups, (\d+) distinct FMSPCs, (\d+) thread\(s\): (\d+) upstream requests, (\d+) "
                     r"failures, " + NUM + r" ms\s*$")
@@ -669,15 +672,16 @@ def parse_collateral(o):
                             note="floor: one request per distinct key (FMSPC), the least a cache can do; "
                                  "%s failures; %s ms wall" % (m.group(5), m.group(6)), source="bench_collateral"))
     out = []
-    for what, us, fetches in figs:
-        if what.startswith("TCB Info"):
-            out.append(row(sec, what, us, "us wall", floor=fl, source="bench_collateral"))
-        else:
-            out.append(row(sec, what, us, "us wall",
-                           note="%s collateral fetches over HTTPS each" % fetches if fetches else
-                           "collateral and verification caches warm",
-                           no_floor="bench_collateral prints none for a whole attestation (bench_sgx's two-signature "
-                                    "floor is its scale)", source="bench_collateral"))
+    for what, kind, us, clock, fetches in figs:
+        fl, how = floors.get(kind, (None, None))
+        if how and how.startswith("+ ") and "warm" in floors:  # the cold floor is the warm one's and more
+            how = floors["warm"][1] + " " + how
+        note = "floor: %s" % how if how else None
+        if fetches:
+            note = "%s collateral fetches over HTTPS on top of the floor's signatures; %s" % (fetches, note)
+        if clock == "wall" and fl:
+            note += " (floor in CPU time)"
+        out.append(row(sec, what, us, "us " + clock, floor=fl, note=note, source="bench_collateral"))
     return out + rows
 
 

@@ -104,17 +104,24 @@ class NewParsers(unittest.TestCase):
         rows, _, _ = parse("bench_collateral")
         sec = "collateral (sgx/phala-sgx-v3-00a067110000-2023-11, local HTTPS replay server)"
         self.assertEqual(table(rows), [
-            (sec, "TCB Info lookup, cold, new connection (median)", 2063.1, "us wall", 113.2),
-            (sec, "TCB Info lookup, cold, kept-alive conn. (median)", 405.4, "us wall", 113.2),
-            (sec, "TCB Info lookup, warm (cache hit, copy out)", 0.41, "us wall", 113.2),
-            (sec, "SGX attestation, collateral cold (5 fetches, median)", 4200.0, "us wall", None),
-            (sec, "SGX attestation, collateral warm", 230.5, "us wall", None),
+            (sec, "TCB Info lookup, cold, new connection", 1758.8, "us wall", 87.7),
+            (sec, "TCB Info lookup, cold, kept-alive connection", 182.7, "us wall", 87.7),
+            (sec, "TCB Info lookup, warm (cache hit, copy out)", 0.27, "us CPU", 87.7),
+            (sec, "SGX attestation, collateral cold", 2342.3, "us wall", 761.6),
+            (sec, "SGX attestation, collateral warm", 181.8, "us CPU", 164.4),
             (sec, "upstream requests: 10000 lookups, 100 keys, 1 thread", 100, "requests", 100),
             (sec, "upstream requests: 10000 lookups, 100 keys, 4 threads", 100, "requests", 100),
         ])
-        for r in rows[3:5]:  # the benchmark prints no floor for a whole attestation: the row says so
-            self.assertIn("prints none for a whole attestation", r["no_floor"])
-        self.assertIn("0 failures; 180 ms wall", rows[6]["note"])
+        self.assertIn("5 collateral fetches", rows[3]["note"])
+        self.assertIn("the quote's 2 ECDSA P-256 checks + TCB Info, QE Identity, 3 certificates, 2 CRLs",
+                      rows[3]["note"])
+        self.assertIn("0 failures; 179 ms wall", rows[6]["note"])
+
+    def test_collateral_floors_it_could_not_measure(self):
+        text = re.sub(r"(floor (?:warm|cold): .*?)\s+[0-9.]+ us", r"\1       -1.0 us", fixture("bench_collateral"))
+        rows, _, warnings = parse("bench_collateral", text)
+        self.assertEqual([r.get("floor") for r in rows[3:5]], [None, None])
+        self.assertEqual(len(warnings), 2)
 
     def test_policy_views(self):
         rows, _, _ = parse("bench_policy_views")
