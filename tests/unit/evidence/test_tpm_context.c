@@ -532,7 +532,7 @@ static void version_1_contexts_and_bad_plaintexts_are_refused(void **state)
 
 /* ---- four threads ----------------------------------------------------------- */
 
-enum { RACE_SEALS = 300, RACE_LIMIT = 7 };
+enum { RACE_SEALS = 300 };
 
 struct racer {
 	struct tpm_context_keys *k, *peer; /* shared keyring, another node's */
@@ -583,14 +583,16 @@ static int by_epoch(const void *x, const void *y)
 }
 
 /*
- * Four threads share one keyring that rotates every 7 seals and keeps 4
- * epochs: every context opens on it and on another node, and no epoch
- * sealed more than 7 (the count and the rotation hold under the lock).
+ * Four threads share one keyring that rotates every `limit` seals and
+ * keeps `kept` epochs: every context opens on it and on another node, and
+ * no epoch sealed more than `limit` (the count and the rotation hold under
+ * the lock); under ASan an epoch key freed while a thread still used it
+ * would be a report.
  */
-static void four_threads_seal_and_open_concurrently(void **state)
+static void race_keyring(uint64_t limit, size_t kept)
 {
-	struct tpm_context_keys *k = tpm_context_keys_new_bounded(MASTER, RACE_LIMIT, 4);
-	struct tpm_context_keys *peer = tpm_context_keys_new_bounded(MASTER, RACE_LIMIT, 4);
+	struct tpm_context_keys *k = tpm_context_keys_new_bounded(MASTER, limit, kept);
+	struct tpm_context_keys *peer = tpm_context_keys_new_bounded(MASTER, limit, kept);
 	uint8_t(*all)[TPM_CONTEXT_EPOCH_LEN] = calloc(4 * RACE_SEALS, TPM_CONTEXT_EPOCH_LEN);
 	struct racer *r = calloc(4, sizeof(*r));
 	pthread_barrier_t go;
@@ -598,7 +600,6 @@ static void four_threads_seal_and_open_concurrently(void **state)
 	char *peer_ctx;
 	size_t run = 1;
 
-	(void)state;
 	assert_non_null(k);
 	assert_non_null(peer);
 	assert_non_null(all);
@@ -620,19 +621,32 @@ static void four_threads_seal_and_open_concurrently(void **state)
 			run++;
 			continue;
 		}
-		assert_true(run <= RACE_LIMIT);
+		assert_true(run <= limit);
 		run = 1;
 	}
 	/* every epoch but the current one sealed exactly its share: no seal was lost or counted twice */
-	assert_int_equal((stats(k).rotations - 1) * RACE_LIMIT + stats(k).sealed, 4 * RACE_SEALS);
-	assert_true(stats(k).epochs_kept <= 4);
-	assert_true(stats(peer).epochs_kept <= 4);
+	assert_int_equal((stats(k).rotations - 1) * limit + stats(k).sealed, 4 * RACE_SEALS);
+	assert_true(stats(k).epochs_kept <= kept);
+	assert_true(stats(peer).epochs_kept <= kept);
 	pthread_barrier_destroy(&go);
 	free(peer_ctx);
 	free(all);
 	free(r);
 	tpm_context_keys_free(k);
 	tpm_context_keys_free(peer);
+}
+
+static void four_threads_seal_and_open_concurrently(void **state)
+{
+	(void)state;
+	race_keyring(7, 4);
+}
+
+/* The hardest case for the holds: a new epoch every seal, two kept, so epochs are evicted while in use. */
+static void four_threads_with_a_rotation_every_seal_and_two_epochs_kept(void **state)
+{
+	(void)state;
+	race_keyring(1, 2);
 }
 
 int main(void)
@@ -650,6 +664,7 @@ int main(void)
 	    cmocka_unit_test(context_expires_at_its_expiry),
 	    cmocka_unit_test(version_1_contexts_and_bad_plaintexts_are_refused),
 	    cmocka_unit_test(four_threads_seal_and_open_concurrently),
+	    cmocka_unit_test(four_threads_with_a_rotation_every_seal_and_two_epochs_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
