@@ -946,11 +946,11 @@ static int jwk_add_x5c(json_t *jwk, STACK_OF(X509) * certs)
 	}
 }
 
-/* {"kid"?, "kty", "crv"?, n/x, e/y} from p (whose strings it copies); NULL when out of memory. */
 /*
- * kty and crv are literals and a, b base64url this file encoded: ASCII, so
- * jansson's UTF-8 scan is skipped for them (it was half the cost of a JWK).
- * The caller's kid is checked.
+ * {"kid"?, "kty", "crv"?, n/x, e/y} from p (whose strings it copies); NULL
+ * when out of memory. kty and crv are literals and a, b base64url this file
+ * encoded: ASCII, so jansson's UTF-8 scan is skipped for them (it was half
+ * the cost of a JWK). The caller's kid is checked.
  */
 static json_t *jwk_build(const struct jwk_pub *p, const char *kid)
 {
