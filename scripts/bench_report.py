@@ -11,10 +11,10 @@ verification cold and warm, policy evaluation, token signing, HTTPS
 throughput and p50/p99 on 1 and 2 workers, each beside the floor measured in
 the same run and the peer where one runs here (@phala/dcap-qvl for SGX and
 TDX, tpm2_checkquote for TPM). Nothing is dropped silently: a benchmark
-without a parser, one whose output gives no figure, a line with a number
-that its parser did not read (a changed printf, a garbled or an error
-line), a non-zero exit, and a file under bench/ that is neither run here
-nor listed in NOT_RUN each become a warning, listed under the table and in
+without a parser, one whose output gives no figure, a line that its parser
+did not read (a changed printf, a garbled line, an error message), a
+non-zero exit, and a file under bench/ that is neither run here nor listed
+in NOT_RUN each become a warning, listed under the table and in
 report.json's "warnings", and so is a figure of the previous report.json
 that this run lacks (tests/scripts/test_bench_report.py checks the parsers
 against saved outputs of every benchmark).
@@ -100,8 +100,8 @@ def row(section, what, value, unit, floor=None, peer=None, peer_value=None, note
 # what became of every line: read into a row (Out.match), or known and
 # deliberately not a row (Out.skip: headers, the parts of a floor shown in
 # its row, derived ratios). A line the parser neither read nor skipped is
-# reported as "not read" when it carries a number, so a changed printf or a
-# garbled line shows in the report instead of its figure silently vanishing.
+# reported as "not read", so a changed printf, a garbled line or an error
+# message shows in the report instead of its figure silently vanishing.
 
 class Out:
     """One benchmark's output, line by line, with what its parser made of each line."""
@@ -130,9 +130,8 @@ class Out:
         return False
 
     def unread(self):
-        """(line number, text) of each line with a number that its parser neither read nor skipped."""
-        return [(i + 1, l.strip()) for i, l in enumerate(self.lines)
-                if self.state[i] is None and re.search(r"[0-9]", l)]
+        """(line number, text) of each non-blank line that its parser neither read nor skipped."""
+        return [(i + 1, l.strip()) for i, l in enumerate(self.lines) if self.state[i] is None and l.strip()]
 
 
 def parse_sgx(o):
@@ -163,7 +162,7 @@ def parse_tdx(o):
            r"\s+(?:" + NUM + r"\s+" + NUM + r"\s+" + NUM + r"x\s+" + NUM + r"x|-\s+-\s+-\s+-)\s+" +
            NUM + r"x\s+(.*)$")
     for _ in o:
-        if o.skip(r"(bench_tdx: median|cold: wall = )"):
+        if o.skip(r"(bench_tdx: median|cold: wall = |warm and floor: |dcap-qvl: its process|vector\s+cold\s)"):
             continue
         m = o.match(pat)
         if not m:
@@ -298,7 +297,8 @@ def parse_token_sign(o):
     rows = []
     vals = {}
     for _ in o:
-        if o.skip(r"(token signing, RS256|\d+ rounds x \d+ signatures|floor again \(noise control\)|goal \(issue 2\))"):
+        if o.skip(r"(token signing, RS256|\d+ rounds x \d+ signatures|floor again \(noise control\)|goal \(issue 2\)|"
+                  r"method\s+us/token|\(overhead: median)"):
             continue
         m = o.match(r"(floor: RSA-2048 sign of a SHA-256|OpenSSL DigestSign of the bytes|jws_sign \(payload bytes\)|"
                     r"jwt_sign \(json_t claims\)|keyring_sign_jwt \(attestd path\))\s+" + NUM + r"\s+" + NUM)
@@ -319,7 +319,8 @@ def parse_policy(o):
     evals, compiles = [], []
     hit = None
     for _ in o:
-        if o.skip(r"(policy engine benchmark|evaluation on a \d+-claim|goal: )"):
+        if o.skip(r"(policy engine benchmark|evaluation on a \d+-claim|goal: |parse \+ compile\s+bytes|"
+                  r"cryptographic floor \(OpenSSL)"):
             continue
         m = o.match(r"\s+(default SGX policy \(8 rules\)|30-rule policy|default SGX policy, explain on|"
                     r"30-rule policy, explain on)\s+" + NUM + r" us\s+" + NUM + r"\s+" + NUM + " %")
@@ -736,7 +737,7 @@ def bench_inventory(root=ROOT):
 
 def parse_output(name, text, rc=None):
     """Rows of one benchmark's output, its status, and a warning for each thing a reader must see:
-    no parser, nothing parsed, a line with a number that its parser did not read, a non-zero exit."""
+    no parser, nothing parsed, a line that its parser did not read, a non-zero exit."""
     warnings = []
     parser = PARSERS.get(name) or HELPERS.get(name)
     if parser is None:

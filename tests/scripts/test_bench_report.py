@@ -337,9 +337,21 @@ class NothingLostSilently(unittest.TestCase):
 
     def test_a_helper_that_did_not_verify(self):
         _, status, warnings = br.parse_output("bench_tpm_verify", "bench_tpm_verify: tpm.quote.signature: bad\n", 0)
-        self.assertEqual(status, "helper of another benchmark (no figures of its own)")
-        self.assertEqual(len(warnings), 1)
-        self.assertIn("did not say it verified", warnings[0])
+        self.assertEqual(status, "helper of another benchmark (no figures of its own); 1 line not read")
+        self.assertEqual(warnings, ["bench_tpm_verify: line 1 not read: bench_tpm_verify: tpm.quote.signature: bad",
+                                    "bench_tpm_verify: helper did not say it verified: "
+                                    "bench_tpm_verify: tpm.quote.signature: bad"])
+
+    def test_an_error_message_among_the_figures_is_reported(self):
+        for name in ROW_COUNTS:  # a line without a number is read too: an error message is no header
+            with self.subTest(name):
+                lines = fixture(name).splitlines(True)
+                text = "".join(lines[:1] + ["verify failed: sgx.quote.signature: the signature does not verify\n"] +
+                               lines[1:])
+                rows, _, warnings = parse(name, text)
+                self.assertEqual(len(rows), ROW_COUNTS[name])
+                self.assertIn("%s: line 2 not read: verify failed: sgx.quote.signature: the signature does not verify"
+                              % name, warnings)
 
 
 class Inventory(unittest.TestCase):
