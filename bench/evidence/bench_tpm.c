@@ -545,7 +545,7 @@ static void run_protocol(struct quote_case *syn, int n)
 	ch = malloc(32);
 	memset(ch, 0x5c, 32);
 	chl = 32;
-	tpm_context_seal(sealer, id, now, now + 300, ch, chl, &ctx, NULL);
+	tpm_context_seal(sealer, TPM_CONTEXT_NO_PROVIDER, id, now, now + 300, ch, chl, &ctx, NULL);
 	chb = b64url_encode(ch, chl);
 	devplat_tpm_quote(syn->ak, &syn->pcrs, TPM_BANK_SHA256, 0xFFFFFF, ch, chl, &q, &ql, &sg, &sgl, NULL);
 	{
@@ -781,7 +781,8 @@ static int ctx_seal_op(struct ctx_bench *b)
 {
 	uint8_t id[TPM_PROTO_ID_LEN] = {3}, ch[TPM_PROTO_CHALLENGE_LEN] = {4};
 	char *ctx = NULL;
-	int bad = tpm_context_seal(b->keys, id, 1767225600, 1767225900, ch, sizeof(ch), &ctx, NULL) != 0;
+	int bad = tpm_context_seal(b->keys, TPM_CONTEXT_NO_PROVIDER, id, 1767225600, 1767225900, ch,
+				   sizeof(ch), &ctx, NULL) != 0;
 
 	free(ctx);
 	return bad;
@@ -791,7 +792,7 @@ static int ctx_open(struct tpm_context_keys *k, const char *ctx, size_t len)
 {
 	struct tpm_context c;
 
-	return tpm_context_open(k, ctx, len, 1767225600, &c, NULL) != 0;
+	return tpm_context_open(k, TPM_CONTEXT_NO_PROVIDER, ctx, len, 1767225600, &c, NULL) != 0;
 }
 
 static int ctx_open_own(struct ctx_bench *b) { return ctx_open(b->keys, b->own, b->own_len); }
@@ -853,8 +854,11 @@ static void run_context(int samples)
 	int bad = b.keys == NULL || b.peer == NULL;
 	double seal, own, other, unknown, fseal, fopen;
 
-	bad |= bad || tpm_context_seal(b.keys, id, 1767225600, 1767225900, ch, sizeof(ch), &b.own, NULL) != 0 ||
-	       tpm_context_seal(b.peer, id, 1767225600, 1767225900, ch, sizeof(ch), &b.other, NULL) != 0 ||
+	bad |= bad ||
+	       tpm_context_seal(b.keys, TPM_CONTEXT_NO_PROVIDER, id, 1767225600, 1767225900, ch, sizeof(ch),
+				&b.own, NULL) != 0 ||
+	       tpm_context_seal(b.peer, TPM_CONTEXT_NO_PROVIDER, id, 1767225600, 1767225900, ch, sizeof(ch),
+				&b.other, NULL) != 0 ||
 	       b64_decode(b.own, strlen(b.own), &b.raw, &b.raw_len) != 0 || b.raw_len < CTX_OVERHEAD ||
 	       tpm_context_epoch_key(master, b.raw + 4, sub) != 0;
 	if (bad) {

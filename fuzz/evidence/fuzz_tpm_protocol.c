@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	if (tpm_proto_msg_parse(text, size, &m, NULL) == 0)
 		tpm_proto_msg_free(&m);
-	tpm_context_open(key, text, size, 0, &c, NULL);
+	/* at provider "fuzz": one seed context is its, another is another provider's */
+	tpm_context_open(key, "fuzz", text, size, 0, &c, NULL);
 	tpm_pcp_blob_parse(data, size, &b, NULL);
 	{
 		struct evidence_ctx ctx = {.now = 0, .flags = EVIDENCE_NO_COLLATERAL};

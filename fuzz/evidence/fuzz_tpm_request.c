@@ -35,6 +35,9 @@ struct harness {
 	struct tpm_context_keys *service; /* over SERVICE_KEY */
 };
 
+/* The provider whose init issued the harness's context (tpm_protocol.h). */
+#define FUZZ_PROVIDER "fuzz"
+
 /* Made once per process: an RSA key and a context are the point of nothing here. */
 static const struct harness *harness(void)
 {
@@ -47,7 +50,8 @@ static const struct harness *harness(void)
 	h.key = EVP_RSA_gen(2048);
 	h.service = tpm_context_keys_new(SERVICE_KEY);
 	if (h.key == NULL || h.service == NULL || jwk_from_key(h.key, NULL, NULL, &jwk, NULL) != 0 ||
-	    tpm_context_seal(h.service, id, FUZZ_NOW, FUZZ_NOW + 300, ch, sizeof(ch), &h.context, NULL) != 0)
+	    tpm_context_seal(h.service, FUZZ_PROVIDER, id, FUZZ_NOW, FUZZ_NOW + 300, ch, sizeof(ch),
+			     &h.context, NULL) != 0)
 		abort();
 	h.jwk = json_dumps(jwk, JSON_COMPACT);
 	h.challenge = b64url_encode(ch, sizeof(ch));
@@ -118,6 +122,7 @@ static void attest(const struct harness *h, const uint8_t *tad, size_t size)
 		sprintf(msg, "{\"request\":\"%s\"}", token);
 		tpm_proto_cfg_defaults(&cfg);
 		cfg.service_key = h->service;
+		cfg.provider = FUZZ_PROVIDER; /* the provider the context was issued by */
 		cfg.now = FUZZ_NOW;
 		cfg.replay = never_seen;
 		if (tpm_proto_msg_parse(msg, strlen(msg), &m, NULL) == 0) {

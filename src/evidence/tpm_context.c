@@ -47,8 +47,16 @@
  * Version 2 (this file seals it):
  *   magic 'TPC2' (4) || epoch id (16) || IV (12) || ciphertext || tag (16)
  * with magic || epoch id as GCM's additional data. The plaintext is
- *   version 2 (1) || id (16) || issued (u64 BE) || expiry (u64 BE) ||
- *   challenge length (1) || challenge (<= 32).
+ *   version 2 (1) || provider length (1) || provider (<= 63) || id (16) ||
+ *   issued (u64 BE) || expiry (u64 BE) || challenge length (1) ||
+ *   challenge (<= 32).
+ * The provider is the name of the provider (tenant) whose init issued the
+ * context, so a context is redeemed only where it was issued: it travels
+ * inside the ciphertext (the tag covers it; nobody but the service reads
+ * it), and a mismatch is told apart from an altered context
+ * (tpm.context.provider, not tpm.context.auth). The provider joined the
+ * plaintext before TPC2 was ever released, so the magic and the inner
+ * version stayed.
  * Version 1 ('TPC1': magic || IV || ciphertext || tag under the master key
  * itself) is refused, see tpm_context_open.
  */
@@ -60,7 +68,8 @@ static const uint8_t CONTEXT_MAGIC_V1[4] = {'T', 'P', 'C', '1'};
 #define CONTEXT_TEXT_OFF   (CONTEXT_IV_OFF + AEAD_IV_LEN)
 #define CONTEXT_AAD_LEN	   CONTEXT_IV_OFF /* magic || epoch id */
 #define CONTEXT_OVERHEAD   (CONTEXT_TEXT_OFF + AEAD_TAG_LEN)
-#define CONTEXT_PLAIN_MAX  (1 + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
+#define CONTEXT_PLAIN_MAX                                                                                    \
+	(1 + 1 + TPM_CONTEXT_PROVIDER_MAX + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
 #define CONTEXT_SEALED_MAX (CONTEXT_OVERHEAD + CONTEXT_PLAIN_MAX)
 
 /* The bound stays far below SP 800-38D §8.3's 2^32 random IVs per key (tpm_protocol.h derives it). */
@@ -300,12 +309,12 @@ static struct epoch_key *epoch_for_seal(struct tpm_context_keys *k)
 	return e;
 }
 
-int tpm_context_seal(struct tpm_context_keys *keys, const uint8_t id[TPM_PROTO_ID_LEN], int64_t issued,
-		     int64_t expiry, const uint8_t *challenge, size_t challenge_len, char **ctx_b64,
-		     struct attest_err *err)
+int tpm_context_seal(struct tpm_context_keys *keys, const char *provider, const uint8_t id[TPM_PROTO_ID_LEN],
+		     int64_t issued, int64_t expiry, const uint8_t *challenge, size_t challenge_len,
+		     char **ctx_b64, struct attest_err *err)
 {
 	uint8_t plain[CONTEXT_PLAIN_MAX], sealed[CONTEXT_SEALED_MAX];
-	size_t pl = 0;
+	size_t pl = 0, provider_len = provider != NULL ? strnlen(provider, TPM_CONTEXT_PROVIDER_MAX + 1) : 0;
 	struct epoch_key *e;
 	int rc;
 	char *s;
@@ -314,10 +323,17 @@ int tpm_context_seal(struct tpm_context_keys *keys, const uint8_t id[TPM_PROTO_I
 		return attest_err_set(err, ATTEST_E_INVALID, "tpm.context.seal", "no service key");
 	if (challenge_len > TPM_PROTO_CHALLENGE_LEN)
 		return attest_err_set(err, ATTEST_E_INVALID, "tpm.context.seal", "challenge too long");
+	if (provider == NULL || provider_len > TPM_CONTEXT_PROVIDER_MAX)
+		return attest_err_set(err, ATTEST_E_INVALID, "tpm.context.seal",
+				      "the provider name is missing or longer than %d bytes",
+				      TPM_CONTEXT_PROVIDER_MAX);
 	if ((e = epoch_for_seal(keys)) == NULL)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.context.seal",
 				      "a new key epoch could not be derived");
 	plain[pl++] = CONTEXT_VERSION;
+	plain[pl++] = (uint8_t)provider_len;
+	memcpy(plain + pl, provider, provider_len);
+	pl += provider_len;
 	memcpy(plain + pl, id, TPM_PROTO_ID_LEN);
 	pl += TPM_PROTO_ID_LEN;
 	put_u64be(plain + pl, (uint64_t)issued);
@@ -348,24 +364,45 @@ int tpm_context_seal(struct tpm_context_keys *keys, const uint8_t id[TPM_PROTO_I
 
 /* ---- opening ------------------------------------------------------------------ */
 
-static int context_decode(const uint8_t *plain, size_t pl, struct tpm_context *c, struct attest_err *err)
+/*
+ * The plaintext's fields into c; the provider's name stays in plain
+ * (*provider, *provider_len point into it).
+ */
+static int context_decode(const uint8_t *plain, size_t pl, struct tpm_context *c, const uint8_t **provider,
+			  size_t *provider_len, struct attest_err *err)
 {
 	struct cur k;
-	uint8_t version, clen;
+	uint8_t version, clen, plen;
 	uint64_t issued, expiry;
 
 	cur_init(&k, plain, pl);
 	if (cur_u8(&k, &version) || version != CONTEXT_VERSION)
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.version",
 				      "service_context has an unknown version");
-	if (cur_copy(&k, c->id, TPM_PROTO_ID_LEN) || cur_u64be(&k, &issued) || cur_u64be(&k, &expiry) ||
+	if (cur_u8(&k, &plen) || plen > TPM_CONTEXT_PROVIDER_MAX || cur_take(&k, plen, provider) ||
+	    cur_copy(&k, c->id, TPM_PROTO_ID_LEN) || cur_u64be(&k, &issued) || cur_u64be(&k, &expiry) ||
 	    cur_u8(&k, &clen) || clen > TPM_PROTO_CHALLENGE_LEN || cur_copy(&k, c->challenge, clen) ||
 	    !cur_empty(&k))
 		return attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.encoding",
 				      "service_context content is malformed");
+	*provider_len = plen;
 	c->issued = (int64_t)issued;
 	c->expiry = (int64_t)expiry;
 	c->challenge_len = clen;
+	return ATTEST_OK;
+}
+
+/* The context was issued by the provider it is redeemed at (names compared exactly, as routed). */
+static int context_provider_check(const uint8_t *issuer, size_t issuer_len, const char *provider,
+				  struct attest_err *err)
+{
+	size_t n = strnlen(provider, TPM_CONTEXT_PROVIDER_MAX + 1);
+
+	if (n != issuer_len || memcmp(issuer, provider, n) != 0)
+		return attest_err_set(
+		    err, ATTEST_E_VERIFY, "tpm.context.provider",
+		    "service_context was issued by another provider's init; a context is redeemed "
+		    "only at the provider that issued it: start again with an init message there");
 	return ATTEST_OK;
 }
 
@@ -443,23 +480,28 @@ static void epoch_keep(struct tpm_context_keys *k, struct epoch_key *e)
 	epoch_put(kept);
 }
 
-int tpm_context_open(struct tpm_context_keys *keys, const char *ctx_b64, size_t ctx_len, int64_t now,
-		     struct tpm_context *out, struct attest_err *err)
+int tpm_context_open(struct tpm_context_keys *keys, const char *provider, const char *ctx_b64, size_t ctx_len,
+		     int64_t now, struct tpm_context *out, struct attest_err *err)
 {
 	uint8_t raw[CONTEXT_SEALED_MAX + 3], plain[CONTEXT_PLAIN_MAX];
+	const uint8_t *issuer = NULL;
 	struct epoch_key *e = NULL;
-	size_t n = 0;
+	size_t n = 0, issuer_len = 0;
 	struct tpm_context c;
 	bool fresh = false;
 	int rc;
 
-	if (keys == NULL)
-		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.config", "no service key");
+	if (keys == NULL || provider == NULL)
+		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.config",
+				      keys == NULL ? "no service key"
+						   : "no provider to redeem the context at");
 	memset(&c, 0, sizeof(c));
 	if ((rc = context_unwrap(ctx_b64, ctx_len, raw, sizeof(raw), &n, err)) != ATTEST_OK ||
 	    (rc = context_unseal(keys, raw, n, plain, &e, &fresh, err)) != ATTEST_OK)
 		return rc;
-	rc = context_decode(plain, n - CONTEXT_OVERHEAD, &c, err);
+	rc = context_decode(plain, n - CONTEXT_OVERHEAD, &c, &issuer, &issuer_len, err);
+	if (rc == ATTEST_OK)
+		rc = context_provider_check(issuer, issuer_len, provider, err);
 	OPENSSL_cleanse(plain, sizeof(plain));
 	if (rc == ATTEST_OK && now >= c.expiry)
 		rc = attest_err_set(err, ATTEST_E_VERIFY, "tpm.context.expired",

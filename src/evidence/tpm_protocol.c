@@ -279,8 +279,9 @@ int tpm_proto_init(const struct tpm_proto_cfg *cfg, const struct tpm_proto_msg *
 		return attest_err_set(err, ATTEST_E_INVALID, "tpm.proto.message", "not an init message");
 	if (RAND_bytes(challenge, sizeof(challenge)) != 1 || RAND_bytes(id, sizeof(id)) != 1)
 		return attest_err_set(err, ATTEST_E_INTERNAL, "tpm.proto.random", "no randomness");
-	if ((rc = tpm_context_seal(cfg->service_key, id, cfg->now, cfg->now + ttl, challenge,
-				   sizeof(challenge), &ctx, err)) != ATTEST_OK)
+	if ((rc = tpm_context_seal(cfg->service_key, cfg->provider ? cfg->provider : TPM_CONTEXT_NO_PROVIDER,
+				   id, cfg->now, cfg->now + ttl, challenge, sizeof(challenge), &ctx, err)) !=
+	    ATTEST_OK)
 		return rc;
 	ch = b64url_encode(challenge, sizeof(challenge));
 	msg = json_object();

@@ -14,15 +14,16 @@
  * form it was asked.
  *
  * Design note (stateless nodes): the service_context is self-contained.
- * It is the AES-256-GCM sealing of {version, unique id, issue time,
- * expiry, challenge} under an epoch key (tpm_context.c): the service's one
+ * It is the AES-256-GCM sealing of {version, issuing provider, unique id,
+ * issue time, expiry, challenge} under an epoch key (tpm_context.c): the service's one
  * stored key is a master key, each process derives from it (HKDF-SHA256)
  * the key of a random epoch it seals under, names the epoch in the
  * context, and moves to a new one after TPM_CONTEXT_SEALS_PER_EPOCH
  * seals, so no GCM key comes near SP 800-38D's random-IV bound. Any node
  * holding the master key can finish a protocol another node started. A
- * context is refused when its tag fails, when it expired, when its
- * challenge is not the request's, and when its id was seen before: replay
+ * context is refused when its tag fails, when another provider issued it,
+ * when it expired, when its challenge is not the request's, and when its
+ * id was seen before: replay
  * is checked through a caller callback (e.g. a shared store) or a small
  * bounded in-process seen-set (tpm_seen_set).
  */
@@ -77,6 +78,14 @@ int tpm_seen_set_peek(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t now
 /* ---- the keys sealing service contexts (tpm_context.c) ---------------------- */
 
 #define TPM_CONTEXT_EPOCH_LEN 16
+/*
+ * A context names the provider (tenant) whose init issued it: at most 63
+ * bytes, a provider name's limit (a DNS label, server/routes_mgmt.c).
+ * Callers outside any provider (offline tools, tests) use
+ * TPM_CONTEXT_NO_PROVIDER, the empty name, which no provider has.
+ */
+#define TPM_CONTEXT_PROVIDER_MAX 63
+#define TPM_CONTEXT_NO_PROVIDER	 ""
 /*
  * Seals per epoch key. With q random 96-bit IVs under one key the chance
  * of two equal IVs is at most q(q-1)/2 / 2^96 < q^2 / 2^97 (SP 800-38D
@@ -139,6 +148,10 @@ struct tpm_proto_cfg {
 	/* The keys sealing and opening the contexts (tpm_context_keys_new over
 	 * the service's master key), shared by every request; borrowed. */
 	struct tpm_context_keys *service_key;
+	/* The provider the message came to: init binds the context to it, a
+	 * request is refused unless its context names it (NULL =
+	 * TPM_CONTEXT_NO_PROVIDER). Borrowed. */
+	const char *provider;
 	uint32_t ttl;                 /* 0 = TPM_PROTO_DEFAULT_TTL */
 	int64_t now;                  /* verification time */
 	tpm_proto_replay_fn replay;   /* required for requests */
@@ -234,14 +247,16 @@ int tpm_verify(const struct evidence_ctx *ctx, const struct evidence_input *in, 
 /* ---- pieces, exposed for tests and tools --------------------------------- */
 
 /*
- * Seals a context under keys' current epoch (format version 2, 'TPC2':
- * magic || epoch id || IV || ciphertext || tag, magic and epoch id as GCM
- * additional data); *ctx_b64 (base64url) is the caller's. Errors:
- * tpm.context.seal.
+ * Seals a context issued by provider (a name of at most
+ * TPM_CONTEXT_PROVIDER_MAX bytes, TPM_CONTEXT_NO_PROVIDER outside any)
+ * under keys' current epoch (format version 2, 'TPC2': magic || epoch id
+ * || IV || ciphertext || tag, magic and epoch id as GCM additional data;
+ * the provider is in the ciphertext); *ctx_b64 (base64url) is the
+ * caller's. Errors: tpm.context.seal.
  */
-int tpm_context_seal(struct tpm_context_keys *keys, const uint8_t id[TPM_PROTO_ID_LEN], int64_t issued,
-		     int64_t expiry, const uint8_t *challenge, size_t challenge_len, char **ctx_b64,
-		     struct attest_err *err);
+int tpm_context_seal(struct tpm_context_keys *keys, const char *provider, const uint8_t id[TPM_PROTO_ID_LEN],
+		     int64_t issued, int64_t expiry, const uint8_t *challenge, size_t challenge_len,
+		     char **ctx_b64, struct attest_err *err);
 
 struct tpm_context {
 	uint8_t id[TPM_PROTO_ID_LEN];
@@ -259,10 +274,11 @@ struct tpm_context {
  * (a version 1 context, or an unknown inner version), tpm.context.auth
  * (the tag fails under the epoch's key: altered, or another service's),
  * tpm.context.derive (internal: the epoch key could not be derived),
- * tpm.context.expired.
+ * tpm.context.provider (authentic, but issued by another provider than
+ * provider, the one it is redeemed at), tpm.context.expired.
  */
-int tpm_context_open(struct tpm_context_keys *keys, const char *ctx_b64, size_t ctx_len, int64_t now,
-		     struct tpm_context *out, struct attest_err *err);
+int tpm_context_open(struct tpm_context_keys *keys, const char *provider, const char *ctx_b64, size_t ctx_len,
+		     int64_t now, struct tpm_context *out, struct attest_err *err);
 
 /*
  * PCP_PLATFORM_ATTESTATION_BLOB (Windows NCryptCreateClaim platform claim,

@@ -842,7 +842,8 @@ static int check_pop_and_context(const struct tpm_proto_cfg *cfg, struct req *r,
 	if ((rc = jwk_key_cached(cfg->aik_cache, &r->pd, r->jwk, &r->key, &r->key_pool, spki, &spki_set,
 				 &r->key_pending, err)) != ATTEST_OK ||
 	    (rc = jws_verify_pooled(r->jws, r->key, r->key_pool, 0, err)) != ATTEST_OK ||
-	    (rc = tpm_context_open(cfg->service_key, ctx, cl, cfg->now, &r->ctx, err)) != ATTEST_OK ||
+	    (rc = tpm_context_open(cfg->service_key, cfg->provider ? cfg->provider : TPM_CONTEXT_NO_PROVIDER,
+				   ctx, cl, cfg->now, &r->ctx, err)) != ATTEST_OK ||
 	    (rc = check_challenge(r, err)) != ATTEST_OK)
 		return rc;
 	if (cfg->replay == NULL)

@@ -360,6 +360,7 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 		return refuse(out, 400, "PolicyEvaluationError", "policy");
 	tpm_proto_cfg_defaults(&cfg);
 	cfg.service_key = r->ctx->tpm_key;
+	cfg.provider = r->in->provider;
 	cfg.now = r->in->now;
 	cfg.replay = tpm_seen_set_check;
 	cfg.replay_peek = tpm_seen_set_peek;
@@ -423,6 +424,7 @@ static int run_tpm(struct run *r, struct pipeline_outcome *out)
 
 		tpm_proto_cfg_defaults(&cfg);
 		cfg.service_key = r->ctx->tpm_key;
+		cfg.provider = r->in->provider;
 		cfg.now = r->in->now;
 		rc = tpm_proto_init(&cfg, &m, &out->body, &out->err);
 		if (rc != ATTEST_OK)

@@ -116,6 +116,10 @@ struct pipeline_attest {
 	size_t policy_len;
 	const json_t *policy_signer; /* JWK of the policy's signer, or NULL */
 	const char *issuer;	     /* provider base URL (iss; jku = issuer + "/certs") */
+	/* The provider's name as the route resolved it: a TPM service context
+	 * is bound to it, and its replay set is this provider's. NULL: no
+	 * provider (offline tools), TPM_CONTEXT_NO_PROVIDER. */
+	const char *provider;
 	int64_t now;
 	pipeline_sign_fn sign;
 	void *sign_arg;

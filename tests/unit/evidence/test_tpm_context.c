@@ -4,7 +4,8 @@
  * rotation after a bounded number of seals, contexts of other nodes over
  * the same master key, the bounded cache of epoch keys under a flood of
  * made-up epochs, every flipped bit refused, expiry, version 1 refused,
- * and four threads sharing one keyring.
+ * the binding to the issuing provider, and four threads sharing one
+ * keyring.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,9 +30,11 @@
 #define OFF_IV	  (OFF_EPOCH + TPM_CONTEXT_EPOCH_LEN)
 #define OFF_TEXT  (OFF_IV + AEAD_IV_LEN)
 #define OVERHEAD  (OFF_TEXT + AEAD_TAG_LEN)
-#define PLAIN_MAX (1 + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
+#define PLAIN_MAX (1 + 1 + TPM_CONTEXT_PROVIDER_MAX + TPM_PROTO_ID_LEN + 8 + 8 + 1 + TPM_PROTO_CHALLENGE_LEN)
 
 static const uint8_t MASTER[TPM_PROTO_KEY_LEN] = {0x42, 0x13, 0x37};
+/* The provider the helpers seal for and open at. */
+static const char PROVIDER[] = "contoso";
 
 static unsigned sweep_stride(void)
 {
@@ -49,7 +52,7 @@ static char *seal(struct tpm_context_keys *k, uint8_t tag, int64_t expiry)
 
 	memset(ch, tag, sizeof(ch));
 	memset(id, tag ^ 0xA5, sizeof(id));
-	assert_int_equal(tpm_context_seal(k, id, T_NOW, expiry, ch, sizeof(ch), &ctx, NULL), 0);
+	assert_int_equal(tpm_context_seal(k, PROVIDER, id, T_NOW, expiry, ch, sizeof(ch), &ctx, NULL), 0);
 	assert_non_null(ctx);
 	return ctx;
 }
@@ -76,7 +79,7 @@ static int open_ctx(struct tpm_context_keys *k, const char *ctx, struct attest_e
 	struct tpm_context c;
 
 	attest_err_clear(err);
-	return tpm_context_open(k, ctx, strlen(ctx), T_NOW, &c, err);
+	return tpm_context_open(k, PROVIDER, ctx, strlen(ctx), T_NOW, &c, err);
 }
 
 static struct tpm_context_keys_stats stats(struct tpm_context_keys *k)
@@ -100,9 +103,10 @@ static void context_round_trip_keeps_every_field(void **state)
 	for (size_t len = 0; len <= sizeof(ch); len += 8) {
 		memset(ch, (int)len + 1, sizeof(ch));
 		memset(id, (int)len + 2, sizeof(id));
-		assert_int_equal(tpm_context_seal(k, id, T_NOW - 5, T_NOW + 300, ch, len, &ctx, NULL), 0);
+		assert_int_equal(
+		    tpm_context_seal(k, PROVIDER, id, T_NOW - 5, T_NOW + 300, ch, len, &ctx, NULL), 0);
 		memset(&c, 0xEE, sizeof(c));
-		assert_int_equal(tpm_context_open(k, ctx, strlen(ctx), T_NOW, &c, NULL), 0);
+		assert_int_equal(tpm_context_open(k, PROVIDER, ctx, strlen(ctx), T_NOW, &c, NULL), 0);
 		assert_memory_equal(c.id, id, sizeof(id));
 		assert_int_equal(c.issued, T_NOW - 5);
 		assert_int_equal(c.expiry, T_NOW + 300);
@@ -110,14 +114,14 @@ static void context_round_trip_keeps_every_field(void **state)
 		assert_memory_equal(c.challenge, ch, len);
 		/* 'TPC2' || this process's current epoch || IV || text || tag */
 		raw = decode(ctx, &n);
-		assert_int_equal(n, OVERHEAD + 1 + TPM_PROTO_ID_LEN + 16 + 1 + len);
+		assert_int_equal(n, OVERHEAD + 2 + strlen(PROVIDER) + TPM_PROTO_ID_LEN + 16 + 1 + len);
 		assert_memory_equal(raw, "TPC2", 4);
 		assert_memory_equal(raw + OFF_EPOCH, stats(k).epoch, TPM_CONTEXT_EPOCH_LEN);
 		free(raw);
 		free(ctx);
 	}
 	/* A challenge longer than a context holds is refused when sealing. */
-	assert_int_equal(tpm_context_seal(k, id, T_NOW, T_NOW + 1, ch, sizeof(ch) + 1, &ctx, NULL),
+	assert_int_equal(tpm_context_seal(k, PROVIDER, id, T_NOW, T_NOW + 1, ch, sizeof(ch) + 1, &ctx, NULL),
 			 ATTEST_E_INVALID);
 	tpm_context_keys_free(k);
 }
@@ -165,14 +169,15 @@ static void epoch_key_is_rfc5869_hkdf_of_the_master(void **state)
 /*
  * A golden version 2 context, made by an independent implementation
  * (Python's cryptography: HKDF-SHA256, AESGCM) under MASTER with epoch id
- * 00..0f, IV ee.., id a0..af, issued 1767225600, expiry +300 and challenge
- * c0..df: the format and the derivation are what tpm_protocol.h says.
+ * 00..0f, IV ee.., provider "contoso", id a0..af, issued 1767225600,
+ * expiry +300 and challenge c0..df: the format and the derivation are what
+ * tpm_protocol.h says. It opens at contoso only.
  */
 static void golden_context_of_an_independent_implementation_opens(void **state)
 {
 	static const char golden[] =
-	    "VFBDMgABAgMEBQYHCAkKCwwNDg_u7u7u7u7u7u7u7u6rj5m-mKvrzGrxSzdtPBJMZUmLLC6SUsUwzWuvIXA7Sx8"
-	    "XkcuYUBW9s5rxtzx8UCQEbrG3ZOQhhfuFkVZVdMUHoSUzkXvGsyQpAHL0kOZGzqFz";
+	    "VFBDMgABAgMEBQYHCAkKCwwNDg_u7u7u7u7u7u7u7u6rKFtzVXshGaL5Qz9lNBpEbeEihoVXqtKfzWuvIXA7SDM3"
+	    "UQpa-oTCWX35vzR0WCwMZqmvfPw5neOdmV5dfM0PqS2odIe9DLHGsxy0A1m50mzEKLlAGwljh5M";
 	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
 	uint8_t want_id[TPM_PROTO_ID_LEN], want_ch[TPM_PROTO_CHALLENGE_LEN];
 	struct tpm_context c;
@@ -183,12 +188,17 @@ static void golden_context_of_an_independent_implementation_opens(void **state)
 		want_id[i] = (uint8_t)(0xA0 + i);
 	for (int i = 0; i < TPM_PROTO_CHALLENGE_LEN; i++)
 		want_ch[i] = (uint8_t)(0xC0 + i);
-	assert_int_equal(tpm_context_open(k, golden, strlen(golden), T_NOW, &c, NULL), 0);
+	assert_int_equal(tpm_context_open(k, "contoso", golden, strlen(golden), T_NOW, &c, NULL), 0);
 	assert_memory_equal(c.id, want_id, sizeof(want_id));
 	assert_int_equal(c.issued, 1767225600);
 	assert_int_equal(c.expiry, 1767225900);
 	assert_int_equal(c.challenge_len, sizeof(want_ch));
 	assert_memory_equal(c.challenge, want_ch, sizeof(want_ch));
+	assert_int_equal(tpm_context_open(k, "fabrikam", golden, strlen(golden), T_NOW, &c, NULL),
+			 ATTEST_E_VERIFY);
+	assert_int_equal(
+	    tpm_context_open(k, TPM_CONTEXT_NO_PROVIDER, golden, strlen(golden), T_NOW, &c, NULL),
+	    ATTEST_E_VERIFY);
 	tpm_context_keys_free(k);
 }
 
@@ -386,7 +396,8 @@ static void expired_contexts_of_old_epochs_do_not_displace_live_ones(void **stat
 	for (int i = 0; i < OLD; i++) {
 		ctx = seal(old, (uint8_t)i, T_NOW - 1); /* expired a second ago */
 		attest_err_clear(&err);
-		assert_int_equal(tpm_context_open(a, ctx, strlen(ctx), T_NOW, &c, &err), ATTEST_E_VERIFY);
+		assert_int_equal(tpm_context_open(a, PROVIDER, ctx, strlen(ctx), T_NOW, &c, &err),
+				 ATTEST_E_VERIFY);
 		assert_string_equal(err.name, "tpm.context.expired");
 		assert_int_equal(stats(a).epochs_kept, 2);
 		free(ctx);
@@ -454,30 +465,41 @@ static void context_expires_at_its_expiry(void **state)
 	(void)state;
 	assert_non_null(k);
 	ctx = seal(k, 5, T_NOW + 60);
-	assert_int_equal(tpm_context_open(k, ctx, strlen(ctx), T_NOW + 59, &c, NULL), 0);
+	assert_int_equal(tpm_context_open(k, PROVIDER, ctx, strlen(ctx), T_NOW + 59, &c, NULL), 0);
 	attest_err_clear(&err);
-	assert_int_equal(tpm_context_open(k, ctx, strlen(ctx), T_NOW + 60, &c, &err), ATTEST_E_VERIFY);
+	assert_int_equal(tpm_context_open(k, PROVIDER, ctx, strlen(ctx), T_NOW + 60, &c, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.context.expired");
 	attest_err_clear(&err);
-	assert_int_equal(tpm_context_open(k, ctx, strlen(ctx), T_NOW + 3600, &c, &err), ATTEST_E_VERIFY);
+	assert_int_equal(tpm_context_open(k, PROVIDER, ctx, strlen(ctx), T_NOW + 3600, &c, &err),
+			 ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.context.expired");
 	assert_non_null(strstr(err.msg, "3540 s ago"));
 	free(ctx);
 	tpm_context_keys_free(k);
 }
 
-/* The plaintext of a context (version, id, times, challenge) sealed by hand under key, layout v1 or v2. */
-static char *seal_by_hand(const uint8_t key[AEAD_KEY_LEN], int format, const uint8_t epoch[16],
-			  uint8_t version, size_t extra)
+/*
+ * A context sealed by hand under key, layout v1 or v2: inner version,
+ * the provider's name (its length byte says plen; name bytes
+ * are PROVIDER's, cut or padded with 'x'), an id, the times, a 4-byte
+ * challenge, then extra trailing bytes.
+ */
+static char *seal_by_hand_named(const uint8_t key[AEAD_KEY_LEN], int format, const uint8_t epoch[16],
+				uint8_t version, uint8_t plen, size_t extra)
 {
-	uint8_t raw[OVERHEAD + PLAIN_MAX + 8], plain[PLAIN_MAX + 8] = {0};
-	size_t pl = 1 + TPM_PROTO_ID_LEN + 16 + 1 + 4 + extra, hdr = format == 1 ? 4 : OFF_IV;
+	uint8_t raw[OVERHEAD + PLAIN_MAX + 300], plain[PLAIN_MAX + 300] = {0};
+	size_t name = 2, body = name + plen; /* where the id starts */
+	size_t pl = body + TPM_PROTO_ID_LEN + 16 + 1 + 4 + extra, hdr = format == 1 ? 4 : OFF_IV;
 	uint64_t expiry = T_NOW + 60;
 
 	plain[0] = version;
+	plain[1] = plen;
+	for (size_t i = 0; i < plen; i++)
+		plain[name + i] = i < strlen(PROVIDER) ? (uint8_t)PROVIDER[i] : 'x';
 	for (int i = 0; i < 8; i++)
-		plain[1 + TPM_PROTO_ID_LEN + 8 + i] = (uint8_t)(expiry >> (56 - 8 * i));
-	plain[1 + TPM_PROTO_ID_LEN + 16] = 4; /* a 4-byte challenge, then extra trailing bytes */
+		plain[body + TPM_PROTO_ID_LEN + 8 + i] = (uint8_t)(expiry >> (56 - 8 * i));
+	plain[body + TPM_PROTO_ID_LEN + 16] = 4; /* a 4-byte challenge, then extra trailing bytes */
 	memcpy(raw, format == 1 ? "TPC1" : "TPC2", 4);
 	if (format == 2)
 		memcpy(raw + OFF_EPOCH, epoch, TPM_CONTEXT_EPOCH_LEN);
@@ -486,6 +508,13 @@ static char *seal_by_hand(const uint8_t key[AEAD_KEY_LEN], int format, const uin
 				   raw + hdr + AEAD_IV_LEN + pl),
 			 0);
 	return encode(raw, hdr + AEAD_IV_LEN + pl + AEAD_TAG_LEN);
+}
+
+/* The same for PROVIDER exactly. */
+static char *seal_by_hand(const uint8_t key[AEAD_KEY_LEN], int format, const uint8_t epoch[16],
+			  uint8_t version, size_t extra)
+{
+	return seal_by_hand_named(key, format, epoch, version, (uint8_t)strlen(PROVIDER), extra);
 }
 
 /*
@@ -525,8 +554,172 @@ static void version_1_contexts_and_bad_plaintexts_are_refused(void **state)
 	assert_int_equal(open_ctx(k, ctx, &err), ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.context.encoding");
 	free(ctx);
-	assert_int_equal(tpm_context_open(NULL, "x", 1, T_NOW, &(struct tpm_context){0}, &err),
+	assert_int_equal(tpm_context_open(NULL, PROVIDER, "x", 1, T_NOW, &(struct tpm_context){0}, &err),
 			 ATTEST_E_INVALID);
+	tpm_context_keys_free(k);
+}
+
+/* 0 when ctx opens under k at provider and T_NOW; otherwise the error code, its name in err. */
+static int open_at(struct tpm_context_keys *k, const char *provider, const char *ctx, struct attest_err *err)
+{
+	struct tpm_context c;
+
+	attest_err_clear(err);
+	return tpm_context_open(k, provider, ctx, strlen(ctx), T_NOW, &c, err);
+}
+
+/*
+ * A context is redeemed only at the provider whose init issued it: any
+ * other name (a prefix, an extension, another case, none) is refused with
+ * tpm.context.provider, on this node and on another, and the genuine
+ * provider still opens it afterwards.
+ */
+static void context_opens_only_at_the_provider_that_issued_it(void **state)
+{
+	static const char *const others[] = {"fabrikam", "contos",  "contoso-",
+					     "contosoo", "Contoso", TPM_CONTEXT_NO_PROVIDER};
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER), *peer = tpm_context_keys_new(MASTER);
+	struct attest_err err;
+	char *ctx, *plain;
+
+	(void)state;
+	assert_non_null(k);
+	assert_non_null(peer);
+	ctx = seal(k, 1, T_NOW + 60);
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		assert_int_equal(open_at(k, others[i], ctx, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.context.provider");
+		assert_non_null(strstr(err.msg, "init"));
+		assert_int_equal(open_at(peer, others[i], ctx, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.context.provider");
+	}
+	assert_int_equal(open_at(k, PROVIDER, ctx, &err), 0);
+	assert_int_equal(open_at(peer, PROVIDER, ctx, &err), 0);
+	/* and one issued outside any provider opens only outside any */
+	assert_int_equal(tpm_context_seal(k, TPM_CONTEXT_NO_PROVIDER, (uint8_t[TPM_PROTO_ID_LEN]){7}, T_NOW,
+					  T_NOW + 60, MASTER, 0, &plain, NULL),
+			 0);
+	assert_int_equal(open_at(k, TPM_CONTEXT_NO_PROVIDER, plain, &err), 0);
+	assert_int_equal(open_at(k, PROVIDER, plain, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.provider");
+	free(plain);
+	free(ctx);
+	tpm_context_keys_free(k);
+	tpm_context_keys_free(peer);
+}
+
+/* The provider is checked before expiry: an expired context of another provider says whose it is not. */
+static void another_providers_context_is_refused_as_such_even_expired(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	struct attest_err err;
+	char *ctx;
+
+	(void)state;
+	assert_non_null(k);
+	ctx = seal(k, 2, T_NOW - 1);
+	assert_int_equal(open_at(k, "fabrikam", ctx, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.provider");
+	assert_int_equal(open_at(k, PROVIDER, ctx, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.expired");
+	free(ctx);
+	tpm_context_keys_free(k);
+}
+
+/*
+ * Names up to TPM_CONTEXT_PROVIDER_MAX (63) bytes, a DNS label's limit,
+ * round-trip; a longer one, or none, is refused when sealing, and a longer
+ * one redeems nothing.
+ */
+static void provider_names_are_bounded(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	char name[TPM_CONTEXT_PROVIDER_MAX + 2], *ctx = NULL;
+	uint8_t id[TPM_PROTO_ID_LEN] = {9}, *raw;
+	struct attest_err err;
+	size_t n;
+
+	(void)state;
+	assert_non_null(k);
+	memset(name, 'a', sizeof(name) - 1);
+	name[TPM_CONTEXT_PROVIDER_MAX] = '\0';
+	assert_int_equal(tpm_context_seal(k, name, id, T_NOW, T_NOW + 60, id, 0, &ctx, NULL), 0);
+	raw = decode(ctx, &n);
+	assert_int_equal(n, OVERHEAD + 2 + TPM_CONTEXT_PROVIDER_MAX + TPM_PROTO_ID_LEN + 16 + 1);
+	free(raw);
+	assert_int_equal(open_at(k, name, ctx, &err), 0);
+	name[TPM_CONTEXT_PROVIDER_MAX] = 'a';
+	name[TPM_CONTEXT_PROVIDER_MAX + 1] = '\0';
+	assert_int_equal(open_at(k, name, ctx, &err), ATTEST_E_VERIFY); /* 64 bytes: no context names it */
+	assert_string_equal(err.name, "tpm.context.provider");
+	free(ctx);
+	ctx = NULL;
+	attest_err_clear(&err);
+	assert_int_equal(tpm_context_seal(k, name, id, T_NOW, T_NOW + 60, id, 0, &ctx, &err),
+			 ATTEST_E_INVALID);
+	assert_string_equal(err.name, "tpm.context.seal");
+	assert_null(ctx);
+	assert_int_equal(tpm_context_seal(k, NULL, id, T_NOW, T_NOW + 60, id, 0, &ctx, &err),
+			 ATTEST_E_INVALID);
+	assert_null(ctx);
+	ctx = seal(k, 3, T_NOW + 60);
+	assert_int_equal(open_at(k, NULL, ctx, &err), ATTEST_E_INVALID);
+	assert_string_equal(err.name, "tpm.proto.config");
+	free(ctx);
+	tpm_context_keys_free(k);
+}
+
+/*
+ * The provider field's own mutations, sealed by hand under a genuine
+ * epoch key (so the tag holds): a length one short or one long names
+ * another provider; a length beyond 63 or beyond the plaintext is
+ * malformed.
+ */
+static void provider_field_mutations_are_refused(void **state)
+{
+	struct tpm_context_keys *k = tpm_context_keys_new(MASTER);
+	uint8_t epoch[16] = {0xEC}, sub[AEAD_KEY_LEN];
+	size_t own = strlen(PROVIDER);
+	struct attest_err err;
+	char *ctx;
+
+	(void)state;
+	assert_non_null(k);
+	assert_int_equal(tpm_context_epoch_key(MASTER, epoch, sub), 0);
+	ctx = seal_by_hand_named(sub, 2, epoch, 2, (uint8_t)own, 0);
+	assert_int_equal(open_ctx(k, ctx, &err), 0);
+	free(ctx);
+	for (int d = -1; d <= 1; d += 2) {
+		ctx = seal_by_hand_named(sub, 2, epoch, 2, (uint8_t)(own + (size_t)d), 0);
+		assert_int_equal(open_ctx(k, ctx, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.context.provider");
+		free(ctx);
+	}
+	ctx = seal_by_hand_named(sub, 2, epoch, 2, TPM_CONTEXT_PROVIDER_MAX + 1, 0);
+	assert_int_equal(open_ctx(k, ctx, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.encoding");
+	free(ctx);
+	/* a length byte of 255 over a short plaintext: the cursor stops it */
+	ctx = seal_by_hand_named(sub, 2, epoch, 2, 0, 0);
+	{
+		size_t n;
+		uint8_t *raw = decode(ctx, &n), plain[PLAIN_MAX];
+		char *bad;
+
+		assert_int_equal(aead_open(sub, raw + OFF_IV, raw, OFF_IV, raw + OFF_TEXT, n - OVERHEAD,
+					   plain, raw + n - AEAD_TAG_LEN),
+				 0);
+		plain[1] = 255;
+		assert_int_equal(aead_seal(sub, raw + OFF_IV, raw, OFF_IV, plain, n - OVERHEAD,
+					   raw + OFF_TEXT, raw + n - AEAD_TAG_LEN),
+				 0);
+		bad = encode(raw, n);
+		assert_int_equal(open_at(k, TPM_CONTEXT_NO_PROVIDER, bad, &err), ATTEST_E_VERIFY);
+		assert_string_equal(err.name, "tpm.context.encoding");
+		free(bad);
+		free(raw);
+	}
+	free(ctx);
 	tpm_context_keys_free(k);
 }
 
@@ -558,15 +751,17 @@ static void *race(void *arg)
 		memset(ch, i, sizeof(ch));
 		memcpy(id, &r, sizeof(r));
 		id[15] = (uint8_t)i;
-		if (tpm_context_seal(r->k, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL) != 0) {
+		if (tpm_context_seal(r->k, PROVIDER, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL) !=
+		    0) {
 			r->failures++;
 			continue;
 		}
-		if (tpm_context_open(r->k, ctx, strlen(ctx), T_NOW, &c, &err) != 0 ||
+		if (tpm_context_open(r->k, PROVIDER, ctx, strlen(ctx), T_NOW, &c, &err) != 0 ||
 		    memcmp(c.id, id, sizeof(id)) != 0 || memcmp(c.challenge, ch, sizeof(ch)) != 0 ||
-		    tpm_context_open(r->peer, ctx, strlen(ctx), T_NOW, &c, &err) != 0 ||
+		    tpm_context_open(r->peer, PROVIDER, ctx, strlen(ctx), T_NOW, &c, &err) != 0 ||
 		    memcmp(c.id, id, sizeof(id)) != 0 ||
-		    tpm_context_open(r->k, r->peer_ctx, strlen(r->peer_ctx), T_NOW, &c, &err) != 0 ||
+		    tpm_context_open(r->k, PROVIDER, r->peer_ctx, strlen(r->peer_ctx), T_NOW, &c, &err) !=
+			0 ||
 		    b64_decode(ctx, strlen(ctx), &raw, &n) != 0 || n < OVERHEAD)
 			r->failures++;
 		else
@@ -663,6 +858,10 @@ int main(void)
 	    cmocka_unit_test(genuine_epochs_beyond_the_bound_still_open),
 	    cmocka_unit_test(context_expires_at_its_expiry),
 	    cmocka_unit_test(version_1_contexts_and_bad_plaintexts_are_refused),
+	    cmocka_unit_test(context_opens_only_at_the_provider_that_issued_it),
+	    cmocka_unit_test(another_providers_context_is_refused_as_such_even_expired),
+	    cmocka_unit_test(provider_names_are_bounded),
+	    cmocka_unit_test(provider_field_mutations_are_refused),
 	    cmocka_unit_test(four_threads_seal_and_open_concurrently),
 	    cmocka_unit_test(four_threads_with_a_rotation_every_seal_and_two_epochs_kept),
 	};

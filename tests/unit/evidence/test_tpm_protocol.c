@@ -412,6 +412,35 @@ static void context_sealed_under_another_key_is_refused(void **state)
 	free(msg);
 }
 
+/*
+ * A context issued by one provider's init is refused at another's
+ * (tpm.context.provider) before any record, so it stays usable where it
+ * was issued.
+ */
+static void context_issued_at_one_provider_is_refused_at_another(void **state)
+{
+	struct fixture *f = *state;
+	struct tpm_proto_result res;
+	struct attest_err err;
+	char *msg;
+
+	f->cfg.provider = "provider-a";
+	round_start(f);
+	msg = build(f, 2, false, NULL);
+	f->cfg.provider = "provider-b";
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.provider");
+	f->cfg.provider = NULL; /* no provider: not provider-a's either */
+	assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+	assert_string_equal(err.name, "tpm.context.provider");
+	f->cfg.provider = "provider-a";
+	if (run(f, msg, &res, &err) != 0)
+		fail_msg("at the issuing provider: %s: %s", err.name, err.msg);
+	tpm_proto_result_free(&res);
+	f->cfg.provider = NULL;
+	free(msg);
+}
+
 static void tampered_context_and_foreign_challenge_are_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -426,7 +455,9 @@ static void tampered_context_and_foreign_challenge_are_refused(void **state)
 	/* a flipped character of the sealed context */
 	f->context[10] = f->context[10] == 'A' ? 'B' : 'A';
 	attest_err_clear(&err);
-	assert_int_not_equal(tpm_context_open(f->key, f->context, strlen(f->context), T_NOW, &c, &err), 0);
+	assert_int_not_equal(tpm_context_open(f->key, TPM_CONTEXT_NO_PROVIDER, f->context, strlen(f->context),
+					      T_NOW, &c, &err),
+			     0);
 	/* a context from one init with the challenge of another */
 	round_start(f);
 	free(f->context);
@@ -448,46 +479,53 @@ static void context_lengths_and_encodings_are_checked(void **state)
 	uint8_t ch[TPM_PROTO_CHALLENGE_LEN], id[TPM_PROTO_ID_LEN] = {9};
 	struct tpm_context c;
 	struct attest_err err;
-	char *ctx = NULL, *longer;
+	char *ctx = NULL, *longer, longest[TPM_CONTEXT_PROVIDER_MAX + 1];
 	size_t n;
 
 	memset(ch, 0x42, sizeof(ch));
-	assert_int_equal(tpm_context_seal(f->key, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL), 0);
+	memset(longest, 'p', TPM_CONTEXT_PROVIDER_MAX); /* the longest provider name */
+	longest[TPM_CONTEXT_PROVIDER_MAX] = '\0';
+	assert_int_equal(tpm_context_seal(f->key, longest, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL),
+			 0);
 	n = strlen(ctx);
-	assert_int_equal(tpm_context_open(f->key, ctx, n, T_NOW, &c, NULL), 0);
+	assert_int_equal(tpm_context_open(f->key, longest, ctx, n, T_NOW, &c, NULL), 0);
 	assert_int_equal(c.challenge_len, sizeof(ch));
 	assert_memory_equal(c.challenge, ch, sizeof(ch));
 	for (size_t cut = 0; cut < n; cut++) {
 		attest_err_clear(&err);
-		assert_int_not_equal(tpm_context_open(f->key, ctx, cut, T_NOW, &c, &err), 0);
+		assert_int_not_equal(tpm_context_open(f->key, longest, ctx, cut, T_NOW, &c, &err), 0);
 		assert_true(strncmp(err.name, "tpm.context.", 12) == 0);
 	}
 	longer = malloc(n + 9);
 	assert_non_null(longer);
-	/* A context with "=" padding (an opaque echo may come back padded): a 31-byte challenge's. */
+	/* A context with "=" padding (an opaque echo may come back padded): a 30-byte challenge's, no
+	 * provider. */
 	{
 		char *odd = NULL;
 		size_t on;
 
-		assert_int_equal(tpm_context_seal(f->key, id, T_NOW, T_NOW + 60, ch, sizeof(ch) - 1, &odd, NULL), 0);
+		assert_int_equal(tpm_context_seal(f->key, TPM_CONTEXT_NO_PROVIDER, id, T_NOW, T_NOW + 60, ch,
+						  sizeof(ch) - 2, &odd, NULL),
+				 0);
 		on = strlen(odd);
 		assert_int_equal(on % 4, 3);
 		assert_true(on + 1 <= n + 9);
 		memcpy(longer, odd, on);
 		longer[on] = '=';
-		assert_int_equal(tpm_context_open(f->key, longer, on + 1, T_NOW, &c, NULL), 0);
-		assert_int_equal(c.challenge_len, sizeof(ch) - 1);
+		assert_int_equal(
+		    tpm_context_open(f->key, TPM_CONTEXT_NO_PROVIDER, longer, on + 1, T_NOW, &c, NULL), 0);
+		assert_int_equal(c.challenge_len, sizeof(ch) - 2);
 		free(odd);
 	}
 	memcpy(longer, ctx, n);
 	memcpy(longer + n, "AAAAAAAA", 8);
 	attest_err_clear(&err);
-	assert_int_equal(tpm_context_open(f->key, longer, n + 8, T_NOW, &c, &err), ATTEST_E_VERIFY);
+	assert_int_equal(tpm_context_open(f->key, longest, longer, n + 8, T_NOW, &c, &err), ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.context.encoding");
 	memcpy(longer, ctx, n);
 	longer[n / 2] = '*';
 	attest_err_clear(&err);
-	assert_int_equal(tpm_context_open(f->key, longer, n, T_NOW, &c, &err), ATTEST_E_PARSE);
+	assert_int_equal(tpm_context_open(f->key, longest, longer, n, T_NOW, &c, &err), ATTEST_E_PARSE);
 	assert_string_equal(err.name, "tpm.context.encoding");
 	free(longer);
 	free(ctx);
@@ -1102,6 +1140,7 @@ int main(void)
 	    cmocka_unit_test(expired_service_context_is_refused),
 	    cmocka_unit_test(context_sealed_under_another_key_is_refused),
 	    cmocka_unit_test(tampered_context_and_foreign_challenge_are_refused),
+	    cmocka_unit_test(context_issued_at_one_provider_is_refused_at_another),
 	    cmocka_unit_test(context_lengths_and_encodings_are_checked),
 	    cmocka_unit_test(quote_over_another_nonce_is_refused),
 	    cmocka_unit_test(request_signed_by_another_key_is_refused),

@@ -97,9 +97,10 @@ static int context_travels(struct fixture *f, int a, int b)
 	char *ctx = NULL;
 	int rc;
 
-	assert_int_equal(
-	    tpm_context_seal(f->ctx[a]->tpm_key, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL), 0);
-	rc = tpm_context_open(f->ctx[b]->tpm_key, ctx, strlen(ctx), T_NOW, &c, NULL);
+	assert_int_equal(tpm_context_seal(f->ctx[a]->tpm_key, TPM_CONTEXT_NO_PROVIDER, id, T_NOW, T_NOW + 60,
+					  ch, sizeof(ch), &ctx, NULL),
+			 0);
+	rc = tpm_context_open(f->ctx[b]->tpm_key, TPM_CONTEXT_NO_PROVIDER, ctx, strlen(ctx), T_NOW, &c, NULL);
 	free(ctx);
 	return rc;
 }
@@ -145,8 +146,12 @@ static void first_start_seals_a_master_every_node_shares(void **state)
 	/* and it is the key the nodes use */
 	direct = tpm_context_keys_new(master);
 	assert_non_null(direct);
-	assert_int_equal(tpm_context_seal(direct, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL), 0);
-	assert_int_equal(tpm_context_open(f->ctx[1]->tpm_key, ctx, strlen(ctx), T_NOW, &c, NULL), 0);
+	assert_int_equal(tpm_context_seal(direct, TPM_CONTEXT_NO_PROVIDER, id, T_NOW, T_NOW + 60, ch,
+					  sizeof(ch), &ctx, NULL),
+			 0);
+	assert_int_equal(
+	    tpm_context_open(f->ctx[1]->tpm_key, TPM_CONTEXT_NO_PROVIDER, ctx, strlen(ctx), T_NOW, &c, NULL),
+	    0);
 	free(ctx);
 	tpm_context_keys_free(direct);
 	/* a restart (loading again) keeps it */
@@ -182,9 +187,12 @@ static void plaintext_row_of_earlier_versions_is_retired(void **state)
 	/* whoever read the old row cannot make a context the nodes take */
 	exposed = tpm_context_keys_new(old);
 	assert_non_null(exposed);
-	assert_int_equal(tpm_context_seal(exposed, id, T_NOW, T_NOW + 60, ch, sizeof(ch), &ctx, NULL), 0);
-	assert_int_equal(tpm_context_open(f->ctx[0]->tpm_key, ctx, strlen(ctx), T_NOW, &c, &err),
-			 ATTEST_E_VERIFY);
+	assert_int_equal(tpm_context_seal(exposed, TPM_CONTEXT_NO_PROVIDER, id, T_NOW, T_NOW + 60, ch,
+					  sizeof(ch), &ctx, NULL),
+			 0);
+	assert_int_equal(
+	    tpm_context_open(f->ctx[0]->tpm_key, TPM_CONTEXT_NO_PROVIDER, ctx, strlen(ctx), T_NOW, &c, &err),
+	    ATTEST_E_VERIFY);
 	assert_string_equal(err.name, "tpm.context.auth");
 	free(ctx);
 	tpm_context_keys_free(exposed);
