@@ -24,12 +24,16 @@ static const char *const RESERVED[] = {
     "cnf",
 };
 
+/* attestd's own claims (own_claims): a policy may issue them into x-ms-policy, never at top level. */
+static const char OWN_PREFIX[] = "x-attestd-";
+
 static bool reserved(const char *name)
 {
 	for (size_t i = 0; i < sizeof(RESERVED) / sizeof(RESERVED[0]); i++)
 		if (strcmp(RESERVED[i], name) == 0)
 			return true;
-	return false;
+	/* Else a policy's issue(type="x-attestd-development") would mark a production token development. */
+	return strncmp(name, OWN_PREFIX, sizeof(OWN_PREFIX) - 1) == 0;
 }
 
 /*
@@ -208,13 +212,11 @@ static int profile_claims(json_t *o, const struct token_catalogue *cat, struct a
 /* This service's own claims (x-attestd-*, e.g. the development-mode marker). */
 static int own_claims(json_t *o, const struct claim_set *incoming, struct attest_err *err)
 {
-	static const char prefix[] = "x-attestd-";
-
 	for (size_t i = 0; i < claim_set_count(incoming); i++) {
 		const struct claim *c = claim_set_at(incoming, i);
 		int rc;
 
-		if (strncmp(c->type, prefix, sizeof(prefix) - 1) != 0 ||
+		if (strncmp(c->type, OWN_PREFIX, sizeof(OWN_PREFIX) - 1) != 0 ||
 		    strcmp(c->issuer, CLAIM_ISSUER_SERVICE) != 0 || json_object_get(o, c->type) != NULL)
 			continue;
 		rc = set(o, c->type, shared(c->value), err);

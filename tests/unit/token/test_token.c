@@ -443,7 +443,13 @@ static void policy_cannot_shadow_service_claims(void **state)
 	assert_int_equal(claim_set_add_issued(issued, "x-ms-sgx-svn", CLAIM_ISSUER_POLICY, json_integer(99)),
 			 0);
 	assert_int_equal(claim_set_add_issued(issued, "custom", CLAIM_ISSUER_POLICY, json_true()), 0);
+	/* attestd's own namespace: a production token must not be marked development by a policy. */
+	assert_int_equal(
+	    claim_set_add_issued(issued, "x-attestd-development", CLAIM_ISSUER_POLICY, json_true()), 0);
 	assert_int_equal(build_sgx(s, issued, &out, &err), ATTEST_OK);
+	assert_null(json_object_get(out, "x-attestd-development"));
+	assert_true(
+	    json_is_true(json_object_get(json_object_get(out, "x-ms-policy"), "x-attestd-development")));
 	assert_string_equal(json_string_value(json_object_get(out, "iss")), "https://attestd.example");
 	assert_int_equal(json_integer_value(json_object_get(out, "x-ms-sgx-svn")), 2);
 	assert_true(json_is_true(json_object_get(out, "custom")));
