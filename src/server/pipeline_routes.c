@@ -526,6 +526,7 @@ static void attest_handler(struct http_request *req, struct http_response *resp,
 		return;
 	}
 	in.tenant = provider_tenant(pr, req, &vn, &trust);
+	in.provider = req->provider->name; /* binds a TPM service context to the provider that issued it */
 	in.type = type;
 	in.body = (const char *)req->body;
 	in.body_len = req->body_len;
