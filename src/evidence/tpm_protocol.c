@@ -1,7 +1,7 @@
 /*
- * MAA TPM/VBS protocol: messages, the replay seen-set, and small parsers
- * the request path needs. The request itself is verified in
- * tpm_protocol_request.c, the sealed service context is tpm_context.c.
+ * MAA TPM/VBS protocol: messages and small parsers the request path
+ * needs. The request itself is verified in tpm_protocol_request.c, the
+ * sealed service context is tpm_context.c, the replay sets tpm_replay.c.
  * See tpm_protocol.h.
  */
 #include "evidence/tpm_protocol.h"
@@ -15,134 +15,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- seen-set ------------------------------------------------------------ */
-
-struct seen_slot {
-	uint8_t id[TPM_PROTO_ID_LEN];
-	int64_t expiry;
-	bool used;
-};
-
-struct tpm_seen_set {
-	pthread_mutex_t lock;
-	size_t capacity; /* ids kept at most */
-	size_t nslots;   /* power of two, >= 2 * capacity */
-	size_t count;
-	/* The earliest expiry among the ids held (INT64_MAX: none): before it no
-	 * purge can free a slot, so a set full of live ids refuses at once
-	 * instead of rebuilding its table on every check (at most one rebuild
-	 * per second of expiries, however hard it is pressed). */
-	int64_t earliest;
-	struct seen_slot *slots;
-};
-
-struct tpm_seen_set *tpm_seen_set_new(size_t capacity)
-{
-	struct tpm_seen_set *s;
-	size_t n = 16;
-
-	if (capacity == 0 || capacity > (1u << 24))
-		return NULL;
-	while (n < 2 * capacity)
-		n *= 2;
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return NULL;
-	s->slots = calloc(n, sizeof(*s->slots));
-	if (s->slots == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
-		free(s->slots);
-		free(s);
-		return NULL;
-	}
-	s->capacity = capacity;
-	s->nslots = n;
-	s->earliest = INT64_MAX;
-	return s;
-}
-
-void tpm_seen_set_free(struct tpm_seen_set *s)
-{
-	if (s == NULL)
-		return;
-	pthread_mutex_destroy(&s->lock);
-	free(s->slots);
-	free(s);
-}
-
-/* Ids are random: their first bytes are a good hash. */
-static size_t slot_of(const struct tpm_seen_set *s, const uint8_t id[TPM_PROTO_ID_LEN])
-{
-	return (size_t)ld_u64le(id) & (s->nslots - 1);
-}
-
-static void slot_insert(struct tpm_seen_set *s, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry)
-{
-	size_t i = slot_of(s, id);
-
-	while (s->slots[i].used)
-		i = (i + 1) & (s->nslots - 1);
-	memcpy(s->slots[i].id, id, TPM_PROTO_ID_LEN);
-	s->slots[i].expiry = expiry;
-	s->slots[i].used = true;
-	s->count++;
-	if (expiry < s->earliest)
-		s->earliest = expiry;
-}
-
-/* Rebuilds the table without the ids that expired (open addressing has no cheap delete). */
-static void purge_expired(struct tpm_seen_set *s, int64_t now)
-{
-	struct seen_slot *old = s->slots;
-	struct seen_slot *fresh = calloc(s->nslots, sizeof(*fresh));
-
-	if (fresh == NULL)
-		return;
-	s->slots = fresh;
-	s->count = 0;
-	s->earliest = INT64_MAX;
-	for (size_t i = 0; i < s->nslots; i++)
-		if (old[i].used && old[i].expiry > now)
-			slot_insert(s, old[i].id, old[i].expiry);
-	free(old);
-}
-
-int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry, int64_t now)
-{
-	struct tpm_seen_set *s = arg;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = slot_of(s, id); s->slots[i].used; i = (i + 1) & (s->nslots - 1)) {
-		if (memcmp(s->slots[i].id, id, TPM_PROTO_ID_LEN) == 0) {
-			rc = 1;
-			goto out;
-		}
-	}
-	if (s->count >= s->capacity && now >= s->earliest)
-		purge_expired(s, now); /* frees at least the earliest id */
-	if (s->count >= s->capacity) {
-		rc = -1; /* full of live ids: refuse rather than forget one */
-		goto out;
-	}
-	slot_insert(s, id, expiry);
-out:
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int tpm_seen_set_peek(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t now)
-{
-	struct tpm_seen_set *s = arg;
-	int rc = 0;
-
-	(void)now; /* an expired id's context is refused as expired before this */
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = slot_of(s, id); s->slots[i].used && rc == 0; i = (i + 1) & (s->nslots - 1))
-		rc = memcmp(s->slots[i].id, id, TPM_PROTO_ID_LEN) == 0;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
 
 /* ---- configuration ------------------------------------------------------- */
 

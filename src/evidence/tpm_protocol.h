@@ -23,9 +23,9 @@
  * holding the master key can finish a protocol another node started. A
  * context is refused when its tag fails, when another provider issued it,
  * when it expired, when its challenge is not the request's, and when its
- * id was seen before: replay
- * is checked through a caller callback (e.g. a shared store) or a small
- * bounded in-process seen-set (tpm_seen_set).
+ * id was seen before: replay is checked through a caller callback (e.g.
+ * a shared store), a bounded in-process seen-set (tpm_seen_set), or one
+ * such set per provider (tpm_replay_sets, what attestd uses).
  */
 
 #include "attest/error.h"
@@ -63,17 +63,77 @@ typedef int (*tpm_proto_replay_fn)(void *arg, const uint8_t id[TPM_PROTO_ID_LEN]
 typedef int (*tpm_proto_replay_peek_fn)(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t now);
 
 /*
- * A bounded set of seen context ids, safe for concurrent use. Expired ids
- * are evicted; when the set is full of unexpired ids a new id is refused
- * (fail closed) rather than an old one forgotten.
+ * A bounded set of seen context ids, safe for concurrent use
+ * (tpm_replay.c). Expired ids are evicted; when the set is full of
+ * unexpired ids a new id is refused (fail closed) rather than an old one
+ * forgotten. Its table starts at 16 slots and grows with the ids it holds
+ * (at most 4 slots per id), up to about 2 * capacity.
  */
 struct tpm_seen_set;
 struct tpm_seen_set *tpm_seen_set_new(size_t capacity);
 void tpm_seen_set_free(struct tpm_seen_set *s);
-/* A tpm_proto_replay_fn over a tpm_seen_set (arg). Full: -1. */
+/* A tpm_proto_replay_fn over a tpm_seen_set (arg). Full, or out of memory: -1. */
 int tpm_seen_set_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry, int64_t now);
 /* A tpm_proto_replay_peek_fn over a tpm_seen_set (arg). */
 int tpm_seen_set_peek(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t now);
+/* The slots of its table now (tests: growth and shrinking). */
+size_t tpm_seen_set_slots(struct tpm_seen_set *s);
+
+/*
+ * One seen-set per provider (tenant), so that a tenant filling its own
+ * set with verified requests gets tpm.context.replay_store for its own
+ * requests only. Sets are made on a provider's first record and dropped
+ * once their ids all expired. Bounds, whatever tenants do:
+ *   per_provider  ids one provider's set holds at most (its requests are
+ *                 refused beyond: at TTL 300 s, 65,536 ids = 218 verified
+ *                 requests a second);
+ *   floor         ids each set holds without drawing on `shared`;
+ *   shared        ids held beyond their sets' floors, all sets together;
+ *   providers     sets at once.
+ * So at most providers * floor + shared ids are held (each costs at most
+ * 4 slots of 32 bytes). When `shared` is used up a set below its floor
+ * still records: a tenant's guaranteed share is its floor.
+ */
+struct tpm_replay_limits {
+	size_t per_provider; /* 1 .. 2^24 */
+	size_t floor;	     /* <= per_provider */
+	size_t shared;	     /* <= 2^28 */
+	size_t providers;    /* 1 .. 2^20 */
+};
+/* Expired ids and empty sets are swept this often (seconds of the callers' clock). */
+#define TPM_REPLAY_SWEEP_EVERY 60
+
+struct tpm_replay_sets;
+/* NULL when the limits are out of range or out of memory. */
+struct tpm_replay_sets *tpm_replay_sets_new(const struct tpm_replay_limits *lim);
+void tpm_replay_sets_free(struct tpm_replay_sets *r);
+/*
+ * As tpm_proto_replay_fn, into provider's set (NULL = TPM_CONTEXT_NO_PROVIDER):
+ * 0 new, 1 seen, -1 refused (the provider's set full of live ids, its
+ * share of the pool used up, no set available, or out of memory).
+ */
+int tpm_replay_sets_check(struct tpm_replay_sets *r, const char *provider, const uint8_t id[TPM_PROTO_ID_LEN],
+			  int64_t expiry, int64_t now);
+/* As tpm_proto_replay_peek_fn, in provider's set. */
+int tpm_replay_sets_peek(struct tpm_replay_sets *r, const char *provider, const uint8_t id[TPM_PROTO_ID_LEN],
+			 int64_t now);
+
+/* A request's view: tpm_proto_cfg.replay_arg for the two functions below. */
+struct tpm_replay_scope {
+	struct tpm_replay_sets *sets;
+	const char *provider; /* the provider the request came to (tpm_proto_cfg.provider) */
+};
+int tpm_replay_scope_check(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry, int64_t now);
+int tpm_replay_scope_peek(void *arg, const uint8_t id[TPM_PROTO_ID_LEN], int64_t now);
+
+/* What the sets hold now (tests, metrics). */
+struct tpm_replay_sets_stats {
+	size_t providers;   /* sets */
+	size_t ids;	    /* ids held, all sets */
+	size_t slots;	    /* table slots allocated, all sets */
+	size_t shared_used; /* ids held beyond the floors */
+};
+void tpm_replay_sets_stats(struct tpm_replay_sets *r, struct tpm_replay_sets_stats *out);
 
 /* ---- the keys sealing service contexts (tpm_context.c) ---------------------- */
 

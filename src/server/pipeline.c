@@ -25,8 +25,19 @@
 
 #define PIPELINE_DEFAULT_PLANS	 256
 #define PIPELINE_MAX_ANCHOR_FILE (1u * 1024 * 1024)
-/* TPM service contexts remembered against replay (each lives 5 minutes). */
-#define PIPELINE_TPM_SEEN 65536
+/*
+ * TPM service contexts remembered against replay (each lives 5 minutes),
+ * in one set per provider (tpm_protocol.h, tpm_replay_limits): a provider
+ * holds at most 65,536 (218 verified requests a second over a TTL, what
+ * the whole node held before), 256 of them whatever the others do; the
+ * ids beyond the providers' 256 share a pool of 262,144; 4,096 providers
+ * at once. So a node holds at most 4096 * 256 + 262,144 = 1.31 M ids
+ * (at most 128 bytes each: 160 MiB, and only if 4,096 providers each
+ * redeemed ~1 context a second, more than a node verifies); one tenant
+ * alone at most 65,536 (8 MiB); idle providers nothing.
+ */
+static const struct tpm_replay_limits PIPELINE_TPM_REPLAY = {
+    .per_provider = 65536, .floor = 256, .shared = 262144, .providers = 4096};
 /* Verified AIK certificate chains kept (evidence/tpm.h): a returning client skips the chain check. */
 #define PIPELINE_TPM_AIK_CACHE 1024
 
@@ -38,9 +49,9 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 	if (ctx == NULL)
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	ctx->plans = policy_cache_new(max_plans ? max_plans : PIPELINE_DEFAULT_PLANS, NULL);
-	ctx->tpm_seen = tpm_seen_set_new(PIPELINE_TPM_SEEN);
+	ctx->tpm_replay = tpm_replay_sets_new(&PIPELINE_TPM_REPLAY);
 	ctx->tpm_aik_cache = tpm_aik_cache_new(PIPELINE_TPM_AIK_CACHE);
-	if (ctx->plans == NULL || ctx->tpm_seen == NULL || ctx->tpm_aik_cache == NULL) {
+	if (ctx->plans == NULL || ctx->tpm_replay == NULL || ctx->tpm_aik_cache == NULL) {
 		pipeline_ctx_free(ctx);
 		return attest_err_set(err, ATTEST_E_NOMEM, "pipeline.nomem", "out of memory");
 	}
@@ -59,7 +70,7 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	policy_cache_free(ctx->plans);
-	tpm_seen_set_free(ctx->tpm_seen);
+	tpm_replay_sets_free(ctx->tpm_replay);
 	tpm_aik_cache_free(ctx->tpm_aik_cache);
 	tpm_context_keys_free(ctx->tpm_key);
 	evidence_anchors_clear(&ctx->anchors);
@@ -349,6 +360,7 @@ static int stage_seal(struct run *r, struct pipeline_outcome *out)
 static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct pipeline_outcome *out)
 {
 	struct tpm_proto_cfg cfg;
+	struct tpm_replay_scope scope = {.sets = r->ctx->tpm_replay, .provider = r->in->provider};
 	struct tpm_proto_result res = {0};
 	struct claim_set *props = NULL;
 	int rc = pipeline_plan_get(r->ctx, MAA_TYPE_TPM, r->in->policy_text, r->in->policy_len, &r->plan,
@@ -362,9 +374,9 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	cfg.service_key = r->ctx->tpm_key;
 	cfg.provider = r->in->provider;
 	cfg.now = r->in->now;
-	cfg.replay = tpm_seen_set_check;
-	cfg.replay_peek = tpm_seen_set_peek;
-	cfg.replay_arg = r->ctx->tpm_seen;
+	cfg.replay = tpm_replay_scope_check; /* the provider's own replay set */
+	cfg.replay_peek = tpm_replay_scope_peek;
+	cfg.replay_arg = &scope;
 	cfg.require_valid_aik_cert = policy_prop_bool(props, POLICY_PROP_REQUIRE_VALID_AIK_CERT, true);
 	cfg.required_pcr_mask =
 	    (uint32_t)policy_prop_int(props, POLICY_PROP_REQUIRED_PCR_MASK, POLICY_DEFAULT_REQUIRED_PCR_MASK);
@@ -379,7 +391,7 @@ static int stage_tpm_verify(struct run *r, const struct tpm_proto_msg *m, struct
 	}
 	claim_set_free(props);
 	rc = tpm_proto_request(&cfg, m, &res, &out->err);
-	/* The replay set is full of live contexts: the node is overloaded, not the caller wrong. */
+	/* The provider's replay set is full of live contexts: overloaded, not the caller wrong. */
 	if (rc != ATTEST_OK && strcmp(out->err.name, "tpm.context.replay_store") == 0)
 		return refuse(out, 503, "ServiceUnavailable", "verify");
 	if (rc != ATTEST_OK)

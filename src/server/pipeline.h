@@ -55,15 +55,16 @@ struct pipeline_verifier {
 const struct pipeline_verifier *pipeline_verifier_find(enum maa_type type);
 
 struct tpm_context_keys;
+struct tpm_replay_sets;
 
 /* Long-lived state shared by every attestation. */
 struct pipeline_ctx {
 	struct policy_cache *plans; /* compiled policies by hash (owned) */
 	/* TPM protocol (tpm_protocol.h): the keys sealing service contexts (the
 	 * master key shared by every node of the service, this node's epochs
-	 * derived from it), and the replay seen-set of this node. */
+	 * derived from it), and this node's replay sets, one per provider. */
 	struct tpm_context_keys *tpm_key;	   /* NULL until set (owned) */
-	struct tpm_seen_set *tpm_seen;		   /* owned */
+	struct tpm_replay_sets *tpm_replay;	   /* owned */
 	struct tpm_aik_cache *tpm_aik_cache;	   /* verified AIK chains, shared by requests (owned) */
 	struct evidence_anchors anchors;	   /* extra trust anchors (stacks owned; NULL = built-in) */
 	struct collateral_source *collateral;	   /* may be NULL (owned) */
@@ -148,7 +149,7 @@ struct pipeline_outcome {
  *   evidence refused by the verifier   400 InvalidParameter  (<format>.*)
  *   policy denied / could not evaluate 400 PolicyEvaluationError (policy.deny, policy.eval.*)
  *   stored policy broken, signing, out of memory, verifier contract  500 InternalError
- *   TPM replay set full of live contexts (overload)                   503 ServiceUnavailable
+ *   the provider's TPM replay set full of live contexts (overload)   503 ServiceUnavailable
  * Tpm is the two-leg protocol of maa-interface.md §1.3.5: an init message
  * answers a challenge, a request message is verified (tpm_proto_request with
  * the policy's configuration properties), evaluated and its token wrapped as

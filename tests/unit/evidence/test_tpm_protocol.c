@@ -1105,6 +1105,300 @@ static void seen_set_accepts_each_id_once_across_threads(void **state)
 	tpm_seen_set_free(r.s);
 }
 
+/* The i-th of a run of ids spread as random ones are (the sets hash by their first bytes); tag tells runs
+ * apart. */
+static void spread_id(uint64_t i, uint8_t tag, uint8_t id[TPM_PROTO_ID_LEN])
+{
+	uint64_t h = (i + 1) * UINT64_C(0x9E3779B97F4A7C15);
+
+	memset(id, 0, TPM_PROTO_ID_LEN);
+	memcpy(id, &h, sizeof(h));
+	id[15] = tag;
+}
+
+/*
+ * A set's table starts small and grows with what it holds (at most four
+ * slots per id), up to its bound; once its ids expired, the next rebuild
+ * sizes it for what stays.
+ */
+static void seen_set_grows_from_small_and_shrinks_after_expiry(void **state)
+{
+	struct tpm_seen_set *s = tpm_seen_set_new(65536);
+	uint8_t id[TPM_PROTO_ID_LEN];
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(tpm_seen_set_slots(s), 16);
+	for (uint64_t i = 0; i < 1000; i++) {
+		spread_id(i, 1, id);
+		assert_int_equal(tpm_seen_set_check(s, id, T_NOW + 300, T_NOW), 0);
+		assert_true(tpm_seen_set_slots(s) >= 2 * (i + 1));
+		assert_true(tpm_seen_set_slots(s) <= 4 * (i + 1) || tpm_seen_set_slots(s) == 16);
+	}
+	assert_int_equal(tpm_seen_set_slots(s), 2048);
+	spread_id(5, 1, id);
+	assert_int_equal(tpm_seen_set_peek(s, id, T_NOW), 1);
+	/* the thousand expired: the rebuild the next growth asks for keeps only the new ids */
+	for (uint64_t i = 0; i < 25; i++) {
+		spread_id(i, 2, id);
+		assert_int_equal(tpm_seen_set_check(s, id, T_NOW + 900, T_NOW + 600), 0);
+	}
+	assert_true(tpm_seen_set_slots(s) <= 64);
+	spread_id(5, 1, id);
+	assert_int_equal(tpm_seen_set_peek(s, id, T_NOW + 600), 0);
+	spread_id(5, 2, id);
+	assert_int_equal(tpm_seen_set_check(s, id, T_NOW + 900, T_NOW + 601), 1);
+	tpm_seen_set_free(s);
+}
+
+static struct tpm_replay_sets_stats replay_stats(struct tpm_replay_sets *r)
+{
+	struct tpm_replay_sets_stats st;
+
+	tpm_replay_sets_stats(r, &st);
+	return st;
+}
+
+/*
+ * Each provider records into its own set: one filling its set with live
+ * ids is refused (-1: tpm.context.replay_store) while another records and
+ * refuses its replays as before; the sets are independent (the context
+ * names its provider, so an id is only ever redeemed at one).
+ */
+static void one_providers_full_set_does_not_refuse_another(void **state)
+{
+	const struct tpm_replay_limits lim = {.per_provider = 8, .floor = 8, .shared = 0, .providers = 16};
+	struct tpm_replay_sets *r = tpm_replay_sets_new(&lim);
+	uint8_t id[TPM_PROTO_ID_LEN];
+
+	(void)state;
+	assert_non_null(r);
+	for (uint64_t i = 0; i < 8; i++) {
+		spread_id(i, 'A', id);
+		assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 300, T_NOW), 0);
+	}
+	spread_id(8, 'A', id);
+	assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 300, T_NOW + 1), -1);
+	for (uint64_t i = 0; i < 8; i++) {
+		spread_id(i, 'B', id);
+		assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 300, T_NOW + 1), 0);
+		assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 300, T_NOW + 1), 1);
+		assert_int_equal(tpm_replay_sets_peek(r, "b", id, T_NOW + 1), 1);
+		assert_int_equal(tpm_replay_sets_peek(r, "a", id, T_NOW + 1), 0);
+	}
+	/* a's replays are still refused as replays, and no provider (NULL) is a set of its own */
+	spread_id(3, 'A', id);
+	assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 300, T_NOW + 1), 1);
+	assert_int_equal(tpm_replay_sets_check(r, NULL, id, T_NOW + 300, T_NOW + 1), 0);
+	assert_int_equal(tpm_replay_sets_peek(r, TPM_CONTEXT_NO_PROVIDER, id, T_NOW + 1), 1);
+	assert_int_equal(replay_stats(r).providers, 3);
+	assert_int_equal(replay_stats(r).ids, 17);
+	/* a's ids expired: it records again */
+	spread_id(8, 'A', id);
+	assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 600, T_NOW + 300), 0);
+	/* a name longer than a provider's is refused */
+	assert_int_equal(
+	    tpm_replay_sets_check(r, "0123456789012345678901234567890123456789012345678901234567890123", id,
+				  T_NOW + 600, T_NOW + 300),
+	    -1);
+	tpm_replay_sets_free(r);
+}
+
+/*
+ * The shared pool bounds what all providers hold beyond their floors: a
+ * provider that used it up is refused beyond its floor, another still
+ * records its floor's worth; ids expired anywhere return to the pool (a
+ * sweep, at most once a second) and the pool's count stays exact.
+ */
+static void shared_pool_bounds_the_total_and_each_floor_stays(void **state)
+{
+	const struct tpm_replay_limits lim = {.per_provider = 100, .floor = 2, .shared = 10, .providers = 8};
+	struct tpm_replay_sets *r = tpm_replay_sets_new(&lim);
+	uint8_t id[TPM_PROTO_ID_LEN];
+
+	(void)state;
+	assert_non_null(r);
+	for (uint64_t i = 0; i < 12; i++) {
+		spread_id(i, 'A', id);
+		assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 300, T_NOW), 0);
+	}
+	spread_id(12, 'A', id);
+	assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 300, T_NOW + 1), -1);
+	assert_int_equal(replay_stats(r).shared_used, 10);
+	for (uint64_t i = 0; i < 2; i++) {
+		spread_id(i, 'B', id);
+		assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 400, T_NOW + 1), 0);
+	}
+	spread_id(2, 'B', id);
+	assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 400, T_NOW + 1), -1);
+	/* a's ids expire: a forced sweep returns their units, b goes beyond its floor */
+	assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 400, T_NOW + 300), 0);
+	assert_int_equal(replay_stats(r).providers, 1); /* a's set, empty, was dropped */
+	assert_int_equal(replay_stats(r).ids, 3);
+	assert_int_equal(replay_stats(r).shared_used, 1);
+	/* invalid limits */
+	assert_null(tpm_replay_sets_new(&(struct tpm_replay_limits){.per_provider = 0, .providers = 1}));
+	assert_null(
+	    tpm_replay_sets_new(&(struct tpm_replay_limits){.per_provider = 4, .floor = 5, .providers = 1}));
+	assert_null(tpm_replay_sets_new(&(struct tpm_replay_limits){.per_provider = 4, .providers = 0}));
+	tpm_replay_sets_free(r);
+}
+
+/*
+ * At most `providers` sets at once: a new provider is refused while they
+ * all hold live ids, and takes a set once an expired one was swept away.
+ * 1,000 providers that went idle hold nothing after the periodic sweep.
+ */
+static void sets_are_bounded_and_idle_providers_cost_nothing(void **state)
+{
+	const struct tpm_replay_limits two = {.per_provider = 4, .floor = 4, .shared = 0, .providers = 2};
+	const struct tpm_replay_limits many = {
+	    .per_provider = 65536, .floor = 256, .shared = 1024, .providers = 4096};
+	struct tpm_replay_sets *r = tpm_replay_sets_new(&two);
+	uint8_t id[TPM_PROTO_ID_LEN];
+	char name[32];
+
+	(void)state;
+	assert_non_null(r);
+	spread_id(0, 1, id);
+	assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 300, T_NOW), 0);
+	assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 100, T_NOW), 0);
+	assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 300, T_NOW + 1), -1);
+	assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 300, T_NOW + 100), 0); /* b's set went */
+	assert_int_equal(replay_stats(r).providers, 2);
+	assert_int_equal(tpm_replay_sets_peek(r, "b", id, T_NOW + 100), 0);
+	tpm_replay_sets_free(r);
+
+	r = tpm_replay_sets_new(&many);
+	assert_non_null(r);
+	for (int p = 0; p < 1000; p++) {
+		snprintf(name, sizeof(name), "tenant-%d", p);
+		spread_id((uint64_t)p, 3, id);
+		assert_int_equal(tpm_replay_sets_check(r, name, id, T_NOW + 300, T_NOW), 0);
+	}
+	assert_int_equal(replay_stats(r).providers, 1000);
+	assert_int_equal(replay_stats(r).slots, 1000 * 16); /* 512 bytes of table each */
+	/* a provider whose set stays is kept; the periodic sweep drops the 999 that expired */
+	spread_id(0, 4, id);
+	assert_int_equal(
+	    tpm_replay_sets_check(r, "tenant-0", id, T_NOW + 1000, T_NOW + 300 + TPM_REPLAY_SWEEP_EVERY), 0);
+	assert_int_equal(replay_stats(r).providers, 1);
+	assert_int_equal(replay_stats(r).ids, 1);
+	tpm_replay_sets_free(r);
+}
+
+/*
+ * A verified request at a provider whose set is full is refused with
+ * tpm.context.replay_store; the same request shape at another provider
+ * verifies (through the scope the server passes).
+ */
+static void protocol_request_is_refused_only_at_the_provider_whose_set_is_full(void **state)
+{
+	struct fixture *f = *state;
+	const struct tpm_replay_limits lim = {.per_provider = 4, .floor = 4, .shared = 0, .providers = 8};
+	struct tpm_replay_sets *r = tpm_replay_sets_new(&lim);
+	struct tpm_replay_scope scope = {.sets = r};
+	struct tpm_proto_result res;
+	struct attest_err err;
+	uint8_t id[TPM_PROTO_ID_LEN];
+	char *msg;
+
+	assert_non_null(r);
+	for (uint64_t i = 0; i < 4; i++) {
+		spread_id(i, 'F', id);
+		assert_int_equal(tpm_replay_sets_check(r, "full", id, T_NOW + 300, T_NOW), 0);
+	}
+	f->cfg.replay = tpm_replay_scope_check;
+	f->cfg.replay_peek = tpm_replay_scope_peek;
+	f->cfg.replay_arg = &scope;
+	for (int p = 0; p < 2; p++) {
+		f->cfg.provider = scope.provider = p == 0 ? "full" : "other";
+		round_start(f);
+		msg = build(f, 2, false, NULL);
+		if (p == 0) {
+			assert_int_equal(run(f, msg, &res, &err), ATTEST_E_INTERNAL);
+			assert_string_equal(err.name, "tpm.context.replay_store");
+		} else {
+			if (run(f, msg, &res, &err) != 0)
+				fail_msg("another provider: %s: %s", err.name, err.msg);
+			tpm_proto_result_free(&res);
+			assert_int_equal(run(f, msg, &res, &err), ATTEST_E_VERIFY);
+			assert_string_equal(err.name, "tpm.context.replayed");
+		}
+		free(msg);
+	}
+	f->cfg.provider = NULL;
+	f->cfg.replay = tpm_seen_set_check;
+	f->cfg.replay_peek = NULL;
+	f->cfg.replay_arg = f->seen;
+	tpm_replay_sets_free(r);
+}
+
+enum { RACE_PROVIDERS = 4, RACE_IDS = 300 };
+
+struct replay_race {
+	struct tpm_replay_sets *r;
+	pthread_barrier_t *go;
+	int accepted, seen, refused, peek_misses;
+};
+
+/* Every thread offers every provider's ids: each (provider, id) is accepted exactly once overall. */
+static void *replay_race_thread(void *arg)
+{
+	struct replay_race *q = arg;
+	static const char *const names[RACE_PROVIDERS] = {"p0", "p1", "p2", "p3"};
+	uint8_t id[TPM_PROTO_ID_LEN];
+
+	pthread_barrier_wait(q->go);
+	for (int i = 0; i < RACE_IDS; i++) {
+		for (int p = 0; p < RACE_PROVIDERS; p++) {
+			int rc;
+
+			spread_id((uint64_t)i, (uint8_t)p, id);
+			rc = tpm_replay_sets_check(q->r, names[p], id, T_NOW + 300, T_NOW + (i % 3));
+			q->accepted += rc == 0;
+			q->seen += rc == 1;
+			q->refused += rc < 0;
+			q->peek_misses += tpm_replay_sets_peek(q->r, names[p], id, T_NOW) != 1;
+		}
+	}
+	return NULL;
+}
+
+/* Four worker threads over four providers, sets made, grown and shared concurrently (ASan/TSan-clean). */
+static void four_threads_over_several_providers_accept_each_id_once(void **state)
+{
+	const struct tpm_replay_limits lim = {
+	    .per_provider = 1024, .floor = 16, .shared = 4096, .providers = 8};
+	struct replay_race q[4];
+	pthread_barrier_t go;
+	pthread_t t[4];
+	int accepted = 0, seen = 0;
+	struct tpm_replay_sets *r = tpm_replay_sets_new(&lim);
+
+	(void)state;
+	assert_non_null(r);
+	pthread_barrier_init(&go, NULL, 4);
+	for (int i = 0; i < 4; i++) {
+		q[i] = (struct replay_race){.r = r, .go = &go};
+		assert_int_equal(pthread_create(&t[i], NULL, replay_race_thread, &q[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(q[i].refused, 0);
+		assert_int_equal(q[i].peek_misses, 0);
+		accepted += q[i].accepted;
+		seen += q[i].seen;
+	}
+	assert_int_equal(accepted, RACE_PROVIDERS * RACE_IDS);
+	assert_int_equal(seen, 3 * RACE_PROVIDERS * RACE_IDS);
+	assert_int_equal(replay_stats(r).providers, RACE_PROVIDERS);
+	assert_int_equal(replay_stats(r).ids, RACE_PROVIDERS * RACE_IDS);
+	assert_int_equal(replay_stats(r).shared_used, RACE_PROVIDERS * (RACE_IDS - 16));
+	pthread_barrier_destroy(&go);
+	tpm_replay_sets_free(r);
+}
+
 static void pcp_blob_with_parts_beyond_its_end_is_refused(void **state)
 {
 	uint8_t b[44] = {0x50, 0x41, 0x44, 0x53, 2, 0, 0, 0, 28, 0, 0, 0, 4, 0, 0, 0,
@@ -1155,6 +1449,12 @@ int main(void)
 	    cmocka_unit_test(other_key_certified_by_the_aik_is_accepted_and_a_mismatch_refused),
 	    cmocka_unit_test(malformed_requests_are_refused_with_their_own_errors),
 	    cmocka_unit_test(seen_set_is_bounded_and_forgets_only_expired_ids),
+	    cmocka_unit_test(seen_set_grows_from_small_and_shrinks_after_expiry),
+	    cmocka_unit_test(one_providers_full_set_does_not_refuse_another),
+	    cmocka_unit_test(shared_pool_bounds_the_total_and_each_floor_stays),
+	    cmocka_unit_test(sets_are_bounded_and_idle_providers_cost_nothing),
+	    cmocka_unit_test(protocol_request_is_refused_only_at_the_provider_whose_set_is_full),
+	    cmocka_unit_test(four_threads_over_several_providers_accept_each_id_once),
 	    cmocka_unit_test(full_seen_set_refuses_without_rebuilding),
 	    cmocka_unit_test(seen_set_accepts_each_id_once_across_threads),
 	    cmocka_unit_test(pcp_blob_with_parts_beyond_its_end_is_refused),

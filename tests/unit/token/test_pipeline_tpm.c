@@ -19,6 +19,7 @@
 #include "crypto/jose.h"
 #include "devplat/tpm_ca.h"
 #include "devplat/tpm_dev.h"
+#include "evidence/tpm_protocol.h"
 #include "server/pipeline.h"
 #include "token/token.h"
 
@@ -41,6 +42,7 @@ struct fixture {
 	size_t aik_cert_len;
 	struct devplat_tcg_log log;
 	struct tpm_pcr_values pcrs;
+	const char *provider; /* the provider the requests come to (NULL: none) */
 };
 
 static int test_sign(void *arg, const char *jku, const json_t *claims, char **jwt, struct attest_err *err)
@@ -142,6 +144,7 @@ static void run(struct fixture *f, const char *body, const char *policy, struct 
 	in.policy_text = policy;
 	in.policy_len = policy ? strlen(policy) : 0;
 	in.issuer = ISSUER;
+	in.provider = f->provider;
 	in.now = T_NOW;
 	in.sign = test_sign;
 	in.sign_arg = f;
@@ -309,6 +312,73 @@ static void context_from_another_service_key_is_refused(void **state)
 	free(context);
 }
 
+/* A context from provider contoso's init is refused at fabrikam, and then still redeemed at contoso. */
+static void context_is_redeemed_only_at_the_provider_that_issued_it(void **state)
+{
+	struct fixture *f = *state;
+	char *challenge = NULL, *context = NULL, *body;
+	struct pipeline_outcome out;
+
+	f->provider = "contoso";
+	init_leg(f, &challenge, &context);
+	body = request_leg(f, challenge, context);
+	f->provider = "fabrikam";
+	run(f, body, POLICY, &out);
+	assert_int_equal(out.status, 400);
+	assert_string_equal(out.code, "InvalidParameter");
+	assert_string_equal(out.err.name, "tpm.context.provider");
+	pipeline_outcome_clear(&out);
+	f->provider = "contoso";
+	run(f, body, POLICY, &out);
+	if (out.status != 200)
+		fail_msg("at the issuing provider: %d %s %s", out.status, out.err.name, out.err.msg);
+	pipeline_outcome_clear(&out);
+	f->provider = NULL;
+	free(body);
+	free(challenge);
+	free(context);
+}
+
+/*
+ * One provider's replay set full of live contexts (a tenant redeeming
+ * contexts at its rate limit) answers 503 to that provider only: another
+ * provider's protocol goes on.
+ */
+static void a_full_replay_set_refuses_only_its_own_provider(void **state)
+{
+	struct fixture *f = *state;
+	char *challenge = NULL, *context = NULL, *body;
+	struct pipeline_outcome out;
+	uint8_t id[TPM_PROTO_ID_LEN] = {0xF1};
+	uint64_t i = 0;
+
+	/* fill noisy's set as its own verified requests would */
+	while (tpm_replay_sets_check(f->ctx->tpm_replay, "noisy", id, T_NOW + 300, T_NOW) == 0) {
+		uint64_t h = ++i * UINT64_C(0x9E3779B97F4A7C15);
+
+		memcpy(id, &h, sizeof(h));
+	}
+	assert_int_equal(i, 65536); /* its own bound, the whole node's before */
+	for (int p = 0; p < 2; p++) {
+		f->provider = p == 0 ? "noisy" : "quiet";
+		init_leg(f, &challenge, &context);
+		body = request_leg(f, challenge, context);
+		run(f, body, POLICY, &out);
+		if (p == 0) {
+			assert_int_equal(out.status, 503);
+			assert_string_equal(out.code, "ServiceUnavailable");
+			assert_string_equal(out.err.name, "tpm.context.replay_store");
+		} else if (out.status != 200) {
+			fail_msg("another provider: %d %s %s", out.status, out.err.name, out.err.msg);
+		}
+		pipeline_outcome_clear(&out);
+		free(body);
+		free(challenge);
+		free(context);
+	}
+	f->provider = NULL;
+}
+
 static void malformed_tpm_messages_are_invalid_parameter(void **state)
 {
 	struct fixture *f = *state;
@@ -332,6 +402,8 @@ int main(void)
 	    cmocka_unit_test(two_legs_give_a_signed_tpm_token_in_the_request_form),
 	    cmocka_unit_test(denying_tpm_policy_answers_policy_evaluation_error),
 	    cmocka_unit_test(context_from_another_service_key_is_refused),
+	    cmocka_unit_test(context_is_redeemed_only_at_the_provider_that_issued_it),
+	    cmocka_unit_test(a_full_replay_set_refuses_only_its_own_provider),
 	    cmocka_unit_test(malformed_tpm_messages_are_invalid_parameter),
 	};
 
