@@ -768,6 +768,9 @@ static void run_processes(const struct quote_case *c, const char *self, int n)
 
 /* ---- E. the sealed context alone (BENCH_TPM_ONLY=context) ----------------- */
 
+/* Contexts as attestd issues them: bound to a provider (tpm_protocol.h), here a typical name. */
+#define CTX_PROVIDER "contoso"
+
 struct ctx_bench {
 	struct tpm_context_keys *keys, *peer; /* this node's keyring, another node's over the same master */
 	char *own, *other, *unknown;	      /* contexts: this node's, the other node's, of an epoch nobody has */
@@ -781,8 +784,8 @@ static int ctx_seal_op(struct ctx_bench *b)
 {
 	uint8_t id[TPM_PROTO_ID_LEN] = {3}, ch[TPM_PROTO_CHALLENGE_LEN] = {4};
 	char *ctx = NULL;
-	int bad = tpm_context_seal(b->keys, TPM_CONTEXT_NO_PROVIDER, id, 1767225600, 1767225900, ch,
-				   sizeof(ch), &ctx, NULL) != 0;
+	int bad = tpm_context_seal(b->keys, CTX_PROVIDER, id, 1767225600, 1767225900, ch, sizeof(ch), &ctx,
+				   NULL) != 0;
 
 	free(ctx);
 	return bad;
@@ -792,7 +795,7 @@ static int ctx_open(struct tpm_context_keys *k, const char *ctx, size_t len)
 {
 	struct tpm_context c;
 
-	return tpm_context_open(k, TPM_CONTEXT_NO_PROVIDER, ctx, len, 1767225600, &c, NULL) != 0;
+	return tpm_context_open(k, CTX_PROVIDER, ctx, len, 1767225600, &c, NULL) != 0;
 }
 
 static int ctx_open_own(struct ctx_bench *b) { return ctx_open(b->keys, b->own, b->own_len); }
@@ -855,10 +858,10 @@ static void run_context(int samples)
 	double seal, own, other, unknown, fseal, fopen;
 
 	bad |= bad ||
-	       tpm_context_seal(b.keys, TPM_CONTEXT_NO_PROVIDER, id, 1767225600, 1767225900, ch, sizeof(ch),
-				&b.own, NULL) != 0 ||
-	       tpm_context_seal(b.peer, TPM_CONTEXT_NO_PROVIDER, id, 1767225600, 1767225900, ch, sizeof(ch),
-				&b.other, NULL) != 0 ||
+	       tpm_context_seal(b.keys, CTX_PROVIDER, id, 1767225600, 1767225900, ch, sizeof(ch), &b.own,
+				NULL) != 0 ||
+	       tpm_context_seal(b.peer, CTX_PROVIDER, id, 1767225600, 1767225900, ch, sizeof(ch), &b.other,
+				NULL) != 0 ||
 	       b64_decode(b.own, strlen(b.own), &b.raw, &b.raw_len) != 0 || b.raw_len < CTX_OVERHEAD ||
 	       tpm_context_epoch_key(master, b.raw + 4, sub) != 0;
 	if (bad) {
