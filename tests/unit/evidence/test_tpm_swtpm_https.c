@@ -159,8 +159,12 @@ static int teardown(void **state)
 		}                                                                                  \
 	} while (0)
 
-/* POSTs {"data": b64url(msg)} to /attest/Tpm; returns the decoded reply message (or NULL) and the status. */
-static json_t *post_tpm(struct fx *f, const char *msg, long *status, char **raw_body)
+/*
+ * POSTs {"data": b64url(msg)} to <prefix>/attest/Tpm (prefix "" for the
+ * default provider, "/providers/<name>" for another); returns the decoded
+ * reply message (or NULL) and the status.
+ */
+static json_t *post_tpm_at(struct fx *f, const char *prefix, const char *msg, long *status, char **raw_body)
 {
 	const char *headers[] = {"Content-Type: application/json", NULL};
 	char *b64 = b64url_encode((const uint8_t *)msg, strlen(msg));
@@ -172,10 +176,11 @@ static json_t *post_tpm(struct fx *f, const char *msg, long *status, char **raw_
 	uint8_t *raw = NULL;
 	size_t len = 0;
 
+	char path[160];
+
 	snprintf(body, bl, "{\"data\":\"%s\"}", b64);
-	assert_int_equal(http_do(&f->p, "POST", "/attest/Tpm?api-version=2022-08-01", headers, body, strlen(body),
-				 NULL, &r),
-			 0);
+	snprintf(path, sizeof(path), "%s/attest/Tpm?api-version=2022-08-01", prefix);
+	assert_int_equal(http_do(&f->p, "POST", path, headers, body, strlen(body), NULL, &r), 0);
 	*status = r.status;
 	if (raw_body)
 		*raw_body = strdup(r.body);
@@ -189,6 +194,11 @@ static json_t *post_tpm(struct fx *f, const char *msg, long *status, char **raw_
 	free(body);
 	free(b64);
 	return out;
+}
+
+static json_t *post_tpm(struct fx *f, const char *msg, long *status, char **raw_body)
+{
+	return post_tpm_at(f, "", msg, status, raw_body);
 }
 
 struct round {
@@ -370,11 +380,52 @@ static void swtpm_quote_over_another_nonce_is_refused_over_https(void **state)
 	round_free(&r);
 }
 
+/*
+ * A context from the default provider's init, sent to another provider's
+ * endpoint, is refused there (tpm.context.provider: the route's provider
+ * reaches the protocol), and is then redeemed where it was issued.
+ */
+static void context_is_refused_at_another_providers_endpoint(void **state)
+{
+	struct fx *f = *state;
+	const char create[] = "{\"mode\":\"aad\"}";
+	char auth[256], *body = NULL;
+	const char *headers[] = {auth, "Content-Type: application/json", NULL};
+	struct http_reply cr;
+	struct round r;
+	long status = 0;
+	json_t *reply;
+
+	NEED_ALL(f);
+	set_tpm_policy(f);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->p.admin);
+	assert_int_equal(http_do(&f->p, "PUT", "/management/providers/fleet-b?api-version=2022-08-01",
+				 headers, create, strlen(create), NULL, &cr),
+			 0);
+	if (cr.status != 200 && cr.status != 201)
+		fail_msg("PUT /management/providers/fleet-b: %ld %s", cr.status, cr.body);
+	http_reply_free(&cr);
+	round_prepare(f, &r, NULL);
+	reply = post_tpm_at(f, "/providers/fleet-b", r.msg, &status, &body);
+	assert_int_equal(status, 400);
+	if (strstr(body, "tpm.context.provider") == NULL)
+		fail_msg("at another provider: %s", body);
+	json_decref(reply);
+	free(body);
+	reply = post_tpm(f, r.msg, &status, &body);
+	if (status != 200)
+		fail_msg("at the issuing provider: %ld %s", status, body);
+	json_decref(reply);
+	free(body);
+	round_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(swtpm_quote_gets_a_token_over_https),
-		cmocka_unit_test(swtpm_quote_over_another_nonce_is_refused_over_https),
+	    cmocka_unit_test(swtpm_quote_gets_a_token_over_https),
+	    cmocka_unit_test(swtpm_quote_over_another_nonce_is_refused_over_https),
+	    cmocka_unit_test(context_is_refused_at_another_providers_endpoint),
 	};
 	setenv("TSS2_LOG", "all+NONE", 1);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
