@@ -280,6 +280,26 @@ struct tpm_replay_sets {
 	struct replay_entry **bucket;
 };
 
+/*
+ * The map's lock prefers writers where the C library can: glibc's default
+ * lets a steady stream of readers (requests, each holding the lock well
+ * under a microsecond) keep a sweep or a new provider's set waiting.
+ */
+static int replay_lock_init(pthread_rwlock_t *lock)
+{
+	pthread_rwlockattr_t a;
+	int rc;
+
+	if (pthread_rwlockattr_init(&a) != 0)
+		return -1;
+#ifdef __GLIBC__
+	(void)pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+	rc = pthread_rwlock_init(lock, &a);
+	pthread_rwlockattr_destroy(&a);
+	return rc;
+}
+
 struct tpm_replay_sets *tpm_replay_sets_new(const struct tpm_replay_limits *lim)
 {
 	struct tpm_replay_sets *r;
@@ -293,8 +313,7 @@ struct tpm_replay_sets *tpm_replay_sets_new(const struct tpm_replay_limits *lim)
 		nb *= 2;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
-	if ((r->bucket = calloc(nb, sizeof(*r->bucket))) == NULL ||
-	    pthread_rwlock_init(&r->lock, NULL) != 0) {
+	if ((r->bucket = calloc(nb, sizeof(*r->bucket))) == NULL || replay_lock_init(&r->lock) != 0) {
 		free(r->bucket);
 		free(r);
 		return NULL;
