@@ -200,7 +200,6 @@ static bool seen_charge(struct tpm_seen_set *s, int64_t now)
 static int seen_record(struct tpm_seen_set *s, const uint8_t id[TPM_PROTO_ID_LEN], int64_t expiry,
 		       int64_t now, bool *pool_empty)
 {
-	bool charged = false;
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
@@ -214,15 +213,13 @@ static int seen_record(struct tpm_seen_set *s, const uint8_t id[TPM_PROTO_ID_LEN
 		rc = -1; /* full of live ids: refuse rather than forget one */
 		goto out;
 	}
-	if (!seen_charge(s, now)) {
-		*pool_empty = true;
+	/* Room first: a rebuild drops expired ids and so changes what the new id is charged. */
+	if (2 * (s->count + 1) > s->nslots && seen_rebuild(s, now, 1) != 0) {
 		rc = -1;
 		goto out;
 	}
-	charged = pool_units(s, s->count + 1) > 0;
-	if (2 * (s->count + 1) > s->nslots && seen_rebuild(s, now, 1) != 0) {
-		if (charged)
-			atomic_fetch_sub(&s->pool->used, 1);
+	if (!seen_charge(s, now)) {
+		*pool_empty = true;
 		rc = -1;
 		goto out;
 	}

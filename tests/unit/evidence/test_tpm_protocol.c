@@ -1236,6 +1236,17 @@ static void shared_pool_bounds_the_total_and_each_floor_stays(void **state)
 	assert_int_equal(replay_stats(r).providers, 1); /* a's set, empty, was dropped */
 	assert_int_equal(replay_stats(r).ids, 3);
 	assert_int_equal(replay_stats(r).shared_used, 1);
+	/* a table that must grow while its ids expired: rebuilt first, the new id charged after (no unit
+	 * lost) */
+	for (uint64_t i = 0; i < 8; i++) {
+		spread_id(i, 'C', id);
+		assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 310, T_NOW + 300), 0);
+	}
+	assert_int_equal(replay_stats(r).shared_used, 1 + 6);
+	spread_id(8, 'C', id); /* the 9th of a 16-slot table: it grows, dropping the eight */
+	assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 400, T_NOW + 320), 0);
+	assert_int_equal(replay_stats(r).shared_used, 1);
+	assert_int_equal(replay_stats(r).ids, 3 + 1);
 	/* invalid limits */
 	assert_null(tpm_replay_sets_new(&(struct tpm_replay_limits){.per_provider = 0, .providers = 1}));
 	assert_null(
@@ -1399,6 +1410,75 @@ static void four_threads_over_several_providers_accept_each_id_once(void **state
 	tpm_replay_sets_free(r);
 }
 
+struct churn {
+	struct tpm_replay_sets *r;
+	pthread_barrier_t *go;
+	uint8_t tag;
+	int accepted, seen;
+};
+
+/* Short-lived ids over five providers and three sets: sets fill, expire, are swept and made again. */
+static void *churn_thread(void *arg)
+{
+	struct churn *q = arg;
+	static const char *const names[] = {"c0", "c1", "c2", "c3", "c4"};
+	uint8_t id[TPM_PROTO_ID_LEN];
+
+	pthread_barrier_wait(q->go);
+	for (int i = 0; i < 3000; i++) {
+		int64_t now = T_NOW + i / 8;
+		int rc;
+
+		spread_id((uint64_t)i, q->tag, id);
+		rc = tpm_replay_sets_check(q->r, names[(i + q->tag) % 5], id, now + 3, now);
+		q->accepted += rc == 0;
+		q->seen += rc == 1;
+		(void)tpm_replay_sets_peek(q->r, names[i % 5], id, now);
+	}
+	return NULL;
+}
+
+/*
+ * Four threads while sets are made, dropped by sweeps (forced: the pool
+ * and the set count run out; periodic) and made again: no id offered once
+ * is ever reported seen, and once everything expired the pool's count is
+ * back to zero (no unit lost or counted twice) and the sets are gone.
+ */
+static void four_threads_while_sets_are_swept_and_made_again(void **state)
+{
+	const struct tpm_replay_limits lim = {.per_provider = 64, .floor = 4, .shared = 32, .providers = 3};
+	struct tpm_replay_sets *r = tpm_replay_sets_new(&lim);
+	uint8_t id[TPM_PROTO_ID_LEN];
+	struct churn q[4];
+	pthread_barrier_t go;
+	pthread_t t[4];
+	int accepted = 0;
+
+	(void)state;
+	assert_non_null(r);
+	pthread_barrier_init(&go, NULL, 4);
+	for (int i = 0; i < 4; i++) {
+		q[i] = (struct churn){.r = r, .go = &go, .tag = (uint8_t)(0x40 + i)};
+		assert_int_equal(pthread_create(&t[i], NULL, churn_thread, &q[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(q[i].seen, 0);
+		accepted += q[i].accepted;
+	}
+	assert_true(accepted > 0);
+	assert_true(replay_stats(r).providers <= 3);
+	assert_true(replay_stats(r).shared_used <= 32);
+	/* long after: a periodic sweep drops every set but the one recording now */
+	spread_id(0, 0x7F, id);
+	assert_int_equal(tpm_replay_sets_check(r, "late", id, T_NOW + 100000, T_NOW + 50000), 0);
+	assert_int_equal(replay_stats(r).providers, 1);
+	assert_int_equal(replay_stats(r).ids, 1);
+	assert_int_equal(replay_stats(r).shared_used, 0);
+	pthread_barrier_destroy(&go);
+	tpm_replay_sets_free(r);
+}
+
 static void pcp_blob_with_parts_beyond_its_end_is_refused(void **state)
 {
 	uint8_t b[44] = {0x50, 0x41, 0x44, 0x53, 2, 0, 0, 0, 28, 0, 0, 0, 4, 0, 0, 0,
@@ -1455,6 +1535,7 @@ int main(void)
 	    cmocka_unit_test(sets_are_bounded_and_idle_providers_cost_nothing),
 	    cmocka_unit_test(protocol_request_is_refused_only_at_the_provider_whose_set_is_full),
 	    cmocka_unit_test(four_threads_over_several_providers_accept_each_id_once),
+	    cmocka_unit_test(four_threads_while_sets_are_swept_and_made_again),
 	    cmocka_unit_test(full_seen_set_refuses_without_rebuilding),
 	    cmocka_unit_test(seen_set_accepts_each_id_once_across_threads),
 	    cmocka_unit_test(pcp_blob_with_parts_beyond_its_end_is_refused),
