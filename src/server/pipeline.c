@@ -65,6 +65,45 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 	return ATTEST_OK;
 }
 
+void pipeline_tpm_metrics(struct pipeline_ctx *ctx, struct buf *out)
+{
+	struct tpm_replay_sets_stats r;
+	struct tpm_context_keys_stats k = {0};
+	char text[2048];
+	int n;
+
+	tpm_replay_sets_stats(ctx->tpm_replay, &r);
+	if (ctx->tpm_key != NULL)
+		tpm_context_keys_stats(ctx->tpm_key, &k);
+	/* derived beyond rotations = opening misses: other nodes' epochs, or made-up ones (each one HKDF). */
+	n = snprintf(
+	    text, sizeof(text),
+	    "# HELP attestd_tpm_replay_providers Providers holding redeemed TPM context ids.\n"
+	    "# TYPE attestd_tpm_replay_providers gauge\nattestd_tpm_replay_providers %zu\n"
+	    "# HELP attestd_tpm_replay_ids TPM context ids held to refuse their replay, all providers.\n"
+	    "# TYPE attestd_tpm_replay_ids gauge\nattestd_tpm_replay_ids %zu\n"
+	    "# HELP attestd_tpm_replay_shared_ids Of them, ids beyond the providers' own share (the shared "
+	    "pool).\n"
+	    "# TYPE attestd_tpm_replay_shared_ids gauge\nattestd_tpm_replay_shared_ids %zu\n"
+	    "# HELP attestd_tpm_replay_shared_limit The shared pool's size; full, providers keep only their "
+	    "share.\n"
+	    "# TYPE attestd_tpm_replay_shared_limit gauge\nattestd_tpm_replay_shared_limit %zu\n"
+	    "# HELP attestd_tpm_context_epochs TPM context epoch keys this node keeps.\n"
+	    "# TYPE attestd_tpm_context_epochs gauge\nattestd_tpm_context_epochs %zu\n"
+	    "# HELP attestd_tpm_context_epochs_started_total Epochs this node started sealing under.\n"
+	    "# TYPE attestd_tpm_context_epochs_started_total counter\n"
+	    "attestd_tpm_context_epochs_started_total %llu\n"
+	    "# HELP attestd_tpm_context_epoch_keys_derived_total Epoch keys derived: started, or to open "
+	    "another "
+	    "epoch's context.\n"
+	    "# TYPE attestd_tpm_context_epoch_keys_derived_total counter\n"
+	    "attestd_tpm_context_epoch_keys_derived_total %llu\n",
+	    r.providers, r.ids, r.shared_used, PIPELINE_TPM_REPLAY.shared, k.epochs_kept,
+	    (unsigned long long)k.rotations, (unsigned long long)k.derived);
+	if (n > 0 && (size_t)n < sizeof(text))
+		(void)buf_append(out, text, (size_t)n);
+}
+
 void pipeline_ctx_free(struct pipeline_ctx *ctx)
 {
 	if (ctx == NULL)

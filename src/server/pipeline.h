@@ -93,6 +93,14 @@ void pipeline_ctx_free(struct pipeline_ctx *ctx);
 int pipeline_ctx_set_tpm_key(struct pipeline_ctx *ctx, const uint8_t key[32], struct attest_err *err);
 
 /*
+ * The TPM protocol's state as Prometheus text appended to out (GET
+ * /metrics): the replay sets (providers, ids, the shared pool and its
+ * limit) and the context keys (epochs kept, started, keys derived).
+ */
+struct buf;
+void pipeline_tpm_metrics(struct pipeline_ctx *ctx, struct buf *out);
+
+/*
  * Loads extra trust anchors from a PEM file, beside the built-in vendor
  * roots (never instead of them), and marks the context as development (every
  * token then carries PIPELINE_DEV_CLAIM). Sorted by what they anchor: a certificate whose subject names Intel

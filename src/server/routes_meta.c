@@ -122,6 +122,8 @@ static void get_metrics(struct http_request *req, struct http_response *resp, vo
 			   time_now() - req->srv->started);
 	if (pr != NULL && pr->ctx != NULL && pr->ctx->collateral != NULL)
 		cached_source_metrics(pr->ctx->collateral, &out); /* nothing unless it is the caching source */
+	if (pr != NULL && pr->ctx != NULL)
+		pipeline_tpm_metrics(pr->ctx, &out);
 	secure_heap_metrics(&out);
 	http_resp_bytes(resp, 200, "text/plain; version=0.0.4; charset=utf-8", out.p, out.len);
 	buf_free(&out);

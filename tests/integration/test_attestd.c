@@ -358,6 +358,11 @@ static void health_ready_and_metrics_answer(void **state)
 	assert_non_null(strstr(r.body, "\nattestd_secure_heap_bytes "));
 	assert_null(strstr(r.body, "\nattestd_secure_heap_bytes 0\n"));
 	assert_null(strstr(r.body, "\nattestd_secure_heap_used_bytes 0\n"));
+	/* the TPM protocol: its replay sets' pool, and the first epoch its context keys started with */
+	assert_non_null(strstr(r.body, "\nattestd_tpm_replay_ids "));
+	assert_non_null(strstr(r.body, "\nattestd_tpm_replay_shared_limit 262144\n"));
+	assert_non_null(strstr(r.body, "\nattestd_tpm_context_epochs_started_total 1\n"));
+	assert_non_null(strstr(r.body, "\nattestd_tpm_context_epoch_keys_derived_total 1\n"));
 	http_reply_free(&r);
 }
 

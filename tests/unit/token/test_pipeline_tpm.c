@@ -15,6 +15,7 @@
 #include "testutil.h"
 
 #include "attest/error.h"
+#include "base/buf.h"
 #include "base/codec.h"
 #include "crypto/jose.h"
 #include "devplat/tpm_ca.h"
@@ -263,6 +264,18 @@ static void two_legs_give_a_signed_tpm_token_in_the_request_form(void **state)
 	assert_string_equal(out.code, "InvalidParameter");
 	assert_true(strncmp(out.err.name, "tpm.", 4) == 0);
 	pipeline_outcome_clear(&out);
+	/* /metrics: the one redeemed id, in its provider's set, under the node's first epoch */
+	{
+		struct buf m;
+
+		buf_init(&m, 1 << 16);
+		pipeline_tpm_metrics(f->ctx, &m);
+		assert_int_equal(buf_append(&m, "", 1), 0);
+		assert_non_null(strstr((const char *)m.p, "\nattestd_tpm_replay_ids 1\n"));
+		assert_non_null(strstr((const char *)m.p, "\nattestd_tpm_replay_providers 1\n"));
+		assert_non_null(strstr((const char *)m.p, "\nattestd_tpm_context_epochs_started_total 1\n"));
+		buf_free(&m);
+	}
 	free(body);
 	free(challenge);
 	free(context);
