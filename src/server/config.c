@@ -442,7 +442,9 @@ void srv_config_finish(struct srv_config *cfg, int bound_port)
 		snprintf(cfg->kek_file, sizeof(cfg->kek_file), "%.1000s/kek.bin", cfg->data_dir);
 	if (cfg->public_url[0] == '\0' && bound_port > 0) {
 		const char *host = strcmp(cfg->listen, "0.0.0.0") == 0 || cfg->listen[0] == '\0' ? "127.0.0.1" : cfg->listen;
-		snprintf(cfg->public_url, sizeof(cfg->public_url), "https://%.64s:%d", host, bound_port);
+		/* An IPv6 literal is bracketed in a URL (RFC 3986 3.2.2). */
+		snprintf(cfg->public_url, sizeof(cfg->public_url),
+			 strchr(host, ':') ? "https://[%.64s]:%d" : "https://%.64s:%d", host, bound_port);
 	}
 	/* The issuer is a base URL: no trailing slash (clients append "/certs"). */
 	size_t n = strlen(cfg->public_url);

@@ -23,6 +23,7 @@
 #include "store/store.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -745,13 +746,40 @@ static int bind_addr(const char *listen, int port, struct sockaddr_storage *ss, 
 	return attest_err_set(err, ATTEST_E_INVALID, "httpd.start", "listen address \"%s\" is not an IP address", listen);
 }
 
-int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, struct httpd **out, int *bound_port,
+int httpd_listen(const struct srv_config *cfg, int *fd, int *bound_port, struct attest_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, s = -1, e;
+	int rc = bind_addr(cfg->listen, cfg->port, &ss, err);
+
+	if (rc != ATTEST_OK)
+		return rc;
+	sl = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	/* As libmicrohttpd binds with MHD_OPTION_LISTENING_ADDRESS_REUSE 1 and without dual stack. */
+	if ((s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    (ss.ss_family == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    bind(s, (struct sockaddr *)&ss, sl) != 0 || listen(s, SOMAXCONN) != 0 ||
+	    getsockname(s, (struct sockaddr *)&ss, &sl) != 0) {
+		e = errno;
+		if (s >= 0)
+			close(s);
+		return attest_err_set(err, ATTEST_E_IO, "httpd.start", "cannot listen on %s port %d: %s",
+				      cfg->listen, cfg->port, strerror(e));
+	}
+	*bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						     : ((struct sockaddr_in *)&ss)->sin_port);
+	*fd = s;
+	return ATTEST_OK;
+}
+
+int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, int listen_fd, struct httpd **out,
 		struct attest_err *err)
 {
 	const struct srv_config *cfg = srv->cfg;
-	struct sockaddr_storage ss;
 	struct httpd *h;
-	const union MHD_DaemonInfo *info;
 	/*
 	 * poll, not epoll: libmicrohttpd 0.9.75's epoll thread pool can abort in
 	 * MHD_quiesce_daemon ("Failed to remove listen FD from epoll set"), seen
@@ -760,11 +788,8 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
 	unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	long workers = cfg->workers > 0 ? cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
 	size_t pool = cfg->max_header * 2 < 32768 ? 32768 : cfg->max_header * 2;
-	int rc = bind_addr(cfg->listen, cfg->port, &ss, err);
 
-	if (rc != ATTEST_OK)
-		return rc;
-	if (ss.ss_family == AF_INET6)
+	if (strchr(cfg->listen, ':') != NULL)
 		flags |= MHD_USE_IPv6;
 	if (workers < 1)
 		workers = 1;
@@ -775,29 +800,29 @@ int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, stru
 	atomic_init(&h->inflight, 0);
 	pthread_mutex_init(&h->cache_mu, NULL);
 	h->jwks_cache = auth_jwks_cache_new();
+	/* Published before the workers start (their creation orders it before their reads of srv->httpd). */
+	*out = h;
 	/*
 	 * MHD_OPTION_CONNECTION_MEMORY_LIMIT bounds the request head: a head
 	 * that does not fit is refused by libmicrohttpd itself (431/414).
 	 */
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-				MHD_OPTION_HTTPS_PRIORITIES, HTTPD_TLS_PRIORITIES,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)workers, MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
+				(MHD_socket)listen_fd, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+				MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_PRIORITIES,
+				HTTPD_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)workers,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_COMPLETED,
+				on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
 	if (h->d == NULL) {
+		*out = NULL;
 		pthread_mutex_destroy(&h->cache_mu);
 		auth_jwks_cache_free(h->jwks_cache);
 		free(h);
 		return attest_err_set(err, ATTEST_E_IO, "httpd.start",
-				      "cannot listen on %s port %d (in use, or the TLS key/certificate is invalid)",
+				      "cannot serve on %s port %d (the TLS key or certificate is invalid)",
 				      cfg->listen, cfg->port);
 	}
-	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	*bound_port = info ? (int)info->port : cfg->port;
-	*out = h;
 	return ATTEST_OK;
 }
 

@@ -15,11 +15,20 @@
 struct httpd;
 
 /*
- * Starts listening (cfg->listen:cfg->port; port 0 = any) with the PEM
- * certificate chain and key given. *bound_port receives the port.
- * Errors: httpd.start.
+ * Binds and listens on cfg->listen:cfg->port (port 0 = any): *fd is the
+ * socket, *bound_port its port. Apart from httpd_start so that the
+ * configuration that depends on the port (the public URL, srv_config_finish)
+ * is complete before any worker serves a request. Errors: httpd.start.
  */
-int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, struct httpd **out, int *bound_port,
+struct srv_config;
+int httpd_listen(const struct srv_config *cfg, int *fd, int *bound_port, struct attest_err *err);
+
+/*
+ * Serves on listen_fd (httpd_listen's, then owned by the server: closed by
+ * httpd_stop) with the PEM certificate chain and key given. *out is set
+ * before the first worker starts. Errors: httpd.start.
+ */
+int httpd_start(struct srv *srv, const char *cert_pem, const char *key_pem, int listen_fd, struct httpd **out,
 		struct attest_err *err);
 
 /*

@@ -201,7 +201,7 @@ static int run(struct srv *srv, struct srv_config *cfg, sigset_t *sigs)
 {
 	struct attest_err err = {0};
 	char *cert = NULL, *key = NULL;
-	int port = 0, sig = 0, rc;
+	int port = 0, sig = 0, lsock = -1, rc;
 
 	rc = store_make_private_dir(cfg->data_dir, &err);
 	if (rc == ATTEST_OK)
@@ -217,7 +217,13 @@ static int run(struct srv *srv, struct srv_config *cfg, sigset_t *sigs)
 	if (rc == ATTEST_OK)
 		rc = register_routes(srv, &err);
 	if (rc == ATTEST_OK)
-		rc = httpd_start(srv, cert, key, &srv->httpd, &port, &err);
+		rc = httpd_listen(cfg, &lsock, &port, &err);
+	/* What depends on the port (the public URL) is set before any worker reads it. */
+	if (rc == ATTEST_OK)
+		srv_config_finish(cfg, port);
+	/* On failure the socket is left to the exit below: libmicrohttpd may have closed it already. */
+	if (rc == ATTEST_OK)
+		rc = httpd_start(srv, cert, key, lsock, &srv->httpd, &err);
 	if (key != NULL)
 		mem_free_secret(key, strlen(key));
 	free(cert);
@@ -226,7 +232,6 @@ static int run(struct srv *srv, struct srv_config *cfg, sigset_t *sigs)
 			err.where);
 		return 1;
 	}
-	srv_config_finish(cfg, port);
 	struct srv_changes *changes = NULL;
 	if (srv_changes_start(srv, &changes, &err) != ATTEST_OK)
 		srv_log(&srv->log, SRV_LOG_WARN, "%s: caches rely on their 1 s lifetime", err.msg);

@@ -234,6 +234,11 @@ static void config_defaults_match_the_readme(void **state)
 	assert_string_equal(cfg.public_url, "https://127.0.0.1:8443");
 	assert_string_equal(cfg.store_uri, "sqlite:./data/attestd.db");
 	assert_string_equal(cfg.kek_file, "./data/kek.bin");
+	/* an IPv6 listen address is bracketed in the public URL (the token issuer) */
+	srv_config_defaults(&cfg);
+	snprintf(cfg.listen, sizeof(cfg.listen), "::1");
+	srv_config_finish(&cfg, 8443);
+	assert_string_equal(cfg.public_url, "https://[::1]:8443");
 }
 
 static void config_flags_take_both_forms_and_check_values(void **state)
