@@ -65,43 +65,42 @@ int pipeline_ctx_new(size_t max_plans, struct pipeline_ctx **out, struct attest_
 	return ATTEST_OK;
 }
 
+/* One Prometheus series without labels (HELP, TYPE, value) appended to out. */
+static void metric_line(struct buf *out, const char *name, const char *type, const char *help,
+			unsigned long long value)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
+			 name, value);
+
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)buf_append(out, line, (size_t)n);
+}
+
 void pipeline_tpm_metrics(struct pipeline_ctx *ctx, struct buf *out)
 {
 	struct tpm_replay_sets_stats r;
 	struct tpm_context_keys_stats k = {0};
-	char text[2048];
-	int n;
 
 	tpm_replay_sets_stats(ctx->tpm_replay, &r);
 	if (ctx->tpm_key != NULL)
 		tpm_context_keys_stats(ctx->tpm_key, &k);
-	/* derived beyond rotations = opening misses: other nodes' epochs, or made-up ones (each one HKDF). */
-	n = snprintf(
-	    text, sizeof(text),
-	    "# HELP attestd_tpm_replay_providers Providers holding redeemed TPM context ids.\n"
-	    "# TYPE attestd_tpm_replay_providers gauge\nattestd_tpm_replay_providers %zu\n"
-	    "# HELP attestd_tpm_replay_ids TPM context ids held to refuse their replay, all providers.\n"
-	    "# TYPE attestd_tpm_replay_ids gauge\nattestd_tpm_replay_ids %zu\n"
-	    "# HELP attestd_tpm_replay_shared_ids Of them, ids beyond the providers' own share (the shared "
-	    "pool).\n"
-	    "# TYPE attestd_tpm_replay_shared_ids gauge\nattestd_tpm_replay_shared_ids %zu\n"
-	    "# HELP attestd_tpm_replay_shared_limit The shared pool's size; full, providers keep only their "
-	    "share.\n"
-	    "# TYPE attestd_tpm_replay_shared_limit gauge\nattestd_tpm_replay_shared_limit %zu\n"
-	    "# HELP attestd_tpm_context_epochs TPM context epoch keys this node keeps.\n"
-	    "# TYPE attestd_tpm_context_epochs gauge\nattestd_tpm_context_epochs %zu\n"
-	    "# HELP attestd_tpm_context_epochs_started_total Epochs this node started sealing under.\n"
-	    "# TYPE attestd_tpm_context_epochs_started_total counter\n"
-	    "attestd_tpm_context_epochs_started_total %llu\n"
-	    "# HELP attestd_tpm_context_epoch_keys_derived_total Epoch keys derived: started, or to open "
-	    "another "
-	    "epoch's context.\n"
-	    "# TYPE attestd_tpm_context_epoch_keys_derived_total counter\n"
-	    "attestd_tpm_context_epoch_keys_derived_total %llu\n",
-	    r.providers, r.ids, r.shared_used, PIPELINE_TPM_REPLAY.shared, k.epochs_kept,
-	    (unsigned long long)k.rotations, (unsigned long long)k.derived);
-	if (n > 0 && (size_t)n < sizeof(text))
-		(void)buf_append(out, text, (size_t)n);
+	metric_line(out, "attestd_tpm_replay_providers", "gauge",
+		    "Providers holding redeemed TPM context ids.", r.providers);
+	metric_line(out, "attestd_tpm_replay_ids", "gauge",
+		    "TPM context ids held against replay, all providers.", r.ids);
+	metric_line(out, "attestd_tpm_replay_shared_ids", "gauge",
+		    "Of them, ids beyond the providers' own share (the shared pool).", r.shared_used);
+	metric_line(out, "attestd_tpm_replay_shared_limit", "gauge",
+		    "The shared pool's size (full: each provider keeps only its own share).",
+		    PIPELINE_TPM_REPLAY.shared);
+	metric_line(out, "attestd_tpm_context_epochs", "gauge", "TPM context epoch keys this node keeps.",
+		    k.epochs_kept);
+	metric_line(out, "attestd_tpm_context_epochs_started_total", "counter",
+		    "Epochs this node started sealing TPM contexts under.", k.rotations);
+	/* Derived beyond those started: opening misses (other nodes' or made-up epochs; one HKDF each). */
+	metric_line(out, "attestd_tpm_context_epoch_keys_derived_total", "counter",
+		    "Epoch keys derived: started, or to open another epoch's context.", k.derived);
 }
 
 void pipeline_ctx_free(struct pipeline_ctx *ctx)
