@@ -699,6 +699,42 @@ static int verify_registered(struct vm *v, const uint8_t (*keys)[32], size_t n, 
 	return azure_guest_verify_with(&v->ctx, &o, &in, cs, err);
 }
 
+/*
+ * AikCert is decoded only where it speaks (an AIK neither bound nor
+ * registered): a SEQUENCE that is no certificate passes beside a bound or
+ * registered AIK and is refused where the certificate is needed; what is
+ * not one DER SEQUENCE is refused always.
+ */
+static void aik_certificate_is_read_only_where_it_speaks(void **state)
+{
+	static const uint8_t not_a_cert[] = {0x30, 0x03, 0x02, 0x01, 0x00}, not_der[] = {0x04, 0x01, 0x00};
+	struct vm *v = *state;
+	uint8_t reg[1][32];
+	struct claim_set *cs = claim_set_new();
+	struct attest_err err;
+
+	assert_int_equal(tpm_pkey_spki_sha256(v->ak, reg[0]), 0);
+	/* A CVM: the isolation evidence binds the AIK. */
+	v->rq.aik_cert.p = not_a_cert, v->rq.aik_cert.n = sizeof(not_a_cert);
+	vm_request(v);
+	assert_int_equal(verify(v, cs, &err), ATTEST_OK);
+	v->rq.aik_cert.p = not_der, v->rq.aik_cert.n = sizeof(not_der);
+	vm_request(v);
+	refused(v, "azureguest.aik.cert");
+	/* Trusted Launch: registered, the certificate is not read; unregistered, it must be one. */
+	v->rq.isolation_type = NULL;
+	v->rq.aik_cert.p = not_a_cert, v->rq.aik_cert.n = sizeof(not_a_cert);
+	vm_request(v);
+	claim_set_free(cs);
+	cs = claim_set_new();
+	assert_int_equal(verify_registered(v, (const uint8_t(*)[32])reg, 1, cs, &err), ATTEST_OK);
+	refused(v, "azureguest.aik.cert");
+	v->rq.aik_cert.p = NULL;
+	v->rq.isolation_type = "SevSnp";
+	vm_request(v);
+	claim_set_free(cs);
+}
+
 static void trusted_launch_with_a_registered_aik_needs_no_certificate(void **state)
 {
 	struct vm *v = *state;
@@ -1389,6 +1425,7 @@ int main(void)
 	    cmocka_unit_test(aik_not_bound_in_the_snp_report_is_refused),
 	    cmocka_unit_test(trusted_launch_claiming_isolation_is_refused),
 	    cmocka_unit_test(trusted_launch_needs_an_aik_certificate_to_a_tpm_root),
+	    cmocka_unit_test(aik_certificate_is_read_only_where_it_speaks),
 	    cmocka_unit_test(trusted_launch_with_a_registered_aik_needs_no_certificate),
 	    cmocka_unit_test(windows_boot_claims_are_read_from_verified_sipa_events),
 	    cmocka_unit_test(secure_boot_variables_can_only_rule_validation_out),
