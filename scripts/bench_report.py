@@ -567,7 +567,8 @@ def parse_policy_views(o):
 
 
 def parse_tcb_early(o):
-    """bench_tcb_early: warm SGX verification with early TCB sets and baselines; the floor is printed last."""
+    """bench_tcb_early: warm SGX verification with early TCB sets and baselines, each beside the floor
+    timed call by call with it and printed on the line before it."""
     figs, fl = [], None
     for _ in o:
         if o.skip(r"bench_tcb_early \("):
@@ -575,13 +576,14 @@ def parse_tcb_early(o):
         m = o.match(r"(warm, no early set|warm, early set demoting|warm, early \+ baseline \d+ by number)\s+" + NUM +
                     r" us\s+\(" + NUM + r"x floor, (\d+) claims\)\s*$")
         if m:
-            figs.append((m.group(1)[len("warm, "):], float(m.group(2)), int(m.group(4))))
+            figs.append((m.group(1)[len("warm, "):], float(m.group(2)), int(m.group(4)), fl))
+            fl = None
             continue
         m = o.match(r"floor \(2 ECDSA P-256 verify\)\s+" + SNUM + r" us\s*$")
         if m:
             fl = floor_value(m.group(1))
     return [row("SgxEnclave, early TCB and baselines (synthetic platform)", "verify warm (%s)" % what, val, "us CPU",
-                floor=fl, note="%d claims" % claims, source="bench_tcb_early") for what, val, claims in figs]
+                floor=floor, note="%d claims" % claims, source="bench_tcb_early") for what, val, claims, floor in figs]
 
 
 def parse_tcg_text(o):

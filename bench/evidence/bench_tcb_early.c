@@ -63,14 +63,57 @@ static void bench_down(struct bench *b)
 	free(b->quote);
 }
 
-/* Median warm verification (after one cold call); -1 when it fails. */
-static double warm_us(struct bench *b, int iters, size_t *claims)
+/* The floor's keys: the ISV signature's attestation key and the QE report's PCK key, loaded once. */
+struct floor_keys {
+	struct quote q;
+	EVP_PKEY *att, *pck;
+};
+
+static int floor_keys_load(const struct bench *b, struct floor_keys *k)
+{
+	char *pem = NULL;
+	size_t pem_len = 0;
+	STACK_OF(X509) *chain = NULL;
+	int ok;
+
+	memset(k, 0, sizeof(*k));
+	ok = quote_parse(b->quote, b->len, QUOTE_TEE_SGX, &k->q, "b", NULL) == ATTEST_OK &&
+	     quote_attestation_key(&k->q, &k->att, "b", NULL) == ATTEST_OK &&
+	     intel_devplat_pck_chain_pem(b->f.p, &pem, &pem_len) == ATTEST_OK &&
+	     x509_stack_from_pem((const uint8_t *)pem, pem_len, &chain, "b", NULL) == ATTEST_OK &&
+	     (k->pck = X509_get_pubkey(sk_X509_value(chain, 0))) != NULL;
+	sk_X509_pop_free(chain, X509_free);
+	free(pem);
+	return ok ? 0 : -1;
+}
+
+/* One floor: the ISV signature and the QE report signature; its CPU time in ns. */
+static uint64_t floor_once(const struct floor_keys *k)
+{
+	uint64_t t0 = bench_cpu_ns();
+
+	if (ecdsa_verify_rs_be(k->att, HASH_SHA256, k->q.signed_data, k->q.signed_len, k->q.isv_sig, 64, "b",
+			       NULL) != ATTEST_OK ||
+	    ecdsa_verify_rs_be(k->pck, HASH_SHA256, k->q.qe_report, 384, k->q.qe_report_sig, 64, "b", NULL) !=
+		ATTEST_OK)
+		fprintf(stderr, "floor: a signature did not verify\n");
+	return bench_cpu_ns() - t0;
+}
+
+/*
+ * Median warm verification (after one cold call) and, timed call by call
+ * beside it, the median floor (*floor_us): the host's speed drifts, so a
+ * floor measured once before all the figures would flatter or wrong them.
+ * -1 when it fails.
+ */
+static double warm_us(struct bench *b, const struct floor_keys *k, int iters, size_t *claims,
+		      double *floor_us)
 {
 	struct evidence_input in = {.evidence = b->quote, .evidence_len = b->len};
-	uint64_t *ns = calloc((size_t)iters, sizeof(*ns));
-	double m;
+	uint64_t *ns = calloc((size_t)iters, sizeof(*ns)), *fl = calloc((size_t)iters, sizeof(*fl));
+	double m = -1;
 
-	for (int i = -1; ns != NULL && i < iters; i++) {
+	for (int i = -1; ns != NULL && fl != NULL && i < iters; i++) {
 		struct claim_set *cs = claim_set_new();
 		struct attest_err err;
 		uint64_t t0;
@@ -80,54 +123,30 @@ static double warm_us(struct bench *b, int iters, size_t *claims)
 		if (sgx_verify(&b->f.ctx, &in, cs, &err) != ATTEST_OK) {
 			fprintf(stderr, "verify: %s: %s\n", err.name, err.msg);
 			claim_set_free(cs);
-			free(ns);
-			return -1;
+			goto out;
 		}
-		if (i >= 0)
+		if (i >= 0) {
 			ns[i] = bench_cpu_ns() - t0;
+			fl[i] = floor_once(k);
+		}
 		*claims = claim_set_count(cs);
 		claim_set_free(cs);
 	}
-	m = ns ? bench_median_us(ns, iters) : -1;
+	if (ns != NULL && fl != NULL) {
+		m = bench_median_us(ns, iters);
+		*floor_us = bench_median_us(fl, iters);
+	}
+out:
 	free(ns);
+	free(fl);
 	return m;
 }
 
-/* The floor: ISV signature and QE report signature, keys loaded once. */
-static double floor_us(const struct bench *b, int iters)
+/* One figure and the floor timed beside it (the floor line first: bench_report.py reads the last one). */
+static void report(const char *what, double us, double floor_us, size_t claims)
 {
-	struct quote q;
-	EVP_PKEY *att = NULL, *pck = NULL;
-	uint64_t *ns = calloc((size_t)iters, sizeof(*ns));
-	char *pem = NULL;
-	size_t pem_len = 0;
-	STACK_OF(X509) *chain = NULL;
-	double m = -1;
-
-	if (ns == NULL || quote_parse(b->quote, b->len, QUOTE_TEE_SGX, &q, "b", NULL) != ATTEST_OK ||
-	    quote_attestation_key(&q, &att, "b", NULL) != ATTEST_OK ||
-	    intel_devplat_pck_chain_pem(b->f.p, &pem, &pem_len) != ATTEST_OK ||
-	    x509_stack_from_pem((const uint8_t *)pem, pem_len, &chain, "b", NULL) != ATTEST_OK ||
-	    (pck = X509_get_pubkey(sk_X509_value(chain, 0))) == NULL)
-		goto out;
-	for (int i = 0; i < iters; i++) {
-		uint64_t t0 = bench_cpu_ns();
-
-		if (ecdsa_verify_rs_be(att, HASH_SHA256, q.signed_data, q.signed_len, q.isv_sig, 64, "b",
-				       NULL) != ATTEST_OK ||
-		    ecdsa_verify_rs_be(pck, HASH_SHA256, q.qe_report, 384, q.qe_report_sig, 64, "b", NULL) !=
-			ATTEST_OK)
-			fprintf(stderr, "floor: a signature did not verify\n");
-		ns[i] = bench_cpu_ns() - t0;
-	}
-	m = bench_median_us(ns, iters);
-out:
-	EVP_PKEY_free(att);
-	EVP_PKEY_free(pck);
-	sk_X509_pop_free(chain, X509_free);
-	free(pem);
-	free(ns);
-	return m;
+	printf("%-34s %9.1f us\n", "floor (2 ECDSA P-256 verify)", floor_us);
+	printf("%-34s %9.1f us  (%.2fx floor, %zu claims)\n", what, us, us / floor_us, claims);
 }
 
 int main(int argc, char **argv)
@@ -136,7 +155,8 @@ int main(int argc, char **argv)
 	struct collateral_select early = {COLLATERAL_UPDATE_EARLY, 0}, n15 = {COLLATERAL_UPDATE_STANDARD, 15};
 	struct bench b;
 	size_t claims = 0, len = 0;
-	double fl, none, demote, base;
+	struct floor_keys k;
+	double fl = 0, none, demote, base;
 	char *body = NULL;
 
 	if (iters < 10)
@@ -146,21 +166,22 @@ int main(int argc, char **argv)
 		bench_down(&b);
 		return 1;
 	}
-	fl = floor_us(&b, iters);
+	if (floor_keys_load(&b, &k) != 0) {
+		fprintf(stderr, "bench_tcb_early: the floor's keys could not be loaded\n");
+		bench_down(&b);
+		return 1;
+	}
 	printf(
 	    "bench_tcb_early (synthetic SGX platform, collateral folder, caches hot; median CPU time of %d "
-	    "verifications per figure)\n",
+	    "verifications per figure, each call beside a floor call)\n",
 	    iters);
-	printf("%-34s %9.1f us\n", "floor (2 ECDSA P-256 verify)", fl);
-	none = warm_us(&b, iters, &claims);
-	printf("%-34s %9.1f us  (%.2fx floor, %zu claims)\n", "warm, no early set", none, none / fl, claims);
+	if ((none = warm_us(&b, &k, iters, &claims, &fl)) > 0)
+		report("warm, no early set", none, fl, claims);
 	if (intel_devplat_tcb_info_demoting(b.f.p, &b.ti, 2, 0, &body, &len, NULL) == ATTEST_OK &&
 	    intel_devplat_write_selected(b.f.dir, true, &early, body, len, NULL) == ATTEST_OK &&
-	    devplat_fixture_reopen(&b.f, 64) == ATTEST_OK) {
-		demote = warm_us(&b, iters, &claims);
-		printf("%-34s %9.1f us  (%.2fx floor, %zu claims)\n", "warm, early set demoting", demote,
-		       demote / fl, claims);
-	}
+	    devplat_fixture_reopen(&b.f, 64) == ATTEST_OK &&
+	    (demote = warm_us(&b, &k, iters, &claims, &fl)) > 0)
+		report("warm, early set demoting", demote, fl, claims);
 	free(body);
 	body = NULL;
 	b.ti.eval_num = 15;
@@ -168,10 +189,11 @@ int main(int argc, char **argv)
 	    intel_devplat_write_selected(b.f.dir, true, &n15, body, len, NULL) == ATTEST_OK &&
 	    devplat_fixture_reopen(&b.f, 64) == ATTEST_OK) {
 		b.f.ctx.sgx_tcb_baseline = 15;
-		base = warm_us(&b, iters, &claims);
-		printf("%-34s %9.1f us  (%.2fx floor, %zu claims)\n", "warm, early + baseline 15 by number",
-		       base, base / fl, claims);
+		if ((base = warm_us(&b, &k, iters, &claims, &fl)) > 0)
+			report("warm, early + baseline 15 by number", base, fl, claims);
 	}
+	EVP_PKEY_free(k.att);
+	EVP_PKEY_free(k.pck);
 	free(body);
 	bench_down(&b);
 	return 0;

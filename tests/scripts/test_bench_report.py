@@ -137,17 +137,20 @@ class NewParsers(unittest.TestCase):
         rows, _, _ = parse("bench_tcb_early")
         sec = "SgxEnclave, early TCB and baselines (synthetic platform)"
         self.assertEqual(table(rows), [
-            (sec, "verify warm (no early set)", 228.5, "us CPU", 205.8),
-            (sec, "verify warm (early set demoting)", 230.4, "us CPU", 205.8),
-            (sec, "verify warm (early + baseline 15 by number)", 227.0, "us CPU", 205.8),
+            (sec, "verify warm (no early set)", 189.3, "us CPU", 170.4),
+            (sec, "verify warm (early set demoting)", 190.8, "us CPU", 170.7),
+            (sec, "verify warm (early + baseline 15 by number)", 190.8, "us CPU", 169.8),
         ])
         self.assertEqual([r["note"] for r in rows], ["16 claims", "20 claims", "20 claims"])
-        goals = br.issue_goals(rows)  # judged as warm verifications
+        goals = br.issue_goals(rows)  # judged as warm verifications, each against the floor timed beside it
         self.assertEqual([(g["goal"], g["value"]) for g in goals],
-                         [("warm verification <= 1.3 x floor", round(v / 205.8, 3)) for v in (228.5, 230.4, 227.0)])
-        # printed last, as it was before the header line came, the floor is read the same
+                         [("warm verification <= 1.3 x floor", round(v / f, 3))
+                          for v, f in ((189.3, 170.4), (190.8, 170.7), (190.8, 169.8))])
+        # a figure whose floor line is missing gets no floor (not another figure's)
         lines = fixture("bench_tcb_early").splitlines(True)
-        self.assertEqual(table(parse("bench_tcb_early", "".join(lines[2:] + lines[1:2]))[0]), table(rows))
+        cut = table(parse("bench_tcb_early", "".join(lines[:3] + lines[4:]))[0])
+        self.assertEqual(cut[1][4], None)
+        self.assertEqual(cut[2][4], 169.8)
 
     def test_tcg_text(self):
         rows, _, _ = parse("bench_tcg_text")
