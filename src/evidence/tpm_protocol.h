@@ -85,7 +85,7 @@ size_t tpm_seen_set_slots(struct tpm_seen_set *s);
  * requests only. Sets are made on a provider's first record and dropped
  * once their ids all expired. Bounds, whatever tenants do:
  *   per_provider  ids one provider's set holds at most (its requests are
- *                 refused beyond: at TTL 300 s, 65,536 ids = 218 verified
+ *                 refused beyond: at TTL 300 s and the grace, 65,536 ids = 182 verified
  *                 requests a second);
  *   floor         ids each set holds without drawing on `shared`;
  *   shared        ids held beyond their sets' floors, all sets together;
@@ -102,6 +102,12 @@ struct tpm_replay_limits {
 };
 /* Expired ids and empty sets are swept this often (seconds of the callers' clock). */
 #define TPM_REPLAY_SWEEP_EVERY 60
+/*
+ * An id is kept this long past its context's expiry (tpm_replay.c,
+ * kept_until): requests check against the clock they started with, and
+ * two that began before the expiry must still meet in the set.
+ */
+#define TPM_REPLAY_GRACE 60
 
 struct tpm_replay_sets;
 /* NULL when the limits are out of range or out of memory. */

@@ -194,6 +194,21 @@ static bool seen_charge(struct tpm_seen_set *s, int64_t now)
 }
 
 /*
+ * An id is kept TPM_REPLAY_GRACE seconds past its context's expiry. Each
+ * request checks against the clock it started with (tpm_proto_cfg.now):
+ * two requests that began in the context's last second with one context
+ * must still meet in the set when the second records, even if a request
+ * with a later clock swept the set in between (review6's finding 10). The
+ * grace outlasts a request (the connection timeout, 30 s by default);
+ * a context is refused as expired on its own, so keeping its id longer
+ * costs only memory (ids live 360 s instead of 300).
+ */
+static int64_t kept_until(int64_t expiry)
+{
+	return expiry > INT64_MAX - TPM_REPLAY_GRACE ? INT64_MAX : expiry + TPM_REPLAY_GRACE;
+}
+
+/*
  * Records id: 0 new, 1 seen, -1 refused (full of live ids, the pool
  * empty: *pool_empty, or out of memory). Under no lock; takes s->lock.
  */
@@ -223,7 +238,7 @@ static int seen_record(struct tpm_seen_set *s, const uint8_t id[TPM_PROTO_ID_LEN
 		rc = -1;
 		goto out;
 	}
-	slot_insert(s, id, expiry);
+	slot_insert(s, id, kept_until(expiry));
 out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;

@@ -26,9 +26,10 @@
 #define PIPELINE_DEFAULT_PLANS	 256
 #define PIPELINE_MAX_ANCHOR_FILE (1u * 1024 * 1024)
 /*
- * TPM service contexts remembered against replay (each lives 5 minutes),
+ * TPM service contexts remembered against replay (each lives 5 minutes, its
+ * id 60 s more: TPM_REPLAY_GRACE),
  * in one set per provider (tpm_protocol.h, tpm_replay_limits): a provider
- * holds at most 65,536 (218 verified requests a second over a TTL, what
+ * holds at most 65,536 (182 verified requests a second over an id's 360 s, what
  * the whole node held before), 256 of them whatever the others do; the
  * ids beyond the providers' 256 share a pool of 262,144; 4,096 providers
  * at once. So a node holds at most 4096 * 256 + 262,144 = 1.31 M ids

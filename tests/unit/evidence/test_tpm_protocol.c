@@ -1064,8 +1064,8 @@ static void full_seen_set_refuses_without_rebuilding(void **state)
 	if (spent > 100) /* about 0.1 ms under ASan; a rebuild per check was 760 ms in Debug */
 		fail_msg("%d checks of a full set took %.1f ms of CPU", CHECKS, spent);
 	/* the flood expired: new ids are taken, replays of kept ones still refused */
-	assert_int_equal(tpm_seen_set_check(s, id, T_NOW + 600, T_NOW + 300), 0);
-	assert_int_equal(tpm_seen_set_check(s, id, T_NOW + 600, T_NOW + 301), 1);
+	assert_int_equal(tpm_seen_set_check(s, id, T_NOW + 600, T_NOW + 300 + TPM_REPLAY_GRACE), 0);
+	assert_int_equal(tpm_seen_set_check(s, id, T_NOW + 600, T_NOW + 301 + TPM_REPLAY_GRACE), 1);
 	tpm_seen_set_free(s);
 }
 
@@ -1195,13 +1195,41 @@ static void one_providers_full_set_does_not_refuse_another(void **state)
 	assert_int_equal(replay_stats(r).ids, 17);
 	/* a's ids expired: it records again */
 	spread_id(8, 'A', id);
-	assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 600, T_NOW + 300), 0);
+	assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 600, T_NOW + 300 + TPM_REPLAY_GRACE), 0);
 	/* a name longer than a provider's is refused */
 	assert_int_equal(
 	    tpm_replay_sets_check(r, "0123456789012345678901234567890123456789012345678901234567890123", id,
 				  T_NOW + 600, T_NOW + 300),
 	    -1);
 	tpm_replay_sets_free(r);
+}
+
+/*
+ * An id outlives its context's expiry by TPM_REPLAY_GRACE (review6's
+ * finding 10): a request that started before the expiry and records after
+ * a request with a later clock swept the set still finds the id another
+ * request recorded (each request checks with the clock it started with).
+ */
+static void an_id_outlives_its_expiry_by_the_grace(void **state)
+{
+	struct tpm_seen_set *s = tpm_seen_set_new(2);
+	uint8_t id[TPM_PROTO_ID_LEN], other[TPM_PROTO_ID_LEN];
+	const int64_t expiry = T_NOW + 300;
+
+	(void)state;
+	assert_non_null(s);
+	memset(id, 0x51, sizeof(id));
+	memset(other, 0x52, sizeof(other));
+	assert_int_equal(tpm_seen_set_check(s, id, expiry, expiry - 1), 0);    /* the first request */
+	assert_int_equal(tpm_seen_set_check(s, other, expiry, expiry - 1), 0); /* the set is full */
+	/* a request with a later clock: the two ids are past their expiry but within the grace, kept */
+	memset(other, 0x53, sizeof(other));
+	assert_int_equal(tpm_seen_set_check(s, other, expiry + 100, expiry + 1), -1);
+	/* the second request with the first's context, started before the expiry: still a replay */
+	assert_int_equal(tpm_seen_set_check(s, id, expiry, expiry - 1), 1);
+	/* past the grace the ids go */
+	assert_int_equal(tpm_seen_set_check(s, other, expiry + 100, expiry + TPM_REPLAY_GRACE), 0);
+	tpm_seen_set_free(s);
 }
 
 /*
@@ -1232,7 +1260,7 @@ static void shared_pool_bounds_the_total_and_each_floor_stays(void **state)
 	spread_id(2, 'B', id);
 	assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 400, T_NOW + 1), -1);
 	/* a's ids expire: a forced sweep returns their units, b goes beyond its floor */
-	assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 400, T_NOW + 300), 0);
+	assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 400, T_NOW + 300 + TPM_REPLAY_GRACE), 0);
 	assert_int_equal(replay_stats(r).providers, 1); /* a's set, empty, was dropped */
 	assert_int_equal(replay_stats(r).ids, 3);
 	assert_int_equal(replay_stats(r).shared_used, 1);
@@ -1244,7 +1272,7 @@ static void shared_pool_bounds_the_total_and_each_floor_stays(void **state)
 	}
 	assert_int_equal(replay_stats(r).shared_used, 1 + 6);
 	spread_id(8, 'C', id); /* the 9th of a 16-slot table: it grows, dropping the eight */
-	assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 400, T_NOW + 320), 0);
+	assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 400, T_NOW + 320 + TPM_REPLAY_GRACE), 0);
 	assert_int_equal(replay_stats(r).shared_used, 1);
 	assert_int_equal(replay_stats(r).ids, 3 + 1);
 	/* invalid limits */
@@ -1275,7 +1303,8 @@ static void sets_are_bounded_and_idle_providers_cost_nothing(void **state)
 	assert_int_equal(tpm_replay_sets_check(r, "a", id, T_NOW + 300, T_NOW), 0);
 	assert_int_equal(tpm_replay_sets_check(r, "b", id, T_NOW + 100, T_NOW), 0);
 	assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 300, T_NOW + 1), -1);
-	assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 300, T_NOW + 100), 0); /* b's set went */
+	assert_int_equal(tpm_replay_sets_check(r, "c", id, T_NOW + 300, T_NOW + 100 + TPM_REPLAY_GRACE),
+			 0); /* b's set went */
 	assert_int_equal(replay_stats(r).providers, 2);
 	assert_int_equal(tpm_replay_sets_peek(r, "b", id, T_NOW + 100), 0);
 	tpm_replay_sets_free(r);
@@ -1531,6 +1560,7 @@ int main(void)
 	    cmocka_unit_test(seen_set_is_bounded_and_forgets_only_expired_ids),
 	    cmocka_unit_test(seen_set_grows_from_small_and_shrinks_after_expiry),
 	    cmocka_unit_test(one_providers_full_set_does_not_refuse_another),
+	    cmocka_unit_test(an_id_outlives_its_expiry_by_the_grace),
 	    cmocka_unit_test(shared_pool_bounds_the_total_and_each_floor_stays),
 	    cmocka_unit_test(sets_are_bounded_and_idle_providers_cost_nothing),
 	    cmocka_unit_test(protocol_request_is_refused_only_at_the_provider_whose_set_is_full),
